@@ -1,0 +1,110 @@
+"""Atomic output: every file lupex writes appears whole or not at all.
+
+Writers produce a temporary file in the destination directory and move it into
+place with :func:`os.replace`, which is atomic on POSIX and Windows when source
+and target share a file system. A crash, a full disk or an exception while
+writing leaves the previous file (if any) untouched and no half-written file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from lupex.errors import LupexError
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success rename it onto ``path``.
+
+    On any exception the temporary file is removed and ``path`` is left as it
+    was. ``OSError`` with ENOSPC/EDQUOT becomes a :class:`LupexError` that names
+    the file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sfx = suffix if suffix is not None else "".join(path.suffixes) or ".tmp"
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{sfx}", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    except OSError as exc:
+        _cleanup(tmp_path)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise LupexError(
+                f"no space left on the device while writing {path}; free some space "
+                "or choose another output directory (nothing was overwritten)"
+            ) from exc
+        raise
+    except BaseException:
+        _cleanup(tmp_path)
+        raise
+
+
+def _cleanup(p: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        p.unlink()
+
+
+def write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> Path:
+    """Write ``obj`` as indented JSON to ``path`` atomically."""
+    return write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
+
+
+def _json_default(o: Any) -> Any:
+    import numpy as np
+
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, (np.datetime64,)):
+        return str(o)
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"cannot serialise {type(o).__name__} to JSON")
+
+
+def write_dataframe(path: str | os.PathLike, df) -> Path:
+    """Write a pandas DataFrame as CSV or Parquet (by suffix) atomically."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        if path.suffix == ".parquet":
+            df.to_parquet(tmp, index=False)
+        elif path.suffix == ".csv":
+            df.to_csv(tmp, index=False)
+        else:
+            raise ValueError(f"unsupported table format {path.suffix!r}")
+    return path
+
+
+def write_netcdf(path: str | os.PathLike, ds) -> Path:
+    """Write an xarray Dataset/DataArray to NetCDF4 (h5netcdf engine) atomically."""
+    with atomic_path(path, suffix=".nc") as tmp:
+        ds.to_netcdf(tmp, engine="h5netcdf")
+    return Path(path)

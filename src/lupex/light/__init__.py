@@ -1,0 +1,1 @@
+"""Horizons, sun and Earth visibility, dark periods and per-cell light statistics."""

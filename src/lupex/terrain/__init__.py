@@ -1,0 +1,1 @@
+"""DEM input/output, the procedural polar site, slopes and hazards."""

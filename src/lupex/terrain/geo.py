@@ -1,0 +1,100 @@
+"""Geometry of a projected DEM grid on the lunar sphere.
+
+A DEM is an ``xarray.DataArray`` with dims ``("y", "x")``, cell-centre
+coordinates in metres of a projected CRS (normally IAU_2015:30135, south polar
+stereographic on the 1737.4 km sphere), rows running from high to low ``y``
+(north-up raster convention) and square pixels.
+
+*Grid azimuth* is measured clockwise from the grid's +y axis; moving a
+distance ``d`` along grid azimuth ``a`` changes (x, y) by
+``(d sin a, d cos a)``, i.e. (column, row) by ``(d sin a / p, -d cos a / p)``.
+The geographic azimuth of a direction (clockwise from local north) is its grid
+azimuth minus the *grid north azimuth* of the cell (the grid azimuth of local
+north), which for the south polar stereographic projection centred on 0 deg
+longitude equals the cell's longitude. It is computed numerically here so that
+any conformal projection works.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pyproj import CRS, Transformer
+
+from lupex.errors import InputError
+
+DEFAULT_CRS = "IAU_2015:30135"
+
+
+def lunar_geographic_crs(crs: CRS) -> CRS:
+    """The geographic CRS (lat/lon on the same body) underlying projected ``crs``."""
+    return crs.geodetic_crs
+
+
+def pixel_size_m(da) -> float:
+    """Square pixel size in metres; raises if the grid is irregular or not square."""
+    x = np.asarray(da["x"].values, dtype=float)
+    y = np.asarray(da["y"].values, dtype=float)
+    if x.size < 2 or y.size < 2:
+        raise InputError("the DEM must have at least 2 x 2 cells")
+    dx = np.diff(x)
+    dy = np.diff(y)
+    px, py = abs(dx[0]), abs(dy[0])
+    if not (np.allclose(dx, dx[0], rtol=1e-6) and np.allclose(dy, dy[0], rtol=1e-6)):
+        raise InputError("the DEM's grid is irregular; resample it to a regular grid")
+    if abs(px - py) > 1e-6 * max(px, py):
+        raise InputError(
+            f"the DEM has non-square pixels ({px:g} m x {py:g} m); resample it to square pixels, "
+            "e.g. gdalwarp -tr 20 20"
+        )
+    return float(px)
+
+
+def dem_crs(da) -> CRS:
+    """The DEM's CRS (pyproj), defaulting to IAU_2015:30135 when none is attached."""
+    crs = None
+    try:
+        crs = da.rio.crs
+    except Exception:  # rioxarray not registered / no crs
+        crs = None
+    if crs is None:
+        wkt = da.attrs.get("crs_wkt")
+        return CRS.from_user_input(wkt) if wkt else CRS.from_user_input(DEFAULT_CRS)
+    return CRS.from_user_input(crs.to_wkt() if hasattr(crs, "to_wkt") else crs)
+
+
+def lonlat_grid(da) -> tuple[np.ndarray, np.ndarray]:
+    """Planetocentric longitude and latitude (degrees) of every cell centre, each (ny, nx)."""
+    crs = dem_crs(da)
+    tr = Transformer.from_crs(crs, lunar_geographic_crs(crs), always_xy=True)
+    xx, yy = np.meshgrid(np.asarray(da["x"].values, float), np.asarray(da["y"].values, float))
+    lon, lat = tr.transform(xx, yy)
+    return np.asarray(lon, float), np.asarray(lat, float)
+
+
+def xy_from_lonlat(da_or_crs, lon_deg, lat_deg) -> tuple[np.ndarray, np.ndarray]:
+    """Projected (x, y) in metres of planetocentric lon/lat in the DEM's CRS."""
+    crs = da_or_crs if isinstance(da_or_crs, CRS) else dem_crs(da_or_crs)
+    tr = Transformer.from_crs(lunar_geographic_crs(crs), crs, always_xy=True)
+    x, y = tr.transform(np.asarray(lon_deg, float), np.asarray(lat_deg, float))
+    return np.asarray(x, float), np.asarray(y, float)
+
+
+def grid_north_azimuth_deg(da) -> np.ndarray:
+    """Grid azimuth (deg, clockwise from +y) of local geographic north at every cell.
+
+    Computed by projecting a point 1 m north of each cell centre (finite
+    difference along the meridian); exact to ~1e-6 deg for a conformal grid.
+    Undefined at a pole itself, where 0 is returned.
+    """
+    crs = dem_crs(da)
+    lon, lat = lonlat_grid(da)
+    tr = Transformer.from_crs(lunar_geographic_crs(crs), crs, always_xy=True)
+    r = crs.ellipsoid.semi_major_metre if crs.ellipsoid else 1_737_400.0
+    dlat = np.degrees(1.0 / r)
+    sign = np.where(lat + dlat > 90.0, -1.0, 1.0)
+    x0, y0 = tr.transform(lon, lat)
+    x1, y1 = tr.transform(lon, lat + sign * dlat)
+    dx, dy = (np.asarray(x1) - x0) * sign, (np.asarray(y1) - y0) * sign
+    az = np.degrees(np.arctan2(dx, dy)) % 360.0
+    az[np.abs(lat) > 90.0 - 1e-9] = 0.0
+    return az
