@@ -1,0 +1,3 @@
+from lupex.cli import main
+
+main()

@@ -1,0 +1,189 @@
+"""The ``lupex`` command line: one Typer app, each subcommand one library call.
+
+User errors (:class:`lupex.errors.LupexError`) print one line and exit with
+status 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from lupex.errors import LupexError
+
+app = typer.Typer(
+    name="lupex",
+    help="Lunar south-pole mission simulator (LUPEX kind): site light, Earth visibility, terrain and hazards.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+dem_app = typer.Typer(help="Make or inspect a DEM.", no_args_is_help=True)
+app.add_typer(dem_app, name="dem")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def _config_epilog() -> str:
+    from lupex.config import all_keys
+
+    lines = ["[b]Every parameter[/b] (TOML table.key = default [unit]: meaning), settable in --config or with --set:\n"]
+    for key, default, unit, help in all_keys():
+        d = f'"{default}"' if isinstance(default, str) else str(default).lower() if isinstance(default, bool) else default
+        lines.append(f"  {key} = {d} [{unit}]: {help}\n")
+    return "\n".join(lines)
+
+
+@app.command(epilog=_config_epilog())
+def run(
+    config: Annotated[Optional[Path], typer.Option("--config", "-c", help="TOML file setting any parameter below.")] = None,
+    dem: Annotated[Optional[Path], typer.Option(help="Real DEM (GeoTIFF in a projected CRS, or PDS3 LDEM .IMG/.LBL); default: the built-in SYNTHETIC site. Heights in m.")] = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", "-o", help="Run directory to create (default lupex-runs/run-<UTC timestamp>).")] = None,
+    start: Annotated[Optional[str], typer.Option(help="Start of the span, UTC ISO 8601 (default 2027-01-01T00:00:00).")] = None,
+    days: Annotated[Optional[float], typer.Option(help="Length of the span in days (default 365).")] = None,
+    step_hours: Annotated[Optional[float], typer.Option(help="Time step in hours (default 1).")] = None,
+    azimuths: Annotated[Optional[int], typer.Option(help="Number of horizon azimuths (default 360, i.e. 1 deg).")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Seed of the synthetic site (default 0).")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="Start a local Dask cluster with this many worker processes (default 0: in-process).")] = None,
+    scheduler: Annotated[Optional[str], typer.Option(help="Address of a running Dask scheduler, tcp://host:port.")] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override one parameter, table.key=value (repeatable), e.g. --set lander.max_slope_deg=10.")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing run directory of the same name (only after the new run completes).")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+) -> None:
+    """Analyse a site over a span: terrain, hazards, horizons, sun and Earth visibility, landing sites, report.html."""
+    from lupex.config import load
+    from lupex.mission.run import run_mission
+
+    sets = list(set_ or [])
+    for key, val in (("site.dem", dem), ("time.start", start), ("time.days", days), ("time.step_hours", step_hours),
+                     ("light.n_azimuths", azimuths), ("site.seed", seed), ("compute.workers", workers),
+                     ("compute.scheduler", scheduler), ("output.directory", out_dir)):
+        if val is not None:
+            sets.append(f"{key}={json.dumps(str(val)) if isinstance(val, (str, Path)) else val}")
+    if overwrite:
+        sets.append("output.overwrite=true")
+    if dem is not None and not dem.exists():
+        raise LupexError(f"DEM file {dem} does not exist; check the path given to --dem")
+    cfg = load(config, sets)
+    t0 = time.perf_counter()
+    result = run_mission(cfg, progress=not quiet)
+    out.print(f"[green]done[/green] in {time.perf_counter() - t0:.0f} s: {result.run_dir}")
+    out.print(f"report: {result.run_dir / 'report.html'}")
+    if len(result.site.sites):
+        best = result.site.sites.iloc[0]
+        out.print(
+            f"best landing site: lat {best.lat_deg:.4f}, lon {best.lon_deg:.3f} "
+            f"(illumination {best.illumination_pct:.1f}%, Earth {best.earth_visible_pct:.1f}%, "
+            f"longest darkness {best.longest_darkness_h:.0f} h)"
+        )
+
+
+@app.command()
+def ephem(
+    time_: Annotated[list[str], typer.Option("--time", "-t", help="UTC time, ISO 8601 (repeatable).")],
+    lat: Annotated[float, typer.Option(help="Planetocentric latitude of the observer, deg (-90..90).")] = -89.9,
+    lon: Annotated[float, typer.Option(help="East longitude of the observer, deg.")] = 0.0,
+    height: Annotated[float, typer.Option(help="Observer height above the 1737.4 km sphere, m.")] = 0.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Sun and Earth azimuth/elevation (deg, azimuth clockwise from local north) seen from a lunar point, and the sub-solar point."""
+    from lupex import ephemeris as eph
+
+    et = eph.utc_to_et(time_)
+    sun = eph.topocentric("SUN", lat, lon, height, et=et)
+    earth = eph.topocentric("EARTH", lat, lon, height, et=et)
+    slat, slon = eph.subsolar_point(et)
+    rows = []
+    for i, t in enumerate(time_):
+        rows.append({
+            "time_utc": t,
+            "observer": {"lat_deg": lat, "lon_deg": lon, "height_m": height},
+            "sun": {"azimuth_deg": float(sun.azimuth_deg[i]), "elevation_deg": float(sun.elevation_deg[i]),
+                    "distance_km": float(sun.range_m[i] / 1000), "angular_radius_deg": float(sun.angular_radius_deg[i])},
+            "earth": {"azimuth_deg": float(earth.azimuth_deg[i]), "elevation_deg": float(earth.elevation_deg[i]),
+                      "distance_km": float(earth.range_m[i] / 1000), "angular_radius_deg": float(earth.angular_radius_deg[i])},
+            "subsolar_point": {"lat_deg": float(slat[i]), "lon_deg": float(slon[i])},
+        })
+    if as_json:
+        print(json.dumps(rows[0] if len(rows) == 1 else rows, indent=2))
+        return
+    from rich.table import Table
+
+    tab = Table(title=f"Seen from lat {lat:g}, lon {lon:g}, {height:g} m")
+    for c in ("time (UTC)", "sun az", "sun el", "earth az", "earth el", "sub-solar lat, lon"):
+        tab.add_column(c)
+    for r in rows:
+        tab.add_row(r["time_utc"], f"{r['sun']['azimuth_deg']:.3f}", f"{r['sun']['elevation_deg']:.3f}",
+                    f"{r['earth']['azimuth_deg']:.3f}", f"{r['earth']['elevation_deg']:.3f}",
+                    f"{r['subsolar_point']['lat_deg']:.3f}, {r['subsolar_point']['lon_deg']:.3f}")
+    out.print(tab)
+
+
+@dem_app.command("synth")
+def dem_synth(
+    out_file: Annotated[Path, typer.Option("--out", "-o", help="GeoTIFF to write.")],
+    seed: Annotated[int, typer.Option(help="Generator seed.")] = 0,
+    size_m: Annotated[float, typer.Option(help="Side of the square site, m.")] = 20_000.0,
+    pixel_m: Annotated[float, typer.Option(help="Pixel size, m.")] = 20.0,
+) -> None:
+    """Write the SYNTHETIC south-pole site (IAU_2015:30135) as a GeoTIFF, and its crater catalogue as Parquet."""
+    from lupex.config import load
+    from lupex.io import write_dataframe
+    from lupex.terrain.io import write_geotiff
+    from lupex.terrain.synthetic import generate_site
+
+    load(overrides=[f"site.size_m={size_m}", f"site.pixel_m={pixel_m}", f"site.seed={seed}"])  # validates ranges
+    site = generate_site(seed=seed, size_m=size_m, pixel_m=pixel_m)
+    write_geotiff(site.dem, out_file)
+    cat = out_file.with_suffix(".craters.parquet")
+    write_dataframe(cat, site.craters)
+    out.print(f"wrote {out_file} ({site.dem.shape[1]} x {site.dem.shape[0]} cells) and {cat} ({len(site.craters)} craters)")
+
+
+@dem_app.command("info")
+def dem_info(path: Annotated[Path, typer.Argument(help="DEM file (GeoTIFF or PDS3 .IMG/.LBL).")]) -> None:
+    """Read a DEM as lupex would and describe it (size, pixel, CRS, heights, filled holes)."""
+    import numpy as np
+
+    from lupex.terrain.geo import dem_crs, lonlat_grid, pixel_size_m
+    from lupex.terrain.io import read_dem
+
+    da = read_dem(path)
+    lon, lat = lonlat_grid(da)
+    z = np.asarray(da)
+    out.print(f"{path}: {da.shape[1]} x {da.shape[0]} cells, pixel {pixel_size_m(da):g} m")
+    out.print(f"CRS: {dem_crs(da).name}")
+    out.print(f"latitude {lat.min():.3f} to {lat.max():.3f} deg; heights {z.min():.1f} to {z.max():.1f} m")
+    out.print(f"no-data cells filled: {da.attrs.get('n_filled', 0)}")
+
+
+def main() -> None:
+    """Console entry point: run the app, turn user errors into exit status 2."""
+    import click
+
+    try:
+        app(standalone_mode=False)
+    except LupexError as exc:
+        err.print(f"[bold red]error:[/bold red] {exc}", highlight=False)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except click.exceptions.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("interrupted; partial outputs were removed")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,249 @@
+"""Run configuration: every parameter of ``lupex run``, with its unit and meaning.
+
+A configuration is a set of frozen dataclasses, one per TOML table. A TOML file
+(``lupex run --config my.toml``) or ``--set table.key=value`` options override
+the defaults; an unknown or misspelt key is an error that names the key and
+suggests the closest known one. ``lupex run --help`` lists every key from the
+metadata below, so the help and the code cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from lupex.errors import ConfigError
+
+
+def _p(default, unit: str, help: str, **kw):
+    return field(default=default, metadata={"unit": unit, "help": help, **kw})
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    dem: str = _p("", "path", "DEM file (GeoTIFF or PDS3 .IMG/.LBL, projected CRS); empty = built-in SYNTHETIC south-pole site")
+    seed: int = _p(0, "-", "seed of the synthetic site generator (same seed, same terrain)")
+    size_m: float = _p(20_000.0, "m", "side length of the synthetic site, centred on the south pole")
+    pixel_m: float = _p(20.0, "m", "pixel size of the synthetic site")
+
+
+@dataclass(frozen=True)
+class TimeConfig:
+    start: str = _p("2027-01-01T00:00:00", "UTC ISO 8601", "start of the analysis span")
+    days: float = _p(365.0, "days", "length of the analysis span")
+    step_hours: float = _p(1.0, "h", "time step of the light and Earth series")
+
+
+@dataclass(frozen=True)
+class LightConfig:
+    n_azimuths: int = _p(360, "-", "number of horizon azimuths (360 = 1 deg spacing)")
+    observer_height_m: float = _p(2.0, "m", "height of the observer (solar array / antenna) above the ground")
+    dark_threshold: float = _p(0.0, "fraction 0-1", "a step is dark when the visible fraction of the solar disk is at or below this")
+    earth_threshold: float = _p(0.5, "fraction 0-1", "Earth counts as visible when at least this fraction of its disk is above the horizon")
+    memory_limit_gib: float = _p(4.0, "GiB", "above this size the horizon cube is streamed through a temporary file instead of RAM")
+    tile: int = _p(256, "cells", "tile side for the per-cell statistics (and for distributing them on Dask)")
+
+
+@dataclass(frozen=True)
+class LanderConfig:
+    max_slope_deg: float = _p(12.0, "deg", "lander touchdown slope limit (Chandrayaan-3: 12 deg)")
+    slope_baseline_m: float = _p(0.0, "m", "baseline of the lander slope map; 0 = one pixel")
+    landing_radius_m: float = _p(50.0, "m", "radius around a candidate site that must be entirely within the slope limit")
+
+
+@dataclass(frozen=True)
+class RoverConfig:
+    max_slope_deg: float = _p(20.0, "deg", "rover traversable slope limit")
+    slope_baseline_m: float = _p(0.0, "m", "baseline of the rover slope map; 0 = one pixel")
+    roughness_baseline_m: float = _p(100.0, "m", "baseline of the roughness map")
+
+
+@dataclass(frozen=True)
+class SitesConfig:
+    count: int = _p(10, "-", "number of candidate landing sites to list")
+    min_separation_m: float = _p(1_000.0, "m", "minimum distance between two listed sites")
+    weight_sun: float = _p(0.5, "-", "score weight of the mean illumination")
+    weight_earth: float = _p(0.3, "-", "score weight of the Earth-visible time")
+    weight_night: float = _p(0.2, "-", "score weight of (1 - longest darkness / span)")
+    series_points: int = _p(3, "-", "number of top sites whose sun/Earth time series go into the report")
+
+
+@dataclass(frozen=True)
+class ComputeConfig:
+    workers: int = _p(0, "processes", "start a local Dask cluster with this many workers; 0 = run in this process")
+    scheduler: str = _p("", "address", "address of a running Dask scheduler (tcp://host:port); overrides workers")
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    directory: str = _p("", "path", "run directory; empty = lupex-runs/run-<UTC timestamp> in the working directory")
+    overwrite: bool = _p(False, "-", "replace an existing run directory of the same name")
+
+
+@dataclass(frozen=True)
+class Config:
+    site: SiteConfig = field(default_factory=SiteConfig)
+    time: TimeConfig = field(default_factory=TimeConfig)
+    light: LightConfig = field(default_factory=LightConfig)
+    lander: LanderConfig = field(default_factory=LanderConfig)
+    rover: RoverConfig = field(default_factory=RoverConfig)
+    sites: SitesConfig = field(default_factory=SitesConfig)
+    compute: ComputeConfig = field(default_factory=ComputeConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        return {f.name: dataclasses.asdict(getattr(self, f.name)) for f in fields(self)}
+
+
+def _sections() -> dict[str, type]:
+    return {f.name: f.default_factory().__class__ for f in fields(Config)}  # type: ignore[misc]
+
+
+def all_keys() -> list[tuple[str, Any, str, str]]:
+    """Every configurable key as (``table.key``, default, unit, help)."""
+    out = []
+    for sec, cls in _sections().items():
+        for f in fields(cls):
+            out.append((f"{sec}.{f.name}", f.default, f.metadata["unit"], f.metadata["help"]))
+    return out
+
+
+def _suggest(name: str, choices) -> str:
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(sorted(choices))}"
+
+
+def _coerce(key: str, value: Any, typ: type) -> Any:
+    try:
+        if typ is bool:
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
+                return value.lower() in ("true", "1", "yes")
+            raise ValueError
+        if typ is int:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError
+            return int(value)
+        if typ is float:
+            if isinstance(value, bool):
+                raise ValueError
+            return float(value)
+        if typ is str:
+            if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+                raise ValueError
+            return str(value)
+    except (TypeError, ValueError):
+        pass
+    else:
+        return value
+    raise ConfigError(f"config key {key!r} must be of type {typ.__name__}, got {value!r}")
+
+
+def merge(cfg: Config, updates: dict[str, Any], origin: str = "config") -> Config:
+    """Return ``cfg`` with ``updates`` (nested ``{table: {key: value}}``) applied and validated."""
+    sections = _sections()
+    new = {}
+    for sec, values in updates.items():
+        if sec not in sections:
+            raise ConfigError(f"unknown table [{sec}] in {origin}{_suggest(sec, sections)}")
+        if not isinstance(values, dict):
+            raise ConfigError(f"[{sec}] in {origin} must be a table of keys, got {values!r}")
+        cls = sections[sec]
+        hints = get_type_hints(cls)
+        known = {f.name for f in fields(cls)}
+        kw = {}
+        for k, v in values.items():
+            if k not in known:
+                close = difflib.get_close_matches(k, list(known), n=1, cutoff=0.6)
+                hint = f"; did you mean '{sec}.{close[0]}'?" if close else f"; [{sec}] knows: {', '.join(sorted(known))}"
+                raise ConfigError(f"unknown config key '{sec}.{k}' in {origin}{hint}")
+            kw[k] = _coerce(f"{sec}.{k}", v, hints[k])
+        new[sec] = dataclasses.replace(getattr(cfg, sec), **kw)
+    out = dataclasses.replace(cfg, **new)
+    validate(out)
+    return out
+
+
+def load(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
+    """Defaults, then the TOML file at ``path``, then ``table.key=value`` overrides."""
+    cfg = Config()
+    if path:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"config file {p} does not exist; check the path given to --config")
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"config file {p} is not valid TOML: {exc}") from exc
+        cfg = merge(cfg, data, origin=str(p))
+    for item in overrides or []:
+        if "=" not in item or "." not in item.split("=", 1)[0]:
+            raise ConfigError(f"--set expects table.key=value (e.g. light.n_azimuths=90), got {item!r}")
+        key, val = item.split("=", 1)
+        sec, k = key.strip().split(".", 1)
+        try:
+            parsed = tomllib.loads(f"v = {val.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            parsed = val.strip()
+        cfg = merge(cfg, {sec: {k: parsed}}, origin="--set")
+    validate(cfg)
+    return cfg
+
+
+def validate(cfg: Config) -> None:
+    """Check the ranges a run can work with; raise ConfigError naming the key."""
+    checks = [
+        (cfg.site.size_m > 0, "site.size_m must be positive"),
+        (cfg.site.pixel_m > 0, "site.pixel_m must be positive"),
+        (cfg.site.size_m / max(cfg.site.pixel_m, 1e-9) >= 16, "site.size_m / site.pixel_m must give at least 16 cells"),
+        (cfg.site.size_m / max(cfg.site.pixel_m, 1e-9) <= 20_000, "site.size_m / site.pixel_m above 20,000 cells a side is too large"),
+        (cfg.time.days > 0, "time.days must be positive"),
+        (cfg.time.step_hours > 0, "time.step_hours must be positive (a negative or zero step makes no time grid)"),
+        (cfg.light.n_azimuths >= 4, "light.n_azimuths must be at least 4"),
+        (cfg.light.observer_height_m >= 0, "light.observer_height_m must be >= 0"),
+        (0 <= cfg.light.dark_threshold < 1, "light.dark_threshold must be in [0, 1)"),
+        (0 < cfg.light.earth_threshold <= 1, "light.earth_threshold must be in (0, 1]"),
+        (cfg.light.memory_limit_gib > 0, "light.memory_limit_gib must be positive"),
+        (cfg.light.tile >= 16, "light.tile must be at least 16"),
+        (0 < cfg.lander.max_slope_deg < 90, "lander.max_slope_deg must be in (0, 90)"),
+        (cfg.lander.slope_baseline_m >= 0, "lander.slope_baseline_m must be >= 0"),
+        (cfg.lander.landing_radius_m >= 0, "lander.landing_radius_m must be >= 0"),
+        (0 < cfg.rover.max_slope_deg < 90, "rover.max_slope_deg must be in (0, 90)"),
+        (cfg.rover.slope_baseline_m >= 0, "rover.slope_baseline_m must be >= 0"),
+        (cfg.rover.roughness_baseline_m > 0, "rover.roughness_baseline_m must be positive"),
+        (cfg.sites.count >= 1, "sites.count must be at least 1"),
+        (cfg.sites.min_separation_m >= 0, "sites.min_separation_m must be >= 0"),
+        (min(cfg.sites.weight_sun, cfg.sites.weight_earth, cfg.sites.weight_night) >= 0, "sites.weight_* must be >= 0"),
+        (cfg.sites.weight_sun + cfg.sites.weight_earth + cfg.sites.weight_night > 0, "at least one sites.weight_* must be positive"),
+        (cfg.sites.series_points >= 0, "sites.series_points must be >= 0"),
+        (cfg.compute.workers >= 0, "compute.workers must be >= 0"),
+    ]
+    for ok, msg in checks:
+        if not ok:
+            raise ConfigError(msg)
+    if cfg.compute.scheduler and not cfg.compute.scheduler.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
+        raise ConfigError(
+            f"compute.scheduler {cfg.compute.scheduler!r} is not a scheduler address; use e.g. tcp://host:8786"
+        )
+
+
+def to_toml(cfg: Config) -> str:
+    """Serialise a Config as TOML (for the run directory's config.toml)."""
+    lines = []
+    for sec, values in cfg.to_dict().items():
+        lines.append(f"[{sec}]")
+        for k, v in values.items():
+            if isinstance(v, bool):
+                s = "true" if v else "false"
+            elif isinstance(v, str):
+                s = '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            else:
+                s = repr(v)
+            lines.append(f"{k} = {s}")
+        lines.append("")
+    return "\n".join(lines)

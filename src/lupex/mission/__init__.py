@@ -1,0 +1,1 @@
+"""The mission's phases, the run directory and its products."""

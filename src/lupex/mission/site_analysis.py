@@ -1,0 +1,196 @@
+"""Phase 1 of a run: site analysis (terrain, hazards, horizons, light, Earth, landing sites).
+
+Everything the run directory holds for the site is computed here from the
+configuration; the CLI only parses options and prints. Products:
+
+* ``dem.tif`` and the slope / roughness / hazard GeoTIFFs;
+* ``light.nc`` plus one GeoTIFF per light statistic (illumination %, longest
+  darkness, Earth-visible %, sun-and-Earth %, permanent shadow);
+* ``sites.geojson`` and ``sites.csv``: ranked landing sites;
+* ``series.nc`` and ``series.parquet``: sun and Earth time series at the top sites;
+* ``report.html``: the figures and tables, self-contained.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from lupex import __version__
+from lupex import ephemeris as eph
+from lupex.config import Config, to_toml
+from lupex.io import write_dataframe, write_json, write_netcdf, write_text
+from lupex.progress import NO_PROGRESS, Steps
+
+log = logging.getLogger("lupex.site")
+
+
+@dataclass(frozen=True)
+class SiteAnalysis:
+    """What the site phase hands to later phases."""
+
+    dem: xr.DataArray
+    slope_lander_deg: xr.DataArray
+    slope_rover_deg: xr.DataArray
+    roughness_m: xr.DataArray
+    lander_safe: xr.DataArray
+    rover_safe: xr.DataArray
+    light: xr.Dataset
+    sites: pd.DataFrame
+    series: xr.Dataset
+    times: np.ndarray
+    synthetic: bool
+    timings_s: dict
+
+
+def load_site(cfg: Config):
+    """The DEM named by the config, or the built-in synthetic site. Returns (dem, craters or None)."""
+    if cfg.site.dem:
+        from lupex.terrain.io import read_dem
+
+        return read_dem(cfg.site.dem), None
+    from lupex.terrain.synthetic import generate_site
+
+    site = generate_site(seed=cfg.site.seed, size_m=cfg.site.size_m, pixel_m=cfg.site.pixel_m)
+    return site.dem, site.craters
+
+
+def analysis_times(cfg: Config) -> np.ndarray:
+    """The UTC time grid of the span, checked against the kernels' coverage."""
+    t0 = np.datetime64(cfg.time.start.replace("Z", ""), "s") if _iso_ok(cfg.time.start) else None
+    if t0 is None:
+        from lupex.errors import ConfigError
+
+        raise ConfigError(f"time.start {cfg.time.start!r} is not a UTC ISO 8601 time (e.g. 2027-01-01T00:00:00)")
+    t1 = t0 + np.timedelta64(int(round(cfg.time.days * 86400)), "s")
+    times = eph.time_grid(t0, t1, cfg.time.step_hours)
+    eph.utc_to_et(times[[0, -1]])  # raises a clear error outside the kernels
+    return times
+
+
+def _iso_ok(s: str) -> bool:
+    try:
+        np.datetime64(s.replace("Z", ""), "s")
+        return True
+    except ValueError:
+        return False
+
+
+def run_site_analysis(cfg: Config, outdir: Path, *, client=None, steps: Steps = NO_PROGRESS) -> SiteAnalysis:
+    """Run the site phase and write its products into ``outdir``."""
+    from lupex.light.illumination import compute_light, point_series, write_light_products
+    from lupex.site_selection import rank_landing_sites, sites_geojson
+    from lupex.terrain.geo import pixel_size_m
+    from lupex.terrain.io import write_geotiff
+    from lupex.terrain.slope import roughness_m, slope_deg
+
+    timings: dict[str, float] = {}
+    outdir = Path(outdir)
+    write_text(outdir / "config.toml", to_toml(cfg))
+    times = analysis_times(cfg)
+
+    t = time.perf_counter()
+    with steps.task("terrain", total=3) as advance:
+        dem, craters = load_site(cfg)
+        advance(1)
+        pixel_m = pixel_size_m(dem)
+        synthetic = dem.attrs.get("source") == "synthetic"
+        s_land = slope_deg(dem, cfg.lander.slope_baseline_m or None)
+        s_rov = slope_deg(dem, cfg.rover.slope_baseline_m or None)
+        rough = roughness_m(dem, max(cfg.rover.roughness_baseline_m, 3 * pixel_m))
+        land_safe = s_land <= cfg.lander.max_slope_deg
+        rov_safe = s_rov <= cfg.rover.max_slope_deg
+        advance(1)
+        write_geotiff(dem, outdir / "dem.tif")
+        write_geotiff(s_land.rename("slope_lander_deg"), outdir / "slope_lander_deg.tif")
+        write_geotiff(s_rov.rename("slope_rover_deg"), outdir / "slope_rover_deg.tif")
+        write_geotiff(rough.rename("roughness_m"), outdir / "roughness_m.tif")
+        write_geotiff(land_safe.rename("lander_safe"), outdir / "lander_safe.tif")
+        write_geotiff(rov_safe.rename("rover_safe"), outdir / "rover_safe.tif")
+        if craters is not None:
+            write_dataframe(outdir / "craters.parquet", craters)
+        advance(1)
+    timings["terrain"] = time.perf_counter() - t
+    log.info("terrain: %s, %d x %d cells at %.1f m", dem.attrs.get("source"), dem.shape[0], dem.shape[1], pixel_m)
+
+    t = time.perf_counter()
+    stats, cube = compute_light(
+        dem,
+        times,
+        n_azimuths=cfg.light.n_azimuths,
+        observer_height_m=cfg.light.observer_height_m,
+        dark_threshold=cfg.light.dark_threshold,
+        earth_threshold=cfg.light.earth_threshold,
+        memory_limit_bytes=int(cfg.light.memory_limit_gib * 2**30),
+        tile=cfg.light.tile,
+        client=client,
+        steps=steps,
+    )
+    timings["light"] = time.perf_counter() - t
+    write_light_products(stats, outdir)
+
+    t = time.perf_counter()
+    span_h = cfg.time.days * 24.0
+    sites = rank_landing_sites(
+        dem, s_land, stats,
+        max_slope_deg=cfg.lander.max_slope_deg,
+        landing_radius_m=cfg.lander.landing_radius_m,
+        span_h=span_h,
+        count=cfg.sites.count,
+        min_separation_m=cfg.sites.min_separation_m,
+        weights=(cfg.sites.weight_sun, cfg.sites.weight_earth, cfg.sites.weight_night),
+    )
+    write_dataframe(outdir / "sites.csv", sites.drop(columns=["row", "col"]))
+    write_json(outdir / "sites.geojson", sites_geojson(sites))
+    n_series = min(cfg.sites.series_points, len(sites))
+    pts = np.column_stack([sites["x_m"].to_numpy()[:n_series], sites["y_m"].to_numpy()[:n_series]])
+    series = point_series(dem, cube, pts, times, observer_height_m=cfg.light.observer_height_m)
+    series = series.assign_coords(site=("point", np.arange(1, n_series + 1)))
+    write_netcdf(outdir / "series.nc", series)
+    write_dataframe(outdir / "series.parquet", series.to_dataframe().reset_index())
+    timings["sites"] = time.perf_counter() - t
+    del cube
+
+    return SiteAnalysis(
+        dem=dem, slope_lander_deg=s_land, slope_rover_deg=s_rov, roughness_m=rough,
+        lander_safe=land_safe, rover_safe=rov_safe, light=stats, sites=sites, series=series,
+        times=times, synthetic=synthetic, timings_s=timings,
+    )
+
+
+def versions() -> dict[str, str]:
+    """Versions of lupex, Python and the numerical stack, for the manifest."""
+    import importlib.metadata as md
+
+    out = {"lupex": __version__, "python": platform.python_version(), "platform": platform.platform()}
+    for pkg in ("numpy", "scipy", "numba", "spiceypy", "xarray", "rasterio", "dask", "skyfield-data", "lunarsky"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            out[pkg] = "absent"
+    return out
+
+
+def write_manifest(cfg: Config, outdir: Path, result: SiteAnalysis, wall_s: float) -> None:
+    write_json(
+        outdir / "manifest.json",
+        {
+            "lupex_version": __version__,
+            "versions": versions(),
+            "seed": cfg.site.seed,
+            "site": result.dem.attrs.get("long_name", ""),
+            "synthetic_site": result.synthetic,
+            "dem_source": result.dem.attrs.get("source", ""),
+            "span_utc": [str(result.times[0]), str(result.times[-1])],
+            "steps": int(result.times.size),
+            "kernels": {k: p.name for k, p in eph.kernel_paths().items()},
+            "timings_s": {**result.timings_s, "total": wall_s},
+        },
+    )

@@ -1,0 +1,105 @@
+"""The site-analysis part of the run report: maps, tables and time series."""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+
+from lupex.report.figures import hillshade, map_png, series_png
+from lupex.report.html import Section, table_html
+
+
+def site_sections(result, cfg) -> list[Section]:
+    """Report sections for the site phase (ids: site, hazards, light, earth, sites, series)."""
+    from lupex.terrain.geo import pixel_size_m
+
+    dem = result.dem
+    px = pixel_size_m(dem)
+    hs = hillshade(np.asarray(dem), px)
+    st = result.light
+    sites = result.sites
+    name = html.escape(str(dem.attrs.get("long_name", dem.attrs.get("source", "DEM"))))
+    z = np.asarray(dem)
+    sec_site = Section(
+        "site", "Site",
+        [
+            f"{name}: {dem.shape[1]} x {dem.shape[0]} cells at {px:g} m "
+            f"({dem.shape[1] * px / 1000:.1f} x {dem.shape[0] * px / 1000:.1f} km), "
+            f"elevation {np.nanmin(z):.0f} to {np.nanmax(z):.0f} m relative to the 1737.4 km sphere.",
+        ],
+        [
+            ("Hillshade (sun from grid azimuth 315 deg, 30 deg high, for relief only)",
+             map_png(dem.copy(data=hs), "Hillshade", cmap="gray", vmin=0, vmax=1)),
+            ("Elevation (m)", map_png(dem, "Elevation", cmap="terrain", label="m", background=hs)),
+        ],
+    )
+    safe_pct = 100.0 * float(np.mean(np.asarray(result.lander_safe)))
+    rsafe_pct = 100.0 * float(np.mean(np.asarray(result.rover_safe)))
+    sec_haz = Section(
+        "hazards", "Slopes and hazards",
+        [
+            f"Lander slope limit {cfg.lander.max_slope_deg:g} deg: {safe_pct:.1f}% of the site is within it. "
+            f"Rover slope limit {cfg.rover.max_slope_deg:g} deg: {rsafe_pct:.1f}% traversable.",
+        ],
+        [
+            ("Slope at the lander baseline (deg)",
+             map_png(result.slope_lander_deg, "Slope (lander baseline)", cmap="magma", label="deg", vmin=0, vmax=35)),
+            ("Lander-safe ground (slope within the limit) in green",
+             map_png(result.lander_safe.astype(float), "Lander-safe", cmap="RdYlGn", vmin=0, vmax=1, background=hs)),
+            (f"RMS roughness at {cfg.rover.roughness_baseline_m:g} m (m)",
+             map_png(result.roughness_m, "Roughness", cmap="cividis", label="m")),
+        ],
+    )
+    span = f"{str(result.times[0])[:16]} to {str(result.times[-1])[:16]} UTC, {result.times.size} steps of {cfg.time.step_hours:g} h"
+    ps_km2 = float(np.sum(np.asarray(st["permanent_shadow"]))) * px * px / 1e6
+    sec_light = Section(
+        "light", "Illumination",
+        [
+            f"Span {span}; observer {cfg.light.observer_height_m:g} m above ground; {cfg.light.n_azimuths} horizon azimuths. "
+            f"Best mean illumination {float(np.nanmax(st['illumination_pct'])):.1f}%; "
+            f"permanently shadowed over the span: {ps_km2:.2f} km^2.",
+        ],
+        [
+            ("Mean illumination (% of the solar disk, time-averaged)",
+             map_png(st["illumination_pct"], "Mean illumination", cmap="inferno", label="%", vmin=0, vmax=100, sites=sites)),
+            ("Longest continuous darkness (h)",
+             map_png(st["longest_darkness_h"], "Longest darkness", cmap="viridis_r", label="h", sites=sites)),
+            ("Permanent shadow over the span (never any part of the Sun visible)",
+             map_png(st["permanent_shadow"].astype(float), "Permanent shadow", cmap="Blues", vmin=0, vmax=1, background=hs)),
+        ],
+    )
+    sec_earth = Section(
+        "earth", "Earth visibility",
+        [f"Earth visible when at least {cfg.light.earth_threshold:.0%} of its disk is above the horizon."],
+        [
+            ("Earth visible (% of time)",
+             map_png(st["earth_visible_pct"], "Earth visible", cmap="Blues", label="%", vmin=0, vmax=100, sites=sites)),
+            ("Sun and Earth both visible (% of time)",
+             map_png(st["sun_and_earth_pct"], "Sun and Earth", cmap="PuBuGn", label="%", vmin=0, vmax=100, sites=sites)),
+        ],
+    )
+    cols = ["rank", "lat_deg", "lon_deg", "x_m", "y_m", "elevation_m", "slope_deg", "illumination_pct",
+            "earth_visible_pct", "sun_and_earth_pct", "longest_darkness_h", "score"]
+    sec_sites = Section(
+        "sites", "Candidate landing sites",
+        [
+            f"Cells whose whole {cfg.lander.landing_radius_m:g} m landing disk is within {cfg.lander.max_slope_deg:g} deg "
+            f"of slope, ranked by {cfg.sites.weight_sun:g} x illumination + {cfg.sites.weight_earth:g} x Earth time + "
+            f"{cfg.sites.weight_night:g} x (1 - longest darkness / span), at least {cfg.sites.min_separation_m:g} m apart. "
+            "Also in sites.geojson and sites.csv."
+        ],
+        [],
+        [table_html(sites[cols])],
+    )
+    ser = result.series
+    figs = []
+    for i in range(ser.sizes.get("point", 0)):
+        p = ser.isel(point=i)
+        figs.append((
+            f"Site {i + 1}: visible fraction of the Sun's and Earth's disks",
+            series_png(ser["time"].values, {"Sun": p["sun_fraction"].values, "Earth": p["earth_fraction"].values},
+                       f"Site {i + 1}", "visible fraction", ylim=(-0.02, 1.02)),
+        ))
+    sec_series = Section("series", "Sun and Earth at the top sites", [], figs)
+    return [sec_site, sec_haz, sec_light, sec_earth, sec_sites, sec_series]
