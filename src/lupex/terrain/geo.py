@@ -18,6 +18,7 @@ any conformal projection works.
 from __future__ import annotations
 
 import numpy as np
+import rioxarray  # noqa: F401  (registers the .rio accessor on xarray objects)
 from pyproj import CRS, Transformer
 
 from lupex.errors import InputError

@@ -1,0 +1,62 @@
+"""Configuration: every key documented, typos named with a suggestion, ranges enforced."""
+
+import tomllib
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lupex import config as c
+from lupex.errors import ConfigError
+
+
+def test_every_key_has_unit_and_help():
+    keys = c.all_keys()
+    assert len(keys) > 20
+    for key, _default, unit, help in keys:
+        assert unit and help and "." in key
+
+
+def test_toml_round_trip(tmp_path):
+    cfg = c.load(overrides=["light.n_azimuths=90", 'time.start="2028-03-01T00:00:00"', "output.overwrite=true"])
+    p = tmp_path / "c.toml"
+    p.write_text(c.to_toml(cfg))
+    assert c.load(p) == cfg
+    assert tomllib.loads(c.to_toml(cfg))["light"]["n_azimuths"] == 90
+
+
+@pytest.mark.parametrize(
+    "text,needle",
+    [
+        ("[light]\nn_azimuth = 90\n", "did you mean 'light.n_azimuths'"),
+        ("[ligth]\nn_azimuths = 90\n", "did you mean 'light'"),
+        ("[lander]\nmax_slope = 10\n", "did you mean 'lander.max_slope_deg'"),
+        ("[time]\nstep_hours = -1\n", "time.step_hours must be positive"),
+        ("[light]\nn_azimuths = 'many'\n", "must be of type int"),
+        ("[site\n", "not valid TOML"),
+    ],
+)
+def test_bad_config_files(tmp_path, text, needle):
+    p = tmp_path / "bad.toml"
+    p.write_text(text)
+    with pytest.raises(ConfigError, match=needle):
+        c.load(p)
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        c.load(tmp_path / "nope.toml")
+
+
+def test_set_syntax():
+    with pytest.raises(ConfigError, match="table.key=value"):
+        c.load(overrides=["n_azimuths=3"])
+    with pytest.raises(ConfigError, match="scheduler address"):
+        c.load(overrides=['compute.scheduler="localhost"'])
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.floats(min_value=0.01, max_value=89.9), st.integers(min_value=4, max_value=3600))
+def test_valid_values_round_trip(slope, naz):
+    cfg = c.load(overrides=[f"lander.max_slope_deg={slope!r}", f"light.n_azimuths={naz}"])
+    assert c.merge(c.Config(), tomllib.loads(c.to_toml(cfg))) == cfg
