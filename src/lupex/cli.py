@@ -33,13 +33,15 @@ err = Console(stderr=True)
 
 
 def _config_epilog() -> str:
+    from rich.markup import escape
+
     from lupex.config import all_keys
 
-    lines = ["[b]Every parameter[/b] (TOML table.key = default [unit]: meaning), settable in --config or with --set:\n"]
+    lines = ["[b]Every parameter[/b], as table.key = default (unit): meaning. Set them in --config FILE.toml or with --set table.key=value."]
     for key, default, unit, help in all_keys():
         d = f'"{default}"' if isinstance(default, str) else str(default).lower() if isinstance(default, bool) else default
-        lines.append(f"  {key} = {d} [{unit}]: {help}\n")
-    return "\n".join(lines)
+        lines.append(escape(f"{key} = {d} ({unit}): {help}"))
+    return "\n\n".join(lines)
 
 
 @app.command(epilog=_config_epilog())
