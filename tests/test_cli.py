@@ -1,0 +1,122 @@
+"""The CLI as a user meets it: a small end-to-end run, --help, and bad input (exit 2, nothing left behind)."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+import xarray as xr
+
+from lupex.config import all_keys
+
+SMALL = ["--set", "site.size_m=3000", "--set", "site.pixel_m=30", "--days", "30", "--step-hours", "4",
+         "--azimuths", "72", "--set", "sites.count=3", "--set", "sites.min_separation_m=300", "-q"]
+
+
+def lupex(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "lupex", *map(str, args)], capture_output=True, text=True, cwd=cwd)
+
+
+def test_run_help_lists_every_key_with_its_unit():
+    r = subprocess.run([sys.executable, "-m", "lupex", "run", "--help"], capture_output=True, text=True,
+                       env={"COLUMNS": "200", "PATH": "/usr/bin:/bin", **{k: v for k, v in __import__("os").environ.items()}})
+    assert r.returncode == 0
+    text = " ".join(r.stdout.split())
+    for key, _d, unit, _h in all_keys():
+        assert key in text, key
+        assert f"({unit})" in text, unit
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "small"
+    r = lupex("run", "--out", out, *SMALL)
+    assert r.returncode == 0, r.stderr + r.stdout
+    return out
+
+
+def test_small_run_products(small_run):
+    out = small_run
+    for name in ("report.html", "dem.tif", "slope_lander_deg.tif", "illumination_pct.tif", "longest_darkness_h.tif",
+                 "earth_visible_pct.tif", "permanent_shadow.tif", "light.nc", "sites.geojson", "sites.csv",
+                 "series.nc", "series.parquet", "config.toml", "manifest.json", "run.log"):
+        assert (out / name).exists(), name
+    with rasterio.open(out / "illumination_pct.tif") as src:
+        assert src.crs is not None and "Moon" in src.crs.to_wkt()
+        ill = src.read(1)
+    assert np.nanmin(ill) >= 0 and np.nanmax(ill) <= 100
+    sites = pd.read_csv(out / "sites.csv")
+    assert len(sites) == 3 and (sites["slope_deg"] <= 12).all()
+    gj = json.loads((out / "sites.geojson").read_text())
+    assert len(gj["features"]) == 3
+    ds = xr.open_dataset(out / "light.nc")
+    assert {"illumination_pct", "longest_darkness_h", "earth_visible_pct", "permanent_shadow"} <= set(ds.data_vars)
+    html = (out / "report.html").read_text()
+    for sec in ("site", "hazards", "light", "earth", "sites", "series"):
+        assert f"id='{sec}'" in html
+    assert html.count("data:image/png;base64,") >= 10
+    assert "SYNTHETIC" in html
+    assert "http://" not in html and "https://" not in html  # opens offline
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["synthetic_site"] is True and man["steps"] == 180
+
+
+def test_run_is_deterministic(small_run, tmp_path):
+    out = tmp_path / "again"
+    r = lupex("run", "--out", out, *SMALL)
+    assert r.returncode == 0, r.stderr
+    a = pd.read_csv(small_run / "sites.csv")
+    b = pd.read_csv(out / "sites.csv")
+    pd.testing.assert_frame_equal(a, b)
+    with rasterio.open(small_run / "illumination_pct.tif") as s1, rasterio.open(out / "illumination_pct.tif") as s2:
+        assert np.array_equal(s1.read(1), s2.read(1))
+
+
+def test_existing_run_dir_is_refused(small_run):
+    before = sorted(p.name for p in small_run.iterdir())
+    r = lupex("run", "--out", small_run, *SMALL)
+    assert r.returncode == 2 and "already exists" in r.stderr
+    assert sorted(p.name for p in small_run.iterdir()) == before
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--dem", "no-such-file.tif"], "does not exist"),
+        (["--start", "2070-01-01T00:00:00"], "outside the SPICE kernels' coverage"),
+        (["--step-hours", "-1"], "must be positive"),
+        (["--set", "light.n_azimuth=90"], "did you mean 'light.n_azimuths'"),
+        (["--start", "not-a-time"], "ISO 8601"),
+    ],
+)
+def test_bad_input_exits_2_and_leaves_nothing(tmp_path, args, needle):
+    out = tmp_path / "run"
+    r = lupex("run", "--out", out, *SMALL, *args)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert needle in " ".join(r.stderr.split())
+    assert "Traceback" not in r.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_geographic_dem_is_refused(tmp_path):
+    from rasterio.transform import from_origin
+
+    p = tmp_path / "latlon.tif"
+    with rasterio.open(p, "w", driver="GTiff", width=20, height=20, count=1, dtype="float32",
+                       crs="IAU_2015:30100", transform=from_origin(0, -85, 0.01, 0.01)) as dst:
+        dst.write(np.zeros((1, 20, 20), "float32"))
+    out = tmp_path / "run"
+    r = lupex("run", "--out", out, "--dem", p, *SMALL)
+    assert r.returncode == 2
+    assert "reproject" in " ".join(r.stderr.split())
+    assert not out.exists() and not (tmp_path / "run.partial").exists()
+
+
+def test_bad_config_file_exits_2(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[lander]\nmax_slope = 10\n")
+    r = lupex("run", "--config", cfg, "--out", tmp_path / "run")
+    assert r.returncode == 2 and "did you mean 'lander.max_slope_deg'" in " ".join(r.stderr.split())
