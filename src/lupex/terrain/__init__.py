@@ -4,6 +4,7 @@
   DEM contract (float64 ``elevation`` DataArray, dims ``(y, x)``, cell-centre
   metres, north-up, square pixels, CRS attached), fill small no-data holes,
   write GeoTIFFs atomically.
+* :mod:`lupex.terrain.slope` -- slope, roughness and hazard masks at a baseline.
 * :mod:`lupex.terrain.geo` -- grid geometry (pixel size, lon/lat, grid north).
 """
 
@@ -16,13 +17,29 @@ from lupex.terrain.io import (
     read_dem,
     write_geotiff,
 )
+from lupex.terrain.slope import (
+    LANDER_MAX_SLOPE_DEG,
+    ROVER_MAX_SLOPE_DEG,
+    hazard_mask,
+    lander_hazard_map,
+    roughness_m,
+    rover_hazard_map,
+    slope_deg,
+)
 
 __all__ = [
+    "LANDER_MAX_SLOPE_DEG",
+    "ROVER_MAX_SLOPE_DEG",
     "canonical_crs",
     "dem_from_array",
     "fill_nodata",
     "filled_mask",
+    "hazard_mask",
+    "lander_hazard_map",
     "parse_pds3_label",
     "read_dem",
+    "rover_hazard_map",
+    "roughness_m",
+    "slope_deg",
     "write_geotiff",
 ]
