@@ -4,6 +4,8 @@
   DEM contract (float64 ``elevation`` DataArray, dims ``(y, x)``, cell-centre
   metres, north-up, square pixels, CRS attached), fill small no-data holes,
   write GeoTIFFs atomically.
+* :mod:`lupex.terrain.synthetic` -- the built-in SYNTHETIC south-pole site and
+  its true crater catalogue.
 * :mod:`lupex.terrain.slope` -- slope, roughness and hazard masks at a baseline.
 * :mod:`lupex.terrain.geo` -- grid geometry (pixel size, lon/lat, grid north).
 """
@@ -26,14 +28,17 @@ from lupex.terrain.slope import (
     rover_hazard_map,
     slope_deg,
 )
+from lupex.terrain.synthetic import SyntheticSite, generate_site
 
 __all__ = [
     "LANDER_MAX_SLOPE_DEG",
     "ROVER_MAX_SLOPE_DEG",
+    "SyntheticSite",
     "canonical_crs",
     "dem_from_array",
     "fill_nodata",
     "filled_mask",
+    "generate_site",
     "hazard_mask",
     "lander_hazard_map",
     "parse_pds3_label",
