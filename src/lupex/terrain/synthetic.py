@@ -60,7 +60,6 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -114,7 +113,7 @@ class SyntheticSite:
     dem: xr.DataArray
     craters: pd.DataFrame
     seed: int
-    params: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+    params: dict = field(default_factory=dict)  # the generator's arguments (do not mutate)
 
 
 # --------------------------------------------------------------------------- crater profiles
@@ -318,7 +317,7 @@ def generate_site(
     )
     dem.attrs.update(seed=int(seed), generator="lupex.terrain.synthetic", generator_version=GENERATOR_VERSION,
                      parameters=json.dumps(params, sort_keys=True))
-    return SyntheticSite(dem=dem, craters=craters, seed=int(seed), params=MappingProxyType(params))
+    return SyntheticSite(dem=dem, craters=craters, seed=int(seed), params=dict(params))
 
 
 def _check(p: dict) -> None:
