@@ -93,7 +93,7 @@ def test_step_smoothing_matches_2d_cosine_law_integral():
     h = 1.0 / ns.FWHM_PER_HEIGHT
     edges = np.arange(-20.0, 20.0 + 1e-9, 0.1)
     rate = np.where(edges[:-1] >= 0.0, 12.0, 20.0)
-    xs = np.array([-2.0, -0.5, -0.1, 0.0, 0.3, 1.0, 2.5])
+    xs = np.array([-2.0, -0.3, 0.0, 1.0])
     got = ns.smoothed_rates(xs, edges, rate, 1.0)
     for x, g in zip(xs, got):
         frac_wet = integrate.dblquad(lambda y, u: h * h / (np.pi * ((u - x) ** 2 + y * y + h * h) ** 2),
