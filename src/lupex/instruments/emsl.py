@@ -225,7 +225,6 @@ def _design(species, t, temp, r, index, fit_lander, fit_rover, fit_natural):
 
 def _irls(counts, x, b, iters=50):
     """Poisson MLE of non-negative beta for mu = b + x beta (identity link)."""
-    beta = np.full(x.shape[1], 0.0)
     scale = np.maximum(x.max(axis=0), 1e-300)
     xs = x / scale
     beta = np.linalg.lstsq(xs, np.maximum(counts - b, 0.0), rcond=None)[0].clip(1e-12)
