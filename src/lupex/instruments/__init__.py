@@ -1,0 +1,1 @@
+"""Rover instruments: one module per instrument, forward model and retrieval side by side."""
