@@ -20,6 +20,7 @@ import numpy as np
 from numba import njit, prange
 
 _LINES_PER_CHUNK = 16
+_DEG32 = np.float32(180.0 / np.pi)
 
 
 @njit(cache=True, parallel=True, fastmath=False)
@@ -117,10 +118,10 @@ def sweep_azimuth(w_m, t, ds_m, inv_radius, h_m, edge_deg, transpose, flip_major
                 if best >= 0:
                     d = (best - c) * ds_m
                     tan_e = (zp[best] - zo - h_m) / d + c * ds_m * inv_radius
-                    elev = np.degrees(np.arctan(tan_e))
+                    elev = _DEG32 * np.arctan(np.float32(tan_e))  # atanf: result is float32 anyway
                 else:
                     d = np.inf
-                    elev = edge_deg
+                    elev = np.float32(edge_deg)
                 if is_target:
                     top += 1
                     stack[top] = c
