@@ -63,9 +63,11 @@ horizon (tests/test_horizon.py checks it and reports the typical error).
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable
 
+import numba
 import numpy as np
 
 from lupex.ephemeris import MOON_RADIUS_M
@@ -94,6 +96,24 @@ def horizon_memory_bytes(shape: tuple[int, int], n_azimuths: int = 360) -> int:
     """
     ny, nx = (int(v) for v in shape)
     return int(n_azimuths) * ny * nx * 4 + 2 * ny * nx * 8 + 4 * ny * nx
+
+
+# Below this many cells one azimuth is ~1 ms of work, and waking numba's worker threads
+# (worse, waiting for one descheduled on a busy machine) costs more than it saves.
+_SERIAL_BELOW_CELLS = 1 << 16
+
+
+@contextlib.contextmanager
+def _threads_for(n_cells: int):
+    if n_cells >= _SERIAL_BELOW_CELLS or numba.get_num_threads() == 1:
+        yield
+        return
+    prev = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(prev)
 
 
 # -- validation ----------------------------------------------------------------------------------
@@ -269,7 +289,14 @@ def horizon_angles(
     res = _prepare_out(out, sel.size, z.shape)
     az = azimuths_deg(n_az)
     turned = _Turned(z)
+    with _threads_for(z.size):
+        _sweep_all(turned, pixel, az, sel, h, inv_r, res, progress)
+    return res
+
+
+def _sweep_all(turned, pixel, az, sel, h, inv_r, res, progress) -> None:
     scratch = None
+    z = turned.z
     for i, k in enumerate(sel):
         target = np.asarray(res[i])  # a plain ndarray view, also of an np.memmap
         direct = target.flags.c_contiguous and target.flags.writeable and target.dtype == np.float32
@@ -282,7 +309,6 @@ def horizon_angles(
             res[i] = target
         if progress is not None:
             progress(i + 1)
-    return res
 
 
 # -- the independent reference -------------------------------------------------------------------
