@@ -116,3 +116,18 @@ def test_bad_inputs():
         power.panel_power_w(1.5, 0, 0, 0, P)
     with pytest.raises(InputError, match="per time"):
         power.step_battery(np.arange(4.0), np.zeros(7), 0.0, P)
+
+
+def test_irradiance_from_spice_sun_distance():
+    # Independent anchor: Earth's perihelion distance 0.98329 au (early January); the Moon is within
+    # ~0.0026 au of Earth, so S at the Moon is 1361 / 0.98329^2 = 1407.7 W/m^2 to within ~0.6%.
+    pytest.importorskip("spiceypy")
+    from lupex import ephemeris
+
+    try:
+        topo = ephemeris.topocentric("SUN", -89.5, 0.0, 2.0, times=["2027-01-03T00:00:00", "2027-07-05T00:00:00"])
+    except Exception as exc:  # kernels not installed in this environment
+        pytest.skip(f"SPICE kernels unavailable: {exc}")
+    s = power.solar_irradiance_w_m2(topo.range_m)
+    assert s[0] == pytest.approx(1361 / 0.98329**2, rel=0.006)
+    assert s[1] == pytest.approx(1361 / 1.01671**2, rel=0.006)  # aphelion
