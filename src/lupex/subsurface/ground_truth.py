@@ -1,0 +1,332 @@
+"""The subsurface ground truth of a simulated mission, on the DEM's grid.
+
+Assembles the models of this package into one deterministic map:
+
+* temperatures and depth to stable ice from :mod:`lupex.subsurface.polar` (thermal
+  model of Hayne et al. 2017 run under a synthetic polar forcing and interpolated
+  by illumination fraction and slope), or from temperatures the caller supplies;
+* ice-table depth and WEH from :func:`lupex.subsurface.ice.ice_fields`;
+* background (dry) hydrogen 0.05-0.1 wt% WEH, the solar-wind-implanted level
+  outside cold traps (Lunar Prospector: ~50-150 ppm H, Feldman et al. 2001 JGR
+  106:23231; 100 ppm H = 0.09 wt% WEH), as a smooth random field;
+* FeO+TiO2 around 5.5 +- 0.5 wt% (:mod:`lupex.subsurface.regolith`);
+* buried rocks (:func:`lupex.subsurface.ice.buried_rocks`, Golombek & Rapp 1997).
+
+Randomness: one ``numpy.random.SeedSequence(seed)`` spawns an independent
+generator per component (ice, composition, hydrogen, rocks), so a change to the
+rock parameters does not reshuffle the ice. Same seed and inputs -> byte-identical
+arrays. ``to_netcdf`` saves everything (parameters in the attributes) so a
+campaign can be scored later.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from scipy import special
+
+from lupex.errors import ConfigError, InputError
+from lupex.subsurface import ice as ice_mod
+from lupex.subsurface import polar, regolith, thermal
+from lupex.subsurface.profile import Column, Rock
+
+FIELDS = ("ice_table_depth_m", "weh_wt_pct", "dry_weh_wt_pct", "feo_tio2_wt_pct", "stability_depth_m",
+          "t_max_surface_k", "t_mean_surface_k")
+ROCK_COLUMNS = ("x_m", "y_m", "depth_m", "radius_m")
+
+
+def _grid_axes(grid) -> tuple[np.ndarray, np.ndarray, float]:
+    from lupex.terrain.geo import pixel_size_m
+
+    if not isinstance(grid, xr.DataArray) or grid.dims[-2:] != ("y", "x"):
+        raise InputError("grid must be an xarray.DataArray with dims ('y', 'x') in metres (a DEM)")
+    return np.asarray(grid["x"].values, float), np.asarray(grid["y"].values, float), pixel_size_m(grid)
+
+
+def _cell_map(name: str, v, shape, *, lo=None, hi=None, allow_inf=False) -> np.ndarray:
+    a = np.asarray(v.values if isinstance(v, xr.DataArray) else v, float)
+    try:
+        a = np.broadcast_to(a, shape).astype(float)
+    except ValueError:
+        raise InputError(f"{name} must be a scalar or have the grid's shape {shape}, got {a.shape}") from None
+    if np.any(np.isnan(a)) or (not allow_inf and np.any(np.isinf(a))):
+        raise InputError(f"{name} contains NaN or infinite values; fill the holes (e.g. interpolate) first")
+    if lo is not None and np.any(a < lo):
+        raise InputError(f"{name} must be >= {lo:g}, found {np.nanmin(a):g}")
+    if hi is not None and np.any(a > hi):
+        raise InputError(f"{name} must be <= {hi:g}, found {np.nanmax(a):g}")
+    return a
+
+
+def stability_depth_from_surface_m(t_max_surface_k, t_mean_surface_k, *, threshold_k: float = 110.0,
+                                   props: thermal.ThermalProperties = thermal.HAYNE2017) -> np.ndarray:
+    """Rough stability depth when only surface T_max and T_mean are known.
+
+    Assumes the peak decays like a single annual wave: ``T_max(z) = T_mean + (T_max_s -
+    T_mean) exp(-z/delta)`` with the annual skin depth ``delta`` of the deep regolith
+    (k_d, rho_d, c_p at T_mean; 12-lunation period). Ignores the rise of the mean
+    temperature with depth, so it is slightly optimistic; prefer a full thermal run.
+    """
+    tmax = np.asarray(t_max_surface_k, float)
+    tmean = np.asarray(t_mean_surface_k, float)
+    if np.any(tmean > tmax + 1e-9):
+        raise InputError("t_mean_surface_k must not exceed t_max_surface_k")
+    k = props.k_d_w_m_k * (1 + props.chi * (tmean / 350.0) ** 3)
+    kappa = k / (props.rho_d_kg_m3 * props.heat_capacity_j_kg_k(tmean))
+    delta = np.sqrt(kappa * 12 * thermal.SYNODIC_MONTH_S / np.pi)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = delta * np.log((tmax - tmean) / (threshold_k - tmean))
+    return np.where(tmax < threshold_k, 0.0, np.where(tmean < threshold_k, z, np.inf))
+
+
+@dataclass(frozen=True)
+class GroundTruth:
+    """Gridded subsurface truth (``dataset``, dims y, x) plus a table of buried rocks."""
+
+    dataset: xr.Dataset
+    rocks: pd.DataFrame
+
+    def __getattr__(self, name):
+        if name in FIELDS:
+            return self.dataset[name]
+        raise AttributeError(name)
+
+    @property
+    def pixel_m(self) -> float:
+        return float(self.dataset.attrs["pixel_m"])
+
+    @property
+    def params(self) -> dict:
+        return json.loads(self.dataset.attrs["params_json"])
+
+    @property
+    def crs(self):
+        return self.dataset.rio.crs
+
+    # ------------------------------------------------------------------ columns
+
+    def _index(self, x_m: float, y_m: float) -> tuple[int, int]:
+        x = self.dataset["x"].values
+        y = self.dataset["y"].values
+        if not (np.isfinite(x_m) and np.isfinite(y_m)):
+            raise InputError("column position must be finite (x_m, y_m in metres)")
+        ix = int(np.argmin(np.abs(x - x_m)))
+        iy = int(np.argmin(np.abs(y - y_m)))
+        h = self.pixel_m / 2 * (1 + 1e-9)
+        if abs(x[ix] - x_m) > h or abs(y[iy] - y_m) > h:
+            raise InputError(f"point ({x_m:.1f}, {y_m:.1f}) m is outside the ground-truth grid "
+                             f"x {x.min():.1f}..{x.max():.1f}, y {y.min():.1f}..{y.max():.1f}")
+        return iy, ix
+
+    def column(self, x_m: float, y_m: float, *, depth_m: float = 2.0, dz_m: float = 0.01,
+               rock_search_m: float = 1.0, heading_deg: float | None = None) -> Column:
+        """Ground truth at a point: Carrier density (+ pore ice), WEH, temperature, rocks.
+
+        Values are those of the grid cell holding the point. Rocks whose centres lie
+        within ``rock_search_m`` horizontally become :class:`Rock` s: with ``heading_deg``
+        (grid azimuth of travel) the offset is split into ``along_track_m`` and a signed
+        cross-track ``offset_m`` (positive to the right); without it ``offset_m`` is the
+        horizontal distance. The temperature is the time-mean profile, approximated as
+        T_mean,surface + Q_b z / k_d (the diurnal and annual waves average out; the
+        rise of the mean with depth from the T^3 conductivity is neglected).
+        """
+        if not (np.isfinite(depth_m) and depth_m > 0):
+            raise InputError(f"column depth_m must be > 0 m, got {depth_m}")
+        if not (np.isfinite(dz_m) and 0 < dz_m <= depth_m):
+            raise InputError(f"dz_m must be > 0 and <= depth_m, got {dz_m}")
+        iy, ix = self._index(x_m, y_m)
+        ds = self.dataset
+        z = np.arange(dz_m / 2, depth_m, dz_m)
+        table = float(ds["ice_table_depth_m"].values[iy, ix])
+        weh_wet = float(ds["weh_wt_pct"].values[iy, ix])
+        weh_dry = float(ds["dry_weh_wt_pct"].values[iy, ix])
+        w = np.where(z >= table, weh_wet, weh_dry)
+        rho = regolith.bulk_density_with_ice_kg_m3(regolith.density_kg_m3(z, ds.attrs["density_model"]), w)
+        props = thermal.HAYNE2017
+        temp = float(ds["t_mean_surface_k"].values[iy, ix]) + props.heat_flux_w_m2 * z / props.k_d_w_m_k
+        rocks = []
+        if len(self.rocks):
+            dx = self.rocks["x_m"].to_numpy() - x_m
+            dy = self.rocks["y_m"].to_numpy() - y_m
+            dist = np.hypot(dx, dy)
+            sel = np.flatnonzero((dist <= rock_search_m) & (self.rocks["depth_m"].to_numpy() - self.rocks["radius_m"].to_numpy() < depth_m))
+            for k in sel[np.argsort(dist[sel], kind="stable")]:
+                d, r = float(self.rocks["depth_m"].iat[k]), float(self.rocks["radius_m"].iat[k])
+                if heading_deg is None:
+                    rocks.append(Rock(d, r, float(dist[k]), 0.0))
+                else:
+                    a = np.radians(heading_deg)
+                    along = dx[k] * np.sin(a) + dy[k] * np.cos(a)
+                    cross = dx[k] * np.cos(a) - dy[k] * np.sin(a)
+                    rocks.append(Rock(d, r, float(cross), float(along)))
+        return Column(z, rho, w, temp, float(ds["feo_tio2_wt_pct"].values[iy, ix]),
+                      table if table < depth_m else float("inf"), tuple(rocks))
+
+    # ------------------------------------------------------------------ scoring
+
+    def water_mass_kg(self, depth_max_m: float = 1.5, *, include_dry: bool = False) -> xr.DataArray:
+        """Water (WEH) mass per cell between the surface and ``depth_max_m`` (kg).
+
+        Water per bulk mass w in pore ice: water mass per volume = w rho_dry / (1 - w),
+        integrated with the closed-form dry areal mass of the density model. The
+        default 1.5 m is the LUPEX drill depth.
+        """
+        if not (np.isfinite(depth_max_m) and depth_max_m > 0):
+            raise InputError(f"depth_max_m must be > 0 m, got {depth_max_m}")
+        ds = self.dataset
+        model = ds.attrs["density_model"]
+        top = np.minimum(ds["ice_table_depth_m"].values, depth_max_m)
+        m_top = regolith.areal_mass_kg_m2(top, model)
+        m_bot = regolith.areal_mass_kg_m2(np.float64(depth_max_m), model)
+        w = ds["weh_wt_pct"].values / 100.0
+        kg_m2 = (m_bot - m_top) * w / (1 - w)
+        if include_dry:
+            wd = ds["dry_weh_wt_pct"].values / 100.0
+            kg_m2 = kg_m2 + m_top * wd / (1 - wd)
+        return xr.DataArray(kg_m2 * self.pixel_m**2, coords={"y": ds["y"], "x": ds["x"]}, dims=("y", "x"),
+                            name="water_mass_kg", attrs={"depth_max_m": depth_max_m})
+
+    def total_ice_mass_kg(self, depth_max_m: float = 1.5, mask=None) -> float:
+        """Total ice (WEH below the ice table) in the top ``depth_max_m`` of the cells in ``mask``."""
+        m = self.water_mass_kg(depth_max_m).values
+        if mask is not None:
+            mk = np.asarray(mask.values if isinstance(mask, xr.DataArray) else mask, bool)
+            if mk.shape != m.shape:
+                raise InputError(f"mask must have the grid's shape {m.shape}")
+            m = np.where(mk, m, 0.0)
+        return float(m.sum())
+
+    # ------------------------------------------------------------------ I/O
+
+    def to_netcdf(self, path) -> None:
+        """Write the truth (fields, rocks, parameters, CRS) atomically as NetCDF4."""
+        from lupex.io import write_netcdf
+
+        ds = self.dataset.copy()
+        for c in ROCK_COLUMNS:
+            ds[f"rock_{c}"] = ("rock", self.rocks[c].to_numpy(float))
+        write_netcdf(path, ds)
+
+    @classmethod
+    def from_netcdf(cls, path) -> GroundTruth:
+        try:
+            with xr.open_dataset(path, engine="h5netcdf", decode_coords="all") as f:
+                ds = f.load()
+        except (OSError, ValueError) as exc:
+            raise InputError(f"cannot read a ground truth from {path}: {exc}") from exc
+        missing = [v for v in FIELDS + tuple(f"rock_{c}" for c in ROCK_COLUMNS) if v not in ds]
+        if missing or "params_json" not in ds.attrs:
+            raise InputError(f"{path} is not a lupex ground truth (missing {missing or 'params_json'})")
+        rocks = pd.DataFrame({c: ds[f"rock_{c}"].values for c in ROCK_COLUMNS})
+        ds = ds.drop_vars([f"rock_{c}" for c in ROCK_COLUMNS])
+        return cls(ds, rocks)
+
+
+def make_ground_truth(grid: xr.DataArray, *, seed: int, illumination_pct=None, slope_deg=None,
+                      t_max_surface_k=None, t_mean_surface_k=None, stability_depth_m=None,
+                      corr_length_m: float = 10.0, nu: float = 0.5, ice_free_fraction: float = 0.3,
+                      weh_median_wt_pct: float = 1.5, weh_sigma_ln: float = 0.75, weh_max_wt_pct: float = 20.0,
+                      overburden_median_m: float = 0.25, overburden_sigma_ln: float = 0.5,
+                      max_ice_depth_m: float = 3.0, dry_weh_range_wt_pct: tuple[float, float] = (0.05, 0.1),
+                      feo_tio2_mean_wt_pct: float = regolith.FEO_TIO2_POLAR_HIGHLANDS_WT_PCT,
+                      feo_tio2_sd_wt_pct: float = regolith.FEO_TIO2_POLAR_HIGHLANDS_SD_WT_PCT,
+                      feo_corr_length_m: float = 200.0, rock_abundance: float = 0.005, rock_d_min_m: float = 0.2,
+                      rock_d_max_m: float = 2.0, rock_depth_max_m: float = 2.0, threshold_k: float = 110.0,
+                      stability_criterion: str = "temperature", density_model: str = regolith.DEFAULT_DENSITY_MODEL,
+                      ) -> GroundTruth:
+    """Build a deterministic ground truth on ``grid`` (a DEM DataArray, dims y, x, metres).
+
+    Temperatures, in order of precedence: ``stability_depth_m`` + ``t_max_surface_k`` +
+    ``t_mean_surface_k`` given per cell (from a full thermal run); ``t_max_surface_k`` +
+    ``t_mean_surface_k`` (stability depth by :func:`stability_depth_from_surface_m`);
+    otherwise ``illumination_pct`` (0-100 per cell, from the light core; optional
+    ``slope_deg`` per cell, default 10 deg) through the thermal calibration table of
+    :mod:`lupex.subsurface.polar`. ``stability_criterion`` 'temperature' (T_max <
+    ``threshold_k``, Paige 2010) or 'sublimation' (< 1 mm/Gyr, Siegler 2016) applies
+    to the table route.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
+    if stability_criterion not in ("temperature", "sublimation"):
+        raise ConfigError(f"stability_criterion must be 'temperature' or 'sublimation', got {stability_criterion!r}")
+    if density_model not in regolith.DENSITY_MODELS:
+        raise ConfigError(f"density_model must be one of {regolith.DENSITY_MODELS}, got {density_model!r}")
+    lo, hi = dry_weh_range_wt_pct
+    for name, v in (("dry_weh_range_wt_pct", lo), ("dry_weh_range_wt_pct", hi),
+                    ("feo_tio2_mean_wt_pct", feo_tio2_mean_wt_pct)):
+        if not (np.isfinite(v) and 0 <= v <= 100):
+            raise InputError(f"{name} must be between 0 and 100 wt%, got {v}")
+    if hi < lo:
+        raise InputError("dry_weh_range_wt_pct must be (low, high) with low <= high")
+    x, y, px = _grid_axes(grid)
+    shape = (y.size, x.size)
+
+    if t_max_surface_k is not None or t_mean_surface_k is not None or stability_depth_m is not None:
+        if t_max_surface_k is None or t_mean_surface_k is None:
+            raise ConfigError("give both t_max_surface_k and t_mean_surface_k (and optionally stability_depth_m)")
+        tmax = _cell_map("t_max_surface_k", t_max_surface_k, shape, lo=1e-9)
+        tmean = _cell_map("t_mean_surface_k", t_mean_surface_k, shape, lo=1e-9)
+        if stability_depth_m is not None:
+            stab = _cell_map("stability_depth_m", stability_depth_m, shape, lo=0.0, allow_inf=True)
+        else:
+            stab = stability_depth_from_surface_m(tmax, tmean, threshold_k=threshold_k)
+        source = "given temperatures"
+    elif illumination_pct is not None:
+        f = _cell_map("illumination_pct", illumination_pct, shape, lo=0.0, hi=100.0) / 100.0
+        if slope_deg is None:
+            table = polar.polar_table(threshold_k=threshold_k)
+            s = None
+        else:
+            s = _cell_map("slope_deg", slope_deg, shape, lo=0.0, hi=89.0)
+            table = polar.polar_table(slope_levels=(0.0, 10.0, 20.0, 30.0), threshold_k=threshold_k)
+        tmax = polar.interpolate_table(table, "t_max_surface_k", f, s)
+        tmean = polar.interpolate_table(table, "t_mean_surface_k", f, s)
+        name = "stability_depth_m" if stability_criterion == "temperature" else "stability_depth_sublimation_m"
+        stab = polar.interpolate_table(table, name, f, s)
+        source = "illumination table (lupex.subsurface.polar)"
+    else:
+        raise ConfigError("make_ground_truth needs illumination_pct (per-cell %, from the light core) "
+                          "or t_max_surface_k and t_mean_surface_k")
+
+    ss = np.random.SeedSequence(int(seed))
+    g_ice, g_feo, g_dry, g_rock = (np.random.default_rng(s_) for s_ in ss.spawn(4))
+    table_depth, weh = ice_mod.ice_fields(
+        stab, px, g_ice, corr_length_m=corr_length_m, ice_free_fraction=ice_free_fraction,
+        weh_median_wt_pct=weh_median_wt_pct, weh_sigma_ln=weh_sigma_ln, weh_max_wt_pct=weh_max_wt_pct,
+        overburden_median_m=overburden_median_m, overburden_sigma_ln=overburden_sigma_ln,
+        max_ice_depth_m=max_ice_depth_m, nu=nu)
+    if feo_tio2_sd_wt_pct < 0:
+        raise InputError("feo_tio2_sd_wt_pct must be >= 0")
+    feo = np.clip(feo_tio2_mean_wt_pct + feo_tio2_sd_wt_pct *
+                  ice_mod.gaussian_random_fields(shape, px, feo_corr_length_m, g_feo, nu=nu)[0], 0.0, 100.0)
+    dry = lo + (hi - lo) * special.ndtr(ice_mod.gaussian_random_fields(shape, px, corr_length_m, g_dry, nu=nu)[0])
+    half = px / 2
+    rocks = ice_mod.buried_rocks((x.min() - half, x.max() + half), (y.min() - half, y.max() + half), g_rock,
+                                 rock_abundance=rock_abundance, d_min_m=rock_d_min_m, d_max_m=rock_d_max_m,
+                                 depth_max_m=rock_depth_max_m)
+
+    params = dict(seed=int(seed), corr_length_m=corr_length_m, nu=nu, ice_free_fraction=ice_free_fraction,
+                  weh_median_wt_pct=weh_median_wt_pct, weh_sigma_ln=weh_sigma_ln, weh_max_wt_pct=weh_max_wt_pct,
+                  overburden_median_m=overburden_median_m, overburden_sigma_ln=overburden_sigma_ln,
+                  max_ice_depth_m=max_ice_depth_m, dry_weh_range_wt_pct=[lo, hi],
+                  feo_tio2_mean_wt_pct=feo_tio2_mean_wt_pct, feo_tio2_sd_wt_pct=feo_tio2_sd_wt_pct,
+                  feo_corr_length_m=feo_corr_length_m, rock_abundance=rock_abundance, rock_d_min_m=rock_d_min_m,
+                  rock_d_max_m=rock_d_max_m, rock_depth_max_m=rock_depth_max_m, threshold_k=threshold_k,
+                  stability_criterion=stability_criterion, density_model=density_model, temperature_source=source)
+    coords = {"y": ("y", y), "x": ("x", x)}
+    units = dict(ice_table_depth_m="m", weh_wt_pct="wt% WEH", dry_weh_wt_pct="wt% WEH", feo_tio2_wt_pct="wt%",
+                 stability_depth_m="m", t_max_surface_k="K", t_mean_surface_k="K")
+    data = dict(ice_table_depth_m=table_depth, weh_wt_pct=weh, dry_weh_wt_pct=dry, feo_tio2_wt_pct=feo,
+                stability_depth_m=stab, t_max_surface_k=tmax, t_mean_surface_k=tmean)
+    ds = xr.Dataset({k: (("y", "x"), np.ascontiguousarray(v, dtype=np.float64), {"units": units[k]})
+                     for k, v in data.items()}, coords=coords,
+                    attrs={"pixel_m": px, "density_model": density_model, "params_json": json.dumps(params),
+                           "title": "lupex subsurface ground truth"})
+    from lupex.terrain.geo import dem_crs
+
+    ds = ds.rio.write_crs(dem_crs(grid).to_wkt())
+    return GroundTruth(ds, rocks)
