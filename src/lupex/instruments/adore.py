@@ -93,9 +93,9 @@ class AdoreParams:
     split_sigma_rel: float = 0.02
     scan_half_width_cm: float = 0.08
     n_frequencies: int = 41
-    decays_per_frequency: int = 10
-    sample_interval_s: float = 40e-9
-    record_tau0: float = 4.0
+    decays_per_frequency: int = 5
+    sample_interval_s: float = 50e-9
+    record_tau0: float = 3.5
     noise_rel: float = 1e-3
 
     def __post_init__(self):

@@ -285,21 +285,23 @@ def find_spectrum_peaks(rec: TritonRecord, *, snr: float = 6.0):
     t, c = check_record(rec)
     base = float(np.median(c))
     noise = 1.4826 * float(np.median(np.abs(c - base)))
-    noise = max(noise, np.sqrt(max(base, 0.0) + rec.truth.get("_", 0.0)) if noise == 0 else noise, 0.3)
+    noise = max(noise, 0.3)
     sm = gaussian_filter1d(c - base, 1.0)
     noise_sm = noise / np.sqrt(2 * np.sqrt(np.pi) * 1.0)
     idx, _ = find_peaks(sm, height=snr * noise_sm, prominence=snr * noise_sm)
     out = []
+    dt = t[1] - t[0]
     for i in idx:
         s = _sigma_t(t[i], rec.resolving_power)
-        sel = np.abs(t - t[i]) < 1.2 * s * FWHM_PER_SIGMA / 2 + 1.5 * (t[1] - t[0])
-        w = np.clip(c[sel] - base, 0, None)
+        half = 1.2 * s * FWHM_PER_SIGMA / 2 + 1.5 * dt
+        lo, hi = np.searchsorted(t, [t[i] - half, t[i] + half])
+        tt, w = t[lo:hi], np.clip(c[lo:hi] - base, 0, None)
         if w.sum() <= 0:
             continue
-        tc = float(np.sum(w * t[sel]) / w.sum())
-        var = float(np.sum(w * (t[sel] - tc) ** 2) / w.sum())
-        wide = np.abs(t - tc) < 3 * s
-        area = float(np.sum(c[wide] - base))
+        tc = float(np.sum(w * tt) / w.sum())
+        var = float(np.sum(w * (tt - tc) ** 2) / w.sum())
+        lo, hi = np.searchsorted(t, [tc - 3 * s, tc + 3 * s])
+        area = float(np.sum(c[lo:hi] - base))
         out.append((float(time_to_mz(tc, rec.accel_voltage_v, rec.flight_length_m)), area,
                     np.sqrt(var) * FWHM_PER_SIGMA, tc))
     return out
