@@ -210,8 +210,9 @@ def check_record(rec: AdoreRecord):
     if np.any(np.diff(t) <= 0) or t.max() > 1e-2:
         raise InputError("ADORE time_s must increase and be in seconds (ring-downs last microseconds); "
                          "convert from us to s")
-    if nu.min() < 1000 or nu.max() > 20000:
-        raise InputError("ADORE nu_cm must be wavenumbers in cm^-1 (e.g. 7181.16); convert from nm or m^-1")
+    if not (nu.min() < LINE_NU0_CM < nu.max()):
+        raise InputError(f"ADORE nu_cm must be wavenumbers in cm^-1 spanning the {LINE_NU0_CM} cm^-1 line; "
+                         "convert from nm or m^-1")
     for k in ("cavity_length_m", "cell_volume_m3", "cell_temperature_k", "split_fraction", "aliquot_kg",
               "noise_rel"):
         v = getattr(rec, k)

@@ -289,6 +289,13 @@ def find_spectrum_peaks(rec: TritonRecord, *, snr: float = 6.0):
     sm = gaussian_filter1d(c - base, 1.0)
     noise_sm = noise / np.sqrt(2 * np.sqrt(np.pi) * 1.0)
     idx, _ = find_peaks(sm, height=snr * noise_sm, prominence=snr * noise_sm)
+    # noise makes several local maxima on one blended peak: keep the highest within one expected FWHM
+    keep: list = []
+    for i in idx[np.argsort(-sm[idx])]:
+        fw = 2 * _sigma_t(t[i], rec.resolving_power) * FWHM_PER_SIGMA / 2
+        if all(abs(t[i] - t[j]) > fw for j in keep):
+            keep.append(i)
+    idx = np.sort(np.array(keep, dtype=int))
     out = []
     dt = t[1] - t[0]
     for i in idx:
