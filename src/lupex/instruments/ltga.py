@@ -210,6 +210,10 @@ def analyse(rec: LTGARecord, *, water_mass_fraction: float = 1.0, water_mass_fra
     ice = [s for s in steps if ICE_STEP_RANGE_K[0] <= s.temperature_k <= ICE_STEP_RANGE_K[1]]
     ice_mass = sum(s.mass_kg for s in ice)
     ice_sig = float(np.sqrt(sum(s.sigma_kg**2 for s in ice)))
+    if not ice:
+        # no ice step: report zero with the smallest step the plateau fit could have measured as 1 sigma,
+        # or the detection threshold integrated over one filter window, whichever is larger
+        ice_sig = max(min((s.sigma_kg for s in steps), default=0.0), threshold_sigma * sigma_dtg * window * dt)
     ads = sum(s.mass_kg for s in steps if ICE_STEP_RANGE_K[1] < s.temperature_k <= 680)
     bnd = sum(s.mass_kg for s in steps if s.temperature_k > 680)
     ice_pct = 100 * ice_mass / m_init

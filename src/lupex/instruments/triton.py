@@ -344,6 +344,8 @@ def analyse(rec: TritonRecord, *, species=SPECIES, exclude_from_mass_fraction=("
         x, _ = nnls(a * wts[:, None], y * wts)
         wts = 1.0 / np.sqrt(np.clip(a @ x, 0, None) + noise_var)
     active = x > 0
+    if "H2O" in species:
+        active[species.index("H2O")] = True     # water always gets a sigma (an upper limit when absent)
     cov = np.zeros((len(species), len(species)))
     if active.any():
         aw = a[:, active] * wts[:, None]
