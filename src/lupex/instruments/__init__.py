@@ -1,1 +1,4 @@
-"""Rover instruments: one module per instrument, forward model and retrieval side by side."""
+"""Instruments: one module per instrument, forward model and retrieval side by side.
+
+Traverse: neutron (NS), gpr, alis, emsl. Samples: drill, ltga, triton, adore, isap.
+"""
