@@ -1,0 +1,1 @@
+"""Instruments: one module per instrument, forward model and retrieval side by side."""
