@@ -187,11 +187,12 @@ def two_medium_time(rho_m, h_m, z_m, v_m_s, iterations: int = 8):
     rho, h, z, v = np.broadcast_arrays(*(np.asarray(a, float) for a in (rho_m, h_m, z_m, v_m_s)))
     p = rho * h / np.maximum(h + z, 1e-12)
     for _ in range(iterations):
-        a = np.sqrt(p ** 2 + h ** 2)
+        a = np.maximum(np.sqrt(p ** 2 + h ** 2), 1e-12)
         b = np.sqrt((rho - p) ** 2 + z ** 2)
         g = p / (a * C_M_S) - (rho - p) / (b * v)
         dg = h ** 2 / (a ** 3 * C_M_S) + z ** 2 / (b ** 3 * v)
         p = np.clip(p - g / np.maximum(dg, 1e-30), 0.0, rho)
+    p = np.where(h > 0, p, 0.0)          # antenna on the ground: straight ray (no head wave)
     return np.sqrt(p ** 2 + h ** 2) / C_M_S + np.sqrt((rho - p) ** 2 + z ** 2) / v, p
 
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.ndimage import maximum_filter, uniform_filter1d
+from scipy.ndimage import maximum_filter, median_filter
 from scipy.optimize import least_squares
 
 from lupex.errors import InputError
@@ -132,13 +132,18 @@ def fit_hyperbola(data, dt_s, positions_m, x0_m, t_apex_s, *, antenna_height_m: 
     # apex depth from the apex time with the guess velocity (air gap at c)
     depth0 = max((t_apex_s - t_antenna_s - 2 * h / C_M_S) * v0 / 2, 0.02)
     # velocity scan: the eps that best follows the envelope ridge
-    grid = np.linspace(1.5, 9.0, 61)[:, None]
-    deps = np.maximum((t_apex_s - t_antenna_s - 2 * h / C_M_S) * C_M_S / np.sqrt(grid) / 2, 0.02)
-    tt = _model_t(p[sel][None, :], x0_m, deps, grid, h, t_antenna_s, radius_m)
+    # semblance-like scan over eps', apex time (+-0.6 ns) and apex position (+-2 traces): the detection
+    # only gives a rough apex, and the picks below need the right lobe
+    dx = float(np.median(np.diff(p))) if p.size > 1 else 0.05
+    E, S, X = np.meshgrid(np.linspace(1.5, 9.0, 31), np.arange(-0.6e-9, 0.61e-9, dt_s),
+                          x0_m + dx * np.arange(-2, 3), indexing="ij")
+    E, S, X = E.ravel()[:, None], S.ravel()[:, None], X.ravel()[:, None]
+    deps = np.maximum((t_apex_s + S - t_antenna_s - 2 * h / C_M_S) * C_M_S / np.sqrt(E) / 2, 0.02)
+    tt = _model_t(p[sel][None, :], X, deps, E, h, t_antenna_s, radius_m)
     k = np.clip(np.round(tt / dt_s).astype(int), 0, d.shape[1] - 1)
     score = env[np.arange(sel.size)[None, :], k].sum(axis=1)
     b = int(np.argmax(score))
-    e_scan, depth0 = float(grid[b, 0]), float(deps[b, 0])
+    e_scan, depth0, x0_m = float(E[b, 0]), float(deps[b, 0]), float(X[b, 0])
     tt = _model_t(p[sel], x0_m, depth0, e_scan, h, t_antenna_s, radius_m)
     half = int(0.35 / centre_frequency_hz / dt_s) + 1
     kc = np.round(tt / dt_s).astype(int)
@@ -216,7 +221,7 @@ def combine_eps(fits, prior=EPS_PRIOR):
 def velocity_analysis(rg: Radargram, *, data=None, t_antenna_s=None, radius_m: float = 0.0,
                       aperture_m: float = 0.6, max_fits: int = 60, bg_window_m: float = 10.0,
                       snr: float = 6.0, max_apex_depth_m: float | None = None,
-                      min_picks: int = 12) -> list[HyperbolaFit]:
+                      min_picks: int = 12, max_rel_sigma: float = 0.1) -> list[HyperbolaFit]:
     """Find diffraction hyperbolas and fit each; returns the successful fits."""
     cfg = rg.config
     if data is None:
@@ -235,7 +240,7 @@ def velocity_analysis(rg: Radargram, *, data=None, t_antenna_s=None, radius_m: f
             continue
         if max_apex_depth_m is not None and f.depth_m > max_apex_depth_m:
             continue
-        if f.eps_sigma > 0.25 * f.eps or f.n_picks < min_picks:
+        if f.eps_sigma > max_rel_sigma * f.eps or f.n_picks < min_picks:
             continue
         if any(abs(f.x0_m - g.x0_m) < 0.15 and abs(f.depth_m - g.depth_m) < 0.1 for g in fits):
             continue   # the same diffraction found twice (candidates come strongest first)
@@ -268,7 +273,7 @@ def _window_picks(stack, dt, k_lo, k_hi, k_ref=None, half=None):
 
 
 def pick_ice_table(data, dt_s, t_antenna_s, *, antenna_height_m: float, centre_frequency_hz: float,
-                   window_traces: int = 20, snr: float = 5.0):
+                   window_traces: int = 20, snr: float = 5.0, guide_windows: int = 7):
     """Per window of traces: surface and ice-table times, amplitudes and jackknife sigmas.
 
     Returns a dict of arrays (one entry per window): ``t_surface_s``, ``dt_ice_s``,
@@ -291,7 +296,11 @@ def pick_ice_table(data, dt_s, t_antenna_s, *, antenna_height_m: float, centre_f
     k_s = int(round(t_surf_geo / dt_s))
     ts, a_s, _ = _window_picks(full, dt_s, 0, 0, k_ref=np.full(n_win, k_s), half=half)
     k_lo = int(round((t_surf_geo + 1.6 * period) / dt_s))
-    ti, a_i, e_i = _window_picks(full, dt_s, k_lo, n_s - half - 1)
+    # coherence: a guide from the median of neighbouring window stacks suppresses local events
+    # (rock diffractions) and keeps laterally continuous reflectors; each window is then picked near it
+    guide = median_filter(full, size=(min(guide_windows, n_win) | 1, 1), mode="nearest")
+    tg, _, _ = _window_picks(guide, dt_s, k_lo, n_s - half - 1)
+    ti, a_i, e_i = _window_picks(full, dt_s, 0, 0, k_ref=np.round(tg / dt_s).astype(int), half=half)
     # noise of the stack, from the delete-one spread
     flat = loo.reshape(n_win * W, n_s)
     ts_l, as_l, _ = _window_picks(flat, dt_s, 0, 0, k_ref=np.repeat(np.round(ts / dt_s).astype(int), W), half=half)
@@ -358,8 +367,12 @@ def retrieve(rg: Radargram, *, window_traces: int = 20, radius_m: float = 0.0, e
     weh = np.where(ok, weh, np.nan)
     sweh = np.where(ok, sweh, np.nan)
     centres = np.interp(picks["window_centres_index"], np.arange(len(rg.positions_m)), rg.positions_m)
-    # traverse-wide: the eps error is common to all windows, the timing/amplitude errors are not
+    # traverse-wide: the eps error is common to all windows, the timing/amplitude errors are not.
+    # Windows whose delay sits > 4 robust sigmas from the median are left out (a rock that beat the guide).
     if ok.any():
+        med = np.median(dtw[ok])
+        mad = 1.4826 * np.median(np.abs(dtw[ok] - med)) + np.median(sdt[ok])
+        ok = ok & (np.abs(dtw - med) <= 4 * mad)
         m_dt = float(np.mean(dtw[ok]))
         s_dt = float(np.sqrt(np.sum(sdt[ok] ** 2)) / ok.sum())
         depth = v * m_dt / 2
@@ -373,4 +386,4 @@ def retrieve(rg: Radargram, *, window_traces: int = 20, radius_m: float = 0.0, e
     else:
         depth = depth_sig = w_all = w_sig = float("nan")
     return IceRetrieval(eps, eps_sig, source, tuple(fits), centres, z, sz, weh, sweh, depth, depth_sig, w_all, w_sig,
-                        meta=dict(t_antenna_s=t_ant, n_windows=int(ok.size), n_ok=int(ok.sum())))
+                        meta=dict(t_antenna_s=t_ant, n_windows=int(ok.size), n_used=int(ok.sum())))
