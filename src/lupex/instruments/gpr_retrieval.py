@@ -1,0 +1,389 @@
+"""GPR retrieval: velocity from diffraction hyperbolas, ice-table depth, ice content, with uncertainty.
+
+- Velocity analysis: diffractions are found as focus points of a
+  constant-velocity migration (nominal eps' 3), their arms are picked (envelope
+  peak near the predicted time, parabolic sub-sample refinement) and fitted by
+  non-linear least squares with the same two-medium (air gap h + ground)
+  travel time the forward model uses, parameters (x0, apex depth, eps'); the
+  covariance is s^2 (J^T J)^-1 with s^2 the residual variance. Several fits are
+  combined by inverse-variance weighting with Birge-ratio inflation when they
+  scatter more than their errors.
+- Ice table: strongest coherent reflector below the surface in stacks of
+  ``window_traces`` traces; depth = v (t_ice - t_surface)/2 with
+  sigma_z^2 = (dt/2)^2 sigma_v^2 + (v/2)^2 sigma_dt^2; sigma_dt is the
+  delete-one jackknife over the traces of the stack (Efron & Stein 1981).
+- Ice content: the ice-table reflection coefficient from its amplitude
+  relative to the surface reflection (whose coefficient follows from the
+  fitted eps'), corrected for spreading, transmission and attenuation as in
+  the forward model; R -> eps' below -> WEH by inverting the mixing rule at the
+  bulk density implied by the dry top layer (Olhoeft inverted), assuming the
+  same bulk density below (the :func:`lupex.subsurface.two_layer_column`
+  convention). Uncertainty by first-order propagation of sigma(eps'_top) and the
+  jackknife sigma of the amplitude ratio.
+- Without usable hyperbolas, eps' of the top layer falls back to a prior:
+  Chang'E-4 LPR hyperbola fits gave 2.64-3.85 (REFERENCES.md), taken as
+  3.25 +- 0.31 (range/4 ~ 2 sigma half-width).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.ndimage import maximum_filter, median_filter
+from scipy.optimize import least_squares
+
+from lupex.errors import InputError
+from lupex.instruments.gpr_dielectric import (
+    C_M_S, attenuation_np_m, check_permittivity, density_from_dry_permittivity, dry_loss_tangent,
+    weh_from_permittivity,
+)
+from lupex.instruments.gpr_forward import Radargram, check_positions, two_medium_time
+from lupex.instruments.gpr_processing import (
+    background_removal, dewow, envelope, matched_filter, stolt_migration, time_zero,
+)
+
+EPS_PRIOR = (3.25, 0.31)
+
+
+@dataclass(frozen=True)
+class HyperbolaFit:
+    x0_m: float
+    depth_m: float        # apex (reflecting point) depth below the surface
+    eps: float
+    eps_sigma: float
+    n_picks: int
+    rms_residual_s: float
+
+    @property
+    def velocity_m_s(self) -> float:
+        return C_M_S / np.sqrt(self.eps)
+
+
+@dataclass(frozen=True)
+class IceRetrieval:
+    """Retrieved top-layer permittivity, ice-table depth and WEH below it, with 1-sigma errors.
+
+    Per-window arrays (``window_centres_m``...) and traverse-wide combined values.
+    """
+
+    eps_top: float
+    eps_top_sigma: float
+    eps_source: str
+    hyperbolas: tuple[HyperbolaFit, ...]
+    window_centres_m: np.ndarray
+    ice_depth_m: np.ndarray
+    ice_depth_sigma_m: np.ndarray
+    weh_below_wt_pct: np.ndarray
+    weh_below_sigma_wt_pct: np.ndarray
+    depth_m: float = float("nan")
+    depth_sigma_m: float = float("nan")
+    weh_wt_pct: float = float("nan")
+    weh_sigma_wt_pct: float = float("nan")
+    meta: dict = field(default_factory=dict)
+
+
+def preprocess(rg: Radargram, dewow_periods: float = 2.0, threshold: float = 0.5):
+    """Dewow (window = ``dewow_periods`` / f_c) and time-zero on the direct coupling.
+
+    Returns (data, t_antenna_s): the aligned data and the time of the antenna
+    (direct coupling) after alignment.
+    """
+    cfg = rg.config
+    d = dewow(rg.data.astype(float), rg.dt_s, dewow_periods / cfg.centre_frequency_hz)
+    d, _, ref = time_zero(d, rg.dt_s, threshold)
+    return d, ref
+
+
+def _parabolic(y, k):
+    n = y.shape[-1]
+    k = np.clip(k, 1, n - 2)
+    idx = np.arange(y.shape[0])
+    y0, y1, y2 = y[idx, k - 1], y[idx, k], y[idx, k + 1]
+    den = y0 - 2 * y1 + y2
+    frac = np.where(den < 0, 0.5 * (y0 - y2) / np.where(den == 0, -1, den), 0.0)
+    return k + np.clip(frac, -0.5, 0.5)
+
+
+def _model_t(x, x0, depth, eps, h, t_ant, radius):
+    v = C_M_S / np.sqrt(eps)
+    t1, _ = two_medium_time(np.abs(x - x0), h, depth + radius, v)
+    return t_ant + 2 * (t1 - radius / v)
+
+
+def fit_hyperbola(data, dt_s, positions_m, x0_m, t_apex_s, *, antenna_height_m: float, t_antenna_s: float,
+                  centre_frequency_hz: float, aperture_m: float = 0.6, radius_m: float = 0.0,
+                  eps_guess: float = 3.0, min_picks: int = 8) -> HyperbolaFit | None:
+    """Pick the arms of one diffraction around (x0, t_apex) and fit (x0, apex depth, eps').
+
+    ``data`` should be background-removed. Returns None where too few picks stand
+    above the noise.
+    """
+    d = np.asarray(data, float)
+    p = np.asarray(positions_m, float)
+    h = antenna_height_m
+    sel = np.flatnonzero(np.abs(p - x0_m) <= aperture_m)
+    if sel.size < min_picks:
+        return None
+    mf = matched_filter(d[sel], dt_s, centre_frequency_hz)
+    env = envelope(mf)
+    amf = np.abs(mf)
+    v0 = C_M_S / np.sqrt(eps_guess)
+    # apex depth from the apex time with the guess velocity (air gap at c)
+    depth0 = max((t_apex_s - t_antenna_s - 2 * h / C_M_S) * v0 / 2, 0.02)
+    # velocity scan: the eps that best follows the envelope ridge
+    # semblance-like scan over eps', apex time (+-0.6 ns) and apex position (+-2 traces): the detection
+    # only gives a rough apex, and the picks below need the right lobe
+    dx = float(np.median(np.diff(p))) if p.size > 1 else 0.05
+    E, S, X = np.meshgrid(np.linspace(1.5, 9.0, 31), np.arange(-0.6e-9, 0.61e-9, dt_s),
+                          x0_m + dx * np.arange(-2, 3), indexing="ij")
+    E, S, X = E.ravel()[:, None], S.ravel()[:, None], X.ravel()[:, None]
+    deps = np.maximum((t_apex_s + S - t_antenna_s - 2 * h / C_M_S) * C_M_S / np.sqrt(E) / 2, 0.02)
+    tt = _model_t(p[sel][None, :], X, deps, E, h, t_antenna_s, radius_m)
+    k = np.clip(np.round(tt / dt_s).astype(int), 0, d.shape[1] - 1)
+    score = env[np.arange(sel.size)[None, :], k].sum(axis=1)
+    b = int(np.argmax(score))
+    e_scan, depth0, x0_m = float(E[b, 0]), float(deps[b, 0]), float(X[b, 0])
+    tt = _model_t(p[sel], x0_m, depth0, e_scan, h, t_antenna_s, radius_m)
+    half = int(0.35 / centre_frequency_hz / dt_s) + 1
+    kc = np.round(tt / dt_s).astype(int)
+    win = kc[:, None] + np.arange(-half, half + 1)[None, :]
+    valid = (win[:, 0] >= 1) & (win[:, -1] < d.shape[1] - 1)
+    win = np.clip(win, 0, d.shape[1] - 1)
+    ew = amf[np.arange(sel.size)[:, None], win]
+    kk = win[np.arange(sel.size), np.argmax(ew, axis=1)]
+    t_pick = _parabolic(amf, kk) * dt_s
+    noise = np.median(amf) * 1.4826
+    strong = valid & (ew.max(axis=1) > 4 * noise)
+    if strong.sum() < min_picks:
+        return None
+    xs, ts = p[sel][strong], t_pick[strong]
+
+    def resid(q):  # in ns, so that the solver's absolute tolerances are meaningful
+        return 1e9 * (_model_t(xs, q[0], q[1], q[2], h, t_antenna_s, radius_m) - ts)
+
+    try:
+        sol = least_squares(resid, [x0_m, depth0, e_scan], bounds=([x0_m - aperture_m, 0.0, 1.0],
+                                                                   [x0_m + aperture_m, 5.0, 30.0]),
+                            x_scale=[0.05, 0.05, 0.3])
+    except ValueError:
+        return None
+    n_par = 3
+    dof = xs.size - n_par
+    if dof <= 0:
+        return None
+    s2 = float(np.sum(sol.fun ** 2) / dof)
+    try:
+        cov = s2 * np.linalg.inv(sol.jac.T @ sol.jac)
+    except np.linalg.LinAlgError:
+        return None
+    sig = float(np.sqrt(max(cov[2, 2], 0.0)))
+    if not np.isfinite(sig) or sig == 0:
+        return None
+    return HyperbolaFit(float(sol.x[0]), float(sol.x[1]), float(sol.x[2]), sig, int(xs.size), 1e-9 * float(np.sqrt(s2)))
+
+
+def detect_diffractions(data_bg, dt_s, dx_m, t_surface_s, *, eps_nominal: float = 3.0, snr: float = 8.0,
+                        min_separation_m: float = 0.5, max_candidates: int = 10_000):
+    """Candidate diffraction apexes (x index, apex time in the unmigrated data) from a migrated image.
+
+    Migrates the background-removed data at eps' = ``eps_nominal``, takes local
+    maxima of the envelope that stand ``snr`` times above its robust noise level.
+    """
+    v = C_M_S / np.sqrt(eps_nominal)
+    mig = stolt_migration(data_bg, dt_s, dx_m, v, t_surface_s)
+    k0 = int(round(t_surface_s / dt_s)) + 4
+    env = envelope(mig)
+    env[:, :k0] = 0
+    sep = max(3, int(min_separation_m / dx_m) | 1)
+    mx = maximum_filter(env, size=(sep, 9), mode="constant")
+    noise = 1.4826 * np.median(env[:, k0:])
+    ii, kk = np.nonzero((env == mx) & (env > snr * noise))
+    order = np.argsort(-env[ii, kk])[:max_candidates]
+    return ii[order], kk[order] * dt_s, env[ii[order], kk[order]] / noise
+
+
+def combine_eps(fits, prior=EPS_PRIOR):
+    """Inverse-variance mean of fitted eps' with Birge-ratio inflation; the prior where there are no fits."""
+    if not fits:
+        return float(prior[0]), float(prior[1]), "prior"
+    e = np.array([f.eps for f in fits])
+    s = np.array([f.eps_sigma for f in fits])
+    w = 1 / s ** 2
+    m = float(np.sum(w * e) / np.sum(w))
+    sig = float(np.sqrt(1 / np.sum(w)))
+    if e.size > 1:
+        birge = float(np.sqrt(np.sum(w * (e - m) ** 2) / (e.size - 1)))
+        sig *= max(1.0, birge)
+    return m, sig, f"{e.size} hyperbola fit(s)"
+
+
+def velocity_analysis(rg: Radargram, *, data=None, t_antenna_s=None, radius_m: float = 0.0,
+                      aperture_m: float = 0.6, max_fits: int = 60, bg_window_m: float = 10.0,
+                      snr: float = 6.0, max_apex_depth_m: float | None = None,
+                      min_picks: int = 12, max_rel_sigma: float = 0.1) -> list[HyperbolaFit]:
+    """Find diffraction hyperbolas and fit each; returns the successful fits."""
+    cfg = rg.config
+    if data is None:
+        data, t_antenna_s = preprocess(rg)
+    p = check_positions(rg.positions_m)
+    dx = rg.dx_m
+    t_surf = t_antenna_s + 2 * cfg.antenna_height_m / C_M_S
+    bg = background_removal(data, max(2, int(round(bg_window_m / dx))))
+    ii, tt, _ = detect_diffractions(bg, rg.dt_s, dx, t_surf + 1.0 / cfg.centre_frequency_hz, snr=snr)
+    fits = []
+    for i, t in zip(ii[:max_fits], tt[:max_fits]):
+        # the migrated focus time equals the apex time of the unmigrated hyperbola
+        f = fit_hyperbola(bg, rg.dt_s, p, p[i], t, antenna_height_m=cfg.antenna_height_m, t_antenna_s=t_antenna_s,
+                          centre_frequency_hz=cfg.centre_frequency_hz, aperture_m=aperture_m, radius_m=radius_m)
+        if f is None or not (1.0 < f.eps < 20):
+            continue
+        if max_apex_depth_m is not None and f.depth_m > max_apex_depth_m:
+            continue
+        if f.eps_sigma > max_rel_sigma * f.eps or f.n_picks < min_picks:
+            continue
+        if any(abs(f.x0_m - g.x0_m) < 0.15 and abs(f.depth_m - g.depth_m) < 0.1 for g in fits):
+            continue   # the same diffraction found twice (candidates come strongest first)
+        fits.append(f)
+    return fits
+
+
+def _window_picks(stack, dt, k_lo, k_hi, k_ref=None, half=None):
+    """Time (s) of the |peak| of matched-filtered rows and the signed amplitude there, searching
+    [k_lo, k_hi) or within +-half samples of k_ref."""
+    env = np.abs(stack)
+    n = stack.shape[1]
+    rows = np.arange(stack.shape[0])
+    if k_ref is None:
+        e = env.copy()
+        e[:, :k_lo] = 0
+        e[:, k_hi:] = 0
+        k = np.argmax(e, axis=1)
+    else:
+        k_ref = np.broadcast_to(np.asarray(k_ref, int), rows.shape)
+        off = np.arange(-half, half + 1)
+        w = np.clip(k_ref[:, None] + off[None, :], 0, n - 1)
+        k = w[rows, np.argmax(env[rows[:, None], w], axis=1)]
+    kf = _parabolic(env, k)
+    # signed amplitude: the real trace at the (sub-sample) envelope peak, by linear interpolation
+    k0 = np.clip(np.floor(kf).astype(int), 0, n - 2)
+    f = kf - k0
+    amp = (1 - f) * stack[rows, k0] + f * stack[rows, k0 + 1]
+    return kf * dt, amp, env[rows, np.clip(np.round(kf).astype(int), 0, n - 1)]
+
+
+def pick_ice_table(data, dt_s, t_antenna_s, *, antenna_height_m: float, centre_frequency_hz: float,
+                   window_traces: int = 20, snr: float = 5.0, guide_windows: int = 7):
+    """Per window of traces: surface and ice-table times, amplitudes and jackknife sigmas.
+
+    Returns a dict of arrays (one entry per window): ``t_surface_s``, ``dt_ice_s``,
+    ``dt_ice_sigma_s``, ``ratio`` (ice/surface amplitude), ``ratio_sigma``, ``ok``.
+    """
+    d = np.asarray(data, float)
+    n_tr, n_s = d.shape
+    W = int(window_traces)
+    if W < 4:
+        raise InputError("window_traces must be at least 4 (the jackknife needs several traces)")
+    n_win = n_tr // W
+    if n_win == 0:
+        raise InputError(f"need at least window_traces={W} traces to pick the ice table")
+    blocks = matched_filter(d[: n_win * W], dt_s, centre_frequency_hz).reshape(n_win, W, n_s)
+    full = blocks.mean(axis=1)
+    loo = (W * full[:, None, :] - blocks) / (W - 1)          # delete-one stacks
+    period = 1.0 / centre_frequency_hz
+    t_surf_geo = t_antenna_s + 2 * antenna_height_m / C_M_S
+    half = int(0.4 * period / dt_s) + 1
+    k_s = int(round(t_surf_geo / dt_s))
+    ts, a_s, _ = _window_picks(full, dt_s, 0, 0, k_ref=np.full(n_win, k_s), half=half)
+    k_lo = int(round((t_surf_geo + 1.6 * period) / dt_s))
+    # coherence: a guide from the median of neighbouring window stacks suppresses local events
+    # (rock diffractions) and keeps laterally continuous reflectors; each window is then picked near it
+    guide = median_filter(full, size=(min(guide_windows, n_win) | 1, 1), mode="nearest")
+    tg, _, _ = _window_picks(guide, dt_s, k_lo, n_s - half - 1)
+    ti, a_i, e_i = _window_picks(full, dt_s, 0, 0, k_ref=np.round(tg / dt_s).astype(int), half=half)
+    # noise of the stack, from the delete-one spread
+    flat = loo.reshape(n_win * W, n_s)
+    ts_l, as_l, _ = _window_picks(flat, dt_s, 0, 0, k_ref=np.repeat(np.round(ts / dt_s).astype(int), W), half=half)
+    ti_l, ai_l, _ = _window_picks(flat, dt_s, 0, 0, k_ref=np.repeat(np.round(ti / dt_s).astype(int), W), half=half)
+    dt_l = (ti_l - ts_l).reshape(n_win, W)
+    r_l = (ai_l / as_l).reshape(n_win, W)
+
+    def jk(x):
+        return np.sqrt((W - 1) / W * np.sum((x - x.mean(axis=1, keepdims=True)) ** 2, axis=1))
+
+    noise = 1.4826 * np.median(np.abs(blocks - full[:, None, :]), axis=(1, 2)) / np.sqrt(W)
+    ok = e_i > snr * noise
+    return dict(t_surface_s=ts, dt_ice_s=ti - ts, dt_ice_sigma_s=jk(dt_l), ratio=a_i / a_s, ratio_sigma=jk(r_l),
+                ok=ok, amp_surface=a_s, window_centres_index=np.arange(n_win) * W + (W - 1) / 2)
+
+
+def _weh_from_ratio(ratio, depth_m, eps_top, *, h, f_c, spreading, feo_tio2_wt_pct, rule):
+    n1 = np.sqrt(eps_top)
+    r0 = (1 - n1) / (1 + n1)
+    L0 = 2 * h
+    L1 = 2 * (h + depth_m / n1)
+    g = (L0 / L1) if spreading == "point" else np.sqrt(L0 / L1)
+    rho = density_from_dry_permittivity(eps_top)
+    alpha = attenuation_np_m(eps_top, dry_loss_tangent(rho, feo_tio2_wt_pct), f_c)
+    r1 = ratio * r0 / (g * (1 - r0 ** 2) * np.exp(-2 * alpha * depth_m))
+    n2 = n1 * (1 - r1) / (1 + r1)
+    eps2 = np.maximum(n2 ** 2, 1.0)
+    return weh_from_permittivity(eps2, rho, rule)
+
+
+def retrieve(rg: Radargram, *, window_traces: int = 20, radius_m: float = 0.0, eps_prior=EPS_PRIOR,
+             feo_tio2_wt_pct: float = 6.0, max_fits: int = 60, snr: float = 5.0) -> IceRetrieval:
+    """Full chain: dewow, time-zero, velocity analysis, ice-table picking, depth and WEH with 1-sigma errors."""
+    cfg = rg.config
+    if cfg.antenna_height_m <= 0:
+        raise InputError("retrieval needs the surface reflection apart from the direct coupling: antenna_height_m > 0")
+    data, t_ant = preprocess(rg)
+    fits = velocity_analysis(rg, data=data, t_antenna_s=t_ant, radius_m=radius_m, max_fits=max_fits)
+    picks = pick_ice_table(data, rg.dt_s, t_ant, antenna_height_m=cfg.antenna_height_m,
+                           centre_frequency_hz=cfg.centre_frequency_hz, window_traces=window_traces, snr=snr)
+    # only hyperbolas above the ice table measure the top layer
+    dt_med = float(np.median(picks["dt_ice_s"][picks["ok"]])) if picks["ok"].any() else np.inf
+    e0 = combine_eps(fits, eps_prior)[0]
+    z_ice0 = C_M_S / np.sqrt(e0) * dt_med / 2
+    fits = [f for f in fits if f.depth_m < z_ice0 - 0.05]
+    eps, eps_sig, source = combine_eps(fits, eps_prior)
+    check_permittivity(eps)
+    v = C_M_S / np.sqrt(eps)
+    sig_v = v * eps_sig / (2 * eps)
+    dtw, sdt = picks["dt_ice_s"], picks["dt_ice_sigma_s"]
+    z = v * dtw / 2
+    sz = np.sqrt((dtw / 2 * sig_v) ** 2 + (v / 2 * sdt) ** 2)
+    ok = picks["ok"]
+    z = np.where(ok, z, np.nan)
+    sz = np.where(ok, sz, np.nan)
+    kw = dict(h=cfg.antenna_height_m, f_c=cfg.centre_frequency_hz, spreading=cfg.spreading,
+              feo_tio2_wt_pct=feo_tio2_wt_pct, rule=cfg.mixing_rule)
+    weh = _weh_from_ratio(picks["ratio"], np.nan_to_num(z), eps, **kw)
+    d_eps = 1e-3 * eps
+    dw_deps = (_weh_from_ratio(picks["ratio"], np.nan_to_num(z), eps + d_eps, **kw) - weh) / d_eps
+    d_r = 1e-3 * np.maximum(np.abs(picks["ratio"]), 1e-6)
+    dw_dr = (_weh_from_ratio(picks["ratio"] + d_r, np.nan_to_num(z), eps, **kw) - weh) / d_r
+    sweh = np.sqrt((dw_deps * eps_sig) ** 2 + (dw_dr * picks["ratio_sigma"]) ** 2)
+    weh = np.where(ok, weh, np.nan)
+    sweh = np.where(ok, sweh, np.nan)
+    centres = np.interp(picks["window_centres_index"], np.arange(len(rg.positions_m)), rg.positions_m)
+    # traverse-wide: the eps error is common to all windows, the timing/amplitude errors are not.
+    # Windows whose delay sits > 4 robust sigmas from the median are left out (a rock that beat the guide).
+    if ok.any():
+        med = np.median(dtw[ok])
+        mad = 1.4826 * np.median(np.abs(dtw[ok] - med)) + np.median(sdt[ok])
+        ok = ok & (np.abs(dtw - med) <= 4 * mad)
+        m_dt = float(np.mean(dtw[ok]))
+        s_dt = float(np.sqrt(np.sum(sdt[ok] ** 2)) / ok.sum())
+        depth = v * m_dt / 2
+        depth_sig = float(np.sqrt((m_dt / 2 * sig_v) ** 2 + (v / 2 * s_dt) ** 2))
+        m_r = float(np.mean(picks["ratio"][ok]))
+        s_r = float(np.sqrt(np.sum(picks["ratio_sigma"][ok] ** 2)) / ok.sum())
+        w_all = float(_weh_from_ratio(m_r, depth, eps, **kw))
+        dwe = (float(_weh_from_ratio(m_r, depth, eps + d_eps, **kw)) - w_all) / d_eps
+        dwr = (float(_weh_from_ratio(m_r + 1e-3 * abs(m_r) + 1e-9, depth, eps, **kw)) - w_all) / (1e-3 * abs(m_r) + 1e-9)
+        w_sig = float(np.hypot(dwe * eps_sig, dwr * s_r))
+    else:
+        depth = depth_sig = w_all = w_sig = float("nan")
+    return IceRetrieval(eps, eps_sig, source, tuple(fits), centres, z, sz, weh, sweh, depth, depth_sig, w_all, w_sig,
+                        meta=dict(t_antenna_s=t_ant, n_windows=int(ok.size), n_used=int(ok.sum())))
