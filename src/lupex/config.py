@@ -73,6 +73,17 @@ class SitesConfig:
 
 
 @dataclass(frozen=True)
+class SubsurfaceConfig:
+    seed: int = _p(1, "-", "seed of the subsurface ground truth (ice, rocks, composition)")
+    corr_length_m: float = _p(10.0, "m", "correlation length of the ice concentration and ice-table depth fields")
+    ice_free_fraction: float = _p(0.3, "fraction 0-1", "fraction of the cold-trapped area that holds no ice")
+    weh_median_wt_pct: float = _p(1.5, "wt% WEH", "median water-equivalent hydrogen below the ice table where ice is present")
+    overburden_median_m: float = _p(0.25, "m", "median thickness of dry regolith over the ice table where ice is stable at the surface")
+    stability_threshold_k: float = _p(110.0, "K", "ice is stable where the maximum temperature stays below this (Paige et al. 2010)")
+    rock_abundance: float = _p(0.005, "fraction", "buried rock abundance (Golombek & Rapp 1997 cumulative fractional area)")
+
+
+@dataclass(frozen=True)
 class ComputeConfig:
     workers: int = _p(0, "processes", "start a local Dask cluster with this many workers; 0 = run in this process")
     scheduler: str = _p("", "address", "address of a running Dask scheduler (tcp://host:port); overrides workers")
@@ -92,6 +103,7 @@ class Config:
     lander: LanderConfig = field(default_factory=LanderConfig)
     rover: RoverConfig = field(default_factory=RoverConfig)
     sites: SitesConfig = field(default_factory=SitesConfig)
+    subsurface: SubsurfaceConfig = field(default_factory=SubsurfaceConfig)
     compute: ComputeConfig = field(default_factory=ComputeConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
 
@@ -221,6 +233,13 @@ def validate(cfg: Config) -> None:
         (min(cfg.sites.weight_sun, cfg.sites.weight_earth, cfg.sites.weight_night) >= 0, "sites.weight_* must be >= 0"),
         (cfg.sites.weight_sun + cfg.sites.weight_earth + cfg.sites.weight_night > 0, "at least one sites.weight_* must be positive"),
         (cfg.sites.series_points >= 0, "sites.series_points must be >= 0"),
+        (cfg.subsurface.seed >= 0, "subsurface.seed must be >= 0"),
+        (cfg.subsurface.corr_length_m > 0, "subsurface.corr_length_m must be positive"),
+        (0 <= cfg.subsurface.ice_free_fraction <= 1, "subsurface.ice_free_fraction must be in [0, 1]"),
+        (0 < cfg.subsurface.weh_median_wt_pct < 100, "subsurface.weh_median_wt_pct must be in (0, 100) wt%"),
+        (cfg.subsurface.overburden_median_m >= 0, "subsurface.overburden_median_m must be >= 0"),
+        (cfg.subsurface.stability_threshold_k > 0, "subsurface.stability_threshold_k must be positive"),
+        (0 <= cfg.subsurface.rock_abundance < 1, "subsurface.rock_abundance must be in [0, 1)"),
         (cfg.compute.workers >= 0, "compute.workers must be >= 0"),
     ]
     for ok, msg in checks:

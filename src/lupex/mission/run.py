@@ -12,6 +12,7 @@ from lupex.config import Config
 from lupex.io import write_text
 from lupex.mission.rundir import RunDir, default_run_dir
 from lupex.mission.site_analysis import SiteAnalysis, run_site_analysis, write_manifest
+from lupex.mission.subsurface_phase import run_subsurface
 from lupex.progress import Steps
 
 log = logging.getLogger("lupex.run")
@@ -21,6 +22,7 @@ log = logging.getLogger("lupex.run")
 class MissionResult:
     run_dir: Path
     site: SiteAnalysis
+    ground_truth: object
 
 
 def run_mission(cfg: Config, *, progress: bool = True) -> MissionResult:
@@ -28,12 +30,14 @@ def run_mission(cfg: Config, *, progress: bool = True) -> MissionResult:
     from lupex import __version__
     from lupex.report.html import render
     from lupex.report.site import site_sections
+    from lupex.report.subsurface import subsurface_sections
 
     final = Path(cfg.output.directory) if cfg.output.directory else default_run_dir()
     t0 = time.perf_counter()
     with RunDir(final, overwrite=cfg.output.overwrite) as work, Steps(enabled=progress) as steps:
         with dask_client(cfg.compute.workers, cfg.compute.scheduler) as client:
             site = run_site_analysis(cfg, work, client=client, steps=steps)
+        truth = run_subsurface(cfg, site, work, steps=steps)
         with steps.task("report", total=1) as advance:
             warn = ""
             if site.synthetic:
@@ -41,8 +45,8 @@ def run_mission(cfg: Config, *, progress: bool = True) -> MissionResult:
                         "not a real place. Run with --dem on a LOLA product for a real site.")
             meta = (f"lupex {__version__}; seed {cfg.site.seed}; span from {cfg.time.start} for {cfg.time.days:g} days; "
                     f"configuration in config.toml")
-            write_text(work / "report.html", render("lupex site analysis", meta, site_sections(site, cfg), warn))
+            write_text(work / "report.html", render("lupex site analysis", meta, site_sections(site, cfg) + subsurface_sections(truth, site, cfg), warn))
             advance(1)
         write_manifest(cfg, work, site, time.perf_counter() - t0)
     log.info("run complete: %s", final)
-    return MissionResult(run_dir=final.absolute(), site=site)
+    return MissionResult(run_dir=final.absolute(), site=site, ground_truth=truth)

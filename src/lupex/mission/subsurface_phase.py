@@ -1,0 +1,47 @@
+"""Phase 2 of a run: the subsurface ground truth on the site grid, saved with the run.
+
+The ground truth (:func:`lupex.subsurface.make_ground_truth`) takes the site
+phase's per-cell illumination and slope, so ice is stable where the light core
+says it is cold, and is saved as ``ground_truth.nc`` (fields) and
+``ground_truth_rocks.parquet`` so a campaign can be scored later against the
+same truth.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lupex.config import Config
+from lupex.io import write_dataframe
+from lupex.progress import NO_PROGRESS, Steps
+
+
+def run_subsurface(cfg: Config, site, outdir, *, steps: Steps = NO_PROGRESS):
+    """Build and save the ground truth; returns the :class:`GroundTruth`."""
+    from lupex.subsurface.ground_truth import make_ground_truth
+    from lupex.terrain.io import write_geotiff
+
+    sc = cfg.subsurface
+    with steps.task("subsurface ground truth", total=2) as advance:
+        gt = make_ground_truth(
+            site.dem,
+            seed=sc.seed,
+            illumination_pct=site.light["illumination_pct"],
+            slope_deg=site.slope_rover_deg.fillna(float(np.nanmedian(site.slope_rover_deg))),
+            corr_length_m=sc.corr_length_m,
+            ice_free_fraction=sc.ice_free_fraction,
+            weh_median_wt_pct=sc.weh_median_wt_pct,
+            overburden_median_m=sc.overburden_median_m,
+            threshold_k=sc.stability_threshold_k,
+            rock_abundance=sc.rock_abundance,
+        )
+        advance(1)
+        gt.to_netcdf(outdir / "ground_truth.nc")
+        write_dataframe(outdir / "ground_truth_rocks.parquet", gt.rocks)
+        for name in ("ice_table_depth_m", "weh_wt_pct", "stability_depth_m", "t_max_surface_k"):
+            da = gt.dataset[name]
+            if name in ("ice_table_depth_m", "stability_depth_m"):
+                da = da.where(np.isfinite(da))
+            write_geotiff(da.rio.write_crs(site.dem.rio.crs).rename(name), outdir / f"truth_{name}.tif")
+        advance(1)
+    return gt
