@@ -172,6 +172,8 @@ def tile_stats(H, tx, ty, tzm1, wzb, S, E, BS, BE, eps_s, eps_e, pad, table, dar
             shi = smax[j]
             ss = 0.0
             es = 0.0
+            s_full = 0
+            e_full = 0
             na = 0
             nl = 0
             ne = 0
@@ -186,13 +188,12 @@ def tile_stats(H, tx, ty, tzm1, wzb, S, E, BS, BE, eps_s, eps_e, pad, table, dar
                 st_s, sl, sh = _chunk_state(BS, c, cx, cy, cz, eps_s, slo, shi, n_sec)
                 st_e, el_, eh = _chunk_state(BE, c, cx, cy, cz, eps_e, slo, shi, n_sec)
                 if st_s != 2 and st_e != 2:
-                    fe = float(st_e)
-                    es += fe * n
-                    ev = fe >= earth_thr
+                    ev = st_e == 1  # fraction 1 >= earth_thr
                     if ev:
                         ne += n
+                        e_full += n
                     if st_s == 1:
-                        ss += n
+                        s_full += n
                         na += n
                         nl += n
                         if ev:
@@ -216,8 +217,16 @@ def tile_stats(H, tx, ty, tzm1, wzb, S, E, BS, BE, eps_s, eps_e, pad, table, dar
                         fe = _fraction(el, cx, cy, cw, el_, eh, hb, n_az, E, t, table, half_n)
                     else:
                         fe = float(st_e)
-                    ss += fs
-                    es += fe
+                    # whole disks are counted exactly, apart from partial fractions, so that
+                    # the result does not depend on which chunks took the O(1) path
+                    if fs == 1.0:
+                        s_full += 1
+                    else:
+                        ss += fs
+                    if fe == 1.0:
+                        e_full += 1
+                    else:
+                        es += fe
                     if fs > 0.0:
                         na += 1
                     ev = fe >= earth_thr
@@ -234,11 +243,11 @@ def tile_stats(H, tx, ty, tzm1, wzb, S, E, BS, BE, eps_s, eps_e, pad, table, dar
                         rn += 1
                         if rn > lg:
                             lg = rn
-            out[row, j, O_SUN_SUM] = ss
+            out[row, j, O_SUN_SUM] = s_full + ss
             out[row, j, O_SUN_ANY] = na
             out[row, j, O_SUN_LIT] = nl
             out[row, j, O_LONGEST] = lg
-            out[row, j, O_EARTH_SUM] = es
+            out[row, j, O_EARTH_SUM] = e_full + es
             out[row, j, O_EARTH_VIS] = ne
             out[row, j, O_BOTH] = nb
             out[row, j, O_LEAD] = ld if ld >= 0 else nt
