@@ -210,8 +210,13 @@ def _horizon_at(hcol: np.ndarray, az_deg: np.ndarray) -> np.ndarray:
     return hcol[k] * (1.0 - w) + hcol[(k + 1) % n] * w
 
 
-def point_series(dem, horizon_cube, points_xy, times) -> xr.Dataset:
+def point_series(dem, horizon_cube, points_xy, times, *, n_azimuths: int = 360,
+                 observer_height_m: float = 0.0) -> xr.Dataset:
     """Sun and Earth at chosen points over ``times``.
+
+    ``horizon_cube`` may be None (e.g. when the full cube was streamed through
+    disk): the points' horizons are then ray-marched at ``n_azimuths`` azimuths
+    by :func:`lupex.light.horizon.horizon_bruteforce` for those cells only.
 
     Each point takes the cell whose centre is nearest. Returns a Dataset with
     dims (point, time): ``sun_fraction`` and ``earth_fraction`` (visible part
@@ -221,10 +226,15 @@ def point_series(dem, horizon_cube, points_xy, times) -> xr.Dataset:
     ``*_radius_deg``. Times need not be regular.
     """
     _check_dem(dem)
-    n_az = _check_cube(dem, horizon_cube)
     t = _as_datetime64(times)
     et = ephemeris.utc_to_et(t)
     row, col = _nearest_cells(dem, points_xy)
+    if horizon_cube is None:
+        hcols = _bruteforce_columns(dem, row, col, int(n_azimuths), observer_height_m)
+    else:
+        _check_cube(dem, horizon_cube)
+        hcols = np.stack([np.asarray(horizon_cube[:, r, c], dtype=np.float64) for r, c in zip(row, col)], axis=1)
+    n_az = hcols.shape[0]
     site = _sky.site_frame(dem)
     tracks = {b: _sky.body_track(b, site, et) for b in _sky.BODIES}
     rot = _point_rotation(dem, row, col, site)
@@ -232,9 +242,8 @@ def point_series(dem, horizon_cube, points_xy, times) -> xr.Dataset:
     for body, tr in tracks.items():
         el, az = _sky.sky_at_cells(tr, rot)  # (nt, npt)
         hz = np.empty_like(el)
-        for i, (r, c) in enumerate(zip(row, col)):
-            hcol = np.asarray(horizon_cube[:, r, c], dtype=np.float64)
-            hz[:, i] = _horizon_at(hcol, az[:, i])
+        for i in range(row.size):
+            hz[:, i] = _horizon_at(hcols[:, i], az[:, i])
         frac = _sky.disk_visible_fraction(el - hz, tr.radius_deg[:, None])
         name = body.lower()
         data[f"{name}_fraction"] = (("point", "time"), frac.T)
@@ -257,6 +266,19 @@ def point_series(dem, horizon_cube, points_xy, times) -> xr.Dataset:
         attrs={"n_azimuths": n_az, "source": "lupex.light.illumination.point_series"},
     )
     return ds
+
+
+def _bruteforce_columns(dem, row, col, n_az: int, observer_height_m: float) -> np.ndarray:
+    """(n_az, npoints) horizon elevations (deg) of the given cells by the reference ray march."""
+    from lupex.light.horizon import azimuths_deg, horizon_bruteforce
+    from lupex.terrain.geo import pixel_size_m
+
+    z = np.asarray(dem.values, dtype=np.float64)
+    px = pixel_size_m(dem)
+    out = np.empty((n_az, row.size))
+    for k, az in enumerate(azimuths_deg(n_az)):
+        out[k] = horizon_bruteforce(z, px, float(az), row, col, observer_height_m=observer_height_m)
+    return out
 
 
 def _point_rotation(dem, row, col, site) -> _sky.CellRotation:
@@ -456,6 +478,7 @@ def compute_light(
     tile: int = 256,
     client=None,
     progress=None,
+    horizon_progress=None,
 ):
     """Horizons of ``dem`` then its light statistics over ``times``.
 
@@ -463,8 +486,11 @@ def compute_light(
     otherwise in a temporary np.memmap in ``tmpdir``; azimuths are computed in
     batches by :func:`lupex.light.horizon.horizon_angles` straight into the
     store. Returns ``(stats, cube)``; ``cube`` is None when it was disk-backed
-    (its file is deleted). ``progress(done, total)`` counts azimuth batches
-    then tiles.
+    (its file is deleted). ``progress(done, total)`` is called after each
+    statistics tile, ``horizon_progress(k)`` after each horizon azimuth. With a
+    Dask ``client`` the horizons are split by azimuth chunks
+    (:func:`lupex.light.horizon.horizon_angles_dask`) and the statistics by
+    tiles across the workers; both are bit-for-bit the single-process result.
     """
     from lupex.light import horizon  # written in parallel; imported when needed
     from lupex.terrain import geo
@@ -486,13 +512,18 @@ def compute_light(
         for b, k0 in enumerate(range(0, n_az, batch)):
             k1 = min(k0 + batch, n_az)
             view = store[k0:k1]
-            res = horizon.horizon_angles(
-                z, pixel, n_az, observer_height_m=observer_height_m, az_indices=np.arange(k0, k1), out=view
-            )
+            if client is not None:
+                res = horizon.horizon_angles_dask(
+                    z, pixel, n_az, client=client, observer_height_m=observer_height_m,
+                    az_indices=np.arange(k0, k1), out=view, progress=horizon_progress,
+                )
+            else:
+                res = horizon.horizon_angles(
+                    z, pixel, n_az, observer_height_m=observer_height_m, az_indices=np.arange(k0, k1), out=view,
+                    progress=horizon_progress,
+                )
             if res is not None and not np.shares_memory(res, view):
                 view[...] = res
-            if progress is not None:
-                progress(b + 1, n_batches)
         if on_disk:
             store.flush()
         stats = light_statistics(

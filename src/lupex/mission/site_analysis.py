@@ -121,18 +121,28 @@ def run_site_analysis(cfg: Config, outdir: Path, *, client=None, steps: Steps = 
     log.info("terrain: %s, %d x %d cells at %.1f m", dem.attrs.get("source"), dem.shape[0], dem.shape[1], pixel_m)
 
     t = time.perf_counter()
-    stats, cube = compute_light(
-        dem,
-        times,
-        n_azimuths=cfg.light.n_azimuths,
-        observer_height_m=cfg.light.observer_height_m,
-        dark_threshold=cfg.light.dark_threshold,
-        earth_threshold=cfg.light.earth_threshold,
-        memory_limit_bytes=int(cfg.light.memory_limit_gib * 2**30),
-        tile=cfg.light.tile,
-        client=client,
-        steps=steps,
-    )
+    tile = cfg.light.tile
+    n_tiles = -(-dem.shape[0] // tile) * -(-dem.shape[1] // tile)
+    with steps.task("horizons", total=cfg.light.n_azimuths) as adv_h, steps.task("light statistics", total=n_tiles) as adv_s:
+        done = [0]
+
+        def tiles_progress(i, _total):
+            adv_s(i - done[0])
+            done[0] = i
+
+        stats, cube = compute_light(
+            dem,
+            times,
+            n_azimuths=cfg.light.n_azimuths,
+            observer_height_m=cfg.light.observer_height_m,
+            dark_threshold=cfg.light.dark_threshold,
+            earth_threshold=cfg.light.earth_threshold,
+            memory_limit_bytes=int(cfg.light.memory_limit_gib * 2**30),
+            tile=tile,
+            client=client,
+            progress=tiles_progress,
+            horizon_progress=lambda k: adv_h(1),
+        )
     timings["light"] = time.perf_counter() - t
     write_light_products(stats, outdir)
 
@@ -151,7 +161,9 @@ def run_site_analysis(cfg: Config, outdir: Path, *, client=None, steps: Steps = 
     write_json(outdir / "sites.geojson", sites_geojson(sites))
     n_series = min(cfg.sites.series_points, len(sites))
     pts = np.column_stack([sites["x_m"].to_numpy()[:n_series], sites["y_m"].to_numpy()[:n_series]])
-    series = point_series(dem, cube, pts, times, observer_height_m=cfg.light.observer_height_m)
+    # cube is None when it was streamed through disk: point_series then ray-marches those few cells
+    series = point_series(dem, cube, pts, times, n_azimuths=cfg.light.n_azimuths,
+                          observer_height_m=cfg.light.observer_height_m)
     series = series.assign_coords(site=("point", np.arange(1, n_series + 1)))
     write_netcdf(outdir / "series.nc", series)
     write_dataframe(outdir / "series.parquet", series.to_dataframe().reset_index())
