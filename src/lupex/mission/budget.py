@@ -1,0 +1,435 @@
+"""Launch-to-landing delta-v and mass budget: H3 from Tanegashima to the lunar south pole.
+
+Method
+------
+1. **Launch (H3-24, not modelled, capability only).** The H3 puts the whole
+   spacecraft (``launch_mass_kg``, ~6,000 kg for LUPEX) into a GTO-like elliptic
+   Earth parking orbit (default 250 x 36,000 km, i = 30.4 deg = Tanegashima's
+   latitude, no dog-leg), the way LVM3 put Chandrayaan-3 into a 170 x 36,500 km
+   EPO. Published H3 capability: H3-24 > 6.5 t to a GTO with a remaining
+   delta-v to GSO of 1,500 m/s (JAXA H3 programme figures; also the design
+   target quoted at H3's 2015 go-ahead); H3-30 ~4 t to a 500 km SSO. A 1,500 m/s
+   GTO is a *higher-energy* orbit (raised perigee, lower inclination after a
+   long coast) than our low-perigee, 30.4 deg parking orbit, so 6.5 t is a
+   conservative capability for it; no H3 C3/TLI curve is published that we
+   could cite, so the launcher's side is a comparison, not a model.
+   Tanegashima (Yoshinobu pad ~30.4 N): a due-east launch gains
+   ~401 m/s from Earth's rotation (inside the launcher's figure) and reaches
+   i = 30.4 deg; the Moon's declination never exceeds ~28.6 deg, so a 30.4 deg
+   parking plane can contain the Moon's position at arrival by choosing the
+   launch time; the apsidal alignment is done in phasing orbits and costs a
+   stated allowance (``earth_phasing_dv_m_s``).
+2. **Earth-Moon transfer, patched conics** (:mod:`lupex.mission.astro`): TLI
+   is a perigee burn from the parking ellipse to an ellipse with its apogee at
+   the Moon's distance (vis-viva; done in several perigee burns as
+   Chandrayaan-3 did, so a small finite-burn loss fraction), transfer time =
+   half the transfer ellipse's period (~5 days), v_inf at the Moon = Moon's
+   orbital speed (1.02 km/s) minus the apogee speed (0.19 km/s).
+3. **Lunar orbit insertion** into a polar circular orbit (default 100 km) by
+   periselene burns from the arrival hyperbola (the aim point in the B-plane
+   chooses the polar plane at no first-order cost; several periselene burns
+   through an elliptic capture orbit cost the same ideal delta-v as one).
+4. **Descent**: a descent-orbit-insertion burn to 100 x 30 km (Chandrayaan-3's
+   pre-descent orbit; SLIM and Apollo used ~15 km), then powered descent from
+   perilune, whose delta-v is the perilune orbital speed (1.68 km/s at 30 km,
+   matching Chandrayaan-3's published 1.68 km/s) plus a gravity-loss
+   allowance, then terminal descent with hover and hazard-avoidance
+   retargeting (Chandrayaan-3: hazard detection near 150 m, retargeting up to
+   ~60 m; SLIM hovered at ~50 m).
+5. **Margins**: every deterministic manoeuvre gets ``deterministic_dv_margin``
+   (default 5 %), stochastic ones (TCMs) ``stochastic_dv_margin`` (100 %),
+   residual/unusable propellant 2 % of the load, attitude-control propellant 2 %
+   of the main-engine propellant, dry-mass growth 20 % -- the numbers of ESA's
+   margin philosophy for science assessment studies (ESA SRE-PA/2011.097; 5 %
+   on deterministic delta-v, 100 % on TCMs, 2 % residuals, 20 % system dry
+   mass margin -- as recalled, check the issue you cite) and within AIAA
+   S-120A-2015's mass-growth allowances for early designs.
+6. **Mass chain**: per manoeuvre m_f = m_0 exp(-dv / (Isp g0)). Two stages by
+   default, Chandrayaan-3's architecture: a propulsion module (PM) carries the
+   stack to the lunar orbit and is jettisoned; the lander does the rest.
+   Each stage's dry mass = (fixed + tank_ratio * propellant loaded) * (1 +
+   growth): tanks, pressurant and feed scale with the propellant. Stages are
+   sized bottom-up for a surface payload; the payload the 6,000 kg stack can
+   land is found by root finding on the required launch mass
+   (:func:`solve_max_payload`); :func:`launch_to_landing_budget` then flies
+   that vehicle manoeuvre by manoeuvre and reports the table and the margin
+   against the 350 kg requirement.
+
+Published analogue used for calibration and a test: Chandrayaan-3 (ISRO, 2023)
+-- PM 2,145 kg of which 1,696.39 kg MMH/MON-3 propellant, lander 1,749.86 kg
+incl. the 26 kg rover, 3,900 kg at launch (ISRO mission brochure, masses as
+reproduced by NASA NSSDCA); EPO 170 x 36,500 km; ~150 kg left in the PM after
+lander separation (ISRO statement, Aug 2023, via press reports); powered
+descent from 30 km at 1.68 km/s. Chandrayaan-2 (2019): Vikram 1,471 kg wet,
+626 kg dry incl. the 27 kg rover (ISRO; from memory).
+
+Numbers marked *assumption* in :class:`BudgetParams` are not published LUPEX
+figures; each says why it is plausible. Replace them as ISRO/JAXA publish.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import brentq
+
+from lupex.errors import ConfigError
+from lupex.mission import astro
+
+ASSUMED = "assumption"
+STAGES = ("pm", "lander")
+ARCHITECTURES = ("pm+lander", "integrated")
+G_MOON_SURFACE_M_S2 = astro.MU_MOON_M3_S2 / astro.R_MOON_M**2
+
+
+def _p(default, unit: str, help: str, source: str, **kw):
+    return field(default=default, metadata={"unit": unit, "help": help, "source": source, **kw})
+
+
+@dataclass(frozen=True)
+class BudgetParams:
+    """Everything the launch-to-landing budget depends on; each field has unit, help and source metadata."""
+
+    # --- requirement and launcher
+    launch_mass_kg: float = _p(6000.0, "kg", "spacecraft mass at separation from H3 (PM + lander + payload, wet)",
+                               "LUPEX public figure ~6,000 kg (REFERENCES.md)")
+    required_surface_payload_kg: float = _p(350.0, "kg", "surface payload the lander must deliver (the JAXA rover)",
+                                            "LUPEX requirement >=350 kg (REFERENCES.md)")
+    launcher_capability_kg: float = _p(6500.0, "kg", "H3-24 payload to a GTO with delta-v to GSO 1,500 m/s (lower bound for our parking orbit)",
+                                       "JAXA H3 programme: H3-24 > 6.5 t to GTO (dV_GSO 1,500 m/s)")
+    launch_latitude_deg: float = _p(30.4, "deg", "launch site latitude (Tanegashima, Yoshinobu pad)",
+                                    "Tanegashima Space Center ~30.40 N")
+    # --- Earth parking orbit and transfer
+    parking_perigee_altitude_m: float = _p(250e3, "m", "perigee altitude of the elliptic parking orbit H3 injects into",
+                                           f"{ASSUMED}: H-IIA/H3 standard GTO perigee ~250 km; Chandrayaan-3 EPO 170 km")
+    parking_apogee_altitude_m: float = _p(36_000e3, "m", "apogee altitude of the elliptic parking orbit",
+                                          f"{ASSUMED}: GTO-like, as Chandrayaan-3's 170 x 36,500 km EPO")
+    earth_moon_distance_m: float = _p(astro.EARTH_MOON_MEAN_DISTANCE_M, "m", "Earth-Moon distance at arrival (apogee of the transfer)",
+                                      "mean 384,400 km; astro.earth_moon_distance_m(utc) gives DE421 at a date")
+    earth_phasing_dv_m_s: float = _p(50.0, "m/s", "Earth-orbit phasing, apsidal alignment and small plane trim before TLI",
+                                     f"{ASSUMED}: allowance for aligning a 30.4 deg GTO's apsides with the Moon at arrival")
+    tli_loss_frac: float = _p(0.02, "-", "finite-burn loss of TLI as a fraction of the impulsive delta-v (several perigee burns)",
+                              f"{ASSUMED}: 1-3 % for perigee burns split in several arcs")
+    transfer_tcm_dv_m_s: float = _p(15.0, "m/s", "trajectory correction manoeuvres on the way to the Moon (stochastic)",
+                                    f"{ASSUMED}: 10-30 m/s typical lunar-transfer TCM allocation")
+    # --- lunar orbit
+    lunar_orbit_altitude_m: float = _p(100e3, "m", "altitude of the circular polar lunar orbit before descent",
+                                       "Chandrayaan-3: ~100 km (153 x 163 km achieved) polar circular orbit")
+    loi_loss_frac: float = _p(0.03, "-", "finite-burn loss of lunar orbit insertion (fraction of impulsive delta-v)",
+                              f"{ASSUMED}: low thrust-to-weight capture split in several periselene burns")
+    lunar_orbit_ops_dv_m_s: float = _p(20.0, "m/s", "lunar-orbit maintenance and phasing for the landing window",
+                                       f"{ASSUMED}: weeks in a 100 km polar orbit (mascon perturbations)")
+    # --- descent
+    descent_perilune_altitude_m: float = _p(30e3, "m", "perilune altitude of the descent orbit where powered descent starts",
+                                            "Chandrayaan-3 powered descent from 30 km (SLIM ~15 km)")
+    gravity_loss_m_s: float = _p(250.0, "m/s", "gravity and steering losses of powered descent, added to the perilune speed",
+                                 f"{ASSUMED}: brings braking to ~1.9-2.0 km/s, the 1.7-2.0 km/s range of lunar landers")
+    hover_time_s: float = _p(30.0, "s", "hover time for hazard detection (delta-v = g_moon * t)",
+                             f"{ASSUMED}: SLIM hovered at ~50 m; Chandrayaan-3 hazard detection near 150 m")
+    hazard_avoidance_dv_m_s: float = _p(30.0, "m/s", "lateral retargeting and terminal vertical descent",
+                                        f"{ASSUMED}: retargeting up to ~60 m (Chandrayaan-3) plus touchdown at <=2 m/s")
+    deterministic_dv_margin: float = _p(0.05, "-", "delta-v margin on deterministic manoeuvres",
+                                        "ESA margin philosophy (SRE-PA/2011.097): 5 %")
+    stochastic_dv_margin: float = _p(1.0, "-", "delta-v margin on stochastic manoeuvres (TCMs)",
+                                     "ESA margin philosophy (SRE-PA/2011.097): 100 %")
+    # --- propulsion and structure
+    architecture: str = _p("pm+lander", "-", "'pm+lander' (propulsion module to lunar orbit, then lander) or 'integrated' (the lander does everything)",
+                           "Chandrayaan-3 architecture (ISRO)")
+    pm_isp_s: float = _p(310.0, "s", "propulsion module main engine specific impulse (440 N MMH/MON-3 LAM class)",
+                         f"{ASSUMED}: 300-320 s for 400-500 N MMH/MON apogee engines")
+    lander_isp_s: float = _p(305.0, "s", "lander engines' specific impulse (800 N-class throttleable MMH/MON-3, partly throttled)",
+                             f"{ASSUMED}: 300-320 s bipropellant, a few s lost to throttling")
+    pm_fixed_dry_kg: float = _p(280.0, "kg", "PM dry mass that does not scale with propellant (bus, engine, adapter)",
+                                "Chandrayaan-3 PM: 2,145 - 1,696 = 449 kg dry, less 0.10 x 1,696 kg tankage")
+    lander_fixed_dry_kg: float = _p(700.0, "kg", "lander dry mass that does not scale with propellant (structure, legs, engines, avionics, own instruments)",
+                                    f"{ASSUMED}: Vikram (Ch-2) 626 kg dry - 27 kg rover - 85 kg tankage = 515 kg, scaled up for a ~2 t landing mass and rover egress")
+    tank_ratio: float = _p(0.10, "kg/kg", "tank, pressurant and feed mass per kg of propellant loaded",
+                           f"{ASSUMED}: 8-12 % for pressure-fed bipropellant systems")
+    dry_mass_growth: float = _p(0.20, "-", "dry-mass growth allowance applied to both stages' dry mass",
+                                "ESA margin philosophy: 20 % system margin; AIAA S-120A-2015 MGA 15-30 % early")
+    residual_frac: float = _p(0.02, "-", "residual / unusable propellant as a fraction of the load",
+                              "ESA margin philosophy: 2 % residuals")
+    acs_frac: float = _p(0.02, "-", "attitude-control propellant as a fraction of the stage's main-engine propellant",
+                         f"{ASSUMED}: 1-3 % for three-axis stabilised spacecraft")
+
+    def __post_init__(self):
+        for f in fields(self):
+            if f.name == "architecture":
+                continue
+            v = getattr(self, f.name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise ConfigError(f"budget parameter {f.name} must be a finite number ({f.metadata['unit']}), got {v!r}")
+            if v < 0:
+                raise ConfigError(f"budget parameter {f.name} must not be negative ({f.metadata['help']}), got {v!r}")
+        for name in ("launch_mass_kg", "required_surface_payload_kg", "pm_isp_s", "lander_isp_s",
+                     "parking_perigee_altitude_m", "lunar_orbit_altitude_m", "descent_perilune_altitude_m",
+                     "earth_moon_distance_m", "launcher_capability_kg"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"budget parameter {name} must be positive, got {getattr(self, name)!r}")
+        for name in ("tli_loss_frac", "loi_loss_frac", "residual_frac", "acs_frac", "tank_ratio", "deterministic_dv_margin"):
+            if getattr(self, name) >= 1:
+                raise ConfigError(f"budget parameter {name} is a fraction and must be < 1, got {getattr(self, name)!r}")
+        if self.launch_latitude_deg >= 90:
+            raise ConfigError(f"budget parameter launch_latitude_deg must be < 90, got {self.launch_latitude_deg!r}")
+        if self.required_surface_payload_kg >= self.launch_mass_kg:
+            raise ConfigError(
+                f"budget parameter required_surface_payload_kg ({self.required_surface_payload_kg} kg) must be smaller "
+                f"than launch_mass_kg ({self.launch_mass_kg} kg)")
+        if self.parking_apogee_altitude_m < self.parking_perigee_altitude_m:
+            raise ConfigError("budget parameter parking_apogee_altitude_m must be >= parking_perigee_altitude_m")
+        if self.parking_apogee_altitude_m + astro.R_EARTH_M >= self.earth_moon_distance_m:
+            raise ConfigError("budget parameter parking_apogee_altitude_m must be below the Moon's distance")
+        if self.descent_perilune_altitude_m >= self.lunar_orbit_altitude_m:
+            raise ConfigError("budget parameter descent_perilune_altitude_m must be below lunar_orbit_altitude_m")
+        if self.architecture not in ARCHITECTURES:
+            raise ConfigError(f"budget parameter architecture must be one of {ARCHITECTURES}, got {self.architecture!r}")
+
+    def replace(self, **changes) -> "BudgetParams":
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Manoeuvre:
+    """One budgeted manoeuvre: ideal (impulsive) delta-v, losses, margin, engine."""
+
+    phase: str
+    stage: str
+    dv_ideal_m_s: float
+    loss_m_s: float
+    margin: float
+    isp_s: float
+
+    @property
+    def dv_m_s(self) -> float:
+        """Budgeted delta-v: (ideal + losses) * (1 + margin)."""
+        return (self.dv_ideal_m_s + self.loss_m_s) * (1.0 + self.margin)
+
+
+def transfer_geometry(params: BudgetParams) -> dict[str, float]:
+    """Patched-conic numbers of the transfer: radii, TLI and LOI impulsive delta-v, time of flight, v_inf."""
+    rp = astro.R_EARTH_M + params.parking_perigee_altitude_m
+    ra = astro.R_EARTH_M + params.parking_apogee_altitude_m
+    d = params.earth_moon_distance_m
+    r_lo = astro.R_MOON_M + params.lunar_orbit_altitude_m
+    r_pd = astro.R_MOON_M + params.descent_perilune_altitude_m
+    v_inf = astro.arrival_v_inf(rp, d, d)
+    return {
+        "tli_dv_m_s": float(astro.perigee_raise_dv(astro.MU_EARTH_M3_S2, rp, ra, d)),
+        "transfer_time_s": float(astro.half_period_s(astro.MU_EARTH_M3_S2, rp, d)),
+        "v_inf_m_s": v_inf,
+        "loi_dv_m_s": float(astro.capture_dv(v_inf, r_lo)),
+        "doi_dv_m_s": float(astro.periapsis_lowering_dv(astro.MU_MOON_M3_S2, r_lo, r_pd)),
+        "perilune_speed_m_s": float(astro.apsis_speeds(astro.MU_MOON_M3_S2, r_pd, r_lo)[0]),
+        "launch_azimuth_deg": float(astro.launch_azimuth_deg(params.launch_latitude_deg, params.launch_latitude_deg)),
+        "earth_rotation_gain_m_s": float(astro.surface_rotation_speed(params.launch_latitude_deg)),
+    }
+
+
+def manoeuvre_plan(params: BudgetParams) -> list[Manoeuvre]:
+    """The budgeted manoeuvres in flight order, each assigned to the stage that flies it."""
+    g = transfer_geometry(params)
+    det, sto = params.deterministic_dv_margin, params.stochastic_dv_margin
+    pm = "pm" if params.architecture == "pm+lander" else "lander"
+    isp_pm = params.pm_isp_s if pm == "pm" else params.lander_isp_s
+    isp_l = params.lander_isp_s
+    hover = G_MOON_SURFACE_M_S2 * params.hover_time_s
+    return [
+        Manoeuvre("Earth phasing and apsidal alignment", pm, params.earth_phasing_dv_m_s, 0.0, det, isp_pm),
+        Manoeuvre("Trans-lunar injection", pm, g["tli_dv_m_s"], params.tli_loss_frac * g["tli_dv_m_s"], det, isp_pm),
+        Manoeuvre("Transfer TCMs", pm, params.transfer_tcm_dv_m_s, 0.0, sto, isp_pm),
+        Manoeuvre("Lunar orbit insertion (polar, circular)", pm, g["loi_dv_m_s"], params.loi_loss_frac * g["loi_dv_m_s"], det, isp_pm),
+        Manoeuvre("Lunar orbit maintenance and phasing", pm, params.lunar_orbit_ops_dv_m_s, 0.0, det, isp_pm),
+        Manoeuvre("Descent orbit insertion", "lander", g["doi_dv_m_s"], 0.0, det, isp_l),
+        Manoeuvre("Powered descent (braking)", "lander", g["perilune_speed_m_s"], params.gravity_loss_m_s, det, isp_l),
+        Manoeuvre("Hover, hazard avoidance, touchdown", "lander", hover + params.hazard_avoidance_dv_m_s, 0.0, det, isp_l),
+    ]
+
+
+def _fixed_dry_kg(params: BudgetParams, stage: str) -> float:
+    return params.pm_fixed_dry_kg if stage == "pm" else params.lander_fixed_dry_kg
+
+
+def _stage_mass_ratio(plan: list[Manoeuvre], stage: str) -> float:
+    """Product of exp(dv / (Isp g0)) over the stage's burns (m_start / m_end of its main-engine propellant)."""
+    return float(np.exp(sum(m.dv_m_s / (m.isp_s * astro.G0_M_S2) for m in plan if m.stage == stage)))
+
+
+def size_stages(params: BudgetParams, payload_kg: float) -> dict[str, dict[str, float]]:
+    """Size each stage bottom-up for a surface payload; returns per stage: dry, propellant load, wet mass.
+
+    For a stage with main-engine mass ratio R carrying ``upper`` kg (payload and
+    the stages above it), X = its mass at the end of its main-engine burns:
+    main propellant X (R - 1), ACS propellant a X (R - 1), load
+    (1 + a) X (R - 1) / (1 - r); end mass after ACS
+    X - a X (R - 1) = upper + (1 + g)(F + k load) + r load, linear in X.
+    Raises ConfigError when a stage cannot close (its dry-mass scaling eats the propellant).
+    """
+    plan = manoeuvre_plan(params)
+    stages = [s for s in reversed(STAGES) if any(m.stage == s for m in plan)]
+    g, k, r, a = params.dry_mass_growth, params.tank_ratio, params.residual_frac, params.acs_frac
+    upper = float(payload_kg)
+    out: dict[str, dict[str, float]] = {}
+    for s in stages:
+        R = _stage_mass_ratio(plan, s)
+        F = _fixed_dry_kg(params, s)
+        c = ((1 + g) * k + r) * (1 + a) / (1 - r)
+        denom = 1.0 - a * (R - 1.0) - c * (R - 1.0)
+        if denom <= 0:
+            raise ConfigError(
+                f"the {s} stage cannot close: its delta-v needs a mass ratio {R:.2f} that tank_ratio={k}, "
+                f"residual_frac={r} and acs_frac={a} make impossible; raise the Isp or lower the delta-v")
+        X = (upper + (1 + g) * F) / denom
+        main = X * (R - 1.0)
+        load = (1 + a) * main / (1 - r)
+        dry = (1 + g) * (F + k * load)
+        wet = dry + load
+        out[s] = {"dry_kg": dry, "propellant_load_kg": load, "wet_kg": wet, "carried_kg": upper}
+        upper = upper + wet
+    return dict(reversed(list(out.items())))
+
+
+def required_launch_mass_kg(params: BudgetParams, payload_kg: float) -> float:
+    """Launch mass (kg) of the vehicle sized to land ``payload_kg``."""
+    st = size_stages(params, payload_kg)
+    return float(payload_kg + sum(v["wet_kg"] for v in st.values()))
+
+
+def solve_max_payload(params: BudgetParams) -> float:
+    """Surface payload (kg) the architecture can land from ``launch_mass_kg``, by root finding on the mass chain.
+
+    Finds p with required_launch_mass_kg(p) = launch_mass_kg (Brent's method).
+    A negative result means the stack cannot land even its own empty lander:
+    the architecture is that many kg short.
+    """
+    L = params.launch_mass_kg
+
+    def f(p):
+        return required_launch_mass_kg(params, p) - L
+
+    lo, hi = -L, L
+    if f(hi) < 0:  # cannot happen for a physical chain (required mass >= payload), guard anyway
+        return float(hi)
+    return float(brentq(f, lo, hi, xtol=1e-9, rtol=1e-12))
+
+
+def fly(params: BudgetParams, payload_kg: float, stages: dict[str, dict[str, float]]) -> pd.DataFrame:
+    """Fly the sized vehicle manoeuvre by manoeuvre (rocket equation), jettisoning the PM after its last burn.
+
+    Returns one row per event: phase, stage, dv_ideal_m_s, dv_m_s, isp_s,
+    mass_before_kg, mass_after_kg, propellant_kg, jettisoned_kg,
+    stage_propellant_left_kg.
+    """
+    plan = manoeuvre_plan(params)
+    m = payload_kg + sum(v["wet_kg"] for v in stages.values())
+    tank = {s: v["propellant_load_kg"] for s, v in stages.items()}
+    main_used = {s: 0.0 for s in stages}
+    rows = []
+
+    def row(phase, stage, dv_i, dv, isp, m0, m1, prop, jett):
+        rows.append({"phase": phase, "stage": stage, "dv_ideal_m_s": dv_i, "dv_m_s": dv, "isp_s": isp,
+                     "mass_before_kg": m0, "mass_after_kg": m1, "propellant_kg": prop, "jettisoned_kg": jett,
+                     "stage_propellant_left_kg": tank.get(stage, 0.0)})
+
+    for i, man in enumerate(plan):
+        m1 = float(astro.final_mass(m, man.dv_m_s, man.isp_s))
+        prop = m - m1
+        tank[man.stage] -= prop
+        main_used[man.stage] += prop
+        row(man.phase, man.stage, man.dv_ideal_m_s, man.dv_m_s, man.isp_s, m, m1, prop, 0.0)
+        m = m1
+        last_of_stage = i + 1 == len(plan) or plan[i + 1].stage != man.stage
+        if last_of_stage:
+            acs = params.acs_frac * main_used[man.stage]
+            tank[man.stage] -= acs
+            row(f"Attitude control ({man.stage})", man.stage, 0.0, 0.0, np.nan, m, m - acs, acs, 0.0)
+            m -= acs
+            if man.stage == "pm":
+                jett = stages["pm"]["dry_kg"] + tank["pm"]
+                tank["pm"] = 0.0
+                row("PM separation", "pm", 0.0, 0.0, np.nan, m, m - jett, 0.0, jett)
+                m -= jett
+    return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The launch-to-landing budget: the flown table and the verdict against the required payload."""
+
+    params: BudgetParams
+    table: pd.DataFrame
+    stages: dict
+    geometry: dict
+    surface_payload_kg: float
+    required_surface_payload_kg: float
+    margin_kg: float
+    required_launch_mass_kg: float
+    launcher_margin_kg: float
+
+    @property
+    def closes(self) -> bool:
+        return self.margin_kg >= 0
+
+    @property
+    def total_dv_m_s(self) -> float:
+        return float(self.table["dv_m_s"].sum())
+
+    @property
+    def landed_mass_kg(self) -> float:
+        return float(self.table["mass_after_kg"].iloc[-1])
+
+    def verdict(self) -> str:
+        p, req = self.surface_payload_kg, self.required_surface_payload_kg
+        if self.closes:
+            head = f"CLOSES: {p:.0f} kg surface payload deliverable vs {req:.0f} kg required (margin {self.margin_kg:+.0f} kg)"
+        else:
+            head = f"DOES NOT CLOSE: {p:.0f} kg deliverable vs {req:.0f} kg required, short by {-self.margin_kg:.0f} kg"
+        return (f"{head}; a vehicle sized for {req:.0f} kg would launch at {self.required_launch_mass_kg:.0f} kg "
+                f"vs {self.params.launch_mass_kg:.0f} kg; H3 margin {self.launcher_margin_kg:+.0f} kg")
+
+    def report(self) -> str:
+        cols = ["phase", "stage", "dv_ideal_m_s", "dv_m_s", "isp_s", "mass_before_kg", "mass_after_kg", "propellant_kg", "jettisoned_kg"]
+        t = self.table[cols].to_string(index=False, float_format=lambda x: f"{x:,.0f}")
+        return f"{t}\ntotal dv {self.total_dv_m_s:,.0f} m/s, landed mass {self.landed_mass_kg:,.0f} kg\n{self.verdict()}"
+
+
+def launch_to_landing_budget(params: BudgetParams | None = None) -> Budget:
+    """Delta-v and mass budget from H3 separation to touchdown; the verdict against the required payload."""
+    params = params or BudgetParams()
+    payload = solve_max_payload(params)
+    stages = size_stages(params, payload)
+    table = fly(params, payload, stages)
+    return Budget(
+        params=params,
+        table=table,
+        stages=stages,
+        geometry=transfer_geometry(params),
+        surface_payload_kg=payload,
+        required_surface_payload_kg=params.required_surface_payload_kg,
+        margin_kg=payload - params.required_surface_payload_kg,
+        required_launch_mass_kg=required_launch_mass_kg(params, params.required_surface_payload_kg),
+        launcher_margin_kg=params.launcher_capability_kg - params.launch_mass_kg,
+    )
+
+
+def payload_sensitivity(params: BudgetParams | None = None, names: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """Deliverable surface payload's change per unit of each parameter (central finite differences).
+
+    Returns a DataFrame indexed by parameter: value, unit, dpayload_kg_per_unit.
+    """
+    params = params or BudgetParams()
+    names = names or ("launch_mass_kg", "pm_isp_s", "lander_isp_s", "pm_fixed_dry_kg", "lander_fixed_dry_kg",
+                      "dry_mass_growth", "gravity_loss_m_s", "deterministic_dv_margin", "earth_phasing_dv_m_s",
+                      "parking_apogee_altitude_m")
+    meta = {f.name: f.metadata for f in fields(params)}
+    rows = []
+    for n in names:
+        v = float(getattr(params, n))
+        h = max(abs(v) * 1e-3, 1e-3)
+        lo = max(v - h, 0.0)
+        d = (solve_max_payload(params.replace(**{n: v + h})) - solve_max_payload(params.replace(**{n: lo}))) / (v + h - lo)
+        rows.append({"parameter": n, "value": v, "unit": meta[n]["unit"], "dpayload_kg_per_unit": d})
+    return pd.DataFrame(rows).set_index("parameter")
