@@ -41,8 +41,9 @@ def small_run(tmp_path_factory):
 def test_small_run_products(small_run):
     out = small_run
     for name in ("report.html", "dem.tif", "slope_lander_deg.tif", "illumination_pct.tif", "longest_darkness_h.tif",
-                 "earth_visible_pct.tif", "permanent_shadow.tif", "light.nc", "sites.geojson", "sites.csv",
-                 "series.nc", "series.parquet", "config.toml", "manifest.json", "run.log"):
+                 "earth_visible_pct.tif", "permanent_shadow.tif", "light_statistics.nc", "sites.geojson", "sites.csv",
+                 "series.nc", "series.parquet", "config.toml", "manifest.json", "run.log", "ground_truth.nc",
+                 "ground_truth_rocks.parquet", "truth_ice_table_depth_m.tif"):
         assert (out / name).exists(), name
     with rasterio.open(out / "illumination_pct.tif") as src:
         assert src.crs is not None and "Moon" in src.crs.to_wkt()
@@ -52,10 +53,10 @@ def test_small_run_products(small_run):
     assert len(sites) == 3 and (sites["slope_deg"] <= 12).all()
     gj = json.loads((out / "sites.geojson").read_text())
     assert len(gj["features"]) == 3
-    ds = xr.open_dataset(out / "light.nc")
+    ds = xr.open_dataset(out / "light_statistics.nc")
     assert {"illumination_pct", "longest_darkness_h", "earth_visible_pct", "permanent_shadow"} <= set(ds.data_vars)
     html = (out / "report.html").read_text()
-    for sec in ("site", "hazards", "light", "earth", "sites", "series"):
+    for sec in ("site", "hazards", "light", "earth", "sites", "series", "subsurface"):
         assert f"id='{sec}'" in html
     assert html.count("data:image/png;base64,") >= 10
     assert "SYNTHETIC" in html
