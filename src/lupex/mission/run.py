@@ -9,7 +9,8 @@ from pathlib import Path
 
 from lupex.compute import dask_client
 from lupex.config import Config
-from lupex.io import write_text
+from lupex.io import write_dataframe, write_text
+from lupex.mission.budget import BudgetParams, launch_to_landing_budget
 from lupex.mission.rundir import RunDir, default_run_dir
 from lupex.mission.site_analysis import SiteAnalysis, run_site_analysis, write_manifest
 from lupex.mission.subsurface_phase import run_subsurface
@@ -28,6 +29,7 @@ class MissionResult:
 def run_mission(cfg: Config, *, progress: bool = True) -> MissionResult:
     """Run every phase configured in ``cfg``; return where the run directory is."""
     from lupex import __version__
+    from lupex.report.budget import budget_sections
     from lupex.report.html import render
     from lupex.report.site import site_sections
     from lupex.report.subsurface import subsurface_sections
@@ -38,6 +40,8 @@ def run_mission(cfg: Config, *, progress: bool = True) -> MissionResult:
         with dask_client(cfg.compute.workers, cfg.compute.scheduler) as client:
             site = run_site_analysis(cfg, work, client=client, steps=steps)
         truth = run_subsurface(cfg, site, work, steps=steps)
+        budget = launch_to_landing_budget(BudgetParams())
+        write_dataframe(work / "budget.csv", budget.table)
         with steps.task("report", total=1) as advance:
             warn = ""
             if site.synthetic:
@@ -45,7 +49,7 @@ def run_mission(cfg: Config, *, progress: bool = True) -> MissionResult:
                         "not a real place. Run with --dem on a LOLA product for a real site.")
             meta = (f"lupex {__version__}; seed {cfg.site.seed}; span from {cfg.time.start} for {cfg.time.days:g} days; "
                     f"configuration in config.toml")
-            write_text(work / "report.html", render("lupex site analysis", meta, site_sections(site, cfg) + subsurface_sections(truth, site, cfg), warn))
+            write_text(work / "report.html", render("lupex site analysis", meta, site_sections(site, cfg) + subsurface_sections(truth, site, cfg) + budget_sections(budget), warn))
             advance(1)
         write_manifest(cfg, work, site, time.perf_counter() - t0)
     log.info("run complete: %s", final)
