@@ -57,3 +57,15 @@ def test_full_disk_is_a_clear_error(tmp_path):
             raise OSError(errno.ENOSPC, "No space left on device")
     assert p.read_text() == "old"
     assert [q.name for q in tmp_path.iterdir()] == ["f.txt"]
+
+
+def test_outputs_follow_the_umask(tmp_path):
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        p = write_text(tmp_path / "f.txt", "x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(p.stat().st_mode) == 0o644
