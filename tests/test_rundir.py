@@ -63,9 +63,8 @@ def test_outputs_follow_the_umask(tmp_path):
     import os
     import stat
 
-    old = os.umask(0o022)
-    try:
-        p = write_text(tmp_path / "f.txt", "x")
-    finally:
-        os.umask(old)
-    assert stat.S_IMODE(p.stat().st_mode) == 0o644
+    import lupex.io
+
+    p = write_text(tmp_path / "f.txt", "x")
+    assert stat.S_IMODE(p.stat().st_mode) == 0o666 & ~lupex.io._UMASK
+    assert stat.S_IMODE(p.stat().st_mode) & 0o044  # readable by others under any usual umask
