@@ -12,7 +12,7 @@ import xarray as xr
 
 from lupex.config import all_keys
 
-SMALL = ["--set", "site.size_m=3000", "--set", "site.pixel_m=30", "--days", "30", "--step-hours", "4",
+SMALL = ["--set", "site.size_m=3000", "--set", "site.pixel_m=30", "--set", "sites.edge_margin_m=300", "--days", "30", "--step-hours", "4",
          "--azimuths", "72", "--set", "sites.count=3", "--set", "sites.min_separation_m=300", "-q"]
 
 

@@ -86,3 +86,22 @@ def test_rank_sites_and_geojson():
     slope[:] = 30.0
     with pytest.raises(InputError, match="landing disk"):
         rank_landing_sites(dem, slope, stats, max_slope_deg=12, landing_radius_m=40, span_h=8760)
+
+
+def test_edge_margin_keeps_sites_inside():
+    """Horizons are truncated at the DEM's end: no site may lie within the margin of the border."""
+    dem = _dem(60, 20.0)
+    n = dem.shape[0]
+    slope = dem.copy(data=np.full((n, n), 1.0))
+    ill = np.tile(np.linspace(0, 100, n), (n, 1))  # best light right at the eastern edge
+    stats = xr.Dataset({k: (("y", "x"), v) for k, v in {
+        "illumination_pct": ill, "earth_visible_pct": np.full((n, n), 50.0),
+        "longest_darkness_h": np.full((n, n), 100.0), "sun_and_earth_pct": ill / 2}.items()})
+    df = rank_landing_sites(dem, slope, stats, max_slope_deg=12, landing_radius_m=0, span_h=8760, count=4,
+                            min_separation_m=100, edge_margin_m=200)
+    k = 10  # 200 m at 20 m/px
+    assert (df["col"] >= k).all() and (df["col"] <= n - 1 - k).all()
+    assert (df["row"] >= k).all() and (df["row"] <= n - 1 - k).all()
+    assert df["col"].iloc[0] == n - 1 - k
+    with pytest.raises(InputError, match="inside the DEM's border"):
+        rank_landing_sites(dem, slope, stats, max_slope_deg=12, landing_radius_m=0, span_h=8760, edge_margin_m=700)

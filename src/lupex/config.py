@@ -66,6 +66,7 @@ class RoverConfig:
 class SitesConfig:
     count: int = _p(10, "-", "number of candidate landing sites to list")
     min_separation_m: float = _p(1_000.0, "m", "minimum distance between two listed sites")
+    edge_margin_m: float = _p(2_000.0, "m", "sites must lie this far inside the DEM's border, where horizons are truncated by the DEM's end")
     weight_sun: float = _p(0.5, "-", "score weight of the mean illumination")
     weight_earth: float = _p(0.3, "-", "score weight of the Earth-visible time")
     weight_night: float = _p(0.2, "-", "score weight of (1 - longest darkness / span)")
@@ -230,6 +231,7 @@ def validate(cfg: Config) -> None:
         (cfg.rover.roughness_baseline_m > 0, "rover.roughness_baseline_m must be positive"),
         (cfg.sites.count >= 1, "sites.count must be at least 1"),
         (cfg.sites.min_separation_m >= 0, "sites.min_separation_m must be >= 0"),
+        (cfg.sites.edge_margin_m >= 0, "sites.edge_margin_m must be >= 0"),
         (min(cfg.sites.weight_sun, cfg.sites.weight_earth, cfg.sites.weight_night) >= 0, "sites.weight_* must be >= 0"),
         (cfg.sites.weight_sun + cfg.sites.weight_earth + cfg.sites.weight_night > 0, "at least one sites.weight_* must be positive"),
         (cfg.sites.series_points >= 0, "sites.series_points must be >= 0"),

@@ -13,6 +13,11 @@ candidate gets a score
 after Gläser et al. 2014, Icarus 243:78; direct-to-Earth time after Bryant 2009,
 IPN PR 42-176). Sites are picked greedily by score with a minimum separation,
 so the list names distinct places rather than neighbouring pixels of one ridge.
+
+Cells within ``edge_margin_m`` of the DEM's border are never candidates: their
+horizons are truncated where the DEM ends (nothing beyond it is assumed), so
+their light and Earth statistics are optimistic. Give a DEM a few km larger
+than the area of interest.
 """
 
 from __future__ import annotations
@@ -79,9 +84,19 @@ def pick_separated(score: np.ndarray, eligible: np.ndarray, pixel_m: float, coun
     return np.asarray(rows, int), np.asarray(cols, int)
 
 
+def interior_mask(shape, pixel_m: float, edge_margin_m: float) -> np.ndarray:
+    """True for cells at least ``edge_margin_m`` from every border of the grid."""
+    ny, nx = shape
+    k = int(np.ceil(edge_margin_m / pixel_m))
+    m = np.zeros(shape, bool)
+    if 2 * k < ny and 2 * k < nx:
+        m[k : ny - k, k : nx - k] = True
+    return m
+
+
 def rank_landing_sites(dem, slope_deg, stats, *, max_slope_deg: float, landing_radius_m: float,
                        span_h: float, count: int = 10, min_separation_m: float = 1000.0,
-                       weights=(0.5, 0.3, 0.2)) -> pd.DataFrame:
+                       weights=(0.5, 0.3, 0.2), edge_margin_m: float = 0.0) -> pd.DataFrame:
     """Ranked landing sites as a table (one row per site, best first).
 
     ``dem`` and ``slope_deg`` are DataArrays on the same grid; ``stats`` is the
@@ -94,11 +109,12 @@ def rank_landing_sites(dem, slope_deg, stats, *, max_slope_deg: float, landing_r
 
     pixel_m = pixel_size_m(dem)
     safe = np.asarray(slope_deg) <= max_slope_deg
-    eligible = landing_candidates(safe, pixel_m, landing_radius_m)
+    eligible = landing_candidates(safe, pixel_m, landing_radius_m) & interior_mask(safe.shape, pixel_m, edge_margin_m)
     if not eligible.any():
         raise InputError(
             f"no cell has a {landing_radius_m:g} m landing disk entirely below {max_slope_deg:g} deg of slope; "
-            "lower lander.landing_radius_m or raise lander.max_slope_deg"
+            f"(at least {edge_margin_m:g} m inside the DEM's border); lower lander.landing_radius_m or "
+            "sites.edge_margin_m, raise lander.max_slope_deg, or give a larger DEM"
         )
     ill = np.asarray(stats["illumination_pct"])
     earth = np.asarray(stats["earth_visible_pct"])

@@ -156,6 +156,7 @@ def run_site_analysis(cfg: Config, outdir: Path, *, client=None, steps: Steps = 
         count=cfg.sites.count,
         min_separation_m=cfg.sites.min_separation_m,
         weights=(cfg.sites.weight_sun, cfg.sites.weight_earth, cfg.sites.weight_night),
+        edge_margin_m=cfg.sites.edge_margin_m,
     )
     write_dataframe(outdir / "sites.csv", sites.drop(columns=["row", "col"]))
     write_json(outdir / "sites.geojson", sites_geojson(sites))

@@ -37,8 +37,9 @@ def _extent_km(da):
 
 
 def map_png(da, title: str, *, cmap: str = "viridis", label: str = "", vmin=None, vmax=None,
-            sites=None, background=None, dpi: int = 90) -> bytes:
-    """A map of ``da`` (x/y in km) with an optional hillshade underlay and site markers; PNG bytes."""
+            sites=None, background=None, margin_m: float = 0.0, dpi: int = 90) -> bytes:
+    """A map of ``da`` (x/y in km) with an optional hillshade underlay, site markers and a dashed box
+    ``margin_m`` inside the border (where values are trusted); PNG bytes."""
     fig, ax = plt.subplots(figsize=(6.4, 5.4), dpi=dpi)
     ext = _extent_km(da)
     if background is not None:
@@ -49,6 +50,11 @@ def map_png(da, title: str, *, cmap: str = "viridis", label: str = "", vmin=None
         im = ax.imshow(np.asarray(da, float), extent=ext, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
     if label:
         fig.colorbar(im, ax=ax, shrink=0.85, label=label)
+    if margin_m > 0:
+        m = margin_m / 1000.0
+        x0, x1, y0, y1 = ext[0] + m, ext[1] - m, ext[2] + m, ext[3] - m
+        if x1 > x0 and y1 > y0:
+            ax.plot([x0, x1, x1, x0, x0], [y0, y0, y1, y1, y0], ls="--", color="cyan", lw=0.9)
     if sites is not None and len(sites):
         ax.scatter(np.asarray(sites["x_m"]) / 1000, np.asarray(sites["y_m"]) / 1000, s=36, facecolor="none",
                    edgecolor="red", linewidth=1.4)

@@ -53,18 +53,21 @@ def site_sections(result, cfg) -> list[Section]:
     )
     span = f"{str(result.times[0])[:16]} to {str(result.times[-1])[:16]} UTC, {result.times.size} steps of {cfg.time.step_hours:g} h"
     ps_km2 = float(np.sum(np.asarray(st["permanent_shadow"]))) * px * px / 1e6
+    em = cfg.sites.edge_margin_m
     sec_light = Section(
         "light", "Illumination",
         [
             f"Span {span}; observer {cfg.light.observer_height_m:g} m above ground; {cfg.light.n_azimuths} horizon azimuths. "
             f"Best mean illumination {float(np.nanmax(st['illumination_pct'])):.1f}%; "
-            f"permanently shadowed over the span: {ps_km2:.2f} km^2.",
+            f"permanently shadowed over the span: {ps_km2:.2f} km^2. "
+            f"Horizons stop where the DEM ends, so values outside the dashed box ({em:g} m inside the border) "
+            "are optimistic; landing sites are only taken inside it.",
         ],
         [
             ("Mean illumination (% of the solar disk, time-averaged)",
-             map_png(st["illumination_pct"], "Mean illumination", cmap="inferno", label="%", vmin=0, vmax=100, sites=sites)),
+             map_png(st["illumination_pct"], "Mean illumination", cmap="inferno", label="%", vmin=0, vmax=100, sites=sites, margin_m=em)),
             ("Longest continuous darkness (h)",
-             map_png(st["longest_darkness_h"], "Longest darkness", cmap="viridis_r", label="h", sites=sites)),
+             map_png(st["longest_darkness_h"], "Longest darkness", cmap="viridis_r", label="h", sites=sites, margin_m=em)),
             ("Permanent shadow over the span (never any part of the Sun visible)",
              map_png(st["permanent_shadow"].astype(float), "Permanent shadow", cmap="Blues", vmin=0, vmax=1, background=hs)),
         ],
@@ -74,9 +77,9 @@ def site_sections(result, cfg) -> list[Section]:
         [f"Earth visible when at least {cfg.light.earth_threshold:.0%} of its disk is above the horizon."],
         [
             ("Earth visible (% of time)",
-             map_png(st["earth_visible_pct"], "Earth visible", cmap="Blues", label="%", vmin=0, vmax=100, sites=sites)),
+             map_png(st["earth_visible_pct"], "Earth visible", cmap="Blues", label="%", vmin=0, vmax=100, sites=sites, margin_m=em)),
             ("Sun and Earth both visible (% of time)",
-             map_png(st["sun_and_earth_pct"], "Sun and Earth", cmap="PuBuGn", label="%", vmin=0, vmax=100, sites=sites)),
+             map_png(st["sun_and_earth_pct"], "Sun and Earth", cmap="PuBuGn", label="%", vmin=0, vmax=100, sites=sites, margin_m=em)),
         ],
     )
     cols = ["rank", "lat_deg", "lon_deg", "x_m", "y_m", "elevation_m", "slope_deg", "illumination_pct",
