@@ -544,11 +544,12 @@ def predict_latent(model: GPModel, xy, *, full_cov: bool = False, chunk: int = 4
 
 
 def predict(model: GPModel, xy, *, z95: float = 1.959963984540054) -> dict:
-    """Predictions in original units at points (m, 2): mean, sd, the 2.5/97.5 %
-    quantiles (lower, upper), and the latent mean/sd."""
+    """Predictions in original units at points (m, 2): mean, sd, median, the
+    2.5/97.5 % quantiles (lower, upper), and the latent mean/sd."""
     mu, sd = predict_latent(model, xy)
     mean, osd = model.transform.moments(mu, sd)
-    return {"mean": mean, "sd": osd, "lower": model.transform.inverse(mu - z95 * sd),
+    return {"mean": mean, "sd": osd, "median": model.transform.inverse(mu),
+            "lower": model.transform.inverse(mu - z95 * sd),
             "upper": model.transform.inverse(mu + z95 * sd), "latent_mean": mu, "latent_sd": sd}
 
 
@@ -566,7 +567,7 @@ def grid_points(template) -> np.ndarray:
 
 def predict_grid(model: GPModel, template, *, name: str = "value", units: str = "") -> xr.Dataset:
     """Map the posterior on the cells of ``template`` (a DEM-like DataArray with
-    dims (y, x)): a Dataset with ``mean``, ``sd``, ``lower``, ``upper``,
+    dims (y, x)): a Dataset with ``mean``, ``sd``, ``median``, ``lower``, ``upper``,
     ``latent_mean`` and ``latent_sd``, same coords (and CRS, when it has one)."""
     pts = grid_points(template)
     ny, nx = template["y"].size, template["x"].size
