@@ -1,0 +1,7 @@
+"""Prospecting: fused water maps with uncertainty (:mod:`.fusion`), where to
+drive and drill next (:mod:`.strategy`), and scores against the ground truth
+(:mod:`.scoring`)."""
+
+from lupex.prospect import fusion, scoring, strategy
+
+__all__ = ["fusion", "scoring", "strategy"]

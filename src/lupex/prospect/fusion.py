@@ -1,0 +1,617 @@
+"""Water maps: Gaussian-process fusion of traverse retrievals into gridded maps
+of WEH and ice-table depth with uncertainty.
+
+Model (one GP per mapped quantity)
+----------------------------------
+Each retrieval i is ``(x_m, y_m, value, sigma, source)``. Values are mapped to a
+latent space by a monotone transform ``z = T(v)`` (below) and modelled as
+
+    z_i = m(x_i) + f(x_i) + e_i,   f ~ GP(0, s2 k(r; l)),
+    e_i ~ N(0, sigma_z,i^2 + nugget),   sigma_z,i = sigma_i |T'(v_i)|
+
+i.e. a heteroscedastic noise: each retrieval keeps its own standard deviation
+(NS posterior sigma, GPR depth sigma, ALIS sigma; mapped to the latent space
+by the delta method) plus one fitted extra nugget for what the retrievals'
+sigmas leave out (micro-scale variation, model error).
+
+* Kernels: squared exponential, Matern 3/2 and 5/2 (Rasmussen & Williams 2006,
+  *Gaussian Processes for Machine Learning* (GPML), eqs. 4.9, 4.17).
+* Posterior mean and variance by Cholesky: GPML Algorithm 2.1.
+* Mean function ``zero``, ``constant`` or ``linear`` (in x, y): explicit basis
+  functions with a vague prior, GPML sec. 2.7. The coefficients are profiled
+  out by generalised least squares for the likelihood; the predictive variance
+  includes their uncertainty (GPML eq. 2.42).
+* Hyperparameters ``theta = (log s2, log l, log nugget)`` maximise the log
+  marginal likelihood (GPML eq. 5.8) with its analytic gradient (eq. 5.9,
+  ``0.5 tr((alpha alpha^T - K^-1) dK/dtheta)``; with the mean coefficients at
+  their GLS optimum the gradient is the same, by the envelope theorem), by
+  L-BFGS-B from a fixed, data-scaled set of starting points (deterministic: no
+  random restarts).
+
+Exact GP, no inducing points: the fit is O(n^3) and refuses more than
+``max_n`` (4000) observations. Dense tracks (GPR every few cm, NS at 1 Hz) are
+first thinned by :func:`bin_observations` (inverse-variance means in square
+bins); a bin's sigma is the combined ``1/sqrt(sum 1/sigma_i^2)``, which
+assumes independent retrieval errors within a bin (pass ``sigma_floor`` when
+they are correlated along track).
+
+Transforms: WEH is non-negative and right-skewed, so it is mapped with
+``log(WEH + c)`` (:class:`LogShift`); the ice-table depth is bounded, so
+``logit((d - lo) / (hi - lo))`` (:class:`Logit`). Predictions come back in the
+original units: mean and standard deviation of the back-transformed Gaussian
+(exact lognormal moments for :class:`LogShift`, Gauss-Hermite quadrature
+otherwise) and the exact 2.5 / 97.5 % quantiles (a monotone transform carries
+quantiles over).
+
+Multi-source fusion (a choice): NS WEH (~1 m of regolith), ALIS (the top
+microns) and GPR (the depth to the ice table) measure different things, so
+they are *not* pooled or co-kriged here: :func:`fuse_water_maps` fits one GP
+per quantity (WEH from NS, ice-table depth from GPR, surface water from ALIS)
+with its own hyperparameters. A linear model of coregionalisation between NS
+and ALIS would need co-located data to fit the cross-covariance; it is not
+implemented.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import xarray as xr
+from scipy import linalg, optimize, special
+
+from lupex.errors import InputError
+
+__all__ = [
+    "KERNELS",
+    "Observations",
+    "Identity",
+    "LogShift",
+    "Logit",
+    "GPModel",
+    "observations",
+    "concat_observations",
+    "bin_observations",
+    "kernel_matrix",
+    "log_marginal_likelihood",
+    "fit_gp",
+    "condition",
+    "predict_latent",
+    "predict",
+    "grid_points",
+    "predict_grid",
+    "fuse_water_maps",
+]
+
+KERNELS = ("matern32", "matern52", "se")
+MEANS = ("zero", "constant", "linear")
+_LOG_2PI = np.log(2.0 * np.pi)
+
+
+# --------------------------------------------------------------------------- observations
+
+
+@dataclass(frozen=True)
+class Observations:
+    """Retrievals at points: positions (m), values, 1-sigma errors, source labels."""
+
+    x_m: np.ndarray
+    y_m: np.ndarray
+    value: np.ndarray
+    sigma: np.ndarray
+    source: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return int(self.value.size)
+
+    @property
+    def xy(self) -> np.ndarray:
+        return np.column_stack([self.x_m, self.y_m])
+
+
+def observations(x_m, y_m, value, sigma, source="obs") -> Observations:
+    """Validated :class:`Observations` (1-D float arrays of one length, finite, sigma > 0)."""
+    arrs = {}
+    for name, a in (("x_m", x_m), ("y_m", y_m), ("value", value), ("sigma", sigma)):
+        a = np.atleast_1d(np.asarray(a, dtype=np.float64))
+        if a.ndim != 1:
+            raise InputError(f"observation {name} must be 1-D, got shape {a.shape}")
+        arrs[name] = a
+    n = arrs["value"].size
+    if n == 0:
+        raise InputError("the observation set is empty: a map needs at least one retrieval")
+    for name, a in arrs.items():
+        if a.size != n:
+            raise InputError(f"observation {name} has {a.size} entries but value has {n}; pass arrays of one length")
+        bad = ~np.isfinite(a)
+        if bad.any():
+            raise InputError(f"observation {name} has {int(bad.sum())} NaN/inf entries (first at index "
+                             f"{int(np.argmax(bad))}); drop or fix those retrievals")
+    if (arrs["sigma"] <= 0).any():
+        i = int(np.argmax(arrs["sigma"] <= 0))
+        raise InputError(f"observation sigma must be > 0 (index {i} has {arrs['sigma'][i]}); "
+                         "give each retrieval its 1-sigma uncertainty")
+    src = np.asarray(source)
+    src = np.full(n, str(src), dtype=object) if src.ndim == 0 else src.astype(object)
+    if src.size != n:
+        raise InputError(f"observation source has {src.size} entries but value has {n}")
+    return Observations(arrs["x_m"], arrs["y_m"], arrs["value"], arrs["sigma"], src)
+
+
+def concat_observations(*obs: Observations) -> Observations:
+    """Stack several observation sets (e.g. successive traverse legs)."""
+    obs = [o for o in obs if o is not None]
+    if not obs:
+        raise InputError("no observation sets to concatenate")
+    return Observations(*(np.concatenate([getattr(o, f) for o in obs])
+                          for f in ("x_m", "y_m", "value", "sigma", "source")))
+
+
+def bin_observations(obs: Observations, cell_m: float, sigma_floor: float = 0.0) -> Observations:
+    """Thin dense tracks: inverse-variance means of the retrievals in square
+    ``cell_m`` bins, per source. Position is the weighted centroid; sigma is
+    ``max(1/sqrt(sum w), sigma_floor)`` with ``w = 1/sigma^2``."""
+    if not (cell_m > 0 and np.isfinite(cell_m)):
+        raise InputError(f"bin size cell_m must be a positive number of metres, got {cell_m}")
+    ix = np.floor(obs.x_m / cell_m).astype(np.int64)
+    iy = np.floor(obs.y_m / cell_m).astype(np.int64)
+    _, src_code = np.unique(obs.source.astype(str), return_inverse=True)
+    key = np.stack([src_code.ravel(), ix, iy], axis=1)
+    uniq, inv = np.unique(key, axis=0, return_inverse=True)
+    inv = inv.ravel()
+    w = 1.0 / obs.sigma**2
+    sw = np.bincount(inv, w)
+    first = np.zeros(uniq.shape[0], np.int64)
+    first[inv[::-1]] = np.arange(obs.n)[::-1]
+    return Observations(
+        np.bincount(inv, w * obs.x_m) / sw,
+        np.bincount(inv, w * obs.y_m) / sw,
+        np.bincount(inv, w * obs.value) / sw,
+        np.maximum(1.0 / np.sqrt(sw), sigma_floor),
+        obs.source[first],
+    )
+
+
+# --------------------------------------------------------------------------- transforms
+
+
+@dataclass(frozen=True)
+class Identity:
+    """No transform (values already Gaussian-like and unbounded)."""
+
+    def forward(self, v):
+        return np.asarray(v, dtype=np.float64)
+
+    def inverse(self, z):
+        return np.asarray(z, dtype=np.float64)
+
+    def derivative(self, v):
+        return np.ones_like(np.asarray(v, dtype=np.float64))
+
+    def check(self, v, name="value"):
+        pass
+
+    def moments(self, mu, sd):
+        return np.asarray(mu, float), np.asarray(sd, float)
+
+
+@dataclass(frozen=True)
+class LogShift:
+    """``z = log(v + c)`` for non-negative, skewed quantities (WEH in wt%)."""
+
+    c: float = 0.1
+
+    def __post_init__(self):
+        if not self.c > 0:
+            raise InputError(f"LogShift offset c must be > 0, got {self.c}")
+
+    def forward(self, v):
+        return np.log(np.asarray(v, dtype=np.float64) + self.c)
+
+    def inverse(self, z):
+        return np.exp(z) - self.c
+
+    def derivative(self, v):
+        return 1.0 / (np.asarray(v, dtype=np.float64) + self.c)
+
+    def check(self, v, name="value"):
+        if (np.asarray(v) + self.c <= 0).any():
+            raise InputError(f"{name} must be > -{self.c} for log(v + {self.c}); clip negative retrievals at 0")
+
+    def moments(self, mu, sd):
+        # lognormal mean and variance, then shift back
+        s2 = np.asarray(sd, float) ** 2
+        mean = np.exp(mu + 0.5 * s2)
+        var = np.expm1(s2) * np.exp(2 * mu + s2)
+        return mean - self.c, np.sqrt(var)
+
+
+_GH_X, _GH_W = np.polynomial.hermite_e.hermegauss(40)
+_GH_W = _GH_W / _GH_W.sum()
+
+
+@dataclass(frozen=True)
+class Logit:
+    """``z = logit((v - lo) / (hi - lo))`` for a quantity bounded in (lo, hi)
+    (ice-table depth). Values within ``eps*(hi-lo)`` of a bound are pulled in."""
+
+    lo: float = 0.0
+    hi: float = 3.0
+    eps: float = 1e-3
+
+    def __post_init__(self):
+        if not self.hi > self.lo:
+            raise InputError(f"Logit bounds need hi > lo, got lo={self.lo}, hi={self.hi}")
+
+    def _u(self, v):
+        u = (np.asarray(v, dtype=np.float64) - self.lo) / (self.hi - self.lo)
+        return np.clip(u, self.eps, 1 - self.eps)
+
+    def forward(self, v):
+        return special.logit(self._u(v))
+
+    def inverse(self, z):
+        return self.lo + (self.hi - self.lo) * special.expit(z)
+
+    def derivative(self, v):
+        u = self._u(v)
+        return 1.0 / ((self.hi - self.lo) * u * (1 - u))
+
+    def check(self, v, name="value"):
+        v = np.asarray(v)
+        if ((v < self.lo) | (v > self.hi)).any():
+            raise InputError(f"{name} must lie in [{self.lo}, {self.hi}] for the Logit transform; "
+                             "widen the bounds or clip the retrievals")
+
+    def moments(self, mu, sd):
+        mu = np.asarray(mu, float)[..., None]
+        sd = np.asarray(sd, float)[..., None]
+        v = self.inverse(mu + sd * _GH_X)
+        m = (v * _GH_W).sum(-1)
+        var = np.maximum(((v - m[..., None]) ** 2 * _GH_W).sum(-1), 0.0)
+        return m, np.sqrt(var)
+
+
+# --------------------------------------------------------------------------- kernels
+
+
+def _sq_dist(a, b):
+    d = (a[:, None, 0] - b[None, :, 0]) ** 2
+    d += (a[:, None, 1] - b[None, :, 1]) ** 2
+    return d
+
+
+def _corr(kind: str, d2, length_m):
+    """Correlation k(r)/s2 and d k / d log(l) (divided by s2), from squared distances."""
+    if kind == "se":
+        q = d2 / length_m**2
+        k = np.exp(-0.5 * q)
+        return k, k * q
+    r = np.sqrt(d2) / length_m
+    if kind == "matern32":
+        a = np.sqrt(3.0) * r
+        e = np.exp(-a)
+        return (1 + a) * e, a * a * e
+    if kind == "matern52":
+        a = np.sqrt(5.0) * r
+        e = np.exp(-a)
+        return (1 + a + a * a / 3) * e, (a * a / 3) * (1 + a) * e
+    raise InputError(f"unknown kernel {kind!r}; use one of {KERNELS}")
+
+
+def kernel_matrix(kind: str, a_xy, b_xy, variance: float, length_m: float) -> np.ndarray:
+    """Covariance matrix ``s2 k(|a_i - b_j|; l)`` between point sets (n, 2) and (m, 2)."""
+    if kind not in KERNELS:
+        raise InputError(f"unknown kernel {kind!r}; use one of {KERNELS}")
+    return variance * _corr(kind, _sq_dist(np.asarray(a_xy, float), np.asarray(b_xy, float)), length_m)[0]
+
+
+def _basis(mean: str, xy, origin, scale):
+    n = xy.shape[0]
+    if mean == "zero":
+        return np.zeros((n, 0))
+    if mean == "constant":
+        return np.ones((n, 1))
+    u = (xy - origin) / scale
+    return np.column_stack([np.ones(n), u])
+
+
+# --------------------------------------------------------------------------- likelihood
+
+
+def _nll_and_grad(theta, kind, d2, y, noise_var, H, want_grad=True):
+    """Negative log marginal likelihood (GPML eq. 5.8, mean profiled by GLS) and
+    its gradient (eq. 5.9) with respect to theta = (log s2, log l, log nugget)."""
+    s2, ell, nug = np.exp(theta)
+    R, dR = _corr(kind, d2, ell)
+    K = s2 * R
+    K[np.diag_indices_from(K)] += noise_var + nug
+    try:
+        L = linalg.cholesky(K, lower=True, check_finite=False)
+    except linalg.LinAlgError:
+        return np.inf, np.zeros(3)
+    beta = None
+    r = y
+    if H.shape[1]:
+        KiH = linalg.cho_solve((L, True), H, check_finite=False)
+        A = H.T @ KiH
+        beta = np.linalg.solve(A, KiH.T @ y)
+        r = y - H @ beta
+    alpha = linalg.cho_solve((L, True), r, check_finite=False)
+    n = y.size
+    nll = 0.5 * r @ alpha + np.log(np.diag(L)).sum() + 0.5 * n * _LOG_2PI
+    if not want_grad:
+        return nll, None
+    Kinv, info = linalg.lapack.dpotri(L, lower=1)
+    if info:
+        return np.inf, np.zeros(3)
+    Kinv = np.tril(Kinv) + np.tril(Kinv, -1).T
+    W = np.outer(alpha, alpha)
+    W -= Kinv
+    g = np.array([
+        0.5 * s2 * np.einsum("ij,ij->", W, R),
+        0.5 * s2 * np.einsum("ij,ij->", W, dR),
+        0.5 * nug * np.trace(W),
+    ])
+    return nll, -g
+
+
+def log_marginal_likelihood(obs: Observations, *, kernel: str = "matern32", variance: float,
+                            length_m: float, nugget: float = 0.0, mean: str = "zero",
+                            transform=Identity(), gradient: bool = False):
+    """Log marginal likelihood (GPML eq. 5.8) of the observations for given
+    hyperparameters; with ``gradient`` also d/d(log s2, log l, log nugget)."""
+    X, y, nv, H, _ = _prepare(obs, transform, mean)
+    theta = np.log([variance, length_m, max(nugget, 1e-300)])
+    nll, g = _nll_and_grad(theta, kernel, _sq_dist(X, X), y, nv, H, want_grad=gradient)
+    return (-nll, -g) if gradient else -nll
+
+
+def _prepare(obs: Observations, transform, mean):
+    if not isinstance(obs, Observations):
+        raise InputError("pass observations built with lupex.prospect.fusion.observations(...)")
+    if obs.n == 0:
+        raise InputError("the observation set is empty: a map needs at least one retrieval")
+    if mean not in MEANS:
+        raise InputError(f"unknown mean {mean!r}; use one of {MEANS}")
+    transform.check(obs.value, "observation value")
+    X = obs.xy
+    y = transform.forward(obs.value)
+    nv = (obs.sigma * np.abs(transform.derivative(obs.value))) ** 2
+    origin = X.mean(0)
+    scale = max(float(np.ptp(X, axis=0).max()), 1.0)
+    H = _basis(mean, X, origin, scale)
+    return X, y, nv, H, (origin, scale)
+
+
+# --------------------------------------------------------------------------- the model
+
+
+@dataclass(frozen=True)
+class GPModel:
+    """A conditioned GP: training data (latent space), hyperparameters and the factors."""
+
+    kernel: str
+    mean: str
+    transform: object
+    variance: float
+    length_m: float
+    nugget: float
+    lml: float
+    X: np.ndarray = field(repr=False)
+    y: np.ndarray = field(repr=False)
+    noise_var: np.ndarray = field(repr=False)
+    H: np.ndarray = field(repr=False)
+    basis_frame: tuple = field(repr=False)
+    L: np.ndarray = field(repr=False)
+    alpha: np.ndarray = field(repr=False)
+    beta: np.ndarray = field(repr=False)
+    KiH: np.ndarray = field(repr=False)
+    A_chol: np.ndarray | None = field(repr=False)
+    n_restarts_converged: int = 0
+
+    @property
+    def n(self) -> int:
+        return int(self.y.size)
+
+
+def _condition(kernel, mean, transform, theta, X, y, nv, H, frame, lml=None, n_conv=0) -> GPModel:
+    s2, ell, nug = (float(t) for t in np.exp(theta))
+    K = kernel_matrix(kernel, X, X, s2, ell)
+    K[np.diag_indices_from(K)] += nv + nug
+    L = linalg.cholesky(K, lower=True, check_finite=False)
+    KiH = linalg.cho_solve((L, True), H, check_finite=False) if H.shape[1] else np.zeros((y.size, 0))
+    A_chol = None
+    beta = np.zeros(0)
+    r = y
+    if H.shape[1]:
+        A = H.T @ KiH
+        A_chol = linalg.cholesky(A, lower=True)
+        beta = linalg.cho_solve((A_chol, True), KiH.T @ y)
+        r = y - H @ beta
+    alpha = linalg.cho_solve((L, True), r, check_finite=False)
+    if lml is None:
+        lml = -(0.5 * r @ alpha + np.log(np.diag(L)).sum() + 0.5 * y.size * _LOG_2PI)
+    return GPModel(kernel, mean, transform, s2, ell, nug, float(lml), X, y, nv, H, frame,
+                   L, alpha, beta, KiH, A_chol, n_conv)
+
+
+def fit_gp(obs: Observations, *, kernel: str = "matern32", mean: str = "constant",
+           transform=Identity(), fixed: dict | None = None, init: dict | None = None,
+           n_restarts: int = 3, bounds: dict | None = None, max_n: int = 4000,
+           maxiter: int = 200) -> GPModel:
+    """Fit a GP to observations by maximising the log marginal likelihood.
+
+    ``fixed={"variance":..., "length_m":..., "nugget":...}`` skips the
+    optimisation (all three must be given). ``init`` adds one starting point
+    (e.g. the previous fit's hyperparameters) to the deterministic set of
+    ``n_restarts`` starts (length scales at 5 %, 20 %, 50 %, ... of the data
+    extent). ``bounds`` overrides the default box
+    ``{"variance": (lo, hi), "length_m": (lo, hi), "nugget": (lo, hi)}``.
+    """
+    if kernel not in KERNELS:
+        raise InputError(f"unknown kernel {kernel!r}; use one of {KERNELS}")
+    X, y, nv, H, frame = _prepare(obs, transform, mean)
+    if y.size > max_n:
+        raise InputError(f"{y.size} observations exceed max_n={max_n} for an exact GP; thin them with "
+                         "bin_observations(obs, cell_m) first")
+    if fixed is not None:
+        missing = {"variance", "length_m", "nugget"} - set(fixed)
+        if missing:
+            raise InputError(f"fixed hyperparameters miss {sorted(missing)}")
+        theta = np.log([fixed["variance"], fixed["length_m"], max(fixed["nugget"], 1e-300)])
+        return _condition(kernel, mean, transform, theta, X, y, nv, H, frame)
+
+    d2 = _sq_dist(X, X)
+    extent = max(float(np.sqrt(np.ptp(X[:, 0]) ** 2 + np.ptp(X[:, 1]) ** 2)), 1.0)
+    vy = float(np.var(y)) if y.size > 1 else 1.0
+    vy = max(vy, float(np.median(nv)), 1e-12)
+    nn = np.sqrt(d2 + np.diag(np.full(y.size, np.inf))).min(1) if y.size > 1 else np.array([1.0])
+    min_len = max(0.5 * float(np.median(nn)), 1e-3 * extent)
+    b = {"variance": (1e-4 * vy, 1e2 * vy), "length_m": (min_len, 10.0 * extent),
+         "nugget": (1e-8 * vy, 2.0 * vy)}
+    if bounds:
+        b.update(bounds)
+    lb = np.log([b["variance"][0], b["length_m"][0], b["nugget"][0]])
+    ub = np.log([b["variance"][1], b["length_m"][1], b["nugget"][1]])
+    fracs = [0.05, 0.2, 0.5, 0.1, 0.35, 0.8][: max(1, n_restarts)]
+    starts = [np.log([vy, f * extent, 0.05 * vy]) for f in fracs]
+    if init:
+        starts.insert(0, np.log([init["variance"], init["length_m"], max(init["nugget"], 1e-300)]))
+    best, n_conv = None, 0
+    for t0 in starts:
+        t0 = np.clip(t0, lb, ub)
+        res = optimize.minimize(_nll_and_grad, t0, args=(kernel, d2, y, nv, H), jac=True,
+                                method="L-BFGS-B", bounds=list(zip(lb, ub)),
+                                options={"maxiter": maxiter})
+        if np.isfinite(res.fun):
+            n_conv += bool(res.success)
+            if best is None or res.fun < best.fun:
+                best = res
+    if best is None:
+        raise InputError("the GP likelihood could not be evaluated at any start (non-positive-definite "
+                         "covariance); check for duplicate points with tiny sigma or rescale the data")
+    return _condition(kernel, mean, transform, best.x, X, y, nv, H, frame, lml=-best.fun, n_conv=n_conv)
+
+
+def condition(model: GPModel, obs: Observations) -> GPModel:
+    """The same hyperparameters conditioned on a new observation set (no refit)."""
+    X, y, nv, H, frame = _prepare(obs, model.transform, model.mean)
+    theta = np.log([model.variance, model.length_m, max(model.nugget, 1e-300)])
+    return _condition(model.kernel, model.mean, model.transform, theta, X, y, nv, H, frame)
+
+
+# --------------------------------------------------------------------------- prediction
+
+
+def predict_latent(model: GPModel, xy, *, full_cov: bool = False, chunk: int = 4096):
+    """Posterior mean and sd (or covariance) of the latent ``m + f`` at points (m, 2)
+    (GPML Alg. 2.1; with basis functions eq. 2.41-2.42)."""
+    xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+    if not np.isfinite(xy).all():
+        raise InputError("prediction points contain NaN/inf coordinates")
+    origin, scale = model.basis_frame
+    if full_cov:
+        Ks = kernel_matrix(model.kernel, model.X, xy, model.variance, model.length_m)
+        V = linalg.solve_triangular(model.L, Ks, lower=True, check_finite=False)
+        mu = Ks.T @ model.alpha
+        cov = kernel_matrix(model.kernel, xy, xy, model.variance, model.length_m) - V.T @ V
+        if model.H.shape[1]:
+            Hs = _basis(model.mean, xy, origin, scale)
+            mu = mu + Hs @ model.beta
+            Rm = Hs.T - model.KiH.T @ Ks
+            W = linalg.solve_triangular(model.A_chol, Rm, lower=True)
+            cov = cov + W.T @ W
+        return mu, cov
+    mu = np.empty(xy.shape[0])
+    var = np.empty(xy.shape[0])
+    for s in range(0, xy.shape[0], chunk):
+        p = xy[s:s + chunk]
+        Ks = kernel_matrix(model.kernel, model.X, p, model.variance, model.length_m)
+        V = linalg.solve_triangular(model.L, Ks, lower=True, check_finite=False)
+        m = Ks.T @ model.alpha
+        v = model.variance - np.einsum("ij,ij->j", V, V)
+        if model.H.shape[1]:
+            Hs = _basis(model.mean, p, origin, scale)
+            m += Hs @ model.beta
+            Rm = Hs.T - model.KiH.T @ Ks
+            W = linalg.solve_triangular(model.A_chol, Rm, lower=True)
+            v += np.einsum("ij,ij->j", W, W)
+        mu[s:s + chunk] = m
+        var[s:s + chunk] = v
+    return mu, np.sqrt(np.maximum(var, 0.0))
+
+
+def predict(model: GPModel, xy, *, z95: float = 1.959963984540054) -> dict:
+    """Predictions in original units at points (m, 2): mean, sd, median, the
+    2.5/97.5 % quantiles (lower, upper), and the latent mean/sd."""
+    mu, sd = predict_latent(model, xy)
+    mean, osd = model.transform.moments(mu, sd)
+    return {"mean": mean, "sd": osd, "median": model.transform.inverse(mu),
+            "lower": model.transform.inverse(mu - z95 * sd),
+            "upper": model.transform.inverse(mu + z95 * sd), "latent_mean": mu, "latent_sd": sd}
+
+
+def grid_points(template) -> np.ndarray:
+    """Cell-centre points (ny*nx, 2), row-major, of a DataArray/Dataset with x/y coords."""
+    if not hasattr(template, "coords") or "x" not in template.coords or "y" not in template.coords:
+        raise InputError("the grid template must be an xarray object with 'x' and 'y' coordinates (like a DEM)")
+    x = np.asarray(template["x"].values, float)
+    y = np.asarray(template["y"].values, float)
+    if x.ndim != 1 or y.ndim != 1 or x.size == 0 or y.size == 0 or not (np.isfinite(x).all() and np.isfinite(y).all()):
+        raise InputError("the grid template's x and y coordinates must be non-empty, finite and 1-D")
+    xx, yy = np.meshgrid(x, y)
+    return np.column_stack([xx.ravel(), yy.ravel()])
+
+
+def predict_grid(model: GPModel, template, *, name: str = "value", units: str = "") -> xr.Dataset:
+    """Map the posterior on the cells of ``template`` (a DEM-like DataArray with
+    dims (y, x)): a Dataset with ``mean``, ``sd``, ``median``, ``lower``, ``upper``,
+    ``latent_mean`` and ``latent_sd``, same coords (and CRS, when it has one)."""
+    pts = grid_points(template)
+    ny, nx = template["y"].size, template["x"].size
+    out = predict(model, pts)
+    coords = {"y": template["y"].values, "x": template["x"].values}
+    ds = xr.Dataset({k: (("y", "x"), v.reshape(ny, nx)) for k, v in out.items()}, coords=coords)
+    ds.attrs.update({"quantity": name, "units": units, "kernel": model.kernel, "mean_function": model.mean,
+                     "transform": repr(model.transform), "signal_variance": model.variance,
+                     "length_m": model.length_m, "nugget": model.nugget, "log_marginal_likelihood": model.lml,
+                     "n_obs": model.n})
+    try:
+        crs = template.rio.crs
+        if crs is not None:
+            ds = ds.rio.write_crs(crs)
+    except Exception:  # no rioxarray accessor / no CRS: plain coords are fine
+        pass
+    return ds
+
+
+def fuse_water_maps(template, *, ns: Observations | None = None, gpr: Observations | None = None,
+                    alis: Observations | None = None, kernel: str = "matern32",
+                    weh_offset_wt_pct: float = 0.1, depth_bounds_m: tuple = (0.0, 3.0),
+                    drill_depth_m: float = 1.5, bin_m: float | None = None) -> xr.Dataset:
+    """One map per quantity on the template grid (see module docstring for why
+    the sources are not pooled): ``weh_*`` from NS (LogShift), ``ice_depth_*``
+    from GPR (Logit on ``depth_bounds_m``) with ``p_ice_within_drill`` =
+    P(ice table < drill_depth_m), and ``alis_*`` from ALIS (LogShift)."""
+    if ns is None and gpr is None and alis is None:
+        raise InputError("fuse_water_maps needs at least one of ns=, gpr=, alis= observation sets")
+    parts = {}
+    for key, obs, tr, units in (("weh", ns, LogShift(weh_offset_wt_pct), "wt%"),
+                                ("ice_depth", gpr, Logit(*depth_bounds_m), "m"),
+                                ("alis", alis, LogShift(weh_offset_wt_pct), "wt%")):
+        if obs is None:
+            continue
+        if bin_m:
+            obs = bin_observations(obs, bin_m)
+        m = fit_gp(obs, kernel=kernel, mean="constant", transform=tr)
+        g = predict_grid(m, template, name=key, units=units)
+        for v in g.data_vars:
+            parts[f"{key}_{v}"] = g[v]
+        parts[f"{key}_mean"].attrs.update(g.attrs)
+        if key == "ice_depth":
+            zc = tr.forward(drill_depth_m)
+            p = special.ndtr((zc - g["latent_mean"]) / np.maximum(g["latent_sd"], 1e-12))
+            parts["p_ice_within_drill"] = p
+    return xr.Dataset(parts)

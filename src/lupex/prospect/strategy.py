@@ -1,0 +1,485 @@
+"""Where to drive and where to drill next, by an explicit objective, and the
+fixed survey patterns to compare against on the same truth and budget.
+
+Driving: information gain per unit energy
+-----------------------------------------
+The gain of observing the latent WEH field at the points ``P`` sampled along
+a drive segment is the mutual information between the field and the new
+noisy observations under the current GP posterior,
+
+    I(P) = 0.5 log det(I + N^-1/2 Sigma_P N^-1/2),
+
+with ``Sigma_P`` the posterior covariance at ``P`` (incl. mean-coefficient
+uncertainty) and ``N`` the latent noise (retrieval sigma mapped by the
+transform's derivative at the predicted value, plus the fitted nugget)
+(Krause, Singh & Guestrin 2008, JMLR 9:235, sec. 2 and eq. 5). The next segment
+is the affordable candidate maximising ``I(P) / energy``. For a GP with fixed
+hyperparameters ``I`` depends on the positions only (not on the values seen),
+so the greedy rule is a cost-aware space-filling design whose spacing adapts to
+the fitted length scale; with the log transform the noise is relatively
+smaller where WEH is high, which tilts it slightly towards wet ground.
+
+Drilling: expected water per unit time
+--------------------------------------
+A drill to ``D`` (1.5 m) into ground with WEH ``W`` below an ice table at depth
+``d`` and dry above it measures ``W max(0, D - d) / D`` averaged over the core.
+With independent WEH and depth posteriors the expected measurement is
+``E[W] E[max(0, D - d)] / D`` (the brief's ``E[W] P(d < D)`` is its
+upper bound); the next drill maximises it per hour (travel + drilling).
+``criterion="ucb"`` uses the upper confidence bound ``mean + kappa sd`` of WEH
+instead, and :func:`expected_improvement` gives Jones et al. 1998 (J. Global
+Optim. 13:455, eq. 15) for a maximisation.
+
+Fixed plans: :func:`lawnmower` (boustrophedon lines at a fixed spacing) and
+:func:`drill_grid` (evenly spaced drill spots).
+
+:func:`compare_strategies` runs both on one ground truth and one energy budget,
+with the same simulated instruments (a stated simplification of the lupex
+instrument chain: NS retrieval = true WEH + Gaussian noise with its sigma; GPR
+= true ice-table depth + noise where it is within 1.5 m, else a soft
+"deeper than 1.5 m" pseudo-observation of 2.0 +- 0.5 m).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+from scipy import special
+
+from lupex.errors import InputError
+from lupex.prospect import fusion, scoring
+
+__all__ = [
+    "Area",
+    "straight_line_cost",
+    "lawnmower",
+    "lawnmower_spacing_for_budget",
+    "drill_grid",
+    "path_points",
+    "truncate_path",
+    "candidate_waypoints",
+    "information_gain",
+    "DriveChoice",
+    "choose_drive",
+    "expected_drill_water",
+    "expected_improvement",
+    "choose_drill",
+    "plan_drills",
+    "simulate_survey",
+    "compare_strategies",
+]
+
+
+# --------------------------------------------------------------------------- geometry and costs
+
+
+@dataclass(frozen=True)
+class Area:
+    """Axis-aligned survey rectangle (m)."""
+
+    x_min: float
+    x_max: float
+    y_min: float
+    y_max: float
+
+    def __post_init__(self):
+        vals = (self.x_min, self.x_max, self.y_min, self.y_max)
+        if not all(np.isfinite(v) for v in vals) or self.x_max <= self.x_min or self.y_max <= self.y_min:
+            raise InputError(f"area must have finite x_min < x_max and y_min < y_max, got {vals}")
+
+    @classmethod
+    def of_grid(cls, grid) -> "Area":
+        """The rectangle spanned by a grid's cell centres."""
+        x, y = np.asarray(grid["x"].values, float), np.asarray(grid["y"].values, float)
+        return cls(float(x.min()), float(x.max()), float(y.min()), float(y.max()))
+
+    def clip(self, xy):
+        xy = np.asarray(xy, float)
+        return np.column_stack([np.clip(xy[..., 0], self.x_min, self.x_max),
+                                np.clip(xy[..., 1], self.y_min, self.y_max)])
+
+
+def _area(area) -> Area:
+    return area if isinstance(area, Area) else Area(*(float(v) for v in area))
+
+
+def straight_line_cost(wh_per_m: float = 0.5, m_per_h: float = 300.0, wh_per_leg: float = 2.0,
+                       h_per_leg: float = 0.02):
+    """A cost(from, to) -> (energy_Wh, time_h) for straight drives: linear in
+    distance plus a fixed stop/turn overhead per leg. Vectorised over ``to``."""
+    if not (wh_per_m > 0 and m_per_h > 0 and wh_per_leg >= 0 and h_per_leg >= 0):
+        raise InputError("straight_line_cost needs wh_per_m > 0, m_per_h > 0 and non-negative overheads")
+
+    def cost(p0, p1):
+        d = np.linalg.norm(np.asarray(p1, float) - np.asarray(p0, float), axis=-1)
+        return wh_per_m * d + wh_per_leg, d / m_per_h + h_per_leg
+
+    return cost
+
+
+def lawnmower(area, spacing_m: float, start=None) -> np.ndarray:
+    """Boustrophedon waypoints (k, 2): lines along x, ``spacing_m`` apart, the
+    first half a spacing inside the area; of the four mirror images, the one
+    whose first waypoint is nearest ``start``."""
+    a = _area(area)
+    if not (spacing_m > 0 and np.isfinite(spacing_m)):
+        raise InputError(f"lawnmower spacing_m must be a positive number of metres, got {spacing_m}")
+    h = a.y_max - a.y_min
+    n = max(1, int(np.floor(h / spacing_m + 0.5)))
+    ys = a.y_min + (np.arange(n) + 0.5) * (h / n)
+    pts = []
+    for i, y in enumerate(ys):
+        xs = (a.x_min, a.x_max) if i % 2 == 0 else (a.x_max, a.x_min)
+        pts += [(xs[0], y), (xs[1], y)]
+    w = np.array(pts)
+    if start is None:
+        return w
+    variants = [w, w[::-1], np.column_stack([a.x_min + a.x_max - w[:, 0], w[:, 1]])]
+    variants.append(variants[2][::-1])
+    s = np.asarray(start, float)
+    return min(variants, key=lambda v: float(np.hypot(*(v[0] - s))))
+
+
+def lawnmower_spacing_for_budget(area, distance_m: float) -> float:
+    """The line spacing whose lawnmower over ``area`` is ``distance_m`` long
+    (lines along x plus the turns along y), so a fixed plan uses the budget."""
+    a = _area(area)
+    w, h = a.x_max - a.x_min, a.y_max - a.y_min
+    if distance_m <= w + h:
+        return h
+    return float(w * h / (distance_m - h))
+
+
+def drill_grid(area, n: int) -> np.ndarray:
+    """``n`` drill spots on the most nearly square grid over the area (cell centres)."""
+    a = _area(area)
+    if int(n) < 1:
+        raise InputError(f"drill_grid needs n >= 1, got {n}")
+    n = int(n)
+    w, h = a.x_max - a.x_min, a.y_max - a.y_min
+    nx = max(1, int(np.ceil(np.sqrt(n * w / h))))
+    ny = int(np.ceil(n / nx))
+    xs = a.x_min + (np.arange(nx) + 0.5) * w / nx
+    ys = a.y_min + (np.arange(ny) + 0.5) * h / ny
+    xx, yy = np.meshgrid(xs, ys)
+    return np.column_stack([xx.ravel(), yy.ravel()])[:n]
+
+
+def path_points(waypoints, step_m: float, *, include_start: bool = False) -> np.ndarray:
+    """Points every ``step_m`` of arc length along a polyline (k, 2), the step
+    carried across vertices."""
+    w = np.asarray(waypoints, float).reshape(-1, 2)
+    if not (step_m > 0):
+        raise InputError(f"step_m must be > 0, got {step_m}")
+    seg = np.linalg.norm(np.diff(w, axis=0), axis=1)
+    s_v = np.concatenate([[0.0], np.cumsum(seg)])
+    s = np.arange(0.0 if include_start else step_m, s_v[-1] + 1e-9, step_m)
+    if s.size == 0:
+        return np.zeros((0, 2))
+    return np.column_stack([np.interp(s, s_v, w[:, 0]), np.interp(s, s_v, w[:, 1])])
+
+
+def truncate_path(waypoints, cost, budget_wh: float):
+    """The longest prefix of the polyline that ``cost`` lets us drive with
+    ``budget_wh`` (last leg cut by bisection); returns (waypoints, energy_Wh, time_h)."""
+    w = np.asarray(waypoints, float).reshape(-1, 2)
+    out, e_tot, t_tot = [w[0]], 0.0, 0.0
+    for p0, p1 in zip(w[:-1], w[1:]):
+        e, t = (float(v) for v in cost(p0, p1))
+        if e_tot + e <= budget_wh:
+            out.append(p1)
+            e_tot += e
+            t_tot += t
+            continue
+        lo, hi = 0.0, 1.0
+        for _ in range(40):
+            mid = 0.5 * (lo + hi)
+            if e_tot + float(cost(p0, p0 + mid * (p1 - p0))[0]) <= budget_wh:
+                lo = mid
+            else:
+                hi = mid
+        if lo > 0:
+            p = p0 + lo * (p1 - p0)
+            e, t = (float(v) for v in cost(p0, p))
+            out.append(p)
+            e_tot += e
+            t_tot += t
+        break
+    return np.array(out), e_tot, t_tot
+
+
+def candidate_waypoints(position, area, reach_m: float, n_headings: int = 16) -> np.ndarray:
+    """Waypoints ``reach_m`` away in ``n_headings`` directions, clipped to the
+    area; those that the clipping brings within ``reach_m / 4`` are dropped."""
+    a = _area(area)
+    ang = 2 * np.pi * np.arange(n_headings) / n_headings
+    p = np.asarray(position, float)
+    c = a.clip(p + reach_m * np.column_stack([np.cos(ang), np.sin(ang)]))
+    keep = np.linalg.norm(c - p, axis=1) >= 0.25 * reach_m
+    return c[keep]
+
+
+# --------------------------------------------------------------------------- driving objective
+
+
+def _latent_noise_var(model: fusion.GPModel, mean_value, noise_sd):
+    d = np.abs(model.transform.derivative(np.maximum(mean_value, 0.0)))
+    return (np.asarray(noise_sd, float) * d) ** 2 + model.nugget
+
+
+def information_gain(model: fusion.GPModel, xy, noise_sd) -> float:
+    """Mutual information (nats) between the latent field and noisy
+    observations at the points ``xy`` (m, 2) with retrieval sd ``noise_sd``
+    (original units, scalar or per point) under the GP posterior."""
+    xy = np.asarray(xy, float).reshape(-1, 2)
+    if xy.shape[0] == 0:
+        return 0.0
+    if np.any(np.asarray(noise_sd) <= 0):
+        raise InputError("noise_sd must be > 0")
+    mu, cov = fusion.predict_latent(model, xy, full_cov=True)
+    mean_v, _ = model.transform.moments(mu, np.sqrt(np.maximum(np.diag(cov), 0)))
+    nv = np.broadcast_to(_latent_noise_var(model, mean_v, noise_sd), mu.shape)
+    s = 1.0 / np.sqrt(nv)
+    M = cov * s[:, None] * s[None, :]
+    M[np.diag_indices_from(M)] += 1.0
+    sign, logdet = np.linalg.slogdet(M)
+    return float(0.5 * logdet) if sign > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class DriveChoice:
+    index: int
+    waypoint: np.ndarray
+    gain_nats: float
+    energy_wh: float
+    time_h: float
+    scores: np.ndarray
+
+
+def choose_drive(model: fusion.GPModel, position, candidates, cost, *, noise_sd, step_m: float,
+                 remaining_wh: float = np.inf, threshold: float | None = None) -> DriveChoice | None:
+    """The affordable candidate waypoint maximising information gain of the
+    observations along the straight drive to it, per Wh. None if none is affordable.
+
+    With ``threshold`` the gain is weighted by the mean posterior probability
+    that WEH exceeds it along the segment (information about *ice*, not about
+    dry ground; a heuristic, not a lookahead)."""
+    c = np.asarray(candidates, float).reshape(-1, 2)
+    p = np.asarray(position, float)
+    if c.shape[0] == 0:
+        return None
+    e, t = (np.broadcast_to(np.asarray(v, float), (c.shape[0],)) for v in cost(p, c))
+    if not (np.all(np.isfinite(e)) and np.all(e > 0)):
+        raise InputError("cost(from, to) must return positive, finite energies (Wh) for every candidate")
+    scores = np.full(c.shape[0], -np.inf)
+    gains = np.zeros(c.shape[0])
+    for i in np.flatnonzero(e <= remaining_wh):
+        pts = path_points([p, c[i]], step_m)
+        gains[i] = information_gain(model, pts, noise_sd)
+        if threshold is not None and pts.shape[0]:
+            mu, sd = fusion.predict_latent(model, pts)
+            z = (mu - model.transform.forward(threshold)) / np.maximum(sd, 1e-12)
+            gains[i] *= float(np.mean(special.ndtr(z)))
+        scores[i] = gains[i] / e[i]
+    if not np.isfinite(scores).any():
+        return None
+    i = int(np.argmax(scores))
+    return DriveChoice(i, c[i], float(gains[i]), float(e[i]), float(t[i]), scores)
+
+
+# --------------------------------------------------------------------------- drilling objective
+
+
+def expected_drill_water(weh_mean, depth_latent_mean, depth_latent_sd, depth_transform,
+                         drill_depth_m: float = 1.5):
+    """``E[W] * E[max(0, D - d)] / D``: the expected core-averaged WEH of a drill
+    to ``D`` (dry above the ice table), depth posterior Gaussian in latent space."""
+    mu = np.asarray(depth_latent_mean, float)[..., None]
+    sd = np.asarray(depth_latent_sd, float)[..., None]
+    d = depth_transform.inverse(mu + sd * fusion._GH_X)
+    frac = (np.maximum(drill_depth_m - d, 0.0) / drill_depth_m * fusion._GH_W).sum(-1)
+    return np.asarray(weh_mean, float) * frac
+
+
+def expected_improvement(mean, sd, best):
+    """Expected improvement over ``best`` for maximisation (Jones et al. 1998 eq. 15)."""
+    mean, sd = np.asarray(mean, float), np.maximum(np.asarray(sd, float), 1e-300)
+    z = (mean - best) / sd
+    return (mean - best) * special.ndtr(z) + sd * np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi)
+
+
+def choose_drill(value, candidates, position, cost, *, drill_time_h: float = 2.0) -> tuple[int, np.ndarray]:
+    """Index of the candidate spot maximising ``value`` (expected water, UCB,
+    EI...) per hour of travel plus drilling, and all the scores."""
+    c = np.asarray(candidates, float).reshape(-1, 2)
+    v = np.asarray(value, float).ravel()
+    if v.size != c.shape[0] or c.shape[0] == 0:
+        raise InputError(f"need one value per candidate spot (got {v.size} values, {c.shape[0]} spots)")
+    _, t = cost(np.asarray(position, float), c)
+    s = v / (np.broadcast_to(np.asarray(t, float), v.shape) + drill_time_h)
+    s = np.where(np.isfinite(s), s, -np.inf)
+    return int(np.argmax(s)), s
+
+
+def plan_drills(maps: xr.Dataset, n: int, position, cost, *, criterion: str = "expected_water",
+                depth_transform=None, drill_depth_m: float = 1.5, kappa: float = 2.0,
+                min_separation_m: float = 20.0, drill_time_h: float = 2.0) -> np.ndarray:
+    """Greedy sequence of ``n`` drill spots on the cells of fused ``maps``
+    (from :func:`fusion.fuse_water_maps`), each the best ``criterion`` per hour
+    from the previous one, at least ``min_separation_m`` apart."""
+    if criterion not in ("expected_water", "ucb"):
+        raise InputError(f"unknown drilling criterion {criterion!r}; use 'expected_water' or 'ucb'")
+    pts = fusion.grid_points(maps)
+    if criterion == "ucb":
+        val = (maps["weh_mean"] + kappa * maps["weh_sd"]).values.ravel()
+    elif "ice_depth_latent_mean" in maps:
+        tr = depth_transform or fusion.Logit(0.0, 3.0)
+        val = expected_drill_water(maps["weh_mean"].values.ravel(), maps["ice_depth_latent_mean"].values.ravel(),
+                                   maps["ice_depth_latent_sd"].values.ravel(), tr, drill_depth_m)
+    else:
+        val = maps["weh_mean"].values.ravel().copy()
+    val = val.astype(float).copy()
+    pos = np.asarray(position, float)
+    spots = []
+    for _ in range(int(n)):
+        if not np.isfinite(val).any() or np.all(val == -np.inf):
+            break
+        i, _ = choose_drill(val, pts, pos, cost, drill_time_h=drill_time_h)
+        spots.append(pts[i])
+        pos = pts[i]
+        val[np.linalg.norm(pts - pos, axis=1) < min_separation_m] = -np.inf
+    return np.array(spots).reshape(-1, 2)
+
+
+# --------------------------------------------------------------------------- a campaign on a synthetic truth
+
+
+def _observe(truth: xr.Dataset, xy, rng, ns_sigma_abs, ns_sigma_rel, gpr_sigma_m, drill_depth_m):
+    w = scoring.sample_grid(truth["weh_wt_pct"], xy)
+    sig = np.hypot(ns_sigma_abs, ns_sigma_rel * w)
+    wv = np.maximum(w + sig * rng.standard_normal(w.shape), 0.0)
+    ns = fusion.observations(xy[:, 0], xy[:, 1], wv, np.hypot(ns_sigma_abs, ns_sigma_rel * wv), "ns")
+    if "ice_depth_m" not in truth:
+        return ns, None
+    d = scoring.sample_grid(truth["ice_depth_m"], xy)
+    seen = d < drill_depth_m
+    dv = np.where(seen, np.clip(d + gpr_sigma_m * rng.standard_normal(d.shape), 0.0, drill_depth_m), 2.0)
+    gpr = fusion.observations(xy[:, 0], xy[:, 1], dv, np.where(seen, gpr_sigma_m, 0.5), "gpr")
+    return ns, gpr
+
+
+def simulate_survey(truth: xr.Dataset, plan: str, *, budget_wh: float, cost, rng: np.random.Generator,
+                    start=None, step_m: float = 10.0, reach_m: float = 60.0, spacing_m: float | None = None,
+                    prior: dict | None = None, refit_every: int = 8, kernel: str = "matern32",
+                    weh_offset_wt_pct: float = 0.1, ns_sigma_abs: float = 0.2, ns_sigma_rel: float = 0.1,
+                    gpr_sigma_m: float = 0.05, drill_depth_m: float = 1.5,
+                    reach_options_m: tuple = (), ice_threshold: float | None = None) -> dict:
+    """Drive a survey over ``truth`` (Dataset with ``weh_wt_pct`` and optionally
+    ``ice_depth_m`` on a grid) with ``plan`` = ``"info_gain"`` or
+    ``"lawnmower"`` until ``budget_wh`` is spent, observing every ``step_m``.
+    Returns the path, the observations and the energy/time used."""
+    if plan not in ("info_gain", "lawnmower"):
+        raise InputError(f"unknown survey plan {plan!r}; use 'info_gain' or 'lawnmower'")
+    if not isinstance(rng, np.random.Generator):
+        raise InputError("pass an explicit numpy.random.Generator")
+    if not budget_wh > 0:
+        raise InputError(f"budget_wh must be > 0, got {budget_wh}")
+    area = Area.of_grid(truth)
+    start = np.array([area.x_min, area.y_min]) if start is None else np.asarray(start, float)
+    if plan == "lawnmower":
+        if spacing_m is None:
+            spacing_m = lawnmower_spacing_for_budget(area, _distance_for_budget(cost, budget_wh, reach_m))
+        wps = np.vstack([start, lawnmower(area, spacing_m, start)])
+        path, e, t = truncate_path(wps, cost, budget_wh)
+        xy = np.vstack([start, path_points(path, step_m)])
+        ns, gpr = _observe(truth, xy, rng, ns_sigma_abs, ns_sigma_rel, gpr_sigma_m, drill_depth_m)
+        return {"plan": plan, "path": path, "ns": ns, "gpr": gpr, "energy_wh": e, "time_h": t,
+                "spacing_m": spacing_m}
+
+    tr = fusion.LogShift(weh_offset_wt_pct)
+    prior = prior or {"variance": 1.0, "length_m": 0.1 * np.hypot(area.x_max - area.x_min, area.y_max - area.y_min),
+                      "nugget": 1e-3}
+    pos = start.copy()
+    ns, gpr = _observe(truth, pos[None], rng, ns_sigma_abs, ns_sigma_rel, gpr_sigma_m, drill_depth_m)
+    model = fusion.fit_gp(ns, kernel=kernel, transform=tr, fixed=prior)
+    path, e_tot, t_tot, k = [pos.copy()], 0.0, 0.0, 0
+    noise = ns_sigma_abs
+    while True:
+        cands = np.vstack([candidate_waypoints(pos, area, r) for r in (reach_m, *reach_options_m)])
+        ch = choose_drive(model, pos, cands, cost, noise_sd=noise, step_m=step_m, remaining_wh=budget_wh - e_tot,
+                          threshold=ice_threshold)
+        if ch is None:
+            break
+        xy = path_points([pos, ch.waypoint], step_m)
+        pos = ch.waypoint.copy()
+        path.append(pos)
+        e_tot += ch.energy_wh
+        t_tot += ch.time_h
+        k += 1
+        if xy.shape[0]:
+            a, b = _observe(truth, xy, rng, ns_sigma_abs, ns_sigma_rel, gpr_sigma_m, drill_depth_m)
+            ns = fusion.concat_observations(ns, a)
+            gpr = fusion.concat_observations(gpr, b) if b is not None else None
+        if k % refit_every == 0 and ns.n >= 30:
+            init = {"variance": model.variance, "length_m": model.length_m, "nugget": model.nugget}
+            model = fusion.fit_gp(ns, kernel=kernel, transform=tr, init=init, n_restarts=1)
+        else:
+            model = fusion.condition(model, ns)
+    return {"plan": plan, "path": np.array(path), "ns": ns, "gpr": gpr, "energy_wh": e_tot, "time_h": t_tot,
+            "final_model": model}
+
+
+def _distance_for_budget(cost, budget_wh, leg_m):
+    """Metres a ``budget_wh`` buys on straight legs of ``leg_m`` (turn overheads
+    included, as a lawnmower of that leg length would pay them)."""
+    e_leg = float(cost(np.zeros(2), np.array([leg_m, 0.0]))[0])
+    return budget_wh / e_leg * leg_m
+
+
+def compare_strategies(truth: xr.Dataset, *, budget_wh: float, cost, rng: np.random.Generator,
+                       threshold_wt_pct: float = 1.0, n_drills: int = 6, drill_depth_m: float = 1.5,
+                       kernel: str = "matern32", weh_offset_wt_pct: float = 0.1, **survey_kw) -> dict:
+    """Run the information-gain survey + expected-water drilling and the
+    lawnmower survey + drill-grid plan on the same truth and energy budget,
+    fuse each survey's retrievals into maps, and score both (same seed ->
+    same scores). Returns ``{"info_gain": {...}, "lawnmower": {...}}``."""
+    from lupex.prospect import scoring as sc
+
+    if "weh_wt_pct" not in truth:
+        raise InputError("truth must be a Dataset with a 'weh_wt_pct' variable (and optionally 'ice_depth_m')")
+    area = Area.of_grid(truth)
+    start = survey_kw.pop("start", np.array([area.x_min, area.y_min]))
+    out = {}
+    noise_rng = rng.spawn(2)
+    for plan, g in zip(("info_gain", "lawnmower"), noise_rng):
+        s = simulate_survey(truth, plan, budget_wh=budget_wh, cost=cost, rng=g, start=start, kernel=kernel,
+                            weh_offset_wt_pct=weh_offset_wt_pct, drill_depth_m=drill_depth_m, **survey_kw)
+        maps = fusion.fuse_water_maps(truth, ns=s["ns"], gpr=s["gpr"], kernel=kernel,
+                                      weh_offset_wt_pct=weh_offset_wt_pct, drill_depth_m=drill_depth_m)
+        end = s["path"][-1]
+        if plan == "info_gain":
+            spots = plan_drills(maps, n_drills, end, cost, drill_depth_m=drill_depth_m)
+        else:
+            spots = drill_grid(area, n_drills)
+        w = sc.sample_grid(truth["weh_wt_pct"], spots)
+        if "ice_depth_m" in truth:
+            d = sc.sample_grid(truth["ice_depth_m"], spots)
+            core = w * np.maximum(drill_depth_m - d, 0.0) / drill_depth_m
+            core_field = truth["weh_wt_pct"].values * np.maximum(drill_depth_m - truth["ice_depth_m"].values, 0) / drill_depth_m
+        else:
+            core, core_field = w, truth["weh_wt_pct"].values
+        # "the map says WEH > threshold": posterior median above it, i.e. P > 0.5
+        located = sc.ice_mass_located(truth["weh_wt_pct"], maps["weh_median"], threshold_wt_pct)
+        out[plan] = {
+            "energy_wh": s["energy_wh"], "time_h": s["time_h"], "n_obs": s["ns"].n,
+            "length_m": float(maps["weh_mean"].attrs["length_m"]),
+            "map": sc.map_errors(maps["weh_mean"], truth["weh_wt_pct"]),
+            "calibration_95": sc.calibration(truth["weh_wt_pct"], lower=maps["weh_lower"], upper=maps["weh_upper"]),
+            "ice_mass_located": located,
+            "ice_mass_located_per_kwh": located / (s["energy_wh"] / 1e3) if s["energy_wh"] > 0 else float("nan"),
+            "drills": sc.drill_scores(w, core, threshold_wt_pct, truth_field=core_field),
+            "drill_spots": spots, "path": s["path"],
+        }
+    return out
