@@ -289,7 +289,12 @@ def run_tile(H, tx, ty, tzm1, wz, S, E, table, dark_thr, earth_thr) -> np.ndarra
     corr += np.abs(ty).max() * max(np.abs(S[:, C_KY]).max(), np.abs(E[:, C_KY]).max())
     pad = int(np.ceil(corr)) + 1
     if pad > n_az // 4:
-        raise ValueError("per-cell azimuth corrections are too large for this tile; use smaller tiles")
+        from lupex.errors import ConfigError
+
+        raise ConfigError(
+            "the cells of one tile see the Sun at azimuths too far apart for the kernel's sector "
+            "bounds; use a smaller tile (light_statistics(..., tile=128))"
+        )
     dmax = float((np.abs(tx) + np.abs(ty) + np.abs(tzm1)).max())
 
     def eps(C):
