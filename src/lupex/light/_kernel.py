@@ -22,6 +22,8 @@ from lupex.light.sky import C_A1, C_A2, C_A3, C_EL0, C_F0, C_INVR, C_KX, C_KY, C
 
 TCHUNK = 32
 N_SEC = 72
+_IFIX = 1 << 32  # fixed-point unit of the fraction sums (2.3e-10)
+_FIX = float(_IFIX)
 
 # output slots of the per-cell result array
 O_SUN_SUM, O_SUN_ANY, O_SUN_LIT, O_LONGEST, O_EARTH_SUM, O_EARTH_VIS, O_BOTH, O_LEAD, O_TRAIL = range(9)
@@ -170,8 +172,6 @@ def tile_stats(H, tx, ty, tzm1, wzb, S, E, BS, BE, eps_s, eps_e, pad, table, dar
             hb = buf[j]
             slo = smin[j]
             shi = smax[j]
-            ss = 0.0
-            es = 0.0
             s_full = 0
             e_full = 0
             na = 0
@@ -191,9 +191,9 @@ def tile_stats(H, tx, ty, tzm1, wzb, S, E, BS, BE, eps_s, eps_e, pad, table, dar
                     ev = st_e == 1  # fraction 1 >= earth_thr
                     if ev:
                         ne += n
-                        e_full += n
+                        e_full += n * _IFIX
                     if st_s == 1:
-                        s_full += n
+                        s_full += n * _IFIX
                         na += n
                         nl += n
                         if ev:
@@ -217,16 +217,10 @@ def tile_stats(H, tx, ty, tzm1, wzb, S, E, BS, BE, eps_s, eps_e, pad, table, dar
                         fe = _fraction(el, cx, cy, cw, el_, eh, hb, n_az, E, t, table, half_n)
                     else:
                         fe = float(st_e)
-                    # whole disks are counted exactly, apart from partial fractions, so that
-                    # the result does not depend on which chunks took the O(1) path
-                    if fs == 1.0:
-                        s_full += 1
-                    else:
-                        ss += fs
-                    if fe == 1.0:
-                        e_full += 1
-                    else:
-                        es += fe
+                    # fractions summed in fixed point (integers are exact), so that the result
+                    # does not depend on which chunks took the O(1) path
+                    s_full += np.int64(fs * _FIX)
+                    e_full += np.int64(fe * _FIX)
                     if fs > 0.0:
                         na += 1
                     ev = fe >= earth_thr
@@ -243,11 +237,11 @@ def tile_stats(H, tx, ty, tzm1, wzb, S, E, BS, BE, eps_s, eps_e, pad, table, dar
                         rn += 1
                         if rn > lg:
                             lg = rn
-            out[row, j, O_SUN_SUM] = s_full + ss
+            out[row, j, O_SUN_SUM] = s_full / _FIX
             out[row, j, O_SUN_ANY] = na
             out[row, j, O_SUN_LIT] = nl
             out[row, j, O_LONGEST] = lg
-            out[row, j, O_EARTH_SUM] = e_full + es
+            out[row, j, O_EARTH_SUM] = e_full / _FIX
             out[row, j, O_EARTH_VIS] = ne
             out[row, j, O_BOTH] = nb
             out[row, j, O_LEAD] = ld if ld >= 0 else nt
@@ -295,7 +289,12 @@ def run_tile(H, tx, ty, tzm1, wz, S, E, table, dark_thr, earth_thr) -> np.ndarra
     corr += np.abs(ty).max() * max(np.abs(S[:, C_KY]).max(), np.abs(E[:, C_KY]).max())
     pad = int(np.ceil(corr)) + 1
     if pad > n_az // 4:
-        raise ValueError("per-cell azimuth corrections are too large for this tile; use smaller tiles")
+        from lupex.errors import ConfigError
+
+        raise ConfigError(
+            "the cells of one tile see the Sun at azimuths too far apart for the kernel's sector "
+            "bounds; use a smaller tile (light_statistics(..., tile=128))"
+        )
     dmax = float((np.abs(tx) + np.abs(ty) + np.abs(tzm1)).max())
 
     def eps(C):
