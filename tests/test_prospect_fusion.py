@@ -11,19 +11,7 @@ from lupex.prospect import fusion as F
 from lupex.prospect import scoring as S
 from lupex.prospect import strategy as St
 
-try:  # the machine is shared: one BLAS thread keeps small-matrix work fast
-    from threadpoolctl import threadpool_limits
-except ImportError:  # pragma: no cover
-    threadpool_limits = None
-
-
-@pytest.fixture(autouse=True)
-def _one_blas_thread():
-    if threadpool_limits is None:
-        yield
-    else:
-        with threadpool_limits(1):
-            yield
+pytestmark = pytest.mark.usefixtures("one_blas_thread")  # see conftest.py
 
 
 def _random_obs(seed=0, n=150):

@@ -11,19 +11,7 @@ from lupex.prospect import fusion as F
 from lupex.prospect import scoring as S
 from lupex.prospect import strategy as St
 
-try:
-    from threadpoolctl import threadpool_limits
-except ImportError:  # pragma: no cover
-    threadpool_limits = None
-
-
-@pytest.fixture(autouse=True)
-def _one_blas_thread():
-    if threadpool_limits is None:
-        yield
-    else:
-        with threadpool_limits(1):
-            yield
+pytestmark = pytest.mark.usefixtures("one_blas_thread")  # see conftest.py
 
 
 def truth(seed, n=40, cell=15.0, ell=90.0):

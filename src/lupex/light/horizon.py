@@ -251,6 +251,18 @@ def _horizon_with_distance(z_m, pixel_m: float, az_deg: float, *, observer_heigh
     return out, dist
 
 
+def _validated(z_m, pixel_m, n_azimuths, observer_height_m, radius_m, az_indices, out):
+    """Checked inputs shared by the in-process and Dask entry points."""
+    z = _check_dem(z_m)
+    pixel = _check_positive("pixel_m", pixel_m)
+    n_az = _check_n_azimuths(n_azimuths)
+    h = _check_height(observer_height_m)
+    inv_r = 1.0 / _check_positive("radius_m", radius_m, allow_inf=True)
+    sel = _select(n_az, az_indices)
+    res = _prepare_out(out, sel.size, z.shape)
+    return z, pixel, n_az, h, inv_r, sel, res
+
+
 def horizon_angles(
     z_m: np.ndarray,
     pixel_m: float,
@@ -280,13 +292,8 @@ def horizon_angles(
     float32 (n_sel, ny, nx) array (``out`` itself when given). See the module docstring
     for the method, the edge convention and the accuracy.
     """
-    z = _check_dem(z_m)
-    pixel = _check_positive("pixel_m", pixel_m)
-    n_az = _check_n_azimuths(n_azimuths)
-    h = _check_height(observer_height_m)
-    inv_r = 1.0 / _check_positive("radius_m", radius_m, allow_inf=True)
-    sel = _select(n_az, az_indices)
-    res = _prepare_out(out, sel.size, z.shape)
+    z, pixel, n_az, h, inv_r, sel, res = _validated(z_m, pixel_m, n_azimuths, observer_height_m, radius_m,
+                                                    az_indices, out)
     az = azimuths_deg(n_az)
     turned = _Turned(z)
     with _threads_for(z.size):
@@ -383,15 +390,10 @@ def horizon_angles_dask(
     """
     from distributed import as_completed
 
-    z = _check_dem(z_m)
-    pixel = _check_positive("pixel_m", pixel_m)
-    n_az = _check_n_azimuths(n_azimuths)
-    h = _check_height(observer_height_m)
-    _check_positive("radius_m", radius_m, allow_inf=True)
+    z, pixel, n_az, h, _inv_r, sel, res = _validated(z_m, pixel_m, n_azimuths, observer_height_m, radius_m,
+                                                     az_indices, out)
     if isinstance(chunk_azimuths, bool) or not isinstance(chunk_azimuths, (int, np.integer)) or chunk_azimuths < 1:
         raise InputError(f"chunk_azimuths must be an integer >= 1, got {chunk_azimuths!r}")
-    sel = _select(n_az, az_indices)
-    res = _prepare_out(out, sel.size, z.shape)
     z_future = client.scatter(z, broadcast=True)
     where = {}
     for i0 in range(0, sel.size, int(chunk_azimuths)):
