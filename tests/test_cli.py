@@ -12,7 +12,8 @@ import xarray as xr
 
 from lupex.config import all_keys
 
-SMALL = ["--set", "site.size_m=3000", "--set", "site.pixel_m=30", "--set", "sites.edge_margin_m=300", "--days", "30", "--step-hours", "4",
+SMALL = ["--set", "site.size_m=3000", "--set", "site.pixel_m=30", "--set", "sites.edge_margin_m=300",
+         "--set", "sites.extra_points=\"-89.97,45\"", "--days", "30", "--step-hours", "4",
          "--azimuths", "72", "--set", "sites.count=3", "--set", "sites.min_separation_m=300", "-q"]
 
 
@@ -63,6 +64,8 @@ def test_small_run_products(small_run):
     assert "http://" not in html and "https://" not in html  # opens offline
     man = json.loads((out / "manifest.json").read_text())
     assert man["synthetic_site"] is True and man["steps"] == 180
+    ser = xr.open_dataset(out / "series.nc")
+    assert list(ser["label"].values) == ["site 1", "site 2", "site 3", "point -89.97,45"]
 
 
 def test_run_is_deterministic(small_run, tmp_path):
@@ -121,3 +124,38 @@ def test_bad_config_file_exits_2(tmp_path):
     cfg.write_text("[lander]\nmax_slope = 10\n")
     r = lupex("run", "--config", cfg, "--out", tmp_path / "run")
     assert r.returncode == 2 and "did you mean 'lander.max_slope_deg'" in " ".join(r.stderr.split())
+
+
+def test_corrupt_dem_exits_2(tmp_path):
+    p = tmp_path / "broken.tif"
+    p.write_bytes(b"II*\x00" + b"\x00" * 100)  # a TIFF header and nothing else
+    r = lupex("run", "--out", tmp_path / "run", "--dem", p, *SMALL)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert not (tmp_path / "run").exists() and not (tmp_path / "run.partial").exists()
+
+
+def test_non_square_pixels_exit_2(tmp_path):
+    from rasterio.transform import from_origin
+
+    p = tmp_path / "rect.tif"
+    with rasterio.open(p, "w", driver="GTiff", width=40, height=40, count=1, dtype="float32",
+                       crs="IAU_2015:30135", transform=from_origin(-400, 400, 20, 30)) as dst:
+        dst.write(np.zeros((1, 40, 40), "float32"))
+    r = lupex("run", "--out", tmp_path / "run", "--dem", p, *SMALL)
+    assert r.returncode == 2 and "non-square" in " ".join(r.stderr.split())
+
+
+def test_extra_point_off_the_dem_exits_2_before_computing(tmp_path):
+    r = lupex("run", "--out", tmp_path / "run", *SMALL, "--set", 'sites.extra_points="-80,0"')
+    assert r.returncode == 2 and "outside the DEM" in " ".join(r.stderr.split())
+
+
+def test_workers_give_the_same_run(small_run, tmp_path):
+    """The same run on a 2-worker local Dask cluster: identical light statistics and sites."""
+    out = tmp_path / "dask"
+    r = lupex("run", "--out", out, *SMALL, "--workers", "2")
+    assert r.returncode == 0, r.stderr
+    for name in ("illumination_pct.tif", "longest_darkness_h.tif", "earth_visible_pct.tif"):
+        with rasterio.open(small_run / name) as a, rasterio.open(out / name) as b:
+            assert np.array_equal(a.read(1), b.read(1)), name
+    pd.testing.assert_frame_equal(pd.read_csv(small_run / "sites.csv"), pd.read_csv(out / "sites.csv"))

@@ -71,6 +71,7 @@ class SitesConfig:
     weight_earth: float = _p(0.3, "-", "score weight of the Earth-visible time")
     weight_night: float = _p(0.2, "-", "score weight of (1 - longest darkness / span)")
     series_points: int = _p(3, "-", "number of top sites whose sun/Earth time series go into the report")
+    extra_points: str = _p("", "lat,lon deg; ...", "more points for time series, e.g. \"-89.45,222.7; -89.78,204.3\" (planetocentric)")
 
 
 @dataclass(frozen=True)
@@ -247,10 +248,26 @@ def validate(cfg: Config) -> None:
     for ok, msg in checks:
         if not ok:
             raise ConfigError(msg)
+    parse_points(cfg.sites.extra_points)
     if cfg.compute.scheduler and not cfg.compute.scheduler.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
         raise ConfigError(
             f"compute.scheduler {cfg.compute.scheduler!r} is not a scheduler address; use e.g. tcp://host:8786"
         )
+
+
+def parse_points(text: str) -> list[tuple[float, float]]:
+    """``"lat,lon; lat,lon"`` -> [(lat, lon), ...]; raises ConfigError naming the bad entry."""
+    out = []
+    for item in filter(None, (p.strip() for p in text.split(";"))):
+        parts = [q.strip() for q in item.split(",")]
+        try:
+            lat, lon = (float(q) for q in parts)
+        except ValueError:
+            raise ConfigError(f"sites.extra_points entry {item!r} is not 'lat,lon' in degrees, e.g. -89.45,222.7") from None
+        if not -90 <= lat <= 90:
+            raise ConfigError(f"sites.extra_points entry {item!r}: latitude must be within -90..90 degrees")
+        out.append((lat, lon))
+    return out
 
 
 def to_toml(cfg: Config) -> str:

@@ -25,7 +25,8 @@ import xarray as xr
 
 from lupex import __version__
 from lupex import ephemeris as eph
-from lupex.config import Config, to_toml
+from lupex.config import Config, parse_points, to_toml
+from lupex.errors import ConfigError
 from lupex.io import write_dataframe, write_json, write_netcdf, write_text
 from lupex.progress import NO_PROGRESS, Steps
 
@@ -75,6 +76,24 @@ def analysis_times(cfg: Config) -> np.ndarray:
     return times
 
 
+def _extra_points_xy(dem, cfg: Config) -> np.ndarray:
+    """Projected (x, y) of ``sites.extra_points``, each checked to lie on the DEM."""
+    from lupex.terrain.geo import xy_from_lonlat
+
+    extra = parse_points(cfg.sites.extra_points)
+    if not extra:
+        return np.empty((0, 2))
+    lat, lon = np.array(extra, float).T
+    ex, ey = xy_from_lonlat(dem, lon, lat)
+    x = np.asarray(dem["x"].values, float)
+    y = np.asarray(dem["y"].values, float)
+    inside = (ex >= x.min()) & (ex <= x.max()) & (ey >= y.min()) & (ey <= y.max())
+    if not inside.all():
+        bad = extra[int(np.argmin(inside))]
+        raise ConfigError(f"sites.extra_points {bad[0]:g},{bad[1]:g} lies outside the DEM; choose a point inside it")
+    return np.column_stack([ex, ey])
+
+
 def _iso_ok(s: str) -> bool:
     try:
         np.datetime64(s.replace("Z", ""), "s")
@@ -99,6 +118,7 @@ def run_site_analysis(cfg: Config, outdir: Path, *, client=None, steps: Steps = 
     t = time.perf_counter()
     with steps.task("terrain", total=3) as advance:
         dem, craters = load_site(cfg)
+        extra_xy = _extra_points_xy(dem, cfg)  # fail now, not after the light computation
         advance(1)
         pixel_m = pixel_size_m(dem)
         synthetic = dem.attrs.get("source") == "synthetic"
@@ -162,10 +182,14 @@ def run_site_analysis(cfg: Config, outdir: Path, *, client=None, steps: Steps = 
     write_json(outdir / "sites.geojson", sites_geojson(sites))
     n_series = min(cfg.sites.series_points, len(sites))
     pts = np.column_stack([sites["x_m"].to_numpy()[:n_series], sites["y_m"].to_numpy()[:n_series]])
+    labels = [f"site {i + 1}" for i in range(n_series)]
+    if len(extra_xy):
+        pts = np.vstack([pts, extra_xy])
+        labels += [f"point {la:g},{lo:g}" for la, lo in parse_points(cfg.sites.extra_points)]
     # cube is None when it was streamed through disk: point_series then ray-marches those few cells
     series = point_series(dem, cube, pts, times, n_azimuths=cfg.light.n_azimuths,
                           observer_height_m=cfg.light.observer_height_m)
-    series = series.assign_coords(site=("point", np.arange(1, n_series + 1)))
+    series = series.assign_coords(label=("point", labels))
     write_netcdf(outdir / "series.nc", series)
     write_dataframe(outdir / "series.parquet", series.to_dataframe().reset_index())
     timings["sites"] = time.perf_counter() - t

@@ -99,10 +99,11 @@ def site_sections(result, cfg) -> list[Section]:
     figs = []
     for i in range(ser.sizes.get("point", 0)):
         p = ser.isel(point=i)
+        label = str(p["label"].values).capitalize()
         figs.append((
-            f"Site {i + 1}: visible fraction of the Sun's and Earth's disks",
+            f"{label}: visible fraction of the Sun's and Earth's disks",
             series_png(ser["time"].values, {"Sun": p["sun_fraction"].values, "Earth": p["earth_fraction"].values},
-                       f"Site {i + 1}", "visible fraction", ylim=(-0.02, 1.02)),
+                       label, "visible fraction", ylim=(-0.02, 1.02)),
         ))
     sec_series = Section("series", "Sun and Earth at the top sites", [], figs)
     return [sec_site, sec_haz, sec_light, sec_earth, sec_sites, sec_series]
