@@ -161,15 +161,35 @@ def _residuals_jacobian(X, x, camera: Camera, R, C):
     return r, J, z
 
 
-def refine_pose(points_m, uv, camera: Camera, rotation, position_m, n_iter: int = 10) -> PnPResult:
-    """Gauss-Newton on the reprojection error (6 DOF) from an initial pose; covariance as in the module docstring."""
+def _augment(r, J, R, R_prior, w):
+    """Append attitude-prior rows ``w * log(R R_prior^T)`` (small-angle) to a residual system."""
+    if R_prior is None:
+        return r, J
+    D = R @ R_prior.T
+    th = 0.5 * np.array([D[2, 1] - D[1, 2], D[0, 2] - D[2, 0], D[1, 0] - D[0, 1]])
+    Ja = np.zeros((3, 6))
+    Ja[:, :3] = np.eye(3) * w
+    return np.concatenate([r, w * th]), np.vstack([J, Ja])
+
+
+def refine_pose(points_m, uv, camera: Camera, rotation, position_m, n_iter: int = 10, *,
+                attitude_prior=None, attitude_sigma_rad: float | None = None, sigma_px: float = 1.0) -> PnPResult:
+    """Gauss-Newton on the reprojection error (6 DOF) from an initial pose; covariance as in the module docstring.
+
+    With ``attitude_prior`` (world->camera rotation) and ``attitude_sigma_rad``
+    the rotation is also pulled to the star-tracker attitude, as three extra
+    residuals ``(sigma_px / attitude_sigma) * dtheta`` (pixel-equivalent weight;
+    ``sigma_px`` is re-estimated from the reprojection residuals).
+    """
     X, x = _check(points_m, uv)
     R = np.asarray(rotation, float).copy()
     C = np.asarray(position_m, float).copy()
+    Rp = None if attitude_prior is None or attitude_sigma_rad is None else np.asarray(attitude_prior, float)
     for _ in range(n_iter):
         r, J, z = _residuals_jacobian(X, x, camera, R, C)
         if not (z > 0).all():
             break
+        r, J = _augment(r, J, R, Rp, sigma_px / attitude_sigma_rad if Rp is not None else 0.0)
         try:
             step = np.linalg.lstsq(J, -r, rcond=None)[0]
         except np.linalg.LinAlgError:
@@ -181,13 +201,16 @@ def refine_pose(points_m, uv, camera: Camera, rotation, position_m, n_iter: int 
     U, _, Vt = np.linalg.svd(R)
     R = U @ Vt
     r, J, _ = _residuals_jacobian(X, x, camera, R, C)
-    dof = max(2 * len(X) - 6, 1)
-    s2 = float(r @ r) / dof
+    dof = max(2 * len(X) - (6 if Rp is None else 3), 1)
+    s2 = max(float(r @ r) / dof, 1e-6)
+    rms = float(np.sqrt(np.mean(r**2)))
+    if Rp is not None:
+        r, J = _augment(r, J, R, Rp, np.sqrt(s2) / attitude_sigma_rad)
     try:
         cov = s2 * np.linalg.inv(J.T @ J)
     except np.linalg.LinAlgError:
         cov = np.full((6, 6), np.inf)
-    return PnPResult(R, C, cov, np.ones(len(X), bool), float(np.sqrt(np.mean(r**2))))
+    return PnPResult(R, C, cov, np.ones(len(X), bool), rms)
 
 
 def _reproj_err(X, x, camera, R, C):
@@ -201,9 +224,11 @@ def _reproj_err(X, x, camera, R, C):
 
 def pnp_ransac(points_m, uv, camera: Camera, rotation_init, rng: np.random.Generator | None = None, *,
                threshold_px: float = 3.0, max_iter: int = 500, min_inliers: int = 5,
-               confidence: float = 0.999) -> PnPResult | None:
+               confidence: float = 0.999, attitude_sigma_deg: float | None = None) -> PnPResult | None:
     """RANSAC over the known-attitude solver, then 6-DOF Gauss-Newton on the inliers.
 
+    With ``attitude_sigma_deg`` the refinement keeps ``rotation_init`` as an
+    attitude prior of that accuracy (see :func:`refine_pose`).
     Returns ``None`` when fewer than ``min_inliers`` agree. ``rng`` draws the
     samples (default: a fixed-seed generator, so the result is reproducible).
     """
@@ -229,9 +254,99 @@ def pnp_ransac(points_m, uv, camera: Camera, rotation_init, rng: np.random.Gener
     if best is None or best_n < min_inliers:
         return None
     C = position_from_attitude(X[best], x[best], camera, R0)
-    res = refine_pose(X[best], x[best], camera, R0, C)
+    kw = dict(attitude_prior=R0, attitude_sigma_rad=None if attitude_sigma_deg is None
+              else np.radians(attitude_sigma_deg), sigma_px=threshold_px / 3.0)
+    res = refine_pose(X[best], x[best], camera, R0, C, **kw)
     inl = _reproj_err(X, x, camera, res.rotation, res.position_m) < threshold_px
     if inl.sum() < min_inliers:
         return None
-    res = refine_pose(X[inl], x[inl], camera, res.rotation, res.position_m)
+    res = refine_pose(X[inl], x[inl], camera, res.rotation, res.position_m, **kw)
+    if attitude_sigma_deg is not None:
+        res = refine_pose(X[inl], x[inl], camera, res.rotation, res.position_m,
+                          **{**kw, "sigma_px": max(res.rms_px, 0.05)})
     return PnPResult(res.rotation, res.position_m, res.cov6, inl, res.rms_px)
+
+
+# ----------------------------------------------------------------------------- top level
+@dataclass(frozen=True)
+class PosePrior:
+    """Predicted pose from the navigation filter: position (3,), rotation (world -> camera), position covariance."""
+
+    position_m: np.ndarray
+    rotation: np.ndarray
+    cov_position_m2: np.ndarray
+
+
+def locate(image, camera: Camera, predicted_pose: PosePrior | None, onboard_map, rng: np.random.Generator | None = None,
+           *, sun_site=None, altitude_m: float | None = None, attitude_sigma_deg: float | None = 0.05,
+           min_matches: int = 8, threshold_px: float = 3.0, use_template: bool = True) -> VisionFix:
+    """One vision fix from a descent frame.
+
+    ``camera`` gives the intrinsics and, through its ``rotation``, the attitude
+    estimate (star tracker / IMU; its position is not used). With a
+    ``predicted_pose`` (tracking) the catalogue is projected and matched with
+    gates; otherwise craters are identified with no prior by triangle
+    similarity. Crater matches go to :func:`pnp_ransac`. When the crater path
+    fails and a prior exists, the template-matching fallback is tried (needs
+    the prior). ``sun_site``: unit Sun vector at the time of the frame (default:
+    the map's reference Sun). ``altitude_m`` (altimeter, optional) narrows the
+    no-prior search. ``attitude_sigma_deg``: accuracy of the attitude estimate,
+    used as a prior in the pose refinement (None: free 6-DOF). Returns :class:`VisionFix` (``ok=False``,
+    ``method='none'`` when nothing worked).
+    """
+    from lupex.landing.craters import detect_craters, image_sun_direction
+    from lupex.landing.matching import identify_no_prior, match_with_prior, template_correspondences
+
+    img = np.asarray(image)
+    if img.ndim != 2 or img.shape != (camera.height, camera.width):
+        raise InputError(f"image shape {img.shape} does not match the camera's {camera.height} x {camera.width}")
+    if not np.isfinite(img.astype(float)).all():
+        raise InputError("image has NaN/inf pixels; give a finite frame")
+    sun = onboard_map.reference_sun_site if sun_site is None else np.asarray(sun_site, float)
+    rng = np.random.default_rng(0) if rng is None else rng
+    att = camera.rotation if predicted_pose is None else np.asarray(predicted_pose.rotation, float)
+    cam_att = camera.with_pose(camera.position_m, att)
+    det = detect_craters(img, image_sun_direction(cam_att, sun))
+    xyz = onboard_map.xyz()
+    rad = onboard_map.craters["radius_m"].to_numpy()
+    if predicted_pose is not None:
+        cam_pred = camera.with_pose(predicted_pose.position_m, predicted_pose.rotation)
+        sig = float(np.sqrt(max(np.trace(np.asarray(predicted_pose.cov_position_m2, float)[:2, :2]) / 2.0, 0.0)))
+        di, ci = match_with_prior(det, cam_pred, xyz, rad, sigma_position_m=sig)
+    else:
+        di, ci = identify_no_prior(det, cam_att, onboard_map.triangles, altitude_m=altitude_m)
+    if len(di) >= min_matches:
+        res = pnp_ransac(xyz[ci], det.uv[di], camera, att, rng, threshold_px=threshold_px, min_inliers=min_matches,
+                         attitude_sigma_deg=attitude_sigma_deg)
+        if res is not None and predicted_pose is None:
+            # re-associate with gates around the no-prior pose, then solve again
+            di, ci = match_with_prior(det, camera.with_pose(res.position_m, res.rotation), xyz, rad,
+                                      sigma_position_m=float(np.sqrt(np.trace(res.cov_position_m2[:2, :2]) / 2)))
+            res = (pnp_ransac(xyz[ci], det.uv[di], camera, att, rng, threshold_px=threshold_px,
+                              min_inliers=min_matches, attitude_sigma_deg=attitude_sigma_deg)
+                   if len(di) >= min_matches else None)
+        if res is not None and np.isfinite(res.cov6).all():
+            return VisionFix(res.position_m, res.rotation, res.cov_position_m2, int(res.inliers.sum()), "crater", True)
+    if predicted_pose is not None and len(det) >= min_matches:
+        # the gates may have been too tight or too loose: identify afresh, altitude from the prior
+        alt = float(predicted_pose.position_m[2] - np.median(onboard_map.z_site_m))
+        di, ci = identify_no_prior(det, cam_att, onboard_map.triangles, altitude_m=alt if alt > 0 else None)
+        if len(di) >= min_matches:
+            res = pnp_ransac(xyz[ci], det.uv[di], camera, att, rng, threshold_px=threshold_px,
+                             min_inliers=min_matches, attitude_sigma_deg=attitude_sigma_deg)
+            if res is not None and np.isfinite(res.cov6).all():
+                return VisionFix(res.position_m, res.rotation, res.cov_position_m2, int(res.inliers.sum()),
+                                 "crater", True)
+    if predicted_pose is not None and use_template:
+        cam_pred = camera.with_pose(predicted_pose.position_m, predicted_pose.rotation)
+        sig = float(np.sqrt(max(np.trace(np.asarray(predicted_pose.cov_position_m2, float)[:2, :2]) / 2.0, 0.0)))
+        pts, pix, _ = template_correspondences(img, cam_pred, onboard_map, search_m=max(3.0 * sig, 20.0))
+        if len(pts) >= min_matches:
+            res = pnp_ransac(pts, pix, camera, att, rng, threshold_px=max(threshold_px, 2.0 * onboard_map.pixel_m
+                                                                         * camera.f_px / max(cam_pred.position_m[2]
+                                                                         - float(np.median(pts[:, 2])), 1.0)),
+                             min_inliers=min_matches, attitude_sigma_deg=attitude_sigma_deg)
+            if res is not None and np.isfinite(res.cov6).all():
+                return VisionFix(res.position_m, res.rotation, res.cov_position_m2, int(res.inliers.sum()),
+                                 "template", True)
+    return VisionFix.failed(att)
