@@ -156,7 +156,7 @@ def _similarity(src: np.ndarray, dst: np.ndarray):
 
 
 def identify_no_prior(det, camera: Camera, index: TriangleIndex, *, altitude_m: float | None = None,
-                      n_use: int = 30, k: int = 5, feat_tol: float = 0.03, pos_tol_frac: float = 0.5,
+                      n_use: int = 30, k: int = 5, feat_tol: float = 0.03, pos_tol_frac: float = 0.3,
                       min_support: int = 8, max_hypotheses: int = 20000):
     """Identify detections against the catalogue with no prior position (attitude from ``camera.rotation``).
 
