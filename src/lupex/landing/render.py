@@ -348,7 +348,7 @@ def render_radiance(scene: Scene, camera: Camera) -> np.ndarray:
     if k >= 2 and min(zs.shape) >= 4 * k:
         val = _block_mean(val, k)
         zs = _block_mean(zs, k)
-        xs = _block_mean(xs[None, :], k)[0] if False else xs[: (xs.size // k) * k].reshape(-1, k).mean(1)
+        xs = xs[: (xs.size // k) * k].reshape(-1, k).mean(1)
         ys = ys[: (ys.size // k) * k].reshape(-1, k).mean(1)
     xx, yy = np.meshgrid(xs, ys)
     pc = camera.to_camera(np.column_stack([xx.ravel(), yy.ravel(), zs.ravel()]))
