@@ -1,0 +1,1 @@
+"""Landing: descent, camera rendering, crater detection and matching, pose, navigation filter, Monte Carlo."""

@@ -1,0 +1,420 @@
+"""Crater identification (no prior / tracking) and the terrain template-matching fallback.
+
+Identification without a prior position: triangle similarity
+------------------------------------------------------------
+After the SLIM triangle-similarity matching (Ishii et al., Trans. JSASS; here
+with k-nearest-neighbour triangles rather than only the Delaunay ones, which
+survive missed and false detections better). The attitude is known (star
+tracker), so each detection's ray is intersected with a horizontal plane one
+unit below the camera: detections then form a pattern *similar* to the
+catalogue's (unknown scale = altitude, unknown translation, no rotation). Each
+triangle is described by the invariants ``(a/c, b/c, cos t, sin t)`` with
+``a <= b <= c`` its sides and ``t`` the direction of the longest side from the
+vertex opposite ``a`` to the one opposite ``b``; near-isosceles triangles
+(ambiguous labelling) are skipped. The catalogue's triangles sit in a k-d tree;
+every image triangle votes for a similarity transform (3 vertices, least
+squares), which is verified by counting detections that land within a
+tolerance of a catalogue crater of compatible radius. The best-supported
+hypothesis gives the correspondences. (Christian et al. 2021, J. Astronaut.
+Sci. 68:1056, use projective invariants of crater triads instead, which need
+no attitude; with the attitude known the similarity invariants are stronger.)
+
+Tracking (prior pose)
+---------------------
+The catalogue is projected with the predicted pose; each detection takes the
+nearest projected crater within a gate (``gate_sigma`` x the predicted
+position sigma in pixels, at least ``min_gate_px``) whose radius agrees within
+a factor 1.6; only mutual nearest pairs are kept.
+
+Template matching fallback
+--------------------------
+For low sun, where too few craters are usable (Maehara et al. 2021, J. Jpn.
+Soc. Photogramm. Remote Sens. 60(1):4-18: template matching + least-squares
+matching against a photo map). The descent image is orthorectified onto the
+map grid with the predicted pose, cut into blocks, and each block is matched
+against the reference image: normalised cross-correlation (FFT) over the
+search window, then least-squares (Gauss-Newton) subpixel translation
+refinement (Gruen 1985, S. Afr. J. Photogramm. 14:175). Because the reference
+was rendered at another illumination, both images are turned into
+gradient-orientation fields (unit vectors (gx, gy)/|g| where the gradient is
+significant), which are insensitive to brightness and contrast changes
+(orientation correlation: Fitch, Kadyrov, Christmas & Kittler 2002, BMVC).
+Each block gives one 3-D/2-D correspondence for :func:`lupex.landing.pose.pnp_ransac`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import fft as sfft
+from scipy import ndimage
+from scipy.spatial import cKDTree
+
+from lupex.landing.camera import Camera
+
+__all__ = ["TriangleIndex", "identify_no_prior", "match_with_prior", "template_correspondences",
+           "triangle_features"]
+
+_ANGLE_WEIGHT = 0.5  # weight of (cos t, sin t) against the side ratios in the k-d tree metric
+_ISOSCELES_TOL = 0.04
+
+
+def _knn_triangles(xy: np.ndarray, k: int) -> np.ndarray:
+    n = len(xy)
+    if n < 3:
+        return np.empty((0, 3), int)
+    k = min(k, n - 1)
+    _, nb = cKDTree(xy).query(xy, k + 1)
+    tris = set()
+    for i in range(n):
+        nbi = nb[i, 1:]
+        for a in range(k):
+            for b in range(a + 1, k):
+                tris.add(tuple(sorted((i, int(nbi[a]), int(nbi[b])))))
+    return np.array(sorted(tris), int).reshape(-1, 3)
+
+
+def triangle_features(xy: np.ndarray, tris: np.ndarray):
+    """Invariants (m, 4) and canonically ordered vertices (m, 3) of triangles; invalid rows dropped."""
+    P = xy[tris]  # (m, 3, 2)
+    # side opposite vertex j
+    s = np.stack([np.linalg.norm(P[:, 1] - P[:, 2], axis=1), np.linalg.norm(P[:, 0] - P[:, 2], axis=1),
+                  np.linalg.norm(P[:, 0] - P[:, 1], axis=1)], 1)
+    order = np.argsort(s, axis=1)  # vertex opposite shortest, middle, longest
+    ss = np.take_along_axis(s, order, 1)
+    verts = np.take_along_axis(tris, order, 1)
+    c = ss[:, 2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f1, f2 = ss[:, 0] / c, ss[:, 1] / c
+        A = xy[verts[:, 0]]
+        B = xy[verts[:, 1]]
+        d = (B - A) / c[:, None]
+    ok = (c > 0) & ((ss[:, 1] - ss[:, 0]) / c > _ISOSCELES_TOL) & ((ss[:, 2] - ss[:, 1]) / c > _ISOSCELES_TOL) \
+        & (f1 > 0.15)
+    feats = np.column_stack([f1, f2, _ANGLE_WEIGHT * d[:, 0], _ANGLE_WEIGHT * d[:, 1]])
+    return feats[ok], verts[ok]
+
+
+@dataclass(frozen=True)
+class TriangleTier:
+    min_radius_m: float
+    members: np.ndarray  # catalogue rows in this tier
+    verts: np.ndarray  # (m, 3) catalogue rows, canonical order
+    tree: object  # cKDTree over the triangle invariants
+
+
+@dataclass(frozen=True)
+class TriangleIndex:
+    """k-NN triangles of the catalogue in radius tiers (r >= r0 * 2^t), each with a k-d tree of invariants.
+
+    Tiers keep the neighbourhoods comparable between the map and a frame in
+    which only craters above some size are detected.
+    """
+
+    xy: np.ndarray
+    radius: np.ndarray
+    point_tree: object  # cKDTree over all crater centres
+    tiers: tuple
+
+    @staticmethod
+    def build(x_m, y_m, radius_m, k: int = 8, min_per_tier: int = 12) -> "TriangleIndex":
+        xy = np.column_stack([x_m, y_m]).astype(float)
+        rad = np.asarray(radius_m, float)
+        tiers = []
+        if len(xy):
+            r0 = float(rad.min())
+            t = 0
+            while True:
+                rmin = r0 * 2.0**t
+                mem = np.flatnonzero(rad >= rmin)
+                if len(mem) < min_per_tier:
+                    break
+                tris = _knn_triangles(xy[mem], k)
+                if len(tris):
+                    feats, verts = triangle_features(xy[mem], tris)
+                    if len(feats):
+                        tiers.append(TriangleTier(rmin, mem, mem[verts], cKDTree(feats)))
+                t += 1
+        return TriangleIndex(xy, rad, cKDTree(xy) if len(xy) else None, tuple(tiers))
+
+
+def _ground_plane(camera: Camera, uv: np.ndarray) -> np.ndarray:
+    """Detections -> horizontal plane one unit below the camera (site-frame x, y per unit altitude)."""
+    d = camera.ray(uv)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = -1.0 / d[:, 2]
+    return d[:, :2] * t[:, None]
+
+
+def _similarity(src: np.ndarray, dst: np.ndarray):
+    """Scale + translation (no rotation) least squares: dst ~ s * src + t."""
+    ms, md = src.mean(0), dst.mean(0)
+    a, b = src - ms, dst - md
+    s = float((a * b).sum() / max((a * a).sum(), 1e-300))
+    return s, md - s * ms
+
+
+def identify_no_prior(det, camera: Camera, index: TriangleIndex, *, altitude_m: float | None = None,
+                      n_use: int = 30, k: int = 5, feat_tol: float = 0.03, pos_tol_frac: float = 0.3,
+                      min_support: int = 8, max_hypotheses: int = 20000):
+    """Identify detections against the catalogue with no prior position (attitude from ``camera.rotation``).
+
+    For each catalogue tier the detections are cut at the tier's radius (in
+    metres when ``altitude_m`` is known, else the ``n_use`` largest), their
+    k-NN triangles are looked up, and every hit is verified on all detections
+    (see the module docstring). With ``altitude_m`` the scale of a hypothesis
+    must agree with it within 25%. Returns ``(det_idx, cat_idx)`` int arrays
+    (possibly empty) for the hypothesis with the largest support beyond chance
+    (``(n - lam) / sqrt(lam + 1)`` with ``lam`` the expected number of random
+    coincidences given the catalogue density), which must reach 5 and
+    ``min_support`` matches.
+    """
+    empty = (np.empty(0, int), np.empty(0, int))
+    if not index.tiers or len(det) < 3:
+        return empty
+    gall = _ground_plane(camera, det.uv)
+    okall = np.isfinite(gall).all(1)
+    rgall = det.radius_px / camera.f_px  # radius per unit altitude (nadir approximation)
+    best = (0.0, None)
+    n_hyp = 0
+    span = index.xy.max(0) - index.xy.min(0)
+    density = len(index.xy) / max(float(span[0] * span[1]), 1.0)  # catalogue craters per m^2
+    for tier in index.tiers:
+        if altitude_m is not None:
+            sel = np.flatnonzero(okall & (rgall * altitude_m >= 0.8 * tier.min_radius_m))
+            sel = sel[np.argsort(-det.score[sel])][:n_use]
+        else:
+            sel = np.flatnonzero(okall)
+            sel = sel[np.argsort(-det.radius_px[sel])][:n_use]
+        if len(sel) < 3:
+            continue
+        g = gall[sel]
+        tris = _knn_triangles(g, k)
+        if not len(tris):
+            continue
+        feats, verts = triangle_features(g, tris)
+        if not len(feats):
+            continue
+        hits = tier.tree.query_ball_point(feats, feat_tol)
+        tried = set()
+        for ti, hl in enumerate(hits):
+            for h in hl:
+                n_hyp += 1
+                if n_hyp > max_hypotheses:
+                    break
+                cv = tier.verts[h]
+                s, t = _similarity(g[verts[ti]], index.xy[cv])
+                if not s > 0:
+                    continue
+                if altitude_m is not None and not (0.75 < s / altitude_m < 1.25):
+                    continue
+                rv = rgall[sel[verts[ti]]] * s / index.radius[cv]
+                if np.any((rv < 0.5) | (rv > 2.0)):
+                    continue
+                key = (round(np.log(s) * 20), round(t[0] / (s * 0.02)), round(t[1] / (s * 0.02)))
+                if key in tried:
+                    continue
+                tried.add(key)
+                m = gall * s + t
+                dist, j = index.point_tree.query(np.where(okall[:, None], m, 1e12))
+                rr = rgall * s / index.radius[j]
+                good = okall & (dist < pos_tol_frac * np.maximum(index.radius[j], rgall * s)) & (rr > 0.5) & (rr < 2.0)
+                n_good = int(good.sum())
+                # support beyond chance: expected random coincidences in the tolerance disks
+                lam = density * np.pi * float(((pos_tol_frac * np.maximum(index.radius[j], rgall * s))[okall]
+                                               ** 2).sum())
+                excess = (n_good - lam) / np.sqrt(lam + 1.0)
+                if n_good >= min_support and excess > best[0]:
+                    best = (excess, (good, j))
+    if best[1] is None or best[0] < 5.0:
+        return empty
+    good, j = best[1]
+    di, ci = np.flatnonzero(good), j[good]
+    # one detection per crater: keep the first (best score) occurrence
+    _, first = np.unique(ci, return_index=True)
+    return di[first], ci[first]
+
+
+def match_with_prior(det, camera_pred: Camera, xyz_m: np.ndarray, radius_m: np.ndarray, *,
+                     sigma_position_m: float = 0.0, gate_sigma: float = 3.0, min_gate_px: float = 6.0):
+    """Gated mutual-nearest matching of detections to the catalogue projected with the predicted pose."""
+    empty = (np.empty(0, int), np.empty(0, int))
+    if len(det) == 0 or len(xyz_m) == 0:
+        return empty
+    uv, depth = camera_pred.project(xyz_m)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rpx = np.asarray(radius_m) * camera_pred.f_px / depth
+    vis = (depth > 0) & camera_pred.in_image(np.nan_to_num(uv, nan=-1e9), margin_px=-20)
+    if not vis.any():
+        return empty
+    cidx = np.flatnonzero(vis)
+    uv, rpx = uv[vis], rpx[vis]
+    alt = float(np.median(depth[vis]))
+    gate = max(min_gate_px, gate_sigma * sigma_position_m * camera_pred.f_px / alt)
+    tree = cKDTree(uv)
+    du = det.uv
+    res_d, res_c = [], []
+    cand = tree.query_ball_point(du, gate)
+    best_for_cat: dict[int, tuple[float, int]] = {}
+    choice = {}
+    for i, cl in enumerate(cand):
+        if not cl:
+            continue
+        cl = np.asarray(cl)
+        ratio = det.radius_px[i] / rpx[cl]
+        cl = cl[(ratio > 1 / 1.6) & (ratio < 1.6)]
+        if not cl.size:
+            continue
+        dd = np.hypot(uv[cl, 0] - du[i, 0], uv[cl, 1] - du[i, 1])
+        j = int(cl[np.argmin(dd)])
+        choice[i] = j
+        if j not in best_for_cat or dd.min() < best_for_cat[j][0]:
+            best_for_cat[j] = (float(dd.min()), i)
+    for i, j in choice.items():
+        if best_for_cat[j][1] == i:
+            res_d.append(i)
+            res_c.append(cidx[j])
+    return np.asarray(res_d, int), np.asarray(res_c, int)
+
+
+# ----------------------------------------------------------------------------- template matching
+def _orientation_field(img: np.ndarray, sigma: float = 1.0, rel_floor: float = 0.05):
+    """Unit gradient-orientation field (2, ny, nx), zero where the gradient is weak or the pixel invalid."""
+    a = ndimage.gaussian_filter(np.nan_to_num(img, nan=0.0).astype(float), sigma)
+    gy = ndimage.sobel(a, 0)
+    gx = ndimage.sobel(a, 1)
+    mag = np.hypot(gx, gy)
+    valid = np.isfinite(img)
+    floor = rel_floor * (np.percentile(mag[valid], 90) if valid.any() else 1.0)
+    w = (mag > floor) & ndimage.binary_erosion(valid, iterations=3)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ox = np.where(w, gx / mag, 0.0)
+        oy = np.where(w, gy / mag, 0.0)
+    return np.stack([ox, oy])
+
+
+def _ncc_search(tpl: np.ndarray, ref: np.ndarray):
+    """Normalised correlation of a 2-channel template over every offset of a 2-channel reference (FFT)."""
+    c, th, tw = tpl.shape
+    _, rh, rw = ref.shape
+    shape = (rh, rw)
+    num = np.zeros((rh - th + 1, rw - tw + 1))
+    for k in range(c):
+        F = sfft.rfft2(ref[k], shape) * np.conj(sfft.rfft2(tpl[k], shape))
+        num += sfft.irfft2(F, shape)[: rh - th + 1, : rw - tw + 1]
+    # energy of the reference under the template window (sum of squares over channels)
+    e = (ref**2).sum(0)
+    ii = np.pad(e, ((1, 0), (1, 0))).cumsum(0).cumsum(1)
+    win = ii[th:, tw:] - ii[:-th, tw:] - ii[th:, :-tw] + ii[:-th, :-tw]
+    tn = np.sqrt((tpl**2).sum())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ncc = num / (tn * np.sqrt(np.maximum(win, 1e-12)))
+    return np.nan_to_num(ncc, nan=-1.0)
+
+
+def _lsm_refine(tpl: np.ndarray, ref: np.ndarray, r0: float, c0: float, n_iter: int = 8):
+    """Least-squares translation refinement: min sum (T(x) - R(x + d))^2 over d (Gauss-Newton)."""
+    c, th, tw = tpl.shape
+    yy, xx = np.mgrid[0:th, 0:tw].astype(float)
+    gy = np.stack([ndimage.sobel(ref[k], 0) / 8.0 for k in range(c)])
+    gx = np.stack([ndimage.sobel(ref[k], 1) / 8.0 for k in range(c)])
+    d = np.array([r0, c0], float)
+    for _ in range(n_iter):
+        coords = [yy + d[0], xx + d[1]]
+        R = np.stack([ndimage.map_coordinates(ref[k], coords, order=1) for k in range(c)])
+        Gy = np.stack([ndimage.map_coordinates(gy[k], coords, order=1) for k in range(c)])
+        Gx = np.stack([ndimage.map_coordinates(gx[k], coords, order=1) for k in range(c)])
+        res = (tpl - R).ravel()
+        J = np.column_stack([Gy.ravel(), Gx.ravel()])
+        H = J.T @ J
+        if np.linalg.cond(H) > 1e8:
+            break
+        step = np.linalg.solve(H, J.T @ res)
+        step = np.clip(step, -1.0, 1.0)
+        d += step
+        if np.abs(step).max() < 1e-3:
+            break
+    return d
+
+
+def template_correspondences(image, camera_pred: Camera, omap, *, search_m: float = 60.0, block_px: int = 48,
+                             min_ncc: float = 0.25, min_valid: float = 0.6):
+    """Block-wise orientation-NCC + least-squares matching of the orthorectified frame against the reference.
+
+    Returns ``(points_m (n, 3), uv (n, 2), ncc (n,))``: site-frame map points and
+    the frame pixels that see them.
+    """
+    img = np.asarray(image, float)
+    ny, nx = omap.z_site_m.shape
+    # map cells in the predicted footprint
+    uvc, depth = camera_pred.project(np.column_stack([omap.x_m[[0, -1, 0, -1]], omap.y_m[[0, 0, -1, -1]],
+                                                      omap.z_site_m[[0, 0, -1, -1], [0, -1, 0, -1]]]))
+    corners = camera_pred.ray(np.array([[0, 0], [camera_pred.width - 1, 0], [0, camera_pred.height - 1],
+                                        [camera_pred.width - 1, camera_pred.height - 1]], float))
+    zref = float(np.median(omap.z_site_m))
+    t = (zref - camera_pred.position_m[2]) / corners[:, 2]
+    if not (t > 0).all():
+        return np.empty((0, 3)), np.empty((0, 2)), np.empty(0)
+    gxy = camera_pred.position_m[:2] + corners[:, :2] * t[:, None]
+    c0 = int(np.clip(np.floor((gxy[:, 0].min() - omap.x_m[0]) / omap.pixel_m), 0, nx - 1))
+    c1 = int(np.clip(np.ceil((gxy[:, 0].max() - omap.x_m[0]) / omap.pixel_m), 0, nx - 1))
+    r0 = int(np.clip(np.floor((omap.y_m[0] - gxy[:, 1].max()) / omap.pixel_m), 0, ny - 1))
+    r1 = int(np.clip(np.ceil((omap.y_m[0] - gxy[:, 1].min()) / omap.pixel_m), 0, ny - 1))
+    if r1 - r0 < block_px or c1 - c0 < block_px:
+        return np.empty((0, 3)), np.empty((0, 2)), np.empty(0)
+    rows = np.arange(r0, r1 + 1)
+    cols = np.arange(c0, c1 + 1)
+    X, Y = np.meshgrid(omap.x_m[cols], omap.y_m[rows])
+    Z = omap.z_site_m[np.ix_(rows, cols)]
+    uv, dep = camera_pred.project(np.column_stack([X.ravel(), Y.ravel(), Z.ravel()]))
+    inside = (dep > 0) & camera_pred.in_image(np.nan_to_num(uv, nan=-1e9), margin_px=1)
+    ortho = np.full(X.size, np.nan)
+    ortho[inside] = ndimage.map_coordinates(img, [uv[inside, 1], uv[inside, 0]], order=1)
+    ortho = ortho.reshape(X.shape)
+    tpl_field = _orientation_field(ortho)
+    s = int(np.ceil(search_m / omap.pixel_m))
+    R0, R1 = max(r0 - s, 0), min(r1 + s, ny - 1)
+    C0, C1 = max(c0 - s, 0), min(c1 + s, nx - 1)
+    ref_field = _orientation_field(omap.reference_image[R0:R1 + 1, C0:C1 + 1])
+    pts, pix, scores = [], [], []
+    valid = np.isfinite(ortho)
+    for br in range(0, ortho.shape[0] - block_px + 1, block_px):
+        for bc in range(0, ortho.shape[1] - block_px + 1, block_px):
+            vb = valid[br:br + block_px, bc:bc + block_px]
+            tb = tpl_field[:, br:br + block_px, bc:bc + block_px]
+            if vb.mean() < min_valid or (np.abs(tb).sum(0) > 0).mean() < 0.05:
+                continue
+            # block position in the reference crop, search window +-s
+            gr, gc = r0 + br - R0, c0 + bc - C0
+            wr0, wc0 = max(gr - s, 0), max(gc - s, 0)
+            wr1 = min(gr + s + block_px, ref_field.shape[1])
+            wc1 = min(gc + s + block_px, ref_field.shape[2])
+            win = ref_field[:, wr0:wr1, wc0:wc1]
+            if win.shape[1] < block_px + 2 or win.shape[2] < block_px + 2:
+                continue
+            ncc = _ncc_search(tb, win)
+            k = np.unravel_index(np.argmax(ncc), ncc.shape)
+            best = ncc[k]
+            if best < min_ncc:
+                continue
+            if not (0 < k[0] < ncc.shape[0] - 1 and 0 < k[1] < ncc.shape[1] - 1):
+                continue  # peak on the edge of the search window: unreliable
+            d = _lsm_refine(tb, win, float(k[0]), float(k[1]))
+            # displacement (map px) of the block from its predicted place
+            dr = wr0 + d[0] - gr
+            dc = wc0 + d[1] - gc
+            cr, cc = br + (block_px - 1) / 2.0, bc + (block_px - 1) / 2.0
+            # pixel that (by the predicted pose) saw the block centre
+            xw = omap.x_m[c0] + cc * omap.pixel_m
+            yw = omap.y_m[r0] - cr * omap.pixel_m
+            zw = float(omap.height_at(xw, yw))
+            uvp, _ = camera_pred.project(np.array([[xw, yw, zw]]))
+            # the world point it really shows
+            xt, yt = xw + dc * omap.pixel_m, yw - dr * omap.pixel_m
+            pts.append([xt, yt, float(omap.height_at(xt, yt))])
+            pix.append(uvp[0])
+            scores.append(best)
+    if not pts:
+        return np.empty((0, 3)), np.empty((0, 2)), np.empty(0)
+    return np.asarray(pts), np.asarray(pix), np.asarray(scores)
