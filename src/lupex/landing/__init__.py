@@ -1,0 +1,1 @@
+"""Landing: powered descent, sensors, navigation filter, hazard avoidance, vision and Monte Carlo."""
