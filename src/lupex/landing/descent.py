@@ -335,7 +335,10 @@ class DescentConfig:
     terminal_speed_mps: float = 1.0
     dt_braking_s: float = 0.1
     dt_terminal_s: float = 0.05
+    guidance_hz_braking: float = 1.0
+    guidance_hz_terminal: float = 10.0
     altimeter_hz: float = 10.0
+    altimeter_hz_braking: float = 2.0
     vision_hz: float = 1.0
     altimeter_gating: str = "innovation"  # or "naive": reject range jumps (ispace M1's fault logic)
     sun_elevation_deg: float = 1.5

@@ -48,7 +48,7 @@ CHI2_3DOF_999 = 16.266
 class FilterTuning:
     """Process noise (filter's model; includes margin for unmodelled thrust-pointing error)."""
 
-    q_vel_mps_rts: float = 2e-4  # velocity random walk
+    q_vel_mps_rts: float = 5e-4  # velocity random walk: the IMU's 2.9e-4 plus thrust-pointing margin
     q_bias_mps2_rts: float = 2e-6
     gate_alt_chi2: float = CHI2_1DOF_999
     gate_vis_chi2: float = CHI2_3DOF_999

@@ -36,6 +36,7 @@ and an onboard mass estimate from the commanded thrust.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from lupex.errors import ConfigError, InputError
@@ -48,6 +49,7 @@ __all__ = ["e_guidance_accel", "apollo_accel", "braking_accel", "braking_tgo", "
            "limit_thrust", "tilt_limit", "run_descent"]
 
 R_M = _d.R_M
+NAV_LEVELS_M = (10_000.0, 5_000.0, 2_000.0, 1_000.0, 500.0, 200.0, 100.0, 50.0, 20.0)  # nav error recorded here
 EZ = np.array([0.0, 0.0, 1.0])
 
 
@@ -181,6 +183,39 @@ def _footprint_slope_deg(terrain, x, y, footprint_m):
     return float(np.degrees(np.arctan(np.hypot(gx, gy))))
 
 
+@numba.njit(cache=True)
+def propagate(r, v, m, f_true, ve_true, dry_kg, x, P, bias, noise_dv, noise_b, dt, n, omega, qv, qb,
+              z, x0, y0, p, fill):
+    """``n`` steps of plant, IMU and filter prediction with the thrust force held.
+
+    Truth: RK4 (:func:`rk4_step`) with the exact sensed delta-v of a
+    constant-thrust step; IMU: + bias dt + ``noise_dv[k]`` (already scaled),
+    bias walk ``noise_b[k]``; filter: :func:`lupex.landing.filter.predict`. Stops early at touchdown
+    (clearance <= 0) or when the propellant is gone. Returns (r, v, m, x, P,
+    bias, steps_done, out_of_propellant).
+    """
+    fn = np.sqrt(f_true[0] ** 2 + f_true[1] ** 2 + f_true[2] ** 2)
+    empty = False
+    k = 0
+    for k in range(n):
+        f = f_true
+        if m <= dry_kg:
+            f = np.zeros(3)
+            empty = True
+        mdot = np.sqrt(f[0] ** 2 + f[1] ** 2 + f[2] ** 2) / ve_true
+        m0 = m
+        r, v, m = _d.rk4_step(r, v, m, f, mdot, dt, omega)
+        dv = np.zeros(3)
+        if mdot > 0.0:
+            dv = f / fn * ve_true * np.log(m0 / m)
+        dvm = dv + bias * dt + noise_dv[k]
+        bias = bias + noise_b[k]
+        x, P = nav._predict(x, P, dvm, dt, omega, qv, qb)
+        if _d._clearance(z, x0, y0, p, fill, 0.0, 0.0, 0.0, r[0], r[1], r[2]) <= 0.0:
+            return r, v, m, x, P, bias, k + 1, empty
+    return r, v, m, x, P, bias, n, empty
+
+
 def run_descent(dem_or_terrain, target_xy, rng: np.random.Generator, *, config: _d.DescentConfig = _d.DescentConfig(),
                 vehicle: _d.Vehicle = _d.Vehicle(), imu: sens.ImuModel = sens.ImuModel(),
                 altimeter: sens.Altimeter = sens.Altimeter(), vision=None,
@@ -236,90 +271,102 @@ def run_descent(dem_or_terrain, target_xy, rng: np.random.Generator, *, config: 
     aim_xy = np.array([tx, ty])
     retarget_m = 0.0
     hover_start = None
-    next_alt = 0.0
-    next_vis = 0.0
-    next_rec = 0.0
+    next_guid = next_alt = next_vis = next_rec = 0.0
     nav_err_at = {}
-    levels = [1000.0, 100.0, 50.0]
+    levels = NAV_LEVELS_M
     hist = {k: [] for k in ("t_s", "phase", "alt_m", "nav_err_m", "nav_sigma_m", "mass_kg", "x_m", "y_m", "z_m",
                             "speed_mps")}
     failure = ""
     alt_true = _d.altitude_m(truth, r)
     f_act = np.zeros(3)
     n_vis_ok = 0
+    bias_true = imu_state.bias_mps2.copy()
+    tz = truth.args()
+    eps = 1e-9
 
     while True:
         dt = cfg.dt_braking_s if phase == "braking" else cfg.dt_terminal_s
         re, ve = est.r_m, est.v_mps
-        g_est = _d.gravity_mps2(re)
-        alt_est = _d.altitude_m(onboard, re)
-        # ---------------- guidance
-        if phase == "braking":
-            tgo = braking_tgo(re, ve, gate_r, 0.0)
-            a_cmd = braking_accel(re, ve, gate_r, 0.0, -cfg.gate_descent_mps, max(tgo, 1.0))
-            if tgo < 20.0:
-                phase = "approach"
+        # ---------------- guidance (held between cycles)
+        if t + eps >= next_guid:
+            guid_dt = 1.0 / (cfg.guidance_hz_braking if phase == "braking" else cfg.guidance_hz_terminal)
+            next_guid = t + guid_dt
+            g_est = _d.gravity_mps2(re)
+            alt_est = _d.altitude_m(onboard, re)
+            if phase == "braking":
+                tgo = braking_tgo(re, ve, gate_r, 0.0)
+                a_cmd = braking_accel(re, ve, gate_r, 0.0, -cfg.gate_descent_mps, max(tgo, 1.0))
+                if tgo < 20.0:
+                    phase = "approach"
+                    hover_r = site_point(onboard, aim_xy[0], aim_xy[1], cfg.hover_altitude_m)
+                    dist = float(np.linalg.norm(hover_r - re))
+                    tgo = float(np.clip(2.0 * dist / max(np.linalg.norm(ve), 1.0), 20.0, 300.0))
+                    next_guid = t
+            elif phase in ("approach", "retarget"):
                 hover_r = site_point(onboard, aim_xy[0], aim_xy[1], cfg.hover_altitude_m)
-                dist = float(np.linalg.norm(hover_r - re))
-                tgo = float(np.clip(2.0 * dist / max(np.linalg.norm(ve), 1.0), 20.0, 300.0))
-        elif phase in ("approach", "retarget"):
-            hover_r = site_point(onboard, aim_xy[0], aim_xy[1], cfg.hover_altitude_m)
-            a_cmd = e_guidance_accel(hover_r - re, ve, np.zeros(3), max(tgo, 2.0), g_est)
-            tgo -= dt
-            if tgo <= 2.0:
-                phase = "hover"
-                hover_start = t
-        if phase in ("hover", "terminal"):
-            a_cmd = terminal_accel(re, ve, aim_xy, alt_est, g_est,
-                                   hold_alt_m=cfg.hover_altitude_m if phase == "hover" else None,
-                                   v_term=cfg.terminal_speed_mps)
-            if phase == "hover" and t - hover_start >= cfg.hover_time_s:
-                if cfg.hazard_detection and retarget_m == 0.0 and not np.isnan(retarget_m):
-                    z_p, xs, ys, hfn = hazard.sensed_patch(truth, r, re, (tx, ty), cfg.max_retarget_m + 3 * vehicle.footprint_m,
-                                                           truth.pixel_m, hazard_sigma_m, rng)
-                    sh = hazard.shadow_mask(hfn, xs, ys, cfg.sun_elevation_deg, cfg.sun_azimuth_deg, 2 * truth.pixel_m,
-                                            max_dist_m=600.0)
-                    hz = hazard.hazard_map(z_p, xs, ys, footprint_m=vehicle.footprint_m, max_slope_deg=limits.max_slope_deg,
-                                           shadow=sh)
-                    margin = float(np.clip(2.0 * np.sqrt(est.P[0, 0] + est.P[1, 1]), 0.0, 5.0))
-                    spot, dist = hazard.choose_landing_site(hz["safe"].values, xs, ys, (tx, ty), cfg.max_retarget_m,
-                                                            margin)
-                    if spot is not None and dist > 0:
-                        aim_xy = np.array(spot)
-                        retarget_m = dist
-                        phase = "retarget"
-                        tgo = 10.0 + dist / 3.0
-                    elif spot is None:
-                        retarget_m = float("nan")  # nothing safe in reach: land at the target
-                if phase == "hover":
+                a_cmd = e_guidance_accel(hover_r - re, ve, np.zeros(3), max(tgo, 2.0), g_est)
+                tgo -= guid_dt
+                if tgo <= 2.0:
+                    phase = "hover"
+                    hover_start = t
+            if phase in ("hover", "terminal"):
+                a_cmd = terminal_accel(re, ve, aim_xy, alt_est, g_est,
+                                       hold_alt_m=cfg.hover_altitude_m if phase == "hover" else None,
+                                       v_term=cfg.terminal_speed_mps)
+                if phase == "hover" and t - hover_start >= cfg.hover_time_s:
                     phase = "terminal"
-        # ---------------- actuator and plant
-        f_cmd = m_est * a_cmd
-        if phase != "braking":
-            f_cmd = tilt_limit(f_cmd, re, 45.0 if phase == "approach" else 20.0)
-        f_act, thrust_dir = limit_thrust(f_cmd, thrust_dir, vehicle, dt)
-        if m - vehicle.dry_mass_kg <= 0.0:
-            f_act = np.zeros(3)
-            failure = failure or "propellant"
+                    if cfg.hazard_detection:
+                        z_p, xs, ys, hfn = hazard.sensed_patch(
+                            truth, r, re, (tx, ty), cfg.max_retarget_m + 3 * vehicle.footprint_m, truth.pixel_m,
+                            hazard_sigma_m, rng)
+                        sh = hazard.shadow_mask(hfn, xs, ys, cfg.sun_elevation_deg, cfg.sun_azimuth_deg,
+                                                2 * truth.pixel_m, max_dist_m=600.0)
+                        hz = hazard.hazard_map(z_p, xs, ys, footprint_m=vehicle.footprint_m,
+                                               max_slope_deg=limits.max_slope_deg, shadow=sh)
+                        margin = float(np.clip(2.0 * np.sqrt(est.P[0, 0] + est.P[1, 1]), 0.0, 5.0))
+                        spot, dist = hazard.choose_landing_site(hz["safe"].values, xs, ys, (tx, ty),
+                                                                cfg.max_retarget_m, margin)
+                        if spot is None:
+                            retarget_m = float("nan")  # nothing safe in reach: land at the target
+                        elif dist > 0:
+                            aim_xy = np.array(spot)
+                            retarget_m = dist
+                            phase = "retarget"
+                            tgo = 10.0 + dist / 3.0
+                            next_guid = t
+                            continue
+            f_cmd = m_est * a_cmd
+            if phase != "braking":
+                f_cmd = tilt_limit(f_cmd, re, 45.0 if phase == "approach" else 20.0)
+            f_act, thrust_dir = limit_thrust(f_cmd, thrust_dir, vehicle, guid_dt)
+        # ---------------- propagate to the next event
+        alt_hz = cfg.altimeter_hz_braking if phase == "braking" else cfg.altimeter_hz
+        next_alt = max(next_alt, t) if alt_hz > 0 else np.inf
+        t_next = min(next_guid, next_alt, next_vis, next_rec if record else np.inf)
+        n = max(1, int(round((t_next - t) / dt)))
         f_true = f_act * (1.0 + thrust_scale_error)
-        mdot = np.linalg.norm(f_true) / ve_true
-        m0 = m
-        r, v, m = _d.rk4_step(r, v, m, f_true, mdot, dt, _d.OMEGA_MOON_RADPS)
-        dv_true = f_true / max(np.linalg.norm(f_true), 1e-12) * ve_true * np.log(m0 / m) if mdot > 0 else np.zeros(3)
-        m_est -= np.linalg.norm(f_act) / ve_nom * dt
-        t += dt
-        # ---------------- sensors and filter
-        dv_meas, imu_state = sens.imu_measure(imu, imu_state, dv_true, dt, rng)
-        est = nav.predict(est, dv_meas, dt, tuning)
+        noise_dv = rng.standard_normal((n, 3)) * (imu.vrw_mps_rthz * np.sqrt(dt))
+        noise_b = rng.standard_normal((n, 3)) * (imu.bias_rw_mps2_rts * np.sqrt(dt))
+        r, v, m, x, P, bias_true, k, empty = propagate(
+            r, v, m, f_true, ve_true, vehicle.dry_mass_kg, est.x, est.P, bias_true, noise_dv, noise_b, dt, n,
+            _d.OMEGA_MOON_RADPS, tuning.q_vel_mps_rts, tuning.q_bias_mps2_rts, tz[0], tz[1], tz[2], tz[3], tz[4])
+        t += k * dt
+        est = nav.NavState(t, x, P)
+        m_est -= np.linalg.norm(f_act) / ve_nom * k * dt
+        if empty:
+            failure = failure or "propellant"
         alt_true = _d.altitude_m(truth, r)
-        if t + 1e-9 >= next_alt:
-            next_alt += 1.0 / cfg.altimeter_hz
+        if alt_true <= 0.0:
+            break
+        # ---------------- sensors
+        if t + eps >= next_alt:
+            next_alt = t + 1.0 / alt_hz
             rng_meas = altimeter.measure(truth, r, rng)
             if rng_meas is not None:
-                est, gate, _ = nav.update_altimeter(est, gate, rng_meas, altimeter.sigma(rng_meas), onboard, altimeter,
-                                                    tuning)
-        if t + 1e-9 >= next_vis:
-            next_vis += 1.0 / cfg.vision_hz
+                est, gate, _ = nav.update_altimeter(est, gate, rng_meas, altimeter.sigma(rng_meas), onboard,
+                                                    altimeter, tuning)
+        if t + eps >= next_vis:
+            next_vis = t + 1.0 / cfg.vision_hz
             ts = sens.TruthState(t, r.copy(), v.copy(), alt_true)
             fx = vision.fix(t, ts, est, rng)
             if fx is not None and getattr(fx, "ok", True) and alt_true > vision_off_below_m:
@@ -329,15 +376,12 @@ def run_descent(dem_or_terrain, target_xy, rng: np.random.Generator, *, config: 
         for lv in levels:
             if lv not in nav_err_at and alt_true <= lv:
                 nav_err_at[lv] = err
-        if record and t + 1e-9 >= next_rec:
-            next_rec += 1.0 / cfg.record_hz
-            for k, val in (("t_s", t), ("phase", phase), ("alt_m", alt_true), ("nav_err_m", err),
-                           ("nav_sigma_m", float(np.sqrt(np.trace(est.P[:3, :3])))), ("mass_kg", m),
-                           ("x_m", r[0]), ("y_m", r[1]), ("z_m", r[2]), ("speed_mps", float(np.linalg.norm(v)))):
-                hist[k].append(val)
-        # ---------------- end conditions
-        if alt_true <= 0.0:
-            break
+        if record and t + eps >= next_rec:
+            next_rec = t + 1.0 / cfg.record_hz
+            for key, val in (("t_s", t), ("phase", phase), ("alt_m", alt_true), ("nav_err_m", err),
+                             ("nav_sigma_m", float(np.sqrt(np.trace(est.P[:3, :3])))), ("mass_kg", m),
+                             ("x_m", r[0]), ("y_m", r[1]), ("z_m", r[2]), ("speed_mps", float(np.linalg.norm(v)))):
+                hist[key].append(val)
         if t > cfg.max_time_s:
             failure = failure or "timeout"
             break
@@ -355,7 +399,6 @@ def run_descent(dem_or_terrain, target_xy, rng: np.random.Generator, *, config: 
             failure = "horizontal_speed"
         elif slope > limits.max_slope_deg:
             failure = "slope"
-    aim_true = np.array([aim_xy[0], aim_xy[1]]) - np.asarray(map_offset_m[:2], float)
     for lv in levels:
         nav_err_at.setdefault(lv, float("nan"))
     return _d.DescentResult(
