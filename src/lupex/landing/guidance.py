@@ -271,6 +271,7 @@ def run_descent(dem_or_terrain, target_xy, rng: np.random.Generator, *, config: 
     aim_xy = np.array([tx, ty])
     retarget_m = 0.0
     hover_start = None
+    hazard_done = False
     next_guid = next_alt = next_vis = next_rec = 0.0
     nav_err_at = {}
     levels = NAV_LEVELS_M
@@ -315,7 +316,8 @@ def run_descent(dem_or_terrain, target_xy, rng: np.random.Generator, *, config: 
                                        v_term=cfg.terminal_speed_mps)
                 if phase == "hover" and t - hover_start >= cfg.hover_time_s:
                     phase = "terminal"
-                    if cfg.hazard_detection:
+                    if cfg.hazard_detection and not hazard_done:
+                        hazard_done = True
                         z_p, xs, ys, hfn = hazard.sensed_patch(
                             truth, r, re, (tx, ty), cfg.max_retarget_m + 3 * vehicle.footprint_m, truth.pixel_m,
                             hazard_sigma_m, rng)
@@ -323,7 +325,9 @@ def run_descent(dem_or_terrain, target_xy, rng: np.random.Generator, *, config: 
                                                 2 * truth.pixel_m, max_dist_m=600.0)
                         hz = hazard.hazard_map(z_p, xs, ys, footprint_m=vehicle.footprint_m,
                                                max_slope_deg=limits.max_slope_deg, shadow=sh)
-                        margin = float(np.clip(2.0 * np.sqrt(est.P[0, 0] + est.P[1, 1]), 0.0, 5.0))
+                        # every cell within half a leg span and 2 sigma of nav error must be safe too
+                        margin = float(np.clip(max(0.5 * vehicle.footprint_m,
+                                                   2.0 * np.sqrt(est.P[0, 0] + est.P[1, 1])), 0.0, 10.0))
                         spot, dist = hazard.choose_landing_site(hz["safe"].values, xs, ys, (tx, ty),
                                                                 cfg.max_retarget_m, margin)
                         if spot is None:

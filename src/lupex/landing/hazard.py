@@ -14,8 +14,9 @@ safe when, over the lander footprint (leg span):
   by the hazard camera and gives no power (SLIM's hover used shadows to find
   obstacles; REFERENCES.md).
 
-The safe mask is eroded by a disk of ``margin_m`` (the expected navigation
-error), and the safe cell nearest the target within ``max_retarget_m``
+The safe mask is eroded by a disk of ``margin_m`` (the guidance uses half the
+leg span or twice the horizontal navigation sigma, whichever is larger
+), and the safe cell nearest the target within ``max_retarget_m``
 (60 m, Chandrayaan-3's retarget range) is chosen.
 
 Permanent shadow: a point is permanently shadowed when its horizon is higher
