@@ -15,8 +15,8 @@ safe when, over the lander footprint (leg span):
   obstacles; REFERENCES.md).
 
 The safe mask is eroded by a disk of ``margin_m`` (the guidance uses half the
-leg span or twice the horizontal navigation sigma, whichever is larger
-), and the safe cell nearest the target within ``max_retarget_m``
+leg span or twice the horizontal navigation sigma, whichever is larger),
+and the safe cell nearest the target within ``max_retarget_m``
 (60 m, Chandrayaan-3's retarget range) is chosen.
 
 Permanent shadow: a point is permanently shadowed when its horizon is higher
