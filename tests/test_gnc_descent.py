@@ -69,3 +69,24 @@ def test_bad_inputs(site):
         d.DescentConfig(altimeter_gating="maybe")
     with pytest.raises(ConfigError):
         d.Vehicle(propellant_kg=5000.0)
+
+
+def test_vision_sources_are_pluggable():
+    from lupex.landing import sensors as sens
+
+    assert isinstance(sens.SimulatedVision(), sens.VisionSource)
+    if not sens.vision_modules_available():
+        with pytest.raises(ConfigError, match="SimulatedVision"):
+            sens.RenderedVision(dem=None, camera=None, onboard_map=None, sun_vector_site=np.zeros(3))
+
+
+def test_simulated_vision_sigma_is_about_one_gsd():
+    from lupex.landing import sensors as sens
+
+    v = sens.SimulatedVision(map_floor_m=0.0, p_dropout=0.0, p_dropout_low_sun=0.0)
+    rng = np.random.default_rng(0)
+    ts = sens.TruthState(0.0, np.array([0.0, 0.0, 5000.0]), np.zeros(3), 5000.0)
+    errs = np.array([v.fix(0.0, ts, None, rng).position_m[:2] for _ in range(4000)])
+    gsd = 5000.0 * np.radians(30.0) / 1024  # altitude x IFOV of a 30 deg, 1024 px camera
+    assert np.std(errs) == pytest.approx(gsd, rel=0.05)
+    assert v.fix(0.0, sens.TruthState(0.0, np.zeros(3), np.zeros(3), 10.0), None, rng) is None  # too low

@@ -45,7 +45,7 @@ from lupex.landing import filter as nav
 from lupex.landing import hazard
 from lupex.landing import sensors as sens
 
-__all__ = ["e_guidance_accel", "apollo_accel", "braking_accel", "braking_tgo", "solve_tgo_for_accel", "terminal_accel",
+__all__ = ["e_guidance_accel", "apollo_accel", "braking_accel", "braking_tgo", "terminal_accel",
            "limit_thrust", "tilt_limit", "run_descent"]
 
 R_M = _d.R_M
@@ -103,24 +103,6 @@ def braking_accel(r, v, r_T, v_T_dr, v_T_up, tgo):
     aup = 6 * dh / tgo**2 - (4 * vup + 2 * v_T_up) / tgo + g_eff
     acr = -4 * vcr / tgo
     return adr * d + aup * up + acr * c
-
-
-def solve_tgo_for_accel(accel_fn, a_des: float, t_lo: float = 2.0, t_hi: float = 4000.0) -> float:
-    """The T in [t_lo, t_hi] where |accel_fn(T)| = a_des (bisection in log T); the nearer end if none."""
-    f_lo = np.linalg.norm(accel_fn(t_lo)) - a_des
-    f_hi = np.linalg.norm(accel_fn(t_hi)) - a_des
-    if f_lo <= 0:
-        return t_lo
-    if f_hi >= 0:
-        return t_hi
-    lo, hi = np.log(t_lo), np.log(t_hi)
-    for _ in range(40):
-        mid = 0.5 * (lo + hi)
-        if np.linalg.norm(accel_fn(np.exp(mid))) - a_des > 0:
-            lo = mid
-        else:
-            hi = mid
-    return float(np.exp(0.5 * (lo + hi)))
 
 
 def terminal_accel(r, v, aim_xy, alt_m, g, *, hold_alt_m=None, v_term=1.0, v_max=5.0, kv=0.8, kp=0.25,

@@ -19,7 +19,7 @@ ellipse holds 98.9 % of it).
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
