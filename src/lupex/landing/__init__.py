@@ -1,1 +1,2 @@
-"""Landing: descent, camera rendering, crater detection and matching, pose, navigation filter, Monte Carlo."""
+"""Precision landing: descent, guidance, sensors, navigation filter, camera rendering, crater and
+terrain matching, pose, hazard avoidance and Monte Carlo (SLIM-derived feature navigation)."""

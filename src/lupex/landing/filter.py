@@ -1,0 +1,220 @@
+"""Navigation filter: an extended Kalman filter fusing IMU, laser altimeter and vision fixes.
+
+State x = [r (3), v (3), b (3)]: site-frame position and velocity and the
+accelerometer bias. Propagation with the sensed delta-v over each step
+(strapdown mechanisation with attitude abstracted, Savage 1998; the error
+model of Groves 2013, *Principles of GNSS, Inertial and Multisensor Integrated
+Navigation*, ch. 14), point-mass gravity and the Moon's rotation; the
+transition matrix carries the gravity gradient mu/r^3 (3 u u^T - I).
+Covariances propagate with the discretised white-noise terms (velocity
+random walk q_v dt on v, q_v dt^3/3 on r, bias random walk q_b dt on b).
+
+Updates use the Joseph form. The **altimeter** is predicted by ray-casting
+the onboard DEM from the estimated position along the beam; its Jacobian is
+the ray-plane sensitivity d(range)/dr = -n / (n . b) with n the surface normal
+of the onboard DEM smoothed over a baseline of about the horizontal position
+sigma (so the linearisation is valid over the uncertainty). Gating is on the
+normalised innovation squared (chi-square, 1 dof): a true range jump over a
+crater rim is *predicted* by the onboard DEM too, so its innovation stays
+small and it is kept. After ``max_rejects`` consecutive rejections a
+measurement is accepted with its variance inflated by the innovation squared
+(the filter must never lock the sensor out for good). The ``naive`` mode
+reproduces the logic that lost ispace M1 (REFERENCES.md): reject any range
+that jumps by more than ``jump_m`` from the last accepted one (after the
+expected change from the vertical rate); once the ground has stepped, every
+later range differs by the step and is rejected forever.
+
+**Vision** fixes are position measurements with the fix's covariance,
+chi-square gated with 3 dof.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numba
+import numpy as np
+
+from lupex.landing import descent as _d
+
+__all__ = ["FilterTuning", "NavState", "init_nav", "predict", "update_altimeter", "update_vision",
+           "AltimeterGate", "nees", "CHI2_1DOF_999", "CHI2_3DOF_999"]
+
+CHI2_1DOF_999 = 10.828
+CHI2_3DOF_999 = 16.266
+
+
+@dataclass(frozen=True)
+class FilterTuning:
+    """Process noise (filter's model; includes margin for unmodelled thrust-pointing error)."""
+
+    q_vel_mps_rts: float = 5e-4  # velocity random walk: the IMU's 2.9e-4 plus thrust-pointing margin
+    q_bias_mps2_rts: float = 2e-6
+    gate_alt_chi2: float = CHI2_1DOF_999
+    gate_vis_chi2: float = CHI2_3DOF_999
+    max_rejects: int = 5
+    naive_jump_m: float = 30.0
+
+
+@dataclass(frozen=True)
+class NavState:
+    """The filter's estimate at ``t_s``: mean ``x`` (9,) and covariance ``P`` (9, 9)."""
+
+    t_s: float
+    x: np.ndarray
+    P: np.ndarray
+
+    @property
+    def r_m(self):
+        return self.x[0:3]
+
+    @property
+    def v_mps(self):
+        return self.x[3:6]
+
+    @property
+    def bias_mps2(self):
+        return self.x[6:9]
+
+
+@dataclass(frozen=True)
+class AltimeterGate:
+    """Bookkeeping of the altimeter gate (consecutive rejections, the naive mode's last range)."""
+
+    mode: str = "innovation"
+    rejects: int = 0
+    last_range_m: float = float("nan")
+    last_t_s: float = float("nan")
+    n_accepted: int = 0
+    n_rejected: int = 0
+
+
+def init_nav(t_s, r_m, v_mps, sigma_r_m, sigma_v_mps, sigma_b_mps2) -> NavState:
+    """A filter state with diagonal initial covariance (per-axis sigmas, scalars or 3-vectors)."""
+    x = np.concatenate([np.asarray(r_m, float), np.asarray(v_mps, float), np.zeros(3)])
+    s = np.concatenate([np.broadcast_to(sigma_r_m, 3), np.broadcast_to(sigma_v_mps, 3),
+                        np.broadcast_to(sigma_b_mps2, 3)]).astype(float)
+    return NavState(float(t_s), x, np.diag(s**2))
+
+
+@numba.njit(cache=True)
+def _predict(x, P, dv, dt, omega, qv, qb):
+    r = x[0:3]
+    v = x[3:6]
+    b = x[6:9]
+    a_ng = dv / dt - b
+    rc = np.array([r[0], r[1], r[2] + _d.R_M])
+    rho = np.sqrt(rc[0] ** 2 + rc[1] ** 2 + rc[2] ** 2)
+    g = -_d.MU_MOON_M3S2 * rc / rho**3
+    g[0] += -2.0 * omega * v[1] + omega * omega * rc[0]
+    g[1] += 2.0 * omega * v[0] + omega * omega * rc[1]
+    a = a_ng + g
+    xn = x.copy()
+    xn[0:3] = r + v * dt + 0.5 * a * dt * dt
+    xn[3:6] = v + a * dt
+    u = rc / rho
+    G = _d.MU_MOON_M3S2 / rho**3 * (3.0 * np.outer(u, u) - np.eye(3))
+    F = np.eye(9)
+    for i in range(3):
+        F[i, 3 + i] = dt
+        F[i, 6 + i] = -0.5 * dt * dt
+        F[3 + i, 6 + i] = -dt
+        for j in range(3):
+            F[3 + i, j] += G[i, j] * dt
+            F[i, j] += 0.5 * G[i, j] * dt * dt
+    Pn = F @ P @ F.T
+    qv2 = qv * qv
+    for i in range(3):
+        Pn[i, i] += qv2 * dt**3 / 3.0
+        Pn[i, 3 + i] += qv2 * dt**2 / 2.0
+        Pn[3 + i, i] += qv2 * dt**2 / 2.0
+        Pn[3 + i, 3 + i] += qv2 * dt
+        Pn[6 + i, 6 + i] += qb * qb * dt
+    return xn, 0.5 * (Pn + Pn.T)
+
+
+def predict(nav: NavState, dv_sensed, dt: float, tuning: FilterTuning = FilterTuning()) -> NavState:
+    """Propagate over ``dt`` with the IMU's sensed delta-v (site frame)."""
+    x, P = _predict(nav.x, nav.P, np.asarray(dv_sensed, float), float(dt), _d.OMEGA_MOON_RADPS,
+                    tuning.q_vel_mps_rts, tuning.q_bias_mps2_rts)
+    return NavState(nav.t_s + dt, x, P)
+
+
+def _update(nav: NavState, y, H, R) -> NavState:
+    P = nav.P
+    S = H @ P @ H.T + R
+    K = np.linalg.solve(S, H @ P).T
+    x = nav.x + K @ y
+    IKH = np.eye(9) - K @ H
+    Pn = IKH @ P @ IKH.T + K @ R @ K.T
+    return NavState(nav.t_s, x, 0.5 * (Pn + Pn.T))
+
+
+def predicted_range(nav: NavState, onboard, altimeter):
+    """(range, Jacobian (9,)) of the altimeter from the estimate, ray-cast on the onboard DEM."""
+    r = nav.r_m
+    b = altimeter.beam(r)
+    rho = _d.slant_range_m(onboard, r, b, 2.0 * altimeter.max_range_m)
+    if not np.isfinite(rho):
+        return float("nan"), None
+    q = r + rho * b
+    sig_h = float(np.sqrt(max(nav.P[0, 0], nav.P[1, 1])))
+    L = float(np.clip(2.0 * sig_h, onboard.pixel_m, 200.0))
+    hx = onboard.height([q[0] + L, q[0] - L, q[0], q[0]], [q[1], q[1], q[1] + L, q[1] - L])
+    gx = (hx[0] - hx[1]) / (2 * L)
+    gy = (hx[2] - hx[3]) / (2 * L)
+    up = (q + np.array([0.0, 0.0, _d.R_M]))
+    up /= np.linalg.norm(up)
+    n = up - gx * np.array([1.0, 0.0, 0.0]) - gy * np.array([0.0, 1.0, 0.0])
+    n /= np.linalg.norm(n)
+    H = np.zeros(9)
+    H[0:3] = -n / float(n @ b)
+    return rho, H
+
+
+def update_altimeter(nav: NavState, gate: AltimeterGate, range_m: float, sigma_m: float, onboard, altimeter,
+                     tuning: FilterTuning = FilterTuning()):
+    """Fuse one slant range; returns (nav, gate, accepted)."""
+    rho_hat, H = predicted_range(nav, onboard, altimeter)
+    if H is None:
+        return nav, gate, False
+    y = float(range_m - rho_hat)
+    R = sigma_m**2
+    if gate.mode == "naive":
+        if np.isfinite(gate.last_range_m):
+            expected = gate.last_range_m - float(nav.v_mps @ altimeter.beam(nav.r_m)) * (nav.t_s - gate.last_t_s)
+            if abs(range_m - expected) > tuning.naive_jump_m:
+                return nav, replace(gate, n_rejected=gate.n_rejected + 1), False
+        nav = _update(nav, np.array([y]), H[None, :], np.array([[R]]))
+        return nav, replace(gate, last_range_m=float(range_m), last_t_s=nav.t_s, n_accepted=gate.n_accepted + 1), True
+    S = float(H @ nav.P @ H) + R
+    nis = y * y / S
+    if nis > tuning.gate_alt_chi2:
+        if gate.rejects + 1 <= tuning.max_rejects:
+            return nav, replace(gate, rejects=gate.rejects + 1, n_rejected=gate.n_rejected + 1), False
+        R = R + y * y  # re-acquire: accept, de-weighted by the innovation itself
+    nav = _update(nav, np.array([y]), H[None, :], np.array([[R]]))
+    return nav, replace(gate, rejects=0, last_range_m=float(range_m), last_t_s=nav.t_s,
+                        n_accepted=gate.n_accepted + 1), True
+
+
+def update_vision(nav: NavState, fix, tuning: FilterTuning = FilterTuning()):
+    """Fuse a map-relative position fix; returns (nav, accepted, nis)."""
+    H = np.zeros((3, 9))
+    H[:, 0:3] = np.eye(3)
+    R = np.asarray(fix.cov_position_m2, float)
+    y = np.asarray(fix.position_m, float) - nav.r_m
+    S = H @ nav.P @ H.T + R
+    nis = float(y @ np.linalg.solve(S, y))
+    if nis > tuning.gate_vis_chi2:
+        return nav, False, nis
+    return _update(nav, y, H, R), True, nis
+
+
+def nees(nav: NavState, r_true, v_true=None) -> float:
+    """Normalised estimation error squared of position (3 dof) or position+velocity (6 dof)."""
+    if v_true is None:
+        e = nav.r_m - np.asarray(r_true)
+        return float(e @ np.linalg.solve(nav.P[0:3, 0:3], e))
+    e = np.concatenate([nav.r_m - np.asarray(r_true), nav.v_mps - np.asarray(v_true)])
+    return float(e @ np.linalg.solve(nav.P[0:6, 0:6], e))

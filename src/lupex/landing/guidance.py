@@ -1,0 +1,400 @@
+"""Guidance laws of the powered descent and the closed guidance-navigation-control loop.
+
+Phases (after SLIM and Chandrayaan-3, REFERENCES.md):
+
+1. **Braking** from PDI (~15 km, ~1.7 km/s) to a gate above the target. The
+   law is E-guidance / zero-effort-miss guidance (Cherry 1964, AIAA 64-638;
+   D'Souza 1997, AIAA 97-3709): with time-to-go T, the thrust acceleration
+   that meets a position and velocity at T with least integral |a|^2 is
+
+       a = 6 (r_T - r) / T^2 - (4 v + 2 v_T) / T - g.
+
+   It is written in the local curvilinear frame of the current position
+   (downrange along the great circle to the gate, up, crossrange), with the
+   effective vertical gravity mu/r^2 - v_h^2/r, so the long (~500 km) arc
+   over the curved Moon is handled; T is chosen each second so that the
+   commanded thrust is ``braking_throttle`` of the maximum (a 1-D root find;
+   |a(T)| decreases monotonically toward g_eff as T grows).
+2. **Approach**: the same law in Cartesian form with a counting-down T, from
+   the gate to a hover point ``hover_altitude_m`` above the target, v = 0.
+3. **Hover, hazard detection and retarget** (up to 60 m, Chandrayaan-3),
+   then the E-guidance law to the hover point above the chosen spot.
+4. **Vertical descent**: velocity tracking, v_z = -clip(0.1 h, v_term, 5 m/s)
+   with position hold on the chosen spot; touchdown at ``terminal_speed_mps``.
+
+For a quadratic-in-time acceleration profile that also meets an end
+acceleration a_T (Apollo's quartic-position guidance, Klumpp 1974,
+Automatica 10:133), the total commanded acceleration is
+``12 (r_T - r)/T^2 - 6 (v + v_T)/T + a_T`` (:func:`apollo_accel`).
+
+The actuator limits the thrust to [min_throttle, 1] x max thrust and slews
+its direction at ``slew_rate_deg_s``; after braking the thrust stays within
+45 deg (approach) or 20 deg (hover, descent) of the vertical and never
+points down (the lander does not flip to descend faster). Guidance flies the *estimated* state
+and an onboard mass estimate from the commanded thrust.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from lupex.errors import ConfigError, InputError
+from lupex.landing import descent as _d
+from lupex.landing import filter as nav
+from lupex.landing import hazard
+from lupex.landing import sensors as sens
+
+__all__ = ["e_guidance_accel", "apollo_accel", "braking_accel", "braking_tgo", "terminal_accel",
+           "limit_thrust", "tilt_limit", "run_descent"]
+
+R_M = _d.R_M
+NAV_LEVELS_M = (10_000.0, 5_000.0, 2_000.0, 1_000.0, 500.0, 200.0, 100.0, 50.0, 20.0)  # nav error recorded here
+EZ = np.array([0.0, 0.0, 1.0])
+
+
+def e_guidance_accel(dr, v, v_T, tgo, g):
+    """Thrust acceleration of E-guidance: 6 dr/T^2 - (4 v + 2 v_T)/T - g (dr = r_T - r)."""
+    return 6.0 * np.asarray(dr) / tgo**2 - (4.0 * np.asarray(v) + 2.0 * np.asarray(v_T)) / tgo - np.asarray(g)
+
+
+def apollo_accel(dr, v, v_T, a_T, tgo, g):
+    """Thrust acceleration of Apollo's quartic guidance (Klumpp 1974): 12 dr/T^2 - 6(v+v_T)/T + a_T - g."""
+    return 12.0 * np.asarray(dr) / tgo**2 - 6.0 * (np.asarray(v) + np.asarray(v_T)) / tgo + np.asarray(a_T) - g
+
+
+def _local_frame(r, r_T):
+    """Up, downrange (toward r_T along the great circle), crossrange at r; |r|, |r_T| from the centre, angle."""
+    rc0, rc1, rc2 = float(r[0]), float(r[1]), float(r[2]) + R_M
+    rho = (rc0 * rc0 + rc1 * rc1 + rc2 * rc2) ** 0.5
+    u0, u1, u2 = rc0 / rho, rc1 / rho, rc2 / rho
+    t0, t1, t2 = float(r_T[0]), float(r_T[1]), float(r_T[2]) + R_M
+    tn = (t0 * t0 + t1 * t1 + t2 * t2) ** 0.5
+    t0, t1, t2 = t0 / tn, t1 / tn, t2 / tn
+    tu = t0 * u0 + t1 * u1 + t2 * u2
+    h0, h1, h2 = t0 - tu * u0, t1 - tu * u1, t2 - tu * u2
+    hn = (h0 * h0 + h1 * h1 + h2 * h2) ** 0.5
+    if hn > 1e-12:
+        d0, d1, d2 = h0 / hn, h1 / hn, h2 / hn
+    else:
+        d0, d1, d2 = 1.0, 0.0, 0.0
+    c = (u1 * d2 - u2 * d1, u2 * d0 - u0 * d2, u0 * d1 - u1 * d0)
+    theta = float(np.arctan2(hn, tu))
+    return np.array([u0, u1, u2]), np.array([d0, d1, d2]), np.array(c), rho, tn, theta
+
+
+def braking_tgo(r, v, r_T, v_T_dr):
+    """Time-to-go of a constant downrange deceleration: 2 s / (v_dr + v_T) (s along the great circle)."""
+    up, d, c, rho, tn, theta = _local_frame(r, r_T)
+    return 2.0 * tn * theta / max(float(v @ d) + v_T_dr, 1e-3)
+
+
+def braking_accel(r, v, r_T, v_T_dr, v_T_up, tgo):
+    """Thrust acceleration (site frame) of curvilinear E-guidance toward gate ``r_T``.
+
+    ``v_T_dr``, ``v_T_up``: downrange and vertical speeds wanted at the gate.
+    """
+    up, d, c, rho, tn, theta = _local_frame(r, r_T)
+    s = tn * theta
+    dh = tn - rho
+    vdr, vup, vcr = float(v @ d), float(v @ up), float(v @ c)
+    g_eff = _d.MU_MOON_M3S2 / rho**2 - (vdr * vdr + vcr * vcr) / rho
+    adr = 6 * s / tgo**2 - (4 * vdr + 2 * v_T_dr) / tgo
+    aup = 6 * dh / tgo**2 - (4 * vup + 2 * v_T_up) / tgo + g_eff
+    acr = -4 * vcr / tgo
+    return adr * d + aup * up + acr * c
+
+
+def terminal_accel(r, v, aim_xy, alt_m, g, *, hold_alt_m=None, v_term=1.0, v_max=5.0, kv=0.8, kp=0.25,
+                   v_h_max=3.0):
+    """Thrust acceleration of hover (``hold_alt_m``) or vertical descent over ``aim_xy``."""
+    dxy = np.asarray(aim_xy, float) - r[:2]
+    vh = kp * dxy
+    n = float(np.linalg.norm(vh))
+    if n > v_h_max:
+        vh *= v_h_max / n
+    if hold_alt_m is None:
+        vz = -float(np.clip(0.1 * alt_m, v_term, v_max))
+    else:
+        vz = float(np.clip(0.3 * (hold_alt_m - alt_m), -v_max, v_max))
+    vc = np.array([vh[0], vh[1], vz])
+    return kv * (vc - v) - g
+
+
+def tilt_limit(f_cmd, r, max_tilt_deg: float):
+    """Keep the thrust within ``max_tilt_deg`` of the local vertical, never pointing down."""
+    rc = np.array([r[0], r[1], r[2] + R_M])
+    up = rc / np.linalg.norm(rc)
+    fv = float(f_cmd @ up)
+    fh = f_cmd - fv * up
+    fv = max(fv, 0.05 * float(np.linalg.norm(f_cmd)), 1e-6)
+    nh = float(np.linalg.norm(fh))
+    cap = fv * np.tan(np.radians(max_tilt_deg))
+    if nh > cap:
+        fh *= cap / nh
+    return fv * up + fh
+
+
+def limit_thrust(f_cmd, dir_prev, vehicle: _d.Vehicle, dt: float):
+    """Thrust force after throttle limits and a slew-rate limit on its direction."""
+    fmag = float(np.linalg.norm(f_cmd))
+    u = f_cmd / fmag if fmag > 0 else dir_prev
+    cosang = float(np.clip(u @ dir_prev, -1.0, 1.0))
+    ang = np.arccos(cosang)
+    amax = np.radians(vehicle.slew_rate_deg_s) * dt
+    if ang > amax:
+        w = u - cosang * dir_prev
+        wn = np.linalg.norm(w)
+        w = w / wn if wn > 1e-12 else np.cross(dir_prev, EZ if abs(dir_prev[2]) < 0.9 else np.array([1.0, 0, 0]))
+        w /= np.linalg.norm(w)
+        u = np.cos(amax) * dir_prev + np.sin(amax) * w
+    fmag = float(np.clip(fmag, vehicle.min_throttle * vehicle.max_thrust_n, vehicle.max_thrust_n))
+    return fmag * u, u
+
+
+def _footprint_slope_deg(terrain, x, y, footprint_m):
+    """Slope of the least-squares plane through the terrain under the footprint disk (independent of terrain.slope)."""
+    n = 7
+    u = np.linspace(-footprint_m / 2, footprint_m / 2, n)
+    X, Y = np.meshgrid(u, u)
+    m = X**2 + Y**2 <= (footprint_m / 2) ** 2 + 1e-9
+    X, Y = X[m], Y[m]
+    Z = terrain.height(x + X, y + Y)
+    A = np.column_stack([X, Y, np.ones_like(X)])
+    (gx, gy, _), *_ = np.linalg.lstsq(A, Z, rcond=None)
+    return float(np.degrees(np.arctan(np.hypot(gx, gy))))
+
+
+@numba.njit(cache=True)
+def propagate(r, v, m, f_true, ve_true, dry_kg, x, P, bias, noise_dv, noise_b, dt, n, omega, qv, qb,
+              z, x0, y0, p, fill):
+    """``n`` steps of plant, IMU and filter prediction with the thrust force held.
+
+    Truth: RK4 (:func:`rk4_step`) with the exact sensed delta-v of a
+    constant-thrust step; IMU: + bias dt + ``noise_dv[k]`` (already scaled),
+    bias walk ``noise_b[k]``; filter: :func:`lupex.landing.filter.predict`. Stops early at touchdown
+    (clearance <= 0) or when the propellant is gone. Returns (r, v, m, x, P,
+    bias, steps_done, out_of_propellant).
+    """
+    fn = np.sqrt(f_true[0] ** 2 + f_true[1] ** 2 + f_true[2] ** 2)
+    empty = False
+    k = 0
+    for k in range(n):
+        f = f_true
+        if m <= dry_kg:
+            f = np.zeros(3)
+            empty = True
+        mdot = np.sqrt(f[0] ** 2 + f[1] ** 2 + f[2] ** 2) / ve_true
+        m0 = m
+        r, v, m = _d.rk4_step(r, v, m, f, mdot, dt, omega)
+        dv = np.zeros(3)
+        if mdot > 0.0:
+            dv = f / fn * ve_true * np.log(m0 / m)
+        dvm = dv + bias * dt + noise_dv[k]
+        bias = bias + noise_b[k]
+        x, P = nav._predict(x, P, dvm, dt, omega, qv, qb)
+        if _d._clearance(z, x0, y0, p, fill, 0.0, 0.0, 0.0, r[0], r[1], r[2]) <= 0.0:
+            return r, v, m, x, P, bias, k + 1, empty
+    return r, v, m, x, P, bias, n, empty
+
+
+def run_descent(dem_or_terrain, target_xy, rng: np.random.Generator, *, config: _d.DescentConfig = _d.DescentConfig(),
+                vehicle: _d.Vehicle = _d.Vehicle(), imu: sens.ImuModel = sens.ImuModel(),
+                altimeter: sens.Altimeter = sens.Altimeter(), vision=None,
+                tuning: nav.FilterTuning = nav.FilterTuning(), init_sigma_r_m=(100.0, 100.0, 50.0),
+                init_sigma_v_mps=0.3, map_offset_m=(0.0, 0.0, 0.0), thrust_scale_error=0.0, isp_error_frac=0.0,
+                hazard_sigma_m=0.05, limits: _d.TouchdownLimits = _d.TouchdownLimits(), record: bool = True,
+                vision_off_below_m: float = -1.0) -> _d.DescentResult:
+    """Fly one descent to ``target_xy`` (site/DEM metres) and return the :class:`DescentResult`.
+
+    The truth starts at the nominal PDI state (:func:`lupex.landing.descent.pdi_state`) plus
+    Gaussian errors ``init_sigma_r_m`` / ``init_sigma_v_mps`` drawn from ``rng``; the filter starts
+    at the nominal state. ``vision`` is a :class:`~lupex.landing.sensors.VisionSource` (None: a
+    :class:`~lupex.landing.sensors.SimulatedVision` with this run's ``map_offset_m``); the onboard
+    DEM is the true one displaced by ``map_offset_m``. ``thrust_scale_error`` and
+    ``isp_error_frac`` perturb the real engine against the onboard model.
+    """
+    truth = dem_or_terrain if isinstance(dem_or_terrain, _d.SiteTerrain) else _d.site_terrain(dem_or_terrain)
+    cfg = config
+    onboard = truth.shifted(map_offset_m)
+    if vision is None:
+        vision = sens.SimulatedVision(sun_elevation_deg=cfg.sun_elevation_deg, map_offset_m=tuple(map_offset_m))
+    if not isinstance(vision, sens.VisionSource):
+        raise ConfigError("vision must have a fix(t, true_state, est_state, rng) method (a VisionSource)")
+    tx, ty = (float(v) for v in target_xy)
+    x0, x1, y0, y1 = truth.extent
+    if not (x0 <= tx <= x1 and y0 <= ty <= y1):
+        raise InputError(f"target ({tx:.0f}, {ty:.0f}) m is outside the DEM (x {x0:.0f}..{x1:.0f}, y {y0:.0f}..{y1:.0f})")
+
+    # target in the site frame (onboard map: what the lander aims at)
+    def site_point(terrain, x, y, above=0.0):
+        h = float(terrain.height(x, y)) + above
+        # radial height h above the sphere at horizontal (x, y): solve |p + R z| = R + h for z
+        return np.array([x, y, np.sqrt((R_M + h) ** 2 - x * x - y * y) - R_M])
+
+    target_r = site_point(onboard, tx, ty)
+    gate_r = site_point(onboard, tx, ty, cfg.gate_altitude_m)
+    r_nom, v_nom = _d.pdi_state(target_r, cfg.approach_azimuth_deg, cfg.pdi_downrange_m, cfg.pdi_altitude_m,
+                                cfg.pdi_speed_mps)
+    r = r_nom + rng.normal(0.0, 1.0, 3) * np.asarray(init_sigma_r_m, float)
+    v = v_nom + rng.normal(0.0, 1.0, 3) * np.asarray(init_sigma_v_mps, float)
+    m = vehicle.wet_mass_kg
+    m_est = m
+    ve_true = vehicle.exhaust_velocity_mps * (1.0 + isp_error_frac)
+    ve_nom = vehicle.exhaust_velocity_mps
+    imu_state = sens.ImuState(imu.draw_bias(rng))
+    est = nav.init_nav(0.0, r_nom, v_nom, init_sigma_r_m, init_sigma_v_mps, max(imu.turn_on_bias_mps2, 1e-7))
+    gate = nav.AltimeterGate(mode=cfg.altimeter_gating)
+    thrust_dir = -v / np.linalg.norm(v)
+
+    phase = "braking"
+    t = 0.0
+    tgo = None
+    aim_xy = np.array([tx, ty])
+    retarget_m = 0.0
+    hover_start = None
+    hazard_done = False
+    next_guid = next_alt = next_vis = next_rec = 0.0
+    nav_err_at = {}
+    levels = NAV_LEVELS_M
+    hist = {k: [] for k in ("t_s", "phase", "alt_m", "nav_err_m", "nav_sigma_m", "mass_kg", "x_m", "y_m", "z_m",
+                            "speed_mps")}
+    failure = ""
+    alt_true = _d.altitude_m(truth, r)
+    f_act = np.zeros(3)
+    n_vis_ok = 0
+    bias_true = imu_state.bias_mps2.copy()
+    tz = truth.args()
+    eps = 1e-9
+
+    while True:
+        dt = cfg.dt_braking_s if phase == "braking" else cfg.dt_terminal_s
+        re, ve = est.r_m, est.v_mps
+        # ---------------- guidance (held between cycles)
+        if t + eps >= next_guid:
+            guid_dt = 1.0 / (cfg.guidance_hz_braking if phase == "braking" else cfg.guidance_hz_terminal)
+            next_guid = t + guid_dt
+            g_est = _d.gravity_mps2(re)
+            alt_est = _d.altitude_m(onboard, re)
+            if phase == "braking":
+                tgo = braking_tgo(re, ve, gate_r, 0.0)
+                a_cmd = braking_accel(re, ve, gate_r, 0.0, -cfg.gate_descent_mps, max(tgo, 1.0))
+                if tgo < 20.0:
+                    phase = "approach"
+                    hover_r = site_point(onboard, aim_xy[0], aim_xy[1], cfg.hover_altitude_m)
+                    dist = float(np.linalg.norm(hover_r - re))
+                    tgo = float(np.clip(2.0 * dist / max(np.linalg.norm(ve), 1.0), 20.0, 300.0))
+                    next_guid = t
+            elif phase in ("approach", "retarget"):
+                hover_r = site_point(onboard, aim_xy[0], aim_xy[1], cfg.hover_altitude_m)
+                a_cmd = e_guidance_accel(hover_r - re, ve, np.zeros(3), max(tgo, 2.0), g_est)
+                tgo -= guid_dt
+                if tgo <= 2.0:
+                    phase = "hover"
+                    hover_start = t
+            if phase in ("hover", "terminal"):
+                a_cmd = terminal_accel(re, ve, aim_xy, alt_est, g_est,
+                                       hold_alt_m=cfg.hover_altitude_m if phase == "hover" else None,
+                                       v_term=cfg.terminal_speed_mps)
+                if phase == "hover" and t - hover_start >= cfg.hover_time_s:
+                    phase = "terminal"
+                    if cfg.hazard_detection and not hazard_done:
+                        hazard_done = True
+                        z_p, xs, ys, hfn = hazard.sensed_patch(
+                            truth, r, re, (tx, ty), cfg.max_retarget_m + 3 * vehicle.footprint_m, truth.pixel_m,
+                            hazard_sigma_m, rng)
+                        sh = hazard.shadow_mask(hfn, xs, ys, cfg.sun_elevation_deg, cfg.sun_azimuth_deg,
+                                                2 * truth.pixel_m, max_dist_m=600.0)
+                        hz = hazard.hazard_map(z_p, xs, ys, footprint_m=vehicle.footprint_m,
+                                               max_slope_deg=limits.max_slope_deg, shadow=sh)
+                        # every cell within half a leg span and 2 sigma of nav error must be safe too
+                        margin = float(np.clip(max(0.5 * vehicle.footprint_m,
+                                                   2.0 * np.sqrt(est.P[0, 0] + est.P[1, 1])), 0.0, 10.0))
+                        spot, dist = hazard.choose_landing_site(hz["safe"].values, xs, ys, (tx, ty),
+                                                                cfg.max_retarget_m, margin)
+                        if spot is None:
+                            retarget_m = float("nan")  # nothing safe in reach: land at the target
+                        elif dist > 0:
+                            aim_xy = np.array(spot)
+                            retarget_m = dist
+                            phase = "retarget"
+                            tgo = 10.0 + dist / 3.0
+                            next_guid = t
+                            continue
+            f_cmd = m_est * a_cmd
+            if phase != "braking":
+                f_cmd = tilt_limit(f_cmd, re, 45.0 if phase == "approach" else 20.0)
+            f_act, thrust_dir = limit_thrust(f_cmd, thrust_dir, vehicle, guid_dt)
+        # ---------------- propagate to the next event
+        alt_hz = cfg.altimeter_hz_braking if phase == "braking" else cfg.altimeter_hz
+        next_alt = max(next_alt, t) if alt_hz > 0 else np.inf
+        t_next = min(next_guid, next_alt, next_vis, next_rec if record else np.inf)
+        n = max(1, int(round((t_next - t) / dt)))
+        f_true = f_act * (1.0 + thrust_scale_error)
+        noise_dv = rng.standard_normal((n, 3)) * (imu.vrw_mps_rthz * np.sqrt(dt))
+        noise_b = rng.standard_normal((n, 3)) * (imu.bias_rw_mps2_rts * np.sqrt(dt))
+        r, v, m, x, P, bias_true, k, empty = propagate(
+            r, v, m, f_true, ve_true, vehicle.dry_mass_kg, est.x, est.P, bias_true, noise_dv, noise_b, dt, n,
+            _d.OMEGA_MOON_RADPS, tuning.q_vel_mps_rts, tuning.q_bias_mps2_rts, tz[0], tz[1], tz[2], tz[3], tz[4])
+        t += k * dt
+        est = nav.NavState(t, x, P)
+        m_est -= np.linalg.norm(f_act) / ve_nom * k * dt
+        if empty:
+            failure = failure or "propellant"
+        alt_true = _d.altitude_m(truth, r)
+        if alt_true <= 0.0:
+            break
+        # ---------------- sensors
+        if t + eps >= next_alt:
+            next_alt = t + 1.0 / alt_hz
+            rng_meas = altimeter.measure(truth, r, rng)
+            if rng_meas is not None:
+                est, gate, _ = nav.update_altimeter(est, gate, rng_meas, altimeter.sigma(rng_meas), onboard,
+                                                    altimeter, tuning)
+        if t + eps >= next_vis:
+            next_vis = t + 1.0 / cfg.vision_hz
+            ts = sens.TruthState(t, r.copy(), v.copy(), alt_true)
+            fx = vision.fix(t, ts, est, rng)
+            if fx is not None and getattr(fx, "ok", True) and alt_true > vision_off_below_m:
+                est, ok, _ = nav.update_vision(est, fx, tuning)
+                n_vis_ok += int(ok)
+        err = float(np.linalg.norm(est.r_m - r))
+        for lv in levels:
+            if lv not in nav_err_at and alt_true <= lv:
+                nav_err_at[lv] = err
+        if record and t + eps >= next_rec:
+            next_rec = t + 1.0 / cfg.record_hz
+            for key, val in (("t_s", t), ("phase", phase), ("alt_m", alt_true), ("nav_err_m", err),
+                             ("nav_sigma_m", float(np.sqrt(np.trace(est.P[:3, :3])))), ("mass_kg", m),
+                             ("x_m", r[0]), ("y_m", r[1]), ("z_m", r[2]), ("speed_mps", float(np.linalg.norm(v)))):
+                hist[key].append(val)
+        if t > cfg.max_time_s:
+            failure = failure or "timeout"
+            break
+
+    up = (r + R_M * EZ) / np.linalg.norm(r + R_M * EZ)
+    v_vert = float(-(v @ up))
+    v_hor = float(np.linalg.norm(v - (v @ up) * up))
+    slope = _footprint_slope_deg(truth, r[0], r[1], vehicle.footprint_m)
+    if not failure:
+        if phase not in ("terminal", "hover"):
+            failure = "crash"
+        elif v_vert > limits.max_vertical_mps:
+            failure = "vertical_speed"
+        elif v_hor > limits.max_horizontal_mps:
+            failure = "horizontal_speed"
+        elif slope > limits.max_slope_deg:
+            failure = "slope"
+    for lv in levels:
+        nav_err_at.setdefault(lv, float("nan"))
+    return _d.DescentResult(
+        success=not failure, failure_cause=failure or "none", touchdown_r_m=r, target_r_m=target_r,
+        aim_r_m=np.array([aim_xy[0], aim_xy[1], 0.0]),
+        landing_error_m=float(np.hypot(r[0] - tx, r[1] - ty)),
+        aim_error_m=float(np.hypot(r[0] - aim_xy[0], r[1] - aim_xy[1])),
+        retarget_m=float(retarget_m), vertical_speed_mps=v_vert, horizontal_speed_mps=v_hor, slope_deg=slope,
+        propellant_used_kg=float(vehicle.wet_mass_kg - m), duration_s=float(t), nav_error_at_m=nav_err_at,
+        history={k: np.asarray(val) for k, val in hist.items()} | {"vision_accepted": n_vis_ok,
+                                                                  "alt_accepted": gate.n_accepted,
+                                                                  "alt_rejected": gate.n_rejected},
+    )

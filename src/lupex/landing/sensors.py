@@ -1,0 +1,226 @@
+"""Sensor models of the descent: IMU, laser altimeter and the vision-fix sources.
+
+* **IMU** (accelerometer channel; attitude is abstracted, so the gyro only
+  matters through the thrust-direction knowledge, which is taken as perfect):
+  sensed delta-v = true non-gravitational delta-v + b dt + white noise of
+  velocity random walk ``vrw`` (m/s/sqrt(s)); the bias b starts at a turn-on
+  value and random-walks with ``bias_rw`` (m/s^2/sqrt(s)), the standard
+  accelerometer error model (IEEE Std 952 / 1293 terms). Defaults are of a
+  navigation-grade unit: 50 ug turn-on bias, 30 ug/sqrt(Hz) noise (~0.018 m/s/sqrt(h)),
+  assumptions for LUPEX.
+* **Laser altimeter**: slant range along the beam to the *real* terrain
+  (:func:`lupex.landing.descent.slant_range_m`), Gaussian noise ``sigma_m +
+  frac * range``, maximum range ``max_range_m`` (assumed 8 km; SLIM and
+  Chandrayaan-3 altimeters work from several km).
+* **Vision**: a :class:`VisionSource` returns a map-relative position fix
+  (``VisionFix``, the contract with :mod:`lupex.landing.pose`) or None.
+  :class:`SimulatedVision` draws true position + the map registration error +
+  Gaussian noise of about one camera ground sample distance (Hamel et al.
+  2025: crater-navigation error ~1 GSD; REFERENCES.md), dropping frames at low
+  sun (few usable craters, Maehara et al. 2021) and outside its altitude
+  range. :class:`RenderedVision` renders the onboard camera and runs the
+  vision engineer's ``pose.locate``; it needs ``lupex.landing.render`` and
+  ``lupex.landing.pose``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from lupex.errors import ConfigError
+from lupex.landing import descent as _d
+
+__all__ = ["ImuModel", "ImuState", "Altimeter", "VisionFix", "VisionSource", "SimulatedVision",
+           "RenderedVision", "TruthState", "camera_gsd_m"]
+
+UG = 9.80665e-6  # one micro-g in m/s^2
+
+try:  # the contract's dataclass once the vision engineer's module lands
+    from lupex.landing.pose import VisionFix  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - until lupex.landing.pose exists
+
+    @dataclass(frozen=True)
+    class VisionFix:  # same fields as lupex.landing.pose.VisionFix
+        """A map-relative camera pose fix (site frame)."""
+
+        position_m: np.ndarray
+        rotation: np.ndarray
+        cov_position_m2: np.ndarray
+        n_matches: int
+        method: str
+        ok: bool
+
+
+@dataclass(frozen=True)
+class TruthState:
+    """What a sensor may see of the truth: time, position, velocity (site frame), map error."""
+
+    t_s: float
+    r_m: np.ndarray
+    v_mps: np.ndarray
+    altitude_m: float
+
+
+# --------------------------------------------------------------------------- IMU
+
+
+@dataclass(frozen=True)
+class ImuModel:
+    """Accelerometer error model (see the module docstring)."""
+
+    turn_on_bias_mps2: float = 50 * UG
+    vrw_mps_rthz: float = 30 * UG  # (m/s^2)/sqrt(Hz) == m/s/sqrt(s)
+    bias_rw_mps2_rts: float = 1e-6
+
+    def draw_bias(self, rng: np.random.Generator) -> np.ndarray:
+        return rng.normal(0.0, self.turn_on_bias_mps2, 3)
+
+
+@dataclass(frozen=True)
+class ImuState:
+    bias_mps2: np.ndarray
+
+
+def imu_measure(model: ImuModel, state: ImuState, dv_true, dt: float, rng: np.random.Generator):
+    """(sensed delta-v, next IMU state) over one step of ``dt`` seconds."""
+    dv = np.asarray(dv_true) + state.bias_mps2 * dt + rng.normal(0.0, model.vrw_mps_rthz * np.sqrt(dt), 3)
+    nb = state.bias_mps2 + rng.normal(0.0, model.bias_rw_mps2_rts * np.sqrt(dt), 3)
+    return dv, ImuState(nb)
+
+
+# --------------------------------------------------------------------------- altimeter
+
+
+@dataclass(frozen=True)
+class Altimeter:
+    """Laser altimeter: slant range along ``beam_tilt_deg`` from the local vertical (toward +x)."""
+
+    sigma_m: float = 0.3
+    sigma_frac: float = 1e-3
+    max_range_m: float = 8_000.0
+    beam_tilt_deg: float = 0.0
+
+    def beam(self, r) -> np.ndarray:
+        rc = np.asarray(r, float) + np.array([0.0, 0.0, _d.R_M])
+        down = -rc / np.linalg.norm(rc)
+        t = np.radians(self.beam_tilt_deg)
+        side = np.array([1.0, 0.0, 0.0]) - down[0] * down
+        side /= np.linalg.norm(side)
+        return np.cos(t) * down + np.sin(t) * side
+
+    def sigma(self, range_m: float) -> float:
+        return self.sigma_m + self.sigma_frac * range_m
+
+    def measure(self, terrain, r_true, rng: np.random.Generator) -> float | None:
+        """A noisy slant range to the real terrain, or None when out of range."""
+        rho = _d.slant_range_m(terrain, r_true, self.beam(r_true), self.max_range_m)
+        if not np.isfinite(rho):
+            return None
+        return rho + rng.normal(0.0, self.sigma(rho))
+
+
+# --------------------------------------------------------------------------- vision
+
+
+def camera_gsd_m(altitude_m: float, fov_deg: float, n_pixels: int) -> float:
+    """Nadir ground sample distance (m/px) of a pinhole camera: altitude x IFOV."""
+    return float(altitude_m) * np.radians(fov_deg) / n_pixels
+
+
+@runtime_checkable
+class VisionSource(Protocol):
+    """Anything that can turn the current situation into a map-relative fix (or None)."""
+
+    def fix(self, t: float, true_state: TruthState, est_state: Any, rng: np.random.Generator) -> VisionFix | None:
+        ...
+
+
+@dataclass(frozen=True)
+class SimulatedVision:
+    """Vision fixes without images: truth + map registration error + ~1 GSD noise.
+
+    ``sigma_gsd`` scales the per-axis horizontal sigma in camera GSDs
+    (nadir camera of ``fov_deg`` over ``n_pixels``); the vertical sigma is
+    ``vertical_factor`` times that. ``map_floor_m`` is the map's own
+    resolution limit (per axis), added in quadrature. Frames are lost with
+    probability ``p_dropout`` plus ``p_dropout_low_sun`` x exp(-sun_el/2 deg)
+    (polar low sun: Maehara et al. 2021), and below ``min_altitude_m`` or above
+    ``max_altitude_m``. ``map_offset_m`` is this run's registration error of
+    the onboard map (the fix is relative to the map).
+    """
+
+    fov_deg: float = 30.0
+    n_pixels: int = 1024
+    sigma_gsd: float = 1.0
+    vertical_factor: float = 2.0
+    map_floor_m: float = 0.5
+    min_altitude_m: float = 30.0
+    max_altitude_m: float = 30_000.0
+    p_dropout: float = 0.05
+    p_dropout_low_sun: float = 0.3
+    sun_elevation_deg: float = 1.5
+    map_offset_m: tuple = (0.0, 0.0, 0.0)
+
+    def __post_init__(self):
+        if not (self.fov_deg > 0 and self.n_pixels > 0 and self.sigma_gsd > 0):
+            raise ConfigError("SimulatedVision: fov_deg, n_pixels and sigma_gsd must be positive")
+
+    def p_drop(self) -> float:
+        return float(min(1.0, self.p_dropout + self.p_dropout_low_sun * np.exp(-max(self.sun_elevation_deg, 0) / 2.0)))
+
+    def fix(self, t, true_state: TruthState, est_state, rng: np.random.Generator):
+        alt = true_state.altitude_m
+        u = rng.random()  # always drawn: the random stream does not depend on the outcome
+        noise = rng.standard_normal(3)
+        if not (self.min_altitude_m <= alt <= self.max_altitude_m) or u < self.p_drop():
+            return None
+        s = np.hypot(self.sigma_gsd * camera_gsd_m(alt, self.fov_deg, self.n_pixels), self.map_floor_m)
+        sig = np.array([s, s, self.vertical_factor * s])
+        pos = np.asarray(true_state.r_m, float) + np.asarray(self.map_offset_m, float) + sig * noise
+        return VisionFix(position_m=pos, rotation=np.eye(3), cov_position_m2=np.diag(sig**2),
+                         n_matches=10, method="crater", ok=True)
+
+
+def vision_modules_available() -> bool:
+    """True once the vision engineer's ``render`` and ``pose`` modules are importable."""
+    return all(importlib.util.find_spec(f"lupex.landing.{m}") is not None for m in ("render", "pose"))
+
+
+@dataclass(frozen=True)
+class RenderedVision:
+    """Fixes from rendered images: ``render.render`` the true terrain, ``pose.locate`` on the onboard map.
+
+    ``camera`` and ``onboard_map`` are the vision engineer's objects;
+    ``pose_from_state(r, rotation)`` builds their pose type from a site-frame
+    position (default: a nadir-looking pose dict). Frames below
+    ``min_altitude_m`` are skipped.
+    """
+
+    dem: Any
+    camera: Any
+    onboard_map: Any
+    sun_vector_site: np.ndarray
+    min_altitude_m: float = 30.0
+    pose_from_state: Any = None
+
+    def __post_init__(self):
+        if not vision_modules_available():
+            raise ConfigError("RenderedVision needs lupex.landing.render and lupex.landing.pose, which are not "
+                              "installed; use SimulatedVision until the vision modules land")
+
+    def fix(self, t, true_state: TruthState, est_state, rng: np.random.Generator):
+        from lupex.landing import pose, render  # lazy: optional until the vision modules land
+
+        if true_state.altitude_m < self.min_altitude_m:
+            return None
+        make = self.pose_from_state or (lambda r, rot: {"position_m": np.asarray(r, float), "rotation": rot})
+        nadir = np.diag([1.0, -1.0, -1.0])  # camera boresight along -z
+        image = render.render(self.dem, self.camera, make(true_state.r_m, nadir), self.sun_vector_site)
+        fx = pose.locate(image, self.camera, make(est_state.r_m, nadir), self.onboard_map, rng)
+        if fx is None or not getattr(fx, "ok", False):
+            return None
+        return fx
