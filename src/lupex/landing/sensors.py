@@ -25,13 +25,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from lupex.errors import ConfigError
+from lupex.errors import ConfigError, InputError
 from lupex.landing import descent as _d
 
 __all__ = ["ImuModel", "ImuState", "Altimeter", "VisionFix", "VisionSource", "SimulatedVision",
@@ -39,20 +38,7 @@ __all__ = ["ImuModel", "ImuState", "Altimeter", "VisionFix", "VisionSource", "Si
 
 UG = 9.80665e-6  # one micro-g in m/s^2
 
-try:  # the contract's dataclass once the vision engineer's module lands
-    from lupex.landing.pose import VisionFix  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - until lupex.landing.pose exists
-
-    @dataclass(frozen=True)
-    class VisionFix:  # same fields as lupex.landing.pose.VisionFix
-        """A map-relative camera pose fix (site frame)."""
-
-        position_m: np.ndarray
-        rotation: np.ndarray
-        cov_position_m2: np.ndarray
-        n_matches: int
-        method: str
-        ok: bool
+from lupex.landing.pose import VisionFix  # noqa: E402  (the contract between vision and filter)
 
 
 @dataclass(frozen=True)
@@ -185,42 +171,40 @@ class SimulatedVision:
                          n_matches=10, method="crater", ok=True)
 
 
-def vision_modules_available() -> bool:
-    """True once the vision engineer's ``render`` and ``pose`` modules are importable."""
-    return all(importlib.util.find_spec(f"lupex.landing.{m}") is not None for m in ("render", "pose"))
-
-
 @dataclass(frozen=True)
 class RenderedVision:
-    """Fixes from rendered images: ``render.render`` the true terrain, ``pose.locate`` on the onboard map.
+    """Fixes from rendered images: the true terrain rendered from the true pose
+    (:func:`lupex.landing.render.render`), located on the onboard map from the
+    filter's prediction (:func:`lupex.landing.pose.locate`).
 
-    ``camera`` and ``onboard_map`` are the vision engineer's objects;
-    ``pose_from_state(r, rotation)`` builds their pose type from a site-frame
-    position (default: a nadir-looking pose dict). Frames below
-    ``min_altitude_m`` are skipped.
+    ``scene`` is :func:`lupex.landing.render.make_scene` of the *true* DEM and
+    Sun; ``camera`` gives the intrinsics (its pose is replaced per frame by a
+    nadir view at ``heading_deg``); ``onboard_map`` is built before the flight
+    (:func:`lupex.landing.onboard_map.build_onboard_map`). Frames below
+    ``min_altitude_m`` are skipped. The attitude is taken as known (star
+    tracker).
     """
 
-    dem: Any
+    scene: Any
     camera: Any
     onboard_map: Any
     sun_vector_site: np.ndarray
     min_altitude_m: float = 30.0
-    pose_from_state: Any = None
-
-    def __post_init__(self):
-        if not vision_modules_available():
-            raise ConfigError("RenderedVision needs lupex.landing.render and lupex.landing.pose, which are not "
-                              "installed; use SimulatedVision until the vision modules land")
+    heading_deg: float = 0.0
 
     def fix(self, t, true_state: TruthState, est_state, rng: np.random.Generator):
-        from lupex.landing import pose, render  # lazy: optional until the vision modules land
+        from lupex.landing import camera as camera_mod
+        from lupex.landing import pose, render
 
         if true_state.altitude_m < self.min_altitude_m:
             return None
-        make = self.pose_from_state or (lambda r, rot: {"position_m": np.asarray(r, float), "rotation": rot})
-        nadir = np.diag([1.0, -1.0, -1.0])  # camera boresight along -z
-        image = render.render(self.dem, self.camera, make(true_state.r_m, nadir), self.sun_vector_site)
-        fx = pose.locate(image, self.camera, make(est_state.r_m, nadir), self.onboard_map, rng)
-        if fx is None or not getattr(fx, "ok", False):
+        rot = camera_mod.nadir_rotation(self.heading_deg)
+        true_cam = self.camera.with_pose(true_state.r_m, rot)
+        try:
+            image = render.render(self.scene, true_cam, rng=rng)
+        except InputError:  # the frame sees nothing of the DEM
             return None
-        return fx
+        prior = pose.PosePrior(position_m=np.asarray(est_state.r_m, float), rotation=rot,
+                               cov_position_m2=np.asarray(est_state.P, float)[:3, :3])
+        fx = pose.locate(image, true_cam, prior, self.onboard_map, rng, sun_site=self.sun_vector_site)
+        return fx if fx.ok else None
