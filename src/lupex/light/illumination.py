@@ -1,0 +1,546 @@
+"""Sun and Earth visibility over a DEM: time series at points, statistics per cell.
+
+A body is visible from a cell in proportion to the part of its disk above the
+cell's horizon: the horizon height at the body's grid azimuth is interpolated
+linearly between the two neighbouring azimuths of the horizon cube, and the
+visible part of the disk is the circular segment above a straight line at that
+height (:func:`lupex.light.sky.disk_visible_fraction`). This is the approach of
+Mazarico et al. 2011 (Icarus 211:1066) and Gläser et al. 2014 (Icarus 243:78,
+whose 20 x 20 km, 1-year, 1-hour study is the scale the kernel is built for).
+
+Statistics per cell over a regular time grid (each step stands for ``step``
+hours of time):
+
+* ``illumination_pct``: time-mean of the Sun's visible fraction, in percent;
+* ``sunlit_time_pct``: percent of steps with any part of the Sun visible;
+* ``longest_darkness_h``: longest run of consecutive *dark* steps (Sun's
+  visible fraction <= ``dark_threshold``) times the step in hours. A run that
+  touches the start or the end of the span is counted with the length seen
+  inside the span (a lower bound of the true run); ``dark_at_start_h`` and
+  ``dark_at_end_h`` give those edge runs so that spans can be joined; a cell
+  dark for the whole span has all three equal to the span;
+* ``earth_visible_pct``: percent of steps with Earth's visible fraction >=
+  ``earth_threshold``; ``mean_earth_fraction``: time-mean of that fraction;
+* ``sun_and_earth_pct``: percent of steps that are not dark and have Earth visible;
+* ``permanent_shadow``: no part of the Sun visible at any step.
+
+The statistics stream: the horizon cube (which may be an ``np.memmap``) is read
+once, tile by tile; per tile a numba kernel (:mod:`lupex.light._kernel`) walks
+each cell through all times keeping running sums and dark runs, so cells x
+times is never stored. With a ``dask.distributed`` client the tiles run on the
+workers with the same kernel and inputs, giving identical numbers.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+import weakref
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from lupex import ephemeris
+from lupex.errors import ConfigError, InputError
+from lupex.light import sky as _sky
+
+__all__ = [
+    "TimeGridError",
+    "HorizonShapeError",
+    "regular_times",
+    "horizon_store",
+    "point_series",
+    "light_statistics",
+    "compute_light",
+    "write_light_products",
+]
+
+STAT_VARIABLES = (
+    "illumination_pct",
+    "sunlit_time_pct",
+    "longest_darkness_h",
+    "dark_at_start_h",
+    "dark_at_end_h",
+    "earth_visible_pct",
+    "mean_earth_fraction",
+    "sun_and_earth_pct",
+    "permanent_shadow",
+)
+
+
+class TimeGridError(ConfigError):
+    """The times are not a usable regular grid."""
+
+
+class HorizonShapeError(InputError):
+    """The horizon cube does not match the DEM."""
+
+
+# ---------------------------------------------------------------- inputs
+
+
+def _as_datetime64(times) -> np.ndarray:
+    arr = np.atleast_1d(np.asarray(times))
+    if arr.ndim != 1:
+        raise TimeGridError(f"times must be a 1-D sequence, got shape {arr.shape}")
+    if arr.size == 0:
+        raise TimeGridError("no times given; give at least one UTC time (e.g. lupex.ephemeris.time_grid)")
+    return ephemeris._to_datetime64(arr)
+
+
+def regular_times(times) -> tuple[np.ndarray, float]:
+    """Check that ``times`` (UTC) are a regular increasing grid; return (datetime64[ns], step seconds).
+
+    Steps may differ by at most 1 ms. Raises :class:`TimeGridError` otherwise.
+    """
+    t = _as_datetime64(times)
+    if t.size < 2:
+        raise TimeGridError("statistics need at least 2 times (a regular grid, e.g. lupex.ephemeris.time_grid)")
+    dt = np.diff(t).astype("timedelta64[ns]").astype(np.int64)
+    if np.any(dt <= 0):
+        i = int(np.argmax(dt <= 0))
+        raise TimeGridError(
+            f"times must increase with a positive step; step {i} ({t[i]} -> {t[i + 1]}) is "
+            f"{dt[i] / 3.6e12:g} h. Sort the times or build them with lupex.ephemeris.time_grid"
+        )
+    if np.any(np.abs(dt - dt[0]) > 1_000_000):
+        i = int(np.argmax(np.abs(dt - dt[0]) > 1_000_000))
+        raise TimeGridError(
+            f"times must be a regular grid: the first step is {dt[0] / 3.6e12:g} h but step {i} "
+            f"({t[i]} -> {t[i + 1]}) is {dt[i] / 3.6e12:g} h. Use lupex.ephemeris.time_grid"
+        )
+    return t, float(dt.mean()) / 1e9
+
+
+def _check_dem(dem):
+    if not isinstance(dem, xr.DataArray) or tuple(dem.dims) != ("y", "x"):
+        raise InputError("the DEM must be an xarray.DataArray with dims ('y', 'x'); read it with lupex.terrain")
+    from lupex.terrain import geo
+
+    geo.pixel_size_m(dem)  # square, regular
+
+
+def _check_cube(dem, cube) -> int:
+    shape = getattr(cube, "shape", None)
+    ny, nx = dem.shape
+    if shape is None or len(shape) != 3 or tuple(shape[1:]) != (ny, nx):
+        raise HorizonShapeError(
+            f"the horizon cube has shape {shape} but the DEM is {ny} x {nx}; it must be "
+            f"(n_azimuths, {ny}, {nx}), from lupex.light.horizon.horizon_angles on this DEM"
+        )
+    if shape[0] < 4:
+        raise HorizonShapeError(f"the horizon cube has only {shape[0]} azimuths; use at least 4 (360 is usual)")
+    return int(shape[0])
+
+
+# ---------------------------------------------------------------- storage
+
+
+def horizon_store(shape, n_az: int, max_bytes: int, tmpdir=None) -> np.ndarray:
+    """An empty float32 horizon cube (n_az, ny, nx): in memory if it fits in ``max_bytes``, else an np.memmap.
+
+    The memmap lives in a temporary file in ``tmpdir`` (default: the system's
+    temporary directory), deleted when the array is garbage collected
+    (``.filename`` names it).
+    """
+    ny, nx = (int(s) for s in shape)
+    n_az = int(n_az)
+    if n_az < 1 or ny < 1 or nx < 1:
+        raise ConfigError(f"horizon cube dimensions must be positive, got {n_az} x {ny} x {nx}")
+    nbytes = n_az * ny * nx * 4
+    if nbytes <= max_bytes:
+        return np.empty((n_az, ny, nx), dtype=np.float32)
+    d = Path(tmpdir) if tmpdir is not None else Path(tempfile.gettempdir())
+    d.mkdir(parents=True, exist_ok=True)
+    fd, path = tempfile.mkstemp(prefix="lupex-horizon-", suffix=".f32", dir=d)
+    os.close(fd)
+    try:
+        mm = np.memmap(path, dtype=np.float32, mode="w+", shape=(n_az, ny, nx))
+    except OSError as exc:
+        os.unlink(path)
+        raise InputError(
+            f"cannot create a {nbytes / 2**30:.1f} GiB horizon file in {d} ({exc}); "
+            "free disk space or choose another tmpdir"
+        ) from exc
+    weakref.finalize(mm, _unlink_quiet, path)
+    return mm
+
+
+def _unlink_quiet(path) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+# ---------------------------------------------------------------- point series
+
+
+def _nearest_cells(dem, points_xy) -> tuple[np.ndarray, np.ndarray]:
+    from lupex.terrain import geo
+
+    pts = np.asarray(points_xy, dtype=float)
+    if pts.ndim == 1:
+        pts = pts[None, :]
+    if pts.ndim != 2 or pts.shape[1] != 2 or not np.all(np.isfinite(pts)):
+        raise InputError("points_xy must be finite (x, y) pairs in the DEM's CRS, metres, shape (n, 2)")
+    x = np.asarray(dem["x"].values, float)
+    y = np.asarray(dem["y"].values, float)
+    p = geo.pixel_size_m(dem)
+    col = np.rint((pts[:, 0] - x[0]) / (x[1] - x[0])).astype(int)
+    row = np.rint((pts[:, 1] - y[0]) / (y[1] - y[0])).astype(int)
+    outside = (col < 0) | (col >= x.size) | (row < 0) | (row >= y.size)
+    if outside.any():
+        i = int(np.argmax(outside))
+        raise InputError(
+            f"point ({pts[i, 0]:.1f}, {pts[i, 1]:.1f}) is outside the DEM "
+            f"(x {x.min() - p / 2:.1f}..{x.max() + p / 2:.1f}, y {y.min() - p / 2:.1f}..{y.max() + p / 2:.1f})"
+        )
+    return row, col
+
+
+def _horizon_at(hcol: np.ndarray, az_deg: np.ndarray) -> np.ndarray:
+    """Horizon (deg) of one cell (n_az,) at azimuths ``az_deg``, linear between neighbouring azimuths."""
+    n = hcol.shape[0]
+    f = (np.asarray(az_deg) % 360.0) * (n / 360.0)
+    k = np.floor(f).astype(int) % n
+    w = f - np.floor(f)
+    return hcol[k] * (1.0 - w) + hcol[(k + 1) % n] * w
+
+
+def point_series(dem, horizon_cube, points_xy, times) -> xr.Dataset:
+    """Sun and Earth at chosen points over ``times``.
+
+    Each point takes the cell whose centre is nearest. Returns a Dataset with
+    dims (point, time): ``sun_fraction`` and ``earth_fraction`` (visible part
+    of the disk, 0..1), ``*_elevation_deg`` (above the cell's local
+    horizontal), ``*_azimuth_deg`` (grid azimuth, clockwise from grid +y),
+    ``*_horizon_deg`` (horizon height at that azimuth) and, per time,
+    ``*_radius_deg``. Times need not be regular.
+    """
+    _check_dem(dem)
+    n_az = _check_cube(dem, horizon_cube)
+    t = _as_datetime64(times)
+    et = ephemeris.utc_to_et(t)
+    row, col = _nearest_cells(dem, points_xy)
+    site = _sky.site_frame(dem)
+    tracks = {b: _sky.body_track(b, site, et) for b in _sky.BODIES}
+    rot = _point_rotation(dem, row, col, site)
+    data = {}
+    for body, tr in tracks.items():
+        el, az = _sky.sky_at_cells(tr, rot)  # (nt, npt)
+        hz = np.empty_like(el)
+        for i, (r, c) in enumerate(zip(row, col)):
+            hcol = np.asarray(horizon_cube[:, r, c], dtype=np.float64)
+            hz[:, i] = _horizon_at(hcol, az[:, i])
+        frac = _sky.disk_visible_fraction(el - hz, tr.radius_deg[:, None])
+        name = body.lower()
+        data[f"{name}_fraction"] = (("point", "time"), frac.T)
+        data[f"{name}_elevation_deg"] = (("point", "time"), el.T)
+        data[f"{name}_azimuth_deg"] = (("point", "time"), az.T)
+        data[f"{name}_horizon_deg"] = (("point", "time"), hz.T)
+        data[f"{name}_radius_deg"] = (("time",), tr.radius_deg)
+    x = np.asarray(dem["x"].values, float)[col]
+    y = np.asarray(dem["y"].values, float)[row]
+    ds = xr.Dataset(
+        data,
+        coords={
+            "time": t,
+            "point": np.arange(row.size),
+            "x": ("point", x),
+            "y": ("point", y),
+            "row": ("point", row),
+            "col": ("point", col),
+        },
+        attrs={"n_azimuths": n_az, "source": "lupex.light.illumination.point_series"},
+    )
+    return ds
+
+
+def _point_rotation(dem, row, col, site) -> _sky.CellRotation:
+    from lupex.terrain import geo
+
+    crs = geo.dem_crs(dem)
+    x = np.asarray(dem["x"].values, float)
+    y = np.asarray(dem["y"].values, float)
+    parts = [_sky.cell_rotation(_sky._dem_like(crs, [x[c], x[c] + 1.0], [y[r], y[r] - 1.0]), site) for r, c in zip(row, col)]
+    return _sky.CellRotation(*(np.array([getattr(p, a)[0, 0] for p in parts]) for a in ("tx", "ty", "tzm1", "wz")))
+
+
+# ---------------------------------------------------------------- statistics
+
+
+def _tile_slices(ny: int, nx: int, tile: int):
+    return [(r0, min(r0 + tile, ny), c0, min(c0 + tile, nx)) for r0 in range(0, ny, tile) for c0 in range(0, nx, tile)]
+
+
+def _tile_result(H, x, y, crs_wkt, site, S, E, table, dark_thr, earth_thr) -> np.ndarray:
+    """Kernel output (tr, tc, N_OUT) for one tile: the unit of work, local or on a dask worker."""
+    from lupex.light import _kernel
+
+    rot = _sky.cell_rotation(_sky._dem_like(crs_wkt, x, y), site)
+    return _kernel.run_tile(H, rot.tx, rot.ty, rot.tzm1, rot.wz, S, E, table, dark_thr, earth_thr)
+
+
+def _tile_from_memmap(path, offset, shape, sl, *args):
+    mm = np.memmap(path, dtype=np.float32, mode="r", shape=tuple(shape), offset=offset)
+    r0, r1, c0, c1 = sl
+    H = np.array(mm[:, r0:r1, c0:c1])
+    del mm
+    return _tile_result(H, *args)
+
+
+def _memmap_spec(cube):
+    """(path, offset, shape) when ``cube`` is a whole, C-ordered float32 np.memmap file, else None."""
+    import mmap
+
+    if (
+        isinstance(cube, np.memmap)
+        and getattr(cube, "filename", None)
+        and isinstance(cube.base, mmap.mmap)
+        and cube.dtype == np.float32
+        and cube.flags.c_contiguous
+    ):
+        return str(cube.filename), int(cube.offset), tuple(cube.shape)
+    return None
+
+
+def light_statistics(
+    dem,
+    horizon_cube,
+    times,
+    *,
+    dark_threshold: float = 0.0,
+    earth_threshold: float = 0.5,
+    tile: int = 256,
+    client=None,
+    progress=None,
+) -> xr.Dataset:
+    """Per-cell Sun and Earth statistics over a regular time grid (see the module docstring).
+
+    ``horizon_cube``: float32 (n_az, ny, nx) in degrees for azimuths k*360/n_az
+    clockwise from grid +y (an array or np.memmap, read once, tile by tile).
+    ``times``: regular UTC grid. ``client``: a dask.distributed Client to run
+    the tiles on. ``progress(done, total)`` is called after each tile.
+    Returns a Dataset on the DEM's grid and CRS.
+    """
+    _check_dem(dem)
+    n_az = _check_cube(dem, horizon_cube)
+    t, step_s = regular_times(times)
+    if not (0.0 <= dark_threshold < 1.0):
+        raise ConfigError(f"dark_threshold must be in [0, 1), got {dark_threshold}")
+    if not (0.0 < earth_threshold <= 1.0):
+        raise ConfigError(f"earth_threshold must be in (0, 1], got {earth_threshold}")
+    if int(tile) < 1:
+        raise ConfigError(f"tile must be a positive number of cells, got {tile}")
+    tile = int(tile)
+    from lupex.terrain import geo
+
+    crs = geo.dem_crs(dem)
+    crs_wkt = crs.to_wkt()
+    et = ephemeris.utc_to_et(t)
+    sky = _sky.site_sky(dem, et)
+    S = _sky.body_coefficients(sky.sun, n_az)
+    E = _sky.body_coefficients(sky.earth, n_az)
+    table = _sky.disk_fraction_table()
+    ny, nx = dem.shape
+    xs = np.asarray(dem["x"].values, float)
+    ys = np.asarray(dem["y"].values, float)
+    tiles = _tile_slices(ny, nx, tile)
+    result = np.empty((ny, nx, 9), dtype=np.float64)
+
+    def args_for(sl):
+        r0, r1, c0, c1 = sl
+        return (xs[c0:c1], ys[r0:r1], crs_wkt)
+
+    if client is None:
+        for i, sl in enumerate(tiles):
+            r0, r1, c0, c1 = sl
+            H = horizon_cube[:, r0:r1, c0:c1]
+            result[r0:r1, c0:c1] = _tile_result(H, *args_for(sl), sky.site, S, E, table, dark_threshold, earth_threshold)
+            if progress is not None:
+                progress(i + 1, len(tiles))
+    else:
+        from distributed import as_completed
+
+        shared = client.scatter([sky.site, S, E, table], broadcast=True)
+        spec = _memmap_spec(horizon_cube)
+        futures = {}
+        for sl in tiles:
+            r0, r1, c0, c1 = sl
+            if spec is not None:
+                fut = client.submit(
+                    _tile_from_memmap, *spec, sl, *args_for(sl), *shared, dark_threshold, earth_threshold, pure=False
+                )
+            else:
+                H = np.ascontiguousarray(horizon_cube[:, r0:r1, c0:c1], dtype=np.float32)
+                fut = client.submit(_tile_result, H, *args_for(sl), *shared, dark_threshold, earth_threshold, pure=False)
+            futures[fut] = sl
+        for i, fut in enumerate(as_completed(futures)):
+            r0, r1, c0, c1 = futures[fut]
+            result[r0:r1, c0:c1] = fut.result()
+            if progress is not None:
+                progress(i + 1, len(tiles))
+    return _assemble(dem, crs, result, t, step_s, dark_threshold, earth_threshold, n_az)
+
+
+def _assemble(dem, crs, res, t, step_s, dark_thr, earth_thr, n_az) -> xr.Dataset:
+    from lupex.light import _kernel as K
+
+    nt = t.size
+    step_h = step_s / 3600.0
+    nan = np.isnan(res[..., K.O_SUN_SUM])
+    pct = 100.0 / nt
+    v = {
+        "illumination_pct": (res[..., K.O_SUN_SUM] * pct, "%", "time-mean of the visible fraction of the Sun's disk"),
+        "sunlit_time_pct": (res[..., K.O_SUN_ANY] * pct, "%", "time with any part of the Sun's disk visible"),
+        "longest_darkness_h": (
+            res[..., K.O_LONGEST] * step_h,
+            "h",
+            f"longest run of dark steps (Sun visible fraction <= {dark_thr}) x step; "
+            "runs at the span's edges are counted as seen inside the span",
+        ),
+        "dark_at_start_h": (res[..., K.O_LEAD] * step_h, "h", "dark run at the start of the span"),
+        "dark_at_end_h": (res[..., K.O_TRAIL] * step_h, "h", "dark run at the end of the span"),
+        "earth_visible_pct": (
+            res[..., K.O_EARTH_VIS] * pct,
+            "%",
+            f"time with at least {earth_thr} of Earth's disk visible",
+        ),
+        "mean_earth_fraction": (res[..., K.O_EARTH_SUM] / nt, "1", "time-mean of the visible fraction of Earth's disk"),
+        "sun_and_earth_pct": (
+            res[..., K.O_BOTH] * pct,
+            "%",
+            "time not dark and with Earth visible",
+        ),
+    }
+    coords = {"y": dem["y"], "x": dem["x"]}
+    ds = xr.Dataset(coords=coords)
+    for name, (arr, units, desc) in v.items():
+        ds[name] = xr.DataArray(arr.astype(np.float32), dims=("y", "x"), attrs={"units": units, "long_name": desc})
+    ds["permanent_shadow"] = xr.DataArray(
+        (res[..., K.O_SUN_ANY] == 0) & ~nan,
+        dims=("y", "x"),
+        attrs={"long_name": "no part of the Sun visible at any step of the span"},
+    )
+    ds.attrs.update(
+        {
+            "start_utc": str(t[0])[:19],
+            "end_utc": str(t[-1])[:19],
+            "step_hours": step_h,
+            "n_steps": int(nt),
+            "dark_threshold": float(dark_thr),
+            "earth_threshold": float(earth_thr),
+            "n_azimuths": int(n_az),
+            "source": "lupex.light.illumination.light_statistics",
+        }
+    )
+    return ds.rio.write_crs(crs)
+
+
+# ---------------------------------------------------------------- end to end
+
+
+def compute_light(
+    dem,
+    times,
+    *,
+    n_azimuths: int = 360,
+    observer_height_m: float = 0.0,
+    memory_limit_bytes: int = 2 * 2**30,
+    tmpdir=None,
+    dark_threshold: float = 0.0,
+    earth_threshold: float = 0.5,
+    tile: int = 256,
+    client=None,
+    progress=None,
+):
+    """Horizons of ``dem`` then its light statistics over ``times``.
+
+    The horizon cube is kept in memory when it fits in ``memory_limit_bytes``,
+    otherwise in a temporary np.memmap in ``tmpdir``; azimuths are computed in
+    batches by :func:`lupex.light.horizon.horizon_angles` straight into the
+    store. Returns ``(stats, cube)``; ``cube`` is None when it was disk-backed
+    (its file is deleted). ``progress(done, total)`` counts azimuth batches
+    then tiles.
+    """
+    from lupex.light import horizon  # written in parallel; imported when needed
+    from lupex.terrain import geo
+
+    _check_dem(dem)
+    regular_times(times)  # fail before the long horizon computation
+    n_az = int(n_azimuths)
+    ny, nx = dem.shape
+    z = np.asarray(dem.values, dtype=np.float64)
+    if not np.all(np.isfinite(z)):
+        raise InputError("the DEM has NaN or infinite heights; fill the holes first (e.g. gdal_fillnodata)")
+    store = horizon_store((ny, nx), n_az, memory_limit_bytes, tmpdir)
+    on_disk = isinstance(store, np.memmap)
+    slice_bytes = ny * nx * 4
+    batch = n_az if not on_disk else max(1, min(n_az, int(memory_limit_bytes // 4 // slice_bytes)))
+    n_batches = math.ceil(n_az / batch)
+    pixel = geo.pixel_size_m(dem)
+    try:
+        for b, k0 in enumerate(range(0, n_az, batch)):
+            k1 = min(k0 + batch, n_az)
+            view = store[k0:k1]
+            res = horizon.horizon_angles(
+                z, pixel, n_az, observer_height_m=observer_height_m, az_indices=np.arange(k0, k1), out=view
+            )
+            if res is not None and not np.shares_memory(res, view):
+                view[...] = res
+            if progress is not None:
+                progress(b + 1, n_batches)
+        if on_disk:
+            store.flush()
+        stats = light_statistics(
+            dem,
+            store,
+            times,
+            dark_threshold=dark_threshold,
+            earth_threshold=earth_threshold,
+            tile=tile,
+            client=client,
+            progress=progress,
+        )
+        stats.attrs["observer_height_m"] = float(observer_height_m)
+    finally:
+        if on_disk:
+            path = store.filename
+            del store, view
+            _unlink_quiet(path)
+    return (stats, None) if on_disk else (stats, store)
+
+
+def write_light_products(stats: xr.Dataset, outdir) -> list[Path]:
+    """Write each statistic as a GeoTIFF and the whole Dataset as NetCDF (``light_statistics.nc``), atomically."""
+    from lupex import io
+
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    crs = stats.rio.crs
+    if crs is None:
+        raise InputError("the statistics have no CRS; compute them with light_statistics on a DEM with a CRS")
+    written = []
+    for name in stats.data_vars:
+        da = stats[name]
+        if da.dims != ("y", "x"):
+            continue
+        if da.dtype == bool:
+            da = da.astype(np.uint8)
+        da = da.rio.write_crs(crs)
+        path = outdir / f"{name}.tif"
+        with io.atomic_path(path, suffix=".tif") as tmp:
+            da.rio.to_raster(tmp)
+        written.append(path)
+    nc = outdir / "light_statistics.nc"
+    out = stats.copy()
+    for name in out.data_vars:
+        if out[name].dtype == bool:
+            out[name] = out[name].astype(np.uint8)
+            out[name].attrs["flag_values"] = "0 1"
+    io.write_netcdf(nc, out)
+    written.append(nc)
+    return written
