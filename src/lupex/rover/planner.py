@@ -524,6 +524,9 @@ class SearchResult:
 def astar(prob: Problem, start_cell: int, goal_cell: int, t_start: int = 0, d_start_j: float = 0.0, *,
           ignore_energy: bool = False, ignore_earth: bool = False, max_states: int = 30_000_000) -> SearchResult:
     """Earliest-arrival search from window cell ``start_cell`` at tick ``t_start`` with deficit ``d_start_j``."""
+    if not static_reachable(prob, start_cell)[goal_cell]:  # cheap: no route even ignoring time and energy
+        e = np.empty(0, np.int64)
+        return SearchResult(EXHAUSTED, e, e, np.empty(0), 0)
     dmax = 1e300 if ignore_energy else prob.dmax_j
     inv = 1.0 / (prob.vmax_m_s * prob.tick_s)
     st, cells, ticks, dd, n = _astar_kernel(

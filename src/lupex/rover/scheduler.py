@@ -86,7 +86,7 @@ def _stop_steps(prob: P.Problem, rover: RoverParams, cell: int, t: int, d_j: flo
     """
     tps = prob.ticks_per_step
     hib = rover.loads.hibernate_w + P.heater_power_w(rover, rover.loads.hibernate_w, False)
-    pending = list(pending) if pending is not None else ["science"] * science + ["drill"] * drill
+    pending = [list(q) for q in pending] if pending is not None else []
     # length (steps) of the next dark run starting at or after each step, at this cell
     dark = prob.sun[:, cell] <= prob.dark_u8
     nxt = np.zeros(prob.n_steps + 1, dtype=np.int64)
@@ -114,15 +114,19 @@ def _stop_steps(prob: P.Problem, rover: RoverParams, cell: int, t: int, d_j: flo
             if reserve > prob.dmax_j:  # not a haven: no reserve to keep here, the rover leaves before the dark
                 reserve = 0.0
             mode, load = "standby", prob.wait_load_w + prob.heater_w[2]
-            cands = ([pending[0]] if pending else []) + (["communicate"] if prob.earth[k, cell] >= prob.earth_u8 else [])
-            for m in cands:
+            cands = ([pending[0][0]] if pending else []) + (["communicate"] if prob.earth[k, cell] >= prob.earth_u8 else [])
+            for j, m in enumerate(cands):
+                bb = min(b, a + pending[0][1]) if (j == 0 and pending) else b
                 ld = rover.loads.of(m) + P.heater_power_w(rover, rover.loads.of(m), True)
                 net = sol - ld
-                D2 = max(D - prob.eta_c * net * dt, 0.0) if net >= 0 else D - net * dt / prob.eta_d
+                dd = (bb - a) * prob.tick_s
+                D2 = max(D - prob.eta_c * net * dd, 0.0) if net >= 0 else D - net * dd / prob.eta_d
                 if D2 + reserve <= prob.dmax_j:
-                    mode, load = m, ld
-                    if pending and m == pending[0]:
-                        pending.pop(0)
+                    mode, load, b, dt = m, ld, bb, dd
+                    if j == 0 and pending:
+                        pending[0][1] -= bb - a
+                        if pending[0][1] <= 0:
+                            pending.pop(0)
                     break
         net = sol - load
         D = max(D - prob.eta_c * net * dt, 0.0) if net >= 0 else D - net * dt / prob.eta_d
@@ -184,19 +188,21 @@ def schedule(dem, light, rover: RoverParams | None = None, start=None, duration_
         else:
             plans.append([])
         # stop: science and drilling in lit steps; retreat to a haven over dark periods the spot cannot survive
-        pending = ["science"] * int(np.ceil(g.science_h * 3600 / light.step_s)) + ["drill"] * int(np.ceil(g.drill_h * 3600 / light.step_s))
+        pending = [[m, int(np.ceil(h * 3600 / prob.tick_s))] for m, h in (("science", g.science_h), ("drill", g.drill_h)) if h > 0]
         while pending:
+            before = [list(q) for q in pending]
+            D0 = D
             s2, D, pending = _stop_steps(prob, rover, cell, t, D, t_end, 0, 0, pending)
             if s2:
-                if not pending:  # cut the stop after its last science/drill step
+                if not pending:  # cut the stop after its last science/drill step (same decisions, replayed)
                     last = max(j for j, q in enumerate(s2) if q.mode in ("science", "drill"))
-                    s2, D, _ = _stop_steps(prob, rover, cell, t, D_before(segs, s2, D), s2[last].t1, 0, 0, [q.mode for q in s2[: last + 1] if q.mode in ("science", "drill")])
+                    s2, D, _ = _stop_steps(prob, rover, cell, t, D0, s2[last].t1, 0, 0, before)
                 segs += s2
                 t = s2[-1].t1
             if not pending:
                 break
             if t >= t_end:
-                raise ScheduleError(f"goal {i + 1}: {len(pending)} science/drill steps left at the end of the timeline "
+                raise ScheduleError(f"goal {i + 1}: {sum(q[1] for q in pending) * prob.tick_s / 3600:.1f} h of science/drill left at the end of the timeline "
                                     "(too little light or energy at the stop); lengthen it or ask for less")
             cell, t, D = _retreat(dem, prob, rover, params, havens, light, cell, t, D, segs, back_to=cell)
     if t < t_end:
@@ -209,10 +215,6 @@ def schedule(dem, light, rover: RoverParams | None = None, start=None, duration_
             segs += rest
             t = rest[-1].t1 if rest else t
     return _evaluate(dem, prob, rover, params, segs, tuple(plans), k_start)
-
-
-def D_before(segs, s2, D):  # the deficit the stop started with is re-derived by replaying it
-    return D
 
 
 def _retreat(dem, prob, rover, params, havens, light, cell, t, D, segs, back_to):
