@@ -137,7 +137,7 @@ def test_astar_matches_exhaustive_dp(seed, need_earth, soc):
     d0 = (1.0 - soc) * prob.capacity_j
     d0 = min(d0, prob.dmax_j)
     ref = exhaustive_earliest(prob, start, goal, d0)
-    res = P.astar(prob, start, goal, 0, d0)
+    res = P.astar(prob, start, goal, 0, d0, heuristic="euclid" if seed % 2 else "static")
     if ref < 0:
         assert res.status == P.EXHAUSTED
     else:
@@ -168,12 +168,9 @@ def test_exhaustive_agreement_many_seeds_counts():
 
 
 def test_heuristic_prunes_but_dijkstra_agrees():
-    """With v_max huge the heuristic is ~0 (Dijkstra): same arrival, more states expanded."""
-    import dataclasses
-
-    prob = random_problem(7)
-    a = P.astar(prob, 0, prob.ny * prob.nx - 1, 0, 0.0)
-    dj = P.astar(dataclasses.replace(prob, vmax_m_s=1e12), 0, prob.ny * prob.nx - 1, 0, 0.0)
-    assert a.status == dj.status == P.FOUND
-    assert a.arrival_tick == dj.arrival_tick
-    assert a.expanded <= dj.expanded
+    """Static-graph, straight-line and zero heuristics: same arrival; the tighter, the fewer states."""
+    for seed in range(5):
+        prob = random_problem(7 + seed)
+        res = {k: P.astar(prob, 0, prob.ny * prob.nx - 1, 0, 0.0, heuristic=k) for k in ("static", "euclid", "none")}
+        assert len({r.arrival_tick for r in res.values()}) == 1
+        assert res["static"].expanded <= res["euclid"].expanded <= res["none"].expanded

@@ -10,7 +10,7 @@ exhaustive search of the same model on small maps):
   illumination spatio-temporal A* (Remote Sensing 2026, 18(2):310).
 * **Actions**: move to one of the 8 neighbours, taking ``tau`` ticks =
   ceil(3-D length / ground speed / tick_s), speed from
-  :func:`lupex.rover.mobility.speed_m_s` at the edge's pitch (signed
+  :func:`lupex.rover.mobility.speed_m_s` (tabulated every 0.005 deg) at the edge's pitch (signed
   along the travel direction); the edge exists only where
   :func:`lupex.rover.mobility.traversable` accepts the heading at both cells
   (uphill/downhill/cross-slope limits) and both cells are below
@@ -40,9 +40,12 @@ exhaustive search of the same model on small maps):
 Why A* is exact here: at equal (cell, tick), a smaller deficit dominates (every
 continuation feasible from the larger is feasible from the smaller: the
 per-piece updates are monotone), so one label per state suffices. The
-heuristic ``h = straight-line distance / v_max / tick_s`` with ``v_max`` the
-fastest edge of the map (length over tau) is consistent (tau >= edge
-length / v_max >= h(c) - h(n) by the triangle inequality) and admissible.
+heuristic is the exact least *static* move time to the goal (a backward
+Dijkstra over the edge table, ignoring light, energy and waits): every
+space-time path is a static path plus waits, so it is admissible, and
+h(c) <= tau(c, n) + h(n) makes it consistent. (The straight-line bound
+distance / v_max is available too; it is weaker: on this grid it leaves ~10%
+slack, and every tick of slack is a layer of (cell, tick) states.)
 Ties in f are broken towards smaller ticks, so every predecessor of a state
 is expanded before it; a state whose deficit still improves is re-opened
 (label-correcting safety net). The first goal popped has the least arrival tick.
@@ -196,6 +199,23 @@ class Problem:
         return self.t0 + ((self.k0_tick + np.asarray(tick, dtype=np.int64)) * self.tick_s * 1_000_000_000).astype("timedelta64[ns]")
 
 
+PITCH_TABLE_DEG = np.linspace(-89.0, 89.0, 35_601)  # 0.005 deg
+
+
+@functools.lru_cache(maxsize=8)
+def _mobility_table(rover: RoverParams):
+    """Ground speed (m/s) and traction energy (J/m) vs pitch, tabulated at 0.005 deg (linear interpolation).
+
+    The mobility model solves for slip by bisection per value; on a corridor of 1e5 cells x 8 edges
+    the table is ~50x faster. Both curves are smooth away from the immobilisation slope, where the
+    speed falls to 0 (interpolation error there < the 0.005 deg step in slope terms).
+    """
+    v = np.asarray(mobility.speed_m_s(PITCH_TABLE_DEG, rover), dtype=float)
+    e = np.asarray(mobility.energy_per_m_j(PITCH_TABLE_DEG, rover), dtype=float)
+    e = np.where(np.isfinite(e), e, 1e30)
+    return v, e
+
+
 def _slope_aspect(z: np.ndarray, pixel_m: float):
     gr, gc = np.gradient(z, pixel_m)
     gx, gy = gc, -gr  # rows run towards -y
@@ -235,7 +255,8 @@ def build_problem(dem, light, rover: RoverParams | None = None, params: PlannerP
     ncell = ny * nx
     tau = np.zeros((ncell, 8), dtype=np.int64)
     load = np.zeros((ncell, 8), dtype=np.float64)
-    e_flat = float(mobility.energy_per_m_j(0.0, rover))
+    v_tab, e_tab = _mobility_table(rover)
+    e_flat = float(np.interp(0.0, PITCH_TABLE_DEG, e_tab))
     vmax = 0.0
     rr, cc = np.mgrid[0:ny, 0:nx]
     for d, (dr, dc) in enumerate(DIRS):
@@ -249,13 +270,13 @@ def build_problem(dem, light, rover: RoverParams | None = None, params: PlannerP
         head = np.full(z.shape, HEADING_GRID_DEG[d])
         ok = inside & passable & passable[r2c, c2c]
         ok &= mobility.traversable(slope, aspect, head, rover) & mobility.traversable(slope[r2c, c2c], aspect[r2c, c2c], head, rover)
-        v = np.asarray(mobility.speed_m_s(pitch, rover), dtype=float)
+        v = np.interp(pitch, PITCH_TABLE_DEG, v_tab)
         ok &= v > 1e-6
         with np.errstate(divide="ignore", invalid="ignore"):
             t_s = np.where(ok, length / np.maximum(v, 1e-12), np.inf)
         k = np.where(ok, np.ceil(t_s / params.tick_s - 1e-9), 0).astype(np.int64)
         k = np.where(ok, np.maximum(k, 1), 0)
-        e_m = np.asarray(mobility.energy_per_m_j(pitch, rover), dtype=float)
+        e_m = np.interp(pitch, PITCH_TABLE_DEG, e_tab)
         with np.errstate(invalid="ignore"):
             extra_w = np.where(ok, (e_m - e_flat) * length / np.maximum(k * params.tick_s, 1), 0.0)
         ld = np.maximum(rover.loads.drive_w + extra_w, rover.loads.standby_w)
@@ -381,8 +402,8 @@ def _heap_pop(hf, ht, hs, hd, size):
 
 @numba.njit(cache=True)
 def _astar_kernel(start, goal, t_start, d_start, t_max, nx, tau, move_load, sun, earth, panel_move, panel_wait, wait_load,
-                  heater, dark_u8, earth_u8, need_earth, k0, tps, tick_s, wait_ticks, dmax, eta_c, eta_d, inv_v_tick,
-                  pixel, max_states, dirs):
+                  heater, dark_u8, earth_u8, need_earth, k0, tps, tick_s, wait_ticks, dmax, eta_c, eta_d, hgoal,
+                  max_states, dirs):
     ncell = tau.shape[0]
     span = np.int64(t_max + 1)
     cap = np.int64(1 << 16)
@@ -397,8 +418,6 @@ def _astar_kernel(start, goal, t_start, d_start, t_max, nx, tau, move_load, sun,
     hs = np.empty(hcap, np.int64)
     hd = np.empty(hcap)
     hsize = 0
-    gr = goal // nx
-    gc = goal % nx
 
     key0 = np.int64(start) * span + t_start
     i0 = _hash_find(keys, key0, cap - 1)
@@ -406,8 +425,7 @@ def _astar_kernel(start, goal, t_start, d_start, t_max, nx, tau, move_load, sun,
     dval[i0] = d_start
     par[i0] = -1
     used = 1
-    h0 = math.hypot((start // nx - gr) * pixel, (start % nx - gc) * pixel) * inv_v_tick
-    _heap_push(hf, ht, hs, hd, hsize, t_start + h0, t_start, i0, d_start)
+    _heap_push(hf, ht, hs, hd, hsize, t_start + hgoal[start], t_start, i0, d_start)
     hsize = 1
     expanded = 0
     while hsize > 0:
@@ -456,7 +474,7 @@ def _astar_kernel(start, goal, t_start, d_start, t_max, nx, tau, move_load, sun,
                 nn = (r + dirs[a, 0]) * nx + (c + dirs[a, 1])
                 D2 = _advance(D, cell, a, t, dt, k0, tps, tick_s, sun, panel_move, panel_wait, move_load[cell, a], heater[0],
                               heater[1], dark_u8, dmax, eta_c, eta_d)
-            if D2 < 0.0:
+            if D2 < 0.0 or hgoal[nn] == np.inf:
                 continue
             t2 = t + dt
             key = np.int64(nn) * span + t2
@@ -501,8 +519,7 @@ def _astar_kernel(start, goal, t_start, d_start, t_max, nx, tau, move_load, sun,
                 hs2[:hsize] = hs[:hsize]
                 hd2[:hsize] = hd[:hsize]
                 hf, ht, hs, hd = hf2, ht2, hs2, hd2
-            h = math.hypot((nn // nx - gr) * pixel, (nn % nx - gc) * pixel) * inv_v_tick
-            _heap_push(hf, ht, hs, hd, hsize, t2 + h, t2, i, D2)
+            _heap_push(hf, ht, hs, hd, hsize, t2 + hgoal[nn], t2, i, D2)
             hsize += 1
     e = np.empty(0, np.int64)
     return (2 if expanded > max_states else 1), e, e, np.empty(0), expanded
@@ -521,20 +538,75 @@ class SearchResult:
         return int(self.ticks[-1]) if self.status == FOUND else -1
 
 
+def heuristic_ticks(prob: Problem, goal_cell: int, kind: str = "static") -> np.ndarray:
+    """Lower bound (ticks) on the time from every window cell to the goal; inf where the goal is unreachable.
+
+    ``"static"``: the exact least move time on the static graph (backward Dijkstra over ``tau``):
+    any space-time path projects onto a static path with the same moves plus waits, so it is
+    admissible, and it satisfies h(c) <= tau(c, n) + h(n) (Bellman), so it is consistent.
+    ``"euclid"``: straight-line distance / v_max (the fastest edge). ``"none"``: 0 (Dijkstra).
+    """
+    if kind == "static":
+        return _static_dist(prob.tau, np.int64(prob.nx), np.int64(goal_cell), DIRS)
+    reach = _static_dist(prob.tau, np.int64(prob.nx), np.int64(goal_cell), DIRS) < np.inf
+    if kind == "none":
+        return np.where(reach, 0.0, np.inf)
+    r, c = np.divmod(np.arange(prob.ny * prob.nx), prob.nx)
+    gr, gc = divmod(goal_cell, prob.nx)
+    h = np.hypot(r - gr, c - gc) * prob.pixel_m / (prob.vmax_m_s * prob.tick_s)
+    return np.where(reach, h, np.inf)
+
+
+@numba.njit(cache=True)
+def _static_dist(tau, nx, goal, dirs):
+    n = tau.shape[0]
+    dist = np.full(n, np.inf)
+    dist[goal] = 0.0
+    cap = 8 * n + 16
+    hk = np.empty(cap)
+    hv = np.empty(cap, np.int64)
+    ht = np.zeros(cap, np.int64)
+    hd = np.empty(cap)
+    size = 0
+    _heap_push(hk, ht, hv, hd, size, 0.0, 0, goal, 0.0)
+    size = 1
+    while size > 0:
+        k, _, m, _, size = _heap_pop(hk, ht, hv, hd, size)
+        if k > dist[m]:
+            continue
+        r, c = m // nx, m % nx
+        for d in range(8):
+            rr, cc = r - dirs[d, 0], c - dirs[d, 1]  # predecessor p with p + dirs[d] = m
+            if rr < 0 or cc < 0 or rr >= n // nx or cc >= nx:
+                continue
+            p = rr * nx + cc
+            w = tau[p, d]
+            if w == 0:
+                continue
+            nd = k + w
+            if nd < dist[p]:
+                dist[p] = nd
+                if size < cap:
+                    _heap_push(hk, ht, hv, hd, size, nd, 0, p, 0.0)
+                    size += 1
+    return dist
+
+
 def astar(prob: Problem, start_cell: int, goal_cell: int, t_start: int = 0, d_start_j: float = 0.0, *,
-          ignore_energy: bool = False, ignore_earth: bool = False, max_states: int = 30_000_000) -> SearchResult:
+          ignore_energy: bool = False, ignore_earth: bool = False, max_states: int = 30_000_000,
+          heuristic: str = "static") -> SearchResult:
     """Earliest-arrival search from window cell ``start_cell`` at tick ``t_start`` with deficit ``d_start_j``."""
-    if not static_reachable(prob, start_cell)[goal_cell]:  # cheap: no route even ignoring time and energy
+    h = heuristic_ticks(prob, goal_cell, heuristic)
+    if not np.isfinite(h[start_cell]):  # no route even ignoring time and energy
         e = np.empty(0, np.int64)
         return SearchResult(EXHAUSTED, e, e, np.empty(0), 0)
     dmax = 1e300 if ignore_energy else prob.dmax_j
-    inv = 1.0 / (prob.vmax_m_s * prob.tick_s)
     st, cells, ticks, dd, n = _astar_kernel(
         np.int64(start_cell), np.int64(goal_cell), np.int64(t_start), float(d_start_j), np.int64(prob.t_max), np.int64(prob.nx),
         prob.tau, prob.move_load_w, prob.sun, prob.earth, prob.panel_move_w, prob.panel_wait_w, prob.wait_load_w,
         prob.heater_w, prob.dark_u8, prob.earth_u8, bool(prob.drive_requires_earth and not ignore_earth), np.int64(prob.k0_tick),
-        np.int64(prob.ticks_per_step), float(prob.tick_s), np.int64(prob.wait_ticks), dmax, prob.eta_c, prob.eta_d, inv,
-        float(prob.pixel_m), np.int64(max_states), DIRS,
+        np.int64(prob.ticks_per_step), float(prob.tick_s), np.int64(prob.wait_ticks), dmax, prob.eta_c, prob.eta_d, h,
+        np.int64(max_states), DIRS,
     )
     return SearchResult(int(st), cells, ticks, dd, int(n))
 
