@@ -1,0 +1,1003 @@
+"""Time-dependent traverse planning on a DEM: space-time A* with a battery constraint.
+
+Model (the planner is optimal *for this model*; the tests check it against an
+exhaustive search of the same model on small maps):
+
+* **Time** is counted in integer *ticks* of ``tick_s`` seconds (a divisor of
+  the light step). The state is ``(cell, tick)``; the search space is the
+  time-expanded grid of Otten et al. 2018 (spatiotemporal polar rover routes
+  with speed, slope and direct-to-Earth constraints) and of dynamic-
+  illumination spatio-temporal A* (Remote Sensing 2026, 18(2):310).
+* **Actions**: move to one of the 8 neighbours, taking ``tau`` ticks =
+  ceil(3-D length / ground speed / tick_s), speed from
+  :func:`lupex.rover.mobility.speed_m_s` (tabulated every 0.005 deg) at the edge's pitch (signed
+  along the travel direction); the edge exists only where
+  :func:`lupex.rover.mobility.traversable` accepts the heading at both cells
+  (uphill/downhill/cross-slope limits) and both cells are below
+  ``max_slope_deg``. Or wait in place for ``wait_s``. During a move the
+  rover counts as being at the cell it left.
+* **Energy** (the resource): battery deficit ``D`` (J below ``soc_max``), the
+  bookkeeping of :func:`lupex.rover.power.step_battery` piece by piece
+  (pieces split at light-step boundaries): net bus power = array power - load;
+  charging ``D -= eta_c * net * dt`` (not below 0), discharging
+  ``D += -net * dt / eta_d``; a state is feasible when ``D <= (soc_max -
+  soc_min) * capacity`` at the end of every piece (the deficit is linear
+  within a piece). Array power from :func:`lupex.rover.power.panel_power_w`
+  with the visible Sun fraction of the cell (:mod:`lupex.light.visibility`):
+  while driving the array faces ``heading + azimuth_rel``, while waiting the
+  rover turns it to the Sun. Load: ``loads.drive_w`` plus the traction
+  energy above flat ground from :func:`lupex.rover.mobility.energy_per_m_j`
+  spread over the move; ``loads.standby_w`` while waiting; plus heater
+  power in the light or in the dark, the steady thermostat power of
+  :func:`lupex.rover.thermal.simulate` for that load (so the temperature
+  limits in shadow enter as energy; the plan's temperatures are then
+  simulated and checked).
+* **Earth**: with ``drive_requires_earth`` a move may start only where the
+  Earth is visible (operators in the loop, as VIPER); in any case the plan
+  reports the time out of Earth view.
+* **Cost**: arrival time at the goal (earliest arrival).
+
+Why A* is exact here: at equal (cell, tick), a smaller deficit dominates (every
+continuation feasible from the larger is feasible from the smaller: the
+per-piece updates are monotone), so one label per state suffices. The
+heuristic is the exact least *static* move time to the goal (a backward
+Dijkstra over the edge table, ignoring light, energy and waits): every
+space-time path is a static path plus waits, so it is admissible, and
+h(c) <= tau(c, n) + h(n) makes it consistent. (The straight-line bound
+distance / v_max is available too; it is weaker: on this grid it leaves ~10%
+slack, and every tick of slack is a layer of (cell, tick) states.)
+Ties in f are broken towards smaller ticks, so every predecessor of a state
+is expanded before it; a state whose deficit still improves is re-opened
+(label-correcting safety net). The first goal popped has the least arrival tick.
+
+Kernel: numba, a binary heap on flat arrays and an open-addressing hash of
+(cell, tick) -> (deficit, parent). Waypoints are planned leg by leg (each leg
+optimal from the previous arrival, not jointly). Routing through safe havens
+over dark periods is :mod:`lupex.rover.havens`.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, field, fields
+
+import numba
+import numpy as np
+
+from lupex.errors import LupexError
+from lupex.rover import mobility, power, thermal
+from lupex.rover.vehicle import RoverParams
+
+__all__ = [
+    "PlanError", "PlannerParams", "Problem", "Plan", "build_problem", "astar", "plan", "plan_geojson",
+    "plan_map_png", "plan_profile_png", "DIRS",
+]
+
+# 8 neighbours (drow, dcol); grid azimuth of a move: atan2(dcol, -drow)
+DIRS = np.array([(-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1)], dtype=np.int64)
+HEADING_GRID_DEG = np.degrees(np.arctan2(DIRS[:, 1], -DIRS[:, 0])) % 360.0
+
+FOUND, EXHAUSTED, STATE_LIMIT = 0, 1, 2
+
+
+class PlanError(LupexError):
+    """No plan can be made: bad start/goal/time, or the goal is unreachable (the message says why)."""
+
+
+def _p(default, unit: str, help: str, source: str):
+    return field(default=default, metadata={"unit": unit, "help": help, "source": source})
+
+
+@dataclass(frozen=True)
+class PlannerParams:
+    """Parameters of the traverse planner (each with unit, help and source)."""
+
+    tick_s: int = _p(20, "s", "time resolution of the search; must divide the light step", "numerical: ~1/10 of a 20 m cell crossing at 0.1 m/s")
+    wait_s: int = _p(900, "s", "length of one wait action (multiple of tick_s)", "numerical: a quarter of an hourly light step")
+    max_slope_deg: float = _p(20.0, "deg", "cells steeper than this are impassable", "lupex config rover.max_slope_deg (20 deg); VIPER 25-30 deg (REFERENCES.md)")
+    slope_baseline_m: float = _p(0.0, "m", "baseline of the slope map; 0 = one pixel", "lupex config rover.slope_baseline_m")
+    drive_requires_earth: bool = _p(False, "-", "a move may only start where the Earth is visible (ground in the loop)", "VIPER operations: drives commanded over the DTE link (REFERENCES.md)")
+    earth_threshold: float = _p(0.5, "fraction 0-1", "Earth counts as visible at this fraction of its disk", "lupex LightConfig.earth_threshold")
+    dark_threshold: float = _p(0.0, "fraction 0-1", "a cell is dark at or below this visible fraction of the Sun", "lupex LightConfig.dark_threshold")
+    soc_start: float = _p(1.0, "-", "state of charge at the start of the plan", "assumption: leave a haven charged")
+    max_states: int = _p(30_000_000, "-", "search gives up after this many expanded states", "numerical: ~1.5 GB of search memory")
+    margin_cells: int = _p(40, "cells", "corridor margin around start/goal when the light series is computed for a window", "numerical")
+
+    def __post_init__(self):
+        from lupex.errors import ConfigError
+
+        if not (isinstance(self.tick_s, int) and self.tick_s >= 1):
+            raise ConfigError(f"planner tick_s must be a positive whole number of seconds, got {self.tick_s!r}")
+        if not (isinstance(self.wait_s, int) and self.wait_s >= self.tick_s and self.wait_s % self.tick_s == 0):
+            raise ConfigError(f"planner wait_s must be a positive multiple of tick_s ({self.tick_s} s), got {self.wait_s!r}")
+        if not 0 < self.max_slope_deg < 90:
+            raise ConfigError(f"planner max_slope_deg must be in (0, 90), got {self.max_slope_deg}")
+        for n in ("earth_threshold", "dark_threshold", "soc_start"):
+            if not 0 <= getattr(self, n) <= 1:
+                raise ConfigError(f"planner {n} must be within 0..1, got {getattr(self, n)}")
+
+
+def parameter_rows(obj: PlannerParams | None = None):
+    """(key, value, unit, help, source) rows of the planner parameters."""
+    obj = obj or PlannerParams()
+    return [(f.name, getattr(obj, f.name), f.metadata["unit"], f.metadata["help"], f.metadata["source"]) for f in fields(obj)]
+
+
+# ------------------------------------------------------------------ energy model pieces
+
+
+@functools.lru_cache(maxsize=32)
+def heater_power_w(rover: RoverParams, load_w: float, sunlit: bool) -> float:
+    """Steady thermostat heater power (W) for a constant bus load, in the Sun (fraction 1, 1 deg) or in the dark.
+
+    Runs :func:`lupex.rover.thermal.simulate` for 40 days at 1 h (node time constants ~10-40 h) and
+    averages the last day.
+    """
+    n = 24 * 40
+    t = np.arange(n) * 3600.0
+    f = np.full(n, 1.0 if sunlit else 0.0)
+    tr = thermal.simulate(t, f, np.full(n, float(load_w)), rover, sun_el_deg=np.full(n, 1.0))
+    return float(tr.heater_total_w[-24:].mean())
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A planning problem on a window of the DEM, in the arrays the kernel reads.
+
+    Cells are flat indices ``r * nx + c`` of the *window*; ``tau`` (ncell, 8)
+    ticks per move (0: no edge); ``move_load_w`` (ncell, 8); ``sun``/``earth``
+    uint8 (nt, ncell); ``panel_move_w`` (nt, 8) array power per unit Sun
+    fraction while driving each direction; ``panel_wait_w`` (nt,) facing the
+    Sun; ``heater_w`` = (drive lit, drive dark, wait lit, wait dark).
+    """
+
+    ny: int
+    nx: int
+    row0: int
+    col0: int
+    pixel_m: float
+    tick_s: int
+    ticks_per_step: int
+    k0_tick: int  # ticks from the series start to the plan's tick 0
+    n_steps: int
+    wait_ticks: int
+    tau: np.ndarray
+    move_load_w: np.ndarray
+    passable: np.ndarray  # (ncell,) bool
+    sun: np.ndarray
+    earth: np.ndarray
+    panel_move_w: np.ndarray
+    panel_wait_w: np.ndarray
+    wait_load_w: float
+    heater_w: np.ndarray
+    dark_u8: int
+    earth_u8: int
+    drive_requires_earth: bool
+    eta_c: float
+    eta_d: float
+    dmax_j: float
+    capacity_j: float
+    soc_max: float
+    vmax_m_s: float
+    t0: np.datetime64  # UTC of the series start
+    sun_el_deg: np.ndarray  # (nt,) at the site centre, for the terrain temperature
+
+    @property
+    def t_max(self) -> int:
+        """Last tick inside the light series."""
+        return self.n_steps * self.ticks_per_step - self.k0_tick
+
+    def with_start(self, start_utc) -> Problem:
+        import dataclasses
+
+        s = (np.datetime64(str(start_utc).replace("Z", ""), "ns") - self.t0) / np.timedelta64(1, "s")
+        k0 = int(math.floor(float(s) / self.tick_s + 1e-9))
+        return dataclasses.replace(self, k0_tick=k0)
+
+    def tick_time(self, tick) -> np.ndarray:
+        return self.t0 + ((self.k0_tick + np.asarray(tick, dtype=np.int64)) * self.tick_s * 1_000_000_000).astype("timedelta64[ns]")
+
+
+PITCH_TABLE_DEG = np.linspace(-89.0, 89.0, 35_601)  # 0.005 deg
+
+
+@functools.lru_cache(maxsize=8)
+def _mobility_table(rover: RoverParams):
+    """Ground speed (m/s) and traction energy (J/m) vs pitch, tabulated at 0.005 deg (linear interpolation).
+
+    The mobility model solves for slip by bisection per value; on a corridor of 1e5 cells x 8 edges
+    the table is ~50x faster. Both curves are smooth away from the immobilisation slope, where the
+    speed falls to 0 (interpolation error there < the 0.005 deg step in slope terms).
+    """
+    v = np.asarray(mobility.speed_m_s(PITCH_TABLE_DEG, rover), dtype=float)
+    e = np.asarray(mobility.energy_per_m_j(PITCH_TABLE_DEG, rover), dtype=float)
+    e = np.where(np.isfinite(e), e, 1e30)
+    return v, e
+
+
+def _slope_aspect(z: np.ndarray, pixel_m: float):
+    gr, gc = np.gradient(z, pixel_m)
+    gx, gy = gc, -gr  # rows run towards -y
+    slope = np.degrees(np.arctan(np.hypot(gx, gy)))
+    aspect = np.degrees(np.arctan2(gx, gy)) % 360.0  # grid azimuth of steepest ascent
+    return slope, aspect
+
+
+def build_problem(dem, light, rover: RoverParams | None = None, params: PlannerParams | None = None, start_utc=None) -> Problem:
+    """Edge, power and light tables for planning on ``light``'s window of ``dem``.
+
+    ``light``: a :class:`lupex.light.visibility.VisibilitySeries` (its window
+    is the search region). ``start_utc``: plan start (default: series start).
+    """
+    from lupex.terrain import geo
+
+    rover = rover or RoverParams()
+    params = params or PlannerParams()
+    step_s = float(light.step_s)
+    if abs(step_s / params.tick_s - round(step_s / params.tick_s)) > 1e-9:
+        raise PlanError(f"planner tick_s ({params.tick_s} s) must divide the light step ({step_s:g} s)")
+    tps = int(round(step_s / params.tick_s))
+    nt, ny, nx = light.sun.shape
+    pixel = geo.pixel_size_m(dem)
+    z = np.asarray(dem.values, dtype=float)[light.row0 : light.row0 + ny, light.col0 : light.col0 + nx]
+    if not np.all(np.isfinite(z)):
+        raise PlanError("the DEM has NaN heights inside the planning window; fill them first (lupex.terrain.fill_nodata)")
+    if params.slope_baseline_m > 0:
+        from lupex.terrain import slope_deg
+
+        full = np.asarray(slope_deg(dem, params.slope_baseline_m))
+        slope = full[light.row0 : light.row0 + ny, light.col0 : light.col0 + nx]
+        _, aspect = _slope_aspect(z, pixel)
+    else:
+        slope, aspect = _slope_aspect(z, pixel)
+    passable = slope <= params.max_slope_deg
+    ncell = ny * nx
+    tau = np.zeros((ncell, 8), dtype=np.int64)
+    load = np.zeros((ncell, 8), dtype=np.float64)
+    v_tab, e_tab = _mobility_table(rover)
+    e_flat = float(np.interp(0.0, PITCH_TABLE_DEG, e_tab))
+    vmax = 0.0
+    rr, cc = np.mgrid[0:ny, 0:nx]
+    for d, (dr, dc) in enumerate(DIRS):
+        r2, c2 = rr + dr, cc + dc
+        inside = (r2 >= 0) & (r2 < ny) & (c2 >= 0) & (c2 < nx)
+        r2c, c2c = np.clip(r2, 0, ny - 1), np.clip(c2, 0, nx - 1)
+        dist_h = pixel * math.hypot(dr, dc)
+        dz = z[r2c, c2c] - z
+        pitch = np.degrees(np.arctan2(dz, dist_h))
+        length = np.hypot(dist_h, dz)
+        head = np.full(z.shape, HEADING_GRID_DEG[d])
+        ok = inside & passable & passable[r2c, c2c]
+        ok &= mobility.traversable(slope, aspect, head, rover) & mobility.traversable(slope[r2c, c2c], aspect[r2c, c2c], head, rover)
+        v = np.interp(pitch, PITCH_TABLE_DEG, v_tab)
+        ok &= v > 1e-6
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t_s = np.where(ok, length / np.maximum(v, 1e-12), np.inf)
+        k = np.where(ok, np.ceil(t_s / params.tick_s - 1e-9), 0).astype(np.int64)
+        k = np.where(ok, np.maximum(k, 1), 0)
+        e_m = np.interp(pitch, PITCH_TABLE_DEG, e_tab)
+        with np.errstate(invalid="ignore"):
+            extra_w = np.where(ok, (e_m - e_flat) * length / np.maximum(k * params.tick_s, 1), 0.0)
+        ld = np.maximum(rover.loads.drive_w + extra_w, rover.loads.standby_w)
+        tau[:, d] = k.ravel()
+        load[:, d] = np.where(ok, ld, 0.0).ravel()
+        if ok.any():
+            vmax = max(vmax, float((dist_h / (k[ok] * params.tick_s)).max()))
+    # array power per unit Sun fraction (grid azimuths on both sides: only their difference matters)
+    az = np.asarray(light.sun_azimuth_deg, float)[:, None]
+    el = np.asarray(light.sun_elevation_deg, float)[:, None]
+    dist = np.asarray(light.sun_distance_m, float)[:, None]
+    pm = power.panel_power_w(np.ones((nt, 8)), np.broadcast_to(az, (nt, 8)), np.broadcast_to(el, (nt, 8)),
+                             np.broadcast_to(HEADING_GRID_DEG[None, :], (nt, 8)), rover, sun_distance_m=np.broadcast_to(dist, (nt, 8)))
+    head_w = power.heading_facing_sun_deg(az[:, 0], rover.panels[0])
+    pw = power.panel_power_w(np.ones(nt), az[:, 0], el[:, 0], head_w, rover, sun_distance_m=dist[:, 0])
+    drive_ref = rover.loads.drive_w
+    heat = np.array([heater_power_w(rover, drive_ref, True), heater_power_w(rover, drive_ref, False),
+                     heater_power_w(rover, rover.loads.standby_w, True), heater_power_w(rover, rover.loads.standby_w, False)])
+    b = rover.battery
+    prob = Problem(
+        ny=ny, nx=nx, row0=int(light.row0), col0=int(light.col0), pixel_m=pixel, tick_s=int(params.tick_s),
+        ticks_per_step=tps, k0_tick=0, n_steps=nt, wait_ticks=int(params.wait_s // params.tick_s),
+        tau=tau, move_load_w=load, passable=passable.ravel(),
+        sun=np.ascontiguousarray(light.sun.reshape(nt, ncell)), earth=np.ascontiguousarray(light.earth.reshape(nt, ncell)),
+        panel_move_w=np.ascontiguousarray(pm, dtype=float), panel_wait_w=np.ascontiguousarray(pw, dtype=float),
+        wait_load_w=float(rover.loads.standby_w), heater_w=heat,
+        dark_u8=int(math.floor(params.dark_threshold * 255.0 + 1e-9)),
+        earth_u8=int(math.ceil(params.earth_threshold * 255.0 - 1e-9)),
+        drive_requires_earth=bool(params.drive_requires_earth),
+        eta_c=b.charge_efficiency, eta_d=b.discharge_efficiency,
+        dmax_j=(b.soc_max - b.soc_min) * b.capacity_wh * 3600.0, capacity_j=b.capacity_wh * 3600.0, soc_max=b.soc_max,
+        vmax_m_s=vmax if vmax > 0 else 1.0, t0=np.datetime64(light.times[0], "ns"),
+        sun_el_deg=np.asarray(light.sun_elevation_deg, float),
+    )
+    return prob.with_start(start_utc) if start_utc is not None else prob
+
+
+# ------------------------------------------------------------------ kernel
+
+
+@numba.njit(cache=True, inline="always")
+def _apply(D, net_w, dt, eta_c, eta_d):
+    if net_w >= 0.0:
+        D = D - eta_c * net_w * dt
+        return D if D > 0.0 else 0.0
+    return D - net_w * dt / eta_d
+
+
+@numba.njit(cache=True)
+def _advance(D, cell, d, t, n, k0, tps, tick_s, sun, panel_move, panel_wait, load_w, heat_lit, heat_dark, dark_u8, dmax,
+             eta_c, eta_d):
+    """Deficit after ``n`` ticks from tick ``t`` at ``cell`` (moving in direction d, or waiting if d < 0); -1 if infeasible."""
+    a = k0 + t
+    end = a + n
+    while a < end:
+        k = a // tps
+        b = min(end, (k + 1) * tps)
+        f = sun[k, cell]
+        lit = f > dark_u8
+        if d >= 0:
+            sol = panel_move[k, d] * (f / 255.0)
+        else:
+            sol = panel_wait[k] * (f / 255.0)
+        ld = load_w + (heat_lit if lit else heat_dark)
+        D = _apply(D, sol - ld, (b - a) * tick_s, eta_c, eta_d)
+        if D > dmax * (1.0 + 1e-12) + 1e-6:
+            return -1.0
+        a = b
+    return D
+
+
+@numba.njit(cache=True)
+def _hash_find(keys, key, mask):
+    i = (key * 0x9E3779B97F4A7C15) & mask
+    while True:
+        k = keys[i]
+        if k == key or k == -1:
+            return i
+        i = (i + 1) & mask
+
+
+@numba.njit(cache=True)
+def _heap_push(hf, ht, hs, hd, size, f, t, s, dv):
+    i = size
+    hf[i] = f
+    ht[i] = t
+    hs[i] = s
+    hd[i] = dv
+    while i > 0:
+        p = (i - 1) >> 1
+        if hf[p] < hf[i] or (hf[p] == hf[i] and ht[p] <= ht[i]):
+            break
+        hf[p], hf[i] = hf[i], hf[p]
+        ht[p], ht[i] = ht[i], ht[p]
+        hs[p], hs[i] = hs[i], hs[p]
+        hd[p], hd[i] = hd[i], hd[p]
+        i = p
+
+
+@numba.njit(cache=True)
+def _heap_pop(hf, ht, hs, hd, size):
+    f, t, s, dv = hf[0], ht[0], hs[0], hd[0]
+    size -= 1
+    hf[0], ht[0], hs[0], hd[0] = hf[size], ht[size], hs[size], hd[size]
+    i = 0
+    while True:
+        l = 2 * i + 1
+        if l >= size:
+            break
+        m = l
+        r = l + 1
+        if r < size and (hf[r] < hf[l] or (hf[r] == hf[l] and ht[r] < ht[l])):
+            m = r
+        if hf[i] < hf[m] or (hf[i] == hf[m] and ht[i] <= ht[m]):
+            break
+        hf[i], hf[m] = hf[m], hf[i]
+        ht[i], ht[m] = ht[m], ht[i]
+        hs[i], hs[m] = hs[m], hs[i]
+        hd[i], hd[m] = hd[m], hd[i]
+        i = m
+    return f, t, s, dv, size
+
+
+@numba.njit(cache=True)
+def _astar_kernel(start, goal, t_start, d_start, t_max, nx, tau, move_load, sun, earth, panel_move, panel_wait, wait_load,
+                  heater, dark_u8, earth_u8, need_earth, k0, tps, tick_s, wait_ticks, dmax, eta_c, eta_d, hgoal,
+                  max_states, dirs):
+    ncell = tau.shape[0]
+    span = np.int64(t_max + 1)
+    cap = np.int64(1 << 16)
+    keys = np.full(cap, -1, np.int64)
+    dval = np.empty(cap)
+    par = np.empty(cap, np.int64)
+    closed = np.zeros(cap, np.uint8)
+    used = 0
+    hcap = 1 << 16
+    hf = np.empty(hcap)
+    ht = np.empty(hcap, np.int64)
+    hs = np.empty(hcap, np.int64)
+    hd = np.empty(hcap)
+    hsize = 0
+
+    key0 = np.int64(start) * span + t_start
+    i0 = _hash_find(keys, key0, cap - 1)
+    keys[i0] = key0
+    dval[i0] = d_start
+    par[i0] = -1
+    used = 1
+    _heap_push(hf, ht, hs, hd, hsize, t_start + hgoal[start], t_start, i0, d_start)
+    hsize = 1
+    expanded = 0
+    while hsize > 0:
+        f, t, slot, dv, hsize = _heap_pop(hf, ht, hs, hd, hsize)
+        if closed[slot] == 1 or dv != dval[slot]:
+            continue
+        closed[slot] = 1
+        cell = keys[slot] // span
+        if cell == goal:
+            # walk back the parents
+            n = 0
+            s = slot
+            while s != -1:
+                n += 1
+                s = par[s]
+            out_cell = np.empty(n, np.int64)
+            out_tick = np.empty(n, np.int64)
+            out_d = np.empty(n)
+            s = slot
+            j = n - 1
+            while s != -1:
+                out_cell[j] = keys[s] // span
+                out_tick[j] = keys[s] % span
+                out_d[j] = dval[s]
+                j -= 1
+                s = par[s]
+            return 0, out_cell, out_tick, out_d, expanded
+        expanded += 1
+        if expanded > max_states:
+            break
+        D = dval[slot]
+        r = cell // nx
+        c = cell % nx
+        for a in range(9):
+            if a == 8:
+                nn = cell
+                dt = wait_ticks
+                D2 = _advance(D, cell, -1, t, dt, k0, tps, tick_s, sun, panel_move, panel_wait, wait_load, heater[2], heater[3],
+                              dark_u8, dmax, eta_c, eta_d) if t + dt <= t_max else -1.0
+            else:
+                dt = tau[cell, a]
+                if dt == 0 or t + dt > t_max:
+                    continue
+                if need_earth and earth[(k0 + t) // tps, cell] < earth_u8:
+                    continue
+                nn = (r + dirs[a, 0]) * nx + (c + dirs[a, 1])
+                D2 = _advance(D, cell, a, t, dt, k0, tps, tick_s, sun, panel_move, panel_wait, move_load[cell, a], heater[0],
+                              heater[1], dark_u8, dmax, eta_c, eta_d)
+            if D2 < 0.0 or hgoal[nn] == np.inf:
+                continue
+            t2 = t + dt
+            key = np.int64(nn) * span + t2
+            if 2 * (used + 1) > cap:  # grow the hash table
+                ncap = cap * 2
+                nkeys = np.full(ncap, -1, np.int64)
+                ndval = np.empty(ncap)
+                npar = np.empty(ncap, np.int64)
+                nclosed = np.zeros(ncap, np.uint8)
+                remap = np.empty(cap, np.int64)
+                for q in range(cap):
+                    if keys[q] != -1:
+                        p = _hash_find(nkeys, keys[q], ncap - 1)
+                        nkeys[p] = keys[q]
+                        ndval[p] = dval[q]
+                        nclosed[p] = closed[q]
+                        remap[q] = p
+                for q in range(cap):
+                    if keys[q] != -1:
+                        npar[remap[q]] = remap[par[q]] if par[q] != -1 else -1
+                for q in range(hsize):
+                    hs[q] = remap[hs[q]]
+                slot = remap[slot]
+                keys, dval, par, closed, cap = nkeys, ndval, npar, nclosed, ncap
+            i = _hash_find(keys, key, cap - 1)
+            if keys[i] == -1:
+                keys[i] = key
+                used += 1
+            elif D2 >= dval[i] - 1e-9:
+                continue
+            dval[i] = D2
+            par[i] = slot
+            closed[i] = 0
+            if hsize + 1 > hf.shape[0]:
+                ncap2 = hf.shape[0] * 2
+                hf2 = np.empty(ncap2)
+                ht2 = np.empty(ncap2, np.int64)
+                hs2 = np.empty(ncap2, np.int64)
+                hd2 = np.empty(ncap2)
+                hf2[:hsize] = hf[:hsize]
+                ht2[:hsize] = ht[:hsize]
+                hs2[:hsize] = hs[:hsize]
+                hd2[:hsize] = hd[:hsize]
+                hf, ht, hs, hd = hf2, ht2, hs2, hd2
+            _heap_push(hf, ht, hs, hd, hsize, t2 + hgoal[nn], t2, i, D2)
+            hsize += 1
+    e = np.empty(0, np.int64)
+    return (2 if expanded > max_states else 1), e, e, np.empty(0), expanded
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    status: int  # FOUND, EXHAUSTED, STATE_LIMIT
+    cells: np.ndarray  # window-flat cell per state
+    ticks: np.ndarray
+    deficit_j: np.ndarray
+    expanded: int
+
+    @property
+    def arrival_tick(self) -> int:
+        return int(self.ticks[-1]) if self.status == FOUND else -1
+
+
+def heuristic_ticks(prob: Problem, goal_cell: int, kind: str = "static") -> np.ndarray:
+    """Lower bound (ticks) on the time from every window cell to the goal; inf where the goal is unreachable.
+
+    ``"static"``: the exact least move time on the static graph (backward Dijkstra over ``tau``):
+    any space-time path projects onto a static path with the same moves plus waits, so it is
+    admissible, and it satisfies h(c) <= tau(c, n) + h(n) (Bellman), so it is consistent.
+    ``"euclid"``: straight-line distance / v_max (the fastest edge). ``"none"``: 0 (Dijkstra).
+    """
+    if kind == "static":
+        return _static_dist(prob.tau, np.int64(prob.nx), np.int64(goal_cell), DIRS)
+    reach = _static_dist(prob.tau, np.int64(prob.nx), np.int64(goal_cell), DIRS) < np.inf
+    if kind == "none":
+        return np.where(reach, 0.0, np.inf)
+    r, c = np.divmod(np.arange(prob.ny * prob.nx), prob.nx)
+    gr, gc = divmod(goal_cell, prob.nx)
+    h = np.hypot(r - gr, c - gc) * prob.pixel_m / (prob.vmax_m_s * prob.tick_s)
+    return np.where(reach, h, np.inf)
+
+
+@numba.njit(cache=True)
+def _static_dist(tau, nx, goal, dirs):
+    n = tau.shape[0]
+    dist = np.full(n, np.inf)
+    dist[goal] = 0.0
+    cap = 8 * n + 16
+    hk = np.empty(cap)
+    hv = np.empty(cap, np.int64)
+    ht = np.zeros(cap, np.int64)
+    hd = np.empty(cap)
+    size = 0
+    _heap_push(hk, ht, hv, hd, size, 0.0, 0, goal, 0.0)
+    size = 1
+    while size > 0:
+        k, _, m, _, size = _heap_pop(hk, ht, hv, hd, size)
+        if k > dist[m]:
+            continue
+        r, c = m // nx, m % nx
+        for d in range(8):
+            rr, cc = r - dirs[d, 0], c - dirs[d, 1]  # predecessor p with p + dirs[d] = m
+            if rr < 0 or cc < 0 or rr >= n // nx or cc >= nx:
+                continue
+            p = rr * nx + cc
+            w = tau[p, d]
+            if w == 0:
+                continue
+            nd = k + w
+            if nd < dist[p]:
+                dist[p] = nd
+                if size < cap:
+                    _heap_push(hk, ht, hv, hd, size, nd, 0, p, 0.0)
+                    size += 1
+    return dist
+
+
+def astar(prob: Problem, start_cell: int, goal_cell: int, t_start: int = 0, d_start_j: float = 0.0, *,
+          ignore_energy: bool = False, ignore_earth: bool = False, max_states: int = 30_000_000,
+          heuristic: str = "static") -> SearchResult:
+    """Earliest-arrival search from window cell ``start_cell`` at tick ``t_start`` with deficit ``d_start_j``."""
+    h = heuristic_ticks(prob, goal_cell, heuristic)
+    if not np.isfinite(h[start_cell]):  # no route even ignoring time and energy
+        e = np.empty(0, np.int64)
+        return SearchResult(EXHAUSTED, e, e, np.empty(0), 0)
+    dmax = 1e300 if ignore_energy else prob.dmax_j
+    st, cells, ticks, dd, n = _astar_kernel(
+        np.int64(start_cell), np.int64(goal_cell), np.int64(t_start), float(d_start_j), np.int64(prob.t_max), np.int64(prob.nx),
+        prob.tau, prob.move_load_w, prob.sun, prob.earth, prob.panel_move_w, prob.panel_wait_w, prob.wait_load_w,
+        prob.heater_w, prob.dark_u8, prob.earth_u8, bool(prob.drive_requires_earth and not ignore_earth), np.int64(prob.k0_tick),
+        np.int64(prob.ticks_per_step), float(prob.tick_s), np.int64(prob.wait_ticks), dmax, prob.eta_c, prob.eta_d, h,
+        np.int64(max_states), DIRS,
+    )
+    return SearchResult(int(st), cells, ticks, dd, int(n))
+
+
+def static_reachable(prob: Problem, start_cell: int) -> np.ndarray:
+    """Cells reachable from ``start_cell`` through the edge table alone (slopes, no time or energy), (ncell,) bool."""
+    return _bfs(prob.tau, np.int64(prob.nx), np.int64(start_cell), DIRS)
+
+
+@numba.njit(cache=True)
+def _bfs(tau, nx, start, dirs):
+    n = tau.shape[0]
+    seen = np.zeros(n, np.bool_)
+    q = np.empty(n, np.int64)
+    q[0] = start
+    seen[start] = True
+    h, tl = 0, 1
+    while h < tl:
+        c = q[h]
+        h += 1
+        r, cc = c // nx, c % nx
+        for d in range(8):
+            if tau[c, d] > 0:
+                m = (r + dirs[d, 0]) * nx + cc + dirs[d, 1]
+                if not seen[m]:
+                    seen[m] = True
+                    q[tl] = m
+                    tl += 1
+    return seen
+
+
+# ------------------------------------------------------------------ segments -> plan
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One action: from ``cell_from`` (window-flat) at tick ``t0`` to ``cell_to`` at ``t1``; mode drive|wait|hibernate."""
+
+    t0: int
+    t1: int
+    cell_from: int
+    cell_to: int
+    mode: str
+
+
+def segments_from_search(res: SearchResult) -> list[Segment]:
+    segs = []
+    for i in range(len(res.cells) - 1):
+        a, b = int(res.cells[i]), int(res.cells[i + 1])
+        segs.append(Segment(int(res.ticks[i]), int(res.ticks[i + 1]), a, b, "drive" if a != b else "wait"))
+    return segs
+
+
+def _direction(prob: Problem, a: int, b: int) -> int:
+    dr, dc = b // prob.nx - a // prob.nx, b % prob.nx - a % prob.nx
+    for d, (r, c) in enumerate(DIRS):
+        if r == dr and c == dc:
+            return d
+    raise ValueError("cells are not neighbours")
+
+
+def pieces(prob: Problem, segs: list[Segment], rover: RoverParams):
+    """Split segments at light-step boundaries: per piece (tick0, tick1, cell, mode, solar_w, load_w, base_w, sun_f, earth_f)."""
+    out = []
+    for s in segs:
+        d = _direction(prob, s.cell_from, s.cell_to) if s.mode == "drive" else -1
+        a = prob.k0_tick + s.t0
+        end = prob.k0_tick + s.t1
+        while a < end:
+            k = a // prob.ticks_per_step
+            b = min(end, (k + 1) * prob.ticks_per_step)
+            f = prob.sun[k, s.cell_from] / 255.0
+            lit = prob.sun[k, s.cell_from] > prob.dark_u8
+            if s.mode == "drive":
+                sol = prob.panel_move_w[k, d] * f
+                base = float(prob.move_load_w[s.cell_from, d])
+                heat = prob.heater_w[0] if lit else prob.heater_w[1]
+            elif s.mode == "wait":
+                sol = prob.panel_wait_w[k] * f
+                base = prob.wait_load_w
+                heat = prob.heater_w[2] if lit else prob.heater_w[3]
+            else:  # hibernate in the dark, standby in the light (see havens)
+                sol = prob.panel_wait_w[k] * f
+                base = prob.wait_load_w if lit else rover.loads.hibernate_w
+                heat = prob.heater_w[2] if lit else heater_power_w(rover, rover.loads.hibernate_w, False)
+            out.append((a - prob.k0_tick, b - prob.k0_tick, s.cell_from, s.mode, sol, base + heat, base, f,
+                        prob.earth[k, s.cell_from] / 255.0))
+            a = b
+    return out
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A traverse: states along the path (one per action boundary) and totals.
+
+    Per state (n): ``rows``/``cols`` (full-DEM), ``x_m``/``y_m``, ``lon_deg``/``lat_deg``,
+    ``times`` (UTC datetime64), ``mode`` of the action *starting* there ("drive", "wait",
+    "hibernate", "arrive"), ``soc`` (from :func:`lupex.rover.power.step_battery`),
+    ``temperature_k`` (n, 2) electronics/battery (:func:`lupex.rover.thermal.simulate`),
+    ``sun_fraction``, ``earth_fraction``, ``shadow_h`` (continuous time in shadow up to the state).
+    """
+
+    rows: np.ndarray
+    cols: np.ndarray
+    x_m: np.ndarray
+    y_m: np.ndarray
+    lon_deg: np.ndarray
+    lat_deg: np.ndarray
+    times: np.ndarray
+    mode: np.ndarray
+    soc: np.ndarray
+    temperature_k: np.ndarray
+    sun_fraction: np.ndarray
+    earth_fraction: np.ndarray
+    shadow_h: np.ndarray
+    distance_m: float
+    drive_time_h: float
+    wait_time_h: float
+    energy_used_wh: float
+    longest_shadow_h: float
+    time_without_earth_h: float
+    min_soc: float
+    min_temperature_k: tuple[float, float]
+    expanded_states: int
+    havens: tuple = ()
+
+    @property
+    def duration_h(self) -> float:
+        return float((self.times[-1] - self.times[0]) / np.timedelta64(1, "s") / 3600.0)
+
+    def to_dataframe(self):
+        import pandas as pd
+
+        return pd.DataFrame({
+            "time_utc": self.times, "row": self.rows, "col": self.cols, "x_m": self.x_m, "y_m": self.y_m,
+            "lon_deg": self.lon_deg, "lat_deg": self.lat_deg, "mode": self.mode, "soc": self.soc,
+            "electronics_k": self.temperature_k[:, 0], "battery_k": self.temperature_k[:, 1],
+            "sun_fraction": self.sun_fraction, "earth_fraction": self.earth_fraction, "shadow_h": self.shadow_h,
+        })
+
+    def summary(self) -> dict:
+        return {
+            "start_utc": str(self.times[0])[:19], "arrival_utc": str(self.times[-1])[:19], "duration_h": self.duration_h,
+            "distance_m": self.distance_m, "drive_time_h": self.drive_time_h, "wait_time_h": self.wait_time_h,
+            "energy_used_wh": self.energy_used_wh, "min_soc": self.min_soc, "longest_shadow_h": self.longest_shadow_h,
+            "time_without_earth_h": self.time_without_earth_h,
+            "min_electronics_k": self.min_temperature_k[0], "min_battery_k": self.min_temperature_k[1],
+            "expanded_states": self.expanded_states, "havens": list(self.havens),
+        }
+
+
+def build_plan(dem, prob: Problem, segs: list[Segment], rover: RoverParams, soc0: float, expanded: int = 0,
+               havens: tuple = ()) -> Plan:
+    """Assemble a :class:`Plan` from segments: battery via step_battery, temperatures via thermal.simulate."""
+    from lupex.terrain import geo
+
+    pcs = pieces(prob, segs, rover)
+    ticks = np.array([p[0] for p in pcs] + [pcs[-1][1]], dtype=np.int64)
+    times = prob.tick_time(ticks)
+    solar = np.array([p[4] for p in pcs])
+    load = np.array([p[5] for p in pcs])
+    base = np.array([p[6] for p in pcs])
+    sunf = np.array([p[7] for p in pcs])
+    earthf = np.array([p[8] for p in pcs])
+    bt = power.step_battery(times, solar, load, rover, soc0=soc0)
+    k_idx = (prob.k0_tick + ticks[:-1]) // prob.ticks_per_step
+    # thermal: base loads (the model adds its own heaters), Sun elevation at the site for the terrain fallback
+    el = prob.sun_el_deg[k_idx]
+    tr = thermal.simulate(times, np.append(sunf, sunf[-1]), np.append(base, base[-1]), rover, sun_el_deg=np.append(el, el[-1]))
+    # state rows: segment boundaries
+    seg_ticks = np.array([s.t0 for s in segs] + [segs[-1].t1], dtype=np.int64)
+    seg_cells = np.array([s.cell_from for s in segs] + [segs[-1].cell_to], dtype=np.int64)
+    pos = np.searchsorted(ticks, seg_ticks)
+    rows = seg_cells // prob.nx + prob.row0
+    cols = seg_cells % prob.nx + prob.col0
+    xs = np.asarray(dem["x"].values, float)[cols]
+    ys = np.asarray(dem["y"].values, float)[rows]
+    lon, lat = geo.lonlat_grid(dem.isel(y=slice(int(rows.min()), int(rows.max()) + 1), x=slice(int(cols.min()), int(cols.max()) + 1)))
+    lon = lon[rows - rows.min(), cols - cols.min()]
+    lat = lat[rows - rows.min(), cols - cols.min()]
+    dt_s = np.diff(ticks) * prob.tick_s
+    dark = sunf * 255.0 <= prob.dark_u8 + 1e-9
+    run = np.zeros(len(ticks))
+    for i in range(len(dt_s)):
+        run[i + 1] = run[i] + dt_s[i] if dark[i] else 0.0
+    shadow_h = run[pos] / 3600.0
+    mode = np.array([s.mode for s in segs] + ["arrive"])
+    drive_s = sum((s.t1 - s.t0) * prob.tick_s for s in segs if s.mode == "drive")
+    wait_s = sum((s.t1 - s.t0) * prob.tick_s for s in segs if s.mode != "drive")
+    dist = 0.0
+    z = np.asarray(dem.values, float)
+    for s in segs:
+        if s.mode == "drive":
+            r0, c0 = divmod(s.cell_from, prob.nx)
+            r1, c1 = divmod(s.cell_to, prob.nx)
+            dh = prob.pixel_m * math.hypot(r1 - r0, c1 - c0)
+            dz = z[r1 + prob.row0, c1 + prob.col0] - z[r0 + prob.row0, c0 + prob.col0]
+            dist += math.hypot(dh, dz)
+    no_earth = earthf * 255.0 < prob.earth_u8 - 1e-9
+    return Plan(
+        rows=rows, cols=cols, x_m=xs, y_m=ys, lon_deg=lon, lat_deg=lat, times=times[pos], mode=mode, soc=bt.soc[pos],
+        temperature_k=tr.temperature_k[pos], sun_fraction=np.append(sunf, sunf[-1])[pos],
+        earth_fraction=np.append(earthf, earthf[-1])[pos], shadow_h=shadow_h, distance_m=float(dist),
+        drive_time_h=drive_s / 3600.0, wait_time_h=wait_s / 3600.0, energy_used_wh=float(np.sum(load * dt_s) / 3600.0),
+        longest_shadow_h=float(run.max() / 3600.0), time_without_earth_h=float(np.sum(dt_s[no_earth]) / 3600.0),
+        min_soc=float(bt.soc.min()), min_temperature_k=(float(tr.min_temperature_k[:, 0].min()), float(tr.min_temperature_k[:, 1].min())),
+        expanded_states=int(expanded), havens=tuple(havens),
+    )
+
+
+# ------------------------------------------------------------------ entry point
+
+
+def cell_of(dem, xy, what: str) -> tuple[int, int]:
+    """Full-DEM (row, col) of the cell whose centre is nearest to ``xy`` (metres); PlanError outside the DEM."""
+    from lupex.terrain import geo
+
+    x = np.asarray(dem["x"].values, float)
+    y = np.asarray(dem["y"].values, float)
+    p = geo.pixel_size_m(dem)
+    px, py = float(xy[0]), float(xy[1])
+    if not (np.isfinite(px) and np.isfinite(py)):
+        raise PlanError(f"the {what} position must be finite metres, got {xy}")
+    c = int(round((px - x[0]) / (x[1] - x[0])))
+    r = int(round((py - y[0]) / (y[1] - y[0])))
+    if not (0 <= r < y.size and 0 <= c < x.size):
+        raise PlanError(
+            f"the {what} ({px:.1f}, {py:.1f}) m is outside the DEM (x {x.min() - p / 2:.0f}..{x.max() + p / 2:.0f}, "
+            f"y {y.min() - p / 2:.0f}..{y.max() + p / 2:.0f}); pick a point inside it"
+        )
+    return r, c
+
+
+def xy_of_lonlat(dem, lon_deg: float, lat_deg: float) -> tuple[float, float]:
+    from lupex.terrain import geo
+
+    x, y = geo.xy_from_lonlat(dem, lon_deg, lat_deg)
+    return float(x), float(y)
+
+
+def _window_cell(prob: Problem, rc, what: str) -> int:
+    r, c = rc[0] - prob.row0, rc[1] - prob.col0
+    if not (0 <= r < prob.ny and 0 <= c < prob.nx):
+        raise PlanError(f"the {what} cell {tuple(rc)} is outside the light series' window; compute the series over a window that contains it")
+    cell = r * prob.nx + c
+    if not prob.passable[cell]:
+        raise PlanError(f"the {what} cell {tuple(rc)} is on an impassable slope (steeper than the planner's max_slope_deg); move it")
+    if not np.any(prob.tau[cell] > 0):
+        raise PlanError(f"the {what} cell {tuple(rc)} has no traversable edge (slope/attitude limits all around); move it")
+    return cell
+
+
+def explain_failure(prob: Problem, start: int, goal: int, t0: int, d0: float, res: SearchResult) -> str:
+    """Say which constraint makes the goal unreachable."""
+    if res.status == STATE_LIMIT:
+        return (f"the search gave up after {res.expanded:,} states (planner max_states); shorten the leg, add waypoints or "
+                "raise max_states")
+    if not static_reachable(prob, start)[goal]:
+        return ("no route exists under the slope limits alone (max_slope_deg and the rover's uphill/downhill/cross-slope "
+                "limits) inside the planning window; enlarge the window or relax the limits")
+    end = str(prob.tick_time(prob.t_max))[:19]
+    if prob.drive_requires_earth and astar(prob, start, goal, t0, d0, ignore_earth=True).status == FOUND:
+        return "drives need the Earth in view (drive_requires_earth) and the Earth is not visible long enough along any route before " + end
+    if astar(prob, start, goal, t0, d0, ignore_energy=True, ignore_earth=True).status == FOUND:
+        return ("the battery cannot carry the rover through the shadow on any route before " + end +
+                f" (usable {prob.dmax_j / 3.6e6:.2f} kWh); route via a safe haven (lupex.rover.havens), start at another time "
+                "or enlarge the battery")
+    return f"the light series ends ({end}) before the goal can be reached even ignoring the battery; extend the span (--days)"
+
+
+def plan(dem, light, start_xy, goal_xy, start_utc, rover: RoverParams | None = None, params: PlannerParams | None = None,
+         waypoints=(), prob: Problem | None = None) -> Plan:
+    """Earliest-arrival traverse from ``start_xy`` through ``waypoints`` to ``goal_xy`` (metres in the DEM's CRS).
+
+    ``light``: :class:`lupex.light.visibility.VisibilitySeries` covering the
+    corridor; ``start_utc``: departure time (inside the series). Raises
+    :class:`PlanError` with the reason when no plan exists.
+    """
+    rover = rover or RoverParams()
+    params = params or PlannerParams()
+    light.time_index(start_utc)  # raises outside the series
+    prob = (prob or build_problem(dem, light, rover, params)).with_start(start_utc)
+    pts = [cell_of(dem, start_xy, "start")] + [cell_of(dem, w, f"waypoint {i + 1}") for i, w in enumerate(waypoints)]
+    pts.append(cell_of(dem, goal_xy, "goal"))
+    cells = [_window_cell(prob, p, n) for p, n in zip(pts, ["start"] + [f"waypoint {i + 1}" for i in range(len(waypoints))] + ["goal"])]
+    b = rover.battery
+    d = (b.soc_max - params.soc_start) * b.capacity_wh * 3600.0
+    if d > prob.dmax_j:
+        raise PlanError(f"soc_start {params.soc_start} is below the battery's soc_min {b.soc_min}")
+    t = 0
+    segs: list[Segment] = []
+    expanded = 0
+    for i in range(len(cells) - 1):
+        res = astar(prob, cells[i], cells[i + 1], t, d, max_states=params.max_states)
+        expanded += res.expanded
+        if res.status != FOUND:
+            leg = f" (leg {i + 1} of {len(cells) - 1})" if len(cells) > 2 else ""
+            raise PlanError("goal unreachable" + leg + ": " + explain_failure(prob, cells[i], cells[i + 1], t, d, res))
+        segs += segments_from_search(res)
+        t, d = int(res.ticks[-1]), float(res.deficit_j[-1])
+    if not segs:
+        raise PlanError("start and goal are the same cell; nothing to plan")
+    return build_plan(dem, prob, segs, rover, params.soc_start, expanded)
+
+
+# ------------------------------------------------------------------ outputs
+
+
+def plan_geojson(p: Plan, crs_name: str = "IAU_2015:30100") -> dict:
+    """GeoJSON: the path as a LineString and one time-stamped Point per state (lon/lat on the lunar sphere)."""
+    coords = [[float(a), float(b)] for a, b in zip(p.lon_deg, p.lat_deg)]
+    feats = [{
+        "type": "Feature",
+        "geometry": {"type": "LineString", "coordinates": coords},
+        "properties": {"kind": "path", **{k: (v if not isinstance(v, (np.floating, np.integer)) else v.item()) for k, v in p.summary().items()}},
+    }]
+    for i in range(len(p.times)):
+        feats.append({
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": coords[i]},
+            "properties": {
+                "kind": "state", "index": i, "time": str(p.times[i])[:19] + "Z", "mode": str(p.mode[i]),
+                "x_m": float(p.x_m[i]), "y_m": float(p.y_m[i]), "soc": float(p.soc[i]),
+                "electronics_k": float(p.temperature_k[i, 0]), "battery_k": float(p.temperature_k[i, 1]),
+                "sun_fraction": float(p.sun_fraction[i]), "earth_fraction": float(p.earth_fraction[i]),
+                "shadow_h": float(p.shadow_h[i]),
+            },
+        })
+    return {"type": "FeatureCollection", "name": "lupex_traverse", "crs": {"type": "name", "properties": {"name": crs_name}},
+            "features": feats}
+
+
+def _png(fig) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def plan_map_png(p: Plan, dem, background=None) -> bytes:
+    """PNG of the path on the DEM (or on ``background``, a (ny, nx) array such as illumination), start/goal marked."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    x = np.asarray(dem["x"].values, float)
+    y = np.asarray(dem["y"].values, float)
+    img = np.asarray(dem.values if background is None else background, float)
+    fig, ax = plt.subplots(figsize=(6, 5.5))
+    im = ax.imshow(img, extent=(x[0] / 1e3, x[-1] / 1e3, y[-1] / 1e3, y[0] / 1e3), cmap="gray", origin="upper")
+    fig.colorbar(im, ax=ax, label="elevation (m)" if background is None else "")
+    sc = ax.scatter(p.x_m / 1e3, p.y_m / 1e3, c=p.soc, s=4, cmap="viridis", vmin=0, vmax=1, zorder=3)
+    ax.plot(p.x_m / 1e3, p.y_m / 1e3, "-", color="tab:orange", lw=1, zorder=2)
+    ax.plot(p.x_m[0] / 1e3, p.y_m[0] / 1e3, "o", color="tab:green", label="start")
+    ax.plot(p.x_m[-1] / 1e3, p.y_m[-1] / 1e3, "*", color="tab:red", ms=12, label="goal")
+    fig.colorbar(sc, ax=ax, label="state of charge")
+    pad = 0.3 + 0.2 * max(np.ptp(p.x_m), np.ptp(p.y_m)) / 1e3
+    ax.set_xlim(p.x_m.min() / 1e3 - pad, p.x_m.max() / 1e3 + pad)
+    ax.set_ylim(p.y_m.min() / 1e3 - pad, p.y_m.max() / 1e3 + pad)
+    ax.set_xlabel("x (km)")
+    ax.set_ylabel("y (km)")
+    ax.set_title(f"traverse {p.distance_m / 1e3:.2f} km, {p.duration_h:.1f} h")
+    ax.legend(loc="best", fontsize=8)
+    return _png(fig)
+
+
+def plan_profile_png(p: Plan) -> bytes:
+    """PNG: state of charge, temperatures, Sun/Earth visibility and shadow time along the plan vs time."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    h = (p.times - p.times[0]) / np.timedelta64(1, "s") / 3600.0
+    fig, axs = plt.subplots(3, 1, figsize=(7, 7), sharex=True)
+    axs[0].plot(h, p.soc, "-", color="tab:green")
+    axs[0].set_ylabel("state of charge")
+    axs[0].set_ylim(0, 1.05)
+    axs[1].plot(h, p.temperature_k[:, 0], label="electronics")
+    axs[1].plot(h, p.temperature_k[:, 1], label="battery")
+    axs[1].set_ylabel("temperature (K)")
+    axs[1].legend(fontsize=8)
+    axs[2].step(h, p.sun_fraction, where="post", label="Sun fraction")
+    axs[2].step(h, p.earth_fraction, where="post", label="Earth fraction")
+    axs[2].plot(h, p.shadow_h / max(p.longest_shadow_h, 1e-9), ":", label="shadow run (rel.)")
+    axs[2].set_ylabel("visible fraction")
+    axs[2].set_xlabel("hours since start")
+    axs[2].legend(fontsize=8)
+    return _png(fig)

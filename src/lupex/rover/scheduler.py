@@ -1,0 +1,368 @@
+"""Mission timeline: drives, science stops, drilling, communication passes and hibernation.
+
+:func:`schedule` builds a deterministic activity timeline over the light
+series (VIPER-style operations, REFERENCES.md: drive in light between safe
+havens, hibernate through dark periods, talk to Earth when it is in view):
+
+1. For each goal in order, drive there with the traverse planner
+   (:func:`lupex.rover.planner.plan`; through safe havens,
+   :func:`lupex.rover.havens.plan_via_havens`, when a direct leg fails).
+2. At the goal, per light step, a greedy rule: dark -> ``hibernate``;
+   lit -> the next pending stop activity (``science`` steps, then ``drill``
+   steps) if the battery can afford it and still carry the rover through the
+   next dark period at this spot in hibernation; else ``communicate`` if the
+   Earth is visible; else ``standby``.
+3. After the last goal the same rule runs at the last spot until the end.
+
+Then the *whole* timeline is re-simulated with the vehicle models:
+:func:`lupex.rover.thermal.simulate` (heater power from the thermostats) and
+:func:`lupex.rover.power.step_battery` (mode loads + heaters), and the
+constraints are asserted at every interval: no load left unpowered (SOC never
+below ``soc_min``), both thermal nodes above their survival temperature,
+communication only when the Earth is visible. A violation raises
+:class:`ScheduleError` naming the time and the constraint. Data volume per
+``communicate`` interval: :func:`lupex.rover.comms.max_data_rate_bps` x time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from lupex.errors import LupexError
+from lupex.rover import comms, power, thermal
+from lupex.rover import havens as H
+from lupex.rover import planner as P
+from lupex.rover.vehicle import RoverParams
+
+__all__ = ["ScheduleError", "Goal", "Timeline", "schedule"]
+
+
+class ScheduleError(LupexError):
+    """The timeline cannot be built or breaks a constraint (the message says which, where and when)."""
+
+
+@dataclass(frozen=True)
+class Goal:
+    """A stop: position (metres, DEM CRS), hours of science and of drilling (lit hours at the stop)."""
+
+    x_m: float
+    y_m: float
+    science_h: float = 2.0
+    drill_h: float = 4.0
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Activities (one row per run of the same mode at the same place) and the per-interval trace."""
+
+    activities: pd.DataFrame
+    trace: pd.DataFrame
+    plans: tuple
+
+    def summary(self) -> dict:
+        a = self.activities
+        dur = (a["end_utc"] - a["start_utc"]).dt.total_seconds() / 3600.0
+        return {
+            "start_utc": str(a["start_utc"].iloc[0])[:19], "end_utc": str(a["end_utc"].iloc[-1])[:19],
+            "hours_by_mode": {m: float(dur[a["mode"] == m].sum()) for m in sorted(a["mode"].unique())},
+            "min_soc": float(self.trace["soc_end"].min()),
+            "min_electronics_k": float(self.trace["electronics_min_k"].min()),
+            "min_battery_k": float(self.trace["battery_min_k"].min()),
+            "data_volume_gbit": float(a["data_volume_bits"].sum() / 1e9),
+            "goals_reached": len(self.plans),
+        }
+
+
+def _stop_steps(prob: P.Problem, rover: RoverParams, cell: int, t: int, d_j: float, t_end: int, science: int, drill: int,
+                pending=None):
+    """Greedy per-light-step activities at one spot from tick t to t_end; returns (segments, deficit, pending).
+
+    At a spot that cannot hibernate through its next dark run, it stops at the first dark step
+    (the caller retreats to a safe haven).
+    """
+    tps = prob.ticks_per_step
+    hib = rover.loads.hibernate_w + P.heater_power_w(rover, rover.loads.hibernate_w, False)
+    pending = [list(q) for q in pending] if pending is not None else []
+    # length (steps) of the next dark run starting at or after each step, at this cell
+    dark = prob.sun[:, cell] <= prob.dark_u8
+    nxt = np.zeros(prob.n_steps + 1, dtype=np.int64)
+    run = np.zeros(prob.n_steps + 1, dtype=np.int64)
+    for k in range(prob.n_steps - 1, -1, -1):
+        run[k] = run[k + 1] + 1 if dark[k] else 0
+        nxt[k] = run[k] if dark[k] else nxt[k + 1]
+    out = []
+    a = t
+    D = d_j
+    while a < t_end:
+        k = (prob.k0_tick + a) // tps
+        b = min(t_end, (k + 1) * tps - prob.k0_tick)
+        f = prob.sun[k, cell]
+        lit = f > prob.dark_u8
+        dt = (b - a) * prob.tick_s
+        sol = prob.panel_wait_w[k] * f / 255.0
+        if not lit:
+            if nxt[k] * tps * prob.tick_s * hib / prob.eta_d > prob.dmax_j - D:
+                break
+            mode, load = "hibernate", hib
+        else:
+            # reserve: the next dark run at this spot, in hibernation
+            reserve = nxt[k + 1] * tps * prob.tick_s * hib / prob.eta_d
+            if reserve > prob.dmax_j:  # not a haven: no reserve to keep here, the rover leaves before the dark
+                reserve = 0.0
+            mode, load = "standby", prob.wait_load_w + prob.heater_w[2]
+            cands = ([pending[0][0]] if pending else []) + (["communicate"] if prob.earth[k, cell] >= prob.earth_u8 else [])
+            for j, m in enumerate(cands):
+                bb = min(b, a + pending[0][1]) if (j == 0 and pending) else b
+                ld = rover.loads.of(m) + P.heater_power_w(rover, rover.loads.of(m), True)
+                net = sol - ld
+                dd = (bb - a) * prob.tick_s
+                D2 = max(D - prob.eta_c * net * dd, 0.0) if net >= 0 else D - net * dd / prob.eta_d
+                if D2 + reserve <= prob.dmax_j:
+                    mode, load, b, dt = m, ld, bb, dd
+                    if j == 0 and pending:
+                        pending[0][1] -= bb - a
+                        if pending[0][1] <= 0:
+                            pending.pop(0)
+                    break
+        net = sol - load
+        D = max(D - prob.eta_c * net * dt, 0.0) if net >= 0 else D - net * dt / prob.eta_d
+        out.append(P.Segment(a, b, cell, cell, mode))
+        a = b
+    return out, D, pending
+
+
+def schedule(dem, light, rover: RoverParams | None = None, start=None, duration_days: float = 180.0, goals=(),
+             params: P.PlannerParams | None = None, havens: pd.DataFrame | None = None, start_xy=None) -> Timeline:
+    """Activity timeline from ``start`` (UTC; default the series start) for ``duration_days`` (see module notes).
+
+    ``light``: a :class:`lupex.light.visibility.VisibilitySeries` whose window covers the
+    start and all goals; ``goals``: :class:`Goal` sequence; ``start_xy``: the rover's
+    position at ``start`` (default: the first goal, i.e. stay there).
+    """
+    rover = rover or RoverParams()
+    params = params or P.PlannerParams()
+    goals = [g if isinstance(g, Goal) else Goal(*g) for g in goals]
+    if start_xy is None and not goals:
+        raise ScheduleError("give a start position (start_xy) or at least one goal")
+    start = str(light.times[0])[:19] if start is None else start
+    k_start = light.time_index(start)
+    prob = P.build_problem(dem, light, rover, params).with_start(start)
+    t_end = int(round(duration_days * 86400 / prob.tick_s))
+    if t_end > prob.t_max:
+        raise ScheduleError(
+            f"the light series ends {(prob.t_max * prob.tick_s) / 86400:.1f} days after the start, shorter than the "
+            f"{duration_days:g} days asked for; compute the series over a longer span or shorten duration_days"
+        )
+    pos_xy = start_xy if start_xy is not None else (goals[0].x_m, goals[0].y_m)
+    cell = P._window_cell(prob, P.cell_of(dem, pos_xy, "start"), "start")
+    b = rover.battery
+    D = (b.soc_max - params.soc_start) * b.capacity_wh * 3600.0
+    t = 0
+    segs: list[P.Segment] = []
+    plans = []
+    for i, g in enumerate(goals):
+        gcell = P._window_cell(prob, P.cell_of(dem, (g.x_m, g.y_m), f"goal {i + 1}"), f"goal {i + 1}")
+        if gcell != cell:
+            res = P.astar(prob, cell, gcell, t, D, max_states=params.max_states)
+            if res.status == P.FOUND:
+                legs = P.segments_from_search(res)
+                D = float(res.deficit_j[-1])
+            else:
+                hv = havens if havens is not None else H.find_havens(dem, light, rover, params)
+                try:
+                    pl = _via_havens(dem, light, prob, cell, gcell, t, D, hv, rover, params)
+                except P.PlanError as exc:
+                    raise ScheduleError(f"goal {i + 1} ({g.name or f'{g.x_m:.0f}, {g.y_m:.0f} m'}) unreachable: {exc}") from exc
+                legs, D = pl
+            if legs[-1].t1 > t_end:
+                raise ScheduleError(f"goal {i + 1} is reached only after the end of the {duration_days:g}-day timeline; "
+                                    "lengthen it or drop goals")
+            segs += legs
+            plans.append(legs)
+            t = legs[-1].t1
+            cell = gcell
+        else:
+            plans.append([])
+        # stop: science and drilling in lit steps; retreat to a haven over dark periods the spot cannot survive
+        pending = [[m, int(np.ceil(h * 3600 / prob.tick_s))] for m, h in (("science", g.science_h), ("drill", g.drill_h)) if h > 0]
+        while pending:
+            before = [list(q) for q in pending]
+            D0 = D
+            s2, D, pending = _stop_steps(prob, rover, cell, t, D, t_end, 0, 0, pending)
+            if s2:
+                if not pending:  # cut the stop after its last science/drill step (same decisions, replayed)
+                    last = max(j for j, q in enumerate(s2) if q.mode in ("science", "drill"))
+                    s2, D, _ = _stop_steps(prob, rover, cell, t, D0, s2[last].t1, 0, 0, before)
+                segs += s2
+                t = s2[-1].t1
+            if not pending:
+                break
+            if t >= t_end:
+                raise ScheduleError(f"goal {i + 1}: {sum(q[1] for q in pending) * prob.tick_s / 3600:.1f} h of science/drill left at the end of the timeline "
+                                    "(too little light or energy at the stop); lengthen it or ask for less")
+            cell, t, D = _retreat(dem, prob, rover, params, havens, light, cell, t, D, segs, back_to=cell)
+    if t < t_end:
+        rest, D, _ = _stop_steps(prob, rover, cell, t, D, t_end, 0, 0, [])
+        segs += rest
+        t = rest[-1].t1 if rest else t
+        while t < t_end:  # the spot cannot hibernate through the next dark run: park at a haven
+            cell, t, D = _retreat(dem, prob, rover, params, havens, light, cell, t, D, segs, back_to=None)
+            rest, D, _ = _stop_steps(prob, rover, cell, t, D, t_end, 0, 0, [])
+            segs += rest
+            t = rest[-1].t1 if rest else t
+    return _evaluate(dem, prob, rover, params, segs, tuple(plans), k_start)
+
+
+def _retreat(dem, prob, rover, params, havens, light, cell, t, D, segs, back_to):
+    """Drive to the nearest reachable safe haven, park through the dark until charged; optionally drive back."""
+    hv = havens if havens is not None else H.find_havens(dem, light, rover, params)
+    if len(hv) == 0:
+        raise ScheduleError("the rover must leave a spot that cannot survive the coming dark period, but there is no safe "
+                            "haven in the planning window; enlarge the window or the battery")
+    r, c = divmod(cell, prob.nx)
+    dist = np.hypot(hv["row"].to_numpy() - prob.row0 - r, hv["col"].to_numpy() - prob.col0 - c)
+    for j in np.argsort(dist, kind="stable"):
+        hr, hc = int(hv["row"].iloc[j]) - prob.row0, int(hv["col"].iloc[j]) - prob.col0
+        if not (0 <= hr < prob.ny and 0 <= hc < prob.nx):
+            continue
+        h = hr * prob.nx + hc
+        if h == cell:
+            legs, t1, D1 = [], t, D
+        else:
+            res = P.astar(prob, cell, h, t, D, max_states=params.max_states)
+            if res.status != P.FOUND:
+                continue
+            legs, t1, D1 = P.segments_from_search(res), res.arrival_tick, float(res.deficit_j[-1])
+        parked = H.park(prob, rover, h, t1, D1)
+        if parked is None:
+            continue
+        t2, D2, seg = parked
+        segs += legs + [seg]
+        if back_to is None or back_to == h:
+            return h, t2, D2
+        # wait at the haven until the spot to go back to is lit again, then charge
+        k = (prob.k0_tick + t2) // prob.ticks_per_step
+        lit = np.flatnonzero(prob.sun[k:, back_to] > prob.dark_u8)
+        if lit.size and lit[0] > 0:
+            t3 = (k + int(lit[0])) * prob.ticks_per_step - prob.k0_tick
+            rest, D2, _ = _stop_steps(prob, rover, h, t2, D2, t3, 0, 0, [])
+            segs += rest
+            again = H.park(prob, rover, h, t3, D2)
+            if again is None:
+                continue
+            t2, D2, seg = again
+            segs.append(seg)
+        res = P.astar(prob, h, back_to, t2, D2, max_states=params.max_states)
+        if res.status != P.FOUND:
+            continue
+        segs += P.segments_from_search(res)
+        return back_to, res.arrival_tick, float(res.deficit_j[-1])
+    raise ScheduleError(f"no safe haven can be reached and survived from {str(prob.tick_time(t))[:19]} at cell "
+                        f"({r + prob.row0}, {c + prob.col0}); enlarge the battery or add havens")
+
+
+def _via_havens(dem, light, prob, cell, gcell, t, D, hv, rover, params):
+    import dataclasses
+
+    sub = dataclasses.replace(prob, k0_tick=prob.k0_tick + t)
+    r, c = divmod(cell, prob.nx)
+    gr, gc = divmod(gcell, prob.nx)
+    xs = np.asarray(dem["x"].values, float)
+    ys = np.asarray(dem["y"].values, float)
+    start_utc = str(sub.tick_time(0))[:19]
+    p = dataclasses.replace(params, soc_start=max(rover.battery.soc_min, rover.battery.soc_max - D / (rover.battery.capacity_wh * 3600.0)))
+    plan = H.plan_via_havens(dem, light, (xs[c + prob.col0], ys[r + prob.row0]), (xs[gc + prob.col0], ys[gr + prob.row0]),
+                             start_utc, hv, rover, p, prob=sub)
+    # rebuild segments on the schedule's clock from the plan's states
+    ticks = ((plan.times - prob.tick_time(0)) / np.timedelta64(1, "s") / prob.tick_s).round().astype(np.int64)
+    cells = (plan.rows - prob.row0) * prob.nx + (plan.cols - prob.col0)
+    segs = [P.Segment(int(ticks[i]), int(ticks[i + 1]), int(cells[i]), int(cells[i + 1]), str(plan.mode[i]))
+            for i in range(len(ticks) - 1)]
+    Dend = (rover.battery.soc_max - plan.soc[-1]) * rover.battery.capacity_wh * 3600.0
+    return segs, float(Dend)
+
+
+_MODE_OF = {"drive": "drive", "wait": "standby", "hibernate": None}
+
+
+def _evaluate(dem, prob, rover, params, segs, plans, k_start) -> Timeline:
+    """Re-simulate with thermal.simulate + step_battery, assert every constraint, aggregate rows."""
+    tps = prob.ticks_per_step
+    rows = []  # per piece
+    for s in segs:
+        a = s.t0
+        while a < s.t1:
+            k = (prob.k0_tick + a) // tps
+            b = min(s.t1, (k + 1) * tps - prob.k0_tick)
+            f = prob.sun[k, s.cell_from]
+            lit = f > prob.dark_u8
+            if s.mode == "drive":
+                d = P._direction(prob, s.cell_from, s.cell_to)
+                sol = prob.panel_move_w[k, d] * f / 255.0
+                base = float(prob.move_load_w[s.cell_from, d])
+                mode = "drive"
+            else:
+                sol = prob.panel_wait_w[k] * f / 255.0
+                mode = s.mode
+                if mode == "wait":
+                    mode = "standby"
+                if mode == "hibernate" and lit:
+                    mode = "standby"
+                base = rover.loads.of(mode)
+            rows.append((a, b, s.cell_from, s.cell_to if b == s.t1 else s.cell_from, mode, sol, base, f / 255.0,
+                         prob.earth[k, s.cell_from] / 255.0))
+            a = b
+    arr = list(zip(*rows))
+    ticks = np.array(list(arr[0]) + [arr[1][-1]], dtype=np.int64)
+    times = prob.tick_time(ticks)
+    mode = np.array(arr[4])
+    solar = np.array(arr[5])
+    base = np.array(arr[6])
+    sunf = np.array(arr[7])
+    earthf = np.array(arr[8])
+    k_idx = (prob.k0_tick + ticks[:-1]) // tps
+    el = prob.sun_el_deg[k_idx]
+    tr = thermal.simulate(times, np.append(sunf, sunf[-1]), np.append(base, base[-1]), rover, sun_el_deg=np.append(el, el[-1]))
+    load = base + tr.heater_total_w
+    b = rover.battery
+    bt = power.step_battery(times, solar, load, rover, soc0=params.soc_start)
+    dt = np.diff(ticks) * prob.tick_s
+    comm_bad = (mode == "communicate") & (earthf * 255 < prob.earth_u8 - 1e-9)
+    te, tb = rover.thermal.electronics, rover.thermal.battery
+    cold = (tr.min_temperature_k[:, 0] < te.survival_min_k) | (tr.min_temperature_k[:, 1] < tb.survival_min_k)
+    for name, bad in (("the battery ran out (load left unpowered below soc_min)", bt.deficit_wh > 1e-6),
+                      ("a thermal node fell below its survival temperature", cold),
+                      ("communication scheduled while the Earth is not visible", comm_bad)):
+        if np.any(bad):
+            i = int(np.argmax(bad))
+            raise ScheduleError(f"the timeline breaks a constraint at {str(times[i])[:19]} ({mode[i]}): {name}; "
+                                "a larger battery, a better haven or fewer activities per stop would fix it")
+    rate = float(comms.max_data_rate_bps(comms.EARTH_MOON_MEAN_M, rover))
+    vol = np.where(mode == "communicate", rate * dt, 0.0)
+    cells = np.array(arr[2])
+    trace = pd.DataFrame({
+        "start_utc": times[:-1], "end_utc": times[1:], "mode": mode, "row": cells // prob.nx + prob.row0,
+        "col": cells % prob.nx + prob.col0, "solar_w": solar, "load_w": load, "heater_w": tr.heater_total_w,
+        "sun_fraction": sunf, "earth_fraction": earthf, "soc_start": bt.soc[:-1], "soc_end": bt.soc[1:],
+        "electronics_min_k": tr.min_temperature_k[:, 0], "battery_min_k": tr.min_temperature_k[:, 1],
+        "energy_wh": load * dt / 3600.0, "data_volume_bits": vol,
+    })
+    # aggregate runs of the same mode at the same cell (drives: consecutive drive pieces)
+    key = (trace["mode"] != trace["mode"].shift()) | ((trace["mode"] != "drive") & ((trace["row"] != trace["row"].shift()) | (trace["col"] != trace["col"].shift())))
+    grp = key.cumsum()
+    xs = np.asarray(dem["x"].values, float)
+    ys = np.asarray(dem["y"].values, float)
+    acts = trace.groupby(grp).agg(
+        start_utc=("start_utc", "first"), end_utc=("end_utc", "last"), mode=("mode", "first"), row=("row", "first"),
+        col=("col", "first"), row_end=("row", "last"), col_end=("col", "last"), energy_wh=("energy_wh", "sum"),
+        soc_start=("soc_start", "first"), soc_end=("soc_end", "last"), soc_min=("soc_end", "min"),
+        electronics_min_k=("electronics_min_k", "min"), battery_min_k=("battery_min_k", "min"),
+        data_volume_bits=("data_volume_bits", "sum"),
+    ).reset_index(drop=True)
+    acts.insert(4, "x_m", xs[acts["col"]])
+    acts.insert(5, "y_m", ys[acts["row"]])
+    return Timeline(acts, trace, plans)

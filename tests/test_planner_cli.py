@@ -1,0 +1,66 @@
+"""``lupex plan`` / ``lupex survive`` through Typer's CliRunner on a small synthetic site."""
+
+import json
+
+import numpy as np
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from lupex.errors import LupexError
+from lupex.rover import commands
+from lupex.terrain import generate_site
+from lupex.terrain.geo import lonlat_grid
+
+SITE = ["--size-m", "3000", "--pixel-m", "30", "--seed", "1", "--azimuths", "36", "--days", "3"]
+
+
+@pytest.fixture(scope="module")
+def app_and_ll():
+    app = typer.Typer()
+    commands.register(app)
+    lon, lat = lonlat_grid(generate_site(seed=1, size_m=3000, pixel_m=30).dem)
+
+    def ll(r, c):
+        return f"{lat[r, c]:.6f},{lon[r, c]:.6f}"
+
+    return app, ll
+
+
+def test_plan_writes_outputs(app_and_ll, tmp_path):
+    app, ll = app_and_ll
+    out = tmp_path / "p"
+    res = CliRunner().invoke(app, ["plan", "--from", ll(10, 10), "--to", ll(40, 12), "--start", "2027-01-03T00:00:00",
+                                   "--out", str(out)] + SITE)
+    assert res.exit_code == 0, res.output
+    s = json.loads(res.output.splitlines()[0])
+    assert s["distance_m"] > 800 and 0.2 <= s["min_soc"] <= 1
+    gj = json.loads((out / "plan.geojson").read_text())
+    assert gj["features"][0]["geometry"]["type"] == "LineString"
+    assert (out / "plan.parquet").stat().st_size > 0 and (out / "plan_map.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_plan_bad_input_raises_lupex_error_and_writes_nothing(app_and_ll, tmp_path):
+    app, ll = app_and_ll
+    out = tmp_path / "bad"
+    r = CliRunner()
+    cases = [
+        (["--from", "-80,0", "--to", ll(40, 12), "--start", "2027-01-03T00:00:00"], "outside the DEM"),
+        (["--from", ll(10, 10), "--to", ll(80, 85), "--start", "2027-01-03T00:00:00"], "impassable"),
+        (["--from", "nonsense", "--to", ll(40, 12), "--start", "2027-01-03T00:00:00"], "LAT,LON"),
+    ]
+    for args, msg in cases:
+        res = r.invoke(app, ["plan"] + args + ["--out", str(out)] + SITE)
+        assert res.exit_code != 0 and isinstance(res.exception, LupexError), res.output
+        assert msg in str(res.exception)
+    assert not out.exists()
+
+
+def test_survive_reports_dark_periods(app_and_ll, tmp_path):
+    app, ll = app_and_ll
+    res = CliRunner().invoke(app, ["survive", "--at", ll(54, 20), "--start", "2027-01-01T00:00:00", "--out", str(tmp_path)]
+                             + SITE)
+    assert res.exit_code == 0, res.output
+    s = json.loads(res.output.splitlines()[0])
+    assert s["verdict"] == "survives"
+    assert (tmp_path / "survival.csv").exists()
