@@ -108,3 +108,35 @@ def test_terrain_temperature_fallback():
     assert thermal.terrain_temperature_k(0.0, 1.5, P) == tp.night_k
     with pytest.raises(InputError, match="terrain_k"):
         thermal.simulate(np.arange(3.0), 0.0, 0.0, P)
+
+
+def test_louvre_steady_state_matches_independent_root():
+    """Part-open louvres: equilibrium where dissipation = eps(T) sigma A (T^4 - Tenv^4), found by brentq."""
+    from scipy.optimize import brentq
+
+    from lupex.rover import thermal as th
+    from lupex.rover.vehicle import RoverParams
+
+    node = RoverParams().thermal.electronics
+    env = node.terrain_view_factor * 150.0**4 + (1 - node.terrain_view_factor) * th.T_SPACE_K**4
+    for q in (40.0, 150.0, 250.0, 400.0):
+        ref = brentq(lambda t: th.effective_emissivity(t, node) * th.SIGMA * node.radiator_area_m2 * (t**4 - env) - q,
+                     20.0, 1000.0, xtol=1e-10)
+        assert float(th.steady_state_k(node, q, 150.0)) == pytest.approx(ref, abs=1e-6)
+
+
+def test_louvres_keep_a_driving_rover_in_full_sun_below_its_hot_limit():
+    """Drive load (250 W) + full sun for 5 days: electronics settle where the louvres' loss balances it,
+    the kernel reaches steady_state_k, and stay below survival_max_k (the planner found 400-450 K before louvres)."""
+    from lupex.rover import thermal as th
+    from lupex.rover.vehicle import RoverParams
+
+    p = RoverParams()
+    node = p.thermal.electronics
+    times = np.datetime64("2027-01-01") + np.arange(0, 121 * 3600, 3600).astype("timedelta64[s]")
+    trace = th.simulate(times, np.ones(times.size), np.full(times.size, 250.0), p, terrain_k=250.0)
+    q = node.absorptivity * th.solar_irradiance_w_m2(None) * node.sun_area_m2 + 250.0
+    t_ss = float(th.steady_state_k(node, q, 250.0))
+    t_end = trace.temperature_k[-1, 0]
+    assert t_end < node.survival_max_k
+    assert t_end == pytest.approx(t_ss, abs=4.0)  # the 0.2 W/K coupling to the cooler battery shifts it a little

@@ -28,6 +28,13 @@ app = typer.Typer(
 dem_app = typer.Typer(help="Make or inspect a DEM.", no_args_is_help=True)
 app.add_typer(dem_app, name="dem")
 
+
+def _register_subsystems() -> None:
+    """Subsystems own their commands (``register(app)``); the app only collects them."""
+    from lupex.rover import commands as rover_commands
+
+    rover_commands.register(app)
+
 out = Console()
 err = Console(stderr=True)
 
@@ -165,6 +172,9 @@ def dem_info(path: Annotated[Path, typer.Argument(help="DEM file (GeoTIFF or PDS
     out.print(f"CRS: {dem_crs(da).name}")
     out.print(f"latitude {lat.min():.3f} to {lat.max():.3f} deg; heights {z.min():.1f} to {z.max():.1f} m")
     out.print(f"no-data cells filled: {da.attrs.get('n_filled', 0)}")
+
+
+_register_subsystems()
 
 
 def main() -> None:

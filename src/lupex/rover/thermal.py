@@ -62,21 +62,55 @@ def terrain_temperature_k(sun_fraction, sun_el_deg, params: RoverParams | None =
     return np.maximum((absorbed / (tp.emissivity * SIGMA)) ** 0.25, tp.night_k)
 
 
+def effective_emissivity(temperature_k, node: NodeParams) -> np.ndarray:
+    """Louvred radiator: closed emissivity up to ``louvre_closed_k``, open above ``louvre_open_k``,
+    linear in between (Gilmore 2002, Spacecraft Thermal Control Handbook, ch. 6)."""
+    x = np.clip((np.asarray(temperature_k, float) - node.louvre_closed_k) / (node.louvre_open_k - node.louvre_closed_k),
+                0.0, 1.0)
+    return node.emissivity + (node.emissivity_open - node.emissivity) * x
+
+
 def radiative_loss_w(temperature_k, node: NodeParams, terrain_k) -> np.ndarray:
     """Net IR loss (W) of a node to terrain and space."""
     env4 = node.terrain_view_factor * np.asarray(terrain_k, float) ** 4 + (1.0 - node.terrain_view_factor) * T_SPACE_K**4
-    return node.emissivity * SIGMA * node.radiator_area_m2 * (np.asarray(temperature_k, float) ** 4 - env4)
+    t = np.asarray(temperature_k, float)
+    return effective_emissivity(t, node) * SIGMA * node.radiator_area_m2 * (t**4 - env4)
 
 
 def steady_state_k(node: NodeParams, heat_in_w, terrain_k) -> np.ndarray:
     """Equilibrium temperature (K) of an isolated node with constant absorbed/dissipated power ``heat_in_w``."""
     env4 = node.terrain_view_factor * np.asarray(terrain_k, float) ** 4 + (1.0 - node.terrain_view_factor) * T_SPACE_K**4
-    return (np.asarray(heat_in_w, float) / (node.emissivity * SIGMA * node.radiator_area_m2) + env4) ** 0.25
+    q = np.asarray(heat_in_w, float)
+    closed = (q / (node.emissivity * SIGMA * node.radiator_area_m2) + env4) ** 0.25
+    opened = (q / (node.emissivity_open * SIGMA * node.radiator_area_m2) + env4) ** 0.25
+    out = np.where(closed <= node.louvre_closed_k, closed, opened)
+    mid = (closed > node.louvre_closed_k) & (opened < node.louvre_open_k)
+    if np.any(mid):  # louvres part open: the loss is monotone in T, so bisect between the set points
+        lo = np.full(np.shape(out), node.louvre_closed_k)
+        hi = np.full(np.shape(out), node.louvre_open_k)
+        env_b = np.broadcast_to(env4, np.shape(out))
+        q_b = np.broadcast_to(q, np.shape(out))
+        for _ in range(60):
+            t = 0.5 * (lo + hi)
+            too_hot = effective_emissivity(t, node) * SIGMA * node.radiator_area_m2 * (t**4 - env_b) > q_b
+            hi = np.where(too_hot, t, hi)
+            lo = np.where(too_hot, lo, t)
+        out = np.where(mid, 0.5 * (lo + hi), out)
+    return out
 
 
 def time_constant_s(node: NodeParams, temperature_k: float, coupling_w_k: float = 0.0) -> float:
-    """Linearised time constant C / (4 eps sigma A T^3 + G) (s) about ``temperature_k``."""
-    return node.heat_capacity_j_k / (4.0 * node.emissivity * SIGMA * node.radiator_area_m2 * temperature_k**3 + coupling_w_k)
+    """Linearised time constant C / (dLoss/dT + G) (s) about ``temperature_k`` (louvres: eps(T)).
+
+    dLoss/dT = sigma A (4 eps T^3 + eps'(T) T^4); the second term is the louvres' own
+    feedback (zero outside the actuation span), the environment term being fixed.
+    """
+    t = float(temperature_k)
+    eps = float(effective_emissivity(t, node))
+    span = node.louvre_open_k - node.louvre_closed_k
+    d_eps = (node.emissivity_open - node.emissivity) / span if node.louvre_closed_k < t < node.louvre_open_k else 0.0
+    dloss = SIGMA * node.radiator_area_m2 * (4.0 * eps * t**3 + d_eps * t**4)
+    return node.heat_capacity_j_k / (dloss + coupling_w_k)
 
 
 @dataclass(frozen=True)
@@ -92,21 +126,29 @@ class ThermalTrace:
         return self.heater_w.sum(axis=1)
 
 
+@numba.njit(cache=True, inline="always")
+def _ea(j, t, ea):
+    """eps(T) sigma A of node j; ea rows: closed, open, louvre-closed T, louvre-open T."""
+    x = (t - ea[2, j]) / (ea[3, j] - ea[2, j])
+    x = min(max(x, 0.0), 1.0)
+    return ea[0, j] + (ea[1, j] - ea[0, j]) * x
+
+
 @numba.njit(cache=True)
 def _heun(t_a, t_b, qa, qb, h, qe0, qe1, env0, env1, c, ea, g):
     """One Heun (RK2) step of both nodes with heater powers qa, qb held constant."""
-    fa1 = (qe0 + qa - ea[0] * (t_a**4 - env0) + g * (t_b - t_a)) / c[0]
-    fb1 = (qe1 + qb - ea[1] * (t_b**4 - env1) + g * (t_a - t_b)) / c[1]
+    fa1 = (qe0 + qa - _ea(0, t_a, ea) * (t_a**4 - env0) + g * (t_b - t_a)) / c[0]
+    fb1 = (qe1 + qb - _ea(1, t_b, ea) * (t_b**4 - env1) + g * (t_a - t_b)) / c[1]
     pa = t_a + h * fa1
     pb = t_b + h * fb1
-    fa2 = (qe0 + qa - ea[0] * (pa**4 - env0) + g * (pb - pa)) / c[0]
-    fb2 = (qe1 + qb - ea[1] * (pb**4 - env1) + g * (pa - pb)) / c[1]
+    fa2 = (qe0 + qa - _ea(0, pa, ea) * (pa**4 - env0) + g * (pb - pa)) / c[0]
+    fb2 = (qe1 + qb - _ea(1, pb, ea) * (pb**4 - env1) + g * (pa - pb)) / c[1]
     return t_a + 0.5 * h * (fa1 + fa2), t_b + 0.5 * h * (fb1 + fb2)
 
 
 @numba.njit(cache=True)
 def _thermal_kernel(dt_s, max_sub, q_ext, tenv4, c, ea, g, hmax, tset, t0):
-    # q_ext (n, 2): absorbed sun + dissipation (W); tenv4 (n, 2): environment T^4; ea: eps*sigma*A
+    # q_ext (n, 2): absorbed sun + dissipation (W); tenv4 (n, 2): environment T^4; ea (4, 2): see _ea
     n = dt_s.size
     temp = np.empty((n + 1, 2))
     heat = np.zeros((n, 2))
@@ -186,7 +228,10 @@ def simulate(times, sun_fraction, load_w, params: RoverParams | None = None, ter
     temp, heat, tmin = _thermal_kernel(
         dt, float(th.max_substep_s), q_ext, tenv4,
         np.array([nd.heat_capacity_j_k for nd in nodes]),
-        np.array([nd.emissivity * SIGMA * nd.radiator_area_m2 for nd in nodes]),
+        np.array([[nd.emissivity * SIGMA * nd.radiator_area_m2 for nd in nodes],
+                  [nd.emissivity_open * SIGMA * nd.radiator_area_m2 for nd in nodes],
+                  [nd.louvre_closed_k for nd in nodes],
+                  [nd.louvre_open_k for nd in nodes]]),
         float(th.coupling_w_k),
         np.array([nd.heater_max_w for nd in nodes]),
         np.array([nd.heater_setpoint_k for nd in nodes]),

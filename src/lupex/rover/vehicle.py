@@ -173,8 +173,13 @@ class NodeParams:
     """One lumped thermal node (warm electronics box or battery)."""
 
     heat_capacity_j_k: float = _p(30_000.0, "J/K", "heat capacity (mass x specific heat)", ASSUMED)
-    radiator_area_m2: float = _p(0.5, "m^2", "area radiating to the environment", ASSUMED)
-    emissivity: float = _p(0.2, "-", "effective IR emissivity of that area (MLI-covered box + radiator with closed louvres)", ASSUMED)
+    radiator_area_m2: float = _p(0.8, "m^2", "area radiating to the environment", ASSUMED + ": sized so the louvres open keep a 250 W drive load + sun below ~310 K")
+    emissivity: float = _p(0.12, "-", "effective IR emissivity of that area with the louvres closed (or without louvres)",
+                           "Gilmore 2002, Spacecraft Thermal Control Handbook vol. 1, ch. 6: louvre effective emittance ~0.1-0.14 closed")
+    emissivity_open: float = _p(0.74, "-", "effective IR emissivity with the louvres fully open (= emissivity: no louvres)",
+                                "Gilmore 2002, ch. 6: ~0.7-0.75 fully open")
+    louvre_closed_k: float = _p(283.15, "K", "louvres closed at or below this temperature", ASSUMED + ": +10 C")
+    louvre_open_k: float = _p(301.15, "K", "louvres fully open at or above this temperature", "Gilmore 2002: actuation span ~18 K (+10 to +28 C)")
     absorptivity: float = _p(0.1, "-", "solar absorptivity of the sunlit projected area", ASSUMED)
     sun_area_m2: float = _p(0.3, "m^2", "area projected towards the Sun", ASSUMED)
     terrain_view_factor: float = _p(0.5, "-", "view factor of the radiator to the terrain (rest is cold space)", ASSUMED + ": side-looking radiator")
@@ -188,14 +193,17 @@ class NodeParams:
         _positive(self, "heat_capacity_j_k", "heater_setpoint_k", "survival_min_k", "survival_max_k")
         if self.radiator_area_m2 < 0 or self.sun_area_m2 < 0 or self.heater_max_w < 0:
             raise ConfigError("thermal node areas and heater_max_w must be >= 0")
-        _fraction(self, "emissivity", "absorptivity", "terrain_view_factor", "dissipation_fraction")
+        _fraction(self, "emissivity", "emissivity_open", "absorptivity", "terrain_view_factor", "dissipation_fraction")
+        if not self.louvre_closed_k < self.louvre_open_k:
+            raise ConfigError("thermal node louvre_closed_k must be below louvre_open_k")
         if not self.survival_min_k < self.survival_max_k:
             raise ConfigError("thermal node survival_min_k must be below survival_max_k")
 
 
 def _battery_node() -> NodeParams:
     return NodeParams(
-        heat_capacity_j_k=27_000.0, radiator_area_m2=0.3, emissivity=0.05, absorptivity=0.0, sun_area_m2=0.0,
+        heat_capacity_j_k=27_000.0, radiator_area_m2=0.3, emissivity=0.05, emissivity_open=0.05, absorptivity=0.0,
+        sun_area_m2=0.0,
         terrain_view_factor=0.5, dissipation_fraction=0.0, heater_max_w=40.0,
         heater_setpoint_k=258.15, survival_min_k=253.15, survival_max_k=318.15,
     )
