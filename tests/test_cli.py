@@ -14,7 +14,8 @@ from lupex.config import all_keys
 
 SMALL = ["--set", "site.size_m=3000", "--set", "site.pixel_m=30", "--set", "sites.edge_margin_m=300",
          "--set", "sites.extra_points=\"-89.97,45\"", "--days", "30", "--step-hours", "4",
-         "--azimuths", "72", "--set", "sites.count=3", "--set", "sites.min_separation_m=300", "-q"]
+         "--azimuths", "72", "--set", "sites.count=3", "--set", "sites.min_separation_m=300", "-q",
+         "--set", "landing.runs=3", "--set", "landing.frame_altitudes_m=\"2000\""]
 
 
 def lupex(*args, cwd=None):
@@ -44,7 +45,8 @@ def test_small_run_products(small_run):
     for name in ("report.html", "dem.tif", "slope_lander_deg.tif", "illumination_pct.tif", "longest_darkness_h.tif",
                  "earth_visible_pct.tif", "permanent_shadow.tif", "light_statistics.nc", "sites.geojson", "sites.csv",
                  "series.nc", "series.parquet", "config.toml", "manifest.json", "run.log", "ground_truth.nc",
-                 "ground_truth_rocks.parquet", "truth_ice_table_depth_m.tif", "budget.csv"):
+                 "ground_truth_rocks.parquet", "truth_ice_table_depth_m.tif", "budget.csv", "landing_runs.parquet",
+                 "landing_summary.json", "landing_frames.csv"):
         assert (out / name).exists(), name
     with rasterio.open(out / "illumination_pct.tif") as src:
         assert src.crs is not None and "Moon" in src.crs.to_wkt()
@@ -57,7 +59,7 @@ def test_small_run_products(small_run):
     ds = xr.open_dataset(out / "light_statistics.nc")
     assert {"illumination_pct", "longest_darkness_h", "earth_visible_pct", "permanent_shadow"} <= set(ds.data_vars)
     html = (out / "report.html").read_text()
-    for sec in ("site", "hazards", "light", "earth", "sites", "series", "subsurface", "budget"):
+    for sec in ("site", "hazards", "light", "earth", "sites", "series", "landing", "subsurface", "budget"):
         assert f"id='{sec}'" in html
     assert html.count("data:image/png;base64,") >= 10
     assert "SYNTHETIC" in html
@@ -159,3 +161,18 @@ def test_workers_give_the_same_run(small_run, tmp_path):
         with rasterio.open(small_run / name) as a, rasterio.open(out / name) as b:
             assert np.array_equal(a.read(1), b.read(1)), name
     pd.testing.assert_frame_equal(pd.read_csv(small_run / "sites.csv"), pd.read_csv(out / "sites.csv"))
+
+
+@pytest.mark.parametrize("args", [["run", "--no-such-option"], ["land"], ["nonsense"], ["ephem", "--time"]])
+def test_usage_errors_exit_2_without_traceback(args):
+    r = lupex(*args)
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr and r.stderr.strip()
+
+
+@pytest.mark.parametrize("target,needle", [("-80,0", "outside the DEM"), ("north", "LAT,LON")])
+def test_land_bad_target_exits_2(tmp_path, target, needle):
+    r = lupex("land", f"--target={target}", "--runs", "2", "--size-m", "3000", "--pixel-m", "30",
+              "--out", tmp_path / "land")
+    assert r.returncode == 2 and needle in " ".join(r.stderr.split())
+    assert not (tmp_path / "land").exists()

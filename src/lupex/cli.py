@@ -31,8 +31,10 @@ app.add_typer(dem_app, name="dem")
 
 def _register_subsystems() -> None:
     """Subsystems own their commands (``register(app)``); the app only collects them."""
+    from lupex.landing import commands as landing_commands
     from lupex.rover import commands as rover_commands
 
+    landing_commands.register(app)
     rover_commands.register(app)
 
 out = Console()
@@ -179,22 +181,24 @@ _register_subsystems()
 
 def main() -> None:
     """Console entry point: run the app, turn user errors into exit status 2."""
-    import click
-
     try:
         app(standalone_mode=False)
     except LupexError as exc:
         err.print(f"[bold red]error:[/bold red] {exc}", highlight=False)
         sys.exit(2)
-    except click.exceptions.Abort:
-        err.print("aborted")
-        sys.exit(130)
-    except click.exceptions.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err.print("interrupted; partial outputs were removed")
         sys.exit(130)
+    except Exception as exc:
+        # click's (or typer's vendored click's) usage errors: show the usage line and exit 2.
+        # Matched by interface because typer >= 0.2x carries its own copy of click's classes.
+        if hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if type(exc).__name__ == "Abort":
+            err.print("aborted")
+            sys.exit(130)
+        raise
 
 
 if __name__ == "__main__":

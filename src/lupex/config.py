@@ -75,6 +75,14 @@ class SitesConfig:
 
 
 @dataclass(frozen=True)
+class LandingConfig:
+    runs: int = _p(20, "-", "Monte Carlo descents to the top landing site (0 = skip the landing phase)")
+    seed: int = _p(0, "-", "seed of the landing Monte Carlo (dispersions, sensor noise)")
+    epoch: str = _p("", "UTC ISO 8601", "landing time, which sets the Sun's direction; empty = time.start")
+    frame_altitudes_m: str = _p("8000, 4000, 2000", "m", "altitudes of the rendered descent frames in the report (comma-separated)")
+
+
+@dataclass(frozen=True)
 class SubsurfaceConfig:
     seed: int = _p(1, "-", "seed of the subsurface ground truth (ice, rocks, composition)")
     corr_length_m: float = _p(10.0, "m", "correlation length of the ice concentration and ice-table depth fields")
@@ -105,6 +113,7 @@ class Config:
     lander: LanderConfig = field(default_factory=LanderConfig)
     rover: RoverConfig = field(default_factory=RoverConfig)
     sites: SitesConfig = field(default_factory=SitesConfig)
+    landing: LandingConfig = field(default_factory=LandingConfig)
     subsurface: SubsurfaceConfig = field(default_factory=SubsurfaceConfig)
     compute: ComputeConfig = field(default_factory=ComputeConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
@@ -236,6 +245,8 @@ def validate(cfg: Config) -> None:
         (min(cfg.sites.weight_sun, cfg.sites.weight_earth, cfg.sites.weight_night) >= 0, "sites.weight_* must be >= 0"),
         (cfg.sites.weight_sun + cfg.sites.weight_earth + cfg.sites.weight_night > 0, "at least one sites.weight_* must be positive"),
         (cfg.sites.series_points >= 0, "sites.series_points must be >= 0"),
+        (cfg.landing.runs >= 0, "landing.runs must be >= 0 (0 skips the landing phase)"),
+        (cfg.landing.seed >= 0, "landing.seed must be >= 0"),
         (cfg.subsurface.seed >= 0, "subsurface.seed must be >= 0"),
         (cfg.subsurface.corr_length_m > 0, "subsurface.corr_length_m must be positive"),
         (0 <= cfg.subsurface.ice_free_fraction <= 1, "subsurface.ice_free_fraction must be in [0, 1]"),
@@ -249,6 +260,7 @@ def validate(cfg: Config) -> None:
         if not ok:
             raise ConfigError(msg)
     parse_points(cfg.sites.extra_points)
+    frame_altitudes(cfg.landing.frame_altitudes_m)
     if cfg.compute.scheduler and not cfg.compute.scheduler.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
         raise ConfigError(
             f"compute.scheduler {cfg.compute.scheduler!r} is not a scheduler address; use e.g. tcp://host:8786"
@@ -267,6 +279,20 @@ def parse_points(text: str) -> list[tuple[float, float]]:
         if not -90 <= lat <= 90:
             raise ConfigError(f"sites.extra_points entry {item!r}: latitude must be within -90..90 degrees")
         out.append((lat, lon))
+    return out
+
+
+def frame_altitudes(text: str) -> list[float]:
+    """``"8000, 4000"`` -> [8000.0, 4000.0]; each must be a positive number of metres."""
+    out = []
+    for item in filter(None, (p.strip() for p in text.split(","))):
+        try:
+            v = float(item)
+        except ValueError:
+            raise ConfigError(f"landing.frame_altitudes_m entry {item!r} is not a number of metres") from None
+        if not 50.0 <= v <= 30_000.0:
+            raise ConfigError(f"landing.frame_altitudes_m entry {item!r} must be between 50 and 30000 m")
+        out.append(v)
     return out
 
 

@@ -13,6 +13,7 @@ from lupex.io import write_dataframe, write_text
 from lupex.mission.budget import BudgetParams, launch_to_landing_budget
 from lupex.mission.rundir import RunDir, default_run_dir
 from lupex.mission.site_analysis import SiteAnalysis, run_site_analysis, write_manifest
+from lupex.mission.landing_phase import run_landing
 from lupex.mission.subsurface_phase import run_subsurface
 from lupex.progress import Steps
 
@@ -23,6 +24,7 @@ log = logging.getLogger("lupex.run")
 class MissionResult:
     run_dir: Path
     site: SiteAnalysis
+    landing: object
     ground_truth: object
 
 
@@ -31,6 +33,7 @@ def run_mission(cfg: Config, *, progress: bool = True) -> MissionResult:
     from lupex import __version__
     from lupex.report.budget import budget_sections
     from lupex.report.html import render
+    from lupex.report.landing import landing_sections
     from lupex.report.site import site_sections
     from lupex.report.subsurface import subsurface_sections
 
@@ -39,6 +42,7 @@ def run_mission(cfg: Config, *, progress: bool = True) -> MissionResult:
     with RunDir(final, overwrite=cfg.output.overwrite) as work, Steps(enabled=progress) as steps:
         with dask_client(cfg.compute.workers, cfg.compute.scheduler) as client:
             site = run_site_analysis(cfg, work, client=client, steps=steps)
+            landing = run_landing(cfg, site.dem, site.craters, site.sites, work, client=client, steps=steps)
         truth = run_subsurface(cfg, site, work, steps=steps)
         budget = launch_to_landing_budget(BudgetParams())
         write_dataframe(work / "budget.csv", budget.table)
@@ -49,8 +53,10 @@ def run_mission(cfg: Config, *, progress: bool = True) -> MissionResult:
                         "not a real place. Run with --dem on a LOLA product for a real site.")
             meta = (f"lupex {__version__}; seed {cfg.site.seed}; span from {cfg.time.start} for {cfg.time.days:g} days; "
                     f"configuration in config.toml")
-            write_text(work / "report.html", render("lupex site analysis", meta, site_sections(site, cfg) + subsurface_sections(truth, site, cfg) + budget_sections(budget), warn))
+            write_text(work / "report.html", render("lupex site analysis", meta, site_sections(site, cfg)
+                                  + (landing_sections(landing, site.dem) if landing else [])
+                                  + subsurface_sections(truth, site, cfg) + budget_sections(budget), warn))
             advance(1)
         write_manifest(cfg, work, site, time.perf_counter() - t0)
     log.info("run complete: %s", final)
-    return MissionResult(run_dir=final.absolute(), site=site, ground_truth=truth)
+    return MissionResult(run_dir=final.absolute(), site=site, landing=landing, ground_truth=truth)

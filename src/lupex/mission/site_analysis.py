@@ -38,6 +38,7 @@ class SiteAnalysis:
     """What the site phase hands to later phases."""
 
     dem: xr.DataArray
+    craters: pd.DataFrame | None
     slope_lander_deg: xr.DataArray
     slope_rover_deg: xr.DataArray
     roughness_m: xr.DataArray
@@ -196,7 +197,7 @@ def run_site_analysis(cfg: Config, outdir: Path, *, client=None, steps: Steps = 
     del cube
 
     return SiteAnalysis(
-        dem=dem, slope_lander_deg=s_land, slope_rover_deg=s_rov, roughness_m=rough,
+        dem=dem, craters=craters, slope_lander_deg=s_land, slope_rover_deg=s_rov, roughness_m=rough,
         lander_safe=land_safe, rover_safe=rov_safe, light=stats, sites=sites, series=series,
         times=times, synthetic=synthetic, timings_s=timings,
     )

@@ -1,0 +1,84 @@
+"""``lupex land``: a landing Monte Carlo and rendered frames for one target (Typer command)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from lupex.errors import LupexError
+
+
+def _latlon(text: str) -> tuple[float, float]:
+    try:
+        lat, lon = (float(v) for v in text.split(","))
+    except ValueError:
+        raise LupexError(f"--target must be LAT,LON in degrees (e.g. -89.45,222.7), got {text!r}") from None
+    if not -90 <= lat <= 90:
+        raise LupexError(f"--target latitude must be within -90..90 degrees, got {lat:g}")
+    return lat, lon
+
+
+def land(
+    target: Annotated[str, typer.Option(help="Landing target, LAT,LON in planetocentric degrees.")],
+    epoch: Annotated[str, typer.Option(help="Landing time, UTC ISO 8601 (sets the Sun's direction).")] = "2027-01-01T00:00:00",
+    runs: Annotated[int, typer.Option(help="Number of Monte Carlo descents (> 0).")] = 20,
+    seed: Annotated[int, typer.Option(help="Seed of the dispersions and sensor noise.")] = 0,
+    dem: Annotated[Optional[Path], typer.Option(help="DEM file (GeoTIFF or PDS3); default: the built-in SYNTHETIC site. Heights in m.")] = None,
+    site_seed: Annotated[int, typer.Option(help="Seed of the synthetic site.")] = 0,
+    size_m: Annotated[float, typer.Option(help="Side of the synthetic site, m.")] = 20_000.0,
+    pixel_m: Annotated[float, typer.Option(help="Pixel of the synthetic site, m.")] = 20.0,
+    frames: Annotated[str, typer.Option(help="Altitudes of the rendered frames, m, comma-separated.")] = "8000, 4000, 2000",
+    workers: Annotated[int, typer.Option(help="Run the descents on a local Dask cluster of this many processes.")] = 0,
+    scheduler: Annotated[str, typer.Option(help="Address of a running Dask scheduler, tcp://host:port.")] = "",
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Directory to create for the results (default lupex-runs/land-<UTC time>).")] = None,
+) -> None:
+    """Fly dispersed powered descents to a target and report landing and navigation errors (Parquet, JSON, PNG)."""
+    import datetime as dt
+
+    import pandas as pd
+    from rich.console import Console
+
+    from lupex.compute import dask_client
+    from lupex.config import load
+    from lupex.io import write_bytes
+    from lupex.landing import montecarlo as mc
+    from lupex.mission.landing_phase import run_landing
+    from lupex.mission.rundir import RunDir
+    from lupex.mission.site_analysis import load_site
+    from lupex.progress import Steps
+    from lupex.terrain.geo import xy_from_lonlat
+
+    lat, lon = _latlon(target)
+    sets = [f"landing.runs={runs}", f"landing.seed={seed}", f'landing.epoch="{epoch}"', f'landing.frame_altitudes_m="{frames}"',
+            f"site.seed={site_seed}", f"site.size_m={size_m}", f"site.pixel_m={pixel_m}", f"compute.workers={workers}",
+            f'compute.scheduler="{scheduler}"']
+    if dem is not None:
+        sets.append(f'site.dem="{dem}"')
+    if runs <= 0:
+        raise LupexError(f"--runs must be a positive number of descents, got {runs}")
+    cfg = load(overrides=sets)
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    final = out or Path("lupex-runs") / f"land-{stamp}"
+    with RunDir(final) as work, Steps() as steps:
+        dem_da, craters = load_site(cfg)
+        x, y = xy_from_lonlat(dem_da, lon, lat)
+        sites = pd.DataFrame({"x_m": [float(x)], "y_m": [float(y)], "lat_deg": [lat], "lon_deg": [lon]})
+        with dask_client(cfg.compute.workers, cfg.compute.scheduler) as client:
+            res = run_landing(cfg, dem_da, craters, sites, work, client=client, steps=steps)
+        write_bytes(work / "landing_scatter.png", mc.fig_landing_scatter(res.runs, dem_da, res.target_xy))
+        write_bytes(work / "nav_error_vs_altitude.png", mc.fig_nav_error_vs_altitude(res.runs))
+        write_bytes(work / "touchdown_velocity.png", mc.fig_touchdown_velocity(res.runs))
+        for alt, png, _e, _m in res.frames:
+            write_bytes(work / f"frame_{int(alt)}m.png", png)
+    s = res.summary
+    Console().print(
+        f"{int(s['n_runs'])} descents: success {100 * s['success_rate']:.0f}%, nav error at 50 m median "
+        f"{s['nav_err_50m_median_m']:.2f} m (p99 {s['nav_err_50m_p99_m']:.2f}), landing error p99 "
+        f"{s['landing_error_p99_m']:.1f} m; sun {res.sun_elevation_deg:.2f} deg. Results in {final}"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("land")(land)
