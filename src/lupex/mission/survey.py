@@ -595,8 +595,10 @@ def run_survey(truth, dem, path_xy, outdir=None, *, seed: int | None = None, rng
         ns_epi_counts=win["epi_counts"].astype(np.int64), ns_th_counts=win["th_counts"].astype(np.int64),
         ns_live_s=win["live_s"],
         ns_weh_wt_pct=post.weh_mean_wt_pct, ns_weh_sigma_wt_pct=np.diff(post.weh_ci68_wt_pct, axis=1)[:, 0] / 2,
+        ns_weh_lo68_wt_pct=post.weh_ci68_wt_pct[:, 0], ns_weh_hi68_wt_pct=post.weh_ci68_wt_pct[:, 1],
         ns_weh_lo95_wt_pct=post.weh_ci95_wt_pct[:, 0], ns_weh_hi95_wt_pct=post.weh_ci95_wt_pct[:, 1],
         ns_burial_depth_m=post.depth_mean_m, ns_burial_depth_sigma_m=np.diff(post.depth_ci68_m, axis=1)[:, 0] / 2,
+        ns_burial_lo68_m=post.depth_ci68_m[:, 0], ns_burial_hi68_m=post.depth_ci68_m[:, 1],
         ns_burial_lo95_m=post.depth_ci95_m[:, 0], ns_burial_hi95_m=post.depth_ci95_m[:, 1],
         gpr_ice_depth_m=g_med, gpr_ice_depth_sigma_m=g_sig, gpr_n_picks=g_n,
         gpr_weh_below_wt_pct=gw_med, gpr_weh_below_sigma_wt_pct=gw_sig,
@@ -663,10 +665,10 @@ def _scores(ret, gwin, alis_df, prm: SurveyParams) -> pd.DataFrame:
     gw = gwin[gwin["single_cell"] & reach]
     rows.append(score_rows("WEH below the ice table (wt%)", "GPR (1 m windows)", gw["weh_below_wt_pct"],
                            gw["weh_below_sigma_wt_pct"], gw["true_weh_wt_pct"]))
-    r = ret[ret["single_cell"]]
-    rows.append(score_rows("WEH of the wet layer (wt%)", "NS", r["ns_weh_wt_pct"], r["ns_weh_sigma_wt_pct"],
-                           r["true_weh_wt_pct"], r["ns_weh_lo95_wt_pct"], r["ns_weh_hi95_wt_pct"]))
-    rb = r[r["true_ice_table_depth_m"] < prm.ns_depth_max_m]
+    # the two-layer fit's wet layer exists only over ice within its reach: score it there
+    rb = ret[ret["single_cell"] & (ret["true_ice_table_depth_m"] < prm.ns_depth_max_m)]
+    rows.append(score_rows("WEH of the wet layer (wt%)", "NS", rb["ns_weh_wt_pct"], rb["ns_weh_sigma_wt_pct"],
+                           rb["true_weh_wt_pct"], rb["ns_weh_lo95_wt_pct"], rb["ns_weh_hi95_wt_pct"]))
     rows.append(score_rows("burial depth (m)", "NS", rb["ns_burial_depth_m"], rb["ns_burial_depth_sigma_m"],
                            rb["true_ice_table_depth_m"], rb["ns_burial_lo95_m"], rb["ns_burial_hi95_m"]))
     rows.append(score_rows("surface water (wt%)", "ALIS", alis_df["water_wt_pct"], alis_df["water_sigma_wt_pct"],

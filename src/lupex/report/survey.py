@@ -102,6 +102,11 @@ def ns_rates_png(result) -> bytes:
     return _png(fig)
 
 
+def _ci(r, mean, lo, hi):
+    m = r[mean].to_numpy(float)
+    return np.vstack([np.clip(m - r[lo].to_numpy(float), 0, None), np.clip(r[hi].to_numpy(float) - m, 0, None)])
+
+
 def _truth_line(s, v):
     return np.asarray(s, float), np.where(np.isfinite(v), v, np.nan)
 
@@ -114,8 +119,8 @@ def depth_png(result) -> bytes:
     ax.errorbar(r["s_m"] - 0.4, r["gpr_ice_depth_m"], yerr=r["gpr_ice_depth_sigma_m"], fmt="o", ms=3, lw=0.7,
                 color="tab:red", label="GPR (median in window) +- 1 sigma")
     lo, hi = r["ns_burial_lo95_m"], r["ns_burial_hi95_m"]
-    ax.errorbar(r["s_m"] + 0.4, r["ns_burial_depth_m"], yerr=r["ns_burial_depth_sigma_m"], fmt="s", ms=3, lw=0.7,
-                color="tab:blue", label="NS burial depth +- 68% half-width")
+    ax.errorbar(r["s_m"] + 0.4, r["ns_burial_depth_m"], yerr=_ci(r, "ns_burial_depth_m", "ns_burial_lo68_m",
+                "ns_burial_hi68_m"), fmt="s", ms=3, lw=0.7, color="tab:blue", label="NS burial depth, 68% interval")
     ax.fill_between(r["s_m"], lo, hi, color="tab:blue", alpha=0.12, step="mid", label="NS 95% interval")
     ax.set_ylim(1.6, 0)
     ax.set_xlabel("along track (m)")
@@ -131,8 +136,8 @@ def weh_png(result) -> bytes:
     w = result.gpr_windows
     fig, ax = plt.subplots(figsize=(9.0, 3.4))
     ax.plot(*_truth_line(w["s_m"], w["true_weh_wt_pct"]), color="k", lw=1.2, label="true WEH (wet layer)")
-    ax.errorbar(r["s_m"] - 0.4, r["ns_weh_wt_pct"], yerr=r["ns_weh_sigma_wt_pct"], fmt="s", ms=3, lw=0.7,
-                color="tab:blue", label="NS +- 68% half-width")
+    ax.errorbar(r["s_m"] - 0.4, r["ns_weh_wt_pct"], yerr=_ci(r, "ns_weh_wt_pct", "ns_weh_lo68_wt_pct",
+                "ns_weh_hi68_wt_pct"), fmt="s", ms=3, lw=0.7, color="tab:blue", label="NS mean, 68% interval")
     ax.fill_between(r["s_m"], r["ns_weh_lo95_wt_pct"], r["ns_weh_hi95_wt_pct"], color="tab:blue", alpha=0.12,
                     step="mid", label="NS 95% interval")
     ax.errorbar(r["s_m"] + 0.4, r["gpr_weh_below_wt_pct"], yerr=r["gpr_weh_below_sigma_wt_pct"], fmt="o", ms=3,
