@@ -30,7 +30,7 @@ def newest_run(base: str | Path = RUNS_DIR) -> Path:
     runs = [p for p in b.glob("run-*") if p.is_dir() and not p.name.endswith((".partial", ".old"))] if b.is_dir() else []
     if not runs:
         raise LupexError(f"no run directory under {b.absolute()}; run `lupex run` first, or pass --run DIR")
-    return max(runs, key=lambda p: (p.name, p.stat().st_mtime))
+    return max(runs, key=lambda p: (p.name, p.stat().st_mtime)).absolute()
 
 
 def _stamp() -> str:

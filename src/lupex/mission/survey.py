@@ -745,8 +745,11 @@ def path_from_geojson(path, dem) -> np.ndarray:
     Accepts a LineString geometry, a Feature holding one, or a FeatureCollection whose
     first LineString is taken. Coordinates are planetocentric lon/lat in degrees on the
     lunar sphere or projected metres in the DEM's CRS: a ``crs`` member naming a
-    projected CRS (old GeoJSON style) decides; otherwise lon/lat is assumed when every
-    vertex is a valid lon/lat, unless only the metres reading puts the path on the DEM.
+    projected CRS (old GeoJSON style) decides; otherwise lon/lat (GeoJSON's convention) is
+    taken when every vertex is a valid lon/lat landing on the DEM, metres when only the
+    metres reading lands on it. A pole-centred DEM spans small metre values, so a lon/lat
+    path there may also read as metres: lon/lat wins; add the ``crs`` member
+    ``{"type": "name", "properties": {"name": "IAU_2015:30135"}}`` to force metres.
     A vertex off the DEM raises :class:`InputError` naming it.
     """
     p = Path(path)
@@ -777,10 +780,8 @@ def path_from_geojson(path, dem) -> np.ndarray:
     if looks_lonlat:
         xy = np.column_stack(_lonlat_to_xy(dem, c))
         ll_ok = bool(grid.contains(xy[:, 0], xy[:, 1]).all())
-        if ll_ok and raw_ok:
-            raise InputError(f"{p}: the coordinates fit the DEM both as lon/lat degrees and as metres; add a "
-                             '"crs": {"type": "name", "properties": {"name": "IAU_2015:30135"}} member for metres '
-                             'or "urn:ogc:def:crs:OGC:1.3:CRS84" for lon/lat')
+        if ll_ok:          # GeoJSON's own convention wins when both readings fit (RFC 7946: lon/lat)
+            return xy
         if raw_ok:
             return c.copy()
         _check_on_grid(xy, grid)
