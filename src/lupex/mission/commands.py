@@ -1,0 +1,178 @@
+"""``lupex survey`` and ``lupex sample``: Typer commands over a finished run directory.
+
+Plain functions with ``typing.Annotated`` options; :func:`register` adds them to an
+app (``lupex.cli`` calls it). Each command reads the run's DEM (``dem.tif``), ground
+truth (``ground_truth.nc``) and configuration, does one library call
+(:func:`lupex.mission.survey.run_survey` or :func:`lupex.mission.drilling.run_drilling`)
+and writes into a new directory built under ``<name>.partial`` and renamed when
+complete (:class:`lupex.mission.rundir.RunDir`), so a failure leaves nothing.
+User errors raise :class:`lupex.errors.LupexError`; the CLI prints them and exits 2.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from pathlib import Path
+from typing import Annotated, Optional
+
+import numpy as np
+import typer
+
+from lupex.errors import InputError, LupexError
+
+RUNS_DIR = Path("lupex-runs")
+
+
+def newest_run(base: str | Path = RUNS_DIR) -> Path:
+    """The newest complete run directory under ``base`` (by its UTC stamp, then modification time)."""
+    b = Path(base)
+    runs = [p for p in b.glob("run-*") if p.is_dir() and not p.name.endswith((".partial", ".old"))] if b.is_dir() else []
+    if not runs:
+        raise LupexError(f"no run directory under {b.absolute()}; run `lupex run` first, or pass --run DIR")
+    return max(runs, key=lambda p: (p.name, p.stat().st_mtime)).absolute()
+
+
+def _stamp() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+def load_run(run_dir: Path | None):
+    """(run directory, DEM, ground truth, config) of a finished run; clear errors when something is missing."""
+    from lupex.config import load
+    from lupex.subsurface.ground_truth import GroundTruth
+    from lupex.terrain import read_dem
+
+    rd = Path(run_dir) if run_dir is not None else newest_run()
+    if not rd.is_dir():
+        raise LupexError(f"run directory {rd} does not exist; pass --run DIR of a finished `lupex run`")
+    for name in ("dem.tif", "ground_truth.nc", "config.toml"):
+        if not (rd / name).is_file():
+            raise InputError(f"{rd} has no {name}: it is not a complete lupex run directory; run `lupex run` again")
+    cfg = load(rd / "config.toml")
+    return rd, read_dem(rd / "dem.tif"), GroundTruth.from_netcdf(rd / "ground_truth.nc"), cfg
+
+
+def parse_lat_lon(text: str) -> tuple[float, float]:
+    """'LAT,LON' in degrees -> (lat, lon); a clear error otherwise."""
+    m = re.fullmatch(r"\s*([-+]?[0-9.eE+-]+)\s*,\s*([-+]?[0-9.eE+-]+)\s*", text or "")
+    try:
+        lat, lon = (float(m.group(1)), float(m.group(2))) if m else (None, None)
+    except ValueError:
+        lat = lon = None
+    if lat is None or not (-90 <= lat <= 90) or not (-360 <= lon <= 360):
+        raise InputError(f"--at {text!r} is not LAT,LON in degrees (latitude -90..90, longitude -360..360), "
+                         "e.g. --at=-89.95,45.0")
+    return lat, lon
+
+
+def survey(
+    path: Annotated[Path, typer.Option("--path", "-p", help="Traverse as a GeoJSON LineString: lon/lat in degrees on the 1737.4 km sphere, or x/y in metres of the DEM's CRS.")],
+    run: Annotated[Optional[Path], typer.Option("--run", "-r", help="Run directory of a finished `lupex run` (default: the newest under lupex-runs/).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Directory to create (default RUN/survey-<UTC timestamp>).")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Seed of the instruments' noise (default: the run's subsurface.seed + 1000).")] = None,
+    speed: Annotated[float, typer.Option(help="Rover speed, m/s.")] = 0.1,
+    gpr_spacing: Annotated[float, typer.Option(help="Distance between GPR traces, m.")] = 0.05,
+    ns_rate: Annotated[float, typer.Option(help="Neutron spectrometer sampling rate, Hz.")] = 1.0,
+    alis_every: Annotated[float, typer.Option(help="Distance between ALIS spectra, m.")] = 10.0,
+) -> None:
+    """Run the traverse instruments (GPR, neutron spectrometer, ALIS, EMS-L) along a path over a run's ground truth."""
+    from rich.console import Console
+
+    from lupex.mission.rundir import RunDir
+    from lupex.mission.survey import path_from_geojson, run_survey
+
+    rd, dem, truth, cfg = load_run(run)
+    xy = path_from_geojson(path, dem)
+    dest = out if out is not None else rd / f"survey-{_stamp()}"
+    s = cfg.subsurface.seed + 1000 if seed is None else seed
+    with RunDir(dest) as work:
+        res = run_survey(truth, dem, xy, work, seed=s, speed_m_s=speed, gpr_spacing_m=gpr_spacing,
+                         ns_rate_hz=ns_rate, alis_every_m=alis_every)
+        _write_report(work, "lupex traverse survey", res, "survey")
+    con = Console()
+    con.print(f"[green]survey of {res.length_m:.0f} m[/green] written to {Path(dest).absolute()}")
+    _print_scores(con, res.scores)
+
+
+def sample(
+    at: Annotated[str, typer.Option("--at", help="Drill point as LAT,LON in degrees (planetocentric; e.g. --at=-89.95,45).")],
+    run: Annotated[Optional[Path], typer.Option("--run", "-r", help="Run directory of a finished `lupex run` (default: the newest under lupex-runs/).")] = None,
+    depth: Annotated[float, typer.Option(help="Depth to drill to, m (0 < depth <= 1.5).")] = 1.5,
+    bite: Annotated[float, typer.Option(help="Depth interval per sample, m.")] = 0.1,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Directory to create (default RUN/sample-<UTC timestamp>).")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Seed of the drill and instruments' noise (default: the run's subsurface.seed + 2000).")] = None,
+) -> None:
+    """Drill at a point of a run's ground truth and analyse every interval (LTGA, TRITON, ADORE, ISAP)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from lupex.mission.drilling import _check_depths, run_drilling
+    from lupex.mission.rundir import RunDir
+    from lupex.terrain.geo import xy_from_lonlat
+
+    lat, lon = parse_lat_lon(at)
+    _check_depths(depth, bite)
+    rd, dem, truth, cfg = load_run(run)
+    x, y = xy_from_lonlat(dem, lon, lat)
+    xy = [[float(x), float(y)]]
+    dest = out if out is not None else rd / f"sample-{_stamp()}"
+    s = cfg.subsurface.seed + 2000 if seed is None else seed
+    from lupex.mission.survey import _check_on_grid, _Grid
+
+    try:
+        _check_on_grid(np.asarray(xy), _Grid.of(dem), "drill point")
+    except InputError:
+        raise InputError(f"--at {lat:g},{lon:g} (x {float(x):.1f}, y {float(y):.1f} m) is off the run's DEM; "
+                         "pick a point inside the site") from None
+    with RunDir(dest) as work:
+        res = run_drilling(truth, dem, xy, work, seed=s, bite_m=bite, depth_m=depth)
+        _write_report(work, "lupex drill sample", res, "drilling")
+    con = Console()
+    tab = Table(title=f"Drill at lat {lat:g}, lon {lon:g}: water (wt%) measured vs true")
+    for c in ("depth (m)", "in situ", "delivered", "LTGA", "TRITON", "ADORE", "ISAP ice"):
+        tab.add_column(c, justify="right")
+    for r in res.table.itertuples():
+        tab.add_row(f"{r.top_m:.2f}-{r.bottom_m:.2f}", f"{r.true_in_situ_water_wt_pct:.3f}",
+                    f"{r.true_delivered_water_wt_pct:.3f}", f"{r.ltga_water_wt_pct:.3f} ± {r.ltga_sigma_wt_pct:.3f}",
+                    f"{r.triton_water_wt_pct:.3f} ± {r.triton_sigma_wt_pct:.3f}",
+                    f"{r.adore_water_wt_pct:.3f} ± {r.adore_sigma_wt_pct:.3f}",
+                    f"{r.isap_ice_wt_pct:.3f} ± {r.isap_ice_sigma_wt_pct:.3f}")
+    con.print(tab)
+    site = res.sites.iloc[0]
+    if site["stopped_by_rock"]:
+        con.print(f"[yellow]a buried rock stopped the drill at {site['reached_m']:.2f} m[/yellow]")
+    con.print(f"written to {Path(dest).absolute()}")
+
+
+def _write_report(work: Path, title: str, res, kind: str) -> None:
+    from lupex.io import write_text
+    from lupex.report.html import render
+
+    if kind == "survey":
+        from lupex.report.survey import survey_sections
+
+        secs = survey_sections(res)
+    else:
+        from lupex.report.drilling import drilling_sections
+
+        secs = drilling_sections(res)
+    write_text(work / "report.html", render(title, "ground truth and configuration from the run directory", secs))
+
+
+def _print_scores(con, scores) -> None:
+    from rich.table import Table
+
+    tab = Table(title="Retrieved vs true")
+    for c in ("instrument", "quantity", "n", "RMSE", "bias", "within 2 sigma"):
+        tab.add_column(c, justify="right")
+    for r in scores.itertuples():
+        tab.add_row(r.instrument, r.quantity, str(r.n), f"{r.rmse:.3g}", f"{r.bias:.3g}", f"{r.frac_within_2sigma:.0%}"
+                    if r.n else "n/a")
+    con.print(tab)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``survey`` and ``sample`` to a Typer app."""
+    app.command("survey")(survey)
+    app.command("sample")(sample)

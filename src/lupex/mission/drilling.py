@@ -1,0 +1,262 @@
+"""Drilling campaign: drill at chosen spots of the ground truth and run the whole sample chain.
+
+At each site the ground-truth column (:meth:`lupex.subsurface.ground_truth.GroundTruth.column`,
+rocks within reach included) is drilled in bites of ``bite_m`` down to ``depth_m``
+(:func:`lupex.instruments.drill.drill_profile`: volatile loss while drilling and
+handling, rocks that stop the drill). Each delivered sample goes through the REIWA
+instruments and the ISRO package as the cross-check of :mod:`lupex.instruments`
+prescribes:
+
+* TRITON (:mod:`lupex.instruments.triton`): water wt% of its aliquot and the water
+  share of the released gas;
+* LTGA (:mod:`lupex.instruments.ltga`): the ice step of the mass-loss curve, turned into
+  water with TRITON's water share (the ice also holds the LCROSS volatiles);
+* ADORE (:mod:`lupex.instruments.adore`): water vapour by cavity ring-down;
+* ISAP (:mod:`lupex.instruments.isap`): Raman modes -> oxides of the regolith and ice.
+
+The table (``drilling.parquet``) has one row per site and interval with the true
+water in situ (in the ground, what the drill bit met), delivered (after the losses:
+what the instruments should see) and each instrument's value with its 1-sigma error.
+
+:func:`choose_drill_sites` is a PLACEHOLDER until the campaign strategy lands: it reads
+the truth directly (an oracle), which a real campaign cannot do.
+
+Randomness: one ``numpy.random.SeedSequence(seed)`` spawns one generator per site, so
+adding a site does not reshuffle the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from lupex.errors import InputError
+from lupex.io import write_bytes, write_dataframe
+
+log = logging.getLogger("lupex.drilling")
+
+MAX_DEPTH_M = 1.5
+
+
+@dataclass(frozen=True)
+class IntervalRecords:
+    """The raw instrument records of one interval, kept for the report's curves and spectra."""
+
+    site: int
+    top_m: float
+    bottom_m: float
+    ltga: object
+    ltga_result: object
+    triton: object
+    triton_result: object
+    adore: object
+    adore_result: object
+
+
+@dataclass(frozen=True)
+class DrillingResult:
+    table: pd.DataFrame                   # one row per site and depth interval
+    sites: pd.DataFrame                   # one row per site: position, reached depth, stopped by rock
+    examples: tuple[IntervalRecords, ...] = ()
+    figures: dict = field(default_factory=dict)   # name -> PNG bytes (also written beside the table)
+    outdir: Path | None = None
+
+
+def _check_depths(depth_m, bite_m):
+    for name, v in (("depth_m", depth_m), ("bite_m", bite_m)):
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not np.isfinite(v):
+            raise InputError(f"drill {name} must be a number of metres, got {v!r}")
+    if not 0 < depth_m <= MAX_DEPTH_M:
+        raise InputError(f"drill depth {depth_m:g} m is outside (0, {MAX_DEPTH_M:g}] m: the LUPEX drill reaches "
+                         f"{MAX_DEPTH_M:g} m; give --depth between 0 and {MAX_DEPTH_M:g}")
+    if not 0 < bite_m <= depth_m:
+        raise InputError(f"drill bite {bite_m:g} m must be > 0 and no deeper than the hole ({depth_m:g} m)")
+
+
+def _sites_array(sites_xy) -> np.ndarray:
+    a = np.asarray(sites_xy, float)
+    if a.ndim == 1 and a.size == 2:
+        a = a[None, :]
+    if a.ndim != 2 or a.shape[1] != 2 or a.shape[0] == 0:
+        raise InputError("drill sites must be an (n, 2) array of (x, y) positions in metres")
+    if not np.all(np.isfinite(a)):
+        raise InputError("drill site positions contain NaN or infinite values")
+    return a
+
+
+def run_drilling(truth, dem, sites_xy, outdir=None, *, seed: int, bite_m: float = 0.1, depth_m: float = 1.5,
+                 drill_params=None, triton_params=None, ltga_params=None, adore_params=None, isap_params=None,
+                 n_examples: int = 2, write: bool = True) -> DrillingResult:
+    """Drill every site of ``sites_xy`` ((n, 2) metres in the truth's CRS) and analyse each interval.
+
+    Writes ``drilling.parquet``, ``drilling_sites.csv`` and the example figures
+    (``drilling_*.png``) into ``outdir``, each atomically, unless ``write`` is False.
+    """
+    from lupex.instruments import adore, isap, ltga, triton
+    from lupex.instruments.drill import DrillParams, drill_profile
+
+    _check_depths(depth_m, bite_m)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError(f"seed must be a non-negative integer, got {seed!r}")
+    xy = _sites_array(sites_xy)
+    from lupex.mission.survey import _check_on_grid, _Grid
+
+    _check_on_grid(xy, _Grid.of(truth.dataset), "drill site")
+    if dem is not None:
+        _check_on_grid(xy, _Grid.of(dem), "drill site")
+    dp = drill_params or DrillParams(max_depth_m=float(depth_m))
+    if drill_params is not None and dp.max_depth_m != depth_m:
+        from dataclasses import replace
+
+        dp = replace(dp, max_depth_m=float(depth_m))
+    tp, lp = triton_params or triton.TritonParams(), ltga_params or ltga.LTGAParams()
+    ap, ip = adore_params or adore.AdoreParams(), isap_params or isap.IsapParams()
+    gens = [np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(len(xy))]
+    rows, site_rows, records = [], [], []
+    for k, ((x, y), rng) in enumerate(zip(xy, gens)):
+        col = truth.column(float(x), float(y), depth_m=max(2.0, depth_m + 0.1), dz_m=0.01, rock_search_m=1.2)
+        prof = drill_profile(col, bite_m=float(bite_m), rng=rng, params=dp)
+        reached = max((r.reached_m for _, r in prof), default=0.0)
+        stopped = bool(prof and prof[-1][1].stopped_by_rock) or (not prof)
+        site_rows.append(dict(site=k, x_m=float(x), y_m=float(y), ice_table_depth_m=col.ice_table_depth_m,
+                              reached_m=reached, stopped_by_rock=stopped, n_intervals=len(prof)))
+        for s, rec in prof:
+            tr_rec = triton.measure(s, rng, tp)
+            tr = triton.analyse(tr_rec)
+            lt_rec = ltga.measure(s, rng, lp)
+            lt = ltga.analyse(lt_rec, water_mass_fraction=tr.water_mass_fraction,
+                              water_mass_fraction_sigma=tr.water_mass_fraction_sigma)
+            ad_rec = adore.measure(s, rng, ap)
+            ad = adore.analyse(ad_rec)
+            isr = isap.analyse(isap.measure(s, rng, ip), ip)
+            z = np.asarray(col.z_m)
+            in_cell = (z >= s.top_m) & (z < s.bottom_m)
+            row = dict(site=k, x_m=float(x), y_m=float(y), top_m=s.top_m, bottom_m=s.bottom_m,
+                       true_column_weh_wt_pct=float(np.mean(np.asarray(col.weh_wt_pct)[in_cell])),
+                       true_in_situ_water_wt_pct=s.truth.in_situ_water_wt_pct,
+                       true_delivered_water_wt_pct=s.water_wt_pct, loss_fraction=s.truth.loss_fraction,
+                       sample_mass_kg=s.mass_kg, drill_time_s=rec.drill_time_s, energy_j=rec.energy_j,
+                       cuttings_temperature_k=rec.cuttings_temperature_k, stopped_by_rock=rec.stopped_by_rock,
+                       ltga_water_wt_pct=lt.water_wt_pct, ltga_sigma_wt_pct=lt.sigma_wt_pct,
+                       triton_water_wt_pct=tr.water_wt_pct, triton_sigma_wt_pct=tr.sigma_wt_pct,
+                       adore_water_wt_pct=ad.water_wt_pct, adore_sigma_wt_pct=ad.sigma_wt_pct,
+                       isap_ice_wt_pct=isr.ice_wt_pct, isap_ice_sigma_wt_pct=isr.ice_sigma_wt_pct)
+            for ox, v in isr.oxides_wt_pct.items():
+                row[f"isap_{ox}_wt_pct"] = float(v)
+                row[f"isap_{ox}_sigma_wt_pct"] = float(isr.oxides_sigma_wt_pct[ox])
+                row[f"true_{ox}_wt_pct"] = float(s.oxides_wt_pct.get(ox, np.nan))
+            rows.append(row)
+            records.append(IntervalRecords(k, s.top_m, s.bottom_m, lt_rec, lt, tr_rec, tr, ad_rec, ad))
+    table = pd.DataFrame(rows)
+    sites = pd.DataFrame(site_rows)
+    examples = _pick_examples(table, records, n_examples)
+    figures = {}
+    if examples:
+        from lupex.report.drilling import example_figures
+
+        figures = example_figures(examples)
+    result = DrillingResult(table, sites, examples, figures, Path(outdir) if outdir is not None else None)
+    if write:
+        if outdir is None:
+            raise InputError("give outdir to write the drilling products, or write=False")
+        write_drilling(result, outdir)
+    log.info("drilled %d sites: %d intervals", len(xy), len(table))
+    return result
+
+
+def _pick_examples(table, records, n):
+    """The wettest delivered interval and the shallowest one (different intervals when possible)."""
+    if not len(table) or n <= 0:
+        return ()
+    order = [int(np.argmax(table["true_delivered_water_wt_pct"].to_numpy()))]
+    if n > 1:
+        first = int(np.argmin(table["top_m"].to_numpy() + 10 * table["site"].to_numpy()))
+        if first != order[0]:
+            order.append(first)
+    return tuple(records[i] for i in order[:n])
+
+
+def write_drilling(result: DrillingResult, outdir) -> list[Path]:
+    out = Path(outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [write_dataframe(out / "drilling.parquet", result.table),
+             write_dataframe(out / "drilling_sites.csv", result.sites)]
+    for name, png in result.figures.items():
+        paths.append(write_bytes(out / f"drilling_{name}.png", png))
+    return paths
+
+
+def agreement(table: pd.DataFrame, reference: str = "true_delivered_water_wt_pct", k: float = 2.0) -> pd.DataFrame:
+    """Per instrument: fraction of intervals within ``k`` sigma of ``reference``, mean z, RMSE."""
+    rows = []
+    ref = table[reference].to_numpy(float) if len(table) else np.zeros(0)
+    for inst, col, sig in (("LTGA", "ltga_water_wt_pct", "ltga_sigma_wt_pct"),
+                           ("TRITON", "triton_water_wt_pct", "triton_sigma_wt_pct"),
+                           ("ADORE", "adore_water_wt_pct", "adore_sigma_wt_pct"),
+                           ("ISAP", "isap_ice_wt_pct", "isap_ice_sigma_wt_pct")):
+        if not len(table):
+            rows.append(dict(instrument=inst, n=0, frac_within=np.nan, mean_z=np.nan, rmse_wt_pct=np.nan))
+            continue
+        v, s = table[col].to_numpy(float), table[sig].to_numpy(float)
+        ok = np.isfinite(v) & np.isfinite(s) & (s > 0)
+        z = (v[ok] - ref[ok]) / s[ok]
+        rows.append(dict(instrument=inst, n=int(ok.sum()), frac_within=float(np.mean(np.abs(z) <= k)),
+                         mean_z=float(np.mean(z)), rmse_wt_pct=float(np.sqrt(np.mean((v[ok] - ref[ok]) ** 2)))))
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------- site choice (placeholder)
+
+
+def choose_drill_sites(truth, dem, site_xy, n: int = 3, radius_m: float = 500.0, *, depth_m: float = MAX_DEPTH_M,
+                       min_separation_m: float | None = None) -> np.ndarray:
+    """PLACEHOLDER drill-site rule (an oracle on the truth) until the campaign strategy lands.
+
+    Among the grid cells within ``radius_m`` of ``site_xy`` (and on ``dem``), take those
+    with ice above ``depth_m``, ranked by the shallowest ice table, then the most stable
+    (shallowest stability depth), then the highest WEH; pick ``n`` at least
+    ``min_separation_m`` apart (default two pixels). If fewer than ``n`` such cells exist
+    the rest are the most stable ice-free cells (shallowest stability depth), then the
+    nearest. Returns (k, 2) cell-centre positions in metres, k = min(n, cells in reach).
+    Pure: same inputs, same sites.
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise InputError(f"n (number of drill sites) must be a positive integer, got {n!r}")
+    if not (np.isfinite(radius_m) and radius_m > 0):
+        raise InputError(f"radius_m must be a positive distance in metres, got {radius_m!r}")
+    from lupex.mission.survey import _Grid, _site_xy
+
+    sx, sy = _site_xy(site_xy)
+    ds = truth.dataset
+    g = _Grid.of(ds)
+    sep = 2 * abs(g.dx) if min_separation_m is None else float(min_separation_m)
+    xx, yy = np.meshgrid(g.x, g.y)
+    dist = np.hypot(xx - sx, yy - sy)
+    reach = dist <= radius_m
+    if dem is not None:
+        reach &= _Grid.of(dem).contains(xx, yy)
+    if not reach.any():
+        raise InputError(f"no ground-truth cell within {radius_m:g} m of ({sx:.1f}, {sy:.1f}) m; "
+                         "give a larger radius or a site on the grid")
+    table = ds["ice_table_depth_m"].values
+    stab = ds["stability_depth_m"].values
+    weh = ds["weh_wt_pct"].values
+    ice = reach & np.isfinite(table) & (table < depth_m) & (weh > 0)
+    big = 1e9
+    key_ice = np.where(ice, 0, 1)
+    key_table = np.where(ice, table, big)
+    key_stab = np.where(np.isfinite(stab), stab, big)
+    order = np.lexsort((dist.ravel(), -weh.ravel(), key_stab.ravel(), key_table.ravel(), key_ice.ravel()))
+    order = order[reach.ravel()[order]]
+    chosen: list[tuple[float, float]] = []
+    for i in order:
+        p = (float(xx.ravel()[i]), float(yy.ravel()[i]))
+        if all(np.hypot(p[0] - q[0], p[1] - q[1]) >= sep for q in chosen):
+            chosen.append(p)
+            if len(chosen) == n:
+                break
+    return np.array(chosen, float)

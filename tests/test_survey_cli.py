@@ -1,0 +1,130 @@
+"""`lupex survey` and `lupex sample` on a tiny run, through typer's CliRunner on an app built here."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import typer
+from pyproj import CRS, Transformer
+from typer.testing import CliRunner
+
+from lupex.config import load
+from lupex.errors import LupexError
+from lupex.mission import commands
+from lupex.mission.run import run_mission
+
+SMALL = ["site.size_m=3000", "site.pixel_m=30", "sites.edge_margin_m=300", "time.days=10", "time.step_hours=6",
+         "light.n_azimuths=36", "sites.count=2", "sites.min_separation_m=300"]
+
+
+@pytest.fixture(scope="module")
+def app():
+    a = typer.Typer()
+    commands.register(a)
+    return a
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "lupex-runs" / "run-20270101T000000Z"
+    res = run_mission(load(overrides=SMALL + [f'output.directory="{out}"']), progress=False)
+    return res.run_dir
+
+
+def invoke(app, *args):
+    return CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=True)
+
+
+def _lonlat(xy):
+    crs = CRS.from_user_input("IAU_2015:30135")
+    tr = Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True)
+    lon, lat = tr.transform(np.asarray(xy)[:, 0], np.asarray(xy)[:, 1])
+    return lon, lat
+
+
+def test_survey_command(app, run_dir, tmp_path):
+    sites = pd.read_csv(run_dir / "sites.csv")
+    x, y = float(sites.x_m[0]), float(sites.y_m[0])
+    lon, lat = _lonlat([[x, y], [x + 40.0, y]])
+    gj = tmp_path / "traverse.geojson"
+    gj.write_text(json.dumps({"type": "LineString", "coordinates": np.column_stack([lon, lat]).tolist()}))
+    out = tmp_path / "surv"
+    r = invoke(app, "survey", "--run", run_dir, "--path", gj, "--out", out, "--seed", 3)
+    assert r.exit_code == 0, r.output + repr(r.exception)
+    for name in ("survey_ns.parquet", "survey_gpr.parquet", "survey_radargram.nc", "survey_retrievals.parquet",
+                 "report.html"):
+        assert (out / name).is_file(), name
+    g = pd.read_parquet(out / "survey_gpr.parquet")
+    assert np.allclose(g["x_m"].iloc[[0, -1]], [x, x + 40.0], atol=0.06) and np.allclose(g["y_m"], y, atol=1e-3)
+    assert "id='survey'" in (out / "report.html").read_text()
+    # default --out: RUN/survey-<stamp>
+    r = invoke(app, "survey", "--run", run_dir, "--path", gj)
+    assert r.exit_code == 0, r.output
+    made = [p for p in run_dir.glob("survey-*") if p.is_dir()]
+    assert len(made) == 1 and not made[0].name.endswith(".partial")
+    # a path off the DEM: non-zero exit, the message names the vertex, nothing written
+    gj.write_text(json.dumps({"type": "LineString", "coordinates": [[x, y], [x + 9000.0, y]]}))
+    bad = tmp_path / "bad"
+    r = invoke(app, "survey", "--run", run_dir, "--path", gj, "--out", bad)
+    assert r.exit_code != 0 and isinstance(r.exception, LupexError)
+    assert "vertex 1" in str(r.exception)
+    assert not bad.exists() and not bad.with_name("bad.partial").exists()
+
+
+def test_survey_failure_leaves_nothing(app, run_dir, tmp_path, monkeypatch):
+    sites = pd.read_csv(run_dir / "sites.csv")
+    x, y = float(sites.x_m[0]), float(sites.y_m[0])
+    gj = tmp_path / "t.geojson"
+    gj.write_text(json.dumps({"type": "LineString", "coordinates": [[x, y], [x + 10.0, y]]}))
+
+    def boom(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("lupex.mission.survey.write_netcdf", boom)
+    out = tmp_path / "s"
+    r = invoke(app, "survey", "--run", run_dir, "--path", gj, "--out", out)
+    assert r.exit_code != 0
+    assert not out.exists() and not list(tmp_path.glob("s.partial"))
+
+
+def test_sample_command(app, run_dir, tmp_path):
+    from lupex.subsurface.ground_truth import GroundTruth
+
+    gt = GroundTruth.from_netcdf(run_dir / "ground_truth.nc")
+    ds = gt.dataset
+    iy, ix = np.argwhere(np.isfinite(ds.ice_table_depth_m.values) & (ds.ice_table_depth_m.values < 0.5))[0]
+    lon, lat = _lonlat([[float(ds.x[ix]), float(ds.y[iy])]])
+    out = tmp_path / "samp"
+    r = invoke(app, "sample", "--run", run_dir, f"--at={lat[0]:.8f},{lon[0]:.8f}", "--depth", 0.6, "--bite", 0.2,
+               "--out", out)
+    assert r.exit_code == 0, r.output + repr(r.exception)
+    assert "measured vs true" in r.output and "LTGA" in r.output
+    t = pd.read_parquet(out / "drilling.parquet")
+    assert len(t) <= 3 and t["bottom_m"].max() <= 0.6 + 1e-9
+    assert np.allclose(t["x_m"], float(ds.x[ix]), atol=0.01)
+
+
+@pytest.mark.parametrize("args, msg", [
+    (["--at=-89.9,0", "--depth", "2"], "depth"),
+    (["--at=-89.9,0", "--depth", "0"], "depth"),
+    (["--at", "north-ish"], "LAT,LON"),
+    (["--at=-95,0"], "LAT,LON"),
+    (["--at=-80,0"], "off the run's DEM"),
+])
+def test_sample_bad_input(app, run_dir, tmp_path, args, msg):
+    r = invoke(app, "sample", "--run", run_dir, *args, "--out", tmp_path / "x")
+    assert r.exit_code != 0
+    assert isinstance(r.exception, LupexError) and msg in str(r.exception)
+    assert not (tmp_path / "x").exists()
+
+
+def test_default_run_is_the_newest_or_a_clear_error(app, run_dir, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    r = invoke(app, "sample", "--at=-89.97,-100")
+    assert r.exit_code != 0 and "run `lupex run` first" in str(r.exception)
+    base = run_dir.parent                                 # lupex-runs/ holding run-20270101T000000Z
+    (base / "run-20261231T000000Z").mkdir()               # older
+    (base / "run-20991231T000000Z.partial").mkdir()       # newer but unfinished: ignored
+    monkeypatch.chdir(base.parent)
+    assert commands.newest_run() == run_dir
