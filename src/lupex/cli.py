@@ -32,10 +32,12 @@ app.add_typer(dem_app, name="dem")
 def _register_subsystems() -> None:
     """Subsystems own their commands (``register(app)``); the app only collects them."""
     from lupex.landing import commands as landing_commands
+    from lupex.mission import commands as mission_commands
     from lupex.rover import commands as rover_commands
 
     landing_commands.register(app)
     rover_commands.register(app)
+    mission_commands.register(app)
 
 out = Console()
 err = Console(stderr=True)

@@ -13,8 +13,10 @@ from lupex.io import write_dataframe, write_text
 from lupex.mission.budget import BudgetParams, launch_to_landing_budget
 from lupex.mission.rundir import RunDir, default_run_dir
 from lupex.mission.site_analysis import SiteAnalysis, run_site_analysis, write_manifest
+from lupex.mission.drilling import choose_drill_sites, run_drilling
 from lupex.mission.landing_phase import run_landing
 from lupex.mission.subsurface_phase import run_subsurface
+from lupex.mission.survey import default_traverse, run_survey
 from lupex.progress import Steps
 
 log = logging.getLogger("lupex.run")
@@ -26,6 +28,8 @@ class MissionResult:
     site: SiteAnalysis
     landing: object
     ground_truth: object
+    survey: object
+    drilling: object
 
 
 def run_mission(cfg: Config, *, progress: bool = True) -> MissionResult:
@@ -33,7 +37,9 @@ def run_mission(cfg: Config, *, progress: bool = True) -> MissionResult:
     from lupex import __version__
     from lupex.report.budget import budget_sections
     from lupex.report.html import render
+    from lupex.report.drilling import drilling_sections
     from lupex.report.landing import landing_sections
+    from lupex.report.survey import survey_sections
     from lupex.report.site import site_sections
     from lupex.report.subsurface import subsurface_sections
 
@@ -44,6 +50,16 @@ def run_mission(cfg: Config, *, progress: bool = True) -> MissionResult:
             site = run_site_analysis(cfg, work, client=client, steps=steps)
             landing = run_landing(cfg, site.dem, site.craters, site.sites, work, client=client, steps=steps)
         truth = run_subsurface(cfg, site, work, steps=steps)
+        survey = drilling = None
+        if len(site.sites):
+            best = site.sites.iloc[0]
+            with steps.task("survey and drilling", total=2) as advance:
+                survey = run_survey(truth, site.dem, default_traverse(best, truth), work,
+                                    seed=cfg.subsurface.seed + 1000)
+                advance(1)
+                drilling = run_drilling(truth, site.dem, choose_drill_sites(truth, site.dem, best), work,
+                                        seed=cfg.subsurface.seed + 2000)
+                advance(1)
         budget = launch_to_landing_budget(BudgetParams())
         write_dataframe(work / "budget.csv", budget.table)
         with steps.task("report", total=1) as advance:
@@ -55,8 +71,12 @@ def run_mission(cfg: Config, *, progress: bool = True) -> MissionResult:
                     f"configuration in config.toml")
             write_text(work / "report.html", render("lupex site analysis", meta, site_sections(site, cfg)
                                   + (landing_sections(landing, site.dem) if landing else [])
-                                  + subsurface_sections(truth, site, cfg) + budget_sections(budget), warn))
+                                  + subsurface_sections(truth, site, cfg)
+                                  + (survey_sections(survey) if survey else [])
+                                  + (drilling_sections(drilling) if drilling else [])
+                                  + budget_sections(budget), warn))
             advance(1)
         write_manifest(cfg, work, site, time.perf_counter() - t0)
     log.info("run complete: %s", final)
-    return MissionResult(run_dir=final.absolute(), site=site, landing=landing, ground_truth=truth)
+    return MissionResult(run_dir=final.absolute(), site=site, landing=landing, ground_truth=truth,
+                         survey=survey, drilling=drilling)
