@@ -47,7 +47,7 @@ def test_small_run_products(small_run):
                  "series.nc", "series.parquet", "config.toml", "manifest.json", "run.log", "ground_truth.nc",
                  "ground_truth_rocks.parquet", "truth_ice_table_depth_m.tif", "budget.csv", "landing_runs.parquet",
                  "landing_summary.json", "landing_frames.csv", "survey_retrievals.parquet", "survey_radargram.nc",
-                 "drilling.parquet"):
+                 "drilling.parquet", "rover_plan.geojson", "rover_survival.csv"):
         assert (out / name).exists(), name
     with rasterio.open(out / "illumination_pct.tif") as src:
         assert src.crs is not None and "Moon" in src.crs.to_wkt()
@@ -60,7 +60,8 @@ def test_small_run_products(small_run):
     ds = xr.open_dataset(out / "light_statistics.nc")
     assert {"illumination_pct", "longest_darkness_h", "earth_visible_pct", "permanent_shadow"} <= set(ds.data_vars)
     html = (out / "report.html").read_text()
-    for sec in ("site", "hazards", "light", "earth", "sites", "series", "landing", "subsurface", "survey", "drilling",
+    for sec in ("site", "hazards", "light", "earth", "sites", "series", "landing", "subsurface", "rover", "survey",
+                "drilling",
                 "budget"):
         assert f"id='{sec}'" in html
     assert html.count("data:image/png;base64,") >= 10

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
+
+import numpy as np
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +16,8 @@ from lupex.mission.budget import BudgetParams, launch_to_landing_budget
 from lupex.mission.rundir import RunDir, default_run_dir
 from lupex.mission.site_analysis import SiteAnalysis, run_site_analysis, write_manifest
 from lupex.mission.drilling import choose_drill_sites, run_drilling
-from lupex.mission.landing_phase import run_landing
+from lupex.mission.landing_phase import landing_epoch, run_landing
+from lupex.mission.rover_phase import run_rover
 from lupex.mission.subsurface_phase import run_subsurface
 from lupex.mission.survey import default_traverse, run_survey
 from lupex.progress import Steps
@@ -30,6 +33,7 @@ class MissionResult:
     ground_truth: object
     survey: object
     drilling: object
+    rover: object
 
 
 def run_mission(cfg: Config, *, progress: bool = True) -> MissionResult:
@@ -39,6 +43,7 @@ def run_mission(cfg: Config, *, progress: bool = True) -> MissionResult:
     from lupex.report.html import render
     from lupex.report.drilling import drilling_sections
     from lupex.report.landing import landing_sections
+    from lupex.report.rover import rover_sections
     from lupex.report.survey import survey_sections
     from lupex.report.site import site_sections
     from lupex.report.subsurface import subsurface_sections
@@ -50,15 +55,22 @@ def run_mission(cfg: Config, *, progress: bool = True) -> MissionResult:
             site = run_site_analysis(cfg, work, client=client, steps=steps)
             landing = run_landing(cfg, site.dem, site.craters, site.sites, work, client=client, steps=steps)
         truth = run_subsurface(cfg, site, work, steps=steps)
-        survey = drilling = None
+        survey = drilling = rover = None
         if len(site.sites):
             best = site.sites.iloc[0]
+            landed = (float(best["x_m"]), float(best["y_m"]))
+            if landing is not None:  # the rover starts where the first descent touched down, not at the target
+                landed = (landed[0] + float(landing.runs["dx_m"].iloc[0]), landed[1] + float(landing.runs["dy_m"].iloc[0]))
+            drill_xy = choose_drill_sites(truth, site.dem, landed)
+            rover = run_rover(cfg, site, landed, tuple(drill_xy[0]), landing_epoch(cfg) + np.timedelta64(1, "D"), work,
+                              steps=steps)
+            path = np.column_stack([rover.plan.x_m, rover.plan.y_m])
+            if np.hypot(*(path[-1] - path[0])) < 50.0:  # too short to survey: the fixed pattern instead
+                path = default_traverse(best, truth)
             with steps.task("survey and drilling", total=2) as advance:
-                survey = run_survey(truth, site.dem, default_traverse(best, truth), work,
-                                    seed=cfg.subsurface.seed + 1000)
+                survey = run_survey(truth, site.dem, path, work, seed=cfg.subsurface.seed + 1000)
                 advance(1)
-                drilling = run_drilling(truth, site.dem, choose_drill_sites(truth, site.dem, best), work,
-                                        seed=cfg.subsurface.seed + 2000)
+                drilling = run_drilling(truth, site.dem, drill_xy, work, seed=cfg.subsurface.seed + 2000)
                 advance(1)
         budget = launch_to_landing_budget(BudgetParams())
         write_dataframe(work / "budget.csv", budget.table)
@@ -72,6 +84,7 @@ def run_mission(cfg: Config, *, progress: bool = True) -> MissionResult:
             write_text(work / "report.html", render("lupex site analysis", meta, site_sections(site, cfg)
                                   + (landing_sections(landing, site.dem) if landing else [])
                                   + subsurface_sections(truth, site, cfg)
+                                  + (rover_sections(rover) if rover else [])
                                   + (survey_sections(survey) if survey else [])
                                   + (drilling_sections(drilling) if drilling else [])
                                   + budget_sections(budget), warn))
@@ -79,4 +92,4 @@ def run_mission(cfg: Config, *, progress: bool = True) -> MissionResult:
         write_manifest(cfg, work, site, time.perf_counter() - t0)
     log.info("run complete: %s", final)
     return MissionResult(run_dir=final.absolute(), site=site, landing=landing, ground_truth=truth,
-                         survey=survey, drilling=drilling)
+                         survey=survey, drilling=drilling, rover=rover)

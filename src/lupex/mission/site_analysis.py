@@ -48,6 +48,7 @@ class SiteAnalysis:
     sites: pd.DataFrame
     series: xr.Dataset
     times: np.ndarray
+    horizon_cube: np.ndarray | None  # (n_az, ny, nx) deg; None when it was streamed through disk
     synthetic: bool
     timings_s: dict
 
@@ -194,12 +195,11 @@ def run_site_analysis(cfg: Config, outdir: Path, *, client=None, steps: Steps = 
     write_netcdf(outdir / "series.nc", series)
     write_dataframe(outdir / "series.parquet", series.to_dataframe().reset_index())
     timings["sites"] = time.perf_counter() - t
-    del cube
 
     return SiteAnalysis(
         dem=dem, craters=craters, slope_lander_deg=s_land, slope_rover_deg=s_rov, roughness_m=rough,
         lander_safe=land_safe, rover_safe=rov_safe, light=stats, sites=sites, series=series,
-        times=times, synthetic=synthetic, timings_s=timings,
+        times=times, horizon_cube=cube, synthetic=synthetic, timings_s=timings,
     )
 
 

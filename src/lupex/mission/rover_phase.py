@@ -1,0 +1,75 @@
+"""Phase 4 of a run: the rover's first traverse and its nights.
+
+From the landed position (the first landing Monte Carlo descent's touchdown,
+or the target when landing is skipped) to the first drill site, planned by the
+time-dependent space-time A* of :mod:`lupex.rover.planner` over the site's own
+horizons (the cube of the site phase, so nothing is recomputed), starting one
+day after the landing epoch; then every dark period at the drill site over the
+following month judged by :func:`lupex.rover.survival.survive` (energy and
+temperatures through hibernation). The survey phase drives along this path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from lupex import ephemeris as eph
+from lupex.config import Config
+from lupex.io import write_dataframe, write_json
+from lupex.progress import NO_PROGRESS, Steps
+
+
+@dataclass(frozen=True)
+class RoverResult:
+    plan: object  # lupex.rover.planner.Plan
+    survival: pd.DataFrame  # one row per dark period at the goal
+    survives: bool
+    map_png: bytes
+    profile_png: bytes
+
+
+def run_rover(cfg: Config, site, start_xy, goal_xy, start_utc, outdir, *, steps: Steps = NO_PROGRESS,
+              days: float = 30.0) -> RoverResult:
+    from lupex.light.horizon import horizon_angles
+    from lupex.light.visibility import corridor_window, visibility_series
+    from lupex.rover import havens as H
+    from lupex.rover import planner as P
+    from lupex.rover import survival
+    from lupex.terrain import geo
+
+    dem = site.dem
+    params = P.PlannerParams(max_slope_deg=cfg.rover.max_slope_deg)
+    cells = [P.cell_of(dem, start_xy, "rover start"), P.cell_of(dem, goal_xy, "rover goal")]
+    span = int(max(abs(cells[0][0] - cells[1][0]), abs(cells[0][1] - cells[1][1])))
+    window = corridor_window(dem.shape, cells, params.margin_cells + span // 2)
+    t0 = np.datetime64(str(start_utc)[:19], "s")
+    times = eph.time_grid(t0, t0 + np.timedelta64(int(days * 86400), "s"), 1.0)
+    with steps.task("rover traverse", total=3) as advance:
+        cube = site.horizon_cube
+        if cube is None:  # streamed through disk in the site phase: the corridor needs it again
+            cube = horizon_angles(np.asarray(dem.values, float), geo.pixel_size_m(dem), cfg.light.n_azimuths,
+                                  observer_height_m=cfg.light.observer_height_m)
+        light = visibility_series(dem, cube, times, window=window)
+        advance(1)
+        try:
+            plan = P.plan(dem, light, start_xy, goal_xy, str(t0), params=params)
+        except P.PlanError as exc:
+            if "battery" not in str(exc):
+                raise
+            plan = H.plan_via_havens(dem, light, start_xy, goal_xy, str(t0), H.find_havens(dem, light, params=params),
+                                     params=params)
+        advance(1)
+        r, c = cells[1]
+        f = light.sun[:, r - light.row0, c - light.col0] / 255.0
+        gna = float(geo.grid_north_azimuth_deg(dem.isel(y=slice(r, r + 1), x=slice(c, c + 1)))[0, 0])
+        res = survival.survive(light.times, f, (light.sun_azimuth_deg - gna) % 360.0, light.sun_elevation_deg,
+                               start=light.times[0], sun_distance_m=light.sun_distance_m)
+        advance(1)
+    surv = res.to_dataframe()
+    write_json(outdir / "rover_plan.geojson", P.plan_geojson(plan))
+    write_dataframe(outdir / "rover_plan.parquet", plan.to_dataframe())
+    write_dataframe(outdir / "rover_survival.csv", surv)
+    return RoverResult(plan, surv, bool(res.survives), P.plan_map_png(plan, dem), P.plan_profile_png(plan))
