@@ -18,7 +18,6 @@ ellipse holds 98.9 % of it).
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
 import numpy as np
@@ -173,12 +172,9 @@ def nav_error_table(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _png(fig) -> bytes:
-    import matplotlib.pyplot as plt
+    from lupex.report.figures import png_bytes
 
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return buf.getvalue()
+    return png_bytes(fig, dpi=110, tight_layout=False, bbox_tight=True)
 
 
 def _plt():

@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import dataclasses
-import io
 from dataclasses import dataclass
 
 import numpy as np
@@ -112,11 +111,10 @@ def _frames(dem, craters, target, epoch, altitudes, seed, advance):
 
 
 def _frame_png(img, det, alt, method, err) -> bytes:
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.patches import Circle
+
+    from lupex.report.figures import png_bytes  # also selects the Agg backend
 
     fig, ax = plt.subplots(figsize=(4.2, 4.2), dpi=90)
     ax.imshow(img, cmap="gray", interpolation="nearest")
@@ -125,8 +123,4 @@ def _frame_png(img, det, alt, method, err) -> bytes:
     fix = f"{method} fix, {err:.1f} m off" if np.isfinite(err) else "no fix"
     ax.set_title(f"{alt:,.0f} m: {len(det.u)} craters detected; {fix}", fontsize=8)
     ax.set_axis_off()
-    buf = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    return buf.getvalue()
+    return png_bytes(fig)

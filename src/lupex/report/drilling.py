@@ -7,7 +7,6 @@ line, and water vs depth from every instrument with 1-sigma error bars over the 
 
 from __future__ import annotations
 
-import io
 
 import matplotlib
 
@@ -15,15 +14,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from lupex.report.figures import png_bytes  # noqa: E402
 from lupex.report.html import Section, table_html  # noqa: E402
 
 
 def _png(fig, dpi: int = 90) -> bytes:
-    buf = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buf, format="png", dpi=dpi)
-    plt.close(fig)
-    return buf.getvalue()
+    return png_bytes(fig, dpi=dpi)
 
 
 def _label(ex) -> str:

@@ -64,7 +64,7 @@ def map_png(da, title: str, *, cmap: str = "viridis", label: str = "", vmin=None
     ax.set_xlabel("x (km, polar stereographic)")
     ax.set_ylabel("y (km)")
     ax.set_title(title, fontsize=10)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def series_png(times, series: dict[str, np.ndarray], title: str, ylabel: str, *, ylim=None, dpi: int = 90) -> bytes:
@@ -81,12 +81,17 @@ def series_png(times, series: dict[str, np.ndarray], title: str, ylabel: str, *,
     if len(series) > 1:
         ax.legend(fontsize=7, loc="upper right", ncol=min(len(series), 4))
     fig.autofmt_xdate()
-    return _png(fig)
+    return png_bytes(fig)
 
 
-def _png(fig) -> bytes:
+def png_bytes(fig, *, dpi=None, tight_layout: bool = True, bbox_tight: bool = False) -> bytes:
+    """Render a matplotlib figure to PNG bytes and close it (every lupex figure goes through here)."""
     buf = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buf, format="png")
+    if tight_layout:
+        fig.tight_layout()
+    fig.savefig(buf, format="png", dpi=dpi if dpi is not None else "figure",
+                bbox_inches="tight" if bbox_tight else None)
     plt.close(fig)
     return buf.getvalue()
+
+

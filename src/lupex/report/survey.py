@@ -8,7 +8,6 @@ top-layer permittivity.
 
 from __future__ import annotations
 
-import io
 
 import matplotlib
 
@@ -16,15 +15,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from lupex.report.figures import png_bytes  # noqa: E402
 from lupex.report.html import Section, table_html  # noqa: E402
 
 
 def _png(fig, dpi: int = 90) -> bytes:
-    buf = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buf, format="png", dpi=dpi)
-    plt.close(fig)
-    return buf.getvalue()
+    return png_bytes(fig, dpi=dpi)
 
 
 def path_map_png(result) -> bytes:

@@ -940,14 +940,9 @@ def plan_geojson(p: Plan, crs_name: str = "IAU_2015:30100") -> dict:
 
 
 def _png(fig) -> bytes:
-    import io
+    from lupex.report.figures import png_bytes
 
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return buf.getvalue()
+    return png_bytes(fig, dpi=100, tight_layout=False)
 
 
 def plan_map_png(p: Plan, dem, background=None) -> bytes:
