@@ -72,4 +72,6 @@ def run_rover(cfg: Config, site, start_xy, goal_xy, start_utc, outdir, *, steps:
     write_json(outdir / "rover_plan.geojson", P.plan_geojson(plan))
     write_dataframe(outdir / "rover_plan.parquet", plan.to_dataframe())
     write_dataframe(outdir / "rover_survival.csv", surv)
-    return RoverResult(plan, surv, bool(res.survives), P.plan_map_png(plan, dem), P.plan_profile_png(plan))
+    map_png = P.plan_map_png(plan, dem, background=np.asarray(site.light["illumination_pct"]),
+                             background_label="mean illumination over the site span (%)")
+    return RoverResult(plan, surv, bool(res.survives), map_png, P.plan_profile_png(plan))

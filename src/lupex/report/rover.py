@@ -19,7 +19,8 @@ def rover_sections(result) -> list[Section]:
     ]
     cols = [c for c in ("start", "end", "duration_h", "energy_needed_wh", "min_soc", "min_electronics_k",
                         "min_battery_k", "margin_wh", "verdict") if c in result.survival.columns]
-    figs = [("Planned traverse over the elevation map, coloured by the state of charge", result.map_png),
+    figs = [("Planned traverse on the illumination map (mean % over the span), coloured by the state of charge",
+             result.map_png),
             ("State of charge and temperatures along the traverse", result.profile_png)]
     return [Section("rover", "Rover: first traverse and nights", paras, figs,
                     [table_html(result.survival[cols]) if len(result.survival) else "<p>No dark period in the month.</p>"])]

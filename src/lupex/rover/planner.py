@@ -945,7 +945,7 @@ def _png(fig) -> bytes:
     return png_bytes(fig, dpi=100, tight_layout=False)
 
 
-def plan_map_png(p: Plan, dem, background=None) -> bytes:
+def plan_map_png(p: Plan, dem, background=None, background_label: str = "") -> bytes:
     """PNG of the path on the DEM (or on ``background``, a (ny, nx) array such as illumination), start/goal marked."""
     import matplotlib
 
@@ -957,7 +957,7 @@ def plan_map_png(p: Plan, dem, background=None) -> bytes:
     img = np.asarray(dem.values if background is None else background, float)
     fig, ax = plt.subplots(figsize=(6, 5.5))
     im = ax.imshow(img, extent=(x[0] / 1e3, x[-1] / 1e3, y[-1] / 1e3, y[0] / 1e3), cmap="gray", origin="upper")
-    fig.colorbar(im, ax=ax, label="elevation (m)" if background is None else "")
+    fig.colorbar(im, ax=ax, label="elevation (m)" if background is None else background_label)
     sc = ax.scatter(p.x_m / 1e3, p.y_m / 1e3, c=p.soc, s=4, cmap="viridis", vmin=0, vmax=1, zorder=3)
     ax.plot(p.x_m / 1e3, p.y_m / 1e3, "-", color="tab:orange", lw=1, zorder=2)
     ax.plot(p.x_m[0] / 1e3, p.y_m[0] / 1e3, "o", color="tab:green", label="start")
