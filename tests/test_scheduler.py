@@ -37,6 +37,8 @@ def test_timeline_respects_constraints_at_every_step():
     assert (tr["soc_end"] >= b.soc_min - 1e-9).all() and (tr["soc_start"] >= b.soc_min - 1e-9).all()
     assert (tr["electronics_min_k"] >= rover.thermal.electronics.survival_min_k).all()
     assert (tr["battery_min_k"] >= rover.thermal.battery.survival_min_k).all()
+    assert (tr["electronics_end_k"] <= rover.thermal.electronics.survival_max_k).all()  # louvres keep it cool
+    assert (tr["battery_end_k"] <= rover.thermal.battery.survival_max_k).all()
     comm = tr["mode"] == "communicate"
     assert comm.any() and (tr.loc[comm, "earth_fraction"] >= 0.5).all()
     # no activity but hibernate/standby/drive in the dark at a stop

@@ -334,8 +334,10 @@ def _evaluate(dem, prob, rover, params, segs, plans, k_start) -> Timeline:
     comm_bad = (mode == "communicate") & (earthf * 255 < prob.earth_u8 - 1e-9)
     te, tb = rover.thermal.electronics, rover.thermal.battery
     cold = (tr.min_temperature_k[:, 0] < te.survival_min_k) | (tr.min_temperature_k[:, 1] < tb.survival_min_k)
+    hot = (tr.temperature_k[1:, 0] > te.survival_max_k) | (tr.temperature_k[1:, 1] > tb.survival_max_k)
     for name, bad in (("the battery ran out (load left unpowered below soc_min)", bt.deficit_wh > 1e-6),
                       ("a thermal node fell below its survival temperature", cold),
+                      ("a thermal node rose above its survival temperature", hot),
                       ("communication scheduled while the Earth is not visible", comm_bad)):
         if np.any(bad):
             i = int(np.argmax(bad))
@@ -349,6 +351,7 @@ def _evaluate(dem, prob, rover, params, segs, plans, k_start) -> Timeline:
         "col": cells % prob.nx + prob.col0, "solar_w": solar, "load_w": load, "heater_w": tr.heater_total_w,
         "sun_fraction": sunf, "earth_fraction": earthf, "soc_start": bt.soc[:-1], "soc_end": bt.soc[1:],
         "electronics_min_k": tr.min_temperature_k[:, 0], "battery_min_k": tr.min_temperature_k[:, 1],
+        "electronics_end_k": tr.temperature_k[1:, 0], "battery_end_k": tr.temperature_k[1:, 1],
         "energy_wh": load * dt / 3600.0, "data_volume_bits": vol,
     })
     # aggregate runs of the same mode at the same cell (drives: consecutive drive pieces)
