@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from lupex.errors import InputError
 from lupex.rover import comms
-from lupex.rover.vehicle import CommsParams, RoverParams
+from lupex.rover.vehicle import RoverParams
 
 P = RoverParams()
 

@@ -7,7 +7,7 @@ import pytest
 
 from lupex.errors import InputError
 from lupex.rover import survival
-from lupex.rover.vehicle import BatteryParams, NodeParams, RoverParams, ThermalParams
+from lupex.rover.vehicle import RoverParams, ThermalParams
 
 SIGMA = 5.670374419e-8
 H = np.timedelta64(1, "h")

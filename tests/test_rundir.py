@@ -60,7 +60,6 @@ def test_full_disk_is_a_clear_error(tmp_path):
 
 
 def test_outputs_follow_the_umask(tmp_path):
-    import os
     import stat
 
     import lupex.io

@@ -1,6 +1,5 @@
 """Scheduler: every interval respects SOC, temperature and Earth visibility; time adds up; bad goals fail clearly."""
 
-import dataclasses
 import sys
 from pathlib import Path
 

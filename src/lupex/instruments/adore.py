@@ -225,7 +225,6 @@ def analyse(rec: AdoreRecord) -> AdoreResult:
     """Ring-down times -> alpha(nu) -> line area N S(T) -> number density -> water wt%."""
     nu, t, i = check_record(rec)
     tau_each, sig_each = fit_ringdowns(t, i, rec.noise_rel)
-    w_each = 1.0 / sig_each**2
     # average decay rates (1/tau) per frequency, inverse-variance weighted
     k_each = 1.0 / tau_each
     ksig_each = sig_each / tau_each**2

@@ -46,7 +46,7 @@ from scipy.special import ndtr
 
 from lupex.errors import InputError
 from lupex.instruments.sample import (
-    AMU_KG, M_H2O_KG, MOLAR_MASS_KG_MOL, N_A, Sample, aliquot_ice_factor, aliquot_mass,
+    AMU_KG, M_H2O_KG, MOLAR_MASS_KG_MOL, Sample, aliquot_ice_factor, aliquot_mass,
     check_finite_array, require_sample, subsampling_rel_sigma,
 )
 

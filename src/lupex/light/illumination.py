@@ -33,7 +33,6 @@ workers with the same kernel and inputs, giving identical numbers.
 
 from __future__ import annotations
 
-import math
 import os
 import tempfile
 import weakref
@@ -506,10 +505,9 @@ def compute_light(
     on_disk = isinstance(store, np.memmap)
     slice_bytes = ny * nx * 4
     batch = n_az if not on_disk else max(1, min(n_az, int(memory_limit_bytes // 4 // slice_bytes)))
-    n_batches = math.ceil(n_az / batch)
     pixel = geo.pixel_size_m(dem)
     try:
-        for b, k0 in enumerate(range(0, n_az, batch)):
+        for k0 in range(0, n_az, batch):
             k1 = min(k0 + batch, n_az)
             view = store[k0:k1]
             if client is not None:

@@ -404,7 +404,6 @@ def _heap_pop(hf, ht, hs, hd, size):
 def _astar_kernel(start, goal, t_start, d_start, t_max, nx, tau, move_load, sun, earth, panel_move, panel_wait, wait_load,
                   heater, dark_u8, earth_u8, need_earth, k0, tps, tick_s, wait_ticks, dmax, eta_c, eta_d, hgoal,
                   max_states, dirs):
-    ncell = tau.shape[0]
     span = np.int64(t_max + 1)
     cap = np.int64(1 << 16)
     keys = np.full(cap, -1, np.int64)

@@ -317,7 +317,6 @@ def _is_pds3(path: Path) -> bool:
 
 def _read_gdal(path: Path, *, bounds_m, fill_holes, max_hole_radius_px, max_nodata_fraction) -> xr.DataArray:
     import rasterio
-    import rioxarray
 
     try:
         da = rioxarray.open_rasterio(path, masked=True)
@@ -431,7 +430,6 @@ def _odl_value(text: str, pos: int) -> tuple[str, int]:
         nl = text.find("\n", pos)
         return val, (n if nl < 0 else nl + 1)
     if pos < n and text[pos] in "({":
-        close = {"(": ")", "{": "}"}[text[pos]]
         depth, i, inq = 0, pos, False
         while i < n:
             c = text[i]
