@@ -63,3 +63,28 @@ def test_survive_reports_dark_periods(app_and_ll, tmp_path):
     s = json.loads(res.output.splitlines()[0])
     assert s["verdict"] == "survives"
     assert (tmp_path / "survival.csv").exists()
+
+
+def test_plan_with_timeline(app_and_ll, tmp_path):
+    """``lupex plan --timeline-days``: the mission timeline after the traverse, every interval within limits."""
+    import pandas as pd
+
+    from lupex.rover.vehicle import RoverParams
+
+    app, ll = app_and_ll
+    out = tmp_path / "t"
+    args = ["plan", "--from", ll(10, 10), "--to", ll(40, 12), "--start", "2027-01-03T00:00:00", "--out", str(out),
+            "--timeline-days", "20"] + SITE
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    summ = json.loads(res.output.splitlines()[1])["timeline"]
+    assert sum(summ["hours_by_mode"].values()) == pytest.approx(20 * 24, abs=1.0)
+    assert summ["goals_reached"] == 1
+    tr = pd.read_parquet(out / "timeline_trace.parquet")
+    rover = RoverParams()
+    assert (tr["soc_end"] >= rover.battery.soc_min - 1e-9).all()
+    assert (tr["electronics_min_k"] >= rover.thermal.electronics.survival_min_k).all()
+    assert (tr["electronics_end_k"] <= rover.thermal.electronics.survival_max_k).all()
+    assert (out / "timeline_activities.parquet").exists()
+    bad = CliRunner().invoke(app, args[:-len(SITE) - 2] + ["--timeline-days", "-1"] + SITE)
+    assert bad.exit_code != 0 and "timeline-days" in str(bad.exception)

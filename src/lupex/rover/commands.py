@@ -79,9 +79,10 @@ def plan(
     seed: Annotated[int, typer.Option(help="Seed of the synthetic site.")] = 0,
     size_m: Annotated[float, typer.Option(help="Side of the synthetic site, m.")] = 20_000.0,
     pixel_m: Annotated[float, typer.Option(help="Pixel of the synthetic site, m.")] = 20.0,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Directory for plan.geojson, plan.parquet, plan_map.png, plan_profile.png.")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Directory for plan.geojson, plan.parquet, plan_map.png, plan_profile.png (and timeline_*.parquet).")] = None,
+    timeline_days: Annotated[float, typer.Option(help="Also schedule an activity timeline of this many days from --start (drives, science and drilling at the goal and waypoints, communication passes, hibernation through dark periods; 180 = the six-month mission); 0 = none.")] = 0.0,
 ) -> None:
-    """Plan a time-dependent traverse (earliest arrival under slope, battery and light constraints)."""
+    """Plan a time-dependent traverse (earliest arrival under slope, battery and light constraints), and optionally the mission timeline."""
     from lupex import io
     from lupex.light.visibility import corridor_window
     from lupex.rover import havens as H
@@ -92,7 +93,9 @@ def plan(
     xy = [P.xy_of_lonlat(d, lon, lat) for lat, lon in pts]
     cells = [P.cell_of(d, p, n) for p, n in zip(xy, ["start"] + ["waypoint"] * (len(xy) - 2) + ["goal"])]
     params = P.PlannerParams(max_slope_deg=max_slope)
-    times = _times(start, days, step_hours)
+    if timeline_days < 0:
+        raise LupexError(f"--timeline-days must be >= 0, got {timeline_days:g}")
+    times = _times(start, max(days, timeline_days), step_hours)
     span = int(max(np.ptp([c[0] for c in cells]), np.ptp([c[1] for c in cells])))
     window = corridor_window(d.shape, cells, params.margin_cells + span // 2)
     light = _light(d, times, window, azimuths, 2.0)
@@ -105,6 +108,14 @@ def plan(
         p = H.plan_via_havens(d, light, xy[0], xy[-1], start, hv, params=params)
     s = p.summary()
     typer.echo(json.dumps(s, default=str))
+    timeline = None
+    if timeline_days > 0:
+        from lupex.rover import scheduler as S
+
+        goals = [S.Goal(*g, name=f"waypoint {i + 1}") for i, g in enumerate(xy[1:-1])] + [S.Goal(*xy[-1], name="goal")]
+        timeline = S.schedule(d, light, start=start, duration_days=timeline_days, goals=goals, params=params,
+                              start_xy=xy[0])
+        typer.echo(json.dumps({"timeline": timeline.summary()}, default=str))
     if out is not None:
         # everything is computed first; then each file appears whole or not at all
         gj = json.dumps(P.plan_geojson(p), indent=1)
@@ -114,7 +125,11 @@ def plan(
         io.write_dataframe(Path(out) / "plan.parquet", p.to_dataframe())
         io.write_bytes(Path(out) / "plan_map.png", map_png)
         io.write_bytes(Path(out) / "plan_profile.png", prof_png)
-        typer.echo(f"wrote {out}/plan.geojson, plan.parquet, plan_map.png, plan_profile.png")
+        if timeline is not None:
+            io.write_dataframe(Path(out) / "timeline_activities.parquet", timeline.activities)
+            io.write_dataframe(Path(out) / "timeline_trace.parquet", timeline.trace)
+        extra = ", timeline_activities.parquet, timeline_trace.parquet" if timeline is not None else ""
+        typer.echo(f"wrote {out}/plan.geojson, plan.parquet, plan_map.png, plan_profile.png{extra}")
 
 
 def survive(
