@@ -60,3 +60,15 @@ def test_set_syntax():
 def test_valid_values_round_trip(slope, naz):
     cfg = c.load(overrides=[f"lander.max_slope_deg={slope!r}", f"light.n_azimuths={naz}"])
     assert c.merge(c.Config(), tomllib.loads(c.to_toml(cfg))) == cfg
+
+
+def test_parse_lat_lon_is_the_one_point_parser():
+    from lupex.errors import InputError
+
+    assert c.parse_lat_lon("-89.45,222.7", "--at") == (-89.45, 222.7)
+    assert c.parse_points(" -89.9,45 ; -89.8,-80") == [(-89.9, 45.0), (-89.8, -80.0)]
+    for bad in ("north", "-89,1,2", "-95,0", "nan,0", "-89,400"):
+        with pytest.raises(InputError, match="--at .*LAT,LON|--at must be LAT,LON"):
+            c.parse_lat_lon(bad, "--at")
+    with pytest.raises(ConfigError, match="sites.extra_points entry"):
+        c.parse_points("-89.9,45; oops")

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_type_hints
 
-from lupex.errors import ConfigError
+from lupex.errors import ConfigError, InputError, LupexError
 
 
 def _p(default, unit: str, help: str, **kw):
@@ -267,19 +268,24 @@ def validate(cfg: Config) -> None:
         )
 
 
+def parse_lat_lon(text: str, what: str, error: type[LupexError] = InputError) -> tuple[float, float]:
+    """``"LAT,LON"`` in planetocentric degrees -> (lat, lon); ``error`` naming ``what`` otherwise.
+
+    The one parser of points given on the command line or in a config file.
+    """
+    try:
+        lat, lon = (float(v) for v in str(text).split(","))
+    except ValueError:
+        raise error(f"{what} must be LAT,LON in degrees (e.g. -89.45,222.7), got {text!r}") from None
+    if not (math.isfinite(lat) and math.isfinite(lon)) or not -90 <= lat <= 90 or not -360 <= lon <= 360:
+        raise error(f"{what} {text!r}: LAT,LON needs a latitude within -90..90 and a longitude within -360..360 degrees")
+    return lat, lon
+
+
 def parse_points(text: str) -> list[tuple[float, float]]:
     """``"lat,lon; lat,lon"`` -> [(lat, lon), ...]; raises ConfigError naming the bad entry."""
-    out = []
-    for item in filter(None, (p.strip() for p in text.split(";"))):
-        parts = [q.strip() for q in item.split(",")]
-        try:
-            lat, lon = (float(q) for q in parts)
-        except ValueError:
-            raise ConfigError(f"sites.extra_points entry {item!r} is not 'lat,lon' in degrees, e.g. -89.45,222.7") from None
-        if not -90 <= lat <= 90:
-            raise ConfigError(f"sites.extra_points entry {item!r}: latitude must be within -90..90 degrees")
-        out.append((lat, lon))
-    return out
+    return [parse_lat_lon(item, "sites.extra_points entry", ConfigError)
+            for item in filter(None, (p.strip() for p in text.split(";")))]
 
 
 def frame_altitudes(text: str) -> list[float]:

@@ -10,16 +10,6 @@ import typer
 from lupex.errors import LupexError
 
 
-def _latlon(text: str) -> tuple[float, float]:
-    try:
-        lat, lon = (float(v) for v in text.split(","))
-    except ValueError:
-        raise LupexError(f"--target must be LAT,LON in degrees (e.g. -89.45,222.7), got {text!r}") from None
-    if not -90 <= lat <= 90:
-        raise LupexError(f"--target latitude must be within -90..90 degrees, got {lat:g}")
-    return lat, lon
-
-
 def land(
     target: Annotated[str, typer.Option(help="Landing target, LAT,LON in planetocentric degrees.")],
     epoch: Annotated[str, typer.Option(help="Landing time, UTC ISO 8601 (sets the Sun's direction).")] = "2027-01-01T00:00:00",
@@ -41,7 +31,7 @@ def land(
     from rich.console import Console
 
     from lupex.compute import dask_client
-    from lupex.config import load
+    from lupex.config import load, parse_lat_lon
     from lupex.io import write_bytes
     from lupex.landing import montecarlo as mc
     from lupex.mission.landing_phase import run_landing
@@ -50,7 +40,7 @@ def land(
     from lupex.progress import Steps
     from lupex.terrain.geo import xy_from_lonlat
 
-    lat, lon = _latlon(target)
+    lat, lon = parse_lat_lon(target, "--target")
     sets = [f"landing.runs={runs}", f"landing.seed={seed}", f'landing.epoch="{epoch}"', f'landing.frame_altitudes_m="{frames}"',
             f"site.seed={site_seed}", f"site.size_m={size_m}", f"site.pixel_m={pixel_m}", f"compute.workers={workers}",
             f'compute.scheduler="{scheduler}"']

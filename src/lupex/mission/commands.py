@@ -12,13 +12,13 @@ User errors raise :class:`lupex.errors.LupexError`; the CLI prints them and exit
 from __future__ import annotations
 
 import datetime as _dt
-import re
 from pathlib import Path
 from typing import Annotated, Optional
 
 import numpy as np
 import typer
 
+from lupex.config import parse_lat_lon
 from lupex.errors import InputError, LupexError
 
 RUNS_DIR = Path("lupex-runs")
@@ -51,19 +51,6 @@ def load_run(run_dir: Path | None):
             raise InputError(f"{rd} has no {name}: it is not a complete lupex run directory; run `lupex run` again")
     cfg = load(rd / "config.toml")
     return rd, read_dem(rd / "dem.tif"), GroundTruth.from_netcdf(rd / "ground_truth.nc"), cfg
-
-
-def parse_lat_lon(text: str) -> tuple[float, float]:
-    """'LAT,LON' in degrees -> (lat, lon); a clear error otherwise."""
-    m = re.fullmatch(r"\s*([-+]?[0-9.eE+-]+)\s*,\s*([-+]?[0-9.eE+-]+)\s*", text or "")
-    try:
-        lat, lon = (float(m.group(1)), float(m.group(2))) if m else (None, None)
-    except ValueError:
-        lat = lon = None
-    if lat is None or not (-90 <= lat <= 90) or not (-360 <= lon <= 360):
-        raise InputError(f"--at {text!r} is not LAT,LON in degrees (latitude -90..90, longitude -360..360), "
-                         "e.g. --at=-89.95,45.0")
-    return lat, lon
 
 
 def survey(
@@ -111,7 +98,7 @@ def sample(
     from lupex.mission.rundir import RunDir
     from lupex.terrain.geo import xy_from_lonlat
 
-    lat, lon = parse_lat_lon(at)
+    lat, lon = parse_lat_lon(at, "--at")
     _check_depths(depth, bite)
     rd, dem, truth, cfg = load_run(run)
     x, y = xy_from_lonlat(dem, lon, lat)

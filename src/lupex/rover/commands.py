@@ -18,19 +18,10 @@ from typing import Annotated, Optional
 import numpy as np
 import typer
 
+from lupex.config import parse_lat_lon
 from lupex.errors import InputError, LupexError
 
 __all__ = ["plan", "survive", "register"]
-
-
-def _latlon(text: str, what: str) -> tuple[float, float]:
-    try:
-        lat, lon = (float(v) for v in text.split(","))
-    except ValueError as exc:
-        raise InputError(f"{what} must be LAT,LON in degrees (e.g. -89.9,45), got {text!r}") from exc
-    if not (-90 <= lat <= 90) or not np.isfinite(lon):
-        raise InputError(f"{what} latitude must be within -90..90 deg, got {lat}")
-    return lat, lon
 
 
 def _site(dem_path, seed, size_m, pixel_m):
@@ -89,7 +80,7 @@ def plan(
     from lupex.rover import planner as P
 
     d = _site(dem, seed, size_m, pixel_m)
-    pts = [_latlon(from_, "--from")] + [_latlon(v, "--via") for v in (via or [])] + [_latlon(to, "--to")]
+    pts = [parse_lat_lon(from_, "--from")] + [parse_lat_lon(v, "--via") for v in (via or [])] + [parse_lat_lon(to, "--to")]
     xy = [P.xy_of_lonlat(d, lon, lat) for lat, lon in pts]
     cells = [P.cell_of(d, p, n) for p, n in zip(xy, ["start"] + ["waypoint"] * (len(xy) - 2) + ["goal"])]
     params = P.PlannerParams(max_slope_deg=max_slope)
@@ -150,7 +141,7 @@ def survive(
     from lupex.rover import survival
 
     d = _site(dem, seed, size_m, pixel_m)
-    lat, lon = _latlon(at, "--at")
+    lat, lon = parse_lat_lon(at, "--at")
     r, c = P.cell_of(d, P.xy_of_lonlat(d, lon, lat), "parking spot")
     times = _times(start, days, step_hours)
     light = _light(d, times, (r, r + 1, c, c + 1), azimuths, 2.0)
