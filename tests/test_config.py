@@ -72,3 +72,50 @@ def test_parse_lat_lon_is_the_one_point_parser():
             c.parse_lat_lon(bad, "--at")
     with pytest.raises(ConfigError, match="sites.extra_points entry"):
         c.parse_points("-89.9,45; oops")
+
+
+def test_nested_model_tables_round_trip_and_apply(tmp_path):
+    """[vehicle], [planner] and [budget] are the models' own parameter trees, set from TOML or --set."""
+    from lupex.rover.vehicle import parameter_table
+
+    text = ("[vehicle.battery]\ncapacity_wh = 6000.0\n\n[vehicle.thermal.electronics]\nheater_max_w = 80.0\n\n"
+            "[[vehicle.panels]]\narea_m2 = 1.5\n\n[[vehicle.panels]]\narea_m2 = 1.0\nazimuth_rel_deg = 270.0\n\n"
+            "[planner]\nwait_s = 1800\n\n[budget]\n")
+    p = tmp_path / "v.toml"
+    p.write_text(text)
+    cfg = c.load(p, ["vehicle.panels[1].tilt_deg=80", "light.earth_threshold=0.25"])
+    assert cfg.vehicle.battery.capacity_wh == 6000 and cfg.vehicle.thermal.electronics.heater_max_w == 80
+    assert [q.area_m2 for q in cfg.vehicle.panels] == [1.5, 1.0]
+    assert cfg.vehicle.panels[1].tilt_deg == 80 and cfg.vehicle.panels[1].azimuth_rel_deg == 270
+    assert cfg.vehicle.panels[1].efficiency == cfg.vehicle.panels[0].efficiency  # new entries start from the first
+    assert cfg.planner.wait_s == 1800
+    # run-level keys set the model copies that follow them
+    assert cfg.vehicle.comms.earth_threshold == cfg.planner.earth_threshold == 0.25
+    # the round trip through config.toml is exact
+    p2 = tmp_path / "out.toml"
+    p2.write_text(c.to_toml(cfg))
+    assert c.load(p2) == cfg
+    # every rover parameter of the vehicle model is a config key (derived ones excepted)
+    keys = {k for k, *_ in c.all_keys(cfg)}
+    for key, *_ in parameter_table(cfg.vehicle):
+        full = f"vehicle.{key}"
+        assert full in keys or full in c.DERIVED, full
+    assert any(k.startswith("budget.") for k in keys) and any(k.startswith("planner.") for k in keys)
+
+
+@pytest.mark.parametrize(
+    "override,needle",
+    [
+        ("vehicle.battery.capacity_w=1", "did you mean 'vehicle.battery.capacity_wh'"),
+        ("vehicle.batery.capacity_wh=1", "did you mean 'vehicle.battery'"),
+        ("vehicle.battery.capacity_wh=-5", "capacity_wh must be a positive number"),
+        ("vehicle.panels[3].area_m2=1", r"vehicle.panels\[3\].*1 entries"),
+        ("planner.max_slope_deg=10", "follows 'rover.max_slope_deg'"),
+        ("vehicle.survival.dark_mode=sleep", "dark_mode must be one of"),
+        ("budget.launch_mass_kg=oops", "'budget.launch_mass_kg' must be of type float"),
+        ("vehicle.battery=3", "must be a table"),
+    ],
+)
+def test_nested_bad_keys_name_the_key(override, needle):
+    with pytest.raises(ConfigError, match=needle):
+        c.load(overrides=[override])

@@ -88,3 +88,17 @@ def test_plan_with_timeline(app_and_ll, tmp_path):
     assert (out / "timeline_activities.parquet").exists()
     bad = CliRunner().invoke(app, args[:-len(SITE) - 2] + ["--timeline-days", "-1"] + SITE)
     assert bad.exit_code != 0 and "timeline-days" in str(bad.exception)
+
+
+def test_vehicle_config_reaches_survive(app_and_ll, tmp_path):
+    """--set vehicle.* changes the model the command runs: on a spot with ~270 h nights a bigger battery
+    raises the worst margin by about the extra usable energy (soc_max - soc_min) x extra capacity."""
+    app, ll = app_and_ll
+    args = ["survive", "--at", ll(50, 50), "--start", "2027-01-01T00:00:00"] + SITE[:-1] + ["30"]
+    r = CliRunner()
+    base = r.invoke(app, args)
+    big = r.invoke(app, args + ["--set", "vehicle.battery.capacity_wh=8000"])
+    m0, m1 = (json.loads(x.output.splitlines()[0])["worst_margin_wh"] for x in (base, big))
+    assert 0.6 * 4000 * 0.8 < m1 - m0 <= 4000 * 0.8 + 1e-6
+    bad = r.invoke(app, args + ["--set", "vehicle.battery.capacity=1"])
+    assert isinstance(bad.exception, LupexError) and "capacity_wh" in str(bad.exception)

@@ -46,13 +46,12 @@ err = Console(stderr=True)
 def _config_epilog() -> str:
     from rich.markup import escape
 
-    from lupex.config import all_keys
+    from lupex.config import help_lines
 
-    lines = ["[b]Every parameter[/b], as table.key = default (unit): meaning. Set them in --config FILE.toml or with --set table.key=value."]
-    for key, default, unit, help in all_keys():
-        d = f'"{default}"' if isinstance(default, str) else str(default).lower() if isinstance(default, bool) else default
-        lines.append(escape(f"{key} = {d} ({unit}): {help}"))
-    return "\n\n".join(lines)
+    lines = ["[b]Every parameter[/b], as table.key = default (unit): meaning. Set them in --config FILE.toml or with "
+             "--set table.key=value (nested tables: --set vehicle.battery.capacity_wh=5000, "
+             "--set vehicle.panels[0].area_m2=3)."]
+    return "\n\n".join(lines + [escape(line) for line in help_lines()])
 
 
 @app.command(epilog=_config_epilog())

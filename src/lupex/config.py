@@ -12,12 +12,16 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_type_hints
 
 from lupex.errors import ConfigError, InputError, LupexError
+from lupex.mission.budget import BudgetParams
+from lupex.rover.planner import PlannerParams
+from lupex.rover.vehicle import RoverParams
 
 
 def _p(default, unit: str, help: str, **kw):
@@ -118,21 +122,67 @@ class Config:
     subsurface: SubsurfaceConfig = field(default_factory=SubsurfaceConfig)
     compute: ComputeConfig = field(default_factory=ComputeConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
+    vehicle: RoverParams = field(default_factory=RoverParams)
+    planner: PlannerParams = field(default_factory=PlannerParams)
+    budget: BudgetParams = field(default_factory=BudgetParams)
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         return {f.name: dataclasses.asdict(getattr(self, f.name)) for f in fields(self)}
+
+
+DERIVED: dict[str, str] = {
+    "planner.max_slope_deg": "rover.max_slope_deg",
+    "planner.slope_baseline_m": "rover.slope_baseline_m",
+    "planner.earth_threshold": "light.earth_threshold",
+    "planner.dark_threshold": "light.dark_threshold",
+    "vehicle.comms.earth_threshold": "light.earth_threshold",
+    "vehicle.survival.dark_threshold": "light.dark_threshold",
+}
+"""Model parameters that one run-level key sets everywhere (key -> the key that sets it).
+
+They are not configurable on their own: two tables disagreeing on, say, when
+Earth counts as visible would make the site map and the rover's link windows
+contradict each other.
+"""
 
 
 def _sections() -> dict[str, type]:
     return {f.name: f.default_factory().__class__ for f in fields(Config)}  # type: ignore[misc]
 
 
-def all_keys() -> list[tuple[str, Any, str, str]]:
-    """Every configurable key as (``table.key``, default, unit, help)."""
+def _is_seq_of_dataclasses(v) -> bool:
+    return isinstance(v, tuple) and bool(v) and all(dataclasses.is_dataclass(i) for i in v)
+
+
+def _leaves(obj, prefix: str):
+    """(key, value, field) of every scalar parameter under ``obj``; tuples of dataclasses as ``key[i]``."""
+    for f in fields(obj):
+        v = getattr(obj, f.name)
+        key = f"{prefix}.{f.name}"
+        if dataclasses.is_dataclass(v):
+            yield from _leaves(v, key)
+        elif _is_seq_of_dataclasses(v):
+            for i, item in enumerate(v):
+                yield from _leaves(item, f"{key}[{i}]")
+        elif key not in DERIVED:
+            yield key, v, f
+
+
+def all_keys(cfg: Config | None = None) -> list[tuple[str, Any, str, str]]:
+    """Every configurable key as (``table.key``, default, unit, help), nested model tables included."""
+    cfg = cfg or Config()
+    return [(key, v, f.metadata.get("unit", ""), f.metadata.get("help", ""))
+            for sec in _sections() for key, v, f in _leaves(getattr(cfg, sec), sec)]
+
+
+def help_lines(tables: tuple[str, ...] | None = None) -> list[str]:
+    """``key = default (unit): meaning`` for every key (or the keys of ``tables``), for ``--help`` epilogs."""
     out = []
-    for sec, cls in _sections().items():
-        for f in fields(cls):
-            out.append((f"{sec}.{f.name}", f.default, f.metadata["unit"], f.metadata["help"]))
+    for key, default, unit, help in all_keys():
+        if tables is not None and key.split(".", 1)[0] not in tables:
+            continue
+        d = f'"{default}"' if isinstance(default, str) else str(default).lower() if isinstance(default, bool) else default
+        out.append(f"{key} = {d} ({unit}): {help}")
     return out
 
 
@@ -168,6 +218,73 @@ def _coerce(key: str, value: Any, typ: type) -> Any:
     raise ConfigError(f"config key {key!r} must be of type {typ.__name__}, got {value!r}")
 
 
+def _unknown(key: str, name: str, known) -> ConfigError:
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    hint = f"; did you mean '{key}.{close[0]}'?" if close else f"; [{key}] knows: {', '.join(sorted(known))}"
+    return ConfigError(f"unknown config key '{key}.{name}'{hint}")
+
+
+def _merge_obj(obj, values: dict, key: str, origin: str):
+    """``obj`` (a parameter dataclass) with ``values`` applied, recursing into nested tables."""
+    if not isinstance(values, dict):
+        raise ConfigError(f"[{key}] in {origin} must be a table of keys, got {values!r}")
+    hints = get_type_hints(type(obj))
+    known = {f.name for f in fields(obj)}
+    kw = {}
+    for k, v in values.items():
+        full = f"{key}.{k}"
+        if full in DERIVED:
+            raise ConfigError(f"'{full}' in {origin} follows '{DERIVED[full]}'; set that key instead")
+        if k not in known:
+            err = _unknown(key, str(k), known)
+            raise ConfigError(f"{err} (in {origin})")
+        cur = getattr(obj, k)
+        if dataclasses.is_dataclass(cur):
+            kw[k] = _merge_obj(cur, v, full, origin)
+        elif _is_seq_of_dataclasses(cur):
+            kw[k] = _merge_seq(cur, v, full, origin)
+        else:
+            kw[k] = _coerce(full, v, hints[k])
+    try:
+        return dataclasses.replace(obj, **kw)
+    except ConfigError as exc:
+        raise ConfigError(f"[{key}] in {origin}: {exc}") from None
+
+
+def _merge_seq(cur: tuple, v, key: str, origin: str) -> tuple:
+    """A tuple of parameter tables: a TOML array of tables replaces it (``[[vehicle.panels]]``, each entry
+    starting from the first entry's values); ``{index: table}`` (from ``--set key[i].name=...``) edits entries."""
+    if isinstance(v, list):
+        if not v:
+            raise ConfigError(f"{key} in {origin} needs at least one entry")
+        return tuple(_merge_obj(cur[min(i, len(cur) - 1)], item, f"{key}[{i}]", origin) for i, item in enumerate(v))
+    if isinstance(v, dict) and all(isinstance(i, int) for i in v):
+        out = list(cur)
+        for i, item in v.items():
+            if not 0 <= i < len(cur):
+                raise ConfigError(f"{key}[{i}] in {origin}: there are {len(cur)} entries (0..{len(cur) - 1}); "
+                                  f"add entries with a [[{key}]] array of tables in a config file")
+            out[i] = _merge_obj(cur[i], item, f"{key}[{i}]", origin)
+        return tuple(out)
+    raise ConfigError(f"{key} in {origin} must be an array of tables ([[{key}]]), got {v!r}")
+
+
+def _set_path(obj, path: list[str], value):
+    if len(path) == 1:
+        return dataclasses.replace(obj, **{path[0]: value})
+    return dataclasses.replace(obj, **{path[0]: _set_path(getattr(obj, path[0]), path[1:], value)})
+
+
+def _sync(cfg: Config) -> Config:
+    """Copy each run-level key into the model parameters that follow it (see DERIVED)."""
+    for dst, src in DERIVED.items():
+        sec, *rest = dst.split(".")
+        s_sec, s_key = src.split(".")
+        value = getattr(getattr(cfg, s_sec), s_key)
+        cfg = dataclasses.replace(cfg, **{sec: _set_path(getattr(cfg, sec), rest, value)})
+    return cfg
+
+
 def merge(cfg: Config, updates: dict[str, Any], origin: str = "config") -> Config:
     """Return ``cfg`` with ``updates`` (nested ``{table: {key: value}}``) applied and validated."""
     sections = _sections()
@@ -175,21 +292,29 @@ def merge(cfg: Config, updates: dict[str, Any], origin: str = "config") -> Confi
     for sec, values in updates.items():
         if sec not in sections:
             raise ConfigError(f"unknown table [{sec}] in {origin}{_suggest(sec, sections)}")
-        if not isinstance(values, dict):
-            raise ConfigError(f"[{sec}] in {origin} must be a table of keys, got {values!r}")
-        cls = sections[sec]
-        hints = get_type_hints(cls)
-        known = {f.name for f in fields(cls)}
-        kw = {}
-        for k, v in values.items():
-            if k not in known:
-                close = difflib.get_close_matches(k, list(known), n=1, cutoff=0.6)
-                hint = f"; did you mean '{sec}.{close[0]}'?" if close else f"; [{sec}] knows: {', '.join(sorted(known))}"
-                raise ConfigError(f"unknown config key '{sec}.{k}' in {origin}{hint}")
-            kw[k] = _coerce(f"{sec}.{k}", v, hints[k])
-        new[sec] = dataclasses.replace(getattr(cfg, sec), **kw)
-    out = dataclasses.replace(cfg, **new)
+        new[sec] = _merge_obj(getattr(cfg, sec), values, sec, origin)
+    out = _sync(dataclasses.replace(cfg, **new))
     validate(out)
+    return out
+
+
+_INDEXED = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\[(\d+)\]$")
+
+
+def _dotted(key: str, value) -> dict:
+    """``vehicle.panels[0].area_m2`` = v -> ``{"vehicle": {"panels": {0: {"area_m2": v}}}}``."""
+    parts: list = []
+    for part in key.split("."):
+        m = _INDEXED.match(part)
+        if m:
+            parts += [m.group(1), int(m.group(2))]
+        elif part:
+            parts.append(part)
+        else:
+            raise ConfigError(f"--set key {key!r} has an empty part; write table.key=value")
+    out: Any = value
+    for p in reversed(parts):
+        out = {p: out}
     return out
 
 
@@ -209,12 +334,11 @@ def load(path: str | Path | None = None, overrides: list[str] | None = None) -> 
         if "=" not in item or "." not in item.split("=", 1)[0]:
             raise ConfigError(f"--set expects table.key=value (e.g. light.n_azimuths=90), got {item!r}")
         key, val = item.split("=", 1)
-        sec, k = key.strip().split(".", 1)
         try:
             parsed = tomllib.loads(f"v = {val.strip()}")["v"]
         except tomllib.TOMLDecodeError:
             parsed = val.strip()
-        cfg = merge(cfg, {sec: {k: parsed}}, origin="--set")
+        cfg = merge(cfg, _dotted(key.strip(), parsed), origin="--set")
     validate(cfg)
     return cfg
 
@@ -302,18 +426,43 @@ def frame_altitudes(text: str) -> list[float]:
     return out
 
 
+def _toml_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(v, float) and not math.isfinite(v):
+        return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(i) for i in v) + "]"
+    return repr(v)
+
+
+def _toml_table(name: str, values: dict, lines: list[str], array: bool = False) -> None:
+    lines.append(f"[[{name}]]" if array else f"[{name}]")
+    subs = []
+    for k, v in values.items():
+        if isinstance(v, dict):
+            subs.append((k, v, False))
+        elif isinstance(v, (list, tuple)) and v and all(isinstance(i, dict) for i in v):
+            subs.extend((k, i, True) for i in v)
+        else:
+            lines.append(f"{k} = {_toml_value(v)}")
+    lines.append("")
+    for k, v, arr in subs:
+        _toml_table(f"{name}.{k}", v, lines, arr)
+
+
 def to_toml(cfg: Config) -> str:
-    """Serialise a Config as TOML (for the run directory's config.toml)."""
-    lines = []
-    for sec, values in cfg.to_dict().items():
-        lines.append(f"[{sec}]")
-        for k, v in values.items():
-            if isinstance(v, bool):
-                s = "true" if v else "false"
-            elif isinstance(v, str):
-                s = '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-            else:
-                s = repr(v)
-            lines.append(f"{k} = {s}")
-        lines.append("")
+    """Serialise a Config as TOML (for the run directory's config.toml); ``load`` reads it back exactly."""
+    lines: list[str] = []
+    data = cfg.to_dict()
+    for key in DERIVED:  # written by the key they follow
+        *path, leaf = key.split(".")
+        d = data
+        for p in path:
+            d = d[p]
+        del d[leaf]
+    for sec, values in data.items():
+        _toml_table(sec, values, lines)
     return "\n".join(lines)

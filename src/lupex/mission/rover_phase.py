@@ -41,7 +41,7 @@ def run_rover(cfg: Config, site, start_xy, goal_xy, start_utc, outdir, *, steps:
     from lupex.terrain import geo
 
     dem = site.dem
-    params = P.PlannerParams(max_slope_deg=cfg.rover.max_slope_deg)
+    params, rover = cfg.planner, cfg.vehicle  # the planner follows rover.max_slope_deg and the light thresholds
     cells = [P.cell_of(dem, start_xy, "rover start"), P.cell_of(dem, goal_xy, "rover goal")]
     span = int(max(abs(cells[0][0] - cells[1][0]), abs(cells[0][1] - cells[1][1])))
     window = corridor_window(dem.shape, cells, params.margin_cells + span // 2)
@@ -55,18 +55,18 @@ def run_rover(cfg: Config, site, start_xy, goal_xy, start_utc, outdir, *, steps:
         light = visibility_series(dem, cube, times, window=window)
         advance(1)
         try:
-            plan = P.plan(dem, light, start_xy, goal_xy, str(t0), params=params)
+            plan = P.plan(dem, light, start_xy, goal_xy, str(t0), rover=rover, params=params)
         except P.PlanError as exc:
             if "battery" not in str(exc):
                 raise
-            plan = H.plan_via_havens(dem, light, start_xy, goal_xy, str(t0), H.find_havens(dem, light, params=params),
-                                     params=params)
+            plan = H.plan_via_havens(dem, light, start_xy, goal_xy, str(t0),
+                                     H.find_havens(dem, light, rover=rover, params=params), rover=rover, params=params)
         advance(1)
         r, c = cells[1]
         f = light.sun[:, r - light.row0, c - light.col0] / 255.0
         gna = float(geo.grid_north_azimuth_deg(dem.isel(y=slice(r, r + 1), x=slice(c, c + 1)))[0, 0])
         res = survival.survive(light.times, f, (light.sun_azimuth_deg - gna) % 360.0, light.sun_elevation_deg,
-                               start=light.times[0], sun_distance_m=light.sun_distance_m)
+                               start=light.times[0], sun_distance_m=light.sun_distance_m, params=rover)
         advance(1)
     surv = res.to_dataframe()
     write_json(outdir / "rover_plan.geojson", P.plan_geojson(plan))

@@ -12,7 +12,7 @@ from pathlib import Path
 from lupex.compute import dask_client
 from lupex.config import Config
 from lupex.io import write_dataframe, write_text
-from lupex.mission.budget import BudgetParams, launch_to_landing_budget
+from lupex.mission.budget import launch_to_landing_budget
 from lupex.mission.rundir import RunDir, default_run_dir
 from lupex.mission.site_analysis import SiteAnalysis, run_site_analysis, write_manifest
 from lupex.mission.drilling import choose_drill_sites, run_drilling
@@ -72,7 +72,7 @@ def run_mission(cfg: Config, *, progress: bool = True) -> MissionResult:
                 advance(1)
                 drilling = run_drilling(truth, site.dem, drill_xy, work, seed=cfg.subsurface.seed + 2000)
                 advance(1)
-        budget = launch_to_landing_budget(BudgetParams())
+        budget = launch_to_landing_budget(cfg.budget)
         write_dataframe(work / "budget.csv", budget.table)
         with steps.task("report", total=1) as advance:
             warn = ""

@@ -18,7 +18,7 @@ from typing import Annotated, Optional
 import numpy as np
 import typer
 
-from lupex.config import parse_lat_lon
+from lupex.config import help_lines, parse_lat_lon
 from lupex.errors import InputError, LupexError
 
 __all__ = ["plan", "survive", "register"]
@@ -56,6 +56,23 @@ def _light(dem, times, window, n_az, height_m):
     return visibility_series(dem, cube, times, window=window)
 
 
+def _epilog(tables) -> str:
+    from rich.markup import escape
+
+    return "\n\n".join(["[b]Parameters[/b] read from --config FILE.toml (the same file as lupex run's) or --set table.key=value:"]
+                       + [escape(line) for line in help_lines(tables)])
+
+
+def _config(config, sets):
+    from lupex.config import load
+
+    return load(config, list(sets or []))
+
+
+_CONFIG_HELP = "TOML file with [vehicle], [planner], [rover] and [light] tables (see below; lupex run's file works)."
+_SET_HELP = "Override one parameter, table.key=value (repeatable), e.g. --set vehicle.battery.capacity_wh=5000."
+
+
 def plan(
     from_: Annotated[str, typer.Option("--from", help="Start, LAT,LON in planetocentric degrees.")],
     to: Annotated[str, typer.Option("--to", help="Goal, LAT,LON in planetocentric degrees.")],
@@ -65,13 +82,15 @@ def plan(
     step_hours: Annotated[float, typer.Option(help="Light series step, h.")] = 1.0,
     via: Annotated[Optional[list[str]], typer.Option(help="Waypoint LAT,LON in degrees (repeatable, in order).")] = None,
     havens: Annotated[bool, typer.Option(help="Route through safe havens when the direct traverse is impossible.")] = True,
-    max_slope: Annotated[float, typer.Option(help="Impassable above this slope, deg.")] = 20.0,
+    max_slope: Annotated[Optional[float], typer.Option(help="Impassable above this slope, deg (default: rover.max_slope_deg, 20).")] = None,
     azimuths: Annotated[int, typer.Option(help="Horizon azimuths (360 = 1 deg).")] = 72,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic site.")] = 0,
     size_m: Annotated[float, typer.Option(help="Side of the synthetic site, m.")] = 20_000.0,
     pixel_m: Annotated[float, typer.Option(help="Pixel of the synthetic site, m.")] = 20.0,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Directory for plan.geojson, plan.parquet, plan_map.png, plan_profile.png (and timeline_*.parquet).")] = None,
     timeline_days: Annotated[float, typer.Option(help="Also schedule an activity timeline of this many days from --start (drives, science and drilling at the goal and waypoints, communication passes, hibernation through dark periods; 180 = the six-month mission); 0 = none.")] = 0.0,
+    config: Annotated[Optional[Path], typer.Option("--config", "-c", help=_CONFIG_HELP)] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help=_SET_HELP)] = None,
 ) -> None:
     """Plan a time-dependent traverse (earliest arrival under slope, battery and light constraints), and optionally the mission timeline."""
     from lupex import io
@@ -79,24 +98,25 @@ def plan(
     from lupex.rover import havens as H
     from lupex.rover import planner as P
 
+    cfg = _config(config, (set_ or []) + ([f"rover.max_slope_deg={max_slope}"] if max_slope is not None else []))
+    rover, params = cfg.vehicle, cfg.planner
     d = _site(dem, seed, size_m, pixel_m)
     pts = [parse_lat_lon(from_, "--from")] + [parse_lat_lon(v, "--via") for v in (via or [])] + [parse_lat_lon(to, "--to")]
     xy = [P.xy_of_lonlat(d, lon, lat) for lat, lon in pts]
     cells = [P.cell_of(d, p, n) for p, n in zip(xy, ["start"] + ["waypoint"] * (len(xy) - 2) + ["goal"])]
-    params = P.PlannerParams(max_slope_deg=max_slope)
     if timeline_days < 0:
         raise LupexError(f"--timeline-days must be >= 0, got {timeline_days:g}")
     times = _times(start, max(days, timeline_days), step_hours)
     span = int(max(np.ptp([c[0] for c in cells]), np.ptp([c[1] for c in cells])))
     window = corridor_window(d.shape, cells, params.margin_cells + span // 2)
-    light = _light(d, times, window, azimuths, 2.0)
+    light = _light(d, times, window, azimuths, cfg.light.observer_height_m)
     try:
-        p = P.plan(d, light, xy[0], xy[-1], start, params=params, waypoints=xy[1:-1])
+        p = P.plan(d, light, xy[0], xy[-1], start, rover=rover, params=params, waypoints=xy[1:-1])
     except P.PlanError as exc:
         if not havens or "battery" not in str(exc) or len(xy) > 2:
             raise
-        hv = H.find_havens(d, light, params=params)
-        p = H.plan_via_havens(d, light, xy[0], xy[-1], start, hv, params=params)
+        hv = H.find_havens(d, light, rover=rover, params=params)
+        p = H.plan_via_havens(d, light, xy[0], xy[-1], start, hv, rover=rover, params=params)
     s = p.summary()
     typer.echo(json.dumps(s, default=str))
     timeline = None
@@ -104,7 +124,7 @@ def plan(
         from lupex.rover import scheduler as S
 
         goals = [S.Goal(*g, name=f"waypoint {i + 1}") for i, g in enumerate(xy[1:-1])] + [S.Goal(*xy[-1], name="goal")]
-        timeline = S.schedule(d, light, start=start, duration_days=timeline_days, goals=goals, params=params,
+        timeline = S.schedule(d, light, start=start, duration_days=timeline_days, goals=goals, rover=rover, params=params,
                               start_xy=xy[0])
         typer.echo(json.dumps({"timeline": timeline.summary()}, default=str))
     if out is not None:
@@ -134,23 +154,27 @@ def survive(
     size_m: Annotated[float, typer.Option(help="Side of the synthetic site, m.")] = 20_000.0,
     pixel_m: Annotated[float, typer.Option(help="Pixel of the synthetic site, m.")] = 20.0,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Directory for survival.csv (one row per dark period).")] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", "-c", help=_CONFIG_HELP)] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help=_SET_HELP)] = None,
 ) -> None:
     """Park at a spot and judge every dark period (energy and temperatures through hibernation)."""
     from lupex import io
     from lupex.rover import planner as P
     from lupex.rover import survival
 
+    cfg = _config(config, set_)
     d = _site(dem, seed, size_m, pixel_m)
     lat, lon = parse_lat_lon(at, "--at")
     r, c = P.cell_of(d, P.xy_of_lonlat(d, lon, lat), "parking spot")
     times = _times(start, days, step_hours)
-    light = _light(d, times, (r, r + 1, c, c + 1), azimuths, 2.0)
+    light = _light(d, times, (r, r + 1, c, c + 1), azimuths, cfg.light.observer_height_m)
     f = light.sun[:, 0, 0] / 255.0
     from lupex.terrain import geo
 
     gna = float(geo.grid_north_azimuth_deg(d.isel(y=slice(r, r + 1), x=slice(c, c + 1)))[0, 0])
     az_geo = (light.sun_azimuth_deg - gna) % 360.0
-    res = survival.survive(light.times, f, az_geo, light.sun_elevation_deg, start=light.times[0], sun_distance_m=light.sun_distance_m)
+    res = survival.survive(light.times, f, az_geo, light.sun_elevation_deg, start=light.times[0], sun_distance_m=light.sun_distance_m,
+                            params=cfg.vehicle)
     df = res.to_dataframe()
     verdict = "survives" if res.survives else "fails"
     worst = res.worst
@@ -166,5 +190,5 @@ def survive(
 
 def register(app: typer.Typer) -> None:
     """Add ``plan`` and ``survive`` to the main CLI app."""
-    app.command("plan")(plan)
-    app.command("survive")(survive)
+    app.command("plan", epilog=_epilog(("vehicle", "planner", "rover", "light")))(plan)
+    app.command("survive", epilog=_epilog(("vehicle", "light")))(survive)
