@@ -28,15 +28,15 @@ from lupex.instruments.gpr_processing import (
     agc, background_removal, dewow, envelope, focusing, matched_filter, sec_gain, stolt_migration, time_zero,
 )
 from lupex.instruments.gpr_retrieval import (
-    HyperbolaFit, IceRetrieval, combine_eps, detect_diffractions, fit_hyperbola, pick_ice_table, preprocess,
-    retrieve, velocity_analysis,
+    HyperbolaFit, IceRetrieval, combine_eps, detect_diffractions, drop_surface_picks, fit_hyperbola, min_pick_depth_m,
+    pick_ice_table, preprocess, retrieve, velocity_analysis, weh_from_contrast,
 )
 
 __all__ = [
     "GprConfig", "HyperbolaFit", "IceRetrieval", "Radargram", "agc", "background_removal", "column_dielectric",
-    "column_two_way_time", "combine_eps", "detect_diffractions", "dewow", "dry_loss_tangent", "dry_permittivity",
+    "column_two_way_time", "combine_eps", "detect_diffractions", "dewow", "drop_surface_picks", "dry_loss_tangent", "dry_permittivity",
     "envelope", "fit_hyperbola", "focusing", "forward_radargram", "fresnel_reflection", "ice_volume_fraction",
-    "matched_filter", "mix_ice", "pick_ice_table", "preprocess", "regolith_dielectric", "retrieve", "ricker",
+    "matched_filter", "min_pick_depth_m", "mix_ice", "pick_ice_table", "preprocess", "regolith_dielectric", "retrieve", "ricker",
     "sec_gain", "stolt_migration", "time_zero", "two_medium_time", "velocity_analysis", "velocity_m_s",
-    "weh_from_permittivity",
+    "weh_from_contrast", "weh_from_permittivity",
 ]

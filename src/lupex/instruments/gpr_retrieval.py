@@ -20,9 +20,26 @@
   same bulk density below (the :func:`lupex.subsurface.two_layer_column`
   convention). Uncertainty by first-order propagation of sigma(eps'_top) and the
   jackknife sigma of the amplitude ratio.
+- Rocks of unknown size and cross-track position (``radius_m=None``): the
+  fit adds the radius a and the cross-track offset y. A point-diffractor fit
+  to a sphere reads eps' too low by about (D - a)/D (D: centre depth), and an
+  off-line target with a raised antenna reads it lower still (refraction at
+  the surface); with a and y free a single hyperbola constrains eps' only
+  weakly (sigma ~1.5 for a 0.1 m rock at 0.6 m), and fits whose sigma exceeds
+  ``max_rel_sigma`` are dropped. Hyperbola fitting for the regolith velocity
+  is the standard practice of the Chang'E-3/4 Lunar Penetrating Radar
+  analyses (REFERENCES.md, GPR); the velocity-radius trade-off is discussed by
+  Ristic et al. 2009 (Computers & Geosciences 35:1620).
+- Ice below the table (``ice=``): "same-bulk" keeps the bulk density of the
+  layer above; "pores" fills the pores of the same dry matrix (the ground
+  truth's convention), and WEH then follows from the permittivity contrast
+  alone (:func:`weh_from_contrast`).
 - Without usable hyperbolas, eps' of the top layer falls back to a prior:
   Chang'E-4 LPR hyperbola fits gave 2.64-3.85 (REFERENCES.md), taken as
-  3.25 +- 0.31 (range/4 ~ 2 sigma half-width).
+  3.25 +- 0.31 (range/4 ~ 2 sigma half-width); ``eps_source`` then says
+  "prior (no usable diffraction hyperbola)".
+- Picks shallower than two wavelet periods below the surface echo are no
+  picks (:func:`drop_surface_picks`).
 """
 
 from __future__ import annotations
@@ -35,8 +52,8 @@ from scipy.optimize import least_squares
 
 from lupex.errors import InputError
 from lupex.instruments.gpr_dielectric import (
-    C_M_S, attenuation_np_m, check_permittivity, density_from_dry_permittivity, dry_loss_tangent,
-    weh_from_permittivity,
+    C_M_S, ICE_DENSITY_KG_M3, ICE_PERMITTIVITY, attenuation_np_m, check_permittivity,
+    density_from_dry_permittivity, dry_loss_tangent, weh_from_permittivity,
 )
 from lupex.instruments.gpr_forward import Radargram, check_positions, two_medium_time
 from lupex.instruments.gpr_processing import (
@@ -54,6 +71,7 @@ class HyperbolaFit:
     eps_sigma: float
     n_picks: int
     rms_residual_s: float
+    radius_m: float = 0.0   # diffractor radius: given, or fitted (fit_hyperbola with radius_m=None)
 
     @property
     def velocity_m_s(self) -> float:
@@ -105,46 +123,51 @@ def _parabolic(y, k):
     return k + np.clip(frac, -0.5, 0.5)
 
 
-def _model_t(x, x0, depth, eps, h, t_ant, radius):
+def _model_t(x, x0, depth, eps, h, t_ant, radius, offset=0.0):
     v = C_M_S / np.sqrt(eps)
-    t1, _ = two_medium_time(np.abs(x - x0), h, depth + radius, v)
+    t1, _ = two_medium_time(np.hypot(x - x0, offset), h, depth + radius, v)
     return t_ant + 2 * (t1 - radius / v)
 
 
 def fit_hyperbola(data, dt_s, positions_m, x0_m, t_apex_s, *, antenna_height_m: float, t_antenna_s: float,
-                  centre_frequency_hz: float, aperture_m: float = 0.6, radius_m: float = 0.0,
+                  centre_frequency_hz: float, aperture_m: float = 0.6, radius_m: float | None = 0.0,
                   eps_guess: float = 3.0, min_picks: int = 8) -> HyperbolaFit | None:
-    """Pick the arms of one diffraction around (x0, t_apex) and fit (x0, apex depth, eps').
+    """Pick the arms of one diffraction around (x0, t_apex) and fit (x0, apex depth, eps'[, radius]).
 
-    ``data`` should be background-removed. Returns None where too few picks stand
-    above the noise.
+    ``data`` should be background-removed. ``radius_m`` is the radius of the
+    diffractor when known; ``None`` fits it as a fourth parameter (a buried rock
+    of unknown size: a point-diffractor fit to a sphere of radius a whose centre
+    lies at depth D reads eps' too low by about a factor (D - a)/D, the
+    velocity-radius trade-off of Ristic et al. 2009, Computers & Geosciences
+    35:1620). Returns None where too few picks stand above the noise.
     """
     d = np.asarray(data, float)
     p = np.asarray(positions_m, float)
     h = antenna_height_m
+    fit_radius = radius_m is None
     sel = np.flatnonzero(np.abs(p - x0_m) <= aperture_m)
     if sel.size < min_picks:
         return None
     mf = matched_filter(d[sel], dt_s, centre_frequency_hz)
     env = envelope(mf)
     amf = np.abs(mf)
-    v0 = C_M_S / np.sqrt(eps_guess)
-    # apex depth from the apex time with the guess velocity (air gap at c)
-    depth0 = max((t_apex_s - t_antenna_s - 2 * h / C_M_S) * v0 / 2, 0.02)
-    # velocity scan: the eps that best follows the envelope ridge
-    # semblance-like scan over eps', apex time (+-0.6 ns) and apex position (+-2 traces): the detection
-    # only gives a rough apex, and the picks below need the right lobe
+    # semblance-like scan over eps', apex time (+-0.6 ns), apex position (+-2 traces) and, when unknown,
+    # the radius: the detection only gives a rough apex, and the picks below need the right lobe
     dx = float(np.median(np.diff(p))) if p.size > 1 else 0.05
-    E, S, X = np.meshgrid(np.linspace(1.5, 9.0, 31), np.arange(-0.6e-9, 0.61e-9, dt_s),
-                          x0_m + dx * np.arange(-2, 3), indexing="ij")
-    E, S, X = E.ravel()[:, None], S.ravel()[:, None], X.ravel()[:, None]
+    # (the cross-track offset is left to the least-squares fit below: scanning it too costs ~4x)
+    radii, offs = (np.array([0.0, 0.08]), np.array([0.0])) if fit_radius else (np.array([float(radius_m)]), np.array([0.0]))
+    eps_axis, shifts = np.linspace(1.5, 9.0, 16 if fit_radius else 31), np.arange(-0.6e-9, 0.61e-9, dt_s)
+    E, S, X, A, Y = np.meshgrid(eps_axis, shifts, x0_m + dx * np.arange(-2, 3), radii, offs, indexing="ij")
+    E, S, X, A, Y = (a.ravel()[:, None] for a in (E, S, X, A, Y))
+    # apex depth from the apex time (straight ray below the antenna; the scan only needs a start)
     deps = np.maximum((t_apex_s + S - t_antenna_s - 2 * h / C_M_S) * C_M_S / np.sqrt(E) / 2, 0.02)
-    tt = _model_t(p[sel][None, :], X, deps, E, h, t_antenna_s, radius_m)
+    deps = np.maximum(np.sqrt(np.maximum((deps + A) ** 2 - Y ** 2, 0.0)) - A, 0.02)
+    tt = _model_t(p[sel][None, :], X, deps, E, h, t_antenna_s, A, Y)
     k = np.clip(np.round(tt / dt_s).astype(int), 0, d.shape[1] - 1)
     score = env[np.arange(sel.size)[None, :], k].sum(axis=1)
     b = int(np.argmax(score))
-    e_scan, depth0, x0_m = float(E[b, 0]), float(deps[b, 0]), float(X[b, 0])
-    tt = _model_t(p[sel], x0_m, depth0, e_scan, h, t_antenna_s, radius_m)
+    e_scan, depth0, x0_m, r0, y0 = (float(a[b, 0]) for a in (E, deps, X, A, Y))
+    tt = _model_t(p[sel], x0_m, depth0, e_scan, h, t_antenna_s, r0, y0)
     half = int(0.35 / centre_frequency_hz / dt_s) + 1
     kc = np.round(tt / dt_s).astype(int)
     win = kc[:, None] + np.arange(-half, half + 1)[None, :]
@@ -155,20 +178,24 @@ def fit_hyperbola(data, dt_s, positions_m, x0_m, t_apex_s, *, antenna_height_m: 
     t_pick = _parabolic(amf, kk) * dt_s
     noise = np.median(amf) * 1.4826
     strong = valid & (ew.max(axis=1) > 4 * noise)
-    if strong.sum() < min_picks:
+    n_par = 5 if fit_radius else 3
+    if strong.sum() < max(min_picks, n_par + 2):
         return None
     xs, ts = p[sel][strong], t_pick[strong]
 
     def resid(q):  # in ns, so that the solver's absolute tolerances are meaningful
+        if fit_radius:
+            return 1e9 * (_model_t(xs, q[0], q[1], q[2], h, t_antenna_s, q[3], q[4]) - ts)
         return 1e9 * (_model_t(xs, q[0], q[1], q[2], h, t_antenna_s, radius_m) - ts)
 
+    q0 = [x0_m, depth0, e_scan] + ([max(r0, 0.02), max(y0, 0.1)] if fit_radius else [])
+    lo = [x0_m - aperture_m, 0.0, 1.0] + ([0.0, 0.0] if fit_radius else [])
+    hi = [x0_m + aperture_m, 5.0, 30.0] + ([1.0, 2.0] if fit_radius else [])
     try:
-        sol = least_squares(resid, [x0_m, depth0, e_scan], bounds=([x0_m - aperture_m, 0.0, 1.0],
-                                                                   [x0_m + aperture_m, 5.0, 30.0]),
-                            x_scale=[0.05, 0.05, 0.3])
+        sol = least_squares(resid, q0, bounds=(lo, hi), max_nfev=60 if fit_radius else None,
+                            x_scale=[0.05, 0.05, 0.3] + ([0.05, 0.1] if fit_radius else []))
     except ValueError:
         return None
-    n_par = 3
     dof = xs.size - n_par
     if dof <= 0:
         return None
@@ -180,7 +207,9 @@ def fit_hyperbola(data, dt_s, positions_m, x0_m, t_apex_s, *, antenna_height_m: 
     sig = float(np.sqrt(max(cov[2, 2], 0.0)))
     if not np.isfinite(sig) or sig == 0:
         return None
-    return HyperbolaFit(float(sol.x[0]), float(sol.x[1]), float(sol.x[2]), sig, int(xs.size), 1e-9 * float(np.sqrt(s2)))
+    rad = float(sol.x[3]) if fit_radius else float(radius_m)
+    return HyperbolaFit(float(sol.x[0]), float(sol.x[1]), float(sol.x[2]), sig, int(xs.size),
+                        1e-9 * float(np.sqrt(s2)), rad)
 
 
 def detect_diffractions(data_bg, dt_s, dx_m, t_surface_s, *, eps_nominal: float = 3.0, snr: float = 8.0,
@@ -206,7 +235,7 @@ def detect_diffractions(data_bg, dt_s, dx_m, t_surface_s, *, eps_nominal: float 
 def combine_eps(fits, prior=EPS_PRIOR):
     """Inverse-variance mean of fitted eps' with Birge-ratio inflation; the prior where there are no fits."""
     if not fits:
-        return float(prior[0]), float(prior[1]), "prior"
+        return float(prior[0]), float(prior[1]), "prior (no usable diffraction hyperbola)"
     e = np.array([f.eps for f in fits])
     s = np.array([f.eps_sigma for f in fits])
     w = 1 / s ** 2
@@ -317,7 +346,22 @@ def pick_ice_table(data, dt_s, t_antenna_s, *, antenna_height_m: float, centre_f
                 ok=ok, amp_surface=a_s, window_centres_index=np.arange(n_win) * W + (W - 1) / 2)
 
 
-def _weh_from_ratio(ratio, depth_m, eps_top, *, h, f_c, spreading, feo_tio2_wt_pct, rule):
+def weh_from_contrast(eps_above, eps_below, rho_dry_kg_m3, eps_ice: float = ICE_PERMITTIVITY):
+    """WEH (wt% of the bulk) below an interface where pore ice fills the pores of the same dry matrix.
+
+    Logarithmic mixing (the :mod:`lupex.instruments.gpr_dielectric` default) with ice added to
+    the vacuum of a dry matrix of density rho_dry: ln eps_below - ln eps_above =
+    v_ice ln eps_ice, v_ice = w rho_bulk / rho_ice, rho_bulk = rho_dry / (1 - w) (ice adds mass,
+    not volume: :func:`lupex.subsurface.regolith.bulk_density_with_ice_kg_m3`). Solved for w:
+    w / (1 - w) = rho_ice ln(eps_below / eps_above) / (rho_dry ln eps_ice). Only the contrast
+    enters, so a common error in eps' above and below cancels.
+    """
+    x = ICE_DENSITY_KG_M3 * np.log(np.asarray(eps_below, float) / np.asarray(eps_above, float)) / (
+        np.asarray(rho_dry_kg_m3, float) * np.log(eps_ice))
+    return 100.0 * x / (1.0 + x)
+
+
+def _weh_from_ratio(ratio, depth_m, eps_top, *, h, f_c, spreading, feo_tio2_wt_pct, rule, ice="same-bulk"):
     n1 = np.sqrt(eps_top)
     r0 = (1 - n1) / (1 + n1)
     L0 = 2 * h
@@ -328,17 +372,37 @@ def _weh_from_ratio(ratio, depth_m, eps_top, *, h, f_c, spreading, feo_tio2_wt_p
     r1 = ratio * r0 / (g * (1 - r0 ** 2) * np.exp(-2 * alpha * depth_m))
     n2 = n1 * (1 - r1) / (1 + r1)
     eps2 = np.maximum(n2 ** 2, 1.0)
+    if ice == "pores":
+        return weh_from_contrast(eps_top, eps2, rho)
     return weh_from_permittivity(eps2, rho, rule)
 
 
-def retrieve(rg: Radargram, *, window_traces: int = 20, radius_m: float = 0.0, eps_prior=EPS_PRIOR,
-             feo_tio2_wt_pct: float = 6.0, max_fits: int = 60, snr: float = 5.0) -> IceRetrieval:
-    """Full chain: dewow, time-zero, velocity analysis, ice-table picking, depth and WEH with 1-sigma errors."""
+ICE_CONVENTIONS = ("same-bulk", "pores")
+
+
+def retrieve(rg: Radargram, *, window_traces: int = 20, radius_m: float | None = 0.0, eps_prior=EPS_PRIOR,
+             feo_tio2_wt_pct: float = 6.0, max_fits: int = 60, snr: float = 5.0, ice: str = "same-bulk",
+             aperture_m: float = 0.6) -> IceRetrieval:
+    """Full chain: dewow, time-zero, velocity analysis, ice-table picking, depth and WEH with 1-sigma errors.
+
+    ``radius_m=None`` fits each diffractor's radius and cross-track offset (rocks of unknown size
+    and position; see :func:`fit_hyperbola`). ``ice`` states how ice sits below the table:
+    ``"same-bulk"`` keeps the bulk density of the layer above (the
+    :func:`lupex.subsurface.two_layer_column` convention), ``"pores"`` fills the pores of the
+    same dry matrix, so the bulk density rises (the ground truth's convention,
+    :func:`lupex.subsurface.regolith.bulk_density_with_ice_kg_m3`; see :func:`weh_from_contrast`).
+    The two differ by a factor ~2 in WEH for the same reflection: with the same bulk density the
+    ice replaces grain mass, which cancels about half of its effect on eps'. Where no hyperbola
+    is usable, eps' falls back to ``eps_prior`` and ``eps_source`` says ``"prior"``.
+    """
     cfg = rg.config
     if cfg.antenna_height_m <= 0:
         raise InputError("retrieval needs the surface reflection apart from the direct coupling: antenna_height_m > 0")
+    if ice not in ICE_CONVENTIONS:
+        raise InputError(f"ice must be one of {ICE_CONVENTIONS}, got {ice!r}")
     data, t_ant = preprocess(rg)
-    fits = velocity_analysis(rg, data=data, t_antenna_s=t_ant, radius_m=radius_m, max_fits=max_fits)
+    fits = velocity_analysis(rg, data=data, t_antenna_s=t_ant, radius_m=radius_m, max_fits=max_fits,
+                             aperture_m=aperture_m)
     picks = pick_ice_table(data, rg.dt_s, t_ant, antenna_height_m=cfg.antenna_height_m,
                            centre_frequency_hz=cfg.centre_frequency_hz, window_traces=window_traces, snr=snr)
     # only hyperbolas above the ice table measure the top layer
@@ -357,7 +421,7 @@ def retrieve(rg: Radargram, *, window_traces: int = 20, radius_m: float = 0.0, e
     z = np.where(ok, z, np.nan)
     sz = np.where(ok, sz, np.nan)
     kw = dict(h=cfg.antenna_height_m, f_c=cfg.centre_frequency_hz, spreading=cfg.spreading,
-              feo_tio2_wt_pct=feo_tio2_wt_pct, rule=cfg.mixing_rule)
+              feo_tio2_wt_pct=feo_tio2_wt_pct, rule=cfg.mixing_rule, ice=ice)
     weh = _weh_from_ratio(picks["ratio"], np.nan_to_num(z), eps, **kw)
     d_eps = 1e-3 * eps
     dw_deps = (_weh_from_ratio(picks["ratio"], np.nan_to_num(z), eps + d_eps, **kw) - weh) / d_eps
@@ -387,3 +451,29 @@ def retrieve(rg: Radargram, *, window_traces: int = 20, radius_m: float = 0.0, e
         depth = depth_sig = w_all = w_sig = float("nan")
     return IceRetrieval(eps, eps_sig, source, tuple(fits), centres, z, sz, weh, sweh, depth, depth_sig, w_all, w_sig,
                         meta=dict(t_antenna_s=t_ant, n_windows=int(ok.size), n_used=int(ok.sum())))
+
+
+def min_pick_depth_m(eps_top: float, centre_frequency_hz: float, periods: float = 2.0) -> float:
+    """Shallowest ice table the retrieval accepts: ``periods`` wavelet periods of two-way time below
+    the surface echo at velocity c/sqrt(eps_top) (the picker searches from 1.6 periods down)."""
+    return float(C_M_S / np.sqrt(check_permittivity(eps_top)) * periods / centre_frequency_hz / 2)
+
+
+def drop_surface_picks(res: IceRetrieval, centre_frequency_hz: float, periods: float = 2.0) -> IceRetrieval:
+    """Treat picks shallower than :func:`min_pick_depth_m` as no pick (NaN).
+
+    Without an ice reflection the picker still returns the largest amplitude in its search
+    window, which then sits at the window's top edge on the tail of the surface echo (and of
+    the near-surface density gradient of the regolith): a depth that is the same everywhere and
+    carries no information about ice. ``meta`` gains ``min_depth_m`` and
+    ``n_surface_picks_dropped``.
+    """
+    import dataclasses
+
+    z_min = min_pick_depth_m(res.eps_top, centre_frequency_hz, periods)
+    bad = ~(res.ice_depth_m >= z_min)
+    nan = np.where(bad, np.nan, 1.0)
+    meta = dict(res.meta, min_depth_m=z_min, n_surface_picks_dropped=int(np.sum(bad & np.isfinite(res.ice_depth_m))))
+    return dataclasses.replace(res, ice_depth_m=res.ice_depth_m * nan, ice_depth_sigma_m=res.ice_depth_sigma_m * nan,
+                               weh_below_wt_pct=res.weh_below_wt_pct * nan,
+                               weh_below_sigma_wt_pct=res.weh_below_sigma_wt_pct * nan, meta=meta)

@@ -85,6 +85,7 @@ class SurveyParams:
     column_depth_m: float = 2.0
     column_dz_m: float = 0.01
     rock_search_m: float = 1.0
+    gpr_max_fits: int = 12                 # diffraction candidates fitted (strongest first)
 
     def __post_init__(self):
         for k in ("speed_m_s", "gpr_spacing_m", "ns_rate_hz", "ns_window_s", "ns_depth_max_m", "alis_every_m",
@@ -350,33 +351,11 @@ def _run_gpr(cache, path, truth, rng, prm: SurveyParams, gpr_config, priors):
     rocks = rocks_along_path(truth.rocks, path.xy, prm.rock_search_m, prm.column_depth_m)
     cols = gpr_columns(cache, path.xy, p, rocks)
     rg = gpr.forward_radargram(cols, p, rng=rng, config=gpr_config or gpr.GprConfig())
-    res = gpr.retrieve(rg, window_traces=prm.gpr_window_traces, feo_tio2_wt_pct=priors["feo_tio2_wt_pct"])
-    return p, rg, drop_surface_picks(res, rg.config), rocks
-
-
-def gpr_min_depth_m(eps_top: float, centre_frequency_hz: float, periods: float = 2.0) -> float:
-    """Shallowest ice table the survey accepts from the GPR: ``periods`` wavelet periods of two-way time
-    below the surface echo at the retrieved velocity (the picker searches from 1.6 periods down)."""
-    from lupex.instruments.gpr_dielectric import C_M_S
-
-    return float(C_M_S / np.sqrt(eps_top) * periods / centre_frequency_hz / 2)
-
-
-def drop_surface_picks(res, config, periods: float = 2.0):
-    """Treat picks within ``periods`` of the surface echo as no pick (NaN).
-
-    Without an ice reflection the picker still returns the largest amplitude in its
-    search window, which then sits at the window's top edge on the tail of the surface
-    echo (and of the near-surface density gradient of the regolith): a depth that is
-    the same everywhere and carries no information about ice.
-    """
-    z_min = gpr_min_depth_m(res.eps_top, config.centre_frequency_hz, periods)
-    bad = ~(res.ice_depth_m >= z_min)
-    nan = np.where(bad, np.nan, 1.0)
-    meta = dict(res.meta, min_depth_m=z_min, n_surface_picks_dropped=int(np.sum(bad & np.isfinite(res.ice_depth_m))))
-    return dataclasses.replace(res, ice_depth_m=res.ice_depth_m * nan, ice_depth_sigma_m=res.ice_depth_sigma_m * nan,
-                               weh_below_wt_pct=res.weh_below_wt_pct * nan,
-                               weh_below_sigma_wt_pct=res.weh_below_sigma_wt_pct * nan, meta=meta)
+    # rocks of unknown size and cross-track position: fit radius and offset with each hyperbola; the
+    # truth's ice fills the pores of the regolith (bulk density rises below the table)
+    res = gpr.retrieve(rg, window_traces=prm.gpr_window_traces, feo_tio2_wt_pct=priors["feo_tio2_wt_pct"],
+                       radius_m=None, aperture_m=1.0, max_fits=prm.gpr_max_fits, ice="pores")
+    return p, rg, gpr.drop_surface_picks(res, rg.config.centre_frequency_hz), rocks
 
 
 def _run_ns(cache, path, rng, prm: SurveyParams, ns, priors):
