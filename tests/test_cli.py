@@ -12,10 +12,9 @@ import xarray as xr
 
 from lupex.config import all_keys
 
-SMALL = ["--set", "site.size_m=3000", "--set", "site.pixel_m=30", "--set", "sites.edge_margin_m=300",
-         "--set", "sites.extra_points=\"-89.97,45\"", "--days", "30", "--step-hours", "4",
-         "--azimuths", "72", "--set", "sites.count=3", "--set", "sites.min_separation_m=300", "-q",
-         "--set", "landing.runs=3", "--set", "landing.frame_altitudes_m=\"2000\""]
+from conftest import SMALL_OVERRIDES
+
+SMALL = [a for o in SMALL_OVERRIDES for a in ("--set", o)] + ["-q"]
 
 
 def lupex(*args, cwd=None):
@@ -73,10 +72,9 @@ def test_small_run_products(small_run):
     assert list(ser["label"].values) == ["site 1", "site 2", "site 3", "point -89.97,45"]
 
 
-def test_run_is_deterministic(small_run, tmp_path):
-    out = tmp_path / "again"
-    r = lupex("run", "--out", out, *SMALL)
-    assert r.returncode == 0, r.stderr
+def test_run_is_deterministic(small_run, small_mission):
+    """The CLI run and the session's in-process run of the same configuration give the same products."""
+    out = small_mission[0]
     a = pd.read_csv(small_run / "sites.csv")
     b = pd.read_csv(out / "sites.csv")
     pd.testing.assert_frame_equal(a, b)

@@ -259,35 +259,6 @@ def browser_exe():
     return exe
 
 
-@pytest.fixture(scope="module")
-def small_run_report(tmp_path_factory, browser_exe):
-    """A real, small ``lupex run`` (the one in test_cli.py): the report, the lists of sections handed to
-    the renderer, and the run's result."""
-    from lupex.config import load
-    from lupex.mission.run import run_mission
-    import lupex.report.html as report_html
-
-    out = tmp_path_factory.mktemp("browser") / "run"
-    overrides = ["site.size_m=3000", "site.pixel_m=30", "sites.edge_margin_m=300", 'sites.extra_points="-89.97,45"',
-                 "time.days=30", "time.step_hours=4", "light.n_azimuths=72", "sites.count=3",
-                 "sites.min_separation_m=300", "landing.runs=3", 'landing.frame_altitudes_m="2000"',
-                 f"output.directory={json.dumps(str(out))}"]
-    calls = []
-    real_render = report_html.render
-
-    def spy(title, meta, sections, warning=""):
-        calls.append(list(sections))
-        return real_render(title, meta, sections, warning)
-
-    mp = pytest.MonkeyPatch()
-    mp.setattr(report_html, "render", spy)  # run_mission imports render from the module at call time
-    try:
-        result = run_mission(load(None, overrides), progress=False)
-    finally:
-        mp.undo()
-    return result.run_dir / "report.html", calls, result
-
-
 def check_report_in_browser(report: Path, sections: list, exe: str, profile_dir: Path) -> None:
     probe, log = inspect_in_browser(report, exe, profile_dir)
 
@@ -325,8 +296,10 @@ def check_report_in_browser(report: Path, sections: list, exe: str, profile_dir:
     assert not log["log_errors"], log["log_errors"]
 
 
-def test_report_in_headless_browser(small_run_report, browser_exe, tmp_path):
-    report, render_calls, result = small_run_report
+def test_report_in_headless_browser(small_mission, browser_exe, tmp_path):
+    """The session's small run (conftest.small_mission, the run test_cli.py makes through the CLI)."""
+    run_dir, render_calls, result = small_mission
+    report = run_dir / "report.html"
     sections = expected_sections(render_calls, result)
     t0 = time.perf_counter()
     check_report_in_browser(report, sections, browser_exe, tmp_path / "profile")
