@@ -75,6 +75,7 @@ class SurveyParams:
     ns_rate_hz: float = 1.0
     ns_window_s: float = 50.0
     ns_depth_max_m: float = 1.2
+    ns_weh_prior: str = "log-uniform"      # neutron.retrieve_two_layer: "uniform" over-states WEH along track
     alis_every_m: float = 10.0
     alis_incidence_deg: float = 80.0       # assumption: low polar sun / ALIS lamp, see module docstring
     alis_emission_deg: float = 30.0        # assumption: looking ahead of the rover
@@ -378,7 +379,8 @@ def _run_ns(cache, path, rng, prm: SurveyParams, ns, priors):
     st, _, _ = neutron.segment_counts(ct, t, prm.ns_window_s)
     post = neutron.retrieve_two_layer(se, st, live, ns=ns, feo_tio2_wt_pct=priors["feo_tio2_wt_pct"],
                                       density_kg_m3=priors["density_kg_m3"],
-                                      weh_top_wt_pct=priors["dry_weh_wt_pct"], depth_max_m=prm.ns_depth_max_m)
+                                      weh_top_wt_pct=priors["dry_weh_wt_pct"], depth_max_m=prm.ns_depth_max_m,
+                                      weh_prior=prm.ns_weh_prior)
     samples = dict(t_start_s=t[:-1], t_end_s=t[1:], s_start_m=s[:-1], s_end_m=s[1:], epi_counts=ce, th_counts=ct,
                    epi_expected=me, th_expected=mt)
     win = dict(t_start_s=t0, live_s=live, s_start_m=t0 * prm.speed_m_s, s_end_m=(t0 + live) * prm.speed_m_s,
