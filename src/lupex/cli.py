@@ -69,7 +69,7 @@ def run(
     scheduler: Annotated[Optional[str], typer.Option(help="Address of a running Dask scheduler, tcp://host:port.")] = None,
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override one parameter, table.key=value (repeatable), e.g. --set lander.max_slope_deg=10.")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing run directory of the same name (only after the new run completes), or discard an unfinished one.")] = False,
-    resume: Annotated[Optional[Path], typer.Option(help="Continue the interrupted run in DIR (as given to --out, or its DIR.partial): completed phases are kept, the rest run, and the result is that of an uninterrupted run. Uses the run's own config.toml; --config/--set may only repeat it (or change [compute]).", metavar="DIR")] = None,
+    resume: Annotated[Optional[Path], typer.Option(help="Continue the interrupted run in DIR (as given to --out, or its DIR.partial): completed phases are kept, the rest run, and the result is that of an uninterrupted run. Uses the run's own config.toml; --config/--set may only repeat it (or change compute.*).", metavar="DIR")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
     """Analyse a site over a span: terrain, hazards, horizons, sun and Earth visibility, landing sites, report.html."""
