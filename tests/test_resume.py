@@ -228,6 +228,14 @@ def test_fresh_run_never_deletes_an_unfinished_one(tmp_path, capsys):
         assert not (work / FINGERPRINT).exists()
 
 
+def test_resume_does_not_replace_a_run_made_meanwhile_unless_overwrite(tmp_path, capsys):
+    final = _interrupted(tmp_path / "run")
+    final.mkdir()
+    code, err = cli(capsys, "run", "--resume", final, "-q")
+    assert code == 2 and "already exists" in err and "--overwrite" in err, err
+    assert final.with_name("run.partial").is_dir()
+
+
 def test_sigterm_keeps_the_run_for_resume(tmp_path):
     final = tmp_path / "run"
     with pytest.raises(Terminated) as info:

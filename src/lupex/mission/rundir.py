@@ -197,6 +197,8 @@ class RunDir:
             raise ConfigError(f"{self.final} exists and is not a directory; choose another --out")
         if self.final.exists() and not self.overwrite:
             raise ConfigError(
+                f"run directory {self.final} already exists; move it away, or pass --overwrite to replace it "
+                "once the resumed run completes" if self.resume else
                 f"run directory {self.final} already exists; choose another with --out, or pass --overwrite"
             )
         if self.resume:
