@@ -24,10 +24,12 @@ from lupex.config import load
 from lupex.errors import ConfigError, LupexError
 from lupex.mission.rundir import FINGERPRINT, RunDir, Terminated, fingerprint
 
-# A small, fast run: a 2 km synthetic site at 40 m, 10 days at 6 h, 36 azimuths, one descent, no rendered frame.
+# A small, fast run: a 2 km synthetic site at 40 m, 10 days at 6 h, 36 azimuths, one descent, no rendered frame
+# (about 50 CPU-s, most of it the survey, the drilling figures and the report).
 TINY = ["--set", "site.size_m=2000", "--set", "site.pixel_m=40", "--set", "sites.edge_margin_m=200",
         "--days", "10", "--step-hours", "6", "--azimuths", "36", "--set", "sites.count=2",
-        "--set", "sites.min_separation_m=200", "--set", "landing.runs=1", "--set", 'landing.frame_altitudes_m=""', "-q"]
+        "--set", "sites.min_separation_m=200", "--set", "landing.runs=1", "--set", 'landing.frame_altitudes_m=""',
+        "--set", "subsurface.seed=5", "-q"]  # seed 5: the nearest first drill site (250 m), so a short survey
 KILL_AFTER = "landing"  # checkpoint whose appearance triggers the SIGKILL: the run is then in the subsurface phase
 TIMING = re.compile(r"timings?_s|wall[ _-]?time|elapsed", re.I)
 
@@ -96,32 +98,39 @@ def runs(tmp_path_factory):
     base = tmp_path_factory.mktemp("resume")
     ref, killed = base / "reference", base / "killed"
     partial = killed.with_name("killed.partial")
+    logs = {n: (base / f"{n}.out").open("w") for n in ("ref", "killed")}
+
+    def log(n):
+        logs[n].flush()
+        return (base / f"{n}.out").read_text()
+
     t0 = time.perf_counter()
-    p_ref = subprocess.Popen(lupex_cmd("run", "--out", ref, *TINY), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True)
-    p_kill = subprocess.Popen(lupex_cmd("run", "--out", killed, *TINY), stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
+    p_ref = subprocess.Popen(lupex_cmd("run", "--out", ref, *TINY), stdout=logs["ref"], stderr=subprocess.STDOUT)
+    p_kill = subprocess.Popen(lupex_cmd("run", "--out", killed, *TINY), stdout=logs["killed"], stderr=subprocess.STDOUT)
     marker = partial / "checkpoints" / f"{KILL_AFTER}.pkl"
     try:
         while not marker.exists():
             if p_kill.poll() is not None:
-                pytest.fail(f"the run to kill ended (status {p_kill.returncode}) before its {KILL_AFTER} checkpoint:\n"
-                            + p_kill.stderr.read())
+                pytest.fail(f"the run to kill ended (status {p_kill.returncode}) before its {KILL_AFTER} "
+                            f"checkpoint:\n{log('killed')}")
             if time.perf_counter() - t0 > 300:
                 pytest.fail(f"no {KILL_AFTER} checkpoint after 300 s")
             time.sleep(0.05)
         p_kill.send_signal(signal.SIGKILL)
-        p_kill.wait()
+        assert p_kill.wait() == -signal.SIGKILL
+        at_kill = sorted(p.stem for p in (partial / "checkpoints").glob("*.pkl"))
+        spare = base / "spare" / "run.partial"  # a copy of the killed run for the bad-resume tests
+        shutil.copytree(partial, spare)
+        r = subprocess.run(lupex_cmd("run", "--resume", killed, "-q"), capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr + r.stdout
+        assert p_ref.wait() == 0, log("ref")
     finally:
-        if p_kill.poll() is None:
-            p_kill.kill()
-    at_kill = sorted(p.stem for p in (partial / "checkpoints").glob("*.pkl"))
-    spare = base / "spare" / "run.partial"  # a copy of the killed run for the bad-resume tests
-    shutil.copytree(partial, spare)
-    r = subprocess.run(lupex_cmd("run", "--resume", killed, "-q"), capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr + r.stdout
-    out, err = p_ref.communicate()
-    assert p_ref.returncode == 0, err + out
+        for p in (p_kill, p_ref):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        for f in logs.values():
+            f.close()
     return {"ref": ref, "resumed": killed, "partial": partial, "at_kill": at_kill, "spare": spare,
             "wall_s": time.perf_counter() - t0}
 
@@ -249,6 +258,20 @@ def test_sigterm_keeps_the_run_for_resume(tmp_path):
     assert f"lupex run --resume {final.absolute()}" in (partial / "run.log").read_text()
 
 
+def test_interrupted_run_without_fingerprint_is_removed(tmp_path):
+    """lupex land and the other commands cannot resume: Ctrl-C removes their partial run, and its leftover is replaced."""
+    final = tmp_path / "land"
+    with pytest.raises(KeyboardInterrupt):
+        with RunDir(final) as work:
+            (work / "a.txt").write_text("x")
+            raise KeyboardInterrupt
+    assert list(tmp_path.iterdir()) == []
+    final.with_name("land.partial").mkdir()  # as a SIGKILL leaves it
+    with RunDir(final) as work:
+        assert list(work.iterdir()) == [work / "run.log"]
+    assert final.is_dir()
+
+
 def test_sigterm_handler_is_restored(tmp_path):
     before = signal.getsignal(signal.SIGTERM)
     with pytest.raises(RuntimeError):
@@ -260,26 +283,26 @@ def test_sigterm_handler_is_restored(tmp_path):
 
 
 def test_full_disk_during_overwrite_keeps_the_earlier_run(runs, tmp_path, capsys, monkeypatch):
-    """ENOSPC in the middle of writing the rover phase's parquet, while --overwrite replaces a complete run."""
-    import pandas as pd
+    """ENOSPC half-way through the subsurface phase's NetCDF, while --overwrite replaces a complete run."""
+    import xarray as xr
 
     final = tmp_path / "run"
     shutil.copytree(runs["ref"], final)
     before = snapshot(final)
     half_written = []
-    real = pd.DataFrame.to_parquet
+    real = xr.Dataset.to_netcdf
 
-    def to_parquet(self, path, *a, **k):
-        if "rover_plan" in Path(path).name:
-            Path(path).write_bytes(b"PAR1" + b"\0" * 1000)  # half a file, then the disk is full
+    def to_netcdf(self, path=None, *a, **k):
+        if path is not None and "ground_truth" in Path(path).name:
+            Path(path).write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 4096)  # half a file, then the disk is full
             half_written.append(Path(path))
             raise OSError(errno.ENOSPC, "No space left on device")
         return real(self, path, *a, **k)
 
-    monkeypatch.setattr(pd.DataFrame, "to_parquet", to_parquet)
+    monkeypatch.setattr(xr.Dataset, "to_netcdf", to_netcdf)
     code, err = cli(capsys, "run", "--out", final, *TINY, "--overwrite")
     assert code == 2 and "no space left" in err and "Traceback" not in err, err
-    assert "rover_plan.parquet" in err.replace(" ", ""), err  # the console may wrap the path
+    assert "ground_truth.nc" in err.replace(" ", ""), err  # the console may wrap the path
     assert half_written and not any(p.exists() for p in half_written)  # the atomic writer removed its temporary
     assert snapshot(final) == before  # the earlier complete run, byte for byte
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no run.partial, run.old or temporaries

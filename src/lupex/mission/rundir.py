@@ -14,8 +14,12 @@
   other. The ``[output]`` and ``[compute]`` tables do not change results (a run
   on a Dask cluster is bit-for-bit the in-process one), so a resume may change
   them.
-* A fresh run never deletes an interrupted one: when ``<name>.partial`` exists
-  it stops and says to resume it or pass ``--overwrite``.
+* A fresh run never deletes an interrupted one: when ``<name>.partial`` holds
+  a fingerprint it stops and says to resume it or pass ``--overwrite`` (a
+  leftover without one, e.g. of ``lupex land``, cannot be resumed and is
+  replaced as before).
+* Only a run given a fingerprint is kept on interruption; the other commands
+  that write a run directory (``lupex land``, ``survey``, ``sample``) remove it.
 """
 
 from __future__ import annotations
@@ -218,13 +222,10 @@ class RunDir:
 
     def _enter_fresh(self) -> None:
         if self.partial.exists():
-            if not self.overwrite:
-                resumable = (self.partial / FINGERPRINT).is_file()
-                raise ConfigError(
-                    f"{self.partial} holds an unfinished run; "
-                    + (f"resume it with `lupex run --resume {self.final}`, or pass --overwrite to discard it"
-                       if resumable else "remove it, or pass --overwrite to discard it"))
-            shutil.rmtree(self.partial)
+            if (self.partial / FINGERPRINT).is_file() and not self.overwrite:
+                raise ConfigError(f"{self.partial} holds an unfinished run; resume it with "
+                                  f"`lupex run --resume {self.final}`, or pass --overwrite to discard it")
+            shutil.rmtree(self.partial)  # the leftover of a run that cannot be resumed
         self.partial.mkdir(parents=True)
         if self.fingerprint is not None:
             from lupex.io import write_json
@@ -250,7 +251,8 @@ class RunDir:
         if self._old_sigterm is not None:
             signal.signal(signal.SIGTERM, self._old_sigterm)
             self._old_sigterm = None
-        interrupted = exc_type is not None and issubclass(exc_type, KeyboardInterrupt)
+        # kept for --resume; a run without a fingerprint (lupex land, survey, ...) cannot be resumed: removed
+        interrupted = exc_type is not None and issubclass(exc_type, KeyboardInterrupt) and self.fingerprint is not None
         if interrupted:
             log.warning("interrupted; the unfinished run is kept in %s: resume it with `lupex run --resume %s`",
                         self.partial, self.final)
