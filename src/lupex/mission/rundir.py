@@ -99,7 +99,8 @@ def read_fingerprint(partial: Path) -> dict:
         fp = json.loads(p.read_text(encoding="utf-8"))
         ok = isinstance(fp, dict) and fp.get("format") == _FORMAT and all(
             isinstance(fp.get(k), str) for k in ("lupex_version", "config_sha256", "config_toml"))
-        tomllib.loads(fp["config_toml"]) if ok else None
+        if ok:
+            tomllib.loads(fp["config_toml"])
     except (OSError, UnicodeDecodeError, ValueError, tomllib.TOMLDecodeError):
         ok = False
     if not ok:
