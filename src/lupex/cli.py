@@ -15,7 +15,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from lupex.errors import LupexError
+from lupex.errors import ConfigError, LupexError
 
 app = typer.Typer(
     name="lupex",
@@ -67,7 +67,8 @@ def run(
     workers: Annotated[Optional[int], typer.Option(help="Start a local Dask cluster with this many worker processes (default 0: in-process).")] = None,
     scheduler: Annotated[Optional[str], typer.Option(help="Address of a running Dask scheduler, tcp://host:port.")] = None,
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override one parameter, table.key=value (repeatable), e.g. --set lander.max_slope_deg=10.")] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace an existing run directory of the same name (only after the new run completes).")] = False,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing run directory of the same name (only after the new run completes), or discard an unfinished one.")] = False,
+    resume: Annotated[Optional[Path], typer.Option(help="Continue the interrupted run in DIR (as given to --out, or its DIR.partial): completed phases are kept, the rest run, and the result is that of an uninterrupted run. Uses the run's own config.toml; --config/--set may only repeat it (or change compute.*).", metavar="DIR")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
     """Analyse a site over a span: terrain, hazards, horizons, sun and Earth visibility, landing sites, report.html."""
@@ -84,9 +85,16 @@ def run(
         sets.append("output.overwrite=true")
     if dem is not None and not dem.exists():
         raise LupexError(f"DEM file {dem} does not exist; check the path given to --dem")
-    cfg = load(config, sets)
+    if resume is not None:
+        from lupex.mission.rundir import resume_config
+
+        if out_dir is not None:
+            raise ConfigError("--resume DIR names the run directory already; leave out --out")
+        cfg = resume_config(resume, config, sets)
+    else:
+        cfg = load(config, sets)
     t0 = time.perf_counter()
-    result = run_mission(cfg, progress=not quiet)
+    result = run_mission(cfg, progress=not quiet, resume=resume is not None)
     out.print(f"[green]done[/green] in {time.perf_counter() - t0:.0f} s: {result.run_dir}")
     out.print(f"report: {result.run_dir / 'report.html'}")
     if len(result.site.sites):
@@ -187,9 +195,11 @@ def main() -> None:
     except LupexError as exc:
         err.print(f"[bold red]error:[/bold red] {exc}", highlight=False)
         sys.exit(2)
-    except KeyboardInterrupt:
-        err.print("interrupted; partial outputs were removed")
-        sys.exit(130)
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM during a run (lupex.mission.rundir.Terminated)
+        where = getattr(exc, "lupex_resume", None)
+        err.print(f"interrupted; the unfinished run is kept: resume it with `lupex run --resume {where}`"
+                  if where else "interrupted", highlight=False)
+        sys.exit(143 if type(exc).__name__ == "Terminated" else 130)
     except Exception as exc:
         # click's (or typer's vendored click's) usage errors: show the usage line and exit 2.
         # Matched by interface because typer >= 0.2x carries its own copy of click's classes.

@@ -318,18 +318,27 @@ def _dotted(key: str, value) -> dict:
     return out
 
 
-def load(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
-    """Defaults, then the TOML file at ``path``, then ``table.key=value`` overrides."""
-    cfg = Config()
+def load_text(text: str, base: Config | None = None, origin: str = "config") -> Config:
+    """``base`` (default: the defaults) updated by the TOML ``text``."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {origin} is not valid TOML: {exc}") from exc
+    return merge(base or Config(), data, origin=origin)
+
+
+def load(path: str | Path | None = None, overrides: list[str] | None = None, base: Config | None = None) -> Config:
+    """``base`` (default: the defaults), then the TOML file at ``path``, then ``table.key=value`` overrides."""
+    cfg = base or Config()
     if path:
         p = Path(path)
         if not p.is_file():
             raise ConfigError(f"config file {p} does not exist; check the path given to --config")
         try:
-            data = tomllib.loads(p.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            text = p.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
             raise ConfigError(f"config file {p} is not valid TOML: {exc}") from exc
-        cfg = merge(cfg, data, origin=str(p))
+        cfg = load_text(text, cfg, origin=str(p))
     for item in overrides or []:
         if "=" not in item or "." not in item.split("=", 1)[0]:
             raise ConfigError(f"--set expects table.key=value (e.g. light.n_azimuths=90), got {item!r}")
