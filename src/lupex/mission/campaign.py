@@ -545,10 +545,11 @@ def _strategy_rounds(gt, dem, area, start, p, cost, wh_per_m, budget, rng, slope
                                                     gp_nugget=model.nugget, gp_n_obs=int(model.n),
                                                     ns_windows=int(len(sr.retrievals)),
                                                     gpr_windows=int(len(sr.gpr_windows)))])
-            advance(1)
         if state["round"] >= 0:     # the state first, then the pointer to it (a kill in between loses nothing)
             checkpoints.save(_round_name(state["round"]), state)
             checkpoints.save("campaign-latest", {"fingerprint": fp, "round": state["round"]})
+        if not state["done"]:
+            advance(1)
     return state
 
 
