@@ -312,3 +312,18 @@ def test_bad_input_names_what_to_fix(site):
         C.run_campaign(P, gt, dem, part, start, "2027-01-02T00:00:00", None, seed=1)
     with pytest.raises(InputError, match="at least one seed"):
         C.campaign_monte_carlo(P, lambda s: None, [])
+
+
+def test_report_section(run1):
+    from lupex.report.campaign import campaign_sections, scores_table
+    from lupex.report.html import render
+
+    r, _ = run1
+    secs = campaign_sections(r)
+    assert len(secs) == 1 and len(secs[0].figures) == 2           # maps + SOC (the scheduler ran)
+    assert all(png[:8] == b"\x89PNG\r\n\x1a\n" for _, png in secs[0].figures)
+    t = scores_table(r)
+    row = t.set_index("score").loc["km driven"]
+    assert row["strategy / lawnmower"] == pytest.approx(row["strategy"] / row["lawnmower"])
+    page = render("campaign", "test", secs)
+    assert "Prospecting campaign" in page and "<script src=" not in page
