@@ -89,8 +89,10 @@ def test_resume_from_round_k_gives_identical_results(run1, site, tmp_path):
     assert len(r.plans["strategy"].legs) >= 3
     ck = tmp_path / "ck"
     shutil.copytree(d / "ck", ck)
-    for f in ck.iterdir():
-        keep = f.name in ("campaign-strategy-round-000.pkl", "campaign-strategy-round-001.pkl", "campaign-latest.pkl")
+    for f in ck.iterdir():   # a kill after round 1: later rounds and the strategy's later stages are lost;
+        # the lawnmower's stages (independent of the strategy's rounds) are reused from the base run
+        keep = f.name in ("campaign-strategy-round-000.pkl", "campaign-strategy-round-001.pkl", "campaign-latest.pkl") \
+            or f.name.startswith("campaign-lawnmower")
         if not keep:
             f.unlink()
     again = C.run_campaign(P, gt, dem, light, start, "2027-01-02T00:00:00", None, seed=5, checkpoints=Checkpoints(ck))
@@ -128,6 +130,10 @@ def test_killed_run_resumes_to_the_same_end(run1, site, tmp_path):
     with pytest.raises(_Kill):
         C.run_campaign(P, gt, dem, None, start, "2027-01-02T00:00:00", None, seed=5, checkpoints=ck,
                        steps=_KillingSteps(2))
+    # everything after the kill is redone from the checkpoints; the lawnmower's stages come from the base run
+    for f in (run1[1] / "ck").iterdir():
+        if f.name.startswith("campaign-lawnmower-survey"):
+            shutil.copy(f, tmp_path / "ck" / f.name)
     assert ck.has("campaign-strategy-round-001") and not ck.has("campaign-strategy-drilling")
     again = C.run_campaign(P, gt, dem, None, start, "2027-01-02T00:00:00", None, seed=5, checkpoints=ck)
     pd.testing.assert_frame_equal(again.scores.drop(columns=[c for c in again.scores if c.startswith("timeline")]),
@@ -182,10 +188,11 @@ def test_scores_match_a_brute_force_recomputation(run1):
         assert s["water_total_kg"] == pytest.approx(den)
         mass = sum(a for a, b in zip(tw, med) if a > thr and b > thr) / sum(a for a in tw if a > thr)
         assert s["ice_mass_located"] == pytest.approx(mass)
-        km = (pl.survey_m + pl.drill_tour_m) / 1000
+        km = (pl.approach_m + pl.survey_m + pl.drill_tour_m) / 1000
         assert s["km_driven"] == pytest.approx(km)
         assert s["water_located_kg_per_km"] == pytest.approx(num / km)
-        assert s["kwh_used"] == pytest.approx((pl.survey_energy_wh + pl.drill_tour_wh + pl.drill_energy_wh) / 1000)
+        assert s["kwh_used"] == pytest.approx((pl.approach_wh + pl.survey_energy_wh + pl.drill_tour_wh
+                                               + pl.drill_energy_wh) / 1000)
         ds = pl.drill_sites
         assert s["drill_measured_total"] == pytest.approx(pl.drilling.groupby("site")["triton_water_wt_pct"].mean().sum())
         assert s["drill_hit_rate"] == pytest.approx(np.mean(ds["true_water_wt_pct"].to_numpy() > thr))
@@ -257,9 +264,12 @@ def test_outputs(run1):
     pd.testing.assert_frame_equal(s, r.scores, check_dtype=False)
 
 
-def test_monte_carlo_on_dask_equals_serial(site):
-    dem, gt, start, _ = site
-    small = C.CampaignParams(**{**{f: getattr(P, f) for f in P.__dataclass_fields__}, "drills": 0, "rounds": 2})
+def test_monte_carlo_on_dask_equals_serial():
+    n = 12   # the tiniest truth that holds a campaign area
+    dem, _ = small_site(n=n)
+    start = (float(dem.x[n // 2]), float(dem.y[n // 2]))
+    small = C.CampaignParams(**{**{f: getattr(P, f) for f in P.__dataclass_fields__}, "drills": 0, "rounds": 2,
+                                "area_half_m": 50.0, "drive_budget_wh": 60.0, "approach_max_m": 0.0})
     fac = C.TruthFactory(dem, start, base_seed=20, kwargs=dict(
         t_max_surface_k=np.full(dem.shape, 90.0), t_mean_surface_k=np.full(dem.shape, 50.0),
         stability_depth_m=np.full(dem.shape, 0.05), corr_length_m=40.0, rock_abundance=0.001))
@@ -327,3 +337,31 @@ def test_report_section(run1):
     assert row["strategy / lawnmower"] == pytest.approx(row["strategy"] / row["lawnmower"])
     page = render("campaign", "test", secs)
     assert "Prospecting campaign" in page and "<script src=" not in page
+
+
+def test_area_is_the_nearest_prior_ice_region_and_the_approach_is_paid(run1, site):
+    """The area's centre, recomputed by brute force: the nearest cell to the landing site whose square of
+    side 2 x area_half_m holds at least 3/4 of the best share of prior-ice cells (stability depth within the
+    drill's reach: the orbital prior, not the truth's ice). Both plans pay the same approach drive."""
+    r, _ = run1
+    dem, gt, start, _ = site
+    st_ = gt.dataset["stability_depth_m"].values
+    prior = np.isfinite(st_) & (st_ <= P.drill_depth_m)
+    x, y = dem.x.values, dem.y.values
+    h = int(round(P.area_half_m / PX))
+    share = np.zeros(prior.shape)
+    for i in range(N):
+        for j in range(N):
+            share[i, j] = prior[max(i - h, 0):i + h + 1, max(j - h, 0):j + h + 1].sum() / (2 * h + 1) ** 2
+    dist = np.hypot(*np.meshgrid(x - start[0], y - start[1]))
+    best = share[dist <= P.approach_max_m].max()
+    ok = (dist <= P.approach_max_m) & (share >= 0.75 * best)
+    i, j = np.unravel_index(np.argmin(np.where(ok, dist, np.inf)), dist.shape)
+    assert r.survey_centre_xy == pytest.approx((x[j], y[i]))
+    assert r.start_xy == pytest.approx(start)
+    assert share[i, j] > share[N // 2, N // 2] or (i, j) == (N // 2, N // 2)
+    a = [r.plans[n].approach_m for n in C.PLANS]
+    assert a[0] == a[1] == pytest.approx(np.hypot(x[j] - start[0], y[i] - start[1]))
+    for n in C.PLANS:    # every survey vertex starts at the centre; the timeline drives there from the landing site
+        assert r.plans[n].path_xy[0] == pytest.approx(r.survey_centre_xy)
+        assert r.plans[n].timeline.trace["mode"].iloc[0] in ("drive", "standby", "communicate", "hibernate", "science")

@@ -75,6 +75,7 @@ import hashlib
 import json
 import logging
 import math
+import re
 import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -110,8 +111,11 @@ class CampaignParams:
     """Settings of the prospecting campaign (flat: the ``[campaign]`` table of a run's configuration)."""
 
     duration_days: float = _p(180.0, "days", "length of the surface campaign timeline", "LUPEX: about six months on the surface")
-    area_half_m: float = _p(200.0, "m", "half side of the square prospecting area centred on the landed position",
-                            _ASSUMED + ": a few hundred metres around the lander, the scale of the LUPEX traverse studies")
+    area_half_m: float = _p(200.0, "m", "half side of the square prospecting area around the nearest prior-ice region",
+                            _ASSUMED + ": a few hundred metres, the scale of the LUPEX traverse studies")
+    approach_max_m: float = _p(1000.0, "m", "farthest the prospecting area's centre may lie from the landing site "
+                               "(the drive there counts in km and kWh; also sizes campaign_window)",
+                               _ASSUMED + ": a ~1 km drive from a lit landing site to the cold traps nearby")
     drive_budget_wh: float = _p(1000.0, "Wh", "drive energy each plan may spend on surveying (the same for both plans)",
                                 _ASSUMED + ": ~1.4 km at the rover's 250 W drive load and 0.1 m/s")
     rounds: int = _p(14, "-", "maximum decision rounds (legs) of the adaptive plan", "numerical")
@@ -159,7 +163,7 @@ class CampaignParams:
             if not getattr(self, n) > 0:
                 raise ConfigError(f"campaign.{n} must be > 0 ({self.__dataclass_fields__[n].metadata['unit']}), "
                                   f"got {getattr(self, n)!r}")
-        for n in ("leg_overhead_wh", "drill_h", "science_h", "min_drill_separation_m"):
+        for n in ("leg_overhead_wh", "drill_h", "science_h", "min_drill_separation_m", "approach_max_m"):
             if getattr(self, n) < 0:
                 raise ConfigError(f"campaign.{n} must be >= 0, got {getattr(self, n)!r}")
         for n, lo in (("rounds", 1), ("n_headings", 3), ("drills", 0), ("mc_seeds", 0), ("gpr_window_traces", 4)):
@@ -212,6 +216,8 @@ class CampaignPlan:
     goal_times: tuple = ()          # arrival UTC (str) per goal, from the timeline
     goals: pd.DataFrame | None = None
     scores: dict = field(default_factory=dict)
+    approach_m: float = 0.0         # straight drive from the landing site to the area's centre
+    approach_wh: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -227,6 +233,8 @@ class CampaignResult:
     budget_wh: float
     outdir: Path | None = None
     timings_s: dict = field(default_factory=dict)
+    survey_centre_xy: tuple = ()    # centre of the area (the nearest prior-ice region); start_xy = landing site
+    prior_share: float = 0.0        # share of the area's cells where the orbital prior allows ice in reach
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -325,33 +333,126 @@ def _crs(obj):
         return None
 
 
-def _steep_mask(dem, area, p: CampaignParams):
-    """Slope (deg) > max_slope on the area grid cells (nearest DEM cell); all False without a DEM."""
-    if dem is None:
-        return None
-    from lupex.terrain.slope import slope_deg
+class _Screen:
+    """Where the rover may stop: the traverse planner's own cells (:func:`lupex.rover.planner.build_problem` on
+    the light window the scheduler uses): passable, with a traversable edge, reachable from the landing site
+    through the edge table, and (with a light series) lit at least ``MIN_LIT_FRACTION`` of the time so
+    science and drilling can run. Without a light series the window is :func:`campaign_window` (slopes only).
+    """
 
-    x, y = _grid_of(dem)
-    pad = 3 * abs(x[1] - x[0]) if x.size > 1 else 0.0
-    sub = _sel_area(dem, area, pad)
-    try:
-        s = slope_deg(sub)
-    except LupexError:
-        return None
-    return s
+    MIN_LIT_FRACTION = 0.05
+
+    def __init__(self, dem, light, landed, p: CampaignParams, rover):
+        from lupex.rover import planner as P
+
+        self.dem = dem
+        lt = light if light is not None else _flat_light(dem, campaign_window(dem, landed, p))
+        prob = P.build_problem(dem, lt, rover, P.PlannerParams(max_slope_deg=p.max_slope_deg))
+        ok = prob.passable & (prob.tau > 0).any(axis=1)
+        r, c = P.cell_of(dem, landed, "landing site")
+        r, c = r - prob.row0, c - prob.col0
+        if 0 <= r < prob.ny and 0 <= c < prob.nx and ok[r * prob.nx + c]:
+            ok &= P.static_reachable(prob, r * prob.nx + c)
+        if light is not None:
+            ok &= (prob.sun > prob.dark_u8).mean(axis=0) >= self.MIN_LIT_FRACTION
+        self.ok = ok.reshape(prob.ny, prob.nx)
+        self.row0, self.col0 = prob.row0, prob.col0
+        x, y = _grid_of(dem)
+        self.x = x[self.col0:self.col0 + prob.nx]
+        self.y = y[self.row0:self.row0 + prob.ny]
+        self.bad: set = set()
+
+    def _rc(self, xy):
+        xy = np.asarray(xy, float).reshape(-1, 2)
+        c = np.rint((xy[:, 0] - self.x[0]) / (self.x[1] - self.x[0])).astype(int)
+        r = np.rint((xy[:, 1] - self.y[0]) / (self.y[1] - self.y[0])).astype(int)
+        return r, c
+
+    def ok_xy(self, xy) -> np.ndarray:
+        r, c = self._rc(xy)
+        inside = (r >= 0) & (r < self.ok.shape[0]) & (c >= 0) & (c < self.ok.shape[1])
+        out = np.zeros(r.size, bool)
+        out[inside] = self.ok[r[inside], c[inside]]
+        for k in np.flatnonzero(out):
+            if (int(r[k]), int(c[k])) in self.bad:
+                out[k] = False
+        return out
+
+    def snap(self, xy, area=None) -> np.ndarray:
+        """Each point unchanged if its cell is fine, else the nearest fine cell centre (inside ``area`` if given)."""
+        xy = np.asarray(xy, float).reshape(-1, 2).copy()
+        good = self.ok.copy()
+        for r, c in self.bad:
+            good[r, c] = False
+        X, Y = np.meshgrid(self.x, self.y)
+        if area is not None:
+            good &= (X >= area.x_min - 1e-6) & (X <= area.x_max + 1e-6) & (Y >= area.y_min - 1e-6) & (Y <= area.y_max + 1e-6)
+        if not good.any():
+            raise InputError("no cell of the campaign area is passable and reachable from the landing site for the "
+                             "rover planner; raise campaign.max_slope_deg or move the start")
+        gx, gy = X[good], Y[good]
+        fine = self.ok_xy(xy)
+        for k in np.flatnonzero(~fine):
+            j = int(np.argmin(np.hypot(gx - xy[k, 0], gy - xy[k, 1])))
+            xy[k] = (gx[j], gy[j])
+        return xy
 
 
-def _is_steep(slope, xy, p):
-    if slope is None:
-        return np.zeros(len(xy), bool)
-    from lupex.prospect.scoring import sample_grid
+def _flat_light(dem, window):
+    """A one-step, all-lit VisibilitySeries over ``window`` (only the planner's slope tables are wanted)."""
+    from lupex.light.visibility import VisibilitySeries
 
-    xy = np.asarray(xy, float).reshape(-1, 2)
-    try:
-        v = sample_grid(slope, xy)
-    except InputError:
-        return np.ones(len(xy), bool)
-    return ~(np.asarray(v, float) <= p.max_slope_deg)
+    r0, r1, c0, c1 = window
+    sh = (1, r1 - r0, c1 - c0)
+    return VisibilitySeries(times=np.array(["2027-01-01T00:00:00"], "datetime64[ns]"), step_s=3600.0, row0=r0, col0=c0,
+                            sun=np.full(sh, 255, np.uint8), earth=np.full(sh, 255, np.uint8),
+                            sun_azimuth_deg=np.zeros(1), sun_elevation_deg=np.full(1, 1.0),
+                            sun_distance_m=np.full(1, 1.496e11), earth_elevation_deg=np.full(1, 5.0))
+
+
+def _is_steep(screen, xy, p):
+    """True where a point is NOT a cell the rover planner accepts as a stop (see :class:`_Screen`)."""
+    if screen is None:
+        return np.zeros(len(np.asarray(xy).reshape(-1, 2)), bool)
+    return ~screen.ok_xy(xy)
+
+
+def _ice_prior(gt, p: CampaignParams) -> np.ndarray:
+    """Where the orbital prior says ice can be within the drill's reach: the depth to stable ice (the truth's
+    ``stability_depth_m``, from the surface temperatures of the thermal model: 0 where the surface T_max is
+    below 110 K, Paige et al. 2010, Science 330:479) no deeper than ``drill_depth_m``. Not the ice itself."""
+    st_ = np.asarray(gt.dataset["stability_depth_m"].values, float)
+    return np.isfinite(st_) & (st_ <= p.drill_depth_m)
+
+
+def _survey_centre(gt, dem, landed, p: CampaignParams, screen):
+    """The centre of the prospecting area: the nearest cell to the landing site (within ``approach_max_m``,
+    on a cell the rover planner accepts) whose ``area_half_m`` square holds at least ``PRIOR_SHARE`` of the best
+    prior-ice share within reach; the landing site itself when no prior ice is in reach."""
+    from scipy import ndimage
+
+    prior = _ice_prior(gt, p).astype(float)
+    x, y = _grid_of(gt.dataset)
+    px = abs(x[1] - x[0])
+    n = 2 * int(round(p.area_half_m / px)) + 1
+    share = ndimage.uniform_filter(prior, size=n, mode="constant")
+    X, Y = np.meshgrid(x, y)
+    dist = np.hypot(X - landed[0], Y - landed[1])
+    cand = dist <= p.approach_max_m
+    if screen is not None:
+        cand &= screen.ok_xy(np.column_stack([X.ravel(), Y.ravel()])).reshape(X.shape)
+    if dem is not None:
+        dx, dy = _grid_of(dem)
+        cand &= (X >= dx.min()) & (X <= dx.max()) & (Y >= dy.min()) & (Y <= dy.max())
+    if not cand.any() or share[cand].max() <= 0:
+        return (float(landed[0]), float(landed[1])), 0.0
+    best = share[cand].max()
+    ok = cand & (share >= PRIOR_SHARE * best)
+    j = int(np.argmin(np.where(ok, dist, np.inf)))
+    return (float(X.flat[j]), float(Y.flat[j])), float(share.flat[j])
+
+
+PRIOR_SHARE = 0.75
 
 
 def _ns_weh_prior_max() -> float:
@@ -587,15 +688,15 @@ def _nearest_order(spots, start):
     return np.array(out).reshape(-1, 2)
 
 
-def _snap_passable(spots, template, slope, p):
-    """Each spot to its cell centre; a steep one to the nearest passable cell centre."""
+def _snap_passable(spots, template, screen, p):
+    """Each spot to its cell centre; one the rover planner rejects to the nearest accepted cell centre."""
     from lupex.prospect.fusion import grid_points
 
     pts = grid_points(template)
-    ok = ~_is_steep(slope, pts, p)
+    ok = ~_is_steep(screen, pts, p)
     if not ok.any():
-        raise InputError(f"every cell of the campaign area is steeper than campaign.max_slope_deg = {p.max_slope_deg:g}; "
-                         "raise it or move the start")
+        raise InputError("no cell of the campaign area is passable and reachable for the rover planner "
+                         f"(max slope {p.max_slope_deg:g} deg); raise campaign.max_slope_deg or move the start")
     out = []
     for s in np.asarray(spots, float).reshape(-1, 2):
         d = np.hypot(pts[:, 0] - s[0], pts[:, 1] - s[1])
@@ -608,14 +709,15 @@ def _snap_passable(spots, template, slope, p):
 
 
 def campaign_window(dem, start_xy, params: CampaignParams, margin_cells: int = 12):
-    """(r0, r1, c0, c1): the DEM window whose light series a campaign's timeline needs."""
+    """(r0, r1, c0, c1): the DEM window whose light series a campaign's timeline needs: the landing site
+    ``start_xy``, every area centre within ``approach_max_m`` of it and the area around that centre."""
     from lupex.light.visibility import corridor_window
     from lupex.rover import planner as P
 
     x, _ = _grid_of(dem)
     px = abs(x[1] - x[0])
     r, c = P.cell_of(dem, start_xy, "campaign start")
-    half = int(math.ceil(params.area_half_m / px))
+    half = int(math.ceil((params.area_half_m + params.approach_max_m) / px))
     return corridor_window(dem.shape, [(r, c)], half + int(margin_cells))
 
 
@@ -631,7 +733,14 @@ def campaign_light(dem, horizon_cube, start_xy, start_utc, params: CampaignParam
     return visibility_series(dem, horizon_cube, times, window=campaign_window(dem, start_xy, params, margin_cells))
 
 
-def _schedule(dem, light, rover, start_xy, start_utc, p: CampaignParams, waypoints, drills):
+def _schedule(dem, light, rover, start_xy, start_utc, p: CampaignParams, waypoints, drills, screen=None,
+              max_moves: int = 8):
+    """The timeline: the landing site, then every survey vertex (the area's centre first), then the drills.
+
+    A goal the scheduler cannot serve (e.g. a stop in shadow too long to survive or too dark to work) is
+    moved to the nearest other cell the rover planner accepts and the timeline is rebuilt, up to
+    ``max_moves`` times; ``moved_m`` in the goal table says how far (the science done there is unchanged:
+    the decisions are taken first and timed afterwards)."""
     from lupex.rover import planner as P
     from lupex.rover import scheduler as S
 
@@ -639,13 +748,34 @@ def _schedule(dem, light, rover, start_xy, start_utc, p: CampaignParams, waypoin
              for i, (a, b) in enumerate(np.asarray(waypoints, float).reshape(-1, 2))]
     goals += [S.Goal(float(a), float(b), science_h=0.0, drill_h=p.drill_h, name=f"drill {i + 1}")
               for i, (a, b) in enumerate(np.asarray(drills, float).reshape(-1, 2))]
-    gdf = pd.DataFrame([dict(name=g.name, x_m=g.x_m, y_m=g.y_m, science_h=g.science_h, drill_h=g.drill_h) for g in goals])
-    try:
-        tl = S.schedule(dem, light, rover, start=str(start_utc)[:19], duration_days=p.duration_days, goals=goals,
-                        start_xy=tuple(start_xy), params=P.PlannerParams(max_slope_deg=p.max_slope_deg))
-    except LupexError as exc:
-        log.warning("campaign timeline failed: %s", exc)
-        return None, str(exc), (), gdf
+    orig = [(g.x_m, g.y_m) for g in goals]
+    tl = None
+    err = ""
+    for _ in range(max_moves + 1):
+        try:
+            tl = S.schedule(dem, light, rover, start=str(start_utc)[:19], duration_days=p.duration_days, goals=goals,
+                            start_xy=tuple(start_xy), params=P.PlannerParams(max_slope_deg=p.max_slope_deg))
+            break
+        except LupexError as exc:
+            err = str(exc)
+            m = re.search(r"goal (\d+)", err)
+            if screen is None or m is None:
+                break
+            i = int(m.group(1)) - 1
+            g = goals[i]
+            r, c = screen._rc((g.x_m, g.y_m))
+            screen.bad.add((int(r[0]), int(c[0])))
+            try:
+                nx_, ny_ = screen.snap((g.x_m, g.y_m))[0]
+            except InputError:
+                break
+            log.info("campaign timeline: %s; moving goal %d to (%.0f, %.0f) m", err, i + 1, nx_, ny_)
+            goals[i] = dataclasses.replace(g, x_m=float(nx_), y_m=float(ny_))
+    gdf = pd.DataFrame([dict(name=g.name, x_m=g.x_m, y_m=g.y_m, science_h=g.science_h, drill_h=g.drill_h,
+                             moved_m=float(math.hypot(g.x_m - o[0], g.y_m - o[1]))) for g, o in zip(goals, orig)])
+    if tl is None:
+        log.warning("campaign timeline failed: %s", err)
+        return None, err, (), gdf
     acts = tl.activities
     times, j = [], 0
     for g in goals:
@@ -770,9 +900,18 @@ def _run(p, gt, dem, light, start, start_utc, outdir, seed, vehicle, steps, chec
 
     t_all = time.perf_counter()
     timings = {}
+    _area_for(gt.dataset, dem, start, p.area_half_m)      # validates the landing site
+    cost, wh_per_m, rover = _rover_cost(vehicle, p)
+    landed = start
+    t0 = time.perf_counter()
+    slope = _Screen(dem, light if (p.schedule and dem is not None) else None, landed, p, rover) if dem is not None else None
+    centre, prior_share = _survey_centre(gt, dem, landed, p, slope)
+    start = centre
     area = _area_for(gt.dataset, dem, start, p.area_half_m)
     _check_light(light if (p.schedule and dem is not None) else None, dem, area)
-    cost, wh_per_m, rover = _rover_cost(vehicle, p)
+    approach_m = float(math.hypot(centre[0] - landed[0], centre[1] - landed[1]))
+    approach_wh = float(cost(np.asarray(landed, float), np.asarray(centre, float))[0]) if approach_m > 0 else 0.0
+    timings["screen_s"] = time.perf_counter() - t0
     budget = float(p.drive_budget_wh)
     min_leg_wh = float(cost(np.zeros(2), np.array([p.min_leg_m, 0.0]))[0])
     if budget < min_leg_wh:
@@ -780,8 +919,7 @@ def _run(p, gt, dem, light, start, start_utc, outdir, seed, vehicle, steps, chec
                           f"({min_leg_wh:.1f} Wh); raise it")
     truth_maps = _truth_maps(gt, area, p)
     template = truth_maps["weh_wt_pct"]
-    slope = _steep_mask(dem, area, p)
-    fp = _fingerprint(p, seed, start, start_utc, gt)
+    fp = _fingerprint(p, seed, landed, start_utc, gt)
     rng_s, rng_l = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
     total = p.rounds + 3 + (2 if (p.schedule and light is not None and dem is not None) else 0) + 1
     plans = {}
@@ -814,7 +952,7 @@ def _run(p, gt, dem, light, start, start_utc, outdir, seed, vehicle, steps, chec
         plans["strategy"] = dict(path=path_s, legs=pd.DataFrame(state["legs"]), obs=state["obs"], maps=sd["maps"],
                                  spots=sd["spots"], table=sd["table"], sites=sd["sites"], survey_m=_length(path_s),
                                  survey_wh=state["energy_wh"], tour_m=sd["tour_m"], tour_wh=sd["tour_wh"],
-                                 drill_wh=sd["drill_wh"], waypoints=path_s[1:])
+                                 drill_wh=sd["drill_wh"], waypoints=path_s)
 
         # --- fixed plan: lawnmower at the spacing the budget allows, then a drill grid
         def lawnmower_survey():
@@ -822,7 +960,12 @@ def _run(p, gt, dem, light, start, start_utc, outdir, seed, vehicle, steps, chec
             dist = max(budget - e_approach, min_leg_wh) / wh_per_m
             spacing = st.lawnmower_spacing_for_budget(area, dist)
             wps = np.vstack([np.asarray(start)[None], st.lawnmower(area, spacing, start)])
+            if slope is not None:   # every vertex on a cell the rover planner accepts
+                wps = slope.snap(wps, area)
             path, e, th = st.truncate_path(wps, cost, budget)
+            if slope is not None and not slope.ok_xy(path[-1:])[0]:
+                path = path[:-1]
+                e = float(sum(cost(a, b)[0] for a, b in zip(path[:-1], path[1:])))
             if _length(path) < p.min_leg_m:
                 raise ConfigError(f"campaign.drive_budget_wh = {budget:g} Wh does not reach the lawnmower's first line; "
                                   "raise it")
@@ -853,7 +996,7 @@ def _run(p, gt, dem, light, start, start_utc, outdir, seed, vehicle, steps, chec
         plans["lawnmower"] = dict(path=ls["path"], legs=ls["legs"], obs=ls["obs"], maps=ld["maps"], spots=ld["spots"],
                                   table=ld["table"], sites=ld["sites"], survey_m=_length(ls["path"]),
                                   survey_wh=ls["energy_wh"], tour_m=ld["tour_m"], tour_wh=ld["tour_wh"],
-                                  drill_wh=ld["drill_wh"], waypoints=ls["path"][1:])
+                                  drill_wh=ld["drill_wh"], waypoints=ls["path"])
 
         # --- the six-month timeline of each plan
         for name in PLANS:
@@ -864,7 +1007,8 @@ def _run(p, gt, dem, light, start, start_utc, outdir, seed, vehicle, steps, chec
                 t0 = time.perf_counter()
                 tl, err, times, gdf = _stage(checkpoints, f"campaign-{name}-timeline", fp,
                                              lambda q=q: dict(fingerprint=fp, out=_schedule(
-                                                 dem, light, rover, start, start_utc, p, q["waypoints"], q["spots"])))["out"]
+                                                 dem, light, rover, landed, start_utc, p, q["waypoints"], q["spots"],
+                                                 slope)))["out"]
                 q.update(timeline=tl, schedule_error=err, goal_times=times, goals=gdf)
                 timings[f"{name}_timeline_s"] = time.perf_counter() - t0
                 advance(1)
@@ -872,8 +1016,10 @@ def _run(p, gt, dem, light, start, start_utc, outdir, seed, vehicle, steps, chec
         rows, out_plans = [], {}
         for name in PLANS:
             q = plans[name]
-            sc = _plan_scores(name, q["maps"], truth_maps, p, q["sites"], q["survey_m"], q["survey_wh"], q["tour_m"],
-                              q["tour_wh"], q["drill_wh"], budget)
+            sc = _plan_scores(name, q["maps"], truth_maps, p, q["sites"], q["survey_m"] + approach_m,
+                              q["survey_wh"] + approach_wh, q["tour_m"], q["tour_wh"], q["drill_wh"], budget)
+            sc.update(approach_km=approach_m / 1000.0, approach_kwh=approach_wh / 1000.0,
+                      survey_km=q["survey_m"] / 1000.0, survey_kwh=q["survey_wh"] / 1000.0)
             tl = q["timeline"]
             if tl is not None:
                 s = tl.summary()
@@ -886,11 +1032,12 @@ def _run(p, gt, dem, light, start, start_utc, outdir, seed, vehicle, steps, chec
             rows.append(sc)
             out_plans[name] = CampaignPlan(name, q["path"], q["legs"], q["obs"], q["maps"], q["spots"], q["table"],
                                            q["sites"], q["survey_wh"], q["survey_m"], q["tour_m"], q["tour_wh"],
-                                           q["drill_wh"], tl, q["schedule_error"], q["goal_times"], q["goals"], sc)
+                                           q["drill_wh"], tl, q["schedule_error"], q["goal_times"], q["goals"], sc,
+                                           approach_m, approach_wh)
         timings["total_s"] = time.perf_counter() - t_all
         result = CampaignResult(p, seed, start, start_utc, (area.x_min, area.x_max, area.y_min, area.y_max), truth_maps,
                                 out_plans, pd.DataFrame(rows), budget, Path(outdir) if outdir is not None else None,
-                                timings)
+                                timings, tuple(centre), prior_share)
         if outdir is not None:
             write_campaign(result, outdir, dem)
         advance(1)
@@ -948,12 +1095,12 @@ def paths_geojson(result: CampaignResult, dem=None) -> dict:
     for name, pl in result.plans.items():
         xy = np.asarray(pl.path_xy, float)
         coords = _lonlat(xy, dem if dem is not None else result.truth)
-        n_wp = len(xy) - 1
+        n_wp = len(xy)       # goals: every path vertex (the centre first), then the drill sites
         times = list(pl.goal_times[:n_wp]) if pl.goal_times else []
         feats.append({"type": "Feature", "geometry": {"type": "LineString", "coordinates": coords},
                       "properties": {"plan": name, "kind": "survey path", "length_m": pl.survey_m,
                                      "xy_m": xy.round(3).tolist(),
-                                     "vertex_arrival_utc": [result.start_utc] + times if times else None}})
+                                     "vertex_arrival_utc": times if times else None}})
         dt = list(pl.goal_times[n_wp:]) if pl.goal_times else []
         for i, s in enumerate(np.asarray(pl.drill_xy, float).reshape(-1, 2)):
             feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": _lonlat(s[None], dem if dem is not None else result.truth)[0]},
