@@ -30,6 +30,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--trace", action="store_true")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--run-dir", default="", help="a lupex run directory: start at its first landing site")
     a = ap.parse_args()
     from lupex.config import SubsurfaceConfig
     from lupex.light.horizon import horizon_angles
@@ -40,27 +41,47 @@ def main():
     from lupex.terrain.synthetic import generate_site
 
     t_setup = time.perf_counter()
-    dem_full = generate_site().dem
-    n = dem_full.shape[0]
-    c = n // 2
-    h = 100
-    dem = dem_full.isel(y=slice(c - h, c + h), x=slice(c - h, c + h))
-    sl = slope_deg(dem)
-    core = sl.isel(y=slice(h - 25, h + 25), x=slice(h - 25, h + 25))
-    iy, ix = np.unravel_index(int(np.nanargmin(core.values)), core.shape)
-    start = (float(core.x[ix]), float(core.y[iy]))
-    cube = horizon_angles(np.asarray(dem.values, float), 20.0, 72, observer_height_m=2.0)
     p = C.CampaignParams()
     start_utc = "2027-01-02T00:00:00"
+    sc = SubsurfaceConfig()
+    if a.run_dir:   # a `lupex run` directory: its DEM, its ground truth and its first landing site (as run_mission)
+        import pandas as pd
+        import rioxarray  # noqa: F401
+
+        from lupex.subsurface.ground_truth import GroundTruth
+
+        rd = Path(a.run_dir)
+        dem_full = rioxarray.open_rasterio(rd / "dem.tif").squeeze("band", drop=True).astype(float)
+        best = pd.read_csv(rd / "sites.csv").iloc[0]
+        start = (float(best["x_m"]), float(best["y_m"]))
+        gt_full = GroundTruth.from_netcdf(rd / "ground_truth.nc")
+    else:           # the default synthetic site, around its flattest cell near the centre
+        dem_full = generate_site().dem
+        n0 = dem_full.shape[0]
+        core = slope_deg(dem_full.isel(y=slice(n0 // 2 - 25, n0 // 2 + 25), x=slice(n0 // 2 - 25, n0 // 2 + 25)))
+        iy, ix = np.unravel_index(int(np.nanargmin(core.values)), core.shape)
+        start = (float(core.x[ix]), float(core.y[iy]))
+        gt_full = None
+    # crop: the campaign window plus a horizon margin (horizons beyond it are cut: a stated shortcut)
+    w = C.campaign_window(dem_full, start, p)
+    m = 60
+    r0, r1 = max(w[0] - m, 0), min(w[1] + m, dem_full.shape[0])
+    c0, c1 = max(w[2] - m, 0), min(w[3] + m, dem_full.shape[1])
+    dem = dem_full.isel(y=slice(r0, r1), x=slice(c0, c1))
+    sl = slope_deg(dem)
+    cube = horizon_angles(np.asarray(dem.values, float), abs(float(dem.x[1] - dem.x[0])), 72, observer_height_m=2.0)
     light = C.campaign_light(dem, cube, start, start_utc, p)
     w = C.campaign_window(dem, start, p)
-    illum = np.full(dem.shape, float(np.mean(light.sun > 0) * 100))
-    illum[w[0]:w[1], w[2]:w[3]] = np.mean(light.sun > 0, axis=0) * 100
-    sc = SubsurfaceConfig()
-    gt = make_ground_truth(dem, seed=sc.seed, illumination_pct=illum, slope_deg=sl.fillna(10.0).values,
-                           corr_length_m=sc.corr_length_m, ice_free_fraction=sc.ice_free_fraction,
-                           weh_median_wt_pct=sc.weh_median_wt_pct, overburden_median_m=sc.overburden_median_m,
-                           threshold_k=sc.stability_threshold_k, rock_abundance=sc.rock_abundance)
+    if gt_full is not None:
+        ds = gt_full.dataset.sel(x=dem.x, y=dem.y)
+        gt = type(gt_full)(ds, gt_full.rocks)
+    else:
+        illum = np.full(dem.shape, float(np.mean(light.sun > 0) * 100))
+        illum[w[0]:w[1], w[2]:w[3]] = np.mean(light.sun > 0, axis=0) * 100
+        gt = make_ground_truth(dem, seed=sc.seed, illumination_pct=illum, slope_deg=sl.fillna(10.0).values,
+                               corr_length_m=sc.corr_length_m, ice_free_fraction=sc.ice_free_fraction,
+                               weh_median_wt_pct=sc.weh_median_wt_pct, overburden_median_m=sc.overburden_median_m,
+                               threshold_k=sc.stability_threshold_k, rock_abundance=sc.rock_abundance)
     setup_s = time.perf_counter() - t_setup
 
     if a.trace:
