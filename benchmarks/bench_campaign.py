@@ -10,7 +10,15 @@ timings, both plans' headline scores, and the ratio against a reference measured
 scikit-learn's GaussianProcessRegressor fitting the same kernel (s2 Matern-3/2 + white nugget, per-point
 noise via alpha) to the adaptive plan's final binned WEH observations, vs lupex's fit_gp on them.
 
-    PYTHONPATH=src python benchmarks/bench_campaign.py [--trace]
+    PYTHONPATH=src python benchmarks/bench_campaign.py [--trace] [--run-dir RUN]
+
+Measured 2026-11-24 on a shared 2-core machine, ``--run-dir`` = a default ``lupex run`` (landing site 1 at
+(9830, 3930) m; the area moved 384 m to the nearest prior-ice region), seed 1: both 180-day timelines
+build with no constraint violation; water located: lawnmower 13,800 kg/km (19,200 kg/kWh, 9 % of the
+area's ice mass), adaptive plan 0 (its legs stayed on dry ground); WEH 95 % interval coverage 0.955 for
+both (nominal 0.95); campaign 170 s wall (other jobs running), max RSS 911 MiB. The reference fits do NOT
+yet agree (scikit-learn length 50 m, lupex 3,700 m on the same 85 binned points; lupex fits a constant
+mean with a log(WEH + c) transform), so the time ratio (0.09) compares different optima: open.
 """
 
 from __future__ import annotations
@@ -115,7 +123,11 @@ def main():
         g.fit(obs.xy, y - y.mean())
         ref_s = time.perf_counter() - t1
         ref = {"sklearn_fit_s": ref_s, "lupex_fit_s": ours, "ratio_sklearn_over_lupex": ref_s / ours,
-               "sklearn_length_m": float(g.kernel_.k1.k2.length_scale), "lupex_length_m": m.length_m,
+               "sklearn_hyper": {"variance": float(g.kernel_.k1.k1.constant_value),
+                                 "length_m": float(g.kernel_.k1.k2.length_scale),
+                                 "nugget": float(g.kernel_.k2.noise_level), "kernel": "matern32", "mean": "sample mean"},
+               "lupex_hyper": {"variance": float(m.variance), "length_m": float(m.length_m), "nugget": float(m.nugget),
+                               "kernel": "matern32", "mean": "constant (fitted)"},
                "n_obs": obs.n}
     except ImportError:
         ref = {"sklearn": "not installed", "lupex_fit_s": ours}
