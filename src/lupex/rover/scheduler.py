@@ -11,7 +11,12 @@ havens, hibernate through dark periods, talk to Earth when it is in view):
    lit -> the next pending stop activity (``science`` steps, then ``drill``
    steps) if the battery can afford it and still carry the rover through the
    next dark period at this spot in hibernation; else ``communicate`` if the
-   Earth is visible; else ``standby``.
+   Earth is visible; else ``standby``. "Afford" is judged on the battery the
+   final check will see: before each stop the state of charge is re-simulated
+   with the thermal and battery models over the timeline so far, an activity
+   keeps back its duration x the heaters' maximum power (the steady-state heater
+   estimate misses the warm-up after a cold night), and the reserve covers the
+   standby steps in weak sunlight before the dark as well as the dark itself.
 3. After the last goal the same rule runs at the last spot until the end.
 
 Then the *whole* timeline is re-simulated with the vehicle models:
@@ -87,13 +92,32 @@ def _stop_steps(prob: P.Problem, rover: RoverParams, cell: int, t: int, d_j: flo
     tps = prob.ticks_per_step
     hib = rover.loads.hibernate_w + P.heater_power_w(rover, rover.loads.hibernate_w, False)
     pending = [list(q) for q in pending] if pending is not None else []
-    # length (steps) of the next dark run starting at or after each step, at this cell
     dark = prob.sun[:, cell] <= prob.dark_u8
-    nxt = np.zeros(prob.n_steps + 1, dtype=np.int64)
-    run = np.zeros(prob.n_steps + 1, dtype=np.int64)
+    # headroom (J below a full battery) the rover needs at the start of step k, standing by in lit steps
+    # (net of the panels) and hibernating in dark ones, backward passes with charging capped at full:
+    # ``leave``: through the lit steps until the next dark run; ``ep``: at a dark step, through the rest of
+    # the dark run and the lit stretch after it (weak light may not pay for standby); ``res``: at a lit step,
+    # through the next dark run and the lit stretch after it; ``nd``: ``ep`` at the start of the next dark run
+    leave = np.zeros(prob.n_steps + 1)
+    ep = np.zeros(prob.n_steps + 1)
+    res = np.zeros(prob.n_steps + 1)
+    nd = np.zeros(prob.n_steps + 1)
+    lit_load = prob.wait_load_w + prob.heater_w[2]
+    step_s = tps * prob.tick_s
     for k in range(prob.n_steps - 1, -1, -1):
-        run[k] = run[k + 1] + 1 if dark[k] else 0
-        nxt[k] = run[k] if dark[k] else nxt[k + 1]
+        net = -hib if dark[k] else prob.panel_wait_w[k] * prob.sun[k, cell] / 255.0 - lit_load
+        use = -prob.eta_c * net * step_s if net >= 0 else -net * step_s / prob.eta_d
+        nxt_dark = k + 1 < prob.n_steps and dark[k + 1]
+        if dark[k]:
+            ep[k] = max(use + ep[k + 1], 0.0)
+            res[k] = ep[k]
+            nd[k] = ep[k]
+        else:
+            leave[k] = max(use + (0.0 if nxt_dark else leave[k + 1]), 0.0)
+            ep[k] = leave[k]
+            res[k] = max(use + (ep[k + 1] if nxt_dark else res[k + 1]), 0.0)
+            nd[k] = nd[k + 1]
+    heat_max = sum(n.heater_max_w for n in (rover.thermal.electronics, rover.thermal.battery))
     out = []
     a = t
     D = d_j
@@ -105,14 +129,13 @@ def _stop_steps(prob: P.Problem, rover: RoverParams, cell: int, t: int, d_j: flo
         dt = (b - a) * prob.tick_s
         sol = prob.panel_wait_w[k] * f / 255.0
         if not lit:
-            if nxt[k] * tps * prob.tick_s * hib / prob.eta_d > prob.dmax_j - D:
+            if ep[k] > prob.dmax_j - D:  # this dark run and the weak light after it cannot be survived here
                 break
             mode, load = "hibernate", hib
         else:
-            # reserve: the next dark run at this spot, in hibernation
-            reserve = nxt[k + 1] * tps * prob.tick_s * hib / prob.eta_d
-            if reserve > prob.dmax_j:  # not a haven: no reserve to keep here, the rover leaves before the dark
-                reserve = 0.0
+            # reserve: standing by (lit) and hibernating (dark) here from the next step on; where that cannot be
+            # survived (not a haven) only the lit steps until the next dark run: the rover leaves before the dark
+            reserve = res[k + 1] if nd[k + 1] <= prob.dmax_j else leave[k + 1]
             mode, load = "standby", prob.wait_load_w + prob.heater_w[2]
             cands = ([pending[0][0]] if pending else []) + (["communicate"] if prob.earth[k, cell] >= prob.earth_u8 else [])
             for j, m in enumerate(cands):
@@ -121,7 +144,8 @@ def _stop_steps(prob: P.Problem, rover: RoverParams, cell: int, t: int, d_j: flo
                 net = sol - ld
                 dd = (bb - a) * prob.tick_s
                 D2 = max(D - prob.eta_c * net * dd, 0.0) if net >= 0 else D - net * dd / prob.eta_d
-                if D2 + reserve <= prob.dmax_j:
+                # margin: the heaters at full power for the activity (the warm-up after a cold night)
+                if D2 + reserve + heat_max * dd / prob.eta_d <= prob.dmax_j:
                     mode, load, b, dt = m, ld, bb, dd
                     if j == 0 and pending:
                         pending[0][1] -= bb - a
@@ -191,7 +215,7 @@ def schedule(dem, light, rover: RoverParams | None = None, start=None, duration_
         pending = [[m, int(np.ceil(h * 3600 / prob.tick_s))] for m, h in (("science", g.science_h), ("drill", g.drill_h)) if h > 0]
         while pending:
             before = [list(q) for q in pending]
-            D0 = D
+            D = D0 = _resync(prob, rover, params, segs, D)
             s2, D, pending = _stop_steps(prob, rover, cell, t, D, t_end, 0, 0, pending)
             if s2:
                 if not pending:  # cut the stop after its last science/drill step (same decisions, replayed)
@@ -206,11 +230,13 @@ def schedule(dem, light, rover: RoverParams | None = None, start=None, duration_
                                     "(too little light or energy at the stop); lengthen it or ask for less")
             cell, t, D = _retreat(dem, prob, rover, params, havens, light, cell, t, D, segs, back_to=cell)
     if t < t_end:
+        D = _resync(prob, rover, params, segs, D)
         rest, D, _ = _stop_steps(prob, rover, cell, t, D, t_end, 0, 0, [])
         segs += rest
         t = rest[-1].t1 if rest else t
         while t < t_end:  # the spot cannot hibernate through the next dark run: park at a haven
             cell, t, D = _retreat(dem, prob, rover, params, havens, light, cell, t, D, segs, back_to=None)
+            D = _resync(prob, rover, params, segs, D)
             rest, D, _ = _stop_steps(prob, rover, cell, t, D, t_end, 0, 0, [])
             segs += rest
             t = rest[-1].t1 if rest else t
@@ -289,8 +315,22 @@ def _via_havens(dem, light, prob, cell, gcell, t, D, hv, rover, params):
 _MODE_OF = {"drive": "drive", "wait": "standby", "hibernate": None}
 
 
-def _evaluate(dem, prob, rover, params, segs, plans, k_start) -> Timeline:
-    """Re-simulate with thermal.simulate + step_battery, assert every constraint, aggregate rows."""
+def _resync(prob, rover, params, segs, D):
+    """The battery deficit (J) the final re-simulation will see at the end of ``segs`` (``D`` if none yet).
+
+    The greedy rule's own bookkeeping uses steady-state heater powers; the check uses the thermal transient,
+    so the two drift apart over long hibernations. Deciding each stop on the re-simulated state keeps the
+    rule's promise ("can afford it") true for the check.
+    """
+    if not segs:
+        return D
+    sim = _simulate(prob, rover, params, segs)
+    b = rover.battery
+    return float(max((b.soc_max - sim["bt"].soc[-1]) * b.capacity_wh * 3600.0, 0.0))
+
+
+def _simulate(prob, rover, params, segs) -> dict:
+    """Pieces of ``segs`` cut at light steps, re-simulated with thermal.simulate + step_battery."""
     tps = prob.ticks_per_step
     rows = []  # per piece
     for s in segs:
@@ -330,6 +370,15 @@ def _evaluate(dem, prob, rover, params, segs, plans, k_start) -> Timeline:
     load = base + tr.heater_total_w
     b = rover.battery
     bt = power.step_battery(times, solar, load, rover, soc0=params.soc_start)
+    return dict(arr=arr, ticks=ticks, times=times, mode=mode, solar=solar, base=base, sunf=sunf, earthf=earthf, tr=tr,
+                load=load, bt=bt)
+
+
+def _evaluate(dem, prob, rover, params, segs, plans, k_start) -> Timeline:
+    """Re-simulate with thermal.simulate + step_battery, assert every constraint, aggregate rows."""
+    sim = _simulate(prob, rover, params, segs)
+    arr, ticks, times, mode, solar = sim["arr"], sim["ticks"], sim["times"], sim["mode"], sim["solar"]
+    earthf, sunf, tr, load, bt = sim["earthf"], sim["sunf"], sim["tr"], sim["load"], sim["bt"]
     dt = np.diff(ticks) * prob.tick_s
     comm_bad = (mode == "communicate") & (earthf * 255 < prob.earth_u8 - 1e-9)
     te, tb = rover.thermal.electronics, rover.thermal.battery
