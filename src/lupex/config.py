@@ -20,6 +20,7 @@ from typing import Any, get_type_hints
 
 from lupex.errors import ConfigError, InputError, LupexError
 from lupex.mission.budget import BudgetParams
+from lupex.mission.campaign import CampaignParams
 from lupex.rover.planner import PlannerParams
 from lupex.rover.vehicle import RoverParams
 
@@ -125,6 +126,7 @@ class Config:
     vehicle: RoverParams = field(default_factory=RoverParams)
     planner: PlannerParams = field(default_factory=PlannerParams)
     budget: BudgetParams = field(default_factory=BudgetParams)
+    campaign: CampaignParams = field(default_factory=CampaignParams)
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         return {f.name: dataclasses.asdict(getattr(self, f.name)) for f in fields(self)}
@@ -137,6 +139,8 @@ DERIVED: dict[str, str] = {
     "planner.dark_threshold": "light.dark_threshold",
     "vehicle.comms.earth_threshold": "light.earth_threshold",
     "vehicle.survival.dark_threshold": "light.dark_threshold",
+    "campaign.max_slope_deg": "rover.max_slope_deg",
+    "campaign.speed_m_s": "vehicle.mobility.speed_cmd_m_s",
 }
 """Model parameters that one run-level key sets everywhere (key -> the key that sets it).
 
@@ -279,8 +283,9 @@ def _sync(cfg: Config) -> Config:
     """Copy each run-level key into the model parameters that follow it (see DERIVED)."""
     for dst, src in DERIVED.items():
         sec, *rest = dst.split(".")
-        s_sec, s_key = src.split(".")
-        value = getattr(getattr(cfg, s_sec), s_key)
+        value = cfg
+        for name in src.split("."):
+            value = getattr(value, name)
         cfg = dataclasses.replace(cfg, **{sec: _set_path(getattr(cfg, sec), rest, value)})
     return cfg
 

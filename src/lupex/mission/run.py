@@ -37,6 +37,8 @@ class MissionResult:
     survey: object
     drilling: object
     rover: object
+    campaign: object = None  # lupex.mission.campaign.CampaignResult
+    campaign_mc: object = None  # pandas.DataFrame of the campaign Monte Carlo (campaign.mc_seeds > 0)
 
 
 def run_mission(cfg: Config, *, progress: bool = True, resume: bool = False) -> MissionResult:
@@ -49,6 +51,7 @@ def run_mission(cfg: Config, *, progress: bool = True, resume: bool = False) -> 
     """
     from lupex import __version__
     from lupex.report.budget import budget_sections
+    from lupex.report.campaign import campaign_sections
     from lupex.report.html import render
     from lupex.report.drilling import drilling_sections
     from lupex.report.landing import landing_sections
@@ -74,7 +77,7 @@ def run_mission(cfg: Config, *, progress: bool = True, resume: bool = False) -> 
             landing = ckpt.phase("landing", lambda: run_landing(cfg, site.dem, site.craters, site.sites, work,
                                                                 client=client, steps=steps))
         truth = ckpt.phase("subsurface", lambda: run_subsurface(cfg, site, work, steps=steps))
-        survey = drilling = rover = None
+        survey = drilling = rover = campaign = campaign_mc = None
         if len(site.sites):
             best = site.sites.iloc[0]
             landed = (float(best["x_m"]), float(best["y_m"]))
@@ -93,8 +96,8 @@ def run_mission(cfg: Config, *, progress: bool = True, resume: bool = False) -> 
                 drilling = ckpt.phase("drilling", lambda: run_drilling(truth, site.dem, drill_xy, work,
                                                                        seed=cfg.subsurface.seed + 2000))
                 advance(1)
-        # The campaign (mission/campaign.py) goes here, after survey and drilling and before the budget:
-        # it takes `ckpt` and checkpoints each round itself (ckpt.save/load under names like "campaign.round-003").
+            campaign, campaign_mc = _campaign(cfg, site, truth, landed, work, client_cfg=cfg.compute, ckpt=ckpt,
+                                              steps=steps)
         budget = ckpt.phase("budget", lambda: _budget(cfg, work))
         with steps.task("report", total=1) as advance:
             warn = ""
@@ -103,21 +106,55 @@ def run_mission(cfg: Config, *, progress: bool = True, resume: bool = False) -> 
                         "not a real place. Run with --dem on a LOLA product for a real site.")
             meta = (f"lupex {__version__}; seed {cfg.site.seed}; span from {cfg.time.start} for {cfg.time.days:g} days; "
                     f"configuration in config.toml")
-            write_text(work / "report.html", render("lupex site analysis", meta, site_sections(site, cfg)
+            write_text(work / "report.html", render("lupex mission report", meta, site_sections(site, cfg)
                                   + (landing_sections(landing, site.dem) if landing else [])
                                   + subsurface_sections(truth, site, cfg)
                                   + (rover_sections(rover) if rover else [])
                                   + (survey_sections(survey) if survey else [])
                                   + (drilling_sections(drilling) if drilling else [])
+                                  + (campaign_sections(campaign, campaign_mc) if campaign else [])
                                   + budget_sections(budget), warn))
             advance(1)
         write_manifest(cfg, work, site, time.perf_counter() - t0)
     log.info("run complete: %s", final)
     return MissionResult(run_dir=rundir.final, site=site, landing=landing, ground_truth=truth,
-                         survey=survey, drilling=drilling, rover=rover)
+                         survey=survey, drilling=drilling, rover=rover, campaign=campaign, campaign_mc=campaign_mc)
 
 
 def _budget(cfg: Config, work: Path):
     budget = launch_to_landing_budget(cfg.budget)
     write_dataframe(work / "budget.csv", budget.table)
     return budget
+
+
+def _campaign(cfg: Config, site, truth, landed, work: Path, *, client_cfg, ckpt: Checkpoints, steps):
+    """Phase 6: the six-month prospecting campaign from the landed position (adaptive plan vs lawnmower on the
+    same truth and budget, see :mod:`lupex.mission.campaign`), checkpointed per round; then, with
+    ``campaign.mc_seeds``, whole campaigns over seeds through Dask."""
+    from lupex.light.horizon import horizon_angles
+    from lupex.mission import campaign as CP
+    from lupex.terrain import geo
+
+    cp = cfg.campaign
+    start = str(landing_epoch(cfg) + np.timedelta64(1, "D"))[:19]
+    light = None
+    if cp.schedule and not ckpt.has("campaign"):
+        cube = site.horizon_cube
+        if cube is None:  # streamed through disk, or a resumed run: recompute (bit for bit the same)
+            cube = horizon_angles(np.asarray(site.dem.values, float), geo.pixel_size_m(site.dem), cfg.light.n_azimuths,
+                                  observer_height_m=cfg.light.observer_height_m)
+        light = CP.campaign_light(site.dem, cube, landed, start, cp)
+    result = ckpt.phase("campaign", lambda: CP.run_campaign(
+        cp, truth, site.dem, light, landed, start, work, seed=cfg.subsurface.seed + 3000, vehicle=cfg.vehicle,
+        steps=steps, checkpoints=ckpt))
+    mc = None
+    if cp.mc_seeds:
+        def monte_carlo():
+            factory = CP.truth_factory_from_site(site, cfg.subsurface, landed, cp, start)
+            with dask_client(client_cfg.workers, client_cfg.scheduler) as client:
+                df = CP.campaign_monte_carlo(cp, factory, range(cp.mc_seeds), client=client)
+            write_dataframe(work / "campaign_monte_carlo.parquet", df)
+            return df
+
+        mc = ckpt.phase("campaign_mc", monte_carlo)
+    return result, mc
