@@ -70,7 +70,8 @@ def _nav_col(level):
 
 
 def run_one(terrain: _d.SiteTerrain, target_xy, seed_seq: np.random.SeedSequence, index: int,
-            config: _d.DescentConfig, dispersions: Dispersions, vision=None, vehicle: _d.Vehicle = _d.Vehicle()) -> dict:
+            config: _d.DescentConfig, dispersions: Dispersions, vision=None, vehicle: _d.Vehicle = _d.Vehicle(),
+            limits: _d.TouchdownLimits = _d.TouchdownLimits()) -> dict:
     """One dispersed descent; returns a table row (dict). ``vision``: None (simulated), a VisionSource,
     or a callable ``(rng, map_offset_m) -> VisionSource``."""
     from lupex.landing import guidance  # here (also in run_monte_carlo, nav_error_table): keeps `import lupex.config` light
@@ -92,7 +93,7 @@ def run_one(terrain: _d.SiteTerrain, target_xy, seed_seq: np.random.SeedSequence
     res = guidance.run_descent(terrain, target_xy, rng, config=config, vehicle=vehicle, imu=d.imu, vision=vis,
                                init_sigma_r_m=d.init_sigma_r_m, init_sigma_v_mps=d.init_sigma_v_mps,
                                map_offset_m=map_off, thrust_scale_error=thrust_err, isp_error_frac=isp_err,
-                               record=False)
+                               limits=limits, record=False)
     row = dict(run=index, success=res.success, failure_cause=res.failure_cause,
                landing_error_m=res.landing_error_m, aim_error_m=res.aim_error_m, retarget_m=res.retarget_m,
                dx_m=float(res.touchdown_r_m[0] - target_xy[0]), dy_m=float(res.touchdown_r_m[1] - target_xy[1]),
@@ -107,7 +108,7 @@ def run_one(terrain: _d.SiteTerrain, target_xy, seed_seq: np.random.SeedSequence
 def run_monte_carlo(site_or_dem, target_xy, n_runs: int, seed: int = 0, *, client=None, workers: int = 0,
                     scheduler: str = "", config: _d.DescentConfig = _d.DescentConfig(),
                     dispersions: Dispersions = Dispersions(), vision=None, vehicle: _d.Vehicle = _d.Vehicle(),
-                    check_target: bool = True) -> pd.DataFrame:
+                    limits: _d.TouchdownLimits = _d.TouchdownLimits(), check_target: bool = True) -> pd.DataFrame:
     """``n_runs`` dispersed descents to ``target_xy``: one row per run (sorted by ``run``).
 
     ``site_or_dem``: a :class:`lupex.terrain.SyntheticSite` or a DEM DataArray.
@@ -132,13 +133,15 @@ def run_monte_carlo(site_or_dem, target_xy, n_runs: int, seed: int = 0, *, clien
 
         with dask_client(workers, scheduler) as c:
             return run_monte_carlo(dem, target_xy, n_runs, seed, client=c, config=config, dispersions=dispersions,
-                                   vision=vision, vehicle=vehicle, check_target=False)
+                                   vision=vision, vehicle=vehicle, limits=limits, check_target=False)
     if client is None:
-        rows = [run_one(terrain, *args, ch, i, config, dispersions, vision, vehicle) for i, ch in enumerate(children)]
+        rows = [run_one(terrain, *args, ch, i, config, dispersions, vision, vehicle, limits)
+                for i, ch in enumerate(children)]
     else:
         tf = client.scatter(terrain, broadcast=True)
         futs = client.map(run_one, [tf] * n_runs, [target_xy] * n_runs, children, list(range(n_runs)),
-                          config=config, dispersions=dispersions, vision=vision, vehicle=vehicle, pure=False)
+                          config=config, dispersions=dispersions, vision=vision, vehicle=vehicle, limits=limits,
+                          pure=False)
         rows = client.gather(futs)
     df = pd.DataFrame(rows).sort_values("run").reset_index(drop=True)
     df.attrs.update(seed=int(seed), target_xy=target_xy)

@@ -61,7 +61,7 @@ def run_mission(cfg: Config, *, progress: bool = True) -> MissionResult:
             landed = (float(best["x_m"]), float(best["y_m"]))
             if landing is not None:  # the rover starts where the first descent touched down, not at the target
                 landed = (landed[0] + float(landing.runs["dx_m"].iloc[0]), landed[1] + float(landing.runs["dy_m"].iloc[0]))
-            drill_xy = choose_drill_sites(truth, site.dem, landed)
+            drill_xy = choose_drill_sites(truth, site.dem, landed, depth_m=cfg.drill.max_depth_m)
             rover = run_rover(cfg, site, landed, tuple(drill_xy[0]), landing_epoch(cfg) + np.timedelta64(1, "D"), work,
                               steps=steps)
             path = np.column_stack([rover.plan.x_m, rover.plan.y_m])
@@ -70,7 +70,9 @@ def run_mission(cfg: Config, *, progress: bool = True) -> MissionResult:
             with steps.task("survey and drilling", total=2) as advance:
                 survey = run_survey(truth, site.dem, path, work, seed=cfg.subsurface.seed + 1000)
                 advance(1)
-                drilling = run_drilling(truth, site.dem, drill_xy, work, seed=cfg.subsurface.seed + 2000)
+                drilling = run_drilling(truth, site.dem, drill_xy, work, seed=cfg.subsurface.seed + 2000,
+                                        drill_params=cfg.drill, triton_params=cfg.triton, ltga_params=cfg.ltga,
+                                        adore_params=cfg.adore, isap_params=cfg.isap)
                 advance(1)
         budget = launch_to_landing_budget(cfg.budget)
         write_dataframe(work / "budget.csv", budget.table)
