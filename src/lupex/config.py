@@ -373,9 +373,9 @@ def _dotted(key: str, value) -> dict:
     return out
 
 
-def load(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
-    """Defaults, then the TOML file at ``path``, then ``table.key=value`` overrides."""
-    cfg = Config()
+def load(path: str | Path | None = None, overrides: list[str] | None = None, base: Config | None = None) -> Config:
+    """``base`` (default: the defaults), then the TOML file at ``path``, then ``table.key=value`` overrides."""
+    cfg = Config() if base is None else base
     if path:
         p = Path(path)
         if not p.is_file():
