@@ -177,3 +177,22 @@ def test_land_bad_target_exits_2(tmp_path, target, needle):
               "--out", tmp_path / "land")
     assert r.returncode == 2 and needle in " ".join(r.stderr.split())
     assert not (tmp_path / "land").exists()
+
+
+def test_land_and_sample_help_list_their_tables():
+    env = {**__import__("os").environ, "COLUMNS": "200"}
+    for cmd, tables in (("land", ("descent", "lander_vehicle", "touchdown", "dispersions", "landing")),
+                        ("sample", ("drill", "ltga", "triton", "adore", "isap"))):
+        r = subprocess.run([sys.executable, "-m", "lupex", cmd, "--help"], capture_output=True, text=True, env=env)
+        assert r.returncode == 0, r.stderr
+        text = " ".join(r.stdout.split())
+        assert "--config" in text and "--set" in text
+        for key, _d, unit, _h in all_keys():
+            if key.split(".")[0] in tables:
+                assert key in text and f"({unit})" in text, (cmd, key)
+
+
+def test_land_bad_set_exits_2_before_any_work(tmp_path):
+    r = lupex("land", "--target=-89.9,0", "--set", "dispersions.init_sigma_r_m=[1, 2]", "--out", tmp_path / "land")
+    assert r.returncode == 2 and "array of 3 values" in " ".join(r.stderr.split())
+    assert not (tmp_path / "land").exists()

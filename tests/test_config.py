@@ -119,3 +119,65 @@ def test_nested_model_tables_round_trip_and_apply(tmp_path):
 def test_nested_bad_keys_name_the_key(override, needle):
     with pytest.raises(ConfigError, match=needle):
         c.load(overrides=[override])
+
+
+def test_model_tables_tuples_and_maps_from_toml_and_set(tmp_path):
+    """Tuple fields take a TOML array (length checked), name -> value maps take a table that updates the defaults."""
+    text = ("[dispersions]\ninit_sigma_r_m = [50, 60.5, 20]\n\n[dispersions.imu]\nturn_on_bias_mps2 = 1e-4\n\n"
+            "[ltga]\nice_release_k = [210.0, 9.0]\n\n[drill.volatiles_rel_h2o_pct]\nH2S = 1.0\n\n"
+            "[triton.background_molecules]\nN2 = 3e16\n")
+    p = tmp_path / "m.toml"
+    p.write_text(text)
+    cfg = c.load(p, ["isap.shift_range_cm=[200, 3500]", "drill.volatiles_rel_h2o_pct.CH4=0"])
+    assert cfg.dispersions.init_sigma_r_m == (50.0, 60.5, 20.0)
+    assert all(isinstance(v, float) for v in cfg.dispersions.init_sigma_r_m)
+    assert cfg.dispersions.imu.turn_on_bias_mps2 == 1e-4
+    assert cfg.ltga.ice_release_k == (210.0, 9.0) and cfg.isap.shift_range_cm == (200.0, 3500.0)
+    # the species given change, the others keep the LCROSS values (Colaprete et al. 2010, Table 1: NH3 6.03)
+    assert cfg.drill.volatiles_rel_h2o_pct["H2S"] == 1.0 and cfg.drill.volatiles_rel_h2o_pct["CH4"] == 0.0
+    assert cfg.drill.volatiles_rel_h2o_pct["NH3"] == 6.03
+    assert cfg.triton.background_molecules == {"N2": 3e16}
+    out = tmp_path / "out.toml"
+    out.write_text(c.to_toml(cfg))
+    assert c.load(out) == cfg
+
+
+def test_every_new_model_table_round_trips(tmp_path):
+    sets = ["descent.hover_altitude_m=80", "lander_vehicle.isp_s=300", "touchdown.max_vertical_mps=1.5",
+            "dispersions.map_offset_sigma_m=[3, 3, 2]", "drill.max_depth_m=1.0", "ltga.noise_kg=1e-10",
+            "triton.resolving_power=8000", "adore.reflectivity=0.99995", "isap.step_cm=1.5", "lander.max_slope_deg=10"]
+    cfg = c.load(overrides=sets)
+    p = tmp_path / "c.toml"
+    p.write_text(c.to_toml(cfg))
+    again = c.load(p)
+    assert again == cfg
+    assert again.touchdown.max_slope_deg == 10.0  # follows lander.max_slope_deg
+    assert "sun_elevation_deg" not in tomllib.loads(c.to_toml(cfg))["descent"]
+    keys = {k for k, *_ in c.all_keys()}
+    for table in ("descent", "lander_vehicle", "touchdown", "dispersions", "drill", "ltga", "triton", "adore", "isap"):
+        assert any(k.startswith(table + ".") for k in keys), table
+
+
+@pytest.mark.parametrize(
+    "override,needle",
+    [
+        ("dispersions.init_sigma_r_m=[1, 2]", "array of 3 values"),
+        ("dispersions.init_sigma_r_m=5", "array of 3 values"),
+        ("ltga.ice_release_k=[200, 'x']", r"ltga.ice_release_k\[1\]' must be of type float"),
+        ("drill.volatiles_rel_h2o_pct.Xe=1", "unknown species 'Xe'"),
+        ("drill.volatiles_rel_h2o_pct=3", "must be a table"),
+        ("triton.background_molecules.Ar=1", "background_molecules"),
+        ("drill.max_depth_m=2", "max_depth_m"),
+        ("adore.reflectivity=1.5", "AdoreParams.reflectivity"),
+        ("isap.shift_range_cm=[3000, 200]", "shift_range_cm must be increasing"),
+        ("descent.altimeter_gating=maybe", "altimeter_gating"),
+        ("lander_vehicle.propellant_kg=5000", "propellant_kg"),
+        ("dispersions.vision_sigma_gsd_range=[2, 1]", "vision_sigma_gsd_range"),
+        ("descent.sun_elevation_deg=10", "not a config key: it is set from the landing epoch"),
+        ("touchdown.max_slope_deg=10", "follows 'lander.max_slope_deg'"),
+        ("drill.max_dept_m=1", "did you mean 'drill.max_depth_m'"),
+    ],
+)
+def test_model_table_bad_values_name_the_key(override, needle):
+    with pytest.raises(ConfigError, match=needle):
+        c.load(overrides=[override])

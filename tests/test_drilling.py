@@ -143,3 +143,45 @@ def test_report_section(result):
     assert "id='drilling'" in html
     assert html.count("data:image/png;base64,") == len(result.sites) + len(result.figures)
     assert "PLACEHOLDER" in html
+
+
+# ----------------------------------------------------------------------------- config tables reach the models
+
+_CFG_BASE = ["drill.max_depth_m=0.6", "triton.flight_length_m=5.0", "triton.mz_range=[0.8, 66.0]",
+             "adore.n_frequencies=25", "adore.decays_per_frequency=4"]
+
+
+def _drill_with_config(truth, sites, sets):
+    """Drill as ``lupex run`` does: every model parameter from the config tables (``--set`` here)."""
+    from lupex.config import load
+
+    grid, gt = truth
+    cfg = load(overrides=_CFG_BASE + sets)
+    return dr.run_drilling(gt, grid, sites[:1], None, seed=9, bite_m=0.2, drill_params=cfg.drill,
+                           triton_params=cfg.triton, ltga_params=cfg.ltga, adore_params=cfg.adore,
+                           isap_params=cfg.isap, n_examples=0, write=False).table
+
+
+@pytest.fixture(scope="module")
+def config_base(truth, sites):
+    return _drill_with_config(truth, sites, [])
+
+
+def test_config_drill_depth_reaches_the_drill(truth, sites, config_base):
+    shallow = _drill_with_config(truth, sites, ["drill.max_depth_m=0.2"])
+    assert len(shallow) < len(config_base)                # 0.2 m in 0.2 m bites: one interval instead of three
+    assert shallow["bottom_m"].max() <= 0.2 + 1e-9 < config_base["bottom_m"].max()
+
+
+@pytest.mark.parametrize("override,column,larger", [
+    ("ltga.aliquot_kg=5e-4", "ltga_sigma_wt_pct", False),         # 10x the aliquot: less sub-sampling scatter (Gy)
+    ("triton.calibration_sigma_rel=0.3", "triton_sigma_wt_pct", True),   # calibration enters sigma in quadrature
+    ("adore.split_sigma_rel=0.2", "adore_sigma_wt_pct", True),     # as does the gas split's calibration
+    ("isap.counts_per_unit=2e7", "isap_ice_sigma_wt_pct", False),  # 100x the Raman signal: smaller shot-noise error
+])
+def test_config_instrument_tables_reach_the_instruments(truth, sites, config_base, override, column, larger):
+    t = _drill_with_config(truth, sites, [override])
+    wet = config_base["true_delivered_water_wt_pct"].to_numpy() > 0.5
+    assert wet.any()
+    new, old = t.loc[wet, column].to_numpy(), config_base.loc[wet, column].to_numpy()
+    assert np.all(new > old) if larger else np.all(new < old), (new, old)

@@ -63,3 +63,88 @@ def test_figures_are_png(site, df):
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 2000
     t = mc.nav_error_table(df)
     assert list(t.columns) == ["altitude_m", "median_m", "p90_m", "p99_m"] and len(t) > 3
+
+
+# ----------------------------------------------------------------------------- config tables reach the descent
+
+_SHORT_SETS = ["descent.pdi_altitude_m=3000", "descent.pdi_speed_mps=150", "descent.braking_decel_mps2=1.5",
+               "descent.gate_altitude_m=800", "descent.gate_descent_mps=20"]
+
+
+def _mc_with_config(site, sets, n_runs=2, seed=5):
+    """The Monte Carlo as the landing phase calls it: every parameter from the config tables."""
+    import dataclasses
+
+    from lupex.config import load
+
+    cfg = load(overrides=_SHORT_SETS + sets)
+    config = dataclasses.replace(cfg.descent, sun_azimuth_deg=0.0)
+    return mc.run_monte_carlo(site, TARGET, n_runs, seed=seed, config=config, dispersions=cfg.dispersions,
+                              vehicle=cfg.lander_vehicle, limits=cfg.touchdown, check_target=False)
+
+
+@pytest.fixture(scope="module")
+def cfg_df(site):
+    return _mc_with_config(site, [])
+
+
+def test_config_dispersions_widen_the_landing_spread(site, cfg_df):
+    # the onboard map's registration error moves the touchdown with it: 30 m sigma instead of 1.5 m
+    wide = _mc_with_config(site, ["dispersions.map_offset_sigma_m=[30, 30, 1]"])
+    assert (wide.map_offset_m > 5 * cfg_df.map_offset_m).all()
+    assert wide.landing_error_m.mean() > cfg_df.landing_error_m.mean() + 10.0
+
+
+def test_config_vehicle_and_descent_reach_the_simulation(site, cfg_df):
+    # a worse engine burns more propellant for the same descent (rocket equation: m0/m1 = exp(dv / (Isp g0)))
+    weak = _mc_with_config(site, ["lander_vehicle.isp_s=250"], n_runs=1)
+    assert weak.propellant_kg[0] > 1.1 * cfg_df.propellant_kg[0]
+    # hovering 30 s longer takes longer and burns more
+    hover = _mc_with_config(site, ["descent.hover_time_s=34"], n_runs=1)
+    assert hover.duration_s[0] > cfg_df.duration_s[0] + 20.0 and hover.propellant_kg[0] > cfg_df.propellant_kg[0]
+
+
+def test_config_touchdown_limits_judge_the_touchdown(site, cfg_df):
+    # the terminal descent ends at descent.terminal_speed_mps = 1 m/s: a 0.2 m/s limit fails every run
+    strict = _mc_with_config(site, ["touchdown.max_vertical_mps=0.2"])
+    assert cfg_df.success.all() and not strict.success.any()
+    assert strict.failure_cause.str.contains("vertical").all()
+
+
+def test_landing_phase_passes_the_config_tables(site, monkeypatch, tmp_path):
+    """run_landing hands [descent], [dispersions], [lander_vehicle], [touchdown] to the Monte Carlo, with the
+    Sun's elevation and azimuth computed from landing.epoch (not settable)."""
+    import pandas as pd
+
+    from lupex import ephemeris as eph
+    from lupex.config import load
+    from lupex.mission import landing_phase as lp
+    from lupex.terrain.geo import lonlat_grid
+
+    seen = {}
+    real = mc.run_monte_carlo
+
+    def fake_mc(dem, target, n, seed, **kw):  # record what the phase passes; fly one short descent
+        seen.update(kw, n=n, seed=seed)
+        return real(dem, target, 1, seed, config=SHORT, check_target=False)
+
+    monkeypatch.setattr(mc, "run_monte_carlo", fake_mc)
+    monkeypatch.setattr(lp, "_frames", lambda *a: ([], pd.DataFrame()))
+    cfg = load(overrides=["landing.runs=3", "landing.seed=7", 'landing.epoch="2027-03-01T00:00:00"',
+                          "descent.hover_altitude_m=80", "dispersions.init_sigma_v_mps=0.2",
+                          "lander_vehicle.isp_s=300", "touchdown.max_horizontal_mps=0.4"])
+    dem = site.dem
+    cell = dem.sel(x=[TARGET[0]], y=[TARGET[1]], method="nearest")
+    lon, lat = (float(v[0, 0]) for v in lonlat_grid(cell))
+    sites = pd.DataFrame({"x_m": [TARGET[0]], "y_m": [TARGET[1]], "lat_deg": [lat], "lon_deg": [lon]})
+    lp.run_landing(cfg, dem, None, sites, tmp_path)
+    assert seen["n"] == 3 and seen["seed"] == 7
+    assert seen["dispersions"] == cfg.dispersions and seen["vehicle"] == cfg.lander_vehicle
+    assert seen["limits"] == cfg.touchdown and seen["config"].hover_altitude_m == 80.0
+    sun = eph.topocentric("SUN", lat, lon, 0.0, times=[np.datetime64("2027-03-01T00:00:00")])
+    assert seen["config"].sun_elevation_deg == pytest.approx(max(float(sun.elevation_deg[0]), 0.0))
+    # grid azimuth = topocentric azimuth + the grid azimuth of local north (site frame, from +y)
+    from lupex.terrain.geo import grid_north_azimuth_deg
+
+    gna = float(grid_north_azimuth_deg(cell)[0, 0])
+    assert seen["config"].sun_azimuth_deg == pytest.approx((float(sun.azimuth_deg[0]) + gna) % 360.0)

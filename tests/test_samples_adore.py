@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from lupex.errors import InputError
+from lupex.errors import ConfigError, InputError
 from lupex.instruments import adore
 from lupex.instruments.sample import Sample
 
@@ -65,5 +65,5 @@ def test_bad_adore_input():
         adore.analyse(dataclasses.replace(rec, nu_cm=1e7 / rec.nu_cm))            # nm
     with pytest.raises(InputError, match="seconds"):
         adore.analyse(dataclasses.replace(rec, time_s=rec.time_s * 1e6))        # us
-    with pytest.raises(InputError):
+    with pytest.raises(ConfigError, match="reflectivity"):
         adore.AdoreParams(reflectivity=1.2)

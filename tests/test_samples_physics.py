@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from lupex.errors import InputError, LupexError
+from lupex.errors import ConfigError, InputError, LupexError
 from lupex.instruments.drill import DrillParams, drill, drill_profile
 from lupex.instruments.sample import (
     Sample, hertz_knudsen_flux_kg_m2_s, ice_vapour_pressure_pa, regolith_heat_capacity_j_kg_k, sublimation_loss,
@@ -120,7 +120,7 @@ def test_bad_drill_depths_raise(top, bottom):
 def test_drill_requires_generator_and_sane_params():
     with pytest.raises(LupexError):
         drill(_uniform(), 0.1, 0.2, rng=0)
-    with pytest.raises(InputError):
+    with pytest.raises(ConfigError, match="max_depth_m"):
         DrillParams(max_depth_m=2.0)
 
 

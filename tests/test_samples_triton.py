@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from lupex.errors import InputError
+from lupex.errors import ConfigError, InputError
 from lupex.instruments import triton
 from lupex.instruments.sample import LCROSS_REL_H2O_PCT, Sample
 
@@ -81,5 +81,5 @@ def test_bad_triton_input(lcross):
         triton.analyse(dataclasses.replace(rec, time_s=rec.time_s * 1e6))   # microseconds
     with pytest.raises(InputError):
         triton.analyse(rec, species=("H2O", "Xe"))
-    with pytest.raises(InputError):
+    with pytest.raises(ConfigError, match="background_molecules"):   # a bad parameter is a config error naming the field
         triton.TritonParams(background_molecules={"Ar": 1.0})

@@ -128,3 +128,28 @@ def test_default_run_is_the_newest_or_a_clear_error(app, run_dir, tmp_path, monk
     (base / "run-20991231T000000Z.partial").mkdir()       # newer but unfinished: ignored
     monkeypatch.chdir(base.parent)
     assert commands.newest_run() == run_dir
+
+
+def test_sample_reads_config_tables_over_the_run(app, run_dir, tmp_path):
+    """--config/--set reach the drill and the instruments; drill.max_depth_m is the depth when --depth is not given."""
+    from lupex.subsurface.ground_truth import GroundTruth
+
+    ds = GroundTruth.from_netcdf(run_dir / "ground_truth.nc").dataset
+    iy, ix = np.argwhere(np.isfinite(ds.ice_table_depth_m.values) & (ds.ice_table_depth_m.values < 0.5))[0]
+    lon, lat = _lonlat([[float(ds.x[ix]), float(ds.y[iy])]])
+    at = f"--at={lat[0]:.8f},{lon[0]:.8f}"
+    toml = tmp_path / "s.toml"
+    toml.write_text("[drill]\nmax_depth_m = 0.4\n")
+    out = tmp_path / "samp"
+    r = invoke(app, "sample", "--run", run_dir, at, "--bite", 0.2, "--config", toml,
+               "--set", "triton.calibration_sigma_rel=0.5", "--out", out)
+    assert r.exit_code == 0, r.output + repr(r.exception)
+    t = pd.read_parquet(out / "drilling.parquet")
+    assert len(t) <= 2 and t["bottom_m"].max() <= 0.4 + 1e-9
+    wet = t["triton_water_wt_pct"] > 0.1
+    assert wet.any() and (t.loc[wet, "triton_sigma_wt_pct"] >= 0.5 * t.loc[wet, "triton_water_wt_pct"]).all()
+    # --depth and a different drill.max_depth_m contradict each other: an error, not a silent choice
+    r = invoke(app, "sample", "--run", run_dir, at, "--depth", 0.6, "--set", "drill.max_depth_m=0.4",
+               "--out", tmp_path / "x")
+    assert isinstance(r.exception, LupexError) and "disagree" in str(r.exception)
+    assert not (tmp_path / "x").exists()

@@ -14,11 +14,19 @@ import difflib
 import math
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any, get_args, get_origin, get_type_hints
 
 from lupex.errors import ConfigError, InputError, LupexError
+from lupex.instruments.adore import AdoreParams
+from lupex.instruments.drill import DrillParams
+from lupex.instruments.isap import IsapParams
+from lupex.instruments.ltga import LTGAParams
+from lupex.instruments.triton import TritonParams
+from lupex.landing.descent import DescentConfig, TouchdownLimits, Vehicle
+from lupex.landing.montecarlo import Dispersions
 from lupex.mission.budget import BudgetParams
 from lupex.mission.campaign import CampaignParams
 from lupex.rover.planner import PlannerParams
@@ -127,6 +135,15 @@ class Config:
     planner: PlannerParams = field(default_factory=PlannerParams)
     budget: BudgetParams = field(default_factory=BudgetParams)
     campaign: CampaignParams = field(default_factory=CampaignParams)
+    descent: DescentConfig = field(default_factory=DescentConfig)
+    lander_vehicle: Vehicle = field(default_factory=Vehicle)
+    touchdown: TouchdownLimits = field(default_factory=TouchdownLimits)
+    dispersions: Dispersions = field(default_factory=Dispersions)
+    drill: DrillParams = field(default_factory=DrillParams)
+    ltga: LTGAParams = field(default_factory=LTGAParams)
+    triton: TritonParams = field(default_factory=TritonParams)
+    adore: AdoreParams = field(default_factory=AdoreParams)
+    isap: IsapParams = field(default_factory=IsapParams)
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         return {f.name: dataclasses.asdict(getattr(self, f.name)) for f in fields(self)}
@@ -141,13 +158,22 @@ DERIVED: dict[str, str] = {
     "vehicle.survival.dark_threshold": "light.dark_threshold",
     "campaign.max_slope_deg": "rover.max_slope_deg",
     "campaign.speed_m_s": "vehicle.mobility.speed_cmd_m_s",
+    "touchdown.max_slope_deg": "lander.max_slope_deg",
 }
 """Model parameters that one run-level key sets everywhere (key -> the key that sets it).
 
 They are not configurable on their own: two tables disagreeing on, say, when
 Earth counts as visible would make the site map and the rover's link windows
 contradict each other.
+
+A model field whose metadata says ``config=False`` is not a key either: the run
+computes it (the descent's Sun elevation and azimuth come from ``landing.epoch``).
 """
+
+
+def _computed(f) -> bool:
+    """A model field the run computes from other keys (``config=False`` in its metadata): never a key."""
+    return f.metadata.get("config", True) is False
 
 
 def _sections() -> dict[str, type]:
@@ -168,7 +194,7 @@ def _leaves(obj, prefix: str):
         elif _is_seq_of_dataclasses(v):
             for i, item in enumerate(v):
                 yield from _leaves(item, f"{key}[{i}]")
-        elif key not in DERIVED:
+        elif key not in DERIVED and not _computed(f):
             yield key, v, f
 
 
@@ -185,9 +211,15 @@ def help_lines(tables: tuple[str, ...] | None = None) -> list[str]:
     for key, default, unit, help in all_keys():
         if tables is not None and key.split(".", 1)[0] not in tables:
             continue
-        d = f'"{default}"' if isinstance(default, str) else str(default).lower() if isinstance(default, bool) else default
+        d = _help_value(default)
         out.append(f"{key} = {d} ({unit}): {help}")
     return out
+
+
+def _help_value(v) -> str:
+    if isinstance(v, Mapping):
+        return "{" + ", ".join(f"{k} = {_toml_value(i)}" for k, i in v.items()) + "}"
+    return _toml_value(v)
 
 
 def _suggest(name: str, choices) -> str:
@@ -195,7 +227,25 @@ def _suggest(name: str, choices) -> str:
     return f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(sorted(choices))}"
 
 
+def _type_name(typ) -> str:
+    return getattr(typ, "__name__", None) if get_origin(typ) is None else str(typ).replace("typing.", "")
+
+
 def _coerce(key: str, value: Any, typ: type) -> Any:
+    """``value`` (from TOML or --set) as ``typ``: bool, int, float, str, ``tuple[float, ...]`` or a fixed-length
+    ``tuple[float, float]`` (a TOML array), ``Mapping[str, float]`` (a TOML table); ConfigError naming ``key``."""
+    origin, args = get_origin(typ), get_args(typ)
+    if origin is tuple:
+        items = args[:1] * len(value) if len(args) == 2 and args[1] is Ellipsis and isinstance(value, list) else args
+        if not isinstance(value, list) or len(items) != len(value):
+            n = "an array" if len(args) == 2 and args[1] is Ellipsis else f"an array of {len(args)} values"
+            raise ConfigError(f"config key {key!r} must be {n} like [1.0, 2.0], got {value!r}")
+        return tuple(_coerce(f"{key}[{i}]", v, t) for i, (v, t) in enumerate(zip(value, items)))
+    if origin in (Mapping, dict):
+        kt, vt = args or (str, float)
+        if not isinstance(value, dict):
+            raise ConfigError(f"config key {key!r} must be a table of name = value, got {value!r}")
+        return {_coerce(key, k, kt): _coerce(f"{key}.{k}", v, vt) for k, v in value.items()}
     try:
         if typ is bool:
             if isinstance(value, bool):
@@ -219,7 +269,7 @@ def _coerce(key: str, value: Any, typ: type) -> Any:
         pass
     else:
         return value
-    raise ConfigError(f"config key {key!r} must be of type {typ.__name__}, got {value!r}")
+    raise ConfigError(f"config key {key!r} must be of type {_type_name(typ)}, got {value!r}")
 
 
 def _unknown(key: str, name: str, known) -> ConfigError:
@@ -233,12 +283,15 @@ def _merge_obj(obj, values: dict, key: str, origin: str):
     if not isinstance(values, dict):
         raise ConfigError(f"[{key}] in {origin} must be a table of keys, got {values!r}")
     hints = get_type_hints(type(obj))
-    known = {f.name for f in fields(obj)}
+    known = {f.name for f in fields(obj) if not _computed(f)}
+    computed = {f.name: f.metadata.get("source", "") for f in fields(obj) if _computed(f)}
     kw = {}
     for k, v in values.items():
         full = f"{key}.{k}"
         if full in DERIVED:
             raise ConfigError(f"'{full}' in {origin} follows '{DERIVED[full]}'; set that key instead")
+        if k in computed:
+            raise ConfigError(f"'{full}' in {origin} is not a config key: it is {computed[k]}")
         if k not in known:
             err = _unknown(key, str(k), known)
             raise ConfigError(f"{err} (in {origin})")
@@ -247,6 +300,8 @@ def _merge_obj(obj, values: dict, key: str, origin: str):
             kw[k] = _merge_obj(cur, v, full, origin)
         elif _is_seq_of_dataclasses(cur):
             kw[k] = _merge_seq(cur, v, full, origin)
+        elif isinstance(cur, Mapping):  # a name -> value table: the names given update the current ones
+            kw[k] = {**cur, **_coerce(full, v, hints[k])}
         else:
             kw[k] = _coerce(full, v, hints[k])
     try:
@@ -467,10 +522,24 @@ def _toml_table(name: str, values: dict, lines: list[str], array: bool = False) 
         _toml_table(f"{name}.{k}", v, lines, arr)
 
 
+def _drop_computed(obj, d: dict) -> dict:
+    """``d`` (asdict of ``obj``) without the computed fields, recursing into nested tables."""
+    for f in fields(obj):
+        v = getattr(obj, f.name)
+        if _computed(f):
+            del d[f.name]
+        elif dataclasses.is_dataclass(v):
+            _drop_computed(v, d[f.name])
+        elif _is_seq_of_dataclasses(v):
+            for item, di in zip(v, d[f.name]):
+                _drop_computed(item, di)
+    return d
+
+
 def to_toml(cfg: Config) -> str:
     """Serialise a Config as TOML (for the run directory's config.toml); ``load`` reads it back exactly."""
     lines: list[str] = []
-    data = cfg.to_dict()
+    data = {sec: _drop_computed(getattr(cfg, sec), d) for sec, d in cfg.to_dict().items()}
     for key in DERIVED:  # written by the key they follow
         *path, leaf = key.split(".")
         d = data

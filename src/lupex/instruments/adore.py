@@ -40,11 +40,12 @@ from typing import Mapping
 import numpy as np
 from scipy.special import voigt_profile
 
-from lupex.errors import InputError
+from lupex.errors import ConfigError, InputError
 from lupex.instruments.sample import (
     K_B, M_H2O_KG, Sample, aliquot_ice_factor, aliquot_mass, check_finite_array, require_sample,
     subsampling_rel_sigma,
 )
+from lupex.params import ASSUMED, check_non_negative, check_positive, check_range, param
 
 C_M_S = 299792458.0
 C2_CM_K = 1.4387769          # second radiation constant hc/k, cm K
@@ -82,32 +83,38 @@ def line_profile_cm(nu_cm, temperature_k, pressure_pa, nu0_cm=LINE_NU0_CM):
     return voigt_profile(np.asarray(nu_cm, float) - nu0_cm, sig, gam)
 
 
+_NOT_SPEC = f"{ASSUMED}: not ADORE's specification (module docstring)"
+
+
 @dataclass(frozen=True)
 class AdoreParams:
-    aliquot_kg: float = 10e-6
-    cavity_length_m: float = 0.5
-    reflectivity: float = 0.9999
-    cell_volume_m3: float = 1e-3
-    cell_temperature_k: float = 296.0
-    split_fraction: float = 5e-4
-    split_sigma_rel: float = 0.02
-    scan_half_width_cm: float = 0.08
-    n_frequencies: int = 41
-    decays_per_frequency: int = 5
-    sample_interval_s: float = 50e-9
-    record_tau0: float = 3.5
-    noise_rel: float = 1e-3
+    """The cavity ring-down spectrometer and its gas cell (see the module docstring)."""
+
+    aliquot_kg: float = param(10e-6, "kg", "mass of the aliquot heated for ADORE (10 mg)", f"{ASSUMED}: mg-size aliquot")
+    cavity_length_m: float = param(0.5, "m", "optical cavity length L", _NOT_SPEC)
+    reflectivity: float = param(0.9999, "fraction 0-1", "mirror reflectivity R (empty-cavity ring-down tau0 = L / (c (1 - R)))",
+                                f"{_NOT_SPEC}; tau0 = 16.7 us as in O'Keefe & Deacon 1988 (Rev. Sci. Instrum. 59:2544)-class cavities")
+    cell_volume_m3: float = param(1e-3, "m^3", "volume of the gas cell the split is expanded into (1 L)", _NOT_SPEC)
+    cell_temperature_k: float = param(296.0, "K", "gas temperature in the cell", "HITRAN reference temperature 296 K (no line-strength scaling needed)")
+    split_fraction: float = param(5e-4, "fraction", "calibrated share of the released water that enters the cell", _NOT_SPEC)
+    split_sigma_rel: float = param(0.02, "fraction", "1-sigma of the split, drawn per measurement (2 % calibration)", _NOT_SPEC)
+    scan_half_width_cm: float = param(0.08, "cm^-1", "half width of the laser scan around the 7181.156 cm^-1 line",
+                                      f"{ASSUMED}: ~8 Doppler HWHMs (~0.01 cm^-1 at 296 K)")
+    n_frequencies: int = param(41, "-", "laser frequencies across the scan", ASSUMED)
+    decays_per_frequency: int = param(5, "-", "ring-down decays recorded and averaged per frequency", ASSUMED)
+    sample_interval_s: float = param(50e-9, "s", "digitiser sampling interval of a decay (20 MS/s)", ASSUMED)
+    record_tau0: float = param(3.5, "tau0", "length of a recorded decay in empty-cavity ring-down times", ASSUMED)
+    noise_rel: float = param(1e-3, "fraction", "detector noise, rms, relative to the initial intensity", _NOT_SPEC)
 
     def __post_init__(self):
-        if not (0 < self.reflectivity < 1):
-            raise InputError("AdoreParams.reflectivity must be between 0 and 1 (e.g. 0.9999)")
-        for k in ("aliquot_kg", "cavity_length_m", "cell_volume_m3", "cell_temperature_k", "split_fraction",
-                  "scan_half_width_cm", "sample_interval_s", "record_tau0", "noise_rel"):
-            v = getattr(self, k)
-            if not np.isfinite(v) or v <= 0:
-                raise InputError(f"AdoreParams.{k} = {v}: must be positive")
-        if self.n_frequencies < 5 or self.decays_per_frequency < 2:
-            raise InputError("AdoreParams: need >= 5 frequencies and >= 2 decays per frequency")
+        check_range(self, "reflectivity", 0, 1, lo_open=True, hi_open=True)
+        check_positive(self, "aliquot_kg", "cavity_length_m", "cell_volume_m3", "cell_temperature_k", "split_fraction",
+                       "scan_half_width_cm", "sample_interval_s", "record_tau0", "noise_rel")
+        check_non_negative(self, "split_sigma_rel")
+        if self.n_frequencies < 5:
+            raise ConfigError(f"AdoreParams.n_frequencies must be at least 5, got {self.n_frequencies}")
+        if self.decays_per_frequency < 2:
+            raise ConfigError(f"AdoreParams.decays_per_frequency must be at least 2, got {self.decays_per_frequency}")
 
 
 @dataclass(frozen=True)

@@ -37,55 +37,86 @@ Model (one depth cell of the ground truth at a time)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 from typing import Mapping
 
 import numpy as np
 
-from lupex.errors import InputError
+from lupex.errors import ConfigError, InputError
 from lupex.instruments.sample import (
-    APOLLO16_SOIL_OXIDES_WT_PCT, LCROSS_REL_H2O_PCT, Exposure, Sample, SampleTruth,
+    APOLLO16_SOIL_OXIDES_WT_PCT, LCROSS_REL_H2O_PCT, MOLAR_MASS_KG_MOL, Exposure, Sample, SampleTruth,
     other_volatiles_mass_per_water_mass, regolith_heat_capacity_j_kg_k, sublimation_loss,
 )
+from lupex.params import ASSUMED, check_non_negative, check_positive, check_range, param
 from lupex.subsurface.profile import Column
 
 MAX_DEPTH_M = 1.5  # LUPEX drill reach (REFERENCES.md)
 
 
+_ZACNY = "drill class of Zacny et al. 2013 (AIAA 2013-5385) and TRIDENT (Zacny et al. 2021)"
+
+
 @dataclass(frozen=True)
 class DrillParams:
-    max_depth_m: float = MAX_DEPTH_M
-    bit_radius_m: float = 0.0125
-    cutting_power_w: float = 100.0
-    overhead_power_w: float = 20.0
-    mechanical_efficiency: float = 0.1
-    max_rate_m_s: float = 0.01
-    ucs_dry_pa: float = 0.3e6
-    ucs_per_ice_wt_pct_pa: float = 1.5e6
-    ucs_max_pa: float = 40e6
-    rock_ucs_pa: float = 150e6
-    rock_density_kg_m3: float = 3000.0
-    rock_stop_radius_m: float = 0.03
-    recovery_fraction: float = 0.3
-    recovery_sigma: float = 0.03
-    heat_fraction_to_cuttings: float = 0.1
-    retract_rate_m_s: float = 0.01
-    transfer_s: float = 300.0
-    wait_s: float = 600.0
-    wait_temperature_k: float = 140.0
-    impedance: float = 1.0
-    volatiles_rel_h2o_pct: Mapping[str, float] = field(default_factory=lambda: dict(LCROSS_REL_H2O_PCT))
-    adsorbed_water_wt_pct: float = 0.05
-    bound_water_wt_pct: float = 0.1
+    """The drill and sample handling (see the module docstring for the model and its sources)."""
+
+    max_depth_m: float = param(MAX_DEPTH_M, "m", f"depth to drill to, from the surface (at most the drill's {MAX_DEPTH_M} m reach)",
+                               "LUPEX drill reach 1.5 m (REFERENCES.md)")
+    bit_radius_m: float = param(0.0125, "m", "auger bit radius (25 mm bit)", f"{ASSUMED}: {_ZACNY}")
+    cutting_power_w: float = param(100.0, "W", "power into cutting at the bit", f"{ASSUMED}: ~100 W, {_ZACNY}")
+    overhead_power_w: float = param(20.0, "W", "drill electronics and feed motor power while drilling and retracting",
+                                    f"{ASSUMED}: 20 % of the cutting power")
+    mechanical_efficiency: float = param(0.1, "fraction 0-1", "Teale mechanical efficiency eta: specific energy = UCS / eta",
+                                         f"Teale 1965 (Int. J. Rock Mech. Min. Sci. 2:57) form; 0.1 is an {ASSUMED} for rotary-percussive augers")
+    max_rate_m_s: float = param(0.01, "m/s", "feed (penetration) rate limit", f"{ASSUMED}: ~1 m in minutes at best, as TRIDENT")
+    ucs_dry_pa: float = param(0.3e6, "Pa", "unconfined compressive strength of dry regolith",
+                              f"{ASSUMED}: linear stand-in for Gertsch, Gustafson & Gertsch 2006 (AIP Conf. Proc. 813:1093)")
+    ucs_per_ice_wt_pct_pa: float = param(1.5e6, "Pa per wt%", "rise of the UCS per wt% of ice",
+                                         f"{ASSUMED}: fits Gertsch et al. 2006's tens of MPa near 10 wt% ice")
+    ucs_max_pa: float = param(40e6, "Pa", "cap of the icy-regolith UCS", f"{ASSUMED}: Gertsch et al. 2006, tens of MPa at cryogenic temperature")
+    rock_ucs_pa: float = param(150e6, "Pa", "UCS of a buried rock (cut through when small)", f"{ASSUMED}: typical basalt/breccia 100-250 MPa")
+    rock_density_kg_m3: float = param(3000.0, "kg/m^3", "density of rock cuttings", f"{ASSUMED}: lunar basalt/breccia ~3,000 kg/m^3")
+    rock_stop_radius_m: float = param(0.03, "m", "a rock at least this large stops the drill at first contact",
+                                      f"{ASSUMED}: about the bit diameter (a rock the auger cannot push aside)")
+    recovery_fraction: float = param(0.3, "fraction 0-1", "mean fraction of the cut material delivered as sample",
+                                     f"{ASSUMED}: auger flutes retain part of the cuttings (Zacny et al. 2013)")
+    recovery_sigma: float = param(0.03, "fraction", "1-sigma spread of the recovered fraction between intervals", ASSUMED)
+    heat_fraction_to_cuttings: float = param(0.1, "fraction 0-1", "share of the cutting power that heats the cuttings",
+                                             f"{ASSUMED}: gives the few-to-tens-of-K warming of Kleinhenz et al. 2015 (AIAA 2015-1177)")
+    retract_rate_m_s: float = param(0.01, "m/s", "speed of pulling the auger out with its cuttings", f"{ASSUMED}: as the feed limit")
+    transfer_s: float = param(300.0, "s", "time to transfer the cuttings to the instruments' inlet", f"{ASSUMED}: minutes")
+    wait_s: float = param(600.0, "s", "time the delivered sample waits before analysis", f"{ASSUMED}: minutes")
+    wait_temperature_k: float = param(140.0, "K", "sample temperature while transferred and waiting",
+                                      f"{ASSUMED}: shaded sample inlet of a rover in a polar night region")
+    impedance: float = param(1.0, "-", "Hertz-Knudsen sublimation impedance (1 = free surface; >1 slows the loss through a porous layer)",
+                             f"{ASSUMED}: free sublimation, the conservative (largest-loss) case")
+    volatiles_rel_h2o_pct: Mapping[str, float] = param(
+        unit="% of H2O (number)", factory=lambda: dict(LCROSS_REL_H2O_PCT),
+        help="volatiles trapped with the ice, per species (names update the defaults; 0 drops a species)",
+        source="LCROSS plume abundances relative to water (Colaprete et al. 2010, Science 330:463, Table 1)")
+    adsorbed_water_wt_pct: float = param(0.05, "wt%", "water adsorbed on grain surfaces of every sample",
+                                         f"{ASSUMED}: tenths of wt% or less (Hibbitts et al. 2011, Icarus 213:64)")
+    bound_water_wt_pct: float = param(0.1, "wt%", "bound water / OH in glass and minerals of every sample",
+                                      f"{ASSUMED}: ~0.1 wt% order (Liu et al. 2012, Nature Geosci. 5:779)")
 
     def __post_init__(self):
-        for k, v in self.__dict__.items():
-            if isinstance(v, float) and (not np.isfinite(v) or v < 0):
-                raise InputError(f"DrillParams.{k} = {v}: give a finite, non-negative value")
-        if self.max_depth_m > MAX_DEPTH_M:
-            raise InputError(f"DrillParams.max_depth_m {self.max_depth_m} exceeds the drill's {MAX_DEPTH_M} m reach")
-        if not 0 < self.mechanical_efficiency <= 1 or not 0 < self.recovery_fraction <= 1:
-            raise InputError("mechanical_efficiency and recovery_fraction must be in (0, 1]")
+        for f in fields(self):
+            if f.name != "volatiles_rel_h2o_pct":
+                check_non_negative(self, f.name)
+        if self.max_depth_m > MAX_DEPTH_M or self.max_depth_m <= 0:
+            raise ConfigError(f"DrillParams.max_depth_m = {self.max_depth_m} m must be in (0, {MAX_DEPTH_M}]: "
+                              f"the drill reaches {MAX_DEPTH_M} m")
+        check_positive(self, "bit_radius_m", "cutting_power_w", "max_rate_m_s", "retract_rate_m_s", "ucs_dry_pa",
+                       "rock_ucs_pa", "impedance")
+        check_range(self, "mechanical_efficiency", 0, 1, lo_open=True)
+        check_range(self, "recovery_fraction", 0, 1, lo_open=True)
+        check_range(self, "heat_fraction_to_cuttings", 0, 1)
+        for k, v in self.volatiles_rel_h2o_pct.items():
+            if k not in MOLAR_MASS_KG_MOL:
+                raise ConfigError(f"DrillParams.volatiles_rel_h2o_pct: unknown species {k!r}; "
+                                  f"known: {', '.join(sorted(MOLAR_MASS_KG_MOL))}")
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) or v < 0:
+                raise ConfigError(f"DrillParams.volatiles_rel_h2o_pct.{k} must be a finite % >= 0, got {v!r}")
 
 
 @dataclass(frozen=True)

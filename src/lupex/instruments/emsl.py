@@ -54,6 +54,7 @@ from scipy import constants as sc
 from scipy.optimize import minimize_scalar
 
 from lupex.errors import InputError
+from lupex.params import ASSUMED, check_non_negative, check_pair, check_positive, param
 
 G_MOON_M_S2 = 1.62
 T_REF_K = 100.0
@@ -66,10 +67,20 @@ ADSORPTION_EV = {"Ar": 0.28}
 
 @dataclass(frozen=True)
 class IonTrapParams:
-    sensitivity_n2_cps_per_cm3: float = 1e-3
-    background_cps: float = 0.05
-    mass_range_u: tuple = (2.0, 150.0)
-    resolution_m_dm: float = 150.0
+    """The ion-trap mass spectrometer (assumptions of PITMS / ProSPA class; see the module docstring)."""
+
+    sensitivity_n2_cps_per_cm3: float = param(1e-3, "counts/s per cm^-3", "count rate per unit N2 number density (other species scaled by ion-gauge relative sensitivities)",
+                                              f"{ASSUMED}: PITMS/ProSPA-class ion trap")
+    background_cps: float = param(0.05, "counts/s", "background count rate per mass channel", f"{ASSUMED}: ion-trap noise floor")
+    mass_range_u: tuple[float, float] = param((2.0, 150.0), "u", "[low, high] m/z range; species outside it cannot be counted",
+                                              f"{ASSUMED}: PITMS-class m/z 2-150")
+    resolution_m_dm: float = param(150.0, "m/dm", "mass resolving power (informational: species are counted at their parent m/z, so it does not enter the count model)",
+                                   f"{ASSUMED}: unit mass resolution over the range")
+
+    def __post_init__(self):
+        check_positive(self, "sensitivity_n2_cps_per_cm3", "resolution_m_dm")
+        check_non_negative(self, "background_cps")
+        check_pair(self, "mass_range_u", increasing=True, positive=True)
 
 
 @dataclass(frozen=True)

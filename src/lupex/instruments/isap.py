@@ -43,8 +43,9 @@ import numpy as np
 from numpy.polynomial import legendre
 from scipy.optimize import nnls
 
-from lupex.errors import InputError
+from lupex.errors import ConfigError, InputError
 from lupex.instruments.sample import Sample, check_finite_array, require_sample
+from lupex.params import ASSUMED, check_non_negative, check_pair, check_positive, param
 
 OXIDE_MOLAR_MASS = MappingProxyType({"SiO2": 60.0843, "TiO2": 79.8658, "Al2O3": 101.9613, "FeO": 71.8444,
                                      "MgO": 40.3044, "CaO": 56.0774, "Na2O": 61.9789})
@@ -111,12 +112,29 @@ def endmember_spectrum(phase: str, shift_cm) -> np.ndarray:
 
 @dataclass(frozen=True)
 class IsapParams:
-    shift_range_cm: tuple = (150.0, 3600.0)
-    step_cm: float = 2.0
-    counts_per_unit: float = 2e5
-    background_counts: float = 2e4
-    dark_sigma_counts: float = 5.0
-    n_background_terms: int = 6
+    """The Raman spectrometer's spectral grid, signal and noise, and the analysis' background model."""
+
+    shift_range_cm: tuple[float, float] = param((150.0, 3600.0), "cm^-1", "[low, high] Raman shift range recorded",
+                                                f"{ASSUMED}: covers the lattice modes (>150) to the ice O-H stretch (~3400)")
+    step_cm: float = param(2.0, "cm^-1", "spectral sampling step", f"{ASSUMED}: a few cm^-1, below the ~12 cm^-1 band widths")
+    counts_per_unit: float = param(2e5, "counts", "peak counts of a unit-height band of a pure phase of unit Raman efficiency",
+                                   f"{ASSUMED}: sets the signal-to-noise of the mineral bands")
+    background_counts: float = param(2e4, "counts", "scale of the smooth fluorescence background", f"{ASSUMED}: 10 % of the signal scale")
+    dark_sigma_counts: float = param(5.0, "counts", "detector read/dark noise per channel, rms", f"{ASSUMED}: cooled CCD class")
+    n_background_terms: int = param(6, "-", "Legendre terms of the background fitted alongside the endmembers",
+                                    f"{ASSUMED}: enough for the smooth fluorescence shape")
+
+    def __post_init__(self):
+        check_pair(self, "shift_range_cm", increasing=True)
+        lo, hi = self.shift_range_cm
+        if lo < 0 or hi > 5000:
+            raise ConfigError(f"IsapParams.shift_range_cm must lie within 0-5000 cm^-1, got {list(self.shift_range_cm)}")
+        check_positive(self, "step_cm", "counts_per_unit")
+        check_non_negative(self, "background_counts", "dark_sigma_counts")
+        if (hi - lo) / self.step_cm < 50:
+            raise ConfigError("IsapParams: shift_range_cm / step_cm gives fewer than 50 channels; use a smaller step_cm")
+        if self.n_background_terms < 1:
+            raise ConfigError(f"IsapParams.n_background_terms must be at least 1, got {self.n_background_terms}")
 
 
 @dataclass(frozen=True)

@@ -36,34 +36,44 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 import numpy as np
-from scipy.signal import savgol_coeffs, savgol_filter
 from scipy.special import ndtr
 
-from lupex.errors import InputError
+from lupex.errors import ConfigError, InputError
 from lupex.instruments.sample import (
     Sample, aliquot_ice_factor, aliquot_mass, check_finite_array, require_sample, subsampling_rel_sigma,
 )
+from lupex.params import ASSUMED, check_non_negative, check_pair, check_positive, param
 
 ICE_STEP_RANGE_K = (150.0, 280.0)
 
 
 @dataclass(frozen=True)
 class LTGAParams:
-    aliquot_kg: float = 50e-6
-    start_k: float = 100.0
-    end_k: float = 1150.0
-    rate_k_s: float = 10.0 / 60.0
-    sample_interval_s: float = 2.0
-    noise_kg: float = 0.5e-9
-    drift_sigma_kg_s: float = 1e-9 / 3600.0
-    temperature_noise_k: float = 0.05
-    ice_release_k: tuple = (200.0, 8.0)
-    adsorbed_release_k: tuple = (450.0, 40.0)
-    bound_release_k: tuple = (900.0, 50.0)
+    """The thermogravimetric analyser: aliquot, heating ramp, balance and the release temperatures."""
+
+    aliquot_kg: float = param(50e-6, "kg", "mass of the aliquot heated in the cell (50 mg)", f"{ASSUMED}: mg-size TGA aliquot")
+    start_k: float = param(100.0, "K", "start temperature of the ramp", f"{ASSUMED}: below the ice step, at sample-inlet temperature")
+    end_k: float = param(1150.0, "K", "end temperature of the ramp", f"{ASSUMED}: above the bound-water release (Liu et al. 2012: 400-700 C)")
+    rate_k_s: float = param(10.0 / 60.0, "K/s", "heating rate (10 K/min)", f"{ASSUMED}: a standard TGA rate")
+    sample_interval_s: float = param(2.0, "s", "balance and thermometer sampling interval", ASSUMED)
+    noise_kg: float = param(0.5e-9, "kg", "balance white noise, rms (0.5 ug)", f"{ASSUMED}: microbalance class")
+    drift_sigma_kg_s: float = param(1e-9 / 3600.0, "kg/s", "1-sigma of the linear balance drift drawn per measurement (1 ug/h)",
+                                    f"{ASSUMED}: microbalance class")
+    temperature_noise_k: float = param(0.05, "K", "thermometer noise, rms", f"{ASSUMED}: PRT class")
+    ice_release_k: tuple[float, float] = param((200.0, 8.0), "K", "[centre, sigma] of the ice (and trapped volatiles) release step",
+                                               f"{ASSUMED}: above the ~160 K TPD peak of Collings et al. 2004 (MNRAS 354:1133) for mg pore ice at 10 K/min")
+    adsorbed_release_k: tuple[float, float] = param((450.0, 40.0), "K", "[centre, sigma] of the adsorbed-water release step",
+                                                    "TPD from simulant grains ~200-500 K (Hibbitts et al. 2011, Icarus 213:64; Poston et al. 2015, Icarus 255:24); approximate")
+    bound_release_k: tuple[float, float] = param((900.0, 50.0), "K", "[centre, sigma] of the bound water / OH release step",
+                                                 "stepped heating of returned samples, 400-700 C (Liu et al. 2012, Nature Geosci. 5:779); approximate")
 
     def __post_init__(self):
-        if not (self.end_k > self.start_k > 0 and self.rate_k_s > 0 and self.sample_interval_s > 0):
-            raise InputError("LTGAParams: need end_k > start_k > 0 K, rate_k_s > 0, sample_interval_s > 0")
+        check_positive(self, "aliquot_kg", "start_k", "end_k", "rate_k_s", "sample_interval_s")
+        check_non_negative(self, "noise_kg", "drift_sigma_kg_s", "temperature_noise_k")
+        if not self.end_k > self.start_k:
+            raise ConfigError(f"LTGAParams.end_k ({self.end_k} K) must be above start_k ({self.start_k} K)")
+        for name in ("ice_release_k", "adsorbed_release_k", "bound_release_k"):
+            check_pair(self, name, positive=True)
 
 
 @dataclass(frozen=True)
@@ -156,6 +166,8 @@ def analyse(rec: LTGARecord, *, water_mass_fraction: float = 1.0, water_mass_fra
     ``water_mass_fraction`` (and its sigma) is the share of water in the gas
     released with the ice (from TRITON); 1.0 treats the ice step as pure water.
     """
+    from scipy.signal import savgol_coeffs, savgol_filter  # here: keeps `import lupex.config` (CLI start) light
+
     t, temp, m = check_record(rec)
     if not (0 < water_mass_fraction <= 1) or not np.isfinite(water_mass_fraction_sigma) \
             or water_mass_fraction_sigma < 0:

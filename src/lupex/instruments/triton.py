@@ -39,16 +39,15 @@ from functools import lru_cache
 from typing import Mapping
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
 from scipy.optimize import curve_fit, nnls
-from scipy.signal import find_peaks
 from scipy.special import ndtr
 
-from lupex.errors import InputError
+from lupex.errors import ConfigError, InputError
 from lupex.instruments.sample import (
     AMU_KG, M_H2O_KG, MOLAR_MASS_KG_MOL, Sample, aliquot_ice_factor, aliquot_mass,
     check_finite_array, require_sample, subsampling_rel_sigma,
 )
+from lupex.params import ASSUMED, check_non_negative, check_pair, check_positive, param
 
 E_CHARGE = 1.602176634e-19     # C
 M_ELECTRON_U = 5.48579909065e-4
@@ -131,25 +130,37 @@ def time_to_mz(time_s, accel_voltage_v: float, flight_length_m: float):
 
 @dataclass(frozen=True)
 class TritonParams:
-    aliquot_kg: float = 10e-6
-    accel_voltage_v: float = 1000.0
-    flight_length_m: float = 10.0
-    resolving_power: float = 5000.0
-    bin_s: float = 1e-9
-    mz_range: tuple = (0.8, 70.0)
-    ions_per_molecule: float = 1e-12      # counts per released H2O molecule (sets the scale)
-    calibration_sigma_rel: float = 0.03
-    dark_counts_per_bin: float = 1e-3
-    readout_sigma_counts: float = 0.5
-    background_molecules: Mapping[str, float] = field(default_factory=dict)
+    """The time-of-flight mass spectrometer (see the module docstring for the physics and sources)."""
+
+    aliquot_kg: float = param(10e-6, "kg", "mass of the aliquot whose released gas is analysed (10 mg)", f"{ASSUMED}: mg-size aliquot")
+    accel_voltage_v: float = param(1000.0, "V", "ion acceleration voltage U", f"{ASSUMED}: 1 kV, typical of compact TOF analysers")
+    flight_length_m: float = param(10.0, "m", "effective (multi-turn) flight path L",
+                                   f"{ASSUMED}: a few turns of a MULTUM-type analyser (Toyoda et al. 2003, J. Mass Spectrom. 38:1125)")
+    resolving_power: float = param(5000.0, "-", "resolving power R = t / (2 dt_FWHM)",
+                                   f"{ASSUMED}: between the ~2500 needed for CO+/N2+ and MULTUM's ~30,000 (Toyoda et al. 2003)")
+    bin_s: float = param(1e-9, "s", "time bin of the digitiser (1 ns)", f"{ASSUMED}: GHz-class TDC/ADC")
+    mz_range: tuple[float, float] = param((0.8, 70.0), "u/e", "[low, high] m/z range recorded", f"{ASSUMED}: covers H+ to SO2+ (m/z 64) and isotopes")
+    ions_per_molecule: float = param(1e-12, "counts/molecule", "detected ions per released H2O molecule (sets the count scale)",
+                                     f"{ASSUMED}: split ratio x ionisation x transmission x detection of a TOF gas inlet")
+    calibration_sigma_rel: float = param(0.03, "fraction", "1-sigma of the overall sensitivity factor, drawn per measurement",
+                                         f"{ASSUMED}: 3 % rms calibration")
+    dark_counts_per_bin: float = param(1e-3, "counts", "dark counts per time bin", f"{ASSUMED}: MCP/dynode dark rate")
+    readout_sigma_counts: float = param(0.5, "counts", "Gaussian electronic noise per time bin, rms", ASSUMED)
+    background_molecules: Mapping[str, float] = param(
+        unit="molecules", factory=dict,
+        help="residual gas in the analyser per species, molecules per measurement (names update the map; 0 drops one)",
+        source=f"{ASSUMED}: a clean analyser (none); N2 ~1e16 mimics a leaky inlet")
 
     def __post_init__(self):
-        if not (self.accel_voltage_v > 0 and self.flight_length_m > 0 and self.resolving_power > 0
-                and self.bin_s > 0 and 0 < self.mz_range[0] < self.mz_range[1]):
-            raise InputError("TritonParams: voltage, length, resolving power, bin width and m/z range must be positive")
-        for k in self.background_molecules:
+        check_positive(self, "aliquot_kg", "accel_voltage_v", "flight_length_m", "resolving_power", "bin_s",
+                       "ions_per_molecule")
+        check_non_negative(self, "calibration_sigma_rel", "dark_counts_per_bin", "readout_sigma_counts")
+        check_pair(self, "mz_range", increasing=True, positive=True)
+        for k, v in self.background_molecules.items():
             if k not in LIBRARY:
-                raise InputError(f"background species {k!r} not in the TRITON library {list(SPECIES)}")
+                raise ConfigError(f"TritonParams.background_molecules: species {k!r} not in the TRITON library {list(SPECIES)}")
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) or v < 0:
+                raise ConfigError(f"TritonParams.background_molecules.{k} must be a finite number >= 0, got {v!r}")
 
 
 @dataclass(frozen=True)
@@ -282,6 +293,9 @@ def fit_peak_width(rec: TritonRecord, mz: float):
 
 def find_spectrum_peaks(rec: TritonRecord, *, snr: float = 6.0):
     """Peaks above ``snr`` noise sigmas: (m/z centroid, area counts, FWHM s)."""
+    from scipy.ndimage import gaussian_filter1d  # here: keeps `import lupex.config` (CLI start) light
+    from scipy.signal import find_peaks
+
     t, c = check_record(rec)
     base = float(np.median(c))
     noise = 1.4826 * float(np.median(np.abs(c - base)))

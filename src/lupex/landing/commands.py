@@ -10,19 +10,25 @@ import typer
 from lupex.errors import LupexError
 
 
+TABLES = ("landing", "site", "lander", "descent", "lander_vehicle", "touchdown", "dispersions", "compute")
+"""The config tables ``lupex land`` reads (listed in its --help)."""
+
+
 def land(
     target: Annotated[str, typer.Option(help="Landing target, LAT,LON in planetocentric degrees.")],
-    epoch: Annotated[str, typer.Option(help="Landing time, UTC ISO 8601 (sets the Sun's direction).")] = "2027-01-01T00:00:00",
-    runs: Annotated[int, typer.Option(help="Number of Monte Carlo descents (> 0).")] = 20,
-    seed: Annotated[int, typer.Option(help="Seed of the dispersions and sensor noise.")] = 0,
-    dem: Annotated[Optional[Path], typer.Option(help="DEM file (GeoTIFF or PDS3); default: the built-in SYNTHETIC site. Heights in m.")] = None,
-    site_seed: Annotated[int, typer.Option(help="Seed of the synthetic site.")] = 0,
-    size_m: Annotated[float, typer.Option(help="Side of the synthetic site, m.")] = 20_000.0,
-    pixel_m: Annotated[float, typer.Option(help="Pixel of the synthetic site, m.")] = 20.0,
-    frames: Annotated[str, typer.Option(help="Altitudes of the rendered frames, m, comma-separated.")] = "8000, 4000, 2000",
-    workers: Annotated[int, typer.Option(help="Run the descents on a local Dask cluster of this many processes.")] = 0,
-    scheduler: Annotated[str, typer.Option(help="Address of a running Dask scheduler, tcp://host:port.")] = "",
+    epoch: Annotated[Optional[str], typer.Option(help="Landing time, UTC ISO 8601 (sets the Sun's direction); default landing.epoch, else time.start (2027-01-01T00:00:00).")] = None,
+    runs: Annotated[Optional[int], typer.Option(help="Number of Monte Carlo descents (> 0); default landing.runs (20).")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Seed of the dispersions and sensor noise; default landing.seed (0).")] = None,
+    dem: Annotated[Optional[Path], typer.Option(help="DEM file (GeoTIFF or PDS3); default site.dem, else the built-in SYNTHETIC site. Heights in m.")] = None,
+    site_seed: Annotated[Optional[int], typer.Option(help="Seed of the synthetic site; default site.seed (0).")] = None,
+    size_m: Annotated[Optional[float], typer.Option(help="Side of the synthetic site, m; default site.size_m (20000).")] = None,
+    pixel_m: Annotated[Optional[float], typer.Option(help="Pixel of the synthetic site, m; default site.pixel_m (20).")] = None,
+    frames: Annotated[Optional[str], typer.Option(help="Altitudes of the rendered frames, m, comma-separated; default landing.frame_altitudes_m (8000, 4000, 2000).")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="Run the descents on a local Dask cluster of this many processes; default compute.workers (0).")] = None,
+    scheduler: Annotated[Optional[str], typer.Option(help="Address of a running Dask scheduler, tcp://host:port; default compute.scheduler.")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Directory to create for the results (default lupex-runs/land-<UTC time>).")] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", "-c", help="TOML file with the tables below (lupex run's file works); the options above override it.")] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override one parameter, table.key=value (repeatable), e.g. --set dispersions.map_offset_sigma_m=[3,3,2].")] = None,
 ) -> None:
     """Fly dispersed powered descents to a target and report landing and navigation errors (Parquet, JSON, PNG)."""
     import datetime as dt
@@ -31,7 +37,7 @@ def land(
     from rich.console import Console
 
     from lupex.compute import dask_client
-    from lupex.config import load, parse_lat_lon
+    from lupex.config import load, merge, parse_lat_lon
     from lupex.io import write_bytes
     from lupex.landing import montecarlo as mc
     from lupex.mission.landing_phase import run_landing
@@ -41,14 +47,16 @@ def land(
     from lupex.terrain.geo import xy_from_lonlat
 
     lat, lon = parse_lat_lon(target, "--target")
-    sets = [f"landing.runs={runs}", f"landing.seed={seed}", f'landing.epoch="{epoch}"', f'landing.frame_altitudes_m="{frames}"',
-            f"site.seed={site_seed}", f"site.size_m={size_m}", f"site.pixel_m={pixel_m}", f"compute.workers={workers}",
-            f'compute.scheduler="{scheduler}"']
-    if dem is not None:
-        sets.append(f'site.dem="{dem}"')
-    if runs <= 0:
+    if runs is not None and runs <= 0:
         raise LupexError(f"--runs must be a positive number of descents, got {runs}")
-    cfg = load(overrides=sets)
+
+    options = {"landing": {"runs": runs, "seed": seed, "epoch": epoch, "frame_altitudes_m": frames},
+               "site": {"seed": site_seed, "size_m": size_m, "pixel_m": pixel_m, "dem": None if dem is None else str(dem)},
+               "compute": {"workers": workers, "scheduler": scheduler}}
+    given = {t: {k: v for k, v in kv.items() if v is not None} for t, kv in options.items()}
+    cfg = merge(load(config, set_), {t: kv for t, kv in given.items() if kv}, origin="options")
+    if cfg.landing.runs <= 0:
+        raise LupexError(f"landing.runs must be a positive number of descents for lupex land, got {cfg.landing.runs}")
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     final = out or Path("lupex-runs") / f"land-{stamp}"
     with RunDir(final) as work, Steps() as steps:
@@ -71,4 +79,6 @@ def land(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("land")(land)
+    from lupex.rover.commands import _epilog
+
+    app.command("land", epilog=_epilog(TABLES))(land)

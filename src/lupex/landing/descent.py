@@ -41,13 +41,17 @@ direction slew <= 10 deg/s. Touchdown limits are Chandrayaan-3's: vertical
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
-import xarray as xr
 
 from lupex.ephemeris import MOON_RADIUS_M
 from lupex.errors import ConfigError, InputError
+from lupex.params import ASSUMED, check_non_negative, check_positive, check_range, param
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 __all__ = [
     "G0_MPS2", "MU_MOON_M3S2", "OMEGA_MOON_RADPS", "TouchdownLimits", "Vehicle", "SiteTerrain",
@@ -61,32 +65,43 @@ OMEGA_MOON_RADPS = 2.0 * np.pi / (27.321661 * 86400.0)
 R_M = float(MOON_RADIUS_M)
 
 
+_CH3 = "Chandrayaan-3 (ISRO; REFERENCES.md)"
+_SCALED = f"{ASSUMED}: scaled from Chandrayaan-3's lander for a >=350 kg payload (module docstring)"
+
+
 @dataclass(frozen=True)
 class TouchdownLimits:
     """Chandrayaan-3's published touchdown limits (ISRO; REFERENCES.md)."""
 
-    max_vertical_mps: float = 2.0
-    max_horizontal_mps: float = 0.5
-    max_slope_deg: float = 12.0
+    max_vertical_mps: float = param(2.0, "m/s", "highest vertical speed at touchdown", _CH3)
+    max_horizontal_mps: float = param(0.5, "m/s", "highest horizontal speed at touchdown", _CH3)
+    max_slope_deg: float = param(12.0, "deg", "steepest ground slope under the footprint at touchdown", _CH3)
+
+    def __post_init__(self):
+        check_positive(self, "max_vertical_mps", "max_horizontal_mps")
+        check_range(self, "max_slope_deg", 0, 90, lo_open=True, hi_open=True)
 
 
 @dataclass(frozen=True)
 class Vehicle:
     """Lander mass and propulsion (see the module docstring for where the numbers come from)."""
 
-    wet_mass_kg: float = 2800.0
-    propellant_kg: float = 1500.0
-    max_thrust_n: float = 6400.0
-    min_throttle: float = 0.25
-    isp_s: float = 315.0
-    slew_rate_deg_s: float = 10.0
-    footprint_m: float = 5.0  # leg span: the baseline of the touchdown slope
+    wet_mass_kg: float = param(2800.0, "kg", "lander mass at powered-descent initiation (PDI)", _SCALED)
+    propellant_kg: float = param(1500.0, "kg", "MMH/MON-3 propellant on board at PDI", _SCALED)
+    max_thrust_n: float = param(6400.0, "N", "full thrust of all engines (eight 800 N engines; T/W 1.4 in lunar gravity at PDI)",
+                                f"{ASSUMED}: Chandrayaan-3 flew four 800 N throttleable engines (ISRO press kit, 2023)")
+    min_throttle: float = param(0.25, "fraction 0-1", "deepest throttle setting (needed to hover at the end mass)", _SCALED)
+    isp_s: float = param(315.0, "s", "specific impulse of the descent engines", f"{ASSUMED}: typical of 800 N-class bipropellant engines")
+    slew_rate_deg_s: float = param(10.0, "deg/s", "highest slew rate of the thrust direction", ASSUMED)
+    footprint_m: float = param(5.0, "m", "leg span: the baseline of the touchdown slope and of the hazard map",
+                               f"{ASSUMED}: ~Chandrayaan-3's leg span scaled up")
 
     def __post_init__(self):
-        if not (self.wet_mass_kg > 0 and 0 < self.propellant_kg < self.wet_mass_kg):
-            raise ConfigError("vehicle: need wet_mass_kg > propellant_kg > 0")
-        if not (self.max_thrust_n > 0 and 0 <= self.min_throttle < 1 and self.isp_s > 0):
-            raise ConfigError("vehicle: need max_thrust_n > 0, 0 <= min_throttle < 1 and isp_s > 0")
+        check_positive(self, "wet_mass_kg", "propellant_kg", "max_thrust_n", "isp_s", "slew_rate_deg_s", "footprint_m")
+        if not self.propellant_kg < self.wet_mass_kg:
+            raise ConfigError(f"Vehicle.propellant_kg ({self.propellant_kg} kg) must be below wet_mass_kg ({self.wet_mass_kg} kg): "
+                              "need wet_mass_kg > propellant_kg > 0")
+        check_range(self, "min_throttle", 0, 1, hi_open=True)
 
     @property
     def dry_mass_kg(self) -> float:
@@ -141,6 +156,8 @@ class SiteTerrain:
 
 def site_terrain(dem: xr.DataArray) -> SiteTerrain:
     """Wrap a DEM (DEM contract: dims (y, x), north-up, square cell-centre metres) for the simulation."""
+    import xarray as xr  # here: keeps `import lupex.config` (CLI start) light
+
     if not isinstance(dem, xr.DataArray) or dem.dims != ("y", "x"):
         raise InputError("the DEM must be an xarray DataArray with dims ('y', 'x'); read it with lupex.terrain.read_dem")
     z = np.ascontiguousarray(dem.values, dtype=np.float64)
@@ -307,6 +324,9 @@ def pdi_state(target_r, azimuth_deg: float, downrange_m: float, altitude_m_: flo
 # --------------------------------------------------------------------------- closed loop
 
 
+_SLIM = "SLIM (JAXA; REFERENCES.md)"
+
+
 @dataclass(frozen=True)
 class DescentConfig:
     """Mission design of one descent (defaults: SLIM-like start, Chandrayaan-3-like hazard phase).
@@ -317,47 +337,56 @@ class DescentConfig:
     at hover with a retarget of up to ``max_retarget_m`` (60 m, Chandrayaan-3);
     vertical descent, ending at ``terminal_speed_mps``. PDI is
     ``pdi_speed_mps^2 / (2 braking_decel_mps2)`` uprange of the target.
+
+    ``sun_elevation_deg`` and ``sun_azimuth_deg`` are the Sun at the target; a
+    run computes them from the landing epoch (``landing.epoch``), so they are
+    not config keys (``config=False`` in their metadata).
     """
 
     @property
     def pdi_downrange_m(self) -> float:
         return self.pdi_speed_mps**2 / (2.0 * self.braking_decel_mps2)
 
-    pdi_altitude_m: float = 15_000.0
-    pdi_speed_mps: float = 1_700.0
-    braking_decel_mps2: float = 2.0
-    approach_azimuth_deg: float = 90.0
-    gate_altitude_m: float = 2_000.0
-    gate_descent_mps: float = 30.0
-    hover_altitude_m: float = 100.0
-    hover_time_s: float = 4.0
-    max_retarget_m: float = 60.0
-    terminal_speed_mps: float = 1.0
-    dt_braking_s: float = 0.1
-    dt_terminal_s: float = 0.05
-    guidance_hz_braking: float = 1.0
-    guidance_hz_terminal: float = 10.0
-    altimeter_hz: float = 10.0
-    altimeter_hz_braking: float = 2.0
-    vision_hz: float = 1.0
-    altimeter_gating: str = "innovation"  # or "naive": reject range jumps (ispace M1's fault logic)
-    sun_elevation_deg: float = 1.5
-    sun_azimuth_deg: float = 90.0
-    hazard_detection: bool = True
-    max_time_s: float = 2_000.0
-    record_hz: float = 1.0
+    pdi_altitude_m: float = param(15_000.0, "m", "altitude of powered-descent initiation above the sphere", _SLIM)
+    pdi_speed_mps: float = param(1_700.0, "m/s", "horizontal speed at PDI", _SLIM)
+    braking_decel_mps2: float = param(2.0, "m/s^2", "planned braking deceleration (sets PDI's downrange distance v^2 / 2a)",
+                                      f"{ASSUMED}: ~T/W 1.4 less gravity at PDI")
+    approach_azimuth_deg: float = param(90.0, "deg", "grid azimuth of the approach, clockwise from +y", ASSUMED)
+    gate_altitude_m: float = param(2_000.0, "m", "altitude above the target that ends the braking phase", f"{ASSUMED}: Chandrayaan-3-like rough-braking end")
+    gate_descent_mps: float = param(30.0, "m/s", "descent rate at the gate", ASSUMED)
+    hover_altitude_m: float = param(100.0, "m", "hover altitude above the target for hazard detection",
+                                    "Chandrayaan-3 hovered ~150 m, SLIM ~50 m (REFERENCES.md); 100 m between them")
+    hover_time_s: float = param(4.0, "s", "hover duration for hazard detection", f"{ASSUMED}: a few seconds of imaging")
+    max_retarget_m: float = param(60.0, "m", "largest hazard-avoidance retarget (0-200 m)", "Chandrayaan-3 (REFERENCES.md: up to ~60 m)")
+    terminal_speed_mps: float = param(1.0, "m/s", "vertical speed of the final descent", f"{ASSUMED}: half the 2 m/s touchdown limit")
+    dt_braking_s: float = param(0.1, "s", "integration step above the gate", f"{ASSUMED}: converged RK4 step")
+    dt_terminal_s: float = param(0.05, "s", "integration step below the gate", f"{ASSUMED}: converged RK4 step")
+    guidance_hz_braking: float = param(1.0, "Hz", "guidance update rate above the gate", ASSUMED)
+    guidance_hz_terminal: float = param(10.0, "Hz", "guidance update rate below the gate", ASSUMED)
+    altimeter_hz: float = param(10.0, "Hz", "laser altimeter rate below the gate", ASSUMED)
+    altimeter_hz_braking: float = param(2.0, "Hz", "laser altimeter rate above the gate", ASSUMED)
+    vision_hz: float = param(1.0, "Hz", "vision-fix (crater navigation) rate", f"{ASSUMED}: SLIM-like 1 Hz image matching")
+    altimeter_gating: str = param("innovation", "-", "'innovation' (reject altimeter outliers against the filter) or 'naive' "
+                                  "(reject range jumps: ispace M1's fault logic)", "ispace M1 (REFERENCES.md) for 'naive'")
+    sun_elevation_deg: float = param(1.5, "deg", "Sun elevation at the target", "set from the landing epoch (SPICE)", config=False)
+    sun_azimuth_deg: float = param(90.0, "deg", "Sun grid azimuth at the target, clockwise from +y", "set from the landing epoch (SPICE)",
+                                   config=False)
+    hazard_detection: bool = param(True, "-", "detect hazards at hover and retarget to a safe spot", "Chandrayaan-3 / SLIM hazard avoidance")
+    max_time_s: float = param(2_000.0, "s", "simulation time limit of one descent", f"{ASSUMED}: well above a ~10-15 min descent")
+    record_hz: float = param(1.0, "Hz", "rate of the recorded history (figures)", ASSUMED)
 
     def __post_init__(self):
-        for name in ("pdi_altitude_m", "pdi_speed_mps", "braking_decel_mps2", "gate_altitude_m", "hover_altitude_m",
-                     "dt_braking_s", "dt_terminal_s", "altimeter_hz", "vision_hz", "terminal_speed_mps"):
-            if not getattr(self, name) > 0:
-                raise ConfigError(f"descent config: {name} must be positive, got {getattr(self, name)!r}")
-        if not 0 <= self.max_retarget_m <= 200:
-            raise ConfigError("descent config: max_retarget_m must be within 0-200 m")
+        check_positive(self, "pdi_altitude_m", "pdi_speed_mps", "braking_decel_mps2", "gate_altitude_m", "hover_altitude_m",
+                       "dt_braking_s", "dt_terminal_s", "altimeter_hz", "vision_hz", "terminal_speed_mps",
+                       "guidance_hz_braking", "guidance_hz_terminal", "altimeter_hz_braking", "max_time_s", "record_hz",
+                       "gate_descent_mps")
+        check_non_negative(self, "hover_time_s")
+        check_range(self, "max_retarget_m", 0, 200)
         if self.altimeter_gating not in ("innovation", "naive"):
-            raise ConfigError("descent config: altimeter_gating must be 'innovation' or 'naive'")
+            raise ConfigError(f"DescentConfig.altimeter_gating must be 'innovation' or 'naive', got {self.altimeter_gating!r}")
         if self.hover_altitude_m >= self.gate_altitude_m:
-            raise ConfigError("descent config: hover_altitude_m must be below gate_altitude_m")
+            raise ConfigError(f"DescentConfig.hover_altitude_m ({self.hover_altitude_m} m) must be below gate_altitude_m "
+                              f"({self.gate_altitude_m} m)")
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,8 @@ import pandas as pd
 
 from lupex.errors import ConfigError
 from lupex.landing import descent as _d
-from lupex.landing import guidance, hazard
 from lupex.landing import sensors as sens
+from lupex.params import ASSUMED, check_non_negative, check_pair, param
 
 __all__ = ["Dispersions", "run_one", "run_monte_carlo", "summary", "landing_ellipse", "fig_landing_scatter",
            "fig_nav_error_vs_altitude", "fig_touchdown_velocity", "nav_error_table"]
@@ -36,13 +36,33 @@ __all__ = ["Dispersions", "run_one", "run_monte_carlo", "summary", "landing_elli
 class Dispersions:
     """One-sigma dispersions of a Monte Carlo run (see the module docstring)."""
 
-    init_sigma_r_m: tuple = (200.0, 200.0, 100.0)
-    init_sigma_v_mps: float = 0.5
-    thrust_scale_sigma: float = 0.01
-    isp_sigma_frac: float = 0.005
-    map_offset_sigma_m: tuple = (1.5, 1.5, 1.0)
-    vision_sigma_gsd_range: tuple = (0.7, 1.5)
-    imu: sens.ImuModel = sens.ImuModel()
+    init_sigma_r_m: tuple[float, float, float] = param(
+        (200.0, 200.0, 100.0), "m", "[x, y, z] 1-sigma PDI position error (orbit determination)",
+        f"{ASSUMED}: lunar-orbit determination of a few hundred m horizontally, ~100 m vertically")
+    init_sigma_v_mps: float = param(0.5, "m/s", "1-sigma PDI velocity error per axis", f"{ASSUMED}: orbit determination")
+    thrust_scale_sigma: float = param(0.01, "fraction", "1-sigma thrust scale error of the real engines against the onboard model",
+                                      f"{ASSUMED}: 1 % engine acceptance-test scatter")
+    isp_sigma_frac: float = param(0.005, "fraction", "1-sigma specific-impulse error against the onboard model",
+                                  f"{ASSUMED}: 0.5 % engine acceptance-test scatter")
+    map_offset_sigma_m: tuple[float, float, float] = param(
+        (1.5, 1.5, 1.0), "m", "[x, y, z] 1-sigma registration error of the onboard map",
+        f"{ASSUMED}: sub-pixel registration of a ~5 m LOLA-derived map")
+    vision_sigma_gsd_range: tuple[float, float] = param(
+        (0.7, 1.5), "GSD", "[low, high] of the uniform draw of the vision-fix sigma, in camera ground sample distances",
+        "crater navigation error ~1 GSD (Hamel et al. 2025; REFERENCES.md)")
+    imu: sens.ImuModel = param(sens.ImuModel(), "-", "accelerometer error model", "lupex.landing.sensors.ImuModel")
+
+    def __post_init__(self):
+        for name, n in (("init_sigma_r_m", 3), ("map_offset_sigma_m", 3)):
+            v = getattr(self, name)
+            if (not isinstance(v, tuple) or len(v) != n
+                    or not all(isinstance(i, (int, float)) and np.isfinite(i) and i >= 0 for i in v)):
+                raise ConfigError(f"Dispersions.{name} must be {n} finite sigmas >= 0 (m), got {v!r}")
+        check_non_negative(self, "init_sigma_v_mps", "thrust_scale_sigma", "isp_sigma_frac")
+        check_pair(self, "vision_sigma_gsd_range", positive=True)
+        lo, hi = self.vision_sigma_gsd_range
+        if lo > hi:
+            raise ConfigError(f"Dispersions.vision_sigma_gsd_range must be [low, high], got {list(self.vision_sigma_gsd_range)}")
 
 
 def _nav_col(level):
@@ -50,9 +70,12 @@ def _nav_col(level):
 
 
 def run_one(terrain: _d.SiteTerrain, target_xy, seed_seq: np.random.SeedSequence, index: int,
-            config: _d.DescentConfig, dispersions: Dispersions, vision=None, vehicle: _d.Vehicle = _d.Vehicle()) -> dict:
+            config: _d.DescentConfig, dispersions: Dispersions, vision=None, vehicle: _d.Vehicle = _d.Vehicle(),
+            limits: _d.TouchdownLimits = _d.TouchdownLimits()) -> dict:
     """One dispersed descent; returns a table row (dict). ``vision``: None (simulated), a VisionSource,
     or a callable ``(rng, map_offset_m) -> VisionSource``."""
+    from lupex.landing import guidance  # here (also in run_monte_carlo, nav_error_table): keeps `import lupex.config` light
+
     rng = np.random.default_rng(seed_seq)
     d = dispersions
     map_off = tuple(rng.normal(0.0, 1.0, 3) * np.asarray(d.map_offset_sigma_m, float))
@@ -70,7 +93,7 @@ def run_one(terrain: _d.SiteTerrain, target_xy, seed_seq: np.random.SeedSequence
     res = guidance.run_descent(terrain, target_xy, rng, config=config, vehicle=vehicle, imu=d.imu, vision=vis,
                                init_sigma_r_m=d.init_sigma_r_m, init_sigma_v_mps=d.init_sigma_v_mps,
                                map_offset_m=map_off, thrust_scale_error=thrust_err, isp_error_frac=isp_err,
-                               record=False)
+                               limits=limits, record=False)
     row = dict(run=index, success=res.success, failure_cause=res.failure_cause,
                landing_error_m=res.landing_error_m, aim_error_m=res.aim_error_m, retarget_m=res.retarget_m,
                dx_m=float(res.touchdown_r_m[0] - target_xy[0]), dy_m=float(res.touchdown_r_m[1] - target_xy[1]),
@@ -85,7 +108,7 @@ def run_one(terrain: _d.SiteTerrain, target_xy, seed_seq: np.random.SeedSequence
 def run_monte_carlo(site_or_dem, target_xy, n_runs: int, seed: int = 0, *, client=None, workers: int = 0,
                     scheduler: str = "", config: _d.DescentConfig = _d.DescentConfig(),
                     dispersions: Dispersions = Dispersions(), vision=None, vehicle: _d.Vehicle = _d.Vehicle(),
-                    check_target: bool = True) -> pd.DataFrame:
+                    limits: _d.TouchdownLimits = _d.TouchdownLimits(), check_target: bool = True) -> pd.DataFrame:
     """``n_runs`` dispersed descents to ``target_xy``: one row per run (sorted by ``run``).
 
     ``site_or_dem``: a :class:`lupex.terrain.SyntheticSite` or a DEM DataArray.
@@ -94,6 +117,8 @@ def run_monte_carlo(site_or_dem, target_xy, n_runs: int, seed: int = 0, *, clien
     (``tcp://host:port``), else run in this process. Results are identical
     either way for the same ``seed``.
     """
+    from lupex.landing import hazard
+
     if isinstance(n_runs, bool) or not isinstance(n_runs, (int, np.integer)) or n_runs <= 0:
         raise ConfigError(f"n_runs must be a positive whole number of descents, got {n_runs!r}")
     dem = getattr(site_or_dem, "dem", site_or_dem)
@@ -108,13 +133,15 @@ def run_monte_carlo(site_or_dem, target_xy, n_runs: int, seed: int = 0, *, clien
 
         with dask_client(workers, scheduler) as c:
             return run_monte_carlo(dem, target_xy, n_runs, seed, client=c, config=config, dispersions=dispersions,
-                                   vision=vision, vehicle=vehicle, check_target=False)
+                                   vision=vision, vehicle=vehicle, limits=limits, check_target=False)
     if client is None:
-        rows = [run_one(terrain, *args, ch, i, config, dispersions, vision, vehicle) for i, ch in enumerate(children)]
+        rows = [run_one(terrain, *args, ch, i, config, dispersions, vision, vehicle, limits)
+                for i, ch in enumerate(children)]
     else:
         tf = client.scatter(terrain, broadcast=True)
         futs = client.map(run_one, [tf] * n_runs, [target_xy] * n_runs, children, list(range(n_runs)),
-                          config=config, dispersions=dispersions, vision=vision, vehicle=vehicle, pure=False)
+                          config=config, dispersions=dispersions, vision=vision, vehicle=vehicle, limits=limits,
+                          pure=False)
         rows = client.gather(futs)
     df = pd.DataFrame(rows).sort_values("run").reset_index(drop=True)
     df.attrs.update(seed=int(seed), target_xy=target_xy)
@@ -159,6 +186,8 @@ def summary(df: pd.DataFrame) -> pd.Series:
 
 def nav_error_table(df: pd.DataFrame) -> pd.DataFrame:
     """Navigation error (m) vs altitude: median, 90th and 99th percentile over the runs."""
+    from lupex.landing import guidance
+
     rows = []
     for lv in guidance.NAV_LEVELS_M:
         col = _nav_col(lv)

@@ -32,6 +32,7 @@ import numpy as np
 
 from lupex.errors import ConfigError, InputError
 from lupex.landing import descent as _d
+from lupex.params import ASSUMED, check_non_negative, param
 
 __all__ = ["ImuModel", "ImuState", "Altimeter", "VisionFix", "VisionSource", "SimulatedVision",
            "RenderedVision", "TruthState", "camera_gsd_m"]
@@ -58,9 +59,14 @@ class TruthState:
 class ImuModel:
     """Accelerometer error model (see the module docstring)."""
 
-    turn_on_bias_mps2: float = 50 * UG
-    vrw_mps_rthz: float = 30 * UG  # (m/s^2)/sqrt(Hz) == m/s/sqrt(s)
-    bias_rw_mps2_rts: float = 1e-6
+    turn_on_bias_mps2: float = param(50 * UG, "m/s^2", "1-sigma accelerometer turn-on bias per axis (50 ug)",
+                                     f"{ASSUMED}: navigation-grade unit (IEEE Std 952/1293 error terms)")
+    vrw_mps_rthz: float = param(30 * UG, "m/s/sqrt(s)", "velocity random walk, (m/s^2)/sqrt(Hz) (30 ug/sqrt(Hz), ~0.018 m/s/sqrt(h))",
+                                f"{ASSUMED}: navigation-grade unit")
+    bias_rw_mps2_rts: float = param(1e-6, "m/s^2/sqrt(s)", "random walk of the accelerometer bias", f"{ASSUMED}: navigation-grade unit")
+
+    def __post_init__(self):
+        check_non_negative(self, "turn_on_bias_mps2", "vrw_mps_rthz", "bias_rw_mps2_rts")
 
     def draw_bias(self, rng: np.random.Generator) -> np.ndarray:
         return rng.normal(0.0, self.turn_on_bias_mps2, 3)

@@ -22,6 +22,8 @@ from lupex.config import parse_lat_lon
 from lupex.errors import InputError, LupexError
 
 RUNS_DIR = Path("lupex-runs")
+SAMPLE_TABLES = ("drill", "ltga", "triton", "adore", "isap")
+"""The config tables ``lupex sample`` reads (listed in its --help)."""
 
 
 def newest_run(base: str | Path = RUNS_DIR) -> Path:
@@ -85,22 +87,33 @@ def survey(
 def sample(
     at: Annotated[str, typer.Option("--at", help="Drill point as LAT,LON in degrees (planetocentric; e.g. --at=-89.95,45).")],
     run: Annotated[Optional[Path], typer.Option("--run", "-r", help="Run directory of a finished `lupex run` (default: the newest under lupex-runs/).")] = None,
-    depth: Annotated[float, typer.Option(help="Depth to drill to, m (0 < depth <= 1.5).")] = 1.5,
+    depth: Annotated[Optional[float], typer.Option(help="Depth to drill to, m (0 < depth <= 1.5); default drill.max_depth_m (1.5).")] = None,
     bite: Annotated[float, typer.Option(help="Depth interval per sample, m.")] = 0.1,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Directory to create (default RUN/sample-<UTC timestamp>).")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Seed of the drill and instruments' noise (default: the run's subsurface.seed + 2000).")] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", "-c", help="TOML file with the tables below, applied over the run's config.toml.")] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override one parameter, table.key=value (repeatable), e.g. --set ltga.noise_kg=1e-10.")] = None,
 ) -> None:
     """Drill at a point of a run's ground truth and analyse every interval (LTGA, TRITON, ADORE, ISAP)."""
     from rich.console import Console
     from rich.table import Table
 
+    from lupex.config import load, merge
+    from lupex.errors import ConfigError
     from lupex.mission.drilling import _check_depths, run_drilling
     from lupex.mission.rundir import RunDir
     from lupex.terrain.geo import xy_from_lonlat
 
     lat, lon = parse_lat_lon(at, "--at")
-    _check_depths(depth, bite)
-    rd, dem, truth, cfg = load_run(run)
+    if depth is not None:
+        _check_depths(depth, bite)
+    rd, dem, truth, run_cfg = load_run(run)
+    cfg = load(config, set_, base=run_cfg)
+    if depth is not None:
+        if cfg.drill.max_depth_m not in (run_cfg.drill.max_depth_m, depth):
+            raise ConfigError(f"--depth {depth:g} and drill.max_depth_m = {cfg.drill.max_depth_m:g} disagree; give one of them")
+        cfg = merge(cfg, {"drill": {"max_depth_m": float(depth)}}, origin="--depth")
+    _check_depths(cfg.drill.max_depth_m, bite)
     x, y = xy_from_lonlat(dem, lon, lat)
     xy = [[float(x), float(y)]]
     dest = out if out is not None else rd / f"sample-{_stamp()}"
@@ -113,7 +126,8 @@ def sample(
         raise InputError(f"--at {lat:g},{lon:g} (x {float(x):.1f}, y {float(y):.1f} m) is off the run's DEM; "
                          "pick a point inside the site") from None
     with RunDir(dest) as work:
-        res = run_drilling(truth, dem, xy, work, seed=s, bite_m=bite, depth_m=depth)
+        res = run_drilling(truth, dem, xy, work, seed=s, bite_m=bite, drill_params=cfg.drill, triton_params=cfg.triton,
+                           ltga_params=cfg.ltga, adore_params=cfg.adore, isap_params=cfg.isap)
         _write_report(work, "lupex drill sample", res, "drilling")
     con = Console()
     tab = Table(title=f"Drill at lat {lat:g}, lon {lon:g}: water (wt%) measured vs true")
@@ -161,5 +175,7 @@ def _print_scores(con, scores) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add ``survey`` and ``sample`` to a Typer app."""
+    from lupex.rover.commands import _epilog
+
     app.command("survey")(survey)
-    app.command("sample")(sample)
+    app.command("sample", epilog=_epilog(SAMPLE_TABLES))(sample)

@@ -88,10 +88,13 @@ def _sites_array(sites_xy) -> np.ndarray:
     return a
 
 
-def run_drilling(truth, dem, sites_xy, outdir=None, *, seed: int, bite_m: float = 0.1, depth_m: float = 1.5,
+def run_drilling(truth, dem, sites_xy, outdir=None, *, seed: int, bite_m: float = 0.1, depth_m: float | None = None,
                  drill_params=None, triton_params=None, ltga_params=None, adore_params=None, isap_params=None,
                  n_examples: int = 2, write: bool = True) -> DrillingResult:
     """Drill every site of ``sites_xy`` ((n, 2) metres in the truth's CRS) and analyse each interval.
+
+    ``depth_m``: the depth to drill to; None takes ``drill_params.max_depth_m`` (the config's
+    ``drill.max_depth_m``, default 1.5 m). The instruments' parameters default to their models'.
 
     Writes ``drilling.parquet``, ``drilling_sites.csv`` and the example figures
     (``drilling_*.png``) into ``outdir``, each atomically, unless ``write`` is False.
@@ -99,6 +102,8 @@ def run_drilling(truth, dem, sites_xy, outdir=None, *, seed: int, bite_m: float 
     from lupex.instruments import adore, isap, ltga, triton
     from lupex.instruments.drill import DrillParams, drill_profile
 
+    if depth_m is None:
+        depth_m = drill_params.max_depth_m if drill_params is not None else MAX_DEPTH_M
     _check_depths(depth_m, bite_m)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise InputError(f"seed must be a non-negative integer, got {seed!r}")

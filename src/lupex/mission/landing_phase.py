@@ -1,8 +1,11 @@
 """Phase 2 of a run: landing at the site analysis's best site.
 
 * A Monte Carlo of dispersed powered descents (:mod:`lupex.landing.montecarlo`)
-  to the top-ranked landing site, with the Sun's true elevation there at the
-  landing epoch (SPICE) driving the vision drop-outs; vision fixes are simulated
+  to the top-ranked landing site, with the Sun's true elevation and grid azimuth
+  there at the landing epoch (SPICE) driving the vision drop-outs and the hazard
+  map's shadows; the descent, lander, touchdown-limit and dispersion parameters are
+  the config's ``[descent]``, ``[lander_vehicle]``, ``[touchdown]`` and
+  ``[dispersions]`` tables; vision fixes are simulated
   at about one camera GSD (Hamel et al. 2025), because rendering hundreds of 1 Hz
   frames per descent is too slow for a run.
 * The real vision chain on a few frames: the true terrain rendered from above
@@ -46,7 +49,7 @@ def run_landing(cfg: Config, dem, craters, sites: pd.DataFrame, outdir, *, clien
                 steps: Steps = NO_PROGRESS) -> LandingResult | None:
     """Monte Carlo and rendered frames for the best site; None when ``landing.runs`` is 0."""
     from lupex.landing import montecarlo as mc
-    from lupex.landing.descent import DescentConfig
+    from lupex.terrain.geo import grid_north_azimuth_deg
 
     if cfg.landing.runs == 0 or len(sites) == 0:
         return None
@@ -55,14 +58,18 @@ def run_landing(cfg: Config, dem, craters, sites: pd.DataFrame, outdir, *, clien
     epoch = landing_epoch(cfg)
     sun = eph.topocentric("SUN", float(best["lat_deg"]), float(best["lon_deg"]), 0.0, times=[epoch])
     sun_el = float(sun.elevation_deg[0])
-    config = dataclasses.replace(DescentConfig(), sun_elevation_deg=max(sun_el, 0.0))
+    cell = dem.sel(x=[target[0]], y=[target[1]], method="nearest")
+    sun_az = float((sun.azimuth_deg[0] + grid_north_azimuth_deg(cell)[0, 0]) % 360.0)  # grid azimuth, from +y
+    config = dataclasses.replace(cfg.descent, sun_elevation_deg=max(sun_el, 0.0), sun_azimuth_deg=sun_az)
     with steps.task("landing Monte Carlo", total=1) as advance:
-        runs = mc.run_monte_carlo(dem, target, cfg.landing.runs, cfg.landing.seed, client=client, config=config)
+        runs = mc.run_monte_carlo(dem, target, cfg.landing.runs, cfg.landing.seed, client=client, config=config,
+                                  dispersions=cfg.dispersions, vehicle=cfg.lander_vehicle, limits=cfg.touchdown)
         advance(1)
     summ = mc.summary(runs)
     write_dataframe(outdir / "landing_runs.parquet", runs)
     write_json(outdir / "landing_summary.json", {k: (v if not isinstance(v, dict) else v) for k, v in summ.items()}
-               | {"target_x_m": target[0], "target_y_m": target[1], "sun_elevation_deg": sun_el, "epoch_utc": str(epoch)})
+               | {"target_x_m": target[0], "target_y_m": target[1], "sun_elevation_deg": sun_el,
+                  "sun_grid_azimuth_deg": sun_az, "epoch_utc": str(epoch)})
     alts = frame_altitudes(cfg.landing.frame_altitudes_m)
     with steps.task("landing frames", total=max(len(alts), 1)) as advance:
         frames, table = _frames(dem, craters, target, epoch, alts, cfg.landing.seed, advance)

@@ -83,7 +83,7 @@ def run_mission(cfg: Config, *, progress: bool = True, resume: bool = False) -> 
             landed = (float(best["x_m"]), float(best["y_m"]))
             if landing is not None:  # the rover starts where the first descent touched down, not at the target
                 landed = (landed[0] + float(landing.runs["dx_m"].iloc[0]), landed[1] + float(landing.runs["dy_m"].iloc[0]))
-            drill_xy = choose_drill_sites(truth, site.dem, landed)
+            drill_xy = choose_drill_sites(truth, site.dem, landed, depth_m=cfg.drill.max_depth_m)
             rover = ckpt.phase("rover", lambda: run_rover(cfg, site, landed, tuple(drill_xy[0]),
                                                           landing_epoch(cfg) + np.timedelta64(1, "D"), work, steps=steps))
             path = np.column_stack([rover.plan.x_m, rover.plan.y_m])
@@ -93,8 +93,9 @@ def run_mission(cfg: Config, *, progress: bool = True, resume: bool = False) -> 
                 survey = ckpt.phase("survey", lambda: run_survey(truth, site.dem, path, work,
                                                                  seed=cfg.subsurface.seed + 1000))
                 advance(1)
-                drilling = ckpt.phase("drilling", lambda: run_drilling(truth, site.dem, drill_xy, work,
-                                                                       seed=cfg.subsurface.seed + 2000))
+                drilling = ckpt.phase("drilling", lambda: run_drilling(
+                    truth, site.dem, drill_xy, work, seed=cfg.subsurface.seed + 2000, drill_params=cfg.drill,
+                    triton_params=cfg.triton, ltga_params=cfg.ltga, adore_params=cfg.adore, isap_params=cfg.isap))
                 advance(1)
             campaign, campaign_mc = _campaign(cfg, site, truth, landed, work, client_cfg=cfg.compute, ckpt=ckpt,
                                               steps=steps)

@@ -1,0 +1,84 @@
+"""The one field helper of parameter dataclasses, and their shared checks.
+
+A model's parameters live in a frozen dataclass whose every field is made with
+:func:`param`: the default plus ``metadata = {"unit", "help", "source"}``.
+``lupex.config`` turns any such dataclass into a config table (TOML and
+``--set``), lists its keys in ``--help`` and writes it to config.toml.
+``source`` names the paper/table a default comes from, or says ``assumption:``
+and why the value is plausible.
+
+Checks raise :class:`lupex.errors.ConfigError` naming the field, so a bad value
+in a config file says which key to fix.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import MISSING, field, fields
+
+from lupex.errors import ConfigError
+
+ASSUMED = "assumption"
+
+
+def param(default=MISSING, unit: str = "", help: str = "", source: str = "", *, factory=MISSING, **kw):
+    """A dataclass field with unit, help and source metadata; ``factory`` for mutable defaults (dicts)."""
+    if not (unit and help and source):
+        raise TypeError("param needs unit, help and source")
+    meta = {"unit": unit, "help": help, "source": source, **kw}
+    if factory is not MISSING:
+        return field(default_factory=factory, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def _name(obj, name: str) -> str:
+    return f"{type(obj).__name__}.{name}"
+
+
+def _number(obj, name: str) -> float:
+    v = getattr(obj, name)
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise ConfigError(f"{_name(obj, name)} must be a finite number, got {v!r}")
+    return float(v)
+
+
+def check_positive(obj, *names: str) -> None:
+    """Each named field is a finite number > 0."""
+    for n in names:
+        if not _number(obj, n) > 0:
+            raise ConfigError(f"{_name(obj, n)} must be positive ({unit_of(obj, n)}), got {getattr(obj, n)!r}")
+
+
+def check_non_negative(obj, *names: str) -> None:
+    """Each named field is a finite number >= 0."""
+    for n in names:
+        if not _number(obj, n) >= 0:
+            raise ConfigError(f"{_name(obj, n)} must be >= 0 ({unit_of(obj, n)}), got {getattr(obj, n)!r}")
+
+
+def check_range(obj, name: str, lo: float, hi: float, *, lo_open: bool = False, hi_open: bool = False) -> None:
+    """``lo <= field <= hi`` (a bound is excluded when ``*_open``)."""
+    v = _number(obj, name)
+    ok = (v > lo if lo_open else v >= lo) and (v < hi if hi_open else v <= hi)
+    if not ok:
+        rng = f"{'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
+        raise ConfigError(f"{_name(obj, name)} must be in {rng} ({unit_of(obj, name)}), got {getattr(obj, name)!r}")
+
+
+def check_pair(obj, name: str, *, increasing: bool = False, positive: bool = False) -> None:
+    """A field that is a pair of finite numbers (optionally increasing, optionally both > 0)."""
+    v = getattr(obj, name)
+    if (not isinstance(v, tuple) or len(v) != 2
+            or not all(isinstance(i, (int, float)) and not isinstance(i, bool) and math.isfinite(i) for i in v)):
+        raise ConfigError(f"{_name(obj, name)} must be a pair of finite numbers [a, b], got {v!r}")
+    if increasing and not v[0] < v[1]:
+        raise ConfigError(f"{_name(obj, name)} must be increasing, [low, high], got {list(v)}")
+    if positive and not min(v) > 0:
+        raise ConfigError(f"{_name(obj, name)} must hold positive values ({unit_of(obj, name)}), got {list(v)}")
+
+
+def unit_of(obj, name: str) -> str:
+    for f in fields(obj):
+        if f.name == name:
+            return f.metadata.get("unit", "")
+    return ""
