@@ -71,13 +71,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
 from lupex.errors import ConfigError
+from lupex.params import param as _p
 from lupex.mission import astro
 
 ASSUMED = "assumption"
@@ -86,8 +87,6 @@ ARCHITECTURES = ("pm+lander", "integrated")
 G_MOON_SURFACE_M_S2 = astro.MU_MOON_M3_S2 / astro.R_MOON_M**2
 
 
-def _p(default, unit: str, help: str, source: str, **kw):
-    return field(default=default, metadata={"unit": unit, "help": help, "source": source, **kw})
 
 
 @dataclass(frozen=True)

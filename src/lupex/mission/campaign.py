@@ -77,6 +77,7 @@ import logging
 import math
 import re
 import time
+from lupex.params import param as _p
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
@@ -102,8 +103,6 @@ DEPTH_BOUNDS_M = (0.0, 3.0)
 _ASSUMED = "assumption"
 
 
-def _p(default, unit: str, help: str, source: str):
-    return field(default=default, metadata={"unit": unit, "help": help, "source": source})
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 
 import numba
 import numpy as np
@@ -68,6 +68,7 @@ import numpy as np
 from lupex.errors import LupexError
 from lupex.rover import mobility, power, thermal
 from lupex.rover.vehicle import RoverParams
+from lupex.params import param as _p
 
 __all__ = [
     "PlanError", "PlannerParams", "Problem", "Plan", "build_problem", "astar", "plan", "plan_geojson",
@@ -85,8 +86,6 @@ class PlanError(LupexError):
     """No plan can be made: bad start/goal/time, or the goal is unreachable (the message says why)."""
 
 
-def _p(default, unit: str, help: str, source: str):
-    return field(default=default, metadata={"unit": unit, "help": help, "source": source})
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ import math
 from dataclasses import dataclass, field, fields
 
 from lupex.errors import ConfigError
+from lupex.params import param as _p
 
 G_MOON_M_S2 = 1.62
 """Lunar surface gravity (m/s^2), the value the issue specifies (1.62; IAU/GRAIL ~1.625)."""
@@ -40,8 +41,6 @@ MODES = ("drive", "science", "drill", "communicate", "standby", "hibernate")
 """Operating modes the power model knows; heaters are added on top by the thermal model."""
 
 
-def _p(default, unit: str, help: str, source: str, **kw):
-    return field(default=default, metadata={"unit": unit, "help": help, "source": source, **kw})
 
 
 def _positive(obj, *names):
