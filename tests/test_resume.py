@@ -30,7 +30,7 @@ TINY = ["--set", "site.size_m=2000", "--set", "site.pixel_m=40", "--set", "sites
         "--days", "10", "--step-hours", "6", "--azimuths", "36", "--set", "sites.count=2",
         "--set", "sites.min_separation_m=200", "--set", "landing.runs=1", "--set", 'landing.frame_altitudes_m=""',
         "--set", "subsurface.seed=5", "-q"]  # seed 5: the nearest first drill site (250 m), so a short survey
-KILL_AFTER = "landing"  # checkpoint whose appearance triggers the SIGKILL: the run is then in the subsurface phase
+KILL_AFTER = "campaign-strategy-round-000"  # checkpoint whose appearance triggers the SIGKILL: mid-campaign
 TIMING = re.compile(r"timings?_s|wall[ _-]?time|elapsed", re.I)
 
 
@@ -136,9 +136,11 @@ def runs(tmp_path_factory):
 
 
 def test_killed_run_resumes_to_the_uninterrupted_result(runs):
-    # really killed mid-run: the site and landing were checkpointed, the later phases were not
-    assert {"site", "landing"} <= set(runs["at_kill"]), runs["at_kill"]
-    assert not {"rover", "survey", "drilling", "budget"} & set(runs["at_kill"]), runs["at_kill"]
+    # really killed mid-campaign: every phase before it was checkpointed, the campaign's first round too,
+    # the campaign as a whole and the phases after it were not
+    assert {"site", "landing", "subsurface", "rover", "survey", "drilling", KILL_AFTER} <= set(runs["at_kill"]), \
+        runs["at_kill"]
+    assert not {"campaign", "budget"} & set(runs["at_kill"]), runs["at_kill"]
     resumed, ref = runs["resumed"], runs["ref"]
     assert not runs["partial"].exists()
     assert not (resumed / "checkpoints").exists()  # a complete run has nothing left to resume
