@@ -46,6 +46,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 from scipy import fft as sfft
 from scipy import ndimage
@@ -138,6 +139,27 @@ class TriangleIndex:
                 t += 1
         return TriangleIndex(xy, rad, cKDTree(xy) if len(xy) else None, tuple(tiers))
 
+    def grid(self):
+        """Uniform-grid bucketing of the crater centres for the numba nearest-neighbour search (cached).
+
+        ``(xy, x0, y0, cell, ncx, ncy, start, items)``: cell ``(a, b)`` holds
+        ``items[start[a * ncy + b]:start[a * ncy + b + 1]]``; about two craters per cell.
+        """
+        g = self.__dict__.get("_grid")
+        if g is None:
+            lo, hi = self.xy.min(0), self.xy.max(0)
+            span = np.maximum(hi - lo, 1.0)
+            cell = float(np.sqrt(span[0] * span[1] / max(len(self.xy), 1) * 2.0))
+            ncx, ncy = int(span[0] // cell) + 1, int(span[1] // cell) + 1
+            a = np.minimum(((self.xy[:, 0] - lo[0]) // cell).astype(np.int64), ncx - 1)
+            b = np.minimum(((self.xy[:, 1] - lo[1]) // cell).astype(np.int64), ncy - 1)
+            c = a * ncy + b
+            items = np.argsort(c, kind="stable").astype(np.int64)
+            start = np.searchsorted(c[items], np.arange(ncx * ncy + 1)).astype(np.int64)
+            g = (np.ascontiguousarray(self.xy), float(lo[0]), float(lo[1]), cell, ncx, ncy, start, items)
+            object.__setattr__(self, "_grid", g)
+        return g
+
 
 def _ground_plane(camera: Camera, uv: np.ndarray) -> np.ndarray:
     """Detections -> horizontal plane one unit below the camera (site-frame x, y per unit altitude)."""
@@ -153,6 +175,81 @@ def _similarity(src: np.ndarray, dst: np.ndarray):
     a, b = src - ms, dst - md
     s = float((a * b).sum() / max((a * a).sum(), 1e-300))
     return s, md - s * ms
+
+
+def _similarity_batch(src: np.ndarray, dst: np.ndarray):
+    """:func:`_similarity` for stacks of point sets (m, p, 2): scales (m,), translations (m, 2)."""
+    ms, md = src.mean(1), dst.mean(1)
+    a, b = src - ms[:, None], dst - md[:, None]
+    s = (a * b).sum((1, 2)) / np.maximum((a * a).sum((1, 2)), 1e-300)
+    return s, md - s[:, None] * ms
+
+
+@numba.njit(cache=True, nogil=True)
+def _grid_nearest(px, py, xy, x0, y0, cell, ncx, ncy, start, items):  # pragma: no cover - numba
+    """Nearest catalogue point to (px, py) by ring search on the uniform grid: (index, distance)."""
+    ci = min(max(int(np.floor((px - x0) / cell)), 0), ncx - 1)
+    cj = min(max(int(np.floor((py - y0) / cell)), 0), ncy - 1)
+    best_d2 = np.inf
+    best = -1
+    k = 0
+    while True:
+        for a in range(ci - k, ci + k + 1):
+            if a < 0 or a >= ncx:
+                continue
+            step = 1 if (a == ci - k or a == ci + k) else 2 * k
+            b = cj - k
+            while b <= cj + k:
+                if 0 <= b < ncy:
+                    c = a * ncy + b
+                    for q in range(start[c], start[c + 1]):
+                        it = items[q]
+                        dx = xy[it, 0] - px
+                        dy = xy[it, 1] - py
+                        d2 = dx * dx + dy * dy
+                        if d2 < best_d2 or (d2 == best_d2 and it < best):
+                            best_d2 = d2
+                            best = it
+                b += step
+        # lower bound of the distance to any cell outside the searched square
+        bound = np.inf
+        if ci - k > 0:
+            bound = min(bound, px - (x0 + (ci - k) * cell))
+        if ci + k < ncx - 1:
+            bound = min(bound, x0 + (ci + k + 1) * cell - px)
+        if cj - k > 0:
+            bound = min(bound, py - (y0 + (cj - k) * cell))
+        if cj + k < ncy - 1:
+            bound = min(bound, y0 + (cj + k + 1) * cell - py)
+        if bound == np.inf or (best >= 0 and best_d2 <= max(bound, 0.0) ** 2):
+            break
+        k += 1
+    return best, np.sqrt(best_d2)
+
+
+@numba.njit(cache=True, nogil=True)
+def _verify_hypotheses(g, ok, rg, hs, ht, pos_tol, rad, xy, x0, y0, cell, ncx, ncy, start,
+                       items):  # pragma: no cover - numba
+    """Support of each similarity hypothesis over all detections: (n_good, sum of tolerance radii^2)."""
+    m = hs.size
+    n_good = np.zeros(m, np.int64)
+    lam = np.zeros(m)
+    for h in range(m):
+        s = hs[h]
+        tx, ty = ht[h, 0], ht[h, 1]
+        acc = 0.0
+        for i in range(g.shape[0]):
+            if not ok[i]:
+                continue
+            j, d = _grid_nearest(g[i, 0] * s + tx, g[i, 1] * s + ty, xy, x0, y0, cell, ncx, ncy, start, items)
+            rs = rg[i] * s
+            tol = pos_tol * max(rad[j], rs)
+            rr = rs / rad[j]
+            if d < tol and rr > 0.5 and rr < 2.0:
+                n_good[h] += 1
+            acc += tol * tol
+        lam[h] = acc
+    return n_good, lam
 
 
 def identify_no_prior(det, camera: Camera, index: TriangleIndex, *, altitude_m: float | None = None,
@@ -176,11 +273,14 @@ def identify_no_prior(det, camera: Camera, index: TriangleIndex, *, altitude_m: 
     gall = _ground_plane(camera, det.uv)
     okall = np.isfinite(gall).all(1)
     rgall = det.radius_px / camera.f_px  # radius per unit altitude (nadir approximation)
-    best = (0.0, None)
     n_hyp = 0
     span = index.xy.max(0) - index.xy.min(0)
     density = len(index.xy) / max(float(span[0] * span[1]), 1.0)  # catalogue craters per m^2
+    grid = index.grid()
+    hyp_s, hyp_t = [], []
     for tier in index.tiers:
+        if n_hyp >= max_hypotheses:
+            break
         if altitude_m is not None:
             sel = np.flatnonzero(okall & (rgall * altitude_m >= 0.8 * tier.min_radius_m))
             sel = sel[np.argsort(-det.score[sel])][:n_use]
@@ -197,36 +297,48 @@ def identify_no_prior(det, camera: Camera, index: TriangleIndex, *, altitude_m: 
         if not len(feats):
             continue
         hits = tier.tree.query_ball_point(feats, feat_tol)
-        tried = set()
-        for ti, hl in enumerate(hits):
-            for h in hl:
-                n_hyp += 1
-                if n_hyp > max_hypotheses:
-                    break
-                cv = tier.verts[h]
-                s, t = _similarity(g[verts[ti]], index.xy[cv])
-                if not s > 0:
-                    continue
-                if altitude_m is not None and not (0.75 < s / altitude_m < 1.25):
-                    continue
-                rv = rgall[sel[verts[ti]]] * s / index.radius[cv]
-                if np.any((rv < 0.5) | (rv > 2.0)):
-                    continue
-                key = (round(np.log(s) * 20), round(t[0] / (s * 0.02)), round(t[1] / (s * 0.02)))
-                if key in tried:
-                    continue
-                tried.add(key)
-                m = gall * s + t
-                dist, j = index.point_tree.query(np.where(okall[:, None], m, 1e12))
-                rr = rgall * s / index.radius[j]
-                good = okall & (dist < pos_tol_frac * np.maximum(index.radius[j], rgall * s)) & (rr > 0.5) & (rr < 2.0)
-                n_good = int(good.sum())
-                # support beyond chance: expected random coincidences in the tolerance disks
-                lam = density * np.pi * float(((pos_tol_frac * np.maximum(index.radius[j], rgall * s))[okall]
-                                               ** 2).sum())
-                excess = (n_good - lam) / np.sqrt(lam + 1.0)
-                if n_good >= min_support and excess > best[0]:
-                    best = (excess, (good, j))
+        # every (image triangle, catalogue triangle) hit, in order, up to the hypothesis budget
+        ti = np.repeat(np.arange(len(hits)), [len(h) for h in hits])
+        if not ti.size:
+            continue
+        h = np.fromiter((x for hl in hits for x in hl), int, count=ti.size)
+        ti, h = ti[: max_hypotheses - n_hyp], h[: max_hypotheses - n_hyp]
+        n_hyp += ti.size
+        cv = tier.verts[h]
+        s, t = _similarity_batch(g[verts[ti]], index.xy[cv])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            keep = s > 0
+            if altitude_m is not None:
+                keep &= (0.75 < s / altitude_m) & (s / altitude_m < 1.25)
+            rv = rgall[sel[verts[ti]]] * s[:, None] / index.radius[cv]
+            keep &= ~np.any((rv < 0.5) | (rv > 2.0), axis=1)
+            s, t = s[keep], t[keep]
+            if not s.size:
+                continue
+            # one verification per distinct (scale, translation) cell, first occurrence kept
+            key = np.column_stack([np.rint(np.log(s) * 20), np.rint(t[:, 0] / (s * 0.02)),
+                                   np.rint(t[:, 1] / (s * 0.02))])
+        _, first = np.unique(key, axis=0, return_index=True)
+        first.sort()
+        hyp_s.append(s[first])
+        hyp_t.append(t[first])
+    if not hyp_s:
+        return empty
+    hs, ht = np.concatenate(hyp_s), np.concatenate(hyp_t)
+    n_good, lam = _verify_hypotheses(gall, okall, rgall, hs, ht, pos_tol_frac, index.radius, *grid)
+    lam = lam * density * np.pi
+    # support beyond chance: expected random coincidences in the tolerance disks
+    excess = (n_good - lam) / np.sqrt(lam + 1.0)
+    excess[n_good < min_support] = -np.inf
+    b = int(np.argmax(excess))  # first of the best, as the sequential search kept it
+    best = (float(excess[b]) if excess[b] > 0 else 0.0, None)
+    if excess[b] > 0:
+        m = gall * hs[b] + ht[b]
+        dist, j = index.point_tree.query(np.where(okall[:, None], m, 1e12))
+        rr = rgall * hs[b] / index.radius[j]
+        good = (okall & (dist < pos_tol_frac * np.maximum(index.radius[j], rgall * hs[b])) & (rr > 0.5)
+                & (rr < 2.0))
+        best = (best[0], (good, j))
     if best[1] is None or best[0] < 5.0:
         return empty
     good, j = best[1]
