@@ -425,18 +425,39 @@ def _ncc_search(tpl: np.ndarray, ref: np.ndarray):
     return np.nan_to_num(ncc, nan=-1.0)
 
 
+def _shift_bilinear(planes: np.ndarray, d0: float, d1: float, th: int, tw: int) -> np.ndarray:
+    """``planes`` (c, ny, nx) sampled at ``(i + d0, j + d1)`` for ``i < th, j < tw``, bilinear, 0 outside.
+
+    The same values as ``ndimage.map_coordinates(order=1, mode='constant')`` on
+    a uniformly shifted grid, as four weighted slices instead of a per-point
+    spline evaluation.
+    """
+    _, ny, nx = planes.shape
+    i0, j0 = int(np.floor(d0)), int(np.floor(d1))
+    fy, fx = d0 - i0, d1 - j0
+    rows = np.clip(np.arange(th) + i0, 0, ny - 1)
+    cols = np.clip(np.arange(tw) + j0, 0, nx - 1)
+    ap = np.pad(planes, ((0, 0), (0, 1), (0, 1)))
+    r = ap[:, rows]
+    r1 = ap[:, rows + 1]
+    out = ((1 - fy) * ((1 - fx) * r[:, :, cols] + fx * r[:, :, cols + 1])
+           + fy * ((1 - fx) * r1[:, :, cols] + fx * r1[:, :, cols + 1]))
+    ys, xs = np.arange(th) + d0, np.arange(tw) + d1
+    out[:, (ys < 0) | (ys > ny - 1)] = 0.0
+    out[:, :, (xs < 0) | (xs > nx - 1)] = 0.0
+    return out
+
+
 def _lsm_refine(tpl: np.ndarray, ref: np.ndarray, r0: float, c0: float, n_iter: int = 8):
     """Least-squares translation refinement: min sum (T(x) - R(x + d))^2 over d (Gauss-Newton)."""
     c, th, tw = tpl.shape
-    yy, xx = np.mgrid[0:th, 0:tw].astype(float)
     gy = np.stack([ndimage.sobel(ref[k], 0) / 8.0 for k in range(c)])
     gx = np.stack([ndimage.sobel(ref[k], 1) / 8.0 for k in range(c)])
+    planes = np.concatenate([ref, gy, gx])
     d = np.array([r0, c0], float)
     for _ in range(n_iter):
-        coords = [yy + d[0], xx + d[1]]
-        R = np.stack([ndimage.map_coordinates(ref[k], coords, order=1) for k in range(c)])
-        Gy = np.stack([ndimage.map_coordinates(gy[k], coords, order=1) for k in range(c)])
-        Gx = np.stack([ndimage.map_coordinates(gx[k], coords, order=1) for k in range(c)])
+        S = _shift_bilinear(planes, d[0], d[1], th, tw)
+        R, Gy, Gx = S[:c], S[c:2 * c], S[2 * c:]
         res = (tpl - R).ravel()
         J = np.column_stack([Gy.ravel(), Gx.ravel()])
         H = J.T @ J

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from lupex.errors import InputError
@@ -106,6 +107,43 @@ def position_from_attitude(points_m, uv, camera: Camera, rotation) -> np.ndarray
     rhs = np.concatenate([(A1 * X).sum(1), (A2 * X).sum(1)])
     C, *_ = np.linalg.lstsq(A, rhs, rcond=None)
     return C
+
+
+def _attitude_rows(X, x, camera: Camera, R):
+    a = (x[:, 0] - camera.cx) / camera.f_px
+    b = (x[:, 1] - camera.cy) / camera.f_px
+    A1 = a[:, None] * R[2] - R[0]
+    A2 = b[:, None] * R[2] - R[1]
+    return A1, A2, (A1 * X).sum(1), (A2 * X).sum(1)
+
+
+@numba.njit(cache=True, nogil=True)
+def _ransac_trial(A1, A2, rhs1, rhs2, idx, X, x, R, f, cx, cy, thr):  # pragma: no cover - numba
+    """One RANSAC trial: centre from the sampled points' rows (least squares), then inliers of all points."""
+    m = idx.size
+    A = np.empty((2 * m, 3))
+    rhs = np.empty(2 * m)
+    for q in range(m):
+        A[q] = A1[idx[q]]
+        A[m + q] = A2[idx[q]]
+        rhs[q] = rhs1[idx[q]]
+        rhs[m + q] = rhs2[idx[q]]
+    C = np.linalg.lstsq(A, rhs)[0]
+    n = X.shape[0]
+    inl = np.zeros(n, np.bool_)
+    k = 0
+    for i in range(n):
+        d0, d1, d2 = X[i, 0] - C[0], X[i, 1] - C[1], X[i, 2] - C[2]
+        pz = d0 * R[2, 0] + d1 * R[2, 1] + d2 * R[2, 2]
+        if not pz > 0:
+            continue
+        px = d0 * R[0, 0] + d1 * R[0, 1] + d2 * R[0, 2]
+        py = d0 * R[1, 0] + d1 * R[1, 1] + d2 * R[1, 2]
+        e = np.hypot(f * px / pz + cx - x[i, 0], f * py / pz + cy - x[i, 1])
+        if e < thr:
+            inl[i] = True
+            k += 1
+    return inl, k
 
 
 def dlt_pose(points_m, uv, camera: Camera) -> tuple[np.ndarray, np.ndarray]:
@@ -241,12 +279,13 @@ def pnp_ransac(points_m, uv, camera: Camera, rotation_init, rng: np.random.Gener
     best = None
     best_n = 0
     it, need = 0, max_iter
+    # known-attitude rows of every point, once: (a r3 - r1) . C = (a r3 - r1) . X, same for b
+    A1, A2, rhs1, rhs2 = _attitude_rows(X, x, camera, R0)
+    f, cx, cy = camera.f_px, camera.cx, camera.cy
     while it < min(need, max_iter):
         it += 1
         idx = rng.choice(n, 3, replace=False)
-        C = position_from_attitude(X[idx], x[idx], camera, R0)
-        inl = _reproj_err(X, x, camera, R0, C) < threshold_px
-        k = int(inl.sum())
+        inl, k = _ransac_trial(A1, A2, rhs1, rhs2, idx, X, x, R0, f, cx, cy, threshold_px)
         if k > best_n:
             best_n, best = k, inl
             w = k / n
