@@ -410,11 +410,11 @@ def _ncc_search(tpl: np.ndarray, ref: np.ndarray):
     """Normalised correlation of a 2-channel template over every offset of a 2-channel reference (FFT)."""
     c, th, tw = tpl.shape
     _, rh, rw = ref.shape
-    shape = (rh, rw)
-    num = np.zeros((rh - th + 1, rw - tw + 1))
-    for k in range(c):
-        F = sfft.rfft2(ref[k], shape) * np.conj(sfft.rfft2(tpl[k], shape))
-        num += sfft.irfft2(F, shape)[: rh - th + 1, : rw - tw + 1]
+    # circular correlation on a fast FFT size >= the window: the valid offsets never wrap;
+    # the channels' cross-spectra are summed before one inverse transform
+    shape = (sfft.next_fast_len(rh, real=True), sfft.next_fast_len(rw, real=True))
+    F = sfft.rfft2(ref, shape, axes=(1, 2)) * np.conj(sfft.rfft2(tpl, shape, axes=(1, 2)))
+    num = sfft.irfft2(F.sum(0), shape)[: rh - th + 1, : rw - tw + 1]
     # energy of the reference under the template window (sum of squares over channels)
     e = (ref**2).sum(0)
     ii = np.pad(e, ((1, 0), (1, 0))).cumsum(0).cumsum(1)
@@ -425,50 +425,107 @@ def _ncc_search(tpl: np.ndarray, ref: np.ndarray):
     return np.nan_to_num(ncc, nan=-1.0)
 
 
-def _shift_bilinear(planes: np.ndarray, d0: float, d1: float, th: int, tw: int) -> np.ndarray:
+@numba.njit(cache=True, nogil=True)
+def _shift_bilinear(planes, d0, d1, th, tw):  # pragma: no cover - numba
     """``planes`` (c, ny, nx) sampled at ``(i + d0, j + d1)`` for ``i < th, j < tw``, bilinear, 0 outside.
 
     The same values as ``ndimage.map_coordinates(order=1, mode='constant')`` on
-    a uniformly shifted grid, as four weighted slices instead of a per-point
-    spline evaluation.
+    a uniformly shifted grid, without a per-point spline evaluation.
     """
-    _, ny, nx = planes.shape
-    i0, j0 = int(np.floor(d0)), int(np.floor(d1))
-    fy, fx = d0 - i0, d1 - j0
-    rows = np.clip(np.arange(th) + i0, 0, ny - 1)
-    cols = np.clip(np.arange(tw) + j0, 0, nx - 1)
-    ap = np.pad(planes, ((0, 0), (0, 1), (0, 1)))
-    r = ap[:, rows]
-    r1 = ap[:, rows + 1]
-    out = ((1 - fy) * ((1 - fx) * r[:, :, cols] + fx * r[:, :, cols + 1])
-           + fy * ((1 - fx) * r1[:, :, cols] + fx * r1[:, :, cols + 1]))
-    ys, xs = np.arange(th) + d0, np.arange(tw) + d1
-    out[:, (ys < 0) | (ys > ny - 1)] = 0.0
-    out[:, :, (xs < 0) | (xs > nx - 1)] = 0.0
+    c, ny, nx = planes.shape
+    i0 = int(np.floor(d0))
+    j0 = int(np.floor(d1))
+    fy = d0 - i0
+    fx = d1 - j0
+    out = np.zeros((c, th, tw))
+    for i in range(th):
+        y = i + d0
+        if y < 0 or y > ny - 1:
+            continue
+        ia = i + i0
+        ib = min(ia + 1, ny - 1)
+        for j in range(tw):
+            x = j + d1
+            if x < 0 or x > nx - 1:
+                continue
+            ja = j + j0
+            jb = min(ja + 1, nx - 1)
+            for k in range(c):
+                out[k, i, j] = ((1 - fy) * ((1 - fx) * planes[k, ia, ja] + fx * planes[k, ia, jb])
+                                + fy * ((1 - fx) * planes[k, ib, ja] + fx * planes[k, ib, jb]))
     return out
 
 
 def _lsm_refine(tpl: np.ndarray, ref: np.ndarray, r0: float, c0: float, n_iter: int = 8):
     """Least-squares translation refinement: min sum (T(x) - R(x + d))^2 over d (Gauss-Newton)."""
-    c, th, tw = tpl.shape
+    c = tpl.shape[0]
     gy = np.stack([ndimage.sobel(ref[k], 0) / 8.0 for k in range(c)])
     gx = np.stack([ndimage.sobel(ref[k], 1) / 8.0 for k in range(c)])
-    planes = np.concatenate([ref, gy, gx])
-    d = np.array([r0, c0], float)
+    planes = np.ascontiguousarray(np.concatenate([ref, gy, gx]), dtype=np.float64)
+    return _lsm_iterate(np.ascontiguousarray(tpl, dtype=np.float64), planes, float(r0), float(c0), n_iter)
+
+
+@numba.njit(cache=True, nogil=True)
+def _lsm_iterate(tpl, planes, r0, c0, n_iter):  # pragma: no cover - numba
+    """Gauss-Newton steps of :func:`_lsm_refine` on the stacked (reference, d/dy, d/dx) planes."""
+    c, th, tw = tpl.shape
+    d = np.array([r0, c0])
     for _ in range(n_iter):
         S = _shift_bilinear(planes, d[0], d[1], th, tw)
-        R, Gy, Gx = S[:c], S[c:2 * c], S[2 * c:]
-        res = (tpl - R).ravel()
-        J = np.column_stack([Gy.ravel(), Gx.ravel()])
-        H = J.T @ J
-        if np.linalg.cond(H) > 1e8:
+        h00 = h01 = h11 = b0 = b1 = 0.0
+        for k in range(c):
+            for i in range(th):
+                for j in range(tw):
+                    gy = S[c + k, i, j]
+                    gx = S[2 * c + k, i, j]
+                    res = tpl[k, i, j] - S[k, i, j]
+                    h00 += gy * gy
+                    h01 += gy * gx
+                    h11 += gx * gx
+                    b0 += gy * res
+                    b1 += gx * res
+        # condition number of the 2x2 normal matrix (eigenvalues of a symmetric PSD matrix)
+        tr = h00 + h11
+        disc = np.sqrt(max(0.25 * (h00 - h11) ** 2 + h01 * h01, 0.0))
+        lmax, lmin = 0.5 * tr + disc, 0.5 * tr - disc
+        if not lmin > 0 or lmax / lmin > 1e8:
             break
-        step = np.linalg.solve(H, J.T @ res)
-        step = np.clip(step, -1.0, 1.0)
-        d += step
-        if np.abs(step).max() < 1e-3:
+        det = h00 * h11 - h01 * h01
+        s0 = min(max((h11 * b0 - h01 * b1) / det, -1.0), 1.0)
+        s1 = min(max((h00 * b1 - h01 * b0) / det, -1.0), 1.0)
+        d[0] += s0
+        d[1] += s1
+        if max(abs(s0), abs(s1)) < 1e-3:
             break
     return d
+
+
+@numba.njit(cache=True, nogil=True)
+def _orthorectify(img, xs, ys, Z, R, C, f, cx, cy, width, height):  # pragma: no cover - numba
+    """The frame resampled onto map cells (ys x xs, heights Z) through the pinhole; NaN where not seen.
+
+    Bilinear, for cells whose projection lies at least one pixel inside the
+    frame (as ``ndimage.map_coordinates(order=1)`` there).
+    """
+    ny, nx = Z.shape
+    out = np.full((ny, nx), np.nan)
+    for i in range(ny):
+        for j in range(nx):
+            d0, d1, d2 = xs[j] - C[0], ys[i] - C[1], Z[i, j] - C[2]
+            pz = d0 * R[2, 0] + d1 * R[2, 1] + d2 * R[2, 2]
+            if not pz > 0:
+                continue
+            zi = 1.0 / pz
+            u = f * (d0 * R[0, 0] + d1 * R[0, 1] + d2 * R[0, 2]) * zi + cx
+            v = f * (d0 * R[1, 0] + d1 * R[1, 1] + d2 * R[1, 2]) * zi + cy
+            if not (u >= 0.5 and u <= width - 1.5 and v >= 0.5 and v <= height - 1.5):
+                continue
+            iu, iv = int(np.floor(u)), int(np.floor(v))
+            fu, fv = u - iu, v - iv
+            iu1, iv1 = min(iu + 1, width - 1), min(iv + 1, height - 1)
+            out[i, j] = ((1 - fv) * ((1 - fu) * img[iv, iu] + fu * img[iv, iu1])
+                         + fv * ((1 - fu) * img[iv1, iu] + fu * img[iv1, iu1]))
+    return out
 
 
 def template_correspondences(image, camera_pred: Camera, omap, *, search_m: float = 60.0, block_px: int = 48,
@@ -485,7 +542,7 @@ def template_correspondences(image, camera_pred: Camera, omap, *, search_m: floa
                                                       omap.z_site_m[[0, 0, -1, -1], [0, -1, 0, -1]]]))
     corners = camera_pred.ray(np.array([[0, 0], [camera_pred.width - 1, 0], [0, camera_pred.height - 1],
                                         [camera_pred.width - 1, camera_pred.height - 1]], float))
-    zref = float(np.median(omap.z_site_m))
+    zref = omap.median_height_m()
     t = (zref - camera_pred.position_m[2]) / corners[:, 2]
     if not (t > 0).all():
         return np.empty((0, 3)), np.empty((0, 2)), np.empty(0)
@@ -498,13 +555,10 @@ def template_correspondences(image, camera_pred: Camera, omap, *, search_m: floa
         return np.empty((0, 3)), np.empty((0, 2)), np.empty(0)
     rows = np.arange(r0, r1 + 1)
     cols = np.arange(c0, c1 + 1)
-    X, Y = np.meshgrid(omap.x_m[cols], omap.y_m[rows])
     Z = omap.z_site_m[np.ix_(rows, cols)]
-    uv, dep = camera_pred.project(np.column_stack([X.ravel(), Y.ravel(), Z.ravel()]))
-    inside = (dep > 0) & camera_pred.in_image(np.nan_to_num(uv, nan=-1e9), margin_px=1)
-    ortho = np.full(X.size, np.nan)
-    ortho[inside] = ndimage.map_coordinates(img, [uv[inside, 1], uv[inside, 0]], order=1)
-    ortho = ortho.reshape(X.shape)
+    ortho = _orthorectify(img, omap.x_m[cols], omap.y_m[rows], np.ascontiguousarray(Z, dtype=np.float64),
+                          camera_pred.rotation, camera_pred.position_m, camera_pred.f_px, camera_pred.cx,
+                          camera_pred.cy, camera_pred.width, camera_pred.height)
     tpl_field = _orientation_field(ortho)
     s = int(np.ceil(search_m / omap.pixel_m))
     R0, R1 = max(r0 - s, 0), min(r1 + s, ny - 1)
@@ -538,16 +592,16 @@ def template_correspondences(image, camera_pred: Camera, omap, *, search_m: floa
             dr = wr0 + d[0] - gr
             dc = wc0 + d[1] - gc
             cr, cc = br + (block_px - 1) / 2.0, bc + (block_px - 1) / 2.0
-            # pixel that (by the predicted pose) saw the block centre
             xw = omap.x_m[c0] + cc * omap.pixel_m
             yw = omap.y_m[r0] - cr * omap.pixel_m
-            zw = float(omap.height_at(xw, yw))
-            uvp, _ = camera_pred.project(np.array([[xw, yw, zw]]))
-            # the world point it really shows
             xt, yt = xw + dc * omap.pixel_m, yw - dr * omap.pixel_m
-            pts.append([xt, yt, float(omap.height_at(xt, yt))])
-            pix.append(uvp[0])
+            pts.append([xt, yt])
+            pix.append([xw, yw])
             scores.append(best)
     if not pts:
         return np.empty((0, 3)), np.empty((0, 2)), np.empty(0)
-    return np.asarray(pts), np.asarray(pix), np.asarray(scores)
+    pts, pix = np.asarray(pts), np.asarray(pix)
+    # pixel that (by the predicted pose) saw each block centre, and the world point it really shows
+    zw = omap.height_at(pix[:, 0], pix[:, 1])
+    uvp, _ = camera_pred.project(np.column_stack([pix, zw]))
+    return np.column_stack([pts, omap.height_at(pts[:, 0], pts[:, 1])]), uvp, np.asarray(scores)

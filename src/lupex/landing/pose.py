@@ -368,7 +368,7 @@ def locate(image, camera: Camera, predicted_pose: PosePrior | None, onboard_map,
             return VisionFix(res.position_m, res.rotation, res.cov_position_m2, int(res.inliers.sum()), "crater", True)
     if predicted_pose is not None and len(det) >= min_matches:
         # the gates may have been too tight or too loose: identify afresh, altitude from the prior
-        alt = float(predicted_pose.position_m[2] - np.median(onboard_map.z_site_m))
+        alt = float(predicted_pose.position_m[2] - onboard_map.median_height_m())
         di, ci = identify_no_prior(det, cam_att, onboard_map.triangles, altitude_m=alt if alt > 0 else None)
         if len(di) >= min_matches:
             res = pnp_ransac(xyz[ci], det.uv[di], camera, att, rng, threshold_px=threshold_px,
