@@ -349,8 +349,22 @@ def identify_no_prior(det, camera: Camera, index: TriangleIndex, *, altitude_m: 
 
 
 def match_with_prior(det, camera_pred: Camera, xyz_m: np.ndarray, radius_m: np.ndarray, *,
-                     sigma_position_m: float = 0.0, gate_sigma: float = 3.0, min_gate_px: float = 6.0):
-    """Gated mutual-nearest matching of detections to the catalogue projected with the predicted pose."""
+                     sigma_position_m: float = 0.0, gate_sigma: float = 3.0, min_gate_px: float = 6.0,
+                     min_vote_excess: float = 5.0):
+    """Gated mutual-nearest matching of detections to the catalogue projected with the predicted pose.
+
+    When the gate is wider than ``2 min_gate_px`` (an uncertain prior, where a
+    gate holds several craters), the common image offset of the prior's error
+    is voted first: every (detection, projected crater) pair in the gate with
+    compatible radii votes for its displacement in a 2-D histogram (bins of
+    ``min_gate_px / 2``, 3x3 summed; a generalised-Hough offset vote, Ballard
+    1981, Pattern Recognit. 13:111); the pairs within ``min_gate_px`` of the
+    winning offset are kept and the nearest-neighbour test is made after
+    removing it. The vote is used only when its peak stands ``min_vote_excess``
+    Poisson sigmas above the count expected from pairs spread uniformly over
+    the gate (low sun, mostly false detections: no common offset, plain
+    gated matching as before).
+    """
     empty = (np.empty(0, int), np.empty(0, int))
     if len(det) == 0 or len(xyz_m) == 0:
         return empty
@@ -364,30 +378,48 @@ def match_with_prior(det, camera_pred: Camera, xyz_m: np.ndarray, radius_m: np.n
     uv, rpx = uv[vis], rpx[vis]
     alt = float(np.median(depth[vis]))
     gate = max(min_gate_px, gate_sigma * sigma_position_m * camera_pred.f_px / alt)
-    tree = cKDTree(uv)
     du = det.uv
-    res_d, res_c = [], []
-    cand = tree.query_ball_point(du, gate)
-    best_for_cat: dict[int, tuple[float, int]] = {}
-    choice = {}
-    for i, cl in enumerate(cand):
-        if not cl:
-            continue
-        cl = np.asarray(cl)
-        ratio = det.radius_px[i] / rpx[cl]
-        cl = cl[(ratio > 1 / 1.6) & (ratio < 1.6)]
-        if not cl.size:
-            continue
-        dd = np.hypot(uv[cl, 0] - du[i, 0], uv[cl, 1] - du[i, 1])
-        j = int(cl[np.argmin(dd)])
-        choice[i] = j
-        if j not in best_for_cat or dd.min() < best_for_cat[j][0]:
-            best_for_cat[j] = (float(dd.min()), i)
-    for i, j in choice.items():
-        if best_for_cat[j][1] == i:
-            res_d.append(i)
-            res_c.append(cidx[j])
-    return np.asarray(res_d, int), np.asarray(res_c, int)
+    cand = cKDTree(uv).query_ball_point(du, gate)
+    pi = np.repeat(np.arange(len(cand)), [len(c) for c in cand])
+    if not pi.size:
+        return empty
+    pc = np.fromiter((x for cl in cand for x in cl), int, count=pi.size)
+    ratio = det.radius_px[pi] / rpx[pc]
+    ok = (ratio > 1 / 1.6) & (ratio < 1.6)
+    pi, pc = pi[ok], pc[ok]
+    if not pi.size:
+        return empty
+    disp = uv[pc] - du[pi]
+    if gate > 2.0 * min_gate_px:
+        b = 0.5 * min_gate_px
+        nb = int(np.ceil(gate / b))
+        edges = np.arange(-nb, nb + 1) * b
+        hist, _, _ = np.histogram2d(disp[:, 0], disp[:, 1], bins=(edges, edges))
+        hist = ndimage.uniform_filter(hist, 3, mode="constant") * 9.0
+        k0, k1 = np.unravel_index(np.argmax(hist), hist.shape)
+        # votes expected in a 3x3 cell window from pairs spread uniformly over the gate disk
+        lam = pi.size * (3.0 * b) ** 2 / (np.pi * gate**2)
+        if (hist[k0, k1] - lam) / np.sqrt(lam + 1.0) >= min_vote_excess:
+            centre = np.array([edges[k0] + 0.5 * b, edges[k1] + 0.5 * b])
+            near = np.hypot(*(disp - centre).T) < min_gate_px
+            offset = disp[near].mean(0) if near.any() else centre
+            disp = disp - offset
+            keep = np.hypot(disp[:, 0], disp[:, 1]) < min_gate_px
+            pi, pc, disp = pi[keep], pc[keep], disp[keep]
+            if not pi.size:
+                return empty
+    dd = np.hypot(disp[:, 0], disp[:, 1])
+    # each detection's nearest crater ...
+    o = np.lexsort((dd, pi))
+    first = np.ones(o.size, bool)
+    first[1:] = pi[o[1:]] != pi[o[:-1]]
+    ch = o[first]
+    # ... kept when the detection is also that crater's nearest among the detections choosing it
+    o2 = np.lexsort((pi[ch], dd[ch], pc[ch]))
+    first2 = np.ones(o2.size, bool)
+    first2[1:] = pc[ch][o2[1:]] != pc[ch][o2[:-1]]
+    mutual = np.sort(ch[o2[first2]])
+    return pi[mutual].astype(int), cidx[pc[mutual]].astype(int)
 
 
 # ----------------------------------------------------------------------------- template matching
