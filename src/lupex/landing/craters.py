@@ -36,8 +36,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
-from scipy import ndimage
 
 from lupex.errors import InputError
 
@@ -79,10 +79,29 @@ def image_sun_direction(camera, sun_site) -> np.ndarray:
     return uvd / n
 
 
-def _shift(a: np.ndarray, dy: int, dx: int, pad: int) -> np.ndarray:
-    """``out[y, x] = a[y + dy, x + dx]`` for an edge-padded ``a`` (pad >= |dy|, |dx|)."""
-    ny, nx = a.shape[0] - 2 * pad, a.shape[1] - 2 * pad
-    return a[pad + dy: pad + dy + ny, pad + dx: pad + dx + nx]
+def _lit_median(raw: np.ndarray, img: np.ndarray) -> float:
+    """Median of the lit pixels (> 10% of the maximum) of ``img`` (float32 copy of ``raw``); 1 if none.
+
+    Integer frames (the camera's 8/16-bit counts) take the exact median from a
+    histogram, O(N) instead of a partition over a million floats.
+    """
+    mx = img.max()
+    if mx <= 0:
+        lit = img.ravel()
+        return float(np.median(lit)) if lit.size else 1.0
+    cut = 0.1 * mx
+    if raw.dtype.kind in "ui" and raw.min() >= 0 and mx < 65536:
+        h = np.bincount(raw.ravel().astype(np.intp), minlength=int(mx) + 1)
+        h[np.arange(h.size, dtype=np.float32) <= cut] = 0
+        n = int(h.sum())
+        if n == 0:
+            return 1.0
+        c = np.cumsum(h)
+        lo = int(np.searchsorted(c, (n - 1) // 2 + 1))
+        hi = int(np.searchsorted(c, n // 2 + 1))
+        return float(np.float32(0.5 * (lo + hi)))
+    lit = img[img > cut]
+    return float(np.median(lit)) if lit.size else 1.0
 
 
 def detect_craters(image, sun_dir_uv, *, min_radius_px: float = 4.0, max_radius_px: float | None = None,
@@ -101,14 +120,14 @@ def detect_craters(image, sun_dir_uv, *, min_radius_px: float = 4.0, max_radius_
     img = np.asarray(image)
     if img.ndim != 2:
         raise InputError(f"image must be 2-D (rows, columns), got shape {img.shape}")
+    raw = img
     img = img.astype(np.float32)
     if not np.isfinite(img).all():
         raise InputError("image has NaN/inf pixels; give a finite image (replace invalid pixels by 0)")
     s = np.asarray(sun_dir_uv, float)
     s = s / np.linalg.norm(s)
     ny, nx = img.shape
-    lit = img[img > 0.1 * img.max()] if img.max() > 0 else img.ravel()
-    norm = float(np.median(lit)) if lit.size else 1.0
+    norm = _lit_median(raw, img)
     if norm <= 0:
         return Detections(*(np.empty(0) for _ in range(4)))
     img = img / norm
@@ -124,37 +143,27 @@ def detect_craters(image, sun_dir_uv, *, min_radius_px: float = 4.0, max_radius_
         a = a[: a.shape[0] // 2 * 2, : a.shape[1] // 2 * 2]
         pyr.append(0.25 * (a[0::2, 0::2] + a[1::2, 0::2] + a[0::2, 1::2] + a[1::2, 1::2]))
     resp_by_scale = []
+    boxes = {}
     for r, lev in zip(radii, levels):
         a = pyr[lev]
         rl = r / 2**lev
         h = max(1, int(round(0.35 * rl)))
-        box = ndimage.uniform_filter(a, size=2 * h + 1, mode="nearest")
-        pad = int(np.ceil(1.4 * rl)) + 1
-        bp = np.pad(box, pad, mode="edge")
+        if (lev, h) not in boxes:  # neighbouring scales often share a box size
+            boxes[(lev, h)] = _box_mean(a, h)
+        box = boxes[(lev, h)]
         off = lambda k: (int(round(k * rl * s[1])), int(round(k * rl * s[0])))  # noqa: E731
-        dark = _shift(bp, *off(0.5), pad)
-        resp = np.minimum(_shift(bp, *off(-0.5), pad) - dark, _shift(bp, *off(1.35), pad) - dark)
-        resp_by_scale.append(resp)
+        resp_by_scale.append(_pair_response(box, *off(0.5), *off(-0.5), *off(1.35)))
     cands = []
     for k, (r, lev) in enumerate(zip(radii, levels)):
         resp = resp_by_scale[k]
         sub = resp[:: max(1, resp.shape[0] // 128), :: max(1, resp.shape[1] // 128)]
         med = float(np.median(sub))
         thr = max(threshold, med + n_sigma * 1.4826 * float(np.median(np.abs(sub - med))))
-        m = resp > thr
         b = int(np.ceil(r / 2**lev)) + 1
-        m[:b], m[-b:], m[:, :b], m[:, -b:] = False, False, False, False
-        rr, cc = np.nonzero(m)
+        # 3x3 local maxima above the threshold, away from the border
+        rr, cc, sc = _local_maxima(resp, np.float32(thr), b)
         if rr.size == 0:
             continue
-        sc = resp[rr, cc]
-        # 3x3 local maxima only
-        isloc = np.ones(rr.size, bool)
-        for dy in (-1, 0, 1):
-            for dx in (-1, 0, 1):
-                if dy or dx:
-                    isloc &= sc >= resp[rr + dy, cc + dx]
-        rr, cc, sc = rr[isloc], cc[isloc], sc[isloc]
         # parabolic refinement of log-radius from the neighbouring scales (sampled at the same point)
         f = 2.0**lev
         uu, vv = (cc + 0.5) * f - 0.5, (rr + 0.5) * f - 0.5
@@ -181,24 +190,133 @@ def detect_craters(image, sun_dir_uv, *, min_radius_px: float = 4.0, max_radius_
     return Detections(c[:, 0], c[:, 1], c[:, 2], c[:, 3])
 
 
+
+@numba.njit(cache=True, nogil=True)
+def _box_mean(a, h):  # pragma: no cover - numba
+    """Mean over a (2h+1)^2 box with edge-replicated borders (scipy ``uniform_filter(mode='nearest')``).
+
+    Separable running sums in float64, O(1) per pixel whatever ``h``.
+    """
+    ny, nx = a.shape
+    w = 2 * h + 1
+    inv = 1.0 / (w * w)
+    tmp = np.empty((ny, nx), np.float64)
+    for i in range(ny):
+        row = a[i]
+        t = tmp[i]
+        acc = 0.0
+        for k in range(-h, h + 1):
+            acc += row[min(max(k, 0), nx - 1)]
+        t[0] = acc
+        j = 1
+        while j < nx and j - h - 1 < 0:
+            acc += row[min(j + h, nx - 1)] - row[0]
+            t[j] = acc
+            j += 1
+        while j < nx - h:
+            acc += row[j + h] - row[j - h - 1]
+            t[j] = acc
+            j += 1
+        while j < nx:
+            acc += row[nx - 1] - row[j - h - 1]
+            t[j] = acc
+            j += 1
+    out = np.empty((ny, nx), np.float32)
+    col = np.zeros(nx, np.float64)
+    for k in range(-h, h + 1):
+        tk = tmp[min(max(k, 0), ny - 1)]
+        for j in range(nx):
+            col[j] += tk[j]
+    for j in range(nx):
+        out[0, j] = col[j] / (w * w)
+    for i in range(1, ny):
+        ta = tmp[min(i + h, ny - 1)]
+        tb = tmp[max(i - h - 1, 0)]
+        o = out[i]
+        for j in range(nx):
+            c = col[j] + (ta[j] - tb[j])
+            col[j] = c
+            o[j] = c * inv
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _pair_response(box, dy_d, dx_d, dy_b, dx_b, dy_r, dx_r):  # pragma: no cover - numba
+    """``min(bright - dark, rim - dark)`` with each box sampled at its offset (edge-clamped)."""
+    ny, nx = box.shape
+    out = np.empty((ny, nx), np.float32)
+    for i in range(ny):
+        id_ = min(max(i + dy_d, 0), ny - 1)
+        ib = min(max(i + dy_b, 0), ny - 1)
+        ir = min(max(i + dy_r, 0), ny - 1)
+        for j in range(nx):
+            dk = box[id_, min(max(j + dx_d, 0), nx - 1)]
+            br = box[ib, min(max(j + dx_b, 0), nx - 1)] - dk
+            rm = box[ir, min(max(j + dx_r, 0), nx - 1)] - dk
+            out[i, j] = br if br < rm else rm
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _local_maxima(resp, thr, border):  # pragma: no cover - numba
+    """Pixels above ``thr``, at least ``border`` from the edge, >= their 8 neighbours: (rows, cols, scores)."""
+    ny, nx = resp.shape
+    n = 0
+    rr = np.empty(64, np.int64)
+    cc = np.empty(64, np.int64)
+    for i in range(border, ny - border):
+        for j in range(border, nx - border):
+            v = resp[i, j]
+            if not v > thr:
+                continue
+            ok = True
+            for dy in range(-1, 2):
+                for dx in range(-1, 2):
+                    if (dy != 0 or dx != 0) and v < resp[i + dy, j + dx]:
+                        ok = False
+            if ok:
+                if n == rr.size:
+                    rr2 = np.empty(2 * n, np.int64)
+                    cc2 = np.empty(2 * n, np.int64)
+                    rr2[:n] = rr
+                    cc2[:n] = cc
+                    rr, cc = rr2, cc2
+                rr[n] = i
+                cc[n] = j
+                n += 1
+    sc = np.empty(n, np.float32)
+    for k in range(n):
+        sc[k] = resp[rr[k], cc[k]]
+    return rr[:n], cc[:n], sc
+
+
 def _nms(u, v, r, max_n: int) -> np.ndarray:
     """Greedy NMS (input sorted by score): drop a candidate whose centre lies inside a kept one's 0.8 r."""
-    from scipy.spatial import cKDTree
+    return _nms_kernel(np.ascontiguousarray(u, np.float64), np.ascontiguousarray(v, np.float64),
+                       np.ascontiguousarray(r, np.float64), int(max_n))
 
-    tree = cKDTree(np.column_stack([u, v]))
-    suppressed = np.zeros(u.size, bool)
-    keep = []
-    rmax = float(r.max())
-    for i in range(u.size):
+
+@numba.njit(cache=True, nogil=True)
+def _nms_kernel(u, v, r, max_n):  # pragma: no cover - numba
+    n = u.size
+    suppressed = np.zeros(n, np.bool_)
+    keep = np.empty(min(n, max_n), np.int64)
+    nk = 0
+    for i in range(n):
         if suppressed[i]:
             continue
-        keep.append(i)
-        if len(keep) >= max_n:
+        keep[nk] = i
+        nk += 1
+        if nk >= max_n:
             break
-        for j in tree.query_ball_point([u[i], v[i]], 0.8 * max(r[i], 1.0) + 0.0 * rmax):
-            if j != i:
+        rad = 0.8 * max(r[i], 1.0)
+        r2 = rad * rad
+        for j in range(i + 1, n):
+            du = u[j] - u[i]
+            dv = v[j] - v[i]
+            if du * du + dv * dv <= r2:
                 suppressed[j] = True
-    return np.asarray(keep, int)
+    return keep[:nk]
 
 
 def project_craters(camera, xyz_m, radius_m) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

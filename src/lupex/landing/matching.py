@@ -46,6 +46,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 from scipy import fft as sfft
 from scipy import ndimage
@@ -138,6 +139,27 @@ class TriangleIndex:
                 t += 1
         return TriangleIndex(xy, rad, cKDTree(xy) if len(xy) else None, tuple(tiers))
 
+    def grid(self):
+        """Uniform-grid bucketing of the crater centres for the numba nearest-neighbour search (cached).
+
+        ``(xy, x0, y0, cell, ncx, ncy, start, items)``: cell ``(a, b)`` holds
+        ``items[start[a * ncy + b]:start[a * ncy + b + 1]]``; about two craters per cell.
+        """
+        g = self.__dict__.get("_grid")
+        if g is None:
+            lo, hi = self.xy.min(0), self.xy.max(0)
+            span = np.maximum(hi - lo, 1.0)
+            cell = float(np.sqrt(span[0] * span[1] / max(len(self.xy), 1) * 2.0))
+            ncx, ncy = int(span[0] // cell) + 1, int(span[1] // cell) + 1
+            a = np.minimum(((self.xy[:, 0] - lo[0]) // cell).astype(np.int64), ncx - 1)
+            b = np.minimum(((self.xy[:, 1] - lo[1]) // cell).astype(np.int64), ncy - 1)
+            c = a * ncy + b
+            items = np.argsort(c, kind="stable").astype(np.int64)
+            start = np.searchsorted(c[items], np.arange(ncx * ncy + 1)).astype(np.int64)
+            g = (np.ascontiguousarray(self.xy), float(lo[0]), float(lo[1]), cell, ncx, ncy, start, items)
+            object.__setattr__(self, "_grid", g)
+        return g
+
 
 def _ground_plane(camera: Camera, uv: np.ndarray) -> np.ndarray:
     """Detections -> horizontal plane one unit below the camera (site-frame x, y per unit altitude)."""
@@ -155,9 +177,84 @@ def _similarity(src: np.ndarray, dst: np.ndarray):
     return s, md - s * ms
 
 
+def _similarity_batch(src: np.ndarray, dst: np.ndarray):
+    """:func:`_similarity` for stacks of point sets (m, p, 2): scales (m,), translations (m, 2)."""
+    ms, md = src.mean(1), dst.mean(1)
+    a, b = src - ms[:, None], dst - md[:, None]
+    s = (a * b).sum((1, 2)) / np.maximum((a * a).sum((1, 2)), 1e-300)
+    return s, md - s[:, None] * ms
+
+
+@numba.njit(cache=True, nogil=True)
+def _grid_nearest(px, py, xy, x0, y0, cell, ncx, ncy, start, items):  # pragma: no cover - numba
+    """Nearest catalogue point to (px, py) by ring search on the uniform grid: (index, distance)."""
+    ci = min(max(int(np.floor((px - x0) / cell)), 0), ncx - 1)
+    cj = min(max(int(np.floor((py - y0) / cell)), 0), ncy - 1)
+    best_d2 = np.inf
+    best = -1
+    k = 0
+    while True:
+        for a in range(ci - k, ci + k + 1):
+            if a < 0 or a >= ncx:
+                continue
+            step = 1 if (a == ci - k or a == ci + k) else 2 * k
+            b = cj - k
+            while b <= cj + k:
+                if 0 <= b < ncy:
+                    c = a * ncy + b
+                    for q in range(start[c], start[c + 1]):
+                        it = items[q]
+                        dx = xy[it, 0] - px
+                        dy = xy[it, 1] - py
+                        d2 = dx * dx + dy * dy
+                        if d2 < best_d2 or (d2 == best_d2 and it < best):
+                            best_d2 = d2
+                            best = it
+                b += step
+        # lower bound of the distance to any cell outside the searched square
+        bound = np.inf
+        if ci - k > 0:
+            bound = min(bound, px - (x0 + (ci - k) * cell))
+        if ci + k < ncx - 1:
+            bound = min(bound, x0 + (ci + k + 1) * cell - px)
+        if cj - k > 0:
+            bound = min(bound, py - (y0 + (cj - k) * cell))
+        if cj + k < ncy - 1:
+            bound = min(bound, y0 + (cj + k + 1) * cell - py)
+        if bound == np.inf or (best >= 0 and best_d2 <= max(bound, 0.0) ** 2):
+            break
+        k += 1
+    return best, np.sqrt(best_d2)
+
+
+@numba.njit(cache=True, nogil=True)
+def _verify_hypotheses(g, ok, rg, hs, ht, pos_tol, rad, xy, x0, y0, cell, ncx, ncy, start,
+                       items):  # pragma: no cover - numba
+    """Support of each similarity hypothesis over all detections: (n_good, sum of tolerance radii^2)."""
+    m = hs.size
+    n_good = np.zeros(m, np.int64)
+    lam = np.zeros(m)
+    for h in range(m):
+        s = hs[h]
+        tx, ty = ht[h, 0], ht[h, 1]
+        acc = 0.0
+        for i in range(g.shape[0]):
+            if not ok[i]:
+                continue
+            j, d = _grid_nearest(g[i, 0] * s + tx, g[i, 1] * s + ty, xy, x0, y0, cell, ncx, ncy, start, items)
+            rs = rg[i] * s
+            tol = pos_tol * max(rad[j], rs)
+            rr = rs / rad[j]
+            if d < tol and rr > 0.5 and rr < 2.0:
+                n_good[h] += 1
+            acc += tol * tol
+        lam[h] = acc
+    return n_good, lam
+
+
 def identify_no_prior(det, camera: Camera, index: TriangleIndex, *, altitude_m: float | None = None,
                       n_use: int = 30, k: int = 5, feat_tol: float = 0.03, pos_tol_frac: float = 0.3,
-                      min_support: int = 8, max_hypotheses: int = 20000):
+                      min_support: int = 8, max_hypotheses: int = 20000, xyz_m=None):
     """Identify detections against the catalogue with no prior position (attitude from ``camera.rotation``).
 
     For each catalogue tier the detections are cut at the tier's radius (in
@@ -169,6 +266,20 @@ def identify_no_prior(det, camera: Camera, index: TriangleIndex, *, altitude_m: 
     (``(n - lam) / sqrt(lam + 1)`` with ``lam`` the expected number of random
     coincidences given the catalogue density), which must reach 5 and
     ``min_support`` matches.
+
+    ``xyz_m`` (catalogue centres with their rim heights, (n, 3)): verify each
+    hypothesis through the camera instead of the flat-ground similarity. The
+    three correspondences give the camera centre with the attitude known
+    (:func:`lupex.landing.pose.position_from_attitude`, a linear solve), the
+    catalogue craters in that footprint are projected and each detection is
+    tested against its nearest projection (tolerance ``pos_tol_frac`` x the
+    larger radius, in pixels; chance level from the projected-crater density).
+    Relief is then handled exactly: at 500 m above rough polar terrain (relief
+    std ~ 60 m, 12 % of the altitude) the flat model misplaces true craters by
+    ~7 m, 5x the tolerance, and no-prior identification failed there. This is
+    the 3-D verification of crater-triad hypotheses used with a known attitude
+    (Christian et al. 2021, J. Astronaut. Sci. 68:1056, sec. on pose from
+    identified craters; Maass et al. 2020 for DLR's crater navigation).
     """
     empty = (np.empty(0, int), np.empty(0, int))
     if not index.tiers or len(det) < 3:
@@ -176,11 +287,14 @@ def identify_no_prior(det, camera: Camera, index: TriangleIndex, *, altitude_m: 
     gall = _ground_plane(camera, det.uv)
     okall = np.isfinite(gall).all(1)
     rgall = det.radius_px / camera.f_px  # radius per unit altitude (nadir approximation)
-    best = (0.0, None)
     n_hyp = 0
     span = index.xy.max(0) - index.xy.min(0)
     density = len(index.xy) / max(float(span[0] * span[1]), 1.0)  # catalogue craters per m^2
+    grid = index.grid()
+    hyp_s, hyp_t, hyp_d, hyp_c = [], [], [], []
     for tier in index.tiers:
+        if n_hyp >= max_hypotheses:
+            break
         if altitude_m is not None:
             sel = np.flatnonzero(okall & (rgall * altitude_m >= 0.8 * tier.min_radius_m))
             sel = sel[np.argsort(-det.score[sel])][:n_use]
@@ -197,36 +311,54 @@ def identify_no_prior(det, camera: Camera, index: TriangleIndex, *, altitude_m: 
         if not len(feats):
             continue
         hits = tier.tree.query_ball_point(feats, feat_tol)
-        tried = set()
-        for ti, hl in enumerate(hits):
-            for h in hl:
-                n_hyp += 1
-                if n_hyp > max_hypotheses:
-                    break
-                cv = tier.verts[h]
-                s, t = _similarity(g[verts[ti]], index.xy[cv])
-                if not s > 0:
-                    continue
-                if altitude_m is not None and not (0.75 < s / altitude_m < 1.25):
-                    continue
-                rv = rgall[sel[verts[ti]]] * s / index.radius[cv]
-                if np.any((rv < 0.5) | (rv > 2.0)):
-                    continue
-                key = (round(np.log(s) * 20), round(t[0] / (s * 0.02)), round(t[1] / (s * 0.02)))
-                if key in tried:
-                    continue
-                tried.add(key)
-                m = gall * s + t
-                dist, j = index.point_tree.query(np.where(okall[:, None], m, 1e12))
-                rr = rgall * s / index.radius[j]
-                good = okall & (dist < pos_tol_frac * np.maximum(index.radius[j], rgall * s)) & (rr > 0.5) & (rr < 2.0)
-                n_good = int(good.sum())
-                # support beyond chance: expected random coincidences in the tolerance disks
-                lam = density * np.pi * float(((pos_tol_frac * np.maximum(index.radius[j], rgall * s))[okall]
-                                               ** 2).sum())
-                excess = (n_good - lam) / np.sqrt(lam + 1.0)
-                if n_good >= min_support and excess > best[0]:
-                    best = (excess, (good, j))
+        # every (image triangle, catalogue triangle) hit, in order, up to the hypothesis budget
+        ti = np.repeat(np.arange(len(hits)), [len(h) for h in hits])
+        if not ti.size:
+            continue
+        h = np.fromiter((x for hl in hits for x in hl), int, count=ti.size)
+        ti, h = ti[: max_hypotheses - n_hyp], h[: max_hypotheses - n_hyp]
+        n_hyp += ti.size
+        cv = tier.verts[h]
+        s, t = _similarity_batch(g[verts[ti]], index.xy[cv])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            keep = s > 0
+            if altitude_m is not None:
+                keep &= (0.75 < s / altitude_m) & (s / altitude_m < 1.25)
+            rv = rgall[sel[verts[ti]]] * s[:, None] / index.radius[cv]
+            keep &= ~np.any((rv < 0.5) | (rv > 2.0), axis=1)
+            s, t = s[keep], t[keep]
+            hd, hc = sel[verts[ti]][keep], cv[keep]
+            if not s.size:
+                continue
+            # one verification per distinct (scale, translation) cell, first occurrence kept
+            key = np.column_stack([np.rint(np.log(s) * 20), np.rint(t[:, 0] / (s * 0.02)),
+                                   np.rint(t[:, 1] / (s * 0.02))])
+        _, first = np.unique(key, axis=0, return_index=True)
+        first.sort()
+        hyp_s.append(s[first])
+        hyp_t.append(t[first])
+        hyp_d.append(hd[first])
+        hyp_c.append(hc[first])
+    if not hyp_s:
+        return empty
+    hs, ht = np.concatenate(hyp_s), np.concatenate(hyp_t)
+    if xyz_m is not None:
+        return _verify_3d(det, camera, index, np.asarray(xyz_m, float), np.concatenate(hyp_d),
+                          np.concatenate(hyp_c), okall, pos_tol_frac, min_support, altitude_m)
+    n_good, lam = _verify_hypotheses(gall, okall, rgall, hs, ht, pos_tol_frac, index.radius, *grid)
+    lam = lam * density * np.pi
+    # support beyond chance: expected random coincidences in the tolerance disks
+    excess = (n_good - lam) / np.sqrt(lam + 1.0)
+    excess[n_good < min_support] = -np.inf
+    b = int(np.argmax(excess))  # first of the best, as the sequential search kept it
+    best = (float(excess[b]) if excess[b] > 0 else 0.0, None)
+    if excess[b] > 0:
+        m = gall * hs[b] + ht[b]
+        dist, j = index.point_tree.query(np.where(okall[:, None], m, 1e12))
+        rr = rgall * hs[b] / index.radius[j]
+        good = (okall & (dist < pos_tol_frac * np.maximum(index.radius[j], rgall * hs[b])) & (rr > 0.5)
+                & (rr < 2.0))
+        best = (best[0], (good, j))
     if best[1] is None or best[0] < 5.0:
         return empty
     good, j = best[1]
@@ -236,9 +368,138 @@ def identify_no_prior(det, camera: Camera, index: TriangleIndex, *, altitude_m: 
     return di[first], ci[first]
 
 
+def _verify_3d(det, camera: Camera, index: TriangleIndex, xyz: np.ndarray, hyp_d: np.ndarray, hyp_c: np.ndarray,
+               okall: np.ndarray, pos_tol_frac: float, min_support: int, altitude_m):
+    """Hypotheses (detection triples, catalogue triples) verified through the camera (see identify_no_prior)."""
+    empty = (np.empty(0, int), np.empty(0, int))
+    R = np.asarray(camera.rotation, float)
+    uv = det.uv
+    a = (uv[:, 0] - camera.cx) / camera.f_px
+    b = (uv[:, 1] - camera.cy) / camera.f_px
+    A1 = a[:, None] * R[2] - R[0]
+    A2 = b[:, None] * R[2] - R[1]
+    _, x0, y0, cell, ncx, ncy, start, items = index.grid()
+    half_diag = np.hypot(camera.width, camera.height) / 2.0 / camera.f_px
+    alt = (-1.0, np.inf) if altitude_m is None else (0.75 * altitude_m, 1.25 * altitude_m)
+    n_good, lam, C = _verify_3d_kernel(np.ascontiguousarray(hyp_d, np.int64), np.ascontiguousarray(hyp_c, np.int64),
+                                       A1, A2, uv, det.radius_px.astype(float), okall, xyz, index.radius, R,
+                                       camera.f_px, camera.cx, camera.cy, float(camera.width), float(camera.height),
+                                       pos_tol_frac, half_diag, float(xyz[:, 2].min()), alt[0], alt[1],
+                                       x0, y0, cell, ncx, ncy, start, items)
+    with np.errstate(invalid="ignore"):
+        excess = (n_good - lam) / np.sqrt(lam + 1.0)
+    excess[(n_good < min_support) | ~np.isfinite(excess)] = -np.inf
+    k = int(np.argmax(excess))
+    if not excess[k] >= 5.0:
+        return empty
+    cam = camera.with_pose(C[k], R)
+    puv, depth = cam.project(xyz)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rpx = index.radius * camera.f_px / depth
+    vis = np.flatnonzero((depth > 0) & cam.in_image(np.nan_to_num(puv, nan=-1e9), margin_px=-20))
+    if not vis.size:
+        return empty
+    dist, jj = cKDTree(puv[vis]).query(uv)
+    j = vis[jj]
+    rr = det.radius_px / rpx[j]
+    good = okall & (dist < pos_tol_frac * np.maximum(rpx[j], det.radius_px)) & (rr > 0.5) & (rr < 2.0)
+    di, ci = np.flatnonzero(good), j[good]
+    _, first = np.unique(ci, return_index=True)
+    return di[first], ci[first]
+
+
+@numba.njit(cache=True, nogil=True)
+def _verify_3d_kernel(hyp_d, hyp_c, A1, A2, uv, rdet, ok, xyz, rad, R, f, cx, cy, W, H, pos_tol, half_diag,
+                      zmin, alt_lo, alt_hi, x0, y0, cell, ncx, ncy, start, items):  # pragma: no cover - numba
+    m = hyp_d.shape[0]
+    n = uv.shape[0]
+    n_good = np.zeros(m, np.int64)
+    lam = np.full(m, np.inf)
+    Cs = np.full((m, 3), np.nan)
+    A = np.empty((6, 3))
+    rhs = np.empty(6)
+    pu = np.empty(items.size)
+    pv = np.empty(items.size)
+    pr = np.empty(items.size)
+    for h in range(m):
+        for q in range(3):
+            d = hyp_d[h, q]
+            c = hyp_c[h, q]
+            A[q] = A1[d]
+            A[3 + q] = A2[d]
+            rhs[q] = A1[d, 0] * xyz[c, 0] + A1[d, 1] * xyz[c, 1] + A1[d, 2] * xyz[c, 2]
+            rhs[3 + q] = A2[d, 0] * xyz[c, 0] + A2[d, 1] * xyz[c, 1] + A2[d, 2] * xyz[c, 2]
+        C = np.linalg.lstsq(A, rhs)[0]
+        zc = (xyz[hyp_c[h, 0], 2] + xyz[hyp_c[h, 1], 2] + xyz[hyp_c[h, 2], 2]) / 3.0
+        if not (C[2] - zc > alt_lo and C[2] - zc < alt_hi):
+            continue
+        Cs[h] = C
+        # catalogue craters in the footprint, projected
+        reach = 1.2 * (C[2] - zmin) * half_diag
+        a0 = max(int(np.floor((C[0] - reach - x0) / cell)), 0)
+        a1 = min(int(np.floor((C[0] + reach - x0) / cell)), ncx - 1)
+        b0 = max(int(np.floor((C[1] - reach - y0) / cell)), 0)
+        b1 = min(int(np.floor((C[1] + reach - y0) / cell)), ncy - 1)
+        npj = 0
+        for aa in range(a0, a1 + 1):
+            for bb in range(b0, b1 + 1):
+                cc = aa * ncy + bb
+                for q in range(start[cc], start[cc + 1]):
+                    it = items[q]
+                    d0, d1, d2 = xyz[it, 0] - C[0], xyz[it, 1] - C[1], xyz[it, 2] - C[2]
+                    pz = d0 * R[2, 0] + d1 * R[2, 1] + d2 * R[2, 2]
+                    if not pz > 0:
+                        continue
+                    u = f * (d0 * R[0, 0] + d1 * R[0, 1] + d2 * R[0, 2]) / pz + cx
+                    v = f * (d0 * R[1, 0] + d1 * R[1, 1] + d2 * R[1, 2]) / pz + cy
+                    if u < -20 or u > W + 20 or v < -20 or v > H + 20:
+                        continue
+                    pu[npj] = u
+                    pv[npj] = v
+                    pr[npj] = rad[it] * f / pz
+                    npj += 1
+        if npj == 0:
+            continue
+        dens = npj / ((W + 40) * (H + 40))
+        acc = 0.0
+        for i in range(n):
+            if not ok[i]:
+                continue
+            bd = np.inf
+            bj = -1
+            for q in range(npj):
+                du = pu[q] - uv[i, 0]
+                dv = pv[q] - uv[i, 1]
+                d2 = du * du + dv * dv
+                if d2 < bd:
+                    bd = d2
+                    bj = q
+            tol = pos_tol * max(pr[bj], rdet[i])
+            rr = rdet[i] / pr[bj]
+            if np.sqrt(bd) < tol and rr > 0.5 and rr < 2.0:
+                n_good[h] += 1
+            acc += tol * tol
+        lam[h] = dens * np.pi * acc
+    return n_good, lam, Cs
+
+
 def match_with_prior(det, camera_pred: Camera, xyz_m: np.ndarray, radius_m: np.ndarray, *,
-                     sigma_position_m: float = 0.0, gate_sigma: float = 3.0, min_gate_px: float = 6.0):
-    """Gated mutual-nearest matching of detections to the catalogue projected with the predicted pose."""
+                     sigma_position_m: float = 0.0, gate_sigma: float = 3.0, min_gate_px: float = 6.0,
+                     min_vote_excess: float = 5.0):
+    """Gated mutual-nearest matching of detections to the catalogue projected with the predicted pose.
+
+    When the gate is wider than ``2 min_gate_px`` (an uncertain prior, where a
+    gate holds several craters), the common image offset of the prior's error
+    is voted first: every (detection, projected crater) pair in the gate with
+    compatible radii votes for its displacement in a 2-D histogram (bins of
+    ``min_gate_px / 2``, 3x3 summed; a generalised-Hough offset vote, Ballard
+    1981, Pattern Recognit. 13:111); the pairs within ``min_gate_px`` of the
+    winning offset are kept and the nearest-neighbour test is made after
+    removing it. The vote is used only when its peak stands ``min_vote_excess``
+    Poisson sigmas above the count expected from pairs spread uniformly over
+    the gate (low sun, mostly false detections: no common offset, plain
+    gated matching as before).
+    """
     empty = (np.empty(0, int), np.empty(0, int))
     if len(det) == 0 or len(xyz_m) == 0:
         return empty
@@ -252,30 +513,48 @@ def match_with_prior(det, camera_pred: Camera, xyz_m: np.ndarray, radius_m: np.n
     uv, rpx = uv[vis], rpx[vis]
     alt = float(np.median(depth[vis]))
     gate = max(min_gate_px, gate_sigma * sigma_position_m * camera_pred.f_px / alt)
-    tree = cKDTree(uv)
     du = det.uv
-    res_d, res_c = [], []
-    cand = tree.query_ball_point(du, gate)
-    best_for_cat: dict[int, tuple[float, int]] = {}
-    choice = {}
-    for i, cl in enumerate(cand):
-        if not cl:
-            continue
-        cl = np.asarray(cl)
-        ratio = det.radius_px[i] / rpx[cl]
-        cl = cl[(ratio > 1 / 1.6) & (ratio < 1.6)]
-        if not cl.size:
-            continue
-        dd = np.hypot(uv[cl, 0] - du[i, 0], uv[cl, 1] - du[i, 1])
-        j = int(cl[np.argmin(dd)])
-        choice[i] = j
-        if j not in best_for_cat or dd.min() < best_for_cat[j][0]:
-            best_for_cat[j] = (float(dd.min()), i)
-    for i, j in choice.items():
-        if best_for_cat[j][1] == i:
-            res_d.append(i)
-            res_c.append(cidx[j])
-    return np.asarray(res_d, int), np.asarray(res_c, int)
+    cand = cKDTree(uv).query_ball_point(du, gate)
+    pi = np.repeat(np.arange(len(cand)), [len(c) for c in cand])
+    if not pi.size:
+        return empty
+    pc = np.fromiter((x for cl in cand for x in cl), int, count=pi.size)
+    ratio = det.radius_px[pi] / rpx[pc]
+    ok = (ratio > 1 / 1.6) & (ratio < 1.6)
+    pi, pc = pi[ok], pc[ok]
+    if not pi.size:
+        return empty
+    disp = uv[pc] - du[pi]
+    if gate > 2.0 * min_gate_px:
+        b = 0.5 * min_gate_px
+        nb = int(np.ceil(gate / b))
+        edges = np.arange(-nb, nb + 1) * b
+        hist, _, _ = np.histogram2d(disp[:, 0], disp[:, 1], bins=(edges, edges))
+        hist = ndimage.uniform_filter(hist, 3, mode="constant") * 9.0
+        k0, k1 = np.unravel_index(np.argmax(hist), hist.shape)
+        # votes expected in a 3x3 cell window from pairs spread uniformly over the gate disk
+        lam = pi.size * (3.0 * b) ** 2 / (np.pi * gate**2)
+        if (hist[k0, k1] - lam) / np.sqrt(lam + 1.0) >= min_vote_excess:
+            centre = np.array([edges[k0] + 0.5 * b, edges[k1] + 0.5 * b])
+            near = np.hypot(*(disp - centre).T) < min_gate_px
+            offset = disp[near].mean(0) if near.any() else centre
+            disp = disp - offset
+            keep = np.hypot(disp[:, 0], disp[:, 1]) < min_gate_px
+            pi, pc, disp = pi[keep], pc[keep], disp[keep]
+            if not pi.size:
+                return empty
+    dd = np.hypot(disp[:, 0], disp[:, 1])
+    # each detection's nearest crater ...
+    o = np.lexsort((dd, pi))
+    first = np.ones(o.size, bool)
+    first[1:] = pi[o[1:]] != pi[o[:-1]]
+    ch = o[first]
+    # ... kept when the detection is also that crater's nearest among the detections choosing it
+    o2 = np.lexsort((pi[ch], dd[ch], pc[ch]))
+    first2 = np.ones(o2.size, bool)
+    first2[1:] = pc[ch][o2[1:]] != pc[ch][o2[:-1]]
+    mutual = np.sort(ch[o2[first2]])
+    return pi[mutual].astype(int), cidx[pc[mutual]].astype(int)
 
 
 # ----------------------------------------------------------------------------- template matching
@@ -298,11 +577,11 @@ def _ncc_search(tpl: np.ndarray, ref: np.ndarray):
     """Normalised correlation of a 2-channel template over every offset of a 2-channel reference (FFT)."""
     c, th, tw = tpl.shape
     _, rh, rw = ref.shape
-    shape = (rh, rw)
-    num = np.zeros((rh - th + 1, rw - tw + 1))
-    for k in range(c):
-        F = sfft.rfft2(ref[k], shape) * np.conj(sfft.rfft2(tpl[k], shape))
-        num += sfft.irfft2(F, shape)[: rh - th + 1, : rw - tw + 1]
+    # circular correlation on a fast FFT size >= the window: the valid offsets never wrap;
+    # the channels' cross-spectra are summed before one inverse transform
+    shape = (sfft.next_fast_len(rh, real=True), sfft.next_fast_len(rw, real=True))
+    F = sfft.rfft2(ref, shape, axes=(1, 2)) * np.conj(sfft.rfft2(tpl, shape, axes=(1, 2)))
+    num = sfft.irfft2(F.sum(0), shape)[: rh - th + 1, : rw - tw + 1]
     # energy of the reference under the template window (sum of squares over channels)
     e = (ref**2).sum(0)
     ii = np.pad(e, ((1, 0), (1, 0))).cumsum(0).cumsum(1)
@@ -313,29 +592,107 @@ def _ncc_search(tpl: np.ndarray, ref: np.ndarray):
     return np.nan_to_num(ncc, nan=-1.0)
 
 
+@numba.njit(cache=True, nogil=True)
+def _shift_bilinear(planes, d0, d1, th, tw):  # pragma: no cover - numba
+    """``planes`` (c, ny, nx) sampled at ``(i + d0, j + d1)`` for ``i < th, j < tw``, bilinear, 0 outside.
+
+    The same values as ``ndimage.map_coordinates(order=1, mode='constant')`` on
+    a uniformly shifted grid, without a per-point spline evaluation.
+    """
+    c, ny, nx = planes.shape
+    i0 = int(np.floor(d0))
+    j0 = int(np.floor(d1))
+    fy = d0 - i0
+    fx = d1 - j0
+    out = np.zeros((c, th, tw))
+    for i in range(th):
+        y = i + d0
+        if y < 0 or y > ny - 1:
+            continue
+        ia = i + i0
+        ib = min(ia + 1, ny - 1)
+        for j in range(tw):
+            x = j + d1
+            if x < 0 or x > nx - 1:
+                continue
+            ja = j + j0
+            jb = min(ja + 1, nx - 1)
+            for k in range(c):
+                out[k, i, j] = ((1 - fy) * ((1 - fx) * planes[k, ia, ja] + fx * planes[k, ia, jb])
+                                + fy * ((1 - fx) * planes[k, ib, ja] + fx * planes[k, ib, jb]))
+    return out
+
+
 def _lsm_refine(tpl: np.ndarray, ref: np.ndarray, r0: float, c0: float, n_iter: int = 8):
     """Least-squares translation refinement: min sum (T(x) - R(x + d))^2 over d (Gauss-Newton)."""
-    c, th, tw = tpl.shape
-    yy, xx = np.mgrid[0:th, 0:tw].astype(float)
+    c = tpl.shape[0]
     gy = np.stack([ndimage.sobel(ref[k], 0) / 8.0 for k in range(c)])
     gx = np.stack([ndimage.sobel(ref[k], 1) / 8.0 for k in range(c)])
-    d = np.array([r0, c0], float)
+    planes = np.ascontiguousarray(np.concatenate([ref, gy, gx]), dtype=np.float64)
+    return _lsm_iterate(np.ascontiguousarray(tpl, dtype=np.float64), planes, float(r0), float(c0), n_iter)
+
+
+@numba.njit(cache=True, nogil=True)
+def _lsm_iterate(tpl, planes, r0, c0, n_iter):  # pragma: no cover - numba
+    """Gauss-Newton steps of :func:`_lsm_refine` on the stacked (reference, d/dy, d/dx) planes."""
+    c, th, tw = tpl.shape
+    d = np.array([r0, c0])
     for _ in range(n_iter):
-        coords = [yy + d[0], xx + d[1]]
-        R = np.stack([ndimage.map_coordinates(ref[k], coords, order=1) for k in range(c)])
-        Gy = np.stack([ndimage.map_coordinates(gy[k], coords, order=1) for k in range(c)])
-        Gx = np.stack([ndimage.map_coordinates(gx[k], coords, order=1) for k in range(c)])
-        res = (tpl - R).ravel()
-        J = np.column_stack([Gy.ravel(), Gx.ravel()])
-        H = J.T @ J
-        if np.linalg.cond(H) > 1e8:
+        S = _shift_bilinear(planes, d[0], d[1], th, tw)
+        h00 = h01 = h11 = b0 = b1 = 0.0
+        for k in range(c):
+            for i in range(th):
+                for j in range(tw):
+                    gy = S[c + k, i, j]
+                    gx = S[2 * c + k, i, j]
+                    res = tpl[k, i, j] - S[k, i, j]
+                    h00 += gy * gy
+                    h01 += gy * gx
+                    h11 += gx * gx
+                    b0 += gy * res
+                    b1 += gx * res
+        # condition number of the 2x2 normal matrix (eigenvalues of a symmetric PSD matrix)
+        tr = h00 + h11
+        disc = np.sqrt(max(0.25 * (h00 - h11) ** 2 + h01 * h01, 0.0))
+        lmax, lmin = 0.5 * tr + disc, 0.5 * tr - disc
+        if not lmin > 0 or lmax / lmin > 1e8:
             break
-        step = np.linalg.solve(H, J.T @ res)
-        step = np.clip(step, -1.0, 1.0)
-        d += step
-        if np.abs(step).max() < 1e-3:
+        det = h00 * h11 - h01 * h01
+        s0 = min(max((h11 * b0 - h01 * b1) / det, -1.0), 1.0)
+        s1 = min(max((h00 * b1 - h01 * b0) / det, -1.0), 1.0)
+        d[0] += s0
+        d[1] += s1
+        if max(abs(s0), abs(s1)) < 1e-3:
             break
     return d
+
+
+@numba.njit(cache=True, nogil=True)
+def _orthorectify(img, xs, ys, Z, R, C, f, cx, cy, width, height):  # pragma: no cover - numba
+    """The frame resampled onto map cells (ys x xs, heights Z) through the pinhole; NaN where not seen.
+
+    Bilinear, for cells whose projection lies at least one pixel inside the
+    frame (as ``ndimage.map_coordinates(order=1)`` there).
+    """
+    ny, nx = Z.shape
+    out = np.full((ny, nx), np.nan)
+    for i in range(ny):
+        for j in range(nx):
+            d0, d1, d2 = xs[j] - C[0], ys[i] - C[1], Z[i, j] - C[2]
+            pz = d0 * R[2, 0] + d1 * R[2, 1] + d2 * R[2, 2]
+            if not pz > 0:
+                continue
+            zi = 1.0 / pz
+            u = f * (d0 * R[0, 0] + d1 * R[0, 1] + d2 * R[0, 2]) * zi + cx
+            v = f * (d0 * R[1, 0] + d1 * R[1, 1] + d2 * R[1, 2]) * zi + cy
+            if not (u >= 0.5 and u <= width - 1.5 and v >= 0.5 and v <= height - 1.5):
+                continue
+            iu, iv = int(np.floor(u)), int(np.floor(v))
+            fu, fv = u - iu, v - iv
+            iu1, iv1 = min(iu + 1, width - 1), min(iv + 1, height - 1)
+            out[i, j] = ((1 - fv) * ((1 - fu) * img[iv, iu] + fu * img[iv, iu1])
+                         + fv * ((1 - fu) * img[iv1, iu] + fu * img[iv1, iu1]))
+    return out
 
 
 def template_correspondences(image, camera_pred: Camera, omap, *, search_m: float = 60.0, block_px: int = 48,
@@ -352,7 +709,7 @@ def template_correspondences(image, camera_pred: Camera, omap, *, search_m: floa
                                                       omap.z_site_m[[0, 0, -1, -1], [0, -1, 0, -1]]]))
     corners = camera_pred.ray(np.array([[0, 0], [camera_pred.width - 1, 0], [0, camera_pred.height - 1],
                                         [camera_pred.width - 1, camera_pred.height - 1]], float))
-    zref = float(np.median(omap.z_site_m))
+    zref = omap.median_height_m()
     t = (zref - camera_pred.position_m[2]) / corners[:, 2]
     if not (t > 0).all():
         return np.empty((0, 3)), np.empty((0, 2)), np.empty(0)
@@ -365,13 +722,10 @@ def template_correspondences(image, camera_pred: Camera, omap, *, search_m: floa
         return np.empty((0, 3)), np.empty((0, 2)), np.empty(0)
     rows = np.arange(r0, r1 + 1)
     cols = np.arange(c0, c1 + 1)
-    X, Y = np.meshgrid(omap.x_m[cols], omap.y_m[rows])
     Z = omap.z_site_m[np.ix_(rows, cols)]
-    uv, dep = camera_pred.project(np.column_stack([X.ravel(), Y.ravel(), Z.ravel()]))
-    inside = (dep > 0) & camera_pred.in_image(np.nan_to_num(uv, nan=-1e9), margin_px=1)
-    ortho = np.full(X.size, np.nan)
-    ortho[inside] = ndimage.map_coordinates(img, [uv[inside, 1], uv[inside, 0]], order=1)
-    ortho = ortho.reshape(X.shape)
+    ortho = _orthorectify(img, omap.x_m[cols], omap.y_m[rows], np.ascontiguousarray(Z, dtype=np.float64),
+                          camera_pred.rotation, camera_pred.position_m, camera_pred.f_px, camera_pred.cx,
+                          camera_pred.cy, camera_pred.width, camera_pred.height)
     tpl_field = _orientation_field(ortho)
     s = int(np.ceil(search_m / omap.pixel_m))
     R0, R1 = max(r0 - s, 0), min(r1 + s, ny - 1)
@@ -405,16 +759,16 @@ def template_correspondences(image, camera_pred: Camera, omap, *, search_m: floa
             dr = wr0 + d[0] - gr
             dc = wc0 + d[1] - gc
             cr, cc = br + (block_px - 1) / 2.0, bc + (block_px - 1) / 2.0
-            # pixel that (by the predicted pose) saw the block centre
             xw = omap.x_m[c0] + cc * omap.pixel_m
             yw = omap.y_m[r0] - cr * omap.pixel_m
-            zw = float(omap.height_at(xw, yw))
-            uvp, _ = camera_pred.project(np.array([[xw, yw, zw]]))
-            # the world point it really shows
             xt, yt = xw + dc * omap.pixel_m, yw - dr * omap.pixel_m
-            pts.append([xt, yt, float(omap.height_at(xt, yt))])
-            pix.append(uvp[0])
+            pts.append([xt, yt])
+            pix.append([xw, yw])
             scores.append(best)
     if not pts:
         return np.empty((0, 3)), np.empty((0, 2)), np.empty(0)
-    return np.asarray(pts), np.asarray(pix), np.asarray(scores)
+    pts, pix = np.asarray(pts), np.asarray(pix)
+    # pixel that (by the predicted pose) saw each block centre, and the world point it really shows
+    zw = omap.height_at(pix[:, 0], pix[:, 1])
+    uvp, _ = camera_pred.project(np.column_stack([pix, zw]))
+    return np.column_stack([pts, omap.height_at(pts[:, 0], pts[:, 1])]), uvp, np.asarray(scores)

@@ -47,6 +47,14 @@ class OnboardMap:
     def xyz(self) -> np.ndarray:
         return self.craters[["x_m", "y_m", "z_m"]].to_numpy()
 
+    def median_height_m(self) -> float:
+        """Median site-frame height of the map grid (the reference plane of footprints), cached."""
+        z = self.__dict__.get("_median_z")
+        if z is None:
+            z = float(np.median(self.z_site_m))
+            object.__setattr__(self, "_median_z", z)
+        return z
+
     def height_at(self, x_m, y_m) -> np.ndarray:
         """Bilinear site-frame height of the map grid at (x, y)."""
         col = (np.asarray(x_m, float) - self.x_m[0]) / self.pixel_m

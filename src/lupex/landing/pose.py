@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from lupex.errors import InputError
@@ -106,6 +107,77 @@ def position_from_attitude(points_m, uv, camera: Camera, rotation) -> np.ndarray
     rhs = np.concatenate([(A1 * X).sum(1), (A2 * X).sum(1)])
     C, *_ = np.linalg.lstsq(A, rhs, rcond=None)
     return C
+
+
+def _attitude_rows(X, x, camera: Camera, R):
+    a = (x[:, 0] - camera.cx) / camera.f_px
+    b = (x[:, 1] - camera.cy) / camera.f_px
+    A1 = a[:, None] * R[2] - R[0]
+    A2 = b[:, None] * R[2] - R[1]
+    return A1, A2, (A1 * X).sum(1), (A2 * X).sum(1)
+
+
+def _draw_triples(rng: np.random.Generator, n: int, m: int) -> np.ndarray:
+    """``m`` uniformly random 3-subsets of ``range(n)`` (distinct within a row), all drawn at once."""
+    u = rng.integers(0, [n, n - 1, n - 2], size=(m, 3))
+    a = u[:, 0]
+    b = u[:, 1] + (u[:, 1] >= a)
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    c = u[:, 2]
+    c = c + (c >= lo)
+    c = c + (c >= hi)
+    return np.column_stack([a, b, c]).astype(np.int64)
+
+
+@numba.njit(cache=True, nogil=True)
+def _ransac_loop(A1, A2, rhs1, rhs2, samples, X, x, R, f, cx, cy, thr, confidence):  # pragma: no cover - numba
+    """Sequential RANSAC over pre-drawn samples with the adaptive stop for ``confidence``: (best mask, count)."""
+    n = X.shape[0]
+    best = np.zeros(n, np.bool_)
+    best_n = 0
+    need = samples.shape[0]
+    it = 0
+    while it < min(need, samples.shape[0]):
+        inl, k = _ransac_trial(A1, A2, rhs1, rhs2, samples[it], X, x, R, f, cx, cy, thr)
+        it += 1
+        if k > best_n:
+            best_n = k
+            best = inl
+            w = k / n
+            if w < 1:
+                need = int(np.ceil(np.log(1 - confidence) / np.log(max(1 - w**3, 1e-12))))
+            else:
+                need = 1
+    return best, best_n
+
+
+@numba.njit(cache=True, nogil=True)
+def _ransac_trial(A1, A2, rhs1, rhs2, idx, X, x, R, f, cx, cy, thr):  # pragma: no cover - numba
+    """One RANSAC trial: centre from the sampled points' rows (least squares), then inliers of all points."""
+    m = idx.size
+    A = np.empty((2 * m, 3))
+    rhs = np.empty(2 * m)
+    for q in range(m):
+        A[q] = A1[idx[q]]
+        A[m + q] = A2[idx[q]]
+        rhs[q] = rhs1[idx[q]]
+        rhs[m + q] = rhs2[idx[q]]
+    C = np.linalg.lstsq(A, rhs)[0]
+    n = X.shape[0]
+    inl = np.zeros(n, np.bool_)
+    k = 0
+    for i in range(n):
+        d0, d1, d2 = X[i, 0] - C[0], X[i, 1] - C[1], X[i, 2] - C[2]
+        pz = d0 * R[2, 0] + d1 * R[2, 1] + d2 * R[2, 2]
+        if not pz > 0:
+            continue
+        px = d0 * R[0, 0] + d1 * R[0, 1] + d2 * R[0, 2]
+        py = d0 * R[1, 0] + d1 * R[1, 1] + d2 * R[1, 2]
+        e = np.hypot(f * px / pz + cx - x[i, 0], f * py / pz + cy - x[i, 1])
+        if e < thr:
+            inl[i] = True
+            k += 1
+    return inl, k
 
 
 def dlt_pose(points_m, uv, camera: Camera) -> tuple[np.ndarray, np.ndarray]:
@@ -238,20 +310,11 @@ def pnp_ransac(points_m, uv, camera: Camera, rotation_init, rng: np.random.Gener
         return None
     rng = np.random.default_rng(0) if rng is None else rng
     R0 = np.asarray(rotation_init, float)
-    best = None
-    best_n = 0
-    it, need = 0, max_iter
-    while it < min(need, max_iter):
-        it += 1
-        idx = rng.choice(n, 3, replace=False)
-        C = position_from_attitude(X[idx], x[idx], camera, R0)
-        inl = _reproj_err(X, x, camera, R0, C) < threshold_px
-        k = int(inl.sum())
-        if k > best_n:
-            best_n, best = k, inl
-            w = k / n
-            need = int(np.ceil(np.log(1 - confidence) / np.log(max(1 - w**3, 1e-12)))) if w < 1 else 1
-    if best is None or best_n < min_inliers:
+    # known-attitude rows of every point, once: (a r3 - r1) . C = (a r3 - r1) . X, same for b
+    A1, A2, rhs1, rhs2 = _attitude_rows(X, x, camera, R0)
+    best, best_n = _ransac_loop(A1, A2, rhs1, rhs2, _draw_triples(rng, n, max_iter), X, x, R0, camera.f_px,
+                                camera.cx, camera.cy, float(threshold_px), float(confidence))
+    if best_n < min_inliers:
         return None
     C = position_from_attitude(X[best], x[best], camera, R0)
     kw = dict(attitude_prior=R0, attitude_sigma_rad=None if attitude_sigma_deg is None
@@ -279,7 +342,8 @@ class PosePrior:
 
 def locate(image, camera: Camera, predicted_pose: PosePrior | None, onboard_map, rng: np.random.Generator | None = None,
            *, sun_site=None, altitude_m: float | None = None, attitude_sigma_deg: float | None = 0.05,
-           min_matches: int = 8, threshold_px: float = 3.0, use_template: bool = True) -> VisionFix:
+           min_matches: int = 8, threshold_px: float = 3.0, use_template: bool = True,
+           template_below_sun_deg: float = 10.0) -> VisionFix:
     """One vision fix from a descent frame.
 
     ``camera`` gives the intrinsics and, through its ``rotation``, the attitude
@@ -291,7 +355,12 @@ def locate(image, camera: Camera, predicted_pose: PosePrior | None, onboard_map,
     the prior). ``sun_site``: unit Sun vector at the time of the frame (default:
     the map's reference Sun). ``altitude_m`` (altimeter, optional) narrows the
     no-prior search. ``attitude_sigma_deg``: accuracy of the attitude estimate,
-    used as a prior in the pose refinement (None: free 6-DOF). Returns :class:`VisionFix` (``ok=False``,
+    used as a prior in the pose refinement (None: free 6-DOF). With a prior and
+    the Sun below ``template_below_sun_deg`` the template path goes first and
+    craters are the fallback: at polar low sun most detections are shadows and
+    the centres of the real ones are biased (Maehara et al. 2021), and a
+    tracked crater fix was found several metres off at 2-5 deg where the
+    template fix is within 1-2 m. Returns :class:`VisionFix` (``ok=False``,
     ``method='none'`` when nothing worked).
     """
     from lupex.landing.craters import detect_craters, image_sun_direction
@@ -306,38 +375,8 @@ def locate(image, camera: Camera, predicted_pose: PosePrior | None, onboard_map,
     rng = np.random.default_rng(0) if rng is None else rng
     att = camera.rotation if predicted_pose is None else np.asarray(predicted_pose.rotation, float)
     cam_att = camera.with_pose(camera.position_m, att)
-    det = detect_craters(img, image_sun_direction(cam_att, sun))
-    xyz = onboard_map.xyz()
-    rad = onboard_map.craters["radius_m"].to_numpy()
-    if predicted_pose is not None:
-        cam_pred = camera.with_pose(predicted_pose.position_m, predicted_pose.rotation)
-        sig = float(np.sqrt(max(np.trace(np.asarray(predicted_pose.cov_position_m2, float)[:2, :2]) / 2.0, 0.0)))
-        di, ci = match_with_prior(det, cam_pred, xyz, rad, sigma_position_m=sig)
-    else:
-        di, ci = identify_no_prior(det, cam_att, onboard_map.triangles, altitude_m=altitude_m)
-    if len(di) >= min_matches:
-        res = pnp_ransac(xyz[ci], det.uv[di], camera, att, rng, threshold_px=threshold_px, min_inliers=min_matches,
-                         attitude_sigma_deg=attitude_sigma_deg)
-        if res is not None and predicted_pose is None:
-            # re-associate with gates around the no-prior pose, then solve again
-            di, ci = match_with_prior(det, camera.with_pose(res.position_m, res.rotation), xyz, rad,
-                                      sigma_position_m=float(np.sqrt(np.trace(res.cov_position_m2[:2, :2]) / 2)))
-            res = (pnp_ransac(xyz[ci], det.uv[di], camera, att, rng, threshold_px=threshold_px,
-                              min_inliers=min_matches, attitude_sigma_deg=attitude_sigma_deg)
-                   if len(di) >= min_matches else None)
-        if res is not None and np.isfinite(res.cov6).all():
-            return VisionFix(res.position_m, res.rotation, res.cov_position_m2, int(res.inliers.sum()), "crater", True)
-    if predicted_pose is not None and len(det) >= min_matches:
-        # the gates may have been too tight or too loose: identify afresh, altitude from the prior
-        alt = float(predicted_pose.position_m[2] - np.median(onboard_map.z_site_m))
-        di, ci = identify_no_prior(det, cam_att, onboard_map.triangles, altitude_m=alt if alt > 0 else None)
-        if len(di) >= min_matches:
-            res = pnp_ransac(xyz[ci], det.uv[di], camera, att, rng, threshold_px=threshold_px,
-                             min_inliers=min_matches, attitude_sigma_deg=attitude_sigma_deg)
-            if res is not None and np.isfinite(res.cov6).all():
-                return VisionFix(res.position_m, res.rotation, res.cov_position_m2, int(res.inliers.sum()),
-                                 "crater", True)
-    if predicted_pose is not None and use_template:
+
+    def template_fix():
         cam_pred = camera.with_pose(predicted_pose.position_m, predicted_pose.rotation)
         sig = float(np.sqrt(max(np.trace(np.asarray(predicted_pose.cov_position_m2, float)[:2, :2]) / 2.0, 0.0)))
         pts, pix, _ = template_correspondences(img, cam_pred, onboard_map, search_m=max(3.0 * sig, 20.0))
@@ -349,4 +388,57 @@ def locate(image, camera: Camera, predicted_pose: PosePrior | None, onboard_map,
             if res is not None and np.isfinite(res.cov6).all():
                 return VisionFix(res.position_m, res.rotation, res.cov_position_m2, int(res.inliers.sum()),
                                  "template", True)
+        return None
+
+    sun_el_deg = float(np.degrees(np.arcsin(np.clip(sun[2] / max(np.linalg.norm(sun), 1e-12), -1.0, 1.0))))
+    template_first = predicted_pose is not None and use_template and sun_el_deg < template_below_sun_deg
+    if template_first:
+        # low sun: crater centres are biased and most detections false (Maehara et al. 2021); the
+        # template path is the primary one, craters the fallback
+        fx = template_fix()
+        if fx is not None:
+            return fx
+    det = detect_craters(img, image_sun_direction(cam_att, sun))
+    xyz = onboard_map.xyz()
+    rad = onboard_map.craters["radius_m"].to_numpy()
+    if predicted_pose is not None:
+        cam_pred = camera.with_pose(predicted_pose.position_m, predicted_pose.rotation)
+        sig = float(np.sqrt(max(np.trace(np.asarray(predicted_pose.cov_position_m2, float)[:2, :2]) / 2.0, 0.0)))
+        di, ci = match_with_prior(det, cam_pred, xyz, rad, sigma_position_m=sig)
+    else:
+        # below ~1 km the relief distorts the flat-ground triangle invariants (shape errors ~0.05-0.1 at 500 m
+        # over polar relief); the 3-D verification keeps the wider search from accepting wrong hypotheses
+        low = altitude_m is not None and altitude_m < 1000.0
+        di, ci = identify_no_prior(det, cam_att, onboard_map.triangles, altitude_m=altitude_m,
+                                   xyz_m=onboard_map.xyz() if low else None, feat_tol=0.1 if low else 0.03)
+    if len(di) >= min_matches:
+        res = pnp_ransac(xyz[ci], det.uv[di], camera, att, rng, threshold_px=threshold_px, min_inliers=min_matches,
+                         attitude_sigma_deg=attitude_sigma_deg)
+        if res is not None:
+            # re-associate with gates around the first pose (much tighter than the prior's), then solve again
+            di, ci = match_with_prior(det, camera.with_pose(res.position_m, res.rotation), xyz, rad,
+                                      sigma_position_m=float(np.sqrt(np.trace(res.cov_position_m2[:2, :2]) / 2)))
+            res2 = (pnp_ransac(xyz[ci], det.uv[di], camera, att, rng, threshold_px=threshold_px,
+                               min_inliers=min_matches, attitude_sigma_deg=attitude_sigma_deg)
+                    if len(di) >= min_matches else None)
+            # no prior: the re-association must confirm the identification; tracking keeps its first fix
+            res = res2 if (res2 is not None or predicted_pose is None) else res
+        if res is not None and np.isfinite(res.cov6).all():
+            return VisionFix(res.position_m, res.rotation, res.cov_position_m2, int(res.inliers.sum()), "crater", True)
+    if predicted_pose is not None and len(det) >= min_matches:
+        # the gates may have been too tight or too loose: identify afresh, altitude from the prior
+        alt = float(predicted_pose.position_m[2] - onboard_map.median_height_m())
+        di, ci = identify_no_prior(det, cam_att, onboard_map.triangles, altitude_m=alt if alt > 0 else None,
+                                   xyz_m=onboard_map.xyz() if 0 < alt < 1000.0 else None,
+                                   feat_tol=0.1 if 0 < alt < 1000.0 else 0.03)
+        if len(di) >= min_matches:
+            res = pnp_ransac(xyz[ci], det.uv[di], camera, att, rng, threshold_px=threshold_px,
+                             min_inliers=min_matches, attitude_sigma_deg=attitude_sigma_deg)
+            if res is not None and np.isfinite(res.cov6).all():
+                return VisionFix(res.position_m, res.rotation, res.cov_position_m2, int(res.inliers.sum()),
+                                 "crater", True)
+    if predicted_pose is not None and use_template and not template_first:
+        fx = template_fix()
+        if fx is not None:
+            return fx
     return VisionFix.failed(att)
