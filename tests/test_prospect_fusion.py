@@ -127,6 +127,13 @@ def test_binning_inverse_variance_means():
     assert b.n == 2
     i = int(np.argmin(b.x_m))
     assert b.value[i] == pytest.approx(2.0) and b.sigma[i] == pytest.approx(1 / np.sqrt(2))
+    # fully correlated errors within a bin: the mean is as uncertain as its members (GUM eq. 16, r = 1)
+    obs = F.observations([0.5, 1.5, 2.0], [0.5, 0.2, 0.1], [1.0, 3.0, 2.0], [1.0, 0.5, 2.0], ["ns"] * 3)
+    c = F.bin_observations(obs, 10.0, correlated=True)
+    w = np.array([1.0, 4.0, 0.25])
+    assert c.n == 1 and c.value[0] == pytest.approx((w * [1.0, 3.0, 2.0]).sum() / w.sum())
+    assert c.sigma[0] == pytest.approx((w * [1.0, 0.5, 2.0]).sum() / w.sum())
+    assert c.sigma[0] > F.bin_observations(obs, 10.0).sigma[0]
 
 
 def test_fuse_water_maps_grid_and_probability():

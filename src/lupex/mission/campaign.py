@@ -12,7 +12,11 @@ from the same start, on the same ground truth and the same drive-energy budget:
   (:func:`lupex.prospect.fusion.fit_gp`; Rasmussen & Williams 2006, eq. 5.8),
   picks the next straight leg among candidate waypoints by mutual information
   per Wh (:func:`lupex.prospect.strategy.choose_drive`; Krause, Singh &
-  Guestrin 2008, JMLR 9:235, eq. 5) and drives and surveys it. When no leg is
+  Guestrin 2008, JMLR 9:235, eq. 5), weighted by the mean posterior probability
+  that WEH exceeds ``weh_threshold_wt_pct`` along the leg (``threshold=``:
+  information about ice, not about dry ground; a stated heuristic, not a
+  lookahead), and drives and surveys it. Unweighted, the gain depends on the
+  positions only, and on the default site the legs stayed on dry ground. When no leg is
   affordable any more, the fused WEH and ice-table maps choose the drill sites
   by expected water per hour (:func:`lupex.prospect.strategy.plan_drills`).
 * ``lawnmower`` (fixed): boustrophedon lines over the same area at the spacing
@@ -30,8 +34,10 @@ what was measured, not on when).
 Observations fed to the maps (one GP per quantity, see
 :func:`lupex.prospect.fusion.fuse_water_maps`):
 
-* WEH: the neutron spectrometer's two-layer posterior mean and half-width of
-  its 68 % interval, one per ``ns_window_s`` window;
+* WEH: the neutron spectrometer's two-layer posterior as the Gaussian in
+  ``log(WEH + c)`` with the same 68 % interval, one per ``ns_window_s`` window
+  (not its mean, biased high along the WEH-burial degeneracy; see
+  :func:`_survey_obs`);
 * ice-table depth: the GPR window picks with their sigma; a window with no pick
   becomes a soft "deeper than the radar sees" pseudo-observation of
   ``2.0 +- 0.5 m`` (the same choice as :mod:`lupex.prospect.strategy`);
@@ -140,7 +146,7 @@ class CampaignParams:
     kernel: str = _p("matern32", "-", "GP covariance kernel (matern32, matern52, se)", "Rasmussen & Williams 2006 eqs. 4.14-4.17")
     weh_offset_wt_pct: float = _p(0.1, "wt%", "offset c of the log(WEH + c) transform of the WEH GP", "lupex.prospect.fusion")
     ns_sigma_prior_wt_pct: float = _p(0.3, "wt%", "NS retrieval sigma assumed before the first retrieval", _ASSUMED)
-    ns_dry_sigma_wt_pct: float = _p(0.3, "wt%", "sigma of the dry-background WEH recorded where the NS sees no wet layer "
+    ns_dry_sigma_wt_pct: float = _p(0.3, "wt%", "unused since the NS windows carry their own 68 % intervals (kept for old configs): sigma of the dry-background WEH recorded where the NS sees no wet layer "
                                     "within its reach", _ASSUMED + ": below the ~1 wt% the NS resolves over a buried layer")
     max_slope_deg: float = _p(20.0, "deg", "waypoints and drill sites only on cells below this slope", "rover max_slope_deg")
     schedule: bool = _p(True, "-", "build the six-month timeline with the scheduler when a light series is given", "-")
@@ -454,42 +460,69 @@ def _survey_centre(gt, dem, landed, p: CampaignParams, screen):
 PRIOR_SHARE = 0.75
 
 
-def _ns_weh_prior_max() -> float:
-    import inspect
+NS_DETECT_LO95_WT_PCT = 0.3
+"""The NS "sees" a wet layer where its WEH 95 % lower bound is above this: over dry ground the lower bound sits
+at the retrieval grid's floor (its lowest cell is 20/161 = 0.12 wt% wide), over ice within ~0.6 m it is
+0.4-2.4 wt% (the 10-90 % range of the small test site's windows)."""
 
-    from lupex.instruments import neutron
 
-    return float(inspect.signature(neutron.retrieve_two_layer).parameters["weh_max_wt_pct"].default)
+def _latent_gaussian(tr, lo, hi, z=1.959963984540054):
+    """(value, sigma) in original units of the Gaussian in ``tr``'s latent space whose central interval
+    ``[lo, hi]`` spans +-``z`` sigma (1.96: a 95 % interval; 1: a 68 % one): centre the midpoint of the
+    transformed bounds (the median of that Gaussian), latent sigma the half-width over ``z``, mapped back by the
+    transform's derivative at the centre (as :mod:`lupex.prospect.fusion` maps it in)."""
+    zl, zh = tr.forward(lo), tr.forward(hi)
+    v = tr.inverse(0.5 * (zl + zh))
+    return v, np.maximum((zh - zl) / (2 * z), 1e-6) / np.abs(tr.derivative(v))
+
+
+def _gpr_model_sigma_m(sr) -> float:
+    """The GPR pick's model error: the quarter-wavelength vertical resolution in the top layer, lambda / 4 =
+    c / (4 f sqrt(eps')) (Annan 2009, in Jol (ed.), Ground Penetrating Radar: Theory and Applications, ch. 1),
+    added in quadrature to each window's sigma. The picks' own sigmas (~0.01-0.02 m) leave out the wavelet's
+    peak offset and the ground's variation within a 10 m window: their errors vs the truth are ~0.03 m."""
+    from lupex.instruments.gpr_forward import GprConfig
+
+    eps = float(sr.summary.get("gpr_eps_top", np.nan))
+    eps = eps if np.isfinite(eps) and eps >= 1.0 else 3.0
+    return 299_792_458.0 / (4.0 * GprConfig().centre_frequency_hz * math.sqrt(eps))
 
 
 def _survey_obs(sr, p: CampaignParams):
-    """Observations from a SurveyResult (see the module notes):
+    """Observations from a SurveyResult (see the module notes), what each retrieval really knows:
 
-    * ``ns`` (WEH): where the NS two-layer posterior sees a wet layer (its WEH 95 % upper bound below
-      90 % of the prior's upper bound, i.e. the data, not the prior, bound it) its WEH mean and sigma;
-      elsewhere the site's dry background WEH (the survey's prior) with ``ns_dry_sigma_wt_pct``;
-    * ``gpr`` (ice-table depth): the GPR window picks; the NS burial depth where the NS sees a wet layer
-      (the dry overburden IS the depth to the ice table, and it catches the shallow tables the GPR drops
-      as surface picks); where neither sees anything, ``2.0 +- 0.5 m`` ("deeper than they see");
+    * ``ns`` (WEH): the NS two-layer posterior (log-uniform WEH prior) is broad and right-skewed along the
+      WEH-burial degeneracy: its mean is biased high (+3 wt% over ice) and its 68 % half-width in wt% too small
+      for it. Each window becomes the Gaussian in the WEH map's latent space ``log(WEH + c)`` with the same
+      central 68 % interval (centre: the interval's log-midpoint, ~ the posterior median; sigma: its latent
+      half-width). Windows whose 95 % lower bound is above :data:`NS_DETECT_LO95_WT_PCT` are labelled ``ns``
+      (a wet layer seen), the others ``ns_dry`` (the interval reaches ~0: over dry ground its centre is
+      0.2-0.8 wt% and its sigma is wide enough to cover the dry background). Within a ``bin_m`` bin the
+      windows' errors are taken as fully correlated (the prior-driven skew is shared along track), so
+      binning does not shrink them (:func:`lupex.prospect.fusion.bin_observations`, ``correlated``);
+    * ``gpr`` (ice-table depth): the GPR window picks, sigma with the radar's resolution added
+      (:func:`_gpr_model_sigma_m`); the NS burial depth where the NS sees a wet layer (the dry overburden IS the
+      depth to the ice table), as the Gaussian in the depth map's logit space with its 95 % interval; where
+      neither sees anything, ``2.0 +- 0.5 m`` ("deeper than they see");
     * ``alis`` (surface water): the ALIS retrievals.
     """
     from lupex.prospect import fusion
 
     r = sr.retrievals
     x, y = r["x_m"].to_numpy(float), r["y_m"].to_numpy(float)
-    v = r["ns_weh_wt_pct"].to_numpy(float)
-    s = r["ns_weh_sigma_wt_pct"].to_numpy(float)
+    lo = r["ns_weh_lo95_wt_pct"].to_numpy(float)
     hi = r["ns_weh_hi95_wt_pct"].to_numpy(float)
-    bd = r["ns_burial_depth_m"].to_numpy(float)
-    bs = r["ns_burial_depth_sigma_m"].to_numpy(float)
-    ok = np.isfinite(v) & np.isfinite(s)
-    wet = ok & np.isfinite(hi) & (hi < 0.9 * _ns_weh_prior_max()) & np.isfinite(bd) & np.isfinite(bs)
-    dry_weh = float(sr.summary.get("priors", {}).get("dry_weh_wt_pct", 0.07))
+    lo68 = r["ns_weh_lo68_wt_pct"].to_numpy(float)
+    hi68 = r["ns_weh_hi68_wt_pct"].to_numpy(float)
+    blo = r["ns_burial_lo95_m"].to_numpy(float)
+    bhi = r["ns_burial_hi95_m"].to_numpy(float)
+    ok = np.isfinite(lo) & np.isfinite(hi) & (hi > lo) & np.isfinite(lo68) & np.isfinite(hi68) & (hi68 > lo68)
+    wet = ok & (lo > NS_DETECT_LO95_WT_PCT) & np.isfinite(blo) & np.isfinite(bhi) & (bhi > blo)
+    tw = fusion.LogShift(p.weh_offset_wt_pct)
     ns = None
     if ok.any():
-        ns = fusion.observations(x[ok], y[ok], np.where(wet, np.maximum(v, 0.0), dry_weh)[ok],
-                                 np.where(wet, np.maximum(s, 0.02), p.ns_dry_sigma_wt_pct)[ok],
-                                 np.where(wet, "ns", "ns_dry")[ok])
+        v, sg = _latent_gaussian(tw, np.maximum(lo68, 0.0), np.maximum(hi68, 0.0), z=1.0)
+        ns = fusion.observations(x[ok], y[ok], v[ok], np.maximum(sg, 1e-3)[ok], np.where(wet, "ns", "ns_dry")[ok])
     parts = []
     g = sr.gpr_windows
     d = g["ice_depth_m"].to_numpy(float)
@@ -497,11 +530,14 @@ def _survey_obs(sr, p: CampaignParams):
     seen = np.isfinite(d) & np.isfinite(ds)
     if seen.any():
         parts.append(fusion.observations(g["x_m"].to_numpy(float)[seen], g["y_m"].to_numpy(float)[seen],
-                                         np.clip(d[seen], 0.01, DEPTH_BOUNDS_M[1] - 0.01), np.maximum(ds[seen], 0.02),
-                                         "gpr"))
+                                         np.clip(d[seen], 0.01, DEPTH_BOUNDS_M[1] - 0.01),
+                                         np.hypot(ds[seen], _gpr_model_sigma_m(sr)), "gpr"))
     if wet.any():
-        parts.append(fusion.observations(x[wet], y[wet], np.clip(bd[wet], 0.01, DEPTH_BOUNDS_M[1] - 0.01),
-                                         np.maximum(bs[wet], 0.02), "ns_burial"))
+        td = fusion.Logit(*DEPTH_BOUNDS_M)
+        bl = np.clip(blo[wet], 0.01, DEPTH_BOUNDS_M[1] - 0.01)
+        bh = np.clip(bhi[wet], bl + 1e-3, DEPTH_BOUNDS_M[1] - 0.01)
+        bv, bs = _latent_gaussian(td, bl, bh)
+        parts.append(fusion.observations(x[wet], y[wet], bv, bs, "ns_burial"))
     none = ok & ~wet & ~(r["gpr_n_picks"].to_numpy() > 0) if "gpr_n_picks" in r else ok & ~wet
     if none.any():
         parts.append(fusion.observations(x[none], y[none], np.full(int(none.sum()), NO_ICE_DEPTH_M),
@@ -542,7 +578,8 @@ def _fuse(template, obs: dict, p: CampaignParams) -> xr.Dataset:
         raise InputError("the campaign produced no neutron retrieval to map; raise campaign.drive_budget_wh")
     kw = {k: v for k, v in obs.items() if v is not None and (k != "alis" or v.n >= 3)}
     return fusion.fuse_water_maps(template, kernel=p.kernel, weh_offset_wt_pct=p.weh_offset_wt_pct,
-                                  depth_bounds_m=DEPTH_BOUNDS_M, drill_depth_m=p.drill_depth_m, bin_m=p.bin_m, **kw)
+                                  depth_bounds_m=DEPTH_BOUNDS_M, drill_depth_m=p.drill_depth_m, bin_m=p.bin_m,
+                                  correlated_bins=True, **kw)
 
 
 def _fingerprint(p: CampaignParams, seed, start_xy, start_utc, gt) -> str:
@@ -575,7 +612,7 @@ def _fit_drive_model(obs: dict, prev: dict | None, p: CampaignParams):
     """WEH GP refitted by marginal likelihood on the binned NS retrievals (warm-started from the last fit)."""
     from lupex.prospect import fusion
 
-    ns = fusion.bin_observations(obs["ns"], p.bin_m)
+    ns = fusion.bin_observations(obs["ns"], p.bin_m, correlated=True)
     return fusion.fit_gp(ns, kernel=p.kernel, mean="constant", transform=fusion.LogShift(p.weh_offset_wt_pct),
                          init=prev, n_restarts=2)
 
@@ -625,7 +662,8 @@ def _strategy_rounds(gt, dem, area, start, p, cost, wh_per_m, budget, rng, slope
             noise = float(np.median(state["obs"]["ns"].sigma))
         rem_m = max(remaining - p.leg_overhead_wh, 0.0) / wh_per_m
         cands = _candidates(pos, area, rem_m, p, slope)
-        ch = st.choose_drive(model, pos, cands, cost, noise_sd=noise, step_m=p.bin_m, remaining_wh=remaining) \
+        ch = st.choose_drive(model, pos, cands, cost, noise_sd=noise, step_m=p.bin_m, remaining_wh=remaining,
+                             threshold=p.weh_threshold_wt_pct) \
             if len(cands) else None
         hyper = None if state["obs"]["ns"] is None else {"variance": model.variance, "length_m": model.length_m,
                                                          "nugget": model.nugget}

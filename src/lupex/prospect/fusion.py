@@ -148,10 +148,17 @@ def concat_observations(*obs: Observations) -> Observations:
                           for f in ("x_m", "y_m", "value", "sigma", "source")))
 
 
-def bin_observations(obs: Observations, cell_m: float, sigma_floor: float = 0.0) -> Observations:
+def bin_observations(obs: Observations, cell_m: float, sigma_floor: float = 0.0, *,
+                     correlated: bool = False) -> Observations:
     """Thin dense tracks: inverse-variance means of the retrievals in square
     ``cell_m`` bins, per source. Position is the weighted centroid; sigma is
-    ``max(1/sqrt(sum w), sigma_floor)`` with ``w = 1/sigma^2``."""
+    ``max(1/sqrt(sum w), sigma_floor)`` with ``w = 1/sigma^2`` (independent errors).
+
+    ``correlated=True``: the errors within a bin are taken as fully correlated
+    (one shared systematic error, e.g. a retrieval's prior-driven bias along
+    track), so averaging does not reduce it: sigma is the weighted mean
+    ``sum(w sigma) / sum(w)`` of the members' sigmas (JCGM 100:2008, GUM,
+    eq. 16 with all correlation coefficients 1)."""
     if not (cell_m > 0 and np.isfinite(cell_m)):
         raise InputError(f"bin size cell_m must be a positive number of metres, got {cell_m}")
     ix = np.floor(obs.x_m / cell_m).astype(np.int64)
@@ -164,11 +171,12 @@ def bin_observations(obs: Observations, cell_m: float, sigma_floor: float = 0.0)
     sw = np.bincount(inv, w)
     first = np.zeros(uniq.shape[0], np.int64)
     first[inv[::-1]] = np.arange(obs.n)[::-1]
+    sig = np.bincount(inv, w * obs.sigma) / sw if correlated else 1.0 / np.sqrt(sw)
     return Observations(
         np.bincount(inv, w * obs.x_m) / sw,
         np.bincount(inv, w * obs.y_m) / sw,
         np.bincount(inv, w * obs.value) / sw,
-        np.maximum(1.0 / np.sqrt(sw), sigma_floor),
+        np.maximum(sig, sigma_floor),
         obs.source[first],
     )
 
@@ -590,11 +598,13 @@ def predict_grid(model: GPModel, template, *, name: str = "value", units: str = 
 def fuse_water_maps(template, *, ns: Observations | None = None, gpr: Observations | None = None,
                     alis: Observations | None = None, kernel: str = "matern32",
                     weh_offset_wt_pct: float = 0.1, depth_bounds_m: tuple = (0.0, 3.0),
-                    drill_depth_m: float = 1.5, bin_m: float | None = None) -> xr.Dataset:
+                    drill_depth_m: float = 1.5, bin_m: float | None = None,
+                    correlated_bins: bool = False) -> xr.Dataset:
     """One map per quantity on the template grid (see module docstring for why
     the sources are not pooled): ``weh_*`` from NS (LogShift), ``ice_depth_*``
     from GPR (Logit on ``depth_bounds_m``) with ``p_ice_within_drill`` =
-    P(ice table < drill_depth_m), and ``alis_*`` from ALIS (LogShift)."""
+    P(ice table < drill_depth_m), and ``alis_*`` from ALIS (LogShift).
+    ``bin_m`` thins each set first (:func:`bin_observations`, with ``correlated_bins``)."""
     if ns is None and gpr is None and alis is None:
         raise InputError("fuse_water_maps needs at least one of ns=, gpr=, alis= observation sets")
     parts = {}
@@ -604,7 +614,7 @@ def fuse_water_maps(template, *, ns: Observations | None = None, gpr: Observatio
         if obs is None:
             continue
         if bin_m:
-            obs = bin_observations(obs, bin_m)
+            obs = bin_observations(obs, bin_m, correlated=correlated_bins)
         m = fit_gp(obs, kernel=kernel, mean="constant", transform=tr)
         g = predict_grid(m, template, name=key, units=units)
         for v in g.data_vars:
