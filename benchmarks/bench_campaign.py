@@ -13,12 +13,18 @@ noise via alpha) to the adaptive plan's final binned WEH observations, vs lupex'
     PYTHONPATH=src python benchmarks/bench_campaign.py [--trace] [--run-dir RUN]
 
 Measured 2026-11-24 on a shared 2-core machine, ``--run-dir`` = a default ``lupex run`` (landing site 1 at
-(9830, 3930) m; the area moved 384 m to the nearest prior-ice region), seed 1: both 180-day timelines
-build with no constraint violation; water located: lawnmower 13,800 kg/km (19,200 kg/kWh, 9 % of the
-area's ice mass), adaptive plan 0 (its legs stayed on dry ground); WEH 95 % interval coverage 0.955 for
-both (nominal 0.95); campaign 170 s wall (other jobs running), max RSS 911 MiB. The reference fits do NOT
-yet agree (scikit-learn length 50 m, lupex 3,700 m on the same 85 binned points; lupex fits a constant
-mean with a log(WEH + c) transform), so the time ratio (0.09) compares different optima: open.
+(9830, 3930) m; the area moved 384 m to the nearest prior-ice region), seed 1, BEFORE the campaign fed the NS
+windows to the GP as their 68 % intervals: water located: lawnmower 13,800 kg/km (19,200 kg/kWh, 9 % of the
+area's ice mass), adaptive plan 0 (its legs stayed on dry ground). The reference fits do NOT yet agree
+(scikit-learn length 50 m, lupex 3,700 m on the same 85 binned points; lupex fits a constant mean with a
+log(WEH + c) transform), so the time ratio (0.09) compares different optima: open.
+
+Multi-seed medians (``campaign_monte_carlo`` with ``truth_factory_from_site`` on that run's landing site, seeds
+0-2, no timeline), after the fix (NS 68 % intervals in log(WEH + c), correlated-error binning, legs weighted by
+P(WEH > 1 wt%)): water located per km / per kWh: adaptive 40,700 kg/km / 54,700 kg/kWh (22 % of the ice
+mass), lawnmower 60,600 kg/km / 84,400 kg/kWh (46 %): the adaptive plan is WORSE in the median (0.67 / 0.65;
+it wins seed 1, 85,400 vs 0 kg/km, and loses seeds 0 and 2). WEH 95 % coverage 0.96 / 0.85; ice-table depth
+coverage (where ice is within 1.5 m) 0.30 / 0.36, far below nominal.
 """
 
 from __future__ import annotations
