@@ -145,3 +145,18 @@ def test_bad_column_requests(gt):
         gt.column(x - 100.0, y)
     with pytest.raises(ConfigError, match="seed"):
         make_ground_truth(gt.dataset["weh_wt_pct"], seed=-1, illumination_pct=5.0)
+
+
+def test_weh_never_exceeds_the_pores(grid):
+    """A wet, high-WEH truth: every cell's WEH fits the pores of the deepest ice (3 m), so every column
+    passes the GPR mixing rule's pore check (before the cap, 20 wt% at ~0.5 m overfilled them)."""
+    from lupex.instruments.gpr_dielectric import ice_volume_fraction
+    from lupex.subsurface import regolith
+
+    g = make_ground_truth(grid, seed=3, illumination_pct=1.0, weh_median_wt_pct=12.0, ice_free_fraction=0.0)
+    cap = regolith.pore_ice_capacity_wt_pct(regolith.density_kg_m3(np.float64(3.0), g.dataset.attrs["density_model"]))
+    w = g.dataset["weh_wt_pct"].values
+    assert w.max() <= cap and w.max() > 0.9 * cap  # the cap is reached, not exceeded
+    iy, ix = np.unravel_index(np.argmax(w), w.shape)
+    col = g.column(float(g.dataset.x[ix]), float(g.dataset.y[iy]), depth_m=3.0)
+    ice_volume_fraction(col.weh_wt_pct, col.density_kg_m3)

@@ -56,3 +56,18 @@ def test_bad_water_raises(w):
 def test_unknown_model():
     with pytest.raises(InputError, match="carrier"):
         regolith.density_kg_m3(0.1, model="apollo")
+
+
+def test_pore_ice_capacity_fills_the_pores_exactly():
+    """At capacity the ice volume equals the pore volume (independent recomputation), and a ground-truth
+    column never holds more ice than its pores: the GPR mixing rule accepts every column."""
+    from lupex.instruments.gpr_dielectric import ice_volume_fraction
+    from lupex.subsurface import regolith as rg
+
+    rho_dry = np.array([1300.0, 1660.0, 1900.0, 2100.0])
+    w = rg.pore_ice_capacity_wt_pct(rho_dry) / 100.0
+    ice_mass = w / (1 - w) * rho_dry  # kg of ice per m^3 of bulk
+    assert np.allclose(ice_mass / rg.ICE_DENSITY_KG_M3, 1 - rho_dry / rg.GRAIN_DENSITY_KG_M3)
+    assert np.all(np.diff(w) < 0)  # denser regolith, fewer pores
+    bulk = rg.bulk_density_with_ice_kg_m3(rho_dry, 99.9 * w)
+    ice_volume_fraction(99.9 * w, bulk)  # fits (raises if not)

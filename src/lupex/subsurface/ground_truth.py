@@ -144,8 +144,11 @@ class GroundTruth:
         table = float(ds["ice_table_depth_m"].values[iy, ix])
         weh_wet = float(ds["weh_wt_pct"].values[iy, ix])
         weh_dry = float(ds["dry_weh_wt_pct"].values[iy, ix])
-        w = np.where(z >= table, weh_wet, weh_dry)
-        rho = regolith.bulk_density_with_ice_kg_m3(regolith.density_kg_m3(z, ds.attrs["density_model"]), w)
+        rho_dry = regolith.density_kg_m3(z, ds.attrs["density_model"])
+        # pore ice cannot exceed the pores: where the field's WEH (up to 20 wt%) is more than the compacted
+        # regolith's pores hold at that depth, the column holds what fits (excess ice is not modelled)
+        w = np.minimum(np.where(z >= table, weh_wet, weh_dry), 0.999 * regolith.pore_ice_capacity_wt_pct(rho_dry))
+        rho = regolith.bulk_density_with_ice_kg_m3(rho_dry, w)
         props = thermal.HAYNE2017
         temp = float(ds["t_mean_surface_k"].values[iy, ix]) + props.heat_flux_w_m2 * z / props.k_d_w_m_k
         rocks = []
@@ -294,9 +297,17 @@ def make_ground_truth(grid: xr.DataArray, *, seed: int, illumination_pct=None, s
 
     ss = np.random.SeedSequence(int(seed))
     g_ice, g_feo, g_dry, g_rock = (np.random.default_rng(s_) for s_ in ss.spawn(4))
+    # pore ice fills at most the pores of the densest (deepest) regolith the ice can sit in: a larger
+    # WEH would need excess ice, which the pore-ice columns (and the GPR mixing rule) do not model
+    # (out-of-range settings go through unchanged, for ice_fields to refuse them by name)
+    weh_cap, weh_med = weh_max_wt_pct, weh_median_wt_pct
+    if 0 < weh_max_wt_pct <= 100 and 0 < weh_median_wt_pct <= weh_max_wt_pct and max_ice_depth_m > 0:
+        weh_cap = min(weh_max_wt_pct, 0.999 * float(regolith.pore_ice_capacity_wt_pct(
+            regolith.density_kg_m3(np.float64(max_ice_depth_m), density_model))))
+        weh_med = min(weh_median_wt_pct, weh_cap)
     table_depth, weh = ice_mod.ice_fields(
         stab, px, g_ice, corr_length_m=corr_length_m, ice_free_fraction=ice_free_fraction,
-        weh_median_wt_pct=weh_median_wt_pct, weh_sigma_ln=weh_sigma_ln, weh_max_wt_pct=weh_max_wt_pct,
+        weh_median_wt_pct=weh_med, weh_sigma_ln=weh_sigma_ln, weh_max_wt_pct=weh_cap,
         overburden_median_m=overburden_median_m, overburden_sigma_ln=overburden_sigma_ln,
         max_ice_depth_m=max_ice_depth_m, nu=nu)
     if feo_tio2_sd_wt_pct < 0:
