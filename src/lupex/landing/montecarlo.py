@@ -243,8 +243,8 @@ def summary(df: pd.DataFrame) -> pd.Series:
 
 
 def vision_breakdown(df: pd.DataFrame) -> dict:
-    """Per vision model ('rendered', 'simulated'): runs, success rate, navigation error at 50 m and landing
-    error (median, p99), and for rendered runs the frames, fixes and why the others gave none.
+    """Per vision model ('rendered', 'simulated'): runs, success rate, navigation error at 50 m, landing
+    error and error from the (retargeted) aim point (median, p99), and for rendered runs the frames, fixes and why the others gave none.
 
     With few runs the p99 is close to the worst run (linear interpolation between order statistics)."""
     out = {}
@@ -255,6 +255,7 @@ def vision_breakdown(df: pd.DataFrame) -> dict:
              "nav_err_50m_p99_m": float(g["nav_err_50m"].quantile(0.99)),
              "landing_error_median_m": float(g.landing_error_m.median()),
              "landing_error_p99_m": float(g.landing_error_m.quantile(0.99)),
+             "aim_error_median_m": float(g.aim_error_m.median()), "aim_error_p99_m": float(g.aim_error_m.quantile(0.99)),
              "failures": g.loc[~g.success, "failure_cause"].value_counts().to_dict()}
         if kind == "rendered":
             frames = int(g.vision_frames.sum())

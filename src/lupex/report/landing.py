@@ -69,6 +69,7 @@ def vision_table(by_vision: dict) -> pd.DataFrame:
         row = {"vision": kind, "descents": v["n_runs"], "success": f"{100 * v['success_rate']:.0f}%",
                "nav error at 50 m, median / p99 (m)": f"{v['nav_err_50m_median_m']:.2f} / {v['nav_err_50m_p99_m']:.2f}",
                "landing error, median / p99 (m)": f"{v['landing_error_median_m']:.1f} / {v['landing_error_p99_m']:.1f}",
+               "error from the aim point, median / p99 (m)": f"{v['aim_error_median_m']:.2f} / {v['aim_error_p99_m']:.2f}",
                "frames with a fix": "-", "no fix, by cause": "-"}
         if kind == "rendered":
             err = v["fix_error_median_m"]
