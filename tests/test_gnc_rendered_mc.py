@@ -92,3 +92,11 @@ def test_rendered_setup_pickles_and_bad_counts_are_rejected(site, setup):
             mc.run_monte_carlo(site, TARGET, 2, config=SHORT, rendered_runs=bad, rendered_vision=setup)
     with pytest.raises(LupexError):
         sens.RenderedVisionSetup(setup.scene, setup.camera, setup.onboard_map, setup.sun_vector_site, altitudes_m=())
+
+
+def test_rendered_runs_on_dask_match_in_process(site, setup, df):
+    """The setup is scattered to the workers once; a rendered run there gives the in-process row."""
+    pytest.importorskip("dask.distributed")
+    par = mc.run_monte_carlo(site, TARGET, 1, seed=3, config=SHORT, dispersions=TIGHT, rendered_runs=1,
+                             rendered_vision=setup, workers=1, check_target=False)
+    pd.testing.assert_frame_equal(df.iloc[:1], par)
