@@ -196,3 +196,11 @@ def test_land_bad_set_exits_2_before_any_work(tmp_path):
     r = lupex("land", "--target=-89.9,0", "--set", "dispersions.init_sigma_r_m=[1, 2]", "--out", tmp_path / "land")
     assert r.returncode == 2 and "array of 3 values" in " ".join(r.stderr.split())
     assert not (tmp_path / "land").exists()
+
+
+@pytest.mark.parametrize("n,needle", [("-1", "--rendered-runs"), ("5", "must not exceed landing.runs")])
+def test_land_bad_rendered_runs_exits_2(tmp_path, n, needle):
+    r = lupex("land", "--target=-89.9,0", "--runs", "2", "--rendered-runs", n, "--size-m", "3000", "--pixel-m", "30",
+              "--out", tmp_path / "land")
+    assert r.returncode == 2 and needle in " ".join(r.stderr.split()), r.stderr
+    assert "Traceback" not in r.stderr and not (tmp_path / "land").exists()

@@ -129,7 +129,7 @@ def test_landing_phase_passes_the_config_tables(site, monkeypatch, tmp_path):
         return real(dem, target, 1, seed, config=SHORT, check_target=False)
 
     monkeypatch.setattr(mc, "run_monte_carlo", fake_mc)
-    monkeypatch.setattr(lp, "_frames", lambda *a: ([], pd.DataFrame()))
+    monkeypatch.setattr(lp, "_frames", lambda *a, **k: ([], pd.DataFrame()))
     cfg = load(overrides=["landing.runs=3", "landing.seed=7", 'landing.epoch="2027-03-01T00:00:00"',
                           "descent.hover_altitude_m=80", "dispersions.init_sigma_v_mps=0.2",
                           "lander_vehicle.isp_s=300", "touchdown.max_horizontal_mps=0.4"])
@@ -138,7 +138,7 @@ def test_landing_phase_passes_the_config_tables(site, monkeypatch, tmp_path):
     lon, lat = (float(v[0, 0]) for v in lonlat_grid(cell))
     sites = pd.DataFrame({"x_m": [TARGET[0]], "y_m": [TARGET[1]], "lat_deg": [lat], "lon_deg": [lon]})
     lp.run_landing(cfg, dem, None, sites, tmp_path)
-    assert seen["n"] == 3 and seen["seed"] == 7
+    assert seen["n"] == 3 and seen["seed"] == 7 and seen["rendered_runs"] == cfg.landing.rendered_runs
     assert seen["dispersions"] == cfg.dispersions and seen["vehicle"] == cfg.lander_vehicle
     assert seen["limits"] == cfg.touchdown and seen["config"].hover_altitude_m == 80.0
     sun = eph.topocentric("SUN", lat, lon, 0.0, times=[np.datetime64("2027-03-01T00:00:00")])

@@ -94,6 +94,10 @@ class LandingConfig:
     seed: int = _p(0, "-", "seed of the landing Monte Carlo (dispersions, sensor noise)")
     epoch: str = _p("", "UTC ISO 8601", "landing time, which sets the Sun's direction; empty = time.start")
     frame_altitudes_m: str = _p("8000, 4000, 2000", "m", "altitudes of the rendered descent frames in the report (comma-separated)")
+    rendered_runs: int = _p(1, "-", "of the runs, how many fly the real vision chain (render, detect, identify, PnP/template) "
+                                    "instead of simulated fixes (~2 s CPU more than a simulated descent on the default site)")
+    rendered_altitudes_m: str = _p("8000, 6000, 4000, 3000, 2000, 1000, 500, 100", "m",
+                                   "altitudes above the terrain of the rendered-vision frames (comma-separated)")
 
 
 @dataclass(frozen=True)
@@ -441,6 +445,9 @@ def validate(cfg: Config) -> None:
         (cfg.sites.series_points >= 0, "sites.series_points must be >= 0"),
         (cfg.landing.runs >= 0, "landing.runs must be >= 0 (0 skips the landing phase)"),
         (cfg.landing.seed >= 0, "landing.seed must be >= 0"),
+        (cfg.landing.rendered_runs >= 0, "landing.rendered_runs must be >= 0 (0: every run flies simulated vision)"),
+        (cfg.landing.runs == 0 or cfg.landing.rendered_runs <= cfg.landing.runs,
+         f"landing.rendered_runs ({cfg.landing.rendered_runs}) must not exceed landing.runs ({cfg.landing.runs})"),
         (cfg.subsurface.seed >= 0, "subsurface.seed must be >= 0"),
         (cfg.subsurface.corr_length_m > 0, "subsurface.corr_length_m must be positive"),
         (0 <= cfg.subsurface.ice_free_fraction <= 1, "subsurface.ice_free_fraction must be in [0, 1]"),
@@ -455,6 +462,8 @@ def validate(cfg: Config) -> None:
             raise ConfigError(msg)
     parse_points(cfg.sites.extra_points)
     frame_altitudes(cfg.landing.frame_altitudes_m)
+    if not frame_altitudes(cfg.landing.rendered_altitudes_m, "landing.rendered_altitudes_m"):
+        raise ConfigError("landing.rendered_altitudes_m must list at least one altitude (m), e.g. \"4000, 2000, 1000\"")
     if cfg.compute.scheduler and not cfg.compute.scheduler.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
         raise ConfigError(
             f"compute.scheduler {cfg.compute.scheduler!r} is not a scheduler address; use e.g. tcp://host:8786"
@@ -481,16 +490,16 @@ def parse_points(text: str) -> list[tuple[float, float]]:
             for item in filter(None, (p.strip() for p in text.split(";")))]
 
 
-def frame_altitudes(text: str) -> list[float]:
-    """``"8000, 4000"`` -> [8000.0, 4000.0]; each must be a positive number of metres."""
+def frame_altitudes(text: str, key: str = "landing.frame_altitudes_m") -> list[float]:
+    """``"8000, 4000"`` -> [8000.0, 4000.0]; each must be 50-30000 m (``key`` names the setting in errors)."""
     out = []
     for item in filter(None, (p.strip() for p in text.split(","))):
         try:
             v = float(item)
         except ValueError:
-            raise ConfigError(f"landing.frame_altitudes_m entry {item!r} is not a number of metres") from None
+            raise ConfigError(f"{key} entry {item!r} is not a number of metres") from None
         if not 50.0 <= v <= 30_000.0:
-            raise ConfigError(f"landing.frame_altitudes_m entry {item!r} must be between 50 and 30000 m")
+            raise ConfigError(f"{key} entry {item!r} must be between 50 and 30000 m")
         out.append(v)
     return out
 

@@ -11,7 +11,17 @@ order it runs):
 * the camera: the vision-fix sigma in GSDs, uniform 0.7-1.5,
 
 all assumptions (stated as such) except where the module that uses them cites
-a source. The 3-sigma landing ellipse is that of the sample covariance of the
+a source.
+
+Vision: each run flies either simulated fixes (:class:`lupex.landing.sensors.SimulatedVision`,
+1 Hz, ~1 GSD, Hamel et al. 2025) or, for the first ``rendered_runs`` runs, the
+real chain (:class:`lupex.landing.sensors.RenderedVision`: render, detect,
+identify, PnP or template) at a sparse set of altitudes; the ``vision`` column
+says which. A rendered frame that gives no fix leaves the filter on IMU and
+altimeter; the frame counts and the failure causes are columns of the table
+(``vision_frames``, ``vision_fixes``, ``vision_fail_<cause>``,
+``vision_fix_err_median_m``: the chain's own horizontal error against the
+truth) and :func:`summary` reports both models separately. The 3-sigma landing ellipse is that of the sample covariance of the
 touchdown offsets: semi-axes 3 sqrt(eigenvalues) (a 2-D Gaussian's 3-sigma
 ellipse holds 98.9 % of it).
 """
@@ -28,7 +38,7 @@ from lupex.landing import descent as _d
 from lupex.landing import sensors as sens
 from lupex.params import ASSUMED, check_non_negative, check_pair, param
 
-__all__ = ["Dispersions", "run_one", "run_monte_carlo", "summary", "landing_ellipse", "fig_landing_scatter",
+__all__ = ["Dispersions", "run_one", "run_monte_carlo", "summary", "vision_breakdown", "landing_ellipse", "fig_landing_scatter",
            "fig_nav_error_vs_altitude", "fig_touchdown_velocity", "nav_error_table"]
 
 
@@ -73,7 +83,8 @@ def run_one(terrain: _d.SiteTerrain, target_xy, seed_seq: np.random.SeedSequence
             config: _d.DescentConfig, dispersions: Dispersions, vision=None, vehicle: _d.Vehicle = _d.Vehicle(),
             limits: _d.TouchdownLimits = _d.TouchdownLimits()) -> dict:
     """One dispersed descent; returns a table row (dict). ``vision``: None (simulated), a VisionSource,
-    or a callable ``(rng, map_offset_m) -> VisionSource``."""
+    a :class:`~lupex.landing.sensors.RenderedVisionSetup` (called with the run's map offset and vision
+    sigma), or a callable ``(rng, map_offset_m) -> VisionSource``."""
     from lupex.landing import guidance  # here (also in run_monte_carlo, nav_error_table): keeps `import lupex.config` light
 
     rng = np.random.default_rng(seed_seq)
@@ -86,6 +97,8 @@ def run_one(terrain: _d.SiteTerrain, target_xy, seed_seq: np.random.SeedSequence
         vis = sens.SimulatedVision(sigma_gsd=sig_gsd, sun_elevation_deg=config.sun_elevation_deg, map_offset_m=map_off)
     elif isinstance(vision, sens.VisionSource):
         vis = vision
+    elif isinstance(vision, sens.RenderedVisionSetup):
+        vis = vision(rng, map_off, sig_gsd)
     elif callable(vision):
         vis = vision(rng, map_off)
     else:
@@ -102,13 +115,36 @@ def run_one(terrain: _d.SiteTerrain, target_xy, seed_seq: np.random.SeedSequence
                map_offset_m=float(np.hypot(map_off[0], map_off[1])), thrust_scale_error=thrust_err)
     for lv, e in res.nav_error_at_m.items():
         row[_nav_col(lv)] = e
+    row.update(_vision_columns(vis, res))
     return row
+
+
+def _vision_columns(vis, res) -> dict:
+    """Which vision model flew and, for rendered vision, what its frames gave."""
+    log = getattr(vis, "log", None) if isinstance(vis, sens.RenderedVision) else None
+    kind = ("rendered" if isinstance(vis, sens.RenderedVision) else "simulated" if isinstance(vis, sens.SimulatedVision)
+            else type(vis).__name__)
+    out = dict(vision=kind, vision_accepted=int(res.history.get("vision_accepted", 0)))
+    log = log or []
+    errs = [e["err_m"] for e in log if e["outcome"] == "fix"]
+    out.update(vision_frames=len(log), vision_fixes=len(errs),
+               vision_fixes_rejected=sum(e["outcome"] == "fix" and not e["accepted"] for e in log),
+               vision_beyond_map_fixes=int(getattr(vis, "n_beyond_map", 0)))
+    for cause in sens.VISION_FAILURES:
+        out[f"vision_fail_{cause}"] = sum(e["outcome"] == cause for e in log)
+    out["vision_fix_err_median_m"] = float(np.median(errs)) if errs else float("nan")
+    return out
+
+
+def _run_task(terrain, target_xy, seed_seq, index, vision, **kw) -> dict:
+    return run_one(terrain, target_xy, seed_seq, index, vision=vision, **kw)
 
 
 def run_monte_carlo(site_or_dem, target_xy, n_runs: int, seed: int = 0, *, client=None, workers: int = 0,
                     scheduler: str = "", config: _d.DescentConfig = _d.DescentConfig(),
                     dispersions: Dispersions = Dispersions(), vision=None, vehicle: _d.Vehicle = _d.Vehicle(),
-                    limits: _d.TouchdownLimits = _d.TouchdownLimits(), check_target: bool = True) -> pd.DataFrame:
+                    limits: _d.TouchdownLimits = _d.TouchdownLimits(), check_target: bool = True,
+                    rendered_runs: int = 0, rendered_vision: sens.RenderedVisionSetup | None = None) -> pd.DataFrame:
     """``n_runs`` dispersed descents to ``target_xy``: one row per run (sorted by ``run``).
 
     ``site_or_dem``: a :class:`lupex.terrain.SyntheticSite` or a DEM DataArray.
@@ -116,12 +152,29 @@ def run_monte_carlo(site_or_dem, target_xy, n_runs: int, seed: int = 0, *, clien
     LocalCluster of ``workers`` processes or the scheduler at ``scheduler``
     (``tcp://host:port``), else run in this process. Results are identical
     either way for the same ``seed``.
+
+    Runs ``0 .. rendered_runs - 1`` fly ``rendered_vision`` (a
+    :class:`~lupex.landing.sensors.RenderedVisionSetup`; default: built from the
+    DEM, the site's crater catalogue if it has one, and the Sun of ``config``,
+    with the default frame altitudes and simulated fixes beyond the DEM); the
+    others fly ``vision``. The setup is shipped to Dask workers once.
     """
     from lupex.landing import hazard
 
     if isinstance(n_runs, bool) or not isinstance(n_runs, (int, np.integer)) or n_runs <= 0:
         raise ConfigError(f"n_runs must be a positive whole number of descents, got {n_runs!r}")
+    if (isinstance(rendered_runs, bool) or not isinstance(rendered_runs, (int, np.integer))
+            or not 0 <= rendered_runs <= n_runs):
+        raise ConfigError(f"rendered_runs must be a whole number of descents from 0 to n_runs ({n_runs}), "
+                          f"got {rendered_runs!r}")
     dem = getattr(site_or_dem, "dem", site_or_dem)
+    if rendered_runs and rendered_vision is None:
+        from lupex.landing import render
+
+        rendered_vision = sens.RenderedVisionSetup.build(
+            dem, getattr(site_or_dem, "craters", None),
+            render.sun_vector_from_az_el(config.sun_azimuth_deg, config.sun_elevation_deg),
+            beyond_map=sens.SimulatedVision(sun_elevation_deg=config.sun_elevation_deg))
     if check_target:
         hazard.validate_target(dem, target_xy, footprint_m=vehicle.footprint_m)
     terrain = _d.site_terrain(dem)
@@ -133,15 +186,19 @@ def run_monte_carlo(site_or_dem, target_xy, n_runs: int, seed: int = 0, *, clien
 
         with dask_client(workers, scheduler) as c:
             return run_monte_carlo(dem, target_xy, n_runs, seed, client=c, config=config, dispersions=dispersions,
-                                   vision=vision, vehicle=vehicle, limits=limits, check_target=False)
+                                   vision=vision, vehicle=vehicle, limits=limits, check_target=False,
+                                   rendered_runs=rendered_runs, rendered_vision=rendered_vision)
+    n_r = int(rendered_runs)
     if client is None:
-        rows = [run_one(terrain, *args, ch, i, config, dispersions, vision, vehicle, limits)
+        rows = [run_one(terrain, *args, ch, i, config, dispersions, rendered_vision if i < n_r else vision, vehicle,
+                        limits)
                 for i, ch in enumerate(children)]
     else:
         tf = client.scatter(terrain, broadcast=True)
-        futs = client.map(run_one, [tf] * n_runs, [target_xy] * n_runs, children, list(range(n_runs)),
-                          config=config, dispersions=dispersions, vision=vision, vehicle=vehicle, limits=limits,
-                          pure=False)
+        rv = client.scatter(rendered_vision, broadcast=True) if n_r else None
+        futs = client.map(_run_task, [tf] * n_runs, [target_xy] * n_runs, children, list(range(n_runs)),
+                          [rv if i < n_r else vision for i in range(n_runs)],
+                          config=config, dispersions=dispersions, vehicle=vehicle, limits=limits, pure=False)
         rows = client.gather(futs)
     df = pd.DataFrame(rows).sort_values("run").reset_index(drop=True)
     df.attrs.update(seed=int(seed), target_xy=target_xy)
@@ -180,8 +237,36 @@ def summary(df: pd.DataFrame) -> pd.Series:
         "slope_max_deg": float(df.slope_deg.max()),
         "propellant_mean_kg": float(df.propellant_kg.mean()), "propellant_max_kg": float(df.propellant_kg.max()),
         "failures": causes,
+        "by_vision": vision_breakdown(df),
     }
     return pd.Series(out)
+
+
+def vision_breakdown(df: pd.DataFrame) -> dict:
+    """Per vision model ('rendered', 'simulated'): runs, success rate, navigation error at 50 m, landing
+    error and error from the (retargeted) aim point (median, p99), and for rendered runs the frames, fixes and why the others gave none.
+
+    With few runs the p99 is close to the worst run (linear interpolation between order statistics)."""
+    out = {}
+    kinds = df["vision"] if "vision" in df else pd.Series(["simulated"] * len(df), index=df.index)
+    for kind, g in df.groupby(kinds, sort=True):
+        d = {"n_runs": int(len(g)), "success_rate": float(g.success.mean()),
+             "nav_err_50m_median_m": float(g["nav_err_50m"].median()),
+             "nav_err_50m_p99_m": float(g["nav_err_50m"].quantile(0.99)),
+             "landing_error_median_m": float(g.landing_error_m.median()),
+             "landing_error_p99_m": float(g.landing_error_m.quantile(0.99)),
+             "aim_error_median_m": float(g.aim_error_m.median()), "aim_error_p99_m": float(g.aim_error_m.quantile(0.99)),
+             "failures": g.loc[~g.success, "failure_cause"].value_counts().to_dict()}
+        if kind == "rendered":
+            frames = int(g.vision_frames.sum())
+            d.update(frames=frames, fixes=int(g.vision_fixes.sum()),
+                     fix_rate=float(g.vision_fixes.sum() / frames) if frames else float("nan"),
+                     fixes_rejected_by_filter=int(g.vision_fixes_rejected.sum()),
+                     fix_error_median_m=float(g.vision_fix_err_median_m.median()),
+                     beyond_map_fixes=int(g.vision_beyond_map_fixes.sum()),
+                     no_fix={c: int(g[f"vision_fail_{c}"].sum()) for c in sens.VISION_FAILURES})
+        out[str(kind)] = d
+    return out
 
 
 def nav_error_table(df: pd.DataFrame) -> pd.DataFrame:

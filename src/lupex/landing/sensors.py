@@ -25,7 +25,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -35,7 +36,8 @@ from lupex.landing import descent as _d
 from lupex.params import ASSUMED, check_non_negative, param
 
 __all__ = ["ImuModel", "ImuState", "Altimeter", "VisionFix", "VisionSource", "SimulatedVision",
-           "RenderedVision", "TruthState", "camera_gsd_m"]
+           "RenderedVision", "RenderedVisionSetup", "RENDERED_FIX_ALTITUDES_M", "VISION_FAILURES", "TruthState",
+           "camera_gsd_m"]
 
 UG = 9.80665e-6  # one micro-g in m/s^2
 
@@ -177,7 +179,18 @@ class SimulatedVision:
                          n_matches=10, method="crater", ok=True)
 
 
-@dataclass(frozen=True)
+RENDERED_FIX_ALTITUDES_M = (8000.0, 6000.0, 4000.0, 3000.0, 2000.0, 1000.0, 500.0, 100.0)
+"""Default altitudes (m above the terrain) of the rendered-vision frames: every 2 km, then every 1 km, 500 m and the
+hover altitude. Navigation costs ~0.1 s and rendering ~0.2 s per 1024 x 1024 frame (benchmarks/bench_vision.py), so
+a frame every 1-2 km is affordable where a 1 Hz stream of ~900 frames per descent is not."""
+
+VISION_FAILURES = ("outside_map", "dark", "no_craters", "id_failed")
+"""Why a rendered frame gave no fix: the frame saw none of the DEM (the map does not reach that far); the frame was
+dark (< ``dark_fraction`` of its pixels lit); fewer craters detected than a pose needs and the template fallback
+failed; enough craters detected but neither identification + PnP nor the template fallback gave a pose."""
+
+
+@dataclass(eq=False)
 class RenderedVision:
     """Fixes from rendered images: the true terrain rendered from the true pose
     (:func:`lupex.landing.render.render`), located on the onboard map from the
@@ -189,6 +202,25 @@ class RenderedVision:
     (:func:`lupex.landing.onboard_map.build_onboard_map`). Frames below
     ``min_altitude_m`` are skipped. The attitude is taken as known (star
     tracker).
+
+    ``altitudes_m`` (empty: a frame at every call) makes the frames sparse: one
+    frame at the first call at or below each of these true altitudes (several
+    passed between two calls give one frame). ``map_offset_m`` is this run's
+    registration error of the onboard map: the chain runs on the true map
+    from the prior shifted back by it and the fix is shifted forward, which is
+    the fix a rigidly displaced map would give (the same convention as
+    :class:`SimulatedVision`). Each frame is appended to ``log`` (altitude,
+    outcome = 'fix' or one of :data:`VISION_FAILURES`, method, matches,
+    whether the filter's chi-square gate at default tuning accepts it,
+    horizontal error of the chain's fix against the truth). One instance per
+    descent (it keeps state); :class:`RenderedVisionSetup` makes them.
+
+    ``beyond_map``: a :class:`SimulatedVision` that gives the fixes while the
+    point below the lander is outside the DEM (None: no fix there). A site DEM
+    of tens of km covers only the last minutes of a ~700 km braking arc; SLIM
+    navigated that arc on a wide-area crater map from SELENE (Kaguya) data
+    (REFERENCES.md), which this stands in for, at the simulated model's ~1 GSD.
+    Those fixes are counted in ``n_beyond_map`` and not logged as frames.
     """
 
     scene: Any
@@ -197,20 +229,131 @@ class RenderedVision:
     sun_vector_site: np.ndarray
     min_altitude_m: float = 30.0
     heading_deg: float = 0.0
+    altitudes_m: tuple = ()
+    map_offset_m: tuple = (0.0, 0.0, 0.0)
+    dark_fraction: float = 0.01
+    beyond_map: Any = None
+    log: list = field(default_factory=list, repr=False)
+    n_beyond_map: int = field(default=0, init=False, repr=False)
+    _slot: int = field(default=0, init=False, repr=False)
+
+    def _over_map(self, r) -> bool:
+        x, y = self.scene.x_m, self.scene.y_m
+        return bool(min(x[0], x[-1]) <= r[0] <= max(x[0], x[-1]) and min(y[0], y[-1]) <= r[1] <= max(y[0], y[-1]))
+
+    def _due(self, alt: float) -> bool:
+        if not self.altitudes_m:
+            return True
+        slots = sorted((float(a) for a in self.altitudes_m), reverse=True)
+        if self._slot >= len(slots) or alt > slots[self._slot]:
+            return False
+        while self._slot < len(slots) and alt <= slots[self._slot]:
+            self._slot += 1
+        return True
 
     def fix(self, t, true_state: TruthState, est_state, rng: np.random.Generator):
         from lupex.landing import camera as camera_mod
+        from lupex.landing import filter as nav
         from lupex.landing import pose, render
 
-        if true_state.altitude_m < self.min_altitude_m:
+        alt = float(true_state.altitude_m)
+        r_true = np.asarray(true_state.r_m, float)
+        if self.beyond_map is not None and not self._over_map(r_true):
+            fx = self.beyond_map.fix(t, true_state, est_state, rng)
+            self.n_beyond_map += fx is not None
+            return fx
+        if alt < self.min_altitude_m or not self._due(alt):
             return None
+        off = np.asarray(self.map_offset_m, float)
+        entry = dict(t_s=float(t), altitude_m=alt, outcome="", method="none", n_matches=0, accepted=False,
+                     err_m=float("nan"))
+        self.log.append(entry)
         rot = camera_mod.nadir_rotation(self.heading_deg)
-        true_cam = self.camera.with_pose(true_state.r_m, rot)
+        true_cam = self.camera.with_pose(r_true, rot)
         try:
             image = render.render(self.scene, true_cam, rng=rng)
         except InputError:  # the frame sees nothing of the DEM
+            entry["outcome"] = "outside_map"
             return None
-        prior = pose.PosePrior(position_m=np.asarray(est_state.r_m, float), rotation=rot,
+        prior = pose.PosePrior(position_m=np.asarray(est_state.r_m, float) - off, rotation=rot,
                                cov_position_m2=np.asarray(est_state.P, float)[:3, :3])
         fx = pose.locate(image, true_cam, prior, self.onboard_map, rng, sun_site=self.sun_vector_site)
-        return fx if fx.ok else None
+        if not fx.ok:
+            entry["outcome"] = self._why(image, true_cam)
+            return None
+        fx = dataclasses.replace(fx, position_m=np.asarray(fx.position_m, float) + off)
+        # the filter's chi-square gate with the default tuning (what the Monte Carlo flies), for the log only
+        _, accepted, _ = nav.update_vision(est_state, fx)
+        entry.update(outcome="fix", method=fx.method, n_matches=int(fx.n_matches), accepted=bool(accepted),
+                     err_m=float(np.linalg.norm(fx.position_m[:2] - off[:2] - r_true[:2])))
+        return fx
+
+    def _why(self, image, cam) -> str:
+        """Classify a failed frame (detection is re-run only for failures, ~30 ms)."""
+        from lupex.landing.craters import detect_craters, image_sun_direction
+
+        if float(np.mean(np.asarray(image) >= 2)) < self.dark_fraction:
+            return "dark"
+        try:
+            n = len(detect_craters(image, image_sun_direction(cam, self.sun_vector_site)).u)
+        except InputError:  # Sun at the zenith: no shading direction
+            n = 0
+        return "no_craters" if n < 8 else "id_failed"  # 8: pose.locate's min_matches
+
+
+@dataclass(frozen=True)
+class RenderedVisionSetup:
+    """What every rendered-vision descent shares, built once (the scene and onboard map cost ~9 s CPU on
+    a 1000 x 1000 DEM, most of it the two shadow sweeps) and pickled to Dask workers (~65 MB); calling it
+    with ``(rng, map_offset_m[, sigma_gsd])`` gives one descent's :class:`RenderedVision` (it draws
+    nothing from ``rng``). ``beyond_map``: a :class:`SimulatedVision` template for the fixes outside the
+    DEM (see :class:`RenderedVision`); its ``map_offset_m`` and ``sigma_gsd`` are set per descent."""
+
+    scene: Any
+    camera: Any
+    onboard_map: Any
+    sun_vector_site: np.ndarray
+    altitudes_m: tuple = RENDERED_FIX_ALTITUDES_M
+    min_altitude_m: float = 30.0
+    beyond_map: Any = None
+
+    def __post_init__(self):
+        alts = tuple(float(a) for a in self.altitudes_m)
+        if not alts or not all(np.isfinite(a) and a > 0 for a in alts):
+            raise ConfigError(f"rendered-vision altitudes must be positive metres, got {list(self.altitudes_m)}")
+        object.__setattr__(self, "altitudes_m", alts)
+
+    def __call__(self, rng: np.random.Generator, map_offset_m=(0.0, 0.0, 0.0), sigma_gsd: float | None = None
+                 ) -> RenderedVision:
+        off = tuple(float(v) for v in map_offset_m)
+        beyond = self.beyond_map
+        if beyond is not None:
+            beyond = dataclasses.replace(beyond, map_offset_m=off,
+                                         sigma_gsd=beyond.sigma_gsd if sigma_gsd is None else float(sigma_gsd))
+        return RenderedVision(self.scene, self.camera, self.onboard_map, self.sun_vector_site,
+                              min_altitude_m=self.min_altitude_m, altitudes_m=self.altitudes_m,
+                              map_offset_m=off, beyond_map=beyond)
+
+    @classmethod
+    def build(cls, dem, craters, sun_site, *, scene=None, onboard_map=None, reference_sun_az_el=None,
+              altitudes_m=RENDERED_FIX_ALTITUDES_M, fov_deg: float = 30.0, n_pixels: int = 1024,
+              min_altitude_m: float = 30.0, beyond_map: "SimulatedVision | None" = None) -> "RenderedVisionSetup":
+        """From a DEM, its crater catalogue (None: craters detected in the reference image) and the true
+        Sun (site-frame unit vector). ``scene`` / ``onboard_map`` reuse ones already built. The onboard
+        map's reference image is lit from ``reference_sun_az_el`` (default: the Sun's grid azimuth + 5 deg,
+        a few hours earlier at the pole, as the landing phase's frames use)."""
+        from lupex.landing import render
+        from lupex.landing.camera import Camera
+        from lupex.landing.onboard_map import build_onboard_map
+
+        sun = np.asarray(sun_site, float).reshape(-1)
+        if scene is None:
+            scene = render.make_scene(dem, sun)
+        if onboard_map is None:
+            if reference_sun_az_el is None:
+                az = float(np.degrees(np.arctan2(sun[0], sun[1])) % 360.0)
+                el = float(np.degrees(np.arcsin(np.clip(sun[2] / np.linalg.norm(sun), -1, 1))))
+                reference_sun_az_el = (az + 5.0, el)
+            onboard_map = build_onboard_map(dem, craters, reference_sun_az_el)
+        return cls(scene, Camera(fov_deg, n_pixels, n_pixels), onboard_map, sun, tuple(altitudes_m), min_altitude_m,
+                   beyond_map)

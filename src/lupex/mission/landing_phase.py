@@ -7,7 +7,13 @@
   the config's ``[descent]``, ``[lander_vehicle]``, ``[touchdown]`` and
   ``[dispersions]`` tables; vision fixes are simulated
   at about one camera GSD (Hamel et al. 2025), because rendering hundreds of 1 Hz
-  frames per descent is too slow for a run.
+  frames per descent is too slow for a run, except on the first
+  ``landing.rendered_runs`` descents, which fly the real chain
+  (:class:`lupex.landing.sensors.RenderedVision`) at the sparse
+  ``landing.rendered_altitudes_m``, with simulated fixes only where the point
+  below the lander is beyond the DEM (the approach map a mission carries; SLIM's
+  came from Kaguya data, REFERENCES.md). The scene and onboard map are built
+  once and shared with the frames below.
 * The real vision chain on a few frames: the true terrain rendered from above
   the target at the configured altitudes (:mod:`lupex.landing.render`), craters
   detected, and the pose located on the onboard map from a prediction 20 m off
@@ -25,7 +31,7 @@ import pandas as pd
 
 from lupex import ephemeris as eph
 from lupex.config import Config, frame_altitudes
-from lupex.errors import InputError
+from lupex.errors import ConfigError, InputError
 from lupex.io import write_dataframe, write_json
 from lupex.progress import NO_PROGRESS, Steps
 
@@ -46,13 +52,23 @@ def landing_epoch(cfg: Config) -> np.datetime64:
 
 
 def run_landing(cfg: Config, dem, craters, sites: pd.DataFrame, outdir, *, client=None,
-                steps: Steps = NO_PROGRESS) -> LandingResult | None:
-    """Monte Carlo and rendered frames for the best site; None when ``landing.runs`` is 0."""
+                steps: Steps = NO_PROGRESS, rendered_runs: int | None = None) -> LandingResult | None:
+    """Monte Carlo and rendered frames for the best site; None when ``landing.runs`` is 0.
+
+    ``rendered_runs`` (default ``landing.rendered_runs``): how many of the runs fly rendered vision."""
     from lupex.landing import montecarlo as mc
+    from lupex.landing import render as R
+    from lupex.landing import sensors as sens
+    from lupex.landing.onboard_map import build_onboard_map
     from lupex.terrain.geo import grid_north_azimuth_deg
 
+    n_rendered = cfg.landing.rendered_runs if rendered_runs is None else rendered_runs
+    if isinstance(n_rendered, bool) or not isinstance(n_rendered, (int, np.integer)) or n_rendered < 0:
+        raise ConfigError(f"rendered runs must be a whole number >= 0, got {n_rendered!r}")
     if cfg.landing.runs == 0 or len(sites) == 0:
         return None
+    if n_rendered > cfg.landing.runs:
+        raise ConfigError(f"rendered runs ({n_rendered}) cannot exceed the Monte Carlo's runs ({cfg.landing.runs})")
     best = sites.iloc[0]
     target = (float(best["x_m"]), float(best["y_m"]))
     epoch = landing_epoch(cfg)
@@ -61,24 +77,41 @@ def run_landing(cfg: Config, dem, craters, sites: pd.DataFrame, outdir, *, clien
     cell = dem.sel(x=[target[0]], y=[target[1]], method="nearest")
     sun_az = float((sun.azimuth_deg[0] + grid_north_azimuth_deg(cell)[0, 0]) % 360.0)  # grid azimuth, from +y
     config = dataclasses.replace(cfg.descent, sun_elevation_deg=max(sun_el, 0.0), sun_azimuth_deg=sun_az)
+    alts = frame_altitudes(cfg.landing.frame_altitudes_m)
+    scene = omap = setup = None
+    if alts or n_rendered:
+        # one scene and onboard map for the frames and the rendered descents (~9 s CPU on a 1000 x 1000 DEM)
+        sun_site = R.sun_vector_site(dem, times=[epoch]).reshape(-1)[:3]
+        az = float(np.degrees(np.arctan2(sun_site[0], sun_site[1])) % 360.0)
+        el = float(np.degrees(np.arcsin(np.clip(sun_site[2], -1, 1))))
+        scene = R.make_scene(dem, sun_site)
+        # reference rendered a few hours earlier; a map needs a lit reference, so at a dark epoch (the frames
+        # are then black and counted as such) it is taken at 0.5 deg
+        omap = build_onboard_map(dem, craters, (az + 5.0, el if el > 0 else 0.5))
+    if n_rendered:
+        setup = sens.RenderedVisionSetup.build(
+            dem, craters, sun_site, scene=scene, onboard_map=omap,
+            altitudes_m=frame_altitudes(cfg.landing.rendered_altitudes_m, "landing.rendered_altitudes_m"),
+            beyond_map=sens.SimulatedVision(sun_elevation_deg=config.sun_elevation_deg))
     with steps.task("landing Monte Carlo", total=1) as advance:
         runs = mc.run_monte_carlo(dem, target, cfg.landing.runs, cfg.landing.seed, client=client, config=config,
-                                  dispersions=cfg.dispersions, vehicle=cfg.lander_vehicle, limits=cfg.touchdown)
+                                  dispersions=cfg.dispersions, vehicle=cfg.lander_vehicle, limits=cfg.touchdown,
+                                  rendered_runs=int(n_rendered), rendered_vision=setup)
         advance(1)
     summ = mc.summary(runs)
     write_dataframe(outdir / "landing_runs.parquet", runs)
     write_json(outdir / "landing_summary.json", {k: (v if not isinstance(v, dict) else v) for k, v in summ.items()}
                | {"target_x_m": target[0], "target_y_m": target[1], "sun_elevation_deg": sun_el,
                   "sun_grid_azimuth_deg": sun_az, "epoch_utc": str(epoch)})
-    alts = frame_altitudes(cfg.landing.frame_altitudes_m)
     with steps.task("landing frames", total=max(len(alts), 1)) as advance:
-        frames, table = _frames(dem, craters, target, epoch, alts, cfg.landing.seed, advance)
+        frames, table = _frames(dem, craters, target, epoch, alts, cfg.landing.seed, advance, scene=scene, omap=omap)
     write_dataframe(outdir / "landing_frames.csv", table)
     return LandingResult(target, (float(best["lon_deg"]), float(best["lat_deg"])), sun_el, runs, summ, frames, table)
 
 
-def _frames(dem, craters, target, epoch, altitudes, seed, advance):
-    """Render, detect and locate at each altitude above the target; PNGs with detections drawn."""
+def _frames(dem, craters, target, epoch, altitudes, seed, advance, *, scene=None, omap=None):
+    """Render, detect and locate at each altitude above the target; PNGs with detections drawn.
+    ``scene`` / ``omap``: the scene and onboard map when already built (the same ones this would build)."""
     from lupex.landing import render as R
     from lupex.landing.camera import Camera, nadir_rotation
     from lupex.landing.craters import detect_craters, image_sun_direction
@@ -89,8 +122,8 @@ def _frames(dem, craters, target, epoch, altitudes, seed, advance):
     az = float(np.degrees(np.arctan2(sun[0], sun[1])) % 360.0)
     el = float(np.degrees(np.arcsin(np.clip(sun[2], -1, 1))))
     rng = np.random.default_rng(seed)
-    scene = R.make_scene(dem, sun)
-    omap = build_onboard_map(dem, craters, (az + 5.0, el))  # reference rendered a few hours earlier
+    scene = R.make_scene(dem, sun) if scene is None else scene
+    omap = build_onboard_map(dem, craters, (az + 5.0, el)) if omap is None else omap  # reference a few hours earlier
     h = float(dem.sel(x=target[0], y=target[1], method="nearest"))
     zc = h - (target[0] ** 2 + target[1] ** 2) / (2.0 * eph.MOON_RADIUS_M)  # site frame: curvature drop
     rot = nadir_rotation(0.0)

@@ -1,4 +1,4 @@
-"""The landing part of the report: Monte Carlo statistics, error plots, rendered frames."""
+"""The landing part of the report: Monte Carlo statistics (rendered vs simulated vision), error plots, rendered frames."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ def landing_sections(result, dem) -> list[Section]:
         ],
         columns=["quantity", "value"],
     )
+    by_vision = vision_table(s.get("by_vision", {}))
     paras = [
         f"Target: the best landing site, lat {lat:.4f}, lon {lon:.3f} (x {result.target_xy[0]:.0f} m, "
         f"y {result.target_xy[1]:.0f} m). Sun {result.sun_elevation_deg:.2f} deg above the horizon there at the landing "
@@ -38,6 +39,14 @@ def landing_sections(result, dem) -> list[Section]:
         "from target. Vision fixes in the Monte Carlo are simulated at about one camera GSD; the frames below run "
         "the real renderer, crater detector and pose solver.",
     ]
+    rv = s.get("by_vision", {}).get("rendered")
+    if rv:
+        paras.append(
+            f"{rv['n_runs']} of the descents flew the real vision chain instead (rendered frames at sparse altitudes, "
+            "crater detection and identification or template matching, PnP), with simulated fixes only while the point "
+            "below the lander was beyond the DEM (the approach map a mission carries). A frame without a fix leaves "
+            f"the filter on IMU and altimeter. {rv['fixes']} of {rv['frames']} rendered frames gave a fix; the second "
+            "table compares the two vision models and says why the other frames gave none.")
     figs = [
         ("Touchdown points around the target, with the 3-sigma ellipse", mc.fig_landing_scatter(result.runs, dem, result.target_xy)),
         ("Navigation error against altitude", mc.fig_nav_error_vs_altitude(result.runs)),
@@ -45,4 +54,29 @@ def landing_sections(result, dem) -> list[Section]:
     ]
     figs += [(f"Rendered descent frame at {alt:,.0f} m above the target, detected craters in cyan", png)
              for alt, png, _err, _m in result.frames]
-    return [Section("landing", "Landing", paras, figs, [table_html(stats), table_html(result.frame_table)])]
+    tables = [table_html(stats)] + ([table_html(by_vision)] if len(by_vision) else []) + [table_html(result.frame_table)]
+    return [Section("landing", "Landing", paras, figs, tables)]
+
+
+_CAUSES = {"outside_map": "frame beyond the DEM", "dark": "dark frame", "no_craters": "too few craters",
+           "id_failed": "identification / pose failed"}
+
+
+def vision_table(by_vision: dict) -> pd.DataFrame:
+    """Rendered vs simulated vision: navigation error at 50 m and landing error (median / p99), fixes and causes."""
+    rows = []
+    for kind, v in by_vision.items():
+        row = {"vision": kind, "descents": v["n_runs"], "success": f"{100 * v['success_rate']:.0f}%",
+               "nav error at 50 m, median / p99 (m)": f"{v['nav_err_50m_median_m']:.2f} / {v['nav_err_50m_p99_m']:.2f}",
+               "landing error, median / p99 (m)": f"{v['landing_error_median_m']:.1f} / {v['landing_error_p99_m']:.1f}",
+               "error from the aim point, median / p99 (m)": f"{v['aim_error_median_m']:.2f} / {v['aim_error_p99_m']:.2f}",
+               "frames with a fix": "-", "no fix, by cause": "-"}
+        if kind == "rendered":
+            err = v["fix_error_median_m"]
+            row["frames with a fix"] = (f"{v['fixes']} / {v['frames']}"
+                                        + (f" (median fix error {err:.1f} m)" if err == err else "")
+                                        + (f", {v['fixes_rejected_by_filter']} rejected by the filter"
+                                           if v["fixes_rejected_by_filter"] else ""))
+            row["no fix, by cause"] = ", ".join(f"{_CAUSES.get(c, c)}: {n}" for c, n in v["no_fix"].items() if n) or "none"
+        rows.append(row)
+    return pd.DataFrame(rows)
