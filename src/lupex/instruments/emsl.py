@@ -47,7 +47,7 @@ CO2 1.42; Bartmess & Georgiadis 1983, Vacuum 33:149, values from memory to
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import constants as sc
