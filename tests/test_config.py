@@ -181,3 +181,28 @@ def test_every_new_model_table_round_trips(tmp_path):
 def test_model_table_bad_values_name_the_key(override, needle):
     with pytest.raises(ConfigError, match=needle):
         c.load(overrides=[override])
+
+
+def test_survey_instrument_tables_round_trip(tmp_path):
+    """[survey], [gpr], [neutron] (with [neutron.response]), [alis], [emsl] and [emsl_outgassing]: TOML and --set,
+    nested tables, species maps, pairs and -inf; survey.speed_m_s follows the rover's commanded speed."""
+    text = ("[neutron.response]\nepi_a = 0.4\n\n[emsl_outgassing.lander_rate_1d_s]\nH2O = 3e17\n\n"
+            "[gpr]\nbandlimited_noise_db = -inf\n\n[vehicle.mobility]\nspeed_cmd_m_s = 0.15\n")
+    p = tmp_path / "s.toml"
+    p.write_text(text)
+    cfg = c.load(p, ["survey.gpr_eps_prior=[3.0, 0.2]", "alis.fit_range_um=[2.5, 3.5]", "emsl.relative_sensitivity.He=0.2",
+                     "survey.ns_weh_prior=uniform", "survey.gpr_fit_rock_size=false"])
+    assert cfg.neutron.response.epi_a == 0.4 and cfg.neutron.response.epi_b == 0.85
+    assert cfg.emsl_outgassing.lander_rate_1d_s == {"H2O": 3e17, "N2": 2e17, "CO2": 5e16}
+    assert cfg.emsl.relative_sensitivity["He"] == 0.2 and cfg.emsl.relative_sensitivity["Ar"] == 1.29
+    assert cfg.gpr.bandlimited_noise_db == -float("inf") and cfg.survey.gpr_eps_prior == (3.0, 0.2)
+    assert cfg.survey.speed_m_s == 0.15 and cfg.survey.gpr_fit_rock_size is False
+    out = tmp_path / "out.toml"
+    out.write_text(c.to_toml(cfg))
+    assert c.load(out) == cfg
+    assert "speed_m_s" not in tomllib.loads(c.to_toml(cfg))["survey"]
+    keys = {k for k, *_ in c.all_keys()}
+    for key in ("survey.ns_window_s", "gpr.centre_frequency_hz", "neutron.footprint_fwhm_m", "neutron.response.epi_a",
+                "alis.snr", "emsl.background_cps", "emsl.relative_sensitivity", "emsl_outgassing.index"):
+        assert key in keys, key
+    assert "survey.speed_m_s" not in keys

@@ -153,3 +153,27 @@ def test_sample_reads_config_tables_over_the_run(app, run_dir, tmp_path):
                "--out", tmp_path / "x")
     assert isinstance(r.exception, LupexError) and "disagree" in str(r.exception)
     assert not (tmp_path / "x").exists()
+
+
+def test_survey_reads_config_tables_over_the_run(app, run_dir, tmp_path):
+    """--config/--set reach the survey's instruments; a shortcut option that disagrees with its key is refused."""
+    sites = pd.read_csv(run_dir / "sites.csv")
+    x, y = float(sites.x_m[0]), float(sites.y_m[0])
+    gj = tmp_path / "t.geojson"
+    gj.write_text(json.dumps({"type": "LineString", "coordinates": [[x, y], [x + 20.0, y]]}))
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[alis]\nsnr = 50.0\n")
+    out = tmp_path / "s"
+    r = invoke(app, "survey", "--run", run_dir, "--path", gj, "--out", out, "--config", cfg,
+               "--set", "survey.alis_every_m=5", "--set", "neutron.footprint_fwhm_m=2", "--set", "survey.gpr_max_fits=0")
+    assert r.exit_code == 0, r.output + repr(r.exception)
+    summary = json.loads((out / "survey_summary.json").read_text())
+    assert summary["instrument_params"]["alis"]["snr"] == 50.0
+    assert summary["instrument_params"]["neutron"]["footprint_fwhm_m"] == 2.0
+    assert len(pd.read_parquet(out / "survey_alis.parquet")) == 5      # 0, 5, ..., 20 m
+    bad = tmp_path / "bad"
+    r = invoke(app, "survey", "--run", run_dir, "--path", gj, "--out", bad, "--alis-every", "2",
+               "--set", "survey.alis_every_m=5")
+    assert r.exit_code != 0 and "disagree" in str(r.exception) and not bad.exists()
+    r = invoke(app, "survey", "--run", run_dir, "--path", gj, "--out", bad, "--set", "gpr.centre_freq_hz=5e8")
+    assert r.exit_code != 0 and "did you mean 'gpr.centre_frequency_hz'" in str(r.exception) and not bad.exists()

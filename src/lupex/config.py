@@ -21,14 +21,19 @@ from typing import Any, get_args, get_origin, get_type_hints
 
 from lupex.errors import ConfigError, InputError, LupexError
 from lupex.instruments.adore import AdoreParams
+from lupex.instruments.alis import AlisParams
 from lupex.instruments.drill import DrillParams
+from lupex.instruments.emsl import IonTrapParams, Outgassing
+from lupex.instruments.gpr_forward import GprConfig
 from lupex.instruments.isap import IsapParams
 from lupex.instruments.ltga import LTGAParams
+from lupex.instruments.neutron import NeutronSpectrometer
 from lupex.instruments.triton import TritonParams
 from lupex.landing.descent import DescentConfig, TouchdownLimits, Vehicle
 from lupex.landing.montecarlo import Dispersions
 from lupex.mission.budget import BudgetParams
 from lupex.mission.campaign import CampaignParams
+from lupex.mission.survey import SurveyParams
 from lupex.rover.planner import PlannerParams
 from lupex.rover.vehicle import RoverParams
 
@@ -148,6 +153,12 @@ class Config:
     triton: TritonParams = field(default_factory=TritonParams)
     adore: AdoreParams = field(default_factory=AdoreParams)
     isap: IsapParams = field(default_factory=IsapParams)
+    survey: SurveyParams = field(default_factory=SurveyParams)
+    gpr: GprConfig = field(default_factory=GprConfig)
+    neutron: NeutronSpectrometer = field(default_factory=NeutronSpectrometer)
+    alis: AlisParams = field(default_factory=AlisParams)
+    emsl: IonTrapParams = field(default_factory=IonTrapParams)
+    emsl_outgassing: Outgassing = field(default_factory=Outgassing)
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         return {f.name: dataclasses.asdict(getattr(self, f.name)) for f in fields(self)}
@@ -163,6 +174,7 @@ DERIVED: dict[str, str] = {
     "campaign.max_slope_deg": "rover.max_slope_deg",
     "campaign.speed_m_s": "vehicle.mobility.speed_cmd_m_s",
     "touchdown.max_slope_deg": "lander.max_slope_deg",
+    "survey.speed_m_s": "vehicle.mobility.speed_cmd_m_s",
 }
 """Model parameters that one run-level key sets everywhere (key -> the key that sets it).
 

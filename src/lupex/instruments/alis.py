@@ -50,7 +50,8 @@ import numpy as np
 from scipy import constants as sc
 from scipy.optimize import least_squares
 
-from lupex.errors import InputError
+from lupex.errors import ConfigError, InputError
+from lupex.params import ASSUMED, check_pair, check_positive, check_range, param
 
 H_PLANCK, C_LIGHT, K_B = sc.h, sc.c, sc.k
 SOLAR_CONSTANT_W_M2 = 1361.0
@@ -64,12 +65,38 @@ SHOULDERS_UM = (2.5, 3.5)
 
 @dataclass(frozen=True)
 class AlisParams:
-    """Spectral model constants (module docstring gives each one's source)."""
+    """Spectral model constants and the instrument's sampling and noise (module docstring gives each one's source)."""
 
-    espat_per_wt_pct: float = 0.5
-    continuum_iof_750nm: float = 0.22
-    continuum_slope: float = 0.40
-    snr: float = 100.0
+    espat_per_wt_pct: float = param(0.5, "1/wt%", "rise of the ESPAT (1-w)/w at the band centre per wt% H2O: the "
+                                    "calibration constant ALIS must measure",
+                                    f"{ASSUMED}: 500 ppm gives a ~10 % band depth, as the M3 band depths Li & Milliken "
+                                    "2017 turn into ~500 ppm (linear form: Milliken & Mustard 2005)")
+    continuum_iof_750nm: float = param(0.22, "-", "I/F of the dry continuum at 0.75 um (i = 30, e = 0 deg)",
+                                       "Apollo 16 soil 62231 (RELAB highland standard), ~0.2 at 0.75 um")
+    continuum_slope: float = param(0.40, "-", "power-law exponent of the red continuum, I/F ~ lambda^slope",
+                                   f"{ASSUMED}: 62231 ~0.35 at 2.5 um, from memory")
+    snr: float = param(100.0, "-", "signal-to-noise ratio of the reflected radiance at 2.5 um (noise constant per "
+                       "channel)", f"{ASSUMED}: imaging-spectrometer class, ALIS's is not published")
+    band_centre_um: float = param(BAND_CENTRE_UM, "um", "centre of the Gaussian H2O/OH absorption band",
+                                  "Milliken & Mustard 2005 (~2.9 um)")
+    band_sigma_um: float = param(BAND_SIGMA_UM, "um", "Gaussian sigma of the absorption band",
+                                 f"{ASSUMED}: the ~3 um band's width in lunar spectra")
+    channel_step_um: float = param(0.02, "um", "spectral sampling of the 0.5-3.6 um range",
+                                   f"{ASSUMED}: 20 nm; ALIS's band passes not checked against a JAXA document")
+    fit_range_um: tuple[float, float] = param((2.4, 3.6), "um", "[low, high] wavelengths fitted by the water retrieval",
+                                              "continuum shoulders at 2.5 and 3.5 um around the band")
+
+    def __post_init__(self):
+        check_positive(self, "espat_per_wt_pct", "continuum_iof_750nm", "snr", "band_sigma_um", "channel_step_um")
+        check_range(self, "continuum_iof_750nm", 0.0, 0.9, lo_open=True)
+        check_range(self, "continuum_slope", -1.0, 2.0)
+        check_range(self, "band_centre_um", 0.5, 3.6)
+        check_range(self, "channel_step_um", 0.0, 0.1, lo_open=True)
+        check_pair(self, "fit_range_um", increasing=True, positive=True)
+        lo, hi = self.fit_range_um
+        if lo < 0.5 or hi > 3.6 or (hi - lo) < 10 * self.channel_step_um:
+            raise ConfigError(f"AlisParams.fit_range_um must lie within the 0.5-3.6 um range and hold at least 10 "
+                              f"channels of channel_step_um, got {list(self.fit_range_um)}")
 
 
 def wavelengths_um(step_um: float = 0.02):
@@ -152,7 +179,7 @@ def single_scattering_albedo(wavelength_um, water_wt_pct, params: AlisParams = A
     beta = params.continuum_slope if continuum_slope is None else continuum_slope
     iof_std = continuum_scale * params.continuum_iof_750nm * (lam / 0.75) ** beta
     w_c = invert_hapke(np.clip(iof_std, 1e-6, 0.9), 30.0, 0.0)
-    band = np.exp(-0.5 * ((lam - BAND_CENTRE_UM) / BAND_SIGMA_UM) ** 2)
+    band = np.exp(-0.5 * ((lam - params.band_centre_um) / params.band_sigma_um) ** 2)
     e = espat(w_c) + params.espat_per_wt_pct * water_wt_pct * band
     return 1.0 / (1.0 + e)
 
@@ -207,7 +234,7 @@ class WaterRetrieval:
 
 def retrieve_water(wavelength_um, radiance_w_m2_sr_m, incidence_deg, emission_deg=0.0, *,
                    sigma=None, temperature_k: float | None = None,
-                   params: AlisParams = AlisParams(), fit_range_um=(2.4, 3.6)) -> WaterRetrieval:
+                   params: AlisParams = AlisParams(), fit_range_um=None) -> WaterRetrieval:
     """Water content from a radiance spectrum by fitting the forward model.
 
     Free parameters: water (wt%), continuum scale and slope, and temperature
@@ -230,6 +257,7 @@ def retrieve_water(wavelength_um, radiance_w_m2_sr_m, incidence_deg, emission_de
     if np.any(np.diff(lam) <= 0):
         raise InputError("wavelength_um must increase strictly")
     _check(0.0, temperature_k or 100.0, incidence_deg, emission_deg)
+    fit_range_um = params.fit_range_um if fit_range_um is None else fit_range_um
     sel = (lam >= fit_range_um[0]) & (lam <= fit_range_um[1])
     if sel.sum() < 10:
         raise InputError(f"need at least 10 channels within {fit_range_um} um")
@@ -266,4 +294,4 @@ def retrieve_water(wavelength_um, radiance_w_m2_sr_m, incidence_deg, emission_de
     return WaterRetrieval(float(res.x[0]), float(perr[0]),
                           float(res.x[3]) if fit_t else float(temperature_k),
                           float(perr[3]) if fit_t else 0.0,
-                          float(band_depth(lam_f, iof)), iof, lam_f)
+                          float(band_depth(lam_f, iof, params.band_centre_um)), iof, lam_f)

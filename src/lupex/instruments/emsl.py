@@ -47,14 +47,14 @@ CO2 1.42; Bartmess & Georgiadis 1983, Vacuum 33:149, values from memory to
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import constants as sc
 from scipy.optimize import minimize_scalar
 
-from lupex.errors import InputError
-from lupex.params import ASSUMED, check_non_negative, check_pair, check_positive, param
+from lupex.errors import ConfigError, InputError
+from lupex.params import ASSUMED, check_non_negative, check_pair, check_positive, check_range, param
 
 G_MOON_M_S2 = 1.62
 T_REF_K = 100.0
@@ -76,20 +76,54 @@ class IonTrapParams:
                                               f"{ASSUMED}: PITMS-class m/z 2-150")
     resolution_m_dm: float = param(150.0, "m/dm", "mass resolving power (informational: species are counted at their parent m/z, so it does not enter the count model)",
                                    f"{ASSUMED}: unit mass resolution over the range")
+    relative_sensitivity: dict[str, float] = param(unit="- (N2 = 1)", help="sensitivity of each species relative to N2 "
+                                                   "(the names given replace those values)",
+                                                   source="ion-gauge relative sensitivities, Bartmess & Georgiadis 1983, "
+                                                   "Vacuum 33:149 (from memory, ~10 %)",
+                                                   factory=lambda: dict(RELATIVE_SENSITIVITY))
 
     def __post_init__(self):
         check_positive(self, "sensitivity_n2_cps_per_cm3", "resolution_m_dm")
         check_non_negative(self, "background_cps")
         check_pair(self, "mass_range_u", increasing=True, positive=True)
+        _check_species_table(self, "relative_sensitivity", positive=True, complete=True)
+
+
+def _check_species_table(obj, name: str, *, positive: bool = False, complete: bool = False) -> None:
+    """A species -> value table: known species, finite values (> 0 or >= 0); every species when ``complete``."""
+    d = getattr(obj, name)
+    where = f"{type(obj).__name__}.{name}"
+    if not isinstance(d, dict):
+        raise ConfigError(f"{where} must be a table of species = value, got {d!r}")
+    for sp, v in d.items():
+        if sp not in MASS_U:
+            raise ConfigError(f"{where}: unknown species {sp!r}; choose from {sorted(MASS_U)}")
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) or (v <= 0 if positive else v < 0):
+            raise ConfigError(f"{where}.{sp} must be a finite number {'> 0' if positive else '>= 0'}, got {v!r}")
+    if complete and set(d) != set(MASS_U):
+        raise ConfigError(f"{where} needs every species {sorted(MASS_U)}; missing {sorted(set(MASS_U) - set(d))}")
 
 
 @dataclass(frozen=True)
 class Outgassing:
-    """Lander rate at 1 day (molecules/s) and rover self-density at 1 day (cm^-3), per species."""
+    """Lander rate at 1 day (molecules/s) and rover self-density at 1 day (cm^-3), per species; power-law decay."""
 
-    lander_rate_1d_s: dict = field(default_factory=lambda: {"H2O": 1e18, "N2": 2e17, "CO2": 5e16})
-    rover_density_1d_cm3: dict = field(default_factory=lambda: {"H2O": 2e4, "N2": 5e3, "CO2": 1e3})
-    index: float = 1.0
+    lander_rate_1d_s: dict[str, float] = param(unit="molecules/s", help="lander outgassing rate 1 day after landing, "
+                                               "per species (the names given replace those values)",
+                                               source=f"{ASSUMED}: order of spacecraft outgassing; PITMS on Peregrine "
+                                               "saw the lander's outgassing dominate early",
+                                               factory=lambda: {"H2O": 1e18, "N2": 2e17, "CO2": 5e16})
+    rover_density_1d_cm3: dict[str, float] = param(unit="cm^-3", help="rover's own outgassing density at the "
+                                                   "instrument 1 day after landing, per species",
+                                                   source=f"{ASSUMED}: below the lander's contribution at 10 m",
+                                                   factory=lambda: {"H2O": 2e4, "N2": 5e3, "CO2": 1e3})
+    index: float = param(1.0, "-", "power-law decay index n of Q(t) = Q_1d (t / 1 day)^-n",
+                         "Dayton 1959: n ~ 1 for water desorbing from surfaces")
+
+    def __post_init__(self):
+        _check_species_table(self, "lander_rate_1d_s")
+        _check_species_table(self, "rover_density_1d_cm3")
+        check_range(self, "index", 0.0, 3.0, lo_open=True)
 
 
 def _arr(x, name):
@@ -186,7 +220,7 @@ def count_rate_cps(species, density_cm3, ion_trap: IonTrapParams = IonTrapParams
     lo, hi = ion_trap.mass_range_u
     if not lo <= m <= hi:
         raise InputError(f"{species} (m/z {m:.0f}) is outside the mass range {lo}-{hi}")
-    return ion_trap.background_cps + ion_trap.sensitivity_n2_cps_per_cm3 * RELATIVE_SENSITIVITY[species] * \
+    return ion_trap.background_cps + ion_trap.sensitivity_n2_cps_per_cm3 * ion_trap.relative_sensitivity[species] * \
         np.asarray(density_cm3, float)
 
 
@@ -281,7 +315,7 @@ def separate_series(species, t_s, counts, temperature_k, distance_m, dwell_s, *,
     has_cont = species in ("H2O", "N2", "CO2")
     fit_rover = has_cont if fit_rover is None else (bool(fit_rover) and has_cont)
     fit_lander = has_cont
-    s = ion_trap.sensitivity_n2_cps_per_cm3 * RELATIVE_SENSITIVITY[_species(species)]
+    s = ion_trap.sensitivity_n2_cps_per_cm3 * ion_trap.relative_sensitivity[_species(species)]
     b = ion_trap.background_cps * dw
 
     def solve(index):

@@ -42,50 +42,72 @@ from typing import Callable, Sequence
 import numba
 import numpy as np
 
-from lupex.errors import InputError
+from lupex.errors import ConfigError, InputError
 from lupex.instruments.gpr_dielectric import (
-    C_M_S, OLHOEFT_BASE, attenuation_np_m, check_permittivity, column_dielectric, fresnel_reflection,
+    C_M_S, MIXING_RULES, OLHOEFT_BASE, attenuation_np_m, column_dielectric, fresnel_reflection,
     regolith_dielectric,
 )
+from lupex.params import ASSUMED, check_non_negative, check_positive, check_range, param
+
+
+_GPR_ASSUMED = f"{ASSUMED}: LUPEX GPR is not described publicly (module docstring)"
 
 
 @dataclass(frozen=True)
 class GprConfig:
-    """Instrument and simulation settings (SI units)."""
+    """Instrument and simulation settings (SI units); every default's source is in its metadata."""
 
-    centre_frequency_hz: float = 800e6
-    dt_s: float = 62.5e-12
-    n_samples: int = 512
-    antenna_height_m: float = 0.3
-    system_delay_s: float = 2e-9
-    direct_coupling: float = 1.0
-    timing_jitter_s: float = 15e-12
-    wow_amplitude: float = 0.05
-    wow_time_constant_s: float = 10e-9
-    noise_floor_db: float = -60.0
-    bandlimited_noise_db: float = -66.0
-    spreading: str = "point"
-    beam_half_angle_deg: float = 60.0
-    rock_permittivity: float = OLHOEFT_BASE ** 3.0  # solid basalt fragment at 3.0 g/cm^3, Olhoeft's law
-    mixing_rule: str = "log"
-    min_reflection: float = 1e-6
+    centre_frequency_hz: float = param(800e6, "Hz", "peak frequency of the Ricker source wavelet",
+                                       f"{_GPR_ASSUMED}; 1.5 m depth at ~10 cm resolution needs 0.8-1 GHz "
+                                       "(Chang'E-3/4 LPR ch. 2: 500 MHz, Fang et al. 2014; RIMFAX 150-1200 MHz)")
+    dt_s: float = param(62.5e-12, "s", "sampling interval of a trace (<= 1/(4 centre_frequency_hz))",
+                        f"{_GPR_ASSUMED}: 16 GS/s equivalent-time sampling")
+    n_samples: int = param(512, "samples", "samples per trace (512 x 62.5 ps = 32 ns, 1.5 m at eps' <= 6)",
+                           _GPR_ASSUMED)
+    antenna_height_m: float = param(0.3, "m", "antenna height above the ground",
+                                    "Chang'E-3 LPR ch. 2 antenna ~0.3 m above ground (Fang et al. 2014)")
+    system_delay_s: float = param(2e-9, "s", "time of the antenna direct coupling after the trigger", _GPR_ASSUMED)
+    direct_coupling: float = param(1.0, "-", "amplitude of the antenna direct coupling (the amplitude unit; noise "
+                                   "levels are relative to it)", "normalisation")
+    timing_jitter_s: float = param(15e-12, "s", "1-sigma trigger jitter per trace",
+                                   f"{ASSUMED}: ~a quarter sample, typical of equivalent-time samplers")
+    wow_amplitude: float = param(0.05, "-", "amplitude of the decaying low-frequency 'wow' (x direct coupling)",
+                                 f"{ASSUMED}: a few % of the coupling, removed by dewow")
+    wow_time_constant_s: float = param(10e-9, "s", "decay time of the wow", f"{ASSUMED}: ~8 wavelet periods")
+    noise_floor_db: float = param(-60.0, "dB", "white noise rms relative to the direct-coupling peak (-inf: none)",
+                                  f"{ASSUMED}: ~60 dB dynamic range of a GPR receiver")
+    bandlimited_noise_db: float = param(-66.0, "dB", "noise filtered to the wavelet's spectrum, rms relative to the "
+                                        "direct-coupling peak (-inf: none)", f"{ASSUMED}: clutter/ringing below the floor")
+    spreading: str = param("point", "-", "geometric spreading: point (3-D, 1/L) or line (2-D, 1/sqrt(L), to compare "
+                           "with 2-D FDTD)", "Newman 1973, Geophys. Prosp. 21:242")
+    beam_half_angle_deg: float = param(60.0, "deg", "half-angle of the antenna's two-way beam (cos(theta) pattern)",
+                                       f"{ASSUMED}: broad beam of a bowtie antenna near the ground")
+    rock_permittivity: float = param(OLHOEFT_BASE ** 3.0, "- (relative permittivity)",
+                                     "permittivity of buried rocks (solid basalt at 3.0 g/cm^3)",
+                                     "Olhoeft & Strangway 1975: eps' = 1.919^rho")
+    mixing_rule: str = param("log", "-", "ice-regolith dielectric mixing rule: log or crim",
+                             "lupex.instruments.gpr_dielectric (logarithmic mixing, Olhoeft & Strangway 1975)")
+    min_reflection: float = param(1e-6, "-", "reflections weaker than this amplitude are not rendered",
+                                  "numerical: far below the -60 dB noise floor")
 
     def __post_init__(self):
-        for name in ("centre_frequency_hz", "dt_s"):
+        check_positive(self, "centre_frequency_hz", "dt_s", "direct_coupling", "wow_time_constant_s")
+        check_non_negative(self, "antenna_height_m", "system_delay_s", "timing_jitter_s", "wow_amplitude",
+                           "min_reflection")
+        if isinstance(self.n_samples, bool) or not isinstance(self.n_samples, (int, np.integer)) or self.n_samples < 16:
+            raise ConfigError(f"GprConfig.n_samples must be an integer >= 16, got {self.n_samples!r}")
+        for name in ("noise_floor_db", "bandlimited_noise_db"):
             v = getattr(self, name)
-            if not (np.isfinite(v) and v > 0):
-                raise InputError(f"GprConfig.{name} must be a positive number, got {v!r}")
-        if self.n_samples < 16:
-            raise InputError("GprConfig.n_samples must be at least 16")
-        if not (np.isfinite(self.antenna_height_m) and self.antenna_height_m >= 0):
-            raise InputError("GprConfig.antenna_height_m must be >= 0 m")
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or np.isnan(v) or v == np.inf:
+                raise ConfigError(f"GprConfig.{name} must be a number of dB or -inf (no noise), got {v!r}")
         if self.spreading not in ("point", "line"):
-            raise InputError("GprConfig.spreading must be 'point' (3-D) or 'line' (2-D)")
-        if not 0 < self.beam_half_angle_deg < 90:
-            raise InputError("GprConfig.beam_half_angle_deg must be within (0, 90) degrees")
-        check_permittivity(self.rock_permittivity)
+            raise ConfigError(f"GprConfig.spreading must be 'point' (3-D) or 'line' (2-D), got {self.spreading!r}")
+        if self.mixing_rule not in MIXING_RULES:
+            raise ConfigError(f"GprConfig.mixing_rule must be one of {MIXING_RULES}, got {self.mixing_rule!r}")
+        check_range(self, "beam_half_angle_deg", 0.0, 90.0, lo_open=True, hi_open=True)
+        check_range(self, "rock_permittivity", 1.0, 100.0)
         if self.dt_s * self.centre_frequency_hz > 0.25:
-            raise InputError("GprConfig.dt_s is too coarse for the wavelet: use dt_s <= 1/(4 centre_frequency_hz)")
+            raise ConfigError("GprConfig.dt_s is too coarse for the wavelet: use dt_s <= 1/(4 centre_frequency_hz)")
 
 
 @dataclass(frozen=True)

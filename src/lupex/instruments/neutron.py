@@ -89,36 +89,67 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lupex.errors import InputError
+from lupex.errors import ConfigError, InputError
+from lupex.params import ASSUMED, check_non_negative, check_positive, check_range, param
 
 FWHM_PER_HEIGHT = 2.0 * np.sqrt(2.0 ** (2.0 / 3.0) - 1.0)  # along-track kernel FWHM / h
 
 
+_CAL = f"{ASSUMED}: calibration constant (module docstring, item"
+
+
 @dataclass(frozen=True)
 class NeutronResponse:
-    """Response-function constants (see module docstring for each one's source)."""
+    """Response-function constants (the module docstring gives each one's derivation and source)."""
 
-    epi_a: float = 0.33
-    epi_b: float = 0.85
-    th_p: float = 0.5
-    th_q: float = 0.1
-    th_k_per_wt_pct: float = 0.0286
-    lambda_epi_g_cm2: float = 45.0
-    lambda_th_g_cm2: float = 45.0
-    wet_over_dry_kappa: float = 0.58
-    wet_over_dry_tau_g_cm2: float = 20.0
+    epi_a: float = param(0.33, "1/wt%^b", "a of the epithermal response 1/(1 + a W^b)",
+                         f"{_CAL} 1): -15 % at 0.5 wt%, -25 % at 1 wt% WEH (RP/VIPER NSS requirement)")
+    epi_b: float = param(0.85, "-", "b of the epithermal response 1/(1 + a W^b)", f"{_CAL} 1)")
+    th_p: float = param(0.5, "1/wt%", "p of the thermal response (1 + p W)/(1 + q W)^2",
+                        "Voss 1969 (initial slope p - 2q ~ 0.3-0.4 per wt%), module docstring item 2")
+    th_q: float = param(0.1, "1/wt%", "q of the thermal response (1 + p W)/(1 + q W)^2 (capture on H)",
+                        f"{_CAL} 2): peak +56 % at 6 wt%, back to dry at 30 wt%")
+    th_k_per_wt_pct: float = param(0.0286, "1/wt%", "k of the thermal composition factor (1 + k A_ref)/(1 + k A), "
+                                   "A = FeO+TiO2", "Lunar Prospector highland/mare thermal contrast ~1.5 (Feldman et al. "
+                                   "1998/2000), module docstring item 2")
+    lambda_epi_g_cm2: float = param(45.0, "g/cm^2", "e-folding areal mass of the epithermal hydrogen sensitivity",
+                                    f"{ASSUMED}: between the ~20 cm LP leakage depth (arXiv:1501.05712) and the NSS's "
+                                    "~1 m sensing depth (item 3)")
+    lambda_th_g_cm2: float = param(45.0, "g/cm^2", "scale of the gamma-2 thermal depth kernel",
+                                   f"{ASSUMED}: as lambda_epi_g_cm2 (item 3)")
+    wet_over_dry_kappa: float = param(0.58, "-", "strength of the wet-over-dry epithermal enhancement",
+                                      "Lawrence et al. 2011, JGR 116 E01002: +1-3 % for 3-30 g/cm^2 layers (item 4)")
+    wet_over_dry_tau_g_cm2: float = param(20.0, "g/cm^2", "areal-mass scale of the wet-over-dry enhancement",
+                                          "Lawrence et al. 2011: sign change at ~30 g/cm^2 (item 4)")
+
+    def __post_init__(self):
+        check_positive(self, "epi_a", "epi_b", "th_p", "lambda_epi_g_cm2", "lambda_th_g_cm2", "wet_over_dry_tau_g_cm2")
+        check_non_negative(self, "th_q", "th_k_per_wt_pct", "wet_over_dry_kappa")
 
 
 @dataclass(frozen=True)
 class NeutronSpectrometer:
     """Instrument parameters. Rates are assumptions for an NSS-class instrument."""
 
-    epi_dry_rate_cps: float = 20.0
-    th_dry_rate_cps: float = 30.0
-    reference_feo_tio2_wt_pct: float = 6.0
-    footprint_fwhm_m: float = 1.0
-    systematic_frac: float = 0.02
-    response: NeutronResponse = NeutronResponse()
+    epi_dry_rate_cps: float = param(20.0, "counts/s", "epithermal count rate over dry regolith of the reference "
+                                    "composition at rover height", f"{ASSUMED}: NSS-class 3He tubes, order of magnitude (item 5)")
+    th_dry_rate_cps: float = param(30.0, "counts/s", "thermal count rate over dry regolith of the reference composition",
+                                   f"{ASSUMED}: NSS-class 3He tubes, order of magnitude (item 5)")
+    reference_feo_tio2_wt_pct: float = param(6.0, "wt%", "FeO+TiO2 of the dry reference regolith of the rates",
+                                             f"{ASSUMED}: highland south-polar regolith")
+    footprint_fwhm_m: float = param(1.0, "m", "FWHM of the along-track footprint (sets the detector height, 1.533 h)",
+                                    "cosine-law leakage (Lawrence et al. 2010, Astrobiology 10:183), item 6; ~1 m for the NSS")
+    systematic_frac: float = param(0.02, "fraction", "1-sigma fractional uncertainty of each channel's dry reference rate",
+                                   "the 1-3 % systematics floor (REFERENCES.md, NS), item 7")
+    response: NeutronResponse = param(unit="-", help="response-function constants", source="module docstring",
+                                      factory=NeutronResponse)
+
+    def __post_init__(self):
+        check_positive(self, "epi_dry_rate_cps", "th_dry_rate_cps", "footprint_fwhm_m")
+        check_non_negative(self, "reference_feo_tio2_wt_pct")
+        check_range(self, "systematic_frac", 0.0, 0.3, hi_open=True)
+        if not isinstance(self.response, NeutronResponse):
+            raise ConfigError(f"NeutronSpectrometer.response must be a NeutronResponse, got {self.response!r}")
 
     @property
     def height_m(self) -> float:

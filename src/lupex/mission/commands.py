@@ -24,6 +24,9 @@ from lupex.errors import InputError, LupexError
 RUNS_DIR = Path("lupex-runs")
 SAMPLE_TABLES = ("drill", "ltga", "triton", "adore", "isap")
 """The config tables ``lupex sample`` reads (listed in its --help)."""
+SURVEY_TABLES = ("survey", "gpr", "neutron", "alis", "emsl", "emsl_outgassing")
+"""The config tables ``lupex survey`` reads (listed in its --help); the rover's speed is
+``vehicle.mobility.speed_cmd_m_s`` (``--speed``), which ``survey.speed_m_s`` follows."""
 
 
 def newest_run(base: str | Path = RUNS_DIR) -> Path:
@@ -60,28 +63,62 @@ def survey(
     run: Annotated[Optional[Path], typer.Option("--run", "-r", help="Run directory of a finished `lupex run` (default: the newest under lupex-runs/).")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Directory to create (default RUN/survey-<UTC timestamp>).")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Seed of the instruments' noise (default: the run's subsurface.seed + 1000).")] = None,
-    speed: Annotated[float, typer.Option(help="Rover speed, m/s.")] = 0.1,
-    gpr_spacing: Annotated[float, typer.Option(help="Distance between GPR traces, m.")] = 0.05,
-    ns_rate: Annotated[float, typer.Option(help="Neutron spectrometer sampling rate, Hz.")] = 1.0,
-    alis_every: Annotated[float, typer.Option(help="Distance between ALIS spectra, m.")] = 10.0,
+    speed: Annotated[Optional[float], typer.Option(help="Rover speed, m/s (default vehicle.mobility.speed_cmd_m_s, 0.1).")] = None,
+    gpr_spacing: Annotated[Optional[float], typer.Option(help="Distance between GPR traces, m (default survey.gpr_spacing_m, 0.05).")] = None,
+    ns_rate: Annotated[Optional[float], typer.Option(help="Neutron spectrometer sampling rate, Hz (default survey.ns_rate_hz, 1).")] = None,
+    alis_every: Annotated[Optional[float], typer.Option(help="Distance between ALIS spectra, m (default survey.alis_every_m, 10).")] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", "-c", help="TOML file with the tables below, applied over the run's config.toml.")] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override one parameter, table.key=value (repeatable), e.g. --set neutron.footprint_fwhm_m=1.5.")] = None,
 ) -> None:
     """Run the traverse instruments (GPR, neutron spectrometer, ALIS, EMS-L) along a path over a run's ground truth."""
     from rich.console import Console
 
+    from lupex.config import load
     from lupex.mission.rundir import RunDir
     from lupex.mission.survey import path_from_geojson, run_survey
 
-    rd, dem, truth, cfg = load_run(run)
+    rd, dem, truth, run_cfg = load_run(run)
+    cfg = load(config, set_, base=run_cfg)
+    cfg = _survey_options(cfg, run_cfg, speed=speed, gpr_spacing=gpr_spacing, ns_rate=ns_rate, alis_every=alis_every)
     xy = path_from_geojson(path, dem)
     dest = out if out is not None else rd / f"survey-{_stamp()}"
     s = cfg.subsurface.seed + 1000 if seed is None else seed
     with RunDir(dest) as work:
-        res = run_survey(truth, dem, xy, work, seed=s, speed_m_s=speed, gpr_spacing_m=gpr_spacing,
-                         ns_rate_hz=ns_rate, alis_every_m=alis_every)
+        res = run_survey(truth, dem, xy, work, seed=s, params=cfg.survey, gpr_config=cfg.gpr,
+                         neutron_spectrometer=cfg.neutron, alis_params=cfg.alis, ion_trap=cfg.emsl,
+                         outgassing=cfg.emsl_outgassing)
         _write_report(work, "lupex traverse survey", res, "survey")
     con = Console()
     con.print(f"[green]survey of {res.length_m:.0f} m[/green] written to {Path(dest).absolute()}")
     _print_scores(con, res.scores)
+
+
+def _survey_options(cfg, run_cfg, **given):
+    """``cfg`` with the shortcut options of ``lupex survey`` applied; one that disagrees with the same key
+    changed by --config/--set is an error (as ``lupex sample --depth`` against drill.max_depth_m)."""
+    from lupex.config import merge
+    from lupex.errors import ConfigError
+
+    keys = dict(speed=("vehicle", "mobility", "speed_cmd_m_s"), gpr_spacing=("survey", "gpr_spacing_m"),
+                ns_rate=("survey", "ns_rate_hz"), alis_every=("survey", "alis_every_m"))
+    for opt, value in given.items():
+        if value is None:
+            continue
+        path = keys[opt]
+
+        def get(c):
+            for name in path:
+                c = getattr(c, name)
+            return c
+
+        if get(cfg) not in (get(run_cfg), value):
+            raise ConfigError(f"--{opt.replace('_', '-')} {value:g} and {'.'.join(path)} = {get(cfg):g} disagree; "
+                              "give one of them")
+        upd: dict = {path[-1]: value}
+        for name in reversed(path[:-1]):
+            upd = {name: upd}
+        cfg = merge(cfg, upd, origin=f"--{opt.replace('_', '-')}")
+    return cfg
 
 
 def sample(
@@ -177,5 +214,6 @@ def register(app: typer.Typer) -> None:
     """Add ``survey`` and ``sample`` to a Typer app."""
     from lupex.rover.commands import _epilog
 
-    app.command("survey")(survey)
+    app.command("survey", epilog=_epilog(SURVEY_TABLES) + "\n\nThe survey's speed follows the rover's, "
+                "vehicle.mobility.speed_cmd_m_s = 0.1 (m/s): set that key or --speed.")(survey)
     app.command("sample", epilog=_epilog(SAMPLE_TABLES))(sample)

@@ -90,8 +90,10 @@ def run_mission(cfg: Config, *, progress: bool = True, resume: bool = False) -> 
             if np.hypot(*(path[-1] - path[0])) < 50.0:  # too short to survey: the fixed pattern instead
                 path = default_traverse(best, truth)
             with steps.task("survey and drilling", total=2) as advance:
-                survey = ckpt.phase("survey", lambda: run_survey(truth, site.dem, path, work,
-                                                                 seed=cfg.subsurface.seed + 1000))
+                survey = ckpt.phase("survey", lambda: run_survey(
+                    truth, site.dem, path, work, seed=cfg.subsurface.seed + 1000, params=cfg.survey,
+                    gpr_config=cfg.gpr, neutron_spectrometer=cfg.neutron, alis_params=cfg.alis, ion_trap=cfg.emsl,
+                    outgassing=cfg.emsl_outgassing))
                 advance(1)
                 drilling = ckpt.phase("drilling", lambda: run_drilling(
                     truth, site.dem, drill_xy, work, seed=cfg.subsurface.seed + 2000, drill_params=cfg.drill,

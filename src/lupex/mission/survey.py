@@ -45,7 +45,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -54,8 +53,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from lupex.errors import InputError
+from lupex.errors import ConfigError, InputError
 from lupex.io import write_dataframe, write_json, write_netcdf
+from lupex.params import ASSUMED, check_non_negative, check_pair, check_positive, check_range, param
 
 log = logging.getLogger("lupex.survey")
 
@@ -65,45 +65,91 @@ EMSL_SPECIES = ("He", "Ar", "H2O")
 # ----------------------------------------------------------------------------- parameters
 
 
+_FROM_RUN = "lupex.mission.survey default"
+
+
 @dataclass(frozen=True)
 class SurveyParams:
-    """Survey settings (SI units). Instrument models keep their own defaults unless given."""
+    """Survey settings: sampling of each traverse instrument along the path and the retrievals' settings.
 
-    speed_m_s: float = 0.1
-    gpr_spacing_m: float = 0.05
-    gpr_window_traces: int = 20
-    ns_rate_hz: float = 1.0
-    ns_window_s: float = 50.0
-    ns_depth_max_m: float = 1.2
-    ns_weh_prior: str = "log-uniform"      # neutron.retrieve_two_layer: "uniform" over-states WEH along track
-    alis_every_m: float = 10.0
-    alis_incidence_deg: float = 80.0       # assumption: low polar sun / ALIS lamp, see module docstring
-    alis_emission_deg: float = 30.0        # assumption: looking ahead of the rover
-    emsl_start_s: float = 2 * 86400.0      # time since landing when the survey starts
-    emsl_duration_s: float = 6 * 3600.0
-    emsl_dwell_s: float = 60.0
-    emsl_lander_distance_m: float = 10.0
-    column_depth_m: float = 2.0
-    column_dz_m: float = 0.01
-    rock_search_m: float = 1.0
-    gpr_max_fits: int = 12                 # diffraction candidates fitted (strongest first)
+    The instruments' own models have their tables (``[gpr]``, ``[neutron]``, ``[alis]``, ``[emsl]``,
+    ``[emsl_outgassing]``); this is how the survey drives them. ``speed_m_s`` follows the rover's
+    commanded speed (``vehicle.mobility.speed_cmd_m_s``) in a run.
+    """
+
+    speed_m_s: float = param(0.1, "m/s", "rover speed while surveying (sets the time per metre of every instrument)",
+                             "rover speed_cmd_m_s (vehicle.mobility)")
+    gpr_spacing_m: float = param(0.05, "m", "distance between GPR traces",
+                                 f"{ASSUMED}: <= a quarter wavelength at 800 MHz in regolith (~0.05 m), unaliased hyperbolas")
+    gpr_window_traces: int = param(20, "traces", "GPR traces stacked per ice-table pick (20 x 0.05 m = 1 m windows)",
+                                   f"{ASSUMED}: 1 m windows, the NS footprint scale")
+    gpr_max_fits: int = param(12, "-", "diffraction hyperbolas fitted for the velocity, strongest first",
+                              "numerical: more fits cost time, the Birge-inflated mean settles within ~10")
+    gpr_aperture_m: float = param(1.0, "m", "half-width of the trace aperture over which a hyperbola's arms are picked",
+                                  f"{ASSUMED}: the arms of a 0.5 m deep rock within the 60 deg beam")
+    gpr_pick_snr: float = param(5.0, "-", "an ice-table pick needs its stacked reflection this many noise sigmas above "
+                                "the noise", "lupex.instruments.gpr_retrieval.retrieve default")
+    gpr_eps_prior: tuple[float, float] = param((3.25, 0.31), "- (relative permittivity)",
+                                               "[mean, sigma] of the top layer's eps' where no hyperbola is usable",
+                                               "Chang'E-4 LPR hyperbola fits 2.64-3.85 (REFERENCES.md, GPR)")
+    gpr_fit_rock_size: bool = param(True, "-", "fit each diffractor's radius and cross-track offset (rocks of unknown "
+                                    "size); false = point diffractors under the track",
+                                    "rocks of the ground truth have radii of centimetres to decimetres")
+    gpr_min_pick_periods: float = param(2.0, "wavelet periods", "picks shallower than this many periods of two-way "
+                                        "time below the surface echo are no picks",
+                                        "lupex.instruments.gpr_retrieval.drop_surface_picks default")
+    rock_search_m: float = param(1.0, "m", "buried rocks within this cross-track distance of the path enter the GPR traces",
+                                 f"{ASSUMED}: within the antenna beam at the GPR's 1.5 m sounding depth")
+    ns_rate_hz: float = param(1.0, "Hz", "neutron spectrometer read-out rate (one count sample per 1/rate)",
+                              f"{ASSUMED}: NSS-class 1 s samples")
+    ns_window_s: float = param(50.0, "s", "neutron counts summed per retrieval window", _FROM_RUN + " (5 m at 0.1 m/s)")
+    ns_depth_max_m: float = param(1.2, "m", "upper end of the two-layer retrieval's burial-depth prior",
+                                  f"{ASSUMED}: the ~1 m sensing depth quoted for the NSS, with margin")
+    ns_weh_max_wt_pct: float = param(20.0, "wt% WEH", "upper end of the two-layer retrieval's WEH prior",
+                                     "lupex.instruments.neutron.retrieve_two_layer default")
+    ns_weh_prior: str = param("log-uniform", "-", "WEH prior of the two-layer retrieval: log-uniform or uniform "
+                              "(uniform over-states WEH along the WEH-burial degeneracy)",
+                              "Jeffreys 1961; coverage in lupex.instruments.neutron.retrieve_two_layer")
+    alis_every_m: float = param(10.0, "m", "distance between ALIS spectra", f"{ASSUMED}: stops for a spectrum every 10 m")
+    alis_incidence_deg: float = param(80.0, "deg", "incidence angle of the light on the ALIS spot",
+                                      f"{ASSUMED}: low polar Sun / ALIS lamp; ALIS illumination is not described publicly")
+    alis_emission_deg: float = param(30.0, "deg", "emission (viewing) angle of ALIS",
+                                     f"{ASSUMED}: looking ahead of the rover")
+    emsl_start_s: float = param(2 * 86400.0, "s", "time since landing when the EMS-L series starts",
+                                f"{ASSUMED}: rover parked near the lander for two days after landing")
+    emsl_duration_s: float = param(6 * 3600.0, "s", "length of the EMS-L time series",
+                                   f"{ASSUMED}: long enough for the outgassing decay index to be fitted")
+    emsl_dwell_s: float = param(60.0, "s", "EMS-L integration per sample", f"{ASSUMED}: ion-trap scan cycle of a minute")
+    emsl_lander_distance_m: float = param(10.0, "m", "distance of the parked rover from the lander (outgassing source)",
+                                          f"{ASSUMED}: rover parked beside the lander")
+    column_depth_m: float = param(2.0, "m", "depth of the ground-truth columns the instruments see",
+                                  "below the GPR's 1.5 m and the NS's ~1 m reach")
+    column_dz_m: float = param(0.01, "m", "layer thickness of the ground-truth columns",
+                               "numerical: << the 0.1 m GPR resolution")
 
     def __post_init__(self):
-        for k in ("speed_m_s", "gpr_spacing_m", "ns_rate_hz", "ns_window_s", "ns_depth_max_m", "alis_every_m",
-                  "emsl_start_s", "emsl_duration_s", "emsl_dwell_s", "emsl_lander_distance_m", "column_depth_m",
-                  "column_dz_m"):
+        check_positive(self, "speed_m_s", "gpr_spacing_m", "gpr_aperture_m", "gpr_pick_snr", "gpr_min_pick_periods",
+                       "ns_rate_hz", "ns_window_s", "ns_depth_max_m", "ns_weh_max_wt_pct", "alis_every_m",
+                       "emsl_start_s", "emsl_duration_s", "emsl_dwell_s", "emsl_lander_distance_m", "column_depth_m",
+                       "column_dz_m")
+        check_non_negative(self, "rock_search_m")
+        for k, lo in (("gpr_window_traces", 4), ("gpr_max_fits", 0)):
             v = getattr(self, k)
-            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
-                raise InputError(f"survey {k} must be a positive number, got {v!r}")
-        if not (math.isfinite(self.rock_search_m) and self.rock_search_m >= 0):
-            raise InputError(f"survey rock_search_m must be >= 0 m, got {self.rock_search_m!r}")
-        if self.gpr_window_traces < 4:
-            raise InputError("survey gpr_window_traces must be at least 4")
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+                raise ConfigError(f"SurveyParams.{k} must be an integer >= {lo}, got {v!r}")
         if self.emsl_duration_s < 2 * self.emsl_dwell_s:
-            raise InputError("survey emsl_duration_s must cover at least two EMS-L dwells")
+            raise ConfigError("SurveyParams.emsl_duration_s must cover at least two EMS-L dwells (emsl_dwell_s)")
+        if not self.column_dz_m < self.column_depth_m:
+            raise ConfigError("SurveyParams.column_dz_m must be smaller than column_depth_m")
         for k in ("alis_incidence_deg", "alis_emission_deg"):
-            if not 0 <= getattr(self, k) < 90:
-                raise InputError(f"survey {k} must be in [0, 90) degrees")
+            check_range(self, k, 0.0, 90.0, hi_open=True)
+        check_pair(self, "gpr_eps_prior", positive=True)
+        if not self.gpr_eps_prior[0] >= 1:
+            raise ConfigError(f"SurveyParams.gpr_eps_prior mean must be >= 1 (vacuum), got {self.gpr_eps_prior[0]!r}")
+        if self.ns_weh_prior not in ("uniform", "log-uniform"):
+            raise ConfigError(f"SurveyParams.ns_weh_prior must be 'uniform' or 'log-uniform', got {self.ns_weh_prior!r}")
+        if not isinstance(self.gpr_fit_rock_size, (bool, np.bool_)):
+            raise ConfigError(f"SurveyParams.gpr_fit_rock_size must be true or false, got {self.gpr_fit_rock_size!r}")
 
 
 @dataclass(frozen=True)
@@ -352,11 +398,13 @@ def _run_gpr(cache, path, truth, rng, prm: SurveyParams, gpr_config, priors):
     rocks = rocks_along_path(truth.rocks, path.xy, prm.rock_search_m, prm.column_depth_m)
     cols = gpr_columns(cache, path.xy, p, rocks)
     rg = gpr.forward_radargram(cols, p, rng=rng, config=gpr_config or gpr.GprConfig())
-    # rocks of unknown size and cross-track position: fit radius and offset with each hyperbola; the
-    # truth's ice fills the pores of the regolith (bulk density rises below the table)
+    # rocks of unknown size and cross-track position: fit radius and offset with each hyperbola (unless
+    # gpr_fit_rock_size is off); the truth's ice fills the pores of the regolith (bulk density rises below
+    # the table): that is the ground truth's convention, not a setting
     res = gpr.retrieve(rg, window_traces=prm.gpr_window_traces, feo_tio2_wt_pct=priors["feo_tio2_wt_pct"],
-                       radius_m=None, aperture_m=1.0, max_fits=prm.gpr_max_fits, ice="pores")
-    return p, rg, gpr.drop_surface_picks(res, rg.config.centre_frequency_hz), rocks
+                       radius_m=None if prm.gpr_fit_rock_size else 0.0, aperture_m=prm.gpr_aperture_m,
+                       max_fits=prm.gpr_max_fits, snr=prm.gpr_pick_snr, eps_prior=prm.gpr_eps_prior, ice="pores")
+    return p, rg, gpr.drop_surface_picks(res, rg.config.centre_frequency_hz, prm.gpr_min_pick_periods), rocks
 
 
 def _run_ns(cache, path, rng, prm: SurveyParams, ns, priors):
@@ -380,7 +428,7 @@ def _run_ns(cache, path, rng, prm: SurveyParams, ns, priors):
     post = neutron.retrieve_two_layer(se, st, live, ns=ns, feo_tio2_wt_pct=priors["feo_tio2_wt_pct"],
                                       density_kg_m3=priors["density_kg_m3"],
                                       weh_top_wt_pct=priors["dry_weh_wt_pct"], depth_max_m=prm.ns_depth_max_m,
-                                      weh_prior=prm.ns_weh_prior)
+                                      weh_max_wt_pct=prm.ns_weh_max_wt_pct, weh_prior=prm.ns_weh_prior)
     samples = dict(t_start_s=t[:-1], t_end_s=t[1:], s_start_m=s[:-1], s_end_m=s[1:], epi_counts=ce, th_counts=ct,
                    epi_expected=me, th_expected=mt)
     win = dict(t_start_s=t0, live_s=live, s_start_m=t0 * prm.speed_m_s, s_end_m=(t0 + live) * prm.speed_m_s,
@@ -388,22 +436,23 @@ def _run_ns(cache, path, rng, prm: SurveyParams, ns, priors):
     return samples, win, post, (edges, iy, ix, rates)
 
 
-def _run_alis(cache, path, rng, prm: SurveyParams):
+def _run_alis(cache, path, rng, prm: SurveyParams, ap):
     from lupex.instruments import alis
 
     L = path.length_m
     s = np.arange(0.0, L + 1e-9, prm.alis_every_m)
     x, y, _ = path.at(s)
     iy, ix = cache.grid.index(x, y)
-    lam = alis.wavelengths_um()
+    lam = alis.wavelengths_um(ap.channel_step_um)
     rows, spectra = [], []
     for k in range(s.size):
         c = cache.get(iy[k], ix[k])
         water = float(c.weh_wt_pct[0])
         temp = float(c.temperature_k[0])
-        y_rad, sig = alis.simulate_spectrum(lam, water, temp, prm.alis_incidence_deg, prm.alis_emission_deg, rng)
+        y_rad, sig = alis.simulate_spectrum(lam, water, temp, prm.alis_incidence_deg, prm.alis_emission_deg, rng,
+                                            params=ap)
         r = alis.retrieve_water(lam, y_rad, prm.alis_incidence_deg, prm.alis_emission_deg, sigma=sig,
-                                temperature_k=temp)
+                                temperature_k=temp, params=ap)
         rows.append((r.water_wt_pct, r.water_sigma_wt_pct, r.band_depth, water, temp))
         spectra.append(y_rad.astype(np.float64))
     a = np.array(rows, float).reshape(-1, 5)
@@ -415,7 +464,7 @@ def _run_alis(cache, path, rng, prm: SurveyParams):
     return df, lam
 
 
-def _run_emsl(cache, path, rng, prm: SurveyParams):
+def _run_emsl(cache, path, rng, prm: SurveyParams, ion_trap, outgassing):
     from lupex.instruments import emsl
 
     iy, ix = cache.grid.index(path.xy[:1, 0], path.xy[:1, 1])
@@ -424,10 +473,12 @@ def _run_emsl(cache, path, rng, prm: SurveyParams):
     t = prm.emsl_start_s + prm.emsl_dwell_s * np.arange(n)
     recs, fits = [], []
     for sp in EMSL_SPECIES:
-        counts, mu = emsl.simulate_series(sp, t, temp, prm.emsl_lander_distance_m, prm.emsl_dwell_s, rng)
-        f = emsl.separate_series(sp, t, counts, temp, prm.emsl_lander_distance_m, prm.emsl_dwell_s, fit_rover=False)
+        counts, mu = emsl.simulate_series(sp, t, temp, prm.emsl_lander_distance_m, prm.emsl_dwell_s, rng,
+                                          outgassing=outgassing, ion_trap=ion_trap)
+        f = emsl.separate_series(sp, t, counts, temp, prm.emsl_lander_distance_m, prm.emsl_dwell_s, fit_rover=False,
+                                 ion_trap=ion_trap)
         nat_true = emsl.natural_density_cm3(sp, np.full(t.shape, temp), t)
-        cont_true = emsl.contamination_density_cm3(sp, t, prm.emsl_lander_distance_m, temp)
+        cont_true = emsl.contamination_density_cm3(sp, t, prm.emsl_lander_distance_m, temp, outgassing)
         recs.append(pd.DataFrame(dict(species=sp, t_s=t, counts=counts.astype(np.int64), expected_counts=mu,
                                       temperature_k=temp, distance_m=prm.emsl_lander_distance_m,
                                       dwell_s=prm.emsl_dwell_s, natural_fit_cm3=f.natural_cm3,
@@ -485,16 +536,25 @@ def score_rows(quantity: str, instrument: str, est, sig, true, lo95=None, hi95=N
 def run_survey(truth, dem, path_xy, outdir=None, *, seed: int | None = None, rng: np.random.Generator | None = None,
                speed_m_s: float = 0.1, gpr_spacing_m: float = 0.05, ns_rate_hz: float = 1.0,
                alis_every_m: float = 10.0, params: SurveyParams | None = None, gpr_config=None,
-               neutron_spectrometer=None, write: bool = True) -> SurveyResult:
+               neutron_spectrometer=None, alis_params=None, ion_trap=None, outgassing=None,
+               write: bool = True) -> SurveyResult:
     """Drive ``path_xy`` ((n, 2) vertices, metres in the truth's CRS) over ``truth`` and run the traverse
     instruments; write ``survey_*.parquet``, ``survey_radargram.nc`` and ``survey_summary.json`` into
     ``outdir`` (each atomically) unless ``write`` is False. Give ``seed`` or ``rng``.
 
-    ``params`` overrides every setting (then ``speed_m_s`` ... ``alis_every_m`` are ignored).
+    ``params`` overrides every setting (then ``speed_m_s`` ... ``alis_every_m`` are ignored). The
+    instruments' models (each default when None, the config tables of a run in brackets):
+    ``gpr_config`` (:class:`lupex.instruments.gpr.GprConfig`, ``[gpr]``), ``neutron_spectrometer``
+    (:class:`lupex.instruments.neutron.NeutronSpectrometer`, ``[neutron]``), ``alis_params``
+    (:class:`lupex.instruments.alis.AlisParams`, ``[alis]``), ``ion_trap``
+    (:class:`lupex.instruments.emsl.IonTrapParams`, ``[emsl]``) and ``outgassing``
+    (:class:`lupex.instruments.emsl.Outgassing`, the lander's and rover's outgassing the EMS-L sees,
+    ``[emsl_outgassing]``).
     """
     import time
 
-    from lupex.instruments import neutron
+    from lupex.instruments import alis, emsl, neutron
+    from lupex.instruments.gpr import GprConfig
 
     t_start = time.perf_counter()
     prm = params or SurveyParams(speed_m_s=speed_m_s, gpr_spacing_m=gpr_spacing_m, ns_rate_hz=ns_rate_hz,
@@ -506,6 +566,10 @@ def run_survey(truth, dem, path_xy, outdir=None, *, seed: int | None = None, rng
     if dem is not None:
         _check_on_grid(path.xy, _Grid.of(dem))
     ns = neutron_spectrometer or neutron.NeutronSpectrometer()
+    gpr_config = gpr_config or GprConfig()
+    ap = alis_params or alis.AlisParams()
+    ion_trap = ion_trap or emsl.IonTrapParams()
+    outgassing = outgassing or emsl.Outgassing()
     cache = ColumnCache(truth, prm.column_depth_m, prm.column_dz_m)
     priors = _site_priors(truth)
     timings = {}
@@ -517,10 +581,10 @@ def run_survey(truth, dem, path_xy, outdir=None, *, seed: int | None = None, rng
     samples, win, post, (edges, _iy, _ix, _rates) = _run_ns(cache, path, gens["ns"], prm, ns, priors)
     timings["ns_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    alis_df, lam = _run_alis(cache, path, gens["alis"], prm)
+    alis_df, lam = _run_alis(cache, path, gens["alis"], prm, ap)
     timings["alis_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    emsl_df, emsl_fit = _run_emsl(cache, path, gens["emsl"], prm)
+    emsl_df, emsl_fit = _run_emsl(cache, path, gens["emsl"], prm, ion_trap, outgassing)
     timings["emsl_s"] = time.perf_counter() - t0
 
     # --- records
@@ -596,7 +660,10 @@ def run_survey(truth, dem, path_xy, outdir=None, *, seed: int | None = None, rng
     summary = dict(_detection(gwin), gpr_eps_top=gres.eps_top, gpr_eps_top_sigma=gres.eps_top_sigma,
                    gpr_eps_source=gres.eps_source, n_hyperbolas=len(gres.hyperbolas), rocks_near_path=len(rocks),
                    gpr_min_depth_m=gres.meta["min_depth_m"], gpr_surface_picks_dropped=gres.meta["n_surface_picks_dropped"],
-                   priors=priors)
+                   priors=priors,
+                   instrument_params={k: dataclasses.asdict(v) for k, v in (
+                       ("gpr", gpr_config), ("neutron", ns), ("alis", ap), ("emsl", ion_trap),
+                       ("emsl_outgassing", outgassing))})
     result = SurveyResult(path.xy, path.length_m, ns_df, gpr_df, gwin, rg, alis_df, emsl_df, emsl_fit, ret, scores,
                           ice_map, lam, summary, prm, Path(outdir) if outdir is not None else None, timings)
     if write:
