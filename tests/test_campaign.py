@@ -365,3 +365,17 @@ def test_area_is_the_nearest_prior_ice_region_and_the_approach_is_paid(run1, sit
     for n in C.PLANS:    # every survey vertex starts at the centre; the timeline drives there from the landing site
         assert r.plans[n].path_xy[0] == pytest.approx(r.survey_centre_xy)
         assert r.plans[n].timeline.trace["mode"].iloc[0] in ("drive", "standby", "communicate", "hibernate", "science")
+
+
+def test_survey_params_start_from_the_runs_survey_table():
+    """A campaign leg uses the run's [survey] settings, with only the campaign's spacings and rates on top."""
+    import dataclasses
+
+    from lupex.mission.survey import SurveyParams
+
+    base = dataclasses.replace(SurveyParams(), gpr_pick_snr=9.0, ns_window_s=20.0)
+    p = C.CampaignParams()
+    got = p.survey_params(base)
+    assert got.gpr_pick_snr == 9.0  # from the run's table
+    assert (got.gpr_spacing_m, got.ns_window_s, got.alis_every_m) == (p.gpr_spacing_m, p.ns_window_s, p.alis_every_m)
+    assert p.survey_params() == p.survey_params(SurveyParams())

@@ -188,10 +188,14 @@ class CampaignParams:
         if self.kernel not in ("matern32", "matern52", "se"):
             raise ConfigError(f"campaign.kernel must be matern32, matern52 or se, got {self.kernel!r}")
 
-    def survey_params(self):
+    def survey_params(self, base=None):
+        """The survey settings of a campaign leg: ``base`` (the run's ``[survey]`` table; default its defaults)
+        with the campaign's own (coarser, faster) spacings and rates on top."""
+        import dataclasses as _dc
+
         from lupex.mission.survey import SurveyParams
 
-        return SurveyParams(speed_m_s=self.speed_m_s, gpr_spacing_m=self.gpr_spacing_m,
+        return _dc.replace(base or SurveyParams(), speed_m_s=self.speed_m_s, gpr_spacing_m=self.gpr_spacing_m,
                             gpr_window_traces=self.gpr_window_traces, ns_rate_hz=self.ns_rate_hz,
                             ns_window_s=self.ns_window_s, alis_every_m=self.alis_every_m)
 
@@ -564,10 +568,12 @@ def _merge_obs(acc: dict, new: dict) -> dict:
     return out
 
 
-def _survey_leg(gt, dem, path, rng, p: CampaignParams):
+def _survey_leg(gt, dem, path, rng, p: CampaignParams, instruments: dict):
     from lupex.mission.survey import run_survey
 
-    sr = run_survey(gt, dem, np.asarray(path, float), rng=rng, params=p.survey_params(), write=False)
+    inst = dict(instruments)
+    sr = run_survey(gt, dem, np.asarray(path, float), rng=rng, params=p.survey_params(inst.pop("params", None)),
+                    write=False, **inst)
     return sr, _survey_obs(sr, p)
 
 
@@ -629,7 +635,8 @@ def _candidates(pos, area, remaining_m, p: CampaignParams, slope):
     return c[~_is_steep(slope, c, p)]
 
 
-def _strategy_rounds(gt, dem, area, start, p, cost, wh_per_m, budget, rng, slope, checkpoints, fp, advance):
+def _strategy_rounds(gt, dem, area, start, p, cost, wh_per_m, budget, rng, slope, checkpoints, fp, advance,
+                     instruments):
     from lupex.prospect import strategy as st
 
     k0 = -1
@@ -670,7 +677,7 @@ def _strategy_rounds(gt, dem, area, start, p, cost, wh_per_m, budget, rng, slope
         if ch is None:
             state = dict(state, done=True, hyper=hyper or state["hyper"])
         else:
-            sr, obs = _survey_leg(gt, dem, [pos, ch.waypoint], rng, p)
+            sr, obs = _survey_leg(gt, dem, [pos, ch.waypoint], rng, p, instruments)
             state = dict(state, round=k, pos=ch.waypoint.copy(), path=state["path"] + [ch.waypoint.copy()],
                          energy_wh=state["energy_wh"] + ch.energy_wh, time_h=state["time_h"] + ch.time_h,
                          obs=_merge_obs(state["obs"], obs), hyper=hyper,
@@ -897,8 +904,13 @@ def _check_light(light, dem, area):
 
 
 def run_campaign(params: CampaignParams, truth, dem, light, start_xy, start_utc, outdir=None, *, seed: int,
-                 vehicle=None, steps: Steps = NO_PROGRESS, checkpoints: Checkpoints = NO_CHECKPOINTS) -> CampaignResult:
+                 vehicle=None, steps: Steps = NO_PROGRESS, checkpoints: Checkpoints = NO_CHECKPOINTS,
+                 instruments: dict | None = None) -> CampaignResult:
     """Run the adaptive and the lawnmower campaign on ``truth`` (a :class:`GroundTruth`) from ``start_xy``.
+
+    ``instruments``: keyword arguments of :func:`lupex.mission.survey.run_survey` for every leg (the run's
+    ``[survey]`` table as ``params``, whose spacings and rates the campaign's own replace, and ``gpr_config``,
+    ``neutron_spectrometer``, ``alis_params``, ``ion_trap``, ``outgassing``); default: the instruments' defaults.
 
     ``dem``: the site DEM (metres, projected; None = no slope screening and no timeline); ``light``: a
     :class:`~lupex.light.visibility.VisibilitySeries` covering :func:`campaign_window` for ``duration_days``
@@ -929,10 +941,10 @@ def run_campaign(params: CampaignParams, truth, dem, light, start_xy, start_utc,
         raise InputError(f"start_utc {start_utc!r} is not a UTC ISO 8601 time (e.g. 2027-01-02T00:00:00)") from None
     with threadpool_limits(1):   # same numbers serially and on single-threaded Dask workers; faster for small GPs
         return _run(params, truth, dem, light, (sx, sy), str(start_utc)[:19], outdir, int(seed), vehicle, steps,
-                    checkpoints)
+                    checkpoints, dict(instruments or {}))
 
 
-def _run(p, gt, dem, light, start, start_utc, outdir, seed, vehicle, steps, checkpoints):
+def _run(p, gt, dem, light, start, start_utc, outdir, seed, vehicle, steps, checkpoints, instruments):
     from lupex.prospect import strategy as st
 
     t_all = time.perf_counter()
@@ -963,7 +975,8 @@ def _run(p, gt, dem, light, start, start_utc, outdir, seed, vehicle, steps, chec
     with steps.task("prospecting campaign", total=total) as advance:
         # --- adaptive plan: decision rounds
         t0 = time.perf_counter()
-        state = _strategy_rounds(gt, dem, area, start, p, cost, wh_per_m, budget, rng_s, slope, checkpoints, fp, advance)
+        state = _strategy_rounds(gt, dem, area, start, p, cost, wh_per_m, budget, rng_s, slope, checkpoints, fp, advance,
+                                 instruments)
         timings["strategy_survey_s"] = time.perf_counter() - t0
 
         def strategy_drilling():
@@ -1006,7 +1019,7 @@ def _run(p, gt, dem, light, start, start_utc, outdir, seed, vehicle, steps, chec
             if _length(path) < p.min_leg_m:
                 raise ConfigError(f"campaign.drive_budget_wh = {budget:g} Wh does not reach the lawnmower's first line; "
                                   "raise it")
-            sr, obs = _survey_leg(gt, dem, path, rng_l, p)
+            sr, obs = _survey_leg(gt, dem, path, rng_l, p, instruments)
             legs = pd.DataFrame([dict(round=i, x0_m=a[0], y0_m=a[1], x1_m=b[0], y1_m=b[1], length_m=float(np.hypot(*(b - a))),
                                       energy_wh=float(cost(a, b)[0]), spacing_m=spacing)
                                  for i, (a, b) in enumerate(zip(path[:-1], path[1:]))])

@@ -149,7 +149,9 @@ def _campaign(cfg: Config, site, truth, landed, work: Path, *, client_cfg, ckpt:
         light = CP.campaign_light(site.dem, cube, landed, start, cp)
     result = ckpt.phase("campaign", lambda: CP.run_campaign(
         cp, truth, site.dem, light, landed, start, work, seed=cfg.subsurface.seed + 3000, vehicle=cfg.vehicle,
-        steps=steps, checkpoints=ckpt))
+        steps=steps, checkpoints=ckpt, instruments=dict(
+            params=cfg.survey, gpr_config=cfg.gpr, neutron_spectrometer=cfg.neutron, alis_params=cfg.alis,
+            ion_trap=cfg.emsl, outgassing=cfg.emsl_outgassing)))
     mc = None
     if cp.mc_seeds:
         def monte_carlo():
