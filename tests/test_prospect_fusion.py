@@ -173,3 +173,22 @@ def test_bad_model_inputs_raise_input_error():
     with pytest.raises(InputError):
         F.predict_grid(F.fit_gp(obs, fixed={"variance": 1, "length_m": 5, "nugget": 0}), np.zeros((3, 3)))
     assert issubclass(InputError, LupexError)
+
+
+def test_variance_floor_keeps_unvisited_ground_uncertain():
+    """Observations that all agree (a rover that has seen only dry ground) drive the marginal-likelihood
+    variance towards zero; the floor keeps the signal variance at min_sd^2, so far from the data the
+    latent sd returns to at least min_sd."""
+    from lupex.prospect import fusion as F
+
+    rng = np.random.default_rng(0)
+    x = np.linspace(0, 100, 30)
+    obs = F.observations(x, np.zeros_like(x), 0.05 + 0.001 * rng.standard_normal(x.size), np.full(x.size, 0.01))
+    free = F.fit_gp(obs, transform=F.LogShift(0.1))
+    floored = F.fit_gp(obs, transform=F.LogShift(0.1), bounds=F.variance_floor(0.7))
+    assert free.variance < 0.7**2 <= floored.variance * (1 + 1e-9)
+    far = np.array([[100.0, 2000.0]])
+    _, sd_free = F.predict_latent(free, far)
+    _, sd_floor = F.predict_latent(floored, far)
+    assert sd_floor[0] >= 0.7 * 0.999 > sd_free[0]
+    assert F.variance_floor(0.0) is None

@@ -143,6 +143,10 @@ class CampaignParams:
     ns_window_s: float = _p(50.0, "s", "neutron counts summed per retrieval window", "lupex.mission.survey default")
     alis_every_m: float = _p(30.0, "m", "ALIS spectrum spacing along track", _ASSUMED + ": coarser than the survey's 10 m, for speed")
     bin_m: float = _p(10.0, "m", "bin size for thinning retrievals before the GP fit", "numerical")
+    gp_min_sd_log: float = _p(0.7, "ln units", "floor of the maps' fitted signal SD in their latent space (log(WEH + c) "
+                              "for WEH): unvisited ground may differ from what was seen by at least this much",
+                              _ASSUMED + ": polar WEH spans ~0.01-5 wt% (Lawrence et al. 2006 100-150 ppm H regionally; "
+                              "LCROSS 5.6 wt% locally), a factor e^0.7 = 2 is a cautious lower bound at rover scale")
     kernel: str = _p("matern32", "-", "GP covariance kernel (matern32, matern52, se)", "Rasmussen & Williams 2006 eqs. 4.14-4.17")
     weh_offset_wt_pct: float = _p(0.1, "wt%", "offset c of the log(WEH + c) transform of the WEH GP", "lupex.prospect.fusion")
     ns_sigma_prior_wt_pct: float = _p(0.3, "wt%", "NS retrieval sigma assumed before the first retrieval", _ASSUMED)
@@ -164,7 +168,7 @@ class CampaignParams:
                 raise ConfigError(f"campaign.{f.name} must be true or false, got {v!r}")
         for n in ("duration_days", "area_half_m", "drive_budget_wh", "leg_m", "min_leg_m", "drill_depth_m",
                   "drill_bite_m", "speed_m_s", "gpr_spacing_m", "ns_rate_hz", "ns_window_s", "alis_every_m", "bin_m",
-                  "weh_offset_wt_pct", "ns_sigma_prior_wt_pct", "ns_dry_sigma_wt_pct", "max_slope_deg", "weh_threshold_wt_pct"):
+                  "weh_offset_wt_pct", "ns_sigma_prior_wt_pct", "ns_dry_sigma_wt_pct", "gp_min_sd_log", "max_slope_deg", "weh_threshold_wt_pct"):
             if not getattr(self, n) > 0:
                 raise ConfigError(f"campaign.{n} must be > 0 ({self.__dataclass_fields__[n].metadata['unit']}), "
                                   f"got {getattr(self, n)!r}")
@@ -585,7 +589,7 @@ def _fuse(template, obs: dict, p: CampaignParams) -> xr.Dataset:
     kw = {k: v for k, v in obs.items() if v is not None and (k != "alis" or v.n >= 3)}
     return fusion.fuse_water_maps(template, kernel=p.kernel, weh_offset_wt_pct=p.weh_offset_wt_pct,
                                   depth_bounds_m=DEPTH_BOUNDS_M, drill_depth_m=p.drill_depth_m, bin_m=p.bin_m,
-                                  correlated_bins=True, **kw)
+                                  correlated_bins=True, min_latent_sd=p.gp_min_sd_log, **kw)
 
 
 def _fingerprint(p: CampaignParams, seed, start_xy, start_utc, gt) -> str:
@@ -620,7 +624,7 @@ def _fit_drive_model(obs: dict, prev: dict | None, p: CampaignParams):
 
     ns = fusion.bin_observations(obs["ns"], p.bin_m, correlated=True)
     return fusion.fit_gp(ns, kernel=p.kernel, mean="constant", transform=fusion.LogShift(p.weh_offset_wt_pct),
-                         init=prev, n_restarts=2)
+                         init=prev, n_restarts=2, bounds=fusion.variance_floor(p.gp_min_sd_log))
 
 
 def _candidates(pos, area, remaining_m, p: CampaignParams, slope):

@@ -595,16 +595,32 @@ def predict_grid(model: GPModel, template, *, name: str = "value", units: str = 
     return ds
 
 
+def variance_floor(min_sd: float) -> dict | None:
+    """``fit_gp`` bounds that keep the signal variance at or above ``min_sd``^2 (None: the default box).
+
+    Marginal likelihood on observations that all agree (a rover that has only seen dry ground) drives the
+    signal variance to its lower bound, and the GP then claims to know unvisited ground: its 95% bands
+    collapse and information gain vanishes everywhere. A floor from prior knowledge of how much the
+    field varies keeps both honest (a weakly informative bound in the spirit of Gelman 2006, Bayesian
+    Analysis 1:515, on a variance component that the data cannot identify).
+    """
+    if not min_sd > 0:
+        return None
+    return {"variance": (min_sd**2, max(1e3, 1e2 * min_sd**2))}
+
+
 def fuse_water_maps(template, *, ns: Observations | None = None, gpr: Observations | None = None,
                     alis: Observations | None = None, kernel: str = "matern32",
                     weh_offset_wt_pct: float = 0.1, depth_bounds_m: tuple = (0.0, 3.0),
                     drill_depth_m: float = 1.5, bin_m: float | None = None,
-                    correlated_bins: bool = False) -> xr.Dataset:
+                    correlated_bins: bool = False, min_latent_sd: float = 0.0) -> xr.Dataset:
     """One map per quantity on the template grid (see module docstring for why
     the sources are not pooled): ``weh_*`` from NS (LogShift), ``ice_depth_*``
     from GPR (Logit on ``depth_bounds_m``) with ``p_ice_within_drill`` =
     P(ice table < drill_depth_m), and ``alis_*`` from ALIS (LogShift).
-    ``bin_m`` thins each set first (:func:`bin_observations`, with ``correlated_bins``)."""
+    ``bin_m`` thins each set first (:func:`bin_observations`, with ``correlated_bins``).
+    ``min_latent_sd`` bounds each map's fitted signal SD (latent, transformed units) from below: a
+    prior that the field varies at least this much where it has not been seen (see :func:`variance_floor`)."""
     if ns is None and gpr is None and alis is None:
         raise InputError("fuse_water_maps needs at least one of ns=, gpr=, alis= observation sets")
     parts = {}
@@ -615,7 +631,7 @@ def fuse_water_maps(template, *, ns: Observations | None = None, gpr: Observatio
             continue
         if bin_m:
             obs = bin_observations(obs, bin_m, correlated=correlated_bins)
-        m = fit_gp(obs, kernel=kernel, mean="constant", transform=tr)
+        m = fit_gp(obs, kernel=kernel, mean="constant", transform=tr, bounds=variance_floor(min_latent_sd))
         g = predict_grid(m, template, name=key, units=units)
         for v in g.data_vars:
             parts[f"{key}_{v}"] = g[v]
