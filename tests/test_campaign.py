@@ -2,6 +2,7 @@
 maps, Monte Carlo on Dask = serial, outputs, and bad input. A small synthetic truth (16 x 16 cells of 10 m
 around the start) and a tiny budget keep it fast; the truth is built here, not by the campaign."""
 
+import dataclasses
 import json
 import shutil
 
@@ -281,6 +282,13 @@ def test_monte_carlo_on_dask_equals_serial():
     pd.testing.assert_frame_equal(serial, par)
     assert len(serial) == 4 and set(serial["plan"]) == set(C.PLANS)
     assert not serial[serial.plan == "strategy"]["weh_rmse_wt_pct"].duplicated().any()   # seeds differ
+    # the run's instrument tables reach every campaign of the Monte Carlo: a noisier neutron spectrometer
+    # (10 % count-rate systematics instead of 2 %) gives other maps, hence other scores, on the same seed
+    from lupex.instruments.neutron import NeutronSpectrometer
+
+    noisy = C.campaign_monte_carlo(small, fac, [0], instruments=dict(
+        neutron_spectrometer=dataclasses.replace(NeutronSpectrometer(), systematic_frac=0.10)))
+    assert not np.allclose(noisy["weh_rmse_wt_pct"], serial[serial.seed == 0]["weh_rmse_wt_pct"])
     med = C.monte_carlo_medians(serial)
     for n in C.PLANS:
         v = serial[serial.plan == n]["water_located_kg_per_km"].median()

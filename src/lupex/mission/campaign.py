@@ -1289,11 +1289,12 @@ def truth_factory_from_site(site, subsurface_cfg, start_xy, params: CampaignPara
     return TruthFactory(dem, (sx, sy), int(sc.seed) + 10_000, kw, str(start_utc)[:19])
 
 
-def _mc_one(params: CampaignParams, factory: Callable, seed: int) -> list[dict]:
+def _mc_one(params: CampaignParams, factory: Callable, seed: int, instruments: dict | None = None) -> list[dict]:
     inp = factory(int(seed))
     if not isinstance(inp, CampaignInputs):
         inp = CampaignInputs(*inp)
-    res = run_campaign(params, inp.truth, inp.dem, inp.light, inp.start_xy, inp.start_utc, None, seed=int(seed))
+    res = run_campaign(params, inp.truth, inp.dem, inp.light, inp.start_xy, inp.start_utc, None, seed=int(seed),
+                       instruments=instruments)
     return [dict(r, seed=int(seed)) for r in res.scores.to_dict(orient="records")]
 
 
@@ -1301,7 +1302,8 @@ MC_COLUMNS = ("water_located_kg_per_km", "water_located_kg_per_kwh", "ice_mass_l
               "weh_calibration_95", "drill_hit_rate", "drill_measured_total", "km_driven", "kwh_used")
 
 
-def campaign_monte_carlo(params: CampaignParams, truth_factory: Callable, seeds, client=None) -> pd.DataFrame:
+def campaign_monte_carlo(params: CampaignParams, truth_factory: Callable, seeds, client=None,
+                         instruments: dict | None = None) -> pd.DataFrame:
     """Whole campaigns (both plans) over ``seeds``: one row per seed and plan, every score.
 
     ``truth_factory(seed)`` returns :class:`CampaignInputs` (or a tuple of its fields): e.g. a
@@ -1317,10 +1319,11 @@ def campaign_monte_carlo(params: CampaignParams, truth_factory: Callable, seeds,
     if not callable(truth_factory):
         raise InputError("truth_factory must be a callable seed -> CampaignInputs (e.g. a TruthFactory)")
     if client is not None:
-        futs = client.map(_mc_one, [params] * len(seeds), [truth_factory] * len(seeds), seeds, pure=False)
+        futs = client.map(_mc_one, [params] * len(seeds), [truth_factory] * len(seeds), seeds,
+                          [instruments] * len(seeds), pure=False)
         parts = client.gather(futs)
     else:
-        parts = [_mc_one(params, truth_factory, s) for s in seeds]
+        parts = [_mc_one(params, truth_factory, s, instruments) for s in seeds]
     df = pd.DataFrame([r for part in parts for r in part])
     cols = ["seed", "plan"] + [c for c in df.columns if c not in ("seed", "plan")]
     df = df[cols].sort_values(["seed", "plan"], kind="stable").reset_index(drop=True)

@@ -139,6 +139,8 @@ def _campaign(cfg: Config, site, truth, landed, work: Path, *, client_cfg, ckpt:
     from lupex.terrain import geo
 
     cp = cfg.campaign
+    instruments = dict(params=cfg.survey, gpr_config=cfg.gpr, neutron_spectrometer=cfg.neutron, alis_params=cfg.alis,
+                       ion_trap=cfg.emsl, outgassing=cfg.emsl_outgassing)
     start = str(landing_epoch(cfg) + np.timedelta64(1, "D"))[:19]
     light = None
     if cp.schedule and not ckpt.has("campaign"):
@@ -149,15 +151,13 @@ def _campaign(cfg: Config, site, truth, landed, work: Path, *, client_cfg, ckpt:
         light = CP.campaign_light(site.dem, cube, landed, start, cp)
     result = ckpt.phase("campaign", lambda: CP.run_campaign(
         cp, truth, site.dem, light, landed, start, work, seed=cfg.subsurface.seed + 3000, vehicle=cfg.vehicle,
-        steps=steps, checkpoints=ckpt, instruments=dict(
-            params=cfg.survey, gpr_config=cfg.gpr, neutron_spectrometer=cfg.neutron, alis_params=cfg.alis,
-            ion_trap=cfg.emsl, outgassing=cfg.emsl_outgassing)))
+        steps=steps, checkpoints=ckpt, instruments=instruments))
     mc = None
     if cp.mc_seeds:
         def monte_carlo():
             factory = CP.truth_factory_from_site(site, cfg.subsurface, landed, cp, start)
             with dask_client(client_cfg.workers, client_cfg.scheduler) as client:
-                df = CP.campaign_monte_carlo(cp, factory, range(cp.mc_seeds), client=client)
+                df = CP.campaign_monte_carlo(cp, factory, range(cp.mc_seeds), client=client, instruments=instruments)
             write_dataframe(work / "campaign_monte_carlo.parquet", df)
             return df
 
