@@ -33,8 +33,8 @@ class RoverResult:
 
 def run_rover(cfg: Config, site, start_xy, goal_xy, start_utc, outdir, *, steps: Steps = NO_PROGRESS,
               days: float = 30.0) -> RoverResult:
-    from lupex.light.horizon import horizon_angles
     from lupex.light.visibility import corridor_window, visibility_series
+    from lupex.mission.site_analysis import horizon_cube
     from lupex.rover import havens as H
     from lupex.rover import planner as P
     from lupex.rover import survival
@@ -48,11 +48,7 @@ def run_rover(cfg: Config, site, start_xy, goal_xy, start_utc, outdir, *, steps:
     t0 = np.datetime64(str(start_utc)[:19], "s")
     times = eph.time_grid(t0, t0 + np.timedelta64(int(days * 86400), "s"), 1.0)
     with steps.task("rover traverse", total=3) as advance:
-        cube = site.horizon_cube
-        if cube is None:  # streamed through disk in the site phase: the corridor needs it again
-            cube = horizon_angles(np.asarray(dem.values, float), geo.pixel_size_m(dem), cfg.light.n_azimuths,
-                                  observer_height_m=cfg.light.observer_height_m)
-        light = visibility_series(dem, cube, times, window=window)
+        light = visibility_series(dem, horizon_cube(cfg, site), times, window=window)
         advance(1)
         try:
             plan = P.plan(dem, light, start_xy, goal_xy, str(t0), rover=rover, params=params)

@@ -17,7 +17,7 @@ from lupex.io import write_dataframe, write_text
 from lupex.mission.budget import launch_to_landing_budget
 from lupex.mission.checkpoint import Checkpoints
 from lupex.mission.rundir import RunDir, default_run_dir, fingerprint
-from lupex.mission.site_analysis import SiteAnalysis, run_site_analysis, write_manifest
+from lupex.mission.site_analysis import SiteAnalysis, horizon_cube, run_site_analysis, write_manifest
 from lupex.mission.drilling import choose_drill_sites, run_drilling
 from lupex.mission.landing_phase import landing_epoch, run_landing
 from lupex.mission.rover_phase import run_rover
@@ -70,13 +70,21 @@ def run_mission(cfg: Config, *, progress: bool = True, resume: bool = False) -> 
             site = ckpt.load("site", None)
             if site is None:
                 site = run_site_analysis(cfg, work, client=client, steps=steps)
-                # the horizon cube (1.4 GB for the default site) is not saved: the rover phase, its only
-                # later user, recomputes it bit for bit when it is None (57 s on the default site against
-                # 8 s to write it raw on every run, 1.4 GB of disk, and 6 s to read it back)
+                # the horizon cube (1.4 GB for the default site) is not saved: its later users (rover phase,
+                # campaign timeline) get it back bit for bit through with_cube() (57 s on the default site
+                # against 8 s to write it raw on every run, 1.4 GB of disk, and 6 s to read it back)
                 ckpt.save("site", dataclasses.replace(site, horizon_cube=None))
             landing = ckpt.phase("landing", lambda: run_landing(cfg, site.dem, site.craters, site.sites, work,
                                                                 client=client, steps=steps))
         truth = ckpt.phase("subsurface", lambda: run_subsurface(cfg, site, work, steps=steps))
+
+        def with_cube() -> SiteAnalysis:
+            """``site`` holding its horizon cube, recomputed at most once per process when it is missing."""
+            nonlocal site
+            if site.horizon_cube is None:
+                site = dataclasses.replace(site, horizon_cube=horizon_cube(cfg, site))
+            return site
+
         survey = drilling = rover = campaign = campaign_mc = None
         if len(site.sites):
             best = site.sites.iloc[0]
@@ -84,23 +92,20 @@ def run_mission(cfg: Config, *, progress: bool = True, resume: bool = False) -> 
             if landing is not None:  # the rover starts where the first descent touched down, not at the target
                 landed = (landed[0] + float(landing.runs["dx_m"].iloc[0]), landed[1] + float(landing.runs["dy_m"].iloc[0]))
             drill_xy = choose_drill_sites(truth, site.dem, landed, depth_m=cfg.drill.max_depth_m)
-            rover = ckpt.phase("rover", lambda: run_rover(cfg, site, landed, tuple(drill_xy[0]),
+            rover = ckpt.phase("rover", lambda: run_rover(cfg, with_cube(), landed, tuple(drill_xy[0]),
                                                           landing_epoch(cfg) + np.timedelta64(1, "D"), work, steps=steps))
             path = np.column_stack([rover.plan.x_m, rover.plan.y_m])
             if np.hypot(*(path[-1] - path[0])) < 50.0:  # too short to survey: the fixed pattern instead
                 path = default_traverse(best, truth)
             with steps.task("survey and drilling", total=2) as advance:
                 survey = ckpt.phase("survey", lambda: run_survey(
-                    truth, site.dem, path, work, seed=cfg.subsurface.seed + 1000, params=cfg.survey,
-                    gpr_config=cfg.gpr, neutron_spectrometer=cfg.neutron, alis_params=cfg.alis, ion_trap=cfg.emsl,
-                    outgassing=cfg.emsl_outgassing))
+                    truth, site.dem, path, work, seed=cfg.subsurface.seed + 1000, **_instruments(cfg)))
                 advance(1)
                 drilling = ckpt.phase("drilling", lambda: run_drilling(
                     truth, site.dem, drill_xy, work, seed=cfg.subsurface.seed + 2000, drill_params=cfg.drill,
                     triton_params=cfg.triton, ltga_params=cfg.ltga, adore_params=cfg.adore, isap_params=cfg.isap))
                 advance(1)
-            campaign, campaign_mc = _campaign(cfg, site, truth, landed, work, client_cfg=cfg.compute, ckpt=ckpt,
-                                              steps=steps)
+            campaign, campaign_mc = _campaign(cfg, site, with_cube, truth, landed, work, ckpt=ckpt, steps=steps)
         budget = ckpt.phase("budget", lambda: _budget(cfg, work))
         with steps.task("report", total=1) as advance:
             warn = ""
@@ -124,31 +129,31 @@ def run_mission(cfg: Config, *, progress: bool = True, resume: bool = False) -> 
                          survey=survey, drilling=drilling, rover=rover, campaign=campaign, campaign_mc=campaign_mc)
 
 
+def _instruments(cfg: Config) -> dict:
+    """The run's survey and instrument tables as :func:`lupex.mission.survey.run_survey` keywords (the
+    traverse survey and every campaign leg use the same)."""
+    return dict(params=cfg.survey, gpr_config=cfg.gpr, neutron_spectrometer=cfg.neutron, alis_params=cfg.alis,
+                ion_trap=cfg.emsl, outgassing=cfg.emsl_outgassing)
+
+
 def _budget(cfg: Config, work: Path):
     budget = launch_to_landing_budget(cfg.budget)
     write_dataframe(work / "budget.csv", budget.table)
     return budget
 
 
-def _campaign(cfg: Config, site, truth, landed, work: Path, *, client_cfg, ckpt: Checkpoints, steps):
+def _campaign(cfg: Config, site, with_cube, truth, landed, work: Path, *, ckpt: Checkpoints, steps):
     """Phase 6: the six-month prospecting campaign from the landed position (adaptive plan vs lawnmower on the
     same truth and budget, see :mod:`lupex.mission.campaign`), checkpointed per round; then, with
     ``campaign.mc_seeds``, whole campaigns over seeds through Dask."""
-    from lupex.light.horizon import horizon_angles
     from lupex.mission import campaign as CP
-    from lupex.terrain import geo
 
     cp = cfg.campaign
-    instruments = dict(params=cfg.survey, gpr_config=cfg.gpr, neutron_spectrometer=cfg.neutron, alis_params=cfg.alis,
-                       ion_trap=cfg.emsl, outgassing=cfg.emsl_outgassing)
+    instruments = _instruments(cfg)
     start = str(landing_epoch(cfg) + np.timedelta64(1, "D"))[:19]
     light = None
     if cp.schedule and not ckpt.has("campaign"):
-        cube = site.horizon_cube
-        if cube is None:  # streamed through disk, or a resumed run: recompute (bit for bit the same)
-            cube = horizon_angles(np.asarray(site.dem.values, float), geo.pixel_size_m(site.dem), cfg.light.n_azimuths,
-                                  observer_height_m=cfg.light.observer_height_m)
-        light = CP.campaign_light(site.dem, cube, landed, start, cp)
+        light = CP.campaign_light(site.dem, with_cube().horizon_cube, landed, start, cp)
     result = ckpt.phase("campaign", lambda: CP.run_campaign(
         cp, truth, site.dem, light, landed, start, work, seed=cfg.subsurface.seed + 3000, vehicle=cfg.vehicle,
         steps=steps, checkpoints=ckpt, instruments=instruments))
@@ -156,7 +161,7 @@ def _campaign(cfg: Config, site, truth, landed, work: Path, *, client_cfg, ckpt:
     if cp.mc_seeds:
         def monte_carlo():
             factory = CP.truth_factory_from_site(site, cfg.subsurface, landed, cp, start)
-            with dask_client(client_cfg.workers, client_cfg.scheduler) as client:
+            with dask_client(cfg.compute.workers, cfg.compute.scheduler) as client:
                 df = CP.campaign_monte_carlo(cp, factory, range(cp.mc_seeds), client=client, instruments=instruments)
             write_dataframe(work / "campaign_monte_carlo.parquet", df)
             return df

@@ -65,6 +65,18 @@ def load_site(cfg: Config):
     return site.dem, site.craters
 
 
+def horizon_cube(cfg: Config, site: SiteAnalysis) -> np.ndarray:
+    """The site's horizon cube: the one the site phase kept, or, when it was streamed through disk or the
+    run was resumed from a checkpoint (which does not hold it), recomputed bit for bit the same."""
+    if site.horizon_cube is not None:
+        return site.horizon_cube
+    from lupex.light.horizon import horizon_angles
+    from lupex.terrain import geo
+
+    return horizon_angles(np.asarray(site.dem.values, float), geo.pixel_size_m(site.dem), cfg.light.n_azimuths,
+                          observer_height_m=cfg.light.observer_height_m)
+
+
 def analysis_times(cfg: Config) -> np.ndarray:
     """The UTC time grid of the span, checked against the kernels' coverage."""
     t0 = np.datetime64(cfg.time.start.replace("Z", ""), "s") if _iso_ok(cfg.time.start) else None
