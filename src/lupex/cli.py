@@ -44,14 +44,11 @@ err = Console(stderr=True)
 
 
 def _config_epilog() -> str:
-    from rich.markup import escape
+    from lupex.config import help_epilog
 
-    from lupex.config import help_lines
-
-    lines = ["[b]Every parameter[/b], as table.key = default (unit): meaning. Set them in --config FILE.toml or with "
-             "--set table.key=value (nested tables: --set vehicle.battery.capacity_wh=5000, "
-             "--set vehicle.panels[0].area_m2=3)."]
-    return "\n\n".join(lines + [escape(line) for line in help_lines()])
+    return help_epilog("[b]Every parameter[/b], as table.key = default (unit): meaning. Set them in --config "
+                       "FILE.toml or with --set table.key=value (nested tables: --set vehicle.battery.capacity_wh=5000, "
+                       "--set vehicle.panels[0].area_m2=3).")
 
 
 @app.command(epilog=_config_epilog())

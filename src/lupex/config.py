@@ -238,6 +238,17 @@ def _help_value(v) -> str:
     return _toml_value(v)
 
 
+TABLES_INTRO = ("[b]Parameters[/b] read from --config FILE.toml (the same file as lupex run's) "
+                "or --set table.key=value:")
+
+
+def help_epilog(intro: str = TABLES_INTRO, tables: tuple[str, ...] | None = None) -> str:
+    """A command's ``--help`` epilog: ``intro`` (Rich markup) and :func:`help_lines`, one paragraph each."""
+    from rich.markup import escape
+
+    return "\n\n".join([intro] + [escape(line) for line in help_lines(tables)])
+
+
 def _suggest(name: str, choices) -> str:
     close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(sorted(choices))}"

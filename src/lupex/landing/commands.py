@@ -94,6 +94,6 @@ def land(
 
 
 def register(app: typer.Typer) -> None:
-    from lupex.rover.commands import _epilog
+    from lupex.config import help_epilog
 
-    app.command("land", epilog=_epilog(TABLES))(land)
+    app.command("land", epilog=help_epilog(tables=TABLES))(land)

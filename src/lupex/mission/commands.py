@@ -212,8 +212,8 @@ def _print_scores(con, scores) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add ``survey`` and ``sample`` to a Typer app."""
-    from lupex.rover.commands import _epilog
+    from lupex.config import help_epilog
 
-    app.command("survey", epilog=_epilog(SURVEY_TABLES) + "\n\nThe survey's speed follows the rover's, "
+    app.command("survey", epilog=help_epilog(tables=SURVEY_TABLES) + "\n\nThe survey's speed follows the rover's, "
                 "vehicle.mobility.speed_cmd_m_s = 0.1 (m/s): set that key or --speed.")(survey)
-    app.command("sample", epilog=_epilog(SAMPLE_TABLES))(sample)
+    app.command("sample", epilog=help_epilog(tables=SAMPLE_TABLES))(sample)

@@ -18,7 +18,7 @@ from typing import Annotated, Optional
 import numpy as np
 import typer
 
-from lupex.config import help_lines, parse_lat_lon
+from lupex.config import help_epilog, parse_lat_lon
 from lupex.errors import InputError, LupexError
 
 __all__ = ["plan", "survive", "register"]
@@ -54,13 +54,6 @@ def _light(dem, times, window, n_az, height_m):
     z = np.asarray(dem.values, dtype=float)
     cube = horizon_angles(z, geo.pixel_size_m(dem), n_az, observer_height_m=height_m)
     return visibility_series(dem, cube, times, window=window)
-
-
-def _epilog(tables) -> str:
-    from rich.markup import escape
-
-    return "\n\n".join(["[b]Parameters[/b] read from --config FILE.toml (the same file as lupex run's) or --set table.key=value:"]
-                       + [escape(line) for line in help_lines(tables)])
 
 
 def _config(config, sets):
@@ -190,5 +183,5 @@ def survive(
 
 def register(app: typer.Typer) -> None:
     """Add ``plan`` and ``survive`` to the main CLI app."""
-    app.command("plan", epilog=_epilog(("vehicle", "planner", "rover", "light")))(plan)
-    app.command("survive", epilog=_epilog(("vehicle", "light")))(survive)
+    app.command("plan", epilog=help_epilog(tables=("vehicle", "planner", "rover", "light")))(plan)
+    app.command("survive", epilog=help_epilog(tables=("vehicle", "light")))(survive)
