@@ -78,10 +78,10 @@ import pandas as pd
 from scipy.optimize import brentq
 
 from lupex.errors import ConfigError
+from lupex.params import ASSUMED
 from lupex.params import param as _p
 from lupex.mission import astro
 
-ASSUMED = "assumption"
 STAGES = ("pm", "lander")
 ARCHITECTURES = ("pm+lander", "integrated")
 G_MOON_SURFACE_M_S2 = astro.MU_MOON_M3_S2 / astro.R_MOON_M**2

@@ -83,7 +83,6 @@ import logging
 import math
 import re
 import time
-from lupex.params import param as _p
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
@@ -94,6 +93,8 @@ import xarray as xr
 
 from lupex.errors import ConfigError, InputError, LupexError
 from lupex.mission.checkpoint import NO_CHECKPOINTS, Checkpoints
+from lupex.params import ASSUMED as _ASSUMED
+from lupex.params import param as _p
 from lupex.progress import NO_PROGRESS, Steps
 
 log = logging.getLogger("lupex.campaign")
@@ -106,9 +107,6 @@ PLANS = ("strategy", "lawnmower")
 NO_ICE_DEPTH_M = 2.0
 NO_ICE_SIGMA_M = 0.5
 DEPTH_BOUNDS_M = (0.0, 3.0)
-_ASSUMED = "assumption"
-
-
 
 
 @dataclass(frozen=True)

@@ -64,9 +64,8 @@ class Checkpoints:
 
     def phase(self, name: str, compute: Callable[[], Any]) -> Any:
         """``load(name)`` if saved, else ``compute()`` saved under ``name``."""
-        got = self.load(name, None) if self.has(name) else _MISSING
-        if got is not _MISSING:
-            return got
+        if self.has(name):
+            return self.load(name)
         out = compute()
         self.save(name, out)
         return out

@@ -86,8 +86,6 @@ class PlanError(LupexError):
     """No plan can be made: bad start/goal/time, or the goal is unreachable (the message says why)."""
 
 
-
-
 @dataclass(frozen=True)
 class PlannerParams:
     """Parameters of the traverse planner (each with unit, help and source)."""

@@ -26,6 +26,7 @@ import math
 from dataclasses import dataclass, field, fields
 
 from lupex.errors import ConfigError
+from lupex.params import ASSUMED
 from lupex.params import param as _p
 
 G_MOON_M_S2 = 1.62
@@ -57,9 +58,6 @@ def _fraction(obj, *names, open_low=False):
         if not ok:
             lo = "(0" if open_low else "[0"
             raise ConfigError(f"rover parameter {type(obj).__name__}.{n} must be in {lo}, 1], got {v!r}")
-
-
-ASSUMED = "assumption"
 
 
 @dataclass(frozen=True)
