@@ -212,11 +212,12 @@ def test_truth_map_is_the_ground_truth(run1, site):
 def test_gp_hyperparameters_are_fitted_and_follow_the_correlation_length(run1):
     r, _ = run1
     legs = r.plans["strategy"].legs
-    init_len = 0.25 * np.hypot(r.area[1] - r.area[0], r.area[3] - r.area[2])
+    init_len = min(0.25 * np.hypot(r.area[1] - r.area[0], r.area[3] - r.area[2]), P.gp_max_length_m)
     # round 0 uses the prior; every later round refits (the length scale moves off the prior and between rounds)
     assert legs["gp_length_m"].iloc[0] == pytest.approx(init_len)
     assert not np.allclose(legs["gp_length_m"].iloc[1:], init_len)
-    assert legs["gp_length_m"].iloc[1:].nunique() > 1 or legs["gp_variance"].iloc[1:].nunique() > 1
+    assert (np.diff(legs["gp_n_obs"].iloc[1:]) > 0).all()          # each refit sees the new leg's bins
+    assert (legs["gp_length_m"] <= P.gp_max_length_m + 1e-6).all() and (legs["gp_variance"] >= P.gp_min_sd_log**2 - 1e-9).all()
     # same observations design, truths with a short and a long correlation length: the fitted length grows
     from lupex.prospect import fusion
 
@@ -235,6 +236,24 @@ def test_gp_hyperparameters_are_fitted_and_follow_the_correlation_length(run1):
         m = fusion.fit_gp(obs, transform=fusion.LogShift(0.1))
         lens.append(m.length_m)
     assert lens[1] > 2 * lens[0]
+
+
+def test_risk_objective_surveys_where_the_orbital_prior_allows_ice(run1, site):
+    """The small site's orbital prior allows ice on its east half only: the adaptive plan (risk objective,
+    orbital drift) spends its survey there, more than the lawnmower, and its maps carry the drift."""
+    r, _ = run1
+    _, gt, _, _ = site
+    legs = r.plans["strategy"].legs
+    assert (legs["objective"] == "risk").any()
+    share = {}
+    for n in C.PLANS:
+        ns = r.plans[n].observations["ns"]
+        stab = gt.dataset["stability_depth_m"].sel(x=xr.DataArray(ns.x_m), y=xr.DataArray(ns.y_m), method="nearest")
+        share[n] = float(np.mean(np.isfinite(stab.values)))
+        assert r.plans[n].maps["weh_mean"].attrs["drift_covariate"] == "orbital_ice_reach_fraction"
+    assert share["strategy"] > 0.6 and share["strategy"] >= share["lawnmower"]
+    s = r.scores.set_index("plan")
+    assert ((s["claim_precision"] >= 0) & (s["claim_precision"] <= 1) | s["claim_precision"].isna()).all()
 
 
 def test_outputs(run1):
@@ -300,6 +319,9 @@ def test_monte_carlo_on_dask_equals_serial():
     (dict(duration_days=-1.0), "duration_days"),
     (dict(drills=-1), "drills"),
     (dict(kernel="rbf"), "kernel"),
+    (dict(objective="greedy"), "objective"),
+    (dict(gp_max_length_m=0.0), "gp_max_length_m"),
+    (dict(drift_prior_sd=-1.0), "drift_prior_sd"),
     (dict(drill_depth_m=2.0), "1.5 m"),
     (dict(rounds=2.5), "integer"),
     (dict(min_leg_m=5.0, gpr_spacing_m=1.0), "GPR window"),

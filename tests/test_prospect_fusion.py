@@ -8,6 +8,7 @@ import xarray as xr
 
 from lupex.errors import InputError, LupexError
 from lupex.prospect import fusion as F
+from lupex.prospect import fusion
 from lupex.prospect import scoring as S
 from lupex.prospect import strategy as St
 
@@ -192,3 +193,97 @@ def test_variance_floor_keeps_unvisited_ground_uncertain():
     _, sd_floor = F.predict_latent(floored, far)
     assert sd_floor[0] >= 0.7 * 0.999 > sd_free[0]
     assert F.variance_floor(0.0) is None
+
+
+# ----------------------------------------------------------------------------- kriging with an external drift
+
+
+def _drift_case(prior_sd=2.0):
+    x = np.arange(21) * 20.0
+    y = np.arange(21) * 20.0
+    f = np.zeros((21, 21))
+    f[:, :8] = 1.0
+    da = xr.DataArray(f, coords={"y": y, "x": x}, dims=("y", "x"), name="prior")
+    return da, fusion.Drift.of(da, prior_sd=prior_sd)
+
+
+def test_drift_prior_is_the_explicit_basis_with_a_gaussian_coefficient():
+    """GPML sec. 2.7: a coefficient b1 ~ N(0, s_b^2) on the covariate c is the same model as the kernel plus
+    s_b^2 c c'. Check the posterior mean and variance against a brute-force joint Gaussian over (f, b1)."""
+    da, dr = _drift_case(prior_sd=1.5)
+    rng = np.random.default_rng(4)
+    xy = rng.uniform(0, 400, (25, 2))
+    v = np.exp(rng.normal(-1, 0.6, 25))
+    obs = fusion.observations(xy[:, 0], xy[:, 1], v, np.full(25, 0.1))
+    tr = fusion.LogShift(0.1)
+    m = fusion.fit_gp(obs, mean="drift", drift=dr, transform=tr, fixed={"variance": 0.5, "length_m": 60.0,
+                                                                        "nugget": 0.01})
+    q = np.array([[30.0, 200.0], [350.0, 50.0]])
+    mu, sd = fusion.predict_latent(m, q)
+    # brute force: z = b0 + b1 c + f + e with b0 vague (GLS), b1 ~ N(0, 1.5^2): stack the prior covariance
+    y = tr.forward(v)
+    nv = (0.1 * tr.derivative(v)) ** 2
+    c, cq = dr(xy), dr(q)
+    K = fusion.kernel_matrix("matern32", xy, xy, 0.5, 60.0) + 1.5**2 * np.outer(c, c) + np.diag(nv + 0.01)
+    Kq = fusion.kernel_matrix("matern32", xy, q, 0.5, 60.0) + 1.5**2 * np.outer(c, cq)
+    Ki = np.linalg.inv(K)
+    H = np.ones((25, 1))
+    b0 = np.linalg.solve(H.T @ Ki @ H, H.T @ Ki @ y)
+    mu_ref = Kq.T @ Ki @ (y - H @ b0) + b0
+    R = np.ones((1, 2)) - H.T @ Ki @ Kq
+    var_ref = 0.5 + 1.5**2 * cq**2 - np.einsum("ij,ik,kj->j", Kq, Ki, Kq) + (R * np.linalg.solve(H.T @ Ki @ H, R)).sum(0)
+    np.testing.assert_allclose(mu, mu_ref, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(sd, np.sqrt(var_ref), rtol=1e-8)
+
+
+def test_drift_keeps_unvisited_prior_ground_uncertain_and_learns_the_slope():
+    da, dr = _drift_case()
+    tr = fusion.LogShift(0.1)
+    yy = np.arange(0, 400, 10.0)
+    dry = fusion.observations(np.full(yy.size, 300.0), yy, np.full(yy.size, 0.2), np.full(yy.size, 0.1))
+    m = fusion.fit_gp(dry, mean="drift", drift=dr, transform=tr, bounds=fusion.gp_bounds(0.7, 100.0))
+    b1, b1_sd = fusion.drift_slope(m)
+    assert b1 == pytest.approx(0.0, abs=1e-9) and b1_sd == pytest.approx(2.0, rel=1e-6)   # seen one class only
+    mu, sd = fusion.predict_latent(m, np.array([[20.0, 200.0], [380.0, 200.0]]))
+    assert sd[0] > 2.0 and sd[1] < 0.7          # the other class keeps the slope's prior uncertainty
+    # wet ground seen on the prior class: the slope is learned, with a small sd, and the maps follow it
+    wet = fusion.observations(np.full(yy.size, 60.0), yy, np.full(yy.size, 3.0), np.full(yy.size, 0.3))
+    m2 = fusion.fit_gp(fusion.concat_observations(dry, wet), mean="drift", drift=dr, transform=tr,
+                       bounds=fusion.gp_bounds(0.7, 100.0))
+    b1, b1_sd = fusion.drift_slope(m2)
+    assert b1 == pytest.approx(tr.forward(3.0) - tr.forward(0.2), abs=0.3) and b1_sd < 1.0
+    g = fusion.predict_grid(m2, da)
+    assert g.attrs["drift_covariate"] == "prior" and g.attrs["drift_slope"] == pytest.approx(b1)
+    assert float(g["median"].isel(x=2).mean()) > 1.5 and float(g["median"].isel(x=18).mean()) < 0.5
+
+
+def test_posterior_cross_cov_is_the_full_covariance_block():
+    da, dr = _drift_case()
+    rng = np.random.default_rng(1)
+    xy = rng.uniform(0, 400, (30, 2))
+    obs = fusion.observations(xy[:, 0], xy[:, 1], rng.uniform(0.1, 3, 30), np.full(30, 0.2))
+    for mean, drift in (("constant", None), ("linear", None), ("drift", dr)):
+        m = fusion.fit_gp(obs, mean=mean, drift=drift, transform=fusion.LogShift(0.1),
+                          fixed={"variance": 0.4, "length_m": 50.0, "nugget": 0.01})
+        a, b = rng.uniform(0, 400, (5, 2)), rng.uniform(0, 400, (7, 2))
+        _, full = fusion.predict_latent(m, np.vstack([a, b]), full_cov=True)
+        np.testing.assert_allclose(fusion.posterior_cross_cov(m, a, b), full[:5, 5:], atol=1e-10)
+
+
+def test_gp_bounds_cap_the_length_scale():
+    rng = np.random.default_rng(2)
+    xy = rng.uniform(0, 400, (40, 2))
+    obs = fusion.observations(xy[:, 0], xy[:, 1], np.full(40, 0.2), np.full(40, 0.1))   # all alike: ML-II -> long
+    assert fusion.fit_gp(obs, transform=fusion.LogShift(0.1)).length_m > 1000.0
+    m = fusion.fit_gp(obs, transform=fusion.LogShift(0.1), bounds=fusion.gp_bounds(0.7, 80.0))
+    assert m.length_m <= 80.0 + 1e-6 and m.variance >= 0.49 - 1e-9
+    with pytest.raises(InputError, match="max_length_m"):
+        fusion.gp_bounds(0.0, -1.0)
+
+
+def test_drift_needs_a_covariate_map():
+    obs = fusion.observations([0.0, 10.0], [0.0, 0.0], [1.0, 2.0], [0.1, 0.1])
+    with pytest.raises(InputError, match="drift=Drift.of"):
+        fusion.fit_gp(obs, mean="drift")
+    with pytest.raises(InputError, match="NaN"):
+        fusion.Drift.of(xr.DataArray(np.full((3, 3), np.nan), coords={"y": [0, 1, 2], "x": [0, 1, 2]}, dims=("y", "x")))

@@ -8,6 +8,7 @@ import xarray as xr
 
 from lupex.errors import InputError
 from lupex.prospect import fusion as F
+from lupex.prospect import fusion
 from lupex.prospect import scoring as S
 from lupex.prospect import strategy as St
 
@@ -142,3 +143,62 @@ def test_info_gain_vs_lawnmower_over_seeds():
           f"drill hits median {np.median(hits_ig):.2f} vs {np.median(hits_lm):.2f}")
     assert np.median(hits_ig) > np.median(hits_lm)
     assert np.median(ig) > 0.2  # the survey maps find a real share of the ice at all
+
+
+# ----------------------------------------------------------------------------- the water-mapping risk objective
+
+
+def test_mapping_risk_is_the_lognormal_partial_expectation_by_monte_carlo():
+    from lupex.prospect import strategy as st
+
+    tr = fusion.LogShift(0.1)
+    rng = np.random.default_rng(0)
+    for mu, sd in ((-1.0, 1.2), (0.5, 0.4), (0.0, 2.0)):
+        w = rng.normal(mu, sd, 2_000_000)
+        v = np.exp(w) - 0.1
+        l0 = np.mean(np.where(v > 1.0, v, 0.0))
+        l1 = 1.0 * np.mean(v <= 1.0)
+        assert st.mapping_risk(mu, sd, tr, 1.0) == pytest.approx(min(l0, l1), rel=0.01)
+
+
+def test_risk_reduction_is_the_preposterior_expectation():
+    """E over mu' ~ N(mu, sd^2 - sa^2) of the risk at (mu', sa), by sampling; >= 0; 0 when nothing is learned."""
+    from lupex.prospect import strategy as st
+
+    tr = fusion.LogShift(0.1)
+    rng = np.random.default_rng(1)
+    mu, sd, sa = np.array([-1.2, 0.1, 0.8]), np.array([1.5, 0.7, 0.3]), np.array([0.6, 0.2, 0.29])
+    got = st.risk_reduction(mu, sd, sa, tr, 1.0)
+    for k in range(3):
+        mp = rng.normal(mu[k], np.sqrt(sd[k] ** 2 - sa[k] ** 2), 400_000)
+        ref = st.mapping_risk(mu[k], sd[k], tr, 1.0) - st.mapping_risk(mp, sa[k], tr, 1.0).mean()
+        assert got[k] == pytest.approx(ref, abs=2e-3 + 0.01 * abs(ref))
+    assert (got >= 0).all()
+    np.testing.assert_allclose(st.risk_reduction(mu, sd, sd, tr, 1.0), 0.0, atol=1e-9)
+
+
+def test_risk_objective_looks_beyond_one_leg_to_the_prior_region():
+    """Dry ground seen at x = 300 m; the orbital prior allows ice only at x < 160 m. Legs of 120 m cannot
+    reach it and are worth ~nothing; with destinations across the area the drive goes into the prior region."""
+    from lupex.prospect import strategy as st
+
+    x = y = np.arange(21) * 20.0
+    f = np.zeros((21, 21))
+    f[:, :8] = 1.0
+    da = xr.DataArray(f, coords={"y": y, "x": x}, dims=("y", "x"))
+    tr = fusion.LogShift(0.1)
+    yy = np.arange(0, 400, 10.0)
+    obs = fusion.observations(np.full(yy.size, 300.0), yy, np.full(yy.size, 0.2), np.full(yy.size, 0.1))
+    m = fusion.fit_gp(obs, mean="drift", transform=tr, drift=fusion.Drift.of(da), bounds=fusion.gp_bounds(0.7, 100.0))
+    target = st.LocatedWater(fusion.grid_points(da), f.ravel(), 1.0)
+    cost = st.straight_line_cost(0.7)
+    pos = np.array([300.0, 200.0])
+    legs = st.candidate_waypoints(pos, st.Area(0, 400, 0, 400), 120.0, 12)
+    near = st.choose_drive(m, pos, legs, cost, noise_sd=0.1, step_m=10.0, target=target)
+    far = st.choose_drive(m, pos, np.vstack([legs, st.drill_grid(st.Area(0, 400, 0, 400), 49)]), cost,
+                          noise_sd=0.1, step_m=10.0, target=target)
+    assert far.objective == "risk" and far.waypoint[0] < 160.0
+    assert far.gain_nats > 100 * near.gain_nats
+    # the same choice without the prior weights: no ground is special, the risk sits everywhere alike
+    flat = st.LocatedWater(target.xy, np.zeros(target.xy.shape[0]), 1.0)
+    assert st.choose_drive(m, pos, legs, cost, noise_sd=0.1, step_m=10.0, target=flat).objective != "risk"

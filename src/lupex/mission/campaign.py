@@ -121,7 +121,22 @@ class CampaignParams:
                                _ASSUMED + ": a ~1 km drive from a lit landing site to the cold traps nearby")
     drive_budget_wh: float = _p(1000.0, "Wh", "drive energy each plan may spend on surveying (the same for both plans)",
                                 _ASSUMED + ": ~1.4 km at the rover's 250 W drive load and 0.1 m/s")
-    rounds: int = _p(14, "-", "maximum decision rounds (legs) of the adaptive plan", "numerical")
+    rounds: int = _p(24, "-", "maximum decision rounds (legs) of the adaptive plan (it stops earlier when the "
+                     "drive budget is spent)", "numerical")
+    objective: str = _p("risk", "-", "what the adaptive plan's next leg maximises per Wh: 'risk' (expected reduction of "
+                        "the water-mapping risk, weighted by the orbital prior) or 'information' (information gain, "
+                        "weighted by P(WEH > threshold))", "lupex.prospect.strategy module notes")
+    orbital_drift: bool = _p(True, "-", "use the orbital prior (the fraction of the drill column where ice is thermally "
+                             "stable, from the thermal model) as an external drift of the WEH and ice-depth maps",
+                             "kriging with an external drift: Wackernagel 2003 ch. 38; Hengl et al. 2007")
+    drift_prior_sd: float = _p(2.0, "ln units", "prior SD of the drift's slope (log(WEH + c) per unit of the prior): "
+                               "how strongly the maps may follow the orbital prior before the rover has seen both kinds "
+                               "of ground", _ASSUMED + ": e^2 = 7x in WEH between never-stable and stable-at-the-surface "
+                               "ground, either way")
+    gp_max_length_m: float = _p(100.0, "m", "longest correlation length the maps' GP fits may take (the orbital drift "
+                                "carries the larger scales)", _ASSUMED + ": polar ice is patchy on metres to tens of "
+                                "metres at rover scale (Colaprete et al. 2010 LCROSS; the truth's own corr_length_m is "
+                                "10 m); ground one rover leg away is not known from the track")
     leg_m: float = _p(120.0, "m", "reach of a candidate leg (also half of it is offered)", _ASSUMED)
     n_headings: int = _p(12, "-", "candidate headings per round", "numerical")
     min_leg_m: float = _p(25.0, "m", "shortest leg worth driving (two GPR windows and NS samples)", "numerical")
@@ -166,7 +181,8 @@ class CampaignParams:
                 raise ConfigError(f"campaign.{f.name} must be true or false, got {v!r}")
         for n in ("duration_days", "area_half_m", "drive_budget_wh", "leg_m", "min_leg_m", "drill_depth_m",
                   "drill_bite_m", "speed_m_s", "gpr_spacing_m", "ns_rate_hz", "ns_window_s", "alis_every_m", "bin_m",
-                  "weh_offset_wt_pct", "ns_sigma_prior_wt_pct", "ns_dry_sigma_wt_pct", "gp_min_sd_log", "max_slope_deg", "weh_threshold_wt_pct"):
+                  "weh_offset_wt_pct", "ns_sigma_prior_wt_pct", "ns_dry_sigma_wt_pct", "gp_min_sd_log", "max_slope_deg", "weh_threshold_wt_pct",
+                  "drift_prior_sd", "gp_max_length_m"):
             if not getattr(self, n) > 0:
                 raise ConfigError(f"campaign.{n} must be > 0 ({self.__dataclass_fields__[n].metadata['unit']}), "
                                   f"got {getattr(self, n)!r}")
@@ -187,6 +203,8 @@ class CampaignParams:
                               f"({self.gpr_window_traces} x {self.gpr_spacing_m:g} m); raise it or shorten the window")
         if self.min_leg_m < 2 * self.speed_m_s / self.ns_rate_hz:
             raise ConfigError("campaign.min_leg_m is too short for two neutron samples; raise it")
+        if self.objective not in ("risk", "information"):
+            raise ConfigError(f"campaign.objective must be 'risk' or 'information', got {self.objective!r}")
         if self.kernel not in ("matern32", "matern52", "se"):
             raise ConfigError(f"campaign.kernel must be matern32, matern52 or se, got {self.kernel!r}")
 
@@ -436,6 +454,19 @@ def _ice_prior(gt, p: CampaignParams) -> np.ndarray:
     return np.isfinite(st_) & (st_ <= p.drill_depth_m)
 
 
+def _reach_fraction(gt, area, p: CampaignParams) -> xr.DataArray:
+    """The orbital prior as a map (0-1): the fraction of the drill column below the depth to stable ice,
+    ``clip((D - stability_depth) / D, 0, 1)`` (0 where ice is nowhere stable), on the truth's grid over the area
+    and a margin. It drives the WEH and ice-depth maps' means (``campaign.orbital_drift``) and weights the
+    adaptive plan's risk objective (the share of a cell's column that can hold water)."""
+    ds = _sel_area(gt.dataset, area, pad=4 * float(abs(gt.dataset.x[1] - gt.dataset.x[0])))
+    st_ = np.asarray(ds["stability_depth_m"].values, float)
+    D = p.drill_depth_m
+    f = np.where(np.isfinite(st_), np.clip((D - st_) / D, 0.0, 1.0), 0.0)
+    return xr.DataArray(f, coords={"y": ds["y"].values, "x": ds["x"].values}, dims=("y", "x"),
+                        name="orbital_ice_reach_fraction")
+
+
 def _survey_centre(gt, dem, landed, p: CampaignParams, screen):
     """The centre of the prospecting area: the nearest cell to the landing site (within ``approach_max_m``,
     on a cell the rover planner accepts) whose ``area_half_m`` square holds at least ``PRIOR_SHARE`` of the best
@@ -579,7 +610,7 @@ def _survey_leg(gt, dem, path, rng, p: CampaignParams, instruments: dict):
     return sr, _survey_obs(sr, p)
 
 
-def _fuse(template, obs: dict, p: CampaignParams) -> xr.Dataset:
+def _fuse(template, obs: dict, p: CampaignParams, drift=None) -> xr.Dataset:
     from lupex.prospect import fusion
 
     if obs.get("ns") is None:
@@ -587,7 +618,9 @@ def _fuse(template, obs: dict, p: CampaignParams) -> xr.Dataset:
     kw = {k: v for k, v in obs.items() if v is not None and (k != "alis" or v.n >= 3)}
     return fusion.fuse_water_maps(template, kernel=p.kernel, weh_offset_wt_pct=p.weh_offset_wt_pct,
                                   depth_bounds_m=DEPTH_BOUNDS_M, drill_depth_m=p.drill_depth_m, bin_m=p.bin_m,
-                                  correlated_bins=True, min_latent_sd=p.gp_min_sd_log, **kw)
+                                  correlated_bins=True, min_latent_sd=p.gp_min_sd_log,
+                                  drift=fusion.Drift.of(drift, prior_sd=p.drift_prior_sd) if p.orbital_drift and
+                                  drift is not None else None, max_length_m=p.gp_max_length_m, **kw)
 
 
 def _fingerprint(p: CampaignParams, seed, start_xy, start_utc, gt) -> str:
@@ -611,34 +644,62 @@ def _initial_model(p: CampaignParams, area, start):
     from lupex.prospect import fusion
 
     obs = fusion.observations([start[0]], [start[1]], [0.1], [10.0], "prior")
-    L = 0.25 * math.hypot(area.x_max - area.x_min, area.y_max - area.y_min)
+    L = min(0.25 * math.hypot(area.x_max - area.x_min, area.y_max - area.y_min), p.gp_max_length_m)
     return fusion.fit_gp(obs, kernel=p.kernel, mean="zero", transform=fusion.LogShift(p.weh_offset_wt_pct),
                          fixed={"variance": 1.0, "length_m": L, "nugget": 1e-3})
 
 
-def _fit_drive_model(obs: dict, prev: dict | None, p: CampaignParams):
-    """WEH GP refitted by marginal likelihood on the binned NS retrievals (warm-started from the last fit)."""
+def _fit_drive_model(obs: dict, prev: dict | None, p: CampaignParams, drift=None):
+    """WEH GP refitted by marginal likelihood on the binned NS retrievals (warm-started from the last fit),
+    with the orbital prior as its drift when ``campaign.orbital_drift`` (the maps' own model)."""
     from lupex.prospect import fusion
 
     ns = fusion.bin_observations(obs["ns"], p.bin_m, correlated=True)
-    return fusion.fit_gp(ns, kernel=p.kernel, mean="constant", transform=fusion.LogShift(p.weh_offset_wt_pct),
-                         init=prev, n_restarts=2, bounds=fusion.variance_floor(p.gp_min_sd_log))
+    use = p.orbital_drift and drift is not None
+    return fusion.fit_gp(ns, kernel=p.kernel, mean="drift" if use else "constant",
+                         transform=fusion.LogShift(p.weh_offset_wt_pct), init=prev, n_restarts=2,
+                         bounds=fusion.gp_bounds(p.gp_min_sd_log, p.gp_max_length_m),
+                         drift=fusion.Drift.of(drift, prior_sd=p.drift_prior_sd) if use else None)
 
 
 def _candidates(pos, area, remaining_m, p: CampaignParams, slope):
-    from lupex.prospect.strategy import candidate_waypoints
+    """Legs of ``leg_m`` and half of it in ``n_headings`` directions and, with the risk objective, destinations
+    anywhere in the area on a ``leg_m / 2`` grid (a one-leg lookahead is blind to ground beyond one leg: the
+    value of a destination is that of the whole drive to it, and the rover drives its first ``leg_m``, then
+    decides again: a receding horizon)."""
+    from lupex.prospect.strategy import candidate_waypoints, drill_grid
 
     reaches = [p.leg_m, 0.5 * p.leg_m]
     if p.min_leg_m <= remaining_m < 0.5 * p.leg_m:
         reaches.append(remaining_m * 0.999)
     c = np.vstack([candidate_waypoints(pos, area, r, p.n_headings) for r in reaches])
+    if p.objective == "risk":
+        n = max(1, int(round((area.x_max - area.x_min) / (0.5 * p.leg_m)))) * \
+            max(1, int(round((area.y_max - area.y_min) / (0.5 * p.leg_m))))
+        c = np.vstack([c, drill_grid(area, n)])
     d = np.linalg.norm(c - np.asarray(pos, float), axis=1)
-    c = c[d >= p.min_leg_m]
+    c = c[(d >= p.min_leg_m) & (d <= remaining_m)]
     return c[~_is_steep(slope, c, p)]
 
 
+def _receding(pos, waypoint, p: CampaignParams, slope, cost):
+    """The first ``leg_m`` of the drive to ``waypoint`` (shortened further, 10 % at a time, until it ends on a
+    cell the rover planner accepts; the whole drive to the (accepted) destination if none does: a stop snapped
+    aside could lead away from it and back, round after round): (waypoint, energy_Wh, time_h)."""
+    pos = np.asarray(pos, float)
+    d = float(np.hypot(*(waypoint - pos)))
+    if d > p.leg_m:
+        for frac in np.arange(1.0, 0.05, -0.1) * p.leg_m / d:
+            w = pos + frac * (waypoint - pos)
+            if frac * d >= p.min_leg_m and not _is_steep(slope, w[None], p)[0]:
+                waypoint = w
+                break
+    e, t = (float(v) for v in cost(pos, waypoint))
+    return waypoint, e, t
+
+
 def _strategy_rounds(gt, dem, area, start, p, cost, wh_per_m, budget, rng, slope, checkpoints, fp, advance,
-                     instruments):
+                     instruments, drift=None, target=None):
     from lupex.prospect import strategy as st
 
     k0 = -1
@@ -667,15 +728,18 @@ def _strategy_rounds(gt, dem, area, start, p, cost, wh_per_m, budget, rng, slope
             model = _initial_model(p, area, start)
             noise = p.ns_sigma_prior_wt_pct
         else:
-            model = _fit_drive_model(state["obs"], state["hyper"], p)
+            model = _fit_drive_model(state["obs"], state["hyper"], p, drift)
             noise = float(np.median(state["obs"]["ns"].sigma))
         rem_m = max(remaining - p.leg_overhead_wh, 0.0) / wh_per_m
         cands = _candidates(pos, area, rem_m, p, slope)
         ch = st.choose_drive(model, pos, cands, cost, noise_sd=noise, step_m=p.bin_m, remaining_wh=remaining,
-                             threshold=p.weh_threshold_wt_pct) \
+                             threshold=p.weh_threshold_wt_pct, target=target if p.objective == "risk" else None) \
             if len(cands) else None
         hyper = None if state["obs"]["ns"] is None else {"variance": model.variance, "length_m": model.length_m,
                                                          "nugget": model.nugget}
+        if ch is not None:
+            w, e_leg, t_leg = _receding(pos, ch.waypoint, p, slope, cost)
+            ch = dataclasses.replace(ch, waypoint=w, energy_wh=e_leg, time_h=t_leg)
         if ch is None:
             state = dict(state, done=True, hyper=hyper or state["hyper"])
         else:
@@ -686,7 +750,8 @@ def _strategy_rounds(gt, dem, area, start, p, cost, wh_per_m, budget, rng, slope
                          legs=state["legs"] + [dict(round=k, x0_m=float(pos[0]), y0_m=float(pos[1]),
                                                     x1_m=float(ch.waypoint[0]), y1_m=float(ch.waypoint[1]),
                                                     length_m=float(sr.length_m), energy_wh=ch.energy_wh,
-                                                    gain_nats=ch.gain_nats, gain_per_wh=ch.gain_nats / ch.energy_wh,
+                                                    objective=ch.objective, gain=ch.gain_nats,
+                                                    gain_per_wh=ch.gain_nats / ch.energy_wh,
                                                     n_candidates=int(len(cands)),
                                                     gp_variance=model.variance, gp_length_m=model.length_m,
                                                     gp_nugget=model.nugget, gp_n_obs=int(model.n),
@@ -870,7 +935,9 @@ def _plan_scores(name, plan_maps, truth, p, drill_sites, survey_m, survey_wh, to
     kg = truth["water_kg"].values
     total_kg = float(kg[ice].sum())
     located_kg = float(kg[ice & (m > thr)].sum())
-    out.update(ice_mass_located=located, water_total_kg=total_kg, water_located_kg=located_kg)
+    out.update(ice_mass_located=located, water_total_kg=total_kg, water_located_kg=located_kg,
+               claim_precision=sc.claim_precision(tw, plan_maps["weh_median"], thr),
+               claimed_cells=int(np.sum(np.isfinite(m) & (m > thr))), true_ice_cells=int(np.sum(ice)))
     if len(drill_sites):
         ds = sc.drill_scores(drill_sites["true_water_wt_pct"].to_numpy(float),
                              drill_sites["measured_water_wt_pct"].to_numpy(float), thr,
@@ -970,6 +1037,9 @@ def _run(p, gt, dem, light, start, start_utc, outdir, seed, vehicle, steps, chec
                           f"({min_leg_wh:.1f} Wh); raise it")
     truth_maps = _truth_maps(gt, area, p)
     template = truth_maps["weh_wt_pct"]
+    drift = _reach_fraction(gt, area, p)
+    weight = drift.interp(x=template.x, y=template.y, method="nearest").values.ravel()
+    target = st.LocatedWater(st.fusion.grid_points(template), weight, p.weh_threshold_wt_pct)
     fp = _fingerprint(p, seed, landed, start_utc, gt)
     rng_s, rng_l = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
     total = p.rounds + 3 + (2 if (p.schedule and light is not None and dem is not None) else 0) + 1
@@ -978,11 +1048,11 @@ def _run(p, gt, dem, light, start, start_utc, outdir, seed, vehicle, steps, chec
         # --- adaptive plan: decision rounds
         t0 = time.perf_counter()
         state = _strategy_rounds(gt, dem, area, start, p, cost, wh_per_m, budget, rng_s, slope, checkpoints, fp, advance,
-                                 instruments)
+                                 instruments, drift, target)
         timings["strategy_survey_s"] = time.perf_counter() - t0
 
         def strategy_drilling():
-            maps = _fuse(template, state["obs"], p)
+            maps = _fuse(template, state["obs"], p, drift)
             masked = maps.copy()
             if slope is not None:
                 steep = _is_steep(slope, st.fusion.grid_points(template), p).reshape(template.shape)
@@ -1033,7 +1103,7 @@ def _run(p, gt, dem, light, start, start_utc, outdir, seed, vehicle, steps, chec
         timings["lawnmower_survey_s"] = time.perf_counter() - t0
 
         def lawnmower_drilling():
-            maps = _fuse(template, ls["obs"], p)
+            maps = _fuse(template, ls["obs"], p, drift)
             spots = _nearest_order(_snap_passable(st.drill_grid(area, p.drills), template, slope, p), ls["path"][-1]) \
                 if p.drills else np.zeros((0, 2))
             rng = ls["rng"]
@@ -1296,7 +1366,7 @@ def _mc_one(params: CampaignParams, factory: Callable, seed: int, instruments: d
     return [dict(r, seed=int(seed)) for r in res.scores.to_dict(orient="records")]
 
 
-MC_COLUMNS = ("water_located_kg_per_km", "water_located_kg_per_kwh", "ice_mass_located", "weh_rmse_wt_pct",
+MC_COLUMNS = ("water_located_kg_per_km", "water_located_kg_per_kwh", "ice_mass_located", "claim_precision", "weh_rmse_wt_pct",
               "weh_calibration_95", "drill_hit_rate", "drill_measured_total", "km_driven", "kwh_used")
 
 

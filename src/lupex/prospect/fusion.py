@@ -21,6 +21,15 @@ sigmas leave out (micro-scale variation, model error).
   functions with a vague prior, GPML sec. 2.7. The coefficients are profiled
   out by generalised least squares for the likelihood; the predictive variance
   includes their uncertainty (GPML eq. 2.42).
+* Mean function ``drift``: ``b0 + b1 c(x)`` with a known covariate map ``c``
+  (e.g. an orbital prior): kriging with an external drift (Wackernagel 2003,
+  *Multivariate Geostatistics*, 3rd ed., ch. 38; Hengl, Heuvelink & Rossiter
+  2007, Comput. Geosci. 33:1301). ``b0`` is vague (GLS, as above); ``b1`` has a
+  proper prior ``N(0, s_b^2)`` (:class:`Drift` ``prior_sd``), which GPML sec.
+  2.7 turns into the extra covariance ``s_b^2 c(x) c(x')``: the slope is then
+  defined even before the observations span the covariate (a rover that has
+  seen only ground of one prior class), and unvisited ground of the other
+  class keeps that uncertainty.
 * Hyperparameters ``theta = (log s2, log l, log nugget)`` maximise the log
   marginal likelihood (GPML eq. 5.8) with its analytic gradient (eq. 5.9,
   ``0.5 tr((alpha alpha^T - K^-1) dK/dtheta)``; with the mean coefficients at
@@ -72,19 +81,24 @@ __all__ = [
     "observations",
     "concat_observations",
     "bin_observations",
+    "Drift",
     "kernel_matrix",
     "log_marginal_likelihood",
     "fit_gp",
     "condition",
     "predict_latent",
     "predict",
+    "posterior_cross_cov",
+    "drift_slope",
     "grid_points",
     "predict_grid",
     "fuse_water_maps",
+    "gp_bounds",
+    "variance_floor",
 ]
 
 KERNELS = ("matern32", "matern52", "se")
-MEANS = ("zero", "constant", "linear")
+MEANS = ("zero", "constant", "linear", "drift")
 _LOG_2PI = np.log(2.0 * np.pi)
 
 
@@ -315,25 +329,72 @@ def kernel_matrix(kind: str, a_xy, b_xy, variance: float, length_m: float) -> np
     return variance * _corr(kind, _sq_dist(np.asarray(a_xy, float), np.asarray(b_xy, float)), length_m)[0]
 
 
-def _basis(mean: str, xy, origin, scale):
+@dataclass(frozen=True)
+class Drift:
+    """A covariate map for the ``drift`` mean: its value at a point is that of the nearest cell (points
+    beyond the grid take the edge cell's value). Build it with :meth:`of` from a (y, x) DataArray."""
+
+    x: np.ndarray = field(repr=False)
+    y: np.ndarray = field(repr=False)
+    values: np.ndarray = field(repr=False)
+    name: str = "covariate"
+    prior_sd: float = 2.0
+
+    @classmethod
+    def of(cls, da, name: str | None = None, prior_sd: float = 2.0) -> "Drift":
+        if not hasattr(da, "coords") or "x" not in da.coords or "y" not in da.coords or da.ndim != 2:
+            raise InputError("a drift covariate must be a 2-D xarray DataArray with x and y coordinates")
+        v = np.asarray(da.transpose("y", "x").values, float)
+        if not np.isfinite(v).all():
+            raise InputError(f"the drift covariate {name or da.name!r} has NaN/inf cells; fill them first")
+        x, y = np.asarray(da["x"].values, float), np.asarray(da["y"].values, float)
+        if x.size < 2 or y.size < 2:
+            raise InputError("a drift covariate needs at least 2 x 2 cells")
+        if not (prior_sd > 0 and np.isfinite(prior_sd)):
+            raise InputError(f"the drift slope's prior sd must be a positive number (latent units), got {prior_sd}")
+        return cls(x, y, v, str(name or da.name or "covariate"), float(prior_sd))
+
+    def __call__(self, xy) -> np.ndarray:
+        xy = np.asarray(xy, float).reshape(-1, 2)
+        ix = np.clip(np.rint((xy[:, 0] - self.x[0]) / (self.x[1] - self.x[0])), 0, self.x.size - 1).astype(np.int64)
+        iy = np.clip(np.rint((xy[:, 1] - self.y[0]) / (self.y[1] - self.y[0])), 0, self.y.size - 1).astype(np.int64)
+        return self.values[iy, ix]
+
+
+def _basis(mean: str, xy, origin, scale, drift=None):
     n = xy.shape[0]
     if mean == "zero":
         return np.zeros((n, 0))
     if mean == "constant":
         return np.ones((n, 1))
+    if mean == "drift":     # the slope is in the covariance (_drift_cov)
+        return np.ones((n, 1))
     u = (xy - origin) / scale
     return np.column_stack([np.ones(n), u])
+
+
+def _drift_cov(drift, a, b):
+    """``s_b^2 c(a) c(b)^T``: the covariance the drift slope's prior adds (0 without a drift)."""
+    if drift is None:
+        return 0.0
+    return drift.prior_sd**2 * np.outer(drift(a), drift(b))
+
+
+def _check_drift(mean: str, drift):
+    if mean == "drift" and not isinstance(drift, Drift):
+        raise InputError("mean='drift' needs drift=Drift.of(covariate_map)")
+    return drift if mean == "drift" else None
 
 
 # --------------------------------------------------------------------------- likelihood
 
 
-def _nll_and_grad(theta, kind, d2, y, noise_var, H, want_grad=True):
+def _nll_and_grad(theta, kind, d2, y, noise_var, H, want_grad=True, extra=0.0):
     """Negative log marginal likelihood (GPML eq. 5.8, mean profiled by GLS) and
     its gradient (eq. 5.9) with respect to theta = (log s2, log l, log nugget)."""
     s2, ell, nug = np.exp(theta)
     R, dR = _corr(kind, d2, ell)
-    K = s2 * R
+    K = s2 * R + extra
     K[np.diag_indices_from(K)] += noise_var + nug
     try:
         L = linalg.cholesky(K, lower=True, check_finite=False)
@@ -367,16 +428,16 @@ def _nll_and_grad(theta, kind, d2, y, noise_var, H, want_grad=True):
 
 def log_marginal_likelihood(obs: Observations, *, kernel: str = "matern32", variance: float,
                             length_m: float, nugget: float = 0.0, mean: str = "zero",
-                            transform=Identity(), gradient: bool = False):
+                            transform=Identity(), gradient: bool = False, drift: Drift | None = None):
     """Log marginal likelihood (GPML eq. 5.8) of the observations for given
     hyperparameters; with ``gradient`` also d/d(log s2, log l, log nugget)."""
-    X, y, nv, H, _ = _prepare(obs, transform, mean)
+    X, y, nv, H, _, drift = _prepare(obs, transform, mean, drift)
     theta = np.log([variance, length_m, max(nugget, 1e-300)])
-    nll, g = _nll_and_grad(theta, kernel, _sq_dist(X, X), y, nv, H, want_grad=gradient)
+    nll, g = _nll_and_grad(theta, kernel, _sq_dist(X, X), y, nv, H, want_grad=gradient, extra=_drift_cov(drift, X, X))
     return (-nll, -g) if gradient else -nll
 
 
-def _prepare(obs: Observations, transform, mean):
+def _prepare(obs: Observations, transform, mean, drift=None):
     if not isinstance(obs, Observations):
         raise InputError("pass observations built with lupex.prospect.fusion.observations(...)")
     if obs.n == 0:
@@ -389,8 +450,9 @@ def _prepare(obs: Observations, transform, mean):
     nv = (obs.sigma * np.abs(transform.derivative(obs.value))) ** 2
     origin = X.mean(0)
     scale = max(float(np.ptp(X, axis=0).max()), 1.0)
-    H = _basis(mean, X, origin, scale)
-    return X, y, nv, H, (origin, scale)
+    drift = _check_drift(mean, drift)
+    H = _basis(mean, X, origin, scale, drift)
+    return X, y, nv, H, (origin, scale), drift
 
 
 # --------------------------------------------------------------------------- the model
@@ -418,15 +480,16 @@ class GPModel:
     KiH: np.ndarray = field(repr=False)
     A_chol: np.ndarray | None = field(repr=False)
     n_restarts_converged: int = 0
+    drift: Drift | None = field(default=None, repr=False)
 
     @property
     def n(self) -> int:
         return int(self.y.size)
 
 
-def _condition(kernel, mean, transform, theta, X, y, nv, H, frame, lml=None, n_conv=0) -> GPModel:
+def _condition(kernel, mean, transform, theta, X, y, nv, H, frame, lml=None, n_conv=0, drift=None) -> GPModel:
     s2, ell, nug = (float(t) for t in np.exp(theta))
-    K = kernel_matrix(kernel, X, X, s2, ell)
+    K = kernel_matrix(kernel, X, X, s2, ell) + _drift_cov(drift, X, X)
     K[np.diag_indices_from(K)] += nv + nug
     L = linalg.cholesky(K, lower=True, check_finite=False)
     KiH = linalg.cho_solve((L, True), H, check_finite=False) if H.shape[1] else np.zeros((y.size, 0))
@@ -442,13 +505,13 @@ def _condition(kernel, mean, transform, theta, X, y, nv, H, frame, lml=None, n_c
     if lml is None:
         lml = -(0.5 * r @ alpha + np.log(np.diag(L)).sum() + 0.5 * y.size * _LOG_2PI)
     return GPModel(kernel, mean, transform, s2, ell, nug, float(lml), X, y, nv, H, frame,
-                   L, alpha, beta, KiH, A_chol, n_conv)
+                   L, alpha, beta, KiH, A_chol, n_conv, drift)
 
 
 def fit_gp(obs: Observations, *, kernel: str = "matern32", mean: str = "constant",
            transform=Identity(), fixed: dict | None = None, init: dict | None = None,
            n_restarts: int = 3, bounds: dict | None = None, max_n: int = 4000,
-           maxiter: int = 200) -> GPModel:
+           maxiter: int = 200, drift: Drift | None = None) -> GPModel:
     """Fit a GP to observations by maximising the log marginal likelihood.
 
     ``fixed={"variance":..., "length_m":..., "nugget":...}`` skips the
@@ -457,10 +520,11 @@ def fit_gp(obs: Observations, *, kernel: str = "matern32", mean: str = "constant
     ``n_restarts`` starts (length scales at 5 %, 20 %, 50 %, ... of the data
     extent). ``bounds`` overrides the default box
     ``{"variance": (lo, hi), "length_m": (lo, hi), "nugget": (lo, hi)}``.
+    ``mean="drift"`` with ``drift=Drift.of(covariate)``: kriging with an external drift (module notes).
     """
     if kernel not in KERNELS:
         raise InputError(f"unknown kernel {kernel!r}; use one of {KERNELS}")
-    X, y, nv, H, frame = _prepare(obs, transform, mean)
+    X, y, nv, H, frame, drift = _prepare(obs, transform, mean, drift)
     if y.size > max_n:
         raise InputError(f"{y.size} observations exceed max_n={max_n} for an exact GP; thin them with "
                          "bin_observations(obs, cell_m) first")
@@ -469,7 +533,7 @@ def fit_gp(obs: Observations, *, kernel: str = "matern32", mean: str = "constant
         if missing:
             raise InputError(f"fixed hyperparameters miss {sorted(missing)}")
         theta = np.log([fixed["variance"], fixed["length_m"], max(fixed["nugget"], 1e-300)])
-        return _condition(kernel, mean, transform, theta, X, y, nv, H, frame)
+        return _condition(kernel, mean, transform, theta, X, y, nv, H, frame, drift=drift)
 
     d2 = _sq_dist(X, X)
     extent = max(float(np.sqrt(np.ptp(X[:, 0]) ** 2 + np.ptp(X[:, 1]) ** 2)), 1.0)
@@ -488,9 +552,10 @@ def fit_gp(obs: Observations, *, kernel: str = "matern32", mean: str = "constant
     if init:
         starts.insert(0, np.log([init["variance"], init["length_m"], max(init["nugget"], 1e-300)]))
     best, n_conv = None, 0
+    extra = _drift_cov(drift, X, X)
     for t0 in starts:
         t0 = np.clip(t0, lb, ub)
-        res = optimize.minimize(_nll_and_grad, t0, args=(kernel, d2, y, nv, H), jac=True,
+        res = optimize.minimize(_nll_and_grad, t0, args=(kernel, d2, y, nv, H, True, extra), jac=True,
                                 method="L-BFGS-B", bounds=list(zip(lb, ub)),
                                 options={"maxiter": maxiter})
         if np.isfinite(res.fun):
@@ -500,17 +565,33 @@ def fit_gp(obs: Observations, *, kernel: str = "matern32", mean: str = "constant
     if best is None:
         raise InputError("the GP likelihood could not be evaluated at any start (non-positive-definite "
                          "covariance); check for duplicate points with tiny sigma or rescale the data")
-    return _condition(kernel, mean, transform, best.x, X, y, nv, H, frame, lml=-best.fun, n_conv=n_conv)
+    return _condition(kernel, mean, transform, best.x, X, y, nv, H, frame, lml=-best.fun, n_conv=n_conv,
+                      drift=drift)
 
 
 def condition(model: GPModel, obs: Observations) -> GPModel:
     """The same hyperparameters conditioned on a new observation set (no refit)."""
-    X, y, nv, H, frame = _prepare(obs, model.transform, model.mean)
+    X, y, nv, H, frame, drift = _prepare(obs, model.transform, model.mean, model.drift)
     theta = np.log([model.variance, model.length_m, max(model.nugget, 1e-300)])
-    return _condition(model.kernel, model.mean, model.transform, theta, X, y, nv, H, frame)
+    return _condition(model.kernel, model.mean, model.transform, theta, X, y, nv, H, frame, drift=drift)
 
 
 # --------------------------------------------------------------------------- prediction
+
+
+def _prior_cov(model: GPModel, a, b) -> np.ndarray:
+    return kernel_matrix(model.kernel, a, b, model.variance, model.length_m) + _drift_cov(model.drift, a, b)
+
+
+def drift_slope(model: GPModel) -> tuple[float, float]:
+    """Posterior mean and sd of the drift slope ``b1`` (latent units per unit covariate), with the
+    intercept profiled at its GLS value: ``s_b^2 c^T K^-1 r`` and ``s_b^2 - s_b^4 c^T K^-1 c``."""
+    if model.drift is None:
+        raise InputError("the model has no drift (fit it with mean='drift')")
+    c = model.drift(model.X)
+    sb2 = model.drift.prior_sd**2
+    w = linalg.solve_triangular(model.L, c, lower=True, check_finite=False)
+    return float(sb2 * c @ model.alpha), float(np.sqrt(max(sb2 - sb2**2 * (w @ w), 0.0)))
 
 
 def predict_latent(model: GPModel, xy, *, full_cov: bool = False, chunk: int = 4096):
@@ -521,12 +602,12 @@ def predict_latent(model: GPModel, xy, *, full_cov: bool = False, chunk: int = 4
         raise InputError("prediction points contain NaN/inf coordinates")
     origin, scale = model.basis_frame
     if full_cov:
-        Ks = kernel_matrix(model.kernel, model.X, xy, model.variance, model.length_m)
+        Ks = _prior_cov(model, model.X, xy)
         V = linalg.solve_triangular(model.L, Ks, lower=True, check_finite=False)
         mu = Ks.T @ model.alpha
-        cov = kernel_matrix(model.kernel, xy, xy, model.variance, model.length_m) - V.T @ V
+        cov = _prior_cov(model, xy, xy) - V.T @ V
         if model.H.shape[1]:
-            Hs = _basis(model.mean, xy, origin, scale)
+            Hs = _basis(model.mean, xy, origin, scale, model.drift)
             mu = mu + Hs @ model.beta
             Rm = Hs.T - model.KiH.T @ Ks
             W = linalg.solve_triangular(model.A_chol, Rm, lower=True)
@@ -536,12 +617,14 @@ def predict_latent(model: GPModel, xy, *, full_cov: bool = False, chunk: int = 4
     var = np.empty(xy.shape[0])
     for s in range(0, xy.shape[0], chunk):
         p = xy[s:s + chunk]
-        Ks = kernel_matrix(model.kernel, model.X, p, model.variance, model.length_m)
+        Ks = _prior_cov(model, model.X, p)
         V = linalg.solve_triangular(model.L, Ks, lower=True, check_finite=False)
         m = Ks.T @ model.alpha
         v = model.variance - np.einsum("ij,ij->j", V, V)
+        if model.drift is not None:
+            v += model.drift.prior_sd**2 * model.drift(p) ** 2
         if model.H.shape[1]:
-            Hs = _basis(model.mean, p, origin, scale)
+            Hs = _basis(model.mean, p, origin, scale, model.drift)
             m += Hs @ model.beta
             Rm = Hs.T - model.KiH.T @ Ks
             W = linalg.solve_triangular(model.A_chol, Rm, lower=True)
@@ -549,6 +632,26 @@ def predict_latent(model: GPModel, xy, *, full_cov: bool = False, chunk: int = 4
         mu[s:s + chunk] = m
         var[s:s + chunk] = v
     return mu, np.sqrt(np.maximum(var, 0.0))
+
+
+def posterior_cross_cov(model: GPModel, a_xy, b_xy) -> np.ndarray:
+    """Posterior covariance (latent) between the points ``a_xy`` (n, 2) and ``b_xy`` (m, 2), mean-coefficient
+    uncertainty included (GPML eqs. 2.24 and 2.42); ``predict_latent(full_cov=True)`` is its diagonal block."""
+    a = np.asarray(a_xy, float).reshape(-1, 2)
+    b = np.asarray(b_xy, float).reshape(-1, 2)
+    Ka = _prior_cov(model, model.X, a)
+    Kb = _prior_cov(model, model.X, b)
+    Va = linalg.solve_triangular(model.L, Ka, lower=True, check_finite=False)
+    Vb = linalg.solve_triangular(model.L, Kb, lower=True, check_finite=False)
+    cov = _prior_cov(model, a, b) - Va.T @ Vb
+    if model.H.shape[1]:
+        origin, scale = model.basis_frame
+        Ra = _basis(model.mean, a, origin, scale, model.drift).T - model.KiH.T @ Ka
+        Rb = _basis(model.mean, b, origin, scale, model.drift).T - model.KiH.T @ Kb
+        Wa = linalg.solve_triangular(model.A_chol, Ra, lower=True)
+        Wb = linalg.solve_triangular(model.A_chol, Rb, lower=True)
+        cov = cov + Wa.T @ Wb
+    return cov
 
 
 def predict(model: GPModel, xy, *, z95: float = 1.959963984540054) -> dict:
@@ -586,6 +689,10 @@ def predict_grid(model: GPModel, template, *, name: str = "value", units: str = 
                      "transform": repr(model.transform), "signal_variance": model.variance,
                      "length_m": model.length_m, "nugget": model.nugget, "log_marginal_likelihood": model.lml,
                      "n_obs": model.n})
+    if model.drift is not None:
+        b1, b1_sd = drift_slope(model)
+        ds.attrs.update({"drift_covariate": model.drift.name, "drift_intercept": float(model.beta[0]),
+                         "drift_slope": b1, "drift_slope_sd": b1_sd, "drift_slope_prior_sd": model.drift.prior_sd})
     try:
         crs = template.rio.crs
         if crs is not None:
@@ -609,21 +716,40 @@ def variance_floor(min_sd: float) -> dict | None:
     return {"variance": (min_sd**2, max(1e3, 1e2 * min_sd**2))}
 
 
+def gp_bounds(min_sd: float = 0.0, max_length_m: float | None = None) -> dict | None:
+    """``fit_gp`` bounds from prior knowledge: the signal-variance floor of :func:`variance_floor` and an upper
+    length scale (None: the default box). Observations that all agree (a rover that has seen only dry ground)
+    push ML-II to the longest length allowed, which claims to know ground far from the track; a cap at the
+    scale the field is known to vary on keeps the maps and the information measures honest."""
+    b = dict(variance_floor(min_sd) or {})
+    if max_length_m is not None:
+        if not max_length_m > 0:
+            raise InputError(f"max_length_m must be > 0, got {max_length_m}")
+        b["length_m"] = (min(1.0, 0.5 * max_length_m), float(max_length_m))
+    return b or None
+
+
 def fuse_water_maps(template, *, ns: Observations | None = None, gpr: Observations | None = None,
                     alis: Observations | None = None, kernel: str = "matern32",
                     weh_offset_wt_pct: float = 0.1, depth_bounds_m: tuple = (0.0, 3.0),
                     drill_depth_m: float = 1.5, bin_m: float | None = None,
-                    correlated_bins: bool = False, min_latent_sd: float = 0.0) -> xr.Dataset:
+                    correlated_bins: bool = False, min_latent_sd: float = 0.0,
+                    drift=None, max_length_m: float | None = None) -> xr.Dataset:
     """One map per quantity on the template grid (see module docstring for why
     the sources are not pooled): ``weh_*`` from NS (LogShift), ``ice_depth_*``
     from GPR (Logit on ``depth_bounds_m``) with ``p_ice_within_drill`` =
     P(ice table < drill_depth_m), and ``alis_*`` from ALIS (LogShift).
     ``bin_m`` thins each set first (:func:`bin_observations`, with ``correlated_bins``).
     ``min_latent_sd`` bounds each map's fitted signal SD (latent, transformed units) from below: a
-    prior that the field varies at least this much where it has not been seen (see :func:`variance_floor`)."""
+    prior that the field varies at least this much where it has not been seen (see :func:`variance_floor`).
+    ``drift``: a covariate map (DataArray on any grid covering the template, or a :class:`Drift`) for the WEH and
+    ice-table depth means (kriging with an external drift; ALIS, a surface quantity, keeps a constant mean).
+    ``max_length_m`` caps the fitted length scales (None: 10 x the data's extent)."""
     if ns is None and gpr is None and alis is None:
         raise InputError("fuse_water_maps needs at least one of ns=, gpr=, alis= observation sets")
     parts = {}
+    if drift is not None and not isinstance(drift, Drift):
+        drift = Drift.of(drift)
     for key, obs, tr, units in (("weh", ns, LogShift(weh_offset_wt_pct), "wt%"),
                                 ("ice_depth", gpr, Logit(*depth_bounds_m), "m"),
                                 ("alis", alis, LogShift(weh_offset_wt_pct), "wt%")):
@@ -631,7 +757,9 @@ def fuse_water_maps(template, *, ns: Observations | None = None, gpr: Observatio
             continue
         if bin_m:
             obs = bin_observations(obs, bin_m, correlated=correlated_bins)
-        m = fit_gp(obs, kernel=kernel, mean="constant", transform=tr, bounds=variance_floor(min_latent_sd))
+        use = drift is not None and key != "alis"
+        m = fit_gp(obs, kernel=kernel, mean="drift" if use else "constant", transform=tr,
+                   bounds=gp_bounds(min_latent_sd, max_length_m), drift=drift if use else None)
         g = predict_grid(m, template, name=key, units=units)
         for v in g.data_vars:
             parts[f"{key}_{v}"] = g[v]

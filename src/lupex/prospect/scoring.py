@@ -11,6 +11,9 @@ Scores (all deterministic functions of their inputs):
 * fraction of ice mass located: true water mass in cells where the map's mean
   exceeds the WEH threshold, over the true water mass in all cells above the
   threshold (a mass-weighted recall);
+* claim precision: of the cells where the map's mean (median) exceeds the
+  threshold, the fraction where the truth does too: the check on "located",
+  which a map that claims ice everywhere would max out;
 * drills: hit rate (drills whose true value exceeds the threshold), water
   measured vs true per drill (bias, RMSE), and the water measured over what the
   best ``n`` drill spots of the truth would have given (oracle fraction).
@@ -38,6 +41,7 @@ __all__ = [
     "map_errors",
     "calibration",
     "ice_mass_located",
+    "claim_precision",
     "sample_grid",
     "drill_scores",
 ]
@@ -134,6 +138,18 @@ def ice_mass_located(truth_weh: xr.DataArray, map_weh: xr.DataArray, threshold_w
     if total <= 0:
         return 1.0
     return float(t[ice & (m > threshold_wt_pct)].sum() / total)
+
+
+def claim_precision(truth_weh: xr.DataArray, map_weh: xr.DataArray, threshold_wt_pct: float) -> float:
+    """Of the cells where the map exceeds the threshold, the fraction where the truth does; NaN when the map
+    claims none (precision in the sense of information retrieval, per cell)."""
+    check_same_grid(map_weh, truth_weh, ("map", "truth"))
+    t, m = np.asarray(truth_weh.values, float), np.asarray(map_weh.values, float)
+    ok = _finite_pair(m, t)
+    claim = ok & (m > threshold_wt_pct)
+    if not claim.any():
+        return float("nan")
+    return float(np.mean(t[claim] > threshold_wt_pct))
 
 
 def sample_grid(field: xr.DataArray, xy) -> np.ndarray:

@@ -72,7 +72,8 @@ def soc_png(result) -> bytes | None:
 
 _SCORE_ROWS = [("weh_rmse_wt_pct", "WEH map RMSE (wt%)"), ("weh_bias_wt_pct", "WEH map bias (wt%)"),
                ("weh_calibration_95", "truth inside the 95 % interval"), ("ice_depth_rmse_m", "ice-table RMSE where < drill depth (m)"),
-               ("ice_mass_located", "fraction of the ice mass located"), ("water_located_kg", "water located (kg)"),
+               ("ice_mass_located", "fraction of the ice mass located"),
+               ("claim_precision", "share of the cells the map calls icy that are"), ("water_located_kg", "water located (kg)"),
                ("drill_hit_rate", "drill hits (true > threshold)"), ("drill_measured_total", "water measured, sum over drills (wt%)"),
                ("drill_true_total", "true water, sum over drills (wt%)"), ("drill_oracle_fraction", "measured / best possible drills"),
                ("km_driven", "km driven"), ("kwh_used", "kWh used (drive + drilling)"),
@@ -108,13 +109,20 @@ def campaign_sections(result, monte_carlo: pd.DataFrame | None = None) -> list[S
         f"ground truth and the same drive budget of {result.budget_wh:g} Wh, with the real instrument chain "
         f"(GPR every {p.gpr_spacing_m:g} m, neutron spectrometer at {p.ns_rate_hz:g} Hz in {p.ns_window_s:g} s windows, "
         f"ALIS every {p.alis_every_m:g} m; drilling to {p.drill_depth_m:g} m with REIWA and ISAP). The adaptive plan "
-        f"refits a Gaussian process to the neutron WEH retrievals every round and drives the leg of highest "
-        f"information gain per Wh (Krause et al. 2008), then drills where the expected water per hour is highest; "
+        f"refits a Gaussian process to the neutron WEH retrievals every round"
+        + (" (with the orbital ice-stability prior as its external drift)" if p.orbital_drift else "")
+        + (" and drives toward the destination of highest expected reduction of the water-mapping risk per Wh "
+           "(a knowledge-gradient value of information, weighted by the orbital prior; "
+           f"{p.leg_m:g} m at a time, then it decides again)" if p.objective == "risk" else
+           " and drives the leg of highest information gain per Wh (Krause et al. 2008)")
+        + ", then drills where the expected water per hour is highest; "
         f"the fixed plan mows lines {float(result.plans['lawnmower'].legs['spacing_m'].iloc[0]) if 'spacing_m' in result.plans['lawnmower'].legs else float('nan'):.0f} m "
         f"apart and drills on a grid.",
         f"Water located per km driven: adaptive {st['water_located_kg_per_km']:.3g} kg/km, lawnmower "
         f"{lm['water_located_kg_per_km']:.3g} kg/km; per kWh: {st['water_located_kg_per_kwh']:.3g} vs "
-        f"{lm['water_located_kg_per_kwh']:.3g} kg/kWh. Drill hits {st['drill_hit_rate']:.0%} vs {lm['drill_hit_rate']:.0%}.",
+        f"{lm['water_located_kg_per_kwh']:.3g} kg/kWh. Of the cells each map calls icy (median WEH above "
+        f"{p.weh_threshold_wt_pct:g} wt%), {st['claim_precision']:.0%} and {lm['claim_precision']:.0%} are. "
+        f"Drill hits {st['drill_hit_rate']:.0%} vs {lm['drill_hit_rate']:.0%}.",
         "Scored truth: the wet layer's WEH where the ice table lies within the drill's reach, the dry background "
         "elsewhere. The neutron retrieval's WEH over a buried wet layer is biased high with wide intervals; the map "
         "inherits it (see the survey section's scores).",
