@@ -20,11 +20,13 @@ area's ice mass), adaptive plan 0 (its legs stayed on dry ground). The reference
 log(WEH + c) transform), so the time ratio (0.09) compares different optima: open.
 
 Multi-seed medians (``campaign_monte_carlo`` with ``truth_factory_from_site`` on that run's landing site, seeds
-0-2, no timeline), after the fix (NS 68 % intervals in log(WEH + c), correlated-error binning, legs weighted by
-P(WEH > 1 wt%)): water located per km / per kWh: adaptive 40,700 kg/km / 54,700 kg/kWh (22 % of the ice
-mass), lawnmower 60,600 kg/km / 84,400 kg/kWh (46 %): the adaptive plan is WORSE in the median (0.67 / 0.65;
-it wins seed 1, 85,400 vs 0 kg/km, and loses seeds 0 and 2). WEH 95 % coverage 0.96 / 0.85; ice-table depth
-coverage (where ice is within 1.5 m) 0.30 / 0.36, far below nominal.
+0-2, no timeline). Session 2 (one-leg information gain per Wh, constant-mean GP): adaptive 40,700 kg/km vs
+lawnmower 60,600 kg/km: the adaptive plan was WORSE (0.67) and, on dry ground, never entered the prior region.
+Session 3 (2026-11-24; the orbital ice-stability prior as the maps' external drift, GP length capped at 100 m,
+the expected reduction of the water-mapping risk per Wh over destinations across the area, 120 m at a time):
+adaptive 885,000 kg/km / 1,210,000 kg/kWh (96 % of the ice mass), lawnmower 555,000 kg/km / 769,000 kg/kWh
+(87 %): ratio 1.59 per km, 1.57 per kWh (seed 0 a tie, seed 1 won 885k vs 56k, seed 2 lost 159k vs 555k). Of the
+cells each map calls icy 50 % / 52 % are. WEH 95 % coverage 0.85 / 0.85; ice-table depth 0.88 / 0.73.
 """
 
 from __future__ import annotations

@@ -22,7 +22,9 @@ def one_blas_thread():
 # 4 h, 72 azimuths, 3 landing descents.
 SMALL_OVERRIDES = ["site.size_m=3000", "site.pixel_m=30", "sites.edge_margin_m=300", 'sites.extra_points="-89.97,45"',
                    "time.days=30", "time.step_hours=4", "light.n_azimuths=72", "sites.count=3",
-                   "sites.min_separation_m=300", "landing.runs=3", 'landing.frame_altitudes_m="2000"']
+                   "sites.min_separation_m=300", "landing.runs=3", 'landing.frame_altitudes_m="2000"',
+                   # a shorter campaign (a few legs, two drills a plan): the full one is the default run's
+                   "campaign.drive_budget_wh=350", "campaign.drills=2", "campaign.area_half_m=150"]
 
 
 @pytest.fixture(scope="session")

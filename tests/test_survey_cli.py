@@ -9,13 +9,9 @@ import typer
 from pyproj import CRS, Transformer
 from typer.testing import CliRunner
 
-from lupex.config import load
 from lupex.errors import LupexError
 from lupex.mission import commands
-from lupex.mission.run import run_mission
 
-SMALL = ["site.size_m=3000", "site.pixel_m=30", "sites.edge_margin_m=300", "time.days=10", "time.step_hours=6",
-         "light.n_azimuths=36", "sites.count=2", "sites.min_separation_m=300"]
 
 
 @pytest.fixture(scope="module")
@@ -26,10 +22,14 @@ def app():
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
+def run_dir(tmp_path_factory, small_mission):
+    """A copy of the session's small mission (conftest.small_mission) laid out as ``lupex run`` leaves it
+    (lupex-runs/run-<time>/), so these tests may add to it without touching the shared one."""
+    import shutil
+
     out = tmp_path_factory.mktemp("runs") / "lupex-runs" / "run-20270101T000000Z"
-    res = run_mission(load(overrides=SMALL + [f'output.directory="{out}"']), progress=False)
-    return res.run_dir
+    shutil.copytree(small_mission[0], out)
+    return out
 
 
 def invoke(app, *args):
