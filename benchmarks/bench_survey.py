@@ -82,7 +82,7 @@ def main():
     rocks = sv.rocks_along_path(gt.rocks, path, prm.rock_search_m, prm.column_depth_m)
     cols = sv.gpr_columns(cache, path, p_gpr, rocks)
     edges, iy, ix = sv._cell_runs(sv._as_path(path), cache.grid)
-    rates = [neutron.expected_rates_cps(cache.get(i, j)) for i, j in zip(iy, ix)]
+    _rates = [neutron.expected_rates_cps(cache.get(i, j)) for i, j in zip(iy, ix)]
     ours_cols = time.perf_counter() - t0
 
     # naive reference on a subset, scaled: GPR traces (with rocks by heading) and NS samples (column + rates)
