@@ -634,24 +634,40 @@ def predict_latent(model: GPModel, xy, *, full_cov: bool = False, chunk: int = 4
     return mu, np.sqrt(np.maximum(var, 0.0))
 
 
+@dataclass(frozen=True)
+class _Side:
+    """One point set's factors against a model's data, reusable across many cross-covariances: the prior
+    covariance to the data ``K``, ``V = L^-1 K``, the mean-coefficient term ``W`` and the posterior mean."""
+
+    xy: np.ndarray
+    V: np.ndarray
+    W: np.ndarray | None
+    mean: np.ndarray
+
+
+def _side(model: GPModel, xy) -> _Side:
+    xy = np.asarray(xy, float).reshape(-1, 2)
+    K = _prior_cov(model, model.X, xy)
+    V = linalg.solve_triangular(model.L, K, lower=True, check_finite=False)
+    mean = K.T @ model.alpha
+    W = None
+    if model.H.shape[1]:
+        origin, scale = model.basis_frame
+        Hs = _basis(model.mean, xy, origin, scale, model.drift)
+        mean = mean + Hs @ model.beta
+        W = linalg.solve_triangular(model.A_chol, Hs.T - model.KiH.T @ K, lower=True)
+    return _Side(xy, V, W, mean)
+
+
+def _side_cov(model: GPModel, a: _Side, b: _Side) -> np.ndarray:
+    cov = _prior_cov(model, a.xy, b.xy) - a.V.T @ b.V
+    return cov if a.W is None else cov + a.W.T @ b.W
+
+
 def posterior_cross_cov(model: GPModel, a_xy, b_xy) -> np.ndarray:
     """Posterior covariance (latent) between the points ``a_xy`` (n, 2) and ``b_xy`` (m, 2), mean-coefficient
     uncertainty included (GPML eqs. 2.24 and 2.42); ``predict_latent(full_cov=True)`` is its diagonal block."""
-    a = np.asarray(a_xy, float).reshape(-1, 2)
-    b = np.asarray(b_xy, float).reshape(-1, 2)
-    Ka = _prior_cov(model, model.X, a)
-    Kb = _prior_cov(model, model.X, b)
-    Va = linalg.solve_triangular(model.L, Ka, lower=True, check_finite=False)
-    Vb = linalg.solve_triangular(model.L, Kb, lower=True, check_finite=False)
-    cov = _prior_cov(model, a, b) - Va.T @ Vb
-    if model.H.shape[1]:
-        origin, scale = model.basis_frame
-        Ra = _basis(model.mean, a, origin, scale, model.drift).T - model.KiH.T @ Ka
-        Rb = _basis(model.mean, b, origin, scale, model.drift).T - model.KiH.T @ Kb
-        Wa = linalg.solve_triangular(model.A_chol, Ra, lower=True)
-        Wb = linalg.solve_triangular(model.A_chol, Rb, lower=True)
-        cov = cov + Wa.T @ Wb
-    return cov
+    return _side_cov(model, _side(model, a_xy), _side(model, b_xy))
 
 
 def predict(model: GPModel, xy, *, z95: float = 1.959963984540054) -> dict:

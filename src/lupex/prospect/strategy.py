@@ -330,11 +330,14 @@ def risk_reduction(mu, sd, sd_after, transform, threshold_wt_pct: float) -> np.n
     return np.maximum(now - after, 0.0)
 
 
-def _leg_risk_reduction(model: fusion.GPModel, pts, target: LocatedWater, mu, sd, noise_var) -> float:
-    """Weighted risk reduction over the target's cells from noisy latent observations at ``pts``."""
-    C_pg = fusion.posterior_cross_cov(model, pts, target.xy)
-    C_pp = fusion.posterior_cross_cov(model, pts, pts)
-    C_pp[np.diag_indices_from(C_pp)] += noise_var
+def _leg_risk_reduction(model: fusion.GPModel, pts, grid, target: LocatedWater, mu, sd, noise_sd) -> float:
+    """Weighted risk reduction over the target's cells (``grid``: their factors, ``mu``/``sd``: their posterior,
+    both computed once per decision) from noisy latent observations at ``pts``."""
+    side = fusion._side(model, pts)
+    mv, _ = model.transform.moments(side.mean, np.zeros_like(side.mean))
+    C_pg = fusion._side_cov(model, side, grid)
+    C_pp = fusion._side_cov(model, side, side)
+    C_pp[np.diag_indices_from(C_pp)] += np.broadcast_to(_latent_noise_var(model, mv, noise_sd), (side.xy.shape[0],))
     try:
         Lc = np.linalg.cholesky(C_pp)
     except np.linalg.LinAlgError:
@@ -378,13 +381,11 @@ def choose_drive(model: fusion.GPModel, position, candidates, cost, *, noise_sd,
     ok = np.flatnonzero(e <= remaining_wh)
     if target is not None and ok.size:
         mu, sd = fusion.predict_latent(model, target.xy)
+        grid = fusion._side(model, target.xy)
         for i in ok:
             pts = path_points([p, c[i]], step_m)
             if pts.shape[0]:
-                mp, _ = fusion.predict_latent(model, pts)
-                mv, _ = model.transform.moments(mp, np.zeros_like(mp))
-                nv = _latent_noise_var(model, mv, noise_sd)
-                gains[i] = _leg_risk_reduction(model, pts, target, mu, sd, np.broadcast_to(nv, (pts.shape[0],)))
+                gains[i] = _leg_risk_reduction(model, pts, grid, target, mu, sd, noise_sd)
         if gains[ok].max() > 1e-9 * max(float(target.weight.sum()), 1.0):
             scores[ok] = gains[ok] / e[ok]
             i = int(np.argmax(scores))
