@@ -600,36 +600,19 @@ def predict_latent(model: GPModel, xy, *, full_cov: bool = False, chunk: int = 4
     xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
     if not np.isfinite(xy).all():
         raise InputError("prediction points contain NaN/inf coordinates")
-    origin, scale = model.basis_frame
     if full_cov:
-        Ks = _prior_cov(model, model.X, xy)
-        V = linalg.solve_triangular(model.L, Ks, lower=True, check_finite=False)
-        mu = Ks.T @ model.alpha
-        cov = _prior_cov(model, xy, xy) - V.T @ V
-        if model.H.shape[1]:
-            Hs = _basis(model.mean, xy, origin, scale, model.drift)
-            mu = mu + Hs @ model.beta
-            Rm = Hs.T - model.KiH.T @ Ks
-            W = linalg.solve_triangular(model.A_chol, Rm, lower=True)
-            cov = cov + W.T @ W
-        return mu, cov
+        side = _side(model, xy)
+        return side.mean, _side_cov(model, side, side)
     mu = np.empty(xy.shape[0])
     var = np.empty(xy.shape[0])
     for s in range(0, xy.shape[0], chunk):
-        p = xy[s:s + chunk]
-        Ks = _prior_cov(model, model.X, p)
-        V = linalg.solve_triangular(model.L, Ks, lower=True, check_finite=False)
-        m = Ks.T @ model.alpha
-        v = model.variance - np.einsum("ij,ij->j", V, V)
+        side = _side(model, xy[s:s + chunk])
+        v = model.variance - np.einsum("ij,ij->j", side.V, side.V)
         if model.drift is not None:
-            v += model.drift.prior_sd**2 * model.drift(p) ** 2
-        if model.H.shape[1]:
-            Hs = _basis(model.mean, p, origin, scale, model.drift)
-            m += Hs @ model.beta
-            Rm = Hs.T - model.KiH.T @ Ks
-            W = linalg.solve_triangular(model.A_chol, Rm, lower=True)
-            v += np.einsum("ij,ij->j", W, W)
-        mu[s:s + chunk] = m
+            v += model.drift.prior_sd**2 * model.drift(side.xy) ** 2
+        if side.W is not None:
+            v += np.einsum("ij,ij->j", side.W, side.W)
+        mu[s:s + chunk] = side.mean
         var[s:s + chunk] = v
     return mu, np.sqrt(np.maximum(var, 0.0))
 
