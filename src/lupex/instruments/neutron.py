@@ -24,6 +24,16 @@ Fe/Ti, only weakly to hydrogen, and add nothing the two-layer fit needs.
    pass at 0.1 m/s. Treat a and b as calibration constants to be replaced by a
    fit to Peplowski et al. 2023 (NIMA 168063) once digitised.
 
+   Checked against a published pair the constants were not set from: Lunar
+   Prospector's polar epithermal depressions, 3.0 % (south) and 4.6 % (north)
+   below the low-latitude average (Feldman et al. 1998, Science 281:1496),
+   which Lawrence et al. 2006 interpret as 100-150 ppm H (0.09-0.135 wt% WEH,
+   WEH = 9 H) under 10 +- 5 cm of dry soil. With item 3 this model gives
+   2.7-3.8 % for that ground. LEND's homogeneous calibration (Sanin et al.
+   2012, JGR 117 E00H26: ~2 % for ~125 ppm H) is 2.4x weaker than ours
+   (4.9 %); the two orbital instruments disagree with each other by about as
+   much, and this model follows Lunar Prospector.
+
 2. Homogeneous thermal response, rising at small W (moderation) and falling at
    large W (capture on H)::
 
