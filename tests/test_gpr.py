@@ -201,6 +201,26 @@ def test_ice_table_depth_and_weh_with_honest_uncertainty():
     assert np.std(zd) < 2.0
 
 
+def test_weak_ice_echo_below_the_surface_tail_is_picked():
+    """1.5 wt% WEH under 0.5 m of dry regolith (reflection ~40 dB below the surface echo) is picked;
+    a dry column of the same density profile gives no pick. With the search starting at 1.6 periods
+    the tail of the surface echo and of the density gradient won every window up to ~5 wt%."""
+    n = 60
+    p = np.arange(n) * 0.05
+    depth = {}
+    for w in (0.0, 1.5):
+        col = two_layer_column(dry_thickness_m=0.5, weh_top_wt_pct=0, weh_bottom_wt_pct=w)
+        rg = gpr.forward_radargram([col] * n, p, rng=np.random.default_rng(3))
+        r = gpr.drop_surface_picks(gpr.retrieve(rg, max_fits=0), rg.config.centre_frequency_hz)
+        depth[w] = r.ice_depth_m
+    assert not np.isfinite(depth[0.0]).any()
+    assert np.isfinite(depth[1.5]).all()
+    # eps' is the Chang'E-4 prior (3.25) here, not the column's: the depth scales by sqrt(eps_true/3.25)
+    col = two_layer_column(dry_thickness_m=0.5, weh_top_wt_pct=0, weh_bottom_wt_pct=1.5)
+    expected = C_M_S / np.sqrt(3.25) * gpr.column_two_way_time(col, 0.5) / 2
+    assert np.median(depth[1.5]) == pytest.approx(expected, abs=0.02)
+
+
 # --- bad input --------------------------------------------------------------------------------
 
 def test_bad_inputs_raise_input_error():
