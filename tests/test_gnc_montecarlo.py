@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lupex.errors import ConfigError
 from lupex.landing import descent as d
 from lupex.landing import montecarlo as mc
 from lupex.terrain import generate_site
@@ -148,3 +149,14 @@ def test_landing_phase_passes_the_config_tables(site, monkeypatch, tmp_path):
 
     gna = float(grid_north_azimuth_deg(cell)[0, 0])
     assert seen["config"].sun_azimuth_deg == pytest.approx((float(sun.azimuth_deg[0]) + gna) % 360.0)
+
+
+def test_vision_frame_loss_is_a_dispersion_and_vision_carries_the_navigation(site, df):
+    # per-frame loss reaches the simulated camera: all frames lost, no fix accepted, and the filter
+    # drifts on IMU + altimeter alone (the default run: 206 m at 50 m instead of 2.2 m)
+    blind = mc.run_monte_carlo(site, TARGET, 2, seed=5, config=SHORT, check_target=False,
+                               dispersions=mc.Dispersions(vision_p_dropout=1.0, vision_p_dropout_low_sun=0.0))
+    assert (df.vision_accepted > 0).all() and (blind.vision_accepted == 0).all()
+    assert blind.nav_err_50m.median() > 3 * df.nav_err_50m.median()
+    with pytest.raises(ConfigError, match="probability"):
+        mc.Dispersions(vision_p_dropout=1.5)

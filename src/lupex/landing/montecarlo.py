@@ -60,6 +60,13 @@ class Dispersions:
     vision_sigma_gsd_range: tuple[float, float] = param(
         (0.7, 1.5), "GSD", "[low, high] of the uniform draw of the vision-fix sigma, in camera ground sample distances",
         "crater navigation error ~1 GSD (Hamel et al. 2025; REFERENCES.md)")
+    vision_p_dropout: float = param(
+        0.05, "probability", "chance that a simulated vision frame gives no fix, at any sun",
+        f"{ASSUMED}: occasional frame loss (lupex.landing.sensors.SimulatedVision)")
+    vision_p_dropout_low_sun: float = param(
+        0.3, "probability", "extra no-fix chance of a simulated frame, times exp(-sun elevation / 2 deg)",
+        "polar low sun is the hardest case (Maehara et al. 2021); the rendered chain measures far more "
+        "losses at 1 deg sun (landing summary: by_vision.rendered.fix_rate)")
     imu: sens.ImuModel = param(sens.ImuModel(), "-", "accelerometer error model", "lupex.landing.sensors.ImuModel")
 
     def __post_init__(self):
@@ -69,6 +76,10 @@ class Dispersions:
                     or not all(isinstance(i, (int, float)) and np.isfinite(i) and i >= 0 for i in v)):
                 raise ConfigError(f"Dispersions.{name} must be {n} finite sigmas >= 0 (m), got {v!r}")
         check_non_negative(self, "init_sigma_v_mps", "thrust_scale_sigma", "isp_sigma_frac")
+        for name in ("vision_p_dropout", "vision_p_dropout_low_sun"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and 0.0 <= v <= 1.0):
+                raise ConfigError(f"Dispersions.{name} must be a probability in [0, 1], got {v!r}")
         check_pair(self, "vision_sigma_gsd_range", positive=True)
         lo, hi = self.vision_sigma_gsd_range
         if lo > hi:
@@ -94,7 +105,8 @@ def run_one(terrain: _d.SiteTerrain, target_xy, seed_seq: np.random.SeedSequence
     isp_err = float(rng.normal(0.0, d.isp_sigma_frac))
     sig_gsd = float(rng.uniform(*d.vision_sigma_gsd_range))
     if vision is None:
-        vis = sens.SimulatedVision(sigma_gsd=sig_gsd, sun_elevation_deg=config.sun_elevation_deg, map_offset_m=map_off)
+        vis = sens.SimulatedVision(sigma_gsd=sig_gsd, sun_elevation_deg=config.sun_elevation_deg, map_offset_m=map_off,
+                                   p_dropout=d.vision_p_dropout, p_dropout_low_sun=d.vision_p_dropout_low_sun)
     elif isinstance(vision, sens.VisionSource):
         vis = vision
     elif isinstance(vision, sens.RenderedVisionSetup):
@@ -174,7 +186,9 @@ def run_monte_carlo(site_or_dem, target_xy, n_runs: int, seed: int = 0, *, clien
         rendered_vision = sens.RenderedVisionSetup.build(
             dem, getattr(site_or_dem, "craters", None),
             render.sun_vector_from_az_el(config.sun_azimuth_deg, config.sun_elevation_deg),
-            beyond_map=sens.SimulatedVision(sun_elevation_deg=config.sun_elevation_deg))
+            beyond_map=sens.SimulatedVision(sun_elevation_deg=config.sun_elevation_deg,
+                                            p_dropout=dispersions.vision_p_dropout,
+                                            p_dropout_low_sun=dispersions.vision_p_dropout_low_sun))
     if check_target:
         hazard.validate_target(dem, target_xy, footprint_m=vehicle.footprint_m)
     terrain = _d.site_terrain(dem)
