@@ -147,3 +147,28 @@ def test_locate_at_500_m_without_prior():
     err = fix.position_m - cam.position_m
     assert fix.ok and fix.method == "crater" and fix.n_matches >= 8
     assert np.hypot(err[0], err[1]) < 4 * float(cam.gsd_m(500.0))
+
+
+def test_template_blocks_follow_the_footprint_on_a_coarse_map():
+    # A 20 m map (the default site's pixel) seen from 2 km by a 1024-px, 30-deg camera spans ~54 map
+    # pixels: fixed 48-px blocks fit once and gave no fix; blocks sized to 4 per side (13 px) fix it
+    # at low sun (3 deg here: at 1 deg this small site is 98 % shadow) to a fraction of a map pixel.
+    from lupex.landing import matching as M
+
+    assert M.template_block_px(54) == 13 and M.template_block_px(500) == 48 and M.template_block_px(20) == 12
+    coarse = generate_site(5, size_m=6000.0, pixel_m=20.0, shackleton=False)
+    sun = R.sun_vector_from_az_el(SUN_AZ, 3.0)
+    om = build_onboard_map(coarse.dem, coarse.craters, (SUN_AZ + 5.0, 3.0))
+    zc = float(np.median(om.z_site_m))
+    truth = np.array([150.0, -250.0, zc + ALT_M])
+    cam = Camera(30.0, 1024, 1024, position_m=truth, rotation=nadir_rotation(0.0))
+    img = R.render(R.make_scene(coarse.dem, sun), cam, np.random.default_rng(2))
+    prior_pos = truth + [20.0, -15.0, 5.0]
+    pred = cam.with_pose(prior_pos, cam.rotation)
+    fixed, _, _ = M.template_correspondences(img, pred, om, search_m=90.0, block_px=48)
+    adaptive, _, _ = M.template_correspondences(img, pred, om, search_m=90.0)
+    assert len(fixed) <= 1 and len(adaptive) >= 6
+    fx = locate(img, cam, PosePrior(prior_pos, cam.rotation, np.diag([30.0**2, 30.0**2, 10.0**2])), om,
+                np.random.default_rng(0), sun_site=sun)
+    assert fx.ok and fx.method == "template"
+    assert np.linalg.norm(np.asarray(fx.position_m)[:2] - truth[:2]) < 5.0  # 1/4 of a map pixel (measured 0.2 m)

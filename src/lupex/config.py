@@ -103,6 +103,9 @@ class LandingConfig:
                                     "instead of simulated fixes (~2 s CPU more than a simulated descent on the default site)")
     rendered_altitudes_m: str = _p("8000, 6000, 4000, 3000, 2000, 1000, 500, 100", "m",
                                    "altitudes above the terrain of the rendered-vision frames (comma-separated)")
+    reference_sun_offset_deg: float = _p(5.0, "deg", "grid-azimuth offset of the Sun that lights the onboard map's "
+                                         "reference image from the landing Sun (5 deg ~ 10 h earlier at the pole; 0 = "
+                                         "the map rendered for the planned landing hour)")
 
 
 @dataclass(frozen=True)
@@ -469,6 +472,8 @@ def validate(cfg: Config) -> None:
         (cfg.landing.runs >= 0, "landing.runs must be >= 0 (0 skips the landing phase)"),
         (cfg.landing.seed >= 0, "landing.seed must be >= 0"),
         (cfg.landing.rendered_runs >= 0, "landing.rendered_runs must be >= 0 (0: every run flies simulated vision)"),
+        (-180.0 <= cfg.landing.reference_sun_offset_deg <= 180.0,
+         "landing.reference_sun_offset_deg must be in [-180, 180] deg"),
         (cfg.landing.runs == 0 or cfg.landing.rendered_runs <= cfg.landing.runs,
          f"landing.rendered_runs ({cfg.landing.rendered_runs}) must not exceed landing.runs ({cfg.landing.runs})"),
         (cfg.subsurface.seed >= 0, "subsurface.seed must be >= 0"),

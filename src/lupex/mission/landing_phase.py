@@ -85,14 +85,16 @@ def run_landing(cfg: Config, dem, craters, sites: pd.DataFrame, outdir, *, clien
         az = float(np.degrees(np.arctan2(sun_site[0], sun_site[1])) % 360.0)
         el = float(np.degrees(np.arcsin(np.clip(sun_site[2], -1, 1))))
         scene = R.make_scene(dem, sun_site)
-        # reference rendered a few hours earlier; a map needs a lit reference, so at a dark epoch (the frames
-        # are then black and counted as such) it is taken at 0.5 deg
-        omap = build_onboard_map(dem, craters, (az + 5.0, el if el > 0 else 0.5))
+        # reference lit from landing.reference_sun_offset_deg away (default: a few hours earlier); a map needs a
+        # lit reference, so at a dark epoch (the frames are then black and counted as such) it is taken at 0.5 deg
+        omap = build_onboard_map(dem, craters, (az + cfg.landing.reference_sun_offset_deg, el if el > 0 else 0.5))
     if n_rendered:
         setup = sens.RenderedVisionSetup.build(
             dem, craters, sun_site, scene=scene, onboard_map=omap,
             altitudes_m=frame_altitudes(cfg.landing.rendered_altitudes_m, "landing.rendered_altitudes_m"),
-            beyond_map=sens.SimulatedVision(sun_elevation_deg=config.sun_elevation_deg))
+            beyond_map=sens.SimulatedVision(sun_elevation_deg=config.sun_elevation_deg,
+                                            p_dropout=cfg.dispersions.vision_p_dropout,
+                                            p_dropout_low_sun=cfg.dispersions.vision_p_dropout_low_sun))
     with steps.task("landing Monte Carlo", total=1) as advance:
         runs = mc.run_monte_carlo(dem, target, cfg.landing.runs, cfg.landing.seed, client=client, config=config,
                                   dispersions=cfg.dispersions, vehicle=cfg.lander_vehicle, limits=cfg.touchdown,
@@ -104,12 +106,13 @@ def run_landing(cfg: Config, dem, craters, sites: pd.DataFrame, outdir, *, clien
                | {"target_x_m": target[0], "target_y_m": target[1], "sun_elevation_deg": sun_el,
                   "sun_grid_azimuth_deg": sun_az, "epoch_utc": str(epoch)})
     with steps.task("landing frames", total=max(len(alts), 1)) as advance:
-        frames, table = _frames(dem, craters, target, epoch, alts, cfg.landing.seed, advance, scene=scene, omap=omap)
+        frames, table = _frames(dem, craters, target, epoch, alts, cfg.landing.seed, advance, scene=scene, omap=omap,
+                                ref_offset_deg=cfg.landing.reference_sun_offset_deg)
     write_dataframe(outdir / "landing_frames.csv", table)
     return LandingResult(target, (float(best["lon_deg"]), float(best["lat_deg"])), sun_el, runs, summ, frames, table)
 
 
-def _frames(dem, craters, target, epoch, altitudes, seed, advance, *, scene=None, omap=None):
+def _frames(dem, craters, target, epoch, altitudes, seed, advance, *, scene=None, omap=None, ref_offset_deg=5.0):
     """Render, detect and locate at each altitude above the target; PNGs with detections drawn.
     ``scene`` / ``omap``: the scene and onboard map when already built (the same ones this would build)."""
     from lupex.landing import render as R
@@ -123,7 +126,7 @@ def _frames(dem, craters, target, epoch, altitudes, seed, advance, *, scene=None
     el = float(np.degrees(np.arcsin(np.clip(sun[2], -1, 1))))
     rng = np.random.default_rng(seed)
     scene = R.make_scene(dem, sun) if scene is None else scene
-    omap = build_onboard_map(dem, craters, (az + 5.0, el)) if omap is None else omap  # reference a few hours earlier
+    omap = build_onboard_map(dem, craters, (az + ref_offset_deg, el)) if omap is None else omap
     h = float(dem.sel(x=target[0], y=target[1], method="nearest"))
     zc = h - (target[0] ** 2 + target[1] ** 2) / (2.0 * eph.MOON_RADIUS_M)  # site frame: curvature drop
     rot = nadir_rotation(0.0)
