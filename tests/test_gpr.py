@@ -250,3 +250,22 @@ def test_bad_inputs_raise_input_error():
         gpr.GprConfig(rock_permittivity=0.5)
     with pytest.raises(InputError, match="mixing rule"):
         gpr.regolith_dielectric(1500.0, 1.0, 6.0, "bruggeman")
+
+
+def test_weh_sigma_carries_the_surface_reflection_mismatch():
+    """1.5 wt% under 0.5 m of uniform regolith (eps' 2.66). With the Chang'E-4 prior (3.25 +- 0.31) the
+    ice/surface ratio is read with a surface reflection 0.29 where the ground gives 0.24; the sigma now
+    carries that mismatch (measured against the direct coupling) and covers the truth. With the right
+    eps' the two agree and the sigma stays small."""
+    from lupex.instruments.gpr_forward import column_dielectric
+
+    col = two_layer_column(dry_thickness_m=0.5, weh_top_wt_pct=0, weh_bottom_wt_pct=1.5)
+    eps_true = float(column_dielectric(col, "log")[0][0])
+    n = 60
+    rg = gpr.forward_radargram([col] * n, np.arange(n) * 0.05, rng=np.random.default_rng(3))
+    prior = gpr.retrieve(rg, max_fits=0)
+    right = gpr.retrieve(rg, max_fits=0, eps_prior=(eps_true, 0.02))
+    z_prior = (np.nanmedian(prior.weh_below_wt_pct) - 1.5) / np.nanmedian(prior.weh_below_sigma_wt_pct)
+    assert abs(z_prior) < 2.0                                  # before: -3.2 (1.30 +- 0.06 wt%)
+    assert np.nanmedian(right.weh_below_sigma_wt_pct) < 0.1
+    assert abs(np.nanmedian(right.weh_below_wt_pct) - 1.5) < 3 * np.nanmedian(right.weh_below_sigma_wt_pct)

@@ -40,6 +40,12 @@
   "prior (no usable diffraction hyperbola)".
 - Picks shallower than two wavelet periods below the surface echo are no
   picks (:func:`drop_surface_picks`).
+- WEH's sigma has a model term besides eps' and the amplitude noise: the ratio
+  is read with the surface's Fresnel coefficient that eps' predicts, and the
+  same coefficient is also measured against the direct coupling (the
+  amplitude unit). Where the two disagree (a looser top than the layer's mean,
+  as the Carrier et al. 1991 profile has it, or a wrong eps' prior) the WEH
+  they give differs, and that difference is taken as one sigma.
 """
 
 from __future__ import annotations
@@ -302,11 +308,14 @@ def _window_picks(stack, dt, k_lo, k_hi, k_ref=None, half=None):
 
 
 def pick_ice_table(data, dt_s, t_antenna_s, *, antenna_height_m: float, centre_frequency_hz: float,
-                   window_traces: int = 20, snr: float = 5.0, guide_windows: int = 7):
+                   window_traces: int = 20, snr: float = 5.0, guide_windows: int = 7, spreading: str = "point"):
     """Per window of traces: surface and ice-table times, amplitudes and jackknife sigmas.
 
     Returns a dict of arrays (one entry per window): ``t_surface_s``, ``dt_ice_s``,
-    ``dt_ice_sigma_s``, ``ratio`` (ice/surface amplitude), ``ratio_sigma``, ``ok``.
+    ``dt_ice_sigma_s``, ``ratio`` (ice/surface amplitude), ``ratio_sigma``, ``ok``, and
+    ``surface_reflection``: the surface's Fresnel coefficient measured against the direct
+    coupling (the system's amplitude unit), r0 = (a_surface / a_direct) / G(2h) with G the
+    forward model's spreading factor (1/L for a point source, 1 at 1 m).
     """
     d = np.asarray(data, float)
     n_tr, n_s = d.shape
@@ -324,6 +333,9 @@ def pick_ice_table(data, dt_s, t_antenna_s, *, antenna_height_m: float, centre_f
     half = int(0.4 * period / dt_s) + 1
     k_s = int(round(t_surf_geo / dt_s))
     ts, a_s, _ = _window_picks(full, dt_s, 0, 0, k_ref=np.full(n_win, k_s), half=half)
+    _, a_d, _ = _window_picks(full, dt_s, 0, 0, k_ref=np.full(n_win, int(round(t_antenna_s / dt_s))), half=half)
+    L0 = max(2 * antenna_height_m, 1e-3)
+    geo_s = 1.0 / L0 if spreading == "point" else 1.0 / np.sqrt(L0)
     # the search starts below the zone that drop_surface_picks rejects (2 periods): from 1.6
     # periods, the tail of the surface echo and of the near-surface density gradient was the
     # strongest event in ~98 % of windows, hid every ice echo below ~5 wt% WEH and was then dropped
@@ -346,7 +358,8 @@ def pick_ice_table(data, dt_s, t_antenna_s, *, antenna_height_m: float, centre_f
     noise = 1.4826 * np.median(np.abs(blocks - full[:, None, :]), axis=(1, 2)) / np.sqrt(W)
     ok = e_i > snr * noise
     return dict(t_surface_s=ts, dt_ice_s=ti - ts, dt_ice_sigma_s=jk(dt_l), ratio=a_i / a_s, ratio_sigma=jk(r_l),
-                ok=ok, amp_surface=a_s, window_centres_index=np.arange(n_win) * W + (W - 1) / 2)
+                ok=ok, amp_surface=a_s, surface_reflection=a_s / a_d / geo_s,
+                window_centres_index=np.arange(n_win) * W + (W - 1) / 2)
 
 
 def weh_from_contrast(eps_above, eps_below, rho_dry_kg_m3, eps_ice: float = ICE_PERMITTIVITY):
@@ -364,9 +377,10 @@ def weh_from_contrast(eps_above, eps_below, rho_dry_kg_m3, eps_ice: float = ICE_
     return 100.0 * x / (1.0 + x)
 
 
-def _weh_from_ratio(ratio, depth_m, eps_top, *, h, f_c, spreading, feo_tio2_wt_pct, rule, ice="same-bulk"):
+def _weh_from_ratio(ratio, depth_m, eps_top, *, h, f_c, spreading, feo_tio2_wt_pct, rule, ice="same-bulk", r0=None):
     n1 = np.sqrt(eps_top)
-    r0 = (1 - n1) / (1 + n1)
+    if r0 is None:
+        r0 = (1 - n1) / (1 + n1)
     L0 = 2 * h
     L1 = 2 * (h + depth_m / n1)
     g = (L0 / L1) if spreading == "point" else np.sqrt(L0 / L1)
@@ -407,7 +421,8 @@ def retrieve(rg: Radargram, *, window_traces: int = 20, radius_m: float | None =
     fits = velocity_analysis(rg, data=data, t_antenna_s=t_ant, radius_m=radius_m, max_fits=max_fits,
                              aperture_m=aperture_m)
     picks = pick_ice_table(data, rg.dt_s, t_ant, antenna_height_m=cfg.antenna_height_m,
-                           centre_frequency_hz=cfg.centre_frequency_hz, window_traces=window_traces, snr=snr)
+                           centre_frequency_hz=cfg.centre_frequency_hz, window_traces=window_traces, snr=snr,
+                           spreading=cfg.spreading)
     # only hyperbolas above the ice table measure the top layer
     dt_med = float(np.median(picks["dt_ice_s"][picks["ok"]])) if picks["ok"].any() else np.inf
     e0 = combine_eps(fits, eps_prior)[0]
@@ -430,7 +445,11 @@ def retrieve(rg: Radargram, *, window_traces: int = 20, radius_m: float | None =
     dw_deps = (_weh_from_ratio(picks["ratio"], np.nan_to_num(z), eps + d_eps, **kw) - weh) / d_eps
     d_r = 1e-3 * np.maximum(np.abs(picks["ratio"]), 1e-6)
     dw_dr = (_weh_from_ratio(picks["ratio"] + d_r, np.nan_to_num(z), eps, **kw) - weh) / d_r
-    sweh = np.sqrt((dw_deps * eps_sig) ** 2 + (dw_dr * picks["ratio_sigma"]) ** 2)
+    # model term: the surface's reflection as the layer's eps' predicts it vs as measured against the
+    # direct coupling. They agree over uniform ground; over a looser top (Carrier et al. 1991 profile) or
+    # with a wrong eps' they do not, and the ice/surface ratio then misreads the ice contrast by their ratio
+    w_r0 = _weh_from_ratio(picks["ratio"], np.nan_to_num(z), eps, r0=picks["surface_reflection"], **kw)
+    sweh = np.sqrt((dw_deps * eps_sig) ** 2 + (dw_dr * picks["ratio_sigma"]) ** 2 + (w_r0 - weh) ** 2)
     weh = np.where(ok, weh, np.nan)
     sweh = np.where(ok, sweh, np.nan)
     centres = np.interp(picks["window_centres_index"], np.arange(len(rg.positions_m)), rg.positions_m)
