@@ -177,10 +177,10 @@ def predicted_range(nav: NavState, onboard, altimeter):
     n /= np.linalg.norm(n)
     H = np.zeros(9)
     H[0:3] = -n / float(n @ b)
-    return rho, H, nonlinear_range_var_m2(hx[4], hx[5:9], L, Lr, gx, gy, n @ b)
+    return rho, H, nonlinear_range_var_m2(hx[4], hx[5:9], Lr, gx, gy, n @ b)
 
 
-def nonlinear_range_var_m2(h0, h_r, L, Lr, gx, gy, n_dot_b) -> float:
+def nonlinear_range_var_m2(h0, h_r, Lr, gx, gy, n_dot_b) -> float:
     """Variance of the range the linearised model cannot explain over the position uncertainty.
 
     The ray-plane Jacobian assumes the terrain is a plane over +-2 sigma of the horizontal position.
