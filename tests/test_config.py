@@ -173,7 +173,7 @@ def test_every_new_model_table_round_trips(tmp_path):
         ("descent.altimeter_gating=maybe", "altimeter_gating"),
         ("lander_vehicle.propellant_kg=5000", "propellant_kg"),
         ("dispersions.vision_sigma_gsd_range=[2, 1]", "vision_sigma_gsd_range"),
-        ("dispersions.vision_p_dropout=1.5", "vision_p_dropout must be a probability"),
+        ("dispersions.vision_p_dropout=1.5", r"vision_p_dropout must be in \[0, 1\] \(probability\)"),
         ("landing.reference_sun_offset_deg=400", "reference_sun_offset_deg must be in"),
         ("descent.sun_elevation_deg=10", "not a config key: it is set from the landing epoch"),
         ("touchdown.max_slope_deg=10", "follows 'lander.max_slope_deg'"),

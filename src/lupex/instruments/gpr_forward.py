@@ -187,16 +187,19 @@ def _layer_arrivals(z_m, eps, tan, cfg: GprConfig):
     amps = np.empty_like(eps)
     times[:, 0] = 2 * h / C_M_S
     times[:, 1:] = 2 * h / C_M_S + 2 * one_way[:, :-1]
-    geo = _spreading(np.concatenate([np.full((eps.shape[0], 1), 2 * h), spread_len[:, :-1]], axis=1), cfg)
+    geo = spreading_factor(np.concatenate([np.full((eps.shape[0], 1), 2 * h), spread_len[:, :-1]], axis=1),
+                           cfg.spreading)
     amps[:, 0] = r[:, 0] * geo[:, 0]
     amps[:, 1:] = r[:, 1:] * trans[:, :-1] * loss[:, :-1] * geo[:, 1:]
     return times, amps
 
 
-def _spreading(length_m, cfg: GprConfig):
-    """Amplitude factor of geometric spreading over a two-way length, normalised to 1 at 1 m."""
+def spreading_factor(length_m, spreading: str):
+    """Amplitude factor of geometric spreading over a two-way length, normalised to 1 at 1 m
+    (``spreading``: "point", 1/L, or else 1/sqrt(L))."""
     L = np.maximum(np.asarray(length_m, float), 1e-3)
-    return 1.0 / L if cfg.spreading == "point" else 1.0 / np.sqrt(L)
+    return 1.0 / L if spreading == "point" else 1.0 / np.sqrt(L)
+
 
 
 def two_medium_time(rho_m, h_m, z_m, v_m_s, iterations: int = 8):
@@ -259,7 +262,7 @@ def _rock_arrivals(cols, p, eps_rows, tan_rows, col_index, z_grid, cfg: GprConfi
         cos_t = rk.depth_m / r_ground
         ok = cos_t >= np.cos(np.radians(cfg.beam_half_angle_deg))
         r_air = np.hypot(pr, h)
-        geo = _spreading(2 * (r_air + (r_ground - rk.radius_m) / n_host), cfg)
+        geo = spreading_factor(2 * (r_air + (r_ground - rk.radius_m) / n_host), cfg.spreading)
         amp = (r_rock * (1 - r_surf ** 2) * np.exp(-2 * loss_per_m * (r_ground - rk.radius_m))
                * size * np.minimum(1.0, rk.radius_m / np.maximum(r_ground - rk.radius_m, 1e-9)) * geo * cos_t)
         out_i.append(sel[ok])

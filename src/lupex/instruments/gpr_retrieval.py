@@ -61,7 +61,7 @@ from lupex.instruments.gpr_dielectric import (
     C_M_S, ICE_DENSITY_KG_M3, ICE_PERMITTIVITY, attenuation_np_m, check_permittivity,
     density_from_dry_permittivity, dry_loss_tangent, weh_from_permittivity,
 )
-from lupex.instruments.gpr_forward import Radargram, check_positions, two_medium_time
+from lupex.instruments.gpr_forward import Radargram, check_positions, spreading_factor, two_medium_time
 from lupex.instruments.gpr_processing import (
     background_removal, dewow, envelope, matched_filter, stolt_migration, time_zero,
 )
@@ -334,8 +334,7 @@ def pick_ice_table(data, dt_s, t_antenna_s, *, antenna_height_m: float, centre_f
     k_s = int(round(t_surf_geo / dt_s))
     ts, a_s, _ = _window_picks(full, dt_s, 0, 0, k_ref=np.full(n_win, k_s), half=half)
     _, a_d, _ = _window_picks(full, dt_s, 0, 0, k_ref=np.full(n_win, int(round(t_antenna_s / dt_s))), half=half)
-    L0 = max(2 * antenna_height_m, 1e-3)
-    geo_s = 1.0 / L0 if spreading == "point" else 1.0 / np.sqrt(L0)
+    geo_s = float(spreading_factor(2 * antenna_height_m, spreading))
     # the search starts below the zone that drop_surface_picks rejects (2 periods): from 1.6
     # periods, the tail of the surface echo and of the near-surface density gradient was the
     # strongest event in ~98 % of windows, hid every ice echo below ~5 wt% WEH and was then dropped

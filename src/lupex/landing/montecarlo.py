@@ -36,7 +36,7 @@ import pandas as pd
 from lupex.errors import ConfigError
 from lupex.landing import descent as _d
 from lupex.landing import sensors as sens
-from lupex.params import ASSUMED, check_non_negative, check_pair, param
+from lupex.params import ASSUMED, check_non_negative, check_pair, check_range, param
 
 __all__ = ["Dispersions", "run_one", "run_monte_carlo", "summary", "vision_breakdown", "landing_ellipse", "fig_landing_scatter",
            "fig_nav_error_vs_altitude", "fig_touchdown_velocity", "nav_error_table"]
@@ -76,14 +76,17 @@ class Dispersions:
                     or not all(isinstance(i, (int, float)) and np.isfinite(i) and i >= 0 for i in v)):
                 raise ConfigError(f"Dispersions.{name} must be {n} finite sigmas >= 0 (m), got {v!r}")
         check_non_negative(self, "init_sigma_v_mps", "thrust_scale_sigma", "isp_sigma_frac")
-        for name in ("vision_p_dropout", "vision_p_dropout_low_sun"):
-            v = getattr(self, name)
-            if not (isinstance(v, (int, float)) and 0.0 <= v <= 1.0):
-                raise ConfigError(f"Dispersions.{name} must be a probability in [0, 1], got {v!r}")
+        check_range(self, "vision_p_dropout", 0.0, 1.0)
+        check_range(self, "vision_p_dropout_low_sun", 0.0, 1.0)
         check_pair(self, "vision_sigma_gsd_range", positive=True)
         lo, hi = self.vision_sigma_gsd_range
         if lo > hi:
             raise ConfigError(f"Dispersions.vision_sigma_gsd_range must be [low, high], got {list(self.vision_sigma_gsd_range)}")
+
+    def simulated_vision(self, sun_elevation_deg: float, **kw) -> sens.SimulatedVision:
+        """The simulated camera with this table's frame loss (``kw``: its other fields)."""
+        return sens.SimulatedVision(sun_elevation_deg=sun_elevation_deg, p_dropout=self.vision_p_dropout,
+                                    p_dropout_low_sun=self.vision_p_dropout_low_sun, **kw)
 
 
 def _nav_col(level):
@@ -105,8 +108,7 @@ def run_one(terrain: _d.SiteTerrain, target_xy, seed_seq: np.random.SeedSequence
     isp_err = float(rng.normal(0.0, d.isp_sigma_frac))
     sig_gsd = float(rng.uniform(*d.vision_sigma_gsd_range))
     if vision is None:
-        vis = sens.SimulatedVision(sigma_gsd=sig_gsd, sun_elevation_deg=config.sun_elevation_deg, map_offset_m=map_off,
-                                   p_dropout=d.vision_p_dropout, p_dropout_low_sun=d.vision_p_dropout_low_sun)
+        vis = d.simulated_vision(config.sun_elevation_deg, sigma_gsd=sig_gsd, map_offset_m=map_off)
     elif isinstance(vision, sens.VisionSource):
         vis = vision
     elif isinstance(vision, sens.RenderedVisionSetup):
@@ -186,9 +188,7 @@ def run_monte_carlo(site_or_dem, target_xy, n_runs: int, seed: int = 0, *, clien
         rendered_vision = sens.RenderedVisionSetup.build(
             dem, getattr(site_or_dem, "craters", None),
             render.sun_vector_from_az_el(config.sun_azimuth_deg, config.sun_elevation_deg),
-            beyond_map=sens.SimulatedVision(sun_elevation_deg=config.sun_elevation_deg,
-                                            p_dropout=dispersions.vision_p_dropout,
-                                            p_dropout_low_sun=dispersions.vision_p_dropout_low_sun))
+            beyond_map=dispersions.simulated_vision(config.sun_elevation_deg))
     if check_target:
         hazard.validate_target(dem, target_xy, footprint_m=vehicle.footprint_m)
     terrain = _d.site_terrain(dem)

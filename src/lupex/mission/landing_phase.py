@@ -92,9 +92,7 @@ def run_landing(cfg: Config, dem, craters, sites: pd.DataFrame, outdir, *, clien
         setup = sens.RenderedVisionSetup.build(
             dem, craters, sun_site, scene=scene, onboard_map=omap,
             altitudes_m=frame_altitudes(cfg.landing.rendered_altitudes_m, "landing.rendered_altitudes_m"),
-            beyond_map=sens.SimulatedVision(sun_elevation_deg=config.sun_elevation_deg,
-                                            p_dropout=cfg.dispersions.vision_p_dropout,
-                                            p_dropout_low_sun=cfg.dispersions.vision_p_dropout_low_sun))
+            beyond_map=cfg.dispersions.simulated_vision(config.sun_elevation_deg))
     with steps.task("landing Monte Carlo", total=1) as advance:
         runs = mc.run_monte_carlo(dem, target, cfg.landing.runs, cfg.landing.seed, client=client, config=config,
                                   dispersions=cfg.dispersions, vehicle=cfg.lander_vehicle, limits=cfg.touchdown,
