@@ -110,7 +110,7 @@ def run_landing(cfg: Config, dem, craters, sites: pd.DataFrame, outdir, *, clien
     return LandingResult(target, (float(best["lon_deg"]), float(best["lat_deg"])), sun_el, runs, summ, frames, table)
 
 
-def _frames(dem, craters, target, epoch, altitudes, seed, advance, *, scene=None, omap=None, ref_offset_deg=5.0):
+def _frames(dem, craters, target, epoch, altitudes, seed, advance, *, ref_offset_deg, scene=None, omap=None):
     """Render, detect and locate at each altitude above the target; PNGs with detections drawn.
     ``scene`` / ``omap``: the scene and onboard map when already built (the same ones this would build)."""
     from lupex.landing import render as R
