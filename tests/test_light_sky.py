@@ -129,14 +129,17 @@ def test_disk_fraction_properties(m, dm, r):
     assert f(m, r) + f(-m, r) == pytest.approx(1.0, abs=1e-12)  # symmetric
 
 
-def test_disk_fraction_table_accuracy():
-    tab = sky.disk_fraction_table()
-    n = tab.size - 2
-    x = np.linspace(-1, 1, 200_001)
-    u = (x + 1) * n / 2
-    i = np.minimum(u.astype(int), n)
-    approx = tab[i] + (u - i) * (tab[i + 1] - tab[i])
-    assert np.abs(approx - sky.disk_visible_fraction(x, 1.0)).max() < 5e-6
+def test_kernel_disk_fraction_matches_the_exact_segment():
+    """The kernel's closed form (A&S 4.4.46 asin) against the exact circular segment, and its invariants."""
+    from lupex.light._kernel import disk_fraction
+
+    x = np.concatenate([np.linspace(-1.2, 1.2, 240_001), [-1.0, 1.0, 0.0, 1 - 1e-12, -1 + 1e-12]])
+    got = np.array([disk_fraction(v) for v in x])
+    assert np.abs(got - sky.disk_visible_fraction(x, 1.0)).max() < 1e-8
+    assert np.all(got[x >= 1.0] == 1.0) and np.all(got[x <= -1.0] == 0.0)  # whole disk exactly
+    assert np.all(np.diff(got[:240_001]) >= -1e-15)  # monotone
+    lin = got[:240_001]
+    assert np.abs(lin + lin[::-1] - 1.0).max() < 2e-8  # f(x) + f(-x) = 1, to the asin series error
 
 
 def test_disk_fraction_bad_radius():

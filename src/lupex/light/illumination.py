@@ -297,12 +297,12 @@ def _tile_slices(ny: int, nx: int, tile: int):
     return [(r0, min(r0 + tile, ny), c0, min(c0 + tile, nx)) for r0 in range(0, ny, tile) for c0 in range(0, nx, tile)]
 
 
-def _tile_result(H, x, y, crs_wkt, site, S, E, table, dark_thr, earth_thr) -> np.ndarray:
+def _tile_result(H, x, y, crs_wkt, site, S, E, dark_thr, earth_thr) -> np.ndarray:
     """Kernel output (tr, tc, N_OUT) for one tile: the unit of work, local or on a dask worker."""
     from lupex.light import _kernel
 
     rot = _sky.cell_rotation(_sky._dem_like(crs_wkt, x, y), site)
-    return _kernel.run_tile(H, rot.tx, rot.ty, rot.tzm1, rot.wz, S, E, table, dark_thr, earth_thr)
+    return _kernel.run_tile(H, rot.tx, rot.ty, rot.tzm1, rot.wz, S, E, dark_thr, earth_thr)
 
 
 def _tile_from_memmap(path, offset, shape, sl, *args):
@@ -365,7 +365,6 @@ def light_statistics(
     sky = _sky.site_sky(dem, et)
     S = _sky.body_coefficients(sky.sun, n_az)
     E = _sky.body_coefficients(sky.earth, n_az)
-    table = _sky.disk_fraction_table()
     ny, nx = dem.shape
     xs = np.asarray(dem["x"].values, float)
     ys = np.asarray(dem["y"].values, float)
@@ -380,13 +379,13 @@ def light_statistics(
         for i, sl in enumerate(tiles):
             r0, r1, c0, c1 = sl
             H = horizon_cube[:, r0:r1, c0:c1]
-            result[r0:r1, c0:c1] = _tile_result(H, *args_for(sl), sky.site, S, E, table, dark_threshold, earth_threshold)
+            result[r0:r1, c0:c1] = _tile_result(H, *args_for(sl), sky.site, S, E, dark_threshold, earth_threshold)
             if progress is not None:
                 progress(i + 1, len(tiles))
     else:
         from distributed import as_completed
 
-        shared = client.scatter([sky.site, S, E, table], broadcast=True)
+        shared = client.scatter([sky.site, S, E], broadcast=True)
         spec = _memmap_spec(horizon_cube)
         futures = {}
         for sl in tiles:

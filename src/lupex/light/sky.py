@@ -88,19 +88,6 @@ def disk_visible_fraction(margin_deg, radius_deg):
     return f if f.ndim else float(f)
 
 
-def disk_fraction_table(n_intervals: int = 4096) -> np.ndarray:
-    """Tabulated :func:`disk_visible_fraction` on ``x = margin/r`` in [-1, 1].
-
-    ``n_intervals + 2`` values (the last repeats 1 so that linear interpolation
-    at x = 1 needs no branch). Linear interpolation error is largest in the
-    two end intervals, where f ~ (1 -+ x)^1.5: < 3e-6 (absolute) for 4096.
-    """
-    x = np.linspace(-1.0, 1.0, n_intervals + 1)
-    t = 0.5 + (x * np.sqrt(np.clip(1.0 - x * x, 0.0, None)) + np.arcsin(x)) / np.pi
-    t[0], t[-1] = 0.0, 1.0
-    return np.concatenate([t, [1.0]])
-
-
 # ---------------------------------------------------------------- frames
 
 

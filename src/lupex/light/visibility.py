@@ -14,10 +14,10 @@ The geometry is the light core's: the site frame and per-cell rotation of
 :mod:`lupex.light.sky` (the window's cells use the *full* DEM's site frame, so
 numbers do not depend on the window), the asin series for the elevation, the
 first-order azimuth correction, linear interpolation of the horizon between
-neighbouring azimuths, and the circular-segment disk fraction from the same
-table (Mazarico et al. 2011, Icarus 211:1066; Gläser et al. 2014, Icarus
-243:78). The per-step inner functions are the numba functions of
-:mod:`lupex.light._kernel` (``_elevation``, ``_fraction``), so a cell's series
+neighbouring azimuths, and the circular-segment disk fraction in the same
+closed form (Mazarico et al. 2011, Icarus 211:1066; Gläser et al. 2014, Icarus
+243:78). The per-step inner function is the numba function of
+:mod:`lupex.light._kernel` (``_fraction``), so a cell's series
 here and its statistics there are computed by identical arithmetic; the tests
 compare with :func:`lupex.light.illumination.point_series` (vectorised numpy,
 exact asin/atan2).
@@ -36,7 +36,7 @@ import numpy as np
 from lupex import ephemeris
 from lupex.errors import InputError
 from lupex.light import sky as _sky
-from lupex.light._kernel import _elevation, _fraction
+from lupex.light._kernel import FASTMATH, _fraction
 
 __all__ = ["VisibilitySeries", "visibility_series", "corridor_window"]
 
@@ -101,26 +101,19 @@ def corridor_window(shape, cells, margin: int) -> tuple[int, int, int, int]:
     return r0, r1, c0, c1
 
 
-@numba.njit(parallel=True, cache=True)
-def _series_kernel(H, tx, ty, tzm1, wzb, C, table, out):
+@numba.njit(parallel=True, cache=True, fastmath=FASTMATH)
+def _series_kernel(H, tx, ty, tzm1, wzb, C, out):
     n_az, ny, nx = H.shape
-    nt = C.shape[0]
-    half_n = 0.5 * (table.shape[0] - 2)
+    nt = C.shape[1]
     for r in numba.prange(ny):
-        buf = np.empty(n_az + 2)
+        buf = np.empty(n_az + 2, dtype=np.float32)
         for c in range(nx):
-            hmin = np.inf
-            hmax = -np.inf
             for k in range(n_az):
-                v = H[k, r, c]
-                buf[k] = v
-                hmin = min(hmin, v)
-                hmax = max(hmax, v)
+                buf[k] = H[k, r, c]
             buf[n_az] = buf[0]
-            buf[n_az + 1] = buf[1]
+            buf[n_az + 1] = buf[1 % n_az]
             for t in range(nt):
-                el = _elevation(tx[r, c], ty[r, c], tzm1[r, c], C, t)
-                f = _fraction(el, tx[r, c], ty[r, c], wzb[r, c], hmin, hmax, buf, n_az, C, t, table, half_n)
+                f = _fraction(tx[r, c], ty[r, c], tzm1[r, c], wzb[r, c], buf, n_az, C, t)
                 q = np.floor(f * 255.0 + 0.5)
                 if q == 0.0 and f > 0.0:
                     q = 1.0
@@ -152,12 +145,11 @@ def visibility_series(dem, horizon_cube, times, *, window=None) -> VisibilitySer
     rot = _sky.cell_rotation(_sky._dem_like(geo.dem_crs(dem), xs, ys), site)
     wzb = rot.wz * (n_az / (2.0 * np.pi))
     H = np.ascontiguousarray(horizon_cube[:, r0:r1, c0:c1], dtype=np.float32)
-    table = _sky.disk_fraction_table()
     cubes = []
     for tr in (sun, earth):
-        C = _sky.body_coefficients(tr, n_az)
+        C = np.ascontiguousarray(_sky.body_coefficients(tr, n_az).T)
         out = np.empty((t.size, r1 - r0, c1 - c0), dtype=np.uint8)
-        _series_kernel(H, rot.tx, rot.ty, rot.tzm1, wzb, C, table, out)
+        _series_kernel(H, rot.tx, rot.ty, rot.tzm1, wzb, C, out)
         cubes.append(out)
     sun_dist = np.linalg.norm(ephemeris.body_vectors("SUN", et) - site.point_m, axis=1)
     return VisibilitySeries(
