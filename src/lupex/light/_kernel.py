@@ -32,6 +32,8 @@ chunks took which path (nor on the tiling, nor on Dask).
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit, prange
 
@@ -156,10 +158,10 @@ def _chunk_state(B, c, tx, ty, tzm1, eps, smin, smax, n_sec):
 
 
 @njit(parallel=True, cache=True, fastmath=FASTMATH)
-def tile_stats(H, tx, ty, tzm1, wzb, S, E, BS, BE, eps_s, eps_e, pad, dark_thr, earth_thr):
-    """Statistics of the cells of one tile.
+def tile_stats(H, r0, c0, tr, tc, tx, ty, tzm1, wzb, S, E, BS, BE, eps_s, eps_e, pad, dark_thr, earth_thr):
+    """Statistics of the cells of one tile: rows r0 .. r0 + tr, columns c0 .. c0 + tc of the inputs.
 
-    H: (n_az, tr, tc) float32 horizon in degrees; tx, ty, tzm1, wzb: (tr, tc)
+    H: (n_az, ny, nx) float32 horizon in degrees; tx, ty, tzm1, wzb: (ny, nx)
     float64 cell rotation (wzb = twist in azimuth bins); S, E: (N_COEF, nt)
     float64 per-time coefficients of Sun and Earth (transposed
     :func:`lupex.light.sky.body_coefficients`); BS, BE: (n_chunks, N_B)
@@ -174,7 +176,7 @@ def tile_stats(H, tx, ty, tzm1, wzb, S, E, BS, BE, eps_s, eps_e, pad, dark_thr, 
     not dark and Earth visible, the leading and trailing dark runs (steps; the
     leading run is nt for a cell dark throughout). NaN horizon: NaN.
     """
-    n_az, tr, tc = H.shape
+    n_az = H.shape[0]
     nt = S.shape[1]
     n_sec = N_SEC
     out = np.empty((tr, tc, N_OUT), dtype=np.float64)
@@ -182,8 +184,9 @@ def tile_stats(H, tx, ty, tzm1, wzb, S, E, BS, BE, eps_s, eps_e, pad, dark_thr, 
         buf = np.empty((tc, n_az + 2), dtype=np.float32)
         for k in range(n_az):
             for j in range(tc):
-                buf[j, k] = H[k, row, j]
+                buf[j, k] = H[k, r0 + row, c0 + j]
         bad = np.zeros(tc, dtype=np.bool_)
+        ext = np.empty(n_az + 2 * pad + 1, dtype=np.float32)
         smin = np.empty((tc, n_sec), dtype=np.float64)
         smax = np.empty((tc, n_sec), dtype=np.float64)
         fsb = np.empty(TCHUNK)  # per-chunk fractions of the Sun, the Earth, and scratch
@@ -197,17 +200,21 @@ def tile_stats(H, tx, ty, tzm1, wzb, S, E, BS, BE, eps_s, eps_e, pad, dark_thr, 
                 if np.isnan(buf[j, k]):
                     bad[j] = True
                     break
+            # the horizon with pad bins wrapped on each side: ext[i] = horizon at bin i - pad
+            for i in range(pad):
+                ext[i] = buf[j, n_az - pad + i]
+            for i in range(n_az):
+                ext[pad + i] = buf[j, i]
+            for i in range(pad + 1):
+                ext[pad + n_az + i] = buf[j, i]
             for q in range(n_sec):
-                k0 = (q * n_az) // n_sec - pad
-                k1 = ((q + 1) * n_az + n_sec - 1) // n_sec + pad
-                lo = np.inf
-                hi = -np.inf
-                for kk in range(k0, k1 + 1):
-                    v = buf[j, kk % n_az]
-                    if v < lo:
-                        lo = v
-                    if v > hi:
-                        hi = v
+                k0 = (q * n_az) // n_sec  # sector q with pad: bins k0 - pad .. k1 + pad
+                k1 = ((q + 1) * n_az + n_sec - 1) // n_sec
+                lo = np.float32(np.inf)
+                hi = np.float32(-np.inf)
+                for i in range(k0, k1 + 2 * pad + 1):
+                    lo = min(lo, ext[i])
+                    hi = max(hi, ext[i])
                 smin[j, q] = lo
                 smax[j, q] = hi
         for j in range(tc):
@@ -215,10 +222,10 @@ def tile_stats(H, tx, ty, tzm1, wzb, S, E, BS, BE, eps_s, eps_e, pad, dark_thr, 
                 for q in range(N_OUT):
                     out[row, j, q] = np.nan
                 continue
-            cx = tx[row, j]
-            cy = ty[row, j]
-            cz = tzm1[row, j]
-            cw = wzb[row, j]
+            cx = tx[r0 + row, c0 + j]
+            cy = ty[r0 + row, c0 + j]
+            cz = tzm1[r0 + row, c0 + j]
+            cw = wzb[r0 + row, c0 + j]
             hb = buf[j]
             slo = smin[j]
             shi = smax[j]
@@ -339,12 +346,41 @@ def chunk_bounds(C: np.ndarray, n_az: int) -> np.ndarray:
     return B
 
 
-def run_tile(H, tx, ty, tzm1, wz, S, E, dark_thr, earth_thr) -> np.ndarray:
-    """Prepare the per-tile bounds and run :func:`tile_stats` (``wz`` in radians; S, E: (nt, N_COEF))."""
-    n_az = H.shape[0]
+class Bodies(NamedTuple):
+    """Kernel inputs of the Sun and Earth over one span, shared by every tile (see :func:`prepare_bodies`)."""
+
+    S: np.ndarray  # (nt, N_COEF) per-time coefficients of the Sun
+    E: np.ndarray  # same for the Earth
+    ST: np.ndarray  # (N_COEF, nt) the same, transposed (the kernel's layout)
+    ET: np.ndarray
+    BS: np.ndarray  # (n_chunks, N_B) per-chunk bounds
+    BE: np.ndarray
+    n_az: int
+
+
+def prepare_bodies(S: np.ndarray, E: np.ndarray, n_az: int) -> Bodies:
+    """Transpose the coefficients and bound each chunk, once per span."""
+    return Bodies(S, E, np.ascontiguousarray(S.T), np.ascontiguousarray(E.T),
+                  chunk_bounds(S, n_az), chunk_bounds(E, n_az), int(n_az))
+
+
+def run_tile(H, tx, ty, tzm1, wz, bodies: Bodies, dark_thr, earth_thr, window=None) -> np.ndarray:
+    """Run :func:`tile_stats` on the cells ``window`` = (r0, r1, c0, c1) (default: all) of the inputs.
+
+    ``H`` (n_az, ny, nx) float32 horizons and ``tx, ty, tzm1, wz`` (ny, nx) cell
+    rotation (``wz`` in radians) cover the same cells; the window is read in
+    place (no copy of the cube).
+    """
+    S, E = bodies.S, bodies.E
+    n_az, ny, nx = H.shape
+    r0, r1, c0, c1 = (0, ny, 0, nx) if window is None else (int(v) for v in window)
+    tx, ty, tzm1, wz = (np.ascontiguousarray(a, dtype=np.float64) for a in (tx, ty, tzm1, wz))
+    if n_az != bodies.n_az:
+        raise ValueError(f"the horizon tile has {n_az} azimuths, the bodies were prepared for {bodies.n_az}")
     wzb = wz * (n_az / (2.0 * np.pi))
-    corr = np.abs(wzb).max() + np.abs(tx).max() * max(np.abs(S[:, C_KX]).max(), np.abs(E[:, C_KX]).max())
-    corr += np.abs(ty).max() * max(np.abs(S[:, C_KY]).max(), np.abs(E[:, C_KY]).max())
+    w = np.s_[r0:r1, c0:c1]
+    corr = np.abs(wzb[w]).max() + np.abs(tx[w]).max() * max(np.abs(S[:, C_KX]).max(), np.abs(E[:, C_KX]).max())
+    corr += np.abs(ty[w]).max() * max(np.abs(S[:, C_KY]).max(), np.abs(E[:, C_KY]).max())
     pad = int(np.ceil(corr)) + 1
     if pad > n_az // 4:
         from lupex.errors import ConfigError
@@ -353,14 +389,12 @@ def run_tile(H, tx, ty, tzm1, wz, S, E, dark_thr, earth_thr) -> np.ndarray:
             "the cells of one tile see the Sun at azimuths too far apart for the kernel's sector "
             "bounds; use a smaller tile (light_statistics(..., tile=128))"
         )
-    dmax = float((np.abs(tx) + np.abs(ty) + np.abs(tzm1)).max())
+    dmax = float((np.abs(tx[w]) + np.abs(ty[w]) + np.abs(tzm1[w])).max())
 
     def eps(C):
         return 1.01 * (np.abs(C[:, C_A2]).max() * dmax**2 + np.abs(C[:, C_A3]).max() * dmax**3) + 1e-9
 
-    return tile_stats(
-        np.ascontiguousarray(H, dtype=np.float32),
-        tx, ty, tzm1, wzb, np.ascontiguousarray(S.T), np.ascontiguousarray(E.T),
-        chunk_bounds(S, n_az), chunk_bounds(E, n_az), eps(S), eps(E), pad,
-        float(dark_thr), float(earth_thr),
-    )
+    if not (isinstance(H, np.ndarray) and H.dtype == np.float32 and H.flags.c_contiguous):
+        H = np.ascontiguousarray(H, dtype=np.float32)
+    return tile_stats(H, r0, c0, r1 - r0, c1 - c0, tx, ty, tzm1, wzb, bodies.ST, bodies.ET, bodies.BS, bodies.BE, eps(S), eps(E), pad,
+                      float(dark_thr), float(earth_thr))

@@ -297,12 +297,12 @@ def _tile_slices(ny: int, nx: int, tile: int):
     return [(r0, min(r0 + tile, ny), c0, min(c0 + tile, nx)) for r0 in range(0, ny, tile) for c0 in range(0, nx, tile)]
 
 
-def _tile_result(H, x, y, crs_wkt, site, S, E, dark_thr, earth_thr) -> np.ndarray:
-    """Kernel output (tr, tc, N_OUT) for one tile: the unit of work, local or on a dask worker."""
+def _tile_result(H, x, y, crs_wkt, site, bodies, dark_thr, earth_thr) -> np.ndarray:
+    """Kernel output (tr, tc, N_OUT) for one tile on a dask worker (the cells' rotation computed there)."""
     from lupex.light import _kernel
 
     rot = _sky.cell_rotation(_sky._dem_like(crs_wkt, x, y), site)
-    return _kernel.run_tile(H, rot.tx, rot.ty, rot.tzm1, rot.wz, S, E, dark_thr, earth_thr)
+    return _kernel.run_tile(H, rot.tx, rot.ty, rot.tzm1, rot.wz, bodies, dark_thr, earth_thr)
 
 
 def _tile_from_memmap(path, offset, shape, sl, *args):
@@ -375,17 +375,29 @@ def light_statistics(
         r0, r1, c0, c1 = sl
         return (xs[c0:c1], ys[r0:r1], crs_wkt)
 
+    from lupex.light import _kernel
+
+    bodies = _kernel.prepare_bodies(S, E, n_az)
     if client is None:
+        rot = _sky.cell_rotation(dem, sky.site)  # per cell, so the same numbers as per tile on a worker
+        # a C-ordered float32 cube (or memmap) is read in place, tile by tile; anything else is converted per tile
+        in_place = isinstance(horizon_cube, np.ndarray) and horizon_cube.dtype == np.float32 \
+            and horizon_cube.flags.c_contiguous
         for i, sl in enumerate(tiles):
             r0, r1, c0, c1 = sl
-            H = horizon_cube[:, r0:r1, c0:c1]
-            result[r0:r1, c0:c1] = _tile_result(H, *args_for(sl), sky.site, S, E, dark_threshold, earth_threshold)
+            if in_place:
+                args = (horizon_cube, rot.tx, rot.ty, rot.tzm1, rot.wz)
+            else:
+                args = (np.ascontiguousarray(horizon_cube[:, r0:r1, c0:c1], dtype=np.float32),
+                        *(a[r0:r1, c0:c1] for a in (rot.tx, rot.ty, rot.tzm1, rot.wz)))
+            result[r0:r1, c0:c1] = _kernel.run_tile(*args, bodies, dark_threshold, earth_threshold,
+                                                    window=sl if in_place else None)
             if progress is not None:
                 progress(i + 1, len(tiles))
     else:
         from distributed import as_completed
 
-        shared = client.scatter([sky.site, S, E], broadcast=True)
+        shared = client.scatter([sky.site, bodies], broadcast=True)
         spec = _memmap_spec(horizon_cube)
         futures = {}
         for sl in tiles:
