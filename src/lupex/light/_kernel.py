@@ -119,53 +119,51 @@ def _chunk_fractions(C, t0, n, tx, ty, tzm1, wzb, buf, n_az, out, kb, wb):
 
 
 @njit(cache=True, inline="always")
-def _chunk_state(B, c, tx, ty, tzm1, eps, smin, smax, n_sec):
-    """0: disk fully below the horizon for the whole chunk, 1: fully above, 2: undecided."""
-    dlo = 0.0
-    dhi = 0.0
-    a = tx * B[c, B_SXMIN]
-    b = tx * B[c, B_SXMAX]
-    dlo += min(a, b)
-    dhi += max(a, b)
-    a = ty * B[c, B_SYMIN]
-    b = ty * B[c, B_SYMAX]
-    dlo += min(a, b)
-    dhi += max(a, b)
-    a = tzm1 * B[c, B_SZMIN]
-    b = tzm1 * B[c, B_SZMAX]
-    dlo += min(a, b)
-    dhi += max(a, b)
-    el_lo = B[c, B_EL0MIN] + min(dlo * B[c, B_A1MIN], dlo * B[c, B_A1MAX]) - eps
-    el_hi = B[c, B_EL0MAX] + max(dhi * B[c, B_A1MIN], dhi * B[c, B_A1MAX]) + eps
-    q = int(B[c, B_Q0])
-    nq = int(B[c, B_NQ])
-    hl = np.inf
-    hh = -np.inf
-    for _ in range(nq):
-        if smin[q] < hl:
-            hl = smin[q]
-        if smax[q] > hh:
-            hh = smax[q]
-        q += 1
-        if q == n_sec:
-            q = 0
-    r = B[c, B_RMAX]
-    if el_hi + r <= hl:
-        return 0
-    if el_lo - r >= hh:
-        return 1
-    return 2
+def _chunk_states(B, Q, tx, ty, tzm1, eps, smin, smax, hl, hh, st):
+    """State of every chunk for one cell and body into ``st``: 0 disk below the horizon for the whole chunk, 1 above, 2 undecided.
+
+    ``Q``: (nq, n_chunks) the azimuth sectors each chunk crosses (see
+    :func:`chunk_bounds`); ``hl``, ``hh``: scratch for the horizon's min and
+    max over them. Written as loops over the chunks with no branch, so they
+    vectorise.
+    """
+    nch = B.shape[0]
+    for c in range(nch):
+        hl[c] = smin[Q[0, c]]
+        hh[c] = smax[Q[0, c]]
+    for i in range(1, Q.shape[0]):
+        for c in range(nch):
+            hl[c] = min(hl[c], smin[Q[i, c]])
+            hh[c] = max(hh[c], smax[Q[i, c]])
+    for c in range(nch):
+        a = tx * B[c, B_SXMIN]
+        b = tx * B[c, B_SXMAX]
+        dlo = min(a, b)
+        dhi = max(a, b)
+        a = ty * B[c, B_SYMIN]
+        b = ty * B[c, B_SYMAX]
+        dlo += min(a, b)
+        dhi += max(a, b)
+        a = tzm1 * B[c, B_SZMIN]
+        b = tzm1 * B[c, B_SZMAX]
+        dlo += min(a, b)
+        dhi += max(a, b)
+        el_lo = B[c, B_EL0MIN] + min(dlo * B[c, B_A1MIN], dlo * B[c, B_A1MAX]) - eps
+        el_hi = B[c, B_EL0MAX] + max(dhi * B[c, B_A1MIN], dhi * B[c, B_A1MAX]) + eps
+        r = B[c, B_RMAX]
+        v = 2 - np.int64(el_lo - r >= hh[c])
+        st[c] = 0 if el_hi + r <= hl[c] else v
 
 
 @njit(parallel=True, cache=True, fastmath=FASTMATH)
-def tile_stats(H, r0, c0, tr, tc, tx, ty, tzm1, wzb, S, E, BS, BE, eps_s, eps_e, pad, dark_thr, earth_thr):
+def tile_stats(H, r0, c0, tr, tc, tx, ty, tzm1, wzb, S, E, BS, BE, QS, QE, eps_s, eps_e, pad, dark_thr, earth_thr):
     """Statistics of the cells of one tile: rows r0 .. r0 + tr, columns c0 .. c0 + tc of the inputs.
 
     H: (n_az, ny, nx) float32 horizon in degrees; tx, ty, tzm1, wzb: (ny, nx)
     float64 cell rotation (wzb = twist in azimuth bins); S, E: (N_COEF, nt)
     float64 per-time coefficients of Sun and Earth (transposed
     :func:`lupex.light.sky.body_coefficients`); BS, BE: (n_chunks, N_B)
-    per-chunk bounds (see :func:`chunk_bounds`); eps_*: bound of the
+    per-chunk bounds and QS, QE: (nq, n_chunks) sectors (see :func:`chunk_bounds`); eps_*: bound of the
     higher-order elevation terms (deg); pad: azimuth bins added to each side
     of a sector (more than the largest per-cell azimuth correction, plus one
     for the interpolation neighbour).
@@ -193,6 +191,11 @@ def tile_stats(H, r0, c0, tr, tc, tx, ty, tzm1, wzb, S, E, BS, BE, eps_s, eps_e,
         feb = np.empty(TCHUNK)
         kb = np.empty(TCHUNK)
         wb = np.empty(TCHUNK)
+        nch = BS.shape[0]
+        hl = np.empty(nch, dtype=np.float64)  # per-chunk scratch of the states
+        hh = np.empty(nch, dtype=np.float64)
+        sts = np.empty(nch, dtype=np.int64)
+        ste = np.empty(nch, dtype=np.int64)
         for j in range(tc):
             buf[j, n_az] = buf[j, 0]
             buf[j, n_az + 1] = buf[j, 1 % n_az]
@@ -238,11 +241,13 @@ def tile_stats(H, r0, c0, tr, tc, tx, ty, tzm1, wzb, S, E, BS, BE, eps_s, eps_e,
             rn = 0  # current dark run
             lg = 0  # longest dark run
             ld = -1  # leading dark run; -1: still in it
-            for c in range(BS.shape[0]):
+            _chunk_states(BS, QS, cx, cy, cz, eps_s, slo, shi, hl, hh, sts)
+            _chunk_states(BE, QE, cx, cy, cz, eps_e, slo, shi, hl, hh, ste)
+            for c in range(nch):
                 t0 = c * TCHUNK
                 n = min(t0 + TCHUNK, nt) - t0
-                st_s = _chunk_state(BS, c, cx, cy, cz, eps_s, slo, shi, n_sec)
-                st_e = _chunk_state(BE, c, cx, cy, cz, eps_e, slo, shi, n_sec)
+                st_s = sts[c]
+                st_e = ste[c]
                 # Earth: sum and steps visible in this chunk
                 if st_e == 2:
                     _chunk_fractions(E, t0, n, cx, cy, cz, cw, hb, n_az, feb, kb, wb)
@@ -323,8 +328,13 @@ def _arc_bins(a: np.ndarray, n_az: int) -> tuple[float, float]:
     return float(start), float(n_az - gaps[i])
 
 
-def chunk_bounds(C: np.ndarray, n_az: int) -> np.ndarray:
-    """Per-chunk (TCHUNK steps) ranges of a body's coefficients and the sectors it crosses."""
+def chunk_bounds(C: np.ndarray, n_az: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-chunk (TCHUNK steps) ranges of a body's coefficients, and the azimuth sectors it crosses.
+
+    Returns ``B`` (n_chunks, N_B) and ``Q`` (nq, n_chunks) int64: the sectors
+    of each chunk, nq the most any chunk crosses (a chunk that crosses fewer
+    repeats its last sector).
+    """
     nt = C.shape[0]
     nch = -(-nt // TCHUNK)
     B = np.empty((nch, N_B), dtype=np.float64)
@@ -343,7 +353,10 @@ def chunk_bounds(C: np.ndarray, n_az: int) -> np.ndarray:
         if length >= n_az * (1.0 - 1.0 / N_SEC):
             nq = N_SEC
         B[c, B_Q0], B[c, B_NQ] = q0, nq
-    return B
+    nq = B[:, B_NQ].astype(np.int64)
+    steps = np.minimum(np.arange(int(nq.max()))[:, None], nq[None, :] - 1)
+    Q = (B[:, B_Q0].astype(np.int64)[None, :] + steps) % N_SEC
+    return B, np.ascontiguousarray(Q)
 
 
 class Bodies(NamedTuple):
@@ -355,13 +368,15 @@ class Bodies(NamedTuple):
     ET: np.ndarray
     BS: np.ndarray  # (n_chunks, N_B) per-chunk bounds
     BE: np.ndarray
+    QS: np.ndarray  # (nq, n_chunks) the azimuth sectors of each chunk
+    QE: np.ndarray
     n_az: int
 
 
 def prepare_bodies(S: np.ndarray, E: np.ndarray, n_az: int) -> Bodies:
     """Transpose the coefficients and bound each chunk, once per span."""
-    return Bodies(S, E, np.ascontiguousarray(S.T), np.ascontiguousarray(E.T),
-                  chunk_bounds(S, n_az), chunk_bounds(E, n_az), int(n_az))
+    (BS, QS), (BE, QE) = chunk_bounds(S, n_az), chunk_bounds(E, n_az)
+    return Bodies(S, E, np.ascontiguousarray(S.T), np.ascontiguousarray(E.T), BS, BE, QS, QE, int(n_az))
 
 
 def run_tile(H, tx, ty, tzm1, wz, bodies: Bodies, dark_thr, earth_thr, window=None) -> np.ndarray:
@@ -396,5 +411,6 @@ def run_tile(H, tx, ty, tzm1, wz, bodies: Bodies, dark_thr, earth_thr, window=No
 
     if not (isinstance(H, np.ndarray) and H.dtype == np.float32 and H.flags.c_contiguous):
         H = np.ascontiguousarray(H, dtype=np.float32)
-    return tile_stats(H, r0, c0, r1 - r0, c1 - c0, tx, ty, tzm1, wzb, bodies.ST, bodies.ET, bodies.BS, bodies.BE, eps(S), eps(E), pad,
-                      float(dark_thr), float(earth_thr))
+    b = bodies
+    return tile_stats(H, r0, c0, r1 - r0, c1 - c0, tx, ty, tzm1, wzb, b.ST, b.ET, b.BS, b.BE, b.QS, b.QE,
+                      eps(S), eps(E), pad, float(dark_thr), float(earth_thr))
