@@ -194,7 +194,9 @@ def test_survey_instrument_tables_round_trip(tmp_path):
     p.write_text(text)
     cfg = c.load(p, ["survey.gpr_eps_prior=[3.0, 0.2]", "alis.fit_range_um=[2.5, 3.5]", "emsl.relative_sensitivity.He=0.2",
                      "survey.ns_weh_prior=uniform", "survey.gpr_fit_rock_size=false"])
-    assert cfg.neutron.response.epi_a == 0.4 and cfg.neutron.response.epi_b == 0.85
+    from lupex.instruments.neutron import EPI_B
+
+    assert cfg.neutron.response.epi_a == 0.4 and cfg.neutron.response.epi_b == EPI_B
     assert cfg.emsl_outgassing.lander_rate_1d_s == {"H2O": 3e17, "N2": 2e17, "CO2": 5e16}
     assert cfg.emsl.relative_sensitivity["He"] == 0.2 and cfg.emsl.relative_sensitivity["Ar"] == 1.29
     assert cfg.gpr.bandlimited_noise_db == -float("inf") and cfg.survey.gpr_eps_prior == (3.0, 0.2)
