@@ -201,7 +201,6 @@ def spreading_factor(length_m, spreading: str):
     return 1.0 / L if spreading == "point" else 1.0 / np.sqrt(L)
 
 
-
 def two_medium_time(rho_m, h_m, z_m, v_m_s, iterations: int = 8):
     """One-way time from an antenna at height h to a point at depth z and horizontal distance rho.
 

@@ -382,7 +382,7 @@ def _weh_from_ratio(ratio, depth_m, eps_top, *, h, f_c, spreading, feo_tio2_wt_p
         r0 = (1 - n1) / (1 + n1)
     L0 = 2 * h
     L1 = 2 * (h + depth_m / n1)
-    g = (L0 / L1) if spreading == "point" else np.sqrt(L0 / L1)
+    g = spreading_factor(L1, spreading) / spreading_factor(L0, spreading)
     rho = density_from_dry_permittivity(eps_top)
     alpha = attenuation_np_m(eps_top, dry_loss_tangent(rho, feo_tio2_wt_pct), f_c)
     r1 = ratio * r0 / (g * (1 - r0 ** 2) * np.exp(-2 * alpha * depth_m))

@@ -52,8 +52,8 @@ O_SUN_SUM, O_SUN_ANY, O_SUN_LIT, O_LONGEST, O_EARTH_SUM, O_EARTH_VIS, O_BOTH, O_
 N_OUT = 9
 
 # columns of the per-chunk bounds table
-(B_EL0MIN, B_EL0MAX, B_SXMIN, B_SXMAX, B_SYMIN, B_SYMAX, B_SZMIN, B_SZMAX, B_A1MIN, B_A1MAX, B_RMAX, B_Q0, B_NQ) = range(13)
-N_B = 13
+(B_EL0MIN, B_EL0MAX, B_SXMIN, B_SXMAX, B_SYMIN, B_SYMAX, B_SZMIN, B_SZMAX, B_A1MIN, B_A1MAX, B_RMAX) = range(11)
+N_B = 11
 
 # Abramowitz & Stegun 4.4.46: asin(x) = pi/2 - sqrt(1 - x) (a0 + a1 x + ... + a7 x^7), 0 <= x <= 1
 _AS0, _AS1, _AS2, _AS3 = 1.5707963050, -0.2145988016, 0.0889789874, -0.0501743046
@@ -293,10 +293,9 @@ def tile_stats(H, r0, c0, tr, tc, tx, ty, tzm1, wzb, S, E, BS, BE, QS, QE, eps_s
                                 if rn > lg:
                                     lg = rn
                         continue
-                else:
-                    if st_s == 1:
-                        s_full += n * _IFIX
-                        na += n
+                elif st_s == 1:
+                    s_full += n * _IFIX
+                    na += n
                 if st_s == 1:  # lit throughout the chunk
                     nl += n
                     nb += ce
@@ -338,6 +337,8 @@ def chunk_bounds(C: np.ndarray, n_az: int) -> tuple[np.ndarray, np.ndarray]:
     nt = C.shape[0]
     nch = -(-nt // TCHUNK)
     B = np.empty((nch, N_B), dtype=np.float64)
+    q0s = np.empty(nch, dtype=np.int64)  # first sector and number of sectors of each chunk
+    nqs = np.empty(nch, dtype=np.int64)
     for c in range(nch):
         blk = C[c * TCHUNK : (c + 1) * TCHUNK]
         B[c, B_EL0MIN], B[c, B_EL0MAX] = blk[:, C_EL0].min(), blk[:, C_EL0].max()
@@ -352,10 +353,9 @@ def chunk_bounds(C: np.ndarray, n_az: int) -> tuple[np.ndarray, np.ndarray]:
         nq = (q1 - q0) % N_SEC + 1
         if length >= n_az * (1.0 - 1.0 / N_SEC):
             nq = N_SEC
-        B[c, B_Q0], B[c, B_NQ] = q0, nq
-    nq = B[:, B_NQ].astype(np.int64)
-    steps = np.minimum(np.arange(int(nq.max()))[:, None], nq[None, :] - 1)
-    Q = (B[:, B_Q0].astype(np.int64)[None, :] + steps) % N_SEC
+        q0s[c], nqs[c] = q0, nq
+    steps = np.minimum(np.arange(int(nqs.max()))[:, None], nqs[None, :] - 1)
+    Q = (q0s[None, :] + steps) % N_SEC
     return B, np.ascontiguousarray(Q)
 
 
