@@ -73,11 +73,17 @@ def test_gpr_ice_depth_against_truth(result, truth):
     assert picked[ice].mean() >= 0.7          # the ice table is found in most windows over ice
     assert picked[dry].mean() <= 0.05         # and (almost) never where there is none
     err = w["ice_depth_m"].to_numpy()[ice & picked] - table[ice & picked]
-    # bound: the velocity comes from the Chang'E-4 prior eps' 3.25 +- 0.31 (no hyperbolas here) while the
-    # Carrier regolith above the ice has eps' ~2.6-2.8: depths ~7-10 % short, ~0.03-0.05 m at 0.2-0.6 m
-    assert np.sqrt(np.mean(err**2)) < 0.06
+    # the velocity is the Carrier profile's eps'(z) (no hyperbolas here), the truth's own density profile:
+    # measured RMSE 0.002 m (0.027 m with the Chang'E-4 constant 3.25, which reads the graded ground
+    # ~7 % short); the sigma carries the published +-15 % scatter of eps' at a given density
+    assert np.sqrt(np.mean(err**2)) < 0.01
     sig = w["ice_depth_sigma_m"].to_numpy()[ice & picked]
-    assert np.mean(np.abs(err) <= 2 * sig) >= 0.8
+    assert np.mean(np.abs(err) <= 2 * sig) >= 0.95
+    # WEH below the table, read with the measured surface reflection: measured bias -0.12 wt%, 97 % in 2 sigma
+    _, weh, _ = truth_at(gt, x, np.full(x.size, Y_PATH))
+    werr = w["weh_below_wt_pct"].to_numpy()[ice & picked] - weh[ice & picked]
+    assert abs(np.mean(werr)) < 0.3
+    assert np.mean(np.abs(werr) <= 2 * w["weh_below_sigma_wt_pct"].to_numpy()[ice & picked]) >= 0.9
 
 
 def test_gpr_weh_bias_against_truth_drops_with_pore_ice(result, truth):
@@ -97,7 +103,8 @@ def test_gpr_weh_bias_against_truth_drops_with_pore_ice(result, truth):
         ok = (frac > 0.03) & (frac < 0.97) & np.isfinite(table) & np.isfinite(r.weh_below_wt_pct)
         assert ok.sum() > 50
         bias[ice] = float(np.mean(r.weh_below_wt_pct[ok] - weh[ok]))
-    # measured (seed 7, 94 windows): same-bulk +4.91 wt%, pores +0.62 wt% over truths of 1.8-5.1 wt%
+    # measured (seed 7, 94 windows, constant eps' prior): same-bulk +2.66 wt%, pores -0.38 wt% over truths
+    # of 1.8-5.1 wt% (with the Carrier profile instead: +3.24 and -0.12)
     assert abs(bias["pores"]) < 0.3 * abs(bias["same-bulk"])
     assert abs(bias["pores"]) < 0.8
 

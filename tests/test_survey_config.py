@@ -99,6 +99,7 @@ def test_campaign_call_still_works_with_params_only(tmp_path):
     ("survey.gpr_window_traces=2", "SurveyParams.gpr_window_traces"),
     ("survey.alis_incidence_deg=95", "SurveyParams.alis_incidence_deg"),
     ("survey.gpr_eps_prior=[0.5, 0.1]", "gpr_eps_prior"),
+    ("survey.gpr_velocity_model=apollo", "SurveyParams.gpr_velocity_model"),
     ("survey.emsl_dwell_s=-1", "SurveyParams.emsl_dwell_s"),
     ("survey.speed_m_s=0.2", "follows 'vehicle.mobility.speed_cmd_m_s'"),
     ("gpr.centre_frequency_hz=5e9", "GprConfig.dt_s is too coarse"),

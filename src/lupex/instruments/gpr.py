@@ -8,7 +8,9 @@ The instrument is split by concern (sources are cited in each module):
 - :mod:`lupex.instruments.gpr_processing`: dewow, time-zero, background removal, gain,
   matched filter, Stolt migration;
 - :mod:`lupex.instruments.gpr_retrieval`: hyperbola velocity analysis, ice-table depth
-  and WEH below it, with 1-sigma uncertainties.
+  and WEH below it, with 1-sigma uncertainties;
+- :mod:`lupex.instruments.gpr_velocity`: time-to-depth through a constant eps' or eps'(z) of
+  a published density profile.
 
 Typical use::
 
@@ -31,12 +33,13 @@ from lupex.instruments.gpr_retrieval import (
     HyperbolaFit, IceRetrieval, combine_eps, detect_diffractions, drop_surface_picks, fit_hyperbola, min_pick_depth_m,
     pick_ice_table, preprocess, retrieve, velocity_analysis, weh_from_contrast,
 )
+from lupex.instruments.gpr_velocity import VelocityModel
 
 __all__ = [
     "GprConfig", "HyperbolaFit", "IceRetrieval", "Radargram", "agc", "background_removal", "column_dielectric",
     "column_two_way_time", "combine_eps", "detect_diffractions", "dewow", "drop_surface_picks", "dry_loss_tangent", "dry_permittivity",
     "envelope", "fit_hyperbola", "focusing", "forward_radargram", "fresnel_reflection", "ice_volume_fraction",
     "matched_filter", "min_pick_depth_m", "mix_ice", "pick_ice_table", "preprocess", "regolith_dielectric", "retrieve", "ricker",
-    "sec_gain", "stolt_migration", "time_zero", "two_medium_time", "velocity_analysis", "velocity_m_s",
+    "sec_gain", "stolt_migration", "time_zero", "two_medium_time", "velocity_analysis", "velocity_m_s", "VelocityModel",
     "weh_from_contrast", "weh_from_permittivity",
 ]

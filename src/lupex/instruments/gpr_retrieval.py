@@ -13,10 +13,11 @@
   sigma_z^2 = (dt/2)^2 sigma_v^2 + (v/2)^2 sigma_dt^2; sigma_dt is the
   delete-one jackknife over the traces of the stack (Efron & Stein 1981).
 - Ice content: the ice-table reflection coefficient from its amplitude
-  relative to the surface reflection (whose coefficient follows from the
-  fitted eps'), corrected for spreading, transmission and attenuation as in
-  the forward model; R -> eps' below -> WEH by inverting the mixing rule at the
-  bulk density implied by the dry top layer (Olhoeft inverted), assuming the
+  relative to the surface reflection (whose coefficient is measured against
+  the direct coupling), corrected for spreading, transmission and attenuation
+  as in the forward model, through the velocity model; R -> eps' below -> WEH
+  by inverting the mixing rule at the bulk density implied by the dry eps'
+  just above the table (Olhoeft inverted), assuming the
   same bulk density below (the :func:`lupex.subsurface.two_layer_column`
   convention). Uncertainty by first-order propagation of sigma(eps'_top) and the
   jackknife sigma of the amplitude ratio.
@@ -37,14 +38,18 @@
 - Without usable hyperbolas, eps' of the top layer falls back to a prior:
   Chang'E-4 LPR hyperbola fits gave 2.64-3.85 (REFERENCES.md), taken as
   3.25 +- 0.31 (range/4 ~ 2 sigma half-width); ``eps_source`` then says
-  "prior (no usable diffraction hyperbola)".
+  "prior (no usable diffraction hyperbola)". Or, better where the regolith
+  loosens towards the surface, a depth-dependent eps'(z) from a published
+  density profile (:mod:`lupex.instruments.gpr_velocity`), whose scale the
+  hyperbolas measure when there are any; times convert to depth through it.
 - Picks shallower than two wavelet periods below the surface echo are no
   picks (:func:`drop_surface_picks`).
-- WEH's sigma has a model term besides eps' and the amplitude noise: the ratio
-  is read with the surface's Fresnel coefficient that eps' predicts, and the
-  same coefficient is also measured against the direct coupling (the
-  amplitude unit). Where the two disagree (a looser top than the layer's mean,
-  as the Carrier et al. 1991 profile has it, or a wrong eps' prior) the WEH
+- The ice/surface amplitude ratio is turned into the ice echo's coefficient
+  with the surface's coefficient as measured against the direct coupling (the
+  amplitude unit), which includes the echo of a graded top. WEH's sigma has a
+  model term besides eps' and the amplitude noise: the same reading with the
+  surface coefficient that the velocity model predicts. Where the two disagree
+  (a looser or denser top than the model's, or a wrong eps' prior) the WEH
   they give differs, and that difference is taken as one sigma.
 """
 
@@ -58,10 +63,11 @@ from scipy.optimize import least_squares
 
 from lupex.errors import InputError
 from lupex.instruments.gpr_dielectric import (
-    C_M_S, ICE_DENSITY_KG_M3, ICE_PERMITTIVITY, attenuation_np_m, check_permittivity,
-    density_from_dry_permittivity, dry_loss_tangent, weh_from_permittivity,
+    C_M_S, ICE_DENSITY_KG_M3, ICE_PERMITTIVITY, check_permittivity,
+    weh_from_permittivity,
 )
 from lupex.instruments.gpr_forward import Radargram, check_positions, spreading_factor, two_medium_time
+from lupex.instruments.gpr_velocity import VelocityModel, fit_scale
 from lupex.instruments.gpr_processing import (
     background_removal, dewow, envelope, matched_filter, stolt_migration, time_zero,
 )
@@ -105,6 +111,7 @@ class IceRetrieval:
     weh_wt_pct: float = float("nan")
     weh_sigma_wt_pct: float = float("nan")
     meta: dict = field(default_factory=dict)
+    velocity_model: VelocityModel | None = None   # what converted times to depths (None: constant eps_top)
 
 
 def preprocess(rg: Radargram, dewow_periods: float = 2.0, threshold: float = 0.5):
@@ -376,20 +383,24 @@ def weh_from_contrast(eps_above, eps_below, rho_dry_kg_m3, eps_ice: float = ICE_
     return 100.0 * x / (1.0 + x)
 
 
-def _weh_from_ratio(ratio, depth_m, eps_top, *, h, f_c, spreading, feo_tio2_wt_pct, rule, ice="same-bulk", r0=None):
-    n1 = np.sqrt(eps_top)
+def _weh_from_ratio(ratio, depth_m, vm: VelocityModel, *, h, f_c, spreading, feo_tio2_wt_pct, rule, ice="same-bulk",
+                    r0=None, d_rho=0.0):
+    """WEH below the table from the ice/surface amplitude ratio, through the velocity model ``vm``: the
+    surface coefficient from eps' at the top (unless measured, ``r0``), spreading over h + integral dz/n,
+    attenuation integral alpha dz, and the contrast against the local eps' just above the table."""
     if r0 is None:
-        r0 = (1 - n1) / (1 + n1)
-    L0 = 2 * h
-    L1 = 2 * (h + depth_m / n1)
-    g = spreading_factor(L1, spreading) / spreading_factor(L0, spreading)
-    rho = density_from_dry_permittivity(eps_top)
-    alpha = attenuation_np_m(eps_top, dry_loss_tangent(rho, feo_tio2_wt_pct), f_c)
-    r1 = ratio * r0 / (g * (1 - r0 ** 2) * np.exp(-2 * alpha * depth_m))
+        n0 = np.sqrt(vm.eps_at(0.0))
+        r0 = (1 - n0) / (1 + n0)
+    eps1 = vm.eps_at(depth_m)
+    n1 = np.sqrt(eps1)
+    g = spreading_factor(2 * (h + vm.inverse_n_integral_m(depth_m)), spreading) / spreading_factor(2 * h, spreading)
+    loss = np.exp(-2 * vm.attenuation_integral(depth_m, feo_tio2_wt_pct, f_c))
+    r1 = ratio * r0 / (g * (1 - r0 ** 2) * loss)
     n2 = n1 * (1 - r1) / (1 + r1)
     eps2 = np.maximum(n2 ** 2, 1.0)
+    rho = vm.density_kg_m3(depth_m) + d_rho
     if ice == "pores":
-        return weh_from_contrast(eps_top, eps2, rho)
+        return weh_from_contrast(eps1, eps2, rho)
     return weh_from_permittivity(eps2, rho, rule)
 
 
@@ -410,6 +421,12 @@ def retrieve(rg: Radargram, *, window_traces: int = 20, radius_m: float | None =
     The two differ by a factor ~2 in WEH for the same reflection: with the same bulk density the
     ice replaces grain mass, which cancels about half of its effect on eps'. Where no hyperbola
     is usable, eps' falls back to ``eps_prior`` and ``eps_source`` says ``"prior"``.
+
+    ``eps_prior`` is a (mean, sigma) pair of a constant eps', or a
+    :class:`lupex.instruments.gpr_velocity.VelocityModel` (e.g.
+    ``VelocityModel.prior("carrier")``: eps'(z) of the Carrier density profile, whose scale the
+    hyperbola fits then measure); depths and WEH are read through it, and ``eps_top`` reports the
+    time-averaged eps' above the median ice table.
     """
     cfg = rg.config
     if cfg.antenna_height_m <= 0:
@@ -423,36 +440,41 @@ def retrieve(rg: Radargram, *, window_traces: int = 20, radius_m: float | None =
                            centre_frequency_hz=cfg.centre_frequency_hz, window_traces=window_traces, snr=snr,
                            spreading=cfg.spreading)
     # only hyperbolas above the ice table measure the top layer
-    dt_med = float(np.median(picks["dt_ice_s"][picks["ok"]])) if picks["ok"].any() else np.inf
-    e0 = combine_eps(fits, eps_prior)[0]
-    z_ice0 = C_M_S / np.sqrt(e0) * dt_med / 2
+    prior = eps_prior if isinstance(eps_prior, VelocityModel) else VelocityModel.prior("constant", eps_prior)
+    dt_med = float(np.median(picks["dt_ice_s"][picks["ok"]])) if picks["ok"].any() else np.nan
+    z_ice0 = float(fit_scale(prior, fits, combine_eps).depth_m(dt_med)) if np.isfinite(dt_med) else np.inf
     fits = [f for f in fits if f.depth_m < z_ice0 - 0.05]
-    eps, eps_sig, source = combine_eps(fits, eps_prior)
-    check_permittivity(eps)
-    v = C_M_S / np.sqrt(eps)
-    sig_v = v * eps_sig / (2 * eps)
+    vm = fit_scale(prior, fits, combine_eps)
     dtw, sdt = picks["dt_ice_s"], picks["dt_ice_sigma_s"]
-    z = v * dtw / 2
-    sz = np.sqrt((dtw / 2 * sig_v) ** 2 + (v / 2 * sdt) ** 2)
     ok = picks["ok"]
-    z = np.where(ok, z, np.nan)
-    sz = np.where(ok, sz, np.nan)
+    z = np.where(ok, vm.depth_m(np.where(ok, dtw, np.nan)), np.nan)
+    sz = np.where(ok, vm.depth_sigma_m(np.where(ok, dtw, np.nan), sdt), np.nan)
     kw = dict(h=cfg.antenna_height_m, f_c=cfg.centre_frequency_hz, spreading=cfg.spreading,
               feo_tio2_wt_pct=feo_tio2_wt_pct, rule=cfg.mixing_rule, ice=ice)
-    weh = _weh_from_ratio(picks["ratio"], np.nan_to_num(z), eps, **kw)
-    d_eps = 1e-3 * eps
-    dw_deps = (_weh_from_ratio(picks["ratio"], np.nan_to_num(z), eps + d_eps, **kw) - weh) / d_eps
+    zz = np.nan_to_num(z)
+    # the ice/surface ratio times the surface's reflection coefficient gives the ice echo's; that coefficient
+    # is measured against the direct coupling (the amplitude unit) rather than predicted from eps' at the
+    # top: a graded top (Carrier et al. 1991) adds its own echo to the surface's, which the measurement
+    # includes (Carrier ground, 5 wt% below 0.3 m: 4.93 wt% measured vs 4.84 predicted; Hayne ground read
+    # with the Carrier profile: 5.34 vs 5.69)
+    r0m = picks["surface_reflection"]
+    weh = _weh_from_ratio(picks["ratio"], zz, vm, r0=r0m, **kw)
+    d_s = 1e-3 * vm.scale
+    vm_d = vm.scaled(vm.scale + d_s)
+    dw_ds = (_weh_from_ratio(picks["ratio"], zz, vm_d, r0=r0m, **kw) - weh) / d_s
     d_r = 1e-3 * np.maximum(np.abs(picks["ratio"]), 1e-6)
-    dw_dr = (_weh_from_ratio(picks["ratio"] + d_r, np.nan_to_num(z), eps, **kw) - weh) / d_r
-    # model term: the surface's reflection as the layer's eps' predicts it vs as measured against the
-    # direct coupling. They agree over uniform ground; over a looser top (Carrier et al. 1991 profile) or
-    # with a wrong eps' they do not, and the ice/surface ratio then misreads the ice contrast by their ratio
-    w_r0 = _weh_from_ratio(picks["ratio"], np.nan_to_num(z), eps, r0=picks["surface_reflection"], **kw)
-    sweh = np.sqrt((dw_deps * eps_sig) ** 2 + (dw_dr * picks["ratio_sigma"]) ** 2 + (w_r0 - weh) ** 2)
+    dw_dr = (_weh_from_ratio(picks["ratio"] + d_r, zz, vm, r0=r0m, **kw) - weh) / d_r
+    # model term: the same with the surface coefficient the velocity model predicts. The two agree over
+    # uniform ground; where the top is looser or denser than the model's, or eps' is wrong, they do not
+    w_pred = _weh_from_ratio(picks["ratio"], zz, vm, **kw)
+    s_rho = vm.density_sigma_kg_m3
+    dw_rho = (_weh_from_ratio(picks["ratio"], zz, vm, r0=r0m, d_rho=s_rho, **kw) - weh) if s_rho else 0.0
+    sweh = np.sqrt((dw_ds * vm.scale_sigma) ** 2 + (dw_dr * picks["ratio_sigma"]) ** 2 + (w_pred - weh) ** 2
+                   + dw_rho ** 2)
     weh = np.where(ok, weh, np.nan)
     sweh = np.where(ok, sweh, np.nan)
     centres = np.interp(picks["window_centres_index"], np.arange(len(rg.positions_m)), rg.positions_m)
-    # traverse-wide: the eps error is common to all windows, the timing/amplitude errors are not.
+    # traverse-wide: the scale error is common to all windows, the timing/amplitude errors are not.
     # Windows whose delay sits > 4 robust sigmas from the median are left out (a rock that beat the guide).
     if ok.any():
         med = np.median(dtw[ok])
@@ -460,18 +482,30 @@ def retrieve(rg: Radargram, *, window_traces: int = 20, radius_m: float | None =
         ok = ok & (np.abs(dtw - med) <= 4 * mad)
         m_dt = float(np.mean(dtw[ok]))
         s_dt = float(np.sqrt(np.sum(sdt[ok] ** 2)) / ok.sum())
-        depth = v * m_dt / 2
-        depth_sig = float(np.sqrt((m_dt / 2 * sig_v) ** 2 + (v / 2 * s_dt) ** 2))
+        depth = float(vm.depth_m(m_dt))
+        depth_sig = float(vm.depth_sigma_m(m_dt, s_dt))
         m_r = float(np.mean(picks["ratio"][ok]))
         s_r = float(np.sqrt(np.sum(picks["ratio_sigma"][ok] ** 2)) / ok.sum())
-        w_all = float(_weh_from_ratio(m_r, depth, eps, **kw))
-        dwe = (float(_weh_from_ratio(m_r, depth, eps + d_eps, **kw)) - w_all) / d_eps
-        dwr = (float(_weh_from_ratio(m_r + 1e-3 * abs(m_r) + 1e-9, depth, eps, **kw)) - w_all) / (1e-3 * abs(m_r) + 1e-9)
-        w_sig = float(np.hypot(dwe * eps_sig, dwr * s_r))
+        r0_all = float(np.mean(r0m[ok]))
+        w_all = float(_weh_from_ratio(m_r, depth, vm, r0=r0_all, **kw))
+        dwe = (float(_weh_from_ratio(m_r, depth, vm_d, r0=r0_all, **kw)) - w_all) / d_s
+        d_m = 1e-3 * abs(m_r) + 1e-9
+        dwr = (float(_weh_from_ratio(m_r + d_m, depth, vm, r0=r0_all, **kw)) - w_all) / d_m
+        # the model term as for the windows (systematic: it does not average down over the windows)
+        w_pred_all = float(_weh_from_ratio(m_r, depth, vm, **kw))
+        dw_rho_all = (float(_weh_from_ratio(m_r, depth, vm, r0=r0_all, d_rho=s_rho, **kw)) - w_all) if s_rho else 0.0
+        w_sig = float(np.sqrt((dwe * vm.scale_sigma) ** 2 + (dwr * s_r) ** 2 + (w_pred_all - w_all) ** 2
+                              + dw_rho_all ** 2))
+        z_ref = depth
     else:
         depth = depth_sig = w_all = w_sig = float("nan")
-    return IceRetrieval(eps, eps_sig, source, tuple(fits), centres, z, sz, weh, sweh, depth, depth_sig, w_all, w_sig,
-                        meta=dict(t_antenna_s=t_ant, n_windows=int(ok.size), n_used=int(ok.sum())))
+        z_ref = float(np.nanmedian(z)) if np.isfinite(z).any() else 0.5
+    # eps' reported for the top layer: the time average above the (median) table; its sigma scales with it
+    eps = float(vm.mean_eps(z_ref))
+    eps_sig = eps * vm.scale_sigma / vm.scale
+    return IceRetrieval(eps, eps_sig, vm.source, tuple(fits), centres, z, sz, weh, sweh, depth, depth_sig, w_all, w_sig,
+                        meta=dict(t_antenna_s=t_ant, n_windows=int(ok.size), n_used=int(ok.sum()),
+                                  velocity_model=vm.describe(), velocity_profile=vm.profile), velocity_model=vm)
 
 
 def min_pick_depth_m(eps_top: float, centre_frequency_hz: float, periods: float = 2.0) -> float:
@@ -491,7 +525,10 @@ def drop_surface_picks(res: IceRetrieval, centre_frequency_hz: float, periods: f
     """
     import dataclasses
 
-    z_min = min_pick_depth_m(res.eps_top, centre_frequency_hz, periods)
+    if res.velocity_model is None:
+        z_min = min_pick_depth_m(res.eps_top, centre_frequency_hz, periods)
+    else:
+        z_min = float(res.velocity_model.depth_m(periods / centre_frequency_hz))
     bad = ~(res.ice_depth_m >= z_min)
     nan = np.where(bad, np.nan, 1.0)
     meta = dict(res.meta, min_depth_m=z_min, n_surface_picks_dropped=int(np.sum(bad & np.isfinite(res.ice_depth_m))))

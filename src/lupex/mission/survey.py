@@ -92,6 +92,11 @@ class SurveyParams:
     gpr_eps_prior: tuple[float, float] = param((3.25, 0.31), "- (relative permittivity)",
                                                "[mean, sigma] of the top layer's eps' where no hyperbola is usable",
                                                "Chang'E-4 LPR hyperbola fits 2.64-3.85 (REFERENCES.md, GPR)")
+    gpr_velocity_model: str = param("carrier", "-", "how the GPR converts two-way time to depth: carrier or hayne "
+                                    "(eps'(z) = s x 1.919^rho(z) of that density profile, s = 1 +- 0.15 unless "
+                                    "hyperbolas measure it) or constant (gpr_eps_prior)",
+                                    "lupex.instruments.gpr_velocity (Olhoeft & Strangway 1975; Carrier et al. 1991; "
+                                    "Hayne et al. 2017; Strangway et al. 1977 for the +-0.17 scatter)")
     gpr_fit_rock_size: bool = param(True, "-", "fit each diffractor's radius and cross-track offset (rocks of unknown "
                                     "size); false = point diffractors under the track",
                                     "rocks of the ground truth have radii of centimetres to decimetres")
@@ -144,6 +149,10 @@ class SurveyParams:
         for k in ("alis_incidence_deg", "alis_emission_deg"):
             check_range(self, k, 0.0, 90.0, hi_open=True)
         check_pair(self, "gpr_eps_prior", positive=True)
+        from lupex.instruments.gpr_velocity import VELOCITY_MODELS
+        if self.gpr_velocity_model not in VELOCITY_MODELS:
+            raise ConfigError(f"SurveyParams.gpr_velocity_model must be one of {VELOCITY_MODELS}, "
+                              f"got {self.gpr_velocity_model!r}")
         if not self.gpr_eps_prior[0] >= 1:
             raise ConfigError(f"SurveyParams.gpr_eps_prior mean must be >= 1 (vacuum), got {self.gpr_eps_prior[0]!r}")
         if self.ns_weh_prior not in ("uniform", "log-uniform"):
@@ -403,7 +412,8 @@ def _run_gpr(cache, path, truth, rng, prm: SurveyParams, gpr_config, priors):
     # the table): that is the ground truth's convention, not a setting
     res = gpr.retrieve(rg, window_traces=prm.gpr_window_traces, feo_tio2_wt_pct=priors["feo_tio2_wt_pct"],
                        radius_m=None if prm.gpr_fit_rock_size else 0.0, aperture_m=prm.gpr_aperture_m,
-                       max_fits=prm.gpr_max_fits, snr=prm.gpr_pick_snr, eps_prior=prm.gpr_eps_prior, ice="pores")
+                       max_fits=prm.gpr_max_fits, snr=prm.gpr_pick_snr, ice="pores",
+                       eps_prior=gpr.VelocityModel.prior(prm.gpr_velocity_model, prm.gpr_eps_prior))
     return p, rg, gpr.drop_surface_picks(res, rg.config.centre_frequency_hz, prm.gpr_min_pick_periods), rocks
 
 

@@ -1,0 +1,113 @@
+"""GPR velocity models: a density profile's eps'(z) against the forward model's own column sums,
+closed forms for constant eps', Monte Carlo for the depth sigma, and retrievals over graded ground."""
+
+import numpy as np
+import pytest
+
+from lupex.errors import InputError
+from lupex.instruments import gpr
+from lupex.instruments.gpr_dielectric import C_M_S, attenuation_np_m, column_dielectric
+from lupex.instruments.gpr_velocity import PROFILE_SCALE_SIGMA, VelocityModel
+from lupex.subsurface import regolith
+from lupex.subsurface.profile import Column, Rock
+
+
+def _column(model="carrier", z_ice=np.inf, weh=0.0, dz=0.002, depth=1.6, rho_shift=0.0, feo=5.5):
+    """Ground truth on a density profile, ice filling the pores below z_ice (the ground truth's rule)."""
+    z = np.arange(dz / 2, depth, dz)
+    rho = regolith.density_kg_m3(z, model) + rho_shift
+    w = np.where(z > z_ice, weh, 0.0)
+    return Column(z, regolith.bulk_density_with_ice_kg_m3(rho, w), w, np.full(z.size, 90.0), feo, z_ice)
+
+
+def test_profile_integrals_match_the_forward_models_column_sums():
+    col = _column(dz=0.001)
+    eps, tan = column_dielectric(col)
+    vm = VelocityModel.prior("carrier")
+    for z in (0.05, 0.2, 0.45, 1.2):
+        # two-way time: the forward model's own sum over the column (independent of the model's grid)
+        assert 2 * vm.one_way_time_s(z) == pytest.approx(gpr.column_two_way_time(col, z), rel=2e-4)
+        k = col.z_m < z
+        assert vm.inverse_n_integral_m(z) == pytest.approx(np.sum(col.dz_m / np.sqrt(eps[k])), rel=2e-3)
+        assert vm.attenuation_integral(z, 5.5, 800e6) == pytest.approx(
+            np.sum(attenuation_np_m(eps[k], tan[k], 800e6) * col.dz_m), rel=2e-3)
+        # the time-to-depth inversion is the integral's inverse, and the graded top reads slower than its base
+        assert vm.depth_m(2 * vm.one_way_time_s(z)) == pytest.approx(z, abs=1e-5)
+        assert vm.eps_at(0.0) < vm.mean_eps(z) < vm.eps_at(z)
+    # Carrier 1991 eq. 9.6 through 1.919^rho: 1.30 g/cm^3 at the top (eps' 2.33), 1.65 at 0.3 m (3.00)
+    assert vm.eps_at(0.0) == pytest.approx(1.919 ** 1.3013, rel=1e-4)
+    assert vm.eps_at(0.3) == pytest.approx(1.919 ** (1.92 * 42.2 / 48), rel=1e-4)
+
+
+def test_constant_model_is_the_closed_form():
+    vm = VelocityModel("constant", 3.0, 0.2)
+    t, st = np.array([4e-9, 8e-9]), np.array([50e-12, 80e-12])
+    v = C_M_S / np.sqrt(3.0)
+    np.testing.assert_allclose(vm.depth_m(t), v * t / 2, rtol=1e-12)
+    sig_v = v * 0.2 / (2 * 3.0)
+    np.testing.assert_allclose(vm.depth_sigma_m(t, st), np.hypot(t / 2 * sig_v, v / 2 * st), rtol=1e-9)
+    assert vm.inverse_n_integral_m(0.5) == pytest.approx(0.5 / np.sqrt(3.0))
+    assert np.all(vm.mean_eps([0.1, 1.0]) == 3.0)
+
+
+def test_depth_sigma_is_the_spread_over_the_scale():
+    """First-order sigma against Monte Carlo over s ~ N(1, sigma_s) (the published scatter, 0.150)."""
+    assert PROFILE_SCALE_SIGMA == pytest.approx(np.hypot(1.66 * 0.17 / 1.93, np.log(1.919) * 0.05))
+    vm = VelocityModel.prior("carrier")
+    t = 2 * vm.one_way_time_s(0.4)
+    s = np.random.default_rng(0).normal(1.0, 0.05, 4000)     # small spread: the linear regime
+    mc = np.std([float(vm.scaled(x).depth_m(t)) for x in s])
+    assert float(vm.scaled(1.0, 0.05).depth_sigma_m(t, 0.0)) == pytest.approx(mc, rel=0.05)
+
+
+def _retrieve(col, prior, n=80, seed=1, **kw):
+    rg = gpr.forward_radargram([col] * n, np.arange(n) * 0.05, rng=np.random.default_rng(seed))
+    return gpr.retrieve(rg, eps_prior=prior, ice="pores", feo_tio2_wt_pct=5.5, max_fits=0, **kw)
+
+
+def test_profile_prior_removes_the_constant_prior_depth_bias():
+    """5 wt% WEH in the pores below 0.4 m of Carrier-profile regolith (eps' 2.33 at the top, 3.06 at the
+    table). The Chang'E-4 constant 3.25 reads the table ~8 % shallow; the Carrier profile reads it
+    within 1 cm, and a Hayne-profile ground read with the Carrier profile stays within 2 sigma."""
+    const = _retrieve(_column(z_ice=0.4, weh=5.0), (3.25, 0.31))
+    assert -0.045 < const.depth_m - 0.4 < -0.02                           # measured -0.03
+    prof = _retrieve(_column(z_ice=0.4, weh=5.0), VelocityModel.prior("carrier"))
+    assert prof.eps_source.startswith("prior: carrier")
+    assert abs(prof.depth_m - 0.4) < 0.01
+    assert abs(prof.weh_wt_pct - 5.0) < 2 * prof.weh_sigma_wt_pct and abs(prof.weh_wt_pct - 5.0) < 0.3
+    assert prof.eps_top == pytest.approx(float(VelocityModel.prior("carrier").mean_eps(0.4)), rel=0.01)
+    other = _retrieve(_column("hayne", z_ice=0.4, weh=5.0), VelocityModel.prior("carrier"))
+    assert abs(other.depth_m - 0.4) < 2 * other.depth_sigma_m
+    assert abs(other.weh_wt_pct - 5.0) < 2 * other.weh_sigma_wt_pct
+    # the pick limit follows the profile: two periods of two-way time below the surface echo
+    cut = gpr.drop_surface_picks(prof, 800e6)
+    assert cut.meta["min_depth_m"] == pytest.approx(float(prof.velocity_model.depth_m(2 / 800e6)))
+
+
+def test_hyperbolas_measure_the_profiles_scale():
+    """A denser-than-Carrier ground (+0.12 g/cm^3 everywhere: eps' x 1.919^0.12 = 1.081) with rocks
+    above a 0.7 m table: the fits scale the profile, and the depth follows."""
+    col = _column(z_ice=0.7, weh=4.0, dz=0.005, rho_shift=120.0)
+    n = 240
+    p = np.arange(n) * 0.05
+    rocks = tuple(Rock(d, 0.04, 0.0, x) for x, d in zip((2.0, 5.0, 8.0, 11.0), (0.3, 0.45, 0.35, 0.5)))
+    cols = [Column(col.z_m, col.density_kg_m3, col.weh_wt_pct, col.temperature_k, 5.5, 0.7, rocks)] + [col] * (n - 1)
+    rg = gpr.forward_radargram(cols, p, rng=np.random.default_rng(5))
+    r = gpr.retrieve(rg, eps_prior=VelocityModel.prior("carrier"), ice="pores", feo_tio2_wt_pct=5.5,
+                     radius_m=0.04, max_fits=8)
+    assert "scaling the carrier profile" in r.eps_source
+    vm = r.velocity_model
+    assert vm.scale == pytest.approx(1.919 ** 0.12, abs=max(2 * vm.scale_sigma, 0.02))
+    assert vm.scale_sigma < 0.5 * PROFILE_SCALE_SIGMA
+    assert abs(r.depth_m - 0.7) < max(2 * r.depth_sigma_m, 0.01)
+
+
+def test_bad_velocity_models_raise():
+    with pytest.raises(InputError, match="velocity model must be one of"):
+        VelocityModel("apollo")
+    with pytest.raises(InputError, match="scale must be > 0"):
+        VelocityModel("carrier", -1.0, 0.1)
+    with pytest.raises(InputError, match=">= 1"):
+        VelocityModel("constant", 0.5, 0.1)
+    with pytest.raises(InputError, match="beyond the velocity model"):
+        VelocityModel.prior("carrier").depth_m(1e-6)
