@@ -103,6 +103,13 @@ def main():
     ref_total = wall - ours_cols + ref_cols
 
     sc = res.scores.set_index("quantity")
+    # GPR detection by depth of the true ice table (windows with ice within 1.2 m)
+    gw = res.gpr_windows
+    zt, picked = gw["true_ice_table_depth_m"].to_numpy(), np.isfinite(gw["ice_depth_m"].to_numpy())
+    bands = {}
+    for lo, hi in ((0.0, 0.1), (0.1, 0.21), (0.21, 0.4), (0.4, 0.7), (0.7, 1.2)):
+        sel = (zt >= lo) & (zt < hi)
+        bands[f"{lo:.2f}-{hi:.2f} m"] = [int(sel.sum()), round(float(picked[sel].mean()), 3) if sel.any() else None]
     print(json.dumps({
         "length_m": res.length_m, "gpr_traces": len(res.gpr), "ns_samples": len(res.ns), "alis_spectra": len(res.alis),
         "cpu_count": os.cpu_count(), "wall_s": round(wall, 2),
@@ -120,7 +127,10 @@ def main():
         "gpr_ice_depth_frac_2sigma": round(float(sc.loc["ice-table depth (m)", "frac_within_2sigma"]), 3),
         "gpr_detection_rate": round(res.summary["gpr_detection_rate"], 3),
         "gpr_false_pick_rate": round(res.summary["gpr_false_pick_rate"], 3),
+        "gpr_detection_by_depth": bands,
         "gpr_weh_bias_wt_pct": round(float(sc.loc["WEH below the ice table (wt%)", "bias"]), 3),
+        "gpr_weh_rmse_wt_pct": round(float(sc.loc["WEH below the ice table (wt%)", "rmse"]), 3),
+        "gpr_weh_frac_2sigma": round(float(sc.loc["WEH below the ice table (wt%)", "frac_within_2sigma"]), 3),
         "ns_weh_frac_in_95ci": round(float(sc.loc["WEH of the wet layer (wt%)", "frac_in_95ci"]), 3),
         "ns_burial_frac_in_95ci": round(float(sc.loc["burial depth (m)", "frac_in_95ci"]), 3),
         "alis_frac_2sigma": round(float(sc.loc["surface water (wt%)", "frac_within_2sigma"]), 3),

@@ -156,6 +156,13 @@ def test_weh_from_contrast_inverts_pore_filling_mixing():
             eps_below, _ = gpr.regolith_dielectric(rho_bulk, w, 6.0)
             got = gpr.weh_from_contrast(eps_above, eps_below, rho_dry)
             assert abs(got - w) < 2e-3 * w + 1e-4              # loss tangents change eps' by < 1e-5 here
+            # background hydrogen above the table (the ground truth's 0.05-0.1 wt% "dry" WEH): the contrast
+            # alone misses it, weh_above_wt_pct adds it back
+            wa = 0.08
+            eps_wa, _ = gpr.regolith_dielectric(rho_dry / (1 - wa / 100), wa, 6.0)
+            assert gpr.weh_from_contrast(eps_wa, eps_below, rho_dry) < w - 0.06
+            got = gpr.weh_from_contrast(eps_wa, eps_below, rho_dry, weh_above_wt_pct=wa)
+            assert abs(got - w) < 2e-3 * w + 1e-4
 
 
 def test_migration_collapses_diffraction():

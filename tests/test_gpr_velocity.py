@@ -79,9 +79,40 @@ def test_profile_prior_removes_the_constant_prior_depth_bias():
     other = _retrieve(_column("hayne", z_ice=0.4, weh=5.0), VelocityModel.prior("carrier"))
     assert abs(other.depth_m - 0.4) < 2 * other.depth_sigma_m
     assert abs(other.weh_wt_pct - 5.0) < 2 * other.weh_sigma_wt_pct
-    # the pick limit follows the profile: two periods of two-way time below the surface echo
+    # the pick limit follows the profile and the picker's search start: 0.8 periods of two-way time below
+    # the surface echo once the dry ground's echoes are subtracted (~0.09 m), 2 periods without that step
     cut = gpr.drop_surface_picks(prof, 800e6)
-    assert cut.meta["min_depth_m"] == pytest.approx(float(prof.velocity_model.depth_m(2 / 800e6)))
+    assert cut.meta["min_depth_m"] == pytest.approx(float(prof.velocity_model.depth_m(0.8 / 800e6)), rel=1e-6)
+    old = _retrieve(_column(z_ice=0.4, weh=5.0), VelocityModel.prior("carrier"), shallow=False)
+    assert gpr.drop_surface_picks(old, 800e6).meta["min_depth_m"] == pytest.approx(
+        float(prof.velocity_model.depth_m(2 / 800e6)), rel=1e-6)
+
+
+@pytest.mark.parametrize("truth,z_ice,weh", [("carrier", 0.10, 2.0), ("carrier", 0.15, 1.0), ("carrier", 0.25, 1.0),
+                                             ("hayne", 0.15, 2.0)])
+def test_shallow_ice_is_found_once_the_dry_grounds_echoes_are_subtracted(truth, z_ice, weh):
+    """Ice tables at 0.10-0.25 m hide in the tail of the surface echo (within 2.2 periods): the old picker
+    never found those above 0.2 m. Fitting the echoes of dry ground (direct coupling, surface, Carrier density gradient:
+    gpr_retrieval.surface_basis) and searching the residual finds them at the right depth and WEH; the
+    Hayne-profile ground is read with the Carrier profile (measured 0.150 m, 2.36 +- 0.17 wt%)."""
+    col = _column(truth, z_ice=z_ice, weh=weh)
+    r = gpr.drop_surface_picks(_retrieve(col, VelocityModel.prior("carrier")), 800e6)
+    z, w = r.ice_depth_m, r.weh_below_wt_pct
+    assert np.isfinite(z).all()
+    assert np.abs(np.median(z) - z_ice) < max(0.01, np.median(r.ice_depth_sigma_m))
+    assert abs(np.median(w) - weh) < 2.5 * np.median(r.weh_below_sigma_wt_pct)
+    if z_ice < 0.2:
+        old = gpr.drop_surface_picks(_retrieve(col, VelocityModel.prior("carrier"), shallow=False), 800e6)
+        # nothing, or the echo's tail below the 2-period limit (0.23 m over the Hayne ground)
+        assert not np.any(np.abs(old.ice_depth_m - z_ice) < 0.05)
+
+
+@pytest.mark.parametrize("truth,shift", [("carrier", 0.0), ("hayne", 0.0), ("carrier", 120.0), ("carrier", -100.0)])
+def test_dry_ground_gives_no_shallow_pick(truth, shift):
+    """No ice: neither the Carrier ground the basis is built on nor a Hayne or denser/looser one may leave a
+    residual that passes for ice (the model floor is twice the Carrier-Hayne residual)."""
+    r = gpr.drop_surface_picks(_retrieve(_column(truth, rho_shift=shift), VelocityModel.prior("carrier")), 800e6)
+    assert not np.isfinite(r.ice_depth_m).any()
 
 
 def test_hyperbolas_measure_the_profiles_scale():

@@ -70,7 +70,7 @@ def test_gpr_ice_depth_against_truth(result, truth):
     dry = inside & ~np.isfinite(table)
     assert ice.sum() > 60 and dry.sum() > 60
     picked = np.isfinite(w["ice_depth_m"].to_numpy())
-    assert picked[ice].mean() >= 0.7          # the ice table is found in most windows over ice
+    assert picked[ice].mean() >= 0.95         # the ice table is found over ice (measured 100 %)
     assert picked[dry].mean() <= 0.05         # and (almost) never where there is none
     err = w["ice_depth_m"].to_numpy()[ice & picked] - table[ice & picked]
     # the velocity is the Carrier profile's eps'(z) (no hyperbolas here), the truth's own density profile:
@@ -79,10 +79,11 @@ def test_gpr_ice_depth_against_truth(result, truth):
     assert np.sqrt(np.mean(err**2)) < 0.01
     sig = w["ice_depth_sigma_m"].to_numpy()[ice & picked]
     assert np.mean(np.abs(err) <= 2 * sig) >= 0.95
-    # WEH below the table, read with the measured surface reflection: measured bias -0.12 wt%, 97 % in 2 sigma
+    # WEH below the table, read with the measured surface reflection and the site's background hydrogen
+    # above the table: measured bias -0.05 wt% (-0.12 without the background), 100 % within 2 sigma
     _, weh, _ = truth_at(gt, x, np.full(x.size, Y_PATH))
     werr = w["weh_below_wt_pct"].to_numpy()[ice & picked] - weh[ice & picked]
-    assert abs(np.mean(werr)) < 0.3
+    assert abs(np.mean(werr)) < 0.15
     assert np.mean(np.abs(werr) <= 2 * w["weh_below_sigma_wt_pct"].to_numpy()[ice & picked]) >= 0.9
 
 

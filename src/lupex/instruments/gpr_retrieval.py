@@ -314,8 +314,48 @@ def _window_picks(stack, dt, k_lo, k_hi, k_ref=None, half=None):
     return kf * dt, amp, env[rows, np.clip(np.round(kf).astype(int), 0, n - 1)]
 
 
+def surface_basis(vm: VelocityModel, n_samples: int, dt_s: float, t_antenna_s: float, *, antenna_height_m: float,
+                  centre_frequency_hz: float, spreading: str = "point", dewow_periods: float = 2.0,
+                  depth_m: float = 1.0, dz_m: float = 1e-3) -> np.ndarray:
+    """The echoes of dry ground with the velocity model ``vm``, three basis traces (3, n_samples) after
+    the retrieval's own processing (dewow, matched filter): the direct coupling, the surface
+    reflection, and the reflections of the density gradient below it (the reflectivity series of
+    eps'(z) on a ``dz_m`` grid, with spreading and two-way surface transmission as in
+    :mod:`lupex.instruments.gpr_forward`; a constant eps' has no gradient and a zero third trace).
+    The source wavelet is the instrument's (the Ricker of :class:`GprConfig`)."""
+    from lupex.instruments.gpr_forward import ricker
+
+    t = np.arange(n_samples) * dt_s
+    z = np.arange(0.0, depth_m, dz_m)
+    n = np.sqrt(vm.eps_at(z))
+    r = np.empty_like(n)
+    r[0] = (1 - n[0]) / (1 + n[0])
+    r[1:] = (n[:-1] - n[1:]) / (n[:-1] + n[1:])
+    tk = t_antenna_s + 2 * antenna_height_m / C_M_S + 2 * vm.one_way_time_s(z)
+    g = spreading_factor(2 * (antenna_height_m + vm.inverse_n_integral_m(z)), spreading)
+    amp = r * g
+    amp[1:] *= 1 - r[0] ** 2
+    grad = np.zeros(n_samples)
+    keep = np.flatnonzero(np.abs(amp[1:]) > 1e-9) + 1
+    for k0 in range(0, keep.size, 256):
+        kk = keep[k0:k0 + 256]
+        grad += (amp[kk, None] * ricker(t[None, :] - tk[kk, None], centre_frequency_hz)).sum(axis=0)
+    raw = np.stack([ricker(t - t_antenna_s, centre_frequency_hz), amp[0] * ricker(t - tk[0], centre_frequency_hz), grad])
+    return matched_filter(dewow(raw, dt_s, dewow_periods / centre_frequency_hz), dt_s, centre_frequency_hz)
+
+
+def _project_out(stacks, basis, k_end):
+    """Residual of each row after a least-squares fit of the basis traces over samples [0, k_end)."""
+    A = basis[:, :k_end].T
+    live = np.flatnonzero(np.abs(A).max(axis=0) > 0)
+    coef = np.linalg.lstsq(A[:, live], stacks[:, :k_end].T, rcond=None)[0]
+    return stacks - coef.T @ basis[live]
+
+
 def pick_ice_table(data, dt_s, t_antenna_s, *, antenna_height_m: float, centre_frequency_hz: float,
-                   window_traces: int = 20, snr: float = 5.0, guide_windows: int = 7, spreading: str = "point"):
+                   window_traces: int = 20, snr: float = 5.0, guide_windows: int = 7, spreading: str = "point",
+                   velocity_model: VelocityModel | None = None, shallow_from_periods: float = 0.8,
+                   shallow_fit_periods: float = 0.5):
     """Per window of traces: surface and ice-table times, amplitudes and jackknife sigmas.
 
     Returns a dict of arrays (one entry per window): ``t_surface_s``, ``dt_ice_s``,
@@ -342,19 +382,39 @@ def pick_ice_table(data, dt_s, t_antenna_s, *, antenna_height_m: float, centre_f
     ts, a_s, _ = _window_picks(full, dt_s, 0, 0, k_ref=np.full(n_win, k_s), half=half)
     _, a_d, _ = _window_picks(full, dt_s, 0, 0, k_ref=np.full(n_win, int(round(t_antenna_s / dt_s))), half=half)
     geo_s = float(spreading_factor(2 * antenna_height_m, spreading))
-    # the search starts below the zone that drop_surface_picks rejects (2 periods): from 1.6
-    # periods, the tail of the surface echo and of the near-surface density gradient was the
-    # strongest event in ~98 % of windows, hid every ice echo below ~5 wt% WEH and was then dropped
-    k_lo = int(round((t_surf_geo + 2.2 * period) / dt_s))
+    flat = loo.reshape(n_win * W, n_s)
+    search, search_l = full, flat
+    floor = np.zeros(n_s)
+    if velocity_model is None:
+        # the search starts below the zone that drop_surface_picks rejects (2 periods): from 1.6
+        # periods, the tail of the surface echo and of the near-surface density gradient was the
+        # strongest event in ~98 % of windows, hid every ice echo below ~5 wt% WEH and was then dropped
+        k_lo = int(round((t_surf_geo + 2.2 * period) / dt_s))
+    else:
+        # the echoes of dry ground (direct coupling, surface, density gradient) are fitted over the samples
+        # up to shallow_fit_periods past the surface and subtracted; the search then runs on the residual
+        # from shallow_from_periods down, where the surface echo's tail no longer hides a shallow ice table
+        basis = surface_basis(velocity_model, n_s, dt_s, t_antenna_s, antenna_height_m=antenna_height_m,
+                              centre_frequency_hz=centre_frequency_hz, spreading=spreading)
+        k_fit = k_s + int(round(shallow_fit_periods * period / dt_s))
+        search, search_l = _project_out(full, basis, k_fit), _project_out(flat, basis, k_fit)
+        k_lo = k_s + int(round(shallow_from_periods * period / dt_s))
+        # model floor: twice what a dry ground on the other published density profile (Carrier <-> Hayne)
+        # leaves after this fit, over a period around each sample, in units of the measured surface echo
+        alt = VelocityModel("hayne" if velocity_model.profile == "carrier" else "carrier",
+                            velocity_model.scale if velocity_model.profile != "constant" else 1.0, 0.0)
+        b_alt = surface_basis(alt, n_s, dt_s, t_antenna_s, antenna_height_m=antenna_height_m,
+                              centre_frequency_hz=centre_frequency_hz, spreading=spreading)
+        r_alt = np.abs(_project_out(b_alt.sum(axis=0)[None, :], basis, k_fit)[0])
+        floor = 2.0 * maximum_filter(r_alt, size=2 * half + 1) / abs(float(b_alt[1, k_s]))
     # coherence: a guide from the median of neighbouring window stacks suppresses local events
     # (rock diffractions) and keeps laterally continuous reflectors; each window is then picked near it
-    guide = median_filter(full, size=(min(guide_windows, n_win) | 1, 1), mode="nearest")
+    guide = median_filter(search, size=(min(guide_windows, n_win) | 1, 1), mode="nearest")
     tg, _, _ = _window_picks(guide, dt_s, k_lo, n_s - half - 1)
-    ti, a_i, e_i = _window_picks(full, dt_s, 0, 0, k_ref=np.round(tg / dt_s).astype(int), half=half)
+    ti, a_i, e_i = _window_picks(search, dt_s, 0, 0, k_ref=np.round(tg / dt_s).astype(int), half=half)
     # noise of the stack, from the delete-one spread
-    flat = loo.reshape(n_win * W, n_s)
     ts_l, as_l, _ = _window_picks(flat, dt_s, 0, 0, k_ref=np.repeat(np.round(ts / dt_s).astype(int), W), half=half)
-    ti_l, ai_l, _ = _window_picks(flat, dt_s, 0, 0, k_ref=np.repeat(np.round(ti / dt_s).astype(int), W), half=half)
+    ti_l, ai_l, _ = _window_picks(search_l, dt_s, 0, 0, k_ref=np.repeat(np.round(ti / dt_s).astype(int), W), half=half)
     dt_l = (ti_l - ts_l).reshape(n_win, W)
     r_l = (ai_l / as_l).reshape(n_win, W)
 
@@ -362,13 +422,29 @@ def pick_ice_table(data, dt_s, t_antenna_s, *, antenna_height_m: float, centre_f
         return np.sqrt((W - 1) / W * np.sum((x - x.mean(axis=1, keepdims=True)) ** 2, axis=1))
 
     noise = 1.4826 * np.median(np.abs(blocks - full[:, None, :]), axis=(1, 2)) / np.sqrt(W)
-    ok = e_i > snr * noise
+    ok = (e_i > snr * noise) & (e_i > floor[np.clip(np.round(ti / dt_s).astype(int), 0, n_s - 1)] * np.abs(a_s))
+    if velocity_model is not None:
+        # an echo just below the fit window loses part of its amplitude to the fit (its wavelet reaches back
+        # into the window): the same processing and fit applied to a unit echo at the picked time gives the
+        # fraction kept, by which the amplitude is divided (1.00 from ~1.5 periods down, ~0.9 at 0.8)
+        from lupex.instruments.gpr_forward import ricker
+
+        t = np.arange(n_s) * dt_s
+        unit = matched_filter(dewow(ricker(t[None, :] - ti[:, None], centre_frequency_hz), dt_s,
+                                    2.0 / centre_frequency_hz), dt_s, centre_frequency_hz)
+        kept = _project_out(unit, basis, k_fit)
+        kp = np.clip(np.round(ti / dt_s).astype(int), 0, n_s - 1)
+        rows = np.arange(n_win)
+        frac = np.clip(kept[rows, kp] / np.where(unit[rows, kp] == 0, 1.0, unit[rows, kp]), 0.2, 1.5)
+        a_i = a_i / frac
+        r_l = r_l / frac[:, None]
     return dict(t_surface_s=ts, dt_ice_s=ti - ts, dt_ice_sigma_s=jk(dt_l), ratio=a_i / a_s, ratio_sigma=jk(r_l),
-                ok=ok, amp_surface=a_s, surface_reflection=a_s / a_d / geo_s,
+                ok=ok, amp_surface=a_s, surface_reflection=a_s / a_d / geo_s, search_from_s=(k_lo - k_s) * dt_s,
                 window_centres_index=np.arange(n_win) * W + (W - 1) / 2)
 
 
-def weh_from_contrast(eps_above, eps_below, rho_dry_kg_m3, eps_ice: float = ICE_PERMITTIVITY):
+def weh_from_contrast(eps_above, eps_below, rho_dry_kg_m3, eps_ice: float = ICE_PERMITTIVITY,
+                      weh_above_wt_pct=0.0):
     """WEH (wt% of the bulk) below an interface where pore ice fills the pores of the same dry matrix.
 
     Logarithmic mixing (the :mod:`lupex.instruments.gpr_dielectric` default) with ice added to
@@ -376,15 +452,19 @@ def weh_from_contrast(eps_above, eps_below, rho_dry_kg_m3, eps_ice: float = ICE_
     v_ice ln eps_ice, v_ice = w rho_bulk / rho_ice, rho_bulk = rho_dry / (1 - w) (ice adds mass,
     not volume: :func:`lupex.subsurface.regolith.bulk_density_with_ice_kg_m3`). Solved for w:
     w / (1 - w) = rho_ice ln(eps_below / eps_above) / (rho_dry ln eps_ice). Only the contrast
-    enters, so a common error in eps' above and below cancels.
+    enters, so a common error in eps' above and below cancels. Where the layer above holds
+    ``weh_above_wt_pct`` itself (the background hydrogen of "dry" regolith, counted as ice in the
+    permittivity), the contrast measures the difference: x = w / (1 - w) is linear in ln eps', so
+    x_below = x_above + the contrast's x.
     """
-    x = ICE_DENSITY_KG_M3 * np.log(np.asarray(eps_below, float) / np.asarray(eps_above, float)) / (
+    wa = np.asarray(weh_above_wt_pct, float) / 100.0
+    x = wa / (1.0 - wa) + ICE_DENSITY_KG_M3 * np.log(np.asarray(eps_below, float) / np.asarray(eps_above, float)) / (
         np.asarray(rho_dry_kg_m3, float) * np.log(eps_ice))
     return 100.0 * x / (1.0 + x)
 
 
 def _weh_from_ratio(ratio, depth_m, vm: VelocityModel, *, h, f_c, spreading, feo_tio2_wt_pct, rule, ice="same-bulk",
-                    r0=None, d_rho=0.0):
+                    r0=None, d_rho=0.0, weh_above=0.0):
     """WEH below the table from the ice/surface amplitude ratio, through the velocity model ``vm``: the
     surface coefficient from eps' at the top (unless measured, ``r0``), spreading over h + integral dz/n,
     attenuation integral alpha dz, and the contrast against the local eps' just above the table."""
@@ -400,7 +480,7 @@ def _weh_from_ratio(ratio, depth_m, vm: VelocityModel, *, h, f_c, spreading, feo
     eps2 = np.maximum(n2 ** 2, 1.0)
     rho = vm.density_kg_m3(depth_m) + d_rho
     if ice == "pores":
-        return weh_from_contrast(eps1, eps2, rho)
+        return weh_from_contrast(eps1, eps2, rho, weh_above_wt_pct=weh_above)
     return weh_from_permittivity(eps2, rho, rule)
 
 
@@ -409,7 +489,7 @@ ICE_CONVENTIONS = ("same-bulk", "pores")
 
 def retrieve(rg: Radargram, *, window_traces: int = 20, radius_m: float | None = 0.0, eps_prior=EPS_PRIOR,
              feo_tio2_wt_pct: float = 6.0, max_fits: int = 60, snr: float = 5.0, ice: str = "same-bulk",
-             aperture_m: float = 0.6) -> IceRetrieval:
+             aperture_m: float = 0.6, shallow: bool = True, weh_above_wt_pct: float = 0.0) -> IceRetrieval:
     """Full chain: dewow, time-zero, velocity analysis, ice-table picking, depth and WEH with 1-sigma errors.
 
     ``radius_m=None`` fits each diffractor's radius and cross-track offset (rocks of unknown size
@@ -418,6 +498,8 @@ def retrieve(rg: Radargram, *, window_traces: int = 20, radius_m: float | None =
     :func:`lupex.subsurface.two_layer_column` convention), ``"pores"`` fills the pores of the
     same dry matrix, so the bulk density rises (the ground truth's convention,
     :func:`lupex.subsurface.regolith.bulk_density_with_ice_kg_m3`; see :func:`weh_from_contrast`).
+    ``weh_above_wt_pct`` (with ``"pores"``) is the hydrogen of the layer above the table (e.g. the
+    site's background), which the contrast does not see.
     The two differ by a factor ~2 in WEH for the same reflection: with the same bulk density the
     ice replaces grain mass, which cancels about half of its effect on eps'. Where no hyperbola
     is usable, eps' falls back to ``eps_prior`` and ``eps_source`` says ``"prior"``.
@@ -431,18 +513,21 @@ def retrieve(rg: Radargram, *, window_traces: int = 20, radius_m: float | None =
     cfg = rg.config
     if cfg.antenna_height_m <= 0:
         raise InputError("retrieval needs the surface reflection apart from the direct coupling: antenna_height_m > 0")
+    if not (np.isfinite(weh_above_wt_pct) and 0 <= weh_above_wt_pct < 100):
+        raise InputError(f"weh_above_wt_pct must be within 0..100 wt%, got {weh_above_wt_pct!r}")
     if ice not in ICE_CONVENTIONS:
         raise InputError(f"ice must be one of {ICE_CONVENTIONS}, got {ice!r}")
     data, t_ant = preprocess(rg)
     fits = velocity_analysis(rg, data=data, t_antenna_s=t_ant, radius_m=radius_m, max_fits=max_fits,
                              aperture_m=aperture_m)
+    prior = eps_prior if isinstance(eps_prior, VelocityModel) else VelocityModel.prior("constant", eps_prior)
+    vm0 = fit_scale(prior, fits, combine_eps)
     picks = pick_ice_table(data, rg.dt_s, t_ant, antenna_height_m=cfg.antenna_height_m,
                            centre_frequency_hz=cfg.centre_frequency_hz, window_traces=window_traces, snr=snr,
-                           spreading=cfg.spreading)
+                           spreading=cfg.spreading, velocity_model=vm0 if shallow else None)
     # only hyperbolas above the ice table measure the top layer
-    prior = eps_prior if isinstance(eps_prior, VelocityModel) else VelocityModel.prior("constant", eps_prior)
     dt_med = float(np.median(picks["dt_ice_s"][picks["ok"]])) if picks["ok"].any() else np.nan
-    z_ice0 = float(fit_scale(prior, fits, combine_eps).depth_m(dt_med)) if np.isfinite(dt_med) else np.inf
+    z_ice0 = float(vm0.depth_m(dt_med)) if np.isfinite(dt_med) else np.inf
     fits = [f for f in fits if f.depth_m < z_ice0 - 0.05]
     vm = fit_scale(prior, fits, combine_eps)
     dtw, sdt = picks["dt_ice_s"], picks["dt_ice_sigma_s"]
@@ -450,7 +535,7 @@ def retrieve(rg: Radargram, *, window_traces: int = 20, radius_m: float | None =
     z = np.where(ok, vm.depth_m(np.where(ok, dtw, np.nan)), np.nan)
     sz = np.where(ok, vm.depth_sigma_m(np.where(ok, dtw, np.nan), sdt), np.nan)
     kw = dict(h=cfg.antenna_height_m, f_c=cfg.centre_frequency_hz, spreading=cfg.spreading,
-              feo_tio2_wt_pct=feo_tio2_wt_pct, rule=cfg.mixing_rule, ice=ice)
+              feo_tio2_wt_pct=feo_tio2_wt_pct, rule=cfg.mixing_rule, ice=ice, weh_above=weh_above_wt_pct)
     zz = np.nan_to_num(z)
     # the ice/surface ratio times the surface's reflection coefficient gives the ice echo's; that coefficient
     # is measured against the direct coupling (the amplitude unit) rather than predicted from eps' at the
@@ -505,6 +590,7 @@ def retrieve(rg: Radargram, *, window_traces: int = 20, radius_m: float | None =
     eps_sig = eps * vm.scale_sigma / vm.scale
     return IceRetrieval(eps, eps_sig, vm.source, tuple(fits), centres, z, sz, weh, sweh, depth, depth_sig, w_all, w_sig,
                         meta=dict(t_antenna_s=t_ant, n_windows=int(ok.size), n_used=int(ok.sum()),
+                                  search_from_periods=float(picks["search_from_s"] * cfg.centre_frequency_hz),
                                   velocity_model=vm.describe(), velocity_profile=vm.profile), velocity_model=vm)
 
 
@@ -514,17 +600,21 @@ def min_pick_depth_m(eps_top: float, centre_frequency_hz: float, periods: float 
     return float(C_M_S / np.sqrt(check_permittivity(eps_top)) * periods / centre_frequency_hz / 2)
 
 
-def drop_surface_picks(res: IceRetrieval, centre_frequency_hz: float, periods: float = 2.0) -> IceRetrieval:
+def drop_surface_picks(res: IceRetrieval, centre_frequency_hz: float, periods: float | None = None) -> IceRetrieval:
     """Treat picks shallower than :func:`min_pick_depth_m` as no pick (NaN).
 
     Without an ice reflection the picker still returns the largest amplitude in its search
     window, which then sits at the window's top edge on the tail of the surface echo (and of
     the near-surface density gradient of the regolith): a depth that is the same everywhere and
     carries no information about ice. ``meta`` gains ``min_depth_m`` and
-    ``n_surface_picks_dropped``.
+    ``n_surface_picks_dropped``. ``periods=None`` takes the retrieval's own search start
+    (``meta["search_from_periods"]``: 0.8 periods where the dry ground's echoes were subtracted
+    first, see :func:`pick_ice_table`), at most 2.
     """
     import dataclasses
 
+    if periods is None:
+        periods = min(2.0, res.meta.get("search_from_periods", 2.0))
     if res.velocity_model is None:
         z_min = min_pick_depth_m(res.eps_top, centre_frequency_hz, periods)
     else:

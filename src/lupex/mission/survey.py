@@ -100,9 +100,11 @@ class SurveyParams:
     gpr_fit_rock_size: bool = param(True, "-", "fit each diffractor's radius and cross-track offset (rocks of unknown "
                                     "size); false = point diffractors under the track",
                                     "rocks of the ground truth have radii of centimetres to decimetres")
-    gpr_min_pick_periods: float = param(2.0, "wavelet periods", "picks shallower than this many periods of two-way "
-                                        "time below the surface echo are no picks",
-                                        "lupex.instruments.gpr_retrieval.drop_surface_picks default")
+    gpr_min_pick_periods: float = param(0.8, "wavelet periods", "picks shallower than this many periods of two-way "
+                                        "time below the surface echo are no picks (the picker searches from 0.8 "
+                                        "after subtracting the dry ground's echoes; 2 without that step)",
+                                        "lupex.instruments.gpr_retrieval.pick_ice_table: 0.8 periods is ~0.09 m on "
+                                        "the Carrier profile at 800 MHz")
     rock_search_m: float = param(1.0, "m", "buried rocks within this cross-track distance of the path enter the GPR traces",
                                  f"{ASSUMED}: within the antenna beam at the GPR's 1.5 m sounding depth")
     ns_rate_hz: float = param(1.0, "Hz", "neutron spectrometer read-out rate (one count sample per 1/rate)",
@@ -413,6 +415,7 @@ def _run_gpr(cache, path, truth, rng, prm: SurveyParams, gpr_config, priors):
     res = gpr.retrieve(rg, window_traces=prm.gpr_window_traces, feo_tio2_wt_pct=priors["feo_tio2_wt_pct"],
                        radius_m=None if prm.gpr_fit_rock_size else 0.0, aperture_m=prm.gpr_aperture_m,
                        max_fits=prm.gpr_max_fits, snr=prm.gpr_pick_snr, ice="pores",
+                       weh_above_wt_pct=priors["dry_weh_wt_pct"],
                        eps_prior=gpr.VelocityModel.prior(prm.gpr_velocity_model, prm.gpr_eps_prior))
     return p, rg, gpr.drop_surface_picks(res, rg.config.centre_frequency_hz, prm.gpr_min_pick_periods), rocks
 
