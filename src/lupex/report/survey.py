@@ -160,9 +160,11 @@ def survey_sections(result) -> list[Section]:
         f"fitted in {p.ns_window_s:g} s windows), ALIS every {p.alis_every_m:g} m ({len(result.alis)} spectra), "
         f"EMS-L for {p.emsl_duration_s / 3600:g} h at the start. Retrievals are scored against the ground truth.",
         f"GPR: top-layer permittivity {sm.get('gpr_eps_top', float('nan')):.2f} +- "
-        f"{sm.get('gpr_eps_top_sigma', float('nan')):.2f} ({sm.get('gpr_eps_source', '?')}, "
-        f"{sm.get('n_hyperbolas', 0)} hyperbolas); picks shallower than {sm.get('gpr_min_depth_m', float('nan')):.2f} m "
-        "(within two wavelet periods of the surface echo) are not used. Ice found in "
+        f"{sm.get('gpr_eps_top_sigma', float('nan')):.2f} above the median ice table ({sm.get('gpr_eps_source', '?')}, "
+        f"{sm.get('n_hyperbolas', 0)} hyperbolas; time to depth through {sm.get('gpr_velocity_model', '?')}). "
+        "The echoes of dry ground (surface and density gradient) are fitted and subtracted before the ice table is "
+        f"picked; picks shallower than {sm.get('gpr_min_depth_m', float('nan')):.2f} m "
+        f"({p.gpr_min_pick_periods:g} wavelet periods below the surface echo) are not used. Ice found in "
         f"{_pct(sm.get('gpr_detection_rate'))} of the 1 m windows with ice within 1.2 m; picks in "
         f"{_pct(sm.get('gpr_false_pick_rate'))} of the windows without ice.",
         "Scores use windows that lie in one ground-truth cell (NS: with its 1 m footprint); sigma of the NS is "
