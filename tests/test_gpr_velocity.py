@@ -141,4 +141,4 @@ def test_bad_velocity_models_raise():
     with pytest.raises(InputError, match=">= 1"):
         VelocityModel("constant", 0.5, 0.1)
     with pytest.raises(InputError, match="beyond the velocity model"):
-        VelocityModel.prior("carrier").depth_m(1e-6)
+        VelocityModel.prior("carrier").depth_m(1e-6)   # 1 us two-way: ~90 m, beyond the 20 m grid

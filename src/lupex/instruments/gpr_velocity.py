@@ -53,7 +53,7 @@ PROFILE_SCALE_SIGMA = float(np.hypot(PROFILE_MEAN_DENSITY_G_CM3 * OLHOEFT_BASE_S
                                      np.log(OLHOEFT_BASE) * CARRIER_DENSITY_SIGMA_G_CM3))
 VELOCITY_MODELS = ("constant", "carrier", "hayne")
 _DZ = 1e-3
-_Z_MAX = 4.0
+_Z_MAX = 20.0
 
 
 @dataclass(frozen=True)
