@@ -42,8 +42,11 @@
   loosens towards the surface, a depth-dependent eps'(z) from a published
   density profile (:mod:`lupex.instruments.gpr_velocity`), whose scale the
   hyperbolas measure when there are any; times convert to depth through it.
-- Picks shallower than two wavelet periods below the surface echo are no
-  picks (:func:`drop_surface_picks`).
+- Before the ice table is picked, the echoes of dry ground on the velocity
+  model (surface and density gradient) are fitted and subtracted
+  (:func:`pick_ice_table`), so tables from ~0.09 m down are found; without
+  that step, picks shallower than two wavelet periods below the surface echo
+  are no picks (:func:`drop_surface_picks`).
 - The ice/surface amplitude ratio is turned into the ice echo's coefficient
   with the surface's coefficient as measured against the direct coupling (the
   amplitude unit), which includes the echo of a graded top. WEH's sigma has a
@@ -73,6 +76,7 @@ from lupex.instruments.gpr_processing import (
 )
 
 EPS_PRIOR = (3.25, 0.31)
+DEWOW_PERIODS = 2.0   # dewow window, in wavelet periods (preprocess, and the synthetic echoes fitted to its output)
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,7 @@ class IceRetrieval:
     velocity_model: VelocityModel | None = None   # what converted times to depths (None: constant eps_top)
 
 
-def preprocess(rg: Radargram, dewow_periods: float = 2.0, threshold: float = 0.5):
+def preprocess(rg: Radargram, dewow_periods: float = DEWOW_PERIODS, threshold: float = 0.5):
     """Dewow (window = ``dewow_periods`` / f_c) and time-zero on the direct coupling.
 
     Returns (data, t_antenna_s): the aligned data and the time of the antenna
@@ -315,7 +319,7 @@ def _window_picks(stack, dt, k_lo, k_hi, k_ref=None, half=None):
 
 
 def surface_basis(vm: VelocityModel, n_samples: int, dt_s: float, t_antenna_s: float, *, antenna_height_m: float,
-                  centre_frequency_hz: float, spreading: str = "point", dewow_periods: float = 2.0,
+                  centre_frequency_hz: float, spreading: str = "point", dewow_periods: float = DEWOW_PERIODS,
                   depth_m: float = 1.0, dz_m: float = 1e-3) -> np.ndarray:
     """The echoes of dry ground with the velocity model ``vm``, three basis traces (3, n_samples) after
     the retrieval's own processing (dewow, matched filter): the direct coupling, the surface
@@ -362,7 +366,18 @@ def pick_ice_table(data, dt_s, t_antenna_s, *, antenna_height_m: float, centre_f
     ``dt_ice_sigma_s``, ``ratio`` (ice/surface amplitude), ``ratio_sigma``, ``ok``, and
     ``surface_reflection``: the surface's Fresnel coefficient measured against the direct
     coupling (the system's amplitude unit), r0 = (a_surface / a_direct) / G(2h) with G the
-    forward model's spreading factor (1/L for a point source, 1 at 1 m).
+    forward model's spreading factor (1/L for a point source, 1 at 1 m); ``search_from_s``, the
+    two-way time below the surface echo where the search starts.
+
+    With a ``velocity_model``, the echoes that dry ground on that model would give (direct
+    coupling, surface, density gradient: :func:`surface_basis`) are fitted by least squares over
+    the samples up to ``shallow_fit_periods`` wavelet periods past the surface echo and
+    subtracted, and the search runs on the residual from ``shallow_from_periods`` down (0.8
+    periods is ~0.09 m on the Carrier profile at 800 MHz). A pick must also stand above a model
+    floor: twice the residual that dry ground on the other published profile (Carrier <-> Hayne)
+    leaves after the same fit. Its amplitude is divided by the fraction a unit echo at that
+    time keeps through the fit. Without one, the search starts 2.2 periods below the surface
+    echo, as :func:`drop_surface_picks` expects.
     """
     d = np.asarray(data, float)
     n_tr, n_s = d.shape
@@ -431,7 +446,7 @@ def pick_ice_table(data, dt_s, t_antenna_s, *, antenna_height_m: float, centre_f
 
         t = np.arange(n_s) * dt_s
         unit = matched_filter(dewow(ricker(t[None, :] - ti[:, None], centre_frequency_hz), dt_s,
-                                    2.0 / centre_frequency_hz), dt_s, centre_frequency_hz)
+                                    DEWOW_PERIODS / centre_frequency_hz), dt_s, centre_frequency_hz)
         kept = _project_out(unit, basis, k_fit)
         kp = np.clip(np.round(ti / dt_s).astype(int), 0, n_s - 1)
         rows = np.arange(n_win)
