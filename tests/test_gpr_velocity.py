@@ -142,3 +142,21 @@ def test_bad_velocity_models_raise():
         VelocityModel("constant", 0.5, 0.1)
     with pytest.raises(InputError, match="beyond the velocity model"):
         VelocityModel.prior("carrier").depth_m(1e-6)   # 1 us two-way: ~90 m, beyond the 20 m grid
+
+
+def test_surface_pick_is_corrected_for_the_direct_couplings_tail():
+    """Noise-free uniform ground (eps' known exactly) over ice at 0.55 m: the surface echo's peak is pulled
+    ~12 ps late by the direct coupling's tail 1.6 periods before it, which read the table 1.06 mm short
+    (several times a 1 m stack's timing sigma). The synthetic echoes give that bias, and the depth comes
+    out within 0.1 mm (measured 0.02 mm)."""
+    from lupex.instruments.gpr_dielectric import column_dielectric
+    from lupex.subsurface.profile import two_layer_column
+
+    quiet = gpr.GprConfig(noise_floor_db=-300.0, bandlimited_noise_db=-np.inf, wow_amplitude=0.0, timing_jitter_s=0.0)
+    col = two_layer_column(dry_thickness_m=0.55, weh_top_wt_pct=0, weh_bottom_wt_pct=6)
+    eps = float(column_dielectric(col)[0][0])
+    rg = gpr.forward_radargram([col] * 40, np.arange(40) * 0.05, rng=np.random.default_rng(0), config=quiet)
+    fixed = gpr.retrieve(rg, eps_prior=(eps, 1e-6), max_fits=0)
+    assert abs(fixed.depth_m - 0.55) < 1e-4
+    raw = gpr.retrieve(rg, eps_prior=(eps, 1e-6), max_fits=0, shallow=False)
+    assert -1.3e-3 < raw.depth_m - 0.55 < -0.8e-3
