@@ -69,7 +69,9 @@ from lupex.instruments.gpr_dielectric import (
     C_M_S, ICE_DENSITY_KG_M3, ICE_PERMITTIVITY, check_permittivity,
     weh_from_permittivity,
 )
-from lupex.instruments.gpr_forward import Radargram, check_positions, spreading_factor, two_medium_time
+from lupex.instruments.gpr_forward import (
+    GprConfig, Radargram, _layer_arrivals, check_positions, ricker, spreading_factor, two_medium_time,
+)
 from lupex.instruments.gpr_velocity import VelocityModel, fit_scale
 from lupex.instruments.gpr_processing import (
     background_removal, dewow, envelope, matched_filter, stolt_migration, time_zero,
@@ -323,22 +325,18 @@ def surface_basis(vm: VelocityModel, n_samples: int, dt_s: float, t_antenna_s: f
                   depth_m: float = 1.0, dz_m: float = 1e-3) -> np.ndarray:
     """The echoes of dry ground with the velocity model ``vm``, three basis traces (3, n_samples) after
     the retrieval's own processing (dewow, matched filter): the direct coupling, the surface
-    reflection, and the reflections of the density gradient below it (the reflectivity series of
-    eps'(z) on a ``dz_m`` grid, with spreading and two-way surface transmission as in
-    :mod:`lupex.instruments.gpr_forward`; a constant eps' has no gradient and a zero third trace).
+    reflection, and the reflections of the density gradient below it. The ground is eps'(z) on
+    ``dz_m`` layers down to ``depth_m``, lossless, and its echoes are the forward model's own
+    layered primaries (:func:`lupex.instruments.gpr_forward._layer_arrivals`: Fresnel series,
+    transmission, paraxial spreading); a constant eps' has no gradient and a zero third trace.
     The source wavelet is the instrument's (the Ricker of :class:`GprConfig`)."""
-    from lupex.instruments.gpr_forward import ricker
-
+    cfg = GprConfig(centre_frequency_hz=centre_frequency_hz, dt_s=dt_s, antenna_height_m=antenna_height_m,
+                    spreading=spreading)
     t = np.arange(n_samples) * dt_s
-    z = np.arange(0.0, depth_m, dz_m)
-    n = np.sqrt(vm.eps_at(z))
-    r = np.empty_like(n)
-    r[0] = (1 - n[0]) / (1 + n[0])
-    r[1:] = (n[:-1] - n[1:]) / (n[:-1] + n[1:])
-    tk = t_antenna_s + 2 * antenna_height_m / C_M_S + 2 * vm.one_way_time_s(z)
-    g = spreading_factor(2 * (antenna_height_m + vm.inverse_n_integral_m(z)), spreading)
-    amp = r * g
-    amp[1:] *= 1 - r[0] ** 2
+    z = np.arange(dz_m / 2, depth_m, dz_m)
+    eps = vm.eps_at(z)[None, :]
+    times, amps = _layer_arrivals(z, eps, np.zeros_like(eps), cfg)
+    tk, amp = t_antenna_s + times[0], amps[0]
     grad = np.zeros(n_samples)
     keep = np.flatnonzero(np.abs(amp[1:]) > 1e-9) + 1
     for k0 in range(0, keep.size, 256):
@@ -442,8 +440,6 @@ def pick_ice_table(data, dt_s, t_antenna_s, *, antenna_height_m: float, centre_f
         # an echo just below the fit window loses part of its amplitude to the fit (its wavelet reaches back
         # into the window): the same processing and fit applied to a unit echo at the picked time gives the
         # fraction kept, by which the amplitude is divided (1.00 from ~1.5 periods down, ~0.9 at 0.8)
-        from lupex.instruments.gpr_forward import ricker
-
         t = np.arange(n_s) * dt_s
         unit = matched_filter(dewow(ricker(t[None, :] - ti[:, None], centre_frequency_hz), dt_s,
                                     DEWOW_PERIODS / centre_frequency_hz), dt_s, centre_frequency_hz)
@@ -617,8 +613,8 @@ def retrieve(rg: Radargram, *, window_traces: int = 20, radius_m: float | None =
     eps_sig = eps * vm.scale_sigma / vm.scale
     return IceRetrieval(eps, eps_sig, vm.source, tuple(fits), centres, z, sz, weh, sweh, depth, depth_sig, w_all, w_sig,
                         meta=dict(t_antenna_s=t_ant, n_windows=int(ok.size), n_used=int(ok.sum()),
-                                  search_from_periods=float(picks["search_from_s"] * cfg.centre_frequency_hz),
-                                  velocity_model=vm.describe(), velocity_profile=vm.profile), velocity_model=vm)
+                                  search_from_periods=float(picks["search_from_s"] * cfg.centre_frequency_hz)),
+                        velocity_model=vm)
 
 
 def min_pick_depth_m(eps_top: float, centre_frequency_hz: float, periods: float = 2.0) -> float:

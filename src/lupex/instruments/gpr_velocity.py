@@ -79,12 +79,13 @@ class VelocityModel:
             from lupex.subsurface import regolith
 
             z = np.arange(0.0, _Z_MAX + _DZ / 2, _DZ)
-            eps_p = OLHOEFT_BASE ** (regolith.density_kg_m3(z, self.profile) / 1000.0)
+            rho = regolith.density_kg_m3(z, self.profile)
+            eps_p = OLHOEFT_BASE ** (rho / 1000.0)
             n = np.sqrt(eps_p)
             mid = 0.5 * (n[1:] + n[:-1]) * _DZ
             tau_p = np.concatenate([[0.0], np.cumsum(mid)]) / C_M_S
             inv_n = np.concatenate([[0.0], np.cumsum(0.5 * (1 / n[1:] + 1 / n[:-1]) * _DZ)])
-            object.__setattr__(self, "_grid", (z, eps_p, tau_p, inv_n, regolith.density_kg_m3(z, self.profile)))
+            object.__setattr__(self, "_grid", (z, eps_p, tau_p, inv_n, rho))
 
     @classmethod
     def prior(cls, profile: str = "carrier", eps_prior=(3.25, 0.31)) -> "VelocityModel":

@@ -671,7 +671,7 @@ def run_survey(truth, dem, path_xy, outdir=None, *, seed: int | None = None, rng
     timings["total_s"] = time.perf_counter() - t_start
     timings["columns_built"] = cache.built
     summary = dict(_detection(gwin), gpr_eps_top=gres.eps_top, gpr_eps_top_sigma=gres.eps_top_sigma,
-                   gpr_eps_source=gres.eps_source, gpr_velocity_model=gres.meta.get("velocity_model", "?"),
+                   gpr_eps_source=gres.eps_source, gpr_velocity_model=gres.velocity_model.describe(),
                    n_hyperbolas=len(gres.hyperbolas), rocks_near_path=len(rocks),
                    gpr_min_depth_m=gres.meta["min_depth_m"], gpr_surface_picks_dropped=gres.meta["n_surface_picks_dropped"],
                    priors=priors,
