@@ -7,34 +7,70 @@ retrieval needs (continuum shoulders at 2.5 and 3.5 um).
 
 Model, with sources
 -------------------
-* Reflectance: Hapke's isotropic multiple-scattering approximation, no
-  opposition effect (Hapke 2012, *Theory of Reflectance and Emittance
-  Spectroscopy*, 2nd ed., ch. 8)::
+* Reflectance: Hapke's isotropic multiple-scattering model without the
+  opposition effect, with the approximate H function (Hapke 2012, *Theory of
+  Reflectance and Emittance Spectroscopy*, 2nd ed., ch. 8)::
 
       I/F = (w/4) mu0/(mu0 + mu) H(mu0) H(mu),  H(x) = (1 + 2x)/(1 + 2 gamma x),
       gamma = sqrt(1 - w)
 
-  (the "approximate" H function, Hapke eq. 8.57 in the 2nd ed. numbering I
-  recall; accurate to a few %).
-* Continuum: I/F at i = 30 deg, e = 0 deg of highland soil,
-  ``0.22 * (lambda / 0.75 um) ** 0.40`` -- a smooth red-sloped curve with the
-  brightness of Apollo 16 soil 62231 (the RELAB highland standard; ~0.2 at
-  0.75 um, ~0.35 at 2.5 um from memory, not digitised). The 1 um pyroxene band
-  is left out; the 3 um retrieval only uses 2.4-3.6 um.
-* Water: Milliken & Mustard 2005 (JGR 110 E12001) showed that the effective
-  single-particle absorption thickness ESPAT = (1 - w)/w at ~2.9 um is linear
-  in absolute H2O content. The band adds
-  ``k * H2O_wt_pct * exp(-(lambda - 2.9)^2 / (2 * 0.15^2))`` to the continuum
-  ESPAT. The slope k = 0.5 per wt% is NOT the Milliken & Mustard lab value
-  (which is for coarser terrestrial samples); it is chosen so that 500 ppm
-  water gives a ~10 % band depth at 2.9 um, the order of the high-latitude
-  M3 band depths that Li & Milliken 2017 (Science Advances 3 e1701471) turn
-  into ~500 ppm. Treat k as the calibration constant ALIS must measure.
+  (the approximate H is good to a few %: tests/test_alis.py measures 3.3 % in
+  the Kirchhoff sum at w = 0.9). I/F is the radiance factor. Laboratory
+  spectra are reflectance factors REFF (relative to a Lambertian standard at
+  the same geometry), I/F = REFF mu0 (Hapke 2012 defines both), so lab data
+  at i = 30, e = 0 deg become single-scattering albedos w by inverting
+  ``hapke_iof(w, 30, 0) = REFF cos 30 deg`` (:func:`lab_ssa`).
+* Laboratory data: the data release of Cremons & Honniball 2022 (Earth and
+  Space Science 9, e2022EA002277; github.com/philiplinden/cremons-et-al-2022,
+  public domain), hand-copied with source line numbers into
+  tools/alis_lab_data/ and averaged over each 20 nm channel into data/*.csv
+  by tools/alis_lab_data/make_tables.py (headers name files and method).
+* Dry continuum: RELAB spectrum LR-CMP-098 of Apollo 16 mature highland soil
+  62231 (i = 30, e = 0 deg): REFF 0.149 at 0.75 um, 0.341 at 2.5 um, 0.365
+  at 3 um. The sample's terrestrial adsorbed-water band (down to 0.315 at
+  3 um) is replaced by the straight line between its rows nearest 2.65 and
+  3.8 um, as Cremons & Honniball did. ``continuum_scale`` and a tilt
+  ``(lambda / 0.75 um) ** continuum_slope`` multiply it (defaults 1 and 0:
+  62231 as measured); the retrieval fits both, so albedo and slope
+  differences from 62231 are absorbed. The 1 um band is in the spectrum; the
+  water retrieval only fits 2.4-3.6 um.
+* Water: four FTIR reflectance spectra of MORB glass D38A (69 um grains)
+  step-heated to 650, 700, 750, 800 C, total water by SIMS 1522, 762, 176,
+  22 ppm. Each is normalised to REFF 0.2363 in the 2.6 um channel (Cremons &
+  Honniball's normalisation), converted to w with :func:`lab_ssa`, and the
+  effective single-particle absorption thickness ESPAT = (1 - w)/w is fitted
+  linearly in water in every channel (Milliken & Mustard 2005, JGR 110
+  E12001: ESPAT is linear in H2O content; the method Cremons & Honniball
+  used). The fitted slope spectrum is the band's shape and strength
+  (:func:`morb_espat_fit`). It is zero at and below 2.6 um, where the
+  normalisation pins the four spectra together (Cremons & Honniball used
+  the 650 C spectrum for all four there). For the 69 um glass it peaks at
+  2.82 um (3550 cm^-1, the total-water band of silicate glass) at 1.76 per
+  wt% (1.58 at 2.9 um; half maximum 2.74-3.18 um) and keeps a long tail
+  (0.44 per wt% at 3.5 um), much of it from the 1522 ppm spectrum's flatter
+  continuum beyond 3.2 um, where the linear model fits the four measured
+  albedos least well (within 0.010; within 0.0044 over 2.6-3.0 um).
+* Grain size: the effective single-particle absorption thickness
+  (1 - w)/w of a weakly absorbing particle is ~ alpha <D>, absorption
+  coefficient times mean path length (Hapke 2012's equivalent-slab particle;
+  the reason Milliken & Mustard 2005 use ESPAT). At the same absorption
+  coefficient per ppm (same water speciation and grain density: 2.8 g/cm3
+  glass against ~3 g/cm3 lunar grains, not corrected) the slope therefore
+  scales with grain size: ``s(lambda) = s_glass(lambda) * 1e4 * D / 69 um``
+  per wt%, D = ``regolith_grain_size_um`` = 32 um (Cremons & Honniball's
+  regolith endmembers): 0.82 per wt% at 2.82 um, 0.73 at 2.9 um, 0.21 at
+  3.5 um (the assumed Gaussian it replaces had 0.5 at 2.9 um). MORB glass
+  stands in for lunar OH/H2O, whose band centre varies between ~2.8 um (OH)
+  and ~3 um (H2O): an assumption of the source.
+* Isotropic Hapke here, not Cremons & Honniball's phase function and
+  opposition term: the albedos differ from theirs, but the same inversion
+  turns lab data into w and w back into I/F, so the lab reflectances are
+  reproduced at i = 30, e = 0 (tested).
 * Thermal emission: Kirchhoff with Hapke's directional emissivity
-  eps(mu) = gamma H(mu) (Hapke 2012, ch. 15) times the Planck radiance. Warm
-  surfaces fill the 3 um band (Li & Milliken 2017; Bandfield et al. 2018
-  Nature Geoscience 11:173), so the retrieval fits temperature or takes it
-  as given.
+  eps(mu) = gamma H(mu) (Hapke 2012, thermal emission) times the Planck
+  radiance. Warm surfaces fill the 3 um band (Li & Milliken 2017, Science
+  Advances 3 e1701471; Bandfield et al. 2018 Nature Geoscience 11:173), so
+  the retrieval fits temperature or takes it as given.
 * Sun: a 5772 K blackbody scaled to the 1361 W/m^2 solar constant at 1 AU
   (the real solar spectrum differs by ~10 % near 3 um; an approximation).
 * Noise: Gaussian with a constant sigma per channel, ``L(2.5 um) / snr``.
@@ -45,6 +81,8 @@ Radiances are SI: W m^-2 sr^-1 per metre of wavelength.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
+from importlib.resources import files
 
 import numpy as np
 from scipy import constants as sc
@@ -58,37 +96,43 @@ SOLAR_CONSTANT_W_M2 = 1361.0
 T_SUN_K = 5772.0
 R_SUN_M = 6.957e8
 AU_M = 1.495978707e11
-BAND_CENTRE_UM = 2.9
-BAND_SIGMA_UM = 0.15
+BAND_CENTRE_UM = 2.82                # peak of the MORB D38A ESPAT slope spectrum (module docstring)
 SHOULDERS_UM = (2.5, 3.5)
+RANGE_UM = (0.5, 3.6)
+LAB_INCIDENCE_DEG, LAB_EMISSION_DEG = 30.0, 0.0       # RELAB and the MORB spectra (Cremons & Honniball 2022)
+TILT_PIVOT_UM = 0.75
+MORB_WATER_PPM = (1522.0, 762.0, 176.0, 22.0)         # SIMS, after 650, 700, 750, 800 C
+MORB_GRAIN_SIZE_UM = 69.0
+MORB_NORM_UM, MORB_NORM_REFF = 2.6, 0.2363            # Cremons & Honniball's normalisation
 
 
 @dataclass(frozen=True)
 class AlisParams:
     """Spectral model constants and the instrument's sampling and noise (module docstring gives each one's source)."""
 
-    espat_per_wt_pct: float = param(0.5, "1/wt%", "rise of the ESPAT (1-w)/w at the band centre per wt% H2O: the "
-                                    "calibration constant ALIS must measure",
-                                    f"{ASSUMED}: 500 ppm gives a ~10 % band depth, as the M3 band depths Li & Milliken "
-                                    "2017 turn into ~500 ppm (linear form: Milliken & Mustard 2005)")
-    continuum_iof_750nm: float = param(0.22, "-", "I/F of the dry continuum at 0.75 um (i = 30, e = 0 deg)",
-                                       "Apollo 16 soil 62231 (RELAB highland standard), ~0.2 at 0.75 um")
-    continuum_slope: float = param(0.40, "-", "power-law exponent of the red continuum, I/F ~ lambda^slope",
-                                   f"{ASSUMED}: 62231 ~0.35 at 2.5 um, from memory")
+    regolith_grain_size_um: float = param(32.0, "um", "grain size of the water-bearing regolith grains: the ESPAT "
+                                          "slope measured on 69 um MORB glass is scaled by this / 69 um",
+                                          "Cremons & Honniball 2022 regolith endmembers (32 um); ESPAT ~ alpha D "
+                                          "(Hapke 2012)")
+    continuum_scale: float = param(1.0, "-", "multiplier on the dry continuum, the reflectance of Apollo 16 soil "
+                                   "62231 with its lab-water band removed",
+                                   "RELAB LR-CMP-098 as measured (1.0)")
+    continuum_slope: float = param(0.0, "-", "exponent of the tilt (lambda / 0.75 um)^slope multiplying the dry "
+                                   "continuum", "RELAB LR-CMP-098 as measured (0)")
     snr: float = param(100.0, "-", "signal-to-noise ratio of the reflected radiance at 2.5 um (noise constant per "
                        "channel)", f"{ASSUMED}: imaging-spectrometer class, ALIS's is not published")
-    band_centre_um: float = param(BAND_CENTRE_UM, "um", "centre of the Gaussian H2O/OH absorption band",
-                                  "Milliken & Mustard 2005 (~2.9 um)")
-    band_sigma_um: float = param(BAND_SIGMA_UM, "um", "Gaussian sigma of the absorption band",
-                                 f"{ASSUMED}: the ~3 um band's width in lunar spectra")
+    band_centre_um: float = param(BAND_CENTRE_UM, "um", "wavelength at which band depths are read",
+                                  "peak of the ESPAT slope spectrum of MORB glass D38A (Cremons & Honniball 2022 "
+                                  "data; OH/H2O in silicate glass, ~3550 cm^-1)")
     channel_step_um: float = param(0.02, "um", "spectral sampling of the 0.5-3.6 um range",
                                    f"{ASSUMED}: 20 nm; ALIS's band passes not checked against a JAXA document")
     fit_range_um: tuple[float, float] = param((2.4, 3.6), "um", "[low, high] wavelengths fitted by the water retrieval",
                                               "continuum shoulders at 2.5 and 3.5 um around the band")
 
     def __post_init__(self):
-        check_positive(self, "espat_per_wt_pct", "continuum_iof_750nm", "snr", "band_sigma_um", "channel_step_um")
-        check_range(self, "continuum_iof_750nm", 0.0, 0.9, lo_open=True)
+        check_positive(self, "regolith_grain_size_um", "continuum_scale", "snr", "channel_step_um")
+        check_range(self, "regolith_grain_size_um", 1.0, 1000.0)
+        check_range(self, "continuum_scale", 0.0, 2.0, lo_open=True)
         check_range(self, "continuum_slope", -1.0, 2.0)
         check_range(self, "band_centre_um", 0.5, 3.6)
         check_range(self, "channel_step_um", 0.0, 0.1, lo_open=True)
@@ -101,6 +145,37 @@ class AlisParams:
 
 def wavelengths_um(step_um: float = 0.02):
     return np.round(np.arange(0.5, 3.6 + 1e-9, step_um), 6)
+
+
+# ---------------------------------------------------------- laboratory data
+
+@dataclass(frozen=True)
+class LabSpectra:
+    """The laboratory tables (module docstring): reflectance factors at i = 30, e = 0 deg per 20 nm channel."""
+
+    wavelength_um: np.ndarray           # 0.5-3.6 um
+    soil_reff: np.ndarray               # 62231 as measured
+    soil_dry_reff: np.ndarray           # 62231, lab-water band replaced by a line (2.65-3.8 um)
+    morb_wavelength_um: np.ndarray      # 2.46-3.6 um
+    morb_reff: np.ndarray               # (4, n): 1522, 762, 176, 22 ppm, not normalised
+    morb_water_ppm: np.ndarray
+
+
+def _read_table(name: str) -> dict[str, np.ndarray]:
+    lines = [ln for ln in files("lupex.instruments").joinpath("data", name).read_text().splitlines()
+             if ln.strip() and not ln.startswith("#")]
+    names = lines[0].split(",")
+    values = np.array([[float(v) for v in ln.split(",")] for ln in lines[1:]])
+    values.setflags(write=False)                      # shared by the cached LabSpectra
+    return {n: values[:, k] for k, n in enumerate(names)}
+
+
+@lru_cache(maxsize=1)
+def lab_spectra() -> LabSpectra:
+    soil, morb = _read_table("alis_62231.csv"), _read_table("alis_morb_d38a.csv")
+    return LabSpectra(soil["wavelength_um"], soil["reflectance"], soil["reflectance_dry"], morb["wavelength_um"],
+                      np.array([morb[k] for k in ("r_650c", "r_700c", "r_750c", "r_800c")]),
+                      np.array(MORB_WATER_PPM))
 
 
 # ---------------------------------------------------------------- physics
@@ -156,6 +231,71 @@ def espat(w):
     return (1.0 - w) / w
 
 
+def lab_ssa(reff, incidence_deg: float = LAB_INCIDENCE_DEG, emission_deg: float = LAB_EMISSION_DEG):
+    """Single-scattering albedo of a lab reflectance factor REFF (I/F = REFF mu0), by :func:`invert_hapke`."""
+    iof = np.asarray(reff, float) * np.cos(np.radians(incidence_deg))
+    return invert_hapke(np.clip(iof, 1e-6, 0.9), incidence_deg, emission_deg)
+
+
+@dataclass(frozen=True)
+class MorbFit:
+    """ESPAT of the MORB D38A glass fitted linearly in water per channel: espat = slope * ppm + intercept."""
+
+    wavelength_um: np.ndarray
+    slope_per_ppm: np.ndarray       # zero at and below 2.6 um (the normalisation channel)
+    intercept: np.ndarray
+    ssa: np.ndarray                 # (4, n) measured single-scattering albedos, 1522 ... 22 ppm
+    water_ppm: np.ndarray
+
+    def model_ssa(self, water_ppm):
+        """Single-scattering albedo of the linear ESPAT model (n_water, n) for the given water contents."""
+        x = np.atleast_1d(np.asarray(water_ppm, float))[:, None]
+        return 1.0 / (1.0 + self.slope_per_ppm * x + self.intercept)
+
+
+@lru_cache(maxsize=1)
+def morb_espat_fit() -> MorbFit:
+    """Milliken & Mustard's linear ESPAT-water relation from the four MORB spectra (module docstring)."""
+    lab = lab_spectra()
+    lam = lab.morb_wavelength_um
+    k = int(np.argmin(np.abs(lam - MORB_NORM_UM)))
+    w = lab_ssa(lab.morb_reff * (MORB_NORM_REFF / lab.morb_reff[:, k:k + 1]))
+    e, x = espat(w), lab.morb_water_ppm
+    xc = x - x.mean()
+    slope = (xc @ (e - e.mean(axis=0))) / (xc @ xc)
+    icpt = e.mean(axis=0) - slope * x.mean()
+    slope = np.where(lam > MORB_NORM_UM + 1e-9, slope, 0.0)
+    for a in (slope, icpt, w):
+        a.setflags(write=False)                       # cached: shared by every caller
+    return MorbFit(lam, slope, icpt, w, x)
+
+
+def _check_wavelengths(lam):
+    if np.any(lam < RANGE_UM[0] - 1e-9) or np.any(lam > RANGE_UM[1] + 1e-9) or not np.all(np.isfinite(lam)):
+        raise InputError(f"wavelengths must lie within ALIS's {RANGE_UM[0]}-{RANGE_UM[1]} um, the range of its "
+                         "laboratory tables")
+
+
+def water_espat_per_wt_pct(wavelength_um, params: AlisParams = AlisParams()):
+    """ESPAT added per wt% H2O: the MORB glass slope scaled to the regolith grain size (module docstring)."""
+    lam = np.asarray(wavelength_um, float)
+    _check_wavelengths(lam)
+    fit = morb_espat_fit()
+    s = fit.slope_per_ppm * 1e4 * params.regolith_grain_size_um / MORB_GRAIN_SIZE_UM
+    return np.interp(lam, fit.wavelength_um, s, left=0.0, right=float(s[-1]))
+
+
+def dry_continuum_reff(wavelength_um, params: AlisParams = AlisParams(), continuum_scale: float | None = None,
+                       continuum_slope: float | None = None):
+    """Reflectance factor at i = 30, e = 0 deg of the dry surface: 62231 (lab water removed), scaled and tilted."""
+    lam = np.asarray(wavelength_um, float)
+    _check_wavelengths(lam)
+    lab = lab_spectra()
+    scale = params.continuum_scale if continuum_scale is None else continuum_scale
+    slope = params.continuum_slope if continuum_slope is None else continuum_slope
+    return scale * np.interp(lam, lab.wavelength_um, lab.soil_dry_reff) * (lam / TILT_PIVOT_UM) ** slope
+
+
 # ----------------------------------------------------------- forward model
 
 def _check(water_wt_pct, temperature_k, incidence_deg, emission_deg):
@@ -174,18 +314,19 @@ def _check(water_wt_pct, temperature_k, incidence_deg, emission_deg):
 
 
 def single_scattering_albedo(wavelength_um, water_wt_pct, params: AlisParams = AlisParams(),
-                             continuum_scale: float = 1.0, continuum_slope: float | None = None):
+                             continuum_scale: float | None = None, continuum_slope: float | None = None):
+    """w of the surface: the dry continuum's ESPAT plus the water band's, ``s(lambda) * water_wt_pct``.
+
+    ``continuum_scale`` and ``continuum_slope`` replace the params' values when given.
+    """
     lam = np.asarray(wavelength_um, float)
-    beta = params.continuum_slope if continuum_slope is None else continuum_slope
-    iof_std = continuum_scale * params.continuum_iof_750nm * (lam / 0.75) ** beta
-    w_c = invert_hapke(np.clip(iof_std, 1e-6, 0.9), 30.0, 0.0)
-    band = np.exp(-0.5 * ((lam - params.band_centre_um) / params.band_sigma_um) ** 2)
-    e = espat(w_c) + params.espat_per_wt_pct * water_wt_pct * band
+    w_c = lab_ssa(dry_continuum_reff(lam, params, continuum_scale, continuum_slope))
+    e = espat(w_c) + water_espat_per_wt_pct(lam, params) * water_wt_pct
     return 1.0 / (1.0 + e)
 
 
 def radiance(wavelength_um, water_wt_pct, temperature_k, incidence_deg, emission_deg=0.0,
-             params: AlisParams = AlisParams(), continuum_scale: float = 1.0,
+             params: AlisParams = AlisParams(), continuum_scale: float | None = None,
              continuum_slope: float | None = None, distance_au: float = 1.0):
     """(total, reflected, thermal) spectral radiance, W m^-2 sr^-1 m^-1."""
     _check(water_wt_pct, temperature_k, incidence_deg, emission_deg)
@@ -271,7 +412,7 @@ def retrieve_water(wavelength_um, radiance_w_m2_sr_m, incidence_deg, emission_de
         t = p[3] if fit_t else temperature_k
         return radiance(lam_f, max(wat, 0.0), t, incidence_deg, emission_deg, params, scale, slope)
 
-    p0 = [0.02, 1.0, params.continuum_slope] + ([200.0] if fit_t else [])
+    p0 = [0.02, params.continuum_scale, params.continuum_slope] + ([200.0] if fit_t else [])
     lo = [0.0, 0.1, -1.0] + ([20.0] if fit_t else [])
     hi = [100.0, 4.0, 2.0] + ([700.0] if fit_t else [])
     # a coarse temperature scan avoids the flat start when the surface is cold
