@@ -313,6 +313,16 @@ def _check(water_wt_pct, temperature_k, incidence_deg, emission_deg):
         raise InputError("emission_deg must be in [0, 90)")
 
 
+def _albedo(dry_reff, band_per_wt_pct, water_wt_pct):
+    return 1.0 / (1.0 + espat(lab_ssa(dry_reff)) + band_per_wt_pct * water_wt_pct)
+
+
+def _emergent(w, sun_over_pi, planck, incidence_deg, emission_deg):
+    refl = hapke_iof(w, incidence_deg, emission_deg) * sun_over_pi
+    therm = directional_emissivity(w, emission_deg) * planck
+    return refl + therm, refl, therm
+
+
 def single_scattering_albedo(wavelength_um, water_wt_pct, params: AlisParams = AlisParams(),
                              continuum_scale: float | None = None, continuum_slope: float | None = None):
     """w of the surface: the dry continuum's ESPAT plus the water band's, ``s(lambda) * water_wt_pct``.
@@ -320,9 +330,8 @@ def single_scattering_albedo(wavelength_um, water_wt_pct, params: AlisParams = A
     ``continuum_scale`` and ``continuum_slope`` replace the params' values when given.
     """
     lam = np.asarray(wavelength_um, float)
-    w_c = lab_ssa(dry_continuum_reff(lam, params, continuum_scale, continuum_slope))
-    e = espat(w_c) + water_espat_per_wt_pct(lam, params) * water_wt_pct
-    return 1.0 / (1.0 + e)
+    return _albedo(dry_continuum_reff(lam, params, continuum_scale, continuum_slope),
+                   water_espat_per_wt_pct(lam, params), water_wt_pct)
 
 
 def radiance(wavelength_um, water_wt_pct, temperature_k, incidence_deg, emission_deg=0.0,
@@ -331,9 +340,8 @@ def radiance(wavelength_um, water_wt_pct, temperature_k, incidence_deg, emission
     """(total, reflected, thermal) spectral radiance, W m^-2 sr^-1 m^-1."""
     _check(water_wt_pct, temperature_k, incidence_deg, emission_deg)
     w = single_scattering_albedo(wavelength_um, water_wt_pct, params, continuum_scale, continuum_slope)
-    refl = hapke_iof(w, incidence_deg, emission_deg) * solar_irradiance(wavelength_um, distance_au) / np.pi
-    therm = directional_emissivity(w, emission_deg) * planck_radiance(wavelength_um, temperature_k)
-    return refl + therm, refl, therm
+    return _emergent(w, solar_irradiance(wavelength_um, distance_au) / np.pi,
+                     planck_radiance(wavelength_um, temperature_k), incidence_deg, emission_deg)
 
 
 def noise_sigma(wavelength_um, incidence_deg, emission_deg=0.0, params: AlisParams = AlisParams()):
@@ -406,11 +414,16 @@ def retrieve_water(wavelength_um, radiance_w_m2_sr_m, incidence_deg, emission_de
     sig = noise_sigma(lam_f, incidence_deg, emission_deg, params) if sigma is None else \
         np.broadcast_to(np.asarray(sigma, float), y.shape)[sel]
     fit_t = temperature_k is None
+    # what the fit does not vary is evaluated once: the same sums as radiance()
+    dry, band = dry_continuum_reff(lam_f, params, 1.0, 0.0), water_espat_per_wt_pct(lam_f, params)
+    tilt, sun = lam_f / TILT_PIVOT_UM, solar_irradiance(lam_f) / np.pi
+    b_given = None if fit_t else planck_radiance(lam_f, temperature_k)
 
     def model(p):
         wat, scale, slope = p[0], p[1], p[2]
-        t = p[3] if fit_t else temperature_k
-        return radiance(lam_f, max(wat, 0.0), t, incidence_deg, emission_deg, params, scale, slope)
+        w = _albedo(scale * dry * tilt ** slope, band, max(wat, 0.0))
+        b = planck_radiance(lam_f, p[3]) if fit_t else b_given
+        return _emergent(w, sun, b, incidence_deg, emission_deg)
 
     p0 = [0.02, params.continuum_scale, params.continuum_slope] + ([200.0] if fit_t else [])
     lo = [0.0, 0.1, -1.0] + ([20.0] if fit_t else [])
