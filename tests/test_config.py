@@ -192,7 +192,8 @@ def test_survey_instrument_tables_round_trip(tmp_path):
             "[gpr]\nbandlimited_noise_db = -inf\n\n[vehicle.mobility]\nspeed_cmd_m_s = 0.15\n")
     p = tmp_path / "s.toml"
     p.write_text(text)
-    cfg = c.load(p, ["survey.gpr_eps_prior=[3.0, 0.2]", "alis.fit_range_um=[2.5, 3.5]", "emsl.relative_sensitivity.He=0.2",
+    cfg = c.load(p, ["survey.gpr_eps_prior=[3.0, 0.2]", "alis.fit_range_um=[2.5, 3.5]", "alis.regolith_grain_size_um=45",
+                     "emsl.relative_sensitivity.He=0.2",
                      "survey.ns_weh_prior=uniform", "survey.gpr_fit_rock_size=false"])
     from lupex.instruments.neutron import EPI_B
 
@@ -201,12 +202,14 @@ def test_survey_instrument_tables_round_trip(tmp_path):
     assert cfg.emsl.relative_sensitivity["He"] == 0.2 and cfg.emsl.relative_sensitivity["Ar"] == 1.29
     assert cfg.gpr.bandlimited_noise_db == -float("inf") and cfg.survey.gpr_eps_prior == (3.0, 0.2)
     assert cfg.survey.speed_m_s == 0.15 and cfg.survey.gpr_fit_rock_size is False
+    assert cfg.alis.regolith_grain_size_um == 45.0 and cfg.alis.continuum_slope == 0.0
     out = tmp_path / "out.toml"
     out.write_text(c.to_toml(cfg))
     assert c.load(out) == cfg
     assert "speed_m_s" not in tomllib.loads(c.to_toml(cfg))["survey"]
     keys = {k for k, *_ in c.all_keys()}
     for key in ("survey.ns_window_s", "gpr.centre_frequency_hz", "neutron.footprint_fwhm_m", "neutron.response.epi_a",
-                "alis.snr", "emsl.background_cps", "emsl.relative_sensitivity", "emsl_outgassing.index"):
+                "alis.snr", "alis.regolith_grain_size_um", "alis.continuum_scale", "emsl.background_cps",
+                "emsl.relative_sensitivity", "emsl_outgassing.index"):
         assert key in keys, key
     assert "survey.speed_m_s" not in keys

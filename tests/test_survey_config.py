@@ -114,6 +114,9 @@ def test_campaign_call_still_works_with_params_only(tmp_path):
     ("alis.snr=0", "AlisParams.snr"),
     ("alis.fit_range_um=[3.0, 2.5]", "AlisParams.fit_range_um must be increasing"),
     ("alis.fit_range_um=[2.4, 4.0]", "AlisParams.fit_range_um must lie within"),
+    ("alis.regolith_grain_size_um=0", "AlisParams.regolith_grain_size_um"),
+    ("alis.continuum_scale=3", "AlisParams.continuum_scale"),
+    ("alis.espat_per_wt_pct=0.5", "unknown config key .alis.espat_per_wt_pct."),  # removed: lab data replace it
     ("emsl.relative_sensitivity.Xe=1", "unknown species 'Xe'"),
     ("emsl.relative_sensitivity.He=0", "IonTrapParams.relative_sensitivity.He"),
     ("emsl_outgassing.index=0", "Outgassing.index"),
