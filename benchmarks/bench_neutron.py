@@ -20,6 +20,8 @@ import numpy as np
 
 from lupex.instruments import neutron as ns
 
+NS = ns.NeutronSpectrometer()
+
 
 def ground(rng, length_m=1000.0, cell_m=0.1):
     edges = np.arange(-20.0, length_m + 20.0 + 1e-9, cell_m)
@@ -31,7 +33,7 @@ def ground(rng, length_m=1000.0, cell_m=0.1):
         w[sel] = rng.uniform(1, 8)
         d[sel] = rng.uniform(0.0, 0.6)
     epi, th = ns.two_layer_ratios(0.0, w, d * 150.0)
-    return edges, epi * 20.0, th * 30.0
+    return edges, epi * NS.epi_dry_rate_cps, th * NS.th_dry_rate_cps
 
 
 def naive_forward(x, edges, rate, fwhm):
@@ -52,7 +54,7 @@ def naive_posterior(n_e, n_t, live, wg, dg, f=0.0):
     for i, w in enumerate(wg):
         for j, d in enumerate(dg):
             e, t = ns.two_layer_ratios(0.0, w, d * 150.0)
-            me, mt = float(e) * 20.0 * live, float(t) * 30.0 * live
+            me, mt = float(e) * NS.epi_dry_rate_cps * live, float(t) * NS.th_dry_rate_cps * live
             post[i, j] = n_e * math.log(me) - me + n_t * math.log(mt) - mt
     post = np.exp(post - post.max())
     return post / post.sum()

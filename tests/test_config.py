@@ -188,16 +188,20 @@ def test_model_table_bad_values_name_the_key(override, needle):
 def test_survey_instrument_tables_round_trip(tmp_path):
     """[survey], [gpr], [neutron] (with [neutron.response]), [alis], [emsl] and [emsl_outgassing]: TOML and --set,
     nested tables, species maps, pairs and -inf; survey.speed_m_s follows the rover's commanded speed."""
-    text = ("[neutron.response]\nepi_a = 0.4\n\n[emsl_outgassing.lander_rate_1d_s]\nH2O = 3e17\n\n"
+    import shutil
+
+    from lupex.instruments.neutron import BUILTIN_TABLE
+
+    table = tmp_path / "my_table.npz"
+    shutil.copy(BUILTIN_TABLE, table)
+    text = (f"[neutron.response]\ntable = '{table}'\n\n[emsl_outgassing.lander_rate_1d_s]\nH2O = 3e17\n\n"
             "[gpr]\nbandlimited_noise_db = -inf\n\n[vehicle.mobility]\nspeed_cmd_m_s = 0.15\n")
     p = tmp_path / "s.toml"
     p.write_text(text)
     cfg = c.load(p, ["survey.gpr_eps_prior=[3.0, 0.2]", "alis.fit_range_um=[2.5, 3.5]", "alis.regolith_grain_size_um=45",
                      "emsl.relative_sensitivity.He=0.2",
                      "survey.ns_weh_prior=uniform", "survey.gpr_fit_rock_size=false"])
-    from lupex.instruments.neutron import EPI_B
-
-    assert cfg.neutron.response.epi_a == 0.4 and cfg.neutron.response.epi_b == EPI_B
+    assert cfg.neutron.response.table == str(table) and cfg.neutron.response.load().path == str(table)
     assert cfg.emsl_outgassing.lander_rate_1d_s == {"H2O": 3e17, "N2": 2e17, "CO2": 5e16}
     assert cfg.emsl.relative_sensitivity["He"] == 0.2 and cfg.emsl.relative_sensitivity["Ar"] == 1.29
     assert cfg.gpr.bandlimited_noise_db == -float("inf") and cfg.survey.gpr_eps_prior == (3.0, 0.2)
@@ -208,7 +212,7 @@ def test_survey_instrument_tables_round_trip(tmp_path):
     assert c.load(out) == cfg
     assert "speed_m_s" not in tomllib.loads(c.to_toml(cfg))["survey"]
     keys = {k for k, *_ in c.all_keys()}
-    for key in ("survey.ns_window_s", "gpr.centre_frequency_hz", "neutron.footprint_fwhm_m", "neutron.response.epi_a",
+    for key in ("survey.ns_window_s", "gpr.centre_frequency_hz", "neutron.footprint_fwhm_m", "neutron.response.table",
                 "alis.snr", "alis.regolith_grain_size_um", "alis.continuum_scale", "emsl.background_cps",
                 "emsl.relative_sensitivity", "emsl_outgassing.index"):
         assert key in keys, key

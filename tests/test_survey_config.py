@@ -109,8 +109,10 @@ def test_campaign_call_still_works_with_params_only(tmp_path):
     ("gpr.n_samples=8", "GprConfig.n_samples"),
     ("neutron.footprint_fwhm_m=0", "NeutronSpectrometer.footprint_fwhm_m"),
     ("neutron.systematic_frac=0.5", "NeutronSpectrometer.systematic_frac"),
-    ("neutron.response.lambda_epi_g_cm2=-1", "NeutronResponse.lambda_epi_g_cm2"),
-    ("neutron.response.epi_aa=1", "did you mean 'neutron.response.epi_a'"),
+    ("neutron.response.table=/nonexistent/table.npz", "NeutronResponse.table: neutron response table"),
+    ("neutron.response.tabel=x", "did you mean 'neutron.response.table'"),
+    ("neutron.response.epi_a=0.4", "unknown config key .neutron.response.epi_a."),  # removed: the table replaces it
+    ("neutron.th_dry_rate_cps=30", "unknown config key .neutron.th_dry_rate_cps."),  # follows from the table
     ("alis.snr=0", "AlisParams.snr"),
     ("alis.fit_range_um=[3.0, 2.5]", "AlisParams.fit_range_um must be increasing"),
     ("alis.fit_range_um=[2.4, 4.0]", "AlisParams.fit_range_um must lie within"),

@@ -435,7 +435,7 @@ def _run_ns(cache, path, rng, prm: SurveyParams, ns, priors):
     if edges.size == 2:     # a single cell: give the footprint a flat ground on both sides
         edges = np.array([edges[0] - 1.0, edges[1] + 1.0])
     ce, ct, me, mt = neutron.simulate_track_counts(t, s, edges, rates[:, 0], rates[:, 1], rng,
-                                                   fwhm_m=ns.footprint_fwhm_m)
+                                                   fwhm_m=ns.footprint_fwhm_m, beta=ns.beaming_exponent)
     se, live, t0 = neutron.segment_counts(ce, t, prm.ns_window_s)
     st, _, _ = neutron.segment_counts(ct, t, prm.ns_window_s)
     post = neutron.retrieve_two_layer(se, st, live, ns=ns, feo_tio2_wt_pct=priors["feo_tio2_wt_pct"],

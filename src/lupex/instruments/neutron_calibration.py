@@ -1,0 +1,178 @@
+"""Build the neutron spectrometer's response table from the Monte Carlo transport model.
+
+``python -m lupex.instruments.neutron_calibration`` (a few hours on 2 cores at
+the default statistics) writes ``lupex/instruments/data/neutron_response.npz``,
+which :mod:`lupex.instruments.neutron` interpolates. It does three things:
+
+1. Calibrates the one source constant the literature does not pin down, the
+   build-up length of the cosmic-ray neutron production profile
+   (:class:`lupex.instruments.neutron_transport.Source`), so that the
+   homogeneous epithermal response matches the NSS team's published
+   uniform-WEH calibration (vipersci.nss.uniform_weh: WEH = [0.0256 (C0/C -
+   1)]^1.099; see :func:`nss_epithermal_ratio`). Nothing else is fitted.
+2. Tabulates the epithermal and thermal count ratios (relative to dry regolith
+   of the reference composition) of a top layer of WEH ``W_top`` and areal
+   mass ``m`` over a half-space of WEH ``W_bot``: dry-over-wet, wet-over-dry
+   and homogeneous ground alike, the two-layer model of the NSS team.
+3. Tabulates how dry regolith's rates change with FeO+TiO2 (the
+   highland-mare line of :func:`lupex.instruments.neutron_transport.oxides_for`),
+   the thermal-to-epithermal count ratio of the reference ground and the
+   angular distribution of the escaping neutrons.
+
+All points share one random-number seed (correlated sampling), so the table's
+ratios are smooth in W and m even though each point carries ~0.5 %
+statistical noise; the noise estimate is stored beside each value.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from lupex.instruments import neutron_transport as nt
+
+TABLE_PATH = Path(__file__).with_name("data") / "neutron_response.npz"
+
+# the NSS team's uniform-WEH calibration (vipersci.nss.uniform_weh): WEH fraction = [A (C0/C - 1)]^B
+NSS_A, NSS_B, NSS_C0_CPS = 0.0256, 1.0990, 30.75
+
+
+def nss_epithermal_ratio(weh_wt_pct):
+    """C/C0 of the NSS calibration for homogeneous ground: 1 / (1 + (W/100)^(1/B) / A)."""
+    w = np.asarray(weh_wt_pct, float)
+    return 1.0 / (1.0 + (w / 100.0) ** (1.0 / NSS_B) / NSS_A)
+
+
+@dataclass(frozen=True)
+class Settings:
+    temperature_k: float = 150.0          # mean temperature of the top metre at the poles (Paige et al. 2010)
+    feo_tio2_wt_pct: float = 6.0          # reference composition: polar highland regolith
+    sm_ppm: float = nt.SM_PPM_DEFAULT
+    gd_ppm: float = nt.GD_PPM_DEFAULT
+    theta_mev: float = 1.0
+    attenuation_g_cm2: float = 160.0
+    tau0: float = 5.3
+    seed: int = 20261206
+
+
+WEH_TOP = (0.0, 0.1, 0.3, 1.0, 3.0)
+WEH_BOT = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 3.5, 6.0, 10.0, 15.0, 20.0, 30.0, 50.0, 100.0)
+MASS = (0.0, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0, 80.0, 100.0, 125.0, 150.0, 200.0, 260.0, 340.0)
+FEO_TIO2 = (0.0, 3.0, 6.0, 10.0, 15.0, 22.0, 30.0)
+FIT_WEH = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+
+
+def _run(st: Settings, buildup: float, layers, histories: int):
+    src = nt.Source(st.theta_mev, st.attenuation_g_cm2, buildup)
+    return nt.simulate_leakage(layers, histories=histories, seed=st.seed, temperature_k=st.temperature_k,
+                               source=src, detector=nt.Detector(st.tau0))
+
+
+def _slab(st: Settings, m, w, feo=None):
+    return nt.Slab(m, w, st.feo_tio2_wt_pct if feo is None else feo, st.sm_ppm, st.gd_ppm)
+
+
+def homogeneous_epithermal(st: Settings, buildup: float, weh=FIT_WEH, histories: int = 1_000_000):
+    """MC epithermal ratios of homogeneous ground at ``weh`` and their 1-sigma errors."""
+    r0 = _run(st, buildup, [_slab(st, 0, 0.0)], histories)
+    out, err = [], []
+    for w in weh:
+        r = _run(st, buildup, [_slab(st, 0, w)], histories)
+        q = r.epithermal / r0.epithermal
+        out.append(q)
+        err.append(q * math.hypot(r.epithermal_sigma / r.epithermal, r0.epithermal_sigma / r0.epithermal))
+    return np.array(out), np.array(err)
+
+
+def fit_buildup(st: Settings, candidates=(35.0, 45.0, 55.0, 65.0), histories: int = 1_000_000, progress=None):
+    """Build-up length (g/cm^2) whose homogeneous epithermal deficits best match the NSS calibration's
+    (least squares in the deficit over FIT_WEH; a parabola through the candidates' misfits)."""
+    target = 1.0 - nss_epithermal_ratio(FIT_WEH)
+    cost = []
+    for b in candidates:
+        r, _ = homogeneous_epithermal(st, b, histories=histories)
+        cost.append(float(np.sum(((1.0 - r) - target) ** 2)))
+        if progress:
+            progress(f"build-up {b:g} g/cm^2: misfit {cost[-1]:.3g}")
+    c = np.polyfit(candidates, cost, 2)
+    best = -c[1] / (2 * c[0]) if c[0] > 0 else candidates[int(np.argmin(cost))]
+    return float(np.clip(best, min(candidates), max(candidates))), np.array(cost)
+
+
+def build(st: Settings = Settings(), buildup: float | None = None, histories: int = 400_000,
+          fit_histories: int = 1_000_000, out: Path = TABLE_PATH, weh_top=WEH_TOP, weh_bot=WEH_BOT, mass=MASS,
+          feo=FEO_TIO2, quiet: bool = False) -> Path:
+    from rich.progress import Progress
+
+    t0 = time.time()
+    log = (lambda s: None) if quiet else (lambda s: print(s, flush=True))
+    if buildup is None:
+        buildup, cost = fit_buildup(st, histories=fit_histories, progress=log)
+    log(f"source build-up length {buildup:.2f} g/cm^2")
+    fit_r, fit_e = homogeneous_epithermal(st, buildup, histories=fit_histories)
+    ref = _run(st, buildup, [_slab(st, 0, 0.0)], histories * 4)
+    shape = (len(weh_top), len(weh_bot), len(mass))
+    epi, th, epi_s, th_s = (np.zeros(shape) for _ in range(4))
+    n = shape[0] * shape[1] * shape[2]
+    with Progress(disable=quiet) as bar:
+        task = bar.add_task("neutron response table", total=n)
+        for i, wt in enumerate(weh_top):
+            for j, wb in enumerate(weh_bot):
+                for k, m in enumerate(mass):
+                    if m == 0.0 and i > 0:          # no top layer: the same as W_top = 0
+                        epi[i, j, k], th[i, j, k] = epi[0, j, k], th[0, j, k]
+                        epi_s[i, j, k], th_s[i, j, k] = epi_s[0, j, k], th_s[0, j, k]
+                    else:
+                        layers = [_slab(st, m, wt), _slab(st, 0, wb)] if m > 0 else [_slab(st, 0, wb)]
+                        r = _run(st, buildup, layers, histories)
+                        epi[i, j, k] = r.epithermal / ref.epithermal
+                        th[i, j, k] = r.thermal / ref.thermal
+                        epi_s[i, j, k] = r.epithermal_sigma / ref.epithermal
+                        th_s[i, j, k] = r.thermal_sigma / ref.thermal
+                    bar.advance(task)
+                if not bar.console.is_terminal:
+                    log(f"W_top {wt:g}, W_bot {wb:g} done ({time.time() - t0:.0f} s)")
+    c_epi, c_th = [], []
+    for a in feo:
+        r = _run(st, buildup, [_slab(st, 0, 0.0, a)], histories * 4)
+        c_epi.append(r.epithermal / ref.epithermal)
+        c_th.append(r.thermal / ref.thermal)
+    meta = dict(settings=asdict(st), buildup_g_cm2=buildup, histories_per_point=histories,
+                reference_histories=ref.histories, seconds=round(time.time() - t0),
+                made=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                source="lupex.instruments.neutron_transport via lupex.instruments.neutron_calibration")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp.npz")
+    np.savez_compressed(tmp, weh_top=np.array(weh_top), weh_bot=np.array(weh_bot), mass_g_cm2=np.array(mass),
+                        epithermal=epi, thermal=th, epithermal_sigma=epi_s, thermal_sigma=th_s,
+                        feo_tio2_wt_pct=np.array(feo), composition_epithermal=np.array(c_epi),
+                        composition_thermal=np.array(c_th), thermal_over_epithermal=ref.thermal / ref.epithermal,
+                        fit_weh=np.array(FIT_WEH), fit_epithermal=fit_r, fit_epithermal_sigma=fit_e,
+                        mu_edges=ref.mu_edges, current_by_mu=ref.current_by_mu,
+                        energy_edges_ev=ref.energy_edges_ev, flux_spectrum=ref.flux_spectrum,
+                        meta=json.dumps(meta))
+    tmp.replace(out)
+    log(f"wrote {out} in {time.time() - t0:.0f} s")
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="Build the neutron spectrometer's Monte Carlo response table.")
+    ap.add_argument("--out", type=Path, default=TABLE_PATH, help="output .npz (default: the package's table)")
+    ap.add_argument("--histories", type=int, default=400_000, help="source neutrons per table point")
+    ap.add_argument("--fit-histories", type=int, default=1_000_000,
+                    help="source neutrons per point of the build-up fit")
+    ap.add_argument("--buildup", type=float, default=None,
+                    help="source build-up length, g/cm^2 (default: fit it to the NSS calibration)")
+    a = ap.parse_args(argv)
+    build(histories=a.histories, fit_histories=a.fit_histories, buildup=a.buildup, out=a.out)
+
+
+if __name__ == "__main__":
+    main()
