@@ -21,8 +21,9 @@ mean atomic mass and Fe/Ti, only weakly to hydrogen.
    profile, 39.9 g/cm^2: production peaks at ~64 g/cm^2 and falls off with
    Lal's 160 g/cm^2) is fitted to the NSS team's published uniform-WEH
    calibration (vipersci.nss.uniform_weh, WEH = [0.0256 (C0/C - 1)]^1.099),
-   which the table then reproduces within 2 points of deficit over
-   0.25-8 wt%. Everything else -- the thermal curve, the depth dependence,
+   which the table then reproduces within 1 point of deficit over
+   0.25-4 wt% (2.1 points at 8 wt%, 2.7 at 10 wt%: fewer counts than NSS's
+   curve with more hydrogen). Everything else -- the thermal curve, the depth dependence,
    the wet-over-dry enhancement, the composition factors -- is the transport
    physics, checked in docs/VALIDATION.md against Lunar Prospector's polar
    depressions (Feldman et al. 1998, read by Lawrence et al. 2006 as 100-150
@@ -30,10 +31,13 @@ mean atomic mass and Fe/Ti, only weakly to hydrogen.
    (~30 g/cm^2), Voss 1969's laboratory thermal slope and Lunar Prospector's
    highland/mare thermal contrast.
 
-   Between table points: a bicubic smoothing spline in (ln(1 + W_bot / 0.5 wt%),
-   m) for each W_top (residuals 0.3x the points' statistical variance,
-   typically 0.5 % epithermal, 0.8 % thermal), linear across
-   ln(1 + W_top / 0.1 wt%). Below 340 g/cm^2 of top
+   Between table points: for each W_top, the points are smoothed on the grid
+   (ln(1 + W_bot / 0.5 wt%), ln(1 + m / 20 g/cm^2)) by a weighted
+   second-difference penalty (Whittaker-Eilers, :func:`smooth_grid`; the
+   weighted residuals sum to 0.3 per point, 0.55 sigma rms, < 2.3 sigma
+   everywhere; the m = 0 column, homogeneous W_bot ground, is shared by all
+   W_top), then interpolated by a bicubic spline in (ln(1 + W_bot / 0.5), m);
+   linear across ln(1 + W_top / 0.1 wt%). Below 340 g/cm^2 of top
    layer the bottom's influence is taken to fade as exp(-(m - 340)/100 g/cm^2)
    towards homogeneous W_top ground.
 
@@ -92,8 +96,9 @@ BEAMING_EXPONENT = 0.39
 BUILTIN_TABLE = Path(__file__).with_name("data") / "neutron_response.npz"
 NSS_C0_CPS = 30.75          # vipersci.nss.uniform_weh: dry epithermal rate, Lunar Prospector-era conditions
 W_BOT_SCALE, W_TOP_SCALE = 0.5, 0.1     # wt%: the interpolation axes are ln(1 + W / scale)
+M_AXIS_G_CM2 = 20.0                     # the smoothing's depth axis is ln(1 + m / 20 g/cm^2) (smooth_grid)
 M_FADE_G_CM2 = 100.0                    # beyond the table's deepest interface, the bottom's influence fades
-SMOOTHING = 0.3                         # of the table's statistical variance (ResponseTable._build_splines)
+SMOOTHING = 0.3                         # weighted chi^2 per table point left by the smoothing (smooth_grid)
 
 
 @dataclass(frozen=True)
@@ -148,12 +153,19 @@ class ResponseTable:
         out = []
         for z, sig in ((self.epithermal, self.epithermal_sigma), (self.thermal, self.thermal_sigma)):
             per_top = []
+            ym = np.log1p(self.mass_g_cm2 / M_AXIS_G_CM2)
             for i in range(self.weh_top.size):
-                # smoothing: the squared residuals may sum to SMOOTHING x the points' statistical variance (the
-                # variance is the uncorrelated estimate; points share one seed, so their differences are
-                # less noisy than that: 0.3 leaves residuals of 0.6 sigma rms, < 3 sigma everywhere)
-                s = SMOOTHING * float(np.sum(np.maximum(sig[i], 1e-6) ** 2))
-                per_top.append(RectBivariateSpline(u, self.mass_g_cm2, z[i], kx=3, ky=3, s=s))
+                zi, pinned = z[i].copy(), np.zeros(z[i].shape, bool)
+                if i:                   # m = 0 is homogeneous W_bot ground whatever W_top: the W_top = 0 surface's
+                    zi[:, 0] = zs0[:, 0]            # smoothed values, held fixed
+                    pinned[:, 0] = True
+                zs = smooth_grid(u, ym, zi, np.maximum(sig[i], 1e-6), SMOOTHING, pinned)
+                if not i:
+                    zs0 = zs
+                # s=0: an interpolating bicubic spline through the smoothed points, knots at the grid (FITPACK's
+                # smoothing mode, s > 0, was used before and can return unsorted knots on this grid, which made
+                # the surface jump at some of them)
+                per_top.append(RectBivariateSpline(u, self.mass_g_cm2, zs, kx=3, ky=3, s=0))
             out.append(per_top)
         # the smoothed surface need not pass exactly through the dry reference; ratios are divided by its value
         # there, so dry reference ground reads exactly 1
@@ -198,6 +210,56 @@ class ResponseTable:
         a = np.asarray(feo_tio2_wt_pct, float)
         return (np.interp(a, self.feo_tio2_wt_pct, self.composition_epithermal),
                 np.interp(a, self.feo_tio2_wt_pct, self.composition_thermal))
+
+
+def _second_difference(x):
+    """Second divided differences on the nodes x (rows: interior nodes), so the penalty does not depend on
+    the spacing of the table's axes."""
+    n = x.size
+    d = np.zeros((n - 2, n))
+    for k in range(n - 2):
+        h0, h1 = x[k + 1] - x[k], x[k + 2] - x[k + 1]
+        d[k, k:k + 3] = 2.0 / (h0 + h1) * np.array([1.0 / h0, -(1.0 / h0 + 1.0 / h1), 1.0 / h1])
+    return d
+
+
+def smooth_grid(x, y, z, sigma, chi2_per_point, pinned=None):
+    """Weighted penalised smoothing of Monte Carlo values z(x, y) on a grid (Whittaker 1923, Eilers 2003,
+    Anal. Chem. 75:3631, in two dimensions): minimises sum((z - s)/sigma)^2 + lam (|D_x s|^2 + |D_y s|^2)
+    with second divided differences on each axis scaled to [0, 1], lam chosen (bisection in log lam) so
+    that the weighted residuals sum to chi2_per_point x the number of points. chi2_per_point < 1 because
+    the table's points share one random seed, so their differences are less noisy than sigma says.
+    Points where ``pinned`` is true are held at their values (and not counted)."""
+    nx, ny = z.shape
+    xs = (x - x[0]) / (x[-1] - x[0])
+    ys = (y - y[0]) / (y[-1] - y[0])
+    dx = np.kron(_second_difference(xs), np.eye(ny))
+    dy = np.kron(np.eye(nx), _second_difference(ys))
+    pen = dx.T @ dx + dy.T @ dy
+    free = np.ones(z.size, bool) if pinned is None else ~np.asarray(pinned, bool).ravel()
+    w = 1.0 / sigma.ravel()[free] ** 2
+    zf = z.ravel()
+    target = chi2_per_point * int(free.sum())
+    # lam is relative: the penalty scaled to the trace of the weights
+    pen *= float(np.sum(w)) / np.trace(pen)
+    p_ff, p_fp = pen[np.ix_(free, free)], pen[np.ix_(free, ~free)]
+
+    def fit(log_lam):
+        lam = np.exp(log_lam)
+        sm = zf.copy()          # pinned points keep their values; the free ones solve the normal equations
+        sm[free] = np.linalg.solve(np.diag(w) + lam * p_ff, w * zf[free] - lam * p_fp @ zf[~free])
+        return sm, float(np.sum(w * (zf[free] - sm[free]) ** 2))
+
+    lo, hi = -25.0, 15.0
+    if fit(hi)[1] <= target:            # even a plane-like surface fits within the target: keep it
+        return fit(hi)[0].reshape(nx, ny)
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        if fit(mid)[1] > target:
+            hi = mid
+        else:
+            lo = mid
+    return fit(lo)[0].reshape(nx, ny)
 
 
 @lru_cache(maxsize=4)

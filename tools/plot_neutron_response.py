@@ -1,0 +1,64 @@
+"""Figure of the neutron spectrometer's Monte Carlo response table against the published numbers it is
+checked with (docs/figures/neutron_response.png). Run from the repository root:
+
+    python tools/plot_neutron_response.py
+"""
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from lupex.instruments import neutron as ns  # noqa: E402
+from lupex.instruments import neutron_calibration as nc  # noqa: E402
+
+OUT = Path(__file__).resolve().parents[1] / "docs" / "figures" / "neutron_response.png"
+
+
+def main():
+    t = ns.load_table()
+    fig, ax = plt.subplots(2, 2, figsize=(11, 8.5))
+    w = np.linspace(0, 20, 401)
+    a = ax[0, 0]
+    a.plot(w, ns.epithermal_ratio(w), label="lupex Monte Carlo table")
+    a.plot(w, nc.nss_epithermal_ratio(w), "--", label="NSS calibration (vipersci.nss.uniform_weh)")
+    a.errorbar(t.weh_bot, t.epithermal[0, :, 0], yerr=t.epithermal_sigma[0, :, 0], fmt="o", ms=3,
+               label="table points (homogeneous)")
+    a.set(xlim=(0, 20), xlabel="WEH (wt%)", ylabel="epithermal / dry", title="Homogeneous ground: epithermal")
+    a.legend(fontsize=8)
+    a = ax[0, 1]
+    a.plot(w, ns.thermal_ratio(w), label="reference (FeO+TiO2 6 wt%)")
+    a.plot(w, ns.thermal_ratio(w, feo_tio2_wt_pct=22.0), label="mare (22 wt%)")
+    a.set(xlim=(0, 20), xlabel="WEH (wt%)", ylabel="thermal / dry reference", title="Homogeneous ground: thermal")
+    a.legend(fontsize=8)
+    a = ax[1, 0]
+    m = np.linspace(0, 400, 401)
+    for wb in (0.5, 2.0, 5.0, 15.0):
+        e, th = ns.two_layer_ratios(0.0, wb, m)
+        line, = a.plot(m, e, label=f"{wb:g} wt%: epithermal")
+        a.plot(m, th, ":", color=line.get_color(), label="thermal")
+    a.axhline(1.0, color="k", lw=0.5)
+    a.set(xlabel="dry overburden (g/cm^2; 150 = 1 m at 1.5 g/cm^3)", ylabel="ratio to dry",
+          title="Dry over wet: burial")
+    a.legend(fontsize=7, ncol=2)
+    a = ax[1, 1]
+    m = np.linspace(0, 200, 401)
+    for wt in (0.1, 0.3, 1.0, 3.0):
+        a.plot(m, ns.two_layer_ratios(wt, 0.0, m)[0], label=f"{wt:g} wt% layer")
+    a.axhline(1.0, color="k", lw=0.5)
+    a.axvline(30.0, color="grey", ls="--", lw=0.8)
+    a.text(33, 0.62, "Lawrence et al. 2011:\nsign change ~30 g/cm^2", fontsize=7)
+    a.set(xlabel="wet layer thickness (g/cm^2)", ylabel="epithermal / dry", title="Wet over dry (epithermal)")
+    a.legend(fontsize=8)
+    fig.suptitle(f"Neutron spectrometer response: lupex Monte Carlo (source build-up "
+                 f"{t.meta['buildup_g_cm2']:.1f} g/cm^2 fitted to the NSS calibration), 150 K", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(OUT, dpi=110)
+    print(OUT)
+
+
+if __name__ == "__main__":
+    main()
