@@ -224,6 +224,27 @@ def test_table_metadata_and_bad_tables(tmp_path):
         ns.two_layer_ratios(5.0, 0.0, 10.0)
 
 
+def test_calibration_builds_a_table_the_model_can_use_and_refuses_bad_options(tmp_path, capsys):
+    # a small table from the same builder as the shipped one: written atomically, loadable, physical
+    out = tmp_path / "small.npz"
+    nc.build(buildup=nt.BUILDUP_G_CM2, histories=4000, fit_histories=2000, out=out, weh_top=(0.0, 1.0),
+             weh_bot=(0.0, 0.5, 2.0, 6.0), mass=(0.0, 10.0, 40.0, 100.0), feo=(6.0, 20.0), quiet=True)
+    assert not list(tmp_path.glob("*.tmp.npz"))
+    resp = ns.NeutronResponse(table=str(out))
+    t = resp.load()
+    assert t.meta["histories_per_point"] == 4000 and t.epithermal.shape == (2, 4, 4)
+    epi = ns.two_layer_ratios(0.0, np.array([0.0, 0.5, 2.0, 6.0]), 0.0, response=resp)[0]
+    assert epi[0] == 1.0 and np.all(np.diff(epi) < 0)
+    # and it agrees with the shipped table within the small run's statistics
+    np.testing.assert_allclose(epi, ns.two_layer_ratios(0.0, np.array([0.0, 0.5, 2.0, 6.0]), 0.0)[0], atol=0.06)
+    before = out.read_bytes()
+    for argv in (["--histories", "10", "--out", str(out)], ["--buildup", "-1", "--out", str(out)],
+                 ["--out", str(tmp_path / "x.txt")], ["--out", str(tmp_path / "no" / "x.npz")]):
+        assert nc.main(argv) == 2
+        assert capsys.readouterr().err.startswith("error: ")
+    assert out.read_bytes() == before and not (tmp_path / "x.txt").exists()
+
+
 # ------------------------------------------------------------------ footprint
 
 @pytest.mark.parametrize("beta", [0.0, ns.BEAMING_EXPONENT, 1.0])

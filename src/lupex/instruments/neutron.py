@@ -154,14 +154,15 @@ class ResponseTable:
         for z, sig in ((self.epithermal, self.epithermal_sigma), (self.thermal, self.thermal_sigma)):
             per_top = []
             ym = np.log1p(self.mass_g_cm2 / M_AXIS_G_CM2)
+            homogeneous = None          # the W_top = 0 surface's smoothed m = 0 column
             for i in range(self.weh_top.size):
                 zi, pinned = z[i].copy(), np.zeros(z[i].shape, bool)
-                if i:                   # m = 0 is homogeneous W_bot ground whatever W_top: the W_top = 0 surface's
-                    zi[:, 0] = zs0[:, 0]            # smoothed values, held fixed
+                if homogeneous is not None:     # m = 0 is homogeneous W_bot ground whatever W_top: held fixed
+                    zi[:, 0] = homogeneous
                     pinned[:, 0] = True
                 zs = smooth_grid(u, ym, zi, np.maximum(sig[i], 1e-6), SMOOTHING, pinned)
-                if not i:
-                    zs0 = zs
+                if homogeneous is None:
+                    homogeneous = zs[:, 0].copy()
                 # s=0: an interpolating bicubic spline through the smoothed points, knots at the grid (FITPACK's
                 # smoothing mode, s > 0, was used before and can return unsorted knots on this grid, which made
                 # the surface jump at some of them)
