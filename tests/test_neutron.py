@@ -216,6 +216,10 @@ def test_table_metadata_and_bad_tables(tmp_path):
     assert ns.NeutronSpectrometer().th_dry_rate_cps == pytest.approx(30.75 * t.thermal_over_epithermal)
     with pytest.raises(ConfigError, match="does not exist"):
         ns.NeutronResponse(table=str(tmp_path / "none.npz"))
+    junk = tmp_path / "junk.npz"
+    junk.write_text("not an archive")
+    with pytest.raises(ConfigError, match="not a readable .npz"):
+        ns.NeutronResponse(table=str(junk))
     bad = tmp_path / "bad.npz"
     np.savez(bad, weh_top=np.zeros(2))
     with pytest.raises(ConfigError, match="lacks"):

@@ -80,6 +80,7 @@ mean atomic mass and Fe/Ti, only weakly to hydrogen.
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -129,8 +130,9 @@ class ResponseTable:
         try:
             with np.load(path, allow_pickle=False) as z:
                 d = {k: z[k] for k in z.files}
-        except (OSError, ValueError) as e:
-            raise ConfigError(f"neutron response table {str(path)!r} cannot be read ({e})") from None
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+            raise ConfigError(f"neutron response table {str(path)!r} is not a readable .npz archive; give one "
+                              "written by python -m lupex.instruments.neutron_calibration, or 'builtin'") from None
         need = ("weh_top", "weh_bot", "mass_g_cm2", "epithermal", "thermal", "epithermal_sigma", "thermal_sigma",
                 "feo_tio2_wt_pct", "composition_epithermal", "composition_thermal", "thermal_over_epithermal", "meta")
         miss = [k for k in need if k not in d]
