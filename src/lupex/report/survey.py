@@ -114,11 +114,20 @@ def depth_png(result) -> bytes:
     ax.plot(*_truth_line(w["s_m"], w["true_ice_table_depth_m"]), color="k", lw=1.2, label="true ice table")
     ax.errorbar(r["s_m"] - 0.4, r["gpr_ice_depth_m"], yerr=r["gpr_ice_depth_sigma_m"], fmt="o", ms=3, lw=0.7,
                 color="tab:red", label="GPR (median in window) +- 1 sigma")
-    lo, hi = r["ns_burial_lo95_m"], r["ns_burial_hi95_m"]
-    ax.errorbar(r["s_m"] + 0.4, r["ns_burial_depth_m"], yerr=_ci(r, "ns_burial_depth_m", "ns_burial_lo68_m",
-                "ns_burial_hi68_m"), fmt="s", ms=3, lw=0.7, color="tab:blue", label="NS burial depth, 68% interval")
+    # the NS burial depth means something only where the NS sees a wet layer (the campaign's criterion: its
+    # WEH 95 % lower bound above NS_DETECT_LO95_WT_PCT); over dry ground its posterior is the prior's spread
+    from lupex.mission.campaign import NS_DETECT_LO95_WT_PCT
+
+    seen = (r["ns_weh_lo95_wt_pct"] > NS_DETECT_LO95_WT_PCT).to_numpy()
+    rs = r[seen]
+    lo = np.where(seen, r["ns_burial_lo95_m"], np.nan)
+    hi = np.where(seen, r["ns_burial_hi95_m"], np.nan)
+    ax.errorbar(rs["s_m"] + 0.4, rs["ns_burial_depth_m"], yerr=_ci(rs, "ns_burial_depth_m", "ns_burial_lo68_m",
+                "ns_burial_hi68_m"), fmt="s", ms=3, lw=0.7, color="tab:blue",
+                label=f"NS burial depth, 68% interval ({int(seen.sum())} of {seen.size} windows see a wet layer)")
     ax.fill_between(r["s_m"], lo, hi, color="tab:blue", alpha=0.12, step="mid", label="NS 95% interval")
     ax.set_ylim(1.6, 0)
+    ax.set_xlim(0.0, max(float(r["s_end_m"].max()), float(w["s_m"].max())))
     ax.set_xlabel("along track (m)")
     ax.set_ylabel("depth (m)")
     ax.grid(alpha=0.3)
