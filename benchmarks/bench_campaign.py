@@ -27,6 +27,13 @@ the expected reduction of the water-mapping risk per Wh over destinations across
 adaptive 885,000 kg/km / 1,210,000 kg/kWh (96 % of the ice mass), lawnmower 555,000 kg/km / 769,000 kg/kWh
 (87 %): ratio 1.59 per km, 1.57 per kWh (seed 0 a tie, seed 1 won 885k vs 56k, seed 2 lost 159k vs 555k). Of the
 cells each map calls icy 50 % / 52 % are. WEH 95 % coverage 0.85 / 0.85; ice-table depth 0.88 / 0.73.
+
+2026-12-06 (the neutron spectrometer's Monte Carlo response; idle machine), this benchmark as it stands (seed 1,
+the synthetic site's centre): campaign 14.2 s wall (adaptive survey 5.3 s, drilling 2.4 s; lawnmower 2.6 s /
+1.9 s), 913 MiB RSS; adaptive 113,000 kg/km / 156,000 kg/kWh (30.8 % of the ice mass, drill hits 50 %),
+lawnmower 24,000 kg/km / 33,500 kg/kWh (5.3 %, 0 %); WEH 95 % coverage 0.96 / 0.95. The reference fits now
+agree (scikit-learn and lupex: length 17.95 m, variance 1.15, nugget 0.147 on 154 binned points); sklearn
+0.074 s vs lupex 0.151 s.
 """
 
 from __future__ import annotations
