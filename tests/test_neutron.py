@@ -81,6 +81,85 @@ def test_grid_smoother_keeps_bilinear_surfaces_and_meets_its_residual_target():
     np.testing.assert_allclose(ns.smooth_grid(x, y, noisy, sig, 0.3, pinned)[:, 0], noisy[:, 0], atol=1e-6)
 
 
+def _mc_at(layers, temperature_k, histories=200_000, seed=777):
+    """Ratios of ground at ``temperature_k`` to dry reference ground at the table's 150 K, fresh Monte Carlo."""
+    st = nc.Settings()
+    ref = nt.simulate_leakage([nt.Slab(0, 0.0)], histories=histories, seed=seed, temperature_k=st.temperature_k)
+    r = nt.simulate_leakage(layers, histories=histories, seed=seed, temperature_k=temperature_k)
+    e, t = r.epithermal / ref.epithermal, r.thermal / ref.thermal
+    return (e, t, e * math.hypot(r.epithermal_sigma / r.epithermal, ref.epithermal_sigma / ref.epithermal),
+            t * math.hypot(r.thermal_sigma / r.thermal, ref.thermal_sigma / ref.thermal))
+
+
+def test_temperature_factors_physics_and_table():
+    # the table's reference temperature reads exactly 1; colder ground lowers the thermal rate (slower neutrons,
+    # more 1/v capture), more so with more hydrogen to thermalise them; the epithermal rate hardly moves
+    t = ns.load_table()
+    assert t.reference_temperature_k == 150.0
+    temps = np.array([40.0, 60.0, 90.0, 120.0, 150.0, 200.0, 275.0, 350.0])
+    for w in (0.0, 0.3, 3.0):
+        fe, ft = t.temperature(temps, w)
+        assert ft[4] == pytest.approx(1.0, abs=1e-12) and fe[4] == pytest.approx(1.0, abs=1e-12)
+        assert np.all(np.diff(ft) > 0), (w, ft)
+        assert np.all(np.abs(fe - 1.0) < 0.04), (w, fe)
+    assert t.temperature(40.0, 3.0)[1] < t.temperature(40.0, 0.0)[1] < 0.97
+    # held outside the tabulated range, refused outside the physical one
+    np.testing.assert_allclose(t.temperature(25.0, 1.0), t.temperature(40.0, 1.0))
+    for bad in (5.0, 600.0, np.nan):
+        with pytest.raises(InputError, match="temperature"):
+            ns.two_layer_ratios(0.0, 1.0, 10.0, temperature_k=bad)
+    # without a temperature the model is the 150 K table
+    np.testing.assert_allclose(ns.two_layer_ratios(0.0, 2.0, 30.0, temperature_k=150.0),
+                               ns.two_layer_ratios(0.0, 2.0, 30.0), rtol=1e-12)
+
+
+@pytest.mark.parametrize("layers,top,bot,m", [
+    ([nt.Slab(25.0, 0.0), nt.Slab(0, 3.0)], 0.0, 3.0, 25.0),        # dry over wet (a buried ice table)
+    ([nt.Slab(15.0, 1.0), nt.Slab(0, 0.0)], 1.0, 0.0, 15.0),        # wet over dry
+    ([nt.Slab(0, 0.5)], 0.0, 0.5, 0.0),                             # homogeneous, off the factor grid
+])
+def test_layered_ground_at_60_k_against_the_monte_carlo(layers, top, bot, m):
+    # the effective-WEH rule for layered ground, checked where ice lives: a 60 K permanently shadowed floor
+    e_mc, t_mc, se, st = _mc_at(layers, 60.0)
+    e, t = ns.two_layer_ratios(top, bot, m, temperature_k=60.0)
+    assert e == pytest.approx(e_mc, abs=4 * se + 0.01)
+    assert t == pytest.approx(t_mc, abs=4 * st + 0.02)
+    # and the temperature matters there: the 150 K table alone would be off by more than the statistics
+    if bot > 0:
+        assert abs(ns.two_layer_ratios(top, bot, m)[1] - t_mc) > 3 * st
+
+
+def test_sampling_temperature_is_the_mass_weighted_mean_of_the_top_30_g_cm2():
+    from lupex.subsurface.profile import Column
+    z = np.arange(0.005, 1.0, 0.01)
+    col = Column(z, np.full(z.size, 1500.0), np.zeros(z.size), 60.0 + 100.0 * z, 6.0)
+    # 30 g/cm^2 at 1.5 g/cm^3 is the top 0.2 m: mean of 60 + 100 z over it = 70 K
+    assert ns.sampling_temperature_k(col) == pytest.approx(70.0, abs=1e-9)
+    e150, t150 = ns.column_ratios(Column(z, np.full(z.size, 1500.0), np.zeros(z.size), np.full(z.size, 150.0), 6.0))
+    assert e150 == pytest.approx(1.0) and t150 == pytest.approx(1.0)
+    assert ns.column_ratios(col)[1] == pytest.approx(float(ns.two_layer_ratios(0, 0, 0, temperature_k=70.0)[1]))
+
+
+def test_retrieval_at_the_ground_temperature_is_unbiased_and_the_150_k_table_is_not():
+    # a cold (60 K) ice table: retrieving with the site's temperature recovers WEH and depth; assuming the
+    # table's 150 K reads the lower thermal rate as something else
+    rng = np.random.default_rng(8)
+    n, live = 120, 60.0
+    e, t = ns.two_layer_ratios(0.0, 3.0, 0.3 * 150.0, temperature_k=60.0)
+    ne = rng.poisson(e * NS.epi_dry_rate_cps * live, n)
+    nth = rng.poisson(t * NS.th_dry_rate_cps * live, n)
+    good = ns.retrieve_two_layer(ne, nth, live, systematic_frac=0.0, temperature_k=np.full(n, 60.0))
+    bad = ns.retrieve_two_layer(ne, nth, live, systematic_frac=0.0)
+    cov_w = np.mean((good.weh_ci95_wt_pct[:, 0] <= 3.0) & (3.0 <= good.weh_ci95_wt_pct[:, 1]))
+    cov_d = np.mean((good.depth_ci95_m[:, 0] <= 0.3) & (0.3 <= good.depth_ci95_m[:, 1]))
+    assert cov_w >= 0.88 and cov_d >= 0.88
+    bad_d = np.mean((bad.depth_ci95_m[:, 0] <= 0.3) & (0.3 <= bad.depth_ci95_m[:, 1]))
+    bad_w = np.mean((bad.weh_ci95_wt_pct[:, 0] <= 3.0) & (3.0 <= bad.weh_ci95_wt_pct[:, 1]))
+    assert min(bad_d, bad_w) < 0.5
+    with pytest.raises(InputError, match="temperature_k"):
+        ns.retrieve_two_layer(ne[:2], nth[:2], live, temperature_k=[60.0, np.nan])
+
+
 def test_homogeneous_epithermal_reproduces_the_nss_calibration():
     # The NSS team's uniform-WEH calibration (vipersci.nss.uniform_weh): C/C0 = 1/(1 + (W/100)^(1/1.099)/0.0256).
     # One Monte Carlo constant (the source build-up length) was fitted to it; the curve follows within
@@ -188,7 +267,8 @@ def test_column_reduction_is_exact_for_two_layers():
         c = two_layer_column(dry_thickness_m=d, weh_top_wt_pct=top, weh_bottom_wt_pct=bot,
                              feo_tio2_wt_pct=9.0, depth_m=4.0)
         got = ns.column_ratios(c)
-        want = ns.two_layer_ratios(top if d > 0 else bot, bot, c.column_mass_g_cm2(0.0, d), feo_tio2_wt_pct=9.0)
+        want = ns.two_layer_ratios(top if d > 0 else bot, bot, c.column_mass_g_cm2(0.0, d), feo_tio2_wt_pct=9.0,
+                                   temperature_k=ns.sampling_temperature_k(c))
         np.testing.assert_allclose(got, np.ravel(want), rtol=1e-9, atol=1e-12)
 
 
@@ -232,7 +312,8 @@ def test_calibration_builds_a_table_the_model_can_use_and_refuses_bad_options(tm
     # a small table from the same builder as the shipped one: written atomically, loadable, physical
     out = tmp_path / "small.npz"
     nc.build(buildup=nt.BUILDUP_G_CM2, histories=4000, fit_histories=2000, out=out, weh_top=(0.0, 1.0),
-             weh_bot=(0.0, 0.5, 2.0, 6.0), mass=(0.0, 10.0, 40.0, 100.0), feo=(6.0, 20.0), quiet=True)
+             weh_bot=(0.0, 0.5, 2.0, 6.0), mass=(0.0, 10.0, 40.0, 100.0), feo=(6.0, 20.0), quiet=True,
+             temperature_histories=3000)
     assert not list(tmp_path.glob("*.tmp.npz"))
     resp = ns.NeutronResponse(table=str(out))
     t = resp.load()
@@ -241,9 +322,20 @@ def test_calibration_builds_a_table_the_model_can_use_and_refuses_bad_options(tm
     assert epi[0] == 1.0 and np.all(np.diff(epi) < 0)
     # and it agrees with the shipped table within the small run's statistics
     np.testing.assert_allclose(epi, ns.two_layer_ratios(0.0, np.array([0.0, 0.5, 2.0, 6.0]), 0.0)[0], atol=0.06)
+    # a table without temperature factors is refused with the command that adds them, which then works
+    with np.load(out) as z:
+        d = {k: z[k] for k in z.files if not k.startswith("temperature")}
+    old = tmp_path / "old.npz"
+    np.savez(old, **d)
+    with pytest.raises(ConfigError, match="--add-temperature"):
+        ns.ResponseTable.load(old)
+    assert nc.main(["--add-temperature", "--temperature-histories", "2000", "--out", str(old)]) == 0
+    capsys.readouterr()
+    assert ns.ResponseTable.load(old).temperature_thermal.shape == (len(nc.TEMPERATURE_WEH), len(nc.TEMPERATURES_K))
     before = out.read_bytes()
     for argv in (["--histories", "10", "--out", str(out)], ["--buildup", "-1", "--out", str(out)],
-                 ["--out", str(tmp_path / "x.txt")], ["--out", str(tmp_path / "no" / "x.npz")]):
+                 ["--out", str(tmp_path / "x.txt")], ["--out", str(tmp_path / "no" / "x.npz")],
+                 ["--add-temperature", "--out", str(tmp_path / "none.npz")]):
         assert nc.main(argv) == 2
         assert capsys.readouterr().err.startswith("error: ")
     assert out.read_bytes() == before and not (tmp_path / "x.txt").exists()

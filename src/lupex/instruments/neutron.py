@@ -47,6 +47,21 @@ mean atomic mass and Fe/Ti, only weakly to hydrogen.
    factor (its separability from the hydrogen response is tested against the
    Monte Carlo on mare ground).
 
+   Temperature: the table is at 150 K; the same Monte Carlo gives the rates of
+   homogeneous ground (0-30 wt%) at 40-350 K over its rates at 150 K. Thermal
+   neutrons come into equilibrium with the ground's free-gas motion, so colder
+   ground holds slower neutrons, which the 1/v absorbers capture more often
+   before they escape: the thermal rate rises with temperature (dry ground
+   -7 % at 40 K, +8 % at 350 K; 3 wt% ground -24 % at 40 K, +24 % at 350 K),
+   the epithermal one moves by less than 2 % (a ~1 % rise from 40 to 350 K:
+   hydrogen's free-gas cross section near the 0.5 eV cut-off). The factors
+   are smoothed like the table (residuals < 1.8 sigma). Layered ground takes the factor of the homogeneous
+   ground with the same epithermal ratio (its effective WEH; checked against
+   the Monte Carlo on two-layer ground at 60 K), at the mass-weighted mean
+   temperature of its top 30 g/cm^2 (an assumption: about where escaping
+   thermal neutrons last scattered). Below 40 K and above 350 K the end
+   values are held.
+
 3. Layered columns (the ground truth's): reduced to the two-layer table by
    taking the interface where WEH changes by more than half its range, and
    the mass-weighted mean WEH above it and over the 300 g/cm^2 below it;
@@ -97,6 +112,8 @@ BEAMING_EXPONENT = 0.39
 BUILTIN_TABLE = Path(__file__).with_name("data") / "neutron_response.npz"
 NSS_C0_CPS = 30.75          # vipersci.nss.uniform_weh: dry epithermal rate, Lunar Prospector-era conditions
 W_BOT_SCALE, W_TOP_SCALE = 0.5, 0.1     # wt%: the interpolation axes are ln(1 + W / scale)
+TEMPERATURE_RANGE_K = (20.0, 420.0)     # accepted regolith temperatures (tabulated 40-350 K, held outside)
+TEMPERATURE_DEPTH_G_CM2 = 30.0          # the thermal neutrons' temperature: mass-weighted mean over the top 30 g/cm^2
 M_AXIS_G_CM2 = 20.0                     # the smoothing's depth axis is ln(1 + m / 20 g/cm^2) (smooth_grid)
 M_FADE_G_CM2 = 100.0                    # beyond the table's deepest interface, the bottom's influence fades
 SMOOTHING = 0.3                         # weighted chi^2 per table point left by the smoothing (smooth_grid)
@@ -119,7 +136,15 @@ class ResponseTable:
     composition_thermal: np.ndarray
     thermal_over_epithermal: float
     meta: dict
+    temperature_k: np.ndarray = field(default=None, repr=False)        # (T,) K
+    temperature_weh: np.ndarray = field(default=None, repr=False)      # (W,) wt%
+    temperature_epithermal: np.ndarray = field(default=None, repr=False)   # (W, T) rate / rate at the reference T
+    temperature_thermal: np.ndarray = field(default=None, repr=False)
+    temperature_epithermal_sigma: np.ndarray = field(default=None, repr=False)
+    temperature_thermal_sigma: np.ndarray = field(default=None, repr=False)
     _splines: tuple = field(default=(), repr=False)
+    _inverse: tuple = field(default=(), repr=False)
+    _temperature_grid: tuple = field(default=(), repr=False)
 
     @classmethod
     def load(cls, path) -> "ResponseTable":
@@ -138,14 +163,30 @@ class ResponseTable:
         miss = [k for k in need if k not in d]
         if miss:
             raise ConfigError(f"neutron response table {str(path)!r} lacks {', '.join(miss)}")
+        temp_keys = ("temperature_k", "temperature_weh", "temperature_epithermal", "temperature_thermal",
+                     "temperature_epithermal_sigma", "temperature_thermal_sigma")
+        if any(k not in d for k in temp_keys):
+            raise ConfigError(f"neutron response table {str(path)!r} has no temperature factors; add them with "
+                              "python -m lupex.instruments.neutron_calibration --add-temperature --out "
+                              f"{str(path)!r}")
         t = cls(str(path), *(np.asarray(d[k], float) for k in need[:10]), float(d["thermal_over_epithermal"]),
-                json.loads(str(d["meta"])))
+                json.loads(str(d["meta"])), *(np.asarray(d[k], float) for k in temp_keys))
         shape = (t.weh_top.size, t.weh_bot.size, t.mass_g_cm2.size)
         if any(getattr(t, k).shape != shape for k in ("epithermal", "thermal", "epithermal_sigma", "thermal_sigma")):
             raise ConfigError(f"neutron response table {str(path)!r}: arrays do not match its axes {shape}")
         if not (t.weh_top[0] == 0 and t.weh_bot[0] == 0 and t.mass_g_cm2[0] == 0):
             raise ConfigError(f"neutron response table {str(path)!r}: its axes must start at 0")
+        nt_, nw_ = t.temperature_k.size, t.temperature_weh.size
+        if (any(getattr(t, k).shape != (nw_, nt_) for k in temp_keys[2:]) or nt_ < 3 or nw_ < 3
+                or np.any(np.diff(t.temperature_k) <= 0) or np.any(np.diff(t.temperature_weh) <= 0)
+                or not np.any(t.temperature_k == t.reference_temperature_k)):
+            raise ConfigError(f"neutron response table {str(path)!r}: its temperature factors do not match their "
+                              "axes (or lack the reference temperature)")
         object.__setattr__(t, "_splines", t._build_splines())
+        object.__setattr__(t, "_temperature_grid", t._smooth_temperature())
+        # the homogeneous epithermal curve, for the effective WEH of layered ground (temperature_factors)
+        wg = np.concatenate([[0.0], np.geomspace(1e-3, 100.0, 600)])
+        object.__setattr__(t, "_inverse", (wg, t.ratios(0.0, wg, 0.0)[0]))
         return t
 
     def _build_splines(self):
@@ -174,6 +215,19 @@ class ResponseTable:
         # there, so dry reference ground reads exactly 1
         norm = tuple(float(per_top[0].ev(0.0, 0.0)) for per_top in out)
         return tuple(out), norm
+
+    def _smooth_temperature(self):
+        """The temperature factors smoothed like the main table (:func:`smooth_grid` on (ln(1 + W / 0.5 wt%),
+        T), the reference temperature's column held at 1): each point is a ratio of two runs of ~1 %
+        statistics each."""
+        u = np.log1p(self.temperature_weh / W_BOT_SCALE)
+        pinned = np.broadcast_to(self.temperature_k == self.reference_temperature_k, self.temperature_thermal.shape)
+        out = []
+        for z, sig in ((self.temperature_epithermal, self.temperature_epithermal_sigma),
+                       (self.temperature_thermal, self.temperature_thermal_sigma)):
+            zz = np.where(pinned, 1.0, z)
+            out.append(smooth_grid(u, self.temperature_k, zz, np.maximum(sig, 1e-6), SMOOTHING, pinned))
+        return tuple(out)
 
     @property
     def max_mass_g_cm2(self) -> float:
@@ -206,6 +260,37 @@ class ResponseTable:
                 fade = np.exp(-(mm[deep] - self.max_mass_g_cm2) / M_FADE_G_CM2)
                 v[deep] = h + (v[deep] - h) * fade
             out.append(v.reshape(m.shape) / n0)
+        return out[0], out[1]
+
+    @property
+    def reference_temperature_k(self) -> float:
+        return float(self.meta["settings"]["temperature_k"])
+
+    def effective_weh(self, epithermal_ratio):
+        """The homogeneous WEH whose epithermal ratio (reference composition and temperature) this is."""
+        wg, r = self._inverse
+        return np.interp(np.asarray(epithermal_ratio, float), r[::-1], wg[::-1])
+
+    def temperature(self, temperature_k, weh_wt_pct):
+        """(epithermal, thermal) rate of homogeneous ground of this WEH at this temperature over its rate at the
+        table's reference temperature: bilinear in (T, ln(1 + W / 0.5 wt%)); held at the end values outside
+        the tabulated 40-350 K; the factors smoothed (module docstring item 2)."""
+        temp = np.asarray(temperature_k, float)
+        if np.any(~np.isfinite(temp)) or np.any(temp < TEMPERATURE_RANGE_K[0]) or np.any(temp > TEMPERATURE_RANGE_K[1]):
+            bad = temp[~(np.isfinite(temp) & (temp >= TEMPERATURE_RANGE_K[0]) & (temp <= TEMPERATURE_RANGE_K[1]))]
+            raise InputError(f"regolith temperature must be within {TEMPERATURE_RANGE_K[0]:g}-"
+                             f"{TEMPERATURE_RANGE_K[1]:g} K for the neutron response, got {bad.ravel()[0]:g} K")
+        from scipy.interpolate import RegularGridInterpolator
+
+        u = np.log1p(self.temperature_weh / W_BOT_SCALE)
+        tt = np.clip(temp, self.temperature_k[0], self.temperature_k[-1])
+        uu = np.clip(np.log1p(np.asarray(weh_wt_pct, float) / W_BOT_SCALE), u[0], u[-1])
+        tt, uu = np.broadcast_arrays(tt, uu)
+        pts = np.stack([uu.ravel(), tt.ravel()], axis=-1)
+        out = []
+        for z in self._temperature_grid:
+            f = RegularGridInterpolator((u, self.temperature_k), z, method="linear")
+            out.append(f(pts).reshape(tt.shape))
         return out[0], out[1]
 
     def composition(self, feo_tio2_wt_pct):
@@ -402,14 +487,20 @@ def thermal_ratio(weh_wt_pct, feo_tio2_wt_pct=6.0, reference_wt_pct=6.0,
 
 
 def two_layer_ratios(weh_top_wt_pct, weh_bottom_wt_pct, top_g_cm2, feo_tio2_wt_pct=6.0,
-                     reference_wt_pct=6.0, response: NeutronResponse = NeutronResponse()):
+                     reference_wt_pct=6.0, response: NeutronResponse = NeutronResponse(), temperature_k=None):
     """(epithermal, thermal) ratios for a top layer of areal mass ``top_g_cm2``
-    over a half-space; arrays broadcast. Dry-over-wet and wet-over-dry alike."""
+    over a half-space; arrays broadcast. Dry-over-wet and wet-over-dry alike.
+    ``temperature_k``: the regolith's temperature (None: the table's 150 K), applied as the factor of
+    homogeneous ground of the same epithermal ratio (module docstring item 2)."""
     wt = _weh(weh_top_wt_pct, "weh_top_wt_pct")
     wb = _weh(weh_bottom_wt_pct, "weh_bottom_wt_pct")
     m = _nonneg(top_g_cm2, "top_g_cm2")
     ce, ct = composition_factors(feo_tio2_wt_pct, reference_wt_pct, response)
-    epi, th = response.load().ratios(wt, wb, m)
+    table = response.load()
+    epi, th = table.ratios(wt, wb, m)
+    if temperature_k is not None:
+        fe, ft = table.temperature(temperature_k, table.effective_weh(epi))
+        epi, th = epi * fe, th * ft
     return epi * ce, th * ct
 
 
@@ -432,11 +523,27 @@ def equivalent_two_layer(column):
     return top, bot, float(edges[j])
 
 
+def sampling_temperature_k(column) -> float:
+    """Temperature the thermal neutrons of a column come into equilibrium with: its mass-weighted mean over
+    the top :data:`TEMPERATURE_DEPTH_G_CM2` (the depth most escaping thermal neutrons last scattered in;
+    an assumption, module docstring item 2)."""
+    dz = np.diff(column.z_m)
+    dz = np.append(dz, dz[-1] if dz.size else 2 * column.z_m[0])
+    mass = np.asarray(column.density_kg_m3, float) * dz * 0.1
+    above = np.cumsum(mass) - mass
+    w = np.clip(TEMPERATURE_DEPTH_G_CM2 - above, 0.0, mass)
+    if w.sum() <= 0:
+        return float(column.temperature_k[0])
+    return float(np.sum(w * column.temperature_k) / w.sum())
+
+
 def column_ratios(column, reference_wt_pct=6.0, response: NeutronResponse = NeutronResponse()):
     """(epithermal, thermal) ratios for a :class:`lupex.subsurface.Column`, through its equivalent two-layer
-    ground (:func:`equivalent_two_layer`); the last layer is taken to extend downward."""
+    ground (:func:`equivalent_two_layer`) at its :func:`sampling_temperature_k`; the last layer is taken to
+    extend downward."""
     top, bot, m = equivalent_two_layer(column)
-    e, t = two_layer_ratios(top, bot, m, column.feo_tio2_wt_pct, reference_wt_pct, response)
+    e, t = two_layer_ratios(top, bot, m, column.feo_tio2_wt_pct, reference_wt_pct, response,
+                            temperature_k=sampling_temperature_k(column))
     return float(e), float(t)
 
 
@@ -575,7 +682,7 @@ def retrieve_two_layer(epi_counts, th_counts, live_time_s, *,
                        weh_top_wt_pct: float = 0.0, weh_max_wt_pct: float = 20.0,
                        depth_max_m: float = 1.2, n_weh: int = 161, n_depth: int = 121,
                        systematic_frac: float | None = None, n_gain_nodes: int = 7,
-                       chunk: int = 64, weh_prior: str = "uniform") -> TwoLayerPosterior:
+                       chunk: int = 64, weh_prior: str = "uniform", temperature_k=None) -> TwoLayerPosterior:
     """Bayesian fit of wet-layer WEH and dry-overburden thickness from counts.
 
     Model: a layer of ``weh_top_wt_pct`` (default dry) and thickness d over a
@@ -594,7 +701,10 @@ def retrieve_two_layer(epi_counts, th_counts, live_time_s, *,
     an unknown gain ~ Normal(1, systematic_frac) marginalised by Gauss-Hermite
     quadrature (the 1-3 % systematics floor). The posterior is evaluated
     exactly on the grid (cell centres). Counts may be scalars or 1-D arrays
-    (one entry per segment) with matching ``live_time_s``.
+    (one entry per segment) with matching ``live_time_s``. ``temperature_k``
+    (scalar or one per segment; None: the table's 150 K) is the regolith
+    temperature the model assumes, known from the site's thermal model, not
+    fitted: a colder ground lowers the thermal rate (module docstring item 2).
     """
     n_e = np.atleast_1d(_counts(epi_counts, "epi_counts"))
     n_t = np.atleast_1d(_counts(th_counts, "th_counts"))
@@ -615,10 +725,24 @@ def retrieve_two_layer(epi_counts, th_counts, live_time_s, *,
     wg = (np.arange(n_weh) + 0.5) * dw
     dg = (np.arange(n_depth) + 0.5) * dd
     m = dg * density_kg_m3 * 0.1            # g/cm^2
-    epi, th = two_layer_ratios(weh_top_wt_pct, wg[:, None], m[None, :], feo_tio2_wt_pct,
-                               ns.reference_feo_tio2_wt_pct, ns.response)
-    mu_e = (epi * ns.epi_dry_rate_cps).ravel()
-    mu_t = (th * ns.th_dry_rate_cps).ravel()
+    if temperature_k is None:
+        temps = np.full(n_e.shape, np.nan)
+    else:
+        temps = np.broadcast_to(np.atleast_1d(np.asarray(temperature_k, float)), n_e.shape)
+        if not np.all(np.isfinite(temps)):
+            raise InputError("temperature_k must be finite (K), one value or one per segment")
+        temps = np.round(temps, 1)           # windows 0.1 K apart share one model grid
+    epi0, th0 = two_layer_ratios(weh_top_wt_pct, wg[:, None], m[None, :], feo_tio2_wt_pct,
+                                 ns.reference_feo_tio2_wt_pct, ns.response)
+    table = ns.response.load()
+    w_eff = table.effective_weh(epi0 / composition_factors(feo_tio2_wt_pct, ns.reference_feo_tio2_wt_pct,
+                                                           ns.response)[0])
+
+    def means(temp):
+        if np.isnan(temp):
+            return (epi0 * ns.epi_dry_rate_cps).ravel(), (th0 * ns.th_dry_rate_cps).ravel()
+        fe, ft = table.temperature(temp, w_eff)
+        return (epi0 * fe * ns.epi_dry_rate_cps).ravel(), (th0 * ft * ns.th_dry_rate_cps).ravel()
     if f > 0:
         xk, wk = np.polynomial.hermite_e.hermegauss(n_gain_nodes)
         gains = np.clip(1.0 + f * xk, 1e-3, None)
@@ -633,17 +757,21 @@ def retrieve_two_layer(epi_counts, th_counts, live_time_s, *,
     else:
         raise InputError(f"weh_prior must be 'uniform' or 'log-uniform', got {weh_prior!r}")
     post = np.empty((n_e.size, n_weh * n_depth))
-    for i0 in range(0, n_e.size, chunk):
-        sl = slice(i0, i0 + chunk)
-        ll = np.zeros((n_e[sl].size, mu_e.size))
-        for n, mu in ((n_e[sl], mu_e), (n_t[sl], mu_t)):
-            lam = tl[sl, None] * mu[None, :]
-            terms = [logw[k] + n[:, None] * np.log(g * lam) - g * lam for k, g in enumerate(gains)]
-            ll += np.logaddexp.reduce(np.stack(terms), axis=0)
-        ll += log_prior[None, :]
-        ll -= ll.max(axis=1, keepdims=True)
-        p = np.exp(ll)
-        post[sl] = p / p.sum(axis=1, keepdims=True)
+    keys = np.where(np.isnan(temps), -1.0, temps)
+    for key in np.unique(keys):
+        idx = np.flatnonzero(keys == key)
+        mu_e, mu_t = means(np.nan if key < 0 else key)
+        for i0 in range(0, idx.size, chunk):
+            sl = idx[i0:i0 + chunk]
+            ll = np.zeros((sl.size, mu_e.size))
+            for n, mu in ((n_e[sl], mu_e), (n_t[sl], mu_t)):
+                lam = tl[sl, None] * mu[None, :]
+                terms = [logw[k] + n[:, None] * np.log(g * lam) - g * lam for k, g in enumerate(gains)]
+                ll += np.logaddexp.reduce(np.stack(terms), axis=0)
+            ll += log_prior[None, :]
+            ll -= ll.max(axis=1, keepdims=True)
+            p = np.exp(ll)
+            post[sl] = p / p.sum(axis=1, keepdims=True)
     post = post.reshape(n_e.size, n_weh, n_depth)
     pw, pd = post.sum(axis=2), post.sum(axis=1)
     qs = [0.16, 0.84, 0.025, 0.975]

@@ -18,6 +18,12 @@ which :mod:`lupex.instruments.neutron` interpolates. It does three things:
    highland-mare line of :func:`lupex.instruments.neutron_transport.oxides_for`),
    the thermal-to-epithermal count ratio of the reference ground and the
    angular distribution of the escaping neutrons.
+4. Tabulates how homogeneous ground's rates change with the regolith's
+   temperature (40-350 K; the table itself is at 150 K): the thermal
+   neutrons come into equilibrium with the ground's free-gas motion, so a
+   colder ground holds slower neutrons, which the 1/v absorbers (H, Fe, Ti,
+   Gd, Sm) capture more often before they escape (:func:`temperature_factors`;
+   ``--add-temperature`` adds them to an existing table).
 
 All points share one random-number seed (correlated sampling), so the table's
 ratios are smooth in W and m even though each point carries ~0.5 %
@@ -31,7 +37,7 @@ import json
 import math
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +74,8 @@ WEH_BOT = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 3.5, 6.0, 10.0, 15.0, 20.0, 30.0, 50.0
 MASS = (0.0, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0, 80.0, 100.0, 125.0, 150.0, 200.0, 260.0, 340.0)
 FEO_TIO2 = (0.0, 3.0, 6.0, 10.0, 15.0, 22.0, 30.0)
 FIT_WEH = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+TEMPERATURES_K = (40.0, 60.0, 90.0, 120.0, 150.0, 200.0, 275.0, 350.0)
+TEMPERATURE_WEH = (0.0, 0.3, 1.0, 3.0, 10.0, 30.0)
 
 
 def _run(st: Settings, buildup: float, layers, histories: int):
@@ -78,6 +86,62 @@ def _run(st: Settings, buildup: float, layers, histories: int):
 
 def _slab(st: Settings, m, w, feo=None):
     return nt.Slab(m, w, st.feo_tio2_wt_pct if feo is None else feo, st.sm_ppm, st.gd_ppm)
+
+
+def temperature_factors(st: Settings, buildup: float, temps=TEMPERATURES_K, wehs=TEMPERATURE_WEH,
+                        histories: int = 600_000, progress=None):
+    """Rates of homogeneous ground of each WEH at each temperature over its rates at ``st.temperature_k``:
+    (epithermal, thermal, epithermal_sigma, thermal_sigma), each (len(wehs), len(temps)). All runs share the
+    seed, so each ratio's noise is mostly common to numerator and denominator (the sigmas given are the
+    uncorrelated, pessimistic estimate)."""
+    shape = (len(wehs), len(temps))
+    e, t, se, stt = (np.zeros(shape) for _ in range(4))
+    for i, w in enumerate(wehs):
+        ref = _run(st, buildup, [_slab(st, 0, w)], histories)
+        for j, temp in enumerate(temps):
+            r = ref if temp == st.temperature_k else _run(replace(st, temperature_k=float(temp)), buildup,
+                                                          [_slab(st, 0, w)], histories)
+            e[i, j] = r.epithermal / ref.epithermal
+            t[i, j] = r.thermal / ref.thermal
+            se[i, j] = e[i, j] * math.hypot(r.epithermal_sigma / r.epithermal, ref.epithermal_sigma / ref.epithermal)
+            stt[i, j] = t[i, j] * math.hypot(r.thermal_sigma / r.thermal, ref.thermal_sigma / ref.thermal)
+            if temp == st.temperature_k:
+                se[i, j] = stt[i, j] = 0.0
+        if progress:
+            progress(f"temperature factors: {w:g} wt% done")
+    return e, t, se, stt
+
+
+def _temperature_arrays(e, t, se, stt, temps=TEMPERATURES_K, wehs=TEMPERATURE_WEH) -> dict:
+    return dict(temperature_k=np.array(temps, float), temperature_weh=np.array(wehs, float),
+                temperature_epithermal=e, temperature_thermal=t, temperature_epithermal_sigma=se,
+                temperature_thermal_sigma=stt)
+
+
+def _write_npz(out: Path, arrays: dict) -> None:
+    """Write atomically: a temporary file beside ``out``, then a rename."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp.npz")
+    np.savez_compressed(tmp, **arrays)
+    tmp.replace(out)
+
+
+def add_temperature(path: Path, histories: int = 600_000, quiet: bool = False) -> Path:
+    """Add (or recompute) the temperature factors of an existing table, with its own settings and build-up."""
+    with np.load(path, allow_pickle=False) as z:
+        d = {k: z[k] for k in z.files}
+    meta = json.loads(str(d["meta"]))
+    st = Settings(**meta["settings"])
+    log = (lambda s: None) if quiet else (lambda s: print(s, flush=True))
+    t0 = time.time()
+    d.update(_temperature_arrays(*temperature_factors(st, float(meta["buildup_g_cm2"]), histories=histories,
+                                                      progress=log)))
+    meta["temperature_histories"] = histories
+    meta["temperature_seconds"] = round(time.time() - t0)
+    d["meta"] = json.dumps(meta)
+    _write_npz(path, d)
+    log(f"wrote {path} in {time.time() - t0:.0f} s")
+    return path
 
 
 def homogeneous_epithermal(st: Settings, buildup: float, weh=FIT_WEH, histories: int = 1_000_000):
@@ -109,7 +173,7 @@ def fit_buildup(st: Settings, candidates=(35.0, 45.0, 55.0, 65.0), histories: in
 
 def build(st: Settings = Settings(), buildup: float | None = None, histories: int = 400_000,
           fit_histories: int = 1_000_000, out: Path = TABLE_PATH, weh_top=WEH_TOP, weh_bot=WEH_BOT, mass=MASS,
-          feo=FEO_TIO2, quiet: bool = False) -> Path:
+          feo=FEO_TIO2, quiet: bool = False, temperature_histories: int = 600_000) -> Path:
     from rich.progress import Progress
 
     t0 = time.time()
@@ -145,21 +209,20 @@ def build(st: Settings = Settings(), buildup: float | None = None, histories: in
         r = _run(st, buildup, [_slab(st, 0, 0.0, a)], histories * 4)
         c_epi.append(r.epithermal / ref.epithermal)
         c_th.append(r.thermal / ref.thermal)
+    temp = _temperature_arrays(*temperature_factors(st, buildup, histories=temperature_histories, progress=log))
     meta = dict(settings=asdict(st), buildup_g_cm2=buildup, histories_per_point=histories,
+                temperature_histories=temperature_histories,
                 reference_histories=ref.histories, seconds=round(time.time() - t0),
                 made=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 source="lupex.instruments.neutron_transport via lupex.instruments.neutron_calibration")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp.npz")
-    np.savez_compressed(tmp, weh_top=np.array(weh_top), weh_bot=np.array(weh_bot), mass_g_cm2=np.array(mass),
+    _write_npz(out, dict(weh_top=np.array(weh_top), weh_bot=np.array(weh_bot), mass_g_cm2=np.array(mass),
                         epithermal=epi, thermal=th, epithermal_sigma=epi_s, thermal_sigma=th_s,
                         feo_tio2_wt_pct=np.array(feo), composition_epithermal=np.array(c_epi),
                         composition_thermal=np.array(c_th), thermal_over_epithermal=ref.thermal / ref.epithermal,
                         fit_weh=np.array(FIT_WEH), fit_epithermal=fit_r, fit_epithermal_sigma=fit_e,
                         mu_edges=ref.mu_edges, current_by_mu=ref.current_by_mu,
                         energy_edges_ev=ref.energy_edges_ev, flux_spectrum=ref.flux_spectrum,
-                        meta=json.dumps(meta))
-    tmp.replace(out)
+                        meta=json.dumps(meta), **temp))
     log(f"wrote {out} in {time.time() - t0:.0f} s")
     return out
 
@@ -176,24 +239,35 @@ def main(argv=None):
                     help="source neutrons per table point (count; statistical error ~ 1/sqrt)")
     ap.add_argument("--fit-histories", type=int, default=1_000_000,
                     help="source neutrons per point of the build-up fit (count)")
+    ap.add_argument("--temperature-histories", type=int, default=600_000,
+                    help="source neutrons per point of the temperature factors (count)")
+    ap.add_argument("--add-temperature", action="store_true",
+                    help="only (re)compute the temperature factors of the existing table --out, in place")
     ap.add_argument("--buildup", type=float, default=None,
                     help="source build-up length in g/cm^2 (default: fitted to the NSS calibration)%(default).0s")
     a = ap.parse_args(argv)
     problems = []
-    if a.histories < 1000 or a.fit_histories < 1000:
-        problems.append("--histories and --fit-histories must be at least 1000 source neutrons")
+    if min(a.histories, a.fit_histories, a.temperature_histories) < 1000:
+        problems.append("--histories, --fit-histories and --temperature-histories must be at least 1000 source "
+                        "neutrons")
     if a.buildup is not None and not (np.isfinite(a.buildup) and a.buildup > 0):
         problems.append(f"--buildup must be a positive length in g/cm^2, got {a.buildup}")
     if a.out.suffix != ".npz":
         problems.append(f"--out must name a .npz file, got {str(a.out)!r}")
     elif a.out.is_dir() or not a.out.parent.is_dir():
         problems.append(f"--out {str(a.out)!r}: its folder must exist and it must not be a folder")
+    elif a.add_temperature and not a.out.is_file():
+        problems.append(f"--add-temperature updates an existing table; {str(a.out)!r} does not exist")
     if problems:
         print("error: " + "; ".join(problems), file=sys.stderr)
         return 2
     try:
-        build(histories=a.histories, fit_histories=a.fit_histories, buildup=a.buildup, out=a.out)
-    except LupexError as e:
+        if a.add_temperature:
+            add_temperature(a.out, histories=a.temperature_histories)
+        else:
+            build(histories=a.histories, fit_histories=a.fit_histories, buildup=a.buildup, out=a.out,
+                  temperature_histories=a.temperature_histories)
+    except (LupexError, KeyError, ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0

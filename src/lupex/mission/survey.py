@@ -438,8 +438,14 @@ def _run_ns(cache, path, rng, prm: SurveyParams, ns, priors):
                                                    fwhm_m=ns.footprint_fwhm_m, beta=ns.beaming_exponent)
     se, live, t0 = neutron.segment_counts(ce, t, prm.ns_window_s)
     st, _, _ = neutron.segment_counts(ct, t, prm.ns_window_s)
+    # the regolith temperature under each window, from the site's thermal model (the ground truth's mean
+    # temperatures ARE that model's output: a mission computes them from illumination, it does not fit them)
+    mid = 0.5 * (t0 + t0 + live) * prm.speed_m_s
+    wx, wy, _ = path.at(mid)
+    wiy, wix = cache.grid.index(wx, wy)
+    temps = np.array([neutron.sampling_temperature_k(cache.get(a, b)) for a, b in zip(wiy, wix)])
     post = neutron.retrieve_two_layer(se, st, live, ns=ns, feo_tio2_wt_pct=priors["feo_tio2_wt_pct"],
-                                      density_kg_m3=priors["density_kg_m3"],
+                                      density_kg_m3=priors["density_kg_m3"], temperature_k=temps,
                                       weh_top_wt_pct=priors["dry_weh_wt_pct"], depth_max_m=prm.ns_depth_max_m,
                                       weh_max_wt_pct=prm.ns_weh_max_wt_pct, weh_prior=prm.ns_weh_prior)
     samples = dict(t_start_s=t[:-1], t_end_s=t[1:], s_start_m=s[:-1], s_end_m=s[1:], epi_counts=ce, th_counts=ct,
