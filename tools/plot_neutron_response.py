@@ -20,7 +20,7 @@ OUT = Path(__file__).resolve().parents[1] / "docs" / "figures" / "neutron_respon
 
 def main():
     t = ns.load_table()
-    fig, ax = plt.subplots(2, 2, figsize=(11, 8.5))
+    fig, ax = plt.subplots(2, 3, figsize=(16, 8.5))
     w = np.linspace(0, 20, 401)
     a = ax[0, 0]
     a.plot(w, ns.epithermal_ratio(w), label="lupex Monte Carlo table")
@@ -53,8 +53,28 @@ def main():
     a.text(33, 0.62, "Lawrence et al. 2011:\nsign change ~30 g/cm^2", fontsize=7)
     a.set(xlabel="wet layer thickness (g/cm^2)", ylabel="epithermal / dry", title="Wet over dry (epithermal)")
     a.legend(fontsize=8)
+    a = ax[0, 2]
+    temps = np.linspace(40.0, 350.0, 311)
+    for i, w in enumerate(t.temperature_weh):
+        fe, ft = t.temperature(temps, w)
+        line, = a.plot(temps, ft, label=f"{w:g} wt%: thermal")
+        a.errorbar(t.temperature_k, t.temperature_thermal[i], yerr=t.temperature_thermal_sigma[i], fmt="o", ms=3,
+                   color=line.get_color())
+        a.plot(temps, fe, ":", color=line.get_color(), lw=0.8)
+    a.axhline(1.0, color="k", lw=0.5)
+    a.set(xlabel="regolith temperature (K)", ylabel="rate / rate at 150 K",
+          title="Temperature (homogeneous ground; dotted: epithermal)")
+    a.legend(fontsize=7, ncol=2)
+    a = ax[1, 2]
+    m = np.linspace(0, 200, 401)
+    for temp in (40.0, 60.0, 100.0, 150.0, 250.0):
+        a.plot(m, ns.two_layer_ratios(0.0, 3.0, m, temperature_k=temp)[1], label=f"{temp:g} K")
+    a.axhline(1.0, color="k", lw=0.5)
+    a.set(xlabel="dry overburden (g/cm^2)", ylabel="thermal / dry at 150 K",
+          title="3 wt% under dry regolith: thermal vs temperature")
+    a.legend(fontsize=8)
     fig.suptitle(f"Neutron spectrometer response: lupex Monte Carlo (source build-up "
-                 f"{t.meta['buildup_g_cm2']:.1f} g/cm^2 fitted to the NSS calibration), 150 K", fontsize=10)
+                 f"{t.meta['buildup_g_cm2']:.1f} g/cm^2 fitted to the NSS calibration); table at 150 K", fontsize=10)
     fig.tight_layout()
     fig.savefig(OUT, dpi=110)
     print(OUT)

@@ -59,7 +59,9 @@ mean atomic mass and Fe/Ti, only weakly to hydrogen.
    ground with the same epithermal ratio (its effective WEH; checked against
    the Monte Carlo on two-layer ground at 60 K), at the mass-weighted mean
    temperature of its top 30 g/cm^2 (an assumption: about where escaping
-   thermal neutrons last scattered). Below 40 K and above 350 K the end
+   neutrons last scattered; Lunar Prospector's epithermal counts follow the
+   temperature of the top ~20 cm, arXiv:1501.05712, i.e. 30 g/cm^2 at
+   1.5 g/cm^3). Below 40 K and above 350 K the end
    values are held.
 
 3. Layered columns (the ground truth's): reduced to the two-layer table by
