@@ -18,6 +18,13 @@ from lupex.instruments import neutron_calibration as nc  # noqa: E402
 OUT = Path(__file__).resolve().parents[1] / "docs" / "figures" / "neutron_response.png"
 
 
+def _finish(a, xlabel, ylabel, title, legend_size=8, ncol=1):
+    """Unity line (the dry / reference rate), labels, legend."""
+    a.axhline(1.0, color="k", lw=0.5)
+    a.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    a.legend(fontsize=legend_size, ncol=ncol)
+
+
 def main():
     t = ns.load_table()
     fig, ax = plt.subplots(2, 3, figsize=(16, 8.5))
@@ -40,19 +47,14 @@ def main():
         e, th = ns.two_layer_ratios(0.0, wb, m)
         line, = a.plot(m, e, label=f"{wb:g} wt%: epithermal")
         a.plot(m, th, ":", color=line.get_color(), label="thermal")
-    a.axhline(1.0, color="k", lw=0.5)
-    a.set(xlabel="dry overburden (g/cm^2; 150 = 1 m at 1.5 g/cm^3)", ylabel="ratio to dry",
-          title="Dry over wet: burial")
-    a.legend(fontsize=7, ncol=2)
+    _finish(a, "dry overburden (g/cm^2; 150 = 1 m at 1.5 g/cm^3)", "ratio to dry", "Dry over wet: burial", 7, 2)
     a = ax[1, 1]
     m = np.linspace(0, 200, 401)
     for wt in (0.1, 0.3, 1.0, 3.0):
         a.plot(m, ns.two_layer_ratios(wt, 0.0, m)[0], label=f"{wt:g} wt% layer")
-    a.axhline(1.0, color="k", lw=0.5)
     a.axvline(30.0, color="grey", ls="--", lw=0.8)
     a.text(33, 0.62, "Lawrence et al. 2011:\nsign change ~30 g/cm^2", fontsize=7)
-    a.set(xlabel="wet layer thickness (g/cm^2)", ylabel="epithermal / dry", title="Wet over dry (epithermal)")
-    a.legend(fontsize=8)
+    _finish(a, "wet layer thickness (g/cm^2)", "epithermal / dry", "Wet over dry (epithermal)")
     a = ax[0, 2]
     temps = np.linspace(40.0, 350.0, 311)
     for i, w in enumerate(t.temperature_weh):
@@ -61,18 +63,13 @@ def main():
         a.errorbar(t.temperature_k, t.temperature_thermal[i], yerr=t.temperature_thermal_sigma[i], fmt="o", ms=3,
                    color=line.get_color())
         a.plot(temps, fe, ":", color=line.get_color(), lw=0.8)
-    a.axhline(1.0, color="k", lw=0.5)
-    a.set(xlabel="regolith temperature (K)", ylabel="rate / rate at 150 K",
-          title="Temperature (homogeneous ground; dotted: epithermal)")
-    a.legend(fontsize=7, ncol=2)
+    _finish(a, "regolith temperature (K)", "rate / rate at 150 K",
+            "Temperature (homogeneous ground; dotted: epithermal)", 7, 2)
     a = ax[1, 2]
     m = np.linspace(0, 200, 401)
     for temp in (40.0, 60.0, 100.0, 150.0, 250.0):
         a.plot(m, ns.two_layer_ratios(0.0, 3.0, m, temperature_k=temp)[1], label=f"{temp:g} K")
-    a.axhline(1.0, color="k", lw=0.5)
-    a.set(xlabel="dry overburden (g/cm^2)", ylabel="thermal / dry at 150 K",
-          title="3 wt% under dry regolith: thermal vs temperature")
-    a.legend(fontsize=8)
+    _finish(a, "dry overburden (g/cm^2)", "thermal / dry at 150 K", "3 wt% under dry regolith: thermal vs temperature")
     fig.suptitle(f"Neutron spectrometer response: lupex Monte Carlo (source build-up "
                  f"{t.meta['buildup_g_cm2']:.1f} g/cm^2 fitted to the NSS calibration); table at 150 K", fontsize=10)
     fig.tight_layout()
