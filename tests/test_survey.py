@@ -294,3 +294,31 @@ def test_default_traverse_heads_into_ice(truth):
     assert abs(np.dot(a, b)) < 1e-6 * np.linalg.norm(a) * np.linalg.norm(b)
     with pytest.raises(InputError, match="not inside"):
         sv.default_traverse((0.0, 0.0), gt)
+
+
+def test_depth_figure_draws_the_ns_burial_depth_only_where_a_wet_layer_is_seen(result, monkeypatch):
+    # over dry ground the NS burial posterior is the prior's spread: the report must not draw it as an ice table
+    import types
+
+    from matplotlib.axes import Axes
+
+    from lupex.mission.campaign import NS_DETECT_LO95_WT_PCT
+    from lupex.report.survey import depth_png
+
+    drawn = []
+    errorbar = Axes.errorbar
+
+    def spy(self, x, y, *args, **kw):
+        drawn.append((kw.get("label", ""), np.atleast_1d(x).size))
+        return errorbar(self, x, y, *args, **kw)
+
+    monkeypatch.setattr(Axes, "errorbar", spy)
+    r = result.retrievals
+    seen = int((r["ns_weh_lo95_wt_pct"] > NS_DETECT_LO95_WT_PCT).sum())
+    assert 0 < seen < len(r)
+    assert depth_png(result)[:8] == b"\x89PNG\r\n\x1a\n"
+    assert [n for label, n in drawn if label.startswith("NS burial")] == [seen]
+    drawn.clear()
+    dry = types.SimpleNamespace(retrievals=r.assign(ns_weh_lo95_wt_pct=0.0), gpr_windows=result.gpr_windows)
+    assert depth_png(dry)[:8] == b"\x89PNG\r\n\x1a\n"
+    assert [n for label, n in drawn if label.startswith("NS burial")] == [0]

@@ -127,7 +127,8 @@ def depth_png(result) -> bytes:
                 label=f"NS burial depth, 68% interval ({int(seen.sum())} of {seen.size} windows see a wet layer)")
     ax.fill_between(r["s_m"], lo, hi, color="tab:blue", alpha=0.12, step="mid", label="NS 95% interval")
     ax.set_ylim(1.6, 0)
-    ax.set_xlim(0.0, max(float(r["s_end_m"].max()), float(w["s_m"].max())))
+    ends = [float(v) for v in (r["s_end_m"].max(), w["s_m"].max()) if np.isfinite(v)]
+    ax.set_xlim(0.0, max(ends, default=1.0))
     ax.set_xlabel("along track (m)")
     ax.set_ylabel("depth (m)")
     ax.grid(alpha=0.3)
