@@ -322,3 +322,25 @@ def test_depth_figure_draws_the_ns_burial_depth_only_where_a_wet_layer_is_seen(r
     dry = types.SimpleNamespace(retrievals=r.assign(ns_weh_lo95_wt_pct=0.0), gpr_windows=result.gpr_windows)
     assert depth_png(dry)[:8] == b"\x89PNG\r\n\x1a\n"
     assert [n for label, n in drawn if label.startswith("NS burial")] == [0]
+
+
+def test_summary_and_report_give_the_ns_detection_limit(result):
+    from lupex.instruments import neutron
+    from lupex.report.survey import ns_detection_png, survey_sections
+
+    d = result.summary["ns_detection"]
+    ns = neutron.NeutronSpectrometer()
+    assert d["time_for_0p5_wt_pct_s"] == pytest.approx(float(neutron.detection_time_s(0.5, 3.0, ns)))
+    lim = d["limit_wt_pct"]
+    assert lim["window"] == pytest.approx(neutron.detection_limit_wt_pct(result.params.ns_window_s, 3.0, ns))
+    assert lim["window"] > lim["1 min"] > lim["10 min"] > lim["60 min"] > d["floor_wt_pct"] > 0
+    curves = d["curve_limit_wt_pct_by_systematics"]
+    assert set(curves) == {"0.01", "0.02", "0.03"}
+    for f, c in curves.items():
+        assert np.all(np.diff(c) <= 0), f                  # longer counting detects less water
+    assert np.all(np.array(curves["0.01"]) <= np.array(curves["0.03"]))
+    assert json.loads(json.dumps(d)) == d
+    assert ns_detection_png(result)[:8] == b"\x89PNG\r\n\x1a\n"
+    sec = survey_sections(result)[0]
+    assert any("0.5 wt% WEH in" in p for p in sec.paragraphs)
+    assert any(cap.startswith("Neutron spectrometer: the smallest WEH") for cap, _ in sec.figures)

@@ -680,7 +680,7 @@ def run_survey(truth, dem, path_xy, outdir=None, *, seed: int | None = None, rng
                    gpr_eps_source=gres.eps_source, gpr_velocity_model=gres.velocity_model.describe(),
                    n_hyperbolas=len(gres.hyperbolas), rocks_near_path=len(rocks),
                    gpr_min_depth_m=gres.meta["min_depth_m"], gpr_surface_picks_dropped=gres.meta["n_surface_picks_dropped"],
-                   priors=priors,
+                   priors=priors, ns_detection=_ns_detection(ns, prm),
                    instrument_params={k: dataclasses.asdict(v) for k, v in (
                        ("gpr", gpr_config), ("neutron", ns), ("alis", ap), ("emsl", ion_trap),
                        ("emsl_outgassing", outgassing))})
@@ -693,6 +693,24 @@ def run_survey(truth, dem, path_xy, outdir=None, *, seed: int | None = None, rng
     log.info("survey of %.0f m: %d GPR traces, %d NS samples, %d ALIS spectra in %.1f s", path.length_m, p.size,
              len(ns_df), len(alis_df), timings["total_s"])
     return result
+
+
+def _ns_detection(ns, prm: SurveyParams, k_sigma: float = 3.0) -> dict:
+    """What the NS can detect (homogeneous ground, epithermal deficit at k sigma with the instrument's
+    systematics; :func:`lupex.instruments.neutron.detection_time_s`): the stop time for 0.5 wt% WEH (the NSS
+    requirement) and the limits reached in one survey window and in 1, 10 and 60 min stops."""
+    from lupex.instruments import neutron
+
+    stops = {"window": prm.ns_window_s, "1 min": 60.0, "10 min": 600.0, "60 min": 3600.0}
+    lim = neutron.detection_limit_wt_pct(np.array(list(stops.values())), k_sigma, ns)
+    t = np.geomspace(1.0, 3600.0, 40)
+    curves = {f"{f:g}": [float(v) for v in neutron.detection_limit_wt_pct(t, k_sigma, dataclasses.replace(
+        ns, systematic_frac=f))] for f in sorted({0.01, ns.systematic_frac, 0.03})}
+    return dict(k_sigma=k_sigma, systematic_frac=ns.systematic_frac,
+                time_for_0p5_wt_pct_s=float(neutron.detection_time_s(0.5, k_sigma, ns)),
+                limit_wt_pct={k: float(v) for k, v in zip(stops, lim)},
+                floor_wt_pct=float(neutron.detection_limit_wt_pct(1e9, k_sigma, ns)),
+                curve_time_s=[float(v) for v in t], curve_limit_wt_pct_by_systematics=curves)
 
 
 def _elevation(dem, x, y):

@@ -160,6 +160,27 @@ def weh_png(result) -> bytes:
     return _png(fig)
 
 
+def ns_detection_png(result) -> bytes:
+    """Detection limit of the NS vs integration time (homogeneous ground, 3 sigma), for the instrument's
+    systematics and 1 % / 3 % (the survey summary's ``ns_detection`` curves), with the survey window and the
+    0.5 wt% requirement marked."""
+    d = result.summary["ns_detection"]
+    fig, ax = plt.subplots(figsize=(6.4, 3.4))
+    for f, lim in d["curve_limit_wt_pct_by_systematics"].items():
+        own = abs(float(f) - d["systematic_frac"]) < 1e-12
+        ax.plot(d["curve_time_s"], lim, lw=1.8 if own else 0.9, label=f"systematics {100 * float(f):g} %")
+    ax.axhline(0.5, color="k", lw=0.7, ls="--", label="0.5 wt% (NSS requirement)")
+    ax.axvline(result.params.ns_window_s, color="grey", lw=0.7, ls=":", label="survey window")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("integration time (s)")
+    ax.set_ylabel("WEH detected at 3 sigma (wt%)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7)
+    ax.set_title("Neutron spectrometer detection limit (homogeneous ground, epithermal)", fontsize=9)
+    return _png(fig)
+
+
 def survey_sections(result) -> list[Section]:
     """Report section (id ``survey``) for a :class:`lupex.mission.survey.SurveyResult`."""
     p = result.params
@@ -177,10 +198,12 @@ def survey_sections(result) -> list[Section]:
         f"({p.gpr_min_pick_periods:g} wavelet periods below the surface echo) are not used. Ice found in "
         f"{_pct(sm.get('gpr_detection_rate'))} of the 1 m windows with ice within 1.2 m; picks in "
         f"{_pct(sm.get('gpr_false_pick_rate'))} of the windows without ice.",
+        _ns_detection_text(sm.get("ns_detection")),
         "Scores use windows that lie in one ground-truth cell (NS: with its 1 m footprint); sigma of the NS is "
         "half its 68% credible interval. The NS two-layer fit cannot separate a little shallow water from more "
         "water deeper down, so its intervals are wide where the ice is deep or absent.",
     ]
+    paras = [q for q in paras if q]
     sc = result.scores.copy()
     tables = [table_html(sc, "{:.3f}")]
     if len(result.emsl_fit):
@@ -195,7 +218,20 @@ def survey_sections(result) -> list[Section]:
         ("Water along track: NS (wet layer), GPR (below the ice table) and ALIS (surface) vs the truth",
          weh_png(result)),
     ]
+    if sm.get("ns_detection"):
+        figs.append(("Neutron spectrometer: the smallest WEH a stop detects at 3 sigma vs its length",
+                     ns_detection_png(result)))
     return [Section("survey", "Traverse survey: retrieved vs true ice", paras, figs, tables)]
+
+
+def _ns_detection_text(d) -> str:
+    if not d:
+        return ""
+    lim = d["limit_wt_pct"]
+    return (f"NS detection (homogeneous ground, {d['k_sigma']:g} sigma, {100 * d['systematic_frac']:g} % "
+            f"systematics): 0.5 wt% WEH in {d['time_for_0p5_wt_pct_s']:.1f} s of counting; one survey window detects "
+            f"{lim['window']:.2f} wt%, a 10 min stop {lim['10 min']:.2f} wt%; the systematics floor is "
+            f"{d['floor_wt_pct']:.2f} wt%.")
 
 
 def _pct(v) -> str:
