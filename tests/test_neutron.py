@@ -1,6 +1,5 @@
 """Neutron spectrometer: response anchors, footprint, counting statistics, retrieval coverage."""
 
-import math
 
 import numpy as np
 import pytest
@@ -20,15 +19,14 @@ NS = ns.NeutronSpectrometer()
 # tests hold the table to the Monte Carlo and both to published numbers the table was not fitted to
 # (only the source build-up length was fitted, to the NSS calibration's homogeneous epithermal curve).
 
-def _mc(layers, histories=200_000, seed=777):
-    """Ratios to dry reference ground from a fresh Monte Carlo run (a seed the table was not built with)."""
-    st = nc.Settings()
-    ref = nt.simulate_leakage([nt.Slab(0, 0.0)], histories=histories, seed=seed, temperature_k=st.temperature_k)
-    r = nt.simulate_leakage(layers, histories=histories, seed=seed, temperature_k=st.temperature_k)
-    err_e = r.epithermal / ref.epithermal * math.hypot(r.epithermal_sigma / r.epithermal,
-                                                       ref.epithermal_sigma / ref.epithermal)
-    err_t = r.thermal / ref.thermal * math.hypot(r.thermal_sigma / r.thermal, ref.thermal_sigma / ref.thermal)
-    return r.epithermal / ref.epithermal, r.thermal / ref.thermal, err_e, err_t
+def _mc(layers, temperature_k=nc.Settings().temperature_k, histories=200_000, seed=777):
+    """Ratios of ground at ``temperature_k`` to dry reference ground at the table's 150 K, from a fresh Monte
+    Carlo run (a seed the table was not built with): epithermal, thermal and their 1-sigma errors."""
+    ref = nt.simulate_leakage([nt.Slab(0, 0.0)], histories=histories, seed=seed,
+                              temperature_k=nc.Settings().temperature_k)
+    r = nt.simulate_leakage(layers, histories=histories, seed=seed, temperature_k=temperature_k)
+    (e, se), (t, st) = nc._ratio(r, ref, "epithermal"), nc._ratio(r, ref, "thermal")
+    return e, t, se, st
 
 
 @pytest.mark.parametrize("top,bot,m", [(0.0, 2.0, 0.0), (0.0, 5.0, 27.0), (0.07, 1.3, 70.0), (2.0, 0.0, 22.0)])
@@ -81,16 +79,6 @@ def test_grid_smoother_keeps_bilinear_surfaces_and_meets_its_residual_target():
     np.testing.assert_allclose(ns.smooth_grid(x, y, noisy, sig, 0.3, pinned)[:, 0], noisy[:, 0], atol=1e-6)
 
 
-def _mc_at(layers, temperature_k, histories=200_000, seed=777):
-    """Ratios of ground at ``temperature_k`` to dry reference ground at the table's 150 K, fresh Monte Carlo."""
-    st = nc.Settings()
-    ref = nt.simulate_leakage([nt.Slab(0, 0.0)], histories=histories, seed=seed, temperature_k=st.temperature_k)
-    r = nt.simulate_leakage(layers, histories=histories, seed=seed, temperature_k=temperature_k)
-    e, t = r.epithermal / ref.epithermal, r.thermal / ref.thermal
-    return (e, t, e * math.hypot(r.epithermal_sigma / r.epithermal, ref.epithermal_sigma / ref.epithermal),
-            t * math.hypot(r.thermal_sigma / r.thermal, ref.thermal_sigma / ref.thermal))
-
-
 def test_temperature_factors_physics_and_table():
     # the table's reference temperature reads exactly 1; colder ground lowers the thermal rate (slower neutrons,
     # more 1/v capture), more so with more hydrogen to thermalise them; the epithermal rate hardly moves
@@ -120,7 +108,7 @@ def test_temperature_factors_physics_and_table():
 ])
 def test_layered_ground_at_60_k_against_the_monte_carlo(layers, top, bot, m):
     # the effective-WEH rule for layered ground, checked where ice lives: a 60 K permanently shadowed floor
-    e_mc, t_mc, se, st = _mc_at(layers, 60.0)
+    e_mc, t_mc, se, st = _mc(layers, 60.0)
     e, t = ns.two_layer_ratios(top, bot, m, temperature_k=60.0)
     assert e == pytest.approx(e_mc, abs=4 * se + 0.01)
     assert t == pytest.approx(t_mc, abs=4 * st + 0.02)

@@ -219,16 +219,19 @@ class ResponseTable:
         return tuple(out), norm
 
     def _smooth_temperature(self):
-        """The temperature factors smoothed like the main table (:func:`smooth_grid` on (ln(1 + W / 0.5 wt%),
-        T), the reference temperature's column held at 1): each point is a ratio of two runs of ~1 %
-        statistics each."""
+        """Interpolators (bilinear in (ln(1 + W / 0.5 wt%), T)) of the temperature factors smoothed like the
+        main table (:func:`smooth_grid`, the reference temperature's column held at 1): each point is a ratio of
+        two runs of ~1 % statistics each."""
+        from scipy.interpolate import RegularGridInterpolator
+
         u = np.log1p(self.temperature_weh / W_BOT_SCALE)
         pinned = np.broadcast_to(self.temperature_k == self.reference_temperature_k, self.temperature_thermal.shape)
         out = []
         for z, sig in ((self.temperature_epithermal, self.temperature_epithermal_sigma),
                        (self.temperature_thermal, self.temperature_thermal_sigma)):
             zz = np.where(pinned, 1.0, z)
-            out.append(smooth_grid(u, self.temperature_k, zz, np.maximum(sig, 1e-6), SMOOTHING, pinned))
+            zs = smooth_grid(u, self.temperature_k, zz, np.maximum(sig, 1e-6), SMOOTHING, pinned)
+            out.append(RegularGridInterpolator((u, self.temperature_k), zs, method="linear"))
         return tuple(out)
 
     @property
@@ -282,18 +285,19 @@ class ResponseTable:
             bad = temp[~(np.isfinite(temp) & (temp >= TEMPERATURE_RANGE_K[0]) & (temp <= TEMPERATURE_RANGE_K[1]))]
             raise InputError(f"regolith temperature must be within {TEMPERATURE_RANGE_K[0]:g}-"
                              f"{TEMPERATURE_RANGE_K[1]:g} K for the neutron response, got {bad.ravel()[0]:g} K")
-        from scipy.interpolate import RegularGridInterpolator
-
         u = np.log1p(self.temperature_weh / W_BOT_SCALE)
         tt = np.clip(temp, self.temperature_k[0], self.temperature_k[-1])
         uu = np.clip(np.log1p(np.asarray(weh_wt_pct, float) / W_BOT_SCALE), u[0], u[-1])
         tt, uu = np.broadcast_arrays(tt, uu)
         pts = np.stack([uu.ravel(), tt.ravel()], axis=-1)
-        out = []
-        for z in self._temperature_grid:
-            f = RegularGridInterpolator((u, self.temperature_k), z, method="linear")
-            out.append(f(pts).reshape(tt.shape))
-        return out[0], out[1]
+        fe, ft = (f(pts).reshape(tt.shape) for f in self._temperature_grid)
+        return fe, ft
+
+    def at_temperature(self, epithermal, thermal, temperature_k):
+        """Reference-composition ratios of (layered) ground at 150 K moved to ``temperature_k``: each times the
+        factor of homogeneous ground with the same epithermal ratio (module docstring item 2)."""
+        fe, ft = self.temperature(temperature_k, self.effective_weh(epithermal))
+        return epithermal * fe, thermal * ft
 
     def composition(self, feo_tio2_wt_pct):
         """(epithermal, thermal) rate of dry regolith of this FeO+TiO2 relative to the reference composition."""
@@ -501,8 +505,7 @@ def two_layer_ratios(weh_top_wt_pct, weh_bottom_wt_pct, top_g_cm2, feo_tio2_wt_p
     table = response.load()
     epi, th = table.ratios(wt, wb, m)
     if temperature_k is not None:
-        fe, ft = table.temperature(temperature_k, table.effective_weh(epi))
-        epi, th = epi * fe, th * ft
+        epi, th = table.at_temperature(epi, th, temperature_k)
     return epi * ce, th * ct
 
 
@@ -529,9 +532,7 @@ def sampling_temperature_k(column) -> float:
     """Temperature the thermal neutrons of a column come into equilibrium with: its mass-weighted mean over
     the top :data:`TEMPERATURE_DEPTH_G_CM2` (the depth most escaping thermal neutrons last scattered in;
     an assumption, module docstring item 2)."""
-    dz = np.diff(column.z_m)
-    dz = np.append(dz, dz[-1] if dz.size else 2 * column.z_m[0])
-    mass = np.asarray(column.density_kg_m3, float) * dz * 0.1
+    mass = np.asarray(column.density_kg_m3, float) * column.dz_m * 0.1        # g/cm^2 per layer
     above = np.cumsum(mass) - mass
     w = np.clip(TEMPERATURE_DEPTH_G_CM2 - above, 0.0, mass)
     if w.sum() <= 0:
@@ -726,7 +727,7 @@ def retrieve_two_layer(epi_counts, th_counts, live_time_s, *,
     dw, dd = weh_max_wt_pct / n_weh, depth_max_m / n_depth
     wg = (np.arange(n_weh) + 0.5) * dw
     dg = (np.arange(n_depth) + 0.5) * dd
-    m = dg * density_kg_m3 * 0.1            # g/cm^2
+    m = _nonneg(dg * density_kg_m3 * 0.1, "top_g_cm2")            # g/cm^2
     if temperature_k is None:
         temps = np.full(n_e.shape, np.nan)
     else:
@@ -734,17 +735,16 @@ def retrieve_two_layer(epi_counts, th_counts, live_time_s, *,
         if not np.all(np.isfinite(temps)):
             raise InputError("temperature_k must be finite (K), one value or one per segment")
         temps = np.round(temps, 1)           # windows 0.1 K apart share one model grid
-    epi0, th0 = two_layer_ratios(weh_top_wt_pct, wg[:, None], m[None, :], feo_tio2_wt_pct,
-                                 ns.reference_feo_tio2_wt_pct, ns.response)
+    # the ratios at the reference composition and 150 K once; each window temperature moves them (retrieval
+    # grids share these, so they are not re-evaluated per temperature)
     table = ns.response.load()
-    w_eff = table.effective_weh(epi0 / composition_factors(feo_tio2_wt_pct, ns.reference_feo_tio2_wt_pct,
-                                                           ns.response)[0])
+    epi0, th0 = table.ratios(weh_top_wt_pct, wg[:, None], m[None, :])
+    ce, ct = composition_factors(feo_tio2_wt_pct, ns.reference_feo_tio2_wt_pct, ns.response)
 
     def means(temp):
-        if np.isnan(temp):
-            return (epi0 * ns.epi_dry_rate_cps).ravel(), (th0 * ns.th_dry_rate_cps).ravel()
-        fe, ft = table.temperature(temp, w_eff)
-        return (epi0 * fe * ns.epi_dry_rate_cps).ravel(), (th0 * ft * ns.th_dry_rate_cps).ravel()
+        e, t = (epi0, th0) if np.isnan(temp) else table.at_temperature(epi0, th0, temp)
+        return (e * ce * ns.epi_dry_rate_cps).ravel(), (t * ct * ns.th_dry_rate_cps).ravel()
+
     if f > 0:
         xk, wk = np.polynomial.hermite_e.hermegauss(n_gain_nodes)
         gains = np.clip(1.0 + f * xk, 1e-3, None)

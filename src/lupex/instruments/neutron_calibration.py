@@ -88,6 +88,13 @@ def _slab(st: Settings, m, w, feo=None):
     return nt.Slab(m, w, st.feo_tio2_wt_pct if feo is None else feo, st.sm_ppm, st.gd_ppm)
 
 
+def _ratio(r, ref, channel: str):
+    """A Monte Carlo channel's rate over a reference run's, and its 1-sigma error (both runs' statistics)."""
+    a, b = getattr(r, channel), getattr(ref, channel)
+    q = a / b
+    return q, q * math.hypot(getattr(r, channel + "_sigma") / a, getattr(ref, channel + "_sigma") / b)
+
+
 def temperature_factors(st: Settings, buildup: float, temps=TEMPERATURES_K, wehs=TEMPERATURE_WEH,
                         histories: int = 600_000, progress=None):
     """Rates of homogeneous ground of each WEH at each temperature over its rates at ``st.temperature_k``:
@@ -101,10 +108,8 @@ def temperature_factors(st: Settings, buildup: float, temps=TEMPERATURES_K, wehs
         for j, temp in enumerate(temps):
             r = ref if temp == st.temperature_k else _run(replace(st, temperature_k=float(temp)), buildup,
                                                           [_slab(st, 0, w)], histories)
-            e[i, j] = r.epithermal / ref.epithermal
-            t[i, j] = r.thermal / ref.thermal
-            se[i, j] = e[i, j] * math.hypot(r.epithermal_sigma / r.epithermal, ref.epithermal_sigma / ref.epithermal)
-            stt[i, j] = t[i, j] * math.hypot(r.thermal_sigma / r.thermal, ref.thermal_sigma / ref.thermal)
+            e[i, j], se[i, j] = _ratio(r, ref, "epithermal")
+            t[i, j], stt[i, j] = _ratio(r, ref, "thermal")
             if temp == st.temperature_k:
                 se[i, j] = stt[i, j] = 0.0
         if progress:
@@ -147,13 +152,8 @@ def add_temperature(path: Path, histories: int = 600_000, quiet: bool = False) -
 def homogeneous_epithermal(st: Settings, buildup: float, weh=FIT_WEH, histories: int = 1_000_000):
     """MC epithermal ratios of homogeneous ground at ``weh`` and their 1-sigma errors."""
     r0 = _run(st, buildup, [_slab(st, 0, 0.0)], histories)
-    out, err = [], []
-    for w in weh:
-        r = _run(st, buildup, [_slab(st, 0, w)], histories)
-        q = r.epithermal / r0.epithermal
-        out.append(q)
-        err.append(q * math.hypot(r.epithermal_sigma / r.epithermal, r0.epithermal_sigma / r0.epithermal))
-    return np.array(out), np.array(err)
+    out = [_ratio(_run(st, buildup, [_slab(st, 0, w)], histories), r0, "epithermal") for w in weh]
+    return np.array([q for q, _ in out]), np.array([e for _, e in out])
 
 
 def fit_buildup(st: Settings, candidates=(35.0, 45.0, 55.0, 65.0), histories: int = 1_000_000, progress=None):
