@@ -302,7 +302,7 @@ def test_depth_figure_draws_the_ns_burial_depth_only_where_a_wet_layer_is_seen(r
 
     from matplotlib.axes import Axes
 
-    from lupex.mission.campaign import NS_DETECT_LO95_WT_PCT
+    from lupex.mission.survey import NS_DETECT_LO95_WT_PCT
     from lupex.report.survey import depth_png
 
     drawn = []

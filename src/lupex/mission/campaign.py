@@ -93,6 +93,7 @@ import xarray as xr
 
 from lupex.errors import ConfigError, InputError, LupexError
 from lupex.mission.checkpoint import NO_CHECKPOINTS, Checkpoints
+from lupex.mission.survey import NS_DETECT_LO95_WT_PCT
 from lupex.params import ASSUMED as _ASSUMED
 from lupex.params import param as _p
 from lupex.progress import NO_PROGRESS, Steps
@@ -497,10 +498,6 @@ def _survey_centre(gt, dem, landed, p: CampaignParams, screen):
 PRIOR_SHARE = 0.75
 
 
-NS_DETECT_LO95_WT_PCT = 0.3
-"""The NS "sees" a wet layer where its WEH 95 % lower bound is above this: over dry ground the lower bound sits
-at the retrieval grid's floor (its lowest cell is 20/161 = 0.12 wt% wide), over ice within ~0.6 m it is
-0.4-2.4 wt% (the 10-90 % range of the small test site's windows)."""
 
 
 def _latent_gaussian(tr, lo, hi, z=1.959963984540054):

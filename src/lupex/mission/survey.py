@@ -42,10 +42,12 @@ signature can be passed where a planner is expected.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import logging
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
@@ -385,6 +387,12 @@ def _rngs(seed, rng):
     return dict(zip(("gpr", "ns", "alis", "emsl"), (np.random.default_rng(s) for s in ss.spawn(4))))
 
 
+NS_DETECT_LO95_WT_PCT = 0.3
+"""The NS "sees" a wet layer where its WEH 95 % lower bound is above this: over dry ground the lower bound sits
+at the retrieval grid's floor (its lowest cell is 20/161 = 0.12 wt% wide), over ice within ~0.6 m it is
+0.4-2.4 wt% (the 10-90 % range of the small test site's windows)."""
+
+
 def _site_priors(truth) -> dict:
     """What a mission would assume without the truth: the site-mean FeO+TiO2 (orbital), the mean dry
     (background) hydrogen, and the Carrier density of the top 0.6 m (the regolith model)."""
@@ -440,8 +448,7 @@ def _run_ns(cache, path, rng, prm: SurveyParams, ns, priors):
     st, _, _ = neutron.segment_counts(ct, t, prm.ns_window_s)
     # the regolith temperature under each window, from the site's thermal model (the ground truth's mean
     # temperatures ARE that model's output: a mission computes them from illumination, it does not fit them)
-    mid = 0.5 * (t0 + t0 + live) * prm.speed_m_s
-    wx, wy, _ = path.at(mid)
+    wx, wy, _ = path.at((t0 + 0.5 * live) * prm.speed_m_s)
     wiy, wix = cache.grid.index(wx, wy)
     temps = np.array([neutron.sampling_temperature_k(cache.get(a, b)) for a, b in zip(wiy, wix)])
     post = neutron.retrieve_two_layer(se, st, live, ns=ns, feo_tio2_wt_pct=priors["feo_tio2_wt_pct"],
@@ -698,10 +705,16 @@ def run_survey(truth, dem, path_xy, outdir=None, *, seed: int | None = None, rng
 def _ns_detection(ns, prm: SurveyParams, k_sigma: float = 3.0) -> dict:
     """What the NS can detect (homogeneous ground, epithermal deficit at k sigma with the instrument's
     systematics; :func:`lupex.instruments.neutron.detection_time_s`): the stop time for 0.5 wt% WEH (the NSS
-    requirement) and the limits reached in one survey window and in 1, 10 and 60 min stops."""
+    requirement) and the limits reached in one survey window and in 1, 10 and 60 min stops. It depends on the
+    instrument and the window only, so a campaign's many legs compute it once (a copy each)."""
+    return copy.deepcopy(_ns_detection_of(ns, float(prm.ns_window_s), float(k_sigma)))
+
+
+@lru_cache(maxsize=8)
+def _ns_detection_of(ns, window_s: float, k_sigma: float) -> dict:
     from lupex.instruments import neutron
 
-    stops = {"window": prm.ns_window_s, "1 min": 60.0, "10 min": 600.0, "60 min": 3600.0}
+    stops = {"window": window_s, "1 min": 60.0, "10 min": 600.0, "60 min": 3600.0}
     lim = neutron.detection_limit_wt_pct(np.array(list(stops.values())), k_sigma, ns)
     t = np.geomspace(1.0, 3600.0, 40)
     curves = {f"{f:g}": [float(v) for v in neutron.detection_limit_wt_pct(t, k_sigma, dataclasses.replace(

@@ -114,9 +114,10 @@ def depth_png(result) -> bytes:
     ax.plot(*_truth_line(w["s_m"], w["true_ice_table_depth_m"]), color="k", lw=1.2, label="true ice table")
     ax.errorbar(r["s_m"] - 0.4, r["gpr_ice_depth_m"], yerr=r["gpr_ice_depth_sigma_m"], fmt="o", ms=3, lw=0.7,
                 color="tab:red", label="GPR (median in window) +- 1 sigma")
-    # the NS burial depth means something only where the NS sees a wet layer (the campaign's criterion: its
-    # WEH 95 % lower bound above NS_DETECT_LO95_WT_PCT); over dry ground its posterior is the prior's spread
-    from lupex.mission.campaign import NS_DETECT_LO95_WT_PCT
+    # the NS burial depth means something only where the NS sees a wet layer (the survey's criterion, which the
+    # campaign uses too: its WEH 95 % lower bound above NS_DETECT_LO95_WT_PCT); over dry ground its posterior is
+    # the prior's spread
+    from lupex.mission.survey import NS_DETECT_LO95_WT_PCT
 
     seen = (r["ns_weh_lo95_wt_pct"] > NS_DETECT_LO95_WT_PCT).to_numpy()
     rs = r[seen]
