@@ -64,6 +64,7 @@ convention (IAU_2015:30135 / 30130), are accepted; others raise :class:`~lupex.e
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -124,7 +125,9 @@ def _projection(da) -> tuple[float, float]:
 
     crs = geo.dem_crs(da)
     try:
-        d = crs.to_dict()
+        with warnings.catch_warnings():  # to_dict goes through PROJ strings and warns that it may lose detail
+            warnings.simplefilter("ignore", UserWarning)
+            d = crs.to_dict()
     except Exception:  # noqa: BLE001  (pyproj raises several kinds for exotic CRSs)
         d = {}
     polar = d.get("proj") == "stere" and abs(abs(float(d.get("lat_0", 0.0))) - 90.0) < 1e-9
