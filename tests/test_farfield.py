@@ -229,3 +229,63 @@ def test_summary_and_errors(dems):
         far_field_horizons(site, [cap], 8, max_distance_m=-1.0)
     with pytest.raises(InputError):
         far_field_horizons(site, [xr.DataArray(np.zeros((3, 3)))], 8)
+
+
+# -- wiring: compute_light, the site phase's resume path, the CLI ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_site(dems, tmp_path_factory):
+    """A 60 x 60 crop (1.2 km) of Site01 at 20 m written as a GeoTIFF, as a run would read it."""
+    from lupex.terrain.io import read_dem, write_geotiff
+
+    site, _cap = dems
+    path = tmp_path_factory.mktemp("ff") / "crop.tif"
+    write_geotiff(site.isel(y=slice(300, 360), x=slice(500, 560)), path)
+    return read_dem(path), path
+
+
+def test_compute_light_with_far_field(dems, small_site):
+    """Far terrain only raises horizons, so it can only shorten the Sun's and Earth's visibility."""
+    from lupex.light.illumination import compute_light
+
+    _site, cap = dems
+    dem, _ = small_site
+    times = np.arange(np.datetime64("2027-01-01T00"), np.datetime64("2027-01-05T00"), np.timedelta64(2, "h"))
+    calls = []
+    near, cube_n = compute_light(dem, times, n_azimuths=36, observer_height_m=2.0)
+    far, cube_f = compute_light(dem, times, n_azimuths=36, observer_height_m=2.0, far_field=[cap],
+                                far_field_max_m=150e3, horizon_progress=calls.append)
+    assert len(calls) == 36  # one progress call per azimuth, as without the far field
+    assert np.all(cube_f >= cube_n) and np.any(cube_f > cube_n + 0.5)
+    for v in ("illumination_pct", "earth_visible_pct"):
+        assert np.all(far[v].values <= near[v].values + 1e-3)
+    assert far.attrs["far_field_max_m"] == 150e3 and str(CAP) in far.attrs["far_field_dems"]
+    assert "far_field_dems" not in near.attrs
+
+
+def test_resume_recomputes_the_same_cube(dems, small_site):
+    from types import SimpleNamespace
+
+    from lupex.config import load
+    from lupex.light.illumination import compute_light
+    from lupex.mission.site_analysis import horizon_cube
+
+    dem, path = small_site
+    cfg = load(overrides=[f"site.dem={str(path)!r}", f"site.far_field=[{str(CAP)!r}]", "light.n_azimuths=24",
+                          "light.far_field_max_km=120"])
+    times = np.arange(np.datetime64("2027-01-01T00"), np.datetime64("2027-01-02T00"), np.timedelta64(1, "h"))
+    _, cube = compute_light(dem, times, n_azimuths=24, observer_height_m=cfg.light.observer_height_m,
+                            far_field=[dems[1]], far_field_max_m=120e3)
+    again = horizon_cube(cfg, SimpleNamespace(dem=dem, horizon_cube=None))
+    assert np.array_equal(again, cube)
+
+
+def test_cli_far_field_option(tmp_path):
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "lupex", "run", "--far-field", str(tmp_path / "nope.tif"), "-q",
+                        "--out", str(tmp_path / "run")], capture_output=True, text=True)
+    assert r.returncode == 2 and "far-field DEM" in r.stderr and "--far-field" in r.stderr
+    assert not (tmp_path / "run").exists()
