@@ -208,9 +208,8 @@ class _Lines:
         self.dinv_k = np.empty(n)
         self.hx = np.empty((n, m))
         self.hy = np.empty((n, m))
-        side = max(site.z_m.shape)
-        self.late_n = np.zeros(side, np.int64)
-        self.late_at = np.empty((side, side), np.int64)
+        self.late_n = np.zeros(site.z_m.shape[0], np.int64)
+        self.late_at = np.empty(site.z_m.shape, np.int64)
         self.centre = (cx, cy)
 
 
@@ -231,10 +230,8 @@ def _fold_azimuth(site: FarFieldGrid, reg: FarFieldGrid, excl, lines: _Lines, az
                    excl[0], excl[1], excl[2], excl[3], min(us) - ds, max_d, ds, radius, k0,
                    lines.u_first[sl], lines.n_samp[sl], lines.xs[sl], lines.ys[sl], lines.hull[sl],
                    lines.n_hull[sl], lines.inv_k[sl], lines.dinv_k[sl], lines.hx[sl], lines.hy[sl])
-    by_columns = abs(dy) > abs(dx)
-    n_outer = site.z_m.shape[1] if by_columns else site.z_m.shape[0]
     geo = (site.z_m, site.x0_m, site.y0_m, site.pixel_m, h_m, dx, dy, lx, ly, cx, cy, v_lo, spacing)
-    late = (by_columns, lines.late_n[:n_outer], lines.late_at[:n_outer])
+    late = (lines.late_n, lines.late_at)
     _k.query_cells(*geo, ds, radius, lines.u_first[sl], lines.n_samp[sl], lines.n_hull[sl], lines.hx[sl],
                    lines.hy[sl], lines.inv_k[sl], lines.dinv_k[sl], *late, out2d)
     _k.late_cells(*geo, ds, radius, lines.u_first[sl], lines.n_samp[sl], lines.xs[sl], lines.ys[sl],
@@ -278,38 +275,57 @@ def far_field_horizons(
     -------
     float32 (n_sel, ny, nx) cube (``out`` itself when given). Method and error bound: module docstring.
     """
+    plan = _plan(site_dem, regional, max_distance_m, oversample)
+    n_az = _hz._check_n_azimuths(n_azimuths)
+    h = _hz._check_height(observer_height_m)
+    sel = _hz._select(n_az, az_indices)
+    if out is None:
+        res = np.full((sel.size, *plan.site.z_m.shape), -90.0, np.float32)
+    else:
+        res = _hz._prepare_out(out, sel.size, plan.site.z_m.shape)
+    _fold_all(plan, _hz.azimuths_deg(n_az)[sel], h, res, progress)
+    return res
+
+
+@dataclass(frozen=True)
+class _Plan:
+    site: FarFieldGrid
+    layers: list  # (regional grid, excluded extent, _Lines, step m) per regional DEM
+    max_d: float
+    radius: float
+    k0: float
+
+
+def _plan(site_dem, regional, max_distance_m, oversample) -> _Plan:
+    """Checked inputs and work arrays, made once per call (not per azimuth)."""
     grids = _check_nesting(site_dem, regional)
     site = _grid(site_dem, "site DEM")
     radius, k0 = _projection(site_dem)
-    n_az = _hz._check_n_azimuths(n_azimuths)
-    h = _hz._check_height(observer_height_m)
     max_d = _max_distance(max_distance_m)
     if isinstance(oversample, bool) or not isinstance(oversample, (int, np.integer)) or not 1 <= oversample <= 8:
         raise InputError(f"oversample must be an integer 1..8, got {oversample!r}")
-    sel = _hz._select(n_az, az_indices)
-    if out is None:
-        res = np.full((sel.size, *site.z_m.shape), -90.0, np.float32)
-    else:
-        res = _hz._prepare_out(out, sel.size, site.z_m.shape)
-    az = _hz.azimuths_deg(n_az)
     excl = [site.extent_m] + [g.extent_m for g in grids[:-1]]
-    plans = []
+    layers = []
     for g, ex in zip(grids, excl):
         step = g.pixel_m / int(oversample)
-        plans.append((g, ex, _Lines(site, g, step, step, max_d), step))
+        layers.append((g, ex, _Lines(site, g, step, step, max_d), step))
+    return _Plan(site, layers, max_d, radius, k0)
+
+
+def _fold_all(plan: _Plan, az_deg: np.ndarray, h: float, res: np.ndarray, progress) -> None:
+    site = plan.site
     with _hz._threads_for(site.z_m.size):
-        for i, k in enumerate(sel):
+        for i, az in enumerate(az_deg):
             target = np.asarray(res[i])
             direct = target.flags.c_contiguous and target.flags.writeable and target.dtype == np.float32
             if not direct:
                 target = np.array(target, dtype=np.float32)  # a copy to fold into, written back below
-            for g, ex, lines, step in plans:
-                _fold_azimuth(site, g, ex, lines, float(az[k]), h, step, step, max_d, radius, k0, target)
+            for g, ex, lines, step in plan.layers:
+                _fold_azimuth(site, g, ex, lines, float(az), h, step, step, plan.max_d, plan.radius, plan.k0, target)
             if not direct:
                 res[i] = target
             if progress is not None:
                 progress(i + 1)
-    return res
 
 
 def horizons_with_far_field(
@@ -323,7 +339,7 @@ def horizons_with_far_field(
     out: np.ndarray | None = None,
     client=None,
     progress: Callable[[int], None] | None = None,
-    chunk_azimuths: int = 16,
+    chunk_azimuths: int = 45,
 ) -> np.ndarray:
     """Horizon cube (deg, float32 (n_sel, ny, nx)) of ``dem``: near field, raised by the far field of ``far_field``.
 
@@ -341,8 +357,9 @@ def horizons_with_far_field(
     sel = _hz._select(n_az, az_indices)
     res = _hz._prepare_out(out, sel.size, z.shape)
     far = list(far_field or [])
-    if far:
-        _check_nesting(dem, far)  # fail before the near field
+    plan = _plan(dem, far, max_distance_m, 1) if far else None  # fails before the near field
+    h = _hz._check_height(observer_height_m)
+    az = _hz.azimuths_deg(n_az)
     step = sel.size if not far else max(1, int(chunk_azimuths))
     for i0 in range(0, sel.size, step):
         idx = sel[i0:i0 + step]
@@ -357,9 +374,7 @@ def horizons_with_far_field(
         if got is not None and not np.shares_memory(got, view):
             view[...] = got
         if far:
-            far_field_horizons(dem, far, n_az, observer_height_m=observer_height_m, max_distance_m=max_distance_m,
-                               az_indices=idx, out=view,
-                               progress=(lambda k, i0=i0: progress(i0 + k)) if progress else None)
+            _fold_all(plan, az[idx], h, view, (lambda k, i0=i0: progress(i0 + k)) if progress else None)
     return res
 
 
