@@ -289,3 +289,11 @@ def test_cli_far_field_option(tmp_path):
                         "--out", str(tmp_path / "run")], capture_output=True, text=True)
     assert r.returncode == 2 and "far-field DEM" in r.stderr and "--far-field" in r.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_report_names_the_far_field():
+    from lupex.report.site import _horizon_note
+
+    with_ff = _horizon_note(xr.Dataset(attrs={"far_field_dems": "/d/cap_240m.tif", "far_field_max_m": 150e3}), 2000)
+    assert "cap_240m.tif" in with_ff and "150 km" in with_ff
+    assert "stop where the DEM ends" in _horizon_note(xr.Dataset(), 2000)

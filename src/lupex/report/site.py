@@ -10,6 +10,24 @@ from lupex.report.figures import hillshade, map_png, series_png
 from lupex.report.html import Section, table_html
 
 
+def _horizon_note(st, em: float) -> str:
+    """What the horizons were made of: the site DEM alone, or with far-field DEMs (named, with their reach).
+
+    The far field reaches far beyond this map (e.g. +-184 km for the LOLA polar cap against a 16 km site),
+    so its extent is written out instead of drawn.
+    """
+    dems = str(st.attrs.get("far_field_dems", ""))
+    if not dems:
+        return (f"Horizons stop where the DEM ends, so values outside the dashed box ({em:g} m inside the border) "
+                "are optimistic; landing sites are only taken inside it.")
+    reach = float(st.attrs.get("far_field_max_m", 0.0))
+    names = ", ".join(html.escape(d.strip().rsplit("/", 1)[-1]) for d in dems.split(";"))
+    where = f"out to {reach / 1000:g} km from the site's centre" if reach > 0 else "out to their edge"
+    return (f"Horizons include the terrain beyond this DEM from the far-field DEMs {names}, {where} "
+            f"(lupex.light.farfield); cells near the border still see their nearest surroundings only at the far "
+            f"field's resolution. Landing sites are taken inside the dashed box ({em:g} m inside the border).")
+
+
 def site_sections(result, cfg) -> list[Section]:
     """Report sections for the site phase (ids: site, hazards, light, earth, sites, series)."""
     from lupex.terrain.geo import pixel_size_m
@@ -59,9 +77,7 @@ def site_sections(result, cfg) -> list[Section]:
         [
             f"Span {span}; observer {cfg.light.observer_height_m:g} m above ground; {cfg.light.n_azimuths} horizon azimuths. "
             f"Best mean illumination {float(np.nanmax(st['illumination_pct'])):.1f}%; "
-            f"permanently shadowed over the span: {ps_km2:.2f} km^2. "
-            f"Horizons stop where the DEM ends, so values outside the dashed box ({em:g} m inside the border) "
-            "are optimistic; landing sites are only taken inside it.",
+            f"permanently shadowed over the span: {ps_km2:.2f} km^2. " + _horizon_note(st, em),
         ],
         [
             ("Mean illumination (% of the solar disk, time-averaged)",
