@@ -65,7 +65,7 @@ def main(argv=None) -> dict:
     near, t_near, c_near, m_near = _timed(lambda: horizon_angles(z, px, a.azimuths, observer_height_m=a.height))
     both, t_both, c_both, m_both = _timed(
         lambda: horizons_with_far_field(site, [cap], a.azimuths, observer_height_m=a.height))
-    raised = float(np.mean(both > near + 0.01))
+    raised = float(np.mean([np.mean(b > n + 0.01) for b, n in zip(both, near)]))  # no cube-sized temporaries
     res = {
         "site": a.site, "cells": int(z.size), "azimuths": a.azimuths, "observer_height_m": a.height,
         "near_wall_s": round(t_near, 2), "near_cpu_s": round(c_near, 2),
