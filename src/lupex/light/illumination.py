@@ -272,7 +272,7 @@ def point_series(dem, horizon_cube, points_xy, times, *, n_azimuths: int = 360,
     return ds
 
 
-def _bruteforce_columns(dem, row, col, n_az: int, observer_height_m: float) -> np.ndarray:
+def _bruteforce_columns(dem, row, col, n_az: int, observer_height_m: float, step_px: float = 0.25) -> np.ndarray:
     """(n_az, npoints) horizon elevations (deg) of the given cells by the reference ray march."""
     from lupex.light.horizon import azimuths_deg, horizon_bruteforce
     from lupex.terrain.geo import pixel_size_m
@@ -281,7 +281,7 @@ def _bruteforce_columns(dem, row, col, n_az: int, observer_height_m: float) -> n
     px = pixel_size_m(dem)
     out = np.empty((n_az, row.size))
     for k, az in enumerate(azimuths_deg(n_az)):
-        out[k] = horizon_bruteforce(z, px, float(az), row, col, observer_height_m=observer_height_m)
+        out[k] = horizon_bruteforce(z, px, float(az), row, col, observer_height_m=observer_height_m, step_px=step_px)
     return out
 
 
