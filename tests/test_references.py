@@ -10,7 +10,8 @@ Pure text and import checks (no numerics):
   tests/, tools/, benchmarks/ and docs/VALIDATION.md every mention of the file is
   an anchored ``docs/REFERENCES.md#<id>``;
 * every ``param(...)`` field of every model parameter dataclass reachable from
-  :class:`lupex.config.Config` has a non-empty ``source``, and a source that
+  :class:`lupex.config.Config` has a ``source`` in words (not empty, not a
+  placeholder such as ``-``), and a source that
   cites the reference list cites an existing entry.
 """
 
@@ -33,6 +34,7 @@ SECTION = re.compile(r"^## (.+?)\s*$", re.M)
 CITATION = re.compile(r"docs/REFERENCES\.md#([A-Za-z0-9_-]+)")
 MENTION = re.compile(r"REFERENCES\.md")
 OUTSIDE = re.compile(r"(/work/shared|\.\./shared|shared/REFERENCES)")
+WORDS = re.compile(r"[A-Za-z]{2}")  # a source says something in words, not just "-"
 TEXT_SUFFIXES = {".py", ".md", ".txt", ".toml", ".cfg", ".rst"}
 
 
@@ -117,10 +119,10 @@ def _param_fields(obj, key: str):
 def test_every_param_field_has_a_source():
     found = list(_param_fields(Config(), "config"))
     assert len(found) > 100, "expected the model parameter dataclasses under lupex.config.Config"
-    empty = [f"{k} ({cls.__module__}.{cls.__name__})" for k, cls, f in found
-             if not (isinstance(f.metadata.get("source"), str) and f.metadata["source"].strip())]
-    assert not empty, "param fields without a source (say where the default comes from, or 'assumption: why'):\n" + \
-        "\n".join(empty)
+    empty = [f"{k} ({cls.__module__}.{cls.__name__}): {f.metadata.get('source')!r}" for k, cls, f in found
+             if not (isinstance(f.metadata.get("source"), str) and WORDS.search(f.metadata["source"]))]
+    assert not empty, ("param fields without a source (say where the default comes from, or 'assumption: why'; "
+                       "a placeholder such as '-' is not a source):\n" + "\n".join(empty))
 
 
 def test_param_sources_cite_existing_entries():
