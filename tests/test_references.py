@@ -33,7 +33,7 @@ ENTRY = re.compile(r"^### ([a-z0-9][a-z0-9-]*)\s*$", re.M)
 SECTION = re.compile(r"^## (.+?)\s*$", re.M)
 CITATION = re.compile(r"docs/REFERENCES\.md#([A-Za-z0-9_-]+)")
 MENTION = re.compile(r"REFERENCES\.md")
-OUTSIDE = re.compile(r"(/work/shared|\.\./shared|shared/REFERENCES)")
+OUTSIDE = re.compile(r"shared/(\S*/)?REFERENCES\.md")  # /work/shared/REFERENCES.md, ../shared/REFERENCES.md
 WORDS = re.compile(r"[A-Za-z]{2}")  # a source says something in words, not just "-"
 TEXT_SUFFIXES = {".py", ".md", ".txt", ".toml", ".cfg", ".rst"}
 
