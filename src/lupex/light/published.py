@@ -4,19 +4,19 @@ Each function recomputes one published number on real LOLA terrain with that
 study's own period, observer height and definition of "lit", and returns
 lupex's value beside the published one (docs/VALIDATION.md keeps the rows;
 ``python -m lupex.light.published`` prints them at full resolution, the tests
-run cheaper versions). Sources, in docs/REFERENCES.md:
+run cheaper versions). Sources (entries of the project's reference list):
 
-* Gläser et al. 2014 (#glaser2014): connecting ridge, 19 years covering the
+* Gläser et al. 2014 (docs/REFERENCES.md#glaser2014): connecting ridge, 19 years covering the
   precession cycle, best points 92.27 % at 2 m and 95.65 % at 10 m above
   ground; longest darkness there typically 3-5 days. Illumination is the
   visible fraction of the solar disk (``illumination_pct``).
-* Gläser et al. 2018 (#glaser2018): hourly 2017-01-01 to 2037-01-01; the south
+* Gläser et al. 2018 (docs/REFERENCES.md#glaser2018): hourly 2017-01-01 to 2037-01-01; the south
   sites' averages at 2 m reach 88.0 % on the connecting ridge.
-* Bussey et al. 2010 (#bussey2010): Kaguya topography, 2020; the most
+* Bussey et al. 2010 (docs/REFERENCES.md#bussey2010): Kaguya topography, 2020; the most
   illuminated place, 86 % of the year, near Shackleton's rim at 88.74 S
   124.5 E. Lit = any part of the Sun (``sunlit_time_pct``) and disk-fraction
   both reported.
-* Mazarico et al. 2011 (#mazarico2011): 240 m LOLA DEMs; permanently shadowed
+* Mazarico et al. 2011 (docs/REFERENCES.md#mazarico2011): 240 m LOLA DEMs; permanently shadowed
   area 16,055 km^2 in the south (illumination computed poleward of 80 S).
 
 Horizons: the site DEM's sweep (:mod:`lupex.light.horizon`) raised by the far
