@@ -151,3 +151,105 @@ def bussey2010_best_pair(dem_map, stats, cap, *, candidates: int = 30, max_separ
                    f"{where[0]} and {where[1]}, {np.hypot(*(pts[i] - pts[j])) / 1e3:.1f} km apart; any part of the Sun at "
                    f"either; best of {len(pts)} candidates, 240 m LOLA cap, {n_azimuths} azimuths, {step_h:g} h steps")
     return c, {"points": [pts[i].tolist(), pts[j].tolist()]}
+
+
+def best_cells(dem, stats, *, count: int = 5, min_separation_m: float = 200.0, edge_margin_m: float = 0.0,
+               key: str = "illumination_pct") -> np.ndarray:
+    """(x, y) of the ``count`` most lit cells of a statistics map, at least ``min_separation_m`` apart and
+    ``edge_margin_m`` inside the DEM."""
+    v = np.asarray(stats[key].values, float).copy()
+    xs, ys = dem["x"].values, dem["y"].values
+    if edge_margin_m > 0:
+        X, Y = np.meshgrid(xs, ys)
+        v[(X - xs.min() < edge_margin_m) | (xs.max() - X < edge_margin_m)
+          | (Y - ys.min() < edge_margin_m) | (ys.max() - Y < edge_margin_m)] = -1.0
+    out: list[tuple[float, float]] = []
+    for k in np.argsort(np.nan_to_num(v, nan=-1.0).ravel())[::-1]:
+        r, c = divmod(int(k), v.shape[1])
+        p = (float(xs[c]), float(ys[r]))
+        if all(np.hypot(p[0] - q[0], p[1] - q[1]) >= min_separation_m for q in out):
+            out.append(p)
+        if len(out) == count:
+            break
+    return np.array(out)
+
+
+def glaser_ridge(dem, cube, observer_height_m: float, *, published: float, name: str, start: str, stop: str,
+                 map_step_h: float = 1.0, series_step_h: float = 1.0, count: int = 5,
+                 edge_margin_m: float = 2000.0) -> tuple[Comparison, dict]:
+    """The best point of the connecting ridge (the most lit of ``count`` candidates from a one-year map,
+    Gläser et al. 2014's 2018-10-22..2019-10-22) followed over ``start``..``stop`` at ``observer_height_m``.
+
+    ``cube`` (n_az, ny, nx), deg: the site's horizons at that observer height (with the far field when the
+    comparison is to include it)."""
+    from lupex.light.illumination import light_statistics
+
+    year = _times("2018-10-22T00:00:00", "2019-10-22T00:00:00", map_step_h)
+    stats = light_statistics(dem, cube, year)
+    pts = best_cells(dem, stats, count=count, edge_margin_m=edge_margin_m)
+    df = point_statistics(dem, pts, _times(start, stop, series_step_h), horizon_cube=cube)
+    i = int(df["illumination_pct"].idxmax())
+    at = df.loc[i]
+    lon, lat = (float(v) for v in _lonlat(dem, pts[i]))
+    c = Comparison(name, published, float(at["illumination_pct"]), "%",
+                   f"{-lat:.3f} S {lon % 360:.2f} E at {observer_height_m:g} m, {start[:10]}..{stop[:10]}, "
+                   f"{series_step_h:g} h steps; sunlit (any part) {at['sunlit_time_pct']:.2f} %, longest darkness "
+                   f"{at['longest_darkness_h']:.0f} h, Earth {at['earth_visible_pct']:.1f} %")
+    return c, {"best": at.to_dict(), "candidates": df, "map_best_pct": float(np.nanmax(stats["illumination_pct"]))}
+
+
+def _lonlat(dem, p):
+    from lupex.terrain.geo import lunar_geographic_crs, dem_crs
+    from pyproj import Transformer
+
+    crs = dem_crs(dem)
+    return Transformer.from_crs(crs, lunar_geographic_crs(crs), always_xy=True).transform(p[0], p[1])
+
+
+def main(data_dir: str) -> list[Comparison]:  # pragma: no cover - the full-resolution run behind docs/VALIDATION.md
+    """Every comparison at full settings on the LOLA files in ``data_dir`` (see shared/data/README.md); prints a
+    Markdown table. About 10 minutes on two cores."""
+    import time
+    from pathlib import Path
+
+    from lupex.light.illumination import compute_light
+    from lupex.terrain.io import read_dem
+
+    d = Path(data_dir)
+    cap = read_dem(d / "lola_ldem75s_southpole_240m.tif")
+    rows: list[Comparison] = []
+    t0 = time.perf_counter()
+    rows.append(bussey2010_best_point(cap)[0])
+    year = _times("2020-01-01T00:00:00", "2021-01-01T00:00:00", 1.0)
+    cap_stats, _ = compute_light(cap, year, n_azimuths=360, observer_height_m=0.0, memory_limit_bytes=8 * 2**30)
+    rows.append(bussey2010_best_pair(cap, cap_stats, cap, candidates=40)[0])
+    rows.append(mazarico2011_psr_area(cap_stats)[0])
+    rows.extend(glaser_rows(d, cap))
+    print(f"| comparison | published | lupex | difference | where, how |  ({time.perf_counter() - t0:.0f} s)")
+    print("|---|---|---|---|---|")
+    for c in rows:
+        print(f"| {c.name} | {c.published:g} {c.unit} | {c.ours:.2f} {c.unit} | {c.difference:+.2f} | {c.detail} |")
+    return rows
+
+
+def glaser_rows(d, cap, *, n_azimuths: int = 360, far_field: bool = True) -> list[Comparison]:
+    """Gläser et al. 2014 (2 m, 10 m, 19 years) and 2018 (2 m, 2017-2037) on Site01 at 20 m."""
+    from lupex.terrain.io import read_dem
+
+    site = read_dem(d / "lola_site01_connecting_ridge_20m.tif")
+    out = []
+    for h, pub, label in ((2.0, GLASER2014_2M_PCT, "2 m"), (10.0, GLASER2014_10M_PCT, "10 m")):
+        cube = site_horizons(site, [cap] if far_field else [], h, n_azimuths)
+        out.append(glaser_ridge(site, cube, h, published=pub, start="2018-10-22T00:00:00", stop="2037-10-22T00:00:00",
+                                name=f"Gläser et al. 2014: connecting ridge best point, {label}, 19 years")[0])
+        if h == 2.0:
+            out.append(glaser_ridge(site, cube, h, published=GLASER2018_2M_RIDGE_PCT, start="2017-01-01T00:00:00",
+                                    stop="2037-01-01T00:00:00",
+                                    name="Gläser et al. 2018: connecting ridge at 2 m, 2017-2037")[0])
+    return out
+
+
+if __name__ == "__main__":  # pragma: no cover
+    import sys
+
+    main(sys.argv[1] if len(sys.argv) > 1 else "../shared/data/lola_south_pole")
