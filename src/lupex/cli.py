@@ -62,6 +62,7 @@ def run(
     step_hours: Annotated[Optional[float], typer.Option(help="Time step in hours (default 1).")] = None,
     azimuths: Annotated[Optional[int], typer.Option(help="Number of horizon azimuths (default 360, i.e. 1 deg).")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Seed of the synthetic site (default 0).")] = None,
+    far_field: Annotated[Optional[list[Path]], typer.Option("--far-field", help="Regional DEM whose terrain beyond the site DEM raises the horizons (repeatable, smallest first; sets site.far_field).", metavar="FILE")] = None,
     workers: Annotated[Optional[int], typer.Option(help="Start a local Dask cluster with this many worker processes (default 0: in-process).")] = None,
     scheduler: Annotated[Optional[str], typer.Option(help="Address of a running Dask scheduler, tcp://host:port.")] = None,
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override one parameter, table.key=value (repeatable), e.g. --set lander.max_slope_deg=10.")] = None,
@@ -81,6 +82,11 @@ def run(
             sets.append(f"{key}={json.dumps(str(val)) if isinstance(val, (str, Path)) else val}")
     if overwrite:
         sets.append("output.overwrite=true")
+    if far_field:
+        for f in far_field:
+            if not f.exists():
+                raise LupexError(f"far-field DEM {f} does not exist; check the path given to --far-field")
+        sets.append(f"site.far_field={json.dumps([str(f) for f in far_field])}")
     if dem is not None and not dem.exists():
         raise LupexError(f"DEM file {dem} does not exist; check the path given to --dem")
     if resume is not None:
