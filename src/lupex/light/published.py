@@ -249,6 +249,13 @@ def glaser_rows(d, cap, *, n_azimuths: int = 360, far_field: bool = True) -> lis
     return out
 
 
+def site_horizons(site, far_field, observer_height_m: float, n_azimuths: int = 360) -> np.ndarray:
+    """The site DEM's horizon cube (deg) at ``observer_height_m``, raised by the far field of ``far_field`` DEMs."""
+    from lupex.light.farfield import horizons_with_far_field
+
+    return horizons_with_far_field(site, list(far_field), n_azimuths, observer_height_m=observer_height_m)
+
+
 if __name__ == "__main__":  # pragma: no cover
     import sys
 
