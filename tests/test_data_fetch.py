@@ -208,10 +208,25 @@ def _env():
     return env
 
 
-def lupex_data(server, manifest, cache, *args):
-    cmd = [sys.executable, "-m", "lupex", "data", "fetch", *map(str, args), "--manifest", str(manifest),
-           "--data-dir", str(cache), "--base-url", server.base, "-q"]
-    return subprocess.run(cmd, capture_output=True, text=True, env=_env(), timeout=120)
+def lupex_data(server, manifest, cache, *args, capsys=None):
+    """``lupex data fetch ARGS`` against the test server: in a subprocess, or in this process through
+    ``lupex.cli.main`` (exit status and stderr as a user sees them) when ``capsys`` is given (faster)."""
+    argv = ["data", "fetch", *map(str, args), "--manifest", str(manifest), "--data-dir", str(cache),
+            "--base-url", server.base, "-q"]
+    if capsys is None:
+        return subprocess.run([sys.executable, "-m", "lupex", *argv], capture_output=True, text=True, env=_env(),
+                              timeout=120)
+    from lupex import cli
+
+    code = 0
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(sys, "argv", ["lupex", *argv])
+        try:
+            cli.main()
+        except SystemExit as exc:
+            code = exc.code
+    cap = capsys.readouterr()
+    return subprocess.CompletedProcess(argv, code, cap.out, cap.err)
 
 
 def _one_line_error(r, needle):
@@ -249,7 +264,7 @@ def _only_loopback(monkeypatch):
 # --------------------------------------------------------------------------- the good case
 
 
-def test_fetch_crop_and_read_back(server, manifest, tmp_path):
+def test_fetch_crop_and_read_back(server, manifest, tmp_path, capsys):
     """Download, verify (size and sha256 known), crop to a lat/lon box at a coarser 30 m pixel, read back with
     read_dem; each height must be the area-weighted mean of the 20 m source cells under it, computed here
     directly from the grid edges (the source is pixel-is-area)."""
@@ -279,16 +294,16 @@ def test_fetch_crop_and_read_back(server, manifest, tmp_path):
     assert np.abs(dem.values - plane_tif(*np.meshgrid(x, y))).max() < 0.4 / 3
     assert dem.attrs["n_filled"] == 0
 
-    again = lupex_data(server, manifest, cache, "good")  # cached: no new request
+    again = lupex_data(server, manifest, cache, "good", capsys=capsys)  # cached: no new request
     assert again.returncode == 0
     assert sum(1 for n, _ in server.requests if n == "good.tif") == 1
 
 
-def test_pds_label_then_image_then_crop(server, manifest, tmp_path):
+def test_pds_label_then_image_then_crop(server, manifest, tmp_path, capsys):
     """A PDS3 product: the label comes first, the image is checked against the size it implies; the crop at
     the native 100 m pixel reproduces the product's own cells."""
     cache, out = tmp_path / "cache", tmp_path / "pds.tif"
-    r = lupex_data(server, manifest, cache, "pds", "--crop", "-89.99,45,1", "--out", out)
+    r = lupex_data(server, manifest, cache, "pds", "--crop", "-89.99,45,1", "--out", out, capsys=capsys)
     assert r.returncode == 0, r.stdout + r.stderr
     assert (cache / "LDEM_TEST.LBL").read_bytes() == server.lbl
     assert (cache / "LDEM_TEST.IMG").read_bytes() == server.img
@@ -298,28 +313,28 @@ def test_pds_label_then_image_then_crop(server, manifest, tmp_path):
     np.testing.assert_allclose(dem.values, want, atol=0.01)
 
 
-def test_resume_continues_with_a_range_request(server, manifest, tmp_path):
+def test_resume_continues_with_a_range_request(server, manifest, tmp_path, capsys):
     """A transfer cut halfway keeps its .part; the next call asks for the rest (Range) and ends with the
     exact file, whose sha256 the manifest knows."""
     cache = tmp_path / "cache"
-    first = lupex_data(server, manifest, cache, "flaky")
+    first = lupex_data(server, manifest, cache, "flaky")  # a real process: exit 2, one line
     _one_line_error(first, "run the same command again to continue")
     _nothing_complete(cache, "flaky.tif")
     part = cache / fetch.PARTIAL_DIR / "flaky.tif.part"
     kept = part.stat().st_size
     assert 0 < kept <= len(server.tif) // 2  # whole chunks up to the break
-    second = lupex_data(server, manifest, cache, "flaky")
+    second = lupex_data(server, manifest, cache, "flaky", capsys=capsys)
     assert second.returncode == 0, second.stderr
     assert (cache / "flaky.tif").read_bytes() == server.tif
     assert not part.exists()
     assert ("flaky.tif", f"bytes={kept}-") in server.requests
 
 
-def test_size_unknown_still_verified_by_magic(server, manifest, tmp_path):
+def test_size_unknown_still_verified_by_magic(server, manifest, tmp_path, capsys):
     """Without a size or checksum in the manifest the TIFF header still decides."""
-    assert lupex_data(server, manifest, tmp_path / "ok", "nosize").returncode == 0
+    assert lupex_data(server, manifest, tmp_path / "ok", "nosize", capsys=capsys).returncode == 0
     cache = tmp_path / "cache"
-    r = lupex_data(server, manifest, cache, "notiff")
+    r = lupex_data(server, manifest, cache, "notiff", capsys=capsys)
     _one_line_error(r, "is not a TIFF")
     _nothing_complete(cache, "notiff.tif")
     assert not (cache / fetch.PARTIAL_DIR / "notiff.tif.part").exists()
@@ -334,11 +349,25 @@ def test_size_unknown_still_verified_by_magic(server, manifest, tmp_path):
     ("badsum", "badsum.tif", "does not match the manifest's sha256"),
     ("missing", "missing.tif", "HTTP 404"),
 ])
-def test_bad_download_exits_2_and_leaves_no_file(server, manifest, tmp_path, product, name, needle):
+def test_bad_download_exits_2_and_leaves_no_file(server, manifest, tmp_path, capsys, product, name, needle):
     cache = tmp_path / "cache"
-    r = lupex_data(server, manifest, cache, product)
+    r = lupex_data(server, manifest, cache, product, capsys=capsys)
     _one_line_error(r, needle)
     _nothing_complete(cache, name)
+
+
+def test_unreachable_mirror_exits_2(manifest, tmp_path, capsys):
+    """Nothing listens on the port: one line that says the host cannot be reached, no file."""
+    with socket.socket() as sk:  # a port that was free a moment ago
+        sk.bind(("127.0.0.1", 0))
+        port = sk.getsockname()[1]
+
+    class Dead:
+        base = f"http://127.0.0.1:{port}"
+
+    r = lupex_data(Dead, manifest, tmp_path / "cache", "good", capsys=capsys)
+    _one_line_error(r, "cannot reach http://127.0.0.1")
+    _nothing_complete(tmp_path / "cache", "good.tif")
 
 
 @pytest.mark.parametrize("args,needle", [
@@ -349,20 +378,21 @@ def test_bad_download_exits_2_and_leaves_no_file(server, manifest, tmp_path, pro
     (["good", "--crop", "-89.4,10,5"], "--crop needs --out"),
     (["good", "--crop", "-89.4,10,-5", "--out", "x.tif"], "must be above 0"),
 ])
-def test_bad_input_exits_2_with_one_line(server, manifest, tmp_path, args, needle):
-    r = lupex_data(server, manifest, tmp_path / "cache", *[str(tmp_path / a) if a == "x.tif" else a for a in args])
+def test_bad_input_exits_2_with_one_line(server, manifest, tmp_path, capsys, args, needle):
+    r = lupex_data(server, manifest, tmp_path / "cache", *[str(tmp_path / a) if a == "x.tif" else a for a in args],
+                   capsys=capsys)
     _one_line_error(r, needle)
     assert not (tmp_path / "x.tif").exists()
 
 
 @pytest.mark.parametrize("product,crop", [("good", "-89.0,0,2"), ("good", "{lat},{lon},8"), ("pds", "-89.9,0,3")])
-def test_crop_outside_the_product_exits_2(server, manifest, tmp_path, product, crop):
+def test_crop_outside_the_product_exits_2(server, manifest, tmp_path, capsys, product, crop):
     """Wholly outside (1 deg from the tile), straddling its edge (8 km box on a 6 km tile), and off the PDS grid."""
     geo = CRS.from_proj4(POLAR)
     lon, lat = Transformer.from_crs(geo, geo.geodetic_crs, always_xy=True).transform(*TIF_CENTRE)
     out = tmp_path / "crop.tif"
     r = lupex_data(server, manifest, tmp_path / "cache", product, "--crop", crop.format(lat=lat, lon=lon),
-                   "--out", out)
+                   "--out", out, capsys=capsys)
     _one_line_error(r, "outside")
     assert not out.exists()
 
@@ -401,9 +431,9 @@ def test_builtin_manifest_lists_the_native_products():
     assert prods["ldem_75s_120m"].files[0].format == "pds3_label"  # the label comes first
 
 
-def test_list_prints_products_and_cache_state(server, manifest, tmp_path):
+def test_list_prints_products_and_cache_state(server, manifest, tmp_path, capsys):
     cache = tmp_path / "cache"
-    assert lupex_data(server, manifest, cache, "good").returncode == 0
+    assert lupex_data(server, manifest, cache, "good", capsys=capsys).returncode == 0
     r = subprocess.run([sys.executable, "-m", "lupex", "data", "list", "--manifest", str(manifest),
                         "--data-dir", str(cache)], capture_output=True, text=True, env={**_env(), "COLUMNS": "250"})
     assert r.returncode == 0, r.stderr
@@ -420,3 +450,28 @@ def test_help_gives_units():
                        env={**_env(), "COLUMNS": "250"})
     text = " ".join(r.stdout.split())
     assert "(deg)" in text and "(km)" in text and "pixel size of the crop, m" in text.lower()
+
+
+SHARED = os.environ.get("LUPEX_SHARED_LOLA", "/work/shared/data/lola_south_pole")
+
+
+@pytest.mark.skipif(not os.path.exists(os.path.join(SHARED, "lola_site01_connecting_ridge_10m.tif")),
+                    reason="the shared real LOLA Site01 files are not on this machine")
+def test_crop_of_real_site01_matches_the_published_block_mean(tmp_path):
+    """Real LOLA data: crop the 10 m Site01 GeoTIFF to a 4 km box at 20 m. The shared data's 20 m file is the
+    2 x 2 block mean of the 10 m one (its README), so on a grid aligned with it the crop must equal it."""
+    ten = os.path.join(SHARED, "lola_site01_connecting_ridge_10m.tif")
+    twenty = os.path.join(SHARED, "lola_site01_connecting_ridge_20m.tif")
+    cx, cy = -11000.0, -12000.0  # a corner of the 20 m grid (edges at -19000 + 20 k), so the box aligns
+    geo = CRS.from_proj4(POLAR)
+    lon, lat = Transformer.from_crs(geo, geo.geodetic_crs, always_xy=True).transform(cx, cy)
+    info = fetch.crop_to_site(ten, tmp_path / "c.tif", lat_deg=lat, lon_deg=lon, size_km=4.0, pixel_m=20.0)
+    assert info["shape"] == (200, 200) and info["n_nodata"] == 0
+    got = read_dem(tmp_path / "c.tif")
+    ref = read_dem(twenty, bounds_m=(cx - 2000, cy - 2000, cx + 2000, cy + 2000))
+    np.testing.assert_allclose(got["x"].values, ref["x"].values, atol=1e-6)
+    np.testing.assert_allclose(got["y"].values, ref["y"].values, atol=1e-6)
+    np.testing.assert_allclose(got.values, ref.values, atol=0.01)  # m: float32 rounding of ~1000 m heights
+    lon_c, lat_c = Transformer.from_crs(geo, geo.geodetic_crs, always_xy=True).transform(
+        got["x"].values.mean(), got["y"].values.mean())
+    assert lat_c == pytest.approx(lat, abs=1e-9) and lon_c == pytest.approx(lon, abs=1e-7)

@@ -264,6 +264,11 @@ class ResumableDownloader(pooch.HTTPDownloader):
             r.raise_for_status()
             _check_content_type(r.headers.get("Content-Type"), self.expected, url)
             resumed = have > 0 and r.status_code == 206 and _range_start(r.headers.get("Content-Range")) == have
+            if r.status_code == 206 and not resumed:  # a range we did not ask for: its bytes cannot be placed
+                with contextlib.suppress(FileNotFoundError):
+                    part.unlink()
+                raise DownloadError(f"{url} answered with a part of the file lupex did not ask for "
+                                    f"({r.headers.get('Content-Range')}); run the command again to start over")
             if not resumed:
                 have = 0
             length = r.headers.get("Content-Length")
@@ -399,6 +404,12 @@ def fetch_file(f: ProductFile, directory: Path, *, base_url: str | None = None, 
     except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError,
             requests.exceptions.Timeout) as exc:
         got = part.stat().st_size if part.exists() else 0
+        if got == 0 and not isinstance(exc, requests.exceptions.ChunkedEncodingError):
+            host = re.sub(r"^(\w+://[^/]+).*", r"\1", url)
+            raise DownloadError(
+                f"cannot reach {host} for {f.name} ({type(exc).__name__}); check the internet connection, "
+                "or the --base-url / $LUPEX_DATA_URL mirror"
+            ) from exc
         raise DownloadError(
             f"the transfer of {f.name} from {url} broke after {got} bytes ({type(exc).__name__}); run the same "
             "command again to continue it"
