@@ -377,7 +377,11 @@ def fetch_file(f: ProductFile, directory: Path, *, base_url: str | None = None, 
     """Download one file into ``directory`` (or find it there) and return its path; see the module docstring."""
     import requests
 
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DownloadError(f"cannot create the cache directory {directory} ({exc.strerror}); choose another "
+                            "with --data-dir or $LUPEX_DATA_DIR") from exc
     final = directory / f.name
     url = file_url(f, base_url)
     part = directory / PARTIAL_DIR / (f.name + ".part")
@@ -421,6 +425,12 @@ def fetch_file(f: ProductFile, directory: Path, *, base_url: str | None = None, 
             f"{f.name} from {url} does not match the manifest's sha256 (corrupt transfer or a changed file); "
             "nothing was kept. Try again, or check the mirror"
         ) from exc
+    except requests.exceptions.RequestException as exc:
+        raise DownloadError(f"downloading {f.name} from {url} failed ({type(exc).__name__}: "
+                            f"{' '.join(str(exc).split())[:200]})") from exc
+    except OSError as exc:  # the cache: disk full, no permission
+        raise DownloadError(f"cannot write {f.name} into {directory} ({exc.strerror or exc}); free some space or "
+                            "choose another --data-dir") from exc
     finally:
         plog.setLevel(level)
     return Path(path)
