@@ -120,7 +120,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, body, ctype, cut=len(body) // 2)
         else:
             start = int(rng.split("=")[1].split("-")[0]) if rng and kind in ("file", "flaky") else 0
-            if start:
+            if start >= len(body):  # as real servers do: nothing left to send
+                self.send_response(416)
+                self.send_header("Content-Range", f"bytes */{len(body)}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            elif start:
                 self._send(206, body[start:], ctype, content_range=f"bytes {start}-{len(body) - 1}/{len(body)}")
             else:
                 self._send(200, body, ctype)
@@ -328,6 +333,19 @@ def test_resume_continues_with_a_range_request(server, manifest, tmp_path, capsy
     assert (cache / "flaky.tif").read_bytes() == server.tif
     assert not part.exists()
     assert ("flaky.tif", f"bytes={kept}-") in server.requests
+
+
+def test_a_whole_partial_file_is_finished_not_fetched_again(server, manifest, tmp_path, capsys):
+    """A .part that already holds every byte (the process died before the rename): the server answers the range
+    request with 416, and the part is checked (sha256 included) and moved into place."""
+    cache = tmp_path / "cache"
+    part = cache / fetch.PARTIAL_DIR / "good.tif.part"
+    part.parent.mkdir(parents=True)
+    part.write_bytes(server.tif)
+    r = lupex_data(server, manifest, cache, "good", capsys=capsys)
+    assert r.returncode == 0, r.stderr
+    assert (cache / "good.tif").read_bytes() == server.tif and not part.exists()
+    assert ("good.tif", f"bytes={len(server.tif)}-") in server.requests
 
 
 def test_size_unknown_still_verified_by_magic(server, manifest, tmp_path, capsys):

@@ -254,11 +254,14 @@ class ResumableDownloader(pooch.HTTPDownloader):
         part = self.part_path
         part.parent.mkdir(parents=True, exist_ok=True)
         have = part.stat().st_size if part.exists() else 0
-        headers = dict(self.kwargs.get("headers", {}))
+        # identity: byte offsets must count the file's own bytes, not a compressed stream's
+        headers = {**self.kwargs.get("headers", {}), "Accept-Encoding": "identity"}
         if have:
             headers["Range"] = f"bytes={have}-"
         with requests.get(url, stream=True, timeout=TIMEOUT_S, headers=headers) as r:
-            if r.status_code == 416 and have:  # the partial file is already whole (or bigger): start over
+            if r.status_code == 416 and have:  # nothing after byte `have`: the part is whole, or too long
+                if _range_total(r.headers.get("Content-Range")) == have:
+                    return self._finish(part, output_file)
                 part.unlink()
                 return self(url, output_file, pooch_)
             r.raise_for_status()
@@ -279,6 +282,10 @@ class ResumableDownloader(pooch.HTTPDownloader):
                 for chunk in r.iter_content(chunk_size=self.chunk_size):
                     out.write(chunk)
                     bar.update(len(chunk))
+        return self._finish(part, output_file)
+
+    def _finish(self, part: Path, output_file) -> None:
+        """Check the whole transfer; hand it to pooch (which hashes and renames it) or delete it."""
         try:
             self.check(part)
         except BaseException:
@@ -290,6 +297,11 @@ class ResumableDownloader(pooch.HTTPDownloader):
 
 def _range_start(content_range: str | None) -> int | None:
     m = re.match(r"\s*bytes\s+(\d+)-", content_range or "")
+    return int(m.group(1)) if m else None
+
+
+def _range_total(content_range: str | None) -> int | None:
+    m = re.match(r"\s*bytes\s+[^/]*/(\d+)", content_range or "")
     return int(m.group(1)) if m else None
 
 
