@@ -413,39 +413,45 @@ def fetch_file(f: ProductFile, directory: Path, *, base_url: str | None = None, 
     try:
         path = pooch.retrieve(url, known_hash=None if f.sha256 is None else f"sha256:{f.sha256}",
                               fname=f.name, path=directory, downloader=downloader, progressbar=False)
-    except requests.exceptions.HTTPError as exc:
-        code = exc.response.status_code if exc.response is not None else "?"
-        raise DownloadError(f"{url} answered HTTP {code}; the file is not there (check the URL, the --base-url "
-                            "mirror, or try later)") from exc
-    except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError,
-            requests.exceptions.Timeout) as exc:
-        got = part.stat().st_size if part.exists() else 0
-        if got == 0 and not isinstance(exc, requests.exceptions.ChunkedEncodingError):
-            host = re.sub(r"^(\w+://[^/]+).*", r"\1", url)
-            raise DownloadError(
-                f"cannot reach {host} for {f.name} ({type(exc).__name__}); check the internet connection, "
-                "or the --base-url / $LUPEX_DATA_URL mirror"
-            ) from exc
-        raise DownloadError(
-            f"the transfer of {f.name} from {url} broke after {got} bytes ({type(exc).__name__}); run the same "
-            "command again to continue it"
-        ) from exc
-    except ValueError as exc:  # pooch: the sha256 does not match
-        if "hash" not in str(exc).lower():
+    except (requests.exceptions.RequestException, ValueError, OSError) as exc:
+        err = _explain(exc, f, url, part, directory)
+        if err is None:
             raise
-        raise DownloadError(
-            f"{f.name} from {url} does not match the manifest's sha256 (corrupt transfer or a changed file); "
-            "nothing was kept. Try again, or check the mirror"
-        ) from exc
-    except requests.exceptions.RequestException as exc:
-        raise DownloadError(f"downloading {f.name} from {url} failed ({type(exc).__name__}: "
-                            f"{' '.join(str(exc).split())[:200]})") from exc
-    except OSError as exc:  # the cache: disk full, no permission
-        raise DownloadError(f"cannot write {f.name} into {directory} ({exc.strerror or exc}); free some space or "
-                            "choose another --data-dir") from exc
+        raise err from exc
     finally:
         plog.setLevel(level)
     return Path(path)
+
+
+def _explain(exc: Exception, f: ProductFile, url: str, part: Path, directory: Path) -> DownloadError | None:
+    """The one-line :class:`DownloadError` a user sees for a failed download (None: not ours to explain)."""
+    import requests
+
+    if isinstance(exc, requests.exceptions.HTTPError):
+        code = exc.response.status_code if exc.response is not None else "?"
+        return DownloadError(f"{url} answered HTTP {code}; the file is not there (check the URL, the --base-url "
+                             "mirror, or try later)")
+    if isinstance(exc, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError,
+                        requests.exceptions.Timeout)):
+        got = part.stat().st_size if part.exists() else 0
+        if got == 0 and not isinstance(exc, requests.exceptions.ChunkedEncodingError):
+            host = re.sub(r"^(\w+://[^/]+).*", r"\1", url)
+            return DownloadError(f"cannot reach {host} for {f.name} ({type(exc).__name__}); check the internet "
+                                 "connection, or the --base-url / $LUPEX_DATA_URL mirror")
+        return DownloadError(f"the transfer of {f.name} from {url} broke after {got} bytes ({type(exc).__name__}); "
+                             "run the same command again to continue it")
+    if isinstance(exc, requests.exceptions.RequestException):
+        return DownloadError(f"downloading {f.name} from {url} failed ({type(exc).__name__}: "
+                             f"{' '.join(str(exc).split())[:200]})")
+    if isinstance(exc, ValueError):  # pooch: the sha256 does not match
+        if "hash" not in str(exc).lower():
+            return None
+        return DownloadError(f"{f.name} from {url} does not match the manifest's sha256 (corrupt transfer or a "
+                             "changed file); nothing was kept. Try again, or check the mirror")
+    if isinstance(exc, OSError):  # the cache: disk full, no permission
+        return DownloadError(f"cannot write {f.name} into {directory} ({exc.strerror or exc}); free some space or "
+                             "choose another --data-dir")
+    return None
 
 
 def fetch_product(
