@@ -57,7 +57,8 @@ def _config_epilog() -> str:
 @app.command(epilog=_config_epilog())
 def run(
     config: Annotated[Optional[Path], typer.Option("--config", "-c", help="TOML file setting any parameter below.")] = None,
-    dem: Annotated[Optional[Path], typer.Option(help="Real DEM (GeoTIFF in a projected CRS, or PDS3 LDEM .IMG/.LBL); default: the built-in SYNTHETIC site. Heights in m.")] = None,
+    site: Annotated[Optional[str], typer.Option("--site", help="Built-in site: site01 (default: real LOLA terrain of the Shackleton-de Gerlache connecting ridge, 16 x 16 km at 20 m, with the LDEM_75S 240 m cap as far field) or synthetic (the procedural site; --seed, site.size_m in m, site.pixel_m in m).")] = None,
+    dem: Annotated[Optional[Path], typer.Option(help="Your own DEM (GeoTIFF in a projected CRS, or PDS3 LDEM .IMG/.LBL), heights in m; replaces the built-in site.")] = None,
     out_dir: Annotated[Optional[Path], typer.Option("--out", "-o", help="Run directory to create (default lupex-runs/run-<UTC timestamp>).")] = None,
     start: Annotated[Optional[str], typer.Option(help="Start of the span, UTC ISO 8601 (default 2027-01-01T00:00:00).")] = None,
     days: Annotated[Optional[float], typer.Option(help="Length of the span in days (default 365).")] = None,
@@ -76,7 +77,7 @@ def run(
     from lupex.mission.run import run_mission
 
     sets = list(set_ or [])
-    for key, val in (("site.dem", dem), ("time.start", start), ("time.days", days), ("time.step_hours", step_hours),
+    for key, val in (("site.name", site), ("site.dem", dem), ("time.start", start), ("time.days", days), ("time.step_hours", step_hours),
                      ("light.n_azimuths", azimuths), ("site.seed", seed), ("compute.workers", workers),
                      ("compute.scheduler", scheduler), ("output.directory", out_dir)):
         if val is not None:

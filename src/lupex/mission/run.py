@@ -112,8 +112,8 @@ def run_mission(cfg: Config, *, progress: bool = True, resume: bool = False) -> 
             if site.synthetic:
                 warn = ("This site is SYNTHETIC: procedurally generated terrain that measures like the lunar south pole, "
                         "not a real place. Run with --dem on a LOLA product for a real site.")
-            meta = (f"lupex {__version__}; seed {cfg.site.seed}; span from {cfg.time.start} for {cfg.time.days:g} days; "
-                    f"configuration in config.toml")
+            meta = (f"lupex {__version__}; site: {_site_line(cfg, site)}; span from {cfg.time.start} for "
+                    f"{cfg.time.days:g} days; configuration in config.toml")
             write_text(work / "report.html", render("lupex mission report", meta, site_sections(site, cfg)
                                   + (landing_sections(landing, site.dem) if landing else [])
                                   + subsurface_sections(truth, site, cfg)
@@ -127,6 +127,20 @@ def run_mission(cfg: Config, *, progress: bool = True, resume: bool = False) -> 
     log.info("run complete: %s", final)
     return MissionResult(run_dir=rundir.final, site=site, landing=landing, ground_truth=truth,
                          survey=survey, drilling=drilling, rover=rover, campaign=campaign, campaign_mc=campaign_mc)
+
+
+def _site_line(cfg: Config, site: SiteAnalysis) -> str:
+    """One line naming the site and its data, for the report's header."""
+    from lupex.mission.site_analysis import site_provenance
+
+    prov = site_provenance(cfg, site.dem)
+    if prov["kind"] == "synthetic":
+        return f"SYNTHETIC (procedural, seed {cfg.site.seed})"
+    if prov["kind"] == "dem":
+        far = f"; far field {', '.join(prov['far_field'])}" if prov["far_field"] else ""
+        return f"{cfg.site.dem}{far}"
+    files = "; ".join(f"{f['role']}: {f['title']} ({f['citation']})" for f in prov["files"])
+    return f"{prov['title']}, real LOLA terrain [{files}]"
 
 
 def _instruments(cfg: Config) -> dict:
