@@ -158,13 +158,13 @@ def payload_verdict(budget, landing_summary=None, p: VerdictParams = VerdictPara
     pay = _f(budget.surface_payload_kg)
     req = _f(budget.required_surface_payload_kg)
     req_txt = f">= {req:,.0f} kg"
-    measured = f"{pay:,.0f} kg deliverable"
+    measured = f"{pay:,.0f} kg"
     launch = _f(budget.params.launch_mass_kg)
     need = _f(budget.required_launch_mass_kg)
     status = _margin_status(pay, req, p.margin_frac)
     if status == FAIL:
-        binding = (f"launch mass {launch:,.0f} kg: DOES NOT CLOSE, short by {req - pay:,.0f} kg "
-                   f"(a vehicle landing {req:,.0f} kg would launch at {need:,.0f} kg)")
+        binding = (f"DOES NOT CLOSE: short by {req - pay:,.0f} kg at {launch:,.0f} kg launch mass "
+                   f"(landing {req:,.0f} kg needs {need:,.0f} kg)")
     elif status == AT_RISK:
         binding = f"launch mass {launch:,.0f} kg: {pay - req:,.0f} kg margin, under {100 * p.margin_frac:.0f} %"
     else:
@@ -190,7 +190,7 @@ def payload_verdict(budget, landing_summary=None, p: VerdictParams = VerdictPara
 
 def landing_verdict(landing_summary, p: VerdictParams = VerdictParams()) -> Verdict:
     """Landing accuracy: 3-sigma touchdown dispersion vs the 100 m goal and the safe-disk radius."""
-    req_txt = f"3-sigma <= {p.landing_goal_m:.0f} m, all descents within touchdown limits"
+    req_txt = f"3-sigma <= {p.landing_goal_m:.0f} m, every descent safe"
     if landing_summary is None:
         return _not_run("Landing accuracy", req_txt, "landing", "landing Monte Carlo not run")
     major = _f(_get(landing_summary, "ellipse_3sigma_major_m"))
@@ -198,8 +198,8 @@ def landing_verdict(landing_summary, p: VerdictParams = VerdictParams()) -> Verd
     n = int(_f(_get(landing_summary, "n_runs", 0)) or 0)
     ok_rate = _f(_get(landing_summary, "success_rate"))
     disp = np.nanmax([major, p99]) if (math.isfinite(major) or math.isfinite(p99)) else float("nan")
-    which = "3-sigma semi-major axis" if not (p99 > major) else "p99 miss distance"
-    measured = f"{disp:,.1f} m ({which}), {100 * ok_rate:.0f}% of {n} descents safe"
+    which = "3-sigma" if not (p99 > major) else "p99 miss"
+    measured = f"{disp:,.1f} m {which}, {round(ok_rate * n)} of {n} descents safe"
     failures = _get(landing_summary, "failures", {}) or {}
     if not (ok_rate >= p.min_success_rate):
         causes = ", ".join(f"{k}: {v}" for k, v in dict(failures).items()) or "unknown cause"
@@ -227,10 +227,11 @@ def landing_verdict(landing_summary, p: VerdictParams = VerdictParams()) -> Verd
 
 
 def survival_verdict(survival: pd.DataFrame | None, timelines: dict | None = None, *, soc_min: float = float("nan"),
-                     survival_min_k: float = float("nan")) -> Verdict:
+                     survival_min_k: dict | None = None) -> Verdict:
     """Survival of every dark period at the rover's spots: the drill site's periods (rover phase) and the
-    six-month timeline's trace (battery floor ``soc_min``, lowest survival temperature ``survival_min_k``)."""
-    req_txt = "every dark period survived (battery above its floor, nodes above survival temperature)"
+    six-month timeline's trace (battery floor ``soc_min``; ``survival_min_k``: lowest survival temperature (K)
+    per thermal node, ``{"electronics": K, "battery": K}``)."""
+    req_txt = "every dark period survived"
     if survival is None and not timelines:
         return _not_run("Night survival", req_txt, "rover", "rover phase and campaign timeline not run")
     fails, marginal, n = [], [], 0
@@ -253,10 +254,13 @@ def survival_verdict(survival: pd.DataFrame | None, timelines: dict | None = Non
         tl_notes.append(f"{name} timeline: min SoC {100 * lo_soc:.0f}%, coldest node {lo_k:.1f} K")
         if math.isfinite(soc_min) and lo_soc < soc_min - 1e-6:
             fails.append(f"{name} timeline: battery at {100 * lo_soc:.0f}% below its {100 * soc_min:.0f}% floor")
-        if math.isfinite(survival_min_k) and lo_k < survival_min_k - 1e-6:
-            fails.append(f"{name} timeline: a node at {lo_k:.1f} K below its {survival_min_k:.1f} K survival limit")
-    measured = (f"{n - len([f for f in fails if 'drill site' in f])} of {n} dark periods survived at the drill site"
-                if n else "no dark period at the drill site")
+        for node, limit in (survival_min_k or {}).items():
+            col = f"{node}_min_k"
+            if col in tr and float(tr[col].min()) < limit - 1e-6:
+                fails.append(f"{name} timeline: {node} at {float(tr[col].min()):.1f} K, below its {limit:.1f} K "
+                             "survival limit")
+    measured = (f"{n - len([f for f in fails if 'drill site' in f])} of {n} nights survived at the drill site"
+                if n else "no night at the drill site")
     detail = "; ".join(fails + marginal + tl_notes)
     if fails:
         return Verdict("Night survival", measured, req_txt, FAIL, fails[0], "rover", detail)
@@ -308,7 +312,7 @@ def earth_verdict(timelines: dict | None, best_site=None, p: VerdictParams = Ver
 
 def timeline_verdict(campaign, p: VerdictParams = VerdictParams()) -> Verdict:
     """Six-month timeline: both plans scheduled over the campaign's span, every goal reached."""
-    req_txt = f"both plans scheduled over {p.timeline_days:.0f} days, every goal reached"
+    req_txt = f"{p.timeline_days:.0f} days, every goal, both plans"
     if campaign is None:
         return _not_run("Six-month timeline", req_txt, "campaign", "campaign not run")
     problems, notes = [], []
@@ -322,7 +326,7 @@ def timeline_verdict(campaign, p: VerdictParams = VerdictParams()) -> Verdict:
                      / 86400.0)
         goals = tuple(plan.goal_times)
         reached = sum(1 for t in goals if t)
-        notes.append(f"{name}: {days:.0f} days, {reached} of {len(goals)} goals reached")
+        notes.append(f"{name} {days:.0f} d, {reached}/{len(goals)} goals")
         if reached < len(goals):
             problems.append(f"{name}: {len(goals) - reached} of {len(goals)} goals never reached")
         if days < p.timeline_days * (1 - 1e-6):
@@ -337,7 +341,7 @@ def timeline_verdict(campaign, p: VerdictParams = VerdictParams()) -> Verdict:
 
 def water_verdict(campaign, p: VerdictParams = VerdictParams()) -> Verdict:
     """Water found: the adaptive plan's drills in ice, and the share of the true ice mass its maps locate."""
-    req_txt = "drills in ice and ice located (adaptive plan)"
+    req_txt = "drills in ice, ice located"
     if campaign is None:
         return _not_run("Water found", req_txt, "campaign", "campaign not run")
     sc = campaign.scores.set_index("plan")
@@ -347,8 +351,8 @@ def water_verdict(campaign, p: VerdictParams = VerdictParams()) -> Verdict:
     n = int(_f(row.get("drill_n_drills", 0)) or 0)
     located = _f(row.get("ice_mass_located"))
     true_cells = int(_f(row.get("true_ice_cells", 0)) or 0)
-    measured = (f"drill hit rate {100 * hit:.0f}% of {n}" if math.isfinite(hit) else "no drill") + \
-        (f", {100 * located:.0f}% of ice mass located" if math.isfinite(located) else "")
+    measured = (f"{100 * hit:.0f}% of {n} drills in ice" if math.isfinite(hit) else "no drill") + \
+        (f", {100 * located:.0f}% of ice located" if math.isfinite(located) else "")
     others = "; ".join(f"{k}: hit rate {100 * _f(r.get('drill_hit_rate')):.0f}%, located "
                        f"{100 * _f(r.get('ice_mass_located')):.0f}%" for k, r in sc.iterrows())
     if true_cells == 0:
@@ -375,7 +379,7 @@ _SAMPLE_INSTRUMENTS = {"LTGA": "ltga_water_wt_pct", "TRITON": "triton_water_wt_p
 
 def samples_verdict(drilling) -> Verdict:
     """Samples analysed: every drilled site delivered samples that LTGA, TRITON, ADORE and ISAP measured."""
-    req_txt = "every drilled site's samples measured by " + ", ".join(_SAMPLE_INSTRUMENTS)
+    req_txt = "every site's samples through " + ", ".join(_SAMPLE_INSTRUMENTS)
     if drilling is None:
         return _not_run("Samples analysed", req_txt, "drilling", "drilling not run")
     t = drilling.table
@@ -387,7 +391,7 @@ def samples_verdict(drilling) -> Verdict:
               for k, c in _SAMPLE_INSTRUMENTS.items()}
     all_ok = np.logical_and.reduce(list(finite.values()))
     sites_with = set(t.loc[all_ok, "site"]) if "site" in t else set()
-    measured = f"{int(all_ok.sum())} of {len(t)} intervals from {len(sites_with)} of {n_sites} sites fully analysed"
+    measured = f"{int(all_ok.sum())}/{len(t)} intervals, {len(sites_with)}/{n_sites} sites fully analysed"
     missing = [k for k, v in finite.items() if not v.any()]
     detail = "; ".join(f"{k}: {int(v.sum())} of {len(t)} intervals" for k, v in finite.items())
     if not all_ok.any():
@@ -408,7 +412,7 @@ def samples_verdict(drilling) -> Verdict:
 
 def mission_verdicts(*, site=None, landing=None, budget=None, rover=None, survey=None, drilling=None, campaign=None,
                      params: VerdictParams = VerdictParams(), soc_min: float = float("nan"),
-                     survival_min_k: float = float("nan")) -> list[Verdict]:
+                     survival_min_k: dict | None = None) -> list[Verdict]:
     """One :class:`Verdict` per mission requirement, in the order of the mission (payload first); a phase given
     as ``None`` (skipped by the config) makes its requirements NOT RUN.
 
@@ -430,8 +434,10 @@ def mission_verdicts(*, site=None, landing=None, budget=None, rover=None, survey
         Plans with their six-month timelines and scores.
     params : VerdictParams
         Limits and AT RISK thresholds.
-    soc_min, survival_min_k : float
-        The rover's battery floor (fraction) and lowest node survival temperature (K) for the timeline trace.
+    soc_min : float
+        The rover's battery floor (fraction of capacity) for the timeline trace.
+    survival_min_k : dict
+        Lowest survival temperature (K) per thermal node of the timeline trace (``electronics``, ``battery``).
     """
     summ = getattr(landing, "summary", None) if landing is not None else None
     timelines = {k: pl.timeline for k, pl in campaign.plans.items()} if campaign is not None else {}
@@ -467,3 +473,19 @@ def overall(verdicts) -> Verdict:
 def verdicts_json(verdicts) -> dict:
     """``{"verdicts": [...], "overall": {...}}`` for manifest.json."""
     return {"verdicts": [v.to_dict() for v in verdicts], "overall": overall(verdicts).to_dict()}
+
+
+def run_verdicts(cfg, **phases) -> list[Verdict]:
+    """:func:`mission_verdicts` with the limits of a run's configuration (``lupex.config.Config``): the safe
+    landing radius, the campaign's duration, the rover's battery floor, survival temperatures and Earth
+    threshold. ``phases``: the keywords of :func:`mission_verdicts` (site, landing, budget, rover, survey,
+    drilling, campaign)."""
+    import dataclasses
+
+    v = cfg.vehicle
+    params = dataclasses.replace(VerdictParams(), landing_radius_m=float(cfg.lander.landing_radius_m),
+                                 timeline_days=float(cfg.campaign.duration_days),
+                                 earth_threshold=float(v.comms.earth_threshold))
+    return mission_verdicts(**phases, params=params, soc_min=float(v.battery.soc_min),
+                            survival_min_k={"electronics": float(v.thermal.electronics.survival_min_k),
+                                            "battery": float(v.thermal.battery.survival_min_k)})
