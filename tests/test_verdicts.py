@@ -161,6 +161,13 @@ def test_samples_analysed():
     assert V.samples_verdict(SimpleNamespace(table=table, sites=sites)).status == V.PASS
 
 
+def test_campaign_parts_switched_off_are_not_run():
+    c = fake_campaign(0.0, timeline=False)
+    c.params = SimpleNamespace(schedule=False, drills=0)
+    assert V.timeline_verdict(c).status == V.NOT_RUN
+    assert V.water_verdict(c).status == V.NOT_RUN
+
+
 def test_skipped_phases_are_not_run_never_pass():
     vs = V.mission_verdicts()
     assert len(vs) == 7

@@ -5,40 +5,40 @@
 phase results that :func:`lupex.mission.run.run_mission` holds at its end; a phase
 that did not run (``None``) gives ``NOT RUN``, never ``PASS``.
 
-Requirements and where each number comes from
-----------------------------------------------
-======================  ==========================================  =============================================
-requirement             measured                                    required (source)
-======================  ==========================================  =============================================
-payload landed          deliverable surface payload of the budget   >= 350 kg (LUPEX, REFERENCES.md)
-                        (:class:`lupex.mission.budget.Budget`)
-landing accuracy        3-sigma semi-major axis of the landing MC's  <= 100 m, SLIM's pinpoint goal (REFERENCES.md);
-                        touchdowns, or its p99 miss distance when   every descent within the touchdown limits
-                        larger
-night survival          every dark period at the rover's spots:      no period "fails" (battery out or a node below
-                        the rover phase's drill site                its survival temperature,
-                        (``rover_survival.csv``) and the campaign's  :mod:`lupex.rover.survival`)
-                        six-month timeline trace
-Earth contact           share of the six-month timeline with >= the   >= ``earth_min_pct`` of the time and no blackout
-                        comms threshold of Earth's disk in view,     longer than ``earth_max_blackout_h``
-                        longest blackout (site statistics when no
-                        timeline)
-six-month timeline      each plan's timeline: built, every goal      both plans, all goals, >= campaign
-                        reached, its span                           ``duration_days`` (LUPEX ~6 months)
-water found             adaptive plan's drill hit rate and share of  at least one drill in ice and some ice located
-                        the true ice mass its maps locate            (the mission's purpose)
-samples analysed        drilled intervals with LTGA, TRITON, ADORE   every drilled site gave samples that every
-                        and ISAP values                             instrument measured
-======================  ==========================================  =============================================
+Requirements: what is measured, and against what
+------------------------------------------------
+* **Payload landed**: the budget's deliverable surface payload
+  (:class:`lupex.mission.budget.Budget`) vs >= 350 kg (LUPEX, REFERENCES.md);
+  FAIL names the shortfall ("short by N kg") and the launch mass a closing
+  vehicle would need. AT RISK also when the landing Monte Carlo burns more
+  propellant than the budget gives powered descent and hover plus what is left.
+* **Landing accuracy**: the larger of the landing Monte Carlo's 3-sigma semi-major
+  axis and its p99 miss distance vs 100 m (SLIM's pinpoint goal,
+  REFERENCES.md); every descent must touch down within the limits (FAIL
+  otherwise). AT RISK beyond the verified-safe landing disk
+  (``lander.landing_radius_m``) or with fewer than ``min_landing_runs`` descents.
+* **Night survival**: every dark period at the rover's spots: the rover phase's
+  drill site (``rover_survival.csv``; FAIL names the first period that "fails"
+  or has a negative margin, AT RISK for "marginal" ones,
+  :mod:`lupex.rover.survival`) and the six-month timeline's trace (battery above
+  its floor, each thermal node above its survival temperature).
+* **Earth contact**: on the six-month timeline, the share of time with at least
+  the comms threshold of Earth's disk in view and the longest blackout, vs
+  ``earth_min_pct`` and ``earth_max_blackout_h`` (the landing site's statistics
+  when there is no timeline).
+* **Six-month timeline**: each plan's timeline built, every goal reached, the span
+  at least ``campaign.duration_days`` (LUPEX ~6 months).
+* **Water found**: the adaptive plan's drill hit rate and the share of the true
+  ice mass its maps locate; FAIL when no drill hits ice, nothing is located, or
+  the area holds no ice within reach; AT RISK below ``water_at_risk_frac``.
+* **Samples analysed**: drilled intervals with LTGA, TRITON, ADORE and ISAP
+  values; FAIL when none, AT RISK when a site has no fully analysed sample or a
+  hole was stopped by a rock.
 
-AT RISK thresholds (:class:`VerdictParams`, all stated assumptions): a requirement
-met with less than ``margin_frac`` (10 %) of its limit to spare is AT RISK; a
-period the survival model calls "marginal" (less than its required battery margin
-left) is AT RISK; a drill hit rate or located ice share below ``water_at_risk_frac``
-(50 %) is AT RISK; a landing ellipse that leaves the verified-safe landing disk
-(``lander.landing_radius_m``) but stays within 100 m is AT RISK. The overall
-verdict is the worst one (FAIL > AT RISK > NOT RUN > PASS) with its binding
-constraint.
+AT RISK thresholds (:class:`VerdictParams`, each with its source or stated
+assumption): a requirement met with less than ``margin_frac`` (10 %) of its limit
+to spare is AT RISK, and the cases above. The overall verdict is the worst one
+(FAIL > AT RISK > NOT RUN > PASS) with its binding constraint.
 """
 
 from __future__ import annotations
@@ -85,6 +85,9 @@ class VerdictParams:
                                  "lupex config lander.landing_radius_m (the run passes its own)")
     min_success_rate: float = _p(1.0, "-", "share of Monte Carlo descents that must touch down within the limits",
                                  f"{ASSUMED}: every simulated descent; one failure in a few hundred is a FAIL")
+    min_landing_runs: int = _p(20, "-", "fewer Monte Carlo descents than this make a passing landing verdict AT RISK",
+                               f"{ASSUMED}: with 20 descents a dispersion's sigma is known to about +-35 % (95 %, "
+                               "chi-square); the default run flies 20")
     earth_min_pct: float = _p(50.0, "%", "share of the surface time with Earth in view (direct-to-Earth link)",
                               f"{ASSUMED}: half the time, as the best ridge sites offer (Bryant 2009: 51 % DTE)")
     earth_max_blackout_h: float = _p(360.0, "h", "longest time without Earth in view",
@@ -159,8 +162,8 @@ def payload_verdict(budget, landing_summary=None, p: VerdictParams = VerdictPara
     req = _f(budget.required_surface_payload_kg)
     req_txt = f">= {req:,.0f} kg"
     measured = f"{pay:,.0f} kg"
-    launch = _f(budget.params.launch_mass_kg)
-    need = _f(budget.required_launch_mass_kg)
+    launch = _f(_get(getattr(budget, "params", None), "launch_mass_kg"))
+    need = _f(getattr(budget, "required_launch_mass_kg", None))
     status = _margin_status(pay, req, p.margin_frac)
     if status == FAIL:
         binding = (f"DOES NOT CLOSE: short by {req - pay:,.0f} kg at {launch:,.0f} kg launch mass "
@@ -218,7 +221,7 @@ def landing_verdict(landing_summary, p: VerdictParams = VerdictParams()) -> Verd
         binding = f"dispersion {disp:,.1f} m inside the {p.landing_radius_m:.0f} m safe disk"
     detail = (f"3-sigma ellipse {major:.1f} x {_f(_get(landing_summary, 'ellipse_3sigma_minor_m')):.1f} m, "
               f"p99 miss distance {p99:.1f} m over {n} descents")
-    if 0 < n < 30:
+    if 0 < n < p.min_landing_runs:
         detail += f"; only {n} descents: the dispersion is poorly estimated"
         if status == PASS:
             status = AT_RISK
@@ -315,6 +318,8 @@ def timeline_verdict(campaign, p: VerdictParams = VerdictParams()) -> Verdict:
     req_txt = f"{p.timeline_days:.0f} days, every goal, both plans"
     if campaign is None:
         return _not_run("Six-month timeline", req_txt, "campaign", "campaign not run")
+    if getattr(getattr(campaign, "params", None), "schedule", True) is False:
+        return _not_run("Six-month timeline", req_txt, "campaign", "campaign.schedule = false: no timeline built")
     problems, notes = [], []
     for name, plan in campaign.plans.items():
         tl = plan.timeline
@@ -344,6 +349,8 @@ def water_verdict(campaign, p: VerdictParams = VerdictParams()) -> Verdict:
     req_txt = "drills in ice, ice located"
     if campaign is None:
         return _not_run("Water found", req_txt, "campaign", "campaign not run")
+    if getattr(getattr(campaign, "params", None), "drills", 1) == 0:
+        return _not_run("Water found", req_txt, "campaign", "campaign.drills = 0: no hole drilled to confirm water")
     sc = campaign.scores.set_index("plan")
     plan = "strategy" if "strategy" in sc.index else sc.index[0]
     row = sc.loc[plan]
