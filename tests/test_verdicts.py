@@ -240,3 +240,19 @@ def test_cli_prints_the_verdicts_worst_first(small_mission, monkeypatch):
     statuses = re.findall(r"^\s*[\u2716\u25b2\u25cb\u2714] (FAIL|AT RISK|NOT RUN|PASS) ", "\n".join(lines[title + 1:]),
                           flags=re.M)
     assert statuses == [v.status for v in V.worst_first(result.verdicts)]
+
+
+def test_quick_run_summary_figures_are_not_empty(small_mission):
+    """The overview map and the timeline carry drawing, not a blank canvas (the browser test checks every
+    figure the same way where Chromium is installed)."""
+    import io
+
+    from PIL import Image
+
+    _run_dir, calls, _result = small_mission
+    summary = calls[0][0]
+    assert len(summary.figures) == 2
+    for caption, png in summary.figures:
+        a = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).reshape(-1, 3)
+        _, counts = np.unique(a, axis=0, return_counts=True)
+        assert len(counts) > 50 and counts.max() / len(a) < 0.96, (caption, len(counts), counts.max() / len(a))
