@@ -62,7 +62,7 @@ def run_mission(cfg: Config, *, progress: bool = True, resume: bool = False) -> 
     from lupex.report.survey import survey_sections
     from lupex.report.site import site_sections
     from lupex.report.subsurface import subsurface_sections
-    from lupex.report.summary import summary_sections
+    from lupex.report.summary import summary_first
 
     final = Path(cfg.output.directory) if cfg.output.directory else default_run_dir()
     t0 = time.perf_counter()
@@ -118,22 +118,19 @@ def run_mission(cfg: Config, *, progress: bool = True, resume: bool = False) -> 
                         "not a real place. Run with --dem on a LOLA product for a real site.")
             meta = (f"lupex {__version__}; seed {cfg.site.seed}; span from {cfg.time.start} for {cfg.time.days:g} days; "
                     f"configuration in config.toml")
-            sections = (site_sections(site, cfg)
-                        + (landing_sections(landing, site.dem) if landing else [])
-                        + subsurface_sections(truth, site, cfg)
-                        + (rover_sections(rover) if rover else [])
-                        + (survey_sections(survey) if survey else [])
-                        + (drilling_sections(drilling) if drilling else [])
-                        + (campaign_sections(campaign, campaign_mc) if campaign else [])
-                        + budget_sections(budget))
             # bad news first: the verdicts, an overview map and the mission timeline open the report
             verdicts = run_verdicts(cfg, site=site, landing=landing, budget=budget, rover=rover, survey=survey,
                                     drilling=drilling, campaign=campaign)
-            sections = summary_sections(verdicts, {s.id for s in sections}, site=site, landing=landing, rover=rover,
-                                        drilling=drilling, campaign=campaign,
-                                        dark_threshold=cfg.vehicle.survival.dark_threshold,
-                                        earth_threshold=cfg.vehicle.comms.earth_threshold) + sections
-            write_text(work / "report.html", render("lupex mission report", meta, sections, warn))
+            lead = dict(site=site, landing=landing, rover=rover, drilling=drilling, campaign=campaign,
+                        dark_threshold=cfg.vehicle.survival.dark_threshold, earth_threshold=cfg.vehicle.comms.earth_threshold)
+            write_text(work / "report.html", render("lupex mission report", meta, summary_first(verdicts, lead, site_sections(site, cfg)
+                                  + (landing_sections(landing, site.dem) if landing else [])
+                                  + subsurface_sections(truth, site, cfg)
+                                  + (rover_sections(rover) if rover else [])
+                                  + (survey_sections(survey) if survey else [])
+                                  + (drilling_sections(drilling) if drilling else [])
+                                  + (campaign_sections(campaign, campaign_mc) if campaign else [])
+                                  + budget_sections(budget)), warn))
             advance(1)
         write_manifest(cfg, work, site, time.perf_counter() - t0)
         manifest = json.loads((work / "manifest.json").read_text())

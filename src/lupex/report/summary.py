@@ -83,6 +83,12 @@ def summary_sections(verdicts, anchors, *, site=None, landing=None, rover=None, 
                     lead=True)]
 
 
+def summary_first(verdicts, phases: dict, sections: list[Section]) -> list[Section]:
+    """``sections`` with the summary before them (its links point only at sections that are there);
+    ``phases``: the keywords of :func:`summary_sections` (site, landing, rover, drilling, campaign, thresholds)."""
+    return summary_sections(verdicts, {s.id for s in sections}, **phases) + list(sections)
+
+
 # ----------------------------------------------------------------------------- overview map
 
 
