@@ -9,7 +9,6 @@ from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from lupex.mission import verdicts as V
 from lupex.mission.budget import BudgetParams, launch_to_landing_budget
