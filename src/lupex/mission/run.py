@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import time
 from contextlib import nullcontext
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from lupex.compute import dask_client
 from lupex.config import Config
-from lupex.io import write_dataframe, write_text
+from lupex.io import write_dataframe, write_json, write_text
 from lupex.mission.budget import launch_to_landing_budget
 from lupex.mission.checkpoint import Checkpoints
 from lupex.mission.rundir import RunDir, default_run_dir, fingerprint
@@ -23,6 +24,7 @@ from lupex.mission.landing_phase import landing_epoch, run_landing
 from lupex.mission.rover_phase import run_rover
 from lupex.mission.subsurface_phase import run_subsurface
 from lupex.mission.survey import default_traverse, run_survey
+from lupex.mission.verdicts import run_verdicts, verdicts_json
 from lupex.progress import Steps
 
 log = logging.getLogger("lupex.run")
@@ -39,6 +41,7 @@ class MissionResult:
     rover: object
     campaign: object = None  # lupex.mission.campaign.CampaignResult
     campaign_mc: object = None  # pandas.DataFrame of the campaign Monte Carlo (campaign.mc_seeds > 0)
+    verdicts: tuple = ()  # lupex.mission.verdicts.Verdict per mission requirement (report, console, manifest)
 
 
 def run_mission(cfg: Config, *, progress: bool = True, resume: bool = False) -> MissionResult:
@@ -59,6 +62,7 @@ def run_mission(cfg: Config, *, progress: bool = True, resume: bool = False) -> 
     from lupex.report.survey import survey_sections
     from lupex.report.site import site_sections
     from lupex.report.subsurface import subsurface_sections
+    from lupex.report.summary import summary_first
 
     final = Path(cfg.output.directory) if cfg.output.directory else default_run_dir()
     t0 = time.perf_counter()
@@ -114,19 +118,27 @@ def run_mission(cfg: Config, *, progress: bool = True, resume: bool = False) -> 
                         "not a real place. Run with --dem on a LOLA product for a real site.")
             meta = (f"lupex {__version__}; site: {_site_line(cfg, site)}; span from {cfg.time.start} for "
                     f"{cfg.time.days:g} days; configuration in config.toml")
-            write_text(work / "report.html", render("lupex mission report", meta, site_sections(site, cfg)
+            # bad news first: the verdicts, an overview map and the mission timeline open the report
+            verdicts = run_verdicts(cfg, site=site, landing=landing, budget=budget, rover=rover, survey=survey,
+                                    drilling=drilling, campaign=campaign)
+            lead = dict(site=site, landing=landing, rover=rover, drilling=drilling, campaign=campaign,
+                        dark_threshold=cfg.vehicle.survival.dark_threshold, earth_threshold=cfg.vehicle.comms.earth_threshold)
+            write_text(work / "report.html", render("lupex mission report", meta, summary_first(verdicts, lead, site_sections(site, cfg)
                                   + (landing_sections(landing, site.dem) if landing else [])
                                   + subsurface_sections(truth, site, cfg)
                                   + (rover_sections(rover) if rover else [])
                                   + (survey_sections(survey) if survey else [])
                                   + (drilling_sections(drilling) if drilling else [])
                                   + (campaign_sections(campaign, campaign_mc) if campaign else [])
-                                  + budget_sections(budget), warn))
+                                  + budget_sections(budget)), warn))
             advance(1)
         write_manifest(cfg, work, site, time.perf_counter() - t0)
+        manifest = json.loads((work / "manifest.json").read_text())
+        write_json(work / "manifest.json", manifest | verdicts_json(verdicts))
     log.info("run complete: %s", final)
     return MissionResult(run_dir=rundir.final, site=site, landing=landing, ground_truth=truth,
-                         survey=survey, drilling=drilling, rover=rover, campaign=campaign, campaign_mc=campaign_mc)
+                         survey=survey, drilling=drilling, rover=rover, campaign=campaign, campaign_mc=campaign_mc,
+                         verdicts=tuple(verdicts))
 
 
 def _site_line(cfg: Config, site: SiteAnalysis) -> str:
