@@ -8,7 +8,8 @@ from lupex.report.html import Section, table_html
 def rover_sections(result) -> list[Section]:
     s = result.plan.summary()
     paras = [
-        f"From the landed position to the first drill site: {s['distance_m']:,.0f} m driven in {s['duration_h']:.1f} h "
+        f"From the landed position to the first traverse's goal (the nearest orbital prior-ice region; the drill sites are "
+        f"chosen from what the survey measured on the way): {s['distance_m']:,.0f} m driven in {s['duration_h']:.1f} h "
         f"(departure {s['start_utc']} UTC, {s['wait_time_h']:.1f} h waiting), {s['energy_used_wh']:,.0f} Wh used, state "
         f"of charge never below {100 * s['min_soc']:.0f}%, longest continuous shadow {s['longest_shadow_h']:.1f} h, "
         f"{s['time_without_earth_h']:.1f} h without Earth in view. Earliest arrival under slope, battery and light "
