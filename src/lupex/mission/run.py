@@ -112,7 +112,7 @@ def run_mission(cfg: Config, *, progress: bool = True, resume: bool = False) -> 
                     triton_params=cfg.triton, ltga_params=cfg.ltga, adore_params=cfg.adore, isap_params=cfg.isap))
                 advance(1)
             campaign, campaign_mc = _campaign(cfg, site, with_cube, truth, landed, work, ckpt=ckpt, steps=steps)
-        budget = ckpt.phase("budget", lambda: _budget(cfg, work))
+        budget = ckpt.phase("budget", lambda: _budget(cfg, work, landing))
         with steps.task("report", total=1) as advance:
             warn = ""
             if site.synthetic:
@@ -142,9 +142,17 @@ def _instruments(cfg: Config) -> dict:
                 ion_trap=cfg.emsl, outgassing=cfg.emsl_outgassing)
 
 
-def _budget(cfg: Config, work: Path):
-    budget = launch_to_landing_budget(cfg.budget)
+def _budget(cfg: Config, work: Path, landing=None):
+    """The launch-to-landing budget, flying the landing Monte Carlo's own descent when there is one."""
+    from lupex.mission.budget import descent_from_monte_carlo
+
+    descent = None
+    if landing is not None and len(landing.runs):
+        descent = descent_from_monte_carlo(landing.runs, cfg.lander_vehicle, cfg.descent, cfg.budget.descent_quantile)
+    budget = launch_to_landing_budget(cfg.budget, descent)
     write_dataframe(work / "budget.csv", budget.table)
+    if budget.closing is not None:
+        write_dataframe(work / "budget_closing.csv", budget.closing.reset_index())
     return budget
 
 
