@@ -60,6 +60,15 @@ ice table lies within the drill's reach (``drill_depth_m``), the dry background
 elsewhere: the water a LUPEX-class campaign can find and sample. The true
 ice-table depth is clipped at 3 m (the map's upper bound; no ice = 3 m).
 
+No oracle: the decisions (the area, every leg, the drill sites) read only the
+survey's retrievals and the orbital prior (the depth to stable ice from the
+surface temperatures, ``stability_depth_m``: :func:`_ice_prior`,
+:func:`_reach_fraction`); the truth's ice table, WEH and rocks enter only through
+the instruments along the driven path and the scores
+(``tests/test_no_oracle.py`` changes them off the path and gets the same
+decisions). The checkpoint fingerprint hashes the truth to refuse resuming on
+another one; it decides nothing.
+
 Resumable: after each round the whole campaign state (observations, path,
 energy, the numpy Generators) is saved as ``campaign-strategy-round-NNN`` with a
 pointer ``campaign-latest``; each later stage has its own checkpoint. A run
@@ -1067,8 +1076,8 @@ def _run(p, gt, dem, light, start, start_utc, outdir, seed, vehicle, steps, chec
     if budget < min_leg_wh:
         raise ConfigError(f"campaign.drive_budget_wh = {budget:g} Wh does not pay for one {p.min_leg_m:g} m leg "
                           f"({min_leg_wh:.1f} Wh); raise it")
-    truth_maps = _truth_maps(gt, area, p)
-    template = truth_maps["weh_wt_pct"]
+    truth_maps = _truth_maps(gt, area, p)     # for the scores only
+    template = xr.zeros_like(truth_maps["weh_wt_pct"])   # the area's grid: coordinates, no truth values
     drift = _reach_fraction(gt, area, p)
     weight = drift.interp(x=template.x, y=template.y, method="nearest").values.ravel()
     target = st.LocatedWater(st.fusion.grid_points(template), weight, p.weh_threshold_wt_pct)
