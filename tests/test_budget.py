@@ -247,3 +247,16 @@ def test_bad_monte_carlo_input_names_what_to_fix():
         descent_from_monte_carlo(_runs_from_dv([2000.0], 2800.0, 315.0), quantile=1.5)
     with pytest.raises(ConfigError, match="descent_quantile"):
         BudgetParams(descent_quantile=0.0)
+
+
+def test_pdi_propellant_is_the_load_less_what_was_burnt_before():
+    """Bookkeeping against the stage table: the lander's load less DOI's propellant is on board at PDI, and the
+    descent plus the lander's attitude control and the residual use it up exactly."""
+    b = launch_to_landing_budget()
+    t = b.table
+    lander = t[t.stage == "lander"]
+    load = b.stages["lander"]["propellant_load_kg"]
+    doi = float(lander.loc[lander.phase == "Descent orbit insertion", "propellant_kg"].iloc[0])
+    assert b.pdi_propellant_kg() == pytest.approx(load - doi, rel=1e-12)
+    rest = float(lander.loc[lander.phase != "Descent orbit insertion", "propellant_kg"].sum())
+    assert b.pdi_propellant_kg() - rest == pytest.approx(BudgetParams().residual_frac * load, rel=1e-9)

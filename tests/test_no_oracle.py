@@ -177,3 +177,16 @@ def test_campaign_starts_from_the_landed_position(campaign_site):
     assert r.start_xy == pytest.approx(start)
     a = r.plans["strategy"].approach_m
     assert a == pytest.approx(np.hypot(r.survey_centre_xy[0] - start[0], r.survey_centre_xy[1] - start[1]))
+
+
+def test_drill_choice_without_measurements_says_what_to_do(traverse_site):
+    """No neutron window (nothing measured): no guess from elsewhere, an error that says what to change."""
+    from lupex.errors import InputError
+
+    gt, dem, light, landed, base = traverse_site
+    sr = sv.run_survey(gt, dem, base["path"], seed=7, write=False)
+    empty = dataclasses.replace(sr, retrievals=sr.retrievals.iloc[:0])
+    with pytest.raises(InputError, match="no neutron window"):
+        dr.choose_drill_sites(empty, dem, tuple(base["path"][-1]))
+    with pytest.raises(InputError, match="DEM"):
+        dr.choose_drill_sites(sr, None, tuple(base["path"][-1]))

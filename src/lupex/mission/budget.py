@@ -400,6 +400,7 @@ class MonteCarloDescent:
     dv_max_m_s: float
     isp_s: float                  # the descent engines' Isp the Monte Carlo flew
     pdi_mass_kg: float            # the Monte Carlo lander's mass at PDI
+    pdi_propellant_kg: float      # and its propellant on board there
     pdi_altitude_m: float
     propellant_mean_kg: float     # the Monte Carlo's own propellant, for its own lander
     propellant_quantile_kg: float
@@ -435,7 +436,7 @@ def descent_from_monte_carlo(runs: pd.DataFrame, vehicle: Vehicle | None = None,
     return MonteCarloDescent(
         n_runs=int(len(prop)), quantile=float(quantile), dv_mean_m_s=float(dv.mean()),
         dv_quantile_m_s=float(np.quantile(dv, quantile)), dv_max_m_s=float(dv.max()), isp_s=float(v.isp_s),
-        pdi_mass_kg=float(v.wet_mass_kg), pdi_altitude_m=float(c.pdi_altitude_m),
+        pdi_mass_kg=float(v.wet_mass_kg), pdi_propellant_kg=float(v.propellant_kg), pdi_altitude_m=float(c.pdi_altitude_m),
         propellant_mean_kg=float(prop.mean()), propellant_quantile_kg=float(np.quantile(prop, quantile)),
         propellant_max_kg=float(prop.max()))
 
@@ -552,6 +553,7 @@ class Budget:
         row = t[t.phase.str.startswith(("Powered descent", "Hover"))]
         prop = float(row["propellant_kg"].sum())
         pdi = float(row["mass_before_kg"].iloc[0]) if len(row) else float("nan")
+        on_board = self.pdi_propellant_kg()
         d = self.descent
         if d is None:
             return (f"powered descent from the analytic estimate (perilune speed + {self.params.gravity_loss_m_s:g} m/s "
@@ -559,9 +561,20 @@ class Budget:
         return (f"powered descent from the landing Monte Carlo ({d.n_runs} descents at Isp {d.isp_s:g} s): delta-v "
                 f"mean {d.dv_mean_m_s:,.0f}, {100 * d.quantile:g} % {d.dv_quantile_m_s:,.0f}, max {d.dv_max_m_s:,.0f} m/s; "
                 f"the budget carries the {100 * d.quantile:g} % quantile + {100 * self.params.deterministic_dv_margin:g} % "
-                f"margin = {float(row['dv_m_s'].sum()):,.0f} m/s: {prop:,.0f} kg for its {pdi:,.0f} kg lander at PDI "
-                f"(the Monte Carlo flew a {d.pdi_mass_kg:,.0f} kg lander: propellant mean {d.propellant_mean_kg:,.0f}, "
-                f"{100 * d.quantile:g} % {d.propellant_quantile_kg:,.0f}, max {d.propellant_max_kg:,.0f} kg)")
+                f"margin = {float(row['dv_m_s'].sum()):,.0f} m/s: {prop:,.0f} kg for its {pdi:,.0f} kg lander at PDI, "
+                f"which carries {on_board:,.0f} kg of propellant there "
+                f"(the Monte Carlo flew a {d.pdi_mass_kg:,.0f} kg lander with {d.pdi_propellant_kg:,.0f} kg: propellant "
+                f"used mean {d.propellant_mean_kg:,.0f}, {100 * d.quantile:g} % {d.propellant_quantile_kg:,.0f}, max "
+                f"{d.propellant_max_kg:,.0f} kg; lander_vehicle.wet_mass_kg = {pdi:.0f} and propellant_kg = "
+                f"{on_board:.0f} fly the budget's lander)")
+
+    def pdi_propellant_kg(self) -> float:
+        """Propellant (kg) on board the lander at powered-descent initiation (after descent orbit insertion)."""
+        t = self.table
+        row = t[t.phase.str.startswith(("Powered descent", "Hover"))]
+        if not len(row):
+            return float("nan")
+        return float(row["stage_propellant_left_kg"].iloc[0] + row["propellant_kg"].iloc[0])
 
     def report(self) -> str:
         cols = ["phase", "stage", "dv_ideal_m_s", "dv_m_s", "isp_s", "mass_before_kg", "mass_after_kg", "propellant_kg", "jettisoned_kg"]

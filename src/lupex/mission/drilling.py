@@ -300,6 +300,9 @@ def choose_drill_sites(survey, dem, position_xy, n: int = 3, *, depth_m: float =
         raise InputError("the surveyed path is not on the DEM; give the DEM the survey ran on")
     template = xr.DataArray(np.zeros((int(sy.sum()), int(sx.sum()))), coords={"y": y[sy], "x": x[sx]}, dims=("y", "x"))
     obs = CP._survey_obs(survey, p)
+    if obs.get("ns") is None:
+        raise InputError(f"the survey along the {survey.length_m:.0f} m traverse has no neutron window to choose drill "
+                         "sites from; drive a longer traverse or shorten survey.ns_window_s")
     maps = CP._fuse(template, obs, p)
     seen = footprint_cells(path, template)
     masked = maps.copy()
