@@ -93,6 +93,14 @@ def traverse_site():
     return gt, dem, light, landed, first_traverse(gt, dem, light, landed)
 
 
+def test_every_truth_field_is_either_prior_or_explored(traverse_site):
+    """The truth's fields split into what a mission knows from orbit (PRIOR_FIELDS, which decisions may read) and
+    what the rover explores (perturbed below); a new field must be put on one side."""
+    gt = traverse_site[0]
+    assert set(gt.dataset.data_vars) == set(sv.PRIOR_FIELDS) | set(UNKNOWN)
+    assert not set(sv.PRIOR_FIELDS) & set(UNKNOWN)
+
+
 def test_first_traverse_ignores_the_truth_where_the_rover_did_not_go(traverse_site):
     gt, dem, light, landed, base = traverse_site
     seen = crossed_cells([base["path"]], gt.dataset)
