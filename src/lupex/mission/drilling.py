@@ -317,6 +317,11 @@ def choose_drill_sites(survey, dem, position_xy, n: int = 3, *, depth_m: float =
             f"drove over, the {len(spots)} with the highest expected water in a {p.drill_depth_m:g} m core (expected WEH "
             f"x the posterior share of the core below the ice table) per hour of travel and drilling, at least "
             f"{sep:g} m apart")
+    if len(table) and np.isfinite(table["p_ice_within_drill"]).any():   # says plainly when the traverse saw no ice
+        p_best = float(np.nanmax(table["p_ice_within_drill"].to_numpy(float)))
+        rule += (f"; the survey gave these sites a probability of ice within {p.drill_depth_m:g} m of at most "
+                 f"{p_best:.0%}" + (" (the traverse saw no ice: these are the least dry cells it crossed)"
+                                    if p_best < 0.5 else ""))
     return DrillChoice(spots, table, maps, rule)
 
 

@@ -14,9 +14,9 @@ def rover_sections(result) -> list[Section]:
         f"of charge never below {100 * s['min_soc']:.0f}%, longest continuous shadow {s['longest_shadow_h']:.1f} h, "
         f"{s['time_without_earth_h']:.1f} h without Earth in view. Earliest arrival under slope, battery and light "
         "limits (space-time A*, proved optimal against exhaustive search in the tests). Also in rover_plan.geojson.",
-        ("The rover survives every dark period at the drill site over the month after arrival."
+        ("The rover survives every dark period at the traverse's goal (the drilling area) over the month after arrival."
          if result.survives else
-         "<b>The rover does not survive every dark period at the drill site</b>: see the table (negative margin)."),
+         "<b>The rover does not survive every dark period at the traverse's goal (the drilling area)</b>: see the table (negative margin)."),
     ]
     cols = [c for c in ("start", "end", "duration_h", "energy_needed_wh", "min_soc", "min_electronics_k",
                         "min_battery_k", "margin_wh", "verdict") if c in result.survival.columns]
