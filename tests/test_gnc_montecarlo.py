@@ -215,3 +215,19 @@ def test_vision_frame_loss_is_a_dispersion_and_vision_carries_the_navigation(sit
     assert blind.nav_err_50m.median() > 2 * df.nav_err_50m.median()
     with pytest.raises(ConfigError, match="probability"):
         mc.Dispersions(vision_p_dropout=1.5)
+
+
+def test_the_budget_flies_this_monte_carlos_descent(df):
+    """One lander for both: the budget's descent is the delta-v these runs bought (rocket equation on their
+    propellant with the vehicle they flew), which must at least cancel the PDI speed (a physical lower bound: the
+    horizontal velocity at PDI has to go), and the budget's descent row carries its 99 % quantile + 5 %."""
+    from lupex.landing.descent import Vehicle
+    from lupex.mission.budget import BudgetParams, descent_from_monte_carlo, launch_to_landing_budget
+
+    d = descent_from_monte_carlo(df, Vehicle(), SHORT, 0.99)
+    assert d.n_runs == int(df.success.sum())
+    assert SHORT.pdi_speed_mps < d.dv_mean_m_s < 3500.0
+    b = launch_to_landing_budget(BudgetParams(), d)
+    row = b.table[b.table.phase.str.startswith("Powered descent")]
+    assert row["dv_m_s"].iloc[0] == pytest.approx(1.05 * d.dv_quantile_m_s, rel=1e-12)
+    assert b.params.descent_perilune_altitude_m == SHORT.pdi_altitude_m and b.params.lander_isp_s == Vehicle().isp_s
