@@ -23,7 +23,7 @@ from lupex.mission.drilling import choose_drill_sites, run_drilling
 from lupex.mission.landing_phase import landing_epoch, run_landing
 from lupex.mission.rover_phase import run_rover
 from lupex.mission.subsurface_phase import run_subsurface
-from lupex.mission.survey import default_traverse, run_survey
+from lupex.mission.survey import default_traverse, first_traverse_goal, run_survey
 from lupex.mission.verdicts import run_verdicts, verdicts_json
 from lupex.progress import Steps
 
@@ -95,22 +95,28 @@ def run_mission(cfg: Config, *, progress: bool = True, resume: bool = False) -> 
             landed = (float(best["x_m"]), float(best["y_m"]))
             if landing is not None:  # the rover starts where the first descent touched down, not at the target
                 landed = (landed[0] + float(landing.runs["dx_m"].iloc[0]), landed[1] + float(landing.runs["dy_m"].iloc[0]))
-            drill_xy = choose_drill_sites(truth, site.dem, landed, depth_m=cfg.drill.max_depth_m)
-            rover = ckpt.phase("rover", lambda: run_rover(cfg, with_cube(), landed, tuple(drill_xy[0]),
+            # no oracle: the traverse goes to the orbital prior-ice region along the rover planner's path, and the
+            # drill sites come from what the survey measured there (never from the truth's ice)
+            goal = first_traverse_goal(truth, site.dem, landed, cfg.campaign, cfg.vehicle)
+            if np.hypot(goal[0] - landed[0], goal[1] - landed[1]) < 50.0:   # landed in the prior region
+                goal = tuple(default_traverse(landed, truth, ice_max_depth_m=cfg.drill.max_depth_m)[-1])
+            rover = ckpt.phase("rover", lambda: run_rover(cfg, with_cube(), landed, goal,
                                                           landing_epoch(cfg) + np.timedelta64(1, "D"), work, steps=steps))
             path = np.column_stack([rover.plan.x_m, rover.plan.y_m])
             if np.hypot(*(path[-1] - path[0])) < 50.0:  # too short to survey: the fixed pattern instead
-                path = default_traverse(best, truth)
+                path = default_traverse(landed, truth, ice_max_depth_m=cfg.drill.max_depth_m)
             with steps.task("survey and drilling", total=2) as advance:
                 survey = ckpt.phase("survey", lambda: run_survey(
                     truth, site.dem, path, work, seed=cfg.subsurface.seed + 1000, **_instruments(cfg)))
                 advance(1)
+                drill_xy = choose_drill_sites(survey, site.dem, tuple(path[-1]), depth_m=cfg.drill.max_depth_m,
+                                              params=cfg.campaign, rover=cfg.vehicle)
                 drilling = ckpt.phase("drilling", lambda: run_drilling(
                     truth, site.dem, drill_xy, work, seed=cfg.subsurface.seed + 2000, drill_params=cfg.drill,
                     triton_params=cfg.triton, ltga_params=cfg.ltga, adore_params=cfg.adore, isap_params=cfg.isap))
                 advance(1)
             campaign, campaign_mc = _campaign(cfg, site, with_cube, truth, landed, work, ckpt=ckpt, steps=steps)
-        budget = ckpt.phase("budget", lambda: _budget(cfg, work))
+        budget = ckpt.phase("budget", lambda: _budget(cfg, work, landing))
         with steps.task("report", total=1) as advance:
             warn = ""
             if site.synthetic:
@@ -162,9 +168,17 @@ def _instruments(cfg: Config) -> dict:
                 ion_trap=cfg.emsl, outgassing=cfg.emsl_outgassing)
 
 
-def _budget(cfg: Config, work: Path):
-    budget = launch_to_landing_budget(cfg.budget)
+def _budget(cfg: Config, work: Path, landing=None):
+    """The launch-to-landing budget, flying the landing Monte Carlo's own descent when there is one."""
+    from lupex.mission.budget import descent_from_monte_carlo
+
+    descent = None
+    if landing is not None and len(landing.runs):
+        descent = descent_from_monte_carlo(landing.runs, cfg.lander_vehicle, cfg.descent, cfg.budget.descent_quantile)
+    budget = launch_to_landing_budget(cfg.budget, descent)
     write_dataframe(work / "budget.csv", budget.table)
+    if budget.closing is not None:
+        write_dataframe(work / "budget_closing.csv", budget.closing.reset_index())
     return budget
 
 
