@@ -72,7 +72,7 @@ lander separation (ISRO statement, Aug 2023, via press reports); powered
 descent from 30 km at 1.68 km/s. Chandrayaan-2 (2019): Vikram 1,471 kg wet,
 626 kg dry incl. the 27 kg rover (ISRO; from memory).
 
-Published LUPEX design (REFERENCES.md "LUPEX itself"; ISRO/JAXA/MHI technical
+Published LUPEX design (docs/REFERENCES.md#lupex-mission; ISRO/JAXA/MHI technical
 interface meeting, May 2025, as reported): launch on an H3-24L from Tanegashima,
 ~6,000 kg launch mass, >= 350 kg surface payload (the rover). No launch orbit,
 lander dry mass or propellant load has been published: the parking orbit, stage

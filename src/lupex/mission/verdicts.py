@@ -8,13 +8,13 @@ that did not run (``None``) gives ``NOT RUN``, never ``PASS``.
 Requirements: what is measured, and against what
 ------------------------------------------------
 * **Payload landed**: the budget's deliverable surface payload
-  (:class:`lupex.mission.budget.Budget`) vs >= 350 kg (LUPEX, REFERENCES.md);
+  (:class:`lupex.mission.budget.Budget`) vs >= 350 kg (LUPEX, docs/REFERENCES.md#lupex-mission);
   FAIL names the shortfall ("short by N kg") and the launch mass a closing
   vehicle would need. AT RISK also when the landing Monte Carlo burns more
   propellant than the budget gives powered descent and hover plus what is left.
 * **Landing accuracy**: the larger of the landing Monte Carlo's 3-sigma semi-major
   axis and its p99 miss distance vs 100 m (SLIM's pinpoint goal,
-  REFERENCES.md); every descent must touch down within the limits (FAIL
+  docs/REFERENCES.md#slim); every descent must touch down within the limits (FAIL
   otherwise). AT RISK beyond the verified-safe landing disk
   (``lander.landing_radius_m``) or with fewer than ``min_landing_runs`` descents.
 * **Night survival**: every dark period at the rover's spots: the rover phase's
@@ -80,7 +80,7 @@ class VerdictParams:
     margin_frac: float = _p(0.10, "-", "a requirement met with less than this fraction of its limit to spare is AT RISK",
                             f"{ASSUMED}: 10 %, the usual early-design margin (ESA margin philosophy uses 5-20 %)")
     landing_goal_m: float = _p(100.0, "m", "landing accuracy goal: 3-sigma touchdown dispersion radius",
-                               "SLIM pinpoint-landing goal 100 m (REFERENCES.md)")
+                               "SLIM pinpoint-landing goal 100 m (docs/REFERENCES.md#slim)")
     landing_radius_m: float = _p(50.0, "m", "radius of the verified-safe landing disk around the target",
                                  "lupex config lander.landing_radius_m (the run passes its own)")
     min_success_rate: float = _p(1.0, "-", "share of Monte Carlo descents that must touch down within the limits",
@@ -97,7 +97,7 @@ class VerdictParams:
     water_at_risk_frac: float = _p(0.5, "-", "drill hit rate or located share of the true ice mass below this is AT RISK",
                                    f"{ASSUMED}: fewer than half the holes in ice leaves the water budget poorly sampled")
     timeline_days: float = _p(180.0, "days", "surface operations the timeline must cover",
-                              "LUPEX: about six months (REFERENCES.md); the run passes campaign.duration_days")
+                              "LUPEX: about six months (docs/REFERENCES.md#lupex-mission); the run passes campaign.duration_days")
 
 
 # ----------------------------------------------------------------------------- helpers
