@@ -44,7 +44,10 @@ def _p(default, unit: str, help: str, **kw):
 
 @dataclass(frozen=True)
 class SiteConfig:
-    dem: str = _p("", "path", "DEM file (GeoTIFF or PDS3 .IMG/.LBL, projected CRS); empty = built-in SYNTHETIC south-pole site")
+    name: str = _p("site01", "-", "built-in site: site01 = real LOLA terrain of the Shackleton-de Gerlache connecting ridge "
+                   "(PGDA Site01, 16 x 16 km at 20 m, with the LDEM_75S cap as far field); synthetic = the procedural "
+                   "site (size_m, pixel_m, seed)")
+    dem: str = _p("", "path", "your own DEM file (GeoTIFF or PDS3 .IMG/.LBL, projected CRS); replaces the built-in site")
     seed: int = _p(0, "-", "seed of the synthetic site generator (same seed, same terrain)")
     size_m: float = _p(20_000.0, "m", "side length of the synthetic site, centred on the south pole")
     pixel_m: float = _p(20.0, "m", "pixel size of the synthetic site")
@@ -449,7 +452,11 @@ def load(path: str | Path | None = None, overrides: list[str] | None = None, bas
 
 def validate(cfg: Config) -> None:
     """Check the ranges a run can work with; raise ConfigError naming the key."""
+    from lupex.terrain.builtin import SITE_NAMES
+
     checks = [
+        (cfg.site.name in SITE_NAMES, f"site.name {cfg.site.name!r} is not a built-in site; choose one of "
+                                      f"{', '.join(SITE_NAMES)}, or give your own DEM as site.dem (--dem)"),
         (cfg.site.size_m > 0, "site.size_m must be positive"),
         (cfg.site.pixel_m > 0, "site.pixel_m must be positive"),
         (cfg.site.size_m / max(cfg.site.pixel_m, 1e-9) >= 16, "site.size_m / site.pixel_m must give at least 16 cells"),

@@ -54,25 +54,64 @@ class SiteAnalysis:
 
 
 def load_site(cfg: Config):
-    """The DEM named by the config, or the built-in synthetic site. Returns (dem, craters or None)."""
-    if cfg.site.dem:
-        from lupex.terrain.io import read_dem
+    """The site the config names: ``site.dem`` when given, else the built-in site ``site.name`` (real LOLA
+    terrain, see :mod:`lupex.terrain.builtin`) or the synthetic one. Returns (dem, craters or None)."""
+    from lupex.terrain.io import read_dem
 
+    if cfg.site.dem:
         return read_dem(cfg.site.dem), None
+    if cfg.site.name != "synthetic":
+        from lupex.terrain.builtin import builtin_site, dem_path
+
+        entry = builtin_site(cfg.site.name)
+        dem = read_dem(dem_path(entry.dem))
+        dem.attrs.update(long_name=entry.title, source=entry.dem.source, citation=entry.dem.citation,
+                         site_name=entry.name, sha256=entry.dem.sha256)
+        return dem, None
     from lupex.terrain.synthetic import generate_site
 
     site = generate_site(seed=cfg.site.seed, size_m=cfg.site.size_m, pixel_m=cfg.site.pixel_m)
     return site.dem, site.craters
 
 
-def load_far_field(cfg: Config) -> list[xr.DataArray]:
-    """The far-field DEMs named by ``site.far_field`` (smallest first), read as lupex reads any DEM."""
-    if not cfg.site.far_field:
+def far_field_paths(cfg: Config) -> list[Path]:
+    """The regional DEMs that extend the site's horizons: ``site.far_field`` when given, else the built-in
+    site's own far field (none for ``site.dem`` or the synthetic site)."""
+    given = list(getattr(cfg.site, "far_field", ()) or ())
+    if given:
+        return [Path(p) for p in given]
+    if cfg.site.dem or cfg.site.name == "synthetic":
         return []
+    from lupex.terrain.builtin import builtin_site, dem_path
+
+    return [dem_path(e) for e in builtin_site(cfg.site.name).far_field]
+
+
+def site_provenance(cfg: Config, dem) -> dict:
+    """Which site and which data a run used, for the manifest and the report."""
+    from lupex.terrain.builtin import builtin_site
+
+    if cfg.site.dem:
+        kind, files = "dem", [{"path": str(cfg.site.dem)}]
+    elif cfg.site.name == "synthetic":
+        kind, files = "synthetic", []
+    else:
+        entry = builtin_site(cfg.site.name)
+        kind = "builtin"
+        files = [{"file": e.filename, "sha256": e.sha256, "title": e.title, "source": e.source, "citation": e.citation,
+                  "role": role} for e, role in [(entry.dem, "site")] + [(f, "far field") for f in entry.far_field]]
+    far = [str(p) for p in far_field_paths(cfg)] if kind != "builtin" else []
+    return {"name": cfg.site.name if kind != "dem" else Path(cfg.site.dem).name, "kind": kind,
+            "title": dem.attrs.get("long_name", ""), "files": files, "far_field": far}
+
+
+def load_far_field(cfg: Config) -> list[xr.DataArray]:
+    """The far-field DEMs (smallest first), read as lupex reads any DEM: ``site.far_field``, else the built-in
+    site's own (:func:`far_field_paths`)."""
     from lupex.terrain.io import read_dem
 
     out = []
-    for path in cfg.site.far_field:
+    for path in far_field_paths(cfg):
         if not Path(path).is_file():
             raise ConfigError(f"site.far_field DEM {path} does not exist; check the path given to --far-field")
         out.append(read_dem(path))
@@ -261,12 +300,13 @@ def write_manifest(cfg: Config, outdir: Path, result: SiteAnalysis, wall_s: floa
             "versions": versions(),
             "seed": cfg.site.seed,
             "site": result.dem.attrs.get("long_name", ""),
+            "site_data": site_provenance(cfg, result.dem),
             "synthetic_site": result.synthetic,
             "dem_source": result.dem.attrs.get("source", ""),
             "span_utc": [str(result.times[0]), str(result.times[-1])],
             "steps": int(result.times.size),
-            "far_field": {"dems": list(cfg.site.far_field), "max_km": cfg.light.far_field_max_km,
-                          "note": "horizons include these DEMs' terrain beyond the site DEM" if cfg.site.far_field
+            "far_field": {"dems": [str(p) for p in far_field_paths(cfg)], "max_km": cfg.light.far_field_max_km,
+                          "note": "horizons include these DEMs' terrain beyond the site DEM" if far_field_paths(cfg)
                           else "horizons from the site DEM alone"},
             "kernels": {k: p.name for k, p in eph.kernel_paths().items()},
             "timings_s": {**result.timings_s, "total": wall_s},
