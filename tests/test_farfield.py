@@ -297,3 +297,17 @@ def test_report_names_the_far_field():
     with_ff = _horizon_note(xr.Dataset(attrs={"far_field_dems": "/d/cap_240m.tif", "far_field_max_m": 150e3}), 2000)
     assert "cap_240m.tif" in with_ff and "150 km" in with_ff
     assert "stop where the DEM ends" in _horizon_note(xr.Dataset(), 2000)
+
+
+def test_dask_near_field_gives_the_same_cube(dems, small_site):
+    """With a Dask client the near field runs on the workers, the far field here: the same cube, bit for bit."""
+    distributed = pytest.importorskip("distributed")
+    _site, cap = dems
+    dem, _ = small_site
+    local = horizons_with_far_field(dem, [cap], 24, observer_height_m=2.0)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cl, \
+            distributed.Client(cl) as client:
+        done = []
+        remote = horizons_with_far_field(dem, [cap], 24, observer_height_m=2.0, client=client, progress=done.append)
+    assert np.array_equal(local, remote)
+    assert done[-1] == 24
