@@ -164,19 +164,21 @@ def write_netcdf(path: str | os.PathLike, ds, *, crs=None) -> Path:
     for name in ("x_m", "y_m"):
         if name in ds.coords and "units" not in ds[name].attrs:
             ds[name].attrs["units"] = "m"
-    if crs is not None and "spatial_ref" not in ds.coords:
+    if crs is not None and "spatial_ref" not in ds.variables:
         import rioxarray  # noqa: F401  (registers .rio; heavy, so only here)
 
         ds = ds.rio.write_crs(crs)
-    if "spatial_ref" in ds.coords:
-        for name in ds.data_vars:
+    data = [n for n in ds.data_vars if n != "spatial_ref"]
+    if "spatial_ref" in ds.variables:
+        for name in data:
             if "grid_mapping" not in ds[name].encoding:
                 ds[name].attrs.setdefault("grid_mapping", "spatial_ref")
-    encoding = {}
-    for name in ds.data_vars:
+    encoding = {}  # replaces each variable's own encoding in to_netcdf: keep what rioxarray put there
+    for name in data:
         v = ds[name]
         if v.dtype.kind in "fiub" and v.ndim > 0 and v.size > 64:
-            encoding[name] = {"zlib": True, "complevel": 4, "shuffle": True}
+            keep = {k: v.encoding[k] for k in ("grid_mapping", "dtype", "_FillValue") if k in v.encoding}
+            encoding[name] = {**keep, "zlib": True, "complevel": 4, "shuffle": True}
     with atomic_path(path, suffix=".nc") as tmp:
         ds.to_netcdf(tmp, engine="h5netcdf", encoding=encoding)
     return Path(path)

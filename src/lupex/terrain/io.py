@@ -751,9 +751,9 @@ def write_geotiff(da: xr.DataArray, path: str | os.PathLike, *, nodata=None, kee
         arr = np.where(np.isinf(arr), np.nan, arr)  # one no-data convention: "none" is NaN, never +-inf
         if nodata is None:
             nodata = float("nan")
-    crs = dem_crs(da)
-    auth = crs.to_authority()
-    rcrs = rasterio.crs.CRS.from_user_input(":".join(auth) if auth else crs.to_wkt())
+    crs = canonical_crs(dem_crs(da))     # "IAU_2015:30135" also when the WKT came without its code
+    code = crs if isinstance(crs, str) else (":".join(crs.to_authority()) if crs.to_authority() else None)
+    rcrs = rasterio.crs.CRS.from_user_input(code or crs.to_wkt())
     ny, nx = arr.shape
     profile = dict(
         driver="GTiff", width=nx, height=ny, count=1, dtype=arr.dtype.name, crs=rcrs,
@@ -764,8 +764,8 @@ def write_geotiff(da: xr.DataArray, path: str | os.PathLike, *, nodata=None, kee
         profile.update(tiled=True, blockxsize=256, blockysize=256)
     keys = ("long_name", "source") if mask else ("units", "long_name", "source")
     tags = {k: str(da.attrs[k]) for k in keys if k in da.attrs}
-    if auth:
-        tags[CRS_AUTHORITY_TAG] = ":".join(auth)
+    if code:
+        tags[CRS_AUTHORITY_TAG] = code
     with atomic_path(path, suffix=".tif") as tmp:
         with rasterio.open(tmp, "w", **profile) as dst:
             dst.write(np.ascontiguousarray(arr), 1)
