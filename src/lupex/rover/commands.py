@@ -6,7 +6,9 @@ or read ``--dem``. The light is computed on the fly: horizons of the DEM
 series of the corridor (:func:`lupex.light.visibility.visibility_series`).
 User errors raise :class:`lupex.errors.LupexError` (the main CLI prints them and
 exits 2). Outputs are written atomically and only after the whole plan exists,
-so a failure leaves nothing half-written.
+so a failure leaves nothing half-written; ``plan`` writes into ``--out`` or
+``lupex-runs/plan-<UTC time>`` and says where. Both print a readable summary,
+or one JSON line with ``--json``.
 """
 
 from __future__ import annotations
