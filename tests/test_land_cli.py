@@ -19,5 +19,6 @@ def test_land_writes_its_products_and_a_run_log(tmp_path):
         assert (out / name).is_file(), name
     log = (out / "run.log").read_text()
     # the run log says what was asked and what came out (it used to be empty)
-    assert "lupex land --target -89.9718,-105.255" in log and "landing Monte Carlo: 2 descents" in log
+    assert "lupex land --target -89.9718,-105.255" in log and "site synthetic (seed 0, 3000 m" in log
+    assert "landing Monte Carlo: 2 descents" in log
     assert "wrote landing_scatter.png" in log

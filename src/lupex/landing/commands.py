@@ -75,8 +75,10 @@ def land(
     final = out or Path("lupex-runs") / f"land-{stamp}"
     with RunDir(final) as work, Steps() as steps:
         # run.log: what was asked and what came out (RunDir sends the lupex logger there)
+        where = (cfg.site.dem or (f"synthetic (seed {cfg.site.seed}, {cfg.site.size_m:g} m at {cfg.site.pixel_m:g} m)"
+                                  if cfg.site.name == "synthetic" else cfg.site.name))
         log.info("lupex land --target %g,%g: %d descents, seed %d, site %s", lat, lon, cfg.landing.runs,
-                 cfg.landing.seed, cfg.site.dem or f"SYNTHETIC (seed {cfg.site.seed}, {cfg.site.size_m:g} m)")
+                 cfg.landing.seed, where)
         dem_da, craters = load_site(cfg)
         x, y = xy_from_lonlat(dem_da, lon, lat)
         sites = pd.DataFrame({"x_m": [float(x)], "y_m": [float(y)], "lat_deg": [lat], "lon_deg": [lon]})
