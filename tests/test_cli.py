@@ -44,7 +44,7 @@ def test_small_run_products(small_run):
     for name in ("report.html", "dem.tif", "slope_lander_deg.tif", "illumination_pct.tif", "longest_darkness_h.tif",
                  "earth_visible_pct.tif", "permanent_shadow.tif", "light_statistics.nc", "sites.geojson", "sites.csv",
                  "series.nc", "series.parquet", "config.toml", "manifest.json", "run.log", "ground_truth.nc",
-                 "ground_truth_rocks.parquet", "truth_ice_table_depth_m.tif", "budget.csv", "landing_runs.parquet",
+                 "truth_ice_table_depth_m.tif", "budget.csv", "landing_runs.parquet",
                  "landing_summary.json", "landing_frames.csv", "survey_retrievals.parquet", "survey_radargram.nc",
                  "drilling.parquet", "rover_plan.geojson", "rover_survival.csv"):
         assert (out / name).exists(), name

@@ -3,13 +3,15 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import integrate
 
 from lupex.errors import ConfigError, InputError
 from lupex.instruments import neutron as ns
 from lupex.instruments import neutron_calibration as nc
 from lupex.instruments import neutron_transport as nt
-from lupex.subsurface.profile import two_layer_column
+from lupex.subsurface.profile import Column, two_layer_column
 
 NS = ns.NeutronSpectrometer()
 
@@ -533,3 +535,35 @@ def test_detection_limit_floor_from_systematics():
 def test_bad_inputs_raise_input_error(call):
     with pytest.raises(InputError):
         call()
+
+
+# ------------------------------------------------------- buried pure-ice layers
+
+@settings(max_examples=40, deadline=None)
+@given(rho=st.floats(900.0, 2200.0), depth_m=st.floats(0.0, 1.4), dz_m=st.sampled_from([0.005, 0.01, 0.02]),
+       wet=st.sampled_from([100.0, 99.999, 37.0]))
+def test_a_buried_wet_layer_up_to_100_wt_pct_is_its_two_layer_ground(rho, depth_m, dz_m, wet):
+    # the weighted mean of a run of 100 wt% layers used to round to 100.00000000000001 and be refused
+    # ("got 100..100", 9 of 16 density and depth cases). Independent check: the column is exactly a dry
+    # layer of areal mass rho * (depth of the first wet cell) over a half-space of ``wet`` wt%.
+    z = (np.arange(int(round(1.5 / dz_m))) + 0.5) * dz_m
+    w = np.where(z >= depth_m, wet, 0.0)
+    col = Column(z, np.full(z.size, rho), w, np.full(z.size, 150.0), 6.0)
+    top, bot, m = ns.equivalent_two_layer(col)
+    assert 0.0 <= top <= 100.0 and 0.0 <= bot <= 100.0
+    e, t = ns.column_ratios(col)
+    rates = ns.expected_rates_cps(col)
+    assert np.all(np.isfinite([e, t, *rates])) and min(rates) > 0
+    k = int(np.argmax(z >= depth_m))                     # first wet cell (0 where wet from the surface)
+    want = ns.two_layer_ratios(0.0, wet, rho * k * dz_m * 0.1, temperature_k=150.0)
+    assert e == pytest.approx(float(want[0]), rel=1e-9) and t == pytest.approx(float(want[1]), rel=1e-9)
+
+
+def test_weh_rounding_is_clipped_and_real_excess_refused():
+    # 1e-12 wt% over 100 is the rounding of arithmetic on valid contents; 100.1 wt% is an input error
+    e_hi, _ = ns.two_layer_ratios(0.0, 100.0 + 1e-12, 10.0)
+    assert e_hi == ns.two_layer_ratios(0.0, 100.0, 10.0)[0]     # clipped to the same input: same code path
+    with pytest.raises(InputError, match="100.1"):
+        ns.two_layer_ratios(0.0, 100.1, 10.0)
+    with pytest.raises(InputError, match="within"):
+        ns.epithermal_ratio(-0.01)

@@ -30,10 +30,10 @@ def test_plan_writes_outputs(app_and_ll, tmp_path):
     app, ll = app_and_ll
     out = tmp_path / "p"
     res = CliRunner().invoke(app, ["plan", "--from", ll(10, 10), "--to", ll(40, 12), "--start", "2027-01-03T00:00:00",
-                                   "--out", str(out)] + SITE)
+                                   "--out", str(out), "--json"] + SITE)
     assert res.exit_code == 0, res.output
     s = json.loads(res.output.splitlines()[0])
-    assert s["distance_m"] > 800 and 0.2 <= s["min_soc"] <= 1
+    assert s["distance_m"] > 800 and 0.2 <= s["min_soc"] <= 1 and s["out_dir"] == str(out)
     gj = json.loads((out / "plan.geojson").read_text())
     assert gj["features"][0]["geometry"]["type"] == "LineString"
     assert (out / "plan.parquet").stat().st_size > 0 and (out / "plan_map.png").read_bytes()[:4] == b"\x89PNG"
@@ -57,8 +57,8 @@ def test_plan_bad_input_raises_lupex_error_and_writes_nothing(app_and_ll, tmp_pa
 
 def test_survive_reports_dark_periods(app_and_ll, tmp_path):
     app, ll = app_and_ll
-    res = CliRunner().invoke(app, ["survive", "--at", ll(54, 20), "--start", "2027-01-01T00:00:00", "--out", str(tmp_path)]
-                             + SITE)
+    res = CliRunner().invoke(app, ["survive", "--at", ll(54, 20), "--start", "2027-01-01T00:00:00", "--out", str(tmp_path),
+                                   "--json"] + SITE)
     assert res.exit_code == 0, res.output
     s = json.loads(res.output.splitlines()[0])
     assert s["verdict"] == "survives"
@@ -74,7 +74,7 @@ def test_plan_with_timeline(app_and_ll, tmp_path):
     app, ll = app_and_ll
     out = tmp_path / "t"
     args = ["plan", "--from", ll(10, 10), "--to", ll(40, 12), "--start", "2027-01-03T00:00:00", "--out", str(out),
-            "--timeline-days", "20"] + SITE
+            "--json", "--timeline-days", "20"] + SITE
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 0, res.output
     summ = json.loads(res.output.splitlines()[1])["timeline"]
@@ -94,7 +94,7 @@ def test_vehicle_config_reaches_survive(app_and_ll, tmp_path):
     """--set vehicle.* changes the model the command runs: on a spot with ~270 h nights a bigger battery
     raises the worst margin by about the extra usable energy (soc_max - soc_min) x extra capacity."""
     app, ll = app_and_ll
-    args = ["survive", "--at", ll(50, 50), "--start", "2027-01-01T00:00:00"] + SITE[:-1] + ["30"]
+    args = ["survive", "--at", ll(50, 50), "--start", "2027-01-01T00:00:00", "--json"] + SITE[:-1] + ["30"]
     r = CliRunner()
     base = r.invoke(app, args)
     big = r.invoke(app, args + ["--set", "vehicle.battery.capacity_wh=8000"])
@@ -102,3 +102,27 @@ def test_vehicle_config_reaches_survive(app_and_ll, tmp_path):
     assert 0.6 * 4000 * 0.8 < m1 - m0 <= 4000 * 0.8 + 1e-6
     bad = r.invoke(app, args + ["--set", "vehicle.battery.capacity=1"])
     assert isinstance(bad.exception, LupexError) and "capacity_wh" in str(bad.exception)
+
+
+def test_plan_without_out_writes_a_default_directory_and_prints_text(app_and_ll, tmp_path, monkeypatch):
+    app, ll = app_and_ll
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(app, ["plan", "--from", ll(10, 10), "--to", ll(40, 12), "--start", "2027-01-03T00:00:00"]
+                             + SITE)
+    assert res.exit_code == 0, res.output
+    made = list((tmp_path / "lupex-runs").glob("plan-*"))
+    assert len(made) == 1 and (made[0] / "plan.geojson").is_file() and (made[0] / "plan.parquet").is_file()
+    assert str(made[0]) in res.output.replace("\n", "")
+    assert res.output.startswith("traverse ") and "{" not in res.output      # text, not a JSON dump
+    res = CliRunner().invoke(app, ["survive", "--at", ll(54, 20), "--start", "2027-01-01T00:00:00"] + SITE)
+    assert res.exit_code == 0 and res.output.startswith("parked at ") and "the rover survives" in res.output
+
+
+def test_help_shows_the_config_tables_and_one_azimuth_default():
+    from lupex.cli import app
+
+    for cmd, tables in (("plan", "[vehicle], [planner], [rover] and [light]"), ("survive", "[vehicle] and [light]")):
+        res = CliRunner().invoke(app, [cmd, "--help"], env={"COLUMNS": "250", "TERMINAL_WIDTH": "250"})
+        text = " ".join(res.output.replace("│", " ").split())
+        assert res.exit_code == 0 and f"TOML file with {tables} tables" in text, text
+        assert "does not read light.n_azimuths" in text and "[default: 72]" in text

@@ -91,6 +91,27 @@ def test_write_other_dtypes(tmp_path, dtype):
     np.testing.assert_array_equal(arr, data.astype(arr.dtype))
 
 
+def test_product_conventions_maps_float32_masks_uint8_and_the_crs_code(tmp_path):
+    dem = _dem(8, 6)
+    m = dem.rename("depth_m").copy(data=dem.values.copy())
+    m.attrs = {"units": "m", "long_name": "a depth"}
+    m.values[0, 0] = np.inf                                          # "none" in memory
+    write_geotiff(m, tmp_path / "m.tif")
+    mask = (dem > 300).rename("safe")
+    mask.attrs = {"units": "deg", "long_name": "slope below the limit"}   # inherited from a slope map
+    write_geotiff(mask, tmp_path / "mask.tif")
+    write_geotiff(dem, tmp_path / "dem.tif")
+    with rasterio.open(tmp_path / "m.tif") as f:
+        a = f.read(1)
+        assert f.dtypes[0] == "float32" and np.isnan(f.nodata) and f.tags()["units"] == "m"
+        assert np.isnan(a[0, 0]) and np.allclose(a[1:], m.values[1:], rtol=1e-7)   # float32 rounding only
+        assert f.tags()["CRS_AUTHORITY"] == "IAU_2015:30135" and canonical_crs(f.crs) == "IAU_2015:30135"
+    with rasterio.open(tmp_path / "mask.tif") as f:
+        assert f.dtypes[0] == "uint8" and f.nodata is None and "units" not in f.tags()
+    with rasterio.open(tmp_path / "dem.tif") as f:
+        assert f.dtypes[0] == "float64"       # the DEM contract's elevation: later commands reload it
+
+
 def test_write_nan_becomes_nodata(tmp_path):
     dem = _dem(8, 6)
     z = dem.values.copy()

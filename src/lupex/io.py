@@ -101,8 +101,12 @@ def _json_default(o: Any) -> Any:
 
 
 def write_dataframe(path: str | os.PathLike, df) -> Path:
-    """Write a pandas DataFrame as CSV or Parquet (by suffix) atomically."""
+    """Write a pandas DataFrame as CSV or Parquet (by suffix) atomically.
+
+    Float +-inf becomes NaN: "no value" (no ice, no detection) is NaN in every lupex product, as in its
+    rasters, so a GIS or pandas reader needs one test (``isna``)."""
     path = Path(path)
+    df = _inf_to_nan(df)
     with atomic_path(path) as tmp:
         if path.suffix == ".parquet":
             df.to_parquet(tmp, index=False)
@@ -113,8 +117,68 @@ def write_dataframe(path: str | os.PathLike, df) -> Path:
     return path
 
 
-def write_netcdf(path: str | os.PathLike, ds) -> Path:
-    """Write an xarray Dataset/DataArray to NetCDF4 (h5netcdf engine) atomically."""
+def _inf_to_nan(df):
+    import numpy as np
+
+    cols = [c for c in df.columns if df[c].dtype.kind == "f" and np.isinf(df[c].to_numpy()).any()]
+    if not cols:
+        return df
+    df = df.copy()
+    for c in cols:
+        df[c] = df[c].where(np.isfinite(df[c]) | df[c].isna())
+    return df
+
+
+# projected coordinates of the site CRS, as CF names them (CF 1.11 section 5.6, Appendix F)
+_XY_ATTRS = {
+    "x": {"units": "m", "standard_name": "projection_x_coordinate", "axis": "X",
+          "long_name": "easting in the site's polar stereographic CRS"},
+    "y": {"units": "m", "standard_name": "projection_y_coordinate", "axis": "Y",
+          "long_name": "northing in the site's polar stereographic CRS"},
+}
+
+
+def write_netcdf(path: str | os.PathLike, ds, *, crs=None) -> Path:
+    """Write an xarray Dataset/DataArray to NetCDF4 (h5netcdf engine) atomically.
+
+    The product conventions every lupex NetCDF follows: ``x`` / ``y`` coordinates carry units (m) and CF
+    standard names; with ``crs`` (or a ``spatial_ref`` coordinate already attached by rioxarray) the CRS
+    travels as a CF grid mapping (``spatial_ref`` with ``crs_wkt``) named by each variable's
+    ``grid_mapping``, which GDAL, QGIS and rioxarray read; float +-inf becomes NaN (the one no-data value);
+    numeric variables are deflate-compressed (shuffle + level 4: lossless, deterministic).
+    """
+    import numpy as np
+    import xarray as xr
+
+    if isinstance(ds, xr.DataArray):
+        ds = ds.to_dataset(name=ds.name or "data")
+    ds = ds.copy()
+    for name in list(ds.data_vars) + [c for c in ds.coords if c not in ds.dims]:
+        v = ds[name]
+        if v.dtype.kind == "f" and np.isinf(v.values).any():
+            ds[name] = v.where(~np.isinf(v), np.nan)
+            ds[name].attrs.update(v.attrs)
+    for name, attrs in _XY_ATTRS.items():
+        if name in ds.coords and ds[name].dtype.kind == "f":
+            ds[name].attrs.update({k: val for k, val in attrs.items() if k not in ds[name].attrs})
+    for name in ("x_m", "y_m"):
+        if name in ds.coords and "units" not in ds[name].attrs:
+            ds[name].attrs["units"] = "m"
+    if crs is not None and "spatial_ref" not in ds.variables:
+        import rioxarray  # noqa: F401  (registers .rio; heavy, so only here)
+
+        ds = ds.rio.write_crs(crs)
+    data = [n for n in ds.data_vars if n != "spatial_ref"]
+    if "spatial_ref" in ds.variables:
+        for name in data:
+            if "grid_mapping" not in ds[name].encoding:
+                ds[name].attrs.setdefault("grid_mapping", "spatial_ref")
+    encoding = {}  # replaces each variable's own encoding in to_netcdf: keep what rioxarray put there
+    for name in data:
+        v = ds[name]
+        if v.dtype.kind in "fiub" and v.ndim > 0 and v.size > 64:
+            keep = {k: v.encoding[k] for k in ("grid_mapping", "dtype", "_FillValue") if k in v.encoding}
+            encoding[name] = {**keep, "zlib": True, "complevel": 4, "shuffle": True}
     with atomic_path(path, suffix=".nc") as tmp:
-        ds.to_netcdf(tmp, engine="h5netcdf")
+        ds.to_netcdf(tmp, engine="h5netcdf", encoding=encoding)
     return Path(path)

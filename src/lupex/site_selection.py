@@ -27,6 +27,7 @@ import pandas as pd
 from scipy import ndimage
 
 from lupex.errors import InputError
+from lupex.terrain.geo import LUNAR_LONLAT_CRS, geojson_crs_member
 
 
 def disk_footprint(radius_px: float) -> np.ndarray:
@@ -146,7 +147,7 @@ def rank_landing_sites(dem, slope_deg, stats, *, max_slope_deg: float, landing_r
     return df
 
 
-def sites_geojson(df: pd.DataFrame, crs_name: str = "IAU_2015:30100") -> dict:
+def sites_geojson(df: pd.DataFrame, crs_name: str = LUNAR_LONLAT_CRS) -> dict:
     """GeoJSON FeatureCollection of the sites (lon/lat on the lunar sphere, with properties).
 
     Coordinates are planetocentric longitude/latitude in degrees on the
@@ -167,6 +168,6 @@ def sites_geojson(df: pd.DataFrame, crs_name: str = "IAU_2015:30100") -> dict:
     return {
         "type": "FeatureCollection",
         "name": "lupex_landing_sites",
-        "crs": {"type": "name", "properties": {"name": crs_name}},
+        "crs": geojson_crs_member(crs_name),
         "features": feats,
     }

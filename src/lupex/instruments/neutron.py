@@ -425,13 +425,25 @@ class NeutronSpectrometer:
 
 # ----------------------------------------------------------------- validation
 
+# water contents this far outside [0, 100] wt% are rounding of arithmetic on valid values (a weighted mean of
+# 100s comes out 100.00000000000001) and are clipped; anything further out is refused
+WEH_ROUNDING_WT_PCT = 1e-9
+
+
 def _weh(w, name="weh_wt_pct"):
     w = np.asarray(w, dtype=float)
     if not np.all(np.isfinite(w)):
         raise InputError(f"{name} contains NaN or infinite values; give water content in wt% WEH")
-    if np.any(w < 0) or np.any(w > 100):
-        raise InputError(f"{name} must be within [0, 100] wt% WEH, got {w.min():g}..{w.max():g}")
-    return w
+    tol = WEH_ROUNDING_WT_PCT
+    if np.any(w < -tol) or np.any(w > 100.0 + tol):
+        raise InputError(f"{name} must be within [0, 100] wt% WEH, got {w.min()!r}..{w.max()!r}")
+    return np.clip(w, 0.0, 100.0)
+
+
+def _weighted_mean(values, weights) -> float:
+    """Weighted mean, kept inside [min, max] of ``values`` (where it lies exactly; the float sum can round
+    a mean of equal values just outside)."""
+    return float(np.clip(np.average(values, weights=weights), values.min(), values.max()))
 
 
 def _nonneg(x, name):
@@ -522,9 +534,9 @@ def equivalent_two_layer(column):
     if span <= 1e-9 * max(1.0, w.max()):
         return float(w[0]), float(w[0]), 0.0
     j = int(np.argmax(np.abs(w - w[0]) > 0.5 * span))
-    top = float(np.average(w[:j], weights=dm[:j])) if j > 0 else float(w[0])
+    top = _weighted_mean(w[:j], dm[:j]) if j > 0 else float(w[0])
     below = (edges[:-1] >= edges[j]) & (edges[:-1] < edges[j] + COLUMN_BELOW_G_CM2)
-    bot = float(np.average(w[below], weights=dm[below]))
+    bot = _weighted_mean(w[below], dm[below])
     return top, bot, float(edges[j])
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -9,6 +10,8 @@ import typer
 
 from lupex.errors import LupexError
 
+
+log = logging.getLogger(__name__)
 
 TABLES = ("landing", "site", "lander", "descent", "lander_vehicle", "touchdown", "dispersions", "compute")
 """The config tables ``lupex land`` reads (listed in its --help)."""
@@ -71,6 +74,11 @@ def land(
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     final = out or Path("lupex-runs") / f"land-{stamp}"
     with RunDir(final) as work, Steps() as steps:
+        # run.log: what was asked and what came out (RunDir sends the lupex logger there)
+        where = (cfg.site.dem or (f"synthetic (seed {cfg.site.seed}, {cfg.site.size_m:g} m at {cfg.site.pixel_m:g} m)"
+                                  if cfg.site.name == "synthetic" else cfg.site.name))
+        log.info("lupex land --target %g,%g: %d descents, seed %d, site %s", lat, lon, cfg.landing.runs,
+                 cfg.landing.seed, where)
         dem_da, craters = load_site(cfg)
         x, y = xy_from_lonlat(dem_da, lon, lat)
         sites = pd.DataFrame({"x_m": [float(x)], "y_m": [float(y)], "lat_deg": [lat], "lon_deg": [lon]})
@@ -82,6 +90,8 @@ def land(
         write_bytes(work / "touchdown_velocity.png", mc.fig_touchdown_velocity(res.runs))
         for alt, png, _e, _m in res.frames:
             write_bytes(work / f"frame_{int(alt)}m.png", png)
+        log.info("wrote landing_scatter.png, nav_error_vs_altitude.png, touchdown_velocity.png and %d frame PNGs",
+                 len(res.frames))
     s = res.summary
     per = "; ".join(
         f"{k} {v['n_runs']}: nav at 50 m {v['nav_err_50m_median_m']:.2f} / {v['nav_err_50m_p99_m']:.2f} m, landing "

@@ -585,18 +585,15 @@ def write_light_products(stats: xr.Dataset, outdir) -> list[Path]:
     crs = stats.rio.crs
     if crs is None:
         raise InputError("the statistics have no CRS; compute them with light_statistics on a DEM with a CRS")
+    from lupex.terrain.io import write_geotiff
+
     written = []
     for name in stats.data_vars:
         da = stats[name]
         if da.dims != ("y", "x"):
             continue
-        if da.dtype == bool:
-            da = da.astype(np.uint8)
-        da = da.rio.write_crs(crs)
-        path = outdir / f"{name}.tif"
-        with io.atomic_path(path, suffix=".tif") as tmp:
-            da.rio.to_raster(tmp)
-        written.append(path)
+        # the one GeoTIFF writer: float32 maps with NaN no-data and units, uint8 masks without, the CRS code
+        written.append(write_geotiff(da.rio.write_crs(crs).rename(name), outdir / f"{name}.tif"))
     nc = outdir / "light_statistics.nc"
     out = stats.copy()
     for name in out.data_vars:

@@ -106,6 +106,7 @@ from lupex.mission.survey import NS_DETECT_LO95_WT_PCT
 from lupex.params import ASSUMED as _ASSUMED
 from lupex.params import param as _p
 from lupex.progress import NO_PROGRESS, Steps
+from lupex.terrain.geo import geojson_crs_member
 
 log = logging.getLogger("lupex.campaign")
 
@@ -1257,9 +1258,11 @@ def maps_dataset(result: CampaignResult) -> xr.Dataset:
 def paths_geojson(result: CampaignResult, dem=None) -> dict:
     """Both survey paths (LineStrings, lon/lat when the CRS allows, with x/y metres and arrival times) and drill sites."""
     feats = []
+    ref = dem if dem is not None else result.truth
+    lonlat = _lonlat(np.zeros((1, 2)), ref) is not None
     for name, pl in result.plans.items():
         xy = np.asarray(pl.path_xy, float)
-        coords = _lonlat(xy, dem if dem is not None else result.truth)
+        coords = _lonlat(xy, ref) if lonlat else xy.tolist()
         n_wp = len(xy)       # goals: every path vertex (the centre first), then the drill sites
         times = list(pl.goal_times[:n_wp]) if pl.goal_times else []
         feats.append({"type": "Feature", "geometry": {"type": "LineString", "coordinates": coords},
@@ -1268,13 +1271,24 @@ def paths_geojson(result: CampaignResult, dem=None) -> dict:
                                      "vertex_arrival_utc": times if times else None}})
         dt = list(pl.goal_times[n_wp:]) if pl.goal_times else []
         for i, s in enumerate(np.asarray(pl.drill_xy, float).reshape(-1, 2)):
-            feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": _lonlat(s[None], dem if dem is not None else result.truth)[0]},
+            feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": (_lonlat(s[None], ref) if lonlat else s[None].tolist())[0]},
                           "properties": {"plan": name, "kind": "drill site", "order": i + 1, "x_m": float(s[0]),
                                          "y_m": float(s[1]), "arrival_utc": dt[i] if i < len(dt) and dt[i] else None}})
-    return {"type": "FeatureCollection", "features": feats}
+    out = {"type": "FeatureCollection", "name": "lupex_campaign_paths", "features": feats}
+    if lonlat:  # lon/lat on the Moon, named so a GIS does not take them for WGS 84 (see terrain.geo)
+        out["crs"] = geojson_crs_member(_lonlat_crs_name(ref))
+    return out
+
+
+def _lonlat_crs_name(ref) -> str:
+    from lupex.terrain.geo import LUNAR_LONLAT_CRS, dem_crs, lunar_geographic_crs
+
+    auth = lunar_geographic_crs(dem_crs(ref)).to_authority()
+    return ":".join(auth) if auth else LUNAR_LONLAT_CRS
 
 
 def _lonlat(xy, ref):
+    """[[lon, lat], ...] on the Moon of ``xy`` metres in ``ref``'s CRS, or None when ``ref`` has no usable CRS."""
     try:
         from pyproj import Transformer
 
@@ -1284,8 +1298,8 @@ def _lonlat(xy, ref):
         tr = Transformer.from_crs(crs, lunar_geographic_crs(crs), always_xy=True)
         lon, lat = tr.transform(xy[:, 0], xy[:, 1])
         return [[float(a), float(b)] for a, b in zip(lon, lat)]
-    except Exception:  # no CRS: projected metres
-        return [[float(a), float(b)] for a, b in xy]
+    except Exception:  # no CRS: the caller writes projected metres
+        return None
 
 
 def timeline_table(result: CampaignResult) -> pd.DataFrame:

@@ -24,6 +24,8 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,6 +36,8 @@ from lupex.config import Config, frame_altitudes
 from lupex.errors import ConfigError, InputError
 from lupex.io import write_dataframe, write_json
 from lupex.progress import NO_PROGRESS, Steps
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -93,12 +97,19 @@ def run_landing(cfg: Config, dem, craters, sites: pd.DataFrame, outdir, *, clien
             dem, craters, sun_site, scene=scene, onboard_map=omap,
             altitudes_m=frame_altitudes(cfg.landing.rendered_altitudes_m, "landing.rendered_altitudes_m"),
             beyond_map=cfg.dispersions.simulated_vision(config.sun_elevation_deg))
+    log.info("landing: target (%.1f, %.1f) m = %.4f, %.4f deg, epoch %s, Sun %.2f deg; %d descents (%d rendered), "
+             "seed %d", target[0], target[1], float(best["lat_deg"]), float(best["lon_deg"]), epoch, sun_el,
+             cfg.landing.runs, int(n_rendered), cfg.landing.seed)
+    t0 = time.perf_counter()
     with steps.task("landing Monte Carlo", total=1) as advance:
         runs = mc.run_monte_carlo(dem, target, cfg.landing.runs, cfg.landing.seed, client=client, config=config,
                                   dispersions=cfg.dispersions, vehicle=cfg.lander_vehicle, limits=cfg.touchdown,
                                   rendered_runs=int(n_rendered), rendered_vision=setup)
         advance(1)
     summ = mc.summary(runs)
+    log.info("landing Monte Carlo: %d descents in %.1f s; success %.0f %%, landing error median %.1f m, p99 %.1f m",
+             len(runs), time.perf_counter() - t0, 100 * float(summ["success_rate"]),
+             float(summ["landing_error_median_m"]), float(summ["landing_error_p99_m"]))
     write_dataframe(outdir / "landing_runs.parquet", runs)
     write_json(outdir / "landing_summary.json", {k: (v if not isinstance(v, dict) else v) for k, v in summ.items()}
                | {"target_x_m": target[0], "target_y_m": target[1], "sun_elevation_deg": sun_el,
@@ -107,6 +118,8 @@ def run_landing(cfg: Config, dem, craters, sites: pd.DataFrame, outdir, *, clien
         frames, table = _frames(dem, craters, target, epoch, alts, cfg.landing.seed, advance, scene=scene, omap=omap,
                                 ref_offset_deg=cfg.landing.reference_sun_offset_deg)
     write_dataframe(outdir / "landing_frames.csv", table)
+    log.info("landing frames: %d rendered at %s m; wrote landing_runs.parquet, landing_summary.json, "
+             "landing_frames.csv", len(frames), ", ".join(f"{a:g}" for a in alts) or "no altitudes")
     return LandingResult(target, (float(best["lon_deg"]), float(best["lat_deg"])), sun_el, runs, summ, frames, table)
 
 

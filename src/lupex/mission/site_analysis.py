@@ -174,6 +174,13 @@ def _iso_ok(s: str) -> bool:
         return False
 
 
+def _mask(da, name: str, long_name: str):
+    """A boolean map as a mask product: its own name and meaning, no unit."""
+    out = da.astype(bool).rename(name)
+    out.attrs = {"long_name": long_name}
+    return out
+
+
 def run_site_analysis(cfg: Config, outdir: Path, *, client=None, steps: Steps = NO_PROGRESS) -> SiteAnalysis:
     """Run the site phase and write its products into ``outdir``."""
     from lupex.light.illumination import compute_light, point_series, write_light_products
@@ -205,8 +212,11 @@ def run_site_analysis(cfg: Config, outdir: Path, *, client=None, steps: Steps = 
         write_geotiff(s_land.rename("slope_lander_deg"), outdir / "slope_lander_deg.tif")
         write_geotiff(s_rov.rename("slope_rover_deg"), outdir / "slope_rover_deg.tif")
         write_geotiff(rough.rename("roughness_m"), outdir / "roughness_m.tif")
-        write_geotiff(land_safe.rename("lander_safe"), outdir / "lander_safe.tif")
-        write_geotiff(rov_safe.rename("rover_safe"), outdir / "rover_safe.tif")
+        # masks: uint8 0/1, no unit (the slope's attributes do not carry over to a comparison's result)
+        write_geotiff(_mask(land_safe, "lander_safe", f"slope <= {cfg.lander.max_slope_deg:g} deg (lander)"),
+                      outdir / "lander_safe.tif")
+        write_geotiff(_mask(rov_safe, "rover_safe", f"slope <= {cfg.rover.max_slope_deg:g} deg (rover)"),
+                      outdir / "rover_safe.tif")
         if craters is not None:
             write_dataframe(outdir / "craters.parquet", craters)
         advance(1)
@@ -268,7 +278,7 @@ def run_site_analysis(cfg: Config, outdir: Path, *, client=None, steps: Steps = 
     series = point_series(dem, cube, pts, times, n_azimuths=cfg.light.n_azimuths,
                           observer_height_m=cfg.light.observer_height_m)
     series = series.assign_coords(label=("point", labels))
-    write_netcdf(outdir / "series.nc", series)
+    write_netcdf(outdir / "series.nc", series, crs=dem.rio.crs)     # the points' x / y are in the DEM's CRS
     write_dataframe(outdir / "series.parquet", series.to_dataframe().reset_index())
     timings["sites"] = time.perf_counter() - t
 

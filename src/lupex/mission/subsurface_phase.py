@@ -2,9 +2,8 @@
 
 The ground truth (:func:`lupex.subsurface.make_ground_truth`) takes the site
 phase's per-cell illumination and slope, so ice is stable where the light core
-says it is cold, and is saved as ``ground_truth.nc`` (fields) and
-``ground_truth_rocks.parquet`` so a campaign can be scored later against the
-same truth.
+says it is cold, and is saved as ``ground_truth.nc`` (fields and the buried
+rocks, once) so a campaign can be scored later against the same truth.
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 
 from lupex.config import Config
-from lupex.io import write_dataframe
 from lupex.progress import NO_PROGRESS, Steps
 
 
@@ -36,8 +34,7 @@ def run_subsurface(cfg: Config, site, outdir, *, steps: Steps = NO_PROGRESS):
             rock_abundance=sc.rock_abundance,
         )
         advance(1)
-        gt.to_netcdf(outdir / "ground_truth.nc")
-        write_dataframe(outdir / "ground_truth_rocks.parquet", gt.rocks)
+        gt.to_netcdf(outdir / "ground_truth.nc")     # the rocks too (rock_* variables): stored once
         for name in ("ice_table_depth_m", "weh_wt_pct", "stability_depth_m", "t_max_surface_k"):
             da = gt.dataset[name]
             if name in ("ice_table_depth_m", "stability_depth_m"):

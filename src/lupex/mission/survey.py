@@ -812,7 +812,7 @@ def write_survey(result: SurveyResult, outdir) -> list[Path]:
         write_dataframe(out / "survey_ns.parquet", result.ns),
         write_dataframe(out / "survey_gpr.parquet", result.gpr),
         write_dataframe(out / "survey_gpr_windows.parquet", result.gpr_windows),
-        write_netcdf(out / "survey_radargram.nc", radargram_dataset(result)),
+        write_netcdf(out / "survey_radargram.nc", radargram_dataset(result), crs=_map_crs(result.ice_map)),
         write_dataframe(out / "survey_alis.parquet", result.alis),
         write_dataframe(out / "survey_emsl.parquet", result.emsl),
         write_dataframe(out / "survey_retrievals.parquet", result.retrievals),
@@ -824,6 +824,14 @@ def write_survey(result: SurveyResult, outdir) -> list[Path]:
                    **result.summary)
     paths.append(write_json(out / "survey_summary.json", _finite_json(summary)))
     return paths
+
+
+def _map_crs(da):
+    """The CRS attached to a map, or None (the trace x_m / y_m of the radargram are in it)."""
+    try:
+        return da.rio.crs
+    except Exception:  # not a georeferenced DataArray
+        return None
 
 
 def _finite_json(o):
@@ -931,8 +939,14 @@ def path_to_geojson(path_xy, dem) -> dict:
     tr = Transformer.from_crs(crs, lunar_geographic_crs(crs), always_xy=True)
     p = np.asarray(path_xy, float)
     lon, lat = tr.transform(p[:, 0], p[:, 1])
-    return {"type": "Feature", "properties": {"name": "traverse"},
-            "geometry": {"type": "LineString", "coordinates": [[float(a), float(b)] for a, b in zip(lon, lat)]}}
+    from lupex.terrain.geo import geojson_crs_member
+
+    auth = lunar_geographic_crs(crs).to_authority()
+    out = {"type": "Feature", "properties": {"name": "traverse"},
+           "geometry": {"type": "LineString", "coordinates": [[float(a), float(b)] for a, b in zip(lon, lat)]}}
+    if auth:
+        out["crs"] = geojson_crs_member(":".join(auth))
+    return out
 
 
 # ----------------------------------------------------------------------------- planning

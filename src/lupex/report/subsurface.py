@@ -22,7 +22,7 @@ def subsurface_sections(gt, site, cfg) -> list[Section]:
         "This is the simulated mission's ground truth, drawn from the models of lupex.subsurface "
         f"(seed {cfg.subsurface.seed}). Ice is stable below {cfg.subsurface.stability_threshold_k:g} K of maximum temperature "
         f"(Paige et al. 2010) over {stable_km2:.2f} km^2 of the site (within 3 m); ice is present over {ice_km2:.2f} km^2, "
-        f"{mass_t:,.0f} t of water in the top 1.5 m. Saved as ground_truth.nc and ground_truth_rocks.parquet.",
+        f"{mass_t:,.0f} t of water in the top 1.5 m. Saved as ground_truth.nc (with the rocks).",
     ]
     figs = [
         ("Maximum surface temperature over the span (K)",

@@ -6,7 +6,9 @@ or read ``--dem``. The light is computed on the fly: horizons of the DEM
 series of the corridor (:func:`lupex.light.visibility.visibility_series`).
 User errors raise :class:`lupex.errors.LupexError` (the main CLI prints them and
 exits 2). Outputs are written atomically and only after the whole plan exists,
-so a failure leaves nothing half-written.
+so a failure leaves nothing half-written; ``plan`` writes into ``--out`` or
+``lupex-runs/plan-<UTC time>`` and says where. Both print a readable summary,
+or one JSON line with ``--json``.
 """
 
 from __future__ import annotations
@@ -62,7 +64,20 @@ def _config(config, sets):
     return load(config, list(sets or []))
 
 
-_CONFIG_HELP = "TOML file with [vehicle], [planner], [rover] and [light] tables (see below; lupex run's file works)."
+def _config_help(tables: tuple[str, ...]) -> str:
+    # the CLI renders help as Rich markup, where "[vehicle]" is a style tag and vanishes: escape the brackets
+    from rich.markup import escape
+
+    names = [f"[{t}]" for t in tables]
+    listed = ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
+    return escape(f"TOML file with {listed} tables (see below; lupex run's file works).")
+
+
+PLAN_TABLES = ("vehicle", "planner", "rover", "light")
+SURVIVE_TABLES = ("vehicle", "light")
+_AZIMUTHS_HELP = ("Horizon azimuths of this command's light computation (72 = 5 deg spacing). It does not read "
+                  "light.n_azimuths (360 for lupex run, listed below): 360 here takes about 5x longer.")
+_JSON_HELP = "Print the summary as one JSON line (for scripts) instead of text."
 _SET_HELP = "Override one parameter, table.key=value (repeatable), e.g. --set vehicle.battery.capacity_wh=5000."
 
 
@@ -76,14 +91,15 @@ def plan(
     via: Annotated[Optional[list[str]], typer.Option(help="Waypoint LAT,LON in degrees (repeatable, in order).")] = None,
     havens: Annotated[bool, typer.Option(help="Route through safe havens when the direct traverse is impossible.")] = True,
     max_slope: Annotated[Optional[float], typer.Option(help="Impassable above this slope, deg (default: rover.max_slope_deg, 20).")] = None,
-    azimuths: Annotated[int, typer.Option(help="Horizon azimuths (360 = 1 deg).")] = 72,
+    azimuths: Annotated[int, typer.Option(help=_AZIMUTHS_HELP)] = 72,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic site.")] = 0,
     size_m: Annotated[float, typer.Option(help="Side of the synthetic site, m.")] = 20_000.0,
     pixel_m: Annotated[float, typer.Option(help="Pixel of the synthetic site, m.")] = 20.0,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Directory for plan.geojson, plan.parquet, plan_map.png, plan_profile.png (and timeline_*.parquet).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Directory for plan.geojson, plan.parquet, plan_map.png, plan_profile.png (and timeline_*.parquet); default lupex-runs/plan-<UTC time>.")] = None,
     timeline_days: Annotated[float, typer.Option(help="Also schedule an activity timeline of this many days from --start (drives, science and drilling at the goal and waypoints, communication passes, hibernation through dark periods; 180 = the six-month mission); 0 = none.")] = 0.0,
-    config: Annotated[Optional[Path], typer.Option("--config", "-c", help=_CONFIG_HELP)] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", "-c", help=_config_help(PLAN_TABLES))] = None,
     set_: Annotated[Optional[list[str]], typer.Option("--set", help=_SET_HELP)] = None,
+    json_: Annotated[bool, typer.Option("--json", help=_JSON_HELP)] = False,
 ) -> None:
     """Plan a time-dependent traverse (earliest arrival under slope, battery and light constraints), and optionally the mission timeline."""
     from lupex import io
@@ -111,7 +127,6 @@ def plan(
         hv = H.find_havens(d, light, rover=rover, params=params)
         p = H.plan_via_havens(d, light, xy[0], xy[-1], start, hv, rover=rover, params=params)
     s = p.summary()
-    typer.echo(json.dumps(s, default=str))
     timeline = None
     if timeline_days > 0:
         from lupex.rover import scheduler as S
@@ -119,21 +134,28 @@ def plan(
         goals = [S.Goal(*g, name=f"waypoint {i + 1}") for i, g in enumerate(xy[1:-1])] + [S.Goal(*xy[-1], name="goal")]
         timeline = S.schedule(d, light, start=start, duration_days=timeline_days, goals=goals, rover=rover, params=params,
                               start_xy=xy[0])
-        typer.echo(json.dumps({"timeline": timeline.summary()}, default=str))
-    if out is not None:
-        # everything is computed first; then each file appears whole or not at all
-        gj = json.dumps(P.plan_geojson(p), indent=1)
-        map_png = P.plan_map_png(p, d)
-        prof_png = P.plan_profile_png(p)
-        io.write_text(Path(out) / "plan.geojson", gj)
-        io.write_dataframe(Path(out) / "plan.parquet", p.to_dataframe())
-        io.write_bytes(Path(out) / "plan_map.png", map_png)
-        io.write_bytes(Path(out) / "plan_profile.png", prof_png)
+    out = out if out is not None else _default_dir("plan")
+    # everything is computed first; then each file appears whole or not at all
+    gj = json.dumps(P.plan_geojson(p), indent=1)
+    map_png = P.plan_map_png(p, d)
+    prof_png = P.plan_profile_png(p)
+    io.write_text(Path(out) / "plan.geojson", gj)
+    io.write_dataframe(Path(out) / "plan.parquet", p.to_dataframe())
+    io.write_bytes(Path(out) / "plan_map.png", map_png)
+    io.write_bytes(Path(out) / "plan_profile.png", prof_png)
+    if timeline is not None:
+        io.write_dataframe(Path(out) / "timeline_activities.parquet", timeline.activities)
+        io.write_dataframe(Path(out) / "timeline_trace.parquet", timeline.trace)
+    if json_:  # one JSON line per result, the directory inside
+        typer.echo(json.dumps({**s, "out_dir": str(out)}, default=str))
         if timeline is not None:
-            io.write_dataframe(Path(out) / "timeline_activities.parquet", timeline.activities)
-            io.write_dataframe(Path(out) / "timeline_trace.parquet", timeline.trace)
-        extra = ", timeline_activities.parquet, timeline_trace.parquet" if timeline is not None else ""
-        typer.echo(f"wrote {out}/plan.geojson, plan.parquet, plan_map.png, plan_profile.png{extra}")
+            typer.echo(json.dumps({"timeline": timeline.summary()}, default=str))
+        return
+    typer.echo(_plan_text(s))
+    if timeline is not None:
+        typer.echo(_timeline_text(timeline.summary()))
+    extra = ", timeline_activities.parquet, timeline_trace.parquet" if timeline is not None else ""
+    typer.echo(f"wrote plan.geojson, plan.parquet, plan_map.png, plan_profile.png{extra} in {out}")
 
 
 def survive(
@@ -142,13 +164,14 @@ def survive(
     dem: Annotated[Optional[Path], typer.Option(help="DEM file; default: the built-in SYNTHETIC site. Heights in m.")] = None,
     days: Annotated[float, typer.Option(help="Length of the simulation, days.")] = 30.0,
     step_hours: Annotated[float, typer.Option(help="Time step, h.")] = 1.0,
-    azimuths: Annotated[int, typer.Option(help="Horizon azimuths.")] = 72,
+    azimuths: Annotated[int, typer.Option(help=_AZIMUTHS_HELP)] = 72,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic site.")] = 0,
     size_m: Annotated[float, typer.Option(help="Side of the synthetic site, m.")] = 20_000.0,
     pixel_m: Annotated[float, typer.Option(help="Pixel of the synthetic site, m.")] = 20.0,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Directory for survival.csv (one row per dark period).")] = None,
-    config: Annotated[Optional[Path], typer.Option("--config", "-c", help=_CONFIG_HELP)] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", "-c", help=_config_help(SURVIVE_TABLES))] = None,
     set_: Annotated[Optional[list[str]], typer.Option("--set", help=_SET_HELP)] = None,
+    json_: Annotated[bool, typer.Option("--json", help=_JSON_HELP)] = False,
 ) -> None:
     """Park at a spot and judge every dark period (energy and temperatures through hibernation)."""
     from lupex import io
@@ -171,17 +194,55 @@ def survive(
     df = res.to_dataframe()
     verdict = "survives" if res.survives else "fails"
     worst = res.worst
-    typer.echo(json.dumps({"lat_deg": lat, "lon_deg": lon, "dark_periods": len(res.periods), "verdict": verdict,
-                           "worst_margin_wh": None if worst is None else worst.margin_wh,
-                           "longest_dark_h": float(df["duration_h"].max()) if len(df) else 0.0}, default=str))
+    summary = {"lat_deg": lat, "lon_deg": lon, "dark_periods": len(res.periods), "verdict": verdict,
+               "worst_margin_wh": None if worst is None else worst.margin_wh,
+               "longest_dark_h": float(df["duration_h"].max()) if len(df) else 0.0}
     if out is not None:
         io.write_dataframe(Path(out) / "survival.csv", df)
+    typer.echo(json.dumps(summary, default=str) if json_ else _survive_text(summary, start, days))
+    if out is not None and not json_:
+        typer.echo(f"wrote survival.csv (one row per dark period) in {out}")
     if not res.survives:
         raise LupexError(f"the rover does not survive at {lat:g},{lon:g}: dark period from {str(worst.start)[:19]} "
                          f"({worst.duration_h:.0f} h) runs the battery or a thermal node out; pick a better-lit spot or a bigger battery")
 
 
+def _default_dir(kind: str) -> Path:
+    """lupex-runs/<kind>-<UTC time> in the working directory, as ``lupex run`` and ``lupex land`` name theirs."""
+    import datetime as dt
+
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return (Path("lupex-runs") / f"{kind}-{stamp}").absolute()  # absolute: the message says where it went
+
+
+def _plan_text(s: dict) -> str:
+    """The plan's summary as a few lines a person reads (``--json`` gives the machine form)."""
+    lines = [
+        f"traverse {s['start_utc']} -> {s['arrival_utc']} UTC: {s['distance_m']:,.0f} m in {s['duration_h']:.1f} h "
+        f"({s['drive_time_h']:.1f} h driving, {s['wait_time_h']:.1f} h waiting)",
+        f"energy used {s['energy_used_wh']:,.0f} Wh, lowest state of charge {100 * s['min_soc']:.0f} %",
+        f"longest shadow {s['longest_shadow_h']:.1f} h, without Earth {s['time_without_earth_h']:.1f} h",
+        f"coldest electronics {s['min_electronics_k']:.0f} K, battery {s['min_battery_k']:.0f} K",
+    ]
+    if s.get("havens"):
+        lines.append(f"via safe havens: {', '.join(str(h) for h in s['havens'])}")
+    return "\n".join(lines)
+
+
+def _timeline_text(t: dict) -> str:
+    modes = ", ".join(f"{m} {h:.0f} h" for m, h in t["hours_by_mode"].items())
+    return (f"timeline {t['start_utc']} -> {t['end_utc']} UTC: {modes}; goals reached {t['goals_reached']}; "
+            f"lowest state of charge {100 * t['min_soc']:.0f} %, coldest electronics {t['min_electronics_k']:.0f} K, "
+            f"battery {t['min_battery_k']:.0f} K; {t['data_volume_gbit']:.1f} Gbit of data")
+
+
+def _survive_text(s: dict, start: str, days: float) -> str:
+    worst = "" if s["worst_margin_wh"] is None else f", worst energy margin {s['worst_margin_wh']:,.0f} Wh"
+    return (f"parked at {s['lat_deg']:g},{s['lon_deg']:g} from {start} for {days:g} days: {s['dark_periods']} dark "
+            f"period(s), the longest {s['longest_dark_h']:.0f} h{worst}; the rover {s['verdict']}")
+
+
 def register(app: typer.Typer) -> None:
     """Add ``plan`` and ``survive`` to the main CLI app."""
-    app.command("plan", epilog=help_epilog(tables=("vehicle", "planner", "rover", "light")))(plan)
-    app.command("survive", epilog=help_epilog(tables=("vehicle", "light")))(survive)
+    app.command("plan", epilog=help_epilog(tables=PLAN_TABLES))(plan)
+    app.command("survive", epilog=help_epilog(tables=SURVIVE_TABLES))(survive)

@@ -69,6 +69,7 @@ from lupex.errors import LupexError
 from lupex.rover import mobility, power, thermal
 from lupex.rover.vehicle import RoverParams
 from lupex.params import param as _p
+from lupex.terrain.geo import LUNAR_LONLAT_CRS, geojson_crs_member
 
 __all__ = [
     "PlanError", "PlannerParams", "Problem", "Plan", "build_problem", "astar", "plan", "plan_geojson",
@@ -911,7 +912,7 @@ def plan(dem, light, start_xy, goal_xy, start_utc, rover: RoverParams | None = N
 # ------------------------------------------------------------------ outputs
 
 
-def plan_geojson(p: Plan, crs_name: str = "IAU_2015:30100") -> dict:
+def plan_geojson(p: Plan, crs_name: str = LUNAR_LONLAT_CRS) -> dict:
     """GeoJSON: the path as a LineString and one time-stamped Point per state (lon/lat on the lunar sphere)."""
     coords = [[float(a), float(b)] for a, b in zip(p.lon_deg, p.lat_deg)]
     feats = [{
@@ -931,7 +932,7 @@ def plan_geojson(p: Plan, crs_name: str = "IAU_2015:30100") -> dict:
                 "shadow_h": float(p.shadow_h[i]),
             },
         })
-    return {"type": "FeatureCollection", "name": "lupex_traverse", "crs": {"type": "name", "properties": {"name": crs_name}},
+    return {"type": "FeatureCollection", "name": "lupex_traverse", "crs": geojson_crs_member(crs_name),
             "features": feats}
 
 

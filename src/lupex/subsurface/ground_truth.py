@@ -37,6 +37,8 @@ from lupex.subsurface.profile import Column, Rock
 FIELDS = ("ice_table_depth_m", "weh_wt_pct", "dry_weh_wt_pct", "feo_tio2_wt_pct", "stability_depth_m",
           "t_max_surface_k", "t_mean_surface_k")
 ROCK_COLUMNS = ("x_m", "y_m", "depth_m", "radius_m")
+# fields whose "none" is +inf in memory (ice table, stable depth); saved as NaN, the products' one no-data value
+NO_ICE_INF_FIELDS = ("ice_table_depth_m", "stability_depth_m")
 
 
 def _grid_axes(grid) -> tuple[np.ndarray, np.ndarray, float]:
@@ -210,8 +212,11 @@ class GroundTruth:
         from lupex.io import write_netcdf
 
         ds = self.dataset.copy()
+        for name in NO_ICE_INF_FIELDS:      # in memory "no ice" is +inf; in every product it is NaN
+            ds[name] = ds[name].where(np.isfinite(ds[name]))
+            ds[name].attrs["comment"] = "NaN: no ice (or no stable depth) within the model's depth"
         for c in ROCK_COLUMNS:
-            ds[f"rock_{c}"] = ("rock", self.rocks[c].to_numpy(float))
+            ds[f"rock_{c}"] = ("rock", self.rocks[c].to_numpy(float), {"units": "m"})
         write_netcdf(path, ds)
 
     @classmethod
@@ -226,6 +231,9 @@ class GroundTruth:
             raise InputError(f"{path} is not a lupex ground truth (missing {missing or 'params_json'})")
         rocks = pd.DataFrame({c: ds[f"rock_{c}"].values for c in ROCK_COLUMNS})
         ds = ds.drop_vars([f"rock_{c}" for c in ROCK_COLUMNS])
+        for name in NO_ICE_INF_FIELDS:
+            ds[name] = ds[name].fillna(np.inf)
+            ds[name].attrs.pop("comment", None)
         return cls(ds, rocks)
 
 

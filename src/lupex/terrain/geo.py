@@ -31,6 +31,20 @@ def lunar_geographic_crs(crs: CRS) -> CRS:
     return crs.geodetic_crs
 
 
+# Vector products (GeoJSON) hold planetocentric lon/lat in degrees on the Moon's 1737.4 km sphere, the
+# geographic CRS under IAU_2015:30135, named by the GeoJSON 2008 "crs" member. RFC 7946 dropped that member
+# and fixes WGS 84, which is Earth: without it QGIS (through GDAL's GeoJSON driver) places the layer on
+# Earth and it does not overlay the rasters. GDAL reads {"type": "name", "properties": {"name":
+# "IAU_2015:30100"}} as "Moon (2015) - Sphere / Ocentric" and QGIS reprojects it onto the rasters' polar
+# stereographic CRS; lon/lat (not x/y metres) keeps the files readable by any GeoJSON tool.
+LUNAR_LONLAT_CRS = "IAU_2015:30100"
+
+
+def geojson_crs_member(name: str = LUNAR_LONLAT_CRS) -> dict:
+    """The GeoJSON 2008 ``crs`` member naming the CRS of a file's coordinates (see LUNAR_LONLAT_CRS)."""
+    return {"type": "name", "properties": {"name": name}}
+
+
 def pixel_size_m(da) -> float:
     """Square pixel size in metres; raises if the grid is irregular or not square."""
     x = np.asarray(da["x"].values, dtype=float)

@@ -701,14 +701,28 @@ def _polar_crs(clat: float, clon: float, radius_m: float):
 # --------------------------------------------------------------------------- writing
 
 
-def write_geotiff(da: xr.DataArray, path: str | os.PathLike, *, nodata=None) -> Path:
+# The GeoTIFF geokeys can name only EPSG codes, so GDAL writes the Moon's CRS as a user-defined projection
+# named "Moon (2015) - Sphere / Ocentric / South Polar" and reads it back without its IAU code
+# (rasterio ``crs.to_authority()`` is None with GDAL 3.10 / PROJ 9.5; the ESRI and GeoTIFF 1.1 key flavours
+# and a .aux.xml sidecar with the WKT2 ID fare no better: GDAL drops the "2015" of ID["IAU",30135,2015]).
+# The name and parameters still identify it: ``canonical_crs``, ``CRS.to_authority(confidence_threshold=25)``
+# and pyproj's ``to_authority(min_confidence=25)`` all give IAU_2015:30135. The code itself travels in the
+# file's GDAL metadata as CRS_AUTHORITY (gdalinfo, QGIS's metadata panel and rasterio ``tags()`` show it).
+CRS_AUTHORITY_TAG = "CRS_AUTHORITY"
+
+
+def write_geotiff(da: xr.DataArray, path: str | os.PathLike, *, nodata=None, keep_float64: bool | None = None) -> Path:
     """Write a (y, x) raster as a deflate-compressed GeoTIFF, atomically.
 
     The CRS and the affine transform come from the DataArray (see
-    :func:`lupex.terrain.geo.dem_crs`); float32/float64/integer/uint8 data
-    keep their type, booleans become uint8 0/1. For floats with NaN and no
-    ``nodata`` given, NaN is declared as the no-data value. ``units`` and
-    ``long_name`` go into the GeoTIFF metadata.
+    :func:`lupex.terrain.geo.dem_crs`); its authority code (IAU_2015:30135) goes
+    into the metadata tag ``CRS_AUTHORITY``. One convention for every product:
+    a continuous map is float32 with NaN declared as its no-data value (a DEM,
+    named ``"elevation"`` by the DEM contract, stays float64 unless
+    ``keep_float64=False``: it is the terrain later commands reload from a run
+    directory, and they must see the numbers the run saw), and ``units`` / ``long_name`` go into the
+    metadata; a mask (booleans) is uint8 0/1 with no no-data value and no
+    ``units``. Integer rasters keep their type.
     """
     import rasterio
     from rasterio.transform import from_origin
@@ -724,15 +738,22 @@ def write_geotiff(da: xr.DataArray, path: str | os.PathLike, *, nodata=None) -> 
         arr, y = arr[::-1], y[::-1]
     if x[1] < x[0]:
         arr, x = arr[:, ::-1], x[::-1]
-    if arr.dtype == bool:
+    mask = arr.dtype == bool
+    if mask:
         arr = arr.astype(np.uint8)
     if arr.dtype.kind not in "fiu":
         raise InputError(f"cannot write a {arr.dtype} raster to GeoTIFF; convert it to a number type")
-    if arr.dtype.kind == "f" and nodata is None and np.isnan(arr).any():
-        nodata = float("nan")
-    crs = dem_crs(da)
-    auth = crs.to_authority()
-    rcrs = rasterio.crs.CRS.from_user_input(":".join(auth) if auth else crs.to_wkt())
+    if arr.dtype.kind == "f":
+        if keep_float64 is None:
+            keep_float64 = da.name == "elevation"
+        if not keep_float64:
+            arr = arr.astype(np.float32)
+        arr = np.where(np.isinf(arr), np.nan, arr)  # one no-data convention: "none" is NaN, never +-inf
+        if nodata is None:
+            nodata = float("nan")
+    crs = canonical_crs(dem_crs(da))     # "IAU_2015:30135" also when the WKT came without its code
+    code = crs if isinstance(crs, str) else (":".join(crs.to_authority()) if crs.to_authority() else None)
+    rcrs = rasterio.crs.CRS.from_user_input(code or crs.to_wkt())
     ny, nx = arr.shape
     profile = dict(
         driver="GTiff", width=nx, height=ny, count=1, dtype=arr.dtype.name, crs=rcrs,
@@ -741,7 +762,10 @@ def write_geotiff(da: xr.DataArray, path: str | os.PathLike, *, nodata=None) -> 
     )
     if nx >= 256 and ny >= 256:
         profile.update(tiled=True, blockxsize=256, blockysize=256)
-    tags = {k: str(da.attrs[k]) for k in ("units", "long_name", "source") if k in da.attrs}
+    keys = ("long_name", "source") if mask else ("units", "long_name", "source")
+    tags = {k: str(da.attrs[k]) for k in keys if k in da.attrs}
+    if code:
+        tags[CRS_AUTHORITY_TAG] = code
     with atomic_path(path, suffix=".tif") as tmp:
         with rasterio.open(tmp, "w", **profile) as dst:
             dst.write(np.ascontiguousarray(arr), 1)
