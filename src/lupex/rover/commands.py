@@ -1,8 +1,10 @@
 """``lupex plan`` and ``lupex survive``: thin Typer layers over the planner and the survival model.
 
-Both default to the built-in SYNTHETIC site (:func:`lupex.terrain.generate_site`)
-or read ``--dem``. The light is computed on the fly: horizons of the DEM
-(:func:`lupex.light.horizon.horizon_angles`), then the per-cell Sun/Earth
+Both run on the built-in site (``--site``, default ``site.name``: the real LOLA
+connecting ridge with its far field, :mod:`lupex.terrain.builtin`), the synthetic
+one (``--site synthetic`` or any of its size/pixel/seed options) or ``--dem``. The
+light is computed on the fly: horizons of the DEM, raised by the built-in site's
+far field (:func:`lupex.light.farfield.horizons_with_far_field`), then the per-cell Sun/Earth
 series of the corridor (:func:`lupex.light.visibility.visibility_series`).
 User errors raise :class:`lupex.errors.LupexError` (the main CLI prints them and
 exits 2). Outputs are written atomically and only after the whole plan exists,
@@ -26,16 +28,27 @@ from lupex.errors import InputError, LupexError
 __all__ = ["plan", "survive", "register"]
 
 
-def _site(dem_path, seed, size_m, pixel_m):
-    if dem_path is not None:
-        from lupex.terrain import read_dem
+def _site(cfg, site, dem_path, seed, size_m, pixel_m):
+    """(DEM, far-field DEMs) of the site the options name: ``--dem``, else ``--site`` / ``site.name``; any of the
+    synthetic site's own options (seed, size, pixel) choose the synthetic site."""
+    from lupex.terrain import read_dem
 
+    if dem_path is not None:
         if not Path(dem_path).exists():
             raise InputError(f"DEM file {dem_path} does not exist; check the path given to --dem")
-        return read_dem(dem_path)
+        return read_dem(dem_path), []
+    if site is None:
+        site = "synthetic" if (seed, size_m, pixel_m) != (None, None, None) else cfg.site.name
+    if site != "synthetic":
+        from lupex.terrain.builtin import builtin_site, dem_path as builtin_path
+
+        entry = builtin_site(site)
+        return read_dem(builtin_path(entry.dem)), [read_dem(builtin_path(f)) for f in entry.far_field]
     from lupex.terrain import generate_site
 
-    return generate_site(seed=seed, size_m=size_m, pixel_m=pixel_m).dem
+    return generate_site(seed=cfg.site.seed if seed is None else seed,
+                         size_m=cfg.site.size_m if size_m is None else size_m,
+                         pixel_m=cfg.site.pixel_m if pixel_m is None else pixel_m).dem, []
 
 
 def _times(start: str, days: float, step_h: float):
@@ -48,13 +61,11 @@ def _times(start: str, days: float, step_h: float):
     return ephemeris.time_grid(t0, stop, step_h)
 
 
-def _light(dem, times, window, n_az, height_m):
-    from lupex.light.horizon import horizon_angles
+def _light(dem, times, window, n_az, height_m, far_field=()):
+    from lupex.light.farfield import horizons_with_far_field
     from lupex.light.visibility import visibility_series
-    from lupex.terrain import geo
 
-    z = np.asarray(dem.values, dtype=float)
-    cube = horizon_angles(z, geo.pixel_size_m(dem), n_az, observer_height_m=height_m)
+    cube = horizons_with_far_field(dem, list(far_field), n_az, observer_height_m=height_m)
     return visibility_series(dem, cube, times, window=window)
 
 
@@ -85,16 +96,17 @@ def plan(
     from_: Annotated[str, typer.Option("--from", help="Start, LAT,LON in planetocentric degrees.")],
     to: Annotated[str, typer.Option("--to", help="Goal, LAT,LON in planetocentric degrees.")],
     start: Annotated[str, typer.Option(help="Departure time, UTC ISO 8601.")],
-    dem: Annotated[Optional[Path], typer.Option(help="DEM file (GeoTIFF or PDS3); default: the built-in SYNTHETIC site. Heights in m.")] = None,
+    site: Annotated[Optional[str], typer.Option("--site", help="Built-in site: site01 (real LOLA connecting ridge with its far field; the default, site.name) or synthetic.")] = None,
+    dem: Annotated[Optional[Path], typer.Option(help="Your own DEM file (GeoTIFF or PDS3), heights in m; replaces the built-in site.")] = None,
     days: Annotated[float, typer.Option(help="Length of the light series from --start, days.")] = 30.0,
     step_hours: Annotated[float, typer.Option(help="Light series step, h.")] = 1.0,
     via: Annotated[Optional[list[str]], typer.Option(help="Waypoint LAT,LON in degrees (repeatable, in order).")] = None,
     havens: Annotated[bool, typer.Option(help="Route through safe havens when the direct traverse is impossible.")] = True,
     max_slope: Annotated[Optional[float], typer.Option(help="Impassable above this slope, deg (default: rover.max_slope_deg, 20).")] = None,
     azimuths: Annotated[int, typer.Option(help=_AZIMUTHS_HELP)] = 72,
-    seed: Annotated[int, typer.Option(help="Seed of the synthetic site.")] = 0,
-    size_m: Annotated[float, typer.Option(help="Side of the synthetic site, m.")] = 20_000.0,
-    pixel_m: Annotated[float, typer.Option(help="Pixel of the synthetic site, m.")] = 20.0,
+    seed: Annotated[Optional[int], typer.Option(help="Seed of the synthetic site (implies --site synthetic); default site.seed (0).")] = None,
+    size_m: Annotated[Optional[float], typer.Option(help="Side of the synthetic site, m (implies --site synthetic); default site.size_m (20000).")] = None,
+    pixel_m: Annotated[Optional[float], typer.Option(help="Pixel of the synthetic site, m (implies --site synthetic); default site.pixel_m (20).")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Directory for plan.geojson, plan.parquet, plan_map.png, plan_profile.png (and timeline_*.parquet); default lupex-runs/plan-<UTC time>.")] = None,
     timeline_days: Annotated[float, typer.Option(help="Also schedule an activity timeline of this many days from --start (drives, science and drilling at the goal and waypoints, communication passes, hibernation through dark periods; 180 = the six-month mission); 0 = none.")] = 0.0,
     config: Annotated[Optional[Path], typer.Option("--config", "-c", help=_config_help(PLAN_TABLES))] = None,
@@ -109,7 +121,7 @@ def plan(
 
     cfg = _config(config, (set_ or []) + ([f"rover.max_slope_deg={max_slope}"] if max_slope is not None else []))
     rover, params = cfg.vehicle, cfg.planner
-    d = _site(dem, seed, size_m, pixel_m)
+    d, far = _site(cfg, site, dem, seed, size_m, pixel_m)
     pts = [parse_lat_lon(from_, "--from")] + [parse_lat_lon(v, "--via") for v in (via or [])] + [parse_lat_lon(to, "--to")]
     xy = [P.xy_of_lonlat(d, lon, lat) for lat, lon in pts]
     cells = [P.cell_of(d, p, n) for p, n in zip(xy, ["start"] + ["waypoint"] * (len(xy) - 2) + ["goal"])]
@@ -118,7 +130,7 @@ def plan(
     times = _times(start, max(days, timeline_days), step_hours)
     span = int(max(np.ptp([c[0] for c in cells]), np.ptp([c[1] for c in cells])))
     window = corridor_window(d.shape, cells, params.margin_cells + span // 2)
-    light = _light(d, times, window, azimuths, cfg.light.observer_height_m)
+    light = _light(d, times, window, azimuths, cfg.light.observer_height_m, far)
     try:
         p = P.plan(d, light, xy[0], xy[-1], start, rover=rover, params=params, waypoints=xy[1:-1])
     except P.PlanError as exc:
@@ -161,13 +173,14 @@ def plan(
 def survive(
     at: Annotated[str, typer.Option("--at", help="Parking spot, LAT,LON in planetocentric degrees.")],
     start: Annotated[str, typer.Option(help="Start of parking, UTC ISO 8601.")],
-    dem: Annotated[Optional[Path], typer.Option(help="DEM file; default: the built-in SYNTHETIC site. Heights in m.")] = None,
+    site: Annotated[Optional[str], typer.Option("--site", help="Built-in site: site01 (real LOLA connecting ridge with its far field; the default, site.name) or synthetic.")] = None,
+    dem: Annotated[Optional[Path], typer.Option(help="Your own DEM file (GeoTIFF or PDS3), heights in m; replaces the built-in site.")] = None,
     days: Annotated[float, typer.Option(help="Length of the simulation, days.")] = 30.0,
     step_hours: Annotated[float, typer.Option(help="Time step, h.")] = 1.0,
     azimuths: Annotated[int, typer.Option(help=_AZIMUTHS_HELP)] = 72,
-    seed: Annotated[int, typer.Option(help="Seed of the synthetic site.")] = 0,
-    size_m: Annotated[float, typer.Option(help="Side of the synthetic site, m.")] = 20_000.0,
-    pixel_m: Annotated[float, typer.Option(help="Pixel of the synthetic site, m.")] = 20.0,
+    seed: Annotated[Optional[int], typer.Option(help="Seed of the synthetic site (implies --site synthetic); default site.seed (0).")] = None,
+    size_m: Annotated[Optional[float], typer.Option(help="Side of the synthetic site, m (implies --site synthetic); default site.size_m (20000).")] = None,
+    pixel_m: Annotated[Optional[float], typer.Option(help="Pixel of the synthetic site, m (implies --site synthetic); default site.pixel_m (20).")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Directory for survival.csv (one row per dark period).")] = None,
     config: Annotated[Optional[Path], typer.Option("--config", "-c", help=_config_help(SURVIVE_TABLES))] = None,
     set_: Annotated[Optional[list[str]], typer.Option("--set", help=_SET_HELP)] = None,
@@ -179,11 +192,11 @@ def survive(
     from lupex.rover import survival
 
     cfg = _config(config, set_)
-    d = _site(dem, seed, size_m, pixel_m)
+    d, far = _site(cfg, site, dem, seed, size_m, pixel_m)
     lat, lon = parse_lat_lon(at, "--at")
     r, c = P.cell_of(d, P.xy_of_lonlat(d, lon, lat), "parking spot")
     times = _times(start, days, step_hours)
-    light = _light(d, times, (r, r + 1, c, c + 1), azimuths, cfg.light.observer_height_m)
+    light = _light(d, times, (r, r + 1, c, c + 1), azimuths, cfg.light.observer_height_m, far)
     f = light.sun[:, 0, 0] / 255.0
     from lupex.terrain import geo
 
