@@ -46,6 +46,10 @@ from lupex.params import ASSUMED, check_non_negative, check_positive, check_rang
 __all__ = ["LandingWindowParams", "LandingWindow", "EpochJudgement", "descent_track_xy", "track_horizons",
            "step_rules", "find_windows", "judge_epoch"]
 
+LOOKAHEAD_H = 709.0
+"""How far ahead (h) :func:`judge_epoch` follows the light: one synodic month (29.53 d), enough to tell a lit period
+that commissions the rover from one that does not; a period lit beyond it is reported as a lower bound."""
+
 _MAEHARA = "low but non-zero sun for polar crater navigation (Maehara et al. 2021; REFERENCES.md, Landing)"
 
 
@@ -98,7 +102,8 @@ class LandingWindow:
     end: np.datetime64
     min_sun_margin_deg: float  # lowest Sun-centre elevation above the target's horizon in the window
     min_earth_fraction: float  # lowest visible part of Earth's disk at the target in the window
-    lit_hours_after_h: float  # lit hours ahead of a landing at ``start`` (a lower bound at the search's end)
+    lit_hours_after_h: float  # lit hours ahead of a landing at ``start``
+    lit_to_search_end: bool = False  # the light lasts to the end of the searched grid: lit_hours_after_h is a lower bound
 
     @property
     def duration_h(self) -> float:
@@ -107,7 +112,7 @@ class LandingWindow:
     def line(self) -> str:
         return (f"{str(self.start)[:16]} to {str(self.end)[:16]} UTC ({self.duration_h:.0f} h): Sun >= "
                 f"{self.min_sun_margin_deg:.2f} deg above the horizon, Earth >= {100 * self.min_earth_fraction:.0f}% "
-                f"of its disk, {self.lit_hours_after_h:.0f} h of light ahead")
+                f"of its disk, {'>= ' if self.lit_to_search_end else ''}{self.lit_hours_after_h:.0f} h of light ahead")
 
 
 @dataclass(frozen=True)
@@ -123,6 +128,7 @@ class EpochJudgement:
     track_lit_frac: float
     earth_fraction: float
     lit_hours_after_h: float
+    lit_to_search_end: bool = False  # lit to the end of the judged span (LOOKAHEAD_H): a lower bound
 
     @property
     def reason(self) -> str:
@@ -168,6 +174,7 @@ def step_rules(series, params: LandingWindowParams) -> pd.DataFrame:
     out = pd.DataFrame({
         "time": t, "sun_margin_deg": margin[0], "sun_elevation_deg": np.asarray(series["sun_elevation_deg"].values[0]),
         "sun_fraction": frac[0], "track_lit_frac": track_frac, "earth_fraction": earth, "lit_hours_after_h": run * step_h,
+        "lit_to_end": lit & (run == t.size - np.arange(t.size)),
     })
     out["vision_ok"] = vis[0] & (track_frac >= params.min_track_lit_frac)
     out["earth_ok"] = earth >= params.min_earth_fraction
@@ -228,7 +235,8 @@ def find_windows(dem, target_xy, start, params: LandingWindowParams = LandingWin
         part = rules.iloc[a:b]
         out.append(LandingWindow(start=t[a], end=t[b - 1], min_sun_margin_deg=float(part["sun_margin_deg"].min()),
                                  min_earth_fraction=float(part["earth_fraction"].min()),
-                                 lit_hours_after_h=float(part["lit_hours_after_h"].iloc[0])))
+                                 lit_hours_after_h=float(part["lit_hours_after_h"].iloc[0]),
+                                 lit_to_search_end=bool(part["lit_to_end"].iloc[0])))
     return out
 
 
@@ -236,8 +244,9 @@ def judge_epoch(dem, target_xy, epoch, params: LandingWindowParams = LandingWind
                 approach_azimuth_deg: float = 90.0, horizon_cube=None, horizon_columns=None,
                 observer_height_m: float = 0.0) -> EpochJudgement:
     """Whether a landing at ``epoch`` (UTC) meets the window rules, and each rule it breaks in words.
-    Arguments as :func:`find_windows`; the light ahead is followed ``commission_h`` on a grid starting at ``epoch``."""
-    t = _grid(epoch, params.commission_h + params.step_h, params.step_h)
+    Arguments as :func:`find_windows`; the light ahead is followed for ``commission_h`` or ``LOOKAHEAD_H`` (a
+    lunation), whichever is longer, on a grid starting at ``epoch``."""
+    t = _grid(epoch, max(params.commission_h, LOOKAHEAD_H) + params.step_h, params.step_h)
     r = step_rules(_series(dem, target_xy, t, params, approach_azimuth_deg, horizon_columns, horizon_cube,
                            observer_height_m), params).iloc[0]
     reasons = []
@@ -259,4 +268,5 @@ def judge_epoch(dem, target_xy, epoch, params: LandingWindowParams = LandingWind
     return EpochJudgement(epoch=t[0], in_window=bool(r["ok"]), reasons=tuple(reasons),
                           sun_margin_deg=float(r["sun_margin_deg"]), sun_elevation_deg=float(r["sun_elevation_deg"]),
                           sun_fraction=float(r["sun_fraction"]), track_lit_frac=float(r["track_lit_frac"]),
-                          earth_fraction=float(r["earth_fraction"]), lit_hours_after_h=float(r["lit_hours_after_h"]))
+                          earth_fraction=float(r["earth_fraction"]), lit_hours_after_h=float(r["lit_hours_after_h"]),
+                          lit_to_search_end=bool(r["lit_to_end"]))

@@ -104,7 +104,7 @@ class LandingChoice:
         return {"in_window": self.in_window, "window_reason": j.reason, "epoch_forced": self.forced,
                 "sun_margin_above_horizon_deg": j.sun_margin_deg, "sun_visible_fraction": j.sun_fraction,
                 "track_lit_frac": j.track_lit_frac, "earth_visible_fraction": j.earth_fraction,
-                "lit_hours_after_landing_h": j.lit_hours_after_h,
+                "lit_hours_after_landing_h": j.lit_hours_after_h, "lit_hours_after_is_lower_bound": j.lit_to_search_end,
                 "next_windows_utc": [[str(w.start)[:19], str(w.end)[:19]] for w in self.windows[:5]]}
 
 

@@ -19,7 +19,7 @@ def window_paragraphs(choice) -> list[str]:
         head = (f"Landing epoch {str(choice.epoch)[:19]} UTC ({how}) is inside a landing window: Sun "
                 f"{j.sun_margin_deg:.2f} deg above the local horizon at the target, {100 * j.track_lit_frac:.0f}% of the "
                 f"descent track lit, Earth {100 * j.earth_fraction:.0f}% of its disk in view, "
-                f"{j.lit_hours_after_h:.0f} h of light ahead to commission the rover.")
+                f"{'at least ' if j.lit_to_search_end else ''}{j.lit_hours_after_h:.0f} h of light ahead to commission the rover.")
     else:
         head = (f"<b>WARNING: landing epoch {str(choice.epoch)[:19]} UTC ({how}) is OUTSIDE every landing window</b>: "
                 f"{html.escape(j.reason)}. The descent was flown as asked; with the Sun at or below the horizon the camera gives no "
