@@ -134,6 +134,8 @@ def test_forced_dark_epoch_at_the_best_site_is_flagged(dem):
     choice = choose_landing(cfg, dem, sites)
     assert choice.forced and not choice.in_window and choice.epoch == np.datetime64(DARK_EPOCH)
     assert choice.judgement.sun_elevation_deg == pytest.approx(float(sun.elevation_deg[0]), abs=0.01)
+    # the camera flies dark: the target is lit from its ridge but 3 of the 4 track points are in shadow
+    assert W.camera_sun_elevation_deg(choice.judgement, cfg.landing_window) <= 0.0
     assert "descent track lit" in choice.judgement.reason and "Earth" in choice.judgement.reason
     s = choice.summary()
     assert s["in_window"] is False and s["window_reason"] == choice.judgement.reason
@@ -153,6 +155,7 @@ def test_every_window_step_meets_all_three_rules_and_the_steps_beside_do_not(dem
             assert j.in_window and not j.reasons, (t, j.reason)
             assert j.sun_margin_deg >= params.min_sun_margin_deg and j.earth_fraction >= params.min_earth_fraction
             assert j.lit_hours_after_h >= params.commission_h and j.track_lit_frac >= params.min_track_lit_frac
+            assert W.camera_sun_elevation_deg(j, params) >= params.min_sun_margin_deg  # the camera sees light
             t = t + step
         for t in (w.start - step, w.end + step):
             if np.datetime64(START) <= t <= end:
@@ -183,3 +186,27 @@ def test_a_dark_descent_gets_no_crater_fixes():
                                    check_target=False) for el in (-0.62, 1.0)}
     assert (runs[-0.62].vision_accepted == 0).all() and (runs[1.0].vision_accepted > 0).all()
     assert runs[-0.62].nav_err_50m.iloc[0] > runs[1.0].nav_err_50m.iloc[0]  # and navigates worse for it
+
+
+def test_a_run_lands_at_its_first_window_and_says_so(small_mission):
+    """``lupex run`` with landing.epoch empty (the small synthetic run): the epoch flown is the first window's start
+    (or time.start, flagged, when the search found none), the rover phase and the campaign start a day later, and
+    landing_summary.json and the report's landing section carry the verdict."""
+    import json
+
+    run_dir, calls, result = small_mission
+    choice = result.landing_window
+    assert choice is not None and not choice.forced
+    if choice.windows:
+        assert choice.in_window and choice.epoch == choice.windows[0].start
+    else:
+        assert not choice.in_window and "no landing window" in choice.flag()
+    assert result.landing.epoch == choice.epoch
+    day = np.timedelta64(1, "D")
+    assert np.datetime64(result.rover.plan.times[0], "s") == choice.epoch + day  # the rover leaves a day later
+    if result.campaign is not None:  # and the campaign starts from there too
+        assert np.datetime64(result.campaign.start_utc[:19], "s") == choice.epoch + day
+    s = json.loads((run_dir / "landing_summary.json").read_text())
+    assert s["in_window"] == choice.in_window and s["epoch_utc"].startswith(str(choice.epoch)[:19])
+    landing = next(sec for sec in calls[-1] if sec.id == "landing")
+    assert "landing window" in landing.paragraphs[0] and str(choice.epoch)[:19] in landing.paragraphs[0]

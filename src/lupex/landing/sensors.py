@@ -142,9 +142,9 @@ class SimulatedVision:
     ``vertical_factor`` times that. ``map_floor_m`` is the map's own
     resolution limit (per axis), added in quadrature. Frames are lost with
     probability ``p_dropout`` plus ``p_dropout_low_sun`` x exp(-sun_el/2 deg)
-    (polar low sun: Maehara et al. 2021), every frame when the Sun is at or below
-    the horizontal (``sun_elevation_deg <= 0``: the terrain below is in shadow and
-    a crater chain sees black frames, as the rendered chain does), and below
+    (polar low sun: Maehara et al. 2021), every frame when
+    ``sun_elevation_deg <= 0`` (the Sun over the imaged terrain: it is in shadow
+    and a crater chain sees black frames, as the rendered chain does), and below
     ``min_altitude_m`` or above ``max_altitude_m``. ``map_offset_m`` is this run's registration error of
     the onboard map (the fix is relative to the map).
     """

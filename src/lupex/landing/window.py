@@ -44,7 +44,7 @@ from lupex.light.illumination import _bruteforce_columns, _nearest_cells, point_
 from lupex.params import ASSUMED, check_non_negative, check_positive, check_range, param
 
 __all__ = ["LandingWindowParams", "LandingWindow", "EpochJudgement", "descent_track_xy", "track_horizons",
-           "step_rules", "find_windows", "judge_epoch"]
+           "step_rules", "find_windows", "judge_epoch", "camera_sun_elevation_deg"]
 
 LOOKAHEAD_H = 709.0
 """How far ahead (h) :func:`judge_epoch` follows the light: one synodic month (29.53 d), enough to tell a lit period
@@ -110,7 +110,8 @@ class LandingWindow:
         return float((self.end - self.start) / np.timedelta64(1, "s")) / 3600.0
 
     def line(self) -> str:
-        return (f"{str(self.start)[:16]} to {str(self.end)[:16]} UTC ({self.duration_h:.0f} h): Sun >= "
+        span = f"{self.duration_h:.0f} h" if self.end > self.start else "one search step"
+        return (f"{str(self.start)[:16]} to {str(self.end)[:16]} UTC ({span}): Sun >= "
                 f"{self.min_sun_margin_deg:.2f} deg above the horizon, Earth >= {100 * self.min_earth_fraction:.0f}% "
                 f"of its disk, {'>= ' if self.lit_to_search_end else ''}{self.lit_hours_after_h:.0f} h of light ahead")
 
@@ -270,3 +271,12 @@ def judge_epoch(dem, target_xy, epoch, params: LandingWindowParams = LandingWind
                           sun_fraction=float(r["sun_fraction"]), track_lit_frac=float(r["track_lit_frac"]),
                           earth_fraction=float(r["earth_fraction"]), lit_hours_after_h=float(r["lit_hours_after_h"]),
                           lit_to_search_end=bool(r["lit_to_end"]))
+
+
+def camera_sun_elevation_deg(judgement: EpochJudgement, params: LandingWindowParams) -> float:
+    """Sun elevation (deg) over the terrain the descent camera images, for the vision model
+    (:class:`lupex.landing.sensors.SimulatedVision`, which gives no fix at <= 0): the Sun's centre above the target's
+    terrain horizon while the target is lit and at least ``min_track_lit_frac`` of the track is; else at most 0
+    (dark frames). The same light test as rule (a), so a landing in a window never flies a dark camera."""
+    m = judgement.sun_margin_deg
+    return m if m > 0.0 and judgement.track_lit_frac >= params.min_track_lit_frac else min(m, 0.0)

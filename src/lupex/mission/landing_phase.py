@@ -25,9 +25,11 @@ The landing epoch follows the window rules of :mod:`lupex.landing.window`
 window after ``time.start``; a forced epoch outside every window is flown but
 flagged (a warning in the log, ``in_window: false`` and the reason in
 ``landing_summary.json``, the report's landing section). The descent flies the
-Sun's true elevation there, negative included: with the Sun below the horizon
-the simulated camera gives no crater fixes (the filter runs on IMU and
-altimeter) and the hazard map sees the ground in shadow.
+Sun's true elevation there, negative included (the hazard map's shadows), and
+its camera sees the Sun over the terrain it images
+(:func:`lupex.landing.window.camera_sun_elevation_deg`): when the target or most
+of the descent track is in shadow the simulated camera gives no crater fixes and
+the filter runs on IMU and altimeter alone.
 """
 
 from __future__ import annotations
@@ -91,8 +93,11 @@ class LandingChoice:
     def lines(self, n: int = 3) -> list[str]:
         """A few lines for the console: the flag, the epoch flown and the next windows."""
         out = [f"WARNING: {self.flag()}"] if not self.in_window else []
+        j = self.judgement
         out.append(f"landing at {str(self.epoch)[:19]} UTC ({'forced' if self.forced else 'first window'}; "
-                   f"{'in' if self.in_window else 'OUTSIDE'} a landing window)")
+                   f"{'in' if self.in_window else 'OUTSIDE'} a landing window): Sun {j.sun_elevation_deg:.2f} deg above "
+                   f"the horizontal, {j.sun_margin_deg:.2f} deg above the target's terrain horizon, "
+                   f"{100 * j.track_lit_frac:.0f}% of the descent track lit, Earth {100 * j.earth_fraction:.0f}% in view")
         ws = [w for w in self.windows if w.end >= self.epoch][:n]
         out += [f"  window {w.line()}" for w in ws] or \
             [f"  no landing window within {self.search_days:g} days of {self.search_start}"]
@@ -156,6 +161,7 @@ def run_landing(cfg: Config, dem, craters, sites: pd.DataFrame, outdir, *, clien
     from lupex.landing import montecarlo as mc
     from lupex.landing import render as R
     from lupex.landing import sensors as sens
+    from lupex.landing import window as W
     from lupex.landing.onboard_map import build_onboard_map
     from lupex.terrain.geo import grid_north_azimuth_deg
 
@@ -175,8 +181,11 @@ def run_landing(cfg: Config, dem, craters, sites: pd.DataFrame, outdir, *, clien
     sun_el = float(sun.elevation_deg[0])
     cell = dem.sel(x=[target[0]], y=[target[1]], method="nearest")
     sun_az = float((sun.azimuth_deg[0] + grid_north_azimuth_deg(cell)[0, 0]) % 360.0)  # grid azimuth, from +y
-    # the true elevation, negative included: a dark landing gets no crater fixes (lupex.landing.sensors.SimulatedVision)
-    config = dataclasses.replace(cfg.descent, sun_elevation_deg=sun_el, sun_azimuth_deg=sun_az)
+    # the true elevation, negative included (hazard shadows), and the Sun over the terrain the camera images: a dark
+    # one gets no crater fixes (lupex.landing.sensors.SimulatedVision), the filter then runs on IMU and altimeter
+    cam_el = W.camera_sun_elevation_deg(choice.judgement, cfg.landing_window)
+    config = dataclasses.replace(cfg.descent, sun_elevation_deg=sun_el, sun_azimuth_deg=sun_az,
+                                 vision_sun_elevation_deg=cam_el)
     alts = frame_altitudes(cfg.landing.frame_altitudes_m)
     scene = omap = setup = None
     if alts or n_rendered:
@@ -192,7 +201,7 @@ def run_landing(cfg: Config, dem, craters, sites: pd.DataFrame, outdir, *, clien
         setup = sens.RenderedVisionSetup.build(
             dem, craters, sun_site, scene=scene, onboard_map=omap,
             altitudes_m=frame_altitudes(cfg.landing.rendered_altitudes_m, "landing.rendered_altitudes_m"),
-            beyond_map=cfg.dispersions.simulated_vision(config.sun_elevation_deg))
+            beyond_map=cfg.dispersions.simulated_vision(config.camera_sun_elevation_deg))
     with steps.task("landing Monte Carlo", total=1) as advance:
         runs = mc.run_monte_carlo(dem, target, cfg.landing.runs, cfg.landing.seed, client=client, config=config,
                                   dispersions=cfg.dispersions, vehicle=cfg.lander_vehicle, limits=cfg.touchdown,
@@ -202,7 +211,8 @@ def run_landing(cfg: Config, dem, craters, sites: pd.DataFrame, outdir, *, clien
     write_dataframe(outdir / "landing_runs.parquet", runs)
     write_json(outdir / "landing_summary.json", {k: (v if not isinstance(v, dict) else v) for k, v in summ.items()}
                | {"target_x_m": target[0], "target_y_m": target[1], "sun_elevation_deg": sun_el,
-                  "sun_grid_azimuth_deg": sun_az, "epoch_utc": str(epoch)} | choice.summary())
+                  "sun_grid_azimuth_deg": sun_az, "epoch_utc": str(epoch), "camera_sun_elevation_deg": cam_el}
+               | choice.summary())
     with steps.task("landing frames", total=max(len(alts), 1)) as advance:
         frames, table = _frames(dem, craters, target, epoch, alts, cfg.landing.seed, advance, scene=scene, omap=omap,
                                 ref_offset_deg=cfg.landing.reference_sun_offset_deg)

@@ -22,8 +22,8 @@ def window_paragraphs(choice) -> list[str]:
                 f"{'at least ' if j.lit_to_search_end else ''}{j.lit_hours_after_h:.0f} h of light ahead to commission the rover.")
     else:
         head = (f"<b>WARNING: landing epoch {str(choice.epoch)[:19]} UTC ({how}) is OUTSIDE every landing window</b>: "
-                f"{html.escape(j.reason)}. The descent was flown as asked; with the Sun at or below the horizon the camera gives no "
-                "crater fixes and navigation runs on IMU and altimeter alone.")
+                f"{html.escape(j.reason)}. The descent was flown as asked; where the terrain its camera images is in shadow it gets no "
+                "crater fixes and navigates on IMU and altimeter alone.")
     ws = "; ".join(f"{str(w.start)[:16]} to {str(w.end)[:16]}" for w in choice.windows[:5])
     tail = (f"Landing windows (UTC) found in the {choice.search_days:g} days from {choice.search_start}: "
             f"{ws or 'none'}.")
