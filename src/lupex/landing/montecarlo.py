@@ -59,7 +59,7 @@ class Dispersions:
         f"{ASSUMED}: sub-pixel registration of a ~5 m LOLA-derived map")
     vision_sigma_gsd_range: tuple[float, float] = param(
         (0.7, 1.5), "GSD", "[low, high] of the uniform draw of the vision-fix sigma, in camera ground sample distances",
-        "crater navigation error ~1 GSD (Hamel et al. 2025; REFERENCES.md)")
+        "crater navigation error ~1 GSD (Hamel et al. 2025; docs/REFERENCES.md#hamel2025)")
     vision_p_dropout: float = param(
         0.05, "probability", "chance that a simulated vision frame gives no fix, at any sun",
         f"{ASSUMED}: occasional frame loss (lupex.landing.sensors.SimulatedVision)")

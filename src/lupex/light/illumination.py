@@ -272,7 +272,7 @@ def point_series(dem, horizon_cube, points_xy, times, *, n_azimuths: int = 360,
     return ds
 
 
-def _bruteforce_columns(dem, row, col, n_az: int, observer_height_m: float) -> np.ndarray:
+def _bruteforce_columns(dem, row, col, n_az: int, observer_height_m: float, step_px: float = 0.25) -> np.ndarray:
     """(n_az, npoints) horizon elevations (deg) of the given cells by the reference ray march."""
     from lupex.light.horizon import azimuths_deg, horizon_bruteforce
     from lupex.terrain.geo import pixel_size_m
@@ -281,7 +281,7 @@ def _bruteforce_columns(dem, row, col, n_az: int, observer_height_m: float) -> n
     px = pixel_size_m(dem)
     out = np.empty((n_az, row.size))
     for k, az in enumerate(azimuths_deg(n_az)):
-        out[k] = horizon_bruteforce(z, px, float(az), row, col, observer_height_m=observer_height_m)
+        out[k] = horizon_bruteforce(z, px, float(az), row, col, observer_height_m=observer_height_m, step_px=step_px)
     return out
 
 
@@ -494,6 +494,8 @@ def compute_light(
     client=None,
     progress=None,
     horizon_progress=None,
+    far_field=None,
+    far_field_max_m=None,
 ):
     """Horizons of ``dem`` then its light statistics over ``times``.
 
@@ -506,6 +508,10 @@ def compute_light(
     Dask ``client`` the horizons are split by azimuth chunks
     (:func:`lupex.light.horizon.horizon_angles_dask`) and the statistics by
     tiles across the workers; both are bit-for-bit the single-process result.
+
+    ``far_field``: regional DEMs (smallest first) whose terrain beyond ``dem`` raises the horizons, out
+    to ``far_field_max_m`` from the site's centre (None or 0: their edge); see
+    :mod:`lupex.light.farfield`. The statistics' attrs name them (``far_field_dems``, ``far_field_max_m``).
     """
     from lupex.light import horizon  # written in parallel; imported when needed
     from lupex.terrain import geo
@@ -526,7 +532,14 @@ def compute_light(
         for k0 in range(0, n_az, batch):
             k1 = min(k0 + batch, n_az)
             view = store[k0:k1]
-            if client is not None:
+            if far_field:
+                from lupex.light.farfield import horizons_with_far_field
+
+                res = horizons_with_far_field(
+                    dem, far_field, n_az, observer_height_m=observer_height_m, max_distance_m=far_field_max_m,
+                    az_indices=np.arange(k0, k1), out=view, client=client, progress=horizon_progress,
+                )
+            elif client is not None:
                 res = horizon.horizon_angles_dask(
                     z, pixel, n_az, client=client, observer_height_m=observer_height_m,
                     az_indices=np.arange(k0, k1), out=view, progress=horizon_progress,
@@ -551,6 +564,10 @@ def compute_light(
             progress=progress,
         )
         stats.attrs["observer_height_m"] = float(observer_height_m)
+        if far_field:
+            from lupex.light.farfield import far_field_summary
+
+            stats.attrs.update(far_field_summary(far_field, far_field_max_m))
     finally:
         if on_disk:
             path = store.filename

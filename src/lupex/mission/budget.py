@@ -95,9 +95,9 @@ class BudgetParams:
 
     # --- requirement and launcher
     launch_mass_kg: float = _p(6000.0, "kg", "spacecraft mass at separation from H3 (PM + lander + payload, wet)",
-                               "LUPEX public figure ~6,000 kg (REFERENCES.md)")
+                               "LUPEX public figure ~6,000 kg (docs/REFERENCES.md#lupex-mission)")
     required_surface_payload_kg: float = _p(350.0, "kg", "surface payload the lander must deliver (the JAXA rover)",
-                                            "LUPEX requirement >=350 kg (REFERENCES.md)")
+                                            "LUPEX requirement >=350 kg (docs/REFERENCES.md#lupex-mission)")
     launcher_capability_kg: float = _p(6500.0, "kg", "H3-24 payload to a GTO with delta-v to GSO 1,500 m/s (lower bound for our parking orbit)",
                                        "JAXA H3 programme: H3-24 > 6.5 t to GTO (dV_GSO 1,500 m/s)")
     launch_latitude_deg: float = _p(30.4, "deg", "launch site latitude (Tanegashima, Yoshinobu pad)",

@@ -167,7 +167,7 @@ class CampaignParams:
     ns_dry_sigma_wt_pct: float = _p(0.3, "wt%", "unused since the NS windows carry their own 68 % intervals (kept for old configs): sigma of the dry-background WEH recorded where the NS sees no wet layer "
                                     "within its reach", _ASSUMED + ": below the ~1 wt% the NS resolves over a buried layer")
     max_slope_deg: float = _p(20.0, "deg", "waypoints and drill sites only on cells below this slope", "rover max_slope_deg")
-    schedule: bool = _p(True, "-", "build the six-month timeline with the scheduler when a light series is given", "-")
+    schedule: bool = _p(True, "-", "build the six-month timeline with the scheduler when a light series is given", "lupex option (a switch, not a physical value)")
     mc_seeds: int = _p(0, "-", "Monte Carlo campaigns over this many seeds in a run (0 = none)", "numerical: each ~1 min")
 
     def __post_init__(self):

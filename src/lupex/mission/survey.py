@@ -93,7 +93,7 @@ class SurveyParams:
                                 "the noise", "lupex.instruments.gpr_retrieval.retrieve default")
     gpr_eps_prior: tuple[float, float] = param((3.25, 0.31), "- (relative permittivity)",
                                                "[mean, sigma] of the top layer's eps' where no hyperbola is usable",
-                                               "Chang'E-4 LPR hyperbola fits 2.64-3.85 (REFERENCES.md, GPR)")
+                                               "Chang'E-4 LPR hyperbola fits 2.64-3.85 (docs/REFERENCES.md#chang-e4-lpr)")
     gpr_velocity_model: str = param("carrier", "-", "how the GPR converts two-way time to depth: carrier or hayne "
                                     "(eps'(z) = s x 1.919^rho(z) of that density profile, s = 1 +- 0.15 unless "
                                     "hyperbolas measure it) or constant (gpr_eps_prior)",
