@@ -5,8 +5,8 @@ A landing epoch is *in a window* when three rules hold at it (each a field of
 
 (a) **Vision light.** The descent's crater navigation and hazard detection see
     the terrain by sunlight. At the pole the Sun is never high, and low sun is
-    the hard case of crater navigation (Maehara et al. 2021, REFERENCES.md
-    "Landing": with low sun too few craters are usable; template matching still
+    the hard case of crater navigation (Maehara et al. 2021,
+    docs/REFERENCES.md#maehara2021: with low sun too few craters are usable; template matching still
     met the accuracy on images more than 50 % in shadow), while a Sun below the
     local horizon gives black frames. So the rule asks for a low but non-zero
     Sun: at the target, the Sun's centre at least ``min_sun_margin_deg`` above
@@ -50,7 +50,7 @@ LOOKAHEAD_H = 709.0
 """How far ahead (h) :func:`judge_epoch` follows the light: one synodic month (29.53 d), enough to tell a lit period
 that commissions the rover from one that does not; a period lit beyond it is reported as a lower bound."""
 
-_MAEHARA = "low but non-zero sun for polar crater navigation (Maehara et al. 2021; REFERENCES.md, Landing)"
+_MAEHARA = "low but non-zero sun for polar crater navigation (Maehara et al. 2021, docs/REFERENCES.md#maehara2021)"
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class LandingWindowParams:
                                     "lit track point", f"{ASSUMED}: a partly set Sun is dusk for the camera; {_MAEHARA}")
     min_track_lit_frac: float = param(
         0.5, "fraction 0-1", "least share of the descent-track points lit by the same test as the target",
-        "Maehara et al. 2021: matching met the accuracy on images >50 % in shadow (REFERENCES.md, Landing)")
+        "Maehara et al. 2021: matching met the accuracy on images >50 % in shadow (docs/REFERENCES.md#maehara2021)")
     track_length_m: float = param(15_000.0, "m", "length of the descent ground track checked uprange of the target",
                                   f"{ASSUMED}: the last ~15 km of the approach, below ~8 km altitude, where the frames "
                                   "cover the site's map (lupex.landing.sensors.RENDERED_FIX_ALTITUDES_M)")
@@ -74,8 +74,8 @@ class LandingWindowParams:
                                       "the light statistics' earth_threshold (light.earth_threshold)")
     commission_h: float = param(
         72.0, "h", "shortest first lit period after landing (deploy and commission the rover before the first night)",
-        f"{ASSUMED}: Chandrayaan-3's rover left its lander within about a day (ISRO, Aug 2023); three days leave "
-        "room for a 350 kg rover with a drill and six instruments")
+        f"{ASSUMED}: no published LUPEX figure; three days to roll a ~350 kg rover off the lander and check its "
+        "mobility, power, comms, drill and instruments (docs/REFERENCES.md#lupex-mission) before its first night")
     dark_sun_fraction: float = param(0.0, "fraction 0-1", "a step is dark when the Sun's visible fraction at the "
                                      "target is at or below this (ends the lit period)",
                                      "the light statistics' dark_threshold (light.dark_threshold)")
