@@ -95,8 +95,8 @@ class LandingChoice:
         out = [f"WARNING: {self.flag()}"] if not self.in_window else []
         j = self.judgement
         out.append(f"landing at {str(self.epoch)[:19]} UTC ({'forced' if self.forced else 'first window'}; "
-                   f"{'in' if self.in_window else 'OUTSIDE'} a landing window): Sun {j.sun_elevation_deg:.2f} deg above "
-                   f"the horizontal, {j.sun_margin_deg:.2f} deg above the target's terrain horizon, "
+                   f"{'in' if self.in_window else 'OUTSIDE'} a landing window): Sun elevation {j.sun_elevation_deg:.2f} "
+                   f"deg, {j.sun_margin_deg:+.2f} deg against the target's terrain horizon, "
                    f"{100 * j.track_lit_frac:.0f}% of the descent track lit, Earth {100 * j.earth_fraction:.0f}% in view")
         ws = [w for w in self.windows if w.end >= self.epoch][:n]
         out += [f"  window {w.line()}" for w in ws] or \
