@@ -114,6 +114,10 @@ def run(
             f"(illumination {best.illumination_pct:.1f}%, Earth {best.earth_visible_pct:.1f}%, "
             f"longest darkness {best.longest_darkness_h:.0f} h)"
         )
+    if result.verdicts:  # the mission's verdicts last, worst first, where the eye lands when the run ends
+        from lupex.report.summary import console_table
+
+        out.print(console_table(result.verdicts))
 
 
 @app.command()
