@@ -186,6 +186,7 @@ def test_landing_phase_passes_the_config_tables(site, monkeypatch, tmp_path):
     monkeypatch.setattr(mc, "run_monte_carlo", fake_mc)
     monkeypatch.setattr(lp, "_frames", lambda *a, **k: ([], pd.DataFrame()))
     cfg = load(overrides=["landing.runs=3", "landing.seed=7", 'landing.epoch="2027-03-01T00:00:00"',
+                          "landing_window.n_azimuths=36",
                           "descent.hover_altitude_m=80", "dispersions.init_sigma_v_mps=0.2",
                           "lander_vehicle.isp_s=300", "touchdown.max_horizontal_mps=0.4"])
     dem = site.dem
@@ -197,7 +198,8 @@ def test_landing_phase_passes_the_config_tables(site, monkeypatch, tmp_path):
     assert seen["dispersions"] == cfg.dispersions and seen["vehicle"] == cfg.lander_vehicle
     assert seen["limits"] == cfg.touchdown and seen["config"].hover_altitude_m == 80.0
     sun = eph.topocentric("SUN", lat, lon, 0.0, times=[np.datetime64("2027-03-01T00:00:00")])
-    assert seen["config"].sun_elevation_deg == pytest.approx(max(float(sun.elevation_deg[0]), 0.0))
+    # the true elevation, not clamped at 0: a dark landing must fly dark (no crater fixes)
+    assert seen["config"].sun_elevation_deg == pytest.approx(float(sun.elevation_deg[0]))
     # grid azimuth = topocentric azimuth + the grid azimuth of local north (site frame, from +y)
     from lupex.terrain.geo import grid_north_azimuth_deg
 

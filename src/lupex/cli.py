@@ -104,6 +104,9 @@ def run(
     result = run_mission(cfg, progress=not quiet, resume=resume is not None)
     out.print(f"[green]done[/green] in {time.perf_counter() - t0:.0f} s: {result.run_dir}")
     out.print(f"report: {result.run_dir / 'report.html'}")
+    if result.landing_window is not None:  # the landing epoch against the window rules, and the next windows
+        for line in result.landing_window.lines():
+            out.print(line, style="bold red" if line.startswith("WARNING") else None, highlight=False)
     if len(result.site.sites):
         best = result.site.sites.iloc[0]
         out.print(

@@ -31,6 +31,7 @@ from lupex.instruments.neutron import NeutronSpectrometer
 from lupex.instruments.triton import TritonParams
 from lupex.landing.descent import DescentConfig, TouchdownLimits, Vehicle
 from lupex.landing.montecarlo import Dispersions
+from lupex.landing.window import LandingWindowParams
 from lupex.mission.budget import BudgetParams
 from lupex.mission.campaign import CampaignParams
 from lupex.mission.survey import SurveyParams
@@ -103,7 +104,8 @@ class SitesConfig:
 class LandingConfig:
     runs: int = _p(20, "-", "Monte Carlo descents to the top landing site (0 = skip the landing phase)")
     seed: int = _p(0, "-", "seed of the landing Monte Carlo (dispersions, sensor noise)")
-    epoch: str = _p("", "UTC ISO 8601", "landing time, which sets the Sun's direction; empty = time.start")
+    epoch: str = _p("", "UTC ISO 8601", "landing time, which sets the Sun's direction; empty = the start of the first "
+                    "landing window after time.start ([landing_window]); a time outside every window is flown but flagged")
     frame_altitudes_m: str = _p("8000, 4000, 2000", "m", "altitudes of the rendered descent frames in the report (comma-separated)")
     rendered_runs: int = _p(1, "-", "of the runs, how many fly the real vision chain (render, detect, identify, PnP/template) "
                                     "instead of simulated fixes (~2 s CPU more than a simulated descent on the default site)")
@@ -157,6 +159,7 @@ class Config:
     lander_vehicle: Vehicle = field(default_factory=Vehicle)
     touchdown: TouchdownLimits = field(default_factory=TouchdownLimits)
     dispersions: Dispersions = field(default_factory=Dispersions)
+    landing_window: LandingWindowParams = field(default_factory=LandingWindowParams)
     drill: DrillParams = field(default_factory=DrillParams)
     ltga: LTGAParams = field(default_factory=LTGAParams)
     triton: TritonParams = field(default_factory=TritonParams)

@@ -13,13 +13,13 @@ from lupex.errors import LupexError
 
 log = logging.getLogger(__name__)
 
-TABLES = ("landing", "site", "lander", "descent", "lander_vehicle", "touchdown", "dispersions", "compute")
+TABLES = ("landing", "site", "lander", "descent", "lander_vehicle", "touchdown", "dispersions", "compute", "landing_window")
 """The config tables ``lupex land`` reads (listed in its --help)."""
 
 
 def land(
     target: Annotated[str, typer.Option(help="Landing target, LAT,LON in planetocentric degrees.")],
-    epoch: Annotated[Optional[str], typer.Option(help="Landing time, UTC ISO 8601 (sets the Sun's direction); default landing.epoch, else time.start (2027-01-01T00:00:00).")] = None,
+    epoch: Annotated[Optional[str], typer.Option(help="Landing time, UTC ISO 8601 (sets the Sun's direction); default landing.epoch, else the first landing window after time.start (2027-01-01T00:00:00). A time outside every window is flown but flagged.")] = None,
     runs: Annotated[Optional[int], typer.Option(help="Number of Monte Carlo descents (> 0); default landing.runs (20).")] = None,
     rendered_runs: Annotated[Optional[int], typer.Option(
         "--rendered-runs",
@@ -98,7 +98,10 @@ def land(
         f"{v['landing_error_median_m']:.1f} / {v['landing_error_p99_m']:.1f} m"
         + (f", {v['fixes']}/{v['frames']} frames fixed" if k == "rendered" else "")
         for k, v in s["by_vision"].items())
-    Console().print(
+    console = Console()
+    for line in res.window.lines():  # the landing epoch against the window rules, and the next windows
+        console.print(line, style="bold red" if line.startswith("WARNING") else None, highlight=False)
+    console.print(
         f"{int(s['n_runs'])} descents: success {100 * s['success_rate']:.0f}%, nav error at 50 m median "
         f"{s['nav_err_50m_median_m']:.2f} m (p99 {s['nav_err_50m_p99_m']:.2f}), landing error p99 "
         f"{s['landing_error_p99_m']:.1f} m; sun {res.sun_elevation_deg:.2f} deg. Median / p99 by vision: {per}. "

@@ -340,8 +340,16 @@ class DescentConfig:
 
     ``sun_elevation_deg`` and ``sun_azimuth_deg`` are the Sun at the target; a
     run computes them from the landing epoch (``landing.epoch``), so they are
-    not config keys (``config=False`` in their metadata).
+    not config keys (``config=False`` in their metadata) ``vision_sun_elevation_deg``
+    is the Sun over the terrain the camera images, from the site's horizons (a
+    ridge-top target can be lit with the Sun below its horizontal; a lit target
+    over a shadowed track images darkness).
     """
+
+    @property
+    def camera_sun_elevation_deg(self) -> float:
+        """The Sun elevation the vision model flies: ``vision_sun_elevation_deg`` when set, else the target's."""
+        return self.sun_elevation_deg if self.vision_sun_elevation_deg is None else self.vision_sun_elevation_deg
 
     @property
     def pdi_downrange_m(self) -> float:
@@ -371,6 +379,10 @@ class DescentConfig:
     sun_elevation_deg: float = param(1.5, "deg", "Sun elevation at the target", "set from the landing epoch (SPICE)", config=False)
     sun_azimuth_deg: float = param(90.0, "deg", "Sun grid azimuth at the target, clockwise from +y", "set from the landing epoch (SPICE)",
                                    config=False)
+    vision_sun_elevation_deg: float | None = param(
+        None, "deg", "Sun elevation over the terrain the descent camera images (above the target's terrain horizon, "
+        "<= 0 when the target or most of the descent track is in shadow); None = sun_elevation_deg",
+        "set from the landing epoch and the site's horizons (lupex.landing.window.camera_sun_elevation_deg)", config=False)
     hazard_detection: bool = param(True, "-", "detect hazards at hover and retarget to a safe spot", "Chandrayaan-3 / SLIM hazard avoidance")
     max_time_s: float = param(2_000.0, "s", "simulation time limit of one descent", f"{ASSUMED}: well above a ~10-15 min descent")
     record_hz: float = param(1.0, "Hz", "rate of the recorded history (figures)", ASSUMED)

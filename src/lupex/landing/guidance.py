@@ -218,7 +218,7 @@ def run_descent(dem_or_terrain, target_xy, rng: np.random.Generator, *, config: 
     cfg = config
     onboard = truth.shifted(map_offset_m)
     if vision is None:
-        vision = sens.SimulatedVision(sun_elevation_deg=cfg.sun_elevation_deg, map_offset_m=tuple(map_offset_m))
+        vision = sens.SimulatedVision(sun_elevation_deg=cfg.camera_sun_elevation_deg, map_offset_m=tuple(map_offset_m))
     if not isinstance(vision, sens.VisionSource):
         raise ConfigError("vision must have a fix(t, true_state, est_state, rng) method (a VisionSource)")
     tx, ty = (float(v) for v in target_xy)

@@ -122,7 +122,7 @@ def run_one(terrain: _d.SiteTerrain, target_xy, seed_seq: np.random.SeedSequence
     isp_err = float(rng.normal(0.0, d.isp_sigma_frac))
     sig_gsd = float(rng.uniform(*d.vision_sigma_gsd_range))
     if vision is None:
-        vis = d.simulated_vision(config.sun_elevation_deg, sigma_gsd=sig_gsd, map_offset_m=map_off)
+        vis = d.simulated_vision(config.camera_sun_elevation_deg, sigma_gsd=sig_gsd, map_offset_m=map_off)
     elif isinstance(vision, sens.VisionSource):
         vis = vision
     elif isinstance(vision, sens.RenderedVisionSetup):
@@ -203,7 +203,7 @@ def run_monte_carlo(site_or_dem, target_xy, n_runs: int, seed: int = 0, *, clien
         rendered_vision = sens.RenderedVisionSetup.build(
             dem, getattr(site_or_dem, "craters", None),
             render.sun_vector_from_az_el(config.sun_azimuth_deg, config.sun_elevation_deg),
-            beyond_map=dispersions.simulated_vision(config.sun_elevation_deg))
+            beyond_map=dispersions.simulated_vision(config.camera_sun_elevation_deg))
     if check_target:
         hazard.validate_target(dem, target_xy, footprint_m=vehicle.footprint_m)
     terrain = _d.site_terrain(dem)

@@ -142,8 +142,10 @@ class SimulatedVision:
     ``vertical_factor`` times that. ``map_floor_m`` is the map's own
     resolution limit (per axis), added in quadrature. Frames are lost with
     probability ``p_dropout`` plus ``p_dropout_low_sun`` x exp(-sun_el/2 deg)
-    (polar low sun: Maehara et al. 2021), and below ``min_altitude_m`` or above
-    ``max_altitude_m``. ``map_offset_m`` is this run's registration error of
+    (polar low sun: Maehara et al. 2021), every frame when
+    ``sun_elevation_deg <= 0`` (the Sun over the imaged terrain: it is in shadow
+    and a crater chain sees black frames, as the rendered chain does), and below
+    ``min_altitude_m`` or above ``max_altitude_m``. ``map_offset_m`` is this run's registration error of
     the onboard map (the fix is relative to the map).
     """
 
@@ -164,6 +166,8 @@ class SimulatedVision:
             raise ConfigError("SimulatedVision: fov_deg, n_pixels and sigma_gsd must be positive")
 
     def p_drop(self) -> float:
+        if self.sun_elevation_deg <= 0.0:  # dark: no crater fixes, the filter runs on IMU and altimeter
+            return 1.0
         return float(min(1.0, self.p_dropout + self.p_dropout_low_sun * np.exp(-max(self.sun_elevation_deg, 0) / 2.0)))
 
     def fix(self, t, true_state: TruthState, est_state, rng: np.random.Generator):

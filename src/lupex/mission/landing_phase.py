@@ -19,6 +19,17 @@
   detected, and the pose located on the onboard map from a prediction 20 m off
   (:func:`lupex.landing.pose.locate`); each fix's error against the truth is
   reported beside the frame.
+
+The landing epoch follows the window rules of :mod:`lupex.landing.window`
+(:func:`choose_landing`): with ``landing.epoch`` empty, the start of the first
+window after ``time.start``; a forced epoch outside every window is flown but
+flagged (a warning in the log, ``in_window: false`` and the reason in
+``landing_summary.json``, the report's landing section). The descent flies the
+Sun's true elevation there, negative included (the hazard map's shadows), and
+its camera sees the Sun over the terrain it images
+(:func:`lupex.landing.window.camera_sun_elevation_deg`): when the target or most
+of the descent track is in shadow the simulated camera gives no crater fixes and
+the filter runs on IMU and altimeter alone.
 """
 
 from __future__ import annotations
@@ -26,7 +37,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -49,20 +60,109 @@ class LandingResult:
     summary: pd.Series
     frames: list  # (altitude_m, png bytes, fix error m or nan, method)
     frame_table: pd.DataFrame
+    window: LandingChoice | None = None  # the epoch flown and how it stands against the landing-window rules
+
+    @property
+    def epoch(self) -> np.datetime64 | None:
+        return None if self.window is None else self.window.epoch
+
+
+@dataclass(frozen=True)
+class LandingChoice:
+    """The landing epoch a run flies, its judgement against the window rules and the windows found after the
+    requested time (``landing.epoch``, else ``time.start``)."""
+
+    epoch: np.datetime64
+    forced: bool  # True when landing.epoch (or lupex land --epoch) set it
+    judgement: object  # lupex.landing.window.EpochJudgement
+    windows: tuple = field(default=())  # lupex.landing.window.LandingWindow, in time order
+    search_start: str = ""
+    search_days: float = 0.0
+
+    @property
+    def in_window(self) -> bool:
+        return bool(self.judgement.in_window)
+
+    def flag(self) -> str:
+        """One line saying why the epoch is outside every window ('' when it is inside one)."""
+        if self.in_window:
+            return ""
+        how = "forced landing epoch" if self.forced else \
+            f"no landing window within {self.search_days:g} days of {self.search_start}; landing"
+        return f"{how} {str(self.epoch)[:19]} UTC is outside every landing window: {self.judgement.reason}"
+
+    def lines(self, n: int = 3) -> list[str]:
+        """A few lines for the console: the flag, the epoch flown and the next windows."""
+        out = [f"WARNING: {self.flag()}"] if not self.in_window else []
+        j = self.judgement
+        out.append(f"landing at {str(self.epoch)[:19]} UTC ({'forced' if self.forced else 'first window'}; "
+                   f"{'in' if self.in_window else 'OUTSIDE'} a landing window): Sun elevation {j.sun_elevation_deg:.2f} "
+                   f"deg, {j.sun_margin_deg:+.2f} deg against the target's terrain horizon, "
+                   f"{100 * j.track_lit_frac:.0f}% of the descent track lit, Earth {100 * j.earth_fraction:.0f}% in view")
+        ws = [w for w in self.windows if w.end >= self.epoch][:n]
+        out += [f"  window {w.line()}" for w in ws] or \
+            [f"  no landing window within {self.search_days:g} days of {self.search_start}"]
+        return out
+
+    def summary(self) -> dict:
+        """The fields ``landing_summary.json`` carries."""
+        j = self.judgement
+        return {"in_window": self.in_window, "window_reason": j.reason, "epoch_forced": self.forced,
+                "sun_margin_above_horizon_deg": j.sun_margin_deg, "sun_visible_fraction": j.sun_fraction,
+                "track_lit_frac": j.track_lit_frac, "earth_visible_fraction": j.earth_fraction,
+                "lit_hours_after_landing_h": j.lit_hours_after_h, "lit_hours_after_is_lower_bound": j.lit_to_search_end,
+                "next_windows_utc": [[str(w.start)[:19], str(w.end)[:19]] for w in self.windows[:5]]}
 
 
 def landing_epoch(cfg: Config) -> np.datetime64:
+    """The requested landing time: ``landing.epoch``, else ``time.start`` (the window search starts there)."""
     return np.datetime64((cfg.landing.epoch or cfg.time.start).replace("Z", ""), "s")
 
 
+def choose_landing(cfg: Config, dem, sites: pd.DataFrame, *, horizon_cube=None) -> LandingChoice | None:
+    """The landing epoch at the best site by the window rules (``[landing_window]``), None without sites.
+
+    With ``landing.epoch`` empty: the start of the first window in ``landing_window.search_days`` after
+    ``time.start`` (``time.start`` itself, flagged, when there is none); a forced epoch is judged as it is.
+    Horizons come from ``horizon_cube`` when given, else a ray march at the few cells (see
+    :mod:`lupex.landing.window`). A landing outside every window is logged as a warning."""
+    from lupex.landing import window as W
+
+    if len(sites) == 0:
+        return None
+    best = sites.iloc[0]
+    target = (float(best["x_m"]), float(best["y_m"]))
+    p = cfg.landing_window
+    kw = dict(approach_azimuth_deg=cfg.descent.approach_azimuth_deg)
+    pts = np.vstack([np.asarray(target).reshape(1, 2), W.descent_track_xy(dem, target, kw["approach_azimuth_deg"], p)])
+    cols = W.track_horizons(dem, pts, horizon_cube=horizon_cube, n_azimuths=p.n_azimuths,
+                            observer_height_m=cfg.light.observer_height_m)
+    requested = landing_epoch(cfg)
+    windows = tuple(W.find_windows(dem, target, requested, p, horizon_columns=cols, **kw))
+    forced = bool(cfg.landing.epoch)
+    epoch = requested if forced or not windows else windows[0].start
+    judgement = W.judge_epoch(dem, target, epoch, p, horizon_columns=cols, **kw)
+    choice = LandingChoice(epoch=epoch, forced=forced, judgement=judgement, windows=windows,
+                           search_start=str(requested)[:19], search_days=p.search_days)
+    if not choice.in_window:
+        log.warning(choice.flag())
+    else:
+        log.info("landing at %s UTC, in a landing window (%d found in %g days)", str(epoch)[:19], len(windows),
+                 p.search_days)
+    return choice
+
+
 def run_landing(cfg: Config, dem, craters, sites: pd.DataFrame, outdir, *, client=None,
-                steps: Steps = NO_PROGRESS, rendered_runs: int | None = None) -> LandingResult | None:
+                steps: Steps = NO_PROGRESS, rendered_runs: int | None = None, choice: LandingChoice | None = None,
+                horizon_cube=None) -> LandingResult | None:
     """Monte Carlo and rendered frames for the best site; None when ``landing.runs`` is 0.
 
-    ``rendered_runs`` (default ``landing.rendered_runs``): how many of the runs fly rendered vision."""
+    ``rendered_runs`` (default ``landing.rendered_runs``): how many of the runs fly rendered vision.
+    ``choice``: the landing epoch (:func:`choose_landing`, computed here with ``horizon_cube`` when not given)."""
     from lupex.landing import montecarlo as mc
     from lupex.landing import render as R
     from lupex.landing import sensors as sens
+    from lupex.landing import window as W
     from lupex.landing.onboard_map import build_onboard_map
     from lupex.terrain.geo import grid_north_azimuth_deg
 
@@ -75,12 +175,18 @@ def run_landing(cfg: Config, dem, craters, sites: pd.DataFrame, outdir, *, clien
         raise ConfigError(f"rendered runs ({n_rendered}) cannot exceed the Monte Carlo's runs ({cfg.landing.runs})")
     best = sites.iloc[0]
     target = (float(best["x_m"]), float(best["y_m"]))
-    epoch = landing_epoch(cfg)
+    if choice is None:
+        choice = choose_landing(cfg, dem, sites, horizon_cube=horizon_cube)
+    epoch = choice.epoch
     sun = eph.topocentric("SUN", float(best["lat_deg"]), float(best["lon_deg"]), 0.0, times=[epoch])
     sun_el = float(sun.elevation_deg[0])
     cell = dem.sel(x=[target[0]], y=[target[1]], method="nearest")
     sun_az = float((sun.azimuth_deg[0] + grid_north_azimuth_deg(cell)[0, 0]) % 360.0)  # grid azimuth, from +y
-    config = dataclasses.replace(cfg.descent, sun_elevation_deg=max(sun_el, 0.0), sun_azimuth_deg=sun_az)
+    # the true elevation, negative included (hazard shadows), and the Sun over the terrain the camera images: a dark
+    # one gets no crater fixes (lupex.landing.sensors.SimulatedVision), the filter then runs on IMU and altimeter
+    cam_el = W.camera_sun_elevation_deg(choice.judgement, cfg.landing_window)
+    config = dataclasses.replace(cfg.descent, sun_elevation_deg=sun_el, sun_azimuth_deg=sun_az,
+                                 vision_sun_elevation_deg=cam_el)
     alts = frame_altitudes(cfg.landing.frame_altitudes_m)
     scene = omap = setup = None
     if alts or n_rendered:
@@ -96,7 +202,7 @@ def run_landing(cfg: Config, dem, craters, sites: pd.DataFrame, outdir, *, clien
         setup = sens.RenderedVisionSetup.build(
             dem, craters, sun_site, scene=scene, onboard_map=omap,
             altitudes_m=frame_altitudes(cfg.landing.rendered_altitudes_m, "landing.rendered_altitudes_m"),
-            beyond_map=cfg.dispersions.simulated_vision(config.sun_elevation_deg))
+            beyond_map=cfg.dispersions.simulated_vision(config.camera_sun_elevation_deg))
     log.info("landing: target (%.1f, %.1f) m = %.4f, %.4f deg, epoch %s, Sun %.2f deg; %d descents (%d rendered), "
              "seed %d", target[0], target[1], float(best["lat_deg"]), float(best["lon_deg"]), epoch, sun_el,
              cfg.landing.runs, int(n_rendered), cfg.landing.seed)
@@ -113,14 +219,16 @@ def run_landing(cfg: Config, dem, craters, sites: pd.DataFrame, outdir, *, clien
     write_dataframe(outdir / "landing_runs.parquet", runs)
     write_json(outdir / "landing_summary.json", {k: (v if not isinstance(v, dict) else v) for k, v in summ.items()}
                | {"target_x_m": target[0], "target_y_m": target[1], "sun_elevation_deg": sun_el,
-                  "sun_grid_azimuth_deg": sun_az, "epoch_utc": str(epoch)})
+                  "sun_grid_azimuth_deg": sun_az, "epoch_utc": str(epoch), "camera_sun_elevation_deg": cam_el}
+               | choice.summary())
     with steps.task("landing frames", total=max(len(alts), 1)) as advance:
         frames, table = _frames(dem, craters, target, epoch, alts, cfg.landing.seed, advance, scene=scene, omap=omap,
                                 ref_offset_deg=cfg.landing.reference_sun_offset_deg)
     write_dataframe(outdir / "landing_frames.csv", table)
     log.info("landing frames: %d rendered at %s m; wrote landing_runs.parquet, landing_summary.json, "
              "landing_frames.csv", len(frames), ", ".join(f"{a:g}" for a in alts) or "no altitudes")
-    return LandingResult(target, (float(best["lon_deg"]), float(best["lat_deg"])), sun_el, runs, summ, frames, table)
+    return LandingResult(target, (float(best["lon_deg"]), float(best["lat_deg"])), sun_el, runs, summ, frames, table,
+                         window=choice)
 
 
 def _frames(dem, craters, target, epoch, altitudes, seed, advance, *, ref_offset_deg, scene=None, omap=None):

@@ -20,7 +20,7 @@ from lupex.mission.checkpoint import Checkpoints
 from lupex.mission.rundir import RunDir, default_run_dir, fingerprint
 from lupex.mission.site_analysis import SiteAnalysis, horizon_cube, run_site_analysis, write_manifest
 from lupex.mission.drilling import choose_drill_sites, run_drilling
-from lupex.mission.landing_phase import landing_epoch, run_landing
+from lupex.mission.landing_phase import choose_landing, landing_epoch, run_landing
 from lupex.mission.rover_phase import run_rover
 from lupex.mission.subsurface_phase import run_subsurface
 from lupex.mission.survey import default_traverse, first_traverse_goal, run_survey
@@ -41,6 +41,7 @@ class MissionResult:
     rover: object
     campaign: object = None  # lupex.mission.campaign.CampaignResult
     campaign_mc: object = None  # pandas.DataFrame of the campaign Monte Carlo (campaign.mc_seeds > 0)
+    landing_window: object = None  # lupex.mission.landing_phase.LandingChoice (None without landing sites)
     verdicts: tuple = ()  # lupex.mission.verdicts.Verdict per mission requirement (report, console, manifest)
 
 
@@ -78,8 +79,12 @@ def run_mission(cfg: Config, *, progress: bool = True, resume: bool = False) -> 
                 # campaign timeline) get it back bit for bit through with_cube() (57 s on the default site
                 # against 8 s to write it raw on every run, 1.4 GB of disk, and 6 s to read it back)
                 ckpt.save("site", dataclasses.replace(site, horizon_cube=None))
+            # the landing epoch by the window rules (first window after time.start, or the forced one, flagged)
+            choice = ckpt.phase("landing_window", lambda: choose_landing(cfg, site.dem, site.sites,
+                                                                         horizon_cube=site.horizon_cube))
             landing = ckpt.phase("landing", lambda: run_landing(cfg, site.dem, site.craters, site.sites, work,
-                                                                client=client, steps=steps))
+                                                                client=client, steps=steps, choice=choice))
+        epoch = choice.epoch if choice is not None else landing_epoch(cfg)
         truth = ckpt.phase("subsurface", lambda: run_subsurface(cfg, site, work, steps=steps))
 
         def with_cube() -> SiteAnalysis:
@@ -101,7 +106,7 @@ def run_mission(cfg: Config, *, progress: bool = True, resume: bool = False) -> 
             if np.hypot(goal[0] - landed[0], goal[1] - landed[1]) < 50.0:   # landed in the prior region
                 goal = tuple(default_traverse(landed, truth, ice_max_depth_m=cfg.drill.max_depth_m)[-1])
             rover = ckpt.phase("rover", lambda: run_rover(cfg, with_cube(), landed, goal,
-                                                          landing_epoch(cfg) + np.timedelta64(1, "D"), work, steps=steps))
+                                                          epoch + np.timedelta64(1, "D"), work, steps=steps))
             path = np.column_stack([rover.plan.x_m, rover.plan.y_m])
             if np.hypot(*(path[-1] - path[0])) < 50.0:  # too short to survey: the fixed pattern instead
                 path = default_traverse(landed, truth, ice_max_depth_m=cfg.drill.max_depth_m)
@@ -115,7 +120,8 @@ def run_mission(cfg: Config, *, progress: bool = True, resume: bool = False) -> 
                     truth, site.dem, drill_xy, work, seed=cfg.subsurface.seed + 2000, drill_params=cfg.drill,
                     triton_params=cfg.triton, ltga_params=cfg.ltga, adore_params=cfg.adore, isap_params=cfg.isap))
                 advance(1)
-            campaign, campaign_mc = _campaign(cfg, site, with_cube, truth, landed, work, ckpt=ckpt, steps=steps)
+            campaign, campaign_mc = _campaign(cfg, site, with_cube, truth, landed, work, ckpt=ckpt, steps=steps,
+                                              epoch=epoch)
         budget = ckpt.phase("budget", lambda: _budget(cfg, work, landing))
         with steps.task("report", total=1) as advance:
             warn = ""
@@ -144,7 +150,7 @@ def run_mission(cfg: Config, *, progress: bool = True, resume: bool = False) -> 
     log.info("run complete: %s", final)
     return MissionResult(run_dir=rundir.final, site=site, landing=landing, ground_truth=truth,
                          survey=survey, drilling=drilling, rover=rover, campaign=campaign, campaign_mc=campaign_mc,
-                         verdicts=tuple(verdicts))
+                         verdicts=tuple(verdicts), landing_window=choice)
 
 
 def _site_line(cfg: Config, site: SiteAnalysis) -> str:
@@ -182,7 +188,7 @@ def _budget(cfg: Config, work: Path, landing=None):
     return budget
 
 
-def _campaign(cfg: Config, site, with_cube, truth, landed, work: Path, *, ckpt: Checkpoints, steps):
+def _campaign(cfg: Config, site, with_cube, truth, landed, work: Path, *, ckpt: Checkpoints, steps, epoch=None):
     """Phase 6: the six-month prospecting campaign from the landed position (adaptive plan vs lawnmower on the
     same truth and budget, see :mod:`lupex.mission.campaign`), checkpointed per round; then, with
     ``campaign.mc_seeds``, whole campaigns over seeds through Dask."""
@@ -190,7 +196,7 @@ def _campaign(cfg: Config, site, with_cube, truth, landed, work: Path, *, ckpt: 
 
     cp = cfg.campaign
     instruments = _instruments(cfg)
-    start = str(landing_epoch(cfg) + np.timedelta64(1, "D"))[:19]
+    start = str((landing_epoch(cfg) if epoch is None else epoch) + np.timedelta64(1, "D"))[:19]
     light = None
     if cp.schedule and not ckpt.has("campaign"):
         light = CP.campaign_light(site.dem, with_cube().horizon_cube, landed, start, cp)

@@ -2,9 +2,32 @@
 
 from __future__ import annotations
 
+import html
+
 import pandas as pd
 
 from lupex.report.html import Section, table_html
+
+
+def window_paragraphs(choice) -> list[str]:
+    """What the report says of the landing epoch against the window rules (lupex.landing.window): the flag first."""
+    if choice is None:
+        return []
+    j = choice.judgement
+    how = "forced by landing.epoch" if choice.forced else "the start of the first landing window after time.start"
+    if choice.in_window:
+        head = (f"Landing epoch {str(choice.epoch)[:19]} UTC ({how}) is inside a landing window: Sun "
+                f"{j.sun_margin_deg:.2f} deg above the local horizon at the target, {100 * j.track_lit_frac:.0f}% of the "
+                f"descent track lit, Earth {100 * j.earth_fraction:.0f}% of its disk in view, "
+                f"{'at least ' if j.lit_to_search_end else ''}{j.lit_hours_after_h:.0f} h of light ahead to commission the rover.")
+    else:
+        head = (f"<b>WARNING: landing epoch {str(choice.epoch)[:19]} UTC ({how}) is OUTSIDE every landing window</b>: "
+                f"{html.escape(j.reason)}. The descent was flown as asked; where the terrain its camera images is in shadow it gets no "
+                "crater fixes and navigates on IMU and altimeter alone.")
+    ws = "; ".join(f"{str(w.start)[:16]} to {str(w.end)[:16]}" for w in choice.windows[:5])
+    tail = (f"Landing windows (UTC) found in the {choice.search_days:g} days from {choice.search_start}: "
+            f"{ws or 'none'}.")
+    return [head, tail]
 
 
 def landing_sections(result, dem) -> list[Section]:
@@ -45,6 +68,7 @@ def landing_sections(result, dem) -> list[Section]:
         "from target. Vision fixes in the Monte Carlo are simulated at about one camera GSD; the frames below run "
         "the real renderer, crater detector and pose solver.",
     ]
+    paras = window_paragraphs(getattr(result, "window", None))[:1] + paras + window_paragraphs(getattr(result, "window", None))[1:]
     rv = s.get("by_vision", {}).get("rendered")
     if rv:
         paras.append(
