@@ -34,7 +34,7 @@ Method (far field, one grid azimuth ``a`` at a time, for one regional DEM with p
 
 Cost per azimuth: O(site cells) (a walk from the previous cell's vertex, O(log hull) after a change of
 line) plus O(site width x regional range / spacing**2) samples, independent of the site's resolution.
-Measured (benchmarks/bench_farfield.py): +66 % of the near field's CPU time on Site01 at 20 m, +40 %
+Measured (benchmarks/bench_farfield.py): +60 % of the near field's CPU time on Site01 at 20 m, +44 %
 at 10 m.
 
 Accuracy against a ray march through the nested DEMs along the true great circle (fine DEM inside its
