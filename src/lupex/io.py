@@ -29,6 +29,8 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     the file.
     """
     path = Path(path)
+    if path.is_dir():
+        raise LupexError(f"{path} is a directory; give the name of a file to write")
     path.parent.mkdir(parents=True, exist_ok=True)
     sfx = suffix if suffix is not None else "".join(path.suffixes) or ".tmp"
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{sfx}", dir=path.parent)

@@ -49,6 +49,20 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM during a run: handled like Ctrl-C, so the partial run is kept for ``--resume``."""
 
 
+interrupts: dict = {}
+"""What the CLI reports after an interruption: ``signal`` (the last SIGINT/SIGTERM received) and ``kept``
+(the run directory an interrupted run was kept for ``--resume`` under); Typer turns a KeyboardInterrupt into
+a bare exit status 130, so the exception itself does not reach ``lupex.cli.main``."""
+
+
+def raise_interrupt(signum, frame):
+    """Signal handler: SIGTERM raises :class:`Terminated`, SIGINT ``KeyboardInterrupt``; both are remembered."""
+    interrupts["signal"] = signum
+    if signum == signal.SIGTERM:
+        raise Terminated(f"signal {signum}")
+    raise KeyboardInterrupt
+
+
 def default_run_dir(base: str | Path = "lupex-runs") -> Path:
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     return Path(base) / f"run-{stamp}"
@@ -268,6 +282,7 @@ class RunDir:
         if interrupted:
             log.warning("interrupted; the unfinished run is kept in %s: resume it with `lupex run --resume %s`",
                         self.partial, self.final)
+            interrupts["kept"] = str(self.final)
             try:
                 exc.lupex_resume = str(self.final)  # for the CLI's message
             except AttributeError:  # pragma: no cover
@@ -291,4 +306,4 @@ class RunDir:
 
 
 def _raise_terminated(signum, frame):
-    raise Terminated(f"signal {signum}")
+    raise_interrupt(signum, frame)
