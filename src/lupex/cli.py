@@ -167,17 +167,27 @@ def dem_synth(
 
 @dem_app.command("info")
 def dem_info(path: Annotated[Path, typer.Argument(help="DEM file (GeoTIFF or PDS3 .IMG/.LBL).")]) -> None:
-    """Read a DEM as lupex would and describe it (size, pixel, CRS, heights, filled holes)."""
+    """Read a DEM as lupex would and describe it (size, pixel, CRS, heights, filled holes); a large one is read in
+    windows, never whole."""
     import numpy as np
 
     from lupex.terrain.geo import dem_crs, lonlat_grid, pixel_size_m
-    from lupex.terrain.io import read_dem
+    from lupex.terrain.io import dem_header, describe_dem, read_dem
 
+    h = dem_header(path)  # checks the header before any pixel is read
+    if h["ny"] * h["nx"] > 4_000_000:  # summarised window by window: memory stays small whatever the size
+        d = describe_dem(path)
+        out.print(f"{path}: {d['nx']} x {d['ny']} cells, pixel {d['pixel_m']:g} m", markup=False)
+        out.print(f"CRS: {d['crs'].name}", markup=False)
+        out.print(f"latitude {d['lat_min_deg']:.3f} to {d['lat_max_deg']:.3f} deg; heights {d['z_min_m']:.1f} to "
+                  f"{d['z_max_m']:.1f} m", markup=False)
+        out.print(f"no-data cells: {d['n_nodata']} (filled when lupex reads the DEM)", markup=False)
+        return
     da = read_dem(path)
     lon, lat = lonlat_grid(da)
     z = np.asarray(da)
-    out.print(f"{path}: {da.shape[1]} x {da.shape[0]} cells, pixel {pixel_size_m(da):g} m")
-    out.print(f"CRS: {dem_crs(da).name}")
+    out.print(f"{path}: {da.shape[1]} x {da.shape[0]} cells, pixel {pixel_size_m(da):g} m", markup=False)
+    out.print(f"CRS: {dem_crs(da).name}", markup=False)
     out.print(f"latitude {lat.min():.3f} to {lat.max():.3f} deg; heights {z.min():.1f} to {z.max():.1f} m")
     out.print(f"no-data cells filled: {da.attrs.get('n_filled', 0)}")
 

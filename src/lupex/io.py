@@ -4,12 +4,20 @@ Writers produce a temporary file in the destination directory and move it into
 place with :func:`os.replace`, which is atomic on POSIX and Windows when source
 and target share a file system. A crash, a full disk or an exception while
 writing leaves the previous file (if any) untouched and no half-written file.
+
+A file written inside an unfinished ``lupex run`` (a ``NAME.partial`` directory
+holding ``resume.json``) also gets a line ``sha256 size path`` appended to that
+directory's :data:`JOURNAL` just before it is moved into place, so a resumed run
+can check that every file is still the one that was written
+(:func:`lupex.mission.rundir.verify_written`). The journal is found from the
+path alone, so writes from Dask worker processes are recorded too.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import json
 import os
 import tempfile
@@ -39,6 +47,7 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     try:
         yield tmp_path
         os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs follow the umask like open() does
+        _journal(tmp_path, path)
         os.replace(tmp_path, path)
     except OSError as exc:
         _cleanup(tmp_path)
@@ -51,6 +60,41 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     except BaseException:
         _cleanup(tmp_path)
         raise
+
+
+JOURNAL = "written.sha256"
+"""Checksums of the files an unfinished run wrote, one ``sha256 size relative/path`` line per write."""
+_RUN_MARK = ("resume.json", ".partial")  # an unfinished lupex run: NAME.partial holding resume.json
+
+
+def run_of(path: Path, levels: int = 4) -> Path | None:
+    """The unfinished run directory ``path`` lies in (up to ``levels`` folders up), or None."""
+    for d in list(Path(path).absolute().parents)[:levels]:
+        if d.name.endswith(_RUN_MARK[1]) and (d / _RUN_MARK[0]).is_file():
+            return d
+    return None
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _journal(tmp: Path, path: Path) -> None:
+    """Record the checksum of ``tmp`` (about to become ``path``) in the journal of the run it belongs to."""
+    run = run_of(path)
+    if run is None:
+        return
+    rel = path.absolute().relative_to(run).as_posix()
+    line = f"{sha256_file(tmp)} {tmp.stat().st_size} {rel}\n".encode("utf-8", "surrogateescape")
+    fd = os.open(run / JOURNAL, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+    try:
+        os.write(fd, line)  # one short O_APPEND write: whole lines even from several processes
+    finally:
+        os.close(fd)
 
 
 def _read_umask() -> int:
