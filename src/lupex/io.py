@@ -159,8 +159,33 @@ def write_dataframe(path: str | os.PathLike, df) -> Path:
     return path
 
 
+IN_MEMORY_NETCDF_BYTES = 256 * 2**20
+
+
 def write_netcdf(path: str | os.PathLike, ds) -> Path:
-    """Write an xarray Dataset/DataArray to NetCDF4 (h5netcdf engine) atomically."""
+    """Write an xarray Dataset/DataArray to NetCDF4 (h5netcdf engine) atomically.
+
+    HDF5 cannot survive a full disk: a file it failed to flush crashes the
+    process when it is closed (a segfault at exit, after the clear message). So
+    a dataset under :data:`IN_MEMORY_NETCDF_BYTES` is built in memory and
+    written as plain bytes, and a larger one is written only when the disk has
+    room for its uncompressed size (else the usual full-disk error, before HDF5
+    opens anything).
+    """
+    path = Path(path)
+    if int(getattr(ds, "nbytes", 0)) < IN_MEMORY_NETCDF_BYTES:
+        data = bytes(ds.to_netcdf(engine="h5netcdf"))
+        with atomic_path(path, suffix=".nc") as tmp:
+            tmp.write_bytes(data)
+        return path
+    import shutil
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(path.parent).free
+    if free < 1.05 * ds.nbytes + 2**24:
+        raise LupexError(f"no space left on the device for {path} (it needs about {ds.nbytes / 2**20:.0f} MiB, "
+                         f"{free / 2**20:.0f} MiB are free); free some space or choose another output directory "
+                         "(nothing was overwritten)")
     with atomic_path(path, suffix=".nc") as tmp:
         ds.to_netcdf(tmp, engine="h5netcdf")
-    return Path(path)
+    return path
