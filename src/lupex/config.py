@@ -547,6 +547,11 @@ def check_span(start: str, days: float, step_hours: float | None, start_key: str
             raise error(f"{days_key} must be a positive, finite number of days, got {days!r}")
         if not (math.isfinite(step_hours) and step_hours > 0):
             raise error(f"{step_key} must be a positive, finite number of hours, got {step_hours!r}")
+        if step_hours * 3600.0 < 1.0:
+            raise error(f"{step_key} {step_hours:g} is under one second; the time grid is in whole seconds")
+        if days * 24.0 < step_hours:
+            raise error(f"{days_key} {days:g} is shorter than one step of {step_hours:g} h ({step_key}); "
+                        "lengthen the span or shorten the step")
         if days * 24.0 / step_hours > MAX_TIME_STEPS:
             raise error(f"{days_key} {days:g} at {step_key} {step_hours:g} makes {days * 24.0 / step_hours:.3g} time "
                         f"steps, more than {MAX_TIME_STEPS:,}; use a larger step or a shorter span")
