@@ -112,8 +112,13 @@ def ephem(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Sun and Earth azimuth/elevation (deg, azimuth clockwise from local north) seen from a lunar point, and the sub-solar point."""
+    import math
+
     from lupex import ephemeris as eph
 
+    for name, v, lim in (("--lat", lat, 90.0), ("--lon", lon, 360.0), ("--height", height, 1e6)):
+        if not (math.isfinite(v) and abs(v) <= lim):
+            raise LupexError(f"{name} {v:g} must be a finite number within -{lim:g}..{lim:g}")
     et = eph.utc_to_et(time_)
     sun = eph.topocentric("SUN", lat, lon, height, et=et)
     earth = eph.topocentric("EARTH", lat, lon, height, et=et)
