@@ -80,7 +80,7 @@ DEFAULT_MAX_NODATA_FRACTION = 0.5
 
 MIN_PIXEL_M = 0.01  # a DEM pixel below 1 cm, or above 100 km, is a broken header, not a lunar DEM
 MAX_PIXEL_M = 100_000.0
-BYTES_PER_CELL = 64
+BYTES_PER_CELL = 40
 """Peak bytes per DEM cell while reading and filling a DEM (the float64 heights, the raw values, masks, the
 filled copy, coordinates); a run needs more (see :func:`lupex.mission.run`'s estimate)."""
 
