@@ -281,7 +281,9 @@ def test_bad_dem_exits_2_in_one_line_and_leaves_nothing(tmp_path, capsys, kind):
     out = tmp_path / "run"
     code, err = cli(capsys, "run", "--dem", dem, "--out", out, "--days", "1", "--step-hours", "6", "--azimuths", "8",
                     "-q")
-    assert code == 2 and one_line(err) and needle in err, err
+    assert code == 2 and one_line(err), err
+    # the huge header is refused by the memory estimate here; on a machine with > 100 GB, by the truncation
+    assert needle in err or (kind == "huge-header" and "corrupt" in err), err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]  # no run, .partial or .lock left
 
 
