@@ -331,3 +331,15 @@ def test_run_memory_estimate_refuses_with_numbers(capsys, tmp_path):
                     tmp_path / "x", "-q")
     assert code == 2 and one_line(err) and "GiB" in err and "available" in err, err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_raw_byte_output_name_is_refused_not_mangled(tmp_path, capsys):
+    import os
+
+    bad = tmp_path / os.fsdecode(b"\xffrun")
+    for args in (["run", "--out", bad, "--days", "1"], ["dem", "synth", "--out", bad.with_suffix(".tif")]):
+        code, err = cli(capsys, *args)
+        assert code == 2 and one_line(err) and "UTF-8" in err, err
+    code, err = cli(capsys, "run", "--set", 'output.directory="a\\udcffb"', "--days", "1")
+    assert code == 2 and one_line(err) and "not a valid TOML value" in err, err
+    assert list(tmp_path.iterdir()) == []

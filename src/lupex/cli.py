@@ -80,6 +80,11 @@ def run(
             sets.append(f"{key}={json.dumps(str(val)) if isinstance(val, (str, Path)) else val}")
     if overwrite:
         sets.append("output.overwrite=true")
+    from lupex.io import check_utf8_path
+
+    for p in (dem, out_dir, resume):  # GDAL/HDF5 cannot take raw-byte names: refuse them before any work
+        if p is not None:
+            check_utf8_path(p)
     if dem is not None and not dem.exists():
         raise LupexError(f"DEM file {dem} does not exist; check the path given to --dem")
     if resume is not None:
@@ -215,7 +220,7 @@ def _say(msg: str, prefix: str = "error: ") -> None:
     """``prefix msg`` on stderr as one line, the message taken literally (no Rich markup: "[site]" stays)."""
     from rich.text import Text
 
-    line = " ".join(str(msg).split())
+    line = " ".join(str(msg).split()).encode("utf-8", "backslashreplace").decode("utf-8")  # raw-byte names
     err.print(Text.assemble((prefix, "bold red"), line) if prefix else Text(line), soft_wrap=True, highlight=False)
 
 
@@ -260,9 +265,9 @@ def _crash_log(exc: BaseException) -> str | None:
         try:
             Path(d).mkdir(parents=True, exist_ok=True)
             p = Path(d) / f"lupex-crash-{stamp}-{os.getpid()}.log"
-            p.write_text(f"lupex {' '.join(sys.argv[1:])}\n{text}", encoding="utf-8")
+            p.write_text(f"lupex {' '.join(sys.argv[1:])}\n{text}", encoding="utf-8", errors="backslashreplace")
             return str(p)
-        except OSError:
+        except Exception:  # a crash report must never crash
             continue
     return None
 

@@ -261,7 +261,7 @@ def _type_name(typ) -> str:
     return getattr(typ, "__name__", None) if get_origin(typ) is None else str(typ).replace("typing.", "")
 
 
-def _coerce(key: str, value: Any, typ: type) -> Any:
+def _coerce(key: str, value: Any, typ: type, allow_inf: bool = False) -> Any:
     """``value`` (from TOML or --set) as ``typ``: bool, int, float, str, ``tuple[float, ...]`` or a fixed-length
     ``tuple[float, float]`` (a TOML array), ``Mapping[str, float]`` (a TOML table); ConfigError naming ``key``."""
     origin, args = get_origin(typ), get_args(typ)
@@ -292,7 +292,7 @@ def _coerce(key: str, value: Any, typ: type) -> Any:
         if typ is float:
             if isinstance(value, bool):
                 raise ValueError
-            if not math.isfinite(float(value)):
+            if not allow_inf and not math.isfinite(float(value)):  # (a key that takes inf checks itself)
                 raise ConfigError(f"config key {key!r} must be a finite number, got {value!r}")
             return float(value)
         if typ is str:
@@ -339,8 +339,9 @@ def _merge_obj(obj, values: dict, key: str, origin: str):
             kw[k] = _merge_seq(cur, v, full, origin)
         elif isinstance(cur, Mapping):  # a name -> value table: the names given update the current ones
             kw[k] = {**cur, **_coerce(full, v, hints[k])}
-        else:
-            kw[k] = _coerce(full, v, hints[k])
+        else:  # infinity only where the key's meaning names it (e.g. "-inf: none")
+            meaning = next((f.metadata.get("help", "") for f in fields(obj) if f.name == k), "")
+            kw[k] = _coerce(full, v, hints[k], allow_inf="inf" in str(meaning))
     try:
         return dataclasses.replace(obj, **kw)
     except ConfigError as exc:
@@ -443,6 +444,9 @@ def load(path: str | Path | None = None, overrides: list[str] | None = None, bas
         try:
             parsed = tomllib.loads(f"v = {val.strip()}")["v"]
         except tomllib.TOMLDecodeError:
+            if val.strip()[:1] in ("'", '"', "[", "{"):  # meant as TOML: never taken as a bare string, quotes and all
+                raise ConfigError(f"--set {key.strip()}: {val.strip()!r} is not a valid TOML value; check its quotes "
+                                  "and escapes") from None
             parsed = val.strip()
         cfg = merge(cfg, _dotted(key.strip(), parsed), origin="--set")
     validate(cfg)

@@ -36,7 +36,7 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     was. ``OSError`` with ENOSPC/EDQUOT becomes a :class:`LupexError` that names
     the file.
     """
-    path = Path(path)
+    path = check_utf8_path(path)
     if path.is_dir():
         raise LupexError(f"{path} is a directory; give the name of a file to write")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -60,6 +60,18 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     except BaseException:
         _cleanup(tmp_path)
         raise
+
+
+def check_utf8_path(path: str | os.PathLike) -> Path:
+    """``path`` as a Path; LupexError when its name is not valid UTF-8 (GDAL and HDF5 cannot open it)."""
+    p = Path(path)
+    try:
+        str(p.absolute()).encode("utf-8")
+    except UnicodeEncodeError:
+        shown = str(p).encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")
+        raise LupexError(f"the path {shown} is not valid UTF-8 (it holds raw bytes); the GeoTIFF and NetCDF "
+                         "writers need UTF-8 names: choose another name") from None
+    return p
 
 
 JOURNAL = "written.sha256"

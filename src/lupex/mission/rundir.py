@@ -242,6 +242,9 @@ class RunDir:
         return self.partial / CHECKPOINTS
 
     def __enter__(self) -> Path:
+        from lupex.io import check_utf8_path
+
+        check_utf8_path(self.final)
         self._lock_fd = _lock(self.final)
         try:
             return self._enter()
