@@ -156,3 +156,107 @@ def test_every_field_has_unit_help_source():
 
     for f in fields(BudgetParams):
         assert {"unit", "help", "source"} <= set(f.metadata), f.name
+
+
+# --- one lander for the budget and the landing Monte Carlo ----------------------------------
+
+def _runs_from_dv(dv, m0, isp):
+    """Monte Carlo rows whose propellant buys exactly ``dv`` (m/s) from ``m0`` kg at ``isp`` s (rocket equation)."""
+    import pandas as pd
+
+    return pd.DataFrame({"propellant_kg": m0 * (1.0 - np.exp(-np.asarray(dv) / (isp * 9.80665))), "success": True})
+
+
+def test_budget_shares_the_landing_models_isp_and_pdi_altitude():
+    from lupex.landing.descent import DescentConfig, Vehicle
+
+    p = BudgetParams()
+    assert p.lander_isp_s == Vehicle().isp_s
+    assert p.descent_perilune_altitude_m == DescentConfig().pdi_altitude_m
+
+
+def test_budget_flies_the_monte_carlo_descent_quantile():
+    """The Monte Carlo's propellant turned back into delta-v (rocket equation, computed here from a known delta-v
+    sample) gives the 99 % quantile; the budget's descent row carries it plus the 5 % deterministic margin, and
+    its propellant is the rocket equation's for the budget's own lander mass at PDI."""
+    from lupex.landing.descent import DescentConfig, Vehicle
+    from lupex.mission.budget import descent_from_monte_carlo
+
+    v = Vehicle()
+    dv = np.linspace(2100.0, 2300.0, 1001)
+    d = descent_from_monte_carlo(_runs_from_dv(dv, v.wet_mass_kg, v.isp_s), v, DescentConfig(), 0.99)
+    assert d.dv_quantile_m_s == pytest.approx(np.quantile(dv, 0.99), rel=1e-9)
+    assert d.dv_mean_m_s == pytest.approx(2200.0, rel=1e-9) and d.dv_max_m_s == pytest.approx(2300.0, rel=1e-9)
+    b = launch_to_landing_budget(BudgetParams(), d)
+    t = b.table
+    row = t[t.phase.str.startswith("Powered descent")]
+    assert len(row) == 1 and not t.phase.str.startswith("Hover").any()      # one descent, not two models
+    assert row["dv_m_s"].iloc[0] == pytest.approx(1.05 * d.dv_quantile_m_s, rel=1e-12)
+    m0 = row["mass_before_kg"].iloc[0]
+    assert row["propellant_kg"].iloc[0] == pytest.approx(
+        m0 * (1 - np.exp(-1.05 * d.dv_quantile_m_s / (v.isp_s * 9.80665))), rel=1e-9)
+    # a budget lander as heavy as the Monte Carlo's carries at least the Monte Carlo's 99 % propellant
+    assert m0 * (1 - np.exp(-1.05 * d.dv_quantile_m_s / (v.isp_s * 9.80665))) * v.wet_mass_kg / m0 >= \
+        d.propellant_quantile_kg
+    assert "landing Monte Carlo" in b.descent_line() and "99 %" in b.descent_line()
+
+
+def test_issue_numbers_do_not_fit_the_old_budget():
+    """The issue's numbers (Monte Carlo mean 1,429 kg, max 1,475 kg from the 2,800 kg / 315 s lander) are more
+    delta-v than the analytic descent the budget used to carry: flying the Monte Carlo's own descent costs payload."""
+    from lupex.landing.descent import Vehicle
+    from lupex.mission.budget import descent_from_monte_carlo
+
+    v = Vehicle()
+    c = v.isp_s * 9.80665
+    dv_mean, dv_max = c * np.log(v.wet_mass_kg / (v.wet_mass_kg - 1429.0)), c * np.log(v.wet_mass_kg / (v.wet_mass_kg - 1475.0))
+    d = descent_from_monte_carlo(_runs_from_dv(np.linspace(2 * dv_mean - dv_max, dv_max, 101), v.wet_mass_kg, v.isp_s))
+    analytic, mc = launch_to_landing_budget(), launch_to_landing_budget(descent=d)
+    ana_dv = analytic.table[analytic.table.phase.str.startswith(("Powered descent", "Hover"))]["dv_m_s"].sum()
+    assert mc.table[mc.table.phase.str.startswith("Powered descent")]["dv_m_s"].sum() > ana_dv
+    assert mc.surface_payload_kg < analytic.surface_payload_kg
+
+
+def test_when_it_does_not_close_the_binding_assumption_is_named_and_closes_it():
+    """Invariant: setting the binding assumption to its closing value makes the margin zero; every other possible
+    row too; the verdict names the binding one and the change."""
+    b = launch_to_landing_budget()
+    assert not b.closes
+    c = b.closing
+    assert c["possible"].any()
+    for name, row in c[c["possible"]].iterrows():
+        closed = launch_to_landing_budget(b.params.replace(**{name: row["closing_value"]}))
+        assert closed.margin_kg == pytest.approx(0.0, abs=1e-3), name
+    name, row = b.binding()
+    assert name == c[c["possible"]].index[0]
+    assert np.all(np.abs(c.loc[c["possible"], "change_frac"]) >= abs(row["change_frac"]) - 1e-12)
+    assert f"binding assumption: {name}" in b.verdict()
+    # a budget that closes names nothing
+    ok = launch_to_landing_budget(BudgetParams(launch_mass_kg=b.required_launch_mass_kg + 10.0))
+    assert ok.closes and ok.binding() is None and "binding" not in ok.verdict()
+
+
+def test_bad_monte_carlo_input_names_what_to_fix():
+    import pandas as pd
+
+    from lupex.mission.budget import descent_from_monte_carlo
+
+    with pytest.raises(ConfigError, match="landing.runs"):
+        descent_from_monte_carlo(pd.DataFrame())
+    with pytest.raises(ConfigError, match="quantile"):
+        descent_from_monte_carlo(_runs_from_dv([2000.0], 2800.0, 315.0), quantile=1.5)
+    with pytest.raises(ConfigError, match="descent_quantile"):
+        BudgetParams(descent_quantile=0.0)
+
+
+def test_pdi_propellant_is_the_load_less_what_was_burnt_before():
+    """Bookkeeping against the stage table: the lander's load less DOI's propellant is on board at PDI, and the
+    descent plus the lander's attitude control and the residual use it up exactly."""
+    b = launch_to_landing_budget()
+    t = b.table
+    lander = t[t.stage == "lander"]
+    load = b.stages["lander"]["propellant_load_kg"]
+    doi = float(lander.loc[lander.phase == "Descent orbit insertion", "propellant_kg"].iloc[0])
+    assert b.pdi_propellant_kg() == pytest.approx(load - doi, rel=1e-12)
+    rest = float(lander.loc[lander.phase != "Descent orbit insertion", "propellant_kg"].sum())
+    assert b.pdi_propellant_kg() - rest == pytest.approx(BudgetParams().residual_frac * load, rel=1e-9)

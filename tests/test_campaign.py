@@ -168,6 +168,45 @@ def test_budget_is_never_exceeded_and_legs_add_up(run1):
         assert (p[:, 1] >= y0 - 1e-6).all() and (p[:, 1] <= y1 + 1e-6).all()
 
 
+def test_energy_breakdown_adds_up(run1):
+    """The planned energy by use, recomputed here from the plan's own records: the approach drive (drive load
+    over speed along the straight line from the landing site to the area's centre, plus one leg overhead), the
+    survey drives (<= the drive budget), the drives between drill sites and the drill's energy (the drilling
+    table's joules); they add up to kwh_used. The six-month timeline's energy by mode adds up to its total, and
+    the hibernation heaters are the heater power x time of the hibernating intervals of the trace."""
+    from lupex.rover import mobility
+    from lupex.rover.vehicle import RoverParams
+
+    r, _ = run1
+    rv = RoverParams()
+    wh_per_m = rv.loads.drive_w / float(mobility.speed_m_s(0.0, rv)) / 3600
+    s = r.scores.set_index("plan")
+    for n in C.PLANS:
+        pl, sc = r.plans[n], s.loc[n]
+        d = np.hypot(r.survey_centre_xy[0] - r.start_xy[0], r.survey_centre_xy[1] - r.start_xy[1])
+        approach = (d * wh_per_m + P.leg_overhead_wh) / 1000 if d > 0 else 0.0
+        assert sc["energy_approach_kwh"] == pytest.approx(approach, rel=1e-9, abs=1e-12)
+        assert sc["energy_survey_drive_kwh"] == pytest.approx(pl.survey_energy_wh / 1000, rel=1e-12)
+        assert sc["energy_survey_drive_kwh"] <= P.drive_budget_wh / 1000 + 1e-12
+        tour = np.vstack([pl.path_xy[-1:], pl.drill_xy])
+        seg = np.linalg.norm(np.diff(tour, axis=0), axis=1)
+        assert sc["energy_drill_tour_kwh"] == pytest.approx((seg.sum() * wh_per_m + P.leg_overhead_wh * seg.size) / 1000,
+                                                             rel=1e-9)
+        assert sc["energy_drill_kwh"] == pytest.approx(pl.drilling["energy_j"].sum() / 3.6e6, rel=1e-12)
+        parts = [sc[k] for k in ("energy_approach_kwh", "energy_survey_drive_kwh", "energy_drill_tour_kwh",
+                                 "energy_drill_kwh")]
+        assert sum(parts) == pytest.approx(sc["kwh_used"], rel=1e-12)
+        assert sc["energy_over_drive_budget_kwh"] == pytest.approx(sc["kwh_used"] - P.drive_budget_wh / 1000, rel=1e-12)
+        tr = pl.timeline.trace
+        modes = [k for k in sc.index if k.startswith("timeline_energy_") and k != "timeline_energy_kwh"]
+        assert sum(sc[k] for k in modes) == pytest.approx(sc["timeline_energy_kwh"], rel=1e-9)
+        assert sc["timeline_energy_kwh"] == pytest.approx(tr["energy_wh"].sum() / 1000, rel=1e-9)
+        hib = tr[tr["mode"] == "hibernate"]
+        h = (hib["heater_w"] * (hib["end_utc"] - hib["start_utc"]).dt.total_seconds() / 3.6e6).sum()
+        assert sc["timeline_hibernate_heater_kwh"] == pytest.approx(h, rel=1e-9, abs=1e-12)
+        assert sc["timeline_hibernate_heater_kwh"] <= sc["timeline_energy_hibernate_kwh"] + 1e-12
+
+
 def test_scores_match_a_brute_force_recomputation(run1):
     r, _ = run1
     t = r.truth

@@ -25,12 +25,12 @@ def test_lace_and_lamp_helium_anchors():
     night, day = emsl.natural_density_cm3("He", [100.0, 390.0])
     assert night == pytest.approx(4e4)
     assert 0.5 < (night / day) / 20.0 < 2.0
-    # LAMP He ~7e3 cm^-3 (REFERENCES.md) lies between night and day values
+    # LAMP He ~7e3 cm^-3 (docs/REFERENCES.md#lamp-helium) lies between night and day values
     assert day < 7e3 < night
 
 
 def test_lace_night_total_order_of_magnitude():
-    # LACE night total ~2e5 cm^-3 (REFERENCES.md); He + Ne + Ar are most of it (H2,
+    # LACE night total ~2e5 cm^-3 (docs/REFERENCES.md#hoffman1973); He + Ne + Ar are most of it (H2,
     # CH4 not modelled): within a factor 2. Pressure = n k T, independent arithmetic.
     dens = {s: emsl.natural_density_cm3(s, 100.0) for s in ("He", "Ne", "Ar")}
     total = sum(dens.values())

@@ -71,7 +71,7 @@ def test_matches_skyfield_independent_implementation(body):
 
 
 def test_sun_elevation_at_pole_stays_within_published_band():
-    """At the pole the Sun's elevation stays within about +-1.6 deg (REFERENCES.md: 1.54 deg obliquity plus libration)."""
+    """At the pole the Sun's elevation stays within about +-1.6 deg (docs/REFERENCES.md#polar-sun-geometry: 1.54 deg obliquity plus libration)."""
     times = eph.time_grid("2027-01-01", "2028-01-01", 2.0)
     topo = eph.topocentric("SUN", -90.0, 0.0, 0.0, times=times)
     el = topo.elevation_deg
@@ -95,7 +95,7 @@ def test_earth_elevation_at_pole_follows_libration_in_latitude():
 def test_sun_and_earth_disk_sizes():
     topo_s = eph.topocentric("SUN", -89.9, 0, 0, times=_times(10))
     topo_e = eph.topocentric("EARTH", -89.9, 0, 0, times=_times(10))
-    # Sun's disk ~0.53 deg across, Earth's ~1.9 deg (REFERENCES.md)
+    # Sun's disk ~0.53 deg across, Earth's ~1.9 deg (docs/REFERENCES.md#polar-sun-geometry)
     assert np.all(np.abs(2 * topo_s.angular_radius_deg - 0.53) < 0.015)
     assert np.all(np.abs(2 * topo_e.angular_radius_deg - 1.9) < 0.12)
 

@@ -24,7 +24,7 @@ from lupex.mission.rundir import CHECKPOINTS, RunDir, fingerprint
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 # A quick run: a 2 km synthetic site at 40 m, 2 days at 6 h, 8 azimuths, no landing Monte Carlo.
-QUICK = ["--set", "site.size_m=2000", "--set", "site.pixel_m=40", "--set", "sites.edge_margin_m=200",
+QUICK = ["--set", "site.name=synthetic", "--set", "site.size_m=2000", "--set", "site.pixel_m=40", "--set", "sites.edge_margin_m=200",
          "--days", "2", "--step-hours", "6", "--azimuths", "8", "--set", "sites.count=1",
          "--set", "landing.runs=0", "-q"]
 

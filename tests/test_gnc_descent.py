@@ -10,7 +10,7 @@ from lupex.landing import montecarlo as mc
 from lupex.terrain import generate_site
 from lupex.terrain.io import dem_from_array
 
-# Chandrayaan-3's published touchdown limits (ISRO; REFERENCES.md), written out, not taken from the code
+# Chandrayaan-3's published touchdown limits (ISRO; docs/REFERENCES.md#chandrayaan3), written out, not taken from the code
 MAX_V_VERT, MAX_V_HORIZ, MAX_SLOPE = 2.0, 0.5, 12.0
 
 SHORT = d.DescentConfig(sun_azimuth_deg=0.0, pdi_altitude_m=3000.0, pdi_speed_mps=150.0, braking_decel_mps2=1.5,
@@ -23,7 +23,7 @@ def site():
 
 
 def test_full_slim_like_descent_meets_touchdown_limits(site):
-    """From 15 km at 1.7 km/s (SLIM, REFERENCES.md) to touchdown, with IMU errors and simulated vision."""
+    """From 15 km at 1.7 km/s (SLIM, docs/REFERENCES.md#slim) to touchdown, with IMU errors and simulated vision."""
     cfg = d.DescentConfig(sun_azimuth_deg=0.0)
     res = g.run_descent(site.dem, (0.0, 750.0), np.random.default_rng(11), config=cfg)
     assert res.success, res.failure_cause

@@ -66,7 +66,7 @@ def _rim_dem():
 
 
 def test_rim_jump_is_kept_and_naive_rejector_diverges():
-    """ispace M1 (REFERENCES.md): the altimeter jumped at a crater rim and was rejected as a fault.
+    """ispace M1 (docs/REFERENCES.md#ispace-m1): the altimeter jumped at a crater rim and was rejected as a fault.
 
     Ours predicts the jump from the onboard DEM and keeps the sensor; the naive rejector
     (reject > 30 m jumps from the last accepted range) loses it for good and drifts on the IMU.

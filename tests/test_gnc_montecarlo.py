@@ -58,6 +58,60 @@ def test_ellipse_recovers_a_known_covariance():
     assert (th - 30.0) % 180.0 == pytest.approx(0.0, abs=1.0) or (th - 30.0) % 180.0 == pytest.approx(180.0, abs=1.0)
 
 
+def test_dispersion_ellipse_holds_the_chi_square_share_of_a_gaussian():
+    """Against an analytic Gaussian (covariance built here: sigmas 12 m and 3 m, major axis at 120 deg): the
+    semi-axes are k x the true sigmas, the angle the true one, and the share of the sample inside the ellipse is
+    the chi-square (2 dof) CDF: 1 - exp(-9/2) = 98.89 % for k = 3, 99.73 % for k = 3.44 (scipy's chi2 here, an
+    independent implementation)."""
+    from scipy.stats import chi2
+
+    assert mc.ellipse_probability(3.0) == pytest.approx(chi2.cdf(9.0, 2), abs=1e-12)
+    assert mc.ellipse_scale(0.9973) == pytest.approx(np.sqrt(chi2.ppf(0.9973, 2)), abs=1e-9)
+    assert mc.ellipse_scale(0.9973) == pytest.approx(3.44, abs=0.005)
+    rng = np.random.default_rng(11)
+    th = np.radians(120.0)
+    R = np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
+    cov = R @ np.diag([12.0**2, 3.0**2]) @ R.T
+    xy = rng.multivariate_normal([4.0, -2.0], cov, size=200_000)
+    for k, share in ((3.0, chi2.cdf(9.0, 2)), (mc.ellipse_scale(0.9973), 0.9973)):
+        c, a, b, ang = mc.dispersion_ellipse(xy, k)
+        assert c == pytest.approx([4.0, -2.0], abs=0.1)
+        assert a == pytest.approx(k * 12.0, rel=0.01) and b == pytest.approx(k * 3.0, rel=0.01)
+        assert ang == pytest.approx(120.0, abs=0.5)
+        # inside: Mahalanobis distance in the ellipse's own axes (computed here from its semi-axes and angle)
+        u = np.radians(ang)
+        d = xy - c
+        p = d @ np.array([np.cos(u), np.sin(u)])
+        q = d @ np.array([-np.sin(u), np.cos(u)])
+        inside = (p / a) ** 2 + (q / b) ** 2 <= 1.0
+        # binomial 1-sigma of the share with n = 2e5: <= 2.4e-4; 5 sigma
+        assert inside.mean() == pytest.approx(share, abs=1.2e-3)
+
+
+def test_landing_ellipse_is_the_dispersion_not_the_retarget_gap():
+    """Half the runs retargeted 40 m east (hazard avoidance), all with the same 2 m Gaussian scatter about their
+    aim point: the dispersion ellipse is the scatter's (3 x 2 m), the spread about the target holds the gap."""
+    rng = np.random.default_rng(5)
+    n = 4000
+    e = rng.standard_normal((n, 2)) * 2.0
+    shift = np.where(np.arange(n) % 2 == 0, 40.0, 0.0)
+    df = pd.DataFrame({"dx_m": e[:, 0] + shift, "dy_m": e[:, 1], "aim_dx_m": e[:, 0], "aim_dy_m": e[:, 1],
+                       "retarget_m": shift})
+    _, a, b, _ = mc.landing_ellipse(df)
+    assert a == pytest.approx(6.0, rel=0.05) and b == pytest.approx(6.0, rel=0.05)
+    _, ta, tb, tang = mc.landing_ellipse(df, about="target")
+    assert ta == pytest.approx(3.0 * np.sqrt(20.0**2 + 4.0), rel=0.05) and tb == pytest.approx(6.0, rel=0.05)
+    assert tang % 180.0 == pytest.approx(0.0, abs=2.0) or tang % 180.0 == pytest.approx(180.0, abs=2.0)
+
+
+def test_monte_carlo_rows_carry_the_offset_from_the_aim_point(df):
+    """aim_dx/aim_dy are the touchdown minus the aim point: their norm is the aim error of each run."""
+    assert np.hypot(df.aim_dx_m, df.aim_dy_m).to_numpy() == pytest.approx(df.aim_error_m.to_numpy(), abs=1e-6)
+    s = mc.summary(df)
+    assert s.ellipse_p9973_major_m == pytest.approx(s.ellipse_3sigma_major_m * mc.ellipse_scale(0.9973) / 3.0)
+    assert "98.9 %" in s.ellipse_convention
+
+
 def test_figures_are_png(site, df):
     for png in (mc.fig_landing_scatter(df, site.dem, TARGET), mc.fig_nav_error_vs_altitude(df),
                 mc.fig_touchdown_velocity(df)):
@@ -161,3 +215,19 @@ def test_vision_frame_loss_is_a_dispersion_and_vision_carries_the_navigation(sit
     assert blind.nav_err_50m.median() > 2 * df.nav_err_50m.median()
     with pytest.raises(ConfigError, match="probability"):
         mc.Dispersions(vision_p_dropout=1.5)
+
+
+def test_the_budget_flies_this_monte_carlos_descent(df):
+    """One lander for both: the budget's descent is the delta-v these runs bought (rocket equation on their
+    propellant with the vehicle they flew), which must at least cancel the PDI speed (a physical lower bound: the
+    horizontal velocity at PDI has to go), and the budget's descent row carries its 99 % quantile + 5 %."""
+    from lupex.landing.descent import Vehicle
+    from lupex.mission.budget import BudgetParams, descent_from_monte_carlo, launch_to_landing_budget
+
+    d = descent_from_monte_carlo(df, Vehicle(), SHORT, 0.99)
+    assert d.n_runs == int(df.success.sum())
+    assert SHORT.pdi_speed_mps < d.dv_mean_m_s < 3500.0
+    b = launch_to_landing_budget(BudgetParams(), d)
+    row = b.table[b.table.phase.str.startswith("Powered descent")]
+    assert row["dv_m_s"].iloc[0] == pytest.approx(1.05 * d.dv_quantile_m_s, rel=1e-12)
+    assert b.params.descent_perilune_altitude_m == SHORT.pdi_altitude_m and b.params.lander_isp_s == Vehicle().isp_s

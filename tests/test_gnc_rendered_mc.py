@@ -3,7 +3,7 @@
 The rendered runs fly the real chain (render the true DEM from the true pose, detect and identify craters or
 template-match, PnP); the truth they are checked against is the simulator's true trajectory, which the chain
 never sees. Bound: the issue's goal of a navigation error <= 3 m at 50 m (better than SLIM's 3-4 m,
-REFERENCES.md), with 2 m of margin for the IMU drift after the last frame on this small test site.
+docs/REFERENCES.md#slim), with 2 m of margin for the IMU drift after the last frame on this small test site.
 As in the landing phase, simulated fixes stand in for the approach map while the lander is beyond this
 2.4 km DEM (it starts 7.5 km out).
 """

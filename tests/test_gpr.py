@@ -27,7 +27,7 @@ def test_dry_permittivity_is_olhoeft_strangway_and_in_changE_ranges():
     rho = np.array([1.5, 1.6, 1.7, 1.8])                       # g/cm^3
     eps = gpr.dry_permittivity(rho * 1000)
     np.testing.assert_allclose(eps, 1.919 ** rho, rtol=1e-12)   # Olhoeft & Strangway 1975 / Carrier 1991
-    # Chang'E-4 LPR hyperbola fits: eps' 2.64-3.85 (REFERENCES.md)
+    # Chang'E-4 LPR hyperbola fits: eps' 2.64-3.85 (docs/REFERENCES.md#chang-e4-lpr)
     assert np.all((eps >= 2.64) & (eps <= 3.85))
     # Chang'E-5 samples eps' 3.04 +- 0.02: reached inside 1.5-1.8 g/cm^3 (at 1.706 g/cm^3)
     assert gpr.dry_permittivity(1706.0) == pytest.approx(3.04, abs=0.02)

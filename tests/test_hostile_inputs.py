@@ -327,7 +327,7 @@ def test_huge_dem_info_reads_windows_only(tmp_path):
 
 
 def test_run_memory_estimate_refuses_with_numbers(capsys, tmp_path):
-    code, err = cli(capsys, "run", "--set", "site.size_m=400000", "--set", "site.pixel_m=20.5", "--out",
+    code, err = cli(capsys, "run", "--set", "site.name=synthetic", "--set", "site.size_m=400000", "--set", "site.pixel_m=20.5", "--out",
                     tmp_path / "x", "-q")
     assert code == 2 and one_line(err) and "GiB" in err and "available" in err, err
     assert list(tmp_path.iterdir()) == []

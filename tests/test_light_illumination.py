@@ -121,7 +121,7 @@ def test_statistics_match_naive_per_cell(dem5, year, wavy):
 def test_flat_pole_over_a_year_is_lit_about_half_the_time(dem5, year):
     """Flat horizon (0 deg) at the pole: the Sun's centre is up about half the year.
 
-    Anchor (REFERENCES.md, "Light and Earth at the south pole"): the Sun's
+    Anchor (docs/REFERENCES.md#polar-sun-geometry): the Sun's
     elevation at the pole stays within about +-1.6 deg; over a year it is above
     the horizon roughly half the time. The exact share comes from the naive loop.
     """

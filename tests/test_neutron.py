@@ -216,7 +216,7 @@ def test_composition_factor_is_separable_from_the_hydrogen_response():
 
 
 def test_burial_depth_sensing_to_about_a_metre():
-    # the NS must sense hydrogen to ~1 m (mission requirement, REFERENCES.md): 4 wt% ice under 1 m of
+    # the NS must sense hydrogen to ~1 m (mission requirement, docs/REFERENCES.md#nss): 4 wt% ice under 1 m of
     # dry regolith (150 g/cm^2 at 1.5 g/cm^3) still lowers the epithermal rate by > 10 %; under 2 m
     # of dry regolith (340 g/cm^2) it is within 5 % of dry
     epi, th = ns.two_layer_ratios(0.0, 4.0, np.array([0.0, 150.0, 340.0, 600.0]))

@@ -11,7 +11,10 @@ What it checks, against the browser rather than against the HTML text:
   as the run made for it;
 - nothing is fetched from outside the file: no request other than the report itself and ``data:`` URLs,
   no ``src``/``href`` in the DOM that is not ``data:`` or ``#...``, every ``#...`` link has its target;
-- no JavaScript exception, no console or browser-log error; the page declares UTF-8.
+- no JavaScript exception, no console or browser-log error; the page declares UTF-8;
+- the report opens with the mission verdicts (section ``summary``, before the table of contents, its table
+  on the first screen), and no figure is empty (a blank PNG is one colour; the summary's map and timeline
+  must not be almost all one colour).
 
 Needs Debian's ``chromium`` (``apt-get install chromium``; ``.ci/run`` installs it where apt-get
 works); skipped without it. ``LUPEX_CHROMIUM`` points at another Chromium/Chrome binary.
@@ -155,6 +158,32 @@ PROBE_JS = r"""
     try { const b = await createImageBitmap(await (await fetch(src)).blob()); return [b.width, b.height]; }
     catch (e) { return String(e); }
   }));
+  // what each figure shows: distinct colours and the share of the commonest one (a blank figure has one colour)
+  const pixels = imgs.map(i => {
+    try {
+      const w = Math.max(1, Math.min(i.naturalWidth, 300));
+      const h = Math.max(1, Math.round(i.naturalHeight * w / Math.max(i.naturalWidth, 1)));
+      const c = document.createElement('canvas'); c.width = w; c.height = h;
+      const g = c.getContext('2d'); g.drawImage(i, 0, 0, w, h);
+      const d = g.getImageData(0, 0, w, h).data;
+      const counts = new Map();
+      for (let k = 0; k < d.length; k += 4) {
+        const key = (d[k] << 16) | (d[k + 1] << 8) | d[k + 2];
+        counts.set(key, (counts.get(key) || 0) + 1);
+      }
+      let top = 0; for (const v of counts.values()) top = Math.max(top, v);
+      return {distinct: counts.size, dominant: top / (d.length / 4)};
+    } catch (e) { return {error: String(e)}; }
+  });
+  const summaryEl = document.getElementById('summary');
+  const navEl = document.querySelector('nav');
+  const summary = summaryEl ? {
+    first: document.querySelector('section') === summaryEl,
+    beforeNav: navEl ? Boolean(summaryEl.compareDocumentPosition(navEl) & Node.DOCUMENT_POSITION_FOLLOWING) : true,
+    tableTop: (summaryEl.querySelector('table.verdicts') || summaryEl).getBoundingClientRect().top,
+    viewportHeight: window.innerHeight,
+    statuses: [...summaryEl.querySelectorAll('table.verdicts tbody .status')].map(e => e.textContent),
+  } : null;
   const sections = [...document.querySelectorAll('section')].map(s => {
     const h = s.querySelector('h2');
     return {id: s.id, heading: h ? h.textContent : null, figures: s.querySelectorAll('img').length};
@@ -162,7 +191,8 @@ PROBE_JS = r"""
   const images = imgs.map((i, k) => ({
     section: i.closest('section') ? i.closest('section').id : null, alt: i.alt,
     src: (i.getAttribute('src') || '').slice(0, 30), complete: i.complete,
-    naturalWidth: i.naturalWidth, naturalHeight: i.naturalHeight, decoded: decoded[k], bitmap: bitmaps[k]}));
+    naturalWidth: i.naturalWidth, naturalHeight: i.naturalHeight, decoded: decoded[k], bitmap: bitmaps[k],
+    pixels: pixels[k]}));
   const refs = [];
   for (const el of document.querySelectorAll('*')) {
     for (const a of ['src', 'href', 'srcset', 'poster', 'data', 'action', 'background', 'xlink:href']) {
@@ -186,7 +216,7 @@ PROBE_JS = r"""
   return {
     charset: document.characterSet, title: document.title, readyState: document.readyState,
     h1: [...document.querySelectorAll('h1')].map(h => h.textContent),
-    sections, images, refs, cssUrls, brokenAnchors,
+    sections, images, refs, cssUrls, brokenAnchors, summary,
     duplicateIds: ids.filter((v, k) => ids.indexOf(v) !== k),
     scripts: document.scripts.length,
     resources: performance.getEntriesByType('resource').map(e => e.name.slice(0, 200)),
@@ -278,6 +308,21 @@ def check_report_in_browser(report: Path, sections: list, exe: str, profile_dir:
                                               and i["bitmap"] == [i["naturalWidth"], i["naturalHeight"]])]
     assert not bad, f"{len(bad)} of {len(probe['images'])} figures did not decode: {bad[:5]}"
     assert all(i["alt"] for i in probe["images"]), "a figure without alt text"
+    # no empty figure: a blank PNG is one colour; the summary's own figures (map, timeline) are mostly drawn on
+    blank = [(i["section"], i["alt"][:60], i["pixels"]) for i in probe["images"]
+             if "error" in i["pixels"] or i["pixels"]["distinct"] < 4]
+    assert not blank, f"empty figures: {blank}"
+    sparse = [(i["alt"][:60], i["pixels"]) for i in probe["images"]
+              if i["section"] == "summary" and i["pixels"]["dominant"] > 0.97]
+    assert not sparse, f"summary figures with (almost) nothing drawn: {sparse}"
+
+    # bad news first: the verdicts are the first section, before the table of contents, on the first screen
+    if any(s.id == "summary" for s in sections):
+        sm = probe["summary"]
+        assert sm and sm["first"], "the report does not open with the summary section"
+        assert sm["beforeNav"], "the table of contents comes before the summary"
+        assert sm["tableTop"] < sm["viewportHeight"], f"the verdict table starts below the first screen: {sm}"
+        assert sm["statuses"], "the summary has no verdicts"
 
     # offline: nothing but the file itself and data: URLs, in the DOM, in CSS and on the wire
     external = [r for r in probe["refs"] if not (r["value"].startswith("data:") or r["value"].startswith("#"))]
@@ -302,5 +347,6 @@ def test_report_in_headless_browser(small_mission, browser_exe, tmp_path):
     report = run_dir / "report.html"
     sections = expected_sections(render_calls, result)
     t0 = time.perf_counter()
+    assert sections[0].id == "summary", "the run's report must open with the mission verdicts"
     check_report_in_browser(report, sections, browser_exe, tmp_path / "profile")
     print(f"browser check of {report.stat().st_size / 1e6:.1f} MB report: {time.perf_counter() - t0:.1f} s")

@@ -26,7 +26,7 @@ from lupex.mission.rundir import FINGERPRINT, RunDir, Terminated, fingerprint
 
 # A small, fast run: a 2 km synthetic site at 40 m, 10 days at 6 h, 36 azimuths, one descent, no rendered frame
 # (about 50 CPU-s, most of it the survey, the drilling figures and the report).
-TINY = ["--set", "site.size_m=2000", "--set", "site.pixel_m=40", "--set", "sites.edge_margin_m=200",
+TINY = ["--set", "site.name=synthetic", "--set", "site.size_m=2000", "--set", "site.pixel_m=40", "--set", "sites.edge_margin_m=200",
         "--days", "10", "--step-hours", "6", "--azimuths", "36", "--set", "sites.count=2",
         "--set", "sites.min_separation_m=200", "--set", "landing.runs=1", "--set", 'landing.frame_altitudes_m=""',
         "--set", "subsurface.seed=5", "-q"]  # seed 5: the nearest first drill site (250 m), so a short survey

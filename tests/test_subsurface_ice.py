@@ -13,7 +13,7 @@ from lupex.subsurface import ice, polar, vapor
 def test_vapor_pressure_and_loss_rate():
     # Murphy & Koop 2005 eq. 7 at 273.16 K gives the triple-point pressure 611.657 Pa (their Table/check value)
     assert vapor.vapor_pressure_ice_pa(273.16) == pytest.approx(611.657, rel=1e-3)
-    # Siegler et al. 2016 / REFERENCES.md: ~1 mm/Gyr near 100 K
+    # Siegler et al. 2016 (docs/REFERENCES.md#siegler2016): ~1 mm/Gyr near 100 K
     t1 = optimize.brentq(lambda t: np.log(vapor.recession_mm_per_gyr(vapor.sublimation_rate_kg_m2_s(t))), 80, 130)
     assert 98 < t1 < 104
 

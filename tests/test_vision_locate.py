@@ -1,7 +1,7 @@
 """Detection P/R vs the truth catalogue, crater ID without prior, and full locate() on rendered frames.
 
 Accuracy anchor: crater navigation reaches about one camera GSD (Hamel et al.
-2025, REFERENCES.md); we assert a few GSD. Low sun: too few craters, template
+2025, docs/REFERENCES.md#hamel2025); we assert a few GSD. Low sun: too few craters, template
 matching works (Maehara et al. 2021).
 """
 

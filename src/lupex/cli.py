@@ -27,6 +27,9 @@ app = typer.Typer(
 )
 dem_app = typer.Typer(help="Make or inspect a DEM.", no_args_is_help=True)
 app.add_typer(dem_app, name="dem")
+data_app = typer.Typer(help="Download native LOLA products (needs internet) and cut site boxes from them.",
+                       no_args_is_help=True)
+app.add_typer(data_app, name="data")
 
 
 def _register_subsystems() -> None:
@@ -54,13 +57,15 @@ def _config_epilog() -> str:
 @app.command(epilog=_config_epilog())
 def run(
     config: Annotated[Optional[Path], typer.Option("--config", "-c", help="TOML file setting any parameter below.")] = None,
-    dem: Annotated[Optional[Path], typer.Option(help="Real DEM (GeoTIFF in a projected CRS, or PDS3 LDEM .IMG/.LBL); default: the built-in SYNTHETIC site. Heights in m.")] = None,
+    site: Annotated[Optional[str], typer.Option("--site", help="Built-in site: site01 (default: real LOLA terrain of the Shackleton-de Gerlache connecting ridge, 16 x 16 km at 20 m, with the LDEM_75S 240 m cap as far field) or synthetic (the procedural site; --seed, site.size_m in m, site.pixel_m in m).")] = None,
+    dem: Annotated[Optional[Path], typer.Option(help="Your own DEM (GeoTIFF in a projected CRS, or PDS3 LDEM .IMG/.LBL), heights in m; replaces the built-in site.")] = None,
     out_dir: Annotated[Optional[Path], typer.Option("--out", "-o", help="Run directory to create (default lupex-runs/run-<UTC timestamp>).")] = None,
     start: Annotated[Optional[str], typer.Option(help="Start of the span, UTC ISO 8601 (default 2027-01-01T00:00:00).")] = None,
     days: Annotated[Optional[float], typer.Option(help="Length of the span in days (default 365).")] = None,
     step_hours: Annotated[Optional[float], typer.Option(help="Time step in hours (default 1).")] = None,
     azimuths: Annotated[Optional[int], typer.Option(help="Number of horizon azimuths (default 360, i.e. 1 deg).")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Seed of the synthetic site (default 0).")] = None,
+    far_field: Annotated[Optional[list[Path]], typer.Option("--far-field", help="Regional DEM whose terrain beyond the site DEM raises the horizons (repeatable, smallest first; sets site.far_field).", metavar="FILE")] = None,
     workers: Annotated[Optional[int], typer.Option(help="Start a local Dask cluster with this many worker processes (default 0: in-process).")] = None,
     scheduler: Annotated[Optional[str], typer.Option(help="Address of a running Dask scheduler, tcp://host:port.")] = None,
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override one parameter, table.key=value (repeatable), e.g. --set lander.max_slope_deg=10.")] = None,
@@ -73,16 +78,21 @@ def run(
     from lupex.mission.run import run_mission
 
     sets = list(set_ or [])
-    for key, val in (("site.dem", dem), ("time.start", start), ("time.days", days), ("time.step_hours", step_hours),
+    for key, val in (("site.name", site), ("site.dem", dem), ("time.start", start), ("time.days", days), ("time.step_hours", step_hours),
                      ("light.n_azimuths", azimuths), ("site.seed", seed), ("compute.workers", workers),
                      ("compute.scheduler", scheduler), ("output.directory", out_dir)):
         if val is not None:
             sets.append(f"{key}={json.dumps(str(val)) if isinstance(val, (str, Path)) else val}")
     if overwrite:
         sets.append("output.overwrite=true")
+    if far_field:
+        for f in far_field:
+            if not f.exists():
+                raise LupexError(f"far-field DEM {f} does not exist; check the path given to --far-field")
+        sets.append(f"site.far_field={json.dumps([str(f) for f in far_field])}")
     from lupex.io import check_utf8_path
 
-    for p in (dem, out_dir, resume):  # GDAL/HDF5 cannot take raw-byte names: refuse them before any work
+    for p in (dem, out_dir, resume, *(far_field or [])):  # GDAL/HDF5 cannot take raw-byte names: refuse them now
         if p is not None:
             check_utf8_path(p)
     if dem is not None and not dem.exists():
@@ -106,6 +116,10 @@ def run(
             f"(illumination {best.illumination_pct:.1f}%, Earth {best.earth_visible_pct:.1f}%, "
             f"longest darkness {best.longest_darkness_h:.0f} h)"
         )
+    if result.verdicts:  # the mission's verdicts last, worst first, where the eye lands when the run ends
+        from lupex.report.summary import console_table
+
+        out.print(console_table(result.verdicts))
 
 
 @app.command()
@@ -200,6 +214,74 @@ def dem_info(path: Annotated[Path, typer.Argument(help="DEM file (GeoTIFF or PDS
     out.print(f"CRS: {dem_crs(da).name}", markup=False)
     out.print(f"latitude {lat.min():.3f} to {lat.max():.3f} deg; heights {z.min():.1f} to {z.max():.1f} m")
     out.print(f"no-data cells filled: {da.attrs.get('n_filled', 0)}")
+
+
+_DATA_DIR_HELP = "Cache directory for downloaded products (default $LUPEX_DATA_DIR, else the user cache, lupex/lola)."
+_MANIFEST_HELP = "JSON product manifest to use instead of the built-in one (lupex/terrain/data/lola_products.json)."
+
+
+@data_app.command("list")
+def data_list(
+    data_dir: Annotated[Optional[Path], typer.Option(help=_DATA_DIR_HELP)] = None,
+    manifest: Annotated[Optional[Path], typer.Option(help=_MANIFEST_HELP)] = None,
+) -> None:
+    """List the LOLA products lupex can fetch: name, size (bytes, as published), citation, cached or not."""
+    from rich.table import Table
+
+    from lupex.terrain import fetch
+
+    products = fetch.load_manifest(manifest)
+    where = fetch.data_dir(data_dir)
+    tab = Table(title=f"LOLA products (cache: {where})")
+    for c in ("name", "size", "pixel (m)", "cached", "what", "cite"):
+        tab.add_column(c)
+    for p in products.values():
+        tab.add_row(p.name, p.size_text(), f"{p.pixel_m:g}", fetch.cached_state(p, where), p.title, p.citation)
+    out.print(tab)
+    seen = []
+    for p in products.values():
+        if p.citation not in seen:
+            seen.append(p.citation)
+            out.print(f"[b]{p.citation}[/b]: {p.citation_text}", highlight=False)
+
+
+@data_app.command("fetch")
+def data_fetch(
+    product: Annotated[str, typer.Argument(help="Product name from `lupex data list`, e.g. site01.")],
+    crop: Annotated[Optional[str], typer.Option(help="Cut a square out of the product: LAT,LON,SIZE_KM = centre planetocentric latitude (deg), east longitude (deg), side (km).", metavar="LAT,LON,SIZE_KM")] = None,
+    pixel_m: Annotated[Optional[float], typer.Option(help="Pixel size of the crop, m (default: the product's own).")] = None,
+    out_file: Annotated[Optional[Path], typer.Option("--out", "-o", help="GeoTIFF to write the crop to (IAU_2015:30135, heights in m); needs --crop.")] = None,
+    data_dir: Annotated[Optional[Path], typer.Option(help=_DATA_DIR_HELP)] = None,
+    base_url: Annotated[Optional[str], typer.Option(help="Fetch every file from BASE_URL/<file name> (a mirror) instead of the manifest's URLs (default $LUPEX_DATA_URL).")] = None,
+    manifest: Annotated[Optional[Path], typer.Option(help=_MANIFEST_HELP)] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Download a LOLA product into the cache (verified by size, content type and checksum) and optionally crop it."""
+    from lupex.terrain import fetch
+
+    prod = fetch.get_product(fetch.load_manifest(manifest), product)
+    box = fetch.parse_crop(crop) if crop is not None else None
+    if out_file is not None and box is None:
+        raise LupexError("--out needs --crop LAT,LON,SIZE_KM (the full product stays in the cache; see --data-dir)")
+    if box is not None and out_file is None:
+        raise LupexError("--crop needs --out FILE.tif, the GeoTIFF to write")
+    if pixel_m is not None and box is None:
+        raise LupexError("--pixel-m applies to a crop; give --crop and --out as well")
+    if pixel_m is not None and not pixel_m > 0:
+        raise LupexError(f"--pixel-m {pixel_m:g} must be a positive number of metres")
+    path = fetch.fetch_product(prod, directory=data_dir, base_url=base_url, progress=not quiet)
+    out.print(f"{prod.name}: {path}", highlight=False)
+    if box is None:
+        return
+    lat, lon, size_km = box
+    info = fetch.crop_to_site(path, out_file, lat_deg=lat, lon_deg=lon, size_km=size_km, pixel_m=pixel_m,
+                              source=f"{prod.title}; {prod.citation_text}; cropped to {size_km:g} km around "
+                                     f"lat {lat:g}, lon {lon:g}")
+    ny, nx = info["shape"]
+    lo, hi = info["height_range_m"]
+    out.print(f"wrote {out_file} ({nx} x {ny} cells at {info['pixel_m']:g} m, IAU_2015:30135; heights {lo:.1f} to "
+              f"{hi:.1f} m; {info['n_nodata']} no-data cells)", highlight=False)
+    out.print(f"use it: lupex run --dem {out_file}", highlight=False)
 
 
 _register_subsystems()

@@ -44,10 +44,15 @@ def _p(default, unit: str, help: str, **kw):
 
 @dataclass(frozen=True)
 class SiteConfig:
-    dem: str = _p("", "path", "DEM file (GeoTIFF or PDS3 .IMG/.LBL, projected CRS); empty = built-in SYNTHETIC south-pole site")
+    name: str = _p("site01", "-", "built-in site: site01 = real LOLA terrain of the Shackleton-de Gerlache connecting ridge "
+                   "(PGDA Site01, 16 x 16 km at 20 m, with the LDEM_75S cap as far field); synthetic = the procedural "
+                   "site (size_m, pixel_m, seed)")
+    dem: str = _p("", "path", "your own DEM file (GeoTIFF or PDS3 .IMG/.LBL, projected CRS); replaces the built-in site")
     seed: int = _p(0, "-", "seed of the synthetic site generator (same seed, same terrain)")
     size_m: float = _p(20_000.0, "m", "side length of the synthetic site, centred on the south pole")
     pixel_m: float = _p(20.0, "m", "pixel size of the synthetic site")
+    far_field: tuple[str, ...] = _p((), "paths", "regional DEMs (same CRS, coarser, smallest first, each covering the one "
+                                   "before) whose terrain beyond the site DEM raises its horizons; [] = the site DEM alone")
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,7 @@ class LightConfig:
     earth_threshold: float = _p(0.5, "fraction 0-1", "Earth counts as visible when at least this fraction of its disk is above the horizon")
     memory_limit_gib: float = _p(4.0, "GiB", "above this size the horizon cube is streamed through a temporary file instead of RAM")
     tile: int = _p(256, "cells", "tile side for the per-cell statistics (and for distributing them on Dask)")
+    far_field_max_km: float = _p(0.0, "km", "far-field terrain farther than this from the site DEM's centre is left out; 0 = out to the far-field DEMs' edge")
 
 
 @dataclass(frozen=True)
@@ -265,6 +271,8 @@ def _coerce(key: str, value: Any, typ: type, allow_inf: bool = False) -> Any:
     """``value`` (from TOML or --set) as ``typ``: bool, int, float, str, ``tuple[float, ...]`` or a fixed-length
     ``tuple[float, float]`` (a TOML array), ``Mapping[str, float]`` (a TOML table); ConfigError naming ``key``."""
     origin, args = get_origin(typ), get_args(typ)
+    if origin is tuple and args == (str, Ellipsis) and isinstance(value, str):
+        value = [value] if value else []  # one path given as a plain string (--set site.far_field=a.tif)
     if origin is tuple:
         items = args[:1] * len(value) if len(args) == 2 and args[1] is Ellipsis and isinstance(value, list) else args
         if not isinstance(value, list) or len(items) != len(value):
@@ -455,7 +463,11 @@ def load(path: str | Path | None = None, overrides: list[str] | None = None, bas
 
 def validate(cfg: Config) -> None:
     """Check the ranges a run can work with; raise ConfigError naming the key."""
+    from lupex.terrain.builtin import SITE_NAMES
+
     checks = [
+        (cfg.site.name in SITE_NAMES, f"site.name {cfg.site.name!r} is not a built-in site; choose one of "
+                                      f"{', '.join(SITE_NAMES)}, or give your own DEM as site.dem (--dem)"),
         (cfg.site.size_m > 0, "site.size_m must be positive"),
         (cfg.site.pixel_m > 0, "site.pixel_m must be positive"),
         (cfg.site.size_m / max(cfg.site.pixel_m, 1e-9) >= 16, "site.size_m / site.pixel_m must give at least 16 cells"),
@@ -468,6 +480,7 @@ def validate(cfg: Config) -> None:
         (0 < cfg.light.earth_threshold <= 1, "light.earth_threshold must be in (0, 1]"),
         (cfg.light.memory_limit_gib > 0, "light.memory_limit_gib must be positive"),
         (cfg.light.tile >= 16, "light.tile must be at least 16"),
+        (cfg.light.far_field_max_km >= 0, "light.far_field_max_km must be >= 0 km (0 = out to the far-field DEMs' edge)"),
         (0 < cfg.lander.max_slope_deg < 90, "lander.max_slope_deg must be in (0, 90)"),
         (cfg.lander.slope_baseline_m >= 0, "lander.slope_baseline_m must be >= 0"),
         (cfg.lander.landing_radius_m >= 0, "lander.landing_radius_m must be >= 0"),

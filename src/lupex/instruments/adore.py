@@ -12,7 +12,7 @@ Physics and numbers
 * Absorption alpha(nu) = N S(T) g(nu - nu0), so the line area is N S(T)
   (N number density, g area-normalised Voigt profile).
 * Line: H2O 7181.155780 cm^-1, S(296 K) = 1.505e-20 cm/molecule,
-  E'' = 136.7617 cm^-1 (HITRAN; REFERENCES.md). Temperature scaling
+  E'' = 136.7617 cm^-1 (HITRAN; docs/REFERENCES.md#hitran). Temperature scaling
   (HITRAN convention, Rothman et al. 1998 JQSRT 60:665, eq. A11):
   S(T) = S(Tref) Q(Tref)/Q(T) exp(-c2 E''/T)/exp(-c2 E''/Tref)
          (1 - exp(-c2 nu0/T)) / (1 - exp(-c2 nu0/Tref)),

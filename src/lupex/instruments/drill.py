@@ -50,7 +50,7 @@ from lupex.instruments.sample import (
 from lupex.params import ASSUMED, check_non_negative, check_positive, check_range, param
 from lupex.subsurface.profile import Column
 
-MAX_DEPTH_M = 1.5  # LUPEX drill reach (REFERENCES.md)
+MAX_DEPTH_M = 1.5  # LUPEX drill reach (docs/REFERENCES.md#lupex-mission)
 
 
 _ZACNY = "drill class of Zacny et al. 2013 (AIAA 2013-5385) and TRIDENT (Zacny et al. 2021)"
@@ -61,7 +61,7 @@ class DrillParams:
     """The drill and sample handling (see the module docstring for the model and its sources)."""
 
     max_depth_m: float = param(MAX_DEPTH_M, "m", f"depth to drill to, from the surface (at most the drill's {MAX_DEPTH_M} m reach)",
-                               "LUPEX drill reach 1.5 m (REFERENCES.md)")
+                               "LUPEX drill reach 1.5 m (docs/REFERENCES.md#lupex-mission)")
     bit_radius_m: float = param(0.0125, "m", "auger bit radius (25 mm bit)", f"{ASSUMED}: {_ZACNY}")
     cutting_power_w: float = param(100.0, "W", "power into cutting at the bit", f"{ASSUMED}: ~100 W, {_ZACNY}")
     overhead_power_w: float = param(20.0, "W", "drill electronics and feed motor power while drilling and retracting",

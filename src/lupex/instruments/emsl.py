@@ -10,7 +10,7 @@ Natural exosphere (surface number density, cm^-3)
   Reference values at T_ref = 100 K (night): He 4e4 cm^-3 (LACE night value as
   usually quoted, Hoffman et al. 1973), Ne 4e4 cm^-3 (same order; Ne could not
   be separated cleanly by LACE and its night value is uncertain by ~2x).
-  REFERENCES.md: LACE night total ~2e5 cm^-3, LAMP He ~7e3 cm^-3.
+  docs/REFERENCES.md#hoffman1973, docs/REFERENCES.md#lamp-helium: LACE night total ~2e5 cm^-3, LAMP He ~7e3 cm^-3.
 * Ar-40 is condensable: the gas fraction is t_hop / (t_hop + tau) with the
   residence time tau = 1e-13 s * exp(U / kT) (Frenkel) and the ballistic hop
   time t_hop = 2 sqrt(2kT/m) / g. U = 0.28 eV (~6.5 kcal/mol) puts the

@@ -17,7 +17,7 @@ Sources
   sqrt eps* = sqrt eps*_dry + v_ice (sqrt eps*_ice - 1). In both, ice replaces
   vacuum, so with no ice the dry Olhoeft value is returned exactly. Mixing is
   done on complex permittivity eps* = eps' (1 - i tan delta).
-- Ice: eps' = 3.15 (Matsuoka et al. 1997 and the REFERENCES.md GPR entry),
+- Ice: eps' = 3.15 (Matsuoka et al. 1997, docs/REFERENCES.md#matsuoka1997),
   tan(delta) ~ 1e-4 at hundreds of MHz for cold ice (assumed, order of
   magnitude; Matsuoka 1996 give 1e-4..1e-3 between 190 and 260 K).
 

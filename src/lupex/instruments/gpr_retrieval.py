@@ -29,14 +29,14 @@
   weakly (sigma ~1.5 for a 0.1 m rock at 0.6 m), and fits whose sigma exceeds
   ``max_rel_sigma`` are dropped. Hyperbola fitting for the regolith velocity
   is the standard practice of the Chang'E-3/4 Lunar Penetrating Radar
-  analyses (REFERENCES.md, GPR); the velocity-radius trade-off is discussed by
+  analyses (docs/REFERENCES.md#chang-e4-lpr, docs/REFERENCES.md#chang-e5-samples); the velocity-radius trade-off is discussed by
   Ristic et al. 2009 (Computers & Geosciences 35:1620).
 - Ice below the table (``ice=``): "same-bulk" keeps the bulk density of the
   layer above; "pores" fills the pores of the same dry matrix (the ground
   truth's convention), and WEH then follows from the permittivity contrast
   alone (:func:`weh_from_contrast`).
 - Without usable hyperbolas, eps' of the top layer falls back to a prior:
-  Chang'E-4 LPR hyperbola fits gave 2.64-3.85 (REFERENCES.md), taken as
+  Chang'E-4 LPR hyperbola fits gave 2.64-3.85 (docs/REFERENCES.md#chang-e4-lpr), taken as
   3.25 +- 0.31 (range/4 ~ 2 sigma half-width); ``eps_source`` then says
   "prior (no usable diffraction hyperbola)". Or, better where the regolith
   loosens towards the surface, a depth-dependent eps'(z) from a published

@@ -4,7 +4,7 @@ A retrieval converts a reflection's two-way time below the surface echo to a
 depth through the permittivity above it. Two models:
 
 - **constant**: one eps' for the whole column above the reflector, from
-  hyperbola fits or from the Chang'E-4 LPR prior (2.64-3.85, REFERENCES.md).
+  hyperbola fits or from the Chang'E-4 LPR prior (2.64-3.85, docs/REFERENCES.md#chang-e4-lpr).
 - **density profile**: eps'(z) = s * 1.919^rho(z), the Olhoeft & Strangway
   (1975) relation applied to a published dry-density profile (Carrier et al.
   1991 eq. 9.6, or Hayne et al. 2017 eq. A2; :mod:`lupex.subsurface.regolith`),

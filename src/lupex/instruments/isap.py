@@ -1,5 +1,5 @@
 """ISAP (ISRO Sample Analysis Package), modelled as a Raman spectrometer
-(JAXA's LUPEX pages plan ISAP as a Raman instrument; REFERENCES.md): forward
+(JAXA's LUPEX pages plan ISAP as a Raman instrument; docs/REFERENCES.md#lupex-mission): forward
 model of the Raman spectrum of a drilled sample from its mineral modes, and
 its analysis by linear unmixing -> mineral modes -> elemental (oxide)
 composition, with uncertainties.

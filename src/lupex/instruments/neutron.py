@@ -5,7 +5,7 @@ What is modelled, and where each piece comes from
 -------------------------------------------------
 The NS is modelled on the NSS heritage (Resource Prospector / VIPER): two
 3He tubes, one bare (Sn-wrapped) and one Cd-wrapped, giving an epithermal
-(>0.5 eV) and a thermal (<0.5 eV, bare minus Cd) channel (REFERENCES.md,
+(>0.5 eV) and a thermal (<0.5 eV, bare minus Cd) channel (docs/REFERENCES.md#nss,
 "NS"). Fast neutrons are not modelled: at rover scale they respond mostly to
 mean atomic mass and Fe/Ti, only weakly to hydrogen.
 
@@ -91,7 +91,7 @@ mean atomic mass and Fe/Ti, only weakly to hydrogen.
    2 h sqrt(2^(2/(2+beta)) - 1) = 1.77 h: a 1 m FWHM means h = 0.56 m.
 
 6. Systematics: a fractional uncertainty f (default 2 %, inside the 1-3 %
-   floor in REFERENCES.md) on each channel's dry reference rate.
+   floor in docs/REFERENCES.md#nss) on each channel's dry reference rate.
 """
 
 from __future__ import annotations
@@ -394,12 +394,12 @@ class NeutronSpectrometer:
     reference_feo_tio2_wt_pct: float = param(6.0, "wt%", "FeO+TiO2 of the dry reference regolith of the rates",
                                              "the response table's reference composition: polar highland regolith")
     footprint_fwhm_m: float = param(1.0, "m", "FWHM of the along-track footprint (with the default beaming it is 1.77 "
-                                    "times the detector height)", "~1 m for the NSS (REFERENCES.md, NS), item 5")
+                                    "times the detector height)", "~1 m for the NSS (docs/REFERENCES.md#nss), item 5")
     beaming_exponent: float = param(BEAMING_EXPONENT, "-", "leakage radiance ~ cos^beta of the emission angle: "
                                     "0 isotropic, 1 the cosine law", "lupex Monte Carlo leakage (both channels), as "
                                     "Chandrasekhar's H function for a diffusing half-space predicts; item 5")
     systematic_frac: float = param(0.02, "fraction", "1-sigma fractional uncertainty of each channel's dry reference rate",
-                                   "the 1-3 % systematics floor (REFERENCES.md, NS), item 6")
+                                   "the 1-3 % systematics floor (docs/REFERENCES.md#nss), item 6")
     response: NeutronResponse = param(unit="-", help="response-function table", source="module docstring",
                                       factory=NeutronResponse)
 

@@ -76,7 +76,7 @@ at any height). Two identical 3He tubes count it with efficiency
 1 - exp(-tau0 sqrt(0.0253 eV / E)) (the 3He(n,p) cross section is 1/v; tau0
 is the tube's optical thickness at 2200 m/s along its mean chord). One is
 wrapped in cadmium, modelled as a sharp cut-off at 0.5 eV (the NSS epithermal
-band, REFERENCES.md); the other is bare. Epithermal = Cd tube, thermal = bare
+band, docs/REFERENCES.md#nss); the other is bare. Epithermal = Cd tube, thermal = bare
 minus Cd tube, as the NSS team defines its channels.
 
 Variance reduction: implicit capture (the weight is multiplied by the

@@ -7,7 +7,7 @@ templates.
 Physics and numbers
 -------------------
 * Time of flight: an ion of mass m and charge z accelerated through U flies
-  L in t = L sqrt(m / (2 z e U)), i.e. m/q = 2 U (t/L)^2 (REFERENCES.md).
+  L in t = L sqrt(m / (2 z e U)), i.e. m/q = 2 U (t/L)^2 (docs/REFERENCES.md#toyoda2003).
   L is the effective (multi-turn) path; the defaults U = 1 kV, L = 10 m are
   assumptions, as is the resolving power R = t / (2 dt_FWHM) = 5000, taken
   between the ~2500 needed to split CO+ from N2+ at m/z 28 and the ~30,000

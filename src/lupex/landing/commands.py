@@ -24,10 +24,11 @@ def land(
              "craters, PnP or template match) at landing.rendered_altitudes_m (m above the terrain) instead of simulated "
              "fixes (~2 s CPU more per descent on the default site); default landing.rendered_runs (1).")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Seed of the dispersions and sensor noise; default landing.seed (0).")] = None,
-    dem: Annotated[Optional[Path], typer.Option(help="DEM file (GeoTIFF or PDS3); default site.dem, else the built-in SYNTHETIC site. Heights in m.")] = None,
-    site_seed: Annotated[Optional[int], typer.Option(help="Seed of the synthetic site; default site.seed (0).")] = None,
-    size_m: Annotated[Optional[float], typer.Option(help="Side of the synthetic site, m; default site.size_m (20000).")] = None,
-    pixel_m: Annotated[Optional[float], typer.Option(help="Pixel of the synthetic site, m; default site.pixel_m (20).")] = None,
+    site: Annotated[Optional[str], typer.Option("--site", help="Built-in site: site01 (real LOLA connecting ridge, the default site.name) or synthetic.")] = None,
+    dem: Annotated[Optional[Path], typer.Option(help="Your own DEM file (GeoTIFF or PDS3), heights in m; default site.dem, else the built-in site.")] = None,
+    site_seed: Annotated[Optional[int], typer.Option(help="Seed of the synthetic site (implies --site synthetic); default site.seed (0).")] = None,
+    size_m: Annotated[Optional[float], typer.Option(help="Side of the synthetic site, m (implies --site synthetic); default site.size_m (20000).")] = None,
+    pixel_m: Annotated[Optional[float], typer.Option(help="Pixel of the synthetic site, m (implies --site synthetic); default site.pixel_m (20).")] = None,
     frames: Annotated[Optional[str], typer.Option(help="Altitudes of the rendered frames, m, comma-separated; default landing.frame_altitudes_m (8000, 4000, 2000).")] = None,
     workers: Annotated[Optional[int], typer.Option(help="Run the descents on a local Dask cluster of this many processes; default compute.workers (0).")] = None,
     scheduler: Annotated[Optional[str], typer.Option(help="Address of a running Dask scheduler, tcp://host:port; default compute.scheduler.")] = None,
@@ -57,9 +58,11 @@ def land(
     if rendered_runs is not None and rendered_runs < 0:
         raise LupexError(f"--rendered-runs must be a number of descents from 0 to --runs, got {rendered_runs}")
 
+    if site is None and dem is None and (site_seed, size_m, pixel_m) != (None, None, None):
+        site = "synthetic"  # the synthetic site's own options name it
     options = {"landing": {"runs": runs, "seed": seed, "epoch": epoch, "frame_altitudes_m": frames,
                            "rendered_runs": rendered_runs},
-               "site": {"seed": site_seed, "size_m": size_m, "pixel_m": pixel_m, "dem": None if dem is None else str(dem)},
+               "site": {"name": site, "seed": site_seed, "size_m": size_m, "pixel_m": pixel_m, "dem": None if dem is None else str(dem)},
                "compute": {"workers": workers, "scheduler": scheduler}}
     given = {t: {k: v for k, v in kv.items() if v is not None} for t, kv in options.items()}
     cfg = merge(load(config, set_), {t: kv for t, kv in given.items() if kv}, origin="options")

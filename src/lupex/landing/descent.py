@@ -25,17 +25,17 @@ point is its radial height above the sphere minus the terrain height below it.
 A laser altimeter's slant range is found by marching along the beam (steps of
 half the vertical clearance, at least a quarter pixel) and bisecting the
 crossing, so it sees the real terrain along the beam: a crater rim makes it
-jump, as it did for ispace M1 (REFERENCES.md).
+jump, as it did for ispace M1 (docs/REFERENCES.md#ispace-m1).
 
 Vehicle (assumptions, not LUPEX data; ISRO has not published the LUPEX lander):
 scaled from Chandrayaan-3's lander (ISRO press kit, 2023: 1,752 kg with
 rover, four 800 N throttleable engines), a LUPEX lander carrying >=350 kg
-(REFERENCES.md) is taken as 2,800 kg at powered-descent initiation with
+(docs/REFERENCES.md#lupex-mission) is taken as 2,800 kg at powered-descent initiation with
 1,500 kg of MMH/MON-3 propellant, eight 800 N engines (6,400 N, T/W 1.4 in
 lunar gravity at PDI vs Chandrayaan-3's 1.13), throttle
 25-100 % (deep throttling is needed to hover at the end mass), Isp 315 s (typical of 800 N-class bipropellant engines), thrust
 direction slew <= 10 deg/s. Touchdown limits are Chandrayaan-3's: vertical
-<= 2 m/s, horizontal <= 0.5 m/s, slope <= 12 deg (REFERENCES.md).
+<= 2 m/s, horizontal <= 0.5 m/s, slope <= 12 deg (docs/REFERENCES.md#chandrayaan3).
 """
 
 from __future__ import annotations
@@ -65,13 +65,13 @@ OMEGA_MOON_RADPS = 2.0 * np.pi / (27.321661 * 86400.0)
 R_M = float(MOON_RADIUS_M)
 
 
-_CH3 = "Chandrayaan-3 (ISRO; REFERENCES.md)"
+_CH3 = "Chandrayaan-3 (ISRO; docs/REFERENCES.md#chandrayaan3)"
 _SCALED = f"{ASSUMED}: scaled from Chandrayaan-3's lander for a >=350 kg payload (module docstring)"
 
 
 @dataclass(frozen=True)
 class TouchdownLimits:
-    """Chandrayaan-3's published touchdown limits (ISRO; REFERENCES.md)."""
+    """Chandrayaan-3's published touchdown limits (ISRO; docs/REFERENCES.md#chandrayaan3)."""
 
     max_vertical_mps: float = param(2.0, "m/s", "highest vertical speed at touchdown", _CH3)
     max_horizontal_mps: float = param(0.5, "m/s", "highest horizontal speed at touchdown", _CH3)
@@ -324,7 +324,7 @@ def pdi_state(target_r, azimuth_deg: float, downrange_m: float, altitude_m_: flo
 # --------------------------------------------------------------------------- closed loop
 
 
-_SLIM = "SLIM (JAXA; REFERENCES.md)"
+_SLIM = "SLIM (JAXA; docs/REFERENCES.md#slim)"
 
 
 @dataclass(frozen=True)
@@ -332,7 +332,7 @@ class DescentConfig:
     """Mission design of one descent (defaults: SLIM-like start, Chandrayaan-3-like hazard phase).
 
     PDI at ``pdi_altitude_m`` (15 km) and ``pdi_speed_mps`` (1.7 km/s), SLIM's
-    anchor (REFERENCES.md); braking to a gate ``gate_altitude_m`` above the
+    anchor (docs/REFERENCES.md#slim); braking to a gate ``gate_altitude_m`` above the
     target; approach to a hover ``hover_altitude_m`` above it; hazard detection
     at hover with a retarget of up to ``max_retarget_m`` (60 m, Chandrayaan-3);
     vertical descent, ending at ``terminal_speed_mps``. PDI is
@@ -355,9 +355,9 @@ class DescentConfig:
     gate_altitude_m: float = param(2_000.0, "m", "altitude above the target that ends the braking phase", f"{ASSUMED}: Chandrayaan-3-like rough-braking end")
     gate_descent_mps: float = param(30.0, "m/s", "descent rate at the gate", ASSUMED)
     hover_altitude_m: float = param(100.0, "m", "hover altitude above the target for hazard detection",
-                                    "Chandrayaan-3 hovered ~150 m, SLIM ~50 m (REFERENCES.md); 100 m between them")
+                                    "Chandrayaan-3 hovered ~150 m, SLIM ~50 m (docs/REFERENCES.md#chandrayaan3, docs/REFERENCES.md#slim); 100 m between them")
     hover_time_s: float = param(4.0, "s", "hover duration for hazard detection", f"{ASSUMED}: a few seconds of imaging")
-    max_retarget_m: float = param(60.0, "m", "largest hazard-avoidance retarget (0-200 m)", "Chandrayaan-3 (REFERENCES.md: up to ~60 m)")
+    max_retarget_m: float = param(60.0, "m", "largest hazard-avoidance retarget (0-200 m)", "Chandrayaan-3 (docs/REFERENCES.md#chandrayaan3: up to ~60 m)")
     terminal_speed_mps: float = param(1.0, "m/s", "vertical speed of the final descent", f"{ASSUMED}: half the 2 m/s touchdown limit")
     dt_braking_s: float = param(0.1, "s", "integration step above the gate", f"{ASSUMED}: converged RK4 step")
     dt_terminal_s: float = param(0.05, "s", "integration step below the gate", f"{ASSUMED}: converged RK4 step")
@@ -367,7 +367,7 @@ class DescentConfig:
     altimeter_hz_braking: float = param(2.0, "Hz", "laser altimeter rate above the gate", ASSUMED)
     vision_hz: float = param(1.0, "Hz", "vision-fix (crater navigation) rate", f"{ASSUMED}: SLIM-like 1 Hz image matching")
     altimeter_gating: str = param("innovation", "-", "'innovation' (reject altimeter outliers against the filter) or 'naive' "
-                                  "(reject range jumps: ispace M1's fault logic)", "ispace M1 (REFERENCES.md) for 'naive'")
+                                  "(reject range jumps: ispace M1's fault logic)", "ispace M1 (docs/REFERENCES.md#ispace-m1) for 'naive'")
     sun_elevation_deg: float = param(1.5, "deg", "Sun elevation at the target", "set from the landing epoch (SPICE)", config=False)
     sun_azimuth_deg: float = param(90.0, "deg", "Sun grid azimuth at the target, clockwise from +y", "set from the landing epoch (SPICE)",
                                    config=False)

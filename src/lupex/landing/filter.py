@@ -24,7 +24,7 @@ crater rim is *predicted* by the onboard DEM too, so its innovation stays
 small and it is kept. After ``max_rejects`` consecutive rejections a
 measurement is accepted with its variance inflated by the innovation squared
 (the filter must never lock the sensor out for good). The ``naive`` mode
-reproduces the logic that lost ispace M1 (REFERENCES.md): reject any range
+reproduces the logic that lost ispace M1 (docs/REFERENCES.md#ispace-m1): reject any range
 that jumps by more than ``jump_m`` from the last accepted one (after the
 expected change from the vertical rate); once the ground has stepped, every
 later range differs by the step and is rejected forever.

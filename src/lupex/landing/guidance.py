@@ -1,6 +1,6 @@
 """Guidance laws of the powered descent and the closed guidance-navigation-control loop.
 
-Phases (after SLIM and Chandrayaan-3, REFERENCES.md):
+Phases (after SLIM and Chandrayaan-3, docs/REFERENCES.md#slim, docs/REFERENCES.md#chandrayaan3):
 
 1. **Braking** from PDI (~15 km, ~1.7 km/s) to a gate above the target. The
    law is E-guidance / zero-effort-miss guidance (Cherry 1964, AIAA 64-638;

@@ -5,14 +5,14 @@ itself*, so its map sits in the navigation frame displaced by the current
 navigation error (terrain-relative, as on Chandrayaan-3 and SLIM). A cell is
 safe when, over the lander footprint (leg span):
 
-* slope <= 12 deg (Chandrayaan-3's limit, REFERENCES.md), from the plane fit of
+* slope <= 12 deg (Chandrayaan-3's limit, docs/REFERENCES.md#chandrayaan3), from the plane fit of
   :func:`lupex.terrain.slope_deg` at the footprint baseline;
 * roughness (RMS residual about that plane, :func:`lupex.terrain.roughness_m`)
   <= ``max_roughness_m`` (default 0.3 m, an assumed leg-clearance margin);
 * lit: the sun ray is not blocked by terrain (marched toward the sun, with
   the lunar curvature drop d^2 / 2R), since a shadowed spot cannot be seen
   by the hazard camera and gives no power (SLIM's hover used shadows to find
-  obstacles; REFERENCES.md).
+  obstacles; docs/REFERENCES.md#slim).
 
 The safe mask is eroded by a disk of ``margin_m`` (the guidance uses half the
 leg span or twice the horizontal navigation sigma, whichever is larger),
@@ -21,7 +21,7 @@ and the safe cell nearest the target within ``max_retarget_m``
 
 Permanent shadow: a point is permanently shadowed when its horizon is higher
 than the highest the Sun can get there in every azimuth: the colatitude plus
-the 1.54 deg obliquity and libration (~1.6 deg in all, REFERENCES.md) plus
+the 1.54 deg obliquity and libration (~1.6 deg in all, docs/REFERENCES.md#polar-sun-geometry) plus
 the solar semi-diameter (0.27 deg).
 """
 

@@ -21,9 +21,22 @@ says which. A rendered frame that gives no fix leaves the filter on IMU and
 altimeter; the frame counts and the failure causes are columns of the table
 (``vision_frames``, ``vision_fixes``, ``vision_fail_<cause>``,
 ``vision_fix_err_median_m``: the chain's own horizontal error against the
-truth) and :func:`summary` reports both models separately. The 3-sigma landing ellipse is that of the sample covariance of the
-touchdown offsets: semi-axes 3 sqrt(eigenvalues) (a 2-D Gaussian's 3-sigma
-ellipse holds 98.9 % of it).
+truth) and :func:`summary` reports both models separately.
+
+Landing ellipse (:func:`dispersion_ellipse`): the dispersion of the touchdown about
+the point the lander aimed at (the target, or the retargeted safe spot after hazard
+avoidance), ``aim_dx_m``/``aim_dy_m``: the navigation and guidance scatter. The
+deliberate retargets (up to 60 m) are not dispersion: over the touchdowns about the
+*target* they make a bimodal cloud whose covariance is the gap between retargeted and
+non-retargeted runs, so they are reported apart (``retarget_rate``, and the
+``touchdown_spread_*`` ellipse of the raw touchdowns, the footprint a site must clear).
+Convention: the ellipse of the sample covariance ``S`` (eigen-decomposition
+``S = V diag(l) V^T``) scaled by ``k``: semi-axes ``k sqrt(l_i)`` along the
+eigenvectors. For a 2-D Gaussian the squared Mahalanobis distance is chi-square with 2
+degrees of freedom, so the ellipse holds ``1 - exp(-k^2 / 2)`` of the touchdowns:
+``k = 3`` ("3 sigma" per principal axis) holds 98.89 %; ``k = 3.44`` =
+sqrt(chi2_2^-1(0.9973)) holds the 99.73 % of a 1-D 3-sigma interval. The summary gives
+both (``ellipse_3sigma_*``: k = 3, 98.9 %; ``ellipse_p9973_*``: k = 3.44, 99.73 %).
 """
 
 from __future__ import annotations
@@ -38,7 +51,8 @@ from lupex.landing import descent as _d
 from lupex.landing import sensors as sens
 from lupex.params import ASSUMED, check_non_negative, check_pair, check_range, param
 
-__all__ = ["Dispersions", "run_one", "run_monte_carlo", "summary", "vision_breakdown", "landing_ellipse", "fig_landing_scatter",
+__all__ = ["Dispersions", "run_one", "run_monte_carlo", "summary", "vision_breakdown", "landing_ellipse",
+           "dispersion_ellipse", "ellipse_probability", "ellipse_scale", "fig_landing_scatter",
            "fig_nav_error_vs_altitude", "fig_touchdown_velocity", "nav_error_table"]
 
 
@@ -59,7 +73,7 @@ class Dispersions:
         f"{ASSUMED}: sub-pixel registration of a ~5 m LOLA-derived map")
     vision_sigma_gsd_range: tuple[float, float] = param(
         (0.7, 1.5), "GSD", "[low, high] of the uniform draw of the vision-fix sigma, in camera ground sample distances",
-        "crater navigation error ~1 GSD (Hamel et al. 2025; REFERENCES.md)")
+        "crater navigation error ~1 GSD (Hamel et al. 2025; docs/REFERENCES.md#hamel2025)")
     vision_p_dropout: float = param(
         0.05, "probability", "chance that a simulated vision frame gives no fix, at any sun",
         f"{ASSUMED}: occasional frame loss (lupex.landing.sensors.SimulatedVision)")
@@ -124,6 +138,7 @@ def run_one(terrain: _d.SiteTerrain, target_xy, seed_seq: np.random.SeedSequence
     row = dict(run=index, success=res.success, failure_cause=res.failure_cause,
                landing_error_m=res.landing_error_m, aim_error_m=res.aim_error_m, retarget_m=res.retarget_m,
                dx_m=float(res.touchdown_r_m[0] - target_xy[0]), dy_m=float(res.touchdown_r_m[1] - target_xy[1]),
+               aim_dx_m=float(res.touchdown_r_m[0] - res.aim_r_m[0]), aim_dy_m=float(res.touchdown_r_m[1] - res.aim_r_m[1]),
                v_vert_mps=res.vertical_speed_mps, v_horiz_mps=res.horizontal_speed_mps, slope_deg=res.slope_deg,
                propellant_kg=res.propellant_used_kg, duration_s=res.duration_s,
                map_offset_m=float(np.hypot(map_off[0], map_off[1])), thrust_scale_error=thrust_err)
@@ -219,20 +234,53 @@ def run_monte_carlo(site_or_dem, target_xy, n_runs: int, seed: int = 0, *, clien
     return df
 
 
-def landing_ellipse(df: pd.DataFrame, n_sigma: float = 3.0):
-    """(centre (2,), semi-major, semi-minor, angle_deg from +x) of the n-sigma touchdown ellipse."""
-    xy = df[["dx_m", "dy_m"]].to_numpy(float)
+def ellipse_probability(k: float) -> float:
+    """Share of a 2-D Gaussian inside its k-sigma covariance ellipse: the chi-square (2 dof) CDF at k^2,
+    ``1 - exp(-k^2 / 2)`` (3 -> 0.9889)."""
+    return float(-np.expm1(-0.5 * float(k) ** 2))
+
+
+def ellipse_scale(probability: float) -> float:
+    """The k whose covariance ellipse holds ``probability`` of a 2-D Gaussian: sqrt(-2 ln(1 - p)) (0.9973 -> 3.44)."""
+    if not 0.0 < probability < 1.0:
+        raise ConfigError(f"ellipse probability must be in (0, 1), got {probability!r}")
+    return float(np.sqrt(-2.0 * np.log1p(-float(probability))))
+
+
+def dispersion_ellipse(xy, n_sigma: float = 3.0):
+    """(centre (2,), semi-major m, semi-minor m, angle_deg of the major axis from +x) of the ``n_sigma``
+    covariance ellipse of the points ``xy`` (n, 2): the sample mean, and the eigen-decomposition of the sample
+    covariance (semi-axes ``n_sigma sqrt(eigenvalue)``; see the module docstring for the probability)."""
+    xy = np.asarray(xy, float).reshape(-1, 2)
+    xy = xy[np.all(np.isfinite(xy), axis=1)]
+    if not len(xy):
+        return np.full(2, np.nan), float("nan"), float("nan"), float("nan")
     c = xy.mean(axis=0)
     cov = np.cov(xy.T) if len(xy) > 1 else np.zeros((2, 2))
     w, v = np.linalg.eigh(cov)
     w = np.clip(w, 0.0, None)
-    ang = float(np.degrees(np.arctan2(v[1, 1], v[0, 1])))
+    ang = float(np.degrees(np.arctan2(v[1, 1], v[0, 1]))) % 180.0
     return c, float(n_sigma * np.sqrt(w[1])), float(n_sigma * np.sqrt(w[0])), ang
+
+
+def landing_ellipse(df: pd.DataFrame, n_sigma: float = 3.0, *, about: str = "aim"):
+    """The ``n_sigma`` dispersion ellipse (see :func:`dispersion_ellipse`) of the touchdowns about the aim point
+    (``about='aim'``: the dispersion, retargets removed; runs without aim columns fall back to the target) or
+    about the target (``about='target'``: the raw touchdown spread, retargets included)."""
+    cols = ["aim_dx_m", "aim_dy_m"] if about == "aim" and {"aim_dx_m", "aim_dy_m"} <= set(df.columns) else ["dx_m", "dy_m"]
+    if about not in ("aim", "target"):
+        raise ConfigError(f"landing_ellipse about must be 'aim' or 'target', got {about!r}")
+    return dispersion_ellipse(df[cols].to_numpy(float), n_sigma)
+
+
+K_9973 = ellipse_scale(0.9973)   # 3.44: the 2-D ellipse holding a 1-D 3-sigma interval's 99.73 %
 
 
 def summary(df: pd.DataFrame) -> pd.Series:
     """The campaign's numbers: success rate, error percentiles, 3-sigma ellipse, touchdown and propellant stats."""
     c, a, b, ang = landing_ellipse(df)
+    _, a99, b99, _ = landing_ellipse(df, K_9973)
+    tc, ta, tb, tang = landing_ellipse(df, about="target")
     causes = df.loc[~df.success, "failure_cause"].value_counts().to_dict()
     out = {
         "n_runs": len(df),
@@ -247,6 +295,14 @@ def summary(df: pd.DataFrame) -> pd.Series:
         "retarget_rate": float((df.retarget_m.fillna(0) > 0).mean()),
         "ellipse_3sigma_major_m": a, "ellipse_3sigma_minor_m": b, "ellipse_angle_deg": ang,
         "ellipse_centre_x_m": float(c[0]), "ellipse_centre_y_m": float(c[1]),
+        "ellipse_probability": ellipse_probability(3.0),
+        "ellipse_p9973_major_m": a99, "ellipse_p9973_minor_m": b99,
+        "ellipse_convention": ("touchdown about the aim point; sample covariance eigen-decomposition, semi-axes "
+                               "k sqrt(eigenvalue); k = 3 holds 98.9 % of a 2-D Gaussian (chi-square, 2 dof), "
+                               f"k = {K_9973:.2f} holds 99.73 %"),
+        "touchdown_spread_3sigma_major_m": ta, "touchdown_spread_3sigma_minor_m": tb,
+        "touchdown_spread_angle_deg": tang,
+        "touchdown_spread_centre_x_m": float(tc[0]), "touchdown_spread_centre_y_m": float(tc[1]),
         "v_vert_max_mps": float(df.v_vert_mps.max()), "v_horiz_max_mps": float(df.v_horiz_mps.max()),
         "slope_max_deg": float(df.slope_deg.max()),
         "propellant_mean_kg": float(df.propellant_kg.mean()), "propellant_max_kg": float(df.propellant_kg.max()),
@@ -315,7 +371,7 @@ def _plt():
 
 
 def fig_landing_scatter(df: pd.DataFrame, dem=None, target_xy=None, half_width_m: float = 100.0) -> bytes:
-    """Touchdown points and the 3-sigma ellipse over a hillshade of the DEM around the target."""
+    """Touchdown points, the 3-sigma dispersion ellipse (and the spread with retargets) over a hillshade."""
     plt = _plt()
     from matplotlib.patches import Ellipse
 
@@ -338,7 +394,13 @@ def fig_landing_scatter(df: pd.DataFrame, dem=None, target_xy=None, half_width_m
     ax.scatter(df.dx_m[ok], df.dy_m[ok], s=10, c="tab:green", label="success")
     ax.scatter(df.dx_m[~ok], df.dy_m[~ok], s=18, c="tab:red", marker="x", label="failure")
     c, a, b, ang = landing_ellipse(df)
-    ax.add_patch(Ellipse(c, 2 * a, 2 * b, angle=ang, fill=False, color="yellow", lw=2, label="3-sigma"))
+    # the dispersion about the aim point, drawn where an un-retargeted descent lands (target + mean aim offset)
+    ax.add_patch(Ellipse(c, 2 * a, 2 * b, angle=ang, fill=False, color="yellow", lw=2,
+                         label="3-sigma dispersion about the aim point (98.9 %)"))
+    if (df.retarget_m.fillna(0) > 0).any():
+        tc, ta, tb, tang = landing_ellipse(df, about="target")
+        ax.add_patch(Ellipse(tc, 2 * ta, 2 * tb, angle=tang, fill=False, color="orange", lw=1.2, ls="--",
+                             label="touchdown spread incl. hazard retargets"))
     ax.plot(0, 0, "c+", ms=14, mew=2, label="target")
     ax.set_xlabel("x - target (m)")
     ax.set_ylabel("y - target (m)")

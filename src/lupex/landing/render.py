@@ -70,7 +70,7 @@ __all__ = [
 ]
 
 MOON_RADIUS_M = 1_737_400.0
-SUN_ANGULAR_RADIUS_DEG = 0.2665  # 0.533 deg disk at 1 au (REFERENCES.md: ~0.53 deg)
+SUN_ANGULAR_RADIUS_DEG = 0.2665  # 0.533 deg disk at 1 au (docs/REFERENCES.md#polar-sun-geometry: ~0.53 deg)
 N_SHADOW_AZIMUTHS = 1440  # 0.25 deg azimuth grid for the shadow sweep
 
 

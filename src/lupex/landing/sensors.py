@@ -16,7 +16,7 @@
   (``VisionFix``, the contract with :mod:`lupex.landing.pose`) or None.
   :class:`SimulatedVision` draws true position + the map registration error +
   Gaussian noise of about one camera ground sample distance (Hamel et al.
-  2025: crater-navigation error ~1 GSD; REFERENCES.md), dropping frames at low
+  2025: crater-navigation error ~1 GSD; docs/REFERENCES.md#hamel2025), dropping frames at low
   sun (few usable craters, Maehara et al. 2021) and outside its altitude
   range. :class:`RenderedVision` renders the onboard camera and runs the
   vision engineer's ``pose.locate``; it needs ``lupex.landing.render`` and
@@ -219,7 +219,7 @@ class RenderedVision:
     point below the lander is outside the DEM (None: no fix there). A site DEM
     of tens of km covers only the last minutes of a ~700 km braking arc; SLIM
     navigated that arc on a wide-area crater map from SELENE (Kaguya) data
-    (REFERENCES.md), which this stands in for, at the simulated model's ~1 GSD.
+    (docs/REFERENCES.md#slim), which this stands in for, at the simulated model's ~1 GSD.
     Those fixes are counted in ``n_beyond_map`` and not logged as frames.
     """
 

@@ -210,7 +210,7 @@ def _horizon_at(hcol: np.ndarray, az_deg: np.ndarray) -> np.ndarray:
 
 
 def point_series(dem, horizon_cube, points_xy, times, *, n_azimuths: int = 360,
-                 observer_height_m: float = 0.0) -> xr.Dataset:
+                 observer_height_m: float = 0.0, horizon_columns=None) -> xr.Dataset:
     """Sun and Earth at chosen points over ``times``.
 
     ``horizon_cube`` may be None (e.g. when the full cube was streamed through
@@ -222,13 +222,18 @@ def point_series(dem, horizon_cube, points_xy, times, *, n_azimuths: int = 360,
     of the disk, 0..1), ``*_elevation_deg`` (above the cell's local
     horizontal), ``*_azimuth_deg`` (grid azimuth, clockwise from grid +y),
     ``*_horizon_deg`` (horizon height at that azimuth) and, per time,
-    ``*_radius_deg``. Times need not be regular.
+    ``*_radius_deg``. Times need not be regular. ``horizon_columns`` (n_az, n_points), deg, gives the
+    points' horizons directly (e.g. with a far field, :mod:`lupex.light.points`) instead of the cube.
     """
     _check_dem(dem)
     t = _as_datetime64(times)
     et = ephemeris.utc_to_et(t)
     row, col = _nearest_cells(dem, points_xy)
-    if horizon_cube is None:
+    if horizon_columns is not None:
+        hcols = np.asarray(horizon_columns, dtype=np.float64)
+        if hcols.ndim != 2 or hcols.shape[1] != row.size or hcols.shape[0] < 4:
+            raise InputError(f"horizon_columns must be (n_azimuths >= 4, {row.size}) degrees, got {hcols.shape}")
+    elif horizon_cube is None:
         hcols = _bruteforce_columns(dem, row, col, int(n_azimuths), observer_height_m)
     else:
         _check_cube(dem, horizon_cube)
@@ -267,7 +272,7 @@ def point_series(dem, horizon_cube, points_xy, times, *, n_azimuths: int = 360,
     return ds
 
 
-def _bruteforce_columns(dem, row, col, n_az: int, observer_height_m: float) -> np.ndarray:
+def _bruteforce_columns(dem, row, col, n_az: int, observer_height_m: float, step_px: float = 0.25) -> np.ndarray:
     """(n_az, npoints) horizon elevations (deg) of the given cells by the reference ray march."""
     from lupex.light.horizon import azimuths_deg, horizon_bruteforce
     from lupex.terrain.geo import pixel_size_m
@@ -276,7 +281,7 @@ def _bruteforce_columns(dem, row, col, n_az: int, observer_height_m: float) -> n
     px = pixel_size_m(dem)
     out = np.empty((n_az, row.size))
     for k, az in enumerate(azimuths_deg(n_az)):
-        out[k] = horizon_bruteforce(z, px, float(az), row, col, observer_height_m=observer_height_m)
+        out[k] = horizon_bruteforce(z, px, float(az), row, col, observer_height_m=observer_height_m, step_px=step_px)
     return out
 
 
@@ -489,6 +494,8 @@ def compute_light(
     client=None,
     progress=None,
     horizon_progress=None,
+    far_field=None,
+    far_field_max_m=None,
 ):
     """Horizons of ``dem`` then its light statistics over ``times``.
 
@@ -501,6 +508,10 @@ def compute_light(
     Dask ``client`` the horizons are split by azimuth chunks
     (:func:`lupex.light.horizon.horizon_angles_dask`) and the statistics by
     tiles across the workers; both are bit-for-bit the single-process result.
+
+    ``far_field``: regional DEMs (smallest first) whose terrain beyond ``dem`` raises the horizons, out
+    to ``far_field_max_m`` from the site's centre (None or 0: their edge); see
+    :mod:`lupex.light.farfield`. The statistics' attrs name them (``far_field_dems``, ``far_field_max_m``).
     """
     from lupex.light import horizon  # written in parallel; imported when needed
     from lupex.terrain import geo
@@ -521,7 +532,14 @@ def compute_light(
         for k0 in range(0, n_az, batch):
             k1 = min(k0 + batch, n_az)
             view = store[k0:k1]
-            if client is not None:
+            if far_field:
+                from lupex.light.farfield import horizons_with_far_field
+
+                res = horizons_with_far_field(
+                    dem, far_field, n_az, observer_height_m=observer_height_m, max_distance_m=far_field_max_m,
+                    az_indices=np.arange(k0, k1), out=view, client=client, progress=horizon_progress,
+                )
+            elif client is not None:
                 res = horizon.horizon_angles_dask(
                     z, pixel, n_az, client=client, observer_height_m=observer_height_m,
                     az_indices=np.arange(k0, k1), out=view, progress=horizon_progress,
@@ -546,6 +564,10 @@ def compute_light(
             progress=progress,
         )
         stats.attrs["observer_height_m"] = float(observer_height_m)
+        if far_field:
+            from lupex.light.farfield import far_field_summary
+
+            stats.attrs.update(far_field_summary(far_field, far_field_max_m))
     finally:
         if on_disk:
             path = store.filename

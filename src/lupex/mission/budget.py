@@ -36,6 +36,15 @@ Method
    allowance, then terminal descent with hover and hazard-avoidance
    retargeting (Chandrayaan-3: hazard detection near 150 m, retargeting up to
    ~60 m; SLIM hovered at ~50 m).
+   With the landing Monte Carlo's runs (:func:`descent_from_monte_carlo`), the
+   powered descent is not this estimate but the Monte Carlo's own: each run's
+   propellant from PDI to touchdown (braking, approach, hover, hazard retargets,
+   terminal descent) turned into the delta-v it bought with the vehicle it flew,
+   ``dv = Isp g0 ln(m_PDI / (m_PDI - m_prop))``; the budget carries the
+   ``descent_quantile`` (99 %) of that distribution plus the deterministic margin,
+   at the descent engines' Isp and from the Monte Carlo's PDI altitude: one model
+   of the lander for both. Delta-v, not kilograms, is what carries over: the
+   Monte Carlo's lander mass at PDI need not be the budget's, and both are shown.
 5. **Margins**: every deterministic manoeuvre gets ``deterministic_dv_margin``
    (default 5 %), stochastic ones (TCMs) ``stochastic_dv_margin`` (100 %),
    residual/unusable propellant 2 % of the load, attitude-control propellant 2 %
@@ -63,6 +72,15 @@ lander separation (ISRO statement, Aug 2023, via press reports); powered
 descent from 30 km at 1.68 km/s. Chandrayaan-2 (2019): Vikram 1,471 kg wet,
 626 kg dry incl. the 27 kg rover (ISRO; from memory).
 
+Published LUPEX design (docs/REFERENCES.md#lupex-mission; ISRO/JAXA/MHI technical
+interface meeting, May 2025, as reported): launch on an H3-24L from Tanegashima,
+~6,000 kg launch mass, >= 350 kg surface payload (the rover). No launch orbit,
+lander dry mass or propellant load has been published: the parking orbit, stage
+masses, Isp and losses are assumptions. When the budget does not close,
+:func:`closing_changes` solves, for each assumption in turn, the value that would
+close it; the verdict names the one that needs the smallest relative change
+(the binding assumption) and by how much.
+
 Numbers marked *assumption* in :class:`BudgetParams` are not published LUPEX
 figures; each says why it is plausible. Replace them as ISRO/JAXA publish.
 """
@@ -78,9 +96,13 @@ import pandas as pd
 from scipy.optimize import brentq
 
 from lupex.errors import ConfigError
+from lupex.landing.descent import DescentConfig, Vehicle
 from lupex.params import ASSUMED
 from lupex.params import param as _p
 from lupex.mission import astro
+
+_VEHICLE = Vehicle()
+_DESCENT = DescentConfig()
 
 STAGES = ("pm", "lander")
 ARCHITECTURES = ("pm+lander", "integrated")
@@ -95,9 +117,9 @@ class BudgetParams:
 
     # --- requirement and launcher
     launch_mass_kg: float = _p(6000.0, "kg", "spacecraft mass at separation from H3 (PM + lander + payload, wet)",
-                               "LUPEX public figure ~6,000 kg (REFERENCES.md)")
+                               "LUPEX public figure ~6,000 kg (docs/REFERENCES.md#lupex-mission)")
     required_surface_payload_kg: float = _p(350.0, "kg", "surface payload the lander must deliver (the JAXA rover)",
-                                            "LUPEX requirement >=350 kg (REFERENCES.md)")
+                                            "LUPEX requirement >=350 kg (docs/REFERENCES.md#lupex-mission)")
     launcher_capability_kg: float = _p(6500.0, "kg", "H3-24 payload to a GTO with delta-v to GSO 1,500 m/s (lower bound for our parking orbit)",
                                        "JAXA H3 programme: H3-24 > 6.5 t to GTO (dV_GSO 1,500 m/s)")
     launch_latitude_deg: float = _p(30.4, "deg", "launch site latitude (Tanegashima, Yoshinobu pad)",
@@ -123,14 +145,20 @@ class BudgetParams:
     lunar_orbit_ops_dv_m_s: float = _p(20.0, "m/s", "lunar-orbit maintenance and phasing for the landing window",
                                        f"{ASSUMED}: weeks in a 100 km polar orbit (mascon perturbations)")
     # --- descent
-    descent_perilune_altitude_m: float = _p(30e3, "m", "perilune altitude of the descent orbit where powered descent starts",
-                                            "Chandrayaan-3 powered descent from 30 km (SLIM ~15 km)")
+    descent_perilune_altitude_m: float = _p(_DESCENT.pdi_altitude_m, "m", "perilune altitude of the descent orbit where powered descent starts",
+                                            "lupex.landing.descent.DescentConfig.pdi_altitude_m (SLIM ~15 km; Chandrayaan-3 30 km): "
+                                            "where the landing Monte Carlo starts")
     gravity_loss_m_s: float = _p(250.0, "m/s", "gravity and steering losses of powered descent, added to the perilune speed",
                                  f"{ASSUMED}: brings braking to ~1.9-2.0 km/s, the 1.7-2.0 km/s range of lunar landers")
     hover_time_s: float = _p(30.0, "s", "hover time for hazard detection (delta-v = g_moon * t)",
                              f"{ASSUMED}: SLIM hovered at ~50 m; Chandrayaan-3 hazard detection near 150 m")
     hazard_avoidance_dv_m_s: float = _p(30.0, "m/s", "lateral retargeting and terminal vertical descent",
                                         f"{ASSUMED}: retargeting up to ~60 m (Chandrayaan-3) plus touchdown at <=2 m/s")
+    powered_descent_dv_m_s: float = _p(0.0, "m/s", "delta-v from PDI to touchdown (braking, hover, retargets, terminal); "
+                                       "0: the analytic estimate (perilune speed + gravity loss, hover, hazard avoidance)",
+                                       "the landing Monte Carlo's descent_quantile (see descent_from_monte_carlo); 0 without one")
+    descent_quantile: float = _p(0.99, "-", "quantile of the landing Monte Carlo's descent delta-v the budget carries",
+                                 f"{ASSUMED}: 99 % of dispersed descents have the propellant to land")
     deterministic_dv_margin: float = _p(0.05, "-", "delta-v margin on deterministic manoeuvres",
                                         "ESA margin philosophy (SRE-PA/2011.097): 5 %")
     stochastic_dv_margin: float = _p(1.0, "-", "delta-v margin on stochastic manoeuvres (TCMs)",
@@ -140,8 +168,8 @@ class BudgetParams:
                            "Chandrayaan-3 architecture (ISRO)")
     pm_isp_s: float = _p(310.0, "s", "propulsion module main engine specific impulse (440 N MMH/MON-3 LAM class)",
                          f"{ASSUMED}: 300-320 s for 400-500 N MMH/MON apogee engines")
-    lander_isp_s: float = _p(305.0, "s", "lander engines' specific impulse (800 N-class throttleable MMH/MON-3, partly throttled)",
-                             f"{ASSUMED}: 300-320 s bipropellant, a few s lost to throttling")
+    lander_isp_s: float = _p(_VEHICLE.isp_s, "s", "lander engines' specific impulse (800 N-class throttleable MMH/MON-3)",
+                             "lupex.landing.descent.Vehicle.isp_s: the same number the landing Monte Carlo flies")
     pm_fixed_dry_kg: float = _p(280.0, "kg", "PM dry mass that does not scale with propellant (bus, engine, adapter)",
                                 "Chandrayaan-3 PM: 2,145 - 1,696 = 449 kg dry, less 0.10 x 1,696 kg tankage")
     lander_fixed_dry_kg: float = _p(700.0, "kg", "lander dry mass that does not scale with propellant (structure, legs, engines, avionics, own instruments)",
@@ -169,6 +197,8 @@ class BudgetParams:
                      "earth_moon_distance_m", "launcher_capability_kg"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"budget parameter {name} must be positive, got {getattr(self, name)!r}")
+        if not 0.0 < self.descent_quantile < 1.0:
+            raise ConfigError(f"budget parameter descent_quantile must be in (0, 1), got {self.descent_quantile!r}")
         for name in ("tli_loss_frac", "loi_loss_frac", "residual_frac", "acs_frac", "tank_ratio", "deterministic_dv_margin"):
             if getattr(self, name) >= 1:
                 raise ConfigError(f"budget parameter {name} is a fraction and must be < 1, got {getattr(self, name)!r}")
@@ -236,6 +266,13 @@ def manoeuvre_plan(params: BudgetParams) -> list[Manoeuvre]:
     isp_pm = params.pm_isp_s if pm == "pm" else params.lander_isp_s
     isp_l = params.lander_isp_s
     hover = G_MOON_SURFACE_M_S2 * params.hover_time_s
+    if params.powered_descent_dv_m_s > 0:   # the landing Monte Carlo's own descent (see descent_from_monte_carlo)
+        descent = [Manoeuvre(f"Powered descent PDI to touchdown (landing Monte Carlo, "
+                             f"{100 * params.descent_quantile:g} % quantile)", "lander",
+                             params.powered_descent_dv_m_s, 0.0, det, isp_l)]
+    else:
+        descent = [Manoeuvre("Powered descent (braking)", "lander", g["perilune_speed_m_s"], params.gravity_loss_m_s, det, isp_l),
+                   Manoeuvre("Hover, hazard avoidance, touchdown", "lander", hover + params.hazard_avoidance_dv_m_s, 0.0, det, isp_l)]
     return [
         Manoeuvre("Earth phasing and apsidal alignment", pm, params.earth_phasing_dv_m_s, 0.0, det, isp_pm),
         Manoeuvre("Trans-lunar injection", pm, g["tli_dv_m_s"], params.tli_loss_frac * g["tli_dv_m_s"], det, isp_pm),
@@ -243,9 +280,7 @@ def manoeuvre_plan(params: BudgetParams) -> list[Manoeuvre]:
         Manoeuvre("Lunar orbit insertion (polar, circular)", pm, g["loi_dv_m_s"], params.loi_loss_frac * g["loi_dv_m_s"], det, isp_pm),
         Manoeuvre("Lunar orbit maintenance and phasing", pm, params.lunar_orbit_ops_dv_m_s, 0.0, det, isp_pm),
         Manoeuvre("Descent orbit insertion", "lander", g["doi_dv_m_s"], 0.0, det, isp_l),
-        Manoeuvre("Powered descent (braking)", "lander", g["perilune_speed_m_s"], params.gravity_loss_m_s, det, isp_l),
-        Manoeuvre("Hover, hazard avoidance, touchdown", "lander", hover + params.hazard_avoidance_dv_m_s, 0.0, det, isp_l),
-    ]
+    ] + descent
 
 
 def _fixed_dry_kg(params: BudgetParams, stage: str) -> float:
@@ -355,6 +390,112 @@ def fly(params: BudgetParams, payload_kg: float, stages: dict[str, dict[str, flo
 
 
 @dataclass(frozen=True)
+class MonteCarloDescent:
+    """The landing Monte Carlo's powered descent as the budget uses it (see :func:`descent_from_monte_carlo`)."""
+
+    n_runs: int                   # descents used (the successful ones; all when none succeeded)
+    quantile: float
+    dv_mean_m_s: float
+    dv_quantile_m_s: float
+    dv_max_m_s: float
+    isp_s: float                  # the descent engines' Isp the Monte Carlo flew
+    pdi_mass_kg: float            # the Monte Carlo lander's mass at PDI
+    pdi_propellant_kg: float      # and its propellant on board there
+    pdi_altitude_m: float
+    propellant_mean_kg: float     # the Monte Carlo's own propellant, for its own lander
+    propellant_quantile_kg: float
+    propellant_max_kg: float
+
+    def apply(self, params: BudgetParams) -> BudgetParams:
+        """``params`` flying this descent: its delta-v quantile, its Isp and its PDI altitude."""
+        return params.replace(powered_descent_dv_m_s=self.dv_quantile_m_s, lander_isp_s=self.isp_s,
+                              descent_perilune_altitude_m=self.pdi_altitude_m, descent_quantile=self.quantile)
+
+
+def descent_from_monte_carlo(runs: pd.DataFrame, vehicle: Vehicle | None = None, config: DescentConfig | None = None,
+                             quantile: float = 0.99) -> MonteCarloDescent:
+    """The delta-v distribution of the landing Monte Carlo's descents (m/s), from each run's propellant.
+
+    ``runs``: :func:`lupex.landing.montecarlo.run_monte_carlo`'s table (``propellant_kg``, ``success``);
+    ``vehicle`` / ``config``: the lander and descent it flew (defaults: the models' defaults). Each run's
+    ``dv = Isp g0 ln(m_PDI / (m_PDI - propellant))`` (the rocket equation, Tsiolkovsky) is what the lander
+    spent from PDI to touchdown, gravity losses, hover and retargets included."""
+    v = vehicle or Vehicle()
+    c = config or DescentConfig()
+    if not 0.0 < quantile < 1.0:
+        raise ConfigError(f"descent quantile must be in (0, 1), got {quantile!r}")
+    if runs is None or not len(runs) or "propellant_kg" not in runs:
+        raise ConfigError("the landing Monte Carlo has no runs with propellant_kg; run the landing phase "
+                          "(landing.runs > 0) or budget without it")
+    ok = runs["success"].to_numpy(bool) if "success" in runs else np.ones(len(runs), bool)
+    prop = runs["propellant_kg"].to_numpy(float)[ok if ok.any() else slice(None)]
+    prop = prop[np.isfinite(prop)]
+    if not len(prop) or np.any(prop >= v.wet_mass_kg):
+        raise ConfigError("the landing Monte Carlo's propellant must be finite and below the lander's wet mass")
+    dv = v.isp_s * astro.G0_M_S2 * np.log(v.wet_mass_kg / (v.wet_mass_kg - prop))
+    return MonteCarloDescent(
+        n_runs=int(len(prop)), quantile=float(quantile), dv_mean_m_s=float(dv.mean()),
+        dv_quantile_m_s=float(np.quantile(dv, quantile)), dv_max_m_s=float(dv.max()), isp_s=float(v.isp_s),
+        pdi_mass_kg=float(v.wet_mass_kg), pdi_propellant_kg=float(v.propellant_kg), pdi_altitude_m=float(c.pdi_altitude_m),
+        propellant_mean_kg=float(prop.mean()), propellant_quantile_kg=float(np.quantile(prop, quantile)),
+        propellant_max_kg=float(prop.max()))
+
+
+#: the assumptions :func:`closing_changes` varies (none of them a published LUPEX figure), with the physical
+#: range searched for a value that closes the budget
+CLOSING_RANGES = {
+    "lander_fixed_dry_kg": (0.0, 3000.0), "pm_fixed_dry_kg": (0.0, 3000.0), "dry_mass_growth": (0.0, 1.0),
+    "tank_ratio": (0.0, 0.5), "lander_isp_s": (200.0, 460.0), "pm_isp_s": (200.0, 460.0),
+    "parking_apogee_altitude_m": (1000e3, 300_000e3), "deterministic_dv_margin": (0.0, 0.5),
+    "powered_descent_dv_m_s": (1500.0, 3500.0), "gravity_loss_m_s": (0.0, 1000.0),
+}
+
+
+def closing_changes(params: BudgetParams, names=None) -> pd.DataFrame:
+    """For each assumption, the value that alone makes the deliverable payload equal the requirement.
+
+    Returns one row per parameter: value, unit, closing_value, change (closing - value), change_frac, and
+    ``possible`` (False when no value in :data:`CLOSING_RANGES` closes it). Sorted by ``|change_frac|``; the
+    first possible row is the binding assumption: the one the verdict depends on most, relative to its value.
+    ``powered_descent_dv_m_s`` is varied only when the budget flies the Monte Carlo's descent, the analytic
+    ``gravity_loss_m_s`` only when it does not. Brent's method on the mass chain (:func:`solve_max_payload`)."""
+    req = params.required_surface_payload_kg
+    meta = {f.name: f.metadata for f in fields(params)}
+    mc = params.powered_descent_dv_m_s > 0
+    names = names or [n for n in CLOSING_RANGES if not (n == "powered_descent_dv_m_s" and not mc)
+                      and not (n == "gravity_loss_m_s" and mc)]
+    if params.architecture == "integrated":
+        names = [n for n in names if n not in ("pm_fixed_dry_kg", "pm_isp_s")]
+    rows = []
+    for n in names:
+        v = float(getattr(params, n))
+        lo, hi = CLOSING_RANGES[n]
+        if n == "parking_apogee_altitude_m":
+            hi = min(hi, params.earth_moon_distance_m - astro.R_EARTH_M - 1e3)
+
+        def f(x, n=n):
+            try:
+                return solve_max_payload(params.replace(**{n: x})) - req
+            except (ConfigError, ValueError):   # a stage cannot close, or no payload root: nothing lands
+                return -np.inf
+        x = np.nan
+        fl, fh = f(lo), f(hi)
+        if np.isfinite(fl) and np.isfinite(fh) and fl * fh <= 0:
+            x = float(brentq(f, lo, hi, xtol=1e-9 * max(1.0, abs(hi)), rtol=1e-10))
+        elif np.isfinite(fl) != np.isfinite(fh):   # one end cannot close a stage: bracket inside the feasible side
+            grid = np.linspace(lo, hi, 65)
+            vals = np.array([f(g) for g in grid])
+            k = np.flatnonzero(np.isfinite(vals[:-1]) & np.isfinite(vals[1:]) & (vals[:-1] * vals[1:] <= 0))
+            if len(k):
+                x = float(brentq(f, grid[k[0]], grid[k[0] + 1], xtol=1e-9 * max(1.0, abs(hi)), rtol=1e-10))
+        rows.append({"parameter": n, "value": v, "unit": meta[n]["unit"], "closing_value": x, "change": x - v,
+                     "change_frac": (x - v) / v if v else np.nan, "possible": bool(np.isfinite(x))})
+    df = pd.DataFrame(rows)
+    df["_k"] = np.where(df["possible"], np.abs(df["change_frac"].fillna(np.inf)), np.inf)
+    return df.sort_values("_k", kind="stable").drop(columns="_k").set_index("parameter")
+
+
+@dataclass(frozen=True)
 class Budget:
     """The launch-to-landing budget: the flown table and the verdict against the required payload."""
 
@@ -367,6 +508,8 @@ class Budget:
     margin_kg: float
     required_launch_mass_kg: float
     launcher_margin_kg: float
+    descent: MonteCarloDescent | None = None   # the landing Monte Carlo's descent, when the budget flies it
+    closing: pd.DataFrame | None = None         # closing_changes() when the budget does not close
 
     @property
     def closes(self) -> bool:
@@ -386,18 +529,68 @@ class Budget:
             head = f"CLOSES: {p:.0f} kg surface payload deliverable vs {req:.0f} kg required (margin {self.margin_kg:+.0f} kg)"
         else:
             head = f"DOES NOT CLOSE: {p:.0f} kg deliverable vs {req:.0f} kg required, short by {-self.margin_kg:.0f} kg"
-        return (f"{head}; a vehicle sized for {req:.0f} kg would launch at {self.required_launch_mass_kg:.0f} kg "
-                f"vs {self.params.launch_mass_kg:.0f} kg; H3 margin {self.launcher_margin_kg:+.0f} kg")
+        out = (f"{head}; a vehicle sized for {req:.0f} kg would launch at {self.required_launch_mass_kg:.0f} kg "
+               f"vs {self.params.launch_mass_kg:.0f} kg; H3 margin {self.launcher_margin_kg:+.0f} kg")
+        b = self.binding()
+        if b is not None:
+            name, row = b
+            out += (f"; binding assumption: {name} = {row['value']:,.4g} {row['unit']} would have to be "
+                    f"{row['closing_value']:,.4g} {row['unit']} ({row['change']:+,.4g} {row['unit']}, "
+                    f"{100 * row['change_frac']:+.1f} %) to close it")
+        return out
+
+    def binding(self):
+        """(name, row of :attr:`closing`) of the assumption that closes the budget with the smallest relative
+        change, or None when it closes (or nothing can)."""
+        if self.closes or self.closing is None or not len(self.closing) or not self.closing["possible"].any():
+            return None
+        c = self.closing[self.closing["possible"]]
+        return c.index[0], c.iloc[0]
+
+    def descent_line(self) -> str:
+        """One line: the powered descent the budget carries and where it comes from."""
+        t = self.table
+        row = t[t.phase.str.startswith(("Powered descent", "Hover"))]
+        prop = float(row["propellant_kg"].sum())
+        pdi = float(row["mass_before_kg"].iloc[0]) if len(row) else float("nan")
+        on_board = self.pdi_propellant_kg()
+        d = self.descent
+        if d is None:
+            return (f"powered descent from the analytic estimate (perilune speed + {self.params.gravity_loss_m_s:g} m/s "
+                    f"gravity loss, hover, hazard avoidance): {prop:,.0f} kg from a {pdi:,.0f} kg lander at PDI")
+        return (f"powered descent from the landing Monte Carlo ({d.n_runs} descents at Isp {d.isp_s:g} s): delta-v "
+                f"mean {d.dv_mean_m_s:,.0f}, {100 * d.quantile:g} % {d.dv_quantile_m_s:,.0f}, max {d.dv_max_m_s:,.0f} m/s; "
+                f"the budget carries the {100 * d.quantile:g} % quantile + {100 * self.params.deterministic_dv_margin:g} % "
+                f"margin = {float(row['dv_m_s'].sum()):,.0f} m/s: {prop:,.0f} kg for its {pdi:,.0f} kg lander at PDI, "
+                f"which carries {on_board:,.0f} kg of propellant there "
+                f"(the Monte Carlo flew a {d.pdi_mass_kg:,.0f} kg lander with {d.pdi_propellant_kg:,.0f} kg: propellant "
+                f"used mean {d.propellant_mean_kg:,.0f}, {100 * d.quantile:g} % {d.propellant_quantile_kg:,.0f}, max "
+                f"{d.propellant_max_kg:,.0f} kg; lander_vehicle.wet_mass_kg = {pdi:.0f} and propellant_kg = "
+                f"{on_board:.0f} fly the budget's lander)")
+
+    def pdi_propellant_kg(self) -> float:
+        """Propellant (kg) on board the lander at powered-descent initiation (after descent orbit insertion)."""
+        t = self.table
+        row = t[t.phase.str.startswith(("Powered descent", "Hover"))]
+        if not len(row):
+            return float("nan")
+        return float(row["stage_propellant_left_kg"].iloc[0] + row["propellant_kg"].iloc[0])
 
     def report(self) -> str:
         cols = ["phase", "stage", "dv_ideal_m_s", "dv_m_s", "isp_s", "mass_before_kg", "mass_after_kg", "propellant_kg", "jettisoned_kg"]
         t = self.table[cols].to_string(index=False, float_format=lambda x: f"{x:,.0f}")
-        return f"{t}\ntotal dv {self.total_dv_m_s:,.0f} m/s, landed mass {self.landed_mass_kg:,.0f} kg\n{self.verdict()}"
+        return (f"{t}\ntotal dv {self.total_dv_m_s:,.0f} m/s, landed mass {self.landed_mass_kg:,.0f} kg\n"
+                f"{self.descent_line()}\n{self.verdict()}")
 
 
-def launch_to_landing_budget(params: BudgetParams | None = None) -> Budget:
-    """Delta-v and mass budget from H3 separation to touchdown; the verdict against the required payload."""
+def launch_to_landing_budget(params: BudgetParams | None = None, descent: MonteCarloDescent | None = None) -> Budget:
+    """Delta-v and mass budget from H3 separation to touchdown; the verdict against the required payload.
+
+    ``descent``: the landing Monte Carlo's descent (:func:`descent_from_monte_carlo`); the budget then flies its
+    delta-v quantile at its Isp from its PDI altitude instead of the analytic descent estimate."""
     params = params or BudgetParams()
+    if descent is not None:
+        params = descent.apply(params)
     payload = solve_max_payload(params)
     stages = size_stages(params, payload)
     table = fly(params, payload, stages)
@@ -411,6 +604,8 @@ def launch_to_landing_budget(params: BudgetParams | None = None) -> Budget:
         margin_kg=payload - params.required_surface_payload_kg,
         required_launch_mass_kg=required_launch_mass_kg(params, params.required_surface_payload_kg),
         launcher_margin_kg=params.launcher_capability_kg - params.launch_mass_kg,
+        descent=descent,
+        closing=closing_changes(params) if payload < params.required_surface_payload_kg else None,
     )
 
 

@@ -60,6 +60,15 @@ ice table lies within the drill's reach (``drill_depth_m``), the dry background
 elsewhere: the water a LUPEX-class campaign can find and sample. The true
 ice-table depth is clipped at 3 m (the map's upper bound; no ice = 3 m).
 
+No oracle: the decisions (the area, every leg, the drill sites) read only the
+survey's retrievals and the orbital prior (the depth to stable ice from the
+surface temperatures, ``stability_depth_m``: :func:`_ice_prior`,
+:func:`_reach_fraction`); the truth's ice table, WEH and rocks enter only through
+the instruments along the driven path and the scores
+(``tests/test_no_oracle.py`` changes them off the path and gets the same
+decisions). The checkpoint fingerprint hashes the truth to refuse resuming on
+another one; it decides nothing.
+
 Resumable: after each round the whole campaign state (observations, path,
 energy, the numpy Generators) is saved as ``campaign-strategy-round-NNN`` with a
 pointer ``campaign-latest``; each later stage has its own checkpoint. A run
@@ -167,7 +176,7 @@ class CampaignParams:
     ns_dry_sigma_wt_pct: float = _p(0.3, "wt%", "unused since the NS windows carry their own 68 % intervals (kept for old configs): sigma of the dry-background WEH recorded where the NS sees no wet layer "
                                     "within its reach", _ASSUMED + ": below the ~1 wt% the NS resolves over a buried layer")
     max_slope_deg: float = _p(20.0, "deg", "waypoints and drill sites only on cells below this slope", "rover max_slope_deg")
-    schedule: bool = _p(True, "-", "build the six-month timeline with the scheduler when a light series is given", "-")
+    schedule: bool = _p(True, "-", "build the six-month timeline with the scheduler when a light series is given", "lupex option (a switch, not a physical value)")
     mc_seeds: int = _p(0, "-", "Monte Carlo campaigns over this many seeds in a run (0 = none)", "numerical: each ~1 min")
 
     def __post_init__(self):
@@ -951,6 +960,41 @@ def _plan_scores(name, plan_maps, truth, p, drill_sites, survey_m, survey_wh, to
     return out
 
 
+def energy_breakdown(approach_wh, survey_wh, tour_wh, drill_wh, budget_wh) -> dict:
+    """The planned energy of a plan, by use, in kWh; the parts add up to ``kwh_used``.
+
+    ``drive_budget_wh`` pays for the survey drives only (the adaptive plan's legs, the lawnmower's lines); the
+    approach from the landing site to the area's centre, the drive between drill sites and the drill itself
+    are paid on top of it: ``kwh_used`` = budget - survey budget left + approach + drill tour + drill. Planned loads
+    only (drive and drill power x time); the six-month timeline's bus energy, heaters included, is
+    :func:`timeline_energy_breakdown`."""
+    parts = dict(energy_approach_kwh=approach_wh / 1000.0, energy_survey_drive_kwh=survey_wh / 1000.0,
+                 energy_drill_tour_kwh=tour_wh / 1000.0, energy_drill_kwh=drill_wh / 1000.0)
+    total = sum(parts.values())
+    return dict(parts, kwh_used=total, energy_over_drive_budget_kwh=total - budget_wh / 1000.0,
+                survey_budget_left_kwh=(budget_wh - survey_wh) / 1000.0)
+
+
+TIMELINE_MODES = ("drive", "drill", "science", "communicate", "standby", "hibernate")
+
+
+def timeline_energy_breakdown(trace: pd.DataFrame) -> dict:
+    """The six-month timeline's bus energy (load x time, heaters included) by mode, in kWh, and the heaters'
+    share: ``timeline_energy_<mode>_kwh`` for each mode of :data:`TIMELINE_MODES` (other modes in
+    ``timeline_energy_other_kwh``) add up to ``timeline_energy_kwh``; ``timeline_heater_kwh`` is the heaters'
+    energy over all modes and ``timeline_hibernate_heater_kwh`` the heaters' energy while hibernating (the
+    survival heaters through the nights)."""
+    dt_h = (pd.to_datetime(trace["end_utc"]) - pd.to_datetime(trace["start_utc"])).dt.total_seconds().to_numpy() / 3600.0
+    e = trace["energy_wh"].to_numpy(float) / 1000.0
+    heat = trace["heater_w"].to_numpy(float) * dt_h / 1000.0
+    mode = trace["mode"].to_numpy().astype(str)
+    out = {f"timeline_energy_{m}_kwh": float(e[mode == m].sum()) for m in TIMELINE_MODES}
+    out["timeline_energy_other_kwh"] = float(e[~np.isin(mode, TIMELINE_MODES)].sum())
+    out.update(timeline_energy_kwh=float(e.sum()), timeline_heater_kwh=float(heat.sum()),
+               timeline_hibernate_heater_kwh=float(heat[mode == "hibernate"].sum()))
+    return out
+
+
 # ----------------------------------------------------------------------------- the campaign
 
 
@@ -1032,8 +1076,8 @@ def _run(p, gt, dem, light, start, start_utc, outdir, seed, vehicle, steps, chec
     if budget < min_leg_wh:
         raise ConfigError(f"campaign.drive_budget_wh = {budget:g} Wh does not pay for one {p.min_leg_m:g} m leg "
                           f"({min_leg_wh:.1f} Wh); raise it")
-    truth_maps = _truth_maps(gt, area, p)
-    template = truth_maps["weh_wt_pct"]
+    truth_maps = _truth_maps(gt, area, p)     # for the scores only
+    template = xr.zeros_like(truth_maps["weh_wt_pct"])   # the area's grid: coordinates, no truth values
     drift = _reach_fraction(gt, area, p)
     weight = drift.interp(x=template.x, y=template.y, method="nearest").values.ravel()
     target = st.LocatedWater(st.fusion.grid_points(template), weight, p.weh_threshold_wt_pct)
@@ -1139,6 +1183,7 @@ def _run(p, gt, dem, light, start, start_utc, outdir, seed, vehicle, steps, chec
                               q["survey_wh"] + approach_wh, q["tour_m"], q["tour_wh"], q["drill_wh"], budget)
             sc.update(approach_km=approach_m / 1000.0, approach_kwh=approach_wh / 1000.0,
                       survey_km=q["survey_m"] / 1000.0, survey_kwh=q["survey_wh"] / 1000.0)
+            sc.update(energy_breakdown(approach_wh, q["survey_wh"], q["tour_wh"], q["drill_wh"], budget))
             tl = q["timeline"]
             if tl is not None:
                 s = tl.summary()
@@ -1147,6 +1192,7 @@ def _run(p, gt, dem, light, start, start_utc, outdir, seed, vehicle, steps, chec
                           timeline_drive_h=hours.get("drive", 0.0), timeline_hibernate_h=hours.get("hibernate", 0.0),
                           timeline_energy_kwh=float(tl.activities["energy_wh"].sum() / 1000.0),
                           timeline_last_goal_utc=max((t for t in q["goal_times"] if t), default=""))
+                sc.update(timeline_energy_breakdown(tl.trace))
             sc["timeline_ok"] = tl is not None
             rows.append(sc)
             out_plans[name] = CampaignPlan(name, q["path"], q["legs"], q["obs"], q["maps"], q["spots"], q["table"],
@@ -1154,7 +1200,7 @@ def _run(p, gt, dem, light, start, start_utc, outdir, seed, vehicle, steps, chec
                                            q["drill_wh"], tl, q["schedule_error"], q["goal_times"], q["goals"], sc,
                                            approach_m, approach_wh)
         timings["total_s"] = time.perf_counter() - t_all
-        result = CampaignResult(p, seed, start, start_utc, (area.x_min, area.x_max, area.y_min, area.y_max), truth_maps,
+        result = CampaignResult(p, seed, tuple(landed), start_utc, (area.x_min, area.x_max, area.y_min, area.y_max), truth_maps,
                                 out_plans, pd.DataFrame(rows), budget, Path(outdir) if outdir is not None else None,
                                 timings, tuple(centre), prior_share)
         if outdir is not None:

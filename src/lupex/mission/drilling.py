@@ -18,8 +18,11 @@ The table (``drilling.parquet``) has one row per site and interval with the true
 water in situ (in the ground, what the drill bit met), delivered (after the losses:
 what the instruments should see) and each instrument's value with its 1-sigma error.
 
-:func:`choose_drill_sites` is a PLACEHOLDER until the campaign strategy lands: it reads
-the truth directly (an oracle), which a real campaign cannot do.
+:func:`choose_drill_sites` picks the sites from what the first traverse measured, never
+from the truth: the survey's NS WEH and GPR / NS ice-table retrievals fused into maps
+(:func:`lupex.prospect.fusion.fuse_water_maps`, as the campaign fuses them) and the
+campaign's drilling rule (:func:`lupex.prospect.strategy.plan_drills`, expected water in
+the drilled core per hour), on the cells the rover drove over.
 
 Randomness: one ``numpy.random.SeedSequence(seed)`` spawns one generator per site, so
 adding a site does not reshuffle the others.
@@ -33,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 
 from lupex.errors import InputError
 from lupex.io import write_bytes, write_dataframe
@@ -64,6 +68,8 @@ class DrillingResult:
     examples: tuple[IntervalRecords, ...] = ()
     figures: dict = field(default_factory=dict)   # name -> PNG bytes (also written beside the table)
     outdir: Path | None = None
+    rule: str = ""                        # how the sites were chosen (from a DrillChoice), for the report
+    choice: pd.DataFrame | None = None    # per site: what the maps said when it was chosen (DrillChoice.table)
 
 
 def _check_depths(depth_m, bite_m):
@@ -91,7 +97,8 @@ def _sites_array(sites_xy) -> np.ndarray:
 def run_drilling(truth, dem, sites_xy, outdir=None, *, seed: int, bite_m: float = 0.1, depth_m: float | None = None,
                  drill_params=None, triton_params=None, ltga_params=None, adore_params=None, isap_params=None,
                  n_examples: int = 2, write: bool = True) -> DrillingResult:
-    """Drill every site of ``sites_xy`` ((n, 2) metres in the truth's CRS) and analyse each interval.
+    """Drill every site of ``sites_xy`` ((n, 2) metres in the truth's CRS, or a :class:`DrillChoice`, whose
+    rule and table the result keeps) and analyse each interval.
 
     ``depth_m``: the depth to drill to; None takes ``drill_params.max_depth_m`` (the config's
     ``drill.max_depth_m``, default 1.5 m). The instruments' parameters default to their models'.
@@ -107,7 +114,8 @@ def run_drilling(truth, dem, sites_xy, outdir=None, *, seed: int, bite_m: float 
     _check_depths(depth_m, bite_m)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise InputError(f"seed must be a non-negative integer, got {seed!r}")
-    xy = _sites_array(sites_xy)
+    choice = sites_xy if isinstance(sites_xy, DrillChoice) else None
+    xy = _sites_array(choice.sites_xy if choice is not None else sites_xy)
     from lupex.mission.survey import _check_on_grid, _Grid
 
     _check_on_grid(xy, _Grid.of(truth.dataset), "drill site")
@@ -164,7 +172,9 @@ def run_drilling(truth, dem, sites_xy, outdir=None, *, seed: int, bite_m: float 
         from lupex.report.drilling import example_figures
 
         figures = example_figures(examples)
-    result = DrillingResult(table, sites, examples, figures, Path(outdir) if outdir is not None else None)
+    result = DrillingResult(table, sites, examples, figures, Path(outdir) if outdir is not None else None,
+                            rule=choice.rule if choice is not None else "",
+                            choice=choice.table if choice is not None else None)
     if write:
         if outdir is None:
             raise InputError("give outdir to write the drilling products, or write=False")
@@ -190,6 +200,8 @@ def write_drilling(result: DrillingResult, outdir) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     paths = [write_dataframe(out / "drilling.parquet", result.table),
              write_dataframe(out / "drilling_sites.csv", result.sites)]
+    if result.choice is not None:
+        paths.append(write_dataframe(out / "drilling_choice.csv", result.choice))
     for name, png in result.figures.items():
         paths.append(write_bytes(out / f"drilling_{name}.png", png))
     return paths
@@ -214,54 +226,121 @@ def agreement(table: pd.DataFrame, reference: str = "true_delivered_water_wt_pct
     return pd.DataFrame(rows)
 
 
-# ----------------------------------------------------------------------------- site choice (placeholder)
+# ----------------------------------------------------------------------------- site choice (from the survey)
 
 
-def choose_drill_sites(truth, dem, site_xy, n: int = 3, radius_m: float = 500.0, *, depth_m: float = MAX_DEPTH_M,
-                       min_separation_m: float | None = None) -> np.ndarray:
-    """PLACEHOLDER drill-site rule (an oracle on the truth) until the campaign strategy lands.
+@dataclass(frozen=True)
+class DrillChoice:
+    """Drill sites chosen from a survey's retrievals, and why."""
 
-    Among the grid cells within ``radius_m`` of ``site_xy`` (and on ``dem``), take those
-    with ice above ``depth_m``, ranked by the shallowest ice table, then the most stable
-    (shallowest stability depth), then the highest WEH; pick ``n`` at least
-    ``min_separation_m`` apart (default two pixels). If fewer than ``n`` such cells exist
-    the rest are the most stable ice-free cells (shallowest stability depth), then the
-    nearest. Returns (k, 2) cell-centre positions in metres, k = min(n, cells in reach).
-    Pure: same inputs, same sites.
+    sites_xy: np.ndarray      # (k, 2) cell centres in drilling order, m
+    table: pd.DataFrame       # per site: x_m, y_m, weh_mean_wt_pct, p_ice_within_drill, expected_core_weh_wt_pct
+    maps: object              # the fused maps (xarray Dataset) on the cells around the path
+    rule: str                 # one sentence a report can print
+
+
+def footprint_cells(path_xy, template, step_frac: float = 0.1) -> np.ndarray:
+    """Boolean (ny, nx) on ``template``'s cells: the cells the path crosses (sampled every ``step_frac`` pixel),
+    the ground the traverse instruments saw (GPR and ALIS under the rover, the NS footprint smoothed along
+    track over the crossed cells, see :mod:`lupex.mission.survey`)."""
+    x = np.asarray(template["x"].values, float)
+    y = np.asarray(template["y"].values, float)
+    dx, dy = float(x[1] - x[0]), float(y[1] - y[0])
+    p = np.asarray(path_xy, float).reshape(-1, 2)
+    pts = [p[:1]]
+    for a, b in zip(p[:-1], p[1:]):
+        n = max(1, int(np.ceil(np.hypot(*(b - a)) / (step_frac * min(abs(dx), abs(dy))))))
+        pts.append(a + np.linspace(0.0, 1.0, n + 1)[1:, None] * (b - a))
+    q = np.vstack(pts)
+    c = np.rint((q[:, 0] - x[0]) / dx).astype(int)
+    r = np.rint((q[:, 1] - y[0]) / dy).astype(int)
+    ok = (r >= 0) & (r < y.size) & (c >= 0) & (c < x.size)
+    out = np.zeros((y.size, x.size), bool)
+    out[r[ok], c[ok]] = True
+    return out
+
+
+def choose_drill_sites(survey, dem, position_xy, n: int = 3, *, depth_m: float = MAX_DEPTH_M,
+                       min_separation_m: float | None = None, params=None, rover=None) -> DrillChoice:
+    """Drill sites for the first traverse from its own measurements (never the truth).
+
+    The survey's retrievals become observations exactly as the campaign's do
+    (:func:`lupex.mission.campaign._survey_obs`: NS WEH windows in the map's log space, GPR ice-table picks with
+    the radar's resolution, the NS burial depth where it sees a wet layer, "deeper than seen" where nothing is
+    seen), fused by Gaussian processes on the DEM's cells around the path
+    (:func:`lupex.prospect.fusion.fuse_water_maps`); the candidates are the cells the rover drove over
+    (:func:`footprint_cells`), and :func:`lupex.prospect.strategy.plan_drills` takes ``n`` of them greedily from
+    ``position_xy`` by the expected water in the drilled core per hour of travel and drilling (expected WEH x
+    the posterior share of the core below the ice table), at least ``min_separation_m`` apart (default
+    ``params.min_drill_separation_m``). ``params``: a :class:`lupex.mission.campaign.CampaignParams` for the
+    fusion settings and drill time (its ``drill_depth_m`` is replaced by ``depth_m``); ``rover``: the vehicle
+    for the travel cost. Pure: same survey, same sites.
     """
+    # imported here: the campaign imports this module
+    from lupex.mission import campaign as CP
+    from lupex.prospect import fusion
+    from lupex.prospect import strategy as st
+
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise InputError(f"n (number of drill sites) must be a positive integer, got {n!r}")
-    if not (np.isfinite(radius_m) and radius_m > 0):
-        raise InputError(f"radius_m must be a positive distance in metres, got {radius_m!r}")
-    from lupex.mission.survey import _Grid, _site_xy
+    if dem is None:
+        raise InputError("choose_drill_sites needs the site DEM: the drill sites are cells of its grid")
+    _check_depths(depth_m, min(0.1, depth_m))
+    from dataclasses import replace
 
-    sx, sy = _site_xy(site_xy)
-    ds = truth.dataset
-    g = _Grid.of(ds)
-    sep = 2 * abs(g.dx) if min_separation_m is None else float(min_separation_m)
-    xx, yy = np.meshgrid(g.x, g.y)
-    dist = np.hypot(xx - sx, yy - sy)
-    reach = dist <= radius_m
-    if dem is not None:
-        reach &= _Grid.of(dem).contains(xx, yy)
-    if not reach.any():
-        raise InputError(f"no ground-truth cell within {radius_m:g} m of ({sx:.1f}, {sy:.1f}) m; "
-                         "give a larger radius or a site on the grid")
-    table = ds["ice_table_depth_m"].values
-    stab = ds["stability_depth_m"].values
-    weh = ds["weh_wt_pct"].values
-    ice = reach & np.isfinite(table) & (table < depth_m) & (weh > 0)
-    big = 1e9
-    key_ice = np.where(ice, 0, 1)
-    key_table = np.where(ice, table, big)
-    key_stab = np.where(np.isfinite(stab), stab, big)
-    order = np.lexsort((dist.ravel(), -weh.ravel(), key_stab.ravel(), key_table.ravel(), key_ice.ravel()))
-    order = order[reach.ravel()[order]]
-    chosen: list[tuple[float, float]] = []
-    for i in order:
-        p = (float(xx.ravel()[i]), float(yy.ravel()[i]))
-        if all(np.hypot(p[0] - q[0], p[1] - q[1]) >= sep for q in chosen):
-            chosen.append(p)
-            if len(chosen) == n:
-                break
-    return np.array(chosen, float)
+    p = replace(params or CP.CampaignParams(), drill_depth_m=float(depth_m))
+    sep = p.min_drill_separation_m if min_separation_m is None else float(min_separation_m)
+    path = np.asarray(survey.path_xy, float)
+    x = np.asarray(dem["x"].values, float)
+    y = np.asarray(dem["y"].values, float)
+    pad = 3 * abs(float(x[1] - x[0]))
+    sx = (x >= path[:, 0].min() - pad) & (x <= path[:, 0].max() + pad)
+    sy = (y >= path[:, 1].min() - pad) & (y <= path[:, 1].max() + pad)
+    if sx.sum() < 2 or sy.sum() < 2:
+        raise InputError("the surveyed path is not on the DEM; give the DEM the survey ran on")
+    template = xr.DataArray(np.zeros((int(sy.sum()), int(sx.sum()))), coords={"y": y[sy], "x": x[sx]}, dims=("y", "x"))
+    obs = CP._survey_obs(survey, p)
+    if obs.get("ns") is None:
+        raise InputError(f"the survey along the {survey.length_m:.0f} m traverse has no neutron window to choose drill "
+                         "sites from; drive a longer traverse or shorten survey.ns_window_s")
+    maps = CP._fuse(template, obs, p)
+    seen = footprint_cells(path, template)
+    masked = maps.copy()
+    masked["weh_mean"] = maps["weh_mean"].where(seen)
+    cost = CP._rover_cost(rover, p)[0]
+    spots = st.plan_drills(masked, int(n), position_xy, cost, criterion="expected_water",
+                           depth_transform=fusion.Logit(*CP.DEPTH_BOUNDS_M), drill_depth_m=p.drill_depth_m,
+                           min_separation_m=sep, drill_time_h=p.drill_h)
+    table = _choice_table(maps, spots, p.drill_depth_m)
+    rule = (f"Drill sites come from the first traverse's own measurements, never from the ground truth: the NS WEH "
+            f"and the GPR / NS ice-table retrievals fused into Gaussian-process maps, then, among the cells the rover "
+            f"drove over, the {len(spots)} with the highest expected water in a {p.drill_depth_m:g} m core (expected WEH "
+            f"x the posterior share of the core below the ice table) per hour of travel and drilling, at least "
+            f"{sep:g} m apart")
+    if len(table) and np.isfinite(table["p_ice_within_drill"]).any():   # says plainly when the traverse saw no ice
+        p_best = float(np.nanmax(table["p_ice_within_drill"].to_numpy(float)))
+        rule += (f"; the survey gave these sites a probability of ice within {p.drill_depth_m:g} m of at most "
+                 f"{p_best:.0%}" + (" (the traverse saw no ice: these are the least dry cells it crossed)"
+                                    if p_best < 0.5 else ""))
+    return DrillChoice(spots, table, maps, rule)
+
+
+def _choice_table(maps, spots, drill_depth_m) -> pd.DataFrame:
+    from lupex.mission.campaign import DEPTH_BOUNDS_M
+    from lupex.prospect import fusion
+    from lupex.prospect import strategy as st
+
+    pts = fusion.grid_points(maps)
+    rows = []
+    has_depth = "ice_depth_latent_mean" in maps
+    for k, (sx, sy) in enumerate(np.asarray(spots, float).reshape(-1, 2)):
+        i = int(np.argmin(np.hypot(pts[:, 0] - sx, pts[:, 1] - sy)))
+        weh = float(maps["weh_mean"].values.ravel()[i])
+        row = dict(site=k, x_m=float(sx), y_m=float(sy), weh_mean_wt_pct=weh,
+                   p_ice_within_drill=float(maps["p_ice_within_drill"].values.ravel()[i]) if has_depth else np.nan,
+                   ice_depth_median_m=float(maps["ice_depth_median"].values.ravel()[i]) if has_depth else np.nan)
+        row["expected_core_weh_wt_pct"] = float(st.expected_drill_water(
+            weh, maps["ice_depth_latent_mean"].values.ravel()[i], maps["ice_depth_latent_sd"].values.ravel()[i],
+            fusion.Logit(*DEPTH_BOUNDS_M), drill_depth_m)) if has_depth else np.nan
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -12,7 +12,7 @@
   (:class:`lupex.landing.sensors.RenderedVision`) at the sparse
   ``landing.rendered_altitudes_m``, with simulated fixes only where the point
   below the lander is beyond the DEM (the approach map a mission carries; SLIM's
-  came from Kaguya data, REFERENCES.md). The scene and onboard map are built
+  came from Kaguya data, docs/REFERENCES.md#slim). The scene and onboard map are built
   once and shared with the frames below.
 * The real vision chain on a few frames: the true terrain rendered from above
   the target at the configured altitudes (:mod:`lupex.landing.render`), craters

@@ -1,10 +1,11 @@
 """Phase 4 of a run: the rover's first traverse and its nights.
 
 From the landed position (the first landing Monte Carlo descent's touchdown,
-or the target when landing is skipped) to the first drill site, planned by the
+or the target when landing is skipped) to the first traverse's goal (the nearest orbital
+prior-ice region, :func:`lupex.mission.survey.first_traverse_goal`; never the truth), planned by the
 time-dependent space-time A* of :mod:`lupex.rover.planner` over the site's own
 horizons (the cube of the site phase, so nothing is recomputed), starting one
-day after the landing epoch; then every dark period at the drill site over the
+day after the landing epoch; then every dark period at the goal (the drilling area) over the
 following month judged by :func:`lupex.rover.survival.survive` (energy and
 temperatures through hibernation). The survey phase drives along this path.
 """

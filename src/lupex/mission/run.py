@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import time
 from contextlib import nullcontext
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from lupex.compute import dask_client
 from lupex.config import Config
-from lupex.io import write_dataframe, write_text
+from lupex.io import write_dataframe, write_json, write_text
 from lupex.mission.budget import launch_to_landing_budget
 from lupex.mission.checkpoint import Checkpoints
 from lupex.mission.rundir import RunDir, default_run_dir, fingerprint
@@ -22,7 +23,8 @@ from lupex.mission.drilling import choose_drill_sites, run_drilling
 from lupex.mission.landing_phase import landing_epoch, run_landing
 from lupex.mission.rover_phase import run_rover
 from lupex.mission.subsurface_phase import run_subsurface
-from lupex.mission.survey import default_traverse, run_survey
+from lupex.mission.survey import default_traverse, first_traverse_goal, run_survey
+from lupex.mission.verdicts import run_verdicts, verdicts_json
 from lupex.progress import Steps
 
 log = logging.getLogger("lupex.run")
@@ -39,6 +41,7 @@ class MissionResult:
     rover: object
     campaign: object = None  # lupex.mission.campaign.CampaignResult
     campaign_mc: object = None  # pandas.DataFrame of the campaign Monte Carlo (campaign.mc_seeds > 0)
+    verdicts: tuple = ()  # lupex.mission.verdicts.Verdict per mission requirement (report, console, manifest)
 
 
 def run_mission(cfg: Config, *, progress: bool = True, resume: bool = False) -> MissionResult:
@@ -59,6 +62,7 @@ def run_mission(cfg: Config, *, progress: bool = True, resume: bool = False) -> 
     from lupex.report.survey import survey_sections
     from lupex.report.site import site_sections
     from lupex.report.subsurface import subsurface_sections
+    from lupex.report.summary import summary_first
 
     final = Path(cfg.output.directory) if cfg.output.directory else default_run_dir()
     check_run_fits(cfg)
@@ -92,42 +96,70 @@ def run_mission(cfg: Config, *, progress: bool = True, resume: bool = False) -> 
             landed = (float(best["x_m"]), float(best["y_m"]))
             if landing is not None:  # the rover starts where the first descent touched down, not at the target
                 landed = (landed[0] + float(landing.runs["dx_m"].iloc[0]), landed[1] + float(landing.runs["dy_m"].iloc[0]))
-            drill_xy = choose_drill_sites(truth, site.dem, landed, depth_m=cfg.drill.max_depth_m)
-            rover = ckpt.phase("rover", lambda: run_rover(cfg, with_cube(), landed, tuple(drill_xy[0]),
+            # no oracle: the traverse goes to the orbital prior-ice region along the rover planner's path, and the
+            # drill sites come from what the survey measured there (never from the truth's ice)
+            goal = first_traverse_goal(truth, site.dem, landed, cfg.campaign, cfg.vehicle)
+            if np.hypot(goal[0] - landed[0], goal[1] - landed[1]) < 50.0:   # landed in the prior region
+                goal = tuple(default_traverse(landed, truth, ice_max_depth_m=cfg.drill.max_depth_m)[-1])
+            rover = ckpt.phase("rover", lambda: run_rover(cfg, with_cube(), landed, goal,
                                                           landing_epoch(cfg) + np.timedelta64(1, "D"), work, steps=steps))
             path = np.column_stack([rover.plan.x_m, rover.plan.y_m])
             if np.hypot(*(path[-1] - path[0])) < 50.0:  # too short to survey: the fixed pattern instead
-                path = default_traverse(best, truth)
+                path = default_traverse(landed, truth, ice_max_depth_m=cfg.drill.max_depth_m)
             with steps.task("survey and drilling", total=2) as advance:
                 survey = ckpt.phase("survey", lambda: run_survey(
                     truth, site.dem, path, work, seed=cfg.subsurface.seed + 1000, **_instruments(cfg)))
                 advance(1)
+                drill_xy = choose_drill_sites(survey, site.dem, tuple(path[-1]), depth_m=cfg.drill.max_depth_m,
+                                              params=cfg.campaign, rover=cfg.vehicle)
                 drilling = ckpt.phase("drilling", lambda: run_drilling(
                     truth, site.dem, drill_xy, work, seed=cfg.subsurface.seed + 2000, drill_params=cfg.drill,
                     triton_params=cfg.triton, ltga_params=cfg.ltga, adore_params=cfg.adore, isap_params=cfg.isap))
                 advance(1)
             campaign, campaign_mc = _campaign(cfg, site, with_cube, truth, landed, work, ckpt=ckpt, steps=steps)
-        budget = ckpt.phase("budget", lambda: _budget(cfg, work))
+        budget = ckpt.phase("budget", lambda: _budget(cfg, work, landing))
         with steps.task("report", total=1) as advance:
             warn = ""
             if site.synthetic:
                 warn = ("This site is SYNTHETIC: procedurally generated terrain that measures like the lunar south pole, "
                         "not a real place. Run with --dem on a LOLA product for a real site.")
-            meta = (f"lupex {__version__}; seed {cfg.site.seed}; span from {cfg.time.start} for {cfg.time.days:g} days; "
-                    f"configuration in config.toml")
-            write_text(work / "report.html", render("lupex mission report", meta, site_sections(site, cfg)
+            meta = (f"lupex {__version__}; site: {_site_line(cfg, site)}; span from {cfg.time.start} for "
+                    f"{cfg.time.days:g} days; configuration in config.toml")
+            # bad news first: the verdicts, an overview map and the mission timeline open the report
+            verdicts = run_verdicts(cfg, site=site, landing=landing, budget=budget, rover=rover, survey=survey,
+                                    drilling=drilling, campaign=campaign)
+            lead = dict(site=site, landing=landing, rover=rover, drilling=drilling, campaign=campaign,
+                        dark_threshold=cfg.vehicle.survival.dark_threshold, earth_threshold=cfg.vehicle.comms.earth_threshold)
+            write_text(work / "report.html", render("lupex mission report", meta, summary_first(verdicts, lead, site_sections(site, cfg)
                                   + (landing_sections(landing, site.dem) if landing else [])
                                   + subsurface_sections(truth, site, cfg)
                                   + (rover_sections(rover) if rover else [])
                                   + (survey_sections(survey) if survey else [])
                                   + (drilling_sections(drilling) if drilling else [])
                                   + (campaign_sections(campaign, campaign_mc) if campaign else [])
-                                  + budget_sections(budget), warn))
+                                  + budget_sections(budget)), warn))
             advance(1)
         write_manifest(cfg, work, site, time.perf_counter() - t0)
+        manifest = json.loads((work / "manifest.json").read_text())
+        write_json(work / "manifest.json", manifest | verdicts_json(verdicts))
     log.info("run complete: %s", final)
     return MissionResult(run_dir=rundir.final, site=site, landing=landing, ground_truth=truth,
-                         survey=survey, drilling=drilling, rover=rover, campaign=campaign, campaign_mc=campaign_mc)
+                         survey=survey, drilling=drilling, rover=rover, campaign=campaign, campaign_mc=campaign_mc,
+                         verdicts=tuple(verdicts))
+
+
+def _site_line(cfg: Config, site: SiteAnalysis) -> str:
+    """One line naming the site and its data, for the report's header."""
+    from lupex.mission.site_analysis import site_provenance
+
+    prov = site_provenance(cfg, site.dem)
+    if prov["kind"] == "synthetic":
+        return f"SYNTHETIC (procedural, seed {cfg.site.seed})"
+    if prov["kind"] == "dem":
+        far = f"; far field {', '.join(prov['far_field'])}" if prov["far_field"] else ""
+        return f"{cfg.site.dem}{far}"
+    files = "; ".join(f"{f['role']}: {f['title']} ({f['citation']})" for f in prov["files"])
+    return f"{prov['title']}, real LOLA terrain [{files}]"
 
 
 RUN_BYTES_PER_CELL = 160
@@ -142,9 +174,14 @@ def check_run_fits(cfg: Config) -> None:
     from lupex.terrain.io import check_fits, dem_header
 
     fewer = "fewer azimuths (light.n_azimuths)"
-    if cfg.site.dem:
-        h = dem_header(cfg.site.dem)  # the header only: no pixel is read
-        ny, nx, name = h["ny"], h["nx"], f"the DEM {cfg.site.dem}"
+    if cfg.site.dem or cfg.site.name != "synthetic":
+        path = cfg.site.dem
+        if not path:  # a built-in site ships its DEM with the package
+            from lupex.terrain.builtin import builtin_site, dem_path
+
+            path = dem_path(builtin_site(cfg.site.name).dem)
+        h = dem_header(path)  # the header only: no pixel is read
+        ny, nx, name = h["ny"], h["nx"], f"the DEM {path}"
         hint = f"crop the DEM to the area you need (`gdal_translate -srcwin`), resample it coarser, or use {fewer}"
     else:
         ny = nx = int(round(cfg.site.size_m / cfg.site.pixel_m))
@@ -161,9 +198,17 @@ def _instruments(cfg: Config) -> dict:
                 ion_trap=cfg.emsl, outgassing=cfg.emsl_outgassing)
 
 
-def _budget(cfg: Config, work: Path):
-    budget = launch_to_landing_budget(cfg.budget)
+def _budget(cfg: Config, work: Path, landing=None):
+    """The launch-to-landing budget, flying the landing Monte Carlo's own descent when there is one."""
+    from lupex.mission.budget import descent_from_monte_carlo
+
+    descent = None
+    if landing is not None and len(landing.runs):
+        descent = descent_from_monte_carlo(landing.runs, cfg.lander_vehicle, cfg.descent, cfg.budget.descent_quantile)
+    budget = launch_to_landing_budget(cfg.budget, descent)
     write_dataframe(work / "budget.csv", budget.table)
+    if budget.closing is not None:
+        write_dataframe(work / "budget_closing.csv", budget.closing.reset_index())
     return budget
 
 

@@ -54,27 +54,85 @@ class SiteAnalysis:
 
 
 def load_site(cfg: Config):
-    """The DEM named by the config, or the built-in synthetic site. Returns (dem, craters or None)."""
-    if cfg.site.dem:
-        from lupex.terrain.io import read_dem
+    """The site the config names: ``site.dem`` when given, else the built-in site ``site.name`` (real LOLA
+    terrain, see :mod:`lupex.terrain.builtin`) or the synthetic one. Returns (dem, craters or None)."""
+    from lupex.terrain.io import read_dem
 
+    if cfg.site.dem:
         return read_dem(cfg.site.dem), None
+    if cfg.site.name != "synthetic":
+        from lupex.terrain.builtin import builtin_site, dem_path
+
+        entry = builtin_site(cfg.site.name)
+        dem = read_dem(dem_path(entry.dem))
+        dem.attrs.update(long_name=entry.title, source=entry.dem.source, citation=entry.dem.citation,
+                         site_name=entry.name, sha256=entry.dem.sha256)
+        return dem, None
     from lupex.terrain.synthetic import generate_site
 
     site = generate_site(seed=cfg.site.seed, size_m=cfg.site.size_m, pixel_m=cfg.site.pixel_m)
     return site.dem, site.craters
 
 
+def far_field_paths(cfg: Config) -> list[Path]:
+    """The regional DEMs that extend the site's horizons: ``site.far_field`` when given, else the built-in
+    site's own far field (none for ``site.dem`` or the synthetic site)."""
+    given = list(getattr(cfg.site, "far_field", ()) or ())
+    if given:
+        return [Path(p) for p in given]
+    if cfg.site.dem or cfg.site.name == "synthetic":
+        return []
+    from lupex.terrain.builtin import builtin_site, dem_path
+
+    return [dem_path(e) for e in builtin_site(cfg.site.name).far_field]
+
+
+def site_provenance(cfg: Config, dem) -> dict:
+    """Which site and which data a run used, for the manifest and the report."""
+    from lupex.terrain.builtin import builtin_site
+
+    if cfg.site.dem:
+        kind, files = "dem", [{"path": str(cfg.site.dem)}]
+    elif cfg.site.name == "synthetic":
+        kind, files = "synthetic", []
+    else:
+        entry = builtin_site(cfg.site.name)
+        kind = "builtin"
+        files = [{"file": e.filename, "sha256": e.sha256, "title": e.title, "source": e.source, "citation": e.citation,
+                  "role": role} for e, role in [(entry.dem, "site")] + [(f, "far field") for f in entry.far_field]]
+    far = [str(p) for p in far_field_paths(cfg)] if kind != "builtin" else []
+    return {"name": cfg.site.name if kind != "dem" else Path(cfg.site.dem).name, "kind": kind,
+            "title": dem.attrs.get("long_name", ""), "files": files, "far_field": far}
+
+
+def load_far_field(cfg: Config) -> list[xr.DataArray]:
+    """The far-field DEMs (smallest first), read as lupex reads any DEM: ``site.far_field``, else the built-in
+    site's own (:func:`far_field_paths`)."""
+    from lupex.terrain.io import read_dem
+
+    out = []
+    for path in far_field_paths(cfg):
+        if not Path(path).is_file():
+            raise ConfigError(f"site.far_field DEM {path} does not exist; check the path given to --far-field")
+        out.append(read_dem(path))
+    return out
+
+
+def far_field_max_m(cfg: Config) -> float | None:
+    """``light.far_field_max_km`` in metres, None for 0 (out to the far-field DEMs' edge)."""
+    return cfg.light.far_field_max_km * 1000.0 or None
+
+
 def horizon_cube(cfg: Config, site: SiteAnalysis) -> np.ndarray:
     """The site's horizon cube: the one the site phase kept, or, when it was streamed through disk or the
-    run was resumed from a checkpoint (which does not hold it), recomputed bit for bit the same."""
+    run was resumed from a checkpoint (which does not hold it), recomputed bit for bit the same (with the
+    same far field)."""
     if site.horizon_cube is not None:
         return site.horizon_cube
-    from lupex.light.horizon import horizon_angles
-    from lupex.terrain import geo
+    from lupex.light.farfield import horizons_with_far_field
 
-    return horizon_angles(np.asarray(site.dem.values, float), geo.pixel_size_m(site.dem), cfg.light.n_azimuths,
-                          observer_height_m=cfg.light.observer_height_m)
+    return horizons_with_far_field(site.dem, load_far_field(cfg), cfg.light.n_azimuths,
+                                   observer_height_m=cfg.light.observer_height_m, max_distance_m=far_field_max_m(cfg))
 
 
 def analysis_times(cfg: Config) -> np.ndarray:
@@ -133,6 +191,7 @@ def run_site_analysis(cfg: Config, outdir: Path, *, client=None, steps: Steps = 
     with steps.task("terrain", total=3) as advance:
         dem, craters = load_site(cfg)
         extra_xy = _extra_points_xy(dem, cfg)  # fail now, not after the light computation
+        far_field = load_far_field(cfg)
         advance(1)
         pixel_m = pixel_size_m(dem)
         synthetic = dem.attrs.get("source") == "synthetic"
@@ -176,6 +235,8 @@ def run_site_analysis(cfg: Config, outdir: Path, *, client=None, steps: Steps = 
             client=client,
             progress=tiles_progress,
             horizon_progress=lambda k: adv_h(1),
+            far_field=far_field,
+            far_field_max_m=far_field_max_m(cfg),
         )
     timings["light"] = time.perf_counter() - t
     write_light_products(stats, outdir)
@@ -201,6 +262,9 @@ def run_site_analysis(cfg: Config, outdir: Path, *, client=None, steps: Steps = 
         pts = np.vstack([pts, extra_xy])
         labels += [f"point {la:g},{lo:g}" for la, lo in parse_points(cfg.sites.extra_points)]
     # cube is None when it was streamed through disk: point_series then ray-marches those few cells
+    if cube is None and far_field:
+        log.warning("the horizon cube was streamed through disk: the time series at the sites use the site DEM's "
+                    "horizons only (no far field); raise light.memory_limit_gib to keep the cube")
     series = point_series(dem, cube, pts, times, n_azimuths=cfg.light.n_azimuths,
                           observer_height_m=cfg.light.observer_height_m)
     series = series.assign_coords(label=("point", labels))
@@ -236,10 +300,14 @@ def write_manifest(cfg: Config, outdir: Path, result: SiteAnalysis, wall_s: floa
             "versions": versions(),
             "seed": cfg.site.seed,
             "site": result.dem.attrs.get("long_name", ""),
+            "site_data": site_provenance(cfg, result.dem),
             "synthetic_site": result.synthetic,
             "dem_source": result.dem.attrs.get("source", ""),
             "span_utc": [str(result.times[0]), str(result.times[-1])],
             "steps": int(result.times.size),
+            "far_field": {"dems": [str(p) for p in far_field_paths(cfg)], "max_km": cfg.light.far_field_max_km,
+                          "note": "horizons include these DEMs' terrain beyond the site DEM" if far_field_paths(cfg)
+                          else "horizons from the site DEM alone"},
             "kernels": {k: p.name for k, p in eph.kernel_paths().items()},
             "timings_s": {**result.timings_s, "total": wall_s},
         },

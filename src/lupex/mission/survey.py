@@ -34,10 +34,15 @@ neutron window; GPR picks inside the window are summarised by their median
 (and median sigma: the velocity error is common to the picks, so averaging
 would not shrink it), ALIS by the spectrum inside the window, if any.
 
-Traverse planning here is a placeholder until the rover planner lands:
-:func:`default_traverse` is a straight (or dog-leg) path from the landing site
-toward the nearest ice-bearing area of the truth; any callable with its
-signature can be passed where a planner is expected.
+Traverse planning never reads the truth's ice (the survey is how the mission
+learns it): :func:`first_traverse_goal` is the nearest orbital prior-ice region
+(the depth to stable ice from the surface temperatures, as a mission has it from
+orbit; the campaign's own area choice, :func:`lupex.mission.campaign._survey_centre`,
+on the cells the rover planner accepts), and a run drives there along the path of
+the real rover planner (:mod:`lupex.rover.planner`: slopes, light, battery and
+Earth visibility; :func:`lupex.mission.rover_phase.run_rover`).
+:func:`default_traverse` is the fallback without a light series: straight (or
+dog-leg) legs toward the same prior, ignoring slopes, light and comms.
 """
 
 from __future__ import annotations
@@ -93,7 +98,7 @@ class SurveyParams:
                                 "the noise", "lupex.instruments.gpr_retrieval.retrieve default")
     gpr_eps_prior: tuple[float, float] = param((3.25, 0.31), "- (relative permittivity)",
                                                "[mean, sigma] of the top layer's eps' where no hyperbola is usable",
-                                               "Chang'E-4 LPR hyperbola fits 2.64-3.85 (REFERENCES.md, GPR)")
+                                               "Chang'E-4 LPR hyperbola fits 2.64-3.85 (docs/REFERENCES.md#chang-e4-lpr)")
     gpr_velocity_model: str = param("carrier", "-", "how the GPR converts two-way time to depth: carrier or hayne "
                                     "(eps'(z) = s x 1.919^rho(z) of that density profile, s = 1 +- 0.15 unless "
                                     "hyperbolas measure it) or constant (gpr_eps_prior)",
@@ -930,19 +935,49 @@ def path_to_geojson(path_xy, dem) -> dict:
             "geometry": {"type": "LineString", "coordinates": [[float(a), float(b)] for a, b in zip(lon, lat)]}}
 
 
-# ----------------------------------------------------------------------------- planning (placeholder)
+# ----------------------------------------------------------------------------- planning
 
 TraversePlanner = Callable[..., np.ndarray]
+
+#: the fields of a ground truth a mission knows before it measures (the orbital prior and the site's
+#: regolith model); every other field (ice table, WEH, rocks) is learnt only along the rover's path
+PRIOR_FIELDS = ("stability_depth_m", "t_max_surface_k", "t_mean_surface_k", "feo_tio2_wt_pct", "dry_weh_wt_pct")
+
+
+def orbital_prior_ice(truth, ice_max_depth_m: float) -> np.ndarray:
+    """Boolean map (the truth's grid): where the orbital prior lets ice be stable within ``ice_max_depth_m``
+    (the depth to stable ice of the thermal model, Paige et al. 2010; not the ice itself)."""
+    st_ = np.asarray(truth.dataset["stability_depth_m"].values, float)
+    return np.isfinite(st_) & (st_ <= ice_max_depth_m)
+
+
+def first_traverse_goal(truth, dem, landed_xy, params=None, rover=None) -> tuple[float, float]:
+    """(x, y) m: where the first traverse goes, from the orbital prior only: the centre of the campaign's
+    prospecting area (:func:`lupex.mission.campaign._survey_centre`: the nearest cell within
+    ``approach_max_m`` whose ``area_half_m`` square holds at least 3/4 of the best prior-ice share in reach,
+    on a cell the rover planner accepts and can reach from the landing site). ``params``: the run's
+    :class:`lupex.mission.campaign.CampaignParams` (default its defaults); ``rover``: the vehicle. The landing
+    site itself when no prior ice is in reach (then :func:`default_traverse` supplies the path)."""
+    # imported here: the campaign imports this module at load time
+    from lupex.mission import campaign as CP
+
+    p = params or CP.CampaignParams()
+    sx, sy = _site_xy(landed_xy)
+    screen = CP._Screen(dem, None, (sx, sy), p, CP._rover_cost(rover, p)[2]) if dem is not None else None
+    centre, _ = CP._survey_centre(truth, dem, (sx, sy), p, screen)
+    return centre
 
 
 def default_traverse(site, truth, *, min_length_m: float = 300.0, max_length_m: float = 1000.0,
                      ice_max_depth_m: float = 1.0, area_radius_m: float = 30.0, edge_margin_m: float = 20.0
                      ) -> np.ndarray:
-    """A straight or dog-leg path from the landing site toward the nearest ice-bearing area.
+    """A straight or dog-leg path from the landing site toward the nearest orbital prior-ice area.
 
-    Placeholder until the rover planner lands (it ignores slopes, light and comms).
-    Rule: ice-bearing cells are those of the truth with ice within ``ice_max_depth_m``;
-    an *area* is where at least half the cells within ``area_radius_m`` are ice-bearing.
+    The fallback where no light series is at hand (it ignores slopes, light and comms); a run drives the
+    rover planner's path to :func:`first_traverse_goal` instead. It reads only the orbital prior:
+    prior-ice cells are those where ice can be stable within ``ice_max_depth_m``
+    (:func:`orbital_prior_ice`), never the truth's ice table;
+    an *area* is where at least half the cells within ``area_radius_m`` are prior-ice cells.
     The path heads straight for the nearest such cell and goes on past it until it is
     ``min_length_m`` long (capped at ``max_length_m`` and kept ``edge_margin_m`` inside
     the grid); if the straight line cannot reach ``min_length_m`` inside the grid, a
@@ -955,8 +990,8 @@ def default_traverse(site, truth, *, min_length_m: float = 300.0, max_length_m: 
     sx, sy = _site_xy(site)
     grid = _Grid.of(truth.dataset)
     ds = truth.dataset
-    table = ds["ice_table_depth_m"].values
-    ice = np.isfinite(table) & (table <= ice_max_depth_m) & (ds["weh_wt_pct"].values > 0)
+    table = ds["stability_depth_m"].values
+    ice = orbital_prior_ice(truth, ice_max_depth_m)
     r_px = max(1, int(round(area_radius_m / abs(grid.dx))))
     yy, xx = np.mgrid[-r_px:r_px + 1, -r_px:r_px + 1]
     disk = (xx**2 + yy**2 <= r_px**2).astype(float)
@@ -974,7 +1009,7 @@ def default_traverse(site, truth, *, min_length_m: float = 300.0, max_length_m: 
         d = np.hypot(grid.x[ix] - sx, grid.y[iy] - sy)
         k = int(np.argmin(d))
         tx, ty = grid.x[ix[k]], grid.y[iy[k]]
-    else:   # no ice at all: head for the coldest ground
+    else:   # no prior ice at all: head for the coldest ground
         k = np.unravel_index(int(np.argmin(ds["t_max_surface_k"].values)), table.shape)
         tx, ty = grid.x[k[1]], grid.y[k[0]]
     dvec = np.array([tx - sx, ty - sy])

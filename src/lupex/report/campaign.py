@@ -44,7 +44,10 @@ def maps_png(result) -> bytes:
             d = np.asarray(pl.drill_xy).reshape(-1, 2)
             if len(d):
                 ax.plot(d[:, 0], d[:, 1], "X", color=_COLORS.get(name, "w"), mec="k", ms=8, label=f"{name} drills")
-        ax.plot(*result.start_xy, "o", color="lime", mec="k", ms=7, label="start")
+        if len(result.survey_centre_xy):   # the plans start at the area's centre, reached from the landing site
+            ax.plot(*result.survey_centre_xy, "o", color="lime", mec="k", ms=7, label="area centre (plans start)")
+        ax.set_xlim(ext[0], ext[1])
+        ax.set_ylim(min(ext[2], ext[3]), max(ext[2], ext[3]))
         ax.set_title(title, fontsize=9)
         ax.set_aspect("equal")
         ax.tick_params(labelsize=7)
@@ -77,6 +80,12 @@ _SCORE_ROWS = [("weh_rmse_wt_pct", "WEH map RMSE (wt%)"), ("weh_bias_wt_pct", "W
                ("drill_hit_rate", "drill hits (true > threshold)"), ("drill_measured_total", "water measured, sum over drills (wt%)"),
                ("drill_true_total", "true water, sum over drills (wt%)"), ("drill_oracle_fraction", "measured / best possible drills"),
                ("km_driven", "km driven"), ("kwh_used", "kWh used (drive + drilling)"),
+               ("energy_approach_kwh", "  of which approach drive (kWh)"),
+               ("energy_survey_drive_kwh", "  of which survey drives, the drive budget (kWh)"),
+               ("energy_drill_tour_kwh", "  of which drives between drill sites (kWh)"),
+               ("energy_drill_kwh", "  of which drilling (kWh)"),
+               ("timeline_energy_kwh", "timeline bus energy, six months (kWh)"),
+               ("timeline_hibernate_heater_kwh", "  of which hibernation heaters (kWh)"),
                ("water_located_kg_per_km", "water located per km (kg/km)"),
                ("water_located_kg_per_kwh", "water located per kWh (kg/kWh)"), ("gp_weh_length_m", "fitted GP length scale, WEH (m)"),
                ("timeline_min_soc", "timeline minimum SOC"), ("timeline_last_goal_utc", "last goal reached (UTC)")]
@@ -105,7 +114,11 @@ def campaign_sections(result, monte_carlo: pd.DataFrame | None = None) -> list[S
     s = result.scores.set_index("plan")
     st, lm = s.loc["strategy"], s.loc["lawnmower"]
     paras = [
-        f"Two plans from the landed position ({result.start_xy[0]:.0f}, {result.start_xy[1]:.0f}) m, on the same "
+        f"Two plans from the landed position ({result.start_xy[0]:.0f}, {result.start_xy[1]:.0f}) m"
+        + (f" (both drive {result.plans['strategy'].approach_m:,.0f} m to the area centred on "
+           f"({result.survey_centre_xy[0]:.0f}, {result.survey_centre_xy[1]:.0f}) m, the nearest orbital prior-ice "
+           "region, and start there)" if len(result.survey_centre_xy) and result.plans['strategy'].approach_m > 0 else "")
+        + ", on the same "
         f"ground truth and the same drive budget of {result.budget_wh:g} Wh, with the real instrument chain "
         f"(GPR every {p.gpr_spacing_m:g} m, neutron spectrometer at {p.ns_rate_hz:g} Hz in {p.ns_window_s:g} s windows, "
         f"ALIS every {p.alis_every_m:g} m; drilling to {p.drill_depth_m:g} m with REIWA and ISAP). The adaptive plan "

@@ -7,6 +7,8 @@ line, and water vs depth from every instrument with 1-sigma error bars over the 
 
 from __future__ import annotations
 
+import html
+
 
 import matplotlib
 
@@ -135,8 +137,9 @@ def drilling_sections(result) -> list[Section]:
         f"{len(sites)} drill sites, {len(tab)} depth intervals. Each interval's delivered sample went through "
         "TRITON, LTGA (with TRITON's water share of the released gas), ADORE and ISAP. 'In situ' is the water the "
         "bit met in the ground; 'delivered' is what reached the instruments after sublimation while drilling and "
-        "handling. Drill sites come from a PLACEHOLDER rule that reads the ground truth (shallowest ice first) "
-        "until the campaign strategy lands.",
+        "handling. "
+        + (html.escape(result.rule) + "." if getattr(result, "rule", "") else
+           "The drill sites were given by the caller (no site-choice rule ran)."),
     ]
     if len(sites) and sites["stopped_by_rock"].any():
         k = sites.loc[sites["stopped_by_rock"], "site"].to_numpy() + 1
@@ -146,6 +149,11 @@ def drilling_sections(result) -> list[Section]:
         st = sites.copy()
         st["site"] = st["site"] + 1
         tables.append(table_html(st, "{:.2f}"))
+    choice = getattr(result, "choice", None)
+    if choice is not None and len(choice):   # what the rover knew when it chose (the maps, not the truth)
+        ch = choice.copy()
+        ch["site"] = ch["site"] + 1
+        tables.append(table_html(ch, "{:.2f}"))
     if len(tab):
         agr = agreement(tab)
         paras.append("Agreement with the delivered water (fraction of intervals within 2 sigma): " + ", ".join(

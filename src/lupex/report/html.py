@@ -10,6 +10,13 @@ import base64
 import html
 from dataclasses import dataclass, field
 
+SUMMARY_CSS = (  # the verdict table of lupex.report.summary
+    ".verdicts td,.verdicts th{text-align:left;vertical-align:top}"
+    ".status{font-weight:bold;white-space:nowrap}"
+    ".overall{font-size:1.15em;padding:.4em .8em;display:inline-block;font-weight:bold}"
+    ".verdicts details{font-size:.9em;color:#333}"
+)
+
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1100px;color:#1b1b1b;padding:0 1em}
 h1{font-size:1.6em;margin-bottom:.2em} h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.6em}
@@ -19,6 +26,7 @@ th{background:#f2f2f2} td:first-child,th:first-child{text-align:left}
 figure{display:inline-block;margin:.4em;vertical-align:top} figcaption{font-size:.8em;color:#444;max-width:580px}
 img{max-width:100%}
 """
+_CSS += SUMMARY_CSS
 
 
 @dataclass
@@ -28,6 +36,7 @@ class Section:
     paragraphs: list[str] = field(default_factory=list)  # trusted HTML snippets built by lupex
     figures: list[tuple[str, bytes]] = field(default_factory=list)  # (caption, png)
     tables: list[str] = field(default_factory=list)  # HTML tables
+    lead: bool = False  # drawn before the table of contents (the summary: bad news goes first)
 
 
 def table_html(df, floatfmt: str = "{:.2f}", max_rows: int = 50) -> str:
@@ -54,8 +63,12 @@ def render(title: str, meta: str, sections: list[Section], warning: str = "") ->
     ]
     if warning:
         parts.append(f"<p class='warn'>{warning}</p>")
-    parts.append("<nav><ul>" + "".join(f"<li><a href='#{s.id}'>{html.escape(s.title)}</a></li>" for s in sections) + "</ul></nav>")
-    for s in sections:
+    nav = "<nav><ul>" + "".join(f"<li><a href='#{s.id}'>{html.escape(s.title)}</a></li>" for s in sections) + "</ul></nav>"
+    lead = [s for s in sections if s.lead]
+    for s in lead + [nav] + [s for s in sections if not s.lead]:
+        if isinstance(s, str):
+            parts.append(s)
+            continue
         parts.append(f"<section id='{s.id}'><h2>{html.escape(s.title)}</h2>")
         parts.extend(f"<p>{p}</p>" for p in s.paragraphs)
         parts.extend(s.tables)

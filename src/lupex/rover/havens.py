@@ -1,6 +1,6 @@
 """Safe havens: spots where the rover can wait out a dark period, and routes between them.
 
-A *safe haven* (VIPER's planning term; REFERENCES.md: VIPER planned routes
+A *safe haven* (VIPER's planning term; docs/REFERENCES.md#viper: VIPER planned routes
 between lit "safe havens" through Earth-link blackouts, ~50 h hibernation) is
 a passable cell whose longest darkness over the span is short enough for the
 battery to carry the rover through it in hibernation, and whose Earth

@@ -11,7 +11,7 @@ Array output (per panel, summed):
   normal: tilt from the zenith, azimuth = rover heading + the panel's azimuth
   relative to the heading. A vertical panel facing the Sun's azimuth gets
   cos(elevation) -- near 1 at the pole, where the Sun stays within ~1.6 deg of
-  the horizon (REFERENCES.md).
+  the horizon (docs/REFERENCES.md#polar-sun-geometry).
 * sun_fraction is the visible fraction of the solar disk from the horizon
   model; limb darkening is ignored (the partial disk counts by area).
 * Optional linear temperature derating, gamma from the panel parameters.

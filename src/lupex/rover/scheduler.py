@@ -1,7 +1,7 @@
 """Mission timeline: drives, science stops, drilling, communication passes and hibernation.
 
 :func:`schedule` builds a deterministic activity timeline over the light
-series (VIPER-style operations, REFERENCES.md: drive in light between safe
+series (VIPER-style operations, docs/REFERENCES.md#viper: drive in light between safe
 havens, hibernate through dark periods, talk to Earth when it is in view):
 
 1. For each goal in order, drive there with the traverse planner

@@ -5,11 +5,11 @@ can expose it (``lupex.config`` uses the same ``unit``/``help`` keys). Where a
 number is not a published LUPEX figure it says *assumption* in its source and
 why the value is plausible; replace it when JAXA publishes the real one.
 
-Published anchors used here (see /work/shared/REFERENCES.md):
+Published anchors used here (docs/REFERENCES.md#lupex-mission, docs/REFERENCES.md#viper, docs/REFERENCES.md#wong2008, docs/REFERENCES.md#carrier1991):
 
 * LUPEX rover ~350 kg with instruments, ~1.75 x 1.46 x 1.50 m stowed, four
   independently steered crawlers, one flat unfolding thin-film solar array,
-  Li-ion batteries (JAXA LUPEX pages, as collected in REFERENCES.md).
+  Li-ion batteries (JAXA LUPEX pages, docs/REFERENCES.md#lupex-mission).
 * VIPER: 450 W max, 0.8 km/h, 25-30 deg slopes, hibernation of ~50 h.
 * Lunar soil after Wong (n, k_c, k_phi, c, phi, K): Wong, J.Y. 2008, *Theory of
   Ground Vehicles*, 4th ed., Wiley, Ch. 2 (Bekker pressure-sinkage and
@@ -64,12 +64,12 @@ def _fraction(obj, *names, open_low=False):
 class SoilParams:
     """Bekker pressure-sinkage and Janosi-Hanamoto shear parameters of the regolith."""
 
-    n: float = _p(1.0, "-", "Bekker sinkage exponent", "Wong 2008 Ch. 2, lunar soil row (REFERENCES.md)")
+    n: float = _p(1.0, "-", "Bekker sinkage exponent", "Wong 2008 Ch. 2, lunar soil row (docs/REFERENCES.md#wong2008)")
     k_c: float = _p(1.4e3, "N/m^(n+1)", "Bekker cohesive modulus", "Wong 2008 Ch. 2, lunar soil (1.4 kN/m^(n+1))")
     k_phi: float = _p(820e3, "N/m^(n+2)", "Bekker frictional modulus", "Wong 2008 Ch. 2, lunar soil (820 kN/m^(n+2))")
-    cohesion_pa: float = _p(520.0, "Pa", "soil cohesion c (range 100-2700 Pa)", "Carrier et al. 1991, Lunar Sourcebook Ch. 9 (REFERENCES.md: 0.52 kPa)")
-    friction_angle_deg: float = _p(42.0, "deg", "internal friction angle phi (range 25-50 deg)", "Carrier et al. 1991, Lunar Sourcebook Ch. 9 (REFERENCES.md: 42 deg)")
-    shear_modulus_k_m: float = _p(0.0178, "m", "Janosi-Hanamoto shear deformation modulus K", "after Wong (REFERENCES.md: 1.78 cm)")
+    cohesion_pa: float = _p(520.0, "Pa", "soil cohesion c (range 100-2700 Pa)", "Carrier et al. 1991, Lunar Sourcebook Ch. 9 (docs/REFERENCES.md#carrier1991: 0.52 kPa)")
+    friction_angle_deg: float = _p(42.0, "deg", "internal friction angle phi (range 25-50 deg)", "Carrier et al. 1991, Lunar Sourcebook Ch. 9 (docs/REFERENCES.md#carrier1991: 42 deg)")
+    shear_modulus_k_m: float = _p(0.0178, "m", "Janosi-Hanamoto shear deformation modulus K", "after Wong (docs/REFERENCES.md#wong2008: 1.78 cm)")
 
     def __post_init__(self):
         _positive(self, "n", "k_phi", "shear_modulus_k_m")
@@ -83,8 +83,8 @@ class SoilParams:
 class MobilityParams:
     """Crawler geometry, drive train and the operational slope limits."""
 
-    mass_kg: float = _p(350.0, "kg", "rover mass with instruments", "JAXA LUPEX (REFERENCES.md: ~350 kg)")
-    n_tracks: int = _p(4, "-", "number of crawlers", "JAXA LUPEX (REFERENCES.md: four crawlers)")
+    mass_kg: float = _p(350.0, "kg", "rover mass with instruments", "JAXA LUPEX (docs/REFERENCES.md#lupex-mission: ~350 kg)")
+    n_tracks: int = _p(4, "-", "number of crawlers", "JAXA LUPEX (docs/REFERENCES.md#lupex-mission: four crawlers)")
     track_length_m: float = _p(0.50, "m", "ground-contact length of one crawler", ASSUMED + ": fits the 1.75 m stowed length with four crawlers")
     track_width_m: float = _p(0.15, "m", "width of one crawler", ASSUMED + ": ~10% of the 1.46 m stowed width")
     internal_resistance_coef: float = _p(0.0226, "-", "track/suspension internal resistance over normal load at zero speed",
@@ -93,11 +93,11 @@ class MobilityParams:
     drive_efficiency: float = _p(0.6, "-", "electrical-to-track mechanical efficiency (motor x gear x controller)", ASSUMED + ": 0.85 motor x 0.8 harmonic gear x 0.9 controller")
     drive_power_max_w: float = _p(200.0, "W", "maximum electrical power to the drive motors", ASSUMED + ": below VIPER's 450 W total")
     speed_cmd_m_s: float = _p(0.1, "m/s", "commanded (track) speed", ASSUMED + ": LUPEX value unpublished; VIPER 0.8 km/h = 0.22 m/s is an upper bound")
-    max_uphill_deg: float = _p(25.0, "deg", "operational uphill slope limit", ASSUMED + ": VIPER-class 25-30 deg (REFERENCES.md), the lower end")
+    max_uphill_deg: float = _p(25.0, "deg", "operational uphill slope limit", ASSUMED + ": VIPER-class 25-30 deg (docs/REFERENCES.md#viper), the lower end")
     max_downhill_deg: float = _p(25.0, "deg", "operational downhill slope limit", ASSUMED + ": as uphill")
     max_cross_slope_deg: float = _p(20.0, "deg", "operational cross-slope (roll) limit", ASSUMED + ": tip-over margin for a 1.5 m tall rover")
     max_step_m: float = _p(0.15, "m", "highest step / rock the crawlers climb", ASSUMED + ": about the crawler's sprocket radius")
-    sweep_width_m: float = _p(1.46, "m", "width of the swept path (rocks in it must be avoided or climbed)", "JAXA LUPEX stowed width (REFERENCES.md)")
+    sweep_width_m: float = _p(1.46, "m", "width of the swept path (rocks in it must be avoided or climbed)", "JAXA LUPEX stowed width (docs/REFERENCES.md#lupex-mission)")
 
     def __post_init__(self):
         _positive(self, "mass_kg", "n_tracks", "track_length_m", "track_width_m", "drive_power_max_w", "speed_cmd_m_s",
@@ -153,7 +153,7 @@ class LoadParams:
     drill_w: float = _p(300.0, "W", "drilling with the auger and REIWA analysis", ASSUMED)
     communicate_w: float = _p(180.0, "W", "direct-to-Earth downlink (X-band amplifier)", ASSUMED + ": 10 W RF at ~30% PA efficiency + avionics")
     standby_w: float = _p(60.0, "W", "parked, awake, waiting for light or a link", ASSUMED)
-    hibernate_w: float = _p(20.0, "W", "hibernation: survival avionics and receiver only", ASSUMED + ": VIPER/Chandrayaan-class survival loads are tens of W (REFERENCES.md)")
+    hibernate_w: float = _p(20.0, "W", "hibernation: survival avionics and receiver only", ASSUMED + ": VIPER/Chandrayaan-class survival loads are tens of W (docs/REFERENCES.md#viper, docs/REFERENCES.md#chandrayaan3)")
 
     def __post_init__(self):
         for f in fields(self):
@@ -255,7 +255,7 @@ class CommsParams:
     min_elevation_deg: float = _p(-90.0, "deg", "additional mask: Earth's centre must be above this elevation", ASSUMED + ": no mask; the horizon is in earth_fraction")
     min_window_s: float = _p(1800.0, "s", "windows shorter than this are dropped", ASSUMED + ": setup and ranging overhead")
     merge_gap_s: float = _p(0.0, "s", "gaps up to this long between two windows are bridged", ASSUMED)
-    antenna_height_m: float = _p(1.5, "m", "antenna height above ground (for the horizon computation)", "JAXA LUPEX stowed height 1.50 m (REFERENCES.md)")
+    antenna_height_m: float = _p(1.5, "m", "antenna height above ground (for the horizon computation)", "JAXA LUPEX stowed height 1.50 m (docs/REFERENCES.md#lupex-mission)")
 
     def __post_init__(self):
         _positive(self, "frequency_hz", "tx_power_w", "max_rate_bps")

@@ -4,7 +4,7 @@ ground-truth model and every instrument that looks into the ground.
 Depths are positive downwards from the local surface, in metres. Water is
 given as water-equivalent hydrogen (WEH) in weight percent of the bulk
 (regolith + ice), the unit neutron spectroscopy reports (1500 ppm H =
-1.35 wt% WEH; REFERENCES.md).
+1.35 wt% WEH; docs/REFERENCES.md#nss).
 """
 
 from __future__ import annotations

@@ -8,6 +8,9 @@
   its true crater catalogue.
 * :mod:`lupex.terrain.slope` -- slope, roughness and hazard masks at a baseline.
 * :mod:`lupex.terrain.geo` -- grid geometry (pixel size, lon/lat, grid north).
+* :mod:`lupex.terrain.fetch` -- the manifest of native LOLA products (PGDA 78
+  and 90, PDS GDR polar), verified resumable downloads into a user cache, and
+  crops to a lat/lon box (``lupex data fetch``; not imported here: it needs pooch).
 """
 
 from lupex.terrain.io import (

@@ -24,7 +24,7 @@ O(N) in the number of cells per window row: a 1000 x 1000 DEM takes well
 under a second at any baseline.
 
 Limits: 12 deg is Chandrayaan-3's published touchdown slope limit (ISRO; see
-REFERENCES.md). The rover default (:data:`ROVER_MAX_SLOPE_DEG`) is a
+docs/REFERENCES.md#chandrayaan3). The rover default (:data:`ROVER_MAX_SLOPE_DEG`) is a
 placeholder until the rover configuration provides the vehicle's limit.
 """
 
