@@ -1,7 +1,10 @@
 """The ``lupex`` command line: one Typer app, each subcommand one library call.
 
-User errors (:class:`lupex.errors.LupexError`) print one line and exit with
-status 2, without a traceback.
+User errors (:class:`lupex.errors.LupexError`, and an ``OSError`` on a path
+the user gave) print one line and exit with status 2, without a traceback;
+Ctrl-C exits 130 and SIGTERM 143, with a message; an unexpected exception
+exits 1 with one line and the path of a log holding its traceback (see
+:func:`main` and the README's Errors section).
 """
 
 from __future__ import annotations
