@@ -293,15 +293,25 @@ def test_full_disk_during_overwrite_keeps_the_earlier_run(runs, tmp_path, capsys
     before = snapshot(final)
     half_written = []
     real = xr.Dataset.to_netcdf
+    real_write_bytes = Path.write_bytes
+
+    def half_then_full(path):
+        real_write_bytes(Path(path), b"\x89HDF\r\n\x1a\n" + b"\0" * 4096)  # half a file, then the disk is full
+        half_written.append(Path(path))
+        raise OSError(errno.ENOSPC, "No space left on device")
 
     def to_netcdf(self, path=None, *a, **k):
         if path is not None and "ground_truth" in Path(path).name:
-            Path(path).write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 4096)  # half a file, then the disk is full
-            half_written.append(Path(path))
-            raise OSError(errno.ENOSPC, "No space left on device")
+            half_then_full(path)
         return real(self, path, *a, **k)
 
+    def write_bytes(self, data):  # lupex.io.write_netcdf builds small files in memory, then writes the bytes
+        if "ground_truth" in self.name:
+            half_then_full(self)
+        return real_write_bytes(self, data)
+
     monkeypatch.setattr(xr.Dataset, "to_netcdf", to_netcdf)
+    monkeypatch.setattr(Path, "write_bytes", write_bytes)
     code, err = cli(capsys, "run", "--out", final, *TINY, "--overwrite")
     assert code == 2 and "no space left" in err and "Traceback" not in err, err
     assert "ground_truth.nc" in err.replace(" ", ""), err  # the console may wrap the path

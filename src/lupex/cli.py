@@ -1,7 +1,10 @@
 """The ``lupex`` command line: one Typer app, each subcommand one library call.
 
-User errors (:class:`lupex.errors.LupexError`) print one line and exit with
-status 2, without a traceback.
+User errors (:class:`lupex.errors.LupexError`, and an ``OSError`` on a path
+the user gave) print one line and exit with status 2, without a traceback;
+Ctrl-C exits 130 and SIGTERM 143, with a message; an unexpected exception
+exits 1 with one line and the path of a log holding its traceback (see
+:func:`main` and the README's Errors section).
 """
 
 from __future__ import annotations
@@ -90,6 +93,11 @@ def run(
             if not f.exists():
                 raise LupexError(f"far-field DEM {f} does not exist; check the path given to --far-field")
         sets.append(f"site.far_field={json.dumps([str(f) for f in far_field])}")
+    from lupex.io import check_utf8_path
+
+    for p in (dem, out_dir, resume, *(far_field or [])):  # GDAL/HDF5 cannot take raw-byte names: refuse them now
+        if p is not None:
+            check_utf8_path(p)
     if dem is not None and not dem.exists():
         raise LupexError(f"DEM file {dem} does not exist; check the path given to --dem")
     if resume is not None:
@@ -129,8 +137,13 @@ def ephem(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Sun and Earth azimuth/elevation (deg, azimuth clockwise from local north) seen from a lunar point, and the sub-solar point."""
+    import math
+
     from lupex import ephemeris as eph
 
+    for name, v, lim in (("--lat", lat, 90.0), ("--lon", lon, 360.0), ("--height", height, 1e6)):
+        if not (math.isfinite(v) and abs(v) <= lim):
+            raise LupexError(f"{name} {v:g} must be a finite number within -{lim:g}..{lim:g}")
     et = eph.utc_to_et(time_)
     sun = eph.topocentric("SUN", lat, lon, height, et=et)
     earth = eph.topocentric("EARTH", lat, lon, height, et=et)
@@ -184,17 +197,27 @@ def dem_synth(
 
 @dem_app.command("info")
 def dem_info(path: Annotated[Path, typer.Argument(help="DEM file (GeoTIFF or PDS3 .IMG/.LBL).")]) -> None:
-    """Read a DEM as lupex would and describe it (size, pixel, CRS, heights, filled holes)."""
+    """Read a DEM as lupex would and describe it (size, pixel, CRS, heights, filled holes); a large one is read in
+    windows, never whole."""
     import numpy as np
 
     from lupex.terrain.geo import dem_crs, lonlat_grid, pixel_size_m
-    from lupex.terrain.io import read_dem
+    from lupex.terrain.io import dem_header, describe_dem, read_dem
 
+    h = dem_header(path)  # checks the header before any pixel is read
+    if h["ny"] * h["nx"] > 4_000_000:  # summarised window by window: memory stays small whatever the size
+        d = describe_dem(path)
+        out.print(f"{path}: {d['nx']} x {d['ny']} cells, pixel {d['pixel_m']:g} m", markup=False)
+        out.print(f"CRS: {d['crs'].name}", markup=False)
+        out.print(f"latitude {d['lat_min_deg']:.3f} to {d['lat_max_deg']:.3f} deg; heights {d['z_min_m']:.1f} to "
+                  f"{d['z_max_m']:.1f} m", markup=False)
+        out.print(f"no-data cells: {d['n_nodata']} (filled when lupex reads the DEM)", markup=False)
+        return
     da = read_dem(path)
     lon, lat = lonlat_grid(da)
     z = np.asarray(da)
-    out.print(f"{path}: {da.shape[1]} x {da.shape[0]} cells, pixel {pixel_size_m(da):g} m")
-    out.print(f"CRS: {dem_crs(da).name}")
+    out.print(f"{path}: {da.shape[1]} x {da.shape[0]} cells, pixel {pixel_size_m(da):g} m", markup=False)
+    out.print(f"CRS: {dem_crs(da).name}", markup=False)
     out.print(f"latitude {lat.min():.3f} to {lat.max():.3f} deg; heights {z.min():.1f} to {z.max():.1f} m")
     out.print(f"no-data cells filled: {da.attrs.get('n_filled', 0)}")
 
@@ -271,27 +294,135 @@ _register_subsystems()
 
 
 def main() -> None:
-    """Console entry point: run the app, turn user errors into exit status 2."""
+    """Console entry point: run the app and turn every way it can end into an exit status.
+
+    0 done; 2 a user error (:class:`LupexError`, an ``OSError`` on a path the user
+    gave, a usage error), one line on stderr; 130 Ctrl-C (SIGINT) and 143 SIGTERM,
+    with a message (an interrupted ``lupex run`` says how to resume); 1 anything
+    else: a short message and the path of a log file holding the traceback.
+    """
+    sys.exit(_main())
+
+
+def _say(msg: str, prefix: str = "error: ") -> None:
+    """``prefix msg`` on stderr as one line, the message taken literally (no Rich markup: "[site]" stays)."""
+    from rich.text import Text
+
+    line = " ".join(str(msg).split()).encode("utf-8", "backslashreplace").decode("utf-8")  # raw-byte names
+    err.print(Text.assemble((prefix, "bold red"), line) if prefix else Text(line), soft_wrap=True, highlight=False)
+
+
+def _install_signal_handlers() -> dict:
+    """SIGINT and SIGTERM unwind the command as Ctrl-C does (remembering which came); the old handlers."""
+    import signal
+    import threading
+
+    from lupex.mission import rundir
+
+    rundir.interrupts.clear()
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {sig: signal.signal(sig, rundir.raise_interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+
+def _interrupted(exc: BaseException | None) -> int:
+    """Message and exit status of an interrupted command (Ctrl-C -> 130, SIGTERM -> 143)."""
+    import signal
+
+    from lupex.mission import rundir
+
+    term = type(exc).__name__ == "Terminated" or rundir.interrupts.get("signal") == signal.SIGTERM
+    where = getattr(exc, "lupex_resume", None) or rundir.interrupts.get("kept")
+    what = "terminated (SIGTERM)" if term else "interrupted (Ctrl-C)"
+    _say(f"{what}; the unfinished run is kept: resume it with `lupex run --resume {where}`" if where else what,
+         prefix="")
+    return 143 if term else 130
+
+
+def _crash_log(exc: BaseException) -> str | None:
+    """Write the traceback of an unexpected error to a log file; its path (None if it cannot be written)."""
+    import os
+    import tempfile
+    import traceback
+
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    for d in (os.environ.get("LUPEX_LOG_DIR"), Path.home() / ".cache" / "lupex", tempfile.gettempdir()):
+        if not d:
+            continue
+        try:
+            Path(d).mkdir(parents=True, exist_ok=True)
+            p = Path(d) / f"lupex-crash-{stamp}-{os.getpid()}.log"
+            p.write_text(f"lupex {' '.join(sys.argv[1:])}\n{text}", encoding="utf-8", errors="backslashreplace")
+            return str(p)
+        except Exception:  # a crash report must never crash
+            continue
+    return None
+
+
+def _os_error(exc: OSError) -> str:
+    """One line for an OSError on a user's path: what failed, on which file, and what to do."""
+    import errno
+
+    where = " -> ".join(str(f) for f in (exc.filename, exc.filename2) if f is not None)
+    what = exc.strerror or str(exc) or type(exc).__name__
+    hint = {errno.EACCES: "check its permissions or choose another path",
+            errno.EPERM: "check its permissions or choose another path",
+            errno.EROFS: "the file system is read-only; choose another path",
+            errno.ENOSPC: "free some space or choose another output directory",
+            errno.EDQUOT: "free some space or choose another output directory",
+            errno.ENAMETOOLONG: "use a shorter name",
+            errno.ENOTDIR: "a part of the path is a file, not a directory; choose another path",
+            errno.EISDIR: "it is a directory; give a file name",
+            errno.ENOENT: "check the path",
+            errno.EEXIST: "it exists already; choose another path"}.get(exc.errno, "check the path and try again")
+    return f"{what}{': ' + where if where else ''}; {hint}"
+
+
+def _main() -> int:
+    import signal
+
+    old = _install_signal_handlers()
     try:
-        app(standalone_mode=False)
+        return _dispatch()
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
+def _dispatch() -> int:
+    from lupex.mission import rundir
+
+    try:
+        rc = app(standalone_mode=False)
     except LupexError as exc:
-        err.print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True)  # one line, unwrapped
-        sys.exit(2)
-    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM during a run (lupex.mission.rundir.Terminated)
-        where = getattr(exc, "lupex_resume", None)
-        err.print(f"interrupted; the unfinished run is kept: resume it with `lupex run --resume {where}`"
-                  if where else "interrupted", highlight=False)
-        sys.exit(143 if type(exc).__name__ == "Terminated" else 130)
+        _say(str(exc))
+        return 2
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (lupex.mission.rundir.Terminated)
+        return _interrupted(exc)
+    except MemoryError:
+        _say("the computation ran out of memory; use a smaller site (site.size_m, a cropped DEM), a coarser grid "
+             "(site.pixel_m), fewer days or azimuths, or a machine with more memory")
+        return 2
+    except OSError as exc:  # a path the user gave: unwritable, missing, too long, a full disk ...
+        _say(_os_error(exc))
+        return 2
     except Exception as exc:
         # click's (or typer's vendored click's) usage errors: show the usage line and exit 2.
         # Matched by interface because typer >= 0.2x carries its own copy of click's classes.
         if hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int):
             exc.show()
-            sys.exit(exc.exit_code)
+            return exc.exit_code
         if type(exc).__name__ == "Abort":
-            err.print("aborted")
-            sys.exit(130)
-        raise
+            _say("aborted", prefix="")
+            return 130
+        log = _crash_log(exc)
+        _say(f"internal error ({type(exc).__name__}: {exc}); this is a bug in lupex, not in your input. "
+             + (f"The traceback is in {log}; please report it with that file" if log else "Please report it"))
+        return 1
+    if rc == 130 or rundir.interrupts:  # typer turns a KeyboardInterrupt into a returned 130
+        return _interrupted(None)
+    return rc if isinstance(rc, int) else 0
 
 
 if __name__ == "__main__":

@@ -270,7 +270,7 @@ def _type_name(typ) -> str:
     return getattr(typ, "__name__", None) if get_origin(typ) is None else str(typ).replace("typing.", "")
 
 
-def _coerce(key: str, value: Any, typ: type) -> Any:
+def _coerce(key: str, value: Any, typ: type, allow_inf: bool = False) -> Any:
     """``value`` (from TOML or --set) as ``typ``: bool, int, float, str, ``tuple[float, ...]`` or a fixed-length
     ``tuple[float, float]`` (a TOML array), ``Mapping[str, float]`` (a TOML table); ConfigError naming ``key``."""
     origin, args = get_origin(typ), get_args(typ)
@@ -297,20 +297,27 @@ def _coerce(key: str, value: Any, typ: type) -> Any:
         if typ is int:
             if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
                 raise ValueError
+            if not -_INT_LIMIT <= int(value) <= _INT_LIMIT:
+                raise ConfigError(f"config key {key!r} = {value!r} is out of range (at most {_INT_LIMIT:.3g} in size)")
             return int(value)
         if typ is float:
             if isinstance(value, bool):
                 raise ValueError
+            if not allow_inf and not math.isfinite(float(value)):  # (a key that takes inf checks itself)
+                raise ConfigError(f"config key {key!r} must be a finite number, got {value!r}")
             return float(value)
         if typ is str:
             if not isinstance(value, (str, int, float)) or isinstance(value, bool):
                 raise ValueError
             return str(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         pass
     else:
         return value
     raise ConfigError(f"config key {key!r} must be of type {_type_name(typ)}, got {value!r}")
+
+
+_INT_LIMIT = 2**63 - 1  # an integer key must fit a 64-bit integer (seeds, counts)
 
 
 def _unknown(key: str, name: str, known) -> ConfigError:
@@ -343,8 +350,9 @@ def _merge_obj(obj, values: dict, key: str, origin: str):
             kw[k] = _merge_seq(cur, v, full, origin)
         elif isinstance(cur, Mapping):  # a name -> value table: the names given update the current ones
             kw[k] = {**cur, **_coerce(full, v, hints[k])}
-        else:
-            kw[k] = _coerce(full, v, hints[k])
+        else:  # infinity only where the key's meaning names it (e.g. "-inf: none")
+            meaning = next((f.metadata.get("help", "") for f in fields(obj) if f.name == k), "")
+            kw[k] = _coerce(full, v, hints[k], allow_inf="inf" in str(meaning))
     try:
         return dataclasses.replace(obj, **kw)
     except ConfigError as exc:
@@ -447,6 +455,9 @@ def load(path: str | Path | None = None, overrides: list[str] | None = None, bas
         try:
             parsed = tomllib.loads(f"v = {val.strip()}")["v"]
         except tomllib.TOMLDecodeError:
+            if val.strip()[:1] in ("'", '"', "[", "{"):  # meant as TOML: never taken as a bare string, quotes and all
+                raise ConfigError(f"--set {key.strip()}: {val.strip()!r} is not a valid TOML value; check its quotes "
+                                  "and escapes") from None
             parsed = val.strip()
         cfg = merge(cfg, _dotted(key.strip(), parsed), origin="--set")
     validate(cfg)
@@ -500,10 +511,20 @@ def validate(cfg: Config) -> None:
         (cfg.subsurface.stability_threshold_k > 0, "subsurface.stability_threshold_k must be positive"),
         (0 <= cfg.subsurface.rock_abundance < 1, "subsurface.rock_abundance must be in [0, 1)"),
         (cfg.compute.workers >= 0, "compute.workers must be >= 0"),
+        (cfg.compute.workers <= _max_workers(),
+         f"compute.workers = {cfg.compute.workers} is more than {_max_workers()} (4 per CPU core of this machine); "
+         "use fewer workers, or a Dask cluster through compute.scheduler"),
+        (cfg.site.seed >= 0, "site.seed must be >= 0"),
+        (cfg.light.n_azimuths <= MAX_AZIMUTHS, f"light.n_azimuths must be at most {MAX_AZIMUTHS} (0.05 deg spacing)"),
+        (cfg.sites.count <= 10_000, "sites.count must be at most 10000"),
+        (cfg.landing.runs <= 100_000, "landing.runs must be at most 100000"),
     ]
     for ok, msg in checks:
         if not ok:
             raise ConfigError(msg)
+    check_span(cfg.time.start, cfg.time.days, cfg.time.step_hours, "time.start", "time.days", "time.step_hours")
+    if cfg.landing.epoch:
+        check_span(cfg.landing.epoch, 0.0, None, "landing.epoch")
     parse_points(cfg.sites.extra_points)
     frame_altitudes(cfg.landing.frame_altitudes_m)
     if not frame_altitudes(cfg.landing.rendered_altitudes_m, "landing.rendered_altitudes_m"):
@@ -512,6 +533,57 @@ def validate(cfg: Config) -> None:
         raise ConfigError(
             f"compute.scheduler {cfg.compute.scheduler!r} is not a scheduler address; use e.g. tcp://host:8786"
         )
+
+
+MAX_AZIMUTHS = 7200
+MAX_TIME_STEPS = 1_000_000
+"""Most steps of a time series (one year at 31.5 s): above it the light series alone need tens of GB per
+thousand cells, and a smaller time.step_hours resolves nothing the light model can tell apart."""
+_SAFE_SPAN = ("1900-01-03T00:00:00", "2050-12-28T00:00:00")  # inside the kernels' coverage (ephemeris.coverage_utc)
+
+
+def _max_workers() -> int:
+    import os
+
+    return 4 * (os.cpu_count() or 1)
+
+
+def check_span(start: str, days: float, step_hours: float | None, start_key: str = "--start",
+               days_key: str = "--days", step_key: str = "--step-hours", error: type[LupexError] = ConfigError) -> None:
+    """Check a time span given by the user: ``start`` is UTC ISO 8601, ``days`` and ``step_hours`` finite and
+    positive, at most :data:`MAX_TIME_STEPS` steps, and the span inside the SPICE kernels' coverage; ``error``
+    naming the key (``*_key``) otherwise. ``step_hours=None`` checks a single time (``days`` = 0)."""
+    import numpy as np
+
+    text = str(start).strip()
+    try:
+        if not re.match(r"^[+-]?\d{4}-\d\d-\d\d", text):
+            raise ValueError
+        t0 = np.datetime64(text.replace("Z", ""), "s")
+    except (ValueError, OverflowError):
+        raise error(f"{start_key} {start!r} is not a UTC ISO 8601 time; write e.g. 2027-01-01T00:00:00") from None
+    if step_hours is not None:
+        if not (math.isfinite(days) and days > 0):
+            raise error(f"{days_key} must be a positive, finite number of days, got {days!r}")
+        if not (math.isfinite(step_hours) and step_hours > 0):
+            raise error(f"{step_key} must be a positive, finite number of hours, got {step_hours!r}")
+        if step_hours * 3600.0 < 1.0:
+            raise error(f"{step_key} {step_hours:g} is under one second; the time grid is in whole seconds")
+        if days * 24.0 < step_hours:
+            raise error(f"{days_key} {days:g} is shorter than one step of {step_hours:g} h ({step_key}); "
+                        "lengthen the span or shorten the step")
+        if days * 24.0 / step_hours > MAX_TIME_STEPS:
+            raise error(f"{days_key} {days:g} at {step_key} {step_hours:g} makes {days * 24.0 / step_hours:.3g} time "
+                        f"steps, more than {MAX_TIME_STEPS:,}; use a larger step or a shorter span")
+    a, b = (np.datetime64(t, "s") for t in _SAFE_SPAN)
+    stop_s = (t0 - a).astype(np.int64) + days * 86400.0  # in float: a huge span must not wrap around
+    if t0 < a or stop_s > (b - a).astype(np.int64):
+        from lupex.ephemeris import coverage_utc
+
+        c0, c1 = coverage_utc()
+        what = (f"{start_key} {text}" if step_hours is None or t0 < a
+                else f"the span {text} + {days:g} days (set by {start_key} and {days_key})")
+        raise error(f"{what} is outside the SPICE kernels' coverage ({c0} to {c1} UTC); choose times inside it")
 
 
 def parse_lat_lon(text: str, what: str, error: type[LupexError] = InputError) -> tuple[float, float]:

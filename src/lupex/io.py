@@ -4,12 +4,20 @@ Writers produce a temporary file in the destination directory and move it into
 place with :func:`os.replace`, which is atomic on POSIX and Windows when source
 and target share a file system. A crash, a full disk or an exception while
 writing leaves the previous file (if any) untouched and no half-written file.
+
+A file written inside an unfinished ``lupex run`` (a ``NAME.partial`` directory
+holding ``resume.json``) also gets a line ``sha256 size path`` appended to that
+directory's :data:`JOURNAL` just before it is moved into place, so a resumed run
+can check that every file is still the one that was written
+(:func:`lupex.mission.rundir.verify_written`). The journal is found from the
+path alone, so writes from Dask worker processes are recorded too.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import json
 import os
 import tempfile
@@ -28,7 +36,9 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     was. ``OSError`` with ENOSPC/EDQUOT becomes a :class:`LupexError` that names
     the file.
     """
-    path = Path(path)
+    path = check_utf8_path(path)
+    if path.is_dir():
+        raise LupexError(f"{path} is a directory; give the name of a file to write")
     path.parent.mkdir(parents=True, exist_ok=True)
     sfx = suffix if suffix is not None else "".join(path.suffixes) or ".tmp"
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{sfx}", dir=path.parent)
@@ -37,6 +47,7 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     try:
         yield tmp_path
         os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs follow the umask like open() does
+        _journal(tmp_path, path)
         os.replace(tmp_path, path)
     except OSError as exc:
         _cleanup(tmp_path)
@@ -49,6 +60,53 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     except BaseException:
         _cleanup(tmp_path)
         raise
+
+
+def check_utf8_path(path: str | os.PathLike) -> Path:
+    """``path`` as a Path; LupexError when its name is not valid UTF-8 (GDAL and HDF5 cannot open it)."""
+    p = Path(path)
+    try:
+        str(p.absolute()).encode("utf-8")
+    except UnicodeEncodeError:
+        shown = str(p).encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")
+        raise LupexError(f"the path {shown} is not valid UTF-8 (it holds raw bytes); the GeoTIFF and NetCDF "
+                         "writers need UTF-8 names: choose another name") from None
+    return p
+
+
+JOURNAL = "written.sha256"
+"""Checksums of the files an unfinished run wrote, one ``sha256 size relative/path`` line per write."""
+_RUN_MARK = ("resume.json", ".partial")  # an unfinished lupex run: NAME.partial holding resume.json
+
+
+def run_of(path: Path, levels: int = 4) -> Path | None:
+    """The unfinished run directory ``path`` lies in (up to ``levels`` folders up), or None."""
+    for d in list(Path(path).absolute().parents)[:levels]:
+        if d.name.endswith(_RUN_MARK[1]) and (d / _RUN_MARK[0]).is_file():
+            return d
+    return None
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _journal(tmp: Path, path: Path) -> None:
+    """Record the checksum of ``tmp`` (about to become ``path``) in the journal of the run it belongs to."""
+    run = run_of(path)
+    if run is None:
+        return
+    rel = path.absolute().relative_to(run).as_posix()
+    line = f"{sha256_file(tmp)} {tmp.stat().st_size} {rel}\n".encode("utf-8", "surrogateescape")
+    fd = os.open(run / JOURNAL, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+    try:
+        os.write(fd, line)  # one short O_APPEND write: whole lines even from several processes
+    finally:
+        os.close(fd)
 
 
 def _read_umask() -> int:
@@ -179,6 +237,30 @@ def write_netcdf(path: str | os.PathLike, ds, *, crs=None) -> Path:
         if v.dtype.kind in "fiub" and v.ndim > 0 and v.size > 64:
             keep = {k: v.encoding[k] for k in ("grid_mapping", "dtype", "_FillValue") if k in v.encoding}
             encoding[name] = {**keep, "zlib": True, "complevel": 4, "shuffle": True}
+    return _write_netcdf_bytes(Path(path), ds, encoding)
+
+
+IN_MEMORY_NETCDF_BYTES = 256 * 2**20
+
+
+def _write_netcdf_bytes(path: Path, ds, encoding: dict) -> Path:
+    """HDF5 cannot survive a full disk: a file it failed to flush crashes the process when it is closed (a
+    segfault at exit, after the clear message). So a dataset under :data:`IN_MEMORY_NETCDF_BYTES` is built in
+    memory and written as plain bytes, and a larger one is written only when the disk has room for its
+    uncompressed size (else the usual full-disk error, before HDF5 opens anything)."""
+    if int(getattr(ds, "nbytes", 0)) < IN_MEMORY_NETCDF_BYTES:
+        data = bytes(ds.to_netcdf(engine="h5netcdf", encoding=encoding))
+        with atomic_path(path, suffix=".nc") as tmp:
+            tmp.write_bytes(data)
+        return path
+    import shutil
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(path.parent).free
+    if free < 1.05 * ds.nbytes + 2**24:
+        raise LupexError(f"no space left on the device for {path} (it needs about {ds.nbytes / 2**20:.0f} MiB, "
+                         f"{free / 2**20:.0f} MiB are free); free some space or choose another output directory "
+                         "(nothing was overwritten)")
     with atomic_path(path, suffix=".nc") as tmp:
         ds.to_netcdf(tmp, engine="h5netcdf", encoding=encoding)
-    return Path(path)
+    return path

@@ -66,6 +66,7 @@ def run_mission(cfg: Config, *, progress: bool = True, resume: bool = False) -> 
     from lupex.report.summary import summary_first
 
     final = Path(cfg.output.directory) if cfg.output.directory else default_run_dir()
+    check_run_fits(cfg)
     t0 = time.perf_counter()
     rundir = RunDir(final, overwrite=cfg.output.overwrite, resume=resume, fingerprint=fingerprint(cfg))
     with rundir as work, Steps(enabled=progress) as steps:
@@ -165,6 +166,35 @@ def _site_line(cfg: Config, site: SiteAnalysis) -> str:
         return f"{cfg.site.dem}{far}"
     files = "; ".join(f"{f['role']}: {f['title']} ({f['citation']})" for f in prov["files"])
     return f"{prov['title']}, real LOLA terrain [{files}]"
+
+
+RUN_BYTES_PER_CELL = 160
+"""Peak bytes per DEM cell of a run besides the horizon cube: heights, slopes, roughness, safe masks, the light
+statistics and their temporaries (float64 maps)."""
+
+
+def check_run_fits(cfg: Config) -> None:
+    """Estimate the run's peak memory from its grid and azimuths before anything is computed; refuse, with the
+    numbers, when it cannot fit (the horizon cube, 4 bytes per cell and azimuth, is held in memory by the rover
+    phase whatever light.memory_limit_gib says)."""
+    from lupex.terrain.io import check_fits, dem_header
+
+    fewer = "fewer azimuths (light.n_azimuths)"
+    if cfg.site.dem or cfg.site.name != "synthetic":
+        path = cfg.site.dem
+        if not path:  # a built-in site ships its DEM with the package
+            from lupex.terrain.builtin import builtin_site, dem_path
+
+            path = dem_path(builtin_site(cfg.site.name).dem)
+        h = dem_header(path)  # the header only: no pixel is read
+        ny, nx, name = h["ny"], h["nx"], f"the DEM {path}"
+        hint = f"crop the DEM to the area you need (`gdal_translate -srcwin`), resample it coarser, or use {fewer}"
+    else:
+        ny = nx = int(round(cfg.site.size_m / cfg.site.pixel_m))
+        name = "the synthetic site (site.size_m / site.pixel_m)"
+        hint = f"use a smaller site.size_m, a larger site.pixel_m or {fewer}"
+    check_fits(ny, nx, name, RUN_BYTES_PER_CELL + 4 * cfg.light.n_azimuths,
+               f"a run with {cfg.light.n_azimuths} azimuths", hint)
 
 
 def _instruments(cfg: Config) -> dict:

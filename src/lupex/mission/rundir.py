@@ -20,33 +20,66 @@
   replaced as before).
 * Only a run given a fingerprint is kept on interruption; the other commands
   that write a run directory (``lupex land``, ``survey``, ``sample``) remove it.
+* A resume that fails (an error, a scheduler that cannot be reached, a full
+  disk) keeps the partial directory it was resuming: it is the user's work.
+* One process at a time writes a run directory: ``NAME.lock`` beside it is
+  held with ``flock`` from before anything is checked until the run is renamed
+  into place (the kernel drops the lock when a process dies, so a SIGKILL leaves
+  no stale lock); a second run into the same ``--out`` stops with a
+  ConfigError and touches nothing.
+* Every file written through :mod:`lupex.io` into the partial directory has its
+  checksum journaled (:data:`lupex.io.JOURNAL`); a resume first checks them
+  (:func:`verify_written`) and refuses a run whose products were emptied,
+  deleted or changed, or whose checkpoints were damaged.
+* The final rename replaces an existing run only with ``overwrite`` (checked
+  again at the end: a directory that appeared meanwhile is not replaced), and
+  through a fresh hidden name, so a leftover ``NAME.old`` is never in the way.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import errno
+import fcntl
 import hashlib
 import json
 import logging
+import os
 import shutil
 import signal
 import threading
 import tomllib
 from pathlib import Path
 
-from lupex.errors import ConfigError
+from lupex.errors import ConfigError, LupexError
+from lupex.io import JOURNAL
 
 log = logging.getLogger("lupex.run")
 
 FINGERPRINT = "resume.json"
 CHECKPOINTS = "checkpoints"
 PARTIAL = ".partial"
+LOCK = ".lock"
 _FORMAT = "lupex-run/1"
 _FREE_TABLES = ("output", "compute")  # may differ on resume: they do not change results
 
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM during a run: handled like Ctrl-C, so the partial run is kept for ``--resume``."""
+
+
+interrupts: dict = {}
+"""What the CLI reports after an interruption: ``signal`` (the last SIGINT/SIGTERM received) and ``kept``
+(the run directory an interrupted run was kept for ``--resume`` under); Typer turns a KeyboardInterrupt into
+a bare exit status 130, so the exception itself does not reach ``lupex.cli.main``."""
+
+
+def raise_interrupt(signum, frame):
+    """Signal handler: SIGTERM raises :class:`Terminated`, SIGINT ``KeyboardInterrupt``; both are remembered."""
+    interrupts["signal"] = signum
+    if signum == signal.SIGTERM:
+        raise Terminated(f"signal {signum}")
+    raise KeyboardInterrupt
 
 
 def default_run_dir(base: str | Path = "lupex-runs") -> Path:
@@ -209,6 +242,24 @@ class RunDir:
         return self.partial / CHECKPOINTS
 
     def __enter__(self) -> Path:
+        from lupex.io import check_utf8_path
+
+        check_utf8_path(self.final)
+        self._lock_fd = _lock(self.final)
+        try:
+            return self._enter()
+        except BaseException:
+            self._unlock()
+            raise
+
+    def _unlock(self) -> None:
+        fd, self._lock_fd = getattr(self, "_lock_fd", None), None
+        if fd is not None:
+            with _suppress(OSError):
+                os.unlink(_lock_path(self.final))  # before unlocking: a waiter then finds the file gone (see _lock)
+            os.close(fd)
+
+    def _enter(self) -> Path:
         if self.final.exists() and not self.final.is_dir():
             raise ConfigError(f"{self.final} exists and is not a directory; choose another --out")
         if self.final.exists() and not self.overwrite:
@@ -254,12 +305,19 @@ class RunDir:
         saved = read_fingerprint(self.partial)
         if self.fingerprint is not None:
             check_fingerprint(saved, self.fingerprint, self.partial)
+        verify_written(self.partial)
         for d in (self.partial, self.checkpoints):  # temporaries of writes a kill cut short (lupex.io.atomic_path)
             for p in d.glob(".*.part*"):
                 if p.is_file():
                     p.unlink()
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            self._exit(exc_type, exc)
+        finally:
+            self._unlock()
+
+    def _exit(self, exc_type, exc) -> None:
         if self._old_sigterm is not None:
             signal.signal(signal.SIGTERM, self._old_sigterm)
             self._old_sigterm = None
@@ -268,27 +326,130 @@ class RunDir:
         if interrupted:
             log.warning("interrupted; the unfinished run is kept in %s: resume it with `lupex run --resume %s`",
                         self.partial, self.final)
+            interrupts["kept"] = str(self.final)
             try:
                 exc.lupex_resume = str(self.final)  # for the CLI's message
             except AttributeError:  # pragma: no cover
                 pass
+        failed_resume = exc_type is not None and not interrupted and self.resume
+        if failed_resume:
+            log.error("the resumed run failed (%s: %s); the unfinished run is kept in %s",
+                      exc_type.__name__, exc, self.partial)
         if self._handler is not None:
             logging.getLogger("lupex").removeHandler(self._handler)
             self._handler.close()
         if interrupted:
             return
+        if failed_resume:  # never delete what was being resumed
+            if isinstance(exc, LupexError) and exc.args and isinstance(exc.args[0], str):
+                exc.args = (f"{exc.args[0]} (the unfinished run is kept in {self.partial}; resume it again once "
+                            "this is fixed)",) + exc.args[1:]
+            return
         if exc_type is not None:
             shutil.rmtree(self.partial, ignore_errors=True)
             return
-        if self.final.exists():
-            old = self.final.with_name(self.final.name + ".old")
-            self.final.rename(old)
-            self.partial.rename(self.final)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            self.partial.rename(self.final)
+        self._publish()
         shutil.rmtree(self.final / CHECKPOINTS, ignore_errors=True)  # complete: nothing left to resume
+        with _suppress(OSError):
+            (self.final / JOURNAL).unlink()  # its checksums served the resume; a complete run does not need them
+
+    def _publish(self) -> None:
+        """Rename the complete partial directory to the final name, replacing a run there only with overwrite."""
+        if not self.final.exists() and not self.final.is_symlink():
+            self.partial.rename(self.final)
+            return
+        if not self.overwrite:
+            raise ConfigError(f"{self.final} appeared while this run was writing and --overwrite was not given; "
+                              f"the complete run is kept in {self.partial}: move {self.final} away and rename "
+                              f"{self.partial.name} to {self.final.name}")
+        for i in range(1000):  # a hidden name of our own: an existing NAME.old (the user's?) is never touched
+            old = self.final.with_name(f".{self.final.name}.replaced-{os.getpid()}-{i}")
+            if not old.exists():
+                break
+        self.final.rename(old)
+        try:
+            self.partial.rename(self.final)
+        except BaseException:
+            old.rename(self.final)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _lock_path(final: Path) -> Path:
+    return final.with_name(final.name + LOCK)
+
+
+def _suppress(*exc):
+    import contextlib
+
+    return contextlib.suppress(*exc)
+
+
+def _lock(final: Path) -> int:
+    """Hold ``NAME.lock`` beside the run directory (flock, non-blocking); ConfigError when another process does."""
+    path = _lock_path(final)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(fd)
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise
+            try:
+                holder = path.read_text().strip() or "another process"
+            except OSError:
+                holder = "another process"
+            raise ConfigError(f"{final} is being written by another lupex run ({holder} holds {path}); wait for "
+                              "it to finish, or choose another --out") from None
+        try:
+            same = os.fstat(fd).st_ino == os.stat(path).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:  # else the holder removed the file while we waited: lock the new one
+            os.ftruncate(fd, 0)
+            os.write(fd, f"pid {os.getpid()}".encode())
+            return fd
+        os.close(fd)
+
+
+def verify_written(partial: Path, checkpoints: str = CHECKPOINTS) -> None:
+    """Check every file the unfinished run in ``partial`` wrote against the checksum recorded when it was written.
+
+    A product that is missing or differs (emptied, truncated, edited), or a
+    checkpoint that differs, raises a :class:`ConfigError` listing them; a
+    missing checkpoint is only work to redo. The last two checksums of a file
+    are accepted (a kill between recording and renaming leaves the previous
+    file). Touches nothing.
+    """
+    from lupex.io import JOURNAL, sha256_file
+
+    seen: dict[str, list[tuple[str, int]]] = {}
+    try:
+        with open(Path(partial) / JOURNAL, "rb") as fh:
+            for raw in fh:
+                parts = raw.decode("utf-8", "surrogateescape").rstrip("\n").split(" ", 2)
+                if len(parts) == 3 and parts[1].isdigit():  # a line cut short by a kill is ignored
+                    seen.setdefault(parts[2], []).append((parts[0], int(parts[1])))
+    except FileNotFoundError:
+        return
+    bad = []
+    for rel, entries in sorted(seen.items()):
+        p = Path(partial) / rel
+        ok = {sha for sha, _ in entries[-2:]}
+        if not p.is_file():
+            if not rel.startswith(checkpoints + "/"):
+                bad.append(f"{rel} (deleted)")
+        elif p.stat().st_size not in {n for _, n in entries[-2:]} or sha256_file(p) not in ok:
+            bad.append(f"{rel} ({'damaged checkpoint' if rel.startswith(checkpoints + '/') else 'changed'}: "
+                       f"{p.stat().st_size} bytes, written with {entries[-1][1]})")
+    if bad:
+        shown = "; ".join(bad[:4]) + (f"; and {len(bad) - 4} more" if len(bad) > 4 else "")
+        raise ConfigError(f"files of the unfinished run in {partial} changed after they were written: {shown}; "
+                          "resuming would build on them or ship them. Start the run again with --overwrite "
+                          "(the unfinished run is kept until then)")
 
 
 def _raise_terminated(signum, frame):
-    raise Terminated(f"signal {signum}")
+    raise_interrupt(signum, frame)

@@ -53,9 +53,9 @@ def _site(cfg, site, dem_path, seed, size_m, pixel_m):
 
 def _times(start: str, days: float, step_h: float):
     from lupex import ephemeris
+    from lupex.config import check_span
 
-    if not days > 0:
-        raise InputError(f"--days must be positive, got {days}")
+    check_span(start, days, step_h, error=InputError)  # finite, positive, inside the kernels, not too many steps
     t0 = ephemeris._to_datetime64(start)[0]
     stop = t0 + np.timedelta64(int(round(days * 86400)), "s")
     return ephemeris.time_grid(t0, stop, step_h)

@@ -49,6 +49,7 @@ than ``max_nodata_fraction`` of the DEM is no-data, the reader refuses (an
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import re
 import warnings
@@ -76,6 +77,12 @@ __all__ = [
 MOON_RADIUS_M = 1_737_400.0
 DEFAULT_MAX_HOLE_RADIUS_PX = 25.0
 DEFAULT_MAX_NODATA_FRACTION = 0.5
+
+MIN_PIXEL_M = 0.01  # a DEM pixel below 1 cm, or above 100 km, is a broken header, not a lunar DEM
+MAX_PIXEL_M = 100_000.0
+BYTES_PER_CELL = 40
+"""Peak bytes per DEM cell while reading and filling a DEM (the float64 heights, the raw values, masks, the
+filled copy, coordinates); a run needs more (see :func:`lupex.mission.run`'s estimate)."""
 
 _REPROJECT_HINT = (
     "reproject it to polar stereographic, e.g. `gdalwarp -t_srs IAU_2015:30135 -tr 20 20 in.tif out.tif`"
@@ -341,7 +348,11 @@ def _read_gdal(path: Path, *, bounds_m, fill_holes, max_hole_radius_px, max_noda
     tr = da.rio.transform()
     if abs(tr.b) > 1e-12 * abs(tr.a) or abs(tr.d) > 1e-12 * abs(tr.e):
         raise InputError(f"{path} has a rotated geotransform; {_REPROJECT_HINT}")
+    _check_pixel(abs(tr.a), abs(tr.e), path)
     if "band" in da.dims:
+        if da.sizes["band"] > 1:
+            raise InputError(f"{path} has {da.sizes['band']} bands; lupex reads the heights from a single band: "
+                             f"extract it, e.g. `gdal_translate -b 1 {path.name} heights.tif`")
         da = da.isel(band=0, drop=True)
     if bounds_m is not None:
         xmin, ymin, xmax, ymax = bounds_m
@@ -351,6 +362,9 @@ def _read_gdal(path: Path, *, bounds_m, fill_holes, max_hole_radius_px, max_noda
         if ix.size < 2 or iy.size < 2:
             raise InputError(f"bounds_m={bounds_m} covers fewer than 2 x 2 cells of {path}; widen the box")
         da = da.isel(x=slice(ix[0], ix[-1] + 1), y=slice(iy[0], iy[-1] + 1))
+    if da.sizes["x"] < 2 or da.sizes["y"] < 2:
+        raise InputError(f"{path} is {da.sizes['x']} x {da.sizes['y']} cells; a DEM needs at least 2 x 2")
+    check_fits(da.sizes["y"], da.sizes["x"], str(path))
     try:
         z = np.asarray(da.values, dtype=np.float64)
     except Exception as exc:  # GDAL read error inside a corrupt file
@@ -368,6 +382,154 @@ def _read_gdal(path: Path, *, bounds_m, fill_holes, max_hole_radius_px, max_noda
         fill_holes=fill_holes, max_hole_radius_px=max_hole_radius_px,
         max_nodata_fraction=max_nodata_fraction, name=str(path),
     )
+
+
+def _check_pixel(px: float, py: float, path) -> None:
+    for p in (px, py):
+        if not (math.isfinite(p) and MIN_PIXEL_M <= p <= MAX_PIXEL_M):
+            raise InputError(f"{path} has a pixel of {p:g} m, outside {MIN_PIXEL_M:g} to {MAX_PIXEL_M:g} m; its "
+                             f"georeferencing is broken: fix it, e.g. `gdal_edit.py -tr 20 20 {Path(path).name}`")
+
+
+def available_memory_bytes() -> int:
+    """Memory this process may still use: MemAvailable of /proc/meminfo (Linux), else the physical memory."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover
+        return 1 << 62
+
+
+def _gib(n: float) -> str:
+    return f"{n / 2**30:.3g} GiB"
+
+
+def check_fits(ny: int, nx: int, name: str, bytes_per_cell: float = BYTES_PER_CELL, what: str = "reading it",
+               hint: str = "crop it to the area you need (e.g. `gdal_translate -srcwin XOFF YOFF XSIZE YSIZE`, or "
+                           "read_dem(bounds_m=...)), or use a coarser product") -> None:
+    """InputError, with the numbers, when ``ny x nx`` cells at ``bytes_per_cell`` exceed 80% of the available
+    memory (``hint`` says what to do)."""
+    need, have = float(ny) * float(nx) * bytes_per_cell, available_memory_bytes()
+    if need > 0.8 * have:
+        raise InputError(f"{name} is {nx} x {ny} cells; {what} needs about {_gib(need)} of memory and "
+                         f"{_gib(have)} is available; {hint}")
+
+
+# --------------------------------------------------------------------------- header and summary
+
+
+def dem_header(path: str | os.PathLike) -> dict:
+    """The size, pixel and CRS of a DEM file from its header alone (no pixel is read).
+
+    Returns ``{"ny", "nx", "pixel_m", "x0_m", "y0_m", "crs"}`` with (x0, y0) the centre of the top-left
+    cell; the same checks as :func:`read_dem` on the header (InputError naming what to fix).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"DEM file {path} does not exist; check the path")
+    if path.is_dir():
+        raise InputError(f"{path} is a directory; give the DEM file itself (.tif, .IMG or .LBL)")
+    if _is_pds3(path):
+        h = _pds3_header(path)
+        crs = _polar_crs(h["clat"], h["clon"], h["radius_m"])
+        return {"ny": h["lines"], "nx": h["samples"], "pixel_m": h["scale_m"], "x0_m": -h["s0"] * h["scale_m"],
+                "y0_m": h["l0"] * h["scale_m"], "crs": CRS.from_user_input(crs), "kind": "PDS3", "pds3": h}
+    import rasterio
+
+    try:
+        src = rasterio.open(path)
+    except (rasterio.errors.RasterioIOError, rasterio.errors.RasterioError, OSError, ValueError) as exc:
+        raise InputError(f"cannot read {path} as a raster ({exc}); the file is corrupt or not a GeoTIFF/PDS product") from exc
+    with src:
+        if src.crs is None:
+            raise InputError(f"{path} has no CRS; assign one, e.g. `gdal_edit.py -a_srs IAU_2015:30135 {path.name}`")
+        pcrs = CRS.from_wkt(src.crs.to_wkt())
+        if pcrs.is_geographic or not pcrs.is_projected:
+            raise InputError(f"{path} is on a geographic (lat/lon) grid ({pcrs.name}); near the pole a lat/lon grid "
+                             f"is degenerate; {_REPROJECT_HINT}")
+        tr = src.transform
+        if abs(tr.b) > 1e-12 * abs(tr.a) or abs(tr.d) > 1e-12 * abs(tr.e):
+            raise InputError(f"{path} has a rotated geotransform; {_REPROJECT_HINT}")
+        _check_pixel(abs(tr.a), abs(tr.e), path)
+        if src.count > 1:
+            raise InputError(f"{path} has {src.count} bands; lupex reads the heights from a single band: extract it, "
+                             f"e.g. `gdal_translate -b 1 {path.name} heights.tif`")
+        if src.width < 2 or src.height < 2:
+            raise InputError(f"{path} is {src.width} x {src.height} cells; a DEM needs at least 2 x 2")
+        return {"ny": src.height, "nx": src.width, "pixel_m": abs(tr.a), "x0_m": tr.c + tr.a / 2,
+                "y0_m": tr.f + tr.e / 2, "crs": pcrs, "kind": src.driver, "nodata": src.nodata}
+
+
+def describe_dem(path: str | os.PathLike, rows_per_window: int = 512) -> dict:
+    """Size, pixel, CRS, latitude range, height range and no-data count of a DEM, reading it in row windows.
+
+    Memory stays at ``rows_per_window`` rows whatever the file's size (``lupex dem info`` on a 30400 x 30400
+    LOLA product); heights are those :func:`read_dem` would return before filling holes.
+    """
+    from lupex.terrain.geo import lunar_geographic_crs
+    from pyproj import Transformer
+
+    path = Path(path)
+    h = dem_header(path)
+    ny, nx = h["ny"], h["nx"]
+    zmin, zmax, n_bad = math.inf, -math.inf, 0
+    for r0 in range(0, ny, rows_per_window):
+        r1 = min(ny, r0 + rows_per_window)
+        z = _window(path, h, r0, r1)
+        bad = ~np.isfinite(z)
+        n_bad += int(bad.sum())
+        if not bad.all():
+            zmin, zmax = min(zmin, float(np.nanmin(z))), max(zmax, float(np.nanmax(z)))
+    if n_bad == ny * nx:
+        raise InputError(f"{path} holds no valid elevation (every cell is no-data); check the file or its no-data value")
+    # latitude range: every cell centre on a thinned grid, plus the cell nearest the pole
+    p = h["pixel_m"]
+    xs = h["x0_m"] + p * np.unique(np.linspace(0, nx - 1, min(nx, 513)).round())
+    ys = h["y0_m"] - p * np.unique(np.linspace(0, ny - 1, min(ny, 513)).round())
+    xs = np.append(xs, h["x0_m"] + p * np.clip(round(-h["x0_m"] / p), 0, nx - 1))
+    ys = np.append(ys, h["y0_m"] - p * np.clip(round(h["y0_m"] / p), 0, ny - 1))
+    tr = Transformer.from_crs(h["crs"], lunar_geographic_crs(h["crs"]), always_xy=True)
+    _, lat = tr.transform(*np.meshgrid(xs, ys))
+    return {"ny": ny, "nx": nx, "pixel_m": p, "crs": h["crs"], "lat_min_deg": float(np.min(lat)),
+            "lat_max_deg": float(np.max(lat)), "z_min_m": zmin, "z_max_m": zmax, "n_nodata": n_bad}
+
+
+def _window(path: Path, h: dict, r0: int, r1: int) -> np.ndarray:
+    """Heights (m, NaN = no-data) of rows ``r0:r1`` of the DEM described by header ``h``."""
+    if h["kind"] == "PDS3":
+        q = h["pds3"]
+        dtype = q["dtype"]
+        mm = np.memmap(q["data_path"], dtype=np.uint8, mode="r", offset=q["start"], shape=(q["lines"], q["row_bytes"]))
+        raw = np.ascontiguousarray(mm[r0:r1, q["prefix"]: q["prefix"] + q["samples"] * dtype.itemsize])
+        del mm
+        dn = raw.view(dtype).reshape(r1 - r0, q["samples"])
+        bad = ~np.isfinite(dn) if dtype.kind == "f" else np.zeros(dn.shape, bool)
+        if "MISSING_CONSTANT" in q["img"]:
+            miss = _missing(q["img"]["MISSING_CONSTANT"], dtype)
+            if miss is not None:
+                bad |= dn == miss
+        unit_s = str(q["img"].get("UNIT", "METER" if dtype.kind in "iu" else "KILOMETER")).upper().strip('"')
+        unit = _length_m(f"1 <{unit_s}>", "M", "UNIT", q["label_path"])
+        off_m = q["offset"] * unit
+        as_radius = abs(off_m - q["radius_m"]) < 100_000.0
+        z = dn.astype(np.float64) * (q["scale_f"] * unit) + (off_m - q["radius_m"] if as_radius else off_m)
+        z[bad] = np.nan
+        return z
+    import rasterio
+    from rasterio.windows import Window
+
+    try:
+        with rasterio.open(path) as src:
+            z = src.read(1, window=Window(0, r0, h["nx"], r1 - r0), masked=True)
+    except (rasterio.errors.RasterioError, OSError, ValueError) as exc:
+        raise InputError(f"cannot read rows {r0} to {r1} of {path} ({exc}); the file is truncated or corrupt") from exc
+    return np.ma.filled(z.astype(np.float64), np.nan)
 
 
 # --------------------------------------------------------------------------- PDS3
@@ -531,17 +693,18 @@ _SAMPLE_TYPES = {
 }
 
 
-def _read_pds3(path: Path, *, bounds_m, fill_holes, max_hole_radius_px, max_nodata_fraction) -> xr.DataArray:
+def _pds3_header(path: Path) -> dict:
+    """Everything :func:`_read_pds3` needs from a PDS3 label, each field checked (InputError naming it)."""
     label_path, text, attached = _find_label(path)
     try:
         lab = parse_pds3_label(text)
     except Exception as exc:  # pragma: no cover - the parser is lenient
         raise InputError(f"cannot parse the PDS3 label {label_path} ({exc})") from exc
     img = lab.get("IMAGE")
-    if img is None:
+    if not isinstance(img, dict):
         raise InputError(f"{label_path} has no IMAGE object; lupex reads PDS3 image (LDEM) products only")
     proj = lab.get("IMAGE_MAP_PROJECTION") or img.get("IMAGE_MAP_PROJECTION")
-    if proj is None:
+    if not isinstance(proj, dict):
         raise InputError(f"{label_path} has no IMAGE_MAP_PROJECTION group; it is not a map-projected DEM")
 
     def need(d, key, what=None):
@@ -549,17 +712,31 @@ def _read_pds3(path: Path, *, bounds_m, fill_holes, max_hole_radius_px, max_noda
             raise InputError(f"{label_path}: required keyword {key} is missing from the label{what or ''}")
         return d[key]
 
-    try:
-        lines = int(_num(need(img, "LINES"))[0])
-        samples = int(_num(need(img, "LINE_SAMPLES"))[0])
-        bits = int(_num(need(img, "SAMPLE_BITS"))[0])
-        bands = int(_num(img.get("BANDS", "1"))[0])
-        prefix = int(_num(img.get("LINE_PREFIX_BYTES", "0"))[0])
-        suffix = int(_num(img.get("LINE_SUFFIX_BYTES", "0"))[0])
-        scale_f = _num(img.get("SCALING_FACTOR", "1"))[0]
-        offset = _num(img.get("OFFSET", "0"))[0]
-    except (ValueError, KeyError) as exc:
-        raise InputError(f"{label_path}: unreadable IMAGE keyword ({exc}); the label is corrupt") from exc
+    def num(d, key, default=None, *, integer=False, lo=-math.inf, hi=math.inf) -> float:
+        """Keyword ``key`` of ``d`` as a finite number in [lo, hi]; InputError naming it otherwise."""
+        raw = need(d, key) if default is None else d.get(key, default)
+        try:
+            v = _num(raw)[0]
+        except (ValueError, KeyError):
+            v = math.nan
+        if not (math.isfinite(v) and lo <= v <= hi) or (integer and not float(v).is_integer()):
+            kind = "an integer" if integer else "a number"
+            rng = f" in [{lo:g}, {hi:g}]" if math.isfinite(lo) or math.isfinite(hi) else ""
+            raise InputError(f"{label_path}: {key} = {raw!r} is not {kind}{rng}; the label is corrupt, fix it or "
+                             "download the product again")
+        return int(v) if integer else v
+
+    h: dict = {"label_path": label_path, "img": img}
+    h["lines"] = num(img, "LINES", integer=True, lo=2, hi=10_000_000)
+    h["samples"] = num(img, "LINE_SAMPLES", integer=True, lo=2, hi=10_000_000)
+    bits = num(img, "SAMPLE_BITS", integer=True, lo=8, hi=64)
+    bands = num(img, "BANDS", "1", integer=True, lo=1, hi=1e6)
+    h["prefix"] = num(img, "LINE_PREFIX_BYTES", "0", integer=True, lo=0, hi=1e9)
+    suffix = num(img, "LINE_SUFFIX_BYTES", "0", integer=True, lo=0, hi=1e9)
+    h["scale_f"] = num(img, "SCALING_FACTOR", "1")
+    h["offset"] = num(img, "OFFSET", "0")
+    if h["scale_f"] == 0:
+        raise InputError(f"{label_path}: SCALING_FACTOR = 0 makes every height the same; the label is corrupt")
     stype = str(need(img, "SAMPLE_TYPE")).upper().replace(" ", "_")
     if stype not in _SAMPLE_TYPES:
         raise InputError(f"{label_path}: SAMPLE_TYPE {stype} is not supported; convert the product to a GeoTIFF")
@@ -568,12 +745,10 @@ def _read_pds3(path: Path, *, bounds_m, fill_holes, max_hole_radius_px, max_noda
         raise InputError(f"{label_path}: SAMPLE_BITS={bits} is impossible for {stype}; the label is corrupt")
     if bands != 1:
         raise InputError(f"{label_path} has {bands} bands; extract the elevation band first")
-    if lines < 2 or samples < 2:
-        raise InputError(f"{label_path}: the image is {lines} x {samples}; a DEM needs at least 2 x 2 cells")
-    dtype = np.dtype(f"{kind}{bits // 8}") if bits > 8 else np.dtype(kind[1] + "1")
+    dtype = h["dtype"] = np.dtype(f"{kind}{bits // 8}") if bits > 8 else np.dtype(kind[1] + "1")
 
     ptype = str(need(proj, "MAP_PROJECTION_TYPE")).upper().replace("_", " ")
-    clat = _num(need(proj, "CENTER_LATITUDE"))[0]
+    clat = h["clat"] = num(proj, "CENTER_LATITUDE", lo=-90, hi=90)
     polar = "POLAR STEREOGRAPHIC" in ptype or (ptype.strip() == "STEREOGRAPHIC" and abs(abs(clat) - 90) < 1e-9)
     if not polar:
         raise InputError(
@@ -582,29 +757,49 @@ def _read_pds3(path: Path, *, bounds_m, fill_holes, max_hole_radius_px, max_noda
         )
     if abs(abs(clat) - 90.0) > 1e-9:
         raise InputError(f"{label_path}: CENTER_LATITUDE={clat} is not a pole; only polar stereographic grids are read")
-    radius_m = _length_m(proj.get("A_AXIS_RADIUS", "1737.4 <KM>"), "KM", "A_AXIS_RADIUS", label_path)
-    clon = _num(proj.get("CENTER_LONGITUDE", "0"))[0]
-    scale_m = _length_m(need(proj, "MAP_SCALE"), "KM/PIXEL", "MAP_SCALE", label_path)
-    l0 = _num(need(proj, "LINE_PROJECTION_OFFSET"))[0]
-    s0 = _num(need(proj, "SAMPLE_PROJECTION_OFFSET"))[0]
-    if not scale_m > 0:
-        raise InputError(f"{label_path}: MAP_SCALE must be positive; the label is corrupt")
+    h["clon"] = num(proj, "CENTER_LONGITUDE", "0", lo=-360, hi=360)
+    try:
+        radius_m = _length_m(proj.get("A_AXIS_RADIUS", "1737.4 <KM>"), "KM", "A_AXIS_RADIUS", label_path)
+        scale_m = _length_m(need(proj, "MAP_SCALE"), "KM/PIXEL", "MAP_SCALE", label_path)
+    except (ValueError, KeyError):
+        raise InputError(f"{label_path}: A_AXIS_RADIUS or MAP_SCALE is not a number with a unit; "
+                         "the label is corrupt, fix it or download the product again") from None
+    if not (math.isfinite(radius_m) and 100e3 <= radius_m <= 10_000e3):
+        raise InputError(f"{label_path}: A_AXIS_RADIUS = {radius_m / 1000:g} km is not a body radius "
+                         "(the Moon's is 1737.4 km); the label is corrupt")
+    if not (math.isfinite(scale_m) and MIN_PIXEL_M <= scale_m <= MAX_PIXEL_M):
+        raise InputError(f"{label_path}: MAP_SCALE = {scale_m:g} m per pixel is outside {MIN_PIXEL_M:g} to "
+                         f"{MAX_PIXEL_M:g} m; the label is corrupt")
+    h["radius_m"], h["scale_m"] = radius_m, scale_m
+    h["l0"] = num(proj, "LINE_PROJECTION_OFFSET")
+    h["s0"] = num(proj, "SAMPLE_PROJECTION_OFFSET")
 
-    # ---- where the pixels are
     ptr = lab.get("^IMAGE")
     if ptr is None:
         raise InputError(f"{label_path} has no ^IMAGE pointer; the label is corrupt")
-    record_bytes = lab.get("RECORD_BYTES")
-    data_path, start = _pointer(ptr, label_path, path, attached, record_bytes)
-
-    row_bytes = prefix + samples * dtype.itemsize + suffix
-    need_bytes = start + lines * row_bytes
-    size = data_path.stat().st_size
+    try:
+        h["data_path"], h["start"] = _pointer(str(ptr), label_path, path, attached, lab.get("RECORD_BYTES"))
+    except (ValueError, KeyError):
+        raise InputError(f"{label_path}: ^IMAGE = {ptr!r} is not a file name or offset; the label is corrupt") from None
+    if h["start"] < 0:
+        raise InputError(f"{label_path}: ^IMAGE points before the start of the file; the label is corrupt")
+    h["row_bytes"] = h["prefix"] + h["samples"] * dtype.itemsize + suffix
+    need_bytes = h["start"] + h["lines"] * h["row_bytes"]
+    size = h["data_path"].stat().st_size
     if size < need_bytes:
         raise InputError(
-            f"{data_path} is {size} bytes but its label needs {need_bytes} (truncated or corrupt download?); "
+            f"{h['data_path']} is {size} bytes but its label needs {need_bytes} (truncated or corrupt download?); "
             "download the file again"
         )
+    return h
+
+
+def _read_pds3(path: Path, *, bounds_m, fill_holes, max_hole_radius_px, max_nodata_fraction) -> xr.DataArray:
+    h = _pds3_header(path)
+    label_path, img, lines, samples, dtype = h["label_path"], h["img"], h["lines"], h["samples"], h["dtype"]
+    prefix, scale_f, offset, clat, clon = h["prefix"], h["scale_f"], h["offset"], h["clat"], h["clon"]
+    radius_m, scale_m, l0, s0 = h["radius_m"], h["scale_m"], h["l0"], h["s0"]
+    data_path, start, row_bytes = h["data_path"], h["start"], h["row_bytes"]
 
     # ---- coordinates (1-based line/sample, LOLA DSMAP convention)
     s = np.arange(1, samples + 1, dtype=np.float64)
@@ -619,6 +814,7 @@ def _read_pds3(path: Path, *, bounds_m, fill_holes, max_hole_radius_px, max_noda
         if ix.size < 2 or iy.size < 2:
             raise InputError(f"bounds_m={bounds_m} covers fewer than 2 x 2 cells of {data_path}; widen the box")
         r0, r1, c0, c1 = iy[0], iy[-1] + 1, ix[0], ix[-1] + 1
+    check_fits(r1 - r0, c1 - c0, str(data_path))
     mm = np.memmap(data_path, dtype=np.uint8, mode="r", offset=start, shape=(lines, row_bytes))
     raw = np.ascontiguousarray(mm[r0:r1, prefix + c0 * dtype.itemsize: prefix + c1 * dtype.itemsize])
     del mm
