@@ -153,9 +153,11 @@ def test_cli_ephem_json(capsys):
     argv = sys.argv
     sys.argv = ["lupex", "ephem", "--time", "2027-01-01T00:00:00", "--lat", "-89.9", "--lon", "0", "--json"]
     try:
-        main()
+        with pytest.raises(SystemExit) as done:  # main() ends with the command's exit status
+            main()
     finally:
         sys.argv = argv
+    assert done.value.code in (0, None)
     data = json.loads(capsys.readouterr().out)
     topo = eph.topocentric("SUN", -89.9, 0.0, 0.0, times=["2027-01-01T00:00:00"])
     assert data["sun"]["elevation_deg"] == pytest.approx(topo.elevation_deg[0], abs=1e-9)

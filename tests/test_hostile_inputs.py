@@ -127,8 +127,10 @@ def test_run_options_exit_0_or_2_with_one_line(capsys, monkeypatch, days, step, 
     (["run", "--set", "time.days=99999999999999999999"], "time steps"),
     (["run", "--set", "light.n_azimuths=99999999999999999999"], "out of range"),
     (["run", "--set", "site.size_m=400000", "--set", "site.pixel_m=19"], "20,000 cells"),
+    (["plan", "--site", "synthetic", "--from=-89.9,0", "--to=-89.9,10", "--start", "2027-01-01", "--days", "inf"], "finite"),
+    (["survive", "--site", "synthetic", "--at=-89.9,0", "--start", "2027-01-01", "--step-hours", "0"], "positive"),
+    # numbers are checked before the site is read: the same with the default real site and a point off it
     (["plan", "--from=-89.9,0", "--to=-89.9,10", "--start", "2027-01-01", "--days", "inf"], "finite"),
-    (["survive", "--at=-89.9,0", "--start", "2027-01-01", "--step-hours", "0"], "positive"),
     (["land", "--target=-89.9,0", "--epoch", "yesterday"], "landing.epoch"),
 ])
 def test_bad_values_exit_2_in_one_line(tmp_path, capsys, args, needle):

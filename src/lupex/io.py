@@ -249,7 +249,12 @@ def _write_netcdf_bytes(path: Path, ds, encoding: dict) -> Path:
     memory and written as plain bytes, and a larger one is written only when the disk has room for its
     uncompressed size (else the usual full-disk error, before HDF5 opens anything)."""
     if int(getattr(ds, "nbytes", 0)) < IN_MEMORY_NETCDF_BYTES:
-        data = bytes(ds.to_netcdf(engine="h5netcdf", encoding=encoding))
+        import dask
+
+        # in memory there is no file to lock: keep xarray from asking a running Dask cluster for a write lock
+        # named after the BytesIO target (distributed refuses it: "Semaphore or Lock ... not known")
+        with dask.config.set(scheduler="synchronous"):
+            data = bytes(ds.to_netcdf(engine="h5netcdf", encoding=encoding))
         with atomic_path(path, suffix=".nc") as tmp:
             tmp.write_bytes(data)
         return path

@@ -1050,6 +1050,11 @@ def run_campaign(params: CampaignParams, truth, dem, light, start_xy, start_utc,
         np.datetime64(str(start_utc)[:19], "s")
     except ValueError:
         raise InputError(f"start_utc {start_utc!r} is not a UTC ISO 8601 time (e.g. 2027-01-02T00:00:00)") from None
+    # threadpool_limits caps only the BLAS libraries already loaded: load scipy's (the GP fits' Cholesky) first, or a
+    # resumed process, which reaches the campaign without the phases that import it, fits on two BLAS threads and
+    # rounds differently from the uninterrupted run (seen on AVX-512: GP hyperparameters off by up to 3e-7)
+    import scipy.linalg  # noqa: F401
+
     with threadpool_limits(1):   # same numbers serially and on single-threaded Dask workers; faster for small GPs
         return _run(params, truth, dem, light, (sx, sy), str(start_utc)[:19], outdir, int(seed), vehicle, steps,
                     checkpoints, dict(instruments or {}))

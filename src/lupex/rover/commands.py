@@ -121,13 +121,13 @@ def plan(
 
     cfg = _config(config, (set_ or []) + ([f"rover.max_slope_deg={max_slope}"] if max_slope is not None else []))
     rover, params = cfg.vehicle, cfg.planner
-    d, far = _site(cfg, site, dem, seed, size_m, pixel_m)
     pts = [parse_lat_lon(from_, "--from")] + [parse_lat_lon(v, "--via") for v in (via or [])] + [parse_lat_lon(to, "--to")]
-    xy = [P.xy_of_lonlat(d, lon, lat) for lat, lon in pts]
-    cells = [P.cell_of(d, p, n) for p, n in zip(xy, ["start"] + ["waypoint"] * (len(xy) - 2) + ["goal"])]
     if timeline_days < 0:
         raise LupexError(f"--timeline-days must be >= 0, got {timeline_days:g}")
-    times = _times(start, max(days, timeline_days), step_hours)
+    times = _times(start, max(days, timeline_days), step_hours)  # every number checked before the site is read
+    d, far = _site(cfg, site, dem, seed, size_m, pixel_m)
+    xy = [P.xy_of_lonlat(d, lon, lat) for lat, lon in pts]
+    cells = [P.cell_of(d, p, n) for p, n in zip(xy, ["start"] + ["waypoint"] * (len(xy) - 2) + ["goal"])]
     span = int(max(np.ptp([c[0] for c in cells]), np.ptp([c[1] for c in cells])))
     window = corridor_window(d.shape, cells, params.margin_cells + span // 2)
     light = _light(d, times, window, azimuths, cfg.light.observer_height_m, far)
@@ -192,10 +192,10 @@ def survive(
     from lupex.rover import survival
 
     cfg = _config(config, set_)
-    d, far = _site(cfg, site, dem, seed, size_m, pixel_m)
     lat, lon = parse_lat_lon(at, "--at")
+    times = _times(start, days, step_hours)  # every number checked before the site is read
+    d, far = _site(cfg, site, dem, seed, size_m, pixel_m)
     r, c = P.cell_of(d, P.xy_of_lonlat(d, lon, lat), "parking spot")
-    times = _times(start, days, step_hours)
     light = _light(d, times, (r, r + 1, c, c + 1), azimuths, cfg.light.observer_height_m, far)
     f = light.sun[:, 0, 0] / 255.0
     from lupex.terrain import geo
