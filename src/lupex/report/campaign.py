@@ -148,11 +148,13 @@ def campaign_sections(result, monte_carlo: pd.DataFrame | None = None) -> list[S
     soc = soc_png(result)
     if soc is not None:
         figs.append(("Battery state of charge over the timeline of each plan", soc))
-    tables = [table_html(scores_table(result), floatfmt="{:.3g}")]
+    tables = [table_html(scores_table(result), floatfmt="{:.3g}", source="campaign_scores.parquet",
+                         caption="Scores of each plan")]
     if monte_carlo is not None and len(monte_carlo):
         from lupex.mission.campaign import monte_carlo_medians
 
         paras.append(f"Monte Carlo over {monte_carlo['seed'].nunique()} seeds (truth and instrument noise both "
                      "redrawn): medians per plan and their ratio.")
-        tables.append(table_html(monte_carlo_medians(monte_carlo), floatfmt="{:.3g}"))
+        tables.append(table_html(monte_carlo_medians(monte_carlo), floatfmt="{:.3g}",
+                                  source="campaign_monte_carlo.parquet", caption="Monte Carlo medians per plan"))
     return [Section("campaign", "Prospecting campaign: adaptive strategy vs lawnmower", paras, figs, tables)]

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import base64
 import html
+import math
 from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
 
 SUMMARY_CSS = (  # the verdict table of lupex.report.summary
     ".verdicts td,.verdicts th{text-align:left;vertical-align:top}"
@@ -25,6 +29,7 @@ table{border-collapse:collapse;font-size:.85em;margin:.5em 0} td,th{border:1px s
 th{background:#f2f2f2} td:first-child,th:first-child{text-align:left}
 figure{display:inline-block;margin:.4em;vertical-align:top} figcaption{font-size:.8em;color:#444;max-width:580px}
 img{max-width:100%}
+caption{caption-side:top;text-align:left;font-size:.85em;color:#444;padding:.2em 0}
 """
 _CSS += SUMMARY_CSS
 
@@ -39,17 +44,68 @@ class Section:
     lead: bool = False  # drawn before the table of contents (the summary: bad news goes first)
 
 
-def table_html(df, floatfmt: str = "{:.2f}", max_rows: int = 50) -> str:
-    """An HTML table from a DataFrame with values escaped and floats formatted."""
+DASH = "\u2014"  # an absent value (NaN, None, not applicable) in a table
+
+
+def fmt_value(v, floatfmt: str = "{:.2f}") -> str:
+    """One table cell as text: NaN, None and +-inf as an em dash (absent), floats through ``floatfmt`` but never
+    with more than 6 significant digits, timestamps to the minute, sequences and mappings spelled out."""
+    if v is None or v is pd.NaT:
+        return DASH
+    if isinstance(v, (bool, np.bool_)):
+        return "yes" if v else "no"
+    if isinstance(v, (int, np.integer)):
+        return f"{int(v):,}" if abs(int(v)) >= 10_000 else str(int(v))
+    if isinstance(v, (float, np.floating)):
+        x = float(v)
+        if not math.isfinite(x):
+            return DASH
+        s = floatfmt.format(x)
+        if _sig_digits(s) > 6:  # e.g. "{:.2f}" on 12345678.9: round, keep the thousands separators
+            s = f"{x:,.6g}" if abs(x) < 1e15 else f"{x:.3e}"
+        return s
+    if isinstance(v, (pd.Timestamp, np.datetime64)):
+        t = pd.Timestamp(v)
+        return DASH if pd.isna(t) else t.strftime("%Y-%m-%d %H:%M")
+    if isinstance(v, (pd.Timedelta, np.timedelta64)):
+        td = pd.Timedelta(v)
+        return DASH if pd.isna(td) else f"{td.total_seconds() / 3600:.1f} h"
+    if isinstance(v, dict):
+        return ", ".join(f"{k}: {fmt_value(x, floatfmt)}" for k, x in v.items()) or DASH
+    if isinstance(v, (list, tuple, np.ndarray)):
+        return ", ".join(fmt_value(x, floatfmt) for x in v) or DASH
+    s = str(v)
+    return DASH if s.strip().lower() in ("nan", "none", "inf", "-inf", "nat", "") else s
+
+
+def _sig_digits(s: str) -> int:
+    """Significant digits printed in a formatted number (its mantissa's digits without leading zeros)."""
+    m = s.lower().split("e")[0]
+    d = "".join(ch for ch in m if ch.isdigit()).lstrip("0")
+    return len(d)
+
+
+def source_link(path: str, what: str = "") -> str:
+    """A caption linking a table or figure to its product file in the run directory (relative href)."""
+    p = html.escape(path, quote=True)
+    return f"{html.escape(what) + ' ' if what else ''}data: <a class='src' href='{p}'>{html.escape(path)}</a>"
+
+
+def table_html(df, floatfmt: str = "{:.2f}", max_rows: int = 50, *, source: str = "", caption: str = "") -> str:
+    """An HTML table from a DataFrame with values escaped and formatted by :func:`fmt_value`; ``source``: the
+    run-directory file it comes from, linked in the caption (relative href); ``caption``: its text before it."""
     cols = list(df.columns)
-    out = ["<table><thead><tr>" + "".join(f"<th>{html.escape(str(c))}</th>" for c in cols) + "</tr></thead><tbody>"]
-    for _, row in df.head(max_rows).iterrows():
-        cells = []
-        for c in cols:
-            v = row[c]
-            s = floatfmt.format(v) if isinstance(v, float) else str(v)
-            cells.append(f"<td>{html.escape(s)}</td>")
-        out.append("<tr>" + "".join(cells) + "</tr>")
+    cap = ""
+    if source or caption:
+        bits = [html.escape(caption)] if caption else []
+        if source:
+            bits.append(source_link(source, "Full table" if len(df) > max_rows else "").strip())
+        more = f" (first {max_rows} of {len(df)} rows)" if len(df) > max_rows else ""
+        cap = f"<caption>{'; '.join(bits)}{more}</caption>"
+    out = ["<table>" + cap + "<thead><tr>" + "".join(f"<th>{html.escape(str(c))}</th>" for c in cols)
+           + "</tr></thead><tbody>"]
+    for row in df.head(max_rows).itertuples(index=False, name=None):
+        out.append("<tr>" + "".join(f"<td>{html.escape(fmt_value(v, floatfmt))}</td>" for v in row) + "</tr>")
     out.append("</tbody></table>")
     return "".join(out)
 

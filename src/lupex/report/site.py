@@ -109,7 +109,7 @@ def site_sections(result, cfg) -> list[Section]:
             "Also in sites.geojson and sites.csv."
         ],
         [],
-        [table_html(sites[cols])],
+        [table_html(sites[cols], source="sites.csv", caption="Candidate landing sites")],
     )
     ser = result.series
     figs = []

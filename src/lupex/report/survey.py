@@ -206,10 +206,11 @@ def survey_sections(result) -> list[Section]:
     ]
     paras = [q for q in paras if q]
     sc = result.scores.copy()
-    tables = [table_html(sc, "{:.3f}")]
+    tables = [table_html(sc, "{:.3f}", source="survey_summary.json", caption="Retrieval scores against the truth")]
     if len(result.emsl_fit):
         tables.append(table_html(result.emsl_fit[["species", "temperature_k", "natural_ref_cm3", "natural_ref_sigma_cm3",
-                                                  "natural_ref_true_cm3", "lander_rate_1d_s", "decay_index"]], "{:.3g}"))
+                                                  "natural_ref_true_cm3", "lander_rate_1d_s", "decay_index"]], "{:.3g}",
+                                  source="survey_emsl.parquet", caption="Exospheric mass spectrometer fit"))
     figs = [
         ("The traverse over the true ice-table depth (blank: no ice within 3 m)", path_map_png(result)),
         ("GPR radargram along the traverse with the true ice table and the GPR picks", radargram_png(result)),
