@@ -95,19 +95,23 @@ def table_html(df, floatfmt: str = "{:.2f}", max_rows: int = 50, *, source: str 
     """An HTML table from a DataFrame with values escaped and formatted by :func:`fmt_value`; ``source``: the
     run-directory file it comes from, linked in the caption (relative href); ``caption``: its text before it."""
     cols = list(df.columns)
+    body, absent = [], False
+    for row in df.head(max_rows).itertuples(index=False, name=None):
+        cells = [fmt_value(v, floatfmt) for v in row]
+        absent = absent or DASH in cells
+        body.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
     cap = ""
-    if source or caption:
+    if source or caption or absent:
         bits = [html.escape(caption)] if caption else []
         if source:
-            bits.append(source_link(source, "Full table" if len(df) > max_rows else "").strip())
-        more = f" (first {max_rows} of {len(df)} rows)" if len(df) > max_rows else ""
-        cap = f"<caption>{'; '.join(bits)}{more}</caption>"
-    out = ["<table>" + cap + "<thead><tr>" + "".join(f"<th>{html.escape(str(c))}</th>" for c in cols)
-           + "</tr></thead><tbody>"]
-    for row in df.head(max_rows).itertuples(index=False, name=None):
-        out.append("<tr>" + "".join(f"<td>{html.escape(fmt_value(v, floatfmt))}</td>" for v in row) + "</tr>")
-    out.append("</tbody></table>")
-    return "".join(out)
+            bits.append(source_link(source, "full table" if len(df) > max_rows else "").strip())
+        if len(df) > max_rows:
+            bits.append(f"first {max_rows} of {len(df)} rows shown")
+        if absent:
+            bits.append(f"{DASH}: no value (not applicable, or not measured)")
+        cap = f"<caption>{'; '.join(bits)}</caption>"
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in cols)
+    return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
 def render(title: str, meta: str, sections: list[Section], warning: str = "") -> str:
