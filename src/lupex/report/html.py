@@ -1,7 +1,8 @@
 """A self-contained HTML report: inline CSS, figures embedded as base64 PNG.
 
-It opens offline in any browser (no CDN, no script). Each section has an id so
-tests (and people) can find it; each figure has an ``alt`` text.
+It opens offline in any browser (no CDN, nothing fetched). One small inline script of lupex's own lets
+the reader pan and zoom every figure. Each section has an id so tests (and people) can find it; each
+figure has an ``alt`` text; each table from a product file links to it (relative href) in its caption.
 """
 
 from __future__ import annotations
@@ -32,6 +33,47 @@ img{max-width:100%}
 caption{caption-side:top;text-align:left;font-size:.85em;color:#444;padding:.2em 0}
 """
 _CSS += SUMMARY_CSS
+_CSS += (".zv{overflow:hidden;position:relative;touch-action:none;cursor:zoom-in}"
+         ".zv img{display:block;transform-origin:0 0}.zv.zoomed{cursor:grab}"
+         ".zbar{font-size:.75em;margin-bottom:2px}.zbar button{margin-right:3px;padding:0 6px}")
+
+# Pan and zoom for every figure, offline (no library): "+" / "-" / "1:1" buttons, double-click to zoom in
+# where clicked, the wheel zooms once a figure is zoomed (or with Ctrl/Shift held, so the page still scrolls),
+# drag to pan. The image itself is only transformed: no element is added that loads anything.
+_ZOOM_JS = """
+(function(){
+ document.querySelectorAll('figure .zv').forEach(function(box){
+  var img=box.querySelector('img'); if(!img) return;
+  var s=1,tx=0,ty=0,drag=null;
+  function apply(){
+   if(s<=1.0001){s=1;tx=0;ty=0;}
+   var w=box.clientWidth,h=box.clientHeight;
+   tx=Math.min(0,Math.max(w-w*s,tx)); ty=Math.min(0,Math.max(h-h*s,ty));
+   img.style.transform='translate('+tx+'px,'+ty+'px) scale('+s+')';
+   box.classList.toggle('zoomed',s>1);
+  }
+  function zoomAt(f,cx,cy){var ns=Math.min(10,Math.max(1,s*f));tx=cx-(cx-tx)*ns/s;ty=cy-(cy-ty)*ns/s;s=ns;apply();}
+  function centre(f){zoomAt(f,box.clientWidth/2,box.clientHeight/2);}
+  var bar=document.createElement('div'); bar.className='zbar';
+  [['+','zoom in',function(){centre(1.5);}],['\\u2212','zoom out',function(){centre(1/1.5);}],
+   ['1:1','whole figure',function(){s=1;apply();}]].forEach(function(b){
+    var e=document.createElement('button'); e.type='button'; e.textContent=b[0]; e.title=b[1];
+    e.addEventListener('click',b[2]); bar.appendChild(e);});
+  box.parentNode.insertBefore(bar,box);
+  box.addEventListener('dblclick',function(e){var r=box.getBoundingClientRect();
+   zoomAt(e.shiftKey?0.5:2,e.clientX-r.left,e.clientY-r.top);e.preventDefault();});
+  box.addEventListener('wheel',function(e){
+   if(s===1&&!e.ctrlKey&&!e.shiftKey) return;
+   e.preventDefault(); var r=box.getBoundingClientRect();
+   zoomAt(e.deltaY<0?1.2:1/1.2,e.clientX-r.left,e.clientY-r.top);},{passive:false});
+  box.addEventListener('pointerdown',function(e){if(s===1) return; drag=[e.clientX-tx,e.clientY-ty];
+   box.setPointerCapture(e.pointerId); e.preventDefault();});
+  box.addEventListener('pointermove',function(e){if(!drag) return; tx=e.clientX-drag[0]; ty=e.clientY-drag[1]; apply();});
+  box.addEventListener('pointerup',function(){drag=null;});
+  box.addEventListener('pointercancel',function(){drag=null;});
+ });
+})();
+"""
 
 
 @dataclass
@@ -135,9 +177,11 @@ def render(title: str, meta: str, sections: list[Section], warning: str = "") ->
         for cap, png in s.figures:
             b64 = base64.b64encode(png).decode("ascii")
             parts.append(
-                f"<figure><img alt='{html.escape(cap, quote=True)}' src='data:image/png;base64,{b64}'>"
+                f"<figure><div class='zv'><img alt='{html.escape(cap, quote=True)}' "
+                f"src='data:image/png;base64,{b64}'></div>"
                 f"<figcaption>{html.escape(cap)}</figcaption></figure>"
             )
         parts.append("</section>")
+    parts.append(f"<script>{_ZOOM_JS}</script>")
     parts.append("</body></html>")
     return "\n".join(parts)

@@ -71,7 +71,7 @@ def site_sections(result, cfg) -> list[Section]:
              map_png(result.lander_safe.astype(float), "Lander-safe", background=hs, sites=sites,
                      mask_labels=(f"slope within {cfg.lander.max_slope_deg:g} deg", "too steep"))),
             (f"RMS roughness at {cfg.rover.roughness_baseline_m:g} m (m)",
-             map_png(result.roughness_m, "Roughness", cmap="cividis", label="m", vmin=0)),
+             map_png(result.roughness_m, "Roughness", cmap="cividis", label="m", vmin=0, sites=sites)),
         ],
     )
     span = f"{str(result.times[0])[:16]} to {str(result.times[-1])[:16]} UTC, {result.times.size} steps of {cfg.time.step_hours:g} h"
