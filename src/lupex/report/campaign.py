@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from lupex.report.figures import png_bytes  # noqa: E402
+from lupex.report.figures import png_bytes, scale_bar  # noqa: E402
 from lupex.report.html import Section, table_html  # noqa: E402
 
 _COLORS = {"strategy": "cyan", "lawnmower": "orange"}
@@ -45,13 +45,16 @@ def maps_png(result) -> bytes:
             if len(d):
                 ax.plot(d[:, 0], d[:, 1], "X", color=_COLORS.get(name, "w"), mec="k", ms=8, label=f"{name} drills")
         if len(result.survey_centre_xy):   # the plans start at the area's centre, reached from the landing site
-            ax.plot(*result.survey_centre_xy, "o", color="lime", mec="k", ms=7, label="area centre (plans start)")
+            ax.plot(*result.survey_centre_xy, "o", color="#56B4E9", mec="k", ms=7, label="area centre (plans start)")
         ax.set_xlim(ext[0], ext[1])
         ax.set_ylim(min(ext[2], ext[3]), max(ext[2], ext[3]))
         ax.set_title(title, fontsize=9)
+        scale_bar(ax, ext, unit="m")
         ax.set_aspect("equal")
         ax.tick_params(labelsize=7)
-    axes[0, 0].legend(fontsize=6, loc="lower left")
+    handles, labels = axes[0, 0].get_legend_handles_labels()   # one legend below the panels, clear of the scale bars
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 5), fontsize=7, frameon=False)
+    fig.subplots_adjust(bottom=0.08)
     fig.suptitle("Water maps: truth and the fused GP maps (x, y in m, polar stereographic)", fontsize=10)
     return png_bytes(fig, dpi=80)
 
