@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 
 from lupex.report import figures
-from lupex.report.html import DASH, fmt_value, table_html
+from lupex.report.html import DASH, fmt_value, pretty_header, table_html
 
 # A number as printed: with thousands separators, or plain digits; a decimal part and an exponent optional.
 NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?(?:[eE][+-]?\d+)?|\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
@@ -138,6 +138,10 @@ def test_cells_are_formatted_for_a_reader():
     assert "nan" not in t and DASH in t
     assert "<a class='src' href='budget.csv'>budget.csv</a>" in t
     assert "no value" in t, "an em dash needs its footnote"
+    assert "<th>Isp (s)</th>" in t, "column names carry their unit for a reader"
+    assert pretty_header("dv_ideal_m_s") == "delta-v ideal (m/s)"
+    assert pretty_header("true_in_situ_water_wt_pct") == "true in situ water (wt%)"
+    assert pretty_header("strategy / lawnmower") == "strategy / lawnmower"
 
 
 def test_robust_colour_limits_ignore_outliers():

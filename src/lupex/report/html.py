@@ -127,6 +127,28 @@ def _sig_digits(s: str) -> int:
     return len(d)
 
 
+# unit suffixes of lupex column names (STYLE.md: one spelling per unit) and how a reader writes them
+_UNIT_SUFFIXES = (("_wt_pct", "wt%"), ("_m_s2", "m/s\u00b2"), ("_m_s", "m/s"), ("_cm3", "cm\u00b3"), ("_kwh", "kWh"),
+                  ("_wh", "Wh"), ("_kg", "kg"), ("_deg", "deg"), ("_pct", "%"), ("_km", "km"), ("_m", "m"),
+                  ("_h", "h"), ("_s", "s"), ("_k", "K"), ("_w", "W"), ("_frac", "fraction"), ("_utc", "UTC"))
+
+_WORDS = {"soc": "SoC", "isp": "Isp", "dv": "delta-v", "weh": "WEH", "gpr": "GPR", "ns": "NS", "lat": "latitude",
+          "lon": "longitude", "sd": "SD", "ci": "CI", "earth": "Earth", "sun": "Sun"}
+
+
+def pretty_header(name) -> str:
+    """A column name for a reader: ``dv_ideal_m_s`` -> ``dv ideal (m/s)``; names without underscores unchanged."""
+    n = str(name)
+    if "_" not in n:
+        return n
+    unit = ""
+    for suffix, u in _UNIT_SUFFIXES:
+        if n.endswith(suffix) and len(n) > len(suffix):
+            n, unit = n[: -len(suffix)], f" ({u})"
+            break
+    return " ".join(_WORDS.get(w, w) for w in n.split("_")) + unit
+
+
 def source_link(path: str, what: str = "") -> str:
     """A caption linking a table or figure to its product file in the run directory (relative href)."""
     p = html.escape(path, quote=True)
@@ -135,7 +157,8 @@ def source_link(path: str, what: str = "") -> str:
 
 def table_html(df, floatfmt: str = "{:.2f}", max_rows: int = 50, *, source: str = "", caption: str = "") -> str:
     """An HTML table from a DataFrame with values escaped and formatted by :func:`fmt_value`; ``source``: the
-    run-directory file it comes from, linked in the caption (relative href); ``caption``: its text before it."""
+    run-directory file it comes from, linked in the caption (relative href); ``caption``: its text before it.
+    Column names are shown with their unit spelled out (:func:`pretty_header`); the file keeps the originals."""
     cols = list(df.columns)
     body, absent = [], False
     for row in df.head(max_rows).itertuples(index=False, name=None):
@@ -152,7 +175,7 @@ def table_html(df, floatfmt: str = "{:.2f}", max_rows: int = 50, *, source: str 
         if absent:
             bits.append(f"{DASH}: no value (not applicable, or not measured)")
         cap = f"<caption>{'; '.join(bits)}</caption>"
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in cols)
+    head = "".join(f"<th>{html.escape(pretty_header(c))}</th>" for c in cols)
     return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 

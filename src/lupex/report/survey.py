@@ -215,7 +215,9 @@ def survey_sections(result) -> list[Section]:
     tables = [table_html(sc, "{:.3f}", source="survey_summary.json", caption="Retrieval scores against the truth")]
     if len(result.emsl_fit):
         tables.append(table_html(result.emsl_fit[["species", "temperature_k", "natural_ref_cm3", "natural_ref_sigma_cm3",
-                                                  "natural_ref_true_cm3", "lander_rate_1d_s", "decay_index"]], "{:.3g}",
+                                                  "natural_ref_true_cm3", "lander_rate_1d_s", "decay_index"]].rename(
+                                      columns={"lander_rate_1d_s": "lander outgassing 1 d after landing (molecules/s)"}),
+                                  "{:.3g}",
                                   source="survey_emsl.parquet", caption="Exospheric mass spectrometer fit"))
     figs = [
         ("The traverse over the true ice-table depth (blank: no ice within 3 m)", path_map_png(result)),
