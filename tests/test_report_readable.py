@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 
 from lupex.report import figures
-from lupex.report.html import DASH, fmt_value, pretty_header, table_html
+from lupex.report.html import DASH, fmt_number, fmt_value, pretty_header, table_html
 
 # A number as printed: with thousands separators, or plain digits; a decimal part and an exponent optional.
 NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?(?:[eE][+-]?\d+)?|\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
@@ -30,9 +30,11 @@ MAX_SIGNIFICANT = 6  # more than this is a float printed raw (0.3000000000000000
 
 
 def significant_digits(number: str) -> int:
-    """Digits of the mantissa after leading zeros (trailing zeros of a decimal count: they were printed)."""
+    """Digits of the mantissa after leading zeros (trailing zeros of a decimal count: they were printed; those
+    of a whole number do not: 1,200,000 has two)."""
     mantissa = re.split(r"[eE]", number)[0]
-    return len(re.sub(r"\D", "", mantissa).lstrip("0"))
+    digits = re.sub(r"\D", "", mantissa).lstrip("0")
+    return len(digits if "." in mantissa else digits.rstrip("0"))
 
 
 class _Report(HTMLParser):
@@ -126,6 +128,10 @@ def test_cells_are_formatted_for_a_reader():
     assert fmt_value(float("inf")) == DASH and fmt_value(-math.inf) == DASH
     assert fmt_value(None) == DASH and fmt_value(pd.NaT) == DASH
     assert fmt_value(0.1 + 0.2, "{:.3g}") == "0.3"
+    assert fmt_value(40000.0, "{:.3g}") == "40,000", "no exponent for a number a reader writes out"
+    assert fmt_number(887_123.4) == "887,000" and fmt_number(99.96) == "100" and fmt_number(0.012345) == "0.0123"
+    assert fmt_number(9.88e17) == "9.88e+17" and fmt_number(float("nan")) == DASH
+    assert significant_digits("1,200,000") == 2 and significant_digits("0.30000000000000004") == 17
     assert significant_digits(fmt_value(19154.703125, "{:.2f}")) <= MAX_SIGNIFICANT
     assert fmt_value(np.float32(2.5), "{:.1f}") == "2.5"
     assert fmt_value(np.int64(12)) == "12"

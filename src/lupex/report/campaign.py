@@ -14,7 +14,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from lupex.report.figures import png_bytes, scale_bar  # noqa: E402
-from lupex.report.html import Section, table_html  # noqa: E402
+from lupex.report.html import Section, fmt_number, table_html  # noqa: E402
 
 _COLORS = {"strategy": "cyan", "lawnmower": "orange"}
 
@@ -134,9 +134,9 @@ def campaign_sections(result, monte_carlo: pd.DataFrame | None = None) -> list[S
         + ", then drills where the expected water per hour is highest; "
         f"the fixed plan mows lines {float(result.plans['lawnmower'].legs['spacing_m'].iloc[0]) if 'spacing_m' in result.plans['lawnmower'].legs else float('nan'):.0f} m "
         f"apart and drills on a grid.",
-        f"Water located per km driven: adaptive {st['water_located_kg_per_km']:.3g} kg/km, lawnmower "
-        f"{lm['water_located_kg_per_km']:.3g} kg/km; per kWh: {st['water_located_kg_per_kwh']:.3g} vs "
-        f"{lm['water_located_kg_per_kwh']:.3g} kg/kWh. Of the cells each map calls icy (median WEH above "
+        f"Water located per km driven: adaptive {fmt_number(st['water_located_kg_per_km'])} kg/km, lawnmower "
+        f"{fmt_number(lm['water_located_kg_per_km'])} kg/km; per kWh: {fmt_number(st['water_located_kg_per_kwh'])} vs "
+        f"{fmt_number(lm['water_located_kg_per_kwh'])} kg/kWh. Of the cells each map calls icy (median WEH above "
         f"{p.weh_threshold_wt_pct:g} wt%), {st['claim_precision']:.0%} and {lm['claim_precision']:.0%} are. "
         f"Drill hits {st['drill_hit_rate']:.0%} vs {lm['drill_hit_rate']:.0%}.",
         "Scored truth: the wet layer's WEH where the ice table lies within the drill's reach, the dry background "

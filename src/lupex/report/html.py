@@ -89,6 +89,24 @@ class Section:
 DASH = "\u2014"  # an absent value (NaN, None, not applicable) in a table
 
 
+def fmt_number(x, sig: int = 3) -> str:
+    """``x`` to ``sig`` significant digits as a reader writes it: thousands separators and no exponent between
+    0.001 and 10^9 (887,000 rather than 8.87e+05), an exponent outside; an em dash when not finite."""
+    x = float(x)
+    if not math.isfinite(x):
+        return DASH
+    if x == 0.0:
+        return "0"
+    x = float(f"{x:.{max(sig - 1, 0)}e}")  # rounded first: 99.96 to 3 digits is 100, not 100.0
+    mag = math.floor(math.log10(abs(x)))
+    if not -3 <= mag < 9:
+        return f"{x:.{max(sig - 1, 0)}e}"
+    decimals = sig - 1 - mag
+    if decimals <= 0:
+        return f"{round(x, decimals):,.0f}"  # negative ndigits: 887,123 -> 887,000
+    return f"{x:,.{decimals}f}"
+
+
 def fmt_value(v, floatfmt: str = "{:.2f}") -> str:
     """One table cell as text: NaN, None and +-inf as an em dash (absent), floats through ``floatfmt`` but never
     with more than 6 significant digits, timestamps to the minute, sequences and mappings spelled out."""
@@ -103,6 +121,8 @@ def fmt_value(v, floatfmt: str = "{:.2f}") -> str:
         if not math.isfinite(x):
             return DASH
         s = floatfmt.format(x)
+        if "e" in s.lower() and 1e-3 <= abs(x) < 1e9:  # "{:.3g}" on 40000.0 gives 4e+04: write 40,000
+            s = fmt_number(x, max(_sig_digits(s), 1))
         if _sig_digits(s) > 6:  # e.g. "{:.2f}" on 12345678.9: round, keep the thousands separators
             s = f"{x:,.6g}" if abs(x) < 1e15 else f"{x:.3e}"
         return s
