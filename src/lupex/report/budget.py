@@ -25,7 +25,7 @@ def budget_sections(budget) -> list[Section]:
     if closing is not None and len(closing):
         paras.append("What would close it: each assumption alone, the value that makes the deliverable payload "
                      "equal the requirement (sorted by the relative change needed; the first is the binding one; "
-                     "blank where no physical value does).")
+                     "a dash where no physical value does).")
         c = closing.reset_index()[["parameter", "value", "unit", "closing_value", "change", "change_frac"]]
         c["change_frac"] = 100 * c["change_frac"]
         c = c.astype(object).where(c.notna(), "")

@@ -47,7 +47,8 @@ def site_sections(result, cfg) -> list[Section]:
             f"elevation {np.nanmin(z):.0f} to {np.nanmax(z):.0f} m relative to the 1737.4 km sphere.",
             "On the maps below, colour scales span the 2nd to 98th percentile of each map (arrows on the colour "
             "bar mark values beyond it), numbered rings mark the ranked candidate landing sites, 0/1 masks are "
-            "blue (yes) and orange (no), and the bar in the lower left gives the scale. Click a map to zoom.",
+            "blue (yes) and orange (no), and the bar in the lower left gives the scale. Every figure zooms: "
+            "double-click where to look (Shift+double-click zooms out) or use its + and - buttons, drag to pan.",
         ],
         [
             ("Hillshade (sun from grid azimuth 315 deg, 30 deg high, for relief only)",
