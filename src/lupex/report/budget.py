@@ -12,7 +12,7 @@ def budget_sections(budget) -> list[Section]:
             "jettisoned_kg"]
     tab = budget.table[cols].copy()
     verdict = html.escape(budget.verdict())
-    tables = [table_html(tab, floatfmt="{:,.0f}")]
+    tables = [table_html(tab, floatfmt="{:,.0f}", source="budget.csv", caption="Delta-v and mass per manoeuvre")]
     closing = getattr(budget, "closing", None)
     paras = [
         f"<b>{verdict}</b>",
@@ -25,9 +25,10 @@ def budget_sections(budget) -> list[Section]:
     if closing is not None and len(closing):
         paras.append("What would close it: each assumption alone, the value that makes the deliverable payload "
                      "equal the requirement (sorted by the relative change needed; the first is the binding one; "
-                     "blank where no physical value does).")
+                     "a dash where no physical value does).")
         c = closing.reset_index()[["parameter", "value", "unit", "closing_value", "change", "change_frac"]]
         c["change_frac"] = 100 * c["change_frac"]
         c = c.astype(object).where(c.notna(), "")
-        tables.append(table_html(c.rename(columns={"change_frac": "change_pct"}), floatfmt="{:,.4g}"))
+        tables.append(table_html(c.rename(columns={"change_frac": "change_pct"}), floatfmt="{:,.4g}",
+                                  source="budget_closing.csv", caption="What would close the budget"))
     return [Section("budget", "Launch to landing: delta-v and mass budget", paras, [], tables)]

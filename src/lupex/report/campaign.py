@@ -13,8 +13,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from lupex.report.figures import png_bytes  # noqa: E402
-from lupex.report.html import Section, table_html  # noqa: E402
+from lupex.report.figures import png_bytes, scale_bar  # noqa: E402
+from lupex.report.html import Section, fmt_number, table_html  # noqa: E402
 
 _COLORS = {"strategy": "cyan", "lawnmower": "orange"}
 
@@ -45,13 +45,16 @@ def maps_png(result) -> bytes:
             if len(d):
                 ax.plot(d[:, 0], d[:, 1], "X", color=_COLORS.get(name, "w"), mec="k", ms=8, label=f"{name} drills")
         if len(result.survey_centre_xy):   # the plans start at the area's centre, reached from the landing site
-            ax.plot(*result.survey_centre_xy, "o", color="lime", mec="k", ms=7, label="area centre (plans start)")
+            ax.plot(*result.survey_centre_xy, "o", color="#56B4E9", mec="k", ms=7, label="area centre (plans start)")
         ax.set_xlim(ext[0], ext[1])
         ax.set_ylim(min(ext[2], ext[3]), max(ext[2], ext[3]))
         ax.set_title(title, fontsize=9)
+        scale_bar(ax, ext, unit="m")
         ax.set_aspect("equal")
         ax.tick_params(labelsize=7)
-    axes[0, 0].legend(fontsize=6, loc="lower left")
+    handles, labels = axes[0, 0].get_legend_handles_labels()   # one legend below the panels, clear of the scale bars
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 5), fontsize=7, frameon=False)
+    fig.subplots_adjust(bottom=0.08)
     fig.suptitle("Water maps: truth and the fused GP maps (x, y in m, polar stereographic)", fontsize=10)
     return png_bytes(fig, dpi=80)
 
@@ -131,9 +134,9 @@ def campaign_sections(result, monte_carlo: pd.DataFrame | None = None) -> list[S
         + ", then drills where the expected water per hour is highest; "
         f"the fixed plan mows lines {float(result.plans['lawnmower'].legs['spacing_m'].iloc[0]) if 'spacing_m' in result.plans['lawnmower'].legs else float('nan'):.0f} m "
         f"apart and drills on a grid.",
-        f"Water located per km driven: adaptive {st['water_located_kg_per_km']:.3g} kg/km, lawnmower "
-        f"{lm['water_located_kg_per_km']:.3g} kg/km; per kWh: {st['water_located_kg_per_kwh']:.3g} vs "
-        f"{lm['water_located_kg_per_kwh']:.3g} kg/kWh. Of the cells each map calls icy (median WEH above "
+        f"Water located per km driven: adaptive {fmt_number(st['water_located_kg_per_km'])} kg/km, lawnmower "
+        f"{fmt_number(lm['water_located_kg_per_km'])} kg/km; per kWh: {fmt_number(st['water_located_kg_per_kwh'])} vs "
+        f"{fmt_number(lm['water_located_kg_per_kwh'])} kg/kWh. Of the cells each map calls icy (median WEH above "
         f"{p.weh_threshold_wt_pct:g} wt%), {st['claim_precision']:.0%} and {lm['claim_precision']:.0%} are. "
         f"Drill hits {st['drill_hit_rate']:.0%} vs {lm['drill_hit_rate']:.0%}.",
         "Scored truth: the wet layer's WEH where the ice table lies within the drill's reach, the dry background "
@@ -148,11 +151,13 @@ def campaign_sections(result, monte_carlo: pd.DataFrame | None = None) -> list[S
     soc = soc_png(result)
     if soc is not None:
         figs.append(("Battery state of charge over the timeline of each plan", soc))
-    tables = [table_html(scores_table(result), floatfmt="{:.3g}")]
+    tables = [table_html(scores_table(result), floatfmt="{:.3g}", source="campaign_scores.parquet",
+                         caption="Scores of each plan")]
     if monte_carlo is not None and len(monte_carlo):
         from lupex.mission.campaign import monte_carlo_medians
 
         paras.append(f"Monte Carlo over {monte_carlo['seed'].nunique()} seeds (truth and instrument noise both "
                      "redrawn): medians per plan and their ratio.")
-        tables.append(table_html(monte_carlo_medians(monte_carlo), floatfmt="{:.3g}"))
+        tables.append(table_html(monte_carlo_medians(monte_carlo), floatfmt="{:.3g}",
+                                  source="campaign_monte_carlo.parquet", caption="Monte Carlo medians per plan"))
     return [Section("campaign", "Prospecting campaign: adaptive strategy vs lawnmower", paras, figs, tables)]

@@ -148,12 +148,13 @@ def drilling_sections(result) -> list[Section]:
     if len(sites):
         st = sites.copy()
         st["site"] = st["site"] + 1
-        tables.append(table_html(st, "{:.2f}"))
+        tables.append(table_html(st, "{:.2f}", source="drilling_sites.csv", caption="Drill sites"))
     choice = getattr(result, "choice", None)
     if choice is not None and len(choice):   # what the rover knew when it chose (the maps, not the truth)
         ch = choice.copy()
         ch["site"] = ch["site"] + 1
-        tables.append(table_html(ch, "{:.2f}"))
+        tables.append(table_html(ch, "{:.2f}", source="drilling_choice.csv",
+                                caption="What the rover knew when it chose each site"))
     if len(tab):
         agr = agreement(tab)
         paras.append("Agreement with the delivered water (fraction of intervals within 2 sigma): " + ", ".join(
@@ -168,8 +169,10 @@ def drilling_sections(result) -> list[Section]:
                               "ltga_water_wt_pct": "LTGA", "ltga_sigma_wt_pct": "+-", "triton_water_wt_pct": "TRITON",
                               "triton_sigma_wt_pct": "+- ", "adore_water_wt_pct": "ADORE", "adore_sigma_wt_pct": "+-  ",
                               "isap_ice_wt_pct": "ISAP ice", "isap_ice_sigma_wt_pct": "+-   "})
-        tables.append(table_html(t, "{:.3f}", max_rows=200))
-        tables.append(table_html(agr, "{:.3f}"))
+        tables.append(table_html(t, "{:.3f}", max_rows=200, source="drilling.parquet",
+                                caption="Water per sample interval: truth and instruments (wt%)"))
+        tables.append(table_html(agr, "{:.3f}", source="drilling.parquet",
+                                caption="Agreement of each instrument with the delivered water"))
     figs = [(f"Water vs depth at site {k + 1}: instruments +- 1 sigma over the true in-situ and delivered water (wt%)",
              water_vs_depth_png(tab, int(k))) for k in (sites["site"] if len(sites) else [])]
     captions = {"ltga": "LTGA mass-loss curve (mass vs temperature; dotted: detected release steps)",

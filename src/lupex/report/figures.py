@@ -36,34 +36,111 @@ def _extent_km(da):
     return [x[0] - dx, x[-1] + dx, y[-1] + dy, y[0] - dy]
 
 
+# colour-blind-safe pair for 0/1 masks (Okabe & Ito 2008): blue = yes (safe, shadowed...), orange = no
+MASK_YES = "#0072B2"
+MASK_NO = "#E69F00"
+
+
+def robust_limits(a, vmin=None, vmax=None, pct=(2.0, 98.0)):
+    """Colour limits fitted to the data: the given ones, else the 2nd and 98th percentiles of the finite values
+    (a few outliers neither wash out the scale nor hide the range); (0, 1) for an empty map."""
+    v = np.asarray(a, float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return (0.0 if vmin is None else vmin, 1.0 if vmax is None else vmax)
+    lo, hi = np.percentile(v, pct)
+    lo = float(lo) if vmin is None else vmin
+    hi = float(hi) if vmax is None else vmax
+    if not hi > lo:
+        hi = lo + (abs(lo) * 1e-3 or 1.0)
+    return lo, hi
+
+
+def nice_length(span: float) -> float:
+    """A round scale-bar length (1, 2 or 5 times a power of ten) of about a fifth of ``span``."""
+    target = max(span / 5.0, 1e-9)
+    mag = 10 ** np.floor(np.log10(target))
+    for f in (5, 2, 1):
+        if f * mag <= target:
+            return float(f * mag)
+    return float(mag)
+
+
+def scale_bar(ax, extent, *, unit: str = "km") -> None:
+    """A black-on-white scale bar in the lower-left corner of a map whose axes are in ``unit`` (km or m)."""
+    x0, x1, y0, y1 = extent
+    ylo, yhi = min(y0, y1), max(y0, y1)
+    L = nice_length(x1 - x0)
+    bx, by = x0 + 0.05 * (x1 - x0), ylo + 0.05 * (yhi - ylo)
+    ax.plot([bx, bx + L], [by, by], color="white", lw=6, solid_capstyle="butt", zorder=7)
+    ax.plot([bx, bx + L], [by, by], color="black", lw=3, solid_capstyle="butt", zorder=8)
+    metres = L * (1000.0 if unit == "km" else 1.0)
+    text = f"{metres / 1000:g} km" if metres >= 1000 else f"{metres:g} m"
+    ax.text(bx + L / 2, by + 0.025 * (yhi - ylo), text, ha="center", va="bottom", fontsize=9, zorder=8,
+            bbox=dict(facecolor="white", alpha=0.85, edgecolor="none", pad=1))
+
+
+def site_markers(ax, sites) -> None:
+    """Ranked landing-site markers legible on any colour map: white rings with a black edge, white numbers
+    outlined in black."""
+    import matplotlib.patheffects as pe
+
+    x = np.asarray(sites["x_m"], float) / 1000
+    y = np.asarray(sites["y_m"], float) / 1000
+    ax.scatter(x, y, s=70, facecolor="none", edgecolor="black", linewidth=3.0, zorder=6)
+    ax.scatter(x, y, s=70, facecolor="none", edgecolor="white", linewidth=1.4, zorder=7,
+               label="candidate landing sites (rank)")
+    for xi, yi, r in zip(x, y, np.asarray(sites["rank"])):
+        ax.annotate(str(int(r)), (xi, yi), color="white", fontsize=9, fontweight="bold", xytext=(5, 5),
+                    textcoords="offset points", zorder=8,
+                    path_effects=[pe.withStroke(linewidth=2.5, foreground="black")])
+
+
 def map_png(da, title: str, *, cmap: str = "viridis", label: str = "", vmin=None, vmax=None,
-            sites=None, background=None, margin_m: float = 0.0, dpi: int = 90) -> bytes:
-    """A map of ``da`` (x/y in km) with an optional hillshade underlay, site markers and a dashed box
-    ``margin_m`` inside the border (where values are trusted); PNG bytes."""
-    fig, ax = plt.subplots(figsize=(6.4, 5.4), dpi=dpi)
+            sites=None, background=None, margin_m: float = 0.0, dpi: int = 100, robust: bool = True,
+            mask_labels: tuple[str, str] | None = None) -> bytes:
+    """A map of ``da`` (x/y in km) with a scale bar, an optional hillshade underlay, site markers and a dashed
+    box ``margin_m`` inside the border (where values are trusted); PNG bytes.
+
+    Colour limits not given are the 2nd-98th percentiles of the data (``robust``; the colour bar then shows
+    arrows for values beyond them). ``mask_labels`` = (label of 1, label of 0) draws a 0/1 mask in the
+    colour-blind-safe blue/orange pair with a legend instead of a colour bar.
+    """
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+
+    fig, ax = plt.subplots(figsize=(7.6, 6.4), dpi=dpi)
     ext = _extent_km(da)
+    z = np.asarray(da, float)
+    if mask_labels is not None:
+        cmap, vmin, vmax, label = ListedColormap([MASK_NO, MASK_YES]), 0.0, 1.0, ""
+    elif robust and cmap != "gray":
+        vmin, vmax = robust_limits(z, vmin, vmax)
     if background is not None:
         ax.imshow(background, extent=ext, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-        im = ax.imshow(np.asarray(da, float), extent=ext, cmap=cmap, vmin=vmin, vmax=vmax, alpha=0.75,
-                       interpolation="nearest")
-    else:
-        im = ax.imshow(np.asarray(da, float), extent=ext, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+    im = ax.imshow(z, extent=ext, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest",
+                   alpha=0.75 if background is not None else None)
     if label:
-        fig.colorbar(im, ax=ax, shrink=0.85, label=label)
+        fin = z[np.isfinite(z)]
+        lo_out = vmin is not None and fin.size and fin.min() < vmin
+        hi_out = vmax is not None and fin.size and fin.max() > vmax
+        extend = {(True, True): "both", (True, False): "min", (False, True): "max"}.get((bool(lo_out), bool(hi_out)),
+                                                                                        "neither")
+        fig.colorbar(im, ax=ax, shrink=0.85, label=label, extend=extend)
     if margin_m > 0:
         m = margin_m / 1000.0
         x0, x1, y0, y1 = ext[0] + m, ext[1] - m, ext[2] + m, ext[3] - m
         if x1 > x0 and y1 > y0:
-            ax.plot([x0, x1, x1, x0, x0], [y0, y0, y1, y1, y0], ls="--", color="cyan", lw=0.9)
+            ax.plot([x0, x1, x1, x0, x0], [y0, y0, y1, y1, y0], ls="--", color="white", lw=1.0)
     if sites is not None and len(sites):
-        ax.scatter(np.asarray(sites["x_m"]) / 1000, np.asarray(sites["y_m"]) / 1000, s=36, facecolor="none",
-                   edgecolor="red", linewidth=1.4)
-        for _, s in sites.iterrows():
-            ax.annotate(str(int(s["rank"])), (s["x_m"] / 1000, s["y_m"] / 1000), color="red", fontsize=8,
-                        xytext=(4, 4), textcoords="offset points")
+        site_markers(ax, sites)
+    if mask_labels is not None:
+        ax.legend(handles=[Patch(color=MASK_YES, label=mask_labels[0]), Patch(color=MASK_NO, label=mask_labels[1])],
+                  loc="upper right", fontsize=8, framealpha=0.9)
+    scale_bar(ax, ext)
     ax.set_xlabel("x (km, polar stereographic)")
     ax.set_ylabel("y (km)")
-    ax.set_title(title, fontsize=10)
+    ax.set_title(title, fontsize=11)
     return png_bytes(fig)
 
 

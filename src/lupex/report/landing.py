@@ -84,7 +84,10 @@ def landing_sections(result, dem) -> list[Section]:
     ]
     figs += [(f"Rendered descent frame at {alt:,.0f} m above the target, detected craters in cyan", png)
              for alt, png, _err, _m in result.frames]
-    tables = [table_html(stats)] + ([table_html(by_vision)] if len(by_vision) else []) + [table_html(result.frame_table)]
+    tables = ([table_html(stats, source="landing_runs.parquet", caption="Monte Carlo statistics over the descents")]
+              + ([table_html(by_vision, source="landing_summary.json", caption="Rendered vs simulated vision")]
+                 if len(by_vision) else [])
+              + [table_html(result.frame_table, source="landing_frames.csv", caption="Rendered descent frames")])
     return [Section("landing", "Landing", paras, figs, tables)]
 
 

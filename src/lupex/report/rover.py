@@ -24,4 +24,5 @@ def rover_sections(result) -> list[Section]:
              result.map_png),
             ("State of charge and temperatures along the traverse", result.profile_png)]
     return [Section("rover", "Rover: first traverse and nights", paras, figs,
-                    [table_html(result.survival[cols]) if len(result.survival) else "<p>No dark period in the month.</p>"])]
+                    [table_html(result.survival[cols], source="rover_survival.csv",
+                                caption="Dark periods at the drill site") if len(result.survival) else "<p>No dark period in the month.</p>"])]

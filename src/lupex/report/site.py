@@ -45,11 +45,15 @@ def site_sections(result, cfg) -> list[Section]:
             f"{name}: {dem.shape[1]} x {dem.shape[0]} cells at {px:g} m "
             f"({dem.shape[1] * px / 1000:.1f} x {dem.shape[0] * px / 1000:.1f} km), "
             f"elevation {np.nanmin(z):.0f} to {np.nanmax(z):.0f} m relative to the 1737.4 km sphere.",
+            "On the maps below, colour scales span the 2nd to 98th percentile of each map (arrows on the colour "
+            "bar mark values beyond it), numbered rings mark the ranked candidate landing sites, 0/1 masks are "
+            "blue (yes) and orange (no), and the bar in the lower left gives the scale. Every figure zooms: "
+            "double-click where to look (Shift+double-click zooms out) or use its + and - buttons, drag to pan.",
         ],
         [
             ("Hillshade (sun from grid azimuth 315 deg, 30 deg high, for relief only)",
              map_png(dem.copy(data=hs), "Hillshade", cmap="gray", vmin=0, vmax=1)),
-            ("Elevation (m)", map_png(dem, "Elevation", cmap="terrain", label="m", background=hs)),
+            ("Elevation (m) over the hillshade, with the candidate landing sites; colours span the 2nd to 98th percentile", map_png(dem, "Elevation", cmap="viridis", label="m", background=hs, sites=sites)),
         ],
     )
     safe_pct = 100.0 * float(np.mean(np.asarray(result.lander_safe)))
@@ -62,11 +66,13 @@ def site_sections(result, cfg) -> list[Section]:
         ],
         [
             ("Slope at the lander baseline (deg)",
-             map_png(result.slope_lander_deg, "Slope (lander baseline)", cmap="magma", label="deg", vmin=0, vmax=35)),
-            ("Lander-safe ground (slope within the limit) in green",
-             map_png(result.lander_safe.astype(float), "Lander-safe", cmap="RdYlGn", vmin=0, vmax=1, background=hs)),
+             map_png(result.slope_lander_deg, "Slope (lander baseline)", cmap="magma", label="deg", vmin=0,
+                     sites=sites)),
+            (f"Lander-safe ground (slope within {cfg.lander.max_slope_deg:g} deg) in blue, too steep in orange",
+             map_png(result.lander_safe.astype(float), "Lander-safe", background=hs, sites=sites,
+                     mask_labels=(f"slope within {cfg.lander.max_slope_deg:g} deg", "too steep"))),
             (f"RMS roughness at {cfg.rover.roughness_baseline_m:g} m (m)",
-             map_png(result.roughness_m, "Roughness", cmap="cividis", label="m")),
+             map_png(result.roughness_m, "Roughness", cmap="cividis", label="m", vmin=0, sites=sites)),
         ],
     )
     span = f"{str(result.times[0])[:16]} to {str(result.times[-1])[:16]} UTC, {result.times.size} steps of {cfg.time.step_hours:g} h"
@@ -81,11 +87,12 @@ def site_sections(result, cfg) -> list[Section]:
         ],
         [
             ("Mean illumination (% of the solar disk, time-averaged)",
-             map_png(st["illumination_pct"], "Mean illumination", cmap="inferno", label="%", vmin=0, vmax=100, sites=sites, margin_m=em)),
+             map_png(st["illumination_pct"], "Mean illumination", cmap="inferno", label="%", sites=sites, margin_m=em)),
             ("Longest continuous darkness (h)",
              map_png(st["longest_darkness_h"], "Longest darkness", cmap="viridis_r", label="h", sites=sites, margin_m=em)),
-            ("Permanent shadow over the span (never any part of the Sun visible)",
-             map_png(st["permanent_shadow"].astype(float), "Permanent shadow", cmap="Blues", vmin=0, vmax=1, background=hs)),
+            ("Permanent shadow over the span (never any part of the Sun visible) in blue, sunlit at some time in orange",
+             map_png(st["permanent_shadow"].astype(float), "Permanent shadow", background=hs, sites=sites,
+                     mask_labels=("permanently shadowed", "sunlit at some time"))),
         ],
     )
     sec_earth = Section(
@@ -93,9 +100,9 @@ def site_sections(result, cfg) -> list[Section]:
         [f"Earth visible when at least {cfg.light.earth_threshold:.0%} of its disk is above the horizon."],
         [
             ("Earth visible (% of time)",
-             map_png(st["earth_visible_pct"], "Earth visible", cmap="Blues", label="%", vmin=0, vmax=100, sites=sites, margin_m=em)),
+             map_png(st["earth_visible_pct"], "Earth visible", cmap="cividis", label="%", sites=sites, margin_m=em)),
             ("Sun and Earth both visible (% of time)",
-             map_png(st["sun_and_earth_pct"], "Sun and Earth", cmap="PuBuGn", label="%", vmin=0, vmax=100, sites=sites, margin_m=em)),
+             map_png(st["sun_and_earth_pct"], "Sun and Earth", cmap="viridis", label="%", sites=sites, margin_m=em)),
         ],
     )
     cols = ["rank", "lat_deg", "lon_deg", "x_m", "y_m", "elevation_m", "slope_deg", "illumination_pct",
@@ -109,7 +116,7 @@ def site_sections(result, cfg) -> list[Section]:
             "Also in sites.geojson and sites.csv."
         ],
         [],
-        [table_html(sites[cols])],
+        [table_html(sites[cols], source="sites.csv", caption="Candidate landing sites")],
     )
     ser = result.series
     figs = []

@@ -10,6 +10,7 @@ from lupex.report.html import Section
 
 def subsurface_sections(gt, site, cfg) -> list[Section]:
     ds = gt.dataset
+    sites = getattr(site, "sites", None)  # the candidate landing sites, for orientation
     stab = ds["stability_depth_m"]
     ice = ds["ice_table_depth_m"]
     weh = ds["weh_wt_pct"]
@@ -26,12 +27,12 @@ def subsurface_sections(gt, site, cfg) -> list[Section]:
     ]
     figs = [
         ("Maximum surface temperature over the span (K)",
-         map_png(ds["t_max_surface_k"], "Max surface temperature", cmap="coolwarm", label="K")),
+         map_png(ds["t_max_surface_k"], "Max surface temperature", cmap="coolwarm", label="K", sites=sites)),
         ("Depth to stable ice (m; blank where ice is not stable within 3 m)",
-         map_png(stab.where(np.isfinite(stab)), "Depth to stable ice", cmap="viridis_r", label="m", vmin=0, vmax=3)),
+         map_png(stab.where(np.isfinite(stab)), "Depth to stable ice", cmap="viridis_r", label="m", vmin=0, vmax=3, sites=sites)),
         ("Ice-table depth where ice is present (m)",
-         map_png(ice.where(has_ice), "Ice-table depth", cmap="plasma_r", label="m", vmin=0, vmax=3)),
+         map_png(ice.where(has_ice), "Ice-table depth", cmap="plasma_r", label="m", vmin=0, vmax=3, sites=sites)),
         ("Water-equivalent hydrogen below the ice table (wt%)",
-         map_png(weh.where(has_ice), "WEH below the ice table", cmap="Blues", label="wt% WEH", vmin=0)),
+         map_png(weh.where(has_ice), "WEH below the ice table", cmap="Blues", label="wt% WEH", vmin=0, sites=sites)),
     ]
     return [Section("subsurface", "Ground truth: temperatures and ice", paras, figs)]

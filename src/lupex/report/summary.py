@@ -38,7 +38,8 @@ def status_html(status: str) -> str:
 
 def verdict_table_html(verdicts, anchors: set[str]) -> str:
     """The verdicts as an HTML table, each requirement linked to its section when the report has it."""
-    rows = ["<table class='verdicts'><thead><tr><th>status</th><th>requirement</th><th>measured</th>"
+    rows = ["<table class='verdicts'><caption>Mission requirements; data: <a class='src' href='manifest.json'>"
+            "manifest.json</a> (\"verdicts\")</caption><thead><tr><th>status</th><th>requirement</th><th>measured</th>"
             "<th>required</th><th>binding constraint</th></tr></thead><tbody>"]
     for v in verdicts:
         req = html.escape(v.requirement)

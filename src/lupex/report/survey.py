@@ -15,7 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from lupex.report.figures import png_bytes  # noqa: E402
+from lupex.report.figures import png_bytes, robust_limits, scale_bar  # noqa: E402
 from lupex.report.html import Section, table_html  # noqa: E402
 
 
@@ -26,17 +26,23 @@ def _png(fig, dpi: int = 90) -> bytes:
 def path_map_png(result) -> bytes:
     """True ice-table depth around the path (blank: no ice within 3 m), the path, start and end."""
     da = result.ice_map
-    fig, ax = plt.subplots(figsize=(6.4, 5.2))
+    fig, ax = plt.subplots(figsize=(7.6, 6.4))
     x, y = np.asarray(da["x"], float), np.asarray(da["y"], float)
+    ext = None
     if x.size > 1 and y.size > 1:
         dx, dy = (x[1] - x[0]) / 2, (y[1] - y[0]) / 2
         ext = [x[0] - dx, x[-1] + dx, y[-1] + dy, y[0] - dy]
-        im = ax.imshow(np.asarray(da, float), extent=ext, cmap="plasma_r", vmin=0, vmax=1.5, interpolation="nearest")
+        lo, hi = robust_limits(np.asarray(da, float), vmin=0.0)
+        im = ax.imshow(np.asarray(da, float), extent=ext, cmap="plasma_r", vmin=lo, vmax=hi, interpolation="nearest")
         fig.colorbar(im, ax=ax, shrink=0.85, label="true ice-table depth (m)")
     p = np.asarray(result.path_xy)
-    ax.plot(p[:, 0], p[:, 1], "-", color="cyan", lw=1.6)
-    ax.plot(*p[0], "o", color="lime", ms=7, label="start (landing site)")
-    ax.plot(*p[-1], "s", color="red", ms=6, label="end")
+    ax.plot(p[:, 0], p[:, 1], "-", color="black", lw=3.0)
+    ax.plot(p[:, 0], p[:, 1], "-", color="#56B4E9", lw=1.6)
+    # Okabe-Ito sky blue / vermillion with black edges: start and end stay apart without red/green
+    ax.plot(*p[0], "o", color="#56B4E9", mec="black", ms=9, label="start (landing site)")
+    ax.plot(*p[-1], "s", color="#D55E00", mec="black", ms=8, label="end")
+    if ext is not None:
+        scale_bar(ax, ext, unit="m")
     ax.set_xlabel("x (m, polar stereographic)")
     ax.set_ylabel("y (m)")
     ax.set_aspect("equal")
@@ -206,10 +212,13 @@ def survey_sections(result) -> list[Section]:
     ]
     paras = [q for q in paras if q]
     sc = result.scores.copy()
-    tables = [table_html(sc, "{:.3f}")]
+    tables = [table_html(sc, "{:.3f}", source="survey_summary.json", caption="Retrieval scores against the truth")]
     if len(result.emsl_fit):
         tables.append(table_html(result.emsl_fit[["species", "temperature_k", "natural_ref_cm3", "natural_ref_sigma_cm3",
-                                                  "natural_ref_true_cm3", "lander_rate_1d_s", "decay_index"]], "{:.3g}"))
+                                                  "natural_ref_true_cm3", "lander_rate_1d_s", "decay_index"]].rename(
+                                      columns={"lander_rate_1d_s": "lander outgassing 1 d after landing (molecules/s)"}),
+                                  "{:.3g}",
+                                  source="survey_emsl.parquet", caption="Exospheric mass spectrometer fit"))
     figs = [
         ("The traverse over the true ice-table depth (blank: no ice within 3 m)", path_map_png(result)),
         ("GPR radargram along the traverse with the true ice table and the GPR picks", radargram_png(result)),
