@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from cli_in_process import cli, one_line
 from lupex.config import load, to_toml
 from lupex.io import JOURNAL, write_text
 from lupex.mission.checkpoint import Checkpoints
@@ -33,26 +34,6 @@ def lupex(*args, **kw) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": SRC, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"}
     return subprocess.Popen([sys.executable, "-m", "lupex", *map(str, args)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env, **kw)
-
-
-def cli(capsys, *args) -> tuple[int, str]:
-    """``lupex ARGS`` in this process; (exit status, stderr)."""
-    from lupex.cli import main
-
-    argv, sys.argv = sys.argv, ["lupex", *map(str, args)]
-    capsys.readouterr()
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    finally:
-        sys.argv = argv
-    return code, capsys.readouterr().err
-
-
-def one_line(err: str) -> bool:
-    return len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
 def interrupted(final: Path, ckpt: dict | None = None) -> Path:

@@ -9,7 +9,6 @@ GeoTIFF or a PDS3 product can be broken (issue 21).
 """
 
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,27 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cli_in_process import cli, one_line
 from lupex.config import load
 from lupex.errors import LupexError
-
-
-def cli(capsys, *args) -> tuple[int, str]:
-    from lupex.cli import main
-
-    argv, sys.argv = sys.argv, ["lupex", *map(str, args)]
-    capsys.readouterr()
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    finally:
-        sys.argv = argv
-    return code, capsys.readouterr().err
-
-
-def one_line(err: str) -> bool:
-    return len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
 # ----------------------------------------------------------------------------- config values (property)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+import cli_in_process
 from lupex.config import load
 from lupex.errors import ConfigError, LupexError
 from lupex.mission.rundir import FINGERPRINT, RunDir, Terminated, fingerprint
@@ -39,20 +40,9 @@ def lupex_cmd(*args):
 
 
 def cli(capsys, *args) -> tuple[int, str]:
-    """``lupex ARGS`` in this process (faster than a subprocess); returns (exit status, stderr one-lined)."""
-    from lupex.cli import main
-
-    argv = sys.argv
-    sys.argv = ["lupex", *map(str, args)]
-    capsys.readouterr()
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    finally:
-        sys.argv = argv
-    return code, " ".join(capsys.readouterr().err.split())
+    """``lupex ARGS`` in this process; (exit status, stderr on one line)."""
+    code, err = cli_in_process.cli(capsys, *args)
+    return code, " ".join(err.split())
 
 
 def snapshot(d: Path) -> dict[str, bytes]:
