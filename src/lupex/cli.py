@@ -45,7 +45,8 @@ def _register_subsystems() -> None:
     rover_commands.register(app)
     mission_commands.register(app)
 
-out = Console()
+# a terminal sets its own width; a log or a pipe gets 160 columns, not Rich's 80, so the verdict table stays readable
+out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
 
 
