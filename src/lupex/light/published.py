@@ -26,14 +26,19 @@ for points off the site DEM.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from lupex import ephemeris as eph
-from lupex.light.illumination import _bruteforce_columns
+from lupex.light.farfield import horizons_with_far_field
+from lupex.light.illumination import (_bruteforce_columns, _nearest_cells, compute_light, light_statistics,
+                                     point_series)
 from lupex.light.points import point_statistics
-from lupex.terrain.geo import lonlat_grid, xy_from_lonlat
+from lupex.terrain.geo import lonlat_from_xy, xy_from_lonlat
+from lupex.terrain.io import read_dem
 
 __all__ = ["Comparison", "bussey2010_best_point", "mazarico2011_psr_area"]
 
@@ -78,11 +83,11 @@ def bussey2010_best_point(cap, *, radius_m: float = 4000.0, step_h: float = 1.0,
     pts = np.column_stack([xs[cols], ys[rows]])
     df = point_statistics(cap, pts, _times("2020-01-01T00:00:00", "2021-01-01T00:00:00", step_h), horizon_columns=h)
     i = int(df["illumination_pct"].idxmax())
-    lon, lat = lonlat_grid(cap.isel(y=slice(rows[i], rows[i] + 1), x=slice(cols[i], cols[i] + 1)))
+    lon, lat = (float(v) for v in lonlat_from_xy(cap, *pts[i]))
     at = df.loc[i]
     c = Comparison("Bussey et al. 2010: most illuminated point, 2020, surface", BUSSEY2010_PCT,
                    float(at["illumination_pct"]), "%",
-                   f"{float(lat[0, 0]):.3f} S {float(lon[0, 0]) % 360:.2f} E, {np.hypot(pts[i, 0] - bx, pts[i, 1] - by) / 1e3:.1f} km "
+                   f"{lat:.3f} S {lon % 360:.2f} E, {np.hypot(pts[i, 0] - bx, pts[i, 1] - by) / 1e3:.1f} km "
                    f"from the published point; sunlit (any part) {at['sunlit_time_pct']:.1f} %, longest darkness "
                    f"{at['longest_darkness_h']:.0f} h; 240 m LOLA cap, {n_azimuths} azimuths, {step_h:g} h steps")
     at_point = point_statistics(cap, np.array([[bx, by]]), _times("2020-01-01T00:00:00", "2021-01-01T00:00:00",
@@ -116,23 +121,9 @@ def bussey2010_best_pair(dem_map, stats, cap, *, candidates: int = 30, max_separ
 
     Candidates are the ``candidates`` most illuminated cells of ``stats`` (a light-statistics map of ``dem_map``,
     e.g. the cap or a crop of it), at least 1 km apart; their series come from a ray march on ``cap``."""
-    il = np.asarray(stats["sunlit_time_pct"].values, float)
-    xs, ys = dem_map["x"].values, dem_map["y"].values
-    chosen: list[tuple[float, float]] = []
-    for k in np.argsort(np.nan_to_num(il, nan=-1.0).ravel())[::-1]:
-        r, c = divmod(int(k), il.shape[1])
-        p = (float(xs[c]), float(ys[r]))
-        if all(np.hypot(p[0] - q[0], p[1] - q[1]) >= 1000.0 for q in chosen):
-            chosen.append(p)
-        if len(chosen) == candidates:
-            break
-    pts = np.array(chosen)
-    from lupex.light.illumination import _nearest_cells
-
+    pts = best_cells(dem_map, stats, count=candidates, min_separation_m=1000.0, key="sunlit_time_pct")
     rows, cols = _nearest_cells(cap, pts)
     h = _bruteforce_columns(cap, rows, cols, n_azimuths, 0.0, step_px=step_px)
-    from lupex.light.illumination import point_series
-
     s = point_series(cap, None, pts, _times("2020-01-01T00:00:00", "2021-01-01T00:00:00", step_h),
                      horizon_columns=h)
     lit = s["sun_fraction"].values > 0.0  # (point, time)
@@ -144,9 +135,8 @@ def bussey2010_best_pair(dem_map, stats, cap, *, candidates: int = 30, max_separ
                 if both > best[0]:
                     best = (both, i, j)
     pct, i, j = best
-    lon, lat = lonlat_grid(cap)
-    where = [f"{lat[rows[k], cols[k]]:.3f} S {lon[rows[k], cols[k]] % 360:.2f} E ({100 * lit[k].mean():.1f} % alone)"
-             for k in (i, j)]
+    lon, lat = lonlat_from_xy(cap, pts[[i, j], 0], pts[[i, j], 1])
+    where = [f"{lat[n]:.3f} S {lon[n] % 360:.2f} E ({100 * lit[k].mean():.1f} % alone)" for n, k in enumerate((i, j))]
     c = Comparison("Bussey et al. 2010: two points < 10 km apart, together lit in 2020", 94.0, pct, "%",
                    f"{where[0]} and {where[1]}, {np.hypot(*(pts[i] - pts[j])) / 1e3:.1f} km apart; any part of the Sun at "
                    f"either; best of {len(pts)} candidates, 240 m LOLA cap, {n_azimuths} azimuths, {step_h:g} h steps")
@@ -182,15 +172,13 @@ def glaser_ridge(dem, cube, observer_height_m: float, *, published: float, name:
 
     ``cube`` (n_az, ny, nx), deg: the site's horizons at that observer height (with the far field when the
     comparison is to include it)."""
-    from lupex.light.illumination import light_statistics
-
     year = _times("2018-10-22T00:00:00", "2019-10-22T00:00:00", map_step_h)
     stats = light_statistics(dem, cube, year)
     pts = best_cells(dem, stats, count=count, edge_margin_m=edge_margin_m)
     df = point_statistics(dem, pts, _times(start, stop, series_step_h), horizon_cube=cube)
     i = int(df["illumination_pct"].idxmax())
     at = df.loc[i]
-    lon, lat = (float(v) for v in _lonlat(dem, pts[i]))
+    lon, lat = (float(v) for v in lonlat_from_xy(dem, *pts[i]))
     c = Comparison(name, published, float(at["illumination_pct"]), "%",
                    f"{-lat:.3f} S {lon % 360:.2f} E at {observer_height_m:g} m, {start[:10]}..{stop[:10]}, "
                    f"{series_step_h:g} h steps; sunlit (any part) {at['sunlit_time_pct']:.2f} %, longest darkness "
@@ -198,23 +186,9 @@ def glaser_ridge(dem, cube, observer_height_m: float, *, published: float, name:
     return c, {"best": at.to_dict(), "candidates": df, "map_best_pct": float(np.nanmax(stats["illumination_pct"]))}
 
 
-def _lonlat(dem, p):
-    from lupex.terrain.geo import lunar_geographic_crs, dem_crs
-    from pyproj import Transformer
-
-    crs = dem_crs(dem)
-    return Transformer.from_crs(crs, lunar_geographic_crs(crs), always_xy=True).transform(p[0], p[1])
-
-
 def main(data_dir: str) -> list[Comparison]:  # pragma: no cover - the full-resolution run behind docs/VALIDATION.md
     """Every comparison at full settings on the LOLA files in ``data_dir`` (see shared/data/README.md); prints a
     Markdown table. About 10 minutes on two cores."""
-    import time
-    from pathlib import Path
-
-    from lupex.light.illumination import compute_light
-    from lupex.terrain.io import read_dem
-
     d = Path(data_dir)
     cap = read_dem(d / "lola_ldem75s_southpole_240m.tif")
     rows: list[Comparison] = []
@@ -234,8 +208,6 @@ def main(data_dir: str) -> list[Comparison]:  # pragma: no cover - the full-reso
 
 def glaser_rows(d, cap, *, n_azimuths: int = 360, far_field: bool = True) -> list[Comparison]:
     """Gläser et al. 2014 (2 m, 10 m, 19 years) and 2018 (2 m, 2017-2037) on Site01 at 20 m."""
-    from lupex.terrain.io import read_dem
-
     site = read_dem(d / "lola_site01_connecting_ridge_20m.tif")
     out = []
     for h, pub, label in ((2.0, GLASER2014_2M_PCT, "2 m"), (10.0, GLASER2014_10M_PCT, "10 m")):
@@ -251,8 +223,6 @@ def glaser_rows(d, cap, *, n_azimuths: int = 360, far_field: bool = True) -> lis
 
 def site_horizons(site, far_field, observer_height_m: float, n_azimuths: int = 360) -> np.ndarray:
     """The site DEM's horizon cube (deg) at ``observer_height_m``, raised by the far field of ``far_field`` DEMs."""
-    from lupex.light.farfield import horizons_with_far_field
-
     return horizons_with_far_field(site, list(far_field), n_azimuths, observer_height_m=observer_height_m)
 
 

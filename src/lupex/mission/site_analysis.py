@@ -61,13 +61,9 @@ def load_site(cfg: Config):
     if cfg.site.dem:
         return read_dem(cfg.site.dem), None
     if cfg.site.name != "synthetic":
-        from lupex.terrain.builtin import builtin_site, dem_path
+        from lupex.terrain.builtin import read_site_dem
 
-        entry = builtin_site(cfg.site.name)
-        dem = read_dem(dem_path(entry.dem))
-        dem.attrs.update(long_name=entry.title, source=entry.dem.source, citation=entry.dem.citation,
-                         site_name=entry.name, sha256=entry.dem.sha256)
-        return dem, None
+        return read_site_dem(cfg.site.name), None
     from lupex.terrain.synthetic import generate_site
 
     site = generate_site(seed=cfg.site.seed, size_m=cfg.site.size_m, pixel_m=cfg.site.pixel_m)
@@ -82,9 +78,9 @@ def far_field_paths(cfg: Config) -> list[Path]:
         return [Path(p) for p in given]
     if cfg.site.dem or cfg.site.name == "synthetic":
         return []
-    from lupex.terrain.builtin import builtin_site, dem_path
+    from lupex.terrain import builtin
 
-    return [dem_path(e) for e in builtin_site(cfg.site.name).far_field]
+    return builtin.far_field_paths(cfg.site.name)
 
 
 def site_provenance(cfg: Config, dem) -> dict:
@@ -303,6 +299,7 @@ def versions() -> dict[str, str]:
 
 
 def write_manifest(cfg: Config, outdir: Path, result: SiteAnalysis, wall_s: float) -> None:
+    far = [str(p) for p in far_field_paths(cfg)]
     write_json(
         outdir / "manifest.json",
         {
@@ -315,8 +312,8 @@ def write_manifest(cfg: Config, outdir: Path, result: SiteAnalysis, wall_s: floa
             "dem_source": result.dem.attrs.get("source", ""),
             "span_utc": [str(result.times[0]), str(result.times[-1])],
             "steps": int(result.times.size),
-            "far_field": {"dems": [str(p) for p in far_field_paths(cfg)], "max_km": cfg.light.far_field_max_km,
-                          "note": "horizons include these DEMs' terrain beyond the site DEM" if far_field_paths(cfg)
+            "far_field": {"dems": far, "max_km": cfg.light.far_field_max_km,
+                          "note": "horizons include these DEMs' terrain beyond the site DEM" if far
                           else "horizons from the site DEM alone"},
             "kernels": {k: p.name for k, p in eph.kernel_paths().items()},
             "timings_s": {**result.timings_s, "total": wall_s},

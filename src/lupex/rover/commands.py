@@ -40,10 +40,9 @@ def _site(cfg, site, dem_path, seed, size_m, pixel_m):
     if site is None:
         site = "synthetic" if (seed, size_m, pixel_m) != (None, None, None) else cfg.site.name
     if site != "synthetic":
-        from lupex.terrain.builtin import builtin_site, dem_path as builtin_path
+        from lupex.terrain.builtin import far_field_paths, read_site_dem
 
-        entry = builtin_site(site)
-        return read_dem(builtin_path(entry.dem)), [read_dem(builtin_path(f)) for f in entry.far_field]
+        return read_site_dem(site), [read_dem(p) for p in far_field_paths(site)]
     from lupex.terrain import generate_site
 
     return generate_site(seed=cfg.site.seed if seed is None else seed,

@@ -20,7 +20,8 @@ from pathlib import Path
 
 from lupex.errors import InputError
 
-__all__ = ["BuiltinDem", "BuiltinSite", "BUILTIN_SITES", "SITE_NAMES", "builtin_site", "dem_path"]
+__all__ = ["BuiltinDem", "BuiltinSite", "BUILTIN_SITES", "SITE_NAMES", "builtin_site", "dem_path", "read_site_dem",
+           "far_field_paths"]
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,22 @@ def dem_path(entry: BuiltinDem) -> Path:
         raise InputError(f"the built-in DEM {path} is damaged (sha256 {got[:12]}..., expected {entry.sha256[:12]}...); "
                          "reinstall lupex")
     return path
+
+
+def read_site_dem(name: str):
+    """The built-in site ``name``'s DEM (checksum verified), its attrs naming the site, source and citation."""
+    from lupex.terrain.io import read_dem
+
+    entry = builtin_site(name)
+    dem = read_dem(dem_path(entry.dem))
+    dem.attrs.update(long_name=entry.title, source=entry.dem.source, citation=entry.dem.citation,
+                     site_name=entry.name, sha256=entry.dem.sha256)
+    return dem
+
+
+def far_field_paths(name: str) -> list[Path]:
+    """Paths of the built-in site ``name``'s far-field DEMs (checksums verified), smallest first."""
+    return [dem_path(e) for e in builtin_site(name).far_field]
 
 
 @lru_cache(maxsize=8)

@@ -86,6 +86,15 @@ def lonlat_grid(da) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(lon, float), np.asarray(lat, float)
 
 
+def lonlat_from_xy(da_or_crs, x_m, y_m) -> tuple[np.ndarray, np.ndarray]:
+    """Planetocentric longitude and latitude (degrees) of projected (x, y) in metres: the inverse of
+    :func:`xy_from_lonlat`."""
+    crs = da_or_crs if isinstance(da_or_crs, CRS) else dem_crs(da_or_crs)
+    tr = Transformer.from_crs(crs, lunar_geographic_crs(crs), always_xy=True)
+    lon, lat = tr.transform(np.asarray(x_m, float), np.asarray(y_m, float))
+    return np.asarray(lon, float), np.asarray(lat, float)
+
+
 def xy_from_lonlat(da_or_crs, lon_deg, lat_deg) -> tuple[np.ndarray, np.ndarray]:
     """Projected (x, y) in metres of planetocentric lon/lat in the DEM's CRS."""
     crs = da_or_crs if isinstance(da_or_crs, CRS) else dem_crs(da_or_crs)
