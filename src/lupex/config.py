@@ -37,6 +37,7 @@ from lupex.mission.campaign import CampaignParams
 from lupex.mission.survey import SurveyParams
 from lupex.rover.planner import PlannerParams
 from lupex.rover.vehicle import RoverParams
+from lupex.terrain.builtin import SITE_NAMES
 
 
 def _p(default, unit: str, help: str, **kw):
@@ -466,8 +467,6 @@ def load(path: str | Path | None = None, overrides: list[str] | None = None, bas
 
 def validate(cfg: Config) -> None:
     """Check the ranges a run can work with; raise ConfigError naming the key."""
-    from lupex.terrain.builtin import SITE_NAMES
-
     checks = [
         (cfg.site.name in SITE_NAMES, f"site.name {cfg.site.name!r} is not a built-in site; choose one of "
                                       f"{', '.join(SITE_NAMES)}, or give your own DEM as site.dem (--dem)"),
