@@ -133,10 +133,11 @@ class Session:
             self.stats.tc_read += 1
             self._push(self.up, self.t + self.twin.site.light_time_s(self.t), bytes(data))
 
-    def link_ok(self, n_bits: float = 0.0) -> bool:
+    def link_ok(self, n_bits: float = 0.0, transmitter_on: bool | None = None) -> bool:
         """Downlink closes now: Earth in view, transmitter on, the budget's rate carries ``n_bits`` per HK period."""
         tw = self.twin
-        if tw.state.mode == "hibernate" or not tw.earth_visible():
+        tx = tw.state.mode != "hibernate" if transmitter_on is None else transmitter_on
+        if not tx or not tw.earth_visible():
             return False
         from lupex.rover.comms import max_data_rate_bps
 
@@ -148,18 +149,18 @@ class Session:
                             {"utc_unix_s": e.t_unix_s, "tc_seq": e.tc_seq, "opcode": e.opcode, "status": int(e.status),
                              "reason": int(e.reason), "value": e.value}) for i, e in enumerate(self.twin.events)]
 
-    def _queue(self, packets: list[bytes]) -> bool:
+    def _queue(self, packets: list[bytes], transmitter_on: bool | None = None) -> bool:
         """Send ``packets`` one light time from now if the downlink closes; False (nothing sent) if not."""
-        if not packets or not self.link_ok(8 * sum(map(len, packets))):
+        if not packets or not self.link_ok(8 * sum(map(len, packets)), transmitter_on):
             return False
         due = self.t + self.twin.site.light_time_s(self.t)
         for p in packets:
             self._push(self.down, due, p)
         return True
 
-    def _flush_events(self) -> None:
+    def _flush_events(self, transmitter_on: bool | None = None) -> None:
         """Events go down as soon as the link closes (kept on board until then)."""
-        if self.twin.events and self._queue(self._event_packets()):
+        if self.twin.events and self._queue(self._event_packets(), transmitter_on):
             self.seq_ev = (self.seq_ev + len(self.twin.events)) & K.MAX_SEQ
             self.twin.events.clear()
 
@@ -177,7 +178,9 @@ class Session:
             if not self.twin.earth_visible():
                 self.stats.tc_lost += 1
                 continue
+            awake = self.twin.state.mode != "hibernate"
             self._execute(d.data)
+            self._flush_events(transmitter_on=awake)  # the answer leaves before a HIBERNATE turns the transmitter off
         while self.down and self.down[0].t <= self.t + 1e-9:
             d = heapq.heappop(self.down)
             try:
@@ -242,6 +245,7 @@ class Ground:
         self.hk: list[dict] = []
         self.events: list[dict] = []
         self.bad = 0
+        self.clock = None  # a callable giving the simulated time: received packets get it as rx_unix_s
 
     def close(self) -> None:
         self.sock.close()
@@ -275,6 +279,8 @@ class Ground:
             except K.PacketError:
                 self.bad += 1
                 continue
+            if self.clock is not None:
+                v["rx_unix_s"] = float(self.clock())
             (self.hk if kind == "HK" else self.events).append(v)
 
     def events_for(self, seq: int) -> list[dict]:
