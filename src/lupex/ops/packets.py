@@ -266,6 +266,12 @@ def unpack_fields(fields, data: bytes) -> dict:
     return dict(zip((f.name for f in fields), struct.unpack(fmt, data)))
 
 
+def _as_stored(f: Field, v):
+    if v is None or f.code != "f":
+        return v
+    return struct.unpack(">f", struct.pack(">f", v))[0]
+
+
 @dataclass(frozen=True)
 class Telecommand:
     seq: int
@@ -302,7 +308,8 @@ def decode_tc(datagram: bytes) -> Telecommand | Malformed:
         v = args[a.name]
         if isinstance(v, float) and not math.isfinite(v):
             return Malformed(p.seq, op, Reason.BAD_ARGUMENT, f"{cd.name}.{a.name} is {v}")
-        if (a.lo is not None and v < a.lo) or (a.hi is not None and v > a.hi):
+        lo, hi = (_as_stored(a, a.lo), _as_stored(a, a.hi))  # a float32 bound compares as it is stored
+        if (lo is not None and v < lo) or (hi is not None and v > hi):
             return Malformed(p.seq, op, Reason.BAD_ARGUMENT, f"{cd.name}.{a.name} = {v} outside [{a.lo}, {a.hi}] {a.unit}")
     return Telecommand(p.seq, Opcode(op), args)
 

@@ -119,13 +119,13 @@ def find_comms_loss(site: OpsSite, max_candidates: int = 200, max_wait_steps: in
     nt = site.light.times.size
     starts = [site.start_xy] + [(float(x), float(y)) for x, y in zip(site.havens["x_m"], site.havens["y_m"])]
     tried = 0
+    lines = {xy: [(goal, _line_cells(site, xy, goal)) for goal in _goals(xy)] for xy in starts}  # time-independent
     for k in range(0, nt - 3):
         for xy in starts:
             rc0 = site.cell(*xy)
             if rc0 is None or not (_lit(site, k, rc0) and _earth(site, k, rc0)):
                 continue
-            for goal in _goals(xy):
-                cells = _line_cells(site, xy, goal)
+            for goal, cells in lines[xy]:
                 if cells is None or len(cells) < 3:
                     continue
                 if not all(_lit(site, kk, c) for c in cells for kk in (k, k + 1)):

@@ -24,6 +24,7 @@ again from the DEM -- seconds for a few-km window.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,9 +60,16 @@ class OpsSite:
     planner: P.PlannerParams = field(default_factory=P.PlannerParams)
     drill: DrillParams = field(default_factory=DrillParams)
 
+    def __post_init__(self):
+        # the grid of the DEM as plain floats: cell lookups run per step and per scenario candidate
+        xs = np.asarray(self.dem["x"].values, float)
+        ys = np.asarray(self.dem["y"].values, float)
+        object.__setattr__(self, "_grid", (float(xs[0]), float(xs[1] - xs[0]), float(ys[0]), float(ys[1] - ys[0])))
+        object.__setattr__(self, "_pixel_m", float(geo.pixel_size_m(self.dem)))
+
     @property
     def pixel_m(self) -> float:
-        return float(geo.pixel_size_m(self.dem))
+        return self._pixel_m
 
     @property
     def t0_unix_s(self) -> float:
@@ -73,12 +81,11 @@ class OpsSite:
 
     def cell(self, x_m: float, y_m: float) -> tuple[int, int] | None:
         """Full-DEM (row, col) of a point, or None when it is outside the simulated window."""
-        if not (np.isfinite(x_m) and np.isfinite(y_m)):
+        if not (math.isfinite(x_m) and math.isfinite(y_m)):
             return None
-        xs = np.asarray(self.dem["x"].values, float)
-        ys = np.asarray(self.dem["y"].values, float)
-        c = int(round((x_m - xs[0]) / (xs[1] - xs[0])))
-        r = int(round((y_m - ys[0]) / (ys[1] - ys[0])))
+        x0, dx, y0, dy = self._grid
+        c = int(round((x_m - x0) / dx))
+        r = int(round((y_m - y0) / dy))
         return (r, c) if self.light.contains(r, c) else None
 
     def k(self, t_unix_s: float) -> int:
@@ -155,7 +162,7 @@ def _span(start: str, days: float, step_h: float):
 
 def fresh_site(site: str = "site01", *, start: str = "2027-01-01T00:00:00", days: float = 10.0, step_h: float = 1.0,
                radius_m: float = 1500.0, start_xy=None, seed: int = 0, size_m: float = 3000.0, pixel_m: float = 20.0,
-               n_azimuths: int = 72, config=None) -> OpsSite:
+               n_azimuths: int = 72, config=None, start_lonlat=None) -> OpsSite:
     """The twin's world on a built-in site (``site01``, the real LOLA ridge) or the procedural one (``synthetic``).
 
     The rover starts at ``start_xy`` (m, DEM CRS) or, by default, at the best
@@ -174,6 +181,8 @@ def fresh_site(site: str = "site01", *, start: str = "2027-01-01T00:00:00", days
         from lupex.terrain.builtin import far_field_paths, read_site_dem
 
         dem, far = read_site_dem(site), [read_dem(p) for p in far_field_paths(site)]
+    if start_lonlat is not None:  # ("lonlat", lon_deg, lat_deg) from the CLI's --at
+        start_xy = P.xy_of_lonlat(dem, float(start_lonlat[1]), float(start_lonlat[2]))
     centre = (float(dem["x"].values.mean()), float(dem["y"].values.mean())) if start_xy is None else start_xy
     s = build_site(dem, far, times, centre, radius_m=radius_m, name=site, rover=cfg.vehicle, planner=cfg.planner,
                    drill=cfg.drill, n_azimuths=n_azimuths, observer_height_m=cfg.light.observer_height_m)
@@ -183,11 +192,16 @@ def fresh_site(site: str = "site01", *, start: str = "2027-01-01T00:00:00", days
 
 
 def _start_at_haven(s: OpsSite, centre) -> OpsSite:
-    """Move the start to the safe haven nearest ``centre`` (unchanged when there is none)."""
+    """Move the start to the safe haven nearest ``centre``, preferring one with Sun and Earth at the first step
+    (unchanged when there is none)."""
     if not len(s.havens):
         return s
+    L = s.light
+    r = s.havens["row"].to_numpy() - L.row0
+    c = s.havens["col"].to_numpy() - L.col0
+    ready = (L.sun[0, r, c] > 0) & (L.earth[0, r, c] >= s.rover.comms.earth_threshold * 255)
     d = np.hypot(s.havens["x_m"].to_numpy() - centre[0], s.havens["y_m"].to_numpy() - centre[1])
-    i = int(np.argmin(d))
+    i = int(np.argmin(np.where(ready, d, d + 1e12)))
     return _with_start(s, (float(s.havens["x_m"].iloc[i]), float(s.havens["y_m"].iloc[i])))
 
 
