@@ -43,3 +43,12 @@ def test_short_accelerated_run_and_a_scenario(capsys):
     assert code == 0, err
     code, err = cli(capsys, "ops", "scenario", "drill-rock", "--days", "2")
     assert code == 0, err
+
+
+def test_mdb_writes_xtce(capsys, tmp_path):
+    pytest.importorskip("yamcs.pymdb")
+    import xml.etree.ElementTree as ET
+
+    code, err = cli(capsys, "ops", "mdb", "--out", tmp_path / "lupex.xml")
+    assert code == 0, err
+    assert ET.parse(tmp_path / "lupex.xml").getroot().get("name") == "LUPEX"
