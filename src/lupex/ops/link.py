@@ -98,6 +98,8 @@ class Session:
         self.seq_ev = 0
         self.next_hk = twin.state.t_unix_s
         self.stats = LinkStats()
+        self._hk_fields = K.hk_fields(twin.site.rover)
+        self._rate = {}  # link-budget rate (bit/s) per light step
 
     def close(self) -> None:
         self.sock.close()
@@ -139,10 +141,16 @@ class Session:
         tx = tw.state.mode != "hibernate" if transmitter_on is None else transmitter_on
         if not tx or not tw.earth_visible():
             return False
+        return self.rate_bps() * tw.params.hk_period_s >= n_bits
+
+    def rate_bps(self) -> float:
+        """Rate the link budget allows at the current Earth range (bit/s), cached per light step."""
         from lupex.rover.comms import max_data_rate_bps
 
-        rate = float(max_data_rate_bps(tw.site.earth_range_m[tw.site.k(self.t)], tw.site.rover))
-        return rate * tw.params.hk_period_s >= n_bits
+        k = self.twin.site.k(self.t)
+        if k not in self._rate:
+            self._rate[k] = float(max_data_rate_bps(self.twin.site.earth_range_m[k], self.twin.site.rover))
+        return self._rate[k]
 
     def _event_packets(self) -> list[bytes]:
         return [K.tm_packet(K.APID_EVENT, self.seq_ev + i, K.EVENT_FIELDS,
@@ -166,7 +174,7 @@ class Session:
 
     def _telemetry(self) -> None:
         tw = self.twin
-        hk = K.tm_packet(K.APID_HK, self.seq_hk, K.hk_fields(tw.site.rover), tw.housekeeping())
+        hk = K.tm_packet(K.APID_HK, self.seq_hk, self._hk_fields, tw.housekeeping(self.rate_bps()))
         if self._queue([hk]):
             self.seq_hk = (self.seq_hk + 1) & K.MAX_SEQ
         else:

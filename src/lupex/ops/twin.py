@@ -324,9 +324,7 @@ class Twin:
         sun = self.sun()
         solar = self._solar(self.rc, t, s.heading_deg)
         k = site.k(t)
-        th = replace(rv.thermal, electronics=replace(rv.thermal.electronics, heater_setpoint_k=float(s.setpoint_k[0])),
-                     battery=replace(rv.thermal.battery, heater_setpoint_k=float(s.setpoint_k[1])))
-        rvt = replace(rv, thermal=th)
+        rvt = self._thermal_rover()
         tr = thermal.simulate(np.array([0.0, dt]), sun, load, rvt, sun_el_deg=float(site.light.sun_elevation_deg[k]),
                               sun_distance_m=float(site.light.sun_distance_m[k]), t0_k=s.temperature_k)
         heater = float(tr.heater_total_w[0])
@@ -352,6 +350,16 @@ class Twin:
         if cold and not self._cold:
             self._emit(0, 0, Status.COMPLETED, Reason.THERMAL_LIMIT, float(tr.min_temperature_k[0].min()))
         self._cold = cold
+
+    def _thermal_rover(self):
+        """The rover's parameters with the operators' heater set points (rebuilt only when they change)."""
+        s, rv = self.state, self.site.rover
+        key = (float(s.setpoint_k[0]), float(s.setpoint_k[1]))
+        if getattr(self, "_rvt_key", None) != key:
+            th = replace(rv.thermal, electronics=replace(rv.thermal.electronics, heater_setpoint_k=key[0]),
+                         battery=replace(rv.thermal.battery, heater_setpoint_k=key[1]))
+            self._rvt, self._rvt_key = replace(rv, thermal=th), key
+        return self._rvt
 
     def _move(self, a: _Drive, dist: float) -> float:
         s = self.state
@@ -403,14 +411,17 @@ class Twin:
             self._emit(a.seq, Opcode.DRILL, Status.COMPLETED, Reason.OK, a.record.reached_m)
 
     # ----------------------------------------------------------------- telemetry values
-    def housekeeping(self) -> dict:
-        """Values of the HK packet (see :func:`lupex.ops.packets.hk_fields`)."""
+    def housekeeping(self, budget_rate_bps: float | None = None) -> dict:
+        """Values of the HK packet (see :func:`lupex.ops.packets.hk_fields`); ``budget_rate_bps``: the link budget's
+        rate at the current range if the caller has it."""
         from lupex.ops.packets import MODE_CODES
         from lupex.rover.comms import max_data_rate_bps
 
         s, site = self.state, self.site
         k = site.k(s.t_unix_s)
-        rate = float(max_data_rate_bps(site.earth_range_m[k], site.rover)) if self.earth_visible() else 0.0
+        if budget_rate_bps is None:
+            budget_rate_bps = float(max_data_rate_bps(site.earth_range_m[k], site.rover))
+        rate = budget_rate_bps if self.earth_visible() else 0.0
         return {
             "utc_unix_s": s.t_unix_s, "x_m": s.x_m, "y_m": s.y_m, "heading_deg": s.heading_deg % 360.0,
             "mode": MODE_CODES[s.mode], "activity": self._activity_op(), "soc": self.soc, "battery_wh": s.battery_wh,

@@ -66,6 +66,7 @@ class OpsSite:
         ys = np.asarray(self.dem["y"].values, float)
         object.__setattr__(self, "_grid", (float(xs[0]), float(xs[1] - xs[0]), float(ys[0]), float(ys[1] - ys[0])))
         object.__setattr__(self, "_pixel_m", float(geo.pixel_size_m(self.dem)))
+        object.__setattr__(self, "_t0", float(self.light.times[0].astype("datetime64[ns]").astype(np.int64) / 1e9))
 
     @property
     def pixel_m(self) -> float:
@@ -73,7 +74,7 @@ class OpsSite:
 
     @property
     def t0_unix_s(self) -> float:
-        return float(self.light.times[0].astype("datetime64[ns]").astype(np.int64) / 1e9)
+        return self._t0
 
     @property
     def t_end_unix_s(self) -> float:
