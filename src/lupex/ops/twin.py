@@ -60,8 +60,9 @@ class TwinParams:
 def default_ground(x_m: float, y_m: float) -> Column:
     """Ground truth under the rover when no run provides one: 30 cm of dry regolith over 2 wt% WEH, no rocks.
 
-    An assumption of the order Lunar Prospector and LCROSS suggest for polar
-    cold traps (docs/REFERENCES.md#nss); scenarios put rocks in it.
+    An assumption of the order LCROSS found in a polar cold trap (5.6 +- 2.9 wt%
+    water in the ejecta, docs/REFERENCES.md#colaprete2010) and Lunar Prospector's
+    buried hydrogen (docs/REFERENCES.md#lawrence2006) suggest; scenarios put rocks in it.
     """
     return two_layer_column(dry_thickness_m=0.3, weh_top_wt_pct=0.1, weh_bottom_wt_pct=2.0)
 
