@@ -72,7 +72,9 @@ def ops(
     azimuths: Annotated[int, typer.Option(help="Horizon azimuths of the light computation (72 = 5 deg).")] = 72,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic site (with --site synthetic).")] = 0,
     size_m: Annotated[float, typer.Option(help="Side of the synthetic site, m (with --site synthetic).")] = 3000.0,
-    yamcs: Annotated[bool, typer.Option("--yamcs", help="Also start a local Yamcs server as the ground segment (needs the ops extra: see README).")] = False,
+    yamcs: Annotated[bool, typer.Option("--yamcs", help="Also start a local Yamcs server as the ground segment: it listens on --tm-port and commands --tc-port (needs Java 17+ and the ops extra: see README).")] = False,
+    yamcs_dir: Annotated[Optional[Path], typer.Option(help="Yamcs configuration and archive directory (kept between runs; default lupex-runs/yamcs).", metavar="DIR")] = None,
+    yamcs_port: Annotated[int, typer.Option(help="HTTP port of Yamcs' web interface and API on 127.0.0.1.")] = 8090,
     config: Annotated[Optional[Path], typer.Option("--config", "-c", help="TOML file with vehicle, planner, drill and light tables (as lupex run reads).")] = None,
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override one parameter, table.key=value (repeatable), e.g. --set vehicle.battery.capacity_wh=5000.")] = None,
 ) -> None:
@@ -88,13 +90,40 @@ def ops(
     check_speed(speed)
     if duration_h is not None and not (duration_h > 0):
         raise ConfigError(f"--duration-h must be a positive number of hours, got {duration_h}")
+    ground = None
     if yamcs:
-        from lupex.ops.yamcs import require_yamcs
+        from lupex.ops import yamcs as Y
 
-        require_yamcs()
+        check_port(yamcs_port, "--yamcs-port")
+        ground = Y.require_yamcs()
+        if tc_port == 0:
+            raise ConfigError("--yamcs needs a fixed --tc-port (Yamcs sends the commands there), not 0")
     params = TwinParams(hk_period_s=hk_period_s)
     s = _site(run, site, start, days, step_hours, radius_m, at, azimuths, seed, size_m, config, set_)
     twin = Twin(s, params)
+    proc = None
+    if ground is not None:
+        from lupex.ops.mdb import xtce
+
+        ydir = Path(yamcs_dir or Path("lupex-runs") / "yamcs").absolute()
+        Y.write_config(ydir, xtce(s.rover), tm_port=tm_port, tc_port=tc_port, http_port=yamcs_port)
+        proc = Y.start(ydir, *ground)
+        try:
+            Y.wait_ready(proc, yamcs_port, ydir)
+        except BaseException:
+            Y.stop(proc)
+            raise
+        typer.echo(f"Yamcs (AGPL-3.0, separate process) at http://127.0.0.1:{yamcs_port}, archive in {ydir}")
+    try:
+        _serve(twin, s, tm_port, tc_port, host, speed, duration_h)
+    finally:
+        if proc is not None:
+            Y.stop(proc)
+
+
+def _serve(twin, s, tm_port, tc_port, host, speed, duration_h) -> None:
+    from lupex.ops.link import Session
+
     with Session(twin, ground_port=tm_port, tc_port=tc_port, host=host) as sess:
         typer.echo(f"twin of the rover on {s.name} at ({s.start_xy[0]:.0f}, {s.start_xy[1]:.0f}) m, "
                    f"{str(s.light.times[0])[:19]} UTC, x{speed:g}")
