@@ -66,6 +66,10 @@ def test_twin_behind_yamcs(tmp_path):
         ev = _until(lambda: (lambda e: e if e is not None and e.eng_value == "COMPLETED" else None)(
             p.get_parameter_value("/LUPEX/EVENT/status")))
         assert ev is not None
+        # a command with arguments: Yamcs encodes it from the XTCE and fills the length, the twin decodes it
+        p.issue_command("/LUPEX/TC/SET_HEATER", args={"node": 1, "setpoint_k": 270.0})
+        assert _until(lambda: abs(twin.state.setpoint_k[1] - 270.0) < 1e-3), "SET_HEATER from Yamcs must reach the twin"
+        assert twin.state.tc_refused == 0
         archive = client.get_archive("lupex")
         n_before = _until(lambda: len(list(archive.list_packets())), 20)
         assert n_before

@@ -9,7 +9,8 @@ separate, unmodified Java process: lupex writes its configuration files, starts
 * the XTCE mission database of :mod:`lupex.ops.mdb` (``mdb/lupex.xml``);
 * a UDP telemetry link listening on the twin's telemetry port and a UDP
   telecommand link sending to the twin's telecommand port, both on 127.0.0.1
-  (Yamcs fills in the packet length of each command it sends);
+  (Yamcs' ISS command postprocessor fills in the packet length and the
+  sequence count of each command it sends; no checksum);
 * the archive services (packets, parameters, alarms, command history) writing
   under ``--yamcs-dir`` (RocksDB), which survives a restart: a Yamcs killed and
   started again on the same directory still has what it had archived;
@@ -119,6 +120,9 @@ dataLinks:
     stream: tc_realtime
     host: 127.0.0.1
     port: {tc_port}
+    commandPostprocessorClassName: org.yamcs.tctm.IssCommandPostprocessor  # fills the length and sequence count
+    commandPostprocessorArgs:
+      enableChecksum: false   # CCSDS 133.0-B-2 packets without a secondary header carry no checksum
 
 mdb:
   - type: xtce
