@@ -5,9 +5,18 @@ Reference measured in the same process: the same six hours of the same models (t
 power.step_battery) in ONE batched call on the whole time grid -- what the batch tools do -- against the twin's
 one call per 60 s step (the price of stepping live, command by command). The ratio is twin / batch.
 
-    PYTHONPATH=src python benchmarks/bench_ops.py [--no-x1]
+    PYTHONPATH=src python benchmarks/bench_ops.py [--no-x1] [--yamcs]
+
+``--yamcs`` also times NOOP round trips commanded from a local Yamcs (Java 17+ and the ops extra): from the
+HTTP API call that issues the command to Yamcs showing the twin's COMPLETED event (twin at x3600).
 
 Prints one JSON line (wall seconds, ratios, packets per second, round-trip milliseconds, peak RSS).
+
+Measured 2026-12-06 on the shared 2-core machine under other jobs' load (three runs): twin 104,518-234,617
+simulated s per wall s (29-65x headroom over x3600); twin / batch 115-992 (the batched reference swings most with
+the load); at x3600 with 1 s housekeeping 554-970 packets per wall second sent and received (3,600 asked);
+NOOP round trip 0.8-1.0 ms median, 1.2-4.3 ms max at x3600, 2.613-2.615 s at x1 (two light times 2.612 s);
+through Yamcs 19.0 ms median, 742 ms max (the first), Yamcs up in 5.8 s; peak RSS 392-412 MiB.
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ import numpy as np
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--no-x1", action="store_true", help="skip the real-time round trip (about 3 s)")
+    ap.add_argument("--yamcs", action="store_true", help="also time round trips commanded from Yamcs")
     a = ap.parse_args()
     from lupex.ops import packets as K
     from lupex.ops.link import Ground, Session
@@ -113,8 +123,65 @@ def main() -> None:
         rt, lt = round_trips(1.0, 1)
         out["rtt_x1_s"] = round(rt[0], 3)
         out["two_light_times_s"] = round(2 * lt, 3)
+    if a.yamcs:
+        out.update(yamcs_round_trips(site, 10))
     out["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     print(json.dumps(out))
+
+
+def yamcs_round_trips(site, n: int) -> dict:
+    """Median and max wall time (ms) of NOOPs issued through Yamcs' HTTP API until Yamcs holds the COMPLETED event."""
+    import socket
+    import tempfile
+
+    from yamcs.client import YamcsClient
+
+    from lupex.ops.link import Session
+    from lupex.ops.mdb import xtce
+    from lupex.ops.twin import Twin
+    from lupex.ops.yamcs import require_yamcs, start, stop, wait_ready, write_config
+
+    def free(kind):
+        with socket.socket(socket.AF_INET, kind) as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+    java, lib = require_yamcs()
+    http, tm, tc = free(socket.SOCK_STREAM), free(socket.SOCK_DGRAM), free(socket.SOCK_DGRAM)
+    root = tempfile.mkdtemp(prefix="lupex-yamcs-bench-")
+    write_config(root, xtce(site.rover), tm_port=tm, tc_port=tc, http_port=http)
+    t = time.perf_counter()
+    proc = start(root, java, lib)
+    twin = Twin(site)
+    sess = Session(twin, ground_port=tm, tc_port=tc)
+    halt = threading.Event()
+    th = threading.Thread(target=lambda: sess.run(1e9, 3600.0, stop=halt.is_set))
+    try:
+        wait_ready(proc, http, root)
+        start_s = time.perf_counter() - t
+        th.start()
+        p = YamcsClient(f"127.0.0.1:{http}").get_processor("lupex", "realtime")
+        rt = []
+        for _ in range(n):
+            before = twin.state.tc_received
+            t0 = time.perf_counter()
+            p.issue_command("/LUPEX/TC/NOOP")
+            while time.perf_counter() - t0 < 10:
+                if twin.state.tc_received > before:
+                    seq = twin.state.last_tc_seq
+                    e = p.get_parameter_value("/LUPEX/EVENT/tc_seq")
+                    if e is not None and e.eng_value == seq:
+                        break
+                time.sleep(0.002)
+            rt.append(time.perf_counter() - t0)
+    finally:
+        halt.set()
+        if th.is_alive():
+            th.join(10)
+        sess.close()
+        stop(proc)
+    return {"yamcs_start_s": round(start_s, 1), "rtt_yamcs_x3600_ms_median": round(1e3 * statistics.median(rt), 1),
+            "rtt_yamcs_x3600_ms_max": round(1e3 * max(rt), 1)}
 
 
 if __name__ == "__main__":
