@@ -282,3 +282,49 @@ def test_only_the_loopback_and_sane_speeds(site):
     for bad in (0.5, 3601, float("nan")):
         with pytest.raises(ConfigError):
             check_speed(bad)
+
+
+@pytest.mark.slow
+def test_survey_leg_reports_the_neutron_rate_of_the_ground(site):
+    """Slow: the neutron response table takes seconds to load the first time."""
+    from lupex.instruments import neutron
+    from lupex.ops.twin import default_ground
+
+    rc = site.cell(*site.start_xy)
+    k = _step_with(site, rc, earth=True, hours=3)
+    tw = Twin(site, t0_unix_s=_t(site, k))
+    x0, y0 = site.start_xy
+    goal = None
+    for d in (60.0, 40.0, 20.0):
+        for a in np.radians(np.arange(0, 360, 22.5)):
+            cand = (x0 + d * math.sin(a), y0 + d * math.cos(a))
+            cells = [site.cell(x0 + f * (cand[0] - x0), y0 + f * (cand[1] - y0)) for f in np.linspace(0, 1, 41)]
+            if all(c is not None and _earth_ok(site, kk, c) for c in cells for kk in (k, k + 1, k + 2)) \
+                    and tw.predict_drive(cand)[0] == K.Reason.OK:
+                goal = cand
+                break
+        if goal:
+            break
+    if goal is None:
+        pytest.skip("no drivable straight line from the start at this time")
+    tw.command(K.Telecommand(1, K.Opcode.SURVEY_LEG, {"x_m": goal[0], "y_m": goal[1]}))
+    tw.advance(60.0)
+    expected = neutron.expected_rates_cps(default_ground(*goal))[0]
+    if tw.state.activity is not None:
+        assert tw.housekeeping()["ns_rate_cps"] == pytest.approx(expected, rel=1e-6)
+    for _ in range(120):
+        tw.advance(60.0)
+        if tw.state.activity is None:
+            break
+    assert tw.state.ns_rate_cps == 0.0 and tw.state.odometer_m == pytest.approx(math.hypot(goal[0] - x0, goal[1] - y0))
+
+
+def test_the_end_of_the_light_series_is_announced(site):
+    tw = Twin(site, t0_unix_s=site.t_end_unix_s - 600.0)
+    g, s = _pair(tw)
+    with g, s:
+        s.run(3600.0, speed=3600.0)
+        g.collect(0.2)
+    assert s.t == pytest.approx(site.t_end_unix_s)
+    if tw.earth_visible():
+        assert any(e["reason"] == K.Reason.END_OF_LIGHT for e in g.events)

@@ -237,6 +237,18 @@ class Session:
                 self.advance(target - self.t)
             nxt = min([self.next_hk] + [q[0].t for q in (self.up, self.down) if q])
             self.pump(min(max((nxt - self.t) / speed, 0.0), 0.05))
+        if self.t >= self.twin.site.t_end_unix_s - 1e-9:  # the light series ends: say so, then send what is due
+            self.twin._emit(0, 0, K.Status.COMPLETED, K.Reason.END_OF_LIGHT)
+            self._flush_events()
+            lt = self.twin.site.light_time_s(self.t)
+            end = self.t + lt
+            while self.down and self.down[0].t <= end + 1e-9:
+                d = heapq.heappop(self.down)
+                try:
+                    self.sock.sendto(d.data, self.ground)
+                    self.stats.tm_sent += 1
+                except OSError:
+                    pass
 
 
 class Ground:
