@@ -52,3 +52,10 @@ def test_mdb_writes_xtce(capsys, tmp_path):
     code, err = cli(capsys, "ops", "mdb", "--out", tmp_path / "lupex.xml")
     assert code == 0, err
     assert ET.parse(tmp_path / "lupex.xml").getroot().get("name") == "LUPEX"
+
+
+def test_console_serves_and_stops(capsys):
+    code, err = cli(capsys, "ops", "console", "--tm-port", "0", "--tc-port", "9", "--http-port", "0", "--duration-s", "0.3")
+    assert code == 0, err
+    code, err = cli(capsys, "ops", "console", "--duration-s", "-1")
+    assert code == 2 and one_line(err)

@@ -9,6 +9,8 @@
   whether the telemetry showed the expected outcome (exit 0) or not (exit 1).
 * ``lupex ops send NAME [ARG=VALUE ...]`` sends one telecommand to a running
   twin and prints the events that answer it.
+* ``lupex ops console`` is a ground station with an offline web page
+  (:mod:`lupex.ops.console`).
 
 User errors raise :class:`lupex.errors.LupexError` (exit 2, one line).
 """
@@ -248,6 +250,37 @@ def send(
         if not g.events_for(seq):
             raise LupexError(f"no answer to {name} within {wait_s:g} s: is `lupex ops --tc-port {tc_port} "
                              f"--tm-port {tm_port}` running, and the Earth in view of the rover?")
+
+
+@ops_app.command("console")
+def console(
+    tm_port: Annotated[int, typer.Option(help="UDP port on 127.0.0.1 where the console receives telemetry (the twin's --tm-port).")] = 10015,
+    tc_port: Annotated[int, typer.Option(help="UDP port on 127.0.0.1 where the twin reads telecommands (its --tc-port).")] = 10025,
+    http_port: Annotated[int, typer.Option(help="HTTP port of the console page on 127.0.0.1 (0 = any free port).")] = 8091,
+    duration_s: Annotated[Optional[float], typer.Option(help="Wall-clock seconds to serve, s (default: until Ctrl-C).")] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", "-c", help="TOML file with a vehicle table (the alarm limits shown come from it).")] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override one parameter, table.key=value (repeatable).")] = None,
+) -> None:
+    """Serve an offline operator console in the browser: a ground station on --tm-port with a web page."""
+    import time
+
+    from lupex.config import load
+    from lupex.ops.console import GroundConsole
+
+    if duration_s is not None and not duration_s > 0:
+        raise ConfigError(f"--duration-s must be a positive number of seconds, got {duration_s}")
+    cfg = load(config, list(set_ or []))
+    try:
+        gc = GroundConsole(tm_port=tm_port, tc_port=tc_port, http_port=http_port, rover=cfg.vehicle)
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on 127.0.0.1 ports {tm_port} (UDP) / {http_port} (HTTP): {exc.strerror}; "
+                          "pick other --tm-port / --http-port (is Yamcs or another console using them?)") from None
+    with gc:
+        typer.echo(f"console at http://127.0.0.1:{gc.http_port}/  (telemetry on udp {tm_port}, commands to udp {tc_port}; "
+                   "Ctrl-C stops)")
+        t_end = None if duration_s is None else time.monotonic() + duration_s
+        while t_end is None or time.monotonic() < t_end:
+            time.sleep(0.2)
 
 
 def register(app: typer.Typer) -> None:
