@@ -123,24 +123,8 @@ def ops(
             Y.stop(proc)
 
 
-def _warm_neutron_model() -> None:
-    """Load the neutron spectrometer's response in the background: the first survey leg would otherwise stall
-    the live loop for the seconds the table takes to load."""
-    import threading
-
-    def load():
-        from lupex.instruments import neutron
-        from lupex.ops.twin import default_ground
-
-        neutron.expected_rates_cps(default_ground(0.0, 0.0))
-
-    threading.Thread(target=load, name="lupex-ns-warmup", daemon=True).start()
-
-
 def _serve(twin, s, tm_port, tc_port, host, speed, duration_h) -> None:
     from lupex.ops.link import Session
-
-    _warm_neutron_model()
 
     with Session(twin, ground_port=tm_port, tc_port=tc_port, host=host) as sess:
         typer.echo(f"twin of the rover on {s.name} at ({s.start_xy[0]:.0f}, {s.start_xy[1]:.0f}) m, "
