@@ -14,13 +14,13 @@ import pytest
 from lupex.ops.console import GroundConsole
 from lupex.ops.link import Session
 from lupex.ops.twin import Twin
-from lupex.ops.world import fresh_site
+from test_ops_twin import small_site
 from test_report_browser import Chromium, _chromium
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    site = fresh_site("synthetic", days=2, size_m=3000, radius_m=1500)
+    site = small_site()
     twin = Twin(site)
     gc = GroundConsole(tm_port=0, tc_port=0, http_port=0, rover=site.rover).start()
     sess = Session(twin, ground_port=gc.ground.port)

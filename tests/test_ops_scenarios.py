@@ -8,12 +8,12 @@ import pytest
 
 from lupex.ops import packets as K
 from lupex.ops import scenarios as S
-from lupex.ops.world import fresh_site
+from test_ops_twin import small_site
 
 
 @pytest.fixture(scope="module")
 def site():
-    return fresh_site("synthetic", days=5, size_m=3000, radius_m=1500)
+    return small_site()
 
 
 def test_drill_stalls_on_the_rock_at_its_top(site):

@@ -3,6 +3,7 @@
 Every check compares with something the twin did not compute: SPICE's Earth range directly, the light cube
 read by hand, straight-line geometry, the commanded speed as an upper bound, published light-time bounds."""
 
+import functools
 import math
 import time
 
@@ -22,9 +23,15 @@ from lupex.ops.world import fresh_site
 C = 299_792_458.0
 
 
+@functools.lru_cache(maxsize=1)
+def small_site():
+    """The synthetic 3 km site, 5 days hourly, the whole site simulated: built once for every ops test module."""
+    return fresh_site("synthetic", days=5, size_m=3000, radius_m=1500)
+
+
 @pytest.fixture(scope="module")
 def site():
-    return fresh_site("synthetic", days=5, size_m=3000, radius_m=1500)
+    return small_site()
 
 
 def _pair(twin):

@@ -6,6 +6,8 @@
 * :mod:`lupex.ops.link` -- UDP on 127.0.0.1 with the light-time delay and Earth visibility; a minimal ground;
 * :mod:`lupex.ops.mdb` -- the XTCE mission database made from the packet tables;
 * :mod:`lupex.ops.scenarios` -- rehearsal scenarios that end by themselves;
+* :mod:`lupex.ops.yamcs` -- Yamcs (AGPL, a separate process) as the optional ground segment;
+* :mod:`lupex.ops.console` -- a minimal offline operator console in the browser;
 * :mod:`lupex.ops.commands` -- the ``lupex ops`` CLI.
 
 This package sits at the top with ``mission`` and ``cli``: it imports the
