@@ -86,3 +86,15 @@ def test_commands_encode_as_the_twin_decodes(root, cd):
         t = types[f"{cd.name}__{a.name}"]
         unit = t.find("x:UnitSet/x:Unit", NS)
         assert (unit.text if unit is not None else "-") == a.unit
+
+
+def test_rover_quantities_carry_their_parameter_metadata(root):
+    """The unit of a rover quantity is its parameter's own unit, and the database says which parameter."""
+    from dataclasses import fields
+
+    meta = {f.name: f.metadata for f in fields(RoverParams().battery)}
+    types = _types(_system(root, "HK"))
+    assert types["battery_wh"].find("x:UnitSet/x:Unit", NS).text == meta["capacity_wh"]["unit"]
+    params = {p.get("name"): p for p in _system(root, "HK").find("x:TelemetryMetaData/x:ParameterSet", NS)}
+    desc = params["battery_wh"].find("x:LongDescription", NS)
+    assert desc is not None and "BatteryParams.capacity_wh" in desc.text

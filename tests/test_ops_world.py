@@ -20,7 +20,8 @@ def run_dir(tmp_path_factory):
     cfg = load(None, ["site.name=synthetic", "vehicle.battery.capacity_wh=5000"])
     (d / "config.toml").write_text(to_toml(cfg))
     x, y = float(dem["x"].values[40]), float(dem["y"].values[60])
-    pd.DataFrame({"time_utc": [pd.Timestamp("2027-02-03T04:00:00")], "x_m": [x], "y_m": [y]}).to_parquet(d / "rover_plan.parquet")
+    pd.DataFrame({"time_utc": [pd.Timestamp("2027-02-03T04:00:00")], "x_m": [x], "y_m": [y], "soc": [0.8]}).to_parquet(
+        d / "rover_plan.parquet")
     return d, (x, y)
 
 
@@ -31,7 +32,7 @@ def test_run_directory_sets_place_time_and_rover(run_dir):
     assert str(s.light.times[0])[:19] == "2027-02-03T04:00:00"
     assert s.rover.battery.capacity_wh == 5000
     tw = Twin(s)
-    assert tw.state.battery_wh == pytest.approx(5000 * s.rover.battery.soc_initial)
+    assert tw.state.battery_wh == pytest.approx(5000 * 0.8)  # the plan's state of charge, the config's capacity
     # the window is centred on the start and the DEM read back is the one written
     assert s.cell(*xy) is not None and s.cell(xy[0] + 5000, xy[1]) is None
     assert np.isfinite(s.slope_deg).all()

@@ -50,7 +50,7 @@ def _site(run: Optional[Path], site: str, start: Optional[str], days: float, ste
     if at is not None:
         lat, lon = parse_lat_lon(at, "--at")
         xy = ("lonlat", lon, lat)
-    s = world.fresh_site(site, start=start or "2027-01-01T00:00:00", days=days, step_h=step_hours, radius_m=radius_m,
+    s = world.fresh_site(site, start=start, days=days, step_h=step_hours, radius_m=radius_m,
                          seed=seed, size_m=size_m, n_azimuths=azimuths, config=cfg, start_lonlat=xy)
     return s
 
@@ -60,7 +60,7 @@ def ops(
     ctx: typer.Context,
     run: Annotated[Optional[Path], typer.Option("--run", help="Run directory of `lupex run`: its DEM, config and rover start.", metavar="DIR")] = None,
     site: Annotated[str, typer.Option("--site", help=_SITE_HELP)] = "site01",
-    start: Annotated[Optional[str], typer.Option(help="Start of the simulated span, UTC ISO 8601 (default: the run's rover start, else 2027-01-01T00:00:00).")] = None,
+    start: Annotated[Optional[str], typer.Option(help="Start of the simulated span, UTC ISO 8601 (default: the run's rover start; on a fresh site the first hour from 2027-01-01 with the Earth 2 deg above the site's horizon).")] = None,
     days: Annotated[float, typer.Option(help="Length of the simulated span, days (the light is computed over it).")] = 10.0,
     step_hours: Annotated[float, typer.Option(help="Step of the Sun/Earth visibility series, h.")] = 1.0,
     radius_m: Annotated[float, typer.Option(help="Half-side of the square of terrain simulated around the start, m.")] = 1500.0,
@@ -159,7 +159,7 @@ def scenario(
     name: Annotated[str, typer.Argument(help="comms-loss-drive, haven-unreachable or drill-rock.")],
     run: Annotated[Optional[Path], typer.Option("--run", help="Run directory of `lupex run` to rehearse on.", metavar="DIR")] = None,
     site: Annotated[str, typer.Option("--site", help=_SITE_HELP)] = "synthetic",
-    start: Annotated[Optional[str], typer.Option(help="Start of the span searched for the situation, UTC ISO 8601 (default 2027-01-01T00:00:00).")] = None,
+    start: Annotated[Optional[str], typer.Option(help="Start of the span searched for the situation, UTC ISO 8601 (default: the first hour from 2027-01-01 with the Earth 2 deg above the site's horizon).")] = None,
     days: Annotated[float, typer.Option(help="Length of the span, days.")] = 10.0,
     step_hours: Annotated[float, typer.Option(help="Step of the Sun/Earth visibility series, h.")] = 1.0,
     radius_m: Annotated[float, typer.Option(help="Half-side of the square of terrain simulated, m.")] = 1500.0,

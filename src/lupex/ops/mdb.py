@@ -39,7 +39,8 @@ def _pymdb():
 
 def _parameter(m, system, f: K.Field):
     enc = {"d": m.float64_t, "f": m.float32_t, "B": m.uint8_t, "H": m.uint16_t, "I": m.uint32_t}[f.code]
-    common = dict(system=system, name=f.name, short_description=f.help, encoding=enc)
+    common = dict(system=system, name=f.name, short_description=f.help, encoding=enc,
+                  long_description=f"unit, range and limits from {f.source}" if f.source else None)
     if f.enum:
         return m.EnumeratedParameter(choices=[(v, n) for v, n in f.enum], **common)
     alarm = None

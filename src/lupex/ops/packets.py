@@ -29,10 +29,12 @@ import enum
 import math
 import struct
 from dataclasses import dataclass
+from dataclasses import fields as dc_fields
 
 from spacepackets.ccsds.spacepacket import PacketType, SequenceFlags, SpacePacketHeader
 
 from lupex.errors import LupexError
+from lupex.instruments.drill import MAX_DEPTH_M
 from lupex.rover.vehicle import MODES, RoverParams
 
 APID_HK = 100
@@ -40,6 +42,8 @@ APID_EVENT = 101
 APID_TC = 200
 HEADER_LEN = 6
 MAX_SEQ = 0x3FFF
+SETPOINT_RANGE_K = (150.0, 350.0)
+"""Heater set points a SET_HEATER may command (K): an operational guard, not a physical limit."""
 NO_SEQ = 0xFFFF
 """Sequence count put in an EVENT that answers a datagram whose header could not be read."""
 
@@ -104,6 +108,7 @@ class Field:
     enum: tuple[tuple[int, str], ...] = ()
     alarm_lo: float | None = None
     alarm_hi: float | None = None
+    source: str = ""  # where the unit, range or alarm limits come from (lupex parameter metadata)
 
     @property
     def size(self) -> int:
@@ -114,11 +119,28 @@ def _enum(e) -> tuple[tuple[int, str], ...]:
     return tuple((int(v), v.name) for v in e)
 
 
+def _meta(obj, name: str) -> tuple[str, str]:
+    """(unit, source) of a parameter field from its ``param`` metadata."""
+    for f in dc_fields(obj):
+        if f.name == name:
+            return f.metadata.get("unit", ""), f"{type(obj).__name__}.{name}: {f.metadata.get('source', '')}"
+    raise KeyError(name)
+
+
 def hk_fields(rover: RoverParams | None = None) -> tuple[Field, ...]:
-    """HK packet fields; valid and alarm ranges come from the rover's own parameters (units from their metadata)."""
+    """HK packet fields. Where a field is a rover quantity, its unit comes from that parameter's metadata and its
+    valid and alarm ranges from the rover's own parameters (capacity, soc_min, survival temperatures, radio rate)."""
     r = rover or RoverParams()
     te, tb = r.thermal.electronics, r.thermal.battery
     b = r.battery
+    u_wh, s_wh = _meta(b, "capacity_wh")
+    u_soc, s_soc = _meta(b, "soc_min")
+    u_k, s_te = _meta(te, "survival_min_k")
+    _, s_tb = _meta(tb, "survival_min_k")
+    u_sp, s_sp = _meta(te, "heater_setpoint_k")
+    u_hw, s_hw = _meta(te, "heater_max_w")
+    u_rate, s_rate = _meta(r.comms, "max_rate_bps")
+    u_thr, s_thr = _meta(r.comms, "earth_threshold")
     return (
         Field("utc_unix_s", "d", "s", "simulation time of the sample, UTC seconds since 1970-01-01"),
         Field("x_m", "d", "m", "rover easting in the DEM's projected CRS"),
@@ -126,23 +148,28 @@ def hk_fields(rover: RoverParams | None = None) -> tuple[Field, ...]:
         Field("heading_deg", "f", "deg", "rover heading, grid azimuth clockwise from grid north", 0.0, 360.0),
         Field("mode", "B", "-", "operating mode", 0, len(MODES) - 1, tuple(enumerate(MODES))),
         Field("activity", "B", "-", "running command (NOOP = none)", 0, max(Opcode), _enum(Opcode)),
-        Field("soc", "f", "fraction 0-1", "battery state of charge", 0.0, 1.0, alarm_lo=b.soc_min),
-        Field("battery_wh", "f", "Wh", "stored battery energy", 0.0, b.capacity_wh),
+        Field("soc", "f", u_soc, "battery state of charge", 0.0, 1.0, alarm_lo=b.soc_min, source=s_soc),
+        Field("battery_wh", "f", u_wh, "stored battery energy", 0.0, b.capacity_wh, source=s_wh),
         Field("solar_w", "f", "W", "array power over the last step", 0.0, 5000.0),
         Field("load_w", "f", "W", "bus load over the last step, heaters included", 0.0, 5000.0),
-        Field("heater_w", "f", "W", "thermostatic heater power over the last step", 0.0, te.heater_max_w + tb.heater_max_w),
-        Field("electronics_k", "f", "K", "warm electronics box temperature", 0.0, 500.0, alarm_lo=te.survival_min_k, alarm_hi=te.survival_max_k),
-        Field("battery_k", "f", "K", "battery temperature", 0.0, 500.0, alarm_lo=tb.survival_min_k, alarm_hi=tb.survival_max_k),
-        Field("electronics_setpoint_k", "f", "K", "electronics heater set point", 150.0, 350.0),
-        Field("battery_setpoint_k", "f", "K", "battery heater set point", 150.0, 350.0),
+        Field("heater_w", "f", u_hw, "thermostatic heater power over the last step", 0.0, te.heater_max_w + tb.heater_max_w,
+              source=s_hw),
+        Field("electronics_k", "f", u_k, "warm electronics box temperature", 0.0, 500.0,
+              alarm_lo=te.survival_min_k, alarm_hi=te.survival_max_k, source=s_te),
+        Field("battery_k", "f", u_k, "battery temperature", 0.0, 500.0,
+              alarm_lo=tb.survival_min_k, alarm_hi=tb.survival_max_k, source=s_tb),
+        Field("electronics_setpoint_k", "f", u_sp, "electronics heater set point", SETPOINT_RANGE_K[0], SETPOINT_RANGE_K[1],
+              source=s_sp),
+        Field("battery_setpoint_k", "f", u_sp, "battery heater set point", SETPOINT_RANGE_K[0], SETPOINT_RANGE_K[1], source=s_sp),
         Field("sun_fraction", "f", "fraction 0-1", "visible fraction of the solar disk at the rover", 0.0, 1.0),
-        Field("earth_fraction", "f", "fraction 0-1", "visible fraction of Earth's disk at the rover", 0.0, 1.0),
-        Field("link_rate_bps", "f", "bit/s", "direct-to-Earth rate the link budget allows", 0.0, r.comms.max_rate_bps),
+        Field("earth_fraction", "f", u_thr, "visible fraction of Earth's disk at the rover", 0.0, 1.0, source=s_thr),
+        Field("link_rate_bps", "f", u_rate, "direct-to-Earth rate the link budget allows", 0.0, r.comms.max_rate_bps,
+              source=s_rate),
         Field("light_time_s", "f", "s", "one-way light time to Earth", 1.0, 1.5),
         Field("slope_deg", "f", "deg", "terrain slope under the rover", 0.0, 90.0),
         Field("next_dark_h", "f", "h", "time until the rover's cell goes dark (capped at the series end; 0 = dark now)", 0.0, 1e5),
         Field("odometer_m", "d", "m", "distance driven since the start"),
-        Field("drill_depth_m", "f", "m", "deepest hole drilled at the current spot", 0.0, 1.5),
+        Field("drill_depth_m", "f", "m", "deepest hole drilled at the current spot", 0.0, MAX_DEPTH_M),
         Field("ns_rate_cps", "f", "counts/s", "neutron spectrometer epithermal count rate (survey legs; 0 otherwise)", 0.0, 1e4),
         Field("tc_received", "H", "-", "telecommands received (mod 65536)"),
         Field("tc_refused", "H", "-", "telecommands refused (mod 65536)"),
@@ -176,12 +203,13 @@ COMMANDS = (
     CommandDef("SURVEY_LEG", Opcode.SURVEY_LEG, (Field("x_m", "d", "m", "leg end easting (DEM CRS)"),
                                                   Field("y_m", "d", "m", "leg end northing (DEM CRS)")),
                "drive to (x, y) with the neutron spectrometer and GPR running"),
-    CommandDef("DRILL", Opcode.DRILL, (Field("depth_m", "f", "m", "depth to drill to", 0.01, 1.5),),
+    CommandDef("DRILL", Opcode.DRILL, (Field("depth_m", "f", "m", "depth to drill to", 0.01, MAX_DEPTH_M),),
                "drill from the surface to depth_m at the current spot"),
     CommandDef("HIBERNATE", Opcode.HIBERNATE, (), "shed loads and hibernate (transmitter off, receiver on)"),
     CommandDef("WAKE", Opcode.WAKE, (), "leave hibernation to standby"),
     CommandDef("SET_HEATER", Opcode.SET_HEATER, (Field("node", "B", "-", "0 = electronics, 1 = battery", 0, 1),
-                                                  Field("setpoint_k", "f", "K", "new thermostat set point", 150.0, 350.0)),
+                                                  Field("setpoint_k", "f", "K", "new thermostat set point",
+                                                        SETPOINT_RANGE_K[0], SETPOINT_RANGE_K[1])),
                "change a heater's thermostat set point"),
 )
 COMMAND_BY_OPCODE = {c.opcode: c for c in COMMANDS}

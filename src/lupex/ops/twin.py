@@ -126,7 +126,7 @@ class Twin:
         self.rng = rng if rng is not None else np.random.default_rng(0)
         r = site.rover
         x, y = xy if xy is not None else site.start_xy
-        soc = r.battery.soc_initial if soc0 is None else soc0
+        soc = soc0 if soc0 is not None else site.start_soc if site.start_soc is not None else r.battery.soc_initial
         nodes = (r.thermal.electronics, r.thermal.battery)
         sp = np.array([n.heater_setpoint_k for n in nodes])
         self.state = TwinState(t_unix_s=site.t0_unix_s if t0_unix_s is None else float(t0_unix_s), x_m=float(x), y_m=float(y),

@@ -59,6 +59,7 @@ class OpsSite:
     rover: RoverParams = field(default_factory=RoverParams)
     planner: P.PlannerParams = field(default_factory=P.PlannerParams)
     drill: DrillParams = field(default_factory=DrillParams)
+    start_soc: float | None = None  # the rover's state of charge at the start, when a run's plan gives it
 
     def __post_init__(self):
         # the grid of the DEM as plain floats: cell lookups run per step and per scenario candidate
@@ -161,19 +162,43 @@ def _span(start: str, days: float, step_h: float):
     return ephemeris.time_grid(t0, t0 + np.timedelta64(int(round(days * 86400)), "s"), step_h)
 
 
-def fresh_site(site: str = "site01", *, start: str = "2027-01-01T00:00:00", days: float = 10.0, step_h: float = 1.0,
+DEFAULT_AFTER = "2027-01-01T00:00:00"
+
+
+def first_earth_rise(dem, after: str = DEFAULT_AFTER, min_elevation_deg: float = 2.0, within_days: int = 60) -> str:
+    """UTC ISO time of the first hour from ``after`` when the Earth's centre stands ``min_elevation_deg`` above the
+    mathematical horizon of the DEM's centre (SPICE, :func:`lupex.ephemeris.topocentric`).
+
+    Near the pole the Earth's elevation swings by about +-7 deg over a month (libration), so for days at a time
+    it is below every horizon and nothing can be rehearsed with the ground; a fresh twin starts when it is up.
+    """
+    t0 = ephemeris._to_datetime64(after)[0]
+    times = t0 + np.arange(within_days * 24) * np.timedelta64(3600, "s")
+    lon, lat = geo.lonlat_from_xy(dem, float(dem["x"].values.mean()), float(dem["y"].values.mean()))
+    el = ephemeris.topocentric("EARTH", float(lat), float(lon), times=times).elevation_deg
+    up = np.flatnonzero(el >= min_elevation_deg)
+    if not up.size:
+        raise InputError(f"the Earth never rises {min_elevation_deg:g} deg above the site's horizon within "
+                         f"{within_days} days of {after}; give --start")
+    return str(times[up[0]].astype("datetime64[s]"))
+
+
+def fresh_site(site: str = "site01", *, start: str | None = None, days: float = 10.0, step_h: float = 1.0,
                radius_m: float = 1500.0, start_xy=None, seed: int = 0, size_m: float = 3000.0, pixel_m: float = 20.0,
                n_azimuths: int = 72, config=None, start_lonlat=None) -> OpsSite:
     """The twin's world on a built-in site (``site01``, the real LOLA ridge) or the procedural one (``synthetic``).
 
     The rover starts at ``start_xy`` (m, DEM CRS) or, by default, at the best
-    safe haven near the DEM centre (landers aim for lit, Earth-visible ground).
+    safe haven near the DEM centre (landers aim for lit, Earth-visible ground);
+    at ``start`` (UTC ISO 8601) or, by default, at :func:`first_earth_rise`
+    from 2027-01-01.
     """
     from lupex.config import Config
     from lupex.terrain import read_dem
 
     cfg = config or Config()
-    times = _span(start, days, step_h)
+    if start is not None:
+        _span(start, days, step_h)  # every number checked before the site is read
     if site == "synthetic":
         from lupex.terrain import generate_site
 
@@ -182,6 +207,7 @@ def fresh_site(site: str = "site01", *, start: str = "2027-01-01T00:00:00", days
         from lupex.terrain.builtin import far_field_paths, read_site_dem
 
         dem, far = read_site_dem(site), [read_dem(p) for p in far_field_paths(site)]
+    times = _span(start if start is not None else first_earth_rise(dem), days, step_h)
     if start_lonlat is not None:  # ("lonlat", lon_deg, lat_deg) from the CLI's --at
         start_xy = P.xy_of_lonlat(dem, float(start_lonlat[1]), float(start_lonlat[2]))
     centre = (float(dem["x"].values.mean()), float(dem["y"].values.mean())) if start_xy is None else start_xy
@@ -216,8 +242,9 @@ def site_from_run(run_dir: Path, *, start: str | None = None, days: float = 10.0
                   radius_m: float = 1500.0, n_azimuths: int = 72) -> OpsSite:
     """The twin's world from a ``lupex run`` directory: its DEM, config (rover, light) and the rover plan's start.
 
-    The start time and place are the first row of ``rover_plan.parquet`` unless
-    ``start`` (UTC ISO 8601) is given; without a plan, the DEM centre's best haven.
+    The start time, place and state of charge are the first row of
+    ``rover_plan.parquet`` (the time unless ``start``, UTC ISO 8601, is given);
+    without a plan, the safe haven nearest the DEM centre, battery as configured.
     """
     from lupex.config import load
     from lupex.terrain import read_dem
@@ -236,12 +263,14 @@ def site_from_run(run_dir: Path, *, start: str | None = None, days: float = 10.0
 
         far = [read_dem(p) for p in far_field_paths(cfg.site.name)]
     plan_path = run_dir / "rover_plan.parquet"
-    xy = None
+    xy, soc = None, None
     if plan_path.is_file():
         plan = pd.read_parquet(plan_path)
         if len(plan):
             xy = (float(plan["x_m"].iloc[0]), float(plan["y_m"].iloc[0]))
             start = start or str(pd.Timestamp(plan["time_utc"].iloc[0]).isoformat())
+            if "soc" in plan and np.isfinite(plan["soc"].iloc[0]):
+                soc = float(np.clip(plan["soc"].iloc[0], cfg.vehicle.battery.soc_min, cfg.vehicle.battery.soc_max))
     start = start or cfg.time.start
     times = _span(start, days, step_h)
     centre = xy or (float(dem["x"].values.mean()), float(dem["y"].values.mean()))
@@ -250,4 +279,6 @@ def site_from_run(run_dir: Path, *, start: str | None = None, days: float = 10.0
                    observer_height_m=cfg.light.observer_height_m)
     if xy is None:
         s = _start_at_haven(s, centre)
-    return s
+    from dataclasses import replace
+
+    return replace(s, start_soc=soc)
