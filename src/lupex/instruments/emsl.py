@@ -53,10 +53,10 @@ import numpy as np
 from scipy import constants as sc
 from scipy.optimize import minimize_scalar
 
+from lupex.constants import G_MOON_M_S2
 from lupex.errors import ConfigError, InputError
 from lupex.params import ASSUMED, check_non_negative, check_pair, check_positive, check_range, param
 
-G_MOON_M_S2 = 1.62
 T_REF_K = 100.0
 DAY_S = 86400.0
 MASS_U = {"He": 4.0026, "Ne": 19.99, "Ar": 39.96, "H2O": 18.015, "N2": 28.013, "CO2": 44.01}

@@ -40,12 +40,11 @@ from __future__ import annotations
 
 import numpy as np
 
-G0_M_S2 = 9.80665
+from lupex.constants import EARTH_MOON_MEAN_DISTANCE_M, G0_M_S2, MU_MOON_M3_S2
+from lupex.constants import EARTH_RADIUS_M as R_EARTH_M
+from lupex.constants import MOON_RADIUS_M as R_MOON_M
+
 MU_EARTH_M3_S2 = 3.986004418e14
-MU_MOON_M3_S2 = 4.9028e12
-R_EARTH_M = 6_378_137.0
-R_MOON_M = 1_737_400.0
-EARTH_MOON_MEAN_DISTANCE_M = 384_400e3
 EARTH_ROTATION_RAD_S = 7.292115e-5
 MOON_EARTH_MASS_RATIO = MU_MOON_M3_S2 / MU_EARTH_M3_S2
 

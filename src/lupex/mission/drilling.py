@@ -39,11 +39,10 @@ import pandas as pd
 import xarray as xr
 
 from lupex.errors import InputError
+from lupex.instruments.drill import MAX_DEPTH_M
 from lupex.io import write_bytes, write_dataframe
 
 log = logging.getLogger("lupex.drilling")
-
-MAX_DEPTH_M = 1.5
 
 
 @dataclass(frozen=True)

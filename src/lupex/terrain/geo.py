@@ -21,6 +21,7 @@ import numpy as np
 import rioxarray  # noqa: F401  (registers the .rio accessor on xarray objects)
 from pyproj import CRS, Transformer
 
+from lupex.constants import MOON_RADIUS_M
 from lupex.errors import InputError
 
 DEFAULT_CRS = "IAU_2015:30135"
@@ -113,7 +114,7 @@ def grid_north_azimuth_deg(da) -> np.ndarray:
     crs = dem_crs(da)
     lon, lat = lonlat_grid(da)
     tr = Transformer.from_crs(lunar_geographic_crs(crs), crs, always_xy=True)
-    r = crs.ellipsoid.semi_major_metre if crs.ellipsoid else 1_737_400.0
+    r = crs.ellipsoid.semi_major_metre if crs.ellipsoid else MOON_RADIUS_M
     dlat = np.degrees(1.0 / r)
     sign = np.where(lat + dlat > 90.0, -1.0, 1.0)
     x0, y0 = tr.transform(lon, lat)
