@@ -91,7 +91,7 @@ from scipy.optimize import least_squares
 from lupex.constants import AU_M, SOLAR_CONSTANT_W_M2
 from lupex.constants import SUN_RADIUS_M as R_SUN_M
 from lupex.errors import ConfigError, InputError
-from lupex.params import ASSUMED, check_pair, check_positive, check_range, param
+from lupex.params import ASSUMED, check_pair, check_positive, check_range, check_rng, param
 
 H_PLANCK, C_LIGHT, K_B = sc.h, sc.c, sc.k
 T_SUN_K = 5772.0
@@ -351,8 +351,7 @@ def noise_sigma(wavelength_um, incidence_deg, emission_deg=0.0, params: AlisPara
 def simulate_spectrum(wavelength_um, water_wt_pct, temperature_k, incidence_deg, emission_deg,
                       rng: np.random.Generator, params: AlisParams = AlisParams(), **kw):
     """Noisy radiance spectrum and its per-channel sigma."""
-    if not isinstance(rng, np.random.Generator):
-        raise InputError("pass an explicit numpy.random.Generator as rng")
+    check_rng(rng)
     total = radiance(wavelength_um, water_wt_pct, temperature_k, incidence_deg, emission_deg, params, **kw)[0]
     sig = noise_sigma(wavelength_um, incidence_deg, emission_deg, params)
     return total + sig * rng.standard_normal(total.shape), sig
