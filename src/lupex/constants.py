@@ -1,4 +1,4 @@
-"""Physical constants, each defined once here with its source (an entry of ``docs/REFERENCES.md``).
+"""Physical constants, each defined once here with its source (an anchored citation of the reference list).
 
 Modules import these rather than writing the number again; a module may keep a
 local alias (``C_M_S = SPEED_OF_LIGHT_M_S``), which a numba kernel reads as a
