@@ -65,10 +65,11 @@ from dataclasses import dataclass, fields
 import numba
 import numpy as np
 
-from lupex.errors import LupexError
+from lupex.errors import InputError, LupexError
 from lupex.rover import mobility, power, thermal
 from lupex.rover.vehicle import RoverParams
 from lupex.params import param as _p
+from lupex.terrain import geo
 from lupex.terrain.geo import LUNAR_LONLAT_CRS, geojson_crs_member
 
 __all__ = [
@@ -228,8 +229,6 @@ def build_problem(dem, light, rover: RoverParams | None = None, params: PlannerP
     ``light``: a :class:`lupex.light.visibility.VisibilitySeries` (its window
     is the search region). ``start_utc``: plan start (default: series start).
     """
-    from lupex.terrain import geo
-
     rover = rover or RoverParams()
     params = params or PlannerParams()
     step_s = float(light.step_s)
@@ -758,8 +757,6 @@ class Plan:
 def build_plan(dem, prob: Problem, segs: list[Segment], rover: RoverParams, soc0: float, expanded: int = 0,
                havens: tuple = ()) -> Plan:
     """Assemble a :class:`Plan` from segments: battery via step_battery, temperatures via thermal.simulate."""
-    from lupex.terrain import geo
-
     pcs = pieces(prob, segs, rover)
     ticks = np.array([p[0] for p in pcs] + [pcs[-1][1]], dtype=np.int64)
     times = prob.tick_time(ticks)
@@ -818,28 +815,16 @@ def build_plan(dem, prob: Problem, segs: list[Segment], rover: RoverParams, soc0
 
 
 def cell_of(dem, xy, what: str) -> tuple[int, int]:
-    """Full-DEM (row, col) of the cell whose centre is nearest to ``xy`` (metres); PlanError outside the DEM."""
-    from lupex.terrain import geo
-
-    x = np.asarray(dem["x"].values, float)
-    y = np.asarray(dem["y"].values, float)
-    p = geo.pixel_size_m(dem)
-    px, py = float(xy[0]), float(xy[1])
-    if not (np.isfinite(px) and np.isfinite(py)):
-        raise PlanError(f"the {what} position must be finite metres, got {xy}")
-    c = int(round((px - x[0]) / (x[1] - x[0])))
-    r = int(round((py - y[0]) / (y[1] - y[0])))
-    if not (0 <= r < y.size and 0 <= c < x.size):
-        raise PlanError(
-            f"the {what} ({px:.1f}, {py:.1f}) m is outside the DEM (x {x.min() - p / 2:.0f}..{x.max() + p / 2:.0f}, "
-            f"y {y.min() - p / 2:.0f}..{y.max() + p / 2:.0f}); pick a point inside it"
-        )
-    return r, c
+    """Full-DEM (row, col) of the cell whose centre is nearest to ``xy`` (metres), by
+    :func:`lupex.terrain.geo.cell_of`; PlanError outside the DEM (an irregular grid stays an InputError)."""
+    geo.pixel_size_m(dem)
+    try:
+        return geo.cell_of(dem, (float(xy[0]), float(xy[1])), what)
+    except InputError as exc:
+        raise PlanError(str(exc)) from None
 
 
 def xy_of_lonlat(dem, lon_deg: float, lat_deg: float) -> tuple[float, float]:
-    from lupex.terrain import geo
-
     x, y = geo.xy_from_lonlat(dem, lon_deg, lat_deg)
     return float(x), float(y)
 
