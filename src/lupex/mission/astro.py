@@ -40,10 +40,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from lupex.constants import EARTH_MOON_MEAN_DISTANCE_M, G0_M_S2, MU_MOON_M3_S2
-from lupex.constants import EARTH_RADIUS_M as R_EARTH_M
-from lupex.constants import MOON_RADIUS_M as R_MOON_M
+from lupex.constants import EARTH_MOON_MEAN_DISTANCE_M, EARTH_RADIUS_M, G0_M_S2, MOON_RADIUS_M, MU_MOON_M3_S2
 
+R_EARTH_M = EARTH_RADIUS_M
+R_MOON_M = MOON_RADIUS_M
 MU_EARTH_M3_S2 = 3.986004418e14
 EARTH_ROTATION_RAD_S = 7.292115e-5
 MOON_EARTH_MASS_RATIO = MU_MOON_M3_S2 / MU_EARTH_M3_S2
