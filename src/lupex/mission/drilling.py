@@ -70,6 +70,11 @@ class DrillingResult:
     rule: str = ""                        # how the sites were chosen (from a DrillChoice), for the report
     choice: pd.DataFrame | None = None    # per site: what the maps said when it was chosen (DrillChoice.table)
 
+    def agreement(self, k: float = 2.0) -> pd.DataFrame:
+        """Per instrument, agreement with the delivered water (:func:`agreement` of the table): what the report prints,
+        so ``report.drilling`` needs nothing from this module."""
+        return agreement(self.table, k=k)
+
 
 def _check_depths(depth_m, bite_m):
     for name, v in (("depth_m", depth_m), ("bite_m", bite_m)):
