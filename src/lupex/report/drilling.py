@@ -129,8 +129,6 @@ def water_vs_depth_png(table, site: int) -> bytes:
 
 def drilling_sections(result) -> list[Section]:
     """Report section (id ``drilling``): sites, per-depth table, water vs depth, curves and spectra."""
-    from lupex.mission.drilling import agreement
-
     tab = result.table
     sites = result.sites
     paras = [
@@ -156,7 +154,7 @@ def drilling_sections(result) -> list[Section]:
         tables.append(table_html(ch, "{:.2f}", source="drilling_choice.csv",
                                 caption="What the rover knew when it chose each site"))
     if len(tab):
-        agr = agreement(tab)
+        agr = result.agreement()
         paras.append("Agreement with the delivered water (fraction of intervals within 2 sigma): " + ", ".join(
             f"{r.instrument} {r.frac_within:.0%}" for r in agr.itertuples()) + ".")
         cols = ["site", "top_m", "bottom_m", "true_in_situ_water_wt_pct", "true_delivered_water_wt_pct",
