@@ -1,6 +1,5 @@
 """``lupex ops`` on the command line: units in --help, user errors as one line with exit 2, a short run, a scenario."""
 
-import re
 
 import pytest
 

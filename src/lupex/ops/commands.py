@@ -18,7 +18,6 @@ User errors raise :class:`lupex.errors.LupexError` (exit 2, one line).
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -83,7 +82,7 @@ def ops(
     """Run the rover twin: telecommands in on --tc-port, telemetry out to --tm-port (UDP, 127.0.0.1, CCSDS packets)."""
     if ctx.invoked_subcommand is not None:
         return
-    from lupex.ops.link import Session, check_host, check_port, check_speed
+    from lupex.ops.link import check_host, check_port, check_speed
     from lupex.ops.twin import Twin, TwinParams
 
     check_host(host)

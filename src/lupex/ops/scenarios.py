@@ -29,7 +29,7 @@ import numpy as np
 from lupex.errors import LupexError
 from lupex.ops import packets as K
 from lupex.ops.link import Ground, Session
-from lupex.ops.twin import Twin, TwinParams, default_ground
+from lupex.ops.twin import Twin, default_ground
 from lupex.ops.world import OpsSite
 from lupex.subsurface.profile import Rock
 

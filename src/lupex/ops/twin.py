@@ -31,7 +31,7 @@ keeps only the receiver: WAKE and SET_HEATER are still executed.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
