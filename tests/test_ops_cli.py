@@ -58,3 +58,20 @@ def test_console_serves_and_stops(capsys):
     assert code == 0, err
     code, err = cli(capsys, "ops", "console", "--duration-s", "-1")
     assert code == 2 and one_line(err)
+
+
+def test_state_file_resumes_a_killed_twin(capsys, tmp_path):
+    import json
+
+    f = tmp_path / "twin.json"
+    args = ["ops", "--site", "synthetic", "--days", "2", "--duration-h", "0.5", "--speed", "3600", "--tc-port", "0",
+            "--tm-port", "9", "--state", f]
+    code, err = cli(capsys, *args)
+    assert code == 0, err
+    t1 = json.loads(f.read_text())["t_unix_s"]
+    code, err = cli(capsys, *args)
+    assert code == 0, err
+    assert json.loads(f.read_text())["t_unix_s"] == pytest.approx(t1 + 1800.0)
+    f.write_text("{not json")
+    code, err = cli(capsys, *args)
+    assert code == 2 and one_line(err)

@@ -335,3 +335,36 @@ def test_the_end_of_the_light_series_is_announced(site):
     assert s.t == pytest.approx(site.t_end_unix_s)
     if tw.earth_visible():
         assert any(e["reason"] == K.Reason.END_OF_LIGHT for e in g.events)
+
+
+def test_a_restarted_twin_continues_from_its_saved_state(site):
+    import json
+
+    from lupex.errors import InputError
+
+    rc = site.cell(*site.start_xy)
+    k = _step_with(site, rc, earth=True, hours=3)
+    tw = Twin(site, t0_unix_s=_t(site, k))
+    tw.command(K.Telecommand(7, K.Opcode.SET_HEATER, {"node": 0, "setpoint_k": 250.0}))
+    tw.advance(1800.0)
+    snap = json.loads(json.dumps(tw.snapshot()))  # through JSON, as the --state file
+    again = Twin(site)
+    again.restore(snap)
+    assert again.housekeeping() == pytest.approx(tw.housekeeping())
+    # one more hour of both: the same physics from the same state gives the same rover
+    tw.advance(3600.0)
+    again.advance(3600.0)
+    assert again.state.battery_wh == pytest.approx(tw.state.battery_wh, rel=1e-12)
+    assert again.state.temperature_k == pytest.approx(tw.state.temperature_k, rel=1e-12)
+    # a drill running when the twin died is reported lost, not silently resumed
+    tw.command(K.Telecommand(8, K.Opcode.DRILL, {"depth_m": 1.0}))
+    if tw.state.activity is not None:
+        snap = tw.snapshot()
+        fresh = Twin(site)
+        fresh.restore(snap)
+        assert fresh.state.mode == "standby" and fresh.state.activity is None
+        assert [(e.tc_seq, e.status, e.reason) for e in fresh.events] == [(8, K.Status.ABORTED, K.Reason.RESTARTED)]
+    with pytest.raises(InputError):
+        Twin(site).restore({"format": "something else"})
+    with pytest.raises(InputError):
+        Twin(site).restore(snap | {"x_m": 1e9})

@@ -73,6 +73,7 @@ def ops(
     azimuths: Annotated[int, typer.Option(help="Horizon azimuths of the light computation (72 = 5 deg).")] = 72,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic site (with --site synthetic).")] = 0,
     size_m: Annotated[float, typer.Option(help="Side of the synthetic site, m (with --site synthetic).")] = 3000.0,
+    state: Annotated[Optional[Path], typer.Option("--state", help="JSON file of the twin's state: resumed from when it exists, written every 10 simulated minutes and at the end (a killed twin restarts where it was).", metavar="FILE")] = None,
     yamcs: Annotated[bool, typer.Option("--yamcs", help="Also start a local Yamcs server as the ground segment: it listens on --tm-port and commands --tc-port (needs Java 17+ and the ops extra: see README).")] = False,
     yamcs_dir: Annotated[Optional[Path], typer.Option(help="Yamcs configuration and archive directory (kept between runs; default lupex-runs/yamcs).", metavar="DIR")] = None,
     yamcs_port: Annotated[int, typer.Option(help="HTTP port of Yamcs' web interface and API on 127.0.0.1.")] = 8090,
@@ -102,6 +103,12 @@ def ops(
     params = TwinParams(hk_period_s=hk_period_s)
     s = _site(run, site, start, days, step_hours, radius_m, at, azimuths, seed, size_m, config, set_)
     twin = Twin(s, params)
+    if state is not None and Path(state).is_file():
+        try:
+            twin.restore(json.loads(Path(state).read_text(encoding="utf-8")))
+        except json.JSONDecodeError as exc:
+            raise LupexError(f"--state {state} is not JSON ({exc.msg}); delete it or give another file") from None
+        typer.echo(f"resumed from {state}")
     proc = None
     if ground is not None:
         from lupex.ops.mdb import xtce
@@ -116,21 +123,24 @@ def ops(
             raise
         typer.echo(f"Yamcs (AGPL-3.0, separate process) at http://127.0.0.1:{yamcs_port}, archive in {ydir}")
     try:
-        _serve(twin, s, tm_port, tc_port, host, speed, duration_h)
+        _serve(twin, s, tm_port, tc_port, host, speed, duration_h, state)
     finally:
         if proc is not None:
             Y.stop(proc)
 
 
-def _serve(twin, s, tm_port, tc_port, host, speed, duration_h) -> None:
+def _serve(twin, s, tm_port, tc_port, host, speed, duration_h, state=None) -> None:
+    from lupex import io
     from lupex.ops.link import Session
+
+    save = None if state is None else (lambda snap: io.write_json(state, snap))
 
     with Session(twin, ground_port=tm_port, tc_port=tc_port, host=host) as sess:
         typer.echo(f"twin of the rover on {s.name} at ({s.start_xy[0]:.0f}, {s.start_xy[1]:.0f}) m, "
                    f"{str(s.light.times[0])[:19]} UTC, x{speed:g}")
         typer.echo(f"telecommands: udp://{host}:{sess.tc_port}  telemetry to: udp://{host}:{tm_port}  (Ctrl-C stops)")
         span_s = s.t_end_unix_s - sess.t
-        sess.run(span_s if duration_h is None else min(duration_h * 3600.0, span_s), speed)
+        sess.run(span_s if duration_h is None else min(duration_h * 3600.0, span_s), speed, save=save)
         st = sess.stats
         typer.echo(f"stopped at {str(__import__('numpy').datetime64(int(sess.t), 's'))} UTC: {st.tc_read} telecommands read "
                    f"({st.tc_lost} lost outside a pass), {st.tm_sent} telemetry packets sent, "

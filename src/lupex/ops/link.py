@@ -226,9 +226,21 @@ class Session:
                 nxt = min(end, self.t + 1e-6)
             self.twin.advance(nxt - self.t)
 
-    def run(self, duration_s: float, speed: float = 1.0, *, stop=lambda: False) -> None:
-        """Follow the wall clock x ``speed`` for ``duration_s`` simulated seconds (or until ``stop()`` is true)."""
+    def run(self, duration_s: float, speed: float = 1.0, *, stop=lambda: False, save=None, save_every_s: float = 600.0) -> None:
+        """Follow the wall clock x ``speed`` for ``duration_s`` simulated seconds (or until ``stop()`` is true).
+
+        ``save``: a callable given the twin's :meth:`~lupex.ops.twin.Twin.snapshot` every ``save_every_s``
+        simulated seconds and at the end (e.g. an atomic write to ``--state``), so a killed twin can resume.
+        """
         speed = check_speed(speed)
+        try:
+            self._run(duration_s, speed, stop, save, save_every_s)
+        finally:
+            if save is not None:
+                save(self.twin.snapshot())
+
+    def _run(self, duration_s, speed, stop, save, save_every_s) -> None:
+        next_save = self.t + save_every_s
         t_end = min(self.t + duration_s, self.twin.site.t_end_unix_s)
         wall0, sim0 = time.monotonic(), self.t
         while self.t < t_end - 1e-9 and not stop():
@@ -237,6 +249,9 @@ class Session:
                 self.advance(target - self.t)
             nxt = min([self.next_hk] + [q[0].t for q in (self.up, self.down) if q])
             self.pump(min(max((nxt - self.t) / speed, 0.0), 0.05))
+            if save is not None and self.t >= next_save:
+                save(self.twin.snapshot())
+                next_save = self.t + save_every_s
         if self.t >= self.twin.site.t_end_unix_s - 1e-9:  # the light series ends: say so, then send what is due
             self.twin._emit(0, 0, K.Status.COMPLETED, K.Reason.END_OF_LIGHT)
             self._flush_events()

@@ -72,6 +72,7 @@ class Reason(enum.IntEnum):
     BATTERY_FLOOR = 14  # the battery hit soc_min: loads shed, rover hibernates
     THERMAL_LIMIT = 15  # a node is below its survival temperature
     END_OF_LIGHT = 16  # the simulated span ends
+    RESTARTED = 17  # the twin was restarted from its saved state; a running activity was lost
 
 
 class Status(enum.IntEnum):

@@ -38,9 +38,13 @@ import numpy as np
 from lupex.instruments import drill as D
 from lupex.ops.packets import Opcode, Reason, Status, Telecommand
 from lupex.ops.world import OpsSite
+from lupex.rover.vehicle import MODES
 from lupex.params import ASSUMED, check_positive, param
 from lupex.rover import mobility, power, thermal
 from lupex.subsurface.profile import Column, two_layer_column
+
+
+MODES_SET = frozenset(MODES)
 
 
 @dataclass(frozen=True)
@@ -410,6 +414,63 @@ class Twin:
             self._emit(a.seq, Opcode.DRILL, Status.ABORTED, Reason.DRILL_STALLED, a.record.reached_m)
         else:
             self._emit(a.seq, Opcode.DRILL, Status.COMPLETED, Reason.OK, a.record.reached_m)
+
+    # ----------------------------------------------------------------- saved state
+    STATE_FORMAT = "lupex-ops-twin/1"
+
+    def snapshot(self) -> dict:
+        """The twin's state as JSON-able numbers (what :meth:`restore` reads); a running activity is named only."""
+        s = self.state
+        return {"format": self.STATE_FORMAT, "site": self.site.name, "t_unix_s": s.t_unix_s, "x_m": s.x_m,
+                "y_m": s.y_m, "heading_deg": s.heading_deg, "mode": s.mode, "battery_wh": s.battery_wh,
+                "temperature_k": [float(v) for v in s.temperature_k], "setpoint_k": [float(v) for v in s.setpoint_k],
+                "odometer_m": s.odometer_m, "drill_depth_m": s.drill_depth_m, "tc_received": s.tc_received,
+                "tc_refused": s.tc_refused, "last_tc_seq": s.last_tc_seq,
+                "solar_w": s.solar_w, "load_w": s.load_w, "heater_w": s.heater_w,
+                "activity": None if s.activity is None else {"opcode": self._activity_op(), "seq": s.activity.seq}}
+
+    def restore(self, snap: dict) -> None:
+        """Continue from a :meth:`snapshot` (InputError if it is not one, or lies outside this site's window/span).
+
+        A drive or drill that was running is not resumed: it is reported ABORTED with reason RESTARTED and the
+        rover waits in standby, as a rover that rebooted would.
+        """
+        from lupex.errors import InputError
+
+        try:
+            if snap.get("format") != self.STATE_FORMAT:
+                raise KeyError("format")
+            t = float(snap["t_unix_s"])
+            xy = (float(snap["x_m"]), float(snap["y_m"]))
+            mode = str(snap["mode"])
+            temps = np.array(snap["temperature_k"], float)
+            sp = np.array(snap["setpoint_k"], float)
+            vals = {k: float(snap[k]) for k in ("heading_deg", "battery_wh", "odometer_m", "drill_depth_m")}
+            counters = {k: int(snap[k]) % 65536 for k in ("tc_received", "tc_refused", "last_tc_seq")}
+            last = {k: float(snap.get(k, 0.0)) for k in ("solar_w", "load_w", "heater_w")}  # the last step's flows
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise InputError(f"the saved twin state is not one lupex ops wrote ({exc}); delete it or give another --state") from None
+        rc = self.site.cell(*xy)
+        if rc is None or not (self.site.t0_unix_s <= t < self.site.t_end_unix_s) or mode not in MODES_SET \
+                or temps.shape != (2,) or sp.shape != (2,) or not np.all(np.isfinite(np.r_[temps, sp, list(vals.values())])):
+            raise InputError("the saved twin state does not fit this site and span (position, time or values); "
+                             "start it with the same --run/--site and a --start/--days that cover it, or delete it")
+        cap = self.site.rover.battery.capacity_wh
+        s = self.state
+        s.t_unix_s, (s.x_m, s.y_m), s.mode = t, xy, mode
+        s.temperature_k, s.setpoint_k = temps, sp
+        s.heading_deg, s.odometer_m, s.drill_depth_m = vals["heading_deg"], vals["odometer_m"], vals["drill_depth_m"]
+        s.battery_wh = float(np.clip(vals["battery_wh"], 0.0, cap))
+        s.tc_received, s.tc_refused, s.last_tc_seq = counters["tc_received"], counters["tc_refused"], counters["last_tc_seq"]
+        s.solar_w, s.load_w, s.heater_w = (max(v, 0.0) if np.isfinite(v) else 0.0 for v in last.values())
+        s.ns_rate_cps = 0.0
+        s.activity = None
+        self.rc = rc
+        act = snap.get("activity")
+        if isinstance(act, dict):
+            if s.mode in ("drive", "drill"):
+                s.mode = "standby"
+            self._emit(int(act.get("seq", 0)), int(act.get("opcode", 0)), Status.ABORTED, Reason.RESTARTED)
 
     # ----------------------------------------------------------------- telemetry values
     def housekeeping(self, budget_rate_bps: float | None = None) -> dict:
