@@ -73,6 +73,20 @@ def test_twin_behind_yamcs(tmp_path):
         archive = client.get_archive("lupex")
         n_before = _until(lambda: len(list(archive.list_packets())), 20)
         assert n_before
+        # the twin dies and restarts from its saved state on the same ports: Yamcs keeps archiving
+        snap = twin.snapshot()
+        halt.set()
+        th.join(10)
+        sess.close()
+        twin = Twin(site)
+        twin.restore(snap)
+        halt = threading.Event()
+        sess = Session(twin, ground_port=tm, tc_port=tc)
+        th = threading.Thread(target=lambda: sess.run(1e9, 60.0, stop=halt.is_set))
+        th.start()
+        n_restart = _until(lambda: (lambda n: n if n > n_before else None)(len(list(archive.list_packets()))), 20)
+        assert n_restart, "telemetry of the restarted twin must reach the archive"
+        n_before = n_restart
         proc.kill()  # SIGKILL: no clean shutdown of the archive
         proc.wait(20)
         proc = start(tmp_path, java, lib)
