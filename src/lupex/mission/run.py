@@ -12,6 +12,7 @@ from contextlib import nullcontext
 import numpy as np
 from dataclasses import dataclass
 from pathlib import Path
+from threadpoolctl import threadpool_limits
 
 from lupex.compute import dask_client
 from lupex.config import Config
@@ -83,7 +84,13 @@ def run_mission(cfg: Config, *, progress: bool = True, resume: bool = False) -> 
     estimate = check_run_fits(cfg, final, resume=resume)
     t0 = time.perf_counter()
     rundir = RunDir(final, overwrite=cfg.output.overwrite, resume=resume, fingerprint=fingerprint(cfg))
-    with rundir as work, Steps(enabled=progress) as steps:
+    # one BLAS thread for the whole run: OpenBLAS rounds differently with 1 and N threads, so a value computed
+    # once and cached (the neutron response table was one) would depend on which phase first needed it, and a
+    # resumed run, a Dask worker (one thread) or a machine with more cores would get other last bits; the
+    # heavy kernels are numba, not BLAS. scipy.linalg is imported first so that its own OpenBLAS is limited too.
+    import scipy.linalg  # noqa: F401
+
+    with threadpool_limits(1), rundir as work, Steps(enabled=progress) as steps:
         log.info("estimate: %s", estimate.line())
         ckpt = Checkpoints(rundir.checkpoints)
         need_client = not (ckpt.has("site") and ckpt.has("landing"))
