@@ -367,7 +367,7 @@ def load_table(path: str = "builtin") -> ResponseTable:
     first campaign leg, a Dask worker) differed in the last bits, and every retrieval with them; the GP fits
     downstream amplified that to ~0.2 % in the lawnmower's hyperparameters after a resume (issue 21).
     """
-    with threadpool_limits(1):  # numpy's OpenBLAS (np.linalg.solve, @), loaded with numpy
+    with threadpool_limits(1, user_api="blas"):  # numpy's OpenBLAS (np.linalg.solve, @), loaded with numpy
         return ResponseTable.load(BUILTIN_TABLE if path == "builtin" else path)
 
 

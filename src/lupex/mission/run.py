@@ -90,7 +90,7 @@ def run_mission(cfg: Config, *, progress: bool = True, resume: bool = False) -> 
     # heavy kernels are numba, not BLAS. scipy.linalg is imported first so that its own OpenBLAS is limited too.
     import scipy.linalg  # noqa: F401
 
-    with threadpool_limits(1), rundir as work, Steps(enabled=progress) as steps:
+    with threadpool_limits(1, user_api="blas"), rundir as work, Steps(enabled=progress) as steps:
         log.info("estimate: %s", estimate.line())
         ckpt = Checkpoints(rundir.checkpoints)
         need_client = not (ckpt.has("site") and ckpt.has("landing"))
