@@ -319,3 +319,24 @@ def test_neutron_table_does_not_depend_on_the_blas_thread_count():
 
     one, two = build(1), build(2)
     assert all(np.array_equal(a, b) for a, b in zip(one, two))
+
+
+def test_run_log_on_a_full_disk_prints_no_traceback(tmp_path, capsys):
+    """logging prints "--- Logging error ---" and a traceback on stderr when its file cannot be written; the
+    run's log drops the record instead (the next product written reports the full disk in one line)."""
+    import logging
+
+    from lupex.mission.rundir import RunDir
+
+    class Full:
+        def write(self, s):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        flush = close = lambda self: None
+
+    rd = RunDir(tmp_path / "x")
+    with rd:
+        real, rd._handler.stream = rd._handler.stream, Full()
+        logging.getLogger("lupex.test").warning("a line that does not fit")
+        rd._handler.stream = real
+    assert "Logging error" not in capsys.readouterr().err
