@@ -105,7 +105,7 @@ def fill(mnt: Path, leave: int = 0) -> None:
 
 def lupex(*args, env=None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "lupex", *map(str, args)], capture_output=True, text=True,
-                          timeout=300, env={**os.environ, "PYTHONPATH": SRC, **(env or {})})
+                          timeout=900, env={**os.environ, "PYTHONPATH": SRC, **(env or {})})
 
 
 def test_small_real_tmpfs_is_refused_before_the_run(tmpfs):
@@ -340,3 +340,25 @@ def test_run_log_on_a_full_disk_prints_no_traceback(tmp_path, capsys):
         logging.getLogger("lupex.test").warning("a line that does not fit")
         rd._handler.stream = real
     assert "Logging error" not in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- the reported late aborts, for real
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("args", [
+    # "start and goal are the same cell" (issue 21): the quick 8 km synthetic site over 30 days
+    ["--set", "site.name=synthetic", "--set", "site.size_m=8000", "--set", "site.pixel_m=40", "--days", "30",
+     "--step-hours", "6"],
+    # "goal cell ... on an impassable slope" (issue 21): the default site, 30 days at 6 h, 90 azimuths
+    ["--days", "30", "--step-hours", "6", "--azimuths", "90"],
+], ids=["quick-30-days", "default-site-90-azimuths"])
+def test_reported_late_aborts_complete(tmp_path, args):
+    """The two valid inputs that used to stop late now finish (about 3 min each on 2 cores): exit 0, the site
+    products, and either a planned first traverse or the note saying why there is none."""
+    r = lupex("run", "--out", tmp_path / "x", *args, "-q")
+    assert r.returncode == 0, r.stderr
+    final = tmp_path / "x"
+    assert (final / "dem.tif").is_file() and (final / "sites.csv").is_file() and (final / "report.html").is_file()
+    notes = json.loads((final / "manifest.json").read_text())["notes"]
+    assert (final / "rover_plan.geojson").is_file() or any("First traverse: NOT PLANNED" in n for n in notes)
