@@ -130,6 +130,8 @@ def run(
         from lupex.report.summary import console_table
 
         out.print(console_table(result.verdicts))
+    for note in result.notes:  # valid input the site rules out (e.g. no traverse): a finding, exit 0
+        out.print(note, style="bold yellow", markup=False, highlight=False)
 
 
 @app.command()

@@ -104,6 +104,7 @@ from pathlib import Path
 
 import numpy as np
 from scipy.special import betainc, gamma
+from threadpoolctl import threadpool_limits
 
 from lupex.errors import ConfigError, InputError
 from lupex.params import check_non_negative, check_positive, check_range, check_rng, param
@@ -358,7 +359,16 @@ def smooth_grid(x, y, z, sigma, chi2_per_point, pinned=None):
 
 @lru_cache(maxsize=4)
 def load_table(path: str = "builtin") -> ResponseTable:
-    return ResponseTable.load(BUILTIN_TABLE if path == "builtin" else path)
+    """The response table at ``path`` ("builtin": the package's), smoothed and splined once per process.
+
+    Built on one BLAS thread: the smoothing solves dense normal equations (:func:`smooth_grid`), and
+    OpenBLAS's multi-threaded solve rounds differently from its single-threaded one, so a table built where
+    BLAS had two threads (a run's first survey) and one built under ``threadpool_limits(1)`` (a resumed run's
+    first campaign leg, a Dask worker) differed in the last bits, and every retrieval with them; the GP fits
+    downstream amplified that to ~0.2 % in the lawnmower's hyperparameters after a resume (issue 21).
+    """
+    with threadpool_limits(1, user_api="blas"):  # numpy's OpenBLAS (np.linalg.solve, @), loaded with numpy
+        return ResponseTable.load(BUILTIN_TABLE if path == "builtin" else path)
 
 
 @dataclass(frozen=True)

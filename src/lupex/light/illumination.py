@@ -33,6 +33,7 @@ workers with the same kernel and inputs, giving identical numbers.
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 import weakref
@@ -154,10 +155,16 @@ def horizon_store(shape, n_az: int, max_bytes: int, tmpdir=None) -> np.ndarray:
     d = Path(tmpdir) if tmpdir is not None else Path(tempfile.gettempdir())
     d.mkdir(parents=True, exist_ok=True)
     fd, path = tempfile.mkstemp(prefix="lupex-horizon-", suffix=".f32", dir=d)
-    os.close(fd)
     try:
+        # reserve every block now: a memory-mapped page that cannot be backed later (a full disk) kills the
+        # process with SIGBUS, where this raises ENOSPC that the message below explains
+        _reserve(fd, nbytes)
+        os.close(fd)
+        fd = -1
         mm = np.memmap(path, dtype=np.float32, mode="w+", shape=(n_az, ny, nx))
     except OSError as exc:
+        if fd >= 0:
+            os.close(fd)
         os.unlink(path)
         raise InputError(
             f"cannot create a {nbytes / 2**30:.1f} GiB horizon file in {d} ({exc}); "
@@ -165,6 +172,22 @@ def horizon_store(shape, n_az: int, max_bytes: int, tmpdir=None) -> np.ndarray:
         ) from exc
     weakref.finalize(mm, _unlink_quiet, path)
     return mm
+
+
+def _reserve(fd: int, nbytes: int) -> None:
+    """Allocate ``nbytes`` of disk for the open file ``fd`` (posix_fallocate; where the file system cannot,
+    OSError ENOSPC when it has less free than that)."""
+    try:
+        os.posix_fallocate(fd, 0, nbytes)
+        return
+    except AttributeError:  # pragma: no cover (not POSIX)
+        pass
+    except OSError as exc:
+        if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+            raise
+    st = os.fstatvfs(fd)
+    if st.f_bavail * st.f_frsize < nbytes:
+        raise OSError(errno.ENOSPC, "No space left on device")
 
 
 def _unlink_quiet(path) -> None:

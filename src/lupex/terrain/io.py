@@ -962,11 +962,19 @@ def write_geotiff(da: xr.DataArray, path: str | os.PathLike, *, nodata=None, kee
     tags = {k: str(da.attrs[k]) for k in keys if k in da.attrs}
     if code:
         tags[CRS_AUTHORITY_TAG] = code
-    with atomic_path(path, suffix=".tif") as tmp:
-        with rasterio.open(tmp, "w", **profile) as dst:
+    # built in memory (compressed), then written as bytes: on a full disk GDAL prints libtiff's complaints on
+    # stderr and closes "successfully", so the truncated file would have been renamed into place; a Python write
+    # raises ENOSPC, which atomic_path turns into the one-line message
+    from rasterio.io import MemoryFile
+
+    with MemoryFile() as mem:
+        with mem.open(**profile) as dst:
             dst.write(np.ascontiguousarray(arr), 1)
             if tags:
                 dst.update_tags(**tags)
             if "long_name" in da.attrs:
                 dst.set_band_description(1, str(da.attrs["long_name"]))
+        data = mem.read()
+    with atomic_path(path, suffix=".tif") as tmp:
+        tmp.write_bytes(data)
     return path
