@@ -162,86 +162,183 @@ def _higher(ax, ay, bx, by, ox, oy):
     return (ax - ox) * (by - oy) - (ay - oy) * (bx - ox) > 0.0
 
 
-@njit(cache=True, parallel=True)
-def query_cells(zf, x0f, y0f, pf, h_m, dir_x, dir_y, lat_x, lat_y, cx, cy, v_lo, spacing, ds, radius,
-                u_first, n_samp, n_hull, hx, hy, inv_k, dinv_k, late_n, late_at, out_deg):
-    """``out_deg[r, c] = max(out_deg[r, c], far-field horizon of cell (r, c))`` in degrees.
+@njit(cache=True, inline="always")
+def _max_slope(hx, hy, j, m, ox, oy):
+    """Largest slope ``(ty - oy) / (tx - ox)`` from ``(ox, oy)`` (behind all of them) to hull vertices 0..m-1 of line j."""
+    lo = 0
+    hi = m - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if _higher(hx[j, mid], hy[j, mid], hx[j, mid + 1], hy[j, mid + 1], ox, oy):
+            lo = mid + 1
+        else:
+            hi = mid
+    return (hy[j, lo] - oy) / (hx[j, lo] - ox)
 
-    The cell (centre ``(x0f + c pf, y0f - r pf)``, eye ``zf[r, c] + h_m``) belongs to the nearest line
-    ``j`` (lateral offset <= spacing / 2). Its arc position on the line is ``s = u/k + u**2/2 d(1/k)/du``
-    (``|u|`` is at most the site's half diagonal). When all the line's targets lie ahead (``u`` before
-    the first sample) the highest one is the hull vertex tangent from the eye: the angle seen from a
-    point behind the hull is unimodal along it, so a binary search finds it, or, for the next cell on
-    the same line, a walk from the previous cell's vertex (usually a step or two). A cell past its
-    line's first sample (where the line leaves the footprint before the cell's own ray does) is left to
-    :func:`late_cells` and recorded: ``late_at[r, :late_n[r]]`` hold their columns. Cells
-    are visited row by row (down the columns was slower for lines near the y axis: strided memory
-    costs more than the extra binary searches). Elevation is measured from the eye's own horizontal
-    (exact on the sphere).
+
+@njit(cache=True, inline="always")
+def _block_bound(p, q, blk, x0f, y0f, pf, zlo, zhi, dir_x, dir_y, lat_x, lat_y, cx, cy, v_lo, inv_spacing,
+                 radius, u_first, n_samp, n_hull, hx, hy, inv_k, dinv_k):
+    """An upper bound (rad; +inf: none made, -inf: no far terrain) on the far-field horizon of every cell of block
+    (p, q) (rows ``p*blk .. p*blk+blk-1``, columns ``q*blk ..``) that :func:`query_cells` computes itself.
+
+    ``zlo``/``zhi`` are the block's lowest and highest eye heights (ground + observer), m. For each line ``j`` the
+    block's cells may take, their eyes lie in the box ``[x_lo, x_hi] x [y_lo, inf)`` of the line's plane (from the
+    block's arc range ``[g_lo, g_hi]`` and eye heights). For an eye in that box and a target ahead of ``x_hi`` the
+    slope ``(ty - oy) / (tx - ox)`` is largest at the lowest eye, ``y_lo``, and, being ``c / (tx - ox)``, monotone
+    in ``ox``, so at ``x_lo`` or ``x_hi``; over the line's samples the largest is a hull vertex (tangent by binary
+    search). The elevation is that plane angle plus the eye's own central angle (its horizontal is turned by
+    ``g``), hence ``e <= atan(max slope) + g_hi``. No bound where a cell of the block may be past its line's first
+    sample (:func:`late_cells` takes those) or the box is not behind every sample.
+    """
+    n_lines = hx.shape[0]
+    u_lo = np.inf
+    u_hi = -np.inf
+    v_mn = np.inf
+    v_mx = -np.inf
+    for a in range(2):  # u and v are linear in x and y: their extremes are at the block's corner cells
+        for b in range(2):
+            rx = x0f + (q * blk + b * (blk - 1)) * pf - cx
+            ry = y0f - (p * blk + a * (blk - 1)) * pf - cy
+            u = rx * dir_x + ry * dir_y
+            v = (rx * lat_x + ry * lat_y - v_lo) * inv_spacing + 0.5
+            u_lo = min(u_lo, u)
+            u_hi = max(u_hi, u)
+            v_mn = min(v_mn, v)
+            v_mx = max(v_mx, v)
+    j_lo = min(max(int(np.floor(v_mn - 1e-6)), 0), n_lines - 1)
+    j_hi = min(max(int(np.floor(v_mx + 1e-6)), 0), n_lines - 1)
+    best = -np.inf
+    for j in range(j_lo, j_hi + 1):
+        m = n_hull[j]
+        if n_samp[j] == 0 or m == 0:
+            continue
+        if u_hi >= u_first[j] - 1.0:
+            return np.inf
+        g_lo = (u_lo * inv_k[j] + 0.5 * u_lo * u_lo * dinv_k[j]) / radius
+        g_hi = (u_hi * inv_k[j] + 0.5 * u_hi * u_hi * dinv_k[j]) / radius
+        s_lo, c_lo, o_lo = _sincos_small(g_lo)
+        s_hi, c_hi, o_hi = _sincos_small(g_hi)
+        x_lo = (radius + (zlo if g_lo >= 0.0 else zhi)) * s_lo
+        x_hi = (radius + (zhi if g_hi >= 0.0 else zlo)) * s_hi
+        if abs(g_hi) >= abs(g_lo):
+            y_lo = zlo * c_hi - radius * o_hi
+        else:
+            y_lo = zlo * c_lo - radius * o_lo
+        if x_hi >= hx[j, 0] - 1.0:
+            return np.inf
+        sl = max(_max_slope(hx, hy, j, m, x_hi, y_lo), _max_slope(hx, hy, j, m, x_lo, y_lo))
+        best = max(best, np.arctan(sl) + g_hi)
+    return best
+
+
+@njit(cache=True, parallel=True)
+def query_cells(zf, x0f, y0f, pf, h_m, dir_x, dir_y, lat_x, lat_y, cx, cy, v_lo, n_lines, spacing, radius,
+                u_first, n_samp, n_hull, hx, hy, inv_k, dinv_k, late_n, late_at, out_deg,
+                blk, zmin_blk, zmax_blk, margin_deg, bound_deg):
+    """``out_deg[k, r, c] = max(out_deg[k, r, c], far-field horizon of cell (r, c) at azimuth k)`` in degrees.
+
+    One parallel region for a batch of azimuths ``k`` (geometry ``dir_*[k]``, ``lat_*[k]``, ``v_lo[k]``,
+    ``n_lines[k]``; the line arrays carry ``k`` first). The cell (centre ``(x0f + c pf, y0f - r pf)``, eye
+    ``zf[r, c] + h_m``) belongs to the nearest line ``j`` (lateral offset <= spacing / 2). Its arc position on
+    the line is ``s = u/k + u**2/2 d(1/k)/du`` (``|u|`` is at most the site's half diagonal). When all the
+    line's targets lie ahead (``u`` before the first sample) the highest one is the hull vertex tangent from
+    the eye: the angle seen from a point behind the hull is unimodal along it, so a binary search finds it,
+    or, for the next cell on the same line, a walk from the previous cell's vertex (usually a step or two).
+    A cell past its line's first sample (where the line leaves the footprint before the cell's own ray does)
+    is left to :func:`late_cells` and recorded: ``late_at[k, r, :late_n[k, r]]`` hold their columns. Cells
+    are visited row by row (down the columns was slower for lines near the y axis: strided memory costs more
+    than the extra binary searches). Elevation is measured from the eye's own horizontal (exact on the sphere).
+
+    Culling (``blk > 0``): the cells go in blocks of ``blk x blk`` (lowest and highest eye ``zmin_blk``,
+    ``zmax_blk``, m); a block's bound (:func:`_block_bound`, deg, plus ``margin_deg``, kept in
+    ``bound_deg[k]``) is made once per azimuth, and a cell whose cube value is already >= it is skipped: its
+    far field cannot raise it, so the folded cube is the same as without culling.
     """
     ny, nx = zf.shape
-    n_lines = hx.shape[0]
+    nk = dir_x.size
     inv_spacing = 1.0 / spacing
     rad = np.float32(np.pi / 180.0)
-    for r in prange(ny):
-        late_n[r] = 0
-        prev_j = -1
-        kb = 0
-        # u, v of the row's first cell and their steps along the row
-        rx = x0f - cx
-        ry = y0f - r * pf - cy
-        u0 = rx * dir_x + ry * dir_y
-        du = pf * dir_x
-        v0 = (rx * lat_x + ry * lat_y - v_lo) * inv_spacing + 0.5
-        dv = pf * lat_x * inv_spacing
-        for c in range(nx):
-            u = u0 + c * du
-            j = int(np.floor(v0 + c * dv))
-            j = min(max(j, 0), n_lines - 1)
-            n = n_samp[j]
-            if n == 0:
-                continue
-            g = (u * inv_k[j] + 0.5 * u * u * dinv_k[j]) / radius
-            sg, cg, omc = _sincos_small(g)
-            zo = zf[r, c] + h_m
-            ox = (radius + zo) * sg
-            oy = zo * cg - radius * omc
-            if u < u_first[j] - 1e-6:
-                m = n_hull[j]
-                if j != prev_j:
-                    lo = 0
-                    hi = m - 1
-                    while lo < hi:
-                        mid = (lo + hi) // 2
-                        if _higher(hx[j, mid], hy[j, mid], hx[j, mid + 1], hy[j, mid + 1], ox, oy):
-                            lo = mid + 1
-                        else:
-                            hi = mid
-                    kb = lo
-                    prev_j = j
-                else:
-                    while kb + 1 < m and _higher(hx[j, kb], hy[j, kb], hx[j, kb + 1], hy[j, kb + 1], ox, oy):
-                        kb += 1
-                    while kb > 0 and not _higher(hx[j, kb - 1], hy[j, kb - 1], hx[j, kb], hy[j, kb], ox, oy):
-                        kb -= 1
-                tx = hx[j, kb]
-                ty = hy[j, kb]
-            else:
-                late_at[r, late_n[r]] = c
-                late_n[r] += 1
-                continue
-            dx = tx - ox
-            dy = ty - oy
-            tan_e = (dx * sg + dy * cg) / (dx * cg - dy * sg)
-            # skip the arctangent where the cube's value is surely higher: tan x >= x on [0, pi/2)
-            # and tan x >= 4x/pi on [-pi/4, 0) (the chord of the concave branch)
-            en = out_deg[r, c] * rad
-            lb = en if en >= 0.0 else (1.2732395 * en if en >= -0.785 else -np.inf)
-            if tan_e <= lb:
-                continue
-            e = _DEG32 * np.arctan(np.float32(tan_e))  # atanf: the cube is float32 anyway
-            if e > out_deg[r, c]:
-                out_deg[r, c] = e
+    step = blk if blk > 0 else 8
+    nby = (ny + step - 1) // step
+    nbx = (nx + step - 1) // step
+    for it in prange(nk * nby):
+        k = it // nby
+        p = it - k * nby
+        dxk = dir_x[k]
+        dyk = dir_y[k]
+        lxk = lat_x[k]
+        lyk = lat_y[k]
+        vlk = v_lo[k]
+        nlk = n_lines[k]
+        if blk > 0:
+            for q in range(nbx):
+                bb = _block_bound(p, q, blk, x0f, y0f, pf, zmin_blk[p, q], zmax_blk[p, q], dxk, dyk, lxk, lyk,
+                                  cx, cy, vlk, inv_spacing, radius, u_first[k, :nlk], n_samp[k, :nlk],
+                                  n_hull[k, :nlk], hx[k, :nlk], hy[k, :nlk], inv_k[k, :nlk], dinv_k[k, :nlk])
+                bound_deg[k, p, q] = np.float32(bb * (180.0 / np.pi) + margin_deg) if np.isfinite(bb) else bb
+        for r in range(p * step, min(ny, (p + 1) * step)):
+            late_n[k, r] = 0
+            prev_j = -1
+            kb = 0
+            # u, v of the row's first cell and their steps along the row
+            rx = x0f - cx
+            ry = y0f - r * pf - cy
+            u0 = rx * dxk + ry * dyk
+            du = pf * dxk
+            v0 = (rx * lxk + ry * lyk - vlk) * inv_spacing + 0.5
+            dv = pf * lxk * inv_spacing
+            for q in range(nbx):
+                lim = bound_deg[k, p, q] if blk > 0 else np.float32(np.inf)
+                for c in range(q * step, min(nx, (q + 1) * step)):
+                    if out_deg[k, r, c] >= lim:
+                        continue
+                    u = u0 + c * du
+                    j = int(np.floor(v0 + c * dv))
+                    j = min(max(j, 0), nlk - 1)
+                    n = n_samp[k, j]
+                    if n == 0:
+                        continue
+                    if u >= u_first[k, j] - 1e-6:
+                        late_at[k, r, late_n[k, r]] = c
+                        late_n[k, r] += 1
+                        continue
+                    g = (u * inv_k[k, j] + 0.5 * u * u * dinv_k[k, j]) / radius
+                    sg, cg, omc = _sincos_small(g)
+                    zo = zf[r, c] + h_m
+                    ox = (radius + zo) * sg
+                    oy = zo * cg - radius * omc
+                    m = n_hull[k, j]
+                    if j != prev_j:
+                        lo = 0
+                        hi = m - 1
+                        while lo < hi:
+                            mid = (lo + hi) // 2
+                            if _higher(hx[k, j, mid], hy[k, j, mid], hx[k, j, mid + 1], hy[k, j, mid + 1], ox, oy):
+                                lo = mid + 1
+                            else:
+                                hi = mid
+                        kb = lo
+                        prev_j = j
+                    else:
+                        while kb + 1 < m and _higher(hx[k, j, kb], hy[k, j, kb], hx[k, j, kb + 1], hy[k, j, kb + 1],
+                                                     ox, oy):
+                            kb += 1
+                        while kb > 0 and not _higher(hx[k, j, kb - 1], hy[k, j, kb - 1], hx[k, j, kb], hy[k, j, kb],
+                                                     ox, oy):
+                            kb -= 1
+                    dx = hx[k, j, kb] - ox
+                    dy = hy[k, j, kb] - oy
+                    tan_e = (dx * sg + dy * cg) / (dx * cg - dy * sg)
+                    # skip the arctangent where the cube's value is surely higher: tan x >= x on [0, pi/2)
+                    # and tan x >= 4x/pi on [-pi/4, 0) (the chord of the concave branch)
+                    en = out_deg[k, r, c] * rad
+                    lb = en if en >= 0.0 else (1.2732395 * en if en >= -0.785 else -np.inf)
+                    if tan_e <= lb:
+                        continue
+                    e = _DEG32 * np.arctan(np.float32(tan_e))  # atanf: the cube is float32 anyway
+                    if e > out_deg[k, r, c]:
+                        out_deg[k, r, c] = e
 
 
 @njit(cache=True)
