@@ -131,7 +131,7 @@ def test_mazarico2011_point001_on_the_cap(cap, site01, ridge_0m):
     the surface with their 240 m LOLA DEMs. SECOND-HAND: the paper's table could not be read here; location and
     value are as public code citing the paper quotes them (docs/REFERENCES.md#mazarico2011-point001). Their period
     is not at hand either: lupex uses a whole precession cycle (2017-2037), whose mean depends little on the start.
-    lupex on the 240 m cap (ray march, 360 az, 1 h): 84.5 % (docs/VALIDATION.md). Allowed: 5.5 points (unknown
+    lupex on the 240 m cap (ray march, 360 az, 1 h): 85.2 % (docs/VALIDATION.md). Allowed: 5.5 points (unknown
     period, their 240 m DEM of 2010 vs the LDEM_75S release resampled here, 180 az and 6 h steps here). On the
     20 m Site01 DEM the same coordinates fall on the ridge's flank, lit far less: a 240 m cell averages crest and
     flank, so the resolution matters more than the model there. 6 h and 12 h steps agree within 0.5 points."""
