@@ -44,17 +44,19 @@ def _sincos_mid(g):
     return s, 1.0 - omc, omc
 
 
-@njit(cache=True)
-def build_lines(zc, x0c, y0c, pc, dir_x, dir_y, lat_x, lat_y, cx, cy, v_lo, spacing,
+@njit(cache=True, parallel=True)
+def build_lines(zc, x0c, y0c, pc, dir_x, dir_y, lat_x, lat_y, cx, cy, v_lo, n_lines, spacing,
                 ex_x0, ex_x1, ex_y0, ex_y1, u_lo, max_d, ds, radius, k0,
-                u_first, n_samp, xs, ys, hull, n_hull, inv_k, dinv_k, hx, hy):
-    """Sample, place and hull the regional DEM ``zc`` along each line ``j`` (rows of the outputs).
+                u_first, n_samp, xs, ys, n_hull, inv_k, dinv_k, hx, hy):
+    """Sample, place and hull the regional DEM ``zc`` along each line ``j`` of each azimuth ``k`` of a batch.
 
-    Line ``j`` runs through ``p_j = c + (v_lo + j*spacing) * lat`` in the direction ``dir`` (projected
-    metres). Its targets are the samples at ``u = u_start + i*ds`` (i >= 1) with ``u_start`` the line's
-    exit from the excluded rectangle ``[ex_x0, ex_x1] x [ex_y0, ex_y1]`` (``u_lo`` when the line misses
-    it), inside the regional grid's cell-centre domain and within ``max_d`` of ``c``. Heights are
-    bilinear in ``zc`` (row 0 at ``y0c``, column 0 at ``x0c``, pixel ``pc``).
+    Azimuth ``k`` has ``n_lines[k]`` lines; its geometry is ``dir_*[k]``, ``lat_*[k]``, ``v_lo[k]``,
+    ``u_lo[k]``, and its outputs are ``[k, j]`` rows. Line ``j`` runs through
+    ``p_j = c + (v_lo + j*spacing) * lat`` in the direction ``dir`` (projected metres). Its targets are the
+    samples at ``u = u_start + i*ds`` (i >= 1) with ``u_start`` the line's exit from the excluded rectangle
+    ``[ex_x0, ex_x1] x [ex_y0, ex_y1]`` (``u_lo`` when the line misses it), inside the regional grid's
+    cell-centre domain and within ``max_d`` of ``c``. Heights are bilinear in ``zc`` (row 0 at ``y0c``,
+    column 0 at ``x0c``, pixel ``pc``).
 
     True arc length from the foot point (polar stereographic, scale ``k = k0 (1 + rho**2 / (4 k0**2 R**2))``,
     integrated in closed form along the straight projected line):
@@ -62,89 +64,100 @@ def build_lines(zc, x0c, y0c, pc, dir_x, dir_y, lat_x, lat_y, cx, cy, v_lo, spac
     That closed form places the first sample; the next ones add ``ds / k`` at the step's midpoint (the
     midpoint rule's error, ``ds**3/24 |(1/k)''|``, is below 1e-6 m per step).
     ``inv_k``/``dinv_k`` are ``1/k`` and ``d(1/k)/du`` at the foot, for the observers' (short) offsets.
-    ``hx``/``hy`` get the hull vertices' coordinates (``n_hull`` of them per line).
+    ``hx``/``hy`` get the hull vertices' coordinates (``n_hull`` of them per line): the monotone chain's
+    stack itself.
     """
-    n_lines, max_s = xs.shape
+    n_max = xs.shape[1]
+    for it in prange(dir_x.size * n_max):  # one region for the batch (a region per azimuth cost more than it saved)
+        k = it // n_max
+        j = it - k * n_max
+        if j < n_lines[k]:
+            _build_line(zc, x0c, y0c, pc, dir_x[k], dir_y[k], lat_x[k], lat_y[k], cx, cy, v_lo[k] + j * spacing,
+                        ex_x0, ex_x1, ex_y0, ex_y1, u_lo[k], max_d, ds, radius, k0, k, j,
+                        u_first, n_samp, xs, ys, n_hull, inv_k, dinv_k, hx, hy)
+
+
+@njit(cache=True)
+def _build_line(zc, x0c, y0c, pc, dir_x, dir_y, lat_x, lat_y, cx, cy, v, ex_x0, ex_x1, ex_y0, ex_y1, u_lo,
+                max_d, ds, radius, k0, k, j, u_first, n_samp, xs, ys, n_hull, inv_k, dinv_k, hx, hy):
+    """Line ``j`` of azimuth ``k`` at lateral offset ``v`` (see :func:`build_lines`)."""
+    max_s = xs.shape[2]
     nyc, nxc = zc.shape
     x1c = x0c + (nxc - 1) * pc
     y1c = y0c - (nyc - 1) * pc
     q = 4.0 * k0 * k0 * radius * radius
-    for j in range(n_lines):  # serial: ~3 ms per azimuth, less than a parallel region costs on a busy machine
-        v = v_lo + j * spacing
-        px = cx + v * lat_x
-        py = cy + v * lat_y
-        a_in, a_out = _slab(px, dir_x, ex_x0, ex_x1)
-        b_in, b_out = _slab(py, dir_y, ex_y0, ex_y1)
-        t_in = max(a_in, b_in)
-        t_out = min(a_out, b_out)
-        u_start = t_out if t_in <= t_out else u_lo
-        a_in, a_out = _slab(px, dir_x, x0c, x1c)
-        b_in, b_out = _slab(py, dir_y, y1c, y0c)
-        u_end = min(a_out, b_out)
-        if max_d * max_d > v * v:
-            u_end = min(u_end, np.sqrt(max_d * max_d - v * v))
+    px = cx + v * lat_x
+    py = cy + v * lat_y
+    a_in, a_out = _slab(px, dir_x, ex_x0, ex_x1)
+    b_in, b_out = _slab(py, dir_y, ex_y0, ex_y1)
+    t_in = max(a_in, b_in)
+    t_out = min(a_out, b_out)
+    u_start = t_out if t_in <= t_out else u_lo
+    a_in, a_out = _slab(px, dir_x, x0c, x1c)
+    b_in, b_out = _slab(py, dir_y, y1c, y0c)
+    u_end = min(a_out, b_out)
+    if max_d * max_d > v * v:
+        u_end = min(u_end, np.sqrt(max_d * max_d - v * v))
+    else:
+        u_end = -np.inf
+    rho2 = px * px + py * py
+    bb = px * dir_x + py * dir_y
+    cc = np.sqrt(q + rho2 - bb * bb)
+    fac = 4.0 * k0 * radius * radius / cc
+    at0 = np.arctan(bb / cc)
+    kf = k0 * (1.0 + rho2 / q)
+    inv_k[k, j] = 1.0 / kf
+    dinv_k[k, j] = -(2.0 * k0 * bb / q) / (kf * kf)
+    u_first[k, j] = u_start + ds
+    n = 0
+    top = -1
+    s_arc = 0.0
+    while n < max_s:
+        u = u_start + (n + 1) * ds
+        if u > u_end:
+            break
+        qx = px + u * dir_x
+        qy = py + u * dir_y
+        fc = (qx - x0c) / pc
+        fr = (y0c - qy) / pc
+        fc = min(max(fc, 0.0), nxc - 1.0)
+        fr = min(max(fr, 0.0), nyc - 1.0)
+        i0 = min(int(fr), nyc - 2)
+        c0 = min(int(fc), nxc - 2)
+        wr = fr - i0
+        wc = fc - c0
+        z = ((1.0 - wr) * ((1.0 - wc) * zc[i0, c0] + wc * zc[i0, c0 + 1])
+             + wr * ((1.0 - wc) * zc[i0 + 1, c0] + wc * zc[i0 + 1, c0 + 1]))
+        if n == 0:  # closed form to the first sample, then the midpoint rule step by step
+            s_arc = fac * (np.arctan((u + bb) / cc) - at0)
         else:
-            u_end = -np.inf
-        rho2 = px * px + py * py
-        bb = px * dir_x + py * dir_y
-        cc = np.sqrt(q + rho2 - bb * bb)
-        fac = 4.0 * k0 * radius * radius / cc
-        at0 = np.arctan(bb / cc)
-        kf = k0 * (1.0 + rho2 / q)
-        inv_k[j] = 1.0 / kf
-        dinv_k[j] = -(2.0 * k0 * bb / q) / (kf * kf)
-        u_first[j] = u_start + ds
-        n = 0
-        top = -1
-        s_arc = 0.0
-        while n < max_s:
-            u = u_start + (n + 1) * ds
-            if u > u_end:
+            um = u - 0.5 * ds
+            s_arc += ds / (k0 * (1.0 + (rho2 + um * (2.0 * bb + um)) / q))
+        g = s_arc / radius
+        if abs(g) < 0.3:
+            sg, cg, omc = _sincos_mid(g)
+        else:
+            sg = np.sin(g)
+            cg = np.cos(g)
+            omc = 2.0 * np.sin(0.5 * g) ** 2
+        X = (radius + z) * sg
+        Y = z * cg - radius * omc
+        xs[k, j, n] = X
+        ys[k, j, n] = Y
+        # upper convex hull, X increasing (monotone chain): drop vertices that do not turn clockwise
+        while top >= 1:
+            ax = hx[k, j, top - 1]
+            ay = hy[k, j, top - 1]
+            if (hx[k, j, top] - ax) * (Y - ay) - (hy[k, j, top] - ay) * (X - ax) >= 0.0:
+                top -= 1
+            else:
                 break
-            qx = px + u * dir_x
-            qy = py + u * dir_y
-            fc = (qx - x0c) / pc
-            fr = (y0c - qy) / pc
-            fc = min(max(fc, 0.0), nxc - 1.0)
-            fr = min(max(fr, 0.0), nyc - 1.0)
-            i0 = min(int(fr), nyc - 2)
-            c0 = min(int(fc), nxc - 2)
-            wr = fr - i0
-            wc = fc - c0
-            z = ((1.0 - wr) * ((1.0 - wc) * zc[i0, c0] + wc * zc[i0, c0 + 1])
-                 + wr * ((1.0 - wc) * zc[i0 + 1, c0] + wc * zc[i0 + 1, c0 + 1]))
-            if n == 0:  # closed form to the first sample, then the midpoint rule step by step
-                s_arc = fac * (np.arctan((u + bb) / cc) - at0)
-            else:
-                um = u - 0.5 * ds
-                s_arc += ds / (k0 * (1.0 + (rho2 + um * (2.0 * bb + um)) / q))
-            g = s_arc / radius
-            if abs(g) < 0.3:
-                sg, cg, omc = _sincos_mid(g)
-            else:
-                sg = np.sin(g)
-                cg = np.cos(g)
-                omc = 2.0 * np.sin(0.5 * g) ** 2
-            X = (radius + z) * sg
-            Y = z * cg - radius * omc
-            xs[j, n] = X
-            ys[j, n] = Y
-            # upper convex hull, X increasing (monotone chain): drop vertices that do not turn clockwise
-            while top >= 1:
-                a = hull[j, top - 1]
-                b = hull[j, top]
-                if (xs[j, b] - xs[j, a]) * (Y - ys[j, a]) - (ys[j, b] - ys[j, a]) * (X - xs[j, a]) >= 0.0:
-                    top -= 1
-                else:
-                    break
-            top += 1
-            hull[j, top] = n
-            n += 1
-        n_samp[j] = n
-        n_hull[j] = top + 1
-        for i in range(top + 1):  # the hull's vertices side by side, for the queries
-            hx[j, i] = xs[j, hull[j, i]]
-            hy[j, i] = ys[j, hull[j, i]]
+        top += 1
+        hx[k, j, top] = X
+        hy[k, j, top] = Y
+        n += 1
+    n_samp[k, j] = n
+    n_hull[k, j] = top + 1
 
 
 @njit(cache=True, inline="always")

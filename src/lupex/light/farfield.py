@@ -218,7 +218,6 @@ class _Lines:
         self.n_samp = np.zeros((k, n), np.int64)
         self.xs = np.empty((k, n, m))
         self.ys = np.empty((k, n, m))
-        self.hull = np.empty((n, m), np.int64)  # scratch of one build
         self.n_hull = np.zeros((k, n), np.int64)
         self.inv_k = np.empty((k, n))
         self.dinv_k = np.empty((k, n))
@@ -226,7 +225,7 @@ class _Lines:
         self.hy = np.empty((k, n, m))
         self.late_n = np.zeros((k, site.z_m.shape[0]), np.int64)
         self.late_at = np.empty((k, *site.z_m.shape), np.int32)
-        self.geo = np.empty((6, k))  # per azimuth: dir_x, dir_y, lat_x, lat_y, v_lo, line count
+        self.geo = np.empty((7, k))  # per azimuth: dir_x, dir_y, lat_x, lat_y, v_lo, line count, u_lo
         self.centre = (cx, cy)
 
 
@@ -272,7 +271,7 @@ def _fold_batch(site: FarFieldGrid, reg: FarFieldGrid, excl, lines: _Lines, az_d
     ex = site.extent_m
     corners = [(x - cx, y - cy) for x in ex[:2] for y in ex[2:]]
     nb = len(az_deg)
-    for k, az in enumerate(az_deg):  # lines of each azimuth (serial numba: ~3 ms each)
+    for k, az in enumerate(az_deg):  # each azimuth's line geometry
         a = math.radians(float(az))
         dx, dy = math.sin(a), math.cos(a)
         lx, ly = math.cos(a), -math.sin(a)
@@ -280,15 +279,13 @@ def _fold_batch(site: FarFieldGrid, reg: FarFieldGrid, excl, lines: _Lines, az_d
         us = [px * dx + py * dy for px, py in corners]
         v_lo = min(vs)
         n_lines = min(int(math.ceil((max(vs) - v_lo) / spacing)) + 1, lines.n_lines_max)
-        lines.geo[:, k] = (dx, dy, lx, ly, v_lo, n_lines)
-        sl = slice(0, n_lines)
-        _k.build_lines(reg.z_m, reg.x0_m, reg.y0_m, reg.pixel_m, dx, dy, lx, ly, cx, cy, v_lo, spacing,
-                       excl[0], excl[1], excl[2], excl[3], min(us) - ds, max_d, ds, radius, k0,
-                       lines.u_first[k, sl], lines.n_samp[k, sl], lines.xs[k, sl], lines.ys[k, sl], lines.hull[sl],
-                       lines.n_hull[k, sl], lines.inv_k[k, sl], lines.dinv_k[k, sl], lines.hx[k, sl], lines.hy[k, sl])
+        lines.geo[:, k] = (dx, dy, lx, ly, v_lo, n_lines, min(us) - ds)
     g = lines.geo[:, :nb]
     n_lines = g[5].astype(np.int64)
-    with numba.parallel_chunksize(1):  # dynamic: the culled work differs from one block row to the next
+    with numba.parallel_chunksize(1):  # dynamic: line lengths and the culled work per block row vary
+        _k.build_lines(reg.z_m, reg.x0_m, reg.y0_m, reg.pixel_m, g[0], g[1], g[2], g[3], cx, cy, g[4], n_lines,
+                       spacing, excl[0], excl[1], excl[2], excl[3], g[6], max_d, ds, radius, k0, lines.u_first,
+                       lines.n_samp, lines.xs, lines.ys, lines.n_hull, lines.inv_k, lines.dinv_k, lines.hx, lines.hy)
         _k.query_cells(site.z_m, site.x0_m, site.y0_m, site.pixel_m, h_m, g[0], g[1], g[2], g[3], cx, cy, g[4],
                        n_lines, spacing, radius, lines.u_first, lines.n_samp, lines.n_hull, lines.hx, lines.hy,
                        lines.inv_k, lines.dinv_k, lines.late_n, lines.late_at, out3d, cull.blk, cull.zmin, cull.zmax,
