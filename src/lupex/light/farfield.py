@@ -38,13 +38,15 @@ Method (far field, one grid azimuth ``a`` at a time, for one regional DEM with p
    plane (lowest eye, nearest and farthest arc position; ``_farfield_kernels._block_bound``). Cells whose
    cube value is already at or above it are skipped: the far field cannot raise them, so the cube is the
    same as without culling (tested bit for bit). On Site01 the near field is the higher in ~2/3 of the
-   cell-azimuths and the bound skips ~60 % of them.
+   cell-azimuths, and the bound lets ~60 % of all cell-azimuths be skipped.
 
 Cost per azimuth: O(site cells) (a walk from the previous cell's vertex, O(log hull) after a change of
 line; a compare for a culled cell) plus O(site width x regional range / spacing**2) samples, independent of
-the site's resolution. Azimuths go eight to a parallel region (one region per azimuth lost a third of its
-CPU time to threads waiting at its end on the shared 2-core machine). Measured (benchmarks/bench_farfield.py,
-2026-12-06): +29 % of the near field's CPU time on Site01 at 20 m (it was +60 % before culling and batching).
+the site's resolution. Azimuths go eight to a parallel region, lines and queries each (one region per
+azimuth lost a third of its CPU time to threads waiting at its end on the shared 2-core machine); the
+work arrays for eight azimuths are ~30 MB plus 4 bytes per site cell and azimuth of the batch.
+Measured (benchmarks/bench_farfield.py, 2026-12-06, load 8): +29-34 % of the near field's CPU time on
+Site01 at 20 m, +22 % at 10 m (before culling and batching: +60 % and +44 %).
 
 Accuracy against a ray march through the nested DEMs along the true great circle (fine DEM inside its
 footprint, regional DEMs outside, exact spherical geometry; ``tests/test_farfield.py``)
