@@ -177,7 +177,7 @@ def _higher(ax, ay, bx, by, ox, oy):
 
 @njit(cache=True, inline="always")
 def _max_slope(hx, hy, j, m, ox, oy):
-    """Largest slope ``(ty - oy) / (tx - ox)`` from ``(ox, oy)`` (behind all of them) to hull vertices 0..m-1 of line j."""
+    """Largest slope ``(ty - oy) / (tx - ox)`` from ``(ox, oy)`` (behind them all) to hull vertices 0..m-1 of line j."""
     lo = 0
     hi = m - 1
     while lo < hi:

@@ -251,8 +251,9 @@ def glaser_rows(d, cap, *, n_azimuths: int = 360, far_field: bool = True) -> lis
     site = read_dem(d / "lola_site01_connecting_ridge_20m.tif")
     cube0 = site_horizons(site, [cap] if far_field else [], 0.0, n_azimuths)
     lo, hi = GLASER2018_SURFACE_RANGE_PCT
+    name = f"Gläser et al. 2018: connecting ridge at the surface, 2017-2037 (all sites {lo:g}-{hi:g} %)"
     out = [glaser_ridge(site, cube0, 0.0, published=hi, start="2017-01-01T00:00:00", stop="2037-01-01T00:00:00",
-                        name=f"Gläser et al. 2018: connecting ridge at the surface, 2017-2037 (all sites {lo:g}-{hi:g} %)")[0],
+                        name=name)[0],
            mazarico2011_point(cap, site, cube0)[0]]
     del cube0
     for h, pub, label in ((2.0, GLASER2014_2M_PCT, "2 m"), (10.0, GLASER2014_10M_PCT, "10 m")):
