@@ -44,6 +44,9 @@ def _register_subsystems() -> None:
     landing_commands.register(app)
     rover_commands.register(app)
     mission_commands.register(app)
+    from lupex.ops import commands as ops_commands  # the rover twin on UDP (lupex ops)
+
+    ops_commands.register(app)
 
 # a terminal sets its own width; a log or a pipe gets 160 columns, not Rich's 80, so the verdict table stays readable
 out = Console(width=None if sys.stdout.isatty() else 160)

@@ -115,6 +115,9 @@ class LandingConfig:
     reference_sun_offset_deg: float = _p(5.0, "deg", "grid-azimuth offset of the Sun that lights the onboard map's "
                                          "reference image from the landing Sun (5 deg ~ 10 h earlier at the pole; 0 = "
                                          "the map rendered for the planned landing hour)")
+    lander_from_budget: bool = _p(True, "-", "fly the launch-to-landing budget's lander: its mass at powered-descent "
+                                  "initiation from the fixed launch mass and the burns before PDI, propellant up to "
+                                  "the lander stage's dry mass (false = [lander_vehicle]'s wet_mass_kg and propellant_kg)")
 
 
 @dataclass(frozen=True)

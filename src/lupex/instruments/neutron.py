@@ -106,7 +106,7 @@ import numpy as np
 from scipy.special import betainc, gamma
 
 from lupex.errors import ConfigError, InputError
-from lupex.params import check_non_negative, check_positive, check_range, param
+from lupex.params import check_non_negative, check_positive, check_range, check_rng, param
 
 # leakage radiance ~ cos^beta(theta): the Monte Carlo's escaping neutrons (both channels), fitted over
 # cos theta 0.1-1 (module docstring item 5)
@@ -642,8 +642,7 @@ def simulate_track_counts(t_edges_s, rover_s_m, ground_edges_m, ground_epi_cps, 
     s = np.asarray(rover_s_m, float)
     if s.shape != t.shape or not np.all(np.isfinite(s)):
         raise InputError("rover_s_m must be finite and have one position per time edge")
-    if not isinstance(rng, np.random.Generator):
-        raise InputError("pass an explicit numpy.random.Generator as rng")
+    check_rng(rng)
     dt = np.diff(t)
     mid = 0.5 * (s[:-1] + s[1:])
     means = []

@@ -185,19 +185,7 @@ def _nearest_cells(dem, points_xy) -> tuple[np.ndarray, np.ndarray]:
         pts = pts[None, :]
     if pts.ndim != 2 or pts.shape[1] != 2 or not np.all(np.isfinite(pts)):
         raise InputError("points_xy must be finite (x, y) pairs in the DEM's CRS, metres, shape (n, 2)")
-    x = np.asarray(dem["x"].values, float)
-    y = np.asarray(dem["y"].values, float)
-    p = geo.pixel_size_m(dem)
-    col = np.rint((pts[:, 0] - x[0]) / (x[1] - x[0])).astype(int)
-    row = np.rint((pts[:, 1] - y[0]) / (y[1] - y[0])).astype(int)
-    outside = (col < 0) | (col >= x.size) | (row < 0) | (row >= y.size)
-    if outside.any():
-        i = int(np.argmax(outside))
-        raise InputError(
-            f"point ({pts[i, 0]:.1f}, {pts[i, 1]:.1f}) is outside the DEM "
-            f"(x {x.min() - p / 2:.1f}..{x.max() + p / 2:.1f}, y {y.min() - p / 2:.1f}..{y.max() + p / 2:.1f})"
-        )
-    return row, col
+    return geo.cell_of(dem, pts, "point")
 
 
 def _horizon_at(hcol: np.ndarray, az_deg: np.ndarray) -> np.ndarray:

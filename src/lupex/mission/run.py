@@ -210,7 +210,8 @@ def _budget(cfg: Config, work: Path, landing=None):
 
     descent = None
     if landing is not None and len(landing.runs):
-        descent = descent_from_monte_carlo(landing.runs, cfg.lander_vehicle, cfg.descent, cfg.budget.descent_quantile)
+        descent = descent_from_monte_carlo(landing.runs, landing.vehicle or cfg.lander_vehicle, cfg.descent,
+                                           cfg.budget.descent_quantile)
     budget = launch_to_landing_budget(cfg.budget, descent)
     write_dataframe(work / "budget.csv", budget.table)
     if budget.closing is not None:

@@ -115,6 +115,7 @@ def plan(
     """Plan a time-dependent traverse (earliest arrival under slope, battery and light constraints), and optionally the mission timeline."""
     from lupex import io
     from lupex.light.visibility import corridor_window
+    from lupex.report.rover import plan_map_png, plan_profile_png
     from lupex.rover import havens as H
     from lupex.rover import planner as P
 
@@ -148,8 +149,8 @@ def plan(
     out = out if out is not None else _default_dir("plan")
     # everything is computed first; then each file appears whole or not at all
     gj = json.dumps(P.plan_geojson(p), indent=1)
-    map_png = P.plan_map_png(p, d)
-    prof_png = P.plan_profile_png(p)
+    map_png = plan_map_png(p, d)
+    prof_png = plan_profile_png(p)
     io.write_text(Path(out) / "plan.geojson", gj)
     io.write_dataframe(Path(out) / "plan.parquet", p.to_dataframe())
     io.write_bytes(Path(out) / "plan_map.png", map_png)

@@ -60,6 +60,7 @@ import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 from pyproj import CRS
 
+from lupex.constants import MOON_RADIUS_M
 from lupex.errors import InputError
 from lupex.io import atomic_path
 from lupex.terrain.geo import DEFAULT_CRS, dem_crs, pixel_size_m
@@ -74,7 +75,6 @@ __all__ = [
     "write_geotiff",
 ]
 
-MOON_RADIUS_M = 1_737_400.0
 DEFAULT_MAX_HOLE_RADIUS_PX = 25.0
 DEFAULT_MAX_NODATA_FRACTION = 0.5
 
