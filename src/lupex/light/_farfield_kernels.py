@@ -259,7 +259,7 @@ def query_cells(zf, x0f, y0f, pf, h_m, dir_x, dir_y, lat_x, lat_y, cx, cy, v_lo,
     the eye: the angle seen from a point behind the hull is unimodal along it, so a binary search finds it,
     or, for the next cell on the same line, a walk from the previous cell's vertex (usually a step or two).
     A cell past its line's first sample (where the line leaves the footprint before the cell's own ray does)
-    is left to :func:`late_cells` and recorded: ``late_at[k, r, :late_n[k, r]]`` hold their columns. Cells
+    is left to :func:`late_cells` and recorded: ``late_at[k, r, c] = 1``, ``late_n[k, r]`` counts them. Cells
     are visited row by row (down the columns was slower for lines near the y axis: strided memory costs more
     than the extra binary searches). Elevation is measured from the eye's own horizontal (exact on the sphere).
 
@@ -313,7 +313,7 @@ def query_cells(zf, x0f, y0f, pf, h_m, dir_x, dir_y, lat_x, lat_y, cx, cy, v_lo,
                     if n == 0:
                         continue
                     if u >= u_first[k, j] - 1e-6:
-                        late_at[k, r, late_n[k, r]] = c
+                        late_at[k, r, c] = 1
                         late_n[k, r] += 1
                         continue
                     g = (u * inv_k[k, j] + 0.5 * u * u * dinv_k[k, j]) / radius
@@ -362,7 +362,8 @@ def late_cells(zf, x0f, y0f, pf, h_m, dir_x, dir_y, lat_x, lat_y, cx, cy, v_lo, 
     Per line, its late cells in decreasing ``u`` meet the line's samples in a backward sweep that keeps
     the upper hull of the samples ahead of the current cell (at least ``ds/2`` ahead: nearer ones are
     below the grid's resolution), as the near-field kernel does; the tangent vertex is found by binary
-    search on that hull. O(samples + late cells) per line.
+    search on that hull. O(samples + late cells) per line. The ``late_at`` marks (uint8, one per cell) are
+    read and cleared, ready for the next azimuth.
     """
     ny, nx = zf.shape
     n_lines = xs.shape[0]
@@ -378,8 +379,12 @@ def late_cells(zf, x0f, y0f, pf, h_m, dir_x, dir_y, lat_x, lat_y, cx, cy, v_lo, 
     key = np.empty(total)
     k = 0
     for r in range(late_n.size):
-        for m in range(late_n[r]):
-            c = late_at[r, m]
+        if late_n[r] == 0:
+            continue
+        for c in range(nx):
+            if late_at[r, c] == 0:
+                continue
+            late_at[r, c] = 0
             rx = x0f + c * pf - cx
             ry = y0f - r * pf - cy
             u = rx * dir_x + ry * dir_y

@@ -44,7 +44,7 @@ Cost per azimuth: O(site cells) (a walk from the previous cell's vertex, O(log h
 line; a compare for a culled cell) plus O(site width x regional range / spacing**2) samples, independent of
 the site's resolution. Azimuths go eight to a parallel region, lines and queries each (one region per
 azimuth lost a third of its CPU time to threads waiting at its end on the shared 2-core machine); the
-work arrays for eight azimuths are ~30 MB plus 4 bytes per site cell and azimuth of the batch.
+work arrays for eight azimuths are ~30 MB plus one byte per site cell and azimuth of the batch.
 Measured (benchmarks/bench_farfield.py, 2026-12-06, load 8): +29-34 % of the near field's CPU time on
 Site01 at 20 m, +22 % at 10 m (before culling and batching: +60 % and +44 %).
 
@@ -226,7 +226,7 @@ class _Lines:
         self.hx = np.empty((k, n, m))
         self.hy = np.empty((k, n, m))
         self.late_n = np.zeros((k, site.z_m.shape[0]), np.int64)
-        self.late_at = np.empty((k, *site.z_m.shape), np.int32)
+        self.late_at = np.zeros((k, *site.z_m.shape), np.uint8)  # marks, cleared by late_cells
         self.geo = np.empty((7, k))  # per azimuth: dir_x, dir_y, lat_x, lat_y, v_lo, line count, u_lo
         self.centre = (cx, cy)
 
