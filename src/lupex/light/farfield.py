@@ -45,8 +45,8 @@ line; a compare for a culled cell) plus O(site width x regional range / spacing*
 the site's resolution. Azimuths go eight to a parallel region, lines and queries each (one region per
 azimuth lost a third of its CPU time to threads waiting at its end on the shared 2-core machine); the
 work arrays for eight azimuths are ~30 MB plus one byte per site cell and azimuth of the batch.
-Measured (benchmarks/bench_farfield.py, 2026-12-06, load 8): +29-34 % of the near field's CPU time on
-Site01 at 20 m, +22 % at 10 m (before culling and batching: +60 % and +44 %).
+Measured (benchmarks/bench_farfield.py, 2026-12-06, load 6-10): +29-34 % of the near field's CPU time on
+Site01 at 20 m, +22-34 % at 10 m (before culling and batching: +59 % and +44 %).
 
 Accuracy against a ray march through the nested DEMs along the true great circle (fine DEM inside its
 footprint, regional DEMs outside, exact spherical geometry; ``tests/test_farfield.py``)
