@@ -196,7 +196,12 @@ def test_landing_phase_passes_the_config_tables(site, monkeypatch, tmp_path):
     sites = pd.DataFrame({"x_m": [TARGET[0]], "y_m": [TARGET[1]], "lat_deg": [lat], "lon_deg": [lon]})
     lp.run_landing(cfg, dem, None, sites, tmp_path)
     assert seen["n"] == 3 and seen["seed"] == 7 and seen["rendered_runs"] == cfg.landing.rendered_runs
-    assert seen["dispersions"] == cfg.dispersions and seen["vehicle"] == cfg.lander_vehicle
+    assert seen["dispersions"] == cfg.dispersions
+    # the budget's lander at PDI (landing.lander_from_budget, the default) with [lander_vehicle]'s engines
+    from lupex.mission.budget import lander_at_pdi
+    assert seen["vehicle"] == lander_at_pdi(cfg.budget, cfg.lander_vehicle, cfg.descent)
+    assert seen["vehicle"].isp_s == 300.0 and seen["vehicle"].max_thrust_n == cfg.lander_vehicle.max_thrust_n
+    assert seen["vehicle"].wet_mass_kg != pytest.approx(cfg.lander_vehicle.wet_mass_kg, rel=1e-3)
     assert seen["limits"] == cfg.touchdown and seen["config"].hover_altitude_m == 80.0
     sun = eph.topocentric("SUN", lat, lon, 0.0, times=[np.datetime64("2027-03-01T00:00:00")])
     # the true elevation, not clamped at 0: a dark landing must fly dark (no crater fixes)
@@ -206,6 +211,11 @@ def test_landing_phase_passes_the_config_tables(site, monkeypatch, tmp_path):
 
     gna = float(grid_north_azimuth_deg(cell)[0, 0])
     assert seen["config"].sun_azimuth_deg == pytest.approx((float(sun.azimuth_deg[0]) + gna) % 360.0)
+    # and [lander_vehicle] exactly as configured when the budget's lander is switched off
+    lp.run_landing(load(overrides=["landing.runs=3", 'landing.epoch="2027-03-01T00:00:00"',
+                                   "landing_window.n_azimuths=36", "landing.lander_from_budget=false",
+                                   "lander_vehicle.isp_s=300"]), dem, None, sites, tmp_path / "b")
+    assert seen["vehicle"] == load(overrides=["lander_vehicle.isp_s=300"]).lander_vehicle
 
 
 def test_vision_frame_loss_is_a_dispersion_and_vision_carries_the_navigation(site, df):
