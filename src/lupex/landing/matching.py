@@ -252,6 +252,77 @@ def _verify_hypotheses(g, ok, rg, hs, ht, pos_tol, rad, xy, x0, y0, cell, ncx, n
     return n_good, lam
 
 
+def _tier_hypotheses(det, tier, index: TriangleIndex, gall, okall, rgall, altitude_m, n_use, k, feat_tol, budget):
+    """Distinct similarity hypotheses voted by one tier's triangles, and the number of votes used (<= ``budget``).
+
+    Returns ``((s, t, det_idx, cat_idx), used)``, the hypotheses None when none survive.
+    """
+    if altitude_m is not None:
+        sel = np.flatnonzero(okall & (rgall * altitude_m >= 0.8 * tier.min_radius_m))
+        sel = sel[np.argsort(-det.score[sel])][:n_use]
+    else:
+        sel = np.flatnonzero(okall)
+        sel = sel[np.argsort(-det.radius_px[sel])][:n_use]
+    if len(sel) < 3:
+        return None, 0
+    g = gall[sel]
+    tris = _knn_triangles(g, k)
+    if not len(tris):
+        return None, 0
+    feats, verts = triangle_features(g, tris)
+    if not len(feats):
+        return None, 0
+    hits = tier.tree.query_ball_point(feats, feat_tol)
+    # every (image triangle, catalogue triangle) hit, in order, up to the hypothesis budget
+    ti = np.repeat(np.arange(len(hits)), [len(h) for h in hits])
+    if not ti.size:
+        return None, 0
+    h = np.fromiter((x for hl in hits for x in hl), int, count=ti.size)
+    ti, h = ti[:budget], h[:budget]
+    cv = tier.verts[h]
+    s, t = _similarity_batch(g[verts[ti]], index.xy[cv])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        keep = s > 0
+        if altitude_m is not None:
+            keep &= (0.75 < s / altitude_m) & (s / altitude_m < 1.25)
+        rv = rgall[sel[verts[ti]]] * s[:, None] / index.radius[cv]
+        keep &= ~np.any((rv < 0.5) | (rv > 2.0), axis=1)
+        s, t = s[keep], t[keep]
+        hd, hc = sel[verts[ti]][keep], cv[keep]
+        if not s.size:
+            return None, ti.size
+        # one verification per distinct (scale, translation) cell, first occurrence kept
+        key = np.column_stack([np.rint(np.log(s) * 20), np.rint(t[:, 0] / (s * 0.02)),
+                               np.rint(t[:, 1] / (s * 0.02))])
+    _, first = np.unique(key, axis=0, return_index=True)
+    first.sort()
+    return (s[first], t[first], hd[first], hc[first]), ti.size
+
+
+def _best_flat(gall, okall, rgall, hs, ht, index: TriangleIndex, pos_tol_frac, min_support):
+    """``(det_idx, cat_idx)`` of the flat-ground hypothesis with the largest support beyond chance (or empty)."""
+    empty = (np.empty(0, int), np.empty(0, int))
+    span = index.xy.max(0) - index.xy.min(0)
+    density = len(index.xy) / max(float(span[0] * span[1]), 1.0)  # catalogue craters per m^2
+    n_good, lam = _verify_hypotheses(gall, okall, rgall, hs, ht, pos_tol_frac, index.radius, *index.grid())
+    lam = lam * density * np.pi
+    # support beyond chance: expected random coincidences in the tolerance disks
+    excess = (n_good - lam) / np.sqrt(lam + 1.0)
+    excess[n_good < min_support] = -np.inf
+    b = int(np.argmax(excess))  # first of the best, as the sequential search kept it
+    if not excess[b] > 0 or float(excess[b]) < 5.0:
+        return empty
+    m = gall * hs[b] + ht[b]
+    dist, j = index.point_tree.query(np.where(okall[:, None], m, 1e12))
+    rr = rgall * hs[b] / index.radius[j]
+    good = (okall & (dist < pos_tol_frac * np.maximum(index.radius[j], rgall * hs[b])) & (rr > 0.5)
+            & (rr < 2.0))
+    di, ci = np.flatnonzero(good), j[good]
+    # one detection per crater: keep the first (best score) occurrence
+    _, first = np.unique(ci, return_index=True)
+    return di[first], ci[first]
+
+
 def identify_no_prior(det, camera: Camera, index: TriangleIndex, *, altitude_m: float | None = None,
                       n_use: int = 30, k: int = 5, feat_tol: float = 0.03, pos_tol_frac: float = 0.3,
                       min_support: int = 8, max_hypotheses: int = 20000, xyz_m=None):
@@ -288,84 +359,22 @@ def identify_no_prior(det, camera: Camera, index: TriangleIndex, *, altitude_m: 
     okall = np.isfinite(gall).all(1)
     rgall = det.radius_px / camera.f_px  # radius per unit altitude (nadir approximation)
     n_hyp = 0
-    span = index.xy.max(0) - index.xy.min(0)
-    density = len(index.xy) / max(float(span[0] * span[1]), 1.0)  # catalogue craters per m^2
-    grid = index.grid()
-    hyp_s, hyp_t, hyp_d, hyp_c = [], [], [], []
+    hyps = []
     for tier in index.tiers:
         if n_hyp >= max_hypotheses:
             break
-        if altitude_m is not None:
-            sel = np.flatnonzero(okall & (rgall * altitude_m >= 0.8 * tier.min_radius_m))
-            sel = sel[np.argsort(-det.score[sel])][:n_use]
-        else:
-            sel = np.flatnonzero(okall)
-            sel = sel[np.argsort(-det.radius_px[sel])][:n_use]
-        if len(sel) < 3:
-            continue
-        g = gall[sel]
-        tris = _knn_triangles(g, k)
-        if not len(tris):
-            continue
-        feats, verts = triangle_features(g, tris)
-        if not len(feats):
-            continue
-        hits = tier.tree.query_ball_point(feats, feat_tol)
-        # every (image triangle, catalogue triangle) hit, in order, up to the hypothesis budget
-        ti = np.repeat(np.arange(len(hits)), [len(h) for h in hits])
-        if not ti.size:
-            continue
-        h = np.fromiter((x for hl in hits for x in hl), int, count=ti.size)
-        ti, h = ti[: max_hypotheses - n_hyp], h[: max_hypotheses - n_hyp]
-        n_hyp += ti.size
-        cv = tier.verts[h]
-        s, t = _similarity_batch(g[verts[ti]], index.xy[cv])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            keep = s > 0
-            if altitude_m is not None:
-                keep &= (0.75 < s / altitude_m) & (s / altitude_m < 1.25)
-            rv = rgall[sel[verts[ti]]] * s[:, None] / index.radius[cv]
-            keep &= ~np.any((rv < 0.5) | (rv > 2.0), axis=1)
-            s, t = s[keep], t[keep]
-            hd, hc = sel[verts[ti]][keep], cv[keep]
-            if not s.size:
-                continue
-            # one verification per distinct (scale, translation) cell, first occurrence kept
-            key = np.column_stack([np.rint(np.log(s) * 20), np.rint(t[:, 0] / (s * 0.02)),
-                                   np.rint(t[:, 1] / (s * 0.02))])
-        _, first = np.unique(key, axis=0, return_index=True)
-        first.sort()
-        hyp_s.append(s[first])
-        hyp_t.append(t[first])
-        hyp_d.append(hd[first])
-        hyp_c.append(hc[first])
-    if not hyp_s:
+        hyp, used = _tier_hypotheses(det, tier, index, gall, okall, rgall, altitude_m, n_use, k, feat_tol,
+                                     max_hypotheses - n_hyp)
+        n_hyp += used
+        if hyp is not None:
+            hyps.append(hyp)
+    if not hyps:
         return empty
-    hs, ht = np.concatenate(hyp_s), np.concatenate(hyp_t)
+    hs, ht, hd, hc = (np.concatenate(col) for col in zip(*hyps))
     if xyz_m is not None:
-        return _verify_3d(det, camera, index, np.asarray(xyz_m, float), np.concatenate(hyp_d),
-                          np.concatenate(hyp_c), okall, pos_tol_frac, min_support, altitude_m)
-    n_good, lam = _verify_hypotheses(gall, okall, rgall, hs, ht, pos_tol_frac, index.radius, *grid)
-    lam = lam * density * np.pi
-    # support beyond chance: expected random coincidences in the tolerance disks
-    excess = (n_good - lam) / np.sqrt(lam + 1.0)
-    excess[n_good < min_support] = -np.inf
-    b = int(np.argmax(excess))  # first of the best, as the sequential search kept it
-    best = (float(excess[b]) if excess[b] > 0 else 0.0, None)
-    if excess[b] > 0:
-        m = gall * hs[b] + ht[b]
-        dist, j = index.point_tree.query(np.where(okall[:, None], m, 1e12))
-        rr = rgall * hs[b] / index.radius[j]
-        good = (okall & (dist < pos_tol_frac * np.maximum(index.radius[j], rgall * hs[b])) & (rr > 0.5)
-                & (rr < 2.0))
-        best = (best[0], (good, j))
-    if best[1] is None or best[0] < 5.0:
-        return empty
-    good, j = best[1]
-    di, ci = np.flatnonzero(good), j[good]
-    # one detection per crater: keep the first (best score) occurrence
-    _, first = np.unique(ci, return_index=True)
-    return di[first], ci[first]
+        return _verify_3d(det, camera, index, np.asarray(xyz_m, float), hd, hc, okall, pos_tol_frac, min_support,
+                          altitude_m)
+    return _best_flat(gall, okall, rgall, hs, ht, index, pos_tol_frac, min_support)
 
 
 def _verify_3d(det, camera: Camera, index: TriangleIndex, xyz: np.ndarray, hyp_d: np.ndarray, hyp_c: np.ndarray,
