@@ -690,6 +690,74 @@ def _grid_quantiles(grid, mass, qs):
     return out
 
 
+def _two_layer_inputs(epi_counts, th_counts, live_time_s, weh_top_wt_pct, weh_max_wt_pct, depth_max_m,
+                      systematic_frac, default_systematic_frac):
+    """Checked counts (1-D), live times (s) and gain systematic (fraction) of :func:`retrieve_two_layer`."""
+    n_e = np.atleast_1d(_counts(epi_counts, "epi_counts"))
+    n_t = np.atleast_1d(_counts(th_counts, "th_counts"))
+    tl = np.broadcast_to(np.atleast_1d(np.asarray(live_time_s, float)), n_e.shape)
+    if n_e.shape != n_t.shape or n_e.ndim != 1:
+        raise InputError("epi_counts and th_counts must be scalars or 1-D arrays of equal length")
+    if not np.all(np.isfinite(tl)) or np.any(tl <= 0):
+        raise InputError("live_time_s must be positive and finite")
+    _weh(weh_top_wt_pct, "weh_top_wt_pct")
+    _weh(weh_max_wt_pct, "weh_max_wt_pct")
+    if weh_max_wt_pct <= 0 or depth_max_m <= 0:
+        raise InputError("weh_max_wt_pct and depth_max_m must be positive")
+    f = default_systematic_frac if systematic_frac is None else float(systematic_frac)
+    if not 0.0 <= f < 0.3:
+        raise InputError("systematic_frac must be in [0, 0.3)")
+    return n_e, n_t, tl, f
+
+
+def _window_temperatures_k(temperature_k, shape):
+    """Temperature (K) per segment rounded to 0.1 K, NaN where the table's own 150 K applies."""
+    if temperature_k is None:
+        return np.full(shape, np.nan)
+    temps = np.broadcast_to(np.atleast_1d(np.asarray(temperature_k, float)), shape)
+    if not np.all(np.isfinite(temps)):
+        raise InputError("temperature_k must be finite (K), one value or one per segment")
+    return np.round(temps, 1)           # windows 0.1 K apart share one model grid
+
+
+def _gain_quadrature(f: float, n_gain_nodes: int):
+    """Gauss-Hermite gains ~ Normal(1, f) and their log weights (one node of gain 1 when f = 0)."""
+    if f > 0:
+        xk, wk = np.polynomial.hermite_e.hermegauss(n_gain_nodes)
+        return np.clip(1.0 + f * xk, 1e-3, None), np.log(wk / wk.sum())
+    return np.ones(1), np.zeros(1)
+
+
+def _log_weh_prior(weh_prior: str, wg, n_depth: int):
+    """Log prior over the flattened (WEH, depth) grid: uniform or log-uniform in WEH, uniform in depth."""
+    if weh_prior == "uniform":
+        return np.zeros(wg.size * n_depth)
+    if weh_prior == "log-uniform":
+        return np.repeat(-np.log(wg), n_depth)
+    raise InputError(f"weh_prior must be 'uniform' or 'log-uniform', got {weh_prior!r}")
+
+
+def _grid_posterior(n_e, n_t, tl, temps, means, gains, logw, log_prior, chunk):
+    """Normalised posterior (segments, grid cells) of Poisson counts with the gain marginalised."""
+    post = np.empty((n_e.size, log_prior.size))
+    keys = np.where(np.isnan(temps), -1.0, temps)
+    for key in np.unique(keys):
+        idx = np.flatnonzero(keys == key)
+        mu_e, mu_t = means(np.nan if key < 0 else key)
+        for i0 in range(0, idx.size, chunk):
+            sl = idx[i0:i0 + chunk]
+            ll = np.zeros((sl.size, mu_e.size))
+            for n, mu in ((n_e[sl], mu_e), (n_t[sl], mu_t)):
+                lam = tl[sl, None] * mu[None, :]
+                terms = [logw[k] + n[:, None] * np.log(g * lam) - g * lam for k, g in enumerate(gains)]
+                ll += np.logaddexp.reduce(np.stack(terms), axis=0)
+            ll += log_prior[None, :]
+            ll -= ll.max(axis=1, keepdims=True)
+            p = np.exp(ll)
+            post[sl] = p / p.sum(axis=1, keepdims=True)
+    return post
+
+
 def retrieve_two_layer(epi_counts, th_counts, live_time_s, *,
                        ns: NeutronSpectrometer = NeutronSpectrometer(),
                        feo_tio2_wt_pct: float = 6.0, density_kg_m3: float = 1500.0,
@@ -720,32 +788,13 @@ def retrieve_two_layer(epi_counts, th_counts, live_time_s, *,
     temperature the model assumes, known from the site's thermal model, not
     fitted: a colder ground lowers the thermal rate (module docstring item 2).
     """
-    n_e = np.atleast_1d(_counts(epi_counts, "epi_counts"))
-    n_t = np.atleast_1d(_counts(th_counts, "th_counts"))
-    tl = np.broadcast_to(np.atleast_1d(np.asarray(live_time_s, float)), n_e.shape)
-    if n_e.shape != n_t.shape or n_e.ndim != 1:
-        raise InputError("epi_counts and th_counts must be scalars or 1-D arrays of equal length")
-    if not np.all(np.isfinite(tl)) or np.any(tl <= 0):
-        raise InputError("live_time_s must be positive and finite")
-    _weh(weh_top_wt_pct, "weh_top_wt_pct")
-    _weh(weh_max_wt_pct, "weh_max_wt_pct")
-    if weh_max_wt_pct <= 0 or depth_max_m <= 0:
-        raise InputError("weh_max_wt_pct and depth_max_m must be positive")
-    f = ns.systematic_frac if systematic_frac is None else float(systematic_frac)
-    if not 0.0 <= f < 0.3:
-        raise InputError("systematic_frac must be in [0, 0.3)")
-
+    n_e, n_t, tl, f = _two_layer_inputs(epi_counts, th_counts, live_time_s, weh_top_wt_pct, weh_max_wt_pct,
+                                        depth_max_m, systematic_frac, ns.systematic_frac)
     dw, dd = weh_max_wt_pct / n_weh, depth_max_m / n_depth
     wg = (np.arange(n_weh) + 0.5) * dw
     dg = (np.arange(n_depth) + 0.5) * dd
     m = _nonneg(dg * density_kg_m3 * 0.1, "top_g_cm2")            # g/cm^2
-    if temperature_k is None:
-        temps = np.full(n_e.shape, np.nan)
-    else:
-        temps = np.broadcast_to(np.atleast_1d(np.asarray(temperature_k, float)), n_e.shape)
-        if not np.all(np.isfinite(temps)):
-            raise InputError("temperature_k must be finite (K), one value or one per segment")
-        temps = np.round(temps, 1)           # windows 0.1 K apart share one model grid
+    temps = _window_temperatures_k(temperature_k, n_e.shape)
     # the ratios at the reference composition and 150 K once; each window temperature moves them (retrieval
     # grids share these, so they are not re-evaluated per temperature)
     table = ns.response.load()
@@ -756,35 +805,9 @@ def retrieve_two_layer(epi_counts, th_counts, live_time_s, *,
         e, t = (epi0, th0) if np.isnan(temp) else table.at_temperature(epi0, th0, temp)
         return (e * ce * ns.epi_dry_rate_cps).ravel(), (t * ct * ns.th_dry_rate_cps).ravel()
 
-    if f > 0:
-        xk, wk = np.polynomial.hermite_e.hermegauss(n_gain_nodes)
-        gains = np.clip(1.0 + f * xk, 1e-3, None)
-        logw = np.log(wk / wk.sum())
-    else:
-        gains, logw = np.ones(1), np.zeros(1)
-
-    if weh_prior == "uniform":
-        log_prior = np.zeros(n_weh * n_depth)
-    elif weh_prior == "log-uniform":
-        log_prior = np.repeat(-np.log(wg), n_depth)
-    else:
-        raise InputError(f"weh_prior must be 'uniform' or 'log-uniform', got {weh_prior!r}")
-    post = np.empty((n_e.size, n_weh * n_depth))
-    keys = np.where(np.isnan(temps), -1.0, temps)
-    for key in np.unique(keys):
-        idx = np.flatnonzero(keys == key)
-        mu_e, mu_t = means(np.nan if key < 0 else key)
-        for i0 in range(0, idx.size, chunk):
-            sl = idx[i0:i0 + chunk]
-            ll = np.zeros((sl.size, mu_e.size))
-            for n, mu in ((n_e[sl], mu_e), (n_t[sl], mu_t)):
-                lam = tl[sl, None] * mu[None, :]
-                terms = [logw[k] + n[:, None] * np.log(g * lam) - g * lam for k, g in enumerate(gains)]
-                ll += np.logaddexp.reduce(np.stack(terms), axis=0)
-            ll += log_prior[None, :]
-            ll -= ll.max(axis=1, keepdims=True)
-            p = np.exp(ll)
-            post[sl] = p / p.sum(axis=1, keepdims=True)
+    gains, logw = _gain_quadrature(f, n_gain_nodes)
+    log_prior = _log_weh_prior(weh_prior, wg, n_depth)
+    post = _grid_posterior(n_e, n_t, tl, temps, means, gains, logw, log_prior, chunk)
     post = post.reshape(n_e.size, n_weh, n_depth)
     pw, pd = post.sum(axis=2), post.sum(axis=1)
     qs = [0.16, 0.84, 0.025, 0.975]
