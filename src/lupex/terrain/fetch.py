@@ -59,6 +59,7 @@ import numpy as np
 import pooch
 
 from lupex.errors import InputError, LupexError
+from lupex.terrain import pds3
 from lupex.terrain.geo import DEFAULT_CRS, pixel_size_m
 
 __all__ = [
@@ -576,27 +577,25 @@ def _source_grid(src: Path) -> dict:
     """CRS (pyproj), pixel (m) and, for GeoTIFFs, full cell-edge bounds of the product, without reading pixels."""
     from pyproj import CRS
 
-    from lupex.terrain import io as tio
-
     if not src.exists():
         raise InputError(f"DEM file {src} does not exist; fetch it first")
-    if tio._is_pds3(src):
-        label_path, text, _ = tio._find_label(src)
-        lab = tio.parse_pds3_label(text)
+    if pds3.is_pds3(src):
+        label_path, text, _ = pds3.find_label(src)
+        lab = pds3.parse_pds3_label(text)
         proj = lab.get("IMAGE_MAP_PROJECTION") or lab.get("IMAGE", {}).get("IMAGE_MAP_PROJECTION")
         if proj is None or "MAP_SCALE" not in proj:
             raise InputError(f"{label_path} has no IMAGE_MAP_PROJECTION/MAP_SCALE; it is not a map-projected DEM")
-        p = tio._length_m(proj["MAP_SCALE"], "KM/PIXEL", "MAP_SCALE", label_path)
-        clat = tio._num(proj.get("CENTER_LATITUDE", "-90"))[0]
-        clon = tio._num(proj.get("CENTER_LONGITUDE", "0"))[0]
-        radius = tio._length_m(proj.get("A_AXIS_RADIUS", "1737.4 <KM>"), "KM", "A_AXIS_RADIUS", label_path)
-        crs = tio._polar_crs(clat, clon, radius)
+        p = pds3.length_m(proj["MAP_SCALE"], "KM/PIXEL", "MAP_SCALE", label_path)
+        clat = pds3.label_number(proj.get("CENTER_LATITUDE", "-90"))[0]
+        clon = pds3.label_number(proj.get("CENTER_LONGITUDE", "0"))[0]
+        radius = pds3.length_m(proj.get("A_AXIS_RADIUS", "1737.4 <KM>"), "KM", "A_AXIS_RADIUS", label_path)
+        crs = pds3.polar_crs(clat, clon, radius)
         bounds = None
         with contextlib.suppress(KeyError, ValueError, TypeError):
             img = lab["IMAGE"]
-            lines, samples = tio._num(img["LINES"])[0], tio._num(img["LINE_SAMPLES"])[0]
-            l0 = tio._num(proj["LINE_PROJECTION_OFFSET"])[0]
-            s0 = tio._num(proj["SAMPLE_PROJECTION_OFFSET"])[0]
+            lines, samples = pds3.label_number(img["LINES"])[0], pds3.label_number(img["LINE_SAMPLES"])[0]
+            l0 = pds3.label_number(proj["LINE_PROJECTION_OFFSET"])[0]
+            s0 = pds3.label_number(proj["SAMPLE_PROJECTION_OFFSET"])[0]
             # cell centres x = (s - s0 - 1) p, y = (1 - l + l0) p for 1-based s, l (see lupex.terrain.io)
             bounds = ((-s0 - 0.5) * p, (1 - lines + l0 - 0.5) * p, (samples - 1 - s0 + 0.5) * p, (l0 + 0.5) * p)
         return {"crs": CRS.from_user_input(crs), "pixel_m": float(p), "bounds": bounds}
