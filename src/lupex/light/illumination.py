@@ -321,6 +321,70 @@ def _memmap_spec(cube):
     return None
 
 
+def _check_stat_options(dark_threshold: float, earth_threshold: float, tile) -> int:
+    """The tile size (cells) after checking the thresholds (fractions of the disk) and the tile."""
+    if not (0.0 <= dark_threshold < 1.0):
+        raise ConfigError(f"dark_threshold must be in [0, 1), got {dark_threshold}")
+    if not (0.0 < earth_threshold <= 1.0):
+        raise ConfigError(f"earth_threshold must be in (0, 1], got {earth_threshold}")
+    if int(tile) < 1:
+        raise ConfigError(f"tile must be a positive number of cells, got {tile}")
+    return int(tile)
+
+
+def _stats_here(dem, horizon_cube, sky, bodies, tiles, result, dark_threshold, earth_threshold, progress) -> None:
+    """Fill ``result`` (ny, nx, 9) tile by tile in this process."""
+    from lupex.light import _kernel
+
+    rot = _sky.cell_rotation(dem, sky.site)  # per cell, so the same numbers as per tile on a worker
+    # a C-ordered float32 cube (or memmap) is read in place, tile by tile; anything else is converted per tile
+    in_place = isinstance(horizon_cube, np.ndarray) and horizon_cube.dtype == np.float32 \
+        and horizon_cube.flags.c_contiguous
+    for i, sl in enumerate(tiles):
+        r0, r1, c0, c1 = sl
+        if in_place:
+            args = (horizon_cube, rot.tx, rot.ty, rot.tzm1, rot.wz)
+        else:
+            args = (np.ascontiguousarray(horizon_cube[:, r0:r1, c0:c1], dtype=np.float32),
+                    *(a[r0:r1, c0:c1] for a in (rot.tx, rot.ty, rot.tzm1, rot.wz)))
+        result[r0:r1, c0:c1] = _kernel.run_tile(*args, bodies, dark_threshold, earth_threshold,
+                                                window=sl if in_place else None)
+        if progress is not None:
+            progress(i + 1, len(tiles))
+
+
+def _stats_on_client(client, dem, crs_wkt, horizon_cube, sky, bodies, tiles, result, dark_threshold,
+                     earth_threshold, progress) -> None:
+    """Fill ``result`` (ny, nx, 9) with one task per tile on a dask.distributed ``client``."""
+    from distributed import as_completed
+
+    xs = np.asarray(dem["x"].values, float)
+    ys = np.asarray(dem["y"].values, float)
+
+    def args_for(sl):
+        r0, r1, c0, c1 = sl
+        return (xs[c0:c1], ys[r0:r1], crs_wkt)
+
+    shared = client.scatter([sky.site, bodies], broadcast=True)
+    spec = _memmap_spec(horizon_cube)
+    futures = {}
+    for sl in tiles:
+        r0, r1, c0, c1 = sl
+        if spec is not None:
+            fut = client.submit(
+                _tile_from_memmap, *spec, sl, *args_for(sl), *shared, dark_threshold, earth_threshold, pure=False
+            )
+        else:
+            H = np.ascontiguousarray(horizon_cube[:, r0:r1, c0:c1], dtype=np.float32)
+            fut = client.submit(_tile_result, H, *args_for(sl), *shared, dark_threshold, earth_threshold, pure=False)
+        futures[fut] = sl
+    for i, fut in enumerate(as_completed(futures)):
+        r0, r1, c0, c1 = futures[fut]
+        result[r0:r1, c0:c1] = fut.result()
+        if progress is not None:
+            progress(i + 1, len(tiles))
+
+
 def light_statistics(
     dem,
     horizon_cube,
@@ -340,74 +404,27 @@ def light_statistics(
     the tiles on. ``progress(done, total)`` is called after each tile.
     Returns a Dataset on the DEM's grid and CRS.
     """
+    from lupex.light import _kernel
+    from lupex.terrain import geo
+
     _check_dem(dem)
     n_az = _check_cube(dem, horizon_cube)
     t, step_s = regular_times(times)
-    if not (0.0 <= dark_threshold < 1.0):
-        raise ConfigError(f"dark_threshold must be in [0, 1), got {dark_threshold}")
-    if not (0.0 < earth_threshold <= 1.0):
-        raise ConfigError(f"earth_threshold must be in (0, 1], got {earth_threshold}")
-    if int(tile) < 1:
-        raise ConfigError(f"tile must be a positive number of cells, got {tile}")
-    tile = int(tile)
-    from lupex.terrain import geo
-
+    tile = _check_stat_options(dark_threshold, earth_threshold, tile)
     crs = geo.dem_crs(dem)
-    crs_wkt = crs.to_wkt()
     et = ephemeris.utc_to_et(t)
     sky = _sky.site_sky(dem, et)
     S = _sky.body_coefficients(sky.sun, n_az)
     E = _sky.body_coefficients(sky.earth, n_az)
     ny, nx = dem.shape
-    xs = np.asarray(dem["x"].values, float)
-    ys = np.asarray(dem["y"].values, float)
     tiles = _tile_slices(ny, nx, tile)
     result = np.empty((ny, nx, 9), dtype=np.float64)
-
-    def args_for(sl):
-        r0, r1, c0, c1 = sl
-        return (xs[c0:c1], ys[r0:r1], crs_wkt)
-
-    from lupex.light import _kernel
-
     bodies = _kernel.prepare_bodies(S, E, n_az)
     if client is None:
-        rot = _sky.cell_rotation(dem, sky.site)  # per cell, so the same numbers as per tile on a worker
-        # a C-ordered float32 cube (or memmap) is read in place, tile by tile; anything else is converted per tile
-        in_place = isinstance(horizon_cube, np.ndarray) and horizon_cube.dtype == np.float32 \
-            and horizon_cube.flags.c_contiguous
-        for i, sl in enumerate(tiles):
-            r0, r1, c0, c1 = sl
-            if in_place:
-                args = (horizon_cube, rot.tx, rot.ty, rot.tzm1, rot.wz)
-            else:
-                args = (np.ascontiguousarray(horizon_cube[:, r0:r1, c0:c1], dtype=np.float32),
-                        *(a[r0:r1, c0:c1] for a in (rot.tx, rot.ty, rot.tzm1, rot.wz)))
-            result[r0:r1, c0:c1] = _kernel.run_tile(*args, bodies, dark_threshold, earth_threshold,
-                                                    window=sl if in_place else None)
-            if progress is not None:
-                progress(i + 1, len(tiles))
+        _stats_here(dem, horizon_cube, sky, bodies, tiles, result, dark_threshold, earth_threshold, progress)
     else:
-        from distributed import as_completed
-
-        shared = client.scatter([sky.site, bodies], broadcast=True)
-        spec = _memmap_spec(horizon_cube)
-        futures = {}
-        for sl in tiles:
-            r0, r1, c0, c1 = sl
-            if spec is not None:
-                fut = client.submit(
-                    _tile_from_memmap, *spec, sl, *args_for(sl), *shared, dark_threshold, earth_threshold, pure=False
-                )
-            else:
-                H = np.ascontiguousarray(horizon_cube[:, r0:r1, c0:c1], dtype=np.float32)
-                fut = client.submit(_tile_result, H, *args_for(sl), *shared, dark_threshold, earth_threshold, pure=False)
-            futures[fut] = sl
-        for i, fut in enumerate(as_completed(futures)):
-            r0, r1, c0, c1 = futures[fut]
-            result[r0:r1, c0:c1] = fut.result()
-            if progress is not None:
-                progress(i + 1, len(tiles))
+        _stats_on_client(client, dem, crs.to_wkt(), horizon_cube, sky, bodies, tiles, result, dark_threshold,
+                         earth_threshold, progress)
     return _assemble(dem, crs, result, t, step_s, dark_threshold, earth_threshold, n_az)
 
 
@@ -468,6 +485,32 @@ def _assemble(dem, crs, res, t, step_s, dark_thr, earth_thr, n_az) -> xr.Dataset
 # ---------------------------------------------------------------- end to end
 
 
+def _horizon_batch(dem, z, pixel, n_az, k0, k1, view, *, observer_height_m, client, horizon_progress, far_field,
+                   far_field_max_m) -> None:
+    """Horizons (deg) of azimuths ``k0:k1`` into ``view``: with the far field, on a Dask client, or here."""
+    from lupex.light import horizon  # written in parallel; imported when needed
+
+    if far_field:
+        from lupex.light.farfield import horizons_with_far_field
+
+        res = horizons_with_far_field(
+            dem, far_field, n_az, observer_height_m=observer_height_m, max_distance_m=far_field_max_m,
+            az_indices=np.arange(k0, k1), out=view, client=client, progress=horizon_progress,
+        )
+    elif client is not None:
+        res = horizon.horizon_angles_dask(
+            z, pixel, n_az, client=client, observer_height_m=observer_height_m,
+            az_indices=np.arange(k0, k1), out=view, progress=horizon_progress,
+        )
+    else:
+        res = horizon.horizon_angles(
+            z, pixel, n_az, observer_height_m=observer_height_m, az_indices=np.arange(k0, k1), out=view,
+            progress=horizon_progress,
+        )
+    if res is not None and not np.shares_memory(res, view):
+        view[...] = res
+
+
 def compute_light(
     dem,
     times,
@@ -501,7 +544,6 @@ def compute_light(
     to ``far_field_max_m`` from the site's centre (None or 0: their edge); see
     :mod:`lupex.light.farfield`. The statistics' attrs name them (``far_field_dems``, ``far_field_max_m``).
     """
-    from lupex.light import horizon  # written in parallel; imported when needed
     from lupex.terrain import geo
 
     _check_dem(dem)
@@ -519,26 +561,9 @@ def compute_light(
     try:
         for k0 in range(0, n_az, batch):
             k1 = min(k0 + batch, n_az)
-            view = store[k0:k1]
-            if far_field:
-                from lupex.light.farfield import horizons_with_far_field
-
-                res = horizons_with_far_field(
-                    dem, far_field, n_az, observer_height_m=observer_height_m, max_distance_m=far_field_max_m,
-                    az_indices=np.arange(k0, k1), out=view, client=client, progress=horizon_progress,
-                )
-            elif client is not None:
-                res = horizon.horizon_angles_dask(
-                    z, pixel, n_az, client=client, observer_height_m=observer_height_m,
-                    az_indices=np.arange(k0, k1), out=view, progress=horizon_progress,
-                )
-            else:
-                res = horizon.horizon_angles(
-                    z, pixel, n_az, observer_height_m=observer_height_m, az_indices=np.arange(k0, k1), out=view,
-                    progress=horizon_progress,
-                )
-            if res is not None and not np.shares_memory(res, view):
-                view[...] = res
+            _horizon_batch(dem, z, pixel, n_az, k0, k1, store[k0:k1], observer_height_m=observer_height_m,
+                           client=client, horizon_progress=horizon_progress, far_field=far_field,
+                           far_field_max_m=far_field_max_m)
         if on_disk:
             store.flush()
         stats = light_statistics(
@@ -559,7 +584,7 @@ def compute_light(
     finally:
         if on_disk:
             path = store.filename
-            del store, view
+            del store
             _unlink_quiet(path)
     return (stats, None) if on_disk else (stats, store)
 
