@@ -222,20 +222,8 @@ def _slope_aspect(z: np.ndarray, pixel_m: float):
     return slope, aspect
 
 
-def build_problem(dem, light, rover: RoverParams | None = None, params: PlannerParams | None = None, start_utc=None) -> Problem:
-    """Edge, power and light tables for planning on ``light``'s window of ``dem``.
-
-    ``light``: a :class:`lupex.light.visibility.VisibilitySeries` (its window
-    is the search region). ``start_utc``: plan start (default: series start).
-    """
-    rover = rover or RoverParams()
-    params = params or PlannerParams()
-    step_s = float(light.step_s)
-    if abs(step_s / params.tick_s - round(step_s / params.tick_s)) > 1e-9:
-        raise PlanError(f"planner tick_s ({params.tick_s} s) must divide the light step ({step_s:g} s)")
-    tps = int(round(step_s / params.tick_s))
-    nt, ny, nx = light.sun.shape
-    pixel = geo.pixel_size_m(dem)
+def _window_terrain(dem, light, params: PlannerParams, ny: int, nx: int, pixel: float):
+    """Heights (m), slope (deg) and aspect (deg) on the light series' window, and where the slope is passable."""
     z = np.asarray(dem.values, dtype=float)[light.row0 : light.row0 + ny, light.col0 : light.col0 + nx]
     if not np.all(np.isfinite(z)):
         raise PlanError("the DEM has NaN heights inside the planning window; fill them first (lupex.terrain.fill_nodata)")
@@ -247,7 +235,12 @@ def build_problem(dem, light, rover: RoverParams | None = None, params: PlannerP
         _, aspect = _slope_aspect(z, pixel)
     else:
         slope, aspect = _slope_aspect(z, pixel)
-    passable = slope <= params.max_slope_deg
+    return z, slope, aspect, slope <= params.max_slope_deg
+
+
+def _edge_tables(z, slope, aspect, passable, pixel: float, rover: RoverParams, params: PlannerParams):
+    """Ticks (0: no edge) and drive load (W) of each cell's 8 edges, and the fastest ground speed (m/s) of any."""
+    ny, nx = z.shape
     ncell = ny * nx
     tau = np.zeros((ncell, 8), dtype=np.int64)
     load = np.zeros((ncell, 8), dtype=np.float64)
@@ -280,6 +273,12 @@ def build_problem(dem, light, rover: RoverParams | None = None, params: PlannerP
         load[:, d] = np.where(ok, ld, 0.0).ravel()
         if ok.any():
             vmax = max(vmax, float((dist_h / (k[ok] * params.tick_s)).max()))
+    return tau, load, vmax
+
+
+def _power_tables(light, rover: RoverParams, nt: int):
+    """Array power per unit Sun fraction (W) moving along each of the 8 headings and parked facing the Sun,
+    and the heater powers (W) for driving/standby loads with and without sunlight."""
     # array power per unit Sun fraction (grid azimuths on both sides: only their difference matters)
     az = np.asarray(light.sun_azimuth_deg, float)[:, None]
     el = np.asarray(light.sun_elevation_deg, float)[:, None]
@@ -291,6 +290,27 @@ def build_problem(dem, light, rover: RoverParams | None = None, params: PlannerP
     drive_ref = rover.loads.drive_w
     heat = np.array([heater_power_w(rover, drive_ref, True), heater_power_w(rover, drive_ref, False),
                      heater_power_w(rover, rover.loads.standby_w, True), heater_power_w(rover, rover.loads.standby_w, False)])
+    return pm, pw, heat
+
+
+def build_problem(dem, light, rover: RoverParams | None = None, params: PlannerParams | None = None, start_utc=None) -> Problem:
+    """Edge, power and light tables for planning on ``light``'s window of ``dem``.
+
+    ``light``: a :class:`lupex.light.visibility.VisibilitySeries` (its window
+    is the search region). ``start_utc``: plan start (default: series start).
+    """
+    rover = rover or RoverParams()
+    params = params or PlannerParams()
+    step_s = float(light.step_s)
+    if abs(step_s / params.tick_s - round(step_s / params.tick_s)) > 1e-9:
+        raise PlanError(f"planner tick_s ({params.tick_s} s) must divide the light step ({step_s:g} s)")
+    tps = int(round(step_s / params.tick_s))
+    nt, ny, nx = light.sun.shape
+    pixel = geo.pixel_size_m(dem)
+    z, slope, aspect, passable = _window_terrain(dem, light, params, ny, nx, pixel)
+    ncell = ny * nx
+    tau, load, vmax = _edge_tables(z, slope, aspect, passable, pixel, rover, params)
+    pm, pw, heat = _power_tables(light, rover, nt)
     b = rover.battery
     prob = Problem(
         ny=ny, nx=nx, row0=int(light.row0), col0=int(light.col0), pixel_m=pixel, tick_s=int(params.tick_s),
