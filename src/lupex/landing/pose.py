@@ -29,7 +29,8 @@ import numpy as np
 from lupex.errors import InputError
 from lupex.landing.camera import Camera
 from lupex.landing.craters import detect_craters, image_sun_direction
-from lupex.landing.matching import identify_no_prior, match_with_prior, template_correspondences
+from lupex.landing.matching import identify_no_prior, match_with_prior
+from lupex.landing.template import template_correspondences
 
 __all__ = ["PnPResult", "VisionFix", "dlt_pose", "pnp_ransac", "position_from_attitude", "refine_pose",
            "skew", "so3_exp"]
