@@ -62,7 +62,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.ndimage import maximum_filter, median_filter
-from scipy.optimize import least_squares
 
 from lupex.errors import InputError
 from lupex.instruments.gpr_dielectric import (
@@ -70,30 +69,15 @@ from lupex.instruments.gpr_dielectric import (
     weh_from_permittivity,
 )
 from lupex.instruments.gpr_forward import (
-    GprConfig, Radargram, _layer_arrivals, check_positions, ricker, spreading_factor, two_medium_time,
+    GprConfig, Radargram, _layer_arrivals, ricker, spreading_factor,
 )
+from lupex.instruments.gpr_hyperbola import (  # noqa: F401  (moved there; still importable from here)
+    DEWOW_PERIODS, EPS_PRIOR, HyperbolaFit, _parabolic, combine_eps, detect_diffractions, fit_hyperbola, preprocess,
+    velocity_analysis)
 from lupex.instruments.gpr_velocity import VelocityModel, fit_scale
 from lupex.instruments.gpr_processing import (
-    background_removal, dewow, envelope, matched_filter, stolt_migration, time_zero,
+    dewow, matched_filter,
 )
-
-EPS_PRIOR = (3.25, 0.31)
-DEWOW_PERIODS = 2.0   # dewow window, in wavelet periods (preprocess, and the synthetic echoes fitted to its output)
-
-
-@dataclass(frozen=True)
-class HyperbolaFit:
-    x0_m: float
-    depth_m: float        # apex (reflecting point) depth below the surface
-    eps: float
-    eps_sigma: float
-    n_picks: int
-    rms_residual_s: float
-    radius_m: float = 0.0   # diffractor radius: given, or fitted (fit_hyperbola with radius_m=None)
-
-    @property
-    def velocity_m_s(self) -> float:
-        return C_M_S / np.sqrt(self.eps)
 
 
 @dataclass(frozen=True)
@@ -118,182 +102,6 @@ class IceRetrieval:
     weh_sigma_wt_pct: float = float("nan")
     meta: dict = field(default_factory=dict)
     velocity_model: VelocityModel | None = None   # what converted times to depths (None: constant eps_top)
-
-
-def preprocess(rg: Radargram, dewow_periods: float = DEWOW_PERIODS, threshold: float = 0.5):
-    """Dewow (window = ``dewow_periods`` / f_c) and time-zero on the direct coupling.
-
-    Returns (data, t_antenna_s): the aligned data and the time of the antenna
-    (direct coupling) after alignment.
-    """
-    cfg = rg.config
-    d = dewow(rg.data.astype(float), rg.dt_s, dewow_periods / cfg.centre_frequency_hz)
-    d, _, ref = time_zero(d, rg.dt_s, threshold)
-    return d, ref
-
-
-def _parabolic(y, k):
-    n = y.shape[-1]
-    k = np.clip(k, 1, n - 2)
-    idx = np.arange(y.shape[0])
-    y0, y1, y2 = y[idx, k - 1], y[idx, k], y[idx, k + 1]
-    den = y0 - 2 * y1 + y2
-    frac = np.where(den < 0, 0.5 * (y0 - y2) / np.where(den == 0, -1, den), 0.0)
-    return k + np.clip(frac, -0.5, 0.5)
-
-
-def _model_t(x, x0, depth, eps, h, t_ant, radius, offset=0.0):
-    v = C_M_S / np.sqrt(eps)
-    t1, _ = two_medium_time(np.hypot(x - x0, offset), h, depth + radius, v)
-    return t_ant + 2 * (t1 - radius / v)
-
-
-def fit_hyperbola(data, dt_s, positions_m, x0_m, t_apex_s, *, antenna_height_m: float, t_antenna_s: float,
-                  centre_frequency_hz: float, aperture_m: float = 0.6, radius_m: float | None = 0.0,
-                  eps_guess: float = 3.0, min_picks: int = 8) -> HyperbolaFit | None:
-    """Pick the arms of one diffraction around (x0, t_apex) and fit (x0, apex depth, eps'[, radius]).
-
-    ``data`` should be background-removed. ``radius_m`` is the radius of the
-    diffractor when known; ``None`` fits it as a fourth parameter (a buried rock
-    of unknown size: a point-diffractor fit to a sphere of radius a whose centre
-    lies at depth D reads eps' too low by about a factor (D - a)/D, the
-    velocity-radius trade-off of Ristic et al. 2009, Computers & Geosciences
-    35:1620). Returns None where too few picks stand above the noise.
-    """
-    d = np.asarray(data, float)
-    p = np.asarray(positions_m, float)
-    h = antenna_height_m
-    fit_radius = radius_m is None
-    sel = np.flatnonzero(np.abs(p - x0_m) <= aperture_m)
-    if sel.size < min_picks:
-        return None
-    mf = matched_filter(d[sel], dt_s, centre_frequency_hz)
-    env = envelope(mf)
-    amf = np.abs(mf)
-    # semblance-like scan over eps', apex time (+-0.6 ns), apex position (+-2 traces) and, when unknown,
-    # the radius: the detection only gives a rough apex, and the picks below need the right lobe
-    dx = float(np.median(np.diff(p))) if p.size > 1 else 0.05
-    # (the cross-track offset is left to the least-squares fit below: scanning it too costs ~4x)
-    radii, offs = (np.array([0.0, 0.08]), np.array([0.0])) if fit_radius else (np.array([float(radius_m)]), np.array([0.0]))
-    eps_axis, shifts = np.linspace(1.5, 9.0, 16 if fit_radius else 31), np.arange(-0.6e-9, 0.61e-9, dt_s)
-    E, S, X, A, Y = np.meshgrid(eps_axis, shifts, x0_m + dx * np.arange(-2, 3), radii, offs, indexing="ij")
-    E, S, X, A, Y = (a.ravel()[:, None] for a in (E, S, X, A, Y))
-    # apex depth from the apex time (straight ray below the antenna; the scan only needs a start)
-    deps = np.maximum((t_apex_s + S - t_antenna_s - 2 * h / C_M_S) * C_M_S / np.sqrt(E) / 2, 0.02)
-    deps = np.maximum(np.sqrt(np.maximum((deps + A) ** 2 - Y ** 2, 0.0)) - A, 0.02)
-    tt = _model_t(p[sel][None, :], X, deps, E, h, t_antenna_s, A, Y)
-    k = np.clip(np.round(tt / dt_s).astype(int), 0, d.shape[1] - 1)
-    score = env[np.arange(sel.size)[None, :], k].sum(axis=1)
-    b = int(np.argmax(score))
-    e_scan, depth0, x0_m, r0, y0 = (float(a[b, 0]) for a in (E, deps, X, A, Y))
-    tt = _model_t(p[sel], x0_m, depth0, e_scan, h, t_antenna_s, r0, y0)
-    half = int(0.35 / centre_frequency_hz / dt_s) + 1
-    kc = np.round(tt / dt_s).astype(int)
-    win = kc[:, None] + np.arange(-half, half + 1)[None, :]
-    valid = (win[:, 0] >= 1) & (win[:, -1] < d.shape[1] - 1)
-    win = np.clip(win, 0, d.shape[1] - 1)
-    ew = amf[np.arange(sel.size)[:, None], win]
-    kk = win[np.arange(sel.size), np.argmax(ew, axis=1)]
-    t_pick = _parabolic(amf, kk) * dt_s
-    noise = np.median(amf) * 1.4826
-    strong = valid & (ew.max(axis=1) > 4 * noise)
-    n_par = 5 if fit_radius else 3
-    if strong.sum() < max(min_picks, n_par + 2):
-        return None
-    xs, ts = p[sel][strong], t_pick[strong]
-
-    def resid(q):  # in ns, so that the solver's absolute tolerances are meaningful
-        if fit_radius:
-            return 1e9 * (_model_t(xs, q[0], q[1], q[2], h, t_antenna_s, q[3], q[4]) - ts)
-        return 1e9 * (_model_t(xs, q[0], q[1], q[2], h, t_antenna_s, radius_m) - ts)
-
-    q0 = [x0_m, depth0, e_scan] + ([max(r0, 0.02), max(y0, 0.1)] if fit_radius else [])
-    lo = [x0_m - aperture_m, 0.0, 1.0] + ([0.0, 0.0] if fit_radius else [])
-    hi = [x0_m + aperture_m, 5.0, 30.0] + ([1.0, 2.0] if fit_radius else [])
-    try:
-        sol = least_squares(resid, q0, bounds=(lo, hi), max_nfev=60 if fit_radius else None,
-                            x_scale=[0.05, 0.05, 0.3] + ([0.05, 0.1] if fit_radius else []))
-    except ValueError:
-        return None
-    dof = xs.size - n_par
-    if dof <= 0:
-        return None
-    s2 = float(np.sum(sol.fun ** 2) / dof)
-    try:
-        cov = s2 * np.linalg.inv(sol.jac.T @ sol.jac)
-    except np.linalg.LinAlgError:
-        return None
-    sig = float(np.sqrt(max(cov[2, 2], 0.0)))
-    if not np.isfinite(sig) or sig == 0:
-        return None
-    rad = float(sol.x[3]) if fit_radius else float(radius_m)
-    return HyperbolaFit(float(sol.x[0]), float(sol.x[1]), float(sol.x[2]), sig, int(xs.size),
-                        1e-9 * float(np.sqrt(s2)), rad)
-
-
-def detect_diffractions(data_bg, dt_s, dx_m, t_surface_s, *, eps_nominal: float = 3.0, snr: float = 8.0,
-                        min_separation_m: float = 0.5, max_candidates: int = 10_000):
-    """Candidate diffraction apexes (x index, apex time in the unmigrated data) from a migrated image.
-
-    Migrates the background-removed data at eps' = ``eps_nominal``, takes local
-    maxima of the envelope that stand ``snr`` times above its robust noise level.
-    """
-    v = C_M_S / np.sqrt(eps_nominal)
-    mig = stolt_migration(data_bg, dt_s, dx_m, v, t_surface_s)
-    k0 = int(round(t_surface_s / dt_s)) + 4
-    env = envelope(mig)
-    env[:, :k0] = 0
-    sep = max(3, int(min_separation_m / dx_m) | 1)
-    mx = maximum_filter(env, size=(sep, 9), mode="constant")
-    noise = 1.4826 * np.median(env[:, k0:])
-    ii, kk = np.nonzero((env == mx) & (env > snr * noise))
-    order = np.argsort(-env[ii, kk])[:max_candidates]
-    return ii[order], kk[order] * dt_s, env[ii[order], kk[order]] / noise
-
-
-def combine_eps(fits, prior=EPS_PRIOR):
-    """Inverse-variance mean of fitted eps' with Birge-ratio inflation; the prior where there are no fits."""
-    if not fits:
-        return float(prior[0]), float(prior[1]), "prior (no usable diffraction hyperbola)"
-    e = np.array([f.eps for f in fits])
-    s = np.array([f.eps_sigma for f in fits])
-    w = 1 / s ** 2
-    m = float(np.sum(w * e) / np.sum(w))
-    sig = float(np.sqrt(1 / np.sum(w)))
-    if e.size > 1:
-        birge = float(np.sqrt(np.sum(w * (e - m) ** 2) / (e.size - 1)))
-        sig *= max(1.0, birge)
-    return m, sig, f"{e.size} hyperbola fit(s)"
-
-
-def velocity_analysis(rg: Radargram, *, data=None, t_antenna_s=None, radius_m: float = 0.0,
-                      aperture_m: float = 0.6, max_fits: int = 60, bg_window_m: float = 10.0,
-                      snr: float = 6.0, max_apex_depth_m: float | None = None,
-                      min_picks: int = 12, max_rel_sigma: float = 0.1) -> list[HyperbolaFit]:
-    """Find diffraction hyperbolas and fit each; returns the successful fits."""
-    cfg = rg.config
-    if data is None:
-        data, t_antenna_s = preprocess(rg)
-    p = check_positions(rg.positions_m)
-    dx = rg.dx_m
-    t_surf = t_antenna_s + 2 * cfg.antenna_height_m / C_M_S
-    bg = background_removal(data, max(2, int(round(bg_window_m / dx))))
-    ii, tt, _ = detect_diffractions(bg, rg.dt_s, dx, t_surf + 1.0 / cfg.centre_frequency_hz, snr=snr)
-    fits = []
-    for i, t in zip(ii[:max_fits], tt[:max_fits]):
-        # the migrated focus time equals the apex time of the unmigrated hyperbola
-        f = fit_hyperbola(bg, rg.dt_s, p, p[i], t, antenna_height_m=cfg.antenna_height_m, t_antenna_s=t_antenna_s,
-                          centre_frequency_hz=cfg.centre_frequency_hz, aperture_m=aperture_m, radius_m=radius_m)
-        if f is None or not (1.0 < f.eps < 20):
-            continue
-        if max_apex_depth_m is not None and f.depth_m > max_apex_depth_m:
-            continue
-        if f.eps_sigma > max_rel_sigma * f.eps or f.n_picks < min_picks:
-            continue
-        if any(abs(f.x0_m - g.x0_m) < 0.15 and abs(f.depth_m - g.depth_m) < 0.1 for g in fits):
-            continue   # the same diffraction found twice (candidates come strongest first)
-        fits.append(f)
-    return fits
 
 
 def _window_picks(stack, dt, k_lo, k_hi, k_ref=None, half=None):
@@ -354,6 +162,66 @@ def _project_out(stacks, basis, k_end):
     return stacks - coef.T @ basis[live]
 
 
+def _shallow_search(full, flat, velocity_model: VelocityModel | None, n_s, dt_s, t_antenna_s, k_s, half, *,
+                    antenna_height_m, centre_frequency_hz, spreading, shallow_from_periods, shallow_fit_periods):
+    """Where and on what the ice echo is searched: ``(search, search_l, k_lo, floor, basis, k_fit)``.
+
+    Without a velocity model the stacks themselves from 2.2 periods below the surface (``basis`` and ``k_fit``
+    None); with one, the residuals after fitting dry ground's echoes, from ``shallow_from_periods`` down, and
+    the model floor (per sample, in units of the surface echo).
+    """
+    period = 1.0 / centre_frequency_hz
+    if velocity_model is None:
+        # the search starts below the zone that drop_surface_picks rejects (2 periods): from 1.6
+        # periods, the tail of the surface echo and of the near-surface density gradient was the
+        # strongest event in ~98 % of windows, hid every ice echo below ~5 wt% WEH and was then dropped
+        t_surf_geo = t_antenna_s + 2 * antenna_height_m / C_M_S
+        k_lo = int(round((t_surf_geo + 2.2 * period) / dt_s))
+        return full, flat, k_lo, np.zeros(n_s), None, None
+    # the echoes of dry ground (direct coupling, surface, density gradient) are fitted over the samples
+    # up to shallow_fit_periods past the surface and subtracted; the search then runs on the residual
+    # from shallow_from_periods down, where the surface echo's tail no longer hides a shallow ice table
+    basis = surface_basis(velocity_model, n_s, dt_s, t_antenna_s, antenna_height_m=antenna_height_m,
+                          centre_frequency_hz=centre_frequency_hz, spreading=spreading)
+    k_fit = k_s + int(round(shallow_fit_periods * period / dt_s))
+    search, search_l = _project_out(full, basis, k_fit), _project_out(flat, basis, k_fit)
+    k_lo = k_s + int(round(shallow_from_periods * period / dt_s))
+    # model floor: twice what a dry ground on the other published density profile (Carrier <-> Hayne)
+    # leaves after this fit, over a period around each sample, in units of the measured surface echo
+    alt = VelocityModel("hayne" if velocity_model.profile == "carrier" else "carrier",
+                        velocity_model.scale if velocity_model.profile != "constant" else 1.0, 0.0)
+    b_alt = surface_basis(alt, n_s, dt_s, t_antenna_s, antenna_height_m=antenna_height_m,
+                          centre_frequency_hz=centre_frequency_hz, spreading=spreading)
+    r_alt = np.abs(_project_out(b_alt.sum(axis=0)[None, :], basis, k_fit)[0])
+    floor = 2.0 * maximum_filter(r_alt, size=2 * half + 1) / abs(float(b_alt[1, k_s]))
+    return search, search_l, k_lo, floor, basis, k_fit
+
+
+def _fit_loss_corrections(ti, basis, k_fit, k_s, n_s, dt_s, t_surf_geo, half, centre_frequency_hz):
+    """Amplitude fraction a unit echo at each picked time keeps through the dry-ground fit, the surface pick's
+    time bias (s) and each ice pick's time shift from the fit (s): ``(frac, s_bias, dti)``."""
+    # an echo just below the fit window loses part of its amplitude to the fit (its wavelet reaches back
+    # into the window): the same processing and fit applied to a unit echo at the picked time gives the
+    # fraction kept, by which the amplitude is divided (1.00 from ~1.5 periods down, ~0.9 at 0.8)
+    n_win = ti.size
+    t = np.arange(n_s) * dt_s
+    unit = matched_filter(dewow(ricker(t[None, :] - ti[:, None], centre_frequency_hz), dt_s,
+                                DEWOW_PERIODS / centre_frequency_hz), dt_s, centre_frequency_hz)
+    kept = _project_out(unit, basis, k_fit)
+    kp = np.clip(np.round(ti / dt_s).astype(int), 0, n_s - 1)
+    rows = np.arange(n_win)
+    frac = np.clip(kept[rows, kp] / np.where(unit[rows, kp] == 0, 1.0, unit[rows, kp]), 0.2, 1.5)
+    # pick-time biases, measured on the same synthetic echoes: the surface echo's peak is pulled late by
+    # the tail of the direct coupling 1.6 periods before it and by the gradient's echo after it (12 ps
+    # over uniform eps' 2.66, 20 ps on the Carrier profile: 1-2 mm of depth, several times the stacks'
+    # timing sigma); a shallow ice echo's peak moves where the fit took part of it
+    syn_ts, _, _ = _window_picks(basis.sum(axis=0)[None, :], dt_s, 0, 0, k_ref=np.array([k_s]), half=half)
+    s_bias = float(syn_ts[0]) - t_surf_geo
+    ti_kept, _, _ = _window_picks(kept, dt_s, 0, 0, k_ref=kp, half=half)
+    ti_unit, _, _ = _window_picks(unit, dt_s, 0, 0, k_ref=kp, half=half)
+    return frac, s_bias, ti_kept - ti_unit
+
+
 def pick_ice_table(data, dt_s, t_antenna_s, *, antenna_height_m: float, centre_frequency_hz: float,
                    window_traces: int = 20, snr: float = 5.0, guide_windows: int = 7, spreading: str = "point",
                    velocity_model: VelocityModel | None = None, shallow_from_periods: float = 0.8,
@@ -396,30 +264,10 @@ def pick_ice_table(data, dt_s, t_antenna_s, *, antenna_height_m: float, centre_f
     _, a_d, _ = _window_picks(full, dt_s, 0, 0, k_ref=np.full(n_win, int(round(t_antenna_s / dt_s))), half=half)
     geo_s = float(spreading_factor(2 * antenna_height_m, spreading))
     flat = loo.reshape(n_win * W, n_s)
-    search, search_l = full, flat
-    floor = np.zeros(n_s)
-    if velocity_model is None:
-        # the search starts below the zone that drop_surface_picks rejects (2 periods): from 1.6
-        # periods, the tail of the surface echo and of the near-surface density gradient was the
-        # strongest event in ~98 % of windows, hid every ice echo below ~5 wt% WEH and was then dropped
-        k_lo = int(round((t_surf_geo + 2.2 * period) / dt_s))
-    else:
-        # the echoes of dry ground (direct coupling, surface, density gradient) are fitted over the samples
-        # up to shallow_fit_periods past the surface and subtracted; the search then runs on the residual
-        # from shallow_from_periods down, where the surface echo's tail no longer hides a shallow ice table
-        basis = surface_basis(velocity_model, n_s, dt_s, t_antenna_s, antenna_height_m=antenna_height_m,
-                              centre_frequency_hz=centre_frequency_hz, spreading=spreading)
-        k_fit = k_s + int(round(shallow_fit_periods * period / dt_s))
-        search, search_l = _project_out(full, basis, k_fit), _project_out(flat, basis, k_fit)
-        k_lo = k_s + int(round(shallow_from_periods * period / dt_s))
-        # model floor: twice what a dry ground on the other published density profile (Carrier <-> Hayne)
-        # leaves after this fit, over a period around each sample, in units of the measured surface echo
-        alt = VelocityModel("hayne" if velocity_model.profile == "carrier" else "carrier",
-                            velocity_model.scale if velocity_model.profile != "constant" else 1.0, 0.0)
-        b_alt = surface_basis(alt, n_s, dt_s, t_antenna_s, antenna_height_m=antenna_height_m,
-                              centre_frequency_hz=centre_frequency_hz, spreading=spreading)
-        r_alt = np.abs(_project_out(b_alt.sum(axis=0)[None, :], basis, k_fit)[0])
-        floor = 2.0 * maximum_filter(r_alt, size=2 * half + 1) / abs(float(b_alt[1, k_s]))
+    search, search_l, k_lo, floor, basis, k_fit = _shallow_search(
+        full, flat, velocity_model, n_s, dt_s, t_antenna_s, k_s, half, antenna_height_m=antenna_height_m,
+        centre_frequency_hz=centre_frequency_hz, spreading=spreading, shallow_from_periods=shallow_from_periods,
+        shallow_fit_periods=shallow_fit_periods)
     # coherence: a guide from the median of neighbouring window stacks suppresses local events
     # (rock diffractions) and keeps laterally continuous reflectors; each window is then picked near it
     guide = median_filter(search, size=(min(guide_windows, n_win) | 1, 1), mode="nearest")
@@ -437,27 +285,11 @@ def pick_ice_table(data, dt_s, t_antenna_s, *, antenna_height_m: float, centre_f
     noise = 1.4826 * np.median(np.abs(blocks - full[:, None, :]), axis=(1, 2)) / np.sqrt(W)
     ok = (e_i > snr * noise) & (e_i > floor[np.clip(np.round(ti / dt_s).astype(int), 0, n_s - 1)] * np.abs(a_s))
     if velocity_model is not None:
-        # an echo just below the fit window loses part of its amplitude to the fit (its wavelet reaches back
-        # into the window): the same processing and fit applied to a unit echo at the picked time gives the
-        # fraction kept, by which the amplitude is divided (1.00 from ~1.5 periods down, ~0.9 at 0.8)
-        t = np.arange(n_s) * dt_s
-        unit = matched_filter(dewow(ricker(t[None, :] - ti[:, None], centre_frequency_hz), dt_s,
-                                    DEWOW_PERIODS / centre_frequency_hz), dt_s, centre_frequency_hz)
-        kept = _project_out(unit, basis, k_fit)
-        kp = np.clip(np.round(ti / dt_s).astype(int), 0, n_s - 1)
-        rows = np.arange(n_win)
-        frac = np.clip(kept[rows, kp] / np.where(unit[rows, kp] == 0, 1.0, unit[rows, kp]), 0.2, 1.5)
+        frac, s_bias, dti = _fit_loss_corrections(ti, basis, k_fit, k_s, n_s, dt_s, t_surf_geo, half,
+                                                  centre_frequency_hz)
         a_i = a_i / frac
         r_l = r_l / frac[:, None]
-        # pick-time biases, measured on the same synthetic echoes: the surface echo's peak is pulled late by
-        # the tail of the direct coupling 1.6 periods before it and by the gradient's echo after it (12 ps
-        # over uniform eps' 2.66, 20 ps on the Carrier profile: 1-2 mm of depth, several times the stacks'
-        # timing sigma); a shallow ice echo's peak moves where the fit took part of it
-        syn_ts, _, _ = _window_picks(basis.sum(axis=0)[None, :], dt_s, 0, 0, k_ref=np.array([k_s]), half=half)
-        s_bias = float(syn_ts[0]) - t_surf_geo
-        ti_kept, _, _ = _window_picks(kept, dt_s, 0, 0, k_ref=kp, half=half)
-        ti_unit, _, _ = _window_picks(unit, dt_s, 0, 0, k_ref=kp, half=half)
-        ts, ti = ts - s_bias, ti - (ti_kept - ti_unit)
+        ts, ti = ts - s_bias, ti - dti
     return dict(t_surface_s=ts, dt_ice_s=ti - ts, dt_ice_sigma_s=jk(dt_l), ratio=a_i / a_s, ratio_sigma=jk(r_l),
                 ok=ok, amp_surface=a_s, surface_reflection=a_s / a_d / geo_s, search_from_s=(k_lo - k_s) * dt_s,
                 window_centres_index=np.arange(n_win) * W + (W - 1) / 2)
@@ -507,6 +339,99 @@ def _weh_from_ratio(ratio, depth_m, vm: VelocityModel, *, h, f_c, spreading, feo
 ICE_CONVENTIONS = ("same-bulk", "pores")
 
 
+def _check_retrieve_args(cfg, ice: str, weh_above_wt_pct: float) -> None:
+    """Raise InputError for a radargram or options :func:`retrieve` cannot read."""
+    if cfg.antenna_height_m <= 0:
+        raise InputError("retrieval needs the surface reflection apart from the direct coupling: antenna_height_m > 0")
+    if not (np.isfinite(weh_above_wt_pct) and 0 <= weh_above_wt_pct < 100):
+        raise InputError(f"weh_above_wt_pct must be within 0..100 wt%, got {weh_above_wt_pct!r}")
+    if ice not in ICE_CONVENTIONS:
+        raise InputError(f"ice must be one of {ICE_CONVENTIONS}, got {ice!r}")
+
+
+def _velocity_and_picks(rg: Radargram, data, t_ant, *, window_traces, radius_m, eps_prior, max_fits, snr,
+                        aperture_m, shallow):
+    """Hyperbola fits above the ice table, the velocity model fitted to them, and the ice-table picks."""
+    cfg = rg.config
+    fits = velocity_analysis(rg, data=data, t_antenna_s=t_ant, radius_m=radius_m, max_fits=max_fits,
+                             aperture_m=aperture_m)
+    prior = eps_prior if isinstance(eps_prior, VelocityModel) else VelocityModel.prior("constant", eps_prior)
+    vm0 = fit_scale(prior, fits, combine_eps)
+    picks = pick_ice_table(data, rg.dt_s, t_ant, antenna_height_m=cfg.antenna_height_m,
+                           centre_frequency_hz=cfg.centre_frequency_hz, window_traces=window_traces, snr=snr,
+                           spreading=cfg.spreading, velocity_model=vm0 if shallow else None)
+    # only hyperbolas above the ice table measure the top layer
+    dt_med = float(np.median(picks["dt_ice_s"][picks["ok"]])) if picks["ok"].any() else np.nan
+    z_ice0 = float(vm0.depth_m(dt_med)) if np.isfinite(dt_med) else np.inf
+    fits = [f for f in fits if f.depth_m < z_ice0 - 0.05]
+    return fits, fit_scale(prior, fits, combine_eps), picks
+
+
+def _window_weh(picks, vm: VelocityModel, kw):
+    """Per-window ice depth, WEH below the table and their 1-sigma errors: (z, sz, weh, sweh), NaN where no pick."""
+    dtw, sdt = picks["dt_ice_s"], picks["dt_ice_sigma_s"]
+    ok = picks["ok"]
+    z = np.where(ok, vm.depth_m(np.where(ok, dtw, np.nan)), np.nan)
+    sz = np.where(ok, vm.depth_sigma_m(np.where(ok, dtw, np.nan), sdt), np.nan)
+    zz = np.nan_to_num(z)
+    # the ice/surface ratio times the surface's reflection coefficient gives the ice echo's; that coefficient
+    # is measured against the direct coupling (the amplitude unit) rather than predicted from eps' at the
+    # top: a graded top (Carrier et al. 1991) adds its own echo to the surface's, which the measurement
+    # includes (Carrier ground, 5 wt% below 0.3 m: 4.93 wt% measured vs 4.84 predicted; Hayne ground read
+    # with the Carrier profile: 5.34 vs 5.69)
+    r0m = picks["surface_reflection"]
+    weh = _weh_from_ratio(picks["ratio"], zz, vm, r0=r0m, **kw)
+    d_s = 1e-3 * vm.scale
+    vm_d = vm.scaled(vm.scale + d_s)
+    dw_ds = (_weh_from_ratio(picks["ratio"], zz, vm_d, r0=r0m, **kw) - weh) / d_s
+    d_r = 1e-3 * np.maximum(np.abs(picks["ratio"]), 1e-6)
+    dw_dr = (_weh_from_ratio(picks["ratio"] + d_r, zz, vm, r0=r0m, **kw) - weh) / d_r
+    # model term: the same with the surface coefficient the velocity model predicts. The two agree over
+    # uniform ground; where the top is looser or denser than the model's, or eps' is wrong, they do not
+    w_pred = _weh_from_ratio(picks["ratio"], zz, vm, **kw)
+    s_rho = vm.density_sigma_kg_m3
+    dw_rho = (_weh_from_ratio(picks["ratio"], zz, vm, r0=r0m, d_rho=s_rho, **kw) - weh) if s_rho else 0.0
+    sweh = np.sqrt((dw_ds * vm.scale_sigma) ** 2 + (dw_dr * picks["ratio_sigma"]) ** 2 + (w_pred - weh) ** 2
+                   + dw_rho ** 2)
+    return z, sz, np.where(ok, weh, np.nan), np.where(ok, sweh, np.nan)
+
+
+def _traverse_weh(picks, vm: VelocityModel, z, kw):
+    """Traverse-wide ice depth and WEH with 1-sigma errors, the windows used, and the depth eps' is averaged to.
+
+    Returns ``(ok, depth, depth_sigma, weh, weh_sigma, z_ref)``.
+    """
+    dtw, sdt, r0m, ok = picks["dt_ice_s"], picks["dt_ice_sigma_s"], picks["surface_reflection"], picks["ok"]
+    if not ok.any():
+        nan = float("nan")
+        return ok, nan, nan, nan, nan, float(np.nanmedian(z)) if np.isfinite(z).any() else 0.5
+    d_s = 1e-3 * vm.scale
+    vm_d = vm.scaled(vm.scale + d_s)
+    s_rho = vm.density_sigma_kg_m3
+    # traverse-wide: the scale error is common to all windows, the timing/amplitude errors are not.
+    # Windows whose delay sits > 4 robust sigmas from the median are left out (a rock that beat the guide).
+    med = np.median(dtw[ok])
+    mad = 1.4826 * np.median(np.abs(dtw[ok] - med)) + np.median(sdt[ok])
+    ok = ok & (np.abs(dtw - med) <= 4 * mad)
+    m_dt = float(np.mean(dtw[ok]))
+    s_dt = float(np.sqrt(np.sum(sdt[ok] ** 2)) / ok.sum())
+    depth = float(vm.depth_m(m_dt))
+    depth_sig = float(vm.depth_sigma_m(m_dt, s_dt))
+    m_r = float(np.mean(picks["ratio"][ok]))
+    s_r = float(np.sqrt(np.sum(picks["ratio_sigma"][ok] ** 2)) / ok.sum())
+    r0_all = float(np.mean(r0m[ok]))
+    w_all = float(_weh_from_ratio(m_r, depth, vm, r0=r0_all, **kw))
+    dwe = (float(_weh_from_ratio(m_r, depth, vm_d, r0=r0_all, **kw)) - w_all) / d_s
+    d_m = 1e-3 * abs(m_r) + 1e-9
+    dwr = (float(_weh_from_ratio(m_r + d_m, depth, vm, r0=r0_all, **kw)) - w_all) / d_m
+    # the model term as for the windows (systematic: it does not average down over the windows)
+    w_pred_all = float(_weh_from_ratio(m_r, depth, vm, **kw))
+    dw_rho_all = (float(_weh_from_ratio(m_r, depth, vm, r0=r0_all, d_rho=s_rho, **kw)) - w_all) if s_rho else 0.0
+    w_sig = float(np.sqrt((dwe * vm.scale_sigma) ** 2 + (dwr * s_r) ** 2 + (w_pred_all - w_all) ** 2
+                          + dw_rho_all ** 2))
+    return ok, depth, depth_sig, w_all, w_sig, depth
+
+
 def retrieve(rg: Radargram, *, window_traces: int = 20, radius_m: float | None = 0.0, eps_prior=EPS_PRIOR,
              feo_tio2_wt_pct: float = 6.0, max_fits: int = 60, snr: float = 5.0, ice: str = "same-bulk",
              aperture_m: float = 0.6, shallow: bool = True, weh_above_wt_pct: float = 0.0) -> IceRetrieval:
@@ -534,80 +459,16 @@ def retrieve(rg: Radargram, *, window_traces: int = 20, radius_m: float | None =
     searches from 2.2 wavelet periods below the surface echo.
     """
     cfg = rg.config
-    if cfg.antenna_height_m <= 0:
-        raise InputError("retrieval needs the surface reflection apart from the direct coupling: antenna_height_m > 0")
-    if not (np.isfinite(weh_above_wt_pct) and 0 <= weh_above_wt_pct < 100):
-        raise InputError(f"weh_above_wt_pct must be within 0..100 wt%, got {weh_above_wt_pct!r}")
-    if ice not in ICE_CONVENTIONS:
-        raise InputError(f"ice must be one of {ICE_CONVENTIONS}, got {ice!r}")
+    _check_retrieve_args(cfg, ice, weh_above_wt_pct)
     data, t_ant = preprocess(rg)
-    fits = velocity_analysis(rg, data=data, t_antenna_s=t_ant, radius_m=radius_m, max_fits=max_fits,
-                             aperture_m=aperture_m)
-    prior = eps_prior if isinstance(eps_prior, VelocityModel) else VelocityModel.prior("constant", eps_prior)
-    vm0 = fit_scale(prior, fits, combine_eps)
-    picks = pick_ice_table(data, rg.dt_s, t_ant, antenna_height_m=cfg.antenna_height_m,
-                           centre_frequency_hz=cfg.centre_frequency_hz, window_traces=window_traces, snr=snr,
-                           spreading=cfg.spreading, velocity_model=vm0 if shallow else None)
-    # only hyperbolas above the ice table measure the top layer
-    dt_med = float(np.median(picks["dt_ice_s"][picks["ok"]])) if picks["ok"].any() else np.nan
-    z_ice0 = float(vm0.depth_m(dt_med)) if np.isfinite(dt_med) else np.inf
-    fits = [f for f in fits if f.depth_m < z_ice0 - 0.05]
-    vm = fit_scale(prior, fits, combine_eps)
-    dtw, sdt = picks["dt_ice_s"], picks["dt_ice_sigma_s"]
-    ok = picks["ok"]
-    z = np.where(ok, vm.depth_m(np.where(ok, dtw, np.nan)), np.nan)
-    sz = np.where(ok, vm.depth_sigma_m(np.where(ok, dtw, np.nan), sdt), np.nan)
+    fits, vm, picks = _velocity_and_picks(rg, data, t_ant, window_traces=window_traces, radius_m=radius_m,
+                                          eps_prior=eps_prior, max_fits=max_fits, snr=snr, aperture_m=aperture_m,
+                                          shallow=shallow)
     kw = dict(h=cfg.antenna_height_m, f_c=cfg.centre_frequency_hz, spreading=cfg.spreading,
               feo_tio2_wt_pct=feo_tio2_wt_pct, rule=cfg.mixing_rule, ice=ice, weh_above=weh_above_wt_pct)
-    zz = np.nan_to_num(z)
-    # the ice/surface ratio times the surface's reflection coefficient gives the ice echo's; that coefficient
-    # is measured against the direct coupling (the amplitude unit) rather than predicted from eps' at the
-    # top: a graded top (Carrier et al. 1991) adds its own echo to the surface's, which the measurement
-    # includes (Carrier ground, 5 wt% below 0.3 m: 4.93 wt% measured vs 4.84 predicted; Hayne ground read
-    # with the Carrier profile: 5.34 vs 5.69)
-    r0m = picks["surface_reflection"]
-    weh = _weh_from_ratio(picks["ratio"], zz, vm, r0=r0m, **kw)
-    d_s = 1e-3 * vm.scale
-    vm_d = vm.scaled(vm.scale + d_s)
-    dw_ds = (_weh_from_ratio(picks["ratio"], zz, vm_d, r0=r0m, **kw) - weh) / d_s
-    d_r = 1e-3 * np.maximum(np.abs(picks["ratio"]), 1e-6)
-    dw_dr = (_weh_from_ratio(picks["ratio"] + d_r, zz, vm, r0=r0m, **kw) - weh) / d_r
-    # model term: the same with the surface coefficient the velocity model predicts. The two agree over
-    # uniform ground; where the top is looser or denser than the model's, or eps' is wrong, they do not
-    w_pred = _weh_from_ratio(picks["ratio"], zz, vm, **kw)
-    s_rho = vm.density_sigma_kg_m3
-    dw_rho = (_weh_from_ratio(picks["ratio"], zz, vm, r0=r0m, d_rho=s_rho, **kw) - weh) if s_rho else 0.0
-    sweh = np.sqrt((dw_ds * vm.scale_sigma) ** 2 + (dw_dr * picks["ratio_sigma"]) ** 2 + (w_pred - weh) ** 2
-                   + dw_rho ** 2)
-    weh = np.where(ok, weh, np.nan)
-    sweh = np.where(ok, sweh, np.nan)
+    z, sz, weh, sweh = _window_weh(picks, vm, kw)
     centres = np.interp(picks["window_centres_index"], np.arange(len(rg.positions_m)), rg.positions_m)
-    # traverse-wide: the scale error is common to all windows, the timing/amplitude errors are not.
-    # Windows whose delay sits > 4 robust sigmas from the median are left out (a rock that beat the guide).
-    if ok.any():
-        med = np.median(dtw[ok])
-        mad = 1.4826 * np.median(np.abs(dtw[ok] - med)) + np.median(sdt[ok])
-        ok = ok & (np.abs(dtw - med) <= 4 * mad)
-        m_dt = float(np.mean(dtw[ok]))
-        s_dt = float(np.sqrt(np.sum(sdt[ok] ** 2)) / ok.sum())
-        depth = float(vm.depth_m(m_dt))
-        depth_sig = float(vm.depth_sigma_m(m_dt, s_dt))
-        m_r = float(np.mean(picks["ratio"][ok]))
-        s_r = float(np.sqrt(np.sum(picks["ratio_sigma"][ok] ** 2)) / ok.sum())
-        r0_all = float(np.mean(r0m[ok]))
-        w_all = float(_weh_from_ratio(m_r, depth, vm, r0=r0_all, **kw))
-        dwe = (float(_weh_from_ratio(m_r, depth, vm_d, r0=r0_all, **kw)) - w_all) / d_s
-        d_m = 1e-3 * abs(m_r) + 1e-9
-        dwr = (float(_weh_from_ratio(m_r + d_m, depth, vm, r0=r0_all, **kw)) - w_all) / d_m
-        # the model term as for the windows (systematic: it does not average down over the windows)
-        w_pred_all = float(_weh_from_ratio(m_r, depth, vm, **kw))
-        dw_rho_all = (float(_weh_from_ratio(m_r, depth, vm, r0=r0_all, d_rho=s_rho, **kw)) - w_all) if s_rho else 0.0
-        w_sig = float(np.sqrt((dwe * vm.scale_sigma) ** 2 + (dwr * s_r) ** 2 + (w_pred_all - w_all) ** 2
-                              + dw_rho_all ** 2))
-        z_ref = depth
-    else:
-        depth = depth_sig = w_all = w_sig = float("nan")
-        z_ref = float(np.nanmedian(z)) if np.isfinite(z).any() else 0.5
+    ok, depth, depth_sig, w_all, w_sig, z_ref = _traverse_weh(picks, vm, z, kw)
     # eps' reported for the top layer: the time average above the (median) table; its sigma scales with it
     eps = float(vm.mean_eps(z_ref))
     eps_sig = eps * vm.scale_sigma / vm.scale

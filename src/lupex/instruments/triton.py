@@ -329,17 +329,8 @@ def find_spectrum_peaks(rec: TritonRecord, *, snr: float = 6.0):
     return out
 
 
-def analyse(rec: TritonRecord, *, species=SPECIES, exclude_from_mass_fraction=("N2",),
-            detect_sigma: float = 5.0) -> TritonResult:
-    """Peaks, species identification and abundances; water wt% of the aliquot and water share of the gas."""
-    t, c = check_record(rec)
-    species = tuple(species)
-    for sp in species:
-        if sp not in LIBRARY:
-            raise InputError(f"unknown species {sp!r}; known: {list(SPECIES)}")
-    dt = float(np.median(np.diff(t)))
-    edges = np.r_[t - dt / 2, t[-1] + dt / 2]
-    # fit window: bins near any library ion
+def _fit_window(t, rec: TritonRecord, species) -> np.ndarray:
+    """Mask of the time bins within 5 sigma of any library ion of ``species``."""
     sel = np.zeros(t.size, bool)
     for sp in species:
         mz, _, _ = ion_table(sp)
@@ -348,6 +339,15 @@ def analyse(rec: TritonRecord, *, species=SPECIES, exclude_from_mass_fraction=("
                 s = _sigma_t(ti, rec.resolving_power)
                 lo, hi = np.searchsorted(t, [ti - 5 * s, ti + 5 * s])
                 sel[lo:hi] = True
+    return sel
+
+
+def _unmix(rec: TritonRecord, t, c, species):
+    """Ion counts per species (non-negative, iteratively reweighted least squares) and their covariance."""
+    dt = float(np.median(np.diff(t)))
+    edges = np.r_[t - dt / 2, t[-1] + dt / 2]
+    # fit window: bins near any library ion
+    sel = _fit_window(t, rec, species)
     base = float(np.median(c[~sel])) if (~sel).sum() > 100 else 0.0
     noise_var = max(float(np.var(c[~sel])) if (~sel).sum() > 100 else 0.25, 1e-6)
     a = np.column_stack([species_template(sp, edges, rec.accel_voltage_v, rec.flight_length_m,
@@ -366,12 +366,11 @@ def analyse(rec: TritonRecord, *, species=SPECIES, exclude_from_mass_fraction=("
         aw = a[:, active] * wts[:, None]
         cov_a = np.linalg.inv(aw.T @ aw)
         cov[np.ix_(active, active)] = cov_a
-    sig = np.sqrt(np.diag(cov))
-    k = rec.ions_per_molecule
-    molecules = {sp: float(x[i] / k) for i, sp in enumerate(species)}
-    molecules_sig = {sp: float(sig[i] / k) for i, sp in enumerate(species)}
+    return x, cov
 
-    # peaks and assignment
+
+def _assigned_peaks(rec: TritonRecord, species):
+    """Peaks found in the spectrum, each labelled with the nearest library ion within m/R, and the m/z left over."""
     all_ions = [(m, sp, lab) for sp in species for m, _, lab in zip(*ion_table(sp))]
     ion_mz = np.array([i[0] for i in all_ions])
     peaks, unassigned = [], []
@@ -382,10 +381,11 @@ def analyse(rec: TritonRecord, *, species=SPECIES, exclude_from_mass_fraction=("
         if lab is None:
             unassigned.append(mzc)
         peaks.append(Peak(mzc, area, fwhm, tc / (2 * fwhm) if fwhm > 0 else float("nan"), lab))
-    detected = tuple(sp for i, sp in enumerate(species) if sig[i] > 0 and x[i] > detect_sigma * sig[i])
+    return peaks, unassigned
 
-    # ratios to water with covariance
-    iw = species.index("H2O") if "H2O" in species else None
+
+def _ratios_to_water(x, cov, species, iw):
+    """Each species' abundance relative to water (%) and its 1-sigma from the covariance."""
     rel, rel_sig = {}, {}
     if iw is not None and x[iw] > 0:
         for i, sp in enumerate(species):
@@ -395,24 +395,52 @@ def analyse(rec: TritonRecord, *, species=SPECIES, exclude_from_mass_fraction=("
             var = (cov[i, i] / x[iw] ** 2 + x[i] ** 2 * cov[iw, iw] / x[iw] ** 4
                    - 2 * x[i] * cov[i, iw] / x[iw] ** 3)
             rel[sp], rel_sig[sp] = 100 * r, 100 * float(np.sqrt(max(var, 0.0)))
-    # water content of the aliquot (counting, calibration, sub-sampling)
-    if iw is None:
-        raise InputError("species list must include H2O to measure water")
-    m_w = molecules["H2O"] * M_H2O_KG
+    return rel, rel_sig
+
+
+def _water_wt_pct(rec: TritonRecord, n_h2o, n_h2o_sig):
+    """Water wt% of the aliquot and its 1-sigma (counting, calibration, sub-sampling) from water molecules."""
+    m_w = n_h2o * M_H2O_KG
     wt = 100 * m_w / rec.aliquot_kg
-    rel_err = np.sqrt((molecules_sig["H2O"] / molecules["H2O"]) ** 2 if molecules["H2O"] > 0 else 0.0)
+    rel_err = np.sqrt((n_h2o_sig / n_h2o) ** 2 if n_h2o > 0 else 0.0)
     sig_wt = wt * float(np.sqrt(rel_err**2 + rec.calibration_sigma_rel**2 + subsampling_rel_sigma(rec.aliquot_kg)**2))
-    if molecules["H2O"] <= 0:
-        sig_wt = 100 * molecules_sig["H2O"] * M_H2O_KG / rec.aliquot_kg
-    # water share of the released gas mass (for LTGA)
+    if n_h2o <= 0:
+        sig_wt = 100 * n_h2o_sig * M_H2O_KG / rec.aliquot_kg
+    return wt, sig_wt
+
+
+def _water_gas_share(x, cov, species, iw, exclude_from_mass_fraction):
+    """Water's share of the released gas mass (fraction) and its 1-sigma (1, 0 when there is no gas)."""
     mm = np.array([0.0 if sp in exclude_from_mass_fraction else MOLAR_MASS_KG_MOL[sp] for sp in species])
     tot = float(mm @ x)
     if tot > 0 and x[iw] > 0:
         f = mm[iw] * x[iw] / tot
         g = -f * mm / tot
         g[iw] += mm[iw] / tot
-        f_sig = float(np.sqrt(max(g @ cov @ g, 0.0)))
-    else:
-        f, f_sig = 1.0, 0.0
+        return f, float(np.sqrt(max(g @ cov @ g, 0.0)))
+    return 1.0, 0.0
+
+
+def analyse(rec: TritonRecord, *, species=SPECIES, exclude_from_mass_fraction=("N2",),
+            detect_sigma: float = 5.0) -> TritonResult:
+    """Peaks, species identification and abundances; water wt% of the aliquot and water share of the gas."""
+    t, c = check_record(rec)
+    species = tuple(species)
+    for sp in species:
+        if sp not in LIBRARY:
+            raise InputError(f"unknown species {sp!r}; known: {list(SPECIES)}")
+    x, cov = _unmix(rec, t, c, species)
+    sig = np.sqrt(np.diag(cov))
+    k = rec.ions_per_molecule
+    molecules = {sp: float(x[i] / k) for i, sp in enumerate(species)}
+    molecules_sig = {sp: float(sig[i] / k) for i, sp in enumerate(species)}
+    peaks, unassigned = _assigned_peaks(rec, species)
+    detected = tuple(sp for i, sp in enumerate(species) if sig[i] > 0 and x[i] > detect_sigma * sig[i])
+    iw = species.index("H2O") if "H2O" in species else None
+    rel, rel_sig = _ratios_to_water(x, cov, species, iw)
+    if iw is None:
+        raise InputError("species list must include H2O to measure water")
+    wt, sig_wt = _water_wt_pct(rec, molecules["H2O"], molecules_sig["H2O"])
+    f, f_sig = _water_gas_share(x, cov, species, iw, exclude_from_mass_fraction)
     return TritonResult(tuple(peaks), detected, molecules, molecules_sig, rel, rel_sig, float(wt), float(sig_wt),
                         float(f), f_sig, tuple(unassigned))

@@ -104,6 +104,63 @@ def _lit_median(raw: np.ndarray, img: np.ndarray) -> float:
     return float(np.median(lit)) if lit.size else 1.0
 
 
+def _pyramid_responses(img, sun_uv, radii, levels):
+    """Dark/bright pair response at each radius (px), each on its pyramid level (2x2 block means)."""
+    # image pyramid (2x2 block means): scale r is evaluated at level L where r / 2^L is 4..8 px
+    s = sun_uv
+    pyr = [img]
+    while len(pyr) <= levels.max():
+        a = pyr[-1]
+        a = a[: a.shape[0] // 2 * 2, : a.shape[1] // 2 * 2]
+        pyr.append(0.25 * (a[0::2, 0::2] + a[1::2, 0::2] + a[0::2, 1::2] + a[1::2, 1::2]))
+    resp_by_scale = []
+    boxes = {}
+    for r, lev in zip(radii, levels):
+        a = pyr[lev]
+        rl = r / 2**lev
+        h = max(1, int(round(0.35 * rl)))
+        if (lev, h) not in boxes:  # neighbouring scales often share a box size
+            boxes[(lev, h)] = _box_mean(a, h)
+        box = boxes[(lev, h)]
+        off = lambda k: (int(round(k * rl * s[1])), int(round(k * rl * s[0])))  # noqa: E731
+        resp_by_scale.append(_pair_response(box, *off(0.5), *off(-0.5), *off(1.35)))
+    return resp_by_scale
+
+
+def _response_at(resp_by_scale, levels, j, uu, vv):
+    """Response of scale ``j`` at full-resolution pixel positions (uu, vv) (nearest sample on its level)."""
+    g = 2.0**levels[j]
+    rj = np.clip(np.rint((vv + 0.5) / g - 0.5).astype(int), 0, resp_by_scale[j].shape[0] - 1)
+    cj = np.clip(np.rint((uu + 0.5) / g - 0.5).astype(int), 0, resp_by_scale[j].shape[1] - 1)
+    return resp_by_scale[j][rj, cj]
+
+
+def _scale_candidates(resp_by_scale, radii, levels, k, sun_uv, scale_step, threshold, n_sigma, centre_shift):
+    """Candidates ``(u, v, radius, score)`` (n, 4) of scale ``k``: local maxima over its threshold; None if none."""
+    r, lev = radii[k], levels[k]
+    resp = resp_by_scale[k]
+    sub = resp[:: max(1, resp.shape[0] // 128), :: max(1, resp.shape[1] // 128)]
+    med = float(np.median(sub))
+    thr = max(threshold, med + n_sigma * 1.4826 * float(np.median(np.abs(sub - med))))
+    b = int(np.ceil(r / 2**lev)) + 1
+    # 3x3 local maxima above the threshold, away from the border
+    rr, cc, sc = _local_maxima(resp, np.float32(thr), b)
+    if rr.size == 0:
+        return None
+    # parabolic refinement of log-radius from the neighbouring scales (sampled at the same point)
+    f = 2.0**lev
+    uu, vv = (cc + 0.5) * f - 0.5, (rr + 0.5) * f - 0.5
+    if 0 < k < len(radii) - 1:
+        lo, hi = _response_at(resp_by_scale, levels, k - 1, uu, vv), _response_at(resp_by_scale, levels, k + 1, uu, vv)
+        den = lo - 2 * sc + hi
+        dk = np.clip(np.where(den < 0, 0.5 * (lo - hi) / np.where(den < 0, den, -1.0), 0.0), -0.5, 0.5)
+    else:
+        dk = np.zeros_like(sc)
+    rad = r * scale_step ** dk
+    s = sun_uv
+    return np.column_stack([uu - centre_shift * rad * s[0], vv - centre_shift * rad * s[1], rad, sc])
+
+
 def detect_craters(image, sun_dir_uv, *, min_radius_px: float = 4.0, max_radius_px: float | None = None,
                    scale_step: float = 1.25, threshold: float = 0.1, n_sigma: float = 5.0,
                    centre_shift: float = 0.2, max_detections: int = 400) -> Detections:
@@ -135,52 +192,11 @@ def detect_craters(image, sun_dir_uv, *, min_radius_px: float = 4.0, max_radius_
         max_radius_px = min(ny, nx) / 8.0
     n_sc = int(np.floor(np.log(max_radius_px / min_radius_px) / np.log(scale_step))) + 1
     radii = min_radius_px * scale_step ** np.arange(max(n_sc, 1))
-    # image pyramid (2x2 block means): scale r is evaluated at level L where r / 2^L is 4..8 px
-    pyr = [img]
     levels = np.maximum(0, np.floor(np.log2(radii / 4.0))).astype(int)
-    while len(pyr) <= levels.max():
-        a = pyr[-1]
-        a = a[: a.shape[0] // 2 * 2, : a.shape[1] // 2 * 2]
-        pyr.append(0.25 * (a[0::2, 0::2] + a[1::2, 0::2] + a[0::2, 1::2] + a[1::2, 1::2]))
-    resp_by_scale = []
-    boxes = {}
-    for r, lev in zip(radii, levels):
-        a = pyr[lev]
-        rl = r / 2**lev
-        h = max(1, int(round(0.35 * rl)))
-        if (lev, h) not in boxes:  # neighbouring scales often share a box size
-            boxes[(lev, h)] = _box_mean(a, h)
-        box = boxes[(lev, h)]
-        off = lambda k: (int(round(k * rl * s[1])), int(round(k * rl * s[0])))  # noqa: E731
-        resp_by_scale.append(_pair_response(box, *off(0.5), *off(-0.5), *off(1.35)))
-    cands = []
-    for k, (r, lev) in enumerate(zip(radii, levels)):
-        resp = resp_by_scale[k]
-        sub = resp[:: max(1, resp.shape[0] // 128), :: max(1, resp.shape[1] // 128)]
-        med = float(np.median(sub))
-        thr = max(threshold, med + n_sigma * 1.4826 * float(np.median(np.abs(sub - med))))
-        b = int(np.ceil(r / 2**lev)) + 1
-        # 3x3 local maxima above the threshold, away from the border
-        rr, cc, sc = _local_maxima(resp, np.float32(thr), b)
-        if rr.size == 0:
-            continue
-        # parabolic refinement of log-radius from the neighbouring scales (sampled at the same point)
-        f = 2.0**lev
-        uu, vv = (cc + 0.5) * f - 0.5, (rr + 0.5) * f - 0.5
-        def _at(j):
-            lj = levels[j]
-            g = 2.0**lj
-            rj = np.clip(np.rint((vv + 0.5) / g - 0.5).astype(int), 0, resp_by_scale[j].shape[0] - 1)
-            cj = np.clip(np.rint((uu + 0.5) / g - 0.5).astype(int), 0, resp_by_scale[j].shape[1] - 1)
-            return resp_by_scale[j][rj, cj]
-        if 0 < k < len(radii) - 1:
-            lo, hi = _at(k - 1), _at(k + 1)
-            den = lo - 2 * sc + hi
-            dk = np.clip(np.where(den < 0, 0.5 * (lo - hi) / np.where(den < 0, den, -1.0), 0.0), -0.5, 0.5)
-        else:
-            dk = np.zeros_like(sc)
-        rad = r * scale_step ** dk
-        cands.append(np.column_stack([uu - centre_shift * rad * s[0], vv - centre_shift * rad * s[1], rad, sc]))
+    resp_by_scale = _pyramid_responses(img, s, radii, levels)
+    cands = [c for k in range(len(radii))
+             if (c := _scale_candidates(resp_by_scale, radii, levels, k, s, scale_step, threshold, n_sigma,
+                                        centre_shift)) is not None]
     if not cands:
         return Detections(*(np.empty(0) for _ in range(4)))
     c = np.concatenate(cands)

@@ -36,6 +36,8 @@ and an onboard mass estimate from the commanded thrust.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numba
 import numpy as np
 
@@ -198,6 +200,271 @@ def propagate(r, v, m, f_true, ve_true, dry_kg, x, P, bias, noise_dv, noise_b, d
     return r, v, m, x, P, bias, n, empty
 
 
+def _site_point(terrain, x, y, above=0.0):
+    """Site-frame point at radial height ``above`` (m) over the terrain at horizontal (x, y) (m)."""
+    h = float(terrain.height(x, y)) + above
+    # radial height h above the sphere at horizontal (x, y): solve |p + R z| = R + h for z
+    return np.array([x, y, np.sqrt((R_M + h) ** 2 - x * x - y * y) - R_M])
+
+
+@dataclass(frozen=True)
+class _Setup:
+    """What one descent holds fixed: models, terrains, target, engine and the run's options."""
+
+    cfg: _d.DescentConfig
+    vehicle: _d.Vehicle
+    imu: sens.ImuModel
+    altimeter: sens.Altimeter
+    tuning: nav.FilterTuning
+    limits: _d.TouchdownLimits
+    vision: object
+    truth: _d.SiteTerrain
+    onboard: _d.SiteTerrain
+    tx: float
+    ty: float
+    target_r: np.ndarray
+    gate_r: np.ndarray
+    ve_true: float
+    ve_nom: float
+    thrust_scale_error: float
+    hazard_sigma_m: float
+    record: bool
+    vision_off_below_m: float
+    tz: tuple
+
+
+@dataclass
+class _Flight:
+    """The state one descent carries from cycle to cycle: truth, estimate, guidance phase and schedule."""
+
+    r: np.ndarray
+    v: np.ndarray
+    m: float
+    m_est: float
+    est: nav.NavState
+    gate: nav.AltimeterGate
+    bias_true: np.ndarray
+    thrust_dir: np.ndarray
+    aim_xy: np.ndarray
+    alt_true: float
+    phase: str = "braking"
+    t: float = 0.0
+    tgo: float | None = None
+    retarget_m: float = 0.0
+    hover_start: float | None = None
+    hazard_done: bool = False
+    next_guid: float = 0.0
+    next_alt: float = 0.0
+    next_vis: float = 0.0
+    next_rec: float = 0.0
+    f_act: np.ndarray = field(default_factory=lambda: np.zeros(3))
+    n_vis_ok: int = 0
+    failure: str = ""
+    nav_err_at: dict = field(default_factory=dict)
+    hist: dict = field(default_factory=lambda: {k: [] for k in (
+        "t_s", "phase", "alt_m", "nav_err_m", "nav_sigma_m", "mass_kg", "x_m", "y_m", "z_m", "speed_mps")})
+
+
+_EPS_S = 1e-9  # events due within this of the clock fire now
+
+
+def _setup(dem_or_terrain, target_xy, cfg, vehicle, imu, altimeter, vision, tuning, map_offset_m,
+           thrust_scale_error, isp_error_frac, hazard_sigma_m, limits, record, vision_off_below_m) -> _Setup:
+    """Check the inputs and fix the terrains (true and onboard), the target, the gate and the engine."""
+    truth = dem_or_terrain if isinstance(dem_or_terrain, _d.SiteTerrain) else _d.site_terrain(dem_or_terrain)
+    onboard = truth.shifted(map_offset_m)
+    if vision is None:
+        vision = sens.SimulatedVision(sun_elevation_deg=cfg.camera_sun_elevation_deg, map_offset_m=tuple(map_offset_m))
+    if not isinstance(vision, sens.VisionSource):
+        raise ConfigError("vision must have a fix(t, true_state, est_state, rng) method (a VisionSource)")
+    tx, ty = (float(v) for v in target_xy)
+    x0, x1, y0, y1 = truth.extent
+    if not (x0 <= tx <= x1 and y0 <= ty <= y1):
+        raise InputError(f"target ({tx:.0f}, {ty:.0f}) m is outside the DEM (x {x0:.0f}..{x1:.0f}, y {y0:.0f}..{y1:.0f})")
+    # target in the site frame (onboard map: what the lander aims at)
+    return _Setup(cfg=cfg, vehicle=vehicle, imu=imu, altimeter=altimeter, tuning=tuning, limits=limits, vision=vision,
+                  truth=truth, onboard=onboard, tx=tx, ty=ty, target_r=_site_point(onboard, tx, ty),
+                  gate_r=_site_point(onboard, tx, ty, cfg.gate_altitude_m),
+                  ve_true=vehicle.exhaust_velocity_mps * (1.0 + isp_error_frac), ve_nom=vehicle.exhaust_velocity_mps,
+                  thrust_scale_error=thrust_scale_error, hazard_sigma_m=hazard_sigma_m, record=record,
+                  vision_off_below_m=vision_off_below_m, tz=truth.args())
+
+
+def _start(s: _Setup, rng, init_sigma_r_m, init_sigma_v_mps) -> _Flight:
+    """The flight at PDI: the nominal state plus drawn errors (truth), the nominal state (filter)."""
+    cfg = s.cfg
+    r_nom, v_nom = _d.pdi_state(s.target_r, cfg.approach_azimuth_deg, cfg.pdi_downrange_m, cfg.pdi_altitude_m,
+                                cfg.pdi_speed_mps)
+    r = r_nom + rng.normal(0.0, 1.0, 3) * np.asarray(init_sigma_r_m, float)
+    v = v_nom + rng.normal(0.0, 1.0, 3) * np.asarray(init_sigma_v_mps, float)
+    imu_state = sens.ImuState(s.imu.draw_bias(rng))
+    est = nav.init_nav(0.0, r_nom, v_nom, init_sigma_r_m, init_sigma_v_mps, max(s.imu.turn_on_bias_mps2, 1e-7))
+    return _Flight(r=r, v=v, m=s.vehicle.wet_mass_kg, m_est=s.vehicle.wet_mass_kg, est=est,
+                   gate=nav.AltimeterGate(mode=cfg.altimeter_gating), bias_true=imu_state.bias_mps2.copy(),
+                   thrust_dir=-v / np.linalg.norm(v), aim_xy=np.array([s.tx, s.ty]),
+                   alt_true=_d.altitude_m(s.truth, r))
+
+
+def _hazard_retarget(f: _Flight, s: _Setup, re, rng) -> bool:
+    """Map hazards under the hover point and pick a safe spot; True when the lander retargets to it."""
+    cfg, vehicle, truth = s.cfg, s.vehicle, s.truth
+    f.hazard_done = True
+    z_p, xs, ys, hfn = hazard.sensed_patch(
+        truth, f.r, re, (s.tx, s.ty), cfg.max_retarget_m + 3 * vehicle.footprint_m, truth.pixel_m,
+        s.hazard_sigma_m, rng)
+    sh = hazard.shadow_mask(hfn, xs, ys, cfg.sun_elevation_deg, cfg.sun_azimuth_deg,
+                            2 * truth.pixel_m, max_dist_m=600.0)
+    hz = hazard.hazard_map(z_p, xs, ys, footprint_m=vehicle.footprint_m,
+                           max_slope_deg=s.limits.max_slope_deg, shadow=sh)
+    # every cell within half a leg span and 2 sigma of nav error must be safe too
+    margin = float(np.clip(max(0.5 * vehicle.footprint_m,
+                               2.0 * np.sqrt(f.est.P[0, 0] + f.est.P[1, 1])), 0.0, 10.0))
+    spot, dist = hazard.choose_landing_site(hz["safe"].values, xs, ys, (s.tx, s.ty), cfg.max_retarget_m, margin)
+    if spot is None:
+        f.retarget_m = float("nan")  # nothing safe in reach: land at the target
+    elif dist > 0:
+        f.aim_xy = np.array(spot)
+        f.retarget_m = dist
+        f.phase = "retarget"
+        f.tgo = 10.0 + dist / 3.0
+        f.next_guid = f.t
+        return True
+    return False
+
+
+def _guide(f: _Flight, s: _Setup, rng) -> bool:
+    """One guidance cycle: advance the phase, set the held thrust; True when a retarget asks for a new cycle now."""
+    cfg = s.cfg
+    re, ve = f.est.r_m, f.est.v_mps
+    guid_dt = 1.0 / (cfg.guidance_hz_braking if f.phase == "braking" else cfg.guidance_hz_terminal)
+    f.next_guid = f.t + guid_dt
+    g_est = _d.gravity_mps2(re)
+    alt_est = _d.altitude_m(s.onboard, re)
+    if f.phase == "braking":
+        f.tgo = braking_tgo(re, ve, s.gate_r, 0.0)
+        a_cmd = braking_accel(re, ve, s.gate_r, 0.0, -cfg.gate_descent_mps, max(f.tgo, 1.0))
+        if f.tgo < 20.0:
+            f.phase = "approach"
+            hover_r = _site_point(s.onboard, f.aim_xy[0], f.aim_xy[1], cfg.hover_altitude_m)
+            dist = float(np.linalg.norm(hover_r - re))
+            f.tgo = float(np.clip(2.0 * dist / max(np.linalg.norm(ve), 1.0), 20.0, 300.0))
+            f.next_guid = f.t
+    elif f.phase in ("approach", "retarget"):
+        hover_r = _site_point(s.onboard, f.aim_xy[0], f.aim_xy[1], cfg.hover_altitude_m)
+        a_cmd = e_guidance_accel(hover_r - re, ve, np.zeros(3), max(f.tgo, 2.0), g_est)
+        f.tgo -= guid_dt
+        if f.tgo <= 2.0:
+            f.phase = "hover"
+            f.hover_start = f.t
+    if f.phase in ("hover", "terminal"):
+        a_cmd = terminal_accel(re, ve, f.aim_xy, alt_est, g_est,
+                               hold_alt_m=cfg.hover_altitude_m if f.phase == "hover" else None,
+                               v_term=cfg.terminal_speed_mps)
+        if f.phase == "hover" and f.t - f.hover_start >= cfg.hover_time_s:
+            f.phase = "terminal"
+            if cfg.hazard_detection and not f.hazard_done and _hazard_retarget(f, s, re, rng):
+                return True
+    f_cmd = f.m_est * a_cmd
+    if f.phase != "braking":
+        f_cmd = tilt_limit(f_cmd, re, 45.0 if f.phase == "approach" else 20.0)
+    f.f_act, f.thrust_dir = limit_thrust(f_cmd, f.thrust_dir, s.vehicle, guid_dt)
+    return False
+
+
+def _altimeter_hz(cfg: _d.DescentConfig, phase: str) -> float:
+    """Altimeter rate (Hz) in ``phase``."""
+    return cfg.altimeter_hz_braking if phase == "braking" else cfg.altimeter_hz
+
+
+def _fly_to_next_event(f: _Flight, s: _Setup, dt: float, rng) -> None:
+    """Propagate truth, IMU and filter with the held thrust to the next guidance, sensor or record time."""
+    imu = s.imu
+    alt_hz = _altimeter_hz(s.cfg, f.phase)
+    f.next_alt = max(f.next_alt, f.t) if alt_hz > 0 else np.inf
+    t_next = min(f.next_guid, f.next_alt, f.next_vis, f.next_rec if s.record else np.inf)
+    n = max(1, int(round((t_next - f.t) / dt)))
+    f_true = f.f_act * (1.0 + s.thrust_scale_error)
+    noise_dv = rng.standard_normal((n, 3)) * (imu.vrw_mps_rthz * np.sqrt(dt))
+    noise_b = rng.standard_normal((n, 3)) * (imu.bias_rw_mps2_rts * np.sqrt(dt))
+    tz = s.tz
+    f.r, f.v, f.m, x, P, f.bias_true, k, empty = propagate(
+        f.r, f.v, f.m, f_true, s.ve_true, s.vehicle.dry_mass_kg, f.est.x, f.est.P, f.bias_true, noise_dv, noise_b,
+        dt, n, _d.OMEGA_MOON_RADPS, s.tuning.q_vel_mps_rts, s.tuning.q_bias_mps2_rts, tz[0], tz[1], tz[2], tz[3],
+        tz[4])
+    f.t += k * dt
+    f.est = nav.NavState(f.t, x, P)
+    f.m_est -= np.linalg.norm(f.f_act) / s.ve_nom * k * dt
+    if empty:
+        f.failure = f.failure or "propellant"
+    f.alt_true = _d.altitude_m(s.truth, f.r)
+
+
+def _sense(f: _Flight, s: _Setup, rng) -> None:
+    """Altimeter and vision updates of the filter, each when due."""
+    t, r = f.t, f.r
+    if t + _EPS_S >= f.next_alt:
+        f.next_alt = t + 1.0 / _altimeter_hz(s.cfg, f.phase)
+        rng_meas = s.altimeter.measure(s.truth, r, rng)
+        if rng_meas is not None:
+            f.est, f.gate, _ = nav.update_altimeter(f.est, f.gate, rng_meas, s.altimeter.sigma(rng_meas), s.onboard,
+                                                    s.altimeter, s.tuning)
+    if t + _EPS_S >= f.next_vis:
+        f.next_vis = t + 1.0 / s.cfg.vision_hz
+        ts = sens.TruthState(t, r.copy(), f.v.copy(), f.alt_true)
+        fx = s.vision.fix(t, ts, f.est, rng)
+        if fx is not None and getattr(fx, "ok", True) and f.alt_true > s.vision_off_below_m:
+            f.est, ok, _ = nav.update_vision(f.est, fx, s.tuning)
+            f.n_vis_ok += int(ok)
+
+
+def _log(f: _Flight, s: _Setup) -> None:
+    """Navigation error at the altitudes of NAV_LEVELS_M, and the history row when one is due."""
+    t, r = f.t, f.r
+    err = float(np.linalg.norm(f.est.r_m - r))
+    for lv in NAV_LEVELS_M:
+        if lv not in f.nav_err_at and f.alt_true <= lv:
+            f.nav_err_at[lv] = err
+    if s.record and t + _EPS_S >= f.next_rec:
+        f.next_rec = t + 1.0 / s.cfg.record_hz
+        for key, val in (("t_s", t), ("phase", f.phase), ("alt_m", f.alt_true), ("nav_err_m", err),
+                         ("nav_sigma_m", float(np.sqrt(np.trace(f.est.P[:3, :3])))), ("mass_kg", f.m),
+                         ("x_m", r[0]), ("y_m", r[1]), ("z_m", r[2]), ("speed_mps", float(np.linalg.norm(f.v)))):
+            f.hist[key].append(val)
+
+
+def _touchdown(f: _Flight, s: _Setup) -> _d.DescentResult:
+    """Judge the touchdown against the limits and build the result."""
+    r, v, limits, aim_xy = f.r, f.v, s.limits, f.aim_xy
+    up = (r + R_M * EZ) / np.linalg.norm(r + R_M * EZ)
+    v_vert = float(-(v @ up))
+    v_hor = float(np.linalg.norm(v - (v @ up) * up))
+    slope = _footprint_slope_deg(s.truth, r[0], r[1], s.vehicle.footprint_m)
+    failure = f.failure
+    if not failure:
+        if f.phase not in ("terminal", "hover"):
+            failure = "crash"
+        elif v_vert > limits.max_vertical_mps:
+            failure = "vertical_speed"
+        elif v_hor > limits.max_horizontal_mps:
+            failure = "horizontal_speed"
+        elif slope > limits.max_slope_deg:
+            failure = "slope"
+    nav_err_at = f.nav_err_at
+    for lv in NAV_LEVELS_M:
+        nav_err_at.setdefault(lv, float("nan"))
+    return _d.DescentResult(
+        success=not failure, failure_cause=failure or "none", touchdown_r_m=r, target_r_m=s.target_r,
+        aim_r_m=np.array([aim_xy[0], aim_xy[1], 0.0]),
+        landing_error_m=float(np.hypot(r[0] - s.tx, r[1] - s.ty)),
+        aim_error_m=float(np.hypot(r[0] - aim_xy[0], r[1] - aim_xy[1])),
+        retarget_m=float(f.retarget_m), vertical_speed_mps=v_vert, horizontal_speed_mps=v_hor, slope_deg=slope,
+        propellant_used_kg=float(s.vehicle.wet_mass_kg - f.m), duration_s=float(f.t), nav_error_at_m=nav_err_at,
+        history={k: np.asarray(val) for k, val in f.hist.items()} | {"vision_accepted": f.n_vis_ok,
+                                                                    "alt_accepted": f.gate.n_accepted,
+                                                                    "alt_rejected": f.gate.n_rejected},
+    )
+
+
 def run_descent(dem_or_terrain, target_xy, rng: np.random.Generator, *, config: _d.DescentConfig = _d.DescentConfig(),
                 vehicle: _d.Vehicle = _d.Vehicle(), imu: sens.ImuModel = sens.ImuModel(),
                 altimeter: sens.Altimeter = sens.Altimeter(), vision=None,
@@ -213,188 +480,23 @@ def run_descent(dem_or_terrain, target_xy, rng: np.random.Generator, *, config: 
     :class:`~lupex.landing.sensors.SimulatedVision` with this run's ``map_offset_m``); the onboard
     DEM is the true one displaced by ``map_offset_m``. ``thrust_scale_error`` and
     ``isp_error_frac`` perturb the real engine against the onboard model.
+
+    Each cycle: guidance when due (:func:`_guide`), propagation to the next event
+    (:func:`_fly_to_next_event`), then the sensors (:func:`_sense`) and the log (:func:`_log`).
     """
-    truth = dem_or_terrain if isinstance(dem_or_terrain, _d.SiteTerrain) else _d.site_terrain(dem_or_terrain)
-    cfg = config
-    onboard = truth.shifted(map_offset_m)
-    if vision is None:
-        vision = sens.SimulatedVision(sun_elevation_deg=cfg.camera_sun_elevation_deg, map_offset_m=tuple(map_offset_m))
-    if not isinstance(vision, sens.VisionSource):
-        raise ConfigError("vision must have a fix(t, true_state, est_state, rng) method (a VisionSource)")
-    tx, ty = (float(v) for v in target_xy)
-    x0, x1, y0, y1 = truth.extent
-    if not (x0 <= tx <= x1 and y0 <= ty <= y1):
-        raise InputError(f"target ({tx:.0f}, {ty:.0f}) m is outside the DEM (x {x0:.0f}..{x1:.0f}, y {y0:.0f}..{y1:.0f})")
-
-    # target in the site frame (onboard map: what the lander aims at)
-    def site_point(terrain, x, y, above=0.0):
-        h = float(terrain.height(x, y)) + above
-        # radial height h above the sphere at horizontal (x, y): solve |p + R z| = R + h for z
-        return np.array([x, y, np.sqrt((R_M + h) ** 2 - x * x - y * y) - R_M])
-
-    target_r = site_point(onboard, tx, ty)
-    gate_r = site_point(onboard, tx, ty, cfg.gate_altitude_m)
-    r_nom, v_nom = _d.pdi_state(target_r, cfg.approach_azimuth_deg, cfg.pdi_downrange_m, cfg.pdi_altitude_m,
-                                cfg.pdi_speed_mps)
-    r = r_nom + rng.normal(0.0, 1.0, 3) * np.asarray(init_sigma_r_m, float)
-    v = v_nom + rng.normal(0.0, 1.0, 3) * np.asarray(init_sigma_v_mps, float)
-    m = vehicle.wet_mass_kg
-    m_est = m
-    ve_true = vehicle.exhaust_velocity_mps * (1.0 + isp_error_frac)
-    ve_nom = vehicle.exhaust_velocity_mps
-    imu_state = sens.ImuState(imu.draw_bias(rng))
-    est = nav.init_nav(0.0, r_nom, v_nom, init_sigma_r_m, init_sigma_v_mps, max(imu.turn_on_bias_mps2, 1e-7))
-    gate = nav.AltimeterGate(mode=cfg.altimeter_gating)
-    thrust_dir = -v / np.linalg.norm(v)
-
-    phase = "braking"
-    t = 0.0
-    tgo = None
-    aim_xy = np.array([tx, ty])
-    retarget_m = 0.0
-    hover_start = None
-    hazard_done = False
-    next_guid = next_alt = next_vis = next_rec = 0.0
-    nav_err_at = {}
-    levels = NAV_LEVELS_M
-    hist = {k: [] for k in ("t_s", "phase", "alt_m", "nav_err_m", "nav_sigma_m", "mass_kg", "x_m", "y_m", "z_m",
-                            "speed_mps")}
-    failure = ""
-    alt_true = _d.altitude_m(truth, r)
-    f_act = np.zeros(3)
-    n_vis_ok = 0
-    bias_true = imu_state.bias_mps2.copy()
-    tz = truth.args()
-    eps = 1e-9
-
+    s = _setup(dem_or_terrain, target_xy, config, vehicle, imu, altimeter, vision, tuning, map_offset_m,
+               thrust_scale_error, isp_error_frac, hazard_sigma_m, limits, record, vision_off_below_m)
+    f = _start(s, rng, init_sigma_r_m, init_sigma_v_mps)
     while True:
-        dt = cfg.dt_braking_s if phase == "braking" else cfg.dt_terminal_s
-        re, ve = est.r_m, est.v_mps
-        # ---------------- guidance (held between cycles)
-        if t + eps >= next_guid:
-            guid_dt = 1.0 / (cfg.guidance_hz_braking if phase == "braking" else cfg.guidance_hz_terminal)
-            next_guid = t + guid_dt
-            g_est = _d.gravity_mps2(re)
-            alt_est = _d.altitude_m(onboard, re)
-            if phase == "braking":
-                tgo = braking_tgo(re, ve, gate_r, 0.0)
-                a_cmd = braking_accel(re, ve, gate_r, 0.0, -cfg.gate_descent_mps, max(tgo, 1.0))
-                if tgo < 20.0:
-                    phase = "approach"
-                    hover_r = site_point(onboard, aim_xy[0], aim_xy[1], cfg.hover_altitude_m)
-                    dist = float(np.linalg.norm(hover_r - re))
-                    tgo = float(np.clip(2.0 * dist / max(np.linalg.norm(ve), 1.0), 20.0, 300.0))
-                    next_guid = t
-            elif phase in ("approach", "retarget"):
-                hover_r = site_point(onboard, aim_xy[0], aim_xy[1], cfg.hover_altitude_m)
-                a_cmd = e_guidance_accel(hover_r - re, ve, np.zeros(3), max(tgo, 2.0), g_est)
-                tgo -= guid_dt
-                if tgo <= 2.0:
-                    phase = "hover"
-                    hover_start = t
-            if phase in ("hover", "terminal"):
-                a_cmd = terminal_accel(re, ve, aim_xy, alt_est, g_est,
-                                       hold_alt_m=cfg.hover_altitude_m if phase == "hover" else None,
-                                       v_term=cfg.terminal_speed_mps)
-                if phase == "hover" and t - hover_start >= cfg.hover_time_s:
-                    phase = "terminal"
-                    if cfg.hazard_detection and not hazard_done:
-                        hazard_done = True
-                        z_p, xs, ys, hfn = hazard.sensed_patch(
-                            truth, r, re, (tx, ty), cfg.max_retarget_m + 3 * vehicle.footprint_m, truth.pixel_m,
-                            hazard_sigma_m, rng)
-                        sh = hazard.shadow_mask(hfn, xs, ys, cfg.sun_elevation_deg, cfg.sun_azimuth_deg,
-                                                2 * truth.pixel_m, max_dist_m=600.0)
-                        hz = hazard.hazard_map(z_p, xs, ys, footprint_m=vehicle.footprint_m,
-                                               max_slope_deg=limits.max_slope_deg, shadow=sh)
-                        # every cell within half a leg span and 2 sigma of nav error must be safe too
-                        margin = float(np.clip(max(0.5 * vehicle.footprint_m,
-                                                   2.0 * np.sqrt(est.P[0, 0] + est.P[1, 1])), 0.0, 10.0))
-                        spot, dist = hazard.choose_landing_site(hz["safe"].values, xs, ys, (tx, ty),
-                                                                cfg.max_retarget_m, margin)
-                        if spot is None:
-                            retarget_m = float("nan")  # nothing safe in reach: land at the target
-                        elif dist > 0:
-                            aim_xy = np.array(spot)
-                            retarget_m = dist
-                            phase = "retarget"
-                            tgo = 10.0 + dist / 3.0
-                            next_guid = t
-                            continue
-            f_cmd = m_est * a_cmd
-            if phase != "braking":
-                f_cmd = tilt_limit(f_cmd, re, 45.0 if phase == "approach" else 20.0)
-            f_act, thrust_dir = limit_thrust(f_cmd, thrust_dir, vehicle, guid_dt)
-        # ---------------- propagate to the next event
-        alt_hz = cfg.altimeter_hz_braking if phase == "braking" else cfg.altimeter_hz
-        next_alt = max(next_alt, t) if alt_hz > 0 else np.inf
-        t_next = min(next_guid, next_alt, next_vis, next_rec if record else np.inf)
-        n = max(1, int(round((t_next - t) / dt)))
-        f_true = f_act * (1.0 + thrust_scale_error)
-        noise_dv = rng.standard_normal((n, 3)) * (imu.vrw_mps_rthz * np.sqrt(dt))
-        noise_b = rng.standard_normal((n, 3)) * (imu.bias_rw_mps2_rts * np.sqrt(dt))
-        r, v, m, x, P, bias_true, k, empty = propagate(
-            r, v, m, f_true, ve_true, vehicle.dry_mass_kg, est.x, est.P, bias_true, noise_dv, noise_b, dt, n,
-            _d.OMEGA_MOON_RADPS, tuning.q_vel_mps_rts, tuning.q_bias_mps2_rts, tz[0], tz[1], tz[2], tz[3], tz[4])
-        t += k * dt
-        est = nav.NavState(t, x, P)
-        m_est -= np.linalg.norm(f_act) / ve_nom * k * dt
-        if empty:
-            failure = failure or "propellant"
-        alt_true = _d.altitude_m(truth, r)
-        if alt_true <= 0.0:
+        dt = config.dt_braking_s if f.phase == "braking" else config.dt_terminal_s  # the phase before guidance
+        if f.t + _EPS_S >= f.next_guid and _guide(f, s, rng):
+            continue
+        _fly_to_next_event(f, s, dt, rng)
+        if f.alt_true <= 0.0:
             break
-        # ---------------- sensors
-        if t + eps >= next_alt:
-            next_alt = t + 1.0 / alt_hz
-            rng_meas = altimeter.measure(truth, r, rng)
-            if rng_meas is not None:
-                est, gate, _ = nav.update_altimeter(est, gate, rng_meas, altimeter.sigma(rng_meas), onboard,
-                                                    altimeter, tuning)
-        if t + eps >= next_vis:
-            next_vis = t + 1.0 / cfg.vision_hz
-            ts = sens.TruthState(t, r.copy(), v.copy(), alt_true)
-            fx = vision.fix(t, ts, est, rng)
-            if fx is not None and getattr(fx, "ok", True) and alt_true > vision_off_below_m:
-                est, ok, _ = nav.update_vision(est, fx, tuning)
-                n_vis_ok += int(ok)
-        err = float(np.linalg.norm(est.r_m - r))
-        for lv in levels:
-            if lv not in nav_err_at and alt_true <= lv:
-                nav_err_at[lv] = err
-        if record and t + eps >= next_rec:
-            next_rec = t + 1.0 / cfg.record_hz
-            for key, val in (("t_s", t), ("phase", phase), ("alt_m", alt_true), ("nav_err_m", err),
-                             ("nav_sigma_m", float(np.sqrt(np.trace(est.P[:3, :3])))), ("mass_kg", m),
-                             ("x_m", r[0]), ("y_m", r[1]), ("z_m", r[2]), ("speed_mps", float(np.linalg.norm(v)))):
-                hist[key].append(val)
-        if t > cfg.max_time_s:
-            failure = failure or "timeout"
+        _sense(f, s, rng)
+        _log(f, s)
+        if f.t > config.max_time_s:
+            f.failure = f.failure or "timeout"
             break
-
-    up = (r + R_M * EZ) / np.linalg.norm(r + R_M * EZ)
-    v_vert = float(-(v @ up))
-    v_hor = float(np.linalg.norm(v - (v @ up) * up))
-    slope = _footprint_slope_deg(truth, r[0], r[1], vehicle.footprint_m)
-    if not failure:
-        if phase not in ("terminal", "hover"):
-            failure = "crash"
-        elif v_vert > limits.max_vertical_mps:
-            failure = "vertical_speed"
-        elif v_hor > limits.max_horizontal_mps:
-            failure = "horizontal_speed"
-        elif slope > limits.max_slope_deg:
-            failure = "slope"
-    for lv in levels:
-        nav_err_at.setdefault(lv, float("nan"))
-    return _d.DescentResult(
-        success=not failure, failure_cause=failure or "none", touchdown_r_m=r, target_r_m=target_r,
-        aim_r_m=np.array([aim_xy[0], aim_xy[1], 0.0]),
-        landing_error_m=float(np.hypot(r[0] - tx, r[1] - ty)),
-        aim_error_m=float(np.hypot(r[0] - aim_xy[0], r[1] - aim_xy[1])),
-        retarget_m=float(retarget_m), vertical_speed_mps=v_vert, horizontal_speed_mps=v_hor, slope_deg=slope,
-        propellant_used_kg=float(vehicle.wet_mass_kg - m), duration_s=float(t), nav_error_at_m=nav_err_at,
-        history={k: np.asarray(val) for k, val in hist.items()} | {"vision_accepted": n_vis_ok,
-                                                                  "alt_accepted": gate.n_accepted,
-                                                                  "alt_rejected": gate.n_rejected},
-    )
+    return _touchdown(f, s)

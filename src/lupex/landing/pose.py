@@ -28,6 +28,9 @@ import numpy as np
 
 from lupex.errors import InputError
 from lupex.landing.camera import Camera
+from lupex.landing.craters import detect_craters, image_sun_direction
+from lupex.landing.matching import identify_no_prior, match_with_prior
+from lupex.landing.template import template_correspondences
 
 __all__ = ["PnPResult", "VisionFix", "dlt_pose", "pnp_ransac", "position_from_attitude", "refine_pose",
            "skew", "so3_exp"]
@@ -340,6 +343,77 @@ class PosePrior:
     cov_position_m2: np.ndarray
 
 
+def _sigma_xy_m(predicted_pose: PosePrior) -> float:
+    """Horizontal 1-sigma (m) of the prior position: sqrt of the mean of the x and y variances."""
+    return float(np.sqrt(max(np.trace(np.asarray(predicted_pose.cov_position_m2, float)[:2, :2]) / 2.0, 0.0)))
+
+
+def _template_fix(img, camera: Camera, predicted_pose: PosePrior, onboard_map, att, rng, min_matches, threshold_px,
+                  attitude_sigma_deg) -> VisionFix | None:
+    """Fix from template matching around the prior (:func:`lupex.landing.matching.template_correspondences`)."""
+    cam_pred = camera.with_pose(predicted_pose.position_m, predicted_pose.rotation)
+    sig = _sigma_xy_m(predicted_pose)
+    pts, pix, _ = template_correspondences(img, cam_pred, onboard_map, search_m=max(3.0 * sig, 20.0))
+    if len(pts) >= min_matches:
+        res = pnp_ransac(pts, pix, camera, att, rng, threshold_px=max(threshold_px, 2.0 * onboard_map.pixel_m
+                                                                     * camera.f_px / max(cam_pred.position_m[2]
+                                                                     - float(np.median(pts[:, 2])), 1.0)),
+                         min_inliers=min_matches, attitude_sigma_deg=attitude_sigma_deg)
+        if res is not None and np.isfinite(res.cov6).all():
+            return VisionFix(res.position_m, res.rotation, res.cov_position_m2, int(res.inliers.sum()),
+                             "template", True)
+    return None
+
+
+def _crater_fix(det, camera: Camera, cam_att: Camera, att, predicted_pose, onboard_map, altitude_m, rng, min_matches,
+                threshold_px, attitude_sigma_deg) -> VisionFix | None:
+    """Fix from the detected craters: tracked with the prior or identified without, then re-associated once."""
+    xyz = onboard_map.xyz()
+    rad = onboard_map.craters["radius_m"].to_numpy()
+    if predicted_pose is not None:
+        cam_pred = camera.with_pose(predicted_pose.position_m, predicted_pose.rotation)
+        di, ci = match_with_prior(det, cam_pred, xyz, rad, sigma_position_m=_sigma_xy_m(predicted_pose))
+    else:
+        # below ~1 km the relief distorts the flat-ground triangle invariants (shape errors ~0.05-0.1 at 500 m
+        # over polar relief); the 3-D verification keeps the wider search from accepting wrong hypotheses
+        low = altitude_m is not None and altitude_m < 1000.0
+        di, ci = identify_no_prior(det, cam_att, onboard_map.triangles, altitude_m=altitude_m,
+                                   xyz_m=onboard_map.xyz() if low else None, feat_tol=0.1 if low else 0.03)
+    if len(di) < min_matches:
+        return None
+    res = pnp_ransac(xyz[ci], det.uv[di], camera, att, rng, threshold_px=threshold_px, min_inliers=min_matches,
+                     attitude_sigma_deg=attitude_sigma_deg)
+    if res is not None:
+        # re-associate with gates around the first pose (much tighter than the prior's), then solve again
+        di, ci = match_with_prior(det, camera.with_pose(res.position_m, res.rotation), xyz, rad,
+                                  sigma_position_m=float(np.sqrt(np.trace(res.cov_position_m2[:2, :2]) / 2)))
+        res2 = (pnp_ransac(xyz[ci], det.uv[di], camera, att, rng, threshold_px=threshold_px,
+                           min_inliers=min_matches, attitude_sigma_deg=attitude_sigma_deg)
+                if len(di) >= min_matches else None)
+        # no prior: the re-association must confirm the identification; tracking keeps its first fix
+        res = res2 if (res2 is not None or predicted_pose is None) else res
+    if res is not None and np.isfinite(res.cov6).all():
+        return VisionFix(res.position_m, res.rotation, res.cov_position_m2, int(res.inliers.sum()), "crater", True)
+    return None
+
+
+def _reidentify_fix(det, camera: Camera, cam_att: Camera, att, predicted_pose: PosePrior, onboard_map, rng,
+                    min_matches, threshold_px, attitude_sigma_deg) -> VisionFix | None:
+    """Fix from identifying the craters afresh (no gates), the altitude taken from the prior."""
+    xyz = onboard_map.xyz()
+    alt = float(predicted_pose.position_m[2] - onboard_map.median_height_m())
+    di, ci = identify_no_prior(det, cam_att, onboard_map.triangles, altitude_m=alt if alt > 0 else None,
+                               xyz_m=onboard_map.xyz() if 0 < alt < 1000.0 else None,
+                               feat_tol=0.1 if 0 < alt < 1000.0 else 0.03)
+    if len(di) >= min_matches:
+        res = pnp_ransac(xyz[ci], det.uv[di], camera, att, rng, threshold_px=threshold_px,
+                         min_inliers=min_matches, attitude_sigma_deg=attitude_sigma_deg)
+        if res is not None and np.isfinite(res.cov6).all():
+            return VisionFix(res.position_m, res.rotation, res.cov_position_m2, int(res.inliers.sum()),
+                             "crater", True)
+    return None
+
+
 def locate(image, camera: Camera, predicted_pose: PosePrior | None, onboard_map, rng: np.random.Generator | None = None,
            *, sun_site=None, altitude_m: float | None = None, attitude_sigma_deg: float | None = 0.05,
            min_matches: int = 8, threshold_px: float = 3.0, use_template: bool = True,
@@ -363,9 +437,6 @@ def locate(image, camera: Camera, predicted_pose: PosePrior | None, onboard_map,
     template fix is within 1-2 m. Returns :class:`VisionFix` (``ok=False``,
     ``method='none'`` when nothing worked).
     """
-    from lupex.landing.craters import detect_craters, image_sun_direction
-    from lupex.landing.matching import identify_no_prior, match_with_prior, template_correspondences
-
     img = np.asarray(image)
     if img.ndim != 2 or img.shape != (camera.height, camera.width):
         raise InputError(f"image shape {img.shape} does not match the camera's {camera.height} x {camera.width}")
@@ -375,70 +446,27 @@ def locate(image, camera: Camera, predicted_pose: PosePrior | None, onboard_map,
     rng = np.random.default_rng(0) if rng is None else rng
     att = camera.rotation if predicted_pose is None else np.asarray(predicted_pose.rotation, float)
     cam_att = camera.with_pose(camera.position_m, att)
-
-    def template_fix():
-        cam_pred = camera.with_pose(predicted_pose.position_m, predicted_pose.rotation)
-        sig = float(np.sqrt(max(np.trace(np.asarray(predicted_pose.cov_position_m2, float)[:2, :2]) / 2.0, 0.0)))
-        pts, pix, _ = template_correspondences(img, cam_pred, onboard_map, search_m=max(3.0 * sig, 20.0))
-        if len(pts) >= min_matches:
-            res = pnp_ransac(pts, pix, camera, att, rng, threshold_px=max(threshold_px, 2.0 * onboard_map.pixel_m
-                                                                         * camera.f_px / max(cam_pred.position_m[2]
-                                                                         - float(np.median(pts[:, 2])), 1.0)),
-                             min_inliers=min_matches, attitude_sigma_deg=attitude_sigma_deg)
-            if res is not None and np.isfinite(res.cov6).all():
-                return VisionFix(res.position_m, res.rotation, res.cov_position_m2, int(res.inliers.sum()),
-                                 "template", True)
-        return None
+    solve = dict(min_matches=min_matches, threshold_px=threshold_px, attitude_sigma_deg=attitude_sigma_deg)
 
     sun_el_deg = float(np.degrees(np.arcsin(np.clip(sun[2] / max(np.linalg.norm(sun), 1e-12), -1.0, 1.0))))
     template_first = predicted_pose is not None and use_template and sun_el_deg < template_below_sun_deg
     if template_first:
         # low sun: crater centres are biased and most detections false (Maehara et al. 2021); the
         # template path is the primary one, craters the fallback
-        fx = template_fix()
+        fx = _template_fix(img, camera, predicted_pose, onboard_map, att, rng, **solve)
         if fx is not None:
             return fx
     det = detect_craters(img, image_sun_direction(cam_att, sun))
-    xyz = onboard_map.xyz()
-    rad = onboard_map.craters["radius_m"].to_numpy()
-    if predicted_pose is not None:
-        cam_pred = camera.with_pose(predicted_pose.position_m, predicted_pose.rotation)
-        sig = float(np.sqrt(max(np.trace(np.asarray(predicted_pose.cov_position_m2, float)[:2, :2]) / 2.0, 0.0)))
-        di, ci = match_with_prior(det, cam_pred, xyz, rad, sigma_position_m=sig)
-    else:
-        # below ~1 km the relief distorts the flat-ground triangle invariants (shape errors ~0.05-0.1 at 500 m
-        # over polar relief); the 3-D verification keeps the wider search from accepting wrong hypotheses
-        low = altitude_m is not None and altitude_m < 1000.0
-        di, ci = identify_no_prior(det, cam_att, onboard_map.triangles, altitude_m=altitude_m,
-                                   xyz_m=onboard_map.xyz() if low else None, feat_tol=0.1 if low else 0.03)
-    if len(di) >= min_matches:
-        res = pnp_ransac(xyz[ci], det.uv[di], camera, att, rng, threshold_px=threshold_px, min_inliers=min_matches,
-                         attitude_sigma_deg=attitude_sigma_deg)
-        if res is not None:
-            # re-associate with gates around the first pose (much tighter than the prior's), then solve again
-            di, ci = match_with_prior(det, camera.with_pose(res.position_m, res.rotation), xyz, rad,
-                                      sigma_position_m=float(np.sqrt(np.trace(res.cov_position_m2[:2, :2]) / 2)))
-            res2 = (pnp_ransac(xyz[ci], det.uv[di], camera, att, rng, threshold_px=threshold_px,
-                               min_inliers=min_matches, attitude_sigma_deg=attitude_sigma_deg)
-                    if len(di) >= min_matches else None)
-            # no prior: the re-association must confirm the identification; tracking keeps its first fix
-            res = res2 if (res2 is not None or predicted_pose is None) else res
-        if res is not None and np.isfinite(res.cov6).all():
-            return VisionFix(res.position_m, res.rotation, res.cov_position_m2, int(res.inliers.sum()), "crater", True)
+    fx = _crater_fix(det, camera, cam_att, att, predicted_pose, onboard_map, altitude_m, rng, **solve)
+    if fx is not None:
+        return fx
     if predicted_pose is not None and len(det) >= min_matches:
         # the gates may have been too tight or too loose: identify afresh, altitude from the prior
-        alt = float(predicted_pose.position_m[2] - onboard_map.median_height_m())
-        di, ci = identify_no_prior(det, cam_att, onboard_map.triangles, altitude_m=alt if alt > 0 else None,
-                                   xyz_m=onboard_map.xyz() if 0 < alt < 1000.0 else None,
-                                   feat_tol=0.1 if 0 < alt < 1000.0 else 0.03)
-        if len(di) >= min_matches:
-            res = pnp_ransac(xyz[ci], det.uv[di], camera, att, rng, threshold_px=threshold_px,
-                             min_inliers=min_matches, attitude_sigma_deg=attitude_sigma_deg)
-            if res is not None and np.isfinite(res.cov6).all():
-                return VisionFix(res.position_m, res.rotation, res.cov_position_m2, int(res.inliers.sum()),
-                                 "crater", True)
+        fx = _reidentify_fix(det, camera, cam_att, att, predicted_pose, onboard_map, rng, **solve)
+        if fx is not None:
+            return fx
     if predicted_pose is not None and use_template and not template_first:
-        fx = template_fix()
+        fx = _template_fix(img, camera, predicted_pose, onboard_map, att, rng, **solve)
         if fx is not None:
             return fx
     return VisionFix.failed(att)

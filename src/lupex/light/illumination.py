@@ -33,10 +33,6 @@ workers with the same kernel and inputs, giving identical numbers.
 
 from __future__ import annotations
 
-import errno
-import os
-import tempfile
-import weakref
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +41,9 @@ import xarray as xr
 from lupex import ephemeris
 from lupex.errors import ConfigError, InputError
 from lupex.light import sky as _sky
+from lupex.light.inputs import (  # noqa: F401  (moved there; still importable from here)
+    HorizonShapeError, TimeGridError, _as_datetime64, _check_cube, _check_dem, _unlink_quiet, horizon_store,
+    regular_times)
 
 __all__ = [
     "TimeGridError",
@@ -68,133 +67,6 @@ STAT_VARIABLES = (
     "sun_and_earth_pct",
     "permanent_shadow",
 )
-
-
-class TimeGridError(ConfigError):
-    """The times are not a usable regular grid."""
-
-
-class HorizonShapeError(InputError):
-    """The horizon cube does not match the DEM."""
-
-
-# ---------------------------------------------------------------- inputs
-
-
-def _as_datetime64(times) -> np.ndarray:
-    arr = np.atleast_1d(np.asarray(times))
-    if arr.ndim != 1:
-        raise TimeGridError(f"times must be a 1-D sequence, got shape {arr.shape}")
-    if arr.size == 0:
-        raise TimeGridError("no times given; give at least one UTC time (e.g. lupex.ephemeris.time_grid)")
-    return ephemeris._to_datetime64(arr)
-
-
-def regular_times(times) -> tuple[np.ndarray, float]:
-    """Check that ``times`` (UTC) are a regular increasing grid; return (datetime64[ns], step seconds).
-
-    Steps may differ by at most 1 ms. Raises :class:`TimeGridError` otherwise.
-    """
-    t = _as_datetime64(times)
-    if t.size < 2:
-        raise TimeGridError("statistics need at least 2 times (a regular grid, e.g. lupex.ephemeris.time_grid)")
-    dt = np.diff(t).astype("timedelta64[ns]").astype(np.int64)
-    if np.any(dt <= 0):
-        i = int(np.argmax(dt <= 0))
-        raise TimeGridError(
-            f"times must increase with a positive step; step {i} ({t[i]} -> {t[i + 1]}) is "
-            f"{dt[i] / 3.6e12:g} h. Sort the times or build them with lupex.ephemeris.time_grid"
-        )
-    if np.any(np.abs(dt - dt[0]) > 1_000_000):
-        i = int(np.argmax(np.abs(dt - dt[0]) > 1_000_000))
-        raise TimeGridError(
-            f"times must be a regular grid: the first step is {dt[0] / 3.6e12:g} h but step {i} "
-            f"({t[i]} -> {t[i + 1]}) is {dt[i] / 3.6e12:g} h. Use lupex.ephemeris.time_grid"
-        )
-    return t, float(dt.mean()) / 1e9
-
-
-def _check_dem(dem):
-    if not isinstance(dem, xr.DataArray) or tuple(dem.dims) != ("y", "x"):
-        raise InputError("the DEM must be an xarray.DataArray with dims ('y', 'x'); read it with lupex.terrain")
-    from lupex.terrain import geo
-
-    geo.pixel_size_m(dem)  # square, regular
-
-
-def _check_cube(dem, cube) -> int:
-    shape = getattr(cube, "shape", None)
-    ny, nx = dem.shape
-    if shape is None or len(shape) != 3 or tuple(shape[1:]) != (ny, nx):
-        raise HorizonShapeError(
-            f"the horizon cube has shape {shape} but the DEM is {ny} x {nx}; it must be "
-            f"(n_azimuths, {ny}, {nx}), from lupex.light.horizon.horizon_angles on this DEM"
-        )
-    if shape[0] < 4:
-        raise HorizonShapeError(f"the horizon cube has only {shape[0]} azimuths; use at least 4 (360 is usual)")
-    return int(shape[0])
-
-
-# ---------------------------------------------------------------- storage
-
-
-def horizon_store(shape, n_az: int, max_bytes: int, tmpdir=None) -> np.ndarray:
-    """An empty float32 horizon cube (n_az, ny, nx): in memory if it fits in ``max_bytes``, else an np.memmap.
-
-    The memmap lives in a temporary file in ``tmpdir`` (default: the system's
-    temporary directory), deleted when the array is garbage collected
-    (``.filename`` names it).
-    """
-    ny, nx = (int(s) for s in shape)
-    n_az = int(n_az)
-    if n_az < 1 or ny < 1 or nx < 1:
-        raise ConfigError(f"horizon cube dimensions must be positive, got {n_az} x {ny} x {nx}")
-    nbytes = n_az * ny * nx * 4
-    if nbytes <= max_bytes:
-        return np.empty((n_az, ny, nx), dtype=np.float32)
-    d = Path(tmpdir) if tmpdir is not None else Path(tempfile.gettempdir())
-    d.mkdir(parents=True, exist_ok=True)
-    fd, path = tempfile.mkstemp(prefix="lupex-horizon-", suffix=".f32", dir=d)
-    try:
-        # reserve every block now: a memory-mapped page that cannot be backed later (a full disk) kills the
-        # process with SIGBUS, where this raises ENOSPC that the message below explains
-        _reserve(fd, nbytes)
-        os.close(fd)
-        fd = -1
-        mm = np.memmap(path, dtype=np.float32, mode="w+", shape=(n_az, ny, nx))
-    except OSError as exc:
-        if fd >= 0:
-            os.close(fd)
-        os.unlink(path)
-        raise InputError(
-            f"cannot create a {nbytes / 2**30:.1f} GiB horizon file in {d} ({exc}); "
-            "free disk space or choose another tmpdir"
-        ) from exc
-    weakref.finalize(mm, _unlink_quiet, path)
-    return mm
-
-
-def _reserve(fd: int, nbytes: int) -> None:
-    """Allocate ``nbytes`` of disk for the open file ``fd`` (posix_fallocate; where the file system cannot,
-    OSError ENOSPC when it has less free than that)."""
-    try:
-        os.posix_fallocate(fd, 0, nbytes)
-        return
-    except AttributeError:  # pragma: no cover (not POSIX)
-        pass
-    except OSError as exc:
-        if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
-            raise
-    st = os.fstatvfs(fd)
-    if st.f_bavail * st.f_frsize < nbytes:
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-
-def _unlink_quiet(path) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
 
 
 # ---------------------------------------------------------------- point series
@@ -344,6 +216,70 @@ def _memmap_spec(cube):
     return None
 
 
+def _check_stat_options(dark_threshold: float, earth_threshold: float, tile) -> int:
+    """The tile size (cells) after checking the thresholds (fractions of the disk) and the tile."""
+    if not (0.0 <= dark_threshold < 1.0):
+        raise ConfigError(f"dark_threshold must be in [0, 1), got {dark_threshold}")
+    if not (0.0 < earth_threshold <= 1.0):
+        raise ConfigError(f"earth_threshold must be in (0, 1], got {earth_threshold}")
+    if int(tile) < 1:
+        raise ConfigError(f"tile must be a positive number of cells, got {tile}")
+    return int(tile)
+
+
+def _stats_here(dem, horizon_cube, sky, bodies, tiles, result, dark_threshold, earth_threshold, progress) -> None:
+    """Fill ``result`` (ny, nx, 9) tile by tile in this process."""
+    from lupex.light import _kernel
+
+    rot = _sky.cell_rotation(dem, sky.site)  # per cell, so the same numbers as per tile on a worker
+    # a C-ordered float32 cube (or memmap) is read in place, tile by tile; anything else is converted per tile
+    in_place = isinstance(horizon_cube, np.ndarray) and horizon_cube.dtype == np.float32 \
+        and horizon_cube.flags.c_contiguous
+    for i, sl in enumerate(tiles):
+        r0, r1, c0, c1 = sl
+        if in_place:
+            args = (horizon_cube, rot.tx, rot.ty, rot.tzm1, rot.wz)
+        else:
+            args = (np.ascontiguousarray(horizon_cube[:, r0:r1, c0:c1], dtype=np.float32),
+                    *(a[r0:r1, c0:c1] for a in (rot.tx, rot.ty, rot.tzm1, rot.wz)))
+        result[r0:r1, c0:c1] = _kernel.run_tile(*args, bodies, dark_threshold, earth_threshold,
+                                                window=sl if in_place else None)
+        if progress is not None:
+            progress(i + 1, len(tiles))
+
+
+def _stats_on_client(client, dem, crs_wkt, horizon_cube, sky, bodies, tiles, result, dark_threshold,
+                     earth_threshold, progress) -> None:
+    """Fill ``result`` (ny, nx, 9) with one task per tile on a dask.distributed ``client``."""
+    from distributed import as_completed
+
+    xs = np.asarray(dem["x"].values, float)
+    ys = np.asarray(dem["y"].values, float)
+
+    def args_for(sl):
+        r0, r1, c0, c1 = sl
+        return (xs[c0:c1], ys[r0:r1], crs_wkt)
+
+    shared = client.scatter([sky.site, bodies], broadcast=True)
+    spec = _memmap_spec(horizon_cube)
+    futures = {}
+    for sl in tiles:
+        r0, r1, c0, c1 = sl
+        if spec is not None:
+            fut = client.submit(
+                _tile_from_memmap, *spec, sl, *args_for(sl), *shared, dark_threshold, earth_threshold, pure=False
+            )
+        else:
+            H = np.ascontiguousarray(horizon_cube[:, r0:r1, c0:c1], dtype=np.float32)
+            fut = client.submit(_tile_result, H, *args_for(sl), *shared, dark_threshold, earth_threshold, pure=False)
+        futures[fut] = sl
+    for i, fut in enumerate(as_completed(futures)):
+        r0, r1, c0, c1 = futures[fut]
+        result[r0:r1, c0:c1] = fut.result()
+        if progress is not None:
+            progress(i + 1, len(tiles))
+
+
 def light_statistics(
     dem,
     horizon_cube,
@@ -363,74 +299,27 @@ def light_statistics(
     the tiles on. ``progress(done, total)`` is called after each tile.
     Returns a Dataset on the DEM's grid and CRS.
     """
+    from lupex.light import _kernel
+    from lupex.terrain import geo
+
     _check_dem(dem)
     n_az = _check_cube(dem, horizon_cube)
     t, step_s = regular_times(times)
-    if not (0.0 <= dark_threshold < 1.0):
-        raise ConfigError(f"dark_threshold must be in [0, 1), got {dark_threshold}")
-    if not (0.0 < earth_threshold <= 1.0):
-        raise ConfigError(f"earth_threshold must be in (0, 1], got {earth_threshold}")
-    if int(tile) < 1:
-        raise ConfigError(f"tile must be a positive number of cells, got {tile}")
-    tile = int(tile)
-    from lupex.terrain import geo
-
+    tile = _check_stat_options(dark_threshold, earth_threshold, tile)
     crs = geo.dem_crs(dem)
-    crs_wkt = crs.to_wkt()
     et = ephemeris.utc_to_et(t)
     sky = _sky.site_sky(dem, et)
     S = _sky.body_coefficients(sky.sun, n_az)
     E = _sky.body_coefficients(sky.earth, n_az)
     ny, nx = dem.shape
-    xs = np.asarray(dem["x"].values, float)
-    ys = np.asarray(dem["y"].values, float)
     tiles = _tile_slices(ny, nx, tile)
     result = np.empty((ny, nx, 9), dtype=np.float64)
-
-    def args_for(sl):
-        r0, r1, c0, c1 = sl
-        return (xs[c0:c1], ys[r0:r1], crs_wkt)
-
-    from lupex.light import _kernel
-
     bodies = _kernel.prepare_bodies(S, E, n_az)
     if client is None:
-        rot = _sky.cell_rotation(dem, sky.site)  # per cell, so the same numbers as per tile on a worker
-        # a C-ordered float32 cube (or memmap) is read in place, tile by tile; anything else is converted per tile
-        in_place = isinstance(horizon_cube, np.ndarray) and horizon_cube.dtype == np.float32 \
-            and horizon_cube.flags.c_contiguous
-        for i, sl in enumerate(tiles):
-            r0, r1, c0, c1 = sl
-            if in_place:
-                args = (horizon_cube, rot.tx, rot.ty, rot.tzm1, rot.wz)
-            else:
-                args = (np.ascontiguousarray(horizon_cube[:, r0:r1, c0:c1], dtype=np.float32),
-                        *(a[r0:r1, c0:c1] for a in (rot.tx, rot.ty, rot.tzm1, rot.wz)))
-            result[r0:r1, c0:c1] = _kernel.run_tile(*args, bodies, dark_threshold, earth_threshold,
-                                                    window=sl if in_place else None)
-            if progress is not None:
-                progress(i + 1, len(tiles))
+        _stats_here(dem, horizon_cube, sky, bodies, tiles, result, dark_threshold, earth_threshold, progress)
     else:
-        from distributed import as_completed
-
-        shared = client.scatter([sky.site, bodies], broadcast=True)
-        spec = _memmap_spec(horizon_cube)
-        futures = {}
-        for sl in tiles:
-            r0, r1, c0, c1 = sl
-            if spec is not None:
-                fut = client.submit(
-                    _tile_from_memmap, *spec, sl, *args_for(sl), *shared, dark_threshold, earth_threshold, pure=False
-                )
-            else:
-                H = np.ascontiguousarray(horizon_cube[:, r0:r1, c0:c1], dtype=np.float32)
-                fut = client.submit(_tile_result, H, *args_for(sl), *shared, dark_threshold, earth_threshold, pure=False)
-            futures[fut] = sl
-        for i, fut in enumerate(as_completed(futures)):
-            r0, r1, c0, c1 = futures[fut]
-            result[r0:r1, c0:c1] = fut.result()
-            if progress is not None:
-                progress(i + 1, len(tiles))
+        _stats_on_client(client, dem, crs.to_wkt(), horizon_cube, sky, bodies, tiles, result, dark_threshold,
+                         earth_threshold, progress)
     return _assemble(dem, crs, result, t, step_s, dark_threshold, earth_threshold, n_az)
 
 
@@ -491,6 +380,32 @@ def _assemble(dem, crs, res, t, step_s, dark_thr, earth_thr, n_az) -> xr.Dataset
 # ---------------------------------------------------------------- end to end
 
 
+def _horizon_batch(dem, z, pixel, n_az, k0, k1, view, *, observer_height_m, client, horizon_progress, far_field,
+                   far_field_max_m) -> None:
+    """Horizons (deg) of azimuths ``k0:k1`` into ``view``: with the far field, on a Dask client, or here."""
+    from lupex.light import horizon  # written in parallel; imported when needed
+
+    if far_field:
+        from lupex.light.farfield import horizons_with_far_field
+
+        res = horizons_with_far_field(
+            dem, far_field, n_az, observer_height_m=observer_height_m, max_distance_m=far_field_max_m,
+            az_indices=np.arange(k0, k1), out=view, client=client, progress=horizon_progress,
+        )
+    elif client is not None:
+        res = horizon.horizon_angles_dask(
+            z, pixel, n_az, client=client, observer_height_m=observer_height_m,
+            az_indices=np.arange(k0, k1), out=view, progress=horizon_progress,
+        )
+    else:
+        res = horizon.horizon_angles(
+            z, pixel, n_az, observer_height_m=observer_height_m, az_indices=np.arange(k0, k1), out=view,
+            progress=horizon_progress,
+        )
+    if res is not None and not np.shares_memory(res, view):
+        view[...] = res
+
+
 def compute_light(
     dem,
     times,
@@ -524,7 +439,6 @@ def compute_light(
     to ``far_field_max_m`` from the site's centre (None or 0: their edge); see
     :mod:`lupex.light.farfield`. The statistics' attrs name them (``far_field_dems``, ``far_field_max_m``).
     """
-    from lupex.light import horizon  # written in parallel; imported when needed
     from lupex.terrain import geo
 
     _check_dem(dem)
@@ -542,26 +456,9 @@ def compute_light(
     try:
         for k0 in range(0, n_az, batch):
             k1 = min(k0 + batch, n_az)
-            view = store[k0:k1]
-            if far_field:
-                from lupex.light.farfield import horizons_with_far_field
-
-                res = horizons_with_far_field(
-                    dem, far_field, n_az, observer_height_m=observer_height_m, max_distance_m=far_field_max_m,
-                    az_indices=np.arange(k0, k1), out=view, client=client, progress=horizon_progress,
-                )
-            elif client is not None:
-                res = horizon.horizon_angles_dask(
-                    z, pixel, n_az, client=client, observer_height_m=observer_height_m,
-                    az_indices=np.arange(k0, k1), out=view, progress=horizon_progress,
-                )
-            else:
-                res = horizon.horizon_angles(
-                    z, pixel, n_az, observer_height_m=observer_height_m, az_indices=np.arange(k0, k1), out=view,
-                    progress=horizon_progress,
-                )
-            if res is not None and not np.shares_memory(res, view):
-                view[...] = res
+            _horizon_batch(dem, z, pixel, n_az, k0, k1, store[k0:k1], observer_height_m=observer_height_m,
+                           client=client, horizon_progress=horizon_progress, far_field=far_field,
+                           far_field_max_m=far_field_max_m)
         if on_disk:
             store.flush()
         stats = light_statistics(
@@ -582,7 +479,7 @@ def compute_light(
     finally:
         if on_disk:
             path = store.filename
-            del store, view
+            del store
             _unlink_quiet(path)
     return (stats, None) if on_disk else (stats, store)
 

@@ -41,6 +41,7 @@ import xarray as xr
 from lupex.errors import InputError
 from lupex.instruments.drill import MAX_DEPTH_M
 from lupex.io import write_bytes, write_dataframe
+from lupex.mission.traverse import Grid, check_on_grid
 
 log = logging.getLogger("lupex.drilling")
 
@@ -98,6 +99,77 @@ def _sites_array(sites_xy) -> np.ndarray:
     return a
 
 
+@dataclass(frozen=True)
+class _Analysers:
+    """The parameters of the four sample instruments of a drilling run."""
+
+    triton: object
+    ltga: object
+    adore: object
+    isap: object
+
+
+def _analyse_interval(k: int, x: float, y: float, s, rec, col, rng, an: _Analysers):
+    """One drilled interval through TRITON, LTGA, ADORE and ISAP: its table row and its records."""
+    from lupex.instruments import adore, isap, ltga, triton
+
+    tr_rec = triton.measure(s, rng, an.triton)
+    tr = triton.analyse(tr_rec)
+    lt_rec = ltga.measure(s, rng, an.ltga)
+    lt = ltga.analyse(lt_rec, water_mass_fraction=tr.water_mass_fraction,
+                      water_mass_fraction_sigma=tr.water_mass_fraction_sigma)
+    ad_rec = adore.measure(s, rng, an.adore)
+    ad = adore.analyse(ad_rec)
+    isr = isap.analyse(isap.measure(s, rng, an.isap), an.isap)
+    z = np.asarray(col.z_m)
+    in_cell = (z >= s.top_m) & (z < s.bottom_m)
+    row = dict(site=k, x_m=float(x), y_m=float(y), top_m=s.top_m, bottom_m=s.bottom_m,
+               true_column_weh_wt_pct=float(np.mean(np.asarray(col.weh_wt_pct)[in_cell])),
+               true_in_situ_water_wt_pct=s.truth.in_situ_water_wt_pct,
+               true_delivered_water_wt_pct=s.water_wt_pct, loss_fraction=s.truth.loss_fraction,
+               sample_mass_kg=s.mass_kg, drill_time_s=rec.drill_time_s, energy_j=rec.energy_j,
+               cuttings_temperature_k=rec.cuttings_temperature_k, stopped_by_rock=rec.stopped_by_rock,
+               ltga_water_wt_pct=lt.water_wt_pct, ltga_sigma_wt_pct=lt.sigma_wt_pct,
+               triton_water_wt_pct=tr.water_wt_pct, triton_sigma_wt_pct=tr.sigma_wt_pct,
+               adore_water_wt_pct=ad.water_wt_pct, adore_sigma_wt_pct=ad.sigma_wt_pct,
+               isap_ice_wt_pct=isr.ice_wt_pct, isap_ice_sigma_wt_pct=isr.ice_sigma_wt_pct)
+    for ox, v in isr.oxides_wt_pct.items():
+        row[f"isap_{ox}_wt_pct"] = float(v)
+        row[f"isap_{ox}_sigma_wt_pct"] = float(isr.oxides_sigma_wt_pct[ox])
+        row[f"true_{ox}_wt_pct"] = float(s.oxides_wt_pct.get(ox, np.nan))
+    return row, IntervalRecords(k, s.top_m, s.bottom_m, lt_rec, lt, tr_rec, tr, ad_rec, ad)
+
+
+def _drill_site(k: int, x: float, y: float, rng, truth, depth_m: float, bite_m: float, dp, an: _Analysers):
+    """Drill one site and analyse its intervals: (site row, interval rows, interval records)."""
+    from lupex.instruments.drill import drill_profile
+
+    col = truth.column(float(x), float(y), depth_m=max(2.0, depth_m + 0.1), dz_m=0.01, rock_search_m=1.2)
+    prof = drill_profile(col, bite_m=float(bite_m), rng=rng, params=dp)
+    reached = max((r.reached_m for _, r in prof), default=0.0)
+    stopped = bool(prof and prof[-1][1].stopped_by_rock) or (not prof)
+    site_row = dict(site=k, x_m=float(x), y_m=float(y), ice_table_depth_m=col.ice_table_depth_m,
+                    reached_m=reached, stopped_by_rock=stopped, n_intervals=len(prof))
+    rows, records = [], []
+    for s, rec in prof:
+        row, record = _analyse_interval(k, x, y, s, rec, col, rng, an)
+        rows.append(row)
+        records.append(record)
+    return site_row, rows, records
+
+
+def _drill_params(drill_params, depth_m: float):
+    """The drill's parameters with ``max_depth_m`` set to the depth drilled to."""
+    from lupex.instruments.drill import DrillParams
+
+    dp = drill_params or DrillParams(max_depth_m=float(depth_m))
+    if drill_params is not None and dp.max_depth_m != depth_m:
+        from dataclasses import replace
+
+        dp = replace(dp, max_depth_m=float(depth_m))
+    return dp
+
+
 def run_drilling(truth, dem, sites_xy, outdir=None, *, seed: int, bite_m: float = 0.1, depth_m: float | None = None,
                  drill_params=None, triton_params=None, ltga_params=None, adore_params=None, isap_params=None,
                  n_examples: int = 2, write: bool = True) -> DrillingResult:
@@ -111,7 +183,6 @@ def run_drilling(truth, dem, sites_xy, outdir=None, *, seed: int, bite_m: float 
     (``drilling_*.png``) into ``outdir``, each atomically, unless ``write`` is False.
     """
     from lupex.instruments import adore, isap, ltga, triton
-    from lupex.instruments.drill import DrillParams, drill_profile
 
     if depth_m is None:
         depth_m = drill_params.max_depth_m if drill_params is not None else MAX_DEPTH_M
@@ -120,54 +191,19 @@ def run_drilling(truth, dem, sites_xy, outdir=None, *, seed: int, bite_m: float 
         raise InputError(f"seed must be a non-negative integer, got {seed!r}")
     choice = sites_xy if isinstance(sites_xy, DrillChoice) else None
     xy = _sites_array(choice.sites_xy if choice is not None else sites_xy)
-    from lupex.mission.survey import _check_on_grid, _Grid
-
-    _check_on_grid(xy, _Grid.of(truth.dataset), "drill site")
+    check_on_grid(xy, Grid.of(truth.dataset), "drill site")
     if dem is not None:
-        _check_on_grid(xy, _Grid.of(dem), "drill site")
-    dp = drill_params or DrillParams(max_depth_m=float(depth_m))
-    if drill_params is not None and dp.max_depth_m != depth_m:
-        from dataclasses import replace
-
-        dp = replace(dp, max_depth_m=float(depth_m))
-    tp, lp = triton_params or triton.TritonParams(), ltga_params or ltga.LTGAParams()
-    ap, ip = adore_params or adore.AdoreParams(), isap_params or isap.IsapParams()
+        check_on_grid(xy, Grid.of(dem), "drill site")
+    dp = _drill_params(drill_params, depth_m)
+    an = _Analysers(triton=triton_params or triton.TritonParams(), ltga=ltga_params or ltga.LTGAParams(),
+                    adore=adore_params or adore.AdoreParams(), isap=isap_params or isap.IsapParams())
     gens = [np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(len(xy))]
     rows, site_rows, records = [], [], []
     for k, ((x, y), rng) in enumerate(zip(xy, gens)):
-        col = truth.column(float(x), float(y), depth_m=max(2.0, depth_m + 0.1), dz_m=0.01, rock_search_m=1.2)
-        prof = drill_profile(col, bite_m=float(bite_m), rng=rng, params=dp)
-        reached = max((r.reached_m for _, r in prof), default=0.0)
-        stopped = bool(prof and prof[-1][1].stopped_by_rock) or (not prof)
-        site_rows.append(dict(site=k, x_m=float(x), y_m=float(y), ice_table_depth_m=col.ice_table_depth_m,
-                              reached_m=reached, stopped_by_rock=stopped, n_intervals=len(prof)))
-        for s, rec in prof:
-            tr_rec = triton.measure(s, rng, tp)
-            tr = triton.analyse(tr_rec)
-            lt_rec = ltga.measure(s, rng, lp)
-            lt = ltga.analyse(lt_rec, water_mass_fraction=tr.water_mass_fraction,
-                              water_mass_fraction_sigma=tr.water_mass_fraction_sigma)
-            ad_rec = adore.measure(s, rng, ap)
-            ad = adore.analyse(ad_rec)
-            isr = isap.analyse(isap.measure(s, rng, ip), ip)
-            z = np.asarray(col.z_m)
-            in_cell = (z >= s.top_m) & (z < s.bottom_m)
-            row = dict(site=k, x_m=float(x), y_m=float(y), top_m=s.top_m, bottom_m=s.bottom_m,
-                       true_column_weh_wt_pct=float(np.mean(np.asarray(col.weh_wt_pct)[in_cell])),
-                       true_in_situ_water_wt_pct=s.truth.in_situ_water_wt_pct,
-                       true_delivered_water_wt_pct=s.water_wt_pct, loss_fraction=s.truth.loss_fraction,
-                       sample_mass_kg=s.mass_kg, drill_time_s=rec.drill_time_s, energy_j=rec.energy_j,
-                       cuttings_temperature_k=rec.cuttings_temperature_k, stopped_by_rock=rec.stopped_by_rock,
-                       ltga_water_wt_pct=lt.water_wt_pct, ltga_sigma_wt_pct=lt.sigma_wt_pct,
-                       triton_water_wt_pct=tr.water_wt_pct, triton_sigma_wt_pct=tr.sigma_wt_pct,
-                       adore_water_wt_pct=ad.water_wt_pct, adore_sigma_wt_pct=ad.sigma_wt_pct,
-                       isap_ice_wt_pct=isr.ice_wt_pct, isap_ice_sigma_wt_pct=isr.ice_sigma_wt_pct)
-            for ox, v in isr.oxides_wt_pct.items():
-                row[f"isap_{ox}_wt_pct"] = float(v)
-                row[f"isap_{ox}_sigma_wt_pct"] = float(isr.oxides_sigma_wt_pct[ox])
-                row[f"true_{ox}_wt_pct"] = float(s.oxides_wt_pct.get(ox, np.nan))
-            rows.append(row)
-            records.append(IntervalRecords(k, s.top_m, s.bottom_m, lt_rec, lt, tr_rec, tr, ad_rec, ad))
+        site_row, site_intervals, site_records = _drill_site(k, x, y, rng, truth, depth_m, bite_m, dp, an)
+        site_rows.append(site_row)
+        rows.extend(site_intervals)
+        records.extend(site_records)
     table = pd.DataFrame(rows)
     sites = pd.DataFrame(site_rows)
     examples = _pick_examples(table, records, n_examples)

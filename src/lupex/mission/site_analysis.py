@@ -177,20 +177,29 @@ def _mask(da, name: str, long_name: str):
     return out
 
 
-def run_site_analysis(cfg: Config, outdir: Path, *, client=None, steps: Steps = NO_PROGRESS) -> SiteAnalysis:
-    """Run the site phase and write its products into ``outdir``."""
-    from lupex.light.illumination import compute_light, point_series, write_light_products
-    from lupex.site_selection import rank_landing_sites, sites_geojson
+@dataclass(frozen=True)
+class _Terrain:
+    """The terrain stage's maps: the DEM, its craters, slopes, roughness and safe masks, and the far field."""
+
+    dem: xr.DataArray
+    craters: object
+    extra_xy: np.ndarray
+    far_field: object
+    pixel_m: float
+    synthetic: bool
+    s_land: xr.DataArray
+    s_rov: xr.DataArray
+    rough: xr.DataArray
+    land_safe: xr.DataArray
+    rov_safe: xr.DataArray
+
+
+def _terrain_stage(cfg: Config, outdir: Path, steps: Steps) -> _Terrain:
+    """Load the site, compute slopes, roughness and safe masks, and write them (GeoTIFFs, craters.parquet)."""
     from lupex.terrain.geo import pixel_size_m
     from lupex.terrain.io import write_geotiff
     from lupex.terrain.slope import roughness_m, slope_deg
 
-    timings: dict[str, float] = {}
-    outdir = Path(outdir)
-    write_text(outdir / "config.toml", to_toml(cfg))
-    times = analysis_times(cfg)
-
-    t = time.perf_counter()
     with steps.task("terrain", total=3) as advance:
         dem, craters = load_site(cfg)
         extra_xy = _extra_points_xy(dem, cfg)  # fail now, not after the light computation
@@ -216,10 +225,15 @@ def run_site_analysis(cfg: Config, outdir: Path, *, client=None, steps: Steps = 
         if craters is not None:
             write_dataframe(outdir / "craters.parquet", craters)
         advance(1)
-    timings["terrain"] = time.perf_counter() - t
-    log.info("terrain: %s, %d x %d cells at %.1f m", dem.attrs.get("source"), dem.shape[0], dem.shape[1], pixel_m)
+    return _Terrain(dem=dem, craters=craters, extra_xy=extra_xy, far_field=far_field, pixel_m=pixel_m,
+                    synthetic=synthetic, s_land=s_land, s_rov=s_rov, rough=rough, land_safe=land_safe,
+                    rov_safe=rov_safe)
 
-    t = time.perf_counter()
+
+def _light_stage(cfg: Config, dem, times, far_field, client, steps: Steps):
+    """Horizons and light statistics over ``times``: ``(stats, cube)`` (cube None when streamed through disk)."""
+    from lupex.light.illumination import compute_light
+
     tile = cfg.light.tile
     n_tiles = -(-dem.shape[0] // tile) * -(-dem.shape[1] // tile)
     with steps.task("horizons", total=cfg.light.n_azimuths) as adv_h, steps.task("light statistics", total=n_tiles) as adv_s:
@@ -229,7 +243,7 @@ def run_site_analysis(cfg: Config, outdir: Path, *, client=None, steps: Steps = 
             adv_s(i - done[0])
             done[0] = i
 
-        stats, cube = compute_light(
+        return compute_light(
             dem,
             times,
             n_azimuths=cfg.light.n_azimuths,
@@ -244,13 +258,17 @@ def run_site_analysis(cfg: Config, outdir: Path, *, client=None, steps: Steps = 
             far_field=far_field,
             far_field_max_m=far_field_max_m(cfg),
         )
-    timings["light"] = time.perf_counter() - t
-    write_light_products(stats, outdir)
 
-    t = time.perf_counter()
+
+def _sites_stage(cfg: Config, outdir: Path, ter: _Terrain, stats, cube, times):
+    """Rank the landing sites, take the Sun/Earth series at the best and the extra points; write both."""
+    from lupex.light.illumination import point_series
+    from lupex.site_selection import rank_landing_sites, sites_geojson
+
+    dem = ter.dem
     span_h = cfg.time.days * 24.0
     sites = rank_landing_sites(
-        dem, s_land, stats,
+        dem, ter.s_land, stats,
         max_slope_deg=cfg.lander.max_slope_deg,
         landing_radius_m=cfg.lander.landing_radius_m,
         span_h=span_h,
@@ -264,11 +282,11 @@ def run_site_analysis(cfg: Config, outdir: Path, *, client=None, steps: Steps = 
     n_series = min(cfg.sites.series_points, len(sites))
     pts = np.column_stack([sites["x_m"].to_numpy()[:n_series], sites["y_m"].to_numpy()[:n_series]])
     labels = [f"site {i + 1}" for i in range(n_series)]
-    if len(extra_xy):
-        pts = np.vstack([pts, extra_xy])
+    if len(ter.extra_xy):
+        pts = np.vstack([pts, ter.extra_xy])
         labels += [f"point {la:g},{lo:g}" for la, lo in parse_points(cfg.sites.extra_points)]
     # cube is None when it was streamed through disk: point_series then ray-marches those few cells
-    if cube is None and far_field:
+    if cube is None and ter.far_field:
         log.warning("the horizon cube was streamed through disk: the time series at the sites use the site DEM's "
                     "horizons only (no far field); raise light.memory_limit_gib to keep the cube")
     series = point_series(dem, cube, pts, times, n_azimuths=cfg.light.n_azimuths,
@@ -276,12 +294,37 @@ def run_site_analysis(cfg: Config, outdir: Path, *, client=None, steps: Steps = 
     series = series.assign_coords(label=("point", labels))
     write_netcdf(outdir / "series.nc", series, crs=dem.rio.crs)     # the points' x / y are in the DEM's CRS
     write_dataframe(outdir / "series.parquet", series.to_dataframe().reset_index())
+    return sites, series
+
+
+def run_site_analysis(cfg: Config, outdir: Path, *, client=None, steps: Steps = NO_PROGRESS) -> SiteAnalysis:
+    """Run the site phase and write its products into ``outdir``: terrain, light, then sites and series."""
+    from lupex.light.illumination import write_light_products
+
+    timings: dict[str, float] = {}
+    outdir = Path(outdir)
+    write_text(outdir / "config.toml", to_toml(cfg))
+    times = analysis_times(cfg)
+
+    t = time.perf_counter()
+    ter = _terrain_stage(cfg, outdir, steps)
+    dem = ter.dem
+    timings["terrain"] = time.perf_counter() - t
+    log.info("terrain: %s, %d x %d cells at %.1f m", dem.attrs.get("source"), dem.shape[0], dem.shape[1], ter.pixel_m)
+
+    t = time.perf_counter()
+    stats, cube = _light_stage(cfg, dem, times, ter.far_field, client, steps)
+    timings["light"] = time.perf_counter() - t
+    write_light_products(stats, outdir)
+
+    t = time.perf_counter()
+    sites, series = _sites_stage(cfg, outdir, ter, stats, cube, times)
     timings["sites"] = time.perf_counter() - t
 
     return SiteAnalysis(
-        dem=dem, craters=craters, slope_lander_deg=s_land, slope_rover_deg=s_rov, roughness_m=rough,
-        lander_safe=land_safe, rover_safe=rov_safe, light=stats, sites=sites, series=series,
-        times=times, horizon_cube=cube, synthetic=synthetic, timings_s=timings,
+        dem=dem, craters=ter.craters, slope_lander_deg=ter.s_land, slope_rover_deg=ter.s_rov, roughness_m=ter.rough,
+        lander_safe=ter.land_safe, rover_safe=ter.rov_safe, light=stats, sites=sites, series=series,
+        times=times, horizon_cube=cube, synthetic=ter.synthetic, timings_s=timings,
     )
 
 

@@ -34,15 +34,8 @@ neutron window; GPR picks inside the window are summarised by their median
 (and median sigma: the velocity error is common to the picks, so averaging
 would not shrink it), ALIS by the spectrum inside the window, if any.
 
-Traverse planning never reads the truth's ice (the survey is how the mission
-learns it): :func:`first_traverse_goal` is the nearest orbital prior-ice region
-(the depth to stable ice from the surface temperatures, as a mission has it from
-orbit; the campaign's own area choice, :func:`lupex.mission.campaign._survey_centre`,
-on the cells the rover planner accepts), and a run drives there along the path of
-the real rover planner (:mod:`lupex.rover.planner`: slopes, light, battery and
-Earth visibility; :func:`lupex.mission.rover_phase.run_rover`).
-:func:`default_traverse` is the fallback without a light series: straight (or
-dog-leg) legs toward the same prior, ignoring slopes, light and comms.
+The path geometry, GeoJSON input/output and traverse planning (which never reads the truth's ice)
+live in :mod:`lupex.mission.traverse`; their names stay importable from here.
 """
 
 from __future__ import annotations
@@ -54,7 +47,6 @@ import logging
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -62,11 +54,20 @@ import xarray as xr
 
 from lupex.errors import ConfigError, InputError
 from lupex.io import write_dataframe, write_json, write_netcdf
-from lupex.params import ASSUMED, check_non_negative, check_pair, check_positive, check_range, check_rng, param
+from lupex.mission.survey_instruments import (  # noqa: F401  (moved there; still importable from here)
+    EMSL_SPECIES, NS_DETECT_LO95_WT_PCT, ColumnCache, _rngs, _run_alis, _run_emsl, _run_gpr, _run_ns, _site_priors,
+    gpr_columns, rocks_along_path)
+from lupex.mission.traverse import Grid, TraversePath, as_path, cell_runs, check_on_grid
+from lupex.mission.traverse import (  # noqa: F401  (moved there; still importable from here)
+    PRIOR_FIELDS, TraversePlanner, default_traverse, first_traverse_goal, orbital_prior_ice, path_from_geojson,
+    path_to_geojson, plan_traverse)
+from lupex.params import ASSUMED, check_non_negative, check_pair, check_positive, check_range, param
 
 log = logging.getLogger("lupex.survey")
 
-EMSL_SPECIES = ("He", "Ar", "H2O")
+
+# the geometry's names before it moved to lupex.mission.traverse (tests and benchmarks use them)
+_Path, _as_path, _Grid, _check_on_grid, _cell_runs = TraversePath, as_path, Grid, check_on_grid, cell_runs
 
 
 # ----------------------------------------------------------------------------- parameters
@@ -193,340 +194,10 @@ class SurveyResult:
     timings_s: dict = field(default_factory=dict)
 
 
-# ----------------------------------------------------------------------------- geometry
-
-
-@dataclass(frozen=True)
-class _Path:
-    xy: np.ndarray       # vertices without repeats
-    cum_m: np.ndarray    # cumulative length at each vertex
-    seg: np.ndarray      # segment vectors
-    seg_len_m: np.ndarray
-
-    @property
-    def length_m(self) -> float:
-        return float(self.cum_m[-1])
-
-    def at(self, s_m):
-        """(x, y, heading grid azimuth deg) at along-track distances ``s_m``."""
-        s = np.clip(np.asarray(s_m, float), 0.0, self.length_m)
-        i = np.clip(np.searchsorted(self.cum_m, s, side="right") - 1, 0, len(self.seg_len_m) - 1)
-        f = (s - self.cum_m[i]) / self.seg_len_m[i]
-        xy = self.xy[i] + f[:, None] * self.seg[i]
-        heading = np.degrees(np.arctan2(self.seg[i, 0], self.seg[i, 1])) % 360.0
-        return xy[:, 0], xy[:, 1], heading
-
-
-def _as_path(path_xy) -> _Path:
-    p = np.asarray(path_xy, float)
-    if p.ndim != 2 or p.shape[1] != 2 or p.shape[0] < 2:
-        raise InputError("the path must be an (n, 2) array of at least two (x, y) vertices in metres")
-    if not np.all(np.isfinite(p)):
-        raise InputError("the path contains NaN or infinite coordinates")
-    seg = np.diff(p, axis=0)
-    keep = np.r_[True, np.hypot(seg[:, 0], seg[:, 1]) > 1e-9]
-    p = p[keep]
-    if p.shape[0] < 2:
-        raise InputError("the path has zero length: give at least two distinct vertices")
-    seg = np.diff(p, axis=0)
-    seg_len = np.hypot(seg[:, 0], seg[:, 1])
-    return _Path(p, np.r_[0.0, np.cumsum(seg_len)], seg, seg_len)
-
-
-@dataclass(frozen=True)
-class _Grid:
-    x: np.ndarray
-    y: np.ndarray
-    dx: float
-    dy: float
-
-    @classmethod
-    def of(cls, da) -> _Grid:
-        x = np.asarray(da["x"].values, float)
-        y = np.asarray(da["y"].values, float)
-        if x.size < 2 or y.size < 2:
-            raise InputError("the ground truth grid must have at least 2 x 2 cells")
-        return cls(x, y, float(x[1] - x[0]), float(y[1] - y[0]))
-
-    def bounds(self):
-        hx, hy = abs(self.dx) / 2, abs(self.dy) / 2
-        return self.x.min() - hx, self.x.max() + hx, self.y.min() - hy, self.y.max() + hy
-
-    def contains(self, x, y):
-        x0, x1, y0, y1 = self.bounds()
-        x, y = np.asarray(x, float), np.asarray(y, float)
-        return (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
-
-    def index(self, x, y):
-        ix = np.clip(np.round((np.asarray(x, float) - self.x[0]) / self.dx).astype(np.int64), 0, self.x.size - 1)
-        iy = np.clip(np.round((np.asarray(y, float) - self.y[0]) / self.dy).astype(np.int64), 0, self.y.size - 1)
-        return iy, ix
-
-
-def _check_on_grid(path: np.ndarray, grid: _Grid, what: str = "path") -> None:
-    inside = grid.contains(path[:, 0], path[:, 1])
-    if not inside.all():
-        k = int(np.flatnonzero(~inside)[0])
-        x0, x1, y0, y1 = grid.bounds()
-        raise InputError(f"{what} vertex {k} at ({path[k, 0]:.1f}, {path[k, 1]:.1f}) m is off the DEM "
-                         f"(x {x0:.1f}..{x1:.1f}, y {y0:.1f}..{y1:.1f} m); move it inside the site")
-
-
-def _cell_runs(path: _Path, grid: _Grid):
-    """Along-track edges (m) where the path enters a new grid cell, and the cell (iy, ix) of each run."""
-    cuts = [path.cum_m]
-    for j in range(len(path.seg_len_m)):
-        a, d = path.xy[j], path.seg[j]
-        for coord, centres, step in ((0, grid.x, grid.dx), (1, grid.y, grid.dy)):
-            if abs(d[coord]) < 1e-12:
-                continue
-            b = centres[:-1] + step / 2            # cell boundaries between centres
-            f = (b - a[coord]) / d[coord]
-            f = f[(f > 0) & (f < 1)]
-            cuts.append(path.cum_m[j] + f * path.seg_len_m[j])
-    s = np.unique(np.concatenate(cuts))
-    s = s[np.r_[True, np.diff(s) > 1e-9]]
-    s[-1] = path.length_m
-    mid = 0.5 * (s[:-1] + s[1:])
-    x, y, _ = path.at(mid)
-    iy, ix = grid.index(x, y)
-    change = np.r_[True, (np.diff(iy) != 0) | (np.diff(ix) != 0)]
-    edges = np.r_[s[:-1][change], s[-1]]
-    return edges, iy[change], ix[change]
-
-
-# ----------------------------------------------------------------------------- columns
-
-
-class ColumnCache:
-    """Ground-truth columns built once per grid cell (rock-free; rocks are added per trace)."""
-
-    def __init__(self, truth, depth_m: float = 2.0, dz_m: float = 0.01):
-        self.truth, self.depth_m, self.dz_m = truth, depth_m, dz_m
-        self.grid = _Grid.of(truth.dataset)
-        self._cols: dict = {}
-        self.built = 0
-
-    def get(self, iy: int, ix: int):
-        key = (int(iy), int(ix))
-        c = self._cols.get(key)
-        if c is None:
-            c = self.truth.column(float(self.grid.x[key[1]]), float(self.grid.y[key[0]]), depth_m=self.depth_m,
-                                  dz_m=self.dz_m, rock_search_m=0.0)
-            if c.rocks:
-                c = dataclasses.replace(c, rocks=())
-            self._cols[key] = c
-            self.built += 1
-        return c
-
-
-def rocks_along_path(rocks: pd.DataFrame, path_xy, search_m: float, depth_max_m: float) -> pd.DataFrame:
-    """Buried rocks within ``search_m`` (cross-track) of a path: along-track ``s_m``, signed ``cross_m``
-    (positive to the right of travel), depth and radius. Rocks reaching the surface (depth <= radius) or
-    below ``depth_max_m`` are left out. Sorted by ``s_m``."""
-    path = _as_path(path_xy)
-    cols = ["s_m", "cross_m", "depth_m", "radius_m", "x_m", "y_m"]
-    if rocks is None or not len(rocks):
-        return pd.DataFrame({c: np.zeros(0) for c in cols})
-    x, y = rocks["x_m"].to_numpy(float), rocks["y_m"].to_numpy(float)
-    d, r = rocks["depth_m"].to_numpy(float), rocks["radius_m"].to_numpy(float)
-    lo, hi = path.xy.min(axis=0) - search_m, path.xy.max(axis=0) + search_m
-    sel = np.flatnonzero((x >= lo[0]) & (x <= hi[0]) & (y >= lo[1]) & (y <= hi[1]) & (d > r) & (d - r < depth_max_m))
-    if sel.size == 0:
-        return pd.DataFrame({c: np.zeros(0) for c in cols})
-    px, py = x[sel], y[sel]
-    rel_x = px[:, None] - path.xy[None, :-1, 0]
-    rel_y = py[:, None] - path.xy[None, :-1, 1]
-    u = path.seg / path.seg_len_m[:, None]
-    t = rel_x * u[None, :, 0] + rel_y * u[None, :, 1]                    # along each segment (m)
-    cross = rel_x * u[None, :, 1] - rel_y * u[None, :, 0]                # right of travel
-    tc = np.clip(t, 0.0, path.seg_len_m[None, :])
-    dist = np.hypot(rel_x - tc * u[None, :, 0], rel_y - tc * u[None, :, 1])
-    j = np.argmin(dist, axis=1)
-    k = np.arange(sel.size)
-    s = path.cum_m[j] + t[k, j]
-    cr = cross[k, j]
-    ok = (np.abs(cr) <= search_m) & (s >= 0) & (s <= path.length_m) & (dist[k, j] <= search_m)
-    out = pd.DataFrame({"s_m": s[ok], "cross_m": cr[ok], "depth_m": d[sel][ok], "radius_m": r[sel][ok],
-                        "x_m": px[ok], "y_m": py[ok]})
-    return out.sort_values("s_m", kind="stable").reset_index(drop=True)
-
-
-def gpr_columns(cache: ColumnCache, path_xy, positions_m, rocks: pd.DataFrame | None = None):
-    """One column per trace at ``positions_m`` (shared per cell), rocks attached to their nearest trace."""
-    from lupex.subsurface.profile import Rock
-
-    path = _as_path(path_xy)
-    p = np.asarray(positions_m, float)
-    x, y, _ = path.at(p)
-    iy, ix = cache.grid.index(x, y)
-    cols = [cache.get(a, b) for a, b in zip(iy, ix)]
-    if rocks is not None and len(rocks):
-        near = np.clip(np.searchsorted(p, rocks["s_m"].to_numpy()), 0, p.size - 1)
-        prev = np.clip(near - 1, 0, p.size - 1)
-        s_r = rocks["s_m"].to_numpy()
-        near = np.where(np.abs(p[prev] - s_r) < np.abs(p[near] - s_r), prev, near)
-        extra: dict[int, list] = {}
-        for i, row in zip(near, rocks.itertuples(index=False)):
-            extra.setdefault(int(i), []).append(Rock(float(row.depth_m), float(row.radius_m), float(row.cross_m),
-                                                     float(row.s_m - p[i])))
-        for i, rk in extra.items():
-            cols[i] = dataclasses.replace(cols[i], rocks=tuple(rk))
-    return cols
-
-
-# ----------------------------------------------------------------------------- instruments
-
-
-def _rngs(seed, rng):
-    if (seed is None) == (rng is None):
-        raise InputError("give exactly one of seed= (an integer) or rng= (a numpy.random.Generator)")
-    if rng is not None:
-        check_rng(rng)
-        ss = np.random.SeedSequence(int(rng.integers(0, 2**63)))
-    else:
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise InputError(f"seed must be a non-negative integer, got {seed!r}")
-        ss = np.random.SeedSequence(int(seed))
-    return dict(zip(("gpr", "ns", "alis", "emsl"), (np.random.default_rng(s) for s in ss.spawn(4))))
-
-
-NS_DETECT_LO95_WT_PCT = 0.3
-"""The NS "sees" a wet layer where its WEH 95 % lower bound is above this: over dry ground the lower bound sits
-at the retrieval grid's floor (its lowest cell is 20/161 = 0.12 wt% wide), over ice within ~0.6 m it is
-0.4-2.4 wt% (the 10-90 % range of the small test site's windows)."""
-
-
-def _site_priors(truth) -> dict:
-    """What a mission would assume without the truth: the site-mean FeO+TiO2 (orbital), the mean dry
-    (background) hydrogen, and the Carrier density of the top 0.6 m (the regolith model)."""
-    from lupex.subsurface import regolith
-
-    ds = truth.dataset
-    z = np.linspace(0.005, 0.595, 60)
-    rho = float(np.mean(regolith.density_kg_m3(z, ds.attrs["density_model"])))
-    return dict(feo_tio2_wt_pct=float(ds["feo_tio2_wt_pct"].mean()),
-                dry_weh_wt_pct=float(ds["dry_weh_wt_pct"].mean()), density_kg_m3=rho)
-
-
-def _run_gpr(cache, path, truth, rng, prm: SurveyParams, gpr_config, priors):
-    from lupex.instruments import gpr
-
-    L = path.length_m
-    p = np.arange(0.0, L + prm.gpr_spacing_m / 2, prm.gpr_spacing_m)
-    p = p[p <= L + 1e-9]
-    if p.size < prm.gpr_window_traces:
-        raise InputError(f"the path ({L:.2f} m) is too short for one GPR window of {prm.gpr_window_traces} traces "
-                         f"at {prm.gpr_spacing_m} m; give a longer path")
-    rocks = rocks_along_path(truth.rocks, path.xy, prm.rock_search_m, prm.column_depth_m)
-    cols = gpr_columns(cache, path.xy, p, rocks)
-    rg = gpr.forward_radargram(cols, p, rng=rng, config=gpr_config or gpr.GprConfig())
-    # rocks of unknown size and cross-track position: fit radius and offset with each hyperbola (unless
-    # gpr_fit_rock_size is off); the truth's ice fills the pores of the regolith (bulk density rises below
-    # the table): that is the ground truth's convention, not a setting
-    res = gpr.retrieve(rg, window_traces=prm.gpr_window_traces, feo_tio2_wt_pct=priors["feo_tio2_wt_pct"],
-                       radius_m=None if prm.gpr_fit_rock_size else 0.0, aperture_m=prm.gpr_aperture_m,
-                       max_fits=prm.gpr_max_fits, snr=prm.gpr_pick_snr, ice="pores",
-                       weh_above_wt_pct=priors["dry_weh_wt_pct"],
-                       eps_prior=gpr.VelocityModel.prior(prm.gpr_velocity_model, prm.gpr_eps_prior))
-    return p, rg, gpr.drop_surface_picks(res, rg.config.centre_frequency_hz, prm.gpr_min_pick_periods), rocks
-
-
-def _run_ns(cache, path, rng, prm: SurveyParams, ns, priors):
-    from lupex.instruments import neutron
-
-    L = path.length_m
-    edges, iy, ix = _cell_runs(path, cache.grid)
-    rates = np.array([neutron.expected_rates_cps(cache.get(a, b), ns) for a, b in zip(iy, ix)])
-    T = L / prm.speed_m_s
-    n = int(np.floor(T * prm.ns_rate_hz + 1e-9))
-    if n < 2:
-        raise InputError(f"the path ({L:.2f} m) is too short for two neutron samples at {prm.ns_rate_hz} Hz")
-    t = np.arange(n + 1) / prm.ns_rate_hz
-    s = t * prm.speed_m_s
-    if edges.size == 2:     # a single cell: give the footprint a flat ground on both sides
-        edges = np.array([edges[0] - 1.0, edges[1] + 1.0])
-    ce, ct, me, mt = neutron.simulate_track_counts(t, s, edges, rates[:, 0], rates[:, 1], rng,
-                                                   fwhm_m=ns.footprint_fwhm_m, beta=ns.beaming_exponent)
-    se, live, t0 = neutron.segment_counts(ce, t, prm.ns_window_s)
-    st, _, _ = neutron.segment_counts(ct, t, prm.ns_window_s)
-    # the regolith temperature under each window, from the site's thermal model (the ground truth's mean
-    # temperatures ARE that model's output: a mission computes them from illumination, it does not fit them)
-    wx, wy, _ = path.at((t0 + 0.5 * live) * prm.speed_m_s)
-    wiy, wix = cache.grid.index(wx, wy)
-    temps = np.array([neutron.sampling_temperature_k(cache.get(a, b)) for a, b in zip(wiy, wix)])
-    post = neutron.retrieve_two_layer(se, st, live, ns=ns, feo_tio2_wt_pct=priors["feo_tio2_wt_pct"],
-                                      density_kg_m3=priors["density_kg_m3"], temperature_k=temps,
-                                      weh_top_wt_pct=priors["dry_weh_wt_pct"], depth_max_m=prm.ns_depth_max_m,
-                                      weh_max_wt_pct=prm.ns_weh_max_wt_pct, weh_prior=prm.ns_weh_prior)
-    samples = dict(t_start_s=t[:-1], t_end_s=t[1:], s_start_m=s[:-1], s_end_m=s[1:], epi_counts=ce, th_counts=ct,
-                   epi_expected=me, th_expected=mt)
-    win = dict(t_start_s=t0, live_s=live, s_start_m=t0 * prm.speed_m_s, s_end_m=(t0 + live) * prm.speed_m_s,
-               epi_counts=se, th_counts=st)
-    return samples, win, post, (edges, iy, ix, rates)
-
-
-def _run_alis(cache, path, rng, prm: SurveyParams, ap):
-    from lupex.instruments import alis
-
-    L = path.length_m
-    s = np.arange(0.0, L + 1e-9, prm.alis_every_m)
-    x, y, _ = path.at(s)
-    iy, ix = cache.grid.index(x, y)
-    lam = alis.wavelengths_um(ap.channel_step_um)
-    rows, spectra = [], []
-    for k in range(s.size):
-        c = cache.get(iy[k], ix[k])
-        water = float(c.weh_wt_pct[0])
-        temp = float(c.temperature_k[0])
-        y_rad, sig = alis.simulate_spectrum(lam, water, temp, prm.alis_incidence_deg, prm.alis_emission_deg, rng,
-                                            params=ap)
-        r = alis.retrieve_water(lam, y_rad, prm.alis_incidence_deg, prm.alis_emission_deg, sigma=sig,
-                                temperature_k=temp, params=ap)
-        rows.append((r.water_wt_pct, r.water_sigma_wt_pct, r.band_depth, water, temp))
-        spectra.append(y_rad.astype(np.float64))
-    a = np.array(rows, float).reshape(-1, 5)
-    df = pd.DataFrame(dict(s_m=s, t_s=s / prm.speed_m_s, x_m=x, y_m=y, water_wt_pct=a[:, 0],
-                           water_sigma_wt_pct=a[:, 1], band_depth=a[:, 2], true_water_wt_pct=a[:, 3],
-                           temperature_k=a[:, 4], incidence_deg=prm.alis_incidence_deg,
-                           emission_deg=prm.alis_emission_deg))
-    df["radiance_w_m2_sr_m"] = spectra
-    return df, lam
-
-
-def _run_emsl(cache, path, rng, prm: SurveyParams, ion_trap, outgassing):
-    from lupex.instruments import emsl
-
-    iy, ix = cache.grid.index(path.xy[:1, 0], path.xy[:1, 1])
-    temp = float(cache.get(iy[0], ix[0]).temperature_k[0])
-    n = int(prm.emsl_duration_s // prm.emsl_dwell_s)
-    t = prm.emsl_start_s + prm.emsl_dwell_s * np.arange(n)
-    recs, fits = [], []
-    for sp in EMSL_SPECIES:
-        counts, mu = emsl.simulate_series(sp, t, temp, prm.emsl_lander_distance_m, prm.emsl_dwell_s, rng,
-                                          outgassing=outgassing, ion_trap=ion_trap)
-        f = emsl.separate_series(sp, t, counts, temp, prm.emsl_lander_distance_m, prm.emsl_dwell_s, fit_rover=False,
-                                 ion_trap=ion_trap)
-        nat_true = emsl.natural_density_cm3(sp, np.full(t.shape, temp), t)
-        cont_true = emsl.contamination_density_cm3(sp, t, prm.emsl_lander_distance_m, temp, outgassing)
-        recs.append(pd.DataFrame(dict(species=sp, t_s=t, counts=counts.astype(np.int64), expected_counts=mu,
-                                      temperature_k=temp, distance_m=prm.emsl_lander_distance_m,
-                                      dwell_s=prm.emsl_dwell_s, natural_fit_cm3=f.natural_cm3,
-                                      contamination_fit_cm3=f.contamination_cm3, natural_true_cm3=nat_true,
-                                      contamination_true_cm3=cont_true)))
-        fits.append(dict(species=sp, temperature_k=temp, natural_ref_cm3=f.natural_ref_cm3,
-                         natural_ref_sigma_cm3=f.natural_ref_sigma_cm3,
-                         natural_ref_true_cm3=float(emsl.NATURAL_REF_CM3[sp]),
-                         natural_mean_fit_cm3=float(np.mean(f.natural_cm3)), natural_mean_true_cm3=float(np.mean(nat_true)),
-                         lander_rate_1d_s=f.lander_rate_1d_s, lander_rate_sigma_s=f.lander_rate_sigma_s,
-                         decay_index=f.decay_index, decay_index_sigma=f.decay_index_sigma))
-    return pd.concat(recs, ignore_index=True), pd.DataFrame(fits)
-
-
 # ----------------------------------------------------------------------------- scoring
 
 
-def _truth_at(truth, grid: _Grid, x, y):
+def _truth_at(truth, grid: Grid, x, y):
     iy, ix = grid.index(x, y)
     ds = truth.dataset
     table = ds["ice_table_depth_m"].values[iy, ix]
@@ -563,61 +234,28 @@ def score_rows(quantity: str, instrument: str, est, sig, true, lo95=None, hi95=N
 # ----------------------------------------------------------------------------- the survey
 
 
-def run_survey(truth, dem, path_xy, outdir=None, *, seed: int | None = None, rng: np.random.Generator | None = None,
-               speed_m_s: float = 0.1, gpr_spacing_m: float = 0.05, ns_rate_hz: float = 1.0,
-               alis_every_m: float = 10.0, params: SurveyParams | None = None, gpr_config=None,
-               neutron_spectrometer=None, alis_params=None, ion_trap=None, outgassing=None,
-               write: bool = True) -> SurveyResult:
-    """Drive ``path_xy`` ((n, 2) vertices, metres in the truth's CRS) over ``truth`` and run the traverse
-    instruments; write ``survey_*.parquet``, ``survey_radargram.nc`` and ``survey_summary.json`` into
-    ``outdir`` (each atomically) unless ``write`` is False. Give ``seed`` or ``rng``.
+@dataclass(frozen=True)
+class _Models:
+    """The instrument models of one survey (each the default where the caller gave None)."""
 
-    ``params`` overrides every setting (then ``speed_m_s`` ... ``alis_every_m`` are ignored). The
-    instruments' models (each default when None, the config tables of a run in brackets):
-    ``gpr_config`` (:class:`lupex.instruments.gpr.GprConfig`, ``[gpr]``), ``neutron_spectrometer``
-    (:class:`lupex.instruments.neutron.NeutronSpectrometer`, ``[neutron]``), ``alis_params``
-    (:class:`lupex.instruments.alis.AlisParams`, ``[alis]``), ``ion_trap``
-    (:class:`lupex.instruments.emsl.IonTrapParams`, ``[emsl]``) and ``outgassing``
-    (:class:`lupex.instruments.emsl.Outgassing`, the lander's and rover's outgassing the EMS-L sees,
-    ``[emsl_outgassing]``).
-    """
-    import time
+    gpr: object
+    ns: object
+    alis: object
+    ion_trap: object
+    outgassing: object
 
-    from lupex.instruments import alis, emsl, neutron
-    from lupex.instruments.gpr import GprConfig
+    @classmethod
+    def of(cls, gpr_config, neutron_spectrometer, alis_params, ion_trap, outgassing) -> _Models:
+        from lupex.instruments import alis, emsl, neutron
+        from lupex.instruments.gpr import GprConfig
 
-    t_start = time.perf_counter()
-    prm = params or SurveyParams(speed_m_s=speed_m_s, gpr_spacing_m=gpr_spacing_m, ns_rate_hz=ns_rate_hz,
-                                 alis_every_m=alis_every_m)
-    gens = _rngs(seed, rng)
-    path = _as_path(path_xy)
-    grid = _Grid.of(truth.dataset)
-    _check_on_grid(path.xy, grid)
-    if dem is not None:
-        _check_on_grid(path.xy, _Grid.of(dem))
-    ns = neutron_spectrometer or neutron.NeutronSpectrometer()
-    gpr_config = gpr_config or GprConfig()
-    ap = alis_params or alis.AlisParams()
-    ion_trap = ion_trap or emsl.IonTrapParams()
-    outgassing = outgassing or emsl.Outgassing()
-    cache = ColumnCache(truth, prm.column_depth_m, prm.column_dz_m)
-    priors = _site_priors(truth)
-    timings = {}
+        return cls(gpr=gpr_config or GprConfig(), ns=neutron_spectrometer or neutron.NeutronSpectrometer(),
+                   alis=alis_params or alis.AlisParams(), ion_trap=ion_trap or emsl.IonTrapParams(),
+                   outgassing=outgassing or emsl.Outgassing())
 
-    t0 = time.perf_counter()
-    p, rg, gres, rocks = _run_gpr(cache, path, truth, gens["gpr"], prm, gpr_config, priors)
-    timings["gpr_s"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    samples, win, post, (edges, _iy, _ix, _rates) = _run_ns(cache, path, gens["ns"], prm, ns, priors)
-    timings["ns_s"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    alis_df, lam = _run_alis(cache, path, gens["alis"], prm, ap)
-    timings["alis_s"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    emsl_df, emsl_fit = _run_emsl(cache, path, gens["emsl"], prm, ion_trap, outgassing)
-    timings["emsl_s"] = time.perf_counter() - t0
 
-    # --- records
+def _gpr_tables(path: TraversePath, p, gres, truth, grid: Grid, dem, edges, prm: SurveyParams):
+    """Per-trace GPR table (pick of its window) and per-window table with the truth under each window centre."""
     x, y, hd = path.at(p)
     elev = _elevation(dem, x, y)
     W = prm.gpr_window_traces
@@ -645,12 +283,20 @@ def run_survey(truth, dem, path_xy, outdir=None, *, seed: int | None = None, rng
                              true_ice_table_depth_m=w_table, true_weh_wt_pct=w_weh,
                              single_cell=_single_cell(edges, gres.window_centres_m - half,
                                                       gres.window_centres_m + half)))
+    return gpr_df, gwin
+
+
+def _ns_samples_table(path: TraversePath, samples) -> pd.DataFrame:
+    """One row per neutron sample: its counts, along-track span and the position of its middle."""
     sx, sy, _ = path.at(0.5 * (samples["s_start_m"] + samples["s_end_m"]))
     ns_df = pd.DataFrame(dict(sample=np.arange(sx.size), **samples, x_m=sx, y_m=sy))
     ns_df["epi_counts"] = ns_df["epi_counts"].astype(np.int64)
     ns_df["th_counts"] = ns_df["th_counts"].astype(np.int64)
+    return ns_df
 
-    # --- retrievals along track, one row per NS window
+
+def _retrievals_table(path: TraversePath, win, post, gres, alis_df, truth, grid: Grid, edges, ns) -> pd.DataFrame:
+    """Retrieved vs true along track, one row per NS window (GPR picks by median, ALIS by the first spectrum)."""
     s_mid = 0.5 * (win["s_start_m"] + win["s_end_m"])
     rx, ry, _ = path.at(s_mid)
     table, weh, _, _, _ = _truth_at(truth, grid, rx, ry)
@@ -664,7 +310,7 @@ def run_survey(truth, dem, path_xy, outdir=None, *, seed: int | None = None, rng
                                  alis_df["water_sigma_wt_pct"].to_numpy(), win["s_start_m"], win["s_end_m"])
     a_true = _binned_first(alis_df["s_m"].to_numpy(), alis_df["true_water_wt_pct"].to_numpy(),
                            alis_df["true_water_wt_pct"].to_numpy(), win["s_start_m"], win["s_end_m"])[0]
-    ret = pd.DataFrame(dict(
+    return pd.DataFrame(dict(
         s_m=s_mid, s_start_m=win["s_start_m"], s_end_m=win["s_end_m"], x_m=rx, y_m=ry,
         true_ice_table_depth_m=table, true_weh_wt_pct=weh, single_cell=single,
         ns_epi_counts=win["epi_counts"].astype(np.int64), ns_th_counts=win["th_counts"].astype(np.int64),
@@ -679,22 +325,84 @@ def run_survey(truth, dem, path_xy, outdir=None, *, seed: int | None = None, rng
         gpr_weh_below_wt_pct=gw_med, gpr_weh_below_sigma_wt_pct=gw_sig,
         alis_water_wt_pct=a_val, alis_water_sigma_wt_pct=a_sig, true_surface_water_wt_pct=a_true,
     ))
-    scores = _scores(ret, gwin, alis_df, prm)
+
+
+def _ice_map_near(truth, path: TraversePath, grid: Grid) -> xr.DataArray:
+    """The truth's ice-table depth (m; NaN without ice) within 150 m of the path's bounding box."""
     xmin, ymin = path.xy.min(axis=0) - 150.0
     xmax, ymax = path.xy.max(axis=0) + 150.0
     ds = truth.dataset
     ice = ds["ice_table_depth_m"].where(np.isfinite(ds["ice_table_depth_m"]) & (ds["weh_wt_pct"] > 0))
-    ice_map = ice.sel(x=slice(xmin, xmax), y=slice(ymax, ymin) if grid.dy < 0 else slice(ymin, ymax))
+    return ice.sel(x=slice(xmin, xmax), y=slice(ymax, ymin) if grid.dy < 0 else slice(ymin, ymax))
+
+
+def _survey_summary(gwin, gres, rocks, priors, models: _Models, prm: SurveyParams) -> dict:
+    """The survey's summary: detection, GPR velocity, priors, NS detection limit and the instruments' parameters."""
+    return dict(_detection(gwin), gpr_eps_top=gres.eps_top, gpr_eps_top_sigma=gres.eps_top_sigma,
+                gpr_eps_source=gres.eps_source, gpr_velocity_model=gres.velocity_model.describe(),
+                n_hyperbolas=len(gres.hyperbolas), rocks_near_path=len(rocks),
+                gpr_min_depth_m=gres.meta["min_depth_m"], gpr_surface_picks_dropped=gres.meta["n_surface_picks_dropped"],
+                priors=priors, ns_detection=_ns_detection(models.ns, prm),
+                instrument_params={k: dataclasses.asdict(v) for k, v in (
+                    ("gpr", models.gpr), ("neutron", models.ns), ("alis", models.alis), ("emsl", models.ion_trap),
+                    ("emsl_outgassing", models.outgassing))})
+
+
+def run_survey(truth, dem, path_xy, outdir=None, *, seed: int | None = None, rng: np.random.Generator | None = None,
+               speed_m_s: float = 0.1, gpr_spacing_m: float = 0.05, ns_rate_hz: float = 1.0,
+               alis_every_m: float = 10.0, params: SurveyParams | None = None, gpr_config=None,
+               neutron_spectrometer=None, alis_params=None, ion_trap=None, outgassing=None,
+               write: bool = True) -> SurveyResult:
+    """Drive ``path_xy`` ((n, 2) vertices, metres in the truth's CRS) over ``truth`` and run the traverse
+    instruments; write ``survey_*.parquet``, ``survey_radargram.nc`` and ``survey_summary.json`` into
+    ``outdir`` (each atomically) unless ``write`` is False. Give ``seed`` or ``rng``.
+
+    ``params`` overrides every setting (then ``speed_m_s`` ... ``alis_every_m`` are ignored). The
+    instruments' models (each default when None, the config tables of a run in brackets):
+    ``gpr_config`` (:class:`lupex.instruments.gpr.GprConfig`, ``[gpr]``), ``neutron_spectrometer``
+    (:class:`lupex.instruments.neutron.NeutronSpectrometer`, ``[neutron]``), ``alis_params``
+    (:class:`lupex.instruments.alis.AlisParams`, ``[alis]``), ``ion_trap``
+    (:class:`lupex.instruments.emsl.IonTrapParams`, ``[emsl]``) and ``outgassing``
+    (:class:`lupex.instruments.emsl.Outgassing`, the lander's and rover's outgassing the EMS-L sees,
+    ``[emsl_outgassing]``).
+    """
+    import time
+
+    t_start = time.perf_counter()
+    prm = params or SurveyParams(speed_m_s=speed_m_s, gpr_spacing_m=gpr_spacing_m, ns_rate_hz=ns_rate_hz,
+                                 alis_every_m=alis_every_m)
+    gens = _rngs(seed, rng)
+    path = as_path(path_xy)
+    grid = Grid.of(truth.dataset)
+    check_on_grid(path.xy, grid)
+    if dem is not None:
+        check_on_grid(path.xy, Grid.of(dem))
+    models = _Models.of(gpr_config, neutron_spectrometer, alis_params, ion_trap, outgassing)
+    cache = ColumnCache(truth, prm.column_depth_m, prm.column_dz_m)
+    priors = _site_priors(truth)
+    timings = {}
+
+    t0 = time.perf_counter()
+    p, rg, gres, rocks = _run_gpr(cache, path, truth, gens["gpr"], prm, models.gpr, priors)
+    timings["gpr_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    samples, win, post, (edges, _iy, _ix, _rates) = _run_ns(cache, path, gens["ns"], prm, models.ns, priors)
+    timings["ns_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    alis_df, lam = _run_alis(cache, path, gens["alis"], prm, models.alis)
+    timings["alis_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    emsl_df, emsl_fit = _run_emsl(cache, path, gens["emsl"], prm, models.ion_trap, models.outgassing)
+    timings["emsl_s"] = time.perf_counter() - t0
+
+    gpr_df, gwin = _gpr_tables(path, p, gres, truth, grid, dem, edges, prm)
+    ns_df = _ns_samples_table(path, samples)
+    ret = _retrievals_table(path, win, post, gres, alis_df, truth, grid, edges, models.ns)
+    scores = _scores(ret, gwin, alis_df, prm)
+    ice_map = _ice_map_near(truth, path, grid)
     timings["total_s"] = time.perf_counter() - t_start
     timings["columns_built"] = cache.built
-    summary = dict(_detection(gwin), gpr_eps_top=gres.eps_top, gpr_eps_top_sigma=gres.eps_top_sigma,
-                   gpr_eps_source=gres.eps_source, gpr_velocity_model=gres.velocity_model.describe(),
-                   n_hyperbolas=len(gres.hyperbolas), rocks_near_path=len(rocks),
-                   gpr_min_depth_m=gres.meta["min_depth_m"], gpr_surface_picks_dropped=gres.meta["n_surface_picks_dropped"],
-                   priors=priors, ns_detection=_ns_detection(ns, prm),
-                   instrument_params={k: dataclasses.asdict(v) for k, v in (
-                       ("gpr", gpr_config), ("neutron", ns), ("alis", ap), ("emsl", ion_trap),
-                       ("emsl_outgassing", outgassing))})
+    summary = _survey_summary(gwin, gres, rocks, priors, models, prm)
     result = SurveyResult(path.xy, path.length_m, ns_df, gpr_df, gwin, rg, alis_df, emsl_df, emsl_fit, ret, scores,
                           ice_map, lam, summary, prm, Path(outdir) if outdir is not None else None, timings)
     if write:
@@ -733,7 +441,7 @@ def _ns_detection_of(ns, window_s: float, k_sigma: float) -> dict:
 def _elevation(dem, x, y):
     if dem is None:
         return np.full(np.shape(x), np.nan)
-    g = _Grid.of(dem)
+    g = Grid.of(dem)
     iy, ix = g.index(x, y)
     return np.asarray(dem.values, float)[iy, ix]
 
@@ -845,238 +553,3 @@ def _finite_json(o):
     if isinstance(o, np.bool_):
         return bool(o)
     return o
-
-
-# ----------------------------------------------------------------------------- paths
-
-
-def path_from_geojson(path, dem) -> np.ndarray:
-    """Vertices (n, 2) in metres of the DEM's CRS from a GeoJSON LineString.
-
-    Accepts a LineString geometry, a Feature holding one, or a FeatureCollection whose
-    first LineString is taken. Coordinates are planetocentric lon/lat in degrees on the
-    lunar sphere or projected metres in the DEM's CRS: a ``crs`` member naming a
-    projected CRS (old GeoJSON style) decides; otherwise lon/lat (GeoJSON's convention) is
-    taken when every vertex is a valid lon/lat landing on the DEM, metres when only the
-    metres reading lands on it. A pole-centred DEM spans small metre values, so a lon/lat
-    path there may also read as metres: lon/lat wins; add the ``crs`` member
-    ``{"type": "name", "properties": {"name": "IAU_2015:30135"}}`` to force metres.
-    A vertex off the DEM raises :class:`InputError` naming it.
-    """
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"traverse file {p} does not exist; check the path given to --path")
-    try:
-        obj = json.loads(p.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{p} is not valid GeoJSON ({exc}); give a LineString of lon/lat or x/y vertices") from exc
-    coords, crs_name = _linestring(obj, p)
-    try:
-        c = np.asarray(coords, float)
-    except (TypeError, ValueError):
-        raise InputError(f"{p}: LineString coordinates must be numbers [x, y] or [lon, lat]") from None
-    if c.ndim != 2 or c.shape[0] < 2 or c.shape[1] < 2:
-        raise InputError(f"{p}: a LineString needs at least two [x, y] or [lon, lat] vertices")
-    c = c[:, :2]
-    if not np.all(np.isfinite(c)):
-        raise InputError(f"{p}: the LineString has NaN or infinite coordinates")
-    grid = _Grid.of(dem)
-    if crs_name is not None:
-        projected = "4326" not in crs_name and "CRS84" not in crs_name.upper() and "30100" not in crs_name
-        xy = c if projected else np.column_stack(_lonlat_to_xy(dem, c))
-        _check_on_grid(xy, grid)
-        return xy
-    looks_lonlat = bool(np.all(np.abs(c[:, 0]) <= 360) and np.all(np.abs(c[:, 1]) <= 90))
-    raw_ok = bool(grid.contains(c[:, 0], c[:, 1]).all())
-    if looks_lonlat:
-        xy = np.column_stack(_lonlat_to_xy(dem, c))
-        ll_ok = bool(grid.contains(xy[:, 0], xy[:, 1]).all())
-        if ll_ok:          # GeoJSON's own convention wins when both readings fit (RFC 7946: lon/lat)
-            return xy
-        if raw_ok:
-            return c.copy()
-        _check_on_grid(xy, grid)
-        return xy
-    _check_on_grid(c, grid)
-    return c.copy()
-
-
-def _lonlat_to_xy(dem, c):
-    from lupex.terrain.geo import xy_from_lonlat
-
-    return xy_from_lonlat(dem, c[:, 0], c[:, 1])
-
-
-def _linestring(obj, p):
-    crs = None
-    if isinstance(obj, dict) and isinstance(obj.get("crs"), dict):
-        crs = str(obj["crs"].get("properties", {}).get("name", "")) or None
-    geoms = []
-    if isinstance(obj, dict):
-        t = obj.get("type")
-        if t == "FeatureCollection":
-            geoms = [f.get("geometry") for f in obj.get("features", []) if isinstance(f, dict)]
-        elif t == "Feature":
-            geoms = [obj.get("geometry")]
-        else:
-            geoms = [obj]
-    for g in geoms:
-        if isinstance(g, dict) and g.get("type") == "LineString":
-            return g.get("coordinates"), crs
-    kinds = sorted({str(g.get("type")) for g in geoms if isinstance(g, dict)})
-    raise InputError(f"{p} holds no LineString (found {', '.join(kinds) or 'nothing'}); the traverse must be a "
-                     "GeoJSON LineString")
-
-
-def path_to_geojson(path_xy, dem) -> dict:
-    """A GeoJSON Feature (lon/lat on the lunar sphere) of a path given in the DEM's metres."""
-    from pyproj import Transformer
-
-    from lupex.terrain.geo import dem_crs, lunar_geographic_crs
-
-    crs = dem_crs(dem)
-    tr = Transformer.from_crs(crs, lunar_geographic_crs(crs), always_xy=True)
-    p = np.asarray(path_xy, float)
-    lon, lat = tr.transform(p[:, 0], p[:, 1])
-    from lupex.terrain.geo import geojson_crs_member
-
-    auth = lunar_geographic_crs(crs).to_authority()
-    out = {"type": "Feature", "properties": {"name": "traverse"},
-           "geometry": {"type": "LineString", "coordinates": [[float(a), float(b)] for a, b in zip(lon, lat)]}}
-    if auth:
-        out["crs"] = geojson_crs_member(":".join(auth))
-    return out
-
-
-# ----------------------------------------------------------------------------- planning
-
-TraversePlanner = Callable[..., np.ndarray]
-
-#: the fields of a ground truth a mission knows before it measures (the orbital prior and the site's
-#: regolith model); every other field (ice table, WEH, rocks) is learnt only along the rover's path
-PRIOR_FIELDS = ("stability_depth_m", "t_max_surface_k", "t_mean_surface_k", "feo_tio2_wt_pct", "dry_weh_wt_pct")
-
-
-def orbital_prior_ice(truth, ice_max_depth_m: float) -> np.ndarray:
-    """Boolean map (the truth's grid): where the orbital prior lets ice be stable within ``ice_max_depth_m``
-    (the depth to stable ice of the thermal model, Paige et al. 2010; not the ice itself)."""
-    st_ = np.asarray(truth.dataset["stability_depth_m"].values, float)
-    return np.isfinite(st_) & (st_ <= ice_max_depth_m)
-
-
-def first_traverse_goal(truth, dem, landed_xy, params=None, rover=None) -> tuple[float, float]:
-    """(x, y) m: where the first traverse goes, from the orbital prior only: the centre of the campaign's
-    prospecting area (:func:`lupex.mission.campaign._survey_centre`: the nearest cell within
-    ``approach_max_m`` whose ``area_half_m`` square holds at least 3/4 of the best prior-ice share in reach,
-    on a cell the rover planner accepts and can reach from the landing site). ``params``: the run's
-    :class:`lupex.mission.campaign.CampaignParams` (default its defaults); ``rover``: the vehicle. The landing
-    site itself when no prior ice is in reach (then :func:`default_traverse` supplies the path)."""
-    # imported here: the campaign imports this module at load time
-    from lupex.mission import campaign as CP
-
-    p = params or CP.CampaignParams()
-    sx, sy = _site_xy(landed_xy)
-    screen = CP._Screen(dem, None, (sx, sy), p, CP._rover_cost(rover, p)[2]) if dem is not None else None
-    centre, _ = CP._survey_centre(truth, dem, (sx, sy), p, screen)
-    return centre
-
-
-def default_traverse(site, truth, *, min_length_m: float = 300.0, max_length_m: float = 1000.0,
-                     ice_max_depth_m: float = 1.0, area_radius_m: float = 30.0, edge_margin_m: float = 20.0
-                     ) -> np.ndarray:
-    """A straight or dog-leg path from the landing site toward the nearest orbital prior-ice area.
-
-    The fallback where no light series is at hand (it ignores slopes, light and comms); a run drives the
-    rover planner's path to :func:`first_traverse_goal` instead. It reads only the orbital prior:
-    prior-ice cells are those where ice can be stable within ``ice_max_depth_m``
-    (:func:`orbital_prior_ice`), never the truth's ice table;
-    an *area* is where at least half the cells within ``area_radius_m`` are prior-ice cells.
-    The path heads straight for the nearest such cell and goes on past it until it is
-    ``min_length_m`` long (capped at ``max_length_m`` and kept ``edge_margin_m`` inside
-    the grid); if the straight line cannot reach ``min_length_m`` inside the grid, a
-    second leg at right angles (toward the larger room) makes up the rest: a dog-leg.
-    ``site`` is an (x, y) pair in metres, a row with ``x_m``/``y_m``, or a site analysis
-    (its best-ranked site). Returns the (n, 2) vertices.
-    """
-    from scipy import ndimage
-
-    sx, sy = _site_xy(site)
-    grid = _Grid.of(truth.dataset)
-    ds = truth.dataset
-    table = ds["stability_depth_m"].values
-    ice = orbital_prior_ice(truth, ice_max_depth_m)
-    r_px = max(1, int(round(area_radius_m / abs(grid.dx))))
-    yy, xx = np.mgrid[-r_px:r_px + 1, -r_px:r_px + 1]
-    disk = (xx**2 + yy**2 <= r_px**2).astype(float)
-    frac = ndimage.convolve(ice.astype(float), disk / disk.sum(), mode="constant")
-    area = ice & (frac >= 0.5)
-    if not area.any():
-        area = ice
-    x0, x1, y0, y1 = grid.bounds()
-    x0, x1, y0, y1 = x0 + edge_margin_m, x1 - edge_margin_m, y0 + edge_margin_m, y1 - edge_margin_m
-    if not (x0 <= sx <= x1 and y0 <= sy <= y1):
-        raise InputError(f"landing site ({sx:.1f}, {sy:.1f}) m is not inside the ground truth grid "
-                         f"(less {edge_margin_m:g} m margin)")
-    if area.any():
-        iy, ix = np.nonzero(area)
-        d = np.hypot(grid.x[ix] - sx, grid.y[iy] - sy)
-        k = int(np.argmin(d))
-        tx, ty = grid.x[ix[k]], grid.y[iy[k]]
-    else:   # no prior ice at all: head for the coldest ground
-        k = np.unravel_index(int(np.argmin(ds["t_max_surface_k"].values)), table.shape)
-        tx, ty = grid.x[k[1]], grid.y[k[0]]
-    dvec = np.array([tx - sx, ty - sy])
-    dist = float(np.hypot(*dvec))
-    u = dvec / dist if dist > 1e-9 else np.array([0.0, 1.0])
-    room = _room(sx, sy, u, (x0, x1, y0, y1))
-    want = float(np.clip(max(dist + area_radius_m, min_length_m), min_length_m, max_length_m))
-    leg1 = min(want, room)
-    pts = [(sx, sy), (sx + leg1 * u[0], sy + leg1 * u[1])]
-    if leg1 < min_length_m - 1e-6:
-        ex, ey = pts[-1]
-        best = None
-        for v in (np.array([u[1], -u[0]]), np.array([-u[1], u[0]])):
-            r = _room(ex, ey, v, (x0, x1, y0, y1))
-            if best is None or r > best[0]:
-                best = (r, v)
-        leg2 = min(min_length_m - leg1, best[0])
-        if leg2 > 1e-6:
-            pts.append((ex + leg2 * best[1][0], ey + leg2 * best[1][1]))
-    out = np.array(pts, float)
-    if np.hypot(*(out[-1] - out[0])) < 1e-6:
-        raise InputError("no room for a traverse inside the ground truth grid; use a larger site")
-    return out
-
-
-def _site_xy(site):
-    if hasattr(site, "sites"):
-        s = site.sites
-        if not len(s):
-            raise InputError("the site analysis found no landing site to start a traverse from")
-        return float(s.iloc[0]["x_m"]), float(s.iloc[0]["y_m"])
-    if hasattr(site, "__getitem__") and not isinstance(site, (tuple, list, np.ndarray)):
-        try:
-            return float(site["x_m"]), float(site["y_m"])
-        except (KeyError, TypeError, IndexError):
-            pass
-    a = np.asarray(site, float).ravel()
-    if a.size != 2 or not np.all(np.isfinite(a)):
-        raise InputError("site must be an (x_m, y_m) pair in metres, a row with x_m and y_m, or a site analysis")
-    return float(a[0]), float(a[1])
-
-
-def _room(x, y, v, box):
-    """Distance from (x, y) along unit vector v to the box edge."""
-    x0, x1, y0, y1 = box
-    t = np.inf
-    for c, d, lo, hi in ((x, v[0], x0, x1), (y, v[1], y0, y1)):
-        if d > 1e-12:
-            t = min(t, (hi - c) / d)
-        elif d < -1e-12:
-            t = min(t, (lo - c) / d)
-    return float(max(t, 0.0))
-
-
-def plan_traverse(site, truth, planner: TraversePlanner | None = None, **kw) -> np.ndarray:
-    """The traverse a run surveys: ``planner(site, truth, **kw)`` (default :func:`default_traverse`)."""
-    return np.asarray((planner or default_traverse)(site, truth, **kw), float)

@@ -28,18 +28,13 @@ def _horizon_note(st, em: float) -> str:
             f"field's resolution. Landing sites are taken inside the dashed box ({em:g} m inside the border).")
 
 
-def site_sections(result, cfg) -> list[Section]:
-    """Report sections for the site phase (ids: site, hazards, light, earth, sites, series)."""
-    from lupex.terrain.geo import pixel_size_m
-
+def _site_section(result, hs, px: float) -> Section:
+    """The site: its DEM, size and elevation range, hillshade and elevation maps."""
     dem = result.dem
-    px = pixel_size_m(dem)
-    hs = hillshade(np.asarray(dem), px)
-    st = result.light
     sites = result.sites
     name = html.escape(str(dem.attrs.get("long_name", dem.attrs.get("source", "DEM"))))
     z = np.asarray(dem)
-    sec_site = Section(
+    return Section(
         "site", "Site",
         [
             f"{name}: {dem.shape[1]} x {dem.shape[0]} cells at {px:g} m "
@@ -56,9 +51,14 @@ def site_sections(result, cfg) -> list[Section]:
             ("Elevation (m) over the hillshade, with the candidate landing sites; colours span the 2nd to 98th percentile", map_png(dem, "Elevation", cmap="viridis", label="m", background=hs, sites=sites)),
         ],
     )
+
+
+def _hazard_section(result, cfg, hs) -> Section:
+    """Slopes, lander-safe ground and roughness."""
+    sites = result.sites
     safe_pct = 100.0 * float(np.mean(np.asarray(result.lander_safe)))
     rsafe_pct = 100.0 * float(np.mean(np.asarray(result.rover_safe)))
-    sec_haz = Section(
+    return Section(
         "hazards", "Slopes and hazards",
         [
             f"Lander slope limit {cfg.lander.max_slope_deg:g} deg: {safe_pct:.1f}% of the site is within it. "
@@ -75,10 +75,16 @@ def site_sections(result, cfg) -> list[Section]:
              map_png(result.roughness_m, "Roughness", cmap="cividis", label="m", vmin=0, sites=sites)),
         ],
     )
+
+
+def _light_section(result, cfg, hs, px: float) -> Section:
+    """Mean illumination, longest darkness and permanent shadow over the span."""
+    st = result.light
+    sites = result.sites
     span = f"{str(result.times[0])[:16]} to {str(result.times[-1])[:16]} UTC, {result.times.size} steps of {cfg.time.step_hours:g} h"
     ps_km2 = float(np.sum(np.asarray(st["permanent_shadow"]))) * px * px / 1e6
     em = cfg.sites.edge_margin_m
-    sec_light = Section(
+    return Section(
         "light", "Illumination",
         [
             f"Span {span}; observer {cfg.light.observer_height_m:g} m above ground; {cfg.light.n_azimuths} horizon azimuths. "
@@ -95,7 +101,14 @@ def site_sections(result, cfg) -> list[Section]:
                      mask_labels=("permanently shadowed", "sunlit at some time"))),
         ],
     )
-    sec_earth = Section(
+
+
+def _earth_section(result, cfg) -> Section:
+    """Earth visibility, alone and with the Sun."""
+    st = result.light
+    sites = result.sites
+    em = cfg.sites.edge_margin_m
+    return Section(
         "earth", "Earth visibility",
         [f"Earth visible when at least {cfg.light.earth_threshold:.0%} of its disk is above the horizon."],
         [
@@ -105,9 +118,14 @@ def site_sections(result, cfg) -> list[Section]:
              map_png(st["sun_and_earth_pct"], "Sun and Earth", cmap="viridis", label="%", sites=sites, margin_m=em)),
         ],
     )
+
+
+def _sites_section(result, cfg) -> Section:
+    """The ranked candidate landing sites as a table."""
+    sites = result.sites
     cols = ["rank", "lat_deg", "lon_deg", "x_m", "y_m", "elevation_m", "slope_deg", "illumination_pct",
             "earth_visible_pct", "sun_and_earth_pct", "longest_darkness_h", "score"]
-    sec_sites = Section(
+    return Section(
         "sites", "Candidate landing sites",
         [
             f"Cells whose whole {cfg.lander.landing_radius_m:g} m landing disk is within {cfg.lander.max_slope_deg:g} deg "
@@ -118,6 +136,10 @@ def site_sections(result, cfg) -> list[Section]:
         [],
         [table_html(sites[cols], source="sites.csv", caption="Candidate landing sites")],
     )
+
+
+def _series_section(result) -> Section:
+    """Visible fractions of the Sun's and Earth's disks at the top sites over the span."""
     ser = result.series
     figs = []
     for i in range(ser.sizes.get("point", 0)):
@@ -128,5 +150,15 @@ def site_sections(result, cfg) -> list[Section]:
             series_png(ser["time"].values, {"Sun": p["sun_fraction"].values, "Earth": p["earth_fraction"].values},
                        label, "visible fraction", ylim=(-0.02, 1.02)),
         ))
-    sec_series = Section("series", "Sun and Earth at the top sites", [], figs)
-    return [sec_site, sec_haz, sec_light, sec_earth, sec_sites, sec_series]
+    return Section("series", "Sun and Earth at the top sites", [], figs)
+
+
+def site_sections(result, cfg) -> list[Section]:
+    """Report sections for the site phase (ids: site, hazards, light, earth, sites, series)."""
+    from lupex.terrain.geo import pixel_size_m
+
+    dem = result.dem
+    px = pixel_size_m(dem)
+    hs = hillshade(np.asarray(dem), px)
+    return [_site_section(result, hs, px), _hazard_section(result, cfg, hs), _light_section(result, cfg, hs, px),
+            _earth_section(result, cfg), _sites_section(result, cfg), _series_section(result)]

@@ -237,6 +237,83 @@ class GroundTruth:
         return cls(ds, rocks)
 
 
+def _check_truth_options(seed, stability_criterion: str, density_model: str, dry_weh_range_wt_pct,
+                         feo_tio2_mean_wt_pct: float) -> tuple[float, float]:
+    """The dry-WEH range (wt%) after checking the seed, the criterion, the density model and the wt% settings."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
+    if stability_criterion not in ("temperature", "sublimation"):
+        raise ConfigError(f"stability_criterion must be 'temperature' or 'sublimation', got {stability_criterion!r}")
+    if density_model not in regolith.DENSITY_MODELS:
+        raise ConfigError(f"density_model must be one of {regolith.DENSITY_MODELS}, got {density_model!r}")
+    lo, hi = dry_weh_range_wt_pct
+    for name, v in (("dry_weh_range_wt_pct", lo), ("dry_weh_range_wt_pct", hi),
+                    ("feo_tio2_mean_wt_pct", feo_tio2_mean_wt_pct)):
+        if not (np.isfinite(v) and 0 <= v <= 100):
+            raise InputError(f"{name} must be between 0 and 100 wt%, got {v}")
+    if hi < lo:
+        raise InputError("dry_weh_range_wt_pct must be (low, high) with low <= high")
+    return lo, hi
+
+
+def _surface_temperatures(shape, *, illumination_pct, slope_deg, t_max_surface_k, t_mean_surface_k,
+                          stability_depth_m, threshold_k, stability_criterion):
+    """Per-cell T_max (K), T_mean (K), depth to stable ice (m) and where they came from (see make_ground_truth)."""
+    if t_max_surface_k is not None or t_mean_surface_k is not None or stability_depth_m is not None:
+        if t_max_surface_k is None or t_mean_surface_k is None:
+            raise ConfigError("give both t_max_surface_k and t_mean_surface_k (and optionally stability_depth_m)")
+        tmax = _cell_map("t_max_surface_k", t_max_surface_k, shape, lo=1e-9)
+        tmean = _cell_map("t_mean_surface_k", t_mean_surface_k, shape, lo=1e-9)
+        if stability_depth_m is not None:
+            stab = _cell_map("stability_depth_m", stability_depth_m, shape, lo=0.0, allow_inf=True)
+        else:
+            stab = stability_depth_from_surface_m(tmax, tmean, threshold_k=threshold_k)
+        return tmax, tmean, stab, "given temperatures"
+    if illumination_pct is not None:
+        f = _cell_map("illumination_pct", illumination_pct, shape, lo=0.0, hi=100.0) / 100.0
+        if slope_deg is None:
+            table = polar.polar_table(threshold_k=threshold_k)
+            s = None
+        else:
+            s = _cell_map("slope_deg", slope_deg, shape, lo=0.0, hi=89.0)
+            table = polar.polar_table(slope_levels=(0.0, 10.0, 20.0, 30.0), threshold_k=threshold_k)
+        tmax = polar.interpolate_table(table, "t_max_surface_k", f, s)
+        tmean = polar.interpolate_table(table, "t_mean_surface_k", f, s)
+        name = "stability_depth_m" if stability_criterion == "temperature" else "stability_depth_sublimation_m"
+        stab = polar.interpolate_table(table, name, f, s)
+        return tmax, tmean, stab, "illumination table (lupex.subsurface.polar)"
+    raise ConfigError("make_ground_truth needs illumination_pct (per-cell %, from the light core) "
+                      "or t_max_surface_k and t_mean_surface_k")
+
+
+def _pore_ice_limits(weh_max_wt_pct: float, weh_median_wt_pct: float, max_ice_depth_m: float,
+                     density_model: str) -> tuple[float, float]:
+    """WEH cap and median (wt%) within what pore ice can hold at ``max_ice_depth_m``."""
+    # pore ice fills at most the pores of the densest (deepest) regolith the ice can sit in: a larger
+    # WEH would need excess ice, which the pore-ice columns (and the GPR mixing rule) do not model
+    # (out-of-range settings go through unchanged, for ice_fields to refuse them by name)
+    weh_cap, weh_med = weh_max_wt_pct, weh_median_wt_pct
+    if 0 < weh_max_wt_pct <= 100 and 0 < weh_median_wt_pct <= weh_max_wt_pct and max_ice_depth_m > 0:
+        weh_cap = min(weh_max_wt_pct, 0.999 * float(regolith.pore_ice_capacity_wt_pct(
+            regolith.density_kg_m3(np.float64(max_ice_depth_m), density_model))))
+        weh_med = min(weh_median_wt_pct, weh_cap)
+    return weh_cap, weh_med
+
+
+def _truth_dataset(grid, x, y, px: float, data: dict, params: dict, density_model: str) -> xr.Dataset:
+    """The ground truth's maps as a Dataset on ``grid``'s axes and CRS, with units and the parameters."""
+    from lupex.terrain.geo import dem_crs
+
+    coords = {"y": ("y", y), "x": ("x", x)}
+    units = dict(ice_table_depth_m="m", weh_wt_pct="wt% WEH", dry_weh_wt_pct="wt% WEH", feo_tio2_wt_pct="wt%",
+                 stability_depth_m="m", t_max_surface_k="K", t_mean_surface_k="K")
+    ds = xr.Dataset({k: (("y", "x"), np.ascontiguousarray(v, dtype=np.float64), {"units": units[k]})
+                     for k, v in data.items()}, coords=coords,
+                    attrs={"pixel_m": px, "density_model": density_model, "params_json": json.dumps(params),
+                           "title": "lupex subsurface ground truth"})
+    return ds.rio.write_crs(dem_crs(grid).to_wkt())
+
+
 def make_ground_truth(grid: xr.DataArray, *, seed: int, illumination_pct=None, slope_deg=None,
                       t_max_surface_k=None, t_mean_surface_k=None, stability_depth_m=None,
                       corr_length_m: float = 10.0, nu: float = 0.5, ice_free_fraction: float = 0.3,
@@ -260,59 +337,18 @@ def make_ground_truth(grid: xr.DataArray, *, seed: int, illumination_pct=None, s
     ``threshold_k``, Paige 2010) or 'sublimation' (< 1 mm/Gyr, Siegler 2016) applies
     to the table route.
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
-    if stability_criterion not in ("temperature", "sublimation"):
-        raise ConfigError(f"stability_criterion must be 'temperature' or 'sublimation', got {stability_criterion!r}")
-    if density_model not in regolith.DENSITY_MODELS:
-        raise ConfigError(f"density_model must be one of {regolith.DENSITY_MODELS}, got {density_model!r}")
-    lo, hi = dry_weh_range_wt_pct
-    for name, v in (("dry_weh_range_wt_pct", lo), ("dry_weh_range_wt_pct", hi),
-                    ("feo_tio2_mean_wt_pct", feo_tio2_mean_wt_pct)):
-        if not (np.isfinite(v) and 0 <= v <= 100):
-            raise InputError(f"{name} must be between 0 and 100 wt%, got {v}")
-    if hi < lo:
-        raise InputError("dry_weh_range_wt_pct must be (low, high) with low <= high")
+    lo, hi = _check_truth_options(seed, stability_criterion, density_model, dry_weh_range_wt_pct,
+                                  feo_tio2_mean_wt_pct)
     x, y, px = _grid_axes(grid)
     shape = (y.size, x.size)
-
-    if t_max_surface_k is not None or t_mean_surface_k is not None or stability_depth_m is not None:
-        if t_max_surface_k is None or t_mean_surface_k is None:
-            raise ConfigError("give both t_max_surface_k and t_mean_surface_k (and optionally stability_depth_m)")
-        tmax = _cell_map("t_max_surface_k", t_max_surface_k, shape, lo=1e-9)
-        tmean = _cell_map("t_mean_surface_k", t_mean_surface_k, shape, lo=1e-9)
-        if stability_depth_m is not None:
-            stab = _cell_map("stability_depth_m", stability_depth_m, shape, lo=0.0, allow_inf=True)
-        else:
-            stab = stability_depth_from_surface_m(tmax, tmean, threshold_k=threshold_k)
-        source = "given temperatures"
-    elif illumination_pct is not None:
-        f = _cell_map("illumination_pct", illumination_pct, shape, lo=0.0, hi=100.0) / 100.0
-        if slope_deg is None:
-            table = polar.polar_table(threshold_k=threshold_k)
-            s = None
-        else:
-            s = _cell_map("slope_deg", slope_deg, shape, lo=0.0, hi=89.0)
-            table = polar.polar_table(slope_levels=(0.0, 10.0, 20.0, 30.0), threshold_k=threshold_k)
-        tmax = polar.interpolate_table(table, "t_max_surface_k", f, s)
-        tmean = polar.interpolate_table(table, "t_mean_surface_k", f, s)
-        name = "stability_depth_m" if stability_criterion == "temperature" else "stability_depth_sublimation_m"
-        stab = polar.interpolate_table(table, name, f, s)
-        source = "illumination table (lupex.subsurface.polar)"
-    else:
-        raise ConfigError("make_ground_truth needs illumination_pct (per-cell %, from the light core) "
-                          "or t_max_surface_k and t_mean_surface_k")
+    tmax, tmean, stab, source = _surface_temperatures(
+        shape, illumination_pct=illumination_pct, slope_deg=slope_deg, t_max_surface_k=t_max_surface_k,
+        t_mean_surface_k=t_mean_surface_k, stability_depth_m=stability_depth_m, threshold_k=threshold_k,
+        stability_criterion=stability_criterion)
 
     ss = np.random.SeedSequence(int(seed))
     g_ice, g_feo, g_dry, g_rock = (np.random.default_rng(s_) for s_ in ss.spawn(4))
-    # pore ice fills at most the pores of the densest (deepest) regolith the ice can sit in: a larger
-    # WEH would need excess ice, which the pore-ice columns (and the GPR mixing rule) do not model
-    # (out-of-range settings go through unchanged, for ice_fields to refuse them by name)
-    weh_cap, weh_med = weh_max_wt_pct, weh_median_wt_pct
-    if 0 < weh_max_wt_pct <= 100 and 0 < weh_median_wt_pct <= weh_max_wt_pct and max_ice_depth_m > 0:
-        weh_cap = min(weh_max_wt_pct, 0.999 * float(regolith.pore_ice_capacity_wt_pct(
-            regolith.density_kg_m3(np.float64(max_ice_depth_m), density_model))))
-        weh_med = min(weh_median_wt_pct, weh_cap)
+    weh_cap, weh_med = _pore_ice_limits(weh_max_wt_pct, weh_median_wt_pct, max_ice_depth_m, density_model)
     table_depth, weh = ice_mod.ice_fields(
         stab, px, g_ice, corr_length_m=corr_length_m, ice_free_fraction=ice_free_fraction,
         weh_median_wt_pct=weh_med, weh_sigma_ln=weh_sigma_ln, weh_max_wt_pct=weh_cap,
@@ -336,16 +372,6 @@ def make_ground_truth(grid: xr.DataArray, *, seed: int, illumination_pct=None, s
                   feo_corr_length_m=feo_corr_length_m, rock_abundance=rock_abundance, rock_d_min_m=rock_d_min_m,
                   rock_d_max_m=rock_d_max_m, rock_depth_max_m=rock_depth_max_m, threshold_k=threshold_k,
                   stability_criterion=stability_criterion, density_model=density_model, temperature_source=source)
-    coords = {"y": ("y", y), "x": ("x", x)}
-    units = dict(ice_table_depth_m="m", weh_wt_pct="wt% WEH", dry_weh_wt_pct="wt% WEH", feo_tio2_wt_pct="wt%",
-                 stability_depth_m="m", t_max_surface_k="K", t_mean_surface_k="K")
     data = dict(ice_table_depth_m=table_depth, weh_wt_pct=weh, dry_weh_wt_pct=dry, feo_tio2_wt_pct=feo,
                 stability_depth_m=stab, t_max_surface_k=tmax, t_mean_surface_k=tmean)
-    ds = xr.Dataset({k: (("y", "x"), np.ascontiguousarray(v, dtype=np.float64), {"units": units[k]})
-                     for k, v in data.items()}, coords=coords,
-                    attrs={"pixel_m": px, "density_model": density_model, "params_json": json.dumps(params),
-                           "title": "lupex subsurface ground truth"})
-    from lupex.terrain.geo import dem_crs
-
-    ds = ds.rio.write_crs(dem_crs(grid).to_wkt())
-    return GroundTruth(ds, rocks)
+    return GroundTruth(_truth_dataset(grid, x, y, px, data, params, density_model), rocks)

@@ -25,6 +25,11 @@ from lupex.constants import MOON_RADIUS_M
 from lupex.errors import InputError
 
 DEFAULT_CRS = "IAU_2015:30135"
+MIN_PIXEL_M = 0.01  # a DEM pixel below 1 cm, or above 100 km, is a broken header, not a lunar DEM
+MAX_PIXEL_M = 100_000.0
+REPROJECT_HINT = (  # how to bring a DEM in another projection to this grid
+    "reproject it to polar stereographic, e.g. `gdalwarp -t_srs IAU_2015:30135 -tr 20 20 in.tif out.tif`"
+)
 
 
 def lunar_geographic_crs(crs: CRS) -> CRS:

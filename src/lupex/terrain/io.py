@@ -10,48 +10,16 @@ no-data cells that were filled). A boolean coordinate ``filled`` (dims
 ``("y", "x")``) marks the filled cells; :func:`filled_mask` returns it.
 
 PDS3 products (``LDEM_*`` / ``LDEM_*_*M``) are read from the raw ``.IMG`` with
-the label parsed here (detached ``.LBL`` or attached). Conventions, from the
-LOLA archive (DSMAP_POLAR.CAT of LRO-L-LOLA-4-GDR-V1.0, Neumann 2011, LOLA RDR
-and derived products SIS) and the PDS3 Standards Reference (ch. 12, ODL):
+the label parsed by :mod:`lupex.terrain.pds3` (its docstring gives the archive's conventions).
 
-* pixel (line ``l``, sample ``s``), both 1-based, has its centre at
-  ``x = (s - SAMPLE_PROJECTION_OFFSET - 1) * MAP_SCALE`` and
-  ``y = (1 - l + LINE_PROJECTION_OFFSET) * MAP_SCALE``; with the LOLA offsets
-  ``N/2 - 0.5`` this is DSMAP_POLAR's ``X = (I - N/2 - 0.5) * MAP_SCALE`` with
-  its image-down ``Y`` turned north-up. In the south, longitude 0 points up
-  (+y) and 90 E to the right (+x), as in IAU_2015:30135.
-* ``MAP_SCALE`` carries its unit (``<METERS/PIXEL>`` for LOLA); without one it
-  is km/pixel (PDS data dictionary). Radii without a unit are km.
-* the physical value is ``DN * SCALING_FACTOR + OFFSET`` in ``UNIT``
-  (``METER`` or ``KILOMETER``; LOLA integer products are metres, float products
-  kilometres, which is assumed when ``UNIT`` is absent). LOLA puts the
-  reference radius in ``OFFSET`` (1737400 m or 1737.4 km: "map values are
-  relative to a radius of 1737.4 km"), so when ``OFFSET`` is a radius (within
-  100 km of ``A_AXIS_RADIUS``) it is subtracted back out and the returned
-  elevation is the height above that sphere. Raw DNs equal to
-  ``MISSING_CONSTANT`` are no-data.
-* the CRS is a polar stereographic projection, true scale at the pole, on the
-  sphere of radius ``A_AXIS_RADIUS`` centred at ``CENTER_LONGITUDE``; for
-  1737.4 km and longitude 0 it is returned as IAU_2015:30135 (south) or
-  IAU_2015:30130 (north).
-
-No-data holes are filled by minimum-curvature interpolation (Briggs 1974,
-Geophysics 39:39): the hole cells take the values that minimise the sum of the
-squared discrete Laplacians of every cell whose stencil touches a hole, with
-the valid cells around the hole held fixed. Its Euler-Lagrange equation is the
-biharmonic equation, so planes and paraboloids are reproduced exactly and the
-fill joins the surrounding slope smoothly. Filling only interpolates: when any
-hole cell lies more than ``max_hole_radius_px`` pixels from valid data, or more
-than ``max_nodata_fraction`` of the DEM is no-data, the reader refuses (an
-:class:`~lupex.errors.InputError`) rather than invent terrain.
+No-data holes are filled by :func:`lupex.terrain.fill.fill_nodata` (minimum curvature; it refuses holes
+too wide or too many to interpolate); its names stay importable from here.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
-import re
 import warnings
 from pathlib import Path
 
@@ -63,7 +31,16 @@ from pyproj import CRS
 from lupex.constants import MOON_RADIUS_M
 from lupex.errors import InputError
 from lupex.io import atomic_path
-from lupex.terrain.geo import DEFAULT_CRS, dem_crs, pixel_size_m
+from lupex.terrain.fill import DEFAULT_MAX_HOLE_RADIUS_PX, DEFAULT_MAX_NODATA_FRACTION, fill_nodata
+from lupex.terrain.geo import DEFAULT_CRS, MAX_PIXEL_M, MIN_PIXEL_M, REPROJECT_HINT, dem_crs, pixel_size_m
+from lupex.terrain.pds3 import (  # parse_pds3_label: re-exported (in __all__)
+    is_pds3,
+    length_m,
+    missing_value,
+    parse_pds3_label,
+    pds3_header,
+    polar_crs,
+)
 
 __all__ = [
     "canonical_crs",
@@ -75,18 +52,10 @@ __all__ = [
     "write_geotiff",
 ]
 
-DEFAULT_MAX_HOLE_RADIUS_PX = 25.0
-DEFAULT_MAX_NODATA_FRACTION = 0.5
 
-MIN_PIXEL_M = 0.01  # a DEM pixel below 1 cm, or above 100 km, is a broken header, not a lunar DEM
-MAX_PIXEL_M = 100_000.0
 BYTES_PER_CELL = 40
 """Peak bytes per DEM cell while reading and filling a DEM (the float64 heights, the raw values, masks, the
 filled copy, coordinates); a run needs more (see :func:`lupex.mission.run`'s estimate)."""
-
-_REPROJECT_HINT = (
-    "reproject it to polar stereographic, e.g. `gdalwarp -t_srs IAU_2015:30135 -tr 20 20 in.tif out.tif`"
-)
 
 
 # --------------------------------------------------------------------------- contract
@@ -180,97 +149,6 @@ def canonical_crs(crs) -> str | CRS:
     return crs
 
 
-# --------------------------------------------------------------------------- filling
-
-
-def fill_nodata(
-    z: np.ndarray,
-    *,
-    max_hole_radius_px: float = DEFAULT_MAX_HOLE_RADIUS_PX,
-    max_nodata_fraction: float = DEFAULT_MAX_NODATA_FRACTION,
-    pixel_m: float | None = None,
-    name: str = "the DEM",
-) -> tuple[np.ndarray, np.ndarray]:
-    """Fill non-finite cells of ``z`` by minimum-curvature interpolation.
-
-    Returns ``(filled_z, mask)`` with ``mask`` True at the cells that were
-    filled. Raises :class:`InputError` when ``z`` has no valid cell, when more
-    than ``max_nodata_fraction`` of it is no-data, or when a hole cell lies
-    more than ``max_hole_radius_px`` pixels from the nearest valid cell (a
-    64 x 64 fully no-data block reaches 32 px).
-    """
-    from scipy import ndimage, sparse
-    from scipy.sparse.linalg import lsqr, spsolve
-
-    z = np.array(z, dtype=np.float64)
-    hole = ~np.isfinite(z)
-    n_hole = int(hole.sum())
-    if n_hole == 0:
-        return z, hole
-    if n_hole == z.size:
-        raise InputError(f"{name} holds no valid elevation (every cell is no-data); check the file or its no-data value")
-    frac = n_hole / z.size
-    if frac > max_nodata_fraction:
-        raise InputError(
-            f"{name} is {100 * frac:.1f}% no-data, more than the {100 * max_nodata_fraction:.0f}% "
-            "(max_nodata_fraction) lupex will fill; crop it to the covered area or pass a larger "
-            "max_nodata_fraction"
-        )
-    dist = ndimage.distance_transform_edt(hole)
-    worst = float(dist.max())
-    if worst > max_hole_radius_px:
-        i, j = np.unravel_index(int(np.argmax(dist)), dist.shape)
-        where = f"row {i}, column {j}"
-        size = f"{worst:.0f} px" + (f" ({worst * pixel_m:.0f} m)" if pixel_m else "")
-        raise InputError(
-            f"{name} has a no-data hole around {where} whose centre is {size} from the nearest valid "
-            f"elevation, more than max_hole_radius_px={max_hole_radius_px:g}; filling it would invent "
-            "terrain. Crop the DEM to the covered area, fill the gap from another product, or pass a "
-            "larger max_hole_radius_px"
-        )
-
-    ny, nx = z.shape
-    idx = -np.ones(z.shape, dtype=np.int64)
-    idx[hole] = np.arange(n_hole)
-    # equation centres: every cell whose 5-point stencil touches a hole cell
-    touch = ndimage.binary_dilation(hole, structure=ndimage.generate_binary_structure(2, 1))
-    ci, cj = np.nonzero(touch)
-    rows, cols, vals = [], [], []
-    rhs = np.zeros(ci.size)
-    has_x = (cj > 0) & (cj < nx - 1)
-    has_y = (ci > 0) & (ci < ny - 1)
-    eq = np.arange(ci.size)
-    shift = float(np.mean(z[~hole]))  # solve for deviations: better conditioned sums
-    zk = np.where(hole, 0.0, z - shift)  # known values; holes contribute through the matrix
-
-    def add(sel, di, dj, w):
-        ii, jj, ee = ci[sel] + di, cj[sel] + dj, eq[sel]
-        unk = idx[ii, jj]
-        u = unk >= 0
-        rows.append(ee[u])
-        cols.append(unk[u])
-        vals.append(np.full(int(u.sum()), w))
-        np.subtract.at(rhs, ee[~u], w * zk[ii[~u], jj[~u]])
-
-    for sel, (d1, d2) in ((has_x, ((0, -1), (0, 1))), (has_y, ((-1, 0), (1, 0)))):
-        add(sel, d1[0], d1[1], 1.0)
-        add(sel, d2[0], d2[1], 1.0)
-        add(sel, 0, 0, -2.0)
-    a = sparse.csr_matrix(
-        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(ci.size, n_hole)
-    )
-    ata = (a.T @ a).tocsc()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # a singular system falls back to lsqr below
-        sol = spsolve(ata, a.T @ rhs)
-    if not np.all(np.isfinite(sol)):
-        sol = lsqr(a, rhs, atol=1e-12, btol=1e-12)[0]
-    if not np.all(np.isfinite(sol)):
-        raise InputError(f"{name}: the no-data holes could not be filled; crop the DEM to the covered area")
-    z[hole] = sol + shift
-    return z, hole
-
-
 def _finish(z, x, y, crs, source, long_name, *, fill_holes, max_hole_radius_px, max_nodata_fraction, name):
     p = abs(float(x[1] - x[0])) if x.size > 1 else None
     if fill_holes:
@@ -309,17 +187,9 @@ def read_dem(
     if path.is_dir():
         raise InputError(f"{path} is a directory; give the DEM file itself (.tif, .IMG or .LBL)")
     kw = dict(fill_holes=fill_holes, max_hole_radius_px=max_hole_radius_px, max_nodata_fraction=max_nodata_fraction)
-    if _is_pds3(path):
+    if is_pds3(path):
         return _read_pds3(path, bounds_m=bounds_m, **kw)
     return _read_gdal(path, bounds_m=bounds_m, **kw)
-
-
-def _is_pds3(path: Path) -> bool:
-    if path.suffix.lower() in (".lbl", ".img"):
-        return True
-    with open(path, "rb") as f:
-        head = f.read(64)
-    return head.lstrip().startswith((b"PDS_VERSION_ID", b"CCSD"))
 
 
 def _read_gdal(path: Path, *, bounds_m, fill_holes, max_hole_radius_px, max_nodata_fraction) -> xr.DataArray:
@@ -340,14 +210,14 @@ def _read_gdal(path: Path, *, bounds_m, fill_holes, max_hole_radius_px, max_noda
     if pcrs.is_geographic or not pcrs.is_projected:
         raise InputError(
             f"{path} is on a geographic (lat/lon) grid ({pcrs.name}); near the pole a lat/lon grid is "
-            f"degenerate; {_REPROJECT_HINT}"
+            f"degenerate; {REPROJECT_HINT}"
         )
     unit = pcrs.axis_info[0].unit_name if pcrs.axis_info else "metre"
     if unit not in ("metre", "meter", "m"):
-        raise InputError(f"{path} has projected coordinates in {unit}; {_REPROJECT_HINT}")
+        raise InputError(f"{path} has projected coordinates in {unit}; {REPROJECT_HINT}")
     tr = da.rio.transform()
     if abs(tr.b) > 1e-12 * abs(tr.a) or abs(tr.d) > 1e-12 * abs(tr.e):
-        raise InputError(f"{path} has a rotated geotransform; {_REPROJECT_HINT}")
+        raise InputError(f"{path} has a rotated geotransform; {REPROJECT_HINT}")
     _check_pixel(abs(tr.a), abs(tr.e), path)
     if "band" in da.dims:
         if da.sizes["band"] > 1:
@@ -435,9 +305,9 @@ def dem_header(path: str | os.PathLike) -> dict:
         raise InputError(f"DEM file {path} does not exist; check the path")
     if path.is_dir():
         raise InputError(f"{path} is a directory; give the DEM file itself (.tif, .IMG or .LBL)")
-    if _is_pds3(path):
-        h = _pds3_header(path)
-        crs = _polar_crs(h["clat"], h["clon"], h["radius_m"])
+    if is_pds3(path):
+        h = pds3_header(path)
+        crs = polar_crs(h["clat"], h["clon"], h["radius_m"])
         return {"ny": h["lines"], "nx": h["samples"], "pixel_m": h["scale_m"], "x0_m": -h["s0"] * h["scale_m"],
                 "y0_m": h["l0"] * h["scale_m"], "crs": CRS.from_user_input(crs), "kind": "PDS3", "pds3": h}
     import rasterio
@@ -452,10 +322,10 @@ def dem_header(path: str | os.PathLike) -> dict:
         pcrs = CRS.from_wkt(src.crs.to_wkt())
         if pcrs.is_geographic or not pcrs.is_projected:
             raise InputError(f"{path} is on a geographic (lat/lon) grid ({pcrs.name}); near the pole a lat/lon grid "
-                             f"is degenerate; {_REPROJECT_HINT}")
+                             f"is degenerate; {REPROJECT_HINT}")
         tr = src.transform
         if abs(tr.b) > 1e-12 * abs(tr.a) or abs(tr.d) > 1e-12 * abs(tr.e):
-            raise InputError(f"{path} has a rotated geotransform; {_REPROJECT_HINT}")
+            raise InputError(f"{path} has a rotated geotransform; {REPROJECT_HINT}")
         _check_pixel(abs(tr.a), abs(tr.e), path)
         if src.count > 1:
             raise InputError(f"{path} has {src.count} bands; lupex reads the heights from a single band: extract it, "
@@ -511,11 +381,11 @@ def _window(path: Path, h: dict, r0: int, r1: int) -> np.ndarray:
         dn = raw.view(dtype).reshape(r1 - r0, q["samples"])
         bad = ~np.isfinite(dn) if dtype.kind == "f" else np.zeros(dn.shape, bool)
         if "MISSING_CONSTANT" in q["img"]:
-            miss = _missing(q["img"]["MISSING_CONSTANT"], dtype)
+            miss = missing_value(q["img"]["MISSING_CONSTANT"], dtype)
             if miss is not None:
                 bad |= dn == miss
         unit_s = str(q["img"].get("UNIT", "METER" if dtype.kind in "iu" else "KILOMETER")).upper().strip('"')
-        unit = _length_m(f"1 <{unit_s}>", "M", "UNIT", q["label_path"])
+        unit = length_m(f"1 <{unit_s}>", "M", "UNIT", q["label_path"])
         off_m = q["offset"] * unit
         as_radius = abs(off_m - q["radius_m"]) < 100_000.0
         z = dn.astype(np.float64) * (q["scale_f"] * unit) + (off_m - q["radius_m"] if as_radius else off_m)
@@ -535,267 +405,8 @@ def _window(path: Path, h: dict, r0: int, r1: int) -> np.ndarray:
 # --------------------------------------------------------------------------- PDS3
 
 
-_ODL_STATEMENT = re.compile(r"\s*(\^?[A-Za-z][A-Za-z0-9_:]*)\s*=\s*")
-
-
-def parse_pds3_label(text: str) -> dict:
-    """Parse a PDS3 ODL label into nested dicts.
-
-    ``OBJECT``/``GROUP`` blocks become nested dicts under their name (a repeated
-    name gets ``_2``, ``_3`` ...). Values stay strings with quotes removed;
-    units in ``<...>`` are kept in the string (see :func:`_num`).
-    """
-    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
-    root: dict = {}
-    stack = [root]
-    pos, n = 0, len(text)
-    while pos < n:
-        while pos < n and text[pos].isspace():
-            pos += 1
-        if pos >= n:
-            break
-        if re.match(r"END\s*$", text[pos:pos + 4]) or text[pos:].strip() == "END":
-            break
-        m = _ODL_STATEMENT.match(text, pos)
-        if not m:
-            # a line we do not understand (e.g. stray text): skip it
-            nl = text.find("\n", pos)
-            pos = n if nl < 0 else nl + 1
-            continue
-        key = m.group(1).upper()
-        pos = m.end()
-        value, pos = _odl_value(text, pos)
-        if key in ("OBJECT", "GROUP"):
-            child: dict = {}
-            name = value.upper()
-            k, i = name, 2
-            while k in stack[-1]:
-                k, i = f"{name}_{i}", i + 1
-            stack[-1][k] = child
-            stack.append(child)
-        elif key in ("END_OBJECT", "END_GROUP"):
-            if len(stack) > 1:
-                stack.pop()
-        else:
-            stack[-1][key] = value
-    return root
-
-
-def _odl_value(text: str, pos: int) -> tuple[str, int]:
-    n = len(text)
-    if pos < n and text[pos] == '"':
-        end = text.find('"', pos + 1)
-        end = n if end < 0 else end
-        val = " ".join(text[pos + 1:end].split())
-        pos = end + 1
-        # trailing unit or rest of line
-        nl = text.find("\n", pos)
-        return val, (n if nl < 0 else nl + 1)
-    if pos < n and text[pos] in "({":
-        depth, i, inq = 0, pos, False
-        while i < n:
-            c = text[i]
-            if c == '"':
-                inq = not inq
-            elif not inq and c in "({":
-                depth += 1
-            elif not inq and c in ")}":
-                depth -= 1
-                if depth == 0:
-                    break
-            i += 1
-        val = " ".join(text[pos:i + 1].split())
-        nl = text.find("\n", i)
-        return val, (n if nl < 0 else nl + 1)
-    nl = text.find("\n", pos)
-    end = n if nl < 0 else nl
-    val = text[pos:end].strip().strip("'")
-    return val, end + 1
-
-
-def _num(value, default_unit: str | None = None) -> tuple[float, str | None]:
-    """``"20 <METERS/PIXEL>"`` -> ``(20.0, "METERS/PIXEL")``."""
-    if value is None:
-        raise KeyError
-    m = re.match(r"\s*([-+0-9.eEdD]+)\s*(?:<\s*([^>]*)\s*>)?", str(value))
-    if not m:
-        raise ValueError(value)
-    unit = m.group(2).strip().upper() if m.group(2) else default_unit
-    return float(m.group(1).replace("D", "E").replace("d", "e")), unit
-
-
-def _length_m(value, default_unit: str, what: str, label: Path) -> float:
-    v, unit = _num(value, default_unit)
-    unit = (unit or default_unit).upper().replace(" ", "")
-    base = unit.split("/")[0]
-    if base in ("KM", "KILOMETER", "KILOMETERS", "KILOMETRE", "KILOMETRES"):
-        return v * 1000.0
-    if base in ("M", "METER", "METERS", "METRE", "METRES"):
-        return v
-    raise InputError(f"{label}: {what} has unit <{unit}>, expected kilometres or metres; fix the label")
-
-
-def _find_label(path: Path) -> tuple[Path, str, bool]:
-    """(label path, label text, attached?)"""
-    with open(path, "rb") as f:
-        head = f.read(4096)
-    if head.lstrip().startswith((b"PDS_VERSION_ID", b"CCSD")):
-        buf = bytearray(head)
-        with open(path, "rb") as f:
-            f.seek(len(head))
-            while not re.search(rb"(?m)^\s*END\s*$", bytes(buf)) and len(buf) < 4_000_000:
-                chunk = f.read(65536)
-                if not chunk:
-                    break
-                buf += chunk
-        m = re.search(rb"(?m)^\s*END\s*$", bytes(buf))
-        text = bytes(buf[: m.end()] if m else buf).decode("latin-1")
-        return path, text, path.suffix.lower() != ".lbl"
-    if path.suffix.lower() == ".lbl":
-        raise InputError(f"{path} is not a PDS3 label (no PDS_VERSION_ID); check the file")
-    for cand in _siblings(path, (".LBL", ".lbl", ".Lbl")):
-        with open(cand, "rb") as f:
-            return cand, f.read(4_000_000).decode("latin-1"), False
-    raise InputError(
-        f"{path} has no attached PDS3 label and no {path.stem}.LBL beside it; put the label next to the image"
-    )
-
-
-def _siblings(path: Path, suffixes) -> list[Path]:
-    out = [path.with_suffix(s) for s in suffixes if path.with_suffix(s).exists()]
-    if not out:
-        low = {p.name.lower(): p for p in path.parent.iterdir()} if path.parent.exists() else {}
-        for s in suffixes:
-            p = low.get((path.stem + s).lower())
-            if p is not None:
-                out.append(p)
-    return out
-
-
-def _resolve(label_path: Path, name: str) -> Path:
-    p = label_path.parent / name
-    if p.exists():
-        return p
-    low = {q.name.lower(): q for q in label_path.parent.iterdir()}
-    if name.lower() in low:
-        return low[name.lower()]
-    raise InputError(f"the label {label_path} points at {name}, which is not beside it; put the image next to the label")
-
-
-_SAMPLE_TYPES = {
-    "LSB_INTEGER": "<i", "PC_INTEGER": "<i", "VAX_INTEGER": "<i",
-    "MSB_INTEGER": ">i", "SUN_INTEGER": ">i", "MAC_INTEGER": ">i", "INTEGER": ">i",
-    "LSB_UNSIGNED_INTEGER": "<u", "PC_UNSIGNED_INTEGER": "<u", "VAX_UNSIGNED_INTEGER": "<u",
-    "MSB_UNSIGNED_INTEGER": ">u", "SUN_UNSIGNED_INTEGER": ">u", "MAC_UNSIGNED_INTEGER": ">u",
-    "UNSIGNED_INTEGER": ">u",
-    "PC_REAL": "<f", "LSB_IEEE_REAL": "<f", "IEEE_REAL": ">f", "MSB_IEEE_REAL": ">f",
-    "SUN_REAL": ">f", "MAC_REAL": ">f", "REAL": ">f",
-}
-
-
-def _pds3_header(path: Path) -> dict:
-    """Everything :func:`_read_pds3` needs from a PDS3 label, each field checked (InputError naming it)."""
-    label_path, text, attached = _find_label(path)
-    try:
-        lab = parse_pds3_label(text)
-    except Exception as exc:  # pragma: no cover - the parser is lenient
-        raise InputError(f"cannot parse the PDS3 label {label_path} ({exc})") from exc
-    img = lab.get("IMAGE")
-    if not isinstance(img, dict):
-        raise InputError(f"{label_path} has no IMAGE object; lupex reads PDS3 image (LDEM) products only")
-    proj = lab.get("IMAGE_MAP_PROJECTION") or img.get("IMAGE_MAP_PROJECTION")
-    if not isinstance(proj, dict):
-        raise InputError(f"{label_path} has no IMAGE_MAP_PROJECTION group; it is not a map-projected DEM")
-
-    def need(d, key, what=None):
-        if key not in d:
-            raise InputError(f"{label_path}: required keyword {key} is missing from the label{what or ''}")
-        return d[key]
-
-    def num(d, key, default=None, *, integer=False, lo=-math.inf, hi=math.inf) -> float:
-        """Keyword ``key`` of ``d`` as a finite number in [lo, hi]; InputError naming it otherwise."""
-        raw = need(d, key) if default is None else d.get(key, default)
-        try:
-            v = _num(raw)[0]
-        except (ValueError, KeyError):
-            v = math.nan
-        if not (math.isfinite(v) and lo <= v <= hi) or (integer and not float(v).is_integer()):
-            kind = "an integer" if integer else "a number"
-            rng = f" in [{lo:g}, {hi:g}]" if math.isfinite(lo) or math.isfinite(hi) else ""
-            raise InputError(f"{label_path}: {key} = {raw!r} is not {kind}{rng}; the label is corrupt, fix it or "
-                             "download the product again")
-        return int(v) if integer else v
-
-    h: dict = {"label_path": label_path, "img": img}
-    h["lines"] = num(img, "LINES", integer=True, lo=2, hi=10_000_000)
-    h["samples"] = num(img, "LINE_SAMPLES", integer=True, lo=2, hi=10_000_000)
-    bits = num(img, "SAMPLE_BITS", integer=True, lo=8, hi=64)
-    bands = num(img, "BANDS", "1", integer=True, lo=1, hi=1e6)
-    h["prefix"] = num(img, "LINE_PREFIX_BYTES", "0", integer=True, lo=0, hi=1e9)
-    suffix = num(img, "LINE_SUFFIX_BYTES", "0", integer=True, lo=0, hi=1e9)
-    h["scale_f"] = num(img, "SCALING_FACTOR", "1")
-    h["offset"] = num(img, "OFFSET", "0")
-    if h["scale_f"] == 0:
-        raise InputError(f"{label_path}: SCALING_FACTOR = 0 makes every height the same; the label is corrupt")
-    stype = str(need(img, "SAMPLE_TYPE")).upper().replace(" ", "_")
-    if stype not in _SAMPLE_TYPES:
-        raise InputError(f"{label_path}: SAMPLE_TYPE {stype} is not supported; convert the product to a GeoTIFF")
-    kind = _SAMPLE_TYPES[stype]
-    if bits not in ((32, 64) if kind.endswith("f") else (8, 16, 32, 64)):
-        raise InputError(f"{label_path}: SAMPLE_BITS={bits} is impossible for {stype}; the label is corrupt")
-    if bands != 1:
-        raise InputError(f"{label_path} has {bands} bands; extract the elevation band first")
-    dtype = h["dtype"] = np.dtype(f"{kind}{bits // 8}") if bits > 8 else np.dtype(kind[1] + "1")
-
-    ptype = str(need(proj, "MAP_PROJECTION_TYPE")).upper().replace("_", " ")
-    clat = h["clat"] = num(proj, "CENTER_LATITUDE", lo=-90, hi=90)
-    polar = "POLAR STEREOGRAPHIC" in ptype or (ptype.strip() == "STEREOGRAPHIC" and abs(abs(clat) - 90) < 1e-9)
-    if not polar:
-        raise InputError(
-            f"{label_path}: MAP_PROJECTION_TYPE is {ptype!r}; lupex reads polar stereographic PDS products "
-            f"only; use an LDEM_*S_*M polar product or {_REPROJECT_HINT}"
-        )
-    if abs(abs(clat) - 90.0) > 1e-9:
-        raise InputError(f"{label_path}: CENTER_LATITUDE={clat} is not a pole; only polar stereographic grids are read")
-    h["clon"] = num(proj, "CENTER_LONGITUDE", "0", lo=-360, hi=360)
-    try:
-        radius_m = _length_m(proj.get("A_AXIS_RADIUS", "1737.4 <KM>"), "KM", "A_AXIS_RADIUS", label_path)
-        scale_m = _length_m(need(proj, "MAP_SCALE"), "KM/PIXEL", "MAP_SCALE", label_path)
-    except (ValueError, KeyError):
-        raise InputError(f"{label_path}: A_AXIS_RADIUS or MAP_SCALE is not a number with a unit; "
-                         "the label is corrupt, fix it or download the product again") from None
-    if not (math.isfinite(radius_m) and 100e3 <= radius_m <= 10_000e3):
-        raise InputError(f"{label_path}: A_AXIS_RADIUS = {radius_m / 1000:g} km is not a body radius "
-                         "(the Moon's is 1737.4 km); the label is corrupt")
-    if not (math.isfinite(scale_m) and MIN_PIXEL_M <= scale_m <= MAX_PIXEL_M):
-        raise InputError(f"{label_path}: MAP_SCALE = {scale_m:g} m per pixel is outside {MIN_PIXEL_M:g} to "
-                         f"{MAX_PIXEL_M:g} m; the label is corrupt")
-    h["radius_m"], h["scale_m"] = radius_m, scale_m
-    h["l0"] = num(proj, "LINE_PROJECTION_OFFSET")
-    h["s0"] = num(proj, "SAMPLE_PROJECTION_OFFSET")
-
-    ptr = lab.get("^IMAGE")
-    if ptr is None:
-        raise InputError(f"{label_path} has no ^IMAGE pointer; the label is corrupt")
-    try:
-        h["data_path"], h["start"] = _pointer(str(ptr), label_path, path, attached, lab.get("RECORD_BYTES"))
-    except (ValueError, KeyError):
-        raise InputError(f"{label_path}: ^IMAGE = {ptr!r} is not a file name or offset; the label is corrupt") from None
-    if h["start"] < 0:
-        raise InputError(f"{label_path}: ^IMAGE points before the start of the file; the label is corrupt")
-    h["row_bytes"] = h["prefix"] + h["samples"] * dtype.itemsize + suffix
-    need_bytes = h["start"] + h["lines"] * h["row_bytes"]
-    size = h["data_path"].stat().st_size
-    if size < need_bytes:
-        raise InputError(
-            f"{h['data_path']} is {size} bytes but its label needs {need_bytes} (truncated or corrupt download?); "
-            "download the file again"
-        )
-    return h
-
-
 def _read_pds3(path: Path, *, bounds_m, fill_holes, max_hole_radius_px, max_nodata_fraction) -> xr.DataArray:
-    h = _pds3_header(path)
+    h = pds3_header(path)
     label_path, img, lines, samples, dtype = h["label_path"], h["img"], h["lines"], h["samples"], h["dtype"]
     prefix, scale_f, offset, clat, clon = h["prefix"], h["scale_f"], h["offset"], h["clat"], h["clon"]
     radius_m, scale_m, l0, s0 = h["radius_m"], h["scale_m"], h["l0"], h["s0"]
@@ -823,12 +434,12 @@ def _read_pds3(path: Path, *, bounds_m, fill_holes, max_hole_radius_px, max_noda
     # ---- values
     bad = ~np.isfinite(dn) if dtype.kind == "f" else np.zeros(dn.shape, bool)
     if "MISSING_CONSTANT" in img:
-        miss = _missing(img["MISSING_CONSTANT"], dtype)
+        miss = missing_value(img["MISSING_CONSTANT"], dtype)
         if miss is not None:
             bad |= dn == miss
     is_int = dtype.kind in "iu"
     unit_s = str(img.get("UNIT", "METER" if is_int else "KILOMETER")).upper().strip('"')
-    unit = _length_m(f"1 <{unit_s}>", "M", "UNIT", label_path)
+    unit = length_m(f"1 <{unit_s}>", "M", "UNIT", label_path)
     off_m = offset * unit
     as_radius = abs(off_m - radius_m) < 100_000.0
     z = dn.astype(np.float64) * (scale_f * unit) + (off_m - radius_m if as_radius else off_m)
@@ -838,59 +449,11 @@ def _read_pds3(path: Path, *, bounds_m, fill_holes, max_hole_radius_px, max_noda
             z = z - radius_m
     z[bad] = np.nan
 
-    crs = _polar_crs(clat, clon, radius_m)
+    crs = polar_crs(clat, clon, radius_m)
     return _finish(
         z, x[c0:c1], y[r0:r1], crs, str(path), "elevation above the reference sphere (PDS3 LDEM)",
         fill_holes=fill_holes, max_hole_radius_px=max_hole_radius_px,
         max_nodata_fraction=max_nodata_fraction, name=str(path),
-    )
-
-
-def _missing(value: str, dtype: np.dtype):
-    """MISSING_CONSTANT as a value comparable with the raw DNs (``16#...#`` = raw bits)."""
-    v = str(value).strip()
-    try:
-        m = re.match(r"16#([0-9A-Fa-f]+)#", v)
-        if m:
-            bits = np.array([int(m.group(1), 16)], dtype=f">u{dtype.itemsize}")
-            return bits.view(dtype.newbyteorder(">"))[0]
-        return dtype.type(_num(v)[0]) if dtype.kind == "f" else int(_num(v)[0])
-    except (ValueError, KeyError, OverflowError):
-        return None
-
-
-def _pointer(ptr: str, label_path: Path, given: Path, attached: bool, record_bytes) -> tuple[Path, int]:
-    """Resolve a PDS3 ``^IMAGE`` pointer into (file, byte offset)."""
-    ptr = ptr.strip()
-    rb = None
-    if record_bytes is not None:
-        with contextlib.suppress(ValueError, KeyError):
-            rb = int(_num(record_bytes)[0])
-
-    def offset_of(tok: str) -> int:
-        v, unit = _num(tok)
-        if unit and unit.startswith("BYTE"):
-            return int(v) - 1
-        if rb is None:
-            raise InputError(f"{label_path}: ^IMAGE is a record number but RECORD_BYTES is missing; fix the label")
-        return (int(v) - 1) * rb
-
-    m = re.match(r'\(\s*"?([^",]+)"?\s*,\s*(.+)\)', ptr)
-    if m:
-        return _resolve(label_path, m.group(1).strip()), offset_of(m.group(2))
-    if ptr.startswith("(") or re.match(r"[A-Za-z_]", ptr):
-        return _resolve(label_path, ptr.strip('()" ')), 0
-    # a bare number: the image follows the label in the same file
-    data = given if attached else label_path
-    return data, offset_of(ptr)
-
-
-def _polar_crs(clat: float, clon: float, radius_m: float):
-    if abs(radius_m - MOON_RADIUS_M) < 1e-3 and clon % 360.0 == 0.0:
-        return "IAU_2015:30135" if clat < 0 else "IAU_2015:30130"
-    return CRS.from_proj4(
-        f"+proj=stere +lat_0={'-90' if clat < 0 else '90'} +lon_0={clon:.12g} +k=1 +x_0=0 +y_0=0 "
-        f"+R={radius_m:.6f} +units=m +no_defs"
     )
 
 

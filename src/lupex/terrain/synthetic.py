@@ -223,6 +223,42 @@ def _ridge(xx, yy, x0, y0, ux, uy, height_m, width_m, peak_along_m, length_m) ->
 # --------------------------------------------------------------------------- generator
 
 
+def _add_shackleton(z, xx, yy, pixel_m, fwd, ridge_height_m, ridge_width_m) -> tuple[dict, dict]:
+    """Add Shackleton and the connecting ridge to ``z`` (m, in place); its geometry and its catalogue row."""
+    cx, cy = fwd.transform(SHACKLETON_LON_DEG, SHACKLETON_LAT_DEG)
+    zs, shk = _shackleton(xx, yy, cx, cy, pixel_m)
+    z += zs
+    shk.update(cx=cx, cy=cy)
+    row = dict(name="Shackleton (synthetic)", x_m=cx, y_m=cy, diameter_m=SHACKLETON_DIAMETER_M,
+               depth_m=SHACKLETON_DEPTH_M, rim_height_m=shk["rim"], degradation=0.1)
+    # connecting ridge: from the rim point nearest the pole toward de Gerlache
+    gx, gy = fwd.transform(DE_GERLACHE_LON_DEG, DE_GERLACHE_LAT_DEG)
+    dxp, dyp = -cx, -cy
+    dn = np.hypot(dxp, dyp)
+    x0, y0 = cx + dxp / dn * shk["R"] * 1.05, cy + dyp / dn * shk["R"] * 1.05
+    ux, uy = gx - x0, gy - y0
+    un = np.hypot(ux, uy)
+    z += _ridge(xx, yy, x0, y0, ux / un, uy / un, ridge_height_m, ridge_width_m, 6_000.0, 5_000.0)
+    return shk, row
+
+
+def _scaled_roughness(rng, n, pixel_m, hurst, rolloff_m, roughness_m_at_100m) -> np.ndarray:
+    """Fractal heights (m) scaled to ``roughness_m_at_100m`` RMS deviation at a 100 m lag."""
+    f = _fractal(rng, n, pixel_m, hurst, rolloff_m)
+    lag = max(1, int(round(100.0 / pixel_m)))
+    f *= roughness_m_at_100m / _rms_deviation(f, lag) * (lag * pixel_m / 100.0) ** hurst
+    return f
+
+
+def _crater_table(rows: list[dict[str, Any]], inv) -> pd.DataFrame:
+    """Crater catalogue with lon/lat (deg) added through the inverse projection ``inv``."""
+    craters = pd.DataFrame(rows, columns=["name", "x_m", "y_m", "diameter_m", "depth_m", "rim_height_m", "degradation"])
+    lon, lat = inv.transform(craters["x_m"].to_numpy(), craters["y_m"].to_numpy())
+    craters["lon_deg"] = np.asarray(lon, float)
+    craters["lat_deg"] = np.asarray(lat, float)
+    return craters
+
+
 def generate_site(
     seed: int = 0,
     size_m: float = 20_000.0,
@@ -280,36 +316,14 @@ def generate_site(
     rows: list[dict[str, Any]] = []
     shk = None
     if shackleton:
-        cx, cy = fwd.transform(SHACKLETON_LON_DEG, SHACKLETON_LAT_DEG)
-        zs, shk = _shackleton(xx, yy, cx, cy, pixel_m)
-        z += zs
-        shk.update(cx=cx, cy=cy)
-        rows.append(dict(name="Shackleton (synthetic)", x_m=cx, y_m=cy, diameter_m=SHACKLETON_DIAMETER_M,
-                         depth_m=SHACKLETON_DEPTH_M, rim_height_m=shk["rim"], degradation=0.1))
-        # connecting ridge: from the rim point nearest the pole toward de Gerlache
-        gx, gy = fwd.transform(DE_GERLACHE_LON_DEG, DE_GERLACHE_LAT_DEG)
-        dxp, dyp = -cx, -cy
-        dn = np.hypot(dxp, dyp)
-        x0, y0 = cx + dxp / dn * shk["R"] * 1.05, cy + dyp / dn * shk["R"] * 1.05
-        ux, uy = gx - x0, gy - y0
-        un = np.hypot(ux, uy)
-        z += _ridge(xx, yy, x0, y0, ux / un, uy / un, ridge_height_m, ridge_width_m, 6_000.0, 5_000.0)
-
+        shk, row = _add_shackleton(z, xx, yy, pixel_m, fwd, ridge_height_m, ridge_width_m)
+        rows.append(row)
     # fractal roughness, scaled to the requested RMS deviation at 100 m
     if roughness_m_at_100m > 0:
-        f = _fractal(rng_rough, n, pixel_m, hurst, roughness_rolloff_m)
-        lag = max(1, int(round(100.0 / pixel_m)))
-        f *= roughness_m_at_100m / _rms_deviation(f, lag) * (lag * pixel_m / 100.0) ** hurst
-        z += f
-
+        z += _scaled_roughness(rng_rough, n, pixel_m, hurst, roughness_rolloff_m, roughness_m_at_100m)
     # crater population
-    cat = _stamp_craters(z, x, y, pixel_m, params, rng_craters, rng_degr, shk)
-    rows.extend(cat)
-
-    craters = pd.DataFrame(rows, columns=["name", "x_m", "y_m", "diameter_m", "depth_m", "rim_height_m", "degradation"])
-    lon, lat = inv.transform(craters["x_m"].to_numpy(), craters["y_m"].to_numpy())
-    craters["lon_deg"] = np.asarray(lon, float)
-    craters["lat_deg"] = np.asarray(lat, float)
+    rows.extend(_stamp_craters(z, x, y, pixel_m, params, rng_craters, rng_degr, shk))
+    craters = _crater_table(rows, inv)
 
     dem = dem_from_array(
         z, x, y, crs=DEFAULT_CRS, source="synthetic",
