@@ -9,6 +9,7 @@
   whether the telemetry showed the expected outcome (exit 0) or not (exit 1).
 * ``lupex ops send NAME [ARG=VALUE ...]`` sends one telecommand to a running
   twin and prints the events that answer it.
+* ``lupex ops --console`` (with or without ``--yamcs``) serves that console from the same process.
 * ``lupex ops console`` is a ground station with an offline web page
   (:mod:`lupex.ops.console`).
 
@@ -77,6 +78,8 @@ def ops(
     yamcs: Annotated[bool, typer.Option("--yamcs", help="Also start a local Yamcs server as the ground segment: it listens on --tm-port and commands --tc-port (needs Java 17+ and the ops extra: see README).")] = False,
     yamcs_dir: Annotated[Optional[Path], typer.Option(help="Yamcs configuration and archive directory (kept between runs; default lupex-runs/yamcs).", metavar="DIR")] = None,
     yamcs_port: Annotated[int, typer.Option(help="HTTP port of Yamcs' web interface and API on 127.0.0.1.")] = 8090,
+    console: Annotated[bool, typer.Option("--console", help="Also serve the browser console on 127.0.0.1:--console-port in this process: with --yamcs it shows what Yamcs archived and issues commands through Yamcs; without, it is the ground on --tm-port itself.")] = False,
+    console_port: Annotated[int, typer.Option(help="HTTP port of the console page on 127.0.0.1 (with --console).")] = 8091,
     config: Annotated[Optional[Path], typer.Option("--config", "-c", help="TOML file with vehicle, planner, drill and light tables (as lupex run reads).")] = None,
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override one parameter, table.key=value (repeatable), e.g. --set vehicle.battery.capacity_wh=5000.")] = None,
 ) -> None:
@@ -122,11 +125,37 @@ def ops(
             Y.stop(proc)
             raise
         typer.echo(f"Yamcs (AGPL-3.0, separate process) at http://127.0.0.1:{yamcs_port}, archive in {ydir}")
+    gc = None
     try:
+        if console:
+            gc = _console(s, proc is not None, yamcs_port, tm_port, tc_port, console_port)
         _serve(twin, s, tm_port, tc_port, host, speed, duration_h, state)
     finally:
+        if gc is not None:
+            gc.close()
         if proc is not None:
             Y.stop(proc)
+
+
+def _console(s, behind_yamcs: bool, yamcs_port: int, tm_port: int, tc_port: int, http_port: int):
+    """Start the browser console of ``lupex ops --console`` (behind Yamcs, or as the UDP ground itself)."""
+    from lupex.ops.console import GroundConsole
+    from lupex.ops.link import check_port
+
+    check_port(http_port, "--console-port")
+    try:
+        if behind_yamcs:
+            from lupex.ops.yamcs import YamcsGround
+
+            gc = GroundConsole(ground=YamcsGround(yamcs_port, rover=s.rover), http_port=http_port, rover=s.rover)
+        else:
+            gc = GroundConsole(tm_port=tm_port, tc_port=tc_port, http_port=http_port, rover=s.rover)
+    except OSError as exc:
+        raise ConfigError(f"the console cannot listen on 127.0.0.1 port {http_port} (HTTP) or {tm_port} (UDP): "
+                          f"{exc.strerror}; pick another --console-port / --tm-port") from None
+    gc.start()
+    typer.echo(f"console at http://127.0.0.1:{gc.http_port}/ ({'via Yamcs' if behind_yamcs else f'ground on udp {tm_port}'})")
+    return gc
 
 
 def _serve(twin, s, tm_port, tc_port, host, speed, duration_h, state=None) -> None:
