@@ -148,3 +148,49 @@ def test_haven_unreachable_through_udp_yamcs_and_the_browser(yamcs_server, brows
         gc.close()
         sess.close()
         client.close()
+
+
+def test_one_command_brings_up_twin_yamcs_and_console(tmp_path):
+    """`lupex ops --yamcs --console` (the README's second command) as a user runs it: one process serves the console behind Yamcs; Ctrl-C stops all of it."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    try:
+        Y.require_yamcs()
+    except Y.YamcsMissing as exc:
+        pytest.skip(f"no Yamcs ground segment: {exc}")
+    pytest.importorskip("yamcs.client", reason="yamcs-client is in the test extra: pip install '.[test]'")
+    http, page = _free_port(), _free_port()
+    tm, tc = _free_port(socket.SOCK_DGRAM), _free_port(socket.SOCK_DGRAM)
+    cmd = [sys.executable, "-m", "lupex", "ops", "--yamcs", "--console", "--site", "synthetic", "--days", "2",
+           "--speed", "120", "--duration-h", "1", "--tm-port", str(tm), "--tc-port", str(tc), "--yamcs-port", str(http),
+           "--console-port", str(page), "--yamcs-dir", str(tmp_path / "yamcs")]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=dict(os.environ))
+    base = f"http://127.0.0.1:{page}"
+    try:
+        def state():
+            try:
+                return json.loads(urllib.request.urlopen(base + "/state.json", timeout=2).read())
+            except OSError:
+                return None
+        st = _until(lambda: (lambda s: s if s and s["hk"] else None)(state()), 120)
+        assert st is not None, "the console must show Yamcs' telemetry"
+        assert st["via"] == "yamcs"
+        req = urllib.request.Request(base + "/command", data=json.dumps(
+            {"name": "SET_HEATER", "args": {"node": 0, "setpoint_k": 262}}).encode(), method="POST")
+        assert urllib.request.urlopen(req, timeout=10).status == 200
+        done = _until(lambda: [e for e in state()["events"]
+                               if e["opcode_name"] == "SET_HEATER" and e["status_name"] == "COMPLETED"], 30)
+        assert done, "the command sent from the page through Yamcs must complete on the twin"
+        # node 0 is the electronics: its set point in the housekeeping Yamcs archived
+        assert _until(lambda: abs(state()["hk"]["electronics_setpoint_k"] - 262.0) < 0.01, 30)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    with pytest.raises(OSError):  # Yamcs went with it
+        urllib.request.urlopen(f"http://127.0.0.1:{http}/api/instances/lupex", timeout=2)
+    assert "console at" in out and "Yamcs" in out, out

@@ -75,3 +75,16 @@ def test_state_file_resumes_a_killed_twin(capsys, tmp_path):
     f.write_text("{not json")
     code, err = cli(capsys, *args)
     assert code == 2 and one_line(err)
+
+
+def test_console_in_the_twins_process(capsys):
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        tm = s.getsockname()[1]
+    code, err = cli(capsys, "ops", "--site", "synthetic", "--days", "2", "--duration-h", "0.5", "--speed", "3600",
+                    "--tc-port", "0", "--tm-port", str(tm), "--console", "--console-port", "0")
+    assert code == 0, err
+    code, err = cli(capsys, "ops", "--console", "--console-port", "70000")
+    assert code == 2 and one_line(err)

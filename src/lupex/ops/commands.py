@@ -92,6 +92,8 @@ def ops(
     check_host(host)
     check_port(tc_port, "--tc-port")
     check_port(tm_port, "--tm-port")
+    if console:
+        check_port(console_port, "--console-port")
     check_speed(speed)
     if duration_h is not None and not (duration_h > 0):
         raise ConfigError(f"--duration-h must be a positive number of hours, got {duration_h}")
@@ -140,9 +142,6 @@ def ops(
 def _console(s, behind_yamcs: bool, yamcs_port: int, tm_port: int, tc_port: int, http_port: int):
     """Start the browser console of ``lupex ops --console`` (behind Yamcs, or as the UDP ground itself)."""
     from lupex.ops.console import GroundConsole
-    from lupex.ops.link import check_port
-
-    check_port(http_port, "--console-port")
     try:
         if behind_yamcs:
             from lupex.ops.yamcs import YamcsGround
