@@ -58,7 +58,7 @@ def _site(run: Optional[Path], site: str, start: Optional[str], days: float, ste
 @ops_app.callback()
 def ops(
     ctx: typer.Context,
-    run: Annotated[Optional[Path], typer.Option("--run", help="Run directory of `lupex run`: its DEM, config and rover start.", metavar="DIR")] = None,
+    run: Annotated[Optional[Path], typer.Option("--run", help="Run directory of `lupex run`: its DEM, config, rover start and ground truth (ground_truth.nc) under the rover.", metavar="DIR")] = None,
     site: Annotated[str, typer.Option("--site", help=_SITE_HELP)] = "site01",
     start: Annotated[Optional[str], typer.Option(help="Start of the simulated span, UTC ISO 8601 (default: the run's rover start; on a fresh site the first hour from 2027-01-01 with the Earth 2 deg above the site's horizon).")] = None,
     days: Annotated[float, typer.Option(help="Length of the simulated span, days (the light is computed over it).")] = 10.0,

@@ -123,9 +123,12 @@ class Twin:
     """The rover twin on an :class:`OpsSite`; :meth:`step` advances it, :meth:`command` executes a telecommand."""
 
     def __init__(self, site: OpsSite, params: TwinParams | None = None, *, t0_unix_s: float | None = None,
-                 xy=None, soc0: float | None = None, ground=default_ground, rng: np.random.Generator | None = None):
+                 xy=None, soc0: float | None = None, ground=None, rng: np.random.Generator | None = None):
         self.site = site
         self.params = params or TwinParams()
+        if ground is None:  # the run's ground truth under the rover, else the assumed column
+            gt = getattr(site, "ground_truth", None)
+            ground = default_ground if gt is None else gt.column
         self.ground = ground
         self.rng = rng if rng is not None else np.random.default_rng(0)
         r = site.rover
