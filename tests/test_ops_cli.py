@@ -21,7 +21,7 @@ def test_help_gives_every_option_a_unit_or_choice(capsys):
 @pytest.mark.parametrize("args", [
     ["ops", "--speed", "0"], ["ops", "--speed", "5000"], ["ops", "--host", "192.168.1.2"],
     ["ops", "--tc-port", "70000"], ["ops", "--duration-h", "-1"], ["ops", "--run", "/nonexistent/run"],
-    ["ops", "scenario", "meteor"], ["ops", "send", "LAUNCH"], ["ops", "send", "DRIVE_TO", "x_m=abc"],
+    ["ops", "--route", "zigzag"], ["ops", "scenario", "meteor"], ["ops", "send", "LAUNCH"], ["ops", "send", "DRIVE_TO", "x_m=abc"],
 ])
 def test_bad_input_is_one_line_and_exit_2(capsys, args):
     code, err = cli(capsys, *args)

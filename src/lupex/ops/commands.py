@@ -71,6 +71,7 @@ def ops(
     tm_port: Annotated[int, typer.Option(help="UDP port on 127.0.0.1 where the twin sends telemetry.")] = 10015,
     host: Annotated[str, typer.Option(help="Address of both ends; only the loopback 127.0.0.1 is accepted.")] = "127.0.0.1",
     hk_period_s: Annotated[float, typer.Option(help="Simulated seconds between housekeeping packets, s.")] = 60.0,
+    route: Annotated[str, typer.Option(help="Path of a drive: straight (the line to the goal) or planner (lupex's rover planner's least-time route around the slopes; light and energy are checked along it).")] = "straight",
     azimuths: Annotated[int, typer.Option(help="Horizon azimuths of the light computation (72 = 5 deg).")] = 72,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic site (with --site synthetic).")] = 0,
     size_m: Annotated[float, typer.Option(help="Side of the synthetic site, m (with --site synthetic).")] = 3000.0,
@@ -105,7 +106,7 @@ def ops(
         ground = Y.require_yamcs()
         if tc_port == 0:
             raise ConfigError("--yamcs needs a fixed --tc-port (Yamcs sends the commands there), not 0")
-    params = TwinParams(hk_period_s=hk_period_s)
+    params = TwinParams(hk_period_s=hk_period_s, route=route)
     s = _site(run, site, start, days, step_hours, radius_m, at, azimuths, seed, size_m, config, set_)
     twin = Twin(s, params)
     if state is not None and Path(state).is_file():
