@@ -176,6 +176,17 @@ ArchiveRetrieval:
 """
 
 
+_LOGGING = """\
+# Yamcs' log (yamcs.log) in plain text, without a line per HTTP request: the console polls the archive
+handlers = java.util.logging.ConsoleHandler
+java.util.logging.ConsoleHandler.level = ALL
+java.util.logging.ConsoleHandler.formatter = java.util.logging.SimpleFormatter
+java.util.logging.SimpleFormatter.format = %1$tF %1$tT.%1$tL %4$s %3$s: %5$s%6$s%n
+.level = INFO
+org.yamcs.http.HttpRequestHandler.level = WARNING
+"""
+
+
 def write_config(root: Path, xtce_text: str, *, tm_port: int, tc_port: int, http_port: int) -> Path:
     """Write etc/ and mdb/ of a Yamcs server for the twin under ``root``; the data stays in ``root/data``."""
     from lupex import io
@@ -187,6 +198,7 @@ def write_config(root: Path, xtce_text: str, *, tm_port: int, tc_port: int, http
     io.write_text(root / "etc" / f"yamcs.{INSTANCE}.yaml",
                   _INSTANCE.format(tm_port=tm_port, tc_port=tc_port, mdb=mdb.absolute().as_posix()))
     io.write_text(root / "etc" / "processor.yaml", _PROCESSOR)
+    io.write_text(root / "etc" / "logging.properties", _LOGGING)
     return root
 
 
