@@ -21,7 +21,7 @@ def test_help_gives_every_option_a_unit_or_choice(capsys):
 @pytest.mark.parametrize("args", [
     ["ops", "--speed", "0"], ["ops", "--speed", "5000"], ["ops", "--host", "192.168.1.2"],
     ["ops", "--tc-port", "70000"], ["ops", "--duration-h", "-1"], ["ops", "--run", "/nonexistent/run"],
-    ["ops", "scenario", "meteor"], ["ops", "send", "LAUNCH"], ["ops", "send", "DRIVE_TO", "x_m=abc"],
+    ["ops", "--route", "zigzag"], ["ops", "scenario", "meteor"], ["ops", "send", "LAUNCH"], ["ops", "send", "DRIVE_TO", "x_m=abc"],
 ])
 def test_bad_input_is_one_line_and_exit_2(capsys, args):
     code, err = cli(capsys, *args)
@@ -74,4 +74,17 @@ def test_state_file_resumes_a_killed_twin(capsys, tmp_path):
     assert json.loads(f.read_text())["t_unix_s"] == pytest.approx(t1 + 1800.0)
     f.write_text("{not json")
     code, err = cli(capsys, *args)
+    assert code == 2 and one_line(err)
+
+
+def test_console_in_the_twins_process(capsys):
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        tm = s.getsockname()[1]
+    code, err = cli(capsys, "ops", "--site", "synthetic", "--days", "2", "--duration-h", "0.5", "--speed", "3600",
+                    "--tc-port", "0", "--tm-port", str(tm), "--console", "--console-port", "0")
+    assert code == 0, err
+    code, err = cli(capsys, "ops", "--console", "--console-port", "70000")
     assert code == 2 and one_line(err)

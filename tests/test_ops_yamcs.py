@@ -99,3 +99,4 @@ def test_twin_behind_yamcs(tmp_path):
             th.join(10)
         sess.close()
         stop(proc)
+

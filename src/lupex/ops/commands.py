@@ -9,6 +9,7 @@
   whether the telemetry showed the expected outcome (exit 0) or not (exit 1).
 * ``lupex ops send NAME [ARG=VALUE ...]`` sends one telecommand to a running
   twin and prints the events that answer it.
+* ``lupex ops --console`` (with or without ``--yamcs``) serves that console from the same process.
 * ``lupex ops console`` is a ground station with an offline web page
   (:mod:`lupex.ops.console`).
 
@@ -57,7 +58,7 @@ def _site(run: Optional[Path], site: str, start: Optional[str], days: float, ste
 @ops_app.callback()
 def ops(
     ctx: typer.Context,
-    run: Annotated[Optional[Path], typer.Option("--run", help="Run directory of `lupex run`: its DEM, config and rover start.", metavar="DIR")] = None,
+    run: Annotated[Optional[Path], typer.Option("--run", help="Run directory of `lupex run`: its DEM, config, rover start and ground truth (ground_truth.nc) under the rover.", metavar="DIR")] = None,
     site: Annotated[str, typer.Option("--site", help=_SITE_HELP)] = "site01",
     start: Annotated[Optional[str], typer.Option(help="Start of the simulated span, UTC ISO 8601 (default: the run's rover start; on a fresh site the first hour from 2027-01-01 with the Earth 2 deg above the site's horizon).")] = None,
     days: Annotated[float, typer.Option(help="Length of the simulated span, days (the light is computed over it).")] = 10.0,
@@ -70,6 +71,7 @@ def ops(
     tm_port: Annotated[int, typer.Option(help="UDP port on 127.0.0.1 where the twin sends telemetry.")] = 10015,
     host: Annotated[str, typer.Option(help="Address of both ends; only the loopback 127.0.0.1 is accepted.")] = "127.0.0.1",
     hk_period_s: Annotated[float, typer.Option(help="Simulated seconds between housekeeping packets, s.")] = 60.0,
+    route: Annotated[str, typer.Option(help="Path of a drive: straight (the line to the goal) or planner (lupex's rover planner's least-time route around the slopes; light and energy are checked along it).")] = "straight",
     azimuths: Annotated[int, typer.Option(help="Horizon azimuths of the light computation (72 = 5 deg).")] = 72,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic site (with --site synthetic).")] = 0,
     size_m: Annotated[float, typer.Option(help="Side of the synthetic site, m (with --site synthetic).")] = 3000.0,
@@ -77,6 +79,8 @@ def ops(
     yamcs: Annotated[bool, typer.Option("--yamcs", help="Also start a local Yamcs server as the ground segment: it listens on --tm-port and commands --tc-port (needs Java 17+ and the ops extra: see README).")] = False,
     yamcs_dir: Annotated[Optional[Path], typer.Option(help="Yamcs configuration and archive directory (kept between runs; default lupex-runs/yamcs).", metavar="DIR")] = None,
     yamcs_port: Annotated[int, typer.Option(help="HTTP port of Yamcs' web interface and API on 127.0.0.1.")] = 8090,
+    console: Annotated[bool, typer.Option("--console", help="Also serve the browser console on 127.0.0.1:--console-port in this process: with --yamcs it shows what Yamcs archived and issues commands through Yamcs; without, it is the ground on --tm-port itself.")] = False,
+    console_port: Annotated[int, typer.Option(help="HTTP port of the console page on 127.0.0.1 (with --console).")] = 8091,
     config: Annotated[Optional[Path], typer.Option("--config", "-c", help="TOML file with vehicle, planner, drill and light tables (as lupex run reads).")] = None,
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override one parameter, table.key=value (repeatable), e.g. --set vehicle.battery.capacity_wh=5000.")] = None,
 ) -> None:
@@ -89,6 +93,8 @@ def ops(
     check_host(host)
     check_port(tc_port, "--tc-port")
     check_port(tm_port, "--tm-port")
+    if console:
+        check_port(console_port, "--console-port")
     check_speed(speed)
     if duration_h is not None and not (duration_h > 0):
         raise ConfigError(f"--duration-h must be a positive number of hours, got {duration_h}")
@@ -100,7 +106,7 @@ def ops(
         ground = Y.require_yamcs()
         if tc_port == 0:
             raise ConfigError("--yamcs needs a fixed --tc-port (Yamcs sends the commands there), not 0")
-    params = TwinParams(hk_period_s=hk_period_s)
+    params = TwinParams(hk_period_s=hk_period_s, route=route)
     s = _site(run, site, start, days, step_hours, radius_m, at, azimuths, seed, size_m, config, set_)
     twin = Twin(s, params)
     if state is not None and Path(state).is_file():
@@ -122,11 +128,34 @@ def ops(
             Y.stop(proc)
             raise
         typer.echo(f"Yamcs (AGPL-3.0, separate process) at http://127.0.0.1:{yamcs_port}, archive in {ydir}")
+    gc = None
     try:
+        if console:
+            gc = _console(s, proc is not None, yamcs_port, tm_port, tc_port, console_port)
         _serve(twin, s, tm_port, tc_port, host, speed, duration_h, state)
     finally:
+        if gc is not None:
+            gc.close()
         if proc is not None:
             Y.stop(proc)
+
+
+def _console(s, behind_yamcs: bool, yamcs_port: int, tm_port: int, tc_port: int, http_port: int):
+    """Start the browser console of ``lupex ops --console`` (behind Yamcs, or as the UDP ground itself)."""
+    from lupex.ops.console import GroundConsole
+    try:
+        if behind_yamcs:
+            from lupex.ops.yamcs import YamcsGround
+
+            gc = GroundConsole(ground=YamcsGround(yamcs_port, rover=s.rover), http_port=http_port, rover=s.rover)
+        else:
+            gc = GroundConsole(tm_port=tm_port, tc_port=tc_port, http_port=http_port, rover=s.rover)
+    except OSError as exc:
+        raise ConfigError(f"the console cannot listen on 127.0.0.1 port {http_port} (HTTP) or {tm_port} (UDP): "
+                          f"{exc.strerror}; pick another --console-port / --tm-port") from None
+    gc.start()
+    typer.echo(f"console at http://127.0.0.1:{gc.http_port}/ ({'via Yamcs' if behind_yamcs else f'ground on udp {tm_port}'})")
+    return gc
 
 
 def _serve(twin, s, tm_port, tc_port, host, speed, duration_h, state=None) -> None:

@@ -9,6 +9,10 @@ Sun and Earth, link rate and light time, hours to the next darkness, the
 rover's track on the site, the command history, and a form that sends
 telecommands (as CCSDS packets over UDP, like any other ground).
 
+With ``ground=`` a :class:`lupex.ops.yamcs.YamcsGround`, the console sits behind Yamcs instead: the page
+shows the packets Yamcs archived (decoded by lupex) and its form issues commands through Yamcs
+(``lupex ops --yamcs --console``).
+
 Routes: ``/`` the page, ``/state.json`` what the page polls, ``POST /command``
 with ``{"name": ..., "args": {...}}``.
 """
@@ -33,9 +37,13 @@ MAX_HISTORY = 200
 class GroundConsole:
     """Telemetry in on ``tm_port``, telecommands out to ``tc_port``, a web page on ``http_port`` (all 127.0.0.1)."""
 
-    def __init__(self, *, tm_port: int, tc_port: int, http_port: int = 0, rover: RoverParams | None = None):
+    def __init__(self, *, tm_port: int = 0, tc_port: int = 0, http_port: int = 0, rover: RoverParams | None = None,
+                 ground=None):
         self.rover = rover or RoverParams()
-        self.ground = Ground(check_port(tc_port, "--tc-port"), port=check_port(tm_port, "--tm-port"), rover=self.rover)
+        if ground is None:  # the console is the ground itself, on the UDP link
+            ground = Ground(check_port(tc_port, "--tc-port"), port=check_port(tm_port, "--tm-port"), rover=self.rover)
+        self.ground = ground
+        self.via = "yamcs" if hasattr(ground, "archive") else "udp"
         self.lock = threading.Lock()
         self.track: list[tuple[float, float]] = []
         self.commands: list[dict] = []
@@ -72,6 +80,8 @@ class GroundConsole:
                     seq = console.send(str(req.get("name", "")), dict(req.get("args") or {}))
                 except (ValueError, TypeError, K.PacketError) as exc:
                     return self._send(400, json.dumps({"error": str(exc)}).encode(), "application/json")
+                except OSError as exc:  # the ground (Yamcs) could not send it
+                    return self._send(502, json.dumps({"error": str(exc)}).encode(), "application/json")
                 self._send(200, json.dumps({"seq": seq}).encode(), "application/json")
 
         self.http = ThreadingHTTPServer((LOOPBACK, check_port(http_port, "--http-port")), Handler)
@@ -144,6 +154,7 @@ class GroundConsole:
             e["opcode_name"] = K.Opcode(e["opcode"]).name if e["opcode"] in set(K.Opcode) else "UNREADABLE"
         return {
             "hk": hk, "track": track, "events": events[::-1], "commands": commands[::-1],
+            "via": self.via,
             "age_s": None if self.last_rx_wall is None else time.time() - self.last_rx_wall,
             "limits": {"soc_min": r.battery.soc_min,
                        "electronics_k": [r.thermal.electronics.survival_min_k, r.thermal.electronics.survival_max_k],
@@ -168,7 +179,7 @@ table{border-collapse:collapse;width:100%;font-size:12px}td,th{padding:2px 6px;t
 canvas{width:100%;background:#0c1016;border-radius:4px}
 input,select,button{background:#0f151d;color:#dde3ea;border:1px solid #334155;border-radius:4px;padding:3px 6px}
 </style></head><body>
-<header><h1>lupex ops console</h1><span id="clock" class="muted">waiting for telemetry</span><span id="age" class="muted"></span></header>
+<header><h1>lupex ops console</h1><span id="clock" class="muted">waiting for telemetry</span><span id="age" class="muted"></span><span id="via" class="muted"></span></header>
 <main>
 <section><h2>Power</h2><div class="big" id="soc">-</div><div class="bar"><div id="socbar" style="width:0"></div></div>
 <p>array <b id="solar">-</b> W, load <b id="load">-</b> W, heaters <b id="heater">-</b> W</p>
@@ -234,6 +245,7 @@ function drawMap(track, hk) {
 function show(s) {
   known = s.commands_known; buildForm();
   const h = s.hk, L = s.limits;
+  $("via").textContent = s.via === "yamcs" ? "via Yamcs (its archive; commands issued through it)" : "via UDP";
   $("age").textContent = s.age_s === null ? "" : "last packet " + fmt(s.age_s, 1) + " s ago";
   if (h) {
     $("clock").textContent = utc(h.utc_unix_s) + " UTC (simulated)";

@@ -21,7 +21,9 @@ models the batch tools use, on the rover's current cell and light step:
 Rules (each refusal or abort carries a :class:`lupex.ops.packets.Reason`):
 drives and drilling need the Sun on the rover's cell; drives start only with
 Earth in view and stop when it sets (operators in the loop, as VIPER drives,
-docs/REFERENCES.md#viper); a drive is refused when a cell on the straight line
+docs/REFERENCES.md#viper); a drive follows the straight line to its goal or
+(``TwinParams.route = "planner"``) the planner's least-time route around the
+slopes, and is refused when a cell on it
 is beyond the slope limits, when a cell is dark at the predicted passage time,
 or when the predicted battery would fall below soc_min plus the survival
 reserve; at soc_min the rover sheds its loads and hibernates. Hibernation
@@ -56,9 +58,14 @@ class TwinParams:
     energy_reserve_frac: float = param(0.1, "fraction of capacity", "a drive or drill must leave this much above soc_min", "as vehicle.survival.required_margin (0.1)")
     max_events: int = param(256, "-", "events kept for the next pass when Earth is out of view (oldest dropped)", ASSUMED)
     drive_requires_earth: bool = param(True, "-", "drives start only with Earth in view and stop when it sets", "VIPER operations (docs/REFERENCES.md#viper)")
+    route: str = param("straight", "-", "path of a drive: 'straight' (the line to the goal) or 'planner' (the least-time route on lupex.rover.planner's slope-limited edge graph, light and energy then checked along it)", ASSUMED + ": operators' choice")
 
     def __post_init__(self):
         check_positive(self, "max_step_s", "hk_period_s")
+        if self.route not in ("straight", "planner"):
+            from lupex.errors import ConfigError
+
+            raise ConfigError(f"twin route must be 'straight' or 'planner', got {self.route!r}")
 
 
 def default_ground(x_m: float, y_m: float) -> Column:
@@ -123,9 +130,12 @@ class Twin:
     """The rover twin on an :class:`OpsSite`; :meth:`step` advances it, :meth:`command` executes a telecommand."""
 
     def __init__(self, site: OpsSite, params: TwinParams | None = None, *, t0_unix_s: float | None = None,
-                 xy=None, soc0: float | None = None, ground=default_ground, rng: np.random.Generator | None = None):
+                 xy=None, soc0: float | None = None, ground=None, rng: np.random.Generator | None = None):
         self.site = site
         self.params = params or TwinParams()
+        if ground is None:  # the run's ground truth under the rover, else the assumed column
+            gt = getattr(site, "ground_truth", None)
+            ground = default_ground if gt is None else gt.column
         self.ground = ground
         self.rng = rng if rng is not None else np.random.default_rng(0)
         r = site.rover
@@ -212,14 +222,60 @@ class Twin:
         f = np.arange(1, n + 1) / n
         return np.column_stack([s.x_m + f * (goal[0] - s.x_m), s.y_m + f * (goal[1] - s.y_m)])
 
+    def _planner_route(self, goal) -> np.ndarray | None:
+        """Points from the rover to ``goal`` along the planner's least-time route over its static edge graph
+        (:func:`lupex.rover.planner.heuristic_ticks`: backward Dijkstra over the slope-limited moves), every half
+        pixel, goal included; None when no traversable route joins them."""
+        from lupex.rover import planner as P
+
+        site = self.site
+        prob = getattr(site, "_route_problem", None)
+        if prob is None:  # built once per site (a second or so) and kept on it: the site is read-only
+            prob = P.build_problem(site.dem, site.light, site.rover, site.planner)
+            object.__setattr__(site, "_route_problem", prob)
+        rc0, rc1 = self.rc, site.cell(*goal)
+        a = (rc0[0] - prob.row0) * prob.nx + rc0[1] - prob.col0
+        b = (rc1[0] - prob.row0) * prob.nx + rc1[1] - prob.col0
+        h = P.heuristic_ticks(prob, b, "static")
+        if not np.isfinite(h[a]):
+            return None
+        cells = [a]
+        while cells[-1] != b and len(cells) <= prob.tau.shape[0]:
+            c = cells[-1]
+            r, cc = divmod(c, prob.nx)
+            best = None
+            for d, (dr, dc) in enumerate(P.DIRS):
+                if prob.tau[c, d] > 0:
+                    n = (r + dr) * prob.nx + cc + dc
+                    cost = prob.tau[c, d] + h[n]
+                    if best is None or cost < best[0]:
+                        best = (cost, n)
+            cells.append(best[1])
+        xs, ys = site.dem["x"].values, site.dem["y"].values
+        knots = [(self.state.x_m, self.state.y_m)]
+        knots += [(float(xs[c % prob.nx + prob.col0]), float(ys[c // prob.nx + prob.row0])) for c in cells[1:-1]]
+        knots.append((float(goal[0]), float(goal[1])))
+        pts = []
+        for p, q in zip(knots[:-1], knots[1:]):
+            n = max(int(math.ceil(math.hypot(q[0] - p[0], q[1] - p[1]) / (0.5 * site.pixel_m))), 1)
+            f = np.arange(1, n + 1) / n
+            pts.append(np.column_stack([p[0] + f * (q[0] - p[0]), p[1] + f * (q[1] - p[1])]))
+        return np.concatenate(pts)
+
+    def route(self, goal) -> np.ndarray | None:
+        """The drive's points to ``goal`` (every half pixel, goal included) under ``params.route``; None: no route."""
+        return self._line(goal) if self.params.route == "straight" else self._planner_route(goal)
+
     def predict_drive(self, goal):
-        """(reason, value) of the drive rules on the straight line to ``goal``; (OK, duration_s) when it passes."""
+        """(reason, value) of the drive rules along the route to ``goal``; (OK, duration_s) when it passes."""
         s, site, rv = self.state, self.site, self.site.rover
         if site.cell(*goal) is None:
             return Reason.OUT_OF_MAP, 0.0
         if self.params.drive_requires_earth and not self.earth_visible():
             return Reason.NO_EARTH, 0.0
-        pts = self._line(goal)
+        pts = self.route(goal)
+        if pts is None:  # no route within the slope limits
+            return Reason.SLOPE_LIMIT, 0.0
         heading = math.degrees(math.atan2(goal[0] - s.x_m, goal[1] - s.y_m)) % 360.0
         prev = np.array([s.x_m, s.y_m])
         t = s.t_unix_s
@@ -228,6 +284,8 @@ class Twin:
             rc = site.cell(*p)
             if rc is None:
                 return Reason.OUT_OF_MAP, 0.0
+            if float(math.hypot(p[0] - prev[0], p[1] - prev[1])) > 1e-9:
+                heading = math.degrees(math.atan2(p[0] - prev[0], p[1] - prev[1])) % 360.0
             slope, aspect = site.terrain(rc)
             if slope > site.planner.max_slope_deg or not bool(mobility.traversable(slope, aspect, heading, rv)):
                 return Reason.SLOPE_LIMIT, float(math.hypot(*(p - np.array([s.x_m, s.y_m]))))
@@ -275,7 +333,7 @@ class Twin:
             return self._emit(tc.seq, tc.opcode, Status.REFUSED, reason, value)
         s = self.state
         s.heading_deg = math.degrees(math.atan2(goal[0] - s.x_m, goal[1] - s.y_m)) % 360.0
-        s.activity = _Drive(tc.seq, tc.opcode, self._line(goal), survey=tc.opcode == Opcode.SURVEY_LEG)
+        s.activity = _Drive(tc.seq, tc.opcode, self.route(goal), survey=tc.opcode == Opcode.SURVEY_LEG)
         s.mode = "drive"
         self._emit(tc.seq, tc.opcode, Status.ACCEPTED, Reason.OK, value)
 
@@ -372,6 +430,8 @@ class Twin:
         while a.i < len(a.path) and dist > 1e-9:
             p = a.path[a.i]
             d = math.hypot(p[0] - s.x_m, p[1] - s.y_m)
+            if d > 1e-9:  # a route bends: face the next point
+                s.heading_deg = math.degrees(math.atan2(p[0] - s.x_m, p[1] - s.y_m)) % 360.0
             if d <= dist:
                 s.x_m, s.y_m = float(p[0]), float(p[1])
                 dist -= d

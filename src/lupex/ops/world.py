@@ -15,8 +15,9 @@ Nothing here is new physics; it gathers what lupex's models already compute:
   d / c (about 1.28 s at the mean 384,400 km, docs/REFERENCES.md#light-time)
   and the link budget (:func:`lupex.rover.comms.max_data_rate_bps`).
 
-A run directory holds the DEM, its config (rover parameters, light settings)
-and the rover's planned start; it does not store per-cell time series (only
+A run directory holds the DEM, its config (rover parameters, light settings),
+the rover's planned start and the subsurface truth (``ground_truth.nc``: what
+the twin's drill and neutron spectrometer meet under the rover); it does not store per-cell time series (only
 the statistics and the top sites' series), so the window's light is computed
 again from the DEM -- seconds for a few-km window.
 """
@@ -60,6 +61,7 @@ class OpsSite:
     planner: P.PlannerParams = field(default_factory=P.PlannerParams)
     drill: DrillParams = field(default_factory=DrillParams)
     start_soc: float | None = None  # the rover's state of charge at the start, when a run's plan gives it
+    ground_truth: object = None  # the run's lupex.subsurface.ground_truth.GroundTruth (ground_truth.nc), if any
 
     def __post_init__(self):
         # the grid of the DEM as plain floats: cell lookups run per step and per scenario candidate
@@ -281,4 +283,17 @@ def site_from_run(run_dir: Path, *, start: str | None = None, days: float = 10.0
         s = _start_at_haven(s, centre)
     from dataclasses import replace
 
-    return replace(s, start_soc=soc)
+    return replace(s, start_soc=soc, ground_truth=_ground_truth(run_dir))
+
+
+def _ground_truth(run_dir: Path):
+    """The run's subsurface truth (``ground_truth.nc``: WEH, ice table, density, rocks), or None without one."""
+    path = Path(run_dir) / "ground_truth.nc"
+    if not path.is_file():
+        return None
+    from lupex.subsurface.ground_truth import GroundTruth
+
+    try:
+        return GroundTruth.from_netcdf(path)
+    except (OSError, KeyError, ValueError) as exc:
+        raise InputError(f"{path} is not a ground truth lupex run wrote ({exc}); delete it or run `lupex run` again") from None

@@ -176,6 +176,17 @@ ArchiveRetrieval:
 """
 
 
+_LOGGING = """\
+# Yamcs' log (yamcs.log) in plain text, without a line per HTTP request: the console polls the archive
+handlers = java.util.logging.ConsoleHandler
+java.util.logging.ConsoleHandler.level = ALL
+java.util.logging.ConsoleHandler.formatter = java.util.logging.SimpleFormatter
+java.util.logging.SimpleFormatter.format = %1$tF %1$tT.%1$tL %4$s %3$s: %5$s%6$s%n
+.level = INFO
+org.yamcs.http.HttpRequestHandler.level = WARNING
+"""
+
+
 def write_config(root: Path, xtce_text: str, *, tm_port: int, tc_port: int, http_port: int) -> Path:
     """Write etc/ and mdb/ of a Yamcs server for the twin under ``root``; the data stays in ``root/data``."""
     from lupex import io
@@ -187,6 +198,7 @@ def write_config(root: Path, xtce_text: str, *, tm_port: int, tc_port: int, http
     io.write_text(root / "etc" / f"yamcs.{INSTANCE}.yaml",
                   _INSTANCE.format(tm_port=tm_port, tc_port=tc_port, mdb=mdb.absolute().as_posix()))
     io.write_text(root / "etc" / "processor.yaml", _PROCESSOR)
+    io.write_text(root / "etc" / "logging.properties", _LOGGING)
     return root
 
 
@@ -231,3 +243,85 @@ def stop(proc: subprocess.Popen, timeout_s: float = 20.0) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(10)
+
+
+class YamcsGround:
+    """The console's ground when Yamcs is the ground segment: telemetry read back from Yamcs' archive, commands
+    issued through Yamcs (its HTTP API via ``yamcs-client``, LGPL-3.0, the ops extra).
+
+    It has the interface of :class:`lupex.ops.link.Ground` that :class:`lupex.ops.console.GroundConsole` uses
+    (``hk``, ``events``, ``seq``, ``collect``, ``send``, ``close``): each ``collect`` asks the archive for the
+    packets Yamcs stored since the last one (at most every ``poll_s`` wall seconds) and decodes their raw bytes
+    with lupex's own decoder, so the page shows exactly what Yamcs archived; ``send`` issues
+    ``/LUPEX/TC/<NAME>`` on the realtime processor, and Yamcs encodes it from the XTCE and sends it to the twin.
+    A Yamcs that stops answering is retried at the next poll (``errors`` counts the failures).
+    """
+
+    def __init__(self, http_port: int, *, rover=None, history_s: float = 3600.0, poll_s: float = 0.4):
+        try:
+            from yamcs.client import YamcsClient
+        except ImportError:
+            raise YamcsMissing("the console on Yamcs needs yamcs-client: pip install 'lupex[ops]'") from None
+        import datetime as _dt
+
+        self.port = http_port
+        self.rover = rover
+        self.client = YamcsClient(f"127.0.0.1:{http_port}")
+        self.archive = self.client.get_archive(INSTANCE)
+        self.processor = self.client.get_processor(INSTANCE, "realtime")
+        self.hk: list[dict] = []
+        self.events: list[dict] = []
+        self.seq = 0
+        self.bad = 0
+        self.errors = 0
+        self.poll_s = poll_s
+        self._next_poll = 0.0
+        self._last = _dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(seconds=history_s)
+        self._seen: set = set()
+
+    def collect(self, wait_s: float = 0.0) -> int:
+        """Decode the packets archived since the last call; returns how many were new."""
+        from lupex.ops import packets as K
+
+        now = time.monotonic()
+        if now < self._next_poll:
+            time.sleep(min(wait_s, self._next_poll - now))
+            return 0
+        self._next_poll = now + self.poll_s
+        try:
+            got = list(self.archive.list_packets(start=self._last, page_size=1000))
+        except Exception as exc:  # Yamcs restarting or gone: try again at the next poll
+            self.errors += 1
+            log.debug("Yamcs archive poll failed: %s", exc)
+            return 0
+        n = 0
+        for p in got:
+            key = (p.generation_time, p.sequence_number, bytes(p.binary))
+            if key in self._seen:
+                continue
+            if p.generation_time > self._last:
+                self._last, self._seen = p.generation_time, set()
+            self._seen.add(key)
+            n += 1
+            try:
+                kind, v = K.decode_tm(bytes(p.binary), self.rover)
+            except K.PacketError:
+                self.bad += 1
+                continue
+            (self.hk if kind == "HK" else self.events).append(v)
+        return n
+
+    def send(self, name: str, **args) -> int:
+        """Issue the telecommand through Yamcs; returns this console's count of commands sent."""
+        try:
+            self.processor.issue_command(f"/LUPEX/TC/{name}", args=args or None)
+        except Exception as exc:  # Yamcs down or refusing it: the console answers 502 with this
+            raise OSError(f"Yamcs did not take {name}: {exc}") from None
+        self.seq += 1
+        return self.seq
+
+    def close(self) -> None:
+        try:
+            self.client.close()
+        except Exception:  # closing a client whose server is gone
+            pass
