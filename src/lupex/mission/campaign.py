@@ -101,6 +101,7 @@ import pandas as pd
 import xarray as xr
 
 from lupex.errors import ConfigError, InputError, LupexError
+from lupex.mission import feasibility as F
 from lupex.mission.checkpoint import NO_CHECKPOINTS, Checkpoints
 from lupex.mission.survey import NS_DETECT_LO95_WT_PCT
 from lupex.params import ASSUMED as _ASSUMED
@@ -179,6 +180,23 @@ class CampaignParams:
     max_slope_deg: float = _p(20.0, "deg", "waypoints and drill sites only on cells below this slope", "rover max_slope_deg")
     schedule: bool = _p(True, "-", "build the six-month timeline with the scheduler when a light series is given", "lupex option (a switch, not a physical value)")
     mc_seeds: int = _p(0, "-", "Monte Carlo campaigns over this many seeds in a run (0 = none)", "numerical: each ~1 min")
+    haven_margin_wh: float = _p(200.0, "Wh", "energy every dark period must leave in the battery above soc_min at a "
+                                "safe haven; an activity starts only if, when it ends, a haven that survives the next "
+                                "dark period with this margin can still be reached before that period starts",
+                                _ASSUMED + ": 5 % of the 4 kWh battery, for the heaters' warm-up transient and ageing")
+    haven_margin_h: float = _p(1.0, "h", "how long before a haven's dark period the rover must have arrived there "
+                               "(slack on the planned drive)", _ASSUMED + ": one hour of slack on a ~1 h drive")
+    haven_reach_h: float = _p(3.0, "h", "the campaign area's centre, waypoints and drill sites lie within this static "
+                              "drive time of a safe haven that survives every dark period of the span (when one exists)",
+                              _ASSUMED + ": VIPER planned traverses between havens a few hundred metres apart "
+                              "(docs/REFERENCES.md#viper)")
+    drive_requires_earth: bool = _p(True, "-", "drives start only while the Earth is in view (commands flow over the "
+                                    "direct-to-Earth link; the timeline's downlink is already limited to those windows)",
+                                    "VIPER operations: drives commanded in real time over the DTE link "
+                                    "(docs/REFERENCES.md#viper)")
+    feasibility_search_s: float = _p(120.0, "s", "wall-time bound of the search for feasible alternatives when a plan's "
+                                     "timeline is infeasible (bigger battery, shorter stays, an area nearer a haven)",
+                                     "numerical")
 
     def __post_init__(self):
         for f in fields(self):
@@ -197,7 +215,8 @@ class CampaignParams:
             if not getattr(self, n) > 0:
                 raise ConfigError(f"campaign.{n} must be > 0 ({self.__dataclass_fields__[n].metadata['unit']}), "
                                   f"got {getattr(self, n)!r}")
-        for n in ("leg_overhead_wh", "drill_h", "science_h", "min_drill_separation_m", "approach_max_m"):
+        for n in ("leg_overhead_wh", "drill_h", "science_h", "min_drill_separation_m", "approach_max_m",
+                  "haven_margin_wh", "haven_margin_h", "haven_reach_h", "feasibility_search_s"):
             if getattr(self, n) < 0:
                 raise ConfigError(f"campaign.{n} must be >= 0, got {getattr(self, n)!r}")
         for n, lo in (("rounds", 1), ("n_headings", 3), ("drills", 0), ("mc_seeds", 0), ("gpr_window_traces", 4)):
@@ -275,6 +294,7 @@ class CampaignResult:
     timings_s: dict = field(default_factory=dict)
     survey_centre_xy: tuple = ()    # centre of the area (the nearest prior-ice region); start_xy = landing site
     prior_share: float = 0.0        # share of the area's cells where the orbital prior allows ice in reach
+    feasibility: dict = field(default_factory=dict)  # plan -> lupex.mission.feasibility.Feasibility
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -395,6 +415,12 @@ class _Screen:
             ok &= P.static_reachable(prob, r * prob.nx + c)
         if light is not None:
             ok &= (prob.sun > prob.dark_u8).mean(axis=0) >= self.MIN_LIT_FRACTION
+        self.near_haven = None
+        if light is not None:
+            near = _near_haven(prob, rover, p)
+            if near is not None and (ok & near).any():
+                ok &= near
+                self.near_haven = near.reshape(prob.ny, prob.nx)
         self.ok = ok.reshape(prob.ny, prob.nx)
         self.row0, self.col0 = prob.row0, prob.col0
         x, y = _grid_of(dem)
@@ -436,6 +462,21 @@ class _Screen:
             j = int(np.argmin(np.hypot(gx - xy[k, 0], gy - xy[k, 1])))
             xy[k] = (gx[j], gy[j])
         return xy
+
+
+def _near_haven(prob, rover, p: CampaignParams):
+    """(ncell,) bool: cells within ``haven_reach_h`` of static driving from a candidate haven that survives every
+    dark period of the series with ``haven_margin_wh`` (:func:`lupex.rover.havens.haven_index`); None when no
+    candidate survives them all (the timeline then hops between havens in time, or reports itself infeasible)."""
+    from lupex.rover import havens as H
+
+    idx = H.haven_index(prob, rover, margin_wh=p.haven_margin_wh)
+    need_wh = idx.longest_dark_h * idx.hib_w / prob.eta_d
+    every = need_wh <= prob.dmax_j / 3600.0 - p.haven_margin_wh
+    if not every.any():
+        return None
+    drive_h = idx.to_haven_ticks[every].min(axis=0) * prob.tick_s / 3600.0
+    return drive_h <= p.haven_reach_h
 
 
 def _flat_light(dem, window):
@@ -869,13 +910,14 @@ def _schedule(dem, light, rover, start_xy, start_utc, p: CampaignParams, waypoin
     orig = [(g.x_m, g.y_m) for g in goals]
     tl = None
     err = ""
+    binding = None
     for _ in range(max_moves + 1):
         try:
-            tl = S.schedule(dem, light, rover, start=str(start_utc)[:19], duration_days=p.duration_days, goals=goals,
-                            start_xy=tuple(start_xy), params=P.PlannerParams(max_slope_deg=p.max_slope_deg))
+            tl = schedule_goals(dem, light, rover, start_xy, start_utc, p, goals)
             break
         except LupexError as exc:
             err = str(exc)
+            binding = getattr(exc, "binding", None)
             m = re.search(r"goal (\d+)", err)
             if screen is None or m is None:
                 break
@@ -893,7 +935,7 @@ def _schedule(dem, light, rover, start_xy, start_utc, p: CampaignParams, waypoin
                              moved_m=float(math.hypot(g.x_m - o[0], g.y_m - o[1]))) for g, o in zip(goals, orig)])
     if tl is None:
         log.warning("campaign timeline failed: %s", err)
-        return None, err, (), gdf
+        return None, err, (), gdf, dict(binding=binding, goals=tuple(goals))
     acts = tl.activities
     times, j = [], 0
     for g in goals:
@@ -910,7 +952,24 @@ def _schedule(dem, light, rover, start_xy, start_utc, p: CampaignParams, waypoin
             times.append(str(acts.iloc[hit]["start_utc"])[:19])
             j = hit
     gdf["arrival_utc"] = times
-    return tl, "", tuple(times), gdf
+    return tl, "", tuple(times), gdf, None
+
+
+def planner_params(p: CampaignParams):
+    """The traverse planner's settings in a campaign: its slope limit, and drives only with the Earth in view
+    when ``campaign.drive_requires_earth``."""
+    from lupex.rover import planner as P
+
+    return P.PlannerParams(max_slope_deg=p.max_slope_deg, drive_requires_earth=bool(p.drive_requires_earth))
+
+
+def schedule_goals(dem, light, rover, start_xy, start_utc, p: CampaignParams, goals):
+    """One try of the six-month timeline over ``goals`` with the campaign's haven rules (no goal moved)."""
+    from lupex.rover import scheduler as S
+
+    return S.schedule(dem, light, rover, start=str(start_utc)[:19], duration_days=p.duration_days, goals=goals,
+                      start_xy=tuple(start_xy), params=planner_params(p), haven_margin_wh=p.haven_margin_wh,
+                      haven_margin_h=p.haven_margin_h)
 
 
 # ----------------------------------------------------------------------------- scoring
@@ -1172,13 +1231,17 @@ def _run(p, gt, dem, light, start, start_utc, outdir, seed, vehicle, steps, chec
             q = plans[name]
             q.update(timeline=None, schedule_error="" if (p.schedule and light is not None and dem is not None)
                      else "no timeline: no light series given", goal_times=(), goals=None)
+            q["feasibility"] = F.Feasibility(name, "not scheduled", q["schedule_error"])
             if p.schedule and light is not None and dem is not None:
                 t0 = time.perf_counter()
-                tl, err, times, gdf = _stage(checkpoints, f"campaign-{name}-timeline", fp,
-                                             lambda q=q: dict(fingerprint=fp, out=_schedule(
-                                                 dem, light, rover, landed, start_utc, p, q["waypoints"], q["spots"],
-                                                 slope)))["out"]
+                tl, err, times, gdf, fail = _stage(checkpoints, f"campaign-{name}-timeline", fp,
+                                                   lambda q=q: dict(fingerprint=fp, out=_schedule(
+                                                       dem, light, rover, landed, start_utc, p, q["waypoints"],
+                                                       q["spots"], slope)))["out"]
                 q.update(timeline=tl, schedule_error=err, goal_times=times, goals=gdf)
+                q["feasibility"] = _stage(checkpoints, f"campaign-{name}-feasibility", fp, lambda: dict(
+                    fingerprint=fp, out=F.assess(name, tl, err, fail, dem=dem, light=light, rover=rover,
+                                                 start_xy=landed, start_utc=start_utc, params=p)))["out"]
                 timings[f"{name}_timeline_s"] = time.perf_counter() - t0
                 advance(1)
 
@@ -1200,6 +1263,7 @@ def _run(p, gt, dem, light, start, start_utc, outdir, seed, vehicle, steps, chec
                           timeline_last_goal_utc=max((t for t in q["goal_times"] if t), default=""))
                 sc.update(timeline_energy_breakdown(tl.trace))
             sc["timeline_ok"] = tl is not None
+            sc.update(q["feasibility"].score_fields())
             rows.append(sc)
             out_plans[name] = CampaignPlan(name, q["path"], q["legs"], q["obs"], q["maps"], q["spots"], q["table"],
                                            q["sites"], q["survey_wh"], q["survey_m"], q["tour_m"], q["tour_wh"],
@@ -1208,7 +1272,9 @@ def _run(p, gt, dem, light, start, start_utc, outdir, seed, vehicle, steps, chec
         timings["total_s"] = time.perf_counter() - t_all
         result = CampaignResult(p, seed, tuple(landed), start_utc, (area.x_min, area.x_max, area.y_min, area.y_max), truth_maps,
                                 out_plans, pd.DataFrame(rows), budget, Path(outdir) if outdir is not None else None,
-                                timings, tuple(centre), prior_share)
+                                timings, tuple(centre), prior_share, {n: plans[n]["feasibility"] for n in PLANS})
+        line = F.feasibility_line(result.feasibility)
+        (log.warning if any(f.status == "infeasible" for f in result.feasibility.values()) else log.info)(line)
         if outdir is not None:
             write_campaign(result, outdir, dem)
         advance(1)
@@ -1344,7 +1410,12 @@ def write_campaign(result: CampaignResult, outdir, dem=None) -> list[Path]:
         seed=result.seed, start_xy_m=list(result.start_xy), start_utc=result.start_utc, area_m=list(result.area),
         budget_wh=result.budget_wh, params=dataclasses.asdict(result.params),
         scores=result.scores.to_dict(orient="records"),
-        schedule_errors={n: pl.schedule_error for n, pl in result.plans.items()}))))
+        schedule_errors={n: pl.schedule_error for n, pl in result.plans.items()},
+        feasibility={n: f.to_dict() for n, f in result.feasibility.items()}))))
+    if result.feasibility:
+        paths.append(write_json(out / "campaign_feasibility.json", _jsonable(dict(
+            line=F.feasibility_line(result.feasibility),
+            plans={n: f.to_dict() for n, f in result.feasibility.items()}))))
     # timings go to the log, not into a product: the same seed gives byte-identical products
     log.info("campaign timings (s): %s", ", ".join(f"{k} {v:.1f}" for k, v in result.timings_s.items()))
     return paths

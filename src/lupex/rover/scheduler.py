@@ -42,7 +42,7 @@ from lupex.rover import havens as H
 from lupex.rover import planner as P
 from lupex.rover.vehicle import RoverParams
 
-__all__ = ["ScheduleError", "Goal", "Timeline", "schedule"]
+__all__ = ["ScheduleError", "NoHavenError", "Goal", "Timeline", "schedule", "binding_constraint", "binding_message"]
 
 
 class ScheduleError(LupexError):
@@ -83,11 +83,13 @@ class Timeline:
 
 
 def _stop_steps(prob: P.Problem, rover: RoverParams, cell: int, t: int, d_j: float, t_end: int, science: int, drill: int,
-                pending=None):
+                pending=None, idx: H.HavenIndex | None = None):
     """Greedy per-light-step activities at one spot from tick t to t_end; returns (segments, deficit, pending).
 
-    At a spot that cannot hibernate through its next dark run, it stops at the first dark step
-    (the caller retreats to a safe haven).
+    At a spot that cannot hibernate through its next dark run (with ``idx.margin_wh`` left), it stops at the
+    first dark step, or, with a haven index ``idx``, at the first lit step after which no candidate haven
+    could still be reached before its own dark run (the caller retreats to a safe haven): an activity is
+    started only if, when it ends, a haven that survives the next dark period is still within reach.
     """
     tps = prob.ticks_per_step
     hib = rover.loads.hibernate_w + P.heater_power_w(rover, rover.loads.hibernate_w, False)
@@ -118,6 +120,7 @@ def _stop_steps(prob: P.Problem, rover: RoverParams, cell: int, t: int, d_j: flo
             res[k] = max(use + (ep[k + 1] if nxt_dark else res[k + 1]), 0.0)
             nd[k] = nd[k + 1]
     heat_max = sum(n.heater_max_w for n in (rover.thermal.electronics, rover.thermal.battery))
+    margin_j = idx.margin_wh * 3600.0 if idx is not None else 0.0
     out = []
     a = t
     D = d_j
@@ -129,13 +132,16 @@ def _stop_steps(prob: P.Problem, rover: RoverParams, cell: int, t: int, d_j: flo
         dt = (b - a) * prob.tick_s
         sol = prob.panel_wait_w[k] * f / 255.0
         if not lit:
-            if ep[k] > prob.dmax_j - D:  # this dark run and the weak light after it cannot be survived here
+            if ep[k] > prob.dmax_j - margin_j - D:  # this dark run and the weak light after it cannot be survived here
                 break
             mode, load = "hibernate", hib
         else:
             # reserve: standing by (lit) and hibernating (dark) here from the next step on; where that cannot be
             # survived (not a haven) only the lit steps until the next dark run: the rover leaves before the dark
-            reserve = res[k + 1] if nd[k + 1] <= prob.dmax_j else leave[k + 1]
+            haven_here = nd[k + 1] <= prob.dmax_j - margin_j
+            reserve = res[k + 1] if haven_here else leave[k + 1]
+            if idx is not None and not haven_here and idx.leave_by_ok(prob, cell, b) < 0:
+                break  # leave now: later, no haven could be reached before its dark period
             mode, load = "standby", prob.wait_load_w + prob.heater_w[2]
             cands = ([pending[0][0]] if pending else []) + (["communicate"] if prob.earth[k, cell] >= prob.earth_u8 else [])
             for j, m in enumerate(cands):
@@ -160,18 +166,26 @@ def _stop_steps(prob: P.Problem, rover: RoverParams, cell: int, t: int, d_j: flo
 
 
 def schedule(dem, light, rover: RoverParams | None = None, start=None, duration_days: float = 180.0, goals=(),
-             params: P.PlannerParams | None = None, havens: pd.DataFrame | None = None, start_xy=None) -> Timeline:
+             params: P.PlannerParams | None = None, havens: pd.DataFrame | None = None, start_xy=None,
+             haven_margin_wh: float = 0.0, haven_margin_h: float = 0.0) -> Timeline:
     """Activity timeline from ``start`` (UTC; default the series start) for ``duration_days`` (see module notes).
 
     ``light``: a :class:`lupex.light.visibility.VisibilitySeries` whose window covers the
     start and all goals; ``goals``: :class:`Goal` sequence; ``start_xy``: the rover's
-    position at ``start`` (default: the first goal, i.e. stay there).
+    position at ``start`` (default: the first goal, i.e. stay there). ``havens``: a fixed list of safe
+    havens (:func:`lupex.rover.havens.find_havens`); default (None): havens in time
+    (:func:`lupex.rover.havens.haven_index`), each judged against the dark period the rover meets there.
+    ``haven_margin_wh`` (Wh): energy every dark period must leave above soc_min at a haven;
+    ``haven_margin_h`` (h): how long before a haven's dark period the rover must be there.
+    Raises :class:`NoHavenError` (with :attr:`NoHavenError.binding`) when no haven can be reached and survived.
     """
     rover = rover or RoverParams()
     params = params or P.PlannerParams()
     goals = [g if isinstance(g, Goal) else Goal(*g) for g in goals]
     if start_xy is None and not goals:
         raise ScheduleError("give a start position (start_xy) or at least one goal")
+    if not (np.isfinite(haven_margin_wh) and haven_margin_wh >= 0 and np.isfinite(haven_margin_h) and haven_margin_h >= 0):
+        raise ScheduleError(f"haven margins must be >= 0, got {haven_margin_wh!r} Wh and {haven_margin_h!r} h")
     start = str(light.times[0])[:19] if start is None else start
     k_start = light.time_index(start)
     prob = P.build_problem(dem, light, rover, params).with_start(start)
@@ -181,6 +195,8 @@ def schedule(dem, light, rover: RoverParams | None = None, start=None, duration_
             f"the light series ends {(prob.t_max * prob.tick_s) / 86400:.1f} days after the start, shorter than the "
             f"{duration_days:g} days asked for; compute the series over a longer span or shorten duration_days"
         )
+    idx = H.haven_index(prob, rover, margin_wh=haven_margin_wh, margin_h=haven_margin_h) if havens is None else None
+    ctx = _Ctx(dem, prob, rover, params, havens, light, idx, t_end)
     pos_xy = start_xy if start_xy is not None else (goals[0].x_m, goals[0].y_m)
     cell = P._window_cell(prob, P.cell_of(dem, pos_xy, "start"), "start")
     b = rover.battery
@@ -190,6 +206,8 @@ def schedule(dem, light, rover: RoverParams | None = None, start=None, duration_
     plans = []
     for i, g in enumerate(goals):
         gcell = P._window_cell(prob, P.cell_of(dem, (g.x_m, g.y_m), f"goal {i + 1}"), f"goal {i + 1}")
+        if gcell != cell:
+            cell, t, D = _before_leg(ctx, cell, gcell, t, D, segs)
         if gcell != cell:
             res = P.astar(prob, cell, gcell, t, D, max_states=params.max_states)
             if res.status == P.FOUND:
@@ -216,11 +234,11 @@ def schedule(dem, light, rover: RoverParams | None = None, start=None, duration_
         while pending:
             before = [list(q) for q in pending]
             D = D0 = _resync(prob, rover, params, segs, D)
-            s2, D, pending = _stop_steps(prob, rover, cell, t, D, t_end, 0, 0, pending)
+            s2, D, pending = _stop_steps(prob, rover, cell, t, D, t_end, 0, 0, pending, idx)
             if s2:
                 if not pending:  # cut the stop after its last science/drill step (same decisions, replayed)
                     last = max(j for j, q in enumerate(s2) if q.mode in ("science", "drill"))
-                    s2, D, _ = _stop_steps(prob, rover, cell, t, D0, s2[last].t1, 0, 0, before)
+                    s2, D, _ = _stop_steps(prob, rover, cell, t, D0, s2[last].t1, 0, 0, before, idx)
                 segs += s2
                 t = s2[-1].t1
             if not pending:
@@ -228,34 +246,115 @@ def schedule(dem, light, rover: RoverParams | None = None, start=None, duration_
             if t >= t_end:
                 raise ScheduleError(f"goal {i + 1}: {sum(q[1] for q in pending) * prob.tick_s / 3600:.1f} h of science/drill left at the end of the timeline "
                                     "(too little light or energy at the stop); lengthen it or ask for less")
-            cell, t, D = _retreat(dem, prob, rover, params, havens, light, cell, t, D, segs, back_to=cell)
+            cell, t, D = _retreat(ctx, cell, t, D, segs, back_to=cell)
     if t < t_end:
         D = _resync(prob, rover, params, segs, D)
-        rest, D, _ = _stop_steps(prob, rover, cell, t, D, t_end, 0, 0, [])
+        rest, D, _ = _stop_steps(prob, rover, cell, t, D, t_end, 0, 0, [], idx)
         segs += rest
         t = rest[-1].t1 if rest else t
         while t < t_end:  # the spot cannot hibernate through the next dark run: park at a haven
-            cell, t, D = _retreat(dem, prob, rover, params, havens, light, cell, t, D, segs, back_to=None)
+            cell, t, D = _retreat(ctx, cell, t, D, segs, back_to=None)
+            if t >= t_end:
+                break
             D = _resync(prob, rover, params, segs, D)
-            rest, D, _ = _stop_steps(prob, rover, cell, t, D, t_end, 0, 0, [])
+            rest, D, _ = _stop_steps(prob, rover, cell, t, D, t_end, 0, 0, [], idx)
             segs += rest
             t = rest[-1].t1 if rest else t
+    segs = _clip(segs, t_end)
     return _evaluate(dem, prob, rover, params, segs, tuple(plans), k_start)
 
 
-def _retreat(dem, prob, rover, params, havens, light, cell, t, D, segs, back_to):
-    """Drive to the nearest reachable safe haven, park through the dark until charged; optionally drive back."""
-    hv = havens if havens is not None else H.find_havens(dem, light, rover, params)
-    if len(hv) == 0:
-        raise ScheduleError("the rover must leave a spot that cannot survive the coming dark period, but there is no safe "
-                            "haven in the planning window; enlarge the window or the battery")
+class NoHavenError(ScheduleError):
+    """No safe haven can be reached and survived: ``binding`` (a dict) names the dark period, the energy short
+    and the nearest haven that would have done, and how far it was."""
+
+    def __init__(self, message: str, binding: dict):
+        super().__init__(message)
+        self.binding = binding
+
+
+@dataclass
+class _Ctx:
+    dem: object
+    prob: P.Problem
+    rover: RoverParams
+    params: P.PlannerParams
+    havens: object
+    light: object
+    idx: object
+    t_end: int
+
+
+def _clip(segs, t_end):
+    """``segs`` cut at ``t_end`` (a final park may run past the timeline's end)."""
+    out = []
+    for s in segs:
+        if s.t0 >= t_end:
+            break
+        out.append(s if s.t1 <= t_end or s.mode == "drive" else P.Segment(s.t0, t_end, s.cell_from, s.cell_to, s.mode))
+    return out
+
+
+def _spot_survives(ctx, cell, tick, D):
+    """True when ``cell``'s dark run at or after ``tick`` can be spent hibernating there with the margin."""
+    prob, idx = ctx.prob, ctx.idx
+    k = (prob.k0_tick + tick) // prob.ticks_per_step
+    if k >= prob.n_steps:
+        return True
+    s, e = H.dark_runs(prob.sun[k:, cell], prob.dark_u8)
+    if not s.size:
+        return True
+    step_h = prob.ticks_per_step * prob.tick_s / 3600.0
+    need = (e[0] - s[0]) * step_h * idx.hib_w / prob.eta_d * 3600.0
+    return need + (D if s[0] == 0 else 0.0) <= prob.dmax_j - idx.margin_wh * 3600.0
+
+
+def _before_leg(ctx, cell, gcell, t, D, segs, tries: int = 12):
+    """Haven-aware approach: drive to ``gcell`` only if, on arrival, the goal survives its own next dark run or a
+    haven is still within reach from it; else spend the coming dark period at a haven first."""
+    prob, idx = ctx.prob, ctx.idx
+    if idx is None:
+        return cell, t, D
+    h_goal = P.heuristic_ticks(prob, gcell)
+    for _ in range(tries):
+        if t >= ctx.t_end or not np.isfinite(h_goal[cell]):
+            return cell, t, D
+        arrive = int(t + h_goal[cell])
+        if _spot_survives(ctx, gcell, arrive, 0.0) or idx.leave_by_ok(prob, gcell, arrive + prob.ticks_per_step) >= 0:
+            return cell, t, D
+        cell2, t2, D2 = _retreat(ctx, cell, t, D, segs, back_to=None)
+        if t2 <= t:
+            return cell, t, D
+        cell, t, D = cell2, t2, D2
+    return cell, t, D
+
+
+def _retreat(ctx, cell, t, D, segs, back_to):
+    """Drive to the nearest reachable safe haven, park through the dark until charged; optionally drive back.
+
+    With havens in time (``ctx.idx``) the candidates are tried nearest first, those that survive the dark
+    period met on arrival before the others; each is checked by the planner (reachable in time and energy)
+    and by parking there through the dark with the margin (:func:`lupex.rover.havens.park`)."""
+    dem, prob, rover, params, light, idx = ctx.dem, ctx.prob, ctx.rover, ctx.params, ctx.light, ctx.idx
     r, c = divmod(cell, prob.nx)
-    dist = np.hypot(hv["row"].to_numpy() - prob.row0 - r, hv["col"].to_numpy() - prob.col0 - c)
-    for j in np.argsort(dist, kind="stable"):
-        hr, hc = int(hv["row"].iloc[j]) - prob.row0, int(hv["col"].iloc[j]) - prob.col0
-        if not (0 <= hr < prob.ny and 0 <= hc < prob.nx):
-            continue
-        h = hr * prob.nx + hc
+    margin_j = idx.margin_wh * 3600.0 if idx is not None else 0.0
+    if idx is not None:
+        order = idx.order_from(cell)
+        good = [j for j in order if idx.acceptable(prob, int(j), t, cell)]
+        order = good + [j for j in order if j not in set(good)]
+        cand = [int(idx.cells[j]) for j in order]
+    else:
+        hv = ctx.havens if ctx.havens is not None else H.find_havens(dem, light, rover, params)
+        if len(hv) == 0:
+            raise ScheduleError("the rover must leave a spot that cannot survive the coming dark period, but there is "
+                                "no safe haven in the planning window; enlarge the window or the battery")
+        dist = np.hypot(hv["row"].to_numpy() - prob.row0 - r, hv["col"].to_numpy() - prob.col0 - c)
+        cand = []
+        for j in np.argsort(dist, kind="stable"):
+            hr, hc = int(hv["row"].iloc[j]) - prob.row0, int(hv["col"].iloc[j]) - prob.col0
+            if 0 <= hr < prob.ny and 0 <= hc < prob.nx:
+                cand.append(hr * prob.nx + hc)
+    for h in cand:
         if h == cell:
             legs, t1, D1 = [], t, D
         else:
@@ -263,32 +362,87 @@ def _retreat(dem, prob, rover, params, havens, light, cell, t, D, segs, back_to)
             if res.status != P.FOUND:
                 continue
             legs, t1, D1 = P.segments_from_search(res), res.arrival_tick, float(res.deficit_j[-1])
-        parked = H.park(prob, rover, h, t1, D1)
+        parked = H.park(prob, rover, h, t1, D1, margin_j, until=max(ctx.t_end, t1 + 1))
         if parked is None:
             continue
         t2, D2, seg = parked
         segs += legs + [seg]
-        if back_to is None or back_to == h:
+        if back_to is None or back_to == h or t2 >= ctx.t_end:
             return h, t2, D2
         # wait at the haven until the spot to go back to is lit again, then charge
         k = (prob.k0_tick + t2) // prob.ticks_per_step
         lit = np.flatnonzero(prob.sun[k:, back_to] > prob.dark_u8)
         if lit.size and lit[0] > 0:
             t3 = (k + int(lit[0])) * prob.ticks_per_step - prob.k0_tick
-            rest, D2, _ = _stop_steps(prob, rover, h, t2, D2, t3, 0, 0, [])
+            rest, D2, _ = _stop_steps(prob, rover, h, t2, D2, t3, 0, 0, [], idx)
             segs += rest
-            again = H.park(prob, rover, h, t3, D2)
+            again = H.park(prob, rover, h, t3, D2, margin_j, until=max(ctx.t_end, t3 + 1))
             if again is None:
+                del segs[len(segs) - len(rest) - len(legs) - 1:]
                 continue
             t2, D2, seg = again
             segs.append(seg)
         res = P.astar(prob, h, back_to, t2, D2, max_states=params.max_states)
         if res.status != P.FOUND:
-            continue
+            return h, t2, D2  # stay at the haven; the caller tries again from here
         segs += P.segments_from_search(res)
         return back_to, res.arrival_tick, float(res.deficit_j[-1])
-    raise ScheduleError(f"no safe haven can be reached and survived from {str(prob.tick_time(t))[:19]} at cell "
-                        f"({r + prob.row0}, {c + prob.col0}); enlarge the battery or add havens")
+    when = str(prob.tick_time(t))[:19]
+    if idx is None:
+        raise ScheduleError(f"no safe haven can be reached and survived from {when} at cell "
+                            f"({r + prob.row0}, {c + prob.col0}); enlarge the battery or add havens")
+    b = binding_constraint(ctx, cell, t, D)
+    raise NoHavenError(binding_message(b), b)
+
+
+def binding_constraint(ctx, cell, t, D) -> dict:
+    """Why no haven works from ``cell`` at tick ``t``: per candidate, the dark period it meets on arrival
+    (static drive time), its energy need against the usable battery less the margin; the binding one is the
+    candidate closest to working (least energy short, then nearest)."""
+    prob, idx, dem = ctx.prob, ctx.idx, ctx.dem
+    xs = np.asarray(dem["x"].values, float)
+    ys = np.asarray(dem["y"].values, float)
+    r, c = divmod(cell, prob.nx)
+    rows = []
+    for j, h in enumerate(idx.cells):
+        tt = idx.to_haven_ticks[j, cell]
+        hr, hc = divmod(int(h), prob.nx)
+        dist = float(np.hypot(xs[hc + prob.col0] - xs[c + prob.col0], ys[hr + prob.row0] - ys[r + prob.row0]))
+        reach = bool(np.isfinite(tt))
+        nd = idx.need(prob, j, int(t + (tt if reach else 0)))
+        row = dict(haven_row=hr + prob.row0, haven_col=hc + prob.col0, haven_x_m=float(xs[hc + prob.col0]),
+                   haven_y_m=float(ys[hr + prob.row0]), distance_m=dist,
+                   drive_h=float(tt * prob.tick_s / 3600.0) if reach else float("inf"), reachable=reach)
+        if nd is not None:
+            row.update(dark_start_utc=str(prob.tick_time(nd.start_step * prob.ticks_per_step - prob.k0_tick))[:19],
+                       dark_h=nd.hours, need_wh=nd.need_wh, available_wh=nd.available_wh, short_wh=nd.short_wh,
+                       complete=nd.complete)
+        rows.append(row)
+    ok = [q for q in rows if "short_wh" in q and q["reachable"]]
+    best = min(ok, key=lambda q: (round(q["short_wh"], 3), q["drive_h"])) if ok else (rows[0] if rows else {})
+    kind = "energy" if best.get("short_wh", 0.0) > 0 else "reach"
+    out = dict(kind=kind, at_utc=str(prob.tick_time(t))[:19], rover_row=r + prob.row0, rover_col=c + prob.col0,
+               rover_x_m=float(xs[c + prob.col0]), rover_y_m=float(ys[r + prob.row0]),
+               soc=float(prob.soc_max - D / prob.capacity_j), margin_wh=idx.margin_wh,
+               hibernate_w=idx.hib_w, candidates=len(rows), **{f"haven_{k}" if not k.startswith("haven_") else k: v
+                                                               for k, v in best.items()})
+    return out
+
+
+def binding_message(b: dict) -> str:
+    """One sentence from :func:`binding_constraint`'s dict."""
+    if not b.get("candidates"):
+        return (f"at {b.get('at_utc')} the rover must leave a spot that cannot survive the coming dark period and "
+                "no cell of the planning window can serve as a haven; enlarge the window or the battery")
+    where = f"haven at ({b['haven_x_m']:.0f}, {b['haven_y_m']:.0f}) m, {b['haven_distance_m']:.0f} m away"
+    if b["kind"] == "energy" and "haven_dark_h" in b:
+        return (f"at {b['at_utc']} no safe haven can be reached and survived: the best, the {where}, meets a dark "
+                f"period of {b['haven_dark_h']:.0f} h from {b['haven_dark_start_utc']} that needs {b['haven_need_wh']:.0f} Wh "
+                f"of the {b['haven_available_wh']:.0f} Wh usable (after the {b['margin_wh']:.0f} Wh margin): "
+                f"{b['haven_short_wh']:.0f} Wh short; enlarge the battery, shorten the stays or choose another area")
+    return (f"at {b['at_utc']} no safe haven can be reached in time: the nearest that would survive, the {where} "
+            f"({b.get('haven_drive_h', float('nan')):.1f} h of driving), cannot be reached before its dark period "
+            "or with the battery left; leave earlier (shorter stays) or choose an area nearer a haven")
 
 
 def _via_havens(dem, light, prob, cell, gcell, t, D, hv, rover, params):
