@@ -190,10 +190,12 @@ class CampaignParams:
                               "drive time of a safe haven that survives every dark period of the span (when one exists)",
                               _ASSUMED + ": VIPER planned traverses between havens a few hundred metres apart "
                               "(docs/REFERENCES.md#viper)")
-    drive_requires_earth: bool = _p(True, "-", "drives start only while the Earth is in view (commands flow over the "
-                                    "direct-to-Earth link; the timeline's downlink is already limited to those windows)",
-                                    "VIPER operations: drives commanded in real time over the DTE link "
-                                    "(docs/REFERENCES.md#viper)")
+    command_wait_h: float = _p(24.0, "h", "each drive to a new stop is commanded over the direct-to-Earth link: it "
+                               "starts when the Earth is next in view at the departure spot if that comes within this "
+                               "many hours (the rover waits), otherwise at once as a stored sequence (an Earth-blind "
+                               "area); 0 = no wait. Downlink is only in Earth view in any case",
+                               "VIPER operations: drives commanded over the DTE link, stored sequences where it is "
+                               "blocked (docs/REFERENCES.md#viper)")
     feasibility_search_s: float = _p(120.0, "s", "wall-time bound of the search for feasible alternatives when a plan's "
                                      "timeline is infeasible (bigger battery, shorter stays, an area nearer a haven)",
                                      "numerical")
@@ -216,7 +218,7 @@ class CampaignParams:
                 raise ConfigError(f"campaign.{n} must be > 0 ({self.__dataclass_fields__[n].metadata['unit']}), "
                                   f"got {getattr(self, n)!r}")
         for n in ("leg_overhead_wh", "drill_h", "science_h", "min_drill_separation_m", "approach_max_m",
-                  "haven_margin_wh", "haven_margin_h", "haven_reach_h", "feasibility_search_s"):
+                  "haven_margin_wh", "haven_margin_h", "haven_reach_h", "feasibility_search_s", "command_wait_h"):
             if getattr(self, n) < 0:
                 raise ConfigError(f"campaign.{n} must be >= 0, got {getattr(self, n)!r}")
         for n, lo in (("rounds", 1), ("n_headings", 3), ("drills", 0), ("mc_seeds", 0), ("gpr_window_traces", 4)):
@@ -956,11 +958,11 @@ def _schedule(dem, light, rover, start_xy, start_utc, p: CampaignParams, waypoin
 
 
 def planner_params(p: CampaignParams):
-    """The traverse planner's settings in a campaign: its slope limit, and drives only with the Earth in view
-    when ``campaign.drive_requires_earth``."""
+    """The traverse planner's settings in a campaign (its slope limit; the Earth-view rule for commands is the
+    scheduler's ``command_wait_h``, per leg, not per move)."""
     from lupex.rover import planner as P
 
-    return P.PlannerParams(max_slope_deg=p.max_slope_deg, drive_requires_earth=bool(p.drive_requires_earth))
+    return P.PlannerParams(max_slope_deg=p.max_slope_deg)
 
 
 def schedule_goals(dem, light, rover, start_xy, start_utc, p: CampaignParams, goals):
@@ -969,7 +971,7 @@ def schedule_goals(dem, light, rover, start_xy, start_utc, p: CampaignParams, go
 
     return S.schedule(dem, light, rover, start=str(start_utc)[:19], duration_days=p.duration_days, goals=goals,
                       start_xy=tuple(start_xy), params=planner_params(p), haven_margin_wh=p.haven_margin_wh,
-                      haven_margin_h=p.haven_margin_h)
+                      haven_margin_h=p.haven_margin_h, command_wait_h=p.command_wait_h)
 
 
 # ----------------------------------------------------------------------------- scoring

@@ -39,7 +39,7 @@ from lupex.rover import planner as P
 from lupex.rover.vehicle import RoverParams
 
 __all__ = ["survivable_dark_h", "longest_dark_steps", "find_havens", "park", "plan_via_havens", "dark_runs",
-           "hibernate_w", "DarkNeed", "HavenIndex", "haven_index"]
+           "hibernate_w", "DarkNeed", "HavenIndex", "haven_index", "earliest_departure"]
 
 
 def survivable_dark_h(rover: RoverParams | None = None) -> float:
@@ -213,10 +213,11 @@ class DarkNeed:
     """What one candidate haven needs for the dark run a rover arriving at ``arrival_tick`` meets there."""
 
     haven: int              # index into HavenIndex.cells
-    start_step: int         # light step where that dark run starts (or the arrival step, when arriving in it)
+    start_step: int         # light step where that dark run starts
     end_step: int           # first lit step after it (n_steps when it runs past the series)
     hours: float            # the whole dark run's duration, h
     need_wh: float          # battery energy to hibernate from arrival (or its start) to its end, Wh
+    whole_need_wh: float    # battery energy to hibernate through the whole run, Wh
     available_wh: float     # usable battery minus the margin, Wh
     complete: bool          # False when the run is cut by the end of the series
 
@@ -254,7 +255,8 @@ class HavenIndex:
         from_step = max(a, k)
         need = (b - from_step) * step_h * self.hib_w / prob.eta_d
         avail = prob.dmax_j / 3600.0 - self.margin_wh
-        return DarkNeed(j, from_step if k > a else a, b, (b - a) * step_h, need, avail, b < prob.n_steps)
+        whole = (b - a) * step_h * self.hib_w / prob.eta_d
+        return DarkNeed(j, a, b, (b - a) * step_h, need, whole, avail, b < prob.n_steps)
 
     def acceptable(self, prob: P.Problem, j: int, depart_tick: int, cell: int) -> bool:
         """True when candidate ``j``, reached from ``cell`` leaving at ``depart_tick`` (static drive time plus
@@ -269,12 +271,15 @@ class HavenIndex:
         if nd is None:
             return True
         k_arr = (prob.k0_tick + arrive) // prob.ticks_per_step
-        if k_arr >= nd.start_step and self.to_haven_ticks[j, cell] > 0:
+        if k_arr >= nd.start_step and tt > 0:
             return False  # it would have to arrive in the dark: leave earlier
         return nd.survives
 
     def leave_by_ok(self, prob: P.Problem, cell: int, depart_tick: int) -> int:
-        """Index of the first candidate acceptable when leaving ``cell`` at ``depart_tick``, or -1."""
+        """Index of the first candidate acceptable when leaving ``cell`` at ``depart_tick``, or -1.
+
+        When drives need the Earth in view (``prob.drive_requires_earth``) the departure waits for it."""
+        depart_tick = earliest_departure(prob, cell, depart_tick)
         for j in range(self.cells.size):
             if self.acceptable(prob, j, depart_tick, cell):
                 return j
@@ -285,6 +290,20 @@ class HavenIndex:
         tt = self.to_haven_ticks[:, cell]
         o = np.argsort(tt, kind="stable")
         return o[np.isfinite(tt[o])]
+
+
+def earliest_departure(prob: P.Problem, cell: int, tick: int) -> int:
+    """First tick >= ``tick`` at which a drive may start from ``cell``: at once, or, when drives need the Earth in
+    view, at the start of the first light step with the Earth visible (a tick past the series when none)."""
+    if not prob.drive_requires_earth:
+        return int(tick)
+    k = (prob.k0_tick + int(tick)) // prob.ticks_per_step
+    if k >= prob.n_steps:
+        return int(tick)
+    if prob.earth[k, cell] >= prob.earth_u8:
+        return int(tick)
+    vis = np.flatnonzero(prob.earth[k:, cell] >= prob.earth_u8)
+    return int((k + vis[0]) * prob.ticks_per_step - prob.k0_tick) if vis.size else prob.t_max + 1
 
 
 def haven_index(prob: P.Problem, rover: RoverParams, *, max_count: int = 12, min_separation_m: float = 100.0,

@@ -31,6 +31,7 @@ communication only when the Earth is visible. A violation raises
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -167,7 +168,7 @@ def _stop_steps(prob: P.Problem, rover: RoverParams, cell: int, t: int, d_j: flo
 
 def schedule(dem, light, rover: RoverParams | None = None, start=None, duration_days: float = 180.0, goals=(),
              params: P.PlannerParams | None = None, havens: pd.DataFrame | None = None, start_xy=None,
-             haven_margin_wh: float = 0.0, haven_margin_h: float = 0.0) -> Timeline:
+             haven_margin_wh: float = 0.0, haven_margin_h: float = 0.0, command_wait_h: float = 0.0) -> Timeline:
     """Activity timeline from ``start`` (UTC; default the series start) for ``duration_days`` (see module notes).
 
     ``light``: a :class:`lupex.light.visibility.VisibilitySeries` whose window covers the
@@ -177,6 +178,9 @@ def schedule(dem, light, rover: RoverParams | None = None, start=None, duration_
     (:func:`lupex.rover.havens.haven_index`), each judged against the dark period the rover meets there.
     ``haven_margin_wh`` (Wh): energy every dark period must leave above soc_min at a haven;
     ``haven_margin_h`` (h): how long before a haven's dark period the rover must be there.
+    ``command_wait_h`` (h): each leg to a goal is commanded over the direct-to-Earth link: it starts at the
+    first light step with the Earth in view at the departure spot if one comes within this many hours (the
+    rover waits there), otherwise at once as a stored sequence (0: no wait; drives to havens never wait).
     Raises :class:`NoHavenError` (with :attr:`NoHavenError.binding`) when no haven can be reached and survived.
     """
     rover = rover or RoverParams()
@@ -208,6 +212,8 @@ def schedule(dem, light, rover: RoverParams | None = None, start=None, duration_
         gcell = P._window_cell(prob, P.cell_of(dem, (g.x_m, g.y_m), f"goal {i + 1}"), f"goal {i + 1}")
         if gcell != cell:
             cell, t, D = _before_leg(ctx, cell, gcell, t, D, segs)
+        if gcell != cell and command_wait_h > 0:
+            t, D = _wait_for_earth(ctx, cell, t, D, segs, command_wait_h)
         if gcell != cell:
             res = P.astar(prob, cell, gcell, t, D, max_states=params.max_states)
             if res.status == P.FOUND:
@@ -307,6 +313,22 @@ def _spot_survives(ctx, cell, tick, D):
     step_h = prob.ticks_per_step * prob.tick_s / 3600.0
     need = (e[0] - s[0]) * step_h * idx.hib_w / prob.eta_d * 3600.0
     return need + (D if s[0] == 0 else 0.0) <= prob.dmax_j - idx.margin_wh * 3600.0
+
+
+def _wait_for_earth(ctx, cell, t, D, segs, wait_h):
+    """Stand by (or communicate / hibernate by the stop rule) at ``cell`` until the first light step with the
+    Earth in view, if one comes within ``wait_h`` hours and the stop rule does not send the rover away first."""
+    prob = ctx.prob
+    k = (prob.k0_tick + t) // prob.ticks_per_step
+    n = int(math.ceil(wait_h * 3600.0 / (prob.ticks_per_step * prob.tick_s)))
+    vis = np.flatnonzero(prob.earth[k:k + n + 1, cell] >= prob.earth_u8)
+    if not vis.size or vis[0] == 0:
+        return t, D
+    t_go = min((k + int(vis[0])) * prob.ticks_per_step - prob.k0_tick, ctx.t_end)
+    D = _resync(prob, ctx.rover, ctx.params, segs, D)
+    rest, D, _ = _stop_steps(prob, ctx.rover, cell, t, D, t_go, 0, 0, [], ctx.idx)
+    segs += rest
+    return (rest[-1].t1 if rest else t), D
 
 
 def _before_leg(ctx, cell, gcell, t, D, segs, tries: int = 12):
@@ -415,8 +437,8 @@ def binding_constraint(ctx, cell, t, D) -> dict:
                    drive_h=float(tt * prob.tick_s / 3600.0) if reach else float("inf"), reachable=reach)
         if nd is not None:
             row.update(dark_start_utc=str(prob.tick_time(nd.start_step * prob.ticks_per_step - prob.k0_tick))[:19],
-                       dark_h=nd.hours, need_wh=nd.need_wh, available_wh=nd.available_wh, short_wh=nd.short_wh,
-                       complete=nd.complete)
+                       dark_h=nd.hours, need_wh=nd.whole_need_wh, available_wh=nd.available_wh,
+                       short_wh=max(nd.whole_need_wh - nd.available_wh, 0.0), complete=nd.complete)
         rows.append(row)
     ok = [q for q in rows if "short_wh" in q and q["reachable"]]
     best = min(ok, key=lambda q: (round(q["short_wh"], 3), q["drive_h"])) if ok else (rows[0] if rows else {})
