@@ -27,7 +27,6 @@ from test_planner import flat_dem, light_of, xy  # noqa: E402
 
 from lupex.mission import campaign as C  # noqa: E402
 from lupex.mission import feasibility as F  # noqa: E402
-from lupex.rover import scheduler as S  # noqa: E402
 from lupex.rover import survival  # noqa: E402
 from lupex.rover.vehicle import RoverParams  # noqa: E402
 
@@ -91,7 +90,7 @@ def test_six_month_plan_is_feasible_and_every_night_is_spent_at_a_surviving_have
     rover = RoverParams()
     p = params(180.0)
     way, drills = stops(dem)
-    tl, err, times, gdf, fail = C._schedule(dem, light, rover, xy(dem, 6, 5), START, p, way, drills)
+    tl, err, _, _, fail = C._schedule(dem, light, rover, xy(dem, 6, 5), START, p, way, drills)
     assert tl is not None, err
     feas = F.assess("strategy", tl, err, fail)
     assert feas.status == "flown" and feas.flown

@@ -29,7 +29,15 @@ over ``duration_days`` (180) on the light series of the area, so drives,
 science, drilling, communication and hibernation form the rover's timeline
 with energy, thermal and Earth-visibility constraints checked at every interval
 (the decisions are taken first and timed afterwards: the objective depends on
-what was measured, not on when).
+what was measured, not on when). The timeline is haven-aware (see
+:mod:`lupex.rover.scheduler`: every activity only while a haven that survives the next
+dark period is still within reach, ``haven_margin_wh`` / ``haven_margin_h``); the cells a
+plan may stop on (the area's centre, waypoints, drill sites) lie within
+``haven_reach_h`` of driving from a haven that survives every dark period of the span,
+when one exists (:func:`_near_haven`). A plan whose timeline cannot be built is assessed by
+:mod:`lupex.mission.feasibility` (binding constraint, alternatives re-tried); its scores
+carry ``timeline_flown = False`` (``timeline_status`` "infeasible"): what it would find, not
+what it flew.
 
 Observations fed to the maps (one GP per quantity, see
 :func:`lupex.prospect.fusion.fuse_water_maps`):
@@ -188,14 +196,14 @@ class CampaignParams:
                                "(slack on the planned drive)", _ASSUMED + ": one hour of slack on a ~1 h drive")
     haven_reach_h: float = _p(3.0, "h", "the campaign area's centre, waypoints and drill sites lie within this static "
                               "drive time of a safe haven that survives every dark period of the span (when one exists)",
-                              _ASSUMED + ": VIPER planned traverses between havens a few hundred metres apart "
-                              "(docs/REFERENCES.md#viper)")
+                              _ASSUMED + ": a few hundred metres at 0.1 m/s, the scale of VIPER's haven-to-haven "
+                              "traverses (docs/REFERENCES.md#viper-ops)")
     command_wait_h: float = _p(24.0, "h", "each drive to a new stop is commanded over the direct-to-Earth link: it "
                                "starts when the Earth is next in view at the departure spot if that comes within this "
                                "many hours (the rover waits), otherwise at once as a stored sequence (an Earth-blind "
                                "area); 0 = no wait. Downlink is only in Earth view in any case",
-                               "VIPER operations: drives commanded over the DTE link, stored sequences where it is "
-                               "blocked (docs/REFERENCES.md#viper)")
+                               "VIPER operations: drives commanded over the DTE link, safe havens through its "
+                               "blackouts (docs/REFERENCES.md#viper-ops)")
     feasibility_search_s: float = _p(120.0, "s", "wall-time bound of the search for feasible alternatives when a plan's "
                                      "timeline is infeasible (bigger battery, shorter stays, an area nearer a haven)",
                                      "numerical")
@@ -1241,9 +1249,11 @@ def _run(p, gt, dem, light, start, start_utc, outdir, seed, vehicle, steps, chec
                                                        dem, light, rover, landed, start_utc, p, q["waypoints"],
                                                        q["spots"], slope)))["out"]
                 q.update(timeline=tl, schedule_error=err, goal_times=times, goals=gdf)
-                q["feasibility"] = _stage(checkpoints, f"campaign-{name}-feasibility", fp, lambda: dict(
-                    fingerprint=fp, out=F.assess(name, tl, err, fail, dem=dem, light=light, rover=rover,
-                                                 start_xy=landed, start_utc=start_utc, params=p)))["out"]
+                q["feasibility"] = _stage(checkpoints, f"campaign-{name}-feasibility", fp,
+                                          lambda name=name, tl=tl, err=err, fail=fail: dict(
+                                              fingerprint=fp, out=F.assess(name, tl, err, fail, dem=dem, light=light,
+                                                                           rover=rover, start_xy=landed,
+                                                                           start_utc=start_utc, params=p)))["out"]
                 timings[f"{name}_timeline_s"] = time.perf_counter() - t0
                 advance(1)
 
@@ -1262,7 +1272,11 @@ def _run(p, gt, dem, light, start, start_utc, outdir, seed, vehicle, steps, chec
                 sc.update(timeline_min_soc=s["min_soc"], timeline_data_gbit=s["data_volume_gbit"],
                           timeline_drive_h=hours.get("drive", 0.0), timeline_hibernate_h=hours.get("hibernate", 0.0),
                           timeline_energy_kwh=float(tl.activities["energy_wh"].sum() / 1000.0),
-                          timeline_last_goal_utc=max((t for t in q["goal_times"] if t), default=""))
+                          timeline_last_goal_utc=max((t for t in q["goal_times"] if t), default=""),
+                          timeline_science_h=hours.get("science", 0.0), timeline_drill_h=hours.get("drill", 0.0),
+                          timeline_communicate_h=hours.get("communicate", 0.0),
+                          timeline_min_electronics_k=s["min_electronics_k"], timeline_min_battery_k=s["min_battery_k"],
+                          timeline_km=_timeline_km(tl.trace, dem))
                 sc.update(timeline_energy_breakdown(tl.trace))
             sc["timeline_ok"] = tl is not None
             sc.update(q["feasibility"].score_fields())
@@ -1283,6 +1297,15 @@ def _run(p, gt, dem, light, start, start_utc, outdir, seed, vehicle, steps, chec
     log.info("campaign: strategy %.0f m, lawnmower %.0f m in %.1f s", out_plans["strategy"].survey_m,
              out_plans["lawnmower"].survey_m, timings["total_s"])
     return result
+
+
+def _timeline_km(trace: pd.DataFrame, dem) -> float:
+    """Distance driven in a timeline (km): the steps between the cells of consecutive trace rows (grid moves)."""
+    from lupex.terrain import geo
+
+    r = trace["row"].to_numpy(float)
+    c = trace["col"].to_numpy(float)
+    return float(np.hypot(np.diff(r), np.diff(c)).sum() * geo.pixel_size_m(dem) / 1000.0) if r.size > 1 else 0.0
 
 
 def _stage(checkpoints, name, fp, compute):

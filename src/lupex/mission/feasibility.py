@@ -217,7 +217,7 @@ def feasibility_line(feasibility: dict) -> str:
             return (f"campaign timeline: {', '.join(feasibility)} flown, every dark period spent at a safe haven that "
                     "survives it")
         return "campaign timeline: not scheduled (" + "; ".join(f"{n}: {f.message}" for n, f in feasibility.items()) + ")"
-    n, f = next(iter(bad.items()))
+    f = next(iter(bad.values()))
     b = f.binding
     parts = [f"campaign timeline INFEASIBLE ({', '.join(bad)}; scores not flown)"]
     if b.get("haven_dark_start_utc"):

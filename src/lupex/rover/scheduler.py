@@ -19,6 +19,21 @@ havens, hibernate through dark periods, talk to Earth when it is in view):
    standby steps in weak sunlight before the dark as well as the dark itself.
 3. After the last goal the same rule runs at the last spot until the end.
 
+Haven-aware (default, ``havens=None``): a haven is judged against the dark period the rover will meet
+there, from the light series at the mast height (:class:`lupex.rover.havens.HavenIndex`: hibernation
+load plus the steady survival heaters through that period's real duration, with ``haven_margin_wh``
+left above soc_min), not against the span's longest night. At a spot that cannot survive its own next
+dark period, an activity (or a further step of standby) starts only if, when it ends, a haven that
+survives its next dark period can still be reached (static drive time plus ``haven_margin_h``) before
+that period starts; otherwise the rover leaves at once (egress before the dark, also out of a shadowed
+stop). A leg to the next goal starts only if, on arrival, the goal survives its next dark period or a
+haven is still within reach from it; else the rover first spends the coming dark period at a haven.
+Each retreat is checked by the traverse planner (reachable in time and energy) and by parking through
+the dark with the margin (:func:`lupex.rover.havens.park`). When no haven works,
+:class:`NoHavenError` carries the binding constraint (:func:`binding_constraint`). With
+``command_wait_h`` each leg to a goal starts when the Earth is next in view at the departure spot
+(commands over the direct-to-Earth link), if that comes within the wait.
+
 Then the *whole* timeline is re-simulated with the vehicle models:
 :func:`lupex.rover.thermal.simulate` (heater power from the thermostats) and
 :func:`lupex.rover.power.step_battery` (mode loads + heaters), and the
