@@ -892,13 +892,15 @@ def campaign_window(dem, start_xy, params: CampaignParams, margin_cells: int = 1
 
 def campaign_light(dem, horizon_cube, start_xy, start_utc, params: CampaignParams, *, step_hours: float = 1.0,
                    margin_cells: int = 12):
-    """The sun/Earth visibility series over the campaign window for ``duration_days`` (+1 day) from ``start_utc``
+    """The sun/Earth visibility series over the campaign window for ``duration_days`` (+1 day, + one lunation
+    for the later-landing alternative of :mod:`lupex.mission.feasibility`) from ``start_utc``
     (:func:`lupex.light.visibility.visibility_series` on the site's horizon cube)."""
     from lupex import ephemeris as eph
     from lupex.light.visibility import visibility_series
 
     t0 = np.datetime64(str(start_utc)[:19], "s")
-    times = eph.time_grid(t0, t0 + np.timedelta64(int((params.duration_days + 1) * 86400), "s"), step_hours)
+    span_d = params.duration_days + 1 + math.ceil(F.LUNATION_D)
+    times = eph.time_grid(t0, t0 + np.timedelta64(int(span_d * 86400), "s"), step_hours)
     return visibility_series(dem, horizon_cube, times, window=campaign_window(dem, start_xy, params, margin_cells))
 
 

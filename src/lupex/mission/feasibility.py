@@ -13,11 +13,12 @@ for the nearest feasible alternatives by re-running the same scheduler with one 
 * a bigger battery: the capacity that pays the Wh short (plus the depth-of-discharge and efficiency
   losses), then twice and four times the step;
 * shorter stays: drilling and stationary science per stop halved, then quartered;
-* an area nearer the haven: every stop moved halfway towards the binding haven (snapped to a passable cell).
+* an area nearer the haven: every stop moved halfway towards the binding haven (snapped to a passable cell);
+* a later landing: the same plan from one lunation (29.53 days) later, when the light series covers it
+  (:func:`lupex.mission.campaign.campaign_light` computes one lunation beyond the campaign for this).
 
-A later landing needs a light series beyond the campaign's span and is reported as not tried, with the key
-to change. Each alternative carries the configuration keys that reproduce it (``settings``), so a re-run of
-the campaign with them flies (the tests re-run one).
+Each alternative carries the configuration keys that reproduce it (``settings``), so a re-run of the
+campaign with them flies (the tests re-run one).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from lupex.errors import LupexError
 __all__ = ["Alternative", "Feasibility", "assess", "search_alternatives", "feasibility_line", "STATUSES"]
 
 STATUSES = ("flown", "infeasible", "not scheduled")
+LUNATION_D = 29.53
+"""Mean synodic month (days): the later-landing alternative lands one lunation later, in the same light."""
 
 
 @dataclass(frozen=True)
@@ -170,8 +173,12 @@ def search_alternatives(dem, light, rover, start_xy, start_utc, p, goals, bindin
         families.append(("area nearer a haven", [(
             f"every stop moved halfway towards the haven at ({hx:.0f}, {hy:.0f}) m",
             {}, run_with(gl=moved))]))
-    for change, tries in families:
-        for detail, settings, run in tries:
+    done = set()
+    for level in range(max(len(tries) for _, tries in families)):   # breadth first: one try of each family
+        for change, tries in families:
+            if change in done or level >= len(tries):
+                continue
+            detail, settings, run = tries[level]
             if time.perf_counter() > t_stop:
                 out.append(Alternative(change, detail, settings, False, False,
                                        f"not tried: the {p.feasibility_search_s:g} s search bound was spent"))
@@ -179,10 +186,21 @@ def search_alternatives(dem, light, rover, start_xy, start_utc, p, goals, bindin
             a = _try(change, detail, settings, run)
             out.append(a)
             if a.feasible:
-                break
-    out.append(Alternative("later landing", "a landing one lunation (29.5 days) later", {}, False, False,
-                           "not tried: the campaign's light series covers this span only; rerun with "
-                           "--set landing.epoch=<UTC one lunation later>"))
+                done.add(change)
+    later = str(np.datetime64(str(start_utc)[:19], "s") + np.timedelta64(int(round(LUNATION_D * 86400)), "s"))
+    t_last = np.datetime64(np.asarray(light.times)[-1], "s")
+    fits = np.datetime64(later, "s") + np.timedelta64(int(p.duration_days * 86400), "s") <= t_last
+    epoch = str(np.datetime64(later, "s") - np.timedelta64(1, "D"))
+    detail = f"landing one lunation ({LUNATION_D:g} days) later: campaign from {later}"
+    if not fits:
+        out.append(Alternative("later landing", detail, {"landing.epoch": epoch}, False, False,
+                               "not tried: the campaign's light series ends before that campaign would"))
+    elif time.perf_counter() > t_stop:
+        out.append(Alternative("later landing", detail, {"landing.epoch": epoch}, False, False,
+                               f"not tried: the {p.feasibility_search_s:g} s search bound was spent"))
+    else:
+        out.append(_try("later landing", detail, {"landing.epoch": epoch},
+                        lambda: schedule_goals(dem, light, rover, start_xy, later, p, goals)))
     return out
 
 
@@ -220,10 +238,15 @@ def feasibility_line(feasibility: dict) -> str:
     f = next(iter(bad.values()))
     b = f.binding
     parts = [f"campaign timeline INFEASIBLE ({', '.join(bad)}; scores not flown)"]
-    if b.get("haven_dark_start_utc"):
+    if b.get("haven_dark_start_utc") and b.get("kind") == "energy":
         parts.append(f"binding: the {b.get('haven_dark_h', float('nan')):.0f} h dark period from "
-                     f"{b['haven_dark_start_utc']} at the haven {b.get('haven_distance_m', float('nan')):.0f} m away, "
-                     f"{b.get('haven_short_wh', 0.0):.0f} Wh short")
+                     f"{b['haven_dark_start_utc']} at the best haven, {b.get('haven_distance_m', float('nan')):.0f} m "
+                     f"away, {b.get('haven_short_wh', 0.0):.0f} Wh short")
+    elif b.get("haven_dark_start_utc"):
+        parts.append(f"binding: at {b.get('at_utc')} (state of charge {b.get('soc', float('nan')):.2f}) the nearest "
+                     f"haven that survives its {b.get('haven_dark_h', float('nan')):.0f} h dark period from "
+                     f"{b['haven_dark_start_utc']}, {b.get('haven_distance_m', float('nan')):.0f} m away "
+                     f"({b.get('haven_drive_h', float('nan')):.1f} h of driving), is out of reach in time or energy")
     else:
         parts.append(f.message)
     best = f.best_alternative

@@ -366,6 +366,13 @@ def _before_leg(ctx, cell, gcell, t, D, segs, tries: int = 12):
     return cell, t, D
 
 
+RETREAT_FALLBACKS = 3
+"""Candidate havens tried after those that survive the dark period met on arrival (nearest first)."""
+RETREAT_MAX_STATES = 2_000_000
+"""Search states allowed for a drive to a haven (a few hours' drive needs far fewer; a haven out of reach
+in time or energy would otherwise be searched to exhaustion)."""
+
+
 def _retreat(ctx, cell, t, D, segs, back_to):
     """Drive to the nearest reachable safe haven, park through the dark until charged; optionally drive back.
 
@@ -378,7 +385,7 @@ def _retreat(ctx, cell, t, D, segs, back_to):
     if idx is not None:
         order = idx.order_from(cell)
         good = [j for j in order if idx.acceptable(prob, int(j), t, cell)]
-        order = good + [j for j in order if j not in set(good)]
+        order = good + [j for j in order if j not in set(good)][:RETREAT_FALLBACKS]
         cand = [int(idx.cells[j]) for j in order]
     else:
         hv = ctx.havens if ctx.havens is not None else H.find_havens(dem, light, rover, params)
@@ -395,7 +402,7 @@ def _retreat(ctx, cell, t, D, segs, back_to):
         if h == cell:
             legs, t1, D1 = [], t, D
         else:
-            res = P.astar(prob, cell, h, t, D, max_states=params.max_states)
+            res = P.astar(prob, cell, h, t, D, max_states=min(params.max_states, RETREAT_MAX_STATES))
             if res.status != P.FOUND:
                 continue
             legs, t1, D1 = P.segments_from_search(res), res.arrival_tick, float(res.deficit_j[-1])
