@@ -14,6 +14,12 @@ dark at the hibernation load (:func:`lupex.rover.planner.heater_power_w`).
 Havens are picked greedily by score (illumination % + Earth %) at a minimum
 separation, as landing sites are (:mod:`lupex.site_selection`).
 
+Havens in time (:func:`haven_index`, used by :mod:`lupex.rover.scheduler`): a spot that cannot carry
+the rover through the longest night of six months may still carry it through the next one, so a
+candidate (the cells with the shortest longest darkness, ``min_separation_m`` apart) is judged against
+the dark run the rover meets on arriving: hibernation load plus the steady survival heaters over that
+run's duration in the light series, against the usable battery less a margin.
+
 Routing (:func:`plan_via_havens`) is a Dijkstra over havens in time: a label is
 "at haven h, charged, at tick t"; from a label, each leg (to the goal, or to
 another haven) is an earliest-arrival space-time A* leg
