@@ -8,7 +8,8 @@ margin (Wh short), and the haven closest to working (where, how far, how long a 
 
 :func:`assess` turns a plan's outcome into a :class:`Feasibility`, and, for an infeasible plan, searches
 for the nearest feasible alternatives by re-running the same scheduler with one input changed at a time
-(a cheap, time-bounded search, ``campaign.feasibility_search_s``; not an optimisation):
+(a cheap search bounded in wall time, ``campaign.feasibility_search_s``, so on a slow machine fewer
+alternatives may be tried; not an optimisation):
 
 * a bigger battery: the capacity that pays the Wh short (plus the depth-of-discharge and efficiency
   losses), then twice and four times the step;
@@ -24,6 +25,7 @@ campaign with them flies (the tests re-run one).
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import time
 from dataclasses import dataclass, field
@@ -31,6 +33,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lupex.errors import LupexError
+
+log = logging.getLogger("lupex.campaign")
 
 __all__ = ["Alternative", "Feasibility", "assess", "search_alternatives", "feasibility_line", "STATUSES"]
 
@@ -77,8 +81,8 @@ class Feasibility:
         best = self.best_alternative
         return dict(plan=self.plan, status=self.status, flown=self.flown, message=self.message,
                     binding={k: v for k, v in self.binding.items() if _plain(v)},
-                    alternatives=[dataclasses.asdict(a) for a in self.alternatives],
-                    best_alternative=dataclasses.asdict(best) if best is not None else None)
+                    alternatives=[_product(a) for a in self.alternatives],
+                    best_alternative=_product(best) if best is not None else None)
 
     def score_fields(self) -> dict:
         """Flat fields for ``campaign_scores`` (one row per plan): ``timeline_flown`` is False for a plan whose
@@ -93,6 +97,14 @@ class Feasibility:
                     timeline_binding_haven_distance_m=float(b.get("haven_distance_m", float("nan"))),
                     timeline_feasible_alternative=(_settings_text(best.settings) or best.detail) if best is not None
                     else "")
+
+
+def _product(a: Alternative) -> dict:
+    """An alternative as written to a product: without its wall time (timings go to the log, so the same run
+    writes the same bytes)."""
+    d = dataclasses.asdict(a)
+    d.pop("wall_s")
+    return d
 
 
 def _plain(v) -> bool:
@@ -131,9 +143,13 @@ def _try(change, detail, settings, run) -> Alternative:
     try:
         tl = run()
     except LupexError as exc:
-        return Alternative(change, detail, settings, True, False, str(exc), time.perf_counter() - t0)
-    return Alternative(change, detail, settings, True, True, "", time.perf_counter() - t0,
-                       float(tl.summary()["min_soc"]))
+        a = Alternative(change, detail, settings, True, False, str(exc), time.perf_counter() - t0)
+    else:
+        a = Alternative(change, detail, settings, True, True, "", time.perf_counter() - t0,
+                        float(tl.summary()["min_soc"]))
+    log.info("feasibility: %s (%s): %s in %.1f s", change, detail, "feasible" if a.feasible else "infeasible",
+             a.wall_s)
+    return a
 
 
 def search_alternatives(dem, light, rover, start_xy, start_utc, p, goals, binding: dict) -> list[Alternative]:
