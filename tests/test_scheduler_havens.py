@@ -27,6 +27,7 @@ from test_planner import flat_dem, light_of, xy  # noqa: E402
 
 from lupex.mission import campaign as C  # noqa: E402
 from lupex.mission import feasibility as F  # noqa: E402
+from lupex.rover import scheduler as S  # noqa: E402
 from lupex.rover import survival  # noqa: E402
 from lupex.rover.vehicle import RoverParams  # noqa: E402
 
@@ -145,3 +146,26 @@ def test_infeasible_plan_names_the_binding_night_and_a_feasible_alternative():
     fields = feas.score_fields()
     assert fields["timeline_flown"] is False and fields["timeline_status"] == "infeasible"
     assert fields["timeline_binding_short_wh"] > 0 and "capacity_wh" in fields["timeline_feasible_alternative"]
+
+
+def test_work_in_a_cold_trap_on_the_battery_then_egress():
+    """A stop in permanent shadow (a 3 x 3 cold trap), everything else always lit: the science and drilling
+    there run on the battery (no sunlight ever comes), the rover keeps what the drive out needs and leaves
+    to a haven; it never hibernates in the trap and the state of charge stays above soc_min."""
+    dem = flat_dem(N)
+    nt = 4 * 24
+    sun = np.full((nt, N, N), 255, np.uint8)
+    sun[:, 8:11, 8:11] = 0
+    light = light_of(sun)
+    rover = RoverParams()
+    tl = C.schedule_goals(dem, light, rover, xy(dem, 5, 5), START, params(3.0),
+                          [S.Goal(*xy(dem, 9, 9), science_h=2.0, drill_h=3.0, name="trap")])
+    tr = tl.trace
+    h = (tr["end_utc"] - tr["start_utc"]).dt.total_seconds().to_numpy() / 3600
+    in_trap = (tr["row"].between(8, 10) & tr["col"].between(8, 10)).to_numpy()
+    work = tr["mode"].isin(["science", "drill"]).to_numpy()
+    assert h[work & in_trap].sum() == pytest.approx(5.0) and (tr.loc[work, "sun_fraction"] == 0).all()
+    assert not (in_trap & (tr["mode"] == "hibernate").to_numpy()).any()
+    assert not in_trap[-1]                                    # it drove out again
+    assert h[in_trap].sum() < 8.0                             # in and out: work + the drives, no waiting
+    assert (tr["soc_end"] >= rover.battery.soc_min - 1e-9).all()

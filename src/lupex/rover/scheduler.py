@@ -148,8 +148,20 @@ def _stop_steps(prob: P.Problem, rover: RoverParams, cell: int, t: int, d_j: flo
         dt = (b - a) * prob.tick_s
         sol = prob.panel_wait_w[k] * f / 255.0
         if not lit:
-            if ep[k] > prob.dmax_j - margin_j - D:  # this dark run and the weak light after it cannot be survived here
-                break
+            # work on the battery in the shadow, keeping what the drive out to a haven needs (egress)
+            work = _dark_work(prob, rover, idx, cell, a, b, D, pending, heat_max, margin_j) if pending else None
+            if work is None and ep[k] > prob.dmax_j - margin_j - D:
+                break  # this dark run and the weak light after it cannot be survived here
+            if work is not None:
+                mode, load, b, dt = work
+                pending[0][1] -= b - a
+                if pending[0][1] <= 0:
+                    pending.pop(0)
+                net = -load
+                D = D - net * dt / prob.eta_d
+                out.append(P.Segment(a, b, cell, cell, mode))
+                a = b
+                continue
             mode, load = "hibernate", hib
         else:
             # reserve: standing by (lit) and hibernating (dark) here from the next step on; where that cannot be
@@ -179,6 +191,27 @@ def _stop_steps(prob: P.Problem, rover: RoverParams, cell: int, t: int, d_j: flo
         out.append(P.Segment(a, b, cell, cell, mode))
         a = b
     return out, D, pending
+
+
+def _dark_work(prob, rover, idx, cell, a, b, D, pending, heat_max, margin_j):
+    """Work in a shadow the rover cannot wait out (a cold trap: VIPER-style excursions on the battery): the next
+    pending activity from tick ``a`` (to ``b`` at most) if, when it ends, a haven that survives its next dark
+    period is still reachable before that period and the battery still holds the drive there (static drive
+    time at the drive load plus the dark heaters) with the margin. Returns (mode, load_w, end tick, dt_s) or
+    None (leave now)."""
+    if idx is None:
+        return None
+    m = pending[0][0]
+    bb = min(b, a + pending[0][1])
+    dd = (bb - a) * prob.tick_s
+    ld = rover.loads.of(m) + P.heater_power_w(rover, rover.loads.of(m), False)
+    j = idx.leave_by_ok(prob, cell, bb)
+    if j < 0:
+        return None
+    egress_j = idx.to_haven_ticks[j, cell] * prob.tick_s * (rover.loads.drive_w + prob.heater_w[1]) / prob.eta_d
+    if D + (ld + heat_max) * dd / prob.eta_d + egress_j > prob.dmax_j - margin_j:
+        return None
+    return m, ld, bb, dd
 
 
 def schedule(dem, light, rover: RoverParams | None = None, start=None, duration_days: float = 180.0, goals=(),
