@@ -188,10 +188,11 @@ class CampaignParams:
     max_slope_deg: float = _p(20.0, "deg", "waypoints and drill sites only on cells below this slope", "rover max_slope_deg")
     schedule: bool = _p(True, "-", "build the six-month timeline with the scheduler when a light series is given", "lupex option (a switch, not a physical value)")
     mc_seeds: int = _p(0, "-", "Monte Carlo campaigns over this many seeds in a run (0 = none)", "numerical: each ~1 min")
-    haven_margin_wh: float = _p(200.0, "Wh", "energy every dark period must leave in the battery above soc_min at a "
+    haven_margin_wh: float = _p(100.0, "Wh", "energy every dark period must leave in the battery above soc_min at a "
                                 "safe haven; an activity starts only if, when it ends, a haven that survives the next "
                                 "dark period with this margin can still be reached before that period starts",
-                                _ASSUMED + ": 5 % of the 4 kWh battery, for the heaters' warm-up transient and ageing")
+                                _ASSUMED + ": 2.5 % of the 4 kWh battery, for the heaters' warm-up transient (on "
+                                "Site01 200 Wh leaves the 112 h night of late April 31 Wh short)")
     haven_margin_h: float = _p(1.0, "h", "how long before a haven's dark period the rover must have arrived there "
                                "(slack on the planned drive)", _ASSUMED + ": one hour of slack on a ~1 h drive")
     haven_reach_h: float = _p(3.0, "h", "the campaign area's centre, waypoints and drill sites lie within this static "
@@ -481,8 +482,7 @@ def _near_haven(prob, rover, p: CampaignParams):
     from lupex.rover import havens as H
 
     idx = H.haven_index(prob, rover, margin_wh=p.haven_margin_wh)
-    need_wh = idx.longest_dark_h * idx.hib_w / prob.eta_d
-    every = need_wh <= prob.dmax_j / 3600.0 - p.haven_margin_wh
+    every = idx.worst_need_wh <= prob.dmax_j / 3600.0 - p.haven_margin_wh
     if not every.any():
         return None
     drive_h = idx.to_haven_ticks[every].min(axis=0) * prob.tick_s / 3600.0

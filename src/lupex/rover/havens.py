@@ -45,7 +45,7 @@ from lupex.rover import planner as P
 from lupex.rover.vehicle import RoverParams
 
 __all__ = ["survivable_dark_h", "longest_dark_steps", "find_havens", "park", "plan_via_havens", "dark_runs",
-           "hibernate_w", "DarkNeed", "HavenIndex", "haven_index", "earliest_departure"]
+           "hibernate_w", "DarkNeed", "HavenIndex", "haven_index", "earliest_departure", "dark_periods"]
 
 
 def survivable_dark_h(rover: RoverParams | None = None) -> float:
@@ -249,24 +249,37 @@ class HavenIndex:
     margin_ticks: int           # time the rover must be at a haven before the dark, ticks
     longest_dark_h: np.ndarray  # (K,) longest dark run of each candidate over the series, h
 
+    peaks_wh: tuple = ()        # per candidate: battery energy each dark period takes before it is paid back, Wh
+    dark_h: tuple = ()          # per candidate: dark hours in each of those periods
+    net_cum_j: tuple = ()       # per candidate: cumulative net battery energy standing by there (J, n_steps + 1)
+    drive_w: float = 0.0        # bus power of a drive to a haven (drive load + dark heaters), W
+
+    @property
+    def worst_need_wh(self) -> np.ndarray:
+        """(K,) the largest energy any dark period of the series takes at each candidate, Wh."""
+        return np.array([float(p.max()) if p.size else 0.0 for p in self.peaks_wh])
+
     def need(self, prob: P.Problem, j: int, arrival_tick: int) -> DarkNeed | None:
-        """The dark run candidate ``j`` meets a rover arriving at ``arrival_tick`` (None: no dark run left)."""
+        """The dark period candidate ``j`` meets a rover arriving at ``arrival_tick`` (None: no dark period left).
+
+        A dark period runs from its first dark step until the battery is paid back (:func:`dark_periods`),
+        so dark runs split by a glimmer of Sun too weak to recharge count as one."""
         k = (prob.k0_tick + int(arrival_tick)) // prob.ticks_per_step
         s, e = self.starts[j], self.ends[j]
-        i = int(np.searchsorted(e, k, side="right"))  # first run ending after k
+        i = int(np.searchsorted(e, k, side="right"))  # first period ending after k
         if i >= s.size:
             return None
         a, b = int(s[i]), int(e[i])
-        step_h = prob.ticks_per_step * prob.tick_s / 3600.0
-        from_step = max(a, k)
-        need = (b - from_step) * step_h * self.hib_w / prob.eta_d
+        need = float(self.peaks_wh[j][i])
         avail = prob.dmax_j / 3600.0 - self.margin_wh
-        whole = (b - a) * step_h * self.hib_w / prob.eta_d
-        return DarkNeed(j, a, b, (b - a) * step_h, need, whole, avail, b < prob.n_steps)
+        return DarkNeed(j, a, b, float(self.dark_h[j][i]), need, need, avail, b < prob.n_steps)
 
-    def acceptable(self, prob: P.Problem, j: int, depart_tick: int, cell: int) -> bool:
+    def acceptable(self, prob: P.Problem, j: int, depart_tick: int, cell: int, d_j: float = 0.0) -> bool:
         """True when candidate ``j``, reached from ``cell`` leaving at ``depart_tick`` (static drive time plus
-        the margin), survives the dark run it is in or that comes next, with the energy margin."""
+        the margin) with ``d_j`` J below a full battery, survives the dark period it meets, with the energy
+        margin: the drive (at ``drive_w``) adds to the deficit, standing by at the haven until its dark period
+        pays it back as far as the light there allows (charging capped at full is not modelled: conservative
+        only in that the credit is the net over the wait)."""
         tt = self.to_haven_ticks[j, cell]
         if not np.isfinite(tt):
             return False
@@ -279,15 +292,19 @@ class HavenIndex:
         k_arr = (prob.k0_tick + arrive) // prob.ticks_per_step
         if k_arr >= nd.start_step and tt > 0:
             return False  # it would have to arrive in the dark: leave earlier
-        return nd.survives
+        d_arr = d_j + tt * prob.tick_s * self.drive_w / prob.eta_d
+        if self.net_cum_j and d_arr > 0:
+            c = self.net_cum_j[j]
+            d_arr = max(d_arr - (c[nd.start_step] - c[min(k_arr, nd.start_step)]), 0.0)
+        return nd.need_wh * 3600.0 + d_arr <= prob.dmax_j - self.margin_wh * 3600.0
 
-    def leave_by_ok(self, prob: P.Problem, cell: int, depart_tick: int) -> int:
-        """Index of the first candidate acceptable when leaving ``cell`` at ``depart_tick``, or -1.
-
-        When drives need the Earth in view (``prob.drive_requires_earth``) the departure waits for it."""
+    def leave_by_ok(self, prob: P.Problem, cell: int, depart_tick: int, d_j: float = 0.0) -> int:
+        """Index of the first candidate acceptable when leaving ``cell`` at ``depart_tick`` with ``d_j`` J
+        below a full battery, or -1. When drives need the Earth in view (``prob.drive_requires_earth``) the
+        departure waits for it."""
         depart_tick = earliest_departure(prob, cell, depart_tick)
         for j in range(self.cells.size):
-            if self.acceptable(prob, j, depart_tick, cell):
+            if self.acceptable(prob, j, depart_tick, cell, d_j):
                 return j
         return -1
 
@@ -337,12 +354,58 @@ def haven_index(prob: P.Problem, rover: RoverParams, *, max_count: int = 12, min
     rows, cols = pick_separated(score.reshape(prob.ny, prob.nx), ok.reshape(prob.ny, prob.nx), prob.pixel_m,
                                 max_count, min_separation_m)
     cells = (rows * prob.nx + cols).astype(np.int64)
-    starts, ends = [], []
+    starts, ends, peaks, dark_h = [], [], [], []
     tt = np.full((cells.size, ncell), np.inf)
+    hib = hibernate_w(rover)
     for i, c in enumerate(cells):
-        s, e = dark_runs(prob.sun[:, c], prob.dark_u8)
+        s, e, pk, dh = dark_periods(prob, int(c), hib)
         starts.append(s)
         ends.append(e)
+        peaks.append(pk)
+        dark_h.append(dh)
         tt[i] = P.heuristic_ticks(prob, int(c))
-    return HavenIndex(cells, tuple(starts), tuple(ends), tt, hibernate_w(rover), float(margin_wh),
-                      int(math.ceil(margin_h * 3600.0 / prob.tick_s)), longest[cells] if cells.size else np.zeros(0))
+    step_s = prob.ticks_per_step * prob.tick_s
+    lit_load = prob.wait_load_w + prob.heater_w[2]
+    cums = []
+    for c in cells:
+        f = prob.sun[:, c].astype(float)
+        net = np.where(f > prob.dark_u8, prob.panel_wait_w * f / 255.0 - lit_load, -hib)
+        gain = np.where(net >= 0, prob.eta_c * net, net / prob.eta_d) * step_s
+        cums.append(np.concatenate([[0.0], np.cumsum(gain)]))
+    return HavenIndex(cells, tuple(starts), tuple(ends), tt, hib, float(margin_wh),
+                      int(math.ceil(margin_h * 3600.0 / prob.tick_s)), longest[cells] if cells.size else np.zeros(0),
+                      tuple(peaks), tuple(dark_h), tuple(cums), float(rover.loads.drive_w + prob.heater_w[1]))
+
+
+def dark_periods(prob: P.Problem, cell: int, hib_w: float):
+    """The dark periods of ``cell`` as a parked rover lives them: from a full battery at the first dark step,
+    hibernating in the dark (``hib_w``) and standing by in the light (standby load plus the lit heaters, the
+    array turned to the Sun, as :func:`park`), until the battery is full again.
+
+    Returns (start steps, end steps, peak energy taken from the battery in Wh, dark hours), one entry per
+    period; a period cut by the series' end ends at ``n_steps``. Dark runs split by a glimmer of Sun too weak
+    to pay the battery back are one period here (on Site01 a 2 h glimmer at 0.4 % of the disk splits a 107 h
+    night in two)."""
+    step_s = prob.ticks_per_step * prob.tick_s
+    lit_load = prob.wait_load_w + prob.heater_w[2]
+    col = prob.sun[:, cell]
+    starts, ends, peaks, dark = [], [], [], []
+    inside, D, peak, nd, a = False, 0.0, 0.0, 0, 0
+    for k in range(prob.n_steps):
+        f = int(col[k])
+        lit = f > prob.dark_u8
+        if not inside:
+            if lit:
+                continue
+            inside, D, peak, nd, a = True, 0.0, 0.0, 0, k
+        net = prob.panel_wait_w[k] * f / 255.0 - lit_load if lit else -hib_w
+        D = max(D - prob.eta_c * net * step_s, 0.0) if net >= 0 else D - net * step_s / prob.eta_d
+        nd += 0 if lit else 1
+        peak = max(peak, D)
+        if lit and D <= 0.0:
+            starts.append(a), ends.append(k + 1), peaks.append(peak / 3600.0), dark.append(nd * step_s / 3600.0)
+            inside = False
+    if inside:
+        starts.append(a), ends.append(prob.n_steps), peaks.append(peak / 3600.0), dark.append(nd * step_s / 3600.0)
+    return (np.asarray(starts, np.int64), np.asarray(ends, np.int64), np.asarray(peaks, float),
+            np.asarray(dark, float))

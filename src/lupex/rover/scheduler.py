@@ -47,7 +47,7 @@ communication only when the Earth is visible. A violation raises
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -113,9 +113,10 @@ def _stop_steps(prob: P.Problem, rover: RoverParams, cell: int, t: int, d_j: flo
     dark = prob.sun[:, cell] <= prob.dark_u8
     # headroom (J below a full battery) the rover needs at the start of step k, standing by in lit steps
     # (net of the panels) and hibernating in dark ones, backward passes with charging capped at full:
-    # ``leave``: through the lit steps until the next dark run; ``ep``: at a dark step, through the rest of
-    # the dark run and the lit stretch after it (weak light may not pay for standby); ``res``: at a lit step,
-    # through the next dark run and the lit stretch after it; ``nd``: ``ep`` at the start of the next dark run
+    # ``leave``: through the lit steps until the next dark run; ``res``: staying here from step k on
+    # (R[k] = max(use_k + R[k+1], 0): a dark run, the weak light after it and any dark run a glimmer too weak
+    # to pay the battery back leads into); ``ep``: ``res`` at a dark step; ``nd``: ``res`` at the start of
+    # the next dark run
     leave = np.zeros(prob.n_steps + 1)
     ep = np.zeros(prob.n_steps + 1)
     res = np.zeros(prob.n_steps + 1)
@@ -126,14 +127,13 @@ def _stop_steps(prob: P.Problem, rover: RoverParams, cell: int, t: int, d_j: flo
         net = -hib if dark[k] else prob.panel_wait_w[k] * prob.sun[k, cell] / 255.0 - lit_load
         use = -prob.eta_c * net * step_s if net >= 0 else -net * step_s / prob.eta_d
         nxt_dark = k + 1 < prob.n_steps and dark[k + 1]
+        res[k] = max(use + res[k + 1], 0.0)
         if dark[k]:
-            ep[k] = max(use + ep[k + 1], 0.0)
-            res[k] = ep[k]
-            nd[k] = ep[k]
+            ep[k] = res[k]
+            nd[k] = res[k]
         else:
             leave[k] = max(use + (0.0 if nxt_dark else leave[k + 1]), 0.0)
             ep[k] = leave[k]
-            res[k] = max(use + (ep[k + 1] if nxt_dark else res[k + 1]), 0.0)
             nd[k] = nd[k + 1]
     heat_max = sum(n.heater_max_w for n in (rover.thermal.electronics, rover.thermal.battery))
     margin_j = idx.margin_wh * 3600.0 if idx is not None else 0.0
@@ -168,8 +168,12 @@ def _stop_steps(prob: P.Problem, rover: RoverParams, cell: int, t: int, d_j: flo
             # survived (not a haven) only the lit steps until the next dark run: the rover leaves before the dark
             haven_here = nd[k + 1] <= prob.dmax_j - margin_j
             reserve = res[k + 1] if haven_here else leave[k + 1]
-            if idx is not None and not haven_here and idx.leave_by_ok(prob, cell, b) < 0:
-                break  # leave now: later, no haven could be reached before its dark period
+            sb = sol - lit_load
+            d_sb = max(D - prob.eta_c * sb * dt, 0.0) if sb >= 0 else D - sb * dt / prob.eta_d
+            if idx is not None and not haven_here and idx.leave_by_ok(prob, cell, b, d_sb) < 0:
+                break  # leave now: later, no haven could be reached (and survived) before its dark period
+            if idx is not None and haven_here and D + res[k] > prob.dmax_j - margin_j and D > 0:
+                break  # a haven from a full battery, but not from this one (weak light ahead): leave while lit
             mode, load = "standby", prob.wait_load_w + prob.heater_w[2]
             cands = ([pending[0][0]] if pending else []) + (["communicate"] if prob.earth[k, cell] >= prob.earth_u8 else [])
             for j, m in enumerate(cands):
@@ -179,7 +183,9 @@ def _stop_steps(prob: P.Problem, rover: RoverParams, cell: int, t: int, d_j: flo
                 dd = (bb - a) * prob.tick_s
                 D2 = max(D - prob.eta_c * net * dd, 0.0) if net >= 0 else D - net * dd / prob.eta_d
                 # margin: the heaters at full power for the activity (the warm-up after a cold night)
-                if D2 + reserve + heat_max * dd / prob.eta_d <= prob.dmax_j:
+                if D2 + reserve + heat_max * dd / prob.eta_d <= prob.dmax_j and (
+                        idx is None or haven_here
+                        or idx.leave_by_ok(prob, cell, bb, D2 + heat_max * dd / prob.eta_d) >= 0):
                     mode, load, b, dt = m, ld, bb, dd
                     if j == 0 and pending:
                         pending[0][1] -= bb - a
@@ -205,7 +211,7 @@ def _dark_work(prob, rover, idx, cell, a, b, D, pending, heat_max, margin_j):
     bb = min(b, a + pending[0][1])
     dd = (bb - a) * prob.tick_s
     ld = rover.loads.of(m) + P.heater_power_w(rover, rover.loads.of(m), False)
-    j = idx.leave_by_ok(prob, cell, bb)
+    j = idx.leave_by_ok(prob, cell, bb, D + (ld + heat_max) * dd / prob.eta_d)
     if j < 0:
         return None
     egress_j = idx.to_haven_ticks[j, cell] * prob.tick_s * (rover.loads.drive_w + prob.heater_w[1]) / prob.eta_d
@@ -337,6 +343,7 @@ class _Ctx:
     light: object
     idx: object
     t_end: int
+    periods: dict = field(default_factory=dict)   # cell -> havens.dark_periods(...) of goals looked at
 
 
 def _clip(segs, t_end):
@@ -355,12 +362,13 @@ def _spot_survives(ctx, cell, tick, D):
     k = (prob.k0_tick + tick) // prob.ticks_per_step
     if k >= prob.n_steps:
         return True
-    s, e = H.dark_runs(prob.sun[k:, cell], prob.dark_u8)
-    if not s.size:
+    if cell not in ctx.periods:
+        ctx.periods[cell] = H.dark_periods(prob, cell, idx.hib_w)
+    s, e, peak_wh, _ = ctx.periods[cell]
+    i = int(np.searchsorted(e, k, side="right"))
+    if i >= s.size:
         return True
-    step_h = prob.ticks_per_step * prob.tick_s / 3600.0
-    need = (e[0] - s[0]) * step_h * idx.hib_w / prob.eta_d * 3600.0
-    return need + (D if s[0] == 0 else 0.0) <= prob.dmax_j - idx.margin_wh * 3600.0
+    return peak_wh[i] * 3600.0 + (D if s[i] <= k else 0.0) <= prob.dmax_j - idx.margin_wh * 3600.0
 
 
 def _wait_for_earth(ctx, cell, t, D, segs, wait_h):
@@ -390,7 +398,7 @@ def _before_leg(ctx, cell, gcell, t, D, segs, tries: int = 12):
         if t >= ctx.t_end or not np.isfinite(h_goal[cell]):
             return cell, t, D
         arrive = int(t + h_goal[cell])
-        if _spot_survives(ctx, gcell, arrive, 0.0) or idx.leave_by_ok(prob, gcell, arrive + prob.ticks_per_step) >= 0:
+        if _spot_survives(ctx, gcell, arrive, 0.0) or idx.leave_by_ok(prob, gcell, arrive + prob.ticks_per_step, D) >= 0:
             return cell, t, D
         cell2, t2, D2 = _retreat(ctx, cell, t, D, segs, back_to=None)
         if t2 <= t:
@@ -417,7 +425,7 @@ def _retreat(ctx, cell, t, D, segs, back_to):
     margin_j = idx.margin_wh * 3600.0 if idx is not None else 0.0
     if idx is not None:
         order = idx.order_from(cell)
-        good = [j for j in order if idx.acceptable(prob, int(j), t, cell)]
+        good = [j for j in order if idx.acceptable(prob, int(j), t, cell, D)]
         order = good + [j for j in order if j not in set(good)][:RETREAT_FALLBACKS]
         cand = [int(idx.cells[j]) for j in order]
     else:
