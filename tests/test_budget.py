@@ -201,6 +201,31 @@ def test_budget_flies_the_monte_carlo_descent_quantile():
     assert "landing Monte Carlo" in b.descent_line() and "99 %" in b.descent_line()
 
 
+def test_monte_carlo_flies_the_budgets_lander_whatever_the_descent():
+    """lander_at_pdi: the launch mass is fixed, so the lander's PDI mass cannot depend on the descent's delta-v.
+    Invariant checked: the budget flown with a Monte Carlo descent from that lander (any delta-v quantile) has
+    the same mass at PDI, to rounding, so the descent line names one lander; its propellant limit is the mass
+    above the lander stage's dry mass (a mass balance against size_stages)."""
+    from lupex.landing.descent import DescentConfig, Vehicle
+    from lupex.mission.budget import descent_from_monte_carlo, lander_at_pdi
+
+    p = BudgetParams()
+    v = lander_at_pdi(p, Vehicle(), DescentConfig())
+    assert v.wet_mass_kg != pytest.approx(Vehicle().wet_mass_kg, rel=1e-3)   # not the [lander_vehicle] default
+    for centre in (1900.0, 2200.0, 2500.0):
+        d = descent_from_monte_carlo(_runs_from_dv(np.linspace(centre - 50, centre + 50, 101), v.wet_mass_kg,
+                                                   v.isp_s), v, DescentConfig(), 0.99)
+        b = launch_to_landing_budget(p, d)
+        row = b.table[b.table.phase.str.startswith("Powered descent")]
+        assert row["mass_before_kg"].iloc[0] == pytest.approx(v.wet_mass_kg, rel=1e-9)   # same burns before PDI
+        # dry mass within 5 %: tanks scale with the propellant loaded (tank_ratio 0.10 of +-300 kg, plus growth)
+        assert v.dry_mass_kg == pytest.approx(b.stages["lander"]["dry_kg"], rel=0.05)
+        assert "flew this lander" in b.descent_line()
+    # a configured vehicle of another mass is named as such
+    d = descent_from_monte_carlo(_runs_from_dv([2200.0], 2800.0, 315.0), Vehicle(), DescentConfig(), 0.99)
+    assert "flew a 2,800 kg lander" in launch_to_landing_budget(p, d).descent_line()
+
+
 def test_issue_numbers_do_not_fit_the_old_budget():
     """The issue's numbers (Monte Carlo mean 1,429 kg, max 1,475 kg from the 2,800 kg / 315 s lander) are more
     delta-v than the analytic descent the budget used to carry: flying the Monte Carlo's own descent costs payload."""

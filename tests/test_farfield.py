@@ -197,6 +197,18 @@ def test_combined_is_max_of_near_and_far(dems, far_cube):
     assert np.array_equal(horizons_with_far_field(site, None, N_AZ, observer_height_m=2.0, az_indices=azs), near)
 
 
+def test_culling_bound_never_falls_below_the_far_field(dems, far_cube):
+    """Cells whose cube value is above their block's bound on the far field are skipped (farfield._CULL_BLOCK).
+
+    Folding into a cube set just below the far field itself (1e-3 deg) skips a cell only where that bound lies
+    below the cell's far-field horizon, which would leave the cell 1e-3 deg short: so the fold must give the
+    far-field cube back exactly, at every cell of every azimuth."""
+    site, cap = dems
+    below = np.where(far_cube > -90.0, far_cube - np.float32(1e-3), far_cube)
+    got = far_field_horizons(site, [cap], N_AZ, observer_height_m=2.0, out=below.copy())
+    assert np.array_equal(got, far_cube)
+
+
 def test_shorter_reach_never_raises_the_horizon(dems, far_cube):
     site, cap = dems
     short = far_field_horizons(site, [cap], N_AZ, observer_height_m=2.0, max_distance_m=25e3, az_indices=[2, 6])

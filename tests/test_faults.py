@@ -201,7 +201,7 @@ def small_tmpfs(tmp_path):
     mnt.mkdir()
     if os.geteuid() != 0 or shutil.which("mount") is None:
         pytest.skip("mounting a tmpfs needs root")
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mnt)], capture_output=True)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256m", "tmpfs", str(mnt)], capture_output=True)
     if r.returncode:
         pytest.skip(f"cannot mount a tmpfs here: {r.stderr.decode().strip()}")
     yield mnt
@@ -209,9 +209,22 @@ def small_tmpfs(tmp_path):
 
 
 def test_full_disk_exits_2_and_leaves_nothing_that_looks_complete(small_tmpfs):
-    """3 MB fill up at the survey's NetCDF (HDF5 used to segfault at exit there: status 139)."""
+    """The disk fills up mid-run (a file takes the tmpfs's last bytes once the run has started, after the
+    disk estimate let it in): HDF5 used to segfault at exit there (status 139)."""
     final = small_tmpfs / "x"
     p = lupex("run", "--out", final, *QUICK)
+    marker = final.with_name("x.partial") / "config.toml"
+    t0 = time.monotonic()
+    while not marker.exists():
+        assert p.poll() is None, p.communicate()
+        assert time.monotonic() - t0 < 180, "the run did not start"
+        time.sleep(0.02)
+    with open(small_tmpfs / "filler", "wb", buffering=0) as fh:  # the disk is full from here on
+        try:
+            while True:
+                fh.write(b"\0" * (1 << 20))
+        except OSError:
+            pass
     out, err = p.communicate(timeout=300)
     assert p.returncode == 2 and one_line(err) and "no space left" in err.lower(), (p.returncode, err)
     assert not final.exists()

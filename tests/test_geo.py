@@ -5,7 +5,7 @@ import pytest
 import xarray as xr
 
 from lupex.errors import InputError
-from lupex.terrain.geo import grid_north_azimuth_deg, lonlat_grid, pixel_size_m, xy_from_lonlat
+from lupex.terrain.geo import cell_of, grid_north_azimuth_deg, lonlat_grid, pixel_size_m, xy_from_lonlat
 
 R = 1_737_400.0
 
@@ -49,3 +49,25 @@ def test_pixel_checks():
     irregular = da.assign_coords(x=np.r_[da.x.values[:-1], da.x.values[-1] + 7])
     with pytest.raises(InputError, match="irregular"):
         pixel_size_m(irregular)
+
+
+def test_cell_of_is_the_nearest_cell_centre():
+    """Against brute force: the cell whose centre is nearest by Euclidean distance (points off the cell
+    boundaries); a point one metre past the outer half pixel is outside; a tie goes to the even index."""
+    da = _grid(n=9, px=20.0, x0=1_000.0, y0=-3_000.0)
+    rng = np.random.default_rng(5)
+    x, y = da.x.values, da.y.values
+    pts = np.column_stack([rng.uniform(x.min() - 9.9, x.max() + 9.9, 200), rng.uniform(y.min() - 9.9, y.max() + 9.9, 200)])
+    xx, yy = np.meshgrid(x, y)
+    d2 = (xx.ravel()[None, :] - pts[:, :1]) ** 2 + (yy.ravel()[None, :] - pts[:, 1:]) ** 2
+    want_r, want_c = np.unravel_index(np.argmin(d2, axis=1), xx.shape)
+    row, col = cell_of(da, pts)
+    np.testing.assert_array_equal(row, want_r)
+    np.testing.assert_array_equal(col, want_c)
+    r, c = cell_of(da, pts[0])
+    assert isinstance(r, int) and (r, c) == (want_r[0], want_c[0])
+    assert cell_of(da, (x[0] + 10.0, y[0]))[1] == 0 and cell_of(da, (x[0] + 30.0, y[0]))[1] == 2  # half to even
+    with pytest.raises(InputError, match="outside the DEM"):
+        cell_of(da, (x.max() + 11.0, y[0]), "rover start")
+    with pytest.raises(InputError, match="finite"):
+        cell_of(da, (np.nan, y[0]))

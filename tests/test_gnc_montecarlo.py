@@ -113,8 +113,9 @@ def test_monte_carlo_rows_carry_the_offset_from_the_aim_point(df):
 
 
 def test_figures_are_png(site, df):
-    for png in (mc.fig_landing_scatter(df, site.dem, TARGET), mc.fig_nav_error_vs_altitude(df),
-                mc.fig_touchdown_velocity(df)):
+    from lupex.report.landing import fig_landing_scatter, fig_nav_error_vs_altitude, fig_touchdown_velocity
+
+    for png in (fig_landing_scatter(df, site.dem, TARGET), fig_nav_error_vs_altitude(df), fig_touchdown_velocity(df)):
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 2000
     t = mc.nav_error_table(df)
     assert list(t.columns) == ["altitude_m", "median_m", "p90_m", "p99_m"] and len(t) > 3

@@ -148,7 +148,9 @@ def test_outputs_geojson_and_pngs():
     assert len(pts) == len(p.times) and pts[0]["properties"]["time"].endswith("Z")
     lat = np.array([f["geometry"]["coordinates"][1] for f in pts])
     assert np.all(lat < -89.0)  # on the lunar sphere near the south pole
-    for png in (P.plan_map_png(p, dem), P.plan_profile_png(p)):
+    from lupex.report.rover import plan_map_png, plan_profile_png
+
+    for png in (plan_map_png(p, dem), plan_profile_png(p)):
         assert png[:8] == b"\x89PNG\r\n\x1a\n"
     df = p.to_dataframe()
     assert len(df) == len(p.times) and {"soc", "electronics_k", "shadow_h"} <= set(df.columns)

@@ -8,9 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lupex.constants import AU_M
 from lupex.errors import InputError
 from lupex.rover import power
-from lupex.rover.vehicle import AU_M, BatteryParams, PanelParams, RoverParams
+from lupex.rover.vehicle import BatteryParams, PanelParams, RoverParams
 
 P = RoverParams()
 

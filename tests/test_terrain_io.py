@@ -125,21 +125,21 @@ def test_failed_write_leaves_no_file(tmp_path, monkeypatch):
     dem = _dem(8, 6)
     target = tmp_path / "out.tif"
     target.write_bytes(b"old")
-    real_open = rasterio.open
+    real_write = Path.write_bytes
 
-    def broken_open(path, mode="r", **kw):
-        if mode == "w":
-            real_open(path, mode, **kw).close()  # the temporary file exists now...
-            raise RuntimeError("disk went away")  # ...and the write fails half-way
-        return real_open(path, mode, **kw)
+    def broken_write(self, data):  # the GeoTIFF is built in memory, then written as bytes
+        if self.name.endswith(".tif"):
+            real_write(self, data[: len(data) // 2])  # half the temporary file is on disk...
+            raise OSError(5, "disk went away")  # ...and the write fails (EIO)
+        return real_write(self, data)
 
-    monkeypatch.setattr(rasterio, "open", broken_open)
-    with pytest.raises(RuntimeError):
+    monkeypatch.setattr(Path, "write_bytes", broken_write)
+    with pytest.raises(OSError):
         write_geotiff(dem, target)
     assert target.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.tif"]
     target.unlink()
-    with pytest.raises(RuntimeError):
+    with pytest.raises(OSError):
         write_geotiff(dem, target)
     assert list(tmp_path.iterdir()) == []
 

@@ -137,6 +137,15 @@ def test_water_found():
     assert V.water_verdict(fake_campaign(0.25)).status == V.AT_RISK
     assert V.water_verdict(fake_campaign(0.75)).status == V.PASS
     assert V.water_verdict(fake_campaign(0.75, true_cells=0)).status == V.FAIL
+    # a plan with no survivable timeline never scores as if it flew, however good its drills look
+    v = V.water_verdict(fake_campaign(0.75, timeline=False))
+    assert v.status == V.FAIL and "cannot be flown" in v.binding_constraint and v.measured.startswith("not flown")
+    # drill sites its timeline never reaches put the water at risk
+    c = fake_campaign(0.75)
+    c.plans["strategy"].goals = pd.DataFrame({"name": ["waypoint 1", "drill 1", "drill 2"],
+                                              "arrival_utc": ["2027-02-01", "2027-02-05", ""]})
+    v = V.water_verdict(c)
+    assert v.status == V.AT_RISK and "1 of 2 drill sites never reached" in v.binding_constraint
 
 
 def test_six_month_timeline():

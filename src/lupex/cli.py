@@ -44,6 +44,9 @@ def _register_subsystems() -> None:
     landing_commands.register(app)
     rover_commands.register(app)
     mission_commands.register(app)
+    from lupex.ops import commands as ops_commands  # the rover twin on UDP (lupex ops)
+
+    ops_commands.register(app)
 
 # a terminal sets its own width; a log or a pipe gets 160 columns, not Rich's 80, so the verdict table stays readable
 out = Console(width=None if sys.stdout.isatty() else 160)
@@ -127,6 +130,8 @@ def run(
         from lupex.report.summary import console_table
 
         out.print(console_table(result.verdicts))
+    for note in result.notes:  # valid input the site rules out (e.g. no traverse): a finding, exit 0
+        out.print(note, style="bold yellow", markup=False, highlight=False)
 
 
 @app.command()

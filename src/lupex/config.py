@@ -115,6 +115,9 @@ class LandingConfig:
     reference_sun_offset_deg: float = _p(5.0, "deg", "grid-azimuth offset of the Sun that lights the onboard map's "
                                          "reference image from the landing Sun (5 deg ~ 10 h earlier at the pole; 0 = "
                                          "the map rendered for the planned landing hour)")
+    lander_from_budget: bool = _p(True, "-", "fly the launch-to-landing budget's lander: its mass at powered-descent "
+                                  "initiation from the fixed launch mass and the burns before PDI, propellant up to "
+                                  "the lander stage's dry mass (false = [lander_vehicle]'s wet_mass_kg and propellant_kg)")
 
 
 @dataclass(frozen=True)
@@ -395,8 +398,9 @@ def _sync(cfg: Config) -> Config:
     return cfg
 
 
-def merge(cfg: Config, updates: dict[str, Any], origin: str = "config") -> Config:
-    """Return ``cfg`` with ``updates`` (nested ``{table: {key: value}}``) applied and validated."""
+def merge(cfg: Config, updates: dict[str, Any], origin: str = "config", *, check: bool = True) -> Config:
+    """Return ``cfg`` with ``updates`` (nested ``{table: {key: value}}``) applied and validated (the checks
+    across keys only with ``check``: :func:`load` applies every ``--set`` first, then checks them together)."""
     sections = _sections()
     new = {}
     for sec, values in updates.items():
@@ -404,7 +408,8 @@ def merge(cfg: Config, updates: dict[str, Any], origin: str = "config") -> Confi
             raise ConfigError(f"unknown table [{sec}] in {origin}{_suggest(sec, sections)}")
         new[sec] = _merge_obj(getattr(cfg, sec), values, sec, origin)
     out = _sync(dataclasses.replace(cfg, **new))
-    validate(out)
+    if check:
+        validate(out)
     return out
 
 
@@ -460,7 +465,7 @@ def load(path: str | Path | None = None, overrides: list[str] | None = None, bas
                 raise ConfigError(f"--set {key.strip()}: {val.strip()!r} is not a valid TOML value; check its quotes "
                                   "and escapes") from None
             parsed = val.strip()
-        cfg = merge(cfg, _dotted(key.strip(), parsed), origin="--set")
+        cfg = merge(cfg, _dotted(key.strip(), parsed), origin="--set", check=False)
     validate(cfg)
     return cfg
 

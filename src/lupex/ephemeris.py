@@ -28,14 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from lupex.constants import EARTH_RADIUS_M, MOON_RADIUS_M, SUN_RADIUS_M
 from lupex.errors import EphemerisError
-
-MOON_RADIUS_M = 1_737_400.0
-"""IAU 2015 mean lunar radius (Archinal et al. 2018, Celest. Mech. Dyn. Astr. 130:22)."""
-SUN_RADIUS_M = 695_700_000.0
-"""IAU 2015 Resolution B3 nominal solar radius."""
-EARTH_RADIUS_M = 6_378_137.0
-"""Earth's equatorial radius (WGS84), used for the apparent disk of Earth."""
 
 FRAME = "MOON_ME"
 ABCORR = "LT+S"

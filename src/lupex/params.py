@@ -8,7 +8,9 @@ A model's parameters live in a frozen dataclass whose every field is made with
 and why the value is plausible.
 
 Checks raise :class:`lupex.errors.ConfigError` naming the field, so a bad value
-in a config file says which key to fix.
+in a config file says which key to fix. :func:`check_rng` is the one check that a
+model was handed its randomness (an :class:`lupex.errors.InputError`: a caller's
+mistake, not a config key).
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from __future__ import annotations
 import math
 from dataclasses import MISSING, field, fields
 
-from lupex.errors import ConfigError
+import numpy as np
+
+from lupex.errors import ConfigError, InputError
 
 ASSUMED = "assumption"
 
@@ -75,6 +79,18 @@ def check_pair(obj, name: str, *, increasing: bool = False, positive: bool = Fal
         raise ConfigError(f"{_name(obj, name)} must be increasing, [low, high], got {list(v)}")
     if positive and not min(v) > 0:
         raise ConfigError(f"{_name(obj, name)} must hold positive values ({unit_of(obj, name)}), got {list(v)}")
+
+
+def check_rng(rng, name: str = "rng") -> np.random.Generator:
+    """``rng`` itself if it is a ``numpy.random.Generator``; otherwise :class:`InputError` saying how to make one.
+
+    Models never make their own randomness: the caller's entry point splits its seed
+    (``np.random.SeedSequence(seed).spawn(n)``) and hands each model a generator.
+    """
+    if not isinstance(rng, np.random.Generator):
+        raise InputError(f"{name} must be a numpy.random.Generator, e.g. numpy.random.default_rng(seed), "
+                         f"got {type(rng).__name__}: randomness must be explicit")
+    return rng
 
 
 def unit_of(obj, name: str) -> str:

@@ -40,14 +40,15 @@ from typing import Mapping
 import numpy as np
 from scipy.special import voigt_profile
 
+from lupex.constants import BOLTZMANN_J_K as K_B
+from lupex.constants import H2O_MOLECULE_KG as M_H2O_KG
+from lupex.constants import SPEED_OF_LIGHT_M_S as C_M_S
 from lupex.errors import ConfigError, InputError
 from lupex.instruments.sample import (
-    K_B, M_H2O_KG, Sample, aliquot_ice_factor, aliquot_mass, check_finite_array, require_sample,
-    subsampling_rel_sigma,
+    Sample, aliquot_ice_factor, aliquot_mass, check_finite_array, require_sample, subsampling_rel_sigma,
 )
 from lupex.params import ASSUMED, check_non_negative, check_positive, check_range, param
 
-C_M_S = 299792458.0
 C2_CM_K = 1.4387769          # second radiation constant hc/k, cm K
 P_ATM_PA = 101325.0
 LINE_NU0_CM = 7181.155780

@@ -88,14 +88,13 @@ import numpy as np
 from scipy import constants as sc
 from scipy.optimize import least_squares
 
+from lupex.constants import AU_M, SOLAR_CONSTANT_W_M2
+from lupex.constants import SUN_RADIUS_M as R_SUN_M
 from lupex.errors import ConfigError, InputError
-from lupex.params import ASSUMED, check_pair, check_positive, check_range, param
+from lupex.params import ASSUMED, check_pair, check_positive, check_range, check_rng, param
 
 H_PLANCK, C_LIGHT, K_B = sc.h, sc.c, sc.k
-SOLAR_CONSTANT_W_M2 = 1361.0
 T_SUN_K = 5772.0
-R_SUN_M = 6.957e8
-AU_M = 1.495978707e11
 BAND_CENTRE_UM = 2.82                # peak of the MORB D38A ESPAT slope spectrum (module docstring)
 SHOULDERS_UM = (2.5, 3.5)
 RANGE_UM = (0.5, 3.6)
@@ -352,8 +351,7 @@ def noise_sigma(wavelength_um, incidence_deg, emission_deg=0.0, params: AlisPara
 def simulate_spectrum(wavelength_um, water_wt_pct, temperature_k, incidence_deg, emission_deg,
                       rng: np.random.Generator, params: AlisParams = AlisParams(), **kw):
     """Noisy radiance spectrum and its per-channel sigma."""
-    if not isinstance(rng, np.random.Generator):
-        raise InputError("pass an explicit numpy.random.Generator as rng")
+    check_rng(rng)
     total = radiance(wavelength_um, water_wt_pct, temperature_k, incidence_deg, emission_deg, params, **kw)[0]
     sig = noise_sigma(wavelength_um, incidence_deg, emission_deg, params)
     return total + sig * rng.standard_normal(total.shape), sig

@@ -47,7 +47,7 @@ from lupex.instruments.sample import (
     APOLLO16_SOIL_OXIDES_WT_PCT, LCROSS_REL_H2O_PCT, MOLAR_MASS_KG_MOL, Exposure, Sample, SampleTruth,
     other_volatiles_mass_per_water_mass, regolith_heat_capacity_j_kg_k, sublimation_loss,
 )
-from lupex.params import ASSUMED, check_non_negative, check_positive, check_range, param
+from lupex.params import ASSUMED, check_non_negative, check_positive, check_range, check_rng, param
 from lupex.subsurface.profile import Column
 
 MAX_DEPTH_M = 1.5  # LUPEX drill reach (docs/REFERENCES.md#lupex-mission)
@@ -187,8 +187,7 @@ def drill(column: Column, top_m: float, bottom_m: float, *, rng: np.random.Gener
 
     Returns ``(sample, record)``; ``sample`` is None when a rock stops the drill above ``top_m``.
     """
-    if not isinstance(rng, np.random.Generator):
-        raise InputError("pass rng=numpy.random.default_rng(seed): randomness must be explicit")
+    check_rng(rng)
     _check_interval(column, top_m, bottom_m, params)
     contacts = rock_contact(column, params)
     stop = min((c[0] for c in contacts if c[2] >= params.rock_stop_radius_m and c[1] > 0), default=np.inf)

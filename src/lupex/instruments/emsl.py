@@ -53,10 +53,10 @@ import numpy as np
 from scipy import constants as sc
 from scipy.optimize import minimize_scalar
 
+from lupex.constants import G_MOON_M_S2
 from lupex.errors import ConfigError, InputError
-from lupex.params import ASSUMED, check_non_negative, check_pair, check_positive, check_range, param
+from lupex.params import ASSUMED, check_non_negative, check_pair, check_positive, check_range, check_rng, param
 
-G_MOON_M_S2 = 1.62
 T_REF_K = 100.0
 DAY_S = 86400.0
 MASS_U = {"He": 4.0026, "Ne": 19.99, "Ar": 39.96, "H2O": 18.015, "N2": 28.013, "CO2": 44.01}
@@ -228,8 +228,7 @@ def simulate_series(species, t_s, temperature_k, distance_m, dwell_s, rng: np.ra
                     n_ref_cm3=None, outgassing: Outgassing = Outgassing(),
                     ion_trap: IonTrapParams = IonTrapParams(), h2o_events=()):
     """Poisson ion counts at the species' m/z for each sample; returns (counts, expected)."""
-    if not isinstance(rng, np.random.Generator):
-        raise InputError("pass an explicit numpy.random.Generator as rng")
+    check_rng(rng)
     t = _times(t_s)
     n = natural_density_cm3(species, temperature_k, t, n_ref_cm3, h2o_events) + \
         contamination_density_cm3(species, t, distance_m, temperature_k, outgassing)

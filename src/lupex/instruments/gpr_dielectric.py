@@ -34,14 +34,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from lupex.constants import GRAIN_DENSITY_KG_M3, ICE_DENSITY_KG_M3
+from lupex.constants import SPEED_OF_LIGHT_M_S as C_M_S
 from lupex.errors import InputError
 
-C_M_S = 299_792_458.0
 OLHOEFT_BASE = 1.919
 ICE_PERMITTIVITY = 3.15
 ICE_LOSS_TANGENT = 1e-4
-ICE_DENSITY_KG_M3 = 917.0
-GRAIN_DENSITY_KG_M3 = 3100.0
 MIXING_RULES = ("log", "crim")
 
 

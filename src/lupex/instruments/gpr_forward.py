@@ -47,7 +47,7 @@ from lupex.instruments.gpr_dielectric import (
     C_M_S, MIXING_RULES, OLHOEFT_BASE, attenuation_np_m, column_dielectric, fresnel_reflection,
     regolith_dielectric,
 )
-from lupex.params import ASSUMED, check_non_negative, check_positive, check_range, param
+from lupex.params import ASSUMED, check_non_negative, check_positive, check_range, check_rng, param
 
 
 _GPR_ASSUMED = f"{ASSUMED}: LUPEX GPR is not described publicly (module docstring)"
@@ -312,8 +312,7 @@ def forward_radargram(columns: Sequence | Callable, positions_m=None, *, rng: np
     rock listed by several columns is rendered once. ``rng`` drives all noise.
     """
     cfg = config or GprConfig()
-    if not isinstance(rng, np.random.Generator):
-        raise InputError("rng must be a numpy.random.Generator, e.g. numpy.random.default_rng(seed)")
+    check_rng(rng)
     cols, p = _resolve_columns(columns, positions_m)
     # unique columns (by identity), grouped by depth grid for vectorised dielectric/arrival computation
     uniq, col_index = {}, np.empty(len(cols), np.int64)

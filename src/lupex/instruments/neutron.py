@@ -104,9 +104,10 @@ from pathlib import Path
 
 import numpy as np
 from scipy.special import betainc, gamma
+from threadpoolctl import threadpool_limits
 
 from lupex.errors import ConfigError, InputError
-from lupex.params import check_non_negative, check_positive, check_range, param
+from lupex.params import check_non_negative, check_positive, check_range, check_rng, param
 
 # leakage radiance ~ cos^beta(theta): the Monte Carlo's escaping neutrons (both channels), fitted over
 # cos theta 0.1-1 (module docstring item 5)
@@ -358,7 +359,16 @@ def smooth_grid(x, y, z, sigma, chi2_per_point, pinned=None):
 
 @lru_cache(maxsize=4)
 def load_table(path: str = "builtin") -> ResponseTable:
-    return ResponseTable.load(BUILTIN_TABLE if path == "builtin" else path)
+    """The response table at ``path`` ("builtin": the package's), smoothed and splined once per process.
+
+    Built on one BLAS thread: the smoothing solves dense normal equations (:func:`smooth_grid`), and
+    OpenBLAS's multi-threaded solve rounds differently from its single-threaded one, so a table built where
+    BLAS had two threads (a run's first survey) and one built under ``threadpool_limits(1)`` (a resumed run's
+    first campaign leg, a Dask worker) differed in the last bits, and every retrieval with them; the GP fits
+    downstream amplified that to ~0.2 % in the lawnmower's hyperparameters after a resume (issue 21).
+    """
+    with threadpool_limits(1, user_api="blas"):  # numpy's OpenBLAS (np.linalg.solve, @), loaded with numpy
+        return ResponseTable.load(BUILTIN_TABLE if path == "builtin" else path)
 
 
 @dataclass(frozen=True)
@@ -642,8 +652,7 @@ def simulate_track_counts(t_edges_s, rover_s_m, ground_edges_m, ground_epi_cps, 
     s = np.asarray(rover_s_m, float)
     if s.shape != t.shape or not np.all(np.isfinite(s)):
         raise InputError("rover_s_m must be finite and have one position per time edge")
-    if not isinstance(rng, np.random.Generator):
-        raise InputError("pass an explicit numpy.random.Generator as rng")
+    check_rng(rng)
     dt = np.diff(t)
     mid = 0.5 * (s[:-1] + s[1:])
     means = []

@@ -93,9 +93,9 @@ from dataclasses import dataclass, field
 import numba as nb
 import numpy as np
 
+from lupex.constants import AVOGADRO_PER_MOL as N_A
 from lupex.errors import InputError
 
-N_A = 6.02214076e23
 BARN_CM2 = 1e-24
 E_2200_EV = 0.0253
 K_B_EV = 8.617333262e-5

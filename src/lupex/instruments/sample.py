@@ -46,16 +46,16 @@ from typing import Mapping
 
 import numpy as np
 
+from lupex.constants import AVOGADRO_PER_MOL as N_A
+from lupex.constants import BOLTZMANN_J_K as K_B
+from lupex.constants import H2O_MOLAR_MASS_KG_MOL
 from lupex.errors import InputError
 
-K_B = 1.380649e-23          # J/K (exact, SI 2019)
 AMU_KG = 1.66053906660e-27  # kg (CODATA 2018)
-N_A = 6.02214076e23         # 1/mol (exact)
-M_H2O_KG = 18.01528e-3 / N_A  # mean molecular mass of water (kg)
 
 #: Molar masses (kg/mol, standard atomic weights) of the volatiles the instruments know.
 MOLAR_MASS_KG_MOL = MappingProxyType({
-    "H2O": 18.01528e-3, "H2": 2.01588e-3, "CO": 28.0101e-3, "CO2": 44.0095e-3,
+    "H2O": H2O_MOLAR_MASS_KG_MOL, "H2": 2.01588e-3, "CO": 28.0101e-3, "CO2": 44.0095e-3,
     "H2S": 34.0809e-3, "NH3": 17.03052e-3, "SO2": 64.0638e-3, "C2H4": 28.0532e-3,
     "CH3OH": 32.04186e-3, "CH4": 16.04246e-3, "OH": 17.00734e-3, "N2": 28.0134e-3,
 })

@@ -48,11 +48,11 @@ def land(
     from lupex.compute import dask_client
     from lupex.config import load, merge, parse_lat_lon
     from lupex.io import write_bytes
-    from lupex.landing import montecarlo as mc
     from lupex.mission.landing_phase import run_landing
     from lupex.mission.rundir import RunDir
     from lupex.mission.site_analysis import load_site
     from lupex.progress import Steps
+    from lupex.report.landing import fig_landing_scatter, fig_nav_error_vs_altitude, fig_touchdown_velocity
     from lupex.terrain.geo import xy_from_lonlat
 
     lat, lon = parse_lat_lon(target, "--target")
@@ -85,9 +85,9 @@ def land(
         with dask_client(cfg.compute.workers, cfg.compute.scheduler) as client:
             res = run_landing(cfg, dem_da, craters, sites, work, client=client, steps=steps,
                               rendered_runs=cfg.landing.rendered_runs)
-        write_bytes(work / "landing_scatter.png", mc.fig_landing_scatter(res.runs, dem_da, res.target_xy))
-        write_bytes(work / "nav_error_vs_altitude.png", mc.fig_nav_error_vs_altitude(res.runs))
-        write_bytes(work / "touchdown_velocity.png", mc.fig_touchdown_velocity(res.runs))
+        write_bytes(work / "landing_scatter.png", fig_landing_scatter(res.runs, dem_da, res.target_xy))
+        write_bytes(work / "nav_error_vs_altitude.png", fig_nav_error_vs_altitude(res.runs))
+        write_bytes(work / "touchdown_velocity.png", fig_touchdown_velocity(res.runs))
         for alt, png, _e, _m in res.frames:
             write_bytes(work / f"frame_{int(alt)}m.png", png)
         log.info("wrote landing_scatter.png, nav_error_vs_altitude.png, touchdown_velocity.png and %d frame PNGs",

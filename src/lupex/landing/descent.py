@@ -46,7 +46,9 @@ from typing import TYPE_CHECKING
 import numba
 import numpy as np
 
-from lupex.ephemeris import MOON_RADIUS_M
+from lupex.constants import G0_M_S2 as G0_MPS2
+from lupex.constants import MOON_RADIUS_M
+from lupex.constants import MU_MOON_M3_S2 as MU_MOON_M3S2
 from lupex.errors import ConfigError, InputError
 from lupex.params import ASSUMED, check_non_negative, check_positive, check_range, param
 
@@ -59,8 +61,6 @@ __all__ = [
     "DescentConfig", "DescentResult", "simulate_descent", "pdi_state",
 ]
 
-MU_MOON_M3S2 = 4.9028e12
-G0_MPS2 = 9.80665
 OMEGA_MOON_RADPS = 2.0 * np.pi / (27.321661 * 86400.0)
 R_M = float(MOON_RADIUS_M)
 

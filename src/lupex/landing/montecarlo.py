@@ -1,4 +1,4 @@
-"""Monte Carlo of powered descents with dispersions, in-process or on Dask; summary tables and figures.
+"""Monte Carlo of powered descents with dispersions, in-process or on Dask; summary tables (``report.landing`` draws them).
 
 Each run draws, from its own ``numpy.random.Generator`` (``SeedSequence(seed).spawn(n_runs)``,
 so a run's result depends only on (seed, index), never on where or in which
@@ -52,8 +52,7 @@ from lupex.landing import sensors as sens
 from lupex.params import ASSUMED, check_non_negative, check_pair, check_range, param
 
 __all__ = ["Dispersions", "run_one", "run_monte_carlo", "summary", "vision_breakdown", "landing_ellipse",
-           "dispersion_ellipse", "ellipse_probability", "ellipse_scale", "fig_landing_scatter",
-           "fig_nav_error_vs_altitude", "fig_touchdown_velocity", "nav_error_table"]
+           "dispersion_ellipse", "ellipse_probability", "ellipse_scale", "nav_error_table"]
 
 
 @dataclass(frozen=True)
@@ -350,91 +349,3 @@ def nav_error_table(df: pd.DataFrame) -> pd.DataFrame:
             e = df[col].dropna()
             rows.append(dict(altitude_m=lv, median_m=e.median(), p90_m=e.quantile(0.9), p99_m=e.quantile(0.99)))
     return pd.DataFrame(rows)
-
-
-# --------------------------------------------------------------------------- figures (PNG bytes)
-
-
-def _png(fig) -> bytes:
-    from lupex.report.figures import png_bytes
-
-    return png_bytes(fig, dpi=110, tight_layout=False, bbox_tight=True)
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def fig_landing_scatter(df: pd.DataFrame, dem=None, target_xy=None, half_width_m: float = 100.0) -> bytes:
-    """Touchdown points, the 3-sigma dispersion ellipse (and the spread with retargets) over a hillshade."""
-    plt = _plt()
-    from matplotlib.patches import Ellipse
-
-    target_xy = target_xy or df.attrs.get("target_xy", (0.0, 0.0))
-    fig, ax = plt.subplots(figsize=(6, 6))
-    if dem is not None:
-        dem = getattr(dem, "dem", dem)
-        sub = dem.sel(x=slice(target_xy[0] - half_width_m, target_xy[0] + half_width_m),
-                      y=slice(target_xy[1] + half_width_m, target_xy[1] - half_width_m))
-        z = sub.values
-        p = float(abs(sub.x[1] - sub.x[0]))
-        gy, gx = np.gradient(z, p)
-        az, el = np.radians(315.0), np.radians(45.0)
-        slope = np.arctan(np.hypot(gx, gy))
-        aspect = np.arctan2(-gx, gy)
-        shade = np.sin(el) * np.cos(slope) + np.cos(el) * np.sin(slope) * np.cos(az - aspect)
-        ax.imshow(shade, cmap="gray", extent=(float(sub.x[0]) - target_xy[0], float(sub.x[-1]) - target_xy[0],
-                                              float(sub.y[-1]) - target_xy[1], float(sub.y[0]) - target_xy[1]))
-    ok = df.success.to_numpy(bool)
-    ax.scatter(df.dx_m[ok], df.dy_m[ok], s=10, c="tab:green", label="success")
-    ax.scatter(df.dx_m[~ok], df.dy_m[~ok], s=18, c="tab:red", marker="x", label="failure")
-    c, a, b, ang = landing_ellipse(df)
-    # the dispersion about the aim point, drawn where an un-retargeted descent lands (target + mean aim offset)
-    ax.add_patch(Ellipse(c, 2 * a, 2 * b, angle=ang, fill=False, color="yellow", lw=2,
-                         label="3-sigma dispersion about the aim point (98.9 %)"))
-    if (df.retarget_m.fillna(0) > 0).any():
-        tc, ta, tb, tang = landing_ellipse(df, about="target")
-        ax.add_patch(Ellipse(tc, 2 * ta, 2 * tb, angle=tang, fill=False, color="orange", lw=1.2, ls="--",
-                             label="touchdown spread incl. hazard retargets"))
-    ax.plot(0, 0, "c+", ms=14, mew=2, label="target")
-    ax.set_xlabel("x - target (m)")
-    ax.set_ylabel("y - target (m)")
-    ax.set_xlim(-half_width_m, half_width_m)
-    ax.set_ylim(-half_width_m, half_width_m)
-    ax.legend(loc="upper right", fontsize=8)
-    ax.set_title(f"Touchdown points ({len(df)} runs)")
-    return _png(fig)
-
-
-def fig_nav_error_vs_altitude(df: pd.DataFrame) -> bytes:
-    """Median and 99th-percentile navigation error vs altitude (log-log)."""
-    plt = _plt()
-    t = nav_error_table(df)
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.loglog(t.altitude_m, t.median_m, "o-", label="median")
-    ax.loglog(t.altitude_m, t.p99_m, "s--", label="99th pct")
-    ax.axhline(3.0, color="gray", ls=":", label="goal at 50 m (3 m)")
-    ax.invert_xaxis()
-    ax.set_xlabel("altitude above terrain (m)")
-    ax.set_ylabel("position error (m)")
-    ax.legend()
-    return _png(fig)
-
-
-def fig_touchdown_velocity(df: pd.DataFrame, limits: _d.TouchdownLimits = _d.TouchdownLimits()) -> bytes:
-    """Histograms of touchdown vertical and horizontal speed with the limits."""
-    plt = _plt()
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(8, 3.5))
-    a1.hist(df.v_vert_mps, bins=20, color="tab:blue")
-    a1.axvline(limits.max_vertical_mps, color="r", ls="--")
-    a1.set_xlabel("vertical speed (m/s)")
-    a2.hist(df.v_horiz_mps, bins=20, color="tab:orange")
-    a2.axvline(limits.max_horizontal_mps, color="r", ls="--")
-    a2.set_xlabel("horizontal speed (m/s)")
-    a1.set_ylabel("runs")
-    return _png(fig)

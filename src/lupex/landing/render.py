@@ -50,6 +50,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from lupex.constants import MOON_RADIUS_M
 from lupex.errors import InputError
 from lupex.landing.camera import Camera
 
@@ -69,7 +70,6 @@ __all__ = [
     "sun_visible_fraction",
 ]
 
-MOON_RADIUS_M = 1_737_400.0
 SUN_ANGULAR_RADIUS_DEG = 0.2665  # 0.533 deg disk at 1 au (docs/REFERENCES.md#polar-sun-geometry: ~0.53 deg)
 N_SHADOW_AZIMUTHS = 1440  # 0.25 deg azimuth grid for the shadow sweep
 

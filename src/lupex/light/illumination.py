@@ -33,6 +33,7 @@ workers with the same kernel and inputs, giving identical numbers.
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 import weakref
@@ -154,10 +155,16 @@ def horizon_store(shape, n_az: int, max_bytes: int, tmpdir=None) -> np.ndarray:
     d = Path(tmpdir) if tmpdir is not None else Path(tempfile.gettempdir())
     d.mkdir(parents=True, exist_ok=True)
     fd, path = tempfile.mkstemp(prefix="lupex-horizon-", suffix=".f32", dir=d)
-    os.close(fd)
     try:
+        # reserve every block now: a memory-mapped page that cannot be backed later (a full disk) kills the
+        # process with SIGBUS, where this raises ENOSPC that the message below explains
+        _reserve(fd, nbytes)
+        os.close(fd)
+        fd = -1
         mm = np.memmap(path, dtype=np.float32, mode="w+", shape=(n_az, ny, nx))
     except OSError as exc:
+        if fd >= 0:
+            os.close(fd)
         os.unlink(path)
         raise InputError(
             f"cannot create a {nbytes / 2**30:.1f} GiB horizon file in {d} ({exc}); "
@@ -165,6 +172,22 @@ def horizon_store(shape, n_az: int, max_bytes: int, tmpdir=None) -> np.ndarray:
         ) from exc
     weakref.finalize(mm, _unlink_quiet, path)
     return mm
+
+
+def _reserve(fd: int, nbytes: int) -> None:
+    """Allocate ``nbytes`` of disk for the open file ``fd`` (posix_fallocate; where the file system cannot,
+    OSError ENOSPC when it has less free than that)."""
+    try:
+        os.posix_fallocate(fd, 0, nbytes)
+        return
+    except AttributeError:  # pragma: no cover (not POSIX)
+        pass
+    except OSError as exc:
+        if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+            raise
+    st = os.fstatvfs(fd)
+    if st.f_bavail * st.f_frsize < nbytes:
+        raise OSError(errno.ENOSPC, "No space left on device")
 
 
 def _unlink_quiet(path) -> None:
@@ -185,19 +208,7 @@ def _nearest_cells(dem, points_xy) -> tuple[np.ndarray, np.ndarray]:
         pts = pts[None, :]
     if pts.ndim != 2 or pts.shape[1] != 2 or not np.all(np.isfinite(pts)):
         raise InputError("points_xy must be finite (x, y) pairs in the DEM's CRS, metres, shape (n, 2)")
-    x = np.asarray(dem["x"].values, float)
-    y = np.asarray(dem["y"].values, float)
-    p = geo.pixel_size_m(dem)
-    col = np.rint((pts[:, 0] - x[0]) / (x[1] - x[0])).astype(int)
-    row = np.rint((pts[:, 1] - y[0]) / (y[1] - y[0])).astype(int)
-    outside = (col < 0) | (col >= x.size) | (row < 0) | (row >= y.size)
-    if outside.any():
-        i = int(np.argmax(outside))
-        raise InputError(
-            f"point ({pts[i, 0]:.1f}, {pts[i, 1]:.1f}) is outside the DEM "
-            f"(x {x.min() - p / 2:.1f}..{x.max() + p / 2:.1f}, y {y.min() - p / 2:.1f}..{y.max() + p / 2:.1f})"
-        )
-    return row, col
+    return geo.cell_of(dem, pts, "point")
 
 
 def _horizon_at(hcol: np.ndarray, az_deg: np.ndarray) -> np.ndarray:

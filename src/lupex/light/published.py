@@ -16,8 +16,14 @@ run cheaper versions). Sources (entries of the project's reference list):
   illuminated place, 86 % of the year, near Shackleton's rim at 88.74 S
   124.5 E. Lit = any part of the Sun (``sunlit_time_pct``) and disk-fraction
   both reported.
+* Gläser et al. 2018 at the surface: the six sites of both poles average 69.5-82.9 % at 0 m, the
+  highest on Whipple's rim in the north, so the south ridge's surface value lies in [69.5, 82.9) %
+  (the per-site value is in the paper's table, which we could not read; the abstract gives the range).
 * Mazarico et al. 2011 (docs/REFERENCES.md#mazarico2011): 240 m LOLA DEMs; permanently shadowed
-  area 16,055 km^2 in the south (illumination computed poleward of 80 S).
+  area 16,055 km^2 in the south (illumination computed poleward of 80 S). Their table of named
+  highly lit points could not be read (only the abstract is at hand); public code that cites the
+  paper quotes its south "Point 001" at 89.45 S 222.69 E with 89.0 % average illumination at the
+  surface (docs/REFERENCES.md#mazarico2011-point001, second-hand and unverified).
 
 Horizons: the site DEM's sweep (:mod:`lupex.light.horizon`) raised by the far
 field of the regional DEM where one is given, or a ray march on the 240 m cap
@@ -40,7 +46,7 @@ from lupex.light.points import point_statistics
 from lupex.terrain.geo import lonlat_from_xy, xy_from_lonlat
 from lupex.terrain.io import read_dem
 
-__all__ = ["Comparison", "bussey2010_best_point", "mazarico2011_psr_area"]
+__all__ = ["Comparison", "bussey2010_best_point", "mazarico2011_point", "mazarico2011_psr_area"]
 
 BUSSEY2010_POINT = (-88.74, 124.5)  # lat, lon (deg, planetocentric east)
 BUSSEY2010_PCT = 86.0
@@ -49,6 +55,9 @@ GLASER2014_2M_PCT = 92.27
 GLASER2014_10M_PCT = 95.65
 GLASER2014_DARK_DAYS = (3.0, 5.0)
 GLASER2018_2M_RIDGE_PCT = 88.0
+GLASER2018_SURFACE_RANGE_PCT = (69.5, 82.9)  # all six sites at 0 m; the top one is in the north
+MAZARICO2011_POINT = (-89.45, 222.69)  # lat, lon (deg); second-hand, see the module docstring
+MAZARICO2011_POINT_PCT = 89.0
 
 
 @dataclass(frozen=True)
@@ -112,6 +121,36 @@ def mazarico2011_psr_area(light_stats, *, max_radius_m: float | None = None) -> 
                    f"ours poleward of {lat_edge:.1f} S only (the cap's inscribed circle, {r_max / 1e3:.0f} km), "
                    f"never lit over {span}; theirs poleward of 80 S")
     return c, {"lat_edge_deg": lat_edge, "radius_m": r_max}
+
+
+def mazarico2011_point(cap, site=None, site_cube=None, *, start: str = "2017-01-01T00:00:00",
+                       stop: str = "2037-01-01T00:00:00", step_h: float = 1.0, n_azimuths: int = 360,
+                       step_px: float = 0.5) -> tuple[Comparison, dict]:
+    """Mean visible fraction of the solar disk (%) at the surface at Mazarico et al. 2011's south "Point 001"
+    (second-hand location and value, see the module docstring), on the 240 m cap as they used it (ray march on
+    the cap, which reaches >= 150 km around the point), over ``start``..``stop`` (default a whole 18.6-year
+    precession cycle, as the paper's own period is not at hand; a full cycle's mean barely depends on where it
+    starts). With ``site``/``site_cube`` (a site DEM and its 0 m horizons, e.g. with the far field) the same
+    coordinates are also read on the finer DEM."""
+    lat0, lon0 = MAZARICO2011_POINT
+    times = _times(start, stop, step_h)
+    xy = np.array([[float(v) for v in xy_from_lonlat(cap, lon0, lat0)]])
+    rows, cols = _nearest_cells(cap, xy)
+    h = _bruteforce_columns(cap, rows, cols, n_azimuths, 0.0, step_px=step_px)
+    at = point_statistics(cap, xy, times, horizon_columns=h).iloc[0]
+    extra = {"cap": at.to_dict()}
+    note = ""
+    if site is not None and site_cube is not None:
+        sxy = np.array([[float(v) for v in xy_from_lonlat(site, lon0, lat0)]])
+        fine = point_statistics(site, sxy, times, horizon_cube=site_cube).iloc[0]
+        extra["site"] = fine.to_dict()
+        note = f"; the same coordinates on the site DEM read {fine['illumination_pct']:.1f} %"
+    c = Comparison("Mazarico et al. 2011: south Point 001 (second-hand), surface", MAZARICO2011_POINT_PCT,
+                   float(at["illumination_pct"]), "%",
+                   f"{-lat0:.2f} S {lon0:.2f} E at 0 m on the 240 m LOLA cap, {start[:10]}..{stop[:10]}, "
+                   f"{step_h:g} h steps, {n_azimuths} azimuths; sunlit (any part) {at['sunlit_time_pct']:.1f} %, "
+                   f"longest darkness {at['longest_darkness_h']:.0f} h{note}")
+    return c, extra
 
 
 def bussey2010_best_pair(dem_map, stats, cap, *, candidates: int = 30, max_separation_m: float = 10_000.0,
@@ -207,9 +246,16 @@ def main(data_dir: str) -> list[Comparison]:  # pragma: no cover - the full-reso
 
 
 def glaser_rows(d, cap, *, n_azimuths: int = 360, far_field: bool = True) -> list[Comparison]:
-    """Gläser et al. 2014 (2 m, 10 m, 19 years) and 2018 (2 m, 2017-2037) on Site01 at 20 m."""
+    """Gläser et al. 2014 (2 m, 10 m, 19 years) and 2018 (0 m, 2 m, 2017-2037) on Site01 at 20 m; Mazarico et al.
+    2011's Point 001 (on the cap, and read on Site01)."""
     site = read_dem(d / "lola_site01_connecting_ridge_20m.tif")
-    out = []
+    cube0 = site_horizons(site, [cap] if far_field else [], 0.0, n_azimuths)
+    lo, hi = GLASER2018_SURFACE_RANGE_PCT
+    name = f"Gläser et al. 2018: connecting ridge at the surface, 2017-2037 (all sites {lo:g}-{hi:g} %)"
+    out = [glaser_ridge(site, cube0, 0.0, published=hi, start="2017-01-01T00:00:00", stop="2037-01-01T00:00:00",
+                        name=name)[0],
+           mazarico2011_point(cap, site, cube0)[0]]
+    del cube0
     for h, pub, label in ((2.0, GLASER2014_2M_PCT, "2 m"), (10.0, GLASER2014_10M_PCT, "10 m")):
         cube = site_horizons(site, [cap] if far_field else [], h, n_azimuths)
         out.append(glaser_ridge(site, cube, h, published=pub, start="2018-10-22T00:00:00", stop="2037-10-22T00:00:00",

@@ -43,8 +43,11 @@ Method
    ``dv = Isp g0 ln(m_PDI / (m_PDI - m_prop))``; the budget carries the
    ``descent_quantile`` (99 %) of that distribution plus the deterministic margin,
    at the descent engines' Isp and from the Monte Carlo's PDI altitude: one model
-   of the lander for both. Delta-v, not kilograms, is what carries over: the
-   Monte Carlo's lander mass at PDI need not be the budget's, and both are shown.
+   of the lander for both. In a run the Monte Carlo flies the budget's own
+   lander (:func:`lander_at_pdi`: with the launch mass fixed, the mass at PDI
+   does not depend on the descent), so its kilograms and the budget's are one
+   lander's; with ``landing.lander_from_budget = false`` it flies
+   ``[lander_vehicle]`` and only the delta-v carries over (both masses shown).
 5. **Margins**: every deterministic manoeuvre gets ``deterministic_dv_margin``
    (default 5 %), stochastic ones (TCMs) ``stochastic_dv_margin`` (100 %),
    residual/unusable propellant 2 % of the load, attitude-control propellant 2 %
@@ -441,6 +444,30 @@ def descent_from_monte_carlo(runs: pd.DataFrame, vehicle: Vehicle | None = None,
         propellant_max_kg=float(prop.max()))
 
 
+def lander_at_pdi(params: BudgetParams, vehicle: Vehicle, descent: DescentConfig | None = None) -> Vehicle:
+    """``vehicle`` with the budget's mass at powered-descent initiation: the lander the landing Monte Carlo flies.
+
+    The launch mass is fixed (``launch_mass_kg``), so the lander's mass at PDI follows from the burns before
+    it (PM transfer and insertion, PM jettison, descent orbit insertion from ``descent``'s PDI altitude) and not
+    from the descent's own delta-v: flying the Monte Carlo at that mass and then the budget with the Monte
+    Carlo's delta-v (:func:`descent_from_monte_carlo`) is one lander, not two, in one pass. Its propellant
+    limit is everything above the lander stage's dry mass (structure, tanks and growth, from
+    :func:`size_stages`): the Monte Carlo measures what the descent needs, and the budget then says how much
+    of the rest can be payload. Engines, thrust and Isp stay ``vehicle``'s; the budget flies the same Isp."""
+    c = descent or DescentConfig()
+    p = params.replace(lander_isp_s=vehicle.isp_s, descent_perilune_altitude_m=c.pdi_altitude_m)
+    b = launch_to_landing_budget(p)
+    row = b.table[b.table.phase.str.startswith("Powered descent")]
+    if not len(row):
+        raise ConfigError("the budget has no powered-descent phase to take the lander's PDI mass from")
+    wet = float(row["mass_before_kg"].iloc[0])
+    dry = float(b.stages["lander"]["dry_kg"])
+    if not 0.0 < dry < wet:
+        raise ConfigError(f"the budget's lander has {dry:.0f} kg dry mass at a {wet:.0f} kg PDI mass: nothing to "
+                          "burn; lower lander_fixed_dry_kg or raise launch_mass_kg")
+    return dataclasses.replace(vehicle, wet_mass_kg=wet, propellant_kg=wet - dry)
+
+
 #: the assumptions :func:`closing_changes` varies (none of them a published LUPEX figure), with the physical
 #: range searched for a value that closes the budget
 CLOSING_RANGES = {
@@ -558,15 +585,17 @@ class Budget:
         if d is None:
             return (f"powered descent from the analytic estimate (perilune speed + {self.params.gravity_loss_m_s:g} m/s "
                     f"gravity loss, hover, hazard avoidance): {prop:,.0f} kg from a {pdi:,.0f} kg lander at PDI")
+        same = abs(d.pdi_mass_kg - pdi) <= 1e-6 * pdi   # lander_at_pdi gave the Monte Carlo this lander
+        flew = (f"the Monte Carlo flew this lander: propellant used mean {d.propellant_mean_kg:,.0f}, "
+                f"{100 * d.quantile:g} % {d.propellant_quantile_kg:,.0f}, max {d.propellant_max_kg:,.0f} kg" if same else
+                f"the Monte Carlo flew a {d.pdi_mass_kg:,.0f} kg lander with {d.pdi_propellant_kg:,.0f} kg: propellant "
+                f"used mean {d.propellant_mean_kg:,.0f}, {100 * d.quantile:g} % {d.propellant_quantile_kg:,.0f}, max "
+                f"{d.propellant_max_kg:,.0f} kg; landing.lander_from_budget = true flies the budget's lander")
         return (f"powered descent from the landing Monte Carlo ({d.n_runs} descents at Isp {d.isp_s:g} s): delta-v "
                 f"mean {d.dv_mean_m_s:,.0f}, {100 * d.quantile:g} % {d.dv_quantile_m_s:,.0f}, max {d.dv_max_m_s:,.0f} m/s; "
                 f"the budget carries the {100 * d.quantile:g} % quantile + {100 * self.params.deterministic_dv_margin:g} % "
                 f"margin = {float(row['dv_m_s'].sum()):,.0f} m/s: {prop:,.0f} kg for its {pdi:,.0f} kg lander at PDI, "
-                f"which carries {on_board:,.0f} kg of propellant there "
-                f"(the Monte Carlo flew a {d.pdi_mass_kg:,.0f} kg lander with {d.pdi_propellant_kg:,.0f} kg: propellant "
-                f"used mean {d.propellant_mean_kg:,.0f}, {100 * d.quantile:g} % {d.propellant_quantile_kg:,.0f}, max "
-                f"{d.propellant_max_kg:,.0f} kg; lander_vehicle.wet_mass_kg = {pdi:.0f} and propellant_kg = "
-                f"{on_board:.0f} fly the budget's lander)")
+                f"which carries {on_board:,.0f} kg of propellant there; {flew}")
 
     def pdi_propellant_kg(self) -> float:
         """Propellant (kg) on board the lander at powered-descent initiation (after descent orbit insertion)."""

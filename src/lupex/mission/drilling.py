@@ -39,11 +39,10 @@ import pandas as pd
 import xarray as xr
 
 from lupex.errors import InputError
+from lupex.instruments.drill import MAX_DEPTH_M
 from lupex.io import write_bytes, write_dataframe
 
 log = logging.getLogger("lupex.drilling")
-
-MAX_DEPTH_M = 1.5
 
 
 @dataclass(frozen=True)
@@ -70,6 +69,11 @@ class DrillingResult:
     outdir: Path | None = None
     rule: str = ""                        # how the sites were chosen (from a DrillChoice), for the report
     choice: pd.DataFrame | None = None    # per site: what the maps said when it was chosen (DrillChoice.table)
+
+    def agreement(self, k: float = 2.0) -> pd.DataFrame:
+        """Per instrument, agreement with the delivered water (:func:`agreement` of the table): what the report prints,
+        so ``report.drilling`` needs nothing from this module."""
+        return agreement(self.table, k=k)
 
 
 def _check_depths(depth_m, bite_m):

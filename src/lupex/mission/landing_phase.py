@@ -46,6 +46,7 @@ from lupex import ephemeris as eph
 from lupex.config import Config, frame_altitudes
 from lupex.errors import ConfigError, InputError
 from lupex.io import write_dataframe, write_json
+from lupex.landing.descent import Vehicle
 from lupex.progress import NO_PROGRESS, Steps
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ class LandingResult:
     frames: list  # (altitude_m, png bytes, fix error m or nan, method)
     frame_table: pd.DataFrame
     window: LandingChoice | None = None  # the epoch flown and how it stands against the landing-window rules
+    vehicle: Vehicle | None = None       # the lander the Monte Carlo flew (:func:`landing_vehicle`)
 
     @property
     def epoch(self) -> np.datetime64 | None:
@@ -152,6 +154,17 @@ def choose_landing(cfg: Config, dem, sites: pd.DataFrame, *, horizon_cube=None) 
     return choice
 
 
+def landing_vehicle(cfg: Config) -> Vehicle:
+    """The lander the landing Monte Carlo flies: with ``landing.lander_from_budget`` (the default) the budget's
+    lander at PDI (:func:`lupex.mission.budget.lander_at_pdi`), so the descent and the launch-to-landing budget
+    are one vehicle; otherwise ``[lander_vehicle]`` as configured."""
+    if not cfg.landing.lander_from_budget:
+        return cfg.lander_vehicle
+    from lupex.mission.budget import lander_at_pdi
+
+    return lander_at_pdi(cfg.budget, cfg.lander_vehicle, cfg.descent)
+
+
 def run_landing(cfg: Config, dem, craters, sites: pd.DataFrame, outdir, *, client=None,
                 steps: Steps = NO_PROGRESS, rendered_runs: int | None = None, choice: LandingChoice | None = None,
                 horizon_cube=None) -> LandingResult | None:
@@ -206,10 +219,14 @@ def run_landing(cfg: Config, dem, craters, sites: pd.DataFrame, outdir, *, clien
     log.info("landing: target (%.1f, %.1f) m = %.4f, %.4f deg, epoch %s, Sun %.2f deg; %d descents (%d rendered), "
              "seed %d", target[0], target[1], float(best["lat_deg"]), float(best["lon_deg"]), epoch, sun_el,
              cfg.landing.runs, int(n_rendered), cfg.landing.seed)
+    vehicle = landing_vehicle(cfg)
+    log.info("landing: the lander at PDI is %.0f kg with up to %.0f kg of propellant (%s)", vehicle.wet_mass_kg,
+             vehicle.propellant_kg, "the launch-to-landing budget's" if cfg.landing.lander_from_budget
+             else "[lander_vehicle] as configured")
     t0 = time.perf_counter()
     with steps.task("landing Monte Carlo", total=1) as advance:
         runs = mc.run_monte_carlo(dem, target, cfg.landing.runs, cfg.landing.seed, client=client, config=config,
-                                  dispersions=cfg.dispersions, vehicle=cfg.lander_vehicle, limits=cfg.touchdown,
+                                  dispersions=cfg.dispersions, vehicle=vehicle, limits=cfg.touchdown,
                                   rendered_runs=int(n_rendered), rendered_vision=setup)
         advance(1)
     summ = mc.summary(runs)
@@ -228,7 +245,7 @@ def run_landing(cfg: Config, dem, craters, sites: pd.DataFrame, outdir, *, clien
     log.info("landing frames: %d rendered at %s m; wrote landing_runs.parquet, landing_summary.json, "
              "landing_frames.csv", len(frames), ", ".join(f"{a:g}" for a in alts) or "no altitudes")
     return LandingResult(target, (float(best["lon_deg"]), float(best["lat_deg"])), sun_el, runs, summ, frames, table,
-                         window=choice)
+                         window=choice, vehicle=vehicle)
 
 
 def _frames(dem, craters, target, epoch, altitudes, seed, advance, *, ref_offset_deg, scene=None, omap=None):

@@ -36,6 +36,7 @@ def run_rover(cfg: Config, site, start_xy, goal_xy, start_utc, outdir, *, steps:
               days: float = 30.0) -> RoverResult:
     from lupex.light.visibility import corridor_window, visibility_series
     from lupex.mission.site_analysis import horizon_cube
+    from lupex.report.rover import plan_map_png, plan_profile_png  # the run draws until report has its entry point
     from lupex.rover import havens as H
     from lupex.rover import planner as P
     from lupex.rover import survival
@@ -69,6 +70,6 @@ def run_rover(cfg: Config, site, start_xy, goal_xy, start_utc, outdir, *, steps:
     write_json(outdir / "rover_plan.geojson", P.plan_geojson(plan))
     write_dataframe(outdir / "rover_plan.parquet", plan.to_dataframe())
     write_dataframe(outdir / "rover_survival.csv", surv)
-    map_png = P.plan_map_png(plan, dem, background=np.asarray(site.light["illumination_pct"]),
-                             background_label="mean illumination over the site span (%)")
-    return RoverResult(plan, surv, bool(res.survives), map_png, P.plan_profile_png(plan))
+    map_png = plan_map_png(plan, dem, background=np.asarray(site.light["illumination_pct"]),
+                           background_label="mean illumination over the site span (%)")
+    return RoverResult(plan, surv, bool(res.survives), map_png, plan_profile_png(plan))

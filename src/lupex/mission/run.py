@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import html
 import json
 import logging
 import time
@@ -11,12 +12,14 @@ from contextlib import nullcontext
 import numpy as np
 from dataclasses import dataclass
 from pathlib import Path
+from threadpoolctl import threadpool_limits
 
 from lupex.compute import dask_client
 from lupex.config import Config
 from lupex.io import write_dataframe, write_json, write_text
 from lupex.mission.budget import launch_to_landing_budget
 from lupex.mission.checkpoint import Checkpoints
+from lupex.mission.resources import check_run_fits
 from lupex.mission.rundir import RunDir, default_run_dir, fingerprint
 from lupex.mission.site_analysis import SiteAnalysis, horizon_cube, run_site_analysis, write_manifest
 from lupex.mission.drilling import choose_drill_sites, run_drilling
@@ -43,6 +46,18 @@ class MissionResult:
     campaign_mc: object = None  # pandas.DataFrame of the campaign Monte Carlo (campaign.mc_seeds > 0)
     landing_window: object = None  # lupex.mission.landing_phase.LandingChoice (None without landing sites)
     verdicts: tuple = ()  # lupex.mission.verdicts.Verdict per mission requirement (report, console, manifest)
+    notes: tuple = ()  # one line per thing the run could not do on valid input (e.g. no traverse), also in the report
+
+
+@dataclass(frozen=True)
+class NoTraverse:
+    """The rover phase's outcome when the planner finds no first traverse (checkpointed like a result)."""
+
+    reason: str
+
+    def line(self) -> str:
+        return (f"First traverse: NOT PLANNED: {self.reason}. The site, landing and subsurface products stand; "
+                "the survey drove the fixed pattern from the landing site instead, and there is no rover_plan.*")
 
 
 def run_mission(cfg: Config, *, progress: bool = True, resume: bool = False) -> MissionResult:
@@ -66,10 +81,17 @@ def run_mission(cfg: Config, *, progress: bool = True, resume: bool = False) -> 
     from lupex.report.summary import summary_first
 
     final = Path(cfg.output.directory) if cfg.output.directory else default_run_dir()
-    check_run_fits(cfg)
+    estimate = check_run_fits(cfg, final, resume=resume)
     t0 = time.perf_counter()
     rundir = RunDir(final, overwrite=cfg.output.overwrite, resume=resume, fingerprint=fingerprint(cfg))
-    with rundir as work, Steps(enabled=progress) as steps:
+    # one BLAS thread for the whole run: OpenBLAS rounds differently with 1 and N threads, so a value computed
+    # once and cached (the neutron response table was one) would depend on which phase first needed it, and a
+    # resumed run, a Dask worker (one thread) or a machine with more cores would get other last bits; the
+    # heavy kernels are numba, not BLAS. scipy.linalg is imported first so that its own OpenBLAS is limited too.
+    import scipy.linalg  # noqa: F401
+
+    with threadpool_limits(1, user_api="blas"), rundir as work, Steps(enabled=progress) as steps:
+        log.info("estimate: %s", estimate.line())
         ckpt = Checkpoints(rundir.checkpoints)
         need_client = not (ckpt.has("site") and ckpt.has("landing"))
         with dask_client(cfg.compute.workers, cfg.compute.scheduler) if need_client else nullcontext() as client:
@@ -96,6 +118,7 @@ def run_mission(cfg: Config, *, progress: bool = True, resume: bool = False) -> 
             return site
 
         survey = drilling = rover = campaign = campaign_mc = None
+        notes: list[str] = []  # what the run could not do although nothing was wrong with its input
         if len(site.sites):
             best = site.sites.iloc[0]
             landed = (float(best["x_m"]), float(best["y_m"]))
@@ -106,10 +129,13 @@ def run_mission(cfg: Config, *, progress: bool = True, resume: bool = False) -> 
             goal = first_traverse_goal(truth, site.dem, landed, cfg.campaign, cfg.vehicle)
             if np.hypot(goal[0] - landed[0], goal[1] - landed[1]) < 50.0:   # landed in the prior region
                 goal = tuple(default_traverse(landed, truth, ice_max_depth_m=cfg.drill.max_depth_m)[-1])
-            rover = ckpt.phase("rover", lambda: run_rover(cfg, with_cube(), landed, goal,
-                                                          epoch + np.timedelta64(1, "D"), work, steps=steps))
-            path = np.column_stack([rover.plan.x_m, rover.plan.y_m])
-            if np.hypot(*(path[-1] - path[0])) < 50.0:  # too short to survey: the fixed pattern instead
+            rover = ckpt.phase("rover", lambda: _rover_or_reason(cfg, with_cube, landed, goal,
+                                                                 epoch + np.timedelta64(1, "D"), work, steps))
+            if isinstance(rover, NoTraverse):  # a finding, not an error: the run goes on without the traverse
+                notes.append(rover.line())
+                rover = None
+            path = None if rover is None else np.column_stack([rover.plan.x_m, rover.plan.y_m])
+            if path is None or np.hypot(*(path[-1] - path[0])) < 50.0:  # too short to survey: the fixed pattern
                 path = default_traverse(landed, truth, ice_max_depth_m=cfg.drill.max_depth_m)
             with steps.task("survey and drilling", total=2) as advance:
                 survey = ckpt.phase("survey", lambda: run_survey(
@@ -129,6 +155,8 @@ def run_mission(cfg: Config, *, progress: bool = True, resume: bool = False) -> 
             if site.synthetic:
                 warn = ("This site is SYNTHETIC: procedurally generated terrain that measures like the lunar south pole, "
                         "not a real place. Run with --dem on a LOLA product for a real site.")
+            if notes:  # html.escape: a planner message may hold "<" or "&"
+                warn = " ".join([warn] + [html.escape(n) for n in notes]).strip()
             meta = (f"lupex {__version__}; site: {_site_line(cfg, site)}; span from {cfg.time.start} for "
                     f"{cfg.time.days:g} days; configuration in config.toml")
             # bad news first: the verdicts, an overview map and the mission timeline open the report
@@ -147,11 +175,23 @@ def run_mission(cfg: Config, *, progress: bool = True, resume: bool = False) -> 
             advance(1)
         write_manifest(cfg, work, site, time.perf_counter() - t0)
         manifest = json.loads((work / "manifest.json").read_text())
-        write_json(work / "manifest.json", manifest | verdicts_json(verdicts))
+        write_json(work / "manifest.json", manifest | verdicts_json(verdicts) | {"notes": notes})
     log.info("run complete: %s", final)
     return MissionResult(run_dir=rundir.final, site=site, landing=landing, ground_truth=truth,
                          survey=survey, drilling=drilling, rover=rover, campaign=campaign, campaign_mc=campaign_mc,
-                         verdicts=tuple(verdicts), landing_window=choice)
+                         verdicts=tuple(verdicts), landing_window=choice, notes=tuple(notes))
+
+
+def _rover_or_reason(cfg: Config, with_cube, landed, goal, start, work: Path, steps):
+    """The rover phase's result, or :class:`NoTraverse` saying why the planner found no traverse (valid input
+    the terrain or the light rules out: the goal on an impassable slope, start and goal in one cell, ...)."""
+    from lupex.rover.planner import PlanError
+
+    try:
+        return run_rover(cfg, with_cube(), landed, goal, start, work, steps=steps)
+    except PlanError as exc:
+        log.warning("first traverse not planned: %s; the survey drives the fixed pattern instead", exc)
+        return NoTraverse(str(exc))
 
 
 def _site_line(cfg: Config, site: SiteAnalysis) -> str:
@@ -168,35 +208,6 @@ def _site_line(cfg: Config, site: SiteAnalysis) -> str:
     return f"{prov['title']}, real LOLA terrain [{files}]"
 
 
-RUN_BYTES_PER_CELL = 160
-"""Peak bytes per DEM cell of a run besides the horizon cube: heights, slopes, roughness, safe masks, the light
-statistics and their temporaries (float64 maps)."""
-
-
-def check_run_fits(cfg: Config) -> None:
-    """Estimate the run's peak memory from its grid and azimuths before anything is computed; refuse, with the
-    numbers, when it cannot fit (the horizon cube, 4 bytes per cell and azimuth, is held in memory by the rover
-    phase whatever light.memory_limit_gib says)."""
-    from lupex.terrain.io import check_fits, dem_header
-
-    fewer = "fewer azimuths (light.n_azimuths)"
-    if cfg.site.dem or cfg.site.name != "synthetic":
-        path = cfg.site.dem
-        if not path:  # a built-in site ships its DEM with the package
-            from lupex.terrain.builtin import builtin_site, dem_path
-
-            path = dem_path(builtin_site(cfg.site.name).dem)
-        h = dem_header(path)  # the header only: no pixel is read
-        ny, nx, name = h["ny"], h["nx"], f"the DEM {path}"
-        hint = f"crop the DEM to the area you need (`gdal_translate -srcwin`), resample it coarser, or use {fewer}"
-    else:
-        ny = nx = int(round(cfg.site.size_m / cfg.site.pixel_m))
-        name = "the synthetic site (site.size_m / site.pixel_m)"
-        hint = f"use a smaller site.size_m, a larger site.pixel_m or {fewer}"
-    check_fits(ny, nx, name, RUN_BYTES_PER_CELL + 4 * cfg.light.n_azimuths,
-               f"a run with {cfg.light.n_azimuths} azimuths", hint)
-
-
 def _instruments(cfg: Config) -> dict:
     """The run's survey and instrument tables as :func:`lupex.mission.survey.run_survey` keywords (the
     traverse survey and every campaign leg use the same)."""
@@ -210,7 +221,8 @@ def _budget(cfg: Config, work: Path, landing=None):
 
     descent = None
     if landing is not None and len(landing.runs):
-        descent = descent_from_monte_carlo(landing.runs, cfg.lander_vehicle, cfg.descent, cfg.budget.descent_quantile)
+        descent = descent_from_monte_carlo(landing.runs, landing.vehicle or cfg.lander_vehicle, cfg.descent,
+                                           cfg.budget.descent_quantile)
     budget = launch_to_landing_budget(cfg.budget, descent)
     write_dataframe(work / "budget.csv", budget.table)
     if budget.closing is not None:

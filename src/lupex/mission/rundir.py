@@ -220,6 +220,19 @@ def resume_config(directory: str | Path, config_path: str | Path | None = None, 
 # ---------------------------------------------------------------- the directory
 
 
+class _RunLog(logging.FileHandler):
+    """``run.log``: a record that cannot be written (a full disk) is dropped instead of printing logging's
+    "--- Logging error ---" traceback on stderr; the next product the run writes reports the full disk, in
+    one line."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        import sys
+
+        if isinstance(sys.exc_info()[1], OSError):
+            return
+        super().handleError(record)
+
+
 class RunDir:
     """Context manager yielding the partial directory to write into.
 
@@ -272,7 +285,7 @@ class RunDir:
             self._enter_resume()
         else:
             self._enter_fresh()
-        self._handler = logging.FileHandler(self.partial / "run.log", encoding="utf-8")  # appends on resume
+        self._handler = _RunLog(self.partial / "run.log", encoding="utf-8")  # appends on resume
         self._handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         logging.getLogger("lupex").addHandler(self._handler)
         logging.getLogger("lupex").setLevel(logging.INFO)

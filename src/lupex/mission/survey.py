@@ -62,7 +62,7 @@ import xarray as xr
 
 from lupex.errors import ConfigError, InputError
 from lupex.io import write_dataframe, write_json, write_netcdf
-from lupex.params import ASSUMED, check_non_negative, check_pair, check_positive, check_range, param
+from lupex.params import ASSUMED, check_non_negative, check_pair, check_positive, check_range, check_rng, param
 
 log = logging.getLogger("lupex.survey")
 
@@ -382,8 +382,7 @@ def _rngs(seed, rng):
     if (seed is None) == (rng is None):
         raise InputError("give exactly one of seed= (an integer) or rng= (a numpy.random.Generator)")
     if rng is not None:
-        if not isinstance(rng, np.random.Generator):
-            raise InputError("rng must be a numpy.random.Generator, e.g. numpy.random.default_rng(seed)")
+        check_rng(rng)
         ss = np.random.SeedSequence(int(rng.integers(0, 2**63)))
     else:
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:

@@ -365,6 +365,22 @@ def water_verdict(campaign, p: VerdictParams = VerdictParams()) -> Verdict:
     if true_cells == 0:
         return Verdict("Water found", measured, req_txt, FAIL, "the campaign area holds no ice within drill reach",
                        "campaign", others)
+    # scores of a plan that cannot be flown are never shown as if it flew
+    flown = campaign.plans.get(plan) if hasattr(campaign, "plans") else None
+    scheduled = getattr(getattr(campaign, "params", None), "schedule", True) is not False
+    if flown is not None and scheduled and flown.timeline is None:
+        return Verdict("Water found", f"not flown ({measured} if it could be)", req_txt, FAIL,
+                       f"{plan} plan cannot be flown: no survivable six-month timeline "
+                       f"({flown.schedule_error or 'not scheduled'}); its drills are hypothetical", "campaign", others)
+    goals = getattr(flown, "goals", None)
+    if flown is not None and scheduled and isinstance(goals, pd.DataFrame) and len(goals) \
+            and {"name", "arrival_utc"} <= set(goals.columns):
+        drills = goals[goals["name"].astype(str).str.startswith("drill")]
+        missed = int((drills["arrival_utc"].astype(str) == "").sum())
+        if missed:
+            return Verdict("Water found", measured, req_txt, AT_RISK,
+                           f"{plan} plan: {missed} of {len(drills)} drill sites never reached in its timeline",
+                           "campaign", others)
     if n == 0 or not math.isfinite(hit) or hit <= 0:
         return Verdict("Water found", measured, req_txt, FAIL,
                        f"{plan} plan: no drill hit ice ({n} drills)", "campaign", others)

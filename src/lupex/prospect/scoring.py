@@ -34,6 +34,7 @@ import numpy as np
 import xarray as xr
 
 from lupex.errors import InputError
+from lupex.params import check_rng
 
 __all__ = [
     "gaussian_random_field",
@@ -54,8 +55,7 @@ def gaussian_random_field(shape, cell_m: float, length_m: float, rng: np.random.
     :mod:`lupex.prospect.fusion`), by circulant embedding."""
     from lupex.prospect.fusion import _corr  # one kernel definition for truth and model
 
-    if not isinstance(rng, np.random.Generator):
-        raise InputError("pass an explicit numpy.random.Generator (np.random.default_rng(seed))")
+    check_rng(rng)
     ny, nx = (int(s) for s in shape)
     if ny < 1 or nx < 1 or not (cell_m > 0 and length_m > 0 and variance >= 0):
         raise InputError("gaussian_random_field needs a positive shape, cell_m, length_m and variance >= 0")

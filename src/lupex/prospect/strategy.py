@@ -74,6 +74,7 @@ import xarray as xr
 from scipy import special
 
 from lupex.errors import InputError
+from lupex.params import check_rng
 from lupex.prospect import fusion, scoring
 
 __all__ = [
@@ -506,8 +507,7 @@ def simulate_survey(truth: xr.Dataset, plan: str, *, budget_wh: float, cost, rng
     Returns the path, the observations and the energy/time used."""
     if plan not in ("info_gain", "lawnmower"):
         raise InputError(f"unknown survey plan {plan!r}; use 'info_gain' or 'lawnmower'")
-    if not isinstance(rng, np.random.Generator):
-        raise InputError("pass an explicit numpy.random.Generator")
+    check_rng(rng)
     if not budget_wh > 0:
         raise InputError(f"budget_wh must be > 0, got {budget_wh}")
     area = Area.of_grid(truth)

@@ -129,8 +129,6 @@ def water_vs_depth_png(table, site: int) -> bytes:
 
 def drilling_sections(result) -> list[Section]:
     """Report section (id ``drilling``): sites, per-depth table, water vs depth, curves and spectra."""
-    from lupex.mission.drilling import agreement
-
     tab = result.table
     sites = result.sites
     paras = [
@@ -156,7 +154,7 @@ def drilling_sections(result) -> list[Section]:
         tables.append(table_html(ch, "{:.2f}", source="drilling_choice.csv",
                                 caption="What the rover knew when it chose each site"))
     if len(tab):
-        agr = agreement(tab)
+        agr = result.agreement()
         paras.append("Agreement with the delivered water (fraction of intervals within 2 sigma): " + ", ".join(
             f"{r.instrument} {r.frac_within:.0%}" for r in agr.itertuples()) + ".")
         cols = ["site", "top_m", "bottom_m", "true_in_situ_water_wt_pct", "true_delivered_water_wt_pct",
@@ -165,12 +163,14 @@ def drilling_sections(result) -> list[Section]:
                 "loss_fraction"]
         t = tab[cols].copy()
         t["site"] = t["site"] + 1
-        t = t.rename(columns={"true_in_situ_water_wt_pct": "in situ", "true_delivered_water_wt_pct": "delivered",
-                              "ltga_water_wt_pct": "LTGA", "ltga_sigma_wt_pct": "+-", "triton_water_wt_pct": "TRITON",
-                              "triton_sigma_wt_pct": "+- ", "adore_water_wt_pct": "ADORE", "adore_sigma_wt_pct": "+-  ",
-                              "isap_ice_wt_pct": "ISAP ice", "isap_ice_sigma_wt_pct": "+-   "})
+        t = t.rename(columns={"true_in_situ_water_wt_pct": "true in situ", "true_delivered_water_wt_pct":
+                              "true delivered", "ltga_water_wt_pct": "LTGA", "ltga_sigma_wt_pct": "LTGA 1 sigma",
+                              "triton_water_wt_pct": "TRITON", "triton_sigma_wt_pct": "TRITON 1 sigma",
+                              "adore_water_wt_pct": "ADORE", "adore_sigma_wt_pct": "ADORE 1 sigma",
+                              "isap_ice_wt_pct": "ISAP ice", "isap_ice_sigma_wt_pct": "ISAP 1 sigma",
+                              "loss_fraction": "lost in transfer (fraction)"})
         tables.append(table_html(t, "{:.3f}", max_rows=200, source="drilling.parquet",
-                                caption="Water per sample interval: truth and instruments (wt%)"))
+                                caption="Water per sample interval: truth and instruments (wt%; depths in m)"))
         tables.append(table_html(agr, "{:.3f}", source="drilling.parquet",
                                 caption="Agreement of each instrument with the delivered water"))
     figs = [(f"Water vs depth at site {k + 1}: instruments +- 1 sigma over the true in-situ and delivered water (wt%)",

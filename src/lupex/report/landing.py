@@ -1,12 +1,24 @@
-"""The landing part of the report: Monte Carlo statistics (rendered vs simulated vision), error plots, rendered frames."""
+"""The landing part of the report: Monte Carlo statistics (rendered vs simulated vision), error plots, rendered frames.
+
+The Monte Carlo figures are drawn here from :mod:`lupex.landing.montecarlo`'s table of runs (the model draws nothing).
+"""
 
 from __future__ import annotations
 
 import html
 
-import pandas as pd
+import matplotlib
 
-from lupex.report.html import Section, table_html
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.patches import Ellipse  # noqa: E402
+
+from lupex.landing.descent import TouchdownLimits  # noqa: E402
+from lupex.landing.montecarlo import landing_ellipse, nav_error_table  # noqa: E402
+from lupex.report.figures import png_bytes  # noqa: E402
+from lupex.report.html import Section, table_html  # noqa: E402
 
 
 def window_paragraphs(choice) -> list[str]:
@@ -31,8 +43,6 @@ def window_paragraphs(choice) -> list[str]:
 
 
 def landing_sections(result, dem) -> list[Section]:
-    from lupex.landing import montecarlo as mc
-
     s = result.summary
     lon, lat = result.target_lonlat
     stats = pd.DataFrame(
@@ -78,9 +88,9 @@ def landing_sections(result, dem) -> list[Section]:
             f"the filter on IMU and altimeter. {rv['fixes']} of {rv['frames']} rendered frames gave a fix; the second "
             "table compares the two vision models and says why the other frames gave none.")
     figs = [
-        ("Touchdown points around the target, with the 3-sigma ellipse", mc.fig_landing_scatter(result.runs, dem, result.target_xy)),
-        ("Navigation error against altitude", mc.fig_nav_error_vs_altitude(result.runs)),
-        ("Touchdown velocities against the limits", mc.fig_touchdown_velocity(result.runs)),
+        ("Touchdown points around the target, with the 3-sigma ellipse", fig_landing_scatter(result.runs, dem, result.target_xy)),
+        ("Navigation error against altitude", fig_nav_error_vs_altitude(result.runs)),
+        ("Touchdown velocities against the limits", fig_touchdown_velocity(result.runs)),
     ]
     figs += [(f"Rendered descent frame at {alt:,.0f} m above the target, detected craters in cyan", png)
              for alt, png, _err, _m in result.frames]
@@ -113,3 +123,75 @@ def vision_table(by_vision: dict) -> pd.DataFrame:
             row["no fix, by cause"] = ", ".join(f"{_CAUSES.get(c, c)}: {n}" for c, n in v["no_fix"].items() if n) or "none"
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- Monte Carlo figures (PNG bytes)
+
+
+def _png(fig) -> bytes:
+    return png_bytes(fig, dpi=110, tight_layout=False, bbox_tight=True)
+
+
+def fig_landing_scatter(df: pd.DataFrame, dem=None, target_xy=None, half_width_m: float = 100.0) -> bytes:
+    """Touchdown points, the 3-sigma dispersion ellipse (and the spread with retargets) over a hillshade."""
+    target_xy = target_xy or df.attrs.get("target_xy", (0.0, 0.0))
+    fig, ax = plt.subplots(figsize=(6, 6))
+    if dem is not None:
+        dem = getattr(dem, "dem", dem)
+        sub = dem.sel(x=slice(target_xy[0] - half_width_m, target_xy[0] + half_width_m),
+                      y=slice(target_xy[1] + half_width_m, target_xy[1] - half_width_m))
+        z = sub.values
+        p = float(abs(sub.x[1] - sub.x[0]))
+        gy, gx = np.gradient(z, p)
+        az, el = np.radians(315.0), np.radians(45.0)
+        slope = np.arctan(np.hypot(gx, gy))
+        aspect = np.arctan2(-gx, gy)
+        shade = np.sin(el) * np.cos(slope) + np.cos(el) * np.sin(slope) * np.cos(az - aspect)
+        ax.imshow(shade, cmap="gray", extent=(float(sub.x[0]) - target_xy[0], float(sub.x[-1]) - target_xy[0],
+                                              float(sub.y[-1]) - target_xy[1], float(sub.y[0]) - target_xy[1]))
+    ok = df.success.to_numpy(bool)
+    ax.scatter(df.dx_m[ok], df.dy_m[ok], s=10, c="tab:green", label="success")
+    ax.scatter(df.dx_m[~ok], df.dy_m[~ok], s=18, c="tab:red", marker="x", label="failure")
+    c, a, b, ang = landing_ellipse(df)
+    # the dispersion about the aim point, drawn where an un-retargeted descent lands (target + mean aim offset)
+    ax.add_patch(Ellipse(c, 2 * a, 2 * b, angle=ang, fill=False, color="yellow", lw=2,
+                         label="3-sigma dispersion about the aim point (98.9 %)"))
+    if (df.retarget_m.fillna(0) > 0).any():
+        tc, ta, tb, tang = landing_ellipse(df, about="target")
+        ax.add_patch(Ellipse(tc, 2 * ta, 2 * tb, angle=tang, fill=False, color="orange", lw=1.2, ls="--",
+                             label="touchdown spread incl. hazard retargets"))
+    ax.plot(0, 0, "c+", ms=14, mew=2, label="target")
+    ax.set_xlabel("x - target (m)")
+    ax.set_ylabel("y - target (m)")
+    ax.set_xlim(-half_width_m, half_width_m)
+    ax.set_ylim(-half_width_m, half_width_m)
+    ax.legend(loc="upper right", fontsize=8)
+    ax.set_title(f"Touchdown points ({len(df)} runs)")
+    return _png(fig)
+
+
+def fig_nav_error_vs_altitude(df: pd.DataFrame) -> bytes:
+    """Median and 99th-percentile navigation error vs altitude (log-log)."""
+    t = nav_error_table(df)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.loglog(t.altitude_m, t.median_m, "o-", label="median")
+    ax.loglog(t.altitude_m, t.p99_m, "s--", label="99th pct")
+    ax.axhline(3.0, color="gray", ls=":", label="goal at 50 m (3 m)")
+    ax.invert_xaxis()
+    ax.set_xlabel("altitude above terrain (m)")
+    ax.set_ylabel("position error (m)")
+    ax.legend()
+    return _png(fig)
+
+
+def fig_touchdown_velocity(df: pd.DataFrame, limits: TouchdownLimits = TouchdownLimits()) -> bytes:
+    """Histograms of touchdown vertical and horizontal speed with the limits."""
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(8, 3.5))
+    a1.hist(df.v_vert_mps, bins=20, color="tab:blue")
+    a1.axvline(limits.max_vertical_mps, color="r", ls="--")
+    a1.set_xlabel("vertical speed (m/s)")
+    a2.hist(df.v_horiz_mps, bins=20, color="tab:orange")
+    a2.axvline(limits.max_horizontal_mps, color="r", ls="--")
+    a2.set_xlabel("horizontal speed (m/s)")
+    a1.set_ylabel("runs")
+    return _png(fig)

@@ -211,12 +211,16 @@ def survey_sections(result) -> list[Section]:
         "water deeper down, so its intervals are wide where the ice is deep or absent.",
     ]
     paras = [q for q in paras if q]
-    sc = result.scores.copy()
-    tables = [table_html(sc, "{:.3f}", source="survey_summary.json", caption="Retrieval scores against the truth")]
+    sc = result.scores.copy().rename(columns={
+        "rmse": "rms error (quantity's unit)", "bias": "mean error (quantity's unit)",
+        "frac_within_2sigma": "within 2 sigma (fraction)", "frac_in_95ci": "truth inside the 95 % interval (fraction)"})
+    tables = [table_html(sc, "{:.3f}", source="survey_summary.json",
+                         caption="Retrieval scores against the truth (errors in the unit of each quantity)")]
     if len(result.emsl_fit):
         tables.append(table_html(result.emsl_fit[["species", "temperature_k", "natural_ref_cm3", "natural_ref_sigma_cm3",
                                                   "natural_ref_true_cm3", "lander_rate_1d_s", "decay_index"]].rename(
-                                      columns={"lander_rate_1d_s": "lander outgassing 1 d after landing (molecules/s)"}),
+                                      columns={"lander_rate_1d_s": "lander outgassing 1 d after landing (molecules/s)",
+                                               "decay_index": "outgassing decay index (rate ~ t^-n)"}),
                                   "{:.3g}",
                                   source="survey_emsl.parquet", caption="Exospheric mass spectrometer fit"))
     figs = [

@@ -115,6 +115,7 @@ def plan(
     """Plan a time-dependent traverse (earliest arrival under slope, battery and light constraints), and optionally the mission timeline."""
     from lupex import io
     from lupex.light.visibility import corridor_window
+    from lupex.report.rover import plan_map_png, plan_profile_png
     from lupex.rover import havens as H
     from lupex.rover import planner as P
 
@@ -148,15 +149,16 @@ def plan(
     out = out if out is not None else _default_dir("plan")
     # everything is computed first; then each file appears whole or not at all
     gj = json.dumps(P.plan_geojson(p), indent=1)
-    map_png = P.plan_map_png(p, d)
-    prof_png = P.plan_profile_png(p)
-    io.write_text(Path(out) / "plan.geojson", gj)
-    io.write_dataframe(Path(out) / "plan.parquet", p.to_dataframe())
-    io.write_bytes(Path(out) / "plan_map.png", map_png)
-    io.write_bytes(Path(out) / "plan_profile.png", prof_png)
+    map_png = plan_map_png(p, d)
+    prof_png = plan_profile_png(p)
+    files = [("plan.geojson", lambda f: io.write_text(f, gj)),
+             ("plan.parquet", lambda f: io.write_dataframe(f, p.to_dataframe())),
+             ("plan_map.png", lambda f: io.write_bytes(f, map_png)),
+             ("plan_profile.png", lambda f: io.write_bytes(f, prof_png))]
     if timeline is not None:
-        io.write_dataframe(Path(out) / "timeline_activities.parquet", timeline.activities)
-        io.write_dataframe(Path(out) / "timeline_trace.parquet", timeline.trace)
+        files += [("timeline_activities.parquet", lambda f: io.write_dataframe(f, timeline.activities)),
+                  ("timeline_trace.parquet", lambda f: io.write_dataframe(f, timeline.trace))]
+    _write_directory(Path(out), files)
     if json_:  # one JSON line per result, the directory inside
         typer.echo(json.dumps({**s, "out_dir": str(out)}, default=str))
         if timeline is not None:
@@ -217,6 +219,36 @@ def survive(
     if not res.survives:
         raise LupexError(f"the rover does not survive at {lat:g},{lon:g}: dark period from {str(worst.start)[:19]} "
                          f"({worst.duration_h:.0f} h) runs the battery or a thermal node out; pick a better-lit spot or a bigger battery")
+
+
+def _write_directory(out: Path, files) -> None:
+    """Write ``files`` (name, writer of that path) into ``out`` all or nothing: into a hidden sibling first,
+    then renamed into place (the directory when ``out`` is new, else file by file over its files), so a
+    failure (a full disk, an unwritable file) leaves no half-written ``out`` behind."""
+    import os
+    import shutil
+    import tempfile
+
+    from lupex.io import check_utf8_path
+
+    out = check_utf8_path(out).absolute()
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out} exists and is not a directory; choose another --out")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    try:
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o777 & ~mask)  # mkdtemp makes 0700; the directory follows the umask as mkdir does
+        for name, write in files:
+            write(tmp / name)
+        if not out.exists():
+            tmp.rename(out)
+            return
+        for name, _ in files:
+            os.replace(tmp / name, out / name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _default_dir(kind: str) -> Path:

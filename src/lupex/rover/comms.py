@@ -30,14 +30,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lupex.constants import BOLTZMANN_J_K
+from lupex.constants import EARTH_MOON_MEAN_DISTANCE_M as EARTH_MOON_MEAN_M
+from lupex.constants import SPEED_OF_LIGHT_M_S as C_M_S
 from lupex.errors import InputError
 from lupex.rover.power import _arr, _per_interval, interval_seconds
 from lupex.rover.vehicle import CommsParams, RoverParams
-
-C_M_S = 299_792_458.0
-BOLTZMANN_J_K = 1.380649e-23
-EARTH_MOON_MEAN_M = 384_400e3
-"""Mean Earth-Moon distance (semi-major axis 384,400 km; e.g. NASA Moon fact sheet)."""
 
 
 def free_space_loss_db(distance_m, frequency_hz) -> np.ndarray:

@@ -44,8 +44,9 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.special import erfc, exp1
 
+from lupex.constants import G_MOON_M_S2
 from lupex.errors import InputError
-from lupex.rover.vehicle import G_MOON_M_S2, MobilityParams, RoverParams, SoilParams
+from lupex.rover.vehicle import MobilityParams, RoverParams, SoilParams
 
 
 def _arr(x, name: str) -> np.ndarray:

@@ -65,15 +65,15 @@ from dataclasses import dataclass, fields
 import numba
 import numpy as np
 
-from lupex.errors import LupexError
+from lupex.errors import InputError, LupexError
 from lupex.rover import mobility, power, thermal
 from lupex.rover.vehicle import RoverParams
 from lupex.params import param as _p
+from lupex.terrain import geo
 from lupex.terrain.geo import LUNAR_LONLAT_CRS, geojson_crs_member
 
 __all__ = [
-    "PlanError", "PlannerParams", "Problem", "Plan", "build_problem", "astar", "plan", "plan_geojson",
-    "plan_map_png", "plan_profile_png", "DIRS",
+    "PlanError", "PlannerParams", "Problem", "Plan", "build_problem", "astar", "plan", "plan_geojson", "DIRS",
 ]
 
 # 8 neighbours (drow, dcol); grid azimuth of a move: atan2(dcol, -drow)
@@ -228,8 +228,6 @@ def build_problem(dem, light, rover: RoverParams | None = None, params: PlannerP
     ``light``: a :class:`lupex.light.visibility.VisibilitySeries` (its window
     is the search region). ``start_utc``: plan start (default: series start).
     """
-    from lupex.terrain import geo
-
     rover = rover or RoverParams()
     params = params or PlannerParams()
     step_s = float(light.step_s)
@@ -758,8 +756,6 @@ class Plan:
 def build_plan(dem, prob: Problem, segs: list[Segment], rover: RoverParams, soc0: float, expanded: int = 0,
                havens: tuple = ()) -> Plan:
     """Assemble a :class:`Plan` from segments: battery via step_battery, temperatures via thermal.simulate."""
-    from lupex.terrain import geo
-
     pcs = pieces(prob, segs, rover)
     ticks = np.array([p[0] for p in pcs] + [pcs[-1][1]], dtype=np.int64)
     times = prob.tick_time(ticks)
@@ -818,28 +814,16 @@ def build_plan(dem, prob: Problem, segs: list[Segment], rover: RoverParams, soc0
 
 
 def cell_of(dem, xy, what: str) -> tuple[int, int]:
-    """Full-DEM (row, col) of the cell whose centre is nearest to ``xy`` (metres); PlanError outside the DEM."""
-    from lupex.terrain import geo
-
-    x = np.asarray(dem["x"].values, float)
-    y = np.asarray(dem["y"].values, float)
-    p = geo.pixel_size_m(dem)
-    px, py = float(xy[0]), float(xy[1])
-    if not (np.isfinite(px) and np.isfinite(py)):
-        raise PlanError(f"the {what} position must be finite metres, got {xy}")
-    c = int(round((px - x[0]) / (x[1] - x[0])))
-    r = int(round((py - y[0]) / (y[1] - y[0])))
-    if not (0 <= r < y.size and 0 <= c < x.size):
-        raise PlanError(
-            f"the {what} ({px:.1f}, {py:.1f}) m is outside the DEM (x {x.min() - p / 2:.0f}..{x.max() + p / 2:.0f}, "
-            f"y {y.min() - p / 2:.0f}..{y.max() + p / 2:.0f}); pick a point inside it"
-        )
-    return r, c
+    """Full-DEM (row, col) of the cell whose centre is nearest to ``xy`` (metres), by
+    :func:`lupex.terrain.geo.cell_of`; PlanError outside the DEM (an irregular grid stays an InputError)."""
+    geo.pixel_size_m(dem)
+    try:
+        return geo.cell_of(dem, (float(xy[0]), float(xy[1])), what)
+    except InputError as exc:
+        raise PlanError(str(exc)) from None
 
 
 def xy_of_lonlat(dem, lon_deg: float, lat_deg: float) -> tuple[float, float]:
-    from lupex.terrain import geo
-
     x, y = geo.xy_from_lonlat(dem, lon_deg, lat_deg)
     return float(x), float(y)
 
@@ -934,62 +918,3 @@ def plan_geojson(p: Plan, crs_name: str = LUNAR_LONLAT_CRS) -> dict:
         })
     return {"type": "FeatureCollection", "name": "lupex_traverse", "crs": geojson_crs_member(crs_name),
             "features": feats}
-
-
-def _png(fig) -> bytes:
-    from lupex.report.figures import png_bytes
-
-    return png_bytes(fig, dpi=100, tight_layout=False)
-
-
-def plan_map_png(p: Plan, dem, background=None, background_label: str = "") -> bytes:
-    """PNG of the path on the DEM (or on ``background``, a (ny, nx) array such as illumination), start/goal marked."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    x = np.asarray(dem["x"].values, float)
-    y = np.asarray(dem["y"].values, float)
-    img = np.asarray(dem.values if background is None else background, float)
-    fig, ax = plt.subplots(figsize=(6, 5.5))
-    im = ax.imshow(img, extent=(x[0] / 1e3, x[-1] / 1e3, y[-1] / 1e3, y[0] / 1e3), cmap="gray", origin="upper")
-    fig.colorbar(im, ax=ax, label="elevation (m)" if background is None else background_label)
-    sc = ax.scatter(p.x_m / 1e3, p.y_m / 1e3, c=p.soc, s=4, cmap="viridis", vmin=0, vmax=1, zorder=3)
-    ax.plot(p.x_m / 1e3, p.y_m / 1e3, "-", color="tab:orange", lw=1, zorder=2)
-    ax.plot(p.x_m[0] / 1e3, p.y_m[0] / 1e3, "o", color="tab:green", label="start")
-    ax.plot(p.x_m[-1] / 1e3, p.y_m[-1] / 1e3, "*", color="tab:red", ms=12, label="goal")
-    fig.colorbar(sc, ax=ax, label="state of charge")
-    pad = 0.3 + 0.2 * max(np.ptp(p.x_m), np.ptp(p.y_m)) / 1e3
-    ax.set_xlim(p.x_m.min() / 1e3 - pad, p.x_m.max() / 1e3 + pad)
-    ax.set_ylim(p.y_m.min() / 1e3 - pad, p.y_m.max() / 1e3 + pad)
-    ax.set_xlabel("x (km)")
-    ax.set_ylabel("y (km)")
-    ax.set_title(f"traverse {p.distance_m / 1e3:.2f} km, {p.duration_h:.1f} h")
-    ax.legend(loc="best", fontsize=8)
-    return _png(fig)
-
-
-def plan_profile_png(p: Plan) -> bytes:
-    """PNG: state of charge, temperatures, Sun/Earth visibility and shadow time along the plan vs time."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    h = (p.times - p.times[0]) / np.timedelta64(1, "s") / 3600.0
-    fig, axs = plt.subplots(3, 1, figsize=(7, 7), sharex=True)
-    axs[0].plot(h, p.soc, "-", color="tab:green")
-    axs[0].set_ylabel("state of charge")
-    axs[0].set_ylim(0, 1.05)
-    axs[1].plot(h, p.temperature_k[:, 0], label="electronics")
-    axs[1].plot(h, p.temperature_k[:, 1], label="battery")
-    axs[1].set_ylabel("temperature (K)")
-    axs[1].legend(fontsize=8)
-    axs[2].step(h, p.sun_fraction, where="post", label="Sun fraction")
-    axs[2].step(h, p.earth_fraction, where="post", label="Earth fraction")
-    axs[2].plot(h, p.shadow_h / max(p.longest_shadow_h, 1e-9), ":", label="shadow run (rel.)")
-    axs[2].set_ylabel("visible fraction")
-    axs[2].set_xlabel("hours since start")
-    axs[2].legend(fontsize=8)
-    return _png(fig)

@@ -36,8 +36,9 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from lupex.constants import AU_M, SOLAR_CONSTANT_W_M2
 from lupex.errors import InputError
-from lupex.rover.vehicle import AU_M, MODES, SOLAR_CONSTANT_W_M2, PanelParams, RoverParams
+from lupex.rover.vehicle import MODES, PanelParams, RoverParams
 
 T_REF_CELL_K = 301.15  # 28 C, the usual cell rating temperature
 

@@ -41,9 +41,9 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from lupex.constants import STEFAN_BOLTZMANN_W_M2_K4 as SIGMA
 from lupex.errors import InputError
 from lupex.rover.power import _arr, _per_interval, interval_seconds, solar_irradiance_w_m2
-from lupex.rover.vehicle import STEFAN_BOLTZMANN_W_M2_K4 as SIGMA
 from lupex.rover.vehicle import NodeParams, RoverParams
 
 T_SPACE_K = 2.725

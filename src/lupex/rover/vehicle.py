@@ -29,15 +29,6 @@ from lupex.errors import ConfigError
 from lupex.params import ASSUMED
 from lupex.params import param as _p
 
-G_MOON_M_S2 = 1.62
-"""Lunar surface gravity (m/s^2), the value the issue specifies (1.62; IAU/GRAIL ~1.625)."""
-STEFAN_BOLTZMANN_W_M2_K4 = 5.670374419e-8
-"""CODATA 2018 exact value."""
-SOLAR_CONSTANT_W_M2 = 1361.0
-"""Total solar irradiance at 1 au (Kopp & Lean 2011, GRL 38:L01706)."""
-AU_M = 149_597_870_700.0
-"""IAU 2012 Resolution B2 astronomical unit."""
-
 MODES = ("drive", "science", "drill", "communicate", "standby", "hibernate")
 """Operating modes the power model knows; heaters are added on top by the thermal model."""
 

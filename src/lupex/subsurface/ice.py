@@ -53,6 +53,7 @@ from scipy import fft as sfft
 from scipy import special
 
 from lupex.errors import InputError
+from lupex.params import check_rng
 from lupex.subsurface.vapor import recession_mm_per_gyr
 
 ICE_STABILITY_T_K = 110.0  # Paige et al. 2010
@@ -135,8 +136,7 @@ def gaussian_random_fields(shape, pixel_m: float, corr_length_m: float, rng: np.
     any, are clipped to zero.
     """
     _check_field_args(shape, pixel_m, corr_length_m, nu)
-    if not isinstance(rng, np.random.Generator):
-        raise InputError("pass a numpy.random.Generator (np.random.default_rng(seed)) for the random fields")
+    check_rng(rng)
     ny, nx = shape
     pad = int(np.ceil(6.0 * corr_length_m / pixel_m)) + 1
     my = sfft.next_fast_len(min(ny + pad, 2 * ny + pad))

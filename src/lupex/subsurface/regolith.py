@@ -34,9 +34,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from lupex.constants import GRAIN_DENSITY_KG_M3, ICE_DENSITY_KG_M3
 from lupex.errors import InputError
 
-GRAIN_DENSITY_KG_M3 = 3100.0  # Carrier et al. 1991, sec. 9.1.4
 HAYNE_RHO_SURFACE_KG_M3 = 1100.0  # Hayne et al. 2017, Table A1
 HAYNE_RHO_DEEP_KG_M3 = 1800.0  # Hayne et al. 2017, Table A1
 HAYNE_H_M = 0.06  # Hayne et al. 2017 (Table A1: 0.07 m; H-parameter map ~0.06 m)
@@ -120,9 +120,6 @@ def porosity(density_kg_m3, grain_density_kg_m3: float = GRAIN_DENSITY_KG_M3) ->
     if np.any(rho <= 0) or np.any(rho >= grain_density_kg_m3):
         raise InputError("bulk density must be > 0 and below the grain density")
     return 1.0 - rho / grain_density_kg_m3
-
-
-ICE_DENSITY_KG_M3 = 917.0  # water ice Ih near 100-200 K (Petrenko & Whitworth 1999, Physics of Ice, table 11.2)
 
 
 def pore_ice_capacity_wt_pct(dry_density_kg_m3, grain_density_kg_m3: float = GRAIN_DENSITY_KG_M3) -> np.ndarray:

@@ -38,11 +38,11 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from lupex.constants import SOLAR_CONSTANT_W_M2
+from lupex.constants import STEFAN_BOLTZMANN_W_M2_K4 as SIGMA_SB
 from lupex.errors import InputError
 from lupex.subsurface.vapor import _sublimation_rate_scalar
 
-SIGMA_SB = 5.670374419e-8  # W m^-2 K^-4 (CODATA 2018)
-SOLAR_CONSTANT_W_M2 = 1361.0  # Kopp & Lean 2011
 SYNODIC_MONTH_S = 29.530589 * 86400.0
 T_REF_CHI_K = 350.0
 

@@ -21,8 +21,9 @@ import math
 import numpy as np
 from numba import njit
 
-K_B = 1.380649e-23  # J/K (CODATA 2018, exact)
-M_H2O_KG = 18.01528e-3 / 6.02214076e23  # kg per molecule
+from lupex.constants import BOLTZMANN_J_K as K_B
+from lupex.constants import H2O_MOLECULE_KG as M_H2O_KG
+
 RHO_ICE_KG_M3 = 920.0
 SECONDS_PER_GYR = 1e9 * 365.25 * 86400.0
 

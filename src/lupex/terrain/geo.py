@@ -21,6 +21,7 @@ import numpy as np
 import rioxarray  # noqa: F401  (registers the .rio accessor on xarray objects)
 from pyproj import CRS, Transformer
 
+from lupex.constants import MOON_RADIUS_M
 from lupex.errors import InputError
 
 DEFAULT_CRS = "IAU_2015:30135"
@@ -62,6 +63,49 @@ def pixel_size_m(da) -> float:
             "e.g. gdalwarp -tr 20 20"
         )
     return float(px)
+
+
+def cell_of(grid, xy, what: str = "point"):
+    """(row, col) of the cell whose centre is nearest to ``xy``, metres in the grid's CRS.
+
+    Parameters
+    ----------
+    grid : xarray.DataArray or Dataset
+        Regular square cells with 1-D cell-centre coordinates ``x`` and ``y`` (m), at least 2 x 2; rows may run
+        either way.
+    xy : (2,) or (n, 2) array_like
+        One point, which gives ``(row, col)`` as two ints, or n points, which give two int64 arrays of n.
+    what : str
+        What the point is, for the error message ("rover start", "landing site").
+
+    The one rounding rule: ``col = rint((x - x[0]) / (x[1] - x[0]))`` and ``row`` likewise from ``y``, numpy's
+    round half to even (as Python's ``round``), so a point exactly on the boundary between two cells goes to
+    the even-numbered one. A point is outside when its rounded index falls off the grid (beyond the outer
+    cells' half pixel); that, a point that is not finite, and an irregular or non-square grid raise
+    :class:`InputError`.
+    """
+    pts = np.asarray(xy, dtype=float)
+    one = pts.shape == (2,)
+    if not (one or (pts.ndim == 2 and pts.shape[1] == 2)):
+        raise InputError(f"the {what} must be an (x, y) pair or an (n, 2) array of them, got shape {pts.shape}")
+    pts = pts.reshape(-1, 2)
+    if not np.all(np.isfinite(pts)):
+        raise InputError(f"the {what} position must be finite metres in the DEM's CRS, got {xy}")
+    p = pixel_size_m(grid)
+    x = np.asarray(grid["x"].values, dtype=float)
+    y = np.asarray(grid["y"].values, dtype=float)
+    col = np.rint((pts[:, 0] - x[0]) / (x[1] - x[0])).astype(np.int64)
+    row = np.rint((pts[:, 1] - y[0]) / (y[1] - y[0])).astype(np.int64)
+    outside = (col < 0) | (col >= x.size) | (row < 0) | (row >= y.size)
+    if outside.any():
+        i = int(np.argmax(outside))
+        raise InputError(
+            f"the {what} ({pts[i, 0]:.1f}, {pts[i, 1]:.1f}) m is outside the DEM (x {x.min() - p / 2:.1f}.."
+            f"{x.max() + p / 2:.1f}, y {y.min() - p / 2:.1f}..{y.max() + p / 2:.1f} m); pick a point inside it"
+        )
+    if one:
+        return int(row[0]), int(col[0])
+    return row, col
 
 
 def dem_crs(da) -> CRS:
@@ -113,7 +157,7 @@ def grid_north_azimuth_deg(da) -> np.ndarray:
     crs = dem_crs(da)
     lon, lat = lonlat_grid(da)
     tr = Transformer.from_crs(lunar_geographic_crs(crs), crs, always_xy=True)
-    r = crs.ellipsoid.semi_major_metre if crs.ellipsoid else 1_737_400.0
+    r = crs.ellipsoid.semi_major_metre if crs.ellipsoid else MOON_RADIUS_M
     dlat = np.degrees(1.0 / r)
     sign = np.where(lat + dlat > 90.0, -1.0, 1.0)
     x0, y0 = tr.transform(lon, lat)

@@ -60,6 +60,7 @@ import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 from pyproj import CRS
 
+from lupex.constants import MOON_RADIUS_M
 from lupex.errors import InputError
 from lupex.io import atomic_path
 from lupex.terrain.geo import DEFAULT_CRS, dem_crs, pixel_size_m
@@ -74,7 +75,6 @@ __all__ = [
     "write_geotiff",
 ]
 
-MOON_RADIUS_M = 1_737_400.0
 DEFAULT_MAX_HOLE_RADIUS_PX = 25.0
 DEFAULT_MAX_NODATA_FRACTION = 0.5
 
@@ -962,11 +962,19 @@ def write_geotiff(da: xr.DataArray, path: str | os.PathLike, *, nodata=None, kee
     tags = {k: str(da.attrs[k]) for k in keys if k in da.attrs}
     if code:
         tags[CRS_AUTHORITY_TAG] = code
-    with atomic_path(path, suffix=".tif") as tmp:
-        with rasterio.open(tmp, "w", **profile) as dst:
+    # built in memory (compressed), then written as bytes: on a full disk GDAL prints libtiff's complaints on
+    # stderr and closes "successfully", so the truncated file would have been renamed into place; a Python write
+    # raises ENOSPC, which atomic_path turns into the one-line message
+    from rasterio.io import MemoryFile
+
+    with MemoryFile() as mem:
+        with mem.open(**profile) as dst:
             dst.write(np.ascontiguousarray(arr), 1)
             if tags:
                 dst.update_tags(**tags)
             if "long_name" in da.attrs:
                 dst.set_band_description(1, str(da.attrs["long_name"]))
+        data = mem.read()
+    with atomic_path(path, suffix=".tif") as tmp:
+        tmp.write_bytes(data)
     return path

@@ -1,0 +1,93 @@
+"""The mission database in XTCE, made from the twin's own packet tables and the rover's parameter metadata.
+
+XTCE (XML Telemetric and Command Exchange, OMG formal/18-10-04 version 1.2,
+the mission-database format CCSDS adopted as CCSDS 660.0-B;
+docs/REFERENCES.md#xtce) describes each telemetry parameter (type, encoding,
+unit, valid range, alarm limits), the packets that carry them (containers,
+here specialisations of the CCSDS Space Packet keyed on the APID) and each
+telecommand with its arguments. Ground systems such as Yamcs load it and
+then decode the twin's telemetry and encode its commands without further
+code.
+
+The XML is written by ``yamcs-pymdb`` (LGPL-3.0, a pure-Python XTCE writer)
+from :func:`lupex.ops.packets.hk_fields`, :data:`lupex.ops.packets.EVENT_FIELDS`
+and :data:`lupex.ops.packets.COMMANDS`: units and valid ranges are the
+packet fields', alarm limits come from the rover's parameters (soc_min, the
+survival temperatures), so the database and the twin cannot disagree.
+"""
+
+from __future__ import annotations
+
+from lupex.errors import LupexError
+from lupex.ops import packets as K
+from lupex.rover.vehicle import RoverParams
+
+SYSTEM = "LUPEX"
+
+
+class MdbError(LupexError):
+    """The XTCE writer is not installed."""
+
+
+def _pymdb():
+    try:  # optional dependency (the ops extra): only this command needs it
+        from yamcs import pymdb
+    except ImportError:
+        raise MdbError("lupex ops mdb needs yamcs-pymdb: pip install 'lupex[ops]'") from None
+    return pymdb
+
+
+def _parameter(m, system, f: K.Field):
+    enc = {"d": m.float64_t, "f": m.float32_t, "B": m.uint8_t, "H": m.uint16_t, "I": m.uint32_t}[f.code]
+    common = dict(system=system, name=f.name, short_description=f.help, encoding=enc,
+                  long_description=f"unit, range and limits from {f.source}" if f.source else None)
+    if f.enum:
+        return m.EnumeratedParameter(choices=[(v, n) for v, n in f.enum], **common)
+    alarm = None
+    if f.alarm_lo is not None or f.alarm_hi is not None:
+        alarm = m.ThresholdAlarm(critical_low=f.alarm_lo, critical_high=f.alarm_hi)
+    unit = None if f.unit == "-" else f.unit
+    if f.code in "df":
+        return m.FloatParameter(bits=64 if f.code == "d" else 32, minimum=f.lo, maximum=f.hi, units=unit, alarm=alarm,
+                                **common)
+    return m.IntegerParameter(signed=False, bits=8 * f.size, minimum=None if f.lo is None else int(f.lo),
+                              maximum=None if f.hi is None else int(f.hi), units=unit, alarm=alarm, **common)
+
+
+def _argument(m, f: K.Field):
+    enc = {"d": m.float64_t, "f": m.float32_t, "B": m.uint8_t, "H": m.uint16_t, "I": m.uint32_t}[f.code]
+    unit = None if f.unit == "-" else f.unit
+    if f.code in "df":
+        return m.FloatArgument(name=f.name, bits=64 if f.code == "d" else 32, minimum=f.lo, maximum=f.hi, units=unit,
+                               short_description=f.help, encoding=enc)
+    return m.IntegerArgument(name=f.name, signed=False, bits=8 * f.size, minimum=None if f.lo is None else int(f.lo),
+                             maximum=None if f.hi is None else int(f.hi), units=unit, short_description=f.help,
+                             encoding=enc)
+
+
+def build_system(rover: RoverParams | None = None):
+    """A ``yamcs.pymdb.System`` holding the twin's packets, parameters and commands."""
+    m = _pymdb()
+    system = m.System(SYSTEM, short_description="LUPEX rover twin (lupex ops): CCSDS Space Packets on UDP")
+    head = m.ccsds.add_ccsds_header(system)
+    for apid, name, fields, what in ((K.APID_HK, "HK", K.hk_fields(rover), "housekeeping, one per period"),
+                                     (K.APID_EVENT, "EVENT", K.EVENT_FIELDS, "command acknowledgement / refusal / abort")):
+        sub = m.Subsystem(system, name, short_description=what)
+        params = [_parameter(m, sub, f) for f in fields]
+        m.Container(system=sub, name=f"{name}_packet", base=head.tm_container, condition=m.eq(head.tm_apid, apid),
+                    short_description=f"APID {apid}: {what}", entries=[m.ParameterEntry(p) for p in params])
+    cmd = m.Subsystem(system, "TC", short_description="telecommands, APID 200: an opcode octet, then the arguments")
+    for cd in K.COMMANDS:
+        args = [_argument(m, a) for a in cd.args]
+        m.Command(system=cmd, name=cd.name, base=head.tc_command, short_description=cd.help,
+                  assignments={"ccsds_apid": K.APID_TC, "ccsds_secondary_header": "Not Present"},
+                  arguments=args,
+                  entries=[m.FixedValueEntry(name="opcode", binary=f"{int(cd.opcode):02X}", bits=8)]
+                  + [m.ArgumentEntry(a) for a in args])
+    return system
+
+
+def xtce(rover: RoverParams | None = None) -> str:
+    """The XTCE 1.2 document (str) of the twin's mission database."""
+    return build_system(rover).dumps(format="xtce-1.2",
+                                     top_comment="Generated by `lupex ops mdb` from lupex's packet tables and rover parameters")
