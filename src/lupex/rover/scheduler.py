@@ -199,6 +199,11 @@ def _stop_steps(prob: P.Problem, rover: RoverParams, cell: int, t: int, d_j: flo
     return out, D, pending
 
 
+EGRESS_FACTOR = 1.5
+"""The drive out of a shadow is budgeted at this times its least static drive time at the flat drive load
+(the static time is a lower bound: the planned route may wait or climb; on Site01 a 180 m egress took 1.5 h)."""
+
+
 def _dark_work(prob, rover, idx, cell, a, b, D, pending, heat_max, margin_j):
     """Work in a shadow the rover cannot wait out (a cold trap: VIPER-style excursions on the battery): the next
     pending activity from tick ``a`` (to ``b`` at most) if, when it ends, a haven that survives its next dark
@@ -214,7 +219,8 @@ def _dark_work(prob, rover, idx, cell, a, b, D, pending, heat_max, margin_j):
     j = idx.leave_by_ok(prob, cell, bb, D + (ld + heat_max) * dd / prob.eta_d)
     if j < 0:
         return None
-    egress_j = idx.to_haven_ticks[j, cell] * prob.tick_s * (rover.loads.drive_w + prob.heater_w[1]) / prob.eta_d
+    egress_j = EGRESS_FACTOR * idx.to_haven_ticks[j, cell] * prob.tick_s * (rover.loads.drive_w + prob.heater_w[1]) \
+        / prob.eta_d
     if D + (ld + heat_max) * dd / prob.eta_d + egress_j > prob.dmax_j - margin_j:
         return None
     return m, ld, bb, dd
