@@ -321,6 +321,12 @@ def test_outputs(run1):
         assert (tr.loc[comm, "earth_fraction"] >= 0.5).all()
     s = pd.read_parquet(out / "campaign_scores.parquet")
     pd.testing.assert_frame_equal(s, r.scores, check_dtype=False)
+    # both plans flew (every dark period at a haven that survives it): marked so in the scores and the
+    # feasibility product, with the one-line message the CLI prints
+    assert (s["timeline_status"] == "flown").all() and s["timeline_flown"].all()
+    feas = json.loads((out / "campaign_feasibility.json").read_text())
+    assert {n: f["status"] for n, f in feas["plans"].items()} == {n: "flown" for n in C.PLANS}
+    assert feas["line"].startswith("campaign timeline: strategy, lawnmower flown")
 
 
 def test_monte_carlo_on_dask_equals_serial():

@@ -29,7 +29,15 @@ over ``duration_days`` (180) on the light series of the area, so drives,
 science, drilling, communication and hibernation form the rover's timeline
 with energy, thermal and Earth-visibility constraints checked at every interval
 (the decisions are taken first and timed afterwards: the objective depends on
-what was measured, not on when).
+what was measured, not on when). The timeline is haven-aware (see
+:mod:`lupex.rover.scheduler`: every activity only while a haven that survives the next
+dark period is still within reach, ``haven_margin_wh`` / ``haven_margin_h``); the cells a
+plan may stop on (the area's centre, waypoints, drill sites) lie within
+``haven_reach_h`` of driving from a haven that survives every dark period of the span,
+when one exists (:func:`_near_haven`). A plan whose timeline cannot be built is assessed by
+:mod:`lupex.mission.feasibility` (binding constraint, alternatives re-tried); its scores
+carry ``timeline_flown = False`` (``timeline_status`` "infeasible"): what it would find, not
+what it flew.
 
 Observations fed to the maps (one GP per quantity, see
 :func:`lupex.prospect.fusion.fuse_water_maps`):
@@ -101,6 +109,7 @@ import pandas as pd
 import xarray as xr
 
 from lupex.errors import ConfigError, InputError, LupexError
+from lupex.mission import feasibility as F
 from lupex.mission.checkpoint import NO_CHECKPOINTS, Checkpoints
 from lupex.mission.survey import NS_DETECT_LO95_WT_PCT
 from lupex.params import ASSUMED as _ASSUMED
@@ -179,6 +188,26 @@ class CampaignParams:
     max_slope_deg: float = _p(20.0, "deg", "waypoints and drill sites only on cells below this slope", "rover max_slope_deg")
     schedule: bool = _p(True, "-", "build the six-month timeline with the scheduler when a light series is given", "lupex option (a switch, not a physical value)")
     mc_seeds: int = _p(0, "-", "Monte Carlo campaigns over this many seeds in a run (0 = none)", "numerical: each ~1 min")
+    haven_margin_wh: float = _p(100.0, "Wh", "energy every dark period must leave in the battery above soc_min at a "
+                                "safe haven; an activity starts only if, when it ends, a haven that survives the next "
+                                "dark period with this margin can still be reached before that period starts",
+                                _ASSUMED + ": 2.5 % of the 4 kWh battery, for the heaters' warm-up transient (on "
+                                "Site01 200 Wh leaves the 112 h night of late April 31 Wh short)")
+    haven_margin_h: float = _p(1.0, "h", "how long before a haven's dark period the rover must have arrived there "
+                               "(slack on the planned drive)", _ASSUMED + ": one hour of slack on a ~1 h drive")
+    haven_reach_h: float = _p(3.0, "h", "the campaign area's centre, waypoints and drill sites lie within this static "
+                              "drive time of a safe haven that survives every dark period of the span (when one exists)",
+                              _ASSUMED + ": a few hundred metres at 0.1 m/s, the scale of VIPER's haven-to-haven "
+                              "traverses (docs/REFERENCES.md#viper-ops)")
+    command_wait_h: float = _p(24.0, "h", "each drive to a new stop is commanded over the direct-to-Earth link: it "
+                               "starts when the Earth is next in view at the departure spot if that comes within this "
+                               "many hours (the rover waits), otherwise at once as a stored sequence (an Earth-blind "
+                               "area); 0 = no wait. Downlink is only in Earth view in any case",
+                               "VIPER operations: drives commanded over the DTE link, safe havens through its "
+                               "blackouts (docs/REFERENCES.md#viper-ops)")
+    feasibility_search_s: float = _p(120.0, "s", "wall-time bound of the search for feasible alternatives when a plan's "
+                                     "timeline is infeasible (bigger battery, shorter stays, an area nearer a haven)",
+                                     "numerical")
 
     def __post_init__(self):
         for f in fields(self):
@@ -197,7 +226,8 @@ class CampaignParams:
             if not getattr(self, n) > 0:
                 raise ConfigError(f"campaign.{n} must be > 0 ({self.__dataclass_fields__[n].metadata['unit']}), "
                                   f"got {getattr(self, n)!r}")
-        for n in ("leg_overhead_wh", "drill_h", "science_h", "min_drill_separation_m", "approach_max_m"):
+        for n in ("leg_overhead_wh", "drill_h", "science_h", "min_drill_separation_m", "approach_max_m",
+                  "haven_margin_wh", "haven_margin_h", "haven_reach_h", "feasibility_search_s", "command_wait_h"):
             if getattr(self, n) < 0:
                 raise ConfigError(f"campaign.{n} must be >= 0, got {getattr(self, n)!r}")
         for n, lo in (("rounds", 1), ("n_headings", 3), ("drills", 0), ("mc_seeds", 0), ("gpr_window_traces", 4)):
@@ -275,6 +305,7 @@ class CampaignResult:
     timings_s: dict = field(default_factory=dict)
     survey_centre_xy: tuple = ()    # centre of the area (the nearest prior-ice region); start_xy = landing site
     prior_share: float = 0.0        # share of the area's cells where the orbital prior allows ice in reach
+    feasibility: dict = field(default_factory=dict)  # plan -> lupex.mission.feasibility.Feasibility
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -395,6 +426,12 @@ class _Screen:
             ok &= P.static_reachable(prob, r * prob.nx + c)
         if light is not None:
             ok &= (prob.sun > prob.dark_u8).mean(axis=0) >= self.MIN_LIT_FRACTION
+        self.near_haven = None
+        if light is not None:
+            near = _near_haven(prob, rover, p)
+            if near is not None and (ok & near).any():
+                ok &= near
+                self.near_haven = near.reshape(prob.ny, prob.nx)
         self.ok = ok.reshape(prob.ny, prob.nx)
         self.row0, self.col0 = prob.row0, prob.col0
         x, y = _grid_of(dem)
@@ -436,6 +473,20 @@ class _Screen:
             j = int(np.argmin(np.hypot(gx - xy[k, 0], gy - xy[k, 1])))
             xy[k] = (gx[j], gy[j])
         return xy
+
+
+def _near_haven(prob, rover, p: CampaignParams):
+    """(ncell,) bool: cells within ``haven_reach_h`` of static driving from a candidate haven that survives every
+    dark period of the series with ``haven_margin_wh`` (:func:`lupex.rover.havens.haven_index`); None when no
+    candidate survives them all (the timeline then hops between havens in time, or reports itself infeasible)."""
+    from lupex.rover import havens as H
+
+    idx = H.haven_index(prob, rover, margin_wh=p.haven_margin_wh)
+    every = idx.worst_need_wh <= prob.dmax_j / 3600.0 - p.haven_margin_wh
+    if not every.any():
+        return None
+    drive_h = idx.to_haven_ticks[every].min(axis=0) * prob.tick_s / 3600.0
+    return drive_h <= p.haven_reach_h
 
 
 def _flat_light(dem, window):
@@ -841,13 +892,15 @@ def campaign_window(dem, start_xy, params: CampaignParams, margin_cells: int = 1
 
 def campaign_light(dem, horizon_cube, start_xy, start_utc, params: CampaignParams, *, step_hours: float = 1.0,
                    margin_cells: int = 12):
-    """The sun/Earth visibility series over the campaign window for ``duration_days`` (+1 day) from ``start_utc``
+    """The sun/Earth visibility series over the campaign window for ``duration_days`` (+1 day, + one lunation
+    for the later-landing alternative of :mod:`lupex.mission.feasibility`) from ``start_utc``
     (:func:`lupex.light.visibility.visibility_series` on the site's horizon cube)."""
     from lupex import ephemeris as eph
     from lupex.light.visibility import visibility_series
 
     t0 = np.datetime64(str(start_utc)[:19], "s")
-    times = eph.time_grid(t0, t0 + np.timedelta64(int((params.duration_days + 1) * 86400), "s"), step_hours)
+    span_d = params.duration_days + 1 + math.ceil(F.LUNATION_D)
+    times = eph.time_grid(t0, t0 + np.timedelta64(int(span_d * 86400), "s"), step_hours)
     return visibility_series(dem, horizon_cube, times, window=campaign_window(dem, start_xy, params, margin_cells))
 
 
@@ -869,13 +922,14 @@ def _schedule(dem, light, rover, start_xy, start_utc, p: CampaignParams, waypoin
     orig = [(g.x_m, g.y_m) for g in goals]
     tl = None
     err = ""
+    binding = None
     for _ in range(max_moves + 1):
         try:
-            tl = S.schedule(dem, light, rover, start=str(start_utc)[:19], duration_days=p.duration_days, goals=goals,
-                            start_xy=tuple(start_xy), params=P.PlannerParams(max_slope_deg=p.max_slope_deg))
+            tl = schedule_goals(dem, light, rover, start_xy, start_utc, p, goals)
             break
         except LupexError as exc:
             err = str(exc)
+            binding = getattr(exc, "binding", None)
             m = re.search(r"goal (\d+)", err)
             if screen is None or m is None:
                 break
@@ -893,7 +947,7 @@ def _schedule(dem, light, rover, start_xy, start_utc, p: CampaignParams, waypoin
                              moved_m=float(math.hypot(g.x_m - o[0], g.y_m - o[1]))) for g, o in zip(goals, orig)])
     if tl is None:
         log.warning("campaign timeline failed: %s", err)
-        return None, err, (), gdf
+        return None, err, (), gdf, dict(binding=binding, goals=tuple(goals))
     acts = tl.activities
     times, j = [], 0
     for g in goals:
@@ -910,7 +964,24 @@ def _schedule(dem, light, rover, start_xy, start_utc, p: CampaignParams, waypoin
             times.append(str(acts.iloc[hit]["start_utc"])[:19])
             j = hit
     gdf["arrival_utc"] = times
-    return tl, "", tuple(times), gdf
+    return tl, "", tuple(times), gdf, None
+
+
+def planner_params(p: CampaignParams):
+    """The traverse planner's settings in a campaign (its slope limit; the Earth-view rule for commands is the
+    scheduler's ``command_wait_h``, per leg, not per move)."""
+    from lupex.rover import planner as P
+
+    return P.PlannerParams(max_slope_deg=p.max_slope_deg)
+
+
+def schedule_goals(dem, light, rover, start_xy, start_utc, p: CampaignParams, goals):
+    """One try of the six-month timeline over ``goals`` with the campaign's haven rules (no goal moved)."""
+    from lupex.rover import scheduler as S
+
+    return S.schedule(dem, light, rover, start=str(start_utc)[:19], duration_days=p.duration_days, goals=goals,
+                      start_xy=tuple(start_xy), params=planner_params(p), haven_margin_wh=p.haven_margin_wh,
+                      haven_margin_h=p.haven_margin_h, command_wait_h=p.command_wait_h)
 
 
 # ----------------------------------------------------------------------------- scoring
@@ -1172,13 +1243,19 @@ def _run(p, gt, dem, light, start, start_utc, outdir, seed, vehicle, steps, chec
             q = plans[name]
             q.update(timeline=None, schedule_error="" if (p.schedule and light is not None and dem is not None)
                      else "no timeline: no light series given", goal_times=(), goals=None)
+            q["feasibility"] = F.Feasibility(name, "not scheduled", q["schedule_error"])
             if p.schedule and light is not None and dem is not None:
                 t0 = time.perf_counter()
-                tl, err, times, gdf = _stage(checkpoints, f"campaign-{name}-timeline", fp,
-                                             lambda q=q: dict(fingerprint=fp, out=_schedule(
-                                                 dem, light, rover, landed, start_utc, p, q["waypoints"], q["spots"],
-                                                 slope)))["out"]
+                tl, err, times, gdf, fail = _stage(checkpoints, f"campaign-{name}-timeline", fp,
+                                                   lambda q=q: dict(fingerprint=fp, out=_schedule(
+                                                       dem, light, rover, landed, start_utc, p, q["waypoints"],
+                                                       q["spots"], slope)))["out"]
                 q.update(timeline=tl, schedule_error=err, goal_times=times, goals=gdf)
+                q["feasibility"] = _stage(checkpoints, f"campaign-{name}-feasibility", fp,
+                                          lambda name=name, tl=tl, err=err, fail=fail: dict(
+                                              fingerprint=fp, out=F.assess(name, tl, err, fail, dem=dem, light=light,
+                                                                           rover=rover, start_xy=landed,
+                                                                           start_utc=start_utc, params=p)))["out"]
                 timings[f"{name}_timeline_s"] = time.perf_counter() - t0
                 advance(1)
 
@@ -1197,9 +1274,14 @@ def _run(p, gt, dem, light, start, start_utc, outdir, seed, vehicle, steps, chec
                 sc.update(timeline_min_soc=s["min_soc"], timeline_data_gbit=s["data_volume_gbit"],
                           timeline_drive_h=hours.get("drive", 0.0), timeline_hibernate_h=hours.get("hibernate", 0.0),
                           timeline_energy_kwh=float(tl.activities["energy_wh"].sum() / 1000.0),
-                          timeline_last_goal_utc=max((t for t in q["goal_times"] if t), default=""))
+                          timeline_last_goal_utc=max((t for t in q["goal_times"] if t), default=""),
+                          timeline_science_h=hours.get("science", 0.0), timeline_drill_h=hours.get("drill", 0.0),
+                          timeline_communicate_h=hours.get("communicate", 0.0),
+                          timeline_min_electronics_k=s["min_electronics_k"], timeline_min_battery_k=s["min_battery_k"],
+                          timeline_km=_timeline_km(tl.trace, dem))
                 sc.update(timeline_energy_breakdown(tl.trace))
             sc["timeline_ok"] = tl is not None
+            sc.update(q["feasibility"].score_fields())
             rows.append(sc)
             out_plans[name] = CampaignPlan(name, q["path"], q["legs"], q["obs"], q["maps"], q["spots"], q["table"],
                                            q["sites"], q["survey_wh"], q["survey_m"], q["tour_m"], q["tour_wh"],
@@ -1208,13 +1290,24 @@ def _run(p, gt, dem, light, start, start_utc, outdir, seed, vehicle, steps, chec
         timings["total_s"] = time.perf_counter() - t_all
         result = CampaignResult(p, seed, tuple(landed), start_utc, (area.x_min, area.x_max, area.y_min, area.y_max), truth_maps,
                                 out_plans, pd.DataFrame(rows), budget, Path(outdir) if outdir is not None else None,
-                                timings, tuple(centre), prior_share)
+                                timings, tuple(centre), prior_share, {n: plans[n]["feasibility"] for n in PLANS})
+        line = F.feasibility_line(result.feasibility)
+        (log.warning if any(f.status == "infeasible" for f in result.feasibility.values()) else log.info)(line)
         if outdir is not None:
             write_campaign(result, outdir, dem)
         advance(1)
     log.info("campaign: strategy %.0f m, lawnmower %.0f m in %.1f s", out_plans["strategy"].survey_m,
              out_plans["lawnmower"].survey_m, timings["total_s"])
     return result
+
+
+def _timeline_km(trace: pd.DataFrame, dem) -> float:
+    """Distance driven in a timeline (km): the steps between the cells of consecutive trace rows (grid moves)."""
+    from lupex.terrain import geo
+
+    r = trace["row"].to_numpy(float)
+    c = trace["col"].to_numpy(float)
+    return float(np.hypot(np.diff(r), np.diff(c)).sum() * geo.pixel_size_m(dem) / 1000.0) if r.size > 1 else 0.0
 
 
 def _stage(checkpoints, name, fp, compute):
@@ -1344,7 +1437,12 @@ def write_campaign(result: CampaignResult, outdir, dem=None) -> list[Path]:
         seed=result.seed, start_xy_m=list(result.start_xy), start_utc=result.start_utc, area_m=list(result.area),
         budget_wh=result.budget_wh, params=dataclasses.asdict(result.params),
         scores=result.scores.to_dict(orient="records"),
-        schedule_errors={n: pl.schedule_error for n, pl in result.plans.items()}))))
+        schedule_errors={n: pl.schedule_error for n, pl in result.plans.items()},
+        feasibility={n: f.to_dict() for n, f in result.feasibility.items()}))))
+    if result.feasibility:
+        paths.append(write_json(out / "campaign_feasibility.json", _jsonable(dict(
+            line=F.feasibility_line(result.feasibility),
+            plans={n: f.to_dict() for n, f in result.feasibility.items()}))))
     # timings go to the log, not into a product: the same seed gives byte-identical products
     log.info("campaign timings (s): %s", ", ".join(f"{k} {v:.1f}" for k, v in result.timings_s.items()))
     return paths

@@ -14,6 +14,12 @@ dark at the hibernation load (:func:`lupex.rover.planner.heater_power_w`).
 Havens are picked greedily by score (illumination % + Earth %) at a minimum
 separation, as landing sites are (:mod:`lupex.site_selection`).
 
+Havens in time (:func:`haven_index`, used by :mod:`lupex.rover.scheduler`): a spot that cannot carry
+the rover through the longest night of six months may still carry it through the next one, so a
+candidate (the cells with the shortest longest darkness, ``min_separation_m`` apart) is judged against
+the dark run the rover meets on arriving: hibernation load plus the steady survival heaters over that
+run's duration in the light series, against the usable battery less a margin.
+
 Routing (:func:`plan_via_havens`) is a Dijkstra over havens in time: a label is
 "at haven h, charged, at tick t"; from a label, each leg (to the goal, or to
 another haven) is an earliest-arrival space-time A* leg
@@ -30,6 +36,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -37,7 +44,8 @@ import pandas as pd
 from lupex.rover import planner as P
 from lupex.rover.vehicle import RoverParams
 
-__all__ = ["survivable_dark_h", "longest_dark_steps", "find_havens", "park", "plan_via_havens"]
+__all__ = ["survivable_dark_h", "longest_dark_steps", "find_havens", "park", "plan_via_havens", "dark_runs",
+           "hibernate_w", "DarkNeed", "HavenIndex", "haven_index", "earliest_departure", "dark_periods"]
 
 
 def survivable_dark_h(rover: RoverParams | None = None) -> float:
@@ -97,10 +105,13 @@ def find_havens(dem, light, rover: RoverParams | None = None, params: P.PlannerP
     })[cols]
 
 
-def park(prob: P.Problem, rover: RoverParams, cell: int, t: int, d_j: float):
+def park(prob: P.Problem, rover: RoverParams, cell: int, t: int, d_j: float, margin_j: float = 0.0,
+         until: int | None = None):
     """Wait at ``cell`` from tick ``t`` (hibernating in the dark) until lit with a full battery at a step boundary.
 
-    Returns (tick, deficit, segment) or None if the battery runs out or the series ends first.
+    Returns (tick, deficit, segment) or None if the battery runs out (or comes within ``margin_j`` J of
+    soc_min) or the series ends first. With ``until`` (a tick), reaching it with the battery intact ends the
+    wait there (the timeline's end).
     """
     hib = rover.loads.hibernate_w + P.heater_power_w(rover, rover.loads.hibernate_w, False)
     lit_load = prob.wait_load_w + prob.heater_w[2]
@@ -108,6 +119,8 @@ def park(prob: P.Problem, rover: RoverParams, cell: int, t: int, d_j: float):
     a = t
     D = d_j
     while True:
+        if until is not None and a >= until:
+            return a, D, P.Segment(t, a, cell, cell, "hibernate")
         k = (prob.k0_tick + a) // tps
         if k >= prob.n_steps:
             return None
@@ -119,7 +132,7 @@ def park(prob: P.Problem, rover: RoverParams, cell: int, t: int, d_j: float):
         dt = (b - a) * prob.tick_s
         net = prob.panel_wait_w[k] * f / 255.0 - (lit_load if lit else hib)
         D = max(D - prob.eta_c * net * dt, 0.0) if net >= 0 else D - net * dt / prob.eta_d
-        if D > prob.dmax_j + 1e-6:
+        if D > prob.dmax_j - margin_j + 1e-6:
             return None
         a = b
 
@@ -177,3 +190,222 @@ def plan_via_havens(dem, light, start_xy, goal_xy, start_utc, havens: pd.DataFra
         why = P.explain_failure(prob, s, g, 0, d0, direct)
         raise P.PlanError(f"goal unreachable even through the {len(hv)} safe havens: {why}")
     return P.build_plan(dem, prob, list(best_goal[1]), rover, params.soc_start, expanded, havens=best_goal[2])
+
+
+# ----------------------------------------------------------------------------- havens in time
+#
+# A spot that cannot carry the rover through the longest night of six months may still carry it through the
+# *next* one: whether a cell is a haven depends on when the rover gets there. :class:`HavenIndex` keeps, for a
+# few candidate cells (the shortest longest-darkness first), their dark runs and the static drive time from every
+# window cell to each; :meth:`HavenIndex.acceptable` says whether a candidate survives the dark run the rover
+# meets on arriving at a given tick, with a margin, so the scheduler can tell how long an activity may last
+# before the rover must leave for a haven (:meth:`HavenIndex.leave_by`).
+
+
+def dark_runs(col_u8: np.ndarray, dark_u8: int) -> tuple[np.ndarray, np.ndarray]:
+    """[start, end) light-step indices of the dark runs (sun <= dark_u8) of one cell's series."""
+    d = np.concatenate([[0], (np.asarray(col_u8) <= dark_u8).astype(np.int8), [0]])
+    e = np.diff(d)
+    return np.flatnonzero(e == 1), np.flatnonzero(e == -1)
+
+
+def hibernate_w(rover: RoverParams) -> float:
+    """Bus power (W) of hibernation in the dark: the hibernation load plus the steady survival heaters."""
+    return rover.loads.hibernate_w + P.heater_power_w(rover, rover.loads.hibernate_w, False)
+
+
+@dataclass(frozen=True)
+class DarkNeed:
+    """What one candidate haven needs for the dark run a rover arriving at ``arrival_tick`` meets there."""
+
+    haven: int              # index into HavenIndex.cells
+    start_step: int         # light step where that dark run starts
+    end_step: int           # first lit step after it (n_steps when it runs past the series)
+    hours: float            # the whole dark run's duration, h
+    need_wh: float          # battery energy to hibernate from arrival (or its start) to its end, Wh
+    whole_need_wh: float    # battery energy to hibernate through the whole run, Wh
+    available_wh: float     # usable battery minus the margin, Wh
+    complete: bool          # False when the run is cut by the end of the series
+
+    @property
+    def short_wh(self) -> float:
+        return max(self.need_wh - self.available_wh, 0.0)
+
+    @property
+    def survives(self) -> bool:
+        return self.need_wh <= self.available_wh
+
+
+@dataclass(frozen=True)
+class HavenIndex:
+    """Candidate havens of a planning problem and what each needs through each of its dark runs."""
+
+    cells: np.ndarray           # (K,) window-flat cells, best first
+    starts: tuple               # per candidate: dark-run start steps
+    ends: tuple                 # per candidate: dark-run end steps
+    to_haven_ticks: np.ndarray  # (K, ncell) least static drive time from each cell to each candidate (inf: none)
+    hib_w: float                # hibernation bus power, W
+    margin_wh: float            # energy kept back above soc_min at the end of a dark period, Wh
+    margin_ticks: int           # time the rover must be at a haven before the dark, ticks
+    longest_dark_h: np.ndarray  # (K,) longest dark run of each candidate over the series, h
+
+    peaks_wh: tuple = ()        # per candidate: battery energy each dark period takes before it is paid back, Wh
+    dark_h: tuple = ()          # per candidate: dark hours in each of those periods
+    net_cum_j: tuple = ()       # per candidate: cumulative net battery energy standing by there (J, n_steps + 1)
+    drive_w: float = 0.0        # bus power of a drive to a haven (drive load + dark heaters), W
+
+    @property
+    def worst_need_wh(self) -> np.ndarray:
+        """(K,) the largest energy any dark period of the series takes at each candidate, Wh."""
+        return np.array([float(p.max()) if p.size else 0.0 for p in self.peaks_wh])
+
+    def need(self, prob: P.Problem, j: int, arrival_tick: int) -> DarkNeed | None:
+        """The dark period candidate ``j`` meets a rover arriving at ``arrival_tick`` (None: no dark period left).
+
+        A dark period runs from its first dark step until the battery is paid back (:func:`dark_periods`),
+        so dark runs split by a glimmer of Sun too weak to recharge count as one."""
+        k = (prob.k0_tick + int(arrival_tick)) // prob.ticks_per_step
+        s, e = self.starts[j], self.ends[j]
+        i = int(np.searchsorted(e, k, side="right"))  # first period ending after k
+        if i >= s.size:
+            return None
+        a, b = int(s[i]), int(e[i])
+        need = float(self.peaks_wh[j][i])
+        avail = prob.dmax_j / 3600.0 - self.margin_wh
+        return DarkNeed(j, a, b, float(self.dark_h[j][i]), need, need, avail, b < prob.n_steps)
+
+    def acceptable(self, prob: P.Problem, j: int, depart_tick: int, cell: int, d_j: float = 0.0) -> bool:
+        """True when candidate ``j``, reached from ``cell`` leaving at ``depart_tick`` (static drive time plus
+        the margin) with ``d_j`` J below a full battery, survives the dark period it meets, with the energy
+        margin: the drive (at ``drive_w``) adds to the deficit, standing by at the haven until its dark period
+        pays it back as far as the light there allows (charging capped at full is not modelled: conservative
+        only in that the credit is the net over the wait)."""
+        tt = self.to_haven_ticks[j, cell]
+        if not np.isfinite(tt):
+            return False
+        arrive = int(depart_tick + tt + self.margin_ticks)
+        if arrive >= prob.t_max:
+            return True  # the series ends first: nothing to survive inside it
+        nd = self.need(prob, j, arrive)
+        if nd is None:
+            return True
+        k_arr = (prob.k0_tick + arrive) // prob.ticks_per_step
+        if k_arr >= nd.start_step and tt > 0:
+            return False  # it would have to arrive in the dark: leave earlier
+        d_arr = d_j + tt * prob.tick_s * self.drive_w / prob.eta_d
+        if self.net_cum_j and d_arr > 0:
+            c = self.net_cum_j[j]
+            d_arr = max(d_arr - (c[nd.start_step] - c[min(k_arr, nd.start_step)]), 0.0)
+        return nd.need_wh * 3600.0 + d_arr <= prob.dmax_j - self.margin_wh * 3600.0
+
+    def leave_by_ok(self, prob: P.Problem, cell: int, depart_tick: int, d_j: float = 0.0) -> int:
+        """Index of the first candidate acceptable when leaving ``cell`` at ``depart_tick`` with ``d_j`` J
+        below a full battery, or -1. When drives need the Earth in view (``prob.drive_requires_earth``) the
+        departure waits for it."""
+        depart_tick = earliest_departure(prob, cell, depart_tick)
+        for j in range(self.cells.size):
+            if self.acceptable(prob, j, depart_tick, cell, d_j):
+                return j
+        return -1
+
+    def order_from(self, cell: int) -> np.ndarray:
+        """Candidates by static drive time from ``cell``, nearest first (unreachable ones left out)."""
+        tt = self.to_haven_ticks[:, cell]
+        o = np.argsort(tt, kind="stable")
+        return o[np.isfinite(tt[o])]
+
+
+def earliest_departure(prob: P.Problem, cell: int, tick: int) -> int:
+    """First tick >= ``tick`` at which a drive may start from ``cell``: at once, or, when drives need the Earth in
+    view, at the start of the first light step with the Earth visible (a tick past the series when none)."""
+    if not prob.drive_requires_earth:
+        return int(tick)
+    k = (prob.k0_tick + int(tick)) // prob.ticks_per_step
+    if k >= prob.n_steps:
+        return int(tick)
+    if prob.earth[k, cell] >= prob.earth_u8:
+        return int(tick)
+    vis = np.flatnonzero(prob.earth[k:, cell] >= prob.earth_u8)
+    return int((k + vis[0]) * prob.ticks_per_step - prob.k0_tick) if vis.size else prob.t_max + 1
+
+
+def haven_index(prob: P.Problem, rover: RoverParams, *, max_count: int = 12, min_separation_m: float = 100.0,
+                margin_wh: float = 0.0, margin_h: float = 0.0) -> HavenIndex:
+    """Candidate havens of ``prob`` (passable cells with an edge, lit at some step, the shortest longest darkness
+    first, then the most lit; ``min_separation_m`` apart) with their dark runs and static drive times.
+
+    Parameters
+    ----------
+    prob : the planning problem (its light window and time grid)
+    rover : the vehicle (battery, hibernation load; heaters from the thermal model)
+    max_count : number of candidates kept
+    min_separation_m : least distance between two candidates, m
+    margin_wh : energy kept back above soc_min at the end of every dark period, Wh
+    margin_h : time the rover must be at a haven before its dark period starts, h
+    """
+    from lupex.site_selection import pick_separated
+
+    ncell = prob.ny * prob.nx
+    ok = prob.passable & (prob.tau > 0).any(axis=1) & (prob.sun > prob.dark_u8).any(axis=0)
+    step_h = prob.ticks_per_step * prob.tick_s / 3600.0
+    longest = longest_dark_steps(prob.sun.reshape(prob.n_steps, prob.ny, prob.nx), prob.dark_u8).ravel() * step_h
+    ill = prob.sun.mean(axis=0, dtype=np.float64) / 255.0
+    score = -longest + 0.5 * ill  # shortest longest darkness first, ties to the most lit
+    rows, cols = pick_separated(score.reshape(prob.ny, prob.nx), ok.reshape(prob.ny, prob.nx), prob.pixel_m,
+                                max_count, min_separation_m)
+    cells = (rows * prob.nx + cols).astype(np.int64)
+    starts, ends, peaks, dark_h = [], [], [], []
+    tt = np.full((cells.size, ncell), np.inf)
+    hib = hibernate_w(rover)
+    for i, c in enumerate(cells):
+        s, e, pk, dh = dark_periods(prob, int(c), hib)
+        starts.append(s)
+        ends.append(e)
+        peaks.append(pk)
+        dark_h.append(dh)
+        tt[i] = P.heuristic_ticks(prob, int(c))
+    step_s = prob.ticks_per_step * prob.tick_s
+    lit_load = prob.wait_load_w + prob.heater_w[2]
+    cums = []
+    for c in cells:
+        f = prob.sun[:, c].astype(float)
+        net = np.where(f > prob.dark_u8, prob.panel_wait_w * f / 255.0 - lit_load, -hib)
+        gain = np.where(net >= 0, prob.eta_c * net, net / prob.eta_d) * step_s
+        cums.append(np.concatenate([[0.0], np.cumsum(gain)]))
+    return HavenIndex(cells, tuple(starts), tuple(ends), tt, hib, float(margin_wh),
+                      int(math.ceil(margin_h * 3600.0 / prob.tick_s)), longest[cells] if cells.size else np.zeros(0),
+                      tuple(peaks), tuple(dark_h), tuple(cums), float(rover.loads.drive_w + prob.heater_w[1]))
+
+
+def dark_periods(prob: P.Problem, cell: int, hib_w: float):
+    """The dark periods of ``cell`` as a parked rover lives them: from a full battery at the first dark step,
+    hibernating in the dark (``hib_w``) and standing by in the light (standby load plus the lit heaters, the
+    array turned to the Sun, as :func:`park`), until the battery is full again.
+
+    Returns (start steps, end steps, peak energy taken from the battery in Wh, dark hours), one entry per
+    period; a period cut by the series' end ends at ``n_steps``. Dark runs split by a glimmer of Sun too weak
+    to pay the battery back are one period here (on Site01 a 2 h glimmer at 0.4 % of the disk splits a 107 h
+    night in two)."""
+    step_s = prob.ticks_per_step * prob.tick_s
+    lit_load = prob.wait_load_w + prob.heater_w[2]
+    col = prob.sun[:, cell]
+    starts, ends, peaks, dark = [], [], [], []
+    inside, D, peak, nd, a = False, 0.0, 0.0, 0, 0
+    for k in range(prob.n_steps):
+        f = int(col[k])
+        lit = f > prob.dark_u8
+        if not inside:
+            if lit:
+                continue
+            inside, D, peak, nd, a = True, 0.0, 0.0, 0, k
+        net = prob.panel_wait_w[k] * f / 255.0 - lit_load if lit else -hib_w
+        D = max(D - prob.eta_c * net * step_s, 0.0) if net >= 0 else D - net * step_s / prob.eta_d
+        nd += 0 if lit else 1
+        peak = max(peak, D)
+        if lit and D <= 0.0:
+            starts.append(a), ends.append(k + 1), peaks.append(peak / 3600.0), dark.append(nd * step_s / 3600.0)
+            inside = False
+    if inside:
+        starts.append(a), ends.append(prob.n_steps), peaks.append(peak / 3600.0), dark.append(nd * step_s / 3600.0)
+    return (np.asarray(starts, np.int64), np.asarray(ends, np.int64), np.asarray(peaks, float),
+            np.asarray(dark, float))
