@@ -156,6 +156,25 @@ def test_six_month_timeline():
     assert v.status == V.FAIL and "1 of 2 goals never reached" in v.binding_constraint
 
 
+def test_infeasible_timeline_names_the_binding_dark_period_and_the_alternative():
+    """Issue 17 item 3: the timeline verdict of an infeasible plan is the feasibility line: which dark period,
+    how many Wh short at which haven, and the nearest feasible alternative (the settings that reproduce it)."""
+    from lupex.mission.feasibility import Alternative, Feasibility
+
+    c = fake_campaign(0.75, timeline=False)
+    alt = Alternative("bigger battery", "battery 3,500 Wh", {"vehicle.battery.capacity_wh": 3500.0}, True, True)
+    c.feasibility = {"strategy": Feasibility("strategy", "infeasible", "no haven",
+                                             dict(kind="energy", haven_dark_start_utc="2027-04-15T20:00:00",
+                                                  haven_dark_h=57.0, haven_distance_m=1009.0, haven_short_wh=420.0),
+                                             (alt,)),
+                     "lawnmower": Feasibility("lawnmower", "flown")}
+    v = V.timeline_verdict(c)
+    assert v.status == V.FAIL and "INFEASIBLE" in v.binding_constraint
+    assert "57 h dark period from 2027-04-15T20:00:00" in v.binding_constraint and "420 Wh short" in v.binding_constraint
+    assert "--set vehicle.battery.capacity_wh=3500" in v.binding_constraint
+    assert V.water_verdict(c).status == V.FAIL   # and its water is not scored as if it flew
+
+
 def test_samples_analysed():
     table = pd.DataFrame({"site": [0, 0, 1], "ltga_water_wt_pct": [1.0, 2.0, 1.0],
                           "triton_water_wt_pct": [1.0, 2.0, 1.0], "adore_water_wt_pct": [1.0, 2.0, np.nan],

@@ -337,6 +337,14 @@ def timeline_verdict(campaign, p: VerdictParams = VerdictParams()) -> Verdict:
         if days < p.timeline_days * (1 - 1e-6):
             problems.append(f"{name}: timeline covers {days:.0f} of {p.timeline_days:.0f} days")
     measured = "; ".join(notes) or "no timeline"
+    feas = getattr(campaign, "feasibility", None) or {}
+    if any(getattr(f, "status", "") == "infeasible" for f in feas.values()):
+        # the binding dark period, Wh short, the haven out of reach, and the nearest feasible alternative
+        from lupex.mission.feasibility import feasibility_line
+
+        line = feasibility_line(feas)
+        return Verdict("Six-month timeline", measured, req_txt, FAIL, line, "campaign",
+                       "; ".join(problems + notes))
     if problems:
         return Verdict("Six-month timeline", measured, req_txt, FAIL, problems[0], "campaign",
                        "; ".join(problems + notes))

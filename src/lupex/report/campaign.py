@@ -97,6 +97,10 @@ _SCORE_ROWS = [("weh_rmse_wt_pct", "WEH map RMSE (wt%)"), ("weh_bias_wt_pct", "W
 def scores_table(result) -> pd.DataFrame:
     s = result.scores.set_index("plan")
     rows = []
+    if "timeline_status" in s:   # first: whether each plan's scores were flown at all
+        rows.append({"score": "six-month timeline", **{n: ("flown" if s.loc[n, "timeline_status"] == "flown" else
+                                                        f"NOT FLOWN ({s.loc[n, 'timeline_status']})")
+                                                     for n in s.index}, "strategy / lawnmower": ""})
     for key, label in _SCORE_ROWS:
         if key not in s:
             continue
@@ -143,6 +147,14 @@ def campaign_sections(result, monte_carlo: pd.DataFrame | None = None) -> list[S
         "elsewhere. The neutron retrieval's WEH over a buried wet layer is biased high with wide intervals; the map "
         "inherits it (see the survey section's scores).",
     ]
+    feas = getattr(result, "feasibility", None) or {}
+    if any(getattr(f, "status", "") == "infeasible" for f in feas.values()):
+        from lupex.mission.feasibility import feasibility_line
+
+        # bad news first: an infeasible plan's scores are what it would find if it could fly, not a result
+        paras.insert(0, f"<b>NOT FLOWN</b>: {html.escape(feasibility_line(feas))}. The scores below for a plan marked "
+                        "NOT FLOWN are what it would find if it could survive its dark periods; they are not a flown "
+                        "result (alternatives and the binding dark period: campaign_feasibility.json).")
     for n, pl in result.plans.items():
         if pl.schedule_error:
             paras.append(f"<b>{html.escape(n)} timeline</b>: {html.escape(pl.schedule_error)}")
@@ -152,7 +164,7 @@ def campaign_sections(result, monte_carlo: pd.DataFrame | None = None) -> list[S
     if soc is not None:
         figs.append(("Battery state of charge over the timeline of each plan", soc))
     tables = [table_html(scores_table(result), floatfmt="{:.3g}", source="campaign_scores.parquet",
-                         caption="Scores of each plan")]
+                         caption="Scores of each plan (a plan whose timeline is NOT FLOWN did not fly them)")]
     if monte_carlo is not None and len(monte_carlo):
         from lupex.mission.campaign import monte_carlo_medians
 
