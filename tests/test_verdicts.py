@@ -63,6 +63,18 @@ def test_dark_period_with_negative_margin_fails_naming_the_period():
     assert v.measured.startswith("1 of 2 nights")
 
 
+def test_a_flown_timeline_decides_survival_not_the_drill_site_it_leaves():
+    """The six-month timeline parks every dark period at a haven; a drill site that cannot host a night is
+    noted (the rover leaves it before dark), not a lost rover. Without a timeline the drill site decides."""
+    t = pd.DataFrame({"start": ["2027-01-20T06:00"], "end": ["2027-02-07T04:00"], "duration_h": [430.0],
+                      "margin_wh": [-7900.0], "verdict": ["fails"]})
+    assert V.survival_verdict(t).status == V.FAIL
+    v = V.survival_verdict(t, {"strategy": fake_timeline([1] * 10, soc=[0.9] * 10)}, soc_min=0.2)
+    assert v.status == V.PASS and "leaves it before dark" in v.detail and "min SoC 90%" in v.measured
+    v = V.survival_verdict(t, {"strategy": fake_timeline([1] * 10, soc=[0.9] * 9 + [0.1])}, soc_min=0.2)
+    assert v.status == V.FAIL and "below its 20% floor" in v.binding_constraint
+
+
 def test_negative_margin_fails_even_when_the_row_says_survives():
     t = survival_table([(np.datetime64("2027-01-05"), np.datetime64("2027-01-06"), 24.0, 900.0, 0.2, -1.0,
                          "survives")])

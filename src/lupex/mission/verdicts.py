@@ -264,6 +264,16 @@ def survival_verdict(survival: pd.DataFrame | None, timelines: dict | None = Non
                              "survival limit")
     measured = (f"{n - len([f for f in fails if 'drill site' in f])} of {n} nights survived at the drill site"
                 if n else "no night at the drill site")
+    flown = [name for name, tl in (timelines or {}).items() if tl is not None]
+    if flown:
+        # the six-month timeline is the operations plan: it parks every dark period at a haven judged on that
+        # period, so a drill site that could not host a night is a place the rover leaves before dark (noted),
+        # not a lost rover; the verdict is the timelines' battery and temperatures
+        site_notes = [f"{f} (the timeline leaves it before dark)" for f in fails + marginal if "drill site" in f]
+        fails = [f for f in fails if "drill site" not in f]
+        marginal = [f for f in marginal if "drill site" not in f]
+        measured = "; ".join(tl_notes) + (f"; {n} dark periods at the drill site not hosted" if site_notes else "")
+        tl_notes = tl_notes + site_notes
     detail = "; ".join(fails + marginal + tl_notes)
     if fails:
         return Verdict("Night survival", measured, req_txt, FAIL, fails[0], "rover", detail)
