@@ -1,9 +1,9 @@
-"""``lupex land`` (src/lupex/landing/commands.py) end to end on a small synthetic site."""
+"""``lupex land`` (src/lupex/cli/land.py) end to end on a small synthetic site."""
 
 import typer
 from typer.testing import CliRunner
 
-from lupex.landing import commands
+from lupex.cli import land as commands
 
 
 def test_land_writes_its_products_and_a_run_log(tmp_path):

@@ -7,7 +7,7 @@ import typer
 from typer.testing import CliRunner
 
 from lupex.errors import LupexError
-from lupex.rover import commands
+from lupex.cli import rover as commands
 from lupex.terrain import generate_site
 from lupex.terrain.geo import lonlat_grid
 

@@ -10,7 +10,7 @@ from pyproj import CRS, Transformer
 from typer.testing import CliRunner
 
 from lupex.errors import LupexError
-from lupex.mission import commands
+from lupex.cli import survey as commands
 
 
 
