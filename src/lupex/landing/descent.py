@@ -58,7 +58,7 @@ if TYPE_CHECKING:
 __all__ = [
     "G0_MPS2", "MU_MOON_M3S2", "OMEGA_MOON_RADPS", "TouchdownLimits", "Vehicle", "SiteTerrain",
     "site_terrain", "gravity_mps2", "rk4_step", "sensed_delta_v", "altitude_m", "slant_range_m",
-    "DescentConfig", "DescentResult", "simulate_descent", "pdi_state",
+    "DescentConfig", "DescentResult", "pdi_state",
 ]
 
 OMEGA_MOON_RADPS = 2.0 * np.pi / (27.321661 * 86400.0)
@@ -420,10 +420,3 @@ class DescentResult:
     duration_s: float
     nav_error_at_m: dict
     history: dict = field(repr=False, default_factory=dict)
-
-
-def simulate_descent(*args, **kwargs) -> DescentResult:
-    """Closed-loop descent; see :func:`lupex.landing.guidance.run_descent` for the arguments."""
-    from lupex.landing.guidance import run_descent
-
-    return run_descent(*args, **kwargs)
