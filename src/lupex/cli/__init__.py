@@ -184,6 +184,3 @@ def _dispatch() -> int:
         return _interrupted(None)
     return rc if isinstance(rc, int) else 0
 
-
-if __name__ == "__main__":
-    main()
