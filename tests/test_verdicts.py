@@ -238,10 +238,17 @@ def test_quick_run_verdicts_agree_with_its_files(small_mission):
     assert manifest["verdicts"] == [v.to_dict() for v in result.verdicts]
     assert manifest["overall"]["status"] == V.worst_first(result.verdicts)[0].status
     # the files, read without the verdict code: a failed night or a budget that does not close must show
+    from lupex.config import load
+
     surv = pd.read_csv(run_dir / "rover_survival.csv")
     fails = (surv["verdict"] == "fails") | (surv["margin_wh"] < 0)
-    assert (vs["Night survival"].status == V.FAIL) == bool(fails.any())
-    from lupex.config import load
+    scores = pd.read_parquet(run_dir / "campaign_scores.parquet")
+    flown = scores[scores["timeline_flown"].fillna(False).astype(bool)] if "timeline_flown" in scores else scores[:0]
+    if len(flown):   # a flown six-month timeline decides: its battery never below the floor
+        floor = load(run_dir / "config.toml").vehicle.battery.soc_min
+        assert (vs["Night survival"].status == V.FAIL) == bool((flown["timeline_min_soc"] < floor - 1e-6).any())
+    else:            # no timeline: the drill site's own dark periods decide
+        assert (vs["Night survival"].status == V.FAIL) == bool(fails.any())
 
     budget = launch_to_landing_budget(load(run_dir / "config.toml").budget)  # the run's own budget, again
     assert (vs["Payload landed"].status == V.FAIL) == (budget.surface_payload_kg < budget.required_surface_payload_kg)
