@@ -10,8 +10,8 @@ Every command lives in this package, one module per group, each with a
 ``register(app)`` that adds its commands: :mod:`~lupex.cli.run`,
 :mod:`~lupex.cli.ephem`, :mod:`~lupex.cli.dem`, :mod:`~lupex.cli.data`,
 :mod:`~lupex.cli.land`, :mod:`~lupex.cli.rover` (``plan``, ``survive``) and
-:mod:`~lupex.cli.survey` (``survey``, ``sample``); ``lupex ops`` comes from
-:mod:`lupex.ops.commands`. The models below never import this package.
+:mod:`~lupex.cli.survey` (``survey``, ``sample``); ``lupex ops`` lives in
+:mod:`~lupex.cli.ops`. The models below never import this package.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from pathlib import Path
 import typer
 
 from lupex.cli import data, dem, ephem, land, rover, run, survey
+from lupex.cli import ops as ops_commands  # the rover twin on UDP (lupex ops)
 from lupex.cli._console import err
 from lupex.errors import LupexError
-from lupex.ops import commands as ops_commands  # the rover twin on UDP (lupex ops)
 
 app = typer.Typer(
     name="lupex",

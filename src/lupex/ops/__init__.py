@@ -8,7 +8,7 @@
 * :mod:`lupex.ops.scenarios` -- rehearsal scenarios that end by themselves;
 * :mod:`lupex.ops.yamcs` -- Yamcs (AGPL, a separate process) as the optional ground segment;
 * :mod:`lupex.ops.console` -- a minimal offline operator console in the browser;
-* :mod:`lupex.ops.commands` -- the ``lupex ops`` CLI.
+* the ``lupex ops`` CLI lives in :mod:`lupex.cli.ops`.
 
 This package sits at the top with ``mission`` and ``cli``: it imports the
 models, no model imports it.
