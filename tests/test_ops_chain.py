@@ -107,19 +107,8 @@ def test_haven_unreachable_through_udp_yamcs_and_the_browser(yamcs_server, brows
         assert reason is not None, "Yamcs must decode the twin's refusal"
 
         url = f"http://localhost:{gc.http_port}/"  # the only name the test browser resolves
-        target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-        session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-        for domain in ("Page", "Runtime", "Network"):
-            browser.send(f"{domain}.enable", session=session)
-        nav = browser.send("Page.navigate", {"url": url}, session=session)
-        assert "errorText" not in nav, nav
-        browser.wait_event("Page.loadEventFired", session)
-
-        def js(expr):
-            r = browser.send("Runtime.evaluate", {"expression": expr, "awaitPromise": True, "returnByValue": True},
-                             session=session)
-            assert "exceptionDetails" not in r, r
-            return r["result"].get("value")
+        js = browser.open_page(url)
+        session = js.session
 
         def row(*words):
             return _until(lambda: js("[...document.querySelectorAll('#events tr')].map(r => r.textContent)"

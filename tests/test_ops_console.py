@@ -64,19 +64,8 @@ def test_console_in_headless_chromium(live, tmp_path):
     url = f"http://localhost:{gc.http_port}/"  # the only name the test browser resolves
     browser = Chromium(exe, tmp_path / "profile")
     try:
-        target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-        session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-        for domain in ("Page", "Runtime", "Network"):
-            browser.send(f"{domain}.enable", session=session)
-        nav = browser.send("Page.navigate", {"url": url}, session=session)
-        assert "errorText" not in nav, nav
-        browser.wait_event("Page.loadEventFired", session)
-
-        def text(js):
-            r = browser.send("Runtime.evaluate", {"expression": js, "awaitPromise": True, "returnByValue": True},
-                             session=session)
-            assert "exceptionDetails" not in r, r
-            return r["result"].get("value")
+        text = browser.open_page(url)
+        session = text.session
 
         soc = _until(lambda: (lambda t: t if t and t.endswith("%") else None)(text("document.getElementById('soc').textContent")))
         assert soc is not None, "the page must show the state of charge from telemetry"

@@ -127,6 +127,26 @@ class Chromium:
             if m.get("method") == method and m.get("sessionId") == session:
                 return m
 
+    def open_page(self, url: str):
+        """A new tab loaded with ``url`` (Page, Runtime and Network events on): returns ``evaluate(js)``, the
+        value of a JavaScript expression in it (promises awaited; a page exception fails the test)."""
+        target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+        session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        for domain in ("Page", "Runtime", "Network"):
+            self.send(f"{domain}.enable", session=session)
+        nav = self.send("Page.navigate", {"url": url}, session=session)
+        assert "errorText" not in nav, nav
+        self.wait_event("Page.loadEventFired", session)
+
+        def evaluate(expr: str):
+            r = self.send("Runtime.evaluate", {"expression": expr, "awaitPromise": True, "returnByValue": True},
+                          session=session)
+            assert "exceptionDetails" not in r, r
+            return r["result"].get("value")
+
+        evaluate.session = session
+        return evaluate
+
     def stderr_tail(self) -> str:
         self._stderr.seek(0)
         return self._stderr.read().decode(errors="replace")[-2000:]

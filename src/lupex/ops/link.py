@@ -76,30 +76,20 @@ class _Due:
     data: bytes = field(compare=False)
 
 
-class Session:
-    """The twin behind its UDP link: reads telecommands on ``tc_port``, sends telemetry to ``ground_port``."""
+class _Endpoint:
+    """A UDP socket bound on the loopback, closed by ``close()`` or a ``with`` block."""
 
-    def __init__(self, twin: Twin, *, ground_port: int, tc_port: int = 0, host: str = LOOPBACK):
-        self.twin = twin
-        self.host = check_host(host)
-        self.ground = (self.host, check_port(ground_port, "ground port"))
+    def _bind(self, host: str, port: int, what: str, option: str, *, blocking: bool = True) -> int:
+        """Bind ``self.sock`` to ``host:port`` (0 = any free port) and return the port; ConfigError naming
+        ``option`` when the port is taken."""
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.setblocking(False)
+        self.sock.setblocking(blocking)
         try:
-            self.sock.bind((self.host, check_port(tc_port, "telecommand port")))
+            self.sock.bind((host, check_port(port, what)))
         except OSError as exc:
             self.sock.close()
-            raise ConfigError(f"cannot listen on UDP {self.host}:{tc_port} ({exc.strerror}); pick another --tc-port") from None
-        self.tc_port = self.sock.getsockname()[1]
-        self.up: list[_Due] = []
-        self.down: list[_Due] = []
-        self._n = 0
-        self.seq_hk = 0
-        self.seq_ev = 0
-        self.next_hk = twin.state.t_unix_s
-        self.stats = LinkStats()
-        self._hk_fields = K.hk_fields(twin.site.rover)
-        self._rate = {}  # link-budget rate (bit/s) per light step
+            raise ConfigError(f"cannot listen on UDP {host}:{port} ({exc.strerror}); pick another {option}") from None
+        return self.sock.getsockname()[1]
 
     def close(self) -> None:
         self.sock.close()
@@ -109,6 +99,25 @@ class Session:
 
     def __exit__(self, *exc):
         self.close()
+
+
+class Session(_Endpoint):
+    """The twin behind its UDP link: reads telecommands on ``tc_port``, sends telemetry to ``ground_port``."""
+
+    def __init__(self, twin: Twin, *, ground_port: int, tc_port: int = 0, host: str = LOOPBACK):
+        self.twin = twin
+        self.host = check_host(host)
+        self.ground = (self.host, check_port(ground_port, "ground port"))
+        self.tc_port = self._bind(self.host, tc_port, "telecommand port", "--tc-port", blocking=False)
+        self.up: list[_Due] = []
+        self.down: list[_Due] = []
+        self._n = 0
+        self.seq_hk = 0
+        self.seq_ev = 0
+        self.next_hk = twin.state.t_unix_s
+        self.stats = LinkStats()
+        self._hk_fields = K.hk_fields(twin.site.rover)
+        self._rate = {}  # link-budget rate (bit/s) per light step
 
     @property
     def t(self) -> float:
@@ -266,30 +275,19 @@ class Session:
                     pass
 
 
-class Ground:
+class Ground(_Endpoint):
     """A minimal ground station on the loopback: sends telecommands, collects and decodes telemetry."""
 
     def __init__(self, twin_port: int, *, port: int = 0, host: str = LOOPBACK, rover=None):
         self.host = check_host(host)
         self.twin = (self.host, check_port(twin_port, "twin port"))
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind((self.host, check_port(port, "ground port")))
-        self.port = self.sock.getsockname()[1]
+        self.port = self._bind(self.host, port, "ground port", "--tm-port")
         self.seq = 0
         self.rover = rover
         self.hk: list[dict] = []
         self.events: list[dict] = []
         self.bad = 0
         self.clock = None  # a callable giving the simulated time: received packets get it as rx_unix_s
-
-    def close(self) -> None:
-        self.sock.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def send(self, name: str, **args) -> int:
         """Send a telecommand; returns its sequence count."""
