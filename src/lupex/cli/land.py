@@ -10,7 +10,6 @@ import typer
 
 from lupex.errors import LupexError
 
-
 log = logging.getLogger(__name__)
 
 TABLES = ("landing", "site", "lander", "descent", "lander_vehicle", "touchdown", "dispersions", "compute", "landing_window")

@@ -45,7 +45,12 @@ from lupex.constants import H2O_MOLECULE_KG as M_H2O_KG
 from lupex.constants import SPEED_OF_LIGHT_M_S as C_M_S
 from lupex.errors import ConfigError, InputError
 from lupex.instruments.sample import (
-    Sample, aliquot_ice_factor, aliquot_mass, check_finite_array, require_sample, subsampling_rel_sigma,
+    Sample,
+    aliquot_ice_factor,
+    aliquot_mass,
+    check_finite_array,
+    require_sample,
+    subsampling_rel_sigma,
 )
 from lupex.params import ASSUMED, check_non_negative, check_positive, check_range, param
 

@@ -44,8 +44,15 @@ import numpy as np
 
 from lupex.errors import ConfigError, InputError
 from lupex.instruments.sample import (
-    APOLLO16_SOIL_OXIDES_WT_PCT, LCROSS_REL_H2O_PCT, MOLAR_MASS_KG_MOL, Exposure, Sample, SampleTruth,
-    other_volatiles_mass_per_water_mass, regolith_heat_capacity_j_kg_k, sublimation_loss,
+    APOLLO16_SOIL_OXIDES_WT_PCT,
+    LCROSS_REL_H2O_PCT,
+    MOLAR_MASS_KG_MOL,
+    Exposure,
+    Sample,
+    SampleTruth,
+    other_volatiles_mass_per_water_mass,
+    regolith_heat_capacity_j_kg_k,
+    sublimation_loss,
 )
 from lupex.params import ASSUMED, check_non_negative, check_positive, check_range, check_rng, param
 from lupex.subsurface.profile import Column

@@ -20,18 +20,48 @@ Typical use::
 """
 
 from lupex.instruments.gpr_dielectric import (
-    column_dielectric, dry_loss_tangent, dry_permittivity, fresnel_reflection, ice_volume_fraction, mix_ice,
-    regolith_dielectric, velocity_m_s, weh_from_permittivity,
+    column_dielectric,
+    dry_loss_tangent,
+    dry_permittivity,
+    fresnel_reflection,
+    ice_volume_fraction,
+    mix_ice,
+    regolith_dielectric,
+    velocity_m_s,
+    weh_from_permittivity,
 )
 from lupex.instruments.gpr_forward import (
-    GprConfig, Radargram, column_two_way_time, forward_radargram, ricker, two_medium_time,
+    GprConfig,
+    Radargram,
+    column_two_way_time,
+    forward_radargram,
+    ricker,
+    two_medium_time,
 )
 from lupex.instruments.gpr_processing import (
-    agc, background_removal, dewow, envelope, focusing, matched_filter, sec_gain, stolt_migration, time_zero,
+    agc,
+    background_removal,
+    dewow,
+    envelope,
+    focusing,
+    matched_filter,
+    sec_gain,
+    stolt_migration,
+    time_zero,
 )
 from lupex.instruments.gpr_retrieval import (
-    HyperbolaFit, IceRetrieval, combine_eps, detect_diffractions, drop_surface_picks, fit_hyperbola, min_pick_depth_m,
-    pick_ice_table, preprocess, retrieve, velocity_analysis, weh_from_contrast,
+    HyperbolaFit,
+    IceRetrieval,
+    combine_eps,
+    detect_diffractions,
+    drop_surface_picks,
+    fit_hyperbola,
+    min_pick_depth_m,
+    pick_ice_table,
+    preprocess,
+    retrieve,
+    velocity_analysis,
+    weh_from_contrast,
 )
 from lupex.instruments.gpr_velocity import VelocityModel
 

@@ -44,11 +44,15 @@ import numpy as np
 
 from lupex.errors import ConfigError, InputError
 from lupex.instruments.gpr_dielectric import (
-    C_M_S, MIXING_RULES, OLHOEFT_BASE, attenuation_np_m, column_dielectric, fresnel_reflection,
+    C_M_S,
+    MIXING_RULES,
+    OLHOEFT_BASE,
+    attenuation_np_m,
+    column_dielectric,
+    fresnel_reflection,
     regolith_dielectric,
 )
 from lupex.params import ASSUMED, check_non_negative, check_positive, check_range, check_rng, param
-
 
 _GPR_ASSUMED = f"{ASSUMED}: LUPEX GPR is not described publicly (module docstring)"
 

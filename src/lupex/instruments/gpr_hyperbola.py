@@ -20,7 +20,12 @@ from scipy.optimize import least_squares
 from lupex.instruments.gpr_dielectric import C_M_S
 from lupex.instruments.gpr_forward import Radargram, check_positions, two_medium_time
 from lupex.instruments.gpr_processing import (
-    background_removal, dewow, envelope, matched_filter, stolt_migration, time_zero,
+    background_removal,
+    dewow,
+    envelope,
+    matched_filter,
+    stolt_migration,
+    time_zero,
 )
 
 __all__ = ["DEWOW_PERIODS", "EPS_PRIOR", "HyperbolaFit", "combine_eps", "detect_diffractions", "fit_hyperbola",

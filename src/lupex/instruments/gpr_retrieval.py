@@ -65,19 +65,35 @@ from scipy.ndimage import maximum_filter, median_filter
 
 from lupex.errors import InputError
 from lupex.instruments.gpr_dielectric import (
-    C_M_S, ICE_DENSITY_KG_M3, ICE_PERMITTIVITY, check_permittivity,
+    C_M_S,
+    ICE_DENSITY_KG_M3,
+    ICE_PERMITTIVITY,
+    check_permittivity,
     weh_from_permittivity,
 )
 from lupex.instruments.gpr_forward import (
-    GprConfig, Radargram, _layer_arrivals, ricker, spreading_factor,
+    GprConfig,
+    Radargram,
+    _layer_arrivals,
+    ricker,
+    spreading_factor,
 )
 from lupex.instruments.gpr_hyperbola import (  # noqa: F401  (moved there; still importable from here)
-    DEWOW_PERIODS, EPS_PRIOR, HyperbolaFit, _parabolic, combine_eps, detect_diffractions, fit_hyperbola, preprocess,
-    velocity_analysis)
-from lupex.instruments.gpr_velocity import VelocityModel, fit_scale
-from lupex.instruments.gpr_processing import (
-    dewow, matched_filter,
+    DEWOW_PERIODS,
+    EPS_PRIOR,
+    HyperbolaFit,
+    _parabolic,
+    combine_eps,
+    detect_diffractions,
+    fit_hyperbola,
+    preprocess,
+    velocity_analysis,
 )
+from lupex.instruments.gpr_processing import (
+    dewow,
+    matched_filter,
+)
+from lupex.instruments.gpr_velocity import VelocityModel, fit_scale
 
 
 @dataclass(frozen=True)

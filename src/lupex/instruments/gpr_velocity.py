@@ -42,7 +42,12 @@ import numpy as np
 
 from lupex.errors import InputError
 from lupex.instruments.gpr_dielectric import (
-    C_M_S, OLHOEFT_BASE, attenuation_np_m, check_permittivity, density_from_dry_permittivity, dry_loss_tangent,
+    C_M_S,
+    OLHOEFT_BASE,
+    attenuation_np_m,
+    check_permittivity,
+    density_from_dry_permittivity,
+    dry_loss_tangent,
 )
 
 OLHOEFT_BASE_SIGMA = 0.17           # Strangway, Pearce & Olhoeft 1977: K = (1.93 +- 0.17)^rho

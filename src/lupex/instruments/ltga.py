@@ -40,7 +40,12 @@ from scipy.special import ndtr
 
 from lupex.errors import ConfigError, InputError
 from lupex.instruments.sample import (
-    Sample, aliquot_ice_factor, aliquot_mass, check_finite_array, require_sample, subsampling_rel_sigma,
+    Sample,
+    aliquot_ice_factor,
+    aliquot_mass,
+    check_finite_array,
+    require_sample,
+    subsampling_rel_sigma,
 )
 from lupex.params import ASSUMED, check_non_negative, check_pair, check_positive, param
 

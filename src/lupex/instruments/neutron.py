@@ -103,8 +103,18 @@ from scipy.special import betainc, gamma
 
 from lupex.errors import ConfigError, InputError
 from lupex.instruments.neutron_table import (  # noqa: F401  (moved there; still importable from here)
-    BUILTIN_TABLE, M_AXIS_G_CM2, M_FADE_G_CM2, SMOOTHING, TEMPERATURE_DEPTH_G_CM2, TEMPERATURE_RANGE_K, W_BOT_SCALE,
-    W_TOP_SCALE, ResponseTable, load_table, smooth_grid)
+    BUILTIN_TABLE,
+    M_AXIS_G_CM2,
+    M_FADE_G_CM2,
+    SMOOTHING,
+    TEMPERATURE_DEPTH_G_CM2,
+    TEMPERATURE_RANGE_K,
+    W_BOT_SCALE,
+    W_TOP_SCALE,
+    ResponseTable,
+    load_table,
+    smooth_grid,
+)
 from lupex.params import check_non_negative, check_positive, check_range, check_rng, param
 
 # leakage radiance ~ cos^beta(theta): the Monte Carlo's escaping neutrons (both channels), fitted over

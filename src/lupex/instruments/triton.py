@@ -45,8 +45,14 @@ from scipy.special import ndtr
 from lupex.constants import H2O_MOLECULE_KG as M_H2O_KG
 from lupex.errors import ConfigError, InputError
 from lupex.instruments.sample import (
-    AMU_KG, MOLAR_MASS_KG_MOL, Sample, aliquot_ice_factor, aliquot_mass,
-    check_finite_array, require_sample, subsampling_rel_sigma,
+    AMU_KG,
+    MOLAR_MASS_KG_MOL,
+    Sample,
+    aliquot_ice_factor,
+    aliquot_mass,
+    check_finite_array,
+    require_sample,
+    subsampling_rel_sigma,
 )
 from lupex.params import ASSUMED, check_non_negative, check_pair, check_positive, param
 

@@ -152,8 +152,9 @@ def horizon_elevation_deg(dem: xr.DataArray, x: float, y: float, n_azimuths: int
 
 def max_sun_elevation_deg(dem: xr.DataArray, x: float, y: float) -> float:
     """Highest the Sun's upper limb can rise at (x, y): colatitude + 1.6 deg + 0.27 deg."""
-    from lupex.terrain.geo import dem_crs, lunar_geographic_crs
     from pyproj import Transformer
+
+    from lupex.terrain.geo import dem_crs, lunar_geographic_crs
 
     crs = dem_crs(dem)
     _, lat = Transformer.from_crs(crs, lunar_geographic_crs(crs), always_xy=True).transform(x, y)

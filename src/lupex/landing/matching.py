@@ -41,8 +41,7 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from lupex.landing.camera import Camera
-from lupex.landing.template import (  # noqa: F401  (moved there; still importable from here)
-    TEMPLATE_BLOCK_PX, template_block_px, template_correspondences)
+from lupex.landing.template import TEMPLATE_BLOCK_PX, template_block_px, template_correspondences  # noqa: F401  (moved there; still importable from here)
 
 __all__ = ["TriangleIndex", "identify_no_prior", "match_with_prior", "template_correspondences",
            "triangle_features"]

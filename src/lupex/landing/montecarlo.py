@@ -112,7 +112,9 @@ def run_one(terrain: _d.SiteTerrain, target_xy, seed_seq: np.random.SeedSequence
     """One dispersed descent; returns a table row (dict). ``vision``: None (simulated), a VisionSource,
     a :class:`~lupex.landing.sensors.RenderedVisionSetup` (called with the run's map offset and vision
     sigma), or a callable ``(rng, map_offset_m) -> VisionSource``."""
-    from lupex.landing import guidance  # here (also in run_monte_carlo, nav_error_table): keeps `import lupex.config` light
+    from lupex.landing import (
+        guidance,  # here (also in run_monte_carlo, nav_error_table): keeps `import lupex.config` light
+    )
 
     rng = np.random.default_rng(seed_seq)
     d = dispersions

@@ -114,9 +114,10 @@ def sun_vector_site(dem, times=None, et=None) -> np.ndarray:
     horizontal; the site frame's "up" is that of the CRS origin, which differs
     by ``|centre| / R`` (accounted for per cell when shading).
     """
+    from pyproj import Transformer
+
     from lupex import ephemeris
     from lupex.terrain.geo import dem_crs, grid_north_azimuth_deg, lunar_geographic_crs
-    from pyproj import Transformer
 
     xc = float(dem.x.values[dem.x.size // 2])
     yc = float(dem.y.values[dem.y.size // 2])

@@ -42,8 +42,15 @@ from lupex import ephemeris
 from lupex.errors import ConfigError, InputError
 from lupex.light import sky as _sky
 from lupex.light.inputs import (  # noqa: F401  (moved there; still importable from here)
-    HorizonShapeError, TimeGridError, _as_datetime64, _check_cube, _check_dem, _unlink_quiet, horizon_store,
-    regular_times)
+    HorizonShapeError,
+    TimeGridError,
+    _as_datetime64,
+    _check_cube,
+    _check_dem,
+    _unlink_quiet,
+    horizon_store,
+    regular_times,
+)
 
 __all__ = [
     "TimeGridError",

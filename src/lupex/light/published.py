@@ -40,8 +40,7 @@ import numpy as np
 
 from lupex import ephemeris as eph
 from lupex.light.farfield import horizons_with_far_field
-from lupex.light.illumination import (_bruteforce_columns, _nearest_cells, compute_light, light_statistics,
-                                     point_series)
+from lupex.light.illumination import _bruteforce_columns, _nearest_cells, compute_light, light_statistics, point_series
 from lupex.light.points import point_statistics
 from lupex.terrain.geo import lonlat_from_xy, xy_from_lonlat
 from lupex.terrain.io import read_dem

@@ -100,9 +100,9 @@ from scipy.optimize import brentq
 
 from lupex.errors import ConfigError
 from lupex.landing.descent import DescentConfig, Vehicle
+from lupex.mission import astro
 from lupex.params import ASSUMED
 from lupex.params import param as _p
-from lupex.mission import astro
 
 _VEHICLE = Vehicle()
 _DESCENT = DescentConfig()

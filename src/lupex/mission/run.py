@@ -8,10 +8,10 @@ import json
 import logging
 import time
 from contextlib import nullcontext
-
-import numpy as np
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 from threadpoolctl import threadpool_limits
 
 from lupex.compute import dask_client
@@ -19,12 +19,12 @@ from lupex.config import Config
 from lupex.io import write_dataframe, write_json, write_text
 from lupex.mission.budget import launch_to_landing_budget
 from lupex.mission.checkpoint import Checkpoints
-from lupex.mission.resources import check_run_fits
-from lupex.mission.rundir import RunDir, default_run_dir, fingerprint
-from lupex.mission.site_analysis import SiteAnalysis, horizon_cube, run_site_analysis, write_manifest
 from lupex.mission.drilling import choose_drill_sites, run_drilling
 from lupex.mission.landing_phase import choose_landing, landing_epoch, run_landing
+from lupex.mission.resources import check_run_fits
 from lupex.mission.rover_phase import run_rover
+from lupex.mission.rundir import RunDir, default_run_dir, fingerprint
+from lupex.mission.site_analysis import SiteAnalysis, horizon_cube, run_site_analysis, write_manifest
 from lupex.mission.subsurface_phase import run_subsurface
 from lupex.mission.survey import default_traverse, first_traverse_goal, run_survey
 from lupex.mission.verdicts import run_verdicts, verdicts_json
@@ -71,14 +71,14 @@ def run_mission(cfg: Config, *, progress: bool = True, resume: bool = False) -> 
     from lupex import __version__
     from lupex.report.budget import budget_sections
     from lupex.report.campaign import campaign_sections
-    from lupex.report.html import render
     from lupex.report.drilling import drilling_sections
+    from lupex.report.html import render
     from lupex.report.landing import landing_sections
     from lupex.report.rover import rover_sections
-    from lupex.report.survey import survey_sections
     from lupex.report.site import site_sections
     from lupex.report.subsurface import subsurface_sections
     from lupex.report.summary import summary_first
+    from lupex.report.survey import survey_sections
 
     final = Path(cfg.output.directory) if cfg.output.directory else default_run_dir()
     estimate = check_run_fits(cfg, final, resume=resume)

@@ -55,12 +55,33 @@ import xarray as xr
 from lupex.errors import ConfigError, InputError
 from lupex.io import write_dataframe, write_json, write_netcdf
 from lupex.mission.survey_instruments import (  # noqa: F401  (moved there; still importable from here)
-    EMSL_SPECIES, NS_DETECT_LO95_WT_PCT, ColumnCache, _rngs, _run_alis, _run_emsl, _run_gpr, _run_ns, _site_priors,
-    gpr_columns, rocks_along_path)
-from lupex.mission.traverse import Grid, TraversePath, as_path, cell_runs, check_on_grid
+    EMSL_SPECIES,
+    NS_DETECT_LO95_WT_PCT,
+    ColumnCache,
+    _rngs,
+    _run_alis,
+    _run_emsl,
+    _run_gpr,
+    _run_ns,
+    _site_priors,
+    gpr_columns,
+    rocks_along_path,
+)
 from lupex.mission.traverse import (  # noqa: F401  (moved there; still importable from here)
-    PRIOR_FIELDS, TraversePlanner, default_traverse, first_traverse_goal, orbital_prior_ice, path_from_geojson,
-    path_to_geojson, plan_traverse)
+    PRIOR_FIELDS,
+    Grid,
+    TraversePath,
+    TraversePlanner,
+    as_path,
+    cell_runs,
+    check_on_grid,
+    default_traverse,
+    first_traverse_goal,
+    orbital_prior_ice,
+    path_from_geojson,
+    path_to_geojson,
+    plan_traverse,
+)
 from lupex.params import ASSUMED, check_non_negative, check_pair, check_positive, check_range, param
 
 log = logging.getLogger("lupex.survey")

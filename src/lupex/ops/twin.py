@@ -40,11 +40,10 @@ import numpy as np
 from lupex.instruments import drill as D
 from lupex.ops.packets import Opcode, Reason, Status, Telecommand
 from lupex.ops.world import OpsSite
-from lupex.rover.vehicle import MODES
 from lupex.params import ASSUMED, check_positive, param
 from lupex.rover import mobility, power, thermal
+from lupex.rover.vehicle import MODES
 from lupex.subsurface.profile import Column, two_layer_column
-
 
 MODES_SET = frozenset(MODES)
 

@@ -33,12 +33,12 @@ import numpy as np
 import pandas as pd
 
 from lupex import ephemeris
+from lupex.constants import SPEED_OF_LIGHT_M_S as C_M_S
 from lupex.errors import InputError
 from lupex.instruments.drill import DrillParams
 from lupex.light.visibility import VisibilitySeries, corridor_window, visibility_series
 from lupex.rover import havens as H
 from lupex.rover import planner as P
-from lupex.constants import SPEED_OF_LIGHT_M_S as C_M_S
 from lupex.rover.vehicle import RoverParams
 from lupex.terrain import geo
 

@@ -71,7 +71,7 @@ from scipy import linalg, optimize, special
 
 from lupex.errors import InputError
 from lupex.prospect.observations import Observations, bin_observations, concat_observations, observations
-from lupex.prospect.transforms import _GH_W, _GH_X, Identity, LogShift, Logit  # noqa: F401  (_GH_*: strategy)
+from lupex.prospect.transforms import _GH_W, _GH_X, Identity, Logit, LogShift  # noqa: F401  (_GH_*: strategy)
 
 __all__ = [
     "KERNELS",

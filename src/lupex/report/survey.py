@@ -8,7 +8,6 @@ top-layer permittivity.
 
 from __future__ import annotations
 
-
 import matplotlib
 
 matplotlib.use("Agg")

@@ -65,12 +65,22 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from lupex.errors import InputError, LupexError
+from lupex.params import param as _p
 from lupex.rover import mobility, power, thermal
 from lupex.rover.search import (  # noqa: F401  (moved there; still importable from here)
-    DIRS, EXHAUSTED, FOUND, STATE_LIMIT, SearchResult, _astar_kernel, _bfs, _static_dist, astar, heuristic_ticks,
-    static_reachable)
+    DIRS,
+    EXHAUSTED,
+    FOUND,
+    STATE_LIMIT,
+    SearchResult,
+    _astar_kernel,
+    _bfs,
+    _static_dist,
+    astar,
+    heuristic_ticks,
+    static_reachable,
+)
 from lupex.rover.vehicle import RoverParams
-from lupex.params import param as _p
 from lupex.terrain import geo
 from lupex.terrain.geo import LUNAR_LONLAT_CRS, geojson_crs_member
 

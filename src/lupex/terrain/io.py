@@ -342,8 +342,9 @@ def describe_dem(path: str | os.PathLike, rows_per_window: int = 512) -> dict:
     Memory stays at ``rows_per_window`` rows whatever the file's size (``lupex dem info`` on a 30400 x 30400
     LOLA product); heights are those :func:`read_dem` would return before filling holes.
     """
-    from lupex.terrain.geo import lunar_geographic_crs
     from pyproj import Transformer
+
+    from lupex.terrain.geo import lunar_geographic_crs
 
     path = Path(path)
     h = dem_header(path)
