@@ -49,6 +49,19 @@ def interrupted(final: Path, ckpt: dict | None = None) -> Path:
     return final.with_name(final.name + ".partial")
 
 
+def started_run(final: Path, *, poll_s: float) -> subprocess.Popen:
+    """``lupex run --out final`` (quick config), returned once its ``.partial`` holds config.toml (the run has
+    started writing); fails if it exits first or has not started within 180 s."""
+    p = lupex("run", "--out", final, *QUICK)
+    marker = final.with_name(final.name + ".partial") / "config.toml"
+    t0 = time.monotonic()
+    while not marker.exists():
+        assert p.poll() is None, p.communicate()
+        assert time.monotonic() - t0 < 180, "the run did not start"
+        time.sleep(poll_s)
+    return p
+
+
 def snapshot(d: Path) -> dict[str, bytes]:
     return {str(p.relative_to(d)): p.read_bytes() for p in sorted(d.rglob("*")) if p.is_file()}
 
@@ -158,13 +171,7 @@ def test_journal_accepts_the_previous_version_of_a_rewritten_file(tmp_path):
 @pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_signal_exit_status_and_kept_run(tmp_path, sig, code):
     final = tmp_path / "x"
-    p = lupex("run", "--out", final, *QUICK)
-    marker = final.with_name("x.partial") / "config.toml"
-    t0 = time.monotonic()
-    while not marker.exists():
-        assert p.poll() is None, p.communicate()
-        assert time.monotonic() - t0 < 180, "the run did not start"
-        time.sleep(0.05)
+    p = started_run(final, poll_s=0.05)
     p.send_signal(sig)
     out, err = p.communicate(timeout=120)
     assert p.returncode == code, (p.returncode, err)
@@ -212,13 +219,7 @@ def test_full_disk_exits_2_and_leaves_nothing_that_looks_complete(small_tmpfs):
     """The disk fills up mid-run (a file takes the tmpfs's last bytes once the run has started, after the
     disk estimate let it in): HDF5 used to segfault at exit there (status 139)."""
     final = small_tmpfs / "x"
-    p = lupex("run", "--out", final, *QUICK)
-    marker = final.with_name("x.partial") / "config.toml"
-    t0 = time.monotonic()
-    while not marker.exists():
-        assert p.poll() is None, p.communicate()
-        assert time.monotonic() - t0 < 180, "the run did not start"
-        time.sleep(0.02)
+    p = started_run(final, poll_s=0.02)
     with open(small_tmpfs / "filler", "wb", buffering=0) as fh:  # the disk is full from here on
         try:
             while True:

@@ -62,6 +62,20 @@ def _t(site, k):
     return site.t0_unix_s + k * site.light.step_s
 
 
+def _drivable_goal(site, tw, k, distances_m):
+    """The first straight drive from the start (in the order of ``distances_m``, every 22.5 deg) whose
+    line keeps the Earth in view over light steps k..k+2 and that the twin accepts; skips the test if none."""
+    x0, y0 = site.start_xy
+    for d in distances_m:
+        for a in np.radians(np.arange(0, 360, 22.5)):
+            cand = (x0 + d * math.sin(a), y0 + d * math.cos(a))
+            cells = [site.cell(x0 + f * (cand[0] - x0), y0 + f * (cand[1] - y0)) for f in np.linspace(0, 1, 41)]
+            in_view = all(c is not None and _earth_ok(site, kk, c) for c in cells for kk in (k, k + 1, k + 2))
+            if in_view and tw.predict_drive(cand)[0] == K.Reason.OK:
+                return cand
+    pytest.skip("no drivable straight line from the start at this time")
+
+
 def _wait_for(g, s, seq, status=None, max_s=7200.0, dt=30.0):
     t0 = s.t
     while s.t - t0 < max_s:
@@ -135,19 +149,7 @@ def test_a_drive_ends_at_its_goal_no_faster_than_commanded(site):
     k = _step_with(site, rc, earth=True, hours=3)
     tw = Twin(site, t0_unix_s=_t(site, k))
     x0, y0 = site.start_xy
-    goal = None
-    for d in (100.0, 60.0, 40.0):
-        for a in np.radians(np.arange(0, 360, 22.5)):
-            cand = (x0 + d * math.sin(a), y0 + d * math.cos(a))
-            cells = [site.cell(x0 + f * (cand[0] - x0), y0 + f * (cand[1] - y0)) for f in np.linspace(0, 1, 41)]
-            in_view = all(c is not None and _earth_ok(site, kk, c) for c in cells for kk in (k, k + 1, k + 2))
-            if in_view and tw.predict_drive(cand)[0] == K.Reason.OK:
-                goal = cand
-                break
-        if goal:
-            break
-    if goal is None:
-        pytest.skip("no drivable straight line from the start at this time")
+    goal = _drivable_goal(site, tw, k, (100.0, 60.0, 40.0))
     g, s = _pair(tw)
     with g, s:
         s.advance(1.0)
@@ -301,19 +303,7 @@ def test_survey_leg_reports_the_neutron_rate_of_the_ground(site):
     k = _step_with(site, rc, earth=True, hours=3)
     tw = Twin(site, t0_unix_s=_t(site, k))
     x0, y0 = site.start_xy
-    goal = None
-    for d in (60.0, 40.0, 20.0):
-        for a in np.radians(np.arange(0, 360, 22.5)):
-            cand = (x0 + d * math.sin(a), y0 + d * math.cos(a))
-            cells = [site.cell(x0 + f * (cand[0] - x0), y0 + f * (cand[1] - y0)) for f in np.linspace(0, 1, 41)]
-            if all(c is not None and _earth_ok(site, kk, c) for c in cells for kk in (k, k + 1, k + 2)) \
-                    and tw.predict_drive(cand)[0] == K.Reason.OK:
-                goal = cand
-                break
-        if goal:
-            break
-    if goal is None:
-        pytest.skip("no drivable straight line from the start at this time")
+    goal = _drivable_goal(site, tw, k, (60.0, 40.0, 20.0))
     tw.command(K.Telecommand(1, K.Opcode.SURVEY_LEG, {"x_m": goal[0], "y_m": goal[1]}))
     tw.advance(60.0)
     expected = neutron.expected_rates_cps(default_ground(*goal))[0]
