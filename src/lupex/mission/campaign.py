@@ -1099,13 +1099,7 @@ def run_campaign(params: CampaignParams, truth, dem, light, start_xy, start_utc,
     from ``start_utc`` (from :func:`campaign_light`), or None to skip the timeline. ``outdir``: where the
     products go (None = write nothing). Same ``seed``, same results; resumable through ``checkpoints``.
     """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        import contextlib
-
-        def threadpool_limits(n):
-            return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits  # a core dependency
 
     if not isinstance(params, CampaignParams):
         raise ConfigError("params must be a lupex.mission.campaign.CampaignParams")
@@ -1121,9 +1115,10 @@ def run_campaign(params: CampaignParams, truth, dem, light, start_xy, start_utc,
         np.datetime64(str(start_utc)[:19], "s")
     except ValueError:
         raise InputError(f"start_utc {start_utc!r} is not a UTC ISO 8601 time (e.g. 2027-01-02T00:00:00)") from None
-    # threadpool_limits caps only the BLAS libraries already loaded: load scipy's (the GP fits' Cholesky) first, or a
-    # resumed process, which reaches the campaign without the phases that import it, fits on two BLAS threads and
-    # rounds differently from the uninterrupted run (seen on AVX-512: GP hyperparameters off by up to 3e-7)
+    # threadpool_limits caps only the BLAS libraries already loaded: load scipy's (the GP fits' Cholesky) first, so a
+    # resumed process, which reaches the campaign without the phases that import it, also fits on one BLAS thread.
+    # (The resume differences once blamed on this came from the neutron table, now built on one thread:
+    # lupex.instruments.neutron_table.load_table.)
     import scipy.linalg  # noqa: F401
 
     with threadpool_limits(1):   # same numbers serially and on single-threaded Dask workers; faster for small GPs
