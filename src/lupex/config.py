@@ -17,7 +17,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, get_args, get_origin, get_type_hints
+from typing import Any, ClassVar, get_args, get_origin, get_type_hints
 
 from lupex.errors import ConfigError, InputError, LupexError
 from lupex.instruments.adore import AdoreParams
@@ -35,126 +35,235 @@ from lupex.landing.window import LandingWindowParams
 from lupex.mission.budget import BudgetParams
 from lupex.mission.campaign import CampaignParams
 from lupex.mission.survey import SurveyParams
+from lupex.params import ASSUMED, check_non_negative, check_positive, check_range, param
 from lupex.rover.planner import PlannerParams
 from lupex.rover.vehicle import RoverParams
+from lupex.subsurface.ground_truth import SubsurfaceParams
 from lupex.terrain.builtin import SITE_NAMES
 
 
-def _p(default, unit: str, help: str, **kw):
-    return field(default=default, metadata={"unit": unit, "help": help, **kw})
+_REFS = "docs/REFERENCES.md#"
+_CHOICE = f"{ASSUMED}: a user's choice of run, not a physical value"
 
 
 @dataclass(frozen=True)
-class SiteConfig:
-    name: str = _p("site01", "-", "built-in site: site01 = real LOLA terrain of the Shackleton-de Gerlache connecting ridge "
-                   "(PGDA Site01, 16 x 16 km at 20 m, with the LDEM_75S cap as far field); synthetic = the procedural "
-                   "site (size_m, pixel_m, seed)")
-    dem: str = _p("", "path", "your own DEM file (GeoTIFF or PDS3 .IMG/.LBL, projected CRS); replaces the built-in site")
-    seed: int = _p(0, "-", "seed of the synthetic site generator (same seed, same terrain)")
-    size_m: float = _p(20_000.0, "m", "side length of the synthetic site, centred on the south pole")
-    pixel_m: float = _p(20.0, "m", "pixel size of the synthetic site")
-    far_field: tuple[str, ...] = _p((), "paths", "regional DEMs (same CRS, coarser, smallest first, each covering the one "
-                                   "before) whose terrain beyond the site DEM raises its horizons; [] = the site DEM alone")
+class SiteParams:
+    """The terrain of the run (``[site]``)."""
+
+    TABLE: ClassVar[str] = "site"
+    name: str = param("site01", "-", "built-in site: site01 = real LOLA terrain of the Shackleton-de Gerlache connecting "
+                      "ridge (PGDA Site01, 16 x 16 km at 20 m, with the LDEM_75S cap as far field); synthetic = the "
+                      "procedural site (size_m, pixel_m, seed)", f"LOLA PGDA site ({_REFS}barker2021)")
+    dem: str = param("", "path", "your own DEM file (GeoTIFF or PDS3 .IMG/.LBL, projected CRS); replaces the built-in "
+                     "site", _CHOICE)
+    seed: int = param(0, "-", "seed of the synthetic site generator (same seed, same terrain)", _CHOICE)
+    size_m: float = param(20_000.0, "m", "side length of the synthetic site, centred on the south pole", _CHOICE)
+    pixel_m: float = param(20.0, "m", "pixel size of the synthetic site", f"{ASSUMED}: the built-in site's 20 m")
+    far_field: tuple[str, ...] = param((), "paths", "regional DEMs (same CRS, coarser, smallest first, each covering "
+                                       "the one before) whose terrain beyond the site DEM raises its horizons; [] = "
+                                       "the site DEM alone", _CHOICE)
+
+    def __post_init__(self):
+        if self.name not in SITE_NAMES:
+            raise ConfigError(f"site.name {self.name!r} is not a built-in site; choose one of {', '.join(SITE_NAMES)}, "
+                              "or give your own DEM as site.dem (--dem)")
+        check_positive(self, "size_m", "pixel_m")
+        check_non_negative(self, "seed")
 
 
 @dataclass(frozen=True)
-class TimeConfig:
-    start: str = _p("2027-01-01T00:00:00", "UTC ISO 8601", "start of the analysis span")
-    days: float = _p(365.0, "days", "length of the analysis span")
-    step_hours: float = _p(1.0, "h", "time step of the light and Earth series")
+class TimeParams:
+    """The analysis span (``[time]``)."""
+
+    TABLE: ClassVar[str] = "time"
+    start: str = param("2027-01-01T00:00:00", "UTC ISO 8601", "start of the analysis span", _CHOICE)
+    days: float = param(365.0, "days", "length of the analysis span", f"{ASSUMED}: a year covers every season")
+    step_hours: float = param(1.0, "h", "time step of the light and Earth series",
+                              f"{ASSUMED}: the Sun moves 0.5 deg of azimuth an hour at the pole")
+
+    def __post_init__(self):
+        check_positive(self, "days")
+        check_positive(self, "step_hours", hint="a negative or zero step makes no time grid")
 
 
 @dataclass(frozen=True)
-class LightConfig:
-    n_azimuths: int = _p(360, "-", "number of horizon azimuths (360 = 1 deg spacing)")
-    observer_height_m: float = _p(2.0, "m", "height of the observer (solar array / antenna) above the ground")
-    dark_threshold: float = _p(0.0, "fraction 0-1", "a step is dark when the visible fraction of the solar disk is at or below this")
-    earth_threshold: float = _p(0.5, "fraction 0-1", "Earth counts as visible when at least this fraction of its disk is above the horizon")
-    memory_limit_gib: float = _p(4.0, "GiB", "above this size the horizon cube is streamed through a temporary file instead of RAM")
-    tile: int = _p(256, "cells", "tile side for the per-cell statistics (and for distributing them on Dask)")
-    far_field_max_km: float = _p(0.0, "km", "far-field terrain farther than this from the site DEM's centre is left out; 0 = out to the far-field DEMs' edge")
+class LightParams:
+    """The horizons and the light statistics (``[light]``)."""
+
+    TABLE: ClassVar[str] = "light"
+    n_azimuths: int = param(360, "-", "number of horizon azimuths (360 = 1 deg spacing)",
+                            f"{ASSUMED}: 1 deg, as published polar illumination maps ({_REFS}mazarico2011)")
+    observer_height_m: float = param(2.0, "m", "height of the observer (solar array / antenna) above the ground",
+                                     f"{ASSUMED}: a rover mast, as in polar illumination studies ({_REFS}glaser2014)")
+    dark_threshold: float = param(0.0, "fraction 0-1", "a step is dark when the visible fraction of the solar disk is "
+                                  "at or below this", f"{ASSUMED}: dark = no part of the disk")
+    earth_threshold: float = param(0.5, "fraction 0-1", "Earth counts as visible when at least this fraction of its "
+                                   "disk is above the horizon", f"{ASSUMED}: half the disk")
+    memory_limit_gib: float = param(4.0, "GiB", "above this size the horizon cube is streamed through a temporary "
+                                    "file instead of RAM", f"{ASSUMED}: fits a laptop")
+    tile: int = param(256, "cells", "tile side for the per-cell statistics (and for distributing them on Dask)",
+                      f"{ASSUMED}: a few MB per tile")
+    far_field_max_km: float = param(0.0, "km", "far-field terrain farther than this from the site DEM's centre is "
+                                    "left out; 0 = out to the far-field DEMs' edge", _CHOICE)
+
+    def __post_init__(self):
+        check_range(self, "n_azimuths", 4, MAX_AZIMUTHS, hint="0.05 deg spacing at most")
+        check_non_negative(self, "observer_height_m")
+        check_range(self, "dark_threshold", 0.0, 1.0, hi_open=True)
+        check_range(self, "earth_threshold", 0.0, 1.0, lo_open=True)
+        check_positive(self, "memory_limit_gib")
+        check_range(self, "tile", 16, math.inf)
+        check_non_negative(self, "far_field_max_km", hint="0 = out to the far-field DEMs' edge")
 
 
 @dataclass(frozen=True)
-class LanderConfig:
-    max_slope_deg: float = _p(12.0, "deg", "lander touchdown slope limit (Chandrayaan-3: 12 deg)")
-    slope_baseline_m: float = _p(0.0, "m", "baseline of the lander slope map; 0 = one pixel")
-    landing_radius_m: float = _p(50.0, "m", "radius around a candidate site that must be entirely within the slope limit")
+class LanderParams:
+    """The lander's slope map and landing-site limits (``[lander]``)."""
+
+    TABLE: ClassVar[str] = "lander"
+    max_slope_deg: float = param(12.0, "deg", "lander touchdown slope limit (Chandrayaan-3: 12 deg)",
+                                 f"{_REFS}chandrayaan3")
+    slope_baseline_m: float = param(0.0, "m", "baseline of the lander slope map; 0 = one pixel", _CHOICE)
+    landing_radius_m: float = param(50.0, "m", "radius around a candidate site that must be entirely within the slope "
+                                    "limit", f"{ASSUMED}: a few times the landing accuracy of a vision-aided lander")
+
+    def __post_init__(self):
+        check_range(self, "max_slope_deg", 0.0, 90.0, lo_open=True, hi_open=True)
+        check_non_negative(self, "slope_baseline_m", "landing_radius_m")
 
 
 @dataclass(frozen=True)
-class RoverConfig:
-    max_slope_deg: float = _p(20.0, "deg", "rover traversable slope limit")
-    slope_baseline_m: float = _p(0.0, "m", "baseline of the rover slope map; 0 = one pixel")
-    roughness_baseline_m: float = _p(100.0, "m", "baseline of the roughness map")
+class RoverTerrainParams:
+    """The rover's slope and roughness maps (``[rover]``; the rover itself is ``[vehicle]``)."""
+
+    TABLE: ClassVar[str] = "rover"
+    max_slope_deg: float = param(20.0, "deg", "rover traversable slope limit",
+                                 f"{ASSUMED}: tracked planetary rovers climb about 20 deg")
+    slope_baseline_m: float = param(0.0, "m", "baseline of the rover slope map; 0 = one pixel", _CHOICE)
+    roughness_baseline_m: float = param(100.0, "m", "baseline of the roughness map", f"{ASSUMED}: rover-traverse scale")
+
+    def __post_init__(self):
+        check_range(self, "max_slope_deg", 0.0, 90.0, lo_open=True, hi_open=True)
+        check_non_negative(self, "slope_baseline_m")
+        check_positive(self, "roughness_baseline_m")
 
 
 @dataclass(frozen=True)
-class SitesConfig:
-    count: int = _p(10, "-", "number of candidate landing sites to list")
-    min_separation_m: float = _p(1_000.0, "m", "minimum distance between two listed sites")
-    edge_margin_m: float = _p(2_000.0, "m", "sites must lie this far inside the DEM's border, where horizons are truncated by the DEM's end")
-    weight_sun: float = _p(0.5, "-", "score weight of the mean illumination")
-    weight_earth: float = _p(0.3, "-", "score weight of the Earth-visible time")
-    weight_night: float = _p(0.2, "-", "score weight of (1 - longest darkness / span)")
-    series_points: int = _p(3, "-", "number of top sites whose sun/Earth time series go into the report")
-    extra_points: str = _p("", "lat,lon deg; ...", "more points for time series, e.g. \"-89.45,222.7; -89.78,204.3\" (planetocentric)")
+class SitesParams:
+    """The ranked list of candidate landing sites (``[sites]``)."""
+
+    TABLE: ClassVar[str] = "sites"
+    count: int = param(10, "-", "number of candidate landing sites to list", _CHOICE)
+    min_separation_m: float = param(1_000.0, "m", "minimum distance between two listed sites", _CHOICE)
+    edge_margin_m: float = param(2_000.0, "m", "sites must lie this far inside the DEM's border, where horizons are "
+                                 "truncated by the DEM's end", f"{ASSUMED}: a few km of horizon beyond the site")
+    weight_sun: float = param(0.5, "-", "score weight of the mean illumination", f"{ASSUMED}: power first")
+    weight_earth: float = param(0.3, "-", "score weight of the Earth-visible time", f"{ASSUMED}: then the link")
+    weight_night: float = param(0.2, "-", "score weight of (1 - longest darkness / span)", f"{ASSUMED}: then survival")
+    series_points: int = param(3, "-", "number of top sites whose sun/Earth time series go into the report", _CHOICE)
+    extra_points: str = param("", "lat,lon deg; ...", "more points for time series, e.g. \"-89.45,222.7; "
+                              "-89.78,204.3\" (planetocentric)", _CHOICE)
+
+    def __post_init__(self):
+        check_range(self, "count", 1, 10_000)
+        check_non_negative(self, "min_separation_m", "edge_margin_m", "weight_sun", "weight_earth", "weight_night",
+                           "series_points")
+        parse_points(self.extra_points)
 
 
 @dataclass(frozen=True)
-class LandingConfig:
-    runs: int = _p(20, "-", "Monte Carlo descents to the top landing site (0 = skip the landing phase)")
-    seed: int = _p(0, "-", "seed of the landing Monte Carlo (dispersions, sensor noise)")
-    epoch: str = _p("", "UTC ISO 8601", "landing time, which sets the Sun's direction; empty = the start of the first "
-                    "landing window after time.start ([landing_window]); a time outside every window is flown but flagged")
-    frame_altitudes_m: str = _p("8000, 4000, 2000", "m", "altitudes of the rendered descent frames in the report (comma-separated)")
-    rendered_runs: int = _p(1, "-", "of the runs, how many fly the real vision chain (render, detect, identify, PnP/template) "
-                                    "instead of simulated fixes (~2 s CPU more than a simulated descent on the default site)")
-    rendered_altitudes_m: str = _p("8000, 6000, 4000, 3000, 2000, 1000, 500, 100", "m",
-                                   "altitudes above the terrain of the rendered-vision frames (comma-separated)")
-    reference_sun_offset_deg: float = _p(5.0, "deg", "grid-azimuth offset of the Sun that lights the onboard map's "
-                                         "reference image from the landing Sun (5 deg ~ 10 h earlier at the pole; 0 = "
-                                         "the map rendered for the planned landing hour)")
-    lander_from_budget: bool = _p(True, "-", "fly the launch-to-landing budget's lander: its mass at powered-descent "
-                                  "initiation from the fixed launch mass and the burns before PDI, propellant up to "
-                                  "the lander stage's dry mass (false = [lander_vehicle]'s wet_mass_kg and propellant_kg)")
+class LandingParams:
+    """The landing phase: Monte Carlo size, epoch and rendered frames (``[landing]``)."""
+
+    TABLE: ClassVar[str] = "landing"
+    runs: int = param(20, "-", "Monte Carlo descents to the top landing site (0 = skip the landing phase)", _CHOICE)
+    seed: int = param(0, "-", "seed of the landing Monte Carlo (dispersions, sensor noise)", _CHOICE)
+    epoch: str = param("", "UTC ISO 8601", "landing time, which sets the Sun's direction; empty = the start of the "
+                       "first landing window after time.start ([landing_window]); a time outside every window is "
+                       "flown but flagged", _CHOICE)
+    frame_altitudes_m: str = param("8000, 4000, 2000", "m", "altitudes of the rendered descent frames in the report "
+                                   "(comma-separated)", _CHOICE)
+    rendered_runs: int = param(1, "-", "of the runs, how many fly the real vision chain (render, detect, identify, "
+                               "PnP/template) instead of simulated fixes (~2 s CPU more than a simulated descent on "
+                               "the default site)", _CHOICE)
+    rendered_altitudes_m: str = param("8000, 6000, 4000, 3000, 2000, 1000, 500, 100", "m",
+                                      "altitudes above the terrain of the rendered-vision frames (comma-separated)",
+                                      f"{ASSUMED}: a SLIM-like fix schedule ({_REFS}slim)")
+    reference_sun_offset_deg: float = param(5.0, "deg", "grid-azimuth offset of the Sun that lights the onboard "
+                                            "map's reference image from the landing Sun (5 deg ~ 10 h earlier at "
+                                            "the pole; 0 = the map rendered for the planned landing hour)",
+                                            f"{ASSUMED}: a map made some hours before the landing")
+    lander_from_budget: bool = param(True, "-", "fly the launch-to-landing budget's lander: its mass at "
+                                     "powered-descent initiation from the fixed launch mass and the burns before PDI, "
+                                     "propellant up to the lander stage's dry mass (false = [lander_vehicle]'s "
+                                     "wet_mass_kg and propellant_kg)", _CHOICE)
+
+    def __post_init__(self):
+        check_range(self, "runs", 0, 100_000, hint="0 skips the landing phase")
+        check_non_negative(self, "seed")
+        check_non_negative(self, "rendered_runs", hint="0: every run flies simulated vision")
+        check_range(self, "reference_sun_offset_deg", -180.0, 180.0)
+        frame_altitudes(self.frame_altitudes_m)
+        if not frame_altitudes(self.rendered_altitudes_m, "landing.rendered_altitudes_m"):
+            raise ConfigError("landing.rendered_altitudes_m must list at least one altitude (m), e.g. "
+                              "\"4000, 2000, 1000\"")
 
 
 @dataclass(frozen=True)
-class SubsurfaceConfig:
-    seed: int = _p(1, "-", "seed of the subsurface ground truth (ice, rocks, composition)")
-    corr_length_m: float = _p(10.0, "m", "correlation length of the ice concentration and ice-table depth fields")
-    ice_free_fraction: float = _p(0.3, "fraction 0-1", "fraction of the cold-trapped area that holds no ice")
-    weh_median_wt_pct: float = _p(1.5, "wt% WEH", "median water-equivalent hydrogen below the ice table where ice is present")
-    overburden_median_m: float = _p(0.25, "m", "median thickness of dry regolith over the ice table where ice is stable at the surface")
-    stability_threshold_k: float = _p(110.0, "K", "ice is stable where the maximum temperature stays below this (Paige et al. 2010)")
-    rock_abundance: float = _p(0.005, "fraction", "buried rock abundance (Golombek & Rapp 1997 cumulative fractional area)")
+class ComputeParams:
+    """Where the run computes (``[compute]``)."""
+
+    TABLE: ClassVar[str] = "compute"
+    workers: int = param(0, "processes", "start a local Dask cluster with this many workers; 0 = run in this "
+                         "process", _CHOICE)
+    scheduler: str = param("", "address", "address of a running Dask scheduler (tcp://host:port); overrides "
+                           "workers", _CHOICE)
+
+    def __post_init__(self):
+        check_non_negative(self, "workers")
+        if self.workers > _max_workers():
+            raise ConfigError(f"compute.workers = {self.workers} is more than {_max_workers()} (4 per CPU core of this "
+                              "machine); use fewer workers, or a Dask cluster through compute.scheduler")
+        if self.scheduler and not self.scheduler.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
+            raise ConfigError(f"compute.scheduler {self.scheduler!r} is not a scheduler address; use e.g. "
+                              "tcp://host:8786")
 
 
 @dataclass(frozen=True)
-class ComputeConfig:
-    workers: int = _p(0, "processes", "start a local Dask cluster with this many workers; 0 = run in this process")
-    scheduler: str = _p("", "address", "address of a running Dask scheduler (tcp://host:port); overrides workers")
+class OutputParams:
+    """Where the run writes (``[output]``)."""
+
+    TABLE: ClassVar[str] = "output"
+    directory: str = param("", "path", "run directory; empty = lupex-runs/run-<UTC timestamp> in the working "
+                           "directory", _CHOICE)
+    overwrite: bool = param(False, "-", "replace an existing run directory of the same name", _CHOICE)
 
 
-@dataclass(frozen=True)
-class OutputConfig:
-    directory: str = _p("", "path", "run directory; empty = lupex-runs/run-<UTC timestamp> in the working directory")
-    overwrite: bool = _p(False, "-", "replace an existing run directory of the same name")
+# the names before the one naming rule (``*Params``), kept for code that imports them
+SiteConfig = SiteParams
+TimeConfig = TimeParams
+LightConfig = LightParams
+LanderConfig = LanderParams
+RoverConfig = RoverTerrainParams
+SitesConfig = SitesParams
+LandingConfig = LandingParams
+SubsurfaceConfig = SubsurfaceParams
+ComputeConfig = ComputeParams
+OutputConfig = OutputParams
 
 
 @dataclass(frozen=True)
 class Config:
-    site: SiteConfig = field(default_factory=SiteConfig)
-    time: TimeConfig = field(default_factory=TimeConfig)
-    light: LightConfig = field(default_factory=LightConfig)
-    lander: LanderConfig = field(default_factory=LanderConfig)
-    rover: RoverConfig = field(default_factory=RoverConfig)
-    sites: SitesConfig = field(default_factory=SitesConfig)
-    landing: LandingConfig = field(default_factory=LandingConfig)
-    subsurface: SubsurfaceConfig = field(default_factory=SubsurfaceConfig)
-    compute: ComputeConfig = field(default_factory=ComputeConfig)
-    output: OutputConfig = field(default_factory=OutputConfig)
+    site: SiteParams = field(default_factory=SiteParams)
+    time: TimeParams = field(default_factory=TimeParams)
+    light: LightParams = field(default_factory=LightParams)
+    lander: LanderParams = field(default_factory=LanderParams)
+    rover: RoverTerrainParams = field(default_factory=RoverTerrainParams)
+    sites: SitesParams = field(default_factory=SitesParams)
+    landing: LandingParams = field(default_factory=LandingParams)
+    subsurface: SubsurfaceParams = field(default_factory=SubsurfaceParams)
+    compute: ComputeParams = field(default_factory=ComputeParams)
+    output: OutputParams = field(default_factory=OutputParams)
     vehicle: RoverParams = field(default_factory=RoverParams)
     planner: PlannerParams = field(default_factory=PlannerParams)
     budget: BudgetParams = field(default_factory=BudgetParams)
@@ -471,57 +580,20 @@ def load(path: str | Path | None = None, overrides: list[str] | None = None, bas
 
 
 def validate(cfg: Config) -> None:
-    """Check the ranges a run can work with; raise ConfigError naming the key."""
+    """Check what spans several keys; raise ConfigError naming them.
+
+    Each table checks its own keys when it is made (``__post_init__``); what is
+    left here relates keys to each other, so it runs once every ``--set`` is in
+    (applied one by one, two keys could disagree on the way).
+    """
+    cells = cfg.site.size_m / max(cfg.site.pixel_m, 1e-9)
     checks = [
-        (cfg.site.name in SITE_NAMES, f"site.name {cfg.site.name!r} is not a built-in site; choose one of "
-                                      f"{', '.join(SITE_NAMES)}, or give your own DEM as site.dem (--dem)"),
-        (cfg.site.size_m > 0, "site.size_m must be positive"),
-        (cfg.site.pixel_m > 0, "site.pixel_m must be positive"),
-        (cfg.site.size_m / max(cfg.site.pixel_m, 1e-9) >= 16, "site.size_m / site.pixel_m must give at least 16 cells"),
-        (cfg.site.size_m / max(cfg.site.pixel_m, 1e-9) <= 20_000, "site.size_m / site.pixel_m above 20,000 cells a side is too large"),
-        (cfg.time.days > 0, "time.days must be positive"),
-        (cfg.time.step_hours > 0, "time.step_hours must be positive (a negative or zero step makes no time grid)"),
-        (cfg.light.n_azimuths >= 4, "light.n_azimuths must be at least 4"),
-        (cfg.light.observer_height_m >= 0, "light.observer_height_m must be >= 0"),
-        (0 <= cfg.light.dark_threshold < 1, "light.dark_threshold must be in [0, 1)"),
-        (0 < cfg.light.earth_threshold <= 1, "light.earth_threshold must be in (0, 1]"),
-        (cfg.light.memory_limit_gib > 0, "light.memory_limit_gib must be positive"),
-        (cfg.light.tile >= 16, "light.tile must be at least 16"),
-        (cfg.light.far_field_max_km >= 0, "light.far_field_max_km must be >= 0 km (0 = out to the far-field DEMs' edge)"),
-        (0 < cfg.lander.max_slope_deg < 90, "lander.max_slope_deg must be in (0, 90)"),
-        (cfg.lander.slope_baseline_m >= 0, "lander.slope_baseline_m must be >= 0"),
-        (cfg.lander.landing_radius_m >= 0, "lander.landing_radius_m must be >= 0"),
-        (0 < cfg.rover.max_slope_deg < 90, "rover.max_slope_deg must be in (0, 90)"),
-        (cfg.rover.slope_baseline_m >= 0, "rover.slope_baseline_m must be >= 0"),
-        (cfg.rover.roughness_baseline_m > 0, "rover.roughness_baseline_m must be positive"),
-        (cfg.sites.count >= 1, "sites.count must be at least 1"),
-        (cfg.sites.min_separation_m >= 0, "sites.min_separation_m must be >= 0"),
-        (cfg.sites.edge_margin_m >= 0, "sites.edge_margin_m must be >= 0"),
-        (min(cfg.sites.weight_sun, cfg.sites.weight_earth, cfg.sites.weight_night) >= 0, "sites.weight_* must be >= 0"),
-        (cfg.sites.weight_sun + cfg.sites.weight_earth + cfg.sites.weight_night > 0, "at least one sites.weight_* must be positive"),
-        (cfg.sites.series_points >= 0, "sites.series_points must be >= 0"),
-        (cfg.landing.runs >= 0, "landing.runs must be >= 0 (0 skips the landing phase)"),
-        (cfg.landing.seed >= 0, "landing.seed must be >= 0"),
-        (cfg.landing.rendered_runs >= 0, "landing.rendered_runs must be >= 0 (0: every run flies simulated vision)"),
-        (-180.0 <= cfg.landing.reference_sun_offset_deg <= 180.0,
-         "landing.reference_sun_offset_deg must be in [-180, 180] deg"),
+        (cells >= 16, "site.size_m / site.pixel_m must give at least 16 cells"),
+        (cells <= 20_000, "site.size_m / site.pixel_m above 20,000 cells a side is too large"),
+        (cfg.sites.weight_sun + cfg.sites.weight_earth + cfg.sites.weight_night > 0,
+         "at least one sites.weight_* must be positive"),
         (cfg.landing.runs == 0 or cfg.landing.rendered_runs <= cfg.landing.runs,
          f"landing.rendered_runs ({cfg.landing.rendered_runs}) must not exceed landing.runs ({cfg.landing.runs})"),
-        (cfg.subsurface.seed >= 0, "subsurface.seed must be >= 0"),
-        (cfg.subsurface.corr_length_m > 0, "subsurface.corr_length_m must be positive"),
-        (0 <= cfg.subsurface.ice_free_fraction <= 1, "subsurface.ice_free_fraction must be in [0, 1]"),
-        (0 < cfg.subsurface.weh_median_wt_pct < 100, "subsurface.weh_median_wt_pct must be in (0, 100) wt%"),
-        (cfg.subsurface.overburden_median_m >= 0, "subsurface.overburden_median_m must be >= 0"),
-        (cfg.subsurface.stability_threshold_k > 0, "subsurface.stability_threshold_k must be positive"),
-        (0 <= cfg.subsurface.rock_abundance < 1, "subsurface.rock_abundance must be in [0, 1)"),
-        (cfg.compute.workers >= 0, "compute.workers must be >= 0"),
-        (cfg.compute.workers <= _max_workers(),
-         f"compute.workers = {cfg.compute.workers} is more than {_max_workers()} (4 per CPU core of this machine); "
-         "use fewer workers, or a Dask cluster through compute.scheduler"),
-        (cfg.site.seed >= 0, "site.seed must be >= 0"),
-        (cfg.light.n_azimuths <= MAX_AZIMUTHS, f"light.n_azimuths must be at most {MAX_AZIMUTHS} (0.05 deg spacing)"),
-        (cfg.sites.count <= 10_000, "sites.count must be at most 10000"),
-        (cfg.landing.runs <= 100_000, "landing.runs must be at most 100000"),
     ]
     for ok, msg in checks:
         if not ok:
@@ -529,14 +601,6 @@ def validate(cfg: Config) -> None:
     check_span(cfg.time.start, cfg.time.days, cfg.time.step_hours, "time.start", "time.days", "time.step_hours")
     if cfg.landing.epoch:
         check_span(cfg.landing.epoch, 0.0, None, "landing.epoch")
-    parse_points(cfg.sites.extra_points)
-    frame_altitudes(cfg.landing.frame_altitudes_m)
-    if not frame_altitudes(cfg.landing.rendered_altitudes_m, "landing.rendered_altitudes_m"):
-        raise ConfigError("landing.rendered_altitudes_m must list at least one altitude (m), e.g. \"4000, 2000, 1000\"")
-    if cfg.compute.scheduler and not cfg.compute.scheduler.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
-        raise ConfigError(
-            f"compute.scheduler {cfg.compute.scheduler!r} is not a scheduler address; use e.g. tcp://host:8786"
-        )
 
 
 MAX_AZIMUTHS = 7200
