@@ -7,7 +7,12 @@ import xarray as xr
 
 from lupex.errors import ConfigError, InputError
 from lupex.subsurface import Column, regolith
-from lupex.subsurface.ground_truth import GroundTruth, SubsurfaceParams, make_ground_truth, stability_depth_from_surface_m
+from lupex.subsurface.ground_truth import (
+    GroundTruth,
+    SubsurfaceParams,
+    make_ground_truth,
+    stability_depth_from_surface_m,
+)
 
 N, PX = 80, 2.0
 

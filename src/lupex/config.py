@@ -41,7 +41,6 @@ from lupex.rover.vehicle import RoverParams
 from lupex.subsurface.ground_truth import SubsurfaceParams
 from lupex.terrain.builtin import SITE_NAMES
 
-
 _REFS = "docs/REFERENCES.md#"
 _CHOICE = f"{ASSUMED}: a user's choice of run, not a physical value"
 
