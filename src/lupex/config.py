@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import logging
 import math
 import re
 import tomllib
@@ -41,6 +42,7 @@ from lupex.rover.vehicle import RoverParams
 from lupex.subsurface.ground_truth import SubsurfaceParams
 from lupex.terrain.builtin import SITE_NAMES
 
+_log = logging.getLogger(__name__)
 _REFS = "docs/REFERENCES.md#"
 _CHOICE = f"{ASSUMED}: a user's choice of run, not a physical value"
 
@@ -311,6 +313,43 @@ computes it (the descent's Sun elevation and azimuth come from ``landing.epoch``
 """
 
 
+RENAMED: dict[str, str] = {
+    "subsurface.ice_free_fraction": "subsurface.ice_free_frac",
+    "vehicle.thermal.electronics.dissipation_fraction": "vehicle.thermal.electronics.dissipation_frac",
+    "vehicle.thermal.battery.dissipation_fraction": "vehicle.thermal.battery.dissipation_frac",
+    "descent.pdi_speed_mps": "descent.pdi_speed_m_s",
+    "descent.braking_decel_mps2": "descent.braking_decel_m_s2",
+    "descent.gate_descent_mps": "descent.gate_descent_m_s",
+    "descent.terminal_speed_mps": "descent.terminal_speed_m_s",
+    "touchdown.max_vertical_mps": "touchdown.max_vertical_m_s",
+    "touchdown.max_horizontal_mps": "touchdown.max_horizontal_m_s",
+    "dispersions.init_sigma_v_mps": "dispersions.init_sigma_v_m_s",
+    "dispersions.imu.turn_on_bias_mps2": "dispersions.imu.turn_on_bias_m_s2",
+    "dispersions.imu.vrw_mps_rthz": "dispersions.imu.vrw_m_s_rthz",
+    "dispersions.imu.bias_rw_mps2_rts": "dispersions.imu.bias_rw_m_s2_rts",
+    "landing_window.min_sun_fraction": "landing_window.min_sun_frac",
+    "landing_window.min_earth_fraction": "landing_window.min_earth_frac",
+    "landing_window.dark_sun_fraction": "landing_window.dark_sun_frac",
+    "drill.recovery_fraction": "drill.recovery_frac",
+    "drill.heat_fraction_to_cuttings": "drill.heat_frac_to_cuttings",
+    "adore.split_fraction": "adore.split_frac",
+}
+"""Old config keys (before one spelling per unit: ``_m_s``, ``_m_s2``, ``_frac``) -> their new names.
+
+An old key in a config file or ``--set`` still loads and means the same; a
+warning names the new key, so old run directories and scripts keep working.
+"""
+
+
+def _renamed(full: str, origin: str) -> str:
+    """The new name of ``full`` when it is an old key (logging a deprecation warning), else ``full``."""
+    new = RENAMED.get(full)
+    if new is None:
+        return full
+    _log.warning("config key '%s' (in %s) is deprecated; it is now '%s': rename it there", full, origin, new)
+    return new
+
+
 def _computed(f) -> bool:
     """A model field the run computes from other keys (``config=False`` in its metadata): never a key."""
     return f.metadata.get("config", True) is False
@@ -448,6 +487,11 @@ def _merge_obj(obj, values: dict, key: str, origin: str):
     kw = {}
     for k, v in values.items():
         full = f"{key}.{k}"
+        if full in RENAMED:
+            full = _renamed(full, origin)
+            k = full.rsplit(".", 1)[1]
+        if k in kw:  # the old and the new name of one key
+            raise ConfigError(f"'{full}' is given twice in {origin} (also under its old name); keep only '{full}'")
         if full in DERIVED:
             raise ConfigError(f"'{full}' in {origin} follows '{DERIVED[full]}'; set that key instead")
         if k in computed:

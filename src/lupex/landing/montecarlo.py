@@ -62,7 +62,7 @@ class Dispersions:
     init_sigma_r_m: tuple[float, float, float] = param(
         (200.0, 200.0, 100.0), "m", "[x, y, z] 1-sigma PDI position error (orbit determination)",
         f"{ASSUMED}: lunar-orbit determination of a few hundred m horizontally, ~100 m vertically")
-    init_sigma_v_mps: float = param(0.5, "m/s", "1-sigma PDI velocity error per axis", f"{ASSUMED}: orbit determination")
+    init_sigma_v_m_s: float = param(0.5, "m/s", "1-sigma PDI velocity error per axis", f"{ASSUMED}: orbit determination")
     thrust_scale_sigma: float = param(0.01, "fraction", "1-sigma thrust scale error of the real engines against the onboard model",
                                       f"{ASSUMED}: 1 % engine acceptance-test scatter")
     isp_sigma_frac: float = param(0.005, "fraction", "1-sigma specific-impulse error against the onboard model",
@@ -88,7 +88,7 @@ class Dispersions:
             if (not isinstance(v, tuple) or len(v) != n
                     or not all(isinstance(i, (int, float)) and np.isfinite(i) and i >= 0 for i in v)):
                 raise ConfigError(f"Dispersions.{name} must be {n} finite sigmas >= 0 (m), got {v!r}")
-        check_non_negative(self, "init_sigma_v_mps", "thrust_scale_sigma", "isp_sigma_frac")
+        check_non_negative(self, "init_sigma_v_m_s", "thrust_scale_sigma", "isp_sigma_frac")
         check_range(self, "vision_p_dropout", 0.0, 1.0)
         check_range(self, "vision_p_dropout_low_sun", 0.0, 1.0)
         check_pair(self, "vision_sigma_gsd_range", positive=True)
@@ -133,7 +133,7 @@ def run_one(terrain: _d.SiteTerrain, target_xy, seed_seq: np.random.SeedSequence
     else:
         raise ConfigError("vision must be None, a VisionSource or a callable (rng, map_offset_m) -> VisionSource")
     res = guidance.run_descent(terrain, target_xy, rng, config=config, vehicle=vehicle, imu=d.imu, vision=vis,
-                               init_sigma_r_m=d.init_sigma_r_m, init_sigma_v_mps=d.init_sigma_v_mps,
+                               init_sigma_r_m=d.init_sigma_r_m, init_sigma_v_m_s=d.init_sigma_v_m_s,
                                map_offset_m=map_off, thrust_scale_error=thrust_err, isp_error_frac=isp_err,
                                limits=limits, record=False)
     row = dict(run=index, success=res.success, failure_cause=res.failure_cause,

@@ -61,17 +61,17 @@ class TruthState:
 class ImuModel:
     """Accelerometer error model (see the module docstring)."""
 
-    turn_on_bias_mps2: float = param(50 * UG, "m/s^2", "1-sigma accelerometer turn-on bias per axis (50 ug)",
+    turn_on_bias_m_s2: float = param(50 * UG, "m/s^2", "1-sigma accelerometer turn-on bias per axis (50 ug)",
                                      f"{ASSUMED}: navigation-grade unit (IEEE Std 952/1293 error terms)")
-    vrw_mps_rthz: float = param(30 * UG, "m/s/sqrt(s)", "velocity random walk, (m/s^2)/sqrt(Hz) (30 ug/sqrt(Hz), ~0.018 m/s/sqrt(h))",
+    vrw_m_s_rthz: float = param(30 * UG, "m/s/sqrt(s)", "velocity random walk, (m/s^2)/sqrt(Hz) (30 ug/sqrt(Hz), ~0.018 m/s/sqrt(h))",
                                 f"{ASSUMED}: navigation-grade unit")
-    bias_rw_mps2_rts: float = param(1e-6, "m/s^2/sqrt(s)", "random walk of the accelerometer bias", f"{ASSUMED}: navigation-grade unit")
+    bias_rw_m_s2_rts: float = param(1e-6, "m/s^2/sqrt(s)", "random walk of the accelerometer bias", f"{ASSUMED}: navigation-grade unit")
 
     def __post_init__(self):
-        check_non_negative(self, "turn_on_bias_mps2", "vrw_mps_rthz", "bias_rw_mps2_rts")
+        check_non_negative(self, "turn_on_bias_m_s2", "vrw_m_s_rthz", "bias_rw_m_s2_rts")
 
     def draw_bias(self, rng: np.random.Generator) -> np.ndarray:
-        return rng.normal(0.0, self.turn_on_bias_mps2, 3)
+        return rng.normal(0.0, self.turn_on_bias_m_s2, 3)
 
 
 @dataclass(frozen=True)
@@ -81,8 +81,8 @@ class ImuState:
 
 def imu_measure(model: ImuModel, state: ImuState, dv_true, dt: float, rng: np.random.Generator):
     """(sensed delta-v, next IMU state) over one step of ``dt`` seconds."""
-    dv = np.asarray(dv_true) + state.bias_mps2 * dt + rng.normal(0.0, model.vrw_mps_rthz * np.sqrt(dt), 3)
-    nb = state.bias_mps2 + rng.normal(0.0, model.bias_rw_mps2_rts * np.sqrt(dt), 3)
+    dv = np.asarray(dv_true) + state.bias_mps2 * dt + rng.normal(0.0, model.vrw_m_s_rthz * np.sqrt(dt), 3)
+    nb = state.bias_mps2 + rng.normal(0.0, model.bias_rw_m_s2_rts * np.sqrt(dt), 3)
     return dv, ImuState(nb)
 
 

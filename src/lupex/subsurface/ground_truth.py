@@ -314,6 +314,11 @@ class SubsurfaceParams:
         if hi < lo:
             raise ConfigError("dry_weh_range_wt_pct must be (low, high) with low <= high")
 
+    @property
+    def ice_free_fraction(self) -> float:
+        """Return ``ice_free_frac`` (fraction 0-1), under its name before one spelling per unit."""
+        return self.ice_free_frac
+
 
 _LEGACY_NAMES = {"ice_free_fraction": "ice_free_frac", "threshold_k": "stability_threshold_k"}
 """Old keyword names of :func:`make_ground_truth` (before it took :class:`SubsurfaceParams`) -> field names."""
