@@ -13,6 +13,7 @@ import dataclasses
 import difflib
 import logging
 import math
+import os
 import re
 import tomllib
 from collections.abc import Mapping
@@ -20,6 +21,10 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar, get_args, get_origin, get_type_hints
 
+import numpy as np
+from rich.markup import escape
+
+from lupex.ephemeris import coverage_utc
 from lupex.errors import ConfigError, InputError, LupexError
 from lupex.instruments.adore import AdoreParams
 from lupex.instruments.alis import AlisParams
@@ -255,6 +260,8 @@ OutputConfig = OutputParams
 
 @dataclass(frozen=True)
 class Config:
+    """Every parameter of a run: one table (a ``*Params`` dataclass) per TOML table, by its name."""
+
     site: SiteParams = field(default_factory=SiteParams)
     time: TimeParams = field(default_factory=TimeParams)
     light: LightParams = field(default_factory=LightParams)
@@ -287,6 +294,7 @@ class Config:
     emsl_outgassing: Outgassing = field(default_factory=Outgassing)
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
+        """Return ``{table: {key: value}}`` of every table (nested tables as dicts)."""
         return {f.name: dataclasses.asdict(getattr(self, f.name)) for f in fields(self)}
 
 
@@ -407,8 +415,6 @@ TABLES_INTRO = ("[b]Parameters[/b] read from --config FILE.toml (the same file a
 
 def help_epilog(intro: str = TABLES_INTRO, tables: tuple[str, ...] | None = None) -> str:
     """A command's ``--help`` epilog: ``intro`` (Rich markup) and :func:`help_lines`, one paragraph each."""
-    from rich.markup import escape
-
     return "\n\n".join([intro] + [escape(line) for line in help_lines(tables)])
 
 
@@ -422,8 +428,11 @@ def _type_name(typ) -> str:
 
 
 def _coerce(key: str, value: Any, typ: type, allow_inf: bool = False) -> Any:
-    """``value`` (from TOML or --set) as ``typ``: bool, int, float, str, ``tuple[float, ...]`` or a fixed-length
-    ``tuple[float, float]`` (a TOML array), ``Mapping[str, float]`` (a TOML table); ConfigError naming ``key``."""
+    """Return ``value`` (from TOML or --set) as ``typ``; ConfigError naming ``key`` when it is not one.
+
+    ``typ`` is bool, int, float, str, ``tuple[float, ...]`` or a fixed-length
+    ``tuple[float, float]`` (a TOML array), or ``Mapping[str, float]`` (a TOML table).
+    """
     origin, args = get_origin(typ), get_args(typ)
     if origin is tuple and args == (str, Ellipsis) and isinstance(value, str):
         value = [value] if value else []  # one path given as a plain string (--set site.far_field=a.tif)
@@ -516,8 +525,12 @@ def _merge_obj(obj, values: dict, key: str, origin: str):
 
 
 def _merge_seq(cur: tuple, v, key: str, origin: str) -> tuple:
-    """A tuple of parameter tables: a TOML array of tables replaces it (``[[vehicle.panels]]``, each entry
-    starting from the first entry's values); ``{index: table}`` (from ``--set key[i].name=...``) edits entries."""
+    """Return a tuple of parameter tables with ``v`` applied.
+
+    A TOML array of tables replaces it (``[[vehicle.panels]]``, each entry starting
+    from the first entry's values); ``{index: table}`` (from ``--set key[i].name=...``)
+    edits entries.
+    """
     if isinstance(v, list):
         if not v:
             raise ConfigError(f"{key} in {origin} needs at least one entry")
@@ -551,8 +564,12 @@ def _sync(cfg: Config) -> Config:
 
 
 def merge(cfg: Config, updates: dict[str, Any], origin: str = "config", *, check: bool = True) -> Config:
-    """Return ``cfg`` with ``updates`` (nested ``{table: {key: value}}``) applied and validated (the checks
-    across keys only with ``check``: :func:`load` applies every ``--set`` first, then checks them together)."""
+    """Return ``cfg`` with ``updates`` (nested ``{table: {key: value}}``) applied and validated.
+
+    Each table checks its own keys; the checks across keys (:func:`validate`) run
+    only with ``check``: :func:`load` applies every ``--set`` first, then checks
+    them together.
+    """
     sections = _sections()
     new = {}
     for sec, values in updates.items():
@@ -654,18 +671,17 @@ _SAFE_SPAN = ("1900-01-03T00:00:00", "2050-12-28T00:00:00")  # inside the kernel
 
 
 def _max_workers() -> int:
-    import os
-
     return 4 * (os.cpu_count() or 1)
 
 
 def check_span(start: str, days: float, step_hours: float | None, start_key: str = "--start",
                days_key: str = "--days", step_key: str = "--step-hours", error: type[LupexError] = ConfigError) -> None:
-    """Check a time span given by the user: ``start`` is UTC ISO 8601, ``days`` and ``step_hours`` finite and
-    positive, at most :data:`MAX_TIME_STEPS` steps, and the span inside the SPICE kernels' coverage; ``error``
-    naming the key (``*_key``) otherwise. ``step_hours=None`` checks a single time (``days`` = 0)."""
-    import numpy as np
+    """Check a time span given by the user; raise ``error`` naming the key (``*_key``) otherwise.
 
+    ``start`` is UTC ISO 8601, ``days`` and ``step_hours`` finite and positive, at
+    most :data:`MAX_TIME_STEPS` steps, and the span inside the SPICE kernels'
+    coverage. ``step_hours=None`` checks a single time (``days`` = 0).
+    """
     text = str(start).strip()
     try:
         if not re.match(r"^[+-]?\d{4}-\d\d-\d\d", text):
@@ -689,8 +705,6 @@ def check_span(start: str, days: float, step_hours: float | None, start_key: str
     a, b = (np.datetime64(t, "s") for t in _SAFE_SPAN)
     stop_s = (t0 - a).astype(np.int64) + days * 86400.0  # in float: a huge span must not wrap around
     if t0 < a or stop_s > (b - a).astype(np.int64):
-        from lupex.ephemeris import coverage_utc
-
         c0, c1 = coverage_utc()
         what = (f"{start_key} {text}" if step_hours is None or t0 < a
                 else f"the span {text} + {days:g} days (set by {start_key} and {days_key})")

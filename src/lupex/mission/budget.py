@@ -307,7 +307,8 @@ def descent_from_monte_carlo(runs: pd.DataFrame, vehicle: Vehicle | None = None,
     ``runs``: :func:`lupex.landing.montecarlo.run_monte_carlo`'s table (``propellant_kg``, ``success``);
     ``vehicle`` / ``config``: the lander and descent it flew (defaults: the models' defaults). Each run's
     ``dv = Isp g0 ln(m_PDI / (m_PDI - propellant))`` (the rocket equation, Tsiolkovsky) is what the lander
-    spent from PDI to touchdown, gravity losses, hover and retargets included."""
+    spent from PDI to touchdown, gravity losses, hover and retargets included.
+    """
     v = vehicle or Vehicle()
     c = config or DescentConfig()
     if not 0.0 < quantile < 1.0:
@@ -338,7 +339,8 @@ def lander_at_pdi(params: BudgetParams, vehicle: Vehicle, descent: DescentConfig
     Carlo's delta-v (:func:`descent_from_monte_carlo`) is one lander, not two, in one pass. Its propellant
     limit is everything above the lander stage's dry mass (structure, tanks and growth, from
     :func:`size_stages`): the Monte Carlo measures what the descent needs, and the budget then says how much
-    of the rest can be payload. Engines, thrust and Isp stay ``vehicle``'s; the budget flies the same Isp."""
+    of the rest can be payload. Engines, thrust and Isp stay ``vehicle``'s; the budget flies the same Isp.
+    """
     c = descent or DescentConfig()
     p = params.replace(lander_isp_s=vehicle.isp_s, descent_perilune_altitude_m=c.pdi_altitude_m)
     b = launch_to_landing_budget(p)
@@ -370,7 +372,8 @@ def closing_changes(params: BudgetParams, names=None) -> pd.DataFrame:
     ``possible`` (False when no value in :data:`CLOSING_RANGES` closes it). Sorted by ``|change_frac|``; the
     first possible row is the binding assumption: the one the verdict depends on most, relative to its value.
     ``powered_descent_dv_m_s`` is varied only when the budget flies the Monte Carlo's descent, the analytic
-    ``gravity_loss_m_s`` only when it does not. Brent's method on the mass chain (:func:`solve_max_payload`)."""
+    ``gravity_loss_m_s`` only when it does not. Brent's method on the mass chain (:func:`solve_max_payload`).
+    """
     req = params.required_surface_payload_kg
     meta = {f.name: f.metadata for f in fields(params)}
     mc = params.powered_descent_dv_m_s > 0
@@ -425,17 +428,21 @@ class Budget:
 
     @property
     def closes(self) -> bool:
+        """Return whether the deliverable surface payload meets the requirement."""
         return self.margin_kg >= 0
 
     @property
     def total_dv_m_s(self) -> float:
+        """Return the total budgeted delta-v (m/s)."""
         return float(self.table["dv_m_s"].sum())
 
     @property
     def landed_mass_kg(self) -> float:
+        """Return the mass on the surface after touchdown (kg)."""
         return float(self.table["mass_after_kg"].iloc[-1])
 
     def verdict(self) -> str:
+        """Return one line: closes or not, by how many kg, and the binding assumption when it does not."""
         p, req = self.surface_payload_kg, self.required_surface_payload_kg
         if self.closes:
             head = f"CLOSES: {p:.0f} kg surface payload deliverable vs {req:.0f} kg required (margin {self.margin_kg:+.0f} kg)"
@@ -452,8 +459,11 @@ class Budget:
         return out
 
     def binding(self):
-        """(name, row of :attr:`closing`) of the assumption that closes the budget with the smallest relative
-        change, or None when it closes (or nothing can)."""
+        """Return (name, row of :attr:`closing`) of the assumption that closes the budget, or None.
+
+        The assumption is the one with the smallest relative change; None when the
+        budget closes (or nothing can close it).
+        """
         if self.closes or self.closing is None or not len(self.closing) or not self.closing["possible"].any():
             return None
         c = self.closing[self.closing["possible"]]
@@ -491,6 +501,7 @@ class Budget:
         return float(row["stage_propellant_left_kg"].iloc[0] + row["propellant_kg"].iloc[0])
 
     def report(self) -> str:
+        """Return the budget as text: the manoeuvre table, totals and the verdict."""
         cols = ["phase", "stage", "dv_ideal_m_s", "dv_m_s", "isp_s", "mass_before_kg", "mass_after_kg", "propellant_kg", "jettisoned_kg"]
         t = self.table[cols].to_string(index=False, float_format=lambda x: f"{x:,.0f}")
         return (f"{t}\ntotal dv {self.total_dv_m_s:,.0f} m/s, landed mass {self.landed_mass_kg:,.0f} kg\n"
@@ -501,7 +512,8 @@ def launch_to_landing_budget(params: BudgetParams | None = None, descent: MonteC
     """Delta-v and mass budget from H3 separation to touchdown; the verdict against the required payload.
 
     ``descent``: the landing Monte Carlo's descent (:func:`descent_from_monte_carlo`); the budget then flies its
-    delta-v quantile at its Isp from its PDI altitude instead of the analytic descent estimate."""
+    delta-v quantile at its Isp from its PDI altitude instead of the analytic descent estimate.
+    """
     params = params or BudgetParams()
     if descent is not None:
         params = descent.apply(params)

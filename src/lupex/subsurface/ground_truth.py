@@ -31,10 +31,12 @@ import xarray as xr
 from scipy import special
 
 from lupex.errors import ConfigError, InputError
+from lupex.io import write_netcdf
 from lupex.params import ASSUMED, check_non_negative, check_pair, check_positive, check_range, param
 from lupex.subsurface import ice as ice_mod
 from lupex.subsurface import polar, regolith, thermal
 from lupex.subsurface.profile import Column, Rock
+from lupex.terrain.geo import dem_crs, pixel_size_m
 
 FIELDS = ("ice_table_depth_m", "weh_wt_pct", "dry_weh_wt_pct", "feo_tio2_wt_pct", "stability_depth_m",
           "t_max_surface_k", "t_mean_surface_k")
@@ -44,8 +46,6 @@ NO_ICE_INF_FIELDS = ("ice_table_depth_m", "stability_depth_m")
 
 
 def _grid_axes(grid) -> tuple[np.ndarray, np.ndarray, float]:
-    from lupex.terrain.geo import pixel_size_m
-
     if not isinstance(grid, xr.DataArray) or grid.dims[-2:] != ("y", "x"):
         raise InputError("grid must be an xarray.DataArray with dims ('y', 'x') in metres (a DEM)")
     return np.asarray(grid["x"].values, float), np.asarray(grid["y"].values, float), pixel_size_m(grid)
@@ -101,14 +101,17 @@ class GroundTruth:
 
     @property
     def pixel_m(self) -> float:
+        """Return the grid's pixel size (m)."""
         return float(self.dataset.attrs["pixel_m"])
 
     @property
     def params(self) -> dict:
+        """Return the parameters the truth was made with (as saved in ``params_json``)."""
         return json.loads(self.dataset.attrs["params_json"])
 
     @property
     def crs(self):
+        """Return the grid's CRS (a pyproj CRS through rioxarray)."""
         return self.dataset.rio.crs
 
     # ------------------------------------------------------------------ columns
@@ -211,8 +214,6 @@ class GroundTruth:
 
     def to_netcdf(self, path) -> None:
         """Write the truth (fields, rocks, parameters, CRS) atomically as NetCDF4."""
-        from lupex.io import write_netcdf
-
         ds = self.dataset.copy()
         for name in NO_ICE_INF_FIELDS:      # in memory "no ice" is +inf; in every product it is NaN
             ds[name] = ds[name].where(np.isfinite(ds[name]))
@@ -223,6 +224,7 @@ class GroundTruth:
 
     @classmethod
     def from_netcdf(cls, path) -> GroundTruth:
+        """Return the truth saved by :meth:`to_netcdf` at ``path``; InputError when it is not one."""
         try:
             with xr.open_dataset(path, engine="h5netcdf", decode_coords="all") as f:
                 ds = f.load()
@@ -370,8 +372,6 @@ def _pore_ice_limits(weh_max_wt_pct: float, weh_median_wt_pct: float, max_ice_de
 
 def _truth_dataset(grid, x, y, px: float, data: dict, params: dict, density_model: str) -> xr.Dataset:
     """The ground truth's maps as a Dataset on ``grid``'s axes and CRS, with units and the parameters."""
-    from lupex.terrain.geo import dem_crs
-
     coords = {"y": ("y", y), "x": ("x", x)}
     units = dict(ice_table_depth_m="m", weh_wt_pct="wt% WEH", dry_weh_wt_pct="wt% WEH", feo_tio2_wt_pct="wt%",
                  stability_depth_m="m", t_max_surface_k="K", t_mean_surface_k="K")

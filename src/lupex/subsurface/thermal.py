@@ -76,20 +76,25 @@ class ThermalProperties:
             raise InputError("chi and heat_flux_w_m2 must be >= 0")
 
     def contact_conductivity_w_m_k(self, z_m) -> np.ndarray:
+        """Return the contact (radiation-free) conductivity at depth ``z_m`` (W/m/K), Hayne et al. 2017 eq. A3."""
         z = np.asarray(z_m, float)
         return self.k_d_w_m_k - (self.k_d_w_m_k - self.k_s_w_m_k) * np.exp(-z / self.h_m)
 
     def density_kg_m3(self, z_m) -> np.ndarray:
+        """Return the density at depth ``z_m`` (kg/m^3), Hayne et al. 2017 eq. A2."""
         z = np.asarray(z_m, float)
         return self.rho_d_kg_m3 - (self.rho_d_kg_m3 - self.rho_s_kg_m3) * np.exp(-z / self.h_m)
 
     def heat_capacity_j_kg_k(self, t_k) -> np.ndarray:
+        """Return the specific heat at temperature ``t_k`` (J/kg/K), the polynomial ``cp_coeffs`` (Hayne et al. 2017 eq. A6)."""
         return np.maximum(np.polyval(np.asarray(self.cp_coeffs, float), np.asarray(t_k, float)), 1.0)
 
     def conductivity_w_m_k(self, z_m, t_k) -> np.ndarray:
+        """Return the conductivity (W/m/K): contact conductivity times (1 + chi (T / 350 K)^3)."""
         return self.contact_conductivity_w_m_k(z_m) * (1.0 + self.chi * (np.asarray(t_k, float) / T_REF_CHI_K) ** 3)
 
     def albedo(self, incidence_deg) -> np.ndarray:
+        """Return the albedo at solar incidence ``incidence_deg`` (Keihm 1984 form, Hayne et al. 2017 eq. A5)."""
         i = np.clip(np.asarray(incidence_deg, float), 0.0, 90.0)
         return self.albedo_0 + self.albedo_a * (i / 45.0) ** 3 + self.albedo_b * (i / 90.0) ** 8
 
@@ -128,6 +133,7 @@ class Grid:
 
     @property
     def cell_width_m(self) -> np.ndarray:
+        """Return the width of each grid cell (m), between the midpoints of its neighbours."""
         z = np.asarray(self.z_m, float)
         edges = np.concatenate([[0.0], 0.5 * (z[1:] + z[:-1]), [z[-1]]])
         return np.diff(edges)
