@@ -5,6 +5,10 @@ A configuration is a set of frozen dataclasses, one per TOML table. A TOML file
 the defaults; an unknown or misspelt key is an error that names the key and
 suggests the closest known one. ``lupex run --help`` lists every key from the
 metadata below, so the help and the code cannot drift apart.
+
+The run's own tables live in :mod:`lupex.config.tables`, the value checks and
+parsers in :mod:`lupex.config.checks`; both are re-exported here, so
+``from lupex.config import SiteParams, check_span`` works as before.
 """
 
 from __future__ import annotations
@@ -13,19 +17,47 @@ import dataclasses
 import difflib
 import logging
 import math
-import os
 import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, ClassVar, get_args, get_origin, get_type_hints
+from typing import Any, get_args, get_origin, get_type_hints
 
-import numpy as np
 from rich.markup import escape
 
-from lupex.ephemeris import coverage_utc
-from lupex.errors import ConfigError, InputError, LupexError
+from lupex.config.checks import (  # noqa: F401  (re-exported: lupex.config is where callers import them)
+    MAX_AZIMUTHS,
+    MAX_TIME_STEPS,
+    check_span,
+    frame_altitudes,
+    max_workers,
+    parse_lat_lon,
+    parse_points,
+)
+from lupex.config.tables import (  # noqa: F401  (re-exported, with the names before *Params)
+    ComputeConfig,
+    ComputeParams,
+    LanderConfig,
+    LanderParams,
+    LandingConfig,
+    LandingParams,
+    LightConfig,
+    LightParams,
+    OutputConfig,
+    OutputParams,
+    RoverConfig,
+    RoverTerrainParams,
+    SiteConfig,
+    SiteParams,
+    SitesConfig,
+    SitesParams,
+    SubsurfaceConfig,
+    SubsurfaceParams,
+    TimeConfig,
+    TimeParams,
+)
+from lupex.errors import ConfigError
 from lupex.instruments.adore import AdoreParams
 from lupex.instruments.alis import AlisParams
 from lupex.instruments.drill import DrillParams
@@ -41,221 +73,10 @@ from lupex.landing.window import LandingWindowParams
 from lupex.mission.budget import BudgetParams
 from lupex.mission.campaign import CampaignParams
 from lupex.mission.survey import SurveyParams
-from lupex.params import ASSUMED, check_non_negative, check_positive, check_range, param
 from lupex.rover.planner import PlannerParams
 from lupex.rover.vehicle import RoverParams
-from lupex.subsurface.ground_truth import SubsurfaceParams
-from lupex.terrain.builtin import SITE_NAMES
 
 _log = logging.getLogger(__name__)
-_REFS = "docs/REFERENCES.md#"
-_CHOICE = f"{ASSUMED}: a user's choice of run, not a physical value"
-
-
-@dataclass(frozen=True)
-class SiteParams:
-    """The terrain of the run (``[site]``)."""
-
-    TABLE: ClassVar[str] = "site"
-    name: str = param("site01", "-", "built-in site: site01 = real LOLA terrain of the Shackleton-de Gerlache connecting "
-                      "ridge (PGDA Site01, 16 x 16 km at 20 m, with the LDEM_75S cap as far field); synthetic = the "
-                      "procedural site (size_m, pixel_m, seed)", f"LOLA PGDA site ({_REFS}barker2021)")
-    dem: str = param("", "path", "your own DEM file (GeoTIFF or PDS3 .IMG/.LBL, projected CRS); replaces the built-in "
-                     "site", _CHOICE)
-    seed: int = param(0, "-", "seed of the synthetic site generator (same seed, same terrain)", _CHOICE)
-    size_m: float = param(20_000.0, "m", "side length of the synthetic site, centred on the south pole", _CHOICE)
-    pixel_m: float = param(20.0, "m", "pixel size of the synthetic site", f"{ASSUMED}: the built-in site's 20 m")
-    far_field: tuple[str, ...] = param((), "paths", "regional DEMs (same CRS, coarser, smallest first, each covering "
-                                       "the one before) whose terrain beyond the site DEM raises its horizons; [] = "
-                                       "the site DEM alone", _CHOICE)
-
-    def __post_init__(self):
-        if self.name not in SITE_NAMES:
-            raise ConfigError(f"site.name {self.name!r} is not a built-in site; choose one of {', '.join(SITE_NAMES)}, "
-                              "or give your own DEM as site.dem (--dem)")
-        check_positive(self, "size_m", "pixel_m")
-        check_non_negative(self, "seed")
-
-
-@dataclass(frozen=True)
-class TimeParams:
-    """The analysis span (``[time]``)."""
-
-    TABLE: ClassVar[str] = "time"
-    start: str = param("2027-01-01T00:00:00", "UTC ISO 8601", "start of the analysis span", _CHOICE)
-    days: float = param(365.0, "days", "length of the analysis span", f"{ASSUMED}: a year covers every season")
-    step_hours: float = param(1.0, "h", "time step of the light and Earth series",
-                              f"{ASSUMED}: the Sun moves 0.5 deg of azimuth an hour at the pole")
-
-    def __post_init__(self):
-        check_positive(self, "days")
-        check_positive(self, "step_hours", hint="a negative or zero step makes no time grid")
-
-
-@dataclass(frozen=True)
-class LightParams:
-    """The horizons and the light statistics (``[light]``)."""
-
-    TABLE: ClassVar[str] = "light"
-    n_azimuths: int = param(360, "-", "number of horizon azimuths (360 = 1 deg spacing)",
-                            f"{ASSUMED}: 1 deg, as published polar illumination maps ({_REFS}mazarico2011)")
-    observer_height_m: float = param(2.0, "m", "height of the observer (solar array / antenna) above the ground",
-                                     f"{ASSUMED}: a rover mast, as in polar illumination studies ({_REFS}glaser2014)")
-    dark_threshold: float = param(0.0, "fraction 0-1", "a step is dark when the visible fraction of the solar disk is "
-                                  "at or below this", f"{ASSUMED}: dark = no part of the disk")
-    earth_threshold: float = param(0.5, "fraction 0-1", "Earth counts as visible when at least this fraction of its "
-                                   "disk is above the horizon", f"{ASSUMED}: half the disk")
-    memory_limit_gib: float = param(4.0, "GiB", "above this size the horizon cube is streamed through a temporary "
-                                    "file instead of RAM", f"{ASSUMED}: fits a laptop")
-    tile: int = param(256, "cells", "tile side for the per-cell statistics (and for distributing them on Dask)",
-                      f"{ASSUMED}: a few MB per tile")
-    far_field_max_km: float = param(0.0, "km", "far-field terrain farther than this from the site DEM's centre is "
-                                    "left out; 0 = out to the far-field DEMs' edge", _CHOICE)
-
-    def __post_init__(self):
-        check_range(self, "n_azimuths", 4, MAX_AZIMUTHS, hint="0.05 deg spacing at most")
-        check_non_negative(self, "observer_height_m")
-        check_range(self, "dark_threshold", 0.0, 1.0, hi_open=True)
-        check_range(self, "earth_threshold", 0.0, 1.0, lo_open=True)
-        check_positive(self, "memory_limit_gib")
-        check_range(self, "tile", 16, math.inf)
-        check_non_negative(self, "far_field_max_km", hint="0 = out to the far-field DEMs' edge")
-
-
-@dataclass(frozen=True)
-class LanderParams:
-    """The lander's slope map and landing-site limits (``[lander]``)."""
-
-    TABLE: ClassVar[str] = "lander"
-    max_slope_deg: float = param(12.0, "deg", "lander touchdown slope limit (Chandrayaan-3: 12 deg)",
-                                 f"{_REFS}chandrayaan3")
-    slope_baseline_m: float = param(0.0, "m", "baseline of the lander slope map; 0 = one pixel", _CHOICE)
-    landing_radius_m: float = param(50.0, "m", "radius around a candidate site that must be entirely within the slope "
-                                    "limit", f"{ASSUMED}: a few times the landing accuracy of a vision-aided lander")
-
-    def __post_init__(self):
-        check_range(self, "max_slope_deg", 0.0, 90.0, lo_open=True, hi_open=True)
-        check_non_negative(self, "slope_baseline_m", "landing_radius_m")
-
-
-@dataclass(frozen=True)
-class RoverTerrainParams:
-    """The rover's slope and roughness maps (``[rover]``; the rover itself is ``[vehicle]``)."""
-
-    TABLE: ClassVar[str] = "rover"
-    max_slope_deg: float = param(20.0, "deg", "rover traversable slope limit",
-                                 f"{ASSUMED}: tracked planetary rovers climb about 20 deg")
-    slope_baseline_m: float = param(0.0, "m", "baseline of the rover slope map; 0 = one pixel", _CHOICE)
-    roughness_baseline_m: float = param(100.0, "m", "baseline of the roughness map", f"{ASSUMED}: rover-traverse scale")
-
-    def __post_init__(self):
-        check_range(self, "max_slope_deg", 0.0, 90.0, lo_open=True, hi_open=True)
-        check_non_negative(self, "slope_baseline_m")
-        check_positive(self, "roughness_baseline_m")
-
-
-@dataclass(frozen=True)
-class SitesParams:
-    """The ranked list of candidate landing sites (``[sites]``)."""
-
-    TABLE: ClassVar[str] = "sites"
-    count: int = param(10, "-", "number of candidate landing sites to list", _CHOICE)
-    min_separation_m: float = param(1_000.0, "m", "minimum distance between two listed sites", _CHOICE)
-    edge_margin_m: float = param(2_000.0, "m", "sites must lie this far inside the DEM's border, where horizons are "
-                                 "truncated by the DEM's end", f"{ASSUMED}: a few km of horizon beyond the site")
-    weight_sun: float = param(0.5, "-", "score weight of the mean illumination", f"{ASSUMED}: power first")
-    weight_earth: float = param(0.3, "-", "score weight of the Earth-visible time", f"{ASSUMED}: then the link")
-    weight_night: float = param(0.2, "-", "score weight of (1 - longest darkness / span)", f"{ASSUMED}: then survival")
-    series_points: int = param(3, "-", "number of top sites whose sun/Earth time series go into the report", _CHOICE)
-    extra_points: str = param("", "lat,lon deg; ...", "more points for time series, e.g. \"-89.45,222.7; "
-                              "-89.78,204.3\" (planetocentric)", _CHOICE)
-
-    def __post_init__(self):
-        check_range(self, "count", 1, 10_000)
-        check_non_negative(self, "min_separation_m", "edge_margin_m", "weight_sun", "weight_earth", "weight_night",
-                           "series_points")
-        parse_points(self.extra_points)
-
-
-@dataclass(frozen=True)
-class LandingParams:
-    """The landing phase: Monte Carlo size, epoch and rendered frames (``[landing]``)."""
-
-    TABLE: ClassVar[str] = "landing"
-    runs: int = param(20, "-", "Monte Carlo descents to the top landing site (0 = skip the landing phase)", _CHOICE)
-    seed: int = param(0, "-", "seed of the landing Monte Carlo (dispersions, sensor noise)", _CHOICE)
-    epoch: str = param("", "UTC ISO 8601", "landing time, which sets the Sun's direction; empty = the start of the "
-                       "first landing window after time.start ([landing_window]); a time outside every window is "
-                       "flown but flagged", _CHOICE)
-    frame_altitudes_m: str = param("8000, 4000, 2000", "m", "altitudes of the rendered descent frames in the report "
-                                   "(comma-separated)", _CHOICE)
-    rendered_runs: int = param(1, "-", "of the runs, how many fly the real vision chain (render, detect, identify, "
-                               "PnP/template) instead of simulated fixes (~2 s CPU more than a simulated descent on "
-                               "the default site)", _CHOICE)
-    rendered_altitudes_m: str = param("8000, 6000, 4000, 3000, 2000, 1000, 500, 100", "m",
-                                      "altitudes above the terrain of the rendered-vision frames (comma-separated)",
-                                      f"{ASSUMED}: a SLIM-like fix schedule ({_REFS}slim)")
-    reference_sun_offset_deg: float = param(5.0, "deg", "grid-azimuth offset of the Sun that lights the onboard "
-                                            "map's reference image from the landing Sun (5 deg ~ 10 h earlier at "
-                                            "the pole; 0 = the map rendered for the planned landing hour)",
-                                            f"{ASSUMED}: a map made some hours before the landing")
-    lander_from_budget: bool = param(True, "-", "fly the launch-to-landing budget's lander: its mass at "
-                                     "powered-descent initiation from the fixed launch mass and the burns before PDI, "
-                                     "propellant up to the lander stage's dry mass (false = [lander_vehicle]'s "
-                                     "wet_mass_kg and propellant_kg)", _CHOICE)
-
-    def __post_init__(self):
-        check_range(self, "runs", 0, 100_000, hint="0 skips the landing phase")
-        check_non_negative(self, "seed")
-        check_non_negative(self, "rendered_runs", hint="0: every run flies simulated vision")
-        check_range(self, "reference_sun_offset_deg", -180.0, 180.0)
-        frame_altitudes(self.frame_altitudes_m)
-        if not frame_altitudes(self.rendered_altitudes_m, "landing.rendered_altitudes_m"):
-            raise ConfigError("landing.rendered_altitudes_m must list at least one altitude (m), e.g. "
-                              "\"4000, 2000, 1000\"")
-
-
-@dataclass(frozen=True)
-class ComputeParams:
-    """Where the run computes (``[compute]``)."""
-
-    TABLE: ClassVar[str] = "compute"
-    workers: int = param(0, "processes", "start a local Dask cluster with this many workers; 0 = run in this "
-                         "process", _CHOICE)
-    scheduler: str = param("", "address", "address of a running Dask scheduler (tcp://host:port); overrides "
-                           "workers", _CHOICE)
-
-    def __post_init__(self):
-        check_non_negative(self, "workers")
-        if self.workers > _max_workers():
-            raise ConfigError(f"compute.workers = {self.workers} is more than {_max_workers()} (4 per CPU core of this "
-                              "machine); use fewer workers, or a Dask cluster through compute.scheduler")
-        if self.scheduler and not self.scheduler.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
-            raise ConfigError(f"compute.scheduler {self.scheduler!r} is not a scheduler address; use e.g. "
-                              "tcp://host:8786")
-
-
-@dataclass(frozen=True)
-class OutputParams:
-    """Where the run writes (``[output]``)."""
-
-    TABLE: ClassVar[str] = "output"
-    directory: str = param("", "path", "run directory; empty = lupex-runs/run-<UTC timestamp> in the working "
-                           "directory", _CHOICE)
-    overwrite: bool = param(False, "-", "replace an existing run directory of the same name", _CHOICE)
-
-
-# the names before the one naming rule (``*Params``), kept for code that imports them
-SiteConfig = SiteParams
-TimeConfig = TimeParams
-LightConfig = LightParams
-LanderConfig = LanderParams
-RoverConfig = RoverTerrainParams
-SitesConfig = SitesParams
-LandingConfig = LandingParams
-SubsurfaceConfig = SubsurfaceParams
-ComputeConfig = ComputeParams
-OutputConfig = OutputParams
 
 
 @dataclass(frozen=True)
@@ -661,88 +482,6 @@ def validate(cfg: Config) -> None:
     check_span(cfg.time.start, cfg.time.days, cfg.time.step_hours, "time.start", "time.days", "time.step_hours")
     if cfg.landing.epoch:
         check_span(cfg.landing.epoch, 0.0, None, "landing.epoch")
-
-
-MAX_AZIMUTHS = 7200
-MAX_TIME_STEPS = 1_000_000
-"""Most steps of a time series (one year at 31.5 s): above it the light series alone need tens of GB per
-thousand cells, and a smaller time.step_hours resolves nothing the light model can tell apart."""
-_SAFE_SPAN = ("1900-01-03T00:00:00", "2050-12-28T00:00:00")  # inside the kernels' coverage (ephemeris.coverage_utc)
-
-
-def _max_workers() -> int:
-    return 4 * (os.cpu_count() or 1)
-
-
-def check_span(start: str, days: float, step_hours: float | None, start_key: str = "--start",
-               days_key: str = "--days", step_key: str = "--step-hours", error: type[LupexError] = ConfigError) -> None:
-    """Check a time span given by the user; raise ``error`` naming the key (``*_key``) otherwise.
-
-    ``start`` is UTC ISO 8601, ``days`` and ``step_hours`` finite and positive, at
-    most :data:`MAX_TIME_STEPS` steps, and the span inside the SPICE kernels'
-    coverage. ``step_hours=None`` checks a single time (``days`` = 0).
-    """
-    text = str(start).strip()
-    try:
-        if not re.match(r"^[+-]?\d{4}-\d\d-\d\d", text):
-            raise ValueError
-        t0 = np.datetime64(text.replace("Z", ""), "s")
-    except (ValueError, OverflowError):
-        raise error(f"{start_key} {start!r} is not a UTC ISO 8601 time; write e.g. 2027-01-01T00:00:00") from None
-    if step_hours is not None:
-        if not (math.isfinite(days) and days > 0):
-            raise error(f"{days_key} must be a positive, finite number of days, got {days!r}")
-        if not (math.isfinite(step_hours) and step_hours > 0):
-            raise error(f"{step_key} must be a positive, finite number of hours, got {step_hours!r}")
-        if step_hours * 3600.0 < 1.0:
-            raise error(f"{step_key} {step_hours:g} is under one second; the time grid is in whole seconds")
-        if days * 24.0 < step_hours:
-            raise error(f"{days_key} {days:g} is shorter than one step of {step_hours:g} h ({step_key}); "
-                        "lengthen the span or shorten the step")
-        if days * 24.0 / step_hours > MAX_TIME_STEPS:
-            raise error(f"{days_key} {days:g} at {step_key} {step_hours:g} makes {days * 24.0 / step_hours:.3g} time "
-                        f"steps, more than {MAX_TIME_STEPS:,}; use a larger step or a shorter span")
-    a, b = (np.datetime64(t, "s") for t in _SAFE_SPAN)
-    stop_s = (t0 - a).astype(np.int64) + days * 86400.0  # in float: a huge span must not wrap around
-    if t0 < a or stop_s > (b - a).astype(np.int64):
-        c0, c1 = coverage_utc()
-        what = (f"{start_key} {text}" if step_hours is None or t0 < a
-                else f"the span {text} + {days:g} days (set by {start_key} and {days_key})")
-        raise error(f"{what} is outside the SPICE kernels' coverage ({c0} to {c1} UTC); choose times inside it")
-
-
-def parse_lat_lon(text: str, what: str, error: type[LupexError] = InputError) -> tuple[float, float]:
-    """``"LAT,LON"`` in planetocentric degrees -> (lat, lon); ``error`` naming ``what`` otherwise.
-
-    The one parser of points given on the command line or in a config file.
-    """
-    try:
-        lat, lon = (float(v) for v in str(text).split(","))
-    except ValueError:
-        raise error(f"{what} must be LAT,LON in degrees (e.g. -89.45,222.7), got {text!r}") from None
-    if not (math.isfinite(lat) and math.isfinite(lon)) or not -90 <= lat <= 90 or not -360 <= lon <= 360:
-        raise error(f"{what} {text!r}: LAT,LON needs a latitude within -90..90 and a longitude within -360..360 degrees")
-    return lat, lon
-
-
-def parse_points(text: str) -> list[tuple[float, float]]:
-    """``"lat,lon; lat,lon"`` -> [(lat, lon), ...]; raises ConfigError naming the bad entry."""
-    return [parse_lat_lon(item, "sites.extra_points entry", ConfigError)
-            for item in filter(None, (p.strip() for p in text.split(";")))]
-
-
-def frame_altitudes(text: str, key: str = "landing.frame_altitudes_m") -> list[float]:
-    """``"8000, 4000"`` -> [8000.0, 4000.0]; each must be 50-30000 m (``key`` names the setting in errors)."""
-    out = []
-    for item in filter(None, (p.strip() for p in text.split(","))):
-        try:
-            v = float(item)
-        except ValueError:
-            raise ConfigError(f"{key} entry {item!r} is not a number of metres") from None
-        if not 50.0 <= v <= 30_000.0:
-            raise ConfigError(f"{key} entry {item!r} must be between 50 and 30000 m")
-        out.append(v)
-    return out
 
 
 def _toml_value(v) -> str:
