@@ -67,7 +67,7 @@ def _cell_map(name: str, v, shape, *, lo=None, hi=None, allow_inf=False) -> np.n
 
 
 def stability_depth_from_surface_m(t_max_surface_k, t_mean_surface_k, *, threshold_k: float = 110.0,
-                                   props: thermal.ThermalProperties = thermal.HAYNE2017) -> np.ndarray:
+                                   props: thermal.RegolithThermalParams = thermal.HAYNE2017) -> np.ndarray:
     """Rough stability depth when only surface T_max and T_mean are known.
 
     Assumes the peak decays like a single annual wave: ``T_max(z) = T_mean + (T_max_s -
