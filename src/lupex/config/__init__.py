@@ -61,14 +61,14 @@ from lupex.errors import ConfigError
 from lupex.instruments.adore import AdoreParams
 from lupex.instruments.alis import AlisParams
 from lupex.instruments.drill import DrillParams
-from lupex.instruments.emsl import IonTrapParams, Outgassing
-from lupex.instruments.gpr_forward import GprConfig
+from lupex.instruments.emsl import IonTrapParams, OutgassingParams
+from lupex.instruments.gpr_forward import GprParams
 from lupex.instruments.isap import IsapParams
 from lupex.instruments.ltga import LTGAParams
-from lupex.instruments.neutron import NeutronSpectrometer
+from lupex.instruments.neutron import NeutronParams
 from lupex.instruments.triton import TritonParams
-from lupex.landing.descent import DescentConfig, TouchdownLimits, Vehicle
-from lupex.landing.montecarlo import Dispersions
+from lupex.landing.descent import DescentParams, LanderVehicleParams, TouchdownParams
+from lupex.landing.montecarlo import DispersionParams
 from lupex.landing.window import LandingWindowParams
 from lupex.mission.budget import BudgetParams
 from lupex.mission.campaign import CampaignParams
@@ -97,10 +97,10 @@ class Config:
     planner: PlannerParams = field(default_factory=PlannerParams)
     budget: BudgetParams = field(default_factory=BudgetParams)
     campaign: CampaignParams = field(default_factory=CampaignParams)
-    descent: DescentConfig = field(default_factory=DescentConfig)
-    lander_vehicle: Vehicle = field(default_factory=Vehicle)
-    touchdown: TouchdownLimits = field(default_factory=TouchdownLimits)
-    dispersions: Dispersions = field(default_factory=Dispersions)
+    descent: DescentParams = field(default_factory=DescentParams)
+    lander_vehicle: LanderVehicleParams = field(default_factory=LanderVehicleParams)
+    touchdown: TouchdownParams = field(default_factory=TouchdownParams)
+    dispersions: DispersionParams = field(default_factory=DispersionParams)
     landing_window: LandingWindowParams = field(default_factory=LandingWindowParams)
     drill: DrillParams = field(default_factory=DrillParams)
     ltga: LTGAParams = field(default_factory=LTGAParams)
@@ -108,11 +108,11 @@ class Config:
     adore: AdoreParams = field(default_factory=AdoreParams)
     isap: IsapParams = field(default_factory=IsapParams)
     survey: SurveyParams = field(default_factory=SurveyParams)
-    gpr: GprConfig = field(default_factory=GprConfig)
-    neutron: NeutronSpectrometer = field(default_factory=NeutronSpectrometer)
+    gpr: GprParams = field(default_factory=GprParams)
+    neutron: NeutronParams = field(default_factory=NeutronParams)
     alis: AlisParams = field(default_factory=AlisParams)
     emsl: IonTrapParams = field(default_factory=IonTrapParams)
-    emsl_outgassing: Outgassing = field(default_factory=Outgassing)
+    emsl_outgassing: OutgassingParams = field(default_factory=OutgassingParams)
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """Return ``{table: {key: value}}`` of every table (nested tables as dicts)."""

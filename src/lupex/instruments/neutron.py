@@ -146,7 +146,7 @@ class NeutronResponse:
 
 
 @dataclass(frozen=True)
-class NeutronSpectrometer:
+class NeutronParams:
     """Instrument parameters; the thermal rate follows from the epithermal one and the response table."""
 
     epi_dry_rate_cps: float = param(NSS_C0_CPS, "counts/s", "epithermal count rate over dry regolith of the "
@@ -172,7 +172,7 @@ class NeutronSpectrometer:
         check_range(self, "reference_feo_tio2_wt_pct", 0.0, 40.0)
         check_range(self, "systematic_frac", 0.0, 0.3, hi_open=True)
         if not isinstance(self.response, NeutronResponse):
-            raise ConfigError(f"NeutronSpectrometer.response must be a NeutronResponse, got {self.response!r}")
+            raise ConfigError(f"NeutronParams.response must be a NeutronResponse, got {self.response!r}")
 
     @property
     def height_m(self) -> float:
@@ -324,7 +324,7 @@ def column_ratios(column, reference_wt_pct=6.0, response: NeutronResponse = Neut
     return float(e), float(t)
 
 
-def expected_rates_cps(column, ns: NeutronSpectrometer = NeutronSpectrometer()):
+def expected_rates_cps(column, ns: NeutronParams = NeutronParams()):
     """Expected (epithermal, thermal) count rates over a column, stationary rover."""
     e, t = column_ratios(column, ns.reference_feo_tio2_wt_pct, ns.response)
     return e * ns.epi_dry_rate_cps, t * ns.th_dry_rate_cps
@@ -521,7 +521,7 @@ def _grid_posterior(n_e, n_t, tl, temps, means, gains, logw, log_prior, chunk):
 
 
 def retrieve_two_layer(epi_counts, th_counts, live_time_s, *,
-                       ns: NeutronSpectrometer = NeutronSpectrometer(),
+                       ns: NeutronParams = NeutronParams(),
                        feo_tio2_wt_pct: float = 6.0, density_kg_m3: float = 1500.0,
                        weh_top_wt_pct: float = 0.0, weh_max_wt_pct: float = 20.0,
                        depth_max_m: float = 1.2, n_weh: int = 161, n_depth: int = 121,
@@ -599,7 +599,7 @@ def segment_counts(counts, t_edges_s, window_s):
 
 # ------------------------------------------------------------ detection limit
 
-def detection_time_s(weh_wt_pct, k_sigma=3.0, ns: NeutronSpectrometer = NeutronSpectrometer(),
+def detection_time_s(weh_wt_pct, k_sigma=3.0, ns: NeutronParams = NeutronParams(),
                      systematic_frac: float | None = None):
     """Stop time for the epithermal deficit of homogeneous ``weh_wt_pct`` to reach k sigma.
 
@@ -617,7 +617,7 @@ def detection_time_s(weh_wt_pct, k_sigma=3.0, ns: NeutronSpectrometer = NeutronS
         return np.where(den > 0, k_sigma ** 2 * cw / np.where(den > 0, den, 1.0), np.inf)
 
 
-def detection_limit_wt_pct(integration_s, k_sigma=3.0, ns: NeutronSpectrometer = NeutronSpectrometer(),
+def detection_limit_wt_pct(integration_s, k_sigma=3.0, ns: NeutronParams = NeutronParams(),
                            systematic_frac: float | None = None):
     """Smallest homogeneous WEH detected at k sigma in ``integration_s`` (inverse of
     :func:`detection_time_s`, by bisection; the time is monotone in WEH)."""
@@ -633,3 +633,7 @@ def detection_limit_wt_pct(integration_s, k_sigma=3.0, ns: NeutronSpectrometer =
         lo = np.where(ok, lo, mid)
     out = np.where(detection_time_s(100.0, k_sigma, ns, systematic_frac) <= t, hi, np.inf)
     return out if np.ndim(integration_s) else float(out[0])
+
+
+# the names before the one naming rule for parameter classes (*Params), for code that uses them
+NeutronSpectrometer = NeutronParams

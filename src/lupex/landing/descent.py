@@ -54,9 +54,9 @@ if TYPE_CHECKING:
     import xarray as xr
 
 __all__ = [
-    "G0_M_S2", "MU_MOON_M3_S2", "OMEGA_MOON_RAD_S", "TouchdownLimits", "Vehicle", "SiteTerrain",
+    "G0_M_S2", "MU_MOON_M3_S2", "OMEGA_MOON_RAD_S", "TouchdownParams", "TouchdownLimits", "LanderVehicleParams", "Vehicle", "SiteTerrain",
     "site_terrain", "gravity_m_s2", "rk4_step", "sensed_delta_v", "altitude_m", "slant_range_m",
-    "DescentConfig", "DescentResult", "pdi_state",
+    "DescentParams", "DescentConfig", "DescentResult", "pdi_state",
 ]
 
 OMEGA_MOON_RAD_S = 2.0 * np.pi / (27.321661 * 86400.0)
@@ -68,7 +68,7 @@ _SCALED = f"{ASSUMED}: scaled from Chandrayaan-3's lander for a >=350 kg payload
 
 
 @dataclass(frozen=True)
-class TouchdownLimits:
+class TouchdownParams:
     """Chandrayaan-3's published touchdown limits (ISRO; docs/REFERENCES.md#chandrayaan3)."""
 
     max_vertical_m_s: float = param(2.0, "m/s", "highest vertical speed at touchdown", _CH3)
@@ -81,7 +81,7 @@ class TouchdownLimits:
 
 
 @dataclass(frozen=True)
-class Vehicle:
+class LanderVehicleParams:
     """Lander mass and propulsion (see the module docstring for where the numbers come from)."""
 
     wet_mass_kg: float = param(2800.0, "kg", "lander mass at powered-descent initiation (PDI)", _SCALED)
@@ -97,7 +97,7 @@ class Vehicle:
     def __post_init__(self):
         check_positive(self, "wet_mass_kg", "propellant_kg", "max_thrust_n", "isp_s", "slew_rate_deg_s", "footprint_m")
         if not self.propellant_kg < self.wet_mass_kg:
-            raise ConfigError(f"Vehicle.propellant_kg ({self.propellant_kg} kg) must be below wet_mass_kg ({self.wet_mass_kg} kg): "
+            raise ConfigError(f"LanderVehicleParams.propellant_kg ({self.propellant_kg} kg) must be below wet_mass_kg ({self.wet_mass_kg} kg): "
                               "need wet_mass_kg > propellant_kg > 0")
         check_range(self, "min_throttle", 0, 1, hi_open=True)
 
@@ -326,7 +326,7 @@ _SLIM = "SLIM (JAXA; docs/REFERENCES.md#slim)"
 
 
 @dataclass(frozen=True)
-class DescentConfig:
+class DescentParams:
     """Mission design of one descent (defaults: SLIM-like start, Chandrayaan-3-like hazard phase).
 
     PDI at ``pdi_altitude_m`` (15 km) and ``pdi_speed_m_s`` (1.7 km/s), SLIM's
@@ -393,9 +393,9 @@ class DescentConfig:
         check_non_negative(self, "hover_time_s")
         check_range(self, "max_retarget_m", 0, 200)
         if self.altimeter_gating not in ("innovation", "naive"):
-            raise ConfigError(f"DescentConfig.altimeter_gating must be 'innovation' or 'naive', got {self.altimeter_gating!r}")
+            raise ConfigError(f"DescentParams.altimeter_gating must be 'innovation' or 'naive', got {self.altimeter_gating!r}")
         if self.hover_altitude_m >= self.gate_altitude_m:
-            raise ConfigError(f"DescentConfig.hover_altitude_m ({self.hover_altitude_m} m) must be below gate_altitude_m "
+            raise ConfigError(f"DescentParams.hover_altitude_m ({self.hover_altitude_m} m) must be below gate_altitude_m "
                               f"({self.gate_altitude_m} m)")
 
 
@@ -418,3 +418,9 @@ class DescentResult:
     duration_s: float
     nav_error_at_m: dict
     history: dict = field(repr=False, default_factory=dict)
+
+
+# the names before the one naming rule for parameter classes (*Params), for code that uses them
+Vehicle = LanderVehicleParams
+TouchdownLimits = TouchdownParams
+DescentConfig = DescentParams

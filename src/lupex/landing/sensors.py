@@ -35,7 +35,7 @@ from lupex.errors import ConfigError, InputError
 from lupex.landing import descent as _d
 from lupex.params import ASSUMED, check_non_negative, param
 
-__all__ = ["ImuModel", "ImuState", "Altimeter", "VisionFix", "VisionSource", "SimulatedVision",
+__all__ = ["ImuParams", "ImuModel", "ImuState", "Altimeter", "VisionFix", "VisionSource", "SimulatedVision",
            "RenderedVision", "RenderedVisionSetup", "RENDERED_FIX_ALTITUDES_M", "VISION_FAILURES", "TruthState",
            "camera_gsd_m"]
 
@@ -58,7 +58,7 @@ class TruthState:
 
 
 @dataclass(frozen=True)
-class ImuModel:
+class ImuParams:
     """Accelerometer error model (see the module docstring)."""
 
     turn_on_bias_m_s2: float = param(50 * UG, "m/s^2", "1-sigma accelerometer turn-on bias per axis (50 ug)",
@@ -79,7 +79,7 @@ class ImuState:
     bias_mps2: np.ndarray
 
 
-def imu_measure(model: ImuModel, state: ImuState, dv_true, dt: float, rng: np.random.Generator):
+def imu_measure(model: ImuParams, state: ImuState, dv_true, dt: float, rng: np.random.Generator):
     """(sensed delta-v, next IMU state) over one step of ``dt`` seconds."""
     dv = np.asarray(dv_true) + state.bias_mps2 * dt + rng.normal(0.0, model.vrw_m_s_rthz * np.sqrt(dt), 3)
     nb = state.bias_mps2 + rng.normal(0.0, model.bias_rw_m_s2_rts * np.sqrt(dt), 3)
@@ -361,3 +361,7 @@ class RenderedVisionSetup:
             onboard_map = build_onboard_map(dem, craters, reference_sun_az_el)
         return cls(scene, Camera(fov_deg, n_pixels, n_pixels), onboard_map, sun, tuple(altitudes_m), min_altitude_m,
                    beyond_map)
+
+
+# the names before the one naming rule for parameter classes (*Params), for code that uses them
+ImuModel = ImuParams

@@ -98,7 +98,7 @@ import pandas as pd
 from scipy.optimize import brentq
 
 from lupex.errors import ConfigError
-from lupex.landing.descent import DescentConfig, Vehicle
+from lupex.landing.descent import DescentParams, LanderVehicleParams
 from lupex.mission import astro
 from lupex.mission.budget_params import ARCHITECTURES, G_MOON_SURFACE_M_S2, STAGES, BudgetParams
 
@@ -300,7 +300,7 @@ class MonteCarloDescent:
                               descent_perilune_altitude_m=self.pdi_altitude_m, descent_quantile=self.quantile)
 
 
-def descent_from_monte_carlo(runs: pd.DataFrame, vehicle: Vehicle | None = None, config: DescentConfig | None = None,
+def descent_from_monte_carlo(runs: pd.DataFrame, vehicle: LanderVehicleParams | None = None, config: DescentParams | None = None,
                              quantile: float = 0.99) -> MonteCarloDescent:
     """The delta-v distribution of the landing Monte Carlo's descents (m/s), from each run's propellant.
 
@@ -309,8 +309,8 @@ def descent_from_monte_carlo(runs: pd.DataFrame, vehicle: Vehicle | None = None,
     ``dv = Isp g0 ln(m_PDI / (m_PDI - propellant))`` (the rocket equation, Tsiolkovsky) is what the lander
     spent from PDI to touchdown, gravity losses, hover and retargets included.
     """
-    v = vehicle or Vehicle()
-    c = config or DescentConfig()
+    v = vehicle or LanderVehicleParams()
+    c = config or DescentParams()
     if not 0.0 < quantile < 1.0:
         raise ConfigError(f"descent quantile must be in (0, 1), got {quantile!r}")
     if runs is None or not len(runs) or "propellant_kg" not in runs:
@@ -330,7 +330,7 @@ def descent_from_monte_carlo(runs: pd.DataFrame, vehicle: Vehicle | None = None,
         propellant_max_kg=float(prop.max()))
 
 
-def lander_at_pdi(params: BudgetParams, vehicle: Vehicle, descent: DescentConfig | None = None) -> Vehicle:
+def lander_at_pdi(params: BudgetParams, vehicle: LanderVehicleParams, descent: DescentParams | None = None) -> LanderVehicleParams:
     """``vehicle`` with the budget's mass at powered-descent initiation: the lander the landing Monte Carlo flies.
 
     The launch mass is fixed (``launch_mass_kg``), so the lander's mass at PDI follows from the burns before
@@ -341,7 +341,7 @@ def lander_at_pdi(params: BudgetParams, vehicle: Vehicle, descent: DescentConfig
     :func:`size_stages`): the Monte Carlo measures what the descent needs, and the budget then says how much
     of the rest can be payload. Engines, thrust and Isp stay ``vehicle``'s; the budget flies the same Isp.
     """
-    c = descent or DescentConfig()
+    c = descent or DescentParams()
     p = params.replace(lander_isp_s=vehicle.isp_s, descent_perilune_altitude_m=c.pdi_altitude_m)
     b = launch_to_landing_budget(p)
     row = b.table[b.table.phase.str.startswith("Powered descent")]

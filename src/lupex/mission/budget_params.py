@@ -11,15 +11,15 @@ import dataclasses
 from dataclasses import dataclass, fields
 
 from lupex.errors import ConfigError
-from lupex.landing.descent import DescentConfig, Vehicle
+from lupex.landing.descent import DescentParams, LanderVehicleParams
 from lupex.mission import astro
 from lupex.params import ASSUMED, check_non_negative, check_positive, check_range
 from lupex.params import param as _p
 
 __all__ = ["ARCHITECTURES", "G_MOON_SURFACE_M_S2", "STAGES", "BudgetParams"]
 
-_VEHICLE = Vehicle()
-_DESCENT = DescentConfig()
+_VEHICLE = LanderVehicleParams()
+_DESCENT = DescentParams()
 
 STAGES = ("pm", "lander")
 ARCHITECTURES = ("pm+lander", "integrated")
@@ -61,7 +61,7 @@ class BudgetParams:
                                        f"{ASSUMED}: weeks in a 100 km polar orbit (mascon perturbations)")
     # --- descent
     descent_perilune_altitude_m: float = _p(_DESCENT.pdi_altitude_m, "m", "perilune altitude of the descent orbit where powered descent starts",
-                                            "lupex.landing.descent.DescentConfig.pdi_altitude_m (SLIM ~15 km; Chandrayaan-3 30 km): "
+                                            "lupex.landing.descent.DescentParams.pdi_altitude_m (SLIM ~15 km; Chandrayaan-3 30 km): "
                                             "where the landing Monte Carlo starts")
     gravity_loss_m_s: float = _p(250.0, "m/s", "gravity and steering losses of powered descent, added to the perilune speed",
                                  f"{ASSUMED}: brings braking to ~1.9-2.0 km/s, the 1.7-2.0 km/s range of lunar landers")
@@ -84,7 +84,7 @@ class BudgetParams:
     pm_isp_s: float = _p(310.0, "s", "propulsion module main engine specific impulse (440 N MMH/MON-3 LAM class)",
                          f"{ASSUMED}: 300-320 s for 400-500 N MMH/MON apogee engines")
     lander_isp_s: float = _p(_VEHICLE.isp_s, "s", "lander engines' specific impulse (800 N-class throttleable MMH/MON-3)",
-                             "lupex.landing.descent.Vehicle.isp_s: the same number the landing Monte Carlo flies")
+                             "lupex.landing.descent.LanderVehicleParams.isp_s: the same number the landing Monte Carlo flies")
     pm_fixed_dry_kg: float = _p(280.0, "kg", "PM dry mass that does not scale with propellant (bus, engine, adapter)",
                                 "Chandrayaan-3 PM: 2,145 - 1,696 = 449 kg dry, less 0.10 x 1,696 kg tankage")
     lander_fixed_dry_kg: float = _p(700.0, "kg", "lander dry mass that does not scale with propellant (structure, legs, engines, avionics, own instruments)",
