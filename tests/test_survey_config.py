@@ -109,7 +109,7 @@ def test_campaign_call_still_works_with_params_only(tmp_path):
     ("gpr.n_samples=8", "GprParams.n_samples"),
     ("neutron.footprint_fwhm_m=0", "NeutronParams.footprint_fwhm_m"),
     ("neutron.systematic_frac=0.5", "NeutronParams.systematic_frac"),
-    ("neutron.response.table=/nonexistent/table.npz", "NeutronResponse.table: neutron response table"),
+    ("neutron.response.table=/nonexistent/table.npz", "NeutronResponseParams.table: neutron response table"),
     ("neutron.response.tabel=x", "did you mean 'neutron.response.table'"),
     ("neutron.response.epi_a=0.4", "unknown config key .neutron.response.epi_a."),  # removed: the table replaces it
     ("neutron.th_dry_rate_cps=30", "unknown config key .neutron.th_dry_rate_cps."),  # follows from the table

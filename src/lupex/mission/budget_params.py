@@ -13,8 +13,7 @@ from dataclasses import dataclass, fields
 from lupex.errors import ConfigError
 from lupex.landing.descent import DescentParams, LanderVehicleParams
 from lupex.mission import astro
-from lupex.params import ASSUMED, check_non_negative, check_positive, check_range
-from lupex.params import param as _p
+from lupex.params import ASSUMED, check_non_negative, check_positive, check_range, param
 
 __all__ = ["ARCHITECTURES", "G_MOON_SURFACE_M_S2", "STAGES", "BudgetParams"]
 
@@ -31,71 +30,71 @@ class BudgetParams:
     """Everything the launch-to-landing budget depends on; each field has unit, help and source metadata."""
 
     # --- requirement and launcher
-    launch_mass_kg: float = _p(6000.0, "kg", "spacecraft mass at separation from H3 (PM + lander + payload, wet)",
+    launch_mass_kg: float = param(6000.0, "kg", "spacecraft mass at separation from H3 (PM + lander + payload, wet)",
                                "LUPEX public figure ~6,000 kg (docs/REFERENCES.md#lupex-mission)")
-    required_surface_payload_kg: float = _p(350.0, "kg", "surface payload the lander must deliver (the JAXA rover)",
+    required_surface_payload_kg: float = param(350.0, "kg", "surface payload the lander must deliver (the JAXA rover)",
                                             "LUPEX requirement >=350 kg (docs/REFERENCES.md#lupex-mission)")
-    launcher_capability_kg: float = _p(6500.0, "kg", "H3-24 payload to a GTO with delta-v to GSO 1,500 m/s (lower bound for our parking orbit)",
+    launcher_capability_kg: float = param(6500.0, "kg", "H3-24 payload to a GTO with delta-v to GSO 1,500 m/s (lower bound for our parking orbit)",
                                        "JAXA H3 programme: H3-24 > 6.5 t to GTO (dV_GSO 1,500 m/s)")
-    launch_latitude_deg: float = _p(30.4, "deg", "launch site latitude (Tanegashima, Yoshinobu pad)",
+    launch_latitude_deg: float = param(30.4, "deg", "launch site latitude (Tanegashima, Yoshinobu pad)",
                                     "Tanegashima Space Center ~30.40 N")
     # --- Earth parking orbit and transfer
-    parking_perigee_altitude_m: float = _p(250e3, "m", "perigee altitude of the elliptic parking orbit H3 injects into",
+    parking_perigee_altitude_m: float = param(250e3, "m", "perigee altitude of the elliptic parking orbit H3 injects into",
                                            f"{ASSUMED}: H-IIA/H3 standard GTO perigee ~250 km; Chandrayaan-3 EPO 170 km")
-    parking_apogee_altitude_m: float = _p(36_000e3, "m", "apogee altitude of the elliptic parking orbit",
+    parking_apogee_altitude_m: float = param(36_000e3, "m", "apogee altitude of the elliptic parking orbit",
                                           f"{ASSUMED}: GTO-like, as Chandrayaan-3's 170 x 36,500 km EPO")
-    earth_moon_distance_m: float = _p(astro.EARTH_MOON_MEAN_DISTANCE_M, "m", "Earth-Moon distance at arrival (apogee of the transfer)",
+    earth_moon_distance_m: float = param(astro.EARTH_MOON_MEAN_DISTANCE_M, "m", "Earth-Moon distance at arrival (apogee of the transfer)",
                                       "mean 384,400 km; astro.earth_moon_distance_m(utc) gives DE421 at a date")
-    earth_phasing_dv_m_s: float = _p(50.0, "m/s", "Earth-orbit phasing, apsidal alignment and small plane trim before TLI",
+    earth_phasing_dv_m_s: float = param(50.0, "m/s", "Earth-orbit phasing, apsidal alignment and small plane trim before TLI",
                                      f"{ASSUMED}: allowance for aligning a 30.4 deg GTO's apsides with the Moon at arrival")
-    tli_loss_frac: float = _p(0.02, "-", "finite-burn loss of TLI as a fraction of the impulsive delta-v (several perigee burns)",
+    tli_loss_frac: float = param(0.02, "-", "finite-burn loss of TLI as a fraction of the impulsive delta-v (several perigee burns)",
                               f"{ASSUMED}: 1-3 % for perigee burns split in several arcs")
-    transfer_tcm_dv_m_s: float = _p(15.0, "m/s", "trajectory correction manoeuvres on the way to the Moon (stochastic)",
+    transfer_tcm_dv_m_s: float = param(15.0, "m/s", "trajectory correction manoeuvres on the way to the Moon (stochastic)",
                                     f"{ASSUMED}: 10-30 m/s typical lunar-transfer TCM allocation")
     # --- lunar orbit
-    lunar_orbit_altitude_m: float = _p(100e3, "m", "altitude of the circular polar lunar orbit before descent",
+    lunar_orbit_altitude_m: float = param(100e3, "m", "altitude of the circular polar lunar orbit before descent",
                                        "Chandrayaan-3: ~100 km (153 x 163 km achieved) polar circular orbit")
-    loi_loss_frac: float = _p(0.03, "-", "finite-burn loss of lunar orbit insertion (fraction of impulsive delta-v)",
+    loi_loss_frac: float = param(0.03, "-", "finite-burn loss of lunar orbit insertion (fraction of impulsive delta-v)",
                               f"{ASSUMED}: low thrust-to-weight capture split in several periselene burns")
-    lunar_orbit_ops_dv_m_s: float = _p(20.0, "m/s", "lunar-orbit maintenance and phasing for the landing window",
+    lunar_orbit_ops_dv_m_s: float = param(20.0, "m/s", "lunar-orbit maintenance and phasing for the landing window",
                                        f"{ASSUMED}: weeks in a 100 km polar orbit (mascon perturbations)")
     # --- descent
-    descent_perilune_altitude_m: float = _p(_DESCENT.pdi_altitude_m, "m", "perilune altitude of the descent orbit where powered descent starts",
+    descent_perilune_altitude_m: float = param(_DESCENT.pdi_altitude_m, "m", "perilune altitude of the descent orbit where powered descent starts",
                                             "lupex.landing.descent.DescentParams.pdi_altitude_m (SLIM ~15 km; Chandrayaan-3 30 km): "
                                             "where the landing Monte Carlo starts")
-    gravity_loss_m_s: float = _p(250.0, "m/s", "gravity and steering losses of powered descent, added to the perilune speed",
+    gravity_loss_m_s: float = param(250.0, "m/s", "gravity and steering losses of powered descent, added to the perilune speed",
                                  f"{ASSUMED}: brings braking to ~1.9-2.0 km/s, the 1.7-2.0 km/s range of lunar landers")
-    hover_time_s: float = _p(30.0, "s", "hover time for hazard detection (delta-v = g_moon * t)",
+    hover_time_s: float = param(30.0, "s", "hover time for hazard detection (delta-v = g_moon * t)",
                              f"{ASSUMED}: SLIM hovered at ~50 m; Chandrayaan-3 hazard detection near 150 m")
-    hazard_avoidance_dv_m_s: float = _p(30.0, "m/s", "lateral retargeting and terminal vertical descent",
+    hazard_avoidance_dv_m_s: float = param(30.0, "m/s", "lateral retargeting and terminal vertical descent",
                                         f"{ASSUMED}: retargeting up to ~60 m (Chandrayaan-3) plus touchdown at <=2 m/s")
-    powered_descent_dv_m_s: float = _p(0.0, "m/s", "delta-v from PDI to touchdown (braking, hover, retargets, terminal); "
+    powered_descent_dv_m_s: float = param(0.0, "m/s", "delta-v from PDI to touchdown (braking, hover, retargets, terminal); "
                                        "0: the analytic estimate (perilune speed + gravity loss, hover, hazard avoidance)",
                                        "the landing Monte Carlo's descent_quantile (see descent_from_monte_carlo); 0 without one")
-    descent_quantile: float = _p(0.99, "-", "quantile of the landing Monte Carlo's descent delta-v the budget carries",
+    descent_quantile: float = param(0.99, "-", "quantile of the landing Monte Carlo's descent delta-v the budget carries",
                                  f"{ASSUMED}: 99 % of dispersed descents have the propellant to land")
-    deterministic_dv_margin: float = _p(0.05, "-", "delta-v margin on deterministic manoeuvres",
+    deterministic_dv_margin: float = param(0.05, "-", "delta-v margin on deterministic manoeuvres",
                                         "ESA margin philosophy (SRE-PA/2011.097): 5 %")
-    stochastic_dv_margin: float = _p(1.0, "-", "delta-v margin on stochastic manoeuvres (TCMs)",
+    stochastic_dv_margin: float = param(1.0, "-", "delta-v margin on stochastic manoeuvres (TCMs)",
                                      "ESA margin philosophy (SRE-PA/2011.097): 100 %")
     # --- propulsion and structure
-    architecture: str = _p("pm+lander", "-", "'pm+lander' (propulsion module to lunar orbit, then lander) or 'integrated' (the lander does everything)",
+    architecture: str = param("pm+lander", "-", "'pm+lander' (propulsion module to lunar orbit, then lander) or 'integrated' (the lander does everything)",
                            "Chandrayaan-3 architecture (ISRO)")
-    pm_isp_s: float = _p(310.0, "s", "propulsion module main engine specific impulse (440 N MMH/MON-3 LAM class)",
+    pm_isp_s: float = param(310.0, "s", "propulsion module main engine specific impulse (440 N MMH/MON-3 LAM class)",
                          f"{ASSUMED}: 300-320 s for 400-500 N MMH/MON apogee engines")
-    lander_isp_s: float = _p(_VEHICLE.isp_s, "s", "lander engines' specific impulse (800 N-class throttleable MMH/MON-3)",
+    lander_isp_s: float = param(_VEHICLE.isp_s, "s", "lander engines' specific impulse (800 N-class throttleable MMH/MON-3)",
                              "lupex.landing.descent.LanderVehicleParams.isp_s: the same number the landing Monte Carlo flies")
-    pm_fixed_dry_kg: float = _p(280.0, "kg", "PM dry mass that does not scale with propellant (bus, engine, adapter)",
+    pm_fixed_dry_kg: float = param(280.0, "kg", "PM dry mass that does not scale with propellant (bus, engine, adapter)",
                                 "Chandrayaan-3 PM: 2,145 - 1,696 = 449 kg dry, less 0.10 x 1,696 kg tankage")
-    lander_fixed_dry_kg: float = _p(700.0, "kg", "lander dry mass that does not scale with propellant (structure, legs, engines, avionics, own instruments)",
+    lander_fixed_dry_kg: float = param(700.0, "kg", "lander dry mass that does not scale with propellant (structure, legs, engines, avionics, own instruments)",
                                     f"{ASSUMED}: Vikram (Ch-2) 626 kg dry - 27 kg rover - 85 kg tankage = 515 kg, scaled up for a ~2 t landing mass and rover egress")
-    tank_ratio: float = _p(0.10, "kg/kg", "tank, pressurant and feed mass per kg of propellant loaded",
+    tank_ratio: float = param(0.10, "kg/kg", "tank, pressurant and feed mass per kg of propellant loaded",
                            f"{ASSUMED}: 8-12 % for pressure-fed bipropellant systems")
-    dry_mass_growth: float = _p(0.20, "-", "dry-mass growth allowance applied to both stages' dry mass",
+    dry_mass_growth: float = param(0.20, "-", "dry-mass growth allowance applied to both stages' dry mass",
                                 "ESA margin philosophy: 20 % system margin; AIAA S-120A-2015 MGA 15-30 % early")
-    residual_frac: float = _p(0.02, "-", "residual / unusable propellant as a fraction of the load",
+    residual_frac: float = param(0.02, "-", "residual / unusable propellant as a fraction of the load",
                               "ESA margin philosophy: 2 % residuals")
-    acs_frac: float = _p(0.02, "-", "attitude-control propellant as a fraction of the stage's main-engine propellant",
+    acs_frac: float = param(0.02, "-", "attitude-control propellant as a fraction of the stage's main-engine propellant",
                          f"{ASSUMED}: 1-3 % for three-axis stabilised spacecraft")
 
     def __post_init__(self):
