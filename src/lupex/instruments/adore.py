@@ -102,7 +102,7 @@ class AdoreParams:
                                 f"{_NOT_SPEC}; tau0 = 16.7 us as in O'Keefe & Deacon 1988 (Rev. Sci. Instrum. 59:2544)-class cavities")
     cell_volume_m3: float = param(1e-3, "m^3", "volume of the gas cell the split is expanded into (1 L)", _NOT_SPEC)
     cell_temperature_k: float = param(296.0, "K", "gas temperature in the cell", "HITRAN reference temperature 296 K (no line-strength scaling needed)")
-    split_fraction: float = param(5e-4, "fraction", "calibrated share of the released water that enters the cell", _NOT_SPEC)
+    split_frac: float = param(5e-4, "fraction", "calibrated share of the released water that enters the cell", _NOT_SPEC)
     split_sigma_rel: float = param(0.02, "fraction", "1-sigma of the split, drawn per measurement (2 % calibration)", _NOT_SPEC)
     scan_half_width_cm: float = param(0.08, "cm^-1", "half width of the laser scan around the 7181.156 cm^-1 line",
                                       f"{ASSUMED}: ~8 Doppler HWHMs (~0.01 cm^-1 at 296 K)")
@@ -114,7 +114,7 @@ class AdoreParams:
 
     def __post_init__(self):
         check_range(self, "reflectivity", 0, 1, lo_open=True, hi_open=True)
-        check_positive(self, "aliquot_kg", "cavity_length_m", "cell_volume_m3", "cell_temperature_k", "split_fraction",
+        check_positive(self, "aliquot_kg", "cavity_length_m", "cell_volume_m3", "cell_temperature_k", "split_frac",
                        "scan_half_width_cm", "sample_interval_s", "record_tau0", "noise_rel")
         check_non_negative(self, "split_sigma_rel")
         if self.n_frequencies < 5:
@@ -131,7 +131,7 @@ class AdoreRecord:
     cavity_length_m: float
     cell_volume_m3: float
     cell_temperature_k: float
-    split_fraction: float
+    split_frac: float
     split_sigma_rel: float
     aliquot_kg: float
     noise_rel: float
@@ -158,7 +158,7 @@ def measure(sample: Sample, rng: np.random.Generator, params: AdoreParams = Ador
     sample = require_sample(sample)
     m_al = aliquot_mass(sample, params.aliquot_kg, "ADORE")
     f_ice = aliquot_ice_factor(sample, m_al, rng)
-    split = params.split_fraction * max(rng.normal(1.0, params.split_sigma_rel), 0.0)
+    split = params.split_frac * max(rng.normal(1.0, params.split_sigma_rel), 0.0)
     n_mol = m_al * sample.water_wt_pct / 100 * f_ice / M_H2O_KG * split
     n_m3 = n_mol / params.cell_volume_m3
     temp = params.cell_temperature_k
@@ -170,10 +170,10 @@ def measure(sample: Sample, rng: np.random.Generator, params: AdoreParams = Ador
     t = np.arange(0.0, params.record_tau0 * tau0, params.sample_interval_s)
     clean = np.exp(-t[None, None, :] / tau[:, None, None])
     intensity = clean + rng.normal(0.0, params.noise_rel, (nu.size, params.decays_per_frequency, t.size))
-    truth = dict(number_density_m3=n_m3, tau0_s=tau0, ice_factor=f_ice, split_factor=split / params.split_fraction,
+    truth = dict(number_density_m3=n_m3, tau0_s=tau0, ice_factor=f_ice, split_factor=split / params.split_frac,
                  water_kg=m_al * sample.water_wt_pct / 100 * f_ice, pressure_pa=p_pa)
     return AdoreRecord(nu, t, np.broadcast_to(intensity, intensity.shape).copy() * 1.0,
-                       params.cavity_length_m, params.cell_volume_m3, temp, params.split_fraction,
+                       params.cavity_length_m, params.cell_volume_m3, temp, params.split_frac,
                        params.split_sigma_rel, m_al, params.noise_rel, truth)
 
 
@@ -226,7 +226,7 @@ def check_record(rec: AdoreRecord):
     if not (nu.min() < LINE_NU0_CM < nu.max()):
         raise InputError(f"ADORE nu_cm must be wavenumbers in cm^-1 spanning the {LINE_NU0_CM} cm^-1 line; "
                          "convert from nm or m^-1")
-    for k in ("cavity_length_m", "cell_volume_m3", "cell_temperature_k", "split_fraction", "aliquot_kg",
+    for k in ("cavity_length_m", "cell_volume_m3", "cell_temperature_k", "split_frac", "aliquot_kg",
               "noise_rel"):
         v = getattr(rec, k)
         if not np.isfinite(v) or v <= 0:
@@ -265,11 +265,11 @@ def analyse(rec: AdoreRecord) -> AdoreResult:
     s_t = float(line_strength_cm_molec(temp))
     n_m3 = coef[1] / s_t * 1e6
     n_sig = np.sqrt(cov[1, 1]) / s_t * 1e6
-    water_kg = n_m3 * rec.cell_volume_m3 / rec.split_fraction * M_H2O_KG
+    water_kg = n_m3 * rec.cell_volume_m3 / rec.split_frac * M_H2O_KG
     wt = 100 * water_kg / rec.aliquot_kg
     rel = np.sqrt((n_sig / n_m3) ** 2 + rec.split_sigma_rel**2 + subsampling_rel_sigma(rec.aliquot_kg) ** 2) \
         if n_m3 > 0 else 0.0
-    sig = wt * rel if n_m3 > 0 else 100 * n_sig * rec.cell_volume_m3 / rec.split_fraction * M_H2O_KG / rec.aliquot_kg
+    sig = wt * rel if n_m3 > 0 else 100 * n_sig * rec.cell_volume_m3 / rec.split_frac * M_H2O_KG / rec.aliquot_kg
     alpha = y - coef[0]
     return AdoreResult(tau, tau_sig, alpha, float(1.0 / (coef[0] * c_cm)), float(coef[1]), float(n_m3),
                        float(n_sig), float(wt), float(sig), float(abs(wt) * LINE_STRENGTH_SIGMA_REL), chi2)

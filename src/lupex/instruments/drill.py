@@ -85,10 +85,10 @@ class DrillParams:
     rock_density_kg_m3: float = param(3000.0, "kg/m^3", "density of rock cuttings", f"{ASSUMED}: lunar basalt/breccia ~3,000 kg/m^3")
     rock_stop_radius_m: float = param(0.03, "m", "a rock at least this large stops the drill at first contact",
                                       f"{ASSUMED}: about the bit diameter (a rock the auger cannot push aside)")
-    recovery_fraction: float = param(0.3, "fraction 0-1", "mean fraction of the cut material delivered as sample",
+    recovery_frac: float = param(0.3, "fraction 0-1", "mean fraction of the cut material delivered as sample",
                                      f"{ASSUMED}: auger flutes retain part of the cuttings (Zacny et al. 2013)")
     recovery_sigma: float = param(0.03, "fraction", "1-sigma spread of the recovered fraction between intervals", ASSUMED)
-    heat_fraction_to_cuttings: float = param(0.1, "fraction 0-1", "share of the cutting power that heats the cuttings",
+    heat_frac_to_cuttings: float = param(0.1, "fraction 0-1", "share of the cutting power that heats the cuttings",
                                              f"{ASSUMED}: gives the few-to-tens-of-K warming of Kleinhenz et al. 2015 (AIAA 2015-1177)")
     retract_rate_m_s: float = param(0.01, "m/s", "speed of pulling the auger out with its cuttings", f"{ASSUMED}: as the feed limit")
     transfer_s: float = param(300.0, "s", "time to transfer the cuttings to the instruments' inlet", f"{ASSUMED}: minutes")
@@ -116,8 +116,8 @@ class DrillParams:
         check_positive(self, "bit_radius_m", "cutting_power_w", "max_rate_m_s", "retract_rate_m_s", "ucs_dry_pa",
                        "rock_ucs_pa", "impedance")
         check_range(self, "mechanical_efficiency", 0, 1, lo_open=True)
-        check_range(self, "recovery_fraction", 0, 1, lo_open=True)
-        check_range(self, "heat_fraction_to_cuttings", 0, 1)
+        check_range(self, "recovery_frac", 0, 1, lo_open=True)
+        check_range(self, "heat_frac_to_cuttings", 0, 1)
         for k, v in self.volatiles_rel_h2o_pct.items():
             if k not in MOLAR_MASS_KG_MOL:
                 raise ConfigError(f"DrillParams.volatiles_rel_h2o_pct: unknown species {k!r}; "
@@ -157,7 +157,7 @@ def penetration_rate_m_s(ucs_pa, params: DrillParams = DrillParams()):
 def cuttings_temperature_rise_k(ucs_pa, density_kg_m3, temperature_k, params: DrillParams = DrillParams()):
     """dT = f UCS / (eta rho c_p): frictional heating of the cuttings (K)."""
     cp = regolith_heat_capacity_j_kg_k(temperature_k)
-    return params.heat_fraction_to_cuttings * np.asarray(ucs_pa, float) / (
+    return params.heat_frac_to_cuttings * np.asarray(ucs_pa, float) / (
         params.mechanical_efficiency * np.asarray(density_kg_m3, float) * cp)
 
 
@@ -230,7 +230,7 @@ def drill(column: Column, top_m: float, bottom_m: float, *, rng: np.random.Gener
         return None, rec
 
     m_cells = rho * area * overlap
-    recovery = float(np.clip(rng.normal(params.recovery_fraction, params.recovery_sigma), 0.05, 1.0))
+    recovery = float(np.clip(rng.normal(params.recovery_frac, params.recovery_sigma), 0.05, 1.0))
     m_reg = float(m_cells.sum())
     m_rock = params.rock_density_kg_m3 * area * rock_len
     mass_insitu = (m_reg + m_rock) * recovery

@@ -105,7 +105,7 @@ def _check_species_table(obj, name: str, *, positive: bool = False, complete: bo
 
 
 @dataclass(frozen=True)
-class Outgassing:
+class OutgassingParams:
     """Lander rate at 1 day (molecules/s) and rover self-density at 1 day (cm^-3), per species; power-law decay."""
 
     lander_rate_1d_s: dict[str, float] = param(unit="molecules/s", help="lander outgassing rate 1 day after landing, "
@@ -196,7 +196,7 @@ def natural_density_cm3(species, temperature_k, t_s=None, n_ref_cm3=None, h2o_ev
     return n
 
 
-def contamination_density_cm3(species, t_s, distance_m, temperature_k, outgassing: Outgassing = Outgassing()):
+def contamination_density_cm3(species, t_s, distance_m, temperature_k, outgassing: OutgassingParams = OutgassingParams()):
     """Lander + rover outgassing density at the instrument (cm^-3)."""
     t = _times(t_s)
     r = _arr(distance_m, "distance_m")
@@ -225,7 +225,7 @@ def count_rate_cps(species, density_cm3, ion_trap: IonTrapParams = IonTrapParams
 
 
 def simulate_series(species, t_s, temperature_k, distance_m, dwell_s, rng: np.random.Generator, *,
-                    n_ref_cm3=None, outgassing: Outgassing = Outgassing(),
+                    n_ref_cm3=None, outgassing: OutgassingParams = OutgassingParams(),
                     ion_trap: IonTrapParams = IonTrapParams(), h2o_events=()):
     """Poisson ion counts at the species' m/z for each sample; returns (counts, expected)."""
     check_rng(rng)
@@ -354,3 +354,7 @@ def separate_series(species, t_s, counts, temperature_k, distance_m, dwell_s, *,
     cont = xd[:, int(fit_natural):] @ beta[int(fit_natural):] if has_cont else np.zeros_like(t)
     return SeparationFit(species, *out["nat"], *out["lan"], *out["rov"],
                          float(index) if has_cont else float("nan"), n_err, nat, cont)
+
+
+# the names before the one naming rule for parameter classes (*Params), for code that uses them
+Outgassing = OutgassingParams

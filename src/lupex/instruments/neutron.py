@@ -124,7 +124,7 @@ NSS_C0_CPS = 30.75          # vipersci.nss.uniform_weh: dry epithermal rate, Lun
 
 
 @dataclass(frozen=True)
-class NeutronResponse:
+class NeutronResponseParams:
     """Where the response functions come from (module docstring, items 1-2)."""
 
     table: str = param("builtin", "-", "neutron response table: 'builtin' (the package's Monte Carlo table) or the "
@@ -134,19 +134,19 @@ class NeutronResponse:
 
     def __post_init__(self):
         if not isinstance(self.table, str) or not self.table:
-            raise ConfigError(f"NeutronResponse.table must be 'builtin' or a path, got {self.table!r}")
+            raise ConfigError(f"NeutronResponseParams.table must be 'builtin' or a path, got {self.table!r}")
         if self.table != "builtin":
             try:
                 load_table(self.table)          # fail early, naming the key
             except ConfigError as e:
-                raise ConfigError(f"NeutronResponse.table: {e}") from None
+                raise ConfigError(f"NeutronResponseParams.table: {e}") from None
 
     def load(self) -> ResponseTable:
         return load_table(self.table)
 
 
 @dataclass(frozen=True)
-class NeutronSpectrometer:
+class NeutronParams:
     """Instrument parameters; the thermal rate follows from the epithermal one and the response table."""
 
     epi_dry_rate_cps: float = param(NSS_C0_CPS, "counts/s", "epithermal count rate over dry regolith of the "
@@ -162,8 +162,8 @@ class NeutronSpectrometer:
                                     "Chandrasekhar's H function for a diffusing half-space predicts; item 5")
     systematic_frac: float = param(0.02, "fraction", "1-sigma fractional uncertainty of each channel's dry reference rate",
                                    "the 1-3 % systematics floor (docs/REFERENCES.md#nss), item 6")
-    response: NeutronResponse = param(unit="-", help="response-function table", source="module docstring",
-                                      factory=NeutronResponse)
+    response: NeutronResponseParams = param(unit="-", help="response-function table", source="module docstring",
+                                      factory=NeutronResponseParams)
 
     def __post_init__(self):
         check_positive(self, "epi_dry_rate_cps", "footprint_fwhm_m")
@@ -171,8 +171,8 @@ class NeutronSpectrometer:
         check_range(self, "beaming_exponent", 0.0, 3.0)
         check_range(self, "reference_feo_tio2_wt_pct", 0.0, 40.0)
         check_range(self, "systematic_frac", 0.0, 0.3, hi_open=True)
-        if not isinstance(self.response, NeutronResponse):
-            raise ConfigError(f"NeutronSpectrometer.response must be a NeutronResponse, got {self.response!r}")
+        if not isinstance(self.response, NeutronResponseParams):
+            raise ConfigError(f"NeutronParams.response must be a NeutronResponseParams, got {self.response!r}")
 
     @property
     def height_m(self) -> float:
@@ -237,13 +237,13 @@ def _increasing(t, name):
 
 # ------------------------------------------------------------ response curves
 
-def epithermal_ratio(weh_wt_pct, response: NeutronResponse = NeutronResponse()):
+def epithermal_ratio(weh_wt_pct, response: NeutronResponseParams = NeutronResponseParams()):
     """Epithermal rate over homogeneous regolith relative to dry regolith (reference composition)."""
     w = _weh(weh_wt_pct)
     return response.load().ratios(0.0, w, 0.0)[0]
 
 
-def composition_factors(feo_tio2_wt_pct, reference_wt_pct=6.0, response: NeutronResponse = NeutronResponse()):
+def composition_factors(feo_tio2_wt_pct, reference_wt_pct=6.0, response: NeutronResponseParams = NeutronResponseParams()):
     """(epithermal, thermal) rate of dry regolith of ``feo_tio2_wt_pct`` relative to ``reference_wt_pct``."""
     a = _nonneg(feo_tio2_wt_pct, "feo_tio2_wt_pct")
     ref = _nonneg(reference_wt_pct, "reference_wt_pct")
@@ -254,20 +254,20 @@ def composition_factors(feo_tio2_wt_pct, reference_wt_pct=6.0, response: Neutron
 
 
 def thermal_composition_factor(feo_tio2_wt_pct, reference_wt_pct=6.0,
-                               response: NeutronResponse = NeutronResponse()):
+                               response: NeutronResponseParams = NeutronResponseParams()):
     """Thermal rate of dry regolith relative to the reference composition."""
     return composition_factors(feo_tio2_wt_pct, reference_wt_pct, response)[1]
 
 
 def thermal_ratio(weh_wt_pct, feo_tio2_wt_pct=6.0, reference_wt_pct=6.0,
-                  response: NeutronResponse = NeutronResponse()):
+                  response: NeutronResponseParams = NeutronResponseParams()):
     """Thermal rate over homogeneous regolith relative to dry reference regolith."""
     w = _weh(weh_wt_pct)
     return thermal_composition_factor(feo_tio2_wt_pct, reference_wt_pct, response) * response.load().ratios(0.0, w, 0.0)[1]
 
 
 def two_layer_ratios(weh_top_wt_pct, weh_bottom_wt_pct, top_g_cm2, feo_tio2_wt_pct=6.0,
-                     reference_wt_pct=6.0, response: NeutronResponse = NeutronResponse(), temperature_k=None):
+                     reference_wt_pct=6.0, response: NeutronResponseParams = NeutronResponseParams(), temperature_k=None):
     """(epithermal, thermal) ratios for a top layer of areal mass ``top_g_cm2``
     over a half-space; arrays broadcast. Dry-over-wet and wet-over-dry alike.
     ``temperature_k``: the regolith's temperature (None: the table's 150 K), applied as the factor of
@@ -314,7 +314,7 @@ def sampling_temperature_k(column) -> float:
     return float(np.sum(w * column.temperature_k) / w.sum())
 
 
-def column_ratios(column, reference_wt_pct=6.0, response: NeutronResponse = NeutronResponse()):
+def column_ratios(column, reference_wt_pct=6.0, response: NeutronResponseParams = NeutronResponseParams()):
     """(epithermal, thermal) ratios for a :class:`lupex.subsurface.Column`, through its equivalent two-layer
     ground (:func:`equivalent_two_layer`) at its :func:`sampling_temperature_k`; the last layer is taken to
     extend downward."""
@@ -324,7 +324,7 @@ def column_ratios(column, reference_wt_pct=6.0, response: NeutronResponse = Neut
     return float(e), float(t)
 
 
-def expected_rates_cps(column, ns: NeutronSpectrometer = NeutronSpectrometer()):
+def expected_rates_cps(column, ns: NeutronParams = NeutronParams()):
     """Expected (epithermal, thermal) count rates over a column, stationary rover."""
     e, t = column_ratios(column, ns.reference_feo_tio2_wt_pct, ns.response)
     return e * ns.epi_dry_rate_cps, t * ns.th_dry_rate_cps
@@ -521,7 +521,7 @@ def _grid_posterior(n_e, n_t, tl, temps, means, gains, logw, log_prior, chunk):
 
 
 def retrieve_two_layer(epi_counts, th_counts, live_time_s, *,
-                       ns: NeutronSpectrometer = NeutronSpectrometer(),
+                       ns: NeutronParams = NeutronParams(),
                        feo_tio2_wt_pct: float = 6.0, density_kg_m3: float = 1500.0,
                        weh_top_wt_pct: float = 0.0, weh_max_wt_pct: float = 20.0,
                        depth_max_m: float = 1.2, n_weh: int = 161, n_depth: int = 121,
@@ -599,7 +599,7 @@ def segment_counts(counts, t_edges_s, window_s):
 
 # ------------------------------------------------------------ detection limit
 
-def detection_time_s(weh_wt_pct, k_sigma=3.0, ns: NeutronSpectrometer = NeutronSpectrometer(),
+def detection_time_s(weh_wt_pct, k_sigma=3.0, ns: NeutronParams = NeutronParams(),
                      systematic_frac: float | None = None):
     """Stop time for the epithermal deficit of homogeneous ``weh_wt_pct`` to reach k sigma.
 
@@ -617,7 +617,7 @@ def detection_time_s(weh_wt_pct, k_sigma=3.0, ns: NeutronSpectrometer = NeutronS
         return np.where(den > 0, k_sigma ** 2 * cw / np.where(den > 0, den, 1.0), np.inf)
 
 
-def detection_limit_wt_pct(integration_s, k_sigma=3.0, ns: NeutronSpectrometer = NeutronSpectrometer(),
+def detection_limit_wt_pct(integration_s, k_sigma=3.0, ns: NeutronParams = NeutronParams(),
                            systematic_frac: float | None = None):
     """Smallest homogeneous WEH detected at k sigma in ``integration_s`` (inverse of
     :func:`detection_time_s`, by bisection; the time is monotone in WEH)."""
@@ -633,3 +633,8 @@ def detection_limit_wt_pct(integration_s, k_sigma=3.0, ns: NeutronSpectrometer =
         lo = np.where(ok, lo, mid)
     out = np.where(detection_time_s(100.0, k_sigma, ns, systematic_frac) <= t, hi, np.inf)
     return out if np.ndim(integration_s) else float(out[0])
+
+
+# the names before the one naming rule for parameter classes (*Params), for code that uses them
+NeutronSpectrometer = NeutronParams
+NeutronResponse = NeutronResponseParams

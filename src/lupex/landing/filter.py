@@ -110,7 +110,7 @@ def _predict(x, P, dv, dt, omega, qv, qb):
     a_ng = dv / dt - b
     rc = np.array([r[0], r[1], r[2] + _d.R_M])
     rho = np.sqrt(rc[0] ** 2 + rc[1] ** 2 + rc[2] ** 2)
-    g = -_d.MU_MOON_M3S2 * rc / rho**3
+    g = -_d.MU_MOON_M3_S2 * rc / rho**3
     g[0] += -2.0 * omega * v[1] + omega * omega * rc[0]
     g[1] += 2.0 * omega * v[0] + omega * omega * rc[1]
     a = a_ng + g
@@ -118,7 +118,7 @@ def _predict(x, P, dv, dt, omega, qv, qb):
     xn[0:3] = r + v * dt + 0.5 * a * dt * dt
     xn[3:6] = v + a * dt
     u = rc / rho
-    G = _d.MU_MOON_M3S2 / rho**3 * (3.0 * np.outer(u, u) - np.eye(3))
+    G = _d.MU_MOON_M3_S2 / rho**3 * (3.0 * np.outer(u, u) - np.eye(3))
     F = np.eye(9)
     for i in range(3):
         F[i, 3 + i] = dt
@@ -140,7 +140,7 @@ def _predict(x, P, dv, dt, omega, qv, qb):
 
 def predict(nav: NavState, dv_sensed, dt: float, tuning: FilterTuning = FilterTuning()) -> NavState:
     """Propagate over ``dt`` with the IMU's sensed delta-v (site frame)."""
-    x, P = _predict(nav.x, nav.P, np.asarray(dv_sensed, float), float(dt), _d.OMEGA_MOON_RADPS,
+    x, P = _predict(nav.x, nav.P, np.asarray(dv_sensed, float), float(dt), _d.OMEGA_MOON_RAD_S,
                     tuning.q_vel_mps_rts, tuning.q_bias_mps2_rts)
     return NavState(nav.t_s + dt, x, P)
 

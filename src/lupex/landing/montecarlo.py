@@ -51,18 +51,18 @@ from lupex.landing import descent as _d
 from lupex.landing import sensors as sens
 from lupex.params import ASSUMED, check_non_negative, check_pair, check_range, param
 
-__all__ = ["Dispersions", "run_one", "run_monte_carlo", "summary", "vision_breakdown", "landing_ellipse",
+__all__ = ["DispersionParams", "Dispersions", "run_one", "run_monte_carlo", "summary", "vision_breakdown", "landing_ellipse",
            "dispersion_ellipse", "ellipse_probability", "ellipse_scale", "nav_error_table"]
 
 
 @dataclass(frozen=True)
-class Dispersions:
+class DispersionParams:
     """One-sigma dispersions of a Monte Carlo run (see the module docstring)."""
 
     init_sigma_r_m: tuple[float, float, float] = param(
         (200.0, 200.0, 100.0), "m", "[x, y, z] 1-sigma PDI position error (orbit determination)",
         f"{ASSUMED}: lunar-orbit determination of a few hundred m horizontally, ~100 m vertically")
-    init_sigma_v_mps: float = param(0.5, "m/s", "1-sigma PDI velocity error per axis", f"{ASSUMED}: orbit determination")
+    init_sigma_v_m_s: float = param(0.5, "m/s", "1-sigma PDI velocity error per axis", f"{ASSUMED}: orbit determination")
     thrust_scale_sigma: float = param(0.01, "fraction", "1-sigma thrust scale error of the real engines against the onboard model",
                                       f"{ASSUMED}: 1 % engine acceptance-test scatter")
     isp_sigma_frac: float = param(0.005, "fraction", "1-sigma specific-impulse error against the onboard model",
@@ -87,14 +87,14 @@ class Dispersions:
             v = getattr(self, name)
             if (not isinstance(v, tuple) or len(v) != n
                     or not all(isinstance(i, (int, float)) and np.isfinite(i) and i >= 0 for i in v)):
-                raise ConfigError(f"Dispersions.{name} must be {n} finite sigmas >= 0 (m), got {v!r}")
-        check_non_negative(self, "init_sigma_v_mps", "thrust_scale_sigma", "isp_sigma_frac")
+                raise ConfigError(f"DispersionParams.{name} must be {n} finite sigmas >= 0 (m), got {v!r}")
+        check_non_negative(self, "init_sigma_v_m_s", "thrust_scale_sigma", "isp_sigma_frac")
         check_range(self, "vision_p_dropout", 0.0, 1.0)
         check_range(self, "vision_p_dropout_low_sun", 0.0, 1.0)
         check_pair(self, "vision_sigma_gsd_range", positive=True)
         lo, hi = self.vision_sigma_gsd_range
         if lo > hi:
-            raise ConfigError(f"Dispersions.vision_sigma_gsd_range must be [low, high], got {list(self.vision_sigma_gsd_range)}")
+            raise ConfigError(f"DispersionParams.vision_sigma_gsd_range must be [low, high], got {list(self.vision_sigma_gsd_range)}")
 
     def simulated_vision(self, sun_elevation_deg: float, **kw) -> sens.SimulatedVision:
         """The simulated camera with this table's frame loss (``kw``: its other fields)."""
@@ -107,7 +107,7 @@ def _nav_col(level):
 
 
 def run_one(terrain: _d.SiteTerrain, target_xy, seed_seq: np.random.SeedSequence, index: int,
-            config: _d.DescentConfig, dispersions: Dispersions, vision=None, vehicle: _d.Vehicle = _d.Vehicle(),
+            config: _d.DescentConfig, dispersions: DispersionParams, vision=None, vehicle: _d.Vehicle = _d.Vehicle(),
             limits: _d.TouchdownLimits = _d.TouchdownLimits()) -> dict:
     """One dispersed descent; returns a table row (dict). ``vision``: None (simulated), a VisionSource,
     a :class:`~lupex.landing.sensors.RenderedVisionSetup` (called with the run's map offset and vision
@@ -133,7 +133,7 @@ def run_one(terrain: _d.SiteTerrain, target_xy, seed_seq: np.random.SeedSequence
     else:
         raise ConfigError("vision must be None, a VisionSource or a callable (rng, map_offset_m) -> VisionSource")
     res = guidance.run_descent(terrain, target_xy, rng, config=config, vehicle=vehicle, imu=d.imu, vision=vis,
-                               init_sigma_r_m=d.init_sigma_r_m, init_sigma_v_mps=d.init_sigma_v_mps,
+                               init_sigma_r_m=d.init_sigma_r_m, init_sigma_v_m_s=d.init_sigma_v_m_s,
                                map_offset_m=map_off, thrust_scale_error=thrust_err, isp_error_frac=isp_err,
                                limits=limits, record=False)
     row = dict(run=index, success=res.success, failure_cause=res.failure_cause,
@@ -172,7 +172,7 @@ def _run_task(terrain, target_xy, seed_seq, index, vision, **kw) -> dict:
 
 def run_monte_carlo(site_or_dem, target_xy, n_runs: int, seed: int = 0, *, client=None, workers: int = 0,
                     scheduler: str = "", config: _d.DescentConfig = _d.DescentConfig(),
-                    dispersions: Dispersions = Dispersions(), vision=None, vehicle: _d.Vehicle = _d.Vehicle(),
+                    dispersions: DispersionParams = DispersionParams(), vision=None, vehicle: _d.Vehicle = _d.Vehicle(),
                     limits: _d.TouchdownLimits = _d.TouchdownLimits(), check_target: bool = True,
                     rendered_runs: int = 0, rendered_vision: sens.RenderedVisionSetup | None = None) -> pd.DataFrame:
     """``n_runs`` dispersed descents to ``target_xy``: one row per run (sorted by ``run``).
@@ -351,3 +351,7 @@ def nav_error_table(df: pd.DataFrame) -> pd.DataFrame:
             e = df[col].dropna()
             rows.append(dict(altitude_m=lv, median_m=e.median(), p90_m=e.quantile(0.9), p99_m=e.quantile(0.99)))
     return pd.DataFrame(rows)
+
+
+# the names before the one naming rule for parameter classes (*Params), for code that uses them
+Dispersions = DispersionParams

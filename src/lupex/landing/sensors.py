@@ -35,7 +35,7 @@ from lupex.errors import ConfigError, InputError
 from lupex.landing import descent as _d
 from lupex.params import ASSUMED, check_non_negative, param
 
-__all__ = ["ImuModel", "ImuState", "Altimeter", "VisionFix", "VisionSource", "SimulatedVision",
+__all__ = ["ImuParams", "ImuModel", "ImuState", "Altimeter", "VisionFix", "VisionSource", "SimulatedVision",
            "RenderedVision", "RenderedVisionSetup", "RENDERED_FIX_ALTITUDES_M", "VISION_FAILURES", "TruthState",
            "camera_gsd_m"]
 
@@ -58,20 +58,20 @@ class TruthState:
 
 
 @dataclass(frozen=True)
-class ImuModel:
+class ImuParams:
     """Accelerometer error model (see the module docstring)."""
 
-    turn_on_bias_mps2: float = param(50 * UG, "m/s^2", "1-sigma accelerometer turn-on bias per axis (50 ug)",
+    turn_on_bias_m_s2: float = param(50 * UG, "m/s^2", "1-sigma accelerometer turn-on bias per axis (50 ug)",
                                      f"{ASSUMED}: navigation-grade unit (IEEE Std 952/1293 error terms)")
-    vrw_mps_rthz: float = param(30 * UG, "m/s/sqrt(s)", "velocity random walk, (m/s^2)/sqrt(Hz) (30 ug/sqrt(Hz), ~0.018 m/s/sqrt(h))",
+    vrw_m_s_rthz: float = param(30 * UG, "m/s/sqrt(s)", "velocity random walk, (m/s^2)/sqrt(Hz) (30 ug/sqrt(Hz), ~0.018 m/s/sqrt(h))",
                                 f"{ASSUMED}: navigation-grade unit")
-    bias_rw_mps2_rts: float = param(1e-6, "m/s^2/sqrt(s)", "random walk of the accelerometer bias", f"{ASSUMED}: navigation-grade unit")
+    bias_rw_m_s2_rts: float = param(1e-6, "m/s^2/sqrt(s)", "random walk of the accelerometer bias", f"{ASSUMED}: navigation-grade unit")
 
     def __post_init__(self):
-        check_non_negative(self, "turn_on_bias_mps2", "vrw_mps_rthz", "bias_rw_mps2_rts")
+        check_non_negative(self, "turn_on_bias_m_s2", "vrw_m_s_rthz", "bias_rw_m_s2_rts")
 
     def draw_bias(self, rng: np.random.Generator) -> np.ndarray:
-        return rng.normal(0.0, self.turn_on_bias_mps2, 3)
+        return rng.normal(0.0, self.turn_on_bias_m_s2, 3)
 
 
 @dataclass(frozen=True)
@@ -79,10 +79,10 @@ class ImuState:
     bias_mps2: np.ndarray
 
 
-def imu_measure(model: ImuModel, state: ImuState, dv_true, dt: float, rng: np.random.Generator):
+def imu_measure(model: ImuParams, state: ImuState, dv_true, dt: float, rng: np.random.Generator):
     """(sensed delta-v, next IMU state) over one step of ``dt`` seconds."""
-    dv = np.asarray(dv_true) + state.bias_mps2 * dt + rng.normal(0.0, model.vrw_mps_rthz * np.sqrt(dt), 3)
-    nb = state.bias_mps2 + rng.normal(0.0, model.bias_rw_mps2_rts * np.sqrt(dt), 3)
+    dv = np.asarray(dv_true) + state.bias_mps2 * dt + rng.normal(0.0, model.vrw_m_s_rthz * np.sqrt(dt), 3)
+    nb = state.bias_mps2 + rng.normal(0.0, model.bias_rw_m_s2_rts * np.sqrt(dt), 3)
     return dv, ImuState(nb)
 
 
@@ -361,3 +361,7 @@ class RenderedVisionSetup:
             onboard_map = build_onboard_map(dem, craters, reference_sun_az_el)
         return cls(scene, Camera(fov_deg, n_pixels, n_pixels), onboard_map, sun, tuple(altitudes_m), min_altitude_m,
                    beyond_map)
+
+
+# the names before the one naming rule for parameter classes (*Params), for code that uses them
+ImuModel = ImuParams

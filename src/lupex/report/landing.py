@@ -188,10 +188,10 @@ def fig_touchdown_velocity(df: pd.DataFrame, limits: TouchdownLimits = Touchdown
     """Histograms of touchdown vertical and horizontal speed with the limits."""
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(8, 3.5))
     a1.hist(df.v_vert_mps, bins=20, color="tab:blue")
-    a1.axvline(limits.max_vertical_mps, color="r", ls="--")
+    a1.axvline(limits.max_vertical_m_s, color="r", ls="--")
     a1.set_xlabel("vertical speed (m/s)")
     a2.hist(df.v_horiz_mps, bins=20, color="tab:orange")
-    a2.axvline(limits.max_horizontal_mps, color="r", ls="--")
+    a2.axvline(limits.max_horizontal_m_s, color="r", ls="--")
     a2.set_xlabel("horizontal speed (m/s)")
     a1.set_ylabel("runs")
     return _png(fig)
