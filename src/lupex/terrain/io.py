@@ -24,15 +24,27 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import rasterio
 import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
-from pyproj import CRS
+from pyproj import CRS, Transformer
+from rasterio.io import MemoryFile
+from rasterio.transform import from_origin
+from rasterio.windows import Window
 
 from lupex.constants import MOON_RADIUS_M
 from lupex.errors import InputError
 from lupex.io import atomic_path
 from lupex.terrain.fill import DEFAULT_MAX_HOLE_RADIUS_PX, DEFAULT_MAX_NODATA_FRACTION, fill_nodata
-from lupex.terrain.geo import DEFAULT_CRS, MAX_PIXEL_M, MIN_PIXEL_M, REPROJECT_HINT, dem_crs, pixel_size_m
+from lupex.terrain.geo import (
+    DEFAULT_CRS,
+    MAX_PIXEL_M,
+    MIN_PIXEL_M,
+    REPROJECT_HINT,
+    dem_crs,
+    lunar_geographic_crs,
+    pixel_size_m,
+)
 from lupex.terrain.pds3 import (  # parse_pds3_label: re-exported (in __all__)
     is_pds3,
     length_m,
@@ -193,8 +205,6 @@ def read_dem(
 
 
 def _read_gdal(path: Path, *, bounds_m, fill_holes, max_hole_radius_px, max_nodata_fraction) -> xr.DataArray:
-    import rasterio
-
     try:
         da = rioxarray.open_rasterio(path, masked=True)
     except (rasterio.errors.RasterioIOError, rasterio.errors.RasterioError, OSError, ValueError) as exc:
@@ -283,8 +293,10 @@ def _gib(n: float) -> str:
 def check_fits(ny: int, nx: int, name: str, bytes_per_cell: float = BYTES_PER_CELL, what: str = "reading it",
                hint: str = "crop it to the area you need (e.g. `gdal_translate -srcwin XOFF YOFF XSIZE YSIZE`, or "
                            "read_dem(bounds_m=...)), or use a coarser product") -> None:
-    """InputError, with the numbers, when ``ny x nx`` cells at ``bytes_per_cell`` exceed 80% of the available
-    memory (``hint`` says what to do)."""
+    """Raise InputError when ``ny x nx`` cells at ``bytes_per_cell`` exceed 80% of the available memory.
+
+    The message gives the numbers, and ``hint`` says what to do.
+    """
     need, have = float(ny) * float(nx) * bytes_per_cell, available_memory_bytes()
     if need > 0.8 * have:
         raise InputError(f"{name} is {nx} x {ny} cells; {what} needs about {_gib(need)} of memory and "
@@ -310,7 +322,6 @@ def dem_header(path: str | os.PathLike) -> dict:
         crs = polar_crs(h["clat"], h["clon"], h["radius_m"])
         return {"ny": h["lines"], "nx": h["samples"], "pixel_m": h["scale_m"], "x0_m": -h["s0"] * h["scale_m"],
                 "y0_m": h["l0"] * h["scale_m"], "crs": CRS.from_user_input(crs), "kind": "PDS3", "pds3": h}
-    import rasterio
 
     try:
         src = rasterio.open(path)
@@ -342,10 +353,6 @@ def describe_dem(path: str | os.PathLike, rows_per_window: int = 512) -> dict:
     Memory stays at ``rows_per_window`` rows whatever the file's size (``lupex dem info`` on a 30400 x 30400
     LOLA product); heights are those :func:`read_dem` would return before filling holes.
     """
-    from pyproj import Transformer
-
-    from lupex.terrain.geo import lunar_geographic_crs
-
     path = Path(path)
     h = dem_header(path)
     ny, nx = h["ny"], h["nx"]
@@ -392,8 +399,6 @@ def _window(path: Path, h: dict, r0: int, r1: int) -> np.ndarray:
         z = dn.astype(np.float64) * (q["scale_f"] * unit) + (off_m - q["radius_m"] if as_radius else off_m)
         z[bad] = np.nan
         return z
-    import rasterio
-    from rasterio.windows import Window
 
     try:
         with rasterio.open(path) as src:
@@ -484,9 +489,6 @@ def write_geotiff(da: xr.DataArray, path: str | os.PathLike, *, nodata=None, kee
     metadata; a mask (booleans) is uint8 0/1 with no no-data value and no
     ``units``. Integer rasters keep their type.
     """
-    import rasterio
-    from rasterio.transform import from_origin
-
     path = Path(path)
     if tuple(da.dims) != ("y", "x"):
         raise InputError(f"write_geotiff needs a 2-D (y, x) DataArray, got dims {da.dims}; select one band first")
@@ -529,8 +531,6 @@ def write_geotiff(da: xr.DataArray, path: str | os.PathLike, *, nodata=None, kee
     # built in memory (compressed), then written as bytes: on a full disk GDAL prints libtiff's complaints on
     # stderr and closes "successfully", so the truncated file would have been renamed into place; a Python write
     # raises ENOSPC, which atomic_path turns into the one-line message
-    from rasterio.io import MemoryFile
-
     with MemoryFile() as mem:
         with mem.open(**profile) as dst:
             dst.write(np.ascontiguousarray(arr), 1)

@@ -156,7 +156,7 @@ def length_m(value, default_unit: str, what: str, label: Path) -> float:
 
 
 def find_label(path: Path) -> tuple[Path, str, bool]:
-    """(label path, label text, attached?)"""
+    """Label path, label text and whether the label is attached, for the PDS3 product at ``path``."""
     with open(path, "rb") as f:
         head = f.read(4096)
     if head.lstrip().startswith((b"PDS_VERSION_ID", b"CCSD")):
