@@ -91,6 +91,7 @@ import xarray as xr
 from lupex.errors import InputError
 from lupex.light import _farfield_kernels as _k
 from lupex.light import horizon as _hz
+from lupex.terrain import geo
 
 __all__ = [
     "FarFieldGrid",
@@ -120,8 +121,6 @@ class FarFieldGrid:
 
 
 def _grid(da, what: str) -> FarFieldGrid:
-    from lupex.terrain import geo
-
     if not isinstance(da, xr.DataArray) or tuple(da.dims) != ("y", "x"):
         raise InputError(f"the {what} must be an xarray.DataArray with dims ('y', 'x'); read it with "
                          "lupex.terrain.io.read_dem")
@@ -138,8 +137,6 @@ def _grid(da, what: str) -> FarFieldGrid:
 
 def _projection(da) -> tuple[float, float]:
     """(sphere radius m, scale at the pole k0) of a polar stereographic DEM; InputError otherwise."""
-    from lupex.terrain import geo
-
     crs = geo.dem_crs(da)
     try:
         with warnings.catch_warnings():  # to_dict goes through PROJ strings and warns that it may lose detail
@@ -164,8 +161,6 @@ def _projection(da) -> tuple[float, float]:
 
 
 def _check_nesting(site: xr.DataArray, regional: Sequence[xr.DataArray]) -> list[FarFieldGrid]:
-    from lupex.terrain import geo
-
     if isinstance(regional, xr.DataArray):
         regional = [regional]
     if len(regional) == 0:
@@ -419,8 +414,6 @@ def horizons_with_far_field(
     with the number of finished azimuths after each far-field azimuth (after each near-field one
     when there is no far field).
     """
-    from lupex.terrain import geo
-
     z = _hz._check_dem(np.asarray(dem.values))
     pixel = geo.pixel_size_m(dem)
     n_az = _hz._check_n_azimuths(n_azimuths)

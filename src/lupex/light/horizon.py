@@ -388,7 +388,7 @@ def horizon_angles_dask(
     written into the result (or ``out``) as they finish; ``progress`` is called with
     the number of finished azimuths.
     """
-    from distributed import as_completed
+    from distributed import as_completed  # noqa: PLC0415  dask.distributed is heavy; needed only with a client
 
     z, pixel, n_az, h, _inv_r, sel, res = _validated(z_m, pixel_m, n_azimuths, observer_height_m, radius_m,
                                                      az_indices, out)
