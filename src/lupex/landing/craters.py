@@ -58,9 +58,11 @@ class Detections:
 
     @property
     def uv(self) -> np.ndarray:
+        """Pixel centres (n, 2): columns ``u``, ``v``."""
         return np.column_stack([self.u, self.v])
 
     def top(self, n: int) -> "Detections":
+        """The ``n`` best detections."""
         return Detections(self.u[:n], self.v[:n], self.radius_px[:n], self.score[:n])
 
 

@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
+import xarray as xr
 
 from lupex.constants import G0_M_S2 as G0_MPS2
 from lupex.constants import MOON_RADIUS_M
@@ -105,10 +106,12 @@ class Vehicle:
 
     @property
     def dry_mass_kg(self) -> float:
+        """Mass without propellant, kg."""
         return self.wet_mass_kg - self.propellant_kg
 
     @property
     def exhaust_velocity_mps(self) -> float:
+        """Effective exhaust velocity ``isp_s * g0``, m/s."""
         return self.isp_s * G0_MPS2
 
 
@@ -133,11 +136,13 @@ class SiteTerrain:
     offset_m: tuple = (0.0, 0.0, 0.0)
 
     def shifted(self, offset_m) -> "SiteTerrain":
+        """The same terrain displaced by ``offset_m`` = (dx, dy, dz), m."""
         return SiteTerrain(self.z, self.x0, self.y0, self.pixel_m, self.fill_m, self.zmax,
                            tuple(float(v) for v in offset_m))
 
     @property
     def extent(self) -> tuple[float, float, float, float]:
+        """Cell-centre extent (xmin, xmax, ymin, ymax), m, before the offset."""
         ny, nx = self.z.shape
         return (self.x0, self.x0 + (nx - 1) * self.pixel_m, self.y0 - (ny - 1) * self.pixel_m, self.y0)
 
@@ -150,14 +155,13 @@ class SiteTerrain:
         return out.reshape(x.shape) + self.offset_m[2]
 
     def args(self):
+        """The fields as a flat tuple, in the order the numba kernels take them."""
         return (self.z, self.x0, self.y0, self.pixel_m, self.fill_m, self.zmax,
                 self.offset_m[0], self.offset_m[1], self.offset_m[2])
 
 
 def site_terrain(dem: xr.DataArray) -> SiteTerrain:
     """Wrap a DEM (DEM contract: dims (y, x), north-up, square cell-centre metres) for the simulation."""
-    import xarray as xr  # here: keeps `import lupex.config` (CLI start) light
-
     if not isinstance(dem, xr.DataArray) or dem.dims != ("y", "x"):
         raise InputError("the DEM must be an xarray DataArray with dims ('y', 'x'); read it with lupex.terrain.read_dem")
     z = np.ascontiguousarray(dem.values, dtype=np.float64)
@@ -300,9 +304,12 @@ def sensed_delta_v(f_n, m0_kg: float, m1_kg: float, isp_s: float) -> np.ndarray:
 
 def pdi_state(target_r, azimuth_deg: float, downrange_m: float, altitude_m_: float, speed_mps: float,
               flight_path_deg: float = 0.0):
-    """Position and velocity at powered-descent initiation, ``downrange_m`` along the great circle
-    uprange of ``target_r`` (grid azimuth of the approach, clockwise from +y), ``altitude_m_`` above
-    the sphere, flying toward the target at ``speed_mps`` (horizontal, plus a flight-path angle)."""
+    """Position (m) and velocity (m/s) at powered-descent initiation, in the site frame.
+
+    The point is ``downrange_m`` along the great circle uprange of ``target_r`` (grid azimuth of the approach,
+    clockwise from +y), ``altitude_m_`` above the sphere, flying toward the target at ``speed_mps`` (horizontal,
+    plus a flight-path angle).
+    """
     tc = np.asarray(target_r, float) + np.array([0.0, 0.0, R_M])
     up_t = tc / np.linalg.norm(tc)
     a = np.radians(azimuth_deg)
@@ -353,6 +360,7 @@ class DescentConfig:
 
     @property
     def pdi_downrange_m(self) -> float:
+        """Braking distance from PDI at ``braking_decel_mps2``, m: v^2 / (2 a)."""
         return self.pdi_speed_mps**2 / (2.0 * self.braking_decel_mps2)
 
     pdi_altitude_m: float = param(15_000.0, "m", "altitude of powered-descent initiation above the sphere", _SLIM)

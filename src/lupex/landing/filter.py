@@ -71,14 +71,17 @@ class NavState:
 
     @property
     def r_m(self):
+        """Estimated position (3,), m, site frame."""
         return self.x[0:3]
 
     @property
     def v_mps(self):
+        """Estimated velocity (3,), m/s, site frame."""
         return self.x[3:6]
 
     @property
     def bias_mps2(self):
+        """Estimated accelerometer bias (3,), m/s^2."""
         return self.x[6:9]
 
 
@@ -156,8 +159,10 @@ def _update(nav: NavState, y, H, R) -> NavState:
 
 
 def predicted_range(nav: NavState, onboard, altimeter):
-    """(range, Jacobian (9,), linearisation variance m^2) of the altimeter from the estimate, ray-cast on
-    the onboard DEM (see :func:`nonlinear_range_var_m2`)."""
+    """Predicted altimeter range (m), its Jacobian (9,) and linearisation variance (m^2), from the estimate.
+
+    The range is ray-cast on the onboard DEM (see :func:`nonlinear_range_var_m2`).
+    """
     r = nav.r_m
     b = altimeter.beam(r)
     rho = _d.slant_range_m(onboard, r, b, 2.0 * altimeter.max_range_m)
@@ -201,9 +206,12 @@ def nonlinear_range_var_m2(h0, h_r, Lr, gx, gy, n_dot_b) -> float:
 
 
 def _looks_per_patch(nav: NavState, gate: AltimeterGate, onboard) -> float:
-    """How many ranges fall on the same +-2 sigma terrain patch: the patch width over the ground
-    distance between two ranges. Their linearisation errors are the same error, not independent ones,
-    so each range carries that many times the remainder variance (one patch, one look's worth)."""
+    """How many ranges fall on the same +-2 sigma terrain patch.
+
+    That is the patch width over the ground distance between two ranges. Their linearisation errors are the same
+    error, not independent ones, so each range carries that many times the remainder variance (one patch, one look's
+    worth).
+    """
     if not np.isfinite(gate.last_t_s):
         return 1.0
     sig_h = float(np.sqrt(max(nav.P[0, 0], nav.P[1, 1])))

@@ -29,11 +29,13 @@ from __future__ import annotations
 
 import numpy as np
 import xarray as xr
+from pyproj import Transformer
 from scipy import ndimage
 
 from lupex.errors import InputError
 from lupex.landing import descent as _d
 from lupex.terrain import roughness_m, slope_deg
+from lupex.terrain.geo import dem_crs, lunar_geographic_crs
 
 __all__ = ["shadow_mask", "hazard_map", "choose_landing_site", "horizon_elevation_deg",
            "in_permanent_shadow", "validate_target", "sensed_patch", "MAX_SUN_TILT_DEG", "SUN_SEMI_DIAMETER_DEG"]
@@ -152,10 +154,6 @@ def horizon_elevation_deg(dem: xr.DataArray, x: float, y: float, n_azimuths: int
 
 def max_sun_elevation_deg(dem: xr.DataArray, x: float, y: float) -> float:
     """Highest the Sun's upper limb can rise at (x, y): colatitude + 1.6 deg + 0.27 deg."""
-    from pyproj import Transformer
-
-    from lupex.terrain.geo import dem_crs, lunar_geographic_crs
-
     crs = dem_crs(dem)
     _, lat = Transformer.from_crs(crs, lunar_geographic_crs(crs), always_xy=True).transform(x, y)
     return 90.0 - abs(float(lat)) + MAX_SUN_TILT_DEG + SUN_SEMI_DIAMETER_DEG

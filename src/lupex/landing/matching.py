@@ -109,6 +109,10 @@ class TriangleIndex:
 
     @staticmethod
     def build(x_m, y_m, radius_m, k: int = 8, min_per_tier: int = 12) -> "TriangleIndex":
+        """The index of craters at (``x_m``, ``y_m``) with ``radius_m`` (m), ``k`` neighbours per triangle.
+
+        A tier is kept while it holds at least ``min_per_tier`` craters.
+        """
         xy = np.column_stack([x_m, y_m]).astype(float)
         rad = np.asarray(radius_m, float)
         tiers = []

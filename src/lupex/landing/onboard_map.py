@@ -29,12 +29,16 @@ from scipy import ndimage
 
 from lupex.errors import InputError
 from lupex.landing import render as _render
+from lupex.landing.craters import detect_craters
+from lupex.landing.matching import TriangleIndex
 
 __all__ = ["OnboardMap", "build_onboard_map", "rim_heights_m"]
 
 
 @dataclass(frozen=True)
 class OnboardMap:
+    """The lander's onboard map: crater catalogue, height grid and reference image, site frame (m)."""
+
     craters: pd.DataFrame  # id, x_m, y_m, z_m, radius_m
     x_m: np.ndarray  # (nx,) map grid
     y_m: np.ndarray  # (ny,) decreasing
@@ -45,6 +49,7 @@ class OnboardMap:
     triangles: object  # matching.TriangleIndex
 
     def xyz(self) -> np.ndarray:
+        """Crater centres (n, 3), m, site frame."""
         return self.craters[["x_m", "y_m", "z_m"]].to_numpy()
 
     def median_height_m(self) -> float:
@@ -85,9 +90,6 @@ def build_onboard_map(dem, craters: pd.DataFrame | None, reference_sun_az_el, *,
     with radius outside ``[min_radius_m, max_radius_m]`` or whose rim leaves the
     grid are dropped. Noise needs ``rng``.
     """
-    from lupex.landing.craters import detect_craters
-    from lupex.landing.matching import TriangleIndex
-
     try:
         az, el = (float(v) for v in reference_sun_az_el)
     except (TypeError, ValueError):

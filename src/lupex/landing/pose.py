@@ -55,12 +55,15 @@ class VisionFix:
 
     @staticmethod
     def failed(rotation=None) -> "VisionFix":
+        """A fix with ``ok=False``, NaN position and covariance (``rotation`` kept when given)."""
         r = np.full((3, 3), np.nan) if rotation is None else np.asarray(rotation, float)
         return VisionFix(np.full(3, np.nan), r, np.full((3, 3), np.nan), 0, "none", False)
 
 
 @dataclass(frozen=True)
 class PnPResult:
+    """A camera pose from 2-D/3-D matches: rotation (world -> camera), position (m), covariance and inliers."""
+
     rotation: np.ndarray
     position_m: np.ndarray
     cov6: np.ndarray  # (dtheta (3), C (3)) covariance
@@ -69,10 +72,12 @@ class PnPResult:
 
     @property
     def cov_position_m2(self) -> np.ndarray:
+        """Covariance (3, 3) of the camera position, m^2."""
         return self.cov6[3:, 3:]
 
 
 def skew(w) -> np.ndarray:
+    """Skew-symmetric (3, 3) cross-product matrix of ``w`` (3,): ``skew(w) @ v == w x v``."""
     return np.array([[0.0, -w[2], w[1]], [w[2], 0.0, -w[0]], [-w[1], w[0], 0.0]])
 
 

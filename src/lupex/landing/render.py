@@ -49,10 +49,14 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
+from pyproj import Transformer
 
+from lupex import ephemeris
 from lupex.constants import MOON_RADIUS_M
 from lupex.errors import InputError
 from lupex.landing.camera import Camera
+from lupex.light.horizon import horizon_angles
+from lupex.terrain.geo import dem_crs, grid_north_azimuth_deg, lunar_geographic_crs
 
 __all__ = [
     "MOON_RADIUS_M",
@@ -114,11 +118,6 @@ def sun_vector_site(dem, times=None, et=None) -> np.ndarray:
     horizontal; the site frame's "up" is that of the CRS origin, which differs
     by ``|centre| / R`` (accounted for per cell when shading).
     """
-    from pyproj import Transformer
-
-    from lupex import ephemeris
-    from lupex.terrain.geo import dem_crs, grid_north_azimuth_deg, lunar_geographic_crs
-
     xc = float(dem.x.values[dem.x.size // 2])
     yc = float(dem.y.values[dem.y.size // 2])
     crs = dem_crs(dem)
@@ -216,8 +215,6 @@ def make_scene(dem, sun_site, *, albedo: float = 0.12, shadows: bool = True,
     up = _local_up(xx, yy, radius_m)
     sun_el_local = np.degrees(np.arcsin(np.clip(up @ s, -1.0, 1.0)))
     if shadows:
-        from lupex.light.horizon import horizon_angles
-
         az = np.degrees(np.arctan2(s[0], s[1])) % 360.0
         step = 360.0 / N_SHADOW_AZIMUTHS
         k0 = int(np.floor(az / step)) % N_SHADOW_AZIMUTHS

@@ -171,8 +171,10 @@ fixed 48-pixel blocks gave at most one block and no fix at all; 12-pixel blocks 
 
 
 def template_block_px(footprint_px: int) -> int:
-    """Block size (map px) for a footprint of ``footprint_px`` map pixels: 4 blocks per side, within
-    :data:`TEMPLATE_BLOCK_PX`."""
+    """Block size (map px) for a footprint of ``footprint_px`` map pixels.
+
+    Four blocks per side, within :data:`TEMPLATE_BLOCK_PX`.
+    """
     lo, hi = TEMPLATE_BLOCK_PX
     return int(np.clip(int(footprint_px) // 4, lo, hi))
 

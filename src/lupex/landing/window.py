@@ -107,9 +107,11 @@ class LandingWindow:
 
     @property
     def duration_h(self) -> float:
+        """Length of the window, h."""
         return float((self.end - self.start) / np.timedelta64(1, "s")) / 3600.0
 
     def line(self) -> str:
+        """The window in one line of text, with its margins and the light ahead."""
         span = f"{self.duration_h:.0f} h" if self.end > self.start else "one search step"
         return (f"{str(self.start)[:16]} to {str(self.end)[:16]} UTC ({span}): Sun >= "
                 f"{self.min_sun_margin_deg:.2f} deg above the horizon, Earth >= {100 * self.min_earth_fraction:.0f}% "
@@ -133,12 +135,16 @@ class EpochJudgement:
 
     @property
     def reason(self) -> str:
+        """The broken rules in one string, '; '-separated (empty in a window)."""
         return "; ".join(self.reasons)
 
 
 def descent_track_xy(dem, target_xy, approach_azimuth_deg: float, params: LandingWindowParams) -> np.ndarray:
-    """(n, 2) m: points of the ground track uprange of the target (grid azimuth of the approach, clockwise from +y,
-    :class:`lupex.landing.descent.DescentConfig`), ``track_length_m / track_points`` apart, those on the DEM."""
+    """Points (n, 2), m, of the ground track uprange of the target that lie on the DEM.
+
+    The approach is along grid azimuth ``approach_azimuth_deg`` (clockwise from +y,
+    :class:`lupex.landing.descent.DescentConfig`); points are ``track_length_m / track_points`` apart.
+    """
     a = np.radians(approach_azimuth_deg)
     d = params.track_length_m * np.arange(1, params.track_points + 1) / params.track_points
     pts = np.column_stack([target_xy[0] - d * np.sin(a), target_xy[1] - d * np.cos(a)])
@@ -158,9 +164,11 @@ def track_horizons(dem, points_xy, *, horizon_cube=None, n_azimuths: int = 360,
 
 
 def step_rules(series, params: LandingWindowParams) -> pd.DataFrame:
-    """Per time step (rows): the three rules at the target (point 0) and the track (points 1..) of a
-    :func:`~lupex.light.illumination.point_series` Dataset on a regular grid. ``lit_hours_after_h`` is the run of
-    lit steps from each step on times the step (a lower bound where it reaches the grid's end)."""
+    """Per time step (rows): the three rules at the target (point 0) and the track (points 1..).
+
+    ``series`` is a :func:`~lupex.light.illumination.point_series` Dataset on a regular grid. ``lit_hours_after_h``
+    is the run of lit steps from each step on times the step (a lower bound where it reaches the grid's end).
+    """
     t = np.asarray(series["time"].values, dtype="datetime64[s]")
     step_h = float((t[1] - t[0]) / np.timedelta64(1, "s")) / 3600.0 if t.size > 1 else params.step_h
     frac = np.asarray(series["sun_fraction"].values, float)
@@ -245,8 +253,10 @@ def judge_epoch(dem, target_xy, epoch, params: LandingWindowParams = LandingWind
                 approach_azimuth_deg: float = 90.0, horizon_cube=None, horizon_columns=None,
                 observer_height_m: float = 0.0) -> EpochJudgement:
     """Whether a landing at ``epoch`` (UTC) meets the window rules, and each rule it breaks in words.
+
     Arguments as :func:`find_windows`; the light ahead is followed for ``commission_h`` or ``LOOKAHEAD_H`` (a
-    lunation), whichever is longer, on a grid starting at ``epoch``."""
+    lunation), whichever is longer, on a grid starting at ``epoch``.
+    """
     t = _grid(epoch, max(params.commission_h, LOOKAHEAD_H) + params.step_h, params.step_h)
     r = step_rules(_series(dem, target_xy, t, params, approach_azimuth_deg, horizon_columns, horizon_cube,
                            observer_height_m), params).iloc[0]
@@ -274,9 +284,12 @@ def judge_epoch(dem, target_xy, epoch, params: LandingWindowParams = LandingWind
 
 
 def camera_sun_elevation_deg(judgement: EpochJudgement, params: LandingWindowParams) -> float:
-    """Sun elevation (deg) over the terrain the descent camera images, for the vision model
-    (:class:`lupex.landing.sensors.SimulatedVision`, which gives no fix at <= 0): the Sun's centre above the target's
-    terrain horizon while the target is lit and at least ``min_track_lit_frac`` of the track is; else at most 0
-    (dark frames). The same light test as rule (a), so a landing in a window never flies a dark camera."""
+    """Sun elevation (deg) over the terrain the descent camera images, for the vision model.
+
+    The model is :class:`lupex.landing.sensors.SimulatedVision`, which gives no fix at <= 0. The value is the Sun's
+    centre above the target's terrain horizon while the target is lit and at least ``min_track_lit_frac`` of the
+    track is; else at most 0 (dark frames). The same light test as rule (a), so a landing in a window never flies a
+    dark camera.
+    """
     m = judgement.sun_margin_deg
     return m if m > 0.0 and judgement.track_lit_frac >= params.min_track_lit_frac else min(m, 0.0)
