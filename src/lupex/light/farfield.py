@@ -413,6 +413,29 @@ def horizons_with_far_field(
     ``chunk_azimuths`` (near field, then far field folded in with ``max``); ``progress(k)`` is called
     with the number of finished azimuths after each far-field azimuth (after each near-field one
     when there is no far field).
+
+    Parameters
+    ----------
+    dem : xr.DataArray
+        The site DEM, (ny, nx) heights, m, on a square grid.
+    far_field : sequence of xr.DataArray, optional
+        Regional DEMs (smallest first) around the site, heights in m; None or empty: near field only.
+    n_azimuths : int
+        Azimuths ``k * 360 / n_azimuths``, deg (grid azimuth, clockwise from grid +y).
+    observer_height_m : float
+        Eye height above the ground, m.
+    max_distance_m : float, optional
+        Far-field reach from the site's centre, m (default: the far-field DEMs' edge).
+    az_indices : np.ndarray, optional
+        Which of the ``n_azimuths`` to compute (default all), in the order given.
+    out : np.ndarray, optional
+        float32 (n_sel, ny, nx) array to fill (e.g. an ``np.memmap``).
+    client : dask.distributed.Client, optional
+        Compute the near field on its workers.
+    progress : callable, optional
+        Called with the count of finished azimuths.
+    chunk_azimuths : int
+        Azimuths per chunk.
     """
     z = _hz._check_dem(np.asarray(dem.values))
     pixel = geo.pixel_size_m(dem)

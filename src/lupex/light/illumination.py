@@ -119,6 +119,23 @@ def point_series(dem, horizon_cube, points_xy, times, *, n_azimuths: int = 360,
     ``*_horizon_deg`` (horizon height at that azimuth) and, per time,
     ``*_radius_deg``. Times need not be regular. ``horizon_columns`` (n_az, n_points), deg, gives the
     points' horizons directly (e.g. with a far field, :mod:`lupex.light.points`) instead of the cube.
+
+    Parameters
+    ----------
+    dem : xr.DataArray
+        The DEM, (ny, nx) heights, m.
+    horizon_cube : np.ndarray, optional
+        float32 (n_az, ny, nx) horizons, deg, of the DEM; None: ray-march the points' cells.
+    points_xy : array_like
+        (n_points, 2) grid x, y, m.
+    times : array_like
+        UTC times (datetime64).
+    n_azimuths : int
+        Azimuths to ray-march when ``horizon_cube`` and ``horizon_columns`` are None.
+    observer_height_m : float
+        Eye height above the ground, m, for those ray marches.
+    horizon_columns : np.ndarray, optional
+        (n_az, n_points) horizons, deg, of the points, used instead of the cube.
     """
     _check_dem(dem)
     t = _as_datetime64(times)
@@ -299,6 +316,25 @@ def light_statistics(
     ``times``: regular UTC grid. ``client``: a dask.distributed Client to run
     the tiles on. ``progress(done, total)`` is called after each tile.
     Returns a Dataset on the DEM's grid and CRS.
+
+    Parameters
+    ----------
+    dem : xr.DataArray
+        The DEM, (ny, nx) heights, m.
+    horizon_cube : np.ndarray
+        float32 (n_az, ny, nx) horizons, deg, for azimuths k*360/n_az clockwise from grid +y.
+    times : array_like
+        Regular UTC grid (datetime64).
+    dark_threshold : float
+        Visible Sun fraction (0..1) at or below which a cell counts as dark.
+    earth_threshold : float
+        Visible Earth fraction (0..1) at or above which the Earth counts as in view.
+    tile : int
+        Tile side, cells.
+    client : dask.distributed.Client, optional
+        Run the tiles on its workers.
+    progress : callable, optional
+        ``progress(done, total)`` after each tile.
     """
     _check_dem(dem)
     n_az = _check_cube(dem, horizon_cube)
@@ -432,6 +468,37 @@ def compute_light(
     ``far_field``: regional DEMs (smallest first) whose terrain beyond ``dem`` raises the horizons, out
     to ``far_field_max_m`` from the site's centre (None or 0: their edge); see
     :mod:`lupex.light.farfield`. The statistics' attrs name them (``far_field_dems``, ``far_field_max_m``).
+
+    Parameters
+    ----------
+    dem : xr.DataArray
+        The DEM, (ny, nx) heights, m.
+    times : array_like
+        Regular UTC grid (datetime64).
+    n_azimuths : int
+        Horizon azimuths over 360 deg.
+    observer_height_m : float
+        Eye height above the ground, m.
+    memory_limit_bytes : int
+        Largest horizon cube kept in memory, bytes.
+    tmpdir : str or Path, optional
+        Directory of the disk-backed cube (default: the system's temporary directory).
+    dark_threshold : float
+        Visible Sun fraction (0..1) at or below which a cell counts as dark.
+    earth_threshold : float
+        Visible Earth fraction (0..1) at or above which the Earth counts as in view.
+    tile : int
+        Statistics tile side, cells.
+    client : dask.distributed.Client, optional
+        Run horizons and statistics on its workers.
+    progress : callable, optional
+        ``progress(done, total)`` after each statistics tile.
+    horizon_progress : callable, optional
+        ``horizon_progress(k)`` after each horizon azimuth.
+    far_field : sequence of xr.DataArray, optional
+        Regional DEMs, smallest first.
+    far_field_max_m : float, optional
+        Far-field reach from the site's centre, m (None or 0: the DEMs' edge).
     """
     _check_dem(dem)
     regular_times(times)  # fail before the long horizon computation

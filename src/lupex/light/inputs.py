@@ -97,6 +97,17 @@ def horizon_store(shape, n_az: int, max_bytes: int, tmpdir=None) -> np.ndarray:
     The memmap lives in a temporary file in ``tmpdir`` (default: the system's
     temporary directory), deleted when the array is garbage collected
     (``.filename`` names it).
+
+    Parameters
+    ----------
+    shape : tuple of int
+        (ny, nx) of the DEM.
+    n_az : int
+        Number of azimuths.
+    max_bytes : int
+        Largest cube kept in memory, bytes.
+    tmpdir : str or Path, optional
+        Directory of the memmap file (default: the system's temporary directory).
     """
     ny, nx = (int(s) for s in shape)
     n_az = int(n_az)

@@ -130,6 +130,17 @@ def visibility_series(dem, horizon_cube, times, *, window=None) -> VisibilitySer
 
     ``horizon_cube``: float32 (n_az, ny, nx) of the *full* DEM (from
     :func:`lupex.light.horizon.horizon_angles`); ``times``: regular UTC grid.
+
+    Parameters
+    ----------
+    dem : xr.DataArray
+        The DEM, (ny, nx) heights, m.
+    horizon_cube : np.ndarray
+        float32 (n_az, ny, nx) horizons, deg, of the full DEM.
+    times : array_like
+        Regular UTC grid (datetime64).
+    window : tuple of int, optional
+        (r0, r1, c0, c1) rows and columns of the full DEM (default: all of it).
     """
     _check_dem(dem)
     n_az = _check_cube(dem, horizon_cube)

@@ -379,7 +379,19 @@ def _sha256(path: Path) -> str:
 
 
 def fetch_file(f: ProductFile, directory: Path, *, base_url: str | None = None, progress: bool = True) -> Path:
-    """Download one file into ``directory`` (or find it there) and return its path; see the module docstring."""
+    """Download one file into ``directory`` (or find it there) and return its path; see the module docstring.
+
+    Parameters
+    ----------
+    f : ProductFile
+        The file: name, URL, size (bytes) and sha256 where known.
+    directory : Path
+        The cache directory; created when missing.
+    base_url : str, optional
+        Fetch ``base_url/<name>`` instead of the manifest's URL (default: ``$LUPEX_DATA_URL`` when set).
+    progress : bool
+        Show a progress bar on stderr.
+    """
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -446,7 +458,19 @@ def _explain(exc: Exception, f: ProductFile, url: str, part: Path, directory: Pa
 def fetch_product(
     product: Product, *, directory: Path | None = None, base_url: str | None = None, progress: bool = True
 ) -> Path:
-    """Download every file of ``product`` into the cache; the path of its DEM file (GeoTIFF or PDS3 label)."""
+    """Download every file of ``product`` into the cache; the path of its DEM file (GeoTIFF or PDS3 label).
+
+    Parameters
+    ----------
+    product : Product
+        The product, from the package's list.
+    directory : Path, optional
+        The cache directory (default: :func:`data_dir`: ``$LUPEX_DATA_DIR``, else pooch's cache).
+    base_url : str, optional
+        Fetch ``base_url/<name>`` instead of the manifest's URLs (default: ``$LUPEX_DATA_URL`` when set).
+    progress : bool
+        Show a progress bar on stderr.
+    """
     directory = data_dir(directory)
     paths = {f.name: fetch_file(f, directory, base_url=base_url, progress=progress) for f in product.files}
     return paths[product.dem_file.name]

@@ -112,6 +112,19 @@ def fill_nodata(
     than ``max_nodata_fraction`` of it is no-data, or when a hole cell lies
     more than ``max_hole_radius_px`` pixels from the nearest valid cell (a
     64 x 64 fully no-data block reaches 32 px).
+
+    Parameters
+    ----------
+    z : np.ndarray
+        (ny, nx) heights, m; NaN or inf where there is no data.
+    max_hole_radius_px : float
+        Largest distance, px, of a hole cell from the nearest valid cell.
+    max_nodata_fraction : float
+        Largest share (0..1) of no-data cells.
+    pixel_m : float, optional
+        Pixel size, m, for the messages only.
+    name : str
+        What ``z`` is, for the messages.
     """
     z = np.array(z, dtype=np.float64)
     hole = ~np.isfinite(z)

@@ -87,6 +87,21 @@ def dem_from_array(
 
     ``y`` must decrease down the rows (north-up); pixels must be square. The
     result follows the module's DEM contract.
+
+    Parameters
+    ----------
+    z : array_like
+        (ny, nx) heights, m.
+    x, y : array_like
+        (nx,) and (ny,) cell-centre coordinates, m; ``y`` decreasing.
+    crs : str or CRS
+        The projected CRS (default: the lunar south polar stereographic, IAU_2015:30135).
+    source : str
+        Where the heights come from (the ``source`` attribute).
+    long_name : str
+        The ``long_name`` attribute.
+    filled : array_like of bool, optional
+        (ny, nx), True at cells that were filled (the ``filled`` coordinate); default none.
     """
     z = np.asarray(z, dtype=np.float64)
     x = np.asarray(x, dtype=np.float64)
@@ -192,6 +207,19 @@ def read_dem(
     cells are filled when ``fill_holes`` (see the module docstring for the
     method and the refusal rules set by ``max_hole_radius_px`` and
     ``max_nodata_fraction``); otherwise they stay NaN.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The GeoTIFF, or the PDS3 image or label.
+    fill_holes : bool
+        Fill no-data cells (else they stay NaN).
+    max_hole_radius_px : float
+        Largest distance, px, of a no-data cell from the nearest valid cell that is filled.
+    max_nodata_fraction : float
+        Largest share (0..1) of no-data cells that is filled.
+    bounds_m : tuple of float, optional
+        ``(xmin, ymin, xmax, ymax)``, m, in the product's CRS: read only the cells inside.
     """
     path = Path(path)
     if not path.exists():
@@ -296,6 +324,19 @@ def check_fits(ny: int, nx: int, name: str, bytes_per_cell: float = BYTES_PER_CE
     """Raise InputError when ``ny x nx`` cells at ``bytes_per_cell`` exceed 80% of the available memory.
 
     The message gives the numbers, and ``hint`` says what to do.
+
+    Parameters
+    ----------
+    ny, nx : int
+        Rows and columns of the raster.
+    name : str
+        What the raster is, for the message.
+    bytes_per_cell : float
+        Memory per cell, bytes.
+    what : str
+        What needs the memory, for the message.
+    hint : str
+        What the user can do instead, for the message.
     """
     need, have = float(ny) * float(nx) * bytes_per_cell, available_memory_bytes()
     if need > 0.8 * have:
@@ -488,6 +529,17 @@ def write_geotiff(da: xr.DataArray, path: str | os.PathLike, *, nodata=None, kee
     directory, and they must see the numbers the run saw), and ``units`` / ``long_name`` go into the
     metadata; a mask (booleans) is uint8 0/1 with no no-data value and no
     ``units``. Integer rasters keep their type.
+
+    Parameters
+    ----------
+    da : xr.DataArray
+        (y, x) raster with x/y cell-centre coordinates, m, and a CRS.
+    path : str or os.PathLike
+        Output file.
+    nodata : float, optional
+        No-data value to declare (default: NaN for floats, none for masks).
+    keep_float64 : bool, optional
+        Keep a float64 raster as float64 (default: only a DEM, ``da.name == "elevation"``).
     """
     path = Path(path)
     if tuple(da.dims) != ("y", "x"):
