@@ -247,7 +247,19 @@ def altitude_m(terrain: SiteTerrain, r) -> float:
 
 
 def slant_range_m(terrain: SiteTerrain, r, beam, max_range_m: float = 1e7) -> float:
-    """Range along the unit ``beam`` from ``r`` to the terrain (NaN beyond ``max_range_m``)."""
+    """Range along the unit ``beam`` from ``r`` to the terrain (NaN beyond ``max_range_m``).
+
+    Parameters
+    ----------
+    terrain : SiteTerrain
+        The terrain.
+    r : array_like
+        (3,) start of the ray, m, site frame.
+    beam : array_like
+        (3,) unit direction of the ray.
+    max_range_m : float
+        Longest range searched, m.
+    """
     z, x0, y0, p, fill, zmax, dx, dy, dz = terrain.args()
     out = _raycast(z, x0, y0, p, fill, zmax, dx, dy, dz, float(r[0]), float(r[1]), float(r[2]),
                    float(beam[0]), float(beam[1]), float(beam[2]), float(max_range_m))
@@ -272,7 +284,23 @@ def _accel(r, v, f, m, omega):
 
 @numba.njit(cache=True)
 def rk4_step(r, v, m, f, mdot, dt, omega):
-    """One RK4 step of the translational dynamics with thrust force ``f`` (N) held; returns (r, v, m)."""
+    """One RK4 step of the translational dynamics with thrust force ``f`` (N) held; returns (r, v, m).
+
+    Parameters
+    ----------
+    r, v : np.ndarray
+        (3,) position (m) and velocity (m/s), site frame.
+    m : float
+        Mass, kg.
+    f : np.ndarray
+        (3,) thrust force, N.
+    mdot : float
+        Mass flow, kg/s.
+    dt : float
+        Step, s.
+    omega : float
+        Moon's rotation rate, rad/s.
+    """
     a1 = _accel(r, v, f, m, omega)
     r2 = r + 0.5 * dt * v
     v2 = v + 0.5 * dt * a1
@@ -295,7 +323,17 @@ def gravity_mps2(r) -> np.ndarray:
 
 
 def sensed_delta_v(f_n, m0_kg: float, m1_kg: float, isp_s: float) -> np.ndarray:
-    """Non-gravitational delta-v over a constant-thrust step: Isp g0 ln(m0/m1) along the thrust."""
+    """Non-gravitational delta-v over a constant-thrust step: Isp g0 ln(m0/m1) along the thrust.
+
+    Parameters
+    ----------
+    f_n : array_like
+        (3,) thrust force, N (its direction).
+    m0_kg, m1_kg : float
+        Mass at the start and end of the step, kg.
+    isp_s : float
+        Specific impulse, s.
+    """
     fn = np.linalg.norm(f_n)
     if fn == 0 or m1_kg >= m0_kg:
         return np.zeros(3)
@@ -309,6 +347,21 @@ def pdi_state(target_r, azimuth_deg: float, downrange_m: float, altitude_m_: flo
     The point is ``downrange_m`` along the great circle uprange of ``target_r`` (grid azimuth of the approach,
     clockwise from +y), ``altitude_m_`` above the sphere, flying toward the target at ``speed_mps`` (horizontal,
     plus a flight-path angle).
+
+    Parameters
+    ----------
+    target_r : array_like
+        (3,) the target, m, site frame.
+    azimuth_deg : float
+        Grid azimuth of the approach, deg, clockwise from +y.
+    downrange_m : float
+        Distance along the great circle from the target, m.
+    altitude_m_ : float
+        Altitude above the sphere, m.
+    speed_mps : float
+        Inertial speed, m/s; the returned velocity is relative to the rotating site frame.
+    flight_path_deg : float
+        Flight-path angle above the local horizontal, deg.
     """
     tc = np.asarray(target_r, float) + np.array([0.0, 0.0, R_M])
     up_t = tc / np.linalg.norm(tc)

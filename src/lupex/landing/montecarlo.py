@@ -115,6 +115,27 @@ def run_one(terrain: _d.SiteTerrain, target_xy, seed_seq: np.random.SeedSequence
     ``vision``: None (simulated), a VisionSource,
     a :class:`~lupex.landing.sensors.RenderedVisionSetup` (called with the run's map offset and vision
     sigma), or a callable ``(rng, map_offset_m) -> VisionSource``.
+
+    Parameters
+    ----------
+    terrain : SiteTerrain
+        The true terrain.
+    target_xy : array_like
+        (2,) the target, m.
+    seed_seq : np.random.SeedSequence
+        This run's seed.
+    index : int
+        Run number.
+    config : DescentConfig
+        The approach and guidance settings.
+    dispersions : Dispersions
+        The dispersions drawn.
+    vision : optional
+        The vision source (see above).
+    vehicle : Vehicle
+        The lander.
+    limits : TouchdownLimits
+        What a safe touchdown is.
     """
     from lupex.landing import guidance  # noqa: PLC0415  keeps `lupex --help` fast
 
@@ -190,6 +211,39 @@ def run_monte_carlo(site_or_dem, target_xy, n_runs: int, seed: int = 0, *, clien
     DEM, the site's crater catalogue if it has one, and the Sun of ``config``,
     with the default frame altitudes and simulated fixes beyond the DEM); the
     others fly ``vision``. The setup is shipped to Dask workers once.
+
+    Parameters
+    ----------
+    site_or_dem : SyntheticSite or xr.DataArray
+        The site.
+    target_xy : array_like
+        (2,) the target, m.
+    n_runs : int
+        Number of descents.
+    seed : int
+        Seed of the runs' SeedSequence.
+    client : dask.distributed.Client, optional
+        Run on its workers.
+    workers : int
+        Processes of a LocalCluster (0: none).
+    scheduler : str
+        Address of a running Dask scheduler.
+    config : DescentConfig
+        The approach and guidance settings.
+    dispersions : Dispersions
+        The dispersions drawn.
+    vision : optional
+        The vision source of the runs that are not rendered.
+    vehicle : Vehicle
+        The lander.
+    limits : TouchdownLimits
+        What a safe touchdown is.
+    check_target : bool
+        Refuse a target the lander cannot be sent to (:func:`lupex.landing.hazard.validate_target`).
+    rendered_runs : int
+        Number of runs that fly rendered vision.
+    rendered_vision : RenderedVisionSetup, optional
+        Their setup.
     """
     from lupex.landing import hazard  # noqa: PLC0415  keeps `lupex --help` fast
 

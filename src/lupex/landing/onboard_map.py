@@ -69,7 +69,23 @@ class OnboardMap:
 
 
 def rim_heights_m(x_grid, y_grid, z_site_m, pixel_m, cx_m, cy_m, radius_m, n: int = 16) -> np.ndarray:
-    """Mean site-frame height on each crater's rim circle (bilinear on the grid)."""
+    """Mean site-frame height on each crater's rim circle (bilinear on the grid).
+
+    Parameters
+    ----------
+    x_grid, y_grid : np.ndarray
+        (nx,) and (ny,) map grid, m (``y_grid`` decreasing).
+    z_site_m : np.ndarray
+        (ny, nx) site-frame heights, m.
+    pixel_m : float
+        Grid pixel, m.
+    cx_m, cy_m : array_like
+        (n,) crater centres, m.
+    radius_m : array_like
+        (n,) crater radii, m.
+    n : int
+        Points sampled on each rim.
+    """
     ang = np.linspace(0.0, 2 * np.pi, n, endpoint=False)
     X = np.asarray(cx_m, float)[:, None] + np.asarray(radius_m, float)[:, None] * np.cos(ang)
     Y = np.asarray(cy_m, float)[:, None] + np.asarray(radius_m, float)[:, None] * np.sin(ang)
@@ -89,6 +105,25 @@ def build_onboard_map(dem, craters: pd.DataFrame | None, reference_sun_az_el, *,
     (grid azimuth deg, elevation deg) of the reference illumination. Craters
     with radius outside ``[min_radius_m, max_radius_m]`` or whose rim leaves the
     grid are dropped. Noise needs ``rng``.
+
+    Parameters
+    ----------
+    dem : xr.DataArray
+        The DEM, heights in m.
+    craters : pd.DataFrame, optional
+        Catalogue with ``x_m, y_m, diameter_m``; None: detect craters in the reference image.
+    reference_sun_az_el : tuple of float
+        Grid azimuth and elevation of the reference Sun, deg.
+    min_radius_m, max_radius_m : float
+        Radii kept, m.
+    position_noise_m : float
+        1-sigma of the catalogue centres' error, m.
+    radius_noise_frac : float
+        1-sigma of the radii's relative (log-normal) error.
+    rng : np.random.Generator, optional
+        Source of the noise; needed when there is noise.
+    albedo : float
+        Albedo of the reference image's rendering.
     """
     try:
         az, el = (float(v) for v in reference_sun_az_el)

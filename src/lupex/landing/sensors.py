@@ -88,7 +88,21 @@ class ImuState:
 
 
 def imu_measure(model: ImuModel, state: ImuState, dv_true, dt: float, rng: np.random.Generator):
-    """(sensed delta-v, next IMU state) over one step of ``dt`` seconds."""
+    """(sensed delta-v, next IMU state) over one step of ``dt`` seconds.
+
+    Parameters
+    ----------
+    model : ImuModel
+        The accelerometer's errors.
+    state : ImuState
+        Its current bias.
+    dv_true : array_like
+        (3,) true non-gravitational delta-v over the step, m/s.
+    dt : float
+        Step, s.
+    rng : np.random.Generator
+        Source of the noise.
+    """
     dv = np.asarray(dv_true) + state.bias_mps2 * dt + rng.normal(0.0, model.vrw_mps_rthz * np.sqrt(dt), 3)
     nb = state.bias_mps2 + rng.normal(0.0, model.bias_rw_mps2_rts * np.sqrt(dt), 3)
     return dv, ImuState(nb)
@@ -140,7 +154,19 @@ class VisionSource(Protocol):
     """Anything that can turn the current situation into a map-relative fix (or None)."""
 
     def fix(self, t: float, true_state: TruthState, est_state: Any, rng: np.random.Generator) -> VisionFix | None:
-        """A map-relative fix at time ``t`` (s), or None when no fix is made."""
+        """A map-relative fix at time ``t`` (s), or None when no fix is made.
+
+        Parameters
+        ----------
+        t : float
+            Time, s.
+        true_state : TruthState
+            The true lander state.
+        est_state : NavState
+            The filter's estimate.
+        rng : np.random.Generator
+            Source of the randomness.
+        """
         ...
 
 
@@ -183,7 +209,19 @@ class SimulatedVision:
         return float(min(1.0, self.p_dropout + self.p_dropout_low_sun * np.exp(-max(self.sun_elevation_deg, 0) / 2.0)))
 
     def fix(self, t, true_state: TruthState, est_state, rng: np.random.Generator):
-        """A simulated fix at time ``t`` (s) around the true pose, or None (outside its altitudes, or dropped)."""
+        """A simulated fix at time ``t`` (s) around the true pose, or None (outside its altitudes, or dropped).
+
+        Parameters
+        ----------
+        t : float
+            Time, s.
+        true_state : TruthState
+            The true lander state.
+        est_state : NavState
+            The filter's estimate.
+        rng : np.random.Generator
+            Source of the randomness.
+        """
         alt = true_state.altitude_m
         u = rng.random()  # always drawn: the random stream does not depend on the outcome
         noise = rng.standard_normal(3)
@@ -270,7 +308,19 @@ class RenderedVision:
         return True
 
     def fix(self, t, true_state: TruthState, est_state, rng: np.random.Generator):
-        """The fix from the frame rendered at time ``t`` (s), or None when no frame is due or it gives none."""
+        """The fix from the frame rendered at time ``t`` (s), or None when no frame is due or it gives none.
+
+        Parameters
+        ----------
+        t : float
+            Time, s.
+        true_state : TruthState
+            The true lander state.
+        est_state : NavState
+            The filter's estimate.
+        rng : np.random.Generator
+            Source of the randomness.
+        """
         alt = float(true_state.altitude_m)
         r_true = np.asarray(true_state.r_m, float)
         if self.beyond_map is not None and not self._over_map(r_true):
@@ -360,6 +410,31 @@ class RenderedVisionSetup:
         A catalogue of None means craters detected in the reference image. ``scene`` / ``onboard_map`` reuse ones
         already built. The onboard map's reference image is lit from ``reference_sun_az_el`` (default: the Sun's
         grid azimuth + 5 deg, a few hours earlier at the pole, as the landing phase's frames use).
+
+        Parameters
+        ----------
+        dem : xr.DataArray
+            The true DEM, heights in m.
+        craters : pd.DataFrame, optional
+            Its crater catalogue (``x_m, y_m, diameter_m``).
+        sun_site : array_like
+            (3,) unit Sun vector, site frame.
+        scene : Scene, optional
+            A scene already made of ``dem`` under ``sun_site``.
+        onboard_map : OnboardMap, optional
+            An onboard map already built.
+        reference_sun_az_el : tuple of float, optional
+            Grid azimuth and elevation of the reference Sun, deg.
+        altitudes_m : sequence of float
+            Altitudes of the rendered frames, m.
+        fov_deg : float
+            Camera field of view, deg.
+        n_pixels : int
+            Camera image side, px.
+        min_altitude_m : float
+            No frames below this altitude, m.
+        beyond_map : SimulatedVision, optional
+            Template of the fixes outside the DEM.
         """
         sun = np.asarray(sun_site, float).reshape(-1)
         if scene is None:

@@ -186,6 +186,23 @@ def template_correspondences(image, camera_pred: Camera, omap, *, search_m: floa
     ``block_px``: block size in map pixels (None: :func:`template_block_px` of the footprint).
     Returns ``(points_m (n, 3), uv (n, 2), ncc (n,))``: site-frame map points and
     the frame pixels that see them.
+
+    Parameters
+    ----------
+    image : np.ndarray
+        (ny, nx) descent frame.
+    camera_pred : Camera
+        The camera at the predicted pose.
+    omap : OnboardMap
+        The onboard map (its reference image).
+    search_m : float
+        Search radius around the prediction, m.
+    block_px : int, optional
+        Block size, map px.
+    min_ncc : float
+        Smallest normalised cross-correlation of a kept block.
+    min_valid : float
+        Smallest share (0..1) of a block's pixels seen by the frame.
     """
     img = np.asarray(image, float)
     ny, nx = omap.z_site_m.shape

@@ -144,6 +144,17 @@ def descent_track_xy(dem, target_xy, approach_azimuth_deg: float, params: Landin
 
     The approach is along grid azimuth ``approach_azimuth_deg`` (clockwise from +y,
     :class:`lupex.landing.descent.DescentConfig`); points are ``track_length_m / track_points`` apart.
+
+    Parameters
+    ----------
+    dem : xr.DataArray
+        The site DEM.
+    target_xy : array_like
+        (2,) the landing target, m.
+    approach_azimuth_deg : float
+        Grid azimuth of the approach, deg, clockwise from +y.
+    params : LandingWindowParams
+        ``track_length_m`` and ``track_points``.
     """
     a = np.radians(approach_azimuth_deg)
     d = params.track_length_m * np.arange(1, params.track_points + 1) / params.track_points
@@ -156,7 +167,21 @@ def descent_track_xy(dem, target_xy, approach_azimuth_deg: float, params: Landin
 
 def track_horizons(dem, points_xy, *, horizon_cube=None, n_azimuths: int = 360,
                    observer_height_m: float = 0.0) -> np.ndarray:
-    """(n_az, n) deg: horizons of the points, from ``horizon_cube`` (n_az, ny, nx) when given, else ray-marched."""
+    """(n_az, n) deg: horizons of the points, from ``horizon_cube`` (n_az, ny, nx) when given, else ray-marched.
+
+    Parameters
+    ----------
+    dem : xr.DataArray
+        The site DEM, heights in m.
+    points_xy : array_like
+        (n, 2) points, m.
+    horizon_cube : np.ndarray, optional
+        (n_az, ny, nx) horizons, deg.
+    n_azimuths : int
+        Azimuths of the ray march.
+    observer_height_m : float
+        Eye height of the ray march above the ground, m.
+    """
     row, col = _nearest_cells(dem, np.asarray(points_xy, float).reshape(-1, 2))
     if horizon_cube is not None:
         return np.stack([np.asarray(horizon_cube[:, r, c], float) for r, c in zip(row, col)], axis=1)
@@ -256,6 +281,24 @@ def judge_epoch(dem, target_xy, epoch, params: LandingWindowParams = LandingWind
 
     Arguments as :func:`find_windows`; the light ahead is followed for ``commission_h`` or ``LOOKAHEAD_H`` (a
     lunation), whichever is longer, on a grid starting at ``epoch``.
+
+    Parameters
+    ----------
+    dem : xarray.DataArray
+        The site DEM, heights in m.
+    target_xy : (float, float)
+        The landing target, m.
+    epoch : str or datetime64
+        UTC landing time.
+    params : LandingWindowParams
+        The rules.
+    approach_azimuth_deg : float
+        Grid azimuth of the approach (clockwise from +y), the descent's ``approach_azimuth_deg``.
+    horizon_cube, horizon_columns : array, optional
+        The site's horizon cube (n_az, ny, nx) deg, or the columns (n_az, 1 + track points) of the target and its
+        track points; else a ray march at those cells.
+    observer_height_m : float
+        Eye height of that ray march above the ground, m.
     """
     t = _grid(epoch, max(params.commission_h, LOOKAHEAD_H) + params.step_h, params.step_h)
     r = step_rules(_series(dem, target_xy, t, params, approach_azimuth_deg, horizon_columns, horizon_cube,
