@@ -363,7 +363,9 @@ def _assemble(dem, crs, res, t, step_s, dark_thr, earth_thr, n_az) -> xr.Dataset
     nan = np.isnan(res[..., _kernel.O_SUN_SUM])
     pct = 100.0 / nt
     v = {
-        "illumination_pct": (res[..., _kernel.O_SUN_SUM] * pct, "%", "time-mean of the visible fraction of the Sun's disk"),
+        "illumination_pct": (
+            res[..., _kernel.O_SUN_SUM] * pct, "%", "time-mean of the visible fraction of the Sun's disk"
+        ),
         "sunlit_time_pct": (res[..., _kernel.O_SUN_ANY] * pct, "%", "time with any part of the Sun's disk visible"),
         "longest_darkness_h": (
             res[..., _kernel.O_LONGEST] * step_h,
@@ -378,7 +380,9 @@ def _assemble(dem, crs, res, t, step_s, dark_thr, earth_thr, n_az) -> xr.Dataset
             "%",
             f"time with at least {earth_thr} of Earth's disk visible",
         ),
-        "mean_earth_fraction": (res[..., _kernel.O_EARTH_SUM] / nt, "1", "time-mean of the visible fraction of Earth's disk"),
+        "mean_earth_fraction": (
+            res[..., _kernel.O_EARTH_SUM] / nt, "1", "time-mean of the visible fraction of Earth's disk"
+        ),
         "sun_and_earth_pct": (
             res[..., _kernel.O_BOTH] * pct,
             "%",

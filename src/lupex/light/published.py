@@ -147,10 +147,10 @@ def mazarico2011_point(cap, site=None, site_cube=None, *, start: str = "2017-01-
     """Mean visible fraction of the solar disk (%) at the surface at Mazarico et al. 2011's south "Point 001".
 
     The location and value are second-hand (see the module docstring). Computed on the 240 m cap as they used it
-    (ray march on the cap, which reaches >= 150 km around the point), over ``start``..``stop`` (default a whole 18.6-year
-    precession cycle, as the paper's own period is not at hand; a full cycle's mean barely depends on where it
-    starts). With ``site``/``site_cube`` (a site DEM and its 0 m horizons, e.g. with the far field) the same
-    coordinates are also read on the finer DEM.
+    (ray march on the cap, which reaches >= 150 km around the point), over ``start``..``stop`` (default a whole
+    18.6-year precession cycle, as the paper's own period is not at hand; a full cycle's mean barely depends on
+    where it starts). With ``site``/``site_cube`` (a site DEM and its 0 m horizons, e.g. with the far field) the
+    same coordinates are also read on the finer DEM.
 
     Parameters
     ----------

@@ -308,7 +308,7 @@ def _progress(enabled: bool, total, initial: int):
                 pass
         yield _Null()
         return
-    from tqdm.auto import tqdm  # noqa: PLC0415  optional (pooch's progress bar library), needed only when a bar is shown
+    from tqdm.auto import tqdm  # noqa: PLC0415  optional (pooch's progress bar); only for a bar
 
     bar = tqdm(total=total, initial=initial, unit="B", unit_scale=True, leave=True, file=sys.stderr,
                ascii=sys.platform == "win32")
