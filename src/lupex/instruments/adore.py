@@ -1,5 +1,6 @@
-"""ADORE: cavity ring-down spectroscopy (CRDS) of the water vapour a heated
-sample releases. Forward model of ring-down decays across one water line and
+"""ADORE: cavity ring-down spectroscopy (CRDS) of the water vapour a heated sample releases.
+
+Forward model of ring-down decays across one water line and
 its analysis: ring-down times, absorption spectrum, line area -> number density
 -> water content with uncertainty.
 
@@ -65,12 +66,24 @@ T_REF_K = 296.0
 
 
 def ringdown_time_s(length_m, reflectivity, alpha_per_m=0.0):
-    """tau = 1 / (c ((1 - R)/L + alpha))."""
+    """Tau = 1 / (c ((1 - R)/L + alpha))."""
     return 1.0 / (C_M_S * ((1.0 - np.asarray(reflectivity)) / np.asarray(length_m) + np.asarray(alpha_per_m)))
 
 
 def line_strength_cm_molec(temperature_k, s_ref=LINE_S296_CM_MOLEC, e_lower_cm=LINE_ELOWER_CM, nu0_cm=LINE_NU0_CM):
-    """HITRAN line-strength temperature scaling with Q(T) ~ T^1.5."""
+    """HITRAN line-strength temperature scaling with Q(T) ~ T^1.5.
+
+    Parameters
+    ----------
+    temperature_k : float or array_like
+        Gas temperature, K.
+    s_ref : float
+        Line strength at 296 K, cm/molecule.
+    e_lower_cm : float
+        Lower-state energy, cm^-1.
+    nu0_cm : float
+        Line centre, cm^-1.
+    """
     t = np.asarray(temperature_k, float)
     q_ratio = (T_REF_K / t) ** 1.5
     boltz = np.exp(-C2_CM_K * e_lower_cm / t) / np.exp(-C2_CM_K * e_lower_cm / T_REF_K)
@@ -79,11 +92,24 @@ def line_strength_cm_molec(temperature_k, s_ref=LINE_S296_CM_MOLEC, e_lower_cm=L
 
 
 def doppler_hwhm_cm(temperature_k, nu0_cm=LINE_NU0_CM, mass_kg=M_H2O_KG):
+    """Doppler half width at half maximum of the line at ``nu0_cm``, cm^-1, for gas at ``temperature_k`` (K)."""
     return nu0_cm / C_M_S * np.sqrt(2.0 * K_B * temperature_k * np.log(2.0) / mass_kg)
 
 
 def line_profile_cm(nu_cm, temperature_k, pressure_pa, nu0_cm=LINE_NU0_CM):
-    """Area-normalised Voigt profile g(nu) in cm (1 / cm^-1)."""
+    """Area-normalised Voigt profile g(nu) in cm (1 / cm^-1).
+
+    Parameters
+    ----------
+    nu_cm : array_like
+        Wavenumbers, cm^-1.
+    temperature_k : float
+        Gas temperature, K.
+    pressure_pa : float
+        Gas pressure, Pa (self-broadening).
+    nu0_cm : float
+        Line centre, cm^-1.
+    """
     sig = doppler_hwhm_cm(temperature_k, nu0_cm) / np.sqrt(2.0 * np.log(2.0))
     gam = LINE_GAMMA_SELF_CM_ATM * pressure_pa / P_ATM_PA * (T_REF_K / temperature_k) ** 0.75
     return voigt_profile(np.asarray(nu_cm, float) - nu0_cm, sig, gam)
@@ -125,6 +151,8 @@ class AdoreParams:
 
 @dataclass(frozen=True)
 class AdoreRecord:
+    """Ring-down decays (intensity per wavenumber cm^-1, decay and time s) and the cell and aliquot they came from."""
+
     nu_cm: np.ndarray            # (n_freq,)
     time_s: np.ndarray           # (n_t,)
     intensity: np.ndarray        # (n_freq, n_decays, n_t), normalised to the initial intensity
@@ -140,6 +168,8 @@ class AdoreRecord:
 
 @dataclass(frozen=True)
 class AdoreResult:
+    """Ring-down times (s), absorption (cm^-1), line area, number density (m^-3) and water content (wt%) with sigmas."""
+
     tau_s: np.ndarray
     tau_sigma_s: np.ndarray
     alpha_per_cm: np.ndarray
@@ -183,6 +213,17 @@ def fit_ringdowns(time_s, intensity, noise_rel, *, min_snr: float = 20.0):
     ln I = a - t/tau with weights I^2/sigma^2 (variance of ln I), using samples above min_snr,
     in two passes: the second takes the sample selection and weights from the first pass's model, so
     noise does not bias them; second-order log-bias correction (checked against the analytic tau in tests).
+
+    Parameters
+    ----------
+    time_s : np.ndarray
+        (n_t,) sample times, s.
+    intensity : np.ndarray
+        (..., n_t) decays, normalised to the initial intensity.
+    noise_rel : float
+        Intensity noise 1-sigma, relative to the initial intensity.
+    min_snr : float
+        Smallest signal-to-noise ratio of a sample used in the fit.
     """
     t = np.asarray(time_s, float)
     i = np.asarray(intensity, float)
@@ -215,6 +256,7 @@ def _loglin(t, y, w):
 
 
 def check_record(rec: AdoreRecord):
+    """The record's (nu_cm, time_s, intensity) arrays, checked; InputError naming what to fix."""
     nu = check_finite_array("ADORE nu_cm", rec.nu_cm)
     t = check_finite_array("ADORE time_s", rec.time_s)
     i = check_finite_array("ADORE intensity", rec.intensity)

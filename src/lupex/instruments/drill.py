@@ -1,5 +1,6 @@
-"""Rotary-percussive auger drill to 1.5 m: sampling by depth interval, drilling
-time and energy, cuttings heating and volatile loss, rocks that stop it.
+"""Rotary-percussive auger drill to 1.5 m.
+
+Sampling by depth interval, drilling time and energy, cuttings heating and volatile loss, rocks that stop it.
 
 Model (one depth cell of the ground truth at a time)
 ----------------------------------------------------
@@ -128,6 +129,8 @@ class DrillParams:
 
 @dataclass(frozen=True)
 class DrillRecord:
+    """One drilled interval: depths (m), times (s), energy (J), cuttings temperature (K) and water lost."""
+
     top_m: float
     bottom_m: float
     reached_m: float
@@ -155,7 +158,19 @@ def penetration_rate_m_s(ucs_pa, params: DrillParams = DrillParams()):
 
 
 def cuttings_temperature_rise_k(ucs_pa, density_kg_m3, temperature_k, params: DrillParams = DrillParams()):
-    """dT = f UCS / (eta rho c_p): frictional heating of the cuttings (K)."""
+    """DT = f UCS / (eta rho c_p): frictional heating of the cuttings (K).
+
+    Parameters
+    ----------
+    ucs_pa : array_like
+        Unconfined compressive strength of the ground, Pa.
+    density_kg_m3 : array_like
+        Bulk density, kg/m^3.
+    temperature_k : array_like
+        Ground temperature, K (sets the heat capacity c_p).
+    params : DrillParams
+        The drill's heat fraction f and efficiency eta.
+    """
     cp = regolith_heat_capacity_j_kg_k(temperature_k)
     return params.heat_frac_to_cuttings * np.asarray(ucs_pa, float) / (
         params.mechanical_efficiency * np.asarray(density_kg_m3, float) * cp)
@@ -193,6 +208,17 @@ def drill(column: Column, top_m: float, bottom_m: float, *, rng: np.random.Gener
     """Drill the interval [top_m, bottom_m] (hole assumed open down to top_m) and deliver its cuttings.
 
     Returns ``(sample, record)``; ``sample`` is None when a rock stops the drill above ``top_m``.
+
+    Parameters
+    ----------
+    column : Column
+        The ground under the rover.
+    top_m, bottom_m : float
+        The interval, m below the surface.
+    rng : np.random.Generator
+        Source of the randomness.
+    params : DrillParams
+        The drill's parameters.
     """
     check_rng(rng)
     _check_interval(column, top_m, bottom_m, params)
@@ -278,7 +304,19 @@ def _scale_oxides(feo_tio2_wt_pct: float) -> dict:
 
 def drill_profile(column: Column, *, bite_m: float = 0.1, rng: np.random.Generator,
                   params: DrillParams = DrillParams()):
-    """Drill consecutive bites from the surface to max depth (or a rock); list of (sample, record)."""
+    """Drill consecutive bites from the surface to max depth (or a rock); list of (sample, record).
+
+    Parameters
+    ----------
+    column : Column
+        The ground under the rover.
+    bite_m : float
+        Depth of one bite, m.
+    rng : np.random.Generator
+        Source of the randomness.
+    params : DrillParams
+        The drill's parameters (``max_depth_m``).
+    """
     if not np.isfinite(bite_m) or bite_m <= 0:
         raise InputError("bite_m must be a positive depth increment in metres")
     out = []

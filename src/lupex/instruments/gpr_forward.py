@@ -125,10 +125,12 @@ class Radargram:
 
     @property
     def time_s(self) -> np.ndarray:
+        """Sample times (n_samples,), s."""
         return np.arange(self.data.shape[1]) * self.dt_s
 
     @property
     def dx_m(self) -> float:
+        """Median trace spacing, m (NaN with one trace)."""
         return float(np.median(np.diff(self.positions_m))) if len(self.positions_m) > 1 else float("nan")
 
 
@@ -199,8 +201,10 @@ def _layer_arrivals(z_m, eps, tan, cfg: GprParams):
 
 
 def spreading_factor(length_m, spreading: str):
-    """Amplitude factor of geometric spreading over a two-way length, normalised to 1 at 1 m
-    (``spreading``: "point", 1/L, or else 1/sqrt(L))."""
+    """Amplitude factor of geometric spreading over a two-way length (m), normalised to 1 at 1 m.
+
+    ``spreading``: "point", 1/L, or else 1/sqrt(L).
+    """
     L = np.maximum(np.asarray(length_m, float), 1e-3)
     return 1.0 / L if spreading == "point" else 1.0 / np.sqrt(L)
 
@@ -211,6 +215,19 @@ def two_medium_time(rho_m, h_m, z_m, v_m_s, iterations: int = 8):
     Fermat's principle: the refraction point p (0 <= p <= rho) on the surface
     minimises sqrt(p^2 + h^2)/c + sqrt((rho-p)^2 + z^2)/v; Newton iterations
     from the straight-ray guess. Vectorised.
+
+    Parameters
+    ----------
+    rho_m : array_like
+        Horizontal distance, m.
+    h_m : array_like
+        Antenna height above the surface, m.
+    z_m : array_like
+        Depth of the point, m.
+    v_m_s : array_like
+        Wave speed in the ground, m/s.
+    iterations : int
+        Newton iterations.
     """
     rho, h, z, v = np.broadcast_arrays(*(np.asarray(a, float) for a in (rho_m, h_m, z_m, v_m_s)))
     p = rho * h / np.maximum(h + z, 1e-12)
@@ -314,6 +331,17 @@ def forward_radargram(columns: Sequence | Callable, positions_m=None, *, rng: np
     evaluated at each of ``positions_m``. Rocks are placed at the column's
     position plus ``Rock.along_track_m`` (cross-track ``offset_m``); the same
     rock listed by several columns is rendered once. ``rng`` drives all noise.
+
+    Parameters
+    ----------
+    columns : sequence of Column or callable
+        One column per trace, or ``column_at(s_m)``.
+    positions_m : array_like, optional
+        (n_traces,) along-track positions, m.
+    rng : np.random.Generator
+        Source of all the noise.
+    config : GprConfig, optional
+        The radar's settings (default: :class:`GprConfig`).
     """
     cfg = config or GprParams()
     check_rng(rng)

@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
+import xarray as xr
 
 from lupex.constants import G0_M_S2, MOON_RADIUS_M, MU_MOON_M3_S2
 from lupex.errors import ConfigError, InputError
@@ -103,10 +104,12 @@ class LanderVehicleParams:
 
     @property
     def dry_mass_kg(self) -> float:
+        """Mass without propellant, kg."""
         return self.wet_mass_kg - self.propellant_kg
 
     @property
     def exhaust_velocity_m_s(self) -> float:
+        """Effective exhaust velocity ``isp_s * g0``, m/s."""
         return self.isp_s * G0_M_S2
 
 
@@ -131,11 +134,13 @@ class SiteTerrain:
     offset_m: tuple = (0.0, 0.0, 0.0)
 
     def shifted(self, offset_m) -> "SiteTerrain":
+        """The same terrain displaced by ``offset_m`` = (dx, dy, dz), m."""
         return SiteTerrain(self.z, self.x0, self.y0, self.pixel_m, self.fill_m, self.zmax,
                            tuple(float(v) for v in offset_m))
 
     @property
     def extent(self) -> tuple[float, float, float, float]:
+        """Cell-centre extent (xmin, xmax, ymin, ymax), m, before the offset."""
         ny, nx = self.z.shape
         return (self.x0, self.x0 + (nx - 1) * self.pixel_m, self.y0 - (ny - 1) * self.pixel_m, self.y0)
 
@@ -148,14 +153,13 @@ class SiteTerrain:
         return out.reshape(x.shape) + self.offset_m[2]
 
     def args(self):
+        """The fields as a flat tuple, in the order the numba kernels take them."""
         return (self.z, self.x0, self.y0, self.pixel_m, self.fill_m, self.zmax,
                 self.offset_m[0], self.offset_m[1], self.offset_m[2])
 
 
 def site_terrain(dem: xr.DataArray) -> SiteTerrain:
     """Wrap a DEM (DEM contract: dims (y, x), north-up, square cell-centre metres) for the simulation."""
-    import xarray as xr  # here: keeps `import lupex.config` (CLI start) light
-
     if not isinstance(dem, xr.DataArray) or dem.dims != ("y", "x"):
         raise InputError("the DEM must be an xarray DataArray with dims ('y', 'x'); read it with lupex.terrain.read_dem")
     z = np.ascontiguousarray(dem.values, dtype=np.float64)
@@ -241,7 +245,19 @@ def altitude_m(terrain: SiteTerrain, r) -> float:
 
 
 def slant_range_m(terrain: SiteTerrain, r, beam, max_range_m: float = 1e7) -> float:
-    """Range along the unit ``beam`` from ``r`` to the terrain (NaN beyond ``max_range_m``)."""
+    """Range along the unit ``beam`` from ``r`` to the terrain (NaN beyond ``max_range_m``).
+
+    Parameters
+    ----------
+    terrain : SiteTerrain
+        The terrain.
+    r : array_like
+        (3,) start of the ray, m, site frame.
+    beam : array_like
+        (3,) unit direction of the ray.
+    max_range_m : float
+        Longest range searched, m.
+    """
     z, x0, y0, p, fill, zmax, dx, dy, dz = terrain.args()
     out = _raycast(z, x0, y0, p, fill, zmax, dx, dy, dz, float(r[0]), float(r[1]), float(r[2]),
                    float(beam[0]), float(beam[1]), float(beam[2]), float(max_range_m))
@@ -266,7 +282,23 @@ def _accel(r, v, f, m, omega):
 
 @numba.njit(cache=True)
 def rk4_step(r, v, m, f, mdot, dt, omega):
-    """One RK4 step of the translational dynamics with thrust force ``f`` (N) held; returns (r, v, m)."""
+    """One RK4 step of the translational dynamics with thrust force ``f`` (N) held; returns (r, v, m).
+
+    Parameters
+    ----------
+    r, v : np.ndarray
+        (3,) position (m) and velocity (m/s), site frame.
+    m : float
+        Mass, kg.
+    f : np.ndarray
+        (3,) thrust force, N.
+    mdot : float
+        Mass flow, kg/s.
+    dt : float
+        Step, s.
+    omega : float
+        Moon's rotation rate, rad/s.
+    """
     a1 = _accel(r, v, f, m, omega)
     r2 = r + 0.5 * dt * v
     v2 = v + 0.5 * dt * a1
@@ -289,7 +321,17 @@ def gravity_m_s2(r) -> np.ndarray:
 
 
 def sensed_delta_v(f_n, m0_kg: float, m1_kg: float, isp_s: float) -> np.ndarray:
-    """Non-gravitational delta-v over a constant-thrust step: Isp g0 ln(m0/m1) along the thrust."""
+    """Non-gravitational delta-v over a constant-thrust step: Isp g0 ln(m0/m1) along the thrust.
+
+    Parameters
+    ----------
+    f_n : array_like
+        (3,) thrust force, N (its direction).
+    m0_kg, m1_kg : float
+        Mass at the start and end of the step, kg.
+    isp_s : float
+        Specific impulse, s.
+    """
     fn = np.linalg.norm(f_n)
     if fn == 0 or m1_kg >= m0_kg:
         return np.zeros(3)
@@ -298,9 +340,27 @@ def sensed_delta_v(f_n, m0_kg: float, m1_kg: float, isp_s: float) -> np.ndarray:
 
 def pdi_state(target_r, azimuth_deg: float, downrange_m: float, altitude_m_: float, speed_mps: float,
               flight_path_deg: float = 0.0):
-    """Position and velocity at powered-descent initiation, ``downrange_m`` along the great circle
-    uprange of ``target_r`` (grid azimuth of the approach, clockwise from +y), ``altitude_m_`` above
-    the sphere, flying toward the target at ``speed_mps`` (horizontal, plus a flight-path angle)."""
+    """Position (m) and velocity (m/s) at powered-descent initiation, in the site frame.
+
+    The point is ``downrange_m`` along the great circle uprange of ``target_r`` (grid azimuth of the approach,
+    clockwise from +y), ``altitude_m_`` above the sphere, flying toward the target at ``speed_mps`` (horizontal,
+    plus a flight-path angle).
+
+    Parameters
+    ----------
+    target_r : array_like
+        (3,) the target, m, site frame.
+    azimuth_deg : float
+        Grid azimuth of the approach, deg, clockwise from +y.
+    downrange_m : float
+        Distance along the great circle from the target, m.
+    altitude_m_ : float
+        Altitude above the sphere, m.
+    speed_mps : float
+        Inertial speed, m/s; the returned velocity is relative to the rotating site frame.
+    flight_path_deg : float
+        Flight-path angle above the local horizontal, deg.
+    """
     tc = np.asarray(target_r, float) + np.array([0.0, 0.0, R_M])
     up_t = tc / np.linalg.norm(tc)
     a = np.radians(azimuth_deg)
@@ -351,6 +411,7 @@ class DescentParams:
 
     @property
     def pdi_downrange_m(self) -> float:
+        """Braking distance from PDI at ``braking_decel_m_s2``, m: v^2 / (2 a)."""
         return self.pdi_speed_m_s**2 / (2.0 * self.braking_decel_m_s2)
 
     pdi_altitude_m: float = param(15_000.0, "m", "altitude of powered-descent initiation above the sphere", _SLIM)

@@ -56,12 +56,42 @@ EZ = np.array([0.0, 0.0, 1.0])
 
 
 def e_guidance_accel(dr, v, v_T, tgo, g):
-    """Thrust acceleration of E-guidance: 6 dr/T^2 - (4 v + 2 v_T)/T - g (dr = r_T - r)."""
+    """Thrust acceleration of E-guidance: 6 dr/T^2 - (4 v + 2 v_T)/T - g (dr = r_T - r).
+
+    Parameters
+    ----------
+    dr : np.ndarray
+        (3,) target minus current position, m.
+    v : np.ndarray
+        (3,) velocity, m/s.
+    v_T : np.ndarray
+        (3,) velocity wanted at the target, m/s.
+    tgo : float
+        Time to go T, s.
+    g : np.ndarray
+        (3,) gravity acceleration, m/s^2.
+    """
     return 6.0 * np.asarray(dr) / tgo**2 - (4.0 * np.asarray(v) + 2.0 * np.asarray(v_T)) / tgo - np.asarray(g)
 
 
 def apollo_accel(dr, v, v_T, a_T, tgo, g):
-    """Thrust acceleration of Apollo's quartic guidance (Klumpp 1974): 12 dr/T^2 - 6(v+v_T)/T + a_T - g."""
+    """Thrust acceleration of Apollo's quartic guidance (Klumpp 1974): 12 dr/T^2 - 6(v+v_T)/T + a_T - g.
+
+    Parameters
+    ----------
+    dr : np.ndarray
+        (3,) target minus current position, m.
+    v : np.ndarray
+        (3,) velocity, m/s.
+    v_T : np.ndarray
+        (3,) velocity wanted at the target, m/s.
+    a_T : np.ndarray
+        (3,) acceleration wanted at the target, m/s^2.
+    tgo : float
+        Time to go T, s.
+    g : np.ndarray
+        (3,) gravity acceleration, m/s^2.
+    """
     return 12.0 * np.asarray(dr) / tgo**2 - 6.0 * (np.asarray(v) + np.asarray(v_T)) / tgo + np.asarray(a_T) - g
 
 
@@ -86,7 +116,19 @@ def _local_frame(r, r_T):
 
 
 def braking_tgo(r, v, r_T, v_T_dr):
-    """Time-to-go of a constant downrange deceleration: 2 s / (v_dr + v_T) (s along the great circle)."""
+    """Time-to-go of a constant downrange deceleration: 2 s / (v_dr + v_T) (s along the great circle).
+
+    Parameters
+    ----------
+    r : np.ndarray
+        (3,) position, m, site frame.
+    v : np.ndarray
+        (3,) velocity, m/s.
+    r_T : np.ndarray
+        (3,) the gate, m.
+    v_T_dr : float
+        Downrange speed wanted at the gate, m/s.
+    """
     up, d, c, rho, tn, theta = _local_frame(r, r_T)
     return 2.0 * tn * theta / max(float(v @ d) + v_T_dr, 1e-3)
 
@@ -95,6 +137,19 @@ def braking_accel(r, v, r_T, v_T_dr, v_T_up, tgo):
     """Thrust acceleration (site frame) of curvilinear E-guidance toward gate ``r_T``.
 
     ``v_T_dr``, ``v_T_up``: downrange and vertical speeds wanted at the gate.
+
+    Parameters
+    ----------
+    r : np.ndarray
+        (3,) position, m, site frame.
+    v : np.ndarray
+        (3,) velocity, m/s.
+    r_T : np.ndarray
+        (3,) the gate, m.
+    v_T_dr, v_T_up : float
+        Downrange and vertical speeds wanted at the gate, m/s.
+    tgo : float
+        Time to go, s.
     """
     up, d, c, rho, tn, theta = _local_frame(r, r_T)
     s = tn * theta
@@ -109,7 +164,33 @@ def braking_accel(r, v, r_T, v_T_dr, v_T_up, tgo):
 
 def terminal_accel(r, v, aim_xy, alt_m, g, *, hold_alt_m=None, v_term=1.0, v_max=5.0, kv=0.8, kp=0.25,
                    v_h_max=3.0):
-    """Thrust acceleration of hover (``hold_alt_m``) or vertical descent over ``aim_xy``."""
+    """Thrust acceleration of hover (``hold_alt_m``) or vertical descent over ``aim_xy``.
+
+    Parameters
+    ----------
+    r : np.ndarray
+        (3,) position, m, site frame.
+    v : np.ndarray
+        (3,) velocity, m/s.
+    aim_xy : array_like
+        (2,) point to descend over, m.
+    alt_m : float
+        Altitude above the terrain, m.
+    g : np.ndarray
+        (3,) gravity acceleration, m/s^2.
+    hold_alt_m : float, optional
+        Altitude to hover at, m (None: descend).
+    v_term : float
+        Slowest descent rate, m/s.
+    v_max : float
+        Fastest vertical speed, m/s.
+    kv : float
+        Velocity gain, 1/s.
+    kp : float
+        Horizontal position gain, 1/s.
+    v_h_max : float
+        Fastest horizontal speed, m/s.
+    """
     dxy = np.asarray(aim_xy, float) - r[:2]
     vh = kp * dxy
     n = float(np.linalg.norm(vh))
@@ -138,7 +219,19 @@ def tilt_limit(f_cmd, r, max_tilt_deg: float):
 
 
 def limit_thrust(f_cmd, dir_prev, vehicle: _d.Vehicle, dt: float):
-    """Thrust force after throttle limits and a slew-rate limit on its direction."""
+    """Thrust force after throttle limits and a slew-rate limit on its direction.
+
+    Parameters
+    ----------
+    f_cmd : np.ndarray
+        (3,) commanded thrust force, N.
+    dir_prev : np.ndarray
+        (3,) unit thrust direction of the previous step.
+    vehicle : Vehicle
+        Throttle range and slew rate.
+    dt : float
+        Step, s.
+    """
     fmag = float(np.linalg.norm(f_cmd))
     u = f_cmd / fmag if fmag > 0 else dir_prev
     cosang = float(np.clip(u @ dir_prev, -1.0, 1.0))
@@ -177,6 +270,37 @@ def propagate(r, v, m, f_true, ve_true, dry_kg, x, P, bias, noise_dv, noise_b, d
     bias walk ``noise_b[k]``; filter: :func:`lupex.landing.filter.predict`. Stops early at touchdown
     (clearance <= 0) or when the propellant is gone. Returns (r, v, m, x, P,
     bias, steps_done, out_of_propellant).
+
+    Parameters
+    ----------
+    r, v : np.ndarray
+        (3,) true position (m) and velocity (m/s), site frame.
+    m : float
+        True mass, kg.
+    f_true : np.ndarray
+        (3,) true thrust force, N.
+    ve_true : float
+        True exhaust velocity, m/s.
+    dry_kg : float
+        Dry mass, kg.
+    x, P : np.ndarray
+        (9,) filter mean and (9, 9) covariance.
+    bias : np.ndarray
+        (3,) true accelerometer bias, m/s^2.
+    noise_dv : np.ndarray
+        (n, 3) IMU velocity noise per step, m/s.
+    noise_b : np.ndarray
+        (n, 3) bias-walk increments per step, m/s^2.
+    dt : float
+        Step, s.
+    n : int
+        Steps.
+    omega : float
+        Moon's rotation rate, rad/s.
+    qv, qb : float
+        Filter process noise: velocity (m/s/sqrt(s)) and bias (m/s^2/sqrt(s)) random walks.
+    z, x0, y0, p, fill : np.ndarray and float
+        The true terrain: heights (m), grid origin (m), pixel (m) and fill height (m), as in :class:`SiteTerrain`.
     """
     fn = np.sqrt(f_true[0] ** 2 + f_true[1] ** 2 + f_true[2] ** 2)
     empty = False
@@ -483,6 +607,45 @@ def run_descent(dem_or_terrain, target_xy, rng: np.random.Generator, *, config: 
 
     Each cycle: guidance when due (:func:`_guide`), propagation to the next event
     (:func:`_fly_to_next_event`), then the sensors (:func:`_sense`) and the log (:func:`_log`).
+
+    Parameters
+    ----------
+    dem_or_terrain : xr.DataArray or SiteTerrain
+        The true terrain.
+    target_xy : array_like
+        (2,) target, m, site frame.
+    rng : np.random.Generator
+        Source of every random draw.
+    config : DescentConfig
+        The approach and guidance settings.
+    vehicle : Vehicle
+        The lander.
+    imu : ImuModel
+        The accelerometer's errors.
+    altimeter : Altimeter
+        The laser altimeter.
+    vision : VisionSource, optional
+        The vision fixes (default: simulated).
+    tuning : FilterTuning
+        The navigation filter's settings.
+    init_sigma_r_m : float or array_like
+        1-sigma of the initial position error, m (per axis).
+    init_sigma_v_mps : float or array_like
+        1-sigma of the initial velocity error, m/s.
+    map_offset_m : array_like
+        (3,) registration error of the onboard map, m.
+    thrust_scale_error : float
+        Relative error of the real thrust.
+    isp_error_frac : float
+        Relative error of the real specific impulse.
+    hazard_sigma_m : float
+        Height noise of the hazard sensor, m.
+    limits : TouchdownLimits
+        What a safe touchdown is.
+    record : bool
+        Keep the trajectory log.
+    vision_off_below_m : float
+        Altitude below which vision fixes are ignored, m.
     """
     s = _setup(dem_or_terrain, target_xy, config, vehicle, imu, altimeter, vision, tuning, map_offset_m,
                thrust_scale_error, isp_error_frac, hazard_sigma_m, limits, record, vision_off_below_m)

@@ -107,9 +107,11 @@ class LandingWindow:
 
     @property
     def duration_h(self) -> float:
+        """Length of the window, h."""
         return float((self.end - self.start) / np.timedelta64(1, "s")) / 3600.0
 
     def line(self) -> str:
+        """The window in one line of text, with its margins and the light ahead."""
         span = f"{self.duration_h:.0f} h" if self.end > self.start else "one search step"
         return (f"{str(self.start)[:16]} to {str(self.end)[:16]} UTC ({span}): Sun >= "
                 f"{self.min_sun_margin_deg:.2f} deg above the horizon, Earth >= {100 * self.min_earth_frac:.0f}% "
@@ -133,12 +135,27 @@ class EpochJudgement:
 
     @property
     def reason(self) -> str:
+        """The broken rules in one string, '; '-separated (empty in a window)."""
         return "; ".join(self.reasons)
 
 
 def descent_track_xy(dem, target_xy, approach_azimuth_deg: float, params: LandingWindowParams) -> np.ndarray:
-    """(n, 2) m: points of the ground track uprange of the target (grid azimuth of the approach, clockwise from +y,
-    :class:`lupex.landing.descent.DescentConfig`), ``track_length_m / track_points`` apart, those on the DEM."""
+    """Points (n, 2), m, of the ground track uprange of the target that lie on the DEM.
+
+    The approach is along grid azimuth ``approach_azimuth_deg`` (clockwise from +y,
+    :class:`lupex.landing.descent.DescentConfig`); points are ``track_length_m / track_points`` apart.
+
+    Parameters
+    ----------
+    dem : xr.DataArray
+        The site DEM.
+    target_xy : array_like
+        (2,) the landing target, m.
+    approach_azimuth_deg : float
+        Grid azimuth of the approach, deg, clockwise from +y.
+    params : LandingWindowParams
+        ``track_length_m`` and ``track_points``.
+    """
     a = np.radians(approach_azimuth_deg)
     d = params.track_length_m * np.arange(1, params.track_points + 1) / params.track_points
     pts = np.column_stack([target_xy[0] - d * np.sin(a), target_xy[1] - d * np.cos(a)])
@@ -150,7 +167,21 @@ def descent_track_xy(dem, target_xy, approach_azimuth_deg: float, params: Landin
 
 def track_horizons(dem, points_xy, *, horizon_cube=None, n_azimuths: int = 360,
                    observer_height_m: float = 0.0) -> np.ndarray:
-    """(n_az, n) deg: horizons of the points, from ``horizon_cube`` (n_az, ny, nx) when given, else ray-marched."""
+    """(n_az, n) deg: horizons of the points, from ``horizon_cube`` (n_az, ny, nx) when given, else ray-marched.
+
+    Parameters
+    ----------
+    dem : xr.DataArray
+        The site DEM, heights in m.
+    points_xy : array_like
+        (n, 2) points, m.
+    horizon_cube : np.ndarray, optional
+        (n_az, ny, nx) horizons, deg.
+    n_azimuths : int
+        Azimuths of the ray march.
+    observer_height_m : float
+        Eye height of the ray march above the ground, m.
+    """
     row, col = _nearest_cells(dem, np.asarray(points_xy, float).reshape(-1, 2))
     if horizon_cube is not None:
         return np.stack([np.asarray(horizon_cube[:, r, c], float) for r, c in zip(row, col)], axis=1)
@@ -158,9 +189,11 @@ def track_horizons(dem, points_xy, *, horizon_cube=None, n_azimuths: int = 360,
 
 
 def step_rules(series, params: LandingWindowParams) -> pd.DataFrame:
-    """Per time step (rows): the three rules at the target (point 0) and the track (points 1..) of a
-    :func:`~lupex.light.illumination.point_series` Dataset on a regular grid. ``lit_hours_after_h`` is the run of
-    lit steps from each step on times the step (a lower bound where it reaches the grid's end)."""
+    """Per time step (rows): the three rules at the target (point 0) and the track (points 1..).
+
+    ``series`` is a :func:`~lupex.light.illumination.point_series` Dataset on a regular grid. ``lit_hours_after_h``
+    is the run of lit steps from each step on times the step (a lower bound where it reaches the grid's end).
+    """
     t = np.asarray(series["time"].values, dtype="datetime64[s]")
     step_h = float((t[1] - t[0]) / np.timedelta64(1, "s")) / 3600.0 if t.size > 1 else params.step_h
     frac = np.asarray(series["sun_fraction"].values, float)
@@ -245,8 +278,28 @@ def judge_epoch(dem, target_xy, epoch, params: LandingWindowParams = LandingWind
                 approach_azimuth_deg: float = 90.0, horizon_cube=None, horizon_columns=None,
                 observer_height_m: float = 0.0) -> EpochJudgement:
     """Whether a landing at ``epoch`` (UTC) meets the window rules, and each rule it breaks in words.
+
     Arguments as :func:`find_windows`; the light ahead is followed for ``commission_h`` or ``LOOKAHEAD_H`` (a
-    lunation), whichever is longer, on a grid starting at ``epoch``."""
+    lunation), whichever is longer, on a grid starting at ``epoch``.
+
+    Parameters
+    ----------
+    dem : xarray.DataArray
+        The site DEM, heights in m.
+    target_xy : (float, float)
+        The landing target, m.
+    epoch : str or datetime64
+        UTC landing time.
+    params : LandingWindowParams
+        The rules.
+    approach_azimuth_deg : float
+        Grid azimuth of the approach (clockwise from +y), the descent's ``approach_azimuth_deg``.
+    horizon_cube, horizon_columns : array, optional
+        The site's horizon cube (n_az, ny, nx) deg, or the columns (n_az, 1 + track points) of the target and its
+        track points; else a ray march at those cells.
+    observer_height_m : float
+        Eye height of that ray march above the ground, m.
+    """
     t = _grid(epoch, max(params.commission_h, LOOKAHEAD_H) + params.step_h, params.step_h)
     r = step_rules(_series(dem, target_xy, t, params, approach_azimuth_deg, horizon_columns, horizon_cube,
                            observer_height_m), params).iloc[0]
@@ -274,9 +327,12 @@ def judge_epoch(dem, target_xy, epoch, params: LandingWindowParams = LandingWind
 
 
 def camera_sun_elevation_deg(judgement: EpochJudgement, params: LandingWindowParams) -> float:
-    """Sun elevation (deg) over the terrain the descent camera images, for the vision model
-    (:class:`lupex.landing.sensors.SimulatedVision`, which gives no fix at <= 0): the Sun's centre above the target's
-    terrain horizon while the target is lit and at least ``min_track_lit_frac`` of the track is; else at most 0
-    (dark frames). The same light test as rule (a), so a landing in a window never flies a dark camera."""
+    """Sun elevation (deg) over the terrain the descent camera images, for the vision model.
+
+    The model is :class:`lupex.landing.sensors.SimulatedVision`, which gives no fix at <= 0. The value is the Sun's
+    centre above the target's terrain horizon while the target is lit and at least ``min_track_lit_frac`` of the
+    track is; else at most 0 (dark frames). The same light test as rule (a), so a landing in a window never flies a
+    dark camera.
+    """
     m = judgement.sun_margin_deg
     return m if m > 0.0 and judgement.track_lit_frac >= params.min_track_lit_frac else min(m, 0.0)

@@ -272,7 +272,7 @@ class _Models:
 
         return cls(gpr=gpr_config or GprConfig(), ns=neutron_spectrometer or neutron.NeutronSpectrometer(),
                    alis=alis_params or alis.AlisParams(), ion_trap=ion_trap or emsl.IonTrapParams(),
-                   outgassing=outgassing or emsl.Outgassing())
+                   outgassing=outgassing or emsl.OutgassingParams())
 
 
 def _gpr_tables(path: TraversePath, p, gres, truth, grid: Grid, dem, edges, prm: SurveyParams):
@@ -384,7 +384,7 @@ def run_survey(truth, dem, path_xy, outdir=None, *, seed: int | None = None, rng
     (:class:`lupex.instruments.neutron.NeutronSpectrometer`, ``[neutron]``), ``alis_params``
     (:class:`lupex.instruments.alis.AlisParams`, ``[alis]``), ``ion_trap``
     (:class:`lupex.instruments.emsl.IonTrapParams`, ``[emsl]``) and ``outgassing``
-    (:class:`lupex.instruments.emsl.Outgassing`, the lander's and rover's outgassing the EMS-L sees,
+    (:class:`lupex.instruments.emsl.OutgassingParams`, the lander's and rover's outgassing the EMS-L sees,
     ``[emsl_outgassing]``).
     """
     import time
