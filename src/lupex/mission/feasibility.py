@@ -238,7 +238,6 @@ def search_alternatives(dem, light, rover, start_xy, start_utc, p, goals, bindin
 
 def _toward(dem, light, rover, p, goals, xy, frac):
     """``goals`` moved ``frac`` of the way towards ``xy``, each onto the nearest passable planner cell."""
-
     prob = P.build_problem(dem, light, rover, planner_params(p))
     ok = (prob.passable & (prob.tau > 0).any(axis=1)).reshape(prob.ny, prob.nx)
     xs = np.asarray(dem["x"].values, float)[prob.col0:prob.col0 + prob.nx]
