@@ -34,8 +34,8 @@ what was measured, not on when). The timeline is haven-aware (see
 dark period is still within reach, ``haven_margin_wh`` / ``haven_margin_h``); the cells a
 plan may stop on (the area's centre, waypoints, drill sites) lie within
 ``haven_reach_h`` of driving from a haven that survives every dark period of the span,
-when one exists (:func:`~lupex.mission.campaign.screen.near_haven`). A plan whose timeline cannot be built is assessed by
-:mod:`lupex.mission.feasibility` (binding constraint, alternatives re-tried); its scores
+when one exists (:func:`~lupex.mission.campaign.screen.near_haven`). A plan whose timeline cannot be
+built is assessed by :mod:`lupex.mission.feasibility` (binding constraint, alternatives re-tried); its scores
 carry ``timeline_flown = False`` (``timeline_status`` "infeasible"): what it would find, not
 what it flew.
 
@@ -127,7 +127,8 @@ from lupex.mission.feasibility import planner_params, schedule_goals
 _schedule = schedule_plan
 
 __all__ = ["CampaignParams", "CampaignPlan", "CampaignResult", "CampaignInputs", "TruthFactory", "run_campaign",
-           "campaign_window", "campaign_light", "campaign_monte_carlo", "monte_carlo_medians", "truth_factory_from_site",
+           "campaign_window", "campaign_light", "campaign_monte_carlo", "monte_carlo_medians",
+           "truth_factory_from_site",
            "write_campaign", "PLANS", "DEPTH_BOUNDS_M", "NO_ICE_DEPTH_M", "NO_ICE_SIGMA_M", "MC_COLUMNS",
            "PRIOR_SHARE", "TIMELINE_MODES", "Schedule", "choose_drill_sites", "energy_breakdown",
            "first_traverse_goal", "maps_dataset", "paths_geojson", "planner_params", "schedule_goals",

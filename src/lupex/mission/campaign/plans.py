@@ -241,9 +241,9 @@ def _resume_rounds(checkpoints, fp: str, advance) -> RoundState | None:
     """The adaptive plan's last saved round state of this campaign, or None (then it starts afresh)."""
     latest = checkpoints.load("campaign-latest", None) if checkpoints.has("campaign-latest") else None
     if latest is not None and (not isinstance(latest, Checkpointed) or latest.fingerprint != fp):
-        raise LupexError(f"the checkpoints in {checkpoints.directory} belong to another campaign (other settings, seed, "
-                         "start or truth) or another lupex version; resume with the same configuration or start a new "
-                         "run directory")
+        raise LupexError(f"the checkpoints in {checkpoints.directory} belong to another campaign (other settings, "
+                         "seed, start or truth) or another lupex version; resume with the same configuration or start "
+                         "a new run directory")
     k0 = int(latest.value) if latest is not None else -1
     while k0 >= 0 and not checkpoints.has(round_name(k0)):
         k0 -= 1

@@ -33,7 +33,7 @@ PRIOR_SHARE = 0.75
 
 
 def rover_cost(vehicle, p: CampaignParams):
-    """(cost, Wh/m, rover): the straight-leg cost from the vehicle (drive load over flat-ground speed, plus a stop overhead).
+    """(cost, Wh/m, rover): the straight-leg cost from the vehicle (drive load over flat speed, plus a stop overhead).
 
     ``cost(a, b)`` gives (energy Wh, time h) of the straight leg from ``a`` to ``b`` (m)
     (:func:`lupex.prospect.strategy.straight_line_cost`); ``rover`` is ``vehicle`` or the default
@@ -155,7 +155,10 @@ class Screen:
         return out
 
     def snap(self, xy, area=None) -> np.ndarray:
-        """(n, 2) m: each point unchanged if its cell is fine, else the nearest fine cell centre (inside ``area`` if given)."""
+        """(n, 2) m: each point unchanged if its cell is fine, else the nearest fine cell centre.
+
+        The nearest inside ``area`` when it is given.
+        """
         xy = np.asarray(xy, float).reshape(-1, 2).copy()
         good = self.ok.copy()
         for r, c in self.bad:
