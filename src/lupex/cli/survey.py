@@ -137,20 +137,20 @@ def sample(
 
     from lupex.config import load, merge
     from lupex.errors import ConfigError
-    from lupex.mission.drilling import _check_depths, run_drilling
+    from lupex.mission.drilling import check_depths, run_drilling
     from lupex.mission.rundir import RunDir
     from lupex.terrain.geo import xy_from_lonlat
 
     lat, lon = parse_lat_lon(at, "--at")
     if depth is not None:
-        _check_depths(depth, bite)
+        check_depths(depth, bite)
     rd, dem, truth, run_cfg = load_run(run)
     cfg = load(config, set_, base=run_cfg)
     if depth is not None:
         if cfg.drill.max_depth_m not in (run_cfg.drill.max_depth_m, depth):
             raise ConfigError(f"--depth {depth:g} and drill.max_depth_m = {cfg.drill.max_depth_m:g} disagree; give one of them")
         cfg = merge(cfg, {"drill": {"max_depth_m": float(depth)}}, origin="--depth")
-    _check_depths(cfg.drill.max_depth_m, bite)
+    check_depths(cfg.drill.max_depth_m, bite)
     x, y = xy_from_lonlat(dem, lon, lat)
     xy = [[float(x), float(y)]]
     dest = out if out is not None else rd / f"sample-{_stamp()}"

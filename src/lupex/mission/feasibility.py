@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lupex.errors import LupexError
+from lupex.rover import planner as P
+from lupex.rover import scheduler as S
 
 log = logging.getLogger("lupex.campaign")
 
@@ -41,6 +43,21 @@ __all__ = ["Alternative", "Feasibility", "assess", "search_alternatives", "feasi
 STATUSES = ("flown", "infeasible", "not scheduled")
 LUNATION_D = 29.53
 """Mean synodic month (days): the later-landing alternative lands one lunation later, in the same light."""
+
+
+def planner_params(p):
+    """The traverse planner's settings in a campaign of :class:`~lupex.mission.campaign.CampaignParams` ``p``.
+
+    Its slope limit; the Earth-view rule for commands is the scheduler's ``command_wait_h``, per leg, not per move.
+    """
+    return P.PlannerParams(max_slope_deg=p.max_slope_deg)
+
+
+def schedule_goals(dem, light, rover, start_xy, start_utc, p, goals):
+    """One try of the six-month timeline over ``goals`` with the campaign's haven rules (no goal moved)."""
+    return S.schedule(dem, light, rover, start=str(start_utc)[:19], duration_days=p.duration_days, goals=goals,
+                      start_xy=tuple(start_xy), params=planner_params(p), haven_margin_wh=p.haven_margin_wh,
+                      haven_margin_h=p.haven_margin_h, command_wait_h=p.command_wait_h)
 
 
 @dataclass(frozen=True)
@@ -155,7 +172,6 @@ def _try(change, detail, settings, run) -> Alternative:
 def search_alternatives(dem, light, rover, start_xy, start_utc, p, goals, binding: dict) -> list[Alternative]:
     """Re-run the scheduler with one input changed at a time (see the module notes), within
     ``p.feasibility_search_s`` seconds; in each family the first feasible change ends that family."""
-    from lupex.mission.campaign import schedule_goals
     from lupex.rover.vehicle import RoverParams
 
     rover = rover or RoverParams()
@@ -222,9 +238,6 @@ def search_alternatives(dem, light, rover, start_xy, start_utc, p, goals, bindin
 
 def _toward(dem, light, rover, p, goals, xy, frac):
     """``goals`` moved ``frac`` of the way towards ``xy``, each onto the nearest passable planner cell."""
-    from lupex.mission.campaign import planner_params
-    from lupex.rover import planner as P
-
     prob = P.build_problem(dem, light, rover, planner_params(p))
     ok = (prob.passable & (prob.tau > 0).any(axis=1)).reshape(prob.ny, prob.nx)
     xs = np.asarray(dem["x"].values, float)[prob.col0:prob.col0 + prob.nx]

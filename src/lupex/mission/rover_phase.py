@@ -2,7 +2,7 @@
 
 From the landed position (the first landing Monte Carlo descent's touchdown,
 or the target when landing is skipped) to the first traverse's goal (the nearest orbital
-prior-ice region, :func:`lupex.mission.survey.first_traverse_goal`; never the truth), planned by the
+prior-ice region, :func:`lupex.mission.campaign.first_traverse_goal`; never the truth), planned by the
 time-dependent space-time A* of :mod:`lupex.rover.planner` over the site's own
 horizons (the cube of the site phase, so nothing is recomputed), starting one
 day after the landing epoch; then every dark period at the goal (the drilling area) over the

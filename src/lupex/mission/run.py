@@ -18,15 +18,16 @@ from lupex.compute import dask_client
 from lupex.config import Config
 from lupex.io import write_dataframe, write_json, write_text
 from lupex.mission.budget import launch_to_landing_budget
+from lupex.mission.campaign import choose_drill_sites, first_traverse_goal
 from lupex.mission.checkpoint import Checkpoints
-from lupex.mission.drilling import choose_drill_sites, run_drilling
+from lupex.mission.drilling import run_drilling
 from lupex.mission.landing_phase import choose_landing, landing_epoch, run_landing
 from lupex.mission.resources import check_run_fits
 from lupex.mission.rover_phase import run_rover
 from lupex.mission.rundir import RunDir, default_run_dir, fingerprint
 from lupex.mission.site_analysis import SiteAnalysis, horizon_cube, run_site_analysis, write_manifest
 from lupex.mission.subsurface_phase import run_subsurface
-from lupex.mission.survey import default_traverse, first_traverse_goal, run_survey
+from lupex.mission.survey import default_traverse, run_survey
 from lupex.mission.verdicts import run_verdicts, verdicts_json
 from lupex.progress import Steps
 
