@@ -139,6 +139,7 @@ def sample(
     from lupex.errors import ConfigError
     from lupex.mission.drilling import check_depths, run_drilling
     from lupex.mission.rundir import RunDir
+    from lupex.report.drilling import with_example_figures
     from lupex.terrain.geo import xy_from_lonlat
 
     lat, lon = parse_lat_lon(at, "--at")
@@ -165,6 +166,7 @@ def sample(
     with RunDir(dest) as work:
         res = run_drilling(truth, dem, xy, work, seed=s, bite_m=bite, drill_params=cfg.drill, triton_params=cfg.triton,
                            ltga_params=cfg.ltga, adore_params=cfg.adore, isap_params=cfg.isap)
+        res = with_example_figures(res, work)  # drilling_*.png: the report draws them from the examples
         _write_report(work, "lupex drill sample", res, "drilling")
     con = Console()
     tab = Table(title=f"Drill at lat {lat:g}, lon {lon:g}: water (wt%) measured vs true")

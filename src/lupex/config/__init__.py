@@ -118,6 +118,10 @@ class Config:
         """Return ``{table: {key: value}}`` of every table (nested tables as dicts)."""
         return {f.name: dataclasses.asdict(getattr(self, f.name)) for f in fields(self)}
 
+    def to_toml(self) -> str:
+        """:func:`to_toml` of this Config (the run directory's config.toml; the phases, below config, call this)."""
+        return to_toml(self)
+
 
 DERIVED: dict[str, str] = {
     "planner.max_slope_deg": "rover.max_slope_deg",

@@ -1,7 +1,8 @@
 """Checks and parsers of values given on the command line or in a config file.
 
-Times (:func:`check_span`), points (:func:`parse_lat_lon`, :func:`parse_points`)
-and altitude lists (:func:`frame_altitudes`): each raises the given
+Times (:func:`check_span`); points (:func:`parse_lat_lon`, :func:`parse_points`)
+and altitude lists (:func:`frame_altitudes`) live in :mod:`lupex.parsing`, below the mission
+phases that parse the same keys, and are re-exported here. Each raises the given
 :class:`lupex.errors.LupexError` naming the key or option to fix.
 """
 
@@ -14,7 +15,8 @@ import re
 import numpy as np
 
 from lupex.ephemeris import coverage_utc
-from lupex.errors import ConfigError, InputError, LupexError
+from lupex.errors import ConfigError, LupexError
+from lupex.parsing import frame_altitudes, parse_lat_lon, parse_points  # noqa: F401  (one parser, below mission; re-exported)
 
 __all__ = ["MAX_AZIMUTHS", "MAX_TIME_STEPS", "check_span", "frame_altitudes", "max_workers", "parse_lat_lon",
            "parse_points"]
@@ -66,37 +68,3 @@ def check_span(start: str, days: float, step_hours: float | None, start_key: str
         what = (f"{start_key} {text}" if step_hours is None or t0 < a
                 else f"the span {text} + {days:g} days (set by {start_key} and {days_key})")
         raise error(f"{what} is outside the SPICE kernels' coverage ({c0} to {c1} UTC); choose times inside it")
-
-
-def parse_lat_lon(text: str, what: str, error: type[LupexError] = InputError) -> tuple[float, float]:
-    """``"LAT,LON"`` in planetocentric degrees -> (lat, lon); ``error`` naming ``what`` otherwise.
-
-    The one parser of points given on the command line or in a config file.
-    """
-    try:
-        lat, lon = (float(v) for v in str(text).split(","))
-    except ValueError:
-        raise error(f"{what} must be LAT,LON in degrees (e.g. -89.45,222.7), got {text!r}") from None
-    if not (math.isfinite(lat) and math.isfinite(lon)) or not -90 <= lat <= 90 or not -360 <= lon <= 360:
-        raise error(f"{what} {text!r}: LAT,LON needs a latitude within -90..90 and a longitude within -360..360 degrees")
-    return lat, lon
-
-
-def parse_points(text: str) -> list[tuple[float, float]]:
-    """``"lat,lon; lat,lon"`` -> [(lat, lon), ...]; raises ConfigError naming the bad entry."""
-    return [parse_lat_lon(item, "sites.extra_points entry", ConfigError)
-            for item in filter(None, (p.strip() for p in text.split(";")))]
-
-
-def frame_altitudes(text: str, key: str = "landing.frame_altitudes_m") -> list[float]:
-    """``"8000, 4000"`` -> [8000.0, 4000.0]; each must be 50-30000 m (``key`` names the setting in errors)."""
-    out = []
-    for item in filter(None, (p.strip() for p in text.split(","))):
-        try:
-            v = float(item)
-        except ValueError:
-            raise ConfigError(f"{key} entry {item!r} is not a number of metres") from None
-        if not 50.0 <= v <= 30_000.0:
-            raise ConfigError(f"{key} entry {item!r} must be between 50 and 30000 m")
-        out.append(v)
-    return out

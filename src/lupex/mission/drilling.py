@@ -203,11 +203,7 @@ def run_drilling(truth, dem, sites_xy, outdir=None, *, seed: int, bite_m: float 
     table = pd.DataFrame(rows)
     sites = pd.DataFrame(site_rows)
     examples = _pick_examples(table, records, n_examples)
-    figures = {}
-    if examples:
-        from lupex.report.drilling import example_figures
-
-        figures = example_figures(examples)
+    figures = {}  # drawn from the examples by lupex.report.drilling.with_example_figures: the report draws
     result = DrillingResult(table, sites, examples, figures, Path(outdir) if outdir is not None else None,
                             rule=choice.rule if choice is not None else "",
                             choice=choice.table if choice is not None else None)

@@ -1,4 +1,4 @@
-"""Is a campaign's six-month timeline flyable, and if not, which nearby plan is?
+"""Whether a campaign's six-month timeline is flyable, and if not, which nearby plan is.
 
 The scheduler (:func:`lupex.rover.scheduler.schedule`) parks the rover through every dark period at a
 safe haven judged against that period's real duration (:class:`lupex.rover.havens.HavenIndex`). When no
@@ -35,6 +35,7 @@ import numpy as np
 from lupex.errors import LupexError
 from lupex.rover import planner as P
 from lupex.rover import scheduler as S
+from lupex.rover.vehicle import RoverParams
 
 log = logging.getLogger("lupex.campaign")
 
@@ -76,8 +77,11 @@ class Alternative:
 
 @dataclass(frozen=True)
 class Feasibility:
-    """A plan's timeline verdict: flown (every dark period at a haven that survives it), infeasible, or not
-    scheduled (no light series / scheduling switched off)."""
+    """A plan's timeline verdict.
+
+    A plan's timeline verdict: flown (every dark period at a haven that survives it), infeasible, or not
+    scheduled (no light series / scheduling switched off).
+    """
 
     plan: str
     status: str
@@ -87,14 +91,17 @@ class Feasibility:
 
     @property
     def flown(self) -> bool:
+        """Return True when every dark period of the timeline is survived at a haven."""
         return self.status == "flown"
 
     @property
     def best_alternative(self) -> Alternative | None:
+        """Return the nearest feasible alternative, or None."""
         ok = [a for a in self.alternatives if a.feasible]
         return ok[0] if ok else None
 
     def to_dict(self) -> dict:
+        """Return the verdict as written to ``campaign_feasibility.json``."""
         best = self.best_alternative
         return dict(plan=self.plan, status=self.status, flown=self.flown, message=self.message,
                     binding={k: v for k, v in self.binding.items() if _plain(v)},
@@ -102,8 +109,11 @@ class Feasibility:
                     best_alternative=_product(best) if best is not None else None)
 
     def score_fields(self) -> dict:
-        """Flat fields for ``campaign_scores`` (one row per plan): ``timeline_flown`` is False for a plan whose
-        timeline is infeasible or was not scheduled, so its scores are what it *would* find, not what it flew."""
+        """Return the flat fields of ``campaign_scores`` for this plan.
+
+        Flat fields for ``campaign_scores`` (one row per plan): ``timeline_flown`` is False for a plan whose
+        timeline is infeasible or was not scheduled, so its scores are what it *would* find, not what it flew.
+        """
         b = self.binding
         best = self.best_alternative
         return dict(timeline_status=self.status, timeline_flown=self.flown,
@@ -117,8 +127,11 @@ class Feasibility:
 
 
 def _product(a: Alternative) -> dict:
-    """An alternative as written to a product: without its wall time (timings go to the log, so the same run
-    writes the same bytes)."""
+    """Return an alternative as written to a product.
+
+    An alternative as written to a product: without its wall time (timings go to the log, so the same run
+    writes the same bytes).
+    """
     d = dataclasses.asdict(a)
     d.pop("wall_s")
     return d
@@ -170,9 +183,11 @@ def _try(change, detail, settings, run) -> Alternative:
 
 
 def search_alternatives(dem, light, rover, start_xy, start_utc, p, goals, binding: dict) -> list[Alternative]:
-    """Re-run the scheduler with one input changed at a time (see the module notes), within
-    ``p.feasibility_search_s`` seconds; in each family the first feasible change ends that family."""
-    from lupex.rover.vehicle import RoverParams
+    """Return the alternatives to an infeasible timeline, one input changed at a time.
+
+    Re-run the scheduler with one input changed at a time (see the module notes), within
+    ``p.feasibility_search_s`` seconds; in each family the first feasible change ends that family.
+    """
 
     rover = rover or RoverParams()
     goals = list(goals)
@@ -255,7 +270,8 @@ def _toward(dem, light, rover, p, goals, xy, frac):
 def feasibility_line(feasibility: dict) -> str:
     """One line for the CLI: every plan flown, or the binding constraint and the first feasible alternative.
 
-    ``feasibility``: plan name -> :class:`Feasibility` (``CampaignResult.feasibility``)."""
+    ``feasibility``: plan name -> :class:`Feasibility` (``CampaignResult.feasibility``).
+    """
     if not feasibility:
         return "campaign timeline: not scheduled"
     bad = {n: f for n, f in feasibility.items() if f.status == "infeasible"}

@@ -8,17 +8,20 @@ rocks, once) so a campaign can be scored later against the same truth.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from lupex.config import Config
 from lupex.progress import NO_PROGRESS, Steps
+from lupex.subsurface.ground_truth import make_ground_truth
+from lupex.terrain.io import write_geotiff
+
+if TYPE_CHECKING:
+    from lupex.config import Config
 
 
 def run_subsurface(cfg: Config, site, outdir, *, steps: Steps = NO_PROGRESS):
     """Build and save the ground truth; returns the :class:`GroundTruth`."""
-    from lupex.subsurface.ground_truth import make_ground_truth
-    from lupex.terrain.io import write_geotiff
-
     sc = cfg.subsurface
     with steps.task("subsurface ground truth", total=2) as advance:
         gt = make_ground_truth(
