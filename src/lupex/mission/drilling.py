@@ -67,7 +67,7 @@ class DrillingResult:
     table: pd.DataFrame                   # one row per site and depth interval
     sites: pd.DataFrame                   # one row per site: position, reached depth, stopped by rock
     examples: tuple[IntervalRecords, ...] = ()
-    figures: dict = field(default_factory=dict)   # name -> PNG bytes (also written beside the table)
+    figures: dict = field(default_factory=dict)   # name -> PNG bytes; empty here, report.drilling draws them
     outdir: Path | None = None
     rule: str = ""                        # how the sites were chosen (from a DrillChoice), for the report
     choice: pd.DataFrame | None = None    # per site: what the maps said when it was chosen (DrillChoice.table)
@@ -177,8 +177,9 @@ def run_drilling(truth, dem, sites_xy, outdir=None, *, seed: int, bite_m: float 
     ``depth_m``: the depth to drill to; None takes ``drill_params.max_depth_m`` (the config's
     ``drill.max_depth_m``, default 1.5 m). The instruments' parameters default to their models'.
 
-    Writes ``drilling.parquet``, ``drilling_sites.csv`` and the example figures
-    (``drilling_*.png``) into ``outdir``, each atomically, unless ``write`` is False.
+    Writes ``drilling.parquet`` and ``drilling_sites.csv`` into ``outdir``, each atomically, unless
+    ``write`` is False; the example figures (``drilling_*.png``) are the report's
+    (:func:`lupex.report.drilling.with_example_figures`).
     """
     if depth_m is None:
         depth_m = drill_params.max_depth_m if drill_params is not None else MAX_DEPTH_M
