@@ -188,7 +188,6 @@ def search_alternatives(dem, light, rover, start_xy, start_utc, p, goals, bindin
     Re-run the scheduler with one input changed at a time (see the module notes), within
     ``p.feasibility_search_s`` seconds; in each family the first feasible change ends that family.
     """
-
     rover = rover or RoverParams()
     goals = list(goals)
     t_stop = time.perf_counter() + float(p.feasibility_search_s)
