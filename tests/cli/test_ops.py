@@ -3,7 +3,7 @@
 
 import pytest
 
-from cli_in_process import cli, one_line
+from tests.cli_in_process import cli, one_line
 
 
 def test_help_gives_every_option_a_unit_or_choice(capsys):

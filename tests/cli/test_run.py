@@ -12,7 +12,7 @@ import xarray as xr
 
 from lupex.config import all_keys
 
-from conftest import SMALL_OVERRIDES
+from tests.conftest import SMALL_OVERRIDES
 
 SMALL = [a for o in SMALL_OVERRIDES for a in ("--set", o)] + ["-q"]
 

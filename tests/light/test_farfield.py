@@ -20,11 +20,12 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from tests import _paths
 from lupex.errors import InputError
 from lupex.light.farfield import far_field_horizons, far_field_summary, horizons_with_far_field
 from lupex.light.horizon import horizon_angles
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "lola_south_pole"
+DATA = _paths.SHARED / "data" / "lola_south_pole"
 if not DATA.is_dir():
     DATA = Path("/work/shared/data/lola_south_pole")
 SITE = DATA / "lola_site01_connecting_ridge_20m.tif"

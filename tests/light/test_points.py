@@ -10,7 +10,7 @@ from lupex.errors import InputError
 from lupex.light.illumination import light_statistics
 from lupex.light.points import longest_run, point_statistics
 
-from test_light_illumination import _dem, _wavy_cube
+from tests.light.test_illumination import _dem, _wavy_cube
 
 
 @given(st.lists(st.booleans(), min_size=1, max_size=60))

@@ -9,11 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests import _paths
 from lupex import ephemeris as eph
 from lupex.light import published as P
 from lupex.light.illumination import compute_light
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "lola_south_pole"
+DATA = _paths.SHARED / "data" / "lola_south_pole"
 if not DATA.is_dir():  # a git worktree elsewhere than beside shared/
     DATA = Path("/work/shared/data/lola_south_pole")
 CAP = DATA / "lola_ldem75s_southpole_240m.tif"

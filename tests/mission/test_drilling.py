@@ -9,7 +9,7 @@ from lupex.errors import InputError
 from lupex.instruments import adore, triton
 from lupex.instruments.drill import DrillParams
 from lupex.mission import drilling as dr
-from test_survey import X0, make_truth
+from tests.mission.test_survey import X0, make_truth
 
 # lighter instrument settings (same physics, as in test_samples_crosscheck) keep the test fast
 FAST = dict(triton_params=triton.TritonParams(flight_length_m=5.0, mz_range=(0.8, 66.0)),

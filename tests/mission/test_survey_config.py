@@ -4,7 +4,7 @@ the output (not read back from the parameters)."""
 
 import numpy as np
 import pytest
-from test_survey import X0, Y_PATH, make_truth
+from tests.mission.test_survey import X0, Y_PATH, make_truth
 
 from lupex import config as c
 from lupex.errors import ConfigError

@@ -1,7 +1,7 @@
 """The offline console in headless Chromium: twin -> UDP -> console -> browser, and browser -> console -> UDP -> twin.
 
 Needs Debian's ``chromium`` (skipped without it; ``LUPEX_CHROMIUM`` points at another binary). The browser is
-the one of ``tests/test_report_browser.py`` (stdlib CDP over ``--remote-debugging-pipe``); every name resolves
+the one of ``tests/report/test_html_browser.py`` (stdlib CDP over ``--remote-debugging-pipe``); every name resolves
 to nothing, so any request outside 127.0.0.1 would fail and is listed."""
 
 import json
@@ -14,8 +14,8 @@ import pytest
 from lupex.ops.console import GroundConsole
 from lupex.ops.link import Session
 from lupex.ops.twin import Twin
-from test_ops_twin import small_site
-from test_report_browser import Chromium, _chromium
+from tests.ops.test_twin import small_site
+from tests.report.test_html_browser import Chromium, _chromium
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import pytest
 
 from lupex.ops import packets as K
 from lupex.ops import scenarios as S
-from test_ops_twin import small_site
+from tests.ops.test_twin import small_site
 
 
 @pytest.fixture(scope="module")

@@ -20,8 +20,8 @@ from lupex.config import Config
 from lupex.ops import scenarios as S
 from lupex.ops import yamcs as Y
 from lupex.ops.mdb import xtce
-from test_ops_twin import small_site
-from test_report_browser import Chromium, _chromium
+from tests.ops.test_twin import small_site
+from tests.report.test_html_browser import Chromium, _chromium
 
 
 def _free_port(kind=socket.SOCK_STREAM) -> int:

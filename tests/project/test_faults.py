@@ -17,13 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from cli_in_process import cli, one_line
+from tests import _paths
+from tests.cli_in_process import cli, one_line
 from lupex.config import load, to_toml
 from lupex.io import JOURNAL, write_text
 from lupex.mission.checkpoint import Checkpoints
 from lupex.mission.rundir import CHECKPOINTS, RunDir, fingerprint
 
-SRC = str(Path(__file__).resolve().parents[1] / "src")
+SRC = str(_paths.SRC)
 # A quick run: a 2 km synthetic site at 40 m, 2 days at 6 h, 8 azimuths, no landing Monte Carlo.
 QUICK = ["--set", "site.name=synthetic", "--set", "site.size_m=2000", "--set", "site.pixel_m=40", "--set", "sites.edge_margin_m=200",
          "--days", "2", "--step-hours", "6", "--azimuths", "8", "--set", "sites.count=1",

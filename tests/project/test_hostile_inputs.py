@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cli_in_process import cli, one_line
+from tests.cli_in_process import cli, one_line
 from lupex.config import load
 from lupex.errors import LupexError
 

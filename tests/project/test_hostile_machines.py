@@ -17,10 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from cli_in_process import cli, one_line
+from tests import _paths
+from tests.cli_in_process import cli, one_line
 from lupex.errors import InputError
 
-SRC = str(Path(__file__).resolve().parents[1] / "src")
+SRC = str(_paths.SRC)
 # A quick run: a 2 km synthetic site at 40 m, 2 days at 6 h, 8 azimuths, no landing Monte Carlo.
 QUICK = ["--set", "site.name=synthetic", "--set", "site.size_m=2000", "--set", "site.pixel_m=40",
          "--set", "sites.edge_margin_m=200", "--days", "2", "--step-hours", "6", "--azimuths", "8",

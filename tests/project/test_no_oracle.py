@@ -23,9 +23,9 @@ from lupex.mission import survey as sv
 from lupex.rover import planner as P
 from lupex.subsurface.ground_truth import GroundTruth
 from lupex.terrain.io import dem_from_array
-from test_campaign import P as CAMPAIGN_P
-from test_campaign import small_site, synthetic_light
-from test_survey import X0, make_truth
+from tests.mission.test_campaign import P as CAMPAIGN_P
+from tests.mission.test_campaign import small_site, synthetic_light
+from tests.mission.test_survey import X0, make_truth
 
 T0 = "2027-01-02T00:00:00"
 UNKNOWN = ("ice_table_depth_m", "weh_wt_pct")   # what the rover explores; every other field is the prior

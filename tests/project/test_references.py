@@ -25,7 +25,7 @@ import pytest
 
 from lupex.config import Config
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests._paths import ROOT
 REFERENCES = ROOT / "docs" / "REFERENCES.md"
 THIS = Path(__file__).resolve()
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-import cli_in_process
+from tests import cli_in_process
 from lupex.config import load
 from lupex.errors import ConfigError, LupexError
 from lupex.mission.rundir import FINGERPRINT, RunDir, Terminated, fingerprint

@@ -373,7 +373,7 @@ def _run_file_link(ref: dict, run_dir: Path) -> bool:
 
 
 def test_report_in_headless_browser(small_mission, browser_exe, tmp_path):
-    """The session's small run (conftest.small_mission, the run test_cli.py makes through the CLI)."""
+    """The session's small run (conftest.small_mission, the run tests/cli/test_run.py makes through the CLI)."""
     run_dir, render_calls, result = small_mission
     report = run_dir / "report.html"
     sections = expected_sections(render_calls, result)

@@ -3,7 +3,7 @@ a reader sees, every table linked to its product file, maps with scale bars, sit
 to the data and colour-blind-safe masks, and a working offline pan/zoom on the figures.
 
 The report checks parse ``report.html`` of the session's small run (``conftest.small_mission``) with the
-standard library's ``html.parser``; ``test_report_browser.py`` checks the same file in Chromium where it is
+standard library's ``html.parser``; ``test_html_browser.py`` checks the same file in Chromium where it is
 installed. The pan/zoom script runs under Node.js against a minimal DOM stand-in (skipped without ``node``).
 """
 
@@ -208,7 +208,7 @@ def test_site_maps_fit_their_data_and_mark_the_sites(small_mission, monkeypatch)
     import lupex.report.site as site_mod
     from lupex.config import load
 
-    from conftest import SMALL_OVERRIDES
+    from tests.conftest import SMALL_OVERRIDES
 
     calls = []
     real = site_mod.map_png

@@ -1,13 +1,9 @@
 """Scheduler: every interval respects SOC, temperature and Earth visibility; time adds up; bad goals fail clearly."""
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-from test_planner import flat_dem, light_of, xy  # noqa: E402
+from tests.rover.test_planner import flat_dem, light_of, xy  # noqa: E402
 
 from lupex.rover import scheduler as S  # noqa: E402
 from lupex.rover.vehicle import RoverParams  # noqa: E402

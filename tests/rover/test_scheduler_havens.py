@@ -16,14 +16,11 @@ report names that dark period, the Wh short and the haven, and its feasible alte
 """
 
 import dataclasses
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-from test_planner import flat_dem, light_of, xy  # noqa: E402
+from tests.rover.test_planner import flat_dem, light_of, xy  # noqa: E402
 
 from lupex.mission import campaign as C  # noqa: E402
 from lupex.mission import feasibility as F  # noqa: E402

@@ -3,18 +3,18 @@
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import rasterio
 
+from tests import _paths
 from lupex.config import load
 from lupex.errors import ConfigError, InputError
 from lupex.mission.site_analysis import far_field_paths, load_site, site_provenance
 from lupex.terrain import builtin
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "lola_south_pole"
+SHARED = _paths.SHARED / "data" / "lola_south_pole"
 ORIGINALS = {"site01_connecting_ridge_20m.tif": "lola_site01_connecting_ridge_20m.tif",
              "ldem75s_southpole_240m.tif": "lola_ldem75s_southpole_240m.tif"}
 

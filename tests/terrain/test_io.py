@@ -17,11 +17,12 @@ import rasterio
 from pyproj import CRS, Transformer
 from rasterio.transform import from_origin
 
+from tests import _paths
 from lupex.errors import InputError, LupexError
 from lupex.terrain import canonical_crs, dem_from_array, filled_mask, read_dem, write_geotiff
 from lupex.terrain.geo import dem_crs
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SHARED_DATA = _paths.SHARED / "data"
 
 
 def _dem(nx=40, ny=30, p=20.0, seed=1):
