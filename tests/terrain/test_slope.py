@@ -134,3 +134,22 @@ def test_megapixel_dem_is_fast():
     slope_deg(d, 200.0)
     roughness_m(d, 200.0)
     assert time.perf_counter() - t < 3.0  # three maps; the brief's budget is < 1 s each
+
+
+def test_roughness_of_a_checkerboard_on_a_tilted_plane():
+    # +-a alternating cells over a plane: in a (2k+1)^2 window the fitted plane is the tilt plus a mean of
+    # +-a/n (n = (2k+1)^2 cells, one more of one sign), so the RMS residual is a sqrt(1 - 1/n^2) exactly
+    from lupex.terrain import slope as slope_mod
+
+    a = 0.3
+    n_px = 41
+    ii, jj = np.meshgrid(np.arange(n_px), np.arange(n_px), indexing="ij")
+    board = a * (-1.0) ** (ii + jj)
+    dem = _dem(lambda x, y: 20 + 0.05 * x + 0.02 * y, n=n_px)
+    dem = dem.copy(data=dem.values + board)
+    for k in (1, 2, 3):
+        r = slope_mod.roughness_m(dem, baseline_m=2 * k * 10.0).values
+        n = (2 * k + 1) ** 2
+        inner = r[k:-k, k:-k]
+        np.testing.assert_allclose(inner, a * np.sqrt(1 - 1 / n ** 2), rtol=1e-9)
+        assert np.isnan(r[:k]).all()
