@@ -88,3 +88,22 @@ def test_console_in_the_twins_process(capsys):
     assert code == 0, err
     code, err = cli(capsys, "ops", "--console", "--console-port", "70000")
     assert code == 2 and one_line(err)
+
+
+def test_mdb_command_writes_the_configured_battery_and_args_parse(tmp_path):
+    # the `ops mdb` command function itself: a --set reaches the XTCE it writes
+    pytest.importorskip("yamcs.pymdb")
+    import xml.etree.ElementTree as ET
+
+    from lupex.cli import ops as ops_cli
+    from lupex.errors import ConfigError
+
+    out = tmp_path / "mdb.xml"
+    ops_cli.mdb(out=out, config=None, set_=["vehicle.battery.capacity_wh=5500"])
+    ns = {"x": "http://www.omg.org/spec/XTCE/20180204"}
+    rng = ET.parse(out).getroot().find(".//x:SpaceSystem[@name='HK']//*[@name='battery_wh']/x:ValidRange", ns)
+    assert float(rng.get("maxInclusive")) == 5500.0
+    assert ops_cli._arg("x_m = 120.5") == ("x_m", 120.5)
+    for bad in ("x_m", "x_m=abc"):
+        with pytest.raises(ConfigError):
+            ops_cli._arg(bad)

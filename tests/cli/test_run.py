@@ -204,3 +204,33 @@ def test_land_bad_rendered_runs_exits_2(tmp_path, n, needle):
               "--out", tmp_path / "land")
     assert r.returncode == 2 and needle in " ".join(r.stderr.split()), r.stderr
     assert "Traceback" not in r.stderr and not (tmp_path / "land").exists()
+
+
+def test_run_options_become_config_keys(tmp_path, monkeypatch):
+    # the `run` command function itself: each option lands on its config key (and --set beside it) before the
+    # mission starts; the mission is replaced by a spy that stops there
+    from lupex.cli import run as run_cli
+    from lupex.errors import ConfigError, LupexError
+
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def spy(cfg, progress, resume):
+        seen.append((cfg, progress, resume))
+        raise Stop
+
+    monkeypatch.setattr("lupex.mission.run.run_mission", spy)
+    with pytest.raises(Stop):
+        run_cli.run(site="synthetic", days=3.0, step_hours=2.0, azimuths=36, seed=5, out_dir=tmp_path / "r",
+                    set_=["landing.runs=2"], quiet=True)
+    cfg, progress, resume = seen[0]
+    assert (cfg.site.name, cfg.site.seed, cfg.time.days, cfg.time.step_hours) == ("synthetic", 5, 3.0, 2.0)
+    assert cfg.light.n_azimuths == 36 and cfg.landing.runs == 2
+    assert str(cfg.output.directory) == str(tmp_path / "r") and progress is False and resume is False
+    with pytest.raises(LupexError, match="does not exist"):
+        run_cli.run(dem=tmp_path / "missing.tif")
+    with pytest.raises(ConfigError, match="leave out --out"):
+        run_cli.run(resume=tmp_path / "r", out_dir=tmp_path / "r")
+    assert len(seen) == 1
