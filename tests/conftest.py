@@ -18,7 +18,7 @@ def one_blas_thread():
         yield
 
 
-# The small run several tests share (test_cli.py runs the same through the CLI): a 3 km site, 30 days at
+# The small run several tests share (tests/cli/test_run.py runs the same through the CLI): a 3 km site, 30 days at
 # 4 h, 72 azimuths, 3 landing descents.
 SMALL_OVERRIDES = ["site.name=synthetic", "site.size_m=3000", "site.pixel_m=30", "sites.edge_margin_m=300", 'sites.extra_points="-89.97,45"',
                    "time.days=30", "time.step_hours=4", "light.n_azimuths=72", "sites.count=3",
