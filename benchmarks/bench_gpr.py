@@ -76,7 +76,7 @@ def main():
     a = ap.parse_args()
     rng = np.random.default_rng(a.seed)
     cols, p, depth = traverse(a.length_m, a.dx_m, rng)
-    cfg = gpr.GprConfig()
+    cfg = gpr.GprParams()
     gpr.forward_radargram(cols[:10], p[:10], rng=np.random.default_rng(0))        # numba compile, not timed
 
     tracemalloc.start()

@@ -30,7 +30,7 @@ def main():
     a = ap.parse_args()
     site = generate_site(1, size_m=3000.0, pixel_m=2.0, shackleton=False)
     target = (0.0, 750.0)
-    cfg = d.DescentConfig(sun_azimuth_deg=0.0)
+    cfg = d.DescentParams(sun_azimuth_deg=0.0)
     g.run_descent(site.dem, target, np.random.default_rng(0), config=cfg)  # compile / warm caches
     t0 = time.perf_counter()
     res = g.run_descent(site.dem, target, np.random.default_rng(1), config=cfg)

@@ -46,7 +46,7 @@ def test_argon_freezes_out_at_night():
 
 
 def test_contamination_inverse_square_and_power_law_decay():
-    og = emsl.Outgassing(rover_density_1d_cm3={})
+    og = emsl.OutgassingParams(rover_density_1d_cm3={})
     a = emsl.contamination_density_cm3("H2O", [86400.0, 864000.0], [10.0, 10.0], 200.0, og)
     b = emsl.contamination_density_cm3("H2O", [86400.0, 864000.0], [100.0, 100.0], 200.0, og)
     np.testing.assert_allclose(a / b, 100.0)

@@ -72,7 +72,7 @@ def _pick(trace, dt, k_ref, half, f_c):
 
 
 def test_surface_reflection_amplitude_and_two_way_time_at_1m_in_eps3():
-    cfg = gpr.GprConfig(**QUIET)
+    cfg = gpr.GprParams(**QUIET)
     col = _uniform_column(3.0, 1.0, 5.0)
     rg = gpr.forward_radargram([col], [0.0], rng=np.random.default_rng(0), config=cfg)
     tr = rg.data[0].astype(float)
@@ -168,7 +168,7 @@ def test_weh_from_contrast_inverts_pore_filling_mixing():
 def test_migration_collapses_diffraction():
     # ground-coupled antenna (h = 0): with an air gap the diffraction is flatter than a constant-velocity
     # hyperbola (refraction), so Stolt at the ground velocity would under-migrate it
-    cfg = gpr.GprConfig(antenna_height_m=0.0, **QUIET)
+    cfg = gpr.GprParams(antenna_height_m=0.0, **QUIET)
     rg, col, d, p = _single_rock_rg(3, n=160, depth=0.5, radius=0.02, config=cfg)
     data, t_ant = gpr.preprocess(rg)
     bg = gpr.background_removal(data)
@@ -254,7 +254,7 @@ def test_bad_inputs_raise_input_error():
     with pytest.raises(InputError, match="one position per column"):
         gpr.forward_radargram([col, col], [0.0], rng=rng)
     with pytest.raises(LupexError, match="rock_permittivity|>= 1"):
-        gpr.GprConfig(rock_permittivity=0.5)
+        gpr.GprParams(rock_permittivity=0.5)
     with pytest.raises(InputError, match="mixing rule"):
         gpr.regolith_dielectric(1500.0, 1.0, 6.0, "bruggeman")
 

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from lupex.instruments.gpr_dielectric import C_M_S, regolith_dielectric
-from lupex.instruments.gpr_forward import GprConfig, _layer_arrivals
+from lupex.instruments.gpr_forward import GprParams, _layer_arrivals
 from lupex.subsurface.profile import Column
 
 gprMax = pytest.importorskip("gprMax", reason="gprMax (GPL, optional test-only dependency) is not installed; "
@@ -66,7 +66,7 @@ def _ours():
     rho = np.array([LAYERS[int(np.searchsorted(bounds, zi))][1] for zi in z])
     col = Column(z, rho, np.zeros_like(z), np.full_like(z, 100.0), 6.0)
     eps, tan = regolith_dielectric(col.density_kg_m3, col.weh_wt_pct, col.feo_tio2_wt_pct)
-    t, a = _layer_arrivals(col.z_m, eps[None, :], tan[None, :], GprConfig(antenna_height_m=H, spreading="line"))
+    t, a = _layer_arrivals(col.z_m, eps[None, :], tan[None, :], GprParams(antenna_height_m=H, spreading="line"))
     keep = np.abs(a[0]) > 1e-9
     return t[0][keep], a[0][keep]
 

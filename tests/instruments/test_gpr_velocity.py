@@ -152,7 +152,7 @@ def test_surface_pick_is_corrected_for_the_direct_couplings_tail():
     from lupex.instruments.gpr_dielectric import column_dielectric
     from lupex.subsurface.profile import two_layer_column
 
-    quiet = gpr.GprConfig(noise_floor_db=-300.0, bandlimited_noise_db=-np.inf, wow_amplitude=0.0, timing_jitter_s=0.0)
+    quiet = gpr.GprParams(noise_floor_db=-300.0, bandlimited_noise_db=-np.inf, wow_amplitude=0.0, timing_jitter_s=0.0)
     col = two_layer_column(dry_thickness_m=0.55, weh_top_wt_pct=0, weh_bottom_wt_pct=6)
     eps = float(column_dielectric(col)[0][0])
     rg = gpr.forward_radargram([col] * 40, np.arange(40) * 0.05, rng=np.random.default_rng(0), config=quiet)

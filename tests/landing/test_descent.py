@@ -13,7 +13,7 @@ from lupex.terrain.io import dem_from_array
 # Chandrayaan-3's published touchdown limits (ISRO; docs/REFERENCES.md#chandrayaan3), written out, not taken from the code
 MAX_V_VERT, MAX_V_HORIZ, MAX_SLOPE = 2.0, 0.5, 12.0
 
-SHORT = d.DescentConfig(sun_azimuth_deg=0.0, pdi_altitude_m=3000.0, pdi_speed_m_s=150.0, braking_decel_m_s2=1.5,
+SHORT = d.DescentParams(sun_azimuth_deg=0.0, pdi_altitude_m=3000.0, pdi_speed_m_s=150.0, braking_decel_m_s2=1.5,
                         gate_altitude_m=800.0, gate_descent_m_s=20.0)
 
 
@@ -24,7 +24,7 @@ def site():
 
 def test_full_slim_like_descent_meets_touchdown_limits(site):
     """From 15 km at 1.7 km/s (SLIM, docs/REFERENCES.md#slim) to touchdown, with IMU errors and simulated vision."""
-    cfg = d.DescentConfig(sun_azimuth_deg=0.0)
+    cfg = d.DescentParams(sun_azimuth_deg=0.0)
     res = g.run_descent(site.dem, (0.0, 750.0), np.random.default_rng(11), config=cfg)
     assert res.success, res.failure_cause
     assert res.vertical_speed_mps <= MAX_V_VERT and res.horizontal_speed_mps <= MAX_V_HORIZ
@@ -33,7 +33,7 @@ def test_full_slim_like_descent_meets_touchdown_limits(site):
     h = res.history
     assert h["alt_m"][0] > 13_000 and h["speed_mps"][0] > 1650
     # propellant: the mass that left equals what the engine could burn; the budget closes
-    veh = d.Vehicle()
+    veh = d.LanderVehicleParams()
     assert 0 < res.propellant_used_kg < veh.propellant_kg
     # the delta-v it implies (rocket equation) exceeds the 1.7 km/s shed plus hover: gravity losses are > 0
     dv = veh.exhaust_velocity_m_s * np.log(veh.wet_mass_kg / (veh.wet_mass_kg - res.propellant_used_kg))
@@ -64,11 +64,11 @@ def test_bad_inputs(site):
     with pytest.raises(InputError, match="outside"):
         g.run_descent(site.dem, (9000.0, 0.0), np.random.default_rng(0))
     with pytest.raises(ConfigError):
-        d.DescentConfig(hover_altitude_m=-5)
+        d.DescentParams(hover_altitude_m=-5)
     with pytest.raises(ConfigError):
-        d.DescentConfig(altimeter_gating="maybe")
+        d.DescentParams(altimeter_gating="maybe")
     with pytest.raises(ConfigError):
-        d.Vehicle(propellant_kg=5000.0)
+        d.LanderVehicleParams(propellant_kg=5000.0)
 
 
 def test_vision_sources_are_pluggable():

@@ -8,7 +8,7 @@ from lupex.terrain import generate_site
 
 def test_rk4_burn_matches_tsiolkovsky():
     # a short burn's extra delta-v over the same coast is ve ln(m0/m1) (Tsiolkovsky 1903)
-    veh = d.Vehicle()
+    veh = d.LanderVehicleParams()
     ve = veh.exhaust_velocity_m_s
     r0, v0 = np.array([0.0, 0.0, 15_000.0]), np.array([1700.0, 0.0, 0.0])
     f = np.array([-veh.max_thrust_n, 0.0, 0.0])

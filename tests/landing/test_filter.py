@@ -41,7 +41,7 @@ def _fly(terrain, onboard, rng, *, r0, v0, seconds, imu, tuning, gating="innovat
 def test_ekf_nees_within_chi_square_bounds():
     site = generate_site(5, size_m=1200.0, pixel_m=4.0, shackleton=False)
     t = d.site_terrain(site.dem)
-    imu = sens.ImuModel()
+    imu = sens.ImuParams()
     tuning = nav.FilterTuning(q_vel_mps_rts=imu.vrw_m_s_rthz * 1.05, q_bias_mps2_rts=imu.bias_rw_m_s2_rts)
     n_seeds, vals = 16, []
     for s in range(n_seeds):
@@ -74,7 +74,7 @@ def test_rim_jump_is_kept_and_naive_rejector_diverges():
     dem = _rim_dem()
     t = d.site_terrain(dem)
     # a poor, uncalibrated IMU (1 mg vertical bias) makes the drift visible within a minute
-    imu = sens.ImuModel(turn_on_bias_m_s2=1e-3, vrw_m_s_rthz=3e-4, bias_rw_m_s2_rts=1e-6)
+    imu = sens.ImuParams(turn_on_bias_m_s2=1e-3, vrw_m_s_rthz=3e-4, bias_rw_m_s2_rts=1e-6)
     tuning = nav.FilterTuning(q_vel_mps_rts=5e-4)
     out = {}
     for mode in ("innovation", "naive"):
@@ -101,7 +101,7 @@ def test_altimeter_alone_does_not_collapse_a_large_horizontal_uncertainty():
     and refused correct vision fixes afterwards (rendered-only descents on the default site)."""
     site = generate_site(7, size_m=4000.0, pixel_m=10.0, shackleton=False)
     t = d.site_terrain(site.dem)
-    imu = sens.ImuModel()
+    imu = sens.ImuParams()
     tuning = nav.FilterTuning()
     worst, sig_end = [], []
     for s in range(6):

@@ -9,7 +9,7 @@ from lupex.landing import descent as d
 from lupex.landing import montecarlo as mc
 from lupex.terrain import generate_site
 
-SHORT = d.DescentConfig(sun_azimuth_deg=0.0, pdi_altitude_m=3000.0, pdi_speed_m_s=150.0, braking_decel_m_s2=1.5,
+SHORT = d.DescentParams(sun_azimuth_deg=0.0, pdi_altitude_m=3000.0, pdi_speed_m_s=150.0, braking_decel_m_s2=1.5,
                         gate_altitude_m=800.0, gate_descent_m_s=20.0)
 TARGET = (0.0, 750.0)
 
@@ -223,24 +223,24 @@ def test_vision_frame_loss_is_a_dispersion_and_vision_carries_the_navigation(sit
     # navigates on IMU + altimeter alone (here ~3 m instead of ~1 m on a small rough site from 3 km; the
     # default site from 15 km: 49 m instead of 2.2 m)
     blind = mc.run_monte_carlo(site, TARGET, 2, seed=5, config=SHORT, check_target=False,
-                               dispersions=mc.Dispersions(vision_p_dropout=1.0, vision_p_dropout_low_sun=0.0))
+                               dispersions=mc.DispersionParams(vision_p_dropout=1.0, vision_p_dropout_low_sun=0.0))
     assert (df.vision_accepted > 0).all() and (blind.vision_accepted == 0).all()
     assert blind.nav_err_50m.median() > 2 * df.nav_err_50m.median()
     with pytest.raises(ConfigError, match="probability"):
-        mc.Dispersions(vision_p_dropout=1.5)
+        mc.DispersionParams(vision_p_dropout=1.5)
 
 
 def test_the_budget_flies_this_monte_carlos_descent(df):
     """One lander for both: the budget's descent is the delta-v these runs bought (rocket equation on their
     propellant with the vehicle they flew), which must at least cancel the PDI speed (a physical lower bound: the
     horizontal velocity at PDI has to go), and the budget's descent row carries its 99 % quantile + 5 %."""
-    from lupex.landing.descent import Vehicle
+    from lupex.landing.descent import LanderVehicleParams
     from lupex.mission.budget import BudgetParams, descent_from_monte_carlo, launch_to_landing_budget
 
-    d = descent_from_monte_carlo(df, Vehicle(), SHORT, 0.99)
+    d = descent_from_monte_carlo(df, LanderVehicleParams(), SHORT, 0.99)
     assert d.n_runs == int(df.success.sum())
     assert SHORT.pdi_speed_m_s < d.dv_mean_m_s < 3500.0
     b = launch_to_landing_budget(BudgetParams(), d)
     row = b.table[b.table.phase.str.startswith("Powered descent")]
     assert row["dv_m_s"].iloc[0] == pytest.approx(1.05 * d.dv_quantile_m_s, rel=1e-12)
-    assert b.params.descent_perilune_altitude_m == SHORT.pdi_altitude_m and b.params.lander_isp_s == Vehicle().isp_s
+    assert b.params.descent_perilune_altitude_m == SHORT.pdi_altitude_m and b.params.lander_isp_s == LanderVehicleParams().isp_s

@@ -183,7 +183,7 @@ def test_a_dark_descent_gets_no_crater_fixes():
     from lupex.terrain import generate_site
 
     site = generate_site(1, size_m=3000.0, pixel_m=5.0, shackleton=False)
-    short = d.DescentConfig(sun_azimuth_deg=0.0, pdi_altitude_m=3000.0, pdi_speed_m_s=150.0, braking_decel_m_s2=1.5,
+    short = d.DescentParams(sun_azimuth_deg=0.0, pdi_altitude_m=3000.0, pdi_speed_m_s=150.0, braking_decel_m_s2=1.5,
                             gate_altitude_m=800.0, gate_descent_m_s=20.0, hazard_detection=False)
     runs = {el: mc.run_monte_carlo(site, (0.0, 750.0), 1, seed=5, config=dataclasses.replace(short, sun_elevation_deg=el),
                                    check_target=False) for el in (-0.62, 1.0)}

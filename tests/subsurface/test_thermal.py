@@ -39,7 +39,7 @@ def test_geothermal_steady_state_matches_conduction_integral():
 def test_periodic_forcing_skin_depth_and_phase_lag():
     """(b) Constant-property half-space, sinusoidal surface T: amplitude exp(-z/d), lag z/d (Carslaw & Jaeger 2.6)."""
     k, rho, cp = 1e-3, 1500.0, 600.0
-    props = th.ThermalProperties(k_s_w_m_k=k, k_d_w_m_k=k, chi=0.0, rho_s_kg_m3=rho, rho_d_kg_m3=rho,
+    props = th.RegolithThermalParams(k_s_w_m_k=k, k_d_w_m_k=k, chi=0.0, rho_s_kg_m3=rho, rho_d_kg_m3=rho,
                                  cp_coeffs=(cp,), heat_flux_w_m2=0.0)
     period, nt = th.SYNODIC_MONTH_S, 709
     dt = period / nt

@@ -35,26 +35,16 @@ from lupex.config.checks import (  # noqa: F401  (re-exported: lupex.config is w
     parse_lat_lon,
     parse_points,
 )
-from lupex.config.tables import (  # noqa: F401  (re-exported, with the names before *Params)
-    ComputeConfig,
+from lupex.config.tables import (  # noqa: F401  (re-exported: lupex.config is where callers import them)
     ComputeParams,
-    LanderConfig,
     LanderParams,
-    LandingConfig,
     LandingParams,
-    LightConfig,
     LightParams,
-    OutputConfig,
     OutputParams,
-    RoverConfig,
     RoverTerrainParams,
-    SiteConfig,
     SiteParams,
-    SitesConfig,
     SitesParams,
-    SubsurfaceConfig,
     SubsurfaceParams,
-    TimeConfig,
     TimeParams,
 )
 from lupex.errors import ConfigError

@@ -20,9 +20,9 @@ from lupex.subsurface.ground_truth import SubsurfaceParams
 from lupex.terrain.builtin import SITE_NAMES
 
 __all__ = [
-    "ComputeConfig", "ComputeParams", "LanderConfig", "LanderParams", "LandingConfig", "LandingParams", "LightConfig",
-    "LightParams", "OutputConfig", "OutputParams", "RoverConfig", "RoverTerrainParams", "SiteConfig", "SiteParams",
-    "SitesConfig", "SitesParams", "SubsurfaceConfig", "SubsurfaceParams", "TimeConfig", "TimeParams",
+    "ComputeParams", "LanderParams", "LandingParams",
+    "LightParams", "OutputParams", "RoverTerrainParams", "SiteParams",
+    "SitesParams", "SubsurfaceParams", "TimeParams",
 ]
 
 _REFS = "docs/REFERENCES.md#"
@@ -220,16 +220,3 @@ class OutputParams:
     directory: str = param("", "path", "run directory; empty = lupex-runs/run-<UTC timestamp> in the working "
                            "directory", _CHOICE)
     overwrite: bool = param(False, "-", "replace an existing run directory of the same name", _CHOICE)
-
-
-# the names before the one naming rule (``*Params``), kept for code that imports them
-SiteConfig = SiteParams
-TimeConfig = TimeParams
-LightConfig = LightParams
-LanderConfig = LanderParams
-RoverConfig = RoverTerrainParams
-SitesConfig = SitesParams
-LandingConfig = LandingParams
-SubsurfaceConfig = SubsurfaceParams
-ComputeConfig = ComputeParams
-OutputConfig = OutputParams

@@ -433,7 +433,3 @@ def separate_series(species, t_s, counts, temperature_k, distance_m, dwell_s, *,
     cont = xd[:, int(fit_natural):] @ beta[int(fit_natural):] if has_cont else np.zeros_like(t)
     return SeparationFit(species, *out["nat"], *out["lan"], *out["rov"],
                          float(index) if has_cont else float("nan"), n_err, nat, cont)
-
-
-# the names before the one naming rule for parameter classes (*Params), for code that uses them
-Outgassing = OutgassingParams

@@ -31,7 +31,7 @@ from lupex.instruments.gpr_dielectric import (
     weh_from_permittivity,
 )
 from lupex.instruments.gpr_forward import (
-    GprConfig,
+    GprParams,
     Radargram,
     column_two_way_time,
     forward_radargram,
@@ -66,7 +66,7 @@ from lupex.instruments.gpr_retrieval import (
 from lupex.instruments.gpr_velocity import VelocityModel
 
 __all__ = [
-    "GprConfig", "HyperbolaFit", "IceRetrieval", "Radargram", "agc", "background_removal", "column_dielectric",
+    "GprParams", "HyperbolaFit", "IceRetrieval", "Radargram", "agc", "background_removal", "column_dielectric",
     "column_two_way_time", "combine_eps", "detect_diffractions", "dewow", "drop_surface_picks", "dry_loss_tangent", "dry_permittivity",
     "envelope", "fit_hyperbola", "focusing", "forward_radargram", "fresnel_reflection", "ice_volume_fraction",
     "matched_filter", "min_pick_depth_m", "mix_ice", "pick_ice_table", "preprocess", "regolith_dielectric", "retrieve", "ricker",

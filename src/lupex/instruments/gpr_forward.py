@@ -340,8 +340,8 @@ def forward_radargram(columns: Sequence | Callable, positions_m=None, *, rng: np
         (n_traces,) along-track positions, m.
     rng : np.random.Generator
         Source of all the noise.
-    config : GprConfig, optional
-        The radar's settings (default: :class:`GprConfig`).
+    config : GprParams, optional
+        The radar's settings (default: :class:`GprParams`).
     """
     cfg = config or GprParams()
     check_rng(rng)
@@ -401,7 +401,3 @@ def column_two_way_time(column, depth_m: float, rule: str = "log") -> float:
     dz = column.dz_m
     frac = np.clip((depth_m - (z - dz / 2)) / dz, 0, 1)
     return float(2 * np.sum(frac * dz * np.sqrt(eps)) / C_M_S)
-
-
-# the names before the one naming rule for parameter classes (*Params), for code that uses them
-GprConfig = GprParams

@@ -73,7 +73,7 @@ from lupex.instruments.gpr_dielectric import (
     weh_from_permittivity,
 )
 from lupex.instruments.gpr_forward import (
-    GprConfig,
+    GprParams,
     Radargram,
     _layer_arrivals,
     ricker,
@@ -157,7 +157,7 @@ def surface_basis(vm: VelocityModel, n_samples: int, dt_s: float, t_antenna_s: f
     ``dz_m`` layers down to ``depth_m``, lossless, and its echoes are the forward model's own
     layered primaries (:func:`lupex.instruments.gpr_forward._layer_arrivals`: Fresnel series,
     transmission, paraxial spreading); a constant eps' has no gradient and a zero third trace.
-    The source wavelet is the instrument's (the Ricker of :class:`GprConfig`).
+    The source wavelet is the instrument's (the Ricker of :class:`GprParams`).
 
     Parameters
     ----------
@@ -182,7 +182,7 @@ def surface_basis(vm: VelocityModel, n_samples: int, dt_s: float, t_antenna_s: f
     dz_m : float
         Layer thickness, m.
     """
-    cfg = GprConfig(centre_frequency_hz=centre_frequency_hz, dt_s=dt_s, antenna_height_m=antenna_height_m,
+    cfg = GprParams(centre_frequency_hz=centre_frequency_hz, dt_s=dt_s, antenna_height_m=antenna_height_m,
                     spreading=spreading)
     t = np.arange(n_samples) * dt_s
     z = np.arange(dz_m / 2, depth_m, dz_m)

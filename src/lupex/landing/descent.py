@@ -55,9 +55,9 @@ if TYPE_CHECKING:
     import xarray as xr
 
 __all__ = [
-    "G0_M_S2", "MU_MOON_M3_S2", "OMEGA_MOON_RAD_S", "TouchdownParams", "TouchdownLimits", "LanderVehicleParams", "Vehicle", "SiteTerrain",
+    "G0_M_S2", "MU_MOON_M3_S2", "OMEGA_MOON_RAD_S", "TouchdownParams", "LanderVehicleParams", "SiteTerrain",
     "site_terrain", "gravity_m_s2", "rk4_step", "sensed_delta_v", "altitude_m", "slant_range_m",
-    "DescentParams", "DescentConfig", "DescentResult", "pdi_state",
+    "DescentParams", "DescentResult", "pdi_state",
 ]
 
 OMEGA_MOON_RAD_S = 2.0 * np.pi / (27.321661 * 86400.0)
@@ -479,9 +479,3 @@ class DescentResult:
     duration_s: float
     nav_error_at_m: dict
     history: dict = field(repr=False, default_factory=dict)
-
-
-# the names before the one naming rule for parameter classes (*Params), for code that uses them
-Vehicle = LanderVehicleParams
-TouchdownLimits = TouchdownParams
-DescentConfig = DescentParams

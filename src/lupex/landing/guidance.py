@@ -218,7 +218,7 @@ def tilt_limit(f_cmd, r, max_tilt_deg: float):
     return fv * up + fh
 
 
-def limit_thrust(f_cmd, dir_prev, vehicle: _d.Vehicle, dt: float):
+def limit_thrust(f_cmd, dir_prev, vehicle: _d.LanderVehicleParams, dt: float):
     """Thrust force after throttle limits and a slew-rate limit on its direction.
 
     Parameters
@@ -227,7 +227,7 @@ def limit_thrust(f_cmd, dir_prev, vehicle: _d.Vehicle, dt: float):
         (3,) commanded thrust force, N.
     dir_prev : np.ndarray
         (3,) unit thrust direction of the previous step.
-    vehicle : Vehicle
+    vehicle : LanderVehicleParams
         Throttle range and slew rate.
     dt : float
         Step, s.
@@ -335,12 +335,12 @@ def _site_point(terrain, x, y, above=0.0):
 class _Setup:
     """What one descent holds fixed: models, terrains, target, engine and the run's options."""
 
-    cfg: _d.DescentConfig
-    vehicle: _d.Vehicle
-    imu: sens.ImuModel
+    cfg: _d.DescentParams
+    vehicle: _d.LanderVehicleParams
+    imu: sens.ImuParams
     altimeter: sens.Altimeter
     tuning: nav.FilterTuning
-    limits: _d.TouchdownLimits
+    limits: _d.TouchdownParams
     vision: object
     truth: _d.SiteTerrain
     onboard: _d.SiteTerrain
@@ -495,7 +495,7 @@ def _guide(f: _Flight, s: _Setup, rng) -> bool:
     return False
 
 
-def _altimeter_hz(cfg: _d.DescentConfig, phase: str) -> float:
+def _altimeter_hz(cfg: _d.DescentParams, phase: str) -> float:
     """Altimeter rate (Hz) in ``phase``."""
     return cfg.altimeter_hz_braking if phase == "braking" else cfg.altimeter_hz
 
@@ -589,12 +589,12 @@ def _touchdown(f: _Flight, s: _Setup) -> _d.DescentResult:
     )
 
 
-def run_descent(dem_or_terrain, target_xy, rng: np.random.Generator, *, config: _d.DescentConfig = _d.DescentConfig(),
-                vehicle: _d.Vehicle = _d.Vehicle(), imu: sens.ImuModel = sens.ImuModel(),
+def run_descent(dem_or_terrain, target_xy, rng: np.random.Generator, *, config: _d.DescentParams = _d.DescentParams(),
+                vehicle: _d.LanderVehicleParams = _d.LanderVehicleParams(), imu: sens.ImuParams = sens.ImuParams(),
                 altimeter: sens.Altimeter = sens.Altimeter(), vision=None,
                 tuning: nav.FilterTuning = nav.FilterTuning(), init_sigma_r_m=(100.0, 100.0, 50.0),
                 init_sigma_v_m_s=0.3, map_offset_m=(0.0, 0.0, 0.0), thrust_scale_error=0.0, isp_error_frac=0.0,
-                hazard_sigma_m=0.05, limits: _d.TouchdownLimits = _d.TouchdownLimits(), record: bool = True,
+                hazard_sigma_m=0.05, limits: _d.TouchdownParams = _d.TouchdownParams(), record: bool = True,
                 vision_off_below_m: float = -1.0) -> _d.DescentResult:
     """Fly one descent to ``target_xy`` (site/DEM metres) and return the :class:`DescentResult`.
 
@@ -616,11 +616,11 @@ def run_descent(dem_or_terrain, target_xy, rng: np.random.Generator, *, config: 
         (2,) target, m, site frame.
     rng : np.random.Generator
         Source of every random draw.
-    config : DescentConfig
+    config : DescentParams
         The approach and guidance settings.
-    vehicle : Vehicle
+    vehicle : LanderVehicleParams
         The lander.
-    imu : ImuModel
+    imu : ImuParams
         The accelerometer's errors.
     altimeter : Altimeter
         The laser altimeter.
@@ -640,7 +640,7 @@ def run_descent(dem_or_terrain, target_xy, rng: np.random.Generator, *, config: 
         Relative error of the real specific impulse.
     hazard_sigma_m : float
         Height noise of the hazard sensor, m.
-    limits : TouchdownLimits
+    limits : TouchdownParams
         What a safe touchdown is.
     record : bool
         Keep the trajectory log.

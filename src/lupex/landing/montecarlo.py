@@ -5,7 +5,7 @@ so a run's result depends only on (seed, index), never on where or in which
 order it runs):
 
 * the PDI state error (orbit determination; default 200 m / 100 m vertical, 0.5 m/s per axis),
-* the IMU's turn-on bias, noise and bias walk (:class:`lupex.landing.sensors.ImuModel`),
+* the IMU's turn-on bias, noise and bias walk (:class:`lupex.landing.sensors.ImuParams`),
 * the engine: thrust scale (1 % sigma) and Isp (0.5 % sigma) against the onboard model,
 * the onboard map's registration error (1.5 m horizontal, 1 m vertical per axis),
 * the camera: the vision-fix sigma in GSDs, uniform 0.7-1.5,
@@ -52,7 +52,7 @@ from lupex.landing import descent as _d
 from lupex.landing import sensors as sens
 from lupex.params import ASSUMED, check_non_negative, check_pair, check_range, param
 
-__all__ = ["DispersionParams", "Dispersions", "run_one", "run_monte_carlo", "summary", "vision_breakdown", "landing_ellipse",
+__all__ = ["DispersionParams", "DispersionParams", "run_one", "run_monte_carlo", "summary", "vision_breakdown", "landing_ellipse",
            "dispersion_ellipse", "ellipse_probability", "ellipse_scale", "nav_error_table"]
 
 
@@ -81,7 +81,7 @@ class DispersionParams:
         0.3, "probability", "extra no-fix chance of a simulated frame, times exp(-sun elevation / 2 deg)",
         "polar low sun is the hardest case (Maehara et al. 2021); the rendered chain measures far more "
         "losses at 1 deg sun (landing summary: by_vision.rendered.fix_rate)")
-    imu: sens.ImuModel = param(sens.ImuModel(), "-", "accelerometer error model", "lupex.landing.sensors.ImuModel")
+    imu: sens.ImuParams = param(sens.ImuParams(), "-", "accelerometer error model", "lupex.landing.sensors.ImuParams")
 
     def __post_init__(self):
         for name, n in (("init_sigma_r_m", 3), ("map_offset_sigma_m", 3)):
@@ -108,8 +108,8 @@ def _nav_col(level):
 
 
 def run_one(terrain: _d.SiteTerrain, target_xy, seed_seq: np.random.SeedSequence, index: int,
-            config: _d.DescentConfig, dispersions: DispersionParams, vision=None, vehicle: _d.Vehicle = _d.Vehicle(),
-            limits: _d.TouchdownLimits = _d.TouchdownLimits()) -> dict:
+            config: _d.DescentParams, dispersions: DispersionParams, vision=None, vehicle: _d.LanderVehicleParams = _d.LanderVehicleParams(),
+            limits: _d.TouchdownParams = _d.TouchdownParams()) -> dict:
     """One dispersed descent; returns a table row (dict).
 
     ``vision``: None (simulated), a VisionSource,
@@ -126,15 +126,15 @@ def run_one(terrain: _d.SiteTerrain, target_xy, seed_seq: np.random.SeedSequence
         This run's seed.
     index : int
         Run number.
-    config : DescentConfig
+    config : DescentParams
         The approach and guidance settings.
-    dispersions : Dispersions
+    dispersions : DispersionParams
         The dispersions drawn.
     vision : optional
         The vision source (see above).
-    vehicle : Vehicle
+    vehicle : LanderVehicleParams
         The lander.
-    limits : TouchdownLimits
+    limits : TouchdownParams
         What a safe touchdown is.
     """
     from lupex.landing import guidance  # noqa: PLC0415  keeps `lupex --help` fast
@@ -194,9 +194,9 @@ def _run_task(terrain, target_xy, seed_seq, index, vision, **kw) -> dict:
 
 
 def run_monte_carlo(site_or_dem, target_xy, n_runs: int, seed: int = 0, *, client=None, workers: int = 0,
-                    scheduler: str = "", config: _d.DescentConfig = _d.DescentConfig(),
-                    dispersions: DispersionParams = DispersionParams(), vision=None, vehicle: _d.Vehicle = _d.Vehicle(),
-                    limits: _d.TouchdownLimits = _d.TouchdownLimits(), check_target: bool = True,
+                    scheduler: str = "", config: _d.DescentParams = _d.DescentParams(),
+                    dispersions: DispersionParams = DispersionParams(), vision=None, vehicle: _d.LanderVehicleParams = _d.LanderVehicleParams(),
+                    limits: _d.TouchdownParams = _d.TouchdownParams(), check_target: bool = True,
                     rendered_runs: int = 0, rendered_vision: sens.RenderedVisionSetup | None = None) -> pd.DataFrame:
     """``n_runs`` dispersed descents to ``target_xy``: one row per run (sorted by ``run``).
 
@@ -228,15 +228,15 @@ def run_monte_carlo(site_or_dem, target_xy, n_runs: int, seed: int = 0, *, clien
         Processes of a LocalCluster (0: none).
     scheduler : str
         Address of a running Dask scheduler.
-    config : DescentConfig
+    config : DescentParams
         The approach and guidance settings.
-    dispersions : Dispersions
+    dispersions : DispersionParams
         The dispersions drawn.
     vision : optional
         The vision source of the runs that are not rendered.
-    vehicle : Vehicle
+    vehicle : LanderVehicleParams
         The lander.
-    limits : TouchdownLimits
+    limits : TouchdownParams
         What a safe touchdown is.
     check_target : bool
         Refuse a target the lander cannot be sent to (:func:`lupex.landing.hazard.validate_target`).
@@ -414,7 +414,3 @@ def nav_error_table(df: pd.DataFrame) -> pd.DataFrame:
             e = df[col].dropna()
             rows.append(dict(altitude_m=lv, median_m=e.median(), p90_m=e.quantile(0.9), p99_m=e.quantile(0.99)))
     return pd.DataFrame(rows)
-
-
-# the names before the one naming rule for parameter classes (*Params), for code that uses them
-Dispersions = DispersionParams

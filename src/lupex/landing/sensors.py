@@ -42,7 +42,7 @@ from lupex.landing.onboard_map import build_onboard_map
 from lupex.landing.pose import VisionFix  # the contract between vision and filter
 from lupex.params import ASSUMED, check_non_negative, param
 
-__all__ = ["ImuParams", "ImuModel", "ImuState", "Altimeter", "VisionFix", "VisionSource", "SimulatedVision",
+__all__ = ["ImuParams", "ImuParams", "ImuState", "Altimeter", "VisionFix", "VisionSource", "SimulatedVision",
            "RenderedVision", "RenderedVisionSetup", "RENDERED_FIX_ALTITUDES_M", "VISION_FAILURES", "TruthState",
            "camera_gsd_m"]
 
@@ -447,7 +447,3 @@ class RenderedVisionSetup:
             onboard_map = build_onboard_map(dem, craters, reference_sun_az_el)
         return cls(scene, Camera(fov_deg, n_pixels, n_pixels), onboard_map, sun, tuple(altitudes_m), min_altitude_m,
                    beyond_map)
-
-
-# the names before the one naming rule for parameter classes (*Params), for code that uses them
-ImuModel = ImuParams

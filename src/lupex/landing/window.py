@@ -143,7 +143,7 @@ def descent_track_xy(dem, target_xy, approach_azimuth_deg: float, params: Landin
     """Points (n, 2), m, of the ground track uprange of the target that lie on the DEM.
 
     The approach is along grid azimuth ``approach_azimuth_deg`` (clockwise from +y,
-    :class:`lupex.landing.descent.DescentConfig`); points are ``track_length_m / track_points`` apart.
+    :class:`lupex.landing.descent.DescentParams`); points are ``track_length_m / track_points`` apart.
 
     Parameters
     ----------

@@ -52,7 +52,7 @@ from lupex.landing import sensors as sens
 from lupex.landing import window as W
 from lupex.landing.camera import Camera, nadir_rotation
 from lupex.landing.craters import detect_craters, image_sun_direction
-from lupex.landing.descent import Vehicle
+from lupex.landing.descent import LanderVehicleParams
 from lupex.landing.onboard_map import build_onboard_map
 from lupex.landing.pose import PosePrior, locate
 from lupex.mission.budget import lander_at_pdi
@@ -78,7 +78,7 @@ class LandingResult:
     frames: list  # LandingFrame per rendered altitude
     frame_table: pd.DataFrame
     window: LandingChoice | None = None  # the epoch flown and how it stands against the landing-window rules
-    vehicle: Vehicle | None = None       # the lander the Monte Carlo flew (:func:`landing_vehicle`)
+    vehicle: LanderVehicleParams | None = None       # the lander the Monte Carlo flew (:func:`landing_vehicle`)
 
     @property
     def epoch(self) -> np.datetime64 | None:
@@ -174,7 +174,7 @@ def choose_landing(cfg: Config, dem, sites: pd.DataFrame, *, horizon_cube=None) 
     return choice
 
 
-def landing_vehicle(cfg: Config) -> Vehicle:
+def landing_vehicle(cfg: Config) -> LanderVehicleParams:
     """Return the lander the landing Monte Carlo flies.
 
     The lander the landing Monte Carlo flies: with ``landing.lander_from_budget`` (the default) the budget's
@@ -261,7 +261,7 @@ class _DescentSetup:
     sun_el: float  # deg, true elevation at the target (negative included)
     sun_az: float  # deg, grid azimuth from +y
     cam_el: float  # deg, the Sun over the terrain the camera images
-    config: object  # lupex.landing.descent.DescentConfig
+    config: object  # lupex.landing.descent.DescentParams
     alts: list
     n_rendered: int
     scene: object = None
@@ -305,7 +305,7 @@ def _descent_setup(cfg: Config, dem, craters, best, choice: LandingChoice, n_ren
                          n_rendered=n_rendered, scene=scene, omap=omap, vision=vision)
 
 
-def _monte_carlo(cfg: Config, dem, setup: _DescentSetup, vehicle: Vehicle, client, steps: Steps):
+def _monte_carlo(cfg: Config, dem, setup: _DescentSetup, vehicle: LanderVehicleParams, client, steps: Steps):
     """Return the landing Monte Carlo's table of runs and its summary (:func:`lupex.landing.montecarlo.summary`)."""
     t0 = time.perf_counter()
     with steps.task("landing Monte Carlo", total=1) as advance:

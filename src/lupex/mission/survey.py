@@ -55,7 +55,7 @@ import xarray as xr
 
 from lupex.errors import ConfigError, InputError
 from lupex.instruments import alis, emsl, neutron
-from lupex.instruments.gpr import GprConfig
+from lupex.instruments.gpr import GprParams
 from lupex.instruments.gpr_velocity import VELOCITY_MODELS
 from lupex.io import write_dataframe, write_json, write_netcdf
 from lupex.mission.survey_instruments import (  # noqa: F401  (moved there; still importable from here)
@@ -271,7 +271,7 @@ class _Models:
 
     @classmethod
     def of(cls, gpr_config, neutron_spectrometer, alis_params, ion_trap, outgassing) -> _Models:
-        return cls(gpr=gpr_config or GprConfig(), ns=neutron_spectrometer or neutron.NeutronSpectrometer(),
+        return cls(gpr=gpr_config or GprParams(), ns=neutron_spectrometer or neutron.NeutronSpectrometer(),
                    alis=alis_params or alis.AlisParams(), ion_trap=ion_trap or emsl.IonTrapParams(),
                    outgassing=outgassing or emsl.OutgassingParams())
 
@@ -394,10 +394,10 @@ def run_survey(truth, dem, path_xy, outdir=None, *, seed: int | None = None, rng
     params : SurveyParams or None
         Every setting of the survey (``[survey]``); None = its defaults.
     gpr_config, neutron_spectrometer, alis_params, ion_trap, outgassing : instrument models or None
-        :class:`lupex.instruments.gpr.GprConfig` (``[gpr]``),
+        :class:`lupex.instruments.gpr.GprParams` (``[gpr]``),
         :class:`lupex.instruments.neutron.NeutronSpectrometer` (``[neutron]``),
         :class:`lupex.instruments.alis.AlisParams` (``[alis]``), :class:`lupex.instruments.emsl.IonTrapParams`
-        (``[emsl]``) and :class:`lupex.instruments.emsl.Outgassing` (the lander's and rover's outgassing the
+        (``[emsl]``) and :class:`lupex.instruments.emsl.OutgassingParams` (the lander's and rover's outgassing the
         EMS-L sees, ``[emsl_outgassing]``).
     write : bool
         Write the products into ``outdir``.

@@ -149,7 +149,7 @@ def _run_gpr(cache, path, truth, rng, prm, gpr_config, priors):
                          f"at {prm.gpr_spacing_m} m; give a longer path")
     rocks = rocks_along_path(truth.rocks, path.xy, prm.rock_search_m, prm.column_depth_m)
     cols = gpr_columns(cache, path.xy, p, rocks)
-    rg = gpr.forward_radargram(cols, p, rng=rng, config=gpr_config or gpr.GprConfig())
+    rg = gpr.forward_radargram(cols, p, rng=rng, config=gpr_config or gpr.GprParams())
     # rocks of unknown size and cross-track position: fit radius and offset with each hyperbola (unless
     # gpr_fit_rock_size is off); the truth's ice fills the pores of the regolith (bulk density rises below
     # the table): that is the ground truth's convention, not a setting

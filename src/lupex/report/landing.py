@@ -15,7 +15,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.patches import Circle, Ellipse  # noqa: E402
 
-from lupex.landing.descent import TouchdownLimits  # noqa: E402
+from lupex.landing.descent import TouchdownParams  # noqa: E402
 from lupex.landing.montecarlo import landing_ellipse, nav_error_table  # noqa: E402
 from lupex.report.figures import png_bytes  # noqa: E402
 from lupex.report.html import Section, table_html  # noqa: E402
@@ -185,7 +185,7 @@ def fig_nav_error_vs_altitude(df: pd.DataFrame) -> bytes:
     return _png(fig)
 
 
-def fig_touchdown_velocity(df: pd.DataFrame, limits: TouchdownLimits = TouchdownLimits()) -> bytes:
+def fig_touchdown_velocity(df: pd.DataFrame, limits: TouchdownParams = TouchdownParams()) -> bytes:
     """Histograms of touchdown vertical and horizontal speed with the limits."""
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(8, 3.5))
     a1.hist(df.v_vert_mps, bins=20, color="tab:blue")

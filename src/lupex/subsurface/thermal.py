@@ -101,7 +101,6 @@ class RegolithThermalParams:
 
 
 HAYNE2017 = RegolithThermalParams()
-ThermalProperties = RegolithThermalParams  # the name before *Params
 
 
 def kirchhoff_u(t_k, chi: float) -> np.ndarray:

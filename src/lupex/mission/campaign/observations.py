@@ -21,7 +21,7 @@ import numpy as np
 import xarray as xr
 
 from lupex.errors import InputError
-from lupex.instruments.gpr_forward import GprConfig
+from lupex.instruments.gpr_forward import GprParams
 from lupex.mission.campaign.params import DEPTH_BOUNDS_M, NO_ICE_DEPTH_M, NO_ICE_SIGMA_M, CampaignParams
 from lupex.mission.survey import SurveyResult, run_survey
 from lupex.mission.survey_instruments import NS_DETECT_LO95_WT_PCT
@@ -73,7 +73,7 @@ def gpr_model_sigma_m(sr: SurveyResult) -> float:
     """
     eps = float(sr.summary.get("gpr_eps_top", np.nan))
     eps = eps if np.isfinite(eps) and eps >= 1.0 else 3.0
-    return 299_792_458.0 / (4.0 * GprConfig().centre_frequency_hz * math.sqrt(eps))
+    return 299_792_458.0 / (4.0 * GprParams().centre_frequency_hz * math.sqrt(eps))
 
 
 def _ns_weh(r, p: CampaignParams):
