@@ -51,8 +51,7 @@ import numpy as np
 import pandas as pd
 
 from lupex.mission.feasibility import feasibility_line
-from lupex.params import ASSUMED
-from lupex.params import param as _p
+from lupex.params import ASSUMED, param
 
 PASS, AT_RISK, FAIL, NOT_RUN = "PASS", "AT RISK", "FAIL", "NOT RUN"
 STATUSES = (FAIL, AT_RISK, NOT_RUN, PASS)  # worst first
@@ -80,26 +79,26 @@ class Verdict:
 class VerdictParams:
     """Limits and AT RISK thresholds of the verdicts; each field has unit, meaning and source."""
 
-    margin_frac: float = _p(0.10, "-", "a requirement met with less than this fraction of its limit to spare is AT RISK",
+    margin_frac: float = param(0.10, "-", "a requirement met with less than this fraction of its limit to spare is AT RISK",
                             f"{ASSUMED}: 10 %, the usual early-design margin (ESA margin philosophy uses 5-20 %)")
-    landing_goal_m: float = _p(100.0, "m", "landing accuracy goal: 3-sigma touchdown dispersion radius",
+    landing_goal_m: float = param(100.0, "m", "landing accuracy goal: 3-sigma touchdown dispersion radius",
                                "SLIM pinpoint-landing goal 100 m (docs/REFERENCES.md#slim)")
-    landing_radius_m: float = _p(50.0, "m", "radius of the verified-safe landing disk around the target",
+    landing_radius_m: float = param(50.0, "m", "radius of the verified-safe landing disk around the target",
                                  "lupex config lander.landing_radius_m (the run passes its own)")
-    min_success_rate: float = _p(1.0, "-", "share of Monte Carlo descents that must touch down within the limits",
+    min_success_rate: float = param(1.0, "-", "share of Monte Carlo descents that must touch down within the limits",
                                  f"{ASSUMED}: every simulated descent; one failure in a few hundred is a FAIL")
-    min_landing_runs: int = _p(20, "-", "fewer Monte Carlo descents than this make a passing landing verdict AT RISK",
+    min_landing_runs: int = param(20, "-", "fewer Monte Carlo descents than this make a passing landing verdict AT RISK",
                                f"{ASSUMED}: with 20 descents a dispersion's sigma is known to about +-35 % (95 %, "
                                "chi-square); the default run flies 20")
-    earth_min_pct: float = _p(50.0, "%", "share of the surface time with Earth in view (direct-to-Earth link)",
+    earth_min_pct: float = param(50.0, "%", "share of the surface time with Earth in view (direct-to-Earth link)",
                               f"{ASSUMED}: half the time, as the best ridge sites offer (Bryant 2009: 51 % DTE)")
-    earth_max_blackout_h: float = _p(360.0, "h", "longest time without Earth in view",
+    earth_max_blackout_h: float = param(360.0, "h", "longest time without Earth in view",
                                      f"{ASSUMED}: half a lunation (15 d), one libration trough waited out autonomously")
-    earth_threshold: float = _p(0.5, "fraction 0-1", "Earth counts as in view at this fraction of its disk",
+    earth_threshold: float = param(0.5, "fraction 0-1", "Earth counts as in view at this fraction of its disk",
                                 "lupex vehicle.comms.earth_threshold (the run passes its own)")
-    water_at_risk_frac: float = _p(0.5, "-", "drill hit rate or located share of the true ice mass below this is AT RISK",
+    water_at_risk_frac: float = param(0.5, "-", "drill hit rate or located share of the true ice mass below this is AT RISK",
                                    f"{ASSUMED}: fewer than half the holes in ice leaves the water budget poorly sampled")
-    timeline_days: float = _p(180.0, "days", "surface operations the timeline must cover",
+    timeline_days: float = param(180.0, "days", "surface operations the timeline must cover",
                               "LUPEX: about six months (docs/REFERENCES.md#lupex-mission); the run passes campaign.duration_days")
 
 

@@ -10,8 +10,7 @@ import numpy as np
 
 from lupex.errors import ConfigError
 from lupex.mission.survey import SurveyParams
-from lupex.params import ASSUMED as _ASSUMED
-from lupex.params import param as _p
+from lupex.params import ASSUMED, param
 
 __all__ = ["CampaignParams", "PLANS", "NO_ICE_DEPTH_M", "NO_ICE_SIGMA_M", "DEPTH_BOUNDS_M"]
 
@@ -28,79 +27,79 @@ DEPTH_BOUNDS_M = (0.0, 3.0)
 class CampaignParams:
     """Settings of the prospecting campaign (flat: the ``[campaign]`` table of a run's configuration)."""
 
-    duration_days: float = _p(180.0, "days", "length of the surface campaign timeline", "LUPEX: about six months on the surface")
-    area_half_m: float = _p(200.0, "m", "half side of the square prospecting area around the nearest prior-ice region",
-                            _ASSUMED + ": a few hundred metres, the scale of the LUPEX traverse studies")
-    approach_max_m: float = _p(1000.0, "m", "farthest the prospecting area's centre may lie from the landing site "
+    duration_days: float = param(180.0, "days", "length of the surface campaign timeline", "LUPEX: about six months on the surface")
+    area_half_m: float = param(200.0, "m", "half side of the square prospecting area around the nearest prior-ice region",
+                            ASSUMED + ": a few hundred metres, the scale of the LUPEX traverse studies")
+    approach_max_m: float = param(1000.0, "m", "farthest the prospecting area's centre may lie from the landing site "
                                "(the drive there counts in km and kWh; also sizes campaign_window)",
-                               _ASSUMED + ": a ~1 km drive from a lit landing site to the cold traps nearby")
-    drive_budget_wh: float = _p(1000.0, "Wh", "drive energy each plan may spend on surveying (the same for both plans)",
-                                _ASSUMED + ": ~1.4 km at the rover's 250 W drive load and 0.1 m/s")
-    rounds: int = _p(24, "-", "maximum decision rounds (legs) of the adaptive plan (it stops earlier when the "
+                               ASSUMED + ": a ~1 km drive from a lit landing site to the cold traps nearby")
+    drive_budget_wh: float = param(1000.0, "Wh", "drive energy each plan may spend on surveying (the same for both plans)",
+                                ASSUMED + ": ~1.4 km at the rover's 250 W drive load and 0.1 m/s")
+    rounds: int = param(24, "-", "maximum decision rounds (legs) of the adaptive plan (it stops earlier when the "
                      "drive budget is spent)", "numerical")
-    objective: str = _p("risk", "-", "what the adaptive plan's next leg maximises per Wh: 'risk' (expected reduction of "
+    objective: str = param("risk", "-", "what the adaptive plan's next leg maximises per Wh: 'risk' (expected reduction of "
                         "the water-mapping risk, weighted by the orbital prior) or 'information' (information gain, "
                         "weighted by P(WEH > threshold))", "lupex.prospect.strategy module notes")
-    orbital_drift: bool = _p(True, "-", "use the orbital prior (the fraction of the drill column where ice is thermally "
+    orbital_drift: bool = param(True, "-", "use the orbital prior (the fraction of the drill column where ice is thermally "
                              "stable, from the thermal model) as an external drift of the WEH and ice-depth maps",
                              "kriging with an external drift: Wackernagel 2003 ch. 38; Hengl et al. 2007")
-    drift_prior_sd: float = _p(2.0, "ln units", "prior SD of the drift's slope (log(WEH + c) per unit of the prior): "
+    drift_prior_sd: float = param(2.0, "ln units", "prior SD of the drift's slope (log(WEH + c) per unit of the prior): "
                                "how strongly the maps may follow the orbital prior before the rover has seen both kinds "
-                               "of ground", _ASSUMED + ": e^2 = 7x in WEH between never-stable and stable-at-the-surface "
+                               "of ground", ASSUMED + ": e^2 = 7x in WEH between never-stable and stable-at-the-surface "
                                "ground, either way")
-    gp_max_length_m: float = _p(100.0, "m", "longest correlation length the maps' GP fits may take (the orbital drift "
-                                "carries the larger scales)", _ASSUMED + ": polar ice is patchy on metres to tens of "
+    gp_max_length_m: float = param(100.0, "m", "longest correlation length the maps' GP fits may take (the orbital drift "
+                                "carries the larger scales)", ASSUMED + ": polar ice is patchy on metres to tens of "
                                 "metres at rover scale (Colaprete et al. 2010 LCROSS; the truth's own corr_length_m is "
                                 "10 m); ground one rover leg away is not known from the track")
-    leg_m: float = _p(120.0, "m", "reach of a candidate leg (also half of it is offered)", _ASSUMED)
-    n_headings: int = _p(12, "-", "candidate headings per round", "numerical")
-    min_leg_m: float = _p(25.0, "m", "shortest leg worth driving (two GPR windows and NS samples)", "numerical")
-    leg_overhead_wh: float = _p(2.0, "Wh", "energy of a stop, turn and restart between legs", _ASSUMED)
-    drills: int = _p(4, "-", "drill sites per plan", _ASSUMED + ": a handful of 1.5 m holes in six months")
-    drill_depth_m: float = _p(1.5, "m", "drilling depth", "LUPEX drill reaches 1.5 m")
-    drill_bite_m: float = _p(0.1, "m", "sampling interval of the drill", "lupex.mission.drilling default")
-    drill_h: float = _p(4.0, "h", "lit hours of drilling and analysis per drill stop (timeline)", _ASSUMED)
-    science_h: float = _p(1.0, "h", "lit hours of stationary science per waypoint (timeline)", _ASSUMED)
-    min_drill_separation_m: float = _p(30.0, "m", "minimum distance between two drill sites", _ASSUMED)
-    weh_threshold_wt_pct: float = _p(1.0, "wt%", "WEH above which ground counts as ice-bearing (scores)", _ASSUMED)
-    speed_m_s: float = _p(0.1, "m/s", "survey driving speed (sets the NS integration per metre)", "rover speed_cmd_m_s")
-    gpr_spacing_m: float = _p(0.5, "m", "GPR trace spacing in the campaign (the instrument does 0.05 m; coarser = faster)",
+    leg_m: float = param(120.0, "m", "reach of a candidate leg (also half of it is offered)", ASSUMED)
+    n_headings: int = param(12, "-", "candidate headings per round", "numerical")
+    min_leg_m: float = param(25.0, "m", "shortest leg worth driving (two GPR windows and NS samples)", "numerical")
+    leg_overhead_wh: float = param(2.0, "Wh", "energy of a stop, turn and restart between legs", ASSUMED)
+    drills: int = param(4, "-", "drill sites per plan", ASSUMED + ": a handful of 1.5 m holes in six months")
+    drill_depth_m: float = param(1.5, "m", "drilling depth", "LUPEX drill reaches 1.5 m")
+    drill_bite_m: float = param(0.1, "m", "sampling interval of the drill", "lupex.mission.drilling default")
+    drill_h: float = param(4.0, "h", "lit hours of drilling and analysis per drill stop (timeline)", ASSUMED)
+    science_h: float = param(1.0, "h", "lit hours of stationary science per waypoint (timeline)", ASSUMED)
+    min_drill_separation_m: float = param(30.0, "m", "minimum distance between two drill sites", ASSUMED)
+    weh_threshold_wt_pct: float = param(1.0, "wt%", "WEH above which ground counts as ice-bearing (scores)", ASSUMED)
+    speed_m_s: float = param(0.1, "m/s", "survey driving speed (sets the NS integration per metre)", "rover speed_cmd_m_s")
+    gpr_spacing_m: float = param(0.5, "m", "GPR trace spacing in the campaign (the instrument does 0.05 m; coarser = faster)",
                               "numerical: 10x coarser than the survey default, see the module notes")
-    gpr_window_traces: int = _p(20, "-", "GPR traces per retrieval window", "lupex.mission.survey default")
-    ns_rate_hz: float = _p(1.0, "Hz", "neutron spectrometer sampling rate", "lupex.mission.survey default")
-    ns_window_s: float = _p(50.0, "s", "neutron counts summed per retrieval window", "lupex.mission.survey default")
-    alis_every_m: float = _p(30.0, "m", "ALIS spectrum spacing along track", _ASSUMED + ": coarser than the survey's 10 m, for speed")
-    bin_m: float = _p(10.0, "m", "bin size for thinning retrievals before the GP fit", "numerical")
-    gp_min_sd_log: float = _p(0.7, "ln units", "floor of the maps' fitted signal SD in their latent space (log(WEH + c) "
+    gpr_window_traces: int = param(20, "-", "GPR traces per retrieval window", "lupex.mission.survey default")
+    ns_rate_hz: float = param(1.0, "Hz", "neutron spectrometer sampling rate", "lupex.mission.survey default")
+    ns_window_s: float = param(50.0, "s", "neutron counts summed per retrieval window", "lupex.mission.survey default")
+    alis_every_m: float = param(30.0, "m", "ALIS spectrum spacing along track", ASSUMED + ": coarser than the survey's 10 m, for speed")
+    bin_m: float = param(10.0, "m", "bin size for thinning retrievals before the GP fit", "numerical")
+    gp_min_sd_log: float = param(0.7, "ln units", "floor of the maps' fitted signal SD in their latent space (log(WEH + c) "
                               "for WEH): unvisited ground may differ from what was seen by at least this much",
-                              _ASSUMED + ": polar WEH spans ~0.01-5 wt% (Lawrence et al. 2006 100-150 ppm H regionally; "
+                              ASSUMED + ": polar WEH spans ~0.01-5 wt% (Lawrence et al. 2006 100-150 ppm H regionally; "
                               "LCROSS 5.6 wt% locally), a factor e^0.7 = 2 is a cautious lower bound at rover scale")
-    kernel: str = _p("matern32", "-", "GP covariance kernel (matern32, matern52, se)", "Rasmussen & Williams 2006 eqs. 4.14-4.17")
-    weh_offset_wt_pct: float = _p(0.1, "wt%", "offset c of the log(WEH + c) transform of the WEH GP", "lupex.prospect.fusion")
-    ns_sigma_prior_wt_pct: float = _p(0.3, "wt%", "NS retrieval sigma assumed before the first retrieval", _ASSUMED)
-    ns_dry_sigma_wt_pct: float = _p(0.3, "wt%", "unused since the NS windows carry their own 68 % intervals (kept for old configs): sigma of the dry-background WEH recorded where the NS sees no wet layer "
-                                    "within its reach", _ASSUMED + ": below the ~1 wt% the NS resolves over a buried layer")
-    max_slope_deg: float = _p(20.0, "deg", "waypoints and drill sites only on cells below this slope", "rover max_slope_deg")
-    schedule: bool = _p(True, "-", "build the six-month timeline with the scheduler when a light series is given", "lupex option (a switch, not a physical value)")
-    mc_seeds: int = _p(0, "-", "Monte Carlo campaigns over this many seeds in a run (0 = none)", "numerical: each ~1 min")
-    haven_margin_wh: float = _p(100.0, "Wh", "energy every dark period must leave in the battery above soc_min at a "
+    kernel: str = param("matern32", "-", "GP covariance kernel (matern32, matern52, se)", "Rasmussen & Williams 2006 eqs. 4.14-4.17")
+    weh_offset_wt_pct: float = param(0.1, "wt%", "offset c of the log(WEH + c) transform of the WEH GP", "lupex.prospect.fusion")
+    ns_sigma_prior_wt_pct: float = param(0.3, "wt%", "NS retrieval sigma assumed before the first retrieval", ASSUMED)
+    ns_dry_sigma_wt_pct: float = param(0.3, "wt%", "unused since the NS windows carry their own 68 % intervals (kept for old configs): sigma of the dry-background WEH recorded where the NS sees no wet layer "
+                                    "within its reach", ASSUMED + ": below the ~1 wt% the NS resolves over a buried layer")
+    max_slope_deg: float = param(20.0, "deg", "waypoints and drill sites only on cells below this slope", "rover max_slope_deg")
+    schedule: bool = param(True, "-", "build the six-month timeline with the scheduler when a light series is given", "lupex option (a switch, not a physical value)")
+    mc_seeds: int = param(0, "-", "Monte Carlo campaigns over this many seeds in a run (0 = none)", "numerical: each ~1 min")
+    haven_margin_wh: float = param(100.0, "Wh", "energy every dark period must leave in the battery above soc_min at a "
                                 "safe haven; an activity starts only if, when it ends, a haven that survives the next "
                                 "dark period with this margin can still be reached before that period starts",
-                                _ASSUMED + ": 2.5 % of the 4 kWh battery, for the heaters' warm-up transient (on "
+                                ASSUMED + ": 2.5 % of the 4 kWh battery, for the heaters' warm-up transient (on "
                                 "Site01 200 Wh leaves the 112 h night of late April 31 Wh short)")
-    haven_margin_h: float = _p(1.0, "h", "how long before a haven's dark period the rover must have arrived there "
-                               "(slack on the planned drive)", _ASSUMED + ": one hour of slack on a ~1 h drive")
-    haven_reach_h: float = _p(3.0, "h", "the campaign area's centre, waypoints and drill sites lie within this static "
+    haven_margin_h: float = param(1.0, "h", "how long before a haven's dark period the rover must have arrived there "
+                               "(slack on the planned drive)", ASSUMED + ": one hour of slack on a ~1 h drive")
+    haven_reach_h: float = param(3.0, "h", "the campaign area's centre, waypoints and drill sites lie within this static "
                               "drive time of a safe haven that survives every dark period of the span (when one exists)",
-                              _ASSUMED + ": a few hundred metres at 0.1 m/s, the scale of VIPER's haven-to-haven "
+                              ASSUMED + ": a few hundred metres at 0.1 m/s, the scale of VIPER's haven-to-haven "
                               "traverses (docs/REFERENCES.md#viper-ops)")
-    command_wait_h: float = _p(24.0, "h", "each drive to a new stop is commanded over the direct-to-Earth link: it "
+    command_wait_h: float = param(24.0, "h", "each drive to a new stop is commanded over the direct-to-Earth link: it "
                                "starts when the Earth is next in view at the departure spot if that comes within this "
                                "many hours (the rover waits), otherwise at once as a stored sequence (an Earth-blind "
                                "area); 0 = no wait. Downlink is only in Earth view in any case",
                                "VIPER operations: drives commanded over the DTE link, safe havens through its "
                                "blackouts (docs/REFERENCES.md#viper-ops)")
-    feasibility_search_s: float = _p(120.0, "s", "wall-time bound of the search for feasible alternatives when a plan's "
+    feasibility_search_s: float = param(120.0, "s", "wall-time bound of the search for feasible alternatives when a plan's "
                                      "timeline is infeasible (bigger battery, shorter stays, an area nearer a haven)",
                                      "numerical")
 
