@@ -13,7 +13,7 @@ from lupex.mission.campaign.params import PLANS, CampaignParams
 from lupex.mission.campaign.run import run_campaign
 from lupex.mission.campaign.screen import sel_area
 from lupex.prospect.strategy import Area
-from lupex.subsurface.ground_truth import make_ground_truth
+from lupex.subsurface.ground_truth import SubsurfaceParams, make_ground_truth
 
 __all__ = ["MC_COLUMNS", "CampaignInputs", "TruthFactory", "campaign_monte_carlo", "monte_carlo_medians",
            "truth_factory_from_site"]
@@ -34,8 +34,10 @@ class CampaignInputs:
 class TruthFactory:
     """Picklable ``seed -> CampaignInputs``: a fresh ground truth per seed on a (cropped) site grid.
 
-    ``kwargs`` go to :func:`lupex.subsurface.ground_truth.make_ground_truth` (with ``seed = base_seed + seed``);
-    ``grid`` is the DEM crop the truth lives on (also used as the campaign's DEM).
+    ``params`` (the run's ``[subsurface]`` table; None: its defaults) and ``kwargs`` (per-cell maps, or fields
+    of :class:`~lupex.subsurface.ground_truth.SubsurfaceParams` to replace) go to
+    :func:`lupex.subsurface.ground_truth.make_ground_truth` with ``seed = base_seed + seed``; ``grid`` is the
+    DEM crop the truth lives on (also used as the campaign's DEM).
     """
 
     grid: Any
@@ -43,10 +45,11 @@ class TruthFactory:
     base_seed: int = 0
     kwargs: dict = field(default_factory=dict)
     start_utc: str = "2027-01-02T00:00:00"
+    params: SubsurfaceParams | None = None
 
     def __call__(self, seed: int) -> CampaignInputs:
         """The inputs of the campaign of ``seed``: a fresh ground truth on ``grid``."""
-        gt = make_ground_truth(self.grid, seed=int(self.base_seed) + int(seed), **self.kwargs)
+        gt = make_ground_truth(self.grid, self.params, seed=int(self.base_seed) + int(seed), **self.kwargs)
         return CampaignInputs(gt, self.grid, tuple(self.start_xy), self.start_utc, None)
 
 
@@ -64,11 +67,8 @@ def truth_factory_from_site(site, subsurface_cfg, start_xy, params: CampaignPara
     sc = subsurface_cfg
     slope = sel_area(site.slope_rover_deg, a)
     kw = dict(illumination_pct=np.asarray(sel_area(site.light["illumination_pct"], a).values, float),
-              slope_deg=np.asarray(slope.fillna(float(np.nanmedian(slope))).values, float),
-              corr_length_m=sc.corr_length_m, ice_free_fraction=sc.ice_free_fraction,
-              weh_median_wt_pct=sc.weh_median_wt_pct, overburden_median_m=sc.overburden_median_m,
-              threshold_k=sc.stability_threshold_k, rock_abundance=sc.rock_abundance)
-    return TruthFactory(dem, (sx, sy), int(sc.seed) + 10_000, kw, str(start_utc)[:19])
+              slope_deg=np.asarray(slope.fillna(float(np.nanmedian(slope))).values, float))
+    return TruthFactory(dem, (sx, sy), int(sc.seed) + 10_000, kw, str(start_utc)[:19], sc)
 
 
 def _mc_one(params: CampaignParams, factory: Callable, seed: int, instruments: dict | None = None) -> list[dict]:
