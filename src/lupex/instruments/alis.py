@@ -15,7 +15,7 @@ Model, with sources
       I/F = (w/4) mu0/(mu0 + mu) H(mu0) H(mu),  H(x) = (1 + 2x)/(1 + 2 gamma x),
       gamma = sqrt(1 - w)
 
-  (the approximate H is good to a few %: tests/test_alis.py measures 3.3 % in
+  (the approximate H is good to a few %: tests/instruments/test_alis.py measures 3.3 % in
   the Kirchhoff sum at w = 0.9). I/F is the radiance factor. Laboratory
   spectra are reflectance factors REFF (relative to a Lambertian standard at
   the same geometry), I/F = REFF mu0 (Hapke 2012 defines both), so lab data

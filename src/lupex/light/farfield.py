@@ -49,7 +49,7 @@ Measured (benchmarks/bench_farfield.py, 2026-12-06, load 6-10): +29-34 % of the 
 Site01 at 20 m, +22-34 % at 10 m (before culling and batching: +59 % and +44 %).
 
 Accuracy against a ray march through the nested DEMs along the true great circle (fine DEM inside its
-footprint, regional DEMs outside, exact spherical geometry; ``tests/test_farfield.py``)
+footprint, regional DEMs outside, exact spherical geometry; ``tests/light/test_farfield.py``)
 -------------------------------------------------------------------------------------------------------
 With ``G`` the largest slope of the regional DEM's bilinear surface and ``d_h`` the distance of the
 horizon point, the far-field horizon tangent differs by at most

@@ -58,7 +58,7 @@ sweep samples once per column (<= sqrt(2) cells along the ray). With ``G`` the
 largest height step between neighbouring cells divided by the pixel size, this
 bounds the difference of the horizon tangents by ``(2 G + |tan e|) * pixel / d_h``
 for a horizon at distance ``d_h``: a couple of cells' angular size at the
-horizon (tests/test_horizon.py checks it and reports the typical error).
+horizon (tests/light/test_horizon.py checks it and reports the typical error).
 """
 
 from __future__ import annotations

@@ -73,7 +73,7 @@ survey's retrievals and the orbital prior (the depth to stable ice from the
 surface temperatures, ``stability_depth_m``: :func:`~lupex.mission.campaign.screen.ice_prior`,
 :func:`~lupex.mission.campaign.screen.reach_fraction`); the truth's ice table, WEH and rocks enter only through
 the instruments along the driven path and the scores
-(``tests/test_no_oracle.py`` changes them off the path and gets the same
+(``tests/project/test_no_oracle.py`` changes them off the path and gets the same
 decisions). The checkpoint fingerprint hashes the truth to refuse resuming on
 another one; it decides nothing.
 
