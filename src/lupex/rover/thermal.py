@@ -36,6 +36,7 @@ biased at sunrise. Albedo and emissivity after Vasavada et al. 2012
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numba
@@ -238,3 +239,17 @@ def simulate(times, sun_fraction, load_w, params: RoverParams | None = None, ter
         t0,
     )
     return ThermalTrace(temp, heat, tmin)
+
+
+@functools.lru_cache(maxsize=32)
+def heater_power_w(rover: RoverParams, load_w: float, sunlit: bool) -> float:
+    """Steady thermostat heater power (W) for a constant bus load, in the Sun (fraction 1, 1 deg) or in the dark.
+
+    Runs :func:`simulate` for 40 days at 1 h (node time constants ~10-40 h) and
+    averages the last day.
+    """
+    n = 24 * 40
+    t = np.arange(n) * 3600.0
+    f = np.full(n, 1.0 if sunlit else 0.0)
+    tr = simulate(t, f, np.full(n, float(load_w)), rover, sun_el_deg=np.full(n, 1.0))
+    return float(tr.heater_total_w[-24:].mean())
