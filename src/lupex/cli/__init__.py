@@ -45,8 +45,10 @@ app = typer.Typer(
 
 
 def _register_commands() -> None:
-    """Each module of ``lupex.cli`` adds its commands (``register(app)``); the app only collects them, in the order
-    ``lupex --help`` lists them."""
+    """Each module of ``lupex.cli`` adds its commands (``register(app)``).
+
+    The app only collects them, in the order ``lupex --help`` lists them.
+    """
     dem.register(app)
     data.register(app)
     run.register(app)

@@ -36,8 +36,10 @@ def dem_synth(
 
 @dem_app.command("info")
 def dem_info(path: Annotated[Path, typer.Argument(help="DEM file (GeoTIFF or PDS3 .IMG/.LBL).")]) -> None:
-    """Read a DEM as lupex would and describe it (size, pixel, CRS, heights, filled holes); a large one is read in
-    windows, never whole."""
+    """Read a DEM as lupex would and describe it (size, pixel, CRS, heights, filled holes).
+
+    A large one is read in windows, never whole.
+    """
     h = dem_header(path)  # checks the header before any pixel is read
     if h["ny"] * h["nx"] > 4_000_000:  # summarised window by window: memory stays small whatever the size
         d = describe_dem(path)

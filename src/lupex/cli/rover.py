@@ -44,8 +44,10 @@ __all__ = ["plan", "survive", "register"]
 
 
 def _site(cfg, site, dem_path, seed, size_m, pixel_m):
-    """(DEM, far-field DEMs) of the site the options name: ``--dem``, else ``--site`` / ``site.name``; any of the
-    synthetic site's own options (seed, size, pixel) choose the synthetic site."""
+    """(DEM, far-field DEMs) of the site the options name: ``--dem``, else ``--site`` / ``site.name``.
+
+    Any of the synthetic site's own options (seed, size, pixel) choose the synthetic site.
+    """
     if dem_path is not None:
         if not Path(dem_path).exists():
             raise InputError(f"DEM file {dem_path} does not exist; check the path given to --dem")
@@ -212,9 +214,11 @@ def survive(
 
 
 def _write_directory(out: Path, files) -> None:
-    """Write ``files`` (name, writer of that path) into ``out`` all or nothing: into a hidden sibling first,
-    then renamed into place (the directory when ``out`` is new, else file by file over its files), so a
-    failure (a full disk, an unwritable file) leaves no half-written ``out`` behind."""
+    """Write ``files`` (name, writer of that path) into ``out`` all or nothing.
+
+    Into a hidden sibling first, then renamed into place (the directory when ``out`` is new, else file by file over
+    its files), so a failure (a full disk, an unwritable file) leaves no half-written ``out`` behind.
+    """
     out = check_utf8_path(out).absolute()
     if out.exists() and not out.is_dir():
         raise InputError(f"{out} exists and is not a directory; choose another --out")

@@ -94,8 +94,11 @@ def survey(
 
 
 def _survey_options(cfg, run_cfg, **given):
-    """``cfg`` with the shortcut options of ``lupex survey`` applied; one that disagrees with the same key
-    changed by --config/--set is an error (as ``lupex sample --depth`` against drill.max_depth_m)."""
+    """``cfg`` with the shortcut options of ``lupex survey`` applied.
+
+    One that disagrees with the same key changed by --config/--set is an error (as ``lupex sample --depth`` against
+    drill.max_depth_m).
+    """
     keys = dict(speed=("vehicle", "mobility", "speed_cmd_m_s"), gpr_spacing=("survey", "gpr_spacing_m"),
                 ns_rate=("survey", "ns_rate_hz"), alis_every=("survey", "alis_every_m"))
     for opt, value in given.items():

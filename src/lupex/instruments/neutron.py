@@ -1,5 +1,7 @@
-"""Neutron spectrometer (NS): thermal and epithermal count rates over hydrated
-regolith, counting along a rover track, and a Bayesian two-layer retrieval.
+"""Neutron spectrometer (NS).
+
+Thermal and epithermal count rates over hydrated regolith, counting along a rover track, and a Bayesian two-layer
+retrieval.
 
 What is modelled, and where each piece comes from
 -------------------------------------------------
@@ -343,8 +345,10 @@ def detection_time_s(weh_wt_pct, k_sigma=3.0, ns: NeutronSpectrometer = NeutronS
 
 def detection_limit_wt_pct(integration_s, k_sigma=3.0, ns: NeutronSpectrometer = NeutronSpectrometer(),
                            systematic_frac: float | None = None):
-    """Smallest homogeneous WEH detected at k sigma in ``integration_s`` (inverse of
-    :func:`detection_time_s`, by bisection; the time is monotone in WEH)."""
+    """Smallest homogeneous WEH (wt%) detected at k sigma in ``integration_s``.
+
+    The inverse of :func:`detection_time_s`, by bisection (the time is monotone in WEH).
+    """
     t = np.atleast_1d(np.asarray(integration_s, float))
     if not np.all(np.isfinite(t)) or np.any(t <= 0):
         raise InputError("integration_s must be positive and finite")

@@ -52,6 +52,7 @@ class NeutronResponse:
                 raise ConfigError(f"NeutronResponse.table: {e}") from None
 
     def load(self) -> ResponseTable:
+        """The :class:`ResponseTable` this names (cached by :func:`load_table`)."""
         return load_table(self.table)
 
 
@@ -86,12 +87,15 @@ class NeutronSpectrometer:
 
     @property
     def height_m(self) -> float:
+        """Detector height above the ground (m) that gives ``footprint_fwhm_m`` with this beaming."""
         return self.footprint_fwhm_m / fwhm_per_height(self.beaming_exponent)
 
     @property
     def th_dry_rate_cps(self) -> float:
-        """Thermal (bare minus Cd tube) rate over dry reference regolith: the epithermal rate times the
-        Monte Carlo thermal/epithermal ratio (item 4)."""
+        """Thermal (bare minus Cd tube) rate over dry reference regolith.
+
+        The epithermal rate times the Monte Carlo thermal/epithermal ratio (item 4).
+        """
         return self.epi_dry_rate_cps * self.response.load().thermal_over_epithermal
 
 
@@ -113,8 +117,10 @@ def _weh(w, name="weh_wt_pct"):
 
 
 def _weighted_mean(values, weights) -> float:
-    """Weighted mean, kept inside [min, max] of ``values`` (where it lies exactly; the float sum can round
-    a mean of equal values just outside)."""
+    """Weighted mean, kept inside [min, max] of ``values``.
+
+    That is where it lies exactly; the float sum can round a mean of equal values just outside.
+    """
     return float(np.clip(np.average(values, weights=weights), values.min(), values.max()))
 
 
@@ -178,10 +184,11 @@ def thermal_ratio(weh_wt_pct, feo_tio2_wt_pct=6.0, reference_wt_pct=6.0,
 
 def two_layer_ratios(weh_top_wt_pct, weh_bottom_wt_pct, top_g_cm2, feo_tio2_wt_pct=6.0,
                      reference_wt_pct=6.0, response: NeutronResponse = NeutronResponse(), temperature_k=None):
-    """(epithermal, thermal) ratios for a top layer of areal mass ``top_g_cm2``
-    over a half-space; arrays broadcast. Dry-over-wet and wet-over-dry alike.
-    ``temperature_k``: the regolith's temperature (None: the table's 150 K), applied as the factor of
-    homogeneous ground of the same epithermal ratio (module docstring item 2)."""
+    """(epithermal, thermal) ratios for a top layer of areal mass ``top_g_cm2`` over a half-space; arrays broadcast.
+
+    Dry-over-wet and wet-over-dry alike. ``temperature_k``: the regolith's temperature (None: the table's 150 K),
+    applied as the factor of homogeneous ground of the same epithermal ratio (module docstring item 2).
+    """
     wt = _weh(weh_top_wt_pct, "weh_top_wt_pct")
     wb = _weh(weh_bottom_wt_pct, "weh_bottom_wt_pct")
     m = _nonneg(top_g_cm2, "top_g_cm2")
@@ -213,9 +220,11 @@ def equivalent_two_layer(column):
 
 
 def sampling_temperature_k(column) -> float:
-    """Temperature the thermal neutrons of a column come into equilibrium with: its mass-weighted mean over
-    the top :data:`TEMPERATURE_DEPTH_G_CM2` (the depth most escaping thermal neutrons last scattered in;
-    an assumption, module docstring item 2)."""
+    """Temperature the thermal neutrons of a column come into equilibrium with.
+
+    Its mass-weighted mean over the top :data:`TEMPERATURE_DEPTH_G_CM2` (the depth most escaping thermal neutrons
+    last scattered in; an assumption, module docstring item 2).
+    """
     mass = np.asarray(column.density_kg_m3, float) * column.dz_m * 0.1        # g/cm^2 per layer
     above = np.cumsum(mass) - mass
     w = np.clip(TEMPERATURE_DEPTH_G_CM2 - above, 0.0, mass)
@@ -225,9 +234,11 @@ def sampling_temperature_k(column) -> float:
 
 
 def column_ratios(column, reference_wt_pct=6.0, response: NeutronResponse = NeutronResponse()):
-    """(epithermal, thermal) ratios for a :class:`lupex.subsurface.Column`, through its equivalent two-layer
-    ground (:func:`equivalent_two_layer`) at its :func:`sampling_temperature_k`; the last layer is taken to
-    extend downward."""
+    """(epithermal, thermal) ratios for a :class:`lupex.subsurface.Column`.
+
+    Through its equivalent two-layer ground (:func:`equivalent_two_layer`) at its
+    :func:`sampling_temperature_k`; the last layer is taken to extend downward.
+    """
     top, bot, m = equivalent_two_layer(column)
     e, t = two_layer_ratios(top, bot, m, column.feo_tio2_wt_pct, reference_wt_pct, response,
                             temperature_k=sampling_temperature_k(column))
@@ -248,8 +259,10 @@ def fwhm_per_height(beta: float = BEAMING_EXPONENT) -> float:
 
 
 def footprint_kernel(x_m, fwhm_m=1.0, beta: float = BEAMING_EXPONENT):
-    """Along-track ground weight per metre at offset ``x_m`` (integrates to 1), radiance ~ cos^beta
-    (module docstring item 5)."""
+    """Along-track ground weight per metre (1/m) at offset ``x_m``; integrates to 1.
+
+    Leakage radiance ~ cos^beta (module docstring item 5).
+    """
     h = fwhm_m / fwhm_per_height(beta)
     x = np.asarray(x_m, float)
     c = (1.0 + beta) * h ** (1.0 + beta) * gamma(1.0 + beta / 2.0) / (2.0 * np.sqrt(np.pi) * gamma((3.0 + beta) / 2.0))
@@ -257,8 +270,10 @@ def footprint_kernel(x_m, fwhm_m=1.0, beta: float = BEAMING_EXPONENT):
 
 
 def footprint_cdf(x_m, fwhm_m=1.0, beta: float = BEAMING_EXPONENT):
-    """Fraction of the along-track weight at offsets below ``x_m``:
-    1/2 + sign(x)/2 I_{sin^2 phi}(1/2, (1 + beta)/2), tan phi = x / h."""
+    """Fraction of the along-track weight at offsets below ``x_m``.
+
+    1/2 + sign(x)/2 I_{sin^2 phi}(1/2, (1 + beta)/2), tan phi = x / h.
+    """
     h = fwhm_m / fwhm_per_height(beta)
     x = np.asarray(x_m, float)
     s2 = x * x / (x * x + h * h)

@@ -50,8 +50,11 @@ GD_PPM_DEFAULT = 3.5
 
 
 def _element_data():
-    """(mass in u, mass over the neutron's, free-atom scattering and 2200 m/s absorption cross sections in barn)
-    of :data:`ELEMENTS`, from periodictable's neutron data (Sears 1992)."""
+    """Masses and cross sections of :data:`ELEMENTS` from periodictable's neutron data (Sears 1992).
+
+    Returns (mass in u, mass over the neutron's, free-atom scattering and 2200 m/s absorption cross
+    sections in barn).
+    """
     mass_u = np.array([getattr(pt, s).mass for s in ELEMENTS])
     a = mass_u / NEUTRON_MASS_U
     bound = np.array([getattr(pt, s).neutron.total for s in ELEMENTS])
@@ -78,9 +81,11 @@ def _np_xs(e_ev):
 
 
 def oxides_for(feo_tio2_wt_pct: float) -> dict:
-    """Oxide wt% of dry regolith with the given FeO+TiO2: linear between the Apollo 16 and Apollo 11
-    soils of Lunar Sourcebook Table 7.15 (a highland-mare mixing line); beyond either end FeO and TiO2
-    are scaled and the other oxides renormalised to keep the total."""
+    """Oxide wt% of dry regolith with the given FeO+TiO2.
+
+    Linear between the Apollo 16 and Apollo 11 soils of Lunar Sourcebook Table 7.15 (a highland-mare mixing line);
+    beyond either end FeO and TiO2 are scaled and the other oxides renormalised to keep the total.
+    """
     a = float(feo_tio2_wt_pct)
     if not (np.isfinite(a) and 0.0 <= a <= 40.0):
         raise InputError(f"feo_tio2_wt_pct must be within [0, 40] wt%, got {feo_tio2_wt_pct!r}")
@@ -104,8 +109,10 @@ def oxides_for(feo_tio2_wt_pct: float) -> dict:
 
 def element_mass_fractions(feo_tio2_wt_pct: float = 6.0, weh_wt_pct: float = 0.0,
                            sm_ppm: float = SM_PPM_DEFAULT, gd_ppm: float = GD_PPM_DEFAULT) -> np.ndarray:
-    """Mass fraction of each of :data:`ELEMENTS` in regolith holding ``weh_wt_pct`` of water-equivalent
-    hydrogen (H2O mass fraction W/100, the dry part scaled by 1 - W/100)."""
+    """Mass fraction of each of :data:`ELEMENTS` in regolith holding ``weh_wt_pct`` of water-equivalent hydrogen.
+
+    H2O mass fraction W/100, the dry part scaled by 1 - W/100.
+    """
     w = float(weh_wt_pct)
     if not (np.isfinite(w) and 0.0 <= w <= 100.0):
         raise InputError(f"weh_wt_pct must be within [0, 100] wt% WEH, got {weh_wt_pct!r}")
@@ -133,6 +140,7 @@ def element_mass_fractions(feo_tio2_wt_pct: float = 6.0, weh_wt_pct: float = 0.0
 
 
 def atoms_per_gram(mass_fractions) -> np.ndarray:
+    """Atoms per gram of each of :data:`ELEMENTS` for the given mass fractions (1/g)."""
     return N_A * np.asarray(mass_fractions, float) / MASS_U
 
 

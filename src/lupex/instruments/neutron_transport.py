@@ -1,5 +1,6 @@
-"""Monte Carlo neutron transport in layered regolith: the leakage spectrum and
-what a pair of 3He tubes (one Cd-wrapped) counts above it.
+"""Monte Carlo neutron transport in layered regolith.
+
+The leakage spectrum and what a pair of 3He tubes (one Cd-wrapped) counts above it.
 
 This is the independent physics model behind the neutron spectrometer's
 response functions (:mod:`lupex.instruments.neutron`): their thermal curve,
@@ -173,8 +174,11 @@ def _np_sigma(e_ev):
 
 @nb.njit(cache=True)
 def _xs(e, k, nh, heavy, sa0, kt, th_loge0, th_dloge, th_ss):
-    """Macroscopic scattering and absorption per gram in layer k at energy e (eV). Above 400 kT only H's
-    cross section varies with energy; below it the free-gas scattering is read from the layer's table."""
+    """Macroscopic scattering and absorption per gram in layer k at energy e (eV).
+
+    Above 400 kT only H's cross section varies with energy; below it the free-gas scattering is read from the
+    layer's table.
+    """
     sa = sa0[k] * math.sqrt(E_2200_EV / e) * BARN_CM2
     if e >= 400.0 * kt:
         return (heavy[k] + nh[k] * _np_sigma(e)) * BARN_CM2, sa
@@ -199,8 +203,10 @@ def _isotropic(s):
 
 @nb.njit(cache=True)
 def _target_speed(s, y):
-    """x = beta v_T of the struck nucleus and the cosine between it and the neutron (free gas, constant
-    cross section): Lux & Koblinger 1991 sec. 5.3."""
+    """X = beta v_T of the struck nucleus and the cosine between it and the neutron.
+
+    Free gas, constant cross section: Lux & Koblinger 1991 sec. 5.3.
+    """
     p1 = 2.0 / (2.0 + math.sqrt(math.pi) * y)
     while True:
         if _uniform(s) < p1:
@@ -264,6 +270,7 @@ def _pick(cum, u):
     return j
 
 
+# one numba kernel: each history's flight-collide loop; splitting it costs a call per collision
 @nb.njit(cache=True)
 def _history_chunk(n, seed, stream, edges, nh, heavy, sa0, heavy_cum, th_ss, th_cum, th_loge0, th_dloge, aratio,
                    kt, src_lambda, src_buildup, src_theta_ev, z_max, tau0, e_cd, log_e_lo, dlog_e, n_ebins,
@@ -374,15 +381,20 @@ def _run(n_chunks, per_chunk, seed, edges, nh, heavy, sa0, heavy_cum, th_ss, th_
 
 
 def free_gas_factor(y):
-    """Free-gas effective cross section over the nucleus-at-rest one for constant sigma:
-    F(y) = (1 + 1/(2 y^2)) erf(y) + exp(-y^2) / (y sqrt(pi)), y = sqrt(A E / kT)."""
+    """Free-gas effective cross section over the nucleus-at-rest one for constant sigma.
+
+    F(y) = (1 + 1/(2 y^2)) erf(y) + exp(-y^2) / (y sqrt(pi)), y = sqrt(A E / kT).
+    """
     y = np.asarray(y, float)
     return (1.0 + 0.5 / y ** 2) * erf(y) + np.exp(-y ** 2) / (y * np.sqrt(np.pi))
 
 
 def _layer_tables(natoms, kt, n_th=1024):
-    """Per-layer constants of the kernel: H density, heavy-element scattering, absorption at 2200 m/s,
-    the heavy elements' cumulative selection probabilities, and the free-gas tables below 400 kT."""
+    """Per-layer constants of the kernel.
+
+    H density, heavy-element scattering, absorption at 2200 m/s, the heavy elements' cumulative selection
+    probabilities, and the free-gas tables below 400 kT.
+    """
     nh = natoms[:, H_INDEX].copy()
     hv = natoms * SIGMA_S_FREE_B
     hv[:, H_INDEX] = 0.0
@@ -410,9 +422,12 @@ BUILDUP_G_CM2 = 39.85     # fitted to the NSS calibration by lupex.instruments.n
 
 @dataclass(frozen=True)
 class Source:
-    """Cosmic-ray neutron source (module docstring): evaporation temperature (MeV), attenuation length of the
-    production profile and its build-up length (g/cm^2; 0 for none). The build-up default is the value
-    fitted to the NSS calibration (``lupex.instruments.neutron_calibration``)."""
+    """Cosmic-ray neutron source (module docstring).
+
+    Evaporation temperature (MeV), attenuation length of the production profile and its build-up length (g/cm^2; 0
+    for none). The build-up default is the value fitted to the NSS calibration
+    (``lupex.instruments.neutron_calibration``).
+    """
 
     theta_mev: float = 1.0
     attenuation_g_cm2: float = 160.0
@@ -421,10 +436,12 @@ class Source:
 
 @dataclass(frozen=True)
 class Detector:
-    """Two identical 3He tubes, one Cd-wrapped. ``tau0`` is the tube's optical thickness for 2200 m/s
-    neutrons along its mean chord: n sigma_0 (pi d / 4) = 5.3 for a 10 atm, 5 cm tube (sigma_0 = 5333 b,
-    the 3He(n,p) thermal cross section, Sears 1992) -- a stand-in for the NSS tubes, whose fill and size
-    were not checked against the instrument paper."""
+    """Two identical 3He tubes, one Cd-wrapped.
+
+    ``tau0`` is the tube's optical thickness for 2200 m/s neutrons along its mean chord: n sigma_0 (pi d / 4) = 5.3
+    for a 10 atm, 5 cm tube (sigma_0 = 5333 b, the 3He(n,p) thermal cross section, Sears 1992) -- a stand-in for the
+    NSS tubes, whose fill and size were not checked against the instrument paper.
+    """
 
     tau0: float = 5.3
     cd_cutoff_ev: float = CD_CUTOFF_EV
@@ -432,6 +449,8 @@ class Detector:
 
 @dataclass(frozen=True)
 class LeakageResult:
+    """What :func:`simulate_leakage` tallies, per source neutron: tube counts, escaping current, spectra."""
+
     histories: int
     epithermal: float            # Cd-tube counts per source neutron (relative units)
     thermal: float               # bare minus Cd tube
@@ -448,8 +467,10 @@ class LeakageResult:
 
 @dataclass(frozen=True)
 class Slab:
-    """A layer ``thickness_g_cm2`` thick (the last layer of a column is a half-space: its thickness is
-    ignored) of regolith with the given WEH and composition."""
+    """A layer ``thickness_g_cm2`` thick of regolith with the given WEH and composition.
+
+    The last layer of a column is a half-space: its thickness is ignored.
+    """
 
     thickness_g_cm2: float
     weh_wt_pct: float = 0.0
@@ -462,8 +483,11 @@ class Slab:
 def simulate_leakage(layers, histories: int = 200_000, seed: int = 0, temperature_k: float = 150.0,
                      source: Source = Source(), detector: Detector = Detector(), z_max_g_cm2: float = 1500.0,
                      chunks: int = 64) -> LeakageResult:
-    """Transport ``histories`` source neutrons through ``layers`` (a list of :class:`Slab`, top first; the
-    last is a half-space) and tally what escapes and what the two tubes count, per source neutron."""
+    """Leakage and tube counts per source neutron, by transporting ``histories`` neutrons through ``layers``.
+
+    ``layers``: a list of :class:`Slab`, top first; the last is a half-space. Tallies what escapes and what the
+    two tubes count.
+    """
     if not layers:
         raise InputError("give at least one layer")
     if not (isinstance(histories, (int, np.integer)) and histories >= chunks > 0):

@@ -48,6 +48,7 @@ class Area:
         return cls(float(x.min()), float(x.max()), float(y.min()), float(y.max()))
 
     def clip(self, xy):
+        """Points ``xy`` (..., 2) moved onto the rectangle (m), as an (n, 2) array."""
         xy = np.asarray(xy, float)
         return np.column_stack([np.clip(xy[..., 0], self.x_min, self.x_max),
                                 np.clip(xy[..., 1], self.y_min, self.y_max)])
@@ -59,8 +60,10 @@ def _area(area) -> Area:
 
 def straight_line_cost(wh_per_m: float = 0.5, m_per_h: float = 300.0, wh_per_leg: float = 2.0,
                        h_per_leg: float = 0.02):
-    """A cost(from, to) -> (energy_Wh, time_h) for straight drives: linear in
-    distance plus a fixed stop/turn overhead per leg. Vectorised over ``to``."""
+    """A cost(from, to) -> (energy_Wh, time_h) for straight drives.
+
+    Linear in distance plus a fixed stop/turn overhead per leg. Vectorised over ``to``.
+    """
     if not (wh_per_m > 0 and m_per_h > 0 and wh_per_leg >= 0 and h_per_leg >= 0):
         raise InputError("straight_line_cost needs wh_per_m > 0, m_per_h > 0 and non-negative overheads")
 
@@ -72,9 +75,10 @@ def straight_line_cost(wh_per_m: float = 0.5, m_per_h: float = 300.0, wh_per_leg
 
 
 def lawnmower(area, spacing_m: float, start=None) -> np.ndarray:
-    """Boustrophedon waypoints (k, 2): lines along x, ``spacing_m`` apart, the
-    first half a spacing inside the area; of the four mirror images, the one
-    whose first waypoint is nearest ``start``."""
+    """Boustrophedon waypoints (k, 2): lines along x, ``spacing_m`` apart, the first half a spacing inside the area.
+
+    Of the four mirror images, the one whose first waypoint is nearest ``start``.
+    """
     a = _area(area)
     if not (spacing_m > 0 and np.isfinite(spacing_m)):
         raise InputError(f"lawnmower spacing_m must be a positive number of metres, got {spacing_m}")
@@ -95,8 +99,10 @@ def lawnmower(area, spacing_m: float, start=None) -> np.ndarray:
 
 
 def lawnmower_spacing_for_budget(area, distance_m: float) -> float:
-    """The line spacing whose lawnmower over ``area`` is ``distance_m`` long
-    (lines along x plus the turns along y), so a fixed plan uses the budget."""
+    """The line spacing (m) whose lawnmower over ``area`` is ``distance_m`` long.
+
+    Lines along x plus the turns along y, so a fixed plan uses the budget.
+    """
     a = _area(area)
     w, h = a.x_max - a.x_min, a.y_max - a.y_min
     if distance_m <= w + h:
@@ -120,8 +126,7 @@ def drill_grid(area, n: int) -> np.ndarray:
 
 
 def path_points(waypoints, step_m: float, *, include_start: bool = False) -> np.ndarray:
-    """Points every ``step_m`` of arc length along a polyline (k, 2), the step
-    carried across vertices."""
+    """Points every ``step_m`` of arc length along a polyline (k, 2), the step carried across vertices."""
     w = np.asarray(waypoints, float).reshape(-1, 2)
     if not (step_m > 0):
         raise InputError(f"step_m must be > 0, got {step_m}")
@@ -134,8 +139,10 @@ def path_points(waypoints, step_m: float, *, include_start: bool = False) -> np.
 
 
 def truncate_path(waypoints, cost, budget_wh: float):
-    """The longest prefix of the polyline that ``cost`` lets us drive with
-    ``budget_wh`` (last leg cut by bisection); returns (waypoints, energy_Wh, time_h)."""
+    """The longest prefix of the polyline that ``cost`` lets us drive with ``budget_wh`` (last leg cut by bisection).
+
+    Returns (waypoints, energy_Wh, time_h).
+    """
     w = np.asarray(waypoints, float).reshape(-1, 2)
     out, e_tot, t_tot = [w[0]], 0.0, 0.0
     for p0, p1 in zip(w[:-1], w[1:]):
@@ -163,8 +170,10 @@ def truncate_path(waypoints, cost, budget_wh: float):
 
 
 def candidate_waypoints(position, area, reach_m: float, n_headings: int = 16) -> np.ndarray:
-    """Waypoints ``reach_m`` away in ``n_headings`` directions, clipped to the
-    area; those that the clipping brings within ``reach_m / 4`` are dropped."""
+    """Waypoints ``reach_m`` away in ``n_headings`` directions, clipped to the area.
+
+    Those that the clipping brings within ``reach_m / 4`` are dropped.
+    """
     a = _area(area)
     ang = 2 * np.pi * np.arange(n_headings) / n_headings
     p = np.asarray(position, float)

@@ -1,5 +1,7 @@
-"""Where to drive and where to drill next, by an explicit objective, and the
-fixed survey patterns to compare against on the same truth and budget.
+"""Where to drive and where to drill next, by an explicit objective.
+
+And the fixed survey patterns to compare against on the same truth and budget
+(their geometry is :mod:`lupex.prospect.paths`).
 
 Driving: information gain per unit energy
 -----------------------------------------
@@ -121,9 +123,10 @@ def _latent_noise_var(model: fusion.GPModel, mean_value, noise_sd):
 
 
 def information_gain(model: fusion.GPModel, xy, noise_sd) -> float:
-    """Mutual information (nats) between the latent field and noisy
-    observations at the points ``xy`` (m, 2) with retrieval sd ``noise_sd``
-    (original units, scalar or per point) under the GP posterior."""
+    """Mutual information (nats) between the latent field and noisy observations at the points ``xy`` (m, 2).
+
+    Retrieval sd ``noise_sd`` in original units, scalar or per point, under the GP posterior.
+    """
     xy = np.asarray(xy, float).reshape(-1, 2)
     if xy.shape[0] == 0:
         return 0.0
@@ -141,8 +144,11 @@ def information_gain(model: fusion.GPModel, xy, noise_sd) -> float:
 
 @dataclass(frozen=True)
 class LocatedWater:
-    """What the risk objective scores: the area's cells (m, 2), a weight per cell (the fraction of the drill
-    column the orbital prior lets hold ice, 0-1) and the WEH threshold (wt%) of 'water located'."""
+    """What the risk objective scores.
+
+    The area's cells (m, 2), a weight per cell (the fraction of the drill column the orbital prior lets hold ice,
+    0-1) and the WEH threshold (wt%) of 'water located'.
+    """
 
     xy: np.ndarray
     weight: np.ndarray
@@ -164,8 +170,10 @@ _Z_MAX = 6.5
 
 
 def mapping_risk(mu, sd, transform, threshold_wt_pct: float) -> np.ndarray:
-    """Bayes risk ``min(L0, L1)`` of the located / not-located decision per cell (see the module notes),
-    latent ``N(mu, sd^2)`` under a :class:`~lupex.prospect.fusion.LogShift` ``transform``; wt%."""
+    """Bayes risk ``min(L0, L1)`` (wt%) of the located / not-located decision per cell (see the module notes).
+
+    Latent ``N(mu, sd^2)`` under a :class:`~lupex.prospect.fusion.LogShift` ``transform``.
+    """
     if not isinstance(transform, fusion.LogShift):
         raise InputError("the mapping risk is defined for the log(WEH + c) transform (fusion.LogShift)")
     c = transform.c
@@ -179,8 +187,10 @@ def mapping_risk(mu, sd, transform, threshold_wt_pct: float) -> np.ndarray:
 
 
 def risk_reduction(mu, sd, sd_after, transform, threshold_wt_pct: float) -> np.ndarray:
-    """Expected reduction of :func:`mapping_risk` per cell when the posterior sd falls from ``sd`` to
-    ``sd_after`` (the preposterior mean ``mu' ~ N(mu, sd^2 - sd_after^2)``); >= 0 up to quadrature error."""
+    """Expected reduction of :func:`mapping_risk` (wt%) per cell when the posterior sd falls to ``sd_after``.
+
+    The preposterior mean is ``mu' ~ N(mu, sd^2 - sd_after^2)``; >= 0 up to quadrature error.
+    """
     mu = np.asarray(mu, float)
     sd = np.asarray(sd, float)
     sa = np.minimum(np.asarray(sd_after, float), sd)
@@ -194,8 +204,10 @@ def risk_reduction(mu, sd, sd_after, transform, threshold_wt_pct: float) -> np.n
 
 
 def _leg_risk_reduction(model: fusion.GPModel, pts, grid, target: LocatedWater, mu, sd, noise_sd) -> float:
-    """Weighted risk reduction over the target's cells (``grid``: their factors, ``mu``/``sd``: their posterior,
-    both computed once per decision) from noisy latent observations at ``pts``."""
+    """Weighted risk reduction over the target's cells from noisy latent observations at ``pts``.
+
+    ``grid``: their factors, ``mu``/``sd``: their posterior, both computed once per decision.
+    """
     side = fusion._side(model, pts)
     mv, _ = model.transform.moments(side.mean, np.zeros_like(side.mean))
     C_pg = fusion._side_cov(model, side, grid)
@@ -212,6 +224,8 @@ def _leg_risk_reduction(model: fusion.GPModel, pts, grid, target: LocatedWater, 
 
 @dataclass(frozen=True)
 class DriveChoice:
+    """The chosen drive: candidate index, waypoint (m), gain (nats), energy (Wh), time (h), every candidate's score."""
+
     index: int
     waypoint: np.ndarray
     gain_nats: float
@@ -224,14 +238,16 @@ class DriveChoice:
 def choose_drive(model: fusion.GPModel, position, candidates, cost, *, noise_sd, step_m: float,
                  remaining_wh: float = np.inf, threshold: float | None = None,
                  target: LocatedWater | None = None) -> DriveChoice | None:
-    """The affordable candidate waypoint maximising the value of the observations along the straight drive
-    to it, per Wh. None if none is affordable.
+    """The affordable candidate waypoint maximising, per Wh, the value of the observations on the way to it.
+
+    The drive is straight. None if none is affordable.
 
     With ``target`` the value is the expected reduction of the water-mapping risk over its cells (module
     notes; ``gain_nats`` then holds it, in weighted wt%), falling back to the information gain when it is
     zero on every candidate, and to the mean distance from the data (m, a space-filling rule) when that is
     zero too (``objective`` says which decided). Without it, the information gain; with ``threshold`` that gain is weighted by
-    the mean posterior probability that WEH exceeds it along the segment (a heuristic, not a lookahead)."""
+    the mean posterior probability that WEH exceeds it along the segment (a heuristic, not a lookahead).
+    """
     c = np.asarray(candidates, float).reshape(-1, 2)
     p = np.asarray(position, float)
     if c.shape[0] == 0:
@@ -281,8 +297,11 @@ def choose_drive(model: fusion.GPModel, position, candidates, cost, *, noise_sd,
 
 def expected_drill_water(weh_mean, depth_latent_mean, depth_latent_sd, depth_transform,
                          drill_depth_m: float = 1.5):
-    """``E[W] * E[max(0, D - d)] / D``: the expected core-averaged WEH of a drill
-    to ``D`` (dry above the ice table), depth posterior Gaussian in latent space."""
+    """``E[W] * E[max(0, D - d)] / D``.
+
+    The expected core-averaged WEH of a drill to ``D`` (dry above the ice table), depth posterior Gaussian in latent
+    space.
+    """
     mu = np.asarray(depth_latent_mean, float)[..., None]
     sd = np.asarray(depth_latent_sd, float)[..., None]
     d = depth_transform.inverse(mu + sd * fusion._GH_X)
@@ -298,8 +317,10 @@ def expected_improvement(mean, sd, best):
 
 
 def choose_drill(value, candidates, position, cost, *, drill_time_h: float = 2.0) -> tuple[int, np.ndarray]:
-    """Index of the candidate spot maximising ``value`` (expected water, UCB,
-    EI...) per hour of travel plus drilling, and all the scores."""
+    """Index of the candidate spot maximising ``value`` per hour of travel plus drilling, and all the scores.
+
+    ``value``: expected water, UCB, EI...
+    """
     c = np.asarray(candidates, float).reshape(-1, 2)
     v = np.asarray(value, float).ravel()
     if v.size != c.shape[0] or c.shape[0] == 0:
@@ -313,9 +334,10 @@ def choose_drill(value, candidates, position, cost, *, drill_time_h: float = 2.0
 def plan_drills(maps: xr.Dataset, n: int, position, cost, *, criterion: str = "expected_water",
                 depth_transform=None, drill_depth_m: float = 1.5, kappa: float = 2.0,
                 min_separation_m: float = 20.0, drill_time_h: float = 2.0) -> np.ndarray:
-    """Greedy sequence of ``n`` drill spots on the cells of fused ``maps``
-    (from :func:`fusion.fuse_water_maps`), each the best ``criterion`` per hour
-    from the previous one, at least ``min_separation_m`` apart."""
+    """Greedy sequence of ``n`` drill spots on the cells of fused ``maps`` (from :func:`fusion.fuse_water_maps`).
+
+    Each the best ``criterion`` per hour from the previous one, at least ``min_separation_m`` apart.
+    """
     if criterion not in ("expected_water", "ucb"):
         raise InputError(f"unknown drilling criterion {criterion!r}; use 'expected_water' or 'ucb'")
     pts = fusion.grid_points(maps)
@@ -363,10 +385,11 @@ def simulate_survey(truth: xr.Dataset, plan: str, *, budget_wh: float, cost, rng
                     weh_offset_wt_pct: float = 0.1, ns_sigma_abs: float = 0.2, ns_sigma_rel: float = 0.1,
                     gpr_sigma_m: float = 0.05, drill_depth_m: float = 1.5,
                     reach_options_m: tuple = (), ice_threshold: float | None = None) -> dict:
-    """Drive a survey over ``truth`` (Dataset with ``weh_wt_pct`` and optionally
-    ``ice_depth_m`` on a grid) with ``plan`` = ``"info_gain"`` or
-    ``"lawnmower"`` until ``budget_wh`` is spent, observing every ``step_m``.
-    Returns the path, the observations and the energy/time used."""
+    """Path, observations and energy/time used of a survey over ``truth`` until ``budget_wh`` is spent.
+
+    ``truth``: Dataset with ``weh_wt_pct`` and optionally ``ice_depth_m`` on a grid; ``plan``: ``"info_gain"``
+    or ``"lawnmower"``; observations every ``step_m``.
+    """
     if plan not in ("info_gain", "lawnmower"):
         raise InputError(f"unknown survey plan {plan!r}; use 'info_gain' or 'lawnmower'")
     check_rng(rng)
@@ -418,8 +441,10 @@ def simulate_survey(truth: xr.Dataset, plan: str, *, budget_wh: float, cost, rng
 
 
 def _distance_for_budget(cost, budget_wh, leg_m):
-    """Metres a ``budget_wh`` buys on straight legs of ``leg_m`` (turn overheads
-    included, as a lawnmower of that leg length would pay them)."""
+    """Metres a ``budget_wh`` buys on straight legs of ``leg_m``.
+
+    Turn overheads included, as a lawnmower of that leg length would pay them.
+    """
     e_leg = float(cost(np.zeros(2), np.array([leg_m, 0.0]))[0])
     return budget_wh / e_leg * leg_m
 
@@ -427,10 +452,12 @@ def _distance_for_budget(cost, budget_wh, leg_m):
 def compare_strategies(truth: xr.Dataset, *, budget_wh: float, cost, rng: np.random.Generator,
                        threshold_wt_pct: float = 1.0, n_drills: int = 6, drill_depth_m: float = 1.5,
                        kernel: str = "matern32", weh_offset_wt_pct: float = 0.1, **survey_kw) -> dict:
-    """Run the information-gain survey + expected-water drilling and the
-    lawnmower survey + drill-grid plan on the same truth and energy budget,
-    fuse each survey's retrievals into maps, and score both (same seed ->
-    same scores). Returns ``{"info_gain": {...}, "lawnmower": {...}}``."""
+    """Scores of the adaptive and the fixed plan on one truth and budget: ``{"info_gain": ..., "lawnmower": ...}``.
+
+    Runs the information-gain survey + expected-water drilling and the lawnmower survey + drill-grid plan on
+    the same truth and energy budget, fuses each survey's retrievals into maps, and scores both (same seed ->
+    same scores).
+    """
     if "weh_wt_pct" not in truth:
         raise InputError("truth must be a Dataset with a 'weh_wt_pct' variable (and optionally 'ice_depth_m')")
     area = Area.of_grid(truth)

@@ -42,6 +42,7 @@ class Segment:
 
 
 def segments_from_search(res: SearchResult) -> list[Segment]:
+    """The search's path as segments: a drive between different cells, a wait in place."""
     segs = []
     for i in range(len(res.cells) - 1):
         a, b = int(res.cells[i]), int(res.cells[i + 1])
@@ -124,9 +125,11 @@ class Plan:
 
     @property
     def duration_h(self) -> float:
+        """Time from departure to arrival (h)."""
         return float((self.times[-1] - self.times[0]) / np.timedelta64(1, "s") / 3600.0)
 
     def to_dataframe(self):
+        """One row per state: time, position, mode, state of charge, temperatures (K), light and Earth."""
         return pd.DataFrame({
             "time_utc": self.times, "row": self.rows, "col": self.cols, "x_m": self.x_m, "y_m": self.y_m,
             "lon_deg": self.lon_deg, "lat_deg": self.lat_deg, "mode": self.mode, "soc": self.soc,
@@ -135,6 +138,7 @@ class Plan:
         })
 
     def summary(self) -> dict:
+        """Totals of the traverse as a dict (times UTC, distance m, durations h, energy Wh, minima)."""
         return {
             "start_utc": str(self.times[0])[:19], "arrival_utc": str(self.times[-1])[:19], "duration_h": self.duration_h,
             "distance_m": self.distance_m, "drive_time_h": self.drive_time_h, "wait_time_h": self.wait_time_h,

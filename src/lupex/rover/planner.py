@@ -58,13 +58,14 @@ over dark periods is :mod:`lupex.rover.havens`.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from dataclasses import dataclass, fields
 
 import numpy as np
 
-from lupex.errors import InputError, LupexError
+from lupex.errors import ConfigError, InputError, LupexError
 from lupex.params import param as _p
 from lupex.rover import mobility, power
 from lupex.rover.plan_result import (  # noqa: F401  (moved there; still importable from here)
@@ -91,7 +92,7 @@ from lupex.rover.search import (  # noqa: F401  (moved there; still importable f
 )
 from lupex.rover.thermal import heater_power_w  # noqa: F401  (moved there; still importable from here)
 from lupex.rover.vehicle import RoverParams
-from lupex.terrain import geo
+from lupex.terrain import geo, slope_deg
 
 __all__ = [
     "PlanError", "PlannerParams", "Problem", "Plan", "build_problem", "astar", "plan", "plan_geojson", "DIRS",
@@ -107,7 +108,6 @@ class PlanError(LupexError):
 @dataclass(frozen=True)
 class PlannerParams:
     """Parameters of the traverse planner (each with unit, help and source)."""
-
     tick_s: int = _p(20, "s", "time resolution of the search; must divide the light step", "numerical: ~1/10 of a 20 m cell crossing at 0.1 m/s")
     wait_s: int = _p(900, "s", "length of one wait action (multiple of tick_s)", "numerical: a quarter of an hourly light step")
     max_slope_deg: float = _p(20.0, "deg", "cells steeper than this are impassable", "lupex config rover.max_slope_deg (20 deg); VIPER 25-30 deg (docs/REFERENCES.md#viper)")
@@ -120,8 +120,6 @@ class PlannerParams:
     margin_cells: int = _p(40, "cells", "corridor margin around start/goal when the light series is computed for a window", "numerical")
 
     def __post_init__(self):
-        from lupex.errors import ConfigError
-
         if not (isinstance(self.tick_s, int) and self.tick_s >= 1):
             raise ConfigError(f"planner tick_s must be a positive whole number of seconds, got {self.tick_s!r}")
         if not (isinstance(self.wait_s, int) and self.wait_s >= self.tick_s and self.wait_s % self.tick_s == 0):
@@ -187,13 +185,13 @@ class Problem:
         return self.n_steps * self.ticks_per_step - self.k0_tick
 
     def with_start(self, start_utc) -> Problem:
-        import dataclasses
-
+        """The same problem with tick 0 at ``start_utc`` (floored to a tick)."""
         s = (np.datetime64(str(start_utc).replace("Z", ""), "ns") - self.t0) / np.timedelta64(1, "s")
         k0 = int(math.floor(float(s) / self.tick_s + 1e-9))
         return dataclasses.replace(self, k0_tick=k0)
 
     def tick_time(self, tick) -> np.ndarray:
+        """UTC datetime64[ns] of plan tick(s) ``tick``."""
         return self.t0 + ((self.k0_tick + np.asarray(tick, dtype=np.int64)) * self.tick_s * 1_000_000_000).astype("timedelta64[ns]")
 
 
@@ -228,8 +226,6 @@ def _window_terrain(dem, light, params: PlannerParams, ny: int, nx: int, pixel: 
     if not np.all(np.isfinite(z)):
         raise PlanError("the DEM has NaN heights inside the planning window; fill them first (lupex.terrain.fill_nodata)")
     if params.slope_baseline_m > 0:
-        from lupex.terrain import slope_deg
-
         full = np.asarray(slope_deg(dem, params.slope_baseline_m))
         slope = full[light.row0 : light.row0 + ny, light.col0 : light.col0 + nx]
         _, aspect = _slope_aspect(z, pixel)
@@ -277,8 +273,10 @@ def _edge_tables(z, slope, aspect, passable, pixel: float, rover: RoverParams, p
 
 
 def _power_tables(light, rover: RoverParams, nt: int):
-    """Array power per unit Sun fraction (W) moving along each of the 8 headings and parked facing the Sun,
-    and the heater powers (W) for driving/standby loads with and without sunlight."""
+    """Array power per unit Sun fraction (W) along each of the 8 headings and facing the Sun; heater powers (W).
+
+    Heater powers for driving/standby loads with and without sunlight.
+    """
     # array power per unit Sun fraction (grid azimuths on both sides: only their difference matters)
     az = np.asarray(light.sun_azimuth_deg, float)[:, None]
     el = np.asarray(light.sun_elevation_deg, float)[:, None]
@@ -334,8 +332,10 @@ def build_problem(dem, light, rover: RoverParams | None = None, params: PlannerP
 
 
 def cell_of(dem, xy, what: str) -> tuple[int, int]:
-    """Full-DEM (row, col) of the cell whose centre is nearest to ``xy`` (metres), by
-    :func:`lupex.terrain.geo.cell_of`; PlanError outside the DEM (an irregular grid stays an InputError)."""
+    """Full-DEM (row, col) of the cell whose centre is nearest to ``xy`` (metres).
+
+    By :func:`lupex.terrain.geo.cell_of`; PlanError outside the DEM (an irregular grid stays an InputError).
+    """
     geo.pixel_size_m(dem)
     try:
         return geo.cell_of(dem, (float(xy[0]), float(xy[1])), what)

@@ -1,7 +1,6 @@
 """Electrical power: solar arrays at the Sun's true direction, loads per mode, a Li-ion battery.
 
 Array output (per panel, summed):
-
     P = S(r) * eta * A * max(cos i, 0) * sun_fraction * (1 + gamma (T_cell - 301.15 K))
 
 * S(r) = 1361 W/m^2 (AU / r)^2, total solar irradiance at 1 au from Kopp &
@@ -24,13 +23,13 @@ with ``discharge_efficiency``. What does not fit above soc_max is *surplus*
 (array power the bus cannot use: curtailed); what cannot be drawn below
 soc_min is *deficit* (load left unpowered). Both are reported per interval, so
 energy is conserved exactly:
-
     sum (solar - load) dt = sum charged + sum surplus - sum discharged - sum deficit
     E_end - E_0 = charge_eff * sum charged - sum discharged / discharge_eff
 """
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 import numba
@@ -123,8 +122,6 @@ def mode_load_w(modes, params: RoverParams | None = None) -> np.ndarray:
     out = np.empty(m.shape, dtype=float)
     for name in np.unique(m):
         if name not in MODES:
-            import difflib
-
             close = difflib.get_close_matches(str(name), MODES, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise InputError(f"unknown rover mode {name!r}{hint} Known modes: {', '.join(MODES)}")
@@ -135,7 +132,6 @@ def mode_load_w(modes, params: RoverParams | None = None) -> np.ndarray:
 @dataclass(frozen=True)
 class BatteryTrace:
     """Battery state at the n times and energy flows (Wh) over the n-1 intervals."""
-
     energy_wh: np.ndarray  # (n,) stored energy
     soc: np.ndarray  # (n,) energy / capacity
     charged_wh: np.ndarray  # (n-1,) bus energy into the battery
@@ -145,10 +141,12 @@ class BatteryTrace:
 
     @property
     def total_surplus_wh(self) -> float:
+        """Array energy (Wh) that could not be stored, over the whole series."""
         return float(self.surplus_wh.sum())
 
     @property
     def total_deficit_wh(self) -> float:
+        """Load energy (Wh) that could not be delivered, over the whole series."""
         return float(self.deficit_wh.sum())
 
 

@@ -20,8 +20,11 @@ __all__ = ["NoHavenError", "binding_constraint", "binding_message"]
 
 
 class NoHavenError(ScheduleError):
-    """No safe haven can be reached and survived: ``binding`` (a dict) names the dark period, the energy short
-    and the nearest haven that would have done, and how far it was."""
+    """No safe haven can be reached and survived.
+
+    ``binding`` (a dict) names the dark period, the energy short and the nearest haven that would have done, and how
+    far it was.
+    """
 
     def __init__(self, message: str, binding: dict):
         super().__init__(message)
@@ -36,9 +39,11 @@ in time or energy would otherwise be searched to exhaustion)."""
 
 
 def _candidates(ctx, cell, t, D) -> list[int]:
-    """Window cells of the havens to try from ``cell`` at tick ``t``, in order: with havens in time, nearest
-    first, those that survive the dark period met on arrival before :data:`RETREAT_FALLBACKS` others; with a
-    fixed haven list, nearest first."""
+    """Window cells of the havens to try from ``cell`` at tick ``t``, in order.
+
+    With havens in time, nearest first, those that survive the dark period met on arrival before
+    :data:`RETREAT_FALLBACKS` others; with a fixed haven list, nearest first.
+    """
     prob, idx = ctx.prob, ctx.idx
     r, c = divmod(cell, prob.nx)
     if idx is not None:
@@ -64,7 +69,8 @@ def _retreat(ctx, cell, t, D, segs, back_to):
 
     With havens in time (``ctx.idx``) the candidates are tried nearest first, those that survive the dark
     period met on arrival before the others; each is checked by the planner (reachable in time and energy)
-    and by parking there through the dark with the margin (:func:`lupex.rover.havens.park`)."""
+    and by parking there through the dark with the margin (:func:`lupex.rover.havens.park`).
+    """
     prob, rover, params, idx = ctx.prob, ctx.rover, ctx.params, ctx.idx
     r, c = divmod(cell, prob.nx)
     margin_j = idx.margin_wh * 3600.0 if idx is not None else 0.0
@@ -110,9 +116,11 @@ def _retreat(ctx, cell, t, D, segs, back_to):
 
 
 def binding_constraint(ctx, cell, t, D) -> dict:
-    """Why no haven works from ``cell`` at tick ``t``: per candidate, the dark period it meets on arrival
-    (static drive time), its energy need against the usable battery less the margin; the binding one is the
-    candidate closest to working (least energy short, then nearest)."""
+    """Why no haven works from ``cell`` at tick ``t``.
+
+    Per candidate, the dark period it meets on arrival (static drive time), its energy need against the usable
+    battery less the margin; the binding one is the candidate closest to working (least energy short, then nearest).
+    """
     prob, idx, dem = ctx.prob, ctx.idx, ctx.dem
     xs = np.asarray(dem["x"].values, float)
     ys = np.asarray(dem["y"].values, float)

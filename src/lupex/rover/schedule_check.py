@@ -37,6 +37,7 @@ class Timeline:
     plans: tuple
 
     def summary(self) -> dict:
+        """Totals of the timeline as a dict: span (UTC), hours per mode, minima of SOC and temperatures (K), data (Gbit)."""
         a = self.activities
         dur = (a["end_utc"] - a["start_utc"]).dt.total_seconds() / 3600.0
         return {

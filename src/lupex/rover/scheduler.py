@@ -182,8 +182,11 @@ def _start_state(ctx: _Ctx, goals, start_xy) -> _State:
 
 
 def _drive_to_goal(ctx: _Ctx, at: _State, gcell: int, i: int, g: Goal, segs: list) -> _Leg:
-    """Drive to goal ``i`` (window cell ``gcell``): after a haven stay if the goal's dark period needs one, after
-    waiting for the Earth if ``command_wait_h``; directly by the planner, else through safe havens."""
+    """Drive to goal ``i`` (window cell ``gcell``).
+
+    After a haven stay if the goal's dark period needs one, after waiting for the Earth if ``command_wait_h``;
+    directly by the planner, else through safe havens.
+    """
     cell, t, D = at.cell, at.t, at.D
     if gcell != cell:
         cell, t, D = _before_leg(ctx, cell, gcell, t, D, segs)
@@ -210,8 +213,10 @@ def _drive_to_goal(ctx: _Ctx, at: _State, gcell: int, i: int, g: Goal, segs: lis
 
 
 def _work_at_goal(ctx: _Ctx, at: _State, i: int, g: Goal, segs: list) -> _State:
-    """Science and drilling at goal ``i`` in lit steps, retreating to a haven over dark periods the spot cannot
-    survive, until every pending hour is done."""
+    """State after science and drilling at goal ``i`` in lit steps, until every pending hour is done.
+
+    Retreating to a haven over dark periods the spot cannot survive.
+    """
     prob, rover, params, idx, t_end = ctx.prob, ctx.rover, ctx.params, ctx.idx, ctx.t_end
     cell, t, D = at.cell, at.t, at.D
     pending = [[m, int(np.ceil(h * 3600 / prob.tick_s))] for m, h in (("science", g.science_h), ("drill", g.drill_h)) if h > 0]
@@ -280,8 +285,11 @@ def _spot_survives(ctx, cell, tick, D):
 
 
 def _wait_for_earth(ctx, cell, t, D, segs, wait_h):
-    """Stand by (or communicate / hibernate by the stop rule) at ``cell`` until the first light step with the
-    Earth in view, if one comes within ``wait_h`` hours and the stop rule does not send the rover away first."""
+    """(tick, deficit J) after standing by at ``cell`` until the first light step with the Earth in view.
+
+    Or communicating / hibernating by the stop rule; only if that step comes within ``wait_h`` hours and the stop
+    rule does not send the rover away first.
+    """
     prob = ctx.prob
     k = (prob.k0_tick + t) // prob.ticks_per_step
     n = int(math.ceil(wait_h * 3600.0 / (prob.ticks_per_step * prob.tick_s)))
@@ -296,8 +304,11 @@ def _wait_for_earth(ctx, cell, t, D, segs, wait_h):
 
 
 def _before_leg(ctx, cell, gcell, t, D, segs, tries: int = 12):
-    """Haven-aware approach: drive to ``gcell`` only if, on arrival, the goal survives its own next dark run or a
-    haven is still within reach from it; else spend the coming dark period at a haven first."""
+    """Haven-aware approach: (cell, tick, deficit J) from which to drive to ``gcell``.
+
+    Drive only if, on arrival, the goal survives its own next dark run or a haven is still within reach from it;
+    else spend the coming dark period at a haven first.
+    """
     prob, idx = ctx.prob, ctx.idx
     if idx is None:
         return cell, t, D
@@ -316,8 +327,10 @@ def _before_leg(ctx, cell, gcell, t, D, segs, tries: int = 12):
 
 
 def _via_havens(dem, light, prob, cell, gcell, t, D, hv, rover, params):
-    """Segments (on the schedule's clock) and end deficit (J) of a drive through safe havens, by
-    :func:`lupex.rover.havens.plan_via_havens` from tick ``t`` with deficit ``D``."""
+    """Segments (on the schedule's clock) and end deficit (J) of a drive through safe havens.
+
+    By :func:`lupex.rover.havens.plan_via_havens` from tick ``t`` with deficit ``D``.
+    """
     sub = dataclasses.replace(prob, k0_tick=prob.k0_tick + t)
     r, c = divmod(cell, prob.nx)
     gr, gc = divmod(gcell, prob.nx)

@@ -131,8 +131,11 @@ def _take(pending: list, ticks: int) -> None:
 
 
 def _dark_step(spot: _Spot, k: int, a: int, b: int, D: float, sol: float, pending: list) -> _Step | None:
-    """A dark step from tick ``a``: work on the battery if the drive out to a haven stays affordable (egress),
-    else hibernate; None when this dark run and the weak light after it cannot be survived here."""
+    """A dark step from tick ``a``.
+
+    Work on the battery if the drive out to a haven stays affordable (egress), else hibernate; None when this dark
+    run and the weak light after it cannot be survived here.
+    """
     prob = spot.prob
     work = _dark_work(prob, spot.rover, spot.idx, spot.cell, a, b, D, pending, spot.heat_max_w,
                       spot.margin_j) if pending else None
@@ -147,8 +150,10 @@ def _dark_step(spot: _Spot, k: int, a: int, b: int, D: float, sol: float, pendin
 
 
 def _lit_step(spot: _Spot, k: int, a: int, b: int, D: float, sol: float, pending: list) -> _Step | None:
-    """A lit step from tick ``a``: the next pending activity, else communicate (Earth in view), else standby, if
-    the battery keeps its reserve; None when the rover must leave now for a haven.
+    """A lit step from tick ``a``.
+
+    The next pending activity, else communicate (Earth in view), else standby, if the battery keeps its reserve;
+    None when the rover must leave now for a haven.
 
     Reserve: standing by (lit) and hibernating (dark) here from the next step on; where that cannot be survived
     (not a haven) only the lit steps until the next dark run: the rover leaves before the dark.
@@ -186,11 +191,13 @@ EGRESS_FACTOR = 1.5
 
 
 def _dark_work(prob, rover, idx, cell, a, b, D, pending, heat_max, margin_j):
-    """Work in a shadow the rover cannot wait out (a cold trap: VIPER-style excursions on the battery): the next
-    pending activity from tick ``a`` (to ``b`` at most) if, when it ends, a haven that survives its next dark
-    period is still reachable before that period and the battery still holds the drive there (static drive
-    time at the drive load plus the dark heaters) with the margin. Returns (mode, load_w, end tick, dt_s) or
-    None (leave now)."""
+    """Work in a shadow the rover cannot wait out (a cold trap: VIPER-style excursions on the battery).
+
+    The next pending activity from tick ``a`` (to ``b`` at most) if, when it ends, a haven that survives its next
+    dark period is still reachable before that period and the battery still holds the drive there (static drive time
+    at the drive load plus the dark heaters) with the margin. Returns (mode, load_w, end tick, dt_s) or None (leave
+    now).
+    """
     if idx is None:
         return None
     m = pending[0][0]

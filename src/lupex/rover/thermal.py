@@ -64,8 +64,10 @@ def terrain_temperature_k(sun_fraction, sun_el_deg, params: RoverParams | None =
 
 
 def effective_emissivity(temperature_k, node: NodeParams) -> np.ndarray:
-    """Louvred radiator: closed emissivity up to ``louvre_closed_k``, open above ``louvre_open_k``,
-    linear in between (Gilmore 2002, Spacecraft Thermal Control Handbook, ch. 6)."""
+    """Emissivity of a louvred radiator: closed up to ``louvre_closed_k``, open above ``louvre_open_k``.
+
+    Linear in between (Gilmore 2002, Spacecraft Thermal Control Handbook, ch. 6).
+    """
     x = np.clip((np.asarray(temperature_k, float) - node.louvre_closed_k) / (node.louvre_open_k - node.louvre_closed_k),
                 0.0, 1.0)
     return node.emissivity + (node.emissivity_open - node.emissivity) * x
@@ -124,6 +126,7 @@ class ThermalTrace:
 
     @property
     def heater_total_w(self) -> np.ndarray:
+        """Heater power of both nodes together (W) per interval."""
         return self.heater_w.sum(axis=1)
 
 
