@@ -94,6 +94,10 @@ mean atomic mass and Fe/Ti, only weakly to hydrogen.
 
 6. Systematics: a fractional uncertainty f (default 2 %, inside the 1-3 %
    floor in docs/REFERENCES.md#nss) on each channel's dry reference rate.
+
+Layout: items 1-5 (parameters, response curves, footprint and track counts) are
+:mod:`lupex.instruments.neutron_forward`; this module holds the Bayesian two-layer
+retrieval and the detection limit, and re-exports the forward model.
 """
 
 from __future__ import annotations

@@ -61,6 +61,7 @@ def nss_epithermal_ratio(weh_wt_pct):
 @dataclass(frozen=True)
 class Settings:
     """Physical settings of the calibration runs: temperature (K), reference composition (wt%), rare earths (ppm), source."""
+
     temperature_k: float = 150.0          # mean temperature of the top metre at the poles (Paige et al. 2010)
     feo_tio2_wt_pct: float = 6.0          # reference composition: polar highland regolith
     sm_ppm: float = nt.SM_PPM_DEFAULT

@@ -32,6 +32,7 @@ SMOOTHING = 0.3                         # weighted chi^2 per table point left by
 @dataclass(frozen=True)
 class ResponseTable:
     """The Monte Carlo response table (module docstring, items 1-2) and its interpolants."""
+
     path: str
     weh_top: np.ndarray
     weh_bot: np.ndarray

@@ -1,6 +1,7 @@
 """Monte Carlo neutron transport in layered regolith.
 
-The leakage spectrum and what a pair of 3He tubes (one Cd-wrapped) counts above it.
+The leakage spectrum and what a pair of 3He tubes (one Cd-wrapped) counts above it. The nuclear data and
+regolith chemistry it reads are :mod:`lupex.instruments.neutron_materials`.
 
 This is the independent physics model behind the neutron spectrometer's
 response functions (:mod:`lupex.instruments.neutron`): their thermal curve,

@@ -216,6 +216,7 @@ def hibernate_w(rover: RoverParams) -> float:
 @dataclass(frozen=True)
 class DarkNeed:
     """What one candidate haven needs for the dark run a rover arriving at ``arrival_tick`` meets there."""
+
     haven: int              # index into HavenIndex.cells
     start_step: int         # light step where that dark run starts
     end_step: int           # first lit step after it (n_steps when it runs past the series)
@@ -239,6 +240,7 @@ class DarkNeed:
 @dataclass(frozen=True)
 class HavenIndex:
     """Candidate havens of a planning problem and what each needs through each of its dark runs."""
+
     cells: np.ndarray           # (K,) window-flat cells, best first
     starts: tuple               # per candidate: dark-run start steps
     ends: tuple                 # per candidate: dark-run end steps

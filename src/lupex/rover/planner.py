@@ -53,7 +53,8 @@ is expanded before it; a state whose deficit still improves is re-opened
 Kernel: numba, a binary heap on flat arrays and an open-addressing hash of
 (cell, tick) -> (deficit, parent). Waypoints are planned leg by leg (each leg
 optimal from the previous arrival, not jointly). Routing through safe havens
-over dark periods is :mod:`lupex.rover.havens`.
+over dark periods is :mod:`lupex.rover.havens`. The search's segments become a
+:class:`~lupex.rover.plan_result.Plan` (battery, temperatures, GeoJSON) in :mod:`lupex.rover.plan_result`.
 """
 
 from __future__ import annotations
@@ -108,6 +109,7 @@ class PlanError(LupexError):
 @dataclass(frozen=True)
 class PlannerParams:
     """Parameters of the traverse planner (each with unit, help and source)."""
+
     tick_s: int = _p(20, "s", "time resolution of the search; must divide the light step", "numerical: ~1/10 of a 20 m cell crossing at 0.1 m/s")
     wait_s: int = _p(900, "s", "length of one wait action (multiple of tick_s)", "numerical: a quarter of an hourly light step")
     max_slope_deg: float = _p(20.0, "deg", "cells steeper than this are impassable", "lupex config rover.max_slope_deg (20 deg); VIPER 25-30 deg (docs/REFERENCES.md#viper)")

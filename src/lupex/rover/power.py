@@ -1,6 +1,7 @@
 """Electrical power: solar arrays at the Sun's true direction, loads per mode, a Li-ion battery.
 
 Array output (per panel, summed):
+
     P = S(r) * eta * A * max(cos i, 0) * sun_fraction * (1 + gamma (T_cell - 301.15 K))
 
 * S(r) = 1361 W/m^2 (AU / r)^2, total solar irradiance at 1 au from Kopp &
@@ -23,6 +24,7 @@ with ``discharge_efficiency``. What does not fit above soc_max is *surplus*
 (array power the bus cannot use: curtailed); what cannot be drawn below
 soc_min is *deficit* (load left unpowered). Both are reported per interval, so
 energy is conserved exactly:
+
     sum (solar - load) dt = sum charged + sum surplus - sum discharged - sum deficit
     E_end - E_0 = charge_eff * sum charged - sum discharged / discharge_eff
 """
@@ -132,6 +134,7 @@ def mode_load_w(modes, params: RoverParams | None = None) -> np.ndarray:
 @dataclass(frozen=True)
 class BatteryTrace:
     """Battery state at the n times and energy flows (Wh) over the n-1 intervals."""
+
     energy_wh: np.ndarray  # (n,) stored energy
     soc: np.ndarray  # (n,) energy / capacity
     charged_wh: np.ndarray  # (n-1,) bus energy into the battery

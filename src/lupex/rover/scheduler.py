@@ -42,6 +42,11 @@ below ``soc_min``), both thermal nodes above their survival temperature,
 communication only when the Earth is visible. A violation raises
 :class:`ScheduleError` naming the time and the constraint. Data volume per
 ``communicate`` interval: :func:`lupex.rover.comms.max_data_rate_bps` x time.
+
+Layout: this module runs the stages (set up, drive to each goal, work there, stay to the end);
+the per-step rule at a spot is :mod:`lupex.rover.stop_rule`, the retreats to havens and the
+binding constraint :mod:`lupex.rover.retreat`, the final re-simulation and check
+:mod:`lupex.rover.schedule_check`. Every name is still importable from here.
 """
 
 from __future__ import annotations

@@ -46,6 +46,7 @@ from lupex.rover.vehicle import RoverParams
 @dataclass(frozen=True)
 class DarkPeriod:
     """One dark period parked at a spot: span, energy (Wh), minima of SOC and temperatures (K), verdict."""
+
     start: np.datetime64 | float
     end: np.datetime64 | float
     duration_h: float
@@ -63,6 +64,7 @@ class DarkPeriod:
 @dataclass(frozen=True)
 class SurvivalResult:
     """Survival of the dark periods at one spot: each period, and the SOC, temperature and power series."""
+
     periods: tuple[DarkPeriod, ...]
     times: np.ndarray
     soc: np.ndarray  # (n,)
