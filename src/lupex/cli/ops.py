@@ -38,7 +38,7 @@ _SPEED_HELP = "Simulated seconds per wall-clock second: 1 (real time) to 3600 (a
 
 def _site(run: Optional[Path], site: str, start: Optional[str], days: float, step_hours: float, radius_m: float,
           at: Optional[str], azimuths: int, seed: int, size_m: float, config: Optional[Path], sets):
-    from lupex.ops import world
+    from lupex.ops import world  # on use: keeps lupex --help fast
 
     if run is not None:
         if not Path(run).is_dir():
@@ -171,10 +171,10 @@ def _start_yamcs(ground, s, yamcs_dir: Optional[Path], yamcs_port: int, tm_port:
 
 def _console(s, behind_yamcs: bool, yamcs_port: int, tm_port: int, tc_port: int, http_port: int):
     """Start the browser console of ``lupex ops --console`` (behind Yamcs, or as the UDP ground itself)."""
-    from lupex.ops.console import GroundConsole
+    from lupex.ops.console import GroundConsole  # on use: keeps lupex --help fast
     try:
         if behind_yamcs:
-            from lupex.ops.yamcs import YamcsGround
+            from lupex.ops.yamcs import YamcsGround  # on use: keeps lupex --help fast
 
             gc = GroundConsole(ground=YamcsGround(yamcs_port, rover=s.rover), http_port=http_port, rover=s.rover)
         else:
@@ -188,7 +188,7 @@ def _console(s, behind_yamcs: bool, yamcs_port: int, tm_port: int, tc_port: int,
 
 
 def _serve(twin, s, tm_port, tc_port, host, speed, duration_h, state=None) -> None:
-    from lupex.ops.link import Session
+    from lupex.ops.link import Session  # on use: keeps lupex --help fast
 
     save = None if state is None else (lambda snap: io.write_json(state, snap))
 
@@ -211,7 +211,7 @@ def mdb(
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override one parameter, table.key=value (repeatable).")] = None,
 ) -> None:
     """Write the mission database (packets, parameters with units and ranges, telecommands) as XTCE."""
-    from lupex.ops.mdb import xtce
+    from lupex.ops.mdb import xtce  # on use: keeps lupex --help fast
 
     cfg = load(config, list(set_ or []))
     io.write_text(out, xtce(cfg.vehicle))
@@ -233,7 +233,7 @@ def scenario(
     json_: Annotated[bool, typer.Option("--json", help="Print the outcome as one JSON line.")] = False,
 ) -> None:
     """Play a rehearsal scenario through the UDP chain; exit 0 when the telemetry shows the expected outcome."""
-    from lupex.ops.scenarios import SCENARIOS, ScenarioError, run_scenario
+    from lupex.ops.scenarios import SCENARIOS, ScenarioError, run_scenario  # on use: keeps lupex --help fast
 
     if name not in SCENARIOS:
         raise ScenarioError(f"unknown scenario {name!r}; choose one of {', '.join(SCENARIOS)}")
@@ -269,7 +269,7 @@ def send(
     wait_s: Annotated[float, typer.Option(help="Wall-clock seconds to wait for events answering it, s.")] = 5.0,
 ) -> None:
     """Send one telecommand to a running twin and print the events that answer it (JSON lines)."""
-    from lupex.ops import packets as K
+    from lupex.ops import packets as K  # on use: keeps lupex --help fast
     from lupex.ops.link import Ground
 
     if not 0 <= seq <= K.MAX_SEQ:
@@ -308,7 +308,7 @@ def console(
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override one parameter, table.key=value (repeatable).")] = None,
 ) -> None:
     """Serve an offline operator console in the browser: a ground station on --tm-port with a web page."""
-    from lupex.ops.console import GroundConsole
+    from lupex.ops.console import GroundConsole  # on use: keeps lupex --help fast
 
     if duration_s is not None and not duration_s > 0:
         raise ConfigError(f"--duration-s must be a positive number of seconds, got {duration_s}")

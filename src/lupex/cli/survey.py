@@ -182,11 +182,11 @@ def _write_report(work: Path, title: str, res, kind: str) -> None:
     from lupex.report.html import render  # report (matplotlib) on use: keeps lupex --help fast
 
     if kind == "survey":
-        from lupex.report.survey import survey_sections
+        from lupex.report.survey import survey_sections  # matplotlib: on use
 
         secs = survey_sections(res)
     else:
-        from lupex.report.drilling import drilling_sections
+        from lupex.report.drilling import drilling_sections  # matplotlib: on use
 
         secs = drilling_sections(res)
     write_text(work / "report.html", render(title, "ground truth and configuration from the run directory", secs))

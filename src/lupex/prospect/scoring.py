@@ -34,7 +34,7 @@ import xarray as xr
 
 from lupex.errors import InputError
 from lupex.params import check_rng
-from lupex.prospect.fusion import _corr  # one kernel definition for truth and model
+from lupex.prospect.kernels import _corr  # one kernel definition for truth and model
 
 __all__ = [
     "gaussian_random_field",
