@@ -116,8 +116,6 @@ def plan(
     json_: Annotated[bool, typer.Option("--json", help=_JSON_HELP)] = False,
 ) -> None:
     """Plan a time-dependent traverse (earliest arrival under slope, battery and light constraints), and optionally the mission timeline."""
-    from lupex.report.rover import plan_map_png, plan_profile_png  # report (matplotlib) on use: keeps lupex --help fast
-
     cfg = _config(config, (set_ or []) + ([f"rover.max_slope_deg={max_slope}"] if max_slope is not None else []))
     rover, params = cfg.vehicle, cfg.planner
     pts = [parse_lat_lon(from_, "--from")] + [parse_lat_lon(v, "--via") for v in (via or [])] + [parse_lat_lon(to, "--to")]
@@ -144,7 +142,14 @@ def plan(
         timeline = S.schedule(d, light, start=start, duration_days=timeline_days, goals=goals, rover=rover, params=params,
                               start_xy=xy[0])
     out = out if out is not None else _default_dir("plan")
-    # everything is computed first; then each file appears whole or not at all
+    _write_directory(Path(out), _plan_files(p, d, timeline))
+    _print_plan(s, timeline, out, json_)
+
+
+def _plan_files(p, d, timeline) -> list:
+    """(name, writer) of every file of ``lupex rover plan``, all computed first (each then appears whole or not at all)."""
+    from lupex.report.rover import plan_map_png, plan_profile_png  # report (matplotlib) on use: keeps lupex --help fast
+
     gj = json.dumps(P.plan_geojson(p), indent=1)
     map_png = plan_map_png(p, d)
     prof_png = plan_profile_png(p)
@@ -155,7 +160,11 @@ def plan(
     if timeline is not None:
         files += [("timeline_activities.parquet", lambda f: io.write_dataframe(f, timeline.activities)),
                   ("timeline_trace.parquet", lambda f: io.write_dataframe(f, timeline.trace))]
-    _write_directory(Path(out), files)
+    return files
+
+
+def _print_plan(s: dict, timeline, out, json_: bool) -> None:
+    """The plan's summary (and the timeline's): text lines, or one JSON line each with ``--json``."""
     if json_:  # one JSON line per result, the directory inside
         typer.echo(json.dumps({**s, "out_dir": str(out)}, default=str))
         if timeline is not None:
