@@ -55,7 +55,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--run-dir", default="", help="a lupex run directory: start at its first landing site")
     a = ap.parse_args()
-    from lupex.config import SubsurfaceConfig
+    from lupex.config import SubsurfaceParams
     from lupex.light.horizon import horizon_angles
     from lupex.mission import campaign as C
     from lupex.prospect import fusion
@@ -66,7 +66,7 @@ def main():
     t_setup = time.perf_counter()
     p = C.CampaignParams()
     start_utc = "2027-01-02T00:00:00"
-    sc = SubsurfaceConfig()
+    sc = SubsurfaceParams()
     if a.run_dir:   # a `lupex run` directory: its DEM, its ground truth and its first landing site (as run_mission)
         import pandas as pd
         import rioxarray  # noqa: F401
@@ -101,10 +101,7 @@ def main():
     else:
         illum = np.full(dem.shape, float(np.mean(light.sun > 0) * 100))
         illum[w[0]:w[1], w[2]:w[3]] = np.mean(light.sun > 0, axis=0) * 100
-        gt = make_ground_truth(dem, seed=sc.seed, illumination_pct=illum, slope_deg=sl.fillna(10.0).values,
-                               corr_length_m=sc.corr_length_m, ice_free_fraction=sc.ice_free_fraction,
-                               weh_median_wt_pct=sc.weh_median_wt_pct, overburden_median_m=sc.overburden_median_m,
-                               threshold_k=sc.stability_threshold_k, rock_abundance=sc.rock_abundance)
+        gt = make_ground_truth(dem, sc, illumination_pct=illum, slope_deg=sl.fillna(10.0).values)
     setup_s = time.perf_counter() - t_setup
 
     if a.trace:

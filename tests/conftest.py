@@ -36,6 +36,7 @@ def small_mission(tmp_path_factory):
     import lupex.report.html as report_html
     from lupex.config import load
     from lupex.mission.run import run_mission
+    from lupex.report.build import build_report
 
     out = tmp_path_factory.mktemp("small-mission") / "run"
     calls = []
@@ -46,9 +47,10 @@ def small_mission(tmp_path_factory):
         return real_render(title, meta, sections, warning)
 
     mp = pytest.MonkeyPatch()
-    mp.setattr(report_html, "render", spy)  # run_mission imports render from the module at call time
+    mp.setattr(report_html, "render", spy)  # build_report looks render up in its module at call time
     try:
-        result = run_mission(load(None, SMALL_OVERRIDES + [f"output.directory={json.dumps(str(out))}"]), progress=False)
+        result = run_mission(load(None, SMALL_OVERRIDES + [f"output.directory={json.dumps(str(out))}"]), progress=False,
+                             report=build_report)
     finally:
         mp.undo()
     return result.run_dir, calls, result

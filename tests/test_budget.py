@@ -168,23 +168,23 @@ def _runs_from_dv(dv, m0, isp):
 
 
 def test_budget_shares_the_landing_models_isp_and_pdi_altitude():
-    from lupex.landing.descent import DescentConfig, Vehicle
+    from lupex.landing.descent import DescentParams, LanderVehicleParams
 
     p = BudgetParams()
-    assert p.lander_isp_s == Vehicle().isp_s
-    assert p.descent_perilune_altitude_m == DescentConfig().pdi_altitude_m
+    assert p.lander_isp_s == LanderVehicleParams().isp_s
+    assert p.descent_perilune_altitude_m == DescentParams().pdi_altitude_m
 
 
 def test_budget_flies_the_monte_carlo_descent_quantile():
     """The Monte Carlo's propellant turned back into delta-v (rocket equation, computed here from a known delta-v
     sample) gives the 99 % quantile; the budget's descent row carries it plus the 5 % deterministic margin, and
     its propellant is the rocket equation's for the budget's own lander mass at PDI."""
-    from lupex.landing.descent import DescentConfig, Vehicle
+    from lupex.landing.descent import DescentParams, LanderVehicleParams
     from lupex.mission.budget import descent_from_monte_carlo
 
-    v = Vehicle()
+    v = LanderVehicleParams()
     dv = np.linspace(2100.0, 2300.0, 1001)
-    d = descent_from_monte_carlo(_runs_from_dv(dv, v.wet_mass_kg, v.isp_s), v, DescentConfig(), 0.99)
+    d = descent_from_monte_carlo(_runs_from_dv(dv, v.wet_mass_kg, v.isp_s), v, DescentParams(), 0.99)
     assert d.dv_quantile_m_s == pytest.approx(np.quantile(dv, 0.99), rel=1e-9)
     assert d.dv_mean_m_s == pytest.approx(2200.0, rel=1e-9) and d.dv_max_m_s == pytest.approx(2300.0, rel=1e-9)
     b = launch_to_landing_budget(BudgetParams(), d)
@@ -206,15 +206,15 @@ def test_monte_carlo_flies_the_budgets_lander_whatever_the_descent():
     Invariant checked: the budget flown with a Monte Carlo descent from that lander (any delta-v quantile) has
     the same mass at PDI, to rounding, so the descent line names one lander; its propellant limit is the mass
     above the lander stage's dry mass (a mass balance against size_stages)."""
-    from lupex.landing.descent import DescentConfig, Vehicle
+    from lupex.landing.descent import DescentParams, LanderVehicleParams
     from lupex.mission.budget import descent_from_monte_carlo, lander_at_pdi
 
     p = BudgetParams()
-    v = lander_at_pdi(p, Vehicle(), DescentConfig())
-    assert v.wet_mass_kg != pytest.approx(Vehicle().wet_mass_kg, rel=1e-3)   # not the [lander_vehicle] default
+    v = lander_at_pdi(p, LanderVehicleParams(), DescentParams())
+    assert v.wet_mass_kg != pytest.approx(LanderVehicleParams().wet_mass_kg, rel=1e-3)   # not the [lander_vehicle] default
     for centre in (1900.0, 2200.0, 2500.0):
         d = descent_from_monte_carlo(_runs_from_dv(np.linspace(centre - 50, centre + 50, 101), v.wet_mass_kg,
-                                                   v.isp_s), v, DescentConfig(), 0.99)
+                                                   v.isp_s), v, DescentParams(), 0.99)
         b = launch_to_landing_budget(p, d)
         row = b.table[b.table.phase.str.startswith("Powered descent")]
         assert row["mass_before_kg"].iloc[0] == pytest.approx(v.wet_mass_kg, rel=1e-9)   # same burns before PDI
@@ -222,17 +222,17 @@ def test_monte_carlo_flies_the_budgets_lander_whatever_the_descent():
         assert v.dry_mass_kg == pytest.approx(b.stages["lander"]["dry_kg"], rel=0.05)
         assert "flew this lander" in b.descent_line()
     # a configured vehicle of another mass is named as such
-    d = descent_from_monte_carlo(_runs_from_dv([2200.0], 2800.0, 315.0), Vehicle(), DescentConfig(), 0.99)
+    d = descent_from_monte_carlo(_runs_from_dv([2200.0], 2800.0, 315.0), LanderVehicleParams(), DescentParams(), 0.99)
     assert "flew a 2,800 kg lander" in launch_to_landing_budget(p, d).descent_line()
 
 
 def test_issue_numbers_do_not_fit_the_old_budget():
     """The issue's numbers (Monte Carlo mean 1,429 kg, max 1,475 kg from the 2,800 kg / 315 s lander) are more
     delta-v than the analytic descent the budget used to carry: flying the Monte Carlo's own descent costs payload."""
-    from lupex.landing.descent import Vehicle
+    from lupex.landing.descent import LanderVehicleParams
     from lupex.mission.budget import descent_from_monte_carlo
 
-    v = Vehicle()
+    v = LanderVehicleParams()
     c = v.isp_s * 9.80665
     dv_mean, dv_max = c * np.log(v.wet_mass_kg / (v.wet_mass_kg - 1429.0)), c * np.log(v.wet_mass_kg / (v.wet_mass_kg - 1475.0))
     d = descent_from_monte_carlo(_runs_from_dv(np.linspace(2 * dv_mean - dv_max, dv_max, 101), v.wet_mass_kg, v.isp_s))

@@ -131,7 +131,7 @@ def test_model_tables_tuples_and_maps_from_toml_and_set(tmp_path):
     cfg = c.load(p, ["isap.shift_range_cm=[200, 3500]", "drill.volatiles_rel_h2o_pct.CH4=0"])
     assert cfg.dispersions.init_sigma_r_m == (50.0, 60.5, 20.0)
     assert all(isinstance(v, float) for v in cfg.dispersions.init_sigma_r_m)
-    assert cfg.dispersions.imu.turn_on_bias_mps2 == 1e-4
+    assert cfg.dispersions.imu.turn_on_bias_m_s2 == 1e-4
     assert cfg.ltga.ice_release_k == (210.0, 9.0) and cfg.isap.shift_range_cm == (200.0, 3500.0)
     # the species given change, the others keep the LCROSS values (Colaprete et al. 2010, Table 1: NH3 6.03)
     assert cfg.drill.volatiles_rel_h2o_pct["H2S"] == 1.0 and cfg.drill.volatiles_rel_h2o_pct["CH4"] == 0.0
@@ -143,7 +143,7 @@ def test_model_tables_tuples_and_maps_from_toml_and_set(tmp_path):
 
 
 def test_every_new_model_table_round_trips(tmp_path):
-    sets = ["descent.hover_altitude_m=80", "lander_vehicle.isp_s=300", "touchdown.max_vertical_mps=1.5",
+    sets = ["descent.hover_altitude_m=80", "lander_vehicle.isp_s=300", "touchdown.max_vertical_m_s=1.5",
             "dispersions.map_offset_sigma_m=[3, 3, 2]", "drill.max_depth_m=1.0", "ltga.noise_kg=1e-10",
             "triton.resolving_power=8000", "adore.reflectivity=0.99995", "isap.step_cm=1.5", "lander.max_slope_deg=10"]
     cfg = c.load(overrides=sets)
@@ -217,3 +217,28 @@ def test_survey_instrument_tables_round_trip(tmp_path):
                 "emsl.relative_sensitivity", "emsl_outgassing.index"):
         assert key in keys, key
     assert "survey.speed_m_s" not in keys
+
+
+@pytest.mark.parametrize("old,new", sorted(c.RENAMED.items()))
+def test_old_unit_spellings_still_load_with_a_warning(tmp_path, caplog, old, new):
+    """A key renamed to the one spelling per unit (``_mps`` -> ``_m_s``, ``_fraction`` -> ``_frac``) still
+    loads from a config file and from --set, means the same as the new key, and logs a warning naming it."""
+    *path, leaf = old.split(".")
+    default = next(v for k, v, *_ in c.all_keys() if k == new)
+    value = default * 0.5 if default else 0.5  # a value other than the default, valid for every renamed key
+    want = c.load(overrides=[f"{new}={value!r}"])
+    with caplog.at_level("WARNING", logger="lupex.config"):
+        got_set = c.load(overrides=[f"{old}={value!r}"])
+    assert got_set == want and want != c.Config()
+    assert any(new in r.getMessage() and "deprecated" in r.getMessage() for r in caplog.records)
+    p = tmp_path / "old.toml"
+    p.write_text(f"[{'.'.join(path)}]\n{leaf} = {value!r}\n")
+    assert c.load(p) == want
+    assert new.rsplit(".", 1)[1] + " =" in c.to_toml(want) and f"\n{leaf} =" not in c.to_toml(want)
+
+
+def test_old_and_new_name_of_one_key_together_are_refused(tmp_path):
+    p = tmp_path / "both.toml"
+    p.write_text("[descent]\npdi_speed_mps = 1600.0\npdi_speed_m_s = 1700.0\n")
+    with pytest.raises(ConfigError, match="given twice.*pdi_speed_m_s"):
+        c.load(p)

@@ -48,8 +48,11 @@ def sites(truth):
 
 @pytest.fixture(scope="module")
 def result(truth, sites, tmp_path_factory):
+    from lupex.report.drilling import with_example_figures
+
     grid, gt = truth
-    return dr.run_drilling(gt, grid, sites, tmp_path_factory.mktemp("drill"), seed=4, bite_m=0.1, depth_m=1.5, **FAST)
+    res = dr.run_drilling(gt, grid, sites, tmp_path_factory.mktemp("drill"), seed=4, bite_m=0.1, depth_m=1.5, **FAST)
+    return with_example_figures(res, res.outdir)   # the report draws the example figures, as `lupex sample` does
 
 
 def test_footprint_cells_are_the_cells_the_path_crosses(truth):

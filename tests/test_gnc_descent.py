@@ -13,8 +13,8 @@ from lupex.terrain.io import dem_from_array
 # Chandrayaan-3's published touchdown limits (ISRO; docs/REFERENCES.md#chandrayaan3), written out, not taken from the code
 MAX_V_VERT, MAX_V_HORIZ, MAX_SLOPE = 2.0, 0.5, 12.0
 
-SHORT = d.DescentConfig(sun_azimuth_deg=0.0, pdi_altitude_m=3000.0, pdi_speed_mps=150.0, braking_decel_mps2=1.5,
-                        gate_altitude_m=800.0, gate_descent_mps=20.0)
+SHORT = d.DescentConfig(sun_azimuth_deg=0.0, pdi_altitude_m=3000.0, pdi_speed_m_s=150.0, braking_decel_m_s2=1.5,
+                        gate_altitude_m=800.0, gate_descent_m_s=20.0)
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def test_full_slim_like_descent_meets_touchdown_limits(site):
     veh = d.Vehicle()
     assert 0 < res.propellant_used_kg < veh.propellant_kg
     # the delta-v it implies (rocket equation) exceeds the 1.7 km/s shed plus hover: gravity losses are > 0
-    dv = veh.exhaust_velocity_mps * np.log(veh.wet_mass_kg / (veh.wet_mass_kg - res.propellant_used_kg))
+    dv = veh.exhaust_velocity_m_s * np.log(veh.wet_mass_kg / (veh.wet_mass_kg - res.propellant_used_kg))
     assert 1700.0 < dv < 2400.0
 
 

@@ -9,15 +9,15 @@ from lupex.terrain import generate_site
 def test_rk4_burn_matches_tsiolkovsky():
     # a short burn's extra delta-v over the same coast is ve ln(m0/m1) (Tsiolkovsky 1903)
     veh = d.Vehicle()
-    ve = veh.exhaust_velocity_mps
+    ve = veh.exhaust_velocity_m_s
     r0, v0 = np.array([0.0, 0.0, 15_000.0]), np.array([1700.0, 0.0, 0.0])
     f = np.array([-veh.max_thrust_n, 0.0, 0.0])
     mdot = veh.max_thrust_n / ve
     r, v, m = r0.copy(), v0.copy(), veh.wet_mass_kg
     rc, vc = r0.copy(), v0.copy()
     for _ in range(200):  # 20 s
-        r, v, m = d.rk4_step(r, v, m, f, mdot, 0.1, d.OMEGA_MOON_RADPS)
-        rc, vc, _ = d.rk4_step(rc, vc, 1000.0, np.zeros(3), 0.0, 0.1, d.OMEGA_MOON_RADPS)
+        r, v, m = d.rk4_step(r, v, m, f, mdot, 0.1, d.OMEGA_MOON_RAD_S)
+        rc, vc, _ = d.rk4_step(rc, vc, 1000.0, np.zeros(3), 0.0, 0.1, d.OMEGA_MOON_RAD_S)
     dv = np.linalg.norm(v - vc)
     expected = ve * np.log(veh.wet_mass_kg / m)
     assert abs(m - (veh.wet_mass_kg - mdot * 20.0)) < 1e-9
@@ -30,10 +30,10 @@ def test_vertical_constant_thrust_descent_matches_analytic_kinematics():
     mdot = F / ve
     r, v, m = np.array([0.0, 0.0, 1000.0]), np.array([0.0, 0.0, -20.0]), m0
     for _ in range(n):
-        r, v, m = d.rk4_step(r, v, m, np.array([0.0, 0.0, F]), mdot, dt, d.OMEGA_MOON_RADPS)
+        r, v, m = d.rk4_step(r, v, m, np.array([0.0, 0.0, F]), mdot, dt, d.OMEGA_MOON_RAD_S)
     t = n * dt
     z_mid = 1000.0 - 20.0 * t / 2
-    g = d.MU_MOON_M3S2 / (d.R_M + z_mid) ** 2
+    g = d.MU_MOON_M3_S2 / (d.R_M + z_mid) ** 2
     mt = m0 - mdot * t
     v_an = -20.0 - g * t + ve * np.log(m0 / mt)
     z_an = 1000.0 - 20.0 * t - 0.5 * g * t * t + ve * (t - (mt / mdot) * np.log(m0 / mt))

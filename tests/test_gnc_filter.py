@@ -16,15 +16,15 @@ def _fly(terrain, onboard, rng, *, r0, v0, seconds, imu, tuning, gating="innovat
     alt = sens.Altimeter()
     r, v = np.array(r0, float), np.array(v0, float)
     est = nav.init_nav(0.0, r + rng.normal(0, 1, 3) * init_sigma, v + rng.normal(0, 1, 3) * init_sigma_v,
-                       init_sigma, init_sigma_v, imu.turn_on_bias_mps2)
+                       init_sigma, init_sigma_v, imu.turn_on_bias_m_s2)
     b = imu.draw_bias(rng) if bias is None else np.asarray(bias, float)
     gate = nav.AltimeterGate(mode=gating)
     log = []
     for k in range(int(seconds / dt)):
-        a_th = -d.gravity_mps2(r)
-        r, v, _ = d.rk4_step(r, v, 1000.0, a_th * 1000.0, 0.0, dt, d.OMEGA_MOON_RADPS)
-        dv = a_th * dt + b * dt + rng.normal(0, imu.vrw_mps_rthz * np.sqrt(dt), 3)
-        b = b + rng.normal(0, imu.bias_rw_mps2_rts * np.sqrt(dt), 3)
+        a_th = -d.gravity_m_s2(r)
+        r, v, _ = d.rk4_step(r, v, 1000.0, a_th * 1000.0, 0.0, dt, d.OMEGA_MOON_RAD_S)
+        dv = a_th * dt + b * dt + rng.normal(0, imu.vrw_m_s_rthz * np.sqrt(dt), 3)
+        b = b + rng.normal(0, imu.bias_rw_m_s2_rts * np.sqrt(dt), 3)
         est = nav.predict(est, dv, dt, tuning)
         if k % alt_every == 0:
             z = alt.measure(terrain, r, rng)
@@ -42,7 +42,7 @@ def test_ekf_nees_within_chi_square_bounds():
     site = generate_site(5, size_m=1200.0, pixel_m=4.0, shackleton=False)
     t = d.site_terrain(site.dem)
     imu = sens.ImuModel()
-    tuning = nav.FilterTuning(q_vel_mps_rts=imu.vrw_mps_rthz * 1.05, q_bias_mps2_rts=imu.bias_rw_mps2_rts)
+    tuning = nav.FilterTuning(q_vel_mps_rts=imu.vrw_m_s_rthz * 1.05, q_bias_mps2_rts=imu.bias_rw_m_s2_rts)
     n_seeds, vals = 16, []
     for s in range(n_seeds):
         rng = np.random.default_rng(100 + s)
@@ -74,7 +74,7 @@ def test_rim_jump_is_kept_and_naive_rejector_diverges():
     dem = _rim_dem()
     t = d.site_terrain(dem)
     # a poor, uncalibrated IMU (1 mg vertical bias) makes the drift visible within a minute
-    imu = sens.ImuModel(turn_on_bias_mps2=1e-3, vrw_mps_rthz=3e-4, bias_rw_mps2_rts=1e-6)
+    imu = sens.ImuModel(turn_on_bias_m_s2=1e-3, vrw_m_s_rthz=3e-4, bias_rw_m_s2_rts=1e-6)
     tuning = nav.FilterTuning(q_vel_mps_rts=5e-4)
     out = {}
     for mode in ("innovation", "naive"):

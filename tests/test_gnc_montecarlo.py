@@ -9,8 +9,8 @@ from lupex.landing import descent as d
 from lupex.landing import montecarlo as mc
 from lupex.terrain import generate_site
 
-SHORT = d.DescentConfig(sun_azimuth_deg=0.0, pdi_altitude_m=3000.0, pdi_speed_mps=150.0, braking_decel_mps2=1.5,
-                        gate_altitude_m=800.0, gate_descent_mps=20.0)
+SHORT = d.DescentConfig(sun_azimuth_deg=0.0, pdi_altitude_m=3000.0, pdi_speed_m_s=150.0, braking_decel_m_s2=1.5,
+                        gate_altitude_m=800.0, gate_descent_m_s=20.0)
 TARGET = (0.0, 750.0)
 
 
@@ -123,8 +123,8 @@ def test_figures_are_png(site, df):
 
 # ----------------------------------------------------------------------------- config tables reach the descent
 
-_SHORT_SETS = ["descent.pdi_altitude_m=3000", "descent.pdi_speed_mps=150", "descent.braking_decel_mps2=1.5",
-               "descent.gate_altitude_m=800", "descent.gate_descent_mps=20"]
+_SHORT_SETS = ["descent.pdi_altitude_m=3000", "descent.pdi_speed_m_s=150", "descent.braking_decel_m_s2=1.5",
+               "descent.gate_altitude_m=800", "descent.gate_descent_m_s=20"]
 
 
 def _mc_with_config(site, sets, n_runs=2, seed=5):
@@ -161,8 +161,8 @@ def test_config_vehicle_and_descent_reach_the_simulation(site, cfg_df):
 
 
 def test_config_touchdown_limits_judge_the_touchdown(site, cfg_df):
-    # the terminal descent ends at descent.terminal_speed_mps = 1 m/s: a 0.2 m/s limit fails every run
-    strict = _mc_with_config(site, ["touchdown.max_vertical_mps=0.2"])
+    # the terminal descent ends at descent.terminal_speed_m_s = 1 m/s: a 0.2 m/s limit fails every run
+    strict = _mc_with_config(site, ["touchdown.max_vertical_m_s=0.2"])
     assert cfg_df.success.all() and not strict.success.any()
     assert strict.failure_cause.str.contains("vertical").all()
 
@@ -188,8 +188,8 @@ def test_landing_phase_passes_the_config_tables(site, monkeypatch, tmp_path):
     monkeypatch.setattr(lp, "_frames", lambda *a, **k: ([], pd.DataFrame()))
     cfg = load(overrides=["landing.runs=3", "landing.seed=7", 'landing.epoch="2027-03-01T00:00:00"',
                           "landing_window.n_azimuths=36",
-                          "descent.hover_altitude_m=80", "dispersions.init_sigma_v_mps=0.2",
-                          "lander_vehicle.isp_s=300", "touchdown.max_horizontal_mps=0.4"])
+                          "descent.hover_altitude_m=80", "dispersions.init_sigma_v_m_s=0.2",
+                          "lander_vehicle.isp_s=300", "touchdown.max_horizontal_m_s=0.4"])
     dem = site.dem
     cell = dem.sel(x=[TARGET[0]], y=[TARGET[1]], method="nearest")
     lon, lat = (float(v[0, 0]) for v in lonlat_grid(cell))
@@ -239,7 +239,7 @@ def test_the_budget_flies_this_monte_carlos_descent(df):
 
     d = descent_from_monte_carlo(df, Vehicle(), SHORT, 0.99)
     assert d.n_runs == int(df.success.sum())
-    assert SHORT.pdi_speed_mps < d.dv_mean_m_s < 3500.0
+    assert SHORT.pdi_speed_m_s < d.dv_mean_m_s < 3500.0
     b = launch_to_landing_budget(BudgetParams(), d)
     row = b.table[b.table.phase.str.startswith("Powered descent")]
     assert row["dv_m_s"].iloc[0] == pytest.approx(1.05 * d.dv_quantile_m_s, rel=1e-12)

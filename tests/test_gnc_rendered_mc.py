@@ -20,8 +20,8 @@ from lupex.landing import sensors as sens
 from lupex.terrain import generate_site
 
 SUN_AZ, SUN_EL = 120.0, 20.0
-SHORT = d.DescentConfig(sun_azimuth_deg=SUN_AZ, sun_elevation_deg=SUN_EL, pdi_altitude_m=3000.0, pdi_speed_mps=150.0,
-                        braking_decel_mps2=1.5, gate_altitude_m=800.0, gate_descent_mps=20.0)
+SHORT = d.DescentConfig(sun_azimuth_deg=SUN_AZ, sun_elevation_deg=SUN_EL, pdi_altitude_m=3000.0, pdi_speed_m_s=150.0,
+                        braking_decel_m_s2=1.5, gate_altitude_m=800.0, gate_descent_m_s=20.0)
 TARGET = (0.0, 300.0)
 TIGHT = mc.Dispersions()  # the default dispersions (200 m PDI error)
 ALTS = (1500.0, 1000.0, 500.0, 200.0, 100.0)

@@ -156,7 +156,7 @@ def test_every_window_step_meets_all_three_rules_and_the_steps_beside_do_not(dem
         while t <= w.end:
             j = W.judge_epoch(dem, BEST_XY, t, params, horizon_columns=columns[1])
             assert j.in_window and not j.reasons, (t, j.reason)
-            assert j.sun_margin_deg >= params.min_sun_margin_deg and j.earth_fraction >= params.min_earth_fraction
+            assert j.sun_margin_deg >= params.min_sun_margin_deg and j.earth_fraction >= params.min_earth_frac
             assert j.lit_hours_after_h >= params.commission_h and j.track_lit_frac >= params.min_track_lit_frac
             assert W.camera_sun_elevation_deg(j, params) >= params.min_sun_margin_deg  # the camera sees light
             t = t + step
@@ -183,8 +183,8 @@ def test_a_dark_descent_gets_no_crater_fixes():
     from lupex.terrain import generate_site
 
     site = generate_site(1, size_m=3000.0, pixel_m=5.0, shackleton=False)
-    short = d.DescentConfig(sun_azimuth_deg=0.0, pdi_altitude_m=3000.0, pdi_speed_mps=150.0, braking_decel_mps2=1.5,
-                            gate_altitude_m=800.0, gate_descent_mps=20.0, hazard_detection=False)
+    short = d.DescentConfig(sun_azimuth_deg=0.0, pdi_altitude_m=3000.0, pdi_speed_m_s=150.0, braking_decel_m_s2=1.5,
+                            gate_altitude_m=800.0, gate_descent_m_s=20.0, hazard_detection=False)
     runs = {el: mc.run_monte_carlo(site, (0.0, 750.0), 1, seed=5, config=dataclasses.replace(short, sun_elevation_deg=el),
                                    check_target=False) for el in (-0.62, 1.0)}
     assert (runs[-0.62].vision_accepted == 0).all() and (runs[1.0].vision_accepted > 0).all()

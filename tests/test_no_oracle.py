@@ -18,7 +18,6 @@ import pytest
 
 from lupex.light.visibility import VisibilitySeries
 from lupex.mission import campaign as C
-from lupex.mission import drilling as dr
 from lupex.mission import survey as sv
 from lupex.rover import planner as P
 from lupex.subsurface.ground_truth import GroundTruth
@@ -76,11 +75,11 @@ def all_lit(grid, hours=48):
 
 def first_traverse(gt, dem, light, landed):
     """What a run decides for its first traverse (as :func:`lupex.mission.run.run_mission` does it)."""
-    goal = sv.first_traverse_goal(gt, dem, landed)
+    goal = C.first_traverse_goal(gt, dem, landed)
     plan = P.plan(dem, light, landed, goal, T0)
     path = np.column_stack([plan.x_m, plan.y_m])
     sr = sv.run_survey(gt, dem, path, seed=7, write=False)
-    choice = dr.choose_drill_sites(sr, dem, tuple(path[-1]), n=3)
+    choice = C.choose_drill_sites(sr, dem, tuple(path[-1]), n=3)
     return dict(goal=np.asarray(goal), path=path, sites=choice.sites_xy, choice=choice)
 
 
@@ -195,6 +194,6 @@ def test_drill_choice_without_measurements_says_what_to_do(traverse_site):
     sr = sv.run_survey(gt, dem, base["path"], seed=7, write=False)
     empty = dataclasses.replace(sr, retrievals=sr.retrievals.iloc[:0])
     with pytest.raises(InputError, match="no neutron window"):
-        dr.choose_drill_sites(empty, dem, tuple(base["path"][-1]))
+        C.choose_drill_sites(empty, dem, tuple(base["path"][-1]))
     with pytest.raises(InputError, match="DEM"):
-        dr.choose_drill_sites(sr, None, tuple(base["path"][-1]))
+        C.choose_drill_sites(sr, None, tuple(base["path"][-1]))

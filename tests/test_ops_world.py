@@ -27,7 +27,7 @@ def run_dir(tmp_path_factory):
     # a cold trap everywhere (T_max < 110 K: ice is stable), ice in every cell under a random overburden
     t_max = np.full(dem.shape, 80.0)
     make_ground_truth(dem, seed=3, t_max_surface_k=t_max, t_mean_surface_k=0.6 * t_max,
-                      ice_free_fraction=0.0).to_netcdf(d / "ground_truth.nc")
+                      ice_free_frac=0.0).to_netcdf(d / "ground_truth.nc")
     return d, (x, y)
 
 

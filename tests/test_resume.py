@@ -334,7 +334,7 @@ def test_atomic_writers_leave_no_half_file_on_full_disk(tmp_path, monkeypatch):
 
 
 def test_resume_config_keeps_compute_free(tmp_path):
-    from lupex.mission.rundir import resume_config
+    from lupex.cli.run import resume_config
 
     final = _interrupted(tmp_path / "run")
     cfg = resume_config(final.with_name("run.partial"), overrides=["compute.workers=2"])

@@ -15,14 +15,14 @@ P = RoverParams()
 
 
 def _params(el: NodeParams, bat: NodeParams | None = None, g=0.0, sub=600.0):
-    bat = bat or NodeParams(heat_capacity_j_k=1e3, radiator_area_m2=0.0, heater_max_w=0.0, dissipation_fraction=0.0,
+    bat = bat or NodeParams(heat_capacity_j_k=1e3, radiator_area_m2=0.0, heater_max_w=0.0, dissipation_frac=0.0,
                             absorptivity=0.0, heater_setpoint_k=1.0, survival_min_k=1.0)
     return dataclasses.replace(P, thermal=ThermalParams(electronics=el, battery=bat, coupling_w_k=g, max_substep_s=sub))
 
 
 def test_steady_state_matches_hand_formula():
     el = NodeParams(heat_capacity_j_k=5e3, radiator_area_m2=0.5, emissivity=0.8, absorptivity=0.3, sun_area_m2=0.2,
-                    terrain_view_factor=0.5, dissipation_fraction=1.0, heater_max_w=0.0, heater_setpoint_k=1.0, survival_min_k=1.0)
+                    terrain_view_factor=0.5, dissipation_frac=1.0, heater_max_w=0.0, heater_setpoint_k=1.0, survival_min_k=1.0)
     p = _params(el)
     q = 40.0 + 0.3 * 1361.0 * 0.2 * 0.6  # dissipation + absorbed sun with 60% of the disk visible
     tt = 150.0
@@ -36,9 +36,9 @@ def test_steady_state_matches_hand_formula():
 
 def test_linear_exponential_approach_exact_time_constant():
     # no radiation; coupled to a node of enormous heat capacity at 250 K: T - 250 = (T0 - 250) exp(-G t / C)
-    el = NodeParams(heat_capacity_j_k=36_000.0, radiator_area_m2=0.0, absorptivity=0.0, dissipation_fraction=0.0,
+    el = NodeParams(heat_capacity_j_k=36_000.0, radiator_area_m2=0.0, absorptivity=0.0, dissipation_frac=0.0,
                     heater_max_w=0.0, heater_setpoint_k=1.0, survival_min_k=1.0)
-    big = NodeParams(heat_capacity_j_k=1e18, radiator_area_m2=0.0, absorptivity=0.0, dissipation_fraction=0.0,
+    big = NodeParams(heat_capacity_j_k=1e18, radiator_area_m2=0.0, absorptivity=0.0, dissipation_frac=0.0,
                      heater_max_w=0.0, heater_setpoint_k=1.0, survival_min_k=1.0)
     p = _params(el, big, g=2.0, sub=60.0)
     tau = 36_000.0 / 2.0  # 5 h
@@ -51,7 +51,7 @@ def test_linear_exponential_approach_exact_time_constant():
 
 def test_radiative_linearised_time_constant():
     el = NodeParams(heat_capacity_j_k=20_000.0, radiator_area_m2=0.4, emissivity=0.5, absorptivity=0.0,
-                    terrain_view_factor=0.0, dissipation_fraction=1.0, heater_max_w=0.0, heater_setpoint_k=1.0, survival_min_k=1.0)
+                    terrain_view_factor=0.0, dissipation_frac=1.0, heater_max_w=0.0, heater_setpoint_k=1.0, survival_min_k=1.0)
     p = _params(el)
     q = 30.0
     teq = (q / (0.5 * SIGMA * 0.4) + 2.725**4) ** 0.25
@@ -65,7 +65,7 @@ def test_radiative_linearised_time_constant():
 
 def test_heater_holds_setpoint_with_analytic_power():
     el = NodeParams(heat_capacity_j_k=30_000.0, radiator_area_m2=0.5, emissivity=0.3, absorptivity=0.0,
-                    terrain_view_factor=0.5, dissipation_fraction=1.0, heater_max_w=100.0, heater_setpoint_k=253.15,
+                    terrain_view_factor=0.5, dissipation_frac=1.0, heater_max_w=100.0, heater_setpoint_k=253.15,
                     survival_min_k=243.15)
     p = _params(el)
     tt, q = 70.0, 5.0
@@ -79,7 +79,7 @@ def test_heater_holds_setpoint_with_analytic_power():
 
 def test_heater_saturates_and_node_cools_below_setpoint():
     el = NodeParams(heat_capacity_j_k=30_000.0, radiator_area_m2=0.5, emissivity=0.3, absorptivity=0.0,
-                    dissipation_fraction=0.0, heater_max_w=5.0, heater_setpoint_k=253.15, survival_min_k=243.15)
+                    dissipation_frac=0.0, heater_max_w=5.0, heater_setpoint_k=253.15, survival_min_k=243.15)
     tr = thermal.simulate(np.arange(0, 1001) * 3600.0, 0.0, 0.0, _params(el), terrain_k=60.0)  # tau ~ 64 h at 156 K
     np.testing.assert_allclose(tr.heater_w[:, 0], 5.0)
     # ends near the steady state with 5 W: (5 / (eps sigma A) + F Tt^4)^(1/4)
@@ -90,9 +90,9 @@ def test_heater_saturates_and_node_cools_below_setpoint():
 
 def test_coupled_nodes_conserve_energy():
     # no radiation anywhere: the heat in both nodes changes only by what the heaters and loads put in
-    el = NodeParams(heat_capacity_j_k=10_000.0, radiator_area_m2=0.0, absorptivity=0.0, dissipation_fraction=1.0,
+    el = NodeParams(heat_capacity_j_k=10_000.0, radiator_area_m2=0.0, absorptivity=0.0, dissipation_frac=1.0,
                     heater_max_w=0.0, heater_setpoint_k=1.0, survival_min_k=1.0)
-    bat = NodeParams(heat_capacity_j_k=25_000.0, radiator_area_m2=0.0, absorptivity=0.0, dissipation_fraction=0.0,
+    bat = NodeParams(heat_capacity_j_k=25_000.0, radiator_area_m2=0.0, absorptivity=0.0, dissipation_frac=0.0,
                      heater_max_w=0.0, heater_setpoint_k=1.0, survival_min_k=1.0)
     t = np.arange(0, 49) * 1800.0
     tr = thermal.simulate(t, 0.0, 12.0, _params(el, bat, g=1.5), terrain_k=0.0, t0_k=(280.0, 250.0))

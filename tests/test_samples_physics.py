@@ -88,7 +88,7 @@ def test_default_handling_loses_almost_nothing_but_warm_wait_loses_much():
 def test_more_cuttings_heating_loses_more():
     col = _uniform(8.0)
     f = [drill(col, 0.5, 0.7, rng=np.random.default_rng(2),
-               params=DrillParams(heat_fraction_to_cuttings=h, wait_temperature_k=100.0))[1].water_lost_kg
+               params=DrillParams(heat_frac_to_cuttings=h, wait_temperature_k=100.0))[1].water_lost_kg
          for h in (0.1, 0.2, 0.3)]
     assert f[0] < f[1] < f[2]
 

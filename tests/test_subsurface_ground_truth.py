@@ -7,7 +7,12 @@ import xarray as xr
 
 from lupex.errors import ConfigError, InputError
 from lupex.subsurface import Column, regolith
-from lupex.subsurface.ground_truth import GroundTruth, make_ground_truth, stability_depth_from_surface_m
+from lupex.subsurface.ground_truth import (
+    GroundTruth,
+    SubsurfaceParams,
+    make_ground_truth,
+    stability_depth_from_surface_m,
+)
 
 N, PX = 80, 2.0
 
@@ -27,7 +32,7 @@ def illum():
 
 @pytest.fixture(scope="module")
 def gt(grid, illum):
-    return make_ground_truth(grid, seed=11, illumination_pct=illum, corr_length_m=8.0, rock_abundance=0.02)
+    return make_ground_truth(grid, SubsurfaceParams(seed=11, corr_length_m=8.0, rock_abundance=0.02), illumination_pct=illum)
 
 
 def test_deterministic_byte_identical(grid, illum, gt):
@@ -127,9 +132,9 @@ def test_given_temperatures_route(grid):
     ({"illumination_pct": np.nan}, InputError, "NaN"),
     ({"t_max_surface_k": np.nan, "t_mean_surface_k": 90.0}, InputError, "NaN"),
     ({"t_max_surface_k": 150.0}, ConfigError, "t_mean_surface_k"),
-    ({"illumination_pct": 5.0, "weh_median_wt_pct": -2.0}, InputError, "wt%"),
+    ({"illumination_pct": 5.0, "weh_median_wt_pct": -2.0}, ConfigError, "wt%"),
     ({"illumination_pct": 5.0, "weh_max_wt_pct": 101.0}, InputError, "wt%"),
-    ({"illumination_pct": 5.0, "corr_length_m": 0.0}, InputError, "corr_length_m"),
+    ({"illumination_pct": 5.0, "corr_length_m": 0.0}, ConfigError, "corr_length_m"),
     ({}, ConfigError, "illumination_pct"),
 ])
 def test_bad_inputs(grid, kw, err, msg):
@@ -153,10 +158,21 @@ def test_weh_never_exceeds_the_pores(grid):
     from lupex.instruments.gpr_dielectric import ice_volume_fraction
     from lupex.subsurface import regolith
 
-    g = make_ground_truth(grid, seed=3, illumination_pct=1.0, weh_median_wt_pct=12.0, ice_free_fraction=0.0)
+    g = make_ground_truth(grid, SubsurfaceParams(seed=3, weh_median_wt_pct=12.0, ice_free_frac=0.0), illumination_pct=1.0)
     cap = regolith.pore_ice_capacity_wt_pct(regolith.density_kg_m3(np.float64(3.0), g.dataset.attrs["density_model"]))
     w = g.dataset["weh_wt_pct"].values
     assert w.max() <= cap and w.max() > 0.9 * cap  # the cap is reached, not exceeded
     iy, ix = np.unravel_index(np.argmax(w), w.shape)
     col = g.column(float(g.dataset.x[ix]), float(g.dataset.y[iy]), depth_m=3.0)
     ice_volume_fraction(col.weh_wt_pct, col.density_kg_m3)
+
+
+def test_params_and_the_old_keywords_make_the_same_truth(grid):
+    """make_ground_truth takes SubsurfaceParams; the old keywords (seed=, ice_free_fraction=, threshold_k=, ...)
+    still name the same fields, so a caller not yet moved to the dataclass gets the same truth, byte for byte."""
+    p = SubsurfaceParams(seed=5, corr_length_m=8.0, ice_free_frac=0.1, stability_threshold_k=105.0)
+    a = make_ground_truth(grid, p, illumination_pct=2.0)
+    b = make_ground_truth(grid, seed=5, illumination_pct=2.0, corr_length_m=8.0, ice_free_fraction=0.1,
+                          threshold_k=105.0)
+    assert a.dataset.identical(b.dataset) and a.rocks.equals(b.rocks)
+    assert a.params["ice_free_fraction"] == 0.1 and a.params["threshold_k"] == 105.0  # the product keeps its names

@@ -66,7 +66,7 @@ def test_fields_need_a_generator():
 def test_ice_only_where_stable(seed, free, depth):
     rng = np.random.default_rng(seed)
     stab = np.where(rng.random((24, 24)) < 0.5, depth, np.inf)
-    table, weh = ice.ice_fields(stab, 1.0, rng, corr_length_m=3.0, ice_free_fraction=free)
+    table, weh = ice.ice_fields(stab, 1.0, rng, corr_length_m=3.0, ice_free_frac=free)
     has = np.isfinite(table)
     assert np.all(np.isfinite(stab[has]))
     assert np.all(table[has] >= stab[has])
@@ -76,7 +76,7 @@ def test_ice_only_where_stable(seed, free, depth):
 
 def test_ice_statistics_follow_parameters():
     stab = np.zeros((300, 300))
-    table, weh = ice.ice_fields(stab, 1.0, np.random.default_rng(7), corr_length_m=5.0, ice_free_fraction=0.3)
+    table, weh = ice.ice_fields(stab, 1.0, np.random.default_rng(7), corr_length_m=5.0, ice_free_frac=0.3)
     has = np.isfinite(table)
     assert has.mean() == pytest.approx(0.7, abs=0.05)
     assert np.median(weh[has]) == pytest.approx(1.5, rel=0.1)
@@ -84,7 +84,7 @@ def test_ice_statistics_follow_parameters():
 
 
 @pytest.mark.parametrize("kw,msg", [({"weh_median_wt_pct": -1.0}, "wt%"), ({"weh_max_wt_pct": 120.0}, "wt%"),
-                                    ({"ice_free_fraction": 1.5}, "ice_free_fraction")])
+                                    ({"ice_free_frac": 1.5}, "ice_free_frac")])
 def test_ice_bad_parameters(kw, msg):
     with pytest.raises(InputError, match=msg):
         ice.ice_fields(np.zeros((4, 4)), 1.0, np.random.default_rng(0), **kw)

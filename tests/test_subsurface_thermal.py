@@ -5,7 +5,7 @@ import pytest
 from scipy import integrate as sint
 from scipy import optimize
 
-from lupex.errors import InputError
+from lupex.errors import ConfigError, InputError
 from lupex.subsurface import polar, thermal as th
 
 EPS_SIGMA = 0.95 * 5.670374419e-8
@@ -118,7 +118,7 @@ def test_nan_forcing_raises(bad):
 
 
 def test_bad_properties_raise():
-    with pytest.raises(InputError, match="emissivity"):
-        th.ThermalProperties(emissivity=1.5)
+    with pytest.raises(ConfigError, match="emissivity"):  # a *Params field: ConfigError, as every parameter check
+        th.RegolithThermalParams(emissivity=1.5)
     with pytest.raises(InputError, match="visible_fraction"):
         th.absorbed_flux_w_m2(0.0, 2.0)

@@ -27,7 +27,7 @@ def make_truth(seed=3):
     cold = np.broadcast_to(x >= X0, (NY, NX))
     gt = make_ground_truth(grid, seed=seed, t_max_surface_k=np.where(cold, 90.0, 250.0),
                            t_mean_surface_k=np.where(cold, 50.0, 150.0),
-                           stability_depth_m=np.where(cold, 0.05, np.inf), corr_length_m=60.0, ice_free_fraction=0.0,
+                           stability_depth_m=np.where(cold, 0.05, np.inf), corr_length_m=60.0, ice_free_frac=0.0,
                            weh_median_wt_pct=4.0, weh_sigma_ln=0.4, overburden_median_m=0.4,
                            overburden_sigma_ln=0.3)
     return grid, gt

@@ -102,14 +102,14 @@ def test_campaign_call_still_works_with_params_only(tmp_path):
     ("survey.gpr_velocity_model=apollo", "SurveyParams.gpr_velocity_model"),
     ("survey.emsl_dwell_s=-1", "SurveyParams.emsl_dwell_s"),
     ("survey.speed_m_s=0.2", "follows 'vehicle.mobility.speed_cmd_m_s'"),
-    ("gpr.centre_frequency_hz=5e9", "GprConfig.dt_s is too coarse"),
-    ("gpr.spreading=cone", "GprConfig.spreading"),
-    ("gpr.mixing_rule=linear", "GprConfig.mixing_rule"),
-    ("gpr.noise_floor_db=nan", "GprConfig.noise_floor_db"),
-    ("gpr.n_samples=8", "GprConfig.n_samples"),
-    ("neutron.footprint_fwhm_m=0", "NeutronSpectrometer.footprint_fwhm_m"),
-    ("neutron.systematic_frac=0.5", "NeutronSpectrometer.systematic_frac"),
-    ("neutron.response.table=/nonexistent/table.npz", "NeutronResponse.table: neutron response table"),
+    ("gpr.centre_frequency_hz=5e9", "GprParams.dt_s is too coarse"),
+    ("gpr.spreading=cone", "GprParams.spreading"),
+    ("gpr.mixing_rule=linear", "GprParams.mixing_rule"),
+    ("gpr.noise_floor_db=nan", "GprParams.noise_floor_db"),
+    ("gpr.n_samples=8", "GprParams.n_samples"),
+    ("neutron.footprint_fwhm_m=0", "NeutronParams.footprint_fwhm_m"),
+    ("neutron.systematic_frac=0.5", "NeutronParams.systematic_frac"),
+    ("neutron.response.table=/nonexistent/table.npz", "NeutronResponseParams.table: neutron response table"),
     ("neutron.response.tabel=x", "did you mean 'neutron.response.table'"),
     ("neutron.response.epi_a=0.4", "unknown config key .neutron.response.epi_a."),  # removed: the table replaces it
     ("neutron.th_dry_rate_cps=30", "unknown config key .neutron.th_dry_rate_cps."),  # follows from the table
@@ -121,8 +121,8 @@ def test_campaign_call_still_works_with_params_only(tmp_path):
     ("alis.espat_per_wt_pct=0.5", "unknown config key .alis.espat_per_wt_pct."),  # removed: lab data replace it
     ("emsl.relative_sensitivity.Xe=1", "unknown species 'Xe'"),
     ("emsl.relative_sensitivity.He=0", "IonTrapParams.relative_sensitivity.He"),
-    ("emsl_outgassing.index=0", "Outgassing.index"),
-    ("emsl_outgassing.rover_density_1d_cm3.H2O=-3", "Outgassing.rover_density_1d_cm3.H2O"),
+    ("emsl_outgassing.index=0", "OutgassingParams.index"),
+    ("emsl_outgassing.rover_density_1d_cm3.H2O=-3", "OutgassingParams.rover_density_1d_cm3.H2O"),
 ])
 def test_bad_instrument_values_name_their_key(override, needle):
     with pytest.raises(ConfigError, match=needle):

@@ -276,7 +276,7 @@ def test_cli_prints_the_verdicts_worst_first(small_mission, monkeypatch):
     from lupex.cli import app
 
     _run_dir, _calls, result = small_mission
-    monkeypatch.setattr(mission_run, "run_mission", lambda cfg, progress=True, resume=False: result)
+    monkeypatch.setattr(mission_run, "run_mission", lambda cfg, progress=True, resume=False, report=None: result)
     r = CliRunner().invoke(app, ["run", "-q"])
     assert r.exit_code == 0, r.output
     lines = r.output.splitlines()

@@ -1,3 +1,5 @@
+"""``python -m lupex``: the command-line interface."""
+
 from lupex.cli import main
 
 main()

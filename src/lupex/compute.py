@@ -19,7 +19,7 @@ def dask_client(workers: int = 0, scheduler: str = "") -> Iterator[object | None
     if not scheduler and workers <= 0:
         yield None
         return
-    from dask.distributed import Client, LocalCluster
+    from dask.distributed import Client, LocalCluster  # noqa: PLC0415  heavy; only with a cluster
 
     if scheduler:
         try:

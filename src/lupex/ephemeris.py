@@ -22,6 +22,7 @@ the public edges. Aberration correction is ``LT+S`` (apparent direction).
 from __future__ import annotations
 
 import functools
+import importlib
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,8 +40,6 @@ _loaded = False
 
 
 def _package_dir(module: str) -> Path:
-    import importlib
-
     mod = importlib.import_module(module)
     return Path(mod.__file__).parent
 
@@ -73,7 +72,7 @@ def load_kernels() -> None:
     global _loaded
     if _loaded:
         return
-    import spiceypy as sp
+    import spiceypy as sp  # noqa: PLC0415  loads CSPICE (~0.3 s): only when used
 
     with _lock:
         if _loaded:
@@ -88,7 +87,7 @@ def load_kernels() -> None:
 @functools.lru_cache(maxsize=1)
 def coverage_et() -> tuple[float, float]:
     """ET window (TDB seconds past J2000) covered by both the SPK and the lunar PCK."""
-    import spiceypy as sp
+    import spiceypy as sp  # noqa: PLC0415  loads CSPICE (~0.3 s): only when used
 
     load_kernels()
     p = kernel_paths()
@@ -102,7 +101,7 @@ def coverage_et() -> tuple[float, float]:
 
 def coverage_utc() -> tuple[str, str]:
     """Coverage window as UTC ISO strings, for messages and ``--help``."""
-    import spiceypy as sp
+    import spiceypy as sp  # noqa: PLC0415  loads CSPICE (~0.3 s): only when used
 
     a, b = coverage_et()
     return sp.et2utc(a, "ISOC", 0), sp.et2utc(b, "ISOC", 0)
@@ -134,7 +133,7 @@ def utc_to_et(times) -> np.ndarray:
     below anything lupex resolves. Times outside the kernels raise
     :class:`EphemerisError` naming the covered window.
     """
-    import spiceypy as sp
+    import spiceypy as sp  # noqa: PLC0415  loads CSPICE (~0.3 s): only when used
 
     load_kernels()
     dt = _to_datetime64(times)
@@ -163,7 +162,7 @@ def _fast_et(utc_s: np.ndarray) -> np.ndarray:
     Leap seconds happen at midnight, so within one UTC day DELTA_ET is smooth
     (the periodic TDB-TT term varies < 1e-7 s per hour).
     """
-    import spiceypy as sp
+    import spiceypy as sp  # noqa: PLC0415  loads CSPICE (~0.3 s): only when used
 
     day = np.floor((utc_s + 43200.0) / 86400.0)  # UTC days since 2000-01-01T00:00
     days, inv = np.unique(day, return_inverse=True)
@@ -176,7 +175,7 @@ def _fast_et(utc_s: np.ndarray) -> np.ndarray:
 
 def et_to_utc(et) -> np.ndarray:
     """Ephemeris seconds -> UTC as datetime64[ms]."""
-    import spiceypy as sp
+    import spiceypy as sp  # noqa: PLC0415  loads CSPICE (~0.3 s): only when used
 
     load_kernels()
     et = np.atleast_1d(np.asarray(et, dtype=float))
@@ -199,7 +198,7 @@ def time_grid(start, stop, step_hours: float) -> np.ndarray:
 
 def body_vectors(body: str, et) -> np.ndarray:
     """Apparent (LT+S) position of ``body`` from the Moon's centre in MOON_ME, metres, shape (n, 3)."""
-    import spiceypy as sp
+    import spiceypy as sp  # noqa: PLC0415  loads CSPICE (~0.3 s): only when used
 
     load_kernels()
     et = np.atleast_1d(np.asarray(et, dtype=float))
@@ -256,6 +255,19 @@ def topocentric(body: str, lat_deg: float, lon_deg: float, height_m: float = 0.0
     light time from the surface point are exact. (The Moon-centred
     :func:`body_vectors` minus the observer position differs by up to ~2e-5 deg
     for Earth: 5.8 ms less light time times Earth's 30 km/s.)
+
+    Parameters
+    ----------
+    body : str
+        'SUN' or 'EARTH'.
+    lat_deg, lon_deg : float
+        Planetocentric latitude and longitude of the point, deg.
+    height_m : float
+        Height above the 1737.4 km sphere, m.
+    times : array_like, optional
+        UTC times (datetime64).
+    et : array_like, optional
+        TDB seconds past J2000, instead of ``times``.
     """
     body = body.upper()
     if body not in _BODY_RADIUS:
@@ -283,7 +295,7 @@ def topocentric(body: str, lat_deg: float, lon_deg: float, height_m: float = 0.0
 
 def _observer_vectors(body: str, et: np.ndarray, obs_m: np.ndarray) -> np.ndarray:
     """Apparent (LT+S) vectors (m, MOON_ME) from a fixed surface point, via ``spkcpo``."""
-    import spiceypy as sp
+    import spiceypy as sp  # noqa: PLC0415  loads CSPICE (~0.3 s): only when used
 
     load_kernels()
     state = np.asarray(obs_m, float) / 1000.0

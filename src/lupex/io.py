@@ -20,10 +20,13 @@ import errno
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from lupex.errors import LupexError
 
@@ -88,6 +91,7 @@ def run_of(path: Path, levels: int = 4) -> Path | None:
 
 
 def sha256_file(path: str | os.PathLike) -> str:
+    """SHA-256 of the file at ``path``, as hex, read in 1 MiB blocks."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -143,8 +147,6 @@ def write_json(path: str | os.PathLike, obj: Any) -> Path:
 
 
 def _json_default(o: Any) -> Any:
-    import numpy as np
-
     if isinstance(o, np.integer):
         return int(o)
     if isinstance(o, np.floating):
@@ -162,7 +164,8 @@ def write_dataframe(path: str | os.PathLike, df) -> Path:
     """Write a pandas DataFrame as CSV or Parquet (by suffix) atomically.
 
     Float +-inf becomes NaN: "no value" (no ice, no detection) is NaN in every lupex product, as in its
-    rasters, so a GIS or pandas reader needs one test (``isna``)."""
+    rasters, so a GIS or pandas reader needs one test (``isna``).
+    """
     path = Path(path)
     df = _inf_to_nan(df)
     with atomic_path(path) as tmp:
@@ -176,8 +179,6 @@ def write_dataframe(path: str | os.PathLike, df) -> Path:
 
 
 def _inf_to_nan(df):
-    import numpy as np
-
     cols = [c for c in df.columns if df[c].dtype.kind == "f" and np.isinf(df[c].to_numpy()).any()]
     if not cols:
         return df
@@ -205,8 +206,7 @@ def write_netcdf(path: str | os.PathLike, ds, *, crs=None) -> Path:
     ``grid_mapping``, which GDAL, QGIS and rioxarray read; float +-inf becomes NaN (the one no-data value);
     numeric variables are deflate-compressed (shuffle + level 4: lossless, deterministic).
     """
-    import numpy as np
-    import xarray as xr
+    import xarray as xr  # noqa: PLC0415  heavy; only netCDF writes need it
 
     if isinstance(ds, xr.DataArray):
         ds = ds.to_dataset(name=ds.name or "data")
@@ -223,7 +223,7 @@ def write_netcdf(path: str | os.PathLike, ds, *, crs=None) -> Path:
         if name in ds.coords and "units" not in ds[name].attrs:
             ds[name].attrs["units"] = "m"
     if crs is not None and "spatial_ref" not in ds.variables:
-        import rioxarray  # noqa: F401  (registers .rio; heavy, so only here)
+        import rioxarray  # noqa: F401, PLC0415  (registers .rio; heavy, so only here)
 
         ds = ds.rio.write_crs(crs)
     data = [n for n in ds.data_vars if n != "spatial_ref"]
@@ -244,12 +244,15 @@ IN_MEMORY_NETCDF_BYTES = 256 * 2**20
 
 
 def _write_netcdf_bytes(path: Path, ds, encoding: dict) -> Path:
-    """HDF5 cannot survive a full disk: a file it failed to flush crashes the process when it is closed (a
+    """Write ``ds`` to ``path`` as netCDF so that a full disk gives the usual error, not a crash; returns ``path``.
+
+    HDF5 cannot survive a full disk: a file it failed to flush crashes the process when it is closed (a
     segfault at exit, after the clear message). So a dataset under :data:`IN_MEMORY_NETCDF_BYTES` is built in
     memory and written as plain bytes, and a larger one is written only when the disk has room for its
-    uncompressed size (else the usual full-disk error, before HDF5 opens anything)."""
+    uncompressed size (else the usual full-disk error, before HDF5 opens anything).
+    """
     if int(getattr(ds, "nbytes", 0)) < IN_MEMORY_NETCDF_BYTES:
-        import dask
+        import dask  # noqa: PLC0415  heavy; only netCDF writes need it
 
         # in memory there is no file to lock: keep xarray from asking a running Dask cluster for a write lock
         # named after the BytesIO target (distributed refuses it: "Semaphore or Lock ... not known")
@@ -258,7 +261,6 @@ def _write_netcdf_bytes(path: Path, ds, encoding: dict) -> Path:
         with atomic_path(path, suffix=".nc") as tmp:
             tmp.write_bytes(data)
         return path
-    import shutil
 
     path.parent.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(path.parent).free

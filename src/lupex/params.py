@@ -26,7 +26,28 @@ ASSUMED = "assumption"
 
 
 def param(default=MISSING, unit: str = "", help: str = "", source: str = "", *, factory=MISSING, **kw):
-    """A dataclass field with unit, help and source metadata; ``factory`` for mutable defaults (dicts)."""
+    """Return a dataclass field with unit, help and source metadata.
+
+    Parameters
+    ----------
+    default
+        The default value (immutable; use ``factory`` for dicts).
+    unit : str
+        The unit (``"m"``, ``"fraction 0-1"``, ``"-"``).
+    help : str
+        What the parameter means, as ``--help`` lists it.
+    source : str
+        Where the default comes from (an entry of the reference list) or ``"assumption: why"``.
+    factory : callable, optional
+        Makes a mutable default.
+    **kw
+        More metadata (``config=False``: the run computes the field, it is not a key).
+
+    Returns
+    -------
+    dataclasses.Field
+        The field.
+    """
     if not (unit and help and source):
         raise TypeError("param needs unit, help and source")
     meta = {"unit": unit, "help": help, "source": source, **kw}
@@ -36,7 +57,13 @@ def param(default=MISSING, unit: str = "", help: str = "", source: str = "", *, 
 
 
 def _name(obj, name: str) -> str:
-    return f"{type(obj).__name__}.{name}"
+    """``table.key`` for a run table (``TABLE`` class attribute), else ``ClassName.field``."""
+    table = getattr(type(obj), "TABLE", "")
+    return f"{table}.{name}" if table else f"{type(obj).__name__}.{name}"
+
+
+def _why(hint: str) -> str:
+    return f"; {hint}" if hint else ""
 
 
 def _number(obj, name: str) -> float:
@@ -46,31 +73,35 @@ def _number(obj, name: str) -> float:
     return float(v)
 
 
-def check_positive(obj, *names: str) -> None:
-    """Each named field is a finite number > 0."""
+def check_positive(obj, *names: str, hint: str = "") -> None:
+    """Check that each named field is a finite number > 0 (``hint`` ends the message)."""
     for n in names:
         if not _number(obj, n) > 0:
-            raise ConfigError(f"{_name(obj, n)} must be positive ({unit_of(obj, n)}), got {getattr(obj, n)!r}")
+            raise ConfigError(f"{_name(obj, n)} must be positive ({unit_of(obj, n)}), got {getattr(obj, n)!r}"
+                              f"{_why(hint)}")
 
 
-def check_non_negative(obj, *names: str) -> None:
-    """Each named field is a finite number >= 0."""
+def check_non_negative(obj, *names: str, hint: str = "") -> None:
+    """Check that each named field is a finite number >= 0 (``hint`` ends the message)."""
     for n in names:
         if not _number(obj, n) >= 0:
-            raise ConfigError(f"{_name(obj, n)} must be >= 0 ({unit_of(obj, n)}), got {getattr(obj, n)!r}")
+            raise ConfigError(f"{_name(obj, n)} must be >= 0 ({unit_of(obj, n)}), got {getattr(obj, n)!r}"
+                              f"{_why(hint)}")
 
 
-def check_range(obj, name: str, lo: float, hi: float, *, lo_open: bool = False, hi_open: bool = False) -> None:
-    """``lo <= field <= hi`` (a bound is excluded when ``*_open``)."""
+def check_range(obj, name: str, lo: float, hi: float, *, lo_open: bool = False, hi_open: bool = False,
+                hint: str = "") -> None:
+    """Check ``lo <= field <= hi`` (a bound is excluded when ``*_open``; ``hint`` ends the message)."""
     v = _number(obj, name)
     ok = (v > lo if lo_open else v >= lo) and (v < hi if hi_open else v <= hi)
     if not ok:
         rng = f"{'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
-        raise ConfigError(f"{_name(obj, name)} must be in {rng} ({unit_of(obj, name)}), got {getattr(obj, name)!r}")
+        raise ConfigError(f"{_name(obj, name)} must be in {rng} ({unit_of(obj, name)}), got {getattr(obj, name)!r}"
+                          f"{_why(hint)}")
 
 
 def check_pair(obj, name: str, *, increasing: bool = False, positive: bool = False) -> None:
-    """A field that is a pair of finite numbers (optionally increasing, optionally both > 0)."""
+    """Check a field that is a pair of finite numbers (optionally increasing, optionally both > 0)."""
     v = getattr(obj, name)
     if (not isinstance(v, tuple) or len(v) != 2
             or not all(isinstance(i, (int, float)) and not isinstance(i, bool) and math.isfinite(i) for i in v)):
@@ -94,6 +125,7 @@ def check_rng(rng, name: str = "rng") -> np.random.Generator:
 
 
 def unit_of(obj, name: str) -> str:
+    """Return the unit in the metadata of field ``name`` of ``obj`` ('' when it has none)."""
     for f in fields(obj):
         if f.name == name:
             return f.metadata.get("unit", "")

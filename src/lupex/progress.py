@@ -39,6 +39,7 @@ class Steps:
 
     @contextlib.contextmanager
     def task(self, description: str, total: float) -> Iterator[Callable[[float], None]]:
+        """A progress bar for one task of ``total`` units; yields ``advance(n=1)``, and fills the bar on exit."""
         if self._progress is None:
             yield lambda n=1: None
             return

@@ -27,7 +27,7 @@ import pandas as pd
 from scipy import ndimage
 
 from lupex.errors import InputError
-from lupex.terrain.geo import LUNAR_LONLAT_CRS, geojson_crs_member
+from lupex.terrain.geo import LUNAR_LONLAT_CRS, geojson_crs_member, lonlat_grid, pixel_size_m
 
 
 def disk_footprint(radius_px: float) -> np.ndarray:
@@ -49,7 +49,21 @@ def landing_candidates(safe: np.ndarray, pixel_m: float, landing_radius_m: float
 
 
 def site_score(illumination_pct, earth_visible_pct, longest_darkness_h, span_h: float, weights=(0.5, 0.3, 0.2)):
-    """The score above, elementwise; higher is better, in [0, sum(weights)]."""
+    """The score above, elementwise; higher is better, in [0, sum(weights)].
+
+    Parameters
+    ----------
+    illumination_pct : array_like
+        Time-mean visible fraction of the Sun's disk, %.
+    earth_visible_pct : array_like
+        Time with the Earth in view, %.
+    longest_darkness_h : array_like
+        Longest dark run, h.
+    span_h : float
+        Length of the statistics' span, h.
+    weights : tuple of float
+        ``(w_sun, w_earth, w_night)``.
+    """
     w_sun, w_earth, w_night = weights
     night = 1.0 - np.clip(np.asarray(longest_darkness_h, float) / span_h, 0.0, 1.0)
     return (
@@ -64,6 +78,19 @@ def pick_separated(score: np.ndarray, eligible: np.ndarray, pixel_m: float, coun
 
     Returns (rows, cols) arrays, best first. Ties are broken by raster order so
     the result is deterministic.
+
+    Parameters
+    ----------
+    score : np.ndarray
+        (ny, nx) site score (NaN: never picked).
+    eligible : np.ndarray
+        (ny, nx) bool, cells that may be picked.
+    pixel_m : float
+        Pixel size, m.
+    count : int
+        Largest number of picks.
+    min_separation_m : float
+        Smallest distance between two picks, m.
     """
     flat = np.flatnonzero(eligible & np.isfinite(score))
     if flat.size == 0:
@@ -105,9 +132,30 @@ def rank_landing_sites(dem, slope_deg, stats, *, max_slope_deg: float, landing_r
     ``longest_darkness_h``, ``sun_and_earth_pct``). Columns: rank, x_m, y_m,
     lon_deg, lat_deg, elevation_m, slope_deg, illumination_pct,
     earth_visible_pct, sun_and_earth_pct, longest_darkness_h, score.
-    """
-    from lupex.terrain.geo import lonlat_grid, pixel_size_m
 
+    Parameters
+    ----------
+    dem : xr.DataArray
+        The DEM, (ny, nx) heights, m.
+    slope_deg : xr.DataArray
+        (ny, nx) slope, deg, on the DEM's grid.
+    stats : xr.Dataset
+        Light statistics on the DEM's grid.
+    max_slope_deg : float
+        Steepest safe slope, deg.
+    landing_radius_m : float
+        Radius of the disk that must be all safe, m.
+    span_h : float
+        Length of the statistics' span, h.
+    count : int
+        Largest number of sites.
+    min_separation_m : float
+        Smallest distance between two sites, m.
+    weights : tuple of float
+        ``(w_sun, w_earth, w_night)`` of the score.
+    edge_margin_m : float
+        Smallest distance of a site from the DEM's border, m.
+    """
     pixel_m = pixel_size_m(dem)
     safe = np.asarray(slope_deg) <= max_slope_deg
     eligible = landing_candidates(safe, pixel_m, landing_radius_m) & interior_mask(safe.shape, pixel_m, edge_margin_m)

@@ -80,7 +80,7 @@ def _fly(cfg, lat: float, lon: float, final: Path):
     from lupex.mission.landing_phase import run_landing
     from lupex.mission.rundir import RunDir
     from lupex.mission.site_analysis import load_site
-    from lupex.report.landing import fig_landing_scatter, fig_nav_error_vs_altitude, fig_touchdown_velocity
+    from lupex.report.landing import fig_landing_scatter, fig_nav_error_vs_altitude, fig_touchdown_velocity, frame_png
 
     with RunDir(final) as work, Steps() as steps:
         # run.log: what was asked and what came out (RunDir sends the lupex logger there)
@@ -97,8 +97,8 @@ def _fly(cfg, lat: float, lon: float, final: Path):
         write_bytes(work / "landing_scatter.png", fig_landing_scatter(res.runs, dem_da, res.target_xy))
         write_bytes(work / "nav_error_vs_altitude.png", fig_nav_error_vs_altitude(res.runs))
         write_bytes(work / "touchdown_velocity.png", fig_touchdown_velocity(res.runs))
-        for alt, png, _e, _m in res.frames:
-            write_bytes(work / f"frame_{int(alt)}m.png", png)
+        for frame in res.frames:
+            write_bytes(work / f"frame_{int(frame.altitude_m)}m.png", frame_png(frame))
         log.info("wrote landing_scatter.png, nav_error_vs_altitude.png, touchdown_velocity.png and %d frame PNGs",
                  len(res.frames))
     return res

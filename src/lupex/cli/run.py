@@ -10,12 +10,15 @@ from typing import Annotated, Optional
 import typer
 
 from lupex.cli._console import out
+from lupex.config import Config, help_epilog, load, load_text, merge
 from lupex.errors import ConfigError, LupexError
+from lupex.io import check_utf8_path
+from lupex.mission import run as mission_run
+from lupex.mission.rundir import check_same_science, resume_source
 
 
 def _config_epilog() -> str:
-    from lupex.config import help_epilog
-
+    """Return the help's list of every parameter."""
     return help_epilog("[b]Every parameter[/b], as table.key = default (unit): meaning. Set them in --config "
                        "FILE.toml or with --set table.key=value (nested tables: --set vehicle.battery.capacity_wh=5000, "
                        "--set vehicle.panels[0].area_m2=3).")
@@ -40,8 +43,8 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
     """Analyse a site over a span: terrain, hazards, horizons, sun and Earth visibility, landing sites, report.html."""
-    from lupex.config import load
-    from lupex.mission.run import run_mission
+    # the report's entry point pulls matplotlib and every figure module: imported when a run starts, not for --help
+    from lupex.report.build import build_report  # noqa: PLC0415
 
     sets = list(set_ or [])
     for key, val in (("site.name", site), ("site.dem", dem), ("time.start", start), ("time.days", days), ("time.step_hours", step_hours),
@@ -56,23 +59,20 @@ def run(
             if not f.exists():
                 raise LupexError(f"far-field DEM {f} does not exist; check the path given to --far-field")
         sets.append(f"site.far_field={json.dumps([str(f) for f in far_field])}")
-    from lupex.io import check_utf8_path
-
     for p in (dem, out_dir, resume, *(far_field or [])):  # GDAL/HDF5 cannot take raw-byte names: refuse them now
         if p is not None:
             check_utf8_path(p)
     if dem is not None and not dem.exists():
         raise LupexError(f"DEM file {dem} does not exist; check the path given to --dem")
     if resume is not None:
-        from lupex.mission.rundir import resume_config
-
         if out_dir is not None:
             raise ConfigError("--resume DIR names the run directory already; leave out --out")
         cfg = resume_config(resume, config, sets)
     else:
         cfg = load(config, sets)
     t0 = time.perf_counter()
-    result = run_mission(cfg, progress=not quiet, resume=resume is not None)
+    # mission runs the phases; the report (figures, report.html) is drawn from their results before the manifest
+    result = mission_run.run_mission(cfg, progress=not quiet, resume=resume is not None, report=build_report)
     out.print(f"[green]done[/green] in {time.perf_counter() - t0:.0f} s: {result.run_dir}")
     out.print(f"report: {result.run_dir / 'report.html'}")
     if result.landing_window is not None:  # the landing epoch against the window rules, and the next windows
@@ -86,11 +86,33 @@ def run(
             f"longest darkness {best.longest_darkness_h:.0f} h)"
         )
     if result.verdicts:  # the mission's verdicts last, worst first, where the eye lands when the run ends
-        from lupex.report.summary import console_table
+        from lupex.report.summary import console_table  # noqa: PLC0415  (matplotlib: see build_report above)
 
         out.print(console_table(result.verdicts))
     for note in result.notes:  # valid input the site rules out (e.g. no traverse): a finding, exit 0
         out.print(note, style="bold yellow", markup=False, highlight=False)
+
+
+def resume_config(directory: str | Path, config_path: str | Path | None = None,
+                  overrides: list[str] | None = None) -> Config:
+    """Return the configuration to resume the run in ``directory`` with (``--resume``).
+
+    The run's own ``config.toml``, unless ``config_path``/``overrides`` are given:
+    then those (on top of the defaults, or of the run's config when only
+    ``overrides`` are given) must agree with the run on every key outside
+    ``[output]`` and ``[compute]``, or a ConfigError lists the keys that differ.
+    ``output.directory`` is always the run's name.
+    """
+    src = resume_source(directory)
+    if src.config_path is not None:
+        stored = load(src.config_path)
+    else:  # killed before config.toml was written: the fingerprint holds the same text
+        stored = load_text(src.config_text, origin=src.origin)
+    cfg = stored
+    if config_path is not None or overrides:
+        cfg = load(config_path, overrides, base=None if config_path is not None else stored)
+        check_same_science(stored.to_dict(), cfg.to_dict(), src.partial)
+    return merge(cfg, {"output": {"directory": str(src.final)}}, origin="--resume")
 
 
 def register(app: typer.Typer) -> None:

@@ -133,20 +133,21 @@ def sample(
 ) -> None:
     """Drill at a point of a run's ground truth and analyse every interval (LTGA, TRITON, ADORE, ISAP)."""
     # mission (the drilling chain) on use: keeps lupex --help fast
-    from lupex.mission.drilling import _check_depths, run_drilling
+    from lupex.mission.drilling import check_depths, run_drilling
     from lupex.mission.rundir import RunDir
     from lupex.mission.survey import _check_on_grid, _Grid
+    from lupex.report.drilling import with_example_figures  # matplotlib: on use
 
     lat, lon = parse_lat_lon(at, "--at")
     if depth is not None:
-        _check_depths(depth, bite)
+        check_depths(depth, bite)
     rd, dem, truth, run_cfg = load_run(run)
     cfg = load(config, set_, base=run_cfg)
     if depth is not None:
         if cfg.drill.max_depth_m not in (run_cfg.drill.max_depth_m, depth):
             raise ConfigError(f"--depth {depth:g} and drill.max_depth_m = {cfg.drill.max_depth_m:g} disagree; give one of them")
         cfg = merge(cfg, {"drill": {"max_depth_m": float(depth)}}, origin="--depth")
-    _check_depths(cfg.drill.max_depth_m, bite)
+    check_depths(cfg.drill.max_depth_m, bite)
     x, y = xy_from_lonlat(dem, lon, lat)
     xy = [[float(x), float(y)]]
     dest = out if out is not None else rd / f"sample-{_stamp()}"
@@ -160,6 +161,7 @@ def sample(
     with RunDir(dest) as work:
         res = run_drilling(truth, dem, xy, work, seed=s, bite_m=bite, drill_params=cfg.drill, triton_params=cfg.triton,
                            ltga_params=cfg.ltga, adore_params=cfg.adore, isap_params=cfg.isap)
+        res = with_example_figures(res, work)  # drilling_*.png: the report draws them from the examples
         _write_report(work, "lupex drill sample", res, "drilling")
     con = Console()
     tab = Table(title=f"Drill at lat {lat:g}, lon {lon:g}: water (wt%) measured vs true")

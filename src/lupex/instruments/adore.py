@@ -1,5 +1,6 @@
-"""ADORE: cavity ring-down spectroscopy (CRDS) of the water vapour a heated
-sample releases. Forward model of ring-down decays across one water line and
+"""ADORE: cavity ring-down spectroscopy (CRDS) of the water vapour a heated sample releases.
+
+Forward model of ring-down decays across one water line and
 its analysis: ring-down times, absorption spectrum, line area -> number density
 -> water content with uncertainty.
 
@@ -65,12 +66,24 @@ T_REF_K = 296.0
 
 
 def ringdown_time_s(length_m, reflectivity, alpha_per_m=0.0):
-    """tau = 1 / (c ((1 - R)/L + alpha))."""
+    """Tau = 1 / (c ((1 - R)/L + alpha))."""
     return 1.0 / (C_M_S * ((1.0 - np.asarray(reflectivity)) / np.asarray(length_m) + np.asarray(alpha_per_m)))
 
 
 def line_strength_cm_molec(temperature_k, s_ref=LINE_S296_CM_MOLEC, e_lower_cm=LINE_ELOWER_CM, nu0_cm=LINE_NU0_CM):
-    """HITRAN line-strength temperature scaling with Q(T) ~ T^1.5."""
+    """HITRAN line-strength temperature scaling with Q(T) ~ T^1.5.
+
+    Parameters
+    ----------
+    temperature_k : float or array_like
+        Gas temperature, K.
+    s_ref : float
+        Line strength at 296 K, cm/molecule.
+    e_lower_cm : float
+        Lower-state energy, cm^-1.
+    nu0_cm : float
+        Line centre, cm^-1.
+    """
     t = np.asarray(temperature_k, float)
     q_ratio = (T_REF_K / t) ** 1.5
     boltz = np.exp(-C2_CM_K * e_lower_cm / t) / np.exp(-C2_CM_K * e_lower_cm / T_REF_K)
@@ -79,11 +92,24 @@ def line_strength_cm_molec(temperature_k, s_ref=LINE_S296_CM_MOLEC, e_lower_cm=L
 
 
 def doppler_hwhm_cm(temperature_k, nu0_cm=LINE_NU0_CM, mass_kg=M_H2O_KG):
+    """Doppler half width at half maximum of the line at ``nu0_cm``, cm^-1, for gas at ``temperature_k`` (K)."""
     return nu0_cm / C_M_S * np.sqrt(2.0 * K_B * temperature_k * np.log(2.0) / mass_kg)
 
 
 def line_profile_cm(nu_cm, temperature_k, pressure_pa, nu0_cm=LINE_NU0_CM):
-    """Area-normalised Voigt profile g(nu) in cm (1 / cm^-1)."""
+    """Area-normalised Voigt profile g(nu) in cm (1 / cm^-1).
+
+    Parameters
+    ----------
+    nu_cm : array_like
+        Wavenumbers, cm^-1.
+    temperature_k : float
+        Gas temperature, K.
+    pressure_pa : float
+        Gas pressure, Pa (self-broadening).
+    nu0_cm : float
+        Line centre, cm^-1.
+    """
     sig = doppler_hwhm_cm(temperature_k, nu0_cm) / np.sqrt(2.0 * np.log(2.0))
     gam = LINE_GAMMA_SELF_CM_ATM * pressure_pa / P_ATM_PA * (T_REF_K / temperature_k) ** 0.75
     return voigt_profile(np.asarray(nu_cm, float) - nu0_cm, sig, gam)
@@ -102,7 +128,7 @@ class AdoreParams:
                                 f"{_NOT_SPEC}; tau0 = 16.7 us as in O'Keefe & Deacon 1988 (Rev. Sci. Instrum. 59:2544)-class cavities")
     cell_volume_m3: float = param(1e-3, "m^3", "volume of the gas cell the split is expanded into (1 L)", _NOT_SPEC)
     cell_temperature_k: float = param(296.0, "K", "gas temperature in the cell", "HITRAN reference temperature 296 K (no line-strength scaling needed)")
-    split_fraction: float = param(5e-4, "fraction", "calibrated share of the released water that enters the cell", _NOT_SPEC)
+    split_frac: float = param(5e-4, "fraction", "calibrated share of the released water that enters the cell", _NOT_SPEC)
     split_sigma_rel: float = param(0.02, "fraction", "1-sigma of the split, drawn per measurement (2 % calibration)", _NOT_SPEC)
     scan_half_width_cm: float = param(0.08, "cm^-1", "half width of the laser scan around the 7181.156 cm^-1 line",
                                       f"{ASSUMED}: ~8 Doppler HWHMs (~0.01 cm^-1 at 296 K)")
@@ -114,7 +140,7 @@ class AdoreParams:
 
     def __post_init__(self):
         check_range(self, "reflectivity", 0, 1, lo_open=True, hi_open=True)
-        check_positive(self, "aliquot_kg", "cavity_length_m", "cell_volume_m3", "cell_temperature_k", "split_fraction",
+        check_positive(self, "aliquot_kg", "cavity_length_m", "cell_volume_m3", "cell_temperature_k", "split_frac",
                        "scan_half_width_cm", "sample_interval_s", "record_tau0", "noise_rel")
         check_non_negative(self, "split_sigma_rel")
         if self.n_frequencies < 5:
@@ -125,13 +151,15 @@ class AdoreParams:
 
 @dataclass(frozen=True)
 class AdoreRecord:
+    """Ring-down decays (intensity per wavenumber cm^-1, decay and time s) and the cell and aliquot they came from."""
+
     nu_cm: np.ndarray            # (n_freq,)
     time_s: np.ndarray           # (n_t,)
     intensity: np.ndarray        # (n_freq, n_decays, n_t), normalised to the initial intensity
     cavity_length_m: float
     cell_volume_m3: float
     cell_temperature_k: float
-    split_fraction: float
+    split_frac: float
     split_sigma_rel: float
     aliquot_kg: float
     noise_rel: float
@@ -140,6 +168,8 @@ class AdoreRecord:
 
 @dataclass(frozen=True)
 class AdoreResult:
+    """Ring-down times (s), absorption (cm^-1), line area, number density (m^-3) and water content (wt%) with sigmas."""
+
     tau_s: np.ndarray
     tau_sigma_s: np.ndarray
     alpha_per_cm: np.ndarray
@@ -158,7 +188,7 @@ def measure(sample: Sample, rng: np.random.Generator, params: AdoreParams = Ador
     sample = require_sample(sample)
     m_al = aliquot_mass(sample, params.aliquot_kg, "ADORE")
     f_ice = aliquot_ice_factor(sample, m_al, rng)
-    split = params.split_fraction * max(rng.normal(1.0, params.split_sigma_rel), 0.0)
+    split = params.split_frac * max(rng.normal(1.0, params.split_sigma_rel), 0.0)
     n_mol = m_al * sample.water_wt_pct / 100 * f_ice / M_H2O_KG * split
     n_m3 = n_mol / params.cell_volume_m3
     temp = params.cell_temperature_k
@@ -170,10 +200,10 @@ def measure(sample: Sample, rng: np.random.Generator, params: AdoreParams = Ador
     t = np.arange(0.0, params.record_tau0 * tau0, params.sample_interval_s)
     clean = np.exp(-t[None, None, :] / tau[:, None, None])
     intensity = clean + rng.normal(0.0, params.noise_rel, (nu.size, params.decays_per_frequency, t.size))
-    truth = dict(number_density_m3=n_m3, tau0_s=tau0, ice_factor=f_ice, split_factor=split / params.split_fraction,
+    truth = dict(number_density_m3=n_m3, tau0_s=tau0, ice_factor=f_ice, split_factor=split / params.split_frac,
                  water_kg=m_al * sample.water_wt_pct / 100 * f_ice, pressure_pa=p_pa)
     return AdoreRecord(nu, t, np.broadcast_to(intensity, intensity.shape).copy() * 1.0,
-                       params.cavity_length_m, params.cell_volume_m3, temp, params.split_fraction,
+                       params.cavity_length_m, params.cell_volume_m3, temp, params.split_frac,
                        params.split_sigma_rel, m_al, params.noise_rel, truth)
 
 
@@ -183,6 +213,17 @@ def fit_ringdowns(time_s, intensity, noise_rel, *, min_snr: float = 20.0):
     ln I = a - t/tau with weights I^2/sigma^2 (variance of ln I), using samples above min_snr,
     in two passes: the second takes the sample selection and weights from the first pass's model, so
     noise does not bias them; second-order log-bias correction (checked against the analytic tau in tests).
+
+    Parameters
+    ----------
+    time_s : np.ndarray
+        (n_t,) sample times, s.
+    intensity : np.ndarray
+        (..., n_t) decays, normalised to the initial intensity.
+    noise_rel : float
+        Intensity noise 1-sigma, relative to the initial intensity.
+    min_snr : float
+        Smallest signal-to-noise ratio of a sample used in the fit.
     """
     t = np.asarray(time_s, float)
     i = np.asarray(intensity, float)
@@ -215,6 +256,7 @@ def _loglin(t, y, w):
 
 
 def check_record(rec: AdoreRecord):
+    """The record's (nu_cm, time_s, intensity) arrays, checked; InputError naming what to fix."""
     nu = check_finite_array("ADORE nu_cm", rec.nu_cm)
     t = check_finite_array("ADORE time_s", rec.time_s)
     i = check_finite_array("ADORE intensity", rec.intensity)
@@ -226,7 +268,7 @@ def check_record(rec: AdoreRecord):
     if not (nu.min() < LINE_NU0_CM < nu.max()):
         raise InputError(f"ADORE nu_cm must be wavenumbers in cm^-1 spanning the {LINE_NU0_CM} cm^-1 line; "
                          "convert from nm or m^-1")
-    for k in ("cavity_length_m", "cell_volume_m3", "cell_temperature_k", "split_fraction", "aliquot_kg",
+    for k in ("cavity_length_m", "cell_volume_m3", "cell_temperature_k", "split_frac", "aliquot_kg",
               "noise_rel"):
         v = getattr(rec, k)
         if not np.isfinite(v) or v <= 0:
@@ -265,11 +307,11 @@ def analyse(rec: AdoreRecord) -> AdoreResult:
     s_t = float(line_strength_cm_molec(temp))
     n_m3 = coef[1] / s_t * 1e6
     n_sig = np.sqrt(cov[1, 1]) / s_t * 1e6
-    water_kg = n_m3 * rec.cell_volume_m3 / rec.split_fraction * M_H2O_KG
+    water_kg = n_m3 * rec.cell_volume_m3 / rec.split_frac * M_H2O_KG
     wt = 100 * water_kg / rec.aliquot_kg
     rel = np.sqrt((n_sig / n_m3) ** 2 + rec.split_sigma_rel**2 + subsampling_rel_sigma(rec.aliquot_kg) ** 2) \
         if n_m3 > 0 else 0.0
-    sig = wt * rel if n_m3 > 0 else 100 * n_sig * rec.cell_volume_m3 / rec.split_fraction * M_H2O_KG / rec.aliquot_kg
+    sig = wt * rel if n_m3 > 0 else 100 * n_sig * rec.cell_volume_m3 / rec.split_frac * M_H2O_KG / rec.aliquot_kg
     alpha = y - coef[0]
     return AdoreResult(tau, tau_sig, alpha, float(1.0 / (coef[0] * c_cm)), float(coef[1]), float(n_m3),
                        float(n_sig), float(wt), float(sig), float(abs(wt) * LINE_STRENGTH_SIGMA_REL), chi2)

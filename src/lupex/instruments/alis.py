@@ -1,5 +1,6 @@
-"""ALIS imaging spectrometer: reflectance spectra with the ~3 um H2O/OH band,
-thermal emission at the site's temperature, and water retrieval.
+"""ALIS imaging spectrometer: reflectance spectra, thermal emission and water retrieval.
+
+The spectra carry the ~3 um H2O/OH band and thermal emission at the site's temperature.
 
 Spectral range: 0.5-3.6 um at 20 nm sampling. ALIS's real band passes were
 not checked against a JAXA document; the range is the one a 3 um water
@@ -143,6 +144,7 @@ class AlisParams:
 
 
 def wavelengths_um(step_um: float = 0.02):
+    """Channel centres from 0.5 to 3.6 um every ``step_um``, um."""
     return np.round(np.arange(0.5, 3.6 + 1e-9, step_um), 6)
 
 
@@ -171,6 +173,7 @@ def _read_table(name: str) -> dict[str, np.ndarray]:
 
 @lru_cache(maxsize=1)
 def lab_spectra() -> LabSpectra:
+    """The laboratory tables of the package data, read once."""
     soil, morb = _read_table("alis_62231.csv"), _read_table("alis_morb_d38a.csv")
     return LabSpectra(soil["wavelength_um"], soil["reflectance"], soil["reflectance_dry"], morb["wavelength_um"],
                       np.array([morb[k] for k in ("r_650c", "r_700c", "r_750c", "r_800c")]),
@@ -214,7 +217,19 @@ def directional_emissivity(w, emission_deg):
 
 
 def invert_hapke(iof, incidence_deg, emission_deg, iters: int = 40):
-    """Single-scattering albedo from I/F by bisection (I/F rises monotonically with w)."""
+    """Single-scattering albedo from I/F by bisection (I/F rises monotonically with w).
+
+    Parameters
+    ----------
+    iof : array_like
+        Radiance factor I/F.
+    incidence_deg : float
+        Solar incidence angle, deg.
+    emission_deg : float
+        Emission (viewing) angle, deg.
+    iters : int
+        Bisection steps.
+    """
     y = np.asarray(iof, float)
     lo, hi = np.zeros_like(y), np.ones_like(y)
     for _ in range(iters):
@@ -286,7 +301,17 @@ def water_espat_per_wt_pct(wavelength_um, params: AlisParams = AlisParams()):
 
 def dry_continuum_reff(wavelength_um, params: AlisParams = AlisParams(), continuum_scale: float | None = None,
                        continuum_slope: float | None = None):
-    """Reflectance factor at i = 30, e = 0 deg of the dry surface: 62231 (lab water removed), scaled and tilted."""
+    """Reflectance factor at i = 30, e = 0 deg of the dry surface: 62231 (lab water removed), scaled and tilted.
+
+    Parameters
+    ----------
+    wavelength_um : array_like
+        Wavelengths, um.
+    params : AlisParams
+        The instrument and surface parameters.
+    continuum_scale, continuum_slope : float, optional
+        Replace the params' continuum scale and slope.
+    """
     lam = np.asarray(wavelength_um, float)
     _check_wavelengths(lam)
     lab = lab_spectra()
@@ -324,9 +349,20 @@ def _emergent(w, sun_over_pi, planck, incidence_deg, emission_deg):
 
 def single_scattering_albedo(wavelength_um, water_wt_pct, params: AlisParams = AlisParams(),
                              continuum_scale: float | None = None, continuum_slope: float | None = None):
-    """w of the surface: the dry continuum's ESPAT plus the water band's, ``s(lambda) * water_wt_pct``.
+    """W of the surface: the dry continuum's ESPAT plus the water band's, ``s(lambda) * water_wt_pct``.
 
     ``continuum_scale`` and ``continuum_slope`` replace the params' values when given.
+
+    Parameters
+    ----------
+    wavelength_um : array_like
+        Wavelengths, um.
+    water_wt_pct : float
+        Water content, wt%.
+    params : AlisParams
+        The instrument and surface parameters.
+    continuum_scale, continuum_slope : float, optional
+        Replace the params' continuum scale and slope.
     """
     lam = np.asarray(wavelength_um, float)
     return _albedo(dry_continuum_reff(lam, params, continuum_scale, continuum_slope),
@@ -336,7 +372,27 @@ def single_scattering_albedo(wavelength_um, water_wt_pct, params: AlisParams = A
 def radiance(wavelength_um, water_wt_pct, temperature_k, incidence_deg, emission_deg=0.0,
              params: AlisParams = AlisParams(), continuum_scale: float | None = None,
              continuum_slope: float | None = None, distance_au: float = 1.0):
-    """(total, reflected, thermal) spectral radiance, W m^-2 sr^-1 m^-1."""
+    """(total, reflected, thermal) spectral radiance, W m^-2 sr^-1 m^-1.
+
+    Parameters
+    ----------
+    wavelength_um : array_like
+        Wavelengths, um.
+    water_wt_pct : float
+        Water content, wt%.
+    temperature_k : float
+        Surface temperature, K.
+    incidence_deg : float
+        Solar incidence angle, deg.
+    emission_deg : float
+        Emission (viewing) angle, deg.
+    params : AlisParams
+        The instrument and surface parameters.
+    continuum_scale, continuum_slope : float, optional
+        Replace the params' continuum scale and slope.
+    distance_au : float
+        Sun distance, au.
+    """
     _check(water_wt_pct, temperature_k, incidence_deg, emission_deg)
     w = single_scattering_albedo(wavelength_um, water_wt_pct, params, continuum_scale, continuum_slope)
     return _emergent(w, solar_irradiance(wavelength_um, distance_au) / np.pi,
@@ -344,13 +400,48 @@ def radiance(wavelength_um, water_wt_pct, temperature_k, incidence_deg, emission
 
 
 def noise_sigma(wavelength_um, incidence_deg, emission_deg=0.0, params: AlisParams = AlisParams()):
+    """Radiance noise 1-sigma, W m^-2 sr^-1 m^-1, the same in every channel.
+
+    It is the reflected 2.5 um radiance of dry ground at ``incidence_deg`` and ``emission_deg`` over ``params.snr``.
+
+    Parameters
+    ----------
+    wavelength_um : array_like
+        Wavelengths, um (the noise is the same in every channel).
+    incidence_deg : float
+        Solar incidence angle, deg.
+    emission_deg : float
+        Emission (viewing) angle, deg.
+    params : AlisParams
+        The instrument parameters (``snr``).
+    """
     ref = radiance(np.array([2.5]), 0.0, 100.0, incidence_deg, emission_deg, params)[1][0]
     return ref / params.snr
 
 
 def simulate_spectrum(wavelength_um, water_wt_pct, temperature_k, incidence_deg, emission_deg,
                       rng: np.random.Generator, params: AlisParams = AlisParams(), **kw):
-    """Noisy radiance spectrum and its per-channel sigma."""
+    """Noisy radiance spectrum and its per-channel sigma.
+
+    Parameters
+    ----------
+    wavelength_um : array_like
+        Wavelengths, um.
+    water_wt_pct : float
+        Water content, wt%.
+    temperature_k : float
+        Surface temperature, K.
+    incidence_deg : float
+        Solar incidence angle, deg.
+    emission_deg : float
+        Emission (viewing) angle, deg.
+    rng : np.random.Generator
+        Source of the noise.
+    params : AlisParams
+        The instrument and surface parameters.
+    **kw
+        Passed to :func:`radiance`.
+    """
     check_rng(rng)
     total = radiance(wavelength_um, water_wt_pct, temperature_k, incidence_deg, emission_deg, params, **kw)[0]
     sig = noise_sigma(wavelength_um, incidence_deg, emission_deg, params)
@@ -358,7 +449,19 @@ def simulate_spectrum(wavelength_um, water_wt_pct, temperature_k, incidence_deg,
 
 
 def band_depth(wavelength_um, iof, centre_um=BAND_CENTRE_UM, shoulders_um=SHOULDERS_UM):
-    """1 - I/F / continuum at the band centre, continuum linear between the shoulders."""
+    """1 - I/F / continuum at the band centre, continuum linear between the shoulders.
+
+    Parameters
+    ----------
+    wavelength_um : array_like
+        Wavelengths, um.
+    iof : array_like
+        I/F spectrum on those wavelengths.
+    centre_um : float
+        Band centre, um.
+    shoulders_um : tuple of float
+        Continuum shoulders, um.
+    """
     lam = np.asarray(wavelength_um, float)
     r = np.asarray(iof, float)
     a, b = (np.interp(s, lam, r) for s in shoulders_um)
@@ -370,6 +473,8 @@ def band_depth(wavelength_um, iof, centre_um=BAND_CENTRE_UM, shoulders_um=SHOULD
 
 @dataclass(frozen=True)
 class WaterRetrieval:
+    """Water content (wt%) and temperature (K) fitted to a spectrum, with sigmas, and the corrected I/F fitted."""
+
     water_wt_pct: float
     water_sigma_wt_pct: float
     temperature_k: float
@@ -394,6 +499,25 @@ def retrieve_water(wavelength_um, radiance_w_m2_sr_m, incidence_deg, emission_de
     meaningful (it trades a little thermal tail against the continuum slope;
     its sigma is then too small), though the water estimate stays within its
     sigma: pass the site thermal model's temperature instead.
+
+    Parameters
+    ----------
+    wavelength_um : array_like
+        Wavelengths, um.
+    radiance_w_m2_sr_m : array_like
+        Spectral radiance, W m^-2 sr^-1 m^-1.
+    incidence_deg : float
+        Solar incidence angle, deg.
+    emission_deg : float
+        Emission (viewing) angle, deg.
+    sigma : array_like, optional
+        Per-channel radiance sigma, W m^-2 sr^-1 m^-1 (default: :func:`noise_sigma`).
+    temperature_k : float, optional
+        Surface temperature, K; fixed in the fit when given.
+    params : AlisParams
+        The instrument and surface parameters.
+    fit_range_um : tuple of float, optional
+        Wavelength range fitted, um (default: ``params.fit_range_um``).
     """
     lam = np.asarray(wavelength_um, float)
     y = np.asarray(radiance_w_m2_sr_m, float)

@@ -1,5 +1,6 @@
-"""Rotary-percussive auger drill to 1.5 m: sampling by depth interval, drilling
-time and energy, cuttings heating and volatile loss, rocks that stop it.
+"""Rotary-percussive auger drill to 1.5 m.
+
+Sampling by depth interval, drilling time and energy, cuttings heating and volatile loss, rocks that stop it.
 
 Model (one depth cell of the ground truth at a time)
 ----------------------------------------------------
@@ -85,10 +86,10 @@ class DrillParams:
     rock_density_kg_m3: float = param(3000.0, "kg/m^3", "density of rock cuttings", f"{ASSUMED}: lunar basalt/breccia ~3,000 kg/m^3")
     rock_stop_radius_m: float = param(0.03, "m", "a rock at least this large stops the drill at first contact",
                                       f"{ASSUMED}: about the bit diameter (a rock the auger cannot push aside)")
-    recovery_fraction: float = param(0.3, "fraction 0-1", "mean fraction of the cut material delivered as sample",
+    recovery_frac: float = param(0.3, "fraction 0-1", "mean fraction of the cut material delivered as sample",
                                      f"{ASSUMED}: auger flutes retain part of the cuttings (Zacny et al. 2013)")
     recovery_sigma: float = param(0.03, "fraction", "1-sigma spread of the recovered fraction between intervals", ASSUMED)
-    heat_fraction_to_cuttings: float = param(0.1, "fraction 0-1", "share of the cutting power that heats the cuttings",
+    heat_frac_to_cuttings: float = param(0.1, "fraction 0-1", "share of the cutting power that heats the cuttings",
                                              f"{ASSUMED}: gives the few-to-tens-of-K warming of Kleinhenz et al. 2015 (AIAA 2015-1177)")
     retract_rate_m_s: float = param(0.01, "m/s", "speed of pulling the auger out with its cuttings", f"{ASSUMED}: as the feed limit")
     transfer_s: float = param(300.0, "s", "time to transfer the cuttings to the instruments' inlet", f"{ASSUMED}: minutes")
@@ -116,8 +117,8 @@ class DrillParams:
         check_positive(self, "bit_radius_m", "cutting_power_w", "max_rate_m_s", "retract_rate_m_s", "ucs_dry_pa",
                        "rock_ucs_pa", "impedance")
         check_range(self, "mechanical_efficiency", 0, 1, lo_open=True)
-        check_range(self, "recovery_fraction", 0, 1, lo_open=True)
-        check_range(self, "heat_fraction_to_cuttings", 0, 1)
+        check_range(self, "recovery_frac", 0, 1, lo_open=True)
+        check_range(self, "heat_frac_to_cuttings", 0, 1)
         for k, v in self.volatiles_rel_h2o_pct.items():
             if k not in MOLAR_MASS_KG_MOL:
                 raise ConfigError(f"DrillParams.volatiles_rel_h2o_pct: unknown species {k!r}; "
@@ -128,6 +129,8 @@ class DrillParams:
 
 @dataclass(frozen=True)
 class DrillRecord:
+    """One drilled interval: depths (m), times (s), energy (J), cuttings temperature (K) and water lost."""
+
     top_m: float
     bottom_m: float
     reached_m: float
@@ -155,9 +158,21 @@ def penetration_rate_m_s(ucs_pa, params: DrillParams = DrillParams()):
 
 
 def cuttings_temperature_rise_k(ucs_pa, density_kg_m3, temperature_k, params: DrillParams = DrillParams()):
-    """dT = f UCS / (eta rho c_p): frictional heating of the cuttings (K)."""
+    """DT = f UCS / (eta rho c_p): frictional heating of the cuttings (K).
+
+    Parameters
+    ----------
+    ucs_pa : array_like
+        Unconfined compressive strength of the ground, Pa.
+    density_kg_m3 : array_like
+        Bulk density, kg/m^3.
+    temperature_k : array_like
+        Ground temperature, K (sets the heat capacity c_p).
+    params : DrillParams
+        The drill's heat fraction f and efficiency eta.
+    """
     cp = regolith_heat_capacity_j_kg_k(temperature_k)
-    return params.heat_fraction_to_cuttings * np.asarray(ucs_pa, float) / (
+    return params.heat_frac_to_cuttings * np.asarray(ucs_pa, float) / (
         params.mechanical_efficiency * np.asarray(density_kg_m3, float) * cp)
 
 
@@ -193,6 +208,17 @@ def drill(column: Column, top_m: float, bottom_m: float, *, rng: np.random.Gener
     """Drill the interval [top_m, bottom_m] (hole assumed open down to top_m) and deliver its cuttings.
 
     Returns ``(sample, record)``; ``sample`` is None when a rock stops the drill above ``top_m``.
+
+    Parameters
+    ----------
+    column : Column
+        The ground under the rover.
+    top_m, bottom_m : float
+        The interval, m below the surface.
+    rng : np.random.Generator
+        Source of the randomness.
+    params : DrillParams
+        The drill's parameters.
     """
     check_rng(rng)
     _check_interval(column, top_m, bottom_m, params)
@@ -230,7 +256,7 @@ def drill(column: Column, top_m: float, bottom_m: float, *, rng: np.random.Gener
         return None, rec
 
     m_cells = rho * area * overlap
-    recovery = float(np.clip(rng.normal(params.recovery_fraction, params.recovery_sigma), 0.05, 1.0))
+    recovery = float(np.clip(rng.normal(params.recovery_frac, params.recovery_sigma), 0.05, 1.0))
     m_reg = float(m_cells.sum())
     m_rock = params.rock_density_kg_m3 * area * rock_len
     mass_insitu = (m_reg + m_rock) * recovery
@@ -278,7 +304,19 @@ def _scale_oxides(feo_tio2_wt_pct: float) -> dict:
 
 def drill_profile(column: Column, *, bite_m: float = 0.1, rng: np.random.Generator,
                   params: DrillParams = DrillParams()):
-    """Drill consecutive bites from the surface to max depth (or a rock); list of (sample, record)."""
+    """Drill consecutive bites from the surface to max depth (or a rock); list of (sample, record).
+
+    Parameters
+    ----------
+    column : Column
+        The ground under the rover.
+    bite_m : float
+        Depth of one bite, m.
+    rng : np.random.Generator
+        Source of the randomness.
+    params : DrillParams
+        The drill's parameters (``max_depth_m``).
+    """
     if not np.isfinite(bite_m) or bite_m <= 0:
         raise InputError("bite_m must be a positive depth increment in metres")
     out = []

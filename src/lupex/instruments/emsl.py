@@ -1,6 +1,7 @@
-"""EMS-L exospheric mass spectrometer: natural exosphere at the surface, the
-lander's and rover's outgassing as a decaying contaminant, ion-trap counting,
-and a fit that separates the two.
+"""EMS-L exospheric mass spectrometer.
+
+Natural exosphere at the surface, the lander's and rover's outgassing as a decaying contaminant, ion-trap
+counting, and a fit that separates the two.
 
 Natural exosphere (surface number density, cm^-3)
 -------------------------------------------------
@@ -105,7 +106,7 @@ def _check_species_table(obj, name: str, *, positive: bool = False, complete: bo
 
 
 @dataclass(frozen=True)
-class Outgassing:
+class OutgassingParams:
     """Lander rate at 1 day (molecules/s) and rover self-density at 1 day (cm^-3), per species; power-law decay."""
 
     lander_rate_1d_s: dict[str, float] = param(unit="molecules/s", help="lander outgassing rate 1 day after landing, "
@@ -158,6 +159,7 @@ def _species(s):
 
 
 def mean_speed_m_s(species, temperature_k):
+    """Maxwell-Boltzmann mean speed ``sqrt(8 k T / (pi m))`` of ``species`` at ``temperature_k`` (K), m/s."""
     m = MASS_U[_species(species)] * sc.atomic_mass
     return np.sqrt(8 * sc.k * _temps(temperature_k) / (np.pi * m))
 
@@ -186,7 +188,21 @@ def natural_shape(species, temperature_k):
 
 
 def natural_density_cm3(species, temperature_k, t_s=None, n_ref_cm3=None, h2o_events=()):
-    """Natural surface number density (cm^-3) vs surface temperature (and time, for H2O events)."""
+    """Natural surface number density (cm^-3) vs surface temperature (and time, for H2O events).
+
+    Parameters
+    ----------
+    species : str
+        One of He, Ne, Ar, H2O, N2, CO2.
+    temperature_k : array_like
+        Surface temperature, K.
+    t_s : array_like, optional
+        Seconds since landing; needed with ``h2o_events``.
+    n_ref_cm3 : float, optional
+        Density at the reference temperature, cm^-3 (default: the species' value).
+    h2o_events : sequence of tuple
+        ``(start_s, end_s, density_cm3)`` H2O released between those times.
+    """
     n_ref = NATURAL_REF_CM3[_species(species)] if n_ref_cm3 is None else n_ref_cm3
     n = n_ref * natural_shape(species, temperature_k)
     if species == "H2O" and h2o_events:
@@ -196,8 +212,22 @@ def natural_density_cm3(species, temperature_k, t_s=None, n_ref_cm3=None, h2o_ev
     return n
 
 
-def contamination_density_cm3(species, t_s, distance_m, temperature_k, outgassing: Outgassing = Outgassing()):
-    """Lander + rover outgassing density at the instrument (cm^-3)."""
+def contamination_density_cm3(species, t_s, distance_m, temperature_k, outgassing: OutgassingParams = OutgassingParams()):
+    """Lander + rover outgassing density at the instrument (cm^-3).
+
+    Parameters
+    ----------
+    species : str
+        One of He, Ne, Ar, H2O, N2, CO2.
+    t_s : array_like
+        Seconds since landing.
+    distance_m : array_like
+        Distance from the lander, m.
+    temperature_k : array_like
+        Surface temperature, K (sets the gas' mean speed).
+    outgassing : OutgassingParams
+        The lander's and rover's outgassing.
+    """
     t = _times(t_s)
     r = _arr(distance_m, "distance_m")
     if np.any(r <= 0):
@@ -216,6 +246,10 @@ def pressure_pa(densities_cm3, temperature_k):
 
 
 def count_rate_cps(species, density_cm3, ion_trap: IonTrapParams = IonTrapParams()):
+    """Ion-trap count rate of ``species`` at ``density_cm3`` (cm^-3), counts/s, background included.
+
+    InputError when the species' mass is outside the trap's mass range.
+    """
     m = MASS_U[_species(species)]
     lo, hi = ion_trap.mass_range_u
     if not lo <= m <= hi:
@@ -225,9 +259,33 @@ def count_rate_cps(species, density_cm3, ion_trap: IonTrapParams = IonTrapParams
 
 
 def simulate_series(species, t_s, temperature_k, distance_m, dwell_s, rng: np.random.Generator, *,
-                    n_ref_cm3=None, outgassing: Outgassing = Outgassing(),
+                    n_ref_cm3=None, outgassing: OutgassingParams = OutgassingParams(),
                     ion_trap: IonTrapParams = IonTrapParams(), h2o_events=()):
-    """Poisson ion counts at the species' m/z for each sample; returns (counts, expected)."""
+    """Poisson ion counts at the species' m/z for each sample; returns (counts, expected).
+
+    Parameters
+    ----------
+    species : str
+        One of He, Ne, Ar, H2O, N2, CO2.
+    t_s : array_like
+        (n,) sample times, seconds since landing.
+    temperature_k : array_like
+        Surface temperature at each sample, K.
+    distance_m : array_like
+        Distance from the lander at each sample, m.
+    dwell_s : array_like
+        Counting time per sample, s.
+    rng : np.random.Generator
+        Source of the counting noise.
+    n_ref_cm3 : float, optional
+        Natural density at the reference temperature, cm^-3.
+    outgassing : OutgassingParams
+        The lander's and rover's outgassing.
+    ion_trap : IonTrapParams
+        The ion trap's sensitivity and background.
+    h2o_events : sequence of tuple
+        ``(start_s, end_s, density_cm3)`` H2O released between those times.
+    """
     check_rng(rng)
     t = _times(t_s)
     n = natural_density_cm3(species, temperature_k, t, n_ref_cm3, h2o_events) + \
@@ -298,6 +356,27 @@ def separate_series(species, t_s, counts, temperature_k, distance_m, dwell_s, *,
     rover terms are told apart by the distance to the lander and, more weakly,
     by the lander term's 1/vbar ~ T^-1/2; with the rover parked and T constant
     they are degenerate (large errors on c_L, c_R): pass ``fit_rover=False``.
+
+    Parameters
+    ----------
+    species : str
+        One of He, Ne, Ar, H2O, N2, CO2.
+    t_s : array_like
+        (n,) sample times, seconds since landing.
+    counts : array_like
+        (n,) ion counts.
+    temperature_k : array_like
+        Surface temperature at each sample, K.
+    distance_m : array_like
+        Distance from the lander at each sample, m.
+    dwell_s : array_like
+        Counting time per sample, s.
+    ion_trap : IonTrapParams
+        The ion trap's sensitivity and background.
+    fit_rover : bool, optional
+        Fit the rover term (default: whenever outgassing is fitted).
+    index_bounds : tuple of float
+        Bounds of the decay index n.
     """
     t = _times(t_s)
     c = _arr(counts, "counts")
@@ -354,3 +433,7 @@ def separate_series(species, t_s, counts, temperature_k, distance_m, dwell_s, *,
     cont = xd[:, int(fit_natural):] @ beta[int(fit_natural):] if has_cont else np.zeros_like(t)
     return SeparationFit(species, *out["nat"], *out["lan"], *out["rov"],
                          float(index) if has_cont else float("nan"), n_err, nat, cont)
+
+
+# the names before the one naming rule for parameter classes (*Params), for code that uses them
+Outgassing = OutgassingParams

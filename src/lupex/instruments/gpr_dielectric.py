@@ -119,7 +119,21 @@ def _check_rule(rule: str) -> str:
 
 def mix_ice(eps_dry, tan_dry, v_ice, rule: str = "log", eps_ice: float = ICE_PERMITTIVITY,
             tan_ice: float = ICE_LOSS_TANGENT) -> tuple[np.ndarray, np.ndarray]:
-    """Put a volume fraction ``v_ice`` of ice into the vacuum of a dry matrix; returns (eps', tan delta)."""
+    """Put a volume fraction ``v_ice`` of ice into the vacuum of a dry matrix; returns (eps', tan delta).
+
+    Parameters
+    ----------
+    eps_dry : array_like
+        Real permittivity of the dry matrix.
+    tan_dry : array_like
+        Loss tangent of the dry matrix.
+    v_ice : array_like
+        Ice volume fraction, 0..1.
+    rule : str
+        Mixing rule: ``"log"`` or ``"crim"``.
+    eps_ice, tan_ice : float
+        Ice's real permittivity and loss tangent.
+    """
     _check_rule(rule)
     ed = check_permittivity(eps_dry) * (1 - 1j * np.asarray(tan_dry, float))
     ei = check_permittivity(eps_ice) * (1 - 1j * tan_ice)
@@ -132,7 +146,19 @@ def mix_ice(eps_dry, tan_dry, v_ice, rule: str = "log", eps_ice: float = ICE_PER
 
 
 def regolith_dielectric(density_kg_m3, weh_wt_pct, feo_tio2_wt_pct, rule: str = "log"):
-    """(eps', tan delta) of regolith with bulk density, WEH (wt% of bulk) and FeO+TiO2 (see module doc)."""
+    """(eps', tan delta) of regolith with bulk density, WEH (wt% of bulk) and FeO+TiO2 (see module doc).
+
+    Parameters
+    ----------
+    density_kg_m3 : array_like
+        Bulk density, kg/m^3.
+    weh_wt_pct : array_like
+        Water-equivalent hydrogen, wt% of bulk.
+    feo_tio2_wt_pct : array_like
+        FeO + TiO2, wt%.
+    rule : str
+        Mixing rule: ``"log"`` or ``"crim"``.
+    """
     w = check_weh(weh_wt_pct)
     rho = _density_g_cm3(density_kg_m3) * 1000.0
     v_ice = ice_volume_fraction(w, rho)
@@ -148,6 +174,17 @@ def weh_from_permittivity(eps_wet, rho_bulk_kg_m3, rule: str = "log", eps_ice: f
     fraction w rho / rho_ice; the mixing rule is then solved for w (linear for
     ``log``, a 1-D root for ``crim``). Negative results (eps below the dry
     value) are returned as they are so that noise is not clipped into a bias.
+
+    Parameters
+    ----------
+    eps_wet : array_like
+        Real permittivity of the icy regolith.
+    rho_bulk_kg_m3 : array_like
+        Bulk density, kg/m^3.
+    rule : str
+        Mixing rule: ``"log"`` or ``"crim"``.
+    eps_ice : float
+        Ice's real permittivity.
     """
     _check_rule(rule)
     e = check_permittivity(eps_wet)

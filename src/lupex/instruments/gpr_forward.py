@@ -58,7 +58,7 @@ _GPR_ASSUMED = f"{ASSUMED}: LUPEX GPR is not described publicly (module docstrin
 
 
 @dataclass(frozen=True)
-class GprConfig:
+class GprParams:
     """Instrument and simulation settings (SI units); every default's source is in its metadata."""
 
     centre_frequency_hz: float = param(800e6, "Hz", "peak frequency of the Ricker source wavelet",
@@ -99,19 +99,19 @@ class GprConfig:
         check_non_negative(self, "antenna_height_m", "system_delay_s", "timing_jitter_s", "wow_amplitude",
                            "min_reflection")
         if isinstance(self.n_samples, bool) or not isinstance(self.n_samples, (int, np.integer)) or self.n_samples < 16:
-            raise ConfigError(f"GprConfig.n_samples must be an integer >= 16, got {self.n_samples!r}")
+            raise ConfigError(f"GprParams.n_samples must be an integer >= 16, got {self.n_samples!r}")
         for name in ("noise_floor_db", "bandlimited_noise_db"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or np.isnan(v) or v == np.inf:
-                raise ConfigError(f"GprConfig.{name} must be a number of dB or -inf (no noise), got {v!r}")
+                raise ConfigError(f"GprParams.{name} must be a number of dB or -inf (no noise), got {v!r}")
         if self.spreading not in ("point", "line"):
-            raise ConfigError(f"GprConfig.spreading must be 'point' (3-D) or 'line' (2-D), got {self.spreading!r}")
+            raise ConfigError(f"GprParams.spreading must be 'point' (3-D) or 'line' (2-D), got {self.spreading!r}")
         if self.mixing_rule not in MIXING_RULES:
-            raise ConfigError(f"GprConfig.mixing_rule must be one of {MIXING_RULES}, got {self.mixing_rule!r}")
+            raise ConfigError(f"GprParams.mixing_rule must be one of {MIXING_RULES}, got {self.mixing_rule!r}")
         check_range(self, "beam_half_angle_deg", 0.0, 90.0, lo_open=True, hi_open=True)
         check_range(self, "rock_permittivity", 1.0, 100.0)
         if self.dt_s * self.centre_frequency_hz > 0.25:
-            raise ConfigError("GprConfig.dt_s is too coarse for the wavelet: use dt_s <= 1/(4 centre_frequency_hz)")
+            raise ConfigError("GprParams.dt_s is too coarse for the wavelet: use dt_s <= 1/(4 centre_frequency_hz)")
 
 
 @dataclass(frozen=True)
@@ -121,14 +121,16 @@ class Radargram:
     data: np.ndarray
     positions_m: np.ndarray
     dt_s: float
-    config: GprConfig = field(default_factory=GprConfig)
+    config: GprParams = field(default_factory=GprParams)
 
     @property
     def time_s(self) -> np.ndarray:
+        """Sample times (n_samples,), s."""
         return np.arange(self.data.shape[1]) * self.dt_s
 
     @property
     def dx_m(self) -> float:
+        """Median trace spacing, m (NaN with one trace)."""
         return float(np.median(np.diff(self.positions_m))) if len(self.positions_m) > 1 else float("nan")
 
 
@@ -166,7 +168,7 @@ def _resolve_columns(columns, positions_m):
     return cols, p
 
 
-def _layer_arrivals(z_m, eps, tan, cfg: GprConfig):
+def _layer_arrivals(z_m, eps, tan, cfg: GprParams):
     """Arrival times (s, from the antenna) and amplitudes of the layered primaries, vectorised over rows.
 
     ``eps``, ``tan``: (n_columns, n_layers) on the common grid ``z_m`` (cell centres).
@@ -199,8 +201,10 @@ def _layer_arrivals(z_m, eps, tan, cfg: GprConfig):
 
 
 def spreading_factor(length_m, spreading: str):
-    """Amplitude factor of geometric spreading over a two-way length, normalised to 1 at 1 m
-    (``spreading``: "point", 1/L, or else 1/sqrt(L))."""
+    """Amplitude factor of geometric spreading over a two-way length (m), normalised to 1 at 1 m.
+
+    ``spreading``: "point", 1/L, or else 1/sqrt(L).
+    """
     L = np.maximum(np.asarray(length_m, float), 1e-3)
     return 1.0 / L if spreading == "point" else 1.0 / np.sqrt(L)
 
@@ -211,6 +215,19 @@ def two_medium_time(rho_m, h_m, z_m, v_m_s, iterations: int = 8):
     Fermat's principle: the refraction point p (0 <= p <= rho) on the surface
     minimises sqrt(p^2 + h^2)/c + sqrt((rho-p)^2 + z^2)/v; Newton iterations
     from the straight-ray guess. Vectorised.
+
+    Parameters
+    ----------
+    rho_m : array_like
+        Horizontal distance, m.
+    h_m : array_like
+        Antenna height above the surface, m.
+    z_m : array_like
+        Depth of the point, m.
+    v_m_s : array_like
+        Wave speed in the ground, m/s.
+    iterations : int
+        Newton iterations.
     """
     rho, h, z, v = np.broadcast_arrays(*(np.asarray(a, float) for a in (rho_m, h_m, z_m, v_m_s)))
     p = rho * h / np.maximum(h + z, 1e-12)
@@ -224,7 +241,7 @@ def two_medium_time(rho_m, h_m, z_m, v_m_s, iterations: int = 8):
     return np.sqrt(p ** 2 + h ** 2) / C_M_S + np.sqrt((rho - p) ** 2 + z ** 2) / v, p
 
 
-def _rock_arrivals(cols, p, eps_rows, tan_rows, col_index, z_grid, cfg: GprConfig):
+def _rock_arrivals(cols, p, eps_rows, tan_rows, col_index, z_grid, cfg: GprParams):
     """(trace index, time, amplitude) of the rock diffractions seen by every trace in their beam."""
     seen = {}
     for i, c in enumerate(cols):
@@ -306,7 +323,7 @@ def _render(out, dt, f, half_width, t0, col_index, times, amps, rock_i, rock_t, 
 
 
 def forward_radargram(columns: Sequence | Callable, positions_m=None, *, rng: np.random.Generator,
-                      config: GprConfig | None = None) -> Radargram:
+                      config: GprParams | None = None) -> Radargram:
     """Simulate a B-scan over a traverse.
 
     ``columns``: a sequence of :class:`lupex.subsurface.Column` (one per trace)
@@ -314,8 +331,19 @@ def forward_radargram(columns: Sequence | Callable, positions_m=None, *, rng: np
     evaluated at each of ``positions_m``. Rocks are placed at the column's
     position plus ``Rock.along_track_m`` (cross-track ``offset_m``); the same
     rock listed by several columns is rendered once. ``rng`` drives all noise.
+
+    Parameters
+    ----------
+    columns : sequence of Column or callable
+        One column per trace, or ``column_at(s_m)``.
+    positions_m : array_like, optional
+        (n_traces,) along-track positions, m.
+    rng : np.random.Generator
+        Source of all the noise.
+    config : GprConfig, optional
+        The radar's settings (default: :class:`GprConfig`).
     """
-    cfg = config or GprConfig()
+    cfg = config or GprParams()
     check_rng(rng)
     cols, p = _resolve_columns(columns, positions_m)
     # unique columns (by identity), grouped by depth grid for vectorised dielectric/arrival computation
@@ -373,3 +401,7 @@ def column_two_way_time(column, depth_m: float, rule: str = "log") -> float:
     dz = column.dz_m
     frac = np.clip((depth_m - (z - dz / 2)) / dz, 0, 1)
     return float(2 * np.sum(frac * dz * np.sqrt(eps)) / C_M_S)
+
+
+# the names before the one naming rule for parameter classes (*Params), for code that uses them
+GprConfig = GprParams

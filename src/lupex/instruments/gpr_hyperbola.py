@@ -38,6 +38,8 @@ DEWOW_PERIODS = 2.0   # dewow window, in wavelet periods (preprocess, and the sy
 
 @dataclass(frozen=True)
 class HyperbolaFit:
+    """A diffraction hyperbola fitted to picks: apex position and depth (m), eps' and its sigma, fit quality."""
+
     x0_m: float
     depth_m: float        # apex (reflecting point) depth below the surface
     eps: float
@@ -48,6 +50,7 @@ class HyperbolaFit:
 
     @property
     def velocity_m_s(self) -> float:
+        """Wave speed c / sqrt(eps'), m/s."""
         return C_M_S / np.sqrt(self.eps)
 
 
@@ -163,6 +166,31 @@ def fit_hyperbola(data, dt_s, positions_m, x0_m, t_apex_s, *, antenna_height_m: 
     lies at depth D reads eps' too low by about a factor (D - a)/D, the
     velocity-radius trade-off of Ristic et al. 2009, Computers & Geosciences
     35:1620). Returns None where too few picks stand above the noise.
+
+    Parameters
+    ----------
+    data : np.ndarray
+        (n_traces, n_samples) background-removed B-scan.
+    dt_s : float
+        Sample interval, s.
+    positions_m : np.ndarray
+        (n_traces,) along-track positions, m.
+    x0_m, t_apex_s : float
+        Starting apex position (m) and two-way time (s).
+    antenna_height_m : float
+        Antenna height above the surface, m.
+    t_antenna_s : float
+        Time of the antenna (time zero), s.
+    centre_frequency_hz : float
+        Wavelet centre frequency, Hz.
+    aperture_m : float
+        Half width of the picked arms, m.
+    radius_m : float, optional
+        Diffractor radius, m; None fits it.
+    eps_guess : float
+        Starting eps'.
+    min_picks : int
+        Fewest picks that make a fit.
     """
     d = np.asarray(data, float)
     p = np.asarray(positions_m, float)
@@ -189,6 +217,25 @@ def detect_diffractions(data_bg, dt_s, dx_m, t_surface_s, *, eps_nominal: float 
 
     Migrates the background-removed data at eps' = ``eps_nominal``, takes local
     maxima of the envelope that stand ``snr`` times above its robust noise level.
+
+    Parameters
+    ----------
+    data_bg : np.ndarray
+        (n_traces, n_samples) background-removed B-scan.
+    dt_s : float
+        Sample interval, s.
+    dx_m : float
+        Trace spacing, m.
+    t_surface_s : float
+        Two-way time of the surface, s.
+    eps_nominal : float
+        Migration eps'.
+    snr : float
+        Smallest envelope peak over the robust noise level.
+    min_separation_m : float
+        Smallest distance between two candidates, m.
+    max_candidates : int
+        Largest number of candidates.
     """
     v = C_M_S / np.sqrt(eps_nominal)
     mig = stolt_migration(data_bg, dt_s, dx_m, v, t_surface_s)
@@ -222,7 +269,33 @@ def velocity_analysis(rg: Radargram, *, data=None, t_antenna_s=None, radius_m: f
                       aperture_m: float = 0.6, max_fits: int = 60, bg_window_m: float = 10.0,
                       snr: float = 6.0, max_apex_depth_m: float | None = None,
                       min_picks: int = 12, max_rel_sigma: float = 0.1) -> list[HyperbolaFit]:
-    """Find diffraction hyperbolas and fit each; returns the successful fits."""
+    """Find diffraction hyperbolas and fit each; returns the successful fits.
+
+    Parameters
+    ----------
+    rg : Radargram
+        The B-scan and its radar settings.
+    data : np.ndarray, optional
+        Preprocessed data, with ``t_antenna_s`` (default: :func:`preprocess` of ``rg``).
+    t_antenna_s : float, optional
+        Time of the antenna (time zero) in ``data``, s.
+    radius_m : float
+        Diffractor radius, m, for every fit.
+    aperture_m : float
+        Half width of the picked arms, m.
+    max_fits : int
+        Candidates tried, strongest first.
+    bg_window_m : float
+        Background-removal window, m.
+    snr : float
+        Detection threshold over the noise.
+    max_apex_depth_m : float, optional
+        Deepest apex kept, m.
+    min_picks : int
+        Fewest picks of a kept fit.
+    max_rel_sigma : float
+        Largest relative sigma of eps' of a kept fit.
+    """
     cfg = rg.config
     if data is None:
         data, t_antenna_s = preprocess(rg)

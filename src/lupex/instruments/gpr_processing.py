@@ -40,8 +40,11 @@ def dewow(data, dt_s: float, window_s: float) -> np.ndarray:
 
 
 def first_break_s(data, dt_s: float, threshold: float = 0.5) -> np.ndarray:
-    """Time of the first strong peak of each trace: the first sample whose |amplitude| exceeds
-    ``threshold`` x the trace maximum, then the local |peak| after it, refined by a parabola."""
+    """Time (s) of the first strong peak of each trace.
+
+    The first sample whose |amplitude| exceeds ``threshold`` x the trace maximum, then the local |peak| after it,
+    refined by a parabola.
+    """
     d = _as_data(data)
     if not 0 < threshold < 1:
         raise InputError("threshold must be between 0 and 1")
@@ -77,6 +80,17 @@ def time_zero(data, dt_s: float, threshold: float = 0.5, reference_s: float | No
     """Align the first break (direct coupling) of every trace at ``reference_s`` (default: median pick).
 
     Returns (aligned data, the picks in s, the reference in s).
+
+    Parameters
+    ----------
+    data : np.ndarray
+        (n_traces, n_samples) B-scan.
+    dt_s : float
+        Sample interval, s.
+    threshold : float
+        First-break threshold, share (0..1) of the trace maximum.
+    reference_s : float, optional
+        Time to align the first breaks at, s (default: their median).
     """
     picks = first_break_s(data, dt_s, threshold)
     ref = float(np.median(picks)) if reference_s is None else float(reference_s)
@@ -94,7 +108,21 @@ def background_removal(data, window_traces: int | None = None) -> np.ndarray:
 
 
 def sec_gain(data, dt_s: float, t0_s: float = 0.0, power: float = 1.0, alpha_np_s: float = 0.0) -> np.ndarray:
-    """Spherical and exponential compensation: multiply by ((t - t0)/dt)^power exp(alpha (t - t0)) after t0."""
+    """Spherical and exponential compensation: multiply by ((t - t0)/dt)^power exp(alpha (t - t0)) after t0.
+
+    Parameters
+    ----------
+    data : np.ndarray
+        (n_traces, n_samples) B-scan.
+    dt_s : float
+        Sample interval, s.
+    t0_s : float
+        Start of the gain, s.
+    power : float
+        Spherical-spreading exponent.
+    alpha_np_s : float
+        Exponential gain rate, Np/s.
+    """
     d = _as_data(data)
     t = np.arange(d.shape[1]) * dt_s - t0_s
     g = np.where(t > 0, np.maximum(t / dt_s, 1.0) ** power * np.exp(alpha_np_s * np.maximum(t, 0)), 1.0)
@@ -102,7 +130,19 @@ def sec_gain(data, dt_s: float, t0_s: float = 0.0, power: float = 1.0, alpha_np_
 
 
 def agc(data, dt_s: float, window_s: float, eps: float = 1e-12) -> np.ndarray:
-    """Automatic gain control: divide by the running RMS over ``window_s``."""
+    """Automatic gain control: divide by the running RMS over ``window_s``.
+
+    Parameters
+    ----------
+    data : np.ndarray
+        (n_traces, n_samples) B-scan.
+    dt_s : float
+        Sample interval, s.
+    window_s : float
+        RMS window, s.
+    eps : float
+        Floor of the RMS, against division by zero.
+    """
     d = _as_data(data)
     n = max(3, int(round(_positive("window_s", window_s) / _positive("dt_s", dt_s))))
     rms = np.sqrt(uniform_filter1d(d.astype(float) ** 2, n, axis=1, mode="nearest"))
@@ -159,6 +199,23 @@ def stolt_migration(data, dt_s: float, dx_m: float, velocity_m_s: float, t_surfa
     Samples before ``t_surface_s`` are left out of the migration and copied
     through. Long traverses are migrated in overlapping blocks of traces (the
     migration aperture is a few metres), so memory stays bounded.
+
+    Parameters
+    ----------
+    data : np.ndarray
+        (n_traces, n_samples) B-scan.
+    dt_s : float
+        Sample interval, s.
+    dx_m : float
+        Trace spacing, m.
+    velocity_m_s : float
+        Wave speed in the ground, m/s.
+    t_surface_s : float
+        Two-way time of the surface, s.
+    block_traces : int
+        Traces per migrated block.
+    overlap_traces : int
+        Traces shared by neighbouring blocks.
     """
     d = _as_data(data).astype(float)
     _positive("dx_m", dx_m)

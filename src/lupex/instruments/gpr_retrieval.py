@@ -58,6 +58,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -121,8 +122,10 @@ class IceRetrieval:
 
 
 def _window_picks(stack, dt, k_lo, k_hi, k_ref=None, half=None):
-    """Time (s) of the |peak| of matched-filtered rows and the signed amplitude there, searching
-    [k_lo, k_hi) or within +-half samples of k_ref."""
+    """Time (s) of the |peak| of matched-filtered rows and the signed amplitude there.
+
+    The search is over samples [k_lo, k_hi), or within +-half samples of k_ref.
+    """
     env = np.abs(stack)
     n = stack.shape[1]
     rows = np.arange(stack.shape[0])
@@ -147,13 +150,38 @@ def _window_picks(stack, dt, k_lo, k_hi, k_ref=None, half=None):
 def surface_basis(vm: VelocityModel, n_samples: int, dt_s: float, t_antenna_s: float, *, antenna_height_m: float,
                   centre_frequency_hz: float, spreading: str = "point", dewow_periods: float = DEWOW_PERIODS,
                   depth_m: float = 1.0, dz_m: float = 1e-3) -> np.ndarray:
-    """The echoes of dry ground with the velocity model ``vm``, three basis traces (3, n_samples) after
-    the retrieval's own processing (dewow, matched filter): the direct coupling, the surface
+    """The echoes of dry ground with the velocity model ``vm``: three basis traces (3, n_samples).
+
+    They are taken after the retrieval's own processing (dewow, matched filter): the direct coupling, the surface
     reflection, and the reflections of the density gradient below it. The ground is eps'(z) on
     ``dz_m`` layers down to ``depth_m``, lossless, and its echoes are the forward model's own
     layered primaries (:func:`lupex.instruments.gpr_forward._layer_arrivals`: Fresnel series,
     transmission, paraxial spreading); a constant eps' has no gradient and a zero third trace.
-    The source wavelet is the instrument's (the Ricker of :class:`GprConfig`)."""
+    The source wavelet is the instrument's (the Ricker of :class:`GprConfig`).
+
+    Parameters
+    ----------
+    vm : VelocityModel
+        eps'(z) of the dry ground.
+    n_samples : int
+        Samples per trace.
+    dt_s : float
+        Sample interval, s.
+    t_antenna_s : float
+        Time of the antenna (time zero), s.
+    antenna_height_m : float
+        Antenna height above the surface, m.
+    centre_frequency_hz : float
+        Wavelet centre frequency, Hz.
+    spreading : str
+        ``"point"`` (1/L) or else 1/sqrt(L) geometric spreading.
+    dewow_periods : float
+        Dewow window, wavelet periods.
+    depth_m : float
+        Depth of the modelled layers, m.
+    dz_m : float
+        Layer thickness, m.
+    """
     cfg = GprConfig(centre_frequency_hz=centre_frequency_hz, dt_s=dt_s, antenna_height_m=antenna_height_m,
                     spreading=spreading)
     t = np.arange(n_samples) * dt_s
@@ -214,8 +242,11 @@ def _shallow_search(full, flat, velocity_model: VelocityModel | None, n_s, dt_s,
 
 
 def _fit_loss_corrections(ti, basis, k_fit, k_s, n_s, dt_s, t_surf_geo, half, centre_frequency_hz):
-    """Amplitude fraction a unit echo at each picked time keeps through the dry-ground fit, the surface pick's
-    time bias (s) and each ice pick's time shift from the fit (s): ``(frac, s_bias, dti)``."""
+    """Echo amplitude fraction kept through the dry-ground fit and the fit's time shifts (s): ``(frac, s_bias, dti)``.
+
+    ``frac``: the fraction a unit echo at each picked time keeps; ``s_bias``: the surface pick's time bias;
+    ``dti``: each ice pick's time shift from the fit.
+    """
     # an echo just below the fit window loses part of its amplitude to the fit (its wavelet reaches back
     # into the window): the same processing and fit applied to a unit echo at the picked time gives the
     # fraction kept, by which the amplitude is divided (1.00 from ~1.5 periods down, ~0.9 at 0.8)
@@ -260,6 +291,33 @@ def pick_ice_table(data, dt_s, t_antenna_s, *, antenna_height_m: float, centre_f
     leaves after the same fit. Its amplitude is divided by the fraction a unit echo at that
     time keeps through the fit. Without one, the search starts 2.2 periods below the surface
     echo, as :func:`drop_surface_picks` expects.
+
+    Parameters
+    ----------
+    data : np.ndarray
+        (n_traces, n_samples) preprocessed B-scan.
+    dt_s : float
+        Sample interval, s.
+    t_antenna_s : float
+        Time of the antenna (time zero), s.
+    antenna_height_m : float
+        Antenna height above the surface, m.
+    centre_frequency_hz : float
+        Wavelet centre frequency, Hz.
+    window_traces : int
+        Traces stacked per window (>= 4).
+    snr : float
+        Smallest pick envelope over the stack's noise.
+    guide_windows : int
+        Windows in the median guide that keeps the picks on continuous reflectors.
+    spreading : str
+        ``"point"`` (1/L) or else 1/sqrt(L) geometric spreading.
+    velocity_model : VelocityModel, optional
+        eps'(z) whose dry-ground echoes are subtracted.
+    shallow_from_periods : float
+        Search start below the surface echo with a model, wavelet periods.
+    shallow_fit_periods : float
+        End of the dry-ground fit past the surface echo, wavelet periods.
     """
     d = np.asarray(data, float)
     n_tr, n_s = d.shape
@@ -324,6 +382,17 @@ def weh_from_contrast(eps_above, eps_below, rho_dry_kg_m3, eps_ice: float = ICE_
     ``weh_above_wt_pct`` itself (the background hydrogen of "dry" regolith, counted as ice in the
     permittivity), the contrast measures the difference: x = w / (1 - w) is linear in ln eps', so
     x_below = x_above + the contrast's x.
+
+    Parameters
+    ----------
+    eps_above, eps_below : array_like
+        Real permittivity above and below the interface.
+    rho_dry_kg_m3 : array_like
+        Density of the dry matrix, kg/m^3.
+    eps_ice : float
+        Ice's real permittivity.
+    weh_above_wt_pct : array_like
+        WEH of the layer above, wt%.
     """
     wa = np.asarray(weh_above_wt_pct, float) / 100.0
     x = wa / (1.0 - wa) + ICE_DENSITY_KG_M3 * np.log(np.asarray(eps_below, float) / np.asarray(eps_above, float)) / (
@@ -333,9 +402,11 @@ def weh_from_contrast(eps_above, eps_below, rho_dry_kg_m3, eps_ice: float = ICE_
 
 def _weh_from_ratio(ratio, depth_m, vm: VelocityModel, *, h, f_c, spreading, feo_tio2_wt_pct, rule, ice="same-bulk",
                     r0=None, d_rho=0.0, weh_above=0.0):
-    """WEH below the table from the ice/surface amplitude ratio, through the velocity model ``vm``: the
-    surface coefficient from eps' at the top (unless measured, ``r0``), spreading over h + integral dz/n,
-    attenuation integral alpha dz, and the contrast against the local eps' just above the table."""
+    """WEH below the table from the ice/surface amplitude ratio, through the velocity model ``vm``.
+
+    The model takes the surface coefficient from eps' at the top (unless measured, ``r0``), spreading over h +
+    integral dz/n, attenuation integral alpha dz, and the contrast against the local eps' just above the table.
+    """
     if r0 is None:
         n0 = np.sqrt(vm.eps_at(0.0))
         r0 = (1 - n0) / (1 + n0)
@@ -473,6 +544,31 @@ def retrieve(rg: Radargram, *, window_traces: int = 20, radius_m: float | None =
     of dry ground on that model before picking and corrects the picks' time and amplitude biases
     with the same synthetic echoes (:func:`pick_ice_table`); ``False`` is the plain picker, which
     searches from 2.2 wavelet periods below the surface echo.
+
+    Parameters
+    ----------
+    rg : Radargram
+        The B-scan and its radar settings.
+    window_traces : int
+        Traces stacked per ice-table window.
+    radius_m : float, optional
+        Diffractor radius, m; None fits it.
+    eps_prior : tuple of float or VelocityModel
+        eps' where no hyperbola is usable.
+    feo_tio2_wt_pct : float
+        FeO + TiO2 of the regolith, wt% (its loss).
+    max_fits : int
+        Diffraction candidates tried.
+    snr : float
+        Detection and pick threshold over the noise.
+    ice : str
+        ``"same-bulk"`` or ``"pores"``.
+    aperture_m : float
+        Half width of the picked hyperbola arms, m.
+    shallow : bool
+        Subtract the dry-ground echoes before picking.
+    weh_above_wt_pct : float
+        WEH of the layer above the table, wt% (with ``"pores"``).
     """
     cfg = rg.config
     _check_retrieve_args(cfg, ice, weh_above_wt_pct)
@@ -495,8 +591,11 @@ def retrieve(rg: Radargram, *, window_traces: int = 20, radius_m: float | None =
 
 
 def min_pick_depth_m(eps_top: float, centre_frequency_hz: float, periods: float = 2.0) -> float:
-    """Shallowest ice table the retrieval accepts: ``periods`` wavelet periods of two-way time below
-    the surface echo at velocity c/sqrt(eps_top) (the picker searches from 2.2 periods down)."""
+    """Shallowest ice table the retrieval accepts, m.
+
+    That is ``periods`` wavelet periods of two-way time below the surface echo at velocity c/sqrt(eps_top)
+    (the picker searches from 2.2 periods down).
+    """
     return float(C_M_S / np.sqrt(check_permittivity(eps_top)) * periods / centre_frequency_hz / 2)
 
 
@@ -511,8 +610,6 @@ def drop_surface_picks(res: IceRetrieval, centre_frequency_hz: float, periods: f
     (``meta["search_from_periods"]``: 0.8 periods where the dry ground's echoes were subtracted
     first, see :func:`pick_ice_table`), at most 2.
     """
-    import dataclasses
-
     if periods is None:
         periods = min(2.0, res.meta.get("search_from_periods", 2.0))
     if res.velocity_model is None:

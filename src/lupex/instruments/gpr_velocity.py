@@ -49,6 +49,7 @@ from lupex.instruments.gpr_dielectric import (
     density_from_dry_permittivity,
     dry_loss_tangent,
 )
+from lupex.subsurface import regolith
 
 OLHOEFT_BASE_SIGMA = 0.17           # Strangway, Pearce & Olhoeft 1977: K = (1.93 +- 0.17)^rho
 OLHOEFT_BASE_1977 = 1.93
@@ -63,9 +64,12 @@ _Z_MAX = 20.0
 
 @dataclass(frozen=True)
 class VelocityModel:
-    """eps'(z) above the reflectors: ``scale`` alone (``profile="constant"``), or ``scale`` times
-    1.919^rho(z) of the named density profile. ``scale_sigma`` is the 1-sigma of ``scale``;
-    ``source`` says where the scale came from."""
+    """eps'(z) above the reflectors.
+
+    It is ``scale`` alone (``profile="constant"``), or ``scale`` times 1.919^rho(z) of the named density
+    profile. ``scale_sigma`` is the 1-sigma of ``scale``;
+    ``source`` says where the scale came from.
+    """
 
     profile: str = "constant"
     scale: float = 3.25
@@ -81,8 +85,6 @@ class VelocityModel:
         if self.profile == "constant":
             check_permittivity(self.scale)
         elif not self._grid:
-            from lupex.subsurface import regolith
-
             z = np.arange(0.0, _Z_MAX + _DZ / 2, _DZ)
             rho = regolith.density_kg_m3(z, self.profile)
             eps_p = OLHOEFT_BASE ** (rho / 1000.0)
@@ -94,14 +96,18 @@ class VelocityModel:
 
     @classmethod
     def prior(cls, profile: str = "carrier", eps_prior=(3.25, 0.31)) -> "VelocityModel":
-        """The prior: constant ``eps_prior`` (mean, sigma), or the named density profile with scale
-        1 +- :data:`PROFILE_SCALE_SIGMA`."""
+        """The prior model, before any hyperbola fit.
+
+        Constant ``eps_prior`` (mean, sigma), or the named density profile with scale 1 +-
+        :data:`PROFILE_SCALE_SIGMA`.
+        """
         if profile == "constant":
             return cls("constant", float(eps_prior[0]), float(eps_prior[1]), "prior (no usable diffraction hyperbola)")
         return cls(profile, 1.0, PROFILE_SCALE_SIGMA,
                    f"prior: {profile} density profile, Olhoeft & Strangway eps' (no usable diffraction hyperbola)")
 
     def scaled(self, scale: float, scale_sigma: float | None = None, source: str | None = None) -> "VelocityModel":
+        """The same model with a new ``scale`` (and, when given, ``scale_sigma`` and ``source``)."""
         return replace(self, scale=float(scale), scale_sigma=self.scale_sigma if scale_sigma is None else float(scale_sigma),
                        source=self.source if source is None else source)
 
@@ -159,9 +165,12 @@ class VelocityModel:
         return np.interp(self._z(depth_m), z, inv_n) / np.sqrt(self.scale)
 
     def density_kg_m3(self, depth_m) -> np.ndarray:
-        """Dry density at depth: the profile's (its scale is the permittivity relation's, not the
+        """Dry density at depth, kg/m^3.
+
+        It is the profile's (its scale is the permittivity relation's, not the
         density's: Strangway et al. 1977's +-0.17 is a scatter of eps' at a given density), or the
-        density that a constant eps' implies through Olhoeft & Strangway inverted."""
+        density that a constant eps' implies through Olhoeft & Strangway inverted.
+        """
         if self.profile == "constant":
             return np.full(np.shape(depth_m), float(density_from_dry_permittivity(self.scale)))
         z, _, _, _, rho = self._grid
@@ -169,8 +178,11 @@ class VelocityModel:
 
     @property
     def density_sigma_kg_m3(self) -> float:
-        """1-sigma of :meth:`density_kg_m3` beyond what the scale carries: Carrier et al. 1991 Table 9.4's
-        +-0.05 g/cm^3 for a profile, 0 for a constant eps' (its density moves with the scale)."""
+        """1-sigma of :meth:`density_kg_m3` beyond what the scale carries, kg/m^3.
+
+        Carrier et al. 1991 Table 9.4's +-0.05 g/cm^3 for a profile, 0 for a constant eps' (its density moves
+        with the scale).
+        """
         return 0.0 if self.profile == "constant" else 1000.0 * CARRIER_DENSITY_SIGMA_G_CM3
 
     def attenuation_integral(self, depth_m, feo_tio2_wt_pct: float, frequency_hz: float) -> np.ndarray:
@@ -184,14 +196,17 @@ class VelocityModel:
         return np.interp(self._z(depth_m), z, cum)
 
     def describe(self) -> str:
+        """The model in words, with its scale and sigma."""
         if self.profile == "constant":
             return f"constant eps' {self.scale:.3f} +- {self.scale_sigma:.3f}"
         return f"{self.profile} profile x {self.scale:.3f} +- {self.scale_sigma:.3f}"
 
 
 def fit_scale(model: VelocityModel, fits, combine) -> VelocityModel:
-    """The model's scale from hyperbola fits (``combine``: the inverse-variance combiner); the model
-    itself where there are none. A fit's eps' is the time-averaged eps' to its apex."""
+    """The model with its scale from hyperbola fits; the model itself where there are none.
+
+    ``combine`` is the inverse-variance combiner. A fit's eps' is the time-averaged eps' to its apex.
+    """
     if not fits:
         return model
     if model.profile == "constant":

@@ -1,5 +1,6 @@
-"""ISAP (ISRO Sample Analysis Package), modelled as a Raman spectrometer
-(JAXA's LUPEX pages plan ISAP as a Raman instrument; docs/REFERENCES.md#lupex-mission): forward
+"""ISAP (ISRO Sample Analysis Package), modelled as a Raman spectrometer.
+
+JAXA's LUPEX pages plan ISAP as a Raman instrument (docs/REFERENCES.md#lupex-mission). Forward
 model of the Raman spectrum of a drilled sample from its mineral modes, and
 its analysis by linear unmixing -> mineral modes -> elemental (oxide)
 composition, with uncertainties.
@@ -96,6 +97,7 @@ def normative_modes(oxides_wt_pct: Mapping[str, float]) -> tuple[dict, dict]:
 
 
 def oxides_from_modes(modes: Mapping[str, float]) -> dict:
+    """Oxide composition (wt%) of a mineral mix ``modes`` (normalised to sum 1)."""
     x = np.array([modes[m] for m in MINERALS])
     return dict(zip(OXIDES, mineral_oxide_wt_pct() @ (x / x.sum())))
 
@@ -139,6 +141,8 @@ class IsapParams:
 
 @dataclass(frozen=True)
 class IsapRecord:
+    """A Raman spectrum: counts per Raman shift (cm^-1), and the truth it was made from."""
+
     shift_cm: np.ndarray
     counts: np.ndarray
     truth: Mapping[str, float] = field(default_factory=dict)
@@ -146,6 +150,8 @@ class IsapRecord:
 
 @dataclass(frozen=True)
 class IsapResult:
+    """Mineral modes (wt fraction), oxides of the ice-free regolith (wt%) and ice (wt%), with sigmas."""
+
     modes_wt_frac: Mapping[str, float]        # of the whole sample (minerals + ice), sum 1
     modes_sigma: Mapping[str, float]
     oxides_wt_pct: Mapping[str, float]        # of the ice-free regolith
@@ -156,6 +162,7 @@ class IsapResult:
 
 
 def measure(sample: Sample, rng: np.random.Generator, params: IsapParams = IsapParams()) -> IsapRecord:
+    """The Raman spectrum of ``sample`` (its normative mineral modes and ice), with counting noise."""
     sample = require_sample(sample)
     modes, _ = normative_modes(sample.oxides_wt_pct)
     ice = sample.water_wt_pct / 100
@@ -173,6 +180,7 @@ def measure(sample: Sample, rng: np.random.Generator, params: IsapParams = IsapP
 
 
 def analyse(rec: IsapRecord, params: IsapParams = IsapParams()) -> IsapResult:
+    """Mineral modes, oxides and ice of a spectrum by linear unmixing, with sigmas."""
     s = check_finite_array("ISAP shift_cm", rec.shift_cm)
     c = check_finite_array("ISAP counts", rec.counts)
     if s.shape != c.shape or s.ndim != 1 or s.size < 50:

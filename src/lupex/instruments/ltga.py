@@ -1,5 +1,6 @@
-"""LTGA: closed-system thermogravimetry of a drilled sample. Forward model of the
-mass-loss curve under a linear heating ramp, with balance noise and drift, and
+"""LTGA: closed-system thermogravimetry of a drilled sample.
+
+Forward model of the mass-loss curve under a linear heating ramp, with balance noise and drift, and
 its analysis: step detection and water content with uncertainty.
 
 Release temperatures (centres of Gaussian DTG peaks; a phenomenological
@@ -83,6 +84,8 @@ class LTGAParams:
 
 @dataclass(frozen=True)
 class LTGARecord:
+    """A mass-loss curve: time (s), temperature (K) and mass (kg) per sample."""
+
     time_s: np.ndarray
     temperature_k: np.ndarray
     mass_kg: np.ndarray
@@ -91,6 +94,8 @@ class LTGARecord:
 
 @dataclass(frozen=True)
 class Step:
+    """One mass-loss step: release temperature (K), mass lost and its sigma (kg)."""
+
     temperature_k: float
     mass_kg: float
     sigma_kg: float
@@ -98,6 +103,8 @@ class Step:
 
 @dataclass(frozen=True)
 class LTGAResult:
+    """The steps found and the volatile and water contents (wt%) with sigmas, and the balance drift (kg/s)."""
+
     steps: tuple[Step, ...]
     initial_mass_kg: float
     ice_volatiles_wt_pct: float
@@ -113,6 +120,17 @@ def release_components(sample: Sample, aliquot_kg: float, params: LTGAParams, ic
     """(name, mass_kg, centre_K, sigma_K) of each mass-loss component of an aliquot.
 
     ``ice_factor`` scales the aliquot's ice (and trapped volatiles) relative to the bulk (sub-sampling).
+
+    Parameters
+    ----------
+    sample : Sample
+        The drilled sample.
+    aliquot_kg : float
+        Aliquot mass, kg.
+    params : LTGAParams
+        The instrument's parameters (release temperatures and widths).
+    ice_factor : float
+        The aliquot's ice relative to the bulk's.
     """
     ice = aliquot_kg * sample.water_wt_pct / 100.0 * ice_factor
     ice_total = ice * (1.0 + sample.other_volatiles_kg / sample.water_kg) if sample.water_kg > 0 else 0.0
@@ -148,6 +166,7 @@ def measure(sample: Sample, rng: np.random.Generator, params: LTGAParams = LTGAP
 
 
 def check_record(rec: LTGARecord):
+    """The record's (time_s, temperature_k, mass_kg) arrays, checked; InputError naming what to fix."""
     t = check_finite_array("LTGA time_s", rec.time_s)
     temp = check_finite_array("LTGA temperature_k", rec.temperature_k)
     m = check_finite_array("LTGA mass_kg", rec.mass_kg)
@@ -170,8 +189,21 @@ def analyse(rec: LTGARecord, *, water_mass_fraction: float = 1.0, water_mass_fra
 
     ``water_mass_fraction`` (and its sigma) is the share of water in the gas
     released with the ice (from TRITON); 1.0 treats the ice step as pure water.
+
+    Parameters
+    ----------
+    rec : LTGARecord
+        The mass-loss curve.
+    water_mass_fraction : float
+        Share of water in the gas released with the ice, 0..1.
+    water_mass_fraction_sigma : float
+        Its 1-sigma.
+    window : int
+        Savitzky-Golay window of the loss rate, samples (odd; shortened on short curves).
+    threshold_sigma : float
+        Smallest peak loss rate of a step, in noise sigmas.
     """
-    from scipy.signal import savgol_coeffs, savgol_filter  # here: keeps `import lupex.config` (CLI start) light
+    from scipy.signal import savgol_coeffs, savgol_filter  # noqa: PLC0415  scipy.signal is heavy: keeps CLI start fast
 
     t, temp, m = check_record(rec)
     if not (0 < water_mass_fraction <= 1) or not np.isfinite(water_mass_fraction_sigma) \

@@ -112,8 +112,8 @@ from lupex.instruments.neutron_forward import (  # noqa: F401  (moved there; sti
     COLUMN_BELOW_G_CM2,
     NSS_C0_CPS,
     WEH_ROUNDING_WT_PCT,
-    NeutronResponse,
-    NeutronSpectrometer,
+    NeutronParams,
+    NeutronResponseParams,
     _counts,
     _increasing,
     _nonneg,
@@ -251,7 +251,7 @@ def _grid_posterior(n_e, n_t, tl, temps, means, gains, logw, log_prior, chunk):
 
 
 def retrieve_two_layer(epi_counts, th_counts, live_time_s, *,
-                       ns: NeutronSpectrometer = NeutronSpectrometer(),
+                       ns: NeutronParams = NeutronParams(),
                        feo_tio2_wt_pct: float = 6.0, density_kg_m3: float = 1500.0,
                        weh_top_wt_pct: float = 0.0, weh_max_wt_pct: float = 20.0,
                        depth_max_m: float = 1.2, n_weh: int = 161, n_depth: int = 121,
@@ -329,7 +329,7 @@ def segment_counts(counts, t_edges_s, window_s):
 
 # ------------------------------------------------------------ detection limit
 
-def detection_time_s(weh_wt_pct, k_sigma=3.0, ns: NeutronSpectrometer = NeutronSpectrometer(),
+def detection_time_s(weh_wt_pct, k_sigma=3.0, ns: NeutronParams = NeutronParams(),
                      systematic_frac: float | None = None):
     """Stop time for the epithermal deficit of homogeneous ``weh_wt_pct`` to reach k sigma.
 
@@ -347,7 +347,7 @@ def detection_time_s(weh_wt_pct, k_sigma=3.0, ns: NeutronSpectrometer = NeutronS
         return np.where(den > 0, k_sigma ** 2 * cw / np.where(den > 0, den, 1.0), np.inf)
 
 
-def detection_limit_wt_pct(integration_s, k_sigma=3.0, ns: NeutronSpectrometer = NeutronSpectrometer(),
+def detection_limit_wt_pct(integration_s, k_sigma=3.0, ns: NeutronParams = NeutronParams(),
                            systematic_frac: float | None = None):
     """Smallest homogeneous WEH (wt%) detected at k sigma in ``integration_s``.
 
@@ -365,3 +365,8 @@ def detection_limit_wt_pct(integration_s, k_sigma=3.0, ns: NeutronSpectrometer =
         lo = np.where(ok, lo, mid)
     out = np.where(detection_time_s(100.0, k_sigma, ns, systematic_frac) <= t, hi, np.inf)
     return out if np.ndim(integration_s) else float(out[0])
+
+
+# the names before the one naming rule for parameter classes (*Params), for code that uses them
+NeutronSpectrometer = NeutronParams
+NeutronResponse = NeutronResponseParams

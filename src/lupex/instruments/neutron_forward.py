@@ -21,7 +21,8 @@ from lupex.instruments.neutron_table import TEMPERATURE_DEPTH_G_CM2, ResponseTab
 from lupex.params import check_non_negative, check_positive, check_range, check_rng, param
 
 __all__ = [
-    "BEAMING_EXPONENT", "NSS_C0_CPS", "NeutronResponse", "NeutronSpectrometer", "epithermal_ratio",
+    "BEAMING_EXPONENT", "NSS_C0_CPS", "NeutronResponseParams", "NeutronParams", "NeutronResponse", "NeutronSpectrometer",
+    "epithermal_ratio",
     "composition_factors", "thermal_composition_factor", "thermal_ratio", "two_layer_ratios",
     "COLUMN_BELOW_G_CM2", "equivalent_two_layer", "sampling_temperature_k", "column_ratios", "expected_rates_cps",
     "fwhm_per_height", "footprint_kernel", "footprint_cdf", "smoothed_rates", "simulate_track_counts",
@@ -34,7 +35,7 @@ NSS_C0_CPS = 30.75          # vipersci.nss.uniform_weh: dry epithermal rate, Lun
 
 
 @dataclass(frozen=True)
-class NeutronResponse:
+class NeutronResponseParams:
     """Where the response functions come from (module docstring, items 1-2)."""
 
     table: str = param("builtin", "-", "neutron response table: 'builtin' (the package's Monte Carlo table) or the "
@@ -44,12 +45,12 @@ class NeutronResponse:
 
     def __post_init__(self):
         if not isinstance(self.table, str) or not self.table:
-            raise ConfigError(f"NeutronResponse.table must be 'builtin' or a path, got {self.table!r}")
+            raise ConfigError(f"NeutronResponseParams.table must be 'builtin' or a path, got {self.table!r}")
         if self.table != "builtin":
             try:
                 load_table(self.table)          # fail early, naming the key
             except ConfigError as e:
-                raise ConfigError(f"NeutronResponse.table: {e}") from None
+                raise ConfigError(f"NeutronResponseParams.table: {e}") from None
 
     def load(self) -> ResponseTable:
         """The :class:`ResponseTable` this names (cached by :func:`load_table`)."""
@@ -57,7 +58,7 @@ class NeutronResponse:
 
 
 @dataclass(frozen=True)
-class NeutronSpectrometer:
+class NeutronParams:
     """Instrument parameters; the thermal rate follows from the epithermal one and the response table."""
 
     epi_dry_rate_cps: float = param(NSS_C0_CPS, "counts/s", "epithermal count rate over dry regolith of the "
@@ -73,8 +74,8 @@ class NeutronSpectrometer:
                                     "Chandrasekhar's H function for a diffusing half-space predicts; item 5")
     systematic_frac: float = param(0.02, "fraction", "1-sigma fractional uncertainty of each channel's dry reference rate",
                                    "the 1-3 % systematics floor (docs/REFERENCES.md#nss), item 6")
-    response: NeutronResponse = param(unit="-", help="response-function table", source="module docstring",
-                                      factory=NeutronResponse)
+    response: NeutronResponseParams = param(unit="-", help="response-function table", source="module docstring",
+                                            factory=NeutronResponseParams)
 
     def __post_init__(self):
         check_positive(self, "epi_dry_rate_cps", "footprint_fwhm_m")
@@ -82,8 +83,8 @@ class NeutronSpectrometer:
         check_range(self, "beaming_exponent", 0.0, 3.0)
         check_range(self, "reference_feo_tio2_wt_pct", 0.0, 40.0)
         check_range(self, "systematic_frac", 0.0, 0.3, hi_open=True)
-        if not isinstance(self.response, NeutronResponse):
-            raise ConfigError(f"NeutronSpectrometer.response must be a NeutronResponse, got {self.response!r}")
+        if not isinstance(self.response, NeutronResponseParams):
+            raise ConfigError(f"NeutronParams.response must be a NeutronResponseParams, got {self.response!r}")
 
     @property
     def height_m(self) -> float:
@@ -153,13 +154,13 @@ def _increasing(t, name):
 
 # ------------------------------------------------------------ response curves
 
-def epithermal_ratio(weh_wt_pct, response: NeutronResponse = NeutronResponse()):
+def epithermal_ratio(weh_wt_pct, response: NeutronResponseParams = NeutronResponseParams()):
     """Epithermal rate over homogeneous regolith relative to dry regolith (reference composition)."""
     w = _weh(weh_wt_pct)
     return response.load().ratios(0.0, w, 0.0)[0]
 
 
-def composition_factors(feo_tio2_wt_pct, reference_wt_pct=6.0, response: NeutronResponse = NeutronResponse()):
+def composition_factors(feo_tio2_wt_pct, reference_wt_pct=6.0, response: NeutronResponseParams = NeutronResponseParams()):
     """(epithermal, thermal) rate of dry regolith of ``feo_tio2_wt_pct`` relative to ``reference_wt_pct``."""
     a = _nonneg(feo_tio2_wt_pct, "feo_tio2_wt_pct")
     ref = _nonneg(reference_wt_pct, "reference_wt_pct")
@@ -170,20 +171,20 @@ def composition_factors(feo_tio2_wt_pct, reference_wt_pct=6.0, response: Neutron
 
 
 def thermal_composition_factor(feo_tio2_wt_pct, reference_wt_pct=6.0,
-                               response: NeutronResponse = NeutronResponse()):
+                               response: NeutronResponseParams = NeutronResponseParams()):
     """Thermal rate of dry regolith relative to the reference composition."""
     return composition_factors(feo_tio2_wt_pct, reference_wt_pct, response)[1]
 
 
 def thermal_ratio(weh_wt_pct, feo_tio2_wt_pct=6.0, reference_wt_pct=6.0,
-                  response: NeutronResponse = NeutronResponse()):
+                  response: NeutronResponseParams = NeutronResponseParams()):
     """Thermal rate over homogeneous regolith relative to dry reference regolith."""
     w = _weh(weh_wt_pct)
     return thermal_composition_factor(feo_tio2_wt_pct, reference_wt_pct, response) * response.load().ratios(0.0, w, 0.0)[1]
 
 
 def two_layer_ratios(weh_top_wt_pct, weh_bottom_wt_pct, top_g_cm2, feo_tio2_wt_pct=6.0,
-                     reference_wt_pct=6.0, response: NeutronResponse = NeutronResponse(), temperature_k=None):
+                     reference_wt_pct=6.0, response: NeutronResponseParams = NeutronResponseParams(), temperature_k=None):
     """(epithermal, thermal) ratios for a top layer of areal mass ``top_g_cm2`` over a half-space; arrays broadcast.
 
     Dry-over-wet and wet-over-dry alike. ``temperature_k``: the regolith's temperature (None: the table's 150 K),
@@ -233,7 +234,7 @@ def sampling_temperature_k(column) -> float:
     return float(np.sum(w * column.temperature_k) / w.sum())
 
 
-def column_ratios(column, reference_wt_pct=6.0, response: NeutronResponse = NeutronResponse()):
+def column_ratios(column, reference_wt_pct=6.0, response: NeutronResponseParams = NeutronResponseParams()):
     """(epithermal, thermal) ratios for a :class:`lupex.subsurface.Column`.
 
     Through its equivalent two-layer ground (:func:`equivalent_two_layer`) at its
@@ -245,7 +246,7 @@ def column_ratios(column, reference_wt_pct=6.0, response: NeutronResponse = Neut
     return float(e), float(t)
 
 
-def expected_rates_cps(column, ns: NeutronSpectrometer = NeutronSpectrometer()):
+def expected_rates_cps(column, ns: NeutronParams = NeutronParams()):
     """Expected (epithermal, thermal) count rates over a column, stationary rover."""
     e, t = column_ratios(column, ns.reference_feo_tio2_wt_pct, ns.response)
     return e * ns.epi_dry_rate_cps, t * ns.th_dry_rate_cps
@@ -341,3 +342,8 @@ def simulate_track_counts(t_edges_s, rover_s_m, ground_edges_m, ground_epi_cps, 
         mean = (at_edges[:-1] + 4.0 * f(mid) + at_edges[1:]) / 6.0 * dt
         means.append(mean)
     return rng.poisson(means[0]), rng.poisson(means[1]), means[0], means[1]
+
+
+# the names before the one naming rule for parameter classes (*Params), for code that uses them
+NeutronSpectrometer = NeutronParams
+NeutronResponse = NeutronResponseParams

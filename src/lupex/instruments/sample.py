@@ -1,5 +1,6 @@
-"""The drilled sample that travels to the REIWA/ISAP instruments, and the
-volatile-loss physics shared by the drill and the sample handling.
+"""The drilled sample that travels to the REIWA/ISAP instruments.
+
+Also the volatile-loss physics shared by the drill and the sample handling.
 
 Sources
 -------
@@ -91,6 +92,17 @@ def hertz_knudsen_flux_kg_m2_s(temperature_k, *, molar_mass_kg_mol: float = MOLA
     """Free-sublimation mass flux into vacuum, J = alpha p sqrt(m/(2 pi k T)) (kg m^-2 s^-1).
 
     ``vapour_pressure_pa`` defaults to water ice (Murphy & Koop 2005).
+
+    Parameters
+    ----------
+    temperature_k : array_like
+        Ice temperature, K.
+    molar_mass_kg_mol : float
+        Molar mass of the vapour, kg/mol.
+    alpha : float
+        Sublimation (evaporation) coefficient, 0..1.
+    vapour_pressure_pa : array_like, optional
+        Saturation vapour pressure, Pa (default: water ice).
     """
     t = np.asarray(temperature_k, dtype=float)
     p = ice_vapour_pressure_pa(t) if vapour_pressure_pa is None else np.asarray(vapour_pressure_pa, float)
@@ -125,6 +137,17 @@ def sublimation_loss(ice_kg: float, exposures, *, impedance: float = 1.0, alpha:
     """Water-ice mass lost (kg) over a sequence of :class:`Exposure` steps, and the loss per step.
 
     Each step loses ``impedance * J(T) * area * duration``, capped by the ice left.
+
+    Parameters
+    ----------
+    ice_kg : float
+        Ice at the start, kg.
+    exposures : sequence of Exposure
+        The thermal history, in order.
+    impedance : float
+        Pore-diffusion impedance factor (<= 1).
+    alpha : float
+        Sublimation coefficient, 0..1.
     """
     if not (0.0 < impedance <= 1.0):
         raise InputError("impedance must be in (0, 1]: fraction of the free-sublimation flux")
@@ -182,13 +205,16 @@ class Sample:
 
     @property
     def water_kg(self) -> float:
+        """Water in the sample, kg."""
         return self.mass_kg * self.water_wt_pct / 100.0
 
     @property
     def other_volatiles_kg(self) -> float:
+        """Volatiles other than water in the sample, kg."""
         return self.water_kg * other_volatiles_mass_per_water_mass(self.volatiles_rel_h2o_pct)
 
     def with_mass(self, mass_kg: float) -> "Sample":
+        """The same sample with mass ``mass_kg`` (kg)."""
         return replace(self, mass_kg=mass_kg)
 
 
@@ -247,6 +273,7 @@ def aliquot_ice_factor(sample: "Sample", aliquot_kg: float, rng: np.random.Gener
 
 
 def check_finite_array(name: str, a, *, positive: bool = False) -> np.ndarray:
+    """``a`` as a float array; InputError naming ``name`` when it is empty, not finite, or (``positive``) <= 0."""
     a = np.asarray(a, dtype=float)
     if a.size == 0:
         raise InputError(f"{name} is empty")

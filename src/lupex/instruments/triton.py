@@ -1,5 +1,6 @@
-"""TRITON: time-of-flight mass spectrometry of the gas a sample releases with its
-ice. Forward model of the spectrum (species, 70 eV fragmentation, isotopologues,
+"""TRITON: time-of-flight mass spectrometry of the gas a sample releases with its ice.
+
+Forward model of the spectrum (species, 70 eV fragmentation, isotopologues,
 stated resolving power, counting and detector noise) and its analysis: peak
 finding, species identification and abundances by a linear fit of species
 templates.
@@ -39,6 +40,7 @@ from functools import lru_cache
 from typing import Mapping
 
 import numpy as np
+from scipy.ndimage import gaussian_filter1d
 from scipy.optimize import curve_fit, nnls
 from scipy.special import ndtr
 
@@ -88,6 +90,7 @@ SPECIES = tuple(LIBRARY)
 
 
 def parse_formula(formula: str) -> dict:
+    """Atom counts per element of a molecular formula, e.g. ``{'H': 2, 'O': 1}`` for H2O."""
     out: dict = {}
     for el, n in re.findall(r"([A-Z][a-z]?)(\d*)", formula):
         if el not in ISOTOPES:
@@ -126,7 +129,7 @@ def ion_table(species: str):
 
 
 def mz_to_time_s(mz, accel_voltage_v: float, flight_length_m: float):
-    """t = L sqrt(m / (2 q U)) for m/q in u/e."""
+    """T = L sqrt(m / (2 q U)) for m/q in u/e."""
     return flight_length_m * np.sqrt(np.asarray(mz, float) * AMU_KG / (2.0 * E_CHARGE * accel_voltage_v))
 
 
@@ -172,6 +175,8 @@ class TritonParams:
 
 @dataclass(frozen=True)
 class TritonRecord:
+    """A time-of-flight spectrum (counts per flight time, s) and the instrument settings it was taken with."""
+
     time_s: np.ndarray
     counts: np.ndarray
     accel_voltage_v: float
@@ -185,6 +190,8 @@ class TritonRecord:
 
 @dataclass(frozen=True)
 class Peak:
+    """One spectrum peak: m/z centroid, area (counts), FWHM (s), resolving power and assigned species."""
+
     mz: float
     area_counts: float
     fwhm_s: float
@@ -194,6 +201,8 @@ class Peak:
 
 @dataclass(frozen=True)
 class TritonResult:
+    """Peaks, species detected and their abundances (relative to H2O, %), water content (wt%) with sigmas."""
+
     peaks: tuple[Peak, ...]
     detected: tuple[str, ...]
     molecules: Mapping[str, float]
@@ -212,7 +221,21 @@ def _sigma_t(t, resolving_power):
 
 
 def species_template(species: str, edges_s: np.ndarray, accel_voltage_v, flight_length_m, resolving_power):
-    """Counts per bin for one ionised molecule-equivalent (cross-section weighted) of ``species``."""
+    """Counts per bin for one ionised molecule-equivalent (cross-section weighted) of ``species``.
+
+    Parameters
+    ----------
+    species : str
+        The species.
+    edges_s : np.ndarray
+        (n_bins + 1,) flight-time bin edges, s.
+    accel_voltage_v : float
+        Acceleration voltage, V.
+    flight_length_m : float
+        Flight length, m.
+    resolving_power : float
+        Mass resolving power m/dm.
+    """
     sig_a2, _ = LIBRARY[species]
     mz, w, _ = ion_table(species)
     out = np.zeros(edges_s.size - 1)
@@ -267,6 +290,7 @@ def measure(sample: Sample, rng: np.random.Generator, params: TritonParams = Tri
 
 
 def check_record(rec: TritonRecord):
+    """The record's (time_s, counts) arrays, checked; InputError naming what to fix."""
     t = check_finite_array("TRITON time_s", rec.time_s)
     c = check_finite_array("TRITON counts", rec.counts)
     if t.shape != c.shape or t.ndim != 1 or t.size < 100:
@@ -300,8 +324,7 @@ def fit_peak_width(rec: TritonRecord, mz: float):
 
 def find_spectrum_peaks(rec: TritonRecord, *, snr: float = 6.0):
     """Peaks above ``snr`` noise sigmas: (m/z centroid, area counts, FWHM s)."""
-    from scipy.ndimage import gaussian_filter1d  # here: keeps `import lupex.config` (CLI start) light
-    from scipy.signal import find_peaks
+    from scipy.signal import find_peaks  # noqa: PLC0415  scipy.signal is heavy: keeps CLI start fast
 
     t, c = check_record(rec)
     base = float(np.median(c))
@@ -429,7 +452,19 @@ def _water_gas_share(x, cov, species, iw, exclude_from_mass_fraction):
 
 def analyse(rec: TritonRecord, *, species=SPECIES, exclude_from_mass_fraction=("N2",),
             detect_sigma: float = 5.0) -> TritonResult:
-    """Peaks, species identification and abundances; water wt% of the aliquot and water share of the gas."""
+    """Peaks, species identification and abundances; water wt% of the aliquot and water share of the gas.
+
+    Parameters
+    ----------
+    rec : TritonRecord
+        The spectrum.
+    species : sequence of str
+        The species fitted.
+    exclude_from_mass_fraction : sequence of str
+        Species left out of the water share of the gas.
+    detect_sigma : float
+        Smallest abundance of a detected species, in sigmas.
+    """
     t, c = check_record(rec)
     species = tuple(species)
     for sp in species:

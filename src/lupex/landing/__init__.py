@@ -1,2 +1,5 @@
-"""Precision landing: descent, guidance, sensors, navigation filter, camera rendering, crater and
-terrain matching, pose, hazard avoidance and Monte Carlo (SLIM-derived feature navigation)."""
+"""Precision landing, with SLIM-derived feature navigation.
+
+Descent, guidance, sensors, navigation filter, camera rendering, crater and terrain matching, pose, hazard
+avoidance and Monte Carlo.
+"""

@@ -58,9 +58,11 @@ class Detections:
 
     @property
     def uv(self) -> np.ndarray:
+        """Pixel centres (n, 2): columns ``u``, ``v``."""
         return np.column_stack([self.u, self.v])
 
     def top(self, n: int) -> "Detections":
+        """The ``n`` best detections."""
         return Detections(self.u[:n], self.v[:n], self.radius_px[:n], self.score[:n])
 
 
@@ -173,6 +175,27 @@ def detect_craters(image, sun_dir_uv, *, min_radius_px: float = 4.0, max_radius_
     of the illumination. The pair's midpoint sits ~0.2 r sunward of the true
     centre (the darkest band hugs the sunward rim); ``centre_shift`` removes it
     (calibrated on :mod:`lupex.landing.render` frames at 15-30 deg sun).
+
+    Parameters
+    ----------
+    image : array_like
+        (ny, nx) image, any numeric dtype.
+    sun_dir_uv : array_like
+        (2,) direction of the illumination in the image (u, v).
+    min_radius_px : float
+        Smallest crater radius searched, px.
+    max_radius_px : float, optional
+        Largest crater radius searched, px (default: an eighth of the smaller image side).
+    scale_step : float
+        Ratio between successive radii searched.
+    threshold : float
+        Smallest score, in units of the median brightness of the lit pixels.
+    n_sigma : float
+        Smallest score in robust standard deviations of the scale's response.
+    centre_shift : float
+        Correction of the sunward offset of the detected centre, crater radii.
+    max_detections : int
+        Largest number of detections returned.
     """
     img = np.asarray(image)
     if img.ndim != 2:
@@ -349,6 +372,21 @@ def precision_recall(det: Detections, truth_uv, truth_radius_px, width: int, hei
 
     ``mask`` (optional, bool over the truth craters) further restricts the
     craters that count for recall (e.g. those not too degraded).
+
+    Parameters
+    ----------
+    det : Detections
+        The detections.
+    truth_uv : array_like
+        (n, 2) projected truth crater centres, px.
+    truth_radius_px : array_like
+        (n,) projected truth radii, px.
+    width, height : int
+        Image size, px; truth craters not wholly inside do not count.
+    min_radius_px : float
+        Smallest truth radius that counts, px.
+    mask : array_like of bool, optional
+        (n,) truth craters that may count for recall.
     """
     tuv = np.asarray(truth_uv, float).reshape(-1, 2)
     tr = np.asarray(truth_radius_px, float)

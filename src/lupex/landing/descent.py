@@ -45,10 +45,9 @@ from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
+import xarray as xr
 
-from lupex.constants import G0_M_S2 as G0_MPS2
-from lupex.constants import MOON_RADIUS_M
-from lupex.constants import MU_MOON_M3_S2 as MU_MOON_M3S2
+from lupex.constants import G0_M_S2, MOON_RADIUS_M, MU_MOON_M3_S2
 from lupex.errors import ConfigError, InputError
 from lupex.params import ASSUMED, check_non_negative, check_positive, check_range, param
 
@@ -56,12 +55,12 @@ if TYPE_CHECKING:
     import xarray as xr
 
 __all__ = [
-    "G0_MPS2", "MU_MOON_M3S2", "OMEGA_MOON_RADPS", "TouchdownLimits", "Vehicle", "SiteTerrain",
-    "site_terrain", "gravity_mps2", "rk4_step", "sensed_delta_v", "altitude_m", "slant_range_m",
-    "DescentConfig", "DescentResult", "pdi_state",
+    "G0_M_S2", "MU_MOON_M3_S2", "OMEGA_MOON_RAD_S", "TouchdownParams", "TouchdownLimits", "LanderVehicleParams", "Vehicle", "SiteTerrain",
+    "site_terrain", "gravity_m_s2", "rk4_step", "sensed_delta_v", "altitude_m", "slant_range_m",
+    "DescentParams", "DescentConfig", "DescentResult", "pdi_state",
 ]
 
-OMEGA_MOON_RADPS = 2.0 * np.pi / (27.321661 * 86400.0)
+OMEGA_MOON_RAD_S = 2.0 * np.pi / (27.321661 * 86400.0)
 R_M = float(MOON_RADIUS_M)
 
 
@@ -70,20 +69,20 @@ _SCALED = f"{ASSUMED}: scaled from Chandrayaan-3's lander for a >=350 kg payload
 
 
 @dataclass(frozen=True)
-class TouchdownLimits:
+class TouchdownParams:
     """Chandrayaan-3's published touchdown limits (ISRO; docs/REFERENCES.md#chandrayaan3)."""
 
-    max_vertical_mps: float = param(2.0, "m/s", "highest vertical speed at touchdown", _CH3)
-    max_horizontal_mps: float = param(0.5, "m/s", "highest horizontal speed at touchdown", _CH3)
+    max_vertical_m_s: float = param(2.0, "m/s", "highest vertical speed at touchdown", _CH3)
+    max_horizontal_m_s: float = param(0.5, "m/s", "highest horizontal speed at touchdown", _CH3)
     max_slope_deg: float = param(12.0, "deg", "steepest ground slope under the footprint at touchdown", _CH3)
 
     def __post_init__(self):
-        check_positive(self, "max_vertical_mps", "max_horizontal_mps")
+        check_positive(self, "max_vertical_m_s", "max_horizontal_m_s")
         check_range(self, "max_slope_deg", 0, 90, lo_open=True, hi_open=True)
 
 
 @dataclass(frozen=True)
-class Vehicle:
+class LanderVehicleParams:
     """Lander mass and propulsion (see the module docstring for where the numbers come from)."""
 
     wet_mass_kg: float = param(2800.0, "kg", "lander mass at powered-descent initiation (PDI)", _SCALED)
@@ -99,17 +98,19 @@ class Vehicle:
     def __post_init__(self):
         check_positive(self, "wet_mass_kg", "propellant_kg", "max_thrust_n", "isp_s", "slew_rate_deg_s", "footprint_m")
         if not self.propellant_kg < self.wet_mass_kg:
-            raise ConfigError(f"Vehicle.propellant_kg ({self.propellant_kg} kg) must be below wet_mass_kg ({self.wet_mass_kg} kg): "
+            raise ConfigError(f"LanderVehicleParams.propellant_kg ({self.propellant_kg} kg) must be below wet_mass_kg ({self.wet_mass_kg} kg): "
                               "need wet_mass_kg > propellant_kg > 0")
         check_range(self, "min_throttle", 0, 1, hi_open=True)
 
     @property
     def dry_mass_kg(self) -> float:
+        """Mass without propellant, kg."""
         return self.wet_mass_kg - self.propellant_kg
 
     @property
-    def exhaust_velocity_mps(self) -> float:
-        return self.isp_s * G0_MPS2
+    def exhaust_velocity_m_s(self) -> float:
+        """Effective exhaust velocity ``isp_s * g0``, m/s."""
+        return self.isp_s * G0_M_S2
 
 
 # --------------------------------------------------------------------------- terrain
@@ -133,11 +134,13 @@ class SiteTerrain:
     offset_m: tuple = (0.0, 0.0, 0.0)
 
     def shifted(self, offset_m) -> "SiteTerrain":
+        """The same terrain displaced by ``offset_m`` = (dx, dy, dz), m."""
         return SiteTerrain(self.z, self.x0, self.y0, self.pixel_m, self.fill_m, self.zmax,
                            tuple(float(v) for v in offset_m))
 
     @property
     def extent(self) -> tuple[float, float, float, float]:
+        """Cell-centre extent (xmin, xmax, ymin, ymax), m, before the offset."""
         ny, nx = self.z.shape
         return (self.x0, self.x0 + (nx - 1) * self.pixel_m, self.y0 - (ny - 1) * self.pixel_m, self.y0)
 
@@ -150,14 +153,13 @@ class SiteTerrain:
         return out.reshape(x.shape) + self.offset_m[2]
 
     def args(self):
+        """The fields as a flat tuple, in the order the numba kernels take them."""
         return (self.z, self.x0, self.y0, self.pixel_m, self.fill_m, self.zmax,
                 self.offset_m[0], self.offset_m[1], self.offset_m[2])
 
 
 def site_terrain(dem: xr.DataArray) -> SiteTerrain:
     """Wrap a DEM (DEM contract: dims (y, x), north-up, square cell-centre metres) for the simulation."""
-    import xarray as xr  # here: keeps `import lupex.config` (CLI start) light
-
     if not isinstance(dem, xr.DataArray) or dem.dims != ("y", "x"):
         raise InputError("the DEM must be an xarray DataArray with dims ('y', 'x'); read it with lupex.terrain.read_dem")
     z = np.ascontiguousarray(dem.values, dtype=np.float64)
@@ -243,7 +245,19 @@ def altitude_m(terrain: SiteTerrain, r) -> float:
 
 
 def slant_range_m(terrain: SiteTerrain, r, beam, max_range_m: float = 1e7) -> float:
-    """Range along the unit ``beam`` from ``r`` to the terrain (NaN beyond ``max_range_m``)."""
+    """Range along the unit ``beam`` from ``r`` to the terrain (NaN beyond ``max_range_m``).
+
+    Parameters
+    ----------
+    terrain : SiteTerrain
+        The terrain.
+    r : array_like
+        (3,) start of the ray, m, site frame.
+    beam : array_like
+        (3,) unit direction of the ray.
+    max_range_m : float
+        Longest range searched, m.
+    """
     z, x0, y0, p, fill, zmax, dx, dy, dz = terrain.args()
     out = _raycast(z, x0, y0, p, fill, zmax, dx, dy, dz, float(r[0]), float(r[1]), float(r[2]),
                    float(beam[0]), float(beam[1]), float(beam[2]), float(max_range_m))
@@ -257,7 +271,7 @@ def slant_range_m(terrain: SiteTerrain, r, beam, max_range_m: float = 1e7) -> fl
 def _accel(r, v, f, m, omega):
     rc0, rc1, rc2 = r[0], r[1], r[2] + R_M
     rho = np.sqrt(rc0 * rc0 + rc1 * rc1 + rc2 * rc2)
-    k = -MU_MOON_M3S2 / rho**3
+    k = -MU_MOON_M3_S2 / rho**3
     a = np.empty(3)
     # w = (0, 0, -omega): -2 w x v = (-2 omega v1, 2 omega v0, 0) ; -w x (w x rc) = omega^2 (rc0, rc1, 0)
     a[0] = k * rc0 + f[0] / m - 2.0 * omega * v[1] + omega * omega * rc0
@@ -268,7 +282,23 @@ def _accel(r, v, f, m, omega):
 
 @numba.njit(cache=True)
 def rk4_step(r, v, m, f, mdot, dt, omega):
-    """One RK4 step of the translational dynamics with thrust force ``f`` (N) held; returns (r, v, m)."""
+    """One RK4 step of the translational dynamics with thrust force ``f`` (N) held; returns (r, v, m).
+
+    Parameters
+    ----------
+    r, v : np.ndarray
+        (3,) position (m) and velocity (m/s), site frame.
+    m : float
+        Mass, kg.
+    f : np.ndarray
+        (3,) thrust force, N.
+    mdot : float
+        Mass flow, kg/s.
+    dt : float
+        Step, s.
+    omega : float
+        Moon's rotation rate, rad/s.
+    """
     a1 = _accel(r, v, f, m, omega)
     r2 = r + 0.5 * dt * v
     v2 = v + 0.5 * dt * a1
@@ -284,25 +314,53 @@ def rk4_step(r, v, m, f, mdot, dt, omega):
     return rn, vn, m - dt * mdot
 
 
-def gravity_mps2(r) -> np.ndarray:
+def gravity_m_s2(r) -> np.ndarray:
     """Point-mass lunar gravity (m/s^2) at site point ``r``."""
     rc = np.array([r[0], r[1], r[2] + R_M])
-    return -MU_MOON_M3S2 * rc / np.linalg.norm(rc) ** 3
+    return -MU_MOON_M3_S2 * rc / np.linalg.norm(rc) ** 3
 
 
 def sensed_delta_v(f_n, m0_kg: float, m1_kg: float, isp_s: float) -> np.ndarray:
-    """Non-gravitational delta-v over a constant-thrust step: Isp g0 ln(m0/m1) along the thrust."""
+    """Non-gravitational delta-v over a constant-thrust step: Isp g0 ln(m0/m1) along the thrust.
+
+    Parameters
+    ----------
+    f_n : array_like
+        (3,) thrust force, N (its direction).
+    m0_kg, m1_kg : float
+        Mass at the start and end of the step, kg.
+    isp_s : float
+        Specific impulse, s.
+    """
     fn = np.linalg.norm(f_n)
     if fn == 0 or m1_kg >= m0_kg:
         return np.zeros(3)
-    return (np.asarray(f_n) / fn) * isp_s * G0_MPS2 * np.log(m0_kg / m1_kg)
+    return (np.asarray(f_n) / fn) * isp_s * G0_M_S2 * np.log(m0_kg / m1_kg)
 
 
 def pdi_state(target_r, azimuth_deg: float, downrange_m: float, altitude_m_: float, speed_mps: float,
               flight_path_deg: float = 0.0):
-    """Position and velocity at powered-descent initiation, ``downrange_m`` along the great circle
-    uprange of ``target_r`` (grid azimuth of the approach, clockwise from +y), ``altitude_m_`` above
-    the sphere, flying toward the target at ``speed_mps`` (horizontal, plus a flight-path angle)."""
+    """Position (m) and velocity (m/s) at powered-descent initiation, in the site frame.
+
+    The point is ``downrange_m`` along the great circle uprange of ``target_r`` (grid azimuth of the approach,
+    clockwise from +y), ``altitude_m_`` above the sphere, flying toward the target at ``speed_mps`` (horizontal,
+    plus a flight-path angle).
+
+    Parameters
+    ----------
+    target_r : array_like
+        (3,) the target, m, site frame.
+    azimuth_deg : float
+        Grid azimuth of the approach, deg, clockwise from +y.
+    downrange_m : float
+        Distance along the great circle from the target, m.
+    altitude_m_ : float
+        Altitude above the sphere, m.
+    speed_mps : float
+        Inertial speed, m/s; the returned velocity is relative to the rotating site frame.
+    flight_path_deg : float
+        Flight-path angle above the local horizontal, deg.
+    """
     tc = np.asarray(target_r, float) + np.array([0.0, 0.0, R_M])
     up_t = tc / np.linalg.norm(tc)
     a = np.radians(azimuth_deg)
@@ -317,7 +375,7 @@ def pdi_state(target_r, azimuth_deg: float, downrange_m: float, altitude_m_: flo
     v = speed_mps * (np.cos(g) * fwd + np.sin(g) * up)
     # the site frame rotates with the Moon: remove the frame velocity w x r (w = -Omega z)
     rc = r + np.array([0.0, 0.0, R_M])
-    v = v - np.cross(np.array([0.0, 0.0, -OMEGA_MOON_RADPS]), rc)
+    v = v - np.cross(np.array([0.0, 0.0, -OMEGA_MOON_RAD_S]), rc)
     return r, v
 
 
@@ -328,15 +386,15 @@ _SLIM = "SLIM (JAXA; docs/REFERENCES.md#slim)"
 
 
 @dataclass(frozen=True)
-class DescentConfig:
+class DescentParams:
     """Mission design of one descent (defaults: SLIM-like start, Chandrayaan-3-like hazard phase).
 
-    PDI at ``pdi_altitude_m`` (15 km) and ``pdi_speed_mps`` (1.7 km/s), SLIM's
+    PDI at ``pdi_altitude_m`` (15 km) and ``pdi_speed_m_s`` (1.7 km/s), SLIM's
     anchor (docs/REFERENCES.md#slim); braking to a gate ``gate_altitude_m`` above the
     target; approach to a hover ``hover_altitude_m`` above it; hazard detection
     at hover with a retarget of up to ``max_retarget_m`` (60 m, Chandrayaan-3);
-    vertical descent, ending at ``terminal_speed_mps``. PDI is
-    ``pdi_speed_mps^2 / (2 braking_decel_mps2)`` uprange of the target.
+    vertical descent, ending at ``terminal_speed_m_s``. PDI is
+    ``pdi_speed_m_s^2 / (2 braking_decel_m_s2)`` uprange of the target.
 
     ``sun_elevation_deg`` and ``sun_azimuth_deg`` are the Sun at the target; a
     run computes them from the landing epoch (``landing.epoch``), so they are
@@ -353,20 +411,21 @@ class DescentConfig:
 
     @property
     def pdi_downrange_m(self) -> float:
-        return self.pdi_speed_mps**2 / (2.0 * self.braking_decel_mps2)
+        """Braking distance from PDI at ``braking_decel_m_s2``, m: v^2 / (2 a)."""
+        return self.pdi_speed_m_s**2 / (2.0 * self.braking_decel_m_s2)
 
     pdi_altitude_m: float = param(15_000.0, "m", "altitude of powered-descent initiation above the sphere", _SLIM)
-    pdi_speed_mps: float = param(1_700.0, "m/s", "horizontal speed at PDI", _SLIM)
-    braking_decel_mps2: float = param(2.0, "m/s^2", "planned braking deceleration (sets PDI's downrange distance v^2 / 2a)",
+    pdi_speed_m_s: float = param(1_700.0, "m/s", "horizontal speed at PDI", _SLIM)
+    braking_decel_m_s2: float = param(2.0, "m/s^2", "planned braking deceleration (sets PDI's downrange distance v^2 / 2a)",
                                       f"{ASSUMED}: ~T/W 1.4 less gravity at PDI")
     approach_azimuth_deg: float = param(90.0, "deg", "grid azimuth of the approach, clockwise from +y", ASSUMED)
     gate_altitude_m: float = param(2_000.0, "m", "altitude above the target that ends the braking phase", f"{ASSUMED}: Chandrayaan-3-like rough-braking end")
-    gate_descent_mps: float = param(30.0, "m/s", "descent rate at the gate", ASSUMED)
+    gate_descent_m_s: float = param(30.0, "m/s", "descent rate at the gate", ASSUMED)
     hover_altitude_m: float = param(100.0, "m", "hover altitude above the target for hazard detection",
                                     "Chandrayaan-3 hovered ~150 m, SLIM ~50 m (docs/REFERENCES.md#chandrayaan3, docs/REFERENCES.md#slim); 100 m between them")
     hover_time_s: float = param(4.0, "s", "hover duration for hazard detection", f"{ASSUMED}: a few seconds of imaging")
     max_retarget_m: float = param(60.0, "m", "largest hazard-avoidance retarget (0-200 m)", "Chandrayaan-3 (docs/REFERENCES.md#chandrayaan3: up to ~60 m)")
-    terminal_speed_mps: float = param(1.0, "m/s", "vertical speed of the final descent", f"{ASSUMED}: half the 2 m/s touchdown limit")
+    terminal_speed_m_s: float = param(1.0, "m/s", "vertical speed of the final descent", f"{ASSUMED}: half the 2 m/s touchdown limit")
     dt_braking_s: float = param(0.1, "s", "integration step above the gate", f"{ASSUMED}: converged RK4 step")
     dt_terminal_s: float = param(0.05, "s", "integration step below the gate", f"{ASSUMED}: converged RK4 step")
     guidance_hz_braking: float = param(1.0, "Hz", "guidance update rate above the gate", ASSUMED)
@@ -388,16 +447,16 @@ class DescentConfig:
     record_hz: float = param(1.0, "Hz", "rate of the recorded history (figures)", ASSUMED)
 
     def __post_init__(self):
-        check_positive(self, "pdi_altitude_m", "pdi_speed_mps", "braking_decel_mps2", "gate_altitude_m", "hover_altitude_m",
-                       "dt_braking_s", "dt_terminal_s", "altimeter_hz", "vision_hz", "terminal_speed_mps",
+        check_positive(self, "pdi_altitude_m", "pdi_speed_m_s", "braking_decel_m_s2", "gate_altitude_m", "hover_altitude_m",
+                       "dt_braking_s", "dt_terminal_s", "altimeter_hz", "vision_hz", "terminal_speed_m_s",
                        "guidance_hz_braking", "guidance_hz_terminal", "altimeter_hz_braking", "max_time_s", "record_hz",
-                       "gate_descent_mps")
+                       "gate_descent_m_s")
         check_non_negative(self, "hover_time_s")
         check_range(self, "max_retarget_m", 0, 200)
         if self.altimeter_gating not in ("innovation", "naive"):
-            raise ConfigError(f"DescentConfig.altimeter_gating must be 'innovation' or 'naive', got {self.altimeter_gating!r}")
+            raise ConfigError(f"DescentParams.altimeter_gating must be 'innovation' or 'naive', got {self.altimeter_gating!r}")
         if self.hover_altitude_m >= self.gate_altitude_m:
-            raise ConfigError(f"DescentConfig.hover_altitude_m ({self.hover_altitude_m} m) must be below gate_altitude_m "
+            raise ConfigError(f"DescentParams.hover_altitude_m ({self.hover_altitude_m} m) must be below gate_altitude_m "
                               f"({self.gate_altitude_m} m)")
 
 
@@ -420,3 +479,9 @@ class DescentResult:
     duration_s: float
     nav_error_at_m: dict
     history: dict = field(repr=False, default_factory=dict)
+
+
+# the names before the one naming rule for parameter classes (*Params), for code that uses them
+Vehicle = LanderVehicleParams
+TouchdownLimits = TouchdownParams
+DescentConfig = DescentParams

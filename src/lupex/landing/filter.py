@@ -71,14 +71,17 @@ class NavState:
 
     @property
     def r_m(self):
+        """Estimated position (3,), m, site frame."""
         return self.x[0:3]
 
     @property
     def v_mps(self):
+        """Estimated velocity (3,), m/s, site frame."""
         return self.x[3:6]
 
     @property
     def bias_mps2(self):
+        """Estimated accelerometer bias (3,), m/s^2."""
         return self.x[6:9]
 
 
@@ -95,7 +98,23 @@ class AltimeterGate:
 
 
 def init_nav(t_s, r_m, v_mps, sigma_r_m, sigma_v_mps, sigma_b_mps2) -> NavState:
-    """A filter state with diagonal initial covariance (per-axis sigmas, scalars or 3-vectors)."""
+    """A filter state with diagonal initial covariance (per-axis sigmas, scalars or 3-vectors).
+
+    Parameters
+    ----------
+    t_s : float
+        Time, s.
+    r_m : array_like
+        (3,) estimated position, m, site frame.
+    v_mps : array_like
+        (3,) estimated velocity, m/s.
+    sigma_r_m : float or array_like
+        Position 1-sigma, m.
+    sigma_v_mps : float or array_like
+        Velocity 1-sigma, m/s.
+    sigma_b_mps2 : float or array_like
+        Accelerometer-bias 1-sigma, m/s^2.
+    """
     x = np.concatenate([np.asarray(r_m, float), np.asarray(v_mps, float), np.zeros(3)])
     s = np.concatenate([np.broadcast_to(sigma_r_m, 3), np.broadcast_to(sigma_v_mps, 3),
                         np.broadcast_to(sigma_b_mps2, 3)]).astype(float)
@@ -110,7 +129,7 @@ def _predict(x, P, dv, dt, omega, qv, qb):
     a_ng = dv / dt - b
     rc = np.array([r[0], r[1], r[2] + _d.R_M])
     rho = np.sqrt(rc[0] ** 2 + rc[1] ** 2 + rc[2] ** 2)
-    g = -_d.MU_MOON_M3S2 * rc / rho**3
+    g = -_d.MU_MOON_M3_S2 * rc / rho**3
     g[0] += -2.0 * omega * v[1] + omega * omega * rc[0]
     g[1] += 2.0 * omega * v[0] + omega * omega * rc[1]
     a = a_ng + g
@@ -118,7 +137,7 @@ def _predict(x, P, dv, dt, omega, qv, qb):
     xn[0:3] = r + v * dt + 0.5 * a * dt * dt
     xn[3:6] = v + a * dt
     u = rc / rho
-    G = _d.MU_MOON_M3S2 / rho**3 * (3.0 * np.outer(u, u) - np.eye(3))
+    G = _d.MU_MOON_M3_S2 / rho**3 * (3.0 * np.outer(u, u) - np.eye(3))
     F = np.eye(9)
     for i in range(3):
         F[i, 3 + i] = dt
@@ -139,8 +158,20 @@ def _predict(x, P, dv, dt, omega, qv, qb):
 
 
 def predict(nav: NavState, dv_sensed, dt: float, tuning: FilterTuning = FilterTuning()) -> NavState:
-    """Propagate over ``dt`` with the IMU's sensed delta-v (site frame)."""
-    x, P = _predict(nav.x, nav.P, np.asarray(dv_sensed, float), float(dt), _d.OMEGA_MOON_RADPS,
+    """Propagate over ``dt`` with the IMU's sensed delta-v (site frame).
+
+    Parameters
+    ----------
+    nav : NavState
+        The estimate.
+    dv_sensed : array_like
+        (3,) sensed delta-v over the step, m/s, site frame.
+    dt : float
+        Step, s.
+    tuning : FilterTuning
+        Process noise.
+    """
+    x, P = _predict(nav.x, nav.P, np.asarray(dv_sensed, float), float(dt), _d.OMEGA_MOON_RAD_S,
                     tuning.q_vel_mps_rts, tuning.q_bias_mps2_rts)
     return NavState(nav.t_s + dt, x, P)
 
@@ -156,8 +187,10 @@ def _update(nav: NavState, y, H, R) -> NavState:
 
 
 def predicted_range(nav: NavState, onboard, altimeter):
-    """(range, Jacobian (9,), linearisation variance m^2) of the altimeter from the estimate, ray-cast on
-    the onboard DEM (see :func:`nonlinear_range_var_m2`)."""
+    """Predicted altimeter range (m), its Jacobian (9,) and linearisation variance (m^2), from the estimate.
+
+    The range is ray-cast on the onboard DEM (see :func:`nonlinear_range_var_m2`).
+    """
     r = nav.r_m
     b = altimeter.beam(r)
     rho = _d.slant_range_m(onboard, r, b, 2.0 * altimeter.max_range_m)
@@ -191,6 +224,19 @@ def nonlinear_range_var_m2(h0, h_r, Lr, gx, gy, n_dot_b) -> float:
     to 5 m in a few seconds while the true error stayed 100-500 m, and correct vision fixes were then
     refused (rendered-only descents on the default site). Second-order EKF reasoning: Gelb 1974,
     *Applied Optimal Estimation*, sec. 6.1 (linearisation error as added measurement noise).
+
+    Parameters
+    ----------
+    h0 : float
+        Onboard-DEM height under the estimate, m.
+    h_r : sequence of float
+        Heights at +Lr and -Lr along x, then along y, m (NaN: off the DEM).
+    Lr : float
+        Stencil half width (2 sigma of horizontal position), m.
+    gx, gy : float
+        Terrain gradient of the linearised model, m/m.
+    n_dot_b : float
+        Cosine between the terrain normal and the beam.
     """
     hxp, hxm, hyp, hym = (float(v) for v in h_r)
     res = np.array([hxp - h0 - gx * Lr, hxm - h0 + gx * Lr, hyp - h0 - gy * Lr, hym - h0 + gy * Lr])
@@ -201,9 +247,12 @@ def nonlinear_range_var_m2(h0, h_r, Lr, gx, gy, n_dot_b) -> float:
 
 
 def _looks_per_patch(nav: NavState, gate: AltimeterGate, onboard) -> float:
-    """How many ranges fall on the same +-2 sigma terrain patch: the patch width over the ground
-    distance between two ranges. Their linearisation errors are the same error, not independent ones,
-    so each range carries that many times the remainder variance (one patch, one look's worth)."""
+    """How many ranges fall on the same +-2 sigma terrain patch.
+
+    That is the patch width over the ground distance between two ranges. Their linearisation errors are the same
+    error, not independent ones, so each range carries that many times the remainder variance (one patch, one look's
+    worth).
+    """
     if not np.isfinite(gate.last_t_s):
         return 1.0
     sig_h = float(np.sqrt(max(nav.P[0, 0], nav.P[1, 1])))
@@ -213,7 +262,25 @@ def _looks_per_patch(nav: NavState, gate: AltimeterGate, onboard) -> float:
 
 def update_altimeter(nav: NavState, gate: AltimeterGate, range_m: float, sigma_m: float, onboard, altimeter,
                      tuning: FilterTuning = FilterTuning()):
-    """Fuse one slant range; returns (nav, gate, accepted)."""
+    """Fuse one slant range; returns (nav, gate, accepted).
+
+    Parameters
+    ----------
+    nav : NavState
+        The estimate.
+    gate : AltimeterGate
+        The gate's bookkeeping.
+    range_m : float
+        Measured slant range, m.
+    sigma_m : float
+        Its 1-sigma, m.
+    onboard : SiteTerrain
+        The onboard DEM the range is predicted on.
+    altimeter : Altimeter
+        The altimeter (its beam).
+    tuning : FilterTuning
+        Gate and noise settings.
+    """
     rho_hat, H, var_nl = predicted_range(nav, onboard, altimeter)
     if H is None:
         return nav, gate, False

@@ -20,7 +20,7 @@ Phases (after SLIM and Chandrayaan-3, docs/REFERENCES.md#slim, docs/REFERENCES.m
 3. **Hover, hazard detection and retarget** (up to 60 m, Chandrayaan-3),
    then the E-guidance law to the hover point above the chosen spot.
 4. **Vertical descent**: velocity tracking, v_z = -clip(0.1 h, v_term, 5 m/s)
-   with position hold on the chosen spot; touchdown at ``terminal_speed_mps``.
+   with position hold on the chosen spot; touchdown at ``terminal_speed_m_s``.
 
 For a quadratic-in-time acceleration profile that also meets an end
 acceleration a_T (Apollo's quartic-position guidance, Klumpp 1974,
@@ -56,12 +56,42 @@ EZ = np.array([0.0, 0.0, 1.0])
 
 
 def e_guidance_accel(dr, v, v_T, tgo, g):
-    """Thrust acceleration of E-guidance: 6 dr/T^2 - (4 v + 2 v_T)/T - g (dr = r_T - r)."""
+    """Thrust acceleration of E-guidance: 6 dr/T^2 - (4 v + 2 v_T)/T - g (dr = r_T - r).
+
+    Parameters
+    ----------
+    dr : np.ndarray
+        (3,) target minus current position, m.
+    v : np.ndarray
+        (3,) velocity, m/s.
+    v_T : np.ndarray
+        (3,) velocity wanted at the target, m/s.
+    tgo : float
+        Time to go T, s.
+    g : np.ndarray
+        (3,) gravity acceleration, m/s^2.
+    """
     return 6.0 * np.asarray(dr) / tgo**2 - (4.0 * np.asarray(v) + 2.0 * np.asarray(v_T)) / tgo - np.asarray(g)
 
 
 def apollo_accel(dr, v, v_T, a_T, tgo, g):
-    """Thrust acceleration of Apollo's quartic guidance (Klumpp 1974): 12 dr/T^2 - 6(v+v_T)/T + a_T - g."""
+    """Thrust acceleration of Apollo's quartic guidance (Klumpp 1974): 12 dr/T^2 - 6(v+v_T)/T + a_T - g.
+
+    Parameters
+    ----------
+    dr : np.ndarray
+        (3,) target minus current position, m.
+    v : np.ndarray
+        (3,) velocity, m/s.
+    v_T : np.ndarray
+        (3,) velocity wanted at the target, m/s.
+    a_T : np.ndarray
+        (3,) acceleration wanted at the target, m/s^2.
+    tgo : float
+        Time to go T, s.
+    g : np.ndarray
+        (3,) gravity acceleration, m/s^2.
+    """
     return 12.0 * np.asarray(dr) / tgo**2 - 6.0 * (np.asarray(v) + np.asarray(v_T)) / tgo + np.asarray(a_T) - g
 
 
@@ -86,7 +116,19 @@ def _local_frame(r, r_T):
 
 
 def braking_tgo(r, v, r_T, v_T_dr):
-    """Time-to-go of a constant downrange deceleration: 2 s / (v_dr + v_T) (s along the great circle)."""
+    """Time-to-go of a constant downrange deceleration: 2 s / (v_dr + v_T) (s along the great circle).
+
+    Parameters
+    ----------
+    r : np.ndarray
+        (3,) position, m, site frame.
+    v : np.ndarray
+        (3,) velocity, m/s.
+    r_T : np.ndarray
+        (3,) the gate, m.
+    v_T_dr : float
+        Downrange speed wanted at the gate, m/s.
+    """
     up, d, c, rho, tn, theta = _local_frame(r, r_T)
     return 2.0 * tn * theta / max(float(v @ d) + v_T_dr, 1e-3)
 
@@ -95,12 +137,25 @@ def braking_accel(r, v, r_T, v_T_dr, v_T_up, tgo):
     """Thrust acceleration (site frame) of curvilinear E-guidance toward gate ``r_T``.
 
     ``v_T_dr``, ``v_T_up``: downrange and vertical speeds wanted at the gate.
+
+    Parameters
+    ----------
+    r : np.ndarray
+        (3,) position, m, site frame.
+    v : np.ndarray
+        (3,) velocity, m/s.
+    r_T : np.ndarray
+        (3,) the gate, m.
+    v_T_dr, v_T_up : float
+        Downrange and vertical speeds wanted at the gate, m/s.
+    tgo : float
+        Time to go, s.
     """
     up, d, c, rho, tn, theta = _local_frame(r, r_T)
     s = tn * theta
     dh = tn - rho
     vdr, vup, vcr = float(v @ d), float(v @ up), float(v @ c)
-    g_eff = _d.MU_MOON_M3S2 / rho**2 - (vdr * vdr + vcr * vcr) / rho
+    g_eff = _d.MU_MOON_M3_S2 / rho**2 - (vdr * vdr + vcr * vcr) / rho
     adr = 6 * s / tgo**2 - (4 * vdr + 2 * v_T_dr) / tgo
     aup = 6 * dh / tgo**2 - (4 * vup + 2 * v_T_up) / tgo + g_eff
     acr = -4 * vcr / tgo
@@ -109,7 +164,33 @@ def braking_accel(r, v, r_T, v_T_dr, v_T_up, tgo):
 
 def terminal_accel(r, v, aim_xy, alt_m, g, *, hold_alt_m=None, v_term=1.0, v_max=5.0, kv=0.8, kp=0.25,
                    v_h_max=3.0):
-    """Thrust acceleration of hover (``hold_alt_m``) or vertical descent over ``aim_xy``."""
+    """Thrust acceleration of hover (``hold_alt_m``) or vertical descent over ``aim_xy``.
+
+    Parameters
+    ----------
+    r : np.ndarray
+        (3,) position, m, site frame.
+    v : np.ndarray
+        (3,) velocity, m/s.
+    aim_xy : array_like
+        (2,) point to descend over, m.
+    alt_m : float
+        Altitude above the terrain, m.
+    g : np.ndarray
+        (3,) gravity acceleration, m/s^2.
+    hold_alt_m : float, optional
+        Altitude to hover at, m (None: descend).
+    v_term : float
+        Slowest descent rate, m/s.
+    v_max : float
+        Fastest vertical speed, m/s.
+    kv : float
+        Velocity gain, 1/s.
+    kp : float
+        Horizontal position gain, 1/s.
+    v_h_max : float
+        Fastest horizontal speed, m/s.
+    """
     dxy = np.asarray(aim_xy, float) - r[:2]
     vh = kp * dxy
     n = float(np.linalg.norm(vh))
@@ -138,7 +219,19 @@ def tilt_limit(f_cmd, r, max_tilt_deg: float):
 
 
 def limit_thrust(f_cmd, dir_prev, vehicle: _d.Vehicle, dt: float):
-    """Thrust force after throttle limits and a slew-rate limit on its direction."""
+    """Thrust force after throttle limits and a slew-rate limit on its direction.
+
+    Parameters
+    ----------
+    f_cmd : np.ndarray
+        (3,) commanded thrust force, N.
+    dir_prev : np.ndarray
+        (3,) unit thrust direction of the previous step.
+    vehicle : Vehicle
+        Throttle range and slew rate.
+    dt : float
+        Step, s.
+    """
     fmag = float(np.linalg.norm(f_cmd))
     u = f_cmd / fmag if fmag > 0 else dir_prev
     cosang = float(np.clip(u @ dir_prev, -1.0, 1.0))
@@ -177,6 +270,37 @@ def propagate(r, v, m, f_true, ve_true, dry_kg, x, P, bias, noise_dv, noise_b, d
     bias walk ``noise_b[k]``; filter: :func:`lupex.landing.filter.predict`. Stops early at touchdown
     (clearance <= 0) or when the propellant is gone. Returns (r, v, m, x, P,
     bias, steps_done, out_of_propellant).
+
+    Parameters
+    ----------
+    r, v : np.ndarray
+        (3,) true position (m) and velocity (m/s), site frame.
+    m : float
+        True mass, kg.
+    f_true : np.ndarray
+        (3,) true thrust force, N.
+    ve_true : float
+        True exhaust velocity, m/s.
+    dry_kg : float
+        Dry mass, kg.
+    x, P : np.ndarray
+        (9,) filter mean and (9, 9) covariance.
+    bias : np.ndarray
+        (3,) true accelerometer bias, m/s^2.
+    noise_dv : np.ndarray
+        (n, 3) IMU velocity noise per step, m/s.
+    noise_b : np.ndarray
+        (n, 3) bias-walk increments per step, m/s^2.
+    dt : float
+        Step, s.
+    n : int
+        Steps.
+    omega : float
+        Moon's rotation rate, rad/s.
+    qv, qb : float
+        Filter process noise: velocity (m/s/sqrt(s)) and bias (m/s^2/sqrt(s)) random walks.
+    z, x0, y0, p, fill : np.ndarray and float
+        The true terrain: heights (m), grid origin (m), pixel (m) and fill height (m), as in :class:`SiteTerrain`.
     """
     fn = np.sqrt(f_true[0] ** 2 + f_true[1] ** 2 + f_true[2] ** 2)
     empty = False
@@ -285,20 +409,20 @@ def _setup(dem_or_terrain, target_xy, cfg, vehicle, imu, altimeter, vision, tuni
     return _Setup(cfg=cfg, vehicle=vehicle, imu=imu, altimeter=altimeter, tuning=tuning, limits=limits, vision=vision,
                   truth=truth, onboard=onboard, tx=tx, ty=ty, target_r=_site_point(onboard, tx, ty),
                   gate_r=_site_point(onboard, tx, ty, cfg.gate_altitude_m),
-                  ve_true=vehicle.exhaust_velocity_mps * (1.0 + isp_error_frac), ve_nom=vehicle.exhaust_velocity_mps,
+                  ve_true=vehicle.exhaust_velocity_m_s * (1.0 + isp_error_frac), ve_nom=vehicle.exhaust_velocity_m_s,
                   thrust_scale_error=thrust_scale_error, hazard_sigma_m=hazard_sigma_m, record=record,
                   vision_off_below_m=vision_off_below_m, tz=truth.args())
 
 
-def _start(s: _Setup, rng, init_sigma_r_m, init_sigma_v_mps) -> _Flight:
+def _start(s: _Setup, rng, init_sigma_r_m, init_sigma_v_m_s) -> _Flight:
     """The flight at PDI: the nominal state plus drawn errors (truth), the nominal state (filter)."""
     cfg = s.cfg
     r_nom, v_nom = _d.pdi_state(s.target_r, cfg.approach_azimuth_deg, cfg.pdi_downrange_m, cfg.pdi_altitude_m,
-                                cfg.pdi_speed_mps)
+                                cfg.pdi_speed_m_s)
     r = r_nom + rng.normal(0.0, 1.0, 3) * np.asarray(init_sigma_r_m, float)
-    v = v_nom + rng.normal(0.0, 1.0, 3) * np.asarray(init_sigma_v_mps, float)
+    v = v_nom + rng.normal(0.0, 1.0, 3) * np.asarray(init_sigma_v_m_s, float)
     imu_state = sens.ImuState(s.imu.draw_bias(rng))
-    est = nav.init_nav(0.0, r_nom, v_nom, init_sigma_r_m, init_sigma_v_mps, max(s.imu.turn_on_bias_mps2, 1e-7))
+    est = nav.init_nav(0.0, r_nom, v_nom, init_sigma_r_m, init_sigma_v_m_s, max(s.imu.turn_on_bias_m_s2, 1e-7))
     return _Flight(r=r, v=v, m=s.vehicle.wet_mass_kg, m_est=s.vehicle.wet_mass_kg, est=est,
                    gate=nav.AltimeterGate(mode=cfg.altimeter_gating), bias_true=imu_state.bias_mps2.copy(),
                    thrust_dir=-v / np.linalg.norm(v), aim_xy=np.array([s.tx, s.ty]),
@@ -338,11 +462,11 @@ def _guide(f: _Flight, s: _Setup, rng) -> bool:
     re, ve = f.est.r_m, f.est.v_mps
     guid_dt = 1.0 / (cfg.guidance_hz_braking if f.phase == "braking" else cfg.guidance_hz_terminal)
     f.next_guid = f.t + guid_dt
-    g_est = _d.gravity_mps2(re)
+    g_est = _d.gravity_m_s2(re)
     alt_est = _d.altitude_m(s.onboard, re)
     if f.phase == "braking":
         f.tgo = braking_tgo(re, ve, s.gate_r, 0.0)
-        a_cmd = braking_accel(re, ve, s.gate_r, 0.0, -cfg.gate_descent_mps, max(f.tgo, 1.0))
+        a_cmd = braking_accel(re, ve, s.gate_r, 0.0, -cfg.gate_descent_m_s, max(f.tgo, 1.0))
         if f.tgo < 20.0:
             f.phase = "approach"
             hover_r = _site_point(s.onboard, f.aim_xy[0], f.aim_xy[1], cfg.hover_altitude_m)
@@ -359,7 +483,7 @@ def _guide(f: _Flight, s: _Setup, rng) -> bool:
     if f.phase in ("hover", "terminal"):
         a_cmd = terminal_accel(re, ve, f.aim_xy, alt_est, g_est,
                                hold_alt_m=cfg.hover_altitude_m if f.phase == "hover" else None,
-                               v_term=cfg.terminal_speed_mps)
+                               v_term=cfg.terminal_speed_m_s)
         if f.phase == "hover" and f.t - f.hover_start >= cfg.hover_time_s:
             f.phase = "terminal"
             if cfg.hazard_detection and not f.hazard_done and _hazard_retarget(f, s, re, rng):
@@ -384,12 +508,12 @@ def _fly_to_next_event(f: _Flight, s: _Setup, dt: float, rng) -> None:
     t_next = min(f.next_guid, f.next_alt, f.next_vis, f.next_rec if s.record else np.inf)
     n = max(1, int(round((t_next - f.t) / dt)))
     f_true = f.f_act * (1.0 + s.thrust_scale_error)
-    noise_dv = rng.standard_normal((n, 3)) * (imu.vrw_mps_rthz * np.sqrt(dt))
-    noise_b = rng.standard_normal((n, 3)) * (imu.bias_rw_mps2_rts * np.sqrt(dt))
+    noise_dv = rng.standard_normal((n, 3)) * (imu.vrw_m_s_rthz * np.sqrt(dt))
+    noise_b = rng.standard_normal((n, 3)) * (imu.bias_rw_m_s2_rts * np.sqrt(dt))
     tz = s.tz
     f.r, f.v, f.m, x, P, f.bias_true, k, empty = propagate(
         f.r, f.v, f.m, f_true, s.ve_true, s.vehicle.dry_mass_kg, f.est.x, f.est.P, f.bias_true, noise_dv, noise_b,
-        dt, n, _d.OMEGA_MOON_RADPS, s.tuning.q_vel_mps_rts, s.tuning.q_bias_mps2_rts, tz[0], tz[1], tz[2], tz[3],
+        dt, n, _d.OMEGA_MOON_RAD_S, s.tuning.q_vel_mps_rts, s.tuning.q_bias_mps2_rts, tz[0], tz[1], tz[2], tz[3],
         tz[4])
     f.t += k * dt
     f.est = nav.NavState(f.t, x, P)
@@ -443,9 +567,9 @@ def _touchdown(f: _Flight, s: _Setup) -> _d.DescentResult:
     if not failure:
         if f.phase not in ("terminal", "hover"):
             failure = "crash"
-        elif v_vert > limits.max_vertical_mps:
+        elif v_vert > limits.max_vertical_m_s:
             failure = "vertical_speed"
-        elif v_hor > limits.max_horizontal_mps:
+        elif v_hor > limits.max_horizontal_m_s:
             failure = "horizontal_speed"
         elif slope > limits.max_slope_deg:
             failure = "slope"
@@ -469,13 +593,13 @@ def run_descent(dem_or_terrain, target_xy, rng: np.random.Generator, *, config: 
                 vehicle: _d.Vehicle = _d.Vehicle(), imu: sens.ImuModel = sens.ImuModel(),
                 altimeter: sens.Altimeter = sens.Altimeter(), vision=None,
                 tuning: nav.FilterTuning = nav.FilterTuning(), init_sigma_r_m=(100.0, 100.0, 50.0),
-                init_sigma_v_mps=0.3, map_offset_m=(0.0, 0.0, 0.0), thrust_scale_error=0.0, isp_error_frac=0.0,
+                init_sigma_v_m_s=0.3, map_offset_m=(0.0, 0.0, 0.0), thrust_scale_error=0.0, isp_error_frac=0.0,
                 hazard_sigma_m=0.05, limits: _d.TouchdownLimits = _d.TouchdownLimits(), record: bool = True,
                 vision_off_below_m: float = -1.0) -> _d.DescentResult:
     """Fly one descent to ``target_xy`` (site/DEM metres) and return the :class:`DescentResult`.
 
     The truth starts at the nominal PDI state (:func:`lupex.landing.descent.pdi_state`) plus
-    Gaussian errors ``init_sigma_r_m`` / ``init_sigma_v_mps`` drawn from ``rng``; the filter starts
+    Gaussian errors ``init_sigma_r_m`` / ``init_sigma_v_m_s`` drawn from ``rng``; the filter starts
     at the nominal state. ``vision`` is a :class:`~lupex.landing.sensors.VisionSource` (None: a
     :class:`~lupex.landing.sensors.SimulatedVision` with this run's ``map_offset_m``); the onboard
     DEM is the true one displaced by ``map_offset_m``. ``thrust_scale_error`` and
@@ -483,10 +607,49 @@ def run_descent(dem_or_terrain, target_xy, rng: np.random.Generator, *, config: 
 
     Each cycle: guidance when due (:func:`_guide`), propagation to the next event
     (:func:`_fly_to_next_event`), then the sensors (:func:`_sense`) and the log (:func:`_log`).
+
+    Parameters
+    ----------
+    dem_or_terrain : xr.DataArray or SiteTerrain
+        The true terrain.
+    target_xy : array_like
+        (2,) target, m, site frame.
+    rng : np.random.Generator
+        Source of every random draw.
+    config : DescentConfig
+        The approach and guidance settings.
+    vehicle : Vehicle
+        The lander.
+    imu : ImuModel
+        The accelerometer's errors.
+    altimeter : Altimeter
+        The laser altimeter.
+    vision : VisionSource, optional
+        The vision fixes (default: simulated).
+    tuning : FilterTuning
+        The navigation filter's settings.
+    init_sigma_r_m : float or array_like
+        1-sigma of the initial position error, m (per axis).
+    init_sigma_v_mps : float or array_like
+        1-sigma of the initial velocity error, m/s.
+    map_offset_m : array_like
+        (3,) registration error of the onboard map, m.
+    thrust_scale_error : float
+        Relative error of the real thrust.
+    isp_error_frac : float
+        Relative error of the real specific impulse.
+    hazard_sigma_m : float
+        Height noise of the hazard sensor, m.
+    limits : TouchdownLimits
+        What a safe touchdown is.
+    record : bool
+        Keep the trajectory log.
+    vision_off_below_m : float
+        Altitude below which vision fixes are ignored, m.
     """
     s = _setup(dem_or_terrain, target_xy, config, vehicle, imu, altimeter, vision, tuning, map_offset_m,
                thrust_scale_error, isp_error_frac, hazard_sigma_m, limits, record, vision_off_below_m)
-    f = _start(s, rng, init_sigma_r_m, init_sigma_v_mps)
+    f = _start(s, rng, init_sigma_r_m, init_sigma_v_m_s)
     while True:
         dt = config.dt_braking_s if f.phase == "braking" else config.dt_terminal_s  # the phase before guidance
         if f.t + _EPS_S >= f.next_guid and _guide(f, s, rng):

@@ -29,11 +29,13 @@ from __future__ import annotations
 
 import numpy as np
 import xarray as xr
+from pyproj import Transformer
 from scipy import ndimage
 
 from lupex.errors import InputError
 from lupex.landing import descent as _d
 from lupex.terrain import roughness_m, slope_deg
+from lupex.terrain.geo import dem_crs, lunar_geographic_crs
 
 __all__ = ["shadow_mask", "hazard_map", "choose_landing_site", "horizon_elevation_deg",
            "in_permanent_shadow", "validate_target", "sensed_patch", "MAX_SUN_TILT_DEG", "SUN_SEMI_DIAMETER_DEG"]
@@ -54,6 +56,23 @@ def shadow_mask(height_fn, xs, ys, sun_elevation_deg: float, sun_azimuth_deg: fl
     sun (grid azimuth clockwise from +y, elevation above the local horizontal)
     is marched in steps of ``step_m`` up to where it clears ``relief_m`` above
     the cell (default: the patch's own relief + 50 m) or ``max_dist_m``.
+
+    Parameters
+    ----------
+    height_fn : callable
+        ``height_fn(x, y)``: terrain height, m, vectorised.
+    xs, ys : array_like
+        Cell-centre coordinates of the patch, m.
+    sun_elevation_deg : float
+        Sun elevation above the local horizontal, deg.
+    sun_azimuth_deg : float
+        Sun grid azimuth, deg, clockwise from +y.
+    step_m : float
+        Ray-march step, m.
+    max_dist_m : float
+        Longest ray, m.
+    relief_m : float, optional
+        Height above the cell at which a ray is clear, m.
     """
     X, Y = np.meshgrid(np.asarray(xs, float), np.asarray(ys, float))
     h0 = height_fn(X, Y)
@@ -73,7 +92,23 @@ def shadow_mask(height_fn, xs, ys, sun_elevation_deg: float, sun_azimuth_deg: fl
 
 def hazard_map(z, xs, ys, *, footprint_m: float = 5.0, max_slope_deg: float = 12.0,
                max_roughness_m: float = 0.3, shadow: np.ndarray | None = None) -> xr.Dataset:
-    """Slope, roughness, shadow and the combined ``safe`` mask of a height patch (north-up rows)."""
+    """Slope, roughness, shadow and the combined ``safe`` mask of a height patch (north-up rows).
+
+    Parameters
+    ----------
+    z : np.ndarray
+        (len(ys), len(xs)) heights, m, north-up rows.
+    xs, ys : array_like
+        Cell-centre coordinates, m.
+    footprint_m : float
+        Leg span: the slope and roughness baseline, m.
+    max_slope_deg : float
+        Steepest safe slope, deg.
+    max_roughness_m : float
+        Roughest safe cell, m.
+    shadow : np.ndarray, optional
+        (len(ys), len(xs)) bool, True in shadow (unsafe).
+    """
     da = _patch_da(np.asarray(z, float), np.asarray(xs, float), np.asarray(ys, float))
     s = slope_deg(da, footprint_m)
     r = roughness_m(da, footprint_m)
@@ -89,6 +124,19 @@ def choose_landing_site(safe, xs, ys, target_xy, max_retarget_m: float = 60.0, m
 
     ``safe`` is a boolean grid (rows = ``ys``, columns = ``xs``); it is first
     eroded by a disk of ``margin_m`` so that a nav error of that size still lands safe.
+
+    Parameters
+    ----------
+    safe : np.ndarray
+        (len(ys), len(xs)) bool safe mask.
+    xs, ys : array_like
+        Cell-centre coordinates, m.
+    target_xy : array_like
+        (2,) the target, m.
+    max_retarget_m : float
+        Farthest retarget, m.
+    margin_m : float
+        Erosion radius of the safe mask, m.
     """
     safe = np.asarray(safe, bool)
     xs = np.asarray(xs, float)
@@ -115,6 +163,23 @@ def sensed_patch(truth, r_true, r_est, centre_xy, half_width_m: float, pixel_m: 
     The sensor measures the real terrain relative to the lander, so a point
     ``q`` of the nav frame shows the true height at ``q - (r_est - r_true)``;
     heights carry Gaussian noise ``sigma_m``. Returns (z, xs, ys, height_fn).
+
+    Parameters
+    ----------
+    truth : SiteTerrain
+        The true terrain.
+    r_true, r_est : np.ndarray
+        (3,) true and estimated lander positions, m, site frame.
+    centre_xy : array_like
+        (2,) patch centre, m, nav frame.
+    half_width_m : float
+        Half side of the patch, m.
+    pixel_m : float
+        Patch pixel, m.
+    sigma_m : float
+        Height noise 1-sigma, m.
+    rng : np.random.Generator
+        Source of the noise.
     """
     e = np.asarray(r_est, float) - np.asarray(r_true, float)
     n = int(np.ceil(half_width_m / pixel_m))
@@ -134,7 +199,19 @@ def sensed_patch(truth, r_true, r_est, centre_xy, half_width_m: float, pixel_m: 
 
 def horizon_elevation_deg(dem: xr.DataArray, x: float, y: float, n_azimuths: int = 72,
                           observer_height_m: float = 0.0) -> np.ndarray:
-    """Horizon elevation (deg) at (x, y) in ``n_azimuths`` grid azimuths (0, 360/n, ...), within the DEM."""
+    """Horizon elevation (deg) at (x, y) in ``n_azimuths`` grid azimuths (0, 360/n, ...), within the DEM.
+
+    Parameters
+    ----------
+    dem : xr.DataArray
+        The DEM, heights in m.
+    x, y : float
+        The point, m, DEM CRS.
+    n_azimuths : int
+        Azimuths over 360 deg.
+    observer_height_m : float
+        Eye height above the ground, m.
+    """
     t = _d.site_terrain(dem)
     x0, x1, y0, y1 = t.extent
     h0 = float(t.height(x, y)) + observer_height_m
@@ -152,17 +229,23 @@ def horizon_elevation_deg(dem: xr.DataArray, x: float, y: float, n_azimuths: int
 
 def max_sun_elevation_deg(dem: xr.DataArray, x: float, y: float) -> float:
     """Highest the Sun's upper limb can rise at (x, y): colatitude + 1.6 deg + 0.27 deg."""
-    from pyproj import Transformer
-
-    from lupex.terrain.geo import dem_crs, lunar_geographic_crs
-
     crs = dem_crs(dem)
     _, lat = Transformer.from_crs(crs, lunar_geographic_crs(crs), always_xy=True).transform(x, y)
     return 90.0 - abs(float(lat)) + MAX_SUN_TILT_DEG + SUN_SEMI_DIAMETER_DEG
 
 
 def in_permanent_shadow(dem: xr.DataArray, x: float, y: float, n_azimuths: int = 72) -> bool:
-    """True when the horizon at (x, y) hides the Sun's highest upper limb in every azimuth."""
+    """True when the horizon at (x, y) hides the Sun's highest upper limb in every azimuth.
+
+    Parameters
+    ----------
+    dem : xr.DataArray
+        The DEM, heights in m.
+    x, y : float
+        The point, m, DEM CRS.
+    n_azimuths : int
+        Horizon azimuths over 360 deg.
+    """
     hz = horizon_elevation_deg(dem, x, y, n_azimuths)
     return bool((hz > max_sun_elevation_deg(dem, x, y)).all())
 
@@ -174,6 +257,19 @@ def validate_target(dem: xr.DataArray, target_xy, *, footprint_m: float = 5.0, m
     Outside the DEM (or within ``edge_margin_m`` of its edge, where the hazard
     map would run off the grid), in permanent shadow, or on a slope above
     ``max_slope_deg`` at the footprint baseline.
+
+    Parameters
+    ----------
+    dem : xr.DataArray
+        The DEM, heights in m.
+    target_xy : array_like
+        (2,) the target, m, DEM CRS.
+    footprint_m : float
+        Leg span, the slope baseline, m.
+    max_slope_deg : float
+        Steepest slope allowed, deg.
+    edge_margin_m : float
+        Smallest distance from the DEM's edge, m.
     """
     try:
         tx, ty = (float(v) for v in target_xy)

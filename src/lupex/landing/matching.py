@@ -109,6 +109,21 @@ class TriangleIndex:
 
     @staticmethod
     def build(x_m, y_m, radius_m, k: int = 8, min_per_tier: int = 12) -> "TriangleIndex":
+        """The index of craters at (``x_m``, ``y_m``) with ``radius_m`` (m), ``k`` neighbours per triangle.
+
+        A tier is kept while it holds at least ``min_per_tier`` craters.
+
+        Parameters
+        ----------
+        x_m, y_m : array_like
+            (n,) crater centres, m.
+        radius_m : array_like
+            (n,) crater radii, m.
+        k : int
+            Nearest neighbours per crater that form its triangles.
+        min_per_tier : int
+            Fewest craters of a tier.
+        """
         xy = np.column_stack([x_m, y_m]).astype(float)
         rad = np.asarray(radius_m, float)
         tiers = []
@@ -340,6 +355,31 @@ def identify_no_prior(det, camera: Camera, index: TriangleIndex, *, altitude_m: 
     the 3-D verification of crater-triad hypotheses used with a known attitude
     (Christian et al. 2021, J. Astronaut. Sci. 68:1056, sec. on pose from
     identified craters; Maass et al. 2020 for DLR's crater navigation).
+
+    Parameters
+    ----------
+    det : Detections
+        The frame's detections.
+    camera : Camera
+        The camera (intrinsics and attitude).
+    index : TriangleIndex
+        The catalogue's triangle index.
+    altitude_m : float, optional
+        Altitude above the terrain, m, when known.
+    n_use : int
+        Detections used per tier without an altitude.
+    k : int
+        Neighbours per triangle.
+    feat_tol : float
+        Search radius in the triangles' invariant space.
+    pos_tol_frac : float
+        Position tolerance, fraction of the larger radius.
+    min_support : int
+        Fewest matches of an identification.
+    max_hypotheses : int
+        Most hypotheses verified.
+    xyz_m : np.ndarray, optional
+        (n, 3) catalogue centres at rim height, m, for the 3-D verification.
     """
     empty = (np.empty(0, int), np.empty(0, int))
     if not index.tiers or len(det) < 3:
@@ -497,6 +537,25 @@ def match_with_prior(det, camera_pred: Camera, xyz_m: np.ndarray, radius_m: np.n
     Poisson sigmas above the count expected from pairs spread uniformly over
     the gate (low sun, mostly false detections: no common offset, plain
     gated matching as before).
+
+    Parameters
+    ----------
+    det : Detections
+        The frame's detections.
+    camera_pred : Camera
+        The camera at the predicted pose.
+    xyz_m : np.ndarray
+        (n, 3) catalogue crater centres, m, site frame.
+    radius_m : np.ndarray
+        (n,) catalogue radii, m.
+    sigma_position_m : float
+        1-sigma of the predicted position, m (sets the gate).
+    gate_sigma : float
+        Gate half width in position sigmas.
+    min_gate_px : float
+        Narrowest gate, px.
+    min_vote_excess : float
+        Poisson sigmas by which the offset vote's peak must stand out.
     """
     empty = (np.empty(0, int), np.empty(0, int))
     if len(det) == 0 or len(xyz_m) == 0:

@@ -46,23 +46,24 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from lupex.compute import dask_client
 from lupex.errors import ConfigError
 from lupex.landing import descent as _d
 from lupex.landing import sensors as sens
 from lupex.params import ASSUMED, check_non_negative, check_pair, check_range, param
 
-__all__ = ["Dispersions", "run_one", "run_monte_carlo", "summary", "vision_breakdown", "landing_ellipse",
+__all__ = ["DispersionParams", "Dispersions", "run_one", "run_monte_carlo", "summary", "vision_breakdown", "landing_ellipse",
            "dispersion_ellipse", "ellipse_probability", "ellipse_scale", "nav_error_table"]
 
 
 @dataclass(frozen=True)
-class Dispersions:
+class DispersionParams:
     """One-sigma dispersions of a Monte Carlo run (see the module docstring)."""
 
     init_sigma_r_m: tuple[float, float, float] = param(
         (200.0, 200.0, 100.0), "m", "[x, y, z] 1-sigma PDI position error (orbit determination)",
         f"{ASSUMED}: lunar-orbit determination of a few hundred m horizontally, ~100 m vertically")
-    init_sigma_v_mps: float = param(0.5, "m/s", "1-sigma PDI velocity error per axis", f"{ASSUMED}: orbit determination")
+    init_sigma_v_m_s: float = param(0.5, "m/s", "1-sigma PDI velocity error per axis", f"{ASSUMED}: orbit determination")
     thrust_scale_sigma: float = param(0.01, "fraction", "1-sigma thrust scale error of the real engines against the onboard model",
                                       f"{ASSUMED}: 1 % engine acceptance-test scatter")
     isp_sigma_frac: float = param(0.005, "fraction", "1-sigma specific-impulse error against the onboard model",
@@ -87,14 +88,14 @@ class Dispersions:
             v = getattr(self, name)
             if (not isinstance(v, tuple) or len(v) != n
                     or not all(isinstance(i, (int, float)) and np.isfinite(i) and i >= 0 for i in v)):
-                raise ConfigError(f"Dispersions.{name} must be {n} finite sigmas >= 0 (m), got {v!r}")
-        check_non_negative(self, "init_sigma_v_mps", "thrust_scale_sigma", "isp_sigma_frac")
+                raise ConfigError(f"DispersionParams.{name} must be {n} finite sigmas >= 0 (m), got {v!r}")
+        check_non_negative(self, "init_sigma_v_m_s", "thrust_scale_sigma", "isp_sigma_frac")
         check_range(self, "vision_p_dropout", 0.0, 1.0)
         check_range(self, "vision_p_dropout_low_sun", 0.0, 1.0)
         check_pair(self, "vision_sigma_gsd_range", positive=True)
         lo, hi = self.vision_sigma_gsd_range
         if lo > hi:
-            raise ConfigError(f"Dispersions.vision_sigma_gsd_range must be [low, high], got {list(self.vision_sigma_gsd_range)}")
+            raise ConfigError(f"DispersionParams.vision_sigma_gsd_range must be [low, high], got {list(self.vision_sigma_gsd_range)}")
 
     def simulated_vision(self, sun_elevation_deg: float, **kw) -> sens.SimulatedVision:
         """The simulated camera with this table's frame loss (``kw``: its other fields)."""
@@ -107,14 +108,36 @@ def _nav_col(level):
 
 
 def run_one(terrain: _d.SiteTerrain, target_xy, seed_seq: np.random.SeedSequence, index: int,
-            config: _d.DescentConfig, dispersions: Dispersions, vision=None, vehicle: _d.Vehicle = _d.Vehicle(),
+            config: _d.DescentConfig, dispersions: DispersionParams, vision=None, vehicle: _d.Vehicle = _d.Vehicle(),
             limits: _d.TouchdownLimits = _d.TouchdownLimits()) -> dict:
-    """One dispersed descent; returns a table row (dict). ``vision``: None (simulated), a VisionSource,
+    """One dispersed descent; returns a table row (dict).
+
+    ``vision``: None (simulated), a VisionSource,
     a :class:`~lupex.landing.sensors.RenderedVisionSetup` (called with the run's map offset and vision
-    sigma), or a callable ``(rng, map_offset_m) -> VisionSource``."""
-    from lupex.landing import (
-        guidance,  # here (also in run_monte_carlo, nav_error_table): keeps `import lupex.config` light
-    )
+    sigma), or a callable ``(rng, map_offset_m) -> VisionSource``.
+
+    Parameters
+    ----------
+    terrain : SiteTerrain
+        The true terrain.
+    target_xy : array_like
+        (2,) the target, m.
+    seed_seq : np.random.SeedSequence
+        This run's seed.
+    index : int
+        Run number.
+    config : DescentConfig
+        The approach and guidance settings.
+    dispersions : Dispersions
+        The dispersions drawn.
+    vision : optional
+        The vision source (see above).
+    vehicle : Vehicle
+        The lander.
+    limits : TouchdownLimits
+        What a safe touchdown is.
+    """
+    from lupex.landing import guidance  # noqa: PLC0415  keeps `lupex --help` fast
 
     rng = np.random.default_rng(seed_seq)
     d = dispersions
@@ -133,7 +156,7 @@ def run_one(terrain: _d.SiteTerrain, target_xy, seed_seq: np.random.SeedSequence
     else:
         raise ConfigError("vision must be None, a VisionSource or a callable (rng, map_offset_m) -> VisionSource")
     res = guidance.run_descent(terrain, target_xy, rng, config=config, vehicle=vehicle, imu=d.imu, vision=vis,
-                               init_sigma_r_m=d.init_sigma_r_m, init_sigma_v_mps=d.init_sigma_v_mps,
+                               init_sigma_r_m=d.init_sigma_r_m, init_sigma_v_m_s=d.init_sigma_v_m_s,
                                map_offset_m=map_off, thrust_scale_error=thrust_err, isp_error_frac=isp_err,
                                limits=limits, record=False)
     row = dict(run=index, success=res.success, failure_cause=res.failure_cause,
@@ -172,7 +195,7 @@ def _run_task(terrain, target_xy, seed_seq, index, vision, **kw) -> dict:
 
 def run_monte_carlo(site_or_dem, target_xy, n_runs: int, seed: int = 0, *, client=None, workers: int = 0,
                     scheduler: str = "", config: _d.DescentConfig = _d.DescentConfig(),
-                    dispersions: Dispersions = Dispersions(), vision=None, vehicle: _d.Vehicle = _d.Vehicle(),
+                    dispersions: DispersionParams = DispersionParams(), vision=None, vehicle: _d.Vehicle = _d.Vehicle(),
                     limits: _d.TouchdownLimits = _d.TouchdownLimits(), check_target: bool = True,
                     rendered_runs: int = 0, rendered_vision: sens.RenderedVisionSetup | None = None) -> pd.DataFrame:
     """``n_runs`` dispersed descents to ``target_xy``: one row per run (sorted by ``run``).
@@ -188,8 +211,41 @@ def run_monte_carlo(site_or_dem, target_xy, n_runs: int, seed: int = 0, *, clien
     DEM, the site's crater catalogue if it has one, and the Sun of ``config``,
     with the default frame altitudes and simulated fixes beyond the DEM); the
     others fly ``vision``. The setup is shipped to Dask workers once.
+
+    Parameters
+    ----------
+    site_or_dem : SyntheticSite or xr.DataArray
+        The site.
+    target_xy : array_like
+        (2,) the target, m.
+    n_runs : int
+        Number of descents.
+    seed : int
+        Seed of the runs' SeedSequence.
+    client : dask.distributed.Client, optional
+        Run on its workers.
+    workers : int
+        Processes of a LocalCluster (0: none).
+    scheduler : str
+        Address of a running Dask scheduler.
+    config : DescentConfig
+        The approach and guidance settings.
+    dispersions : Dispersions
+        The dispersions drawn.
+    vision : optional
+        The vision source of the runs that are not rendered.
+    vehicle : Vehicle
+        The lander.
+    limits : TouchdownLimits
+        What a safe touchdown is.
+    check_target : bool
+        Refuse a target the lander cannot be sent to (:func:`lupex.landing.hazard.validate_target`).
+    rendered_runs : int
+        Number of runs that fly rendered vision.
+    rendered_vision : RenderedVisionSetup, optional
+        Their setup.
     """
-    from lupex.landing import hazard
+    from lupex.landing import hazard  # noqa: PLC0415  keeps `lupex --help` fast
 
     if isinstance(n_runs, bool) or not isinstance(n_runs, (int, np.integer)) or n_runs <= 0:
         raise ConfigError(f"n_runs must be a positive whole number of descents, got {n_runs!r}")
@@ -199,7 +255,7 @@ def run_monte_carlo(site_or_dem, target_xy, n_runs: int, seed: int = 0, *, clien
                           f"got {rendered_runs!r}")
     dem = getattr(site_or_dem, "dem", site_or_dem)
     if rendered_runs and rendered_vision is None:
-        from lupex.landing import render
+        from lupex.landing import render  # noqa: PLC0415  keeps `lupex --help` fast
 
         rendered_vision = sens.RenderedVisionSetup.build(
             dem, getattr(site_or_dem, "craters", None),
@@ -212,8 +268,6 @@ def run_monte_carlo(site_or_dem, target_xy, n_runs: int, seed: int = 0, *, clien
     children = np.random.SeedSequence(int(seed)).spawn(int(n_runs))
     args = (target_xy,)
     if client is None and (workers > 0 or scheduler):
-        from lupex.compute import dask_client
-
         with dask_client(workers, scheduler) as c:
             return run_monte_carlo(dem, target_xy, n_runs, seed, client=c, config=config, dispersions=dispersions,
                                    vision=vision, vehicle=vehicle, limits=limits, check_target=False,
@@ -236,8 +290,10 @@ def run_monte_carlo(site_or_dem, target_xy, n_runs: int, seed: int = 0, *, clien
 
 
 def ellipse_probability(k: float) -> float:
-    """Share of a 2-D Gaussian inside its k-sigma covariance ellipse: the chi-square (2 dof) CDF at k^2,
-    ``1 - exp(-k^2 / 2)`` (3 -> 0.9889)."""
+    """Share of a 2-D Gaussian inside its k-sigma covariance ellipse.
+
+    The chi-square (2 dof) CDF at k^2, ``1 - exp(-k^2 / 2)`` (3 -> 0.9889).
+    """
     return float(-np.expm1(-0.5 * float(k) ** 2))
 
 
@@ -249,9 +305,11 @@ def ellipse_scale(probability: float) -> float:
 
 
 def dispersion_ellipse(xy, n_sigma: float = 3.0):
-    """(centre (2,), semi-major m, semi-minor m, angle_deg of the major axis from +x) of the ``n_sigma``
-    covariance ellipse of the points ``xy`` (n, 2): the sample mean, and the eigen-decomposition of the sample
-    covariance (semi-axes ``n_sigma sqrt(eigenvalue)``; see the module docstring for the probability)."""
+    """Centre (2,), semi-major m, semi-minor m and major-axis angle from +x (deg) of an ``n_sigma`` ellipse.
+
+    The covariance ellipse of the points ``xy`` (n, 2): the sample mean, and the eigen-decomposition of the sample
+    covariance (semi-axes ``n_sigma sqrt(eigenvalue)``; see the module docstring for the probability).
+    """
     xy = np.asarray(xy, float).reshape(-1, 2)
     xy = xy[np.all(np.isfinite(xy), axis=1)]
     if not len(xy):
@@ -265,9 +323,11 @@ def dispersion_ellipse(xy, n_sigma: float = 3.0):
 
 
 def landing_ellipse(df: pd.DataFrame, n_sigma: float = 3.0, *, about: str = "aim"):
-    """The ``n_sigma`` dispersion ellipse (see :func:`dispersion_ellipse`) of the touchdowns about the aim point
-    (``about='aim'``: the dispersion, retargets removed; runs without aim columns fall back to the target) or
-    about the target (``about='target'``: the raw touchdown spread, retargets included)."""
+    """The ``n_sigma`` dispersion ellipse (see :func:`dispersion_ellipse`) of the touchdowns.
+
+    About the aim point (``about='aim'``: the dispersion, retargets removed; runs without aim columns fall back to
+    the target) or about the target (``about='target'``: the raw touchdown spread, retargets included).
+    """
     cols = ["aim_dx_m", "aim_dy_m"] if about == "aim" and {"aim_dx_m", "aim_dy_m"} <= set(df.columns) else ["dx_m", "dy_m"]
     if about not in ("aim", "target"):
         raise ConfigError(f"landing_ellipse about must be 'aim' or 'target', got {about!r}")
@@ -314,10 +374,13 @@ def summary(df: pd.DataFrame) -> pd.Series:
 
 
 def vision_breakdown(df: pd.DataFrame) -> dict:
-    """Per vision model ('rendered', 'simulated'): runs, success rate, navigation error at 50 m, landing
-    error and error from the (retargeted) aim point (median, p99), and for rendered runs the frames, fixes and why the others gave none.
+    """Per vision model ('rendered', 'simulated'): runs, success rate and errors (m), median and p99.
 
-    With few runs the p99 is close to the worst run (linear interpolation between order statistics)."""
+    The errors are the navigation error at 50 m, the landing error and the error from the (retargeted) aim
+    point; for rendered runs also the frames, fixes and why the others gave none.
+
+    With few runs the p99 is close to the worst run (linear interpolation between order statistics).
+    """
     out = {}
     kinds = df["vision"] if "vision" in df else pd.Series(["simulated"] * len(df), index=df.index)
     for kind, g in df.groupby(kinds, sort=True):
@@ -342,7 +405,7 @@ def vision_breakdown(df: pd.DataFrame) -> dict:
 
 def nav_error_table(df: pd.DataFrame) -> pd.DataFrame:
     """Navigation error (m) vs altitude: median, 90th and 99th percentile over the runs."""
-    from lupex.landing import guidance
+    from lupex.landing import guidance  # noqa: PLC0415  keeps `lupex --help` fast
 
     rows = []
     for lv in guidance.NAV_LEVELS_M:
@@ -351,3 +414,7 @@ def nav_error_table(df: pd.DataFrame) -> pd.DataFrame:
             e = df[col].dropna()
             rows.append(dict(altitude_m=lv, median_m=e.median(), p90_m=e.quantile(0.9), p99_m=e.quantile(0.99)))
     return pd.DataFrame(rows)
+
+
+# the names before the one naming rule for parameter classes (*Params), for code that uses them
+Dispersions = DispersionParams

@@ -29,12 +29,16 @@ from scipy import ndimage
 
 from lupex.errors import InputError
 from lupex.landing import render as _render
+from lupex.landing.craters import detect_craters
+from lupex.landing.matching import TriangleIndex
 
 __all__ = ["OnboardMap", "build_onboard_map", "rim_heights_m"]
 
 
 @dataclass(frozen=True)
 class OnboardMap:
+    """The lander's onboard map: crater catalogue, height grid and reference image, site frame (m)."""
+
     craters: pd.DataFrame  # id, x_m, y_m, z_m, radius_m
     x_m: np.ndarray  # (nx,) map grid
     y_m: np.ndarray  # (ny,) decreasing
@@ -45,6 +49,7 @@ class OnboardMap:
     triangles: object  # matching.TriangleIndex
 
     def xyz(self) -> np.ndarray:
+        """Crater centres (n, 3), m, site frame."""
         return self.craters[["x_m", "y_m", "z_m"]].to_numpy()
 
     def median_height_m(self) -> float:
@@ -64,7 +69,23 @@ class OnboardMap:
 
 
 def rim_heights_m(x_grid, y_grid, z_site_m, pixel_m, cx_m, cy_m, radius_m, n: int = 16) -> np.ndarray:
-    """Mean site-frame height on each crater's rim circle (bilinear on the grid)."""
+    """Mean site-frame height on each crater's rim circle (bilinear on the grid).
+
+    Parameters
+    ----------
+    x_grid, y_grid : np.ndarray
+        (nx,) and (ny,) map grid, m (``y_grid`` decreasing).
+    z_site_m : np.ndarray
+        (ny, nx) site-frame heights, m.
+    pixel_m : float
+        Grid pixel, m.
+    cx_m, cy_m : array_like
+        (n,) crater centres, m.
+    radius_m : array_like
+        (n,) crater radii, m.
+    n : int
+        Points sampled on each rim.
+    """
     ang = np.linspace(0.0, 2 * np.pi, n, endpoint=False)
     X = np.asarray(cx_m, float)[:, None] + np.asarray(radius_m, float)[:, None] * np.cos(ang)
     Y = np.asarray(cy_m, float)[:, None] + np.asarray(radius_m, float)[:, None] * np.sin(ang)
@@ -84,10 +105,26 @@ def build_onboard_map(dem, craters: pd.DataFrame | None, reference_sun_az_el, *,
     (grid azimuth deg, elevation deg) of the reference illumination. Craters
     with radius outside ``[min_radius_m, max_radius_m]`` or whose rim leaves the
     grid are dropped. Noise needs ``rng``.
-    """
-    from lupex.landing.craters import detect_craters
-    from lupex.landing.matching import TriangleIndex
 
+    Parameters
+    ----------
+    dem : xr.DataArray
+        The DEM, heights in m.
+    craters : pd.DataFrame, optional
+        Catalogue with ``x_m, y_m, diameter_m``; None: detect craters in the reference image.
+    reference_sun_az_el : tuple of float
+        Grid azimuth and elevation of the reference Sun, deg.
+    min_radius_m, max_radius_m : float
+        Radii kept, m.
+    position_noise_m : float
+        1-sigma of the catalogue centres' error, m.
+    radius_noise_frac : float
+        1-sigma of the radii's relative (log-normal) error.
+    rng : np.random.Generator, optional
+        Source of the noise; needed when there is noise.
+    albedo : float
+        Albedo of the reference image's rendering.
+    """
     try:
         az, el = (float(v) for v in reference_sun_az_el)
     except (TypeError, ValueError):

@@ -55,12 +55,15 @@ class VisionFix:
 
     @staticmethod
     def failed(rotation=None) -> "VisionFix":
+        """A fix with ``ok=False``, NaN position and covariance (``rotation`` kept when given)."""
         r = np.full((3, 3), np.nan) if rotation is None else np.asarray(rotation, float)
         return VisionFix(np.full(3, np.nan), r, np.full((3, 3), np.nan), 0, "none", False)
 
 
 @dataclass(frozen=True)
 class PnPResult:
+    """A camera pose from 2-D/3-D matches: rotation (world -> camera), position (m), covariance and inliers."""
+
     rotation: np.ndarray
     position_m: np.ndarray
     cov6: np.ndarray  # (dtheta (3), C (3)) covariance
@@ -69,10 +72,12 @@ class PnPResult:
 
     @property
     def cov_position_m2(self) -> np.ndarray:
+        """Covariance (3, 3) of the camera position, m^2."""
         return self.cov6[3:, 3:]
 
 
 def skew(w) -> np.ndarray:
+    """Skew-symmetric (3, 3) cross-product matrix of ``w`` (3,): ``skew(w) @ v == w x v``."""
     return np.array([[0.0, -w[2], w[1]], [w[2], 0.0, -w[0]], [-w[1], w[0], 0.0]])
 
 
@@ -97,7 +102,19 @@ def _check(points_m, uv):
 
 
 def position_from_attitude(points_m, uv, camera: Camera, rotation) -> np.ndarray:
-    """Least-squares camera centre for a known world->camera ``rotation`` (>= 2 points)."""
+    """Least-squares camera centre for a known world->camera ``rotation`` (>= 2 points).
+
+    Parameters
+    ----------
+    points_m : np.ndarray
+        (n, 3) world points, m, site frame.
+    uv : np.ndarray
+        (n, 2) their image positions, px.
+    camera : Camera
+        The camera's intrinsics.
+    rotation : np.ndarray
+        (3, 3) world -> camera rotation.
+    """
     X, x = _check(points_m, uv)
     R = np.asarray(rotation, float)
     a = (x[:, 0] - camera.cx) / camera.f_px
@@ -255,6 +272,27 @@ def refine_pose(points_m, uv, camera: Camera, rotation, position_m, n_iter: int 
     the rotation is also pulled to the star-tracker attitude, as three extra
     residuals ``(sigma_px / attitude_sigma) * dtheta`` (pixel-equivalent weight;
     ``sigma_px`` is re-estimated from the reprojection residuals).
+
+    Parameters
+    ----------
+    points_m : np.ndarray
+        (n, 3) world points, m, site frame.
+    uv : np.ndarray
+        (n, 2) their image positions, px.
+    camera : Camera
+        The camera's intrinsics.
+    rotation : np.ndarray
+        (3, 3) initial world -> camera rotation.
+    position_m : np.ndarray
+        (3,) initial camera centre, m.
+    n_iter : int
+        Gauss-Newton iterations.
+    attitude_prior : np.ndarray, optional
+        (3, 3) star-tracker world -> camera rotation.
+    attitude_sigma_rad : float, optional
+        Its 1-sigma, rad.
+    sigma_px : float
+        Starting reprojection 1-sigma, px.
     """
     X, x = _check(points_m, uv)
     R = np.asarray(rotation, float).copy()
@@ -306,6 +344,29 @@ def pnp_ransac(points_m, uv, camera: Camera, rotation_init, rng: np.random.Gener
     attitude prior of that accuracy (see :func:`refine_pose`).
     Returns ``None`` when fewer than ``min_inliers`` agree. ``rng`` draws the
     samples (default: a fixed-seed generator, so the result is reproducible).
+
+    Parameters
+    ----------
+    points_m : np.ndarray
+        (n, 3) world points, m, site frame.
+    uv : np.ndarray
+        (n, 2) their image positions, px.
+    camera : Camera
+        The camera's intrinsics.
+    rotation_init : np.ndarray
+        (3, 3) known world -> camera rotation.
+    rng : np.random.Generator, optional
+        Draws the samples.
+    threshold_px : float
+        Inlier reprojection threshold, px.
+    max_iter : int
+        Most RANSAC iterations.
+    min_inliers : int
+        Fewest inliers of a pose.
+    confidence : float
+        Stop when this probability of an all-inlier sample is reached.
+    attitude_sigma_deg : float, optional
+        1-sigma of the attitude prior, deg (None: free 6-DOF).
     """
     X, x = _check(points_m, uv)
     n = len(X)
@@ -436,6 +497,33 @@ def locate(image, camera: Camera, predicted_pose: PosePrior | None, onboard_map,
     tracked crater fix was found several metres off at 2-5 deg where the
     template fix is within 1-2 m. Returns :class:`VisionFix` (``ok=False``,
     ``method='none'`` when nothing worked).
+
+    Parameters
+    ----------
+    image : np.ndarray
+        (ny, nx) descent frame.
+    camera : Camera
+        Intrinsics and attitude estimate.
+    predicted_pose : PosePrior, optional
+        The filter's prediction (None: no prior).
+    onboard_map : OnboardMap
+        The onboard map.
+    rng : np.random.Generator, optional
+        Draws the RANSAC samples.
+    sun_site : np.ndarray, optional
+        (3,) unit Sun vector, site frame.
+    altitude_m : float, optional
+        Altimeter altitude, m.
+    attitude_sigma_deg : float, optional
+        Accuracy of the attitude estimate, deg.
+    min_matches : int
+        Fewest crater matches of a fix.
+    threshold_px : float
+        RANSAC inlier threshold, px.
+    use_template : bool
+        Allow the template-matching path.
+    template_below_sun_deg : float
+        Sun elevation below which the template path goes first, deg.
     """
     img = np.asarray(image)
     if img.ndim != 2 or img.shape != (camera.height, camera.width):

@@ -49,10 +49,14 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
+from pyproj import Transformer
 
+from lupex import ephemeris
 from lupex.constants import MOON_RADIUS_M
 from lupex.errors import InputError
 from lupex.landing.camera import Camera
+from lupex.light.horizon import horizon_angles
+from lupex.terrain.geo import dem_crs, grid_north_azimuth_deg, lunar_geographic_crs
 
 __all__ = [
     "MOON_RADIUS_M",
@@ -82,7 +86,19 @@ def lunar_lambert_L(phase_deg):
 
 
 def lunar_lambert(mu0, mu, phase_deg, albedo: float = 0.12):
-    """Lunar-Lambert I/F (McEwen 1991, eq. 5); 0 where the Sun is below the facet (mu0 <= 0)."""
+    """Lunar-Lambert I/F (McEwen 1991, eq. 5); 0 where the Sun is below the facet (mu0 <= 0).
+
+    Parameters
+    ----------
+    mu0 : array_like
+        Cosine of the incidence angle.
+    mu : array_like
+        Cosine of the emission angle.
+    phase_deg : array_like
+        Phase angle, deg.
+    albedo : float
+        Normal albedo.
+    """
     mu0 = np.maximum(np.asarray(mu0, float), 0.0)
     mu = np.maximum(np.asarray(mu, float), 0.0)
     L = lunar_lambert_L(phase_deg)
@@ -114,11 +130,6 @@ def sun_vector_site(dem, times=None, et=None) -> np.ndarray:
     horizontal; the site frame's "up" is that of the CRS origin, which differs
     by ``|centre| / R`` (accounted for per cell when shading).
     """
-    from pyproj import Transformer
-
-    from lupex import ephemeris
-    from lupex.terrain.geo import dem_crs, grid_north_azimuth_deg, lunar_geographic_crs
-
     xc = float(dem.x.values[dem.x.size // 2])
     yc = float(dem.y.values[dem.y.size // 2])
     crs = dem_crs(dem)
@@ -151,7 +162,19 @@ def _rotate_up_to_site(v_local: np.ndarray, up_local: np.ndarray) -> np.ndarray:
 
 # --------------------------------------------------------------------------- scene
 def site_heights_m(x_m, y_m, h_m, radius_m: float = MOON_RADIUS_M) -> np.ndarray:
-    """Site-frame z of DEM heights: ``h - (x^2 + y^2) / (2R)`` (broadcasting x (nx,), y (ny,) to (ny, nx))."""
+    """Site-frame z of DEM heights: ``h - (x^2 + y^2) / (2R)`` (broadcasting x (nx,), y (ny,) to (ny, nx)).
+
+    Parameters
+    ----------
+    x_m : array_like
+        (nx,) grid x, m.
+    y_m : array_like
+        (ny,) grid y, m.
+    h_m : array_like
+        (ny, nx) DEM heights above the sphere, m.
+    radius_m : float
+        Sphere radius R, m.
+    """
     x = np.asarray(x_m, float)
     y = np.asarray(y_m, float)
     return np.asarray(h_m, float) - (x[None, :] ** 2 + y[:, None] ** 2) / (2.0 * radius_m)
@@ -203,6 +226,19 @@ def make_scene(dem, sun_site, *, albedo: float = 0.12, shadows: bool = True,
     Computes normals, ``mu0`` and the cast-shadow visible fraction once per
     Sun direction (the Sun barely moves during a descent); frames are then
     rendered from any pose by :func:`render`.
+
+    Parameters
+    ----------
+    dem : xr.DataArray
+        The DEM, heights in m.
+    sun_site : array_like
+        (3,) unit Sun vector, site frame.
+    albedo : float
+        Normal albedo of the Lunar-Lambert model.
+    shadows : bool
+        Cast shadows.
+    radius_m : float
+        Sphere radius, m, for the site-frame heights.
     """
     x, y, z, px = _dem_arrays(dem)
     s = np.asarray(sun_site, float).reshape(-1)
@@ -216,8 +252,6 @@ def make_scene(dem, sun_site, *, albedo: float = 0.12, shadows: bool = True,
     up = _local_up(xx, yy, radius_m)
     sun_el_local = np.degrees(np.arcsin(np.clip(up @ s, -1.0, 1.0)))
     if shadows:
-        from lupex.light.horizon import horizon_angles
-
         az = np.degrees(np.arctan2(s[0], s[1])) % 360.0
         step = 360.0 / N_SHADOW_AZIMUTHS
         k0 = int(np.floor(az / step)) % N_SHADOW_AZIMUTHS
@@ -376,6 +410,25 @@ def render(scene: Scene, camera: Camera, rng: np.random.Generator | None = None,
     chosen so the 99.5th percentile of the lit pixels sits at 80% of
     ``full_well_e``. Without ``rng`` the frame is noise-free (still quantised).
     Pixels that see no DEM are 0. With ``return_e_per_if`` returns ``(image, e_per_if)``.
+
+    Parameters
+    ----------
+    scene : Scene
+        The lit terrain (:func:`make_scene`).
+    camera : Camera
+        Intrinsics and pose.
+    rng : np.random.Generator, optional
+        Source of the shot and read noise (None: noise-free).
+    bit_depth : int
+        Bits per pixel of the output.
+    e_per_if : float, optional
+        Electrons per unit I/F (default: auto exposure).
+    full_well_e : float
+        Full-well capacity, electrons.
+    read_noise_e : float
+        Read noise 1-sigma, electrons.
+    return_e_per_if : bool
+        Also return the exposure used.
     """
     if bit_depth not in (8, 10, 12, 14, 16):
         raise InputError(f"bit_depth = {bit_depth}; use 8, 10, 12, 14 or 16")

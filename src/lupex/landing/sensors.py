@@ -32,16 +32,21 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from lupex.errors import ConfigError, InputError
+from lupex.landing import camera as camera_mod
 from lupex.landing import descent as _d
+from lupex.landing import filter as nav
+from lupex.landing import pose, render
+from lupex.landing.camera import Camera
+from lupex.landing.craters import detect_craters, image_sun_direction
+from lupex.landing.onboard_map import build_onboard_map
+from lupex.landing.pose import VisionFix  # the contract between vision and filter
 from lupex.params import ASSUMED, check_non_negative, param
 
-__all__ = ["ImuModel", "ImuState", "Altimeter", "VisionFix", "VisionSource", "SimulatedVision",
+__all__ = ["ImuParams", "ImuModel", "ImuState", "Altimeter", "VisionFix", "VisionSource", "SimulatedVision",
            "RenderedVision", "RenderedVisionSetup", "RENDERED_FIX_ALTITUDES_M", "VISION_FAILURES", "TruthState",
            "camera_gsd_m"]
 
 UG = 9.80665e-6  # one micro-g in m/s^2
-
-from lupex.landing.pose import VisionFix  # noqa: E402  (the contract between vision and filter)
 
 
 @dataclass(frozen=True)
@@ -58,31 +63,48 @@ class TruthState:
 
 
 @dataclass(frozen=True)
-class ImuModel:
+class ImuParams:
     """Accelerometer error model (see the module docstring)."""
 
-    turn_on_bias_mps2: float = param(50 * UG, "m/s^2", "1-sigma accelerometer turn-on bias per axis (50 ug)",
+    turn_on_bias_m_s2: float = param(50 * UG, "m/s^2", "1-sigma accelerometer turn-on bias per axis (50 ug)",
                                      f"{ASSUMED}: navigation-grade unit (IEEE Std 952/1293 error terms)")
-    vrw_mps_rthz: float = param(30 * UG, "m/s/sqrt(s)", "velocity random walk, (m/s^2)/sqrt(Hz) (30 ug/sqrt(Hz), ~0.018 m/s/sqrt(h))",
+    vrw_m_s_rthz: float = param(30 * UG, "m/s/sqrt(s)", "velocity random walk, (m/s^2)/sqrt(Hz) (30 ug/sqrt(Hz), ~0.018 m/s/sqrt(h))",
                                 f"{ASSUMED}: navigation-grade unit")
-    bias_rw_mps2_rts: float = param(1e-6, "m/s^2/sqrt(s)", "random walk of the accelerometer bias", f"{ASSUMED}: navigation-grade unit")
+    bias_rw_m_s2_rts: float = param(1e-6, "m/s^2/sqrt(s)", "random walk of the accelerometer bias", f"{ASSUMED}: navigation-grade unit")
 
     def __post_init__(self):
-        check_non_negative(self, "turn_on_bias_mps2", "vrw_mps_rthz", "bias_rw_mps2_rts")
+        check_non_negative(self, "turn_on_bias_m_s2", "vrw_m_s_rthz", "bias_rw_m_s2_rts")
 
     def draw_bias(self, rng: np.random.Generator) -> np.ndarray:
-        return rng.normal(0.0, self.turn_on_bias_mps2, 3)
+        """A turn-on accelerometer bias (3,), m/s^2."""
+        return rng.normal(0.0, self.turn_on_bias_m_s2, 3)
 
 
 @dataclass(frozen=True)
 class ImuState:
+    """The accelerometer's current bias (3,), m/s^2."""
+
     bias_mps2: np.ndarray
 
 
-def imu_measure(model: ImuModel, state: ImuState, dv_true, dt: float, rng: np.random.Generator):
-    """(sensed delta-v, next IMU state) over one step of ``dt`` seconds."""
-    dv = np.asarray(dv_true) + state.bias_mps2 * dt + rng.normal(0.0, model.vrw_mps_rthz * np.sqrt(dt), 3)
-    nb = state.bias_mps2 + rng.normal(0.0, model.bias_rw_mps2_rts * np.sqrt(dt), 3)
+def imu_measure(model: ImuParams, state: ImuState, dv_true, dt: float, rng: np.random.Generator):
+    """(sensed delta-v, next IMU state) over one step of ``dt`` seconds.
+
+    Parameters
+    ----------
+    model : ImuParams
+        The accelerometer's errors.
+    state : ImuState
+        Its current bias.
+    dv_true : array_like
+        (3,) true non-gravitational delta-v over the step, m/s.
+    dt : float
+        Step, s.
+    rng : np.random.Generator
+        Source of the noise.
+    """
+    dv = np.asarray(dv_true) + state.bias_mps2 * dt + rng.normal(0.0, model.vrw_m_s_rthz * np.sqrt(dt), 3)
+    nb = state.bias_mps2 + rng.normal(0.0, model.bias_rw_m_s2_rts * np.sqrt(dt), 3)
     return dv, ImuState(nb)
 
 
@@ -99,6 +121,7 @@ class Altimeter:
     beam_tilt_deg: float = 0.0
 
     def beam(self, r) -> np.ndarray:
+        """Unit beam direction (3,) in the site frame from position ``r`` (m)."""
         rc = np.asarray(r, float) + np.array([0.0, 0.0, _d.R_M])
         down = -rc / np.linalg.norm(rc)
         t = np.radians(self.beam_tilt_deg)
@@ -107,6 +130,7 @@ class Altimeter:
         return np.cos(t) * down + np.sin(t) * side
 
     def sigma(self, range_m: float) -> float:
+        """Range noise 1-sigma at ``range_m``, m."""
         return self.sigma_m + self.sigma_frac * range_m
 
     def measure(self, terrain, r_true, rng: np.random.Generator) -> float | None:
@@ -130,6 +154,19 @@ class VisionSource(Protocol):
     """Anything that can turn the current situation into a map-relative fix (or None)."""
 
     def fix(self, t: float, true_state: TruthState, est_state: Any, rng: np.random.Generator) -> VisionFix | None:
+        """A map-relative fix at time ``t`` (s), or None when no fix is made.
+
+        Parameters
+        ----------
+        t : float
+            Time, s.
+        true_state : TruthState
+            The true lander state.
+        est_state : NavState
+            The filter's estimate.
+        rng : np.random.Generator
+            Source of the randomness.
+        """
         ...
 
 
@@ -166,11 +203,25 @@ class SimulatedVision:
             raise ConfigError("SimulatedVision: fov_deg, n_pixels and sigma_gsd must be positive")
 
     def p_drop(self) -> float:
+        """Probability (0..1) that a frame gives no fix at the current Sun elevation."""
         if self.sun_elevation_deg <= 0.0:  # dark: no crater fixes, the filter runs on IMU and altimeter
             return 1.0
         return float(min(1.0, self.p_dropout + self.p_dropout_low_sun * np.exp(-max(self.sun_elevation_deg, 0) / 2.0)))
 
     def fix(self, t, true_state: TruthState, est_state, rng: np.random.Generator):
+        """A simulated fix at time ``t`` (s) around the true pose, or None (outside its altitudes, or dropped).
+
+        Parameters
+        ----------
+        t : float
+            Time, s.
+        true_state : TruthState
+            The true lander state.
+        est_state : NavState
+            The filter's estimate.
+        rng : np.random.Generator
+            Source of the randomness.
+        """
         alt = true_state.altitude_m
         u = rng.random()  # always drawn: the random stream does not depend on the outcome
         noise = rng.standard_normal(3)
@@ -196,9 +247,10 @@ failed; enough craters detected but neither identification + PnP nor the templat
 
 @dataclass(eq=False)
 class RenderedVision:
-    """Fixes from rendered images: the true terrain rendered from the true pose
-    (:func:`lupex.landing.render.render`), located on the onboard map from the
-    filter's prediction (:func:`lupex.landing.pose.locate`).
+    """Fixes from rendered images.
+
+    The true terrain is rendered from the true pose (:func:`lupex.landing.render.render`) and located on the onboard
+    map from the filter's prediction (:func:`lupex.landing.pose.locate`).
 
     ``scene`` is :func:`lupex.landing.render.make_scene` of the *true* DEM and
     Sun; ``camera`` gives the intrinsics (its pose is replaced per frame by a
@@ -256,10 +308,19 @@ class RenderedVision:
         return True
 
     def fix(self, t, true_state: TruthState, est_state, rng: np.random.Generator):
-        from lupex.landing import camera as camera_mod
-        from lupex.landing import filter as nav
-        from lupex.landing import pose, render
+        """The fix from the frame rendered at time ``t`` (s), or None when no frame is due or it gives none.
 
+        Parameters
+        ----------
+        t : float
+            Time, s.
+        true_state : TruthState
+            The true lander state.
+        est_state : NavState
+            The filter's estimate.
+        rng : np.random.Generator
+            Source of the randomness.
+        """
         alt = float(true_state.altitude_m)
         r_true = np.asarray(true_state.r_m, float)
         if self.beyond_map is not None and not self._over_map(r_true):
@@ -294,8 +355,6 @@ class RenderedVision:
 
     def _why(self, image, cam) -> str:
         """Classify a failed frame (detection is re-run only for failures, ~30 ms)."""
-        from lupex.landing.craters import detect_craters, image_sun_direction
-
         if float(np.mean(np.asarray(image) >= 2)) < self.dark_fraction:
             return "dark"
         try:
@@ -307,11 +366,14 @@ class RenderedVision:
 
 @dataclass(frozen=True)
 class RenderedVisionSetup:
-    """What every rendered-vision descent shares, built once (the scene and onboard map cost ~9 s CPU on
-    a 1000 x 1000 DEM, most of it the two shadow sweeps) and pickled to Dask workers (~65 MB); calling it
+    """What every rendered-vision descent shares, built once.
+
+    The scene and onboard map cost ~9 s CPU on a 1000 x 1000 DEM, most of it the two shadow sweeps; the setup
+    is pickled to Dask workers (~65 MB); calling it
     with ``(rng, map_offset_m[, sigma_gsd])`` gives one descent's :class:`RenderedVision` (it draws
     nothing from ``rng``). ``beyond_map``: a :class:`SimulatedVision` template for the fixes outside the
-    DEM (see :class:`RenderedVision`); its ``map_offset_m`` and ``sigma_gsd`` are set per descent."""
+    DEM (see :class:`RenderedVision`); its ``map_offset_m`` and ``sigma_gsd`` are set per descent.
+    """
 
     scene: Any
     camera: Any
@@ -329,6 +391,7 @@ class RenderedVisionSetup:
 
     def __call__(self, rng: np.random.Generator, map_offset_m=(0.0, 0.0, 0.0), sigma_gsd: float | None = None
                  ) -> RenderedVision:
+        """One descent's :class:`RenderedVision`, with this run's map offset (m) and vision sigma (GSD)."""
         off = tuple(float(v) for v in map_offset_m)
         beyond = self.beyond_map
         if beyond is not None:
@@ -342,14 +405,37 @@ class RenderedVisionSetup:
     def build(cls, dem, craters, sun_site, *, scene=None, onboard_map=None, reference_sun_az_el=None,
               altitudes_m=RENDERED_FIX_ALTITUDES_M, fov_deg: float = 30.0, n_pixels: int = 1024,
               min_altitude_m: float = 30.0, beyond_map: "SimulatedVision | None" = None) -> "RenderedVisionSetup":
-        """From a DEM, its crater catalogue (None: craters detected in the reference image) and the true
-        Sun (site-frame unit vector). ``scene`` / ``onboard_map`` reuse ones already built. The onboard
-        map's reference image is lit from ``reference_sun_az_el`` (default: the Sun's grid azimuth + 5 deg,
-        a few hours earlier at the pole, as the landing phase's frames use)."""
-        from lupex.landing import render
-        from lupex.landing.camera import Camera
-        from lupex.landing.onboard_map import build_onboard_map
+        """The setup for a DEM, its crater catalogue and the true Sun (site-frame unit vector).
 
+        A catalogue of None means craters detected in the reference image. ``scene`` / ``onboard_map`` reuse ones
+        already built. The onboard map's reference image is lit from ``reference_sun_az_el`` (default: the Sun's
+        grid azimuth + 5 deg, a few hours earlier at the pole, as the landing phase's frames use).
+
+        Parameters
+        ----------
+        dem : xr.DataArray
+            The true DEM, heights in m.
+        craters : pd.DataFrame, optional
+            Its crater catalogue (``x_m, y_m, diameter_m``).
+        sun_site : array_like
+            (3,) unit Sun vector, site frame.
+        scene : Scene, optional
+            A scene already made of ``dem`` under ``sun_site``.
+        onboard_map : OnboardMap, optional
+            An onboard map already built.
+        reference_sun_az_el : tuple of float, optional
+            Grid azimuth and elevation of the reference Sun, deg.
+        altitudes_m : sequence of float
+            Altitudes of the rendered frames, m.
+        fov_deg : float
+            Camera field of view, deg.
+        n_pixels : int
+            Camera image side, px.
+        min_altitude_m : float
+            No frames below this altitude, m.
+        beyond_map : SimulatedVision, optional
+            Template of the fixes outside the DEM.
+        """
         sun = np.asarray(sun_site, float).reshape(-1)
         if scene is None:
             scene = render.make_scene(dem, sun)
@@ -361,3 +447,7 @@ class RenderedVisionSetup:
             onboard_map = build_onboard_map(dem, craters, reference_sun_az_el)
         return cls(scene, Camera(fov_deg, n_pixels, n_pixels), onboard_map, sun, tuple(altitudes_m), min_altitude_m,
                    beyond_map)
+
+
+# the names before the one naming rule for parameter classes (*Params), for code that uses them
+ImuModel = ImuParams

@@ -171,8 +171,10 @@ fixed 48-pixel blocks gave at most one block and no fix at all; 12-pixel blocks 
 
 
 def template_block_px(footprint_px: int) -> int:
-    """Block size (map px) for a footprint of ``footprint_px`` map pixels: 4 blocks per side, within
-    :data:`TEMPLATE_BLOCK_PX`."""
+    """Block size (map px) for a footprint of ``footprint_px`` map pixels.
+
+    Four blocks per side, within :data:`TEMPLATE_BLOCK_PX`.
+    """
     lo, hi = TEMPLATE_BLOCK_PX
     return int(np.clip(int(footprint_px) // 4, lo, hi))
 
@@ -184,6 +186,23 @@ def template_correspondences(image, camera_pred: Camera, omap, *, search_m: floa
     ``block_px``: block size in map pixels (None: :func:`template_block_px` of the footprint).
     Returns ``(points_m (n, 3), uv (n, 2), ncc (n,))``: site-frame map points and
     the frame pixels that see them.
+
+    Parameters
+    ----------
+    image : np.ndarray
+        (ny, nx) descent frame.
+    camera_pred : Camera
+        The camera at the predicted pose.
+    omap : OnboardMap
+        The onboard map (its reference image).
+    search_m : float
+        Search radius around the prediction, m.
+    block_px : int, optional
+        Block size, map px.
+    min_ncc : float
+        Smallest normalised cross-correlation of a kept block.
+    min_valid : float
+        Smallest share (0..1) of a block's pixels seen by the frame.
     """
     img = np.asarray(image, float)
     ny, nx = omap.z_site_m.shape

@@ -193,8 +193,10 @@ def _max_slope(hx, hy, j, m, ox, oy):
 @njit(cache=True, inline="always")
 def _block_bound(p, q, blk, x0f, y0f, pf, zlo, zhi, dir_x, dir_y, lat_x, lat_y, cx, cy, v_lo, inv_spacing,
                  radius, u_first, n_samp, n_hull, hx, hy, inv_k, dinv_k):
-    """An upper bound (rad; +inf: none made, -inf: no far terrain) on the far-field horizon of every cell of block
-    (p, q) (rows ``p*blk .. p*blk+blk-1``, columns ``q*blk ..``) that :func:`query_cells` computes itself.
+    """Upper bound (rad) on the far-field horizon of every cell of block (p, q); +inf: none made, -inf: no far terrain.
+
+    The block holds rows ``p*blk .. p*blk+blk-1`` and columns ``q*blk ..``; the bound is on the horizon that
+    :func:`query_cells` computes itself.
 
     ``zlo``/``zhi`` are the block's lowest and highest eye heights (ground + observer), m. For each line ``j`` the
     block's cells may take, their eyes lie in the box ``[x_lo, x_hi] x [y_lo, inf)`` of the line's plane (from the

@@ -37,6 +37,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange
 
+from lupex.errors import ConfigError
 from lupex.light.sky import C_A1, C_A2, C_A3, C_EL0, C_F0, C_INVR, C_KX, C_KY, C_R, C_SX, C_SY, C_SZ
 
 TCHUNK = 32
@@ -399,8 +400,6 @@ def run_tile(H, tx, ty, tzm1, wz, bodies: Bodies, dark_thr, earth_thr, window=No
     corr += np.abs(ty[w]).max() * max(np.abs(S[:, C_KY]).max(), np.abs(E[:, C_KY]).max())
     pad = int(np.ceil(corr)) + 1
     if pad > n_az // 4:
-        from lupex.errors import ConfigError
-
         raise ConfigError(
             "the cells of one tile see the Sun at azimuths too far apart for the kernel's sector "
             "bounds; use a smaller tile (light_statistics(..., tile=128))"

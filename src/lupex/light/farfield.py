@@ -91,6 +91,7 @@ import xarray as xr
 from lupex.errors import InputError
 from lupex.light import _farfield_kernels as _k
 from lupex.light import horizon as _hz
+from lupex.terrain import geo
 
 __all__ = [
     "FarFieldGrid",
@@ -120,8 +121,6 @@ class FarFieldGrid:
 
 
 def _grid(da, what: str) -> FarFieldGrid:
-    from lupex.terrain import geo
-
     if not isinstance(da, xr.DataArray) or tuple(da.dims) != ("y", "x"):
         raise InputError(f"the {what} must be an xarray.DataArray with dims ('y', 'x'); read it with "
                          "lupex.terrain.io.read_dem")
@@ -138,8 +137,6 @@ def _grid(da, what: str) -> FarFieldGrid:
 
 def _projection(da) -> tuple[float, float]:
     """(sphere radius m, scale at the pole k0) of a polar stereographic DEM; InputError otherwise."""
-    from lupex.terrain import geo
-
     crs = geo.dem_crs(da)
     try:
         with warnings.catch_warnings():  # to_dict goes through PROJ strings and warns that it may lose detail
@@ -164,8 +161,6 @@ def _projection(da) -> tuple[float, float]:
 
 
 def _check_nesting(site: xr.DataArray, regional: Sequence[xr.DataArray]) -> list[FarFieldGrid]:
-    from lupex.terrain import geo
-
     if isinstance(regional, xr.DataArray):
         regional = [regional]
     if len(regional) == 0:
@@ -418,9 +413,30 @@ def horizons_with_far_field(
     ``chunk_azimuths`` (near field, then far field folded in with ``max``); ``progress(k)`` is called
     with the number of finished azimuths after each far-field azimuth (after each near-field one
     when there is no far field).
-    """
-    from lupex.terrain import geo
 
+    Parameters
+    ----------
+    dem : xr.DataArray
+        The site DEM, (ny, nx) heights, m, on a square grid.
+    far_field : sequence of xr.DataArray, optional
+        Regional DEMs (smallest first) around the site, heights in m; None or empty: near field only.
+    n_azimuths : int
+        Azimuths ``k * 360 / n_azimuths``, deg (grid azimuth, clockwise from grid +y).
+    observer_height_m : float
+        Eye height above the ground, m.
+    max_distance_m : float, optional
+        Far-field reach from the site's centre, m (default: the far-field DEMs' edge).
+    az_indices : np.ndarray, optional
+        Which of the ``n_azimuths`` to compute (default all), in the order given.
+    out : np.ndarray, optional
+        float32 (n_sel, ny, nx) array to fill (e.g. an ``np.memmap``).
+    client : dask.distributed.Client, optional
+        Compute the near field on its workers.
+    progress : callable, optional
+        Called with the count of finished azimuths.
+    chunk_azimuths : int
+        Azimuths per chunk.
+    """
     z = _hz._check_dem(np.asarray(dem.values))
     pixel = geo.pixel_size_m(dem)
     n_az = _hz._check_n_azimuths(n_azimuths)

@@ -340,6 +340,25 @@ def horizon_bruteforce(
     distance ``d``: ``atan((z_t - z_o - h - d**2/(2R)) / d)``; the horizon is the maximum.
     Same edge convention as :func:`horizon_angles`. With ``return_distance`` also returns
     the distance (m) of the maximising sample (inf where none).
+
+    Parameters
+    ----------
+    z_m : np.ndarray
+        (ny, nx) heights, m, above the reference sphere, row 0 = largest y.
+    pixel_m : float
+        Square pixel size, m.
+    az_deg : float
+        Grid azimuth of the rays, deg, clockwise from grid +y.
+    rows, cols : array_like of int
+        (n,) cells to compute.
+    observer_height_m : float
+        Eye height above the ground, m.
+    radius_m : float
+        Body radius for the curvature drop, m (``np.inf``: a flat world).
+    step_px : float
+        Ray-march step, px.
+    return_distance : bool
+        Also return the distance (m) of the maximising sample.
     """
     z = _check_dem(z_m)
     pixel = _check_positive("pixel_m", pixel_m)
@@ -387,8 +406,31 @@ def horizon_angles_dask(
     azimuths, so the result is bit-for-bit that of :func:`horizon_angles`. Chunks are
     written into the result (or ``out``) as they finish; ``progress`` is called with
     the number of finished azimuths.
+
+    Parameters
+    ----------
+    z_m : np.ndarray
+        (ny, nx) heights, m, above the reference sphere, row 0 = largest y.
+    pixel_m : float
+        Square pixel size, m.
+    n_azimuths : int
+        Azimuths ``k * 360 / n_azimuths``, deg (grid azimuth, see :func:`azimuths_deg`).
+    client : dask.distributed.Client
+        The cluster to run the chunks on.
+    chunk_azimuths : int
+        Azimuths per task.
+    observer_height_m : float
+        Eye height above the ground, m (>= 0).
+    radius_m : float
+        Body radius for the curvature drop, m (``np.inf``: a flat world).
+    az_indices : np.ndarray, optional
+        Which of the ``n_azimuths`` to compute (default all), in the order given.
+    out : np.ndarray, optional
+        float32 (n_sel, ny, nx) array to fill (e.g. an ``np.memmap``).
+    progress : callable, optional
+        Called with the count of finished azimuths.
     """
-    from distributed import as_completed
+    from distributed import as_completed  # noqa: PLC0415  dask.distributed is heavy; needed only with a client
 
     z, pixel, n_az, h, _inv_r, sel, res = _validated(z_m, pixel_m, n_azimuths, observer_height_m, radius_m,
                                                      az_indices, out)

@@ -33,14 +33,18 @@ workers with the same kernel and inputs, giving identical numbers.
 
 from __future__ import annotations
 
+import mmap
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
-from lupex import ephemeris
+from lupex import ephemeris, io
 from lupex.errors import ConfigError, InputError
+from lupex.light import _kernel
 from lupex.light import sky as _sky
+from lupex.light.farfield import far_field_summary, horizons_with_far_field
+from lupex.light.horizon import azimuths_deg, horizon_bruteforce
 from lupex.light.inputs import (  # noqa: F401  (moved there; still importable from here)
     HorizonShapeError,
     TimeGridError,
@@ -51,6 +55,9 @@ from lupex.light.inputs import (  # noqa: F401  (moved there; still importable f
     horizon_store,
     regular_times,
 )
+from lupex.terrain import geo
+from lupex.terrain.geo import pixel_size_m
+from lupex.terrain.io import write_geotiff
 
 __all__ = [
     "TimeGridError",
@@ -80,8 +87,6 @@ STAT_VARIABLES = (
 
 
 def _nearest_cells(dem, points_xy) -> tuple[np.ndarray, np.ndarray]:
-    from lupex.terrain import geo
-
     pts = np.asarray(points_xy, dtype=float)
     if pts.ndim == 1:
         pts = pts[None, :]
@@ -114,6 +119,23 @@ def point_series(dem, horizon_cube, points_xy, times, *, n_azimuths: int = 360,
     ``*_horizon_deg`` (horizon height at that azimuth) and, per time,
     ``*_radius_deg``. Times need not be regular. ``horizon_columns`` (n_az, n_points), deg, gives the
     points' horizons directly (e.g. with a far field, :mod:`lupex.light.points`) instead of the cube.
+
+    Parameters
+    ----------
+    dem : xr.DataArray
+        The DEM, (ny, nx) heights, m.
+    horizon_cube : np.ndarray, optional
+        float32 (n_az, ny, nx) horizons, deg, of the DEM; None: ray-march the points' cells.
+    points_xy : array_like
+        (n_points, 2) grid x, y, m.
+    times : array_like
+        UTC times (datetime64).
+    n_azimuths : int
+        Azimuths to ray-march when ``horizon_cube`` and ``horizon_columns`` are None.
+    observer_height_m : float
+        Eye height above the ground, m, for those ray marches.
+    horizon_columns : np.ndarray, optional
+        (n_az, n_points) horizons, deg, of the points, used instead of the cube.
     """
     _check_dem(dem)
     t = _as_datetime64(times)
@@ -164,9 +186,6 @@ def point_series(dem, horizon_cube, points_xy, times, *, n_azimuths: int = 360,
 
 def _bruteforce_columns(dem, row, col, n_az: int, observer_height_m: float, step_px: float = 0.25) -> np.ndarray:
     """(n_az, npoints) horizon elevations (deg) of the given cells by the reference ray march."""
-    from lupex.light.horizon import azimuths_deg, horizon_bruteforce
-    from lupex.terrain.geo import pixel_size_m
-
     z = np.asarray(dem.values, dtype=np.float64)
     px = pixel_size_m(dem)
     out = np.empty((n_az, row.size))
@@ -176,8 +195,6 @@ def _bruteforce_columns(dem, row, col, n_az: int, observer_height_m: float, step
 
 
 def _point_rotation(dem, row, col, site) -> _sky.CellRotation:
-    from lupex.terrain import geo
-
     crs = geo.dem_crs(dem)
     x = np.asarray(dem["x"].values, float)
     y = np.asarray(dem["y"].values, float)
@@ -194,8 +211,6 @@ def _tile_slices(ny: int, nx: int, tile: int):
 
 def _tile_result(H, x, y, crs_wkt, site, bodies, dark_thr, earth_thr) -> np.ndarray:
     """Kernel output (tr, tc, N_OUT) for one tile on a dask worker (the cells' rotation computed there)."""
-    from lupex.light import _kernel
-
     rot = _sky.cell_rotation(_sky._dem_like(crs_wkt, x, y), site)
     return _kernel.run_tile(H, rot.tx, rot.ty, rot.tzm1, rot.wz, bodies, dark_thr, earth_thr)
 
@@ -210,8 +225,6 @@ def _tile_from_memmap(path, offset, shape, sl, *args):
 
 def _memmap_spec(cube):
     """(path, offset, shape) when ``cube`` is a whole, C-ordered float32 np.memmap file, else None."""
-    import mmap
-
     if (
         isinstance(cube, np.memmap)
         and getattr(cube, "filename", None)
@@ -236,8 +249,6 @@ def _check_stat_options(dark_threshold: float, earth_threshold: float, tile) -> 
 
 def _stats_here(dem, horizon_cube, sky, bodies, tiles, result, dark_threshold, earth_threshold, progress) -> None:
     """Fill ``result`` (ny, nx, 9) tile by tile in this process."""
-    from lupex.light import _kernel
-
     rot = _sky.cell_rotation(dem, sky.site)  # per cell, so the same numbers as per tile on a worker
     # a C-ordered float32 cube (or memmap) is read in place, tile by tile; anything else is converted per tile
     in_place = isinstance(horizon_cube, np.ndarray) and horizon_cube.dtype == np.float32 \
@@ -258,7 +269,7 @@ def _stats_here(dem, horizon_cube, sky, bodies, tiles, result, dark_threshold, e
 def _stats_on_client(client, dem, crs_wkt, horizon_cube, sky, bodies, tiles, result, dark_threshold,
                      earth_threshold, progress) -> None:
     """Fill ``result`` (ny, nx, 9) with one task per tile on a dask.distributed ``client``."""
-    from distributed import as_completed
+    from distributed import as_completed  # noqa: PLC0415  dask.distributed is heavy; needed only with a client
 
     xs = np.asarray(dem["x"].values, float)
     ys = np.asarray(dem["y"].values, float)
@@ -305,10 +316,26 @@ def light_statistics(
     ``times``: regular UTC grid. ``client``: a dask.distributed Client to run
     the tiles on. ``progress(done, total)`` is called after each tile.
     Returns a Dataset on the DEM's grid and CRS.
-    """
-    from lupex.light import _kernel
-    from lupex.terrain import geo
 
+    Parameters
+    ----------
+    dem : xr.DataArray
+        The DEM, (ny, nx) heights, m.
+    horizon_cube : np.ndarray
+        float32 (n_az, ny, nx) horizons, deg, for azimuths k*360/n_az clockwise from grid +y.
+    times : array_like
+        Regular UTC grid (datetime64).
+    dark_threshold : float
+        Visible Sun fraction (0..1) at or below which a cell counts as dark.
+    earth_threshold : float
+        Visible Earth fraction (0..1) at or above which the Earth counts as in view.
+    tile : int
+        Tile side, cells.
+    client : dask.distributed.Client, optional
+        Run the tiles on its workers.
+    progress : callable, optional
+        ``progress(done, total)`` after each tile.
+    """
     _check_dem(dem)
     n_az = _check_cube(dem, horizon_cube)
     t, step_s = regular_times(times)
@@ -331,31 +358,33 @@ def light_statistics(
 
 
 def _assemble(dem, crs, res, t, step_s, dark_thr, earth_thr, n_az) -> xr.Dataset:
-    from lupex.light import _kernel as K
-
     nt = t.size
     step_h = step_s / 3600.0
-    nan = np.isnan(res[..., K.O_SUN_SUM])
+    nan = np.isnan(res[..., _kernel.O_SUN_SUM])
     pct = 100.0 / nt
     v = {
-        "illumination_pct": (res[..., K.O_SUN_SUM] * pct, "%", "time-mean of the visible fraction of the Sun's disk"),
-        "sunlit_time_pct": (res[..., K.O_SUN_ANY] * pct, "%", "time with any part of the Sun's disk visible"),
+        "illumination_pct": (
+            res[..., _kernel.O_SUN_SUM] * pct, "%", "time-mean of the visible fraction of the Sun's disk"
+        ),
+        "sunlit_time_pct": (res[..., _kernel.O_SUN_ANY] * pct, "%", "time with any part of the Sun's disk visible"),
         "longest_darkness_h": (
-            res[..., K.O_LONGEST] * step_h,
+            res[..., _kernel.O_LONGEST] * step_h,
             "h",
             f"longest run of dark steps (Sun visible fraction <= {dark_thr}) x step; "
             "runs at the span's edges are counted as seen inside the span",
         ),
-        "dark_at_start_h": (res[..., K.O_LEAD] * step_h, "h", "dark run at the start of the span"),
-        "dark_at_end_h": (res[..., K.O_TRAIL] * step_h, "h", "dark run at the end of the span"),
+        "dark_at_start_h": (res[..., _kernel.O_LEAD] * step_h, "h", "dark run at the start of the span"),
+        "dark_at_end_h": (res[..., _kernel.O_TRAIL] * step_h, "h", "dark run at the end of the span"),
         "earth_visible_pct": (
-            res[..., K.O_EARTH_VIS] * pct,
+            res[..., _kernel.O_EARTH_VIS] * pct,
             "%",
             f"time with at least {earth_thr} of Earth's disk visible",
         ),
-        "mean_earth_fraction": (res[..., K.O_EARTH_SUM] / nt, "1", "time-mean of the visible fraction of Earth's disk"),
+        "mean_earth_fraction": (
+            res[..., _kernel.O_EARTH_SUM] / nt, "1", "time-mean of the visible fraction of Earth's disk"
+        ),
         "sun_and_earth_pct": (
-            res[..., K.O_BOTH] * pct,
+            res[..., _kernel.O_BOTH] * pct,
             "%",
             "time not dark and with Earth visible",
         ),
@@ -365,7 +394,7 @@ def _assemble(dem, crs, res, t, step_s, dark_thr, earth_thr, n_az) -> xr.Dataset
     for name, (arr, units, desc) in v.items():
         ds[name] = xr.DataArray(arr.astype(np.float32), dims=("y", "x"), attrs={"units": units, "long_name": desc})
     ds["permanent_shadow"] = xr.DataArray(
-        (res[..., K.O_SUN_ANY] == 0) & ~nan,
+        (res[..., _kernel.O_SUN_ANY] == 0) & ~nan,
         dims=("y", "x"),
         attrs={"long_name": "no part of the Sun visible at any step of the span"},
     )
@@ -390,11 +419,9 @@ def _assemble(dem, crs, res, t, step_s, dark_thr, earth_thr, n_az) -> xr.Dataset
 def _horizon_batch(dem, z, pixel, n_az, k0, k1, view, *, observer_height_m, client, horizon_progress, far_field,
                    far_field_max_m) -> None:
     """Horizons (deg) of azimuths ``k0:k1`` into ``view``: with the far field, on a Dask client, or here."""
-    from lupex.light import horizon  # written in parallel; imported when needed
+    from lupex.light import horizon  # noqa: PLC0415  looked up per call: a test swaps in a reference module
 
     if far_field:
-        from lupex.light.farfield import horizons_with_far_field
-
         res = horizons_with_far_field(
             dem, far_field, n_az, observer_height_m=observer_height_m, max_distance_m=far_field_max_m,
             az_indices=np.arange(k0, k1), out=view, client=client, progress=horizon_progress,
@@ -445,9 +472,38 @@ def compute_light(
     ``far_field``: regional DEMs (smallest first) whose terrain beyond ``dem`` raises the horizons, out
     to ``far_field_max_m`` from the site's centre (None or 0: their edge); see
     :mod:`lupex.light.farfield`. The statistics' attrs name them (``far_field_dems``, ``far_field_max_m``).
-    """
-    from lupex.terrain import geo
 
+    Parameters
+    ----------
+    dem : xr.DataArray
+        The DEM, (ny, nx) heights, m.
+    times : array_like
+        Regular UTC grid (datetime64).
+    n_azimuths : int
+        Horizon azimuths over 360 deg.
+    observer_height_m : float
+        Eye height above the ground, m.
+    memory_limit_bytes : int
+        Largest horizon cube kept in memory, bytes.
+    tmpdir : str or Path, optional
+        Directory of the disk-backed cube (default: the system's temporary directory).
+    dark_threshold : float
+        Visible Sun fraction (0..1) at or below which a cell counts as dark.
+    earth_threshold : float
+        Visible Earth fraction (0..1) at or above which the Earth counts as in view.
+    tile : int
+        Statistics tile side, cells.
+    client : dask.distributed.Client, optional
+        Run horizons and statistics on its workers.
+    progress : callable, optional
+        ``progress(done, total)`` after each statistics tile.
+    horizon_progress : callable, optional
+        ``horizon_progress(k)`` after each horizon azimuth.
+    far_field : sequence of xr.DataArray, optional
+        Regional DEMs, smallest first.
+    far_field_max_m : float, optional
+        Far-field reach from the site's centre, m (None or 0: the DEMs' edge).
+    """
     _check_dem(dem)
     regular_times(times)  # fail before the long horizon computation
     n_az = int(n_azimuths)
@@ -480,8 +536,6 @@ def compute_light(
         )
         stats.attrs["observer_height_m"] = float(observer_height_m)
         if far_field:
-            from lupex.light.farfield import far_field_summary
-
             stats.attrs.update(far_field_summary(far_field, far_field_max_m))
     finally:
         if on_disk:
@@ -493,14 +547,11 @@ def compute_light(
 
 def write_light_products(stats: xr.Dataset, outdir) -> list[Path]:
     """Write each statistic as a GeoTIFF and the whole Dataset as NetCDF (``light_statistics.nc``), atomically."""
-    from lupex import io
-
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     crs = stats.rio.crs
     if crs is None:
         raise InputError("the statistics have no CRS; compute them with light_statistics on a DEM with a CRS")
-    from lupex.terrain.io import write_geotiff
 
     written = []
     for name in stats.data_vars:

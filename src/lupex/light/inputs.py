@@ -1,5 +1,7 @@
-"""The inputs of the light statistics, checked: the regular UTC time grid, the DEM, the horizon cube and
-the store (memory or a temporary np.memmap) the horizons are computed into.
+"""The inputs of the light statistics, checked.
+
+They are the regular UTC time grid, the DEM, the horizon cube and the store (memory or a temporary np.memmap)
+the horizons are computed into.
 
 :mod:`lupex.light.illumination` uses them and re-exports them.
 """
@@ -17,6 +19,7 @@ import xarray as xr
 
 from lupex import ephemeris
 from lupex.errors import ConfigError, InputError
+from lupex.terrain import geo
 
 __all__ = ["HorizonShapeError", "TimeGridError", "horizon_store", "regular_times"]
 
@@ -68,7 +71,6 @@ def regular_times(times) -> tuple[np.ndarray, float]:
 def _check_dem(dem):
     if not isinstance(dem, xr.DataArray) or tuple(dem.dims) != ("y", "x"):
         raise InputError("the DEM must be an xarray.DataArray with dims ('y', 'x'); read it with lupex.terrain")
-    from lupex.terrain import geo
 
     geo.pixel_size_m(dem)  # square, regular
 
@@ -95,6 +97,17 @@ def horizon_store(shape, n_az: int, max_bytes: int, tmpdir=None) -> np.ndarray:
     The memmap lives in a temporary file in ``tmpdir`` (default: the system's
     temporary directory), deleted when the array is garbage collected
     (``.filename`` names it).
+
+    Parameters
+    ----------
+    shape : tuple of int
+        (ny, nx) of the DEM.
+    n_az : int
+        Number of azimuths.
+    max_bytes : int
+        Largest cube kept in memory, bytes.
+    tmpdir : str or Path, optional
+        Directory of the memmap file (default: the system's temporary directory).
     """
     ny, nx = (int(s) for s in shape)
     n_az = int(n_az)
@@ -126,8 +139,10 @@ def horizon_store(shape, n_az: int, max_bytes: int, tmpdir=None) -> np.ndarray:
 
 
 def _reserve(fd: int, nbytes: int) -> None:
-    """Allocate ``nbytes`` of disk for the open file ``fd`` (posix_fallocate; where the file system cannot,
-    OSError ENOSPC when it has less free than that)."""
+    """Allocate ``nbytes`` of disk for the open file ``fd`` with posix_fallocate.
+
+    Where the file system cannot, raise OSError ENOSPC when it has less free than that.
+    """
     try:
         os.posix_fallocate(fd, 0, nbytes)
         return

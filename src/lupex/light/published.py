@@ -71,6 +71,7 @@ class Comparison:
 
     @property
     def difference(self) -> float:
+        """Our value minus the published one, in ``unit``."""
         return self.ours - self.published
 
 
@@ -80,8 +81,23 @@ def _times(start: str, stop: str, step_h: float) -> np.ndarray:
 
 def bussey2010_best_point(cap, *, radius_m: float = 4000.0, step_h: float = 1.0, n_azimuths: int = 360,
                           step_px: float = 0.5) -> tuple[Comparison, dict]:
-    """The most illuminated cell of the 240 m cap within ``radius_m`` of Bussey et al. 2010's best point, over
-    2020 at the surface; horizons by ray march on the cap (it reaches >= 146 km beyond the point)."""
+    """The most illuminated cell of the 240 m cap within ``radius_m`` of Bussey et al. 2010's best point.
+
+    Over 2020 at the surface; horizons by ray march on the cap (it reaches >= 146 km beyond the point).
+
+    Parameters
+    ----------
+    cap : xr.DataArray
+        The 240 m LDEM_75S polar cap, heights in m.
+    radius_m : float
+        Search radius around the published point, m.
+    step_h : float
+        Time step, h.
+    n_azimuths : int
+        Horizon azimuths over 360 deg.
+    step_px : float
+        Ray-march step, px.
+    """
     lat0, lon0 = BUSSEY2010_POINT
     bx, by = (float(v) for v in xy_from_lonlat(cap, lon0, lat0))
     xs, ys = cap["x"].values, cap["y"].values
@@ -104,8 +120,11 @@ def bussey2010_best_point(cap, *, radius_m: float = 4000.0, step_h: float = 1.0,
 
 
 def mazarico2011_psr_area(light_stats, *, max_radius_m: float | None = None) -> tuple[Comparison, dict]:
-    """Permanently shadowed area (km^2) of a light-statistics map of the cap, within ``max_radius_m`` of the pole
-    (default: the cap's inscribed circle), against Mazarico et al. 2011's south total (80-90 S)."""
+    """Permanently shadowed area (km^2) of a light-statistics map of the cap, against Mazarico et al. 2011.
+
+    The area counts within ``max_radius_m`` of the pole (default: the cap's inscribed circle); Mazarico et al.
+    2011 give the south total (80-90 S).
+    """
     psr = np.asarray(light_stats["permanent_shadow"].values, bool)
     xs, ys = light_stats["x"].values, light_stats["y"].values
     px = abs(float(xs[1] - xs[0]))
@@ -125,12 +144,31 @@ def mazarico2011_psr_area(light_stats, *, max_radius_m: float | None = None) -> 
 def mazarico2011_point(cap, site=None, site_cube=None, *, start: str = "2017-01-01T00:00:00",
                        stop: str = "2037-01-01T00:00:00", step_h: float = 1.0, n_azimuths: int = 360,
                        step_px: float = 0.5) -> tuple[Comparison, dict]:
-    """Mean visible fraction of the solar disk (%) at the surface at Mazarico et al. 2011's south "Point 001"
-    (second-hand location and value, see the module docstring), on the 240 m cap as they used it (ray march on
-    the cap, which reaches >= 150 km around the point), over ``start``..``stop`` (default a whole 18.6-year
-    precession cycle, as the paper's own period is not at hand; a full cycle's mean barely depends on where it
-    starts). With ``site``/``site_cube`` (a site DEM and its 0 m horizons, e.g. with the far field) the same
-    coordinates are also read on the finer DEM."""
+    """Mean visible fraction of the solar disk (%) at the surface at Mazarico et al. 2011's south "Point 001".
+
+    The location and value are second-hand (see the module docstring). Computed on the 240 m cap as they used it
+    (ray march on the cap, which reaches >= 150 km around the point), over ``start``..``stop`` (default a whole
+    18.6-year precession cycle, as the paper's own period is not at hand; a full cycle's mean barely depends on
+    where it starts). With ``site``/``site_cube`` (a site DEM and its 0 m horizons, e.g. with the far field) the
+    same coordinates are also read on the finer DEM.
+
+    Parameters
+    ----------
+    cap : xr.DataArray
+        The 240 m LDEM_75S polar cap, heights in m.
+    site : xr.DataArray, optional
+        A finer site DEM on which the point is also read.
+    site_cube : np.ndarray, optional
+        (n_az, ny, nx) 0 m horizons of ``site``, deg.
+    start, stop : str
+        UTC span (ISO).
+    step_h : float
+        Time step, h.
+    n_azimuths : int
+        Horizon azimuths over 360 deg.
+    step_px : float
+        Ray-march step, px.
+    """
     lat0, lon0 = MAZARICO2011_POINT
     times = _times(start, stop, step_h)
     xy = np.array([[float(v) for v in xy_from_lonlat(cap, lon0, lat0)]])
@@ -154,11 +192,33 @@ def mazarico2011_point(cap, site=None, site_cube=None, *, start: str = "2017-01-
 
 def bussey2010_best_pair(dem_map, stats, cap, *, candidates: int = 30, max_separation_m: float = 10_000.0,
                          step_h: float = 1.0, n_azimuths: int = 360, step_px: float = 0.5) -> tuple[Comparison, dict]:
-    """Two points under ``max_separation_m`` apart that are together lit (any part of the Sun at one of them)
-    the longest over 2020, against Bussey et al. 2010's 94 %.
+    """Together-lit time (%) of the best pair of points under ``max_separation_m`` apart, against Bussey et al. 2010.
+
+    The pair is the one lit together (any part of the Sun at one of them) the longest over 2020; Bussey et al.
+    2010 give 94 %.
 
     Candidates are the ``candidates`` most illuminated cells of ``stats`` (a light-statistics map of ``dem_map``,
-    e.g. the cap or a crop of it), at least 1 km apart; their series come from a ray march on ``cap``."""
+    e.g. the cap or a crop of it), at least 1 km apart; their series come from a ray march on ``cap``.
+
+    Parameters
+    ----------
+    dem_map : xr.DataArray
+        The DEM of ``stats``.
+    stats : xr.Dataset
+        Light statistics of ``dem_map``.
+    cap : xr.DataArray
+        The 240 m polar cap the candidates' series are ray-marched on.
+    candidates : int
+        Number of most illuminated cells tried.
+    max_separation_m : float
+        Largest distance between the two points, m.
+    step_h : float
+        Time step, h.
+    n_azimuths : int
+        Horizon azimuths over 360 deg.
+    step_px : float
+        Ray-march step, px.
+    """
     pts = best_cells(dem_map, stats, count=candidates, min_separation_m=1000.0, key="sunlit_time_pct")
     rows, cols = _nearest_cells(cap, pts)
     h = _bruteforce_columns(cap, rows, cols, n_azimuths, 0.0, step_px=step_px)
@@ -183,8 +243,25 @@ def bussey2010_best_pair(dem_map, stats, cap, *, candidates: int = 30, max_separ
 
 def best_cells(dem, stats, *, count: int = 5, min_separation_m: float = 200.0, edge_margin_m: float = 0.0,
                key: str = "illumination_pct") -> np.ndarray:
-    """(x, y) of the ``count`` most lit cells of a statistics map, at least ``min_separation_m`` apart and
-    ``edge_margin_m`` inside the DEM."""
+    """Grid (x, y) in metres of the ``count`` most lit cells of a statistics map.
+
+    They are at least ``min_separation_m`` apart and ``edge_margin_m`` inside the DEM.
+
+    Parameters
+    ----------
+    dem : xr.DataArray
+        The DEM of ``stats``.
+    stats : xr.Dataset
+        Light statistics of ``dem``.
+    count : int
+        Number of cells.
+    min_separation_m : float
+        Smallest distance between two chosen cells, m.
+    edge_margin_m : float
+        Smallest distance from the DEM's edge, m.
+    key : str
+        The statistic to rank by.
+    """
     v = np.asarray(stats[key].values, float).copy()
     xs, ys = dem["x"].values, dem["y"].values
     if edge_margin_m > 0:
@@ -205,11 +282,37 @@ def best_cells(dem, stats, *, count: int = 5, min_separation_m: float = 200.0, e
 def glaser_ridge(dem, cube, observer_height_m: float, *, published: float, name: str, start: str, stop: str,
                  map_step_h: float = 1.0, series_step_h: float = 1.0, count: int = 5,
                  edge_margin_m: float = 2000.0) -> tuple[Comparison, dict]:
-    """The best point of the connecting ridge (the most lit of ``count`` candidates from a one-year map,
-    Gläser et al. 2014's 2018-10-22..2019-10-22) followed over ``start``..``stop`` at ``observer_height_m``.
+    """The best point of the connecting ridge, followed over ``start``..``stop`` at ``observer_height_m``.
+
+    The point is the most lit of ``count`` candidates from a one-year map (Gläser et al. 2014's
+    2018-10-22..2019-10-22).
 
     ``cube`` (n_az, ny, nx), deg: the site's horizons at that observer height (with the far field when the
-    comparison is to include it)."""
+    comparison is to include it).
+
+    Parameters
+    ----------
+    dem : xr.DataArray
+        The site DEM (Site01), heights in m.
+    cube : np.ndarray
+        (n_az, ny, nx) horizons of ``dem`` at ``observer_height_m``, deg.
+    observer_height_m : float
+        Eye height above the ground, m.
+    published : float
+        The published value, %.
+    name : str
+        The comparison's name.
+    start, stop : str
+        UTC span of the series (ISO).
+    map_step_h : float
+        Time step of the one-year map, h.
+    series_step_h : float
+        Time step of the point's series, h.
+    count : int
+        Number of candidates from the map.
+    edge_margin_m : float
+        Smallest distance of a candidate from the DEM's edge, m.
+    """
     year = _times("2018-10-22T00:00:00", "2019-10-22T00:00:00", map_step_h)
     stats = light_statistics(dem, cube, year)
     pts = best_cells(dem, stats, count=count, edge_margin_m=edge_margin_m)
@@ -225,8 +328,10 @@ def glaser_ridge(dem, cube, observer_height_m: float, *, published: float, name:
 
 
 def main(data_dir: str) -> list[Comparison]:  # pragma: no cover - the full-resolution run behind docs/VALIDATION.md
-    """Every comparison at full settings on the LOLA files in ``data_dir`` (see shared/data/README.md); prints a
-    Markdown table. About 10 minutes on two cores."""
+    """Every comparison at full settings on the LOLA files in ``data_dir`` (see shared/data/README.md).
+
+    Prints a Markdown table. About 10 minutes on two cores.
+    """
     d = Path(data_dir)
     cap = read_dem(d / "lola_ldem75s_southpole_240m.tif")
     rows: list[Comparison] = []
@@ -245,8 +350,22 @@ def main(data_dir: str) -> list[Comparison]:  # pragma: no cover - the full-reso
 
 
 def glaser_rows(d, cap, *, n_azimuths: int = 360, far_field: bool = True) -> list[Comparison]:
-    """Gläser et al. 2014 (2 m, 10 m, 19 years) and 2018 (0 m, 2 m, 2017-2037) on Site01 at 20 m; Mazarico et al.
-    2011's Point 001 (on the cap, and read on Site01)."""
+    """Comparisons with Gläser et al. 2014 and 2018 on Site01 at 20 m, and Mazarico et al. 2011's Point 001.
+
+    Gläser et al. 2014: 2 m, 10 m, 19 years; 2018: 0 m, 2 m, 2017-2037. Point 001 is read on the cap and on
+    Site01.
+
+    Parameters
+    ----------
+    d : Path
+        Directory of the LOLA files.
+    cap : xr.DataArray
+        The 240 m polar cap, heights in m.
+    n_azimuths : int
+        Horizon azimuths over 360 deg.
+    far_field : bool
+        Raise the site's horizons by the cap's far field.
+    """
     site = read_dem(d / "lola_site01_connecting_ridge_20m.tif")
     cube0 = site_horizons(site, [cap] if far_field else [], 0.0, n_azimuths)
     lo, hi = GLASER2018_SURFACE_RANGE_PCT
@@ -267,7 +386,19 @@ def glaser_rows(d, cap, *, n_azimuths: int = 360, far_field: bool = True) -> lis
 
 
 def site_horizons(site, far_field, observer_height_m: float, n_azimuths: int = 360) -> np.ndarray:
-    """The site DEM's horizon cube (deg) at ``observer_height_m``, raised by the far field of ``far_field`` DEMs."""
+    """The site DEM's horizon cube (deg) at ``observer_height_m``, raised by the far field of ``far_field`` DEMs.
+
+    Parameters
+    ----------
+    site : xr.DataArray
+        The site DEM, heights in m.
+    far_field : sequence of xr.DataArray
+        Regional DEMs, smallest first (empty: near field only).
+    observer_height_m : float
+        Eye height above the ground, m.
+    n_azimuths : int
+        Horizon azimuths over 360 deg.
+    """
     return horizons_with_far_field(site, list(far_field), n_azimuths, observer_height_m=observer_height_m)
 
 

@@ -49,9 +49,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import rioxarray  # noqa: F401  (registers .rio)
+import xarray as xr
 
 from lupex import ephemeris
 from lupex.errors import InputError
+from lupex.terrain import geo
 
 BODIES = ("SUN", "EARTH")
 _BODY_RADIUS_M = {"SUN": ephemeris.SUN_RADIUS_M, "EARTH": ephemeris.EARTH_RADIUS_M}
@@ -103,9 +106,6 @@ def _frames_from_lonlat(lon_deg, lat_deg, gna_deg) -> np.ndarray:
 
 
 def _dem_like(crs, x, y):
-    import rioxarray  # noqa: F401  (registers .rio)
-    import xarray as xr
-
     da = xr.DataArray(
         np.zeros((len(y), len(x)), np.float32), dims=("y", "x"), coords={"y": np.asarray(y, float), "x": np.asarray(x, float)}
     )
@@ -118,8 +118,6 @@ def cell_frames(dem) -> np.ndarray:
     A cell at a pole itself (where north is undefined) takes the orthonormalised
     mean of the frames 1 m either side of it along grid x (error O(1e-12) rad).
     """
-    from lupex.terrain import geo
-
     lon, lat = geo.lonlat_grid(dem)
     gna = geo.grid_north_azimuth_deg(dem)
     frames = _frames_from_lonlat(lon, lat, gna)
@@ -155,8 +153,6 @@ class SiteFrame:
 
 def site_frame(dem) -> SiteFrame:
     """Site frame: the orthonormalised mean of the frames of a 3 x 3 sample of the grid."""
-    from lupex.terrain import geo
-
     xs = np.asarray(dem["x"].values, float)
     ys = np.asarray(dem["y"].values, float)
     if xs.size < 2 or ys.size < 2:
@@ -180,6 +176,7 @@ class CellRotation:
     wz: np.ndarray  # twist about the vertical, radians
 
     def take(self, rows, cols) -> CellRotation:
+        """The rotations of the cells at ``rows``, ``cols`` (index arrays or slices)."""
         return CellRotation(self.tx[rows, cols], self.ty[rows, cols], self.tzm1[rows, cols], self.wz[rows, cols])
 
 
@@ -209,10 +206,12 @@ class BodyTrack:
 
     @property
     def elevation0_deg(self) -> np.ndarray:
+        """Elevation of the body's centre above the site reference plane, deg, (nt,)."""
         return np.degrees(np.arcsin(np.clip(self.s[:, 2], -1.0, 1.0)))
 
     @property
     def azimuth0_deg(self) -> np.ndarray:
+        """Grid azimuth of the body's centre (clockwise from grid +y, 0..360), deg, (nt,)."""
         return np.degrees(np.arctan2(self.s[:, 0], self.s[:, 1])) % 360.0
 
 

@@ -37,6 +37,8 @@ from lupex import ephemeris
 from lupex.errors import InputError
 from lupex.light import sky as _sky
 from lupex.light._kernel import FASTMATH, _fraction
+from lupex.light.illumination import _check_cube, _check_dem, regular_times
+from lupex.terrain import geo
 
 __all__ = ["VisibilitySeries", "visibility_series", "corridor_window"]
 
@@ -65,6 +67,7 @@ class VisibilitySeries:
 
     @property
     def shape(self) -> tuple[int, int, int]:
+        """Shape (nt, ny, nx) of the series."""
         return tuple(self.sun.shape)
 
     def sun_fraction(self, k, r, c) -> np.ndarray:
@@ -72,9 +75,11 @@ class VisibilitySeries:
         return self.sun[k, np.asarray(r) - self.row0, np.asarray(c) - self.col0] / 255.0
 
     def earth_fraction(self, k, r, c) -> np.ndarray:
+        """Earth fraction (0..1) at time index ``k`` and *full-DEM* row/col."""
         return self.earth[k, np.asarray(r) - self.row0, np.asarray(c) - self.col0] / 255.0
 
     def contains(self, r, c) -> bool:
+        """Whether the *full-DEM* cell (r, c) lies in the window."""
         nt, ny, nx = self.sun.shape
         return bool(self.row0 <= r < self.row0 + ny and self.col0 <= c < self.col0 + nx)
 
@@ -125,10 +130,18 @@ def visibility_series(dem, horizon_cube, times, *, window=None) -> VisibilitySer
 
     ``horizon_cube``: float32 (n_az, ny, nx) of the *full* DEM (from
     :func:`lupex.light.horizon.horizon_angles`); ``times``: regular UTC grid.
-    """
-    from lupex.light.illumination import _check_cube, _check_dem, regular_times
-    from lupex.terrain import geo
 
+    Parameters
+    ----------
+    dem : xr.DataArray
+        The DEM, (ny, nx) heights, m.
+    horizon_cube : np.ndarray
+        float32 (n_az, ny, nx) horizons, deg, of the full DEM.
+    times : array_like
+        Regular UTC grid (datetime64).
+    window : tuple of int, optional
+        (r0, r1, c0, c1) rows and columns of the full DEM (default: all of it).
+    """
     _check_dem(dem)
     n_az = _check_cube(dem, horizon_cube)
     t, step_s = regular_times(times)

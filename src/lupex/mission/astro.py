@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lupex import ephemeris
 from lupex.constants import EARTH_MOON_MEAN_DISTANCE_M, EARTH_RADIUS_M, G0_M_S2, MOON_RADIUS_M, MU_MOON_M3_S2
 
 R_EARTH_M = EARTH_RADIUS_M
@@ -152,7 +153,5 @@ def surface_rotation_speed(latitude_deg):
 
 def earth_moon_distance_m(utc) -> np.ndarray:
     """Earth-Moon centre distance (m) at UTC time(s), from SPICE / DE421 via :mod:`lupex.ephemeris`."""
-    from lupex import ephemeris
-
     et = ephemeris.utc_to_et(utc)
     return np.linalg.norm(ephemeris.body_vectors("EARTH", et), axis=-1)

@@ -91,7 +91,6 @@ figures; each says why it is plausible. Replace them as ISRO/JAXA publish.
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -99,130 +98,16 @@ import pandas as pd
 from scipy.optimize import brentq
 
 from lupex.errors import ConfigError
-from lupex.landing.descent import DescentConfig, Vehicle
+from lupex.landing.descent import DescentParams, LanderVehicleParams
 from lupex.mission import astro
-from lupex.params import ASSUMED
-from lupex.params import param as _p
+from lupex.mission.budget_params import ARCHITECTURES, G_MOON_SURFACE_M_S2, STAGES, BudgetParams
 
-_VEHICLE = Vehicle()
-_DESCENT = DescentConfig()
-
-STAGES = ("pm", "lander")
-ARCHITECTURES = ("pm+lander", "integrated")
-G_MOON_SURFACE_M_S2 = astro.MU_MOON_M3_S2 / astro.R_MOON_M**2
-
-
-
-
-@dataclass(frozen=True)
-class BudgetParams:
-    """Everything the launch-to-landing budget depends on; each field has unit, help and source metadata."""
-
-    # --- requirement and launcher
-    launch_mass_kg: float = _p(6000.0, "kg", "spacecraft mass at separation from H3 (PM + lander + payload, wet)",
-                               "LUPEX public figure ~6,000 kg (docs/REFERENCES.md#lupex-mission)")
-    required_surface_payload_kg: float = _p(350.0, "kg", "surface payload the lander must deliver (the JAXA rover)",
-                                            "LUPEX requirement >=350 kg (docs/REFERENCES.md#lupex-mission)")
-    launcher_capability_kg: float = _p(6500.0, "kg", "H3-24 payload to a GTO with delta-v to GSO 1,500 m/s (lower bound for our parking orbit)",
-                                       "JAXA H3 programme: H3-24 > 6.5 t to GTO (dV_GSO 1,500 m/s)")
-    launch_latitude_deg: float = _p(30.4, "deg", "launch site latitude (Tanegashima, Yoshinobu pad)",
-                                    "Tanegashima Space Center ~30.40 N")
-    # --- Earth parking orbit and transfer
-    parking_perigee_altitude_m: float = _p(250e3, "m", "perigee altitude of the elliptic parking orbit H3 injects into",
-                                           f"{ASSUMED}: H-IIA/H3 standard GTO perigee ~250 km; Chandrayaan-3 EPO 170 km")
-    parking_apogee_altitude_m: float = _p(36_000e3, "m", "apogee altitude of the elliptic parking orbit",
-                                          f"{ASSUMED}: GTO-like, as Chandrayaan-3's 170 x 36,500 km EPO")
-    earth_moon_distance_m: float = _p(astro.EARTH_MOON_MEAN_DISTANCE_M, "m", "Earth-Moon distance at arrival (apogee of the transfer)",
-                                      "mean 384,400 km; astro.earth_moon_distance_m(utc) gives DE421 at a date")
-    earth_phasing_dv_m_s: float = _p(50.0, "m/s", "Earth-orbit phasing, apsidal alignment and small plane trim before TLI",
-                                     f"{ASSUMED}: allowance for aligning a 30.4 deg GTO's apsides with the Moon at arrival")
-    tli_loss_frac: float = _p(0.02, "-", "finite-burn loss of TLI as a fraction of the impulsive delta-v (several perigee burns)",
-                              f"{ASSUMED}: 1-3 % for perigee burns split in several arcs")
-    transfer_tcm_dv_m_s: float = _p(15.0, "m/s", "trajectory correction manoeuvres on the way to the Moon (stochastic)",
-                                    f"{ASSUMED}: 10-30 m/s typical lunar-transfer TCM allocation")
-    # --- lunar orbit
-    lunar_orbit_altitude_m: float = _p(100e3, "m", "altitude of the circular polar lunar orbit before descent",
-                                       "Chandrayaan-3: ~100 km (153 x 163 km achieved) polar circular orbit")
-    loi_loss_frac: float = _p(0.03, "-", "finite-burn loss of lunar orbit insertion (fraction of impulsive delta-v)",
-                              f"{ASSUMED}: low thrust-to-weight capture split in several periselene burns")
-    lunar_orbit_ops_dv_m_s: float = _p(20.0, "m/s", "lunar-orbit maintenance and phasing for the landing window",
-                                       f"{ASSUMED}: weeks in a 100 km polar orbit (mascon perturbations)")
-    # --- descent
-    descent_perilune_altitude_m: float = _p(_DESCENT.pdi_altitude_m, "m", "perilune altitude of the descent orbit where powered descent starts",
-                                            "lupex.landing.descent.DescentConfig.pdi_altitude_m (SLIM ~15 km; Chandrayaan-3 30 km): "
-                                            "where the landing Monte Carlo starts")
-    gravity_loss_m_s: float = _p(250.0, "m/s", "gravity and steering losses of powered descent, added to the perilune speed",
-                                 f"{ASSUMED}: brings braking to ~1.9-2.0 km/s, the 1.7-2.0 km/s range of lunar landers")
-    hover_time_s: float = _p(30.0, "s", "hover time for hazard detection (delta-v = g_moon * t)",
-                             f"{ASSUMED}: SLIM hovered at ~50 m; Chandrayaan-3 hazard detection near 150 m")
-    hazard_avoidance_dv_m_s: float = _p(30.0, "m/s", "lateral retargeting and terminal vertical descent",
-                                        f"{ASSUMED}: retargeting up to ~60 m (Chandrayaan-3) plus touchdown at <=2 m/s")
-    powered_descent_dv_m_s: float = _p(0.0, "m/s", "delta-v from PDI to touchdown (braking, hover, retargets, terminal); "
-                                       "0: the analytic estimate (perilune speed + gravity loss, hover, hazard avoidance)",
-                                       "the landing Monte Carlo's descent_quantile (see descent_from_monte_carlo); 0 without one")
-    descent_quantile: float = _p(0.99, "-", "quantile of the landing Monte Carlo's descent delta-v the budget carries",
-                                 f"{ASSUMED}: 99 % of dispersed descents have the propellant to land")
-    deterministic_dv_margin: float = _p(0.05, "-", "delta-v margin on deterministic manoeuvres",
-                                        "ESA margin philosophy (SRE-PA/2011.097): 5 %")
-    stochastic_dv_margin: float = _p(1.0, "-", "delta-v margin on stochastic manoeuvres (TCMs)",
-                                     "ESA margin philosophy (SRE-PA/2011.097): 100 %")
-    # --- propulsion and structure
-    architecture: str = _p("pm+lander", "-", "'pm+lander' (propulsion module to lunar orbit, then lander) or 'integrated' (the lander does everything)",
-                           "Chandrayaan-3 architecture (ISRO)")
-    pm_isp_s: float = _p(310.0, "s", "propulsion module main engine specific impulse (440 N MMH/MON-3 LAM class)",
-                         f"{ASSUMED}: 300-320 s for 400-500 N MMH/MON apogee engines")
-    lander_isp_s: float = _p(_VEHICLE.isp_s, "s", "lander engines' specific impulse (800 N-class throttleable MMH/MON-3)",
-                             "lupex.landing.descent.Vehicle.isp_s: the same number the landing Monte Carlo flies")
-    pm_fixed_dry_kg: float = _p(280.0, "kg", "PM dry mass that does not scale with propellant (bus, engine, adapter)",
-                                "Chandrayaan-3 PM: 2,145 - 1,696 = 449 kg dry, less 0.10 x 1,696 kg tankage")
-    lander_fixed_dry_kg: float = _p(700.0, "kg", "lander dry mass that does not scale with propellant (structure, legs, engines, avionics, own instruments)",
-                                    f"{ASSUMED}: Vikram (Ch-2) 626 kg dry - 27 kg rover - 85 kg tankage = 515 kg, scaled up for a ~2 t landing mass and rover egress")
-    tank_ratio: float = _p(0.10, "kg/kg", "tank, pressurant and feed mass per kg of propellant loaded",
-                           f"{ASSUMED}: 8-12 % for pressure-fed bipropellant systems")
-    dry_mass_growth: float = _p(0.20, "-", "dry-mass growth allowance applied to both stages' dry mass",
-                                "ESA margin philosophy: 20 % system margin; AIAA S-120A-2015 MGA 15-30 % early")
-    residual_frac: float = _p(0.02, "-", "residual / unusable propellant as a fraction of the load",
-                              "ESA margin philosophy: 2 % residuals")
-    acs_frac: float = _p(0.02, "-", "attitude-control propellant as a fraction of the stage's main-engine propellant",
-                         f"{ASSUMED}: 1-3 % for three-axis stabilised spacecraft")
-
-    def __post_init__(self):
-        for f in fields(self):
-            if f.name == "architecture":
-                continue
-            v = getattr(self, f.name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-                raise ConfigError(f"budget parameter {f.name} must be a finite number ({f.metadata['unit']}), got {v!r}")
-            if v < 0:
-                raise ConfigError(f"budget parameter {f.name} must not be negative ({f.metadata['help']}), got {v!r}")
-        for name in ("launch_mass_kg", "required_surface_payload_kg", "pm_isp_s", "lander_isp_s",
-                     "parking_perigee_altitude_m", "lunar_orbit_altitude_m", "descent_perilune_altitude_m",
-                     "earth_moon_distance_m", "launcher_capability_kg"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"budget parameter {name} must be positive, got {getattr(self, name)!r}")
-        if not 0.0 < self.descent_quantile < 1.0:
-            raise ConfigError(f"budget parameter descent_quantile must be in (0, 1), got {self.descent_quantile!r}")
-        for name in ("tli_loss_frac", "loi_loss_frac", "residual_frac", "acs_frac", "tank_ratio", "deterministic_dv_margin"):
-            if getattr(self, name) >= 1:
-                raise ConfigError(f"budget parameter {name} is a fraction and must be < 1, got {getattr(self, name)!r}")
-        if self.launch_latitude_deg >= 90:
-            raise ConfigError(f"budget parameter launch_latitude_deg must be < 90, got {self.launch_latitude_deg!r}")
-        if self.required_surface_payload_kg >= self.launch_mass_kg:
-            raise ConfigError(
-                f"budget parameter required_surface_payload_kg ({self.required_surface_payload_kg} kg) must be smaller "
-                f"than launch_mass_kg ({self.launch_mass_kg} kg)")
-        if self.parking_apogee_altitude_m < self.parking_perigee_altitude_m:
-            raise ConfigError("budget parameter parking_apogee_altitude_m must be >= parking_perigee_altitude_m")
-        if self.parking_apogee_altitude_m + astro.R_EARTH_M >= self.earth_moon_distance_m:
-            raise ConfigError("budget parameter parking_apogee_altitude_m must be below the Moon's distance")
-        if self.descent_perilune_altitude_m >= self.lunar_orbit_altitude_m:
-            raise ConfigError("budget parameter descent_perilune_altitude_m must be below lunar_orbit_altitude_m")
-        if self.architecture not in ARCHITECTURES:
-            raise ConfigError(f"budget parameter architecture must be one of {ARCHITECTURES}, got {self.architecture!r}")
-
-    def replace(self, **changes) -> "BudgetParams":
-        return dataclasses.replace(self, **changes)
-
+__all__ = [  # the parameters live in budget_params; importing them from here keeps working
+    "ARCHITECTURES", "G_MOON_SURFACE_M_S2", "STAGES", "Budget", "BudgetParams", "Manoeuvre", "MonteCarloDescent",
+    "closing_changes", "descent_from_monte_carlo", "fly", "lander_at_pdi", "launch_to_landing_budget",
+    "manoeuvre_plan", "payload_sensitivity", "required_launch_mass_kg", "size_stages", "solve_max_payload",
+    "transfer_geometry",
+]
 
 @dataclass(frozen=True)
 class Manoeuvre:
@@ -415,16 +300,17 @@ class MonteCarloDescent:
                               descent_perilune_altitude_m=self.pdi_altitude_m, descent_quantile=self.quantile)
 
 
-def descent_from_monte_carlo(runs: pd.DataFrame, vehicle: Vehicle | None = None, config: DescentConfig | None = None,
+def descent_from_monte_carlo(runs: pd.DataFrame, vehicle: LanderVehicleParams | None = None, config: DescentParams | None = None,
                              quantile: float = 0.99) -> MonteCarloDescent:
     """The delta-v distribution of the landing Monte Carlo's descents (m/s), from each run's propellant.
 
     ``runs``: :func:`lupex.landing.montecarlo.run_monte_carlo`'s table (``propellant_kg``, ``success``);
     ``vehicle`` / ``config``: the lander and descent it flew (defaults: the models' defaults). Each run's
     ``dv = Isp g0 ln(m_PDI / (m_PDI - propellant))`` (the rocket equation, Tsiolkovsky) is what the lander
-    spent from PDI to touchdown, gravity losses, hover and retargets included."""
-    v = vehicle or Vehicle()
-    c = config or DescentConfig()
+    spent from PDI to touchdown, gravity losses, hover and retargets included.
+    """
+    v = vehicle or LanderVehicleParams()
+    c = config or DescentParams()
     if not 0.0 < quantile < 1.0:
         raise ConfigError(f"descent quantile must be in (0, 1), got {quantile!r}")
     if runs is None or not len(runs) or "propellant_kg" not in runs:
@@ -444,7 +330,7 @@ def descent_from_monte_carlo(runs: pd.DataFrame, vehicle: Vehicle | None = None,
         propellant_max_kg=float(prop.max()))
 
 
-def lander_at_pdi(params: BudgetParams, vehicle: Vehicle, descent: DescentConfig | None = None) -> Vehicle:
+def lander_at_pdi(params: BudgetParams, vehicle: LanderVehicleParams, descent: DescentParams | None = None) -> LanderVehicleParams:
     """``vehicle`` with the budget's mass at powered-descent initiation: the lander the landing Monte Carlo flies.
 
     The launch mass is fixed (``launch_mass_kg``), so the lander's mass at PDI follows from the burns before
@@ -453,8 +339,9 @@ def lander_at_pdi(params: BudgetParams, vehicle: Vehicle, descent: DescentConfig
     Carlo's delta-v (:func:`descent_from_monte_carlo`) is one lander, not two, in one pass. Its propellant
     limit is everything above the lander stage's dry mass (structure, tanks and growth, from
     :func:`size_stages`): the Monte Carlo measures what the descent needs, and the budget then says how much
-    of the rest can be payload. Engines, thrust and Isp stay ``vehicle``'s; the budget flies the same Isp."""
-    c = descent or DescentConfig()
+    of the rest can be payload. Engines, thrust and Isp stay ``vehicle``'s; the budget flies the same Isp.
+    """
+    c = descent or DescentParams()
     p = params.replace(lander_isp_s=vehicle.isp_s, descent_perilune_altitude_m=c.pdi_altitude_m)
     b = launch_to_landing_budget(p)
     row = b.table[b.table.phase.str.startswith("Powered descent")]
@@ -485,7 +372,8 @@ def closing_changes(params: BudgetParams, names=None) -> pd.DataFrame:
     ``possible`` (False when no value in :data:`CLOSING_RANGES` closes it). Sorted by ``|change_frac|``; the
     first possible row is the binding assumption: the one the verdict depends on most, relative to its value.
     ``powered_descent_dv_m_s`` is varied only when the budget flies the Monte Carlo's descent, the analytic
-    ``gravity_loss_m_s`` only when it does not. Brent's method on the mass chain (:func:`solve_max_payload`)."""
+    ``gravity_loss_m_s`` only when it does not. Brent's method on the mass chain (:func:`solve_max_payload`).
+    """
     req = params.required_surface_payload_kg
     meta = {f.name: f.metadata for f in fields(params)}
     mc = params.powered_descent_dv_m_s > 0
@@ -540,17 +428,21 @@ class Budget:
 
     @property
     def closes(self) -> bool:
+        """Return whether the deliverable surface payload meets the requirement."""
         return self.margin_kg >= 0
 
     @property
     def total_dv_m_s(self) -> float:
+        """Return the total budgeted delta-v (m/s)."""
         return float(self.table["dv_m_s"].sum())
 
     @property
     def landed_mass_kg(self) -> float:
+        """Return the mass on the surface after touchdown (kg)."""
         return float(self.table["mass_after_kg"].iloc[-1])
 
     def verdict(self) -> str:
+        """Return one line: closes or not, by how many kg, and the binding assumption when it does not."""
         p, req = self.surface_payload_kg, self.required_surface_payload_kg
         if self.closes:
             head = f"CLOSES: {p:.0f} kg surface payload deliverable vs {req:.0f} kg required (margin {self.margin_kg:+.0f} kg)"
@@ -567,8 +459,11 @@ class Budget:
         return out
 
     def binding(self):
-        """(name, row of :attr:`closing`) of the assumption that closes the budget with the smallest relative
-        change, or None when it closes (or nothing can)."""
+        """Return (name, row of :attr:`closing`) of the assumption that closes the budget, or None.
+
+        The assumption is the one with the smallest relative change; None when the
+        budget closes (or nothing can close it).
+        """
         if self.closes or self.closing is None or not len(self.closing) or not self.closing["possible"].any():
             return None
         c = self.closing[self.closing["possible"]]
@@ -606,6 +501,7 @@ class Budget:
         return float(row["stage_propellant_left_kg"].iloc[0] + row["propellant_kg"].iloc[0])
 
     def report(self) -> str:
+        """Return the budget as text: the manoeuvre table, totals and the verdict."""
         cols = ["phase", "stage", "dv_ideal_m_s", "dv_m_s", "isp_s", "mass_before_kg", "mass_after_kg", "propellant_kg", "jettisoned_kg"]
         t = self.table[cols].to_string(index=False, float_format=lambda x: f"{x:,.0f}")
         return (f"{t}\ntotal dv {self.total_dv_m_s:,.0f} m/s, landed mass {self.landed_mass_kg:,.0f} kg\n"
@@ -616,7 +512,8 @@ def launch_to_landing_budget(params: BudgetParams | None = None, descent: MonteC
     """Delta-v and mass budget from H3 separation to touchdown; the verdict against the required payload.
 
     ``descent``: the landing Monte Carlo's descent (:func:`descent_from_monte_carlo`); the budget then flies its
-    delta-v quantile at its Isp from its PDI altitude instead of the analytic descent estimate."""
+    delta-v quantile at its Isp from its PDI altitude instead of the analytic descent estimate.
+    """
     params = params or BudgetParams()
     if descent is not None:
         params = descent.apply(params)

@@ -40,6 +40,7 @@ class Checkpoints:
         return self.directory / f"{name}.pkl"
 
     def has(self, name: str) -> bool:
+        """True when a checkpoint ``name`` is saved (always False when disabled)."""
         return self.enabled and self._path(name).is_file()
 
     def load(self, name: str, default: Any = _MISSING) -> Any:
@@ -57,6 +58,7 @@ class Checkpoints:
                              "or is damaged: start a new run instead of resuming") from exc
 
     def save(self, name: str, obj: Any) -> None:
+        """Pickle ``obj`` as checkpoint ``name``, atomically (nothing when disabled)."""
         if not self.enabled:
             return
         self.directory.mkdir(parents=True, exist_ok=True)

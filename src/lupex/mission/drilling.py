@@ -18,11 +18,10 @@ The table (``drilling.parquet``) has one row per site and interval with the true
 water in situ (in the ground, what the drill bit met), delivered (after the losses:
 what the instruments should see) and each instrument's value with its 1-sigma error.
 
-:func:`choose_drill_sites` picks the sites from what the first traverse measured, never
-from the truth: the survey's NS WEH and GPR / NS ice-table retrievals fused into maps
-(:func:`lupex.prospect.fusion.fuse_water_maps`, as the campaign fuses them) and the
-campaign's drilling rule (:func:`lupex.prospect.strategy.plan_drills`, expected water in
-the drilled core per hour), on the cells the rover drove over.
+:func:`lupex.mission.campaign.plans.choose_drill_sites` picks the sites (a :class:`DrillChoice`)
+from what the first traverse measured, never from the truth: the survey's NS WEH and GPR / NS
+ice-table retrievals fused into maps as the campaign fuses them, and the campaign's drilling rule,
+on the cells the rover drove over (:func:`footprint_cells`).
 
 Randomness: one ``numpy.random.SeedSequence(seed)`` spawns one generator per site, so
 adding a site does not reshuffle the others.
@@ -31,15 +30,15 @@ adding a site does not reshuffle the others.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import xarray as xr
 
 from lupex.errors import InputError
-from lupex.instruments.drill import MAX_DEPTH_M
+from lupex.instruments import adore, isap, ltga, triton
+from lupex.instruments.drill import MAX_DEPTH_M, DrillParams, drill_profile
 from lupex.io import write_bytes, write_dataframe
 from lupex.mission.traverse import Grid, check_on_grid
 
@@ -63,21 +62,26 @@ class IntervalRecords:
 
 @dataclass(frozen=True)
 class DrillingResult:
+    """What the drilling measured: one row per site and interval, the sites, example records and figures."""
+
     table: pd.DataFrame                   # one row per site and depth interval
     sites: pd.DataFrame                   # one row per site: position, reached depth, stopped by rock
     examples: tuple[IntervalRecords, ...] = ()
-    figures: dict = field(default_factory=dict)   # name -> PNG bytes (also written beside the table)
+    figures: dict = field(default_factory=dict)   # name -> PNG bytes; empty here, report.drilling draws them
     outdir: Path | None = None
     rule: str = ""                        # how the sites were chosen (from a DrillChoice), for the report
     choice: pd.DataFrame | None = None    # per site: what the maps said when it was chosen (DrillChoice.table)
 
     def agreement(self, k: float = 2.0) -> pd.DataFrame:
-        """Per instrument, agreement with the delivered water (:func:`agreement` of the table): what the report prints,
-        so ``report.drilling`` needs nothing from this module."""
+        """Per instrument, agreement with the delivered water (:func:`agreement` of the table).
+
+        What the report prints, so ``report.drilling`` needs nothing from this module.
+        """
         return agreement(self.table, k=k)
 
 
-def _check_depths(depth_m, bite_m):
+def check_depths(depth_m, bite_m) -> None:
+    """Raise :class:`~lupex.errors.InputError` unless 0 < ``bite_m`` <= ``depth_m`` <= the drill's reach (m)."""
     for name, v in (("depth_m", depth_m), ("bite_m", bite_m)):
         if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not np.isfinite(v):
             raise InputError(f"drill {name} must be a number of metres, got {v!r}")
@@ -111,8 +115,6 @@ class _Analysers:
 
 def _analyse_interval(k: int, x: float, y: float, s, rec, col, rng, an: _Analysers):
     """One drilled interval through TRITON, LTGA, ADORE and ISAP: its table row and its records."""
-    from lupex.instruments import adore, isap, ltga, triton
-
     tr_rec = triton.measure(s, rng, an.triton)
     tr = triton.analyse(tr_rec)
     lt_rec = ltga.measure(s, rng, an.ltga)
@@ -142,8 +144,6 @@ def _analyse_interval(k: int, x: float, y: float, s, rec, col, rng, an: _Analyse
 
 def _drill_site(k: int, x: float, y: float, rng, truth, depth_m: float, bite_m: float, dp, an: _Analysers):
     """Drill one site and analyse its intervals: (site row, interval rows, interval records)."""
-    from lupex.instruments.drill import drill_profile
-
     col = truth.column(float(x), float(y), depth_m=max(2.0, depth_m + 0.1), dz_m=0.01, rock_search_m=1.2)
     prof = drill_profile(col, bite_m=float(bite_m), rng=rng, params=dp)
     reached = max((r.reached_m for _, r in prof), default=0.0)
@@ -160,12 +160,8 @@ def _drill_site(k: int, x: float, y: float, rng, truth, depth_m: float, bite_m: 
 
 def _drill_params(drill_params, depth_m: float):
     """The drill's parameters with ``max_depth_m`` set to the depth drilled to."""
-    from lupex.instruments.drill import DrillParams
-
     dp = drill_params or DrillParams(max_depth_m=float(depth_m))
     if drill_params is not None and dp.max_depth_m != depth_m:
-        from dataclasses import replace
-
         dp = replace(dp, max_depth_m=float(depth_m))
     return dp
 
@@ -173,20 +169,21 @@ def _drill_params(drill_params, depth_m: float):
 def run_drilling(truth, dem, sites_xy, outdir=None, *, seed: int, bite_m: float = 0.1, depth_m: float | None = None,
                  drill_params=None, triton_params=None, ltga_params=None, adore_params=None, isap_params=None,
                  n_examples: int = 2, write: bool = True) -> DrillingResult:
-    """Drill every site of ``sites_xy`` ((n, 2) metres in the truth's CRS, or a :class:`DrillChoice`, whose
-    rule and table the result keeps) and analyse each interval.
+    """The drilling of every site of ``sites_xy``, each interval analysed by TRITON, LTGA, ADORE and ISAP.
+
+    ``sites_xy``: (n, 2) metres in the truth's CRS, or a :class:`DrillChoice`, whose rule and table the
+    result keeps.
 
     ``depth_m``: the depth to drill to; None takes ``drill_params.max_depth_m`` (the config's
     ``drill.max_depth_m``, default 1.5 m). The instruments' parameters default to their models'.
 
-    Writes ``drilling.parquet``, ``drilling_sites.csv`` and the example figures
-    (``drilling_*.png``) into ``outdir``, each atomically, unless ``write`` is False.
+    Writes ``drilling.parquet`` and ``drilling_sites.csv`` into ``outdir``, each atomically, unless
+    ``write`` is False; the example figures (``drilling_*.png``) are the report's
+    (:func:`lupex.report.drilling.with_example_figures`).
     """
-    from lupex.instruments import adore, isap, ltga, triton
-
     if depth_m is None:
         depth_m = drill_params.max_depth_m if drill_params is not None else MAX_DEPTH_M
-    _check_depths(depth_m, bite_m)
+    check_depths(depth_m, bite_m)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise InputError(f"seed must be a non-negative integer, got {seed!r}")
     choice = sites_xy if isinstance(sites_xy, DrillChoice) else None
@@ -207,11 +204,7 @@ def run_drilling(truth, dem, sites_xy, outdir=None, *, seed: int, bite_m: float 
     table = pd.DataFrame(rows)
     sites = pd.DataFrame(site_rows)
     examples = _pick_examples(table, records, n_examples)
-    figures = {}
-    if examples:
-        from lupex.report.drilling import example_figures
-
-        figures = example_figures(examples)
+    figures = {}  # drawn from the examples by lupex.report.drilling.with_example_figures: the report draws
     result = DrillingResult(table, sites, examples, figures, Path(outdir) if outdir is not None else None,
                             rule=choice.rule if choice is not None else "",
                             choice=choice.table if choice is not None else None)
@@ -236,6 +229,7 @@ def _pick_examples(table, records, n):
 
 
 def write_drilling(result: DrillingResult, outdir) -> list[Path]:
+    """Write the drilling table, sites, choice and figures into ``outdir`` (each file atomically); returns the paths."""
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
     paths = [write_dataframe(out / "drilling.parquet", result.table),
@@ -280,9 +274,11 @@ class DrillChoice:
 
 
 def footprint_cells(path_xy, template, step_frac: float = 0.1) -> np.ndarray:
-    """Boolean (ny, nx) on ``template``'s cells: the cells the path crosses (sampled every ``step_frac`` pixel),
-    the ground the traverse instruments saw (GPR and ALIS under the rover, the NS footprint smoothed along
-    track over the crossed cells, see :mod:`lupex.mission.survey`)."""
+    """Boolean (ny, nx) on ``template``'s cells: the cells the path crosses (sampled every ``step_frac`` pixel).
+
+    The ground the traverse instruments saw (GPR and ALIS under the rover, the NS footprint smoothed along
+    track over the crossed cells, see :mod:`lupex.mission.survey`).
+    """
     x = np.asarray(template["x"].values, float)
     y = np.asarray(template["y"].values, float)
     dx, dy = float(x[1] - x[0]), float(y[1] - y[0])
@@ -298,89 +294,3 @@ def footprint_cells(path_xy, template, step_frac: float = 0.1) -> np.ndarray:
     out = np.zeros((y.size, x.size), bool)
     out[r[ok], c[ok]] = True
     return out
-
-
-def choose_drill_sites(survey, dem, position_xy, n: int = 3, *, depth_m: float = MAX_DEPTH_M,
-                       min_separation_m: float | None = None, params=None, rover=None) -> DrillChoice:
-    """Drill sites for the first traverse from its own measurements (never the truth).
-
-    The survey's retrievals become observations exactly as the campaign's do
-    (:func:`lupex.mission.campaign._survey_obs`: NS WEH windows in the map's log space, GPR ice-table picks with
-    the radar's resolution, the NS burial depth where it sees a wet layer, "deeper than seen" where nothing is
-    seen), fused by Gaussian processes on the DEM's cells around the path
-    (:func:`lupex.prospect.fusion.fuse_water_maps`); the candidates are the cells the rover drove over
-    (:func:`footprint_cells`), and :func:`lupex.prospect.strategy.plan_drills` takes ``n`` of them greedily from
-    ``position_xy`` by the expected water in the drilled core per hour of travel and drilling (expected WEH x
-    the posterior share of the core below the ice table), at least ``min_separation_m`` apart (default
-    ``params.min_drill_separation_m``). ``params``: a :class:`lupex.mission.campaign.CampaignParams` for the
-    fusion settings and drill time (its ``drill_depth_m`` is replaced by ``depth_m``); ``rover``: the vehicle
-    for the travel cost. Pure: same survey, same sites.
-    """
-    # imported here: the campaign imports this module
-    from lupex.mission import campaign as CP
-    from lupex.prospect import fusion
-    from lupex.prospect import strategy as st
-
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise InputError(f"n (number of drill sites) must be a positive integer, got {n!r}")
-    if dem is None:
-        raise InputError("choose_drill_sites needs the site DEM: the drill sites are cells of its grid")
-    _check_depths(depth_m, min(0.1, depth_m))
-    from dataclasses import replace
-
-    p = replace(params or CP.CampaignParams(), drill_depth_m=float(depth_m))
-    sep = p.min_drill_separation_m if min_separation_m is None else float(min_separation_m)
-    path = np.asarray(survey.path_xy, float)
-    x = np.asarray(dem["x"].values, float)
-    y = np.asarray(dem["y"].values, float)
-    pad = 3 * abs(float(x[1] - x[0]))
-    sx = (x >= path[:, 0].min() - pad) & (x <= path[:, 0].max() + pad)
-    sy = (y >= path[:, 1].min() - pad) & (y <= path[:, 1].max() + pad)
-    if sx.sum() < 2 or sy.sum() < 2:
-        raise InputError("the surveyed path is not on the DEM; give the DEM the survey ran on")
-    template = xr.DataArray(np.zeros((int(sy.sum()), int(sx.sum()))), coords={"y": y[sy], "x": x[sx]}, dims=("y", "x"))
-    obs = CP._survey_obs(survey, p)
-    if obs.get("ns") is None:
-        raise InputError(f"the survey along the {survey.length_m:.0f} m traverse has no neutron window to choose drill "
-                         "sites from; drive a longer traverse or shorten survey.ns_window_s")
-    maps = CP._fuse(template, obs, p)
-    seen = footprint_cells(path, template)
-    masked = maps.copy()
-    masked["weh_mean"] = maps["weh_mean"].where(seen)
-    cost = CP._rover_cost(rover, p)[0]
-    spots = st.plan_drills(masked, int(n), position_xy, cost, criterion="expected_water",
-                           depth_transform=fusion.Logit(*CP.DEPTH_BOUNDS_M), drill_depth_m=p.drill_depth_m,
-                           min_separation_m=sep, drill_time_h=p.drill_h)
-    table = _choice_table(maps, spots, p.drill_depth_m)
-    rule = (f"Drill sites come from the first traverse's own measurements, never from the ground truth: the NS WEH "
-            f"and the GPR / NS ice-table retrievals fused into Gaussian-process maps, then, among the cells the rover "
-            f"drove over, the {len(spots)} with the highest expected water in a {p.drill_depth_m:g} m core (expected WEH "
-            f"x the posterior share of the core below the ice table) per hour of travel and drilling, at least "
-            f"{sep:g} m apart")
-    if len(table) and np.isfinite(table["p_ice_within_drill"]).any():   # says plainly when the traverse saw no ice
-        p_best = float(np.nanmax(table["p_ice_within_drill"].to_numpy(float)))
-        rule += (f"; the survey gave these sites a probability of ice within {p.drill_depth_m:g} m of at most "
-                 f"{p_best:.0%}" + (" (the traverse saw no ice: these are the least dry cells it crossed)"
-                                    if p_best < 0.5 else ""))
-    return DrillChoice(spots, table, maps, rule)
-
-
-def _choice_table(maps, spots, drill_depth_m) -> pd.DataFrame:
-    from lupex.mission.campaign import DEPTH_BOUNDS_M
-    from lupex.prospect import fusion
-    from lupex.prospect import strategy as st
-
-    pts = fusion.grid_points(maps)
-    rows = []
-    has_depth = "ice_depth_latent_mean" in maps
-    for k, (sx, sy) in enumerate(np.asarray(spots, float).reshape(-1, 2)):
-        i = int(np.argmin(np.hypot(pts[:, 0] - sx, pts[:, 1] - sy)))
-        weh = float(maps["weh_mean"].values.ravel()[i])
-        row = dict(site=k, x_m=float(sx), y_m=float(sy), weh_mean_wt_pct=weh,
-                   p_ice_within_drill=float(maps["p_ice_within_drill"].values.ravel()[i]) if has_depth else np.nan,
-                   ice_depth_median_m=float(maps["ice_depth_median"].values.ravel()[i]) if has_depth else np.nan)
-        row["expected_core_weh_wt_pct"] = float(st.expected_drill_water(
-            weh, maps["ice_depth_latent_mean"].values.ravel()[i], maps["ice_depth_latent_sd"].values.ravel()[i],
-            fusion.Logit(*DEPTH_BOUNDS_M), drill_depth_m)) if has_depth else np.nan
-        rows.append(row)
-    return pd.DataFrame(rows)

@@ -1,4 +1,4 @@
-"""Is a campaign's six-month timeline flyable, and if not, which nearby plan is?
+"""Whether a campaign's six-month timeline is flyable, and if not, which nearby plan is.
 
 The scheduler (:func:`lupex.rover.scheduler.schedule`) parks the rover through every dark period at a
 safe haven judged against that period's real duration (:class:`lupex.rover.havens.HavenIndex`). When no
@@ -33,6 +33,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lupex.errors import LupexError
+from lupex.rover import planner as P
+from lupex.rover import scheduler as S
+from lupex.rover.vehicle import RoverParams
 
 log = logging.getLogger("lupex.campaign")
 
@@ -41,6 +44,21 @@ __all__ = ["Alternative", "Feasibility", "assess", "search_alternatives", "feasi
 STATUSES = ("flown", "infeasible", "not scheduled")
 LUNATION_D = 29.53
 """Mean synodic month (days): the later-landing alternative lands one lunation later, in the same light."""
+
+
+def planner_params(p):
+    """The traverse planner's settings in a campaign of :class:`~lupex.mission.campaign.CampaignParams` ``p``.
+
+    Its slope limit; the Earth-view rule for commands is the scheduler's ``command_wait_h``, per leg, not per move.
+    """
+    return P.PlannerParams(max_slope_deg=p.max_slope_deg)
+
+
+def schedule_goals(dem, light, rover, start_xy, start_utc, p, goals):
+    """One try of the six-month timeline over ``goals`` with the campaign's haven rules (no goal moved)."""
+    return S.schedule(dem, light, rover, start=str(start_utc)[:19], duration_days=p.duration_days, goals=goals,
+                      start_xy=tuple(start_xy), params=planner_params(p), haven_margin_wh=p.haven_margin_wh,
+                      haven_margin_h=p.haven_margin_h, command_wait_h=p.command_wait_h)
 
 
 @dataclass(frozen=True)
@@ -59,8 +77,11 @@ class Alternative:
 
 @dataclass(frozen=True)
 class Feasibility:
-    """A plan's timeline verdict: flown (every dark period at a haven that survives it), infeasible, or not
-    scheduled (no light series / scheduling switched off)."""
+    """A plan's timeline verdict.
+
+    A plan's timeline verdict: flown (every dark period at a haven that survives it), infeasible, or not
+    scheduled (no light series / scheduling switched off).
+    """
 
     plan: str
     status: str
@@ -70,14 +91,17 @@ class Feasibility:
 
     @property
     def flown(self) -> bool:
+        """Return True when every dark period of the timeline is survived at a haven."""
         return self.status == "flown"
 
     @property
     def best_alternative(self) -> Alternative | None:
+        """Return the nearest feasible alternative, or None."""
         ok = [a for a in self.alternatives if a.feasible]
         return ok[0] if ok else None
 
     def to_dict(self) -> dict:
+        """Return the verdict as written to ``campaign_feasibility.json``."""
         best = self.best_alternative
         return dict(plan=self.plan, status=self.status, flown=self.flown, message=self.message,
                     binding={k: v for k, v in self.binding.items() if _plain(v)},
@@ -85,8 +109,11 @@ class Feasibility:
                     best_alternative=_product(best) if best is not None else None)
 
     def score_fields(self) -> dict:
-        """Flat fields for ``campaign_scores`` (one row per plan): ``timeline_flown`` is False for a plan whose
-        timeline is infeasible or was not scheduled, so its scores are what it *would* find, not what it flew."""
+        """Return the flat fields of ``campaign_scores`` for this plan.
+
+        Flat fields for ``campaign_scores`` (one row per plan): ``timeline_flown`` is False for a plan whose
+        timeline is infeasible or was not scheduled, so its scores are what it *would* find, not what it flew.
+        """
         b = self.binding
         best = self.best_alternative
         return dict(timeline_status=self.status, timeline_flown=self.flown,
@@ -100,8 +127,11 @@ class Feasibility:
 
 
 def _product(a: Alternative) -> dict:
-    """An alternative as written to a product: without its wall time (timings go to the log, so the same run
-    writes the same bytes)."""
+    """Return an alternative as written to a product.
+
+    An alternative as written to a product: without its wall time (timings go to the log, so the same run
+    writes the same bytes).
+    """
     d = dataclasses.asdict(a)
     d.pop("wall_s")
     return d
@@ -153,10 +183,11 @@ def _try(change, detail, settings, run) -> Alternative:
 
 
 def search_alternatives(dem, light, rover, start_xy, start_utc, p, goals, binding: dict) -> list[Alternative]:
-    """Re-run the scheduler with one input changed at a time (see the module notes), within
-    ``p.feasibility_search_s`` seconds; in each family the first feasible change ends that family."""
-    from lupex.mission.campaign import schedule_goals
-    from lupex.rover.vehicle import RoverParams
+    """Return the alternatives to an infeasible timeline, one input changed at a time.
+
+    Re-run the scheduler with one input changed at a time (see the module notes), within
+    ``p.feasibility_search_s`` seconds; in each family the first feasible change ends that family.
+    """
 
     rover = rover or RoverParams()
     goals = list(goals)
@@ -222,9 +253,6 @@ def search_alternatives(dem, light, rover, start_xy, start_utc, p, goals, bindin
 
 def _toward(dem, light, rover, p, goals, xy, frac):
     """``goals`` moved ``frac`` of the way towards ``xy``, each onto the nearest passable planner cell."""
-    from lupex.mission.campaign import planner_params
-    from lupex.rover import planner as P
-
     prob = P.build_problem(dem, light, rover, planner_params(p))
     ok = (prob.passable & (prob.tau > 0).any(axis=1)).reshape(prob.ny, prob.nx)
     xs = np.asarray(dem["x"].values, float)[prob.col0:prob.col0 + prob.nx]
@@ -242,7 +270,8 @@ def _toward(dem, light, rover, p, goals, xy, frac):
 def feasibility_line(feasibility: dict) -> str:
     """One line for the CLI: every plan flown, or the binding constraint and the first feasible alternative.
 
-    ``feasibility``: plan name -> :class:`Feasibility` (``CampaignResult.feasibility``)."""
+    ``feasibility``: plan name -> :class:`Feasibility` (``CampaignResult.feasibility``).
+    """
     if not feasibility:
         return "campaign timeline: not scheduled"
     bad = {n: f for n, f in feasibility.items() if f.status == "infeasible"}

@@ -38,41 +38,61 @@ import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from lupex import ephemeris as eph
-from lupex.config import Config, frame_altitudes
 from lupex.errors import ConfigError, InputError
 from lupex.io import write_dataframe, write_json
+from lupex.landing import montecarlo as mc
+from lupex.landing import render as R
+from lupex.landing import sensors as sens
+from lupex.landing import window as W
+from lupex.landing.camera import Camera, nadir_rotation
+from lupex.landing.craters import detect_craters, image_sun_direction
 from lupex.landing.descent import Vehicle
+from lupex.landing.onboard_map import build_onboard_map
+from lupex.landing.pose import PosePrior, locate
+from lupex.mission.budget import lander_at_pdi
+from lupex.parsing import frame_altitudes
 from lupex.progress import NO_PROGRESS, Steps
+from lupex.terrain.geo import grid_north_azimuth_deg
+
+if TYPE_CHECKING:
+    from lupex.config import Config
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class LandingResult:
+    """The landing phase's result: the Monte Carlo of descents and the rendered frames (numbers)."""
+
     target_xy: tuple[float, float]
     target_lonlat: tuple[float, float]
     sun_elevation_deg: float
     runs: pd.DataFrame
     summary: pd.Series
-    frames: list  # (altitude_m, png bytes, fix error m or nan, method)
+    frames: list  # LandingFrame per rendered altitude
     frame_table: pd.DataFrame
     window: LandingChoice | None = None  # the epoch flown and how it stands against the landing-window rules
     vehicle: Vehicle | None = None       # the lander the Monte Carlo flew (:func:`landing_vehicle`)
 
     @property
     def epoch(self) -> np.datetime64 | None:
+        """Return the landing epoch flown (UTC), None without a window judgement."""
         return None if self.window is None else self.window.epoch
 
 
 @dataclass(frozen=True)
 class LandingChoice:
-    """The landing epoch a run flies, its judgement against the window rules and the windows found after the
-    requested time (``landing.epoch``, else ``time.start``)."""
+    """The landing epoch a run flies and how it stands against the window rules.
+
+    The landing epoch a run flies, its judgement against the window rules and the windows found after the
+    requested time (``landing.epoch``, else ``time.start``).
+    """
 
     epoch: np.datetime64
     forced: bool  # True when landing.epoch (or lupex land --epoch) set it
@@ -83,6 +103,7 @@ class LandingChoice:
 
     @property
     def in_window(self) -> bool:
+        """Return True when the epoch is inside a landing window."""
         return bool(self.judgement.in_window)
 
     def flag(self) -> str:
@@ -127,9 +148,8 @@ def choose_landing(cfg: Config, dem, sites: pd.DataFrame, *, horizon_cube=None) 
     With ``landing.epoch`` empty: the start of the first window in ``landing_window.search_days`` after
     ``time.start`` (``time.start`` itself, flagged, when there is none); a forced epoch is judged as it is.
     Horizons come from ``horizon_cube`` when given, else a ray march at the few cells (see
-    :mod:`lupex.landing.window`). A landing outside every window is logged as a warning."""
-    from lupex.landing import window as W
-
+    :mod:`lupex.landing.window`). A landing outside every window is logged as a warning.
+    """
     if len(sites) == 0:
         return None
     best = sites.iloc[0]
@@ -155,30 +175,47 @@ def choose_landing(cfg: Config, dem, sites: pd.DataFrame, *, horizon_cube=None) 
 
 
 def landing_vehicle(cfg: Config) -> Vehicle:
-    """The lander the landing Monte Carlo flies: with ``landing.lander_from_budget`` (the default) the budget's
+    """Return the lander the landing Monte Carlo flies.
+
+    The lander the landing Monte Carlo flies: with ``landing.lander_from_budget`` (the default) the budget's
     lander at PDI (:func:`lupex.mission.budget.lander_at_pdi`), so the descent and the launch-to-landing budget
-    are one vehicle; otherwise ``[lander_vehicle]`` as configured."""
+    are one vehicle; otherwise ``[lander_vehicle]`` as configured.
+    """
     if not cfg.landing.lander_from_budget:
         return cfg.lander_vehicle
-    from lupex.mission.budget import lander_at_pdi
-
     return lander_at_pdi(cfg.budget, cfg.lander_vehicle, cfg.descent)
 
 
 def run_landing(cfg: Config, dem, craters, sites: pd.DataFrame, outdir, *, client=None,
                 steps: Steps = NO_PROGRESS, rendered_runs: int | None = None, choice: LandingChoice | None = None,
                 horizon_cube=None) -> LandingResult | None:
-    """Monte Carlo and rendered frames for the best site; None when ``landing.runs`` is 0.
+    """Return the Monte Carlo and the rendered frames for the best site; None when ``landing.runs`` is 0.
 
-    ``rendered_runs`` (default ``landing.rendered_runs``): how many of the runs fly rendered vision.
-    ``choice``: the landing epoch (:func:`choose_landing`, computed here with ``horizon_cube`` when not given)."""
-    from lupex.landing import montecarlo as mc
-    from lupex.landing import render as R
-    from lupex.landing import sensors as sens
-    from lupex.landing import window as W
-    from lupex.landing.onboard_map import build_onboard_map
-    from lupex.terrain.geo import grid_north_azimuth_deg
+    Writes ``landing_runs.parquet``, ``landing_summary.json`` and ``landing_frames.csv`` into ``outdir``.
 
+    Parameters
+    ----------
+    cfg : Config
+        The run's configuration (``[landing]``, ``[descent]``, ``[dispersions]``, ``[touchdown]``, ...).
+    dem : xarray.DataArray
+        The site's heights (m), site frame.
+    craters : pandas.DataFrame or None
+        The site's crater catalogue (the onboard map's landmarks).
+    sites : pandas.DataFrame
+        Candidate landing sites, best first (``x_m``, ``y_m``, ``lat_deg``, ``lon_deg``).
+    outdir : path
+        Where the products go.
+    client : dask.distributed.Client, optional
+        Runs the descents on a cluster.
+    steps : Steps
+        Progress bars.
+    rendered_runs : int, optional
+        How many of the runs fly rendered vision (default ``landing.rendered_runs``).
+    choice : LandingChoice, optional
+        The landing epoch (:func:`choose_landing`, computed here with ``horizon_cube`` when not given).
+    horizon_cube : numpy.ndarray, optional
+        The site's horizons, for :func:`choose_landing`.
+    """
     n_rendered = cfg.landing.rendered_runs if rendered_runs is None else rendered_runs
     if isinstance(n_rendered, bool) or not isinstance(n_rendered, (int, np.integer)) or n_rendered < 0:
         raise ConfigError(f"rendered runs must be a whole number >= 0, got {n_rendered!r}")
@@ -187,9 +224,54 @@ def run_landing(cfg: Config, dem, craters, sites: pd.DataFrame, outdir, *, clien
     if n_rendered > cfg.landing.runs:
         raise ConfigError(f"rendered runs ({n_rendered}) cannot exceed the Monte Carlo's runs ({cfg.landing.runs})")
     best = sites.iloc[0]
-    target = (float(best["x_m"]), float(best["y_m"]))
     if choice is None:
         choice = choose_landing(cfg, dem, sites, horizon_cube=horizon_cube)
+    setup = _descent_setup(cfg, dem, craters, best, choice, int(n_rendered))
+    vehicle = landing_vehicle(cfg)
+    log.info("landing: the lander at PDI is %.0f kg with up to %.0f kg of propellant (%s)", vehicle.wet_mass_kg,
+             vehicle.propellant_kg, "the launch-to-landing budget's" if cfg.landing.lander_from_budget
+             else "[lander_vehicle] as configured")
+    runs, summ = _monte_carlo(cfg, dem, setup, vehicle, client, steps)
+    write_dataframe(outdir / "landing_runs.parquet", runs)
+    write_json(outdir / "landing_summary.json", {k: (v if not isinstance(v, dict) else v) for k, v in summ.items()}
+               | {"target_x_m": setup.target[0], "target_y_m": setup.target[1], "sun_elevation_deg": setup.sun_el,
+                  "sun_grid_azimuth_deg": setup.sun_az, "epoch_utc": str(choice.epoch),
+                  "camera_sun_elevation_deg": setup.cam_el}
+               | choice.summary())
+    with steps.task("landing frames", total=max(len(setup.alts), 1)) as advance:
+        frames, table = _frames(dem, craters, setup.target, choice.epoch, setup.alts, cfg.landing.seed, advance,
+                                scene=setup.scene, omap=setup.omap,
+                                ref_offset_deg=cfg.landing.reference_sun_offset_deg)
+    write_dataframe(outdir / "landing_frames.csv", table)
+    log.info("landing frames: %d rendered at %s m; wrote landing_runs.parquet, landing_summary.json, "
+             "landing_frames.csv", len(frames), ", ".join(f"{a:g}" for a in setup.alts) or "no altitudes")
+    return LandingResult(setup.target, (float(best["lon_deg"]), float(best["lat_deg"])), setup.sun_el, runs, summ,
+                         frames, table, window=choice, vehicle=vehicle)
+
+
+@dataclass(frozen=True)
+class _DescentSetup:
+    """What the descents and the frames fly.
+
+    What the descents and the frames fly: the target, the Sun there, the descent table, the frames' altitudes,
+    and the scene, onboard map and rendered-vision setup (None where nothing renders).
+    """
+
+    target: tuple[float, float]
+    sun_el: float  # deg, true elevation at the target (negative included)
+    sun_az: float  # deg, grid azimuth from +y
+    cam_el: float  # deg, the Sun over the terrain the camera images
+    config: object  # lupex.landing.descent.DescentConfig
+    alts: list
+    n_rendered: int
+    scene: object = None
+    omap: object = None
+    vision: object = None  # lupex.landing.sensors.RenderedVisionSetup
+
+
+def _descent_setup(cfg: Config, dem, craters, best, choice: LandingChoice, n_rendered: int) -> _DescentSetup:
+    """Return the descent's Sun, configuration, frames' altitudes and (when anything renders) scene and map."""
+    target = (float(best["x_m"]), float(best["y_m"]))
     epoch = choice.epoch
     sun = eph.topocentric("SUN", float(best["lat_deg"]), float(best["lon_deg"]), 0.0, times=[epoch])
     sun_el = float(sun.elevation_deg[0])
@@ -201,7 +283,7 @@ def run_landing(cfg: Config, dem, craters, sites: pd.DataFrame, outdir, *, clien
     config = dataclasses.replace(cfg.descent, sun_elevation_deg=sun_el, sun_azimuth_deg=sun_az,
                                  vision_sun_elevation_deg=cam_el)
     alts = frame_altitudes(cfg.landing.frame_altitudes_m)
-    scene = omap = setup = None
+    scene = omap = vision = None
     if alts or n_rendered:
         # one scene and onboard map for the frames and the rendered descents (~9 s CPU on a 1000 x 1000 DEM)
         sun_site = R.sun_vector_site(dem, times=[epoch]).reshape(-1)[:3]
@@ -212,51 +294,56 @@ def run_landing(cfg: Config, dem, craters, sites: pd.DataFrame, outdir, *, clien
         # lit reference, so at a dark epoch (the frames are then black and counted as such) it is taken at 0.5 deg
         omap = build_onboard_map(dem, craters, (az + cfg.landing.reference_sun_offset_deg, el if el > 0 else 0.5))
     if n_rendered:
-        setup = sens.RenderedVisionSetup.build(
+        vision = sens.RenderedVisionSetup.build(
             dem, craters, sun_site, scene=scene, onboard_map=omap,
             altitudes_m=frame_altitudes(cfg.landing.rendered_altitudes_m, "landing.rendered_altitudes_m"),
             beyond_map=cfg.dispersions.simulated_vision(config.camera_sun_elevation_deg))
     log.info("landing: target (%.1f, %.1f) m = %.4f, %.4f deg, epoch %s, Sun %.2f deg; %d descents (%d rendered), "
              "seed %d", target[0], target[1], float(best["lat_deg"]), float(best["lon_deg"]), epoch, sun_el,
              cfg.landing.runs, int(n_rendered), cfg.landing.seed)
-    vehicle = landing_vehicle(cfg)
-    log.info("landing: the lander at PDI is %.0f kg with up to %.0f kg of propellant (%s)", vehicle.wet_mass_kg,
-             vehicle.propellant_kg, "the launch-to-landing budget's" if cfg.landing.lander_from_budget
-             else "[lander_vehicle] as configured")
+    return _DescentSetup(target=target, sun_el=sun_el, sun_az=sun_az, cam_el=cam_el, config=config, alts=alts,
+                         n_rendered=n_rendered, scene=scene, omap=omap, vision=vision)
+
+
+def _monte_carlo(cfg: Config, dem, setup: _DescentSetup, vehicle: Vehicle, client, steps: Steps):
+    """Return the landing Monte Carlo's table of runs and its summary (:func:`lupex.landing.montecarlo.summary`)."""
     t0 = time.perf_counter()
     with steps.task("landing Monte Carlo", total=1) as advance:
-        runs = mc.run_monte_carlo(dem, target, cfg.landing.runs, cfg.landing.seed, client=client, config=config,
-                                  dispersions=cfg.dispersions, vehicle=vehicle, limits=cfg.touchdown,
-                                  rendered_runs=int(n_rendered), rendered_vision=setup)
+        runs = mc.run_monte_carlo(dem, setup.target, cfg.landing.runs, cfg.landing.seed, client=client,
+                                  config=setup.config, dispersions=cfg.dispersions, vehicle=vehicle,
+                                  limits=cfg.touchdown, rendered_runs=setup.n_rendered, rendered_vision=setup.vision)
         advance(1)
     summ = mc.summary(runs)
     log.info("landing Monte Carlo: %d descents in %.1f s; success %.0f %%, landing error median %.1f m, p99 %.1f m",
              len(runs), time.perf_counter() - t0, 100 * float(summ["success_rate"]),
              float(summ["landing_error_median_m"]), float(summ["landing_error_p99_m"]))
-    write_dataframe(outdir / "landing_runs.parquet", runs)
-    write_json(outdir / "landing_summary.json", {k: (v if not isinstance(v, dict) else v) for k, v in summ.items()}
-               | {"target_x_m": target[0], "target_y_m": target[1], "sun_elevation_deg": sun_el,
-                  "sun_grid_azimuth_deg": sun_az, "epoch_utc": str(epoch), "camera_sun_elevation_deg": cam_el}
-               | choice.summary())
-    with steps.task("landing frames", total=max(len(alts), 1)) as advance:
-        frames, table = _frames(dem, craters, target, epoch, alts, cfg.landing.seed, advance, scene=scene, omap=omap,
-                                ref_offset_deg=cfg.landing.reference_sun_offset_deg)
-    write_dataframe(outdir / "landing_frames.csv", table)
-    log.info("landing frames: %d rendered at %s m; wrote landing_runs.parquet, landing_summary.json, "
-             "landing_frames.csv", len(frames), ", ".join(f"{a:g}" for a in alts) or "no altitudes")
-    return LandingResult(target, (float(best["lon_deg"]), float(best["lat_deg"])), sun_el, runs, summ, frames, table,
-                         window=choice, vehicle=vehicle)
+    return runs, summ
+
+
+@dataclass(frozen=True)
+class LandingFrame:
+    """One rendered descent frame and what the vision chain made of it.
+
+    One rendered descent frame above the target and what the vision chain made of it (numbers: the report
+    draws it, :func:`lupex.report.landing.frame_png`).
+    """
+
+    altitude_m: float
+    image: np.ndarray  # (512, 512) camera counts
+    crater_u_px: np.ndarray  # detected craters: centre column, row and radius in pixels
+    crater_v_px: np.ndarray
+    crater_radius_px: np.ndarray
+    error_m: float  # horizontal fix error against the truth, nan without a fix
+    method: str  # how the pose was located (lupex.landing.pose.locate), "none" without a fix
 
 
 def _frames(dem, craters, target, epoch, altitudes, seed, advance, *, ref_offset_deg, scene=None, omap=None):
-    """Render, detect and locate at each altitude above the target; PNGs with detections drawn.
-    ``scene`` / ``omap``: the scene and onboard map when already built (the same ones this would build)."""
-    from lupex.landing import render as R
-    from lupex.landing.camera import Camera, nadir_rotation
-    from lupex.landing.craters import detect_craters, image_sun_direction
-    from lupex.landing.onboard_map import build_onboard_map
-    from lupex.landing.pose import PosePrior, locate
+    """Return the rendered frames (:class:`LandingFrame`) and their table.
 
+    Return the rendered frames (:class:`LandingFrame`) and their table: render, detect and locate at each
+    altitude above the target. ``scene`` / ``omap``: the scene and onboard map when already built (the same ones
+    this would build).
+    """
     sun = R.sun_vector_site(dem, times=[epoch]).reshape(-1)[:3]
     az = float(np.degrees(np.arctan2(sun[0], sun[1])) % 360.0)
     el = float(np.degrees(np.arcsin(np.clip(sun[2], -1, 1))))
@@ -284,22 +371,8 @@ def _frames(dem, craters, target, epoch, altitudes, seed, advance, *, ref_offset
         err = float(np.linalg.norm(fx.position_m[:2] - truth[:2])) if fx.ok else np.nan
         rows.append({"altitude_m": alt, "gsd_m": cam.gsd_m(alt), "detections": int(len(det.u)),
                      "method": fx.method, "matches": int(fx.n_matches), "fix_error_m": err, "note": ""})
-        frames.append((alt, _frame_png(img, det, alt, fx.method, err), err, fx.method))
+        frames.append(LandingFrame(altitude_m=alt, image=img, crater_u_px=np.asarray(det.u),
+                                   crater_v_px=np.asarray(det.v), crater_radius_px=np.asarray(det.radius_px),
+                                   error_m=err, method=fx.method))
         advance(1)
     return frames, pd.DataFrame(rows)
-
-
-def _frame_png(img, det, alt, method, err) -> bytes:
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import Circle
-
-    from lupex.report.figures import png_bytes  # also selects the Agg backend
-
-    fig, ax = plt.subplots(figsize=(4.2, 4.2), dpi=90)
-    ax.imshow(img, cmap="gray", interpolation="nearest")
-    for u, v, r in zip(det.u, det.v, det.radius_px):
-        ax.add_patch(Circle((u, v), r, fill=False, color="cyan", lw=0.7))
-    fix = f"{method} fix, {err:.1f} m off" if np.isfinite(err) else "no fix"
-    ax.set_title(f"{alt:,.0f} m: {len(det.u)} craters detected; {fix}", fontsize=8)
-    ax.set_axis_off()
-    return png_bytes(fig)

@@ -27,9 +27,16 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from lupex.config import Config, parse_points
 from lupex.errors import InputError
+from lupex.mission.rundir import run_paths
+from lupex.parsing import parse_points
+from lupex.terrain.builtin import builtin_site, dem_path
+from lupex.terrain.io import check_fits, dem_header
+
+if TYPE_CHECKING:
+    from lupex.config import Config
 
 RUN_BYTES_PER_CELL = 160
 """Peak bytes of memory per DEM cell of a run besides the horizon cube: heights, slopes, roughness, safe masks,
@@ -84,13 +91,10 @@ def _size(n: float) -> str:
 
 def run_grid(cfg: Config) -> tuple[int, int, float, str, str]:
     """(ny, nx, pixel_m, what it is, how to make it smaller) of the run's site, from a header or the config."""
-    from lupex.terrain.io import dem_header
-
     fewer = "fewer azimuths (light.n_azimuths)"
     if cfg.site.dem or cfg.site.name != "synthetic":
         path = cfg.site.dem
         if not path:  # a built-in site ships its DEM with the package
-            from lupex.terrain.builtin import builtin_site, dem_path
 
             path = dem_path(builtin_site(cfg.site.name).dem)
         h = dem_header(path)  # the header only: no pixel is read
@@ -139,8 +143,11 @@ def _tree_bytes(d: Path) -> int:
 
 
 def temp_dir() -> tuple[Path, str]:
-    """(the temporary directory a run will use, how it was named): ``$TMPDIR`` (or ``$TEMP``, ``$TMP``) when
-    set, else the system's; an explicitly named directory is never swapped silently for another."""
+    """Return the temporary directory a run will use and how it was named.
+
+    (the temporary directory a run will use, how it was named): ``$TMPDIR`` (or ``$TEMP``, ``$TMP``) when
+    set, else the system's; an explicitly named directory is never swapped silently for another.
+    """
     for var in ("TMPDIR", "TEMP", "TMP"):
         if os.environ.get(var):
             return Path(os.environ[var]), f"{var}={os.environ[var]}"
@@ -170,12 +177,12 @@ def check_temp_dir(need_bytes: float) -> None:
 
 
 def check_run_fits(cfg: Config, final: str | os.PathLike, *, resume: bool = False) -> RunEstimate:
-    """Estimate the memory, disk and temporary space of a run of ``cfg`` into ``final`` before anything is
-    computed; refuse, with the numbers, when one does not fit (see the module notes). Returns the estimate,
-    which the run logs."""
-    from lupex.mission.rundir import run_paths
-    from lupex.terrain.io import check_fits
+    """Return the run's estimated memory, disk and temporary space, refusing a run that does not fit.
 
+    Estimate the memory, disk and temporary space of a run of ``cfg`` into ``final`` before anything is
+    computed; refuse, with the numbers, when one does not fit (see the module notes). Returns the estimate,
+    which the run logs.
+    """
     ny, nx, _, name, hint = run_grid(cfg)
     check_fits(ny, nx, name, RUN_BYTES_PER_CELL + 4 * cfg.light.n_azimuths,
                f"a run with {cfg.light.n_azimuths} azimuths", hint)

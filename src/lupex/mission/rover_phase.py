@@ -2,7 +2,7 @@
 
 From the landed position (the first landing Monte Carlo descent's touchdown,
 or the target when landing is skipped) to the first traverse's goal (the nearest orbital
-prior-ice region, :func:`lupex.mission.survey.first_traverse_goal`; never the truth), planned by the
+prior-ice region, :func:`lupex.mission.campaign.first_traverse_goal`; never the truth), planned by the
 time-dependent space-time A* of :mod:`lupex.rover.planner` over the site's own
 horizons (the cube of the site phase, so nothing is recomputed), starting one
 day after the landing epoch; then every dark period at the goal (the drilling area) over the
@@ -13,35 +13,61 @@ temperatures through hibernation). The survey phase drives along this path.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from lupex import ephemeris as eph
-from lupex.config import Config
 from lupex.io import write_dataframe, write_json
+from lupex.light.visibility import corridor_window, visibility_series
+from lupex.mission.site_analysis import horizon_cube
 from lupex.progress import NO_PROGRESS, Steps
+from lupex.rover import havens as H
+from lupex.rover import planner as P
+from lupex.rover import survival
+from lupex.terrain import geo
+
+if TYPE_CHECKING:
+    from lupex.config import Config
 
 
 @dataclass(frozen=True)
 class RoverResult:
+    """The first traverse and the nights at its goal.
+
+    The first traverse and the nights at its goal (numbers: :func:`lupex.report.rover.rover_sections` draws
+    them).
+    """
+
     plan: object  # lupex.rover.planner.Plan
     survival: pd.DataFrame  # one row per dark period at the goal
     survives: bool
-    map_png: bytes
-    profile_png: bytes
 
 
 def run_rover(cfg: Config, site, start_xy, goal_xy, start_utc, outdir, *, steps: Steps = NO_PROGRESS,
               days: float = 30.0) -> RoverResult:
-    from lupex.light.visibility import corridor_window, visibility_series
-    from lupex.mission.site_analysis import horizon_cube
-    from lupex.report.rover import plan_map_png, plan_profile_png  # the run draws until report has its entry point
-    from lupex.rover import havens as H
-    from lupex.rover import planner as P
-    from lupex.rover import survival
-    from lupex.terrain import geo
+    """Return the first traverse from ``start_xy`` to ``goal_xy`` (m, site frame) and the nights at the goal.
 
+    Writes ``rover_plan.geojson``, ``rover_plan.parquet`` and ``rover_survival.csv`` into ``outdir``.
+
+    Parameters
+    ----------
+    cfg : Config
+        The run's configuration (``[planner]``, ``[vehicle]``).
+    site : SiteAnalysis
+        The site phase's result (its horizon cube is computed when missing).
+    start_xy, goal_xy : tuple of float
+        Start and goal (m, site frame).
+    start_utc : numpy.datetime64 or str
+        Earliest departure (UTC).
+    outdir : path
+        Where the products go.
+    steps : Steps
+        Progress bars.
+    days : float
+        Length of the light series planned over and of the survival check (days).
+    """
     dem = site.dem
     params, rover = cfg.planner, cfg.vehicle  # the planner follows rover.max_slope_deg and the light thresholds
     cells = [P.cell_of(dem, start_xy, "rover start"), P.cell_of(dem, goal_xy, "rover goal")]
@@ -70,6 +96,4 @@ def run_rover(cfg: Config, site, start_xy, goal_xy, start_utc, outdir, *, steps:
     write_json(outdir / "rover_plan.geojson", P.plan_geojson(plan))
     write_dataframe(outdir / "rover_plan.parquet", plan.to_dataframe())
     write_dataframe(outdir / "rover_survival.csv", surv)
-    map_png = plan_map_png(plan, dem, background=np.asarray(site.light["illumination_pct"]),
-                           background_label="mean illumination over the site span (%)")
-    return RoverResult(plan, surv, bool(res.survives), map_png, plan_profile_png(plan))
+    return RoverResult(plan, surv, bool(res.survives))

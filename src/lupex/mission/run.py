@@ -3,38 +3,49 @@
 from __future__ import annotations
 
 import dataclasses
-import html
 import json
 import logging
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
+import scipy.linalg  # noqa: F401  (imported before the BLAS limit below, so that its own OpenBLAS is limited too)
 from threadpoolctl import threadpool_limits
 
 from lupex.compute import dask_client
-from lupex.config import Config
-from lupex.io import write_dataframe, write_json, write_text
-from lupex.mission.budget import launch_to_landing_budget
+from lupex.io import write_dataframe, write_json
+from lupex.mission import campaign as CP
+from lupex.mission.budget import descent_from_monte_carlo, launch_to_landing_budget
+from lupex.mission.campaign import choose_drill_sites, first_traverse_goal
 from lupex.mission.checkpoint import Checkpoints
-from lupex.mission.drilling import choose_drill_sites, run_drilling
+from lupex.mission.drilling import run_drilling
 from lupex.mission.landing_phase import choose_landing, landing_epoch, run_landing
 from lupex.mission.resources import check_run_fits
 from lupex.mission.rover_phase import run_rover
 from lupex.mission.rundir import RunDir, default_run_dir, fingerprint
 from lupex.mission.site_analysis import SiteAnalysis, horizon_cube, run_site_analysis, write_manifest
 from lupex.mission.subsurface_phase import run_subsurface
-from lupex.mission.survey import default_traverse, first_traverse_goal, run_survey
+from lupex.mission.survey import default_traverse, run_survey
 from lupex.mission.verdicts import run_verdicts, verdicts_json
 from lupex.progress import Steps
+from lupex.rover.planner import PlanError
+
+if TYPE_CHECKING:
+    from lupex.config import Config
 
 log = logging.getLogger("lupex.run")
 
 
 @dataclass(frozen=True)
 class MissionResult:
+    """What a run holds at its end: every phase's result (numbers; ``lupex.report`` draws them).
+
+    A phase that did not run holds None.
+    """
+
     run_dir: Path
     site: SiteAnalysis
     landing: object
@@ -47,6 +58,7 @@ class MissionResult:
     landing_window: object = None  # lupex.mission.landing_phase.LandingChoice (None without landing sites)
     verdicts: tuple = ()  # lupex.mission.verdicts.Verdict per mission requirement (report, console, manifest)
     notes: tuple = ()  # one line per thing the run could not do on valid input (e.g. no traverse), also in the report
+    budget: object = None  # lupex.mission.budget.LaunchBudget (launch to landing)
 
 
 @dataclass(frozen=True)
@@ -56,30 +68,83 @@ class NoTraverse:
     reason: str
 
     def line(self) -> str:
+        """Return the console's and the report's line for the missing traverse."""
         return (f"First traverse: NOT PLANNED: {self.reason}. The site, landing and subsurface products stand; "
                 "the survey drove the fixed pattern from the landing site instead, and there is no rover_plan.*")
 
 
-def run_mission(cfg: Config, *, progress: bool = True, resume: bool = False) -> MissionResult:
-    """Run every phase configured in ``cfg``; return where the run directory is.
+class Report(Protocol):
+    """The report :func:`run_mission` is handed.
+
+    Called with the run directory being written and the complete results, once every phase has run and before
+    the manifest (:func:`lupex.report.build.build_report` is the one ``lupex run`` passes).
+    """
+
+    def __call__(self, work: Path, result: MissionResult, cfg: Config) -> object:
+        """Write the report of ``result`` into ``work``."""
+
+
+@dataclass(frozen=True)
+class _Arrival:
+    """The site, landing and subsurface phases' results: where the rover starts from."""
+
+    site: SiteAnalysis
+    choice: object  # LandingChoice or None
+    landing: object  # LandingResult or None
+    epoch: np.datetime64
+    truth: object  # GroundTruth
+
+
+@dataclass(frozen=True)
+class _Surface:
+    """The surface phases' results (None where a phase did not run) and the run's notes."""
+
+    rover: object = None
+    survey: object = None
+    drilling: object = None
+    campaign: object = None
+    campaign_mc: object = None
+    notes: tuple = ()
+
+
+class _CubeOnDemand:
+    """The site analysis, with its horizon cube once a later phase asks for it.
+
+    The site analysis, holding its horizon cube once a later phase asks for it (recomputed at most once per
+    process: the checkpoint does not hold it).
+    """
+
+    def __init__(self, cfg: Config, site: SiteAnalysis):
+        self.cfg, self.site = cfg, site
+
+    def __call__(self) -> SiteAnalysis:
+        if self.site.horizon_cube is None:
+            self.site = dataclasses.replace(self.site, horizon_cube=horizon_cube(self.cfg, self.site))
+        return self.site
+
+
+def run_mission(cfg: Config, *, progress: bool = True, resume: bool = False,
+                report: Report | None = None) -> MissionResult:
+    """Return every phase's result of the run configured in ``cfg`` and where its run directory is.
 
     Each phase's result is checkpointed in ``<run>.partial/checkpoints``; with
     ``resume`` the unfinished run of the same name is continued: completed
     phases are loaded instead of run (their files stay as written), and the
     result is byte for byte that of an uninterrupted run (timings aside).
-    """
-    from lupex import __version__
-    from lupex.report.budget import budget_sections
-    from lupex.report.campaign import campaign_sections
-    from lupex.report.drilling import drilling_sections
-    from lupex.report.html import render
-    from lupex.report.landing import landing_sections
-    from lupex.report.rover import rover_sections
-    from lupex.report.site import site_sections
-    from lupex.report.subsurface import subsurface_sections
-    from lupex.report.summary import summary_first
-    from lupex.report.survey import survey_sections
 
+    Parameters
+    ----------
+    cfg : Config
+        The whole configuration (``lupex.config.load``).
+    progress : bool
+        Show progress bars.
+    resume : bool
+        Continue the unfinished run named by ``cfg.output.directory``.
+    report : Report, optional
+        Called with the run directory being written, the results and ``cfg`` once every phase has run, before
+        the manifest: ``lupex run`` passes :func:`lupex.report.build.build_report` (figures and report.html);
+        None writes the data products alone.
+    """
     final = Path(cfg.output.directory) if cfg.output.directory else default_run_dir()
     estimate = check_run_fits(cfg, final, resume=resume)
     t0 = time.perf_counter()
@@ -87,106 +152,111 @@ def run_mission(cfg: Config, *, progress: bool = True, resume: bool = False) -> 
     # one BLAS thread for the whole run: OpenBLAS rounds differently with 1 and N threads, so a value computed
     # once and cached (the neutron response table was one) would depend on which phase first needed it, and a
     # resumed run, a Dask worker (one thread) or a machine with more cores would get other last bits; the
-    # heavy kernels are numba, not BLAS. scipy.linalg is imported first so that its own OpenBLAS is limited too.
-    import scipy.linalg  # noqa: F401
-
+    # heavy kernels are numba, not BLAS. scipy.linalg is imported (at the top) first so that its own OpenBLAS is
+    # limited too.
     with threadpool_limits(1, user_api="blas"), rundir as work, Steps(enabled=progress) as steps:
         log.info("estimate: %s", estimate.line())
-        ckpt = Checkpoints(rundir.checkpoints)
-        need_client = not (ckpt.has("site") and ckpt.has("landing"))
-        with dask_client(cfg.compute.workers, cfg.compute.scheduler) if need_client else nullcontext() as client:
-            site = ckpt.load("site", None)
-            if site is None:
-                site = run_site_analysis(cfg, work, client=client, steps=steps)
-                # the horizon cube (1.4 GB for the default site) is not saved: its later users (rover phase,
-                # campaign timeline) get it back bit for bit through with_cube() (57 s on the default site
-                # against 8 s to write it raw on every run, 1.4 GB of disk, and 6 s to read it back)
-                ckpt.save("site", dataclasses.replace(site, horizon_cube=None))
-            # the landing epoch by the window rules (first window after time.start, or the forced one, flagged)
-            choice = ckpt.phase("landing_window", lambda: choose_landing(cfg, site.dem, site.sites,
-                                                                         horizon_cube=site.horizon_cube))
-            landing = ckpt.phase("landing", lambda: run_landing(cfg, site.dem, site.craters, site.sites, work,
-                                                                client=client, steps=steps, choice=choice))
-        epoch = choice.epoch if choice is not None else landing_epoch(cfg)
-        truth = ckpt.phase("subsurface", lambda: run_subsurface(cfg, site, work, steps=steps))
-
-        def with_cube() -> SiteAnalysis:
-            """``site`` holding its horizon cube, recomputed at most once per process when it is missing."""
-            nonlocal site
-            if site.horizon_cube is None:
-                site = dataclasses.replace(site, horizon_cube=horizon_cube(cfg, site))
-            return site
-
-        survey = drilling = rover = campaign = campaign_mc = None
-        notes: list[str] = []  # what the run could not do although nothing was wrong with its input
-        if len(site.sites):
-            best = site.sites.iloc[0]
-            landed = (float(best["x_m"]), float(best["y_m"]))
-            if landing is not None:  # the rover starts where the first descent touched down, not at the target
-                landed = (landed[0] + float(landing.runs["dx_m"].iloc[0]), landed[1] + float(landing.runs["dy_m"].iloc[0]))
-            # no oracle: the traverse goes to the orbital prior-ice region along the rover planner's path, and the
-            # drill sites come from what the survey measured there (never from the truth's ice)
-            goal = first_traverse_goal(truth, site.dem, landed, cfg.campaign, cfg.vehicle)
-            if np.hypot(goal[0] - landed[0], goal[1] - landed[1]) < 50.0:   # landed in the prior region
-                goal = tuple(default_traverse(landed, truth, ice_max_depth_m=cfg.drill.max_depth_m)[-1])
-            rover = ckpt.phase("rover", lambda: _rover_or_reason(cfg, with_cube, landed, goal,
-                                                                 epoch + np.timedelta64(1, "D"), work, steps))
-            if isinstance(rover, NoTraverse):  # a finding, not an error: the run goes on without the traverse
-                notes.append(rover.line())
-                rover = None
-            path = None if rover is None else np.column_stack([rover.plan.x_m, rover.plan.y_m])
-            if path is None or np.hypot(*(path[-1] - path[0])) < 50.0:  # too short to survey: the fixed pattern
-                path = default_traverse(landed, truth, ice_max_depth_m=cfg.drill.max_depth_m)
-            with steps.task("survey and drilling", total=2) as advance:
-                survey = ckpt.phase("survey", lambda: run_survey(
-                    truth, site.dem, path, work, seed=cfg.subsurface.seed + 1000, **_instruments(cfg)))
+        result = _run_phases(cfg, work, Checkpoints(rundir.checkpoints), steps)
+        if report is not None:
+            with steps.task("report", total=1) as advance:
+                report(work, result, cfg)
                 advance(1)
-                drill_xy = choose_drill_sites(survey, site.dem, tuple(path[-1]), depth_m=cfg.drill.max_depth_m,
-                                              params=cfg.campaign, rover=cfg.vehicle)
-                drilling = ckpt.phase("drilling", lambda: run_drilling(
-                    truth, site.dem, drill_xy, work, seed=cfg.subsurface.seed + 2000, drill_params=cfg.drill,
-                    triton_params=cfg.triton, ltga_params=cfg.ltga, adore_params=cfg.adore, isap_params=cfg.isap))
-                advance(1)
-            campaign, campaign_mc = _campaign(cfg, site, with_cube, truth, landed, work, ckpt=ckpt, steps=steps,
-                                              epoch=epoch)
-        budget = ckpt.phase("budget", lambda: _budget(cfg, work, landing))
-        with steps.task("report", total=1) as advance:
-            warn = ""
-            if site.synthetic:
-                warn = ("This site is SYNTHETIC: procedurally generated terrain that measures like the lunar south pole, "
-                        "not a real place. Run with --dem on a LOLA product for a real site.")
-            if notes:  # html.escape: a planner message may hold "<" or "&"
-                warn = " ".join([warn] + [html.escape(n) for n in notes]).strip()
-            meta = (f"lupex {__version__}; site: {_site_line(cfg, site)}; span from {cfg.time.start} for "
-                    f"{cfg.time.days:g} days; configuration in config.toml")
-            # bad news first: the verdicts, an overview map and the mission timeline open the report
-            verdicts = run_verdicts(cfg, site=site, landing=landing, budget=budget, rover=rover, survey=survey,
-                                    drilling=drilling, campaign=campaign)
-            lead = dict(site=site, landing=landing, rover=rover, drilling=drilling, campaign=campaign,
-                        dark_threshold=cfg.vehicle.survival.dark_threshold, earth_threshold=cfg.vehicle.comms.earth_threshold)
-            write_text(work / "report.html", render("lupex mission report", meta, summary_first(verdicts, lead, site_sections(site, cfg)
-                                  + (landing_sections(landing, site.dem) if landing else [])
-                                  + subsurface_sections(truth, site, cfg)
-                                  + (rover_sections(rover) if rover else [])
-                                  + (survey_sections(survey) if survey else [])
-                                  + (drilling_sections(drilling) if drilling else [])
-                                  + (campaign_sections(campaign, campaign_mc) if campaign else [])
-                                  + budget_sections(budget)), warn))
-            advance(1)
-        write_manifest(cfg, work, site, time.perf_counter() - t0)
+        write_manifest(cfg, work, result.site, time.perf_counter() - t0)
         manifest = json.loads((work / "manifest.json").read_text())
-        write_json(work / "manifest.json", manifest | verdicts_json(verdicts) | {"notes": notes})
+        write_json(work / "manifest.json", manifest | verdicts_json(result.verdicts) | {"notes": list(result.notes)})
     log.info("run complete: %s", final)
-    return MissionResult(run_dir=rundir.final, site=site, landing=landing, ground_truth=truth,
-                         survey=survey, drilling=drilling, rover=rover, campaign=campaign, campaign_mc=campaign_mc,
-                         verdicts=tuple(verdicts), landing_window=choice, notes=tuple(notes))
+    return dataclasses.replace(result, run_dir=rundir.final)
 
 
-def _rover_or_reason(cfg: Config, with_cube, landed, goal, start, work: Path, steps):
-    """The rover phase's result, or :class:`NoTraverse` saying why the planner found no traverse (valid input
-    the terrain or the light rules out: the goal on an impassable slope, start and goal in one cell, ...)."""
-    from lupex.rover.planner import PlanError
+def _run_phases(cfg: Config, work: Path, ckpt: Checkpoints, steps: Steps) -> MissionResult:
+    """Return the results of every phase, each loaded from its checkpoint or run (and checkpointed)."""
+    arrival = _arrive(cfg, work, ckpt, steps)
+    cube = _CubeOnDemand(cfg, arrival.site)
+    surface = _Surface()
+    if len(arrival.site.sites):
+        surface = _surface(cfg, work, ckpt, steps, arrival, cube)
+    site = cube.site
+    budget = ckpt.phase("budget", lambda: _budget(cfg, work, arrival.landing))
+    verdicts = run_verdicts(cfg, site=site, landing=arrival.landing, budget=budget, rover=surface.rover,
+                            survey=surface.survey, drilling=surface.drilling, campaign=surface.campaign)
+    return MissionResult(run_dir=work, site=site, landing=arrival.landing, ground_truth=arrival.truth,
+                         survey=surface.survey, drilling=surface.drilling, rover=surface.rover,
+                         campaign=surface.campaign, campaign_mc=surface.campaign_mc, landing_window=arrival.choice,
+                         verdicts=tuple(verdicts), notes=surface.notes, budget=budget)
 
+
+def _arrive(cfg: Config, work: Path, ckpt: Checkpoints, steps: Steps) -> _Arrival:
+    """Return the site analysis, the landing epoch, the landing Monte Carlo and the subsurface ground truth."""
+    need_client = not (ckpt.has("site") and ckpt.has("landing"))
+    with dask_client(cfg.compute.workers, cfg.compute.scheduler) if need_client else nullcontext() as client:
+        site = ckpt.load("site", None)
+        if site is None:
+            site = run_site_analysis(cfg, work, client=client, steps=steps)
+            # the horizon cube (1.4 GB for the default site) is not saved: its later users (rover phase,
+            # campaign timeline) get it back bit for bit through _CubeOnDemand (57 s on the default site
+            # against 8 s to write it raw on every run, 1.4 GB of disk, and 6 s to read it back)
+            ckpt.save("site", dataclasses.replace(site, horizon_cube=None))
+        # the landing epoch by the window rules (first window after time.start, or the forced one, flagged)
+        choice = ckpt.phase("landing_window", lambda: choose_landing(cfg, site.dem, site.sites,
+                                                                     horizon_cube=site.horizon_cube))
+        landing = ckpt.phase("landing", lambda: run_landing(cfg, site.dem, site.craters, site.sites, work,
+                                                            client=client, steps=steps, choice=choice))
+    epoch = choice.epoch if choice is not None else landing_epoch(cfg)
+    truth = ckpt.phase("subsurface", lambda: run_subsurface(cfg, site, work, steps=steps))
+    return _Arrival(site=site, choice=choice, landing=landing, epoch=epoch, truth=truth)
+
+
+def _landed_and_goal(cfg: Config, arrival: _Arrival) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Return where the rover starts (m, site frame) and the first traverse's goal (m)."""
+    site, landing, truth = arrival.site, arrival.landing, arrival.truth
+    best = site.sites.iloc[0]
+    landed = (float(best["x_m"]), float(best["y_m"]))
+    if landing is not None:  # the rover starts where the first descent touched down, not at the target
+        landed = (landed[0] + float(landing.runs["dx_m"].iloc[0]), landed[1] + float(landing.runs["dy_m"].iloc[0]))
+    # no oracle: the traverse goes to the orbital prior-ice region along the rover planner's path, and the
+    # drill sites come from what the survey measured there (never from the truth's ice)
+    goal = first_traverse_goal(truth, site.dem, landed, cfg.campaign, cfg.vehicle)
+    if np.hypot(goal[0] - landed[0], goal[1] - landed[1]) < 50.0:   # landed in the prior region
+        goal = tuple(default_traverse(landed, truth, ice_max_depth_m=cfg.drill.max_depth_m)[-1])
+    return landed, goal
+
+
+def _surface(cfg: Config, work: Path, ckpt: Checkpoints, steps: Steps, arrival: _Arrival,
+             cube: _CubeOnDemand) -> _Surface:
+    """Return the rover's first traverse, the survey along it, the drilling at its end and the campaign."""
+    site, truth = arrival.site, arrival.truth
+    landed, goal = _landed_and_goal(cfg, arrival)
+    notes: list[str] = []  # what the run could not do although nothing was wrong with its input
+    rover = ckpt.phase("rover", lambda: _rover_or_reason(cfg, cube, landed, goal,
+                                                         arrival.epoch + np.timedelta64(1, "D"), work, steps))
+    if isinstance(rover, NoTraverse):  # a finding, not an error: the run goes on without the traverse
+        notes.append(rover.line())
+        rover = None
+    path = None if rover is None else np.column_stack([rover.plan.x_m, rover.plan.y_m])
+    if path is None or np.hypot(*(path[-1] - path[0])) < 50.0:  # too short to survey: the fixed pattern
+        path = default_traverse(landed, truth, ice_max_depth_m=cfg.drill.max_depth_m)
+    with steps.task("survey and drilling", total=2) as advance:
+        survey = ckpt.phase("survey", lambda: run_survey(
+            truth, site.dem, path, work, seed=cfg.subsurface.seed + 1000, **_instruments(cfg)))
+        advance(1)
+        drill_xy = choose_drill_sites(survey, site.dem, tuple(path[-1]), depth_m=cfg.drill.max_depth_m,
+                                      params=cfg.campaign, rover=cfg.vehicle)
+        drilling = ckpt.phase("drilling", lambda: run_drilling(
+            truth, site.dem, drill_xy, work, seed=cfg.subsurface.seed + 2000, drill_params=cfg.drill,
+            triton_params=cfg.triton, ltga_params=cfg.ltga, adore_params=cfg.adore, isap_params=cfg.isap))
+        advance(1)
+    campaign, campaign_mc = _campaign(cfg, cube.site, cube, truth, landed, work, ckpt=ckpt, steps=steps,
+                                      epoch=arrival.epoch)
+    return _Surface(rover=rover, survey=survey, drilling=drilling, campaign=campaign, campaign_mc=campaign_mc,
+                    notes=tuple(notes))
+
+
+def _rover_or_reason(cfg: Config, with_cube: _CubeOnDemand, landed, goal, start, work: Path, steps):
+    """Return the rover phase's result, or :class:`NoTraverse` saying why there is none.
+
+    The rover phase's result, or :class:`NoTraverse` saying why the planner found no traverse (valid input
+    the terrain or the light rules out: the goal on an impassable slope, start and goal in one cell, ...).
+    """
     try:
         return run_rover(cfg, with_cube(), landed, goal, start, work, steps=steps)
     except PlanError as exc:
@@ -194,31 +264,18 @@ def _rover_or_reason(cfg: Config, with_cube, landed, goal, start, work: Path, st
         return NoTraverse(str(exc))
 
 
-def _site_line(cfg: Config, site: SiteAnalysis) -> str:
-    """One line naming the site and its data, for the report's header."""
-    from lupex.mission.site_analysis import site_provenance
-
-    prov = site_provenance(cfg, site.dem)
-    if prov["kind"] == "synthetic":
-        return f"SYNTHETIC (procedural, seed {cfg.site.seed})"
-    if prov["kind"] == "dem":
-        far = f"; far field {', '.join(prov['far_field'])}" if prov["far_field"] else ""
-        return f"{cfg.site.dem}{far}"
-    files = "; ".join(f"{f['role']}: {f['title']} ({f['citation']})" for f in prov["files"])
-    return f"{prov['title']}, real LOLA terrain [{files}]"
-
-
 def _instruments(cfg: Config) -> dict:
-    """The run's survey and instrument tables as :func:`lupex.mission.survey.run_survey` keywords (the
-    traverse survey and every campaign leg use the same)."""
+    """Return the run's survey and instrument tables as ``run_survey`` keywords.
+
+    The run's survey and instrument tables as :func:`lupex.mission.survey.run_survey` keywords (the
+    traverse survey and every campaign leg use the same).
+    """
     return dict(params=cfg.survey, gpr_config=cfg.gpr, neutron_spectrometer=cfg.neutron, alis_params=cfg.alis,
                 ion_trap=cfg.emsl, outgassing=cfg.emsl_outgassing)
 
 
 def _budget(cfg: Config, work: Path, landing=None):
     """The launch-to-landing budget, flying the landing Monte Carlo's own descent when there is one."""
-    from lupex.mission.budget import descent_from_monte_carlo
-
     descent = None
     if landing is not None and len(landing.runs):
         descent = descent_from_monte_carlo(landing.runs, landing.vehicle or cfg.lander_vehicle, cfg.descent,
@@ -231,11 +288,12 @@ def _budget(cfg: Config, work: Path, landing=None):
 
 
 def _campaign(cfg: Config, site, with_cube, truth, landed, work: Path, *, ckpt: Checkpoints, steps, epoch=None):
-    """Phase 6: the six-month prospecting campaign from the landed position (adaptive plan vs lawnmower on the
-    same truth and budget, see :mod:`lupex.mission.campaign`), checkpointed per round; then, with
-    ``campaign.mc_seeds``, whole campaigns over seeds through Dask."""
-    from lupex.mission import campaign as CP
+    """Return the six-month campaign's result and its Monte Carlo (phase 6).
 
+    Phase 6: the six-month prospecting campaign from the landed position (adaptive plan vs lawnmower on the
+    same truth and budget, see :mod:`lupex.mission.campaign`), checkpointed per round; then, with
+    ``campaign.mc_seeds``, whole campaigns over seeds through Dask.
+    """
     cp = cfg.campaign
     instruments = _instruments(cfg)
     start = str((landing_epoch(cfg) if epoch is None else epoch) + np.timedelta64(1, "D"))[:19]

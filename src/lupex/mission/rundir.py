@@ -38,6 +38,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import errno
 import fcntl
@@ -47,12 +48,19 @@ import logging
 import os
 import shutil
 import signal
+import sys
 import threading
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from lupex import __version__
 from lupex.errors import ConfigError, LupexError
-from lupex.io import JOURNAL
+from lupex.io import JOURNAL, check_utf8_path, sha256_file, write_json
+
+if TYPE_CHECKING:
+    from lupex.config import Config
 
 log = logging.getLogger("lupex.run")
 
@@ -83,6 +91,7 @@ def raise_interrupt(signum, frame):
 
 
 def default_run_dir(base: str | Path = "lupex-runs") -> Path:
+    """Return a fresh run directory's path: ``base/run-<UTC timestamp>``."""
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     return Path(base) / f"run-{stamp}"
 
@@ -106,18 +115,15 @@ def _config_hash(config: dict) -> str:
     return hashlib.sha256(json.dumps(_science(config), sort_keys=True).encode()).hexdigest()
 
 
-def fingerprint(cfg) -> dict:
-    """What a resume must agree with: lupex version, the configuration (TOML and hash), the seeds."""
-    from lupex import __version__
-    from lupex.config import to_toml
-
+def fingerprint(cfg: Config) -> dict:
+    """Return what a resume must agree with: lupex version, the configuration (TOML and hash), the seeds."""
     data = cfg.to_dict()
     return {
         "format": _FORMAT,
         "lupex_version": __version__,
         "config_sha256": _config_hash(data),
         "seeds": {"site.seed": cfg.site.seed, "landing.seed": cfg.landing.seed, "subsurface.seed": cfg.subsurface.seed},
-        "config_toml": to_toml(cfg),
+        "config_toml": cfg.to_toml(),
     }
 
 
@@ -178,17 +184,24 @@ def check_fingerprint(saved: dict, current: dict, where: Path) -> None:
             "Resume without --config/--set (the run's own config.toml is used), or start a new run")
 
 
-def resume_config(directory: str | Path, config_path: str | Path | None = None, overrides: list[str] | None = None):
-    """The configuration to resume the run in ``directory`` with (CLI ``--resume``).
+@dataclass(frozen=True)
+class ResumeSource:
+    """Where an unfinished run is and the configuration text it was started with."""
 
-    The run's own ``config.toml``, unless ``config_path``/``overrides`` are given:
-    then those (on top of the defaults, or of the run's config when only
-    ``overrides`` are given) must agree with the run on every key outside
-    ``[output]`` and ``[compute]``, or a ConfigError lists the keys that differ.
-    ``output.directory`` is always the run's name.
+    final: Path  # the run's name once complete
+    partial: Path  # the unfinished run being resumed
+    config_path: Path | None  # the run's own config.toml, when it was written
+    config_text: str  # else the fingerprint's copy of the same TOML
+    origin: str  # what to name the configuration in messages (a path)
+
+
+def resume_source(directory: str | Path) -> ResumeSource:
+    """Return the unfinished run in ``directory`` (``NAME`` or ``NAME.partial``) and its configuration's text.
+
+    ConfigError, saying what to pass instead, when ``directory`` is a complete
+    run, not a lupex run, or nothing. ``lupex.cli.run.resume_config`` loads the
+    configuration from it (config sits above mission and is not imported here).
     """
-    from lupex.config import load, load_text, merge
-
     final, partial = run_paths(directory)
     if not partial.exists():
         if final.is_dir() and (final / "manifest.json").is_file():
@@ -204,30 +217,35 @@ def resume_config(directory: str | Path, config_path: str | Path | None = None, 
     saved = read_fingerprint(partial)
     own = partial / "config.toml"
     if own.is_file():
-        stored = load(own)
-    else:  # killed before config.toml was written: the fingerprint holds the same text
-        stored = load_text(saved["config_toml"], origin=str(partial / FINGERPRINT))
-    cfg = stored
-    if config_path is not None or overrides:
-        cfg = load(config_path, overrides, base=None if config_path is not None else stored)
-        diffs = config_differences(stored.to_dict(), cfg.to_dict())
-        if diffs:
-            raise ConfigError(f"--config/--set differ from the configuration of the run in {partial}: "
-                              f"{'; '.join(diffs)}. Resume without them, or start a new run with --out")
-    return merge(cfg, {"output": {"directory": str(final)}}, origin="--resume")
+        return ResumeSource(final, partial, own, "", str(own))
+    # killed before config.toml was written: the fingerprint holds the same text
+    return ResumeSource(final, partial, None, saved["config_toml"], str(partial / FINGERPRINT))
+
+
+def check_same_science(stored: dict, given: dict, partial: Path) -> None:
+    """Raise ConfigError when ``--config``/``--set`` change a result-changing key of the run.
+
+    Raise ConfigError listing every result-changing key where ``given`` (``--config``/``--set``) differs from
+    the configuration ``stored`` with the run in ``partial`` (both ``Config.to_dict()``).
+    """
+    diffs = config_differences(stored, given)
+    if diffs:
+        raise ConfigError(f"--config/--set differ from the configuration of the run in {partial}: "
+                          f"{'; '.join(diffs)}. Resume without them, or start a new run with --out")
 
 
 # ---------------------------------------------------------------- the directory
 
 
 class _RunLog(logging.FileHandler):
-    """``run.log``: a record that cannot be written (a full disk) is dropped instead of printing logging's
+    """``run.log``, dropping a record that cannot be written.
+
+    ``run.log``: a record that cannot be written (a full disk) is dropped instead of printing logging's
     "--- Logging error ---" traceback on stderr; the next product the run writes reports the full disk, in
-    one line."""
+    one line.
+    """
 
     def handleError(self, record: logging.LogRecord) -> None:
-        import sys
-
         if isinstance(sys.exc_info()[1], OSError):
             return
         super().handleError(record)
@@ -252,11 +270,10 @@ class RunDir:
 
     @property
     def checkpoints(self) -> Path:
+        """Return the checkpoints' directory inside the partial run."""
         return self.partial / CHECKPOINTS
 
     def __enter__(self) -> Path:
-        from lupex.io import check_utf8_path
-
         check_utf8_path(self.final)
         self._lock_fd = _lock(self.final)
         try:
@@ -304,8 +321,6 @@ class RunDir:
             shutil.rmtree(self.partial)  # the leftover of a run that cannot be resumed
         self.partial.mkdir(parents=True)
         if self.fingerprint is not None:
-            from lupex.io import write_json
-
             try:
                 write_json(self.partial / FINGERPRINT, self.fingerprint)
             except BaseException:
@@ -393,8 +408,6 @@ def _lock_path(final: Path) -> Path:
 
 
 def _suppress(*exc):
-    import contextlib
-
     return contextlib.suppress(*exc)
 
 
@@ -436,8 +449,6 @@ def verify_written(partial: Path, checkpoints: str = CHECKPOINTS) -> None:
     are accepted (a kill between recording and renaming leaves the previous
     file). Touches nothing.
     """
-    from lupex.io import JOURNAL, sha256_file
-
     seen: dict[str, list[tuple[str, int]]] = {}
     try:
         with open(Path(partial) / JOURNAL, "rb") as fh:

@@ -13,11 +13,13 @@ configuration; the CLI only parses options and prints. Products:
 
 from __future__ import annotations
 
+import importlib.metadata as md
 import logging
 import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -25,10 +27,22 @@ import xarray as xr
 
 from lupex import __version__
 from lupex import ephemeris as eph
-from lupex.config import Config, parse_points, to_toml
 from lupex.errors import ConfigError
 from lupex.io import write_dataframe, write_json, write_netcdf, write_text
+from lupex.light.farfield import horizons_with_far_field
+from lupex.light.illumination import compute_light, point_series, write_light_products
+from lupex.parsing import parse_points
 from lupex.progress import NO_PROGRESS, Steps
+from lupex.site_selection import rank_landing_sites, sites_geojson
+from lupex.terrain import builtin
+from lupex.terrain.builtin import builtin_site, read_site_dem
+from lupex.terrain.geo import pixel_size_m, xy_from_lonlat
+from lupex.terrain.io import read_dem, write_geotiff
+from lupex.terrain.slope import roughness_m, slope_deg
+from lupex.terrain.synthetic import generate_site
+
+if TYPE_CHECKING:
+    from lupex.config import Config
 
 log = logging.getLogger("lupex.site")
 
@@ -54,39 +68,37 @@ class SiteAnalysis:
 
 
 def load_site(cfg: Config):
-    """The site the config names: ``site.dem`` when given, else the built-in site ``site.name`` (real LOLA
-    terrain, see :mod:`lupex.terrain.builtin`) or the synthetic one. Returns (dem, craters or None)."""
-    from lupex.terrain.io import read_dem
+    """Return the site the config names: (dem, craters or None).
 
+    The site the config names: ``site.dem`` when given, else the built-in site ``site.name`` (real LOLA
+    terrain, see :mod:`lupex.terrain.builtin`) or the synthetic one. Returns (dem, craters or None).
+    """
     if cfg.site.dem:
         return read_dem(cfg.site.dem), None
     if cfg.site.name != "synthetic":
-        from lupex.terrain.builtin import read_site_dem
-
         return read_site_dem(cfg.site.name), None
-    from lupex.terrain.synthetic import generate_site
 
     site = generate_site(seed=cfg.site.seed, size_m=cfg.site.size_m, pixel_m=cfg.site.pixel_m)
     return site.dem, site.craters
 
 
 def far_field_paths(cfg: Config) -> list[Path]:
-    """The regional DEMs that extend the site's horizons: ``site.far_field`` when given, else the built-in
-    site's own far field (none for ``site.dem`` or the synthetic site)."""
+    """Return the regional DEMs that extend the site's horizons.
+
+    The regional DEMs that extend the site's horizons: ``site.far_field`` when given, else the built-in
+    site's own far field (none for ``site.dem`` or the synthetic site).
+    """
     given = list(getattr(cfg.site, "far_field", ()) or ())
     if given:
         return [Path(p) for p in given]
     if cfg.site.dem or cfg.site.name == "synthetic":
         return []
-    from lupex.terrain import builtin
 
     return builtin.far_field_paths(cfg.site.name)
 
 
 def site_provenance(cfg: Config, dem) -> dict:
     """Which site and which data a run used, for the manifest and the report."""
-    from lupex.terrain.builtin import builtin_site
-
     if cfg.site.dem:
         kind, files = "dem", [{"path": str(cfg.site.dem)}]
     elif cfg.site.name == "synthetic":
@@ -102,10 +114,11 @@ def site_provenance(cfg: Config, dem) -> dict:
 
 
 def load_far_field(cfg: Config) -> list[xr.DataArray]:
-    """The far-field DEMs (smallest first), read as lupex reads any DEM: ``site.far_field``, else the built-in
-    site's own (:func:`far_field_paths`)."""
-    from lupex.terrain.io import read_dem
+    """Return the far-field DEMs, smallest first.
 
+    The far-field DEMs (smallest first), read as lupex reads any DEM: ``site.far_field``, else the built-in
+    site's own (:func:`far_field_paths`).
+    """
     out = []
     for path in far_field_paths(cfg):
         if not Path(path).is_file():
@@ -120,12 +133,14 @@ def far_field_max_m(cfg: Config) -> float | None:
 
 
 def horizon_cube(cfg: Config, site: SiteAnalysis) -> np.ndarray:
-    """The site's horizon cube: the one the site phase kept, or, when it was streamed through disk or the
+    """Return the site's horizon cube (elevation angles, deg).
+
+    The site's horizon cube: the one the site phase kept, or, when it was streamed through disk or the
     run was resumed from a checkpoint (which does not hold it), recomputed bit for bit the same (with the
-    same far field)."""
+    same far field).
+    """
     if site.horizon_cube is not None:
         return site.horizon_cube
-    from lupex.light.farfield import horizons_with_far_field
 
     return horizons_with_far_field(site.dem, load_far_field(cfg), cfg.light.n_azimuths,
                                    observer_height_m=cfg.light.observer_height_m, max_distance_m=far_field_max_m(cfg))
@@ -135,8 +150,6 @@ def analysis_times(cfg: Config) -> np.ndarray:
     """The UTC time grid of the span, checked against the kernels' coverage."""
     t0 = np.datetime64(cfg.time.start.replace("Z", ""), "s") if _iso_ok(cfg.time.start) else None
     if t0 is None:
-        from lupex.errors import ConfigError
-
         raise ConfigError(f"time.start {cfg.time.start!r} is not a UTC ISO 8601 time (e.g. 2027-01-01T00:00:00)")
     t1 = t0 + np.timedelta64(int(round(cfg.time.days * 86400)), "s")
     times = eph.time_grid(t0, t1, cfg.time.step_hours)
@@ -146,8 +159,6 @@ def analysis_times(cfg: Config) -> np.ndarray:
 
 def _extra_points_xy(dem, cfg: Config) -> np.ndarray:
     """Projected (x, y) of ``sites.extra_points``, each checked to lie on the DEM."""
-    from lupex.terrain.geo import xy_from_lonlat
-
     extra = parse_points(cfg.sites.extra_points)
     if not extra:
         return np.empty((0, 2))
@@ -196,10 +207,6 @@ class _Terrain:
 
 def _terrain_stage(cfg: Config, outdir: Path, steps: Steps) -> _Terrain:
     """Load the site, compute slopes, roughness and safe masks, and write them (GeoTIFFs, craters.parquet)."""
-    from lupex.terrain.geo import pixel_size_m
-    from lupex.terrain.io import write_geotiff
-    from lupex.terrain.slope import roughness_m, slope_deg
-
     with steps.task("terrain", total=3) as advance:
         dem, craters = load_site(cfg)
         extra_xy = _extra_points_xy(dem, cfg)  # fail now, not after the light computation
@@ -232,8 +239,6 @@ def _terrain_stage(cfg: Config, outdir: Path, steps: Steps) -> _Terrain:
 
 def _light_stage(cfg: Config, dem, times, far_field, client, steps: Steps):
     """Horizons and light statistics over ``times``: ``(stats, cube)`` (cube None when streamed through disk)."""
-    from lupex.light.illumination import compute_light
-
     tile = cfg.light.tile
     n_tiles = -(-dem.shape[0] // tile) * -(-dem.shape[1] // tile)
     with steps.task("horizons", total=cfg.light.n_azimuths) as adv_h, steps.task("light statistics", total=n_tiles) as adv_s:
@@ -262,9 +267,6 @@ def _light_stage(cfg: Config, dem, times, far_field, client, steps: Steps):
 
 def _sites_stage(cfg: Config, outdir: Path, ter: _Terrain, stats, cube, times):
     """Rank the landing sites, take the Sun/Earth series at the best and the extra points; write both."""
-    from lupex.light.illumination import point_series
-    from lupex.site_selection import rank_landing_sites, sites_geojson
-
     dem = ter.dem
     span_h = cfg.time.days * 24.0
     sites = rank_landing_sites(
@@ -299,11 +301,9 @@ def _sites_stage(cfg: Config, outdir: Path, ter: _Terrain, stats, cube, times):
 
 def run_site_analysis(cfg: Config, outdir: Path, *, client=None, steps: Steps = NO_PROGRESS) -> SiteAnalysis:
     """Run the site phase and write its products into ``outdir``: terrain, light, then sites and series."""
-    from lupex.light.illumination import write_light_products
-
     timings: dict[str, float] = {}
     outdir = Path(outdir)
-    write_text(outdir / "config.toml", to_toml(cfg))
+    write_text(outdir / "config.toml", cfg.to_toml())
     times = analysis_times(cfg)
 
     t = time.perf_counter()
@@ -330,8 +330,6 @@ def run_site_analysis(cfg: Config, outdir: Path, *, client=None, steps: Steps = 
 
 def versions() -> dict[str, str]:
     """Versions of lupex, Python and the numerical stack, for the manifest."""
-    import importlib.metadata as md
-
     out = {"lupex": __version__, "python": platform.python_version(), "platform": platform.platform()}
     for pkg in ("numpy", "scipy", "numba", "spiceypy", "xarray", "rasterio", "dask", "skyfield-data", "lunarsky"):
         try:
@@ -342,6 +340,7 @@ def versions() -> dict[str, str]:
 
 
 def write_manifest(cfg: Config, outdir: Path, result: SiteAnalysis, wall_s: float) -> None:
+    """Write ``manifest.json``: versions, seed, site and its data, span, kernels and timings (s)."""
     far = [str(p) for p in far_field_paths(cfg)]
     write_json(
         outdir / "manifest.json",

@@ -8,30 +8,27 @@ rocks, once) so a campaign can be scored later against the same truth.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from lupex.config import Config
 from lupex.progress import NO_PROGRESS, Steps
+from lupex.subsurface.ground_truth import make_ground_truth
+from lupex.terrain.io import write_geotiff
+
+if TYPE_CHECKING:
+    from lupex.config import Config
 
 
 def run_subsurface(cfg: Config, site, outdir, *, steps: Steps = NO_PROGRESS):
     """Build and save the ground truth; returns the :class:`GroundTruth`."""
-    from lupex.subsurface.ground_truth import make_ground_truth
-    from lupex.terrain.io import write_geotiff
-
     sc = cfg.subsurface
     with steps.task("subsurface ground truth", total=2) as advance:
         gt = make_ground_truth(
             site.dem,
-            seed=sc.seed,
+            sc,
             illumination_pct=site.light["illumination_pct"],
             slope_deg=site.slope_rover_deg.fillna(float(np.nanmedian(site.slope_rover_deg))),
-            corr_length_m=sc.corr_length_m,
-            ice_free_fraction=sc.ice_free_fraction,
-            weh_median_wt_pct=sc.weh_median_wt_pct,
-            overburden_median_m=sc.overburden_median_m,
-            threshold_k=sc.stability_threshold_k,
-            rock_abundance=sc.rock_abundance,
         )
         advance(1)
         gt.to_netcdf(outdir / "ground_truth.nc")     # the rocks too (rock_* variables): stored once

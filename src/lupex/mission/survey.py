@@ -44,6 +44,7 @@ import copy
 import dataclasses
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -53,6 +54,9 @@ import pandas as pd
 import xarray as xr
 
 from lupex.errors import ConfigError, InputError
+from lupex.instruments import alis, emsl, neutron
+from lupex.instruments.gpr import GprConfig
+from lupex.instruments.gpr_velocity import VELOCITY_MODELS
 from lupex.io import write_dataframe, write_json, write_netcdf
 from lupex.mission.survey_instruments import (  # noqa: F401  (moved there; still importable from here)
     EMSL_SPECIES,
@@ -76,7 +80,6 @@ from lupex.mission.traverse import (  # noqa: F401  (moved there; still importab
     cell_runs,
     check_on_grid,
     default_traverse,
-    first_traverse_goal,
     orbital_prior_ice,
     path_from_geojson,
     path_to_geojson,
@@ -180,7 +183,6 @@ class SurveyParams:
         for k in ("alis_incidence_deg", "alis_emission_deg"):
             check_range(self, k, 0.0, 90.0, hi_open=True)
         check_pair(self, "gpr_eps_prior", positive=True)
-        from lupex.instruments.gpr_velocity import VELOCITY_MODELS
         if self.gpr_velocity_model not in VELOCITY_MODELS:
             raise ConfigError(f"SurveyParams.gpr_velocity_model must be one of {VELOCITY_MODELS}, "
                               f"got {self.gpr_velocity_model!r}")
@@ -229,8 +231,10 @@ def _truth_at(truth, grid: Grid, x, y):
 
 
 def _single_cell(edges, s0, s1):
-    """True where [s0, s1] lies inside one run of the path's cell sequence (``edges``: run edges,
-    the path's ends included)."""
+    """True where [s0, s1] lies inside one run of the path's cell sequence.
+
+    ``edges``: the runs' edges along track (m), the path's ends included.
+    """
     inner = np.asarray(edges, float)[1:-1]
     return np.searchsorted(inner, s0, side="right") == np.searchsorted(inner, s1, side="left")
 
@@ -267,12 +271,9 @@ class _Models:
 
     @classmethod
     def of(cls, gpr_config, neutron_spectrometer, alis_params, ion_trap, outgassing) -> _Models:
-        from lupex.instruments import alis, emsl, neutron
-        from lupex.instruments.gpr import GprConfig
-
         return cls(gpr=gpr_config or GprConfig(), ns=neutron_spectrometer or neutron.NeutronSpectrometer(),
                    alis=alis_params or alis.AlisParams(), ion_trap=ion_trap or emsl.IonTrapParams(),
-                   outgassing=outgassing or emsl.Outgassing())
+                   outgassing=outgassing or emsl.OutgassingParams())
 
 
 def _gpr_tables(path: TraversePath, p, gres, truth, grid: Grid, dem, edges, prm: SurveyParams):
@@ -370,28 +371,44 @@ def _survey_summary(gwin, gres, rocks, priors, models: _Models, prm: SurveyParam
 
 
 def run_survey(truth, dem, path_xy, outdir=None, *, seed: int | None = None, rng: np.random.Generator | None = None,
-               speed_m_s: float = 0.1, gpr_spacing_m: float = 0.05, ns_rate_hz: float = 1.0,
-               alis_every_m: float = 10.0, params: SurveyParams | None = None, gpr_config=None,
-               neutron_spectrometer=None, alis_params=None, ion_trap=None, outgassing=None,
-               write: bool = True) -> SurveyResult:
-    """Drive ``path_xy`` ((n, 2) vertices, metres in the truth's CRS) over ``truth`` and run the traverse
-    instruments; write ``survey_*.parquet``, ``survey_radargram.nc`` and ``survey_summary.json`` into
-    ``outdir`` (each atomically) unless ``write`` is False. Give ``seed`` or ``rng``.
+               params: SurveyParams | None = None, gpr_config=None, neutron_spectrometer=None, alis_params=None,
+               ion_trap=None, outgassing=None, write: bool = True) -> SurveyResult:
+    """The survey of ``path_xy``: every traverse instrument forward-modelled and retrieved over ``truth``.
 
-    ``params`` overrides every setting (then ``speed_m_s`` ... ``alis_every_m`` are ignored). The
-    instruments' models (each default when None, the config tables of a run in brackets):
-    ``gpr_config`` (:class:`lupex.instruments.gpr.GprConfig`, ``[gpr]``), ``neutron_spectrometer``
-    (:class:`lupex.instruments.neutron.NeutronSpectrometer`, ``[neutron]``), ``alis_params``
-    (:class:`lupex.instruments.alis.AlisParams`, ``[alis]``), ``ion_trap``
-    (:class:`lupex.instruments.emsl.IonTrapParams`, ``[emsl]``) and ``outgassing``
-    (:class:`lupex.instruments.emsl.Outgassing`, the lander's and rover's outgassing the EMS-L sees,
-    ``[emsl_outgassing]``).
+    Writes ``survey_*.parquet``, ``survey_radargram.nc`` and ``survey_summary.json`` into ``outdir`` (each
+    atomically) unless ``write`` is False. The instruments' models are each their default when None (the
+    config table of a run in brackets).
+
+    Parameters
+    ----------
+    truth : lupex.subsurface.ground_truth.GroundTruth
+        The ground the instruments see.
+    dem : xarray.DataArray or None
+        The site DEM (m); gives each GPR trace its elevation, and the path must lie on it.
+    path_xy : array_like, shape (n, 2)
+        Path vertices, metres in the truth's CRS.
+    outdir : path or None
+        Where the products go (needed when ``write``).
+    seed, rng : int or None, numpy.random.Generator or None
+        Seed of the instruments' generators, or the generator they are spawned from; give one.
+    params : SurveyParams or None
+        Every setting of the survey (``[survey]``); None = its defaults.
+    gpr_config, neutron_spectrometer, alis_params, ion_trap, outgassing : instrument models or None
+        :class:`lupex.instruments.gpr.GprConfig` (``[gpr]``),
+        :class:`lupex.instruments.neutron.NeutronSpectrometer` (``[neutron]``),
+        :class:`lupex.instruments.alis.AlisParams` (``[alis]``), :class:`lupex.instruments.emsl.IonTrapParams`
+        (``[emsl]``) and :class:`lupex.instruments.emsl.Outgassing` (the lander's and rover's outgassing the
+        EMS-L sees, ``[emsl_outgassing]``).
+    write : bool
+        Write the products into ``outdir``.
+
+    Returns
+    -------
+    SurveyResult
+        The records, retrievals, scores against the truth and the summary.
     """
-    import time
-
     t_start = time.perf_counter()
-    prm = params or SurveyParams(speed_m_s=speed_m_s, gpr_spacing_m=gpr_spacing_m, ns_rate_hz=ns_rate_hz,
-                                 alis_every_m=alis_every_m)
+    prm = params or SurveyParams()
     gens = _rngs(seed, rng)
     path = as_path(path_xy)
     grid = Grid.of(truth.dataset)
@@ -436,17 +453,18 @@ def run_survey(truth, dem, path_xy, outdir=None, *, seed: int | None = None, rng
 
 
 def _ns_detection(ns, prm: SurveyParams, k_sigma: float = 3.0) -> dict:
-    """What the NS can detect (homogeneous ground, epithermal deficit at k sigma with the instrument's
-    systematics; :func:`lupex.instruments.neutron.detection_time_s`): the stop time for 0.5 wt% WEH (the NSS
-    requirement) and the limits reached in one survey window and in 1, 10 and 60 min stops. It depends on the
-    instrument and the window only, so a campaign's many legs compute it once (a copy each)."""
+    """What the NS can detect: the stop time for 0.5 wt% WEH and the limits of a window and of stops.
+
+    Homogeneous ground, epithermal deficit at k sigma with the instrument's systematics
+    (:func:`lupex.instruments.neutron.detection_time_s`): the stop time for 0.5 wt% WEH (the NSS requirement)
+    and the limits reached in one survey window and in 1, 10 and 60 min stops. It depends on the instrument
+    and the window only, so a campaign's many legs compute it once (a copy each).
+    """
     return copy.deepcopy(_ns_detection_of(ns, float(prm.ns_window_s), float(k_sigma)))
 
 
 @lru_cache(maxsize=8)
 def _ns_detection_of(ns, window_s: float, k_sigma: float) -> dict:
-    from lupex.instruments import neutron
-
     stops = {"window": window_s, "1 min": 60.0, "10 min": 600.0, "60 min": 3600.0}
     lim = neutron.detection_limit_wt_pct(np.array(list(stops.values())), k_sigma, ns)
     t = np.geomspace(1.0, 3600.0, 40)

@@ -3,24 +3,23 @@
 :func:`lupex.mission.survey.run_survey` calls one runner per instrument (each with its own generator from
 the survey's seed); the columns of the truth's cells are built once and shared (:class:`ColumnCache`), only
 the traces next to a buried rock get their own copy carrying it (:func:`gpr_columns`). The names stay
-importable from :mod:`lupex.mission.survey`.
+importable from :mod:`lupex.mission.survey`. Each runner's ``prm`` is the survey's
+:class:`lupex.mission.survey.SurveyParams` (named, not imported: the survey imports this module).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from lupex.errors import InputError
+from lupex.instruments import alis, emsl, gpr, neutron
 from lupex.mission.traverse import Grid, as_path, cell_runs
 from lupex.params import check_rng
-
-if TYPE_CHECKING:  # the parameters live with the survey, which imports this module
-    from lupex.mission.survey import SurveyParams
-
+from lupex.subsurface import regolith
+from lupex.subsurface.profile import Rock
 
 EMSL_SPECIES = ("He", "Ar", "H2O")
 
@@ -38,6 +37,7 @@ class ColumnCache:
         self.built = 0
 
     def get(self, iy: int, ix: int):
+        """The ground-truth column of cell (iy, ix), built on first use and kept."""
         key = (int(iy), int(ix))
         c = self._cols.get(key)
         if c is None:
@@ -51,9 +51,11 @@ class ColumnCache:
 
 
 def rocks_along_path(rocks: pd.DataFrame, path_xy, search_m: float, depth_max_m: float) -> pd.DataFrame:
-    """Buried rocks within ``search_m`` (cross-track) of a path: along-track ``s_m``, signed ``cross_m``
-    (positive to the right of travel), depth and radius. Rocks reaching the surface (depth <= radius) or
-    below ``depth_max_m`` are left out. Sorted by ``s_m``."""
+    """Buried rocks within ``search_m`` (cross-track) of a path, sorted by along-track ``s_m``.
+
+    Along-track ``s_m``, signed ``cross_m`` (positive to the right of travel), depth and radius. Rocks
+    reaching the surface (depth <= radius) or below ``depth_max_m`` are left out.
+    """
     path = as_path(path_xy)
     cols = ["s_m", "cross_m", "depth_m", "radius_m", "x_m", "y_m"]
     if rocks is None or not len(rocks):
@@ -84,8 +86,6 @@ def rocks_along_path(rocks: pd.DataFrame, path_xy, search_m: float, depth_max_m:
 
 def gpr_columns(cache: ColumnCache, path_xy, positions_m, rocks: pd.DataFrame | None = None):
     """One column per trace at ``positions_m`` (shared per cell), rocks attached to their nearest trace."""
-    from lupex.subsurface.profile import Rock
-
     path = as_path(path_xy)
     p = np.asarray(positions_m, float)
     x, y, _ = path.at(p)
@@ -128,10 +128,11 @@ at the retrieval grid's floor (its lowest cell is 20/161 = 0.12 wt% wide), over 
 
 
 def _site_priors(truth) -> dict:
-    """What a mission would assume without the truth: the site-mean FeO+TiO2 (orbital), the mean dry
-    (background) hydrogen, and the Carrier density of the top 0.6 m (the regolith model)."""
-    from lupex.subsurface import regolith
+    """What a mission would assume without the truth: the site's FeO+TiO2, dry hydrogen and top density.
 
+    The site-mean FeO+TiO2 (orbital), the mean dry (background) hydrogen, and the Carrier density of the top
+    0.6 m (the regolith model).
+    """
     ds = truth.dataset
     z = np.linspace(0.005, 0.595, 60)
     rho = float(np.mean(regolith.density_kg_m3(z, ds.attrs["density_model"])))
@@ -139,9 +140,7 @@ def _site_priors(truth) -> dict:
                 dry_weh_wt_pct=float(ds["dry_weh_wt_pct"].mean()), density_kg_m3=rho)
 
 
-def _run_gpr(cache, path, truth, rng, prm: SurveyParams, gpr_config, priors):
-    from lupex.instruments import gpr
-
+def _run_gpr(cache, path, truth, rng, prm, gpr_config, priors):
     L = path.length_m
     p = np.arange(0.0, L + prm.gpr_spacing_m / 2, prm.gpr_spacing_m)
     p = p[p <= L + 1e-9]
@@ -162,9 +161,7 @@ def _run_gpr(cache, path, truth, rng, prm: SurveyParams, gpr_config, priors):
     return p, rg, gpr.drop_surface_picks(res, rg.config.centre_frequency_hz, prm.gpr_min_pick_periods), rocks
 
 
-def _run_ns(cache, path, rng, prm: SurveyParams, ns, priors):
-    from lupex.instruments import neutron
-
+def _run_ns(cache, path, rng, prm, ns, priors):
     L = path.length_m
     edges, iy, ix = cell_runs(path, cache.grid)
     rates = np.array([neutron.expected_rates_cps(cache.get(a, b), ns) for a, b in zip(iy, ix)])
@@ -196,9 +193,7 @@ def _run_ns(cache, path, rng, prm: SurveyParams, ns, priors):
     return samples, win, post, (edges, iy, ix, rates)
 
 
-def _run_alis(cache, path, rng, prm: SurveyParams, ap):
-    from lupex.instruments import alis
-
+def _run_alis(cache, path, rng, prm, ap):
     L = path.length_m
     s = np.arange(0.0, L + 1e-9, prm.alis_every_m)
     x, y, _ = path.at(s)
@@ -224,9 +219,7 @@ def _run_alis(cache, path, rng, prm: SurveyParams, ap):
     return df, lam
 
 
-def _run_emsl(cache, path, rng, prm: SurveyParams, ion_trap, outgassing):
-    from lupex.instruments import emsl
-
+def _run_emsl(cache, path, rng, prm, ion_trap, outgassing):
     iy, ix = cache.grid.index(path.xy[:1, 0], path.xy[:1, 1])
     temp = float(cache.get(iy[0], ix[0]).temperature_k[0])
     n = int(prm.emsl_duration_s // prm.emsl_dwell_s)

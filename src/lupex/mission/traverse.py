@@ -3,10 +3,10 @@
 The survey (:mod:`lupex.mission.survey`) drives a :class:`TraversePath` over the ground truth's
 :class:`Grid`; :func:`path_from_geojson` and :func:`path_to_geojson` read and write it as a GeoJSON
 LineString (planetocentric lon/lat on the lunar sphere, or the DEM's metres). Traverse planning never
-reads the truth's ice (the survey is how the mission learns it): :func:`first_traverse_goal` is the
-nearest orbital prior-ice region (the campaign's own area choice,
-:func:`lupex.mission.campaign._survey_centre`, on the cells the rover planner accepts), and a run drives
-there along the path of the real rover planner (:mod:`lupex.rover.planner`);
+reads the truth's ice (the survey is how the mission learns it): the first traverse's goal is the
+nearest orbital prior-ice region (:func:`lupex.mission.campaign.screen.first_traverse_goal`, the campaign's
+own area choice, on the cells the rover planner accepts), and a run drives there along the path of the real
+rover planner (:mod:`lupex.rover.planner`);
 :func:`default_traverse` is the fallback without a light series: straight (or dog-leg) legs toward the
 same prior, ignoring slopes, light and comms.
 """
@@ -19,12 +19,14 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+from pyproj import Transformer
+from scipy import ndimage
 
 from lupex.errors import InputError
+from lupex.terrain.geo import dem_crs, geojson_crs_member, lunar_geographic_crs, xy_from_lonlat
 
 __all__ = ["PRIOR_FIELDS", "Grid", "TraversePath", "TraversePlanner", "as_path", "cell_runs", "check_on_grid",
-           "default_traverse", "first_traverse_goal", "orbital_prior_ice", "path_from_geojson", "path_to_geojson",
-           "plan_traverse"]
+           "default_traverse", "orbital_prior_ice", "path_from_geojson", "path_to_geojson", "plan_traverse", "site_xy"]
 
 
 # ----------------------------------------------------------------------------- geometry
@@ -41,6 +43,7 @@ class TraversePath:
 
     @property
     def length_m(self) -> float:
+        """Length of the path (m)."""
         return float(self.cum_m[-1])
 
     def at(self, s_m):
@@ -81,6 +84,7 @@ class Grid:
 
     @classmethod
     def of(cls, da) -> Grid:
+        """The grid of a gridded DataArray or Dataset (x/y coordinates in m, at least 2 x 2 cells)."""
         x = np.asarray(da["x"].values, float)
         y = np.asarray(da["y"].values, float)
         if x.size < 2 or y.size < 2:
@@ -88,15 +92,18 @@ class Grid:
         return cls(x, y, float(x[1] - x[0]), float(y[1] - y[0]))
 
     def bounds(self):
+        """(x0, x1, y0, y1) m: the outer edges of the grid's cells."""
         hx, hy = abs(self.dx) / 2, abs(self.dy) / 2
         return self.x.min() - hx, self.x.max() + hx, self.y.min() - hy, self.y.max() + hy
 
     def contains(self, x, y):
+        """Bool array: True where (x, y) (m) lies on the grid's cells, edges included."""
         x0, x1, y0, y1 = self.bounds()
         x, y = np.asarray(x, float), np.asarray(y, float)
         return (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
 
     def index(self, x, y):
+        """(iy, ix): the row and column of the cell nearest each (x, y) (m), clipped to the grid."""
         ix = np.clip(np.round((np.asarray(x, float) - self.x[0]) / self.dx).astype(np.int64), 0, self.x.size - 1)
         iy = np.clip(np.round((np.asarray(y, float) - self.y[0]) / self.dy).astype(np.int64), 0, self.y.size - 1)
         return iy, ix
@@ -190,8 +197,6 @@ def path_from_geojson(path, dem) -> np.ndarray:
 
 
 def _lonlat_to_xy(dem, c):
-    from lupex.terrain.geo import xy_from_lonlat
-
     return xy_from_lonlat(dem, c[:, 0], c[:, 1])
 
 
@@ -218,16 +223,10 @@ def _linestring(obj, p):
 
 def path_to_geojson(path_xy, dem) -> dict:
     """A GeoJSON Feature (lon/lat on the lunar sphere) of a path given in the DEM's metres."""
-    from pyproj import Transformer
-
-    from lupex.terrain.geo import dem_crs, lunar_geographic_crs
-
     crs = dem_crs(dem)
     tr = Transformer.from_crs(crs, lunar_geographic_crs(crs), always_xy=True)
     p = np.asarray(path_xy, float)
     lon, lat = tr.transform(p[:, 0], p[:, 1])
-    from lupex.terrain.geo import geojson_crs_member
-
     auth = lunar_geographic_crs(crs).to_authority()
     out = {"type": "Feature", "properties": {"name": "traverse"},
            "geometry": {"type": "LineString", "coordinates": [[float(a), float(b)] for a, b in zip(lon, lat)]}}
@@ -246,27 +245,12 @@ PRIOR_FIELDS = ("stability_depth_m", "t_max_surface_k", "t_mean_surface_k", "feo
 
 
 def orbital_prior_ice(truth, ice_max_depth_m: float) -> np.ndarray:
-    """Boolean map (the truth's grid): where the orbital prior lets ice be stable within ``ice_max_depth_m``
-    (the depth to stable ice of the thermal model, Paige et al. 2010; not the ice itself)."""
+    """Boolean map (the truth's grid): where the orbital prior lets ice be stable within ``ice_max_depth_m``.
+
+    The depth to stable ice of the thermal model (Paige et al. 2010); not the ice itself.
+    """
     st_ = np.asarray(truth.dataset["stability_depth_m"].values, float)
     return np.isfinite(st_) & (st_ <= ice_max_depth_m)
-
-
-def first_traverse_goal(truth, dem, landed_xy, params=None, rover=None) -> tuple[float, float]:
-    """(x, y) m: where the first traverse goes, from the orbital prior only: the centre of the campaign's
-    prospecting area (:func:`lupex.mission.campaign._survey_centre`: the nearest cell within
-    ``approach_max_m`` whose ``area_half_m`` square holds at least 3/4 of the best prior-ice share in reach,
-    on a cell the rover planner accepts and can reach from the landing site). ``params``: the run's
-    :class:`lupex.mission.campaign.CampaignParams` (default its defaults); ``rover``: the vehicle. The landing
-    site itself when no prior ice is in reach (then :func:`default_traverse` supplies the path)."""
-    # imported here: the campaign imports this module at load time
-    from lupex.mission import campaign as CP
-
-    p = params or CP.CampaignParams()
-    sx, sy = _site_xy(landed_xy)
-    screen = CP._Screen(dem, None, (sx, sy), p, CP._rover_cost(rover, p)[2]) if dem is not None else None
-    centre, _ = CP._survey_centre(truth, dem, (sx, sy), p, screen)
-    return centre
 
 
 def default_traverse(site, truth, *, min_length_m: float = 300.0, max_length_m: float = 1000.0,
@@ -275,8 +259,8 @@ def default_traverse(site, truth, *, min_length_m: float = 300.0, max_length_m: 
     """A straight or dog-leg path from the landing site toward the nearest orbital prior-ice area.
 
     The fallback where no light series is at hand (it ignores slopes, light and comms); a run drives the
-    rover planner's path to :func:`first_traverse_goal` instead. It reads only the orbital prior:
-    prior-ice cells are those where ice can be stable within ``ice_max_depth_m``
+    rover planner's path to :func:`lupex.mission.campaign.screen.first_traverse_goal` instead. It reads
+    only the orbital prior: prior-ice cells are those where ice can be stable within ``ice_max_depth_m``
     (:func:`orbital_prior_ice`), never the truth's ice table;
     an *area* is where at least half the cells within ``area_radius_m`` are prior-ice cells.
     The path heads straight for the nearest such cell and goes on past it until it is
@@ -286,9 +270,7 @@ def default_traverse(site, truth, *, min_length_m: float = 300.0, max_length_m: 
     ``site`` is an (x, y) pair in metres, a row with ``x_m``/``y_m``, or a site analysis
     (its best-ranked site). Returns the (n, 2) vertices.
     """
-    from scipy import ndimage
-
-    sx, sy = _site_xy(site)
+    sx, sy = site_xy(site)
     grid = Grid.of(truth.dataset)
     ds = truth.dataset
     table = ds["stability_depth_m"].values
@@ -336,7 +318,8 @@ def default_traverse(site, truth, *, min_length_m: float = 300.0, max_length_m: 
     return out
 
 
-def _site_xy(site):
+def site_xy(site) -> tuple[float, float]:
+    """(x, y) m of a site: an (x, y) pair, a row with ``x_m``/``y_m``, or a site analysis (its best-ranked site)."""
     if hasattr(site, "sites"):
         s = site.sites
         if not len(s):

@@ -43,12 +43,14 @@ to spare is AT RISK, and the cases above. The overall verdict is the worst one
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
 
+from lupex.mission.feasibility import feasibility_line
 from lupex.params import ASSUMED
 from lupex.params import param as _p
 
@@ -70,6 +72,7 @@ class Verdict:
     detail: str = ""
 
     def to_dict(self) -> dict:
+        """Return the verdict as a plain dict (manifest.json)."""
         return asdict(self)
 
 
@@ -231,9 +234,12 @@ def landing_verdict(landing_summary, p: VerdictParams = VerdictParams()) -> Verd
 
 def survival_verdict(survival: pd.DataFrame | None, timelines: dict | None = None, *, soc_min: float = float("nan"),
                      survival_min_k: dict | None = None) -> Verdict:
-    """Survival of every dark period at the rover's spots: the drill site's periods (rover phase) and the
+    """Return the verdict on surviving every dark period at the rover's spots.
+
+    Survival of every dark period at the rover's spots: the drill site's periods (rover phase) and the
     six-month timeline's trace (battery floor ``soc_min``; ``survival_min_k``: lowest survival temperature (K)
-    per thermal node, ``{"electronics": K, "battery": K}``)."""
+    per thermal node, ``{"electronics": K, "battery": K}``).
+    """
     req_txt = "every dark period survived"
     if survival is None and not timelines:
         return _not_run("Night survival", req_txt, "rover", "rover phase and campaign timeline not run")
@@ -291,8 +297,11 @@ def _timeline_earth(tl, threshold: float):
 
 
 def earth_verdict(timelines: dict | None, best_site=None, p: VerdictParams = VerdictParams()) -> Verdict:
-    """Earth contact: share of the time with Earth in view and the longest blackout (the six-month timeline's
-    trace at the rover's positions; the landing site's statistics when there is no timeline)."""
+    """Return the verdict on Earth contact.
+
+    Earth contact: share of the time with Earth in view and the longest blackout (the six-month timeline's
+    trace at the rover's positions; the landing site's statistics when there is no timeline).
+    """
     req_txt = f">= {p.earth_min_pct:.0f}% in view, blackouts <= {p.earth_max_blackout_h:.0f} h"
     tls = {k: v for k, v in (timelines or {}).items() if v is not None}
     if tls:
@@ -350,8 +359,6 @@ def timeline_verdict(campaign, p: VerdictParams = VerdictParams()) -> Verdict:
     feas = getattr(campaign, "feasibility", None) or {}
     if any(getattr(f, "status", "") == "infeasible" for f in feas.values()):
         # the binding dark period, Wh short, the haven out of reach, and the nearest feasible alternative
-        from lupex.mission.feasibility import feasibility_line
-
         line = feasibility_line(feas)
         return Verdict("Six-month timeline", measured, req_txt, FAIL, line, "campaign",
                        "; ".join(problems + notes))
@@ -454,7 +461,9 @@ def samples_verdict(drilling) -> Verdict:
 def mission_verdicts(*, site=None, landing=None, budget=None, rover=None, survey=None, drilling=None, campaign=None,
                      params: VerdictParams = VerdictParams(), soc_min: float = float("nan"),
                      survival_min_k: dict | None = None) -> list[Verdict]:
-    """One :class:`Verdict` per mission requirement, in the order of the mission (payload first); a phase given
+    """Return one :class:`Verdict` per mission requirement, payload first.
+
+    One :class:`Verdict` per mission requirement, in the order of the mission (payload first); a phase given
     as ``None`` (skipped by the config) makes its requirements NOT RUN.
 
     Parameters
@@ -517,12 +526,13 @@ def verdicts_json(verdicts) -> dict:
 
 
 def run_verdicts(cfg, **phases) -> list[Verdict]:
-    """:func:`mission_verdicts` with the limits of a run's configuration (``lupex.config.Config``): the safe
+    """Return :func:`mission_verdicts` with the limits of a run's configuration.
+
+    :func:`mission_verdicts` with the limits of a run's configuration (``lupex.config.Config``): the safe
     landing radius, the campaign's duration, the rover's battery floor, survival temperatures and Earth
     threshold. ``phases``: the keywords of :func:`mission_verdicts` (site, landing, budget, rover, survey,
-    drilling, campaign)."""
-    import dataclasses
-
+    drilling, campaign).
+    """
     v = cfg.vehicle
     params = dataclasses.replace(VerdictParams(), landing_radius_m=float(cfg.lander.landing_radius_m),
                                  timeline_days=float(cfg.campaign.duration_days),

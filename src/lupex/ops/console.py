@@ -90,11 +90,13 @@ class GroundConsole:
                          threading.Thread(target=self._receive, daemon=True)]
 
     def start(self) -> "GroundConsole":
+        """Start the console's threads; returns the console."""
         for t in self._threads:
             t.start()
         return self
 
     def close(self) -> None:
+        """Stop the threads and the web server and close the ground link."""
         self._stop.set()
         self.http.shutdown()
         self.http.server_close()

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from lupex.errors import ConfigError
 from lupex.ops import packets as K
 from lupex.ops.twin import Twin
+from lupex.rover.comms import max_data_rate_bps
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +50,14 @@ def check_host(host: str) -> str:
 
 
 def check_port(port: int, what: str) -> int:
+    """The UDP ``port`` (0-65535, 0: any free port); ConfigError naming ``what`` otherwise."""
     if not isinstance(port, int) or not 0 <= port <= 65535:
         raise ConfigError(f"{what} must be a UDP port 0-65535 (0 = any free port), got {port!r}")
     return port
 
 
 def check_speed(speed: float) -> float:
+    """The clock ``speed`` (simulated seconds per wall second, 1 to ``MAX_SPEED``); ConfigError otherwise."""
     if not (isinstance(speed, (int, float)) and 1.0 <= speed <= MAX_SPEED):
         raise ConfigError(f"--speed must be between 1 (real time) and {MAX_SPEED:g} (an hour per second), got {speed!r}")
     return float(speed)
@@ -62,6 +65,8 @@ def check_speed(speed: float) -> float:
 
 @dataclass
 class LinkStats:
+    """Counts of the link's telecommands and telemetry packets, and of the bytes sent."""
+
     tc_read: int = 0
     tc_lost: int = 0  # reached the Moon with Earth out of view
     tm_sent: int = 0
@@ -80,8 +85,10 @@ class _Endpoint:
     """A UDP socket bound on the loopback, closed by ``close()`` or a ``with`` block."""
 
     def _bind(self, host: str, port: int, what: str, option: str, *, blocking: bool = True) -> int:
-        """Bind ``self.sock`` to ``host:port`` (0 = any free port) and return the port; ConfigError naming
-        ``option`` when the port is taken."""
+        """Bind ``self.sock`` to ``host:port`` (0 = any free port) and return the port.
+
+        Raises ConfigError naming ``option`` when the port is taken.
+        """
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.setblocking(blocking)
         try:
@@ -121,6 +128,7 @@ class Session(_Endpoint):
 
     @property
     def t(self) -> float:
+        """The twin's simulated time, Unix s."""
         return self.twin.state.t_unix_s
 
     def _push(self, q, t, data):
@@ -154,8 +162,6 @@ class Session(_Endpoint):
 
     def rate_bps(self) -> float:
         """Rate the link budget allows at the current Earth range (bit/s), cached per light step."""
-        from lupex.rover.comms import max_data_rate_bps
-
         k = self.twin.site.k(self.t)
         if k not in self._rate:
             self._rate[k] = float(max_data_rate_bps(self.twin.site.earth_range_m[k], self.twin.site.rover))
@@ -240,6 +246,19 @@ class Session(_Endpoint):
 
         ``save``: a callable given the twin's :meth:`~lupex.ops.twin.Twin.snapshot` every ``save_every_s``
         simulated seconds and at the end (e.g. an atomic write to ``--state``), so a killed twin can resume.
+
+        Parameters
+        ----------
+        duration_s : float
+            Simulated seconds to run.
+        speed : float
+            Simulated seconds per wall second, 1 to ``MAX_SPEED``.
+        stop : callable
+            Returns True to end the run early.
+        save : callable, optional
+            Given the twin's snapshot every ``save_every_s`` and at the end.
+        save_every_s : float
+            Simulated seconds between snapshots.
         """
         speed = check_speed(speed)
         try:
@@ -296,6 +315,7 @@ class Ground(_Endpoint):
         return self.seq
 
     def send_raw(self, data: bytes) -> None:
+        """Send ``data`` to the twin as one datagram, unchecked."""
         self.sock.sendto(bytes(data), self.twin)
 
     def collect(self, wait_s: float = 0.0) -> int:
@@ -317,4 +337,5 @@ class Ground(_Endpoint):
             (self.hk if kind == "HK" else self.events).append(v)
 
     def events_for(self, seq: int) -> list[dict]:
+        """The events received for the telecommand of sequence count ``seq``."""
         return [e for e in self.events if e["tc_seq"] == seq]

@@ -31,7 +31,7 @@ class MdbError(LupexError):
 
 def _pymdb():
     try:  # optional dependency (the ops extra): only this command needs it
-        from yamcs import pymdb
+        from yamcs import pymdb  # noqa: PLC0415  optional dependency (the ops extra)
     except ImportError:
         raise MdbError("lupex ops mdb needs yamcs-pymdb: pip install 'lupex[ops]'") from None
     return pymdb

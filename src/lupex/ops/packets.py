@@ -76,6 +76,8 @@ class Reason(enum.IntEnum):
 
 
 class Status(enum.IntEnum):
+    """Outcome of a telecommand, as its events report it."""
+
     ACCEPTED = 0
     COMPLETED = 1
     REFUSED = 2
@@ -83,6 +85,8 @@ class Status(enum.IntEnum):
 
 
 class Opcode(enum.IntEnum):
+    """Telecommand opcodes (the first octet of a TC data field)."""
+
     NOOP = 0
     DRIVE_TO = 1
     SURVEY_LEG = 2
@@ -113,6 +117,7 @@ class Field:
 
     @property
     def size(self) -> int:
+        """Size of the field in octets."""
         return struct.calcsize(">" + self.code)
 
 
@@ -129,8 +134,11 @@ def _meta(obj, name: str) -> tuple[str, str]:
 
 
 def hk_fields(rover: RoverParams | None = None) -> tuple[Field, ...]:
-    """HK packet fields. Where a field is a rover quantity, its unit comes from that parameter's metadata and its
-    valid and alarm ranges from the rover's own parameters (capacity, soc_min, survival temperatures, radio rate)."""
+    """HK packet fields.
+
+    Where a field is a rover quantity, its unit comes from that parameter's metadata and its valid and alarm
+    ranges from the rover's own parameters (capacity, soc_min, survival temperatures, radio rate).
+    """
     r = rover or RoverParams()
     te, tb = r.thermal.electronics, r.thermal.battery
     b = r.battery
@@ -190,6 +198,8 @@ EVENT_FIELDS = (
 
 @dataclass(frozen=True)
 class CommandDef:
+    """One telecommand: name, opcode, argument fields and help text."""
+
     name: str
     opcode: Opcode
     args: tuple[Field, ...]
@@ -245,6 +255,19 @@ def pack_fields(fields, values: dict) -> bytes:
 
 
 def tm_packet(apid: int, seq: int, fields, values: dict) -> bytes:
+    """A telemetry Space Packet (header and data field) of ``values`` packed as ``fields``.
+
+    Parameters
+    ----------
+    apid : int
+        Application process identifier.
+    seq : int
+        Packet sequence count.
+    fields : sequence of Field
+        The data field's layout.
+    values : dict
+        Value of each field, in the field's unit.
+    """
     data = pack_fields(fields, values)
     return _header(PacketType.TM, apid, seq, len(data)) + data
 
@@ -266,6 +289,8 @@ def tc_packet(name: str, seq: int, **args) -> bytes:
 
 @dataclass(frozen=True)
 class Packet:
+    """A decoded Space Packet header (APID, sequence count, TC or TM) and its data field."""
+
     apid: int
     seq: int
     is_tc: bool
@@ -289,6 +314,7 @@ def parse(datagram: bytes) -> Packet:
 
 
 def unpack_fields(fields, data: bytes) -> dict:
+    """Values of ``fields`` read from a data field; PacketError when its length is wrong."""
     fmt = _fmt(fields)
     if len(data) != struct.calcsize(fmt):
         raise PacketError(f"data field holds {len(data)} octets, {struct.calcsize(fmt)} expected")
@@ -303,6 +329,8 @@ def _as_stored(f: Field, v):
 
 @dataclass(frozen=True)
 class Telecommand:
+    """A well-formed telecommand: sequence count, opcode and arguments."""
+
     seq: int
     opcode: Opcode
     args: dict
@@ -310,6 +338,8 @@ class Telecommand:
 
 @dataclass(frozen=True)
 class Malformed:
+    """A telecommand that could not be decoded, and why."""
+
     seq: int  # NO_SEQ when the header could not be read
     opcode: int  # 255 when unknown
     reason: Reason

@@ -22,7 +22,7 @@ the expected outcome.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -42,6 +42,8 @@ class ScenarioError(LupexError):
 
 @dataclass
 class ScenarioResult:
+    """Outcome of a scenario: passed, its log lines, events and HK, and the simulated time it took (s)."""
+
     name: str
     passed: bool
     lines: list[str] = field(default_factory=list)
@@ -154,6 +156,7 @@ def find_comms_loss(site: OpsSite, max_candidates: int = 200, max_wait_steps: in
 
 
 def comms_loss_drive(site: OpsSite, max_wait_s: float = 5 * 86400.0) -> ScenarioResult:
+    """The ``comms-loss-drive`` scenario, waiting at most ``max_wait_s`` simulated seconds for the Earth."""
     k, xy, goal = find_comms_loss(site)
     t_cmd = _t(site, k + 1) - LEAD_S
     twin = Twin(site, t0_unix_s=t_cmd, xy=xy)
@@ -212,6 +215,7 @@ def find_unreachable_haven(site: OpsSite, radius_m: float = 600.0, max_candidate
 
 
 def haven_unreachable(site: OpsSite) -> ScenarioResult:
+    """The ``haven-unreachable`` scenario."""
     k, xy, h = find_unreachable_haven(site)
     twin = Twin(site, t0_unix_s=_t(site, k + 1) - 900.0, xy=xy)
     out = {}
@@ -243,6 +247,7 @@ ROCK = Rock(depth_m=0.45, radius_m=0.10)
 
 
 def find_drill_time(site: OpsSite, xy) -> int:
+    """First light step at which ``xy`` has Sun and Earth for two steps; ScenarioError if none."""
     rc = site.cell(*xy)
     for k in range(site.light.times.size - 2):
         if all(_lit(site, kk, rc) and _earth(site, kk, rc) for kk in (k, k + 1)):
@@ -252,12 +257,12 @@ def find_drill_time(site: OpsSite, xy) -> int:
 
 
 def drill_rock(site: OpsSite, depth_m: float = 1.0) -> ScenarioResult:
+    """The ``drill-rock`` scenario, drilling to ``depth_m`` (m) above a buried rock."""
     xy = site.start_xy
     k = find_drill_time(site, xy)
 
     def ground(x, y):
         c = default_ground(x, y)
-        from dataclasses import replace
 
         return replace(c, rocks=(ROCK,))
 
@@ -285,6 +290,7 @@ RUNNERS = {"comms-loss-drive": comms_loss_drive, "haven-unreachable": haven_unre
 
 
 def run_scenario(name: str, site: OpsSite) -> ScenarioResult:
+    """The scenario ``name`` played on ``site``; ScenarioError when the name is unknown."""
     try:
         fn = RUNNERS[name]
     except KeyError:

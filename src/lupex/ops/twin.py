@@ -37,11 +37,15 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from lupex.errors import ConfigError, InputError
 from lupex.instruments import drill as D
-from lupex.ops.packets import Opcode, Reason, Status, Telecommand
+from lupex.ops.packets import MODE_CODES, Opcode, Reason, Status, Telecommand
 from lupex.ops.world import OpsSite
 from lupex.params import ASSUMED, check_positive, param
 from lupex.rover import mobility, power, thermal
+from lupex.rover import planner as P
+from lupex.rover.comms import max_data_rate_bps
+from lupex.rover.planner import heater_power_w
 from lupex.rover.vehicle import MODES
 from lupex.subsurface.profile import Column, two_layer_column
 
@@ -62,8 +66,6 @@ class TwinParams:
     def __post_init__(self):
         check_positive(self, "max_step_s", "hk_period_s")
         if self.route not in ("straight", "planner"):
-            from lupex.errors import ConfigError
-
             raise ConfigError(f"twin route must be 'straight' or 'planner', got {self.route!r}")
 
 
@@ -79,6 +81,8 @@ def default_ground(x_m: float, y_m: float) -> Column:
 
 @dataclass(frozen=True)
 class Event:
+    """A telecommand event: time (Unix s), sequence count, opcode, status, reason and a value."""
+
     t_unix_s: float
     tc_seq: int
     opcode: int
@@ -105,6 +109,8 @@ class _Drill:
 
 @dataclass
 class TwinState:
+    """The rover's simulated state: time, pose, mode, battery, temperatures, power and counters."""
+
     t_unix_s: float
     x_m: float
     y_m: float
@@ -148,25 +154,27 @@ class Twin:
         self.events: list[Event] = []
         self.rc = site.cell(x, y)
         if self.rc is None:
-            from lupex.errors import InputError
-
             raise InputError(f"rover start ({x:.0f}, {y:.0f}) m is outside the simulated window; pick a point in it")
         self._cold = False
 
     # ----------------------------------------------------------------- environment at the rover
     @property
     def soc(self) -> float:
+        """Battery state of charge, 0..1."""
         return self.state.battery_wh / self.site.rover.battery.capacity_wh
 
     def sun(self, rc=None, t=None) -> float:
+        """Visible fraction (0..1) of the Sun's disk at cell ``rc`` (default: the rover's) and time ``t``."""
         return self.site.sun(rc or self.rc, self.state.t_unix_s if t is None else t)
 
     def earth_visible(self, rc=None, t=None) -> bool:
+        """Whether enough of the Earth is in view at ``rc`` and ``t`` for the radio link."""
         c = self.site.rover.comms
         f = self.site.earth(rc or self.rc, self.state.t_unix_s if t is None else t)
         return f >= c.earth_threshold if c.earth_threshold > 0 else f > 0
 
     def lit(self, rc=None, t=None) -> bool:
+        """Whether the visible part of the Sun's disk exceeds the rover's dark threshold at ``rc`` and ``t``."""
         return self.sun(rc, t) > self.site.rover.survival.dark_threshold
 
     def _emit(self, seq, op, status, reason, value=0.0):
@@ -222,11 +230,11 @@ class Twin:
         return np.column_stack([s.x_m + f * (goal[0] - s.x_m), s.y_m + f * (goal[1] - s.y_m)])
 
     def _planner_route(self, goal) -> np.ndarray | None:
-        """Points from the rover to ``goal`` along the planner's least-time route over its static edge graph
-        (:func:`lupex.rover.planner.heuristic_ticks`: backward Dijkstra over the slope-limited moves), every half
-        pixel, goal included; None when no traversable route joins them."""
-        from lupex.rover import planner as P
+        """Points from the rover to ``goal`` along the planner's least-time route over its static edge graph.
 
+        The route is that of :func:`lupex.rover.planner.heuristic_ticks` (backward Dijkstra over the slope-limited
+        moves), every half pixel, goal included; None when no traversable route joins them.
+        """
         site = self.site
         prob = getattr(site, "_route_problem", None)
         if prob is None:  # built once per site (a second or so) and kept on it: the site is read-only
@@ -309,8 +317,6 @@ class Twin:
         return Reason.OK, t - s.t_unix_s
 
     def _steady_heater(self, load_w: float) -> float:
-        from lupex.rover.planner import heater_power_w
-
         return heater_power_w(self.site.rover, float(round(load_w, 0)), True)
 
     def _drive_load(self, pitch_deg: float, v_m_s: float) -> float:
@@ -444,7 +450,7 @@ class Twin:
                 dist = 0.0
             self.rc = self.site.cell(s.x_m, s.y_m)
         if a.survey:
-            from lupex.instruments import neutron  # its response table takes seconds to load: only for surveys
+            from lupex.instruments import neutron  # noqa: PLC0415  slow to load; surveys only
 
             s.ns_rate_cps = float(neutron.expected_rates_cps(self.ground(s.x_m, s.y_m))[0])
         if a.i >= len(a.path):
@@ -494,8 +500,6 @@ class Twin:
         A drive or drill that was running is not resumed: it is reported ABORTED with reason RESTARTED and the
         rover waits in standby, as a rover that rebooted would.
         """
-        from lupex.errors import InputError
-
         try:
             if snap.get("format") != self.STATE_FORMAT:
                 raise KeyError("format")
@@ -533,11 +537,10 @@ class Twin:
 
     # ----------------------------------------------------------------- telemetry values
     def housekeeping(self, budget_rate_bps: float | None = None) -> dict:
-        """Values of the HK packet (see :func:`lupex.ops.packets.hk_fields`); ``budget_rate_bps``: the link budget's
-        rate at the current range if the caller has it."""
-        from lupex.ops.packets import MODE_CODES
-        from lupex.rover.comms import max_data_rate_bps
+        """Values of the HK packet (see :func:`lupex.ops.packets.hk_fields`).
 
+        ``budget_rate_bps``: the link budget's rate at the current range if the caller has it.
+        """
         s, site = self.state, self.site
         k = site.k(s.t_unix_s)
         if budget_rate_bps is None:

@@ -26,21 +26,25 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from lupex import ephemeris
+from lupex.config import Config, check_span, load
 from lupex.constants import SPEED_OF_LIGHT_M_S as C_M_S
 from lupex.errors import InputError
 from lupex.instruments.drill import DrillParams
+from lupex.light.farfield import horizons_with_far_field
 from lupex.light.visibility import VisibilitySeries, corridor_window, visibility_series
 from lupex.rover import havens as H
 from lupex.rover import planner as P
 from lupex.rover.vehicle import RoverParams
-from lupex.terrain import geo
+from lupex.subsurface.ground_truth import GroundTruth
+from lupex.terrain import generate_site, geo, read_dem
+from lupex.terrain.builtin import far_field_paths, read_site_dem
 
 log = logging.getLogger(__name__)
 
@@ -73,14 +77,17 @@ class OpsSite:
 
     @property
     def pixel_m(self) -> float:
+        """DEM pixel size, m."""
         return self._pixel_m
 
     @property
     def t0_unix_s(self) -> float:
+        """Time of the first light step, Unix s."""
         return self._t0
 
     @property
     def t_end_unix_s(self) -> float:
+        """End of the light series (one step after its last time), Unix s."""
         return self.t0_unix_s + self.light.times.size * self.light.step_s
 
     def cell(self, x_m: float, y_m: float) -> tuple[int, int] | None:
@@ -98,9 +105,11 @@ class OpsSite:
         return min(max(k, 0), self.light.times.size - 1)
 
     def sun(self, rc, t_unix_s: float) -> float:
+        """Visible fraction (0..1) of the Sun's disk at full-DEM cell ``rc`` at ``t_unix_s``."""
         return float(self.light.sun_fraction(self.k(t_unix_s), rc[0], rc[1]))
 
     def earth(self, rc, t_unix_s: float) -> float:
+        """Visible fraction (0..1) of the Earth's disk at full-DEM cell ``rc`` at ``t_unix_s``."""
         return float(self.light.earth_fraction(self.k(t_unix_s), rc[0], rc[1]))
 
     def terrain(self, rc) -> tuple[float, float]:
@@ -109,6 +118,7 @@ class OpsSite:
         return float(self.slope_deg[i, j]), float(self.aspect_deg[i, j])
 
     def light_time_s(self, t_unix_s: float) -> float:
+        """One-way light time to the Earth at ``t_unix_s``, s."""
         return float(self.earth_range_m[self.k(t_unix_s)] / C_M_S)
 
     def next_dark_h(self, rc, t_unix_s: float) -> float:
@@ -135,9 +145,28 @@ def build_site(dem, far_field, times, center_xy, *, radius_m: float, name: str, 
 
     ``radius_m`` sets the square window simulated around the centre (m); the
     horizons see the whole DEM and ``far_field``.
-    """
-    from lupex.light.farfield import horizons_with_far_field
 
+    Parameters
+    ----------
+    dem : xr.DataArray
+        The DEM, heights in m.
+    far_field : sequence of xr.DataArray
+        Regional DEMs, smallest first, that raise the horizons.
+    times : array_like
+        Regular UTC grid (datetime64) of the light series.
+    center_xy : tuple of float
+        Centre of the simulated window, m, DEM CRS.
+    radius_m : float
+        Half side of the square window, m.
+    name : str
+        The site's name.
+    rover, planner, drill : optional
+        The rover's, planner's and drill's parameters (default: their defaults).
+    n_azimuths : int
+        Horizon azimuths over 360 deg.
+    observer_height_m : float
+        Eye height of the light series above the ground, m.
+    """
     rover = rover or RoverParams()
     planner = planner or P.PlannerParams()
     if not (np.isfinite(radius_m) and radius_m > 0):
@@ -157,8 +186,6 @@ def build_site(dem, far_field, times, center_xy, *, radius_m: float, name: str, 
 
 
 def _span(start: str, days: float, step_h: float):
-    from lupex.config import check_span
-
     check_span(start, days, step_h, error=InputError)
     t0 = ephemeris._to_datetime64(start)[0]
     return ephemeris.time_grid(t0, t0 + np.timedelta64(int(round(days * 86400)), "s"), step_h)
@@ -168,11 +195,23 @@ DEFAULT_AFTER = "2027-01-01T00:00:00"
 
 
 def first_earth_rise(dem, after: str = DEFAULT_AFTER, min_elevation_deg: float = 2.0, within_days: int = 60) -> str:
-    """UTC ISO time of the first hour from ``after`` when the Earth's centre stands ``min_elevation_deg`` above the
-    mathematical horizon of the DEM's centre (SPICE, :func:`lupex.ephemeris.topocentric`).
+    """UTC ISO time of the first hour from ``after`` when the Earth's centre is ``min_elevation_deg`` up.
+
+    The elevation is above the mathematical horizon of the DEM's centre (SPICE, :func:`lupex.ephemeris.topocentric`).
 
     Near the pole the Earth's elevation swings by about +-7 deg over a month (libration), so for days at a time
     it is below every horizon and nothing can be rehearsed with the ground; a fresh twin starts when it is up.
+
+    Parameters
+    ----------
+    dem : xr.DataArray
+        The DEM; its centre is the observer.
+    after : str
+        UTC ISO time to search from.
+    min_elevation_deg : float
+        Elevation of the Earth's centre to wait for, deg.
+    within_days : int
+        Length of the search, days.
     """
     t0 = ephemeris._to_datetime64(after)[0]
     times = t0 + np.arange(within_days * 24) * np.timedelta64(3600, "s")
@@ -194,20 +233,36 @@ def fresh_site(site: str = "site01", *, start: str | None = None, days: float = 
     safe haven near the DEM centre (landers aim for lit, Earth-visible ground);
     at ``start`` (UTC ISO 8601) or, by default, at :func:`first_earth_rise`
     from 2027-01-01.
-    """
-    from lupex.config import Config
-    from lupex.terrain import read_dem
 
+    Parameters
+    ----------
+    site : str
+        ``site01`` (or another built-in site) or ``synthetic``.
+    start : str, optional
+        UTC ISO 8601 start (default: :func:`first_earth_rise`).
+    days : float
+        Length of the light series, days.
+    step_h : float
+        Its time step, h.
+    radius_m : float
+        Half side of the simulated window, m.
+    start_xy : tuple of float, optional
+        The rover's start, m, DEM CRS.
+    seed, size_m, pixel_m : optional
+        The synthetic site's seed, side (m) and pixel (m).
+    n_azimuths : int
+        Horizon azimuths over 360 deg.
+    config : Config, optional
+        Rover, planner, drill and light settings (default: the defaults).
+    start_lonlat : tuple, optional
+        ``("lonlat", lon_deg, lat_deg)`` of the start, instead of ``start_xy``.
+    """
     cfg = config or Config()
     if start is not None:
         _span(start, days, step_h)  # every number checked before the site is read
     if site == "synthetic":
-        from lupex.terrain import generate_site
-
         dem, far = generate_site(seed=seed, size_m=size_m, pixel_m=pixel_m).dem, []
     else:
-        from lupex.terrain.builtin import far_field_paths, read_site_dem
-
         dem, far = read_site_dem(site), [read_dem(p) for p in far_field_paths(site)]
     times = _span(start if start is not None else first_earth_rise(dem), days, step_h)
     if start_lonlat is not None:  # ("lonlat", lon_deg, lat_deg) from the CLI's --at
@@ -221,8 +276,10 @@ def fresh_site(site: str = "site01", *, start: str | None = None, days: float = 
 
 
 def _start_at_haven(s: OpsSite, centre) -> OpsSite:
-    """Move the start to the safe haven nearest ``centre``, preferring one with Sun and Earth at the first step
-    (unchanged when there is none)."""
+    """Move the start to the safe haven nearest ``centre``.
+
+    It prefers one with Sun and Earth at the first step; the site is unchanged when there is no haven.
+    """
     if not len(s.havens):
         return s
     L = s.light
@@ -235,8 +292,6 @@ def _start_at_haven(s: OpsSite, centre) -> OpsSite:
 
 
 def _with_start(s: OpsSite, xy) -> OpsSite:
-    from dataclasses import replace
-
     return replace(s, start_xy=(float(xy[0]), float(xy[1])))
 
 
@@ -247,10 +302,22 @@ def site_from_run(run_dir: Path, *, start: str | None = None, days: float = 10.0
     The start time, place and state of charge are the first row of
     ``rover_plan.parquet`` (the time unless ``start``, UTC ISO 8601, is given);
     without a plan, the safe haven nearest the DEM centre, battery as configured.
-    """
-    from lupex.config import load
-    from lupex.terrain import read_dem
 
+    Parameters
+    ----------
+    run_dir : Path
+        The run directory.
+    start : str, optional
+        UTC ISO 8601 start (default: the plan's first time).
+    days : float
+        Length of the light series, days.
+    step_h : float
+        Its time step, h.
+    radius_m : float
+        Half side of the simulated window, m.
+    n_azimuths : int
+        Horizon azimuths over 360 deg.
+    """
     run_dir = Path(run_dir)
     for need in ("dem.tif", "config.toml"):
         if not (run_dir / need).is_file():
@@ -261,8 +328,6 @@ def site_from_run(run_dir: Path, *, start: str | None = None, days: float = 10.0
     if cfg.site.far_field:
         far = [read_dem(p) for p in cfg.site.far_field if Path(p).exists()]
     elif cfg.site.name != "synthetic" and not cfg.site.dem:
-        from lupex.terrain.builtin import far_field_paths
-
         far = [read_dem(p) for p in far_field_paths(cfg.site.name)]
     plan_path = run_dir / "rover_plan.parquet"
     xy, soc = None, None
@@ -281,7 +346,6 @@ def site_from_run(run_dir: Path, *, start: str | None = None, days: float = 10.0
                    observer_height_m=cfg.light.observer_height_m)
     if xy is None:
         s = _start_at_haven(s, centre)
-    from dataclasses import replace
 
     return replace(s, start_soc=soc, ground_truth=_ground_truth(run_dir))
 
@@ -291,7 +355,6 @@ def _ground_truth(run_dir: Path):
     path = Path(run_dir) / "ground_truth.nc"
     if not path.is_file():
         return None
-    from lupex.subsurface.ground_truth import GroundTruth
 
     try:
         return GroundTruth.from_netcdf(path)

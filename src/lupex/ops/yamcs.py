@@ -21,6 +21,7 @@ Needs a Java 17+ runtime (Debian: ``openjdk-17-jre-headless``).
 
 from __future__ import annotations
 
+import datetime as _dt
 import logging
 import re
 import shutil
@@ -29,7 +30,9 @@ import time
 import urllib.request
 from pathlib import Path
 
+from lupex import io
 from lupex.errors import LupexError
+from lupex.ops import packets as K
 
 log = logging.getLogger(__name__)
 INSTANCE = "lupex"
@@ -68,7 +71,7 @@ def require_yamcs() -> tuple[str, Path]:
         raise YamcsMissing(f"--yamcs needs Java {MIN_JAVA}+, {java} is {v or 'unreadable'}: install "
                            "openjdk-17-jre-headless (Debian/Ubuntu) and put it first on PATH")
     try:  # the optional AGPL jar bundle: only --yamcs needs it
-        import fprime_yamcs_bundle
+        import fprime_yamcs_bundle  # noqa: PLC0415  optional dependency (the ops extra)
     except ImportError:
         raise YamcsMissing("--yamcs needs the Yamcs server jars: pip install 'lupex[ops]' "
                            "(the fprime-yamcs-bundle wheel, AGPL-3.0, run as a separate process)") from None
@@ -188,9 +191,19 @@ org.yamcs.http.HttpRequestHandler.level = WARNING
 
 
 def write_config(root: Path, xtce_text: str, *, tm_port: int, tc_port: int, http_port: int) -> Path:
-    """Write etc/ and mdb/ of a Yamcs server for the twin under ``root``; the data stays in ``root/data``."""
-    from lupex import io
+    """Write etc/ and mdb/ of a Yamcs server for the twin under ``root``; the data stays in ``root/data``.
 
+    Parameters
+    ----------
+    root : Path
+        The server's directory.
+    xtce_text : str
+        The XTCE mission database.
+    tm_port, tc_port : int
+        UDP ports of the telemetry in and the telecommands out.
+    http_port : int
+        Port of Yamcs' web server and HTTP API.
+    """
     root = Path(root)
     mdb = root / "mdb" / "lupex.xml"
     io.write_text(mdb, xtce_text)
@@ -215,7 +228,19 @@ def start(root: Path, java: str, lib: Path) -> subprocess.Popen:
 
 
 def wait_ready(proc: subprocess.Popen, http_port: int, root: Path, timeout_s: float = 90.0) -> None:
-    """Return when the instance answers on its HTTP API; :class:`YamcsError` if Yamcs exits or is too slow."""
+    """Return when the instance answers on its HTTP API; :class:`YamcsError` if Yamcs exits or is too slow.
+
+    Parameters
+    ----------
+    proc : subprocess.Popen
+        The Yamcs server process.
+    http_port : int
+        Port of its HTTP API.
+    root : Path
+        The server's directory (its ``yamcs.log`` is named in the errors).
+    timeout_s : float
+        Longest wait, wall s.
+    """
     url = f"http://127.0.0.1:{http_port}/api/instances/{INSTANCE}"
     t_end = time.monotonic() + timeout_s
     while time.monotonic() < t_end:
@@ -246,8 +271,10 @@ def stop(proc: subprocess.Popen, timeout_s: float = 20.0) -> None:
 
 
 class YamcsGround:
-    """The console's ground when Yamcs is the ground segment: telemetry read back from Yamcs' archive, commands
-    issued through Yamcs (its HTTP API via ``yamcs-client``, LGPL-3.0, the ops extra).
+    """The console's ground when Yamcs is the ground segment.
+
+    Telemetry is read back from Yamcs' archive and commands are issued through Yamcs (its HTTP API via
+    ``yamcs-client``, LGPL-3.0, the ops extra).
 
     It has the interface of :class:`lupex.ops.link.Ground` that :class:`lupex.ops.console.GroundConsole` uses
     (``hk``, ``events``, ``seq``, ``collect``, ``send``, ``close``): each ``collect`` asks the archive for the
@@ -259,10 +286,9 @@ class YamcsGround:
 
     def __init__(self, http_port: int, *, rover=None, history_s: float = 3600.0, poll_s: float = 0.4):
         try:
-            from yamcs.client import YamcsClient
+            from yamcs.client import YamcsClient  # noqa: PLC0415  optional dependency (the ops extra)
         except ImportError:
             raise YamcsMissing("the console on Yamcs needs yamcs-client: pip install 'lupex[ops]'") from None
-        import datetime as _dt
 
         self.port = http_port
         self.rover = rover
@@ -281,8 +307,6 @@ class YamcsGround:
 
     def collect(self, wait_s: float = 0.0) -> int:
         """Decode the packets archived since the last call; returns how many were new."""
-        from lupex.ops import packets as K
-
         now = time.monotonic()
         if now < self._next_poll:
             time.sleep(min(wait_s, self._next_poll - now))
@@ -321,6 +345,7 @@ class YamcsGround:
         return self.seq
 
     def close(self) -> None:
+        """Close the Yamcs client (quietly when its server is gone)."""
         try:
             self.client.close()
         except Exception:  # closing a client whose server is gone

@@ -8,6 +8,7 @@ from lupex.report.html import Section, table_html
 
 
 def budget_sections(budget) -> list[Section]:
+    """Return the report's launch-to-landing budget section (id ``budget``)."""
     cols = ["phase", "stage", "dv_ideal_m_s", "dv_m_s", "isp_s", "mass_before_kg", "mass_after_kg", "propellant_kg",
             "jettisoned_kg"]
     tab = budget.table[cols].copy()

@@ -1,6 +1,9 @@
-"""The prospecting-campaign part of the report: the adaptive plan's WEH map with its uncertainty, the truth,
+"""The prospecting-campaign part of the report.
+
+The prospecting-campaign part of the report: the adaptive plan's WEH map with its uncertainty, the truth,
 both plans' paths and drill sites, the scores table, the strategy-vs-lawnmower comparison (and the Monte
-Carlo medians when given), and the battery state of charge over the six-month timeline."""
+Carlo medians when given), and the battery state of charge over the six-month timeline.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +16,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from lupex.mission.campaign import monte_carlo_medians
+from lupex.mission.feasibility import feasibility_line
 from lupex.report.figures import png_bytes, scale_bar  # noqa: E402
 from lupex.report.html import Section, fmt_number, table_html  # noqa: E402
 
@@ -95,6 +100,7 @@ _SCORE_ROWS = [("weh_rmse_wt_pct", "WEH map RMSE (wt%)"), ("weh_bias_wt_pct", "W
 
 
 def scores_table(result) -> pd.DataFrame:
+    """Return the scores of each plan, one row per score, side by side."""
     s = result.scores.set_index("plan")
     rows = []
     if "timeline_status" in s:   # first: whether each plan's scores were flown at all
@@ -117,6 +123,7 @@ def scores_table(result) -> pd.DataFrame:
 
 
 def campaign_sections(result, monte_carlo: pd.DataFrame | None = None) -> list[Section]:
+    """Return the report's campaign section (id ``campaign``), with the Monte Carlo medians when given."""
     p = result.params
     s = result.scores.set_index("plan")
     st, lm = s.loc["strategy"], s.loc["lawnmower"]
@@ -149,8 +156,6 @@ def campaign_sections(result, monte_carlo: pd.DataFrame | None = None) -> list[S
     ]
     feas = getattr(result, "feasibility", None) or {}
     if any(getattr(f, "status", "") == "infeasible" for f in feas.values()):
-        from lupex.mission.feasibility import feasibility_line
-
         # bad news first: an infeasible plan's scores are what it would find if it could fly, not a result
         paras.insert(0, f"<b>NOT FLOWN</b>: {html.escape(feasibility_line(feas))}. The scores below for a plan marked "
                         "NOT FLOWN are what it would find if it could survive its dark periods; they are not a flown "
@@ -166,8 +171,6 @@ def campaign_sections(result, monte_carlo: pd.DataFrame | None = None) -> list[S
     tables = [table_html(scores_table(result), floatfmt="{:.3g}", source="campaign_scores.parquet",
                          caption="Scores of each plan (a plan whose timeline is NOT FLOWN did not fly them)")]
     if monte_carlo is not None and len(monte_carlo):
-        from lupex.mission.campaign import monte_carlo_medians
-
         paras.append(f"Monte Carlo over {monte_carlo['seed'].nunique()} seeds (truth and instrument noise both "
                      "redrawn): medians per plan and their ratio.")
         tables.append(table_html(monte_carlo_medians(monte_carlo), floatfmt="{:.3g}",

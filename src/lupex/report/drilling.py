@@ -7,7 +7,9 @@ line, and water vs depth from every instrument with 1-sigma error bars over the 
 
 from __future__ import annotations
 
+import dataclasses
 import html
+from pathlib import Path
 
 import matplotlib
 
@@ -15,6 +17,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from lupex.instruments.triton import time_to_mz
+from lupex.io import write_bytes  # noqa: E402
 from lupex.report.figures import png_bytes  # noqa: E402
 from lupex.report.html import Section, table_html  # noqa: E402
 
@@ -46,8 +50,6 @@ def ltga_png(ex) -> bytes:
 
 def triton_png(ex) -> bytes:
     """Counts vs m/z of the time-of-flight record, peaks labelled by assignment."""
-    from lupex.instruments.triton import time_to_mz
-
     rec, res = ex.triton, ex.triton_result
     mz = time_to_mz(np.asarray(rec.time_s), rec.accel_voltage_v, rec.flight_length_m)
     c = np.asarray(rec.counts, float)
@@ -90,7 +92,7 @@ def adore_png(ex) -> bytes:
 
 
 def example_figures(examples) -> dict:
-    """name -> PNG of the curves and spectra of the example intervals."""
+    """Name -> PNG of the curves and spectra of the example intervals."""
     out = {}
     for j, ex in enumerate(examples, start=1):
         out[f"ltga_{j}"] = ltga_png(ex)
@@ -99,9 +101,26 @@ def example_figures(examples) -> dict:
     return out
 
 
+def with_example_figures(result, outdir: str | Path | None = None):
+    """Return the :class:`lupex.mission.drilling.DrillingResult` ``result`` with its example figures drawn.
+
+    ``figures`` maps ``ltga_1``, ``triton_1``, ... to PNG bytes (:func:`example_figures` of ``result.examples``);
+    with ``outdir`` each is also written there, atomically, as ``drilling_<name>.png`` (a product of the run,
+    journaled like the others).
+    """
+    figures = example_figures(result.examples)
+    if outdir is not None:
+        for name, png in figures.items():
+            write_bytes(Path(outdir) / f"drilling_{name}.png", png)
+    return dataclasses.replace(result, figures=figures)
+
+
 def water_vs_depth_png(table, site: int) -> bytes:
-    """Water vs interval mid-depth for one site: each instrument +- 1 sigma over the true in-situ and
-    delivered water (steps over the intervals)."""
+    """Return a PNG of water (wt%) vs interval mid-depth (m) at one drill site.
+
+    Water vs interval mid-depth for one site: each instrument +- 1 sigma over the true in-situ and
+    delivered water (steps over the intervals).
+    """
     t = table[table["site"] == site]
     fig, ax = plt.subplots(figsize=(5.2, 5.0))
     if len(t):

@@ -11,8 +11,11 @@ import io
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.patheffects as pe  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.colors import ListedColormap  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 
 
 def hillshade(z: np.ndarray, pixel_m: float, sun_az_deg: float = 315.0, sun_el_deg: float = 30.0) -> np.ndarray:
@@ -42,8 +45,11 @@ MASK_NO = "#E69F00"
 
 
 def robust_limits(a, vmin=None, vmax=None, pct=(2.0, 98.0)):
-    """Colour limits fitted to the data: the given ones, else the 2nd and 98th percentiles of the finite values
-    (a few outliers neither wash out the scale nor hide the range); (0, 1) for an empty map."""
+    """Return colour limits fitted to the data: (vmin, vmax).
+
+    Colour limits fitted to the data: the given ones, else the 2nd and 98th percentiles of the finite values
+    (a few outliers neither wash out the scale nor hide the range); (0, 1) for an empty map.
+    """
     v = np.asarray(a, float)
     v = v[np.isfinite(v)]
     if v.size == 0:
@@ -81,10 +87,11 @@ def scale_bar(ax, extent, *, unit: str = "km") -> None:
 
 
 def site_markers(ax, sites) -> None:
-    """Ranked landing-site markers legible on any colour map: white rings with a black edge, white numbers
-    outlined in black."""
-    import matplotlib.patheffects as pe
+    """Draw the ranked landing-site markers on ``ax``.
 
+    Ranked landing-site markers legible on any colour map: white rings with a black edge, white numbers
+    outlined in black.
+    """
     x = np.asarray(sites["x_m"], float) / 1000
     y = np.asarray(sites["y_m"], float) / 1000
     ax.scatter(x, y, s=70, facecolor="none", edgecolor="black", linewidth=3.0, zorder=6)
@@ -99,16 +106,15 @@ def site_markers(ax, sites) -> None:
 def map_png(da, title: str, *, cmap: str = "viridis", label: str = "", vmin=None, vmax=None,
             sites=None, background=None, margin_m: float = 0.0, dpi: int = 100, robust: bool = True,
             mask_labels: tuple[str, str] | None = None) -> bytes:
-    """A map of ``da`` (x/y in km) with a scale bar, an optional hillshade underlay, site markers and a dashed
+    """Return a PNG map of ``da`` (x/y in km).
+
+    A map of ``da`` (x/y in km) with a scale bar, an optional hillshade underlay, site markers and a dashed
     box ``margin_m`` inside the border (where values are trusted); PNG bytes.
 
     Colour limits not given are the 2nd-98th percentiles of the data (``robust``; the colour bar then shows
     arrows for values beyond them). ``mask_labels`` = (label of 1, label of 0) draws a 0/1 mask in the
     colour-blind-safe blue/orange pair with a legend instead of a colour bar.
     """
-    from matplotlib.colors import ListedColormap
-    from matplotlib.patches import Patch
-
     fig, ax = plt.subplots(figsize=(7.6, 6.4), dpi=dpi)
     ext = _extent_km(da)
     z = np.asarray(da, float)

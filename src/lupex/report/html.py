@@ -78,6 +78,8 @@ _ZOOM_JS = """
 
 @dataclass
 class Section:
+    """One section of the report: id, title, paragraphs (HTML), figures (caption, PNG bytes) and tables (HTML)."""
+
     id: str
     title: str
     paragraphs: list[str] = field(default_factory=list)  # trusted HTML snippets built by lupex
@@ -90,8 +92,11 @@ DASH = "\u2014"  # an absent value (NaN, None, not applicable) in a table
 
 
 def fmt_number(x, sig: int = 3) -> str:
-    """``x`` to ``sig`` significant digits as a reader writes it: thousands separators and no exponent between
-    0.001 and 10^9 (887,000 rather than 8.87e+05), an exponent outside; an em dash when not finite."""
+    """Return ``x`` to ``sig`` significant digits as a reader writes it.
+
+    ``x`` to ``sig`` significant digits as a reader writes it: thousands separators and no exponent between
+    0.001 and 10^9 (887,000 rather than 8.87e+05), an exponent outside; an em dash when not finite.
+    """
     x = float(x)
     if not math.isfinite(x):
         return DASH
@@ -108,8 +113,11 @@ def fmt_number(x, sig: int = 3) -> str:
 
 
 def fmt_value(v, floatfmt: str = "{:.2f}") -> str:
-    """One table cell as text: NaN, None and +-inf as an em dash (absent), floats through ``floatfmt`` but never
-    with more than 6 significant digits, timestamps to the minute, sequences and mappings spelled out."""
+    """Return one table cell as text.
+
+    One table cell as text: NaN, None and +-inf as an em dash (absent), floats through ``floatfmt`` but never
+    with more than 6 significant digits, timestamps to the minute, sequences and mappings spelled out.
+    """
     if v is None or v is pd.NaT:
         return DASH
     if isinstance(v, (bool, np.bool_)):
@@ -176,9 +184,12 @@ def source_link(path: str, what: str = "") -> str:
 
 
 def table_html(df, floatfmt: str = "{:.2f}", max_rows: int = 50, *, source: str = "", caption: str = "") -> str:
-    """An HTML table from a DataFrame with values escaped and formatted by :func:`fmt_value`; ``source``: the
+    """Return an HTML table of a DataFrame.
+
+    An HTML table from a DataFrame with values escaped and formatted by :func:`fmt_value`; ``source``: the
     run-directory file it comes from, linked in the caption (relative href); ``caption``: its text before it.
-    Column names are shown with their unit spelled out (:func:`pretty_header`); the file keeps the originals."""
+    Column names are shown with their unit spelled out (:func:`pretty_header`); the file keeps the originals.
+    """
     cols = list(df.columns)
     body, absent = [], False
     for row in df.head(max_rows).itertuples(index=False, name=None):

@@ -13,7 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from matplotlib.patches import Ellipse  # noqa: E402
+from matplotlib.patches import Circle, Ellipse  # noqa: E402
 
 from lupex.landing.descent import TouchdownLimits  # noqa: E402
 from lupex.landing.montecarlo import landing_ellipse, nav_error_table  # noqa: E402
@@ -43,6 +43,7 @@ def window_paragraphs(choice) -> list[str]:
 
 
 def landing_sections(result, dem) -> list[Section]:
+    """Return the report's landing section (id ``landing``): statistics, error plots and rendered frames."""
     s = result.summary
     lon, lat = result.target_lonlat
     stats = pd.DataFrame(
@@ -92,8 +93,8 @@ def landing_sections(result, dem) -> list[Section]:
         ("Navigation error against altitude", fig_nav_error_vs_altitude(result.runs)),
         ("Touchdown velocities against the limits", fig_touchdown_velocity(result.runs)),
     ]
-    figs += [(f"Rendered descent frame at {alt:,.0f} m above the target, detected craters in cyan", png)
-             for alt, png, _err, _m in result.frames]
+    figs += [(f"Rendered descent frame at {f.altitude_m:,.0f} m above the target, detected craters in cyan",
+              frame_png(f)) for f in result.frames]
     tables = ([table_html(stats, source="landing_runs.parquet", caption="Monte Carlo statistics over the descents")]
               + ([table_html(by_vision, source="landing_summary.json", caption="Rendered vs simulated vision")]
                  if len(by_vision) else [])
@@ -188,10 +189,27 @@ def fig_touchdown_velocity(df: pd.DataFrame, limits: TouchdownLimits = Touchdown
     """Histograms of touchdown vertical and horizontal speed with the limits."""
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(8, 3.5))
     a1.hist(df.v_vert_mps, bins=20, color="tab:blue")
-    a1.axvline(limits.max_vertical_mps, color="r", ls="--")
+    a1.axvline(limits.max_vertical_m_s, color="r", ls="--")
     a1.set_xlabel("vertical speed (m/s)")
     a2.hist(df.v_horiz_mps, bins=20, color="tab:orange")
-    a2.axvline(limits.max_horizontal_mps, color="r", ls="--")
+    a2.axvline(limits.max_horizontal_m_s, color="r", ls="--")
     a2.set_xlabel("horizontal speed (m/s)")
     a1.set_ylabel("runs")
     return _png(fig)
+
+
+def frame_png(frame) -> bytes:
+    """Return a PNG of one rendered descent frame.
+
+    Return a PNG of one rendered descent frame (:class:`lupex.mission.landing_phase.LandingFrame`), the detected
+    craters circled in cyan and the fix's error in the title.
+    """
+    fig, ax = plt.subplots(figsize=(4.2, 4.2), dpi=90)
+    ax.imshow(frame.image, cmap="gray", interpolation="nearest")
+    for u, v, r in zip(frame.crater_u_px, frame.crater_v_px, frame.crater_radius_px):
+        ax.add_patch(Circle((u, v), r, fill=False, color="cyan", lw=0.7))
+    err = frame.error_m
+    fix = f"{frame.method} fix, {err:.1f} m off" if np.isfinite(err) else "no fix"
+    ax.set_title(f"{frame.altitude_m:,.0f} m: {len(frame.crater_u_px)} craters detected; {fix}", fontsize=8)
+    ax.set_axis_off()
+    return png_bytes(fig)

@@ -15,7 +15,15 @@ from lupex.report.figures import png_bytes  # noqa: E402
 from lupex.report.html import Section, table_html  # noqa: E402
 
 
-def rover_sections(result) -> list[Section]:
+def rover_sections(result, site) -> list[Section]:
+    """Return the report's rover section (id ``rover``).
+
+    Return the report's rover section (id ``rover``): the first traverse on the illumination map, the state of
+    charge and temperatures along it, and the dark periods at its goal.
+
+    ``result`` is a :class:`lupex.mission.rover_phase.RoverResult`, ``site`` the run's
+    :class:`lupex.mission.site_analysis.SiteAnalysis` (its DEM and illumination map under the traverse).
+    """
     s = result.plan.summary()
     paras = [
         f"From the landed position to the first traverse's goal (the nearest orbital prior-ice region; the drill sites are "
@@ -30,9 +38,11 @@ def rover_sections(result) -> list[Section]:
     ]
     cols = [c for c in ("start", "end", "duration_h", "energy_needed_wh", "min_soc", "min_electronics_k",
                         "min_battery_k", "margin_wh", "verdict") if c in result.survival.columns]
+    map_png = plan_map_png(result.plan, site.dem, background=np.asarray(site.light["illumination_pct"]),
+                           background_label="mean illumination over the site span (%)")
     figs = [("Planned traverse on the illumination map (mean % over the span), coloured by the state of charge",
-             result.map_png),
-            ("State of charge and temperatures along the traverse", result.profile_png)]
+             map_png),
+            ("State of charge and temperatures along the traverse", plan_profile_png(result.plan))]
     return [Section("rover", "Rover: first traverse and nights", paras, figs,
                     [table_html(result.survival[cols], source="rover_survival.csv",
                                 caption="Dark periods at the drill site") if len(result.survival) else "<p>No dark period in the month.</p>"])]
@@ -43,8 +53,11 @@ def _png(fig) -> bytes:
 
 
 def plan_map_png(p, dem, background=None, background_label: str = "") -> bytes:
-    """PNG of a :class:`lupex.rover.planner.Plan`'s path on the DEM (or on ``background``, a (ny, nx) array such
-    as illumination), start/goal marked."""
+    """Return a PNG of a planned traverse on the DEM or on a background map.
+
+    PNG of a :class:`lupex.rover.planner.Plan`'s path on the DEM (or on ``background``, a (ny, nx) array such
+    as illumination), start/goal marked.
+    """
     x = np.asarray(dem["x"].values, float)
     y = np.asarray(dem["y"].values, float)
     img = np.asarray(dem.values if background is None else background, float)
@@ -67,8 +80,11 @@ def plan_map_png(p, dem, background=None, background_label: str = "") -> bytes:
 
 
 def plan_profile_png(p) -> bytes:
-    """PNG: state of charge, temperatures, Sun/Earth visibility and shadow time along a
-    :class:`lupex.rover.planner.Plan` vs time."""
+    """Return a PNG of the state of charge, temperatures and light along a traverse.
+
+    PNG: state of charge, temperatures, Sun/Earth visibility and shadow time along a
+    :class:`lupex.rover.planner.Plan` vs time.
+    """
     h = (p.times - p.times[0]) / np.timedelta64(1, "s") / 3600.0
     fig, axs = plt.subplots(3, 1, figsize=(7, 7), sharex=True)
     axs[0].plot(h, p.soc, "-", color="tab:green")

@@ -8,6 +8,7 @@ import numpy as np
 
 from lupex.report.figures import hillshade, map_png, series_png
 from lupex.report.html import Section, table_html
+from lupex.terrain.geo import pixel_size_m
 
 
 def _horizon_note(st, em: float) -> str:
@@ -155,8 +156,6 @@ def _series_section(result) -> Section:
 
 def site_sections(result, cfg) -> list[Section]:
     """Report sections for the site phase (ids: site, hazards, light, earth, sites, series)."""
-    from lupex.terrain.geo import pixel_size_m
-
     dem = result.dem
     px = pixel_size_m(dem)
     hs = hillshade(np.asarray(dem), px)

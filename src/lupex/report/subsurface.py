@@ -9,6 +9,7 @@ from lupex.report.html import Section
 
 
 def subsurface_sections(gt, site, cfg) -> list[Section]:
+    """Return the report's subsurface section (id ``subsurface``): the ground truth's maps."""
     ds = gt.dataset
     sites = getattr(site, "sites", None)  # the candidate landing sites, for orientation
     stab = ds["stability_depth_m"]

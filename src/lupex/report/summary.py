@@ -9,12 +9,24 @@ shows the same verdicts as a rich table (:func:`console_table`), worst first.
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass, field
 
-import numpy as np
-import pandas as pd
+import matplotlib
 
-from lupex.mission.verdicts import AT_RISK, FAIL, NOT_RUN, PASS, overall, worst_first
-from lupex.report.html import Section
+matplotlib.use("Agg")
+import matplotlib.dates as mdates  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.patches import Ellipse, Rectangle  # noqa: E402
+from rich import box  # noqa: E402
+from rich.markup import escape  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from lupex.mission.verdicts import AT_RISK, FAIL, NOT_RUN, PASS, overall, worst_first  # noqa: E402
+from lupex.report.figures import hillshade, png_bytes  # noqa: E402
+from lupex.report.html import Section  # noqa: E402
+from lupex.terrain.geo import pixel_size_m  # noqa: E402
 
 # Okabe-Ito: vermillion, orange, grey, bluish green; text colour chosen for contrast on each
 STATUS_STYLE = {
@@ -31,6 +43,7 @@ _OI = {"orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73", "yellow": "#F0
 
 
 def status_html(status: str) -> str:
+    """Return a verdict status as an HTML badge (symbol, word and colour)."""
     sym, bg, fg = STATUS_STYLE.get(status, ("?", "#ffffff", "#000000"))
     return (f"<span class='status' style='background:{bg};color:{fg};padding:1px 6px'>"
             f"{sym} {html.escape(status)}</span>")
@@ -57,7 +70,8 @@ def summary_sections(verdicts, anchors, *, site=None, landing=None, rover=None, 
                      dark_threshold: float = 0.0, earth_threshold: float = 0.5) -> list[Section]:
     """The summary section (verdicts, overview map, mission timeline) that opens the report.
 
-    ``anchors``: ids of the report's other sections (a requirement links to its section only when it is there)."""
+    ``anchors``: ids of the report's other sections (a requirement links to its section only when it is there).
+    """
     ov = overall(verdicts)
     sym, bg, fg = STATUS_STYLE[ov.status]
     link = (f" (<a href='#{html.escape(ov.section_anchor, quote=True)}'>see section</a>)"
@@ -85,8 +99,11 @@ def summary_sections(verdicts, anchors, *, site=None, landing=None, rover=None, 
 
 
 def summary_first(verdicts, phases: dict, sections: list[Section]) -> list[Section]:
-    """``sections`` with the summary before them (its links point only at sections that are there);
-    ``phases``: the keywords of :func:`summary_sections` (site, landing, rover, drilling, campaign, thresholds)."""
+    """Return ``sections`` with the summary before them.
+
+    ``sections`` with the summary before them (its links point only at sections that are there);
+    ``phases``: the keywords of :func:`summary_sections` (site, landing, rover, drilling, campaign, thresholds).
+    """
     return summary_sections(verdicts, {s.id for s in sections}, **phases) + list(sections)
 
 
@@ -103,117 +120,50 @@ def _nice_length_m(span_m: float) -> float:
     return float(mag)
 
 
+@dataclass
+class _Overview:
+    """What the overview map draws.
+
+    Layers (kind, payload) in drawing order, the points to zoom to (m) and the havens' positions (m).
+    """
+
+    layers: list = field(default_factory=list)
+    pts: list = field(default_factory=list)
+    havens: list = field(default_factory=list)
+
+
 def overview_map_png(site, *, landing=None, rover=None, drilling=None, campaign=None, dpi: int = 90):
-    """PNG of the mission's places on the site's hillshade, zoomed to them; None without a site."""
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import Ellipse, Rectangle
-
-    from lupex.report.figures import hillshade, png_bytes
-    from lupex.terrain.geo import pixel_size_m
-
+    """Return a PNG of the mission's places on the site's hillshade, zoomed to them; None without a site."""
     if site is None or not len(getattr(site, "sites", ())):
         return None
     dem = site.dem
     best = site.sites.iloc[0]
     tx, ty = float(best["x_m"]), float(best["y_m"])
-    pts = [(tx, ty)]
-    layers = []  # (kind, payload)
-    summ = getattr(landing, "summary", None)
-    if summ is not None:
-        a, b = float(summ.get("ellipse_3sigma_major_m", np.nan)), float(summ.get("ellipse_3sigma_minor_m", np.nan))
-        cx = tx + float(summ.get("ellipse_centre_x_m", 0.0))
-        cy = ty + float(summ.get("ellipse_centre_y_m", 0.0))
-        if np.isfinite(a) and np.isfinite(b):
-            layers.append(("ellipse", (cx, cy, a, b, float(summ.get("ellipse_angle_deg", 0.0)))))
-            pts += [(cx - a, cy - a), (cx + a, cy + a)]
-        runs = getattr(landing, "runs", None)
-        if runs is not None and len(runs):
-            td = np.column_stack([tx + runs["dx_m"].to_numpy(float), ty + runs["dy_m"].to_numpy(float)])
-            layers.append(("touchdowns", td))
-    havens = []
+    ov = _Overview(pts=[(tx, ty)])
+    _landing_layers(ov, landing, tx, ty)
     if rover is not None:
-        xy = np.column_stack([rover.plan.x_m, rover.plan.y_m])
-        layers.append(("traverse", xy))
-        pts += [tuple(xy.min(0)), tuple(xy.max(0))]
-        for r, c in getattr(rover.plan, "havens", ()):
-            havens.append((float(dem.x[int(c)]), float(dem.y[int(r)])))
+        _rover_layers(ov, rover, dem)
     if campaign is not None:
-        x0, x1, y0, y1 = (float(v) for v in campaign.area)
-        layers.append(("box", (x0, x1, y0, y1)))
-        pts += [(x0, y0), (x1, y1)]
-        for name, plan in campaign.plans.items():
-            p = np.asarray(plan.path_xy, float).reshape(-1, 2)
-            if len(p):
-                layers.append((f"path:{name}", p))
-            d = np.asarray(plan.drill_xy, float).reshape(-1, 2)
-            if len(d):
-                layers.append((f"drills:{name}", d))
-                pts += [tuple(d.min(0)), tuple(d.max(0))]
-            tl = plan.timeline
-            if tl is not None and {"mode", "x_m", "y_m"} <= set(tl.activities):
-                h = tl.activities[tl.activities["mode"] == "hibernate"]
-                havens += list(zip(h["x_m"].astype(float), h["y_m"].astype(float)))
+        _campaign_layers(ov, campaign)
     if drilling is not None and len(drilling.sites):
         d = drilling.sites[["x_m", "y_m"]].to_numpy(float)
-        layers.append(("drills:first traverse", d))
-        pts += [tuple(d.min(0)), tuple(d.max(0))]
-    if havens:
-        hv = np.unique(np.round(np.asarray(havens, float), 1), axis=0)
-        layers.append(("havens", hv))
-        pts += [tuple(hv.min(0)), tuple(hv.max(0))]
-
-    P = np.asarray(pts, float)
-    P = P[np.all(np.isfinite(P), axis=1)]
-    lo, hi = P.min(0), P.max(0)
-    half = max(float((hi - lo).max()) / 2 * 1.15, 300.0)
-    ctr = (lo + hi) / 2
-    xmin, xmax, ymin, ymax = ctr[0] - half, ctr[0] + half, ctr[1] - half, ctr[1] + half
-    xs, ys = np.asarray(dem.x, float), np.asarray(dem.y, float)
-    sub = dem.isel(x=np.flatnonzero((xs >= xmin) & (xs <= xmax)), y=np.flatnonzero((ys >= ymin) & (ys <= ymax)))
+        ov.layers.append(("drills:first traverse", d))
+        ov.pts += [tuple(d.min(0)), tuple(d.max(0))]
+    if ov.havens:
+        hv = np.unique(np.round(np.asarray(ov.havens, float), 1), axis=0)
+        ov.layers.append(("havens", hv))
+        ov.pts += [tuple(hv.min(0)), tuple(hv.max(0))]
+    xmin, xmax, ymin, ymax = _zoom(ov.pts)
     fig, ax = plt.subplots(figsize=(8.0, 7.2), dpi=dpi)
-    if sub.size > 4:
-        px = pixel_size_m(dem)
-        shade = hillshade(np.asarray(sub, float), px)
-        sx, sy = np.asarray(sub.x, float), np.asarray(sub.y, float)
-        ax.imshow(shade, cmap="gray", vmin=0, vmax=1, interpolation="nearest",
-                  extent=(sx[0] - px / 2, sx[-1] + px / 2, sy[-1] - px / 2, sy[0] + px / 2))
-    for kind, val in layers:
-        if kind == "ellipse":
-            cx, cy, a, b, ang = val
-            ax.add_patch(Ellipse((cx, cy), 2 * a, 2 * b, angle=ang, fill=False, color=_OI["yellow"], lw=2.0,
-                                 label=f"3-sigma landing ellipse {a:.0f} x {b:.0f} m"))
-        elif kind == "touchdowns":
-            ax.scatter(val[:, 0], val[:, 1], s=8, marker=".", color=_OI["yellow"], label="touchdowns (Monte Carlo)")
-        elif kind == "traverse":
-            ax.plot(val[:, 0], val[:, 1], color=_OI["sky"], lw=2.2, label="first traverse (rover phase)")
-        elif kind == "box":
-            x0, x1, y0, y1 = val
-            ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, ls="--", lw=1.4, color=_OI["orange"],
-                                   label="campaign area"))
-        elif kind.startswith("path:"):
-            name = kind.split(":", 1)[1]
-            ax.plot(val[:, 0], val[:, 1], lw=1.1, ls="-" if name == "strategy" else ":",
-                    color=_OI["purple"] if name == "strategy" else _OI["blue"], label=f"campaign path ({name})")
-        elif kind.startswith("drills:"):
-            name = kind.split(":", 1)[1]
-            style = {"first traverse": ("D", _OI["vermillion"]), "strategy": ("^", _OI["purple"])}.get(
-                name, ("v", _OI["blue"]))
-            ax.scatter(val[:, 0], val[:, 1], s=55, marker=style[0], facecolor=style[1], edgecolor="white",
-                       linewidth=0.8, zorder=5, label=f"drill sites ({name})")
-        elif kind == "havens":
-            ax.scatter(val[:, 0], val[:, 1], s=90, marker="s", facecolor="none", edgecolor=_OI["green"],
-                       linewidth=1.8, zorder=5, label="havens (hibernation spots)")
+    _hillshade_under(ax, dem, xmin, xmax, ymin, ymax)
+    for kind, val in ov.layers:
+        _draw_layer(ax, kind, val)
     ax.scatter([tx], [ty], s=180, marker="*", color=_OI["yellow"], edgecolor="black", zorder=6,
                label=f"landing site (lat {best['lat_deg']:.3f}, lon {best['lon_deg']:.2f})")
     ax.set_xlim(xmin, xmax)
     ax.set_ylim(ymin, ymax)
     ax.set_aspect("equal")
-    L = _nice_length_m(xmax - xmin)
-    bx, by = xmin + 0.05 * (xmax - xmin), ymin + 0.05 * (ymax - ymin)
-    ax.plot([bx, bx + L], [by, by], color="white", lw=6, solid_capstyle="butt")
-    ax.plot([bx, bx + L], [by, by], color="black", lw=3, solid_capstyle="butt")
-    ax.text(bx + L / 2, by + 0.02 * (ymax - ymin), f"{L:,.0f} m", ha="center", va="bottom", fontsize=9,
-            color="black", bbox=dict(facecolor="white", alpha=0.8, edgecolor="none", pad=1))
+    _overview_scale_bar(ax, xmin, xmax, ymin, ymax)
     ax.set_xlabel("x (m, polar stereographic)")
     ax.set_ylabel("y (m)")
     ax.set_title("Mission overview", fontsize=11)
@@ -221,13 +171,117 @@ def overview_map_png(site, *, landing=None, rover=None, drilling=None, campaign=
     return png_bytes(fig, bbox_tight=True)
 
 
+def _landing_layers(ov: _Overview, landing, tx: float, ty: float) -> None:
+    """Add the landing Monte Carlo's 3-sigma ellipse and touchdowns around the target (``tx``, ``ty``, m)."""
+    summ = getattr(landing, "summary", None)
+    if summ is None:
+        return
+    a, b = float(summ.get("ellipse_3sigma_major_m", np.nan)), float(summ.get("ellipse_3sigma_minor_m", np.nan))
+    cx = tx + float(summ.get("ellipse_centre_x_m", 0.0))
+    cy = ty + float(summ.get("ellipse_centre_y_m", 0.0))
+    if np.isfinite(a) and np.isfinite(b):
+        ov.layers.append(("ellipse", (cx, cy, a, b, float(summ.get("ellipse_angle_deg", 0.0)))))
+        ov.pts += [(cx - a, cy - a), (cx + a, cy + a)]
+    runs = getattr(landing, "runs", None)
+    if runs is not None and len(runs):
+        td = np.column_stack([tx + runs["dx_m"].to_numpy(float), ty + runs["dy_m"].to_numpy(float)])
+        ov.layers.append(("touchdowns", td))
+
+
+def _rover_layers(ov: _Overview, rover, dem) -> None:
+    """Add the first traverse and its havens."""
+    xy = np.column_stack([rover.plan.x_m, rover.plan.y_m])
+    ov.layers.append(("traverse", xy))
+    ov.pts += [tuple(xy.min(0)), tuple(xy.max(0))]
+    for r, c in getattr(rover.plan, "havens", ()):
+        ov.havens.append((float(dem.x[int(c)]), float(dem.y[int(r)])))
+
+
+def _campaign_layers(ov: _Overview, campaign) -> None:
+    """Add the campaign's area, each plan's path and drill sites, and where its timeline hibernates."""
+    x0, x1, y0, y1 = (float(v) for v in campaign.area)
+    ov.layers.append(("box", (x0, x1, y0, y1)))
+    ov.pts += [(x0, y0), (x1, y1)]
+    for name, plan in campaign.plans.items():
+        p = np.asarray(plan.path_xy, float).reshape(-1, 2)
+        if len(p):
+            ov.layers.append((f"path:{name}", p))
+        d = np.asarray(plan.drill_xy, float).reshape(-1, 2)
+        if len(d):
+            ov.layers.append((f"drills:{name}", d))
+            ov.pts += [tuple(d.min(0)), tuple(d.max(0))]
+        tl = plan.timeline
+        if tl is not None and {"mode", "x_m", "y_m"} <= set(tl.activities):
+            h = tl.activities[tl.activities["mode"] == "hibernate"]
+            ov.havens += list(zip(h["x_m"].astype(float), h["y_m"].astype(float)))
+
+
+def _zoom(pts) -> tuple[float, float, float, float]:
+    """Return the square view (xmin, xmax, ymin, ymax; m) around the finite ``pts``, 15 % margin, at least 600 m."""
+    P = np.asarray(pts, float)
+    P = P[np.all(np.isfinite(P), axis=1)]
+    lo, hi = P.min(0), P.max(0)
+    half = max(float((hi - lo).max()) / 2 * 1.15, 300.0)
+    ctr = (lo + hi) / 2
+    return ctr[0] - half, ctr[0] + half, ctr[1] - half, ctr[1] + half
+
+
+def _hillshade_under(ax, dem, xmin: float, xmax: float, ymin: float, ymax: float) -> None:
+    """Draw the hillshade of the DEM cells inside the view (nothing when under five cells are)."""
+    xs, ys = np.asarray(dem.x, float), np.asarray(dem.y, float)
+    sub = dem.isel(x=np.flatnonzero((xs >= xmin) & (xs <= xmax)), y=np.flatnonzero((ys >= ymin) & (ys <= ymax)))
+    if sub.size > 4:
+        px = pixel_size_m(dem)
+        shade = hillshade(np.asarray(sub, float), px)
+        sx, sy = np.asarray(sub.x, float), np.asarray(sub.y, float)
+        ax.imshow(shade, cmap="gray", vmin=0, vmax=1, interpolation="nearest",
+                  extent=(sx[0] - px / 2, sx[-1] + px / 2, sy[-1] - px / 2, sy[0] + px / 2))
+
+
+def _draw_layer(ax, kind: str, val) -> None:
+    """Draw one overview layer (see :func:`overview_map_png`), with its legend label."""
+    if kind == "ellipse":
+        cx, cy, a, b, ang = val
+        ax.add_patch(Ellipse((cx, cy), 2 * a, 2 * b, angle=ang, fill=False, color=_OI["yellow"], lw=2.0,
+                             label=f"3-sigma landing ellipse {a:.0f} x {b:.0f} m"))
+    elif kind == "touchdowns":
+        ax.scatter(val[:, 0], val[:, 1], s=8, marker=".", color=_OI["yellow"], label="touchdowns (Monte Carlo)")
+    elif kind == "traverse":
+        ax.plot(val[:, 0], val[:, 1], color=_OI["sky"], lw=2.2, label="first traverse (rover phase)")
+    elif kind == "box":
+        x0, x1, y0, y1 = val
+        ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, ls="--", lw=1.4, color=_OI["orange"],
+                               label="campaign area"))
+    elif kind.startswith("path:"):
+        name = kind.split(":", 1)[1]
+        ax.plot(val[:, 0], val[:, 1], lw=1.1, ls="-" if name == "strategy" else ":",
+                color=_OI["purple"] if name == "strategy" else _OI["blue"], label=f"campaign path ({name})")
+    elif kind.startswith("drills:"):
+        name = kind.split(":", 1)[1]
+        style = {"first traverse": ("D", _OI["vermillion"]), "strategy": ("^", _OI["purple"])}.get(
+            name, ("v", _OI["blue"]))
+        ax.scatter(val[:, 0], val[:, 1], s=55, marker=style[0], facecolor=style[1], edgecolor="white",
+                   linewidth=0.8, zorder=5, label=f"drill sites ({name})")
+    elif kind == "havens":
+        ax.scatter(val[:, 0], val[:, 1], s=90, marker="s", facecolor="none", edgecolor=_OI["green"],
+                   linewidth=1.8, zorder=5, label="havens (hibernation spots)")
+
+
+def _overview_scale_bar(ax, xmin: float, xmax: float, ymin: float, ymax: float) -> None:
+    """Draw a round-length scale bar (m) in the view's lower left corner."""
+    L = _nice_length_m(xmax - xmin)
+    bx, by = xmin + 0.05 * (xmax - xmin), ymin + 0.05 * (ymax - ymin)
+    ax.plot([bx, bx + L], [by, by], color="white", lw=6, solid_capstyle="butt")
+    ax.plot([bx, bx + L], [by, by], color="black", lw=3, solid_capstyle="butt")
+    ax.text(bx + L / 2, by + 0.02 * (ymax - ymin), f"{L:,.0f} m", ha="center", va="bottom", fontsize=9,
+            color="black", bbox=dict(facecolor="white", alpha=0.8, edgecolor="none", pad=1))
+
+
 # ----------------------------------------------------------------------------- timeline
 
 
 def _spans(t0, t1, mask):
     """(start, width) in matplotlib date units of the runs where ``mask`` is true."""
-    import matplotlib.dates as mdates
-
     a = mdates.date2num(pd.to_datetime(t0).to_numpy())
     b = mdates.date2num(pd.to_datetime(t1).to_numpy())
     out, i, n = [], 0, len(mask)
@@ -245,8 +299,6 @@ def _spans(t0, t1, mask):
 
 def _bars(starts, ends):
     """(start, width) in matplotlib date units of each [start, end) interval."""
-    import matplotlib.dates as mdates
-
     a = mdates.date2num(pd.to_datetime(pd.Series(starts)).to_numpy())
     b = mdates.date2num(pd.to_datetime(pd.Series(ends)).to_numpy())
     return list(zip(a, b - a))
@@ -254,13 +306,11 @@ def _bars(starts, ends):
 
 def timeline_png(*, rover=None, campaign=None, dark_threshold: float = 0.0, earth_threshold: float = 0.5,
                  dpi: int = 90):
-    """PNG of the mission timeline (dark periods, Earth in view, the drill site's nights, activities, state of
-    charge); None when the run has neither a rover phase nor a campaign timeline."""
-    import matplotlib.dates as mdates
-    import matplotlib.pyplot as plt
+    """Return a PNG of the mission timeline; None without a rover phase or a campaign timeline.
 
-    from lupex.report.figures import png_bytes
-
+    PNG of the mission timeline (dark periods, Earth in view, the drill site's nights, activities, state of
+    charge); None when the run has neither a rover phase nor a campaign timeline.
+    """
     tl = None
     if campaign is not None:
         tl = next((p.timeline for p in campaign.plans.values() if p.timeline is not None), None)
@@ -318,12 +368,11 @@ def timeline_png(*, rover=None, campaign=None, dark_threshold: float = 0.0, eart
 
 
 def console_table(verdicts):
-    """The verdicts as a compact rich Table (status, requirement, measured and required, binding constraint),
-    worst first, the overall verdict in the title."""
-    from rich import box
-    from rich.markup import escape
-    from rich.table import Table
+    """Return the verdicts as a compact rich Table, worst first.
 
+    The verdicts as a compact rich Table (status, requirement, measured and required, binding constraint),
+    worst first, the overall verdict in the title.
+    """
     ov = overall(verdicts)
     tab = Table(title=escape(f"{STATUS_STYLE[ov.status][0]} Mission: {ov.status}: {ov.binding_constraint}"),
                 title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1))

@@ -1,4 +1,6 @@
-"""The traverse-survey part of the report: the path over the true ice, the radargram, neutron
+"""The traverse-survey part of the report.
+
+The traverse-survey part of the report: the path over the true ice, the radargram, neutron
 count rates, and retrieved vs true ice depth and WEH along track, with a scores table.
 
 The radargram is shown dewowed, time-zeroed (:func:`lupex.instruments.gpr.preprocess`),
@@ -14,6 +16,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from lupex.instruments.gpr import background_removal, preprocess
+from lupex.instruments.gpr_dielectric import C_M_S
+from lupex.mission.survey import NS_DETECT_LO95_WT_PCT
 from lupex.report.figures import png_bytes, robust_limits, scale_bar  # noqa: E402
 from lupex.report.html import Section, table_html  # noqa: E402
 
@@ -51,9 +56,7 @@ def path_map_png(result) -> bytes:
 
 
 def radargram_png(result, max_traces: int = 2000) -> bytes:
-    from lupex.instruments.gpr import background_removal, preprocess
-    from lupex.instruments.gpr_dielectric import C_M_S
-
+    """Return a PNG of the GPR radargram along the traverse (at most ``max_traces`` traces)."""
     rg = result.radargram
     data, t_ant = preprocess(rg)
     data = background_removal(data, max(2, int(round(10.0 / max(rg.dx_m, 1e-9)))))
@@ -84,6 +87,7 @@ def radargram_png(result, max_traces: int = 2000) -> bytes:
 
 
 def ns_rates_png(result) -> bytes:
+    """Return a PNG of the neutron spectrometer's count rates along the traverse."""
     r = result.retrievals
     ns = result.ns
     fig, ax = plt.subplots(figsize=(9.0, 3.2))
@@ -113,6 +117,7 @@ def _truth_line(s, v):
 
 
 def depth_png(result) -> bytes:
+    """Return a PNG of the retrieved vs true ice-table depth along the traverse."""
     r = result.retrievals
     fig, ax = plt.subplots(figsize=(9.0, 3.4))
     w = result.gpr_windows
@@ -122,8 +127,6 @@ def depth_png(result) -> bytes:
     # the NS burial depth means something only where the NS sees a wet layer (the survey's criterion, which the
     # campaign uses too: its WEH 95 % lower bound above NS_DETECT_LO95_WT_PCT); over dry ground its posterior is
     # the prior's spread
-    from lupex.mission.survey import NS_DETECT_LO95_WT_PCT
-
     seen = (r["ns_weh_lo95_wt_pct"] > NS_DETECT_LO95_WT_PCT).to_numpy()
     rs = r[seen]
     lo = np.where(seen, r["ns_burial_lo95_m"], np.nan)
@@ -144,6 +147,7 @@ def depth_png(result) -> bytes:
 
 
 def weh_png(result) -> bytes:
+    """Return a PNG of the retrieved vs true WEH along the traverse."""
     r = result.retrievals
     w = result.gpr_windows
     fig, ax = plt.subplots(figsize=(9.0, 3.4))
@@ -167,9 +171,12 @@ def weh_png(result) -> bytes:
 
 
 def ns_detection_png(result) -> bytes:
-    """Detection limit of the NS vs integration time (homogeneous ground, 3 sigma), for the instrument's
+    """Return a PNG of the neutron spectrometer's detection limit vs integration time.
+
+    Detection limit of the NS vs integration time (homogeneous ground, 3 sigma), for the instrument's
     systematics and 1 % / 3 % (the survey summary's ``ns_detection`` curves), with the survey window and the
-    0.5 wt% requirement marked."""
+    0.5 wt% requirement marked.
+    """
     d = result.summary["ns_detection"]
     fig, ax = plt.subplots(figsize=(6.4, 3.4))
     for f, lim in d["curve_limit_wt_pct_by_systematics"].items():

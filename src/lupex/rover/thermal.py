@@ -224,7 +224,7 @@ def simulate(times, sun_fraction, load_w, params: RoverParams | None = None, ter
     q_ext = np.empty((n, 2))
     tenv4 = np.empty((n, 2))
     for j, nd in enumerate(nodes):
-        q_ext[:, j] = nd.absorptivity * s * nd.sun_area_m2 * f + nd.dissipation_fraction * load
+        q_ext[:, j] = nd.absorptivity * s * nd.sun_area_m2 * f + nd.dissipation_frac * load
         tenv4[:, j] = nd.terrain_view_factor * tt**4 + (1.0 - nd.terrain_view_factor) * T_SPACE_K**4
     t0 = np.array([nd.heater_setpoint_k for nd in nodes] if t0_k is None else t0_k, dtype=float)
     if t0.shape != (2,) or np.any(~np.isfinite(t0)) or np.any(t0 <= 0):

@@ -174,7 +174,7 @@ class NodeParams:
     absorptivity: float = _p(0.1, "-", "solar absorptivity of the sunlit projected area", ASSUMED)
     sun_area_m2: float = _p(0.3, "m^2", "area projected towards the Sun", ASSUMED)
     terrain_view_factor: float = _p(0.5, "-", "view factor of the radiator to the terrain (rest is cold space)", ASSUMED + ": side-looking radiator")
-    dissipation_fraction: float = _p(1.0, "-", "fraction of the bus load dissipated in this node", ASSUMED)
+    dissipation_frac: float = _p(1.0, "-", "fraction of the bus load dissipated in this node", ASSUMED)
     heater_max_w: float = _p(60.0, "W", "maximum heater power", ASSUMED)
     heater_setpoint_k: float = _p(238.15, "K", "heater thermostat set point", ASSUMED + ": 5 K above the survival limit")
     survival_min_k: float = _p(233.15, "K", "lowest non-operating (survival) temperature", ASSUMED + ": -40 C, common for space electronics")
@@ -184,7 +184,7 @@ class NodeParams:
         _positive(self, "heat_capacity_j_k", "heater_setpoint_k", "survival_min_k", "survival_max_k")
         if self.radiator_area_m2 < 0 or self.sun_area_m2 < 0 or self.heater_max_w < 0:
             raise ConfigError("thermal node areas and heater_max_w must be >= 0")
-        _fraction(self, "emissivity", "emissivity_open", "absorptivity", "terrain_view_factor", "dissipation_fraction")
+        _fraction(self, "emissivity", "emissivity_open", "absorptivity", "terrain_view_factor", "dissipation_frac")
         if not self.louvre_closed_k < self.louvre_open_k:
             raise ConfigError("thermal node louvre_closed_k must be below louvre_open_k")
         if not self.survival_min_k < self.survival_max_k:
@@ -195,7 +195,7 @@ def _battery_node() -> NodeParams:
     return NodeParams(
         heat_capacity_j_k=27_000.0, radiator_area_m2=0.3, emissivity=0.05, emissivity_open=0.05, absorptivity=0.0,
         sun_area_m2=0.0,
-        terrain_view_factor=0.5, dissipation_fraction=0.0, heater_max_w=40.0,
+        terrain_view_factor=0.5, dissipation_frac=0.0, heater_max_w=40.0,
         heater_setpoint_k=258.15, survival_min_k=253.15, survival_max_k=318.15,
     )
 

@@ -21,6 +21,7 @@ campaign can be scored later.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 
@@ -30,9 +31,12 @@ import xarray as xr
 from scipy import special
 
 from lupex.errors import ConfigError, InputError
+from lupex.io import write_netcdf
+from lupex.params import ASSUMED, check_non_negative, check_pair, check_positive, check_range, param
 from lupex.subsurface import ice as ice_mod
 from lupex.subsurface import polar, regolith, thermal
 from lupex.subsurface.profile import Column, Rock
+from lupex.terrain.geo import dem_crs, pixel_size_m
 
 FIELDS = ("ice_table_depth_m", "weh_wt_pct", "dry_weh_wt_pct", "feo_tio2_wt_pct", "stability_depth_m",
           "t_max_surface_k", "t_mean_surface_k")
@@ -42,8 +46,6 @@ NO_ICE_INF_FIELDS = ("ice_table_depth_m", "stability_depth_m")
 
 
 def _grid_axes(grid) -> tuple[np.ndarray, np.ndarray, float]:
-    from lupex.terrain.geo import pixel_size_m
-
     if not isinstance(grid, xr.DataArray) or grid.dims[-2:] != ("y", "x"):
         raise InputError("grid must be an xarray.DataArray with dims ('y', 'x') in metres (a DEM)")
     return np.asarray(grid["x"].values, float), np.asarray(grid["y"].values, float), pixel_size_m(grid)
@@ -65,7 +67,7 @@ def _cell_map(name: str, v, shape, *, lo=None, hi=None, allow_inf=False) -> np.n
 
 
 def stability_depth_from_surface_m(t_max_surface_k, t_mean_surface_k, *, threshold_k: float = 110.0,
-                                   props: thermal.ThermalProperties = thermal.HAYNE2017) -> np.ndarray:
+                                   props: thermal.RegolithThermalParams = thermal.HAYNE2017) -> np.ndarray:
     """Rough stability depth when only surface T_max and T_mean are known.
 
     Assumes the peak decays like a single annual wave: ``T_max(z) = T_mean + (T_max_s -
@@ -99,14 +101,17 @@ class GroundTruth:
 
     @property
     def pixel_m(self) -> float:
+        """Return the grid's pixel size (m)."""
         return float(self.dataset.attrs["pixel_m"])
 
     @property
     def params(self) -> dict:
+        """Return the parameters the truth was made with (as saved in ``params_json``)."""
         return json.loads(self.dataset.attrs["params_json"])
 
     @property
     def crs(self):
+        """Return the grid's CRS (a pyproj CRS through rioxarray)."""
         return self.dataset.rio.crs
 
     # ------------------------------------------------------------------ columns
@@ -209,8 +214,6 @@ class GroundTruth:
 
     def to_netcdf(self, path) -> None:
         """Write the truth (fields, rocks, parameters, CRS) atomically as NetCDF4."""
-        from lupex.io import write_netcdf
-
         ds = self.dataset.copy()
         for name in NO_ICE_INF_FIELDS:      # in memory "no ice" is +inf; in every product it is NaN
             ds[name] = ds[name].where(np.isfinite(ds[name]))
@@ -221,6 +224,7 @@ class GroundTruth:
 
     @classmethod
     def from_netcdf(cls, path) -> GroundTruth:
+        """Return the truth saved by :meth:`to_netcdf` at ``path``; InputError when it is not one."""
         try:
             with xr.open_dataset(path, engine="h5netcdf", decode_coords="all") as f:
                 ds = f.load()
@@ -237,23 +241,89 @@ class GroundTruth:
         return cls(ds, rocks)
 
 
-def _check_truth_options(seed, stability_criterion: str, density_model: str, dry_weh_range_wt_pct,
-                         feo_tio2_mean_wt_pct: float) -> tuple[float, float]:
-    """The dry-WEH range (wt%) after checking the seed, the criterion, the density model and the wt% settings."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
-    if stability_criterion not in ("temperature", "sublimation"):
-        raise ConfigError(f"stability_criterion must be 'temperature' or 'sublimation', got {stability_criterion!r}")
-    if density_model not in regolith.DENSITY_MODELS:
-        raise ConfigError(f"density_model must be one of {regolith.DENSITY_MODELS}, got {density_model!r}")
-    lo, hi = dry_weh_range_wt_pct
-    for name, v in (("dry_weh_range_wt_pct", lo), ("dry_weh_range_wt_pct", hi),
-                    ("feo_tio2_mean_wt_pct", feo_tio2_mean_wt_pct)):
-        if not (np.isfinite(v) and 0 <= v <= 100):
-            raise InputError(f"{name} must be between 0 and 100 wt%, got {v}")
-    if hi < lo:
-        raise InputError("dry_weh_range_wt_pct must be (low, high) with low <= high")
-    return lo, hi
+_REFS = "docs/REFERENCES.md#"
+
+
+@dataclass(frozen=True)
+class SubsurfaceParams:
+    """Parameters of the subsurface ground truth (the ``[subsurface]`` config table).
+
+    The ice statistics are calibration choices (see :mod:`lupex.subsurface.ice`:
+    LCROSS-like 95th percentile, orbital-neutron-like area mean), not measured
+    rover-scale values; the rocks follow Golombek & Rapp 1997.
+    """
+
+    seed: int = param(1, "-", "seed of the subsurface ground truth (ice, rocks, composition)",
+                      f"{ASSUMED}: any seed; the same seed and inputs give the same truth")
+    corr_length_m: float = param(10.0, "m", "correlation length of the ice concentration and ice-table depth fields",
+                                 f"{ASSUMED}: metre-scale patches, below orbital resolution (not yet measured)")
+    ice_free_frac: float = param(0.3, "fraction 0-1", "fraction of the cold-trapped area that holds no ice",
+                                 f"{ASSUMED}: with it the area-mean WEH is near the orbital 0.5-1.5 wt% "
+                                 f"({_REFS}sanin2017)")
+    weh_median_wt_pct: float = param(1.5, "wt% WEH", "median water-equivalent hydrogen below the ice table where ice "
+                                     "is present", f"calibration: 95th percentile LCROSS-like ({_REFS}colaprete2010)")
+    overburden_median_m: float = param(0.25, "m", "median thickness of dry regolith over the ice table where ice is "
+                                       "stable at the surface", f"impact gardening ({_REFS}hurley2012)")
+    stability_threshold_k: float = param(110.0, "K", "ice is stable where the maximum temperature stays below this "
+                                         "(Paige et al. 2010)", f"{_REFS}paige2010")
+    rock_abundance: float = param(0.005, "fraction", "buried rock abundance (Golombek & Rapp 1997 cumulative "
+                                  "fractional area)", f"Diviner surface rock abundance ({_REFS}bandfield2011)")
+    nu: float = param(0.5, "-", "Matern smoothness of the random fields (0.5 = exponential covariance)",
+                      f"{ASSUMED}: exponential covariance, the roughest Matern ({_REFS}dietrich1997)")
+    weh_sigma_ln: float = param(0.75, "-", "log-normal spread of the WEH below the ice table",
+                                f"calibration against LCROSS ({_REFS}colaprete2010)")
+    weh_max_wt_pct: float = param(20.0, "wt% WEH", "cap of the WEH (also capped by what the pores hold)",
+                                  f"{ASSUMED}: pore ice only, no excess ice")
+    overburden_sigma_ln: float = param(0.5, "-", "log-normal spread of the dry overburden (5-95 %: 0.11-0.57 m)",
+                                       f"impact gardening ({_REFS}hurley2012)")
+    max_ice_depth_m: float = param(3.0, "m", "no ice deeper than this", f"{ASSUMED}: twice the drill's reach")
+    dry_weh_range_wt_pct: tuple[float, float] = param((0.05, 0.1), "wt% WEH", "range of the background (dry) "
+                                                      "hydrogen outside ice", f"Lunar Prospector ({_REFS}feldman2001)")
+    feo_tio2_mean_wt_pct: float = param(regolith.FEO_TIO2_POLAR_HIGHLANDS_WT_PCT, "wt%", "mean FeO+TiO2",
+                                        f"polar highlands ({_REFS}lawrence2002, {_REFS}prettyman2006)")
+    feo_tio2_sd_wt_pct: float = param(regolith.FEO_TIO2_POLAR_HIGHLANDS_SD_WT_PCT, "wt%", "spread of FeO+TiO2",
+                                      f"{ASSUMED}: our reading of the polar maps ({_REFS}prettyman2006)")
+    feo_corr_length_m: float = param(200.0, "m", "correlation length of the FeO+TiO2 field",
+                                     f"{ASSUMED}: smooth at the rover's scale")
+    rock_d_min_m: float = param(0.2, "m", "smallest buried rock diameter", f"{ASSUMED}: what a GPR or drill notices")
+    rock_d_max_m: float = param(2.0, "m", "largest buried rock diameter", f"{ASSUMED}: boulders are rare")
+    rock_depth_max_m: float = param(2.0, "m", "depth of the buried rock layer", f"{ASSUMED}: below the drill's reach")
+    stability_criterion: str = param("temperature", "-", "temperature (T_max below stability_threshold_k) or "
+                                     "sublimation (< 1 mm/Gyr)", f"{_REFS}paige2010, {_REFS}siegler2016")
+    density_model: str = param(regolith.DEFAULT_DENSITY_MODEL, "-", "regolith density profile: carrier or hayne",
+                               f"Lunar Sourcebook ({_REFS}carrier1991)")
+
+    def __post_init__(self):
+        seed = self.seed
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
+        if self.stability_criterion not in ("temperature", "sublimation"):
+            raise ConfigError(f"stability_criterion must be 'temperature' or 'sublimation', "
+                              f"got {self.stability_criterion!r}")
+        if self.density_model not in regolith.DENSITY_MODELS:
+            raise ConfigError(f"density_model must be one of {regolith.DENSITY_MODELS}, got {self.density_model!r}")
+        check_positive(self, "corr_length_m", "stability_threshold_k")
+        check_range(self, "ice_free_frac", 0.0, 1.0)
+        check_range(self, "weh_median_wt_pct", 0.0, 100.0, lo_open=True, hi_open=True)
+        check_non_negative(self, "overburden_median_m", "feo_tio2_sd_wt_pct")
+        check_range(self, "rock_abundance", 0.0, 1.0, hi_open=True)
+        check_pair(self, "dry_weh_range_wt_pct")
+        lo, hi = self.dry_weh_range_wt_pct
+        for name, v in (("dry_weh_range_wt_pct", lo), ("dry_weh_range_wt_pct", hi),
+                        ("feo_tio2_mean_wt_pct", self.feo_tio2_mean_wt_pct)):
+            if not (np.isfinite(v) and 0 <= v <= 100):
+                raise ConfigError(f"{name} must be between 0 and 100 wt%, got {v}")
+        if hi < lo:
+            raise ConfigError("dry_weh_range_wt_pct must be (low, high) with low <= high")
+
+    @property
+    def ice_free_fraction(self) -> float:
+        """Return ``ice_free_frac`` (fraction 0-1), under its name before one spelling per unit."""
+        return self.ice_free_frac
+
+
+_LEGACY_NAMES = {"ice_free_fraction": "ice_free_frac", "threshold_k": "stability_threshold_k"}
+"""Old keyword names of :func:`make_ground_truth` (before it took :class:`SubsurfaceParams`) -> field names."""
 
 
 def _surface_temperatures(shape, *, illumination_pct, slope_deg, t_max_surface_k, t_mean_surface_k,
@@ -302,8 +372,6 @@ def _pore_ice_limits(weh_max_wt_pct: float, weh_median_wt_pct: float, max_ice_de
 
 def _truth_dataset(grid, x, y, px: float, data: dict, params: dict, density_model: str) -> xr.Dataset:
     """The ground truth's maps as a Dataset on ``grid``'s axes and CRS, with units and the parameters."""
-    from lupex.terrain.geo import dem_crs
-
     coords = {"y": ("y", y), "x": ("x", x)}
     units = dict(ice_table_depth_m="m", weh_wt_pct="wt% WEH", dry_weh_wt_pct="wt% WEH", feo_tio2_wt_pct="wt%",
                  stability_depth_m="m", t_max_surface_k="K", t_mean_surface_k="K")
@@ -314,64 +382,82 @@ def _truth_dataset(grid, x, y, px: float, data: dict, params: dict, density_mode
     return ds.rio.write_crs(dem_crs(grid).to_wkt())
 
 
-def make_ground_truth(grid: xr.DataArray, *, seed: int, illumination_pct=None, slope_deg=None,
-                      t_max_surface_k=None, t_mean_surface_k=None, stability_depth_m=None,
-                      corr_length_m: float = 10.0, nu: float = 0.5, ice_free_fraction: float = 0.3,
-                      weh_median_wt_pct: float = 1.5, weh_sigma_ln: float = 0.75, weh_max_wt_pct: float = 20.0,
-                      overburden_median_m: float = 0.25, overburden_sigma_ln: float = 0.5,
-                      max_ice_depth_m: float = 3.0, dry_weh_range_wt_pct: tuple[float, float] = (0.05, 0.1),
-                      feo_tio2_mean_wt_pct: float = regolith.FEO_TIO2_POLAR_HIGHLANDS_WT_PCT,
-                      feo_tio2_sd_wt_pct: float = regolith.FEO_TIO2_POLAR_HIGHLANDS_SD_WT_PCT,
-                      feo_corr_length_m: float = 200.0, rock_abundance: float = 0.005, rock_d_min_m: float = 0.2,
-                      rock_d_max_m: float = 2.0, rock_depth_max_m: float = 2.0, threshold_k: float = 110.0,
-                      stability_criterion: str = "temperature", density_model: str = regolith.DEFAULT_DENSITY_MODEL,
-                      ) -> GroundTruth:
-    """Build a deterministic ground truth on ``grid`` (a DEM DataArray, dims y, x, metres).
+def make_ground_truth(grid: xr.DataArray, params: SubsurfaceParams | None = None, *, seed: int | None = None,
+                      illumination_pct=None, slope_deg=None, t_max_surface_k=None, t_mean_surface_k=None,
+                      stability_depth_m=None, **overrides) -> GroundTruth:
+    """Return a deterministic ground truth on ``grid`` (a DEM DataArray, dims y, x, metres).
 
+    Parameters
+    ----------
+    grid : xarray.DataArray
+        The DEM (dims y, x; metres) whose axes and CRS the truth takes.
+    params : SubsurfaceParams, optional
+        Every setting of the truth (default: ``SubsurfaceParams()``).
+    seed : int, optional
+        Replaces ``params.seed`` (a campaign draws one truth per seed).
+    illumination_pct, slope_deg : array_like, optional
+        Per cell: illumination 0-100 % (from the light core) and slope in degrees
+        (default 10 deg), read through the thermal table of :mod:`lupex.subsurface.polar`.
+    t_max_surface_k, t_mean_surface_k, stability_depth_m : array_like, optional
+        Per cell temperatures (K) and depth to stable ice (m) from a full thermal run.
+    **overrides
+        Fields of :class:`SubsurfaceParams` to replace (the old keywords ``ice_free_fraction``
+        and ``threshold_k`` name ``ice_free_frac`` and ``stability_threshold_k``).
+
+    Returns
+    -------
+    GroundTruth
+        The maps and the buried rocks.
+
+    Notes
+    -----
     Temperatures, in order of precedence: ``stability_depth_m`` + ``t_max_surface_k`` +
     ``t_mean_surface_k`` given per cell (from a full thermal run); ``t_max_surface_k`` +
     ``t_mean_surface_k`` (stability depth by :func:`stability_depth_from_surface_m`);
-    otherwise ``illumination_pct`` (0-100 per cell, from the light core; optional
-    ``slope_deg`` per cell, default 10 deg) through the thermal calibration table of
-    :mod:`lupex.subsurface.polar`. ``stability_criterion`` 'temperature' (T_max <
-    ``threshold_k``, Paige 2010) or 'sublimation' (< 1 mm/Gyr, Siegler 2016) applies
-    to the table route.
+    otherwise ``illumination_pct`` through the thermal calibration table.
+    ``stability_criterion`` 'temperature' (T_max < ``stability_threshold_k``, Paige 2010)
+    or 'sublimation' (< 1 mm/Gyr, Siegler 2016) applies to the table route.
     """
-    lo, hi = _check_truth_options(seed, stability_criterion, density_model, dry_weh_range_wt_pct,
-                                  feo_tio2_mean_wt_pct)
+    p = params if params is not None else SubsurfaceParams()
+    if seed is not None:
+        overrides["seed"] = seed
+    if overrides:
+        p = dataclasses.replace(p, **{_LEGACY_NAMES.get(k, k): v for k, v in overrides.items()})
+    lo, hi = p.dry_weh_range_wt_pct
     x, y, px = _grid_axes(grid)
     shape = (y.size, x.size)
     tmax, tmean, stab, source = _surface_temperatures(
         shape, illumination_pct=illumination_pct, slope_deg=slope_deg, t_max_surface_k=t_max_surface_k,
-        t_mean_surface_k=t_mean_surface_k, stability_depth_m=stability_depth_m, threshold_k=threshold_k,
-        stability_criterion=stability_criterion)
+        t_mean_surface_k=t_mean_surface_k, stability_depth_m=stability_depth_m, threshold_k=p.stability_threshold_k,
+        stability_criterion=p.stability_criterion)
 
-    ss = np.random.SeedSequence(int(seed))
+    ss = np.random.SeedSequence(int(p.seed))
     g_ice, g_feo, g_dry, g_rock = (np.random.default_rng(s_) for s_ in ss.spawn(4))
-    weh_cap, weh_med = _pore_ice_limits(weh_max_wt_pct, weh_median_wt_pct, max_ice_depth_m, density_model)
+    weh_cap, weh_med = _pore_ice_limits(p.weh_max_wt_pct, p.weh_median_wt_pct, p.max_ice_depth_m, p.density_model)
     table_depth, weh = ice_mod.ice_fields(
-        stab, px, g_ice, corr_length_m=corr_length_m, ice_free_fraction=ice_free_fraction,
-        weh_median_wt_pct=weh_med, weh_sigma_ln=weh_sigma_ln, weh_max_wt_pct=weh_cap,
-        overburden_median_m=overburden_median_m, overburden_sigma_ln=overburden_sigma_ln,
-        max_ice_depth_m=max_ice_depth_m, nu=nu)
-    if feo_tio2_sd_wt_pct < 0:
-        raise InputError("feo_tio2_sd_wt_pct must be >= 0")
-    feo = np.clip(feo_tio2_mean_wt_pct + feo_tio2_sd_wt_pct *
-                  ice_mod.gaussian_random_fields(shape, px, feo_corr_length_m, g_feo, nu=nu)[0], 0.0, 100.0)
-    dry = lo + (hi - lo) * special.ndtr(ice_mod.gaussian_random_fields(shape, px, corr_length_m, g_dry, nu=nu)[0])
+        stab, px, g_ice, corr_length_m=p.corr_length_m, ice_free_frac=p.ice_free_frac,
+        weh_median_wt_pct=weh_med, weh_sigma_ln=p.weh_sigma_ln, weh_max_wt_pct=weh_cap,
+        overburden_median_m=p.overburden_median_m, overburden_sigma_ln=p.overburden_sigma_ln,
+        max_ice_depth_m=p.max_ice_depth_m, nu=p.nu)
+    feo = np.clip(p.feo_tio2_mean_wt_pct + p.feo_tio2_sd_wt_pct *
+                  ice_mod.gaussian_random_fields(shape, px, p.feo_corr_length_m, g_feo, nu=p.nu)[0], 0.0, 100.0)
+    dry = lo + (hi - lo) * special.ndtr(ice_mod.gaussian_random_fields(shape, px, p.corr_length_m, g_dry, nu=p.nu)[0])
     half = px / 2
     rocks = ice_mod.buried_rocks((x.min() - half, x.max() + half), (y.min() - half, y.max() + half), g_rock,
-                                 rock_abundance=rock_abundance, d_min_m=rock_d_min_m, d_max_m=rock_d_max_m,
-                                 depth_max_m=rock_depth_max_m)
+                                 rock_abundance=p.rock_abundance, d_min_m=p.rock_d_min_m, d_max_m=p.rock_d_max_m,
+                                 depth_max_m=p.rock_depth_max_m)
 
-    params = dict(seed=int(seed), corr_length_m=corr_length_m, nu=nu, ice_free_fraction=ice_free_fraction,
-                  weh_median_wt_pct=weh_median_wt_pct, weh_sigma_ln=weh_sigma_ln, weh_max_wt_pct=weh_max_wt_pct,
-                  overburden_median_m=overburden_median_m, overburden_sigma_ln=overburden_sigma_ln,
-                  max_ice_depth_m=max_ice_depth_m, dry_weh_range_wt_pct=[lo, hi],
-                  feo_tio2_mean_wt_pct=feo_tio2_mean_wt_pct, feo_tio2_sd_wt_pct=feo_tio2_sd_wt_pct,
-                  feo_corr_length_m=feo_corr_length_m, rock_abundance=rock_abundance, rock_d_min_m=rock_d_min_m,
-                  rock_d_max_m=rock_d_max_m, rock_depth_max_m=rock_depth_max_m, threshold_k=threshold_k,
-                  stability_criterion=stability_criterion, density_model=density_model, temperature_source=source)
+    # the saved parameters keep their first names and order (ground_truth.nc is a data product)
+    params = dict(seed=int(p.seed), corr_length_m=p.corr_length_m, nu=p.nu, ice_free_fraction=p.ice_free_frac,
+                  weh_median_wt_pct=p.weh_median_wt_pct, weh_sigma_ln=p.weh_sigma_ln,
+                  weh_max_wt_pct=p.weh_max_wt_pct, overburden_median_m=p.overburden_median_m,
+                  overburden_sigma_ln=p.overburden_sigma_ln, max_ice_depth_m=p.max_ice_depth_m,
+                  dry_weh_range_wt_pct=[lo, hi], feo_tio2_mean_wt_pct=p.feo_tio2_mean_wt_pct,
+                  feo_tio2_sd_wt_pct=p.feo_tio2_sd_wt_pct, feo_corr_length_m=p.feo_corr_length_m,
+                  rock_abundance=p.rock_abundance, rock_d_min_m=p.rock_d_min_m, rock_d_max_m=p.rock_d_max_m,
+                  rock_depth_max_m=p.rock_depth_max_m, threshold_k=p.stability_threshold_k,
+                  stability_criterion=p.stability_criterion, density_model=p.density_model,
+                  temperature_source=source)
     data = dict(ice_table_depth_m=table_depth, weh_wt_pct=weh, dry_weh_wt_pct=dry, feo_tio2_wt_pct=feo,
                 stability_depth_m=stab, t_max_surface_k=tmax, t_mean_surface_k=tmean)
-    return GroundTruth(_truth_dataset(grid, x, y, px, data, params, density_model), rocks)
+    return GroundTruth(_truth_dataset(grid, x, y, px, data, params, p.density_model), rocks)

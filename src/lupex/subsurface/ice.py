@@ -179,13 +179,13 @@ def _check_pct(name, v, lo=0.0, hi=100.0):
 
 
 def ice_fields(stability_depth_m_, pixel_m: float, rng: np.random.Generator, *, corr_length_m: float = 10.0,
-               ice_free_fraction: float = 0.3, weh_median_wt_pct: float = 1.5, weh_sigma_ln: float = 0.75,
+               ice_free_frac: float = 0.3, weh_median_wt_pct: float = 1.5, weh_sigma_ln: float = 0.75,
                weh_max_wt_pct: float = 20.0, overburden_median_m: float = 0.25, overburden_sigma_ln: float = 0.5,
                max_ice_depth_m: float = 3.0, nu: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
     """Ice-table depth (m, inf where no ice) and WEH below it (wt%, 0 where no ice).
 
     Three independent Gaussian fields with the same covariance: one thresholded at
-    its ``ice_free_fraction`` quantile for presence, one log-normal WEH, one
+    its ``ice_free_frac`` quantile for presence, one log-normal WEH, one
     log-normal dry overburden. Ice lies only where ``stability_depth_m_`` is finite
     and shallower than ``max_ice_depth_m``, never above the stability depth.
     """
@@ -194,8 +194,8 @@ def ice_fields(stability_depth_m_, pixel_m: float, rng: np.random.Generator, *, 
         raise InputError("stability_depth_m must be a 2-D grid")
     if np.any(np.isnan(s)) or np.any(s < 0):
         raise InputError("stability depths must be >= 0 m (inf where ice is never stable), without NaN")
-    if not 0.0 <= ice_free_fraction <= 1.0:
-        raise InputError(f"ice_free_fraction must be between 0 and 1, got {ice_free_fraction}")
+    if not 0.0 <= ice_free_frac <= 1.0:
+        raise InputError(f"ice_free_frac must be between 0 and 1, got {ice_free_frac}")
     _check_pct("weh_median_wt_pct", weh_median_wt_pct)
     _check_pct("weh_max_wt_pct", weh_max_wt_pct)
     if weh_median_wt_pct > weh_max_wt_pct:
@@ -205,8 +205,8 @@ def ice_fields(stability_depth_m_, pixel_m: float, rng: np.random.Generator, *, 
     if not (overburden_median_m >= 0 and max_ice_depth_m > 0):
         raise InputError("overburden_median_m must be >= 0 m and max_ice_depth_m > 0 m")
     g = gaussian_random_fields(s.shape, pixel_m, corr_length_m, rng, n_fields=3, nu=nu)
-    present = g[0] >= special.ndtri(ice_free_fraction) if 0 < ice_free_fraction < 1 else \
-        np.full(s.shape, ice_free_fraction == 0.0)
+    present = g[0] >= special.ndtri(ice_free_frac) if 0 < ice_free_frac < 1 else \
+        np.full(s.shape, ice_free_frac == 0.0)
     weh = np.minimum(weh_median_wt_pct * np.exp(weh_sigma_ln * g[1]), weh_max_wt_pct)
     over = overburden_median_m * np.exp(overburden_sigma_ln * g[2])
     table = np.maximum(s, over)

@@ -46,7 +46,7 @@ DEFAULT_SCATTERED_W_M2 = 0.3
 
 def polar_forcing(illumination_frac: float, slope_deg: float = 10.0, *, colatitude_deg: float = 1.5,
                   scattered_w_m2: float = DEFAULT_SCATTERED_W_M2, months: int = 12, steps_per_month: int = 236,
-                  props: thermal.ThermalProperties = thermal.HAYNE2017) -> tuple[np.ndarray, float]:
+                  props: thermal.RegolithThermalParams = thermal.HAYNE2017) -> tuple[np.ndarray, float]:
     """Absorbed flux series (W/m^2) and step (s) for the synthetic polar year described above."""
     if not 0.0 <= illumination_frac <= 1.0:
         raise InputError(f"illumination fraction must be between 0 and 1, got {illumination_frac}")

@@ -1,5 +1,7 @@
-"""A vertical ground-truth profile at one spot: the contract between the
-ground-truth model and every instrument that looks into the ground.
+"""A vertical ground-truth profile at one spot.
+
+It is the contract between the ground-truth model and every instrument that
+looks into the ground.
 
 Depths are positive downwards from the local surface, in metres. Water is
 given as water-equivalent hydrogen (WEH) in weight percent of the bulk
@@ -61,6 +63,7 @@ class Column:
 
     @property
     def dz_m(self) -> float:
+        """Return the depth step of the profile (m)."""
         z = np.asarray(self.z_m)
         return float(z[1] - z[0]) if z.size > 1 else float(2 * z[0])
 

@@ -123,8 +123,11 @@ def porosity(density_kg_m3, grain_density_kg_m3: float = GRAIN_DENSITY_KG_M3) ->
 
 
 def pore_ice_capacity_wt_pct(dry_density_kg_m3, grain_density_kg_m3: float = GRAIN_DENSITY_KG_M3) -> np.ndarray:
-    """Largest WEH (wt% of the bulk) that pore ice can hold: every pore filled with ice,
-    w_max = phi rho_ice / (rho_dry + phi rho_ice), phi = 1 - rho_dry / rho_grain."""
+    """Return the largest WEH (wt% of the bulk) that pore ice can hold.
+
+    Every pore filled with ice: w_max = phi rho_ice / (rho_dry + phi rho_ice),
+    phi = 1 - rho_dry / rho_grain.
+    """
     rho = np.asarray(dry_density_kg_m3, float)
     phi = np.clip(1.0 - rho / grain_density_kg_m3, 0.0, 1.0)
     return 100.0 * phi * ICE_DENSITY_KG_M3 / (rho + phi * ICE_DENSITY_KG_M3)

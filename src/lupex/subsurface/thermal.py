@@ -41,60 +41,67 @@ from numba import njit
 from lupex.constants import SOLAR_CONSTANT_W_M2
 from lupex.constants import STEFAN_BOLTZMANN_W_M2_K4 as SIGMA_SB
 from lupex.errors import InputError
+from lupex.params import check_non_negative, check_positive, check_range, param
 from lupex.subsurface.vapor import _sublimation_rate_scalar
 
 SYNODIC_MONTH_S = 29.530589 * 86400.0
 T_REF_CHI_K = 350.0
 
 
+_HAYNE = "Hayne et al. 2017 Table A1 (docs/REFERENCES.md#hayne2017)"
+
+
 @dataclass(frozen=True)
-class ThermalProperties:
+class RegolithThermalParams:
     """Regolith thermophysical parameters; defaults are Hayne et al. 2017 Table A1."""
 
-    k_s_w_m_k: float = 7.4e-4
-    k_d_w_m_k: float = 3.4e-3
-    chi: float = 2.7
-    rho_s_kg_m3: float = 1100.0
-    rho_d_kg_m3: float = 1800.0
-    h_m: float = 0.06
-    # c_p polynomial coefficients, highest power first (np.polyval order): c4, c3, c2, c1, c0
-    cp_coeffs: tuple[float, ...] = (8.9093e-9, -1.2340e-5, 2.3616e-3, 2.7431, -3.6125)
-    emissivity: float = 0.95
-    albedo_0: float = 0.12
-    albedo_a: float = 0.06
-    albedo_b: float = 0.25
-    heat_flux_w_m2: float = 0.018
+    k_s_w_m_k: float = param(7.4e-4, "W/m/K", "contact conductivity at the surface", _HAYNE)
+    k_d_w_m_k: float = param(3.4e-3, "W/m/K", "contact conductivity at depth", _HAYNE)
+    chi: float = param(2.7, "-", "radiative conductivity parameter: k = k_c (1 + chi (T / 350 K)^3)", _HAYNE)
+    rho_s_kg_m3: float = param(1100.0, "kg/m^3", "density at the surface", _HAYNE)
+    rho_d_kg_m3: float = param(1800.0, "kg/m^3", "density at depth", _HAYNE)
+    h_m: float = param(0.06, "m", "e-folding depth of density and conductivity (H parameter)", _HAYNE)
+    cp_coeffs: tuple[float, ...] = param((8.9093e-9, -1.2340e-5, 2.3616e-3, 2.7431, -3.6125), "J/kg/K",
+                                         "c_p polynomial coefficients, highest power first (np.polyval order): "
+                                         "c4, c3, c2, c1, c0", f"{_HAYNE}, eq. A6")
+    emissivity: float = param(0.95, "-", "infrared emissivity", _HAYNE)
+    albedo_0: float = param(0.12, "-", "bolometric albedo at normal incidence A0", _HAYNE)
+    albedo_a: float = param(0.06, "-", "albedo coefficient a of (i / 45 deg)^3", f"{_HAYNE}; Keihm 1984")
+    albedo_b: float = param(0.25, "-", "albedo coefficient b of (i / 90 deg)^8", f"{_HAYNE}; Keihm 1984")
+    heat_flux_w_m2: float = param(0.018, "W/m^2", "basal (geothermal) heat flux",
+                                  f"{_HAYNE}; Langseth et al. 1976 (docs/REFERENCES.md#langseth1976)")
 
     def __post_init__(self):
-        for name in ("k_s_w_m_k", "k_d_w_m_k", "rho_s_kg_m3", "rho_d_kg_m3", "h_m"):
-            v = getattr(self, name)
-            if not (np.isfinite(v) and v > 0):
-                raise InputError(f"ThermalProperties.{name} must be a positive number, got {v}")
-        if not 0 < self.emissivity <= 1:
-            raise InputError(f"emissivity must be in (0, 1], got {self.emissivity}")
-        if self.chi < 0 or self.heat_flux_w_m2 < 0:
-            raise InputError("chi and heat_flux_w_m2 must be >= 0")
+        check_positive(self, "k_s_w_m_k", "k_d_w_m_k", "rho_s_kg_m3", "rho_d_kg_m3", "h_m")
+        check_range(self, "emissivity", 0.0, 1.0, lo_open=True)
+        check_non_negative(self, "chi", "heat_flux_w_m2")
 
     def contact_conductivity_w_m_k(self, z_m) -> np.ndarray:
+        """Return the contact (radiation-free) conductivity at depth ``z_m`` (W/m/K), Hayne et al. 2017 eq. A3."""
         z = np.asarray(z_m, float)
         return self.k_d_w_m_k - (self.k_d_w_m_k - self.k_s_w_m_k) * np.exp(-z / self.h_m)
 
     def density_kg_m3(self, z_m) -> np.ndarray:
+        """Return the density at depth ``z_m`` (kg/m^3), Hayne et al. 2017 eq. A2."""
         z = np.asarray(z_m, float)
         return self.rho_d_kg_m3 - (self.rho_d_kg_m3 - self.rho_s_kg_m3) * np.exp(-z / self.h_m)
 
     def heat_capacity_j_kg_k(self, t_k) -> np.ndarray:
+        """Return the specific heat at temperature ``t_k`` (J/kg/K), the polynomial ``cp_coeffs`` (Hayne et al. 2017 eq. A6)."""
         return np.maximum(np.polyval(np.asarray(self.cp_coeffs, float), np.asarray(t_k, float)), 1.0)
 
     def conductivity_w_m_k(self, z_m, t_k) -> np.ndarray:
+        """Return the conductivity (W/m/K): contact conductivity times (1 + chi (T / 350 K)^3)."""
         return self.contact_conductivity_w_m_k(z_m) * (1.0 + self.chi * (np.asarray(t_k, float) / T_REF_CHI_K) ** 3)
 
     def albedo(self, incidence_deg) -> np.ndarray:
+        """Return the albedo at solar incidence ``incidence_deg`` (Keihm 1984 form, Hayne et al. 2017 eq. A5)."""
         i = np.clip(np.asarray(incidence_deg, float), 0.0, 90.0)
         return self.albedo_0 + self.albedo_a * (i / 45.0) ** 3 + self.albedo_b * (i / 90.0) ** 8
 
 
-HAYNE2017 = ThermalProperties()
+HAYNE2017 = RegolithThermalParams()
+ThermalProperties = RegolithThermalParams  # the name before *Params
 
 
 def kirchhoff_u(t_k, chi: float) -> np.ndarray:
@@ -128,6 +135,7 @@ class Grid:
 
     @property
     def cell_width_m(self) -> np.ndarray:
+        """Return the width of each grid cell (m), between the midpoints of its neighbours."""
         z = np.asarray(self.z_m, float)
         edges = np.concatenate([[0.0], 0.5 * (z[1:] + z[:-1]), [z[-1]]])
         return np.diff(edges)
@@ -157,7 +165,7 @@ def incidence_deg(sun_elevation_deg, sun_azimuth_deg=0.0, slope_deg=0.0, aspect_
     return np.degrees(np.arccos(np.clip(c, -1.0, 1.0)))
 
 
-def absorbed_flux_w_m2(incidence_deg_, visible_fraction=1.0, *, props: ThermalProperties = HAYNE2017,
+def absorbed_flux_w_m2(incidence_deg_, visible_fraction=1.0, *, props: RegolithThermalParams = HAYNE2017,
                        solar_constant_w_m2: float = SOLAR_CONSTANT_W_M2, distance_au=1.0,
                        scattered_w_m2=0.0, scatter_fraction: float = 0.0, sun_elevation_deg=None) -> np.ndarray:
     """Absorbed surface flux: direct sunlight times (1 - A(i)), plus terrain scattering/IR.
@@ -328,7 +336,7 @@ def _check_series(name, x) -> np.ndarray:
     return x
 
 
-def _setup(props: ThermalProperties, grid: Grid):
+def _setup(props: RegolithThermalParams, grid: Grid):
     z = np.asarray(grid.z_m, float)
     zf = 0.5 * (z[1:] + z[:-1])
     G = props.contact_conductivity_w_m_k(zf) / np.diff(z)
@@ -338,7 +346,7 @@ def _setup(props: ThermalProperties, grid: Grid):
             np.ascontiguousarray(props.density_kg_m3(z)), cpc, hpc)
 
 
-def integrate(t_init_k, absorbed_w_m2, dt_s: float, *, props: ThermalProperties = HAYNE2017,
+def integrate(t_init_k, absorbed_w_m2, dt_s: float, *, props: RegolithThermalParams = HAYNE2017,
               grid: Grid | None = None, surface_t_k=None, n_repeat: int = 1) -> ThermalResult:
     """Plain time stepping (no spin-up acceleration) from ``t_init_k`` through the series.
 
@@ -374,7 +382,7 @@ def integrate(t_init_k, absorbed_w_m2, dt_s: float, *, props: ThermalProperties 
                          T.copy(), n_repeat, True)
 
 
-def periodic_temperatures(absorbed_w_m2, dt_s: float, *, props: ThermalProperties = HAYNE2017,
+def periodic_temperatures(absorbed_w_m2, dt_s: float, *, props: RegolithThermalParams = HAYNE2017,
                           grid: Grid | None = None, tol_k: float = 0.05, max_cycles: int = 40) -> ThermalResult:
     """Spin the column up to the periodic state of a forcing series that repeats.
 

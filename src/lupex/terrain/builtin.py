@@ -19,6 +19,7 @@ from importlib import resources
 from pathlib import Path
 
 from lupex.errors import InputError
+from lupex.terrain.io import read_dem
 
 __all__ = ["BuiltinDem", "BuiltinSite", "BUILTIN_SITES", "SITE_NAMES", "builtin_site", "dem_path", "read_site_dem",
            "far_field_paths"]
@@ -96,8 +97,6 @@ def dem_path(entry: BuiltinDem) -> Path:
 
 def read_site_dem(name: str):
     """The built-in site ``name``'s DEM (checksum verified), its attrs naming the site, source and citation."""
-    from lupex.terrain.io import read_dem
-
     entry = builtin_site(name)
     dem = read_dem(dem_path(entry.dem))
     dem.attrs.update(long_name=entry.title, source=entry.dem.source, citation=entry.dem.citation,

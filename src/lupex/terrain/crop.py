@@ -15,10 +15,15 @@ import os
 from pathlib import Path
 
 import numpy as np
+import rasterio
+from pyproj import CRS
+from rasterio.transform import from_origin
+from rasterio.warp import Resampling, reproject, transform_bounds
 
 from lupex.errors import InputError
 from lupex.terrain import pds3
-from lupex.terrain.geo import DEFAULT_CRS, pixel_size_m
+from lupex.terrain.geo import DEFAULT_CRS, dem_crs, pixel_size_m, xy_from_lonlat
+from lupex.terrain.io import canonical_crs, dem_from_array, read_dem, write_geotiff
 
 __all__ = ["crop_to_site", "parse_crop"]
 
@@ -77,10 +82,6 @@ def crop_to_site(
     Returns a dict: ``shape`` (rows, cols), ``pixel_m``, ``bounds_m`` (xmin, ymin, xmax, ymax),
     ``n_nodata`` and ``height_range_m``. Raises :class:`InputError` when the box reaches outside the product.
     """
-    from pyproj import CRS
-
-    from lupex.terrain.geo import xy_from_lonlat
-
     src = Path(src)
     dst_crs = CRS.from_user_input(DEFAULT_CRS)
     cx, cy = (float(v) for v in xy_from_lonlat(dst_crs, lon_deg, lat_deg))
@@ -119,8 +120,6 @@ def crop_to_site(
 
 
 def _write_crop(z, x, y, out, source, p, box) -> dict:
-    from lupex.terrain.io import dem_from_array, write_geotiff
-
     da = dem_from_array(z, x, y, crs=DEFAULT_CRS, source=source, long_name="elevation above the 1737.4 km sphere")
     da.attrs.pop("n_filled", None)
     write_geotiff(da.drop_vars("filled").astype(np.float32), out)
@@ -131,8 +130,6 @@ def _write_crop(z, x, y, out, source, p, box) -> dict:
 
 def _source_grid(src: Path) -> dict:
     """CRS (pyproj), pixel (m) and, for GeoTIFFs, full cell-edge bounds of the product, without reading pixels."""
-    from pyproj import CRS
-
     if not src.exists():
         raise InputError(f"DEM file {src} does not exist; fetch it first")
     if pds3.is_pds3(src):
@@ -155,7 +152,6 @@ def _source_grid(src: Path) -> dict:
             # cell centres x = (s - s0 - 1) p, y = (1 - l + l0) p for 1-based s, l (see lupex.terrain.io)
             bounds = ((-s0 - 0.5) * p, (1 - lines + l0 - 0.5) * p, (samples - 1 - s0 + 0.5) * p, (l0 + 0.5) * p)
         return {"crs": CRS.from_user_input(crs), "pixel_m": float(p), "bounds": bounds}
-    import rasterio
 
     try:
         with rasterio.open(src) as ds:
@@ -170,11 +166,8 @@ def _source_grid(src: Path) -> dict:
 
 
 def _to_source_box(box, src_crs) -> tuple[float, float, float, float]:
-    from lupex.terrain.io import canonical_crs
-
     if canonical_crs(src_crs) == DEFAULT_CRS:
         return box
-    from rasterio.warp import transform_bounds
 
     return tuple(transform_bounds(DEFAULT_CRS, src_crs.to_wkt(), *box, densify_pts=51))
 
@@ -192,8 +185,6 @@ def _cell_edges(dem) -> tuple[float, float, float, float]:
 
 
 def _read_window(src: Path, sbox, *, margin: float, where: str):
-    from lupex.terrain.io import read_dem
-
     wide = (sbox[0] - margin, sbox[1] - margin, sbox[2] + margin, sbox[3] + margin)
     try:
         return read_dem(src, fill_holes=False, bounds_m=wide)
@@ -205,12 +196,6 @@ def _read_window(src: Path, sbox, *, margin: float, where: str):
 
 def _warp(dem, box, n: int, p: float, *, coarser: bool) -> np.ndarray:
     """Resample the DEM window onto the n x n output grid whose outer edges are ``box`` (rasterio's warper)."""
-    import rasterio
-    from rasterio.transform import from_origin
-    from rasterio.warp import Resampling, reproject
-
-    from lupex.terrain.geo import dem_crs
-
     ps = pixel_size_m(dem)
     x = np.asarray(dem["x"].values, float)
     y = np.asarray(dem["y"].values, float)

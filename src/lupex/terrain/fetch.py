@@ -1,4 +1,4 @@
-"""Download native LOLA products into a local cache, verified, and cut a site box out of them.
+r"""Download native LOLA products into a local cache, verified, and cut a site box out of them.
 
 The products are listed in ``data/lola_products.json`` (package data), each
 with its URL, size in bytes and sha256 where known (``null`` where not), the
@@ -19,7 +19,7 @@ Downloads go through :func:`pooch.retrieve` with :class:`ResumableDownloader`
 ``Range`` request and draws pooch's tqdm progress bar). The bytes first land in
 ``<cache>/.partial/<name>.part``; when the transfer ends the file is checked
 (size when the manifest knows it, the server's content type, the magic bytes:
-a TIFF header ``II*\\0``/``MM\\0*`` for GeoTIFFs, ``PDS_VERSION_ID`` for PDS3
+a TIFF header ``II*\0``/``MM\0*`` for GeoTIFFs, ``PDS_VERSION_ID`` for PDS3
 labels, the size its label implies for a PDS image) and only then handed to
 pooch, which compares the sha256 where known and renames the file into the
 cache. So the final path holds a verified file or nothing: an HTML page sent
@@ -52,9 +52,11 @@ from importlib import resources
 from pathlib import Path
 
 import pooch
+import requests
 
 from lupex.errors import InputError, LupexError
 from lupex.terrain.crop import crop_to_site, parse_crop  # noqa: F401  (moved there; still importable from here)
+from lupex.terrain.io import parse_pds3_label
 
 __all__ = [
     "DownloadError",
@@ -242,8 +244,6 @@ class ResumableDownloader(pooch.HTTPDownloader):
         self.check = check
 
     def __call__(self, url, output_file, pooch_, check_only=False):  # noqa: D102 (pooch's interface)
-        import requests
-
         if check_only:
             return super().__call__(url, output_file, pooch_, check_only=True)
         part = self.part_path
@@ -308,7 +308,7 @@ def _progress(enabled: bool, total, initial: int):
                 pass
         yield _Null()
         return
-    from tqdm.auto import tqdm  # pooch's own progress bar library
+    from tqdm.auto import tqdm  # noqa: PLC0415  optional (pooch's progress bar); only for a bar
 
     bar = tqdm(total=total, initial=initial, unit="B", unit_scale=True, leave=True, file=sys.stderr,
                ascii=sys.platform == "win32")
@@ -356,8 +356,6 @@ def verify_file(path: Path, f: ProductFile, directory: Path) -> None:
 
 def _pds3_image_bytes(label_path: Path) -> int | None:
     """Bytes of image data a detached PDS3 label describes (lines x row bytes), or None if it cannot say."""
-    from lupex.terrain.io import parse_pds3_label
-
     try:
         lab = parse_pds3_label(label_path.read_text("latin-1"))
         img = lab["IMAGE"]
@@ -381,9 +379,19 @@ def _sha256(path: Path) -> str:
 
 
 def fetch_file(f: ProductFile, directory: Path, *, base_url: str | None = None, progress: bool = True) -> Path:
-    """Download one file into ``directory`` (or find it there) and return its path; see the module docstring."""
-    import requests
+    """Download one file into ``directory`` (or find it there) and return its path; see the module docstring.
 
+    Parameters
+    ----------
+    f : ProductFile
+        The file: name, URL, size (bytes) and sha256 where known.
+    directory : Path
+        The cache directory; created when missing.
+    base_url : str, optional
+        Fetch ``base_url/<name>`` instead of the manifest's URL (default: ``$LUPEX_DATA_URL`` when set).
+    progress : bool
+        Show a progress bar on stderr.
+    """
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -420,8 +428,6 @@ def fetch_file(f: ProductFile, directory: Path, *, base_url: str | None = None, 
 
 def _explain(exc: Exception, f: ProductFile, url: str, part: Path, directory: Path) -> DownloadError | None:
     """The one-line :class:`DownloadError` a user sees for a failed download (None: not ours to explain)."""
-    import requests
-
     if isinstance(exc, requests.exceptions.HTTPError):
         code = exc.response.status_code if exc.response is not None else "?"
         return DownloadError(f"{url} answered HTTP {code}; the file is not there (check the URL, the --base-url "
@@ -452,7 +458,19 @@ def _explain(exc: Exception, f: ProductFile, url: str, part: Path, directory: Pa
 def fetch_product(
     product: Product, *, directory: Path | None = None, base_url: str | None = None, progress: bool = True
 ) -> Path:
-    """Download every file of ``product`` into the cache; the path of its DEM file (GeoTIFF or PDS3 label)."""
+    """Download every file of ``product`` into the cache; the path of its DEM file (GeoTIFF or PDS3 label).
+
+    Parameters
+    ----------
+    product : Product
+        The product, from the package's list.
+    directory : Path, optional
+        The cache directory (default: :func:`data_dir`: ``$LUPEX_DATA_DIR``, else pooch's cache).
+    base_url : str, optional
+        Fetch ``base_url/<name>`` instead of the manifest's URLs (default: ``$LUPEX_DATA_URL`` when set).
+    progress : bool
+        Show a progress bar on stderr.
+    """
     directory = data_dir(directory)
     paths = {f.name: fetch_file(f, directory, base_url=base_url, progress=progress) for f in product.files}
     return paths[product.dem_file.name]

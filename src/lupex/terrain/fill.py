@@ -16,6 +16,8 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+from scipy import ndimage, sparse
+from scipy.sparse.linalg import lsqr, spsolve
 
 from lupex.errors import InputError
 
@@ -27,8 +29,6 @@ DEFAULT_MAX_NODATA_FRACTION = 0.5
 
 def _check_fillable(hole: np.ndarray, *, max_hole_radius_px, max_nodata_fraction, pixel_m, name) -> None:
     """Raise InputError when the no-data cells are all of ``z``, too many, or a hole too wide to interpolate."""
-    from scipy import ndimage
-
     n_hole = int(hole.sum())
     if n_hole == hole.size:
         raise InputError(f"{name} holds no valid elevation (every cell is no-data); check the file or its no-data value")
@@ -55,9 +55,6 @@ def _check_fillable(hole: np.ndarray, *, max_hole_radius_px, max_nodata_fraction
 
 def _min_curvature(z: np.ndarray, hole: np.ndarray, name: str) -> np.ndarray:
     """Hole values (m) that minimise the squared 5-point Laplacians of every cell touching a hole."""
-    from scipy import ndimage, sparse
-    from scipy.sparse.linalg import lsqr, spsolve
-
     n_hole = int(hole.sum())
     ny, nx = z.shape
     idx = -np.ones(z.shape, dtype=np.int64)
@@ -115,6 +112,19 @@ def fill_nodata(
     than ``max_nodata_fraction`` of it is no-data, or when a hole cell lies
     more than ``max_hole_radius_px`` pixels from the nearest valid cell (a
     64 x 64 fully no-data block reaches 32 px).
+
+    Parameters
+    ----------
+    z : np.ndarray
+        (ny, nx) heights, m; NaN or inf where there is no data.
+    max_hole_radius_px : float
+        Largest distance, px, of a hole cell from the nearest valid cell.
+    max_nodata_fraction : float
+        Largest share (0..1) of no-data cells.
+    pixel_m : float, optional
+        Pixel size, m, for the messages only.
+    name : str
+        What ``z`` is, for the messages.
     """
     z = np.array(z, dtype=np.float64)
     hole = ~np.isfinite(z)

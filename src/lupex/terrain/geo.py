@@ -136,8 +136,10 @@ def lonlat_grid(da) -> tuple[np.ndarray, np.ndarray]:
 
 
 def lonlat_from_xy(da_or_crs, x_m, y_m) -> tuple[np.ndarray, np.ndarray]:
-    """Planetocentric longitude and latitude (degrees) of projected (x, y) in metres: the inverse of
-    :func:`xy_from_lonlat`."""
+    """Planetocentric longitude and latitude (degrees) of projected (x, y) in metres.
+
+    The inverse of :func:`xy_from_lonlat`.
+    """
     crs = da_or_crs if isinstance(da_or_crs, CRS) else dem_crs(da_or_crs)
     tr = Transformer.from_crs(crs, lunar_geographic_crs(crs), always_xy=True)
     lon, lat = tr.transform(np.asarray(x_m, float), np.asarray(y_m, float))

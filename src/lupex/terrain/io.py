@@ -24,15 +24,27 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import rasterio
 import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
-from pyproj import CRS
+from pyproj import CRS, Transformer
+from rasterio.io import MemoryFile
+from rasterio.transform import from_origin
+from rasterio.windows import Window
 
 from lupex.constants import MOON_RADIUS_M
 from lupex.errors import InputError
 from lupex.io import atomic_path
 from lupex.terrain.fill import DEFAULT_MAX_HOLE_RADIUS_PX, DEFAULT_MAX_NODATA_FRACTION, fill_nodata
-from lupex.terrain.geo import DEFAULT_CRS, MAX_PIXEL_M, MIN_PIXEL_M, REPROJECT_HINT, dem_crs, pixel_size_m
+from lupex.terrain.geo import (
+    DEFAULT_CRS,
+    MAX_PIXEL_M,
+    MIN_PIXEL_M,
+    REPROJECT_HINT,
+    dem_crs,
+    lunar_geographic_crs,
+    pixel_size_m,
+)
 from lupex.terrain.pds3 import (  # parse_pds3_label: re-exported (in __all__)
     is_pds3,
     length_m,
@@ -75,6 +87,21 @@ def dem_from_array(
 
     ``y`` must decrease down the rows (north-up); pixels must be square. The
     result follows the module's DEM contract.
+
+    Parameters
+    ----------
+    z : array_like
+        (ny, nx) heights, m.
+    x, y : array_like
+        (nx,) and (ny,) cell-centre coordinates, m; ``y`` decreasing.
+    crs : str or CRS
+        The projected CRS (default: the lunar south polar stereographic, IAU_2015:30135).
+    source : str
+        Where the heights come from (the ``source`` attribute).
+    long_name : str
+        The ``long_name`` attribute.
+    filled : array_like of bool, optional
+        (ny, nx), True at cells that were filled (the ``filled`` coordinate); default none.
     """
     z = np.asarray(z, dtype=np.float64)
     x = np.asarray(x, dtype=np.float64)
@@ -180,6 +207,19 @@ def read_dem(
     cells are filled when ``fill_holes`` (see the module docstring for the
     method and the refusal rules set by ``max_hole_radius_px`` and
     ``max_nodata_fraction``); otherwise they stay NaN.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The GeoTIFF, or the PDS3 image or label.
+    fill_holes : bool
+        Fill no-data cells (else they stay NaN).
+    max_hole_radius_px : float
+        Largest distance, px, of a no-data cell from the nearest valid cell that is filled.
+    max_nodata_fraction : float
+        Largest share (0..1) of no-data cells that is filled.
+    bounds_m : tuple of float, optional
+        ``(xmin, ymin, xmax, ymax)``, m, in the product's CRS: read only the cells inside.
     """
     path = Path(path)
     if not path.exists():
@@ -193,8 +233,6 @@ def read_dem(
 
 
 def _read_gdal(path: Path, *, bounds_m, fill_holes, max_hole_radius_px, max_nodata_fraction) -> xr.DataArray:
-    import rasterio
-
     try:
         da = rioxarray.open_rasterio(path, masked=True)
     except (rasterio.errors.RasterioIOError, rasterio.errors.RasterioError, OSError, ValueError) as exc:
@@ -283,8 +321,23 @@ def _gib(n: float) -> str:
 def check_fits(ny: int, nx: int, name: str, bytes_per_cell: float = BYTES_PER_CELL, what: str = "reading it",
                hint: str = "crop it to the area you need (e.g. `gdal_translate -srcwin XOFF YOFF XSIZE YSIZE`, or "
                            "read_dem(bounds_m=...)), or use a coarser product") -> None:
-    """InputError, with the numbers, when ``ny x nx`` cells at ``bytes_per_cell`` exceed 80% of the available
-    memory (``hint`` says what to do)."""
+    """Raise InputError when ``ny x nx`` cells at ``bytes_per_cell`` exceed 80% of the available memory.
+
+    The message gives the numbers, and ``hint`` says what to do.
+
+    Parameters
+    ----------
+    ny, nx : int
+        Rows and columns of the raster.
+    name : str
+        What the raster is, for the message.
+    bytes_per_cell : float
+        Memory per cell, bytes.
+    what : str
+        What needs the memory, for the message.
+    hint : str
+        What the user can do instead, for the message.
+    """
     need, have = float(ny) * float(nx) * bytes_per_cell, available_memory_bytes()
     if need > 0.8 * have:
         raise InputError(f"{name} is {nx} x {ny} cells; {what} needs about {_gib(need)} of memory and "
@@ -310,7 +363,6 @@ def dem_header(path: str | os.PathLike) -> dict:
         crs = polar_crs(h["clat"], h["clon"], h["radius_m"])
         return {"ny": h["lines"], "nx": h["samples"], "pixel_m": h["scale_m"], "x0_m": -h["s0"] * h["scale_m"],
                 "y0_m": h["l0"] * h["scale_m"], "crs": CRS.from_user_input(crs), "kind": "PDS3", "pds3": h}
-    import rasterio
 
     try:
         src = rasterio.open(path)
@@ -342,10 +394,6 @@ def describe_dem(path: str | os.PathLike, rows_per_window: int = 512) -> dict:
     Memory stays at ``rows_per_window`` rows whatever the file's size (``lupex dem info`` on a 30400 x 30400
     LOLA product); heights are those :func:`read_dem` would return before filling holes.
     """
-    from pyproj import Transformer
-
-    from lupex.terrain.geo import lunar_geographic_crs
-
     path = Path(path)
     h = dem_header(path)
     ny, nx = h["ny"], h["nx"]
@@ -392,8 +440,6 @@ def _window(path: Path, h: dict, r0: int, r1: int) -> np.ndarray:
         z = dn.astype(np.float64) * (q["scale_f"] * unit) + (off_m - q["radius_m"] if as_radius else off_m)
         z[bad] = np.nan
         return z
-    import rasterio
-    from rasterio.windows import Window
 
     try:
         with rasterio.open(path) as src:
@@ -483,10 +529,18 @@ def write_geotiff(da: xr.DataArray, path: str | os.PathLike, *, nodata=None, kee
     directory, and they must see the numbers the run saw), and ``units`` / ``long_name`` go into the
     metadata; a mask (booleans) is uint8 0/1 with no no-data value and no
     ``units``. Integer rasters keep their type.
-    """
-    import rasterio
-    from rasterio.transform import from_origin
 
+    Parameters
+    ----------
+    da : xr.DataArray
+        (y, x) raster with x/y cell-centre coordinates, m, and a CRS.
+    path : str or os.PathLike
+        Output file.
+    nodata : float, optional
+        No-data value to declare (default: NaN for floats, none for masks).
+    keep_float64 : bool, optional
+        Keep a float64 raster as float64 (default: only a DEM, ``da.name == "elevation"``).
+    """
     path = Path(path)
     if tuple(da.dims) != ("y", "x"):
         raise InputError(f"write_geotiff needs a 2-D (y, x) DataArray, got dims {da.dims}; select one band first")
@@ -529,8 +583,6 @@ def write_geotiff(da: xr.DataArray, path: str | os.PathLike, *, nodata=None, kee
     # built in memory (compressed), then written as bytes: on a full disk GDAL prints libtiff's complaints on
     # stderr and closes "successfully", so the truncated file would have been renamed into place; a Python write
     # raises ENOSPC, which atomic_path turns into the one-line message
-    from rasterio.io import MemoryFile
-
     with MemoryFile() as mem:
         with mem.open(**profile) as dst:
             dst.write(np.ascontiguousarray(arr), 1)

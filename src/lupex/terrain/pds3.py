@@ -144,7 +144,19 @@ def label_number(value, default_unit: str | None = None) -> tuple[float, str | N
 
 
 def length_m(value, default_unit: str, what: str, label: Path) -> float:
-    """A label length (``"1737.4 <KM>"``) in metres; InputError naming ``what`` for a unit that is not one."""
+    """A label length (``"1737.4 <KM>"``) in metres; InputError naming ``what`` for a unit that is not one.
+
+    Parameters
+    ----------
+    value : str or float
+        The label value, e.g. ``"1737.4 <KM>"``.
+    default_unit : str
+        The unit when the value has none.
+    what : str
+        The keyword, for the message.
+    label : Path
+        The label file, for the message.
+    """
     v, unit = label_number(value, default_unit)
     unit = (unit or default_unit).upper().replace(" ", "")
     base = unit.split("/")[0]
@@ -156,7 +168,7 @@ def length_m(value, default_unit: str, what: str, label: Path) -> float:
 
 
 def find_label(path: Path) -> tuple[Path, str, bool]:
-    """(label path, label text, attached?)"""
+    """Label path, label text and whether the label is attached, for the PDS3 product at ``path``."""
     with open(path, "rb") as f:
         head = f.read(4096)
     if head.lstrip().startswith((b"PDS_VERSION_ID", b"CCSD")):

@@ -150,6 +150,17 @@ def hazard_mask(
     """Boolean map, True where it is safe: slope <= ``max_slope_deg`` (and roughness <= ``max_roughness_m``).
 
     NaN (DEM edges, holes) counts as unsafe.
+
+    Parameters
+    ----------
+    slope_da : xr.DataArray
+        (y, x) slope, deg.
+    max_slope_deg : float
+        Steepest safe slope, deg, in (0, 90).
+    roughness_da : xr.DataArray, optional
+        (y, x) roughness, m; given together with ``max_roughness_m``.
+    max_roughness_m : float, optional
+        Roughest safe cell, m.
     """
     if not (0.0 < float(max_slope_deg) < 90.0):
         raise ConfigError(f"max_slope_deg must be between 0 and 90 degrees, got {max_slope_deg!r}")
@@ -194,7 +205,21 @@ def lander_hazard_map(
     max_roughness_m: float | None = None,
     roughness_baseline_m: float | None = None,
 ) -> xr.DataArray:
-    """Where a lander may touch down: slope <= 12 deg (Chandrayaan-3) at ``baseline_m`` (default: pixel)."""
+    """Where a lander may touch down: slope <= 12 deg (Chandrayaan-3) at ``baseline_m`` (default: pixel).
+
+    Parameters
+    ----------
+    dem : xr.DataArray
+        The DEM, (y, x) heights, m.
+    max_slope_deg : float
+        Steepest safe slope, deg.
+    baseline_m : float, optional
+        Slope baseline, m (default: one pixel).
+    max_roughness_m : float, optional
+        Roughest safe cell, m (default: roughness not checked).
+    roughness_baseline_m : float, optional
+        Roughness window, m (default: ``baseline_m``, else two pixels).
+    """
     return _hazard_map(dem, max_slope_deg, baseline_m, max_roughness_m, roughness_baseline_m, "lander")
 
 
@@ -206,5 +231,19 @@ def rover_hazard_map(
     max_roughness_m: float | None = None,
     roughness_baseline_m: float | None = None,
 ) -> xr.DataArray:
-    """Where the rover may drive: slope <= ``max_slope_deg`` at ``baseline_m`` (default: pixel)."""
+    """Where the rover may drive: slope <= ``max_slope_deg`` at ``baseline_m`` (default: pixel).
+
+    Parameters
+    ----------
+    dem : xr.DataArray
+        The DEM, (y, x) heights, m.
+    max_slope_deg : float
+        Steepest safe slope, deg.
+    baseline_m : float, optional
+        Slope baseline, m (default: one pixel).
+    max_roughness_m : float, optional
+        Roughest safe cell, m (default: roughness not checked).
+    roughness_baseline_m : float, optional
+        Roughness window, m (default: ``baseline_m``, else two pixels).
+    """
     return _hazard_map(dem, max_slope_deg, baseline_m, max_roughness_m, roughness_baseline_m, "rover")

@@ -288,6 +288,39 @@ def generate_site(
     D^-sfd_exponent per m^2 (D in m), for ``crater_min_px * pixel_m <= D <=
     crater_max_m``. ``roughness_m_at_100m`` is the RMS height difference of the
     fractal component at a 100 m lag (its RMS deviation, Rosenburg et al. 2011).
+
+    Parameters
+    ----------
+    seed : int
+        Seed of every random draw.
+    size_m : float
+        Side of the square site, m.
+    pixel_m : float
+        Pixel size, m.
+    hurst : float
+        Hurst exponent H of the fractal roughness.
+    roughness_m_at_100m : float
+        RMS height difference of the fractal component at a 100 m lag, m.
+    roughness_rolloff_m : float
+        Roll-off wavelength of the fractal spectrum, m.
+    crater_min_px : float
+        Smallest crater diameter, px.
+    crater_max_m : float
+        Largest crater diameter, m.
+    crater_density : float
+        Coefficient of N(>D), per m^2 with D in m.
+    sfd_exponent : float
+        Exponent of N(>D).
+    shackleton : bool
+        Add the Shackleton-like crater and the connecting ridge.
+    ridge_height_m, ridge_width_m : float
+        Height and width of the ridge, m.
+    regional_tilt_deg : float
+        Regional slope, deg.
+    regional_tilt_azimuth_deg : float
+        Grid azimuth the ground descends toward, deg, clockwise from grid +y.
+    base_elevation_m : float
+        Height at the grid centre before relief, m.
     """
     params = dict(
         seed=int(seed), size_m=float(size_m), pixel_m=float(pixel_m), hurst=float(hurst),
