@@ -16,11 +16,18 @@ Every command lives in this package, one module per group, each with a
 
 from __future__ import annotations
 
+import errno
+import os
+import signal
 import sys
+import tempfile
+import threading
 import time
+import traceback
 from pathlib import Path
 
 import typer
+from rich.text import Text
 
 from lupex.cli import data, dem, ephem, land, rover, run, survey
 from lupex.cli import ops as ops_commands  # the rover twin on UDP (lupex ops)
@@ -38,8 +45,10 @@ app = typer.Typer(
 
 
 def _register_commands() -> None:
-    """Each module of ``lupex.cli`` adds its commands (``register(app)``); the app only collects them, in the order
-    ``lupex --help`` lists them."""
+    """Each module of ``lupex.cli`` adds its commands (``register(app)``).
+
+    The app only collects them, in the order ``lupex --help`` lists them.
+    """
     dem.register(app)
     data.register(app)
     run.register(app)
@@ -66,18 +75,13 @@ def main() -> None:
 
 def _say(msg: str, prefix: str = "error: ") -> None:
     """``prefix msg`` on stderr as one line, the message taken literally (no Rich markup: "[site]" stays)."""
-    from rich.text import Text
-
     line = " ".join(str(msg).split()).encode("utf-8", "backslashreplace").decode("utf-8")  # raw-byte names
     err.print(Text.assemble((prefix, "bold red"), line) if prefix else Text(line), soft_wrap=True, highlight=False)
 
 
 def _install_signal_handlers() -> dict:
     """SIGINT and SIGTERM unwind the command as Ctrl-C does (remembering which came); the old handlers."""
-    import signal
-    import threading
-
-    from lupex.mission import rundir
+    from lupex.mission import rundir  # mission on use: keeps lupex --help fast
 
     rundir.interrupts.clear()
     if threading.current_thread() is not threading.main_thread():
@@ -87,9 +91,7 @@ def _install_signal_handlers() -> dict:
 
 def _interrupted(exc: BaseException | None) -> int:
     """Message and exit status of an interrupted command (Ctrl-C -> 130, SIGTERM -> 143)."""
-    import signal
-
-    from lupex.mission import rundir
+    from lupex.mission import rundir  # mission on use: keeps lupex --help fast
 
     term = type(exc).__name__ == "Terminated" or rundir.interrupts.get("signal") == signal.SIGTERM
     where = getattr(exc, "lupex_resume", None) or rundir.interrupts.get("kept")
@@ -101,10 +103,6 @@ def _interrupted(exc: BaseException | None) -> int:
 
 def _crash_log(exc: BaseException) -> str | None:
     """Write the traceback of an unexpected error to a log file; its path (None if it cannot be written)."""
-    import os
-    import tempfile
-    import traceback
-
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
     for d in (os.environ.get("LUPEX_LOG_DIR"), Path.home() / ".cache" / "lupex", tempfile.gettempdir()):
@@ -122,8 +120,6 @@ def _crash_log(exc: BaseException) -> str | None:
 
 def _os_error(exc: OSError) -> str:
     """One line for an OSError on a user's path: what failed, on which file, and what to do."""
-    import errno
-
     where = " -> ".join(str(f) for f in (exc.filename, exc.filename2) if f is not None)
     what = exc.strerror or str(exc) or type(exc).__name__
     hint = {errno.EACCES: "check its permissions or choose another path",
@@ -140,8 +136,6 @@ def _os_error(exc: OSError) -> str:
 
 
 def _main() -> int:
-    import signal
-
     old = _install_signal_handlers()
     try:
         return _dispatch()
@@ -151,7 +145,7 @@ def _main() -> int:
 
 
 def _dispatch() -> int:
-    from lupex.mission import rundir
+    from lupex.mission import rundir  # mission on use: keeps lupex --help fast
 
     try:
         rc = app(standalone_mode=False)

@@ -5,9 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import typer
 
 from lupex.cli._console import out
+from lupex.config import load
+from lupex.io import write_dataframe
+from lupex.terrain.geo import dem_crs, lonlat_grid, pixel_size_m
+from lupex.terrain.io import dem_header, describe_dem, read_dem, write_geotiff
+from lupex.terrain.synthetic import generate_site
 
 dem_app = typer.Typer(help="Make or inspect a DEM.", no_args_is_help=True)
 
@@ -20,11 +26,6 @@ def dem_synth(
     pixel_m: Annotated[float, typer.Option(help="Pixel size, m.")] = 20.0,
 ) -> None:
     """Write the SYNTHETIC south-pole site (IAU_2015:30135) as a GeoTIFF, and its crater catalogue as Parquet."""
-    from lupex.config import load
-    from lupex.io import write_dataframe
-    from lupex.terrain.io import write_geotiff
-    from lupex.terrain.synthetic import generate_site
-
     load(overrides=[f"site.size_m={size_m}", f"site.pixel_m={pixel_m}", f"site.seed={seed}"])  # validates ranges
     site = generate_site(seed=seed, size_m=size_m, pixel_m=pixel_m)
     write_geotiff(site.dem, out_file)
@@ -35,13 +36,10 @@ def dem_synth(
 
 @dem_app.command("info")
 def dem_info(path: Annotated[Path, typer.Argument(help="DEM file (GeoTIFF or PDS3 .IMG/.LBL).")]) -> None:
-    """Read a DEM as lupex would and describe it (size, pixel, CRS, heights, filled holes); a large one is read in
-    windows, never whole."""
-    import numpy as np
+    """Read a DEM as lupex would and describe it (size, pixel, CRS, heights, filled holes).
 
-    from lupex.terrain.geo import dem_crs, lonlat_grid, pixel_size_m
-    from lupex.terrain.io import dem_header, describe_dem, read_dem
-
+    A large one is read in windows, never whole.
+    """
     h = dem_header(path)  # checks the header before any pixel is read
     if h["ny"] * h["nx"] > 4_000_000:  # summarised window by window: memory stays small whatever the size
         d = describe_dem(path)

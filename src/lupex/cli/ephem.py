@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
+from lupex import ephemeris as eph
 from lupex.cli._console import out
 from lupex.errors import LupexError
 
@@ -19,10 +22,6 @@ def ephem(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Sun and Earth azimuth/elevation (deg, azimuth clockwise from local north) seen from a lunar point, and the sub-solar point."""
-    import math
-
-    from lupex import ephemeris as eph
-
     for name, v, lim in (("--lat", lat, 90.0), ("--lon", lon, 360.0), ("--height", height, 1e6)):
         if not (math.isfinite(v) and abs(v) <= lim):
             raise LupexError(f"{name} {v:g} must be a finite number within -{lim:g}..{lim:g}")
@@ -44,7 +43,6 @@ def ephem(
     if as_json:
         print(json.dumps(rows[0] if len(rows) == 1 else rows, indent=2))
         return
-    from rich.table import Table
 
     tab = Table(title=f"Seen from lat {lat:g}, lon {lon:g}, {height:g} m")
     for c in ("time (UTC)", "sun az", "sun el", "earth az", "earth el", "sub-solar lat, lon"):

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from pathlib import Path
 from typing import Annotated, Optional
 
+import pandas as pd
 import typer
+from rich.console import Console
 
+from lupex.compute import dask_client
+from lupex.config import help_epilog, load, merge, parse_lat_lon
 from lupex.errors import LupexError
+from lupex.io import write_bytes
+from lupex.progress import Steps
+from lupex.terrain.geo import xy_from_lonlat
 
 log = logging.getLogger(__name__)
 
@@ -39,39 +47,41 @@ def land(
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override one parameter, table.key=value (repeatable), e.g. --set dispersions.map_offset_sigma_m=[3,3,2].")] = None,
 ) -> None:
     """Fly dispersed powered descents to a target and report landing and navigation errors (Parquet, JSON, PNG)."""
-    import datetime as dt
-
-    import pandas as pd
-    from rich.console import Console
-
-    from lupex.compute import dask_client
-    from lupex.config import load, merge, parse_lat_lon
-    from lupex.io import write_bytes
-    from lupex.mission.landing_phase import run_landing
-    from lupex.mission.rundir import RunDir
-    from lupex.mission.site_analysis import load_site
-    from lupex.progress import Steps
-    from lupex.report.landing import fig_landing_scatter, fig_nav_error_vs_altitude, fig_touchdown_velocity, frame_png
-    from lupex.terrain.geo import xy_from_lonlat
-
     lat, lon = parse_lat_lon(target, "--target")
     if runs is not None and runs <= 0:
         raise LupexError(f"--runs must be a positive number of descents, got {runs}")
     if rendered_runs is not None and rendered_runs < 0:
         raise LupexError(f"--rendered-runs must be a number of descents from 0 to --runs, got {rendered_runs}")
-
     if site is None and dem is None and (site_seed, size_m, pixel_m) != (None, None, None):
         site = "synthetic"  # the synthetic site's own options name it
     options = {"landing": {"runs": runs, "seed": seed, "epoch": epoch, "frame_altitudes_m": frames,
                            "rendered_runs": rendered_runs},
                "site": {"name": site, "seed": site_seed, "size_m": size_m, "pixel_m": pixel_m, "dem": None if dem is None else str(dem)},
                "compute": {"workers": workers, "scheduler": scheduler}}
-    given = {t: {k: v for k, v in kv.items() if v is not None} for t, kv in options.items()}
-    cfg = merge(load(config, set_), {t: kv for t, kv in given.items() if kv}, origin="options")
-    if cfg.landing.runs <= 0:
-        raise LupexError(f"landing.runs must be a positive number of descents for lupex land, got {cfg.landing.runs}")
+    cfg = _config(config, set_, options)
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     final = out or Path("lupex-runs") / f"land-{stamp}"
+    res = _fly(cfg, lat, lon, final)
+    _print_summary(res, final)
+
+
+def _config(config: Optional[Path], sets: Optional[list[str]], options: dict):
+    """The run's configuration: the file and ``--set`` overrides, then the options given (None: not given)."""
+    given = {t: {k: v for k, v in kv.items() if v is not None} for t, kv in options.items()}
+    cfg = merge(load(config, sets), {t: kv for t, kv in given.items() if kv}, origin="options")
+    if cfg.landing.runs <= 0:
+        raise LupexError(f"landing.runs must be a positive number of descents for lupex land, got {cfg.landing.runs}")
+    return cfg
+
+
+def _fly(cfg, lat: float, lon: float, final: Path):
+    """Fly the Monte Carlo into the run directory ``final`` and write its figures; returns the landing result."""
+    # mission and report pull in the landing chain and matplotlib: imported on use to keep lupex --help fast
+    from lupex.mission.landing_phase import run_landing
+    from lupex.mission.rundir import RunDir
+    from lupex.mission.site_analysis import load_site
+    from lupex.report.landing import fig_landing_scatter, fig_nav_error_vs_altitude, fig_touchdown_velocity, frame_png
+
     with RunDir(final) as work, Steps() as steps:
         # run.log: what was asked and what came out (RunDir sends the lupex logger there)
         where = (cfg.site.dem or (f"synthetic (seed {cfg.site.seed}, {cfg.site.size_m:g} m at {cfg.site.pixel_m:g} m)"
@@ -91,6 +101,11 @@ def land(
             write_bytes(work / f"frame_{int(frame.altitude_m)}m.png", frame_png(frame))
         log.info("wrote landing_scatter.png, nav_error_vs_altitude.png, touchdown_velocity.png and %d frame PNGs",
                  len(res.frames))
+    return res
+
+
+def _print_summary(res, final: Path) -> None:
+    """The landing window lines and one paragraph of results, by vision mode."""
     s = res.summary
     per = "; ".join(
         f"{k} {v['n_runs']}: nav at 50 m {v['nav_err_50m_median_m']:.2f} / {v['nav_err_50m_p99_m']:.2f} m, landing "
@@ -109,6 +124,5 @@ def land(
 
 
 def register(app: typer.Typer) -> None:
-    from lupex.config import help_epilog
-
+    """Add ``lupex land`` to the main CLI app."""
     app.command("land", epilog=help_epilog(tables=TABLES))(land)

@@ -19,11 +19,14 @@ User errors raise :class:`lupex.errors.LupexError` (exit 2, one line).
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
+from lupex import io
+from lupex.config import load, parse_lat_lon
 from lupex.errors import ConfigError, LupexError
 
 ops_app = typer.Typer(help="Operations rehearsal: the rover's digital twin behind CCSDS packets on UDP 127.0.0.1.",
@@ -35,8 +38,7 @@ _SPEED_HELP = "Simulated seconds per wall-clock second: 1 (real time) to 3600 (a
 
 def _site(run: Optional[Path], site: str, start: Optional[str], days: float, step_hours: float, radius_m: float,
           at: Optional[str], azimuths: int, seed: int, size_m: float, config: Optional[Path], sets):
-    from lupex.config import load, parse_lat_lon
-    from lupex.ops import world
+    from lupex.ops import world  # on use: keeps lupex --help fast
 
     if run is not None:
         if not Path(run).is_dir():
@@ -87,47 +89,17 @@ def ops(
     """Run the rover twin: telecommands in on --tc-port, telemetry out to --tm-port (UDP, 127.0.0.1, CCSDS packets)."""
     if ctx.invoked_subcommand is not None:
         return
-    from lupex.ops.link import check_host, check_port, check_speed
+    # the twin, its UDP link and Yamcs glue: imported on use to keep lupex --help fast
+    from lupex.ops import yamcs as Y
     from lupex.ops.twin import Twin, TwinParams
 
-    check_host(host)
-    check_port(tc_port, "--tc-port")
-    check_port(tm_port, "--tm-port")
-    if console:
-        check_port(console_port, "--console-port")
-    check_speed(speed)
-    if duration_h is not None and not (duration_h > 0):
-        raise ConfigError(f"--duration-h must be a positive number of hours, got {duration_h}")
-    ground = None
-    if yamcs:
-        from lupex.ops import yamcs as Y
-
-        check_port(yamcs_port, "--yamcs-port")
-        ground = Y.require_yamcs()
-        if tc_port == 0:
-            raise ConfigError("--yamcs needs a fixed --tc-port (Yamcs sends the commands there), not 0")
+    _check_options(host, tc_port, tm_port, console, console_port, speed, duration_h)
+    ground = _yamcs_ground(yamcs, yamcs_port, tc_port)
     params = TwinParams(hk_period_s=hk_period_s, route=route)
     s = _site(run, site, start, days, step_hours, radius_m, at, azimuths, seed, size_m, config, set_)
     twin = Twin(s, params)
-    if state is not None and Path(state).is_file():
-        try:
-            twin.restore(json.loads(Path(state).read_text(encoding="utf-8")))
-        except json.JSONDecodeError as exc:
-            raise LupexError(f"--state {state} is not JSON ({exc.msg}); delete it or give another file") from None
-        typer.echo(f"resumed from {state}")
-    proc = None
-    if ground is not None:
-        from lupex.ops.mdb import xtce
-
-        ydir = Path(yamcs_dir or Path("lupex-runs") / "yamcs").absolute()
-        Y.write_config(ydir, xtce(s.rover), tm_port=tm_port, tc_port=tc_port, http_port=yamcs_port)
-        proc = Y.start(ydir, *ground)
-        try:
-            Y.wait_ready(proc, yamcs_port, ydir)
-        except BaseException:
-            Y.stop(proc)
-            raise
-        typer.echo(f"Yamcs (AGPL-3.0, separate process) at http://127.0.0.1:{yamcs_port}, archive in {ydir}")
+    _resume(twin, state)
+    proc = None if ground is None else _start_yamcs(ground, s, yamcs_dir, yamcs_port, tm_port, tc_port)
     gc = None
     try:
         if console:
@@ -140,12 +112,69 @@ def ops(
             Y.stop(proc)
 
 
+def _check_options(host: str, tc_port: int, tm_port: int, console: bool, console_port: int, speed: float,
+                   duration_h: Optional[float]) -> None:
+    """Refuse a non-loopback host, bad ports, a speed out of range or a non-positive duration (ConfigError)."""
+    from lupex.ops.link import check_host, check_port, check_speed  # on use: keeps lupex --help fast
+
+    check_host(host)
+    check_port(tc_port, "--tc-port")
+    check_port(tm_port, "--tm-port")
+    if console:
+        check_port(console_port, "--console-port")
+    check_speed(speed)
+    if duration_h is not None and not (duration_h > 0):
+        raise ConfigError(f"--duration-h must be a positive number of hours, got {duration_h}")
+
+
+def _yamcs_ground(yamcs: bool, yamcs_port: int, tc_port: int):
+    """With ``--yamcs``: the Java and Yamcs found (:func:`lupex.ops.yamcs.require_yamcs`), else None."""
+    from lupex.ops import yamcs as Y  # on use: keeps lupex --help fast
+    from lupex.ops.link import check_port
+
+    if not yamcs:
+        return None
+    check_port(yamcs_port, "--yamcs-port")
+    ground = Y.require_yamcs()
+    if tc_port == 0:
+        raise ConfigError("--yamcs needs a fixed --tc-port (Yamcs sends the commands there), not 0")
+    return ground
+
+
+def _resume(twin, state: Optional[Path]) -> None:
+    """Restore the twin from the ``--state`` file when it exists."""
+    if state is None or not Path(state).is_file():
+        return
+    try:
+        twin.restore(json.loads(Path(state).read_text(encoding="utf-8")))
+    except json.JSONDecodeError as exc:
+        raise LupexError(f"--state {state} is not JSON ({exc.msg}); delete it or give another file") from None
+    typer.echo(f"resumed from {state}")
+
+
+def _start_yamcs(ground, s, yamcs_dir: Optional[Path], yamcs_port: int, tm_port: int, tc_port: int):
+    """Write the Yamcs configuration for the twin's mission database and start Yamcs; returns its process."""
+    from lupex.ops import yamcs as Y  # on use: keeps lupex --help fast
+    from lupex.ops.mdb import xtce
+
+    ydir = Path(yamcs_dir or Path("lupex-runs") / "yamcs").absolute()
+    Y.write_config(ydir, xtce(s.rover), tm_port=tm_port, tc_port=tc_port, http_port=yamcs_port)
+    proc = Y.start(ydir, *ground)
+    try:
+        Y.wait_ready(proc, yamcs_port, ydir)
+    except BaseException:
+        Y.stop(proc)
+        raise
+    typer.echo(f"Yamcs (AGPL-3.0, separate process) at http://127.0.0.1:{yamcs_port}, archive in {ydir}")
+    return proc
+
+
 def _console(s, behind_yamcs: bool, yamcs_port: int, tm_port: int, tc_port: int, http_port: int):
     """Start the browser console of ``lupex ops --console`` (behind Yamcs, or as the UDP ground itself)."""
-    from lupex.ops.console import GroundConsole
+    from lupex.ops.console import GroundConsole  # on use: keeps lupex --help fast
     try:
         if behind_yamcs:
-            from lupex.ops.yamcs import YamcsGround
+            from lupex.ops.yamcs import YamcsGround  # on use: keeps lupex --help fast
 
             gc = GroundConsole(ground=YamcsGround(yamcs_port, rover=s.rover), http_port=http_port, rover=s.rover)
         else:
@@ -159,8 +188,7 @@ def _console(s, behind_yamcs: bool, yamcs_port: int, tm_port: int, tc_port: int,
 
 
 def _serve(twin, s, tm_port, tc_port, host, speed, duration_h, state=None) -> None:
-    from lupex import io
-    from lupex.ops.link import Session
+    from lupex.ops.link import Session  # on use: keeps lupex --help fast
 
     save = None if state is None else (lambda snap: io.write_json(state, snap))
 
@@ -183,9 +211,7 @@ def mdb(
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override one parameter, table.key=value (repeatable).")] = None,
 ) -> None:
     """Write the mission database (packets, parameters with units and ranges, telecommands) as XTCE."""
-    from lupex import io
-    from lupex.config import load
-    from lupex.ops.mdb import xtce
+    from lupex.ops.mdb import xtce  # on use: keeps lupex --help fast
 
     cfg = load(config, list(set_ or []))
     io.write_text(out, xtce(cfg.vehicle))
@@ -207,7 +233,7 @@ def scenario(
     json_: Annotated[bool, typer.Option("--json", help="Print the outcome as one JSON line.")] = False,
 ) -> None:
     """Play a rehearsal scenario through the UDP chain; exit 0 when the telemetry shows the expected outcome."""
-    from lupex.ops.scenarios import SCENARIOS, ScenarioError, run_scenario
+    from lupex.ops.scenarios import SCENARIOS, ScenarioError, run_scenario  # on use: keeps lupex --help fast
 
     if name not in SCENARIOS:
         raise ScenarioError(f"unknown scenario {name!r}; choose one of {', '.join(SCENARIOS)}")
@@ -243,9 +269,7 @@ def send(
     wait_s: Annotated[float, typer.Option(help="Wall-clock seconds to wait for events answering it, s.")] = 5.0,
 ) -> None:
     """Send one telecommand to a running twin and print the events that answer it (JSON lines)."""
-    import time
-
-    from lupex.ops import packets as K
+    from lupex.ops import packets as K  # on use: keeps lupex --help fast
     from lupex.ops.link import Ground
 
     if not 0 <= seq <= K.MAX_SEQ:
@@ -284,10 +308,7 @@ def console(
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override one parameter, table.key=value (repeatable).")] = None,
 ) -> None:
     """Serve an offline operator console in the browser: a ground station on --tm-port with a web page."""
-    import time
-
-    from lupex.config import load
-    from lupex.ops.console import GroundConsole
+    from lupex.ops.console import GroundConsole  # on use: keeps lupex --help fast
 
     if duration_s is not None and not duration_s > 0:
         raise ConfigError(f"--duration-s must be a positive number of seconds, got {duration_s}")

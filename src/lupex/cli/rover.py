@@ -15,24 +15,39 @@ or one JSON line with ``--json``.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Annotated, Optional
 
 import numpy as np
 import typer
+from rich.markup import escape
 
-from lupex.config import help_epilog, parse_lat_lon
+from lupex import ephemeris, io
+from lupex.config import check_span, help_epilog, load, parse_lat_lon
 from lupex.errors import InputError, LupexError
+from lupex.io import check_utf8_path
+from lupex.light.farfield import horizons_with_far_field
+from lupex.light.visibility import corridor_window, visibility_series
+from lupex.rover import havens as H
+from lupex.rover import planner as P
+from lupex.rover import scheduler as S
+from lupex.rover import survival
+from lupex.terrain import generate_site, geo, read_dem
+from lupex.terrain.builtin import far_field_paths, read_site_dem
 
 __all__ = ["plan", "survive", "register"]
 
 
 def _site(cfg, site, dem_path, seed, size_m, pixel_m):
-    """(DEM, far-field DEMs) of the site the options name: ``--dem``, else ``--site`` / ``site.name``; any of the
-    synthetic site's own options (seed, size, pixel) choose the synthetic site."""
-    from lupex.terrain import read_dem
+    """(DEM, far-field DEMs) of the site the options name: ``--dem``, else ``--site`` / ``site.name``.
 
+    Any of the synthetic site's own options (seed, size, pixel) choose the synthetic site.
+    """
     if dem_path is not None:
         if not Path(dem_path).exists():
             raise InputError(f"DEM file {dem_path} does not exist; check the path given to --dem")
@@ -40,10 +55,7 @@ def _site(cfg, site, dem_path, seed, size_m, pixel_m):
     if site is None:
         site = "synthetic" if (seed, size_m, pixel_m) != (None, None, None) else cfg.site.name
     if site != "synthetic":
-        from lupex.terrain.builtin import far_field_paths, read_site_dem
-
         return read_site_dem(site), [read_dem(p) for p in far_field_paths(site)]
-    from lupex.terrain import generate_site
 
     return generate_site(seed=cfg.site.seed if seed is None else seed,
                          size_m=cfg.site.size_m if size_m is None else size_m,
@@ -51,9 +63,6 @@ def _site(cfg, site, dem_path, seed, size_m, pixel_m):
 
 
 def _times(start: str, days: float, step_h: float):
-    from lupex import ephemeris
-    from lupex.config import check_span
-
     check_span(start, days, step_h, error=InputError)  # finite, positive, inside the kernels, not too many steps
     t0 = ephemeris._to_datetime64(start)[0]
     stop = t0 + np.timedelta64(int(round(days * 86400)), "s")
@@ -61,22 +70,16 @@ def _times(start: str, days: float, step_h: float):
 
 
 def _light(dem, times, window, n_az, height_m, far_field=()):
-    from lupex.light.farfield import horizons_with_far_field
-    from lupex.light.visibility import visibility_series
-
     cube = horizons_with_far_field(dem, list(far_field), n_az, observer_height_m=height_m)
     return visibility_series(dem, cube, times, window=window)
 
 
 def _config(config, sets):
-    from lupex.config import load
-
     return load(config, list(sets or []))
 
 
 def _config_help(tables: tuple[str, ...]) -> str:
     # the CLI renders help as Rich markup, where "[vehicle]" is a style tag and vanishes: escape the brackets
-    from rich.markup import escape
 
     names = [f"[{t}]" for t in tables]
     listed = ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
@@ -113,12 +116,6 @@ def plan(
     json_: Annotated[bool, typer.Option("--json", help=_JSON_HELP)] = False,
 ) -> None:
     """Plan a time-dependent traverse (earliest arrival under slope, battery and light constraints), and optionally the mission timeline."""
-    from lupex import io
-    from lupex.light.visibility import corridor_window
-    from lupex.report.rover import plan_map_png, plan_profile_png
-    from lupex.rover import havens as H
-    from lupex.rover import planner as P
-
     cfg = _config(config, (set_ or []) + ([f"rover.max_slope_deg={max_slope}"] if max_slope is not None else []))
     rover, params = cfg.vehicle, cfg.planner
     pts = [parse_lat_lon(from_, "--from")] + [parse_lat_lon(v, "--via") for v in (via or [])] + [parse_lat_lon(to, "--to")]
@@ -141,13 +138,18 @@ def plan(
     s = p.summary()
     timeline = None
     if timeline_days > 0:
-        from lupex.rover import scheduler as S
-
         goals = [S.Goal(*g, name=f"waypoint {i + 1}") for i, g in enumerate(xy[1:-1])] + [S.Goal(*xy[-1], name="goal")]
         timeline = S.schedule(d, light, start=start, duration_days=timeline_days, goals=goals, rover=rover, params=params,
                               start_xy=xy[0])
     out = out if out is not None else _default_dir("plan")
-    # everything is computed first; then each file appears whole or not at all
+    _write_directory(Path(out), _plan_files(p, d, timeline))
+    _print_plan(s, timeline, out, json_)
+
+
+def _plan_files(p, d, timeline) -> list:
+    """(name, writer) of every file of ``lupex rover plan``, all computed first (each then appears whole or not at all)."""
+    from lupex.report.rover import plan_map_png, plan_profile_png  # report (matplotlib) on use: keeps lupex --help fast
+
     gj = json.dumps(P.plan_geojson(p), indent=1)
     map_png = plan_map_png(p, d)
     prof_png = plan_profile_png(p)
@@ -158,7 +160,11 @@ def plan(
     if timeline is not None:
         files += [("timeline_activities.parquet", lambda f: io.write_dataframe(f, timeline.activities)),
                   ("timeline_trace.parquet", lambda f: io.write_dataframe(f, timeline.trace))]
-    _write_directory(Path(out), files)
+    return files
+
+
+def _print_plan(s: dict, timeline, out, json_: bool) -> None:
+    """The plan's summary (and the timeline's): text lines, or one JSON line each with ``--json``."""
     if json_:  # one JSON line per result, the directory inside
         typer.echo(json.dumps({**s, "out_dir": str(out)}, default=str))
         if timeline is not None:
@@ -188,10 +194,6 @@ def survive(
     json_: Annotated[bool, typer.Option("--json", help=_JSON_HELP)] = False,
 ) -> None:
     """Park at a spot and judge every dark period (energy and temperatures through hibernation)."""
-    from lupex import io
-    from lupex.rover import planner as P
-    from lupex.rover import survival
-
     cfg = _config(config, set_)
     lat, lon = parse_lat_lon(at, "--at")
     times = _times(start, days, step_hours)  # every number checked before the site is read
@@ -199,7 +201,6 @@ def survive(
     r, c = P.cell_of(d, P.xy_of_lonlat(d, lon, lat), "parking spot")
     light = _light(d, times, (r, r + 1, c, c + 1), azimuths, cfg.light.observer_height_m, far)
     f = light.sun[:, 0, 0] / 255.0
-    from lupex.terrain import geo
 
     gna = float(geo.grid_north_azimuth_deg(d.isel(y=slice(r, r + 1), x=slice(c, c + 1)))[0, 0])
     az_geo = (light.sun_azimuth_deg - gna) % 360.0
@@ -222,15 +223,11 @@ def survive(
 
 
 def _write_directory(out: Path, files) -> None:
-    """Write ``files`` (name, writer of that path) into ``out`` all or nothing: into a hidden sibling first,
-    then renamed into place (the directory when ``out`` is new, else file by file over its files), so a
-    failure (a full disk, an unwritable file) leaves no half-written ``out`` behind."""
-    import os
-    import shutil
-    import tempfile
+    """Write ``files`` (name, writer of that path) into ``out`` all or nothing.
 
-    from lupex.io import check_utf8_path
-
+    Into a hidden sibling first, then renamed into place (the directory when ``out`` is new, else file by file over
+    its files), so a failure (a full disk, an unwritable file) leaves no half-written ``out`` behind.
+    """
     out = check_utf8_path(out).absolute()
     if out.exists() and not out.is_dir():
         raise InputError(f"{out} exists and is not a directory; choose another --out")
@@ -253,8 +250,6 @@ def _write_directory(out: Path, files) -> None:
 
 def _default_dir(kind: str) -> Path:
     """lupex-runs/<kind>-<UTC time> in the working directory, as ``lupex run`` and ``lupex land`` name theirs."""
-    import datetime as dt
-
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     return (Path("lupex-runs") / f"{kind}-{stamp}").absolute()  # absolute: the message says where it went
 

@@ -17,9 +17,15 @@ from typing import Annotated, Optional
 
 import numpy as np
 import typer
+from rich.console import Console
+from rich.table import Table
 
-from lupex.config import parse_lat_lon
-from lupex.errors import InputError, LupexError
+from lupex.config import help_epilog, load, merge, parse_lat_lon
+from lupex.errors import ConfigError, InputError, LupexError
+from lupex.io import write_text
+from lupex.subsurface.ground_truth import GroundTruth
+from lupex.terrain import read_dem
+from lupex.terrain.geo import xy_from_lonlat
 
 RUNS_DIR = Path("lupex-runs")
 SAMPLE_TABLES = ("drill", "ltga", "triton", "adore", "isap")
@@ -44,10 +50,6 @@ def _stamp() -> str:
 
 def load_run(run_dir: Path | None):
     """(run directory, DEM, ground truth, config) of a finished run; clear errors when something is missing."""
-    from lupex.config import load
-    from lupex.subsurface.ground_truth import GroundTruth
-    from lupex.terrain import read_dem
-
     rd = Path(run_dir) if run_dir is not None else newest_run()
     if not rd.is_dir():
         raise LupexError(f"run directory {rd} does not exist; pass --run DIR of a finished `lupex run`")
@@ -71,9 +73,7 @@ def survey(
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override one parameter, table.key=value (repeatable), e.g. --set neutron.footprint_fwhm_m=1.5.")] = None,
 ) -> None:
     """Run the traverse instruments (GPR, neutron spectrometer, ALIS, EMS-L) along a path over a run's ground truth."""
-    from rich.console import Console
-
-    from lupex.config import load
+    # mission (the survey chain) on use: keeps lupex --help fast
     from lupex.mission.rundir import RunDir
     from lupex.mission.survey import path_from_geojson, run_survey
 
@@ -94,11 +94,11 @@ def survey(
 
 
 def _survey_options(cfg, run_cfg, **given):
-    """``cfg`` with the shortcut options of ``lupex survey`` applied; one that disagrees with the same key
-    changed by --config/--set is an error (as ``lupex sample --depth`` against drill.max_depth_m)."""
-    from lupex.config import merge
-    from lupex.errors import ConfigError
+    """``cfg`` with the shortcut options of ``lupex survey`` applied.
 
+    One that disagrees with the same key changed by --config/--set is an error (as ``lupex sample --depth`` against
+    drill.max_depth_m).
+    """
     keys = dict(speed=("vehicle", "mobility", "speed_cmd_m_s"), gpr_spacing=("survey", "gpr_spacing_m"),
                 ns_rate=("survey", "ns_rate_hz"), alis_every=("survey", "alis_every_m"))
     for opt, value in given.items():
@@ -132,15 +132,11 @@ def sample(
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override one parameter, table.key=value (repeatable), e.g. --set ltga.noise_kg=1e-10.")] = None,
 ) -> None:
     """Drill at a point of a run's ground truth and analyse every interval (LTGA, TRITON, ADORE, ISAP)."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from lupex.config import load, merge
-    from lupex.errors import ConfigError
+    # mission (the drilling chain) on use: keeps lupex --help fast
     from lupex.mission.drilling import check_depths, run_drilling
     from lupex.mission.rundir import RunDir
-    from lupex.report.drilling import with_example_figures
-    from lupex.terrain.geo import xy_from_lonlat
+    from lupex.mission.survey import _check_on_grid, _Grid
+    from lupex.report.drilling import with_example_figures  # matplotlib: on use
 
     lat, lon = parse_lat_lon(at, "--at")
     if depth is not None:
@@ -156,7 +152,6 @@ def sample(
     xy = [[float(x), float(y)]]
     dest = out if out is not None else rd / f"sample-{_stamp()}"
     s = cfg.subsurface.seed + 2000 if seed is None else seed
-    from lupex.mission.survey import _check_on_grid, _Grid
 
     try:
         _check_on_grid(np.asarray(xy), _Grid.of(dem), "drill point")
@@ -186,23 +181,20 @@ def sample(
 
 
 def _write_report(work: Path, title: str, res, kind: str) -> None:
-    from lupex.io import write_text
-    from lupex.report.html import render
+    from lupex.report.html import render  # report (matplotlib) on use: keeps lupex --help fast
 
     if kind == "survey":
-        from lupex.report.survey import survey_sections
+        from lupex.report.survey import survey_sections  # matplotlib: on use
 
         secs = survey_sections(res)
     else:
-        from lupex.report.drilling import drilling_sections
+        from lupex.report.drilling import drilling_sections  # matplotlib: on use
 
         secs = drilling_sections(res)
     write_text(work / "report.html", render(title, "ground truth and configuration from the run directory", secs))
 
 
 def _print_scores(con, scores) -> None:
-    from rich.table import Table
-
     tab = Table(title="Retrieved vs true")
     for c in ("instrument", "quantity", "n", "RMSE", "bias", "within 2 sigma"):
         tab.add_column(c, justify="right")
@@ -214,8 +206,6 @@ def _print_scores(con, scores) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add ``survey`` and ``sample`` to a Typer app."""
-    from lupex.config import help_epilog
-
     app.command("survey", epilog=help_epilog(tables=SURVEY_TABLES) + "\n\nThe survey's speed follows the rover's, "
                 "vehicle.mobility.speed_cmd_m_s = 0.1 (m/s): set that key or --speed.")(survey)
     app.command("sample", epilog=help_epilog(tables=SAMPLE_TABLES))(sample)

@@ -41,6 +41,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
+from rich.progress import Progress
 
 from lupex.errors import LupexError
 from lupex.instruments import neutron_transport as nt
@@ -59,6 +60,8 @@ def nss_epithermal_ratio(weh_wt_pct):
 
 @dataclass(frozen=True)
 class Settings:
+    """Physical settings of the calibration runs: temperature (K), reference composition (wt%), rare earths (ppm), source."""
+
     temperature_k: float = 150.0          # mean temperature of the top metre at the poles (Paige et al. 2010)
     feo_tio2_wt_pct: float = 6.0          # reference composition: polar highland regolith
     sm_ppm: float = nt.SM_PPM_DEFAULT
@@ -97,10 +100,12 @@ def _ratio(r, ref, channel: str):
 
 def temperature_factors(st: Settings, buildup: float, temps=TEMPERATURES_K, wehs=TEMPERATURE_WEH,
                         histories: int = 600_000, progress=None):
-    """Rates of homogeneous ground of each WEH at each temperature over its rates at ``st.temperature_k``:
-    (epithermal, thermal, epithermal_sigma, thermal_sigma), each (len(wehs), len(temps)). All runs share the
-    seed, so each ratio's noise is mostly common to numerator and denominator (the sigmas given are the
-    uncorrelated, pessimistic estimate)."""
+    """Rates of homogeneous ground of each WEH at each temperature over its rates at ``st.temperature_k``.
+
+    (epithermal, thermal, epithermal_sigma, thermal_sigma), each (len(wehs), len(temps)). All runs share the seed,
+    so each ratio's noise is mostly common to numerator and denominator (the sigmas given are the uncorrelated,
+    pessimistic estimate).
+    """
     shape = (len(wehs), len(temps))
     e, t, se, stt = (np.zeros(shape) for _ in range(4))
     for i, w in enumerate(wehs):
@@ -157,8 +162,10 @@ def homogeneous_epithermal(st: Settings, buildup: float, weh=FIT_WEH, histories:
 
 
 def fit_buildup(st: Settings, candidates=(35.0, 45.0, 55.0, 65.0), histories: int = 1_000_000, progress=None):
-    """Build-up length (g/cm^2) whose homogeneous epithermal deficits best match the NSS calibration's
-    (least squares in the deficit over FIT_WEH; a parabola through the candidates' misfits)."""
+    """Build-up length (g/cm^2) whose homogeneous epithermal deficits best match the NSS calibration's.
+
+    Least squares in the deficit over FIT_WEH; a parabola through the candidates' misfits.
+    """
     target = 1.0 - nss_epithermal_ratio(FIT_WEH)
     cost = []
     for b in candidates:
@@ -174,8 +181,7 @@ def fit_buildup(st: Settings, candidates=(35.0, 45.0, 55.0, 65.0), histories: in
 def build(st: Settings = Settings(), buildup: float | None = None, histories: int = 400_000,
           fit_histories: int = 1_000_000, out: Path = TABLE_PATH, weh_top=WEH_TOP, weh_bot=WEH_BOT, mass=MASS,
           feo=FEO_TIO2, quiet: bool = False, temperature_histories: int = 600_000) -> Path:
-    from rich.progress import Progress
-
+    """Path of the response table written after running the Monte Carlo grid (and the build-up fit when ``buildup`` is None)."""
     t0 = time.time()
     log = (lambda s: None) if quiet else (lambda s: print(s, flush=True))
     if buildup is None:
@@ -228,6 +234,7 @@ def build(st: Settings = Settings(), buildup: float | None = None, histories: in
 
 
 def main(argv=None):
+    """Command line of ``python -m lupex.instruments.neutron_calibration``: build the table (see ``--help``)."""
     ap = argparse.ArgumentParser(
         prog="python -m lupex.instruments.neutron_calibration",
         description="Build the neutron spectrometer's Monte Carlo response table (a .npz that "

@@ -15,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+from scipy.interpolate import RectBivariateSpline, RegularGridInterpolator
 from threadpoolctl import threadpool_limits
 
 from lupex.errors import ConfigError, InputError
@@ -57,6 +58,7 @@ class ResponseTable:
 
     @classmethod
     def load(cls, path) -> "ResponseTable":
+        """The table stored in ``path`` (a .npz from :mod:`lupex.instruments.neutron_calibration`); ConfigError if unusable."""
         path = Path(path)
         if not path.is_file():
             raise ConfigError(f"neutron response table {str(path)!r} does not exist; give a .npz written by "
@@ -99,8 +101,6 @@ class ResponseTable:
         return t
 
     def _build_splines(self):
-        from scipy.interpolate import RectBivariateSpline
-
         u = np.log1p(self.weh_bot / W_BOT_SCALE)
         out = []
         for z, sig in ((self.epithermal, self.epithermal_sigma), (self.thermal, self.thermal_sigma)):
@@ -126,11 +126,11 @@ class ResponseTable:
         return tuple(out), norm
 
     def _smooth_temperature(self):
-        """Interpolators (bilinear in (ln(1 + W / 0.5 wt%), T)) of the temperature factors smoothed like the
-        main table (:func:`smooth_grid`, the reference temperature's column held at 1): each point is a ratio of
-        two runs of ~1 % statistics each."""
-        from scipy.interpolate import RegularGridInterpolator
+        """Interpolators of the temperature factors, bilinear in (ln(1 + W / 0.5 wt%), T).
 
+        Smoothed like the main table (:func:`smooth_grid`, the reference temperature's column held at 1): each
+        point is a ratio of two runs of ~1 % statistics each.
+        """
         u = np.log1p(self.temperature_weh / W_BOT_SCALE)
         pinned = np.broadcast_to(self.temperature_k == self.reference_temperature_k, self.temperature_thermal.shape)
         out = []
@@ -143,6 +143,7 @@ class ResponseTable:
 
     @property
     def max_mass_g_cm2(self) -> float:
+        """Largest tabulated top-layer areal mass (g/cm^2); beyond it the bottom's influence fades."""
         return float(self.mass_g_cm2[-1])
 
     def ratios(self, weh_top, weh_bot, mass_g_cm2):
@@ -176,6 +177,7 @@ class ResponseTable:
 
     @property
     def reference_temperature_k(self) -> float:
+        """Temperature (K) the main table was computed at."""
         return float(self.meta["settings"]["temperature_k"])
 
     def effective_weh(self, epithermal_ratio):
@@ -184,9 +186,11 @@ class ResponseTable:
         return np.interp(np.asarray(epithermal_ratio, float), r[::-1], wg[::-1])
 
     def temperature(self, temperature_k, weh_wt_pct):
-        """(epithermal, thermal) rate of homogeneous ground of this WEH at this temperature over its rate at the
-        table's reference temperature: bilinear in (T, ln(1 + W / 0.5 wt%)); held at the end values outside
-        the tabulated 40-350 K; the factors smoothed (module docstring item 2)."""
+        """(epithermal, thermal) rate of homogeneous ground of this WEH and temperature over the reference's.
+
+        The reference is the table's temperature; bilinear in (T, ln(1 + W / 0.5 wt%)); held at the end values
+        outside the tabulated 40-350 K; the factors smoothed (module docstring item 2).
+        """
         temp = np.asarray(temperature_k, float)
         if np.any(~np.isfinite(temp)) or np.any(temp < TEMPERATURE_RANGE_K[0]) or np.any(temp > TEMPERATURE_RANGE_K[1]):
             bad = temp[~(np.isfinite(temp) & (temp >= TEMPERATURE_RANGE_K[0]) & (temp <= TEMPERATURE_RANGE_K[1]))]
@@ -201,8 +205,10 @@ class ResponseTable:
         return fe, ft
 
     def at_temperature(self, epithermal, thermal, temperature_k):
-        """Reference-composition ratios of (layered) ground at 150 K moved to ``temperature_k``: each times the
-        factor of homogeneous ground with the same epithermal ratio (module docstring item 2)."""
+        """Reference-composition ratios of (layered) ground at 150 K moved to ``temperature_k``.
+
+        Each times the factor of homogeneous ground with the same epithermal ratio (module docstring item 2).
+        """
         fe, ft = self.temperature(temperature_k, self.effective_weh(epithermal))
         return epithermal * fe, thermal * ft
 
@@ -214,8 +220,10 @@ class ResponseTable:
 
 
 def _second_difference(x):
-    """Second divided differences on the nodes x (rows: interior nodes), so the penalty does not depend on
-    the spacing of the table's axes."""
+    """Second divided differences on the nodes x (rows: interior nodes).
+
+    So the penalty does not depend on the spacing of the table's axes.
+    """
     n = x.size
     d = np.zeros((n - 2, n))
     for k in range(n - 2):
@@ -225,12 +233,14 @@ def _second_difference(x):
 
 
 def smooth_grid(x, y, z, sigma, chi2_per_point, pinned=None):
-    """Weighted penalised smoothing of Monte Carlo values z(x, y) on a grid (Whittaker 1923, Eilers 2003,
-    Anal. Chem. 75:3631, in two dimensions): minimises sum((z - s)/sigma)^2 + lam (|D_x s|^2 + |D_y s|^2)
+    """Weighted penalised smoothing of Monte Carlo values z(x, y) on a grid.
+
+    Whittaker 1923, Eilers 2003 (Anal. Chem. 75:3631), in two dimensions: minimises sum((z - s)/sigma)^2 + lam (|D_x s|^2 + |D_y s|^2)
     with second divided differences on each axis scaled to [0, 1], lam chosen (bisection in log lam) so
     that the weighted residuals sum to chi2_per_point x the number of points. chi2_per_point < 1 because
     the table's points share one random seed, so their differences are less noisy than sigma says.
-    Points where ``pinned`` is true are held at their values (and not counted)."""
+    Points where ``pinned`` is true are held at their values (and not counted).
+    """
     nx, ny = z.shape
     xs = (x - x[0]) / (x[-1] - x[0])
     ys = (y - y[0]) / (y[-1] - y[0])

@@ -1,5 +1,7 @@
-"""Monte Carlo neutron transport in layered regolith: the leakage spectrum and
-what a pair of 3He tubes (one Cd-wrapped) counts above it.
+"""Monte Carlo neutron transport in layered regolith.
+
+The leakage spectrum and what a pair of 3He tubes (one Cd-wrapped) counts above it. The nuclear data and
+regolith chemistry it reads are :mod:`lupex.instruments.neutron_materials`.
 
 This is the independent physics model behind the neutron spectrometer's
 response functions (:mod:`lupex.instruments.neutron`): their thermal curve,
@@ -92,132 +94,37 @@ from dataclasses import dataclass, field
 
 import numba as nb
 import numpy as np
+from scipy.special import erf
 
-from lupex.constants import AVOGADRO_PER_MOL as N_A
 from lupex.errors import InputError
-
-BARN_CM2 = 1e-24
-E_2200_EV = 0.0253
-K_B_EV = 8.617333262e-5
-NEUTRON_MASS_U = 1.00866491595
-MN_C2_MEV = 939.56542052
-HBAR_C_MEV_FM = 197.3269804
-CD_CUTOFF_EV = 0.5
-# n-p effective-range parameters (Dumbrajs et al. 1983), fm
-NP_AT, NP_RT, NP_AS, NP_RS = 5.424, 1.759, -23.74, 2.75
-
-ELEMENTS = ("H", "O", "Na", "Mg", "Al", "Si", "K", "Ca", "Ti", "Cr", "Mn", "Fe", "Sm", "Gd")
-H_INDEX = 0
-
-# Lunar Sourcebook Table 7.15 (Haskin & Warren 1991, ch. 7; USGS astrogeology tab7_15.asc): average
-# soils in wt%. Apollo 16 (average of the site's stations, column "16") and Apollo 11 (soil 10002).
-OXIDES_A16 = {"SiO2": 45.0, "TiO2": 0.54, "Al2O3": 27.3, "Cr2O3": 0.33, "FeO": 5.1, "MnO": 0.30, "MgO": 5.7,
-              "CaO": 15.7, "Na2O": 0.46, "K2O": 0.17}
-OXIDES_A11 = {"SiO2": 42.2, "TiO2": 7.8, "Al2O3": 13.6, "Cr2O3": 0.30, "FeO": 15.3, "MnO": 0.20, "MgO": 7.8,
-              "CaO": 11.9, "Na2O": 0.47, "K2O": 0.16}
-_OXIDE_CATION = {"SiO2": ("Si", 1, 2), "TiO2": ("Ti", 1, 2), "Al2O3": ("Al", 2, 3), "Cr2O3": ("Cr", 2, 3),
-                 "FeO": ("Fe", 1, 1), "MnO": ("Mn", 1, 1), "MgO": ("Mg", 1, 1), "CaO": ("Ca", 1, 1),
-                 "Na2O": ("Na", 2, 1), "K2O": ("K", 2, 1)}
-# Rare earths, the strongest thermal absorbers: not in Table 7.15's excerpt. Polar highland regolith,
-# far from the Procellarum KREEP terrane (Th ~1 ppm vs 2 ppm at Apollo 16; Lawrence et al. 2000, JGR 105
-# 20307), is taken to hold about half the ~5-7 ppm Sm and Gd of Apollo 16 soils: an assumption whose weight
-# the calibration reports (rare earths off vs on).
-SM_PPM_DEFAULT = 3.0
-GD_PPM_DEFAULT = 3.5
-
-
-def _element_data():
-    import periodictable as pt
-    mass_u = np.array([getattr(pt, s).mass for s in ELEMENTS])
-    a = mass_u / NEUTRON_MASS_U
-    bound = np.array([getattr(pt, s).neutron.total for s in ELEMENTS])
-    absorb = np.array([getattr(pt, s).neutron.absorption for s in ELEMENTS])
-    free = bound * (a / (a + 1.0)) ** 2
-    return mass_u, a, free, absorb
-
-
-MASS_U, MASS_RATIO, SIGMA_S_FREE_B, SIGMA_A_2200_B = _element_data()
-
-
-def np_cross_section_b(energy_ev):
-    """Free n-p elastic cross section (barn) at lab energy ``energy_ev`` (effective range expansion)."""
-    e = np.asarray(energy_ev, float)
-    return _np_xs(e)
-
-
-@nb.vectorize(["float64(float64)"], cache=True)
-def _np_xs(e_ev):
-    k2 = MN_C2_MEV * (e_ev * 1e-6) / (2.0 * HBAR_C_MEV_FM * HBAR_C_MEV_FM)   # fm^-2
-    dt = -1.0 / NP_AT + 0.5 * NP_RT * k2
-    ds = -1.0 / NP_AS + 0.5 * NP_RS * k2
-    return (3.0 * math.pi / (k2 + dt * dt) + math.pi / (k2 + ds * ds)) * 0.01   # fm^2 -> barn
-
-
-# ----------------------------------------------------------------- materials
-
-def oxides_for(feo_tio2_wt_pct: float) -> dict:
-    """Oxide wt% of dry regolith with the given FeO+TiO2: linear between the Apollo 16 and Apollo 11
-    soils of Lunar Sourcebook Table 7.15 (a highland-mare mixing line); beyond either end FeO and TiO2
-    are scaled and the other oxides renormalised to keep the total."""
-    a = float(feo_tio2_wt_pct)
-    if not (np.isfinite(a) and 0.0 <= a <= 40.0):
-        raise InputError(f"feo_tio2_wt_pct must be within [0, 40] wt%, got {feo_tio2_wt_pct!r}")
-    a16 = OXIDES_A16["FeO"] + OXIDES_A16["TiO2"]
-    a11 = OXIDES_A11["FeO"] + OXIDES_A11["TiO2"]
-    f = min(max((a - a16) / (a11 - a16), 0.0), 1.0)
-    ox = {k: OXIDES_A16[k] + f * (OXIDES_A11[k] - OXIDES_A16[k]) for k in OXIDES_A16}
-    total = sum(ox.values())
-    have = ox["FeO"] + ox["TiO2"]
-    if abs(have - a) > 1e-12:
-        s = a / have
-        rest = total - have
-        ox["FeO"] *= s
-        ox["TiO2"] *= s
-        r = (total - a) / rest
-        for k in ox:
-            if k not in ("FeO", "TiO2"):
-                ox[k] *= r
-    return ox
-
-
-def element_mass_fractions(feo_tio2_wt_pct: float = 6.0, weh_wt_pct: float = 0.0,
-                           sm_ppm: float = SM_PPM_DEFAULT, gd_ppm: float = GD_PPM_DEFAULT) -> np.ndarray:
-    """Mass fraction of each of :data:`ELEMENTS` in regolith holding ``weh_wt_pct`` of water-equivalent
-    hydrogen (H2O mass fraction W/100, the dry part scaled by 1 - W/100)."""
-    w = float(weh_wt_pct)
-    if not (np.isfinite(w) and 0.0 <= w <= 100.0):
-        raise InputError(f"weh_wt_pct must be within [0, 100] wt% WEH, got {weh_wt_pct!r}")
-    if not (np.isfinite(sm_ppm) and np.isfinite(gd_ppm) and sm_ppm >= 0 and gd_ppm >= 0):
-        raise InputError("sm_ppm and gd_ppm must be finite and >= 0")
-    idx = {s: i for i, s in enumerate(ELEMENTS)}
-    m = dict(zip(ELEMENTS, MASS_U))
-    frac = np.zeros(len(ELEMENTS))
-    ox = oxides_for(feo_tio2_wt_pct)
-    tot = sum(ox.values())
-    for name, wt in ox.items():
-        cat, nc, no = _OXIDE_CATION[name]
-        mol = nc * m[cat] + no * m["O"]
-        frac[idx[cat]] += wt / tot * nc * m[cat] / mol
-        frac[idx["O"]] += wt / tot * no * m["O"] / mol
-    frac[idx["Sm"]] = sm_ppm * 1e-6
-    frac[idx["Gd"]] = gd_ppm * 1e-6
-    frac /= frac.sum()
-    dry = 1.0 - w / 100.0
-    frac *= dry
-    h2o = 2 * m["H"] + m["O"]
-    frac[idx["H"]] += w / 100.0 * 2 * m["H"] / h2o
-    frac[idx["O"]] += w / 100.0 * m["O"] / h2o
-    return frac
-
-
-def atoms_per_gram(mass_fractions) -> np.ndarray:
-    return N_A * np.asarray(mass_fractions, float) / MASS_U
-
-
-def macroscopic_absorption_cm2_g(mass_fractions) -> float:
-    """Thermal (2200 m/s) macroscopic absorption cross section per gram."""
-    return float(atoms_per_gram(mass_fractions) @ SIGMA_A_2200_B * BARN_CM2)
-
+from lupex.instruments.neutron_materials import (  # noqa: F401  (moved there; still importable from here)
+    BARN_CM2,
+    CD_CUTOFF_EV,
+    E_2200_EV,
+    ELEMENTS,
+    GD_PPM_DEFAULT,
+    H_INDEX,
+    HBAR_C_MEV_FM,
+    K_B_EV,
+    MASS_RATIO,
+    MASS_U,
+    MN_C2_MEV,
+    NEUTRON_MASS_U,
+    NP_AS,
+    NP_AT,
+    NP_RS,
+    NP_RT,
+    OXIDES_A11,
+    OXIDES_A16,
+    SIGMA_A_2200_B,
+    SIGMA_S_FREE_B,
+    SM_PPM_DEFAULT,
+    atoms_per_gram,
+    element_mass_fractions,
+    macroscopic_absorption_cm2_g,
+    np_cross_section_b,
+    oxides_for,
+)
 
 # ------------------------------------------------------------------ numerics
 
@@ -268,8 +175,11 @@ def _np_sigma(e_ev):
 
 @nb.njit(cache=True)
 def _xs(e, k, nh, heavy, sa0, kt, th_loge0, th_dloge, th_ss):
-    """Macroscopic scattering and absorption per gram in layer k at energy e (eV). Above 400 kT only H's
-    cross section varies with energy; below it the free-gas scattering is read from the layer's table."""
+    """Macroscopic scattering and absorption per gram in layer k at energy e (eV).
+
+    Above 400 kT only H's cross section varies with energy; below it the free-gas scattering is read from the
+    layer's table.
+    """
     sa = sa0[k] * math.sqrt(E_2200_EV / e) * BARN_CM2
     if e >= 400.0 * kt:
         return (heavy[k] + nh[k] * _np_sigma(e)) * BARN_CM2, sa
@@ -294,8 +204,10 @@ def _isotropic(s):
 
 @nb.njit(cache=True)
 def _target_speed(s, y):
-    """x = beta v_T of the struck nucleus and the cosine between it and the neutron (free gas, constant
-    cross section): Lux & Koblinger 1991 sec. 5.3."""
+    """X = beta v_T of the struck nucleus and the cosine between it and the neutron.
+
+    Free gas, constant cross section: Lux & Koblinger 1991 sec. 5.3.
+    """
     p1 = 2.0 / (2.0 + math.sqrt(math.pi) * y)
     while True:
         if _uniform(s) < p1:
@@ -359,6 +271,7 @@ def _pick(cum, u):
     return j
 
 
+# one numba kernel: each history's flight-collide loop; splitting it costs a call per collision
 @nb.njit(cache=True)
 def _history_chunk(n, seed, stream, edges, nh, heavy, sa0, heavy_cum, th_ss, th_cum, th_loge0, th_dloge, aratio,
                    kt, src_lambda, src_buildup, src_theta_ev, z_max, tau0, e_cd, log_e_lo, dlog_e, n_ebins,
@@ -469,16 +382,20 @@ def _run(n_chunks, per_chunk, seed, edges, nh, heavy, sa0, heavy_cum, th_ss, th_
 
 
 def free_gas_factor(y):
-    """Free-gas effective cross section over the nucleus-at-rest one for constant sigma:
-    F(y) = (1 + 1/(2 y^2)) erf(y) + exp(-y^2) / (y sqrt(pi)), y = sqrt(A E / kT)."""
-    from scipy.special import erf
+    """Free-gas effective cross section over the nucleus-at-rest one for constant sigma.
+
+    F(y) = (1 + 1/(2 y^2)) erf(y) + exp(-y^2) / (y sqrt(pi)), y = sqrt(A E / kT).
+    """
     y = np.asarray(y, float)
     return (1.0 + 0.5 / y ** 2) * erf(y) + np.exp(-y ** 2) / (y * np.sqrt(np.pi))
 
 
 def _layer_tables(natoms, kt, n_th=1024):
-    """Per-layer constants of the kernel: H density, heavy-element scattering, absorption at 2200 m/s,
-    the heavy elements' cumulative selection probabilities, and the free-gas tables below 400 kT."""
+    """Per-layer constants of the kernel.
+
+    H density, heavy-element scattering, absorption at 2200 m/s, the heavy elements' cumulative selection
+    probabilities, and the free-gas tables below 400 kT.
+    """
     nh = natoms[:, H_INDEX].copy()
     hv = natoms * SIGMA_S_FREE_B
     hv[:, H_INDEX] = 0.0
@@ -506,9 +423,12 @@ BUILDUP_G_CM2 = 39.85     # fitted to the NSS calibration by lupex.instruments.n
 
 @dataclass(frozen=True)
 class Source:
-    """Cosmic-ray neutron source (module docstring): evaporation temperature (MeV), attenuation length of the
-    production profile and its build-up length (g/cm^2; 0 for none). The build-up default is the value
-    fitted to the NSS calibration (``lupex.instruments.neutron_calibration``)."""
+    """Cosmic-ray neutron source (module docstring).
+
+    Evaporation temperature (MeV), attenuation length of the production profile and its build-up length (g/cm^2; 0
+    for none). The build-up default is the value fitted to the NSS calibration
+    (``lupex.instruments.neutron_calibration``).
+    """
 
     theta_mev: float = 1.0
     attenuation_g_cm2: float = 160.0
@@ -517,10 +437,12 @@ class Source:
 
 @dataclass(frozen=True)
 class Detector:
-    """Two identical 3He tubes, one Cd-wrapped. ``tau0`` is the tube's optical thickness for 2200 m/s
-    neutrons along its mean chord: n sigma_0 (pi d / 4) = 5.3 for a 10 atm, 5 cm tube (sigma_0 = 5333 b,
-    the 3He(n,p) thermal cross section, Sears 1992) -- a stand-in for the NSS tubes, whose fill and size
-    were not checked against the instrument paper."""
+    """Two identical 3He tubes, one Cd-wrapped.
+
+    ``tau0`` is the tube's optical thickness for 2200 m/s neutrons along its mean chord: n sigma_0 (pi d / 4) = 5.3
+    for a 10 atm, 5 cm tube (sigma_0 = 5333 b, the 3He(n,p) thermal cross section, Sears 1992) -- a stand-in for the
+    NSS tubes, whose fill and size were not checked against the instrument paper.
+    """
 
     tau0: float = 5.3
     cd_cutoff_ev: float = CD_CUTOFF_EV
@@ -528,6 +450,8 @@ class Detector:
 
 @dataclass(frozen=True)
 class LeakageResult:
+    """What :func:`simulate_leakage` tallies, per source neutron: tube counts, escaping current, spectra."""
+
     histories: int
     epithermal: float            # Cd-tube counts per source neutron (relative units)
     thermal: float               # bare minus Cd tube
@@ -544,8 +468,10 @@ class LeakageResult:
 
 @dataclass(frozen=True)
 class Slab:
-    """A layer ``thickness_g_cm2`` thick (the last layer of a column is a half-space: its thickness is
-    ignored) of regolith with the given WEH and composition."""
+    """A layer ``thickness_g_cm2`` thick of regolith with the given WEH and composition.
+
+    The last layer of a column is a half-space: its thickness is ignored.
+    """
 
     thickness_g_cm2: float
     weh_wt_pct: float = 0.0
@@ -558,8 +484,11 @@ class Slab:
 def simulate_leakage(layers, histories: int = 200_000, seed: int = 0, temperature_k: float = 150.0,
                      source: Source = Source(), detector: Detector = Detector(), z_max_g_cm2: float = 1500.0,
                      chunks: int = 64) -> LeakageResult:
-    """Transport ``histories`` source neutrons through ``layers`` (a list of :class:`Slab`, top first; the
-    last is a half-space) and tally what escapes and what the two tubes count, per source neutron."""
+    """Leakage and tube counts per source neutron, by transporting ``histories`` neutrons through ``layers``.
+
+    ``layers``: a list of :class:`Slab`, top first; the last is a half-space. Tallies what escapes and what the
+    two tubes count.
+    """
     if not layers:
         raise InputError("give at least one layer")
     if not (isinstance(histories, (int, np.integer)) and histories >= chunks > 0):

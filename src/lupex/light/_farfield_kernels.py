@@ -77,6 +77,7 @@ def build_lines(zc, x0c, y0c, pc, dir_x, dir_y, lat_x, lat_y, cx, cy, v_lo, n_li
                         u_first, n_samp, xs, ys, n_hull, inv_k, dinv_k, hx, hy)
 
 
+# one numba kernel: samples and hull of one line in one pass; splitting it costs a call per sample
 @njit(cache=True)
 def _build_line(zc, x0c, y0c, pc, dir_x, dir_y, lat_x, lat_y, cx, cy, v, ex_x0, ex_x1, ex_y0, ex_y1, u_lo,
                 max_d, ds, radius, k0, k, j, u_first, n_samp, xs, ys, n_hull, inv_k, dinv_k, hx, hy):
@@ -247,6 +248,7 @@ def _block_bound(p, q, blk, x0f, y0f, pf, zlo, zhi, dir_x, dir_y, lat_x, lat_y, 
     return best
 
 
+# one numba kernel: the parallel loop over cells walks each line's hull in place; splitting it costs a call per cell
 @njit(cache=True, parallel=True)
 def query_cells(zf, x0f, y0f, pf, h_m, dir_x, dir_y, lat_x, lat_y, cx, cy, v_lo, n_lines, spacing, radius,
                 u_first, n_samp, n_hull, hx, hy, inv_k, dinv_k, late_n, late_at, out_deg,
@@ -356,6 +358,7 @@ def query_cells(zf, x0f, y0f, pf, h_m, dir_x, dir_y, lat_x, lat_y, cx, cy, v_lo,
                         out_deg[k, r, c] = e
 
 
+# one numba kernel: the exact march for the leftover cells; splitting it costs a call per cell and sample
 @njit(cache=True)
 def late_cells(zf, x0f, y0f, pf, h_m, dir_x, dir_y, lat_x, lat_y, cx, cy, v_lo, spacing, ds, radius,
                u_first, n_samp, xs, ys, inv_k, dinv_k, late_n, late_at, out_deg):

@@ -23,6 +23,7 @@ _LINES_PER_CHUNK = 16
 _DEG32 = np.float32(180.0 / np.pi)
 
 
+# one numba kernel: the sweep carries its hull from cell to cell along a line; splitting it costs a call per cell
 @njit(cache=True, parallel=True, fastmath=False)
 def sweep_azimuth(w_m, t, ds_m, inv_radius, h_m, edge_deg, transpose, flip_major, flip_minor,
                   out_deg, want_dist, dist_m):

@@ -156,6 +156,7 @@ def _chunk_states(B, Q, tx, ty, tzm1, eps, smin, smax, hl, hh, st):
         st[c] = 0 if el_hi + r <= hl[c] else v
 
 
+# one numba kernel: every statistic of a cell in one parallel pass over the tile; split, each helper would re-read the horizons
 @njit(parallel=True, cache=True, fastmath=FASTMATH)
 def tile_stats(H, r0, c0, tr, tc, tx, ty, tzm1, wzb, S, E, BS, BE, QS, QE, eps_s, eps_e, pad, dark_thr, earth_thr):
     """Statistics of the cells of one tile: rows r0 .. r0 + tr, columns c0 .. c0 + tc of the inputs.

@@ -1,5 +1,6 @@
-"""Water maps: Gaussian-process fusion of traverse retrievals into gridded maps
-of WEH and ice-table depth with uncertainty.
+"""Water maps: Gaussian-process fusion of traverse retrievals.
+
+Gridded maps of WEH and ice-table depth with uncertainty.
 
 Model (one GP per mapped quantity)
 ----------------------------------
@@ -70,6 +71,17 @@ import xarray as xr
 from scipy import linalg, optimize, special
 
 from lupex.errors import InputError
+from lupex.prospect.kernels import (  # noqa: F401  (moved there; still importable from here)
+    KERNELS,
+    MEANS,
+    Drift,
+    _basis,
+    _check_drift,
+    _corr,
+    _drift_cov,
+    _sq_dist,
+    kernel_matrix,
+)
 from lupex.prospect.observations import Observations, bin_observations, concat_observations, observations
 from lupex.prospect.transforms import _GH_W, _GH_X, Identity, Logit, LogShift  # noqa: F401  (_GH_*: strategy)
 
@@ -99,108 +111,17 @@ __all__ = [
     "variance_floor",
 ]
 
-KERNELS = ("matern32", "matern52", "se")
-MEANS = ("zero", "constant", "linear", "drift")
 _LOG_2PI = np.log(2.0 * np.pi)
-
-
-# --------------------------------------------------------------------------- kernels
-
-
-def _sq_dist(a, b):
-    d = (a[:, None, 0] - b[None, :, 0]) ** 2
-    d += (a[:, None, 1] - b[None, :, 1]) ** 2
-    return d
-
-
-def _corr(kind: str, d2, length_m):
-    """Correlation k(r)/s2 and d k / d log(l) (divided by s2), from squared distances."""
-    if kind == "se":
-        q = d2 / length_m**2
-        k = np.exp(-0.5 * q)
-        return k, k * q
-    r = np.sqrt(d2) / length_m
-    if kind == "matern32":
-        a = np.sqrt(3.0) * r
-        e = np.exp(-a)
-        return (1 + a) * e, a * a * e
-    if kind == "matern52":
-        a = np.sqrt(5.0) * r
-        e = np.exp(-a)
-        return (1 + a + a * a / 3) * e, (a * a / 3) * (1 + a) * e
-    raise InputError(f"unknown kernel {kind!r}; use one of {KERNELS}")
-
-
-def kernel_matrix(kind: str, a_xy, b_xy, variance: float, length_m: float) -> np.ndarray:
-    """Covariance matrix ``s2 k(|a_i - b_j|; l)`` between point sets (n, 2) and (m, 2)."""
-    if kind not in KERNELS:
-        raise InputError(f"unknown kernel {kind!r}; use one of {KERNELS}")
-    return variance * _corr(kind, _sq_dist(np.asarray(a_xy, float), np.asarray(b_xy, float)), length_m)[0]
-
-
-@dataclass(frozen=True)
-class Drift:
-    """A covariate map for the ``drift`` mean: its value at a point is that of the nearest cell (points
-    beyond the grid take the edge cell's value). Build it with :meth:`of` from a (y, x) DataArray."""
-
-    x: np.ndarray = field(repr=False)
-    y: np.ndarray = field(repr=False)
-    values: np.ndarray = field(repr=False)
-    name: str = "covariate"
-    prior_sd: float = 2.0
-
-    @classmethod
-    def of(cls, da, name: str | None = None, prior_sd: float = 2.0) -> "Drift":
-        if not hasattr(da, "coords") or "x" not in da.coords or "y" not in da.coords or da.ndim != 2:
-            raise InputError("a drift covariate must be a 2-D xarray DataArray with x and y coordinates")
-        v = np.asarray(da.transpose("y", "x").values, float)
-        if not np.isfinite(v).all():
-            raise InputError(f"the drift covariate {name or da.name!r} has NaN/inf cells; fill them first")
-        x, y = np.asarray(da["x"].values, float), np.asarray(da["y"].values, float)
-        if x.size < 2 or y.size < 2:
-            raise InputError("a drift covariate needs at least 2 x 2 cells")
-        if not (prior_sd > 0 and np.isfinite(prior_sd)):
-            raise InputError(f"the drift slope's prior sd must be a positive number (latent units), got {prior_sd}")
-        return cls(x, y, v, str(name or da.name or "covariate"), float(prior_sd))
-
-    def __call__(self, xy) -> np.ndarray:
-        xy = np.asarray(xy, float).reshape(-1, 2)
-        ix = np.clip(np.rint((xy[:, 0] - self.x[0]) / (self.x[1] - self.x[0])), 0, self.x.size - 1).astype(np.int64)
-        iy = np.clip(np.rint((xy[:, 1] - self.y[0]) / (self.y[1] - self.y[0])), 0, self.y.size - 1).astype(np.int64)
-        return self.values[iy, ix]
-
-
-def _basis(mean: str, xy, origin, scale, drift=None):
-    n = xy.shape[0]
-    if mean == "zero":
-        return np.zeros((n, 0))
-    if mean == "constant":
-        return np.ones((n, 1))
-    if mean == "drift":     # the slope is in the covariance (_drift_cov)
-        return np.ones((n, 1))
-    u = (xy - origin) / scale
-    return np.column_stack([np.ones(n), u])
-
-
-def _drift_cov(drift, a, b):
-    """``s_b^2 c(a) c(b)^T``: the covariance the drift slope's prior adds (0 without a drift)."""
-    if drift is None:
-        return 0.0
-    return drift.prior_sd**2 * np.outer(drift(a), drift(b))
-
-
-def _check_drift(mean: str, drift):
-    if mean == "drift" and not isinstance(drift, Drift):
-        raise InputError("mean='drift' needs drift=Drift.of(covariate_map)")
-    return drift if mean == "drift" else None
 
 
 # --------------------------------------------------------------------------- likelihood
 
 
 def _nll_and_grad(theta, kind, d2, y, noise_var, H, want_grad=True, extra=0.0):
-    """Negative log marginal likelihood (GPML eq. 5.8, mean profiled by GLS) and
-    its gradient (eq. 5.9) with respect to theta = (log s2, log l, log nugget)."""
+    """Negative log marginal likelihood (GPML eq. 5.8, mean profiled by GLS) and its gradient.
+
+    The gradient (eq. 5.9) is with respect to theta = (log s2, log l, log nugget).
+    """
     s2, ell, nug = np.exp(theta)
     R, dR = _corr(kind, d2, ell)
     K = s2 * R + extra
@@ -238,8 +159,10 @@ def _nll_and_grad(theta, kind, d2, y, noise_var, H, want_grad=True, extra=0.0):
 def log_marginal_likelihood(obs: Observations, *, kernel: str = "matern32", variance: float,
                             length_m: float, nugget: float = 0.0, mean: str = "zero",
                             transform=Identity(), gradient: bool = False, drift: Drift | None = None):
-    """Log marginal likelihood (GPML eq. 5.8) of the observations for given
-    hyperparameters; with ``gradient`` also d/d(log s2, log l, log nugget)."""
+    """Log marginal likelihood (GPML eq. 5.8) of the observations for given hyperparameters.
+
+    With ``gradient`` also d/d(log s2, log l, log nugget).
+    """
     X, y, nv, H, _, drift = _prepare(obs, transform, mean, drift)
     theta = np.log([variance, length_m, max(nugget, 1e-300)])
     nll, g = _nll_and_grad(theta, kernel, _sq_dist(X, X), y, nv, H, want_grad=gradient, extra=_drift_cov(drift, X, X))
@@ -293,6 +216,7 @@ class GPModel:
 
     @property
     def n(self) -> int:
+        """Number of observations the model is conditioned on."""
         return int(self.y.size)
 
 
@@ -393,8 +317,10 @@ def _prior_cov(model: GPModel, a, b) -> np.ndarray:
 
 
 def drift_slope(model: GPModel) -> tuple[float, float]:
-    """Posterior mean and sd of the drift slope ``b1`` (latent units per unit covariate), with the
-    intercept profiled at its GLS value: ``s_b^2 c^T K^-1 r`` and ``s_b^2 - s_b^4 c^T K^-1 c``."""
+    """Posterior mean and sd of the drift slope ``b1`` (latent units per unit covariate).
+
+    With the intercept profiled at its GLS value: ``s_b^2 c^T K^-1 r`` and ``s_b^2 - s_b^4 c^T K^-1 c``.
+    """
     if model.drift is None:
         raise InputError("the model has no drift (fit it with mean='drift')")
     c = model.drift(model.X)
@@ -404,8 +330,10 @@ def drift_slope(model: GPModel) -> tuple[float, float]:
 
 
 def predict_latent(model: GPModel, xy, *, full_cov: bool = False, chunk: int = 4096):
-    """Posterior mean and sd (or covariance) of the latent ``m + f`` at points (m, 2)
-    (GPML Alg. 2.1; with basis functions eq. 2.41-2.42)."""
+    """Posterior mean and sd (or covariance) of the latent ``m + f`` at points (m, 2).
+
+    GPML Alg. 2.1; with basis functions eq. 2.41-2.42.
+    """
     xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
     if not np.isfinite(xy).all():
         raise InputError("prediction points contain NaN/inf coordinates")
@@ -428,8 +356,10 @@ def predict_latent(model: GPModel, xy, *, full_cov: bool = False, chunk: int = 4
 
 @dataclass(frozen=True)
 class _Side:
-    """One point set's factors against a model's data, reusable across many cross-covariances: the prior
-    covariance to the data ``K``, ``V = L^-1 K``, the mean-coefficient term ``W`` and the posterior mean."""
+    """One point set's factors against a model's data, reusable across many cross-covariances.
+
+    The prior covariance to the data ``K``, ``V = L^-1 K``, the mean-coefficient term ``W`` and the posterior mean.
+    """
 
     xy: np.ndarray
     V: np.ndarray
@@ -457,14 +387,19 @@ def _side_cov(model: GPModel, a: _Side, b: _Side) -> np.ndarray:
 
 
 def posterior_cross_cov(model: GPModel, a_xy, b_xy) -> np.ndarray:
-    """Posterior covariance (latent) between the points ``a_xy`` (n, 2) and ``b_xy`` (m, 2), mean-coefficient
-    uncertainty included (GPML eqs. 2.24 and 2.42); ``predict_latent(full_cov=True)`` is its diagonal block."""
+    """Posterior covariance (latent) between the points ``a_xy`` (n, 2) and ``b_xy`` (m, 2).
+
+    Mean-coefficient uncertainty included (GPML eqs. 2.24 and 2.42); ``predict_latent(full_cov=True)`` is its
+    diagonal block.
+    """
     return _side_cov(model, _side(model, a_xy), _side(model, b_xy))
 
 
 def predict(model: GPModel, xy, *, z95: float = 1.959963984540054) -> dict:
-    """Predictions in original units at points (m, 2): mean, sd, median, the
-    2.5/97.5 % quantiles (lower, upper), and the latent mean/sd."""
+    """Predictions in original units at points (m, 2).
+
+    Mean, sd, median, the 2.5/97.5 % quantiles (lower, upper), and the latent mean/sd.
+    """
     mu, sd = predict_latent(model, xy)
     mean, osd = model.transform.moments(mu, sd)
     return {"mean": mean, "sd": osd, "median": model.transform.inverse(mu),
@@ -485,9 +420,11 @@ def grid_points(template) -> np.ndarray:
 
 
 def predict_grid(model: GPModel, template, *, name: str = "value", units: str = "") -> xr.Dataset:
-    """Map the posterior on the cells of ``template`` (a DEM-like DataArray with
-    dims (y, x)): a Dataset with ``mean``, ``sd``, ``median``, ``lower``, ``upper``,
-    ``latent_mean`` and ``latent_sd``, same coords (and CRS, when it has one)."""
+    """Map the posterior on the cells of ``template`` (a DEM-like DataArray with dims (y, x)).
+
+    A Dataset with ``mean``, ``sd``, ``median``, ``lower``, ``upper``, ``latent_mean`` and ``latent_sd``, same
+    coords (and CRS, when it has one).
+    """
     pts = grid_points(template)
     ny, nx = template["y"].size, template["x"].size
     out = predict(model, pts)
@@ -525,10 +462,13 @@ def variance_floor(min_sd: float) -> dict | None:
 
 
 def gp_bounds(min_sd: float = 0.0, max_length_m: float | None = None) -> dict | None:
-    """``fit_gp`` bounds from prior knowledge: the signal-variance floor of :func:`variance_floor` and an upper
-    length scale (None: the default box). Observations that all agree (a rover that has seen only dry ground)
-    push ML-II to the longest length allowed, which claims to know ground far from the track; a cap at the
-    scale the field is known to vary on keeps the maps and the information measures honest."""
+    """``fit_gp`` bounds from prior knowledge.
+
+    The signal-variance floor of :func:`variance_floor` and an upper length scale (None: the default box).
+    Observations that all agree (a rover that has seen only dry ground) push ML-II to the longest length allowed,
+    which claims to know ground far from the track; a cap at the scale the field is known to vary on keeps the maps
+    and the information measures honest.
+    """
     b = dict(variance_floor(min_sd) or {})
     if max_length_m is not None:
         if not max_length_m > 0:
@@ -543,16 +483,16 @@ def fuse_water_maps(template, *, ns: Observations | None = None, gpr: Observatio
                     drill_depth_m: float = 1.5, bin_m: float | None = None,
                     correlated_bins: bool = False, min_latent_sd: float = 0.0,
                     drift=None, max_length_m: float | None = None) -> xr.Dataset:
-    """One map per quantity on the template grid (see module docstring for why
-    the sources are not pooled): ``weh_*`` from NS (LogShift), ``ice_depth_*``
-    from GPR (Logit on ``depth_bounds_m``) with ``p_ice_within_drill`` =
-    P(ice table < drill_depth_m), and ``alis_*`` from ALIS (LogShift).
-    ``bin_m`` thins each set first (:func:`bin_observations`, with ``correlated_bins``).
-    ``min_latent_sd`` bounds each map's fitted signal SD (latent, transformed units) from below: a
-    prior that the field varies at least this much where it has not been seen (see :func:`variance_floor`).
-    ``drift``: a covariate map (DataArray on any grid covering the template, or a :class:`Drift`) for the WEH and
-    ice-table depth means (kriging with an external drift; ALIS, a surface quantity, keeps a constant mean).
-    ``max_length_m`` caps the fitted length scales (None: 10 x the data's extent)."""
+    """One map per quantity on the template grid (see module docstring for why the sources are not pooled).
+
+    ``weh_*`` from NS (LogShift), ``ice_depth_*`` from GPR (Logit on ``depth_bounds_m``) with ``p_ice_within_drill``
+    = P(ice table < drill_depth_m), and ``alis_*`` from ALIS (LogShift). ``bin_m`` thins each set first
+    (:func:`bin_observations`, with ``correlated_bins``). ``min_latent_sd`` bounds each map's fitted signal SD
+    (latent, transformed units) from below: a prior that the field varies at least this much where it has not been
+    seen (see :func:`variance_floor`). ``drift``: a covariate map (DataArray on any grid covering the template, or a
+    :class:`Drift`) for the WEH and ice-table depth means (kriging with an external drift; ALIS, a surface quantity,
+    keeps a constant mean). ``max_length_m`` caps the fitted length scales (None: 10 x the data's extent).
+    """
     if ns is None and gpr is None and alis is None:
         raise InputError("fuse_water_maps needs at least one of ns=, gpr=, alis= observation sets")
     parts = {}

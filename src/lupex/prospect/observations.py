@@ -26,10 +26,12 @@ class Observations:
 
     @property
     def n(self) -> int:
+        """Number of observations."""
         return int(self.value.size)
 
     @property
     def xy(self) -> np.ndarray:
+        """Positions as an (n, 2) array of (x_m, y_m)."""
         return np.column_stack([self.x_m, self.y_m])
 
 
@@ -73,15 +75,17 @@ def concat_observations(*obs: Observations) -> Observations:
 
 def bin_observations(obs: Observations, cell_m: float, sigma_floor: float = 0.0, *,
                      correlated: bool = False) -> Observations:
-    """Thin dense tracks: inverse-variance means of the retrievals in square
-    ``cell_m`` bins, per source. Position is the weighted centroid; sigma is
-    ``max(1/sqrt(sum w), sigma_floor)`` with ``w = 1/sigma^2`` (independent errors).
+    """Thin dense tracks: inverse-variance means of the retrievals in square ``cell_m`` bins, per source.
+
+    Position is the weighted centroid; sigma is ``max(1/sqrt(sum w), sigma_floor)`` with ``w = 1/sigma^2``
+    (independent errors).
 
     ``correlated=True``: the errors within a bin are taken as fully correlated
     (one shared systematic error, e.g. a retrieval's prior-driven bias along
     track), so averaging does not reduce it: sigma is the weighted mean
     ``sum(w sigma) / sum(w)`` of the members' sigmas (JCGM 100:2008, GUM,
-    eq. 16 with all correlation coefficients 1)."""
+    eq. 16 with all correlation coefficients 1).
+    """
     if not (cell_m > 0 and np.isfinite(cell_m)):
         raise InputError(f"bin size cell_m must be a positive number of metres, got {cell_m}")
     ix = np.floor(obs.x_m / cell_m).astype(np.int64)

@@ -1,5 +1,4 @@
-"""Scores of a prospecting campaign against the ground truth, and a seeded
-synthetic truth to score against.
+"""Scores of a prospecting campaign against the ground truth, and a seeded synthetic truth to score against.
 
 Scores (all deterministic functions of their inputs):
 
@@ -35,6 +34,7 @@ import xarray as xr
 
 from lupex.errors import InputError
 from lupex.params import check_rng
+from lupex.prospect.kernels import _corr  # one kernel definition for truth and model
 
 __all__ = [
     "gaussian_random_field",
@@ -50,11 +50,10 @@ __all__ = [
 
 def gaussian_random_field(shape, cell_m: float, length_m: float, rng: np.random.Generator, *,
                           kernel: str = "matern32", variance: float = 1.0, pad: float = 2.0) -> np.ndarray:
-    """A stationary zero-mean Gaussian field of ``shape`` (ny, nx) on ``cell_m``
-    cells with covariance ``variance * k(r; length_m)`` (kernels as in
-    :mod:`lupex.prospect.fusion`), by circulant embedding."""
-    from lupex.prospect.fusion import _corr  # one kernel definition for truth and model
+    """A stationary zero-mean Gaussian field of ``shape`` (ny, nx) on ``cell_m`` cells, by circulant embedding.
 
+    Covariance ``variance * k(r; length_m)`` (kernels as in :mod:`lupex.prospect.fusion`).
+    """
     check_rng(rng)
     ny, nx = (int(s) for s in shape)
     if ny < 1 or nx < 1 or not (cell_m > 0 and length_m > 0 and variance >= 0):
@@ -127,9 +126,11 @@ def calibration(truth: xr.DataArray, mean: xr.DataArray | None = None, sd: xr.Da
 
 
 def ice_mass_located(truth_weh: xr.DataArray, map_weh: xr.DataArray, threshold_wt_pct: float) -> float:
-    """Mass-weighted recall: true WEH summed over cells where both truth and map
-    exceed the threshold, over true WEH summed where the truth does (equal cell
-    areas and column masses cancel). 1.0 when the truth has no ice."""
+    """Mass-weighted recall of the water above the threshold (fraction, 0-1).
+
+    True WEH summed over cells where both truth and map exceed the threshold, over true WEH summed where the
+    truth does (equal cell areas and column masses cancel). 1.0 when the truth has no ice.
+    """
     check_same_grid(map_weh, truth_weh, ("map", "truth"))
     t, m = np.asarray(truth_weh.values, float), np.asarray(map_weh.values, float)
     ok = _finite_pair(m, t)
@@ -141,8 +142,10 @@ def ice_mass_located(truth_weh: xr.DataArray, map_weh: xr.DataArray, threshold_w
 
 
 def claim_precision(truth_weh: xr.DataArray, map_weh: xr.DataArray, threshold_wt_pct: float) -> float:
-    """Of the cells where the map exceeds the threshold, the fraction where the truth does; NaN when the map
-    claims none (precision in the sense of information retrieval, per cell)."""
+    """Of the cells where the map exceeds the threshold, the fraction where the truth does.
+
+    NaN when the map claims none (precision in the sense of information retrieval, per cell).
+    """
     check_same_grid(map_weh, truth_weh, ("map", "truth"))
     t, m = np.asarray(truth_weh.values, float), np.asarray(map_weh.values, float)
     ok = _finite_pair(m, t)
@@ -153,8 +156,7 @@ def claim_precision(truth_weh: xr.DataArray, map_weh: xr.DataArray, threshold_wt
 
 
 def sample_grid(field: xr.DataArray, xy) -> np.ndarray:
-    """Values of a gridded field at points (m, 2), nearest cell; points outside
-    the grid raise :class:`InputError`."""
+    """Values of a gridded field at points (m, 2), nearest cell; points outside the grid raise :class:`InputError`."""
     _da(field, "field")
     xy = np.asarray(xy, float).reshape(-1, 2)
     x, y = field["x"].values, field["y"].values
@@ -170,10 +172,12 @@ def sample_grid(field: xr.DataArray, xy) -> np.ndarray:
 
 
 def drill_scores(true_at_drills, measured, threshold_wt_pct: float, truth_field=None) -> dict:
-    """Drill hit rate (true WEH at the spot > threshold), water measured vs
-    true per drill (bias, RMSE of measured - true), and, given
-    ``truth_field`` (what a drill would measure at every cell), the measured
-    total over the best ``n`` cells' total (oracle fraction)."""
+    """Drill scores: hit rate, water measured against true, and the oracle fraction.
+
+    Hit rate: true WEH at the spot > threshold; water measured vs true per drill (bias, RMSE of measured -
+    true); and, given ``truth_field`` (what a drill would measure at every cell), the measured total over the
+    best ``n`` cells' total (oracle fraction).
+    """
     t = np.asarray(true_at_drills, float).ravel()
     m = np.asarray(measured, float).ravel()
     if t.size != m.size:

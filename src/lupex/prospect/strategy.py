@@ -1,5 +1,7 @@
-"""Where to drive and where to drill next, by an explicit objective, and the
-fixed survey patterns to compare against on the same truth and budget.
+"""Where to drive and where to drill next, by an explicit objective.
+
+And the fixed survey patterns to compare against on the same truth and budget
+(their geometry is :mod:`lupex.prospect.paths`).
 
 Driving: information gain per unit energy
 -----------------------------------------
@@ -76,6 +78,17 @@ from scipy import special
 from lupex.errors import InputError
 from lupex.params import check_rng
 from lupex.prospect import fusion, scoring
+from lupex.prospect.paths import (  # noqa: F401  (moved there; still importable from here)
+    Area,
+    _area,
+    candidate_waypoints,
+    drill_grid,
+    lawnmower,
+    lawnmower_spacing_for_budget,
+    path_points,
+    straight_line_cost,
+    truncate_path,
+)
 
 __all__ = [
     "Area",
@@ -101,155 +114,6 @@ __all__ = [
 ]
 
 
-# --------------------------------------------------------------------------- geometry and costs
-
-
-@dataclass(frozen=True)
-class Area:
-    """Axis-aligned survey rectangle (m)."""
-
-    x_min: float
-    x_max: float
-    y_min: float
-    y_max: float
-
-    def __post_init__(self):
-        vals = (self.x_min, self.x_max, self.y_min, self.y_max)
-        if not all(np.isfinite(v) for v in vals) or self.x_max <= self.x_min or self.y_max <= self.y_min:
-            raise InputError(f"area must have finite x_min < x_max and y_min < y_max, got {vals}")
-
-    @classmethod
-    def of_grid(cls, grid) -> "Area":
-        """The rectangle spanned by a grid's cell centres."""
-        x, y = np.asarray(grid["x"].values, float), np.asarray(grid["y"].values, float)
-        return cls(float(x.min()), float(x.max()), float(y.min()), float(y.max()))
-
-    def clip(self, xy):
-        xy = np.asarray(xy, float)
-        return np.column_stack([np.clip(xy[..., 0], self.x_min, self.x_max),
-                                np.clip(xy[..., 1], self.y_min, self.y_max)])
-
-
-def _area(area) -> Area:
-    return area if isinstance(area, Area) else Area(*(float(v) for v in area))
-
-
-def straight_line_cost(wh_per_m: float = 0.5, m_per_h: float = 300.0, wh_per_leg: float = 2.0,
-                       h_per_leg: float = 0.02):
-    """A cost(from, to) -> (energy_Wh, time_h) for straight drives: linear in
-    distance plus a fixed stop/turn overhead per leg. Vectorised over ``to``."""
-    if not (wh_per_m > 0 and m_per_h > 0 and wh_per_leg >= 0 and h_per_leg >= 0):
-        raise InputError("straight_line_cost needs wh_per_m > 0, m_per_h > 0 and non-negative overheads")
-
-    def cost(p0, p1):
-        d = np.linalg.norm(np.asarray(p1, float) - np.asarray(p0, float), axis=-1)
-        return wh_per_m * d + wh_per_leg, d / m_per_h + h_per_leg
-
-    return cost
-
-
-def lawnmower(area, spacing_m: float, start=None) -> np.ndarray:
-    """Boustrophedon waypoints (k, 2): lines along x, ``spacing_m`` apart, the
-    first half a spacing inside the area; of the four mirror images, the one
-    whose first waypoint is nearest ``start``."""
-    a = _area(area)
-    if not (spacing_m > 0 and np.isfinite(spacing_m)):
-        raise InputError(f"lawnmower spacing_m must be a positive number of metres, got {spacing_m}")
-    h = a.y_max - a.y_min
-    n = max(1, int(np.floor(h / spacing_m + 0.5)))
-    ys = a.y_min + (np.arange(n) + 0.5) * (h / n)
-    pts = []
-    for i, y in enumerate(ys):
-        xs = (a.x_min, a.x_max) if i % 2 == 0 else (a.x_max, a.x_min)
-        pts += [(xs[0], y), (xs[1], y)]
-    w = np.array(pts)
-    if start is None:
-        return w
-    variants = [w, w[::-1], np.column_stack([a.x_min + a.x_max - w[:, 0], w[:, 1]])]
-    variants.append(variants[2][::-1])
-    s = np.asarray(start, float)
-    return min(variants, key=lambda v: float(np.hypot(*(v[0] - s))))
-
-
-def lawnmower_spacing_for_budget(area, distance_m: float) -> float:
-    """The line spacing whose lawnmower over ``area`` is ``distance_m`` long
-    (lines along x plus the turns along y), so a fixed plan uses the budget."""
-    a = _area(area)
-    w, h = a.x_max - a.x_min, a.y_max - a.y_min
-    if distance_m <= w + h:
-        return h
-    return float(w * h / (distance_m - h))
-
-
-def drill_grid(area, n: int) -> np.ndarray:
-    """``n`` drill spots on the most nearly square grid over the area (cell centres)."""
-    a = _area(area)
-    if int(n) < 1:
-        raise InputError(f"drill_grid needs n >= 1, got {n}")
-    n = int(n)
-    w, h = a.x_max - a.x_min, a.y_max - a.y_min
-    nx = max(1, int(np.ceil(np.sqrt(n * w / h))))
-    ny = int(np.ceil(n / nx))
-    xs = a.x_min + (np.arange(nx) + 0.5) * w / nx
-    ys = a.y_min + (np.arange(ny) + 0.5) * h / ny
-    xx, yy = np.meshgrid(xs, ys)
-    return np.column_stack([xx.ravel(), yy.ravel()])[:n]
-
-
-def path_points(waypoints, step_m: float, *, include_start: bool = False) -> np.ndarray:
-    """Points every ``step_m`` of arc length along a polyline (k, 2), the step
-    carried across vertices."""
-    w = np.asarray(waypoints, float).reshape(-1, 2)
-    if not (step_m > 0):
-        raise InputError(f"step_m must be > 0, got {step_m}")
-    seg = np.linalg.norm(np.diff(w, axis=0), axis=1)
-    s_v = np.concatenate([[0.0], np.cumsum(seg)])
-    s = np.arange(0.0 if include_start else step_m, s_v[-1] + 1e-9, step_m)
-    if s.size == 0:
-        return np.zeros((0, 2))
-    return np.column_stack([np.interp(s, s_v, w[:, 0]), np.interp(s, s_v, w[:, 1])])
-
-
-def truncate_path(waypoints, cost, budget_wh: float):
-    """The longest prefix of the polyline that ``cost`` lets us drive with
-    ``budget_wh`` (last leg cut by bisection); returns (waypoints, energy_Wh, time_h)."""
-    w = np.asarray(waypoints, float).reshape(-1, 2)
-    out, e_tot, t_tot = [w[0]], 0.0, 0.0
-    for p0, p1 in zip(w[:-1], w[1:]):
-        e, t = (float(v) for v in cost(p0, p1))
-        if e_tot + e <= budget_wh:
-            out.append(p1)
-            e_tot += e
-            t_tot += t
-            continue
-        lo, hi = 0.0, 1.0
-        for _ in range(40):
-            mid = 0.5 * (lo + hi)
-            if e_tot + float(cost(p0, p0 + mid * (p1 - p0))[0]) <= budget_wh:
-                lo = mid
-            else:
-                hi = mid
-        if lo > 0:
-            p = p0 + lo * (p1 - p0)
-            e, t = (float(v) for v in cost(p0, p))
-            out.append(p)
-            e_tot += e
-            t_tot += t
-        break
-    return np.array(out), e_tot, t_tot
-
-
-def candidate_waypoints(position, area, reach_m: float, n_headings: int = 16) -> np.ndarray:
-    """Waypoints ``reach_m`` away in ``n_headings`` directions, clipped to the
-    area; those that the clipping brings within ``reach_m / 4`` are dropped."""
-    a = _area(area)
-    ang = 2 * np.pi * np.arange(n_headings) / n_headings
-    p = np.asarray(position, float)
-    c = a.clip(p + reach_m * np.column_stack([np.cos(ang), np.sin(ang)]))
-    keep = np.linalg.norm(c - p, axis=1) >= 0.25 * reach_m
-    return c[keep]
-
-
 # --------------------------------------------------------------------------- driving objective
 
 
@@ -259,9 +123,10 @@ def _latent_noise_var(model: fusion.GPModel, mean_value, noise_sd):
 
 
 def information_gain(model: fusion.GPModel, xy, noise_sd) -> float:
-    """Mutual information (nats) between the latent field and noisy
-    observations at the points ``xy`` (m, 2) with retrieval sd ``noise_sd``
-    (original units, scalar or per point) under the GP posterior."""
+    """Mutual information (nats) between the latent field and noisy observations at the points ``xy`` (m, 2).
+
+    Retrieval sd ``noise_sd`` in original units, scalar or per point, under the GP posterior.
+    """
     xy = np.asarray(xy, float).reshape(-1, 2)
     if xy.shape[0] == 0:
         return 0.0
@@ -279,8 +144,11 @@ def information_gain(model: fusion.GPModel, xy, noise_sd) -> float:
 
 @dataclass(frozen=True)
 class LocatedWater:
-    """What the risk objective scores: the area's cells (m, 2), a weight per cell (the fraction of the drill
-    column the orbital prior lets hold ice, 0-1) and the WEH threshold (wt%) of 'water located'."""
+    """What the risk objective scores.
+
+    The area's cells (m, 2), a weight per cell (the fraction of the drill column the orbital prior lets hold ice,
+    0-1) and the WEH threshold (wt%) of 'water located'.
+    """
 
     xy: np.ndarray
     weight: np.ndarray
@@ -302,8 +170,10 @@ _Z_MAX = 6.5
 
 
 def mapping_risk(mu, sd, transform, threshold_wt_pct: float) -> np.ndarray:
-    """Bayes risk ``min(L0, L1)`` of the located / not-located decision per cell (see the module notes),
-    latent ``N(mu, sd^2)`` under a :class:`~lupex.prospect.fusion.LogShift` ``transform``; wt%."""
+    """Bayes risk ``min(L0, L1)`` (wt%) of the located / not-located decision per cell (see the module notes).
+
+    Latent ``N(mu, sd^2)`` under a :class:`~lupex.prospect.fusion.LogShift` ``transform``.
+    """
     if not isinstance(transform, fusion.LogShift):
         raise InputError("the mapping risk is defined for the log(WEH + c) transform (fusion.LogShift)")
     c = transform.c
@@ -317,8 +187,10 @@ def mapping_risk(mu, sd, transform, threshold_wt_pct: float) -> np.ndarray:
 
 
 def risk_reduction(mu, sd, sd_after, transform, threshold_wt_pct: float) -> np.ndarray:
-    """Expected reduction of :func:`mapping_risk` per cell when the posterior sd falls from ``sd`` to
-    ``sd_after`` (the preposterior mean ``mu' ~ N(mu, sd^2 - sd_after^2)``); >= 0 up to quadrature error."""
+    """Expected reduction of :func:`mapping_risk` (wt%) per cell when the posterior sd falls to ``sd_after``.
+
+    The preposterior mean is ``mu' ~ N(mu, sd^2 - sd_after^2)``; >= 0 up to quadrature error.
+    """
     mu = np.asarray(mu, float)
     sd = np.asarray(sd, float)
     sa = np.minimum(np.asarray(sd_after, float), sd)
@@ -332,8 +204,10 @@ def risk_reduction(mu, sd, sd_after, transform, threshold_wt_pct: float) -> np.n
 
 
 def _leg_risk_reduction(model: fusion.GPModel, pts, grid, target: LocatedWater, mu, sd, noise_sd) -> float:
-    """Weighted risk reduction over the target's cells (``grid``: their factors, ``mu``/``sd``: their posterior,
-    both computed once per decision) from noisy latent observations at ``pts``."""
+    """Weighted risk reduction over the target's cells from noisy latent observations at ``pts``.
+
+    ``grid``: their factors, ``mu``/``sd``: their posterior, both computed once per decision.
+    """
     side = fusion._side(model, pts)
     mv, _ = model.transform.moments(side.mean, np.zeros_like(side.mean))
     C_pg = fusion._side_cov(model, side, grid)
@@ -350,6 +224,8 @@ def _leg_risk_reduction(model: fusion.GPModel, pts, grid, target: LocatedWater, 
 
 @dataclass(frozen=True)
 class DriveChoice:
+    """The chosen drive: candidate index, waypoint (m), gain (nats), energy (Wh), time (h), every candidate's score."""
+
     index: int
     waypoint: np.ndarray
     gain_nats: float
@@ -362,14 +238,16 @@ class DriveChoice:
 def choose_drive(model: fusion.GPModel, position, candidates, cost, *, noise_sd, step_m: float,
                  remaining_wh: float = np.inf, threshold: float | None = None,
                  target: LocatedWater | None = None) -> DriveChoice | None:
-    """The affordable candidate waypoint maximising the value of the observations along the straight drive
-    to it, per Wh. None if none is affordable.
+    """The affordable candidate waypoint maximising, per Wh, the value of the observations on the way to it.
+
+    The drive is straight. None if none is affordable.
 
     With ``target`` the value is the expected reduction of the water-mapping risk over its cells (module
     notes; ``gain_nats`` then holds it, in weighted wt%), falling back to the information gain when it is
     zero on every candidate, and to the mean distance from the data (m, a space-filling rule) when that is
     zero too (``objective`` says which decided). Without it, the information gain; with ``threshold`` that gain is weighted by
-    the mean posterior probability that WEH exceeds it along the segment (a heuristic, not a lookahead)."""
+    the mean posterior probability that WEH exceeds it along the segment (a heuristic, not a lookahead).
+    """
     c = np.asarray(candidates, float).reshape(-1, 2)
     p = np.asarray(position, float)
     if c.shape[0] == 0:
@@ -419,8 +297,11 @@ def choose_drive(model: fusion.GPModel, position, candidates, cost, *, noise_sd,
 
 def expected_drill_water(weh_mean, depth_latent_mean, depth_latent_sd, depth_transform,
                          drill_depth_m: float = 1.5):
-    """``E[W] * E[max(0, D - d)] / D``: the expected core-averaged WEH of a drill
-    to ``D`` (dry above the ice table), depth posterior Gaussian in latent space."""
+    """``E[W] * E[max(0, D - d)] / D``.
+
+    The expected core-averaged WEH of a drill to ``D`` (dry above the ice table), depth posterior Gaussian in latent
+    space.
+    """
     mu = np.asarray(depth_latent_mean, float)[..., None]
     sd = np.asarray(depth_latent_sd, float)[..., None]
     d = depth_transform.inverse(mu + sd * fusion._GH_X)
@@ -436,8 +317,10 @@ def expected_improvement(mean, sd, best):
 
 
 def choose_drill(value, candidates, position, cost, *, drill_time_h: float = 2.0) -> tuple[int, np.ndarray]:
-    """Index of the candidate spot maximising ``value`` (expected water, UCB,
-    EI...) per hour of travel plus drilling, and all the scores."""
+    """Index of the candidate spot maximising ``value`` per hour of travel plus drilling, and all the scores.
+
+    ``value``: expected water, UCB, EI...
+    """
     c = np.asarray(candidates, float).reshape(-1, 2)
     v = np.asarray(value, float).ravel()
     if v.size != c.shape[0] or c.shape[0] == 0:
@@ -451,9 +334,10 @@ def choose_drill(value, candidates, position, cost, *, drill_time_h: float = 2.0
 def plan_drills(maps: xr.Dataset, n: int, position, cost, *, criterion: str = "expected_water",
                 depth_transform=None, drill_depth_m: float = 1.5, kappa: float = 2.0,
                 min_separation_m: float = 20.0, drill_time_h: float = 2.0) -> np.ndarray:
-    """Greedy sequence of ``n`` drill spots on the cells of fused ``maps``
-    (from :func:`fusion.fuse_water_maps`), each the best ``criterion`` per hour
-    from the previous one, at least ``min_separation_m`` apart."""
+    """Greedy sequence of ``n`` drill spots on the cells of fused ``maps`` (from :func:`fusion.fuse_water_maps`).
+
+    Each the best ``criterion`` per hour from the previous one, at least ``min_separation_m`` apart.
+    """
     if criterion not in ("expected_water", "ucb"):
         raise InputError(f"unknown drilling criterion {criterion!r}; use 'expected_water' or 'ucb'")
     pts = fusion.grid_points(maps)
@@ -501,10 +385,11 @@ def simulate_survey(truth: xr.Dataset, plan: str, *, budget_wh: float, cost, rng
                     weh_offset_wt_pct: float = 0.1, ns_sigma_abs: float = 0.2, ns_sigma_rel: float = 0.1,
                     gpr_sigma_m: float = 0.05, drill_depth_m: float = 1.5,
                     reach_options_m: tuple = (), ice_threshold: float | None = None) -> dict:
-    """Drive a survey over ``truth`` (Dataset with ``weh_wt_pct`` and optionally
-    ``ice_depth_m`` on a grid) with ``plan`` = ``"info_gain"`` or
-    ``"lawnmower"`` until ``budget_wh`` is spent, observing every ``step_m``.
-    Returns the path, the observations and the energy/time used."""
+    """Path, observations and energy/time used of a survey over ``truth`` until ``budget_wh`` is spent.
+
+    ``truth``: Dataset with ``weh_wt_pct`` and optionally ``ice_depth_m`` on a grid; ``plan``: ``"info_gain"``
+    or ``"lawnmower"``; observations every ``step_m``.
+    """
     if plan not in ("info_gain", "lawnmower"):
         raise InputError(f"unknown survey plan {plan!r}; use 'info_gain' or 'lawnmower'")
     check_rng(rng)
@@ -556,8 +441,10 @@ def simulate_survey(truth: xr.Dataset, plan: str, *, budget_wh: float, cost, rng
 
 
 def _distance_for_budget(cost, budget_wh, leg_m):
-    """Metres a ``budget_wh`` buys on straight legs of ``leg_m`` (turn overheads
-    included, as a lawnmower of that leg length would pay them)."""
+    """Metres a ``budget_wh`` buys on straight legs of ``leg_m``.
+
+    Turn overheads included, as a lawnmower of that leg length would pay them.
+    """
     e_leg = float(cost(np.zeros(2), np.array([leg_m, 0.0]))[0])
     return budget_wh / e_leg * leg_m
 
@@ -565,12 +452,12 @@ def _distance_for_budget(cost, budget_wh, leg_m):
 def compare_strategies(truth: xr.Dataset, *, budget_wh: float, cost, rng: np.random.Generator,
                        threshold_wt_pct: float = 1.0, n_drills: int = 6, drill_depth_m: float = 1.5,
                        kernel: str = "matern32", weh_offset_wt_pct: float = 0.1, **survey_kw) -> dict:
-    """Run the information-gain survey + expected-water drilling and the
-    lawnmower survey + drill-grid plan on the same truth and energy budget,
-    fuse each survey's retrievals into maps, and score both (same seed ->
-    same scores). Returns ``{"info_gain": {...}, "lawnmower": {...}}``."""
-    from lupex.prospect import scoring as sc
+    """Scores of the adaptive and the fixed plan on one truth and budget: ``{"info_gain": ..., "lawnmower": ...}``.
 
+    Runs the information-gain survey + expected-water drilling and the lawnmower survey + drill-grid plan on
+    the same truth and energy budget, fuses each survey's retrievals into maps, and scores both (same seed ->
+    same scores).
+    """
     if "weh_wt_pct" not in truth:
         raise InputError("truth must be a Dataset with a 'weh_wt_pct' variable (and optionally 'ice_depth_m')")
     area = Area.of_grid(truth)
@@ -587,23 +474,23 @@ def compare_strategies(truth: xr.Dataset, *, budget_wh: float, cost, rng: np.ran
             spots = plan_drills(maps, n_drills, end, cost, drill_depth_m=drill_depth_m)
         else:
             spots = drill_grid(area, n_drills)
-        w = sc.sample_grid(truth["weh_wt_pct"], spots)
+        w = scoring.sample_grid(truth["weh_wt_pct"], spots)
         if "ice_depth_m" in truth:
-            d = sc.sample_grid(truth["ice_depth_m"], spots)
+            d = scoring.sample_grid(truth["ice_depth_m"], spots)
             core = w * np.maximum(drill_depth_m - d, 0.0) / drill_depth_m
             core_field = truth["weh_wt_pct"].values * np.maximum(drill_depth_m - truth["ice_depth_m"].values, 0) / drill_depth_m
         else:
             core, core_field = w, truth["weh_wt_pct"].values
         # "the map says WEH > threshold": posterior median above it, i.e. P > 0.5
-        located = sc.ice_mass_located(truth["weh_wt_pct"], maps["weh_median"], threshold_wt_pct)
+        located = scoring.ice_mass_located(truth["weh_wt_pct"], maps["weh_median"], threshold_wt_pct)
         out[plan] = {
             "energy_wh": s["energy_wh"], "time_h": s["time_h"], "n_obs": s["ns"].n,
             "length_m": float(maps["weh_mean"].attrs["length_m"]),
-            "map": sc.map_errors(maps["weh_mean"], truth["weh_wt_pct"]),
-            "calibration_95": sc.calibration(truth["weh_wt_pct"], lower=maps["weh_lower"], upper=maps["weh_upper"]),
+            "map": scoring.map_errors(maps["weh_mean"], truth["weh_wt_pct"]),
+            "calibration_95": scoring.calibration(truth["weh_wt_pct"], lower=maps["weh_lower"], upper=maps["weh_upper"]),
             "ice_mass_located": located,
             "ice_mass_located_per_kwh": located / (s["energy_wh"] / 1e3) if s["energy_wh"] > 0 else float("nan"),
-            "drills": sc.drill_scores(w, core, threshold_wt_pct, truth_field=core_field),
+            "drills": scoring.drill_scores(w, core, threshold_wt_pct, truth_field=core_field),
             "drill_spots": spots, "path": s["path"],
         }
     return out

@@ -48,6 +48,7 @@ def free_space_loss_db(distance_m, frequency_hz) -> np.ndarray:
 
 
 def eirp_dbw(c: CommsParams) -> float:
+    """Effective isotropic radiated power (dBW): transmitter power plus antenna gain less line loss."""
     return 10.0 * np.log10(c.tx_power_w) + c.tx_antenna_gain_dbi - c.tx_line_loss_db
 
 
@@ -67,6 +68,8 @@ def max_data_rate_bps(distance_m=EARTH_MOON_MEAN_M, params: RoverParams | None =
 
 @dataclass(frozen=True)
 class CommWindow:
+    """A pass with the Earth in view: start, end, durations (s), mean data rate (bit/s) and volume (bit)."""
+
     start: np.datetime64 | float
     end: np.datetime64 | float
     duration_s: float

@@ -43,6 +43,8 @@ import pandas as pd
 
 from lupex.rover import planner as P
 from lupex.rover.vehicle import RoverParams
+from lupex.site_selection import pick_separated
+from lupex.terrain import geo
 
 __all__ = ["survivable_dark_h", "longest_dark_steps", "find_havens", "park", "plan_via_havens", "dark_runs",
            "hibernate_w", "DarkNeed", "HavenIndex", "haven_index", "earliest_departure", "dark_periods"]
@@ -76,9 +78,6 @@ def find_havens(dem, light, rover: RoverParams | None = None, params: P.PlannerP
     ``margin`` x :func:`survivable_dark_h`, its Earth is visible at least
     ``min_earth_pct`` % of the steps, and it is lit at some step.
     """
-    from lupex.site_selection import pick_separated
-    from lupex.terrain import geo
-
     rover = rover or RoverParams()
     params = params or P.PlannerParams()
     nt, ny, nx = light.sun.shape
@@ -229,10 +228,12 @@ class DarkNeed:
 
     @property
     def short_wh(self) -> float:
+        """Energy (Wh) the battery lacks for this dark run; 0 when it survives."""
         return max(self.need_wh - self.available_wh, 0.0)
 
     @property
     def survives(self) -> bool:
+        """True when the usable battery covers the need."""
         return self.need_wh <= self.available_wh
 
 
@@ -263,7 +264,8 @@ class HavenIndex:
         """The dark period candidate ``j`` meets a rover arriving at ``arrival_tick`` (None: no dark period left).
 
         A dark period runs from its first dark step until the battery is paid back (:func:`dark_periods`),
-        so dark runs split by a glimmer of Sun too weak to recharge count as one."""
+        so dark runs split by a glimmer of Sun too weak to recharge count as one.
+        """
         k = (prob.k0_tick + int(arrival_tick)) // prob.ticks_per_step
         s, e = self.starts[j], self.ends[j]
         i = int(np.searchsorted(e, k, side="right"))  # first period ending after k
@@ -275,11 +277,13 @@ class HavenIndex:
         return DarkNeed(j, a, b, float(self.dark_h[j][i]), need, need, avail, b < prob.n_steps)
 
     def acceptable(self, prob: P.Problem, j: int, depart_tick: int, cell: int, d_j: float = 0.0) -> bool:
-        """True when candidate ``j``, reached from ``cell`` leaving at ``depart_tick`` (static drive time plus
-        the margin) with ``d_j`` J below a full battery, survives the dark period it meets, with the energy
-        margin: the drive (at ``drive_w``) adds to the deficit, standing by at the haven until its dark period
+        """True when candidate ``j`` survives the dark period it meets, with the energy margin.
+
+        Reached from ``cell`` leaving at ``depart_tick`` (static drive time plus the margin) with ``d_j`` J below
+        a full battery: the drive (at ``drive_w``) adds to the deficit, standing by at the haven until its dark period
         pays it back as far as the light there allows (charging capped at full is not modelled: conservative
-        only in that the credit is the net over the wait)."""
+        only in that the credit is the net over the wait).
+        """
         tt = self.to_haven_ticks[j, cell]
         if not np.isfinite(tt):
             return False
@@ -299,9 +303,11 @@ class HavenIndex:
         return nd.need_wh * 3600.0 + d_arr <= prob.dmax_j - self.margin_wh * 3600.0
 
     def leave_by_ok(self, prob: P.Problem, cell: int, depart_tick: int, d_j: float = 0.0) -> int:
-        """Index of the first candidate acceptable when leaving ``cell`` at ``depart_tick`` with ``d_j`` J
-        below a full battery, or -1. When drives need the Earth in view (``prob.drive_requires_earth``) the
-        departure waits for it."""
+        """Index of the first candidate acceptable when leaving ``cell`` at ``depart_tick``, or -1.
+
+        With ``d_j`` J below a full battery. When drives need the Earth in view (``prob.drive_requires_earth``)
+        the departure waits for it.
+        """
         depart_tick = earliest_departure(prob, cell, depart_tick)
         for j in range(self.cells.size):
             if self.acceptable(prob, j, depart_tick, cell, d_j):
@@ -316,8 +322,11 @@ class HavenIndex:
 
 
 def earliest_departure(prob: P.Problem, cell: int, tick: int) -> int:
-    """First tick >= ``tick`` at which a drive may start from ``cell``: at once, or, when drives need the Earth in
-    view, at the start of the first light step with the Earth visible (a tick past the series when none)."""
+    """First tick >= ``tick`` at which a drive may start from ``cell``.
+
+    At once, or, when drives need the Earth in view, at the start of the first light step with the Earth visible (a
+    tick past the series when none).
+    """
     if not prob.drive_requires_earth:
         return int(tick)
     k = (prob.k0_tick + int(tick)) // prob.ticks_per_step
@@ -331,8 +340,10 @@ def earliest_departure(prob: P.Problem, cell: int, tick: int) -> int:
 
 def haven_index(prob: P.Problem, rover: RoverParams, *, max_count: int = 12, min_separation_m: float = 100.0,
                 margin_wh: float = 0.0, margin_h: float = 0.0) -> HavenIndex:
-    """Candidate havens of ``prob`` (passable cells with an edge, lit at some step, the shortest longest darkness
-    first, then the most lit; ``min_separation_m`` apart) with their dark runs and static drive times.
+    """Candidate havens of ``prob`` with their dark runs and static drive times.
+
+    Passable cells with an edge, lit at some step, the shortest longest darkness first, then the most lit;
+    ``min_separation_m`` apart.
 
     Parameters
     ----------
@@ -343,8 +354,6 @@ def haven_index(prob: P.Problem, rover: RoverParams, *, max_count: int = 12, min
     margin_wh : energy kept back above soc_min at the end of every dark period, Wh
     margin_h : time the rover must be at a haven before its dark period starts, h
     """
-    from lupex.site_selection import pick_separated
-
     ncell = prob.ny * prob.nx
     ok = prob.passable & (prob.tau > 0).any(axis=1) & (prob.sun > prob.dark_u8).any(axis=0)
     step_h = prob.ticks_per_step * prob.tick_s / 3600.0
@@ -378,14 +387,17 @@ def haven_index(prob: P.Problem, rover: RoverParams, *, max_count: int = 12, min
 
 
 def dark_periods(prob: P.Problem, cell: int, hib_w: float):
-    """The dark periods of ``cell`` as a parked rover lives them: from a full battery at the first dark step,
-    hibernating in the dark (``hib_w``) and standing by in the light (standby load plus the lit heaters, the
-    array turned to the Sun, as :func:`park`), until the battery is full again.
+    """The dark periods of ``cell`` as a parked rover lives them.
+
+    From a full battery at the first dark step, hibernating in the dark (``hib_w``) and standing by in the light
+    (standby load plus the lit heaters, the array turned to the Sun, as :func:`park`), until the battery is full
+    again.
 
     Returns (start steps, end steps, peak energy taken from the battery in Wh, dark hours), one entry per
     period; a period cut by the series' end ends at ``n_steps``. Dark runs split by a glimmer of Sun too weak
     to pay the battery back are one period here (on Site01 a 2 h glimmer at 0.4 % of the disk splits a 107 h
-    night in two)."""
+    night in two).
+    """
     step_s = prob.ticks_per_step * prob.tick_s
     lit_load = prob.wait_load_w + prob.heater_w[2]
     col = prob.sun[:, cell]

@@ -53,20 +53,31 @@ is expanded before it; a state whose deficit still improves is re-opened
 Kernel: numba, a binary heap on flat arrays and an open-addressing hash of
 (cell, tick) -> (deficit, parent). Waypoints are planned leg by leg (each leg
 optimal from the previous arrival, not jointly). Routing through safe havens
-over dark periods is :mod:`lupex.rover.havens`.
+over dark periods is :mod:`lupex.rover.havens`. The search's segments become a
+:class:`~lupex.rover.plan_result.Plan` (battery, temperatures, GeoJSON) in :mod:`lupex.rover.plan_result`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from dataclasses import dataclass, fields
 
 import numpy as np
 
-from lupex.errors import InputError, LupexError
+from lupex.errors import ConfigError, InputError, LupexError
 from lupex.params import param as _p
-from lupex.rover import mobility, power, thermal
+from lupex.rover import mobility, power
+from lupex.rover.plan_result import (  # noqa: F401  (moved there; still importable from here)
+    Plan,
+    Segment,
+    _direction,
+    build_plan,
+    pieces,
+    plan_geojson,
+    segments_from_search,
+)
 from lupex.rover.search import (  # noqa: F401  (moved there; still importable from here)
     DIRS,
     EXHAUSTED,
@@ -80,9 +91,9 @@ from lupex.rover.search import (  # noqa: F401  (moved there; still importable f
     heuristic_ticks,
     static_reachable,
 )
+from lupex.rover.thermal import heater_power_w  # noqa: F401  (moved there; still importable from here)
 from lupex.rover.vehicle import RoverParams
-from lupex.terrain import geo
-from lupex.terrain.geo import LUNAR_LONLAT_CRS, geojson_crs_member
+from lupex.terrain import geo, slope_deg
 
 __all__ = [
     "PlanError", "PlannerParams", "Problem", "Plan", "build_problem", "astar", "plan", "plan_geojson", "DIRS",
@@ -111,8 +122,6 @@ class PlannerParams:
     margin_cells: int = _p(40, "cells", "corridor margin around start/goal when the light series is computed for a window", "numerical")
 
     def __post_init__(self):
-        from lupex.errors import ConfigError
-
         if not (isinstance(self.tick_s, int) and self.tick_s >= 1):
             raise ConfigError(f"planner tick_s must be a positive whole number of seconds, got {self.tick_s!r}")
         if not (isinstance(self.wait_s, int) and self.wait_s >= self.tick_s and self.wait_s % self.tick_s == 0):
@@ -128,23 +137,6 @@ def parameter_rows(obj: PlannerParams | None = None):
     """(key, value, unit, help, source) rows of the planner parameters."""
     obj = obj or PlannerParams()
     return [(f.name, getattr(obj, f.name), f.metadata["unit"], f.metadata["help"], f.metadata["source"]) for f in fields(obj)]
-
-
-# ------------------------------------------------------------------ energy model pieces
-
-
-@functools.lru_cache(maxsize=32)
-def heater_power_w(rover: RoverParams, load_w: float, sunlit: bool) -> float:
-    """Steady thermostat heater power (W) for a constant bus load, in the Sun (fraction 1, 1 deg) or in the dark.
-
-    Runs :func:`lupex.rover.thermal.simulate` for 40 days at 1 h (node time constants ~10-40 h) and
-    averages the last day.
-    """
-    n = 24 * 40
-    t = np.arange(n) * 3600.0
-    f = np.full(n, 1.0 if sunlit else 0.0)
-    tr = thermal.simulate(t, f, np.full(n, float(load_w)), rover, sun_el_deg=np.full(n, 1.0))
-    return float(tr.heater_total_w[-24:].mean())
 
 
 @dataclass(frozen=True)
@@ -195,13 +187,13 @@ class Problem:
         return self.n_steps * self.ticks_per_step - self.k0_tick
 
     def with_start(self, start_utc) -> Problem:
-        import dataclasses
-
+        """The same problem with tick 0 at ``start_utc`` (floored to a tick)."""
         s = (np.datetime64(str(start_utc).replace("Z", ""), "ns") - self.t0) / np.timedelta64(1, "s")
         k0 = int(math.floor(float(s) / self.tick_s + 1e-9))
         return dataclasses.replace(self, k0_tick=k0)
 
     def tick_time(self, tick) -> np.ndarray:
+        """UTC datetime64[ns] of plan tick(s) ``tick``."""
         return self.t0 + ((self.k0_tick + np.asarray(tick, dtype=np.int64)) * self.tick_s * 1_000_000_000).astype("timedelta64[ns]")
 
 
@@ -236,8 +228,6 @@ def _window_terrain(dem, light, params: PlannerParams, ny: int, nx: int, pixel: 
     if not np.all(np.isfinite(z)):
         raise PlanError("the DEM has NaN heights inside the planning window; fill them first (lupex.terrain.fill_nodata)")
     if params.slope_baseline_m > 0:
-        from lupex.terrain import slope_deg
-
         full = np.asarray(slope_deg(dem, params.slope_baseline_m))
         slope = full[light.row0 : light.row0 + ny, light.col0 : light.col0 + nx]
         _, aspect = _slope_aspect(z, pixel)
@@ -285,8 +275,10 @@ def _edge_tables(z, slope, aspect, passable, pixel: float, rover: RoverParams, p
 
 
 def _power_tables(light, rover: RoverParams, nt: int):
-    """Array power per unit Sun fraction (W) moving along each of the 8 headings and parked facing the Sun,
-    and the heater powers (W) for driving/standby loads with and without sunlight."""
+    """Array power per unit Sun fraction (W) along each of the 8 headings and facing the Sun; heater powers (W).
+
+    Heater powers for driving/standby loads with and without sunlight.
+    """
     # array power per unit Sun fraction (grid azimuths on both sides: only their difference matters)
     az = np.asarray(light.sun_azimuth_deg, float)[:, None]
     el = np.asarray(light.sun_elevation_deg, float)[:, None]
@@ -338,189 +330,14 @@ def build_problem(dem, light, rover: RoverParams | None = None, params: PlannerP
     return prob.with_start(start_utc) if start_utc is not None else prob
 
 
-# ------------------------------------------------------------------ segments -> plan
-
-
-@dataclass(frozen=True)
-class Segment:
-    """One action: from ``cell_from`` (window-flat) at tick ``t0`` to ``cell_to`` at ``t1``; mode drive|wait|hibernate."""
-
-    t0: int
-    t1: int
-    cell_from: int
-    cell_to: int
-    mode: str
-
-
-def segments_from_search(res: SearchResult) -> list[Segment]:
-    segs = []
-    for i in range(len(res.cells) - 1):
-        a, b = int(res.cells[i]), int(res.cells[i + 1])
-        segs.append(Segment(int(res.ticks[i]), int(res.ticks[i + 1]), a, b, "drive" if a != b else "wait"))
-    return segs
-
-
-def _direction(prob: Problem, a: int, b: int) -> int:
-    dr, dc = b // prob.nx - a // prob.nx, b % prob.nx - a % prob.nx
-    for d, (r, c) in enumerate(DIRS):
-        if r == dr and c == dc:
-            return d
-    raise ValueError("cells are not neighbours")
-
-
-def pieces(prob: Problem, segs: list[Segment], rover: RoverParams):
-    """Split segments at light-step boundaries: per piece (tick0, tick1, cell, mode, solar_w, load_w, base_w, sun_f, earth_f)."""
-    out = []
-    for s in segs:
-        d = _direction(prob, s.cell_from, s.cell_to) if s.mode == "drive" else -1
-        a = prob.k0_tick + s.t0
-        end = prob.k0_tick + s.t1
-        while a < end:
-            k = a // prob.ticks_per_step
-            b = min(end, (k + 1) * prob.ticks_per_step)
-            f = prob.sun[k, s.cell_from] / 255.0
-            lit = prob.sun[k, s.cell_from] > prob.dark_u8
-            if s.mode == "drive":
-                sol = prob.panel_move_w[k, d] * f
-                base = float(prob.move_load_w[s.cell_from, d])
-                heat = prob.heater_w[0] if lit else prob.heater_w[1]
-            elif s.mode == "wait":
-                sol = prob.panel_wait_w[k] * f
-                base = prob.wait_load_w
-                heat = prob.heater_w[2] if lit else prob.heater_w[3]
-            else:  # hibernate in the dark, standby in the light (see havens)
-                sol = prob.panel_wait_w[k] * f
-                base = prob.wait_load_w if lit else rover.loads.hibernate_w
-                heat = prob.heater_w[2] if lit else heater_power_w(rover, rover.loads.hibernate_w, False)
-            out.append((a - prob.k0_tick, b - prob.k0_tick, s.cell_from, s.mode, sol, base + heat, base, f,
-                        prob.earth[k, s.cell_from] / 255.0))
-            a = b
-    return out
-
-
-@dataclass(frozen=True)
-class Plan:
-    """A traverse: states along the path (one per action boundary) and totals.
-
-    Per state (n): ``rows``/``cols`` (full-DEM), ``x_m``/``y_m``, ``lon_deg``/``lat_deg``,
-    ``times`` (UTC datetime64), ``mode`` of the action *starting* there ("drive", "wait",
-    "hibernate", "arrive"), ``soc`` (from :func:`lupex.rover.power.step_battery`),
-    ``temperature_k`` (n, 2) electronics/battery (:func:`lupex.rover.thermal.simulate`),
-    ``sun_fraction``, ``earth_fraction``, ``shadow_h`` (continuous time in shadow up to the state).
-    """
-
-    rows: np.ndarray
-    cols: np.ndarray
-    x_m: np.ndarray
-    y_m: np.ndarray
-    lon_deg: np.ndarray
-    lat_deg: np.ndarray
-    times: np.ndarray
-    mode: np.ndarray
-    soc: np.ndarray
-    temperature_k: np.ndarray
-    sun_fraction: np.ndarray
-    earth_fraction: np.ndarray
-    shadow_h: np.ndarray
-    distance_m: float
-    drive_time_h: float
-    wait_time_h: float
-    energy_used_wh: float
-    longest_shadow_h: float
-    time_without_earth_h: float
-    min_soc: float
-    min_temperature_k: tuple[float, float]
-    expanded_states: int
-    havens: tuple = ()
-
-    @property
-    def duration_h(self) -> float:
-        return float((self.times[-1] - self.times[0]) / np.timedelta64(1, "s") / 3600.0)
-
-    def to_dataframe(self):
-        import pandas as pd
-
-        return pd.DataFrame({
-            "time_utc": self.times, "row": self.rows, "col": self.cols, "x_m": self.x_m, "y_m": self.y_m,
-            "lon_deg": self.lon_deg, "lat_deg": self.lat_deg, "mode": self.mode, "soc": self.soc,
-            "electronics_k": self.temperature_k[:, 0], "battery_k": self.temperature_k[:, 1],
-            "sun_fraction": self.sun_fraction, "earth_fraction": self.earth_fraction, "shadow_h": self.shadow_h,
-        })
-
-    def summary(self) -> dict:
-        return {
-            "start_utc": str(self.times[0])[:19], "arrival_utc": str(self.times[-1])[:19], "duration_h": self.duration_h,
-            "distance_m": self.distance_m, "drive_time_h": self.drive_time_h, "wait_time_h": self.wait_time_h,
-            "energy_used_wh": self.energy_used_wh, "min_soc": self.min_soc, "longest_shadow_h": self.longest_shadow_h,
-            "time_without_earth_h": self.time_without_earth_h,
-            "min_electronics_k": self.min_temperature_k[0], "min_battery_k": self.min_temperature_k[1],
-            "expanded_states": self.expanded_states, "havens": list(self.havens),
-        }
-
-
-def build_plan(dem, prob: Problem, segs: list[Segment], rover: RoverParams, soc0: float, expanded: int = 0,
-               havens: tuple = ()) -> Plan:
-    """Assemble a :class:`Plan` from segments: battery via step_battery, temperatures via thermal.simulate."""
-    pcs = pieces(prob, segs, rover)
-    ticks = np.array([p[0] for p in pcs] + [pcs[-1][1]], dtype=np.int64)
-    times = prob.tick_time(ticks)
-    solar = np.array([p[4] for p in pcs])
-    load = np.array([p[5] for p in pcs])
-    base = np.array([p[6] for p in pcs])
-    sunf = np.array([p[7] for p in pcs])
-    earthf = np.array([p[8] for p in pcs])
-    bt = power.step_battery(times, solar, load, rover, soc0=soc0)
-    k_idx = (prob.k0_tick + ticks[:-1]) // prob.ticks_per_step
-    # thermal: base loads (the model adds its own heaters), Sun elevation at the site for the terrain fallback
-    el = prob.sun_el_deg[k_idx]
-    tr = thermal.simulate(times, np.append(sunf, sunf[-1]), np.append(base, base[-1]), rover, sun_el_deg=np.append(el, el[-1]))
-    # state rows: segment boundaries
-    seg_ticks = np.array([s.t0 for s in segs] + [segs[-1].t1], dtype=np.int64)
-    seg_cells = np.array([s.cell_from for s in segs] + [segs[-1].cell_to], dtype=np.int64)
-    pos = np.searchsorted(ticks, seg_ticks)
-    rows = seg_cells // prob.nx + prob.row0
-    cols = seg_cells % prob.nx + prob.col0
-    xs = np.asarray(dem["x"].values, float)[cols]
-    ys = np.asarray(dem["y"].values, float)[rows]
-    lon, lat = geo.lonlat_grid(dem.isel(y=slice(int(rows.min()), int(rows.max()) + 1), x=slice(int(cols.min()), int(cols.max()) + 1)))
-    lon = lon[rows - rows.min(), cols - cols.min()]
-    lat = lat[rows - rows.min(), cols - cols.min()]
-    dt_s = np.diff(ticks) * prob.tick_s
-    dark = sunf * 255.0 <= prob.dark_u8 + 1e-9
-    run = np.zeros(len(ticks))
-    for i in range(len(dt_s)):
-        run[i + 1] = run[i] + dt_s[i] if dark[i] else 0.0
-    shadow_h = run[pos] / 3600.0
-    mode = np.array([s.mode for s in segs] + ["arrive"])
-    drive_s = sum((s.t1 - s.t0) * prob.tick_s for s in segs if s.mode == "drive")
-    wait_s = sum((s.t1 - s.t0) * prob.tick_s for s in segs if s.mode != "drive")
-    dist = 0.0
-    z = np.asarray(dem.values, float)
-    for s in segs:
-        if s.mode == "drive":
-            r0, c0 = divmod(s.cell_from, prob.nx)
-            r1, c1 = divmod(s.cell_to, prob.nx)
-            dh = prob.pixel_m * math.hypot(r1 - r0, c1 - c0)
-            dz = z[r1 + prob.row0, c1 + prob.col0] - z[r0 + prob.row0, c0 + prob.col0]
-            dist += math.hypot(dh, dz)
-    no_earth = earthf * 255.0 < prob.earth_u8 - 1e-9
-    return Plan(
-        rows=rows, cols=cols, x_m=xs, y_m=ys, lon_deg=lon, lat_deg=lat, times=times[pos], mode=mode, soc=bt.soc[pos],
-        temperature_k=tr.temperature_k[pos], sun_fraction=np.append(sunf, sunf[-1])[pos],
-        earth_fraction=np.append(earthf, earthf[-1])[pos], shadow_h=shadow_h, distance_m=float(dist),
-        drive_time_h=drive_s / 3600.0, wait_time_h=wait_s / 3600.0, energy_used_wh=float(np.sum(load * dt_s) / 3600.0),
-        longest_shadow_h=float(run.max() / 3600.0), time_without_earth_h=float(np.sum(dt_s[no_earth]) / 3600.0),
-        min_soc=float(bt.soc.min()), min_temperature_k=(float(tr.min_temperature_k[:, 0].min()), float(tr.min_temperature_k[:, 1].min())),
-        expanded_states=int(expanded), havens=tuple(havens),
-    )
-
-
 # ------------------------------------------------------------------ entry point
 
 
 def cell_of(dem, xy, what: str) -> tuple[int, int]:
-    """Full-DEM (row, col) of the cell whose centre is nearest to ``xy`` (metres), by
-    :func:`lupex.terrain.geo.cell_of`; PlanError outside the DEM (an irregular grid stays an InputError)."""
+    """Full-DEM (row, col) of the cell whose centre is nearest to ``xy`` (metres).
+
+    By :func:`lupex.terrain.geo.cell_of`; PlanError outside the DEM (an irregular grid stays an InputError).
+    """
     geo.pixel_size_m(dem)
     try:
         return geo.cell_of(dem, (float(xy[0]), float(xy[1])), what)
@@ -596,30 +413,3 @@ def plan(dem, light, start_xy, goal_xy, start_utc, rover: RoverParams | None = N
     if not segs:
         raise PlanError("start and goal are the same cell; nothing to plan")
     return build_plan(dem, prob, segs, rover, params.soc_start, expanded)
-
-
-# ------------------------------------------------------------------ outputs
-
-
-def plan_geojson(p: Plan, crs_name: str = LUNAR_LONLAT_CRS) -> dict:
-    """GeoJSON: the path as a LineString and one time-stamped Point per state (lon/lat on the lunar sphere)."""
-    coords = [[float(a), float(b)] for a, b in zip(p.lon_deg, p.lat_deg)]
-    feats = [{
-        "type": "Feature",
-        "geometry": {"type": "LineString", "coordinates": coords},
-        "properties": {"kind": "path", **{k: (v if not isinstance(v, (np.floating, np.integer)) else v.item()) for k, v in p.summary().items()}},
-    }]
-    for i in range(len(p.times)):
-        feats.append({
-            "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": coords[i]},
-            "properties": {
-                "kind": "state", "index": i, "time": str(p.times[i])[:19] + "Z", "mode": str(p.mode[i]),
-                "x_m": float(p.x_m[i]), "y_m": float(p.y_m[i]), "soc": float(p.soc[i]),
-                "electronics_k": float(p.temperature_k[i, 0]), "battery_k": float(p.temperature_k[i, 1]),
-                "sun_fraction": float(p.sun_fraction[i]), "earth_fraction": float(p.earth_fraction[i]),
-                "shadow_h": float(p.shadow_h[i]),
-            },
-        })
-    return {"type": "FeatureCollection", "name": "lupex_traverse", "crs": geojson_crs_member(crs_name),
-            "features": feats}

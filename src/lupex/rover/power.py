@@ -31,6 +31,7 @@ energy is conserved exactly:
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 import numba
@@ -123,8 +124,6 @@ def mode_load_w(modes, params: RoverParams | None = None) -> np.ndarray:
     out = np.empty(m.shape, dtype=float)
     for name in np.unique(m):
         if name not in MODES:
-            import difflib
-
             close = difflib.get_close_matches(str(name), MODES, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise InputError(f"unknown rover mode {name!r}{hint} Known modes: {', '.join(MODES)}")
@@ -145,10 +144,12 @@ class BatteryTrace:
 
     @property
     def total_surplus_wh(self) -> float:
+        """Array energy (Wh) that could not be stored, over the whole series."""
         return float(self.surplus_wh.sum())
 
     @property
     def total_deficit_wh(self) -> float:
+        """Load energy (Wh) that could not be delivered, over the whole series."""
         return float(self.deficit_wh.sum())
 
 

@@ -111,6 +111,7 @@ def _heap_pop(hf, ht, hs, hd, size):
     return f, t, s, dv, size
 
 
+# one numba kernel: the A* loop shares its heap and hash arrays; splitting it costs a call per expanded state
 @numba.njit(cache=True)
 def _astar_kernel(start, goal, t_start, d_start, t_max, nx, tau, move_load, sun, earth, panel_move, panel_wait, wait_load,
                   heater, dark_u8, earth_u8, need_earth, k0, tps, tick_s, wait_ticks, dmax, eta_c, eta_d, hgoal,
@@ -237,6 +238,8 @@ def _astar_kernel(start, goal, t_start, d_start, t_max, nx, tau, move_load, sun,
 
 @dataclass(frozen=True)
 class SearchResult:
+    """A space-time A* result: status, states along the path (cells, ticks, deficit J) and states expanded."""
+
     status: int  # FOUND, EXHAUSTED, STATE_LIMIT
     cells: np.ndarray  # window-flat cell per state
     ticks: np.ndarray
@@ -245,6 +248,7 @@ class SearchResult:
 
     @property
     def arrival_tick(self) -> int:
+        """Tick of arrival at the goal, or -1 when none was found."""
         return int(self.ticks[-1]) if self.status == FOUND else -1
 
 

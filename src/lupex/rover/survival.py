@@ -34,6 +34,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from lupex.errors import InputError
 from lupex.rover import power, thermal
@@ -44,6 +45,8 @@ from lupex.rover.vehicle import RoverParams
 
 @dataclass(frozen=True)
 class DarkPeriod:
+    """One dark period parked at a spot: span, energy (Wh), minima of SOC and temperatures (K), verdict."""
+
     start: np.datetime64 | float
     end: np.datetime64 | float
     duration_h: float
@@ -60,6 +63,8 @@ class DarkPeriod:
 
 @dataclass(frozen=True)
 class SurvivalResult:
+    """Survival of the dark periods at one spot: each period, and the SOC, temperature and power series."""
+
     periods: tuple[DarkPeriod, ...]
     times: np.ndarray
     soc: np.ndarray  # (n,)
@@ -79,8 +84,7 @@ class SurvivalResult:
         return min(self.periods, key=lambda p: p.margin_wh) if self.periods else None
 
     def to_dataframe(self):
-        import pandas as pd
-
+        """One row per dark period."""
         return pd.DataFrame([p.__dict__ for p in self.periods])
 
 

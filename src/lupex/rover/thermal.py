@@ -36,6 +36,7 @@ biased at sunrise. Albedo and emissivity after Vasavada et al. 2012
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numba
@@ -63,8 +64,10 @@ def terrain_temperature_k(sun_fraction, sun_el_deg, params: RoverParams | None =
 
 
 def effective_emissivity(temperature_k, node: NodeParams) -> np.ndarray:
-    """Louvred radiator: closed emissivity up to ``louvre_closed_k``, open above ``louvre_open_k``,
-    linear in between (Gilmore 2002, Spacecraft Thermal Control Handbook, ch. 6)."""
+    """Emissivity of a louvred radiator: closed up to ``louvre_closed_k``, open above ``louvre_open_k``.
+
+    Linear in between (Gilmore 2002, Spacecraft Thermal Control Handbook, ch. 6).
+    """
     x = np.clip((np.asarray(temperature_k, float) - node.louvre_closed_k) / (node.louvre_open_k - node.louvre_closed_k),
                 0.0, 1.0)
     return node.emissivity + (node.emissivity_open - node.emissivity) * x
@@ -123,6 +126,7 @@ class ThermalTrace:
 
     @property
     def heater_total_w(self) -> np.ndarray:
+        """Heater power of both nodes together (W) per interval."""
         return self.heater_w.sum(axis=1)
 
 
@@ -238,3 +242,17 @@ def simulate(times, sun_fraction, load_w, params: RoverParams | None = None, ter
         t0,
     )
     return ThermalTrace(temp, heat, tmin)
+
+
+@functools.lru_cache(maxsize=32)
+def heater_power_w(rover: RoverParams, load_w: float, sunlit: bool) -> float:
+    """Steady thermostat heater power (W) for a constant bus load, in the Sun (fraction 1, 1 deg) or in the dark.
+
+    Runs :func:`simulate` for 40 days at 1 h (node time constants ~10-40 h) and
+    averages the last day.
+    """
+    n = 24 * 40
+    t = np.arange(n) * 3600.0
+    f = np.full(n, 1.0 if sunlit else 0.0)
+    tr = simulate(t, f, np.full(n, float(load_w)), rover, sun_el_deg=np.full(n, 1.0))
+    return float(tr.heater_total_w[-24:].mean())

@@ -120,6 +120,8 @@ class PanelParams:
 
 @dataclass(frozen=True)
 class BatteryParams:
+    """The battery: capacity (Wh), charge and discharge efficiencies, allowed state-of-charge range."""
+
     capacity_wh: float = _p(4000.0, "Wh", "nameplate Li-ion energy", ASSUMED + ": ~27 kg at 150 Wh/kg cell level, sized for a ~100 h dark period")
     charge_efficiency: float = _p(0.95, "-", "fraction of bus energy that ends stored when charging", ASSUMED + ": Li-ion coulombic x voltage efficiency")
     discharge_efficiency: float = _p(0.95, "-", "fraction of stored energy delivered to the bus", ASSUMED)
@@ -153,6 +155,7 @@ class LoadParams:
                 raise ConfigError(f"rover load {f.name} must be >= 0 W, got {v!r}")
 
     def of(self, mode: str) -> float:
+        """Bus load (W) of ``mode`` (drive, science, drill, communicate, standby, hibernate)."""
         return getattr(self, f"{mode}_w")
 
 
@@ -257,6 +260,8 @@ class CommsParams:
 
 @dataclass(frozen=True)
 class SurvivalParams:
+    """How a parked rover lives through dark periods: thresholds, modes and the verdict's margin."""
+
     dark_threshold: float = _p(0.0, "fraction 0-1", "a step is dark when the visible fraction of the solar disk is at or below this", "lupex LightConfig.dark_threshold")
     lit_mode: str = _p("standby", "mode", "mode while parked in sunlight", ASSUMED)
     dark_mode: str = _p("hibernate", "mode", "mode in the dark", ASSUMED)

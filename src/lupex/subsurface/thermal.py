@@ -193,6 +193,7 @@ def absorbed_flux_w_m2(incidence_deg_, visible_fraction=1.0, *, props: RegolithT
 # --------------------------------------------------------------------------- kernel
 
 
+# one numba kernel: backward Euler with Newton per step; splitting it costs a call per time step and iteration
 @njit(cache=True)
 def _cycle(T, dzc, G, rho, chi, cpc, hpc, emis, qb, flux, tsurf, dirichlet, dt,
            tmin, tmax, tsum, usum, esum, ts_out, record, newton_tol, max_newton):
