@@ -20,7 +20,7 @@ import numpy as np
 
 from lupex.instruments import neutron as ns
 
-NS = ns.NeutronSpectrometer()
+NS = ns.NeutronParams()
 
 
 def ground(rng, length_m=1000.0, cell_m=0.1):

@@ -13,7 +13,7 @@ from lupex.instruments import neutron_calibration as nc
 from lupex.instruments import neutron_transport as nt
 from lupex.subsurface.profile import Column, two_layer_column
 
-NS = ns.NeutronSpectrometer()
+NS = ns.NeutronParams()
 
 
 # ------------------------------------------------------------- response curves
@@ -283,17 +283,17 @@ def test_table_metadata_and_bad_tables(tmp_path):
     t = ns.load_table()
     assert t.meta["buildup_g_cm2"] == pytest.approx(nt.BUILDUP_G_CM2, rel=1e-3)
     assert t.meta["settings"]["temperature_k"] == 150.0
-    assert ns.NeutronSpectrometer().th_dry_rate_cps == pytest.approx(30.75 * t.thermal_over_epithermal)
+    assert ns.NeutronParams().th_dry_rate_cps == pytest.approx(30.75 * t.thermal_over_epithermal)
     with pytest.raises(ConfigError, match="does not exist"):
-        ns.NeutronResponse(table=str(tmp_path / "none.npz"))
+        ns.NeutronResponseParams(table=str(tmp_path / "none.npz"))
     junk = tmp_path / "junk.npz"
     junk.write_text("not an archive")
     with pytest.raises(ConfigError, match="not a readable .npz"):
-        ns.NeutronResponse(table=str(junk))
+        ns.NeutronResponseParams(table=str(junk))
     bad = tmp_path / "bad.npz"
     np.savez(bad, weh_top=np.zeros(2))
     with pytest.raises(ConfigError, match="lacks"):
-        ns.NeutronResponse(table=str(bad))
+        ns.NeutronResponseParams(table=str(bad))
     with pytest.raises(InputError, match="top layer"):
         ns.two_layer_ratios(5.0, 0.0, 10.0)
 
@@ -305,7 +305,7 @@ def test_calibration_builds_a_table_the_model_can_use_and_refuses_bad_options(tm
              weh_bot=(0.0, 0.5, 2.0, 6.0), mass=(0.0, 10.0, 40.0, 100.0), feo=(6.0, 20.0), quiet=True,
              temperature_histories=3000)
     assert not list(tmp_path.glob("*.tmp.npz"))
-    resp = ns.NeutronResponse(table=str(out))
+    resp = ns.NeutronResponseParams(table=str(out))
     t = resp.load()
     assert t.meta["histories_per_point"] == 4000 and t.epithermal.shape == (2, 4, 4)
     epi = ns.two_layer_ratios(0.0, np.array([0.0, 0.5, 2.0, 6.0]), 0.0, response=resp)[0]

@@ -348,10 +348,10 @@ def test_monte_carlo_on_dask_equals_serial():
     assert not serial[serial.plan == "strategy"]["weh_rmse_wt_pct"].duplicated().any()   # seeds differ
     # the run's instrument tables reach every campaign of the Monte Carlo: a noisier neutron spectrometer
     # (10 % count-rate systematics instead of 2 %) gives other maps, hence other scores, on the same seed
-    from lupex.instruments.neutron import NeutronSpectrometer
+    from lupex.instruments.neutron import NeutronParams
 
     noisy = C.campaign_monte_carlo(small, fac, [0], instruments=dict(
-        neutron_spectrometer=dataclasses.replace(NeutronSpectrometer(), systematic_frac=0.10)))
+        neutron_spectrometer=dataclasses.replace(NeutronParams(), systematic_frac=0.10)))
     assert not np.allclose(noisy["weh_rmse_wt_pct"], serial[serial.seed == 0]["weh_rmse_wt_pct"])
     med = C.monte_carlo_medians(serial)
     for n in C.PLANS:

@@ -331,7 +331,7 @@ def test_summary_and_report_give_the_ns_detection_limit(result):
     from lupex.report.survey import ns_detection_png, survey_sections
 
     d = result.summary["ns_detection"]
-    ns = neutron.NeutronSpectrometer()
+    ns = neutron.NeutronParams()
     assert d["time_for_0p5_wt_pct_s"] == pytest.approx(float(neutron.detection_time_s(0.5, 3.0, ns)))
     lim = d["limit_wt_pct"]
     assert lim["window"] == pytest.approx(neutron.detection_limit_wt_pct(result.params.ns_window_s, 3.0, ns))

@@ -365,8 +365,3 @@ def detection_limit_wt_pct(integration_s, k_sigma=3.0, ns: NeutronParams = Neutr
         lo = np.where(ok, lo, mid)
     out = np.where(detection_time_s(100.0, k_sigma, ns, systematic_frac) <= t, hi, np.inf)
     return out if np.ndim(integration_s) else float(out[0])
-
-
-# the names before the one naming rule for parameter classes (*Params), for code that uses them
-NeutronSpectrometer = NeutronParams
-NeutronResponse = NeutronResponseParams

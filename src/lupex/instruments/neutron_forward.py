@@ -21,7 +21,7 @@ from lupex.instruments.neutron_table import TEMPERATURE_DEPTH_G_CM2, ResponseTab
 from lupex.params import check_non_negative, check_positive, check_range, check_rng, param
 
 __all__ = [
-    "BEAMING_EXPONENT", "NSS_C0_CPS", "NeutronResponseParams", "NeutronParams", "NeutronResponse", "NeutronSpectrometer",
+    "BEAMING_EXPONENT", "NSS_C0_CPS", "NeutronResponseParams", "NeutronParams",
     "epithermal_ratio",
     "composition_factors", "thermal_composition_factor", "thermal_ratio", "two_layer_ratios",
     "COLUMN_BELOW_G_CM2", "equivalent_two_layer", "sampling_temperature_k", "column_ratios", "expected_rates_cps",
@@ -342,8 +342,3 @@ def simulate_track_counts(t_edges_s, rover_s_m, ground_edges_m, ground_epi_cps, 
         mean = (at_edges[:-1] + 4.0 * f(mid) + at_edges[1:]) / 6.0 * dt
         means.append(mean)
     return rng.poisson(means[0]), rng.poisson(means[1]), means[0], means[1]
-
-
-# the names before the one naming rule for parameter classes (*Params), for code that uses them
-NeutronSpectrometer = NeutronParams
-NeutronResponse = NeutronResponseParams

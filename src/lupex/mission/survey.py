@@ -271,7 +271,7 @@ class _Models:
 
     @classmethod
     def of(cls, gpr_config, neutron_spectrometer, alis_params, ion_trap, outgassing) -> _Models:
-        return cls(gpr=gpr_config or GprParams(), ns=neutron_spectrometer or neutron.NeutronSpectrometer(),
+        return cls(gpr=gpr_config or GprParams(), ns=neutron_spectrometer or neutron.NeutronParams(),
                    alis=alis_params or alis.AlisParams(), ion_trap=ion_trap or emsl.IonTrapParams(),
                    outgassing=outgassing or emsl.OutgassingParams())
 
@@ -395,7 +395,7 @@ def run_survey(truth, dem, path_xy, outdir=None, *, seed: int | None = None, rng
         Every setting of the survey (``[survey]``); None = its defaults.
     gpr_config, neutron_spectrometer, alis_params, ion_trap, outgassing : instrument models or None
         :class:`lupex.instruments.gpr.GprParams` (``[gpr]``),
-        :class:`lupex.instruments.neutron.NeutronSpectrometer` (``[neutron]``),
+        :class:`lupex.instruments.neutron.NeutronParams` (``[neutron]``),
         :class:`lupex.instruments.alis.AlisParams` (``[alis]``), :class:`lupex.instruments.emsl.IonTrapParams`
         (``[emsl]``) and :class:`lupex.instruments.emsl.OutgassingParams` (the lander's and rover's outgassing the
         EMS-L sees, ``[emsl_outgassing]``).

@@ -1,9 +1,11 @@
-"""The rover as a vehicle: mobility, power, thermal, communication and night survival.
+"""The rover: the vehicle (mobility, power, thermal, communication, night survival) and its plans.
 
-Everything is a small pure function on numpy arrays that takes a
+The vehicle models are small pure functions on numpy arrays that take a
 :class:`~lupex.rover.vehicle.RoverParams` tree (every parameter with unit and
 source). The light core supplies the time series (sun fraction, sun az/el,
-Earth fraction/elevation); the planner and scheduler (not here yet) call these.
+Earth fraction/elevation). The planner (``planner``, ``search``, ``plan_result``),
+the havens (``havens``) and the six-month scheduler (``scheduler``, ``stop_rule``,
+``retreat``, ``schedule_check``) call these.
 
 Time-series convention shared by power, thermal, comms and survival: values
 are given at the n grid times; each holds over the interval that starts there

@@ -67,7 +67,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from lupex.errors import ConfigError, InputError, LupexError
-from lupex.params import param as _p
+from lupex.params import param
 from lupex.rover import mobility, power
 from lupex.rover.plan_result import (  # noqa: F401  (moved there; still importable from here)
     Plan,
@@ -110,16 +110,16 @@ class PlanError(LupexError):
 class PlannerParams:
     """Parameters of the traverse planner (each with unit, help and source)."""
 
-    tick_s: int = _p(20, "s", "time resolution of the search; must divide the light step", "numerical: ~1/10 of a 20 m cell crossing at 0.1 m/s")
-    wait_s: int = _p(900, "s", "length of one wait action (multiple of tick_s)", "numerical: a quarter of an hourly light step")
-    max_slope_deg: float = _p(20.0, "deg", "cells steeper than this are impassable", "lupex config rover.max_slope_deg (20 deg); VIPER 25-30 deg (docs/REFERENCES.md#viper)")
-    slope_baseline_m: float = _p(0.0, "m", "baseline of the slope map; 0 = one pixel", "lupex config rover.slope_baseline_m")
-    drive_requires_earth: bool = _p(False, "-", "a move may only start where the Earth is visible (ground in the loop)", "VIPER operations: drives commanded over the DTE link (docs/REFERENCES.md#viper)")
-    earth_threshold: float = _p(0.5, "fraction 0-1", "Earth counts as visible at this fraction of its disk", "lupex LightConfig.earth_threshold")
-    dark_threshold: float = _p(0.0, "fraction 0-1", "a cell is dark at or below this visible fraction of the Sun", "lupex LightConfig.dark_threshold")
-    soc_start: float = _p(1.0, "-", "state of charge at the start of the plan", "assumption: leave a haven charged")
-    max_states: int = _p(30_000_000, "-", "search gives up after this many expanded states", "numerical: ~1.5 GB of search memory")
-    margin_cells: int = _p(40, "cells", "corridor margin around start/goal when the light series is computed for a window", "numerical")
+    tick_s: int = param(20, "s", "time resolution of the search; must divide the light step", "numerical: ~1/10 of a 20 m cell crossing at 0.1 m/s")
+    wait_s: int = param(900, "s", "length of one wait action (multiple of tick_s)", "numerical: a quarter of an hourly light step")
+    max_slope_deg: float = param(20.0, "deg", "cells steeper than this are impassable", "lupex config rover.max_slope_deg (20 deg); VIPER 25-30 deg (docs/REFERENCES.md#viper)")
+    slope_baseline_m: float = param(0.0, "m", "baseline of the slope map; 0 = one pixel", "lupex config rover.slope_baseline_m")
+    drive_requires_earth: bool = param(False, "-", "a move may only start where the Earth is visible (ground in the loop)", "VIPER operations: drives commanded over the DTE link (docs/REFERENCES.md#viper)")
+    earth_threshold: float = param(0.5, "fraction 0-1", "Earth counts as visible at this fraction of its disk", "config key light.earth_threshold")
+    dark_threshold: float = param(0.0, "fraction 0-1", "a cell is dark at or below this visible fraction of the Sun", "config key light.dark_threshold")
+    soc_start: float = param(1.0, "-", "state of charge at the start of the plan", "assumption: leave a haven charged")
+    max_states: int = param(30_000_000, "-", "search gives up after this many expanded states", "numerical: ~1.5 GB of search memory")
+    margin_cells: int = param(40, "cells", "corridor margin around start/goal when the light series is computed for a window", "numerical")
 
     def __post_init__(self):
         if not (isinstance(self.tick_s, int) and self.tick_s >= 1):

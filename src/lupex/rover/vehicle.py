@@ -26,8 +26,7 @@ import math
 from dataclasses import dataclass, field, fields
 
 from lupex.errors import ConfigError
-from lupex.params import ASSUMED
-from lupex.params import param as _p
+from lupex.params import ASSUMED, param
 
 MODES = ("drive", "science", "drill", "communicate", "standby", "hibernate")
 """Operating modes the power model knows; heaters are added on top by the thermal model."""
@@ -55,12 +54,12 @@ def _fraction(obj, *names, open_low=False):
 class SoilParams:
     """Bekker pressure-sinkage and Janosi-Hanamoto shear parameters of the regolith."""
 
-    n: float = _p(1.0, "-", "Bekker sinkage exponent", "Wong 2008 Ch. 2, lunar soil row (docs/REFERENCES.md#wong2008)")
-    k_c: float = _p(1.4e3, "N/m^(n+1)", "Bekker cohesive modulus", "Wong 2008 Ch. 2, lunar soil (1.4 kN/m^(n+1))")
-    k_phi: float = _p(820e3, "N/m^(n+2)", "Bekker frictional modulus", "Wong 2008 Ch. 2, lunar soil (820 kN/m^(n+2))")
-    cohesion_pa: float = _p(520.0, "Pa", "soil cohesion c (range 100-2700 Pa)", "Carrier et al. 1991, Lunar Sourcebook Ch. 9 (docs/REFERENCES.md#carrier1991: 0.52 kPa)")
-    friction_angle_deg: float = _p(42.0, "deg", "internal friction angle phi (range 25-50 deg)", "Carrier et al. 1991, Lunar Sourcebook Ch. 9 (docs/REFERENCES.md#carrier1991: 42 deg)")
-    shear_modulus_k_m: float = _p(0.0178, "m", "Janosi-Hanamoto shear deformation modulus K", "after Wong (docs/REFERENCES.md#wong2008: 1.78 cm)")
+    n: float = param(1.0, "-", "Bekker sinkage exponent", "Wong 2008 Ch. 2, lunar soil row (docs/REFERENCES.md#wong2008)")
+    k_c: float = param(1.4e3, "N/m^(n+1)", "Bekker cohesive modulus", "Wong 2008 Ch. 2, lunar soil (1.4 kN/m^(n+1))")
+    k_phi: float = param(820e3, "N/m^(n+2)", "Bekker frictional modulus", "Wong 2008 Ch. 2, lunar soil (820 kN/m^(n+2))")
+    cohesion_pa: float = param(520.0, "Pa", "soil cohesion c (range 100-2700 Pa)", "Carrier et al. 1991, Lunar Sourcebook Ch. 9 (docs/REFERENCES.md#carrier1991: 0.52 kPa)")
+    friction_angle_deg: float = param(42.0, "deg", "internal friction angle phi (range 25-50 deg)", "Carrier et al. 1991, Lunar Sourcebook Ch. 9 (docs/REFERENCES.md#carrier1991: 42 deg)")
+    shear_modulus_k_m: float = param(0.0178, "m", "Janosi-Hanamoto shear deformation modulus K", "after Wong (docs/REFERENCES.md#wong2008: 1.78 cm)")
 
     def __post_init__(self):
         _positive(self, "n", "k_phi", "shear_modulus_k_m")
@@ -74,21 +73,21 @@ class SoilParams:
 class MobilityParams:
     """Crawler geometry, drive train and the operational slope limits."""
 
-    mass_kg: float = _p(350.0, "kg", "rover mass with instruments", "JAXA LUPEX (docs/REFERENCES.md#lupex-mission: ~350 kg)")
-    n_tracks: int = _p(4, "-", "number of crawlers", "JAXA LUPEX (docs/REFERENCES.md#lupex-mission: four crawlers)")
-    track_length_m: float = _p(0.50, "m", "ground-contact length of one crawler", ASSUMED + ": fits the 1.75 m stowed length with four crawlers")
-    track_width_m: float = _p(0.15, "m", "width of one crawler", ASSUMED + ": ~10% of the 1.46 m stowed width")
-    internal_resistance_coef: float = _p(0.0226, "-", "track/suspension internal resistance over normal load at zero speed",
+    mass_kg: float = param(350.0, "kg", "rover mass with instruments", "JAXA LUPEX (docs/REFERENCES.md#lupex-mission: ~350 kg)")
+    n_tracks: int = param(4, "-", "number of crawlers", "JAXA LUPEX (docs/REFERENCES.md#lupex-mission: four crawlers)")
+    track_length_m: float = param(0.50, "m", "ground-contact length of one crawler", ASSUMED + ": fits the 1.75 m stowed length with four crawlers")
+    track_width_m: float = param(0.15, "m", "width of one crawler", ASSUMED + ": ~10% of the 1.46 m stowed width")
+    internal_resistance_coef: float = param(0.0226, "-", "track/suspension internal resistance over normal load at zero speed",
                                          "Bekker's tracked-vehicle rule R_in = W(222 + 3V) N/t (V km/h), as quoted in Wong 2008 Ch. 4; 222/9810 = 0.0226; exact equation number unchecked")
-    internal_resistance_per_kmh: float = _p(0.000306, "1/(km/h)", "speed-dependent part of the internal resistance coefficient", "same rule: 3/9810 per km/h")
-    drive_efficiency: float = _p(0.6, "-", "electrical-to-track mechanical efficiency (motor x gear x controller)", ASSUMED + ": 0.85 motor x 0.8 harmonic gear x 0.9 controller")
-    drive_power_max_w: float = _p(200.0, "W", "maximum electrical power to the drive motors", ASSUMED + ": below VIPER's 450 W total")
-    speed_cmd_m_s: float = _p(0.1, "m/s", "commanded (track) speed", ASSUMED + ": LUPEX value unpublished; VIPER 0.8 km/h = 0.22 m/s is an upper bound")
-    max_uphill_deg: float = _p(25.0, "deg", "operational uphill slope limit", ASSUMED + ": VIPER-class 25-30 deg (docs/REFERENCES.md#viper), the lower end")
-    max_downhill_deg: float = _p(25.0, "deg", "operational downhill slope limit", ASSUMED + ": as uphill")
-    max_cross_slope_deg: float = _p(20.0, "deg", "operational cross-slope (roll) limit", ASSUMED + ": tip-over margin for a 1.5 m tall rover")
-    max_step_m: float = _p(0.15, "m", "highest step / rock the crawlers climb", ASSUMED + ": about the crawler's sprocket radius")
-    sweep_width_m: float = _p(1.46, "m", "width of the swept path (rocks in it must be avoided or climbed)", "JAXA LUPEX stowed width (docs/REFERENCES.md#lupex-mission)")
+    internal_resistance_per_kmh: float = param(0.000306, "1/(km/h)", "speed-dependent part of the internal resistance coefficient", "same rule: 3/9810 per km/h")
+    drive_efficiency: float = param(0.6, "-", "electrical-to-track mechanical efficiency (motor x gear x controller)", ASSUMED + ": 0.85 motor x 0.8 harmonic gear x 0.9 controller")
+    drive_power_max_w: float = param(200.0, "W", "maximum electrical power to the drive motors", ASSUMED + ": below VIPER's 450 W total")
+    speed_cmd_m_s: float = param(0.1, "m/s", "commanded (track) speed", ASSUMED + ": LUPEX value unpublished; VIPER 0.8 km/h = 0.22 m/s is an upper bound")
+    max_uphill_deg: float = param(25.0, "deg", "operational uphill slope limit", ASSUMED + ": VIPER-class 25-30 deg (docs/REFERENCES.md#viper), the lower end")
+    max_downhill_deg: float = param(25.0, "deg", "operational downhill slope limit", ASSUMED + ": as uphill")
+    max_cross_slope_deg: float = param(20.0, "deg", "operational cross-slope (roll) limit", ASSUMED + ": tip-over margin for a 1.5 m tall rover")
+    max_step_m: float = param(0.15, "m", "highest step / rock the crawlers climb", ASSUMED + ": about the crawler's sprocket radius")
+    sweep_width_m: float = param(1.46, "m", "width of the swept path (rocks in it must be avoided or climbed)", "JAXA LUPEX stowed width (docs/REFERENCES.md#lupex-mission)")
 
     def __post_init__(self):
         _positive(self, "mass_kg", "n_tracks", "track_length_m", "track_width_m", "drive_power_max_w", "speed_cmd_m_s",
@@ -105,11 +104,11 @@ class MobilityParams:
 class PanelParams:
     """One flat solar array. Normal tilt from zenith; azimuth relative to the rover heading."""
 
-    area_m2: float = _p(2.0, "m^2", "cell area of the array", ASSUMED + ": unfolded array ~2 x the stowed top (1.75 x 1.46 m) less frame")
-    efficiency: float = _p(0.22, "-", "end-to-end conversion efficiency (cells x packing x MPPT) at 28 C", ASSUMED + ": thin-film multi-junction cells ~28% x 0.8")
-    tilt_deg: float = _p(90.0, "deg", "angle of the panel normal from the local zenith (90 = vertical panel)", ASSUMED + ": near-vertical array for a Sun at +-1.6 deg elevation")
-    azimuth_rel_deg: float = _p(90.0, "deg", "azimuth of the panel normal clockwise from the rover heading (90 = right side)", ASSUMED)
-    temp_coeff_per_k: float = _p(-0.0022, "1/K", "relative power change per kelvin of cell temperature above 28 C", ASSUMED + ": typical triple-junction GaAs value")
+    area_m2: float = param(2.0, "m^2", "cell area of the array", ASSUMED + ": unfolded array ~2 x the stowed top (1.75 x 1.46 m) less frame")
+    efficiency: float = param(0.22, "-", "end-to-end conversion efficiency (cells x packing x MPPT) at 28 C", ASSUMED + ": thin-film multi-junction cells ~28% x 0.8")
+    tilt_deg: float = param(90.0, "deg", "angle of the panel normal from the local zenith (90 = vertical panel)", ASSUMED + ": near-vertical array for a Sun at +-1.6 deg elevation")
+    azimuth_rel_deg: float = param(90.0, "deg", "azimuth of the panel normal clockwise from the rover heading (90 = right side)", ASSUMED)
+    temp_coeff_per_k: float = param(-0.0022, "1/K", "relative power change per kelvin of cell temperature above 28 C", ASSUMED + ": typical triple-junction GaAs value")
 
     def __post_init__(self):
         _positive(self, "area_m2")
@@ -122,12 +121,12 @@ class PanelParams:
 class BatteryParams:
     """The battery: capacity (Wh), charge and discharge efficiencies, allowed state-of-charge range."""
 
-    capacity_wh: float = _p(4000.0, "Wh", "nameplate Li-ion energy", ASSUMED + ": ~27 kg at 150 Wh/kg cell level, sized for a ~100 h dark period")
-    charge_efficiency: float = _p(0.95, "-", "fraction of bus energy that ends stored when charging", ASSUMED + ": Li-ion coulombic x voltage efficiency")
-    discharge_efficiency: float = _p(0.95, "-", "fraction of stored energy delivered to the bus", ASSUMED)
-    soc_min: float = _p(0.2, "-", "lowest allowed state of charge (depth-of-discharge limit)", ASSUMED + ": 80% DoD for a few deep cycles")
-    soc_max: float = _p(1.0, "-", "highest allowed state of charge", ASSUMED)
-    soc_initial: float = _p(1.0, "-", "state of charge at the start of a simulation", ASSUMED)
+    capacity_wh: float = param(4000.0, "Wh", "nameplate Li-ion energy", ASSUMED + ": ~27 kg at 150 Wh/kg cell level, sized for a ~100 h dark period")
+    charge_efficiency: float = param(0.95, "-", "fraction of bus energy that ends stored when charging", ASSUMED + ": Li-ion coulombic x voltage efficiency")
+    discharge_efficiency: float = param(0.95, "-", "fraction of stored energy delivered to the bus", ASSUMED)
+    soc_min: float = param(0.2, "-", "lowest allowed state of charge (depth-of-discharge limit)", ASSUMED + ": 80% DoD for a few deep cycles")
+    soc_max: float = param(1.0, "-", "highest allowed state of charge", ASSUMED)
+    soc_initial: float = param(1.0, "-", "state of charge at the start of a simulation", ASSUMED)
 
     def __post_init__(self):
         _positive(self, "capacity_wh")
@@ -141,12 +140,12 @@ class BatteryParams:
 class LoadParams:
     """Electrical load per mode, without thermostatic heaters (those come from the thermal model)."""
 
-    drive_w: float = _p(250.0, "W", "driving: avionics, cameras, GPR, NS and the motors at nominal speed on flat ground", ASSUMED + ": VIPER 450 W is the peak")
-    science_w: float = _p(150.0, "W", "stopped for science (ALIS, EMS-L, imaging)", ASSUMED)
-    drill_w: float = _p(300.0, "W", "drilling with the auger and REIWA analysis", ASSUMED)
-    communicate_w: float = _p(180.0, "W", "direct-to-Earth downlink (X-band amplifier)", ASSUMED + ": 10 W RF at ~30% PA efficiency + avionics")
-    standby_w: float = _p(60.0, "W", "parked, awake, waiting for light or a link", ASSUMED)
-    hibernate_w: float = _p(20.0, "W", "hibernation: survival avionics and receiver only", ASSUMED + ": VIPER/Chandrayaan-class survival loads are tens of W (docs/REFERENCES.md#viper, docs/REFERENCES.md#chandrayaan3)")
+    drive_w: float = param(250.0, "W", "driving: avionics, cameras, GPR, NS and the motors at nominal speed on flat ground", ASSUMED + ": VIPER 450 W is the peak")
+    science_w: float = param(150.0, "W", "stopped for science (ALIS, EMS-L, imaging)", ASSUMED)
+    drill_w: float = param(300.0, "W", "drilling with the auger and REIWA analysis", ASSUMED)
+    communicate_w: float = param(180.0, "W", "direct-to-Earth downlink (X-band amplifier)", ASSUMED + ": 10 W RF at ~30% PA efficiency + avionics")
+    standby_w: float = param(60.0, "W", "parked, awake, waiting for light or a link", ASSUMED)
+    hibernate_w: float = param(20.0, "W", "hibernation: survival avionics and receiver only", ASSUMED + ": VIPER/Chandrayaan-class survival loads are tens of W (docs/REFERENCES.md#viper, docs/REFERENCES.md#chandrayaan3)")
 
     def __post_init__(self):
         for f in fields(self):
@@ -163,22 +162,22 @@ class LoadParams:
 class NodeParams:
     """One lumped thermal node (warm electronics box or battery)."""
 
-    heat_capacity_j_k: float = _p(30_000.0, "J/K", "heat capacity (mass x specific heat)", ASSUMED)
-    radiator_area_m2: float = _p(0.8, "m^2", "area radiating to the environment", ASSUMED + ": sized so the louvres open keep a 250 W drive load + sun below ~310 K")
-    emissivity: float = _p(0.12, "-", "effective IR emissivity of that area with the louvres closed (or without louvres)",
+    heat_capacity_j_k: float = param(30_000.0, "J/K", "heat capacity (mass x specific heat)", ASSUMED)
+    radiator_area_m2: float = param(0.8, "m^2", "area radiating to the environment", ASSUMED + ": sized so the louvres open keep a 250 W drive load + sun below ~310 K")
+    emissivity: float = param(0.12, "-", "effective IR emissivity of that area with the louvres closed (or without louvres)",
                            "Gilmore 2002, Spacecraft Thermal Control Handbook vol. 1, ch. 6: louvre effective emittance ~0.1-0.14 closed")
-    emissivity_open: float = _p(0.74, "-", "effective IR emissivity with the louvres fully open (= emissivity: no louvres)",
+    emissivity_open: float = param(0.74, "-", "effective IR emissivity with the louvres fully open (= emissivity: no louvres)",
                                 "Gilmore 2002, ch. 6: ~0.7-0.75 fully open")
-    louvre_closed_k: float = _p(283.15, "K", "louvres closed at or below this temperature", ASSUMED + ": +10 C")
-    louvre_open_k: float = _p(301.15, "K", "louvres fully open at or above this temperature", "Gilmore 2002: actuation span ~18 K (+10 to +28 C)")
-    absorptivity: float = _p(0.1, "-", "solar absorptivity of the sunlit projected area", ASSUMED)
-    sun_area_m2: float = _p(0.3, "m^2", "area projected towards the Sun", ASSUMED)
-    terrain_view_factor: float = _p(0.5, "-", "view factor of the radiator to the terrain (rest is cold space)", ASSUMED + ": side-looking radiator")
-    dissipation_frac: float = _p(1.0, "-", "fraction of the bus load dissipated in this node", ASSUMED)
-    heater_max_w: float = _p(60.0, "W", "maximum heater power", ASSUMED)
-    heater_setpoint_k: float = _p(238.15, "K", "heater thermostat set point", ASSUMED + ": 5 K above the survival limit")
-    survival_min_k: float = _p(233.15, "K", "lowest non-operating (survival) temperature", ASSUMED + ": -40 C, common for space electronics")
-    survival_max_k: float = _p(343.15, "K", "highest non-operating temperature", ASSUMED + ": +70 C")
+    louvre_closed_k: float = param(283.15, "K", "louvres closed at or below this temperature", ASSUMED + ": +10 C")
+    louvre_open_k: float = param(301.15, "K", "louvres fully open at or above this temperature", "Gilmore 2002: actuation span ~18 K (+10 to +28 C)")
+    absorptivity: float = param(0.1, "-", "solar absorptivity of the sunlit projected area", ASSUMED)
+    sun_area_m2: float = param(0.3, "m^2", "area projected towards the Sun", ASSUMED)
+    terrain_view_factor: float = param(0.5, "-", "view factor of the radiator to the terrain (rest is cold space)", ASSUMED + ": side-looking radiator")
+    dissipation_frac: float = param(1.0, "-", "fraction of the bus load dissipated in this node", ASSUMED)
+    heater_max_w: float = param(60.0, "W", "maximum heater power", ASSUMED)
+    heater_setpoint_k: float = param(238.15, "K", "heater thermostat set point", ASSUMED + ": 5 K above the survival limit")
+    survival_min_k: float = param(233.15, "K", "lowest non-operating (survival) temperature", ASSUMED + ": -40 C, common for space electronics")
+    survival_max_k: float = param(343.15, "K", "highest non-operating temperature", ASSUMED + ": +70 C")
 
     def __post_init__(self):
         _positive(self, "heat_capacity_j_k", "heater_setpoint_k", "survival_min_k", "survival_max_k")
@@ -208,8 +207,8 @@ class ThermalParams:
     battery: NodeParams = field(default_factory=_battery_node, metadata={
         "unit": "-", "help": "battery node (no own dissipation; survival -20..+45 C)",
         "source": ASSUMED + ": Li-ion non-operating limits -20/+45 C are typical cell data-sheet values; 27 kg x 1000 J/(kg K)"})
-    coupling_w_k: float = _p(0.2, "W/K", "conductance between the two nodes", ASSUMED + ": isolating mounts")
-    max_substep_s: float = _p(600.0, "s", "largest internal integration step", "numerical: well below the node time constants (~10 h)")
+    coupling_w_k: float = param(0.2, "W/K", "conductance between the two nodes", ASSUMED + ": isolating mounts")
+    max_substep_s: float = param(600.0, "s", "largest internal integration step", "numerical: well below the node time constants (~10 h)")
 
     def __post_init__(self):
         _positive(self, "max_substep_s")
@@ -221,10 +220,10 @@ class ThermalParams:
 class TerrainThermalParams:
     """Crude terrain temperature when the light core gives none: radiative equilibrium, no thermal inertia."""
 
-    albedo: float = _p(0.12, "-", "Bond albedo of the regolith", "Vasavada et al. 2012, JGR 117:E00H18 (A0 = 0.12); from memory")
-    emissivity: float = _p(0.95, "-", "IR emissivity of the regolith", "Vasavada et al. 2012 (0.95)")
-    night_k: float = _p(60.0, "K", "terrain temperature floor in the dark", ASSUMED + ": Diviner polar night/shadow temperatures are ~40-90 K")
-    slope_toward_sun_deg: float = _p(0.0, "deg", "effective tilt of the surrounding terrain towards the Sun", ASSUMED)
+    albedo: float = param(0.12, "-", "Bond albedo of the regolith", "Vasavada et al. 2012, JGR 117:E00H18 (A0 = 0.12); from memory")
+    emissivity: float = param(0.95, "-", "IR emissivity of the regolith", "Vasavada et al. 2012 (0.95)")
+    night_k: float = param(60.0, "K", "terrain temperature floor in the dark", ASSUMED + ": Diviner polar night/shadow temperatures are ~40-90 K")
+    slope_toward_sun_deg: float = param(0.0, "deg", "effective tilt of the surrounding terrain towards the Sun", ASSUMED)
 
     def __post_init__(self):
         _fraction(self, "albedo", "emissivity")
@@ -235,21 +234,21 @@ class TerrainThermalParams:
 class CommsParams:
     """Direct-to-Earth X-band link (rover -> ground station)."""
 
-    frequency_hz: float = _p(8.45e9, "Hz", "downlink carrier frequency", "ITU deep-space X-band allocation 8.40-8.50 GHz")
-    tx_power_w: float = _p(10.0, "W", "RF output power", ASSUMED)
-    tx_antenna_gain_dbi: float = _p(15.0, "dBi", "rover antenna gain", ASSUMED + ": small medium-gain antenna")
-    tx_line_loss_db: float = _p(1.0, "dB", "cable and switch loss", ASSUMED)
-    misc_loss_db: float = _p(3.0, "dB", "pointing, polarisation and atmospheric losses", ASSUMED)
-    ground_g_over_t_db_k: float = _p(53.0, "dB/K", "ground station figure of merit G/T",
+    frequency_hz: float = param(8.45e9, "Hz", "downlink carrier frequency", "ITU deep-space X-band allocation 8.40-8.50 GHz")
+    tx_power_w: float = param(10.0, "W", "RF output power", ASSUMED)
+    tx_antenna_gain_dbi: float = param(15.0, "dBi", "rover antenna gain", ASSUMED + ": small medium-gain antenna")
+    tx_line_loss_db: float = param(1.0, "dB", "cable and switch loss", ASSUMED)
+    misc_loss_db: float = param(3.0, "dB", "pointing, polarisation and atmospheric losses", ASSUMED)
+    ground_g_over_t_db_k: float = param(53.0, "dB/K", "ground station figure of merit G/T",
                                      "DSN 34 m BWG at X-band: ~68 dBi gain, ~30-35 K system temperature (JPL DSN 810-005, module 104; approximate). Usuda 54 m is somewhat higher")
-    ebn0_required_db: float = _p(2.5, "dB", "Eb/N0 needed for the target bit error rate", "CCSDS 130.1-G: rate-1/2 convolutional + RS(255,223) ~2.5 dB at BER 1e-5 (approximate)")
-    link_margin_db: float = _p(3.0, "dB", "required margin", "common design practice (3 dB)")
-    max_rate_bps: float = _p(2.0e6, "bit/s", "highest rate the radio supports", ASSUMED)
-    earth_threshold: float = _p(0.5, "fraction 0-1", "Earth counts as visible when this fraction of its disk is above the horizon", "lupex LightConfig.earth_threshold")
-    min_elevation_deg: float = _p(-90.0, "deg", "additional mask: Earth's centre must be above this elevation", ASSUMED + ": no mask; the horizon is in earth_fraction")
-    min_window_s: float = _p(1800.0, "s", "windows shorter than this are dropped", ASSUMED + ": setup and ranging overhead")
-    merge_gap_s: float = _p(0.0, "s", "gaps up to this long between two windows are bridged", ASSUMED)
-    antenna_height_m: float = _p(1.5, "m", "antenna height above ground (for the horizon computation)", "JAXA LUPEX stowed height 1.50 m (docs/REFERENCES.md#lupex-mission)")
+    ebn0_required_db: float = param(2.5, "dB", "Eb/N0 needed for the target bit error rate", "CCSDS 130.1-G: rate-1/2 convolutional + RS(255,223) ~2.5 dB at BER 1e-5 (approximate)")
+    link_margin_db: float = param(3.0, "dB", "required margin", "common design practice (3 dB)")
+    max_rate_bps: float = param(2.0e6, "bit/s", "highest rate the radio supports", ASSUMED)
+    earth_threshold: float = param(0.5, "fraction 0-1", "Earth counts as visible when this fraction of its disk is above the horizon", "config key light.earth_threshold")
+    min_elevation_deg: float = param(-90.0, "deg", "additional mask: Earth's centre must be above this elevation", ASSUMED + ": no mask; the horizon is in earth_fraction")
+    min_window_s: float = param(1800.0, "s", "windows shorter than this are dropped", ASSUMED + ": setup and ranging overhead")
+    merge_gap_s: float = param(0.0, "s", "gaps up to this long between two windows are bridged", ASSUMED)
+    antenna_height_m: float = param(1.5, "m", "antenna height above ground (for the horizon computation)", "JAXA LUPEX stowed height 1.50 m (docs/REFERENCES.md#lupex-mission)")
 
     def __post_init__(self):
         _positive(self, "frequency_hz", "tx_power_w", "max_rate_bps")
@@ -262,12 +261,12 @@ class CommsParams:
 class SurvivalParams:
     """How a parked rover lives through dark periods: thresholds, modes and the verdict's margin."""
 
-    dark_threshold: float = _p(0.0, "fraction 0-1", "a step is dark when the visible fraction of the solar disk is at or below this", "lupex LightConfig.dark_threshold")
-    lit_mode: str = _p("standby", "mode", "mode while parked in sunlight", ASSUMED)
-    dark_mode: str = _p("hibernate", "mode", "mode in the dark", ASSUMED)
-    required_margin: float = _p(0.1, "fraction of capacity", "battery energy left above soc_min at the end of the worst point for the verdict 'survives'", ASSUMED)
-    track_sun: bool = _p(True, "-", "while parked in light the rover turns in place to keep its array facing the Sun's azimuth", ASSUMED)
-    heading_deg: float = _p(0.0, "deg", "parking heading, clockwise from north, when track_sun is false", ASSUMED + ": the planner picks it")
+    dark_threshold: float = param(0.0, "fraction 0-1", "a step is dark when the visible fraction of the solar disk is at or below this", "config key light.dark_threshold")
+    lit_mode: str = param("standby", "mode", "mode while parked in sunlight", ASSUMED)
+    dark_mode: str = param("hibernate", "mode", "mode in the dark", ASSUMED)
+    required_margin: float = param(0.1, "fraction of capacity", "battery energy left above soc_min at the end of the worst point for the verdict 'survives'", ASSUMED)
+    track_sun: bool = param(True, "-", "while parked in light the rover turns in place to keep its array facing the Sun's azimuth", ASSUMED)
+    heading_deg: float = param(0.0, "deg", "parking heading, clockwise from north, when track_sun is false", ASSUMED + ": the planner picks it")
 
     def __post_init__(self):
         _fraction(self, "dark_threshold", "required_margin")
