@@ -279,6 +279,47 @@ def retrieve_two_layer(epi_counts, th_counts, live_time_s, *,
     (scalar or one per segment; None: the table's 150 K) is the regolith
     temperature the model assumes, known from the site's thermal model, not
     fitted: a colder ground lowers the thermal rate (module docstring item 2).
+
+    Parameters
+    ----------
+    epi_counts : float or array_like, shape (nseg,)
+        Epithermal (Cd-tube) counts per segment, whole numbers >= 0.
+    th_counts : float or array_like, shape (nseg,)
+        Thermal (bare minus Cd) counts per segment, whole numbers >= 0, same shape as ``epi_counts``.
+    live_time_s : float or array_like, shape (nseg,)
+        Counting time of each segment, s, > 0; a scalar applies to every segment.
+    ns : NeutronParams
+        Instrument: dry reference rates (counts/s), response table, default gain systematic.
+    feo_tio2_wt_pct : float
+        FeO+TiO2 of the regolith, wt%; scales both channels by :func:`composition_factors` (module docstring
+        item 2).
+    density_kg_m3 : float
+        Bulk density of the dry layer, kg/m^3; turns its thickness into areal mass (g/cm^2 = thickness in m x
+        density / 10).
+    weh_top_wt_pct : float
+        WEH of the top (overburden) layer, wt%, known, not fitted.
+    weh_max_wt_pct : float
+        Upper end of the WEH grid and prior, wt%, > 0.
+    depth_max_m : float
+        Upper end of the overburden-thickness grid and prior, m, > 0.
+    n_weh, n_depth : int
+        Number of grid cells in WEH and in thickness (cell centres are the grid points).
+    systematic_frac : float or None
+        1-sigma fractional gain uncertainty of each channel, in [0, 0.3); None: ``ns.systematic_frac``.
+    n_gain_nodes : int
+        Gauss-Hermite nodes of the gain marginalisation (probabilists' Hermite, ``hermegauss``).
+    chunk : int
+        Segments evaluated together (bounds memory: chunk x n_weh x n_depth floats per channel).
+    weh_prior : {"uniform", "log-uniform"}
+        Prior in WEH (see above).
+    temperature_k : float, array_like of shape (nseg,), or None
+        Regolith temperature the model assumes, K (rounded to 0.1 K); None: the table's 150 K.
+
+    Returns
+    -------
+    TwoLayerPosterior
+        Grid posterior, shape (nseg, n_weh, n_depth), its marginal means and 68 %/95 % equal-tailed intervals
+        of WEH (wt%) and thickness (m).
     """
     n_e, n_t, tl, f = _two_layer_inputs(epi_counts, th_counts, live_time_s, weh_top_wt_pct, weh_max_wt_pct,
                                         depth_max_m, systematic_frac, ns.systematic_frac)
@@ -337,6 +378,22 @@ def detection_time_s(weh_wt_pct, k_sigma=3.0, ns: NeutronParams = NeutronParams(
     known to a fraction f: Var D = C_w t + (f C0 t)^2. Setting D = k sigma_D:
     t = k^2 C_w / (dC^2 - k^2 f^2 C0^2); infinite when dC <= k f C0 (the
     systematics floor hides the signal however long one counts).
+
+    Parameters
+    ----------
+    weh_wt_pct : float or array_like
+        Homogeneous WEH of the ground, wt% in [0, 100].
+    k_sigma : float
+        Detection threshold k, in standard deviations of D.
+    ns : NeutronParams
+        Instrument: dry epithermal rate C0 (counts/s), response table, default systematic f.
+    systematic_frac : float or None
+        Fractional uncertainty f of the dry reference rate; None: ``ns.systematic_frac``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Counting time t, s, shape of ``weh_wt_pct`` (0-d for a scalar); inf where the floor hides the deficit.
     """
     w = _weh(weh_wt_pct)
     f = ns.systematic_frac if systematic_frac is None else systematic_frac
@@ -352,6 +409,23 @@ def detection_limit_wt_pct(integration_s, k_sigma=3.0, ns: NeutronParams = Neutr
     """Smallest homogeneous WEH (wt%) detected at k sigma in ``integration_s``.
 
     The inverse of :func:`detection_time_s`, by bisection (the time is monotone in WEH).
+
+    Parameters
+    ----------
+    integration_s : float or array_like
+        Counting time, s, positive and finite.
+    k_sigma : float
+        Detection threshold, in standard deviations of the deficit statistic.
+    ns : NeutronParams
+        Instrument: dry epithermal rate (counts/s), response table, default systematic.
+    systematic_frac : float or None
+        Fractional uncertainty of the dry reference rate; None: ``ns.systematic_frac``.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        WEH, wt% (to 100 / 2^60), a float for a scalar ``integration_s``, else its shape; inf where even
+        100 wt% is not detected in that time.
     """
     t = np.atleast_1d(np.asarray(integration_s, float))
     if not np.all(np.isfinite(t)) or np.any(t <= 0):

@@ -104,7 +104,27 @@ def temperature_factors(st: Settings, buildup: float, temps=TEMPERATURES_K, wehs
 
     (epithermal, thermal, epithermal_sigma, thermal_sigma), each (len(wehs), len(temps)). All runs share the seed,
     so each ratio's noise is mostly common to numerator and denominator (the sigmas given are the uncorrelated,
-    pessimistic estimate).
+    pessimistic estimate). Item 4 of the module docstring.
+
+    Parameters
+    ----------
+    st : Settings
+        Physical settings; ``st.temperature_k`` (K) is the reference temperature the factors are relative to.
+    buildup : float
+        Source build-up length, g/cm^2 (:class:`lupex.instruments.neutron_transport.Source`).
+    temps : sequence of float, length T
+        Regolith temperatures, K.
+    wehs : sequence of float, length W
+        Homogeneous WEH of the ground, wt%.
+    histories : int
+        Source neutrons per Monte Carlo run (count).
+    progress : callable or None
+        Called with a one-line message after each WEH; None: silent.
+
+    Returns
+    -------
+    epithermal, thermal, epithermal_sigma, thermal_sigma : numpy.ndarray, shape (W, T)
+        Rate ratios (dimensionless) and their 1-sigma errors (0 at the reference temperature).
     """
     shape = (len(wehs), len(temps))
     e, t, se, stt = (np.zeros(shape) for _ in range(4))
@@ -155,7 +175,26 @@ def add_temperature(path: Path, histories: int = 600_000, quiet: bool = False) -
 
 
 def homogeneous_epithermal(st: Settings, buildup: float, weh=FIT_WEH, histories: int = 1_000_000):
-    """MC epithermal ratios of homogeneous ground at ``weh`` and their 1-sigma errors."""
+    """MC epithermal ratios of homogeneous ground at ``weh`` and their 1-sigma errors.
+
+    Ratios to dry ground of the same settings, compared with the NSS calibration (module docstring item 1).
+
+    Parameters
+    ----------
+    st : Settings
+        Physical settings of the runs (temperature, composition, rare earths, source, seed).
+    buildup : float
+        Source build-up length, g/cm^2.
+    weh : sequence of float, length n
+        Homogeneous WEH values, wt%.
+    histories : int
+        Source neutrons per Monte Carlo run (count).
+
+    Returns
+    -------
+    ratio, sigma : numpy.ndarray, shape (n,)
+        Epithermal count ratio to dry ground (dimensionless) and its 1-sigma statistical error.
+    """
     r0 = _run(st, buildup, [_slab(st, 0, 0.0)], histories)
     out = [_ratio(_run(st, buildup, [_slab(st, 0, w)], histories), r0, "epithermal") for w in weh]
     return np.array([q for q, _ in out]), np.array([e for _, e in out])
@@ -164,7 +203,27 @@ def homogeneous_epithermal(st: Settings, buildup: float, weh=FIT_WEH, histories:
 def fit_buildup(st: Settings, candidates=(35.0, 45.0, 55.0, 65.0), histories: int = 1_000_000, progress=None):
     """Build-up length (g/cm^2) whose homogeneous epithermal deficits best match the NSS calibration's.
 
-    Least squares in the deficit over FIT_WEH; a parabola through the candidates' misfits.
+    Least squares in the deficit over FIT_WEH; a parabola through the candidates' misfits. The NSS calibration is
+    vipersci.nss.uniform_weh, WEH = [0.0256 (C0/C - 1)]^1.099 (:func:`nss_epithermal_ratio`; module docstring
+    item 1).
+
+    Parameters
+    ----------
+    st : Settings
+        Physical settings of the runs.
+    candidates : sequence of float, length k >= 3
+        Build-up lengths tried, g/cm^2; the result is clipped to their range.
+    histories : int
+        Source neutrons per Monte Carlo run (count).
+    progress : callable or None
+        Called with a one-line message after each candidate; None: silent.
+
+    Returns
+    -------
+    buildup : float
+        Best build-up length, g/cm^2 (the parabola's minimum, or the best candidate if it opens downwards).
+    misfit : numpy.ndarray, shape (k,)
+        Sum of squared deficit differences (dimensionless) of each candidate.
     """
     target = 1.0 - nss_epithermal_ratio(FIT_WEH)
     cost = []
@@ -181,7 +240,41 @@ def fit_buildup(st: Settings, candidates=(35.0, 45.0, 55.0, 65.0), histories: in
 def build(st: Settings = Settings(), buildup: float | None = None, histories: int = 400_000,
           fit_histories: int = 1_000_000, out: Path = TABLE_PATH, weh_top=WEH_TOP, weh_bot=WEH_BOT, mass=MASS,
           feo=FEO_TIO2, quiet: bool = False, temperature_histories: int = 600_000) -> Path:
-    """Path of the response table written after running the Monte Carlo grid (and the build-up fit when ``buildup`` is None)."""
+    """Path of the response table written after running the Monte Carlo grid (and the build-up fit when ``buildup`` is None).
+
+    Items 1-4 of the module docstring: the build-up fit, the two-layer grid, the composition line and the
+    temperature factors, written atomically with their 1-sigma errors and the settings in ``meta``.
+
+    Parameters
+    ----------
+    st : Settings
+        Physical settings of every run (reference temperature and composition, rare earths, source, seed).
+    buildup : float or None
+        Source build-up length, g/cm^2; None: fitted by :func:`fit_buildup`.
+    histories : int
+        Source neutrons per grid point (count); the dry reference and composition runs use 4x.
+    fit_histories : int
+        Source neutrons per run of the build-up fit and the stored homogeneous check (count).
+    out : pathlib.Path
+        The .npz file to write.
+    weh_top : sequence of float
+        Top-layer WEH axis, wt%.
+    weh_bot : sequence of float
+        Half-space WEH axis, wt%.
+    mass : sequence of float
+        Top-layer areal-mass axis, g/cm^2 (0: homogeneous ground).
+    feo : sequence of float
+        FeO+TiO2 axis of the composition factors, wt%.
+    quiet : bool
+        No progress bar or messages.
+    temperature_histories : int
+        Source neutrons per run of the temperature factors (count).
+
+    Returns
+    -------
+    pathlib.Path
+        ``out``, holding ratios of shape (len(weh_top), len(weh_bot), len(mass)).
+    """
     t0 = time.time()
     log = (lambda s: None) if quiet else (lambda s: print(s, flush=True))
     if buildup is None:

@@ -178,7 +178,27 @@ def thermal_composition_factor(feo_tio2_wt_pct, reference_wt_pct=6.0,
 
 def thermal_ratio(weh_wt_pct, feo_tio2_wt_pct=6.0, reference_wt_pct=6.0,
                   response: NeutronResponseParams = NeutronResponseParams()):
-    """Thermal rate over homogeneous regolith relative to dry reference regolith."""
+    """Thermal rate over homogeneous regolith relative to dry reference regolith.
+
+    The table's homogeneous thermal ratio (module docstring item 1) times the thermal composition factor
+    (item 2), at the table's 150 K.
+
+    Parameters
+    ----------
+    weh_wt_pct : float or array_like
+        Homogeneous WEH, wt% in [0, 100].
+    feo_tio2_wt_pct : float or array_like
+        FeO+TiO2 of the regolith, wt% >= 0; broadcasts with ``weh_wt_pct``.
+    reference_wt_pct : float
+        FeO+TiO2 of the dry reference regolith the ratio is relative to, wt%.
+    response : NeutronResponseParams
+        Response table to read.
+
+    Returns
+    -------
+    numpy.ndarray
+        Thermal count ratio (dimensionless), the broadcast shape of the inputs.
+    """
     w = _weh(weh_wt_pct)
     return thermal_composition_factor(feo_tio2_wt_pct, reference_wt_pct, response) * response.load().ratios(0.0, w, 0.0)[1]
 
@@ -189,6 +209,28 @@ def two_layer_ratios(weh_top_wt_pct, weh_bottom_wt_pct, top_g_cm2, feo_tio2_wt_p
 
     Dry-over-wet and wet-over-dry alike. ``temperature_k``: the regolith's temperature (None: the table's 150 K),
     applied as the factor of homogeneous ground of the same epithermal ratio (module docstring item 2).
+
+    Parameters
+    ----------
+    weh_top_wt_pct : float or array_like
+        WEH of the top layer, wt% in [0, 100].
+    weh_bottom_wt_pct : float or array_like
+        WEH of the half-space below it, wt% in [0, 100].
+    top_g_cm2 : float or array_like
+        Areal mass of the top layer, g/cm^2 >= 0 (thickness x bulk density; 0: homogeneous bottom ground).
+    feo_tio2_wt_pct : float or array_like
+        FeO+TiO2 of the regolith, wt% >= 0 (composition factor, item 2).
+    reference_wt_pct : float
+        FeO+TiO2 of the dry reference regolith the ratios are relative to, wt%.
+    response : NeutronResponseParams
+        Response table to interpolate (item 1).
+    temperature_k : float, array_like or None
+        Regolith temperature, K; None: the table's 150 K.
+
+    Returns
+    -------
+    epithermal, thermal : numpy.ndarray
+        Count ratios to dry reference regolith (dimensionless), the broadcast shape of the inputs.
     """
     wt = _weh(weh_top_wt_pct, "weh_top_wt_pct")
     wb = _weh(weh_bottom_wt_pct, "weh_bottom_wt_pct")
@@ -292,6 +334,26 @@ def smoothed_rates(x_m, ground_edges_m, ground_rate_cps, fwhm_m=1.0, window_m=50
     truncation error is the kernel's tail beyond the window,
     ~ (h/window)^(1+beta) / ((1+beta) B(1/2, (1+beta)/2)): 6e-4 of a step at
     50 m for the default beaming and a 1 m FWHM.
+
+    Parameters
+    ----------
+    x_m : array_like, shape (n,)
+        Along-track detector positions, m.
+    ground_edges_m : array_like, shape (ncell + 1,)
+        Along-track cell edges of the ground, m, strictly increasing.
+    ground_rate_cps : array_like, shape (ncell,)
+        Rate a stationary detector would see over each cell if the ground were that cell everywhere, counts/s >= 0.
+    fwhm_m : float
+        FWHM of the along-track footprint, m (sets the height h, item 5).
+    window_m : float
+        Half-width of the window of edges evaluated around each position, m.
+    beta : float
+        Beaming exponent of the leakage radiance ~ cos^beta (item 5).
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,)
+        Footprint-weighted rate at each position, counts/s.
     """
     x = np.asarray(x_m, float)
     e = _increasing(ground_edges_m, "ground_edges_m")
@@ -325,6 +387,32 @@ def simulate_track_counts(t_edges_s, rover_s_m, ground_edges_m, ground_epi_cps, 
     averaged over each sample by Simpson's rule (start, middle, end). Returns
     (epithermal counts, thermal counts, expected epithermal, expected thermal),
     each of length n.
+
+    Parameters
+    ----------
+    t_edges_s : array_like, shape (n + 1,)
+        Sample boundaries, s, strictly increasing.
+    rover_s_m : array_like, shape (n + 1,)
+        Along-track position of the detector at each boundary, m.
+    ground_edges_m : array_like, shape (ncell + 1,)
+        Along-track cell edges of the ground, m, strictly increasing.
+    ground_epi_cps, ground_th_cps : array_like, shape (ncell,)
+        Stationary epithermal and thermal rates of each cell (:func:`expected_rates_cps`), counts/s.
+    rng : numpy.random.Generator
+        Source of the Poisson draws.
+    fwhm_m : float
+        FWHM of the along-track footprint, m (item 5).
+    chunk : int
+        Positions smoothed at once (bounds memory in :func:`smoothed_rates`).
+    beta : float
+        Beaming exponent of the leakage radiance ~ cos^beta (item 5).
+
+    Returns
+    -------
+    epi_counts, th_counts : numpy.ndarray of int, shape (n,)
+        Poisson counts in each sample.
+    epi_expected, th_expected : numpy.ndarray, shape (n,)
+        Their means: Simpson average of the smoothed rate (counts/s) times the sample length (s), counts.
     """
     t = _increasing(t_edges_s, "t_edges_s")
     s = np.asarray(rover_s_m, float)

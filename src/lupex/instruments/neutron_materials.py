@@ -111,7 +111,22 @@ def element_mass_fractions(feo_tio2_wt_pct: float = 6.0, weh_wt_pct: float = 0.0
                            sm_ppm: float = SM_PPM_DEFAULT, gd_ppm: float = GD_PPM_DEFAULT) -> np.ndarray:
     """Mass fraction of each of :data:`ELEMENTS` in regolith holding ``weh_wt_pct`` of water-equivalent hydrogen.
 
-    H2O mass fraction W/100, the dry part scaled by 1 - W/100.
+    H2O mass fraction W/100, the dry part scaled by 1 - W/100. The dry part's oxides follow the Apollo 16 - Apollo 11
+    soil line of Lunar Sourcebook Table 7.15 (:func:`oxides_for`), with Sm and Gd added.
+
+    Parameters
+    ----------
+    feo_tio2_wt_pct : float
+        FeO+TiO2 of the dry regolith, wt% in [0, 40].
+    weh_wt_pct : float
+        Water-equivalent hydrogen, wt% of the wet regolith, in [0, 100].
+    sm_ppm, gd_ppm : float
+        Samarium and gadolinium in the dry regolith, ppm by mass, >= 0.
+
+    Returns
+    -------
+    numpy.ndarray, shape (len(ELEMENTS),)
+        Mass fractions in the order of :data:`ELEMENTS`, summing to 1.
     """
     w = float(weh_wt_pct)
     if not (np.isfinite(w) and 0.0 <= w <= 100.0):

@@ -240,6 +240,26 @@ def smooth_grid(x, y, z, sigma, chi2_per_point, pinned=None):
     that the weighted residuals sum to chi2_per_point x the number of points. chi2_per_point < 1 because
     the table's points share one random seed, so their differences are less noisy than sigma says.
     Points where ``pinned`` is true are held at their values (and not counted).
+
+    Parameters
+    ----------
+    x : numpy.ndarray, shape (nx,)
+        First axis of the grid, strictly increasing (the table passes ln(1 + W_bot / 0.5 wt%)).
+    y : numpy.ndarray, shape (ny,)
+        Second axis, strictly increasing (ln(1 + m / 20 g/cm^2), or temperature in K).
+    z : numpy.ndarray, shape (nx, ny)
+        Values to smooth (count ratios, dimensionless).
+    sigma : numpy.ndarray, shape (nx, ny)
+        1-sigma error of each value, same unit as ``z``, > 0 where not pinned.
+    chi2_per_point : float
+        Target weighted residual sum per free point (the table uses :data:`SMOOTHING`, 0.3).
+    pinned : array_like of bool, shape (nx, ny), or None
+        Points held fixed; None: none.
+
+    Returns
+    -------
+    numpy.ndarray, shape (nx, ny)
+        Smoothed values, same unit as ``z``.
     """
     nx, ny = z.shape
     xs = (x - x[0]) / (x[-1] - x[0])

@@ -487,7 +487,33 @@ def simulate_leakage(layers, histories: int = 200_000, seed: int = 0, temperatur
     """Leakage and tube counts per source neutron, by transporting ``histories`` neutrons through ``layers``.
 
     ``layers``: a list of :class:`Slab`, top first; the last is a half-space. Tallies what escapes and what the
-    two tubes count.
+    two tubes count. The physics (Sears 1992 cross sections, the n-p effective-range expansion, free-gas
+    thermalisation, 1/v absorption, the evaporation source of Weisskopf 1937 with Lal 1991's attenuation) is in the
+    module docstring.
+
+    Parameters
+    ----------
+    layers : sequence of Slab
+        The column, top first; every layer but the last has a positive thickness (g/cm^2), the last is a half-space.
+    histories : int
+        Source neutrons to transport (count, >= ``chunks``); rounded up to a multiple of ``chunks``.
+    seed : int
+        Random seed (its low 32 bits); one xoshiro256+ stream per chunk, so equal seeds give equal results.
+    temperature_k : float
+        Regolith temperature of the free-gas thermalisation, K in [10, 1000].
+    source : Source
+        Cosmic-ray source: evaporation temperature (MeV), attenuation and build-up lengths (g/cm^2).
+    detector : Detector
+        3He tube optical thickness at 2200 m/s and the Cd cut-off (eV).
+    z_max_g_cm2 : float
+        Depth below which neutrons are dropped, g/cm^2; must lie below the last layer's top.
+    chunks : int
+        Independent batches of histories (parallel work units and the spread behind the 1-sigma errors).
+
+    Returns
+    -------
+    LeakageResult
+        Tallies per source neutron and their 1-sigma statistical errors (from the spread over chunks).
     """
     if not layers:
         raise InputError("give at least one layer")

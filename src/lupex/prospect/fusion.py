@@ -161,7 +161,34 @@ def log_marginal_likelihood(obs: Observations, *, kernel: str = "matern32", vari
                             transform=Identity(), gradient: bool = False, drift: Drift | None = None):
     """Log marginal likelihood (GPML eq. 5.8) of the observations for given hyperparameters.
 
-    With ``gradient`` also d/d(log s2, log l, log nugget).
+    With ``gradient`` also d/d(log s2, log l, log nugget) (GPML eq. 5.9). Mean coefficients profiled by GLS.
+
+    Parameters
+    ----------
+    obs : Observations
+        Retrievals: positions (m), values (original units), 1-sigma errors; n of them.
+    kernel : {"matern32", "matern52", "se"}
+        Covariance kernel (GPML eqs. 4.9, 4.17).
+    variance : float
+        Signal variance s2, latent units^2.
+    length_m : float
+        Length scale l, m.
+    nugget : float
+        Extra noise variance added to every retrieval's own, latent units^2.
+    mean : {"zero", "constant", "linear", "drift"}
+        Mean function (module docstring).
+    transform : Identity, LogShift or Logit
+        Link from original units to the latent space.
+    gradient : bool
+        Also return the gradient.
+    drift : Drift or None
+        Covariate map for ``mean="drift"``.
+
+    Returns
+    -------
+    float, or (float, numpy.ndarray of shape (3,))
+        Log marginal likelihood (nats) of the latent values; with ``gradient``, also its gradient in
+        (log s2, log l, log nugget).
     """
     X, y, nv, H, _, drift = _prepare(obs, transform, mean, drift)
     theta = np.log([variance, length_m, max(nugget, 1e-300)])
@@ -254,6 +281,38 @@ def fit_gp(obs: Observations, *, kernel: str = "matern32", mean: str = "constant
     extent). ``bounds`` overrides the default box
     ``{"variance": (lo, hi), "length_m": (lo, hi), "nugget": (lo, hi)}``.
     ``mean="drift"`` with ``drift=Drift.of(covariate)``: kriging with an external drift (module notes).
+    ML-II: L-BFGS-B on the log marginal likelihood (GPML eq. 5.8) with its analytic gradient (eq. 5.9).
+
+    Parameters
+    ----------
+    obs : Observations
+        Retrievals: positions (m), values (original units), 1-sigma errors; n <= ``max_n`` of them.
+    kernel : {"matern32", "matern52", "se"}
+        Covariance kernel (GPML eqs. 4.9, 4.17).
+    mean : {"zero", "constant", "linear", "drift"}
+        Mean function (module docstring).
+    transform : Identity, LogShift or Logit
+        Link from original units to the latent space.
+    fixed : dict or None
+        ``variance`` (latent units^2), ``length_m`` (m) and ``nugget`` (latent units^2) to use without fitting.
+    init : dict or None
+        One extra starting point, same keys and units as ``fixed``.
+    n_restarts : int
+        Number of deterministic starting length scales (at most 6 are used).
+    bounds : dict or None
+        (lo, hi) per hyperparameter, same keys and units as ``fixed``, overriding the default box.
+    max_n : int
+        Most observations an exact GP accepts.
+    maxiter : int
+        L-BFGS-B iterations per start.
+    drift : Drift or None
+        Covariate map for ``mean="drift"``.
+
+    Returns
+    -------
+    GPModel
+        The model conditioned on ``obs`` at the best hyperparameters, with its log marginal likelihood and the
+        number of starts that converged.
     """
     if kernel not in KERNELS:
         raise InputError(f"unknown kernel {kernel!r}; use one of {KERNELS}")
@@ -333,6 +392,24 @@ def predict_latent(model: GPModel, xy, *, full_cov: bool = False, chunk: int = 4
     """Posterior mean and sd (or covariance) of the latent ``m + f`` at points (m, 2).
 
     GPML Alg. 2.1; with basis functions eq. 2.41-2.42.
+
+    Parameters
+    ----------
+    model : GPModel
+        Conditioned GP (:func:`fit_gp`, :func:`condition`).
+    xy : array_like, shape (m, 2)
+        Prediction points (x, y), m, in the frame of the observations.
+    full_cov : bool
+        Return the full posterior covariance instead of the sd.
+    chunk : int
+        Points evaluated at once when ``full_cov`` is False (bounds memory to n x chunk).
+
+    Returns
+    -------
+    mean : numpy.ndarray, shape (m,)
+        Posterior latent mean (latent units).
+    sd_or_cov : numpy.ndarray, shape (m,) or (m, m)
+        Posterior latent sd, or with ``full_cov`` the covariance (latent units^2).
     """
     xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
     if not np.isfinite(xy).all():
@@ -424,6 +501,23 @@ def predict_grid(model: GPModel, template, *, name: str = "value", units: str = 
 
     A Dataset with ``mean``, ``sd``, ``median``, ``lower``, ``upper``, ``latent_mean`` and ``latent_sd``, same
     coords (and CRS, when it has one).
+
+    Parameters
+    ----------
+    model : GPModel
+        Conditioned GP (:func:`fit_gp`, :func:`condition`).
+    template : xarray.DataArray or xarray.Dataset
+        Grid with 1-D ``x`` (nx,) and ``y`` (ny,) coordinates, m, in the frame of the observations.
+    name : str
+        Quantity mapped, stored in the attributes.
+    units : str
+        Unit of the original values (e.g. "wt%", "m"), stored in the attributes.
+
+    Returns
+    -------
+    xarray.Dataset
+        Variables of shape (ny, nx): mean, sd, median, lower (2.5 %), upper (97.5 %) in ``units``, latent mean and
+        sd in latent units; attributes hold the hyperparameters (and the drift slope when there is one).
     """
     pts = grid_points(template)
     ny, nx = template["y"].size, template["x"].size
@@ -492,6 +586,41 @@ def fuse_water_maps(template, *, ns: Observations | None = None, gpr: Observatio
     seen (see :func:`variance_floor`). ``drift``: a covariate map (DataArray on any grid covering the template, or a
     :class:`Drift`) for the WEH and ice-table depth means (kriging with an external drift; ALIS, a surface quantity,
     keeps a constant mean). ``max_length_m`` caps the fitted length scales (None: 10 x the data's extent).
+
+    Parameters
+    ----------
+    template : xarray.DataArray or xarray.Dataset
+        Grid with 1-D ``x`` (nx,) and ``y`` (ny,) coordinates, m (a DEM).
+    ns : Observations or None
+        NS WEH retrievals, wt%.
+    gpr : Observations or None
+        GPR ice-table depths, m, inside ``depth_bounds_m``.
+    alis : Observations or None
+        ALIS surface water, wt%.
+    kernel : {"matern32", "matern52", "se"}
+        Covariance kernel of every map (GPML eqs. 4.9, 4.17).
+    weh_offset_wt_pct : float
+        Offset c of the LogShift transform log(WEH + c) of the NS and ALIS maps, wt%.
+    depth_bounds_m : tuple of float
+        (lo, hi) of the Logit transform of the ice-table depth, m.
+    drill_depth_m : float
+        Depth the drill reaches, m, for ``p_ice_within_drill``.
+    bin_m : float or None
+        Square bin size for :func:`bin_observations`, m; None or 0: no binning.
+    correlated_bins : bool
+        Treat errors within a bin as fully correlated (:func:`bin_observations`).
+    min_latent_sd : float
+        Floor on each map's signal sd, latent units; 0: none.
+    drift : xarray.DataArray, Drift or None
+        Covariate map for the WEH and ice-depth means.
+    max_length_m : float or None
+        Upper bound on the fitted length scales, m.
+
+    Returns
+    -------
+    xarray.Dataset
+        On the template's (ny, nx) grid: ``weh_*``, ``ice_depth_*`` and ``alis_*`` (the variables of
+        :func:`predict_grid`) for the sets given, and ``p_ice_within_drill`` (probability) when ``gpr`` is.
     """
     if ns is None and gpr is None and alis is None:
         raise InputError("fuse_water_maps needs at least one of ns=, gpr=, alis= observation sets")

@@ -49,7 +49,28 @@ def _corr(kind: str, d2, length_m):
 
 
 def kernel_matrix(kind: str, a_xy, b_xy, variance: float, length_m: float) -> np.ndarray:
-    """Covariance matrix ``s2 k(|a_i - b_j|; l)`` between point sets (n, 2) and (m, 2)."""
+    """Covariance matrix ``s2 k(|a_i - b_j|; l)`` between point sets (n, 2) and (m, 2).
+
+    Squared exponential, Matern 3/2 or Matern 5/2 (GPML eqs. 4.9, 4.17).
+
+    Parameters
+    ----------
+    kind : {"matern32", "matern52", "se"}
+        Kernel.
+    a_xy : array_like, shape (n, 2)
+        First point set (x, y), m.
+    b_xy : array_like, shape (m, 2)
+        Second point set (x, y), m.
+    variance : float
+        Signal variance s2 (latent units^2).
+    length_m : float
+        Length scale l, m.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n, m)
+        Covariances, latent units^2.
+    """
     if kind not in KERNELS:
         raise InputError(f"unknown kernel {kind!r}; use one of {KERNELS}")
     return variance * _corr(kind, _sq_dist(np.asarray(a_xy, float), np.asarray(b_xy, float)), length_m)[0]

@@ -36,7 +36,24 @@ class Observations:
 
 
 def observations(x_m, y_m, value, sigma, source="obs") -> Observations:
-    """Validated :class:`Observations` (1-D float arrays of one length, finite, sigma > 0)."""
+    """Validated :class:`Observations` (1-D float arrays of one length, finite, sigma > 0).
+
+    Parameters
+    ----------
+    x_m, y_m : array_like, shape (n,)
+        Positions of the retrievals in the site frame, m.
+    value : array_like, shape (n,)
+        Retrieved values in the quantity's own unit (WEH in wt%, ice-table depth in m).
+    sigma : array_like, shape (n,)
+        1-sigma uncertainty of each value, same unit, > 0.
+    source : str or array_like of str, shape (n,)
+        Instrument label of each retrieval (one label for all when a string).
+
+    Returns
+    -------
+    Observations
+        The arrays as float64 (``source`` as object), n >= 1 entries each.
+    """
     arrs = {}
     for name, a in (("x_m", x_m), ("y_m", y_m), ("value", value), ("sigma", sigma)):
         a = np.atleast_1d(np.asarray(a, dtype=np.float64))
@@ -85,6 +102,22 @@ def bin_observations(obs: Observations, cell_m: float, sigma_floor: float = 0.0,
     track), so averaging does not reduce it: sigma is the weighted mean
     ``sum(w sigma) / sum(w)`` of the members' sigmas (JCGM 100:2008, GUM,
     eq. 16 with all correlation coefficients 1).
+
+    Parameters
+    ----------
+    obs : Observations
+        Retrievals to thin, n of them.
+    cell_m : float
+        Side of the square bins, m, > 0 (bins aligned on multiples of ``cell_m`` in x and y).
+    sigma_floor : float
+        Smallest sigma a bin keeps, the values' unit.
+    correlated : bool
+        Treat the errors within a bin as fully correlated (see above).
+
+    Returns
+    -------
+    Observations
+        One entry per occupied (source, bin), each keeping the source label of its first member.
     """
     if not (cell_m > 0 and np.isfinite(cell_m)):
         raise InputError(f"bin size cell_m must be a positive number of metres, got {cell_m}")

@@ -63,6 +63,23 @@ def straight_line_cost(wh_per_m: float = 0.5, m_per_h: float = 300.0, wh_per_leg
     """A cost(from, to) -> (energy_Wh, time_h) for straight drives.
 
     Linear in distance plus a fixed stop/turn overhead per leg. Vectorised over ``to``.
+
+    Parameters
+    ----------
+    wh_per_m : float
+        Drive energy per metre, Wh/m, > 0.
+    m_per_h : float
+        Drive speed, m/h, > 0.
+    wh_per_leg : float
+        Energy overhead of each leg (stop and turn), Wh, >= 0.
+    h_per_leg : float
+        Time overhead of each leg, h, >= 0.
+
+    Returns
+    -------
+    callable
+        ``cost(p0, p1)`` with ``p0`` (2,) and ``p1`` (2,) or (k, 2) in m, returning (energy in Wh, time in h), each
+        a float or shape (k,): ``wh_per_m d + wh_per_leg`` and ``d / m_per_h + h_per_leg`` for the distance d.
     """
     if not (wh_per_m > 0 and m_per_h > 0 and wh_per_leg >= 0 and h_per_leg >= 0):
         raise InputError("straight_line_cost needs wh_per_m > 0, m_per_h > 0 and non-negative overheads")
@@ -173,6 +190,22 @@ def candidate_waypoints(position, area, reach_m: float, n_headings: int = 16) ->
     """Waypoints ``reach_m`` away in ``n_headings`` directions, clipped to the area.
 
     Those that the clipping brings within ``reach_m / 4`` are dropped.
+
+    Parameters
+    ----------
+    position : array_like, shape (2,)
+        Rover position (x, y), m.
+    area : Area or tuple of float
+        Survey rectangle, or (x_min, x_max, y_min, y_max) in m.
+    reach_m : float
+        Leg length before clipping, m.
+    n_headings : int
+        Headings evenly spaced over 360 degrees, the first along +x.
+
+    Returns
+    -------
+    numpy.ndarray, shape (k, 2)
+        Waypoints (x, y), m, k <= ``n_headings``, in heading order.
     """
     a = _area(area)
     ang = 2 * np.pi * np.arange(n_headings) / n_headings

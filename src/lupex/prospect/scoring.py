@@ -52,7 +52,30 @@ def gaussian_random_field(shape, cell_m: float, length_m: float, rng: np.random.
                           kernel: str = "matern32", variance: float = 1.0, pad: float = 2.0) -> np.ndarray:
     """A stationary zero-mean Gaussian field of ``shape`` (ny, nx) on ``cell_m`` cells, by circulant embedding.
 
-    Covariance ``variance * k(r; length_m)`` (kernels as in :mod:`lupex.prospect.fusion`).
+    Covariance ``variance * k(r; length_m)`` (kernels as in :mod:`lupex.prospect.fusion`). Circulant embedding of
+    Wood & Chan 1994 and Dietrich & Newsam 1997 (module docstring).
+
+    Parameters
+    ----------
+    shape : tuple of int
+        (ny, nx), cells, each >= 1.
+    cell_m : float
+        Cell size, m, > 0.
+    length_m : float
+        Correlation length scale l of the kernel, m, > 0.
+    rng : numpy.random.Generator
+        Source of the white noise.
+    kernel : {"matern32", "matern52", "se"}
+        Covariance kernel (GPML eqs. 4.9, 4.17).
+    variance : float
+        Field variance (field units^2), >= 0.
+    pad : float
+        Embedding padding: the periodic grid has 2 (n + ceil(3 pad length_m / cell_m)) cells per axis.
+
+    Returns
+    -------
+    numpy.ndarray, shape (ny, nx)
+        One draw of the field (C-contiguous), units of sqrt(``variance``).
     """
     check_rng(rng)
     ny, nx = (int(s) for s in shape)
@@ -111,7 +134,26 @@ def map_errors(map_mean: xr.DataArray, truth: xr.DataArray) -> dict:
 
 def calibration(truth: xr.DataArray, mean: xr.DataArray | None = None, sd: xr.DataArray | None = None, *,
                 k: float = 2.0, lower: xr.DataArray | None = None, upper: xr.DataArray | None = None) -> float:
-    """Fraction of cells whose truth lies in ``[lower, upper]`` (or ``mean +- k sd``)."""
+    """Fraction of cells whose truth lies in ``[lower, upper]`` (or ``mean +- k sd``).
+
+    Counted over the cells where truth and both bounds are finite; all arrays on one grid.
+
+    Parameters
+    ----------
+    truth : xarray.DataArray
+        True field, with x/y coordinates.
+    mean, sd : xarray.DataArray or None
+        Map mean and standard deviation, the truth's unit; used when ``lower`` or ``upper`` is None.
+    k : float
+        Half-width of the interval ``mean +- k sd``, in sd.
+    lower, upper : xarray.DataArray or None
+        Interval bounds (e.g. the map's 2.5 / 97.5 % quantiles), the truth's unit.
+
+    Returns
+    -------
+    float
+        Coverage, fraction in [0, 1] (a calibrated 95 % interval gives ~0.95).
+    """
     if lower is None or upper is None:
         if mean is None or sd is None:
             raise InputError("calibration needs mean and sd, or lower and upper")
@@ -177,6 +219,24 @@ def drill_scores(true_at_drills, measured, threshold_wt_pct: float, truth_field=
     Hit rate: true WEH at the spot > threshold; water measured vs true per drill (bias, RMSE of measured -
     true); and, given ``truth_field`` (what a drill would measure at every cell), the measured total over the
     best ``n`` cells' total (oracle fraction).
+
+    Parameters
+    ----------
+    true_at_drills : array_like, shape (n,)
+        True WEH at each drill spot, wt%.
+    measured : array_like, shape (n,)
+        What each drill measured (core-averaged WEH), wt%.
+    threshold_wt_pct : float
+        WEH a drill must find to count as a hit, wt%.
+    truth_field : array_like or None
+        What a drill would measure at every cell (any shape; NaN cells ignored), wt%.
+
+    Returns
+    -------
+    dict
+        ``n_drills``, ``hit_rate`` (fraction), ``measured_total`` and ``true_total`` (wt%, summed over drills),
+        ``bias`` and ``rmse`` (wt%), and ``oracle_fraction`` when ``truth_field`` is given (or no drills);
+        NaN where undefined.
     """
     t = np.asarray(true_at_drills, float).ravel()
     m = np.asarray(measured, float).ravel()

@@ -172,7 +172,25 @@ _Z_MAX = 6.5
 def mapping_risk(mu, sd, transform, threshold_wt_pct: float) -> np.ndarray:
     """Bayes risk ``min(L0, L1)`` (wt%) of the located / not-located decision per cell (see the module notes).
 
-    Latent ``N(mu, sd^2)`` under a :class:`~lupex.prospect.fusion.LogShift` ``transform``.
+    Latent ``N(mu, sd^2)`` under a :class:`~lupex.prospect.fusion.LogShift` ``transform``: L0 by the lognormal
+    partial expectation, L1 the threshold times the probability of a false alarm (module docstring, "expected
+    reduction of the water-mapping risk").
+
+    Parameters
+    ----------
+    mu : array_like
+        Posterior latent mean per cell, log(wt% + c).
+    sd : array_like
+        Posterior latent sd per cell, same shape (floored at 1e-9).
+    transform : LogShift
+        The map's transform log(WEH + c), c in wt%.
+    threshold_wt_pct : float
+        WEH above which water counts as located, wt%.
+
+    Returns
+    -------
+    numpy.ndarray
+        Bayes risk per cell, wt%, the broadcast shape of ``mu`` and ``sd``.
     """
     if not isinstance(transform, fusion.LogShift):
         raise InputError("the mapping risk is defined for the log(WEH + c) transform (fusion.LogShift)")
@@ -189,7 +207,27 @@ def mapping_risk(mu, sd, transform, threshold_wt_pct: float) -> np.ndarray:
 def risk_reduction(mu, sd, sd_after, transform, threshold_wt_pct: float) -> np.ndarray:
     """Expected reduction of :func:`mapping_risk` (wt%) per cell when the posterior sd falls to ``sd_after``.
 
-    The preposterior mean is ``mu' ~ N(mu, sd^2 - sd_after^2)``; >= 0 up to quadrature error.
+    The preposterior mean is ``mu' ~ N(mu, sd^2 - sd_after^2)``; >= 0 up to quadrature error. The expected value of
+    sample information (Raiffa & Schlaifer 1961; the knowledge gradient of Frazier, Powell & Dayanik 2008), by
+    128-node Gauss-Legendre quadrature over +- 6.5 sd of ``mu'``.
+
+    Parameters
+    ----------
+    mu : array_like
+        Posterior latent mean per cell now, log(wt% + c).
+    sd : array_like
+        Posterior latent sd per cell now.
+    sd_after : array_like
+        Posterior latent sd per cell after the observations (clipped to ``sd``).
+    transform : LogShift
+        The map's transform log(WEH + c), c in wt%.
+    threshold_wt_pct : float
+        WEH above which water counts as located, wt%.
+
+    Returns
+    -------
+    numpy.ndarray
+        Risk reduction per cell, wt%, >= 0, the broadcast shape of the inputs.
     """
     mu = np.asarray(mu, float)
     sd = np.asarray(sd, float)
@@ -247,6 +285,34 @@ def choose_drive(model: fusion.GPModel, position, candidates, cost, *, noise_sd,
     zero on every candidate, and to the mean distance from the data (m, a space-filling rule) when that is
     zero too (``objective`` says which decided). Without it, the information gain; with ``threshold`` that gain is weighted by
     the mean posterior probability that WEH exceeds it along the segment (a heuristic, not a lookahead).
+    Information gain: Krause, Singh & Guestrin 2008 eq. 5 (module docstring).
+
+    Parameters
+    ----------
+    model : fusion.GPModel
+        Current WEH map model (latent field).
+    position : array_like, shape (2,)
+        Rover position (x, y), m.
+    candidates : array_like, shape (k, 2)
+        Candidate waypoints (x, y), m.
+    cost : callable
+        ``cost(p0, p1) -> (energy in Wh, time in h)``, vectorised over ``p1`` (:func:`straight_line_cost`).
+    noise_sd : float or array_like
+        1-sigma WEH retrieval error of the observations, wt% (scalar or one per point).
+    step_m : float
+        Spacing of the observations along each drive, m.
+    remaining_wh : float
+        Energy left, Wh; candidates costing more are not affordable.
+    threshold : float or None
+        WEH whose exceedance probability weights the information gain, wt%; None: unweighted.
+    target : LocatedWater or None
+        Cells, weights and threshold of the risk objective; None: the information gain.
+
+    Returns
+    -------
+    DriveChoice or None
+        The chosen candidate with its value, energy (Wh), time (h), every candidate's score per Wh (-inf where
+        unaffordable) and which objective decided.
     """
     c = np.asarray(candidates, float).reshape(-1, 2)
     p = np.asarray(position, float)
@@ -300,7 +366,25 @@ def expected_drill_water(weh_mean, depth_latent_mean, depth_latent_sd, depth_tra
     """``E[W] * E[max(0, D - d)] / D``.
 
     The expected core-averaged WEH of a drill to ``D`` (dry above the ice table), depth posterior Gaussian in latent
-    space.
+    space; ``E[max(0, D - d)]`` by Gauss-Hermite quadrature (module docstring, "Drilling").
+
+    Parameters
+    ----------
+    weh_mean : array_like
+        Posterior mean WEH per spot, wt%.
+    depth_latent_mean : array_like
+        Posterior latent mean of the ice-table depth per spot, same shape.
+    depth_latent_sd : array_like
+        Posterior latent sd of the ice-table depth per spot, same shape.
+    depth_transform : Logit or other fusion transform
+        Link from depth (m) to its latent space.
+    drill_depth_m : float
+        Drill depth D, m.
+
+    Returns
+    -------
+    numpy.ndarray
+        Expected core-averaged WEH per spot, wt%, the inputs' shape.
     """
     mu = np.asarray(depth_latent_mean, float)[..., None]
     sd = np.asarray(depth_latent_sd, float)[..., None]
@@ -320,6 +404,26 @@ def choose_drill(value, candidates, position, cost, *, drill_time_h: float = 2.0
     """Index of the candidate spot maximising ``value`` per hour of travel plus drilling, and all the scores.
 
     ``value``: expected water, UCB, EI...
+
+    Parameters
+    ----------
+    value : array_like, shape (k,)
+        Value of drilling each candidate (its own unit, e.g. wt%; -inf excludes a spot).
+    candidates : array_like, shape (k, 2)
+        Candidate drill spots (x, y), m.
+    position : array_like, shape (2,)
+        Rover position (x, y), m.
+    cost : callable
+        ``cost(p0, p1) -> (energy in Wh, time in h)``, vectorised over ``p1``; its time is the travel.
+    drill_time_h : float
+        Time to drill one spot, h.
+
+    Returns
+    -------
+    index : int
+        Best candidate.
+    scores : numpy.ndarray, shape (k,)
+        ``value`` per hour of travel plus drilling (-inf where not finite).
     """
     c = np.asarray(candidates, float).reshape(-1, 2)
     v = np.asarray(value, float).ravel()
@@ -337,6 +441,37 @@ def plan_drills(maps: xr.Dataset, n: int, position, cost, *, criterion: str = "e
     """Greedy sequence of ``n`` drill spots on the cells of fused ``maps`` (from :func:`fusion.fuse_water_maps`).
 
     Each the best ``criterion`` per hour from the previous one, at least ``min_separation_m`` apart.
+    ``expected_water``: :func:`expected_drill_water` when the maps have an ice-table depth, else the WEH mean;
+    ``ucb``: WEH mean + kappa sd (module docstring, "Drilling").
+
+    Parameters
+    ----------
+    maps : xarray.Dataset
+        Fused maps on a (y, x) grid in m: ``weh_mean`` (wt%), ``weh_sd`` for ``ucb``, and optionally
+        ``ice_depth_latent_mean`` / ``ice_depth_latent_sd``; NaN cells are never chosen.
+    n : int
+        Most drill spots to plan.
+    position : array_like, shape (2,)
+        Rover position (x, y) before the first drill, m.
+    cost : callable
+        ``cost(p0, p1) -> (energy in Wh, time in h)``, vectorised over ``p1``.
+    criterion : {"expected_water", "ucb"}
+        What each drill maximises per hour.
+    depth_transform : transform or None
+        Link of the ice-table depth map; None: ``Logit(0, 3)`` m, the default of :func:`fusion.fuse_water_maps`.
+    drill_depth_m : float
+        Drill depth, m.
+    kappa : float
+        Weight of the WEH sd in ``ucb``.
+    min_separation_m : float
+        Smallest distance between two drill spots, m.
+    drill_time_h : float
+        Time to drill one spot, h.
+
+    Returns
+    -------
+    numpy.ndarray, shape (k, 2)
+        Drill spots (x, y) in order, m, k <= ``n`` (fewer when no cell is left).
     """
     if criterion not in ("expected_water", "ucb"):
         raise InputError(f"unknown drilling criterion {criterion!r}; use 'expected_water' or 'ucb'")
@@ -389,6 +524,55 @@ def simulate_survey(truth: xr.Dataset, plan: str, *, budget_wh: float, cost, rng
 
     ``truth``: Dataset with ``weh_wt_pct`` and optionally ``ice_depth_m`` on a grid; ``plan``: ``"info_gain"``
     or ``"lawnmower"``; observations every ``step_m``.
+
+    Parameters
+    ----------
+    truth : xarray.Dataset
+        Ground truth on a (y, x) grid in m: ``weh_wt_pct`` (wt%) and optionally ``ice_depth_m`` (m).
+    plan : {"info_gain", "lawnmower"}
+        Greedy information gain per Wh (:func:`choose_drive`) or a boustrophedon (:func:`lawnmower`).
+    budget_wh : float
+        Drive energy budget, Wh, > 0.
+    cost : callable
+        ``cost(p0, p1) -> (energy in Wh, time in h)``, vectorised over ``p1`` (:func:`straight_line_cost`).
+    rng : numpy.random.Generator
+        Source of the retrieval noise.
+    start : array_like of shape (2,) or None
+        Start position (x, y), m; None: the grid's (x_min, y_min) corner.
+    step_m : float
+        Spacing of the observations along the path, m.
+    reach_m : float
+        Length of the candidate legs, m (and the leg length that sizes the lawnmower's budget).
+    spacing_m : float or None
+        Lawnmower line spacing, m; None: the spacing whose lawnmower the budget pays for.
+    prior : dict or None
+        Fixed hyperparameters of the first GP (``variance``, ``nugget`` in latent units^2, ``length_m`` in m);
+        None: 1, 1e-3 and a tenth of the area's diagonal.
+    refit_every : int
+        Legs between ML-II refits (once 30 observations are in); in between the GP is only re-conditioned.
+    kernel : {"matern32", "matern52", "se"}
+        Covariance kernel of the GP.
+    weh_offset_wt_pct : float
+        Offset c of the LogShift transform log(WEH + c), wt%.
+    ns_sigma_abs : float
+        Absolute part of the NS retrieval's 1-sigma error, wt%.
+    ns_sigma_rel : float
+        Relative part, fraction of WEH (combined in quadrature with the absolute part).
+    gpr_sigma_m : float
+        1-sigma error of a GPR ice-table depth within ``drill_depth_m``, m.
+    drill_depth_m : float
+        Depth the GPR resolves the ice table within, m; deeper reads as 2.0 +- 0.5 m.
+    reach_options_m : tuple of float
+        Further leg lengths offered as candidates, m.
+    ice_threshold : float or None
+        WEH whose exceedance probability weights the information gain, wt% (:func:`choose_drive`).
+
+    Returns
+    -------
+    dict
+        ``plan``, ``path`` (k, 2) m, ``ns`` and ``gpr`` (:class:`fusion.Observations`; ``gpr`` None without
+        ``ice_depth_m``), ``energy_wh`` (Wh), ``time_h`` (h), and ``spacing_m`` (lawnmower) or ``final_model``
+        (info_gain).
     """
     if plan not in ("info_gain", "lawnmower"):
         raise InputError(f"unknown survey plan {plan!r}; use 'info_gain' or 'lawnmower'")
@@ -457,6 +641,36 @@ def compare_strategies(truth: xr.Dataset, *, budget_wh: float, cost, rng: np.ran
     Runs the information-gain survey + expected-water drilling and the lawnmower survey + drill-grid plan on
     the same truth and energy budget, fuses each survey's retrievals into maps, and scores both (same seed ->
     same scores).
+
+    Parameters
+    ----------
+    truth : xarray.Dataset
+        Ground truth on a (y, x) grid in m: ``weh_wt_pct`` (wt%) and optionally ``ice_depth_m`` (m).
+    budget_wh : float
+        Drive energy budget of each survey, Wh.
+    cost : callable
+        ``cost(p0, p1) -> (energy in Wh, time in h)``, vectorised over ``p1``.
+    rng : numpy.random.Generator
+        Split into one noise stream per plan (``rng.spawn(2)``).
+    threshold_wt_pct : float
+        WEH of "water located" and of a drill hit, wt%.
+    n_drills : int
+        Drill spots per plan.
+    drill_depth_m : float
+        Drill depth, m.
+    kernel : {"matern32", "matern52", "se"}
+        Covariance kernel of the survey GP and the maps.
+    weh_offset_wt_pct : float
+        Offset c of the LogShift transform log(WEH + c), wt%.
+    **survey_kw
+        Further keywords of :func:`simulate_survey` (``start`` is shared by both plans).
+
+    Returns
+    -------
+    dict
+        Per plan: energy (Wh), time (h), observation count, fitted length scale (m), map errors (wt%), 95 %
+        coverage, ice mass located (fraction, and per kWh), drill scores (:func:`scoring.drill_scores`), drill
+        spots and path (m).
     """
     if "weh_wt_pct" not in truth:
         raise InputError("truth must be a Dataset with a 'weh_wt_pct' variable (and optionally 'ice_depth_m')")
