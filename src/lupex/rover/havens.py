@@ -96,7 +96,7 @@ def find_havens(dem, light, rover: RoverParams | None = None, params: P.PlannerP
     min_separation_m : float
         Least distance between two havens, m (greedy pick by score, as :func:`lupex.site_selection.pick_separated`).
     margin : float
-        Fraction (0..1] of the survivable dark hours a haven's longest darkness may use (the module's
+        Multiplier (0.9: a 10 % reserve) on the survivable dark hours a haven's longest darkness may use (the module's
         ``survivable_dark_h`` equation).
 
     Returns
