@@ -19,7 +19,27 @@ from matplotlib.patches import Patch  # noqa: E402
 
 
 def hillshade(z: np.ndarray, pixel_m: float, sun_az_deg: float = 315.0, sun_el_deg: float = 30.0) -> np.ndarray:
-    """Analytical hillshade in [0, 1] for a north-up grid (grid azimuth clockwise from +y)."""
+    """Analytical hillshade in [0, 1] for a north-up grid (grid azimuth clockwise from +y).
+
+    cos(zenith) cos(slope) + sin(zenith) sin(slope) cos(az - aspect) (Burrough & McDonnell 1998; module
+    docstring), with central-difference gradients, clipped to [0, 1].
+
+    Parameters
+    ----------
+    z : np.ndarray, (ny, nx)
+        Heights, m; rows run towards -y.
+    pixel_m : float
+        Grid spacing, m.
+    sun_az_deg : float
+        Illumination azimuth, deg, grid azimuth clockwise from +y.
+    sun_el_deg : float
+        Illumination elevation, deg.
+
+    Returns
+    -------
+    np.ndarray
+        float64 (ny, nx) shade, 0 (dark) to 1 (facing the light).
+    """
     gy, gx = np.gradient(np.asarray(z, float), pixel_m)
     gy = -gy  # rows run towards -y
     slope = np.arctan(np.hypot(gx, gy))
@@ -49,6 +69,20 @@ def robust_limits(a, vmin=None, vmax=None, pct=(2.0, 98.0)):
 
     Colour limits fitted to the data: the given ones, else the 2nd and 98th percentiles of the finite values
     (a few outliers neither wash out the scale nor hide the range); (0, 1) for an empty map.
+
+    Parameters
+    ----------
+    a : array_like
+        The values to be coloured, any shape; NaN and inf are left out.
+    vmin, vmax : float, optional
+        Limits to keep as given (in the unit of ``a``); None: from the percentiles.
+    pct : tuple of float
+        (low, high) percentiles, %.
+
+    Returns
+    -------
+    tuple of float
+        (vmin, vmax) in the unit of ``a``, with vmax > vmin.
     """
     v = np.asarray(a, float)
     v = v[np.isfinite(v)]
@@ -114,6 +148,36 @@ def map_png(da, title: str, *, cmap: str = "viridis", label: str = "", vmin=None
     Colour limits not given are the 2nd-98th percentiles of the data (``robust``; the colour bar then shows
     arrows for values beyond them). ``mask_labels`` = (label of 1, label of 0) draws a 0/1 mask in the
     colour-blind-safe blue/orange pair with a legend instead of a colour bar.
+
+    Parameters
+    ----------
+    da : xr.DataArray, (ny, nx)
+        The map, with ``x`` and ``y`` coordinates in m (polar stereographic); any unit of value.
+    title : str
+        Figure title.
+    cmap : str
+        Matplotlib colour map name (``"gray"``: no robust limits).
+    label : str
+        Colour-bar label (with the unit); empty: no colour bar.
+    vmin, vmax : float, optional
+        Colour limits in the unit of ``da``.
+    sites : pandas.DataFrame, optional
+        Landing sites to mark, with ``x_m``, ``y_m`` (m) and ``rank`` columns.
+    background : np.ndarray, (ny, nx), optional
+        Underlay in [0, 1] drawn in grey beneath the map (e.g. :func:`hillshade`).
+    margin_m : float
+        Distance of the dashed trust box inside the border, m (0: none).
+    dpi : int
+        Resolution, dots per inch (the figure is 7.6 x 6.4 in).
+    robust : bool
+        Fit missing colour limits with :func:`robust_limits`.
+    mask_labels : tuple of str, optional
+        (label of 1, label of 0) for a 0/1 mask.
+
+    Returns
+    -------
+    bytes
+        The PNG file.
     """
     fig, ax = plt.subplots(figsize=(7.6, 6.4), dpi=dpi)
     ext = _extent_km(da)
@@ -151,7 +215,23 @@ def map_png(da, title: str, *, cmap: str = "viridis", label: str = "", vmin=None
 
 
 def series_png(times, series: dict[str, np.ndarray], title: str, ylabel: str, *, ylim=None, dpi: int = 90) -> bytes:
-    """Line plot of several time series sharing a time axis; PNG bytes."""
+    """Line plot of several time series sharing a time axis; PNG bytes.
+
+    Parameters
+    ----------
+    times : array_like, (n,)
+        UTC datetime64 times.
+    series : dict of str to np.ndarray
+        Legend name to (n,) values, all in the unit of ``ylabel``.
+    title : str
+        Figure title.
+    ylabel : str
+        y-axis label (with the unit).
+    ylim : tuple of float, optional
+        (low, high) y-axis limits.
+    dpi : int
+        Resolution, dots per inch (the figure is 9 x 3 in).
+    """
     fig, ax = plt.subplots(figsize=(9.0, 3.0), dpi=dpi)
     t = np.asarray(times).astype("datetime64[s]").astype("O")
     for name, y in series.items():
@@ -168,7 +248,19 @@ def series_png(times, series: dict[str, np.ndarray], title: str, ylabel: str, *,
 
 
 def png_bytes(fig, *, dpi=None, tight_layout: bool = True, bbox_tight: bool = False) -> bytes:
-    """Render a matplotlib figure to PNG bytes and close it (every lupex figure goes through here)."""
+    """Render a matplotlib figure to PNG bytes and close it (every lupex figure goes through here).
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure; closed afterwards.
+    dpi : float, optional
+        Resolution, dots per inch; None: the figure's own.
+    tight_layout : bool
+        Run ``fig.tight_layout()`` first.
+    bbox_tight : bool
+        Crop the PNG to the drawn content (``bbox_inches="tight"``).
+    """
     buf = io.BytesIO()
     if tight_layout:
         fig.tight_layout()

@@ -189,6 +189,24 @@ def table_html(df, floatfmt: str = "{:.2f}", max_rows: int = 50, *, source: str 
     An HTML table from a DataFrame with values escaped and formatted by :func:`fmt_value`; ``source``: the
     run-directory file it comes from, linked in the caption (relative href); ``caption``: its text before it.
     Column names are shown with their unit spelled out (:func:`pretty_header`); the file keeps the originals.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table; column names carry their unit suffix (``_m``, ``_h``, ...).
+    floatfmt : str
+        ``str.format`` pattern for floats (at most 6 significant digits are kept).
+    max_rows : int
+        Most rows shown; the caption says when rows were left out.
+    source : str
+        Run-directory path of the product file, linked in the caption; empty: no link.
+    caption : str
+        Caption text (plain text, escaped).
+
+    Returns
+    -------
+    str
+        The ``<table>`` element.
     """
     cols = list(df.columns)
     body, absent = [], False
@@ -211,7 +229,24 @@ def table_html(df, floatfmt: str = "{:.2f}", max_rows: int = 50, *, source: str 
 
 
 def render(title: str, meta: str, sections: list[Section], warning: str = "") -> str:
-    """The whole report as one HTML string."""
+    """The whole report as one HTML string.
+
+    Parameters
+    ----------
+    title : str
+        Page title and heading (plain text, escaped).
+    meta : str
+        Trusted HTML line under the heading (run date, site, ...).
+    sections : list of Section
+        The sections in order; those with ``lead`` come before the table of contents.
+    warning : str
+        Trusted HTML warning shown under ``meta``; empty: none.
+
+    Returns
+    -------
+    str
+        A self-contained HTML document, figures embedded as base64 PNG.
+    """
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",

@@ -134,7 +134,26 @@ def _png(fig) -> bytes:
 
 
 def fig_landing_scatter(df: pd.DataFrame, dem=None, target_xy=None, half_width_m: float = 100.0) -> bytes:
-    """Touchdown points, the 3-sigma dispersion ellipse (and the spread with retargets) over a hillshade."""
+    """Touchdown points, the 3-sigma dispersion ellipse (and the spread with retargets) over a hillshade.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        One row per Monte Carlo run (:mod:`lupex.landing.montecarlo`): touchdown offsets ``dx_m``, ``dy_m`` from
+        the target (m), ``success``, ``retarget_m`` (m) and, when present, the aim-point offsets the ellipse is
+        drawn about (:func:`lupex.landing.montecarlo.landing_ellipse`).
+    dem : xr.DataArray, optional
+        Site heights, m, with ``x``/``y`` in m (or an object holding one as ``.dem``); None: no hillshade.
+    target_xy : tuple of float, optional
+        Target (x, y), m, in the DEM's CRS; None: ``df.attrs["target_xy"]``, else (0, 0).
+    half_width_m : float
+        Half the side of the square shown around the target, m.
+
+    Returns
+    -------
+    bytes
+        The PNG file.
+    """
     target_xy = target_xy or df.attrs.get("target_xy", (0.0, 0.0))
     fig, ax = plt.subplots(figsize=(6, 6))
     if dem is not None:

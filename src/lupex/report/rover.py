@@ -57,6 +57,22 @@ def plan_map_png(p, dem, background=None, background_label: str = "") -> bytes:
 
     PNG of a :class:`lupex.rover.planner.Plan`'s path on the DEM (or on ``background``, a (ny, nx) array such
     as illumination), start/goal marked.
+
+    Parameters
+    ----------
+    p : lupex.rover.planner.Plan
+        The traverse; its states' ``x_m``, ``y_m`` (m) and ``soc`` (0..1, the points' colour) are drawn.
+    dem : xr.DataArray, (ny, nx)
+        Site heights, m, with ``x``/``y`` coordinates in m (the extent, and the image without ``background``).
+    background : array_like, (ny, nx), optional
+        Map drawn instead of the heights, in its own unit (e.g. mean illumination, %).
+    background_label : str
+        Colour-bar label of ``background`` (with the unit).
+
+    Returns
+    -------
+    bytes
+        The PNG file.
     """
     x = np.asarray(dem["x"].values, float)
     y = np.asarray(dem["y"].values, float)

@@ -71,6 +71,33 @@ def summary_sections(verdicts, anchors, *, site=None, landing=None, rover=None, 
     """The summary section (verdicts, overview map, mission timeline) that opens the report.
 
     ``anchors``: ids of the report's other sections (a requirement links to its section only when it is there).
+
+    Parameters
+    ----------
+    verdicts : sequence of lupex.mission.verdicts.Verdict
+        One per mission requirement; the worst gives the overall status.
+    anchors : collection of str
+        Ids of the report's other sections.
+    site : lupex.mission.site_analysis.SiteAnalysis, optional
+        The site: DEM (heights, m; x/y in m) and ranked landing sites; None: no overview map.
+    landing : lupex.mission.landing_phase.LandingResult, optional
+        The landing Monte Carlo (its 3-sigma ellipse, m); None: not drawn.
+    rover : lupex.mission.rover_phase.RoverResult, optional
+        The first traverse (path in m, havens) and the drill site's dark periods; None: not drawn.
+    drilling : lupex.mission.drilling.DrillingResult, optional
+        The drill sites (x/y, m); None: not drawn.
+    campaign : lupex.mission.campaign.CampaignResult, optional
+        The campaign's area, paths and drill sites (m) and its activity timeline; None: not drawn.
+    dark_threshold : float
+        Visible Sun fraction (0..1) at or below which the rover is in the dark.
+    earth_threshold : float
+        Visible Earth fraction (0..1) at or above which the Earth counts as in view.
+
+    Returns
+    -------
+    list of Section
+        The one ``summary`` section (``lead``): the overall verdict, the overview map and timeline when there is
+        something to draw, and the verdict table.
     """
     ov = overall(verdicts)
     sym, bg, fg = STATUS_STYLE[ov.status]
@@ -133,7 +160,28 @@ class _Overview:
 
 
 def overview_map_png(site, *, landing=None, rover=None, drilling=None, campaign=None, dpi: int = 90):
-    """Return a PNG of the mission's places on the site's hillshade, zoomed to them; None without a site."""
+    """Return a PNG of the mission's places on the site's hillshade, zoomed to them; None without a site.
+
+    Parameters
+    ----------
+    site : lupex.mission.site_analysis.SiteAnalysis, optional
+        The site: DEM (heights, m; x/y in m) and ranked landing sites; None: no overview map.
+    landing : lupex.mission.landing_phase.LandingResult, optional
+        The landing Monte Carlo (its 3-sigma ellipse, m); None: not drawn.
+    rover : lupex.mission.rover_phase.RoverResult, optional
+        The first traverse (path in m, havens) and the drill site's dark periods; None: not drawn.
+    drilling : lupex.mission.drilling.DrillingResult, optional
+        The drill sites (x/y, m); None: not drawn.
+    campaign : lupex.mission.campaign.CampaignResult, optional
+        The campaign's area, paths and drill sites (m) and its activity timeline; None: not drawn.
+    dpi : int
+        Resolution, dots per inch (the figure is 8 x 7.2 in).
+
+    Returns
+    -------
+    bytes or None
+        The PNG file (axes in m, polar stereographic, with a scale bar); None without a site or landing sites.
+    """
     if site is None or not len(getattr(site, "sites", ())):
         return None
     dem = site.dem
@@ -310,6 +358,24 @@ def timeline_png(*, rover=None, campaign=None, dark_threshold: float = 0.0, eart
 
     PNG of the mission timeline (dark periods, Earth in view, the drill site's nights, activities, state of
     charge); None when the run has neither a rover phase nor a campaign timeline.
+
+    Parameters
+    ----------
+    rover : lupex.mission.rover_phase.RoverResult, optional
+        Its ``survival`` table (dark periods at the drill site: UTC start/end and verdict) is drawn.
+    campaign : lupex.mission.campaign.CampaignResult, optional
+        The first plan with a timeline gives the rows of Sun, Earth and activities (UTC) and the state of charge.
+    dark_threshold : float
+        Visible Sun fraction (0..1) at or below which the rover is in the dark.
+    earth_threshold : float
+        Visible Earth fraction (0..1) at or above which the Earth counts as in view.
+    dpi : int
+        Resolution, dots per inch (the figure is 11 x 5.2 in).
+
+    Returns
+    -------
+    bytes or None
+        The PNG file, or None.
     """
     tl = None
     if campaign is not None:

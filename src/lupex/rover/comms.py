@@ -100,7 +100,29 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
 
 def windows(times, earth_fraction, params: RoverParams | None = None, earth_el_deg=None,
             earth_range_m=EARTH_MOON_MEAN_M) -> list[CommWindow]:
-    """Direct-to-Earth windows with their mean rate and data volume (see module notes for the edge rules)."""
+    """Direct-to-Earth windows with their mean rate and data volume (see module notes for the edge rules).
+
+    Parameters
+    ----------
+    times : array_like, (n,)
+        The time grid, datetime64 or seconds, strictly increasing; at least two times.
+    earth_fraction : array_like, (n,)
+        Fraction (0..1) of the Earth's disk above the local horizon at the antenna at each time.
+    params : RoverParams, optional
+        The rover; its ``comms`` (``CommsParams``) sets the visibility threshold, elevation mask, merge gap,
+        shortest window and the link budget (default ``RoverParams()``).
+    earth_el_deg : array_like, (n,), optional
+        Elevation of the Earth's centre above the horizon at each time, deg; None: no elevation mask.
+    earth_range_m : float or array_like, (n,) or (n - 1,)
+        Antenna-to-Earth distance, m, per time or per interval (default the mean Earth-Moon distance);
+        feeds the link budget of the module docstring (Friis free-space loss, C/N0, Eb/N0 and margin).
+
+    Returns
+    -------
+    list of CommWindow
+        One per window in time order: start and end (from ``times``), duration and visible time (s), the
+        mean rate over the visible time (bit/s), the volume (bit) and whether it touches either end of the series.
+    """
     params = params or RoverParams()
     c = params.comms
     t = np.asarray(times)

@@ -77,6 +77,34 @@ def find_havens(dem, light, rover: RoverParams | None = None, params: P.PlannerP
     A cell qualifies when it is passable, its longest darkness is at most
     ``margin`` x :func:`survivable_dark_h`, its Earth is visible at least
     ``min_earth_pct`` % of the steps, and it is lit at some step.
+
+    Parameters
+    ----------
+    dem : xr.DataArray
+        The site DEM, (ny, nx) heights, m, polar stereographic; its window under ``light`` is searched.
+    light : lupex.light.visibility.VisibilitySeries
+        Sun and Earth visibility (uint8 (nt, ny_w, nx_w), disk fraction x 255) over the time window judged.
+    rover : RoverParams, optional
+        The rover; its battery and loads set :func:`survivable_dark_h` (default ``RoverParams()``).
+    params : PlannerParams, optional
+        The planner's ``max_slope_deg`` (passable cells), ``dark_threshold`` and ``earth_threshold``
+        (fractions 0..1 of the disk) (default ``PlannerParams()``).
+    min_earth_pct : float
+        Least share of the steps with the Earth visible, %.
+    max_count : int
+        Most havens returned.
+    min_separation_m : float
+        Least distance between two havens, m (greedy pick by score, as :func:`lupex.site_selection.pick_separated`).
+    margin : float
+        Multiplier (0.9: a 10 % reserve) on the survivable dark hours a haven's longest darkness may use (the module's
+        ``survivable_dark_h`` equation).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per haven, best score first: full-DEM ``row``, ``col``; ``x_m``, ``y_m`` (DEM CRS, m);
+        ``lon_deg``, ``lat_deg``; ``longest_darkness_h`` (h); ``illumination_pct`` (mean Sun fraction, %);
+        ``earth_visible_pct`` (%); ``score`` (illumination % + Earth %). Empty (same columns) when no cell qualifies.
     """
     rover = rover or RoverParams()
     params = params or P.PlannerParams()
@@ -111,6 +139,31 @@ def park(prob: P.Problem, rover: RoverParams, cell: int, t: int, d_j: float, mar
     Returns (tick, deficit, segment) or None if the battery runs out (or comes within ``margin_j`` J of
     soc_min) or the series ends first. With ``until`` (a tick), reaching it with the battery intact ends the
     wait there (the timeline's end).
+
+    The battery bookkeeping is :func:`lupex.rover.power.step_battery`'s, one light step (or part of one) at a
+    time: charging ``D -= eta_c * net * dt``, discharging ``D += -net * dt / eta_d``.
+
+    Parameters
+    ----------
+    prob : Problem
+        The planning problem (window, light, array power, heater powers, battery limits).
+    rover : RoverParams
+        The rover; its hibernation load and the dark survival heaters give the bus power in the dark, W.
+    cell : int
+        The parking cell, flat index ``r * nx + c`` in ``prob``'s window.
+    t : int
+        Arrival tick (plan ticks of ``prob.tick_s`` s).
+    d_j : float
+        Battery deficit below ``soc_max`` on arrival, J.
+    margin_j : float
+        Energy to keep above ``soc_min``, J.
+    until : int, optional
+        Tick at which the wait ends if the battery holds (the timeline's end); None: wait until charged.
+
+    Returns
+    -------
+    tuple of (int, float, Segment) or None
+        The tick the wait ends, the deficit then (J; 0 when charged) and the ``"hibernate"`` segment from ``t``.
     """
     hib = rover.loads.hibernate_w + P.heater_power_w(rover, rover.loads.hibernate_w, False)
     lit_load = prob.wait_load_w + prob.heater_w[2]
@@ -138,7 +191,34 @@ def park(prob: P.Problem, rover: RoverParams, cell: int, t: int, d_j: float, mar
 
 def plan_via_havens(dem, light, start_xy, goal_xy, start_utc, havens: pd.DataFrame, rover: RoverParams | None = None,
                     params: P.PlannerParams | None = None, prob: P.Problem | None = None) -> P.Plan:
-    """Earliest arrival at the goal, parking at safe havens where a leg cannot be done in one go (see module notes)."""
+    """Earliest arrival at the goal, parking at safe havens where a leg cannot be done in one go (see module notes).
+
+    Parameters
+    ----------
+    dem : xr.DataArray
+        The site DEM, (ny, nx) heights, m.
+    light : lupex.light.visibility.VisibilitySeries
+        Sun and Earth visibility over the planning window and span.
+    start_xy, goal_xy : tuple of float
+        Start and goal (x, y), m, in the DEM's CRS; both inside ``light``'s window.
+    start_utc : str or np.datetime64
+        Departure time, UTC, inside the light series.
+    havens : pandas.DataFrame
+        Candidate havens with full-DEM ``row`` and ``col`` columns (as :func:`find_havens` returns); those
+        outside the window or on impassable cells are skipped.
+    rover : RoverParams, optional
+        The rover (default ``RoverParams()``).
+    params : PlannerParams, optional
+        The planner's settings, ``soc_start`` and ``max_states`` among them (default ``PlannerParams()``).
+    prob : Problem, optional
+        A problem already built from ``dem``, ``light``, ``rover`` and ``params`` (default: built here).
+
+    Returns
+    -------
+    Plan
+        The plan (:func:`lupex.rover.plan_result.build_plan`), its ``havens`` the full-DEM (row, col) of the
+        havens parked at, in order. Raises :class:`~lupex.rover.planner.PlanError` when the goal is unreachable.
+    """
     rover = rover or RoverParams()
     params = params or P.PlannerParams()
     light.time_index(start_utc)
@@ -283,6 +363,19 @@ class HavenIndex:
         a full battery: the drive (at ``drive_w``) adds to the deficit, standing by at the haven until its dark period
         pays it back as far as the light there allows (charging capped at full is not modelled: conservative
         only in that the credit is the net over the wait).
+
+        Parameters
+        ----------
+        prob : Problem
+            The planning problem the index was built for.
+        j : int
+            Candidate index into ``cells``.
+        depart_tick : int
+            Departure tick (plan ticks of ``prob.tick_s`` s).
+        cell : int
+            Departure cell, flat index ``r * nx + c`` in ``prob``'s window.
+        d_j : float
+            Battery deficit below a full battery at departure, J.
         """
         tt = self.to_haven_ticks[j, cell]
         if not np.isfinite(tt):
@@ -307,6 +400,22 @@ class HavenIndex:
 
         With ``d_j`` J below a full battery. When drives need the Earth in view (``prob.drive_requires_earth``)
         the departure waits for it.
+
+        Parameters
+        ----------
+        prob : Problem
+            The planning problem the index was built for.
+        cell : int
+            Departure cell, flat index ``r * nx + c`` in ``prob``'s window.
+        depart_tick : int
+            Earliest departure tick (plan ticks of ``prob.tick_s`` s).
+        d_j : float
+            Battery deficit below a full battery at departure, J.
+
+        Returns
+        -------
+        int
+            Index into ``cells`` of the first (best) acceptable candidate (:meth:`acceptable`), or -1 when none is.
         """
         depart_tick = earliest_departure(prob, cell, depart_tick)
         for j in range(self.cells.size):

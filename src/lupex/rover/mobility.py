@@ -99,7 +99,26 @@ def shear_factor(slip, soil: SoilParams, mob: MobilityParams) -> np.ndarray:
 
 
 def thrust_n(slip, normal_load_n, soil: SoilParams, mob: MobilityParams) -> np.ndarray:
-    """Tractive effort (A c + W tan phi) * shear_factor(i) (N)."""
+    """Tractive effort (A c + W tan phi) * shear_factor(i) (N).
+
+    Janosi-Hanamoto tractive effort of a uniform-pressure track (Wong 2008, Ch. 2; module docstring).
+
+    Parameters
+    ----------
+    slip : float or array_like
+        Slip i, 0..1 (clipped to it); broadcasts with ``normal_load_n``.
+    normal_load_n : float or array_like
+        Normal load W on all tracks together, N (negative values count as 0).
+    soil : SoilParams
+        Cohesion c (Pa), friction angle phi (deg) and shear deformation modulus K (m).
+    mob : MobilityParams
+        Track count, length L and width (m), giving the contact area A (m^2).
+
+    Returns
+    -------
+    np.ndarray
+        Thrust, N, the broadcast shape of ``slip`` and ``normal_load_n``.
+    """
     w = np.maximum(_arr(normal_load_n, "normal_load_n"), 0.0)
     fmax = contact_area_m2(mob) * soil.cohesion_pa + w * np.tan(np.radians(soil.friction_angle_deg))
     return fmax * shear_factor(slip, soil, mob)
@@ -194,7 +213,25 @@ def attitude_deg(slope_deg, aspect_deg, heading_deg):
 
 
 def traversable(slope_deg, aspect_deg, heading_deg, params: RoverParams | None = None) -> np.ndarray:
-    """True where the heading is within the uphill (and traction), downhill and cross-slope limits."""
+    """True where the heading is within the uphill (and traction), downhill and cross-slope limits.
+
+    Parameters
+    ----------
+    slope_deg : float or array_like
+        Terrain slope, deg.
+    aspect_deg : float or array_like
+        Azimuth of steepest ascent, deg, clockwise from north (grid +y); same shape as ``slope_deg`` or broadcastable.
+    heading_deg : float or array_like
+        Rover heading, deg, clockwise from north (grid +y); broadcasts with the two above.
+    params : RoverParams, optional
+        The rover; ``mobility.max_uphill_deg`` (capped at :func:`traction_limit_slope_deg`),
+        ``max_downhill_deg`` and ``max_cross_slope_deg`` are the limits (default ``RoverParams()``).
+
+    Returns
+    -------
+    np.ndarray of bool
+        The broadcast shape; pitch and roll from :func:`attitude_deg` (exact for a plane).
+    """
     params = params or RoverParams()
     mob = params.mobility
     pitch, roll = attitude_deg(slope_deg, aspect_deg, heading_deg)
@@ -240,7 +277,24 @@ def rock_obstacle_rate_per_m(rock_abundance, params: RoverParams | None = None, 
 
 
 def rms_deviation_at_m(rms_deviation_m, baseline_m, scale_m, hurst: float = 0.8) -> np.ndarray:
-    """Scale an RMS height deviation from ``baseline_m`` to ``scale_m``: nu(dx) = nu0 (dx/dx0)^H (Shepard et al. 2001)."""
+    """Scale an RMS height deviation from ``baseline_m`` to ``scale_m``: nu(dx) = nu0 (dx/dx0)^H (Shepard et al. 2001).
+
+    Parameters
+    ----------
+    rms_deviation_m : float or array_like
+        RMS height deviation nu0 at ``baseline_m``, m; any shape.
+    baseline_m : float
+        Baseline dx0 at which ``rms_deviation_m`` was measured, m (> 0).
+    scale_m : float
+        Baseline dx to scale to, m (> 0).
+    hurst : float
+        Hurst exponent H, in (0, 1].
+
+    Returns
+    -------
+    np.ndarray
+        RMS deviation at ``scale_m``, m, the shape of ``rms_deviation_m``.
+    """
     if not 0 < hurst <= 1:
         raise InputError(f"Hurst exponent must be in (0, 1], got {hurst}")
     if baseline_m <= 0 or scale_m <= 0:
@@ -253,6 +307,23 @@ def step_obstacle_rate_per_m(rms_deviation_m, baseline_m, params: RoverParams | 
 
     dh ~ Normal(0, nu(L)) with nu scaled from the terrain's roughness baseline
     to the track length (independent samples every track length: an assumption).
+
+    Parameters
+    ----------
+    rms_deviation_m : float or array_like
+        The terrain's RMS height deviation at ``baseline_m``, m; any shape (e.g. a (ny, nx) map).
+    baseline_m : float
+        Baseline of ``rms_deviation_m``, m (> 0).
+    params : RoverParams, optional
+        The rover; ``mobility.track_length_m`` L (m) and ``max_step_m`` (m) (default ``RoverParams()``).
+    hurst : float
+        Hurst exponent H in (0, 1] scaling the deviation to L (:func:`rms_deviation_at_m`, Shepard et al. 2001).
+
+    Returns
+    -------
+    np.ndarray
+        Expected steps higher than ``max_step_m`` per metre driven, 1/m: erfc(max_step / (sqrt(2) nu(L))) / L,
+        the shape of ``rms_deviation_m``.
     """
     params = params or RoverParams()
     L = params.mobility.track_length_m

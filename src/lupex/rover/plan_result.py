@@ -151,7 +151,32 @@ class Plan:
 
 def build_plan(dem, prob: Problem, segs: list[Segment], rover: RoverParams, soc0: float, expanded: int = 0,
                havens: tuple = ()) -> Plan:
-    """Assemble a :class:`Plan` from segments: battery via step_battery, temperatures via thermal.simulate."""
+    """Assemble a :class:`Plan` from segments: battery via step_battery, temperatures via thermal.simulate.
+
+    Parameters
+    ----------
+    dem : xr.DataArray
+        The site DEM, (ny, nx) heights, m; gives positions (x, y in its CRS, lon/lat) and the 3-D drive distance.
+    prob : Problem
+        The planning problem the segments were found in (window, tick length, light, power and heater tables).
+    segs : list of Segment
+        The actions in time order, window-flat cells, plan ticks; at least one.
+    rover : RoverParams
+        The rover whose battery (:func:`lupex.rover.power.step_battery`) and thermal nodes
+        (:func:`lupex.rover.thermal.simulate`) are re-simulated.
+    soc0 : float
+        State of charge at the start, 0..1.
+    expanded : int
+        States the search expanded (reported in the plan).
+    havens : tuple
+        Full-DEM (row, col) of the safe havens parked at, in order (reported in the plan).
+
+    Returns
+    -------
+    Plan
+        One state per segment boundary (full-DEM rows and cols, x/y m, lon/lat deg, UTC, mode, SoC,
+        (n, 2) electronics/battery temperatures K, Sun and Earth fractions, shadow hours) and the totals.
+    """
     pcs = pieces(prob, segs, rover)
     ticks = np.array([p[0] for p in pcs] + [pcs[-1][1]], dtype=np.int64)
     times = prob.tick_time(ticks)

@@ -298,6 +298,28 @@ def build_problem(dem, light, rover: RoverParams | None = None, params: PlannerP
 
     ``light``: a :class:`lupex.light.visibility.VisibilitySeries` (its window
     is the search region). ``start_utc``: plan start (default: series start).
+
+    Parameters
+    ----------
+    dem : xr.DataArray
+        The site DEM, (ny, nx) heights, m, on a square grid; no NaN inside the window.
+    light : lupex.light.visibility.VisibilitySeries
+        Sun and Earth visibility, uint8 (nt, ny_w, nx_w), with the Sun's azimuth, elevation (deg) and
+        distance (m) per time; its step ``step_s`` (s) must be a multiple of ``params.tick_s``.
+    rover : RoverParams, optional
+        The rover: mobility (edge times and traction loads), panels, loads, heaters and battery
+        (default ``RoverParams()``).
+    params : PlannerParams, optional
+        Tick and wait lengths (s), slope limit (deg), Earth and dark thresholds (fractions 0..1)
+        (default ``PlannerParams()``).
+    start_utc : str or np.datetime64, optional
+        UTC of plan tick 0 (floored to a tick); None: the series' first time.
+
+    Returns
+    -------
+    Problem
+        The tables the search kernel reads (module docstring: edges ``tau`` in ticks, loads and array power
+        in W, Sun/Earth uint8 (nt, ncell), battery limits in J).
     """
     rover = rover or RoverParams()
     params = params or PlannerParams()
@@ -363,7 +385,29 @@ def _window_cell(prob: Problem, rc, what: str) -> int:
 
 
 def explain_failure(prob: Problem, start: int, goal: int, t0: int, d0: float, res: SearchResult) -> str:
-    """Say which constraint makes the goal unreachable."""
+    """Say which constraint makes the goal unreachable.
+
+    Re-runs :func:`astar` with the Earth and then the energy constraints relaxed, to tell them apart.
+
+    Parameters
+    ----------
+    prob : Problem
+        The planning problem searched.
+    start, goal : int
+        Start and goal cells, flat index ``r * nx + c`` in ``prob``'s window.
+    t0 : int
+        Start tick (plan ticks of ``prob.tick_s`` s).
+    d0 : float
+        Battery deficit below ``soc_max`` at the start, J.
+    res : SearchResult
+        The failed search (its status tells a state-limit stop from an exhausted search).
+
+    Returns
+    -------
+    str
+        One sentence naming the binding constraint (state limit, slope limits, Earth view, battery or the
+        series' end) and what to change.
+    """
     if res.status == STATE_LIMIT:
         return (f"the search gave up after {res.expanded:,} states (planner max_states); shorten the leg, add waypoints or "
                 "raise max_states")
@@ -387,6 +431,31 @@ def plan(dem, light, start_xy, goal_xy, start_utc, rover: RoverParams | None = N
     ``light``: :class:`lupex.light.visibility.VisibilitySeries` covering the
     corridor; ``start_utc``: departure time (inside the series). Raises
     :class:`PlanError` with the reason when no plan exists.
+
+    Parameters
+    ----------
+    dem : xr.DataArray
+        The site DEM, (ny, nx) heights, m.
+    light : lupex.light.visibility.VisibilitySeries
+        Sun and Earth visibility over a window holding the start, waypoints and goal.
+    start_xy, goal_xy : tuple of float
+        Start and goal (x, y), m, in the DEM's CRS (each snapped to the nearest cell centre).
+    start_utc : str or np.datetime64
+        Departure time, UTC, inside the light series.
+    rover : RoverParams, optional
+        The rover (default ``RoverParams()``).
+    params : PlannerParams, optional
+        The planner's settings (default ``PlannerParams()``); ``soc_start`` is the state of charge at departure.
+    waypoints : sequence of tuple of float
+        (x, y), m, in the DEM's CRS, visited in order; each leg is optimal from the previous arrival.
+    prob : Problem, optional
+        A problem already built by :func:`build_problem` from the same ``dem``, ``light``, ``rover`` and
+        ``params`` (default: built here).
+
+    Returns
+    -------
+    Plan
+        The traverse re-simulated (:func:`lupex.rover.plan_result.build_plan`): states, battery, temperatures, totals.
     """
     rover = rover or RoverParams()
     params = params or PlannerParams()

@@ -87,6 +87,24 @@ def cos_incidence(sun_az_deg, sun_el_deg, tilt_deg, normal_az_deg) -> np.ndarray
     """Cosine of the Sun's incidence angle on a panel, clipped at 0 (Sun behind the panel).
 
     ``tilt_deg`` is the normal's angle from the zenith; ``normal_az_deg`` its geographic azimuth.
+
+    cos i = n . s with both unit vectors in local east/north/up (module docstring).
+
+    Parameters
+    ----------
+    sun_az_deg : float or array_like
+        Sun azimuth, deg, clockwise from north.
+    sun_el_deg : float or array_like
+        Sun elevation above the horizon, deg.
+    tilt_deg : float or array_like
+        Panel normal's angle from the zenith, deg (90: a vertical panel).
+    normal_az_deg : float or array_like
+        Panel normal's azimuth, deg, clockwise from north.
+
+    Returns
+    -------
+    np.ndarray
+        max(cos i, 0), the broadcast shape of the four inputs.
     """
     s = direction_enu(sun_az_deg, sun_el_deg)
     n = direction_enu(normal_az_deg, 90.0 - np.asarray(tilt_deg, float))
@@ -100,7 +118,34 @@ def heading_facing_sun_deg(sun_az_deg, panel: PanelParams) -> np.ndarray:
 
 def panel_power_w(sun_fraction, sun_az_deg, sun_el_deg, heading_deg, params: RoverParams | None = None,
                   sun_distance_m=None, cell_temperature_k=None) -> np.ndarray:
-    """Total array power (W) of all panels for Sun direction, visible fraction and rover heading."""
+    """Total array power (W) of all panels for Sun direction, visible fraction and rover heading.
+
+    P = S(r) eta A max(cos i, 0) sun_fraction (1 + gamma (T_cell - 301.15 K)), summed over the panels,
+    with S(r) from Kopp & Lean 2011 (module docstring).
+
+    Parameters
+    ----------
+    sun_fraction : float or array_like
+        Visible fraction of the solar disk, 0..1.
+    sun_az_deg : float or array_like
+        Sun azimuth, deg, clockwise from north (or grid +y: only its difference with the heading matters).
+    sun_el_deg : float or array_like
+        Sun elevation, deg.
+    heading_deg : float or array_like
+        Rover heading, deg, in the same azimuth convention as ``sun_az_deg``.
+    params : RoverParams, optional
+        The rover; each of ``panels`` gives area (m^2), efficiency, tilt, azimuth relative to the heading and
+        temperature coefficient (default ``RoverParams()``).
+    sun_distance_m : float or array_like, optional
+        Distance to the Sun, m; None: 1 au.
+    cell_temperature_k : float or array_like, optional
+        Panel cell temperature, K; None: no temperature derating.
+
+    Returns
+    -------
+    np.ndarray
+        Array power, W, the broadcast shape of the inputs.
+    """
     params = params or RoverParams()
     f = _arr(sun_fraction, "sun_fraction")
     if np.any((f < 0) | (f > 1)):
@@ -183,7 +228,30 @@ def _battery_kernel(dt_h, net_w, e0, emin, emax, eta_c, eta_d):
 
 
 def step_battery(times, solar_w, load_w, params: RoverParams | None = None, soc0: float | None = None) -> BatteryTrace:
-    """Step the battery along a time series; ``solar_w`` and ``load_w`` hold per time (n) or per interval (n-1)."""
+    """Step the battery along a time series; ``solar_w`` and ``load_w`` hold per time (n) or per interval (n-1).
+
+    The energy bookkeeping of the module docstring: piecewise-constant net power per interval (its left
+    end), charge and discharge efficiencies, surplus above ``soc_max`` and deficit below ``soc_min``.
+
+    Parameters
+    ----------
+    times : array_like, (n,)
+        Time grid, datetime64 or seconds, strictly increasing.
+    solar_w : float or array_like, (n,) or (n - 1,)
+        Array power, W (>= 0); per time (the last value unused) or per interval.
+    load_w : float or array_like, (n,) or (n - 1,)
+        Bus load, W (>= 0); per time or per interval.
+    params : RoverParams, optional
+        The rover; its ``battery`` gives capacity (Wh), SoC limits and efficiencies (default ``RoverParams()``).
+    soc0 : float, optional
+        State of charge at ``times[0]``, within [soc_min, soc_max]; None: ``battery.soc_initial``.
+
+    Returns
+    -------
+    BatteryTrace
+        Stored energy (Wh) and SoC at the n times; charged, discharged, surplus and deficit (Wh) over the
+        n - 1 intervals.
+    """
     params = params or RoverParams()
     b = params.battery
     dt_h = interval_seconds(times) / 3600.0

@@ -120,6 +120,25 @@ def binding_constraint(ctx, cell, t, D) -> dict:
 
     Per candidate, the dark period it meets on arrival (static drive time), its energy need against the usable
     battery less the margin; the binding one is the candidate closest to working (least energy short, then nearest).
+
+    Parameters
+    ----------
+    ctx : lupex.rover.scheduler._Ctx
+        The scheduler's context: its planning problem ``prob``, haven index ``idx`` (havens in time) and ``dem``.
+    cell : int
+        Where the rover is, flat index ``r * nx + c`` in the problem's window.
+    t : int
+        The tick it must leave at (plan ticks of ``prob.tick_s`` s).
+    D : float
+        Battery deficit below ``soc_max`` then, J.
+
+    Returns
+    -------
+    dict
+        ``kind`` (``"energy"`` or ``"reach"``), ``at_utc``, the rover's full-DEM row/col and x/y (m), its SoC,
+        ``margin_wh`` (Wh), ``hibernate_w`` (W), the number of ``candidates``, and the binding candidate's
+        ``haven_*`` entries: full-DEM row/col, x/y and distance (m), drive hours, whether reachable and, when a
+        dark period lies ahead, its start (UTC), hours, need, available and short energy (Wh).
     """
     prob, idx, dem = ctx.prob, ctx.idx, ctx.dem
     xs = np.asarray(dem["x"].values, float)

@@ -102,6 +102,40 @@ def schedule(dem, light, rover: RoverParams | None = None, start=None, duration_
     first light step with the Earth in view at the departure spot if one comes within this many hours (the
     rover waits there), otherwise at once as a stored sequence (0: no wait; drives to havens never wait).
     Raises :class:`NoHavenError` (with :attr:`NoHavenError.binding`) when no haven can be reached and survived.
+
+    Parameters
+    ----------
+    dem : xr.DataArray
+        The site DEM, (ny, nx) heights, m.
+    light : lupex.light.visibility.VisibilitySeries
+        Sun and Earth visibility over a window holding the start and every goal, spanning ``duration_days``.
+    rover : RoverParams, optional
+        The rover: loads per mode, battery, thermal nodes, comms (default ``RoverParams()``).
+    start : str or np.datetime64, optional
+        UTC of the timeline's start, inside the series; None: the series' first time.
+    duration_days : float
+        Length of the timeline, days (86,400 s).
+    goals : sequence of Goal or tuple
+        The stops in order; a tuple is read as ``Goal(x_m, y_m, science_h, drill_h, name)``.
+    params : PlannerParams, optional
+        The traverse planner's settings (default ``PlannerParams()``).
+    havens : pandas.DataFrame, optional
+        A fixed list of safe havens (full-DEM ``row``, ``col``); None: havens in time.
+    start_xy : tuple of float, optional
+        The rover's (x, y) at ``start``, m, in the DEM's CRS; None: the first goal.
+    haven_margin_wh : float
+        Energy each dark period must leave above soc_min at a haven, Wh (>= 0).
+    haven_margin_h : float
+        Time before a haven's dark period by which the rover must be there, h (>= 0).
+    command_wait_h : float
+        Longest wait for the Earth before a leg to a goal starts, h (0: no wait).
+
+    Returns
+    -------
+    Timeline
+        ``activities`` (one row per run of one mode at one place: UTC span, mode, data volume in bit, ...),
+        ``trace`` (per interval: SoC, node temperatures in K, ...) and the drive ``plans`` to each goal, after the
+        whole timeline passed the battery, thermal and Earth-visibility checks.
     """
     rover = rover or RoverParams()
     params = params or P.PlannerParams()

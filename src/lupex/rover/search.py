@@ -309,7 +309,36 @@ def _static_dist(tau, nx, goal, dirs):
 def astar(prob: Problem, start_cell: int, goal_cell: int, t_start: int = 0, d_start_j: float = 0.0, *,
           ignore_energy: bool = False, ignore_earth: bool = False, max_states: int = 30_000_000,
           heuristic: str = "static") -> SearchResult:
-    """Earliest-arrival search from window cell ``start_cell`` at tick ``t_start`` with deficit ``d_start_j``."""
+    """Earliest-arrival search from window cell ``start_cell`` at tick ``t_start`` with deficit ``d_start_j``.
+
+    Space-time A* over (cell, tick) with the battery deficit as the resource (the model and why A* is exact:
+    :mod:`lupex.rover.planner`'s docstring; the state space of Otten et al. 2018).
+
+    Parameters
+    ----------
+    prob : Problem
+        The planning problem (edge, power and light tables; battery limits).
+    start_cell, goal_cell : int
+        Start and goal, flat index ``r * nx + c`` in ``prob``'s window.
+    t_start : int
+        Start tick (plan ticks of ``prob.tick_s`` s).
+    d_start_j : float
+        Battery deficit below ``soc_max`` at the start, J.
+    ignore_energy : bool
+        Drop the battery limit (to tell an energy failure from the others).
+    ignore_earth : bool
+        Drop ``prob.drive_requires_earth``.
+    max_states : int
+        Give up (status ``STATE_LIMIT``) after expanding this many states.
+    heuristic : str
+        ``"static"`` (default), ``"euclid"`` or ``"none"`` (:func:`heuristic_ticks`).
+
+    Returns
+    -------
+    SearchResult
+        Status (``FOUND``, ``EXHAUSTED``, ``STATE_LIMIT``); on success the states along the path: window-flat
+        cells, ticks and deficit (J), each (n_states,); and the count of expanded states.
+    """
     h = heuristic_ticks(prob, goal_cell, heuristic)
     if not np.isfinite(h[start_cell]):  # no route even ignoring time and energy
         e = np.empty(0, np.int64)

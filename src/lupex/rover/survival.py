@@ -108,7 +108,42 @@ def _start_index(times: np.ndarray, start) -> int:
 
 def survive(times, sun_fraction, sun_az_deg, sun_el_deg, params: RoverParams | None = None, start=None,
             sun_distance_m=None, terrain_k=None, soc0: float | None = None, t0_k=None) -> SurvivalResult:
-    """Simulate a parked rover from ``start`` and judge every dark period of the series."""
+    """Simulate a parked rover from ``start`` and judge every dark period of the series.
+
+    The chain and the verdicts of the module docstring: loads per mode, :func:`lupex.rover.thermal.simulate`,
+    :func:`lupex.rover.power.step_battery`, then one :class:`DarkPeriod` per run of dark intervals.
+
+    Parameters
+    ----------
+    times : array_like, (n,)
+        Time grid, datetime64 (UTC) or seconds, strictly increasing.
+    sun_fraction : array_like, (n,)
+        Visible fraction of the solar disk at the spot, 0..1.
+    sun_az_deg : array_like, (n,)
+        Sun azimuth, deg, clockwise from north.
+    sun_el_deg : array_like, (n,)
+        Sun elevation, deg (also drives the fallback terrain temperature).
+    params : RoverParams, optional
+        The rover; ``survival`` sets the lit and dark modes, dark threshold, heading or Sun tracking and the
+        required margin (default ``RoverParams()``).
+    start : str or np.datetime64 or float, optional
+        When the rover parks (UTC ISO 8601, or seconds for a float grid), inside the series; None: ``times[0]``.
+    sun_distance_m : float or array_like, (n,), optional
+        Distance to the Sun, m; None: 1 au.
+    terrain_k : float or array_like, (n,), optional
+        Terrain temperature, K; None: :func:`lupex.rover.thermal.terrain_temperature_k`.
+    soc0 : float, optional
+        State of charge at ``start``; None: ``battery.soc_initial``.
+    t0_k : sequence of float, optional
+        (electronics, battery) temperatures at ``start``, K; None: each node's heater set point.
+
+    Returns
+    -------
+    SurvivalResult
+        The dark periods (span, hours, energy needed and margin in Wh, minimum SoC and temperatures in K, verdict)
+        and, from ``start`` on, the SoC and (n', 2) temperatures per time and the array, load and heater power (W)
+        per interval.
+    """
     params = params or RoverParams()
     sp = params.survival
     t_all = np.asarray(times)

@@ -54,7 +54,28 @@ NODE_NAMES = ("electronics", "battery")
 
 
 def terrain_temperature_k(sun_fraction, sun_el_deg, params: RoverParams | None = None, sun_distance_m=None) -> np.ndarray:
-    """Fallback terrain temperature (K): radiative equilibrium under the Sun, floored at the night value."""
+    """Fallback terrain temperature (K): radiative equilibrium under the Sun, floored at the night value.
+
+    T = [(1 - A) S f sin(e + slope) / (eps sigma)]^(1/4), floored at ``night_k`` (module docstring; albedo and
+    emissivity after Vasavada et al. 2012).
+
+    Parameters
+    ----------
+    sun_fraction : float or array_like
+        Visible fraction f of the solar disk, 0..1.
+    sun_el_deg : float or array_like
+        Sun elevation e, deg; broadcasts with ``sun_fraction``.
+    params : RoverParams, optional
+        The rover; ``terrain_thermal`` gives albedo A, emissivity eps, the slope toward the Sun (deg) and the
+        night floor (K) (default ``RoverParams()``).
+    sun_distance_m : float or array_like, optional
+        Distance to the Sun, m, giving S (Kopp & Lean 2011 at 1 au); None: 1 au.
+
+    Returns
+    -------
+    np.ndarray
+        Terrain temperature, K, the broadcast shape of the inputs.
+    """
     params = params or RoverParams()
     tp = params.terrain_thermal
     f = _arr(sun_fraction, "sun_fraction")
@@ -204,6 +225,34 @@ def simulate(times, sun_fraction, load_w, params: RoverParams | None = None, ter
     ``terrain_k`` per time/interval or scalar; if None it comes from
     :func:`terrain_temperature_k` (then ``sun_el_deg`` is needed).
     ``t0_k``: initial (electronics, battery) temperatures; default each node's heater set point.
+
+    The two-node energy balance of the module docstring (Gilmore 2002, Ch. 1-2) with ideal thermostats,
+    integrated by Heun substeps of at most ``thermal.max_substep_s``.
+
+    Parameters
+    ----------
+    times : array_like, (n,)
+        Time grid, datetime64 or seconds, strictly increasing.
+    sun_fraction : float or array_like, (n,) or (n - 1,)
+        Visible fraction of the solar disk on the nodes' sunlit areas, 0..1.
+    load_w : float or array_like, (n,) or (n - 1,)
+        Bus load, W; each node dissipates its ``dissipation_frac`` of it.
+    params : RoverParams, optional
+        The rover; ``thermal`` gives the two nodes and their coupling (default ``RoverParams()``).
+    terrain_k : float or array_like, (n,) or (n - 1,), optional
+        Terrain temperature, K; None: :func:`terrain_temperature_k` from ``sun_el_deg``.
+    sun_el_deg : float or array_like, (n,), optional
+        Sun elevation, deg; needed when ``terrain_k`` is None.
+    sun_distance_m : float or array_like, (n,) or (n - 1,), optional
+        Distance to the Sun, m; None: 1 au.
+    t0_k : sequence of float, optional
+        (electronics, battery) temperatures at ``times[0]``, K.
+
+    Returns
+    -------
+    ThermalTrace
+        (n, 2) node temperatures, K; (n - 1, 2) mean heater power per interval, W; (n - 1, 2) lowest substep
+        temperature within each interval, K.
     """
     params = params or RoverParams()
     th = params.thermal

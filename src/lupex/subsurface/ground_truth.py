@@ -74,6 +74,24 @@ def stability_depth_from_surface_m(t_max_surface_k, t_mean_surface_k, *, thresho
     T_mean) exp(-z/delta)`` with the annual skin depth ``delta`` of the deep regolith
     (k_d, rho_d, c_p at T_mean; 12-lunation period). Ignores the rise of the mean
     temperature with depth, so it is slightly optimistic; prefer a full thermal run.
+
+    Parameters
+    ----------
+    t_max_surface_k : float or array_like
+        Highest surface temperature over the year, K; any shape (e.g. a (ny, nx) map).
+    t_mean_surface_k : float or array_like
+        Mean surface temperature, K, the same or a broadcastable shape; not above ``t_max_surface_k``.
+    threshold_k : float
+        Temperature below which ice is taken as stable, K (110 K by default).
+    props : RegolithThermalParams
+        Regolith thermal properties (default Hayne et al. 2017); the deep conductivity k_d, radiative
+        parameter chi, deep density rho_d and heat capacity set the annual skin depth delta.
+
+    Returns
+    -------
+    np.ndarray
+        Depth to stable ice, m, the broadcast shape: 0 where even T_max is below the threshold, +inf where
+        T_mean is not, else ``delta ln((T_max - T_mean) / (threshold - T_mean))``.
     """
     tmax = np.asarray(t_max_surface_k, float)
     tmean = np.asarray(t_mean_surface_k, float)
@@ -140,6 +158,27 @@ class GroundTruth:
         horizontal distance. The temperature is the time-mean profile, approximated as
         T_mean,surface + Q_b z / k_d (the diurnal and annual waves average out; the
         rise of the mean with depth from the T^3 conductivity is neglected).
+
+        Parameters
+        ----------
+        x_m, y_m : float
+            The point, m, in the grid's CRS; inside the grid.
+        depth_m : float
+            Depth of the column, m (> 0).
+        dz_m : float
+            Layer thickness, m, in (0, ``depth_m``]; layer centres at ``dz_m / 2, 3 dz_m / 2, ...``.
+        rock_search_m : float
+            Horizontal radius within which rock centres count, m.
+        heading_deg : float, optional
+            Grid azimuth of travel, deg, clockwise from grid +y; None: rocks get the plain horizontal distance.
+
+        Returns
+        -------
+        Column
+            Per layer (n = depth / dz): centre depth (m), bulk density with pore ice (kg/m^3, the density model
+            of the truth, Carrier/Hayne), WEH (wt%, the cell's wet value below the ice table and dry above, capped
+            at the pores' capacity) and mean temperature (K); the cell's FeO+TiO2 (wt%), ice-table depth (m, inf
+            when below the column) and the rocks nearest first.
         """
         if not (np.isfinite(depth_m) and depth_m > 0):
             raise InputError(f"column depth_m must be > 0 m, got {depth_m}")

@@ -134,6 +134,29 @@ def gaussian_random_fields(shape, pixel_m: float, corr_length_m: float, rng: np.
     Circulant embedding on a periodic grid padded by ~6 correlation lengths (the
     wrap-around correlation is then < e^-6); negative embedding eigenvalues, if
     any, are clipped to zero.
+
+    Matern covariance by circulant embedding (Dietrich & Newsam 1997; module docstring), two fields per
+    complex FFT.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        (ny, nx) of each field.
+    pixel_m : float
+        Grid spacing, m (> 0).
+    corr_length_m : float
+        Correlation length L of the Matern covariance, m (> 0); for nu = 0.5, C(r) = exp(-r/L).
+    rng : np.random.Generator
+        Source of the white noise (from the caller).
+    n_fields : int
+        How many independent fields.
+    nu : float
+        Matern smoothness (> 0; 0.5: exponential).
+
+    Returns
+    -------
+    np.ndarray
+        float64 (n_fields, ny, nx), each zero-mean and unit-variance.
     """
     _check_field_args(shape, pixel_m, corr_length_m, nu)
     check_rng(rng)
@@ -188,6 +211,41 @@ def ice_fields(stability_depth_m_, pixel_m: float, rng: np.random.Generator, *, 
     its ``ice_free_frac`` quantile for presence, one log-normal WEH, one
     log-normal dry overburden. Ice lies only where ``stability_depth_m_`` is finite
     and shallower than ``max_ice_depth_m``, never above the stability depth.
+
+    The calibration (LCROSS-like tail, Colaprete et al. 2010; orbital WEH means, Feldman et al. 2001,
+    Sanin et al. 2017; gardened overburden, Hurley et al. 2012) is in the module docstring.
+
+    Parameters
+    ----------
+    stability_depth_m_ : array_like, (ny, nx)
+        Depth below which ice is stable, m (>= 0; inf where it never is).
+    pixel_m : float
+        Grid spacing, m.
+    rng : np.random.Generator
+        Source of the three random fields (from the caller).
+    corr_length_m : float
+        Correlation length of the fields, m (patch size).
+    ice_free_frac : float
+        Share of the stable area without ice, 0..1.
+    weh_median_wt_pct : float
+        Median WEH in ice-bearing patches, wt% of the bulk.
+    weh_sigma_ln : float
+        Log-normal spread of the WEH (sigma of ln).
+    weh_max_wt_pct : float
+        Cap on the WEH, wt%.
+    overburden_median_m : float
+        Median dry overburden above the ice, m.
+    overburden_sigma_ln : float
+        Log-normal spread of the overburden (sigma of ln).
+    max_ice_depth_m : float
+        No ice where the ice table would be at or below this depth, m.
+    nu : float
+        Matern smoothness of the fields (:func:`gaussian_random_fields`).
+
+    Returns
+    -------
+    tuple of np.ndarray
+        Ice-table depth (m, inf where no ice) and WEH below it (wt%, 0 where no ice), each (ny, nx).
     """
     s = np.asarray(stability_depth_m_, float)
     if s.ndim != 2:
@@ -232,7 +290,29 @@ def rock_number_density_m3(rock_abundance: float, d_min_m: float, d_max_m: float
 
 def buried_rocks(x_range_m, y_range_m, rng: np.random.Generator, *, rock_abundance: float = 0.005,
                  d_min_m: float = 0.2, d_max_m: float = 2.0, depth_max_m: float = 2.0) -> pd.DataFrame:
-    """Poisson-distributed spherical rocks in a box; columns x_m, y_m, depth_m (centre), radius_m."""
+    """Poisson-distributed spherical rocks in a box; columns x_m, y_m, depth_m (centre), radius_m.
+
+    A 3-D Poisson process whose diameters follow ``n_V(D) = 6 k q exp(-q D) / (pi D^3)`` from Golombek &
+    Rapp 1997 eq. 1 (module docstring), positions uniform in the box.
+
+    Parameters
+    ----------
+    x_range_m, y_range_m : tuple of float
+        (min, max) of the box horizontally, m, increasing.
+    rng : np.random.Generator
+        Source of the count, diameters and positions (from the caller).
+    rock_abundance : float
+        Golombek & Rapp's k, the fractional area (read as volume) covered by rocks, in (0, 1).
+    d_min_m, d_max_m : float
+        Range of rock diameters, m, 0 < d_min < d_max.
+    depth_max_m : float
+        Box depth, m (> 0); rock centres lie uniformly in [0, depth_max_m).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per rock: ``x_m``, ``y_m`` (m), ``depth_m`` (centre depth, m), ``radius_m`` (m).
+    """
     (x0, x1), (y0, y1) = map(tuple, (x_range_m, y_range_m))
     if not (x1 > x0 and y1 > y0):
         raise InputError("rock box ranges must be increasing (min, max) in metres")

@@ -47,7 +47,30 @@ DEFAULT_SCATTERED_W_M2 = 0.3
 def polar_forcing(illumination_frac: float, slope_deg: float = 10.0, *, colatitude_deg: float = 1.5,
                   scattered_w_m2: float = DEFAULT_SCATTERED_W_M2, months: int = 12, steps_per_month: int = 236,
                   props: thermal.RegolithThermalParams = thermal.HAYNE2017) -> tuple[np.ndarray, float]:
-    """Absorbed flux series (W/m^2) and step (s) for the synthetic polar year described above."""
+    """Absorbed flux series (W/m^2) and step (s) for the synthetic polar year described above.
+
+    Parameters
+    ----------
+    illumination_frac : float
+        Fraction of the year the Sun is visible, 0..1 (sets the horizon h0).
+    slope_deg : float
+        Slope of the north-facing ground plane, deg, in [0, 90).
+    colatitude_deg : float
+        Site colatitude, deg (1.5: 88.5 S).
+    scattered_w_m2 : float
+        Constant absorbed flux from the surrounding terrain (scattered light and IR), W/m^2.
+    months : int
+        Synodic months in the "year" (12: 354.4 d).
+    steps_per_month : int
+        Steps per synodic month (236: about 3 h).
+    props : RegolithThermalParams
+        Regolith properties; their albedo law A(i) is used (default Hayne et al. 2017).
+
+    Returns
+    -------
+    tuple of (np.ndarray, float)
+        Absorbed flux at the end of each step, W/m^2, (months * steps_per_month,), and the step length, s.
+    """
     if not 0.0 <= illumination_frac <= 1.0:
         raise InputError(f"illumination fraction must be between 0 and 1, got {illumination_frac}")
     if not 0.0 <= slope_deg < 90.0:
@@ -87,7 +110,33 @@ class PolarTable:
 def polar_table(illum_levels=DEFAULT_ILLUM_LEVELS, slope_levels=(10.0,), *, colatitude_deg: float = 1.5,
                 scattered_w_m2: float = DEFAULT_SCATTERED_W_M2, threshold_k: float = ICE_STABILITY_T_K,
                 z_max_m: float = 3.0) -> PolarTable:
-    """Run the thermal model for each (slope, illumination) level (cached per process)."""
+    """Run the thermal model for each (slope, illumination) level (cached per process).
+
+    Each level runs :func:`lupex.subsurface.thermal.periodic_temperatures` (Hayne et al. 2017) under
+    :func:`polar_forcing`; stability by the 110 K criterion (Paige et al. 2010) and by sublimation
+    (Siegler et al. 2016), :mod:`lupex.subsurface.ice`.
+
+    Parameters
+    ----------
+    illum_levels : sequence of float
+        Illumination fractions, 0..1, increasing, at least two.
+    slope_levels : sequence of float
+        Slopes, deg.
+    colatitude_deg : float
+        Site colatitude, deg.
+    scattered_w_m2 : float
+        Constant absorbed flux from the surrounding terrain, W/m^2.
+    threshold_k : float
+        Ice-stability temperature, K (110 K, Paige et al. 2010).
+    z_max_m : float
+        Depth of the thermal grid, m.
+
+    Returns
+    -------
+    PolarTable
+        The levels and, per (slope, illumination), the surface maximum and mean temperature (K), the two
+        stability depths (m, inf: never stable) and the mean and maximum temperature per depth (K, on ``z_m``).
+    """
     return _polar_table(tuple(float(v) for v in illum_levels), tuple(float(v) for v in slope_levels),
                         float(colatitude_deg), float(scattered_w_m2), float(threshold_k), float(z_max_m))
 
@@ -122,6 +171,25 @@ def interpolate_table(table: PolarTable, name: str, illumination_frac, slope_deg
     Infinite stability depths (never stable) are interpolated as "inf" wherever
     either bracketing level is inf, so ice is never placed where the model says it
     cannot survive.
+
+    Parameters
+    ----------
+    table : PolarTable
+        The calibration table (:func:`polar_table`).
+    name : str
+        A (n_slope, n_illum) field of the table: ``"t_max_surface_k"``, ``"t_mean_surface_k"``,
+        ``"stability_depth_m"`` or ``"stability_depth_sublimation_m"``.
+    illumination_frac : float or array_like
+        Per-cell illumination fraction, 0..1; any shape (e.g. (ny, nx)). Values beyond the table's levels
+        take the end level.
+    slope_deg : float or array_like, optional
+        Per-cell slope, deg, broadcastable to ``illumination_frac``; None (or a one-slope table): the
+        table's first slope.
+
+    Returns
+    -------
+    np.ndarray
+        The field at each cell, in its unit (K or m), the shape of ``illumination_frac``.
     """
     f = np.asarray(illumination_frac, float)
     if not np.all(np.isfinite(f)) or np.any(f < 0) or np.any(f > 1):

@@ -84,7 +84,33 @@ class Column:
 def two_layer_column(*, dry_thickness_m: float, weh_top_wt_pct: float, weh_bottom_wt_pct: float,
                      density_kg_m3=1500.0, temperature_k=100.0, feo_tio2_wt_pct: float = 6.0,
                      depth_m: float = 2.0, dz_m: float = 0.01) -> Column:
-    """A dry (or less wet) layer over a wet one: the stratigraphy rover instruments are built to resolve."""
+    """A dry (or less wet) layer over a wet one: the stratigraphy rover instruments are built to resolve.
+
+    Parameters
+    ----------
+    dry_thickness_m : float
+        Thickness of the top layer, m; layers whose centre is shallower hold ``weh_top_wt_pct``.
+    weh_top_wt_pct : float
+        WEH of the top layer, wt% of the bulk.
+    weh_bottom_wt_pct : float
+        WEH below it, wt% of the bulk.
+    density_kg_m3 : float or array_like
+        Bulk density, kg/m^3: one value, or one per layer (n,) with n = depth_m / dz_m.
+    temperature_k : float or array_like
+        Temperature, K: one value, or one per layer (n,).
+    feo_tio2_wt_pct : float
+        FeO + TiO2 of the column, wt%.
+    depth_m : float
+        Depth of the column, m.
+    dz_m : float
+        Layer thickness, m; layer centres at ``dz_m / 2, 3 dz_m / 2, ...``.
+
+    Returns
+    -------
+    Column
+        The layered column; its ice table is at ``dry_thickness_m`` when the bottom layer is the wetter one,
+        else inf.
+    """
     z = np.arange(dz_m / 2, depth_m, dz_m)
     w = np.where(z < dry_thickness_m, weh_top_wt_pct, weh_bottom_wt_pct).astype(float)
     rho = np.broadcast_to(np.asarray(density_kg_m3, float), z.shape).copy()

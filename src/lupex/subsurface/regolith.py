@@ -64,7 +64,24 @@ def density_carrier_kg_m3(depth_m) -> np.ndarray:
 
 def density_hayne_kg_m3(depth_m, *, rho_s_kg_m3: float = HAYNE_RHO_SURFACE_KG_M3,
                         rho_d_kg_m3: float = HAYNE_RHO_DEEP_KG_M3, h_m: float = HAYNE_H_M) -> np.ndarray:
-    """Hayne et al. 2017 eq. A2: rho_d - (rho_d - rho_s) exp(-z/H)."""
+    """Hayne et al. 2017 eq. A2: rho_d - (rho_d - rho_s) exp(-z/H).
+
+    Parameters
+    ----------
+    depth_m : float or array_like
+        Depth z below the surface, m (>= 0); any shape.
+    rho_s_kg_m3 : float
+        Surface density rho_s, kg/m^3 (Hayne et al. 2017 Table A1: 1100).
+    rho_d_kg_m3 : float
+        Deep density rho_d, kg/m^3 (Table A1: 1800).
+    h_m : float
+        e-folding depth H, m (> 0; 0.06 m, see the module docstring).
+
+    Returns
+    -------
+    np.ndarray
+        Dry bulk density, kg/m^3, the shape of ``depth_m``.
+    """
     if h_m <= 0:
         raise InputError(f"H (density e-folding scale) must be > 0 m, got {h_m}")
     z = _depth(depth_m)
@@ -92,7 +109,26 @@ def areal_mass_carrier_kg_m2(depth_m) -> np.ndarray:
 
 def areal_mass_hayne_kg_m2(depth_m, *, rho_s_kg_m3: float = HAYNE_RHO_SURFACE_KG_M3,
                            rho_d_kg_m3: float = HAYNE_RHO_DEEP_KG_M3, h_m: float = HAYNE_H_M) -> np.ndarray:
-    """Closed-form integral of the Hayne profile from the surface to ``depth_m`` (kg/m^2)."""
+    """Closed-form integral of the Hayne profile from the surface to ``depth_m`` (kg/m^2).
+
+    int_0^z rho(z') dz' = rho_d z - (rho_d - rho_s) H (1 - exp(-z/H)), from Hayne et al. 2017 eq. A2.
+
+    Parameters
+    ----------
+    depth_m : float or array_like
+        Depth z below the surface, m (>= 0); any shape.
+    rho_s_kg_m3 : float
+        Surface density rho_s, kg/m^3 (Hayne et al. 2017 Table A1: 1100).
+    rho_d_kg_m3 : float
+        Deep density rho_d, kg/m^3 (Table A1: 1800).
+    h_m : float
+        e-folding depth H, m (> 0; 0.06 m, see the module docstring).
+
+    Returns
+    -------
+    np.ndarray
+        Dry areal mass above ``depth_m``, kg/m^2, the shape of ``depth_m``.
+    """
     z = _depth(depth_m)
     return rho_d_kg_m3 * z - (rho_d_kg_m3 - rho_s_kg_m3) * h_m * (1.0 - np.exp(-z / h_m))
 

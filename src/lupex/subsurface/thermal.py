@@ -156,6 +156,22 @@ def incidence_deg(sun_elevation_deg, sun_azimuth_deg=0.0, slope_deg=0.0, aspect_
     """Solar incidence angle on a tilted plane (aspect = azimuth the slope faces, downhill).
 
     cos i = sin e cos s + cos e sin s cos(az_sun - aspect).
+
+    Parameters
+    ----------
+    sun_elevation_deg : float or array_like
+        Sun elevation e, deg.
+    sun_azimuth_deg : float or array_like
+        Sun azimuth, deg, in the same convention as ``aspect_deg``.
+    slope_deg : float or array_like
+        Slope s of the plane, deg.
+    aspect_deg : float or array_like
+        Azimuth the slope faces (downhill), deg.
+
+    Returns
+    -------
+    np.ndarray
+        Incidence angle i, deg, in [0, 180], the broadcast shape of the inputs (> 90: Sun behind the plane).
     """
     e = np.radians(np.asarray(sun_elevation_deg, float))
     s = np.radians(np.asarray(slope_deg, float))
@@ -173,6 +189,33 @@ def absorbed_flux_w_m2(incidence_deg_, visible_fraction=1.0, *, props: RegolithT
     core). ``scattered_w_m2`` adds a fixed absorbed flux (scattered light and thermal IR
     from surrounding terrain); ``scatter_fraction`` adds that fraction of the unobstructed
     insolation on a horizontal plane (needs ``sun_elevation_deg``).
+
+    Direct term ``(1 - A(i)) S cos(i) f`` with the bolometric albedo ``A(i)`` of Keihm 1984 / Hayne et al. 2017
+    eq. A5 and S the solar constant of Kopp & Lean 2011 scaled by 1/d^2 (module docstring).
+
+    Parameters
+    ----------
+    incidence_deg_ : float or array_like
+        Solar incidence angle i on the surface, deg (cos clipped at 0 beyond 90 deg).
+    visible_fraction : float or array_like
+        Visible fraction f of the solar disk, 0..1; broadcasts with ``incidence_deg_``.
+    props : RegolithThermalParams
+        Regolith properties; their albedo law is used (default Hayne et al. 2017).
+    solar_constant_w_m2 : float
+        Total solar irradiance at 1 au, W/m^2.
+    distance_au : float or array_like
+        Sun distance d, au.
+    scattered_w_m2 : float or array_like
+        Fixed extra absorbed flux (scattered light and IR from the terrain), W/m^2.
+    scatter_fraction : float
+        Extra absorbed flux as a fraction of the unobstructed insolation on a horizontal plane.
+    sun_elevation_deg : float or array_like, optional
+        Sun elevation, deg; needed with ``scatter_fraction``.
+
+    Returns
+    -------
+    np.ndarray
+        Absorbed flux, W/m^2, the broadcast shape of the inputs.
     """
     i = np.asarray(incidence_deg_, float)
     v = np.asarray(visible_fraction, float)
@@ -352,6 +395,33 @@ def integrate(t_init_k, absorbed_w_m2, dt_s: float, *, props: RegolithThermalPar
     ``surface_t_k`` (same length as the series) switches the surface to a prescribed
     temperature (Dirichlet) instead of the radiative balance. Statistics are over the last
     repetition.
+
+    Backward Euler with Newton iterations on the radiative term, Hayne et al. 2017 appendix A
+    (module docstring).
+
+    Parameters
+    ----------
+    t_init_k : float or array_like, (n_z,)
+        Initial temperature at each grid node (or one for all), K (> 0).
+    absorbed_w_m2 : array_like, (nt,)
+        Absorbed surface flux at the end of each step, W/m^2.
+    dt_s : float
+        Step length, s (> 0).
+    props : RegolithThermalParams
+        Regolith thermophysical properties (default Hayne et al. 2017 Table A1).
+    grid : Grid, optional
+        Depth grid (default :func:`make_grid`).
+    surface_t_k : array_like, (nt,), optional
+        Prescribed surface temperature per step, K; None: radiative surface balance.
+    n_repeat : int
+        How many times to run through the series.
+
+    Returns
+    -------
+    ThermalResult
+        (n_z,) node depths, m; the step, s; the surface temperature at the end of each step of the (last)
+        period, K; per node the minimum, mean and maximum temperature over it, K, and the mean free-surface
+        sublimation rate, kg m^-2 s^-1; the final profile, K; the number of cycles run and whether converged.
     """
     grid = grid or make_grid()
     flux = _check_series("absorbed_w_m2", absorbed_w_m2)
@@ -389,6 +459,31 @@ def periodic_temperatures(absorbed_w_m2, dt_s: float, *, props: RegolithThermalP
     ``dt_s`` over one full period (e.g. one lunation or one year at 1-h steps; see
     :func:`absorbed_flux_w_m2`). Returns statistics over one period once the
     cycle-to-cycle change of every node is below ``tol_k``.
+
+    After each cycle the profile is shifted so that every node's cycle-mean Kirchhoff variable carries the
+    basal flux (module docstring; model of Hayne et al. 2017 appendix A).
+
+    Parameters
+    ----------
+    absorbed_w_m2 : array_like, (nt,)
+        Absorbed surface flux over one period, W/m^2 (>= 0).
+    dt_s : float
+        Step length, s (> 0).
+    props : RegolithThermalParams
+        Regolith thermophysical properties (default Hayne et al. 2017 Table A1).
+    grid : Grid, optional
+        Depth grid (default :func:`make_grid`).
+    tol_k : float
+        Largest cycle-to-cycle change of any node at convergence, K.
+    max_cycles : int
+        Most periods run.
+
+    Returns
+    -------
+    ThermalResult
+        (n_z,) node depths, m; the step, s; the surface temperature at the end of each step of the (last)
+        period, K; per node the minimum, mean and maximum temperature over it, K, and the mean free-surface
+        sublimation rate, kg m^-2 s^-1; the final profile, K; the number of cycles run and whether converged.
     """
     grid = grid or make_grid()
     flux = _check_series("absorbed_w_m2", absorbed_w_m2)
@@ -430,5 +525,22 @@ def periodic_temperatures(absorbed_w_m2, dt_s: float, *, props: RegolithThermalP
 
 
 def skin_depth_m(k_w_m_k: float, rho_kg_m3: float, cp_j_kg_k: float, period_s: float) -> float:
-    """Thermal skin depth sqrt(kappa P / pi) (Carslaw & Jaeger 1959, sec. 2.6)."""
+    """Thermal skin depth sqrt(kappa P / pi) (Carslaw & Jaeger 1959, sec. 2.6).
+
+    Parameters
+    ----------
+    k_w_m_k : float
+        Thermal conductivity, W m^-1 K^-1.
+    rho_kg_m3 : float
+        Density, kg/m^3.
+    cp_j_kg_k : float
+        Specific heat capacity, J kg^-1 K^-1.
+    period_s : float
+        Period P of the surface wave, s (e.g. a synodic month).
+
+    Returns
+    -------
+    float
+        Depth at which the wave's amplitude falls by 1/e, m; kappa = k / (rho c_p).
+    """
     return math.sqrt(k_w_m_k / (rho_kg_m3 * cp_j_kg_k) * period_s / math.pi)
