@@ -7,7 +7,9 @@ what the tests import.
 
 from __future__ import annotations
 
+import ast
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -33,8 +35,10 @@ def _run(cmd: list[str]) -> subprocess.CompletedProcess:
 
 
 def test_imports_point_down_and_do_not_cycle():
-    """Models never import mission, report, config or cli; mission never imports report or cli; no cycle among
-    lupex's packages (the known debts are listed, each with its issue item, in pyproject.toml)."""
+    """Models never import mission, report, config or cli; mission never imports report, config or cli; no cycle
+    among lupex's packages nor among the modules of landing, mission and mission.campaign (pyproject.toml lists
+    the contracts, with no ignored import).
+    """
     r = _run([_tool("lint-imports"), "--no-cache"])
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
     assert "0 broken" in r.stdout
@@ -43,3 +47,34 @@ def test_imports_point_down_and_do_not_cycle():
 def test_ruff_passes_on_src():
     r = _run([_tool("ruff"), "check", "--no-cache", "src"])
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
+
+
+def _public_functions(tree: ast.Module):
+    """(qualified name, node) of each public function and public class's public method of a module."""
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not node.name.startswith("_"):
+            yield node.name, node
+        elif isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+            for sub in node.body:
+                if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef)) and not sub.name.startswith("_"):
+                    yield f"{node.name}.{sub.name}", sub
+
+
+def test_public_functions_of_more_than_three_arguments_document_them():
+    """../shared/STYLE.md "Docstrings": a public function with more than three arguments has a numpydoc
+    ``Parameters`` section (each unit and shape). Private modules (``_kernel.py``) and the CLI's Typer commands
+    are exempt: a command's options carry their help and unit in ``--help``.
+    """
+    missing = []
+    for path in sorted((ROOT / "src" / "lupex").rglob("*.py")):
+        rel = path.relative_to(ROOT / "src")
+        if rel.parts[1] == "cli" or any(p.startswith("_") and p not in ("__init__.py", "__main__.py")
+                                         for p in rel.parts):
+            continue
+        for name, fn in _public_functions(ast.parse(path.read_text(encoding="utf-8"))):
+            a = fn.args
+            args = [x.arg for x in a.posonlyargs + a.args + a.kwonlyargs if x.arg not in ("self", "cls")]
+            if len(args) > 3 and not re.search(r"^Parameters\n-{3,}$", ast.get_docstring(fn) or "", re.M):
+                missing.append(f"{rel}:{fn.lineno} {name} ({len(args)} arguments)")
+    assert not missing, "public functions of more than three arguments without a Parameters section:\n" + \
+        "\n".join(missing)
