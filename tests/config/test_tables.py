@@ -14,13 +14,6 @@ PARAMS = sorted({getattr(tables, n) for n in tables.__all__ if n.endswith("Param
 OWN = [t for t in PARAMS if t.__module__ == tables.__name__]    # SubsurfaceParams is the subsurface model's
 
 
-def test_the_old_config_names_are_the_params_classes():
-    for n in tables.__all__:
-        if n.endswith("Config"):
-            assert getattr(tables, n).__name__.endswith("Params"), n
-    assert tables.RoverConfig is tables.RoverTerrainParams and tables.SiteConfig is tables.SiteParams
-
-
 @pytest.mark.parametrize("table", OWN, ids=lambda t: t.__name__)
 def test_every_table_builds_from_defaults_and_sits_in_config_under_its_name(table):
     t = table()

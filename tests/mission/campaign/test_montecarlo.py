@@ -2,6 +2,7 @@
 ratio row), the Monte Carlo's input checks, and the truth factory giving the same truth as make_ground_truth
 at base_seed + seed (and pickling, to go to Dask workers)."""
 
+import dataclasses
 import pickle
 
 import numpy as np
@@ -12,7 +13,7 @@ import xarray as xr
 from lupex.errors import InputError
 from lupex.mission.campaign import montecarlo as M
 from lupex.mission.campaign.params import CampaignParams
-from lupex.subsurface.ground_truth import make_ground_truth
+from lupex.subsurface.ground_truth import SubsurfaceParams, make_ground_truth
 from lupex.terrain.io import dem_from_array
 
 
@@ -63,11 +64,15 @@ def test_truth_factory_is_make_ground_truth_at_base_seed_plus_seed_and_pickles()
     x = (np.arange(n) + 0.5) * 10.0
     dem = dem_from_array(np.zeros((n, n)), x, -x)
     kw = dict(stability_depth_m=np.full((n, n), 0.1), t_max_surface_k=np.full((n, n), 90.0),
-              t_mean_surface_k=np.full((n, n), 50.0), corr_length_m=30.0)
-    f = M.TruthFactory(dem, (60.0, -60.0), base_seed=7, kwargs=kw)
+              t_mean_surface_k=np.full((n, n), 50.0))
+    sub = SubsurfaceParams(corr_length_m=30.0, weh_median_wt_pct=2.0)
+    f = M.TruthFactory(dem, (60.0, -60.0), base_seed=7, kwargs=kw, params=sub)
     inp = pickle.loads(pickle.dumps(f))(2)
     assert isinstance(inp, M.CampaignInputs)
     assert inp.dem is not None and inp.start_xy == (60.0, -60.0) and inp.light is None
     assert inp.start_utc == "2027-01-02T00:00:00"
-    xr.testing.assert_identical(inp.truth.dataset, make_ground_truth(dem, seed=9, **kw).dataset)
+    xr.testing.assert_identical(inp.truth.dataset, make_ground_truth(dem, sub, seed=9, **kw).dataset)
     assert not inp.truth.dataset["weh_wt_pct"].equals(f(3).truth.dataset["weh_wt_pct"])
+    # the run's [subsurface] table is the factory's: another table, another truth at the same seed
+    other = dataclasses.replace(f, params=SubsurfaceParams(corr_length_m=30.0, weh_median_wt_pct=4.0))(2)
+    assert not other.truth.dataset["weh_wt_pct"].equals(inp.truth.dataset["weh_wt_pct"])
