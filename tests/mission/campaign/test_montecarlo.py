@@ -11,10 +11,12 @@ import pytest
 import xarray as xr
 
 from lupex.errors import InputError
+from lupex.mission import campaign as C
 from lupex.mission.campaign import montecarlo as M
 from lupex.mission.campaign.params import CampaignParams
 from lupex.subsurface.ground_truth import SubsurfaceParams, make_ground_truth
 from lupex.terrain.io import dem_from_array
+from tests.mission.test_campaign import P, small_site
 
 
 def _frame():
@@ -76,3 +78,34 @@ def test_truth_factory_is_make_ground_truth_at_base_seed_plus_seed_and_pickles()
     # the run's [subsurface] table is the factory's: another table, another truth at the same seed
     other = dataclasses.replace(f, params=SubsurfaceParams(corr_length_m=30.0, weh_median_wt_pct=4.0))(2)
     assert not other.truth.dataset["weh_wt_pct"].equals(inp.truth.dataset["weh_wt_pct"])
+
+
+# moved from tests/mission/test_campaign.py (assertions unchanged)
+def test_monte_carlo_on_dask_equals_serial():
+    n = 12   # the tiniest truth that holds a campaign area
+    dem, _ = small_site(n=n)
+    start = (float(dem.x[n // 2]), float(dem.y[n // 2]))
+    small = C.CampaignParams(**{**{f: getattr(P, f) for f in P.__dataclass_fields__}, "drills": 0, "rounds": 2,
+                                "area_half_m": 50.0, "drive_budget_wh": 60.0, "approach_max_m": 0.0})
+    fac = C.TruthFactory(dem, start, base_seed=20, kwargs=dict(
+        t_max_surface_k=np.full(dem.shape, 90.0), t_mean_surface_k=np.full(dem.shape, 50.0),
+        stability_depth_m=np.full(dem.shape, 0.05), corr_length_m=40.0, rock_abundance=0.001))
+    serial = C.campaign_monte_carlo(small, fac, [0, 1])
+    from lupex.compute import dask_client
+
+    with dask_client(1) as client:   # one worker: the start-up is most of the cost; still a separate process
+        par = C.campaign_monte_carlo(small, fac, [0, 1], client=client)
+    pd.testing.assert_frame_equal(serial, par)
+    assert len(serial) == 4 and set(serial["plan"]) == set(C.PLANS)
+    assert not serial[serial.plan == "strategy"]["weh_rmse_wt_pct"].duplicated().any()   # seeds differ
+    # the run's instrument tables reach every campaign of the Monte Carlo: a noisier neutron spectrometer
+    # (10 % count-rate systematics instead of 2 %) gives other maps, hence other scores, on the same seed
+    from lupex.instruments.neutron import NeutronParams
+
+    noisy = C.campaign_monte_carlo(small, fac, [0], instruments=dict(
+        neutron_spectrometer=dataclasses.replace(NeutronParams(), systematic_frac=0.10)))
+    assert not np.allclose(noisy["weh_rmse_wt_pct"], serial[serial.seed == 0]["weh_rmse_wt_pct"])
+    med = C.monte_carlo_medians(serial)
+    for n in C.PLANS:
+        v = serial[serial.plan == n]["water_located_kg_per_km"].median()
+        assert med.set_index("plan").loc[n, "water_located_kg_per_km"] == pytest.approx(v)

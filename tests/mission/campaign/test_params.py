@@ -7,6 +7,7 @@ import pytest
 
 import lupex.mission.campaign.params as CP
 from lupex.errors import ConfigError
+from lupex.mission import campaign as C
 from lupex.mission.survey import SurveyParams
 
 
@@ -62,4 +63,36 @@ def test_survey_params_put_the_campaigns_spacings_on_the_runs_survey_table():
         "speed_m_s", "gpr_spacing_m", "gpr_window_traces", "ns_rate_hz", "ns_window_s", "alis_every_m"}
     for n in untouched:
         assert getattr(sp, n) == getattr(base, n), n
+    assert p.survey_params() == p.survey_params(SurveyParams())
+
+
+# moved from tests/mission/test_campaign.py (assertions unchanged)
+@pytest.mark.parametrize("kw, needle", [
+    (dict(drive_budget_wh=0.0), "drive_budget_wh"),
+    (dict(duration_days=-1.0), "duration_days"),
+    (dict(drills=-1), "drills"),
+    (dict(kernel="rbf"), "kernel"),
+    (dict(objective="greedy"), "objective"),
+    (dict(gp_max_length_m=0.0), "gp_max_length_m"),
+    (dict(drift_prior_sd=-1.0), "drift_prior_sd"),
+    (dict(drill_depth_m=2.0), "1.5 m"),
+    (dict(rounds=2.5), "integer"),
+    (dict(min_leg_m=5.0, gpr_spacing_m=1.0), "GPR window"),
+])
+def test_bad_params_name_what_to_fix(kw, needle):
+    with pytest.raises(ConfigError, match=needle):
+        C.CampaignParams(**kw)
+
+
+def test_survey_params_start_from_the_runs_survey_table():
+    """A campaign leg uses the run's [survey] settings, with only the campaign's spacings and rates on top."""
+    import dataclasses
+
+    from lupex.mission.survey import SurveyParams
+
+    base = dataclasses.replace(SurveyParams(), gpr_pick_snr=9.0, ns_window_s=20.0)
+    p = C.CampaignParams()
+    got = p.survey_params(base)
+    assert got.gpr_pick_snr == 9.0  # from the run's table
+    assert (got.gpr_spacing_m, got.ns_window_s, got.alis_every_m) == (p.gpr_spacing_m, p.ns_window_s, p.alis_every_m)
     assert p.survey_params() == p.survey_params(SurveyParams())
