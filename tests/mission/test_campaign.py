@@ -1,8 +1,8 @@
 """Prospecting campaign: determinism, resume, budget, fitted GP, scores recomputed by brute force from the
-maps, Monte Carlo on Dask = serial, outputs, and bad input. A small synthetic truth (16 x 16 cells of 10 m
-around the start) and a tiny budget keep it fast; the truth is built here, not by the campaign."""
+maps, outputs, and bad input (Monte Carlo on Dask = serial: tests/mission/campaign/test_montecarlo.py). A small
+synthetic truth (16 x 16 cells of 10 m around the start) and a tiny budget keep it fast; the truth is built here,
+not by the campaign."""
 
-import dataclasses
 import json
 import shutil
 
@@ -329,53 +329,6 @@ def test_outputs(run1):
     assert feas["line"].startswith("campaign timeline: strategy, lawnmower flown")
 
 
-def test_monte_carlo_on_dask_equals_serial():
-    n = 12   # the tiniest truth that holds a campaign area
-    dem, _ = small_site(n=n)
-    start = (float(dem.x[n // 2]), float(dem.y[n // 2]))
-    small = C.CampaignParams(**{**{f: getattr(P, f) for f in P.__dataclass_fields__}, "drills": 0, "rounds": 2,
-                                "area_half_m": 50.0, "drive_budget_wh": 60.0, "approach_max_m": 0.0})
-    fac = C.TruthFactory(dem, start, base_seed=20, kwargs=dict(
-        t_max_surface_k=np.full(dem.shape, 90.0), t_mean_surface_k=np.full(dem.shape, 50.0),
-        stability_depth_m=np.full(dem.shape, 0.05), corr_length_m=40.0, rock_abundance=0.001))
-    serial = C.campaign_monte_carlo(small, fac, [0, 1])
-    from lupex.compute import dask_client
-
-    with dask_client(1) as client:   # one worker: the start-up is most of the cost; still a separate process
-        par = C.campaign_monte_carlo(small, fac, [0, 1], client=client)
-    pd.testing.assert_frame_equal(serial, par)
-    assert len(serial) == 4 and set(serial["plan"]) == set(C.PLANS)
-    assert not serial[serial.plan == "strategy"]["weh_rmse_wt_pct"].duplicated().any()   # seeds differ
-    # the run's instrument tables reach every campaign of the Monte Carlo: a noisier neutron spectrometer
-    # (10 % count-rate systematics instead of 2 %) gives other maps, hence other scores, on the same seed
-    from lupex.instruments.neutron import NeutronParams
-
-    noisy = C.campaign_monte_carlo(small, fac, [0], instruments=dict(
-        neutron_spectrometer=dataclasses.replace(NeutronParams(), systematic_frac=0.10)))
-    assert not np.allclose(noisy["weh_rmse_wt_pct"], serial[serial.seed == 0]["weh_rmse_wt_pct"])
-    med = C.monte_carlo_medians(serial)
-    for n in C.PLANS:
-        v = serial[serial.plan == n]["water_located_kg_per_km"].median()
-        assert med.set_index("plan").loc[n, "water_located_kg_per_km"] == pytest.approx(v)
-
-
-@pytest.mark.parametrize("kw, needle", [
-    (dict(drive_budget_wh=0.0), "drive_budget_wh"),
-    (dict(duration_days=-1.0), "duration_days"),
-    (dict(drills=-1), "drills"),
-    (dict(kernel="rbf"), "kernel"),
-    (dict(objective="greedy"), "objective"),
-    (dict(gp_max_length_m=0.0), "gp_max_length_m"),
-    (dict(drift_prior_sd=-1.0), "drift_prior_sd"),
-    (dict(drill_depth_m=2.0), "1.5 m"),
-    (dict(rounds=2.5), "integer"),
-    (dict(min_leg_m=5.0, gpr_spacing_m=1.0), "GPR window"),
-])
-def test_bad_params_name_what_to_fix(kw, needle):
-    with pytest.raises(ConfigError, match=needle):
-        C.CampaignParams(**kw)
-
-
 def test_bad_input_names_what_to_fix(site):
     dem, gt, start, light = site
     with pytest.raises(InputError, match="outside the ground truth grid"):
@@ -440,17 +393,3 @@ def test_area_is_the_nearest_prior_ice_region_and_the_approach_is_paid(run1, sit
     for n in C.PLANS:    # every survey vertex starts at the centre; the timeline drives there from the landing site
         assert r.plans[n].path_xy[0] == pytest.approx(r.survey_centre_xy)
         assert r.plans[n].timeline.trace["mode"].iloc[0] in ("drive", "standby", "communicate", "hibernate", "science")
-
-
-def test_survey_params_start_from_the_runs_survey_table():
-    """A campaign leg uses the run's [survey] settings, with only the campaign's spacings and rates on top."""
-    import dataclasses
-
-    from lupex.mission.survey import SurveyParams
-
-    base = dataclasses.replace(SurveyParams(), gpr_pick_snr=9.0, ns_window_s=20.0)
-    p = C.CampaignParams()
-    got = p.survey_params(base)
-    assert got.gpr_pick_snr == 9.0  # from the run's table
-    assert (got.gpr_spacing_m, got.ns_window_s, got.alis_every_m) == (p.gpr_spacing_m, p.ns_window_s, p.alis_every_m)
-    assert p.survey_params() == p.survey_params(SurveyParams())
