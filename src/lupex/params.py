@@ -91,7 +91,28 @@ def check_non_negative(obj, *names: str, hint: str = "") -> None:
 
 def check_range(obj, name: str, lo: float, hi: float, *, lo_open: bool = False, hi_open: bool = False,
                 hint: str = "") -> None:
-    """Check ``lo <= field <= hi`` (a bound is excluded when ``*_open``; ``hint`` ends the message)."""
+    """Check ``lo <= field <= hi`` (a bound is excluded when ``*_open``; ``hint`` ends the message).
+
+    Parameters
+    ----------
+    obj : dataclass instance
+        The parameter dataclass (a ``*Params`` made with :func:`param`) holding the field.
+    name : str
+        Name of the field to check; its value must be a finite int or float (scalar).
+    lo, hi : float
+        Lower and upper bound of the allowed interval, in the field's own unit (its ``unit`` metadata).
+    lo_open, hi_open : bool, optional
+        Exclude ``lo`` (``hi``) itself: the interval is ``(lo, ...`` (``..., hi)``) instead of closed.
+        Default False: ``[lo, hi]``.
+    hint : str, optional
+        Text appended to the error message after ``"; "`` (what to change); default none.
+
+    Raises
+    ------
+    lupex.errors.ConfigError
+        When the value is not a finite number or lies outside the interval; the message names
+        ``table.key`` (or ``ClassName.field``), the interval and the unit.
+    """
     v = _number(obj, name)
     ok = (v > lo if lo_open else v >= lo) and (v < hi if hi_open else v <= hi)
     if not ok:
@@ -101,7 +122,25 @@ def check_range(obj, name: str, lo: float, hi: float, *, lo_open: bool = False, 
 
 
 def check_pair(obj, name: str, *, increasing: bool = False, positive: bool = False) -> None:
-    """Check a field that is a pair of finite numbers (optionally increasing, optionally both > 0)."""
+    """Check a field that is a pair of finite numbers (optionally increasing, optionally both > 0).
+
+    Parameters
+    ----------
+    obj : dataclass instance
+        The parameter dataclass (a ``*Params`` made with :func:`param`) holding the field.
+    name : str
+        Name of the field to check; its value must be a tuple of two finite ints or floats ``(a, b)``
+        (a TOML array ``[a, b]``), in the field's own unit.
+    increasing : bool, optional
+        Also require ``a < b`` (a ``[low, high]`` range). Default False.
+    positive : bool, optional
+        Also require ``min(a, b) > 0``. Default False.
+
+    Raises
+    ------
+    lupex.errors.ConfigError
+        When the value is not such a pair or breaks a requested condition; the message names the key.
+    """
     v = getattr(obj, name)
     if (not isinstance(v, tuple) or len(v) != 2
             or not all(isinstance(i, (int, float)) and not isinstance(i, bool) and math.isfinite(i) for i in v)):

@@ -384,6 +384,34 @@ def merge(cfg: Config, updates: dict[str, Any], origin: str = "config", *, check
     Each table checks its own keys; the checks across keys (:func:`validate`) run
     only with ``check``: :func:`load` applies every ``--set`` first, then checks
     them together.
+
+    Parameters
+    ----------
+    cfg : Config
+        The configuration to start from (unchanged; configurations are frozen).
+    updates : dict
+        ``{table: {key: value}}`` as TOML parses it: a value may itself be a table
+        (a nested parameter dataclass), an array of tables (``[[vehicle.panels]]``) or
+        ``{index: table}`` (from ``--set key[i].name=...``). Old key names in
+        :data:`RENAMED` are accepted with a warning; keys in :data:`DERIVED` are refused.
+    origin : str, optional
+        Where the updates come from, named in every error and warning (a file path,
+        ``"--set"``, ``"--resume"``, an option such as ``"--depth"``). Default ``"config"``.
+    check : bool, optional
+        Run :func:`validate` (the checks that relate keys to each other) on the result.
+        Default True.
+
+    Returns
+    -------
+    Config
+        A new configuration with the updates applied and every :data:`DERIVED` key
+        copied from the run-level key it follows.
+
+    Raises
+    ------
+    lupex.errors.ConfigError
+        On an unknown table or key (with the closest known name), a value of the wrong
+        type or range, or, with ``check``, keys that disagree.
     """
     sections = _sections()
     new = {}

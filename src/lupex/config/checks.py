@@ -40,6 +40,31 @@ def check_span(start: str, days: float, step_hours: float | None, start_key: str
     ``start`` is UTC ISO 8601, ``days`` and ``step_hours`` finite and positive, at
     most :data:`MAX_TIME_STEPS` steps, and the span inside the SPICE kernels'
     coverage. ``step_hours=None`` checks a single time (``days`` = 0).
+
+    Parameters
+    ----------
+    start : str
+        First time of the span, UTC ISO 8601 (``2027-01-01T00:00:00``, a trailing ``Z``
+        allowed); read to whole seconds.
+    days : float
+        Length of the span, days (d). Checked > 0 and at least one step long only when
+        ``step_hours`` is given; pass 0.0 with ``step_hours=None``.
+    step_hours : float or None
+        Time step of the series, h: at least 1 s, and ``days * 24 / step_hours`` at most
+        :data:`MAX_TIME_STEPS`. None checks ``start`` alone.
+    start_key, days_key, step_key : str, optional
+        The option or config key each value came from, named in the message
+        (defaults ``--start``, ``--days``, ``--step-hours``; :func:`lupex.config.validate`
+        passes ``time.start``, ``time.days``, ``time.step_hours``).
+    error : type of lupex.errors.LupexError, optional
+        The exception class raised: :class:`~lupex.errors.ConfigError` (default) for
+        config keys, :class:`~lupex.errors.InputError` for command-line options.
+
+    Raises
+    ------
+    LupexError
+        ``error``, with one line saying which key to fix and how, when any check fails;
+        the span must lie inside 1900-01-03 to 2050-12-28 (within the kernels' coverage).
     """
     text = str(start).strip()
     try:

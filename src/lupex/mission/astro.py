@@ -76,7 +76,27 @@ def half_period_s(mu, r_periapsis, r_apoapsis):
 
 
 def perigee_raise_dv(mu, r_periapsis, r_apoapsis_from, r_apoapsis_to):
-    """Delta-v (m/s) of a tangential burn at periapsis that raises the apoapsis (e.g. parking orbit -> TLI)."""
+    """Delta-v (m/s) of a tangential burn at periapsis that raises the apoapsis (e.g. parking orbit -> TLI).
+
+    The difference of the two ellipses' periapsis speeds, each from vis-viva
+    v_p^2 = mu (2/r_p - 1/a) with a = (r_p + r_a) / 2 (Curtis Ch. 2, 6).
+
+    Parameters
+    ----------
+    mu : float
+        Gravitational parameter of the central body, m^3/s^2 (Earth: :data:`MU_EARTH_M3_S2`).
+    r_periapsis : float or array_like
+        Periapsis radius shared by both orbits (the burn point), m, from the body's centre.
+    r_apoapsis_from : float or array_like
+        Apoapsis radius before the burn, m (equal to ``r_periapsis`` for a circular parking orbit).
+    r_apoapsis_to : float or array_like
+        Apoapsis radius after the burn, m (the Moon's distance for a trans-lunar injection).
+
+    Returns
+    -------
+    float or numpy.ndarray
+        Delta-v, m/s, positive when the apoapsis rises; the arguments' broadcast shape.
+    """
     v_from, _ = apsis_speeds(mu, r_periapsis, r_apoapsis_from)
     v_to, _ = apsis_speeds(mu, r_periapsis, r_apoapsis_to)
     return v_to - v_from
@@ -90,6 +110,28 @@ def arrival_v_inf(r_perigee_m, r_apogee_m, d_moon_m=EARTH_MOON_MEAN_DISTANCE_M, 
     v_M = sqrt(mu / d) along the local horizontal, so
     v_inf^2 = v^2 + v_M^2 - 2 v v_M cos(gamma). For an apogee exactly at d_moon
     this is v_M - v_apogee (the Hohmann case).
+
+    Parameters
+    ----------
+    r_perigee_m : float
+        Perigee radius of the transfer ellipse, m, from Earth's centre (scalar).
+    r_apogee_m : float
+        Apogee radius of the transfer ellipse, m; at least ``d_moon_m`` (scalar).
+    d_moon_m : float, optional
+        Earth-Moon centre distance where the conics are patched, m; default the mean
+        384,400 km (:data:`lupex.constants.EARTH_MOON_MEAN_DISTANCE_M`).
+    mu_earth : float, optional
+        Earth's gravitational parameter, m^3/s^2; default 3.986004418e14 (IERS 2010).
+
+    Returns
+    -------
+    float
+        v_inf, m/s, relative to the Moon.
+
+    Raises
+    ------
+    ValueError
+        If the apogee falls short of ``d_moon_m``.
     """
     rp = float(r_perigee_m)
     ra = float(r_apogee_m)
@@ -105,7 +147,30 @@ def arrival_v_inf(r_perigee_m, r_apogee_m, d_moon_m=EARTH_MOON_MEAN_DISTANCE_M, 
 
 
 def capture_dv(v_inf, r_periapsis, r_apoapsis=None, mu=MU_MOON_M3_S2):
-    """Delta-v (m/s) of a periapsis burn from a hyperbola with excess v_inf into an ellipse (circle if r_apoapsis is None)."""
+    """Delta-v (m/s) of a periapsis burn from a hyperbola with excess v_inf into an ellipse (circle if r_apoapsis is None).
+
+    dv = sqrt(v_inf^2 + 2 mu / r_p) - v_p, with v_p the captured ellipse's periapsis
+    speed from vis-viva (patched conics, Curtis Ch. 8).
+
+    Parameters
+    ----------
+    v_inf : float or array_like
+        Hyperbolic excess speed on arrival, m/s (from :func:`arrival_v_inf`).
+    r_periapsis : float or array_like
+        Periapsis radius of the hyperbola and of the captured orbit (where the burn is made), m,
+        from the Moon's centre.
+    r_apoapsis : float or array_like, optional
+        Apoapsis radius of the captured ellipse, m; None (default) captures into a circle of
+        radius ``r_periapsis``.
+    mu : float, optional
+        Gravitational parameter of the captured-into body, m^3/s^2; default the Moon's,
+        4.9028e12 (DE421).
+
+    Returns
+    -------
+    float or numpy.ndarray
+        Delta-v, m/s; the arguments' broadcast shape (a numpy float for scalars).
+    """
     rp = np.asarray(r_periapsis, dtype=float)
     v_hyp = np.sqrt(np.asarray(v_inf, dtype=float) ** 2 + 2.0 * mu / rp)
     v_cap = apsis_speeds(mu, rp, rp if r_apoapsis is None else r_apoapsis)[0]

@@ -304,10 +304,35 @@ def descent_from_monte_carlo(runs: pd.DataFrame, vehicle: LanderVehicleParams | 
                              quantile: float = 0.99) -> MonteCarloDescent:
     """The delta-v distribution of the landing Monte Carlo's descents (m/s), from each run's propellant.
 
-    ``runs``: :func:`lupex.landing.montecarlo.run_monte_carlo`'s table (``propellant_kg``, ``success``);
-    ``vehicle`` / ``config``: the lander and descent it flew (defaults: the models' defaults). Each run's
-    ``dv = Isp g0 ln(m_PDI / (m_PDI - propellant))`` (the rocket equation, Tsiolkovsky) is what the lander
-    spent from PDI to touchdown, gravity losses, hover and retargets included.
+    Each run's ``dv = Isp g0 ln(m_PDI / (m_PDI - propellant))`` (the rocket equation, Tsiolkovsky) is what
+    the lander spent from PDI to touchdown, gravity losses, hover and retargets included. Only the
+    successful runs count, or all of them when none succeeded; runs with non-finite propellant are dropped.
+
+    Parameters
+    ----------
+    runs : pandas.DataFrame
+        :func:`lupex.landing.montecarlo.run_monte_carlo`'s table, one row per descent: ``propellant_kg``
+        (propellant burnt from PDI to touchdown, kg) and, optionally, ``success`` (bool).
+    vehicle : LanderVehicleParams, optional
+        The lander the Monte Carlo flew: its ``wet_mass_kg`` is m_PDI (kg), its ``isp_s`` the Isp (s),
+        its ``propellant_kg`` the propellant on board at PDI (kg). Default: the model's defaults.
+    config : DescentParams, optional
+        The descent it flew; only ``pdi_altitude_m`` (m above the reference sphere) is used.
+        Default: the model's defaults.
+    quantile : float, optional
+        Quantile of the delta-v (and propellant) distribution the budget flies, in (0, 1); default 0.99.
+
+    Returns
+    -------
+    MonteCarloDescent
+        Number of runs used; delta-v mean, ``quantile`` and maximum (m/s); propellant mean, quantile and
+        maximum (kg); and the Isp (s), PDI mass and propellant (kg) and PDI altitude (m) they were flown at.
+
+    Raises
+    ------
+    lupex.errors.ConfigError
+        If ``quantile`` is outside (0, 1), ``runs`` is empty or lacks ``propellant_kg``, or a run's
+        propellant is not below the lander's wet mass.
     """
     v = vehicle or LanderVehicleParams()
     c = config or DescentParams()

@@ -171,15 +171,54 @@ def run_drilling(truth, dem, sites_xy, outdir=None, *, seed: int, bite_m: float 
                  n_examples: int = 2, write: bool = True) -> DrillingResult:
     """The drilling of every site of ``sites_xy``, each interval analysed by TRITON, LTGA, ADORE and ISAP.
 
-    ``sites_xy``: (n, 2) metres in the truth's CRS, or a :class:`DrillChoice`, whose rule and table the
-    result keeps.
-
-    ``depth_m``: the depth to drill to; None takes ``drill_params.max_depth_m`` (the config's
-    ``drill.max_depth_m``, default 1.5 m). The instruments' parameters default to their models'.
-
     Writes ``drilling.parquet`` and ``drilling_sites.csv`` into ``outdir``, each atomically, unless
     ``write`` is False; the example figures (``drilling_*.png``) are the report's
     (:func:`lupex.report.drilling.with_example_figures`).
+
+    Parameters
+    ----------
+    truth : lupex.subsurface.ground_truth.GroundTruth
+        The ground truth drilled: each site's column (:meth:`~lupex.subsurface.ground_truth.GroundTruth.column`,
+        1 cm layers, rocks within 1.2 m) is what the drill meets. Every site must lie on its grid.
+    dem : xarray.DataArray or None
+        The site's DEM (x, y in m); used only to check that every site lies on it. None skips that check.
+    sites_xy : array_like or DrillChoice
+        Site positions (x, y), m, in the truth's CRS: shape (n, 2) (or (2,) for one site), drilled in this
+        order; or a :class:`DrillChoice`, whose ``rule`` and ``table`` the result keeps.
+    outdir : path-like, optional
+        Folder the products are written to; needed when ``write`` is True.
+    seed : int
+        Non-negative seed; ``numpy.random.SeedSequence(seed).spawn(n)`` gives one generator per site.
+    bite_m : float, optional
+        Length of each drilled interval (one sample), m; 0 < ``bite_m`` <= ``depth_m``. Default 0.1 m.
+    depth_m : float, optional
+        Depth to drill to, m, at most the drill's reach (:data:`lupex.instruments.drill.MAX_DEPTH_M`, 1.5 m).
+        None takes ``drill_params.max_depth_m`` (the config's ``drill.max_depth_m``), or that reach
+        without ``drill_params``.
+    drill_params : lupex.instruments.drill.DrillParams, optional
+        The drill (losses, rock stops); its ``max_depth_m`` is set to ``depth_m``. Default: the model's.
+    triton_params, ltga_params, adore_params, isap_params : optional
+        :class:`~lupex.instruments.triton.TritonParams`, :class:`~lupex.instruments.ltga.LTGAParams`,
+        :class:`~lupex.instruments.adore.AdoreParams`, :class:`~lupex.instruments.isap.IsapParams`;
+        default: each model's defaults.
+    n_examples : int, optional
+        How many intervals keep their raw records for the report's curves (the wettest delivered one,
+        then the shallowest; at most 2 are picked). Default 2; 0 keeps none.
+    write : bool, optional
+        Write the products into ``outdir`` (default True).
+
+    Returns
+    -------
+    DrillingResult
+        ``table``: one row per site and interval (true in-situ and delivered water, wt%; each instrument's
+        value and 1-sigma, wt%; sample mass, kg; drill time, s; energy, J); ``sites``: one row per site
+        (position, m; ice-table depth and depth reached, m; stopped by rock); the example records; and
+        the choice's rule and table when ``sites_xy`` is a :class:`DrillChoice`.
+
+    Raises
+    ------
+    lupex.errors.InputError
+        On a bad depth, bite or seed, a site off the grid, or ``write`` without ``outdir``.
     """
     if depth_m is None:
         depth_m = drill_params.max_depth_m if drill_params is not None else MAX_DEPTH_M

@@ -55,7 +55,37 @@ def planner_params(p):
 
 
 def schedule_goals(dem, light, rover, start_xy, start_utc, p, goals):
-    """One try of the six-month timeline over ``goals`` with the campaign's haven rules (no goal moved)."""
+    """One try of the six-month timeline over ``goals`` with the campaign's haven rules (no goal moved).
+
+    Parameters
+    ----------
+    dem : xarray.DataArray
+        The site DEM, elevation in m on projected x, y coordinates (m), shape (ny, nx).
+    light : lupex.light.visibility.VisibilitySeries
+        Sun and Earth visibility of the campaign window, covering ``p.duration_days`` from ``start_utc``.
+    rover : lupex.rover.vehicle.RoverParams or None
+        The rover (battery, power, thermal); None takes its defaults.
+    start_xy : tuple of float
+        The rover's position (x, y) at ``start_utc``, m, in the DEM's CRS.
+    start_utc : str or numpy.datetime64
+        Start of the timeline, UTC ISO 8601 (read to the second: its first 19 characters).
+    p : lupex.mission.campaign.CampaignParams
+        The campaign settings used: ``duration_days`` (d), ``max_slope_deg`` (deg, the planner's slope
+        limit), ``haven_margin_wh`` (Wh), ``haven_margin_h`` (h) and ``command_wait_h`` (h).
+    goals : sequence of lupex.rover.scheduler.Goal
+        The stops in visiting order (position, m; science and drilling hours).
+
+    Returns
+    -------
+    lupex.rover.scheduler.Timeline
+        The activities and the per-interval trace of the timeline.
+
+    Raises
+    ------
+    lupex.rover.scheduler.NoHavenError
+        When no haven can be reached and survived (its ``binding`` says which dark period and haven);
+        other :class:`~lupex.errors.LupexError` s when a goal cannot be served.
+    """
     return S.schedule(dem, light, rover, start=str(start_utc)[:19], duration_days=p.duration_days, goals=goals,
                       start_xy=tuple(start_xy), params=planner_params(p), haven_margin_wh=p.haven_margin_wh,
                       haven_margin_h=p.haven_margin_h, command_wait_h=p.command_wait_h)
@@ -153,9 +183,33 @@ def assess(plan: str, timeline, error: str, fail: dict | None, *, dem=None, ligh
            start_utc=None, params=None, search: bool = True) -> Feasibility:
     """The :class:`Feasibility` of one plan from the campaign's scheduling outcome.
 
-    ``timeline``: the :class:`lupex.rover.scheduler.Timeline` or None; ``error``: the scheduler's message;
-    ``fail``: ``{"binding": dict or None, "goals": goals}`` when it failed. With ``search`` the alternatives
-    are searched (:func:`search_alternatives`) on the same DEM, light, rover, start and parameters.
+    Flown when there is a timeline; not scheduled when there is neither a timeline nor a failure;
+    otherwise infeasible, with the alternatives searched (:func:`search_alternatives`) on the same DEM,
+    light, rover, start and parameters when ``search`` is True and ``dem`` and ``light`` are given.
+
+    Parameters
+    ----------
+    plan : str
+        The plan's name (``"strategy"`` or ``"lawnmower"``).
+    timeline : lupex.rover.scheduler.Timeline or None
+        The plan's timeline, None when the scheduler failed or did not run.
+    error : str
+        The scheduler's last message, or why there is no timeline ("" when flown).
+    fail : dict or None
+        ``{"binding": dict or None, "goals": goals}`` when the scheduler failed
+        (:attr:`lupex.mission.campaign.timeline.Schedule.failure`): the binding constraint of its
+        :class:`~lupex.rover.scheduler.NoHavenError` and the goals it was given; None otherwise.
+    dem, light, rover, start_xy, start_utc, params : optional
+        What the plan was scheduled with, as for :func:`schedule_goals` (``params`` is its ``p``:
+        :class:`~lupex.mission.campaign.CampaignParams`); needed only for the search.
+    search : bool, optional
+        Search the alternatives of an infeasible plan (default True).
+
+    Returns
+    -------
+    Feasibility
+        Status ``"flown"``, ``"not scheduled"`` or ``"infeasible"``, the message, the binding constraint
+        and the alternatives tried (empty unless infeasible and searched).
     """
     if timeline is not None:
         return Feasibility(plan, "flown")
@@ -187,6 +241,38 @@ def search_alternatives(dem, light, rover, start_xy, start_utc, p, goals, bindin
 
     Re-run the scheduler with one input changed at a time (see the module notes), within
     ``p.feasibility_search_s`` seconds; in each family the first feasible change ends that family.
+    The battery grows by 1, 2 and 4 steps of ``max(250, 250 ceil(1.1 short / usable / 250))`` Wh, with
+    ``short`` the binding Wh short and ``usable = (soc_max - soc_min) * discharge_efficiency``; stays are
+    halved, then quartered; stops move halfway to the binding haven; the later landing is tried last.
+
+    Parameters
+    ----------
+    dem : xarray.DataArray
+        The site DEM, elevation in m on projected x, y coordinates (m), shape (ny, nx).
+    light : lupex.light.visibility.VisibilitySeries
+        Sun and Earth visibility of the campaign window; the later landing is tried only when its
+        ``times`` reach ``p.duration_days`` past one lunation (29.53 d) after ``start_utc``.
+    rover : lupex.rover.vehicle.RoverParams or None
+        The rover the plan was scheduled with (None: its defaults); its ``battery`` sets the steps.
+    start_xy : tuple of float
+        The rover's position (x, y) at ``start_utc``, m, in the DEM's CRS.
+    start_utc : str
+        Start of the campaign timeline, UTC ISO 8601.
+    p : lupex.mission.campaign.CampaignParams
+        The campaign settings: those of :func:`schedule_goals`, plus ``feasibility_search_s`` (s, the
+        wall-time bound), ``drill_h`` and ``science_h`` (h, shown in the shorter-stays detail).
+    goals : sequence of lupex.rover.scheduler.Goal
+        The goals of the failed timeline.
+    binding : dict
+        The binding constraint (:attr:`lupex.rover.scheduler.NoHavenError.binding`): ``haven_short_wh``
+        (Wh) sizes the battery step; ``haven_x_m``, ``haven_y_m`` (m), when present, place the haven the
+        stops move towards.
+
+    Returns
+    -------
+    list of Alternative
+        Every try, breadth first over the families (bigger battery, shorter stays, area nearer a haven),
+        then the later landing; one not tried says why (search bound spent, light series too short).
     """
     rover = rover or RoverParams()
     goals = list(goals)

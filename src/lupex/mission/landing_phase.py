@@ -149,6 +149,25 @@ def choose_landing(cfg: Config, dem, sites: pd.DataFrame, *, horizon_cube=None) 
     ``time.start`` (``time.start`` itself, flagged, when there is none); a forced epoch is judged as it is.
     Horizons come from ``horizon_cube`` when given, else a ray march at the few cells (see
     :mod:`lupex.landing.window`). A landing outside every window is logged as a warning.
+
+    Parameters
+    ----------
+    cfg : Config
+        The run's configuration: ``[landing_window]`` (rules, ``search_days``, ``n_azimuths``),
+        ``landing.epoch``, ``time.start``, ``descent.approach_azimuth_deg`` (deg, the descent track's
+        heading) and ``light.observer_height_m`` (m).
+    dem : xarray.DataArray
+        The site's heights (m), site frame, shape (ny, nx).
+    sites : pandas.DataFrame
+        Candidate landing sites, best first (``x_m``, ``y_m`` in m); only the first row is judged.
+    horizon_cube : numpy.ndarray, optional
+        The site's horizons, deg, shape (n_az, ny, nx); None ray-marches the target and its descent track.
+
+    Returns
+    -------
+    LandingChoice or None
+        The epoch (UTC, ``datetime64[s]``), whether ``landing.epoch`` forced it, its judgement against the
+        window rules and the windows found from the requested time; None when ``sites`` is empty.
     """
     if len(sites) == 0:
         return None

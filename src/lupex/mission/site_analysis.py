@@ -300,7 +300,30 @@ def _sites_stage(cfg: Config, outdir: Path, ter: _Terrain, stats, cube, times):
 
 
 def run_site_analysis(cfg: Config, outdir: Path, *, client=None, steps: Steps = NO_PROGRESS) -> SiteAnalysis:
-    """Run the site phase and write its products into ``outdir``: terrain, light, then sites and series."""
+    """Run the site phase and write its products into ``outdir``: terrain, light, then sites and series.
+
+    Parameters
+    ----------
+    cfg : Config
+        The run's configuration (``[site]``, ``[time]``, ``[light]``, ``[sites]`` ...); written to
+        ``config.toml`` first.
+    outdir : path-like
+        The run's working folder; receives ``config.toml``, the terrain GeoTIFFs (``dem.tif``, slopes,
+        roughness, safety masks), ``craters.parquet`` when the site has a crater catalogue (the synthetic
+        site), the light products, ``sites.csv`` / ``sites.geojson`` and ``series.nc`` / ``series.parquet``.
+    client : dask.distributed.Client, optional
+        Splits the horizons (by azimuth chunks) and the light statistics (by tiles) across a Dask cluster;
+        None computes them in this process.
+    steps : lupex.progress.Steps, optional
+        Progress bars (default: none).
+
+    Returns
+    -------
+    SiteAnalysis
+        The DEM (m), crater catalogue, slopes (deg), roughness (m), safety masks, light statistics, ranked
+        sites and their time series, the UTC time grid, the horizon cube (deg, (n_az, ny, nx), or None when
+        streamed through disk) and each stage's wall time (s).
+    """
     timings: dict[str, float] = {}
     outdir = Path(outdir)
     write_text(outdir / "config.toml", cfg.to_toml())
@@ -340,7 +363,19 @@ def versions() -> dict[str, str]:
 
 
 def write_manifest(cfg: Config, outdir: Path, result: SiteAnalysis, wall_s: float) -> None:
-    """Write ``manifest.json``: versions, seed, site and its data, span, kernels and timings (s)."""
+    """Write ``manifest.json``: versions, seed, site and its data, span, kernels and timings (s).
+
+    Parameters
+    ----------
+    cfg : Config
+        The run's configuration (``site.seed``, the far-field DEMs and ``light.far_field_max_km``).
+    outdir : path-like
+        The folder ``manifest.json`` is written to (atomically).
+    result : SiteAnalysis
+        The site phase's result: its DEM's attributes, time grid and stage timings (s) are recorded.
+    wall_s : float
+        The whole run's wall time, s, recorded as ``timings_s.total``.
+    """
     far = [str(p) for p in far_field_paths(cfg)]
     write_json(
         outdir / "manifest.json",

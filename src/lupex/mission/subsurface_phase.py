@@ -21,7 +21,29 @@ if TYPE_CHECKING:
 
 
 def run_subsurface(cfg: Config, site, outdir, *, steps: Steps = NO_PROGRESS):
-    """Build and save the ground truth; returns the :class:`GroundTruth`."""
+    """Build and save the ground truth; returns the :class:`GroundTruth`.
+
+    Writes ``ground_truth.nc`` (every field and the buried rocks) and ``truth_<name>.tif`` GeoTIFFs of
+    the ice-table depth (m), WEH (wt%), stability depth (m) and peak surface temperature (K) into ``outdir``.
+
+    Parameters
+    ----------
+    cfg : Config
+        The run's configuration; its ``[subsurface]`` table (:class:`~lupex.config.SubsurfaceParams`,
+        seed included) drives :func:`lupex.subsurface.ground_truth.make_ground_truth`.
+    site : lupex.mission.site_analysis.SiteAnalysis
+        The site phase's result: the truth is built on ``site.dem``'s grid (ny, nx; m) from
+        ``site.light["illumination_pct"]`` (%) and ``site.slope_rover_deg`` (deg, NaN cells set to the median).
+    outdir : pathlib.Path
+        The run's working folder.
+    steps : lupex.progress.Steps, optional
+        Progress bars (default: none).
+
+    Returns
+    -------
+    lupex.subsurface.ground_truth.GroundTruth
+        The ground truth on the site grid.
+    """
     sc = cfg.subsurface
     with steps.task("subsurface ground truth", total=2) as advance:
         gt = make_ground_truth(

@@ -240,7 +240,31 @@ def _single_cell(edges, s0, s1):
 
 
 def score_rows(quantity: str, instrument: str, est, sig, true, lo95=None, hi95=None) -> dict:
-    """RMSE, bias and coverage of estimates against truth (only rows where both are finite)."""
+    """RMSE, bias and coverage of estimates against truth (only rows where both are finite).
+
+    With e = est - true over the rows where ``est``, ``sig`` and ``true`` are all finite:
+    RMSE = sqrt(mean(e^2)), bias = mean(e), ``frac_within_2sigma`` = mean(|e| <= 2 sig) and
+    ``frac_in_95ci`` = mean(lo95 <= true <= hi95).
+
+    Parameters
+    ----------
+    quantity : str
+        What is scored, with its unit (e.g. ``"ice-table depth (m)"``); copied into the row.
+    instrument : str
+        Which instrument's retrieval it is (e.g. ``"NS"``); copied into the row.
+    est, sig, true : array_like
+        Estimates, their 1-sigma errors and the true values, one per retrieval, shape (n,), all in the
+        quantity's unit.
+    lo95, hi95 : array_like, optional
+        Lower and upper bounds of each estimate's 95 % interval, shape (n,), same unit; give both or
+        neither (None: ``frac_in_95ci`` is NaN).
+
+    Returns
+    -------
+    dict
+        ``instrument``, ``quantity``, ``n`` (rows scored), ``rmse`` and ``bias`` (the quantity's unit),
+        ``frac_within_2sigma`` and ``frac_in_95ci`` (fractions 0-1); NaN where no row is scored.
+    """
     est, sig, true = (np.asarray(a, float) for a in (est, sig, true))
     ok = np.isfinite(est) & np.isfinite(true) & np.isfinite(sig)
     e = est[ok] - true[ok]

@@ -55,6 +55,26 @@ def rocks_along_path(rocks: pd.DataFrame, path_xy, search_m: float, depth_max_m:
 
     Along-track ``s_m``, signed ``cross_m`` (positive to the right of travel), depth and radius. Rocks
     reaching the surface (depth <= radius) or below ``depth_max_m`` are left out.
+
+    Parameters
+    ----------
+    rocks : pandas.DataFrame or None
+        The buried rocks (:attr:`lupex.subsurface.ground_truth.GroundTruth.rocks`): ``x_m``, ``y_m``
+        (centre, m, the truth's CRS), ``depth_m`` (centre depth, m) and ``radius_m`` (m), one row per rock.
+    path_xy : array_like
+        The path's vertices (x, y), m, shape (n, 2), n >= 2, in travel order.
+    search_m : float
+        Largest distance of a rock's centre from the path (nearest point of a segment), m.
+    depth_max_m : float
+        Deepest top of a rock kept (``depth_m - radius_m`` must be below it), m: the ground-truth
+        columns' depth.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per rock kept, sorted by ``s_m``: ``s_m`` (along track from the first vertex, m),
+        ``cross_m`` (m, positive to the right), ``depth_m``, ``radius_m``, ``x_m``, ``y_m`` (m); empty
+        (same columns) when none.
     """
     path = as_path(path_xy)
     cols = ["s_m", "cross_m", "depth_m", "radius_m", "x_m", "y_m"]
@@ -85,7 +105,25 @@ def rocks_along_path(rocks: pd.DataFrame, path_xy, search_m: float, depth_max_m:
 
 
 def gpr_columns(cache: ColumnCache, path_xy, positions_m, rocks: pd.DataFrame | None = None):
-    """One column per trace at ``positions_m`` (shared per cell), rocks attached to their nearest trace."""
+    """One column per trace at ``positions_m`` (shared per cell), rocks attached to their nearest trace.
+
+    Parameters
+    ----------
+    cache : ColumnCache
+        The truth's rock-free columns, one per grid cell, built on first use.
+    path_xy : array_like
+        The path's vertices (x, y), m, shape (n, 2), n >= 2.
+    positions_m : array_like
+        The traces' distances along the path, m, shape (m,), increasing.
+    rocks : pandas.DataFrame, optional
+        :func:`rocks_along_path`'s table (``s_m``, ``cross_m``, ``depth_m``, ``radius_m``, m); each rock is
+        attached to the trace nearest its ``s_m``, at its cross-track and along-track offsets from it.
+
+    Returns
+    -------
+    list of lupex.subsurface.profile.Column
+        One column per trace (length m); traces of one cell share one object unless a rock was attached.
+    """
     path = as_path(path_xy)
     p = np.asarray(positions_m, float)
     x, y, _ = path.at(p)

@@ -267,8 +267,39 @@ def default_traverse(site, truth, *, min_length_m: float = 300.0, max_length_m: 
     ``min_length_m`` long (capped at ``max_length_m`` and kept ``edge_margin_m`` inside
     the grid); if the straight line cannot reach ``min_length_m`` inside the grid, a
     second leg at right angles (toward the larger room) makes up the rest: a dog-leg.
-    ``site`` is an (x, y) pair in metres, a row with ``x_m``/``y_m``, or a site analysis
-    (its best-ranked site). Returns the (n, 2) vertices.
+    The first leg's length is ``clip(max(d + area_radius_m, min_length_m), min_length_m, max_length_m)``,
+    with d the distance to the nearest area cell, shortened to the room left inside the grid.
+    Without any prior-ice cell the path heads for the cell of lowest peak surface temperature.
+
+    Parameters
+    ----------
+    site : tuple of float, pandas.Series or SiteAnalysis
+        The landing site: an (x, y) pair in metres (the truth's CRS), a row with ``x_m``/``y_m``, or a site
+        analysis (its best-ranked site); it must lie ``edge_margin_m`` inside the grid.
+    truth : lupex.subsurface.ground_truth.GroundTruth
+        Only its grid and orbital-prior fields are read: ``stability_depth_m`` (m) and ``t_max_surface_k`` (K).
+    min_length_m : float, optional
+        Shortest path, m (both legs together, room permitting); default 300 m.
+    max_length_m : float, optional
+        Longest first leg, m; default 1000 m.
+    ice_max_depth_m : float, optional
+        A cell is prior ice where the thermal model's depth to stable ice is at most this, m; a run passes
+        ``drill.max_depth_m``. Default 1 m.
+    area_radius_m : float, optional
+        Radius of the disk (m) over which at least half the cells must be prior ice for an area; also how
+        far past the nearest area cell the first leg runs. Default 30 m.
+    edge_margin_m : float, optional
+        Distance the path keeps inside the grid's outer edges, m; default 20 m.
+
+    Returns
+    -------
+    numpy.ndarray
+        The path's vertices (x, y), m, shape (2, 2) for a straight path or (3, 2) for a dog-leg.
+
+    Raises
+    ------
+    lupex.errors.InputError
+        When the site lies outside the grid less ``edge_margin_m``, or there is no room for a path.
     """
     sx, sy = site_xy(site)
     grid = Grid.of(truth.dataset)

@@ -237,7 +237,29 @@ def survival_verdict(survival: pd.DataFrame | None, timelines: dict | None = Non
 
     Survival of every dark period at the rover's spots: the drill site's periods (rover phase) and the
     six-month timeline's trace (battery floor ``soc_min``; ``survival_min_k``: lowest survival temperature (K)
-    per thermal node, ``{"electronics": K, "battery": K}``).
+    per thermal node, ``{"electronics": K, "battery": K}``). When a timeline was flown it decides the
+    verdict: a drill-site night it could not host is noted, not failed (the timeline leaves before dark).
+
+    Parameters
+    ----------
+    survival : pandas.DataFrame or None
+        The rover phase's dark periods at the drill site (:attr:`lupex.mission.rover_phase.RoverResult.survival`),
+        one row each: ``start``, ``end`` (UTC), ``duration_h`` (h), ``margin_wh`` (Wh above the floor, negative
+        when short) and ``verdict`` (``"survives"``, ``"marginal"``, ``"fails"``); None without a rover phase.
+    timelines : dict, optional
+        Plan name -> :class:`lupex.rover.scheduler.Timeline` or None (not flown); its ``trace`` gives
+        ``soc_end`` (fraction 0-1) and ``<node>_min_k`` (K) per interval.
+    soc_min : float, optional
+        The battery floor, fraction of capacity 0-1; NaN (default) skips the timeline's battery check.
+    survival_min_k : dict, optional
+        Thermal node name -> lowest survival temperature, K (e.g. ``{"electronics": 233.0}``); None checks
+        no temperature.
+
+    Returns
+    -------
+    Verdict
+        ``Night survival``: FAIL on any dark period short of energy or too cold, AT RISK on a marginal one,
+        PASS otherwise, NOT RUN without either input.
     """
     req_txt = "every dark period survived"
     if survival is None and not timelines:

@@ -59,6 +59,29 @@ def truth_factory_from_site(site, subsurface_cfg, start_xy, params: CampaignPara
 
     With the run's subsurface settings and the site phase's illumination and slope (as
     :func:`lupex.mission.subsurface_phase.run_subsurface` uses them).
+
+    Parameters
+    ----------
+    site : lupex.mission.site_analysis.SiteAnalysis
+        The site phase's result: ``dem`` (m), ``light["illumination_pct"]`` (%) and ``slope_rover_deg`` (deg,
+        NaN cells set to the crop's median), each cropped to the square below.
+    subsurface_cfg : lupex.config.SubsurfaceParams
+        The run's ``[subsurface]`` table; seed ``k`` builds its truth with seed ``subsurface_cfg.seed + 10000 + k``,
+        never the run's own truth.
+    start_xy : tuple of float
+        The landing site (x, y), m: the centre of the crop and every campaign's start.
+    params : CampaignParams
+        The campaign settings; ``area_half_m`` (m) sets the crop.
+    start_utc : str
+        Start of every campaign, UTC ISO 8601 (kept to the second).
+    margin_m : float, optional
+        Added to ``params.area_half_m`` for the crop's half side, m; default 200 m. The crop is the square
+        ``start_xy +- (area_half_m + margin_m)``.
+
+    Returns
+    -------
+    TruthFactory
+        ``seed -> CampaignInputs`` on the cropped DEM (also the campaigns' DEM), without a light series.
     """
     sx, sy = (float(v) for v in start_xy)
     h = params.area_half_m + margin_m
@@ -94,6 +117,32 @@ def campaign_monte_carlo(params: CampaignParams, truth_factory: Callable, seeds,
     :class:`TruthFactory`; it must pickle to go to Dask workers. With a ``dask.distributed`` client
     (:func:`lupex.compute.dask_client`) the campaigns run on its workers, otherwise serially; the rows are
     the same either way. Medians per plan: :func:`monte_carlo_medians` (also in ``df.attrs["medians"]``).
+
+    Parameters
+    ----------
+    params : CampaignParams
+        The campaign settings, the same for every seed.
+    truth_factory : callable
+        ``truth_factory(seed) -> CampaignInputs`` (truth, DEM or None, start (x, y) in m, start UTC,
+        light or None); picklable when ``client`` is given.
+    seeds : int or iterable of int
+        Distinct non-negative seeds; each is both the factory's seed and the campaign's.
+    client : dask.distributed.Client, optional
+        Runs one campaign per task on its workers; None runs them here, one after the other.
+    instruments : dict, optional
+        Keyword arguments of :func:`lupex.mission.survey.run_survey` for every leg, as for
+        :func:`lupex.mission.campaign.run_campaign`; default: the instruments' defaults.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per seed and plan, sorted by ``seed`` then ``plan``: ``seed``, ``plan`` and every column of the
+        campaign's score table; ``attrs["medians"]`` holds :func:`monte_carlo_medians`' rows as dicts.
+
+    Raises
+    ------
+    lupex.errors.InputError
+        For no seeds, negative or repeated seeds, or a ``truth_factory`` that is not callable.
     """
     seeds = [int(s) for s in np.atleast_1d(np.asarray(list(seeds) if not np.isscalar(seeds) else [seeds]))]
     if not seeds:

@@ -56,7 +56,24 @@ def latent_gaussian(tr, lo, hi, z=1.959963984540054):
 
     The interval spans +-``z`` sigma (1.96: a 95 % interval; 1: a 68 % one): centre the midpoint of the
     transformed bounds (the median of that Gaussian), latent sigma the half-width over ``z``, mapped back by the
-    transform's derivative at the centre (as :mod:`lupex.prospect.fusion` maps it in).
+    transform's derivative at the centre (as :mod:`lupex.prospect.fusion` maps it in):
+    ``v = T^-1((T(lo) + T(hi)) / 2)``, ``sigma = max((T(hi) - T(lo)) / (2 z), 1e-6) / |T'(v)|``.
+
+    Parameters
+    ----------
+    tr : transform
+        The map's latent transform T, with ``forward``, ``inverse`` and ``derivative``
+        (:class:`~lupex.prospect.fusion.LogShift` for WEH, :class:`~lupex.prospect.fusion.Logit` for depth).
+    lo, hi : float or numpy.ndarray
+        Lower and upper bounds of the interval in the quantity's unit (wt% or m), same shape (n,); ``hi > lo``
+        and both inside T's domain.
+    z : float, optional
+        Standard normal quantile of the interval's half-width: 1.959964 (default) for 95 %, 1 for 68 %.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(value, sigma)`` in the quantity's unit, each the shape of ``lo``.
     """
     zl, zh = tr.forward(lo), tr.forward(hi)
     v = tr.inverse(0.5 * (zl + zh))
@@ -161,8 +178,27 @@ def survey_observations(sr: SurveyResult, p: CampaignParams) -> SurveyObservatio
 def survey_leg(gt, dem, path, rng, p: CampaignParams, instruments: dict):
     """(SurveyResult, SurveyObservations): one campaign leg along ``path`` surveyed by :func:`run_survey`.
 
-    ``instruments``: the run's instrument models as keywords of :func:`lupex.mission.survey.run_survey`, and
-    its ``[survey]`` table as ``params`` (whose spacings and rates the campaign's own replace).
+    Parameters
+    ----------
+    gt : lupex.subsurface.ground_truth.GroundTruth
+        The ground truth the instruments measure.
+    dem : xarray.DataArray or None
+        The site DEM (m): gives each GPR trace its elevation, and the path must lie on it; None: elevations NaN.
+    path : array_like
+        The leg's vertices (x, y), m, shape (n, 2), n >= 2.
+    rng : numpy.random.Generator
+        The plan's generator; the survey draws its instruments' generators from it.
+    p : CampaignParams
+        The campaign settings: their spacings and rates replace the survey's (:meth:`CampaignParams.survey_params`).
+    instruments : dict
+        The run's instrument models as keywords of :func:`lupex.mission.survey.run_survey`, and its
+        ``[survey]`` table as ``params`` (whose spacings and rates the campaign's own replace).
+
+    Returns
+    -------
+    tuple
+        ``(SurveyResult, SurveyObservations)``: the leg's retrievals (not written) and the observations
+        :func:`survey_observations` makes of them.
     """
     inst = dict(instruments)
     sr = run_survey(gt, dem, np.asarray(path, float), rng=rng, params=p.survey_params(inst.pop("params", None)),
@@ -175,6 +211,31 @@ def fuse(template, obs: SurveyObservations, p: CampaignParams, drift=None) -> xr
 
     ``drift`` (the orbital prior, :func:`lupex.mission.campaign.screen.reach_fraction`) is the maps' external
     drift when ``campaign.orbital_drift``; ALIS enters only with at least three retrievals.
+
+    Parameters
+    ----------
+    template : xarray.DataArray
+        The map grid, dims (y, x) in m (the campaign area's cells); its values are not read.
+    obs : SurveyObservations
+        Everything the plan measured so far; ``obs.ns`` must not be None.
+    p : CampaignParams
+        The maps' settings: ``kernel``, ``weh_offset_wt_pct`` (wt%), ``drill_depth_m`` (m), ``bin_m`` (m),
+        ``gp_min_sd_log`` (ln units), ``orbital_drift``, ``drift_prior_sd`` and ``gp_max_length_m`` (m).
+    drift : xarray.DataArray, optional
+        The orbital prior, fraction 0-1 on a grid covering ``template``; None: constant-mean maps.
+
+    Returns
+    -------
+    xarray.Dataset
+        On ``template``'s grid (ny, nx): ``weh_*`` (wt%), ``ice_depth_*`` (m) and, with enough ALIS retrievals,
+        ``alis_*`` (wt%), each ``mean``, ``sd``, ``median``, ``lower``, ``upper``, ``latent_mean``,
+        ``latent_sd``; and ``p_ice_within_drill`` (probability 0-1 that the ice table is shallower than
+        ``drill_depth_m``) when there are depth observations.
+
+    Raises
+    ------
+    lupex.errors.InputError
+        When there is no neutron retrieval to map.
     """
     if obs.ns is None:
         raise InputError("the campaign produced no neutron retrieval to map; raise campaign.drive_budget_wh")

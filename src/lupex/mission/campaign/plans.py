@@ -146,6 +146,22 @@ def stage(checkpoints, name: str, fp: str, compute: Callable[[], Any]) -> Any:
 
     Raises :class:`~lupex.errors.LupexError` when the checkpoint belongs to another campaign (another
     ``fp``) or to another lupex version.
+
+    Parameters
+    ----------
+    checkpoints : lupex.mission.checkpoint.Checkpoints
+        Where stages are saved (:data:`~lupex.mission.checkpoint.NO_CHECKPOINTS`: never found, never kept).
+    name : str
+        The checkpoint's name (letters, digits, ``_``, ``-``, ``.``), e.g. ``campaign-strategy-drilling``.
+    fp : str
+        The campaign's fingerprint (:func:`lupex.mission.campaign.run.fingerprint`), saved beside the value.
+    compute : callable
+        ``compute() -> value``, called only when no checkpoint ``name`` is saved.
+
+    Returns
+    -------
+    object
+        The stage's value, loaded or computed.
     """
     if checkpoints.has(name):
         got = checkpoints.load(name)
@@ -295,6 +311,29 @@ def strategy_rounds(s: CampaignSetup, rng: np.random.Generator, checkpoints, adv
 
     Each round's state is saved as ``campaign-strategy-round-NNN``, then the pointer ``campaign-latest`` to it
     (a kill in between loses nothing); a run with the same checkpoints continues from the last round.
+
+    Parameters
+    ----------
+    s : CampaignSetup
+        The campaign's setup (:func:`lupex.mission.campaign.run.prepare`): area, screen, cost, budget (Wh),
+        the maps' template and drift; the survey starts at ``s.centre_xy`` (m).
+    rng : numpy.random.Generator
+        The adaptive plan's generator (used only when no round is saved; a resumed state carries its own).
+    checkpoints : lupex.mission.checkpoint.Checkpoints
+        Where the round states are saved and found again.
+    advance : callable
+        ``advance(n)`` moves the progress bar by ``n`` rounds (by the resumed rounds at once on a resume).
+
+    Returns
+    -------
+    RoundState
+        The last round's state: position and path vertices (m), drive energy (Wh) and time (h) spent, the
+        observations, the WEH GP's hyperparameters, one dict per leg and the generator.
+
+    Raises
+    ------
+    lupex.errors.LupexError
+        When the saved rounds belong to another campaign or another lupex version.
     """
     start = np.asarray(s.centre_xy, float)
     state = _resume_rounds(checkpoints, s.fingerprint, advance) or RoundState(

@@ -122,7 +122,29 @@ def run_campaign(params: CampaignParams, truth, dem, light, start_xy, start_utc,
 
 
 def fingerprint(p: CampaignParams, seed, start_xy, start_utc, gt) -> str:
-    """A 16-hex-digit hash of the settings, seed, start and truth: a checkpoint of another campaign is refused."""
+    """A 16-hex-digit hash of the settings, seed, start and truth: a checkpoint of another campaign is refused.
+
+    The first 16 hex digits of SHA-256 over the JSON of (the settings, the seed, the start rounded to 1e-6 m,
+    the start UTC, the WEH grid's shape), then the truth's WEH values as float64 (NaN as 0, +inf as -1).
+
+    Parameters
+    ----------
+    p : CampaignParams
+        The campaign settings (every field).
+    seed : int
+        The campaign's seed.
+    start_xy : tuple of float
+        The landing site (x, y), m.
+    start_utc : str
+        Start of the campaign, UTC ISO 8601 (hashed as given).
+    gt : lupex.subsurface.ground_truth.GroundTruth
+        The truth; its ``weh_wt_pct`` grid (wt%, (ny, nx)) stands for it.
+
+    Returns
+    -------
+    str
+        16 lowercase hex digits.
+    """
     ds = gt.dataset
     h = hashlib.sha256(json.dumps([dataclasses.asdict(p), int(seed), [round(float(v), 6) for v in start_xy],
                                    str(start_utc), list(ds["weh_wt_pct"].shape)], sort_keys=True).encode())
@@ -136,6 +158,39 @@ def prepare(p: CampaignParams, truth, dem, light, landed, start_utc: str, *, see
 
     Adds ``screen_s`` to ``timings``. Raises :class:`~lupex.errors.ConfigError` when the drive budget does
     not pay for one ``min_leg_m`` leg.
+
+    Parameters
+    ----------
+    p : CampaignParams
+        The ``[campaign]`` settings.
+    truth : lupex.subsurface.ground_truth.GroundTruth
+        The ground truth; only its orbital prior (``stability_depth_m``) places the area, the rest is for the
+        instruments and the scores.
+    dem : xarray.DataArray or None
+        The site DEM (m); None: no screening of the cells the rover may stop on, no timeline.
+    light : lupex.light.visibility.VisibilitySeries or None
+        The campaign window's light series (:func:`lupex.mission.campaign.timeline.campaign_light`). Only with
+        ``p.schedule`` and a DEM does it screen the stops (lit, near a haven), and then it must cover the area;
+        the timelines run only then.
+    landed : tuple of float
+        The landing site (x, y), m; it must lie on the truth's grid and the DEM.
+    start_utc : str
+        Start of the campaign, UTC ISO 8601 to the second.
+    seed : int
+        The campaign's seed (for the fingerprint only; the plans' generators come from :func:`run_campaign`).
+    vehicle : lupex.rover.vehicle.RoverParams or None
+        The rover (None: its defaults); its drive load and flat speed set the cost of a leg (Wh, h).
+    instruments : dict
+        Keyword arguments of :func:`lupex.mission.survey.run_survey` for every leg, kept in the setup.
+    timings : dict
+        Wall times by stage, s; ``screen_s`` is added.
+
+    Returns
+    -------
+    CampaignSetup
+        The area (m), its centre and prior-ice share, the screen, the leg cost and Wh per metre, the drive
+        budget and the cheapest leg (Wh), the approach from the landing site (m, Wh), the truth's maps on the
+        area (scores only), the maps' template and drift, the risk target and the fingerprint.
     """
     area_for(truth.dataset, dem, landed, p.area_half_m)      # validates the landing site
     cost, wh_per_m, rover = rover_cost(vehicle, p)
@@ -187,7 +242,27 @@ def _fly(s: CampaignSetup, seed: int, outdir, steps: Steps, checkpoints, timings
 
 
 def fly_strategy(s: CampaignSetup, rng, checkpoints, advance, timings: dict) -> PlanDraft:
-    """The adaptive plan: its decision rounds, then its maps and drilling (``strategy_*_s`` in ``timings``)."""
+    """The adaptive plan: its decision rounds, then its maps and drilling (``strategy_*_s`` in ``timings``).
+
+    Parameters
+    ----------
+    s : CampaignSetup
+        The campaign's setup (:func:`prepare`).
+    rng : numpy.random.Generator
+        The adaptive plan's generator (the first of the two spawned from the campaign's seed).
+    checkpoints : lupex.mission.checkpoint.Checkpoints
+        Where the rounds and ``campaign-strategy-drilling`` are saved and found again.
+    advance : callable
+        ``advance(n)`` moves the progress bar: one per round, then the rounds not flown plus one.
+    timings : dict
+        Wall times, s; ``strategy_survey_s`` and ``strategy_drilling_s`` are added.
+
+    Returns
+    -------
+    PlanDraft
+        ``strategy``: the survey path's vertices (m, (n, 2), the area's centre first), one row per leg, the
+        observations, the maps and drilling, the path length (m) and the survey's drive energy (Wh).
+    """
     p = s.params
     t0 = time.perf_counter()
     state = strategy_rounds(s, rng, checkpoints, advance)
@@ -202,7 +277,27 @@ def fly_strategy(s: CampaignSetup, rng, checkpoints, advance, timings: dict) -> 
 
 
 def fly_lawnmower(s: CampaignSetup, rng, checkpoints, advance, timings: dict) -> PlanDraft:
-    """The fixed plan: lawnmower lines at the spacing the budget allows, then a drill grid (``lawnmower_*_s``)."""
+    """The fixed plan: lawnmower lines at the spacing the budget allows, then a drill grid (``lawnmower_*_s``).
+
+    Parameters
+    ----------
+    s : CampaignSetup
+        The campaign's setup (:func:`prepare`).
+    rng : numpy.random.Generator
+        The lawnmower's generator (the second of the two spawned from the campaign's seed).
+    checkpoints : lupex.mission.checkpoint.Checkpoints
+        Where ``campaign-lawnmower-survey`` and ``campaign-lawnmower-drilling`` are saved and found again.
+    advance : callable
+        ``advance(n)`` moves the progress bar: one after the survey, one after the drilling.
+    timings : dict
+        Wall times, s; ``lawnmower_survey_s`` and ``lawnmower_drilling_s`` are added.
+
+    Returns
+    -------
+    PlanDraft
+        ``lawnmower``: the lines' vertices (m, (n, 2)), the legs, the observations, the maps and drilling, the path
+        length (m) and the survey's drive energy (Wh).
+    """
     t0 = time.perf_counter()
     ls = stage(checkpoints, "campaign-lawnmower-survey", s.fingerprint, lambda: lawnmower_survey(s, rng))
     advance(1)
@@ -216,7 +311,28 @@ def fly_lawnmower(s: CampaignSetup, rng, checkpoints, advance, timings: dict) ->
 
 
 def plan_timeline(s: CampaignSetup, draft: PlanDraft, checkpoints, advance, timings: dict) -> PlanTimeline:
-    """A plan's six-month timeline and its feasibility (not scheduled without a light series or a DEM)."""
+    """A plan's six-month timeline and its feasibility (not scheduled without a light series or a DEM).
+
+    Parameters
+    ----------
+    s : CampaignSetup
+        The campaign's setup: DEM, light series, rover, landing site (m) and start (UTC).
+    draft : PlanDraft
+        The plan: its path vertices are the science stops, its drill sites the drilling stops.
+    checkpoints : lupex.mission.checkpoint.Checkpoints
+        Where ``campaign-<plan>-timeline`` and ``campaign-<plan>-feasibility`` are saved and found again.
+    advance : callable
+        ``advance(n)`` moves the progress bar (one when scheduled).
+    timings : dict
+        Wall times, s; ``<plan>_timeline_s`` is added when scheduled.
+
+    Returns
+    -------
+    PlanTimeline
+        The :class:`~lupex.rover.scheduler.Timeline` or None, the scheduler's message, arrival UTC per goal, the
+        goal table and the :class:`~lupex.mission.feasibility.Feasibility` (``"not scheduled"`` without a
+        timeline run).
+    """
     name = draft.name
     if not s.scheduled:
         err = "no timeline: no light series given"
@@ -245,7 +361,31 @@ def _plan(s: CampaignSetup, d: PlanDraft, tl: PlanTimeline, scores: dict) -> Cam
 
 def assemble(s: CampaignSetup, seed: int, drafts: dict, timelines: dict, outdir, timings: dict,
              t_all: float) -> CampaignResult:
-    """The :class:`CampaignResult`: every plan scored against the truth (``total_s`` added to ``timings``)."""
+    """The :class:`CampaignResult`: every plan scored against the truth (``total_s`` added to ``timings``).
+
+    Parameters
+    ----------
+    s : CampaignSetup
+        The campaign's setup (area, truth maps, budget, approach).
+    seed : int
+        The campaign's seed, recorded in the result.
+    drafts : dict
+        Plan name (``strategy``, ``lawnmower``) -> :class:`PlanDraft`.
+    timelines : dict
+        Plan name -> :class:`~lupex.mission.campaign.timeline.PlanTimeline`.
+    outdir : path-like or None
+        Where the products go, recorded in the result (nothing is written here).
+    timings : dict
+        Wall times by stage, s; ``total_s`` is added.
+    t_all : float
+        ``time.perf_counter()`` at the campaign's start, s.
+
+    Returns
+    -------
+    CampaignResult
+        Both plans (path, maps, drilling, timeline, scores), the truth on the area, the score table (one row
+        per plan), the drive budget (Wh), the timings (s) and each plan's feasibility.
+    """
     rows, plans = [], {}
     for name in PLANS:
         sc = plan_scores(s, drafts[name], timelines[name])

@@ -120,6 +120,26 @@ def energy_breakdown(approach_wh, survey_wh, tour_wh, drill_wh, budget_wh) -> di
     are paid on top of it: ``kwh_used`` = budget - survey budget left + approach + drill tour + drill. Planned loads
     only (drive and drill power x time); the six-month timeline's bus energy, heaters included, is
     :func:`timeline_energy_breakdown`.
+
+    Parameters
+    ----------
+    approach_wh : float
+        Drive energy from the landing site to the area's centre, Wh.
+    survey_wh : float
+        Drive energy of the plan's survey (legs or lawnmower lines, stop overheads included), Wh.
+    tour_wh : float
+        Drive energy between the drill sites, Wh.
+    drill_wh : float
+        Energy of the drilling itself, Wh.
+    budget_wh : float
+        The survey's drive budget (``campaign.drive_budget_wh``), Wh.
+
+    Returns
+    -------
+    dict
+        ``energy_approach_kwh``, ``energy_survey_drive_kwh``, ``energy_drill_tour_kwh``, ``energy_drill_kwh``,
+        their sum ``kwh_used``, ``energy_over_drive_budget_kwh`` (``kwh_used`` - budget) and
+        ``survey_budget_left_kwh`` (budget - survey), all kWh.
     """
     parts = dict(energy_approach_kwh=approach_wh / 1000.0, energy_survey_drive_kwh=survey_wh / 1000.0,
                  energy_drill_tour_kwh=tour_wh / 1000.0, energy_drill_kwh=drill_wh / 1000.0)

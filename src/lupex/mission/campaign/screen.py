@@ -58,6 +58,24 @@ def area_for(truth_ds: xr.Dataset, dem, start_xy, half_m: float) -> Area:
 
     Raises :class:`~lupex.errors.InputError` when the start is off the grids or the area holds fewer than
     3 x 3 cells.
+
+    Parameters
+    ----------
+    truth_ds : xarray.Dataset
+        The ground truth's dataset (:attr:`~lupex.subsurface.ground_truth.GroundTruth.dataset`), dims (y, x)
+        in m, at least 3 x 3 cells.
+    dem : xarray.DataArray or None
+        The site DEM (x, y in m); when given the start must lie on it and the area is clipped to its cell
+        centres too.
+    start_xy : tuple of float
+        The square's centre (x, y), m (the landing site, or the area's centre).
+    half_m : float
+        Half side of the square, m (``campaign.area_half_m``).
+
+    Returns
+    -------
+    lupex.prospect.strategy.Area
+        ``x_min``, ``x_max``, ``y_min``, ``y_max`` (m): the extreme truth cell centres inside the square.
     """
     x, y = grid_of(truth_ds)
     if x.size < 3 or y.size < 3:
@@ -241,6 +259,26 @@ def survey_centre(gt, dem, landed, p: CampaignParams, screen: Screen | None):
     The nearest cell to the landing site (within ``approach_max_m``, on a cell the rover planner accepts)
     whose ``area_half_m`` square holds at least ``PRIOR_SHARE`` of the best prior-ice share within reach;
     the landing site itself (share 0) when no prior ice is in reach.
+
+    Parameters
+    ----------
+    gt : lupex.subsurface.ground_truth.GroundTruth
+        Only its grid and ``stability_depth_m`` (m, the orbital prior, :func:`ice_prior`) are read.
+    dem : xarray.DataArray or None
+        The site DEM (x, y in m); candidates must lie within its cell centres. None: no such limit.
+    landed : tuple of float
+        The landing site (x, y), m.
+    p : CampaignParams
+        ``approach_max_m`` (m, farthest centre), ``area_half_m`` (m, the square's half side, rounded to whole
+        cells) and ``drill_depth_m`` (m, the prior's reach).
+    screen : Screen or None
+        The cells the rover may stop on; None accepts every cell.
+
+    Returns
+    -------
+    tuple
+        ``((x, y), share)``: the centre (m, a truth cell centre) and the fraction 0-1 of its square's cells
+        that are prior ice.
     """
     prior = ice_prior(gt, p).astype(float)
     x, y = grid_of(gt.dataset)
@@ -268,9 +306,27 @@ def first_traverse_goal(truth, dem, landed_xy, params: CampaignParams | None = N
 
     The centre of the campaign's prospecting area (:func:`survey_centre`: the nearest cell within
     ``approach_max_m`` whose ``area_half_m`` square holds at least 3/4 of the best prior-ice share in reach,
-    on a cell the rover planner accepts and can reach from the landing site). ``params``: the run's
-    :class:`CampaignParams` (default its defaults); ``rover``: the vehicle. The landing site itself when no
+    on a cell the rover planner accepts and can reach from the landing site). The landing site itself when no
     prior ice is in reach (then :func:`lupex.mission.traverse.default_traverse` supplies the path).
+
+    Parameters
+    ----------
+    truth : lupex.subsurface.ground_truth.GroundTruth
+        Only its grid and orbital prior (``stability_depth_m``, m) are read, never its ice.
+    dem : xarray.DataArray or None
+        The site DEM (m); the rover planner's cells are screened on it by slope and reachability from the
+        landing site (no light series). None: every cell within ``approach_max_m`` is a candidate.
+    landed_xy : tuple of float, pandas.Series or SiteAnalysis
+        The landing site: an (x, y) pair in m, a row with ``x_m``/``y_m``, or a site analysis (its best site).
+    params : CampaignParams, optional
+        The run's ``[campaign]`` table; default its defaults.
+    rover : lupex.rover.vehicle.RoverParams, optional
+        The vehicle the planner screens for; default its defaults.
+
+    Returns
+    -------
+    tuple of float
+        The goal (x, y), m.
     """
     p = params or CampaignParams()
     sx, sy = site_xy(landed_xy)
@@ -284,6 +340,23 @@ def campaign_window(dem, start_xy, params: CampaignParams, margin_cells: int = 1
 
     The landing site ``start_xy``, every area centre within ``approach_max_m`` of it and the area around that
     centre, plus ``margin_cells``.
+
+    Parameters
+    ----------
+    dem : xarray.DataArray
+        The site DEM (x, y in m), shape (ny, nx); ``start_xy`` must lie on it.
+    start_xy : tuple of float
+        The landing site (x, y), m.
+    params : CampaignParams
+        ``area_half_m`` + ``approach_max_m`` (m) set the window's half side, in whole cells (rounded up).
+    margin_cells : int, optional
+        Cells added on every side; default 12.
+
+    Returns
+    -------
+    tuple of int
+        ``(r0, r1, c0, c1)``: first row, row past the last, first column, column past the last of the window,
+        clipped to the DEM's shape.
     """
     x, _ = grid_of(dem)
     px = abs(x[1] - x[0])

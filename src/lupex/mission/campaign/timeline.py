@@ -65,6 +65,30 @@ def campaign_light(dem, horizon_cube, start_xy, start_utc, params: CampaignParam
     ``duration_days`` (+1 day, + one lunation for the later-landing alternative of
     :mod:`lupex.mission.feasibility`), every ``step_hours``, by
     :func:`lupex.light.visibility.visibility_series` on the site's horizon cube over :func:`campaign_window`.
+
+    Parameters
+    ----------
+    dem : xarray.DataArray
+        The full site DEM, heights in m, shape (ny, nx).
+    horizon_cube : numpy.ndarray
+        Horizon elevations of the full DEM, deg, shape (n_az, ny, nx).
+    start_xy : tuple of float
+        The landing site (x, y), m; the window is centred on its cell.
+    start_utc : str or numpy.datetime64
+        Start of the campaign, UTC ISO 8601 (kept to the second).
+    params : CampaignParams
+        ``duration_days`` (d) sets the span: ``duration_days + 1 + 30`` days; ``area_half_m`` and
+        ``approach_max_m`` (m) the window.
+    step_hours : float, optional
+        Time step of the series, h; default 1 h.
+    margin_cells : int, optional
+        Cells added on every side of the window (:func:`campaign_window`); default 12.
+
+    Returns
+    -------
+    lupex.light.visibility.VisibilitySeries
+        Sun and Earth visible fractions (uint8, x 255) of the window's cells, shape (nt, ny_w, nx_w), on the
+        regular time grid ``[start_utc, start_utc + span)``.
     """
     t0 = np.datetime64(str(start_utc)[:19], "s")
     span_d = params.duration_days + 1 + math.ceil(F.LUNATION_D)
@@ -110,6 +134,40 @@ def schedule_plan(dem, light, rover, start_xy, start_utc, p: CampaignParams, way
     :class:`lupex.mission.campaign.screen.Screen`, whose rejected cells it marks) and the timeline is rebuilt,
     up to ``max_moves`` times; ``moved_m`` in the goal table says how far (the science done there is
     unchanged: the decisions are taken first and timed afterwards).
+
+    Parameters
+    ----------
+    dem : xarray.DataArray
+        The site DEM, heights in m, shape (ny, nx).
+    light : lupex.light.visibility.VisibilitySeries
+        Sun and Earth visibility over :func:`campaign_window` from ``start_utc`` (:func:`campaign_light`).
+    rover : lupex.rover.vehicle.RoverParams
+        The rover the scheduler flies.
+    start_xy : tuple of float
+        The landing site (x, y), m: where the timeline starts.
+    start_utc : str
+        Start of the timeline, UTC ISO 8601.
+    p : CampaignParams
+        The campaign settings: ``science_h`` (h per waypoint), ``drill_h`` (h per drill stop) and those of
+        :func:`lupex.mission.feasibility.schedule_goals`.
+    waypoints : array_like
+        The survey path's vertices (x, y), m, shape (n, 2), in order: each a science stop.
+    drills : array_like
+        The drill sites (x, y), m, shape (k, 2), in drilling order, visited after the waypoints.
+    screen : Screen, optional
+        The cells the rover may stop on; a goal the scheduler names as unserved is moved to the nearest
+        other one (its cell marked bad). None: no goal is moved, the first failure is final.
+    max_moves : int, optional
+        Most goal moves before giving up; default 8.
+
+    Returns
+    -------
+    Schedule
+        ``(timeline, error, goal_times, goals, failure)``: the :class:`~lupex.rover.scheduler.Timeline` or None;
+        the scheduler's last message ("" when flown); arrival UTC per goal ("" where not served); the goal table
+        (``name``, ``x_m``, ``y_m``, ``science_h``, ``drill_h``, ``moved_m`` and, when flown, ``arrival_utc``);
+        and, when it failed, ``{"binding": dict or None, "goals": tuple}`` for
+        :func:`lupex.mission.feasibility.assess`.
     """
     goals = _goals(p, waypoints, drills)
     orig = [(g.x_m, g.y_m) for g in goals]
