@@ -263,11 +263,10 @@ def default_traverse(site, truth, *, min_length_m: float = 300.0, max_length_m: 
     only the orbital prior: prior-ice cells are those where ice can be stable within ``ice_max_depth_m``
     (:func:`orbital_prior_ice`), never the truth's ice table;
     an *area* is where at least half the cells within ``area_radius_m`` are prior-ice cells.
-    The path heads straight for the nearest such cell and goes on past it until it is
-    ``min_length_m`` long (capped at ``max_length_m`` and kept ``edge_margin_m`` inside
-    the grid); if the straight line cannot reach ``min_length_m`` inside the grid, a
-    second leg at right angles (toward the larger room) makes up the rest: a dog-leg.
-    The first leg's length is ``clip(max(d + area_radius_m, min_length_m), min_length_m, max_length_m)``,
+    The path heads straight for the nearest such cell and runs ``area_radius_m`` past it, at least
+    ``min_length_m`` and at most ``max_length_m`` long and kept ``edge_margin_m`` inside the grid; if the
+    straight line cannot reach ``min_length_m`` inside the grid, a second leg at right angles (toward the
+    larger room) makes up the rest: a dog-leg. The first leg's length is ``clip(max(d + area_radius_m, min_length_m), min_length_m, max_length_m)``,
     with d the distance to the nearest area cell, shortened to the room left inside the grid.
     Without any prior-ice cell the path heads for the cell of lowest peak surface temperature.
 
