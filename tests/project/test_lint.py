@@ -78,3 +78,41 @@ def test_public_functions_of_more_than_three_arguments_document_them():
                 missing.append(f"{rel}:{fn.lineno} {name} ({len(args)} arguments)")
     assert not missing, "public functions of more than three arguments without a Parameters section:\n" + \
         "\n".join(missing)
+
+
+def _docstring_lines(node) -> int:
+    body = getattr(node, "body", None)
+    first = body[0] if body else None
+    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+        return first.end_lineno - first.lineno + 1
+    return 0
+
+
+MODULE_MAX_LINES = 600   # ../shared/STYLE.md "Size and shape": a module holds one concern (about 600 lines)
+FUNCTION_MAX_LINES = 80  # a function fits on a screen (about 60 lines; issue 18 allows up to ~80)
+
+
+def test_modules_and_functions_stay_small():
+    """Lines of code, docstrings aside (a numpydoc Parameters section documents a function, it does not make it
+    longer to read): no module over 600, no function over 80. A numba kernel may be longer when the line above
+    its decorator says why it stays one function ("# one numba kernel: ...")."""
+    too_long = []
+    for path in sorted((ROOT / "src" / "lupex").rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        lines = text.splitlines()
+        tree = ast.parse(text)
+        nodes = [n for n in ast.walk(tree) if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef,
+                                                                 ast.AsyncFunctionDef))]
+        code = len(lines) - sum(_docstring_lines(n) for n in nodes)
+        rel = path.relative_to(ROOT / "src")
+        if code > MODULE_MAX_LINES:
+            too_long.append(f"{rel}: {code} lines of code")
+        for fn in (n for n in nodes if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))):
+            inner = sum(_docstring_lines(n) for n in ast.walk(fn)
+                        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)))
+            n_code = fn.end_lineno - fn.lineno + 1 - inner
+            first = min([d.lineno for d in fn.decorator_list] + [fn.lineno])
+            reason = lines[first - 2].strip() if first >= 2 else ""
+            if n_code > FUNCTION_MAX_LINES and not reason.startswith("# one numba kernel:"):
+                too_long.append(f"{rel}:{fn.lineno} {fn.name}: {n_code} lines of code")
+    assert not too_long, "split these by concern (../shared/STYLE.md Size and shape):\n" + "\n".join(too_long)
