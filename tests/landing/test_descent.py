@@ -27,11 +27,11 @@ def test_full_slim_like_descent_meets_touchdown_limits(site):
     cfg = d.DescentParams(sun_azimuth_deg=0.0)
     res = g.run_descent(site.dem, (0.0, 750.0), np.random.default_rng(11), config=cfg)
     assert res.success, res.failure_cause
-    assert res.vertical_speed_mps <= MAX_V_VERT and res.horizontal_speed_mps <= MAX_V_HORIZ
+    assert res.vertical_speed_m_s <= MAX_V_VERT and res.horizontal_speed_m_s <= MAX_V_HORIZ
     assert res.slope_deg <= MAX_SLOPE
     assert res.landing_error_m < 10.0
     h = res.history
-    assert h["alt_m"][0] > 13_000 and h["speed_mps"][0] > 1650
+    assert h["alt_m"][0] > 13_000 and h["speed_m_s"][0] > 1650
     # propellant: the mass that left equals what the engine could burn; the budget closes
     veh = d.LanderVehicleParams()
     assert 0 < res.propellant_used_kg < veh.propellant_kg

@@ -42,7 +42,7 @@ def test_ekf_nees_within_chi_square_bounds():
     site = generate_site(5, size_m=1200.0, pixel_m=4.0, shackleton=False)
     t = d.site_terrain(site.dem)
     imu = sens.ImuParams()
-    tuning = nav.FilterTuning(q_vel_mps_rts=imu.vrw_m_s_rthz * 1.05, q_bias_mps2_rts=imu.bias_rw_m_s2_rts)
+    tuning = nav.FilterTuning(q_vel_m_s_rts=imu.vrw_m_s_rthz * 1.05, q_bias_m_s2_rts=imu.bias_rw_m_s2_rts)
     n_seeds, vals = 16, []
     for s in range(n_seeds):
         rng = np.random.default_rng(100 + s)
@@ -75,7 +75,7 @@ def test_rim_jump_is_kept_and_naive_rejector_diverges():
     t = d.site_terrain(dem)
     # a poor, uncalibrated IMU (1 mg vertical bias) makes the drift visible within a minute
     imu = sens.ImuParams(turn_on_bias_m_s2=1e-3, vrw_m_s_rthz=3e-4, bias_rw_m_s2_rts=1e-6)
-    tuning = nav.FilterTuning(q_vel_mps_rts=5e-4)
+    tuning = nav.FilterTuning(q_vel_m_s_rts=5e-4)
     out = {}
     for mode in ("innovation", "naive"):
         rng = np.random.default_rng(7)

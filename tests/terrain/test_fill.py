@@ -29,7 +29,7 @@ def test_hole_beyond_radius_or_too_much_nodata_is_refused():
     with pytest.raises(InputError):
         fill.fill_nodata(holed, max_hole_radius_px=3)
     with pytest.raises(InputError):
-        fill.fill_nodata(holed, max_nodata_fraction=0.01)   # 64 of 3600 cells is 1.8 %
+        fill.fill_nodata(holed, max_nodata_frac=0.01)   # 64 of 3600 cells is 1.8 %
     with pytest.raises(InputError):
         fill.fill_nodata(np.full((5, 5), np.nan))
     clean = np.ones((4, 4))

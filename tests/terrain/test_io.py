@@ -371,7 +371,7 @@ def test_fill_refuses_big_holes_and_all_nan(tmp_path):
     sparse_ = z.copy()
     sparse_[rng.random(z.shape) < 0.6] = np.nan
     write_geotiff(dem_from_array(sparse_, x, y), tmp_path / "sparse.tif")
-    with pytest.raises(InputError, match="max_nodata_fraction"):
+    with pytest.raises(InputError, match="max_nodata_frac"):
         read_dem(tmp_path / "sparse.tif")
 
 
@@ -415,7 +415,7 @@ def _real_files():
 def test_reads_real_lola_product():
     path = _real_files()[0]
     # a 4 x 4 km window around the pole keeps the test fast on gigabyte products
-    d = read_dem(path, bounds_m=(-2000, -2000, 2000, 2000), max_nodata_fraction=0.9, max_hole_radius_px=1e9)
+    d = read_dem(path, bounds_m=(-2000, -2000, 2000, 2000), max_nodata_frac=0.9, max_hole_radius_px=1e9)
     assert d.dims == ("y", "x") and d.attrs["units"] == "m"
     # LOLA heights near the south pole lie within a few km of the 1737.4 km sphere
     assert np.nanmin(d.values) > -6000 and np.nanmax(d.values) < 6000

@@ -338,12 +338,12 @@ def sensed_delta_v(f_n, m0_kg: float, m1_kg: float, isp_s: float) -> np.ndarray:
     return (np.asarray(f_n) / fn) * isp_s * G0_M_S2 * np.log(m0_kg / m1_kg)
 
 
-def pdi_state(target_r, azimuth_deg: float, downrange_m: float, altitude_m_: float, speed_mps: float,
+def pdi_state(target_r, azimuth_deg: float, downrange_m: float, altitude_m_: float, speed_m_s: float,
               flight_path_deg: float = 0.0):
     """Position (m) and velocity (m/s) at powered-descent initiation, in the site frame.
 
     The point is ``downrange_m`` along the great circle uprange of ``target_r`` (grid azimuth of the approach,
-    clockwise from +y), ``altitude_m_`` above the sphere, flying toward the target at ``speed_mps`` (horizontal,
+    clockwise from +y), ``altitude_m_`` above the sphere, flying toward the target at ``speed_m_s`` (horizontal,
     plus a flight-path angle).
 
     Parameters
@@ -356,7 +356,7 @@ def pdi_state(target_r, azimuth_deg: float, downrange_m: float, altitude_m_: flo
         Distance along the great circle from the target, m.
     altitude_m_ : float
         Altitude above the sphere, m.
-    speed_mps : float
+    speed_m_s : float
         Inertial speed, m/s; the returned velocity is relative to the rotating site frame.
     flight_path_deg : float
         Flight-path angle above the local horizontal, deg.
@@ -372,7 +372,7 @@ def pdi_state(target_r, azimuth_deg: float, downrange_m: float, altitude_m_: flo
     fwd = np.sin(th) * up_t + np.cos(th) * u
     g = np.radians(flight_path_deg)
     r = (R_M + altitude_m_) * up - np.array([0.0, 0.0, R_M])
-    v = speed_mps * (np.cos(g) * fwd + np.sin(g) * up)
+    v = speed_m_s * (np.cos(g) * fwd + np.sin(g) * up)
     # the site frame rotates with the Moon: remove the frame velocity w x r (w = -Omega z)
     rc = r + np.array([0.0, 0.0, R_M])
     v = v - np.cross(np.array([0.0, 0.0, -OMEGA_MOON_RAD_S]), rc)
@@ -472,8 +472,8 @@ class DescentResult:
     landing_error_m: float
     aim_error_m: float
     retarget_m: float
-    vertical_speed_mps: float
-    horizontal_speed_mps: float
+    vertical_speed_m_s: float
+    horizontal_speed_m_s: float
     slope_deg: float
     propellant_used_kg: float
     duration_s: float

@@ -53,8 +53,8 @@ CHI2_3DOF_999 = 16.266
 class FilterTuning:
     """Process noise (filter's model; includes margin for unmodelled thrust-pointing error)."""
 
-    q_vel_mps_rts: float = 5e-4  # velocity random walk: the IMU's 2.9e-4 plus thrust-pointing margin
-    q_bias_mps2_rts: float = 2e-6
+    q_vel_m_s_rts: float = 5e-4  # velocity random walk: the IMU's 2.9e-4 plus thrust-pointing margin
+    q_bias_m_s2_rts: float = 2e-6
     gate_alt_chi2: float = CHI2_1DOF_999
     gate_vis_chi2: float = CHI2_3DOF_999
     max_rejects: int = 5
@@ -75,12 +75,12 @@ class NavState:
         return self.x[0:3]
 
     @property
-    def v_mps(self):
+    def v_m_s(self):
         """Estimated velocity (3,), m/s, site frame."""
         return self.x[3:6]
 
     @property
-    def bias_mps2(self):
+    def bias_m_s2(self):
         """Estimated accelerometer bias (3,), m/s^2."""
         return self.x[6:9]
 
@@ -97,7 +97,7 @@ class AltimeterGate:
     n_rejected: int = 0
 
 
-def init_nav(t_s, r_m, v_mps, sigma_r_m, sigma_v_mps, sigma_b_mps2) -> NavState:
+def init_nav(t_s, r_m, v_m_s, sigma_r_m, sigma_v_m_s, sigma_b_m_s2) -> NavState:
     """A filter state with diagonal initial covariance (per-axis sigmas, scalars or 3-vectors).
 
     Parameters
@@ -106,18 +106,18 @@ def init_nav(t_s, r_m, v_mps, sigma_r_m, sigma_v_mps, sigma_b_mps2) -> NavState:
         Time, s.
     r_m : array_like
         (3,) estimated position, m, site frame.
-    v_mps : array_like
+    v_m_s : array_like
         (3,) estimated velocity, m/s.
     sigma_r_m : float or array_like
         Position 1-sigma, m.
-    sigma_v_mps : float or array_like
+    sigma_v_m_s : float or array_like
         Velocity 1-sigma, m/s.
-    sigma_b_mps2 : float or array_like
+    sigma_b_m_s2 : float or array_like
         Accelerometer-bias 1-sigma, m/s^2.
     """
-    x = np.concatenate([np.asarray(r_m, float), np.asarray(v_mps, float), np.zeros(3)])
-    s = np.concatenate([np.broadcast_to(sigma_r_m, 3), np.broadcast_to(sigma_v_mps, 3),
-                        np.broadcast_to(sigma_b_mps2, 3)]).astype(float)
+    x = np.concatenate([np.asarray(r_m, float), np.asarray(v_m_s, float), np.zeros(3)])
+    s = np.concatenate([np.broadcast_to(sigma_r_m, 3), np.broadcast_to(sigma_v_m_s, 3),
+                        np.broadcast_to(sigma_b_m_s2, 3)]).astype(float)
     return NavState(float(t_s), x, np.diag(s**2))
 
 
@@ -172,7 +172,7 @@ def predict(nav: NavState, dv_sensed, dt: float, tuning: FilterTuning = FilterTu
         Process noise.
     """
     x, P = _predict(nav.x, nav.P, np.asarray(dv_sensed, float), float(dt), _d.OMEGA_MOON_RAD_S,
-                    tuning.q_vel_mps_rts, tuning.q_bias_mps2_rts)
+                    tuning.q_vel_m_s_rts, tuning.q_bias_m_s2_rts)
     return NavState(nav.t_s + dt, x, P)
 
 
@@ -256,7 +256,7 @@ def _looks_per_patch(nav: NavState, gate: AltimeterGate, onboard) -> float:
     if not np.isfinite(gate.last_t_s):
         return 1.0
     sig_h = float(np.sqrt(max(nav.P[0, 0], nav.P[1, 1])))
-    step = float(np.hypot(nav.v_mps[0], nav.v_mps[1])) * max(nav.t_s - gate.last_t_s, 0.0)
+    step = float(np.hypot(nav.v_m_s[0], nav.v_m_s[1])) * max(nav.t_s - gate.last_t_s, 0.0)
     return float(np.clip(4.0 * sig_h / max(step, onboard.pixel_m), 1.0, 1e4))
 
 
@@ -288,7 +288,7 @@ def update_altimeter(nav: NavState, gate: AltimeterGate, range_m: float, sigma_m
     R = sigma_m**2 + var_nl * _looks_per_patch(nav, gate, onboard)
     if gate.mode == "naive":
         if np.isfinite(gate.last_range_m):
-            expected = gate.last_range_m - float(nav.v_mps @ altimeter.beam(nav.r_m)) * (nav.t_s - gate.last_t_s)
+            expected = gate.last_range_m - float(nav.v_m_s @ altimeter.beam(nav.r_m)) * (nav.t_s - gate.last_t_s)
             if abs(range_m - expected) > tuning.naive_jump_m:
                 return nav, replace(gate, n_rejected=gate.n_rejected + 1), False
         nav = _update(nav, np.array([y]), H[None, :], np.array([[R]]))
@@ -322,5 +322,5 @@ def nees(nav: NavState, r_true, v_true=None) -> float:
     if v_true is None:
         e = nav.r_m - np.asarray(r_true)
         return float(e @ np.linalg.solve(nav.P[0:3, 0:3], e))
-    e = np.concatenate([nav.r_m - np.asarray(r_true), nav.v_mps - np.asarray(v_true)])
+    e = np.concatenate([nav.r_m - np.asarray(r_true), nav.v_m_s - np.asarray(v_true)])
     return float(e @ np.linalg.solve(nav.P[0:6, 0:6], e))

@@ -386,7 +386,7 @@ class _Flight:
     failure: str = ""
     nav_err_at: dict = field(default_factory=dict)
     hist: dict = field(default_factory=lambda: {k: [] for k in (
-        "t_s", "phase", "alt_m", "nav_err_m", "nav_sigma_m", "mass_kg", "x_m", "y_m", "z_m", "speed_mps")})
+        "t_s", "phase", "alt_m", "nav_err_m", "nav_sigma_m", "mass_kg", "x_m", "y_m", "z_m", "speed_m_s")})
 
 
 _EPS_S = 1e-9  # events due within this of the clock fire now
@@ -424,7 +424,7 @@ def _start(s: _Setup, rng, init_sigma_r_m, init_sigma_v_m_s) -> _Flight:
     imu_state = sens.ImuState(s.imu.draw_bias(rng))
     est = nav.init_nav(0.0, r_nom, v_nom, init_sigma_r_m, init_sigma_v_m_s, max(s.imu.turn_on_bias_m_s2, 1e-7))
     return _Flight(r=r, v=v, m=s.vehicle.wet_mass_kg, m_est=s.vehicle.wet_mass_kg, est=est,
-                   gate=nav.AltimeterGate(mode=cfg.altimeter_gating), bias_true=imu_state.bias_mps2.copy(),
+                   gate=nav.AltimeterGate(mode=cfg.altimeter_gating), bias_true=imu_state.bias_m_s2.copy(),
                    thrust_dir=-v / np.linalg.norm(v), aim_xy=np.array([s.tx, s.ty]),
                    alt_true=_d.altitude_m(s.truth, r))
 
@@ -459,7 +459,7 @@ def _hazard_retarget(f: _Flight, s: _Setup, re, rng) -> bool:
 def _guide(f: _Flight, s: _Setup, rng) -> bool:
     """One guidance cycle: advance the phase, set the held thrust; True when a retarget asks for a new cycle now."""
     cfg = s.cfg
-    re, ve = f.est.r_m, f.est.v_mps
+    re, ve = f.est.r_m, f.est.v_m_s
     guid_dt = 1.0 / (cfg.guidance_hz_braking if f.phase == "braking" else cfg.guidance_hz_terminal)
     f.next_guid = f.t + guid_dt
     g_est = _d.gravity_m_s2(re)
@@ -513,7 +513,7 @@ def _fly_to_next_event(f: _Flight, s: _Setup, dt: float, rng) -> None:
     tz = s.tz
     f.r, f.v, f.m, x, P, f.bias_true, k, empty = propagate(
         f.r, f.v, f.m, f_true, s.ve_true, s.vehicle.dry_mass_kg, f.est.x, f.est.P, f.bias_true, noise_dv, noise_b,
-        dt, n, _d.OMEGA_MOON_RAD_S, s.tuning.q_vel_mps_rts, s.tuning.q_bias_mps2_rts, tz[0], tz[1], tz[2], tz[3],
+        dt, n, _d.OMEGA_MOON_RAD_S, s.tuning.q_vel_m_s_rts, s.tuning.q_bias_m_s2_rts, tz[0], tz[1], tz[2], tz[3],
         tz[4])
     f.t += k * dt
     f.est = nav.NavState(f.t, x, P)
@@ -552,7 +552,7 @@ def _log(f: _Flight, s: _Setup) -> None:
         f.next_rec = t + 1.0 / s.cfg.record_hz
         for key, val in (("t_s", t), ("phase", f.phase), ("alt_m", f.alt_true), ("nav_err_m", err),
                          ("nav_sigma_m", float(np.sqrt(np.trace(f.est.P[:3, :3])))), ("mass_kg", f.m),
-                         ("x_m", r[0]), ("y_m", r[1]), ("z_m", r[2]), ("speed_mps", float(np.linalg.norm(f.v)))):
+                         ("x_m", r[0]), ("y_m", r[1]), ("z_m", r[2]), ("speed_m_s", float(np.linalg.norm(f.v)))):
             f.hist[key].append(val)
 
 
@@ -581,7 +581,7 @@ def _touchdown(f: _Flight, s: _Setup) -> _d.DescentResult:
         aim_r_m=np.array([aim_xy[0], aim_xy[1], 0.0]),
         landing_error_m=float(np.hypot(r[0] - s.tx, r[1] - s.ty)),
         aim_error_m=float(np.hypot(r[0] - aim_xy[0], r[1] - aim_xy[1])),
-        retarget_m=float(f.retarget_m), vertical_speed_mps=v_vert, horizontal_speed_mps=v_hor, slope_deg=slope,
+        retarget_m=float(f.retarget_m), vertical_speed_m_s=v_vert, horizontal_speed_m_s=v_hor, slope_deg=slope,
         propellant_used_kg=float(s.vehicle.wet_mass_kg - f.m), duration_s=float(f.t), nav_error_at_m=nav_err_at,
         history={k: np.asarray(val) for k, val in f.hist.items()} | {"vision_accepted": f.n_vis_ok,
                                                                     "alt_accepted": f.gate.n_accepted,
@@ -630,7 +630,7 @@ def run_descent(dem_or_terrain, target_xy, rng: np.random.Generator, *, config: 
         The navigation filter's settings.
     init_sigma_r_m : float or array_like
         1-sigma of the initial position error, m (per axis).
-    init_sigma_v_mps : float or array_like
+    init_sigma_v_m_s : float or array_like
         1-sigma of the initial velocity error, m/s.
     map_offset_m : array_like
         (3,) registration error of the onboard map, m.

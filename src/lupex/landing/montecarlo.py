@@ -159,11 +159,12 @@ def run_one(terrain: _d.SiteTerrain, target_xy, seed_seq: np.random.SeedSequence
                                init_sigma_r_m=d.init_sigma_r_m, init_sigma_v_m_s=d.init_sigma_v_m_s,
                                map_offset_m=map_off, thrust_scale_error=thrust_err, isp_error_frac=isp_err,
                                limits=limits, record=False)
+    # the columns of landing_runs.parquet: v_vert_mps / v_horiz_mps keep the schema's spelling (readers use it)
     row = dict(run=index, success=res.success, failure_cause=res.failure_cause,
                landing_error_m=res.landing_error_m, aim_error_m=res.aim_error_m, retarget_m=res.retarget_m,
                dx_m=float(res.touchdown_r_m[0] - target_xy[0]), dy_m=float(res.touchdown_r_m[1] - target_xy[1]),
                aim_dx_m=float(res.touchdown_r_m[0] - res.aim_r_m[0]), aim_dy_m=float(res.touchdown_r_m[1] - res.aim_r_m[1]),
-               v_vert_mps=res.vertical_speed_mps, v_horiz_mps=res.horizontal_speed_mps, slope_deg=res.slope_deg,
+               v_vert_mps=res.vertical_speed_m_s, v_horiz_mps=res.horizontal_speed_m_s, slope_deg=res.slope_deg,
                propellant_kg=res.propellant_used_kg, duration_s=res.duration_s,
                map_offset_m=float(np.hypot(map_off[0], map_off[1])), thrust_scale_error=thrust_err)
     for lv, e in res.nav_error_at_m.items():

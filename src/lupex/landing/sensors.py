@@ -55,7 +55,7 @@ class TruthState:
 
     t_s: float
     r_m: np.ndarray
-    v_mps: np.ndarray
+    v_m_s: np.ndarray
     altitude_m: float
 
 
@@ -84,7 +84,7 @@ class ImuParams:
 class ImuState:
     """The accelerometer's current bias (3,), m/s^2."""
 
-    bias_mps2: np.ndarray
+    bias_m_s2: np.ndarray
 
 
 def imu_measure(model: ImuParams, state: ImuState, dv_true, dt: float, rng: np.random.Generator):
@@ -103,8 +103,8 @@ def imu_measure(model: ImuParams, state: ImuState, dv_true, dt: float, rng: np.r
     rng : np.random.Generator
         Source of the noise.
     """
-    dv = np.asarray(dv_true) + state.bias_mps2 * dt + rng.normal(0.0, model.vrw_m_s_rthz * np.sqrt(dt), 3)
-    nb = state.bias_mps2 + rng.normal(0.0, model.bias_rw_m_s2_rts * np.sqrt(dt), 3)
+    dv = np.asarray(dv_true) + state.bias_m_s2 * dt + rng.normal(0.0, model.vrw_m_s_rthz * np.sqrt(dt), 3)
+    nb = state.bias_m_s2 + rng.normal(0.0, model.bias_rw_m_s2_rts * np.sqrt(dt), 3)
     return dv, ImuState(nb)
 
 

@@ -7,7 +7,7 @@ the valid cells around the hole held fixed. Its Euler-Lagrange equation is the
 biharmonic equation, so planes and paraboloids are reproduced exactly and the
 fill joins the surrounding slope smoothly. Filling only interpolates: when any
 hole cell lies more than ``max_hole_radius_px`` pixels from valid data, or more
-than ``max_nodata_fraction`` of the DEM is no-data, the reader refuses (an
+than ``max_nodata_frac`` of the DEM is no-data, the reader refuses (an
 :class:`~lupex.errors.InputError`) rather than invent terrain.
 """
 
@@ -21,23 +21,23 @@ from scipy.sparse.linalg import lsqr, spsolve
 
 from lupex.errors import InputError
 
-__all__ = ["DEFAULT_MAX_HOLE_RADIUS_PX", "DEFAULT_MAX_NODATA_FRACTION", "fill_nodata"]
+__all__ = ["DEFAULT_MAX_HOLE_RADIUS_PX", "DEFAULT_MAX_NODATA_FRAC", "fill_nodata"]
 
 DEFAULT_MAX_HOLE_RADIUS_PX = 25.0
-DEFAULT_MAX_NODATA_FRACTION = 0.5
+DEFAULT_MAX_NODATA_FRAC = 0.5
 
 
-def _check_fillable(hole: np.ndarray, *, max_hole_radius_px, max_nodata_fraction, pixel_m, name) -> None:
+def _check_fillable(hole: np.ndarray, *, max_hole_radius_px, max_nodata_frac, pixel_m, name) -> None:
     """Raise InputError when the no-data cells are all of ``z``, too many, or a hole too wide to interpolate."""
     n_hole = int(hole.sum())
     if n_hole == hole.size:
         raise InputError(f"{name} holds no valid elevation (every cell is no-data); check the file or its no-data value")
     frac = n_hole / hole.size
-    if frac > max_nodata_fraction:
+    if frac > max_nodata_frac:
         raise InputError(
-            f"{name} is {100 * frac:.1f}% no-data, more than the {100 * max_nodata_fraction:.0f}% "
-            "(max_nodata_fraction) lupex will fill; crop it to the covered area or pass a larger "
-            "max_nodata_fraction"
+            f"{name} is {100 * frac:.1f}% no-data, more than the {100 * max_nodata_frac:.0f}% "
+            "(max_nodata_frac) lupex will fill; crop it to the covered area or pass a larger "
+            "max_nodata_frac"
         )
     dist = ndimage.distance_transform_edt(hole)
     worst = float(dist.max())
@@ -101,7 +101,7 @@ def fill_nodata(
     z: np.ndarray,
     *,
     max_hole_radius_px: float = DEFAULT_MAX_HOLE_RADIUS_PX,
-    max_nodata_fraction: float = DEFAULT_MAX_NODATA_FRACTION,
+    max_nodata_frac: float = DEFAULT_MAX_NODATA_FRAC,
     pixel_m: float | None = None,
     name: str = "the DEM",
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -109,7 +109,7 @@ def fill_nodata(
 
     Returns ``(filled_z, mask)`` with ``mask`` True at the cells that were
     filled. Raises :class:`InputError` when ``z`` has no valid cell, when more
-    than ``max_nodata_fraction`` of it is no-data, or when a hole cell lies
+    than ``max_nodata_frac`` of it is no-data, or when a hole cell lies
     more than ``max_hole_radius_px`` pixels from the nearest valid cell (a
     64 x 64 fully no-data block reaches 32 px).
 
@@ -119,7 +119,7 @@ def fill_nodata(
         (ny, nx) heights, m; NaN or inf where there is no data.
     max_hole_radius_px : float
         Largest distance, px, of a hole cell from the nearest valid cell.
-    max_nodata_fraction : float
+    max_nodata_frac : float
         Largest share (0..1) of no-data cells.
     pixel_m : float, optional
         Pixel size, m, for the messages only.
@@ -130,7 +130,7 @@ def fill_nodata(
     hole = ~np.isfinite(z)
     if not hole.any():
         return z, hole
-    _check_fillable(hole, max_hole_radius_px=max_hole_radius_px, max_nodata_fraction=max_nodata_fraction,
+    _check_fillable(hole, max_hole_radius_px=max_hole_radius_px, max_nodata_frac=max_nodata_frac,
                     pixel_m=pixel_m, name=name)
     z[hole] = _min_curvature(z, hole, name)
     return z, hole

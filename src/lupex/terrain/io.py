@@ -35,7 +35,7 @@ from rasterio.windows import Window
 from lupex.constants import MOON_RADIUS_M
 from lupex.errors import InputError
 from lupex.io import atomic_path
-from lupex.terrain.fill import DEFAULT_MAX_HOLE_RADIUS_PX, DEFAULT_MAX_NODATA_FRACTION, fill_nodata
+from lupex.terrain.fill import DEFAULT_MAX_HOLE_RADIUS_PX, DEFAULT_MAX_NODATA_FRAC, fill_nodata
 from lupex.terrain.geo import (
     DEFAULT_CRS,
     MAX_PIXEL_M,
@@ -176,11 +176,11 @@ def canonical_crs(crs) -> str | CRS:
     return crs
 
 
-def _finish(z, x, y, crs, source, long_name, *, fill_holes, max_hole_radius_px, max_nodata_fraction, name):
+def _finish(z, x, y, crs, source, long_name, *, fill_holes, max_hole_radius_px, max_nodata_frac, name):
     p = abs(float(x[1] - x[0])) if x.size > 1 else None
     if fill_holes:
         z, mask = fill_nodata(
-            z, max_hole_radius_px=max_hole_radius_px, max_nodata_fraction=max_nodata_fraction, pixel_m=p, name=name
+            z, max_hole_radius_px=max_hole_radius_px, max_nodata_frac=max_nodata_frac, pixel_m=p, name=name
         )
     else:
         if not np.isfinite(z).any():
@@ -197,7 +197,7 @@ def read_dem(
     *,
     fill_holes: bool = True,
     max_hole_radius_px: float = DEFAULT_MAX_HOLE_RADIUS_PX,
-    max_nodata_fraction: float = DEFAULT_MAX_NODATA_FRACTION,
+    max_nodata_frac: float = DEFAULT_MAX_NODATA_FRAC,
     bounds_m: tuple[float, float, float, float] | None = None,
 ) -> xr.DataArray:
     """Read a DEM (GeoTIFF in a projected CRS, or a PDS3 ``.IMG``/``.LBL``) as a DEM DataArray.
@@ -206,7 +206,7 @@ def read_dem(
     fall inside that box (real LOLA polar products are gigabytes). No-data
     cells are filled when ``fill_holes`` (see the module docstring for the
     method and the refusal rules set by ``max_hole_radius_px`` and
-    ``max_nodata_fraction``); otherwise they stay NaN.
+    ``max_nodata_frac``); otherwise they stay NaN.
 
     Parameters
     ----------
@@ -216,7 +216,7 @@ def read_dem(
         Fill no-data cells (else they stay NaN).
     max_hole_radius_px : float
         Largest distance, px, of a no-data cell from the nearest valid cell that is filled.
-    max_nodata_fraction : float
+    max_nodata_frac : float
         Largest share (0..1) of no-data cells that is filled.
     bounds_m : tuple of float, optional
         ``(xmin, ymin, xmax, ymax)``, m, in the product's CRS: read only the cells inside.
@@ -226,13 +226,13 @@ def read_dem(
         raise InputError(f"DEM file {path} does not exist; check the path")
     if path.is_dir():
         raise InputError(f"{path} is a directory; give the DEM file itself (.tif, .IMG or .LBL)")
-    kw = dict(fill_holes=fill_holes, max_hole_radius_px=max_hole_radius_px, max_nodata_fraction=max_nodata_fraction)
+    kw = dict(fill_holes=fill_holes, max_hole_radius_px=max_hole_radius_px, max_nodata_frac=max_nodata_frac)
     if is_pds3(path):
         return _read_pds3(path, bounds_m=bounds_m, **kw)
     return _read_gdal(path, bounds_m=bounds_m, **kw)
 
 
-def _read_gdal(path: Path, *, bounds_m, fill_holes, max_hole_radius_px, max_nodata_fraction) -> xr.DataArray:
+def _read_gdal(path: Path, *, bounds_m, fill_holes, max_hole_radius_px, max_nodata_frac) -> xr.DataArray:
     try:
         da = rioxarray.open_rasterio(path, masked=True)
     except (rasterio.errors.RasterioIOError, rasterio.errors.RasterioError, OSError, ValueError) as exc:
@@ -288,7 +288,7 @@ def _read_gdal(path: Path, *, bounds_m, fill_holes, max_hole_radius_px, max_noda
     return _finish(
         z, x, y, canonical_crs(pcrs), str(path), "elevation",
         fill_holes=fill_holes, max_hole_radius_px=max_hole_radius_px,
-        max_nodata_fraction=max_nodata_fraction, name=str(path),
+        max_nodata_frac=max_nodata_frac, name=str(path),
     )
 
 
@@ -452,7 +452,7 @@ def _window(path: Path, h: dict, r0: int, r1: int) -> np.ndarray:
 # --------------------------------------------------------------------------- PDS3
 
 
-def _read_pds3(path: Path, *, bounds_m, fill_holes, max_hole_radius_px, max_nodata_fraction) -> xr.DataArray:
+def _read_pds3(path: Path, *, bounds_m, fill_holes, max_hole_radius_px, max_nodata_frac) -> xr.DataArray:
     h = pds3_header(path)
     label_path, img, lines, samples, dtype = h["label_path"], h["img"], h["lines"], h["samples"], h["dtype"]
     prefix, scale_f, offset, clat, clon = h["prefix"], h["scale_f"], h["offset"], h["clat"], h["clon"]
@@ -500,7 +500,7 @@ def _read_pds3(path: Path, *, bounds_m, fill_holes, max_hole_radius_px, max_noda
     return _finish(
         z, x[c0:c1], y[r0:r1], crs, str(path), "elevation above the reference sphere (PDS3 LDEM)",
         fill_holes=fill_holes, max_hole_radius_px=max_hole_radius_px,
-        max_nodata_fraction=max_nodata_fraction, name=str(path),
+        max_nodata_frac=max_nodata_frac, name=str(path),
     )
 
 
