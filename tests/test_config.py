@@ -108,7 +108,7 @@ def test_nested_model_tables_round_trip_and_apply(tmp_path):
     [
         ("vehicle.battery.capacity_w=1", "did you mean 'vehicle.battery.capacity_wh'"),
         ("vehicle.batery.capacity_wh=1", "did you mean 'vehicle.battery'"),
-        ("vehicle.battery.capacity_wh=-5", "capacity_wh must be a positive number"),
+        ("vehicle.battery.capacity_wh=-5", "vehicle.battery.capacity_wh must be positive"),
         ("vehicle.panels[3].area_m2=1", r"vehicle.panels\[3\].*1 entries"),
         ("planner.max_slope_deg=10", "follows 'rover.max_slope_deg'"),
         ("vehicle.survival.dark_mode=sleep", "dark_mode must be one of"),

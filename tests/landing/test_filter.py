@@ -1,6 +1,7 @@
 """EKF consistency (NEES against chi-square bounds) and the ispace-M1 crater-rim scenario."""
 
 import numpy as np
+import pytest
 from scipy import stats
 
 from lupex.landing import descent as d
@@ -42,7 +43,7 @@ def test_ekf_nees_within_chi_square_bounds():
     site = generate_site(5, size_m=1200.0, pixel_m=4.0, shackleton=False)
     t = d.site_terrain(site.dem)
     imu = sens.ImuParams()
-    tuning = nav.FilterTuning(q_vel_m_s_rts=imu.vrw_m_s_rthz * 1.05, q_bias_m_s2_rts=imu.bias_rw_m_s2_rts)
+    tuning = nav.FilterParams(q_vel_m_s_rts=imu.vrw_m_s_rthz * 1.05, q_bias_m_s2_rts=imu.bias_rw_m_s2_rts)
     n_seeds, vals = 16, []
     for s in range(n_seeds):
         rng = np.random.default_rng(100 + s)
@@ -75,7 +76,7 @@ def test_rim_jump_is_kept_and_naive_rejector_diverges():
     t = d.site_terrain(dem)
     # a poor, uncalibrated IMU (1 mg vertical bias) makes the drift visible within a minute
     imu = sens.ImuParams(turn_on_bias_m_s2=1e-3, vrw_m_s_rthz=3e-4, bias_rw_m_s2_rts=1e-6)
-    tuning = nav.FilterTuning(q_vel_m_s_rts=5e-4)
+    tuning = nav.FilterParams(q_vel_m_s_rts=5e-4)
     out = {}
     for mode in ("innovation", "naive"):
         rng = np.random.default_rng(7)
@@ -102,7 +103,7 @@ def test_altimeter_alone_does_not_collapse_a_large_horizontal_uncertainty():
     site = generate_site(7, size_m=4000.0, pixel_m=10.0, shackleton=False)
     t = d.site_terrain(site.dem)
     imu = sens.ImuParams()
-    tuning = nav.FilterTuning()
+    tuning = nav.FilterParams()
     worst, sig_end = [], []
     for s in range(6):
         rng = np.random.default_rng(300 + s)
@@ -116,3 +117,16 @@ def test_altimeter_alone_does_not_collapse_a_large_horizontal_uncertainty():
     # measured: worst 0.8-1.7 sigma (before: 23-250 sigma), sigma after 30 s 226-283 m (before: a few m)
     assert max(worst) < 4.5, worst
     assert min(sig_end) > 100.0, sig_end
+
+
+def test_filter_params_gates_are_the_chi_square_quantiles_and_bad_values_are_refused():
+    """The gates are the 99.9 % chi-square quantiles with 1 and 3 dof (scipy's, to the 3 decimals the constants
+    carry); a non-positive noise density or gate is refused naming the field."""
+    from lupex.errors import ConfigError
+
+    p = nav.FilterParams()
+    assert p.gate_alt_chi2 == pytest.approx(stats.chi2.ppf(0.999, 1), abs=1e-3)
+    assert p.gate_vis_chi2 == pytest.approx(stats.chi2.ppf(0.999, 3), abs=1e-3)
+    for bad in (dict(q_vel_m_s_rts=0.0), dict(gate_alt_chi2=-1.0), dict(max_rejects=-1)):
+        with pytest.raises(ConfigError, match=next(iter(bad))):
+            nav.FilterParams(**bad)

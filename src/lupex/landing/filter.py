@@ -41,8 +41,9 @@ import numba
 import numpy as np
 
 from lupex.landing import descent as _d
+from lupex.params import ASSUMED, check_non_negative, check_positive, param
 
-__all__ = ["FilterTuning", "NavState", "init_nav", "predict", "update_altimeter", "update_vision",
+__all__ = ["FilterParams", "NavState", "init_nav", "predict", "update_altimeter", "update_vision",
            "AltimeterGate", "nees", "CHI2_1DOF_999", "CHI2_3DOF_999"]
 
 CHI2_1DOF_999 = 10.828
@@ -50,15 +51,26 @@ CHI2_3DOF_999 = 16.266
 
 
 @dataclass(frozen=True)
-class FilterTuning:
-    """Process noise (filter's model; includes margin for unmodelled thrust-pointing error)."""
+class FilterParams:
+    """Process noise and gating of the navigation filter (the filter's model of the IMU, plus margin)."""
 
-    q_vel_m_s_rts: float = 5e-4  # velocity random walk: the IMU's 2.9e-4 plus thrust-pointing margin
-    q_bias_m_s2_rts: float = 2e-6
-    gate_alt_chi2: float = CHI2_1DOF_999
-    gate_vis_chi2: float = CHI2_3DOF_999
-    max_rejects: int = 5
-    naive_jump_m: float = 30.0
+    q_vel_m_s_rts: float = param(5e-4, "m/s/sqrt(s)", "velocity random walk the filter assumes: the IMU's 2.9e-4 "
+                                 "(ImuParams.vrw_m_s_rthz) plus margin for unmodelled thrust-pointing error",
+                                 f"{ASSUMED}: tuned on the descent Monte Carlo (NEES, tests/landing/test_filter.py)")
+    q_bias_m_s2_rts: float = param(2e-6, "m/s^2/sqrt(s)", "accelerometer-bias random walk the filter assumes",
+                                   f"{ASSUMED}: twice the IMU's 1e-6 (ImuParams.bias_rw_m_s2_rts)")
+    gate_alt_chi2: float = param(CHI2_1DOF_999, "-", "altimeter innovation gate, chi-square with 1 dof (99.9 %)",
+                                 "chi-square quantile, 1 dof, p = 0.999 (scipy.stats.chi2.ppf(0.999, 1) = 10.83)")
+    gate_vis_chi2: float = param(CHI2_3DOF_999, "-", "vision-fix innovation gate, chi-square with 3 dof (99.9 %)",
+                                 "chi-square quantile, 3 dof, p = 0.999 (scipy.stats.chi2.ppf(0.999, 3) = 16.27)")
+    max_rejects: int = param(5, "-", "consecutive gated altimeter ranges after which one is accepted, inflated",
+                             f"{ASSUMED}: the filter must never lock a sensor out for good (ispace M1)")
+    naive_jump_m: float = param(30.0, "m", "jump that the 'naive' altimeter gate rejects (the logic that lost "
+                                "ispace M1)", "docs/REFERENCES.md#ispace-m1")
+
+    def __post_init__(self):
+        check_positive(self, "q_vel_m_s_rts", "q_bias_m_s2_rts", "gate_alt_chi2", "gate_vis_chi2", "naive_jump_m")
+        check_non_negative(self, "max_rejects")
 
 
 @dataclass(frozen=True)
@@ -157,7 +169,7 @@ def _predict(x, P, dv, dt, omega, qv, qb):
     return xn, 0.5 * (Pn + Pn.T)
 
 
-def predict(nav: NavState, dv_sensed, dt: float, tuning: FilterTuning = FilterTuning()) -> NavState:
+def predict(nav: NavState, dv_sensed, dt: float, tuning: FilterParams = FilterParams()) -> NavState:
     """Propagate over ``dt`` with the IMU's sensed delta-v (site frame).
 
     Parameters
@@ -168,7 +180,7 @@ def predict(nav: NavState, dv_sensed, dt: float, tuning: FilterTuning = FilterTu
         (3,) sensed delta-v over the step, m/s, site frame.
     dt : float
         Step, s.
-    tuning : FilterTuning
+    tuning : FilterParams
         Process noise.
     """
     x, P = _predict(nav.x, nav.P, np.asarray(dv_sensed, float), float(dt), _d.OMEGA_MOON_RAD_S,
@@ -261,7 +273,7 @@ def _looks_per_patch(nav: NavState, gate: AltimeterGate, onboard) -> float:
 
 
 def update_altimeter(nav: NavState, gate: AltimeterGate, range_m: float, sigma_m: float, onboard, altimeter,
-                     tuning: FilterTuning = FilterTuning()):
+                     tuning: FilterParams = FilterParams()):
     """Fuse one slant range; returns (nav, gate, accepted).
 
     Parameters
@@ -278,7 +290,7 @@ def update_altimeter(nav: NavState, gate: AltimeterGate, range_m: float, sigma_m
         The onboard DEM the range is predicted on.
     altimeter : Altimeter
         The altimeter (its beam).
-    tuning : FilterTuning
+    tuning : FilterParams
         Gate and noise settings.
     """
     rho_hat, H, var_nl = predicted_range(nav, onboard, altimeter)
@@ -304,7 +316,7 @@ def update_altimeter(nav: NavState, gate: AltimeterGate, range_m: float, sigma_m
                         n_accepted=gate.n_accepted + 1), True
 
 
-def update_vision(nav: NavState, fix, tuning: FilterTuning = FilterTuning()):
+def update_vision(nav: NavState, fix, tuning: FilterParams = FilterParams()):
     """Fuse a map-relative position fix; returns (nav, accepted, nis)."""
     H = np.zeros((3, 9))
     H[:, 0:3] = np.eye(3)

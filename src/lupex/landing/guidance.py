@@ -339,7 +339,7 @@ class _Setup:
     vehicle: _d.LanderVehicleParams
     imu: sens.ImuParams
     altimeter: sens.Altimeter
-    tuning: nav.FilterTuning
+    tuning: nav.FilterParams
     limits: _d.TouchdownParams
     vision: object
     truth: _d.SiteTerrain
@@ -592,7 +592,7 @@ def _touchdown(f: _Flight, s: _Setup) -> _d.DescentResult:
 def run_descent(dem_or_terrain, target_xy, rng: np.random.Generator, *, config: _d.DescentParams = _d.DescentParams(),
                 vehicle: _d.LanderVehicleParams = _d.LanderVehicleParams(), imu: sens.ImuParams = sens.ImuParams(),
                 altimeter: sens.Altimeter = sens.Altimeter(), vision=None,
-                tuning: nav.FilterTuning = nav.FilterTuning(), init_sigma_r_m=(100.0, 100.0, 50.0),
+                tuning: nav.FilterParams = nav.FilterParams(), init_sigma_r_m=(100.0, 100.0, 50.0),
                 init_sigma_v_m_s=0.3, map_offset_m=(0.0, 0.0, 0.0), thrust_scale_error=0.0, isp_error_frac=0.0,
                 hazard_sigma_m=0.05, limits: _d.TouchdownParams = _d.TouchdownParams(), record: bool = True,
                 vision_off_below_m: float = -1.0) -> _d.DescentResult:
@@ -626,7 +626,7 @@ def run_descent(dem_or_terrain, target_xy, rng: np.random.Generator, *, config: 
         The laser altimeter.
     vision : VisionSource, optional
         The vision fixes (default: simulated).
-    tuning : FilterTuning
+    tuning : FilterParams
         The navigation filter's settings.
     init_sigma_r_m : float or array_like
         1-sigma of the initial position error, m (per axis).

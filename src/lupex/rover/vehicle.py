@@ -22,11 +22,11 @@ Published anchors used here (docs/REFERENCES.md#lupex-mission, docs/REFERENCES.m
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field, fields
+from typing import ClassVar
 
 from lupex.errors import ConfigError
-from lupex.params import ASSUMED, param
+from lupex.params import ASSUMED, check_non_negative, check_positive, check_range, param
 
 MODES = ("drive", "science", "drill", "communicate", "standby", "hibernate")
 """Operating modes the power model knows; heaters are added on top by the thermal model."""
@@ -34,25 +34,11 @@ MODES = ("drive", "science", "drill", "communicate", "standby", "hibernate")
 
 
 
-def _positive(obj, *names):
-    for n in names:
-        v = getattr(obj, n)
-        if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
-            raise ConfigError(f"rover parameter {type(obj).__name__}.{n} must be a positive number, got {v!r}")
-
-
-def _fraction(obj, *names, open_low=False):
-    for n in names:
-        v = getattr(obj, n)
-        ok = isinstance(v, (int, float)) and math.isfinite(v) and (0 < v if open_low else 0 <= v) and v <= 1
-        if not ok:
-            lo = "(0" if open_low else "[0"
-            raise ConfigError(f"rover parameter {type(obj).__name__}.{n} must be in {lo}, 1], got {v!r}")
-
-
 @dataclass(frozen=True)
 class SoilParams:
     """Bekker pressure-sinkage and Janosi-Hanamoto shear parameters of the regolith."""
+
+    TABLE: ClassVar[str] = "vehicle.soil"   # the config table: errors name vehicle.soil.<key>
 
     n: float = param(1.0, "-", "Bekker sinkage exponent", "Wong 2008 Ch. 2, lunar soil row (docs/REFERENCES.md#wong2008)")
     k_c: float = param(1.4e3, "N/m^(n+1)", "Bekker cohesive modulus", "Wong 2008 Ch. 2, lunar soil (1.4 kN/m^(n+1))")
@@ -62,16 +48,16 @@ class SoilParams:
     shear_modulus_k_m: float = param(0.0178, "m", "Janosi-Hanamoto shear deformation modulus K", "after Wong (docs/REFERENCES.md#wong2008: 1.78 cm)")
 
     def __post_init__(self):
-        _positive(self, "n", "k_phi", "shear_modulus_k_m")
-        if self.k_c < 0 or self.cohesion_pa < 0:
-            raise ConfigError("rover soil k_c and cohesion_pa must be >= 0")
-        if not 0 < self.friction_angle_deg < 90:
-            raise ConfigError(f"rover soil friction_angle_deg must be in (0, 90), got {self.friction_angle_deg}")
+        check_positive(self, "n", "k_phi", "shear_modulus_k_m")
+        check_non_negative(self, "k_c", "cohesion_pa")
+        check_range(self, "friction_angle_deg", 0.0, 90.0, lo_open=True, hi_open=True)
 
 
 @dataclass(frozen=True)
 class MobilityParams:
     """Crawler geometry, drive train and the operational slope limits."""
+
+    TABLE: ClassVar[str] = "vehicle.mobility"   # the config table: errors name vehicle.mobility.<key>
 
     mass_kg: float = param(350.0, "kg", "rover mass with instruments", "JAXA LUPEX (docs/REFERENCES.md#lupex-mission: ~350 kg)")
     n_tracks: int = param(4, "-", "number of crawlers", "JAXA LUPEX (docs/REFERENCES.md#lupex-mission: four crawlers)")
@@ -90,19 +76,19 @@ class MobilityParams:
     sweep_width_m: float = param(1.46, "m", "width of the swept path (rocks in it must be avoided or climbed)", "JAXA LUPEX stowed width (docs/REFERENCES.md#lupex-mission)")
 
     def __post_init__(self):
-        _positive(self, "mass_kg", "n_tracks", "track_length_m", "track_width_m", "drive_power_max_w", "speed_cmd_m_s",
-                  "max_uphill_deg", "max_downhill_deg", "max_cross_slope_deg", "max_step_m", "sweep_width_m")
-        _fraction(self, "drive_efficiency", open_low=True)
-        if self.internal_resistance_coef < 0 or self.internal_resistance_per_kmh < 0:
-            raise ConfigError("rover internal_resistance_coef and internal_resistance_per_kmh must be >= 0")
+        check_positive(self, "mass_kg", "n_tracks", "track_length_m", "track_width_m", "drive_power_max_w",
+                       "speed_cmd_m_s", "max_step_m", "sweep_width_m")
         for n in ("max_uphill_deg", "max_downhill_deg", "max_cross_slope_deg"):
-            if getattr(self, n) >= 90:
-                raise ConfigError(f"rover mobility.{n} must be below 90 deg, got {getattr(self, n)}")
+            check_range(self, n, 0.0, 90.0, lo_open=True, hi_open=True)
+        check_range(self, "drive_efficiency", 0.0, 1.0, lo_open=True)
+        check_non_negative(self, "internal_resistance_coef", "internal_resistance_per_kmh")
 
 
 @dataclass(frozen=True)
 class PanelParams:
     """One flat solar array. Normal tilt from zenith; azimuth relative to the rover heading."""
+
+    TABLE: ClassVar[str] = "vehicle.panels"   # the config table: errors name vehicle.panels.<key>
 
     area_m2: float = param(2.0, "m^2", "cell area of the array", ASSUMED + ": unfolded array ~2 x the stowed top (1.75 x 1.46 m) less frame")
     efficiency: float = param(0.22, "-", "end-to-end conversion efficiency (cells x packing x MPPT) at 28 C", ASSUMED + ": thin-film multi-junction cells ~28% x 0.8")
@@ -111,15 +97,16 @@ class PanelParams:
     temp_coeff_per_k: float = param(-0.0022, "1/K", "relative power change per kelvin of cell temperature above 28 C", ASSUMED + ": typical triple-junction GaAs value")
 
     def __post_init__(self):
-        _positive(self, "area_m2")
-        _fraction(self, "efficiency", open_low=True)
-        if not 0 <= self.tilt_deg <= 180:
-            raise ConfigError(f"panel tilt_deg must be within 0-180 deg, got {self.tilt_deg}")
+        check_positive(self, "area_m2")
+        check_range(self, "efficiency", 0.0, 1.0, lo_open=True)
+        check_range(self, "tilt_deg", 0.0, 180.0)
 
 
 @dataclass(frozen=True)
 class BatteryParams:
     """The battery: capacity (Wh), charge and discharge efficiencies, allowed state-of-charge range."""
+
+    TABLE: ClassVar[str] = "vehicle.battery"   # the config table: errors name vehicle.battery.<key>
 
     capacity_wh: float = param(4000.0, "Wh", "nameplate Li-ion energy", ASSUMED + ": ~27 kg at 150 Wh/kg cell level, sized for a ~100 h dark period")
     charge_efficiency: float = param(0.95, "-", "fraction of bus energy that ends stored when charging", ASSUMED + ": Li-ion coulombic x voltage efficiency")
@@ -129,16 +116,20 @@ class BatteryParams:
     soc_initial: float = param(1.0, "-", "state of charge at the start of a simulation", ASSUMED)
 
     def __post_init__(self):
-        _positive(self, "capacity_wh")
-        _fraction(self, "charge_efficiency", "discharge_efficiency", open_low=True)
-        _fraction(self, "soc_min", "soc_max", "soc_initial")
+        check_positive(self, "capacity_wh")
+        for n in ("charge_efficiency", "discharge_efficiency"):
+            check_range(self, n, 0.0, 1.0, lo_open=True)
+        for n in ("soc_min", "soc_max", "soc_initial"):
+            check_range(self, n, 0.0, 1.0)
         if not self.soc_min < self.soc_max:
-            raise ConfigError(f"battery soc_min ({self.soc_min}) must be below soc_max ({self.soc_max})")
+            raise ConfigError(f"vehicle.battery.soc_min ({self.soc_min}) must be below soc_max ({self.soc_max})")
 
 
 @dataclass(frozen=True)
 class LoadParams:
     """Electrical load per mode, without thermostatic heaters (those come from the thermal model)."""
+
+    TABLE: ClassVar[str] = "vehicle.loads"   # the config table: errors name vehicle.loads.<key>
 
     drive_w: float = param(250.0, "W", "driving: avionics, cameras, GPR, NS and the motors at nominal speed on flat ground", ASSUMED + ": VIPER 450 W is the peak")
     science_w: float = param(150.0, "W", "stopped for science (ALIS, EMS-L, imaging)", ASSUMED)
@@ -148,10 +139,7 @@ class LoadParams:
     hibernate_w: float = param(20.0, "W", "hibernation: survival avionics and receiver only", ASSUMED + ": VIPER/Chandrayaan-class survival loads are tens of W (docs/REFERENCES.md#viper, docs/REFERENCES.md#chandrayaan3)")
 
     def __post_init__(self):
-        for f in fields(self):
-            v = getattr(self, f.name)
-            if not (math.isfinite(v) and v >= 0):
-                raise ConfigError(f"rover load {f.name} must be >= 0 W, got {v!r}")
+        check_non_negative(self, *(f.name for f in fields(self)))
 
     def of(self, mode: str) -> float:
         """Bus load (W) of ``mode`` (drive, science, drill, communicate, standby, hibernate)."""
@@ -180,10 +168,10 @@ class NodeParams:
     survival_max_k: float = param(343.15, "K", "highest non-operating temperature", ASSUMED + ": +70 C")
 
     def __post_init__(self):
-        _positive(self, "heat_capacity_j_k", "heater_setpoint_k", "survival_min_k", "survival_max_k")
-        if self.radiator_area_m2 < 0 or self.sun_area_m2 < 0 or self.heater_max_w < 0:
-            raise ConfigError("thermal node areas and heater_max_w must be >= 0")
-        _fraction(self, "emissivity", "emissivity_open", "absorptivity", "terrain_view_factor", "dissipation_frac")
+        check_positive(self, "heat_capacity_j_k", "heater_setpoint_k", "survival_min_k", "survival_max_k")
+        check_non_negative(self, "radiator_area_m2", "sun_area_m2", "heater_max_w")
+        for n in ("emissivity", "emissivity_open", "absorptivity", "terrain_view_factor", "dissipation_frac"):
+            check_range(self, n, 0.0, 1.0)
         if not self.louvre_closed_k < self.louvre_open_k:
             raise ConfigError("thermal node louvre_closed_k must be below louvre_open_k")
         if not self.survival_min_k < self.survival_max_k:
@@ -203,6 +191,8 @@ def _battery_node() -> NodeParams:
 class ThermalParams:
     """Two nodes: the warm electronics box (all bus dissipation) and the battery, conductively coupled."""
 
+    TABLE: ClassVar[str] = "vehicle.thermal"   # the config table: errors name vehicle.thermal.<key>
+
     electronics: NodeParams = field(default_factory=NodeParams, metadata={"unit": "-", "help": "warm electronics box node", "source": ASSUMED})
     battery: NodeParams = field(default_factory=_battery_node, metadata={
         "unit": "-", "help": "battery node (no own dissipation; survival -20..+45 C)",
@@ -211,14 +201,15 @@ class ThermalParams:
     max_substep_s: float = param(600.0, "s", "largest internal integration step", "numerical: well below the node time constants (~10 h)")
 
     def __post_init__(self):
-        _positive(self, "max_substep_s")
-        if self.coupling_w_k < 0:
-            raise ConfigError("thermal coupling_w_k must be >= 0")
+        check_positive(self, "max_substep_s")
+        check_non_negative(self, "coupling_w_k")
 
 
 @dataclass(frozen=True)
 class TerrainThermalParams:
     """Crude terrain temperature when the light core gives none: radiative equilibrium, no thermal inertia."""
+
+    TABLE: ClassVar[str] = "vehicle.terrain_thermal"   # the config table: errors name vehicle.terrain_thermal.<key>
 
     albedo: float = param(0.12, "-", "Bond albedo of the regolith", "Vasavada et al. 2012, JGR 117:E00H18 (A0 = 0.12); from memory")
     emissivity: float = param(0.95, "-", "IR emissivity of the regolith", "Vasavada et al. 2012 (0.95)")
@@ -226,13 +217,16 @@ class TerrainThermalParams:
     slope_toward_sun_deg: float = param(0.0, "deg", "effective tilt of the surrounding terrain towards the Sun", ASSUMED)
 
     def __post_init__(self):
-        _fraction(self, "albedo", "emissivity")
-        _positive(self, "night_k")
+        for n in ("albedo", "emissivity"):
+            check_range(self, n, 0.0, 1.0)
+        check_positive(self, "night_k")
 
 
 @dataclass(frozen=True)
 class CommsParams:
     """Direct-to-Earth X-band link (rover -> ground station)."""
+
+    TABLE: ClassVar[str] = "vehicle.comms"   # the config table: errors name vehicle.comms.<key>
 
     frequency_hz: float = param(8.45e9, "Hz", "downlink carrier frequency", "ITU deep-space X-band allocation 8.40-8.50 GHz")
     tx_power_w: float = param(10.0, "W", "RF output power", ASSUMED)
@@ -251,15 +245,16 @@ class CommsParams:
     antenna_height_m: float = param(1.5, "m", "antenna height above ground (for the horizon computation)", "JAXA LUPEX stowed height 1.50 m (docs/REFERENCES.md#lupex-mission)")
 
     def __post_init__(self):
-        _positive(self, "frequency_hz", "tx_power_w", "max_rate_bps")
-        _fraction(self, "earth_threshold")
-        if self.min_window_s < 0 or self.merge_gap_s < 0:
-            raise ConfigError("comms min_window_s and merge_gap_s must be >= 0")
+        check_positive(self, "frequency_hz", "tx_power_w", "max_rate_bps")
+        check_range(self, "earth_threshold", 0.0, 1.0)
+        check_non_negative(self, "min_window_s", "merge_gap_s")
 
 
 @dataclass(frozen=True)
 class SurvivalParams:
     """How a parked rover lives through dark periods: thresholds, modes and the verdict's margin."""
+
+    TABLE: ClassVar[str] = "vehicle.survival"   # the config table: errors name vehicle.survival.<key>
 
     dark_threshold: float = param(0.0, "fraction 0-1", "a step is dark when the visible fraction of the solar disk is at or below this", "config key light.dark_threshold")
     lit_mode: str = param("standby", "mode", "mode while parked in sunlight", ASSUMED)
@@ -269,10 +264,11 @@ class SurvivalParams:
     heading_deg: float = param(0.0, "deg", "parking heading, clockwise from north, when track_sun is false", ASSUMED + ": the planner picks it")
 
     def __post_init__(self):
-        _fraction(self, "dark_threshold", "required_margin")
+        for n in ("dark_threshold", "required_margin"):
+            check_range(self, n, 0.0, 1.0)
         for n in ("lit_mode", "dark_mode"):
             if getattr(self, n) not in MODES:
-                raise ConfigError(f"survival.{n} must be one of {', '.join(MODES)}, got {getattr(self, n)!r}")
+                raise ConfigError(f"vehicle.survival.{n} must be one of {', '.join(MODES)}, got {getattr(self, n)!r}")
 
 
 @dataclass(frozen=True)
@@ -291,7 +287,7 @@ class RoverParams:
 
     def __post_init__(self):
         if not self.panels or not all(isinstance(p, PanelParams) for p in self.panels):
-            raise ConfigError("rover panels must be a non-empty tuple of PanelParams")
+            raise ConfigError("vehicle.panels must be a non-empty list of [[vehicle.panels]] tables (PanelParams)")
 
 
 def parameter_table(obj=None, prefix: str = "") -> list[tuple[str, object, str, str, str]]:
