@@ -23,7 +23,7 @@ def test_defaults_build_documented_and_frozen():
 
 
 @pytest.mark.parametrize("kw,needle", [
-    (dict(area_half_m=0.0), "campaign.area_half_m must be > 0"),
+    (dict(area_half_m=0.0), "campaign.area_half_m must be positive"),
     (dict(leg_overhead_wh=-0.001), "campaign.leg_overhead_wh must be >= 0"),
     (dict(rounds=0), "campaign.rounds must be >= 1"),
     (dict(n_headings=2), "campaign.n_headings must be >= 3"),

@@ -5,12 +5,13 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, fields
+from typing import ClassVar
 
 import numpy as np
 
 from lupex.errors import ConfigError
 from lupex.mission.survey import SurveyParams
-from lupex.params import ASSUMED, param
+from lupex.params import ASSUMED, check_non_negative, check_positive, param
 
 __all__ = ["CampaignParams", "PLANS", "NO_ICE_DEPTH_M", "NO_ICE_SIGMA_M", "DEPTH_BOUNDS_M"]
 
@@ -26,6 +27,8 @@ DEPTH_BOUNDS_M = (0.0, 3.0)
 @dataclass(frozen=True)
 class CampaignParams:
     """Settings of the prospecting campaign (flat: the ``[campaign]`` table of a run's configuration)."""
+
+    TABLE: ClassVar[str] = "campaign"   # errors name campaign.<key>
 
     duration_days: float = param(180.0, "days", "length of the surface campaign timeline", "LUPEX: about six months on the surface")
     area_half_m: float = param(200.0, "m", "half side of the square prospecting area around the nearest prior-ice region",
@@ -113,17 +116,12 @@ class CampaignParams:
                 raise ConfigError(f"campaign.{f.name} must be a finite number ({f.metadata['unit']}), got {v!r}")
             if f.type in ("bool", bool) and not isinstance(v, (bool, np.bool_)):
                 raise ConfigError(f"campaign.{f.name} must be true or false, got {v!r}")
-        for n in ("duration_days", "area_half_m", "drive_budget_wh", "leg_m", "min_leg_m", "drill_depth_m",
-                  "drill_bite_m", "speed_m_s", "gpr_spacing_m", "ns_rate_hz", "ns_window_s", "alis_every_m", "bin_m",
-                  "weh_offset_wt_pct", "ns_sigma_prior_wt_pct", "ns_dry_sigma_wt_pct", "gp_min_sd_log", "max_slope_deg", "weh_threshold_wt_pct",
-                  "drift_prior_sd", "gp_max_length_m"):
-            if not getattr(self, n) > 0:
-                raise ConfigError(f"campaign.{n} must be > 0 ({self.__dataclass_fields__[n].metadata['unit']}), "
-                                  f"got {getattr(self, n)!r}")
-        for n in ("leg_overhead_wh", "drill_h", "science_h", "min_drill_separation_m", "approach_max_m",
-                  "haven_margin_wh", "haven_margin_h", "haven_reach_h", "feasibility_search_s", "command_wait_h"):
-            if getattr(self, n) < 0:
-                raise ConfigError(f"campaign.{n} must be >= 0, got {getattr(self, n)!r}")
+        check_positive(self, "duration_days", "area_half_m", "drive_budget_wh", "leg_m", "min_leg_m", "drill_depth_m",
+                       "drill_bite_m", "speed_m_s", "gpr_spacing_m", "ns_rate_hz", "ns_window_s", "alis_every_m",
+                       "bin_m", "weh_offset_wt_pct", "ns_sigma_prior_wt_pct", "ns_dry_sigma_wt_pct", "gp_min_sd_log",
+                       "max_slope_deg", "weh_threshold_wt_pct", "drift_prior_sd", "gp_max_length_m")
+        check_non_negative(self, "leg_overhead_wh", "drill_h", "science_h", "min_drill_separation_m", "approach_max_m",
+                           "haven_margin_wh", "haven_margin_h", "haven_reach_h", "feasibility_search_s", "command_wait_h")
         for n, lo in (("rounds", 1), ("n_headings", 3), ("drills", 0), ("mc_seeds", 0), ("gpr_window_traces", 4)):
             if getattr(self, n) < lo:
                 raise ConfigError(f"campaign.{n} must be >= {lo}, got {getattr(self, n)!r}")
