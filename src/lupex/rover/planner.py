@@ -63,11 +63,12 @@ import dataclasses
 import functools
 import math
 from dataclasses import dataclass, fields
+from typing import ClassVar
 
 import numpy as np
 
 from lupex.errors import ConfigError, InputError, LupexError
-from lupex.params import param
+from lupex.params import check_range, param
 from lupex.rover import mobility, power
 from lupex.rover.plan_result import (  # noqa: F401  (moved there; still importable from here)
     Plan,
@@ -110,6 +111,8 @@ class PlanError(LupexError):
 class PlannerParams:
     """Parameters of the traverse planner (each with unit, help and source)."""
 
+    TABLE: ClassVar[str] = "planner"   # errors name planner.<key>
+
     tick_s: int = param(20, "s", "time resolution of the search; must divide the light step", "numerical: ~1/10 of a 20 m cell crossing at 0.1 m/s")
     wait_s: int = param(900, "s", "length of one wait action (multiple of tick_s)", "numerical: a quarter of an hourly light step")
     max_slope_deg: float = param(20.0, "deg", "cells steeper than this are impassable", "lupex config rover.max_slope_deg (20 deg); VIPER 25-30 deg (docs/REFERENCES.md#viper)")
@@ -123,14 +126,12 @@ class PlannerParams:
 
     def __post_init__(self):
         if not (isinstance(self.tick_s, int) and self.tick_s >= 1):
-            raise ConfigError(f"planner tick_s must be a positive whole number of seconds, got {self.tick_s!r}")
+            raise ConfigError(f"planner.tick_s must be a positive whole number of seconds, got {self.tick_s!r}")
         if not (isinstance(self.wait_s, int) and self.wait_s >= self.tick_s and self.wait_s % self.tick_s == 0):
-            raise ConfigError(f"planner wait_s must be a positive multiple of tick_s ({self.tick_s} s), got {self.wait_s!r}")
-        if not 0 < self.max_slope_deg < 90:
-            raise ConfigError(f"planner max_slope_deg must be in (0, 90), got {self.max_slope_deg}")
+            raise ConfigError(f"planner.wait_s must be a positive multiple of tick_s ({self.tick_s} s), got {self.wait_s!r}")
+        check_range(self, "max_slope_deg", 0.0, 90.0, lo_open=True, hi_open=True)
         for n in ("earth_threshold", "dark_threshold", "soc_start"):
-            if not 0 <= getattr(self, n) <= 1:
-                raise ConfigError(f"planner {n} must be within 0..1, got {getattr(self, n)}")
+            check_range(self, n, 0.0, 1.0)
 
 
 def parameter_rows(obj: PlannerParams | None = None):
