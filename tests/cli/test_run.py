@@ -11,6 +11,7 @@ import rasterio
 import xarray as xr
 
 from lupex.config import all_keys
+from lupex.report.build import build_report
 
 from tests.conftest import SMALL_OVERRIDES
 
@@ -217,15 +218,16 @@ def test_run_options_become_config_keys(tmp_path, monkeypatch):
     class Stop(Exception):
         pass
 
-    def spy(cfg, progress, resume):
-        seen.append((cfg, progress, resume))
+    def spy(cfg, progress, resume, report=None):
+        seen.append((cfg, progress, resume, report))
         raise Stop
 
     monkeypatch.setattr("lupex.mission.run.run_mission", spy)
     with pytest.raises(Stop):
         run_cli.run(site="synthetic", days=3.0, step_hours=2.0, azimuths=36, seed=5, out_dir=tmp_path / "r",
                     set_=["landing.runs=2"], quiet=True)
-    cfg, progress, resume = seen[0]
+    cfg, progress, resume, report = seen[0]
+    assert report is build_report   # the run hands the mission the report's entry point
     assert (cfg.site.name, cfg.site.seed, cfg.time.days, cfg.time.step_hours) == ("synthetic", 5, 3.0, 2.0)
     assert cfg.light.n_azimuths == 36 and cfg.landing.runs == 2
     assert str(cfg.output.directory) == str(tmp_path / "r") and progress is False and resume is False

@@ -1,6 +1,7 @@
 """The rover phase of the session's small run (``conftest.small_mission``): the products it writes are its
 plan (parquet states, GeoJSON line, survival table), the plan's distance is the 3-D length of its path over
-the DEM measured here, its minimum state of charge is that of its states, and its figures are PNG images."""
+the DEM measured here, its minimum state of charge is that of its states; the report draws its figures from
+those numbers as PNG images (the phase itself draws nothing)."""
 
 import json
 
@@ -9,6 +10,7 @@ import pandas as pd
 import pytest
 
 from lupex.mission.rover_phase import RoverResult
+from lupex.report.rover import rover_sections
 
 
 def test_rover_products_are_its_plan(small_mission):
@@ -32,5 +34,7 @@ def test_rover_products_are_its_plan(small_mission):
     assert coords[-1] == pytest.approx([plan.lon_deg[-1], plan.lat_deg[-1]], abs=1e-9)
     surv = pd.read_csv(run_dir / "rover_survival.csv")
     assert len(surv) == len(rover.survival)
-    for png in (rover.map_png, rover.profile_png):
+    (section,) = rover_sections(rover, result.site)
+    assert len(section.figures) == 2
+    for _caption, png in section.figures:
         assert png[:8] == b"\x89PNG\r\n\x1a\n"

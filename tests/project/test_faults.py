@@ -185,12 +185,12 @@ def test_signal_exit_status_and_kept_run(tmp_path, sig, code):
 
 
 def test_unexpected_error_exits_1_with_a_log(tmp_path, capsys, monkeypatch):
-    import lupex.terrain.synthetic as synthetic
+    import lupex.cli.dem as dem_cli
 
     def boom(*a, **k):
         raise ZeroDivisionError("a bug")
 
-    monkeypatch.setattr(synthetic, "generate_site", boom)
+    monkeypatch.setattr(dem_cli, "generate_site", boom)   # where `lupex dem synth` looks it up
     monkeypatch.setenv("LUPEX_LOG_DIR", str(tmp_path / "logs"))
     code, err = cli(capsys, "dem", "synth", "--out", tmp_path / "d.tif", "--size-m", "800", "--pixel-m", "40")
     assert code == 1 and one_line(err) and "ZeroDivisionError" in err, err

@@ -109,7 +109,7 @@ class Alternative:
 class Feasibility:
     """A plan's timeline verdict.
 
-    A plan's timeline verdict: flown (every dark period at a haven that survives it), infeasible, or not
+    Flown (every dark period at a haven that survives it), infeasible, or not
     scheduled (no light series / scheduling switched off).
     """
 

@@ -272,7 +272,7 @@ def run_landing(cfg: Config, dem, craters, sites: pd.DataFrame, outdir, *, clien
 class _DescentSetup:
     """What the descents and the frames fly.
 
-    What the descents and the frames fly: the target, the Sun there, the descent table, the frames' altitudes,
+    The target, the Sun there, the descent table, the frames' altitudes,
     and the scene, onboard map and rendered-vision setup (None where nothing renders).
     """
 
@@ -359,7 +359,7 @@ class LandingFrame:
 def _frames(dem, craters, target, epoch, altitudes, seed, advance, *, ref_offset_deg, scene=None, omap=None):
     """Return the rendered frames (:class:`LandingFrame`) and their table.
 
-    Return the rendered frames (:class:`LandingFrame`) and their table: render, detect and locate at each
+    Render, detect and locate at each
     altitude above the target. ``scene`` / ``omap``: the scene and onboard map when already built (the same ones
     this would build).
     """

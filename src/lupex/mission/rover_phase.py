@@ -34,10 +34,9 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class RoverResult:
-    """The first traverse and the nights at its goal.
+    """The first traverse and the nights at its goal, as numbers.
 
-    The first traverse and the nights at its goal (numbers: :func:`lupex.report.rover.rover_sections` draws
-    them).
+    :func:`lupex.report.rover.rover_sections` draws them.
     """
 
     plan: object  # lupex.rover.planner.Plan

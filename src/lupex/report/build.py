@@ -66,7 +66,7 @@ def phase_sections(result: MissionResult, cfg: Config) -> list[Section]:
 def _lead(result: MissionResult, cfg: Config) -> dict:
     """Return the keywords of :func:`lupex.report.summary.summary_sections`.
 
-    Return the keywords of :func:`lupex.report.summary.summary_sections`: the phases the overview map and the
+    The phases the overview map and the
     timeline draw, and the light thresholds.
     """
     return dict(site=result.site, landing=result.landing, rover=result.rover, drilling=result.drilling,

@@ -1,6 +1,6 @@
 """The prospecting-campaign part of the report.
 
-The prospecting-campaign part of the report: the adaptive plan's WEH map with its uncertainty, the truth,
+The adaptive plan's WEH map with its uncertainty, the truth,
 both plans' paths and drill sites, the scores table, the strategy-vs-lawnmower comparison (and the Monte
 Carlo medians when given), and the battery state of charge over the six-month timeline.
 """

@@ -218,10 +218,9 @@ def fig_touchdown_velocity(df: pd.DataFrame, limits: TouchdownParams = Touchdown
 
 
 def frame_png(frame) -> bytes:
-    """Return a PNG of one rendered descent frame.
+    """PNG of one rendered descent frame (:class:`lupex.mission.landing_phase.LandingFrame`).
 
-    Return a PNG of one rendered descent frame (:class:`lupex.mission.landing_phase.LandingFrame`), the detected
-    craters circled in cyan and the fix's error in the title.
+    The detected craters are circled in cyan and the fix's error is in the title.
     """
     fig, ax = plt.subplots(figsize=(4.2, 4.2), dpi=90)
     ax.imshow(frame.image, cmap="gray", interpolation="nearest")

@@ -16,10 +16,10 @@ from lupex.report.html import Section, table_html  # noqa: E402
 
 
 def rover_sections(result, site) -> list[Section]:
-    """Return the report's rover section (id ``rover``).
+    """The report's rover section (id ``rover``), drawn from the phase's numbers.
 
-    Return the report's rover section (id ``rover``): the first traverse on the illumination map, the state of
-    charge and temperatures along it, and the dark periods at its goal.
+    The first traverse on the illumination map, the state of charge and temperatures along it, and the dark
+    periods at its goal.
 
     ``result`` is a :class:`lupex.mission.rover_phase.RoverResult`, ``site`` the run's
     :class:`lupex.mission.site_analysis.SiteAnalysis` (its DEM and illumination map under the traverse).

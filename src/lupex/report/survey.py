@@ -1,6 +1,6 @@
 """The traverse-survey part of the report.
 
-The traverse-survey part of the report: the path over the true ice, the radargram, neutron
+The path over the true ice, the radargram, neutron
 count rates, and retrieved vs true ice depth and WEH along track, with a scores table.
 
 The radargram is shown dewowed, time-zeroed (:func:`lupex.instruments.gpr.preprocess`),
