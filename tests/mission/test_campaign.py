@@ -3,6 +3,7 @@ maps, outputs, and bad input (Monte Carlo on Dask = serial: tests/mission/campai
 synthetic truth (16 x 16 cells of 10 m around the start) and a tiny budget keep it fast; the truth is built here,
 not by the campaign."""
 
+import dataclasses
 import json
 import shutil
 
@@ -334,8 +335,7 @@ def test_bad_input_names_what_to_fix(site):
     with pytest.raises(InputError, match="outside the ground truth grid"):
         C.run_campaign(P, gt, dem, None, (0.0, 0.0), "2027-01-02T00:00:00", None, seed=1)
     with pytest.raises(ConfigError, match="drive_budget_wh"):
-        C.run_campaign(C.CampaignParams(**{**{f: getattr(P, f) for f in P.__dataclass_fields__},
-                                           "drive_budget_wh": 1.0}),
+        C.run_campaign(dataclasses.replace(P, drive_budget_wh=1.0),
                        gt, dem, None, start, "2027-01-02T00:00:00", None, seed=1)
     with pytest.raises(InputError, match="seed"):
         C.run_campaign(P, gt, dem, None, start, "2027-01-02T00:00:00", None, seed=-1)
@@ -343,7 +343,6 @@ def test_bad_input_names_what_to_fix(site):
         C.run_campaign(P, gt, dem, None, start, "yesterday", None, seed=1)
     with pytest.raises(InputError, match="GroundTruth"):
         C.run_campaign(P, object(), dem, None, start, "2027-01-02T00:00:00", None, seed=1)
-    import dataclasses
 
     part = dataclasses.replace(light, sun=light.sun[:, :5, :5], earth=light.earth[:, :5, :5])
     with pytest.raises(InputError, match="campaign_window"):

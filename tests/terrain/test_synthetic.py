@@ -244,3 +244,16 @@ def test_bad_parameters_raise_config_error():
     for kw in ({"pixel_m": 0}, {"size_m": 100}, {"hurst": 1.2}, {"crater_min_px": 1}, {"crater_max_m": 10}):
         with pytest.raises(ConfigError):
             generate_site(0, **kw)
+
+
+def test_pike_relations_give_the_papers_depth_and_rim_height():
+    """Pike 1977 (fresh simple lunar craters): d = 0.196 D^1.010 and h = 0.036 D^1.014, km; a 1 km crater is
+    196 m deep with a 36 m rim, a 10 km one 0.196 x 10^1.010 = 2.0056 km deep. Checked to 0.1 m (the
+    coefficients' own rounding is far coarser); both grow faster than D (exponents above 1)."""
+    from lupex.terrain import synthetic
+
+    assert synthetic.pike_depth_m(1000.0) == pytest.approx(196.0, abs=0.1)
+    assert synthetic.pike_rim_height_m(1000.0) == pytest.approx(36.0, abs=0.1)
+    assert synthetic.pike_depth_m(10_000.0) == pytest.approx(2005.6, abs=0.1)
+    d = synthetic.pike_depth_m(np.array([500.0, 5000.0]))
+    assert d[1] / d[0] > 10.0

@@ -85,7 +85,7 @@ def test_monte_carlo_on_dask_equals_serial():
     n = 12   # the tiniest truth that holds a campaign area
     dem, _ = small_site(n=n)
     start = (float(dem.x[n // 2]), float(dem.y[n // 2]))
-    small = C.CampaignParams(**{**{f: getattr(P, f) for f in P.__dataclass_fields__}, "drills": 0, "rounds": 2,
+    small = dataclasses.replace(P, **{"drills": 0, "rounds": 2,
                                 "area_half_m": 50.0, "drive_budget_wh": 60.0, "approach_max_m": 0.0})
     fac = C.TruthFactory(dem, start, base_seed=20, kwargs=dict(
         t_max_surface_k=np.full(dem.shape, 90.0), t_mean_surface_k=np.full(dem.shape, 50.0),
