@@ -90,8 +90,7 @@ class LandingResult:
 class LandingChoice:
     """The landing epoch a run flies and how it stands against the window rules.
 
-    The landing epoch a run flies, its judgement against the window rules and the windows found after the
-    requested time (``landing.epoch``, else ``time.start``).
+    Also the windows found after the requested time (``landing.epoch``, else ``time.start``).
     """
 
     epoch: np.datetime64
@@ -341,10 +340,9 @@ def _monte_carlo(cfg: Config, dem, setup: _DescentSetup, vehicle: LanderVehicleP
 
 @dataclass(frozen=True)
 class LandingFrame:
-    """One rendered descent frame and what the vision chain made of it.
+    """One rendered descent frame above the target and what the vision chain made of it.
 
-    One rendered descent frame above the target and what the vision chain made of it (numbers: the report
-    draws it, :func:`lupex.report.landing.frame_png`).
+    Numbers only: the report draws it (:func:`lupex.report.landing.frame_png`).
     """
 
     altitude_m: float
@@ -359,9 +357,8 @@ class LandingFrame:
 def _frames(dem, craters, target, epoch, altitudes, seed, advance, *, ref_offset_deg, scene=None, omap=None):
     """Return the rendered frames (:class:`LandingFrame`) and their table.
 
-    Render, detect and locate at each
-    altitude above the target. ``scene`` / ``omap``: the scene and onboard map when already built (the same ones
-    this would build).
+    Render, detect and locate at each altitude above the target. ``scene`` / ``omap``: the scene and onboard
+    map when already built (the same ones this would build).
     """
     sun = R.sun_vector_site(dem, times=[epoch]).reshape(-1)[:3]
     az = float(np.degrees(np.arctan2(sun[0], sun[1])) % 360.0)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import time
 from contextlib import nullcontext
@@ -16,7 +15,7 @@ import scipy.linalg  # noqa: F401  (imported before the BLAS limit below, so tha
 from threadpoolctl import threadpool_limits
 
 from lupex.compute import dask_client
-from lupex.io import write_dataframe, write_json
+from lupex.io import write_dataframe
 from lupex.mission import campaign as CP
 from lupex.mission.budget import descent_from_monte_carlo, launch_to_landing_budget
 from lupex.mission.campaign import choose_drill_sites, first_traverse_goal
@@ -110,8 +109,7 @@ class _Surface:
 class _CubeOnDemand:
     """The site analysis, with its horizon cube once a later phase asks for it.
 
-    The site analysis, holding its horizon cube once a later phase asks for it (recomputed at most once per
-    process: the checkpoint does not hold it).
+    The cube is recomputed at most once per process: the checkpoint does not hold it.
     """
 
     def __init__(self, cfg: Config, site: SiteAnalysis):
@@ -161,9 +159,8 @@ def run_mission(cfg: Config, *, progress: bool = True, resume: bool = False,
             with steps.task("report", total=1) as advance:
                 report(work, result, cfg)
                 advance(1)
-        write_manifest(cfg, work, result.site, time.perf_counter() - t0)
-        manifest = json.loads((work / "manifest.json").read_text())
-        write_json(work / "manifest.json", manifest | verdicts_json(result.verdicts) | {"notes": list(result.notes)})
+        write_manifest(cfg, work, result.site, time.perf_counter() - t0,
+                       extra=verdicts_json(result.verdicts) | {"notes": list(result.notes)})
     log.info("run complete: %s", final)
     return dataclasses.replace(result, run_dir=rundir.final)
 

@@ -362,7 +362,7 @@ def versions() -> dict[str, str]:
     return out
 
 
-def write_manifest(cfg: Config, outdir: Path, result: SiteAnalysis, wall_s: float) -> None:
+def write_manifest(cfg: Config, outdir: Path, result: SiteAnalysis, wall_s: float, extra: dict | None = None) -> None:
     """Write ``manifest.json``: versions, seed, site and its data, span, kernels and timings (s).
 
     Parameters
@@ -375,6 +375,8 @@ def write_manifest(cfg: Config, outdir: Path, result: SiteAnalysis, wall_s: floa
         The site phase's result: its DEM's attributes, time grid and stage timings (s) are recorded.
     wall_s : float
         The whole run's wall time, s, recorded as ``timings_s.total``.
+    extra : dict, optional
+        More top-level keys, after the ones above (the run's verdicts and notes).
     """
     far = [str(p) for p in far_field_paths(cfg)]
     write_json(
@@ -394,5 +396,5 @@ def write_manifest(cfg: Config, outdir: Path, result: SiteAnalysis, wall_s: floa
                           else "horizons from the site DEM alone"},
             "kernels": {k: p.name for k, p in eph.kernel_paths().items()},
             "timings_s": {**result.timings_s, "total": wall_s},
-        },
+        } | (extra or {}),
     )

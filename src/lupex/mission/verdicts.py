@@ -549,9 +549,8 @@ def verdicts_json(verdicts) -> dict:
 def run_verdicts(cfg, **phases) -> list[Verdict]:
     """Return :func:`mission_verdicts` with the limits of a run's configuration.
 
-    :func:`mission_verdicts` with the limits of a run's configuration (``lupex.config.Config``): the safe
-    landing radius, the campaign's duration, the rover's battery floor, survival temperatures and Earth
-    threshold. ``phases``: the keywords of :func:`mission_verdicts` (site, landing, budget, rover, survey,
+    The limits taken from ``cfg`` (a ``lupex.config.Config``): the safe landing radius, the campaign's
+    duration, the rover's battery floor, survival temperatures and Earth threshold. ``phases``: the keywords of :func:`mission_verdicts` (site, landing, budget, rover, survey,
     drilling, campaign).
     """
     v = cfg.vehicle

@@ -66,8 +66,7 @@ def phase_sections(result: MissionResult, cfg: Config) -> list[Section]:
 def _lead(result: MissionResult, cfg: Config) -> dict:
     """Return the keywords of :func:`lupex.report.summary.summary_sections`.
 
-    The phases the overview map and the
-    timeline draw, and the light thresholds.
+    The phases the overview map and the timeline draw, and the light thresholds.
     """
     return dict(site=result.site, landing=result.landing, rover=result.rover, drilling=result.drilling,
                 campaign=result.campaign, dark_threshold=cfg.vehicle.survival.dark_threshold,

@@ -94,8 +94,8 @@ DASH = "\u2014"  # an absent value (NaN, None, not applicable) in a table
 def fmt_number(x, sig: int = 3) -> str:
     """Return ``x`` to ``sig`` significant digits as a reader writes it.
 
-    ``x`` to ``sig`` significant digits as a reader writes it: thousands separators and no exponent between
-    0.001 and 10^9 (887,000 rather than 8.87e+05), an exponent outside; an em dash when not finite.
+    Thousands separators and no exponent between 0.001 and 10^9 (887,000 rather than 8.87e+05), an exponent
+    outside; an em dash when not finite.
     """
     x = float(x)
     if not math.isfinite(x):
