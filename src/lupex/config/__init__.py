@@ -310,10 +310,8 @@ def _merge_obj(obj, values: dict, key: str, origin: str):
     computed = {f.name: f.metadata.get("source", "") for f in fields(obj) if _computed(f)}
     kw = {}
     for k, v in values.items():
-        full = f"{key}.{k}"
-        if full in RENAMED:
-            full = _renamed(full, origin)
-            k = full.rsplit(".", 1)[1]
+        full = _renamed(f"{key}.{k}", origin)   # an old key's new name (with a warning), else itself
+        k = full.rsplit(".", 1)[1]
         if k in kw:  # the old and the new name of one key
             raise ConfigError(f"'{full}' is given twice in {origin} (also under its old name); keep only '{full}'")
         if full in DERIVED:
